@@ -1,0 +1,49 @@
+# perpmon — every target bootstraps its own virtualenv; nothing depends on a hand-made install.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test check lint typecheck bench fmt system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## run: start the daemon on the embedded default (simulator replaying the 2021-05-19 crash)
+run: $(STAMP)
+	set -a; . deploy/simulator.env; set +a; exec $(BIN)/perpmon run --config config.toml
+
+## system-deps: Debian packages the tests start throwaway instances of (promtool, prometheus, …)
+system-deps:
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v mosquitto >/dev/null || missing="$$missing mosquitto"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+## test: install everything needed, then lint, type-check and run the whole suite
+test: $(STAMP) system-deps
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider
+
+check: $(STAMP) system-deps
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix monitor tests bench
+	$(BIN)/ruff format monitor tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -1,0 +1,50 @@
+"""`perpmon` command line: parse arguments, map failures to exit codes, nothing more.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad configuration (before any connection opens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from monitor import __version__
+from monitor.config import load_config
+from monitor.errors import ConfigError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="perpmon", description="Live risk monitor for perpetual futures books.")
+    p.add_argument("--version", action="version", version=f"perpmon {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--config", default="config.toml", help="path to config.toml")
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("--config", default="config.toml", help="path to config.toml")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg, secrets = load_config(args.config)
+    except ConfigError as exc:
+        print(f"perpmon: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        print(f"perpmon: {args.config} is valid")
+        return EXIT_OK
+    from monitor.app import run_daemon  # heavy imports only when running
+
+    try:
+        return asyncio.run(run_daemon(cfg, secrets))
+    except ConfigError as exc:
+        print(f"perpmon: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK

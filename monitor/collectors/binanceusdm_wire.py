@@ -1,0 +1,306 @@
+"""Binance USDⓈ-M and spot wire formats → perpmon records, parsed once at the edge.
+
+Each parser shows a trimmed raw sample in its docstring. Numbers arrive as strings and are
+checked: a price that is not a positive finite number is a `ParseError("out_of_range")`, counted
+and dropped, never stored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from monitor.errors import ParseError
+from monitor.records import (
+    Balance,
+    Bracket,
+    FundingInfo,
+    LeverageTiers,
+    MarkPrice,
+    Position,
+    Quote,
+    Record,
+)
+
+__all__ = [
+    "DEFAULT_FUNDING_INTERVAL_S",
+    "parse_account_balances",
+    "parse_combined_frame",
+    "parse_funding_info",
+    "parse_leverage_brackets",
+    "parse_position_risk",
+    "parse_premium_index",
+]
+
+DEFAULT_FUNDING_INTERVAL_S = 8 * 3600.0  # Binance lists only adjusted symbols in fundingInfo
+NS_PER_MS = 1_000_000
+
+
+class _Combined(msgspec.Struct):
+    stream: str
+    data: msgspec.Raw
+
+
+class _MarkPriceUpdate(msgspec.Struct):
+    e: str
+    E: int
+    s: str
+    p: str
+    i: str
+    r: str = ""
+    T: int = 0
+
+
+class _BookTicker(msgspec.Struct):
+    s: str
+    b: str
+    B: str
+    a: str
+    A: str
+    u: int = 0
+    e: str = ""
+    E: int = 0
+    T: int = 0
+
+
+_combined = msgspec.json.Decoder(_Combined)
+_mark = msgspec.json.Decoder(_MarkPriceUpdate)
+_book = msgspec.json.Decoder(_BookTicker)
+
+
+def _num(text: str, field: str, positive: bool = False) -> float:
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        raise ParseError("bad_number", f"{field}={text!r}") from None
+    if not math.isfinite(x) or (positive and x <= 0):
+        raise ParseError("out_of_range", f"{field}={text!r}")
+    return x
+
+
+def _opt(row: dict[str, Any], field: str) -> float:
+    """An optional numeric field: NaN when the venue leaves it out."""
+    return _num(row[field], field) if field in row else math.nan
+
+
+def _mark_record(m: _MarkPriceUpdate, venue: str, ts_recv_ns: int) -> MarkPrice:
+    if m.e != "markPriceUpdate":
+        raise ParseError("unexpected_event", m.e)
+    return MarkPrice(
+        venue=venue,
+        symbol=m.s,
+        ts_event_ns=m.E * NS_PER_MS,
+        ts_recv_ns=ts_recv_ns,
+        mark=_num(m.p, "p", positive=True),
+        index=_num(m.i, "i", positive=True),
+        funding_rate=_num(m.r, "r") if m.r else math.nan,
+        next_funding_ns=m.T * NS_PER_MS,
+    )
+
+
+def _book_record(b: _BookTicker, venue: str, market: str, ts_recv_ns: int) -> Quote:
+    bid, ask = _num(b.b, "b", positive=True), _num(b.a, "a", positive=True)
+    if bid > ask:
+        raise ParseError("crossed_book", f"{b.s} bid {bid} > ask {ask}")
+    return Quote(
+        venue=venue,
+        symbol=b.s,
+        market="spot" if market == "spot" else "perp",
+        ts_event_ns=(b.E * NS_PER_MS) if b.E else ts_recv_ns,  # spot bookTicker carries no time
+        ts_recv_ns=ts_recv_ns,
+        bid=bid,
+        bid_size=_num(b.B, "B"),
+        ask=ask,
+        ask_size=_num(b.A, "A"),
+    )
+
+
+def parse_combined_frame(raw: bytes | str, ts_recv_ns: int, venue: str, market: str) -> Iterable[Record]:
+    """One frame of a combined stream (`/stream?streams=…`).
+
+    Mark price: ``{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,
+    "s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167",
+    "T":1562306400000}}``. Spot book (no `e`): ``{"stream":"btcusdt@bookTicker","data":{"u":400900217,
+    "s":"BTCUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}``.
+    Subscription acks (``{"result":null,"id":1}``) yield nothing.
+    """
+    try:
+        frame = _combined.decode(raw)
+    except msgspec.DecodeError:
+        if b'"result"' in (raw if isinstance(raw, bytes) else raw.encode()):
+            return ()
+        raise ParseError("malformed_json") from None
+    try:
+        if "@markPrice" in frame.stream:
+            return (_mark_record(_mark.decode(frame.data), venue, ts_recv_ns),)
+        if frame.stream.endswith("@bookTicker"):
+            return (_book_record(_book.decode(frame.data), venue, market, ts_recv_ns),)
+    except msgspec.ValidationError as exc:
+        raise ParseError("schema", str(exc)) from None
+    except msgspec.DecodeError:
+        raise ParseError("malformed_json") from None
+    raise ParseError("unknown_stream", frame.stream)
+
+
+def parse_premium_index(rows: Any, venue: str, ts_recv_ns: int) -> list[MarkPrice]:
+    """REST `/fapi/v1/premiumIndex` (array without symbol): seeds marks before the stream speaks.
+
+    ``[{"symbol":"BTCUSDT","markPrice":"11793.63104562","indexPrice":"11781.80495970",
+    "lastFundingRate":"0.00038246","nextFundingTime":1597392000000,"time":1597370495002}]``
+    """
+    out = []
+    for row in rows if isinstance(rows, list) else [rows]:
+        try:
+            out.append(
+                MarkPrice(
+                    venue=venue,
+                    symbol=str(row["symbol"]),
+                    ts_event_ns=int(row["time"]) * NS_PER_MS,
+                    ts_recv_ns=ts_recv_ns,
+                    mark=_num(row["markPrice"], "markPrice", positive=True),
+                    index=_num(row["indexPrice"], "indexPrice", positive=True),
+                    funding_rate=_opt(row, "lastFundingRate"),
+                    next_funding_ns=int(row.get("nextFundingTime", 0)) * NS_PER_MS,
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ParseError("schema", f"premiumIndex: {exc!r}") from None
+    return out
+
+
+def parse_funding_info(rows: Any, symbols: Iterable[str], venue: str, ts_recv_ns: int) -> list[FundingInfo]:
+    """REST `/fapi/v1/fundingInfo`: only adjusted symbols are listed; the rest settle every 8 h.
+
+    ``[{"symbol":"BLZUSDT","adjustedFundingRateCap":"0.02500000","adjustedFundingRateFloor":
+    "-0.02500000","fundingIntervalHours":8,"disclaimer":false}]``
+    """
+    listed: dict[str, Any] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and "symbol" in row:
+            listed[str(row["symbol"])] = row
+    out = []
+    for sym in symbols:
+        row = listed.get(sym)
+        hours = float(row.get("fundingIntervalHours", 8)) if row else DEFAULT_FUNDING_INTERVAL_S / 3600
+        if not (math.isfinite(hours) and hours > 0):
+            raise ParseError("out_of_range", f"fundingIntervalHours={hours}")
+        out.append(
+            FundingInfo(
+                venue=venue,
+                symbol=sym,
+                ts_event_ns=ts_recv_ns,
+                ts_recv_ns=ts_recv_ns,
+                interval_s=hours * 3600.0,
+                cap=_num(row["adjustedFundingRateCap"], "cap") if row and "adjustedFundingRateCap" in row else math.nan,
+                floor=_num(row["adjustedFundingRateFloor"], "floor")
+                if row and "adjustedFundingRateFloor" in row
+                else math.nan,
+            )
+        )
+    return out
+
+
+def parse_leverage_brackets(rows: Any, account: str, venue: str, ts_recv_ns: int) -> list[LeverageTiers]:
+    """Signed `/fapi/v1/leverageBracket` (numbers, not strings; `cum` is the MM deduction).
+
+    ``[{"symbol":"ETHUSDT","notionalCoef":1.50,"brackets":[{"bracket":1,"initialLeverage":75,
+    "notionalCap":10000,"notionalFloor":0,"maintMarginRatio":0.0065,"cum":0.0}]}]``
+    """
+    out = []
+    for row in rows if isinstance(rows, list) else [rows]:
+        try:
+            brackets = tuple(
+                Bracket(
+                    floor=float(b["notionalFloor"]),
+                    cap=float(b["notionalCap"]),
+                    mmr=float(b["maintMarginRatio"]),
+                    cum=float(b["cum"]),
+                    max_leverage=float(b["initialLeverage"]),
+                )
+                for b in sorted(row["brackets"], key=lambda b: float(b["notionalFloor"]))
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ParseError("schema", f"leverageBracket: {exc!r}") from None
+        if not brackets or any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
+            raise ParseError("out_of_range", f"leverageBracket {row.get('symbol')}")
+        out.append(
+            LeverageTiers(
+                venue=venue,
+                account=account,
+                symbol=str(row["symbol"]),
+                ts_event_ns=ts_recv_ns,
+                ts_recv_ns=ts_recv_ns,
+                brackets=brackets,
+            )
+        )
+    return out
+
+
+def parse_position_risk(rows: Any) -> tuple[Position, ...]:
+    """Signed `/fapi/v3/positionRisk`: only symbols with a position (or open orders) appear.
+
+    ``[{"symbol":"BTCUSDT","positionSide":"BOTH","positionAmt":"0.009","entryPrice":"67445.9",
+    "markPrice":"67502.68519858","unRealizedProfit":"0.51106678","liquidationPrice":"64846.98753790",
+    "isolatedMargin":"0","isolatedWallet":"0","maintMargin":"2.43009666","updateTime":1722161166529}]``
+    v3 has no `marginType`: a position with an isolated wallet is isolated.
+    """
+    out = []
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            qty = _num(row["positionAmt"], "positionAmt")
+            if qty == 0:
+                continue
+            side = str(row.get("positionSide", "BOTH"))
+            if side not in ("BOTH", "LONG", "SHORT"):
+                raise ParseError("out_of_range", f"positionSide={side}")
+            iso_wallet = _num(row.get("isolatedWallet", "0"), "isolatedWallet")
+            liq = _num(row.get("liquidationPrice", "0"), "liquidationPrice")
+            out.append(
+                Position(
+                    symbol=str(row["symbol"]),
+                    side=side,  # type: ignore[arg-type]
+                    qty=qty,
+                    entry_price=_num(row["entryPrice"], "entryPrice", positive=True),
+                    margin_mode="isolated" if iso_wallet != 0 else "cross",
+                    isolated_wallet=iso_wallet,
+                    venue_mark_price=_opt(row, "markPrice"),
+                    venue_liquidation_price=liq if liq > 0 else math.nan,
+                    venue_maint_margin=_opt(row, "maintMargin"),
+                    venue_unrealized_pnl=_opt(row, "unRealizedProfit"),
+                )
+            )
+        except (KeyError, TypeError) as exc:
+            raise ParseError("schema", f"positionRisk: {exc!r}") from None
+    return tuple(out)
+
+
+def parse_account_balances(account: Any) -> tuple[Balance, ...]:
+    """Signed `/fapi/v3/account`: per-asset wallet; assets never funded are skipped.
+
+    ``{"totalWalletBalance":"31.02261200", …, "assets":[{"asset":"USDT","walletBalance":"31.02261200",
+    "unrealizedProfit":"0.00000000","crossWalletBalance":"31.02261200","availableBalance":"31.02261200",
+    "updateTime":1701270042059}], "positions":[]}``
+    """
+    if not isinstance(account, dict) or not isinstance(account.get("assets"), list):
+        raise ParseError("schema", "account without assets")
+    out = []
+    for a in account["assets"]:
+        try:
+            wb = _num(a["walletBalance"], "walletBalance")
+            if wb == 0 and int(a.get("updateTime", 0)) == 0:
+                continue
+            out.append(
+                Balance(
+                    asset=str(a["asset"]),
+                    wallet_balance=wb,
+                    cross_wallet_balance=_opt(a, "crossWalletBalance"),
+                    unrealized_pnl=_opt(a, "unrealizedProfit"),
+                    available_balance=_opt(a, "availableBalance"),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ParseError("schema", f"account asset: {exc!r}") from None
+    return tuple(out)

@@ -1,0 +1,346 @@
+"""Typed, closed configuration, checked before anything connects.
+
+`config.toml` is decoded into frozen msgspec structs with unknown keys forbidden and every number
+constrained, so a typo or a negative size fails at start with the key path and the reason
+(`perpmon check-config` does only that). Secrets are never in the file: it names environment
+variables, which are read here and wrapped in `Secret`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from monitor.errors import ConfigError
+from monitor.secret import Secret
+
+__all__ = [
+    "AccountConfig",
+    "Config",
+    "EvaluationConfig",
+    "HoldingConfig",
+    "HttpConfig",
+    "LevelConfig",
+    "LogConfig",
+    "ReceiverConfig",
+    "RuleConfig",
+    "SimAccountConfig",
+    "SimPositionConfig",
+    "SimulatorConfig",
+    "VenueConfig",
+    "load_config",
+    "parse_config",
+]
+
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
+Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class _Cfg(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class LogConfig(_Cfg, frozen=True, kw_only=True):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "console", "json"] = "auto"  # auto: console on a TTY, JSON otherwise
+
+
+class HttpConfig(_Cfg, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"  # binding elsewhere is an explicit choice
+    port: Port = 9108
+
+
+class SimPositionConfig(_Cfg, frozen=True, kw_only=True):
+    symbol: Symbol
+    qty: float  # signed base units: long > 0, short < 0
+    entry_price: PositiveFloat | None = None  # None: the replay's first mark
+    leverage: PositiveFloat = 10.0
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    isolated_wallet: NonNegativeFloat = 0.0
+    side: Literal["BOTH", "LONG", "SHORT"] = "BOTH"
+
+
+ApiPermission = Literal[
+    "enableReading",
+    "enableFutures",
+    "enableSpotAndMarginTrading",
+    "enableWithdrawals",
+    "enableInternalTransfer",
+    "enableMargin",
+    "permitsUniversalTransfer",
+    "enableVanillaOptions",
+    "enableFixApiTrade",
+    "enableFixReadOnly",
+    "enablePortfolioMarginTrading",
+    "ipRestrict",
+]
+
+
+class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
+    name: Name
+    api_key_env: EnvName
+    api_secret_env: EnvName
+    wallet_usdt: NonNegativeFloat  # the cross wallet; isolated wallets come on top of it
+    positions: tuple[SimPositionConfig, ...] = ()
+    # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
+    permissions: tuple[ApiPermission, ...] = ("enableReading",)
+
+
+class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    futures_port: Port = 0  # fapi + fstream; 0: any free port
+    spot_port: Port = 0  # api + stream (spot is another host at the real venue)
+    tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
+    replay: Literal["crash-2021-05-19", "crash-2020-03-12", "crash-2024-08-05"] = "crash-2021-05-19"
+    speed: PositiveFloat = 60.0  # replay seconds per wall second
+    loop: bool = True  # start the replay over when it ends
+    seed: int = 7
+    accounts: tuple[SimAccountConfig, ...] = ()
+    ws_ping_s: PositiveFloat = 180.0  # the venue pings every 3 min
+    ws_pong_timeout_s: PositiveFloat = 600.0  # and drops a peer silent for 10 min
+    listen_key_ttl_s: PositiveFloat = 3600.0  # a listenKey lives 60 min unless kept alive
+
+
+class VenueConfig(_Cfg, frozen=True, kw_only=True):
+    name: Name  # the `venue` label
+    kind: Literal["binanceusdm"] = "binanceusdm"
+    simulator: bool = False  # point at the embedded simulator instead of the real venue
+    symbols: tuple[Symbol, ...]  # perpetuals to watch
+    spot_symbols: tuple[Symbol, ...] = ()  # spot books for basis
+    rest_url: str | None = None  # overrides for testnets or proxies
+    ws_url: str | None = None
+    spot_rest_url: str | None = None
+    spot_ws_url: str | None = None
+    poll_s: PositiveFloat = 5.0  # account reconciliation over REST
+    stale_after_s: PositiveFloat = 10.0
+
+
+class AccountConfig(_Cfg, frozen=True, kw_only=True):
+    name: Name
+    venue: Name
+    api_key_env: EnvName
+    api_secret_env: EnvName
+
+
+class HoldingConfig(_Cfg, frozen=True, kw_only=True):
+    name: Name
+    asset: Asset
+    quantity: PositiveFloat
+    price_venue: Name
+    price_symbol: Symbol  # spot symbol whose mid values the holding
+
+
+class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
+    interval_s: PositiveFloat = 1.0
+    volatility_sample_s: PositiveFloat = 60.0  # returns on this grid, never tick to tick
+    ewma_lambda: Fraction = 0.94
+    horizon_s: PositiveFloat = 86_400.0  # distance in sigma over this horizon
+    history_points: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 4096
+
+
+class LevelConfig(_Cfg, frozen=True, kw_only=True):
+    severity: Literal["info", "warning", "critical", "page"]
+    threshold: float  # enter level
+    clear: float | None = None  # exit level (hysteresis); None: the threshold itself
+
+
+class RuleConfig(_Cfg, frozen=True, kw_only=True):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]  # alertname
+    figure: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*$")]
+    op: Literal["<", "<=", ">", ">="]
+    levels: tuple[LevelConfig, ...]
+    for_s: NonNegativeFloat = 0.0
+    repeat_s: NonNegativeFloat = 0.0  # 0: never repeat
+    match: dict[str, str] = {}  # label equality matchers: venue, account, symbol, side, asset
+    summary: str = ""
+    runbook: str = ""  # URL or text copied into the alert's `runbook` annotation
+
+
+class ReceiverConfig(_Cfg, frozen=True, kw_only=True):
+    name: Name
+    type: Literal["console", "webhook"]
+    url_env: EnvName | None = None  # webhook URL from this variable (it carries tokens)
+    timeout_s: PositiveFloat = 10.0
+    match: dict[str, str] = {}  # only alerts whose labels equal these
+    group_by: tuple[str, ...] = ("alertname",)  # one message per tick per distinct value of these labels
+
+
+class Config(_Cfg, frozen=True, kw_only=True):
+    log: LogConfig = LogConfig()
+    http: HttpConfig = HttpConfig()
+    simulator: SimulatorConfig = SimulatorConfig()
+    venues: tuple[VenueConfig, ...] = ()
+    accounts: tuple[AccountConfig, ...] = ()
+    holdings: tuple[HoldingConfig, ...] = ()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    rules: tuple[RuleConfig, ...] = ()
+    receivers: tuple[ReceiverConfig, ...] = ()
+    state_dir: str = "var"  # outbox and other durable state
+
+
+_PATH_RE = re.compile(r"at `\$(.*)`")
+_UNKNOWN_RE = re.compile(r"unknown field `([^`]*)`")
+
+
+def _key_path(msg: str) -> tuple[str, str]:
+    """Turn msgspec's "Expected ... - at `$.a[0].b`" into ("a[0].b", "Expected ...")."""
+    m = _PATH_RE.search(msg)
+    path = m.group(1).lstrip(".") if m else ""
+    reason = msg[: m.start()].rstrip(" -") if m else msg
+    unknown = _UNKNOWN_RE.search(reason)
+    if unknown:  # name the offending key itself, not its parent
+        path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+        reason = "unknown key (check the spelling; see config.toml for every key)"
+    return path, reason
+
+
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> tuple[Config, Secrets]:
+    """Validate decoded TOML and resolve the secret variables it names."""
+    try:
+        cfg = msgspec.convert(dict(data), Config, strict=True)
+    except msgspec.ValidationError as exc:
+        path, reason = _key_path(str(exc))
+        raise ConfigError(path, reason) from None
+    _check_references(cfg)
+    secrets = _read_secrets(cfg, os.environ if env is None else env)
+    return cfg, secrets
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> tuple[Config, Secrets]:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError("", f"cannot read {p}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("", f"{p} is not valid TOML: {exc}") from None
+    return parse_config(data, env)
+
+
+class Secrets(msgspec.Struct, frozen=True, kw_only=True):
+    """Secrets resolved from the environment, by owner name."""
+
+    api_keys: dict[str, tuple[Secret, Secret]]  # account name → (key, secret)
+    sim_keys: dict[str, tuple[Secret, Secret]]  # simulator account name → (key, secret)
+    receiver_urls: dict[str, Secret]  # receiver name → URL
+
+    def all(self) -> list[Secret]:
+        out: list[Secret] = [s for pair in self.api_keys.values() for s in pair]
+        out += [s for pair in self.sim_keys.values() for s in pair]
+        out += list(self.receiver_urls.values())
+        return out
+
+
+def _env(env: Mapping[str, str], path: str, name: str) -> Secret:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigError(path, f"environment variable {name} is not set (secrets never live in the file)")
+    return Secret(value)
+
+
+def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
+    api = {
+        a.name: (
+            _env(env, f"accounts[{i}].api_key_env", a.api_key_env),
+            _env(env, f"accounts[{i}].api_secret_env", a.api_secret_env),
+        )
+        for i, a in enumerate(cfg.accounts)
+    }
+    sim: dict[str, tuple[Secret, Secret]] = {}
+    if cfg.simulator.enabled:
+        sim = {
+            a.name: (
+                _env(env, f"simulator.accounts[{i}].api_key_env", a.api_key_env),
+                _env(env, f"simulator.accounts[{i}].api_secret_env", a.api_secret_env),
+            )
+            for i, a in enumerate(cfg.simulator.accounts)
+        }
+    urls = {
+        r.name: _env(env, f"receivers[{i}].url_env", r.url_env)
+        for i, r in enumerate(cfg.receivers)
+        if r.url_env is not None
+    }
+    return Secrets(api_keys=api, sim_keys=sim, receiver_urls=urls)
+
+
+def _unique(items: list[str], path: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(items):
+        if name in seen:
+            raise ConfigError(f"{path}[{i}].name", f"duplicate name {name!r}")
+        seen.add(name)
+
+
+def _check_references(cfg: Config) -> None:
+    """Cross-field rules a schema cannot say: names unique, references resolve."""
+    _unique([v.name for v in cfg.venues], "venues")
+    _unique([a.name for a in cfg.accounts], "accounts")
+    _unique([h.name for h in cfg.holdings], "holdings")
+    _unique([r.name for r in cfg.receivers], "receivers")
+    _unique([a.name for a in cfg.simulator.accounts], "simulator.accounts")
+    venues = {v.name: v for v in cfg.venues}
+    for i, v in enumerate(cfg.venues):
+        if not v.symbols:
+            raise ConfigError(f"venues[{i}].symbols", "list at least one perpetual symbol")
+        if v.simulator and not cfg.simulator.enabled:
+            raise ConfigError(f"venues[{i}].simulator", "needs simulator.enabled = true")
+    for i, a in enumerate(cfg.accounts):
+        if a.venue not in venues:
+            raise ConfigError(f"accounts[{i}].venue", f"no venue named {a.venue!r}")
+    for i, h in enumerate(cfg.holdings):
+        if h.price_venue not in venues:
+            raise ConfigError(f"holdings[{i}].price_venue", f"no venue named {h.price_venue!r}")
+        if h.price_symbol not in venues[h.price_venue].spot_symbols:
+            raise ConfigError(f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols")
+    for i, r in enumerate(cfg.receivers):
+        if r.type == "webhook" and r.url_env is None:
+            raise ConfigError(f"receivers[{i}].url_env", "a webhook needs the variable holding its URL")
+    for i, rule in enumerate(cfg.rules):
+        _check_rule(rule, f"rules[{i}]")
+    sim_names = {a.name for a in cfg.simulator.accounts}
+    for i, a in enumerate(cfg.accounts):
+        if venues[a.venue].simulator and a.name not in sim_names:
+            raise ConfigError(f"accounts[{i}].name", "a simulated venue's account must be in simulator.accounts")
+    for i, sa in enumerate(cfg.simulator.accounts):
+        for j, p in enumerate(sa.positions):
+            if p.qty == 0:
+                raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
+
+
+_LABELS = {"venue", "account", "symbol", "side", "asset", "stream"}
+
+
+def _check_rule(rule: RuleConfig, path: str) -> None:
+    from monitor.figures import CATALOG
+
+    if rule.figure not in CATALOG:
+        raise ConfigError(f"{path}.figure", f"unknown figure {rule.figure!r}; see monitor/figures.py for the names")
+    if not rule.levels:
+        raise ConfigError(f"{path}.levels", "give at least one level")
+    for k in rule.match:
+        if k not in _LABELS:
+            raise ConfigError(f"{path}.match.{k}", f"unknown label; use one of {sorted(_LABELS)}")
+    below = rule.op in ("<", "<=")
+    prev: float | None = None
+    for j, lv in enumerate(rule.levels):
+        if lv.clear is not None and (lv.clear < lv.threshold if below else lv.clear > lv.threshold):
+            side = "above" if below else "below"
+            raise ConfigError(f"{path}.levels[{j}].clear", f"must be {side} the threshold (hysteresis)")
+        if prev is not None and (lv.threshold > prev if below else lv.threshold < prev):
+            raise ConfigError(f"{path}.levels[{j}].threshold", "levels must get more severe in order")
+        prev = lv.threshold

@@ -1,0 +1,59 @@
+"""structlog set-up: readable on a terminal, JSON lines for a service manager.
+
+A redaction processor runs last so that no secret value that slipped into an event (an exception
+text from a library that echoed a URL, say) reaches the console or the journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from monitor.secret import REDACTED, Secret
+
+__all__ = ["configure_logging"]
+
+
+class _Redactor:
+    def __init__(self, secrets: Sequence[Secret]) -> None:
+        self._values = [s.reveal() for s in secrets if s.reveal()]
+
+    def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        if not self._values:
+            return event
+        for k, v in event.items():
+            if isinstance(v, str):
+                for secret in self._values:
+                    if secret in v:
+                        v = v.replace(secret, REDACTED)
+                event[k] = v
+        return event
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", secrets: Sequence[Secret] = ()) -> None:
+    """Configure structlog once for the process; `fmt` auto picks console on a TTY, else JSON."""
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        _Redactor(secrets),
+        renderer,
+    ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

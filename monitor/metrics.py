@@ -1,0 +1,148 @@
+"""Prometheus exposition: one custom collector that reads state at scrape time.
+
+Nothing is pushed into global gauges on the hot path; a scrape builds every family from the latest
+`Figures` and from each component's own counters (client_python's custom-collector pattern), so
+what Grafana shows is exactly what the rules saw. Metric names are `perpmon_<figure name>`, full
+words with their unit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from monitor.collectors.base import CollectorStats
+from monitor.figures import CATALOG
+from monitor.records import Figure, FigureKey, Figures
+
+__all__ = ["DeliveryStats", "EvaluationStats", "PerpmonMetrics"]
+
+
+@dataclass
+class EvaluationStats:
+    """Written by the evaluation loop, read at scrape time."""
+
+    count: int = 0
+    last_duration_s: float = math.nan
+    total_duration_s: float = 0.0
+    last_tick_ns: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    receiver: str
+    pending: int
+    sent: int
+    failed: dict[str, int] = field(default_factory=dict)  # by reason
+
+
+class PerpmonMetrics(Collector):
+    def __init__(
+        self,
+        *,
+        figures: Callable[[], Figures | None],
+        collectors: Sequence[CollectorStats],
+        evaluation: EvaluationStats,
+        delivery: Callable[[], Iterable[DeliveryStats]],
+        firing: Callable[[], Iterable[tuple[dict[str, str], float]]],
+        started_ns: int,
+        version: str,
+        reload_ok: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._figures = figures
+        self._collectors = collectors
+        self._evaluation = evaluation
+        self._delivery = delivery
+        self._firing = firing
+        self._started_ns = started_ns
+        self._version = version
+        self._reload_ok = reload_ok
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._figure_families()
+        yield from self._health_families()
+
+    def _figure_families(self) -> Iterator[Metric]:
+        figs = self._figures()
+        if figs is None:
+            return
+        by_name: dict[str, list[tuple[FigureKey, Figure]]] = {}
+        for key, fig in figs.items.items():
+            by_name.setdefault(key.name, []).append((key, fig))
+        for name in sorted(by_name):
+            spec = CATALOG.get(name)
+            rows = sorted(by_name[name])
+            label_names = sorted({k for key, _ in rows for k in key.labels()})
+            fam = GaugeMetricFamily(f"perpmon_{name}", spec.help if spec else name, labels=label_names)
+            fresh = GaugeMetricFamily(
+                f"perpmon_{name}_fresh", f"1 when the inputs of perpmon_{name} were fresh.", labels=label_names
+            )
+            for key, fig in rows:
+                labels = key.labels()
+                values = [labels.get(k, "") for k in label_names]
+                fam.add_metric(values, fig.value)
+                fresh.add_metric(values, 1.0 if fig.fresh and fig.available else 0.0)
+            yield fam
+            yield fresh
+
+    def _health_families(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("perpmon_build_info", "perpmon version, always 1.", labels=["version"])
+        info.add_metric([self._version], 1.0)
+        yield info
+        yield GaugeMetricFamily("perpmon_start_time_seconds", "Daemon start, Unix time.", value=self._started_ns / 1e9)
+        up = GaugeMetricFamily("perpmon_collector_up", "1 while the collector socket is connected.", labels=["venue", "socket"])
+        msgs = CounterMetricFamily("perpmon_collector_messages", "Records stored, by socket.", labels=["venue", "socket"])
+        drops = CounterMetricFamily(
+            "perpmon_collector_dropped_messages", "Malformed or out-of-range frames dropped.", labels=["venue", "reason"]
+        )
+        recon = CounterMetricFamily("perpmon_collector_reconnects", "Reconnections, by socket.", labels=["venue", "socket"])
+        for st in self._collectors:
+            for sock, ok in sorted(st.connected.items()):
+                up.add_metric([st.venue, sock], 1.0 if ok else 0.0)
+            for sock, n in sorted(st.messages.items()):
+                msgs.add_metric([st.venue, sock], float(n))
+            for reason, n in sorted(st.dropped.items()):
+                drops.add_metric([st.venue, reason], float(n))
+            for sock, n in sorted(st.reconnects.items()):
+                recon.add_metric([st.venue, sock], float(n))
+        yield from (up, msgs, drops, recon)
+        ev = self._evaluation
+        yield GaugeMetricFamily(
+            "perpmon_evaluation_duration_seconds", "Duration of the last evaluation tick.", value=ev.last_duration_s
+        )
+        yield CounterMetricFamily("perpmon_evaluations", "Evaluation ticks run.", value=float(ev.count))
+        yield CounterMetricFamily("perpmon_evaluation_errors", "Evaluation ticks that raised.", value=float(ev.errors))
+        yield GaugeMetricFamily(
+            "perpmon_evaluation_last_timestamp_seconds", "Time of the last evaluation tick.", value=ev.last_tick_ns / 1e9
+        )
+        yield from self._delivery_families()
+        yield GaugeMetricFamily(
+            "perpmon_config_last_reload_successful", "1 if the last config load succeeded.", value=float(self._reload_ok())
+        )
+
+    def _delivery_families(self) -> Iterator[Metric]:
+        pending = GaugeMetricFamily("perpmon_outbox_pending", "Notifications waiting for delivery.", labels=["receiver"])
+        sent = CounterMetricFamily("perpmon_notifications_sent", "Notifications delivered.", labels=["receiver"])
+        failed = CounterMetricFamily(
+            "perpmon_notifications_failed", "Failed delivery attempts, by reason.", labels=["receiver", "reason"]
+        )
+        for d in self._delivery():
+            pending.add_metric([d.receiver], float(d.pending))
+            sent.add_metric([d.receiver], float(d.sent))
+            for reason, n in sorted(d.failed.items()):
+                failed.add_metric([d.receiver, reason], float(n))
+        firing = GaugeMetricFamily(
+            "perpmon_alerts_firing", "Alerts currently firing, by name and severity.", labels=["alertname", "severity"]
+        )
+        counts: dict[tuple[str, str], float] = {}
+        for labels, _value in self._firing():
+            k = (labels.get("alertname", ""), labels.get("severity", ""))
+            counts[k] = counts.get(k, 0.0) + 1.0
+        for (name, sev), n in sorted(counts.items()):
+            firing.add_metric([name, sev], n)
+        yield from (pending, sent, failed, firing)

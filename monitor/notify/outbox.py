@@ -1,0 +1,173 @@
+"""Durable outbox on SQLite (WAL): a notification is written before its first send and kept until acked.
+
+This is what makes delivery at-least-once across crashes and restarts (Alertmanager keeps alerts
+in memory only; its nflog is the closest analogue). Rows move pending → leased → sent | failed.
+Sent rows are kept for `retention_s` so a late duplicate of the same idempotency key is still
+refused, then pruned. On open, rows leased by a previous process go back to pending: that process
+is gone, and a duplicate send beats a lost alert.
+
+Every method is one short transaction on one connection guarded by a lock, so the dispatcher can
+call them from `asyncio.to_thread` without blocking the event loop on fsync.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import msgspec
+
+from monitor.notify.model import Notification
+
+__all__ = ["Outbox", "OutboxRow"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    receiver        TEXT    NOT NULL,
+    idempotency_key TEXT    NOT NULL,
+    group_key       TEXT    NOT NULL,
+    payload         BLOB    NOT NULL,
+    created_ns      INTEGER NOT NULL,
+    status          TEXT    NOT NULL DEFAULT 'pending',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ns INTEGER NOT NULL,
+    done_ns         INTEGER,
+    last_error      TEXT    NOT NULL DEFAULT '',
+    UNIQUE (receiver, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (receiver, status, id);
+"""
+
+_decoder = msgspec.json.Decoder(Notification)
+
+
+class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A leased row: the notification plus its delivery bookkeeping."""
+
+    id: int
+    notification: Notification
+    attempts: int
+    next_attempt_ns: int
+    last_error: str
+
+
+class Outbox:
+    """SQLite-backed queue per receiver, FIFO by insertion (order preserved per group)."""
+
+    def __init__(self, path: str | Path, *, retention_s: float = 86_400.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._retention_ns = int(retention_s * 1e9)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an acked enqueue survives power loss
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("UPDATE outbox SET status='pending' WHERE status='leased'")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def enqueue(self, notifications: list[Notification]) -> int:
+        """Store new notifications in one transaction; return how many were new (duplicates skipped)."""
+        rows = [
+            (n.receiver, n.idempotency_key, n.group_key, msgspec.json.encode(n), n.created_ns, n.created_ns)
+            for n in notifications
+        ]
+        with self._lock:
+            before = self._db.total_changes
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO outbox (receiver, idempotency_key, group_key, payload,"
+                    " created_ns, next_attempt_ns) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return self._db.total_changes - before
+
+    def lease(self, receiver: str) -> OutboxRow | None:
+        """Take the oldest unfinished row of `receiver`, due or not; the worker waits out `next_attempt_ns`.
+
+        Handing out the head even when it is not yet due keeps per-receiver order: a later
+        notification never overtakes one that is waiting for its retry.
+        """
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT id, payload, attempts, next_attempt_ns, last_error FROM outbox"
+                " WHERE receiver = ? AND status IN ('pending', 'leased') ORDER BY id LIMIT 1",
+                (receiver,),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE outbox SET status='leased' WHERE id = ?", (row[0],))
+        return OutboxRow(
+            id=row[0],
+            notification=_decoder.decode(row[1]),
+            attempts=row[2],
+            next_attempt_ns=row[3],
+            last_error=row[4],
+        )
+
+    def ack(self, row_id: int, now_ns: int) -> None:
+        """Mark delivered; the row stays (status sent) until pruned so its key still dedups."""
+        self._set(
+            "UPDATE outbox SET status='sent', attempts=attempts+1, done_ns=? WHERE id=?", (now_ns, row_id)
+        )
+
+    def retry(self, row_id: int, next_attempt_ns: int, error: str) -> None:
+        """Record a retryable failure; `error` must already be redacted."""
+        self._set(
+            "UPDATE outbox SET status='pending', attempts=attempts+1, next_attempt_ns=?, last_error=?"
+            " WHERE id=?",
+            (next_attempt_ns, error[:500], row_id),
+        )
+
+    def fail(self, row_id: int, now_ns: int, error: str) -> None:
+        """Give up on a row (permanent failure); it stays for inspection until pruned."""
+        self._set(
+            "UPDATE outbox SET status='failed', attempts=attempts+1, done_ns=?, last_error=? WHERE id=?",
+            (now_ns, error[:500], row_id),
+        )
+
+    def prune(self, now_ns: int) -> int:
+        """Delete finished rows older than the retention; return how many went."""
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND done_ns < ?",
+                (now_ns - self._retention_ns,),
+            )
+            return cur.rowcount
+
+    def pending(self, receiver: str | None = None) -> int:
+        """Rows not yet delivered or given up (the `perpmon_outbox_pending` gauge)."""
+        sql = "SELECT count(*) FROM outbox WHERE status IN ('pending', 'leased')"
+        args: tuple[str, ...] = ()
+        if receiver is not None:
+            sql += " AND receiver = ?"
+            args = (receiver,)
+        with self._lock:
+            return int(self._db.execute(sql, args).fetchone()[0])
+
+    def rows(self, receiver: str | None = None) -> list[tuple[int, str, str, int, str]]:
+        """(id, receiver, status, attempts, last_error) of every row, oldest first (debugging, tests)."""
+        sql = "SELECT id, receiver, status, attempts, last_error FROM outbox"
+        args: tuple[str, ...] = ()
+        if receiver is not None:
+            sql += " WHERE receiver = ?"
+            args = (receiver,)
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
+
+    def _set(self, sql: str, args: tuple[object, ...]) -> None:
+        with self._lock:
+            self._db.execute(sql, args)

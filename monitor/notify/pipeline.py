@@ -1,0 +1,228 @@
+"""Dispatcher: route each tick's events, persist them, and deliver them per receiver with retries.
+
+    submit(events) ─▶ route + group ─▶ Outbox (durable, before any send)
+                                         │
+                one worker per receiver ◀┘  lease head ─▶ notify ─▶ ack | retry(backoff) | fail
+
+Each receiver has one worker reading its queue head first, so notifications for a receiver
+(and so for each of its groups) arrive in the order they were made; a retry blocks the ones
+behind it rather than letting "resolved" overtake "firing". Retryable failures are retried
+forever with jittered, capped backoff (at-least-once: a late page beats a lost one), honouring
+Retry-After; permanent failures are logged, counted and given up. Counters are plain attributes
+read by metrics.py at scrape time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Iterator, Sequence
+
+import structlog
+
+from monitor.backoff import backoff
+from monitor.clock import NS_PER_S, Clock
+from monitor.config import ReceiverConfig
+from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
+from monitor.notify.base import Closable, Notifier, reason_label
+from monitor.notify.model import Notification, NotifyReason, idempotency_key
+from monitor.notify.outbox import Outbox, OutboxRow
+from monitor.notify.route import Router
+from monitor.records import AlertEvent, AlertState, Severity
+from monitor.secret import Secret, redact_text
+
+__all__ = ["Dispatcher"]
+
+log = structlog.get_logger(__name__)
+
+_Seen = dict[str, tuple[AlertState, Severity]]
+
+
+class Dispatcher:
+    """Owns routing, the outbox and one delivery worker per receiver (see the module docstring)."""
+
+    def __init__(
+        self,
+        receivers: tuple[ReceiverConfig, ...],
+        notifiers: dict[str, Notifier],
+        outbox: Outbox,
+        clock: Clock,
+        *,
+        secrets: Sequence[Secret] = (),
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        missing = [r.name for r in receivers if r.name not in notifiers]
+        if missing:
+            raise ValueError(f"no notifier built for receivers {missing}")
+        self._router = Router(receivers)
+        self._receivers = {r.name: r for r in receivers}
+        self._notifiers = notifiers
+        self._outbox = outbox
+        self._clock = clock
+        self._secrets = tuple(secrets)
+        self._backoff = (backoff_initial_s, backoff_max_s)
+        self._wake = {r.name: asyncio.Event() for r in receivers}
+        self._seen: dict[tuple[str, str], _Seen] = {}
+        self.sent_total: dict[str, int] = dict.fromkeys(self._receivers, 0)
+        self.failed_total: dict[tuple[str, str], int] = {}  # (receiver, reason) → failed attempts
+        self.given_up_total: dict[str, int] = dict.fromkeys(self._receivers, 0)
+
+    @property
+    def receiver_names(self) -> list[str]:
+        return list(self._receivers)
+
+    def pending(self, receiver: str | None = None) -> int:
+        """Notifications not yet delivered nor given up (the `perpmon_outbox_pending` gauge)."""
+        return self._outbox.pending(receiver)
+
+    # ------------------------------------------------------------ producing
+
+    def build(self, events: Sequence[AlertEvent], now_ns: int) -> list[Notification]:
+        """Route and group one tick's events into notifications; updates the reason bookkeeping."""
+        groups: dict[tuple[str, str], list[AlertEvent]] = {}
+        for ev in events:
+            for name in self._router.route(ev):
+                gk = Router.group_key(self._receivers[name], ev)
+                groups.setdefault((name, gk), []).append(ev)
+        out: list[Notification] = []
+        for (name, gk), evs in groups.items():
+            out.append(
+                Notification(
+                    receiver=name,
+                    integration=self._receivers[name].type,
+                    group_key=gk,
+                    reason=self._reason(name, gk, evs),
+                    alerts=tuple(evs),
+                    created_ns=now_ns,
+                    idempotency_key=idempotency_key(name, evs),
+                )
+            )
+        return out
+
+    def _reason(self, receiver: str, gk: str, evs: list[AlertEvent]) -> NotifyReason:
+        seen = self._seen.get((receiver, gk))
+        first = seen is None
+        seen = self._seen.setdefault((receiver, gk), {})
+        new_alert = new_resolved = False
+        for ev in evs:
+            if ev.state is AlertState.RESOLVED:
+                new_resolved = True
+                seen.pop(ev.fingerprint, None)
+            else:
+                new_alert |= seen.get(ev.fingerprint) != (ev.state, ev.severity)
+                seen[ev.fingerprint] = (ev.state, ev.severity)
+        if first:
+            return NotifyReason.FIRST
+        if new_alert:
+            return NotifyReason.NEW_ALERTS
+        return NotifyReason.NEW_RESOLVED if new_resolved else NotifyReason.REPEAT
+
+    async def submit(self, events: Sequence[AlertEvent], now_ns: int | None = None) -> int:
+        """Persist the tick's notifications, then wake the workers; return how many were new."""
+        if not events:
+            return 0
+        now = self._clock.now_ns() if now_ns is None else now_ns
+        notes = self.build(events, now)
+        if not notes:
+            return 0
+        added = await asyncio.to_thread(self._outbox.enqueue, notes)
+        for n in notes:
+            self._wake[n.receiver].set()
+        return added
+
+    # ------------------------------------------------------------ delivering
+
+    async def run(self) -> None:
+        """Run every receiver's worker until cancelled; spawn this once under the supervisor."""
+        async with asyncio.TaskGroup() as tg:
+            for name in self._receivers:
+                tg.create_task(self.run_worker(name), name=f"notify:{name}")
+
+    async def run_worker(self, receiver: str) -> None:
+        """Deliver `receiver`'s queue in order, forever; safe to restart (leases are re-taken)."""
+        wake = self._wake[receiver]
+        delays = self._delays()
+        while True:
+            wake.clear()
+            row = await asyncio.to_thread(self._outbox.lease, receiver)
+            if row is None:
+                await wake.wait()
+                continue
+            wait_ns = row.next_attempt_ns - self._clock.now_ns()
+            if wait_ns > 0:
+                await self._clock.sleep(wait_ns / NS_PER_S)
+            if await self._attempt(receiver, row, delays):
+                delays = self._delays()
+
+    def _delays(self) -> Iterator[float]:
+        return backoff(initial_s=self._backoff[0], max_s=self._backoff[1])
+
+    async def _attempt(self, receiver: str, row: OutboxRow, delays: Iterator[float]) -> bool:
+        """One send; return True when the row is finished (sent or given up)."""
+        n = row.notification
+        try:
+            limit = self._receivers[receiver].timeout_s + 5.0  # a hung send must not stall the queue
+            async with asyncio.timeout(limit):
+                await self._notifiers[receiver].notify(n)
+        except RetryableDeliveryError as exc:
+            await self._retry(receiver, row, exc.reason, max(next(delays), exc.retry_after_s or 0.0))
+            return False
+        except PermanentDeliveryError as exc:
+            self._failed(receiver, row, exc.reason, retry_in_s=None)
+            self.given_up_total[receiver] += 1
+            await asyncio.to_thread(self._outbox.fail, row.id, self._clock.now_ns(), self._redact(exc.reason))
+            return True
+        except TimeoutError:
+            await self._retry(receiver, row, "timeout", next(delays))
+            return False
+        except Exception as exc:  # a notifier bug: keep the alert, retry, and show the traceback (redacted)
+            tb = self._redact("".join(traceback.format_exception(exc)))
+            log.error("notifier raised unexpectedly", receiver=receiver, traceback=tb)
+            await self._retry(receiver, row, f"unexpected_error: {type(exc).__name__}", next(delays))
+            return False
+        await asyncio.to_thread(self._outbox.ack, row.id, self._clock.now_ns())
+        self.sent_total[receiver] += 1
+        log.debug("notification sent", receiver=receiver, reason=n.reason.value, alerts=len(n.alerts))
+        return True
+
+    async def _retry(self, receiver: str, row: OutboxRow, reason: str, delay_s: float) -> None:
+        self._failed(receiver, row, reason, retry_in_s=delay_s)
+        at = self._clock.now_ns() + int(delay_s * NS_PER_S)
+        await asyncio.to_thread(self._outbox.retry, row.id, at, self._redact(reason))
+
+    def _failed(self, receiver: str, row: OutboxRow, reason: str, retry_in_s: float | None) -> None:
+        label = reason_label(reason)
+        self.failed_total[(receiver, label)] = self.failed_total.get((receiver, label), 0) + 1
+        fields = {
+            "receiver": receiver,
+            "integration": row.notification.integration,
+            "reason": self._redact(reason),
+            "attempt": row.attempts + 1,
+            "group_key": row.notification.group_key,
+        }
+        if retry_in_s is None:
+            log.error("notification failed permanently; giving up", **fields)
+        else:
+            log.warning("notification failed; will retry", retry_in_s=round(retry_in_s, 3), **fields)
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, self._secrets)
+
+    # ------------------------------------------------------------ lifecycle helpers
+
+    async def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait (real time) until no receiver has pending rows; for tests and graceful shutdown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while await asyncio.to_thread(self._outbox.pending) > 0:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+    async def close(self) -> None:
+        """Close notifiers that hold connections (aiohttp sessions); the outbox is the caller's."""
+        for notifier in self._notifiers.values():
+            if isinstance(notifier, Closable):
+                await notifier.close()

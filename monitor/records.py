@@ -1,0 +1,251 @@
+"""The typed records that cross stage boundaries.
+
+Data flows one way: collectors → store → evaluator → rules → notifiers. Every record is a frozen
+msgspec struct, built once and never changed. Time is two integers: `ts_event_ns` (the venue's
+stamp, converted in the parser) and `ts_recv_ns` (our clock at receipt), so staleness and
+venue latency are both measurable. Prices and amounts are floats (the store is float64); the
+venue's strings are parsed exactly once, in the collector.
+
+Quantities are signed base units (long > 0, short < 0); rates are fractions (0.0001 = 1 bp).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "AccountSnapshot",
+    "AlertEvent",
+    "AlertState",
+    "Balance",
+    "Bracket",
+    "FeedState",
+    "FeedStatus",
+    "Figure",
+    "FigureKey",
+    "Figures",
+    "FundingInfo",
+    "Holding",
+    "LeverageTiers",
+    "MarkPrice",
+    "Position",
+    "Quote",
+    "Record",
+    "Severity",
+]
+
+NAN = math.nan
+
+MarginMode = Literal["cross", "isolated"]
+PositionSide = Literal["BOTH", "LONG", "SHORT"]
+Market = Literal["spot", "perp"]
+
+
+class _Rec(msgspec.Struct, frozen=True, kw_only=True):
+    venue: str
+    ts_event_ns: int
+    ts_recv_ns: int
+
+
+class MarkPrice(_Rec, frozen=True, kw_only=True, tag=True):
+    """Mark and index price and the running funding estimate (Binance `markPriceUpdate`)."""
+
+    symbol: str
+    mark: float
+    index: float
+    funding_rate: float = NAN  # estimate for the interval in progress
+    next_funding_ns: int = 0
+
+
+class Quote(_Rec, frozen=True, kw_only=True, tag=True):
+    """Top of book; `market` tells spot from perp books of the same symbol."""
+
+    symbol: str
+    market: Market
+    bid: float
+    bid_size: float
+    ask: float
+    ask_size: float
+
+
+class FundingInfo(_Rec, frozen=True, kw_only=True, tag=True):
+    """The symbol's funding interval: data from the venue, never a constant."""
+
+    symbol: str
+    interval_s: float
+    cap: float = NAN
+    floor: float = NAN
+
+
+class Bracket(msgspec.Struct, frozen=True, kw_only=True):
+    """One maintenance-margin tier: applies for floor ≤ notional < cap (notional at mark)."""
+
+    floor: float
+    cap: float
+    mmr: float
+    cum: float
+    max_leverage: float
+
+
+class LeverageTiers(_Rec, frozen=True, kw_only=True, tag=True):
+    """The account's brackets for a symbol (they can differ per account: `notionalCoef`)."""
+
+    account: str
+    symbol: str
+    brackets: tuple[Bracket, ...]
+
+
+class Position(msgspec.Struct, frozen=True, kw_only=True):
+    """One position leg as the venue reports it; `qty` is signed base units."""
+
+    symbol: str
+    side: PositionSide
+    qty: float
+    entry_price: float
+    margin_mode: MarginMode
+    isolated_wallet: float = 0.0
+    leverage: float = NAN
+    contract_size: float = 1.0
+    inverse: bool = False
+    venue_mark_price: float = NAN
+    venue_liquidation_price: float = NAN  # NaN when the venue shows none ("0")
+    venue_maint_margin: float = NAN
+    venue_unrealized_pnl: float = NAN
+
+
+class Balance(msgspec.Struct, frozen=True, kw_only=True):
+    """One collateral asset of an account."""
+
+    asset: str
+    wallet_balance: float
+    cross_wallet_balance: float = NAN
+    unrealized_pnl: float = NAN
+    available_balance: float = NAN
+
+
+class AccountSnapshot(_Rec, frozen=True, kw_only=True, tag=True):
+    """A complete picture of one account: it replaces everything known before.
+
+    Because it is complete, a position missing from it has gone (closed or liquidated), and
+    the store can say so instead of silently forgetting it (freqtrade#7107).
+    """
+
+    account: str
+    positions: tuple[Position, ...]
+    balances: tuple[Balance, ...]
+
+
+class Holding(_Rec, frozen=True, kw_only=True, tag=True):
+    """Off-exchange holdings (custody, cold wallets), from config or MQTT; `venue` is the source."""
+
+    name: str
+    asset: str
+    quantity: float
+    price_venue: str  # whose spot price values it
+    price_symbol: str
+
+
+class FeedState(enum.StrEnum):
+    UP = "up"
+    STALE = "stale"
+    DOWN = "down"
+
+
+class FeedStatus(_Rec, frozen=True, kw_only=True, tag=True):
+    """A collector's own word on one stream: up, stale (silent too long) or down."""
+
+    stream: str
+    state: FeedState
+    reason: str = ""
+
+
+Record = MarkPrice | Quote | FundingInfo | LeverageTiers | AccountSnapshot | Holding | FeedStatus
+
+
+# ---------------------------------------------------------------- evaluator → rules, metrics
+
+
+class FigureKey(msgspec.Struct, frozen=True, kw_only=True, order=True):
+    """Identifies one figure. Unused labels stay empty; `name` carries its unit."""
+
+    name: str
+    venue: str = ""
+    account: str = ""
+    symbol: str = ""
+    side: str = ""
+    asset: str = ""
+    stream: str = ""
+
+    def labels(self) -> dict[str, str]:
+        """The non-empty labels, in a fixed order (they identify an alert and a metric series)."""
+        pairs = (
+            ("venue", self.venue),
+            ("account", self.account),
+            ("symbol", self.symbol),
+            ("side", self.side),
+            ("asset", self.asset),
+            ("stream", self.stream),
+        )
+        return {k: v for k, v in pairs if v}
+
+
+class Figure(msgspec.Struct, frozen=True, kw_only=True):
+    """A computed number; NaN with a `reason` when it is not available, never a made-up value."""
+
+    value: float
+    unit: str
+    ts_ns: int
+    fresh: bool = True
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return math.isfinite(self.value)
+
+
+class Figures(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything one evaluation tick computed, stamped with the tick's time."""
+
+    taken_at_ns: int
+    items: dict[FigureKey, Figure]
+
+
+# ---------------------------------------------------------------- rules → notifiers
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    CRITICAL = 2
+    PAGE = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class AlertState(enum.StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A change worth telling someone about (Alertmanager's alert, with our labels).
+
+    `fingerprint` is a stable hash of the sorted labels without severity, so an escalation from
+    warning to critical stays the same alert.
+    """
+
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    state: AlertState
+    severity: Severity
+    starts_at_ns: int
+    ends_at_ns: int | None
+    value: float
+    event_ns: int  # when this event was emitted (tick time)

@@ -1,0 +1,252 @@
+"""Liquidation price: Binance's general formula with re-tiering, scalar and vectorised (risk-formulas §5).
+
+For contract 1 with one-way (BOTH) and hedge (LONG/SHORT) legs:
+
+    LP = (WB − TMM1 + UPNL1 + cumB + cumL + cumS − Side·PosB·EPB − PosL·EPL + PosS·EPS)
+         / (PosB·MMR_B + PosL·MMR_L + PosS·MMR_S − Side·PosB − PosL + PosS)
+
+It is the price where margin balance = Σ MM with the other contracts held at their marks
+(TMM1, UPNL1; both 0 and WB = the isolated wallet when isolated). MMR and cum depend on the tier
+*at the LP*, so the formula is solved again with the LP's tiers until the tiers stop changing.
+
+Why the iteration converges, and what guards it: with consistent brackets (cum from the
+recursion) MM is continuous and convex in price, so equity − MM is monotone for a one-way
+position and the tier sequence reaches the single consistent tier within `n_tiers + 1` steps.
+A published cum that disagrees with the recursion makes MM jump at a tier floor; the iteration
+can then oscillate between two tiers. The guard is an exact scan of every tier segment: it keeps
+the LPs that lie inside the tier they were computed with (the consistent ones) and, where equity
+crosses MM only by the jump, the tier boundary itself (reason TIER_BOUNDARY). Hedge mode with
+both legs open always uses the scan, because equity − MM is then concave and can have a root on
+each side of the mark; the one nearest the mark (in log distance) is reported, since price
+reaches it first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import msgspec
+import numpy as np
+
+from monitor.risk._num import FloatArray, IntArray, as_float, quiet
+from monitor.risk.margin import Brackets, bracket_problem, brackets, tier_index
+from monitor.risk.reasons import Reason, ReasonArray
+from monitor.risk.tiers import TierTable, gather, table_tier
+
+__all__ = ["Liquidation", "LiquidationArrays", "cross_others", "liquidation_price", "liquidation_prices"]
+
+
+class Liquidation(msgspec.Struct, frozen=True, kw_only=True):
+    """One contract's LP; `price` is NaN unless `reason` is OK or a warning (see `reasons`)."""
+
+    price: float
+    reason: Reason
+    tiers: tuple[int, ...] = ()  # tier of each open leg (BOTH, LONG, SHORT order) at the LP
+    iterations: int = 0
+
+
+class LiquidationArrays(NamedTuple):
+    """Vectorised one-way LPs: price (NaN when undefined), tier at the LP, reason code."""
+
+    price: FloatArray
+    tier: IntArray
+    reason: ReasonArray
+
+
+class _Legs(NamedTuple):
+    size: FloatArray  # absolute sizes
+    side: FloatArray  # +1 long, −1 short
+    entry: FloatArray
+
+
+def _linear(legs: _Legs, tiers: IntArray, b: Brackets, base: float) -> float:
+    mmr, cum = b.mmrs[tiers], b.cums[tiers]
+    num = base + float(np.sum(cum)) - float(np.sum(legs.side * legs.size * legs.entry))
+    den = float(np.sum(legs.size * mmr)) - float(np.sum(legs.side * legs.size))
+    return num / den if den != 0.0 else math.nan
+
+
+def _excess(price: float, legs: _Legs, tiers: IntArray, b: Brackets, base: float) -> float:
+    """Equity − Σ MM at `price` with fixed tiers (base = WB − TMM1 + UPNL1)."""
+    upnl = float(np.sum(legs.side * legs.size * (price - legs.entry)))
+    mm = float(np.sum(legs.size * price * b.mmrs[tiers] - b.cums[tiers]))
+    return base + upnl - mm
+
+
+def _tiers_at(price: float, legs: _Legs, b: Brackets) -> IntArray:
+    return tier_index(legs.size * max(price, 0.0), b.floors, b.caps)
+
+
+def _scan(legs: _Legs, b: Brackets, base: float) -> list[tuple[float, Reason, IntArray]]:
+    """Every consistent root over all tier segments in price (0, last cap / size)."""
+    upper = float(np.min(b.caps[-1] / legs.size))
+    cuts = np.unique(np.concatenate([b.floors[1:] / s for s in legs.size]))
+    edges = np.concatenate([[0.0], cuts[cuts < upper], [upper]])
+    roots: list[tuple[float, Reason, IntArray]] = []
+    prev: IntArray | None = None
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        mid = 0.5 * (lo + hi) if math.isfinite(hi) else lo + 1.0
+        t = _tiers_at(mid, legs, b)
+        if prev is not None and lo > 0:
+            left, right = _excess(lo, legs, prev, b, base), _excess(lo, legs, t, b, base)
+            if left * right < 0:  # equity crosses MM only through the MM jump at this floor
+                roots.append((float(lo), Reason.TIER_BOUNDARY, t))
+        p = _linear(legs, t, b, base)
+        if math.isfinite(p) and lo <= p < hi and p > 0:
+            roots.append((p, Reason.OK, t))
+        prev = t
+    return roots
+
+
+def _check(mark: float, wallet: float, other_mm: float, other_upnl: float, legs: _Legs, b: Brackets) -> Reason:
+    if not all(math.isfinite(x) for x in (mark, wallet, other_mm, other_upnl)):
+        return Reason.NAN_INPUT
+    if not (np.all(np.isfinite(legs.size)) and np.all(np.isfinite(legs.entry))):
+        return Reason.NAN_INPUT
+    if legs.size.size == 0:
+        return Reason.NO_POSITION
+    if mark <= 0 or np.any(legs.entry <= 0):
+        return Reason.NON_POSITIVE_PRICE
+    problem = bracket_problem(b)
+    if problem not in (Reason.OK, Reason.TIER_BOUNDARY):
+        return problem
+    if np.any(_tiers_at(mark, legs, b) < 0):
+        return Reason.MISSING_TIER
+    return Reason.OK
+
+
+def liquidation_price(
+    *,
+    mark: float,
+    wallet: float,
+    brackets: Brackets,
+    qty: float = 0.0,
+    entry: float = math.nan,
+    long_qty: float = 0.0,
+    long_entry: float = math.nan,
+    short_qty: float = 0.0,
+    short_entry: float = math.nan,
+    other_mm: float = 0.0,
+    other_upnl: float = 0.0,
+) -> Liquidation:
+    """LP of one contract from Binance's general formula, re-tiered at the LP.
+
+    `qty` is the signed one-way (BOTH) position; `long_qty`/`short_qty` are the hedge legs'
+    sizes (sign ignored). Cross: `wallet` = cross wallet balance, `other_mm`/`other_upnl` = MM and
+    UPnL of all other contracts at their marks. Isolated: `wallet` = isolated wallet, others 0.
+    Example (risk-formulas §5, cross): ETHUSDT long 3,683.979 @ 1,456.84, WB 1,535,443.01,
+    other MM 71,200.811444, other UPnL −56,354.56848 → 1,153.26.
+    """
+    raw = [(abs(qty), math.copysign(1.0, qty), entry), (abs(long_qty), 1.0, long_entry),
+           (abs(short_qty), -1.0, short_entry)]
+    open_legs = [leg for leg in raw if leg[0] != 0.0]
+    legs = _Legs(*(np.array([leg[i] for leg in open_legs], dtype=np.float64) for i in range(3)))
+    reason = _check(mark, wallet, other_mm, other_upnl, legs, brackets)
+    if reason != Reason.OK:
+        return Liquidation(price=math.nan, reason=reason)
+    base = wallet - other_mm + other_upnl
+    past = _excess(mark, legs, _tiers_at(mark, legs, brackets), brackets, base) < 0
+    tiers = _tiers_at(mark, legs, brackets)
+    if legs.size.size == 1:
+        for i in range(1, brackets.floors.size + 3):
+            p = _linear(legs, tiers, brackets, base)
+            nxt = _tiers_at(p, legs, brackets) if math.isfinite(p) else tiers
+            if np.array_equal(nxt, tiers) and math.isfinite(p):
+                return _result(p, Reason.OK, tiers, i, past)
+            tiers = nxt
+    roots = _scan(legs, brackets, base)
+    if not roots:
+        return _result(math.nan, Reason.OK, tiers, 0, past)
+    p, why, t = min(roots, key=lambda r: (abs(math.log(r[0] / mark)), r[1]))
+    return _result(p, why, t, 0, past)
+
+
+def _result(p: float, why: Reason, tiers: IntArray, iterations: int, past: bool) -> Liquidation:
+    t = tuple(int(x) for x in tiers)
+    if not (p > 0):
+        reason = Reason.ALWAYS_LIQUIDATABLE if past else Reason.NOT_LIQUIDATABLE
+        return Liquidation(price=math.nan, reason=reason, tiers=t, iterations=iterations)
+    if past and why == Reason.OK:
+        why = Reason.PAST_LIQUIDATION
+    return Liquidation(price=p, reason=why, tiers=t, iterations=iterations)
+
+
+def cross_others(account: IntArray, mm: FloatArray, upnl: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """TMM1 and UPNL1 for each position: its cross account's totals minus its own (0 where account < 0).
+
+    Why NaN spreads: if one position's MM is unknown (missing tier), every other LP in that
+    account depends on it, so they become NaN too rather than silently too optimistic.
+    """
+    a = np.asarray(account, dtype=np.intp)
+    m, u = as_float(mm), as_float(upnl)
+    cross = a >= 0
+    if not np.any(cross):
+        return np.zeros(m.shape), np.zeros(u.shape)
+    idx = np.where(cross, a, 0)
+    n = int(idx.max()) + 1
+    tot_m = np.bincount(idx, weights=np.where(cross, m, 0.0), minlength=n)
+    tot_u = np.bincount(idx, weights=np.where(cross, u, 0.0), minlength=n)
+    return np.where(cross, tot_m[idx] - m, 0.0), np.where(cross, tot_u[idx] - u, 0.0)
+
+
+def liquidation_prices(
+    q: FloatArray,
+    entry: FloatArray,
+    mark: FloatArray,
+    wallet: FloatArray,
+    table: TierTable,
+    sym: IntArray,
+    *,
+    other_mm: FloatArray | float = 0.0,
+    other_upnl: FloatArray | float = 0.0,
+) -> LiquidationArrays:
+    """One-way LPs of many positions at once, each with its own tier row `sym` in `table`.
+
+    Cross positions: `wallet` = their account's cross wallet and `other_mm`/`other_upnl` from
+    `cross_others`; isolated: the isolated wallet and 0. Re-tiering runs vectorised until no tier
+    changes; the rare element that does not settle (inconsistent cum) is solved by the scalar
+    segment scan of `liquidation_price`.
+    """
+    qq, e, p, w = as_float(q), as_float(entry), as_float(mark), as_float(wallet)
+    s = np.asarray(sym, dtype=np.intp)
+    om = np.broadcast_to(as_float(other_mm), qq.shape)
+    ou = np.broadcast_to(as_float(other_upnl), qq.shape)
+    reason = np.zeros(qq.shape, dtype=np.int8)
+    finite = np.isfinite(qq) & np.isfinite(e) & np.isfinite(p) & np.isfinite(w) & np.isfinite(om) & np.isfinite(ou)
+    reason[~finite] = Reason.NAN_INPUT
+    reason[finite & (qq == 0)] = Reason.NO_POSITION
+    reason[(reason == 0) & ((e <= 0) | (p <= 0))] = Reason.NON_POSITIVE_PRICE
+    size, side = np.abs(qq), np.sign(qq)
+    t0 = table_tier(table, s, size * p)
+    reason[(reason == 0) & (t0 < 0)] = Reason.MISSING_TIER
+    ok = reason == 0
+    base = w - om + ou
+    with quiet():
+        mmr0, cum0 = gather(table, s, t0)
+        past = ok & (base + qq * (p - e) - (size * p * mmr0 - cum0) < 0)
+        t, lp, active = t0.copy(), np.full(qq.shape, np.nan), ok.copy()
+        for _ in range(table.floors.shape[1] + 2):
+            if not active.any():
+                break
+            mmr, cum = gather(table, s, t)
+            lp = np.where(active, (base + cum - side * size * e) / (size * mmr - side * size), lp)
+            nxt = table_tier(table, s, size * np.maximum(np.nan_to_num(lp, nan=0.0), 0.0))
+            settled = active & (nxt == t)
+            active &= ~settled
+            t = np.where(active, nxt, t)
+    for i in np.flatnonzero(active):  # oscillating: inconsistent cum, use the exact scan
+        lp[i], t[i], reason[i] = _fallback(table, int(s[i]), float(qq[i]), float(e[i]), float(p[i]), float(base[i]))
+    bad = ok & ~active & ~(lp > 0)
+    reason[bad & ~past] = Reason.NOT_LIQUIDATABLE
+    reason[bad & past] = Reason.ALWAYS_LIQUIDATABLE
+    reason[ok & ~active & (lp > 0) & past] = Reason.PAST_LIQUIDATION
+    lp = np.where(ok & (lp > 0), lp, np.nan)
+    return LiquidationArrays(lp, np.where(np.isfinite(lp), t, -1).astype(np.intp), reason)
+
+
+def _fallback(table: TierTable, row: int, q: float, e: float, p: float, base: float) -> tuple[float, int, int]:
+    k = int(table.n_tiers[row])
+    b = brackets(table.floors[row, :k], table.mmrs[row, :k], caps=table.caps[row, :k], cums=table.cums[row, :k])
+    res = liquidation_price(mark=p, wallet=base, brackets=b, qty=q, entry=e)
+    return res.price, (res.tiers[0] if res.tiers else -1), int(res.reason)

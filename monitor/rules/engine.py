@@ -1,0 +1,257 @@
+"""RuleEngine: figures in, alert events out, Prometheus/Alertmanager semantics, time only from `now_ns`.
+
+Semantics, per alert instance (one rule × one figure key):
+
+- **pending**: the value crosses the lowest level's threshold; it fires once it has stayed
+  across for `for_s`. Pending resets when the value is back on the safe side of the threshold.
+- **firing** at the most severe level crossed when it fires; `starts_at_ns` is that moment.
+- **hysteresis**: a firing level holds until the value passes that level's `clear`.
+- **escalation** to a more severe level emits a firing event at once, without a second `for`:
+  the `for` already proved the breach is not noise, and waiting again at 3 a.m. while the value
+  runs towards liquidation is the expensive mistake. It resets the repeat timer.
+- **de-escalation**: when the value passes the current level's `clear` but not a lower level's,
+  a firing event with the lower severity is emitted (same fingerprint) and the repeat timer resets.
+- **repeat**: with `repeat_s > 0`, a firing alert is re-emitted every `repeat_s`.
+- **resolved**: when the value passes the lowest level's `clear`.
+- **figure gone** (absent from the tick's Figures, e.g. a liquidated position): the alert resolves
+  with annotation `resolved_reason = "figure gone"`. The position's disappearance itself is a
+  separate `position_disappeared` figure and rule, so nothing is silently forgotten.
+- **figure unavailable** (NaN) **or stale** (`fresh=False`): state is held, never resolved — a dead
+  feed must not look like a recovered account; the stale feed is its own alert. A firing alert
+  keeps repeating (annotated `figure_state`); a pending one neither fires nor resets.
+
+Events are emitted only on those changes and on repeats, never every tick.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from monitor.clock import NS_PER_S
+from monitor.config import RuleConfig
+from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.rules.model import (
+    HEARTBEAT_ALERTNAME,
+    STARTED_ALERTNAME,
+    Rule,
+    compile_rules,
+    fingerprint,
+    instance_labels,
+)
+
+__all__ = ["RuleEngine"]
+
+
+@dataclass(slots=True)
+class _Instance:
+    """Mutable per-alert state; private to the engine, never crosses a stage boundary."""
+
+    labels: dict[str, str]
+    fingerprint: str
+    pending_since_ns: int | None = None
+    level: int = -1  # index into rule.levels while firing
+    starts_at_ns: int = 0
+    last_sent_ns: int = 0
+    value: float = math.nan
+    figure_state: str = "ok"
+
+
+class _Fmt(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class RuleEngine:
+    """Evaluates compiled rules against each tick's Figures; see the module docstring."""
+
+    def __init__(self, rules: tuple[RuleConfig, ...], *, heartbeat_s: float = 0.0) -> None:
+        self._rules: tuple[Rule, ...] = compile_rules(rules)
+        self._state: dict[tuple[str, FigureKey], _Instance] = {}
+        self._heartbeat_ns = round(heartbeat_s * NS_PER_S)
+        self._heartbeat_last_ns: int | None = None
+        self._started_ns: int | None = None
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._rules
+
+    def firing(self) -> list[AlertEvent]:
+        """The alerts firing now, as of their last event (for /debug/state and metrics)."""
+        out: list[AlertEvent] = []
+        for (rname, _), inst in sorted(self._state.items(), key=lambda kv: kv[0]):
+            if inst.level >= 0:
+                rule = next(r for r in self._rules if r.name == rname)
+                out.append(self._event(rule, inst, AlertState.FIRING, inst.last_sent_ns))
+        return out
+
+    def started(self, now_ns: int) -> list[AlertEvent]:
+        """One info notice that perpmon (re)started.
+
+        Alert state lives in memory: after a restart every alert must pass its `for` again, and
+        a receiver may hold a firing alert whose resolution happened while perpmon was down.
+        Saying so is better than letting the desk guess.
+        """
+        self._started_ns = now_ns
+        labels = {"alertname": STARTED_ALERTNAME}
+        return [
+            AlertEvent(
+                fingerprint=fingerprint(labels),
+                labels={**labels, "severity": Severity.INFO.label},
+                annotations={
+                    "summary": "perpmon started; alert state was reset, alerts re-fire after their `for`",
+                },
+                state=AlertState.FIRING,
+                severity=Severity.INFO,
+                starts_at_ns=now_ns,
+                ends_at_ns=None,
+                value=math.nan,
+                event_ns=now_ns,
+            )
+        ]
+
+    def step(self, figures: Figures, now_ns: int) -> list[AlertEvent]:
+        """Advance every alert instance to `now_ns`; return the events worth telling someone."""
+        by_name: dict[str, list[tuple[FigureKey, Figure]]] = {}
+        for key, fig in figures.items.items():
+            by_name.setdefault(key.name, []).append((key, fig))
+        events: list[AlertEvent] = self._heartbeat(now_ns)
+        for rule in self._rules:
+            seen: set[FigureKey] = set()
+            for key, fig in sorted(by_name.get(rule.figure, ()), key=lambda kf: kf[0]):
+                if not rule.matches(key):
+                    continue
+                seen.add(key)
+                inst = self._state.get((rule.name, key))
+                if inst is None:
+                    labels = instance_labels(rule.name, key)
+                    inst = _Instance(labels=labels, fingerprint=fingerprint(labels))
+                    self._state[(rule.name, key)] = inst
+                ev = self._advance(rule, inst, fig, now_ns)
+                if ev is not None:
+                    events.append(ev)
+                if inst.level < 0 and inst.pending_since_ns is None:
+                    del self._state[(rule.name, key)]
+            events.extend(self._gone(rule, seen, now_ns))
+        return events
+
+    # ------------------------------------------------------------ transitions
+
+    def _gone(self, rule: Rule, seen: set[FigureKey], now_ns: int) -> list[AlertEvent]:
+        out: list[AlertEvent] = []
+        for sk in sorted(k for k in self._state if k[0] == rule.name and k[1] not in seen):
+            inst = self._state.pop(sk)
+            if inst.level >= 0:
+                out.append(self._event(rule, inst, AlertState.RESOLVED, now_ns, reason="figure gone"))
+        return out
+
+    def _advance(self, rule: Rule, inst: _Instance, fig: Figure, now_ns: int) -> AlertEvent | None:
+        if not (fig.available and fig.fresh):
+            inst.figure_state = ("unavailable" if not fig.available else "stale") + (
+                f": {fig.reason}" if fig.reason else ""
+            )
+            return self._repeat(rule, inst, now_ns)
+        inst.figure_state = "ok"
+        inst.value = v = fig.value
+        entered = rule.entered(v)
+        if inst.level < 0:
+            if entered < 0:
+                inst.pending_since_ns = None
+                return None
+            if inst.pending_since_ns is None:
+                inst.pending_since_ns = now_ns
+            if now_ns - inst.pending_since_ns < rule.for_ns:
+                return None
+            inst.level, inst.starts_at_ns, inst.last_sent_ns = entered, now_ns, now_ns
+            return self._event(rule, inst, AlertState.FIRING, now_ns)
+        if entered > inst.level:
+            inst.level, inst.last_sent_ns = entered, now_ns
+            return self._event(rule, inst, AlertState.FIRING, now_ns)
+        if rule.compare(v, rule.levels[inst.level].clear):
+            return self._repeat(rule, inst, now_ns)
+        lower = rule.held(v, inst.level - 1)
+        if lower < 0:
+            ev = self._event(rule, inst, AlertState.RESOLVED, now_ns)
+            inst.level, inst.pending_since_ns = -1, None
+            return ev
+        inst.level, inst.last_sent_ns = lower, now_ns
+        return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    def _repeat(self, rule: Rule, inst: _Instance, now_ns: int) -> AlertEvent | None:
+        if inst.level < 0 or rule.repeat_ns <= 0 or now_ns - inst.last_sent_ns < rule.repeat_ns:
+            return None
+        inst.last_sent_ns = now_ns
+        return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    def _heartbeat(self, now_ns: int) -> list[AlertEvent]:
+        """The dead-man's switch: an always-firing alert whose absence at the receiver means trouble."""
+        if self._heartbeat_ns <= 0:
+            return []
+        last = self._heartbeat_last_ns
+        if last is not None and now_ns - last < self._heartbeat_ns:
+            return []
+        self._heartbeat_last_ns = now_ns
+        labels = {"alertname": HEARTBEAT_ALERTNAME}
+        return [
+            AlertEvent(
+                fingerprint=fingerprint(labels),
+                labels={**labels, "severity": Severity.INFO.label},
+                annotations={"summary": "perpmon is alive; page if this stops arriving"},
+                state=AlertState.FIRING,
+                severity=Severity.INFO,
+                starts_at_ns=self._started_ns if self._started_ns is not None else now_ns,
+                ends_at_ns=None,
+                value=math.nan,
+                event_ns=now_ns,
+            )
+        ]
+
+    # ------------------------------------------------------------ rendering an event
+
+    def _event(
+        self, rule: Rule, inst: _Instance, state: AlertState, now_ns: int, reason: str = ""
+    ) -> AlertEvent:
+        level = rule.levels[inst.level]
+        sev = level.severity
+        annotations = {
+            "summary": self._summary(rule, inst, level.threshold, sev),
+            "value": _num(inst.value),
+            "threshold": _num(level.threshold),
+            "clear": _num(level.clear),
+            "figure": rule.figure,
+            "op": rule.op,
+        }
+        if rule.runbook:
+            annotations["runbook"] = rule.runbook
+        if inst.figure_state != "ok":
+            annotations["figure_state"] = inst.figure_state
+        if reason:
+            annotations["resolved_reason"] = reason
+        return AlertEvent(
+            fingerprint=inst.fingerprint,
+            labels={**inst.labels, "severity": sev.label},
+            annotations=annotations,
+            state=state,
+            severity=sev,
+            starts_at_ns=inst.starts_at_ns,
+            ends_at_ns=now_ns if state is AlertState.RESOLVED else None,
+            value=inst.value,
+            event_ns=now_ns,
+        )
+
+    @staticmethod
+    def _summary(rule: Rule, inst: _Instance, threshold: float, sev: Severity) -> str:
+        default = f"{rule.figure} {rule.op} {_num(threshold)} (value {_num(inst.value)})"
+        if not rule.summary:
+            return default
+        fields = _Fmt(inst.labels)
+        fields.update(value=inst.value, threshold=threshold, severity=sev.label, figure=rule.figure)
+        try:
+            return rule.summary.format_map(fields)
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+            # A bad format spec in config must not drop the alert; show the raw template instead.
+            return f"{rule.summary} [{default}]"

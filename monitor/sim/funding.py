@@ -1,0 +1,93 @@
+"""Funding: the venue's rate formula, wall-time settlement grid, and the published history.
+
+Binance's rate for an interval is `F = P + clamp(I − P, ±0.05 %)`, capped per symbol, where P is the
+premium index averaged over the interval and I the interest rate (0.03 %/day pro rata). Settlement
+happens at multiples of the symbol's interval in wall time (funding is a wall-clock fact even when
+prices replay fast). History before the simulator started is real: the shipped 8-hour settlements
+that preceded the replayed crash, re-stamped onto the wall-time grid that ends at start-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from importlib.resources import files
+
+from monitor.sim.numfmt import q8
+
+__all__ = [
+    "FundingRecord",
+    "PremiumAverage",
+    "funding_rate",
+    "historical_rates",
+    "last_funding_ms",
+    "next_funding_ms",
+]
+
+_CLAMP = 0.0005
+_MS_PER_H = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRecord:
+    symbol: str
+    time_ms: int
+    rate: float
+    mark: float | None  # None for re-stamped history (the venue sends "" for old rows)
+
+
+def funding_rate(premium: float, interest: float, cap: float) -> float:
+    """Binance's formula, quantized to the 8 decimals the venue publishes."""
+    rate = premium + min(max(interest - premium, -_CLAMP), _CLAMP)
+    return q8(min(max(rate, -cap), cap))
+
+
+def next_funding_ms(now_ms: int, hours: int) -> int:
+    """The next settlement strictly after `now_ms`."""
+    step = hours * _MS_PER_H
+    return (now_ms // step + 1) * step
+
+
+def last_funding_ms(now_ms: int, hours: int) -> int:
+    step = hours * _MS_PER_H
+    return (now_ms // step) * step
+
+
+class PremiumAverage:
+    """Time-weighted mean of the premium index since the interval began."""
+
+    def __init__(self) -> None:
+        self._sum = 0.0
+        self._weight = 0.0
+        self._last = 0.0
+
+    def add(self, premium: float, dt_s: float) -> None:
+        self._last = premium
+        if dt_s > 0:
+            self._sum += premium * dt_s
+            self._weight += dt_s
+
+    @property
+    def value(self) -> float:
+        return self._sum / self._weight if self._weight > 0 else self._last
+
+    def reset(self) -> None:
+        self._sum = 0.0
+        self._weight = 0.0
+
+
+def historical_rates(symbol: str, event: str, hours: int, end_ms: int) -> list[FundingRecord]:
+    """Real settlements that preceded the replayed event, re-stamped to end at `end_ms`."""
+    name = f"binance_um_{symbol}_funding_8h_before_crash_windows.csv"
+    resource = files("monitor.sim.data").joinpath(name)
+    if not resource.is_file():
+        return []
+    rows = [
+        float(r["last_funding_rate"])
+        for r in csv.DictReader(io.StringIO(resource.read_text(encoding="utf-8")))
+        if r["event"].startswith(event + "_")
+    ]
+    step = hours * _MS_PER_H
+    n = len(rows)
+    return [FundingRecord(symbol, end_ms - (n - 1 - i) * step, q8(rate), None) for i, rate in enumerate(rows)]

@@ -1,0 +1,1 @@
+"""Rolling state: fixed-memory history and the latest snapshot of everything collected."""

@@ -1,0 +1,197 @@
+"""The state store: the collectors' sink and the evaluator's source.
+
+Collectors call `put(record)` (sync, O(1)); the evaluator asks for one immutable `Snapshot` per
+tick and never sees the mutable store. Prices are also sampled onto a regular grid (last value in
+each bucket, carried forward over gaps) because volatility needs returns on a fixed step, never
+tick to tick.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.clock import NS_PER_S
+from monitor.records import (
+    AccountSnapshot,
+    FeedState,
+    FeedStatus,
+    FundingInfo,
+    Holding,
+    LeverageTiers,
+    MarkPrice,
+    Position,
+    Quote,
+    Record,
+)
+from monitor.store.ring import RingBuffer
+
+__all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
+
+Grid = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+_GONE_KEEP = 256
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    """What the store knows of one stream: when it last spoke and what its collector said."""
+
+    venue: str
+    stream: str
+    state: FeedState
+    reason: str
+    last_recv_ns: int  # 0: never
+    last_event_ns: int
+    messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class GonePosition:
+    """A position that a complete account snapshot no longer lists (closed or liquidated)."""
+
+    venue: str
+    account: str
+    position: Position
+    gone_at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    taken_at_ns: int
+    marks: Mapping[tuple[str, str], MarkPrice]
+    quotes: Mapping[tuple[str, str, str], Quote]
+    funding: Mapping[tuple[str, str], FundingInfo]
+    tiers: Mapping[tuple[str, str, str], LeverageTiers]
+    accounts: Mapping[tuple[str, str], AccountSnapshot]
+    holdings: Mapping[str, Holding]
+    gone: Mapping[tuple[str, str, str, str], GonePosition]
+    feeds: Mapping[tuple[str, str], FeedView]
+    mark_grid: Mapping[tuple[str, str], Grid]
+
+
+class _GridSeries:
+    """Last value per fixed bucket, gaps filled forward so returns stay on one step."""
+
+    def __init__(self, step_ns: int, capacity: int) -> None:
+        self.step_ns = step_ns
+        self.ring = RingBuffer(capacity)
+        self._bucket = -1
+
+    def add(self, ts_ns: int, value: float) -> None:
+        bucket = ts_ns // self.step_ns
+        if bucket < self._bucket:
+            return  # late frame from an earlier bucket: the grid only moves forward
+        if bucket == self._bucket:
+            self.ring.replace_last(bucket * self.step_ns, value)
+            return
+        last = self.ring.last()
+        if last is not None:
+            missing = min(bucket - self._bucket - 1, self.ring.capacity)
+            for k in range(missing):
+                self.ring.append((bucket - missing + k) * self.step_ns, last[1])
+        self.ring.append(bucket * self.step_ns, value)
+        self._bucket = bucket
+
+
+class StateStore:
+    """Implements the collectors' `RecordSink`; one instance per daemon."""
+
+    def __init__(self, grid_step_s: float = 60.0, history_points: int = 4096) -> None:
+        self._grid_step_ns = int(grid_step_s * NS_PER_S)
+        self._history_points = history_points
+        self._marks: dict[tuple[str, str], MarkPrice] = {}
+        self._quotes: dict[tuple[str, str, str], Quote] = {}
+        self._funding: dict[tuple[str, str], FundingInfo] = {}
+        self._tiers: dict[tuple[str, str, str], LeverageTiers] = {}
+        self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
+        self._holdings: dict[str, Holding] = {}
+        self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
+        self._feeds: dict[tuple[str, str], FeedView] = {}
+        self._grids: dict[tuple[str, str], _GridSeries] = {}
+
+    # ------------------------------------------------------------------ sink
+    def put(self, record: Record) -> None:
+        if isinstance(record, MarkPrice):
+            self._marks[(record.venue, record.symbol)] = record
+            self._grid(record.venue, record.symbol).add(record.ts_event_ns, record.mark)
+            self._heard(record.venue, f"mark:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
+        elif isinstance(record, Quote):
+            self._quotes[(record.venue, record.symbol, record.market)] = record
+            self._heard(record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
+        elif isinstance(record, AccountSnapshot):
+            self._put_account(record)
+            self._heard(record.venue, f"account:{record.account}", record.ts_recv_ns, record.ts_event_ns)
+        elif isinstance(record, FundingInfo):
+            self._funding[(record.venue, record.symbol)] = record
+        elif isinstance(record, LeverageTiers):
+            self._tiers[(record.venue, record.account, record.symbol)] = record
+        elif isinstance(record, Holding):
+            self._holdings[record.name] = record
+        elif isinstance(record, FeedStatus):
+            self._put_status(record)
+
+    def _grid(self, venue: str, symbol: str) -> _GridSeries:
+        key = (venue, symbol)
+        g = self._grids.get(key)
+        if g is None:
+            g = self._grids[key] = _GridSeries(self._grid_step_ns, self._history_points)
+        return g
+
+    def _heard(self, venue: str, stream: str, recv_ns: int, event_ns: int) -> None:
+        prev = self._feeds.get((venue, stream))
+        messages = prev.messages + 1 if prev else 1
+        self._feeds[(venue, stream)] = FeedView(
+            venue, stream, FeedState.UP, "", recv_ns, max(event_ns, prev.last_event_ns if prev else 0), messages
+        )
+
+    def _put_status(self, st: FeedStatus) -> None:
+        prev = self._feeds.get((st.venue, st.stream))
+        self._feeds[(st.venue, st.stream)] = FeedView(
+            st.venue,
+            st.stream,
+            st.state,
+            st.reason,
+            prev.last_recv_ns if prev else 0,
+            prev.last_event_ns if prev else 0,
+            prev.messages if prev else 0,
+        )
+
+    def _put_account(self, snap: AccountSnapshot) -> None:
+        key = (snap.venue, snap.account)
+        before = self._accounts.get(key)
+        self._accounts[key] = snap
+        now_keys = {(p.symbol, p.side) for p in snap.positions if p.qty != 0}
+        for p in snap.positions:
+            self._gone.pop((snap.venue, snap.account, p.symbol, p.side), None)
+        if before is None:
+            return
+        for p in before.positions:
+            if p.qty != 0 and (p.symbol, p.side) not in now_keys:
+                gkey = (snap.venue, snap.account, p.symbol, p.side)
+                self._gone[gkey] = GonePosition(snap.venue, snap.account, p, snap.ts_recv_ns)
+                while len(self._gone) > _GONE_KEEP:
+                    self._gone.popitem(last=False)
+
+    # ------------------------------------------------------------------ source
+    def snapshot(self, now_ns: int) -> Snapshot:
+        return Snapshot(
+            taken_at_ns=now_ns,
+            marks=MappingProxyType(dict(self._marks)),
+            quotes=MappingProxyType(dict(self._quotes)),
+            funding=MappingProxyType(dict(self._funding)),
+            tiers=MappingProxyType(dict(self._tiers)),
+            accounts=MappingProxyType(dict(self._accounts)),
+            holdings=MappingProxyType(dict(self._holdings)),
+            gone=MappingProxyType(dict(self._gone)),
+            feeds=MappingProxyType(dict(self._feeds)),
+            mark_grid=MappingProxyType({k: g.ring.window() for k, g in self._grids.items()}),
+        )
+
+    @property
+    def history_bytes(self) -> int:
+        return sum(g.ring.nbytes for g in self._grids.values())
