@@ -20,12 +20,13 @@ from monitor import __version__
 from monitor.clock import NS_PER_S, Clock, LiveClock
 from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
 from monitor.collectors.holdings import holdings_from_config
+from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
 from monitor.config import Config, Secrets
 from monitor.evaluator import Evaluator
 from monitor.http import HttpServer
 from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
-from monitor.notify.pipeline import Dispatcher
+from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import Figures
 from monitor.rules.engine import RuleEngine
 from monitor.sim.server import Simulator
@@ -50,6 +51,7 @@ class Daemon:
     evaluator: Evaluator = field(init=False)
     engine: RuleEngine = field(init=False)
     dispatcher: Dispatcher = field(init=False)
+    outbox: Outbox | None = field(init=False, default=None)
     http: HttpServer = field(init=False)
     latest: Figures | None = field(init=False, default=None)
     eval_stats: EvaluationStats = field(init=False, default_factory=EvaluationStats)
@@ -57,20 +59,22 @@ class Daemon:
     def __post_init__(self) -> None:
         ev = self.cfg.evaluation
         self.store = StateStore(grid_step_s=ev.volatility_sample_s, history_points=ev.history_points)
-        self.evaluator = Evaluator(self.cfg)
+        self.evaluator = Evaluator(self.cfg, started_ns=self.clock.now_ns())
         self.engine = RuleEngine(self.cfg.rules)
         self.supervisor = Supervisor(self.clock)
         self.started_ns = self.clock.now_ns()
-        self.dispatcher = Dispatcher.from_config(
-            self.cfg.receivers,
-            self.secrets.receiver_urls,
-            outbox_path=Path(self.cfg.state_dir) / "outbox.sqlite3",
-            clock=self.clock,
-        )
         self.registry = CollectorRegistry(auto_describe=True)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        state_dir = Path(self.cfg.state_dir)
+        await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
+        self.outbox = Outbox(state_dir / "outbox.sqlite3")
+        notifiers = build_notifiers(self.cfg.receivers, self.secrets.receiver_urls, clock=self.clock)
+        self.dispatcher = Dispatcher(
+            self.cfg.receivers, notifiers, self.outbox, self.clock, secrets=self.secrets.all()
+        )
+        self.supervisor.spawn("notify", self.dispatcher.run)
         if self.cfg.simulator.enabled:
             self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
             await self.simulator.start()
@@ -92,10 +96,21 @@ class Daemon:
                 self.supervisor.spawn(name, factory)
         for h in holdings_from_config(self.cfg.holdings, self.clock.now_ns()):
             self.store.put(h)
+        collector_stats = [c.stats for c in self.collectors]
+        if self.cfg.mqtt.enabled:
+            mqtt = MqttHoldingsCollector(
+                cfg=self.cfg.mqtt,
+                credentials=self.secrets.mqtt_credentials,
+                prices={(v.name, s) for v in self.cfg.venues for s in v.spot_symbols},
+                sink=self.store,
+                clock=self.clock,
+            )
+            collector_stats.append(mqtt.stats)
+            self.supervisor.spawn("mqtt.holdings", mqtt.run)
         self.registry.register(
             PerpmonMetrics(
                 figures=lambda: self.latest,
-                collectors=[c.stats for c in self.collectors],
+                collectors=collector_stats,
                 evaluation=self.eval_stats,
                 delivery=self._delivery_stats,
                 firing=lambda: [(e.labels, e.value) for e in self.engine.firing()],
@@ -103,10 +118,12 @@ class Daemon:
                 version=__version__,
             )
         )
-        self.http = HttpServer(host=self.cfg.http.host, port=self.cfg.http.port, registry=self.registry, health=self._health)
+        self.http = HttpServer(
+            host=self.cfg.http.host, port=self.cfg.http.port, registry=self.registry, health=self._health
+        )
         await self.http.start()
-        await self.dispatcher.start()
-        self.dispatcher.submit(self.engine.started(self.clock.now_ns()))
+        now = self.clock.now_ns()
+        await self.dispatcher.submit(self.engine.started(now), now)
         self.supervisor.spawn("evaluation", self._evaluation_loop)
         log.info(
             "perpmon started",
@@ -118,7 +135,9 @@ class Daemon:
 
     async def stop(self) -> None:
         await self.supervisor.stop()
-        await self.dispatcher.stop()
+        await self.dispatcher.close()
+        if self.outbox is not None:
+            self.outbox.close()
         await self.http.stop()
         if self.simulator is not None:
             await self.simulator.stop()
@@ -138,7 +157,7 @@ class Daemon:
         )
 
     # ------------------------------------------------------------------ the loop
-    def tick(self) -> None:
+    async def tick(self) -> None:
         """One evaluation cycle with a single `now` for every stage."""
         now = self.clock.now_ns()
         t0 = self.clock.monotonic_ns()
@@ -147,7 +166,7 @@ class Daemon:
         events = self.engine.step(figures, now)
         self.latest = figures
         if events:
-            self.dispatcher.submit(events)
+            await self.dispatcher.submit(events, now)
         dt = (self.clock.monotonic_ns() - t0) / NS_PER_S
         st = self.eval_stats
         st.count += 1
@@ -159,16 +178,22 @@ class Daemon:
         interval = self.cfg.evaluation.interval_s
         while True:
             try:
-                self.tick()
+                await self.tick()
             except Exception:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
             await self.clock.sleep(interval)
 
     def _delivery_stats(self) -> list[DeliveryStats]:
+        d = self.dispatcher
         return [
-            DeliveryStats(receiver=name, pending=s.pending, sent=s.sent, failed=dict(s.failed))
-            for name, s in self.dispatcher.stats().items()
+            DeliveryStats(
+                receiver=name,
+                pending=d.pending(name),
+                sent=d.sent_total.get(name, 0),
+                failed={reason: n for (rcv, reason), n in d.failed_total.items() if rcv == name},
+            )
+            for name in d.receiver_names
         ]
 
     def _health(self) -> tuple[bool, dict[str, object]]:

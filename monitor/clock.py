@@ -54,7 +54,7 @@ class ManualClock:
         return self._mono
 
     def advance(self, seconds: float) -> None:
-        step = int(round(seconds * NS_PER_S))
+        step = round(seconds * NS_PER_S)
         if step < 0:
             raise ValueError("a manual clock only moves forward")
         self._now += step

@@ -28,6 +28,7 @@ __all__ = [
     "HttpConfig",
     "LevelConfig",
     "LogConfig",
+    "MqttConfig",
     "ReceiverConfig",
     "RuleConfig",
     "SimAccountConfig",
@@ -143,6 +144,18 @@ class HoldingConfig(_Cfg, frozen=True, kw_only=True):
     price_symbol: Symbol  # spot symbol whose mid values the holding
 
 
+class MqttConfig(_Cfg, frozen=True, kw_only=True):
+    """The MQTT broker for pushed holdings (and, later, alert topics)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_/-]{1,64}$")] = "perpmon"
+    client_id: Name = "perpmon"
+
+
 class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     interval_s: PositiveFloat = 1.0
     volatility_sample_s: PositiveFloat = 60.0  # returns on this grid, never tick to tick
@@ -171,8 +184,10 @@ class RuleConfig(_Cfg, frozen=True, kw_only=True):
 
 class ReceiverConfig(_Cfg, frozen=True, kw_only=True):
     name: Name
-    type: Literal["console", "webhook"]
+    type: Literal["console", "webhook", "slack", "discord", "telegram", "ntfy"]
     url_env: EnvName | None = None  # webhook URL from this variable (it carries tokens)
+    chat_id: str | None = None  # telegram: the chat or group to post to
+    messages_per_minute: PositiveFloat | None = None  # chat rate limit; None: the integration's default
     timeout_s: PositiveFloat = 10.0
     match: dict[str, str] = {}  # only alerts whose labels equal these
     group_by: tuple[str, ...] = ("alertname",)  # one message per tick per distinct value of these labels
@@ -185,6 +200,7 @@ class Config(_Cfg, frozen=True, kw_only=True):
     venues: tuple[VenueConfig, ...] = ()
     accounts: tuple[AccountConfig, ...] = ()
     holdings: tuple[HoldingConfig, ...] = ()
+    mqtt: MqttConfig = MqttConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     rules: tuple[RuleConfig, ...] = ()
     receivers: tuple[ReceiverConfig, ...] = ()
@@ -238,11 +254,14 @@ class Secrets(msgspec.Struct, frozen=True, kw_only=True):
     api_keys: dict[str, tuple[Secret, Secret]]  # account name → (key, secret)
     sim_keys: dict[str, tuple[Secret, Secret]]  # simulator account name → (key, secret)
     receiver_urls: dict[str, Secret]  # receiver name → URL
+    mqtt_credentials: tuple[Secret, Secret] | None = None  # (username, password)
 
     def all(self) -> list[Secret]:
         out: list[Secret] = [s for pair in self.api_keys.values() for s in pair]
         out += [s for pair in self.sim_keys.values() for s in pair]
         out += list(self.receiver_urls.values())
+        if self.mqtt_credentials is not None:
+            out += list(self.mqtt_credentials)
         return out
 
 
@@ -275,7 +294,13 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
         for i, r in enumerate(cfg.receivers)
         if r.url_env is not None
     }
-    return Secrets(api_keys=api, sim_keys=sim, receiver_urls=urls)
+    creds = None
+    m = cfg.mqtt
+    if m.enabled and m.username_env is not None:
+        if m.password_env is None:
+            raise ConfigError("mqtt.password_env", "a username needs the variable holding its password")
+        creds = (_env(env, "mqtt.username_env", m.username_env), _env(env, "mqtt.password_env", m.password_env))
+    return Secrets(api_keys=api, sim_keys=sim, receiver_urls=urls, mqtt_credentials=creds)
 
 
 def _unique(items: list[str], path: str) -> None:
@@ -306,7 +331,9 @@ def _check_references(cfg: Config) -> None:
         if h.price_venue not in venues:
             raise ConfigError(f"holdings[{i}].price_venue", f"no venue named {h.price_venue!r}")
         if h.price_symbol not in venues[h.price_venue].spot_symbols:
-            raise ConfigError(f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols")
+            raise ConfigError(
+                f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols"
+            )
     for i, r in enumerate(cfg.receivers):
         if r.type == "webhook" and r.url_env is None:
             raise ConfigError(f"receivers[{i}].url_env", "a webhook needs the variable holding its URL")
@@ -315,7 +342,9 @@ def _check_references(cfg: Config) -> None:
     sim_names = {a.name for a in cfg.simulator.accounts}
     for i, a in enumerate(cfg.accounts):
         if venues[a.venue].simulator and a.name not in sim_names:
-            raise ConfigError(f"accounts[{i}].name", "a simulated venue's account must be in simulator.accounts")
+            raise ConfigError(
+                f"accounts[{i}].name", "a simulated venue's account must be in simulator.accounts"
+            )
     for i, sa in enumerate(cfg.simulator.accounts):
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
@@ -329,7 +358,9 @@ def _check_rule(rule: RuleConfig, path: str) -> None:
     from monitor.figures import CATALOG
 
     if rule.figure not in CATALOG:
-        raise ConfigError(f"{path}.figure", f"unknown figure {rule.figure!r}; see monitor/figures.py for the names")
+        raise ConfigError(
+            f"{path}.figure", f"unknown figure {rule.figure!r}; see monitor/figures.py for the names"
+        )
     if not rule.levels:
         raise ConfigError(f"{path}.levels", "give at least one level")
     for k in rule.match:

@@ -1,14 +1,14 @@
 """One exception tree for perpmon.
 
-    PerpmonError
-    ├── ConfigError                 bad config: fail fast at start with key path and reason (exit 2)
-    ├── ParseError                  a malformed or out-of-range venue frame: counted and dropped
-    ├── FeedError
-    │   ├── RetryableFeedError      network trouble, 5xx, 429/418: reconnect with backoff
-    │   └── FatalFeedError          bad keys, unknown symbol: stop the collector and alert
-    └── DeliveryError
-        ├── RetryableDeliveryError  receiver down, 5xx, 429: keep in the outbox, retry later
-        └── PermanentDeliveryError  4xx: report and stop retrying that notification
+PerpmonError
+├── ConfigError                 bad config: fail fast at start with key path and reason (exit 2)
+├── ParseError                  a malformed or out-of-range venue frame: counted and dropped
+├── FeedError
+│   ├── RetryableFeedError      network trouble, 5xx, 429/418: reconnect with backoff
+│   └── FatalFeedError          bad keys, unknown symbol: stop the collector and alert
+└── DeliveryError
+    ├── RetryableDeliveryError  receiver down, 5xx, 429: keep in the outbox, retry later
+    └── PermanentDeliveryError  4xx: report and stop retrying that notification
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ __all__ = [
     "FatalFeedError",
     "FeedError",
     "ParseError",
-    "PerpmonError",
     "PermanentDeliveryError",
+    "PerpmonError",
     "RetryableDeliveryError",
     "RetryableFeedError",
 ]

@@ -32,39 +32,63 @@ CATALOG: dict[str, FigureSpec] = {
     "basis_usd": FigureSpec("Basis, spot minus perpetual mark.", "usd", _M),
     "basis_bps": FigureSpec("Basis as basis points of spot.", "bps", _M),
     "premium_ratio": FigureSpec("Premium of mark over index, (mark - index) / index.", "ratio", _M),
-    "funding_rate_ratio": FigureSpec("Funding rate estimate for the running interval, per interval.", "ratio", _M),
+    "funding_rate_ratio": FigureSpec(
+        "Funding rate estimate for the running interval, per interval.", "ratio", _M
+    ),
     "funding_interval_seconds": FigureSpec("Funding interval of the symbol, from the venue.", "seconds", _M),
-    "funding_rate_annualized_ratio": FigureSpec("Funding rate estimate annualised with the symbol's interval.", "ratio", _M),
+    "funding_rate_annualized_ratio": FigureSpec(
+        "Funding rate estimate annualised with the symbol's interval.", "ratio", _M
+    ),
     "funding_next_timestamp_seconds": FigureSpec("Next funding settlement, Unix time.", "seconds", _M),
-    "volatility_annualized_ratio": FigureSpec("EWMA volatility of mark log returns, annualised.", "ratio", _M),
+    "volatility_annualized_ratio": FigureSpec(
+        "EWMA volatility of mark log returns, annualised.", "ratio", _M
+    ),
     # account, per venue and account (cross margin)
     "wallet_balance_usd": FigureSpec("Cross wallet balance in stablecoins.", "usd", _A),
     "unrealized_pnl_usd": FigureSpec("Unrealised PnL of cross positions at mark.", "usd", _A),
     "margin_balance_usd": FigureSpec("Cross margin balance: wallet plus unrealised PnL.", "usd", _A),
     "maintenance_margin_usd": FigureSpec("Tiered maintenance margin of cross positions.", "usd", _A),
-    "margin_ratio": FigureSpec("Cross margin ratio, maintenance margin / margin balance; 1 liquidates.", "ratio", _A),
+    "margin_ratio": FigureSpec(
+        "Cross margin ratio, maintenance margin / margin balance; 1 liquidates.", "ratio", _A
+    ),
     "margin_headroom_usd": FigureSpec("Margin balance above maintenance margin.", "usd", _A),
     "margin_headroom_ratio": FigureSpec("Headroom as a fraction, 1 - margin ratio.", "ratio", _A),
     # position, per venue, account, symbol and side
     "position_quantity": FigureSpec("Signed position size in base units (short < 0).", "base", _P),
     "position_notional_usd": FigureSpec("Position notional at mark.", "usd", _P),
     "position_unrealized_pnl_usd": FigureSpec("Position unrealised PnL at mark.", "usd", _P),
-    "position_maintenance_margin_usd": FigureSpec("Position maintenance margin with the tier at mark.", "usd", _P),
+    "position_maintenance_margin_usd": FigureSpec(
+        "Position maintenance margin with the tier at mark.", "usd", _P
+    ),
     "position_margin_ratio": FigureSpec("Isolated position margin ratio; 1 liquidates.", "ratio", _P),
-    "liquidation_price_usd": FigureSpec("Liquidation price by the venue's formula, re-tiered at the price.", "usd", _P),
+    "liquidation_price_usd": FigureSpec(
+        "Liquidation price by the venue's formula, re-tiered at the price.", "usd", _P
+    ),
     "venue_liquidation_price_usd": FigureSpec("Liquidation price the venue reports.", "usd", _P),
     "liquidation_price_divergence_ratio": FigureSpec("|perpmon LP / venue LP - 1|.", "ratio", _P),
-    "liquidation_distance_ratio": FigureSpec("Distance from mark to liquidation, |LP / mark - 1|.", "ratio", _P),
-    "liquidation_distance_sigma": FigureSpec("Distance to liquidation in forecast volatility over the horizon.", "sigma", _P),
-    "liquidation_touch_probability_ratio": FigureSpec("Chance mark touches LP within the horizon.", "ratio", _P),
+    "liquidation_distance_ratio": FigureSpec(
+        "Distance from mark to liquidation, |LP / mark - 1|.", "ratio", _P
+    ),
+    "liquidation_distance_sigma": FigureSpec(
+        "Distance to liquidation in forecast volatility over the horizon.", "sigma", _P
+    ),
+    "liquidation_touch_probability_ratio": FigureSpec(
+        "Chance mark touches LP within the horizon.", "ratio", _P
+    ),
     "position_disappeared": FigureSpec("1 while a position recently vanished from the account.", "flag", _P),
     # book, per asset
     "net_delta": FigureSpec("Net delta of the book in base units: holdings plus perpetuals.", "base", _B),
     "net_delta_usd": FigureSpec("Net delta of the book valued at spot.", "usd", _B),
-    "hedge_ratio": FigureSpec("Hedge ratio, -(perpetual quantity) / holdings; 1 is fully hedged.", "ratio", _B),
+    "hedge_ratio": FigureSpec(
+        "Hedge ratio, -(perpetual quantity) / holdings; 1 is fully hedged.", "ratio", _B
+    ),
     "holdings_quantity": FigureSpec("Off-exchange holdings in base units.", "base", _B),
     "funding_carry_usd_per_day": FigureSpec("Funding the book receives per day at current rates.", "usd", _B),
     # feeds, per venue and stream
-    "feed_last_message_age_seconds": FigureSpec("Seconds since the stream last delivered a message.", "seconds", _F),
-    "feed_stale": FigureSpec("1 when the stream is silent beyond its limit, down, or never heard.", "flag", _F),
+    "feed_last_message_age_seconds": FigureSpec(
+        "Seconds since the stream last delivered a message.", "seconds", _F
+    ),
+    "feed_stale": FigureSpec(
+        "1 when the stream is silent beyond its limit, down, or never heard.", "flag", _F
+    ),
 }

@@ -80,7 +80,9 @@ class PerpmonMetrics(Collector):
             label_names = sorted({k for key, _ in rows for k in key.labels()})
             fam = GaugeMetricFamily(f"perpmon_{name}", spec.help if spec else name, labels=label_names)
             fresh = GaugeMetricFamily(
-                f"perpmon_{name}_fresh", f"1 when the inputs of perpmon_{name} were fresh.", labels=label_names
+                f"perpmon_{name}_fresh",
+                f"1 when the inputs of perpmon_{name} were fresh.",
+                labels=label_names,
             )
             for key, fig in rows:
                 labels = key.labels()
@@ -94,13 +96,23 @@ class PerpmonMetrics(Collector):
         info = GaugeMetricFamily("perpmon_build_info", "perpmon version, always 1.", labels=["version"])
         info.add_metric([self._version], 1.0)
         yield info
-        yield GaugeMetricFamily("perpmon_start_time_seconds", "Daemon start, Unix time.", value=self._started_ns / 1e9)
-        up = GaugeMetricFamily("perpmon_collector_up", "1 while the collector socket is connected.", labels=["venue", "socket"])
-        msgs = CounterMetricFamily("perpmon_collector_messages", "Records stored, by socket.", labels=["venue", "socket"])
-        drops = CounterMetricFamily(
-            "perpmon_collector_dropped_messages", "Malformed or out-of-range frames dropped.", labels=["venue", "reason"]
+        yield GaugeMetricFamily(
+            "perpmon_start_time_seconds", "Daemon start, Unix time.", value=self._started_ns / 1e9
         )
-        recon = CounterMetricFamily("perpmon_collector_reconnects", "Reconnections, by socket.", labels=["venue", "socket"])
+        up = GaugeMetricFamily(
+            "perpmon_collector_up", "1 while the collector socket is connected.", labels=["venue", "socket"]
+        )
+        msgs = CounterMetricFamily(
+            "perpmon_collector_messages", "Records stored, by socket.", labels=["venue", "socket"]
+        )
+        drops = CounterMetricFamily(
+            "perpmon_collector_dropped_messages",
+            "Malformed or out-of-range frames dropped.",
+            labels=["venue", "reason"],
+        )
+        recon = CounterMetricFamily(
+            "perpmon_collector_reconnects", "Reconnections, by socket.", labels=["venue", "socket"]
+        )
         for st in self._collectors:
             for sock, ok in sorted(st.connected.items()):
                 up.add_metric([st.venue, sock], 1.0 if ok else 0.0)
@@ -113,23 +125,37 @@ class PerpmonMetrics(Collector):
         yield from (up, msgs, drops, recon)
         ev = self._evaluation
         yield GaugeMetricFamily(
-            "perpmon_evaluation_duration_seconds", "Duration of the last evaluation tick.", value=ev.last_duration_s
+            "perpmon_evaluation_duration_seconds",
+            "Duration of the last evaluation tick.",
+            value=ev.last_duration_s,
         )
         yield CounterMetricFamily("perpmon_evaluations", "Evaluation ticks run.", value=float(ev.count))
-        yield CounterMetricFamily("perpmon_evaluation_errors", "Evaluation ticks that raised.", value=float(ev.errors))
+        yield CounterMetricFamily(
+            "perpmon_evaluation_errors", "Evaluation ticks that raised.", value=float(ev.errors)
+        )
         yield GaugeMetricFamily(
-            "perpmon_evaluation_last_timestamp_seconds", "Time of the last evaluation tick.", value=ev.last_tick_ns / 1e9
+            "perpmon_evaluation_last_timestamp_seconds",
+            "Time of the last evaluation tick.",
+            value=ev.last_tick_ns / 1e9,
         )
         yield from self._delivery_families()
         yield GaugeMetricFamily(
-            "perpmon_config_last_reload_successful", "1 if the last config load succeeded.", value=float(self._reload_ok())
+            "perpmon_config_last_reload_successful",
+            "1 if the last config load succeeded.",
+            value=float(self._reload_ok()),
         )
 
     def _delivery_families(self) -> Iterator[Metric]:
-        pending = GaugeMetricFamily("perpmon_outbox_pending", "Notifications waiting for delivery.", labels=["receiver"])
-        sent = CounterMetricFamily("perpmon_notifications_sent", "Notifications delivered.", labels=["receiver"])
+        pending = GaugeMetricFamily(
+            "perpmon_outbox_pending", "Notifications waiting for delivery.", labels=["receiver"]
+        )
+        sent = CounterMetricFamily(
+            "perpmon_notifications_sent", "Notifications delivered.", labels=["receiver"]
+        )
         failed = CounterMetricFamily(
-            "perpmon_notifications_failed", "Failed delivery attempts, by reason.", labels=["receiver", "reason"]
+            "perpmon_notifications_failed",
+            "Failed delivery attempts, by reason.",
+            labels=["receiver", "reason"],
         )
         for d in self._delivery():
             pending.add_metric([d.receiver], float(d.pending))
@@ -137,12 +163,14 @@ class PerpmonMetrics(Collector):
             for reason, n in sorted(d.failed.items()):
                 failed.add_metric([d.receiver, reason], float(n))
         firing = GaugeMetricFamily(
-            "perpmon_alerts_firing", "Alerts currently firing, by name and severity.", labels=["alertname", "severity"]
+            "perpmon_alerts_firing",
+            "Alerts currently firing, by name and severity.",
+            labels=["alertname", "severity"],
         )
         counts: dict[tuple[str, str], float] = {}
         for labels, _value in self._firing():
             k = (labels.get("alertname", ""), labels.get("severity", ""))
             counts[k] = counts.get(k, 0.0) + 1.0
-        for (name, sev), n in sorted(counts.items()):
-            firing.add_metric([name, sev], n)
+        for (name, sev), count in sorted(counts.items()):
+            firing.add_metric([name, sev], count)
         yield from (pending, sent, failed, firing)

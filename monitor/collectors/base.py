@@ -69,7 +69,11 @@ async def run_ws_stream(
     def status(state: FeedState, reason: str) -> None:
         now = clock.now_ns()
         for s in streams:
-            sink.put(FeedStatus(venue=stats.venue, ts_event_ns=now, ts_recv_ns=now, stream=s, state=state, reason=reason))
+            sink.put(
+                FeedStatus(
+                    venue=stats.venue, ts_event_ns=now, ts_recv_ns=now, stream=s, state=state, reason=reason
+                )
+            )
 
     status(FeedState.DOWN, "connecting")
     while True:
@@ -98,7 +102,9 @@ async def run_ws_stream(
             raise
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
             status(FeedState.DOWN, type(exc).__name__)
-            log.warning("stream connection failed", socket=name, error=type(exc).__name__, detail=str(exc)[:200])
+            log.warning(
+                "stream connection failed", socket=name, error=type(exc).__name__, detail=str(exc)[:200]
+            )
         stats.connected[name] = False
         stats.reconnects[name] += 1
         await clock.sleep(next(delays))

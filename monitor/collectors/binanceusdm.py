@@ -97,7 +97,11 @@ class BinanceUsdmCollector:
 
     def _status(self, stream: str, state: FeedState, reason: str) -> None:
         now = self.clock.now_ns()
-        self.sink.put(FeedStatus(venue=self.venue, ts_event_ns=now, ts_recv_ns=now, stream=stream, state=state, reason=reason))
+        self.sink.put(
+            FeedStatus(
+                venue=self.venue, ts_event_ns=now, ts_recv_ns=now, stream=stream, state=state, reason=reason
+            )
+        )
 
     def _redact(self, exc: BaseException) -> str:
         return redact_text(f"{type(exc).__name__}: {exc}", self._secrets)[:300]

@@ -194,7 +194,9 @@ def parse_funding_info(rows: Any, symbols: Iterable[str], venue: str, ts_recv_ns
                 ts_event_ns=ts_recv_ns,
                 ts_recv_ns=ts_recv_ns,
                 interval_s=hours * 3600.0,
-                cap=_num(row["adjustedFundingRateCap"], "cap") if row and "adjustedFundingRateCap" in row else math.nan,
+                cap=_num(row["adjustedFundingRateCap"], "cap")
+                if row and "adjustedFundingRateCap" in row
+                else math.nan,
                 floor=_num(row["adjustedFundingRateFloor"], "floor")
                 if row and "adjustedFundingRateFloor" in row
                 else math.nan,

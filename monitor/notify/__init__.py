@@ -15,11 +15,16 @@ from monitor.config import ReceiverConfig
 from monitor.errors import ConfigError
 from monitor.notify.base import Notifier, classify_http
 from monitor.notify.console import ConsoleNotifier
+from monitor.notify.discord import DiscordNotifier
 from monitor.notify.model import Notification, NotifyReason
+from monitor.notify.ntfy import NtfyNotifier
 from monitor.notify.outbox import Outbox
 from monitor.notify.pipeline import Dispatcher
 from monitor.notify.route import Router
-from monitor.notify.webhook import SessionFactory, WebhookNotifier
+from monitor.notify.slack import SlackNotifier
+from monitor.notify.telegram import TelegramNotifier
+from monitor.notify.transport import SessionFactory
+from monitor.notify.webhook import WebhookNotifier
 from monitor.secret import Secret
 
 __all__ = [
@@ -67,9 +72,63 @@ def _webhook(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Noti
     )
 
 
+def _rate(cfg: ReceiverConfig, default: float) -> float:
+    return cfg.messages_per_minute if cfg.messages_per_minute is not None else default
+
+
+def _slack(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
+    return SlackNotifier(
+        cfg.name,
+        _need_url(cfg, url),
+        clock=ctx.clock,
+        session_factory=ctx.session_factory,
+        timeout_s=cfg.timeout_s,
+        per_minute=_rate(cfg, 60.0),
+    )
+
+
+def _discord(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
+    return DiscordNotifier(
+        cfg.name,
+        _need_url(cfg, url),
+        clock=ctx.clock,
+        session_factory=ctx.session_factory,
+        timeout_s=cfg.timeout_s,
+        per_minute=_rate(cfg, 30.0),
+    )
+
+
+def _telegram(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
+    if not cfg.chat_id:
+        raise ConfigError(f"receivers.{cfg.name}.chat_id", "a telegram receiver needs the chat to post to")
+    return TelegramNotifier(
+        cfg.name,
+        _need_url(cfg, url),
+        chat_id=cfg.chat_id,
+        clock=ctx.clock,
+        session_factory=ctx.session_factory,
+        timeout_s=cfg.timeout_s,
+        per_minute=_rate(cfg, 20.0),
+    )
+
+
+def _ntfy(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
+    return NtfyNotifier(
+        cfg.name,
+        _need_url(cfg, url),
+        clock=ctx.clock,
+        session_factory=ctx.session_factory,
+        timeout_s=cfg.timeout_s,
+    )
+
+
 NOTIFIERS: dict[str, Factory] = {
     "console": _console,
     "webhook": _webhook,
+    "slack": _slack,
+    "discord": _discord,
+    "telegram": _telegram,
+    "ntfy": _ntfy,
 }
 
 

@@ -11,14 +11,17 @@ the pipeline uses as the `reason` metric label; the detail is for logs and is al
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
 
 from monitor.clock import NS_PER_S
 from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
 from monitor.notify.model import Notification
+from monitor.secret import Secret
 
-__all__ = ["Closable", "Notifier", "classify_http", "parse_retry_after", "reason_label"]
+__all__ = ["Closable", "Notifier", "classify_http", "parse_retry_after", "reason_label", "url_secret_parts"]
 
 # Timeouts and throttling say "not now", not "never" (RFC 9110 §15.5.9, RFC 6585 §4).
 _RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -81,3 +84,24 @@ def classify_http(
 def reason_label(reason: str) -> str:
     """The bounded part of an error reason, for the `reason` metric label."""
     return reason.split(":", 1)[0].strip()[:40] or "unknown"
+
+
+_MIN_PART = 6  # shorter fragments ("api", "hooks") are not secrets and would shred log text
+
+
+def url_secret_parts(url: Secret) -> tuple[Secret, ...]:
+    """The URL and each token-bearing piece of it, for `redact_text`.
+
+    Error pages echo the path or a query value without the host, so redacting the whole URL is
+    not enough: a Slack or Telegram token is a path segment, an ntfy or Discord one may be too.
+    """
+    raw = url.reveal()
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return (url,)
+    pieces = {raw, parts.path, parts.query, parts.fragment, parts.netloc.rpartition("@")[0]}
+    pieces.update(re.split(r"[/&=?#:@]", f"{parts.path}&{parts.query}&{parts.fragment}"))
+    pieces.update(unquote(p) for p in list(pieces))
+    keep = sorted((p for p in pieces if len(p) >= _MIN_PART and p.strip("/")), key=len, reverse=True)
+    return tuple(Secret(p) for p in keep)

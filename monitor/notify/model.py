@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
 from monitor.records import AlertEvent, AlertState
 
-__all__ = ["Notification", "NotifyReason", "idempotency_key"]
+__all__ = ["Notification", "NotifyReason", "idempotency_key", "merge"]
 
 
 class NotifyReason(enum.StrEnum):
@@ -55,3 +55,35 @@ def idempotency_key(receiver: str, alerts: Iterable[AlertEvent]) -> str:
     for a in sorted(alerts, key=lambda a: (a.fingerprint, a.event_ns)):
         h.update(f"\x1e{a.fingerprint}\x1f{a.state.value}\x1f{a.starts_at_ns}\x1f{a.event_ns}".encode())
     return h.hexdigest()[:32]
+
+
+_PRIORITY = (NotifyReason.FIRST, NotifyReason.NEW_ALERTS, NotifyReason.NEW_RESOLVED, NotifyReason.REPEAT)
+
+
+def merge(notes: Sequence[Notification]) -> Notification:
+    """Fold a backlog into one message, keeping each alert's latest event, first-seen order.
+
+    Chat receivers rate-limit (Telegram ~20 messages a minute per group); during a market-wide
+    move the backlog is better read as one current picture than as fifty stale lines.
+    """
+    if len(notes) == 1:
+        return notes[0]
+    latest: dict[str, AlertEvent] = {}
+    for n in notes:
+        for a in n.alerts:
+            latest.pop(a.fingerprint, None)  # re-insert so the order follows the newest event
+            latest[a.fingerprint] = a
+    keys = {n.group_key for n in notes}
+    h = hashlib.sha256()
+    for n in notes:
+        h.update(n.idempotency_key.encode())
+    last = notes[-1]
+    return Notification(
+        receiver=last.receiver,
+        integration=last.integration,
+        group_key=keys.pop() if len(keys) == 1 else "merged",
+        reason=min((n.reason for n in notes), key=_PRIORITY.index),
+        alerts=tuple(latest.values()),
+        created_ns=last.created_ns,
+        idempotency_key=h.hexdigest()[:32],
+    )

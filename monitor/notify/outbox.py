@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (receiver, status, id);
 """
 
-_decoder = msgspec.json.Decoder(Notification)
+# msgpack, not JSON: alert values may be NaN (a figure that is not available), which JSON cannot hold
+_decoder = msgspec.msgpack.Decoder(Notification)
 
 
 class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,7 +77,14 @@ class Outbox:
     def enqueue(self, notifications: list[Notification]) -> int:
         """Store new notifications in one transaction; return how many were new (duplicates skipped)."""
         rows = [
-            (n.receiver, n.idempotency_key, n.group_key, msgspec.json.encode(n), n.created_ns, n.created_ns)
+            (
+                n.receiver,
+                n.idempotency_key,
+                n.group_key,
+                msgspec.msgpack.encode(n),
+                n.created_ns,
+                n.created_ns,
+            )
             for n in notifications
         ]
         with self._lock:
@@ -100,23 +108,30 @@ class Outbox:
         Handing out the head even when it is not yet due keeps per-receiver order: a later
         notification never overtakes one that is waiting for its retry.
         """
+        rows = self.lease_many(receiver, 1)
+        return rows[0] if rows else None
+
+    def lease_many(self, receiver: str, limit: int) -> list[OutboxRow]:
+        """Take up to `limit` oldest unfinished rows of `receiver` (a backlog to merge), oldest first."""
         with self._lock:
-            cur = self._db.execute(
+            found = self._db.execute(
                 "SELECT id, payload, attempts, next_attempt_ns, last_error FROM outbox"
-                " WHERE receiver = ? AND status IN ('pending', 'leased') ORDER BY id LIMIT 1",
-                (receiver,),
+                " WHERE receiver = ? AND status IN ('pending', 'leased') ORDER BY id LIMIT ?",
+                (receiver, max(1, limit)),
+            ).fetchall()
+            marks = ",".join("?" * len(found))
+            sql = f"UPDATE outbox SET status='leased' WHERE id IN ({marks})"
+            self._db.execute(sql, [r[0] for r in found])
+        return [
+            OutboxRow(
+                id=r[0],
+                notification=_decoder.decode(r[1]),
+                attempts=r[2],
+                next_attempt_ns=r[3],
+                last_error=r[4],
             )
-            row = cur.fetchone()
-            if row is None:
-                return None
-            self._db.execute("UPDATE outbox SET status='leased' WHERE id = ?", (row[0],))
-        return OutboxRow(
-            id=row[0],
-            notification=_decoder.decode(row[1]),
-            attempts=row[2],
-            next_attempt_ns=row[3],
-            last_error=row[4],
-        )
+            for r in found
+        ]
 
     def ack(self, row_id: int, now_ns: int) -> None:
         """Mark delivered; the row stays (status sent) until pruned so its key still dedups."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import structlog
 
@@ -24,8 +24,8 @@ from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
 from monitor.config import ReceiverConfig
 from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
-from monitor.notify.base import Closable, Notifier, reason_label
-from monitor.notify.model import Notification, NotifyReason, idempotency_key
+from monitor.notify.base import Closable, Notifier, reason_label, url_secret_parts
+from monitor.notify.model import Notification, NotifyReason, idempotency_key, merge
 from monitor.notify.outbox import Outbox, OutboxRow
 from monitor.notify.route import Router
 from monitor.records import AlertEvent, AlertState, Severity
@@ -36,6 +36,7 @@ __all__ = ["Dispatcher"]
 log = structlog.get_logger(__name__)
 
 _Seen = dict[str, tuple[AlertState, Severity]]
+_PRUNE_EVERY_NS = 3600 * NS_PER_S
 
 
 class Dispatcher:
@@ -60,13 +61,15 @@ class Dispatcher:
         self._notifiers = notifiers
         self._outbox = outbox
         self._clock = clock
-        self._secrets = tuple(secrets)
+        self._secrets = tuple(part for s in secrets for part in url_secret_parts(s))
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._wake = {r.name: asyncio.Event() for r in receivers}
         self._seen: dict[tuple[str, str], _Seen] = {}
+        self._pruned_ns = 0
         self.sent_total: dict[str, int] = dict.fromkeys(self._receivers, 0)
         self.failed_total: dict[tuple[str, str], int] = {}  # (receiver, reason) → failed attempts
         self.given_up_total: dict[str, int] = dict.fromkeys(self._receivers, 0)
+        self.merged_total: dict[str, int] = dict.fromkeys(self._receivers, 0)  # rows sent folded into one
 
     @property
     def receiver_names(self) -> list[str]:
@@ -127,6 +130,9 @@ class Dispatcher:
         if not notes:
             return 0
         added = await asyncio.to_thread(self._outbox.enqueue, notes)
+        if now - self._pruned_ns >= _PRUNE_EVERY_NS:  # keep the file small; retention is the outbox's
+            self._pruned_ns = now
+            await asyncio.to_thread(self._outbox.prune, now)
         for n in notes:
             self._wake[n.receiver].set()
         return added
@@ -142,54 +148,76 @@ class Dispatcher:
     async def run_worker(self, receiver: str) -> None:
         """Deliver `receiver`'s queue in order, forever; safe to restart (leases are re-taken)."""
         wake = self._wake[receiver]
+        merge_limit = max(1, int(getattr(self._notifiers[receiver], "merge_limit", 1)))
         delays = self._delays()
         while True:
             wake.clear()
-            row = await asyncio.to_thread(self._outbox.lease, receiver)
-            if row is None:
+            rows = await asyncio.to_thread(self._outbox.lease_many, receiver, 1)
+            if not rows:
                 await wake.wait()
                 continue
-            wait_ns = row.next_attempt_ns - self._clock.now_ns()
+            wait_ns = rows[0].next_attempt_ns - self._clock.now_ns()
             if wait_ns > 0:
                 await self._clock.sleep(wait_ns / NS_PER_S)
-            if await self._attempt(receiver, row, delays):
+                continue  # look again: the backlog may have grown while we waited
+            if merge_limit > 1:
+                rows = await asyncio.to_thread(self._outbox.lease_many, receiver, merge_limit)
+            if await self._attempt(receiver, rows, delays):
                 delays = self._delays()
 
     def _delays(self) -> Iterator[float]:
         return backoff(initial_s=self._backoff[0], max_s=self._backoff[1])
 
-    async def _attempt(self, receiver: str, row: OutboxRow, delays: Iterator[float]) -> bool:
-        """One send; return True when the row is finished (sent or given up)."""
-        n = row.notification
+    async def _attempt(self, receiver: str, rows: list[OutboxRow], delays: Iterator[float]) -> bool:
+        """One send of the head row (or of a merged backlog); return True when the rows are finished."""
+        n = merge([r.notification for r in rows])
+        ids = [r.id for r in rows]
         try:
             limit = self._receivers[receiver].timeout_s + 5.0  # a hung send must not stall the queue
             async with asyncio.timeout(limit):
                 await self._notifiers[receiver].notify(n)
         except RetryableDeliveryError as exc:
-            await self._retry(receiver, row, exc.reason, max(next(delays), exc.retry_after_s or 0.0))
+            await self._retry(receiver, rows[0], ids, exc.reason, max(next(delays), exc.retry_after_s or 0.0))
             return False
         except PermanentDeliveryError as exc:
-            self._failed(receiver, row, exc.reason, retry_in_s=None)
-            self.given_up_total[receiver] += 1
-            await asyncio.to_thread(self._outbox.fail, row.id, self._clock.now_ns(), self._redact(exc.reason))
+            self._failed(receiver, rows[0], exc.reason, retry_in_s=None)
+            self.given_up_total[receiver] += len(ids)
+            now, why = self._clock.now_ns(), self._redact(exc.reason)
+            await self._finish(lambda i: self._outbox.fail(i, now, why), ids)
             return True
         except TimeoutError:
-            await self._retry(receiver, row, "timeout", next(delays))
+            await self._retry(receiver, rows[0], ids, "timeout", next(delays))
             return False
         except Exception as exc:  # a notifier bug: keep the alert, retry, and show the traceback (redacted)
             tb = self._redact("".join(traceback.format_exception(exc)))
             log.error("notifier raised unexpectedly", receiver=receiver, traceback=tb)
-            await self._retry(receiver, row, f"unexpected_error: {type(exc).__name__}", next(delays))
+            await self._retry(receiver, rows[0], ids, f"unexpected_error: {type(exc).__name__}", next(delays))
             return False
-        await asyncio.to_thread(self._outbox.ack, row.id, self._clock.now_ns())
-        self.sent_total[receiver] += 1
-        log.debug("notification sent", receiver=receiver, reason=n.reason.value, alerts=len(n.alerts))
+        now = self._clock.now_ns()
+        await self._finish(lambda i: self._outbox.ack(i, now), ids)
+        self.sent_total[receiver] += len(ids)
+        if len(ids) > 1:
+            self.merged_total[receiver] += len(ids)
+        log.debug(
+            "notification sent", receiver=receiver, reason=n.reason.value, alerts=len(n.alerts), rows=len(ids)
+        )
         return True
 
-    async def _retry(self, receiver: str, row: OutboxRow, reason: str, delay_s: float) -> None:
-        self._failed(receiver, row, reason, retry_in_s=delay_s)
+    async def _retry(
+        self, receiver: str, head: OutboxRow, ids: list[int], reason: str, delay_s: float
+    ) -> None:
+        self._failed(receiver, head, reason, retry_in_s=delay_s)
         at = self._clock.now_ns() + int(delay_s * NS_PER_S)
-        await asyncio.to_thread(self._outbox.retry, row.id, at, self._redact(reason))
+        why = self._redact(reason)
+        await self._finish(lambda i: self._outbox.retry(i, at, why), ids)
+
+    @staticmethod
+    async def _finish(op: Callable[[int], None], ids: list[int]) -> None:
+        def run() -> None:
+            for i in ids:
+                op(i)
+
+        await asyncio.to_thread(run)
 
     def _failed(self, receiver: str, row: OutboxRow, reason: str, retry_in_s: float | None) -> None:
         label = reason_label(reason)

@@ -12,7 +12,7 @@ from monitor.clock import NS_PER_S
 from monitor.notify.model import Notification
 from monitor.records import AlertEvent, AlertState
 
-__all__ = ["ZERO_TIME", "alert_line", "body", "rfc3339", "title"]
+__all__ = ["ZERO_TIME", "alert_line", "body", "rfc3339", "title", "truncate"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for an alert still firing
 _IDENTITY = ("venue", "account", "symbol", "side", "asset")
@@ -65,3 +65,19 @@ def body(n: Notification) -> str:
         if a.annotations.get("runbook"):
             lines.append(f"  runbook: {a.annotations['runbook']}")
     return "\n".join(lines)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut at a line boundary below `limit` characters and say how much was left out."""
+    if len(text) <= limit:
+        return text
+    lines = text.splitlines()
+    kept: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        note = f"… {len(lines) - i} more lines"
+        if size + len(line) + 1 + len(note) > limit:
+            return "\n".join([*kept, note])[:limit]
+        kept.append(line)
+        size += len(line) + 1
+    return text[:limit]

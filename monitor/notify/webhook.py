@@ -16,26 +16,19 @@ Payload::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import msgspec
-import structlog
 
 from monitor.clock import Clock
-from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
 from monitor.notify.base import classify_http
 from monitor.notify.model import Notification
 from monitor.notify.render import rfc3339
+from monitor.notify.transport import HttpTransport, SessionFactory
 from monitor.records import AlertEvent
-from monitor.secret import Secret, redact_text, redact_url
+from monitor.secret import Secret
 
 __all__ = ["SessionFactory", "WebhookNotifier", "alertmanager_payload"]
-
-log = structlog.get_logger(__name__)
-
-SessionFactory = Callable[[], aiohttp.ClientSession]
 
 
 def _common(maps: list[dict[str, str]]) -> dict[str, str]:
@@ -88,43 +81,19 @@ class WebhookNotifier:
         timeout_s: float = 10.0,
     ) -> None:
         self.name = name
-        self._url = url
         self._clock = clock
-        self._factory = session_factory or aiohttp.ClientSession
-        self._session: aiohttp.ClientSession | None = None
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
 
     def __repr__(self) -> str:
-        return f"WebhookNotifier({self.name!r}, {redact_url(self._url.reveal())})"
+        return f"WebhookNotifier({self.name!r}, {self._http.redacted_url()})"
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _redact(self, text: str) -> str:
-        raw = self._url.reveal()
-        return redact_text(text.replace(raw, redact_url(raw)), (self._url,))
+        await self._http.close()
 
     async def notify(self, n: Notification) -> None:
-        if self._session is None or self._session.closed:
-            self._session = self._factory()
         body = msgspec.json.encode(alertmanager_payload(n))
-        headers = {"Content-Type": "application/json", "Idempotency-Key": n.idempotency_key}
-        try:
-            async with self._session.post(
-                self._url.reveal(), data=body, headers=headers, timeout=self._timeout, allow_redirects=False
-            ) as resp:
-                text = await resp.text(errors="replace")
-                status, resp_headers = resp.status, dict(resp.headers)
-        except TimeoutError:
-            raise RetryableDeliveryError("timeout") from None
-        except aiohttp.InvalidURL:
-            raise PermanentDeliveryError("invalid_url: " + redact_url(self._url.reveal())) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            detail = self._redact(f"{type(exc).__name__}: {exc}")
-            raise RetryableDeliveryError(f"connection_error: {detail}") from None
-        err = classify_http(status, resp_headers, text, now_ns=self._clock.now_ns())
+        resp = await self._http.post(data=body, headers={"Idempotency-Key": n.idempotency_key})
+        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
         if err is not None:
-            log.debug("webhook rejected", receiver=self.name, status=status, body=self._redact(text[:300]))
+            self._http.rejected(self.name, resp)
             raise err

@@ -59,8 +59,17 @@ class OUFit(msgspec.Struct, frozen=True, kw_only=True):
 
 def _rejected(b: float, n: int, reason: Reason) -> OUFit:
     nan = math.nan
-    return OUFit(theta=nan, mu=nan, sigma=nan, half_life_s=nan, stationary_sd=nan, b=b, n_obs=n,
-                 mean_reverting=False, reason=reason)
+    return OUFit(
+        theta=nan,
+        mu=nan,
+        sigma=nan,
+        half_life_s=nan,
+        stationary_sd=nan,
+        b=b,
+        n_obs=n,
+        mean_reverting=False,
+        reason=reason,
+    )
 
 
 def ou_fit(values: FloatArray, step_s: float, *, min_obs: int = 10) -> OUFit:
@@ -90,9 +99,17 @@ def ou_fit(values: FloatArray, step_s: float, *, min_obs: int = 10) -> OUFit:
     sd_eps = math.sqrt(float(resid @ resid) / (n - 2))
     theta = -math.log(b) / step_s
     sigma = sd_eps * math.sqrt(2.0 * theta / (1.0 - b * b))
-    return OUFit(theta=theta, mu=a / (1.0 - b), sigma=sigma, half_life_s=math.log(2.0) / theta,
-                 stationary_sd=sigma / math.sqrt(2.0 * theta), b=b, n_obs=n, mean_reverting=True,
-                 reason=Reason.OK)
+    return OUFit(
+        theta=theta,
+        mu=a / (1.0 - b),
+        sigma=sigma,
+        half_life_s=math.log(2.0) / theta,
+        stationary_sd=sigma / math.sqrt(2.0 * theta),
+        b=b,
+        n_obs=n,
+        mean_reverting=True,
+        reason=Reason.OK,
+    )
 
 
 def ou_zscore(value: Num, fit: OUFit) -> Num:

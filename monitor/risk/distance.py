@@ -25,9 +25,7 @@ def liquidation_distance(lp: Num, mark: Num | float) -> Num:
     return like(lp, out)
 
 
-def liquidation_sigma(
-    lp: Num, mark: Num | float, sigma_ann: Num | float, horizon_s: float = 86_400.0
-) -> Num:
+def liquidation_sigma(lp: Num, mark: Num | float, sigma_ann: Num | float, horizon_s: float = 86_400.0) -> Num:
     """k = |ln(LP / mark)| / (σ_ann·√(H / year)): the distance in forecast standard deviations.
 
     NaN for σ ≤ 0 or NaN (zero volatility makes every distance infinite, which would read as

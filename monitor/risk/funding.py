@@ -41,7 +41,9 @@ def carry_per_day(q: Num, mark: Num | float, rate: Num | float, interval_h: Num 
     """Funding received per day by each position at the current rate: −q·mark·r·24/h."""
     h = as_float(interval_h)
     with quiet():
-        out = np.where(h > 0, as_float(funding_payment(as_float(q), as_float(mark), as_float(rate))) * 24.0 / h, np.nan)
+        out = np.where(
+            h > 0, as_float(funding_payment(as_float(q), as_float(mark), as_float(rate))) * 24.0 / h, np.nan
+        )
     return like(q, out)
 
 
@@ -54,7 +56,9 @@ def book_carry_per_day(q: FloatArray, mark: FloatArray, rate: FloatArray, interv
     return float(np.sum(carry_per_day(as_float(q), as_float(mark), as_float(rate), as_float(interval_h))))
 
 
-def funding_spread(rate_a: Num, interval_h_a: Num | float, rate_b: Num | float, interval_h_b: Num | float) -> Num:
+def funding_spread(
+    rate_a: Num, interval_h_a: Num | float, rate_b: Num | float, interval_h_b: Num | float
+) -> Num:
     """Cross-venue spread, annualised: r_A·(24/h_A)·365 − r_B·(24/h_B)·365."""
     a = as_float(annualised_funding(as_float(rate_a), as_float(interval_h_a)))
     b = as_float(annualised_funding(as_float(rate_b), as_float(interval_h_b)))
@@ -73,5 +77,7 @@ def funding_stress_cost(
     h, p = as_float(interval_h), as_float(mark)
     with quiet():
         n = days * 24.0 / h
-        out = np.where((h > 0) & (p > 0) & (days >= 0), n * np.abs(as_float(cap)) * np.abs(as_float(q)) * p, np.nan)
+        out = np.where(
+            (h > 0) & (p > 0) & (days >= 0), n * np.abs(as_float(cap)) * np.abs(as_float(q)) * p, np.nan
+        )
     return like(q, out)

@@ -23,6 +23,7 @@ reaches it first.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import NamedTuple
 
@@ -75,17 +76,18 @@ def _excess(price: float, legs: _Legs, tiers: IntArray, b: Brackets, base: float
 
 
 def _tiers_at(price: float, legs: _Legs, b: Brackets) -> IntArray:
-    return tier_index(legs.size * max(price, 0.0), b.floors, b.caps)
+    # open-ended last tier: the last cap limits opening a position, not the MM of one that grew
+    return tier_index(legs.size * max(price, 0.0), b.floors)
 
 
 def _scan(legs: _Legs, b: Brackets, base: float) -> list[tuple[float, Reason, IntArray]]:
-    """Every consistent root over all tier segments in price (0, last cap / size)."""
-    upper = float(np.min(b.caps[-1] / legs.size))
-    cuts = np.unique(np.concatenate([b.floors[1:] / s for s in legs.size]))
-    edges = np.concatenate([[0.0], cuts[cuts < upper], [upper]])
+    """Every consistent root over all tier segments in price (0, ∞)."""
+    with quiet():
+        cuts = np.unique(np.concatenate([b.floors[1:] / s for s in legs.size]))
+    edges = np.concatenate([[0.0], cuts[np.isfinite(cuts)], [math.inf]])
     roots: list[tuple[float, Reason, IntArray]] = []
     prev: IntArray | None = None
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         mid = 0.5 * (lo + hi) if math.isfinite(hi) else lo + 1.0
         t = _tiers_at(mid, legs, b)
         if prev is not None and lo > 0:
@@ -99,7 +101,9 @@ def _scan(legs: _Legs, b: Brackets, base: float) -> list[tuple[float, Reason, In
     return roots
 
 
-def _check(mark: float, wallet: float, other_mm: float, other_upnl: float, legs: _Legs, b: Brackets) -> Reason:
+def _check(
+    mark: float, wallet: float, other_mm: float, other_upnl: float, legs: _Legs, b: Brackets
+) -> Reason:
     if not all(math.isfinite(x) for x in (mark, wallet, other_mm, other_upnl)):
         return Reason.NAN_INPUT
     if not (np.all(np.isfinite(legs.size)) and np.all(np.isfinite(legs.entry))):
@@ -111,7 +115,7 @@ def _check(mark: float, wallet: float, other_mm: float, other_upnl: float, legs:
     problem = bracket_problem(b)
     if problem not in (Reason.OK, Reason.TIER_BOUNDARY):
         return problem
-    if np.any(_tiers_at(mark, legs, b) < 0):
+    if np.any(tier_index(legs.size * mark, b.floors, b.caps) < 0):
         return Reason.MISSING_TIER
     return Reason.OK
 
@@ -138,8 +142,11 @@ def liquidation_price(
     Example (risk-formulas §5, cross): ETHUSDT long 3,683.979 @ 1,456.84, WB 1,535,443.01,
     other MM 71,200.811444, other UPnL −56,354.56848 → 1,153.26.
     """
-    raw = [(abs(qty), math.copysign(1.0, qty), entry), (abs(long_qty), 1.0, long_entry),
-           (abs(short_qty), -1.0, short_entry)]
+    raw = [
+        (abs(qty), math.copysign(1.0, qty), entry),
+        (abs(long_qty), 1.0, long_entry),
+        (abs(short_qty), -1.0, short_entry),
+    ]
     open_legs = [leg for leg in raw if leg[0] != 0.0]
     legs = _Legs(*(np.array([leg[i] for leg in open_legs], dtype=np.float64) for i in range(3)))
     reason = _check(mark, wallet, other_mm, other_upnl, legs, brackets)
@@ -213,7 +220,9 @@ def liquidation_prices(
     om = np.broadcast_to(as_float(other_mm), qq.shape)
     ou = np.broadcast_to(as_float(other_upnl), qq.shape)
     reason = np.zeros(qq.shape, dtype=np.int8)
-    finite = np.isfinite(qq) & np.isfinite(e) & np.isfinite(p) & np.isfinite(w) & np.isfinite(om) & np.isfinite(ou)
+    finite = (
+        np.isfinite(qq) & np.isfinite(e) & np.isfinite(p) & np.isfinite(w) & np.isfinite(om) & np.isfinite(ou)
+    )
     reason[~finite] = Reason.NAN_INPUT
     reason[finite & (qq == 0)] = Reason.NO_POSITION
     reason[(reason == 0) & ((e <= 0) | (p <= 0))] = Reason.NON_POSITIVE_PRICE
@@ -231,12 +240,14 @@ def liquidation_prices(
                 break
             mmr, cum = gather(table, s, t)
             lp = np.where(active, (base + cum - side * size * e) / (size * mmr - side * size), lp)
-            nxt = table_tier(table, s, size * np.maximum(np.nan_to_num(lp, nan=0.0), 0.0))
+            nxt = table_tier(table, s, size * np.maximum(np.nan_to_num(lp, nan=0.0), 0.0), open_ended=True)
             settled = active & (nxt == t)
             active &= ~settled
             t = np.where(active, nxt, t)
     for i in np.flatnonzero(active):  # oscillating: inconsistent cum, use the exact scan
-        lp[i], t[i], reason[i] = _fallback(table, int(s[i]), float(qq[i]), float(e[i]), float(p[i]), float(base[i]))
+        lp[i], t[i], reason[i] = _fallback(
+            table, int(s[i]), float(qq[i]), float(e[i]), float(p[i]), float(base[i])
+        )
     bad = ok & ~active & ~(lp > 0)
     reason[bad & ~past] = Reason.NOT_LIQUIDATABLE
     reason[bad & past] = Reason.ALWAYS_LIQUIDATABLE
@@ -245,8 +256,12 @@ def liquidation_prices(
     return LiquidationArrays(lp, np.where(np.isfinite(lp), t, -1).astype(np.intp), reason)
 
 
-def _fallback(table: TierTable, row: int, q: float, e: float, p: float, base: float) -> tuple[float, int, int]:
+def _fallback(
+    table: TierTable, row: int, q: float, e: float, p: float, base: float
+) -> tuple[float, int, int]:
     k = int(table.n_tiers[row])
-    b = brackets(table.floors[row, :k], table.mmrs[row, :k], caps=table.caps[row, :k], cums=table.cums[row, :k])
+    b = brackets(
+        table.floors[row, :k], table.mmrs[row, :k], caps=table.caps[row, :k], cums=table.cums[row, :k]
+    )
     res = liquidation_price(mark=p, wallet=base, brackets=b, qty=q, entry=e)
     return res.price, (res.tiers[0] if res.tiers else -1), int(res.reason)

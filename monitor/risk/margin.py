@@ -143,14 +143,17 @@ def tier_index(notional: Num, floors: FloatArray, caps: FloatArray | None = None
     return np.where(bad, -1, idx).astype(np.intp)
 
 
-def maintenance_margin(notional: Num, floors: FloatArray, mmrs: FloatArray, cums: FloatArray) -> Num:
+def maintenance_margin(
+    notional: Num, floors: FloatArray, mmrs: FloatArray, cums: FloatArray, caps: FloatArray | None = None
+) -> Num:
     """MM = notional·mmr(tier) − cum(tier), tier at this (mark) notional; NaN without a tier.
 
     Why `cum`: it is the quick-calc form of summing each slice of notional at its own tier's rate.
     Example (risk-formulas §5): 3,500,032.45776 at mmr 2.5 %, cum 16,300 → 71,200.811444.
+    Without `caps` the last tier is open-ended; with them a notional ≥ the last cap is NaN.
     """
     n = as_float(notional)
-    t = tier_index(n, floors)
+    t = tier_index(n, floors, caps)
     m, c = as_float(mmrs), as_float(cums)
     ok = t >= 0
     ti = np.where(ok, t, 0)

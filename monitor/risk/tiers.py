@@ -50,8 +50,14 @@ def tier_table(tables: Sequence[Brackets]) -> TierTable:
     return TierTable(floors, caps, mmrs, cums, lev, count)
 
 
-def table_tier(table: TierTable, sym: IntArray, notional: FloatArray) -> IntArray:
-    """Tier of each position at `notional` (mark notional): −1 for NaN, no table, or ≥ the last cap."""
+def table_tier(
+    table: TierTable, sym: IntArray, notional: FloatArray, *, open_ended: bool = False
+) -> IntArray:
+    """Tier of each position at `notional` (mark notional): −1 for NaN, no table, or ≥ the last cap.
+
+    `open_ended=True` keeps the last tier beyond its cap (used when solving for an LP: the cap
+    limits opening a position, not the MM of one whose notional grew with the price).
+    """
     s = np.asarray(sym, dtype=np.intp)
     n = as_float(notional)
     has = (s >= 0) & (s < table.floors.shape[0])
@@ -61,7 +67,7 @@ def table_tier(table: TierTable, sym: IntArray, notional: FloatArray) -> IntArra
     with quiet():
         t = np.sum(table.floors[row] <= n[..., None], axis=-1).astype(np.intp) - 1
         ti = np.maximum(t, 0)
-        beyond = n >= table.caps[row, ti]
+        beyond = (n >= table.caps[row, ti]) & (not open_ended)
     return np.where(has & (t >= 0) & ~beyond & np.isfinite(n), t, -1).astype(np.intp)
 
 

@@ -21,7 +21,12 @@ __all__ = ["topup_cross", "topup_isolated"]
 
 
 def topup_isolated(
-    q: FloatArray, entry: FloatArray, mark: FloatArray, wallet: FloatArray, table: TierTable, sym: IntArray,
+    q: FloatArray,
+    entry: FloatArray,
+    mark: FloatArray,
+    wallet: FloatArray,
+    table: TierTable,
+    sym: IntArray,
     shock: float | FloatArray,
 ) -> FloatArray:
     """Top-up per isolated position to survive an adverse move of `shock` (0.2 = 20 %) against it.
@@ -41,8 +46,13 @@ def topup_isolated(
 
 
 def topup_cross(
-    account: IntArray, q: FloatArray, entry: FloatArray, shocked_mark: FloatArray, wallet: FloatArray,
-    table: TierTable, sym: IntArray,
+    account: IntArray,
+    q: FloatArray,
+    entry: FloatArray,
+    shocked_mark: FloatArray,
+    wallet: FloatArray,
+    table: TierTable,
+    sym: IntArray,
 ) -> FloatArray:
     """Top-up per cross account (index = account id) so margin balance ≥ Σ MM at `shocked_mark`.
 

@@ -71,7 +71,7 @@ class RuleEngine:
 
     def __init__(self, rules: tuple[RuleConfig, ...], *, heartbeat_s: float = 0.0) -> None:
         self._rules: tuple[Rule, ...] = compile_rules(rules)
-        self._state: dict[tuple[str, FigureKey], _Instance] = {}
+        self._state: dict[str, dict[FigureKey, _Instance]] = {}  # rule name → instances
         self._heartbeat_ns = round(heartbeat_s * NS_PER_S)
         self._heartbeat_last_ns: int | None = None
         self._started_ns: int | None = None
@@ -83,10 +83,10 @@ class RuleEngine:
     def firing(self) -> list[AlertEvent]:
         """The alerts firing now, as of their last event (for /debug/state and metrics)."""
         out: list[AlertEvent] = []
-        for (rname, _), inst in sorted(self._state.items(), key=lambda kv: kv[0]):
-            if inst.level >= 0:
-                rule = next(r for r in self._rules if r.name == rname)
-                out.append(self._event(rule, inst, AlertState.FIRING, inst.last_sent_ns))
+        for rule in self._rules:
+            for _, inst in sorted(self._state.get(rule.name, {}).items(), key=lambda kv: kv[0]):
+                if inst.level >= 0:
+                    out.append(self._event(rule, inst, AlertState.FIRING, inst.last_sent_ns))
         return out
 
     def started(self, now_ns: int) -> list[AlertEvent]:
@@ -121,33 +121,36 @@ class RuleEngine:
             by_name.setdefault(key.name, []).append((key, fig))
         events: list[AlertEvent] = self._heartbeat(now_ns)
         for rule in self._rules:
-            seen: set[FigureKey] = set()
-            for key, fig in sorted(by_name.get(rule.figure, ()), key=lambda kf: kf[0]):
-                if not rule.matches(key):
+            state = self._state.setdefault(rule.name, {})
+            told: list[tuple[FigureKey, AlertEvent]] = []
+            compare, lowest = rule.compare, rule.levels[0].threshold
+            for key, fig in by_name.get(rule.figure, ()):
+                if rule.match and not rule.matches(key):
                     continue
-                seen.add(key)
-                inst = self._state.get((rule.name, key))
+                inst = state.get(key) if state else None
                 if inst is None:
+                    # Most figures are fine most of the time: no state, no hashing, until a breach.
+                    # (NaN compares False, so an unavailable figure starts nothing either.)
+                    if not (fig.fresh and compare(fig.value, lowest)):
+                        continue
                     labels = instance_labels(rule.name, key)
-                    inst = _Instance(labels=labels, fingerprint=fingerprint(labels))
-                    self._state[(rule.name, key)] = inst
+                    inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
                 ev = self._advance(rule, inst, fig, now_ns)
                 if ev is not None:
-                    events.append(ev)
+                    told.append((key, ev))
                 if inst.level < 0 and inst.pending_since_ns is None:
-                    del self._state[(rule.name, key)]
-            events.extend(self._gone(rule, seen, now_ns))
+                    del state[key]
+            for key in [k for k in state if k not in figures.items]:
+                inst = state.pop(key)
+                if inst.level >= 0:
+                    told.append(
+                        (key, self._event(rule, inst, AlertState.RESOLVED, now_ns, reason="figure gone"))
+                    )
+            told.sort(key=lambda ke: ke[0])
+            events.extend(ev for _, ev in told)
         return events
 
     # ------------------------------------------------------------ transitions
-
-    def _gone(self, rule: Rule, seen: set[FigureKey], now_ns: int) -> list[AlertEvent]:
-        out: list[AlertEvent] = []
-        for sk in sorted(k for k in self._state if k[0] == rule.name and k[1] not in seen):
-            inst = self._state.pop(sk)
-            if inst.level >= 0:
-                out.append(self._event(rule, inst, AlertState.RESOLVED, now_ns, reason="figure gone"))
-        return out
 
     def _advance(self, rule: Rule, inst: _Instance, fig: Figure, now_ns: int) -> AlertEvent | None:
         if not (fig.available and fig.fresh):

@@ -60,8 +60,10 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     summary: str
     runbook: str = ""
 
-    def compare(self, value: float, bound: float) -> bool:
-        return _OPS[self.op](value, bound)
+    @property
+    def compare(self) -> Callable[[float, float], bool]:
+        """`op` as a function; NaN compares False on every side."""
+        return _OPS[self.op]
 
     def entered(self, value: float) -> int:
         """Index of the most severe level whose threshold the value crosses, or -1."""
@@ -79,8 +81,7 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
         return -1
 
     def matches(self, key: FigureKey) -> bool:
-        labels = key.labels()
-        return key.name == self.figure and all(labels.get(k) == v for k, v in self.match.items())
+        return key.name == self.figure and all(getattr(key, k, None) == v for k, v in self.match.items())
 
 
 def _compile(cfg: RuleConfig, path: str) -> Rule:

@@ -17,6 +17,7 @@ from importlib.resources import files
 from monitor.sim.numfmt import q8
 
 __all__ = [
+    "FundingHistory",
     "FundingRecord",
     "PremiumAverage",
     "funding_rate",
@@ -91,3 +92,26 @@ def historical_rates(symbol: str, event: str, hours: int, end_ms: int) -> list[F
     step = hours * _MS_PER_H
     n = len(rows)
     return [FundingRecord(symbol, end_ms - (n - 1 - i) * step, q8(rate), None) for i, rate in enumerate(rows)]
+
+
+class FundingHistory:
+    """Settled rates per symbol, oldest first: what `GET /fapi/v1/fundingRate` serves."""
+
+    def __init__(self, records: list[FundingRecord]) -> None:
+        self._records = sorted(records, key=lambda r: r.time_ms)
+
+    def add(self, record: FundingRecord) -> None:
+        self._records.append(record)
+
+    def query(
+        self, symbol: str | None, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[FundingRecord]:
+        """The venue's rule: from `startTime` forwards when given, else the latest `limit` rows."""
+        rows = [
+            r
+            for r in self._records
+            if (symbol is None or r.symbol == symbol)
+            and (start_ms is None or r.time_ms >= start_ms)
+            and (end_ms is None or r.time_ms <= end_ms)
+        ]
+        return rows[:limit] if start_ms is not None else rows[-limit:]

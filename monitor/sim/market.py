@@ -61,7 +61,7 @@ class Settlement:
 
 def _floor_to(price: float, tick: str) -> float:
     step = float(tick)
-    decimals = max(0, -int(math.floor(math.log10(step)))) if step < 1 else 0
+    decimals = len(tick.partition(".")[2])
     return round(math.floor(price / step + 1e-9) * step, decimals)
 
 
@@ -87,7 +87,9 @@ class Market:
         self._rng = np.random.default_rng(seed + 1)
         self._premium = {s: PremiumAverage() for s in self.specs}
         now_ms = self._now_ms()
-        self._next_funding = {s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()}
+        self._next_funding = {
+            s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()
+        }
         self._last_mono = clock.monotonic_ns()
         self._update_id = 0
         self.replay_s = 0.0
@@ -133,12 +135,15 @@ class Market:
         if not self.paused and dt_wall > 0:
             a, b = self.replay_s, self.replay_s + dt_wall * self._speed
             duration = self.path.duration_s
-            vertices = self.path.vertices_between(a, min(b, duration) + 1e-9)
-            if b > duration and self._loop:
+            if b <= duration:
+                vertices = self.path.vertices_between(a, b)
+            elif self._loop:  # through the end, then from the start again
+                vertices = self.path.vertices_between(a, duration + 1.0)
                 b = math.fmod(b, duration)
                 vertices += self.path.vertices_between(-1.0, b)
             else:
-                b = min(b, duration)
+                vertices = self.path.vertices_between(a, duration)
+                b = duration
             samples = [{s: self._mark_at(s, p) for s in self.specs} for _, p in vertices]
             self._basis.step(dt_wall * self._speed)
             self.replay_s = b

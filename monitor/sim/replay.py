@@ -39,7 +39,7 @@ class Bar:
 
 
 def event_code(replay: str) -> str:
-    """"crash-2021-05-19" → "E2" (the key the per-event tables use)."""
+    """ "crash-2021-05-19" → "E2" (the key the per-event tables use)."""
     return EVENTS[replay].split("_", 1)[0]
 
 
@@ -48,8 +48,14 @@ def load_bars(replay: str) -> list[Bar]:
     event = EVENTS[replay]
     text = files("monitor.sim.data").joinpath(_CSV).read_text(encoding="utf-8")
     return [
-        Bar(int(r["open_time_ms"]), float(r["open"]), float(r["high"]), float(r["low"]),
-            float(r["close"]), float(r["volume_btc"]))
+        Bar(
+            int(r["open_time_ms"]),
+            float(r["open"]),
+            float(r["high"]),
+            float(r["low"]),
+            float(r["close"]),
+            float(r["volume_btc"]),
+        )
         for r in csv.DictReader(io.StringIO(text))
         if r["event"] == event
     ]
@@ -75,7 +81,9 @@ class PricePath:
         prices: list[float] = []
         volumes: list[float] = []
         for i, b in enumerate(bars):
-            first, second = (b.low, b.high) if abs(b.open - b.low) <= abs(b.high - b.open) else (b.high, b.low)
+            first, second = (
+                (b.low, b.high) if abs(b.open - b.low) <= abs(b.high - b.open) else (b.high, b.low)
+            )
             for off, p in zip(_OFFSETS, (b.open, first, second, b.close), strict=True):
                 times.append(i * _BAR_S + off)
                 prices.append(p)

@@ -9,9 +9,9 @@ tick to tick.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -122,7 +122,9 @@ class StateStore:
             self._heard(record.venue, f"mark:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
         elif isinstance(record, Quote):
             self._quotes[(record.venue, record.symbol, record.market)] = record
-            self._heard(record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
+            self._heard(
+                record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
+            )
         elif isinstance(record, AccountSnapshot):
             self._put_account(record)
             self._heard(record.venue, f"account:{record.account}", record.ts_recv_ns, record.ts_event_ns)
@@ -131,7 +133,10 @@ class StateStore:
         elif isinstance(record, LeverageTiers):
             self._tiers[(record.venue, record.account, record.symbol)] = record
         elif isinstance(record, Holding):
-            self._holdings[record.name] = record
+            if record.quantity == 0 and not record.asset:
+                self._holdings.pop(record.name, None)  # cleared by its source
+            else:
+                self._holdings[record.name] = record
         elif isinstance(record, FeedStatus):
             self._put_status(record)
 
@@ -146,7 +151,13 @@ class StateStore:
         prev = self._feeds.get((venue, stream))
         messages = prev.messages + 1 if prev else 1
         self._feeds[(venue, stream)] = FeedView(
-            venue, stream, FeedState.UP, "", recv_ns, max(event_ns, prev.last_event_ns if prev else 0), messages
+            venue,
+            stream,
+            FeedState.UP,
+            "",
+            recv_ns,
+            max(event_ns, prev.last_event_ns if prev else 0),
+            messages,
         )
 
     def _put_status(self, st: FeedStatus) -> None:

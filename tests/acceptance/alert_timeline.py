@@ -58,7 +58,9 @@ class Timeline:
             fig = Figure(value=value.value, unit="ratio", ts_ns=now_ns, fresh=False, reason="feed stale")
         else:
             assert isinstance(value, float)
-            fig = Figure(value=value, unit="ratio", ts_ns=now_ns, reason="" if math.isfinite(value) else "no mark")
+            fig = Figure(
+                value=value, unit="ratio", ts_ns=now_ns, reason="" if math.isfinite(value) else "no mark"
+            )
         return Figures(taken_at_ns=now_ns, items={KEY: fig})
 
     def run(self, until_s: float) -> list[tuple[float, AlertEvent]]:
@@ -83,4 +85,6 @@ class Timeline:
         assert len(got) == len(self._wants), f"want {len(self._wants)} events, got {got}"
         for (t, state, sev), (win, wstate, wsev) in zip(got, self._wants, strict=True):
             ok = win.start_s <= t <= win.end_s and (state, sev) == (wstate, wsev)
-            assert ok, f"got {(t, state, sev)}, want {wstate} {wsev} in [{win.start_s}, {win.end_s}]; all: {got}"
+            assert ok, (
+                f"got {(t, state, sev)}, want {wstate} {wsev} in [{win.start_s}, {win.end_s}]; all: {got}"
+            )

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from alert_timeline import GONE, Between, Stale, Timeline
-
 from monitor.config import LevelConfig, RuleConfig
 from monitor.records import AlertState
+from tests.acceptance.alert_timeline import GONE, Between, Stale, Timeline
 
 NAN = math.nan
 
@@ -103,7 +102,7 @@ def test_figure_disappearance_resolves_with_reason() -> None:
 
 
 def test_nan_holds_firing_alert_and_keeps_repeating() -> None:
-    """An unavailable figure never resolves a firing alert; repeats continue and say the figure is unavailable."""
+    """An unavailable figure never resolves a firing alert; repeats continue and say why."""
     tl = Timeline((margin_rule(for_s=0, repeat_s=10),)).at(0, 0.82).at(5, NAN).at(25, 0.6)
     tl.want(Between(0, 0), "firing", "warning")
     tl.want(Between(10, 10), "firing", "warning")

@@ -33,7 +33,12 @@ def test_mark_price_frame() -> None:
     """A combined markPrice frame gives mark, index, funding estimate and times in ns."""
     (rec,) = parse_combined_frame(MARK, NOW, "binance", "perp")
     assert isinstance(rec, MarkPrice)
-    assert (rec.symbol, rec.mark, rec.index, rec.funding_rate) == ("BTCUSDT", 11794.15, 11784.62659091, 0.00038167)
+    assert (rec.symbol, rec.mark, rec.index, rec.funding_rate) == (
+        "BTCUSDT",
+        11794.15,
+        11784.62659091,
+        0.00038167,
+    )
     assert rec.ts_event_ns == 1562305380000 * 1_000_000
     assert rec.next_funding_ns == 1562306400000 * 1_000_000
     assert rec.ts_recv_ns == NOW
@@ -74,12 +79,26 @@ def test_position_risk_real_row() -> None:
     """The real positionRisk row from ccxt's fixtures parses; zero rows are skipped."""
     rows = [
         {
-            "symbol": "BTCUSDT", "positionSide": "BOTH", "positionAmt": "0.009", "entryPrice": "67445.9",
-            "breakEvenPrice": "67479.62295", "markPrice": "67502.68519858", "unRealizedProfit": "0.51106678",
-            "liquidationPrice": "64846.98753790", "isolatedMargin": "0", "notional": "607.52416678",
-            "marginAsset": "USDT", "isolatedWallet": "0", "initialMargin": "7.59405208", "maintMargin": "2.43009666",
-            "positionInitialMargin": "7.59405208", "openOrderInitialMargin": "0", "adl": "2", "bidNotional": "0",
-            "askNotional": "0", "updateTime": "1722161166529",
+            "symbol": "BTCUSDT",
+            "positionSide": "BOTH",
+            "positionAmt": "0.009",
+            "entryPrice": "67445.9",
+            "breakEvenPrice": "67479.62295",
+            "markPrice": "67502.68519858",
+            "unRealizedProfit": "0.51106678",
+            "liquidationPrice": "64846.98753790",
+            "isolatedMargin": "0",
+            "notional": "607.52416678",
+            "marginAsset": "USDT",
+            "isolatedWallet": "0",
+            "initialMargin": "7.59405208",
+            "maintMargin": "2.43009666",
+            "positionInitialMargin": "7.59405208",
+            "openOrderInitialMargin": "0",
+            "adl": "2",
+            "bidNotional": "0",
+            "askNotional": "0",
+            "updateTime": "1722161166529",
         },
         {"symbol": "ETHUSDT", "positionSide": "BOTH", "positionAmt": "0", "entryPrice": "0"},
     ]
@@ -91,8 +110,14 @@ def test_position_risk_real_row() -> None:
 
 def test_position_without_liquidation_price_is_nan() -> None:
     """The venue's "0" liquidation price means none, not a price of zero."""
-    row = {"symbol": "BTCUSDT", "positionSide": "SHORT", "positionAmt": "-1", "entryPrice": "100",
-           "liquidationPrice": "0", "isolatedWallet": "12.5"}
+    row = {
+        "symbol": "BTCUSDT",
+        "positionSide": "SHORT",
+        "positionAmt": "-1",
+        "entryPrice": "100",
+        "liquidationPrice": "0",
+        "isolatedWallet": "12.5",
+    }
     (p,) = parse_position_risk([row])
     assert math.isnan(p.venue_liquidation_price)
     assert (p.side, p.margin_mode, p.isolated_wallet) == ("SHORT", "isolated", 12.5)
@@ -100,23 +125,48 @@ def test_position_without_liquidation_price_is_nan() -> None:
 
 def test_account_balances_skip_never_funded_assets() -> None:
     """Assets with zero balance and no update time are skipped (ccxt does the same)."""
-    acct = {"assets": [
-        {"asset": "USDT", "walletBalance": "31.022612", "crossWalletBalance": "31.022612",
-         "unrealizedProfit": "0", "availableBalance": "31.022612", "updateTime": 1701270042059},
-        {"asset": "BNB", "walletBalance": "0", "updateTime": 0},
-    ]}
+    acct = {
+        "assets": [
+            {
+                "asset": "USDT",
+                "walletBalance": "31.022612",
+                "crossWalletBalance": "31.022612",
+                "unrealizedProfit": "0",
+                "availableBalance": "31.022612",
+                "updateTime": 1701270042059,
+            },
+            {"asset": "BNB", "walletBalance": "0", "updateTime": 0},
+        ]
+    }
     (b,) = parse_account_balances(acct)
     assert (b.asset, b.wallet_balance, b.cross_wallet_balance) == ("USDT", 31.022612, 31.022612)
 
 
 def test_leverage_brackets_sorted_and_checked() -> None:
     """Brackets come back sorted by floor; a bracket with mmr ≥ 1 is refused."""
-    rows = [{"symbol": "BTCUSDT", "brackets": [
-        {"bracket": 2, "initialLeverage": 100, "notionalCap": 250000, "notionalFloor": 50000,
-         "maintMarginRatio": 0.005, "cum": 50.0},
-        {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000, "notionalFloor": 0,
-         "maintMarginRatio": 0.004, "cum": 0.0},
-    ]}]
+    rows = [
+        {
+            "symbol": "BTCUSDT",
+            "brackets": [
+                {
+                    "bracket": 2,
+                    "initialLeverage": 100,
+                    "notionalCap": 250000,
+                    "notionalFloor": 50000,
+                    "maintMarginRatio": 0.005,
+                    "cum": 50.0,
+                },
+                {
+                    "bracket": 1,
+                    "initialLeverage": 125,
+                    "notionalCap": 50000,
+                    "notionalFloor": 0,
+                    "maintMarginRatio": 0.004,
+                    "cum": 0.0,
+                },
+            ],
+        }
+    ]
     (t,) = parse_leverage_brackets(rows, "a", "binance", NOW)
     assert [b.floor for b in t.brackets] == [0.0, 50000.0]
     assert t.brackets[1].cum == 50.0
@@ -127,15 +177,28 @@ def test_leverage_brackets_sorted_and_checked() -> None:
 
 def test_funding_interval_defaults_to_8h_only_when_unlisted() -> None:
     """fundingInfo lists adjusted symbols; the others settle every 8 hours."""
-    rows = [{"symbol": "XUSDT", "adjustedFundingRateCap": "0.03", "adjustedFundingRateFloor": "-0.03",
-             "fundingIntervalHours": 4, "disclaimer": False}]
+    rows = [
+        {
+            "symbol": "XUSDT",
+            "adjustedFundingRateCap": "0.03",
+            "adjustedFundingRateFloor": "-0.03",
+            "fundingIntervalHours": 4,
+            "disclaimer": False,
+        }
+    ]
     got = {f.symbol: f.interval_s for f in parse_funding_info(rows, ["XUSDT", "BTCUSDT"], "binance", NOW)}
     assert got == {"XUSDT": 4 * 3600.0, "BTCUSDT": 8 * 3600.0}
 
 
 def test_premium_index_object_or_array() -> None:
     """premiumIndex answers an object with a symbol and an array without; both parse."""
-    row = {"symbol": "BTCUSDT", "markPrice": "11793.63104562", "indexPrice": "11781.80495970",
-           "lastFundingRate": "0.00038246", "nextFundingTime": 1597392000000, "time": 1597370495002}
+    row = {
+        "symbol": "BTCUSDT",
+        "markPrice": "11793.63104562",
+        "indexPrice": "11781.80495970",
+        "lastFundingRate": "0.00038246",
+        "nextFundingTime": 1597392000000,
+        "time": 1597370495002,
+    }
     assert parse_premium_index(row, "binance", NOW)[0].mark == 11793.63104562
     assert parse_premium_index([row, row], "binance", NOW)[1].funding_rate == 0.00038246

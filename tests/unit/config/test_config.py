@@ -66,7 +66,9 @@ def test_secret_in_file_is_not_a_key() -> None:
     """An API key written into the file is refused: the schema has no such key."""
     data = {
         "venues": [{"name": "b", "symbols": ["BTCUSDT"]}],
-        "accounts": [{"name": "a", "venue": "b", "api_key": "abc", "api_key_env": "K", "api_secret_env": "S"}],
+        "accounts": [
+            {"name": "a", "venue": "b", "api_key": "abc", "api_key_env": "K", "api_secret_env": "S"}
+        ],
     }
     with pytest.raises(ConfigError) as err:
         parse_config(data, env={"K": "k", "S": "s"})

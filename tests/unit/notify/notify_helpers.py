@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +67,11 @@ class Receiver:
     base: str = ""
 
     async def _handle(self, request: web.Request) -> web.Response:
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "json": await request.json()})
+        text = await request.text()
+        body = json.loads(text) if request.content_type == "application/json" else None
+        self.requests.append(
+            {"path": request.path, "headers": dict(request.headers), "json": body, "text": text}
+        )
         return self.responder(len(self.requests) - 1)
 
     async def start(self) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from notify_helpers import T0, event, notification
-
 from monitor.notify.outbox import Outbox
 from monitor.records import AlertState
+from tests.unit.notify.notify_helpers import T0, event, notification
 
 
 def test_enqueue_then_lease_round_trips_the_notification(tmp_path: Path) -> None:
@@ -109,3 +108,17 @@ def test_database_is_in_wal_mode(tmp_path: Path) -> None:
     Outbox(tmp_path / "o.db").close()
     with sqlite3.connect(tmp_path / "o.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_nan_values_survive_the_round_trip(tmp_path: Path) -> None:
+    """Events with no value (the restart notice, an unavailable figure) are stored and read back intact."""
+    import math
+
+    from monitor.rules import RuleEngine
+
+    started = RuleEngine(()).started(T0)[0]
+    ob = Outbox(tmp_path / "o.db")
+    assert ob.enqueue([notification("desk", started)]) == 1
+    row = ob.lease("desk")
+    assert row is not None and math.isnan(row.notification.alerts[0].value)
+    assert row.notification.alerts[0].labels == started.labels

@@ -23,7 +23,7 @@ def test_window_is_read_only_copy() -> None:
     """A window cannot be written through, and later appends do not change it."""
     r = RingBuffer(3)
     r.append(1, 1.0)
-    ts, v = r.window()
+    _, v = r.window()
     with pytest.raises(ValueError):
         v[0] = 2.0
     r.append(2, 2.0)

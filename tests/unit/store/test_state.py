@@ -63,7 +63,11 @@ def test_feed_view_tracks_messages_and_status() -> None:
     """Messages mark a stream up with its receive time; a status record changes only the state."""
     st = StateStore()
     st.put(mark(1, 100.0))
-    st.put(FeedStatus(venue="v", ts_event_ns=2 * S, ts_recv_ns=2 * S, stream="mark:BTCUSDT", state=FeedState.STALE))
+    st.put(
+        FeedStatus(
+            venue="v", ts_event_ns=2 * S, ts_recv_ns=2 * S, stream="mark:BTCUSDT", state=FeedState.STALE
+        )
+    )
     fv = st.snapshot(3 * S).feeds[("v", "mark:BTCUSDT")]
     assert (fv.state, fv.last_recv_ns, fv.messages) == (FeedState.STALE, 1 * S, 1)
 

@@ -1,0 +1,134 @@
+"""Off-exchange holdings pushed over MQTT (aiomqtt), validated before they touch the book.
+
+Topic `<prefix>/holdings/<name>`, retained, QoS 1, JSON::
+
+    {"asset": "BTC", "quantity": 50.0, "price_venue": "binance", "price_symbol": "BTCUSDT"}
+
+Retained messages give the state at start (a custody system publishes once, perpmon restarts
+freely). A bad message is never applied: the reason is published to `<topic>/rejected`, logged and
+counted, and the last good value stays. An empty retained payload clears the holding (quantity 0).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import aiomqtt
+import msgspec
+import structlog
+
+from monitor.backoff import backoff
+from monitor.clock import Clock
+from monitor.collectors.base import CollectorStats, RecordSink
+from monitor.config import MqttConfig
+from monitor.errors import ParseError
+from monitor.records import FeedState, FeedStatus, Holding
+from monitor.secret import Secret
+
+__all__ = ["HoldingMessage", "MqttHoldingsCollector", "parse_holding"]
+
+log = structlog.get_logger(__name__)
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_ASSET = re.compile(r"^[A-Z0-9]{2,16}$")
+
+
+class HoldingMessage(msgspec.Struct, forbid_unknown_fields=True):
+    asset: str
+    quantity: float
+    price_venue: str
+    price_symbol: str
+
+
+_decoder = msgspec.json.Decoder(HoldingMessage)
+
+
+def parse_holding(
+    topic: str, payload: bytes, prefix: str, prices: set[tuple[str, str]], now_ns: int
+) -> Holding:
+    """Validate one message; `prices` are the (venue, spot symbol) pairs perpmon can value."""
+    name = topic.removeprefix(f"{prefix}/holdings/")
+    if name == topic or not _NAME.match(name):
+        raise ParseError("bad_topic", topic)
+    if not payload:
+        return Holding(venue="mqtt", ts_event_ns=now_ns, ts_recv_ns=now_ns, name=name, asset="", quantity=0.0,
+                       price_venue="", price_symbol="")
+    try:
+        m = _decoder.decode(payload)
+    except msgspec.ValidationError as exc:
+        raise ParseError("schema", str(exc)) from None
+    except msgspec.DecodeError:
+        raise ParseError("malformed_json") from None
+    if not _ASSET.match(m.asset):
+        raise ParseError("schema", f"asset {m.asset!r}")
+    if not (math.isfinite(m.quantity) and m.quantity >= 0):
+        raise ParseError("out_of_range", f"quantity {m.quantity}")
+    if (m.price_venue, m.price_symbol) not in prices:
+        raise ParseError("unknown_price", f"{m.price_venue}:{m.price_symbol} is not a watched spot book")
+    return Holding(venue="mqtt", ts_event_ns=now_ns, ts_recv_ns=now_ns, name=name, asset=m.asset,
+                   quantity=m.quantity, price_venue=m.price_venue, price_symbol=m.price_symbol)
+
+
+class MqttHoldingsCollector:
+    def __init__(
+        self,
+        *,
+        cfg: MqttConfig,
+        credentials: tuple[Secret, Secret] | None,
+        prices: set[tuple[str, str]],
+        sink: RecordSink,
+        clock: Clock,
+    ) -> None:
+        self.cfg = cfg
+        self.credentials = credentials
+        self.prices = prices
+        self.sink = sink
+        self.clock = clock
+        self.stats = CollectorStats("mqtt")
+        self.rejected = 0
+
+    def tasks(self) -> dict[str, object]:
+        return {"mqtt.holdings": self.run}
+
+    def _status(self, state: FeedState, reason: str) -> None:
+        now = self.clock.now_ns()
+        self.sink.put(FeedStatus(venue="mqtt", ts_event_ns=now, ts_recv_ns=now, stream="holdings", state=state,
+                                 reason=reason))
+
+    async def run(self) -> None:
+        delays = backoff(initial_s=0.5, max_s=30.0)
+        user, password = (c.reveal() for c in self.credentials) if self.credentials else (None, None)
+        topic = f"{self.cfg.topic_prefix}/holdings/+"
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self.cfg.host, self.cfg.port, username=user, password=password, identifier=self.cfg.client_id
+                ) as client:
+                    await client.subscribe(topic, qos=1)
+                    self.stats.connected["mqtt"] = True
+                    self._status(FeedState.UP, "")
+                    delays = backoff(initial_s=0.5, max_s=30.0)
+                    async for msg in client.messages:
+                        await self._handle(client, str(msg.topic), bytes(msg.payload or b""))  # type: ignore[arg-type]
+            except aiomqtt.MqttError as exc:
+                self.stats.connected["mqtt"] = False
+                self._status(FeedState.DOWN, type(exc).__name__)
+                log.warning("mqtt connection failed", host=self.cfg.host, port=self.cfg.port, error=type(exc).__name__)
+            self.stats.reconnects["mqtt"] += 1
+            await self.clock.sleep(next(delays))
+
+    async def _handle(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        if topic.endswith("/rejected"):
+            return
+        try:
+            rec = parse_holding(topic, payload, self.cfg.topic_prefix, self.prices, self.clock.now_ns())
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
+            self.rejected += 1
+            log.warning("holding rejected", topic=topic, reason=exc.reason, detail=str(exc)[:200])
+            body = msgspec.json.encode({"reason": exc.reason, "detail": str(exc)[:500]})
+            await client.publish(f"{topic}/rejected", body, qos=1)
+            return
+        self.stats.messages["mqtt"] += 1
+        self.sink.put(rec)
+        log.info("holding updated", name=rec.name, asset=rec.asset, quantity=rec.quantity)

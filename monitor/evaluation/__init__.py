@@ -1,0 +1,1 @@
+"""The evaluator's parts: one module per family of figures (feeds, markets, accounts, book)."""

@@ -1,0 +1,37 @@
+"""Evaluator: one immutable snapshot in, every figure out, with the tick's single `now`.
+
+No I/O and no clock here: the formulas live in `risk/` as pure functions; this module only decides
+which inputs each figure takes and whether those inputs were fresh.
+"""
+
+from __future__ import annotations
+
+from monitor.config import Config
+from monitor.evaluation.account import account_figures
+from monitor.evaluation.book import book_figures, gone_figures
+from monitor.evaluation.feeds import expected_streams, feed_figures
+from monitor.evaluation.market import market_figures
+from monitor.evaluation.sink import FigureSink
+from monitor.records import Figures
+from monitor.store.state import Snapshot
+
+__all__ = ["Evaluator"]
+
+GONE_RETENTION_S = 900.0  # how long a vanished position keeps its alert figure
+
+
+class Evaluator:
+    def __init__(self, cfg: Config, started_ns: int = 0) -> None:
+        self._cfg = cfg
+        self._expected = expected_streams(cfg)
+        self._started_ns = started_ns
+
+    def evaluate(self, snap: Snapshot, now_ns: int) -> Figures:
+        sink = FigureSink(now_ns)
+        ev = self._cfg.evaluation
+        fresh = feed_figures(snap, self._expected, self._started_ns or now_ns, sink)
+        markets = market_figures(snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda)
+        account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s)
+        book_figures(snap, markets, sink)
+        gone_figures(snap, sink, GONE_RETENTION_S)
+        return Figures(taken_at_ns=now_ns, items=sink.items)

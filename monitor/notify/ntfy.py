@@ -1,0 +1,75 @@
+"""ntfy: a push to a topic URL, severity as ntfy priority, so phones ring for pages only.
+
+The topic URL (`https://ntfy.sh/<topic>`) is the credential: anyone who knows the topic can
+read it, so it is a Secret like a webhook token. The message is the plain body; the title,
+priority and tags go in headers (ASCII only: our titles are built from ASCII alert names).
+
+Request::
+
+    POST /<topic>   Title: [FIRING:1] MarginRatioHigh (page)   Priority: 5   Tags: rotating_light
+    • FIRING page MarginRatioHigh [venue=binance account=desk1 symbol=BTCUSDT] ...
+"""
+
+from __future__ import annotations
+
+from monitor.clock import Clock
+from monitor.notify.base import classify_http
+from monitor.notify.model import Notification
+from monitor.notify.render import body, title, truncate
+from monitor.notify.transport import HttpTransport, SessionFactory
+from monitor.records import AlertState, Severity
+from monitor.secret import Secret
+
+__all__ = ["NtfyNotifier"]
+
+MAX_BODY = 4096  # ntfy turns longer messages into attachments
+PRIORITY = {Severity.INFO: "2", Severity.WARNING: "3", Severity.CRITICAL: "4", Severity.PAGE: "5"}
+TAGS = {
+    Severity.INFO: "information_source",
+    Severity.WARNING: "warning",
+    Severity.CRITICAL: "rotating_light",
+    Severity.PAGE: "rotating_light,sos",
+}
+
+
+class NtfyNotifier:
+    """Publish to one ntfy topic."""
+
+    merge_limit = 20
+
+    def __init__(
+        self,
+        name: str,
+        url: Secret,
+        *,
+        clock: Clock,
+        session_factory: SessionFactory | None = None,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.name = name
+        self._clock = clock
+        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
+
+    def __repr__(self) -> str:
+        return f"NtfyNotifier({self.name!r}, {self._http.redacted_url()})"
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    @staticmethod
+    def headers(n: Notification) -> dict[str, str]:
+        safe_title = title(n).encode("ascii", "replace").decode("ascii")  # HTTP headers are not UTF-8
+        firing = [a.severity for a in n.alerts if a.state is AlertState.FIRING]
+        if not firing:
+            return {"Title": safe_title, "Priority": "2", "Tags": "white_check_mark"}
+        top = max(firing)
+        return {"Title": safe_title, "Priority": PRIORITY[top], "Tags": TAGS[top]}
+
+    async def notify(self, n: Notification) -> None:
+        data = truncate(body(n), MAX_BODY).encode("utf-8")
+        headers = {**self.headers(n), "Content-Type": "text/plain; charset=utf-8"}
+        resp = await self._http.post(data=data, headers=headers, json_content=False)
+        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
+        if err is not None:
+            self._http.rejected(self.name, resp)
+            raise err

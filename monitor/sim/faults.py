@@ -1,0 +1,102 @@
+"""Failure injection for tests: the ways a real venue connection goes wrong, on demand.
+
+Each switch is consumed by the part of the simulator it affects (the REST middleware, the stream
+hub, the listenKey registry), so a test states the fault and then observes the client's reaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from monitor.sim.replies import VenueError
+
+__all__ = ["Faults"]
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.stalled = False  # market frames stop; pings and control replies continue
+        self._malformed = 0
+        self._repeat = 0
+        self._rest_5xx = 0
+        self._rest_5xx_status = 503
+        self._rate_429 = 0
+        self._rate_418 = 0
+        self._retry_after_s = 0
+        self._on_disconnect: list[Callable[[], None]] = []
+        self._on_expire: list[Callable[[str | None], None]] = []
+
+    # wiring (done by the server)
+    def on_disconnect(self, cb: Callable[[], None]) -> None:
+        self._on_disconnect.append(cb)
+
+    def on_expire(self, cb: Callable[[str | None], None]) -> None:
+        self._on_expire.append(cb)
+
+    # --- switches tests use ---------------------------------------------------------------
+    def disconnect_all(self) -> None:
+        """Close every WebSocket connection now (code 1001, as at a venue restart)."""
+        for cb in self._on_disconnect:
+            cb()
+
+    def stall(self, on: bool = True) -> None:
+        """Stop (or restart) market frames while the connection stays up and keeps answering pings."""
+        self.stalled = on
+
+    def send_malformed(self, frames: int = 1) -> None:
+        """The next `frames` broadcasts each send every connection one truncated JSON text frame."""
+        self._malformed += frames
+
+    def repeat_frames(self, broadcasts: int = 1) -> None:
+        """The next `broadcasts` send every market frame twice."""
+        self._repeat += broadcasts
+
+    def fail_rest(self, calls: int, status: int = 503) -> None:
+        """The next `calls` REST requests answer with this 5xx status."""
+        self._rest_5xx = calls
+        self._rest_5xx_status = status
+
+    def rate_limit(self, calls_429: int = 1, calls_418: int = 1, retry_after_s: int = 2) -> None:
+        """The next requests get 429 (-1003), then 418 (IP ban), each with Retry-After."""
+        self._rate_429 = calls_429
+        self._rate_418 = calls_418
+        self._retry_after_s = retry_after_s
+
+    def expire_listen_key(self, account: str | None = None) -> None:
+        """Expire the listenKey of `account` (all accounts when None) now."""
+        for cb in self._on_expire:
+            cb(account)
+
+    # --- consumed by the simulator ----------------------------------------------------------
+    def take_malformed(self) -> bool:
+        if self._malformed > 0:
+            self._malformed -= 1
+            return True
+        return False
+
+    def take_repeat(self) -> bool:
+        if self._repeat > 0:
+            self._repeat -= 1
+            return True
+        return False
+
+    def take_rest_fault(self) -> VenueError | None:
+        retry = {"Retry-After": str(self._retry_after_s)}
+        if self._rate_429 > 0:
+            self._rate_429 -= 1
+            msg = (
+                "Too many requests; current limit is 2400 requests per minute. Please use the websocket"
+                " for live updates to avoid polling the API."
+            )
+            return VenueError(429, -1003, msg, retry)
+        if self._rate_418 > 0:
+            self._rate_418 -= 1
+            return VenueError(418, -1003, "Way too many requests; IP banned until further notice.", retry)
+        if self._rest_5xx > 0:
+            self._rest_5xx -= 1
+            return VenueError(
+                self._rest_5xx_status,
+                -1001,
+                "Internal error; unable to process your request. Please try again.",
+            )
+        return None

@@ -1,0 +1,212 @@
+"""The venue simulator: one aiohttp app per host (futures, spot) on loopback, driven by a tick.
+
+Each tick advances the replayed market, lets the account engine see every mark sample (so it
+liquidates at the real lows), settles funding that has come due, expires listenKeys, then fans
+the tick's market frames out. Ticks are paced by the event loop (`tick_s`), while every venue
+timestamp, the replay's progress and key lifetimes come from the injected `Clock`: a test with a
+`ManualClock` moves the market and expires keys by advancing that clock, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from monitor.clock import Clock
+from monitor.config import SimulatorConfig
+from monitor.secret import Secret
+from monitor.sim.accounts import AccountEngine
+from monitor.sim.auth import KeyRing
+from monitor.sim.faults import Faults
+from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.market import Market
+from monitor.sim.replies import VenueError, error_response
+from monitor.sim.rest_account import futures_private_routes
+from monitor.sim.rest_futures import futures_public_routes
+from monitor.sim.rest_spot import spot_routes
+from monitor.sim.userstream import ListenKeys
+from monitor.sim.venue import Venue
+from monitor.sim.ws import StreamHub
+
+__all__ = ["Simulator"]
+
+_log = structlog.get_logger()
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Simulator:
+    def __init__(self, cfg: SimulatorConfig, keys: dict[str, tuple[Secret, Secret]], clock: Clock) -> None:
+        self._cfg = cfg
+        self._clock = clock
+        self.faults = Faults()
+        self.market = Market(replay=cfg.replay, speed=cfg.speed, loop=cfg.loop, seed=cfg.seed, clock=clock)
+        now_ms = clock.now_ns() // 1_000_000
+        self.engine = AccountEngine(
+            cfg.accounts, first_mark=self.market.first_mark, marks=self.market.marks(), now_ms=now_ms
+        )
+        hub_args = {
+            "market": self.market,
+            "clock": clock,
+            "faults": self.faults,
+            "ping_s": cfg.ws_ping_s,
+            "pong_timeout_s": cfg.ws_pong_timeout_s,
+        }
+        self.futures_hub = StreamHub(kind="futures", is_listen_key=self._is_listen_key, **hub_args)  # type: ignore[arg-type]
+        self.spot_hub = StreamHub(kind="spot", **hub_args)  # type: ignore[arg-type]
+        self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
+        self.engine.subscribe(self.listen_keys.deliver)
+        history: list[FundingRecord] = []
+        for spec in self.market.specs.values():
+            history += historical_rates(
+                spec.symbol,
+                self.market.event,
+                spec.funding_hours,
+                last_funding_ms(now_ms, spec.funding_hours),
+            )
+        self.funding = FundingHistory(history)
+        self._venue = Venue(
+            cfg, clock, self.market, self.engine, KeyRing(keys), self.faults, self.listen_keys, self.funding
+        )
+        self.faults.on_disconnect(self._disconnect_all)
+        self.faults.on_expire(self.listen_keys.expire_now)
+        self.ticks = 0
+        self._runners: list[web.AppRunner] = []
+        self._ports: tuple[int, int] = (0, 0)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._weight = (0, 0)  # (minute, requests in it)
+
+    def _is_listen_key(self, key: str) -> bool:
+        return self.listen_keys.is_live(key)
+
+    # --- addresses ---------------------------------------------------------------------------
+    @property
+    def futures_rest_url(self) -> str:
+        return f"http://{self._cfg.host}:{self._ports[0]}"
+
+    @property
+    def futures_ws_url(self) -> str:
+        return f"ws://{self._cfg.host}:{self._ports[0]}"
+
+    @property
+    def spot_rest_url(self) -> str:
+        return f"http://{self._cfg.host}:{self._ports[1]}"
+
+    @property
+    def spot_ws_url(self) -> str:
+        return f"ws://{self._cfg.host}:{self._ports[1]}"
+
+    # --- control -----------------------------------------------------------------------------
+    def pause(self) -> None:
+        self.market.pause()
+
+    def resume(self) -> None:
+        self.market.resume()
+
+    def tick(self) -> None:
+        """One market step: marks → engine (every sample) → funding → key expiry → frames."""
+        now_ms = self._clock.now_ns() // 1_000_000
+        for marks in self.market.advance():
+            self.engine.on_marks(marks, now_ms)
+        for st in self.market.due_settlements():
+            self.engine.settle_funding(st.symbol, st.rate, st.mark, now_ms)
+            self.funding.add(FundingRecord(st.symbol, st.time_ms, st.rate, st.mark))
+        self.listen_keys.expire_due()
+        self.ticks += 1
+        self.futures_hub.broadcast(self.ticks)
+        self.spot_hub.broadcast(self.ticks)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._cfg.tick_s)
+            self.tick()
+
+    def _disconnect_all(self) -> None:
+        for hub in (self.futures_hub, self.spot_hub):
+            hub.close_all_soon()
+
+    # --- http plumbing -----------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await handler(request)
+        fault = self.faults.take_rest_fault()
+        try:
+            if fault is not None:
+                raise fault
+            response = await handler(request)
+        except VenueError as err:
+            response = error_response(err)
+        minute = self._clock.now_ns() // 60_000_000_000
+        used = self._weight[1] + 1 if self._weight[0] == minute else 1
+        self._weight = (minute, used)
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+        return response
+
+    def _futures_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(futures_public_routes(self._venue) + futures_private_routes(self._venue))
+        ws = self.futures_hub.handle
+        for path in (
+            "/ws",
+            "/ws/{tail:.*}",
+            "/stream",
+            "/{cat:market|public|private}/ws",
+            "/{cat:market|public|private}/ws/{tail:.*}",
+            "/{cat:market|public|private}/stream",
+        ):
+            app.router.add_get(path, ws)
+        return app
+
+    def _spot_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(spot_routes(self._venue))
+        ws = self.spot_hub.handle
+        for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
+            app.router.add_get(path, ws)
+        return app
+
+    async def _serve(self, app: web.Application, port: int) -> int:
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self._cfg.host, port)
+        await site.start()
+        self._runners.append(runner)
+        server = site._server  # the bound socket tells which port 0 became
+        sockets = getattr(server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1]) if sockets else port
+
+    async def start(self) -> None:
+        futures_port = await self._serve(self._futures_app(), self._cfg.futures_port)
+        spot_port = await self._serve(self._spot_app(), self._cfg.spot_port)
+        self._ports = (futures_port, spot_port)
+        self._tasks = [
+            asyncio.create_task(self._tick_forever(), name="sim-tick"),
+            asyncio.create_task(self.futures_hub.ping_forever(), name="sim-ping-futures"),
+            asyncio.create_task(self.spot_hub.ping_forever(), name="sim-ping-spot"),
+        ]
+        _log.info(
+            "sim_started",
+            futures=self.futures_rest_url,
+            spot=self.spot_rest_url,
+            replay=self._cfg.replay,
+            speed=self._cfg.speed,
+            accounts=sorted(self.engine.accounts),
+        )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for hub in (self.futures_hub, self.spot_hub):
+            await hub.close_where(lambda _c: True)
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners = []
+        _log.info("sim_stopped")

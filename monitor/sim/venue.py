@@ -1,0 +1,57 @@
+"""What every request handler of the simulated venue shares, and the checks they all make."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from monitor.clock import Clock
+from monitor.config import SimulatorConfig
+from monitor.sim.accounts import AccountEngine
+from monitor.sim.auth import KeyRing, SignedRequest, verify_signed
+from monitor.sim.faults import Faults
+from monitor.sim.funding import FundingHistory
+from monitor.sim.market import Market
+from monitor.sim.replies import bad_symbol, missing_param
+from monitor.sim.userstream import ListenKeys
+
+__all__ = ["Venue"]
+
+
+@dataclass
+class Venue:
+    cfg: SimulatorConfig
+    clock: Clock
+    market: Market
+    engine: AccountEngine
+    keys: KeyRing
+    faults: Faults
+    listen_keys: ListenKeys
+    funding: FundingHistory
+
+    def now_ms(self) -> int:
+        return self.clock.now_ns() // 1_000_000
+
+    async def signed(self, request: web.Request) -> SignedRequest:
+        """Authenticate a SIGNED call over the raw query and body bytes as they arrived."""
+        raw_query = request.raw_path.partition("?")[2]
+        raw_body = (await request.read()).decode("utf-8", "replace")
+        return verify_signed(
+            self.keys, request.headers.get("X-MBX-APIKEY"), raw_query, raw_body, self.now_ms()
+        )
+
+    def api_key_account(self, request: web.Request) -> str:
+        """USER_STREAM / MARKET_DATA calls: the API key header alone identifies the account."""
+        return self.keys.account_for(request.headers.get("X-MBX-APIKEY"))
+
+    def symbol(self, params: Mapping[str, str], required: bool = False) -> str | None:
+        raw = params.get("symbol")
+        if not raw:
+            if required:
+                raise missing_param("symbol")
+            return None
+        if raw not in self.market.specs:  # the venue wants the exact upper-case id
+            raise bad_symbol()
+        return raw

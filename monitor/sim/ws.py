@@ -1,0 +1,265 @@
+"""WebSocket endpoints of one simulated host: URL layout, SUBSCRIBE protocol, fan-out, keep-alive.
+
+Serves the venue's classic forms (`/ws/<stream>`, `/stream?streams=a/b`) and the category forms
+ccxt.pro builds (`/market/ws/<n>`, `/public/ws/<n>`, `/private/ws?listenKey=`, and `/stream/ws/<n>`
+on the spot host): a path segment holding `@` is a stream, one equal to a live listenKey is a user
+stream, anything else (ccxt's connection index) is ignored. Paths under `/stream` without a later
+`/ws` are *combined*: payloads arrive wrapped as `{"stream","data"}`. Each connection has its own
+bounded send queue, so one slow reader cannot stall the tick; one that falls too far behind is
+dropped, as the venue drops slow consumers. Pings go out every `ping_s`; a peer silent for
+`pong_timeout_s` is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import structlog
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from monitor.clock import Clock
+from monitor.sim.faults import Faults
+from monitor.sim.market import Market
+from monitor.sim.streams import StreamKind, is_market_stream, render
+
+__all__ = ["Connection", "StreamHub"]
+
+_log = structlog.get_logger()
+_encode = msgspec.json.encode
+_QUEUE_FRAMES = 20_000
+_MALFORMED = b'{"e":"markPriceUpdate","E":'
+
+
+@dataclass(eq=False)
+class Connection:
+    ws: web.WebSocketResponse
+    combined: bool
+    streams: set[str] = field(default_factory=set)
+    listen_keys: set[str] = field(default_factory=set)
+    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
+    last_seen_ns: int = 0
+
+    def offer(self, frame: bytes) -> bool:
+        """Queue a frame; False when the reader is hopelessly behind (the caller drops it)."""
+        try:
+            self.queue.put_nowait(frame)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+    def offer_close(self) -> bool:
+        try:
+            self.queue.put_nowait(None)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+
+def _route(path: str, query: dict[str, str]) -> tuple[bool, list[str]]:
+    """(combined?, names from the URL) for any of the layouts in the module docstring."""
+    segments = [s for s in path.split("/") if s]
+    combined = "stream" in segments and "ws" not in segments[segments.index("stream") :]
+    names: list[str] = []
+    if "streams" in query:
+        names += [n for n in query["streams"].split("/") if n]
+    if "listenKey" in query:
+        names.append(query["listenKey"])
+    if "ws" in segments:
+        names += segments[segments.index("ws") + 1 :]
+    return combined, names
+
+
+class StreamHub:
+    def __init__(
+        self,
+        *,
+        kind: StreamKind,
+        market: Market,
+        clock: Clock,
+        faults: Faults,
+        ping_s: float,
+        pong_timeout_s: float,
+        is_listen_key: Callable[[str], bool] = lambda _k: False,
+    ) -> None:
+        self.kind = kind
+        self._market = market
+        self._clock = clock
+        self._faults = faults
+        self._ping_s = ping_s
+        self._pong_timeout_ns = int(pong_timeout_s * 1e9)
+        self._is_listen_key = is_listen_key
+        self.connections: set[Connection] = set()
+        self.frames_sent = 0
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name="sim-ws-close")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- connection life -------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        combined, names = _route(request.path, dict(request.query))
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = Connection(ws, combined, last_seen_ns=self._clock.monotonic_ns())
+        self._subscribe(conn, names)
+        if self.kind == "futures" and "private" in request.path.split("/") and not conn.listen_keys:
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid listenKey")
+            return ws
+        self.connections.add(conn)
+        writer = asyncio.create_task(self._writer(conn), name="sim-ws-writer")
+        try:
+            async for msg in ws:
+                conn.last_seen_ns = self._clock.monotonic_ns()
+                if msg.type == WSMsgType.TEXT:
+                    self._control(conn, msg.data)
+                elif msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+        finally:
+            self.connections.discard(conn)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    async def _writer(self, conn: Connection) -> None:
+        """Drain the queue in order; `None` closes the socket after what was queued before it."""
+        try:
+            while (frame := await conn.queue.get()) is not None:
+                await conn.ws.send_frame(frame, WSMsgType.TEXT)
+                self.frames_sent += 1
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"listenKey expired")
+        except (ConnectionError, RuntimeError):
+            return
+
+    def _subscribe(self, conn: Connection, names: list[str]) -> None:
+        for name in names:
+            if is_market_stream(name):
+                conn.streams.add(name)
+            elif self._is_listen_key(name):
+                conn.listen_keys.add(name)
+
+    def _control(self, conn: Connection, text: str) -> None:
+        """SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY / GET_PROPERTY."""
+        try:
+            req = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            conn.offer(
+                _encode(
+                    {
+                        "error": {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"},
+                        "id": None,
+                    }
+                )
+            )
+            return
+        rid = req.get("id") if isinstance(req, dict) else None
+        method = req.get("method") if isinstance(req, dict) else None
+        params = req.get("params", []) if isinstance(req, dict) else []
+        result: Any = None
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE") and isinstance(params, list):
+            names = [str(p) for p in params]
+            if method == "SUBSCRIBE":
+                self._subscribe(conn, names)
+            else:
+                conn.streams.difference_update(names)
+                conn.listen_keys.difference_update(names)
+        elif method == "LIST_SUBSCRIPTIONS":
+            result = sorted(conn.streams) + sorted(conn.listen_keys)
+        elif (
+            method == "SET_PROPERTY"
+            and isinstance(params, list)
+            and len(params) == 2
+            and params[0] == "combined"
+        ):
+            conn.combined = bool(params[1])
+        elif method == "GET_PROPERTY" and params == ["combined"]:
+            result = conn.combined
+        else:
+            conn.offer(
+                _encode(
+                    {"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"}, "id": rid}
+                )
+            )
+            return
+        conn.offer(_encode({"result": result, "id": rid}))
+
+    # --- fan-out -----------------------------------------------------------------------------
+    def broadcast(self, tick: int) -> None:
+        """Send every due market frame of this tick to every subscriber (unless stalled)."""
+        if self._faults.stalled or not self.connections:
+            return
+        malformed = self._faults.take_malformed()
+        repeat = 2 if self._faults.take_repeat() else 1
+        cache: dict[tuple[str, bool], list[bytes]] = {}
+        for conn in list(self.connections):
+            if malformed:
+                self._offer(conn, _MALFORMED)
+            for name in conn.streams:
+                key = (name, conn.combined)
+                frames = cache.get(key)
+                if frames is None:
+                    frames = [
+                        self._frame(name, p, conn.combined)
+                        for p in render(name, self.kind, self._market, tick)
+                    ]
+                    cache[key] = frames
+                for frame in frames:
+                    for _ in range(repeat):
+                        self._offer(conn, frame)
+
+    def push_user(self, listen_key: str, payload: dict[str, Any], then_close: bool = False) -> None:
+        """Send a user-data event to the key's connections (and close them after it if asked)."""
+        raw = _encode(payload)
+        for conn in list(self.connections):
+            if listen_key in conn.listen_keys:
+                self._offer(conn, self._wrap(listen_key, raw) if conn.combined else raw)
+                if then_close and conn.offer_close():
+                    self.connections.discard(conn)
+
+    def _frame(self, name: str, payload: Any, combined: bool) -> bytes:
+        raw = _encode(payload)
+        return self._wrap(name, raw) if combined else raw
+
+    @staticmethod
+    def _wrap(name: str, raw: bytes) -> bytes:
+        return b'{"stream":' + _encode(name) + b',"data":' + raw + b"}"
+
+    def _offer(self, conn: Connection, frame: bytes) -> None:
+        if not conn.offer(frame):
+            _log.warning("sim_ws_slow_consumer_dropped", queued=conn.queue.qsize())
+            self.connections.discard(conn)
+            self._spawn(self._close(conn, WSCloseCode.POLICY_VIOLATION, b"slow consumer"))
+
+    # --- keep-alive and forced closes ---------------------------------------------------------
+    async def ping_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._ping_s)
+            now = self._clock.monotonic_ns()
+            for conn in list(self.connections):
+                if now - conn.last_seen_ns > self._pong_timeout_ns:
+                    await self._close(conn, WSCloseCode.POLICY_VIOLATION, b"pong timeout")
+                else:
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await conn.ws.ping()
+
+    def close_all_soon(self) -> None:
+        """Force-close every connection (a fault, or a venue restart) without awaiting it."""
+        self._spawn(self.close_where(lambda _c: True))
+
+    async def close_where(
+        self, pred: Callable[[Connection], bool], code: int = WSCloseCode.GOING_AWAY, reason: bytes = b""
+    ) -> None:
+        for conn in [c for c in self.connections if pred(c)]:
+            await self._close(conn, code, reason)
+
+    async def _close(self, conn: Connection, code: int, reason: bytes) -> None:
+        self.connections.discard(conn)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.ws.close(code=code, message=reason)
