@@ -299,7 +299,10 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
     if m.enabled and m.username_env is not None:
         if m.password_env is None:
             raise ConfigError("mqtt.password_env", "a username needs the variable holding its password")
-        creds = (_env(env, "mqtt.username_env", m.username_env), _env(env, "mqtt.password_env", m.password_env))
+        creds = (
+            _env(env, "mqtt.username_env", m.username_env),
+            _env(env, "mqtt.password_env", m.password_env),
+        )
     return Secrets(api_keys=api, sim_keys=sim, receiver_urls=urls, mqtt_credentials=creds)
 
 
@@ -335,8 +338,13 @@ def _check_references(cfg: Config) -> None:
                 f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols"
             )
     for i, r in enumerate(cfg.receivers):
-        if r.type == "webhook" and r.url_env is None:
-            raise ConfigError(f"receivers[{i}].url_env", "a webhook needs the variable holding its URL")
+        if r.type != "console" and r.url_env is None:
+            what = "bot API URL with its token" if r.type == "telegram" else "URL"
+            raise ConfigError(
+                f"receivers[{i}].url_env", f"a {r.type} receiver needs the variable holding its {what}"
+            )
+        if r.type == "telegram" and not r.chat_id:
+            raise ConfigError(f"receivers[{i}].chat_id", "a telegram receiver needs the chat to post to")
     for i, rule in enumerate(cfg.rules):
         _check_rule(rule, f"rules[{i}]")
     sim_names = {a.name for a in cfg.simulator.accounts}

@@ -51,8 +51,16 @@ def parse_holding(
     if name == topic or not _NAME.match(name):
         raise ParseError("bad_topic", topic)
     if not payload:
-        return Holding(venue="mqtt", ts_event_ns=now_ns, ts_recv_ns=now_ns, name=name, asset="", quantity=0.0,
-                       price_venue="", price_symbol="")
+        return Holding(
+            venue="mqtt",
+            ts_event_ns=now_ns,
+            ts_recv_ns=now_ns,
+            name=name,
+            asset="",
+            quantity=0.0,
+            price_venue="",
+            price_symbol="",
+        )
     try:
         m = _decoder.decode(payload)
     except msgspec.ValidationError as exc:
@@ -65,8 +73,16 @@ def parse_holding(
         raise ParseError("out_of_range", f"quantity {m.quantity}")
     if (m.price_venue, m.price_symbol) not in prices:
         raise ParseError("unknown_price", f"{m.price_venue}:{m.price_symbol} is not a watched spot book")
-    return Holding(venue="mqtt", ts_event_ns=now_ns, ts_recv_ns=now_ns, name=name, asset=m.asset,
-                   quantity=m.quantity, price_venue=m.price_venue, price_symbol=m.price_symbol)
+    return Holding(
+        venue="mqtt",
+        ts_event_ns=now_ns,
+        ts_recv_ns=now_ns,
+        name=name,
+        asset=m.asset,
+        quantity=m.quantity,
+        price_venue=m.price_venue,
+        price_symbol=m.price_symbol,
+    )
 
 
 class MqttHoldingsCollector:
@@ -92,8 +108,11 @@ class MqttHoldingsCollector:
 
     def _status(self, state: FeedState, reason: str) -> None:
         now = self.clock.now_ns()
-        self.sink.put(FeedStatus(venue="mqtt", ts_event_ns=now, ts_recv_ns=now, stream="holdings", state=state,
-                                 reason=reason))
+        self.sink.put(
+            FeedStatus(
+                venue="mqtt", ts_event_ns=now, ts_recv_ns=now, stream="holdings", state=state, reason=reason
+            )
+        )
 
     async def run(self) -> None:
         delays = backoff(initial_s=0.5, max_s=30.0)
@@ -102,18 +121,24 @@ class MqttHoldingsCollector:
         while True:
             try:
                 async with aiomqtt.Client(
-                    self.cfg.host, self.cfg.port, username=user, password=password, identifier=self.cfg.client_id
+                    self.cfg.host,
+                    self.cfg.port,
+                    username=user,
+                    password=password,
+                    identifier=self.cfg.client_id,
                 ) as client:
                     await client.subscribe(topic, qos=1)
                     self.stats.connected["mqtt"] = True
                     self._status(FeedState.UP, "")
                     delays = backoff(initial_s=0.5, max_s=30.0)
                     async for msg in client.messages:
-                        await self._handle(client, str(msg.topic), bytes(msg.payload or b""))  # type: ignore[arg-type]
+                        await self._handle(client, str(msg.topic), bytes(msg.payload or b""))
             except aiomqtt.MqttError as exc:
                 self.stats.connected["mqtt"] = False
                 self._status(FeedState.DOWN, type(exc).__name__)
-                log.warning("mqtt connection failed", host=self.cfg.host, port=self.cfg.port, error=type(exc).__name__)
+                log.warning(
+                    "mqtt connection failed", host=self.cfg.host, port=self.cfg.port, error=type(exc).__name__
+                )
             self.stats.reconnects["mqtt"] += 1
             await self.clock.sleep(next(delays))
 

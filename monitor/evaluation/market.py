@@ -64,8 +64,15 @@ def market_figures(
         fi = snap.funding.get((venue, symbol))
         interval_s = fi.interval_s if fi is not None else DEFAULT_FUNDING_INTERVAL_S
         sink.add("funding_rate_ratio", m.funding_rate, lab, fresh=mark_ok)
-        sink.add("funding_interval_seconds", interval_s, lab, reason="" if fi is not None else "venue_default_8h")
-        sink.add("funding_rate_annualized_ratio", float(annualised_funding(m.funding_rate, interval_s / 3600.0)), lab, fresh=mark_ok)
+        sink.add(
+            "funding_interval_seconds", interval_s, lab, reason="" if fi is not None else "venue_default_8h"
+        )
+        sink.add(
+            "funding_rate_annualized_ratio",
+            float(annualised_funding(m.funding_rate, interval_s / 3600.0)),
+            lab,
+            fresh=mark_ok,
+        )
         if m.next_funding_ns:
             sink.add("funding_next_timestamp_seconds", m.next_funding_ns / 1e9, lab)
         quote = snap.quotes.get((venue, symbol, "spot"))

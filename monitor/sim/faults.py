@@ -52,7 +52,7 @@ class Faults:
         self._repeat += broadcasts
 
     def fail_rest(self, calls: int, status: int = 503) -> None:
-        """The next `calls` REST requests answer with this 5xx status."""
+        """The next `calls` REST requests answer with this 5xx status and a gateway's plain-text page."""
         self._rest_5xx = calls
         self._rest_5xx_status = status
 
@@ -94,9 +94,5 @@ class Faults:
             return VenueError(418, -1003, "Way too many requests; IP banned until further notice.", retry)
         if self._rest_5xx > 0:
             self._rest_5xx -= 1
-            return VenueError(
-                self._rest_5xx_status,
-                -1001,
-                "Internal error; unable to process your request. Please try again.",
-            )
+            return VenueError(self._rest_5xx_status, 0, "Service Unavailable", plain=True)
         return None

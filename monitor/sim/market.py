@@ -179,7 +179,10 @@ class Market:
             spot_bid = _floor_to(index, spec.spot_tick)
             prev = self.quotes.get(symbol)
             ratio = spec.ratio.get(self._event, 1.0)
-            sizes = self._rng.uniform(0.05, 8.0, size=4) / math.sqrt(ratio)
+            if prev is not None and self.paused:  # a frozen market keeps its books too
+                sizes = (prev.bid_qty, prev.ask_qty, prev.spot_bid_qty, prev.spot_ask_qty)
+            else:
+                sizes = tuple(float(x) for x in self._rng.uniform(0.05, 8.0, size=4) / math.sqrt(ratio))
             self.quotes[symbol] = Quote(
                 symbol=symbol,
                 time_ms=now_ms,
@@ -187,13 +190,13 @@ class Market:
                 mark=mark,
                 index=index,
                 bid=bid,
-                bid_qty=round(float(sizes[0]), spec.qty_precision),
+                bid_qty=round(sizes[0], spec.qty_precision),
                 ask=q8(bid + float(spec.tick)),
-                ask_qty=round(float(sizes[1]), spec.qty_precision),
+                ask_qty=round(sizes[1], spec.qty_precision),
                 spot_bid=spot_bid,
-                spot_bid_qty=round(float(sizes[2]), 5),
+                spot_bid_qty=round(sizes[2], 5),
                 spot_ask=q8(spot_bid + float(spec.spot_tick)),
-                spot_ask_qty=round(float(sizes[3]), 5),
+                spot_ask_qty=round(sizes[3], 5),
                 funding_rate=rate,
                 interest_rate=spec.interest_rate,
                 next_funding_ms=self._next_funding[symbol],

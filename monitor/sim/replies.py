@@ -19,12 +19,15 @@ _encoder = msgspec.json.Encoder()
 class VenueError(Exception):
     """An error answer: HTTP status, venue code and message (and extra headers, e.g. Retry-After)."""
 
-    def __init__(self, status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: int, msg: str, headers: dict[str, str] | None = None, plain: bool = False
+    ) -> None:
         super().__init__(f"{code} {msg}")
         self.status = status
         self.code = code
         self.msg = msg
         self.headers = headers or {}
+        self.plain = plain  # a gateway error page rather than a venue JSON error
 
 
 def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -34,6 +37,8 @@ def json_reply(payload: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(err: VenueError) -> web.Response:
+    if err.plain:
+        return web.Response(text=err.msg, status=err.status, headers=err.headers)
     return json_reply({"code": err.code, "msg": err.msg}, status=err.status, headers=err.headers)
 
 

@@ -75,7 +75,12 @@ async def test_retained_holding_arrives_and_bad_one_is_rejected(tmp_path: Path) 
                             break
             assert reasons == ["out_of_range", "unknown_price", "schema", "malformed_json"]
             assert len(sink.holdings()) == 1  # nothing bad was applied
-            assert col.stats.dropped == {"out_of_range": 1, "unknown_price": 1, "schema": 1, "malformed_json": 1}
+            assert col.stats.dropped == {
+                "out_of_range": 1,
+                "unknown_price": 1,
+                "schema": 1,
+                "malformed_json": 1,
+            }
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -101,7 +106,9 @@ async def test_broker_restart_reconnects_and_resubscribes(tmp_path: Path) -> Non
             with mosquitto(tmp_path, port=port) as (_p, _proc2):
                 await until(lambda: col.stats.connected.get("mqtt") is True, 20)
                 async with aiomqtt.Client("127.0.0.1", port) as pub:
-                    await pub.publish("perpmon/holdings/cold", json.dumps({**GOOD, "quantity": 7.5}), qos=1, retain=True)
+                    await pub.publish(
+                        "perpmon/holdings/cold", json.dumps({**GOOD, "quantity": 7.5}), qos=1, retain=True
+                    )
                 await until(lambda: any(h.name == "cold" for h in sink.holdings()))
             assert col.stats.reconnects["mqtt"] >= 1
         finally:

@@ -12,7 +12,7 @@ from monitor.notify import NOTIFIERS, build_notifiers
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.render import body, rfc3339, title
 from monitor.notify.route import Router
-from monitor.records import AlertState
+from monitor.records import AlertState, Figures
 from monitor.rules import HEARTBEAT_ALERTNAME, RuleEngine
 from monitor.secret import Secret
 from tests.unit.notify.notify_helpers import event, notification
@@ -31,7 +31,7 @@ def test_route_by_equality_matchers() -> None:
 
 def test_heartbeat_goes_only_to_receivers_that_ask_for_it() -> None:
     """The always-firing watchdog never reaches catch-all receivers (desk chats)."""
-    hb = RuleEngine((), heartbeat_s=60).step(_empty(), 0)[0]
+    hb = RuleEngine((), heartbeat_s=60).step(Figures(taken_at_ns=0, items={}), 0)[0]
     assert Router((ALL, ETH, DMS)).route(hb) == ["dms"]
 
 
@@ -68,9 +68,3 @@ def test_build_notifiers_uses_the_one_dict() -> None:
     assert set(built) == {"all", "h"} and {"console", "webhook"} <= set(NOTIFIERS)
     with pytest.raises(ConfigError):
         build_notifiers((hook,), {}, clock=ManualClock())
-
-
-def _empty():  # type: ignore[no-untyped-def]
-    from monitor.records import Figures
-
-    return Figures(taken_at_ns=0, items={})

@@ -60,7 +60,6 @@ def _var_series(r: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     return {"ewma_normal": ewma, "historical_250d": hist, "garch_t": garch}
 
 
-@pytest.mark.slow
 def test_var_backtest_on_btc_daily(capsys: pytest.CaptureFixture[str]) -> None:
     """Kupiec on 2,114 days of BTC: exceptions and LR per model at 95 % and 99 % (printed and pinned)."""
     r = btc_daily_log_returns()

@@ -1,0 +1,73 @@
+"""Position sizing advice: the size that meets a volatility target, capped at half-Kelly (seed 003).
+
+Why both: a volatility target keeps the book's risk steady as volatility moves (smaller in a
+storm), while the Kelly fraction μ/σ² is the most a positive edge can justify; half of it is the
+usual practical cap because μ is estimated badly and full Kelly is ruinous when it is too high.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from monitor.risk.reasons import Reason
+
+__all__ = ["SizingAdvice", "half_kelly_fraction", "sizing_advice", "target_vol_notional"]
+
+
+def target_vol_notional(capital: float, target_vol: float, forecast_vol: float) -> float:
+    """Notional whose volatility equals `target_vol` of capital: capital·target / forecast (same period)."""
+    if not (forecast_vol > 0) or not (target_vol >= 0) or not math.isfinite(capital):
+        return math.nan
+    return capital * target_vol / forecast_vol
+
+
+def half_kelly_fraction(mu: float, var: float) -> float:
+    """Half the Kelly fraction, 0.5·μ/σ², from forecast mean and variance of the same period."""
+    if not (var > 0) or not math.isfinite(mu):
+        return math.nan
+    return 0.5 * mu / var
+
+
+class SizingAdvice(msgspec.Struct, frozen=True, kw_only=True):
+    """Recommended notional (≥ 0, long side) and which limit binds: "target_vol" or "half_kelly"."""
+
+    target_vol_notional: float
+    half_kelly_notional: float
+    recommended_notional: float
+    binding: str
+    reason: Reason
+
+
+def sizing_advice(
+    capital: float,
+    target_vol: float,
+    forecast_vol: float,
+    *,
+    mu: float | None = None,
+    var: float | None = None,
+) -> SizingAdvice:
+    """min(target-vol notional, half-Kelly notional); without a mean forecast only the vol target applies.
+
+    A non-positive μ makes the Kelly cap 0 (no edge, no position). Units: `target_vol` and
+    `forecast_vol` on the same horizon (e.g. both annualised); `mu` and `var` per the same period.
+    """
+    tv = target_vol_notional(capital, target_vol, forecast_vol)
+    nan = math.nan
+    if math.isnan(tv):
+        reason = Reason.ZERO_VOLATILITY if forecast_vol == 0 else Reason.NAN_INPUT
+        return SizingAdvice(target_vol_notional=nan, half_kelly_notional=nan, recommended_notional=nan,
+                            binding="", reason=reason)  # fmt: skip
+    if mu is None or var is None:
+        return SizingAdvice(target_vol_notional=tv, half_kelly_notional=nan, recommended_notional=tv,
+                            binding="target_vol", reason=Reason.OK)  # fmt: skip
+    hk = half_kelly_fraction(mu, var)
+    if math.isnan(hk):
+        why = Reason.NAN_INPUT if not math.isfinite(mu) else Reason.ZERO_VOLATILITY
+        return SizingAdvice(target_vol_notional=tv, half_kelly_notional=nan, recommended_notional=nan,
+                            binding="", reason=why)  # fmt: skip
+    kelly = max(0.0, hk) * capital
+    rec, binding = (tv, "target_vol") if tv <= kelly else (kelly, "half_kelly")
+    return SizingAdvice(target_vol_notional=tv, half_kelly_notional=kelly, recommended_notional=rec,
+                        binding=binding, reason=Reason.OK)  # fmt: skip
