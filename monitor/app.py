@@ -13,22 +13,28 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 import structlog
 from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.clock import NS_PER_S, Clock, LiveClock
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
+from monitor.collectors import build_collector
+from monitor.collectors.base import Collector, CollectorStats
+from monitor.collectors.binanceusdm import BinanceEndpoints
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
-from monitor.config import Config, Secrets
+from monitor.config import Config, Secrets, ShardConfig, VenueConfig
 from monitor.evaluator import Evaluator
 from monitor.http import HttpServer
 from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
 from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import Figures
+from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
 from monitor.rules.engine import RuleEngine
+from monitor.sdnotify import SdNotify
+from monitor.shard import ShardMetrics, select_shard
 from monitor.sim.server import Simulator
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
@@ -47,7 +53,7 @@ class Daemon:
     clock: Clock = field(default_factory=LiveClock)
     store: StateStore = field(init=False)
     simulator: Simulator | None = field(init=False, default=None)
-    collectors: list[BinanceUsdmCollector] = field(init=False, default_factory=list)
+    collectors: list[Collector] = field(init=False, default_factory=list)
     evaluator: Evaluator = field(init=False)
     engine: RuleEngine = field(init=False)
     dispatcher: Dispatcher = field(init=False)
@@ -55,8 +61,15 @@ class Daemon:
     http: HttpServer = field(init=False)
     latest: Figures | None = field(init=False, default=None)
     eval_stats: EvaluationStats = field(init=False, default_factory=EvaluationStats)
+    config_path: str | None = None  # re-read on SIGHUP (see monitor/reload.py)
+    shard_override: ShardConfig | None = None  # from `--shard`; survives reloads
+    notify: SdNotify = field(default_factory=SdNotify.from_env)
+    reload_stats: ReloadStats = field(init=False, default_factory=ReloadStats)
 
     def __post_init__(self) -> None:
+        if self.shard_override is not None:
+            self.cfg = msgspec.structs.replace(self.cfg, shard=self.shard_override)
+        self.cfg = select_shard(self.cfg)
         ev = self.cfg.evaluation
         self.store = StateStore(grid_step_s=ev.volatility_sample_s, history_points=ev.history_points)
         self.evaluator = Evaluator(self.cfg, started_ns=self.clock.now_ns())
@@ -64,39 +77,38 @@ class Daemon:
         self.supervisor = Supervisor(self.clock)
         self.started_ns = self.clock.now_ns()
         self.registry = CollectorRegistry(auto_describe=True)
+        self.swap_lock = asyncio.Lock()  # a tick and a config swap never interleave
+        self.reload_stats.last_success_ns = self.started_ns
+        self._reload_requested = asyncio.Event()
+        self._notify_sup = Supervisor(self.clock)  # its own, so a reload can replace the dispatcher
+        self._venue_sups: dict[str, Supervisor] = {}  # one per venue, so a reload restarts only that one
+        self._collector_stats: list[CollectorStats] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         state_dir = Path(self.cfg.state_dir)
         await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
         self.outbox = Outbox(state_dir / "outbox.sqlite3")
-        notifiers = build_notifiers(self.cfg.receivers, self.secrets.receiver_urls, clock=self.clock)
+        notifiers = build_notifiers(
+            self.cfg.receivers,
+            self.secrets.receiver_urls,
+            clock=self.clock,
+            credentials=self.secrets.receiver_credentials,
+        )
         self.dispatcher = Dispatcher(
             self.cfg.receivers, notifiers, self.outbox, self.clock, secrets=self.secrets.all()
         )
-        self.supervisor.spawn("notify", self.dispatcher.run)
+        self._notify_sup.spawn("notify", self.dispatcher.run)
         if self.cfg.simulator.enabled:
             self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
             await self.simulator.start()
         for v in self.cfg.venues:
-            accounts = {a.name: self.secrets.api_keys[a.name] for a in self.cfg.accounts if a.venue == v.name}
-            c = BinanceUsdmCollector(
-                venue=v.name,
-                endpoints=self._endpoints(v.name),
-                symbols=v.symbols,
-                spot_symbols=v.spot_symbols,
-                accounts=accounts,
-                sink=self.store,
-                clock=self.clock,
-                poll_s=v.poll_s,
-                stale_after_s=v.stale_after_s,
-            )
-            self.collectors.append(c)
-            for name, factory in c.tasks().items():
-                self.supervisor.spawn(name, factory)
+            self._start_venue(v)
+        for c in self.collectors:  # a key that can trade, transfer or withdraw stops start-up (exit 2)
+            await c.check_keys()
         for h in holdings_from_config(self.cfg.holdings, self.clock.now_ns()):
             self.store.put(h)
-        collector_stats = [c.stats for c in self.collectors]
+        collector_stats = self._collector_stats  # a reload swaps a restarted venue's entry in place
         if self.cfg.mqtt.enabled:
             mqtt = MqttHoldingsCollector(
                 cfg=self.cfg.mqtt,
@@ -116,8 +128,11 @@ class Daemon:
                 firing=lambda: [(e.labels, e.value) for e in self.engine.firing()],
                 started_ns=self.started_ns,
                 version=__version__,
+                reload_ok=lambda: self.reload_stats.ok,
             )
         )
+        self.registry.register(ReloadMetrics(self.reload_stats))
+        self.registry.register(ShardMetrics(self.cfg.shard))
         self.http = HttpServer(
             host=self.cfg.http.host, port=self.cfg.http.port, registry=self.registry, health=self._health
         )
@@ -125,6 +140,7 @@ class Daemon:
         now = self.clock.now_ns()
         await self.dispatcher.submit(self.engine.started(now), now)
         self.supervisor.spawn("evaluation", self._evaluation_loop)
+        self.supervisor.spawn("reload", self._reload_loop)
         log.info(
             "perpmon started",
             version=__version__,
@@ -132,9 +148,13 @@ class Daemon:
             simulator=self.simulator is not None,
             venues=[v.name for v in self.cfg.venues],
         )
+        self.notify.ready("monitoring")
 
     async def stop(self) -> None:
+        self.notify.stopping()
         await self.supervisor.stop()
+        for sup in (*self._venue_sups.values(), self._notify_sup):
+            await sup.stop()
         await self.dispatcher.close()
         if self.outbox is not None:
             self.outbox.close()
@@ -143,8 +163,54 @@ class Daemon:
             await self.simulator.stop()
         log.info("perpmon stopped")
 
-    def _endpoints(self, venue: str) -> BinanceEndpoints:
-        v = next(x for x in self.cfg.venues if x.name == venue)
+    def build_venue(self, v: VenueConfig, cfg: Config, secrets: Secrets) -> Collector:
+        """The collector for `v` under `cfg` (a reload builds and key-checks it before swapping)."""
+        return build_collector(v, cfg, secrets, self._endpoints(v.name, cfg), self.store, self.clock)
+
+    def _start_venue(self, v: VenueConfig) -> None:
+        self._spawn_venue(self.build_venue(v, self.cfg, self.secrets))
+
+    def _spawn_venue(self, c: Collector) -> None:
+        self.collectors.append(c)
+        self._collector_stats.append(c.stats)
+        sup = self._venue_sups[c.venue] = Supervisor(self.clock)
+        for name, factory in c.tasks().items():
+            sup.spawn(name, factory)
+
+    # ------------------------------------------------------------------ reload (monitor/reload.py)
+    def request_reload(self) -> None:
+        """Ask for a reload from a signal handler; several requests before it runs make one reload."""
+        self._reload_requested.set()
+
+    async def reload(self, given: tuple[Config, Secrets] | None = None) -> bool:
+        """Re-read `config_path` (or take `given`) and swap it in; False keeps the old config running."""
+        return await reload_daemon(self, given)
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await self._reload_requested.wait()
+            self._reload_requested.clear()
+            await self.reload()
+
+    async def replace_dispatcher(self, new: Dispatcher) -> None:
+        """Stop the old delivery workers before the new ones lease, so no row is sent twice at once."""
+        await self._notify_sup.stop()
+        await self.dispatcher.close()
+        self.dispatcher = new
+        self._notify_sup.spawn("notify", new.run)
+
+    async def restart_venue(self, new: Collector) -> None:
+        """Stop the venue's old collector tasks (if any) and run `new` in their place."""
+        old = [c for c in self.collectors if c.venue == new.venue]
+        sup = self._venue_sups.pop(new.venue, None)
+        if sup is not None:
+            await sup.stop()
+        self.collectors = [c for c in self.collectors if c.venue != new.venue]
+        self._collector_stats[:] = [s for s in self._collector_stats if all(s is not c.stats for c in old)]
+        self._spawn_venue(new)
+
+    def _endpoints(self, venue: str, cfg: Config | None = None) -> BinanceEndpoints:
+        v = next(x for x in (cfg or self.cfg).venues if x.name == venue)
         if v.simulator and self.simulator is not None:
             s = self.simulator
             return BinanceEndpoints(s.futures_rest_url, s.futures_ws_url, s.spot_rest_url, s.spot_ws_url)
@@ -165,8 +231,8 @@ class Daemon:
         figures = self.evaluator.evaluate(snapshot, now)
         events = self.engine.step(figures, now)
         self.latest = figures
-        if events:
-            await self.dispatcher.submit(events, now)
+        # every tick, events or not: Alertmanager receivers get the firing set re-sent (notify/resend.py)
+        await self.dispatcher.submit(events, now, firing=self.engine.announced)
         dt = (self.clock.monotonic_ns() - t0) / NS_PER_S
         st = self.eval_stats
         st.count += 1
@@ -175,14 +241,15 @@ class Daemon:
         st.last_tick_ns = now
 
     async def _evaluation_loop(self) -> None:
-        interval = self.cfg.evaluation.interval_s
         while True:
             try:
-                await self.tick()
+                async with self.swap_lock:
+                    await self.tick()
+                self.notify.watchdog(self.clock.monotonic_ns())  # only a loop that ticks pets the watchdog
             except Exception:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
-            await self.clock.sleep(interval)
+            await self.clock.sleep(self.cfg.evaluation.interval_s)  # re-read: a reload may change it
 
     def _delivery_stats(self) -> list[DeliveryStats]:
         d = self.dispatcher
@@ -199,17 +266,23 @@ class Daemon:
     def _health(self) -> tuple[bool, dict[str, object]]:
         age_s = (self.clock.now_ns() - self.eval_stats.last_tick_ns) / NS_PER_S
         ok = self.eval_stats.count > 0 and age_s < max(10.0, 5 * self.cfg.evaluation.interval_s)
-        return ok, {"last_evaluation_age_s": round(age_s, 3), "tasks": self.supervisor.running()}
+        sups = (self.supervisor, self._notify_sup, *self._venue_sups.values())
+        tasks = sorted(t for sup in sups for t in sup.running())
+        return ok, {"last_evaluation_age_s": round(age_s, 3), "tasks": tasks}
 
 
-async def run_daemon(cfg: Config, secrets: Secrets) -> int:
+async def run_daemon(
+    cfg: Config, secrets: Secrets, *, config_path: str | None = None, shard: ShardConfig | None = None
+) -> int:
     configure_logging(cfg.log.level, cfg.log.format, secrets.all())
-    daemon = Daemon(cfg, secrets)
+    daemon = Daemon(cfg, secrets, config_path=config_path, shard_override=shard)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
     await daemon.start()
     try:
         await stop.wait()

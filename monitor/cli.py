@@ -9,9 +9,12 @@ import argparse
 import asyncio
 import sys
 
+import msgspec
+
 from monitor import __version__
 from monitor.config import load_config
 from monitor.errors import ConfigError
+from monitor.shard import parse_shard, select_shard
 
 __all__ = ["main"]
 
@@ -26,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", default="config.toml", help="path to config.toml")
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("--config", default="config.toml", help="path to config.toml")
+    for cmd in (run, check):
+        cmd.add_argument(
+            "--shard",
+            help="INDEX/COUNT: watch this shard's accounts (overrides [shard]); "
+            "INDEX may be a StatefulSet pod name ending in its ordinal, e.g. perpmon-2/4",
+        )
     return p
 
 
@@ -33,16 +42,25 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg, secrets = load_config(args.config)
+        shard = parse_shard(args.shard) if args.shard else None
     except ConfigError as exc:
         print(f"perpmon: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "check-config":
         print(f"perpmon: {args.config} is valid")
+        if shard is not None:
+            mine = select_shard(msgspec.structs.replace(cfg, shard=shard))
+            names = {
+                "accounts": [a.name for a in mine.accounts],
+                "holdings": [h.name for h in mine.holdings],
+                "venues": [v.name for v in mine.venues],
+            }
+            print(f"perpmon: shard {shard.index}/{shard.count} watches {names}")
         return EXIT_OK
     from monitor.app import run_daemon  # heavy imports only when running
 
     try:
-        return asyncio.run(run_daemon(cfg, secrets))
+        return asyncio.run(run_daemon(cfg, secrets, config_path=args.config, shard=shard))
     except ConfigError as exc:
         print(f"perpmon: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -31,6 +31,7 @@ __all__ = [
     "MqttConfig",
     "ReceiverConfig",
     "RuleConfig",
+    "ShardConfig",
     "SimAccountConfig",
     "SimPositionConfig",
     "SimulatorConfig",
@@ -47,6 +48,7 @@ Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+CcxtId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9]{1,31}$")]
 
 
 class _Cfg(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -117,16 +119,27 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
 
 class VenueConfig(_Cfg, frozen=True, kw_only=True):
     name: Name  # the `venue` label
-    kind: Literal["binanceusdm"] = "binanceusdm"
+    # binanceusdm: the native collector; ccxt: the generic ccxt.pro collector for `exchange`
+    kind: Literal["binanceusdm", "ccxt"] = "binanceusdm"
+    exchange: CcxtId | None = None  # kind = "ccxt": the ccxt exchange id (okx, bybit, binanceusdm …)
+    spot_exchange: CcxtId | None = None  # kind = "ccxt": ccxt id for spot books (default: `exchange`)
     simulator: bool = False  # point at the embedded simulator instead of the real venue
     symbols: tuple[Symbol, ...]  # perpetuals to watch
     spot_symbols: tuple[Symbol, ...] = ()  # spot books for basis
+    perp_books: bool = True  # perpetual book tops too (binanceusdm: @bookTicker on /public)
     rest_url: str | None = None  # overrides for testnets or proxies
     ws_url: str | None = None
     spot_rest_url: str | None = None
     spot_ws_url: str | None = None
-    poll_s: PositiveFloat = 5.0  # account reconciliation over REST
-    stale_after_s: PositiveFloat = 10.0
+    poll_s: PositiveFloat = 5.0  # account snapshot over REST while no user data stream is live
+    stale_after_s: PositiveFloat = 10.0  # silence limit of event-driven streams (books), upper bound
+    stale_cadences: Annotated[float, msgspec.Meta(ge=1.0)] = 3.0  # periodic streams: N × cadence
+    user_stream: bool = True  # binanceusdm: account deltas over the user data stream (listenKey)
+    reconcile_s: PositiveFloat = 15.0  # REST reconciliation while the user data stream is live
+    listen_key_keepalive_s: Annotated[float, msgspec.Meta(gt=0, le=3000)] = 1800.0  # key lives 60 min
+    max_streams_per_connection: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 200  # venue cap: 1024
+    subscribe_messages_per_s: Annotated[float, msgspec.Meta(gt=0, le=10)] = 4.0  # venue cap: 10/s
+    connection_max_age_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 82_800.0  # before the 24 h cut
 
 
 class AccountConfig(_Cfg, frozen=True, kw_only=True):
@@ -134,6 +147,9 @@ class AccountConfig(_Cfg, frozen=True, kw_only=True):
     venue: Name
     api_key_env: EnvName
     api_secret_env: EnvName
+    api_password_env: EnvName | None = None  # venues whose keys have a passphrase (okx)
+    # a key that can trade or transfer is refused at start unless this is true; withdrawal: never
+    allow_trading_key: bool = False
 
 
 class HoldingConfig(_Cfg, frozen=True, kw_only=True):
@@ -184,13 +200,29 @@ class RuleConfig(_Cfg, frozen=True, kw_only=True):
 
 class ReceiverConfig(_Cfg, frozen=True, kw_only=True):
     name: Name
-    type: Literal["console", "webhook", "slack", "discord", "telegram", "ntfy"]
+    type: Literal["console", "webhook", "slack", "discord", "telegram", "ntfy", "mqtt", "alertmanager"]
     url_env: EnvName | None = None  # webhook URL from this variable (it carries tokens)
     chat_id: str | None = None  # telegram: the chat or group to post to
     messages_per_minute: PositiveFloat | None = None  # chat rate limit; None: the integration's default
     timeout_s: PositiveFloat = 10.0
     match: dict[str, str] = {}  # only alerts whose labels equal these
     group_by: tuple[str, ...] = ("alertname",)  # one message per tick per distinct value of these labels
+    # mqtt: the broker (plain TCP), the topic prefix, and the variables holding credentials (both or neither)
+    host: str | None = None
+    port: Port | None = None  # None: 1883
+    topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_/-]{1,64}$")] | None = None  # "perpmon"
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    client_id: Name | None = None  # None: perpmon-notify-<name> (never the holdings collector's id)
+    # alertmanager: re-send the firing set this often (its docs: every 30 s to 3 min); None: 60
+    resend_s: Annotated[float, msgspec.Meta(ge=1, le=600)] | None = None
+
+
+class ShardConfig(_Cfg, frozen=True, kw_only=True):
+    """Which slice of the accounts this instance watches; `perpmon run --shard I/N` overrides it."""
+
+    index: Annotated[int, msgspec.Meta(ge=0)] = 0
+    count: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1  # 1: one instance watches everything
 
 
 class Config(_Cfg, frozen=True, kw_only=True):
@@ -205,6 +237,7 @@ class Config(_Cfg, frozen=True, kw_only=True):
     rules: tuple[RuleConfig, ...] = ()
     receivers: tuple[ReceiverConfig, ...] = ()
     state_dir: str = "var"  # outbox and other durable state
+    shard: ShardConfig = ShardConfig()
 
 
 _PATH_RE = re.compile(r"at `\$(.*)`")
@@ -255,13 +288,17 @@ class Secrets(msgspec.Struct, frozen=True, kw_only=True):
     sim_keys: dict[str, tuple[Secret, Secret]]  # simulator account name → (key, secret)
     receiver_urls: dict[str, Secret]  # receiver name → URL
     mqtt_credentials: tuple[Secret, Secret] | None = None  # (username, password)
+    api_passwords: dict[str, Secret] = {}  # account name → key passphrase (okx)
+    receiver_credentials: dict[str, tuple[Secret, Secret]] = {}  # mqtt receiver name → (username, password)
 
     def all(self) -> list[Secret]:
         out: list[Secret] = [s for pair in self.api_keys.values() for s in pair]
+        out += list(self.api_passwords.values())
         out += [s for pair in self.sim_keys.values() for s in pair]
         out += list(self.receiver_urls.values())
         if self.mqtt_credentials is not None:
             out += list(self.mqtt_credentials)
+        out += [s for pair in self.receiver_credentials.values() for s in pair]
         return out
 
 
@@ -303,7 +340,31 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
             _env(env, "mqtt.username_env", m.username_env),
             _env(env, "mqtt.password_env", m.password_env),
         )
-    return Secrets(api_keys=api, sim_keys=sim, receiver_urls=urls, mqtt_credentials=creds)
+    passwords = {
+        a.name: _env(env, f"accounts[{i}].api_password_env", a.api_password_env)
+        for i, a in enumerate(cfg.accounts)
+        if a.api_password_env is not None
+    }
+    return Secrets(
+        api_keys=api,
+        sim_keys=sim,
+        receiver_urls=urls,
+        mqtt_credentials=creds,
+        api_passwords=passwords,
+        receiver_credentials=_receiver_credentials(cfg, env),
+    )
+
+
+def _receiver_credentials(cfg: Config, env: Mapping[str, str]) -> dict[str, tuple[Secret, Secret]]:
+    """(username, password) of receivers that log in with them (mqtt); `_check_receiver` paired the names."""
+    return {
+        r.name: (
+            _env(env, f"receivers[{i}].username_env", r.username_env),
+            _env(env, f"receivers[{i}].password_env", r.password_env),
+        )
+        for i, r in enumerate(cfg.receivers)
+        if r.username_env is not None and r.password_env is not None
+    }
 
 
 def _unique(items: list[str], path: str) -> None:
@@ -321,12 +382,15 @@ def _check_references(cfg: Config) -> None:
     _unique([h.name for h in cfg.holdings], "holdings")
     _unique([r.name for r in cfg.receivers], "receivers")
     _unique([a.name for a in cfg.simulator.accounts], "simulator.accounts")
+    if cfg.shard.index >= cfg.shard.count:
+        raise ConfigError("shard.index", f"must be below shard.count ({cfg.shard.count})")
     venues = {v.name: v for v in cfg.venues}
     for i, v in enumerate(cfg.venues):
         if not v.symbols:
             raise ConfigError(f"venues[{i}].symbols", "list at least one perpetual symbol")
         if v.simulator and not cfg.simulator.enabled:
             raise ConfigError(f"venues[{i}].simulator", "needs simulator.enabled = true")
+        _check_venue_kind(v, f"venues[{i}]")
     for i, a in enumerate(cfg.accounts):
         if a.venue not in venues:
             raise ConfigError(f"accounts[{i}].venue", f"no venue named {a.venue!r}")
@@ -338,7 +402,8 @@ def _check_references(cfg: Config) -> None:
                 f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols"
             )
     for i, r in enumerate(cfg.receivers):
-        if r.type != "console" and r.url_env is None:
+        _check_receiver(r, f"receivers[{i}]")
+        if r.type not in ("console", "mqtt") and r.url_env is None:
             what = "bot API URL with its token" if r.type == "telegram" else "URL"
             raise ConfigError(
                 f"receivers[{i}].url_env", f"a {r.type} receiver needs the variable holding its {what}"
@@ -357,6 +422,46 @@ def _check_references(cfg: Config) -> None:
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
+
+
+def _check_venue_kind(v: VenueConfig, path: str) -> None:
+    """`kind = "ccxt"` names a ccxt.pro exchange; the native kind takes no exchange id."""
+    if v.kind != "ccxt":
+        for key in ("exchange", "spot_exchange"):
+            if getattr(v, key) is not None:
+                raise ConfigError(f"{path}.{key}", 'only for kind = "ccxt"')
+        return
+    if v.exchange is None:
+        raise ConfigError(f"{path}.exchange", 'kind = "ccxt" needs the ccxt exchange id (e.g. "okx")')
+    import ccxt.pro  # only configs that use the generic collector pay for this import
+
+    for key in ("exchange", "spot_exchange"):
+        name = getattr(v, key)
+        if name is not None and name not in ccxt.pro.exchanges:
+            raise ConfigError(f"{path}.{key}", f"ccxt.pro has no exchange {name!r}")
+    if v.simulator and v.exchange not in ("binanceusdm", "binance"):
+        raise ConfigError(f"{path}.exchange", "the simulator speaks Binance only (binanceusdm)")
+
+
+_MQTT_ONLY = ("host", "port", "topic_prefix", "username_env", "password_env", "client_id")
+
+
+def _check_receiver(r: ReceiverConfig, path: str) -> None:
+    """Keys that belong to one receiver type are refused on the others, so a typo'd type cannot hide."""
+    for key in _MQTT_ONLY:
+        if r.type != "mqtt" and getattr(r, key) is not None:
+            raise ConfigError(f"{path}.{key}", 'only for type = "mqtt"')
+    if r.type != "alertmanager" and r.resend_s is not None:
+        raise ConfigError(f"{path}.resend_s", 'only for type = "alertmanager"')
+    if r.type != "mqtt":
+        return
+    if r.url_env is not None:
+        raise ConfigError(f"{path}.url_env", "an mqtt receiver takes host, port, username_env, password_env")
+    if not r.host:
+        raise ConfigError(f"{path}.host", "an mqtt receiver needs the broker's host")
+    if (r.username_env is None) != (r.password_env is None):
+        missing = "password_env" if r.password_env is None else "username_env"
+        raise ConfigError(f"{path}.{missing}", "give both username_env and password_env, or neither")
 
 
 _LABELS = {"venue", "account", "symbol", "side", "asset", "stream"}

@@ -28,9 +28,13 @@ __all__ = [
     "Figure",
     "FigureKey",
     "Figures",
+    "Fill",
+    "FillKind",
     "FundingInfo",
     "Holding",
     "LeverageTiers",
+    "MarginCall",
+    "MarginCallPosition",
     "MarkPrice",
     "Position",
     "Quote",
@@ -70,6 +74,7 @@ class Quote(_Rec, frozen=True, kw_only=True, tag=True):
     bid_size: float
     ask: float
     ask_size: float
+    update_id: int = 0  # the venue's book update id (`u`); 0 when the venue sends none
 
 
 class FundingInfo(_Rec, frozen=True, kw_only=True, tag=True):
@@ -163,7 +168,58 @@ class FeedStatus(_Rec, frozen=True, kw_only=True, tag=True):
     reason: str = ""
 
 
-Record = MarkPrice | Quote | FundingInfo | LeverageTiers | AccountSnapshot | Holding | FeedStatus
+FillKind = Literal["liquidation", "adl", "trade"]
+
+
+class Fill(_Rec, frozen=True, kw_only=True, tag=True):
+    """A fill on an account's position (user data stream `ORDER_TRADE_UPDATE`).
+
+    `kind` says who traded: the venue's liquidation engine (client id `autoclose-…`), auto-
+    deleveraging (`adl_autoclose…`) or the account itself. The store uses the last fill on a leg to
+    tell a liquidated position from a closed one when it disappears.
+    """
+
+    account: str
+    symbol: str
+    side: PositionSide
+    kind: FillKind
+    qty: float  # filled in this event, base units, unsigned
+    price: float
+    order_side: Literal["BUY", "SELL"]
+
+
+class MarginCallPosition(msgspec.Struct, frozen=True, kw_only=True):
+    """One leg named in a margin call, with the venue's mark and maintenance margin."""
+
+    symbol: str
+    side: PositionSide
+    qty: float
+    margin_mode: MarginMode
+    isolated_wallet: float
+    mark_price: float
+    unrealized_pnl: float
+    maint_margin: float
+
+
+class MarginCall(_Rec, frozen=True, kw_only=True, tag=True):
+    """The venue's margin call (advisory; it may arrive after the liquidation already happened)."""
+
+    account: str
+    cross_wallet: float  # NaN for an isolated call
+    positions: tuple[MarginCallPosition, ...]
+
+
+Record = (
+    MarkPrice
+    | Quote
+    | FundingInfo
+    | LeverageTiers
+    | AccountSnapshot
+    | Holding
+    | FeedStatus
+    | Fill
+    | MarginCall
+)
 
 
 # ---------------------------------------------------------------- evaluator → rules, metrics

@@ -1,40 +1,48 @@
 """Binance USDⓈ-M (+ its spot books): native streams for markets, signed REST through ccxt.
 
-Market data takes the fast path (websockets + one msgspec decoder); account state comes from
-ccxt's signed REST calls, because ccxt already signs, paces and classifies errors the way the venue
-expects. Account snapshots are all-or-nothing: if either call fails, nothing is stored, since a
-snapshot without positions would read as "every position closed".
+Market data takes the fast path (websockets + one msgspec decoder, `wsfeed.WsFeed`): mark price,
+index and funding estimate on `/market/stream` (`@markPrice@1s`), perpetual book tops on
+`/public/stream` (`@bookTicker`), spot book tops on the spot host's `/stream`, at most
+`max_streams_per_connection` streams per socket. Account state comes from ccxt's signed REST calls
+and the user data stream (`binanceusdm_account.BinanceAccount`). Funding intervals and the REST
+seed of marks are refreshed every `REFERENCE_REFRESH_S` (`reference_loop`).
+
+All REST calls and new connections of the venue share one `Cooldown` (limits are per IP) and one
+connection pacer (300 connection attempts per 5 min per IP).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import ccxt.async_support as ccxt_async
 import structlog
 
 from monitor.clock import Clock
-from monitor.collectors.base import CollectorStats, RecordSink, run_ws_stream
-from monitor.collectors.binanceusdm_wire import (
-    parse_account_balances,
-    parse_combined_frame,
-    parse_funding_info,
-    parse_leverage_brackets,
-    parse_position_risk,
-    parse_premium_index,
-)
+from monitor.collectors.base import CollectorStats, RecordSink, TaskFactory
+from monitor.collectors.binanceusdm_account import BinanceAccount
+from monitor.collectors.binanceusdm_wire import parse_combined_frame, parse_funding_info, parse_premium_index
+from monitor.collectors.cadence import stream_limits
+from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at
-from monitor.errors import ParseError
-from monitor.records import AccountSnapshot, FeedState, FeedStatus
-from monitor.secret import Secret, redact_text
+from monitor.collectors.keys import KeyRefusedError, binance_permissions, judge_key
+from monitor.collectors.pacing import Cooldown, Pacer
+from monitor.collectors.wsfeed import WsFeed, WsPolicy
+from monitor.config import Config, Secrets, VenueConfig
+from monitor.errors import FeedError, ParseError
+from monitor.records import FeedState, FeedStatus
+from monitor.secret import Secret
 
-__all__ = ["BinanceEndpoints", "BinanceUsdmCollector"]
+__all__ = ["AccountAccess", "BinanceEndpoints", "BinanceUsdmCollector"]
 
 log = structlog.get_logger(__name__)
 
 REFERENCE_REFRESH_S = 600.0  # brackets and funding intervals change rarely, but they do change
+CONNECTS_PER_S = 0.9  # under 300 connection attempts per 5 min, after a burst
+CONNECT_BURST = 10
+KEY_CHECK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,153 +55,227 @@ class BinanceEndpoints:
     spot_ws: str = "wss://stream.binance.com:9443"
 
 
+@dataclass(frozen=True, slots=True)
+class AccountAccess:
+    """What a collector needs to watch one account; `path` names it in the config for errors."""
+
+    name: str
+    key: Secret
+    secret: Secret
+    path: str
+    allow_trading_key: bool = False
+    password: Secret | None = None
+
+
+def account_access(cfg: Config, secrets: Secrets, venue: str) -> dict[str, AccountAccess]:
+    out = {}
+    for i, a in enumerate(cfg.accounts):
+        if a.venue == venue:
+            key, secret = secrets.api_keys[a.name]
+            out[a.name] = AccountAccess(
+                a.name, key, secret, f"accounts[{i}]", a.allow_trading_key, secrets.api_passwords.get(a.name)
+            )
+    return out
+
+
+def ws_policy(v: VenueConfig) -> WsPolicy:
+    return WsPolicy(max_age_s=v.connection_max_age_s, subscribe_rate_per_s=v.subscribe_messages_per_s)
+
+
 class BinanceUsdmCollector:
     def __init__(
         self,
         *,
-        venue: str,
+        venue: VenueConfig,
+        cfg: Config,
         endpoints: BinanceEndpoints,
-        symbols: tuple[str, ...],
-        spot_symbols: tuple[str, ...],
-        accounts: dict[str, tuple[Secret, Secret]],
+        accounts: dict[str, AccountAccess],
         sink: RecordSink,
         clock: Clock,
-        poll_s: float,
-        stale_after_s: float,
     ) -> None:
-        self.venue = venue
+        self.venue = venue.name
+        self.cfg = venue
         self.endpoints = endpoints
-        self.symbols = symbols
-        self.spot_symbols = spot_symbols
         self.accounts = accounts
         self.sink = sink
         self.clock = clock
-        self.poll_s = poll_s
-        self.stale_after_s = stale_after_s
-        self.stats = CollectorStats(venue)
-        self._secrets = [s for pair in accounts.values() for s in pair]
+        self.stats = CollectorStats(venue.name)
+        self.limits = stream_limits(cfg, venue)
+        self.policy = ws_policy(venue)
+        self.cooldown = Cooldown(clock)
+        self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
+        secrets = [s for a in accounts.values() for s in (a.key, a.secret)]
+        self.rest = RestCaller(self.cooldown, self.stats, secrets)
+        self._accepted: set[str] = set()
+        self.watchers = {
+            name: BinanceAccount(
+                venue=venue.name,
+                name=name,
+                client=partial(self._client, name),
+                rest=self.rest,
+                sink=sink,
+                clock=clock,
+                stats=self.stats,
+                futures_ws=endpoints.futures_ws,
+                poll_s=venue.poll_s,
+                reconcile_s=venue.reconcile_s,
+                keepalive_s=venue.listen_key_keepalive_s,
+                user_stream=venue.user_stream,
+                connect_pacer=self.connect_pacer,
+                policy=self.policy,
+            )
+            for name in accounts
+        }
 
     # ---------------------------------------------------------------- wiring
-    def tasks(self) -> dict[str, Any]:
+    def tasks(self) -> dict[str, TaskFactory]:
         """Named coroutine factories for the supervisor: one job each, restarted on crash."""
-        t: dict[str, Any] = {
-            f"{self.venue}.markets": self._futures_stream,
-            f"{self.venue}.reference": self._reference_loop,
-        }
-        if self.spot_symbols:
-            t[f"{self.venue}.spot"] = self._spot_stream
+        t: dict[str, TaskFactory] = {f"{self.venue}.reference": self.reference_loop}
+        for feed in self.feeds():
+            t[feed.name] = feed.run
         for name in self.accounts:
-            t[f"{self.venue}.account.{name}"] = lambda name=name: self._account_loop(name)
+            t[f"{self.venue}.account.{name}"] = partial(self._guarded, name, "reconcile")
+            if self.cfg.user_stream:
+                t[f"{self.venue}.user.{name}"] = partial(self._guarded, name, "user")
         return t
+
+    def feeds(self) -> list[WsFeed]:
+        """The market sockets: one kind of stream per endpoint, at most N streams per socket."""
+        v, e = self.cfg, self.endpoints
+        fut, spot = e.futures_ws.rstrip("/"), e.spot_ws.rstrip("/")
+        plans: list[tuple[str, str, str, list[tuple[str, str]]]] = [
+            (
+                "market",
+                f"{fut}/market/stream",
+                "perp",
+                [(f"{s.lower()}@markPrice@1s", f"mark:{s}") for s in v.symbols],
+            ),
+        ]
+        if v.perp_books:
+            plans.append(
+                (
+                    "public",
+                    f"{fut}/public/stream",
+                    "perp",
+                    [(f"{s.lower()}@bookTicker", f"book:perp:{s}") for s in v.symbols],
+                )
+            )
+        if v.spot_symbols:
+            plans.append(
+                (
+                    "spot",
+                    f"{spot}/stream",
+                    "spot",
+                    [(f"{s.lower()}@bookTicker", f"book:spot:{s}") for s in v.spot_symbols],
+                )
+            )
+        out = []
+        n = v.max_streams_per_connection
+        for kind, url, market, pairs in plans:
+            for i in range(0, len(pairs), n):
+                chunk = pairs[i : i + n]
+                out.append(
+                    WsFeed(
+                        name=f"{self.venue}.{kind}.{i // n}",
+                        url=url,
+                        subscriptions=[sub for sub, _ in chunk],
+                        limits={stream: self.limits[stream] for _, stream in chunk},
+                        parse=partial(parse_combined_frame, venue=self.venue, market=market),
+                        sink=self.sink,
+                        clock=self.clock,
+                        stats=self.stats,
+                        policy=self.policy,
+                        connect_pacer=self.connect_pacer,
+                        cooldown=self.cooldown,
+                    )
+                )
+        return out
 
     def _client(self, account: str | None = None) -> Any:
         opts: dict[str, Any] = {"options": {"fetchCurrencies": False}, "enableRateLimit": True}
         if account is not None:
-            key, secret = self.accounts[account]
-            opts |= {"apiKey": key.reveal(), "secret": secret.reveal()}
+            a = self.accounts[account]
+            opts |= {"apiKey": a.key.reveal(), "secret": a.secret.reveal()}
         ex = ccxt_async.binanceusdm(opts)
         point_binance_at(ex, self.endpoints.futures_rest, self.endpoints.spot_rest)
         return ex
 
-    def _status(self, stream: str, state: FeedState, reason: str) -> None:
-        now = self.clock.now_ns()
-        self.sink.put(
-            FeedStatus(
-                venue=self.venue, ts_event_ns=now, ts_recv_ns=now, stream=stream, state=state, reason=reason
+    # ---------------------------------------------------------------- keys
+    async def check_keys(self) -> None:
+        """At start: refuse keys that can withdraw, trade or transfer (see `keys`)."""
+        for name in self.accounts:
+            await self._verdict(name, attempts=KEY_CHECK_ATTEMPTS)
+
+    async def _verdict(self, name: str, attempts: int | None = None) -> bool:
+        """True once the key is accepted; raises KeyRefusedError; False if it could not be read."""
+        if name in self._accepted:
+            return True
+        a = self.accounts[name]
+        ex = self._client(name)
+        try:
+            tries = 0
+            while attempts is None or tries < attempts:
+                tries += 1
+                try:
+                    body = await self.rest.call(ex, ex.sapiGetAccountApiRestrictions)
+                except FeedError as exc:
+                    log.warning("key permissions unreadable", account=name, error=self.rest.redact(str(exc)))
+                    await self.clock.sleep(min(30.0, 2.0**tries))
+                    continue
+                for warning in judge_key(name, a.path, binance_permissions(body), a.allow_trading_key):
+                    log.warning(warning)
+                self._accepted.add(name)
+                return True
+            return False
+        finally:
+            await ex.close()
+
+    async def _guarded(self, name: str, job: str) -> None:
+        """Run an account task only with an accepted key; a refused key stops it for good."""
+        try:
+            await self._verdict(name)
+        except KeyRefusedError as exc:
+            log.error("API key refused; this account is not watched", account=name, reason=exc.reason)
+            now = self.clock.now_ns()
+            self.sink.put(
+                FeedStatus(
+                    venue=self.venue,
+                    ts_event_ns=now,
+                    ts_recv_ns=now,
+                    stream=f"account:{name}",
+                    state=FeedState.DOWN,
+                    reason="API key refused: it can do more than read",
+                )
             )
-        )
+            return
+        w = self.watchers[name]
+        await (w.reconcile_loop() if job == "reconcile" else w.user_loop())
 
-    def _redact(self, exc: BaseException) -> str:
-        return redact_text(f"{type(exc).__name__}: {exc}", self._secrets)[:300]
-
-    # ---------------------------------------------------------------- streams
-    async def _futures_stream(self) -> None:
-        streams = "/".join(f"{s.lower()}@markPrice@1s" for s in self.symbols)
-        await run_ws_stream(
-            name=f"{self.venue}.markets",
-            url=f"{self.endpoints.futures_ws.rstrip('/')}/market/stream?streams={streams}",
-            streams=[f"mark:{s}" for s in self.symbols],
-            parse=lambda raw, now: parse_combined_frame(raw, now, self.venue, "perp"),
-            sink=self.sink,
-            clock=self.clock,
-            stats=self.stats,
-            stale_after_s=self.stale_after_s,
-        )
-
-    async def _spot_stream(self) -> None:
-        streams = "/".join(f"{s.lower()}@bookTicker" for s in self.spot_symbols)
-        await run_ws_stream(
-            name=f"{self.venue}.spot",
-            url=f"{self.endpoints.spot_ws.rstrip('/')}/stream?streams={streams}",
-            streams=[f"book:spot:{s}" for s in self.spot_symbols],
-            parse=lambda raw, now: parse_combined_frame(raw, now, self.venue, "spot"),
-            sink=self.sink,
-            clock=self.clock,
-            stats=self.stats,
-            stale_after_s=self.stale_after_s,
-        )
-
-    # ---------------------------------------------------------------- REST
-    async def _reference_loop(self) -> None:
+    # ---------------------------------------------------------------- reference data
+    async def reference_loop(self) -> None:
         """Funding intervals (per symbol, from the venue) and a REST seed of marks."""
         ex = self._client()
+        seeded = False
         try:
             while True:
                 try:
-                    now = self.clock.now_ns()
-                    premium = await ex.fapiPublicGetPremiumIndex()
-                    wanted = set(self.symbols)
-                    for rec in parse_premium_index(premium, self.venue, self.clock.now_ns()):
-                        if rec.symbol in wanted:
-                            self.sink.put(rec)
-                    info = await ex.fapiPublicGetFundingInfo()
-                    for fi in parse_funding_info(info, self.symbols, self.venue, now):
+                    if not seeded:  # only before the stream speaks: REST is not stream liveness
+                        premium = await self.rest.call(ex, ex.fapiPublicGetPremiumIndex)
+                        wanted = set(self.cfg.symbols)
+                        for rec in parse_premium_index(premium, self.venue, self.clock.now_ns()):
+                            if rec.symbol in wanted:
+                                self.sink.put(rec)
+                        seeded = True
+                    info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
+                    for fi in parse_funding_info(info, self.cfg.symbols, self.venue, self.clock.now_ns()):
                         self.sink.put(fi)
                     delay = REFERENCE_REFRESH_S
                 except ParseError as exc:
                     self.stats.drop(exc.reason)
                     delay = 30.0
-                except Exception as exc:  # ccxt raises its own tree; classify by what we can do
-                    log.warning("reference data failed", venue=self.venue, error=self._redact(exc))
+                except FeedError as exc:
+                    log.warning("reference data failed", venue=self.venue, error=self.rest.redact(str(exc)))
                     delay = 10.0
                 await self.clock.sleep(delay)
-        finally:
-            await ex.close()
-
-    async def _account_loop(self, account: str) -> None:
-        stream = f"account:{account}"
-        ex = self._client(account)
-        next_brackets = 0
-        self._status(stream, FeedState.DOWN, "connecting")
-        try:
-            while True:
-                try:
-                    if self.clock.monotonic_ns() >= next_brackets:
-                        raw = await ex.fapiPrivateGetLeverageBracket()
-                        for tiers in parse_leverage_brackets(raw, account, self.venue, self.clock.now_ns()):
-                            self.sink.put(tiers)
-                        next_brackets = self.clock.monotonic_ns() + int(REFERENCE_REFRESH_S * 1e9)
-                    risk, acct = await asyncio.gather(
-                        ex.fapiPrivateV3GetPositionRisk(), ex.fapiPrivateV3GetAccount()
-                    )
-                    now = self.clock.now_ns()
-                    self.sink.put(
-                        AccountSnapshot(
-                            venue=self.venue,
-                            account=account,
-                            ts_event_ns=now,
-                            ts_recv_ns=now,
-                            positions=parse_position_risk(risk),
-                            balances=parse_account_balances(acct),
-                        )
-                    )
-                    self.stats.messages[stream] += 1
-                except ParseError as exc:
-                    self.stats.drop(exc.reason)
-                    log.warning("account snapshot dropped", account=account, reason=exc.reason)
-                except Exception as exc:
-                    self._status(stream, FeedState.DOWN, type(exc).__name__)
-                    log.warning("account poll failed", account=account, error=self._redact(exc))
-                await self.clock.sleep(self.poll_s)
         finally:
             await ex.close()

@@ -115,6 +115,7 @@ def _book_record(b: _BookTicker, venue: str, market: str, ts_recv_ns: int) -> Qu
         bid_size=_num(b.B, "B"),
         ask=ask,
         ask_size=_num(b.A, "A"),
+        update_id=b.u,
     )
 
 
@@ -125,13 +126,17 @@ def parse_combined_frame(raw: bytes | str, ts_recv_ns: int, venue: str, market: 
     "s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167",
     "T":1562306400000}}``. Spot book (no `e`): ``{"stream":"btcusdt@bookTicker","data":{"u":400900217,
     "s":"BTCUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}}``.
-    Subscription acks (``{"result":null,"id":1}``) yield nothing.
+    Subscription acks (``{"result":null,"id":1}``) yield nothing; a refused subscription
+    (``{"error":{…},"id":1}``) is a `venue_error`.
     """
     try:
         frame = _combined.decode(raw)
     except msgspec.DecodeError:
-        if b'"result"' in (raw if isinstance(raw, bytes) else raw.encode()):
+        body = raw if isinstance(raw, bytes) else raw.encode()
+        if b'"result"' in body:
             return ()
+        if b'"error"' in body:  # a refused SUBSCRIBE: `{"error":{"code":2,"msg":"…"},"id":1}`
+            raise ParseError("venue_error", body[:200].decode("utf-8", "replace")) from None
         raise ParseError("malformed_json") from None
     try:
         if "@markPrice" in frame.stream:

@@ -1,12 +1,15 @@
 """Feed freshness: a stream is fresh only if it spoke recently; silence is never "fine".
 
 Expected streams come from the config, so a stream that never delivered anything is reported
-too (after a start-up grace of one staleness window) instead of being invisible.
+too (after a start-up grace of one staleness window) instead of being invisible. Each stream has
+its own limit (`collectors.cadence.stream_limits`: N × its cadence for periodic streams), the same
+table the collectors use to force a reconnect, so the alert and the reconnect agree.
 """
 
 from __future__ import annotations
 
 from monitor.clock import NS_PER_S
+from monitor.collectors.cadence import stream_limits
 from monitor.config import Config
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FeedState
@@ -16,17 +19,11 @@ __all__ = ["expected_streams", "feed_figures"]
 
 
 def expected_streams(cfg: Config) -> dict[tuple[str, str], float]:
-    """(venue, stream) → stale_after_s for every stream the config asks for."""
+    """(venue, stream) → seconds of silence allowed, for every stream the config asks for."""
     out: dict[tuple[str, str], float] = {}
     for v in cfg.venues:
-        for s in v.symbols:
-            out[(v.name, f"mark:{s}")] = v.stale_after_s
-        for s in v.spot_symbols:
-            out[(v.name, f"book:spot:{s}")] = v.stale_after_s
-        for a in cfg.accounts:
-            if a.venue == v.name:
-                # account snapshots arrive every poll_s; allow a few misses before calling it stale
-                out[(v.name, f"account:{a.name}")] = max(v.stale_after_s, 3 * v.poll_s)
+        for stream, limit in stream_limits(cfg, v).items():
+            out[(v.name, stream)] = limit
     return out
 
 

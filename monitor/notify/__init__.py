@@ -7,16 +7,18 @@ and the shared context (clock, HTTP session factory).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from monitor.clock import Clock, LiveClock
 from monitor.config import ReceiverConfig
 from monitor.errors import ConfigError
+from monitor.notify.alertmanager import AlertmanagerNotifier
 from monitor.notify.base import Notifier, classify_http
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.discord import DiscordNotifier
 from monitor.notify.model import Notification, NotifyReason
+from monitor.notify.mqtt import MqttNotifier
 from monitor.notify.ntfy import NtfyNotifier
 from monitor.notify.outbox import Outbox
 from monitor.notify.pipeline import Dispatcher
@@ -43,10 +45,11 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class BuildContext:
-    """What factories share: one clock and, for HTTP integrations, how to make a session."""
+    """What factories share: one clock, for HTTP integrations how to make a session, and logins."""
 
     clock: Clock
     session_factory: SessionFactory | None = None
+    credentials: Mapping[str, tuple[Secret, Secret]] = field(default_factory=dict)  # receiver → login
 
 
 Factory = Callable[[ReceiverConfig, Secret | None, BuildContext], Notifier]
@@ -122,6 +125,32 @@ def _ntfy(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifie
     )
 
 
+def _mqtt(cfg: ReceiverConfig, _url: Secret | None, ctx: BuildContext) -> Notifier:
+    if not cfg.host:
+        raise ConfigError(f"receivers.{cfg.name}.host", "an mqtt receiver needs the broker's host")
+    return MqttNotifier(
+        cfg.name,
+        host=cfg.host,
+        port=cfg.port if cfg.port is not None else 1883,
+        topic_prefix=cfg.topic_prefix or "perpmon",
+        credentials=ctx.credentials.get(cfg.name),
+        client_id=cfg.client_id,
+        clock=ctx.clock,
+        timeout_s=cfg.timeout_s,
+    )
+
+
+def _alertmanager(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
+    return AlertmanagerNotifier(
+        cfg.name,
+        _need_url(cfg, url),
+        clock=ctx.clock,
+        session_factory=ctx.session_factory,
+        timeout_s=cfg.timeout_s,
+        resend_s=cfg.resend_s if cfg.resend_s is not None else 60.0,
+    )
+
+
 NOTIFIERS: dict[str, Factory] = {
     "console": _console,
     "webhook": _webhook,
@@ -129,6 +158,8 @@ NOTIFIERS: dict[str, Factory] = {
     "discord": _discord,
     "telegram": _telegram,
     "ntfy": _ntfy,
+    "mqtt": _mqtt,
+    "alertmanager": _alertmanager,
 }
 
 
@@ -138,9 +169,13 @@ def build_notifiers(
     *,
     clock: Clock | None = None,
     session_factory: SessionFactory | None = None,
+    credentials: Mapping[str, tuple[Secret, Secret]] | None = None,
 ) -> dict[str, Notifier]:
-    """One notifier per receiver name; `urls` is `Secrets.receiver_urls` from `load_config`."""
-    ctx = BuildContext(clock=clock or LiveClock(), session_factory=session_factory)
+    """One notifier per receiver name; `urls` and `credentials` are `Secrets.receiver_urls` and
+    `Secrets.receiver_credentials` from `load_config`."""
+    ctx = BuildContext(
+        clock=clock or LiveClock(), session_factory=session_factory, credentials=credentials or {}
+    )
     out: dict[str, Notifier] = {}
     for r in receivers:
         factory = NOTIFIERS.get(r.type)

@@ -1,10 +1,19 @@
 """Durable outbox on SQLite (WAL): a notification is written before its first send and kept until acked.
 
 This is what makes delivery at-least-once across crashes and restarts (Alertmanager keeps alerts
-in memory only; its nflog is the closest analogue). Rows move pending → leased → sent | failed.
+in memory only; its nflog is the closest analogue). Rows move pending → leased → sent | failed
+(| superseded, below).
 Sent rows are kept for `retention_s` so a late duplicate of the same idempotency key is still
 refused, then pruned. On open, rows leased by a previous process go back to pending: that process
 is gone, and a duplicate send beats a lost alert.
+
+Nothing is ever dropped to bound the queue. What a long outage would pile up is repeats, so a
+pending *repeat* row is marked `superseded` when a newer row for the same receiver and group
+covers every one of its alerts (same fingerprint and severity): a repeat carries no state change
+by definition (the change went out in an earlier row, which stays), and the newer row carries a
+newer state of each of its alerts, so no state change is lost. A receiver down for a day gets the
+firing, each escalation and resolution, and one current repeat — not 288 identical ones. Rows
+already leased (in flight) are never touched.
 
 Every method is one short transaction on one connection guarded by a lock, so the dispatcher can
 call them from `asyncio.to_thread` without blocking the event loop on fsync.
@@ -35,6 +44,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_ns INTEGER NOT NULL,
     done_ns         INTEGER,
     last_error      TEXT    NOT NULL DEFAULT '',
+    reason          TEXT    NOT NULL DEFAULT '',
     UNIQUE (receiver, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (receiver, status, id);
@@ -42,6 +52,11 @@ CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (receiver, status, id);
 
 # msgpack, not JSON: alert values may be NaN (a figure that is not available), which JSON cannot hold
 _decoder = msgspec.msgpack.Decoder(Notification)
+_FINISHED = "('sent', 'failed', 'superseded')"
+
+
+def _identities(n: Notification) -> set[tuple[str, int]]:
+    return {(a.fingerprint, int(a.severity)) for a in n.alerts}
 
 
 class OutboxRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,39 +83,66 @@ class Outbox:
         self._db.execute("PRAGMA synchronous=FULL")  # an acked enqueue survives power loss
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        if "reason" not in {r[1] for r in self._db.execute("PRAGMA table_info(outbox)")}:
+            self._db.execute("ALTER TABLE outbox ADD COLUMN reason TEXT NOT NULL DEFAULT ''")  # older files
         self._db.execute("UPDATE outbox SET status='pending' WHERE status='leased'")
+        self.superseded_total: dict[str, int] = {}  # receiver → repeat rows collapsed (this process)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     def enqueue(self, notifications: list[Notification]) -> int:
-        """Store new notifications in one transaction; return how many were new (duplicates skipped)."""
-        rows = [
-            (
-                n.receiver,
-                n.idempotency_key,
-                n.group_key,
-                msgspec.msgpack.encode(n),
-                n.created_ns,
-                n.created_ns,
-            )
-            for n in notifications
-        ]
+        """Store new notifications in one transaction; return how many were new (duplicates skipped).
+
+        Older pending repeats that a new row covers are marked superseded in the same transaction.
+        """
         with self._lock:
-            before = self._db.total_changes
+            added = 0
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO outbox (receiver, idempotency_key, group_key, payload,"
-                    " created_ns, next_attempt_ns) VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                for n in notifications:
+                    cur = self._db.execute(
+                        "INSERT OR IGNORE INTO outbox (receiver, idempotency_key, group_key, payload,"
+                        " created_ns, next_attempt_ns, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            n.receiver,
+                            n.idempotency_key,
+                            n.group_key,
+                            msgspec.msgpack.encode(n),
+                            n.created_ns,
+                            n.created_ns,
+                            n.reason.value,
+                        ),
+                    )
+                    if cur.rowcount and cur.lastrowid is not None:
+                        added += 1
+                        self._supersede(n, cur.lastrowid)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            return self._db.total_changes - before
+            return added
+
+    def _supersede(self, n: Notification, new_id: int) -> None:
+        """Mark pending repeats of `n`'s receiver and group that `n` covers (see the module docstring)."""
+        found = self._db.execute(
+            "SELECT id, payload FROM outbox WHERE receiver = ? AND status = 'pending' AND group_key = ?"
+            " AND reason = 'repeat' AND id < ?",
+            (n.receiver, n.group_key, new_id),
+        ).fetchall()
+        if not found:
+            return
+        covers = _identities(n)
+        gone = [rid for rid, payload in found if _identities(_decoder.decode(payload)) <= covers]
+        if not gone:
+            return
+        marks = ",".join("?" * len(gone))
+        self._db.execute(
+            f"UPDATE outbox SET status='superseded', done_ns=?, last_error=? WHERE id IN ({marks})",
+            [n.created_ns, f"superseded by row {new_id}", *gone],
+        )
+        self.superseded_total[n.receiver] = self.superseded_total.get(n.receiver, 0) + len(gone)
 
     def lease(self, receiver: str) -> OutboxRow | None:
         """Take the oldest unfinished row of `receiver`, due or not; the worker waits out `next_attempt_ns`.
@@ -158,7 +200,7 @@ class Outbox:
         """Delete finished rows older than the retention; return how many went."""
         with self._lock:
             cur = self._db.execute(
-                "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND done_ns < ?",
+                f"DELETE FROM outbox WHERE status IN {_FINISHED} AND done_ns < ?",
                 (now_ns - self._retention_ns,),
             )
             return cur.rowcount

@@ -10,6 +10,9 @@ behind it rather than letting "resolved" overtake "firing". Retryable failures a
 forever with jittered, capped backoff (at-least-once: a late page beats a lost one), honouring
 Retry-After; permanent failures are logged, counted and given up. Counters are plain attributes
 read by metrics.py at scrape time.
+
+Receivers whose notifier declares `resend_s` (Alertmanager) forget alerts they are not re-told;
+for them `submit` also adds, on every tick, what a `Resender` says is due (monitor/notify/resend.py).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
 from monitor.notify.base import Closable, Notifier, reason_label, url_secret_parts
 from monitor.notify.model import Notification, NotifyReason, idempotency_key, merge
 from monitor.notify.outbox import Outbox, OutboxRow
+from monitor.notify.resend import RESEND_GROUP, Resender
 from monitor.notify.route import Router
 from monitor.records import AlertEvent, AlertState, Severity
 from monitor.secret import Secret, redact_text
@@ -70,6 +74,11 @@ class Dispatcher:
         self.failed_total: dict[tuple[str, str], int] = {}  # (receiver, reason) → failed attempts
         self.given_up_total: dict[str, int] = dict.fromkeys(self._receivers, 0)
         self.merged_total: dict[str, int] = dict.fromkeys(self._receivers, 0)  # rows sent folded into one
+        self._resenders = {
+            name: Resender(every)
+            for name in self._receivers
+            if (every := float(getattr(notifiers[name], "resend_s", 0.0) or 0.0)) > 0
+        }
 
     @property
     def receiver_names(self) -> list[str]:
@@ -78,6 +87,11 @@ class Dispatcher:
     def pending(self, receiver: str | None = None) -> int:
         """Notifications not yet delivered nor given up (the `perpmon_outbox_pending` gauge)."""
         return self._outbox.pending(receiver)
+
+    @property
+    def superseded_total(self) -> dict[str, int]:
+        """Receiver → pending repeat rows collapsed into a newer row (outbox docstring); this process."""
+        return {name: self._outbox.superseded_total.get(name, 0) for name in self._receivers}
 
     # ------------------------------------------------------------ producing
 
@@ -121,12 +135,25 @@ class Dispatcher:
             return NotifyReason.NEW_ALERTS
         return NotifyReason.NEW_RESOLVED if new_resolved else NotifyReason.REPEAT
 
-    async def submit(self, events: Sequence[AlertEvent], now_ns: int | None = None) -> int:
-        """Persist the tick's notifications, then wake the workers; return how many were new."""
-        if not events:
+    async def submit(
+        self,
+        events: Sequence[AlertEvent],
+        now_ns: int | None = None,
+        *,
+        firing: Callable[[], Sequence[AlertEvent]] | None = None,
+    ) -> int:
+        """Persist the tick's notifications, then wake the workers; return how many were new.
+
+        Call it every tick, events or not, with `firing=engine.announced`: receivers that need
+        the firing set re-sent (Alertmanager) get it from there; without `firing` they get what
+        they were told.
+        """
+        if not events and not self._resenders:
             return 0
         now = self._clock.now_ns() if now_ns is None else now_ns
-        notes = self.build(events, now)
+        notes = self.build(events, now) if events else []
+        if self._resenders:
+            notes += self._resends(notes, now, firing)
         if not notes:
             return 0
         added = await asyncio.to_thread(self._outbox.enqueue, notes)
@@ -136,6 +163,34 @@ class Dispatcher:
         for n in notes:
             self._wake[n.receiver].set()
         return added
+
+    def _resends(
+        self, notes: list[Notification], now: int, firing: Callable[[], Sequence[AlertEvent]] | None
+    ) -> list[Notification]:
+        out: list[Notification] = []
+        current: Sequence[AlertEvent] | None = None
+        for name, rs in self._resenders.items():
+            told = [a for n in notes if n.receiver == name for a in n.alerts]
+            extra = rs.observe(told, now)
+            if rs.due(now):
+                routed = None
+                if firing is not None:
+                    current = firing() if current is None else current
+                    routed = [ev for ev in current if name in self._router.route(ev)]
+                extra += rs.resend(now, routed, skip={a.fingerprint for a in told})
+            if extra:
+                out.append(
+                    Notification(
+                        receiver=name,
+                        integration=self._receivers[name].type,
+                        group_key=RESEND_GROUP,
+                        reason=NotifyReason.REPEAT,
+                        alerts=tuple(extra),
+                        created_ns=now,
+                        idempotency_key=idempotency_key(name, extra),
+                    )
+                )
+        return out
 
     # ------------------------------------------------------------ delivering
 

@@ -2,7 +2,9 @@
 
 Receivers match on label equality (Alertmanager's `=` matchers); an empty `match` takes every
 alert except the heartbeat. The heartbeat fires forever by design, so it goes only to receivers
-that ask for it by name (`match = {alertname = "PerpmonWatchdog"}`), never into a desk's chat.
+that ask for it by name (`match = {alertname = "PerpmonWatchdog"}`), never into a desk's chat —
+and to Alertmanager receivers, which route it themselves (the Watchdog pattern: Prometheus sends
+its always-firing alert to Alertmanager, whose config forwards it to a dead-man's-switch service).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ class Router:
         """Names of the receivers whose matchers all equal the event's labels."""
         out: list[str] = []
         for r in self._receivers:
-            if event.labels.get("alertname") == HEARTBEAT_ALERTNAME and (
-                r.match.get("alertname") != HEARTBEAT_ALERTNAME
+            if (
+                event.labels.get("alertname") == HEARTBEAT_ALERTNAME
+                and r.match.get("alertname") != HEARTBEAT_ALERTNAME
+                and r.type != "alertmanager"
             ):
                 continue
             if all(event.labels.get(k) == v for k, v in r.match.items()):

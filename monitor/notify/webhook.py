@@ -28,7 +28,7 @@ from monitor.notify.transport import HttpTransport, SessionFactory
 from monitor.records import AlertEvent
 from monitor.secret import Secret
 
-__all__ = ["SessionFactory", "WebhookNotifier", "alertmanager_payload"]
+__all__ = ["SessionFactory", "WebhookNotifier", "alert_json", "alertmanager_payload"]
 
 
 def _common(maps: list[dict[str, str]]) -> dict[str, str]:
@@ -38,7 +38,8 @@ def _common(maps: list[dict[str, str]]) -> dict[str, str]:
     return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
 
 
-def _alert(a: AlertEvent) -> dict[str, Any]:
+def alert_json(a: AlertEvent) -> dict[str, Any]:
+    """One alert as Alertmanager's webhook writes it (also the MQTT payload)."""
     return {
         "status": a.state.value,
         "labels": dict(a.labels),
@@ -63,7 +64,7 @@ def alertmanager_payload(n: Notification) -> dict[str, Any]:
         "commonLabels": common,
         "commonAnnotations": _common([dict(a.annotations) for a in n.alerts]),
         "externalURL": "",
-        "alerts": [_alert(a) for a in n.alerts],
+        "alerts": [alert_json(a) for a in n.alerts],
         "idempotencyKey": n.idempotency_key,
     }
 

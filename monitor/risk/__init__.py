@@ -20,7 +20,7 @@ How bad input is reported (one convention for the whole package):
 
 Programming errors (wrong shapes, wrong types) may still raise: they are bugs, not data.
 
-Modules: margin, tiers, liquidation, distance, topup, funding, basis, volatility, garch, var,
+Modules: reasons, margin, tiers, liquidation, distance, topup, funding, basis, volatility, garch, var,
 montecarlo, backtest, hedge, sizing, liquidity, stress. See API.md for signatures.
 """
 

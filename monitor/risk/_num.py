@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FloatArray", "IntArray", "Num", "as_float", "like", "quiet"]
+__all__ = ["BoolArray", "FloatArray", "IntArray", "Num", "as_float", "like", "quiet"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 Num = TypeVar("Num", float, FloatArray)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from monitor.risk._num import FloatArray, IntArray, as_float, quiet
 from monitor.risk.margin import Brackets, bracket_problem, brackets, tier_index
 from monitor.risk.reasons import Reason, ReasonArray
-from monitor.risk.tiers import TierTable, gather, table_tier
+from monitor.risk.tiers import TierTable
 
 __all__ = ["Liquidation", "LiquidationArrays", "cross_others", "liquidation_price", "liquidation_prices"]
 
@@ -152,9 +152,13 @@ def liquidation_price(
     reason = _check(mark, wallet, other_mm, other_upnl, legs, brackets)
     if reason != Reason.OK:
         return Liquidation(price=math.nan, reason=reason)
-    base = wallet - other_mm + other_upnl
-    past = _excess(mark, legs, _tiers_at(mark, legs, brackets), brackets, base) < 0
+    with quiet():  # extreme but finite sizes can overflow intermediate products; results are checked
+        return _solve(legs, brackets, wallet - other_mm + other_upnl, mark)
+
+
+def _solve(legs: _Legs, brackets: Brackets, base: float, mark: float) -> Liquidation:
     tiers = _tiers_at(mark, legs, brackets)
+    past = _excess(mark, legs, tiers, brackets, base) < 0
     if legs.size.size == 1:
         for i in range(1, brackets.floors.size + 3):
             p = _linear(legs, tiers, brackets, base)
@@ -211,49 +215,65 @@ def liquidation_prices(
     """One-way LPs of many positions at once, each with its own tier row `sym` in `table`.
 
     Cross positions: `wallet` = their account's cross wallet and `other_mm`/`other_upnl` from
-    `cross_others`; isolated: the isolated wallet and 0. Re-tiering runs vectorised until no tier
-    changes; the rare element that does not settle (inconsistent cum) is solved by the scalar
-    segment scan of `liquidation_price`.
+    `cross_others`; isolated: the isolated wallet and 0.
+
+    Why no loop: the fixed point of the re-tiering is the tier whose LP lies inside that tier.
+    Solving the formula for every tier of every position at once (an n × max_tiers matrix) and
+    keeping the self-consistent tier gives the same answer as iterating, in one pass. With
+    consistent brackets exactly one tier qualifies (equity − MM is monotone one-way); positions
+    on a symbol with an inconsistent cum (`TierTable.jumpy`) go to the scalar scan.
     """
     qq, e, p, w = as_float(q), as_float(entry), as_float(mark), as_float(wallet)
     s = np.asarray(sym, dtype=np.intp)
     om = np.broadcast_to(as_float(other_mm), qq.shape)
     ou = np.broadcast_to(as_float(other_upnl), qq.shape)
+    n_sym = table.packed.shape[0]
     reason = np.zeros(qq.shape, dtype=np.int8)
-    finite = (
-        np.isfinite(qq) & np.isfinite(e) & np.isfinite(p) & np.isfinite(w) & np.isfinite(om) & np.isfinite(ou)
-    )
+    with quiet():
+        finite = np.isfinite(qq + e + p + w + om + ou)
     reason[~finite] = Reason.NAN_INPUT
     reason[finite & (qq == 0)] = Reason.NO_POSITION
     reason[(reason == 0) & ((e <= 0) | (p <= 0))] = Reason.NON_POSITIVE_PRICE
-    size, side = np.abs(qq), np.sign(qq)
-    t0 = table_tier(table, s, size * p)
-    reason[(reason == 0) & (t0 < 0)] = Reason.MISSING_TIER
-    ok = reason == 0
-    base = w - om + ou
+    reason[(reason == 0) & ((s < 0) | (s >= n_sym))] = Reason.MISSING_TIER
+    lp = np.full(qq.shape, np.nan)
+    tier = np.full(qq.shape, -1, dtype=np.intp)
+    act = np.flatnonzero(reason == 0)
+    if act.size == 0:
+        return LiquidationArrays(lp, tier, reason)
+    a_s = s[act]
+    size, side, a_e, base = np.abs(qq[act]), np.sign(qq[act]), e[act], (w - om + ou)[act]
+    packed = table.packed[a_s]
+    floors, upper, mmrs, cums = packed[:, 0], packed[:, 1], packed[:, 2], packed[:, 3]
+    rows = np.arange(act.size)
     with quiet():
-        mmr0, cum0 = gather(table, s, t0)
-        past = ok & (base + qq * (p - e) - (size * p * mmr0 - cum0) < 0)
-        t, lp, active = t0.copy(), np.full(qq.shape, np.nan), ok.copy()
-        for _ in range(table.floors.shape[1] + 2):
-            if not active.any():
-                break
-            mmr, cum = gather(table, s, t)
-            lp = np.where(active, (base + cum - side * size * e) / (size * mmr - side * size), lp)
-            nxt = table_tier(table, s, size * np.maximum(np.nan_to_num(lp, nan=0.0), 0.0), open_ended=True)
-            settled = active & (nxt == t)
-            active &= ~settled
-            t = np.where(active, nxt, t)
-    for i in np.flatnonzero(active):  # oscillating: inconsistent cum, use the exact scan
-        lp[i], t[i], reason[i] = _fallback(
-            table, int(s[i]), float(qq[i]), float(e[i]), float(p[i]), float(base[i])
+        n_mark = size * p[act]
+        at_mark = (floors <= n_mark[:, None]) & (n_mark[:, None] < upper)
+        t0 = np.argmax(at_mark, axis=1)
+        missing = ~at_mark[rows, t0] | (n_mark >= table.last_cap[a_s])
+        mm0 = n_mark * mmrs[rows, t0] - cums[rows, t0]
+        past = base + qq[act] * (p[act] - a_e) - mm0 < 0
+        cand = (base[:, None] + cums - (side * size * a_e)[:, None]) / (
+            size[:, None] * (mmrs - side[:, None])
         )
-    bad = ok & ~active & ~(lp > 0)
-    reason[bad & ~past] = Reason.NOT_LIQUIDATABLE
-    reason[bad & past] = Reason.ALWAYS_LIQUIDATABLE
-    reason[ok & ~active & (lp > 0) & past] = Reason.PAST_LIQUIDATION
-    lp = np.where(ok & (lp > 0), lp, np.nan)
-    return LiquidationArrays(lp, np.where(np.isfinite(lp), t, -1).astype(np.intp), reason)
+        x = size[:, None] * cand
+        good = (floors <= x) & (x < upper) & (cand > 0)
+    pick = np.argmax(good, axis=1)
+    found = good[rows, pick]
+    no_root = ~found & ~(cand[:, 0] > 0)  # tier 0's LP ≤ 0: no positive root
+    jumpy = table.jumpy[a_s] & ~missing
+    use = found & ~missing & ~jumpy
+    lp[act[use]] = cand[rows[use], pick[use]]
+    tier[act[use]] = pick[use]
+    done = ~missing & ~jumpy & no_root
+    reason[act[missing]] = Reason.MISSING_TIER
+    reason[act[done]] = np.where(past[done], Reason.ALWAYS_LIQUIDATABLE, Reason.NOT_LIQUIDATABLE)
+    reason[act[use & past]] = Reason.PAST_LIQUIDATION
+    for j in np.flatnonzero(jumpy | (~missing & ~found & ~no_root)):
+        i = int(act[j])
+        lp[i], tier[i], reason[i] = _fallback(
+            table, int(s[i]), float(qq[i]), float(e[i]), float(p[i]), float(base[j])
+        )
+    return LiquidationArrays(lp, tier, reason)
 
 
 def _fallback(

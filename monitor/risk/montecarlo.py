@@ -4,7 +4,9 @@ Per step of `step_s` seconds and per asset: the spot log return is GARCH(1,1)-t 
 with the fitted ω, α, β, ν; unit-variance Student-t innovations, optionally correlated across
 assets), the basis B = spot − perp follows its exact OU transition, and funding is a block
 bootstrap from history (each path starts at a random historical settlement and reads forward,
-so the autocorrelation of funding regimes is kept). The perp mark is S − B.
+so the autocorrelation of funding regimes is kept) and is paid at each settlement, −q·mark·r, at
+the simulated mark. The perp mark is S − B; basis and touches are simulated only for assets that
+carry perps.
 
 Why paths and not a one-period draw: liquidation happens the first time the mark crosses the
 LP, not at the horizon. The touch test is on the simulated grid, so it slightly *underestimates*
@@ -125,15 +127,20 @@ def monte_carlo(
 
 
 def _innovations(mk: McMarket, n: int, rng: np.random.Generator) -> FloatArray:
+    """Unit-variance Student-t(ν_j) draws, correlated through the normal part."""
     k = mk.spot.size
     z = rng.standard_normal((n, k))
     if mk.chol is not None:
         z = z @ np.asarray(mk.chol).T
     elif mk.loading is not None:
         load = np.asarray(mk.loading)
-        z = load * rng.standard_normal((n, 1)) + np.sqrt(1.0 - load * load) * z
-    w = rng.standard_gamma(mk.nu / 2.0, size=(n, k)) * (2.0 / mk.nu)  # χ²_ν / ν
-    return np.asarray(z * np.sqrt((mk.nu - 2.0) / mk.nu / w), dtype=np.float64)
+        z *= np.sqrt(1.0 - load * load)
+        z += load * rng.standard_normal((n, 1))
+    w = rng.standard_gamma(mk.nu / 2.0, size=(n, k))  # χ²_ν / 2
+    np.divide(mk.nu - 2.0, 2.0 * w, out=w)  # ((ν − 2)/ν) / (χ²_ν/ν)
+    np.sqrt(w, out=w)
+    z *= w
+    return z
 
 
 def _simulate(
@@ -141,35 +148,45 @@ def _simulate(
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     steps = max(1, round(horizon_s / step_s))
     k = mk.spot.size
-    a = np.exp(-mk.ou_theta * step_s)
+    used, pos_col = np.unique(book.perp_asset, return_inverse=True)  # assets that carry perps
+    net_perp = np.bincount(pos_col, weights=book.perp_q, minlength=used.size)
+    theta, mu, b0 = mk.ou_theta[used], mk.ou_mu[used], mk.basis[used]
+    a = np.exp(-theta * step_s)
     with quiet():
-        ou_sd = np.where(mk.ou_theta > 0, mk.ou_sigma * np.sqrt((1 - a * a) / (2 * mk.ou_theta)),
-                         mk.ou_sigma * math.sqrt(step_s))  # fmt: skip
-    net_perp = np.bincount(book.perp_asset, weights=book.perp_q, minlength=k)
-    log_s = np.broadcast_to(np.log(mk.spot), (n, k)).copy()
+        ou_sd = np.where(theta > 0, mk.ou_sigma[used] * np.sqrt((1 - a * a) / (2 * theta)),
+                         mk.ou_sigma[used] * math.sqrt(step_s))  # fmt: skip
+    spot = np.broadcast_to(mk.spot, (n, k)).copy()
     s2 = np.broadcast_to(mk.sigma2, (n, k)).copy()
-    basis = np.broadcast_to(mk.basis, (n, k)).copy()
-    perp0 = mk.spot - mk.basis
-    lo, hi = np.broadcast_to(perp0, (n, k)).copy(), np.broadcast_to(perp0, (n, k)).copy()
-    hist = mk.funding_history
+    basis = np.broadcast_to(b0, (n, used.size)).copy()
+    perp0 = mk.spot[used] - b0
+    perp = np.broadcast_to(perp0, (n, used.size)).copy()
+    lo, hi = perp.copy(), perp.copy()
+    hist = mk.funding_history[:, used]
     row0 = rng.integers(0, hist.shape[0], size=n)
+    interval_s = mk.funding_interval_h[used] * 3_600.0
     funding = np.zeros(n)
-    step_h = step_s / 3_600.0
     for i in range(steps):
-        r = np.sqrt(s2) * _innovations(mk, n, rng)
-        log_s += r
-        s2 = mk.omega + mk.alpha * r * r + mk.beta * s2
-        basis = mk.ou_mu + (basis - mk.ou_mu) * a + ou_sd * rng.standard_normal((n, k))
-        perp = np.exp(log_s) - basis
+        r = _innovations(mk, n, rng)
+        r *= np.sqrt(s2)
+        s2 *= mk.beta
+        s2 += mk.omega
+        s2 += mk.alpha * (r * r)
+        spot *= np.exp(r)
+        basis -= mu
+        basis *= a
+        basis += mu + ou_sd * rng.standard_normal((n, used.size))
+        np.subtract(spot[:, used] if used.size != k else spot, basis, out=perp)
         np.minimum(lo, perp, out=lo)
         np.maximum(hi, perp, out=hi)
-        rows = (row0[:, None] + np.floor(i * step_h / mk.funding_interval_h).astype(np.intp)) % hist.shape[0]
-        rate = np.take_along_axis(hist, rows, axis=0)
-        funding += (-net_perp * perp * rate * (step_h / mk.funding_interval_h)).sum(axis=1)
-    spot_t = np.exp(log_s)
-    pnl = (spot_t - mk.spot) @ book.spot_q + (perp - perp0) @ net_perp + funding
-    asset = book.perp_asset
-    touched = ((book.perp_q > 0) & (lo[:, asset] <= book.perp_lp)) | (
-        (book.perp_q < 0) & (hi[:, asset] >= book.perp_lp)
+        # funding settles when a whole interval has elapsed; the rate is read forward from row0
+        done_before = np.floor(i * step_s / interval_s)
+        settle = np.flatnonzero(np.floor((i + 1) * step_s / interval_s) > done_before)
+        if settle.size:
+            rows = (row0[:, None] + done_before[settle].astype(np.intp)) % hist.shape[0]
+            rate = np.take_along_axis(hist[:, settle], rows, axis=0)
+            funding -= (perp[:, settle] * rate) @ net_perp[settle]
+    pnl = (spot - mk.spot) @ book.spot_q + (perp - perp0) @ net_perp + funding
+    touched = ((book.perp_q > 0) & (lo[:, pos_col] <= book.perp_lp)) | (
+        (book.perp_q < 0) & (hi[:, pos_col] >= book.perp_lp)
     )
     return pnl, touched

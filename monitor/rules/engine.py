@@ -20,6 +20,10 @@ Semantics, per alert instance (one rule × one figure key):
   feed must not look like a recovered account; the stale feed is its own alert. A firing alert
   keeps repeating (annotated `figure_state`); a pending one neither fires nor resets.
 
+- **inhibition**: while a stale-feed alert (a rule on `feed_stale`) fires, the events of the alerts
+  computed from that feed are held back and their latest state is told when it recovers
+  (`monitor/rules/inhibit.py`); the state above is kept exactly as without inhibition.
+
 Events are emitted only on those changes and on repeats, never every tick.
 """
 
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from monitor.clock import NS_PER_S
 from monitor.config import RuleConfig
 from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.rules.inhibit import SOURCE_FIGURE, Inhibitor, Source
 from monitor.rules.model import (
     HEARTBEAT_ALERTNAME,
     STARTED_ALERTNAME,
@@ -75,10 +80,16 @@ class RuleEngine:
         self._heartbeat_ns = round(heartbeat_s * NS_PER_S)
         self._heartbeat_last_ns: int | None = None
         self._started_ns: int | None = None
+        self._sources = tuple(r.name for r in self._rules if r.figure == SOURCE_FIGURE)
+        self._inhibitor = Inhibitor(self._sources)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
         return self._rules
+
+    def inhibited(self) -> dict[str, Source]:
+        """Fingerprint → (venue, stream) of the stale feed muting each held-back alert now."""
+        return self._inhibitor.muted()
 
     def firing(self) -> list[AlertEvent]:
         """The alerts firing now, as of their last event (for /debug/state and metrics)."""
@@ -87,6 +98,24 @@ class RuleEngine:
             for _, inst in sorted(self._state.get(rule.name, {}).items(), key=lambda kv: kv[0]):
                 if inst.level >= 0:
                     out.append(self._event(rule, inst, AlertState.FIRING, inst.last_sent_ns))
+        return out
+
+    def announced(self) -> list[AlertEvent]:
+        """Firing alerts as receivers last heard of them: what a re-send to Alertmanager repeats.
+
+        A muted alert appears as it was last told, or not at all if it started during the mute, so
+        a re-send neither leaks a held-back change nor lets a told alert expire at the receiver.
+        The heartbeat is included once it has fired: it is the one alert that must never expire.
+        """
+        muted = self._inhibitor.muted()
+        out = self._heartbeat_event(self._heartbeat_last_ns) if self._heartbeat_last_ns is not None else []
+        for ev in self.firing():
+            if ev.fingerprint in muted:
+                told = self._inhibitor.told(ev.fingerprint)
+                if told is not None:
+                    out.append(told)
+            else:
+                out.append(ev)
         return out
 
     def started(self, now_ns: int) -> list[AlertEvent]:
@@ -148,7 +177,18 @@ class RuleEngine:
                     )
             told.sort(key=lambda ke: ke[0])
             events.extend(ev for _, ev in told)
+        if self._inhibitor.active:
+            events = self._inhibitor.apply(events, self._stale_feeds())
         return events
+
+    def _stale_feeds(self) -> set[Source]:
+        """(venue, stream) of every stale-feed alert firing after this tick: the inhibition sources."""
+        out: set[Source] = set()
+        for name in self._sources:
+            for key, inst in self._state.get(name, {}).items():
+                if inst.level >= 0:
+                    out.add((key.venue, key.stream))
+        return out
 
     # ------------------------------------------------------------ transitions
 
@@ -198,6 +238,9 @@ class RuleEngine:
         if last is not None and now_ns - last < self._heartbeat_ns:
             return []
         self._heartbeat_last_ns = now_ns
+        return self._heartbeat_event(now_ns)
+
+    def _heartbeat_event(self, now_ns: int) -> list[AlertEvent]:
         labels = {"alertname": HEARTBEAT_ALERTNAME}
         return [
             AlertEvent(

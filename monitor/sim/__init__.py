@@ -1,5 +1,34 @@
 """A Binance USDⓈ-M / spot venue simulator that unmodified ccxt clients talk to over loopback.
 
-`server.Simulator` wires it together; `ccxt_urls.point_ccxt_at` points a ccxt client at it;
-`testing` holds helpers for tests that need a running simulator.
+  server.py           Simulator: the two aiohttp apps, the tick, start/stop
+  ccxt_urls.py        point_ccxt_at(): aim a ccxt client at the simulator (or any host)
+  testing.py          helpers for tests that need a running simulator
+market side
+  replay.py           real 1-minute BTCUSDT perp bars as a piecewise-linear path
+  basis.py            spot = perp + an OU basis fitted on the real hourly basis
+  funding.py          the funding formula, settlement grid and history
+  market.py           marks, index, books, funding estimate per symbol, advanced by the clock
+  open_interest.py    synthetic open interest and its 5-minute history
+  symbols.py          the listed contracts
+account side
+  brackets.py         leverage brackets and the cum recursion
+  book.py             accounts and positions (state), opened from config
+  margin.py           maintenance margin, margin balance, margin ratio
+  lp_solver.py        the liquidation price by bisection (not the closed form)
+  liquidation.py      closing what reached a 100 % margin ratio
+  accounts.py         AccountEngine: figures, funding, liquidations, user events
+wire
+  auth.py             HMAC signatures, timestamps, API keys
+  replies.py          JSON replies and venue errors
+  venue.py            what every handler shares
+  exchange_info.py    exchangeInfo payloads
+  rest_futures.py     public fapi endpoints
+  rest_account.py     signed fapi endpoints and listenKeys
+  account_payloads.py positionRisk / account / balance / brackets payloads
+  rest_spot.py        api/v3 and sapi endpoints
+  streams.py          market stream payloads and cadences
+  ws.py               WebSocket layouts, SUBSCRIBE, fan-out, keep-alive
+  userstream.py       listenKeys and user-data delivery
+  events.py           ACCOUNT_UPDATE / ORDER_TRADE_UPDATE / MARGIN_CALL payloads
+  faults.py           failure injection for tests
 """

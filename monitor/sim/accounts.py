@@ -14,9 +14,8 @@ from typing import Any
 import structlog
 
 from monitor.config import SimAccountConfig
-from monitor.errors import ConfigError
 from monitor.sim import events
-from monitor.sim.book import Account, Position
+from monitor.sim.book import Account, Position, account_from_config
 from monitor.sim.brackets import BRACKETS, Bracket
 from monitor.sim.liquidation import Liquidation, breached_positions, close_at_mark
 from monitor.sim.lp_solver import liquidation_price
@@ -81,43 +80,6 @@ class FundingPayment:
     time_ms: int
 
 
-def _build_account(
-    cfg: SimAccountConfig, path: str, first_mark: Callable[[str], float], now_ms: int
-) -> Account:
-    positions: list[Position] = []
-    seen: set[tuple[str, str]] = set()
-    for j, p in enumerate(cfg.positions):
-        where = f"{path}.positions[{j}]"
-        if symbol_spec(p.symbol) is None:
-            raise ConfigError(f"{where}.symbol", f"the simulator does not list {p.symbol}")
-        if (p.symbol, p.side) in seen:
-            raise ConfigError(where, f"a second {p.side} position on {p.symbol}")
-        if (p.side == "LONG" and p.qty < 0) or (p.side == "SHORT" and p.qty > 0):
-            raise ConfigError(
-                f"{where}.qty", f"a {p.side} leg needs a {'positive' if p.side == 'LONG' else 'negative'} qty"
-            )
-        seen.add((p.symbol, p.side))
-        entry = q8(p.entry_price) if p.entry_price is not None else first_mark(p.symbol)
-        positions.append(
-            Position(
-                p.symbol, p.side, q8(p.qty), entry, p.margin_mode, q8(p.isolated_wallet), p.leverage, now_ms
-            )
-        )
-    sides = {p.side == "BOTH" for p in positions}
-    if len(sides) > 1:
-        raise ConfigError(f"{path}.positions", "mix of one-way (BOTH) and hedge (LONG/SHORT) legs")
-    return Account(
-        name=cfg.name,
-        cross_wallet=q8(cfg.wallet_usdt),
-        positions=positions,
-        dual_side=sides == {False},
-        permissions=tuple(cfg.permissions),
-        update_ms=now_ms,
-        created_ms=now_ms,
-        leverage={p.symbol: p.leverage for p in positions},
-    )
-
-
 class AccountEngine:
     def __init__(
         self,
@@ -131,7 +93,7 @@ class AccountEngine:
         self._brackets = dict(brackets)
         self.marks: dict[str, float] = dict(marks)
         self.accounts: dict[str, Account] = {
-            a.name: _build_account(a, f"simulator.accounts[{i}]", first_mark, now_ms)
+            a.name: account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms)
             for i, a in enumerate(accounts)
         }
         self.liquidations: list[Liquidation] = []

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Account", "MarginMode", "Position", "PositionSide"]
+from monitor.config import SimAccountConfig
+from monitor.errors import ConfigError
+from monitor.sim.brackets import BRACKETS, tier_for
+from monitor.sim.numfmt import q8
+from monitor.sim.symbols import symbol_spec
+
+__all__ = ["Account", "MarginMode", "Position", "PositionSide", "account_from_config"]
 
 PositionSide = Literal["BOTH", "LONG", "SHORT"]
 MarginMode = Literal["cross", "isolated"]
@@ -37,3 +44,46 @@ class Account:
     created_ms: int = 0
     leverage: dict[str, float] = field(default_factory=dict)  # per symbol, also for flat symbols
     margin_calls: set[str] = field(default_factory=set)  # keys ("cross" or "SYM:SIDE") above 80 %
+
+
+def account_from_config(
+    cfg: SimAccountConfig, path: str, first_mark: Callable[[str], float], now_ms: int
+) -> Account:
+    """Open the configured account, refusing what the venue would not allow (ConfigError at `path`)."""
+    positions: list[Position] = []
+    seen: set[tuple[str, str]] = set()
+    for j, p in enumerate(cfg.positions):
+        where = f"{path}.positions[{j}]"
+        if symbol_spec(p.symbol) is None:
+            raise ConfigError(f"{where}.symbol", f"the simulator does not list {p.symbol}")
+        if (p.symbol, p.side) in seen:
+            raise ConfigError(where, f"a second {p.side} position on {p.symbol}")
+        if (p.side == "LONG" and p.qty < 0) or (p.side == "SHORT" and p.qty > 0):
+            raise ConfigError(
+                f"{where}.qty", f"a {p.side} leg needs a {'positive' if p.side == 'LONG' else 'negative'} qty"
+            )
+        seen.add((p.symbol, p.side))
+        entry = q8(p.entry_price) if p.entry_price is not None else first_mark(p.symbol)
+        allowed = tier_for(BRACKETS[p.symbol], p.qty * entry).max_leverage
+        if p.leverage > allowed:
+            raise ConfigError(
+                f"{where}.leverage", f"{p.leverage:g}x is above the {allowed}x the venue allows at this size"
+            )
+        positions.append(
+            Position(
+                p.symbol, p.side, q8(p.qty), entry, p.margin_mode, q8(p.isolated_wallet), p.leverage, now_ms
+            )
+        )
+    sides = {p.side == "BOTH" for p in positions}
+    if len(sides) > 1:
+        raise ConfigError(f"{path}.positions", "mix of one-way (BOTH) and hedge (LONG/SHORT) legs")
+    return Account(
+        name=cfg.name,
+        cross_wallet=q8(cfg.wallet_usdt),
+        positions=positions,
+        dual_side=sides == {False},
+        permissions=tuple(cfg.permissions),
+        update_ms=now_ms,
+        created_ms=now_ms,
+        leverage={p.symbol: p.leverage for p in positions},
+    )

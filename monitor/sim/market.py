@@ -179,10 +179,11 @@ class Market:
             spot_bid = _floor_to(index, spec.spot_tick)
             prev = self.quotes.get(symbol)
             ratio = spec.ratio.get(self._event, 1.0)
+            sizes: list[float]
             if prev is not None and self.paused:  # a frozen market keeps its books too
-                sizes = (prev.bid_qty, prev.ask_qty, prev.spot_bid_qty, prev.spot_ask_qty)
+                sizes = [prev.bid_qty, prev.ask_qty, prev.spot_bid_qty, prev.spot_ask_qty]
             else:
-                sizes = tuple(float(x) for x in self._rng.uniform(0.05, 8.0, size=4) / math.sqrt(ratio))
+                sizes = [float(x) for x in self._rng.uniform(0.05, 8.0, size=4) / math.sqrt(ratio)]
             self.quotes[symbol] = Quote(
                 symbol=symbol,
                 time_ms=now_ms,

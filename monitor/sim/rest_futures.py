@@ -13,7 +13,8 @@ from aiohttp import web
 from monitor.sim.exchange_info import futures_exchange_info
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
-from monitor.sim.replies import VenueError, json_reply
+from monitor.sim.open_interest import PERIODS_MS
+from monitor.sim.replies import VenueError, json_reply, missing_param
 from monitor.sim.venue import Venue
 
 __all__ = ["futures_public_routes"]
@@ -136,6 +137,33 @@ def futures_public_routes(v: Venue) -> list[web.RouteDef]:
             ]
         )
 
+    async def open_interest(request: web.Request) -> web.Response:
+        symbol = v.symbol(dict(request.query), required=True)
+        p = v.open_interest.current(symbol or "", v.market.quotes[symbol or ""].mark, v.now_ms())
+        return json_reply({"openInterest": f"{p.contracts:.3f}", "symbol": p.symbol, "time": p.time_ms})
+
+    async def open_interest_hist(request: web.Request) -> web.Response:
+        params = dict(request.query)
+        symbol = v.symbol(params, required=True) or ""
+        period = PERIODS_MS.get(params.get("period", ""))
+        if period is None:
+            raise missing_param("period")
+        limit = min(max(_int_param(params, "limit") or 30, 1), 500)
+        rows = v.open_interest.history(
+            symbol, period, _int_param(params, "startTime"), _int_param(params, "endTime"), limit
+        )
+        return json_reply(
+            [
+                {
+                    "symbol": p.symbol,
+                    "sumOpenInterest": f8(p.contracts),
+                    "sumOpenInterestValue": f8(p.value),
+                    "timestamp": p.time_ms,
+                }
+                for p in rows
+            ]
+        )
+
     return [
         web.get("/fapi/v1/ping", ping),
         web.get("/fapi/v1/time", server_time),
@@ -145,4 +173,6 @@ def futures_public_routes(v: Venue) -> list[web.RouteDef]:
         web.get("/fapi/v1/ticker/24hr", ticker_24h),
         web.get("/fapi/v1/fundingInfo", funding_info),
         web.get("/fapi/v1/fundingRate", funding_rate),
+        web.get("/fapi/v1/openInterest", open_interest),
+        web.get("/futures/data/openInterestHist", open_interest_hist),
     ]

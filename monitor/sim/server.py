@@ -24,10 +24,12 @@ from monitor.sim.auth import KeyRing
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.market import Market
+from monitor.sim.open_interest import OpenInterest
 from monitor.sim.replies import VenueError, error_response
 from monitor.sim.rest_account import futures_private_routes
 from monitor.sim.rest_futures import futures_public_routes
 from monitor.sim.rest_spot import spot_routes
+from monitor.sim.streams import StreamKind
 from monitor.sim.userstream import ListenKeys
 from monitor.sim.venue import Venue
 from monitor.sim.ws import StreamHub
@@ -39,6 +41,13 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Simulator:
+    """Binance USDⓈ-M (`futures_*_url`) and spot (`spot_*_url`) on two loopback ports.
+
+    `keys` maps a simulator account name to its (API key, API secret); keys naming no configured
+    account are ignored (their requests get -2015). `engine`, `market`, `faults` and `funding` are
+    for tests to read and steer; `pause()`/`resume()` freeze the price path while accounts answer.
+    """
+
     def __init__(self, cfg: SimulatorConfig, keys: dict[str, tuple[Secret, Secret]], clock: Clock) -> None:
         self._cfg = cfg
         self._clock = clock
@@ -48,28 +57,33 @@ class Simulator:
         self.engine = AccountEngine(
             cfg.accounts, first_mark=self.market.first_mark, marks=self.market.marks(), now_ms=now_ms
         )
-        hub_args = {
-            "market": self.market,
-            "clock": clock,
-            "faults": self.faults,
-            "ping_s": cfg.ws_ping_s,
-            "pong_timeout_s": cfg.ws_pong_timeout_s,
-        }
-        self.futures_hub = StreamHub(kind="futures", is_listen_key=self._is_listen_key, **hub_args)  # type: ignore[arg-type]
-        self.spot_hub = StreamHub(kind="spot", **hub_args)  # type: ignore[arg-type]
+        self.futures_hub = self._hub("futures", self._is_listen_key)
+        self.spot_hub = self._hub("spot", lambda _key: False)
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
         self.engine.subscribe(self.listen_keys.deliver)
-        history: list[FundingRecord] = []
-        for spec in self.market.specs.values():
-            history += historical_rates(
+        history = [
+            record
+            for spec in self.market.specs.values()
+            for record in historical_rates(
                 spec.symbol,
                 self.market.event,
                 spec.funding_hours,
                 last_funding_ms(now_ms, spec.funding_hours),
             )
+        ]
         self.funding = FundingHistory(history)
+        self.open_interest = OpenInterest()
+        self.open_interest.record(self.market.marks(), now_ms)
         self._venue = Venue(
-            cfg, clock, self.market, self.engine, KeyRing(keys), self.faults, self.listen_keys, self.funding
+            cfg,
+            clock,
+            self.market,
+            self.engine,
+            KeyRing({name: pair for name, pair in keys.items() if name in self.engine.accounts}),
+            self.faults,
+            self.listen_keys,
+            self.funding,
+            self.open_interest,
         )
         self.faults.on_disconnect(self._disconnect_all)
         self.faults.on_expire(self.listen_keys.expire_now)
@@ -78,6 +92,18 @@ class Simulator:
         self._ports: tuple[int, int] = (0, 0)
         self._tasks: list[asyncio.Task[None]] = []
         self._weight = (0, 0)  # (minute, requests in it)
+
+    def _hub(self, kind: StreamKind, is_listen_key: Callable[[str], bool]) -> StreamHub:
+        cfg = self._cfg
+        return StreamHub(
+            kind=kind,
+            market=self.market,
+            clock=self._clock,
+            faults=self.faults,
+            ping_s=cfg.ws_ping_s,
+            pong_timeout_s=cfg.ws_pong_timeout_s,
+            is_listen_key=is_listen_key,
+        )
 
     def _is_listen_key(self, key: str) -> bool:
         return self.listen_keys.is_live(key)
@@ -115,13 +141,22 @@ class Simulator:
             self.engine.settle_funding(st.symbol, st.rate, st.mark, now_ms)
             self.funding.add(FundingRecord(st.symbol, st.time_ms, st.rate, st.mark))
         self.listen_keys.expire_due()
+        self.open_interest.record(self.market.marks(), now_ms)
         self.ticks += 1
         self.futures_hub.broadcast(self.ticks)
         self.spot_hub.broadcast(self.ticks)
 
     async def _tick_forever(self) -> None:
+        # Pace on the loop's own timer (a schedule, not a reading of the time the venue reports), so
+        # a slow tick does not stretch the cadence; after a long stall, start the schedule afresh.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
         while True:
-            await asyncio.sleep(self._cfg.tick_s)
+            deadline += self._cfg.tick_s
+            delay = deadline - loop.time()
+            if delay < -self._cfg.tick_s:
+                deadline, delay = loop.time(), 0.0
+            await asyncio.sleep(max(0.0, delay))
             self.tick()
 
     def _disconnect_all(self) -> None:

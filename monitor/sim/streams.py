@@ -73,7 +73,8 @@ def _mini_ticker(q: Quote, spot: bool) -> dict[str, Any]:
 
 
 def is_market_stream(name: str) -> bool:
-    return "@" in name
+    """Stream names hold `@` or start with `!` (`!bookTicker`); listenKeys and ccxt's indices do not."""
+    return "@" in name or name.startswith("!")
 
 
 def _due(every: int, tick: int) -> bool:

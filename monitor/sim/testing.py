@@ -16,7 +16,7 @@ from monitor.secret import Secret
 from monitor.sim.auth import sign
 from monitor.sim.server import Simulator
 
-__all__ = ["TEST_KEYS", "running_simulator", "signed_query", "fast_config"]
+__all__ = ["TEST_KEYS", "fast_config", "running_simulator", "signed_query"]
 
 TEST_KEYS: dict[str, tuple[Secret, Secret]] = {
     "alice": (Secret("alice-api-key-0123456789"), Secret("alice-api-secret-9876543210")),
@@ -32,7 +32,6 @@ _ALICE = SimAccountConfig(
         SimPositionConfig(symbol="BTCUSDT", qty=12.5, leverage=20.0),
         SimPositionConfig(symbol="ETHUSDT", qty=-40.0, entry_price=3500.0, leverage=10.0),
     ),
-    permissions=("enableReading", "enableFutures"),
 )
 _BOB = SimAccountConfig(
     name="bob",

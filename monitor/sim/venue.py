@@ -14,6 +14,7 @@ from monitor.sim.auth import KeyRing, SignedRequest, verify_signed
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory
 from monitor.sim.market import Market
+from monitor.sim.open_interest import OpenInterest
 from monitor.sim.replies import bad_symbol, missing_param
 from monitor.sim.userstream import ListenKeys
 
@@ -30,6 +31,7 @@ class Venue:
     faults: Faults
     listen_keys: ListenKeys
     funding: FundingHistory
+    open_interest: OpenInterest
 
     def now_ms(self) -> int:
         return self.clock.now_ns() // 1_000_000

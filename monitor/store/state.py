@@ -8,9 +8,10 @@ tick to tick.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -21,9 +22,11 @@ from monitor.records import (
     AccountSnapshot,
     FeedState,
     FeedStatus,
+    Fill,
     FundingInfo,
     Holding,
     LeverageTiers,
+    MarginCall,
     MarkPrice,
     Position,
     Quote,
@@ -35,6 +38,8 @@ __all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
 
 Grid = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 _GONE_KEEP = 256
+FILL_MEMORY_S = 120.0  # a fill this recent explains why a position vanished
+_GONE_REASONS = {"liquidation": "liquidated", "adl": "adl", "trade": "closed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +57,19 @@ class FeedView:
 
 @dataclass(frozen=True, slots=True)
 class GonePosition:
-    """A position that a complete account snapshot no longer lists (closed or liquidated)."""
+    """A position that a complete account snapshot no longer lists (closed or liquidated).
+
+    `reason` comes from the last fill on that leg seen on the user data stream within
+    `FILL_MEMORY_S`: "liquidated" (the venue's `autoclose-` order), "adl" (auto-deleveraged),
+    "closed" (the account's own trade), or "unknown" when no fill was seen (REST polling only).
+    """
 
     venue: str
     account: str
     position: Position
     gone_at_ns: int
+    reason: str = "unknown"
+    price: float = math.nan  # the closing fill's price, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,7 @@ class Snapshot:
     gone: Mapping[tuple[str, str, str, str], GonePosition]
     feeds: Mapping[tuple[str, str], FeedView]
     mark_grid: Mapping[tuple[str, str], Grid]
+    margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _GridSeries:
@@ -113,6 +126,8 @@ class StateStore:
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
         self._feeds: dict[tuple[str, str], FeedView] = {}
         self._grids: dict[tuple[str, str], _GridSeries] = {}
+        self._fills: OrderedDict[tuple[str, str, str, str], Fill] = OrderedDict()
+        self._margin_calls: dict[tuple[str, str], MarginCall] = {}
 
     # ------------------------------------------------------------------ sink
     def put(self, record: Record) -> None:
@@ -139,6 +154,10 @@ class StateStore:
                 self._holdings[record.name] = record
         elif isinstance(record, FeedStatus):
             self._put_status(record)
+        elif isinstance(record, Fill):
+            self._put_fill(record)
+        elif isinstance(record, MarginCall):
+            self._margin_calls[(record.venue, record.account)] = record
 
     def _grid(self, venue: str, symbol: str) -> _GridSeries:
         key = (venue, symbol)
@@ -184,9 +203,28 @@ class StateStore:
         for p in before.positions:
             if p.qty != 0 and (p.symbol, p.side) not in now_keys:
                 gkey = (snap.venue, snap.account, p.symbol, p.side)
-                self._gone[gkey] = GonePosition(snap.venue, snap.account, p, snap.ts_recv_ns)
+                reason, price = self._why_gone(gkey, snap.ts_recv_ns)
+                self._gone[gkey] = GonePosition(snap.venue, snap.account, p, snap.ts_recv_ns, reason, price)
                 while len(self._gone) > _GONE_KEEP:
                     self._gone.popitem(last=False)
+
+    def _why_gone(self, key: tuple[str, str, str, str], now_ns: int) -> tuple[str, float]:
+        fill = self._fills.get(key)
+        if fill is None or now_ns - fill.ts_recv_ns > FILL_MEMORY_S * NS_PER_S:
+            return "unknown", math.nan
+        return _GONE_REASONS[fill.kind], fill.price
+
+    def _put_fill(self, fill: Fill) -> None:
+        key = (fill.venue, fill.account, fill.symbol, fill.side)
+        self._fills[key] = fill
+        self._fills.move_to_end(key)
+        while len(self._fills) > _GONE_KEEP:
+            self._fills.popitem(last=False)
+        gone = self._gone.get(key)  # the fill can trail the ACCOUNT_UPDATE that removed the leg
+        if gone is not None and fill.ts_recv_ns - gone.gone_at_ns <= FILL_MEMORY_S * NS_PER_S:
+            self._gone[key] = GonePosition(
+                gone.venue, gone.account, gone.position, gone.gone_at_ns, _GONE_REASONS[fill.kind], fill.price
+            )
 
     # ------------------------------------------------------------------ source
     def snapshot(self, now_ns: int) -> Snapshot:
@@ -201,6 +239,7 @@ class StateStore:
             gone=MappingProxyType(dict(self._gone)),
             feeds=MappingProxyType(dict(self._feeds)),
             mark_grid=MappingProxyType({k: g.ring.window() for k, g in self._grids.items()}),
+            margin_calls=MappingProxyType(dict(self._margin_calls)),
         )
 
     @property

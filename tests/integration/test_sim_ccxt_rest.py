@@ -22,8 +22,9 @@ pytestmark = pytest.mark.integration
 
 
 @asynccontextmanager
-async def client(sim: Simulator, account: str | None = "alice", cls: Any = ccxta.binanceusdm,
-                 **options: Any) -> AsyncIterator[Any]:
+async def client(
+    sim: Simulator, account: str | None = "alice", cls: Any = ccxta.binanceusdm, **options: Any
+) -> AsyncIterator[Any]:
     conf: dict[str, Any] = {"options": options} if options else {}
     if account is not None:
         key, secret = TEST_KEYS[account]
@@ -42,13 +43,19 @@ async def test_load_markets_with_keys(fetch_currencies: bool) -> None:
     async with running_simulator() as sim, client(sim, fetchCurrencies=fetch_currencies) as ex:
         markets = await ex.load_markets()
         btc = markets["BTC/USDT:USDT"]
-        assert (btc["id"], btc["swap"], btc["linear"], btc["settle"], btc["active"]) == ("BTCUSDT", True, True, "USDT", True)
+        assert (btc["id"], btc["swap"], btc["linear"], btc["settle"], btc["active"]) == (
+            "BTCUSDT",
+            True,
+            True,
+            "USDT",
+            True,
+        )
         assert btc["precision"]["price"] == 0.1 and btc["precision"]["amount"] == 0.001
         assert {"ETH/USDT:USDT", "SOL/USDT:USDT"} <= set(markets)
 
 
 async def test_fetch_positions_equal_the_engine() -> None:
-    """contracts, entry, mark, LP, UPnL, notional, margin mode, side, hedged — for cross and hedge isolated."""
+    """contracts, entry, mark, LP, UPnL, notional, margin mode, side, hedged: cross and hedge isolated."""
     async with running_simulator() as sim:
         sim.pause()
         for account in ("alice", "bob"):
@@ -78,11 +85,16 @@ async def test_fetch_positions_equal_the_engine() -> None:
 
 async def test_cross_collateral_back_solved_by_ccxt_is_the_cross_wallet_when_alone() -> None:
     """ccxt back-solves collateral from the LP; with one position it returns the wallet (§3.4)."""
-    from monitor.sim.testing import fast_config
     from monitor.config import SimAccountConfig, SimPositionConfig
+    from monitor.sim.testing import fast_config
 
-    solo = SimAccountConfig(name="alice", api_key_env="A", api_secret_env="B", wallet_usdt=3_000.0,
-                            positions=(SimPositionConfig(symbol="BTCUSDT", qty=0.5, leverage=20.0),))
+    solo = SimAccountConfig(
+        name="alice",
+        api_key_env="A",
+        api_secret_env="B",
+        wallet_usdt=3_000.0,
+        positions=(SimPositionConfig(symbol="BTCUSDT", qty=0.5, leverage=20.0),),
+    )
     async with running_simulator(fast_config(accounts=(solo,))) as sim:
         sim.pause()
         async with client(sim) as ex:
@@ -116,7 +128,9 @@ async def test_funding_rates_mark_prices_and_intervals() -> None:
             f"{k[:-4]}/USDT:USDT": v.funding_rate for k, v in quotes.items()
         }
         marks = await ex.fetch_mark_prices()
-        assert {s: t["markPrice"] for s, t in marks.items()} == {f"{k[:-4]}/USDT:USDT": v.mark for k, v in quotes.items()}
+        assert {s: t["markPrice"] for s, t in marks.items()} == {
+            f"{k[:-4]}/USDT:USDT": v.mark for k, v in quotes.items()
+        }
         mark = await ex.fetch_mark_price("ETH/USDT:USDT")
         assert (mark["markPrice"], mark["indexPrice"]) == (quotes["ETHUSDT"].mark, quotes["ETHUSDT"].index)
         intervals = await ex.fetch_funding_intervals()
@@ -138,9 +152,10 @@ async def test_leverage_tiers_are_the_engine_brackets() -> None:
         for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
             got = tiers[f"{symbol[:-4]}/USDT:USDT"]
             want = sim.engine.brackets(symbol)
-            assert [(t["minNotional"], t["maxNotional"], t["maintenanceMarginRate"], t["maxLeverage"]) for t in got] == [
-                (b.floor, b.cap, b.mmr, b.max_leverage) for b in want
-            ]
+            assert [
+                (t["minNotional"], t["maxNotional"], t["maintenanceMarginRate"], t["maxLeverage"])
+                for t in got
+            ] == [(b.floor, b.cap, b.mmr, b.max_leverage) for b in want]
 
 
 async def test_books_futures_and_spot() -> None:
@@ -154,7 +169,12 @@ async def test_books_futures_and_spot() -> None:
         async with client(sim, "alice", ccxta.binance, fetchMarkets={"types": ["spot", "linear"]}) as spot:
             books = await spot.fetch_bids_asks(["BTC/USDT"])
         b = books["BTC/USDT"]
-        assert (b["bid"], b["bidVolume"], b["ask"], b["askVolume"]) == (q.spot_bid, q.spot_bid_qty, q.spot_ask, q.spot_ask_qty)
+        assert (b["bid"], b["bidVolume"], b["ask"], b["askVolume"]) == (
+            q.spot_bid,
+            q.spot_bid_qty,
+            q.spot_ask,
+            q.spot_ask_qty,
+        )
 
 
 async def test_position_mode_and_sync_client() -> None:
@@ -163,7 +183,9 @@ async def test_position_mode_and_sync_client() -> None:
 
     async with running_simulator() as sim:
         key, secret = TEST_KEYS["bob"]
-        ex = ccxt.binanceusdm({"apiKey": key.reveal(), "secret": secret.reveal(), "options": {"fetchCurrencies": False}})
+        ex = ccxt.binanceusdm(
+            {"apiKey": key.reveal(), "secret": secret.reveal(), "options": {"fetchCurrencies": False}}
+        )
         point_ccxt_at(ex, sim)
         mode = await asyncio.to_thread(ex.fetch_position_mode)
         assert mode["hedged"] is True
@@ -199,3 +221,38 @@ async def test_rest_faults_as_ccxt_sees_them() -> None:
             with pytest.raises(ccxt.DDoSProtection):
                 await ex.fetch_mark_price("BTC/USDT:USDT")
         assert (await ex.fetch_mark_price("BTC/USDT:USDT"))["markPrice"] > 0
+
+
+async def test_position_variants_v2_and_account_agree_with_v3() -> None:
+    """`useV2` (every symbol, zero rows dropped by ccxt) and `method: account` give the same book."""
+    async with running_simulator() as sim, client(sim, fetchCurrencies=False) as ex:
+        sim.pause()
+        v3 = {p["symbol"]: p for p in await ex.fetch_positions()}
+        v2 = {p["symbol"]: p for p in await ex.fetch_positions(params={"useV2": True})}
+        acct = {p["symbol"]: p for p in await ex.fetch_positions(params={"method": "account"})}
+        assert set(v3) == set(v2) == {"BTC/USDT:USDT", "ETH/USDT:USDT"}
+        for symbol, p in v3.items():
+            assert (v2[symbol]["contracts"], v2[symbol]["entryPrice"], v2[symbol]["liquidationPrice"]) == (
+                p["contracts"],
+                p["entryPrice"],
+                p["liquidationPrice"],
+            )
+            assert (
+                v2[symbol]["leverage"]
+                == sim.engine.position("alice", symbol.replace("/USDT:USDT", "USDT")).leverage
+            )
+            assert (acct[symbol]["contracts"], acct[symbol]["unrealizedPnl"]) == (
+                p["contracts"],
+                p["unrealizedPnl"],
+            )
+
+
+async def test_open_interest_now_and_history() -> None:
+    """Synthetic open interest (the replay has none): current via fapi, 5-minute history via /futures/data."""
+    async with running_simulator() as sim, client(sim, None) as ex:
+        sim.pause()
+        oi = await ex.fetch_open_interest("BTC/USDT:USDT")
+        mark = sim.market.quotes["BTCUSDT"].mark
+        assert oi["openInterestAmount"] == round(5e9 / mark, 3)
+        hist = await ex.fetch_open_interest_history("BTC/USDT:USDT", "5m")
+        assert len(hist) == 1 and hist[0]["timestamp"] % 300_000 == 0

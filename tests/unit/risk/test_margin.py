@@ -128,3 +128,23 @@ def test_padded_table_matches_single_table() -> None:
         expected = m.maintenance_margin(notional[i], b.floors, b.mmrs, b.cums, b.caps)
         assert expected == pytest.approx(mm[i], rel=1e-12, nan_ok=True)
     assert table_tier(table, np.array([-1, 0, 1]), np.array([1.0, np.nan, 5e7])).tolist() == [-1, -1, -1]
+
+
+def test_padded_lookup_exact_at_and_just_below_floors() -> None:
+    """At a floor → that tier; one ulp below → the tier before (the log-key search is verified exactly)."""
+    tables = [btc_brackets(), eth_brackets()]
+    table = tier_table(tables)
+    for s, b in enumerate(tables):
+        at = b.floors.copy()
+        below = np.nextafter(b.floors[1:], 0.0)
+        notional = np.concatenate([at, below])
+        sym = np.full(notional.size, s)
+        expected = m.tier_index(notional, b.floors, b.caps)
+        assert table_tier(table, sym, notional).tolist() == expected.tolist()
+
+
+def test_invalid_bracket_row_is_missing_tier() -> None:
+    """A table with a gap becomes an empty row: every lookup on it is −1, never a wrong rate."""
+    gap = m.brackets([0, 50_000], [0.004, 0.005], caps=[40_000, 1e6])
+    table = tier_table([btc_brackets(), gap])
+    assert table_tier(table, np.array([0, 1, 1]), np.array([10.0, 10.0, 45_000.0])).tolist() == [0, -1, -1]

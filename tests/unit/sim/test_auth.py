@@ -27,7 +27,9 @@ def test_spot_docs_test_vector() -> None:
 
 
 def test_a_correctly_signed_query_names_its_account_and_params() -> None:
-    req = verify_signed(KEYS, "alice-key", _signed(f"timestamp={NOW}&symbol=BTCUSDT&recvWindow=10000"), "", NOW)
+    req = verify_signed(
+        KEYS, "alice-key", _signed(f"timestamp={NOW}&symbol=BTCUSDT&recvWindow=10000"), "", NOW
+    )
     assert req.account == "alice"
     assert req.params == {"timestamp": str(NOW), "symbol": "BTCUSDT", "recvWindow": "10000"}
 
@@ -64,7 +66,9 @@ def test_reordered_parameters_do_not_verify() -> None:
         ("alice-key", _signed(f"timestamp={NOW}&recvWindow=60001"), -1131, 400),
     ],
 )
-def test_rejections_carry_the_venue_code(api_key: str | None, query: str, code: int | None, status: int) -> None:
+def test_rejections_carry_the_venue_code(
+    api_key: str | None, query: str, code: int | None, status: int
+) -> None:
     """Each failed check answers with the code ccxt maps (-1021 InvalidNonce, -1022/-2015 auth)."""
     if code is None:
         assert verify_signed(KEYS, api_key, query, "", NOW).account == "alice"

@@ -30,9 +30,14 @@ def test_shipped_ou_constants_are_the_fit_of_the_hourly_basis() -> None:
     """The constants in basis.py are what the OLS recipe gives on the real hourly basis."""
     with TESTDATA.open() as fh:
         rows = list(csv.DictReader(fh))
-    series = [[float(r["basis_close_bps_of_spot"]) for r in g] for _, g in itertools.groupby(rows, key=lambda r: r["event"])]
+    series = [
+        [float(r["basis_close_bps_of_spot"]) for r in g]
+        for _, g in itertools.groupby(rows, key=lambda r: r["event"])
+    ]
     fit = fit_ou(series, 3600.0)
-    assert (fit.theta_per_s, fit.mu, fit.sigma) == pytest.approx((OU_THETA_PER_S, OU_MU_BPS, OU_SIGMA_BPS), rel=1e-9)
+    assert (fit.theta_per_s, fit.mu, fit.sigma) == pytest.approx(
+        (OU_THETA_PER_S, OU_MU_BPS, OU_SIGMA_BPS), rel=1e-9
+    )
 
 
 def test_fit_recovers_a_known_ou_process() -> None:
@@ -54,8 +59,15 @@ def test_basis_process_is_seeded() -> None:
 
 @pytest.mark.parametrize(
     ("premium", "cap", "rate"),
-    [(0.0, 0.003, 0.0001), (0.0003, 0.003, 0.0001), (0.001, 0.003, 0.0005), (-0.001, 0.003, -0.0005),
-     (0.01, 0.003, 0.003), (-0.02, 0.003, -0.003), (0.00012345, 0.003, 0.0001)],
+    [
+        (0.0, 0.003, 0.0001),
+        (0.0003, 0.003, 0.0001),
+        (0.001, 0.003, 0.0005),
+        (-0.001, 0.003, -0.0005),
+        (0.01, 0.003, 0.003),
+        (-0.02, 0.003, -0.003),
+        (0.00012345, 0.003, 0.0001),
+    ],
 )
 def test_binance_funding_formula(premium: float, cap: float, rate: float) -> None:
     """F = P + clamp(I − P, ±0.05 %), capped at ±0.3 % for BTCUSDT."""
@@ -70,9 +82,19 @@ def test_next_funding_is_the_next_multiple_of_the_interval() -> None:
 
 def _engine(qty: float, mode: str = "cross") -> AccountEngine:
     cfg = SimAccountConfig(
-        name="a", api_key_env="K", api_secret_env="S", wallet_usdt=10_000.0,
-        positions=(SimPositionConfig(symbol="BTCUSDT", qty=qty, entry_price=40_000.0, margin_mode=mode,  # type: ignore[arg-type]
-                                     isolated_wallet=2_000.0 if mode == "isolated" else 0.0),),
+        name="a",
+        api_key_env="K",
+        api_secret_env="S",
+        wallet_usdt=10_000.0,
+        positions=(
+            SimPositionConfig(
+                symbol="BTCUSDT",
+                qty=qty,
+                entry_price=40_000.0,
+                margin_mode=mode,  # type: ignore[arg-type]
+                isolated_wallet=2_000.0 if mode == "isolated" else 0.0,
+            ),
+        ),
     )
     return AccountEngine([cfg], first_mark=lambda s: 40_000.0, marks={"BTCUSDT": 40_000.0}, now_ms=1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from monitor.sim.brackets import BRACKETS, build_brackets, max_notional_for_leverage, tier_for
@@ -30,7 +32,7 @@ def test_eth_table_contains_the_faq_example_tier() -> None:
 def test_maintenance_margin_is_continuous_across_every_tier_boundary() -> None:
     """At each floor, the MM of the tier below equals the MM of the tier above (what cum is for)."""
     for table in BRACKETS.values():
-        for lower, upper in zip(table, table[1:], strict=False):
+        for lower, upper in itertools.pairwise(table):
             n = upper.floor
             assert n * lower.mmr - lower.cum == pytest.approx(n * upper.mmr - upper.cum, rel=1e-12)
 

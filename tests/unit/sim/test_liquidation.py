@@ -8,13 +8,16 @@ import pytest
 
 from monitor.clock import ManualClock
 from monitor.config import SimAccountConfig, SimPositionConfig
+from monitor.errors import ConfigError
 from monitor.sim.accounts import AccountEngine
 from monitor.sim.market import Market
 from monitor.sim.replay import PricePath
 
 
 def _account(*positions: SimPositionConfig, wallet: float = 2_000.0) -> SimAccountConfig:
-    return SimAccountConfig(name="a", api_key_env="K", api_secret_env="S", wallet_usdt=wallet, positions=positions)
+    return SimAccountConfig(
+        name="a", api_key_env="K", api_secret_env="S", wallet_usdt=wallet, positions=positions
+    )
 
 
 class Rig:
@@ -23,10 +26,20 @@ class Rig:
     def __init__(self, cfg: SimAccountConfig, prices: tuple[float, ...] = (40_000.0, 20_000.0)) -> None:
         self.clock = ManualClock()
         times = [2_000.0 * i / (len(prices) - 1) for i in range(len(prices))]
-        self.market = Market(replay="crash-2021-05-19", speed=1.0, loop=False, seed=1, clock=self.clock,
-                             path=PricePath(times, prices))
-        self.engine = AccountEngine([cfg], first_mark=self.market.first_mark, marks=self.market.marks(),
-                                    now_ms=self.clock.now_ns() // 1_000_000)
+        self.market = Market(
+            replay="crash-2021-05-19",
+            speed=1.0,
+            loop=False,
+            seed=1,
+            clock=self.clock,
+            path=PricePath(times, prices),
+        )
+        self.engine = AccountEngine(
+            [cfg],
+            first_mark=self.market.first_mark,
+            marks=self.market.marks(),
+            now_ms=self.clock.now_ns() // 1_000_000,
+        )
         self.events: list[dict[str, Any]] = []
         self.engine.subscribe(lambda _n, ev: self.events.append(ev))
 
@@ -52,8 +65,13 @@ class Rig:
 @pytest.mark.parametrize("mode", ["cross", "isolated"])
 def test_closes_on_the_first_tick_through_the_lp(mode: str) -> None:
     """Mark above LP: open. First mark at/below LP: closed at that mark, recorded, wallet floored at 0."""
-    pos = SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0, margin_mode=mode,  # type: ignore[arg-type]
-                            isolated_wallet=2_000.0 if mode == "isolated" else 0.0)
+    pos = SimPositionConfig(
+        symbol="BTCUSDT",
+        qty=1.0,
+        entry_price=40_000.0,
+        margin_mode=mode,  # type: ignore[arg-type]
+        isolated_wallet=2_000.0 if mode == "isolated" else 0.0,
+    )
     rig = Rig(_account(pos, wallet=2_000.0 if mode == "cross" else 500.0))
     lp, prev_mark, mark = rig.run_until_liquidated()
     assert lp == pytest.approx((40_000 - 2_000) / 0.996, rel=1e-12)
@@ -84,27 +102,35 @@ def test_liquidation_tells_the_user_stream() -> None:
 
 def test_a_gap_past_the_lp_leaves_a_zero_wallet_and_no_fee() -> None:
     """Jumping far past the LP: losses exceed margin, the wallet stops at 0, nothing left for a fee."""
-    rig = Rig(_account(SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0)),
-              prices=(40_000.0, 39_999.0, 30_000.0))
+    rig = Rig(
+        _account(SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0)),
+        prices=(40_000.0, 39_999.0, 30_000.0),
+    )
     rig.tick(2_000.0)
     liq = rig.engine.liquidations[0]
     assert liq.fee == 0.0 and rig.engine.wallet_balance("a") == 0.0
 
 
 def test_cross_liquidation_closes_every_cross_position_isolated_ones_stay() -> None:
-    rig = Rig(_account(
-        SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0),
-        SimPositionConfig(symbol="ETHUSDT", qty=-1.0, entry_price=3_452.0),
-        SimPositionConfig(symbol="SOLUSDT", qty=5.0, entry_price=40.0, margin_mode="isolated", isolated_wallet=150.0),
-    ))
+    rig = Rig(
+        _account(
+            SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0),
+            SimPositionConfig(symbol="ETHUSDT", qty=-1.0, entry_price=3_452.0),
+            SimPositionConfig(
+                symbol="SOLUSDT", qty=5.0, entry_price=40.0, margin_mode="isolated", isolated_wallet=150.0
+            ),
+        )
+    )
     rig.run_until_liquidated()
     assert sorted(liq.symbol for liq in rig.engine.liquidations) == ["BTCUSDT", "ETHUSDT"]
     assert [p.symbol for p in rig.engine.positions("a")] == ["SOLUSDT"]
 
 
 def test_short_is_liquidated_on_the_way_up() -> None:
-    rig = Rig(_account(SimPositionConfig(symbol="BTCUSDT", qty=-1.0, entry_price=20_000.0)),
-              prices=(20_000.0, 40_000.0))
+    rig = Rig(
+        _account(SimPositionConfig(symbol="BTCUSDT", qty=-1.0, entry_price=20_000.0)),
+        prices=(20_000.0, 40_000.0),
+    )
     lp, prev_mark, mark = 0.0, 0.0, 0.0
     for _ in range(3_000):
         lp, prev_mark = rig.engine.liquidation_price("a", "BTCUSDT"), rig.market.quotes["BTCUSDT"].mark
@@ -116,9 +142,43 @@ def test_short_is_liquidated_on_the_way_up() -> None:
 
 
 def test_margin_call_rearms_after_the_ratio_falls_back() -> None:
-    rig = Rig(_account(SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0)),
-              prices=(40_000.0, 38_170.0, 39_500.0, 38_170.0))
+    rig = Rig(
+        _account(SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0)),
+        prices=(40_000.0, 38_170.0, 39_500.0, 38_170.0),
+    )
     for _ in range(2_000):
         rig.tick()
     assert [e["e"] for e in rig.events] == ["MARGIN_CALL", "MARGIN_CALL"]
     assert rig.engine.liquidations == []
+
+
+@pytest.mark.parametrize(
+    ("positions", "path"),
+    [
+        ((SimPositionConfig(symbol="DOGEUSDT", qty=1.0),), "positions[0].symbol"),
+        ((SimPositionConfig(symbol="BTCUSDT", qty=1.0, leverage=126.0),), "positions[0].leverage"),
+        (
+            (SimPositionConfig(symbol="BTCUSDT", qty=30.0, entry_price=40_000.0, leverage=25.0),),
+            "positions[0].leverage",
+        ),
+        ((SimPositionConfig(symbol="BTCUSDT", qty=-1.0, side="LONG"),), "positions[0].qty"),
+        (
+            (SimPositionConfig(symbol="BTCUSDT", qty=1.0), SimPositionConfig(symbol="BTCUSDT", qty=2.0)),
+            "positions[1]",
+        ),
+        (
+            (
+                SimPositionConfig(symbol="BTCUSDT", qty=1.0),
+                SimPositionConfig(symbol="ETHUSDT", qty=1.0, side="LONG"),
+            ),
+            "positions",
+        ),
+    ],
+)
+def test_accounts_the_venue_would_not_allow_fail_at_start(
+    positions: tuple[SimPositionConfig, ...], path: str
+) -> None:
+    """Unknown symbol, leverage above the bracket's, wrong-signed hedge leg, duplicates, mixed modes."""
+    with pytest.raises(ConfigError) as err:
+        AccountEngine([_account(*positions)], first_mark=lambda s: 40_000.0, marks={}, now_ms=0)
+    assert err.value.path == f"simulator.accounts[0].{path}"

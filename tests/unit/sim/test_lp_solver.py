@@ -20,7 +20,9 @@ FIXED = {
 }
 
 
-def _pos(symbol: str, qty: float, entry: float, mode: str = "cross", iw: float = 0.0, side: str = "BOTH") -> Position:
+def _pos(
+    symbol: str, qty: float, entry: float, mode: str = "cross", iw: float = 0.0, side: str = "BOTH"
+) -> Position:
     return Position(symbol, side, qty, entry, mode, iw, 10.0, 0)  # type: ignore[arg-type]
 
 
@@ -79,7 +81,9 @@ def test_hedge_legs_share_one_cross_liquidation_price() -> None:
     marks = {"BTCUSDT": 40_000.0}
     lp = liquidation_price(long, [long, short], 8_000.0, marks, BRACKETS)
     assert lp == liquidation_price(short, [long, short], 8_000.0, marks, BRACKETS)
-    assert account_risk(8_000.0, [long, short], {"BTCUSDT": lp}, BRACKETS).cross_margin_ratio == pytest.approx(1.0)
+    assert account_risk(
+        8_000.0, [long, short], {"BTCUSDT": lp}, BRACKETS
+    ).cross_margin_ratio == pytest.approx(1.0)
 
 
 def test_bisection_reaches_machine_precision() -> None:
@@ -93,7 +97,9 @@ def test_bisection_reaches_machine_precision() -> None:
     leverage=st.floats(1.0, 100.0),
     short=st.booleans(),
 )
-def test_isolated_equity_equals_maintenance_margin_at_the_lp(qty: float, entry: float, leverage: float, short: bool) -> None:
+def test_isolated_equity_equals_maintenance_margin_at_the_lp(
+    qty: float, entry: float, leverage: float, short: bool
+) -> None:
     """Property: at the solved LP, isolated wallet + UPnL − MM is zero to rounding."""
     q = -qty if short else qty
     pos = _pos("BTCUSDT", q, entry, "isolated", iw=qty * entry / leverage)

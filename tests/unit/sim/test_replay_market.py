@@ -11,7 +11,11 @@ from monitor.sim.replay import PricePath, load_bars
 
 
 def test_each_event_loads_its_rows() -> None:
-    assert [len(load_bars(r)) for r in ("crash-2020-03-12", "crash-2021-05-19", "crash-2024-08-05")] == [872, 271, 270]
+    assert [len(load_bars(r)) for r in ("crash-2020-03-12", "crash-2021-05-19", "crash-2024-08-05")] == [
+        872,
+        271,
+        270,
+    ]
 
 
 def test_path_visits_every_high_and_low_nearer_extreme_first() -> None:
@@ -33,7 +37,9 @@ def test_vertices_between_lists_only_the_skipped_points() -> None:
     assert path.price_at(5.0) == 95.0
 
 
-def _market(clock: ManualClock, path: PricePath | None = None, loop: bool = True, speed: float = 60.0) -> Market:
+def _market(
+    clock: ManualClock, path: PricePath | None = None, loop: bool = True, speed: float = 60.0
+) -> Market:
     return Market(replay="crash-2021-05-19", speed=speed, loop=loop, seed=7, clock=clock, path=path)
 
 

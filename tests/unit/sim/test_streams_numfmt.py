@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from monitor.clock import ManualClock
 from monitor.sim.market import Market
 from monitor.sim.numfmt import f8, fnum, q8
-from monitor.sim.streams import render
+from monitor.sim.streams import is_market_stream, render
 
 
 def _market() -> Market:
@@ -50,3 +50,28 @@ def test_published_strings_parse_back_to_the_quantized_float(x: float) -> None:
 
 def test_no_negative_zero() -> None:
     assert f8(-1e-12) == "0.00000000" and fnum(-0.0) == "0"
+
+
+def test_stream_names_are_told_from_listen_keys_and_indices() -> None:
+    assert [
+        is_market_stream(n) for n in ("btcusdt@bookTicker", "!bookTicker", "!markPrice@arr", "0", "a" * 64)
+    ] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_url_layouts_route_to_streams_and_wrapping() -> None:
+    """Classic, combined, ccxt category and spot `/stream/ws/<n>` paths (venues.md §2.1, pitfalls 1–2)."""
+    from monitor.sim.ws import _route
+
+    assert _route("/ws/btcusdt@markPrice", {}) == (False, ["btcusdt@markPrice"])
+    assert _route("/stream", {"streams": "a@b/!bookTicker"}) == (True, ["a@b", "!bookTicker"])
+    assert _route("/market/ws/0", {}) == (False, ["0"])
+    assert _route("/public/stream", {"streams": "x@bookTicker"}) == (True, ["x@bookTicker"])
+    assert _route("/private/ws", {"listenKey": "K"}) == (False, ["K"])
+    assert _route("/private/ws/K", {}) == (False, ["K"])
+    assert _route("/stream/ws/3", {}) == (False, ["3"])

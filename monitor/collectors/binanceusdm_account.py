@@ -1,0 +1,323 @@
+"""One Binance USDⓈ-M account: REST snapshots, the user data stream, and the listenKey lifecycle.
+
+Two supervised tasks share an `AccountBook`:
+
+* the reconciler takes a REST snapshot (positionRisk v3 + account v3) every `poll_s` while no
+  user stream is synced, every `reconcile_s` once one is, and at once when the stream
+  (re)connects — the stream is delta-only, so the picture after any reconnect starts from REST;
+* the user stream POSTs a listenKey, connects `/private/ws?listenKey=…`, PUTs the key every
+  `keepalive_s` (well inside its 60 min life) and starts over on `-1125`, on `listenKeyExpired`
+  or on a close. It applies `ACCOUNT_UPDATE` deltas, records fills (a liquidation is the venue's
+  `autoclose-` order, so a vanished position is reported as liquidated, not closed), and surfaces
+  `MARGIN_CALL` as a record, a warning log line and `perpmon_collector_events_total{event=
+  "margin_call"}`. Connections rotate make-before-break before the venue's 24 h cut.
+
+A REST failure while the stream is synced is logged and counted but does not mark the account
+down: the deltas keep the picture exact, and its age limit still catches a long outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from websockets.asyncio.client import ClientConnection, connect
+
+from monitor.backoff import backoff
+from monitor.clock import NS_PER_S, Clock
+from monitor.collectors.account_book import AccountBook, AccountUpdate
+from monitor.collectors.base import CollectorStats, RecordSink
+from monitor.collectors.binanceusdm_events import ListenKeyExpired, parse_user_event
+from monitor.collectors.binanceusdm_wire import (
+    parse_account_balances,
+    parse_leverage_brackets,
+    parse_position_risk,
+)
+from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.pacing import Pacer
+from monitor.collectors.wsfeed import NETWORK_ERRORS, WsPolicy
+from monitor.errors import FeedError, ParseError
+from monitor.records import AccountSnapshot, FeedState, FeedStatus, Fill, MarginCall
+
+__all__ = ["BinanceAccount"]
+
+log = structlog.get_logger(__name__)
+BRACKETS_REFRESH_S = 600.0
+_DEDUP = 256  # frames remembered to drop the duplicates of a make-before-break overlap
+_STEADY_S = 10.0  # a session this long resets the reconnect backoff
+
+
+class _SessionEnd(Exception):
+    """The listenKey is gone (expired, or the venue no longer knows it): create a new one."""
+
+
+class BinanceAccount:
+    def __init__(
+        self,
+        *,
+        venue: str,
+        name: str,
+        client: Callable[[], Any],
+        rest: RestCaller,
+        sink: RecordSink,
+        clock: Clock,
+        stats: CollectorStats,
+        futures_ws: str,
+        poll_s: float,
+        reconcile_s: float,
+        keepalive_s: float,
+        user_stream: bool,
+        connect_pacer: Pacer,
+        policy: WsPolicy,
+    ) -> None:
+        self.venue, self.name = venue, name
+        self._client = client
+        self._rest = rest
+        self._sink = sink
+        self._clock = clock
+        self._stats = stats
+        self._ws_base = futures_ws.rstrip("/")
+        self._poll_s, self._reconcile_s, self._keepalive_s = poll_s, reconcile_s, keepalive_s
+        self._user_stream = user_stream
+        self._pacer = connect_pacer
+        self._policy = policy
+        self.book = AccountBook(venue, name)
+        self._wake = asyncio.Event()
+        self._seen: deque[int] = deque(maxlen=_DEDUP)
+        self.stream_name = f"account:{name}"
+        self.socket = f"{venue}.user.{name}"
+
+    # ---------------------------------------------------------------- reconciler
+    async def reconcile_loop(self) -> None:
+        ex = self._client()
+        next_brackets = 0
+        self._status(FeedState.DOWN, "connecting")
+        try:
+            while True:
+                try:
+                    if self._clock.monotonic_ns() >= next_brackets:
+                        await self._brackets(ex)
+                        next_brackets = self._clock.monotonic_ns() + int(BRACKETS_REFRESH_S * NS_PER_S)
+                    await self._reconcile(ex)
+                except ParseError as exc:
+                    self._stats.drop(exc.reason)
+                    log.warning("account snapshot dropped", account=self.name, reason=exc.reason)
+                except FeedError as exc:
+                    if not self.book.synced:
+                        self._status(FeedState.DOWN, type(exc).__name__)
+                    self._stats.events["rest_failure"] += 1
+                    log.warning(
+                        "account snapshot failed", account=self.name, error=self._rest.redact(str(exc))
+                    )
+                synced = self._user_stream and self.book.synced
+                await self._sleep_or_wake(self._reconcile_s if synced else self._poll_s)
+        finally:
+            await ex.close()
+
+    async def _brackets(self, ex: Any) -> None:
+        raw = await self._rest.call(ex, ex.fapiPrivateGetLeverageBracket)
+        for tiers in parse_leverage_brackets(raw, self.name, self.venue, self._clock.now_ns()):
+            self._sink.put(tiers)
+
+    async def _reconcile(self, ex: Any) -> None:
+        epoch = self.book.epoch
+        requested_ms = self._clock.now_ns() // 1_000_000
+        risk, acct = await asyncio.gather(
+            self._rest.call(ex, ex.fapiPrivateV3GetPositionRisk),
+            self._rest.call(ex, ex.fapiPrivateV3GetAccount),
+        )
+        now = self._clock.now_ns()
+        rest = AccountSnapshot(
+            venue=self.venue,
+            account=self.name,
+            ts_event_ns=now,
+            ts_recv_ns=now,
+            positions=parse_position_risk(risk),
+            balances=parse_account_balances(acct),
+        )
+        merged, drift = self.book.reset(rest, requested_ms, epoch)
+        if drift:
+            self._stats.events["reconcile_drift"] += 1
+            log.warning("reconciliation corrected the streamed account state", account=self.name)
+        self._sink.put(merged)
+        self._stats.messages[self.stream_name] += 1
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (sleeper, waker):
+                t.cancel()
+            self._wake.clear()
+
+    # ---------------------------------------------------------------- user data stream
+    async def user_loop(self) -> None:
+        ex = self._client()
+        delays = backoff(initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s)
+        try:
+            while True:
+                key = ""
+                try:
+                    reply = await self._rest.call(ex, ex.fapiPrivatePostListenKey)
+                    key = str(reply["listenKey"])
+                    if await self._session(ex, key):
+                        delays = backoff(
+                            initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s
+                        )
+                except (FeedError, *NETWORK_ERRORS) as exc:
+                    text = self._rest.redact(f"{type(exc).__name__}: {exc}").replace(
+                        key or "\0", "<redacted>"
+                    )
+                    log.warning("user data stream failed", account=self.name, error=text[:300])
+                except (KeyError, TypeError):
+                    log.warning("listenKey reply without a key", account=self.name)
+                self.book.stream_lost()
+                self._stats.connected[self.socket] = False
+                self._stats.reconnects[self.socket] += 1
+                await self._clock.sleep(next(delays))
+        finally:
+            self._stats.connected[self.socket] = False
+            await ex.close()
+
+    async def _session(self, ex: Any, key: str) -> bool:
+        """One listenKey's life; True when it lasted long enough to reset the backoff."""
+        url = f"{self._ws_base}/private/ws?listenKey={key}"
+        ws = await self._open(url)
+        opened = self._clock.monotonic_ns()
+        self.book.stream_connected()
+        self._wake.set()  # the reconciler snapshots now; deltas wait for it
+        self._stats.connected[self.socket] = True
+        keepalive = asyncio.ensure_future(self._keepalive(ex))
+        readers = {asyncio.ensure_future(self._read(ws)): ws}
+        rotate_at = self._clock.monotonic_ns() + int(self._policy.max_age_s * NS_PER_S)
+        try:
+            while True:
+                left = max(0.0, (rotate_at - self._clock.monotonic_ns()) / NS_PER_S)
+                done, _ = await asyncio.wait(
+                    {keepalive, *readers}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:  # make-before-break rotation: the same key on a second connection
+                    new = await self._open(url)
+                    readers[asyncio.ensure_future(self._read(new))] = new
+                    rotate_at = self._clock.monotonic_ns() + int(self._policy.max_age_s * NS_PER_S)
+                    self._stats.events["rotation"] += 1
+                    await self._clock.sleep(self._policy.overlap_s)
+                    old = [t for t, c in readers.items() if c is not new]
+                    for t in old:
+                        await readers.pop(t).close()
+                    continue
+                for t in done:
+                    if t is keepalive or t.exception() is not None or len(readers) == 1:
+                        t.result()  # re-raise a failure
+                        break  # a clean close: start over
+                    readers.pop(t)
+                else:
+                    continue
+                break
+        except _SessionEnd:
+            pass
+        finally:
+            keepalive.cancel()
+            for t, c in readers.items():
+                t.cancel()
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    await c.close()
+        return self._clock.monotonic_ns() - opened >= _STEADY_S * NS_PER_S
+
+    async def _open(self, url: str) -> ClientConnection:
+        await self._rest.cooldown.wait()
+        await self._pacer.wait()
+        p = self._policy
+        return await connect(
+            url,
+            open_timeout=p.open_timeout_s,
+            ping_interval=p.ping_interval_s,
+            ping_timeout=p.ping_timeout_s,
+            max_size=p.max_size,
+            compression=None,
+        )
+
+    async def _keepalive(self, ex: Any) -> None:
+        while True:
+            await self._clock.sleep(self._keepalive_s)
+            try:
+                await self._rest.call(ex, ex.fapiPrivatePutListenKey)
+                self._stats.events["listen_key_kept_alive"] += 1
+            except FeedError as exc:
+                if "-1125" in str(exc) or "listenKey does not exist" in str(exc):
+                    raise _SessionEnd from None
+                log.warning(
+                    "listenKey keepalive failed", account=self.name, error=self._rest.redact(str(exc))
+                )
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            if self._handle(raw):
+                raise _SessionEnd
+
+    def _handle(self, raw: bytes | str) -> bool:
+        """Apply one frame; True when the key has expired."""
+        h = hash(raw)
+        if h in self._seen:
+            self._stats.drop("repeated")
+            return False
+        self._seen.append(h)
+        now = self._clock.now_ns()
+        try:
+            ev = parse_user_event(raw, self.venue, self.name, now)
+        except ParseError as exc:
+            self._stats.drop(exc.reason)
+            return False
+        if isinstance(ev, ListenKeyExpired):
+            self._stats.events["listen_key_expired"] += 1
+            log.warning("listenKey expired; creating a new one", account=self.name)
+            return True
+        if isinstance(ev, AccountUpdate):
+            snap = self.book.apply(ev, now)
+            if snap is not None:
+                self._sink.put(snap)
+                self._stats.messages[self.socket] += 1
+        elif isinstance(ev, Fill):
+            self._sink.put(ev)
+            if ev.kind != "trade":
+                self._stats.events[ev.kind] += 1
+                log.warning(
+                    "position force-closed by the venue",
+                    account=self.name,
+                    kind=ev.kind,
+                    symbol=ev.symbol,
+                    side=ev.side,
+                    qty=ev.qty,
+                    price=ev.price,
+                )
+        elif isinstance(ev, MarginCall):
+            self._sink.put(ev)
+            self._stats.events["margin_call"] += 1
+            log.warning(
+                "MARGIN CALL from the venue",
+                account=self.name,
+                legs=[f"{p.symbol} {p.side} mark {p.mark_price} mm {p.maint_margin}" for p in ev.positions],
+            )
+        return False
+
+    def _status(self, state: FeedState, reason: str) -> None:
+        now = self._clock.now_ns()
+        self._sink.put(
+            FeedStatus(
+                venue=self.venue,
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                stream=self.stream_name,
+                state=state,
+                reason=reason,
+            )
+        )

@@ -1,0 +1,313 @@
+"""ccxt's unified structures → perpmon records, for the generic collector (pure functions).
+
+Symbols: the config names a perpetual as base+quote (`BTCUSDT`), whatever the venue's id; the
+unified symbol is found among the loaded markets (a linear swap with that base and quote, settled
+in the quote), and records carry the config's name, so one symbol means one thing across venues.
+
+Where a unified field is ambiguous, the venue's raw payload decides: ccxt's `total` balance is the
+margin balance (wallet + unrealised PnL) on Binance and the equity on OKX, while perpmon needs the
+wallet itself, so `wallet_balances` reads the raw wallet fields of the venues it knows and falls
+back to `total` elsewhere (documented in the README).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from monitor.errors import ParseError
+from monitor.records import (
+    AccountSnapshot,
+    Balance,
+    Bracket,
+    FundingInfo,
+    LeverageTiers,
+    MarginMode,
+    MarkPrice,
+    Position,
+    Quote,
+)
+
+__all__ = [
+    "account_snapshot",
+    "canonical",
+    "funding_info",
+    "leverage_tiers",
+    "mark_records",
+    "number",
+    "perp_symbols",
+    "positions",
+    "quote_records",
+    "spot_symbols",
+    "wallet_balances",
+]
+
+NS_PER_MS = 1_000_000
+DEFAULT_INTERVAL_IDS = ("binance",)  # venues that list only adjusted intervals: the rest are 8 h
+
+
+def number(x: Any, default: float = math.nan) -> float:
+    """A finite float from a ccxt field (which may be None or a string), else `default`."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return default
+    return v if math.isfinite(v) else default
+
+
+def canonical(market: Mapping[str, Any]) -> str:
+    return f"{market['base']}{market['quote']}".upper()
+
+
+def perp_symbols(markets: Mapping[str, Mapping[str, Any]], wanted: Iterable[str]) -> dict[str, str]:
+    """config symbol → unified symbol of its linear perpetual; unknown symbols are an error."""
+    found = {
+        canonical(m): sym
+        for sym, m in markets.items()
+        if m.get("swap") and m.get("linear") and m.get("settle") == m.get("quote") and m.get("active", True)
+    }
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise ParseError("unknown_symbol", f"no linear perpetual for {missing}")
+    return {s: found[s] for s in wanted}
+
+
+def spot_symbols(markets: Mapping[str, Mapping[str, Any]], wanted: Iterable[str]) -> dict[str, str]:
+    found = {canonical(m): sym for sym, m in markets.items() if m.get("spot")}
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise ParseError("unknown_symbol", f"no spot market for {missing}")
+    return {s: found[s] for s in wanted}
+
+
+def mark_records(
+    tickers: Mapping[str, Mapping[str, Any]],
+    names: Mapping[str, str],
+    venue: str,
+    funding: Mapping[str, tuple[float, int]],
+    ts_recv_ns: int,
+) -> list[MarkPrice]:
+    """`watch_mark_price(s)` tickers → MarkPrice; funding from the frame (`info.r`) or REST."""
+    out = []
+    for unified, t in tickers.items():
+        name = names.get(unified)
+        if name is None:
+            continue
+        mark, index = number(t.get("markPrice")), number(t.get("indexPrice"))
+        if not (mark > 0):
+            raise ParseError("out_of_range", f"markPrice={t.get('markPrice')!r}")
+        info = t.get("info") or {}
+        rate, next_ns = funding.get(name, (math.nan, 0))
+        if "r" in info:
+            rate, next_ns = number(info["r"]), int(number(info.get("T"), 0)) * NS_PER_MS
+        ts = t.get("timestamp")
+        out.append(
+            MarkPrice(
+                venue=venue,
+                symbol=name,
+                ts_event_ns=int(ts) * NS_PER_MS if ts else ts_recv_ns,
+                ts_recv_ns=ts_recv_ns,
+                mark=mark,
+                index=index if index > 0 else math.nan,
+                funding_rate=rate,
+                next_funding_ns=next_ns,
+            )
+        )
+    return out
+
+
+def quote_records(
+    tickers: Mapping[str, Mapping[str, Any]],
+    names: Mapping[str, str],
+    venue: str,
+    market: str,
+    ts_recv_ns: int,
+) -> list[Quote]:
+    """`watch_bids_asks` tickers → Quote; a crossed or empty book is refused."""
+    out = []
+    for unified, t in tickers.items():
+        name = names.get(unified)
+        if name is None:
+            continue
+        bid, ask = number(t.get("bid")), number(t.get("ask"))
+        if not (bid > 0 and ask > 0):
+            raise ParseError("out_of_range", f"{unified} bid={t.get('bid')!r} ask={t.get('ask')!r}")
+        if bid > ask:
+            raise ParseError("crossed_book", f"{unified} bid {bid} > ask {ask}")
+        ts = t.get("timestamp")
+        info = t.get("info") or {}
+        out.append(
+            Quote(
+                venue=venue,
+                symbol=name,
+                market="spot" if market == "spot" else "perp",
+                ts_event_ns=int(ts) * NS_PER_MS if ts else ts_recv_ns,
+                ts_recv_ns=ts_recv_ns,
+                bid=bid,
+                bid_size=number(t.get("bidVolume"), 0.0),
+                ask=ask,
+                ask_size=number(t.get("askVolume"), 0.0),
+                update_id=int(number(info.get("u"), 0)),
+            )
+        )
+    return out
+
+
+def positions(
+    rows: Iterable[Mapping[str, Any]], markets: Mapping[str, Mapping[str, Any]]
+) -> tuple[Position, ...]:
+    """`fetch_positions` → legs in base units (contracts × contract size), signed by side."""
+    out = []
+    for p in rows:
+        contracts = number(p.get("contracts"), 0.0)
+        if contracts == 0:
+            continue
+        market = markets.get(p.get("symbol", ""))
+        if market is None:
+            raise ParseError("unknown_symbol", str(p.get("symbol")))
+        sign = -1.0 if p.get("side") == "short" else 1.0
+        size = contracts * number(p.get("contractSize"), 1.0)
+        mode: MarginMode = "isolated" if p.get("marginMode") == "isolated" else "cross"
+        info = p.get("info") or {}
+        wallet = number(info.get("isolatedWallet"), number(p.get("collateral"), 0.0))
+        entry = number(p.get("entryPrice"))
+        if not (entry > 0):
+            raise ParseError("out_of_range", f"entryPrice={p.get('entryPrice')!r}")
+        out.append(
+            Position(
+                symbol=canonical(market),
+                side=("LONG" if sign > 0 else "SHORT") if p.get("hedged") else "BOTH",
+                qty=sign * size,
+                entry_price=entry,
+                margin_mode=mode,
+                isolated_wallet=wallet if mode == "isolated" else 0.0,
+                leverage=number(p.get("leverage")),
+                venue_mark_price=number(p.get("markPrice")),
+                venue_liquidation_price=number(p.get("liquidationPrice")) or math.nan,
+                venue_maint_margin=number(p.get("maintenanceMargin")),
+                venue_unrealized_pnl=number(p.get("unrealizedPnl")),
+            )
+        )
+    return tuple(out)
+
+
+def wallet_balances(exchange_id: str, balance: Mapping[str, Any]) -> tuple[Balance, ...]:
+    """The wallet per asset (not the equity): raw fields where known, unified `total` elsewhere."""
+    info = balance.get("info") or {}
+    if exchange_id.startswith("binance") and isinstance(info.get("assets"), list):
+        return tuple(
+            Balance(
+                asset=str(a["asset"]),
+                wallet_balance=number(a.get("walletBalance"), 0.0),
+                cross_wallet_balance=number(a.get("crossWalletBalance")),
+                unrealized_pnl=number(a.get("unrealizedProfit")),
+                available_balance=number(a.get("availableBalance")),
+            )
+            for a in info["assets"]
+            if number(a.get("walletBalance"), 0.0) != 0
+        )
+    if exchange_id == "okx" and isinstance(info.get("data"), list) and info["data"]:
+        details = info["data"][0].get("details") or []
+        return tuple(
+            Balance(
+                asset=str(d["ccy"]),
+                wallet_balance=number(d.get("cashBal"), 0.0),
+                unrealized_pnl=number(d.get("upl")),
+            )
+            for d in details
+            if number(d.get("cashBal"), 0.0) != 0
+        )
+    if exchange_id == "bybit" and isinstance((info.get("result") or {}).get("list"), list):
+        coins = [c for acct in info["result"]["list"] for c in acct.get("coin") or []]
+        return tuple(
+            Balance(asset=str(c["coin"]), wallet_balance=number(c.get("walletBalance"), 0.0))
+            for c in coins
+            if number(c.get("walletBalance"), 0.0) != 0
+        )
+    totals = balance.get("total") or {}
+    return tuple(
+        Balance(asset=str(a), wallet_balance=number(v, 0.0)) for a, v in totals.items() if number(v, 0.0) != 0
+    )
+
+
+def leverage_tiers(
+    tiers: Mapping[str, list[Mapping[str, Any]]],
+    names: Mapping[str, str],
+    venue: str,
+    account: str,
+    ts_ns: int,
+) -> list[LeverageTiers]:
+    """`fetch_leverage_tiers` → brackets; `cum` from the venue where given, else from the recursion."""
+    out = []
+    for unified, rows in tiers.items():
+        name = names.get(unified)
+        if name is None or not rows:
+            continue
+        brackets: list[Bracket] = []
+        cum = 0.0
+        prev_mmr = 0.0
+        for r in sorted(rows, key=lambda r: number(r.get("minNotional"), 0.0)):
+            floor, mmr = number(r.get("minNotional"), 0.0), number(r.get("maintenanceMarginRate"))
+            cum = cum + floor * (mmr - prev_mmr)
+            given = (r.get("info") or {}).get("cum")
+            brackets.append(
+                Bracket(
+                    floor=floor,
+                    cap=number(r.get("maxNotional"), math.inf),
+                    mmr=mmr,
+                    cum=number(given, cum) if given is not None else cum,
+                    max_leverage=number(r.get("maxLeverage")),
+                )
+            )
+            prev_mmr = mmr
+        if any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
+            raise ParseError("out_of_range", f"leverage tiers of {unified}")
+        out.append(
+            LeverageTiers(
+                venue=venue,
+                account=account,
+                symbol=name,
+                ts_event_ns=ts_ns,
+                ts_recv_ns=ts_ns,
+                brackets=tuple(brackets),
+            )
+        )
+    return out
+
+
+def funding_info(
+    exchange_id: str, venue: str, symbol: str, interval: str | None, ts_ns: int
+) -> FundingInfo | None:
+    """ccxt's `"8h"`-style interval → FundingInfo; None when the venue did not say (no guess)."""
+    if interval is None:
+        if not exchange_id.startswith(DEFAULT_INTERVAL_IDS):
+            return None
+        interval = "8h"  # Binance lists only adjusted symbols; the others settle every 8 h
+    unit = {"h": 3600.0, "m": 60.0, "s": 1.0}.get(interval[-1:])
+    hours = number(interval[:-1])
+    if unit is None or not hours > 0:
+        raise ParseError("out_of_range", f"funding interval {interval!r}")
+    return FundingInfo(
+        venue=venue, symbol=symbol, ts_event_ns=ts_ns, ts_recv_ns=ts_ns, interval_s=hours * unit
+    )
+
+
+def account_snapshot(
+    venue: str,
+    account: str,
+    rows: Iterable[Mapping[str, Any]],
+    balance: Mapping[str, Any],
+    markets: Mapping[str, Mapping[str, Any]],
+    exchange_id: str,
+    ts_ns: int,
+) -> AccountSnapshot:
+    """A complete account from `fetch_positions` + `fetch_balance` (both must have succeeded)."""
+    return AccountSnapshot(
+        venue=venue,
+        account=account,
+        ts_event_ns=ts_ns,
+        ts_recv_ns=ts_ns,
+        positions=positions(rows, markets),
+        balances=wallet_balances(exchange_id, balance),
+    )

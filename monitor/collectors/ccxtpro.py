@@ -1,0 +1,325 @@
+"""The generic collector: any venue ccxt.pro supports, selected by `kind = "ccxt"`, `exchange = "…"`.
+
+A user should never wait for a native adapter to see their book. This collector uses only ccxt's
+unified API — `watch_mark_prices`/`watch_mark_price` (or `watch_tickers`), `watch_bids_asks`,
+`fetch_positions`, `fetch_balance`, `fetch_funding_rate(s)`, `fetch_funding_intervals`,
+`fetch_leverage_tiers` — and produces the same records as the native path, behind the same
+per-stream liveness (`liveness.Liveness`: a repeated ticker is not life; a stream silent past its
+limit is STALE and its ccxt client is replaced), the same venue cool-down after 429/418 and the same
+key check. It is slower than the native path (see `bench/ingest.py`), which matters for all-market
+book streams, not for a book of positions. Accounts are polled over REST every `poll_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import Any
+
+import ccxt.pro as ccxtpro
+import structlog
+
+from monitor.backoff import backoff
+from monitor.clock import NS_PER_S, Clock
+from monitor.collectors import ccxt_convert as conv
+from monitor.collectors.base import CollectorStats, RecordSink, TaskFactory
+from monitor.collectors.binanceusdm import AccountAccess, BinanceEndpoints
+from monitor.collectors.cadence import stream_limits
+from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.ccxt_urls import point_binance_at
+from monitor.collectors.keys import (
+    KeyPermissions,
+    KeyRefusedError,
+    binance_permissions,
+    bybit_permissions,
+    judge_key,
+    okx_permissions,
+)
+from monitor.collectors.liveness import Liveness, progress
+from monitor.collectors.pacing import Cooldown
+from monitor.config import Config, VenueConfig
+from monitor.errors import FeedError, ParseError
+from monitor.records import FeedState, FeedStatus, Record
+
+__all__ = ["CcxtProCollector"]
+
+log = structlog.get_logger(__name__)
+REFERENCE_REFRESH_S = 300.0
+_KEY_CALLS: dict[str, tuple[str, Callable[[Any], KeyPermissions]]] = {
+    "binanceusdm": ("sapiGetAccountApiRestrictions", binance_permissions),
+    "binance": ("sapiGetAccountApiRestrictions", binance_permissions),
+    "okx": ("privateGetAccountConfig", okx_permissions),
+    "bybit": ("privateGetV5UserQueryApi", bybit_permissions),
+}
+Watch = Callable[[Any, list[str]], Awaitable[Any]]
+Convert = Callable[[Any, int], Iterable[Record]]
+
+
+class _Stale(Exception):
+    pass
+
+
+class CcxtProCollector:
+    def __init__(
+        self,
+        *,
+        venue: VenueConfig,
+        cfg: Config,
+        endpoints: BinanceEndpoints | None,
+        accounts: dict[str, AccountAccess],
+        sink: RecordSink,
+        clock: Clock,
+    ) -> None:
+        if venue.exchange is None:
+            raise ValueError("a ccxt venue needs an exchange id")
+        self.venue = venue.name
+        self.cfg = venue
+        self.exchange_id = venue.exchange
+        default_spot = "binance" if venue.exchange.startswith("binance") else venue.exchange
+        self.spot_id = venue.spot_exchange or default_spot
+        self.endpoints = endpoints
+        self.accounts = accounts
+        self.sink = sink
+        self.clock = clock
+        self.stats = CollectorStats(venue.name)
+        self.limits = stream_limits(cfg, venue)
+        self.cooldown = Cooldown(clock)
+        self.rest = RestCaller(
+            self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
+        )
+        self._funding: dict[str, tuple[float, int]] = {}  # symbol → (rate, next funding ns), from REST
+
+    # ---------------------------------------------------------------- wiring
+    def tasks(self) -> dict[str, TaskFactory]:
+        v = self.cfg
+        t: dict[str, TaskFactory] = {
+            f"{self.venue}.reference": self.reference_loop,
+            f"{self.venue}.ccxt.marks": partial(self._stream, "marks", self.exchange_id, v.symbols, "mark"),
+        }
+        if v.perp_books:
+            t[f"{self.venue}.ccxt.books"] = partial(
+                self._stream, "books", self.exchange_id, v.symbols, "perp"
+            )
+        if v.spot_symbols:
+            t[f"{self.venue}.ccxt.spot"] = partial(self._stream, "spot", self.spot_id, v.spot_symbols, "spot")
+        for name in self.accounts:
+            t[f"{self.venue}.account.{name}"] = partial(self._account_loop, name)
+        return t
+
+    def _new(self, exchange_id: str, account: str | None = None) -> Any:
+        opts: dict[str, Any] = {"enableRateLimit": True, "options": {"fetchCurrencies": False}}
+        if exchange_id == "binance":
+            opts["options"]["fetchMarkets"] = {"types": ["spot", "linear"]}
+        if account is not None:
+            a = self.accounts[account]
+            opts |= {"apiKey": a.key.reveal(), "secret": a.secret.reveal()}
+            if a.password is not None:
+                opts["password"] = a.password.reveal()
+        ex = getattr(ccxtpro, exchange_id)(opts)
+        ex.has["fetchCurrencies"] = False
+        e = self.endpoints
+        if e is not None and exchange_id.startswith("binance"):
+            point_binance_at(ex, e.futures_rest, e.spot_rest, e.futures_ws, e.spot_ws)
+        return ex
+
+    # ---------------------------------------------------------------- streams
+    def _watch(self, ex: Any, kind: str) -> Watch:
+        if kind == "marks":
+            if ex.has.get("watchMarkPrices"):
+                return lambda e, syms: e.watch_mark_prices(syms)
+            if ex.has.get("watchMarkPrice") and len(self.cfg.symbols) == 1:
+                return lambda e, syms: _one(e.watch_mark_price(syms[0]))
+            return lambda e, syms: e.watch_tickers(syms)
+        return lambda e, syms: e.watch_bids_asks(syms)
+
+    async def _stream(self, kind: str, exchange_id: str, symbols: tuple[str, ...], market: str) -> None:
+        """Watch one kind of stream forever; replace the client when a stream stops advancing."""
+        prefix = "mark" if market == "mark" else f"book:{market}"
+        limits = {f"{prefix}:{s}": self.limits[f"{prefix}:{s}"] for s in symbols}
+        socket = f"{self.venue}.ccxt.{kind}"
+        live = Liveness(limits, self.clock.monotonic_ns())
+        delays = backoff(initial_s=0.5, max_s=60.0)
+        stale_delays = backoff(initial_s=max(1.0, min(limits.values())), max_s=300.0, jitter=0.2)
+        self._status(limits, FeedState.DOWN, "connecting")
+        while True:
+            ex = self._new(exchange_id)
+            try:
+                markets = await self.rest.call(ex, ex.load_markets)
+                names = (conv.spot_symbols if market == "spot" else conv.perp_symbols)(markets, symbols)
+                reverse = {u: s for s, u in names.items()}
+                convert: Convert
+                if market == "mark":
+                    convert = partial(
+                        conv.mark_records, names=reverse, venue=self.venue, funding=self._funding
+                    )
+                else:
+                    convert = partial(conv.quote_records, names=reverse, venue=self.venue, market=market)
+                live.restart(self.clock.monotonic_ns())
+                self.stats.connected[socket] = True
+                await self._pump(
+                    ex, self._watch(ex, kind), list(names.values()), convert, live, limits, socket
+                )
+            except _Stale:
+                self.stats.events["stale_reconnect"] += 1
+                await self.clock.sleep(next(stale_delays))
+                continue
+            except (FeedError, ParseError, ccxtpro.BaseError) as exc:
+                self._status(limits, FeedState.DOWN, type(exc).__name__)
+                log.warning("ccxt stream failed", socket=socket, error=self.rest.redact(str(exc))[:300])
+            finally:
+                self.stats.connected[socket] = False
+                await ex.close()
+            self.stats.reconnects[socket] += 1
+            await self.clock.sleep(next(delays))
+
+    async def _pump(
+        self,
+        ex: Any,
+        watch: Watch,
+        syms: list[str],
+        convert: Convert,
+        live: Liveness,
+        limits: dict[str, float],
+        socket: str,
+    ) -> None:
+        waiting: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if waiting is None:
+                    waiting = asyncio.ensure_future(watch(ex, syms))
+                now = self.clock.monotonic_ns()
+                timeout = min(5.0, max(0.0, (live.next_deadline_ns() - now) / NS_PER_S)) + 0.001
+                await asyncio.wait({waiting}, timeout=timeout)
+                for s in live.overdue(self.clock.monotonic_ns()):
+                    self._status({s: limits[s]}, FeedState.STALE, f"no new event for {limits[s]:g}s")
+                    log.warning("stream stale; replacing the ccxt client", socket=socket, stream=s)
+                    raise _Stale
+                if not waiting.done():
+                    continue
+                data, waiting = waiting.result(), None
+                self._store(data, convert, live, socket)
+        finally:
+            if waiting is not None:
+                waiting.cancel()
+
+    def _store(self, data: Any, convert: Convert, live: Liveness, socket: str) -> None:
+        now = self.clock.now_ns()
+        try:
+            records = list(convert(data, now))
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
+            return
+        mono = self.clock.monotonic_ns()
+        for rec in records:
+            key = progress(rec)
+            if key is not None and not live.observe(key[0], key[1], mono):
+                self.stats.drop("repeated")
+                continue
+            self.sink.put(rec)
+            self.stats.messages[socket] += 1
+
+    def _status(self, limits: dict[str, float], state: FeedState, reason: str) -> None:
+        now = self.clock.now_ns()
+        for s in limits:
+            self.sink.put(
+                FeedStatus(
+                    venue=self.venue, ts_event_ns=now, ts_recv_ns=now, stream=s, state=state, reason=reason
+                )
+            )
+
+    # ---------------------------------------------------------------- REST
+    async def reference_loop(self) -> None:
+        """Funding rate, next funding time and interval per symbol, refreshed."""
+        ex = self._new(self.exchange_id)
+        try:
+            while True:
+                delay = REFERENCE_REFRESH_S
+                try:
+                    markets = await self.rest.call(ex, ex.load_markets)
+                    names = conv.perp_symbols(markets, self.cfg.symbols)
+                    intervals: dict[str, Any] = {}
+                    if ex.has.get("fetchFundingIntervals"):
+                        intervals = await self.rest.call(ex, ex.fetch_funding_intervals, list(names.values()))
+                    now = self.clock.now_ns()
+                    for sym, unified in names.items():
+                        fr = await self.rest.call(ex, ex.fetch_funding_rate, unified)
+                        next_ms = conv.number(fr.get("fundingTimestamp"), 0)
+                        self._funding[sym] = (conv.number(fr.get("fundingRate")), int(next_ms) * 1_000_000)
+                        interval = (intervals.get(unified) or {}).get("interval") or fr.get("interval")
+                        info = conv.funding_info(self.exchange_id, self.venue, sym, interval, now)
+                        if info is not None:
+                            self.sink.put(info)
+                except ParseError as exc:
+                    self.stats.drop(exc.reason)
+                    delay = 30.0
+                except (FeedError, ccxtpro.BaseError) as exc:
+                    log.warning(
+                        "reference data failed", venue=self.venue, error=self.rest.redact(str(exc))[:300]
+                    )
+                    delay = 10.0
+                await self.clock.sleep(delay)
+        finally:
+            await ex.close()
+
+    async def check_keys(self) -> None:
+        for name in self.accounts:
+            await self._check_key(name)
+
+    async def _check_key(self, name: str) -> None:
+        a = self.accounts[name]
+        call = _KEY_CALLS.get(self.exchange_id)
+        if call is None:
+            perms = KeyPermissions(verified=False)
+        else:
+            ex = self._new(self.exchange_id, name)
+            try:
+                perms = call[1](await self.rest.call(ex, getattr(ex, call[0])))
+            finally:
+                await ex.close()
+        for warning in judge_key(name, a.path, perms, a.allow_trading_key):
+            log.warning(warning)
+
+    async def _account_loop(self, name: str) -> None:
+        stream = f"account:{name}"
+        try:
+            await self._check_key(name)
+        except KeyRefusedError as exc:
+            log.error("API key refused; this account is not watched", account=name, reason=exc.reason)
+            self._status({stream: 0.0}, FeedState.DOWN, "API key refused: it can do more than read")
+            return
+        ex = self._new(self.exchange_id, name)
+        next_tiers = 0
+        try:
+            while True:
+                try:
+                    markets = await self.rest.call(ex, ex.load_markets)
+                    names = conv.perp_symbols(markets, self.cfg.symbols)
+                    reverse = {u: s for s, u in names.items()}
+                    if self.clock.monotonic_ns() >= next_tiers and ex.has.get("fetchLeverageTiers"):
+                        tiers = await self.rest.call(ex, ex.fetch_leverage_tiers, list(names.values()))
+                        for t in conv.leverage_tiers(tiers, reverse, self.venue, name, self.clock.now_ns()):
+                            self.sink.put(t)
+                        next_tiers = self.clock.monotonic_ns() + int(REFERENCE_REFRESH_S * NS_PER_S)
+                    rows = await self.rest.call(ex, ex.fetch_positions)
+                    bal = await self.rest.call(ex, ex.fetch_balance)
+                    now = self.clock.now_ns()
+                    self.sink.put(
+                        conv.account_snapshot(self.venue, name, rows, bal, markets, self.exchange_id, now)
+                    )
+                    self.stats.messages[stream] += 1
+                except ParseError as exc:
+                    self.stats.drop(exc.reason)
+                except (FeedError, ccxtpro.BaseError) as exc:
+                    self._status({stream: 0.0}, FeedState.DOWN, type(exc).__name__)
+                    log.warning(
+                        "account snapshot failed", account=name, error=self.rest.redact(str(exc))[:300]
+                    )
+                await self.clock.sleep(self.cfg.poll_s)
+        finally:
+            await ex.close()
+
+
+async def _one(aw: Awaitable[Any]) -> dict[str, Any]:
+    t = await aw
+    return {t["symbol"]: t}

@@ -1,0 +1,70 @@
+"""Staying under a venue's limits: paced actions and a shared cool-down after 429/418.
+
+Binance limits are per IP, not per key or socket: 10 inbound messages per second per connection,
+300 connection attempts per 5 minutes, and a request weight per minute that, once broken, answers
+429 and then bans the IP (418) for minutes to days if the client keeps going. So one `Cooldown` per
+venue holds every REST call and every new connection until the venue's `Retry-After` has passed,
+and `Pacer`s spread subscribe messages and connection attempts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from monitor.clock import NS_PER_S, Clock
+
+__all__ = ["Cooldown", "Pacer", "retry_after_s"]
+
+# no Retry-After header: wait this long (the venue's ban after a 418 lasts 2 min at least)
+DEFAULT_COOLDOWN_S = {429: 60.0, 418: 120.0}
+
+
+def retry_after_s(headers: Mapping[str, Any] | None, status: int) -> float:
+    """Seconds from a `Retry-After` header (delta-seconds form); a hard default when absent."""
+    for k, v in (headers or {}).items():
+        if str(k).lower() == "retry-after":
+            try:
+                return max(0.0, float(v))
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_COOLDOWN_S.get(status, 60.0)
+
+
+class Pacer:
+    """At most `rate_per_s` actions per second, with bursts of up to `burst` (a GCRA bucket)."""
+
+    def __init__(self, clock: Clock, rate_per_s: float, burst: int = 1) -> None:
+        self._clock = clock
+        self._interval_ns = int(NS_PER_S / rate_per_s)
+        self._slack_ns = (max(1, burst) - 1) * self._interval_ns
+        self._tat = 0  # theoretical arrival time of the next action
+
+    async def wait(self) -> None:
+        now = self._clock.monotonic_ns()
+        early = self._tat - self._slack_ns - now
+        if early > 0:
+            await self._clock.sleep(early / NS_PER_S)
+            now = self._clock.monotonic_ns()
+        self._tat = max(self._tat, now) + self._interval_ns
+
+
+class Cooldown:
+    """A venue-wide "not before" time, set from `Retry-After`; every request waits on it first."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._until_ns = 0
+        self.last_status = 0
+
+    def hold(self, seconds: float, status: int) -> None:
+        until = self._clock.monotonic_ns() + int(seconds * NS_PER_S)
+        self._until_ns = max(self._until_ns, until)
+        self.last_status = status
+
+    def remaining_s(self) -> float:
+        return max(0.0, (self._until_ns - self._clock.monotonic_ns()) / NS_PER_S)
+
+    async def wait(self) -> None:
+        while (left := self.remaining_s()) > 0:
+            await self._clock.sleep(left)

@@ -1,0 +1,310 @@
+"""One market-data WebSocket, kept honest: per-stream staleness, paced subscribes, make-before-break.
+
+The loop: open a connection (after the venue's cool-down and the connection pacer), SUBSCRIBE in
+paced batches, and read. A reader task parses and stores frames; the watcher wakes at the next
+deadline. Three things end a connection's life:
+
+* the venue closes it or it breaks (ping timeout) — every stream on it is DOWN, and a new one is
+  opened after a jittered backoff that resets once a connection has delivered data;
+* one of its streams stops advancing beyond its limit (`cadence.stream_limits`) — that stream is
+  STALE (the `feed_stale` figure alerts) and the connection is replaced; repeated forced
+  replacements back off, so a stream that is dead at the venue cannot cause a reconnect storm;
+* it nears the venue's 24 h cut (`connection_max_age_s`) — it is rotated.
+
+Replacements are make-before-break: the new connection is subscribed before the old one is
+closed, both are read during a short overlap, and the per-stream sequence drops the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from monitor.backoff import backoff
+from monitor.clock import NS_PER_S, Clock
+from monitor.collectors.base import CollectorStats, RecordSink
+from monitor.collectors.liveness import Liveness, progress
+from monitor.collectors.pacing import Cooldown, Pacer, retry_after_s
+from monitor.errors import ParseError
+from monitor.records import FeedState, FeedStatus, Record
+
+__all__ = ["NETWORK_ERRORS", "Parser", "WsFeed", "WsPolicy"]
+
+log = structlog.get_logger(__name__)
+
+Parser = Callable[[bytes | str, int], Iterable[Record]]
+NETWORK_ERRORS = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
+_CHECK_EVERY_S = 5.0  # the watcher wakes at least this often
+
+
+@dataclass(frozen=True, slots=True)
+class WsPolicy:
+    max_age_s: float = 82_800.0  # rotate before the venue's 24 h cut
+    subscribe_rate_per_s: float = 4.0  # the venue allows 10 inbound messages/s per connection
+    subscribe_batch: int = 50  # stream names per SUBSCRIBE message
+    overlap_s: float = 3.0  # make-before-break: read both connections this long
+    open_timeout_s: float = 10.0
+    ping_interval_s: float = 20.0  # a dead peer is found within ping_interval + ping_timeout
+    ping_timeout_s: float = 20.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 60.0
+    stale_backoff_max_s: float = 300.0
+    max_size: int = 2**22
+
+
+class _Why(enum.Enum):
+    CLOSED = "closed"
+    STALE = "stale"
+    ROTATE = "rotate"
+
+
+@dataclass(slots=True)
+class _Conn:
+    ws: ClientConnection
+    reader: asyncio.Task[None]
+    rotate_at_ns: int
+    delivered: bool = False
+
+
+class WsFeed:
+    def __init__(
+        self,
+        *,
+        name: str,
+        url: str,
+        subscriptions: Sequence[str],
+        limits: Mapping[str, float],
+        parse: Parser,
+        sink: RecordSink,
+        clock: Clock,
+        stats: CollectorStats,
+        policy: WsPolicy,
+        connect_pacer: Pacer,
+        cooldown: Cooldown,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.subscriptions = tuple(subscriptions)
+        self.limits = dict(limits)
+        self.parse = parse
+        self.sink = sink
+        self.clock = clock
+        self.stats = stats
+        self.policy = policy
+        self._connect_pacer = connect_pacer
+        self._cooldown = cooldown
+        self.live = Liveness(self.limits, clock.monotonic_ns())
+        self._delays = self._fresh_backoff()
+        self._stale_delays = self._stale_backoff()
+        self._next_forced_ns = 0
+        self._current: _Conn | None = None
+        self._retiring: dict[asyncio.Task[None], _Conn] = {}  # old connections in their overlap
+
+    def _fresh_backoff(self) -> Iterator[float]:
+        return backoff(initial_s=self.policy.backoff_initial_s, max_s=self.policy.backoff_max_s)
+
+    def _stale_backoff(self) -> Iterator[float]:
+        first = max(1.0, min(self.limits.values(), default=1.0))
+        return backoff(initial_s=first, max_s=self.policy.stale_backoff_max_s, jitter=0.2)
+
+    # ---------------------------------------------------------------- the loop
+    async def run(self) -> None:
+        self._status(self.live.streams, FeedState.DOWN, "connecting")
+        try:
+            while True:
+                if self._current is None:
+                    self._current = await self._open_until_up()
+                    self.live.restart(self.clock.monotonic_ns())
+                why, detail = await self._watch(self._current)
+                if why is _Why.CLOSED:
+                    self._lost(detail)
+                    await self.clock.sleep(next(self._delays))
+                    continue
+                await self._replace(why)
+        finally:
+            await self._shutdown()
+
+    async def _open_until_up(self) -> _Conn:
+        while True:
+            try:
+                return await self._open()
+            except NETWORK_ERRORS as exc:
+                self._status(self.live.streams, FeedState.DOWN, type(exc).__name__)
+                log.warning("stream connect failed", socket=self.name, error=_describe(exc))
+                self.stats.reconnects[self.name] += 1
+                await self.clock.sleep(next(self._delays))
+
+    async def _replace(self, why: _Why) -> None:
+        """Make-before-break: subscribe a new connection, then retire the old one."""
+        old = self._current
+        if old is None:
+            return
+        try:
+            new = await self._open()
+        except NETWORK_ERRORS as exc:
+            log.warning("replacement connect failed", socket=self.name, why=why.value, error=_describe(exc))
+            if why is _Why.ROTATE:  # the old one still works: try again later
+                old.rotate_at_ns = self.clock.monotonic_ns() + int(next(self._delays) * NS_PER_S)
+                return
+            await self._close(old)
+            self._lost("stale, and the replacement failed")
+            await self.clock.sleep(next(self._delays))
+            return
+        self._current = new
+        self.live.restart(self.clock.monotonic_ns(), self.live.stale)
+        self.stats.events["rotation" if why is _Why.ROTATE else "stale_reconnect"] += 1
+        self.stats.reconnects[self.name] += 1
+        log.info("connection replaced", socket=self.name, why=why.value, stale=sorted(self.live.stale))
+        task = asyncio.create_task(self._retire(old), name=f"{self.name}.retire")
+        self._retiring[task] = old
+        task.add_done_callback(lambda t: self._retiring.pop(t, None))
+
+    async def _watch(self, conn: _Conn) -> tuple[_Why, str]:
+        """Wake at each deadline; say why this connection should end."""
+        while True:
+            now = self.clock.monotonic_ns()
+            for s in self.live.overdue(now):
+                silent = self.live.silent_for_s(s, now)
+                reason = f"no new event for {silent:.1f}s (limit {self.limits[s]:g}s)"
+                self._status([s], FeedState.STALE, reason)
+                log.warning("stream stale", socket=self.name, stream=s, silent_s=round(silent, 2))
+            if self.live.stale:
+                if now >= self._next_forced_ns:
+                    self._next_forced_ns = now + int(next(self._stale_delays) * NS_PER_S)
+                    return _Why.STALE, ""
+            elif self._next_forced_ns:
+                self._next_forced_ns = 0
+                self._stale_delays = self._stale_backoff()
+            if now >= conn.rotate_at_ns:
+                return _Why.ROTATE, ""
+            wake = min(self.live.next_deadline_ns(), float(conn.rotate_at_ns))
+            if self.live.stale:
+                wake = min(wake, float(self._next_forced_ns))
+            timeout = min(_CHECK_EVERY_S, max(0.0, (wake - now) / NS_PER_S)) + 0.001
+            await asyncio.wait({conn.reader}, timeout=timeout)
+            if conn.reader.done():
+                return _Why.CLOSED, _end_reason(conn)
+
+    # ---------------------------------------------------------------- connections
+    async def _open(self) -> _Conn:
+        await self._cooldown.wait()
+        await self._connect_pacer.wait()
+        p = self.policy
+        try:
+            ws = await connect(
+                self.url,
+                open_timeout=p.open_timeout_s,
+                ping_interval=p.ping_interval_s,
+                ping_timeout=p.ping_timeout_s,
+                max_size=p.max_size,
+                compression=None,
+            )
+        except websockets.exceptions.InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (418, 429):  # a handshake refused for rate: the whole venue waits
+                self._cooldown.hold(retry_after_s(dict(exc.response.headers), status), status)
+                self.stats.events["rate_limited"] += 1
+            raise
+        try:
+            await self._subscribe(ws)
+        except BaseException:
+            await ws.close()
+            raise
+        conn = _Conn(ws, asyncio.get_running_loop().create_task(self._read(ws)), 0)
+        conn.reader.set_name(f"{self.name}.reader")
+        conn.rotate_at_ns = self.clock.monotonic_ns() + int(p.max_age_s * NS_PER_S)
+        self.stats.connected[self.name] = True
+        return conn
+
+    async def _subscribe(self, ws: ClientConnection) -> None:
+        """SUBSCRIBE in batches, paced below the venue's inbound message limit."""
+        pacer = Pacer(self.clock, self.policy.subscribe_rate_per_s)
+        n = self.policy.subscribe_batch
+        for i in range(0, len(self.subscriptions), n):
+            await pacer.wait()
+            batch = list(self.subscriptions[i : i + n])
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": batch, "id": i // n + 1}))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            self._handle(raw)
+
+    def _handle(self, raw: bytes | str) -> None:
+        now = self.clock.now_ns()
+        try:
+            records = self.parse(raw, now)
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
+            return
+        except Exception:  # a parser bug must not become a reconnect loop: count it and go on
+            self.stats.drop("parser_error")
+            log.exception("parser raised", socket=self.name)
+            return
+        mono = self.clock.monotonic_ns()
+        for rec in records:
+            key = progress(rec)
+            if key is not None and not self.live.observe(key[0], key[1], mono):
+                self.stats.drop("repeated")  # a repeat is not life
+                continue
+            self.sink.put(rec)
+            self.stats.messages[self.name] += 1
+            conn = self._current
+            if conn is not None and not conn.delivered:
+                conn.delivered = True
+                self._delays = self._fresh_backoff()  # the backoff resets on success
+
+    async def _retire(self, old: _Conn) -> None:
+        await self.clock.sleep(self.policy.overlap_s)
+        await self._close(old)
+
+    async def _close(self, conn: _Conn) -> None:
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await conn.ws.close()
+        conn.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, *NETWORK_ERRORS):
+            await conn.reader
+
+    async def _shutdown(self) -> None:
+        for task, conn in list(self._retiring.items()):
+            task.cancel()
+            await self._close(conn)
+        if self._current is not None:
+            await self._close(self._current)
+            self._current = None
+        self.stats.connected[self.name] = False
+
+    # ---------------------------------------------------------------- status
+    def _lost(self, detail: str) -> None:
+        self._current = None
+        self.stats.connected[self.name] = False
+        self.stats.reconnects[self.name] += 1
+        self._status(self.live.streams, FeedState.DOWN, detail)
+        log.warning("stream connection lost", socket=self.name, detail=detail)
+
+    def _status(self, streams: Iterable[str], state: FeedState, reason: str) -> None:
+        now = self.clock.now_ns()
+        for s in streams:
+            venue = self.stats.venue
+            self.sink.put(
+                FeedStatus(venue=venue, ts_event_ns=now, ts_recv_ns=now, stream=s, state=state, reason=reason)
+            )
+
+
+def _end_reason(conn: _Conn) -> str:
+    exc = conn.reader.exception() if not conn.reader.cancelled() else None
+    code = conn.ws.close_code
+    if exc is not None:
+        return _describe(exc)
+    return f"closed by peer (code {code})" if code is not None else "closed"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]

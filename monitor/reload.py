@@ -1,0 +1,224 @@
+"""Config reload (SIGHUP): check the new file fully, then swap in what can change without losing state.
+
+A reload is all or nothing. The new file goes through the same checks as at start; then
+`plan_reload` compares it with the running config. Rules, receivers, thresholds and evaluation
+settings swap atomically between two ticks. Collectors keep running (and keep their sockets,
+history and feed state) when their venue and accounts are unchanged, and only a changed or new
+venue's collectors are (re)started. What cannot change under a running process (HTTP bind, state
+dir, simulator, MQTT, log, shard, the volatility grid, or removing a venue, an account or a
+symbol whose state would linger in the book) refuses the reload with the reason. A refused
+reload leaves the old config running and sets `perpmon_config_last_reload_successful` to 0, as
+Prometheus and Alertmanager do.
+
+Alert state carries over for every rule whose config is unchanged; a firing alert of a rule the
+reload removed or changed is resolved (`resolved_reason`), so no receiver keeps an orphan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import msgspec
+import structlog
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from monitor.clock import NS_PER_S
+from monitor.collectors.holdings import holdings_from_config
+from monitor.config import Config, Secrets, load_config
+from monitor.errors import ConfigError
+from monitor.evaluator import Evaluator
+from monitor.notify import Dispatcher, build_notifiers
+from monitor.records import AlertEvent, AlertState, Holding
+from monitor.rules.engine import RuleEngine
+from monitor.shard import select_shard
+
+if TYPE_CHECKING:
+    from monitor.app import Daemon
+
+__all__ = ["ReloadMetrics", "ReloadPlan", "ReloadStats", "carry_alert_state", "plan_reload", "reload_daemon"]
+
+log = structlog.get_logger(__name__)
+
+_RESTART_ONLY = ("log", "http", "simulator", "state_dir", "mqtt", "shard")
+_GRID = ("volatility_sample_s", "history_points")  # the store's ring buffers are shaped by these
+
+
+@dataclass
+class ReloadStats:
+    """Read at scrape time; the start counts as the first successful load, as in Prometheus."""
+
+    ok: bool = True
+    last_success_ns: int = 0
+
+
+class ReloadMetrics(Collector):
+    def __init__(self, stats: ReloadStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "perpmon_config_last_reload_success_timestamp_seconds",
+            "Time of the last successful config load, Unix time.",
+            value=self._stats.last_success_ns / NS_PER_S,
+        )
+
+
+@dataclass(frozen=True)
+class ReloadPlan:
+    venues: tuple[str, ...]  # venues whose collectors (re)start: changed or new
+    rules_changed: bool
+    receivers_changed: bool
+
+
+def plan_reload(old: Config, new: Config) -> ReloadPlan:
+    """What the swap from `old` to `new` touches; ConfigError when it needs a restart instead."""
+    for section in _RESTART_ONLY:
+        if getattr(old, section) != getattr(new, section):
+            raise ConfigError(section, "changes here need a restart (systemctl restart perpmon)")
+    for key in _GRID:
+        if getattr(old.evaluation, key) != getattr(new.evaluation, key):
+            raise ConfigError(f"evaluation.{key}", "changes the history buffers; needs a restart")
+    return ReloadPlan(
+        venues=_venues_to_restart(old, new),
+        rules_changed=old.rules != new.rules,
+        receivers_changed=old.receivers != new.receivers,
+    )
+
+
+def _venues_to_restart(old: Config, new: Config) -> tuple[str, ...]:
+    old_v, new_v = {v.name: v for v in old.venues}, {v.name: v for v in new.venues}
+    old_a, new_a = {a.name: a for a in old.accounts}, {a.name: a for a in new.accounts}
+    linger = "needs a restart: its state would linger in the book"
+    for name in sorted(old_v.keys() - new_v.keys()):
+        raise ConfigError("venues", f"removing venue {name!r} {linger}")
+    for name in sorted(old_a.keys() - new_a.keys()):
+        raise ConfigError("accounts", f"removing account {name!r} {linger}")
+    for name in sorted(old_a.keys() & new_a.keys()):
+        if old_a[name].venue != new_a[name].venue:
+            raise ConfigError("accounts", f"moving account {name!r} to another venue {linger}")
+    out: list[str] = []
+    for name, v in new_v.items():
+        before = old_v.get(name)
+        if before is not None:
+            lost = (set(before.symbols) - set(v.symbols)) | (set(before.spot_symbols) - set(v.spot_symbols))
+            if lost:
+                raise ConfigError("venues", f"removing symbols {sorted(lost)} from {name!r} {linger}")
+        accounts_before = {a.name: a for a in old.accounts if a.venue == name}
+        accounts_now = {a.name: a for a in new.accounts if a.venue == name}
+        if before != v or accounts_before != accounts_now:
+            out.append(name)
+    return tuple(out)
+
+
+def carry_alert_state(
+    old: RuleEngine, new: RuleEngine, old_cfg: Config, new_cfg: Config, now_ns: int
+) -> list[AlertEvent]:
+    """Hand unchanged rules' alert instances to `new`; return resolutions for what the reload dropped.
+
+    RuleEngine has no public hand-over, so this moves its per-rule state dict; the reload tests
+    pin that a firing alert of an unchanged rule neither resolves nor re-fires across a reload.
+    """
+    before = {r.name: r for r in old_cfg.rules}
+    kept = {r.name for r in new_cfg.rules if before.get(r.name) == r}
+    for name in kept:
+        if name in old._state:
+            new._state[name] = old._state[name]
+    new._started_ns = old._started_ns
+    new._heartbeat_last_ns = old._heartbeat_last_ns
+    return [
+        msgspec.structs.replace(
+            ev,
+            state=AlertState.RESOLVED,
+            ends_at_ns=now_ns,
+            event_ns=now_ns,
+            annotations={**ev.annotations, "resolved_reason": "rule changed or removed by a config reload"},
+        )
+        for ev in old.firing()
+        if ev.labels.get("alertname") not in kept
+    ]
+
+
+async def reload_daemon(d: Daemon, given: tuple[Config, Secrets] | None = None) -> bool:
+    """Re-read `d.config_path` (or take `given`) and swap it in; False leaves the old config running."""
+    d.notify.reloading(d.clock.monotonic_ns())
+    try:
+        ok = await _reload(d, given)
+    finally:
+        d.notify.ready("reloaded")
+    d.reload_stats.ok = ok
+    if ok:
+        d.reload_stats.last_success_ns = d.clock.now_ns()
+    return ok
+
+
+async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
+    try:
+        if given is None:
+            if d.config_path is None:
+                raise ConfigError("", "the daemon was started without a config file to re-read")
+            given = await asyncio.to_thread(load_config, d.config_path)
+        cfg, secrets = given
+        if d.shard_override is not None:
+            cfg = msgspec.structs.replace(cfg, shard=d.shard_override)
+        cfg = select_shard(cfg)
+        plan = plan_reload(d.cfg, cfg)
+        engine = RuleEngine(cfg.rules) if plan.rules_changed else None
+        evaluator = Evaluator(cfg, started_ns=d.started_ns)
+        dispatcher = None
+        if plan.receivers_changed and d.outbox is not None:
+            notifiers = build_notifiers(
+                cfg.receivers, secrets.receiver_urls, clock=d.clock, credentials=secrets.receiver_credentials
+            )
+            dispatcher = Dispatcher(cfg.receivers, notifiers, d.outbox, d.clock, secrets=secrets.all())
+        collectors = [d.build_venue(v, cfg, secrets) for v in cfg.venues if v.name in plan.venues]
+        for c in collectors:  # a key that can trade refuses the reload before anything changes
+            await c.check_keys()
+    except (ConfigError, ValueError) as exc:
+        log.error("config reload refused; the running config stays", error=str(exc), path=d.config_path)
+        return False
+    async with d.swap_lock:  # between two ticks: no tick sees half a config
+        now = d.clock.now_ns()
+        resolved: list[AlertEvent] = []
+        if engine is not None:
+            resolved = carry_alert_state(d.engine, engine, d.cfg, cfg, now)
+            d.engine = engine
+        old_holdings = {h.name for h in d.cfg.holdings}
+        d.cfg, d.secrets, d.evaluator = cfg, secrets, evaluator
+        if dispatcher is not None:
+            await d.replace_dispatcher(dispatcher)
+        for c in collectors:
+            await d.restart_venue(c)
+        _put_holdings(d, old_holdings, now)
+        if resolved:
+            await d.dispatcher.submit(resolved, now)
+    log.info(
+        "config reloaded",
+        path=d.config_path,
+        restarted_venues=list(plan.venues),
+        rules_changed=plan.rules_changed,
+        receivers_changed=plan.receivers_changed,
+    )
+    return True
+
+
+def _put_holdings(d: Daemon, before: set[str], now_ns: int) -> None:
+    for h in holdings_from_config(d.cfg.holdings, now_ns):
+        d.store.put(h)
+    for name in sorted(before - {h.name for h in d.cfg.holdings}):
+        # quantity 0 with no asset is the store's "cleared by its source"
+        d.store.put(
+            Holding(
+                venue="config",
+                ts_event_ns=now_ns,
+                ts_recv_ns=now_ns,
+                name=name,
+                asset="",
+                quantity=0.0,
+                price_venue="",
+                price_symbol="",
+            )
+        )
