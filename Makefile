@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck bench fmt system-deps clean
+.PHONY: run test check lint typecheck bench fmt system-deps clean dashboards
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ system-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v mosquitto >/dev/null || missing="$$missing mosquitto"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; } || missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -37,6 +42,10 @@ test: $(STAMP) system-deps
 check: $(STAMP) system-deps
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy
+
+## dashboards: regenerate grafana/dashboards/*.json from monitor/dashboards_boards.py
+dashboards: $(STAMP)
+	$(BIN)/python -m monitor.dashboards
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -13,6 +13,12 @@ ratio; historical 99 % VaR of the book from 1,000 joint return rows. Then Monte 
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread, as in the daemon: on a small VM an idle-spinning OpenBLAS pool beside the event
+# loop made the tick ~3× slower (measured: 2.4 ms vs 8.6 ms with the default pool).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import bisect
 import math
 import statistics

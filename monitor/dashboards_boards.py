@@ -59,9 +59,9 @@ def fig(
     )
 
 
-def family(*prefixes: str) -> tuple[Panel, ...]:
-    """A panel for every catalogue figure whose name starts with one of `prefixes` (generator hook)."""
-    names = sorted(n for n in CATALOG if n.startswith(prefixes))
+def family(prefixes: tuple[str, ...], words: tuple[str, ...] = ()) -> tuple[Panel, ...]:
+    """A panel for every catalogue figure named `<prefix>…` or containing a word (generator hook)."""
+    names = sorted(n for n in CATALOG if n.startswith(prefixes) or any(w in n for w in words))
     return tuple(fig(n, n.replace("_", " ")) for n in names)
 
 
@@ -147,7 +147,10 @@ def book() -> Board:
             Row("Book", totals),
             Row("Basis and funding", market),
             Row("Positions", positions),
-            Row("Value at risk and expected shortfall", family("var_", "es_", "expected_shortfall_")),
+            Row(
+                "Value at risk and expected shortfall",
+                family(("var_", "es_"), ("value_at_risk", "shortfall")),
+            ),
         ),
     )
 
@@ -206,7 +209,7 @@ def margin() -> Board:
         _rows(
             Row("Accounts", accounts),
             Row("Positions", positions),
-            Row("Top-up for a shock", family("topup_", "top_up_", "margin_topup_")),
+            Row("Top-up for a shock", family(("topup_",), ("topup", "top_up"))),
         ),
     )
 
@@ -251,7 +254,7 @@ def funding() -> Board:
 
 
 def stress() -> Board | None:
-    panels = family("stress_")
+    panels = family(("stress_",), ("_stress",))
     if not panels:
         return None  # no stress figures in the catalogue yet: nothing to show
     return Board(

@@ -43,7 +43,9 @@ __all__ = ["ReloadMetrics", "ReloadPlan", "ReloadStats", "carry_alert_state", "p
 
 log = structlog.get_logger(__name__)
 
-_RESTART_ONLY = ("log", "http", "simulator", "state_dir", "mqtt", "shard")
+# Sections a reload swaps; every other section (http, state_dir, simulator, mqtt, log, shard, and
+# any added later) is read once at start, so a change there needs a restart.
+_RELOADABLE = frozenset({"venues", "accounts", "holdings", "evaluation", "rules", "receivers"})
 _GRID = ("volatility_sample_s", "history_points")  # the store's ring buffers are shaped by these
 
 
@@ -76,8 +78,8 @@ class ReloadPlan:
 
 def plan_reload(old: Config, new: Config) -> ReloadPlan:
     """What the swap from `old` to `new` touches; ConfigError when it needs a restart instead."""
-    for section in _RESTART_ONLY:
-        if getattr(old, section) != getattr(new, section):
+    for section in Config.__struct_fields__:
+        if section not in _RELOADABLE and getattr(old, section) != getattr(new, section):
             raise ConfigError(section, "changes here need a restart (systemctl restart perpmon)")
     for key in _GRID:
         if getattr(old.evaluation, key) != getattr(new.evaluation, key):
@@ -119,8 +121,9 @@ def carry_alert_state(
 ) -> list[AlertEvent]:
     """Hand unchanged rules' alert instances to `new`; return resolutions for what the reload dropped.
 
-    RuleEngine has no public hand-over, so this moves its per-rule state dict; the reload tests
-    pin that a firing alert of an unchanged rule neither resolves nor re-fires across a reload.
+    RuleEngine has no public hand-over, so this moves its per-rule state (and the stale-feed
+    inhibitor when its source rules are unchanged); tests/integration/test_reload.py pins that a
+    firing alert of an unchanged rule neither resolves nor re-fires across a reload.
     """
     before = {r.name: r for r in old_cfg.rules}
     kept = {r.name for r in new_cfg.rules if before.get(r.name) == r}
@@ -129,6 +132,8 @@ def carry_alert_state(
             new._state[name] = old._state[name]
     new._started_ns = old._started_ns
     new._heartbeat_last_ns = old._heartbeat_last_ns
+    if new._sources == old._sources and set(new._sources) <= kept:
+        new._inhibitor = old._inhibitor  # the stale-feed rules are the same: so is what they mute
     return [
         msgspec.structs.replace(
             ev,
@@ -168,15 +173,15 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
         plan = plan_reload(d.cfg, cfg)
         engine = RuleEngine(cfg.rules) if plan.rules_changed else None
         evaluator = Evaluator(cfg, started_ns=d.started_ns)
-        dispatcher = None
+        collectors = [d.build_venue(v, cfg, secrets) for v in cfg.venues if v.name in plan.venues]
+        for c in collectors:  # a key that can trade refuses the reload before anything changes
+            await c.check_keys()
+        dispatcher = None  # built last: nothing after it can fail and leave its sessions open
         if plan.receivers_changed and d.outbox is not None:
             notifiers = build_notifiers(
                 cfg.receivers, secrets.receiver_urls, clock=d.clock, credentials=secrets.receiver_credentials
             )
             dispatcher = Dispatcher(cfg.receivers, notifiers, d.outbox, d.clock, secrets=secrets.all())
-        collectors = [d.build_venue(v, cfg, secrets) for v in cfg.venues if v.name in plan.venues]
-        for c in collectors:  # a key that can trade refuses the reload before anything changes
-            await c.check_keys()
     except (ConfigError, ValueError) as exc:
         log.error("config reload refused; the running config stays", error=str(exc), path=d.config_path)
         return False

@@ -34,7 +34,7 @@ class CollectorStats:
         self.reconnects: Counter[str] = Counter()  # by socket name
         self.connected: dict[str, bool] = {}  # by socket name
         # notable events by kind: rotation, stale_reconnect, rate_limited, margin_call, liquidation,
-        # listen_key_renewed, reconcile_drift (perpmon_collector_events_total{venue,event})
+        # adl, listen_key_expired, listen_key_kept_alive, reconcile_drift, rest_failure
         self.events: Counter[str] = Counter()
 
     def drop(self, reason: str) -> None:

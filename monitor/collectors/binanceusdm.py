@@ -13,6 +13,8 @@ connection pacer (300 connection attempts per 5 min per IP).
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -79,7 +81,11 @@ def account_access(cfg: Config, secrets: Secrets, venue: str) -> dict[str, Accou
 
 
 def ws_policy(v: VenueConfig) -> WsPolicy:
-    return WsPolicy(max_age_s=v.connection_max_age_s, subscribe_rate_per_s=v.subscribe_messages_per_s)
+    return WsPolicy(
+        max_age_s=v.connection_max_age_s,
+        subscribe_rate_per_s=v.subscribe_messages_per_s,
+        overlap_s=min(3.0, v.connection_max_age_s / 4),  # read both sockets this long when replacing
+    )
 
 
 class BinanceUsdmCollector:
@@ -107,6 +113,7 @@ class BinanceUsdmCollector:
         secrets = [s for a in accounts.values() for s in (a.key, a.secret)]
         self.rest = RestCaller(self.cooldown, self.stats, secrets)
         self._accepted: set[str] = set()
+        self._key_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.watchers = {
             name: BinanceAccount(
                 venue=venue.name,
@@ -208,8 +215,12 @@ class BinanceUsdmCollector:
 
     async def _verdict(self, name: str, attempts: int | None = None) -> bool:
         """True once the key is accepted; raises KeyRefusedError; False if it could not be read."""
-        if name in self._accepted:
-            return True
+        async with self._key_locks[name]:  # the start-up check and the account's tasks ask once
+            if name in self._accepted:
+                return True
+            return await self._read_verdict(name, attempts)
+
+    async def _read_verdict(self, name: str, attempts: int | None) -> bool:
         a = self.accounts[name]
         ex = self._client(name)
         try:

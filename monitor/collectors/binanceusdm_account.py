@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
@@ -38,7 +39,7 @@ from monitor.collectors.binanceusdm_wire import (
     parse_position_risk,
 )
 from monitor.collectors.ccxt_rest import RestCaller
-from monitor.collectors.pacing import Pacer
+from monitor.collectors.pacing import Pacer, retry_after_s
 from monitor.collectors.wsfeed import NETWORK_ERRORS, WsPolicy
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot, FeedState, FeedStatus, Fill, MarginCall
@@ -206,14 +207,22 @@ class BinanceAccount:
                     {keepalive, *readers}, timeout=left, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:  # make-before-break rotation: the same key on a second connection
-                    new = await self._open(url)
-                    readers[asyncio.ensure_future(self._read(new))] = new
                     rotate_at = self._clock.monotonic_ns() + int(self._policy.max_age_s * NS_PER_S)
+                    try:
+                        new = await self._open(url)
+                    except NETWORK_ERRORS as exc:  # the old one still works: try again later
+                        log.warning(
+                            "user stream rotation failed", account=self.name, error=type(exc).__name__
+                        )
+                        rotate_at = self._clock.monotonic_ns() + int(_STEADY_S * NS_PER_S)
+                        continue
+                    readers[asyncio.ensure_future(self._read(new))] = new
                     self._stats.events["rotation"] += 1
                     await self._clock.sleep(self._policy.overlap_s)
-                    old = [t for t, c in readers.items() if c is not new]
-                    for t in old:
-                        await readers.pop(t).close()
+                    for t in [t for t, c in readers.items() if c is not new]:
+                        with contextlib.suppress(*NETWORK_ERRORS):
+                            await readers.pop(t).close()
+                        t.cancel()
                     continue
                 for t in done:
                     if t is keepalive or t.exception() is not None or len(readers) == 1:
@@ -237,14 +246,21 @@ class BinanceAccount:
         await self._rest.cooldown.wait()
         await self._pacer.wait()
         p = self._policy
-        return await connect(
-            url,
-            open_timeout=p.open_timeout_s,
-            ping_interval=p.ping_interval_s,
-            ping_timeout=p.ping_timeout_s,
-            max_size=p.max_size,
-            compression=None,
-        )
+        try:
+            return await connect(
+                url,
+                open_timeout=p.open_timeout_s,
+                ping_interval=p.ping_interval_s,
+                ping_timeout=p.ping_timeout_s,
+                max_size=p.max_size,
+                compression=None,
+            )
+        except InvalidStatus as exc:  # a handshake refused for rate holds the whole venue
+            status = exc.response.status_code
+            if status in (418, 429):
+                self._rest.cooldown.hold(retry_after_s(dict(exc.response.headers), status), status)
+                self._stats.events["rate_limited"] += 1
+            raise
 
     async def _keepalive(self, ex: Any) -> None:
         while True:
@@ -266,17 +282,17 @@ class BinanceAccount:
 
     def _handle(self, raw: bytes | str) -> bool:
         """Apply one frame; True when the key has expired."""
-        h = hash(raw)
-        if h in self._seen:
-            self._stats.drop("repeated")
-            return False
-        self._seen.append(h)
         now = self._clock.now_ns()
         try:
             ev = parse_user_event(raw, self.venue, self.name, now)
         except ParseError as exc:
             self._stats.drop(exc.reason)
             return False
+        h = hash(raw)
+        if h in self._seen:  # the same event on both sockets of a rotation
+            self._stats.drop("repeated")
+            return False
+        self._seen.append(h)
         if isinstance(ev, ListenKeyExpired):
             self._stats.events["listen_key_expired"] += 1
             log.warning("listenKey expired; creating a new one", account=self.name)

@@ -83,10 +83,11 @@ def spot_symbols(markets: Mapping[str, Mapping[str, Any]], wanted: Iterable[str]
 
 def mark_records(
     tickers: Mapping[str, Mapping[str, Any]],
+    ts_recv_ns: int,
+    *,
     names: Mapping[str, str],
     venue: str,
     funding: Mapping[str, tuple[float, int]],
-    ts_recv_ns: int,
 ) -> list[MarkPrice]:
     """`watch_mark_price(s)` tickers → MarkPrice; funding from the frame (`info.r`) or REST."""
     out = []
@@ -119,10 +120,11 @@ def mark_records(
 
 def quote_records(
     tickers: Mapping[str, Mapping[str, Any]],
+    ts_recv_ns: int,
+    *,
     names: Mapping[str, str],
     venue: str,
     market: str,
-    ts_recv_ns: int,
 ) -> list[Quote]:
     """`watch_bids_asks` tickers → Quote; a crossed or empty book is refused."""
     out = []

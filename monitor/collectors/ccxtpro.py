@@ -89,6 +89,7 @@ class CcxtProCollector:
             self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
         )
         self._funding: dict[str, tuple[float, int]] = {}  # symbol → (rate, next funding ns), from REST
+        self._accepted: set[str] = set()
 
     # ---------------------------------------------------------------- wiring
     def tasks(self) -> dict[str, TaskFactory]:
@@ -198,7 +199,10 @@ class CcxtProCollector:
                 if not waiting.done():
                     continue
                 data, waiting = waiting.result(), None
-                self._store(data, convert, live, socket)
+                # a batch watch returns only what the last frame changed; ccxt's cache holds the
+                # rest (frames that came while nobody waited) and the sequence drops the unchanged
+                cache = getattr(ex, "tickers" if socket.endswith(".marks") else "bidsasks", None) or {}
+                self._store({**{u: cache[u] for u in syms if u in cache}, **data}, convert, live, socket)
         finally:
             if waiting is not None:
                 waiting.cancel()
@@ -209,6 +213,10 @@ class CcxtProCollector:
             records = list(convert(data, now))
         except ParseError as exc:
             self.stats.drop(exc.reason)
+            return
+        except Exception:  # a conversion bug must not become a reconnect loop
+            self.stats.drop("parser_error")
+            log.exception("conversion raised", socket=socket)
             return
         mono = self.clock.monotonic_ns()
         for rec in records:
@@ -267,6 +275,8 @@ class CcxtProCollector:
             await self._check_key(name)
 
     async def _check_key(self, name: str) -> None:
+        if name in self._accepted:
+            return
         a = self.accounts[name]
         call = _KEY_CALLS.get(self.exchange_id)
         if call is None:
@@ -279,6 +289,7 @@ class CcxtProCollector:
                 await ex.close()
         for warning in judge_key(name, a.path, perms, a.allow_trading_key):
             log.warning(warning)
+        self._accepted.add(name)
 
     async def _account_loop(self, name: str) -> None:
         stream = f"account:{name}"

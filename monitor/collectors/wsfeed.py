@@ -58,6 +58,7 @@ class WsPolicy:
     backoff_max_s: float = 60.0
     stale_backoff_max_s: float = 300.0
     max_size: int = 2**22
+    max_queue: int = 1024  # frames buffered before TCP backpressure (16 by default: a wake-up per frame)
 
 
 class _Why(enum.Enum):
@@ -205,6 +206,7 @@ class WsFeed:
                 ping_interval=p.ping_interval_s,
                 ping_timeout=p.ping_timeout_s,
                 max_size=p.max_size,
+                max_queue=p.max_queue,
                 compression=None,
             )
         except websockets.exceptions.InvalidStatus as exc:

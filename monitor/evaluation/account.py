@@ -134,7 +134,61 @@ def account_figures(
                         symbol=p.symbol,
                         side=p.side,
                     )
+        same_state = _venue_state_lps(rows, wallet)
+        for r in rows:
+            p = r[0]
             _position(sink, venue, account, r, lps[id(p)], markets.get((venue, p.symbol)), horizon_s)
+            _divergence(sink, venue, account, p, same_state.get(id(p), math.nan), fresh=r[6])
+
+
+def _venue_state_lps(
+    rows: list[tuple[Position, float, Brackets | None, float, float, float, bool]], wallet: float
+) -> dict[int, float]:
+    """Our LP recomputed on the state the venue's LP describes: its snapshot's legs, wallet and marks.
+
+    The venue prices its LP with the marks of the moment it answered (`markPrice` on the same
+    row), and a cross LP moves with the other legs' marks; ours follows the live mark stream. So
+    the two are compared only on the same state: our formula fed the venue's marks. The collector
+    drops the venue's figures as soon as a delta changes that state, so a divergence here is a
+    model or data problem, not lag; the rule's threshold (0.2 %) only absorbs the venue's rounding.
+    """
+    cross = [r for r in rows if r[0].margin_mode == "cross"]
+    out: dict[int, float] = {}
+    if all(r[2] is not None for r in cross):
+        state = [(r, _venue_mark(r)) for r in cross]
+        mm = {id(r[0]): _mm_at(r[0], m, r[2]) for r, m in state}
+        upnl = {id(r[0]): r[0].qty * (m - r[0].entry_price) for r, m in state}
+        for r, m in state:
+            legs = [x for x, _ in state if x[0].symbol == r[0].symbol]
+            own = [id(x[0]) for x in legs]
+            other_mm = sum(mm.values()) - sum(mm[i] for i in own)
+            other_upnl = sum(upnl.values()) - sum(upnl[i] for i in own)
+            b = r[2]
+            if b is not None:
+                out[id(r[0])] = _lp(m, wallet, b, [x[0] for x in legs], other_mm, other_upnl)[0]
+    for r in rows:
+        p, b = r[0], r[2]
+        if p.margin_mode == "isolated" and b is not None:
+            out[id(p)] = _lp(_venue_mark(r), p.isolated_wallet, b, [p], 0.0, 0.0)[0]
+    return out
+
+
+def _venue_mark(row: tuple[Position, float, Brackets | None, float, float, float, bool]) -> float:
+    """The mark the venue priced this leg at; the live mark only if the venue does not report one."""
+    return row[0].venue_mark_price if row[0].venue_mark_price > 0 else row[1]
+
+
+def _mm_at(p: Position, mark: float, b: Brackets | None) -> float:
+    if b is None:
+        return math.nan
+    return float(maintenance_margin(abs(p.qty) * mark, b.floors, b.mmrs, b.cums))
+
+
+def _divergence(sink: FigureSink, venue: str, account: str, p: Position, ours: float, *, fresh: bool) -> None:
+    venue_lp = p.venue_liquidation_price
+    if ours > 0 and venue_lp > 0:
+        lab = {"venue": venue, "account": account, "symbol": p.symbol, "side": p.side}
+        sink.add("liquidation_price_divergence_ratio", abs(ours / venue_lp - 1.0), lab, fresh=fresh)
 
 
 def _position(
@@ -156,8 +210,6 @@ def _position(
     sink.add("liquidation_price_usd", lp, lab, fresh=ok, reason=why)
     venue_lp = p.venue_liquidation_price
     sink.add("venue_liquidation_price_usd", venue_lp, lab, reason="" if venue_lp > 0 else "venue_shows_none")
-    if lp > 0 and venue_lp > 0:
-        sink.add("liquidation_price_divergence_ratio", abs(lp / venue_lp - 1.0), lab, fresh=ok)
     dist = float(liquidation_distance(lp, mark))
     sink.add("liquidation_distance_ratio", dist, lab, fresh=ok, reason=why)
     sigma = mv.sigma_ann if mv is not None else math.nan

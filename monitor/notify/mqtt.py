@@ -37,7 +37,6 @@ from typing import Any
 import aiomqtt
 import msgspec
 from aiomqtt.exceptions import MqttConnectError
-from paho.mqtt.reasoncodes import ReasonCode
 
 from monitor.clock import Clock
 from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
@@ -68,9 +67,7 @@ def topics(prefix: str, a: AlertEvent) -> tuple[str, str]:
 
 
 def _connack_code(exc: aiomqtt.MqttCodeError) -> int | None:
-    rc = exc.rc
-    if isinstance(rc, ReasonCode):
-        return int(rc.value)
+    rc = getattr(exc.rc, "value", exc.rc)  # paho's ReasonCode (MQTT 5 numbering) or a 3.1.1 int
     return rc if isinstance(rc, int) else None
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import msgspec
 
-from monitor.notify.model import Notification
+from monitor.notify.model import Notification, NotifyReason
 
 __all__ = ["Outbox", "OutboxRow"]
 
@@ -49,13 +49,18 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (receiver, status, id);
 """
+# after the column migration: older files gain `reason` first
+_REPEAT_INDEX = "CREATE INDEX IF NOT EXISTS outbox_repeats ON outbox (receiver, status, reason)"
 
 # msgpack, not JSON: alert values may be NaN (a figure that is not available), which JSON cannot hold
 _decoder = msgspec.msgpack.Decoder(Notification)
 _FINISHED = "('sent', 'failed', 'superseded')"
 
 
-def _identities(n: Notification) -> set[tuple[str, int]]:
+Identity = tuple[str, int]  # (fingerprint, severity): what Alertmanager, too, tells apart
+
+
+def _identities(n: Notification) -> set[Identity]:
     return {(a.fingerprint, int(a.severity)) for a in n.alerts}
 
 
@@ -85,6 +90,7 @@ class Outbox:
         self._db.executescript(_SCHEMA)
         if "reason" not in {r[1] for r in self._db.execute("PRAGMA table_info(outbox)")}:
             self._db.execute("ALTER TABLE outbox ADD COLUMN reason TEXT NOT NULL DEFAULT ''")  # older files
+        self._db.execute(_REPEAT_INDEX)  # the supersede lookup must not scan a long backlog
         self._db.execute("UPDATE outbox SET status='pending' WHERE status='leased'")
         self.superseded_total: dict[str, int] = {}  # receiver → repeat rows collapsed (this process)
 
@@ -101,6 +107,7 @@ class Outbox:
             added = 0
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                repeats = self._pending_repeats({n.receiver for n in notifications})
                 for n in notifications:
                     cur = self._db.execute(
                         "INSERT OR IGNORE INTO outbox (receiver, idempotency_key, group_key, payload,"
@@ -115,28 +122,40 @@ class Outbox:
                             n.reason.value,
                         ),
                     )
-                    if cur.rowcount and cur.lastrowid is not None:
-                        added += 1
-                        self._supersede(n, cur.lastrowid)
+                    if not cur.rowcount or cur.lastrowid is None:
+                        continue  # a duplicate is old news: it supersedes nothing
+                    added += 1
+                    older = repeats.setdefault((n.receiver, n.group_key), [])
+                    if older:
+                        self._supersede(n, cur.lastrowid, older)
+                    if n.reason is NotifyReason.REPEAT:
+                        older.append((cur.lastrowid, _identities(n)))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             return added
 
-    def _supersede(self, n: Notification, new_id: int) -> None:
-        """Mark pending repeats of `n`'s receiver and group that `n` covers (see the module docstring)."""
+    def _pending_repeats(self, receivers: set[str]) -> dict[tuple[str, str], list[tuple[int, set[Identity]]]]:
+        """(receiver, group) → [(row id, identities)] of pending repeats; one query, usually empty."""
+        marks = ",".join("?" * len(receivers))
         found = self._db.execute(
-            "SELECT id, payload FROM outbox WHERE receiver = ? AND status = 'pending' AND group_key = ?"
-            " AND reason = 'repeat' AND id < ?",
-            (n.receiver, n.group_key, new_id),
+            f"SELECT id, receiver, group_key, payload FROM outbox WHERE receiver IN ({marks})"
+            " AND status = 'pending' AND reason = 'repeat' ORDER BY id",
+            sorted(receivers),
         ).fetchall()
-        if not found:
-            return
+        out: dict[tuple[str, str], list[tuple[int, set[Identity]]]] = {}
+        for rid, receiver, group_key, payload in found:
+            out.setdefault((receiver, group_key), []).append((rid, _identities(_decoder.decode(payload))))
+        return out
+
+    def _supersede(self, n: Notification, new_id: int, older: list[tuple[int, set[Identity]]]) -> None:
+        """Mark the older pending repeats of `n`'s receiver and group that `n` covers (module docstring)."""
         covers = _identities(n)
-        gone = [rid for rid, payload in found if _identities(_decoder.decode(payload)) <= covers]
+        gone = [rid for rid, ids in older if ids <= covers]
         if not gone:
             return
+        older[:] = [(rid, ids) for rid, ids in older if rid not in gone]
         marks = ",".join("?" * len(gone))
         self._db.execute(
             f"UPDATE outbox SET status='superseded', done_ns=?, last_error=? WHERE id IN ({marks})",

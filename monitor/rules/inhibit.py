@@ -72,7 +72,7 @@ class Inhibitor:
     """
 
     def __init__(self, source_rules: Iterable[str]) -> None:
-        self._sources_rules = frozenset(source_rules)
+        self._source_rules = frozenset(source_rules)
         self._told: dict[str, AlertEvent] = {}  # fingerprint → the firing event receivers last heard
         self._held: dict[str, AlertEvent] = {}  # fingerprint → latest event not told (muted)
         self._muted_by: dict[str, Source] = {}
@@ -80,7 +80,7 @@ class Inhibitor:
     @property
     def active(self) -> bool:
         """False when no rule can be a source; the engine then skips this stage entirely."""
-        return bool(self._sources_rules) or bool(self._held)
+        return bool(self._source_rules) or bool(self._held)
 
     def muted(self) -> dict[str, Source]:
         """Fingerprint → (venue, stream) of the stale feed muting it, as of the last `apply`."""
@@ -117,10 +117,10 @@ class Inhibitor:
         return out
 
     def _source_of(self, ev: AlertEvent, sources: set[Source]) -> Source | None:
-        if not sources or ev.labels.get("alertname") in self._sources_rules:
+        if not sources or ev.labels.get("alertname") in self._source_rules:
             return None
         figure = ev.annotations.get("figure", "")
-        for source in sources:
+        for source in sorted(sources):  # sorted: the same source is named on every run
             if _mutes(source, ev.labels, figure):
                 return source
         return None

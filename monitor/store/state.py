@@ -87,6 +87,28 @@ class Snapshot:
     margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
 
 
+class _Feed:
+    """The store's mutable record of one stream; `view()` freezes it into a FeedView per snapshot."""
+
+    __slots__ = ("last_event_ns", "last_recv_ns", "messages", "reason", "state", "stream", "venue")
+
+    def __init__(self, venue: str, stream: str) -> None:
+        self.venue, self.stream = venue, stream
+        self.state, self.reason = FeedState.UP, ""
+        self.last_recv_ns = self.last_event_ns = self.messages = 0
+
+    def view(self) -> FeedView:
+        return FeedView(
+            self.venue,
+            self.stream,
+            self.state,
+            self.reason,
+            self.last_recv_ns,
+            self.last_event_ns,
+            self.messages,
+        )
+
+
 class _GridSeries:
     """Last value per fixed bucket, gaps filled forward so returns stay on one step."""
 
@@ -124,7 +146,7 @@ class StateStore:
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
         self._holdings: dict[str, Holding] = {}
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
-        self._feeds: dict[tuple[str, str], FeedView] = {}
+        self._feeds: dict[tuple[str, str], _Feed] = {}
         self._grids: dict[tuple[str, str], _GridSeries] = {}
         self._fills: OrderedDict[tuple[str, str, str, str], Fill] = OrderedDict()
         self._margin_calls: dict[tuple[str, str], MarginCall] = {}
@@ -167,29 +189,23 @@ class StateStore:
         return g
 
     def _heard(self, venue: str, stream: str, recv_ns: int, event_ns: int) -> None:
-        prev = self._feeds.get((venue, stream))
-        messages = prev.messages + 1 if prev else 1
-        self._feeds[(venue, stream)] = FeedView(
-            venue,
-            stream,
-            FeedState.UP,
-            "",
-            recv_ns,
-            max(event_ns, prev.last_event_ns if prev else 0),
-            messages,
-        )
+        # the hot path (every market frame): update in place; FeedViews are built per snapshot
+        feed = self._feeds.get((venue, stream))
+        if feed is None:
+            feed = self._feeds[(venue, stream)] = _Feed(venue, stream)
+        feed.state = FeedState.UP
+        feed.reason = ""
+        feed.last_recv_ns = recv_ns
+        if event_ns > feed.last_event_ns:
+            feed.last_event_ns = event_ns
+        feed.messages += 1
 
     def _put_status(self, st: FeedStatus) -> None:
-        prev = self._feeds.get((st.venue, st.stream))
-        self._feeds[(st.venue, st.stream)] = FeedView(
-            st.venue,
-            st.stream,
-            st.state,
-            st.reason,
-            prev.last_recv_ns if prev else 0,
-            prev.last_event_ns if prev else 0,
-            prev.messages if prev else 0,
-        )
+        feed = self._feeds.get((st.venue, st.stream))
+        if feed is None:
+            feed = self._feeds[(st.venue, st.stream)] = _Feed(st.venue, st.stream)
+        feed.state = st.state
+        feed.reason = st.reason
 
     def _put_account(self, snap: AccountSnapshot) -> None:
         key = (snap.venue, snap.account)
@@ -203,14 +219,15 @@ class StateStore:
         for p in before.positions:
             if p.qty != 0 and (p.symbol, p.side) not in now_keys:
                 gkey = (snap.venue, snap.account, p.symbol, p.side)
-                reason, price = self._why_gone(gkey, snap.ts_recv_ns)
+                reason, price = self._why_gone(gkey, before.ts_recv_ns, snap.ts_recv_ns)
                 self._gone[gkey] = GonePosition(snap.venue, snap.account, p, snap.ts_recv_ns, reason, price)
                 while len(self._gone) > _GONE_KEEP:
                     self._gone.popitem(last=False)
 
-    def _why_gone(self, key: tuple[str, str, str, str], now_ns: int) -> tuple[str, float]:
+    def _why_gone(self, key: tuple[str, str, str, str], listed_ns: int, now_ns: int) -> tuple[str, float]:
+        """The last fill since the leg was last listed explains its disappearance."""
         fill = self._fills.get(key)
-        if fill is None or now_ns - fill.ts_recv_ns > FILL_MEMORY_S * NS_PER_S:
+        if fill is None or fill.ts_recv_ns < listed_ns or now_ns - fill.ts_recv_ns > FILL_MEMORY_S * NS_PER_S:
             return "unknown", math.nan
         return _GONE_REASONS[fill.kind], fill.price
 
@@ -221,7 +238,8 @@ class StateStore:
         while len(self._fills) > _GONE_KEEP:
             self._fills.popitem(last=False)
         gone = self._gone.get(key)  # the fill can trail the ACCOUNT_UPDATE that removed the leg
-        if gone is not None and fill.ts_recv_ns - gone.gone_at_ns <= FILL_MEMORY_S * NS_PER_S:
+        forced = fill.kind != "trade" or (gone is not None and gone.reason == "unknown")
+        if gone is not None and forced and fill.ts_recv_ns - gone.gone_at_ns <= FILL_MEMORY_S * NS_PER_S:
             self._gone[key] = GonePosition(
                 gone.venue, gone.account, gone.position, gone.gone_at_ns, _GONE_REASONS[fill.kind], fill.price
             )
@@ -237,7 +255,7 @@ class StateStore:
             accounts=MappingProxyType(dict(self._accounts)),
             holdings=MappingProxyType(dict(self._holdings)),
             gone=MappingProxyType(dict(self._gone)),
-            feeds=MappingProxyType(dict(self._feeds)),
+            feeds=MappingProxyType({k: f.view() for k, f in self._feeds.items()}),
             mark_grid=MappingProxyType({k: g.ring.window() for k, g in self._grids.items()}),
             margin_calls=MappingProxyType(dict(self._margin_calls)),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,28 @@ def active(url: str) -> list[dict[str, Any]]:
     return [a for a in alerts if a["labels"].get("alertname") == "MarginRatioHigh"]
 
 
-def value_at(t: float) -> float:
-    return 0.5 if t < 0.3 else 0.83 if t < 2.0 else 0.92 if t < 3.5 else 0.6
+async def until(check: Callable[[], Awaitable[bool]], what: str, limit_s: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit_s
+    while not await check():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 async def test_alertmanager_shows_alert_keeps_it_alive_escalates_and_resolves(tmp_path: Path) -> None:
     """Its API lists the alert with endsAt moving ahead, only the new severity after escalation, then none."""
     hook = Receiver()
     await hook.start()
+    value = 0.83
+
+    async def ticker(d: Dispatcher, engine: RuleEngine, clock: LiveClock) -> None:
+        while True:  # the daemon's evaluation loop, 10 ticks a second
+            now = clock.now_ns()
+            figs = Figures(taken_at_ns=now, items={KEY: Figure(value=value, unit="ratio", ts_ns=now)})
+            await d.submit(engine.step(figs, now), now, firing=engine.announced)
+            await asyncio.sleep(0.1)
+
     with alertmanager(tmp_path, webhook_url=hook.url()) as am_url:
         clock = LiveClock()
         d = Dispatcher(
@@ -50,28 +65,28 @@ async def test_alertmanager_shows_alert_keeps_it_alive_escalates_and_resolves(tm
             backoff_initial_s=0.1,
         )
         engine = RuleEngine((margin_rule(for_s=0),))
-        worker = asyncio.create_task(d.run())
-        seen: dict[str, list[dict[str, Any]]] = {}
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        tasks = [asyncio.create_task(d.run()), asyncio.create_task(ticker(d, engine, clock))]
+
+        async def severities() -> list[str]:
+            return sorted(a["labels"]["severity"] for a in await asyncio.to_thread(active, am_url))
+
         try:
-            while (t := loop.time() - t0) < 5.5:
-                now = clock.now_ns()
-                figs = Figures(
-                    taken_at_ns=now, items={KEY: Figure(value=value_at(t), unit="ratio", ts_ns=now)}
-                )
-                await d.submit(engine.step(figs, now), now, firing=engine.announced)
-                for mark in (1.0, 1.9, 3.2, 5.3):
-                    if t >= mark and str(mark) not in seen:
-                        seen[str(mark)] = await asyncio.to_thread(active, am_url)
-                await asyncio.sleep(0.1)
+            await until(lambda: _is(severities(), ["warning"]), "the warning in Alertmanager")
+            [first] = await asyncio.to_thread(active, am_url)
+            await asyncio.sleep(1.5)  # longer than resend_s: at least one re-send in between
+            [later] = await asyncio.to_thread(active, am_url)
+            value = 0.92
+            await until(lambda: _is(severities(), ["critical"]), "only the critical one")
+            value = 0.6
+            await until(lambda: _is(severities(), []), "the resolution")
+            await until(lambda: _done(hook), "Alertmanager's own resolved notifications")
         finally:
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await d.close()
             await hook.stop()
 
-    [first] = seen["1.0"]
     assert first["labels"] == {
         "alertname": "MarginRatioHigh",
         "severity": "warning",
@@ -80,15 +95,20 @@ async def test_alertmanager_shows_alert_keeps_it_alive_escalates_and_resolves(tm
         "symbol": "BTCUSDT",
     }
     assert first["annotations"]["value"] == "0.83" and first["status"]["state"] == "active"
-    [later] = seen["1.9"]
     assert later["endsAt"] > first["endsAt"], "re-sent every resend_s with endsAt 4 intervals ahead"
-    assert [a["labels"]["severity"] for a in seen["3.2"]] == ["critical"], "the warning was resolved"
-    assert seen["5.3"] == [], "resolved: no longer listed"
-    resolved = [
+    assert d.failed_total == {} and d.pending() == 0
+    assert engine.firing() == []
+
+
+async def _is(got: Awaitable[list[str]], want: list[str]) -> bool:
+    return await got == want
+
+
+async def _done(hook: Receiver) -> bool:
+    resolved = {
         a["labels"]["severity"]
         for r in hook.requests
         for a in r["json"]["alerts"]
         if a["status"] == "resolved" and a["labels"]["alertname"] == "MarginRatioHigh"
-    ]
-    assert sorted(set(resolved)) == ["critical", "warning"], "Alertmanager itself notified both resolutions"
-    assert d.failed_total == {} and d.pending() == 0
+    }
+    return resolved == {"warning", "critical"}

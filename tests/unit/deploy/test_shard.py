@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -97,7 +98,7 @@ def test_check_config_lists_what_a_shard_watches() -> None:
         ],
         capture_output=True,
         text=True,
-        env={**SIM_ENV, "PATH": "/usr/bin:/bin"},
+        env={**os.environ, **SIM_ENV},
         cwd=ROOT,
         check=True,
     )

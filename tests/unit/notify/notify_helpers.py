@@ -74,12 +74,13 @@ class Receiver:
         )
         return self.responder(len(self.requests) - 1)
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
+        """Listen on `port` (0: any free one); a stopped receiver can start again on the same port."""
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base = f"http://127.0.0.1:{port}"

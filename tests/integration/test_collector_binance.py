@@ -1,0 +1,58 @@
+"""The native Binance collector on a healthy simulator: values equal the venue's, intervals refreshed."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.collectors import binanceusdm
+from monitor.collectors.testing import account_state, running_collector, venue_state, wait_until
+from monitor.records import FundingInfo, LeverageTiers
+
+pytestmark = pytest.mark.integration
+
+
+async def test_marks_books_and_accounts_equal_the_venue() -> None:
+    """Frozen market: mark, index, funding estimate, both books and the account equal the simulator's."""
+    venue = {"symbols": ["BTCUSDT", "SOLUSDT"], "spot_symbols": ["BTCUSDT"]}
+    async with running_collector(venue=venue) as h:
+        snap = lambda: h.store.snapshot(h.clock.now_ns())  # noqa: E731
+        await wait_until(lambda: len(snap().marks) == 2 and len(snap().quotes) == 3, 5, "every stream")
+        h.sim.pause()
+        q = h.sim.market.quotes
+
+        def same() -> bool:
+            s = snap()
+            marks = all(
+                (
+                    s.marks[("binance", k)].mark,
+                    s.marks[("binance", k)].index,
+                    s.marks[("binance", k)].funding_rate,
+                )
+                == (q[k].mark, q[k].index, q[k].funding_rate)
+                for k in ("BTCUSDT", "SOLUSDT")
+            )
+            perp, spot = s.quotes[("binance", "BTCUSDT", "perp")], s.quotes[("binance", "BTCUSDT", "spot")]
+            btc = q["BTCUSDT"]
+            books = (perp.bid, perp.ask, spot.bid, spot.ask) == (btc.bid, btc.ask, btc.spot_bid, btc.spot_ask)
+            return marks and books and ("binance", "bob") in s.accounts
+
+        await wait_until(same, 5, "the frozen market")
+        acct = snap().accounts[("binance", "bob")]
+        assert account_state(acct) == venue_state(h.sim, "bob")
+        tiers = [t for t in h.store.of(LeverageTiers) if t.symbol == "BTCUSDT"]
+        assert tiers and tiers[0].brackets[1].cum == 50.0
+        assert all(h.figure("feed_stale", stream=s) == 0.0 for s in ("mark:BTCUSDT", "book:spot:BTCUSDT"))
+
+
+async def test_funding_intervals_come_from_the_venue_and_are_refreshed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SOLUSDT settles every 4 h (listed in fundingInfo), BTCUSDT every 8 h; the loop asks again."""
+    monkeypatch.setattr(binanceusdm, "REFERENCE_REFRESH_S", 0.3)
+    async with running_collector(venue={"symbols": ["BTCUSDT", "SOLUSDT"]}) as h:
+        await wait_until(lambda: len(h.store.of(FundingInfo)) >= 6, 5, "three refreshes")
+        intervals = {(f.symbol, f.interval_s) for f in h.store.of(FundingInfo)}
+        assert intervals == {("BTCUSDT", 8 * 3600.0), ("SOLUSDT", 4 * 3600.0)}
+        sol = [f for f in h.store.of(FundingInfo) if f.symbol == "SOLUSDT"][-1]
+        assert sol.cap == 0.02 and sol.floor == -0.02
+        assert h.figure("funding_interval_seconds", symbol="SOLUSDT") == 4 * 3600.0

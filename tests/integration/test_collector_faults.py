@@ -1,0 +1,257 @@
+"""The Binance collector against the simulator's faults: each outcome observed, never assumed.
+
+Every test runs the real collector (native streams, ccxt REST, user data stream) against the
+simulator on loopback with 50 ms ticks; the mark stream's limit is then 1 s (3 cadences, floored at
+`MIN_STALE_S`). After each fault the account perpmon holds must equal the simulator's exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from typing import Any
+
+import pytest
+import structlog
+
+from monitor.collectors.binanceusdm import BinanceUsdmCollector
+from monitor.collectors.keys import KeyRefusedError
+from monitor.collectors.testing import Harness, account_state, running_collector, venue_state, wait_until
+from monitor.config import ApiPermission, SimAccountConfig, SimPositionConfig
+from monitor.records import AccountSnapshot, FeedState, Fill, MarginCall, MarkPrice
+from monitor.sim.testing import TEST_KEYS
+
+pytestmark = pytest.mark.integration
+
+VENUE: dict[str, Any] = {"spot_symbols": ["BTCUSDT"], "stale_after_s": 2.0, "poll_s": 0.2}
+MARK = "mark:BTCUSDT"
+
+
+def native(h: Harness) -> BinanceUsdmCollector:
+    assert isinstance(h.collector, BinanceUsdmCollector)
+    return h.collector
+
+
+def in_sync(h: Harness, account: str = "bob") -> bool:
+    snap = h.store.snapshot(h.clock.now_ns()).accounts.get(("binance", account))
+    return native(h).watchers[account].book.synced and account_state(snap) == venue_state(h.sim, account)
+
+
+def marks_after(h: Harness, t_ns: int) -> list[MarkPrice]:
+    return [m for m in h.store.of(MarkPrice) if m.ts_recv_ns > t_ns]
+
+
+async def settle_funding(h: Harness, rate: float = 0.0005) -> None:
+    """Make the venue pay funding now: a FUNDING_FEE ACCOUNT_UPDATE that only the stream delivers fast."""
+    now_ms = h.clock.now_ns() // 1_000_000
+    h.sim.engine.settle_funding("BTCUSDT", rate, h.sim.engine.marks["BTCUSDT"], now_ms)
+    await asyncio.sleep(0)
+
+
+async def started(h: Harness) -> None:
+    await wait_until(lambda: in_sync(h) and len(h.store.of(MarkPrice)) > 3, 5, "a synced account and marks")
+
+
+async def test_forced_close_reconnects_every_socket_and_resyncs_the_account() -> None:
+    """The venue closes every socket: streams go DOWN, reconnect, and the account equals the venue again."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        stats = native(h).stats
+        before = dict(stats.reconnects)
+        t0 = h.clock.now_ns()
+        h.sim.faults.disconnect_all()
+        sockets = ("binance.market.0", "binance.public.0", "binance.spot.0", "binance.user.bob")
+        await wait_until(
+            lambda: all(stats.reconnects[s] > before.get(s, 0) for s in sockets), 5, "reconnects"
+        )
+        assert any(s.state is FeedState.DOWN and s.ts_recv_ns > t0 for s in h.store.statuses(MARK))
+        await wait_until(lambda: len(marks_after(h, t0)) > 3, 5, "marks after the reconnect")
+        await wait_until(lambda: in_sync(h), 5, "the account resynced from REST")
+        await settle_funding(h)  # deltas flow on the new connection (REST reconciles only every 15 s)
+        await wait_until(lambda: in_sync(h), 2, "the funding delta applied")
+
+
+async def test_silent_stall_is_stale_within_its_window_then_the_socket_is_replaced() -> None:
+    """Frames stop, pings go on: the mark stream is stale within its 1 s limit, reconnected, then fresh."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        assert h.figure("feed_stale", stream=MARK) == 0.0
+        h.sim.faults.stall(True)
+        took = await wait_until(lambda: h.figure("feed_stale", stream=MARK) == 1.0, 5, "the stale figure")
+        assert 0.8 <= took <= 1.6
+        await wait_until(
+            lambda: h.store.statuses(MARK)[-1].state is FeedState.STALE, 0.5, "the collector's word"
+        )
+        await wait_until(lambda: native(h).stats.events["stale_reconnect"] >= 1, 3, "a forced reconnect")
+        h.sim.faults.stall(False)
+        await wait_until(lambda: h.figure("feed_stale", stream=MARK) == 0.0, 5, "fresh marks again")
+
+
+async def test_repeated_frames_are_dropped_and_never_stored_twice() -> None:
+    """Every frame sent twice: the repeats are counted as `repeated`, and stored marks strictly advance."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        stats = native(h).stats
+        h.sim.faults.repeat_frames(10)  # ten broadcasts, shared by the futures and spot hosts
+        await wait_until(lambda: stats.dropped["repeated"] >= 10, 5, "the repeats dropped")
+        times = [m.ts_event_ns for m in h.store.of(MarkPrice)][1:]  # the first is the REST seed
+        assert times == sorted(set(times))
+
+
+async def test_malformed_frames_are_counted_and_never_reconnect() -> None:
+    """Truncated JSON on every socket is dropped as `malformed_json`; no reconnect, no DOWN, data flows."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        stats = native(h).stats
+        before, t0 = dict(stats.reconnects), h.clock.now_ns()
+        h.sim.faults.send_malformed(5)  # five broadcasts, each one bad frame on every socket of its host
+        await wait_until(lambda: stats.dropped["malformed_json"] >= 5, 5, "the bad frames dropped")
+        await asyncio.sleep(0.3)
+        assert dict(stats.reconnects) == before
+        assert not [s for s in h.store.statuses(MARK) if s.ts_recv_ns > t0]
+        assert len(marks_after(h, t0)) > 5
+
+
+async def test_429_then_418_hold_every_request_until_retry_after() -> None:
+    """429 then 418 with Retry-After 1 s: no account snapshot for ≥ 1 s, then polling resumes, state exact."""
+    async with running_collector(venue={**VENUE, "user_stream": False, "poll_s": 0.1}) as h:
+        await wait_until(lambda: len(h.store.of(AccountSnapshot)) >= 3, 5, "polling")
+        t0 = h.clock.now_ns()
+        h.sim.faults.rate_limit(calls_429=1, calls_418=1, retry_after_s=1)
+        await wait_until(lambda: native(h).stats.events["rate_limited"] >= 1, 3, "the rate limit")
+        await wait_until(
+            lambda: len([s for s in h.store.of(AccountSnapshot) if s.ts_recv_ns > t0]) >= 3, 5, "resume"
+        )
+        times = [t0] + [s.ts_recv_ns for s in h.store.of(AccountSnapshot) if s.ts_recv_ns > t0]
+        gap_s = max(b - a for a, b in itertools.pairwise(times)) / 1e9
+        assert 1.0 <= gap_s < 3.0
+        snap = h.store.snapshot(h.clock.now_ns()).accounts[("binance", "bob")]
+        assert account_state(snap) == venue_state(h.sim, "bob")
+
+
+async def test_listen_key_expiry_recreates_the_key_and_resyncs() -> None:
+    """`listenKeyExpired` ends the stream: a new key, a REST resync, deltas again; no key in any log line."""
+    with structlog.testing.capture_logs() as logs:
+        async with running_collector(venue=VENUE) as h:
+            await started(h)
+            stats = native(h).stats
+            reconnects = stats.reconnects["binance.user.bob"]
+            h.sim.faults.expire_listen_key("bob")
+            await wait_until(lambda: stats.events["listen_key_expired"] == 1, 3, "the expiry event")
+            await wait_until(lambda: stats.reconnects["binance.user.bob"] > reconnects, 3, "a new session")
+            await wait_until(lambda: in_sync(h), 5, "the resync")
+            await settle_funding(h)
+            await wait_until(lambda: in_sync(h), 2, "a delta on the new key")
+    text = repr(logs)
+    assert not re.search(r"[A-Za-z0-9]{64}", text), "a listenKey reached the logs"
+    assert all(s.reveal() not in text for pair in TEST_KEYS.values() for s in pair)
+
+
+async def test_keepalive_holds_the_listen_key_past_its_lifetime() -> None:
+    """A key that lives 1 s is PUT every 0.3 s: it never expires and deltas keep arriving."""
+    async with running_collector(
+        venue={**VENUE, "listen_key_keepalive_s": 0.3}, sim={"listen_key_ttl_s": 1.0}
+    ) as h:
+        await started(h)
+        await asyncio.sleep(2.5)
+        stats = native(h).stats
+        assert stats.events["listen_key_expired"] == 0
+        assert stats.events["listen_key_kept_alive"] >= 5
+        await settle_funding(h)
+        await wait_until(lambda: in_sync(h), 2, "a delta after 2.5 key lifetimes")
+
+
+async def test_rest_5xx_during_reconcile_keeps_a_synced_account_fresh() -> None:
+    """503s on the reconciler while the stream is synced: counted, never DOWN or stale, state stays exact."""
+    async with running_collector(venue={**VENUE, "reconcile_s": 0.2}) as h:
+        await started(h)
+        stats = native(h).stats
+        t0 = h.clock.now_ns()
+        h.sim.faults.fail_rest(6, status=503)
+        await wait_until(lambda: stats.events["rest_failure"] >= 2, 3, "failed reconciles")
+        await settle_funding(h)
+        await wait_until(lambda: in_sync(h), 2, "the delta during the outage")
+        assert h.figure("feed_stale", stream="account:bob") == 0.0
+        assert not [s for s in h.store.statuses("account:bob") if s.ts_recv_ns > t0]
+        n = len(h.store.of(AccountSnapshot))
+        await wait_until(lambda: len(h.store.of(AccountSnapshot)) > n + 2, 3, "reconciles after the outage")
+        assert in_sync(h)
+
+
+async def test_liquidation_is_reported_as_liquidated_after_a_margin_call() -> None:
+    """The mark falls through bob's long: a MARGIN_CALL record, then the leg gone with reason "liquidated"."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        eng, lp = h.sim.engine, h.sim.engine.liquidation_price("bob", "BTCUSDT", "LONG")
+        entry = eng.position("bob", "BTCUSDT", "LONG").entry  # type: ignore[union-attr]
+        h.sim.pause()
+        now_ms = h.clock.now_ns() // 1_000_000
+        for k in range(1, 30):  # close in on the LP: the 80 % margin call comes before the breach
+            eng.on_marks({"BTCUSDT": lp + (entry - lp) * 0.7**k}, now_ms)
+        eng.on_marks({"BTCUSDT": lp * 0.99}, now_ms)
+        assert [liq.side for liq in eng.liquidations] == ["LONG"]
+        await wait_until(lambda: ("binance", "bob", "BTCUSDT", "LONG") in h.store.snapshot(0).gone, 3, "gone")
+        gone = h.store.snapshot(0).gone[("binance", "bob", "BTCUSDT", "LONG")]
+        assert (gone.reason, gone.position.qty) == ("liquidated", 0.5)
+        (call,) = [c for c in h.store.of(MarginCall) if c.account == "bob"]
+        assert call.positions[0].side == "LONG" and call.ts_event_ns <= gone.gone_at_ns
+        assert [f.kind for f in h.store.of(Fill)] == ["liquidation"]
+        assert native(h).stats.events["margin_call"] == 1
+        await wait_until(lambda: in_sync(h), 2, "the short leg and wallet equal to the venue")
+
+
+async def test_rotation_before_the_daily_cut_is_make_before_break() -> None:
+    """Sockets older than their max age are replaced with no gap: no DOWN, no stale, no mark twice."""
+    async with running_collector(venue={**VENUE, "connection_max_age_s": 0.6}) as h:
+        await started(h)
+        t0 = h.clock.now_ns()
+        await asyncio.sleep(2.5)
+        stats = native(h).stats
+        assert stats.events["rotation"] >= 8  # 4 sockets, each rotated at least twice
+        assert not [s for s in h.store.statuses(MARK) if s.ts_recv_ns > t0]
+        recv = [m.ts_recv_ns for m in marks_after(h, t0)]
+        assert max(b - a for a, b in itertools.pairwise(recv)) < 0.5e9
+        times = [m.ts_event_ns for m in marks_after(h, t0)]
+        assert times == sorted(set(times))
+        await settle_funding(h)
+        await wait_until(lambda: in_sync(h), 2, "deltas across user-stream rotations")
+
+
+def bob_with(*permissions: ApiPermission) -> dict[str, Any]:
+    """Simulator overrides: bob's key granted `permissions`."""
+    bob = SimAccountConfig(
+        name="bob",
+        api_key_env="SIM_BOB_KEY",
+        api_secret_env="SIM_BOB_SECRET",
+        wallet_usdt=1000.0,
+        positions=(SimPositionConfig(symbol="BTCUSDT", qty=0.1),),
+        permissions=("enableReading", *permissions),
+    )
+    return {"accounts": (bob,)}
+
+
+async def test_trading_key_is_refused_at_start_naming_the_account_not_the_key() -> None:
+    """A key that can trade futures: start-up refuses it with the account and config key, never the key."""
+    with pytest.raises(KeyRefusedError) as err:
+        async with running_collector(venue=VENUE, sim=bob_with("enableFutures")):
+            pass
+    assert err.value.path == "accounts[0].allow_trading_key"
+    assert "'bob'" in str(err.value) and "enableFutures" in str(err.value)
+    assert all(s.reveal() not in str(err.value) for s in TEST_KEYS["bob"])
+
+
+async def test_trading_key_is_accepted_when_the_config_allows_it() -> None:
+    """With allow_trading_key = true the same key is watched (with a warning)."""
+    sim = bob_with("enableFutures", "enableInternalTransfer")
+    async with running_collector(venue=VENUE, sim=sim, accounts={"bob": {"allow_trading_key": True}}) as h:
+        await wait_until(lambda: in_sync(h), 5, "bob's account")
+
+
+async def test_withdrawal_key_is_refused_even_when_trading_is_allowed() -> None:
+    """A key that can withdraw is never accepted, whatever the config says."""
+    with pytest.raises(KeyRefusedError, match="can withdraw"):
+        async with running_collector(
+            sim=bob_with("enableWithdrawals"), accounts={"bob": {"allow_trading_key": True}}
+        ):
+            pass
