@@ -9,15 +9,58 @@ stops advancing for longer than its limit is reported stale and its connection r
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.records import Record
+import structlog
 
-__all__ = ["Collector", "CollectorStats", "RecordSink", "TaskFactory"]
+from monitor.clock import Clock
+from monitor.collectors.keys import KeyPermissions, KeyRefusedError, judge_key
+from monitor.config import Config, Secrets
+from monitor.errors import FeedError
+from monitor.records import FeedState, FeedStatus, Record
+from monitor.secret import Secret
+
+__all__ = [
+    "AccountAccess",
+    "Collector",
+    "CollectorStats",
+    "KeyGate",
+    "RecordSink",
+    "TaskFactory",
+    "account_access",
+]
+
+log = structlog.get_logger(__name__)
 
 TaskFactory = Callable[[], Awaitable[None]]
+KEY_CHECK_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAccess:
+    """What a collector needs to watch one account; `path` names it in the config for errors."""
+
+    name: str
+    key: Secret
+    secret: Secret
+    path: str
+    allow_trading_key: bool = False
+    password: Secret | None = None
+
+
+def account_access(cfg: Config, secrets: Secrets, venue: str) -> dict[str, AccountAccess]:
+    out = {}
+    for i, a in enumerate(cfg.accounts):
+        if a.venue == venue:
+            key, secret = secrets.api_keys[a.name]
+            out[a.name] = AccountAccess(
+                a.name, key, secret, f"accounts[{i}]", a.allow_trading_key, secrets.api_passwords.get(a.name)
+            )
+    return out
 
 
 class RecordSink(Protocol):
@@ -52,3 +95,75 @@ class Collector(Protocol):
     async def check_keys(self) -> None:
         """Refuse keys that can trade, transfer or withdraw (unless the config allows trading)."""
         ...
+
+
+PermissionReader = Callable[[str], Awaitable[KeyPermissions]]
+
+
+class KeyGate:
+    """Each account's key is judged once (`keys.judge_key`) before any of its tasks reads with it.
+
+    The start-up check tries a few times and lets start-up fail on a refused key; an account task
+    started later waits here until the venue answers, and a refused key stops only that account
+    (a DOWN status with the reason, so the desk sees it is not watched).
+    """
+
+    def __init__(
+        self,
+        *,
+        venue: str,
+        accounts: dict[str, AccountAccess],
+        read: PermissionReader,
+        redact: Callable[[str], str],
+        sink: RecordSink,
+        clock: Clock,
+    ) -> None:
+        self._venue, self._accounts, self._read = venue, accounts, read
+        self._redact, self._sink, self._clock = redact, sink, clock
+        self._accepted: set[str] = set()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def check_all(self) -> None:
+        for name in self._accounts:
+            await self.verdict(name, attempts=KEY_CHECK_ATTEMPTS)
+
+    async def verdict(self, name: str, attempts: int | None = None) -> bool:
+        """True once the key is accepted; raises KeyRefusedError; False if it could not be read."""
+        async with self._locks[name]:  # the start-up check and the account's tasks ask once
+            if name in self._accepted:
+                return True
+            a, tries = self._accounts[name], 0
+            while attempts is None or tries < attempts:
+                tries += 1
+                try:
+                    perms = await self._read(name)
+                except FeedError as exc:
+                    log.warning("key permissions unreadable", account=name, error=self._redact(str(exc)))
+                    await self._clock.sleep(min(30.0, 2.0**tries))
+                    continue
+                for warning in judge_key(name, a.path, perms, a.allow_trading_key):
+                    log.warning(warning)
+                self._accepted.add(name)
+                return True
+            return False
+
+    async def guarded(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run an account task only with an accepted key; a refused key stops it for good."""
+        try:
+            await self.verdict(name)
+        except KeyRefusedError as exc:
+            log.error("API key refused; this account is not watched", account=name, reason=exc.reason)
+            now = self._clock.now_ns()
+            self._sink.put(
+                FeedStatus(
+                    venue=self._venue,
+                    ts_event_ns=now,
+                    ts_recv_ns=now,
+                    stream=f"account:{name}",
+                    state=FeedState.DOWN,
+                    reason="API key refused: it can do more than read",
+                )
+            )
+            return
+        await job()
+

@@ -13,8 +13,6 @@ connection pacer (300 connection attempts per 5 min per IP).
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -23,28 +21,32 @@ import ccxt.async_support as ccxt_async
 import structlog
 
 from monitor.clock import Clock
-from monitor.collectors.base import CollectorStats, RecordSink, TaskFactory
+from monitor.collectors.base import (
+    AccountAccess,
+    CollectorStats,
+    KeyGate,
+    RecordSink,
+    TaskFactory,
+    account_access,
+)
 from monitor.collectors.binanceusdm_account import BinanceAccount
 from monitor.collectors.binanceusdm_wire import parse_combined_frame, parse_funding_info, parse_premium_index
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at
-from monitor.collectors.keys import KeyRefusedError, binance_permissions, judge_key
+from monitor.collectors.keys import KeyPermissions, binance_permissions
 from monitor.collectors.pacing import Cooldown, Pacer
-from monitor.collectors.wsfeed import WsFeed, WsPolicy
-from monitor.config import Config, Secrets, VenueConfig
+from monitor.collectors.wsfeed import WsFeed, ws_policy
+from monitor.config import Config, VenueConfig
 from monitor.errors import FeedError, ParseError
-from monitor.records import FeedState, FeedStatus
-from monitor.secret import Secret
 
-__all__ = ["AccountAccess", "BinanceEndpoints", "BinanceUsdmCollector"]
+__all__ = ["AccountAccess", "BinanceEndpoints", "BinanceUsdmCollector", "account_access"]
 
 log = structlog.get_logger(__name__)
 
 REFERENCE_REFRESH_S = 600.0  # brackets and funding intervals change rarely, but they do change
 CONNECTS_PER_S = 0.9  # under 300 connection attempts per 5 min, after a burst
 CONNECT_BURST = 10
-KEY_CHECK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,37 +57,6 @@ class BinanceEndpoints:
     futures_ws: str = "wss://fstream.binance.com"
     spot_rest: str | None = None
     spot_ws: str = "wss://stream.binance.com:9443"
-
-
-@dataclass(frozen=True, slots=True)
-class AccountAccess:
-    """What a collector needs to watch one account; `path` names it in the config for errors."""
-
-    name: str
-    key: Secret
-    secret: Secret
-    path: str
-    allow_trading_key: bool = False
-    password: Secret | None = None
-
-
-def account_access(cfg: Config, secrets: Secrets, venue: str) -> dict[str, AccountAccess]:
-    out = {}
-    for i, a in enumerate(cfg.accounts):
-        if a.venue == venue:
-            key, secret = secrets.api_keys[a.name]
-            out[a.name] = AccountAccess(
-                a.name, key, secret, f"accounts[{i}]", a.allow_trading_key, secrets.api_passwords.get(a.name)
-            )
-    return out
-
-
-def ws_policy(v: VenueConfig) -> WsPolicy:
-    return WsPolicy(
-        max_age_s=v.connection_max_age_s,
-        subscribe_rate_per_s=v.subscribe_messages_per_s,
-        overlap_s=min(3.0, v.connection_max_age_s / 4),  # read both sockets this long when replacing
-    )
 
 
 class BinanceUsdmCollector:
@@ -112,8 +83,14 @@ class BinanceUsdmCollector:
         self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
         secrets = [s for a in accounts.values() for s in (a.key, a.secret)]
         self.rest = RestCaller(self.cooldown, self.stats, secrets)
-        self._accepted: set[str] = set()
-        self._key_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.keys = KeyGate(
+            venue=venue.name,
+            accounts=accounts,
+            read=self._permissions,
+            redact=self.rest.redact,
+            sink=sink,
+            clock=clock,
+        )
         self.watchers = {
             name: BinanceAccount(
                 venue=venue.name,
@@ -141,9 +118,10 @@ class BinanceUsdmCollector:
         for feed in self.feeds():
             t[feed.name] = feed.run
         for name in self.accounts:
-            t[f"{self.venue}.account.{name}"] = partial(self._guarded, name, "reconcile")
+            w = self.watchers[name]
+            t[f"{self.venue}.account.{name}"] = partial(self.keys.guarded, name, w.reconcile_loop)
             if self.cfg.user_stream:
-                t[f"{self.venue}.user.{name}"] = partial(self._guarded, name, "user")
+                t[f"{self.venue}.user.{name}"] = partial(self.keys.guarded, name, w.user_loop)
         return t
 
     def feeds(self) -> list[WsFeed]:
@@ -210,57 +188,14 @@ class BinanceUsdmCollector:
     # ---------------------------------------------------------------- keys
     async def check_keys(self) -> None:
         """At start: refuse keys that can withdraw, trade or transfer (see `keys`)."""
-        for name in self.accounts:
-            await self._verdict(name, attempts=KEY_CHECK_ATTEMPTS)
+        await self.keys.check_all()
 
-    async def _verdict(self, name: str, attempts: int | None = None) -> bool:
-        """True once the key is accepted; raises KeyRefusedError; False if it could not be read."""
-        async with self._key_locks[name]:  # the start-up check and the account's tasks ask once
-            if name in self._accepted:
-                return True
-            return await self._read_verdict(name, attempts)
-
-    async def _read_verdict(self, name: str, attempts: int | None) -> bool:
-        a = self.accounts[name]
+    async def _permissions(self, name: str) -> KeyPermissions:
         ex = self._client(name)
         try:
-            tries = 0
-            while attempts is None or tries < attempts:
-                tries += 1
-                try:
-                    body = await self.rest.call(ex, ex.sapiGetAccountApiRestrictions)
-                except FeedError as exc:
-                    log.warning("key permissions unreadable", account=name, error=self.rest.redact(str(exc)))
-                    await self.clock.sleep(min(30.0, 2.0**tries))
-                    continue
-                for warning in judge_key(name, a.path, binance_permissions(body), a.allow_trading_key):
-                    log.warning(warning)
-                self._accepted.add(name)
-                return True
-            return False
+            return binance_permissions(await self.rest.call(ex, ex.sapiGetAccountApiRestrictions))
         finally:
             await ex.close()
-
-    async def _guarded(self, name: str, job: str) -> None:
-        """Run an account task only with an accepted key; a refused key stops it for good."""
-        try:
-            await self._verdict(name)
-        except KeyRefusedError as exc:
-            log.error("API key refused; this account is not watched", account=name, reason=exc.reason)
-            now = self.clock.now_ns()
-            self.sink.put(
-                FeedStatus(
-                    venue=self.venue,
-                    ts_event_ns=now,
-                    ts_recv_ns=now,
-                    stream=f"account:{name}",
-                    state=FeedState.DOWN,
-                    reason="API key refused: it can do more than read",
-                )
-            )
-            return
-        w = self.watchers[name]
-        await (w.reconcile_loop() if job == "reconcile" else w.user_loop())
 
     # ---------------------------------------------------------------- reference data
     async def reference_loop(self) -> None:

@@ -33,10 +33,11 @@ from monitor.clock import NS_PER_S, Clock
 from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer, retry_after_s
+from monitor.config import VenueConfig
 from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Record
 
-__all__ = ["NETWORK_ERRORS", "Parser", "WsFeed", "WsPolicy"]
+__all__ = ["BINANCE_DIALECT", "NETWORK_ERRORS", "Parser", "WsDialect", "WsFeed", "WsPolicy", "ws_policy"]
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,37 @@ class WsPolicy:
     stale_backoff_max_s: float = 300.0
     max_size: int = 2**22
     max_queue: int = 1024  # frames buffered before TCP backpressure (16 by default: a wake-up per frame)
+
+
+def ws_policy(v: VenueConfig) -> WsPolicy:
+    """The socket policy a venue's config asks for."""
+    return WsPolicy(
+        max_age_s=v.connection_max_age_s,
+        subscribe_rate_per_s=v.subscribe_messages_per_s,
+        overlap_s=min(3.0, v.connection_max_age_s / 4),  # read both sockets this long when replacing
+    )
+
+
+def _binance_subscribe(streams: list[str], request_id: int) -> str:
+    return json.dumps({"method": "SUBSCRIBE", "params": streams, "id": request_id})
+
+
+@dataclass(frozen=True, slots=True)
+class WsDialect:
+    """What differs between venues on a market socket: the subscribe message and keep-alive.
+
+    Binance takes `{"method":"SUBSCRIBE"}` and keeps sockets alive with protocol pings; Bybit
+    takes `{"op":"subscribe","args":[…]}` (at most 10 topics per message) and drops a socket that
+    sends no application `{"op":"ping"}` for about 20 s.
+    """
+
+    subscribe: Callable[[list[str], int], str] = _binance_subscribe
+    max_batch: int = 1024  # topics per subscribe message, on top of `WsPolicy.subscribe_batch`
+    app_ping: Callable[[int], str] | None = None  # the text ping, given a request counter
+    app_ping_s: float = 20.0
+
+
+BINANCE_DIALECT = WsDialect()
 
 
 class _Why(enum.Enum):
@@ -90,8 +122,10 @@ class WsFeed:
         policy: WsPolicy,
         connect_pacer: Pacer,
         cooldown: Cooldown,
+        dialect: WsDialect = BINANCE_DIALECT,
     ) -> None:
         self.name = name
+        self.dialect = dialect
         self.url = url
         self.subscriptions = tuple(subscriptions)
         self.limits = dict(limits)
@@ -229,15 +263,30 @@ class WsFeed:
     async def _subscribe(self, ws: ClientConnection) -> None:
         """SUBSCRIBE in batches, paced below the venue's inbound message limit."""
         pacer = Pacer(self.clock, self.policy.subscribe_rate_per_s)
-        n = self.policy.subscribe_batch
+        n = min(self.policy.subscribe_batch, self.dialect.max_batch)
         for i in range(0, len(self.subscriptions), n):
             await pacer.wait()
             batch = list(self.subscriptions[i : i + n])
-            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": batch, "id": i // n + 1}))
+            await ws.send(self.dialect.subscribe(batch, i // n + 1))
 
     async def _read(self, ws: ClientConnection) -> None:
-        async for raw in ws:
-            self._handle(raw)
+        ping = self.dialect.app_ping
+        pinger = asyncio.ensure_future(self._app_ping(ws, ping)) if ping is not None else None
+        try:
+            async for raw in ws:
+                self._handle(raw)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+
+    async def _app_ping(self, ws: ClientConnection, ping: Callable[[int], str]) -> None:
+        """Application-level pings for venues that want them; a failed send ends with the reader."""
+        n = 0
+        with contextlib.suppress(*NETWORK_ERRORS):
+            while True:
+                await self.clock.sleep(self.dialect.app_ping_s)
+                n += 1
+                await ws.send(ping(n))
 
     def _handle(self, raw: bytes | str) -> None:
         now = self.clock.now_ns()
