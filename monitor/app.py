@@ -73,7 +73,7 @@ class Daemon:
         ev = self.cfg.evaluation
         self.store = StateStore(grid_step_s=ev.volatility_sample_s, history_points=ev.history_points)
         self.evaluator = Evaluator(self.cfg, started_ns=self.clock.now_ns())
-        self.engine = RuleEngine(self.cfg.rules)
+        self.engine = RuleEngine(self.cfg.rules, heartbeat_s=ev.heartbeat_s)
         self.supervisor = Supervisor(self.clock)
         self.started_ns = self.clock.now_ns()
         self.registry = CollectorRegistry(auto_describe=True)

@@ -178,6 +178,9 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     ewma_lambda: Fraction = 0.94
     horizon_s: PositiveFloat = 86_400.0  # distance in sigma over this horizon
     history_points: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 4096
+    # the PerpmonWatchdog dead-man's switch is re-sent this often (routed only to receivers that ask
+    # for it, and to Alertmanager); 0 turns it off
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0
 
 
 class LevelConfig(_Cfg, frozen=True, kw_only=True):

@@ -4,9 +4,11 @@ A reload is all or nothing. The new file goes through the same checks as at star
 `plan_reload` compares it with the running config. Rules, receivers, thresholds and evaluation
 settings swap atomically between two ticks. Collectors keep running (and keep their sockets,
 history and feed state) when their venue and accounts are unchanged, and only a changed or new
-venue's collectors are (re)started. What cannot change under a running process (HTTP bind, state
-dir, simulator, MQTT, log, shard, the volatility grid, or removing a venue, an account or a
-symbol whose state would linger in the book) refuses the reload with the reason. A refused
+venue's collectors are (re)started; an account the new file no longer lists is dropped from the
+store once its collector has stopped (its alerts then resolve as "figure gone"). What cannot
+change under a running process (HTTP bind, state dir, simulator, MQTT, log, shard, the volatility
+grid, or removing a venue or a symbol whose state would linger in the book) refuses the reload
+with the reason. A refused
 reload leaves the old config running and sets `perpmon_config_last_reload_successful` to 0, as
 Prometheus and Alertmanager do.
 
@@ -32,14 +34,14 @@ from monitor.config import Config, Secrets, load_config
 from monitor.errors import ConfigError
 from monitor.evaluator import Evaluator
 from monitor.notify import Dispatcher, build_notifiers
-from monitor.records import AlertEvent, AlertState, Holding
+from monitor.records import AlertEvent, Holding
 from monitor.rules.engine import RuleEngine
 from monitor.shard import select_shard
 
 if TYPE_CHECKING:
     from monitor.app import Daemon
 
-__all__ = ["ReloadMetrics", "ReloadPlan", "ReloadStats", "carry_alert_state", "plan_reload", "reload_daemon"]
+__all__ = ["ReloadMetrics", "ReloadPlan", "ReloadStats", "plan_reload", "reload_daemon"]
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +76,7 @@ class ReloadPlan:
     venues: tuple[str, ...]  # venues whose collectors (re)start: changed or new
     rules_changed: bool
     receivers_changed: bool
+    forgotten: tuple[tuple[str, str], ...] = ()  # (venue, account) no longer watched: state dropped
 
 
 def plan_reload(old: Config, new: Config) -> ReloadPlan:
@@ -84,24 +87,21 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
     for key in _GRID:
         if getattr(old.evaluation, key) != getattr(new.evaluation, key):
             raise ConfigError(f"evaluation.{key}", "changes the history buffers; needs a restart")
+    new_accounts = {(a.venue, a.name) for a in new.accounts}
     return ReloadPlan(
         venues=_venues_to_restart(old, new),
-        rules_changed=old.rules != new.rules,
+        rules_changed=old.rules != new.rules or old.evaluation.heartbeat_s != new.evaluation.heartbeat_s,
         receivers_changed=old.receivers != new.receivers,
+        forgotten=tuple(sorted({(a.venue, a.name) for a in old.accounts} - new_accounts)),
     )
 
 
 def _venues_to_restart(old: Config, new: Config) -> tuple[str, ...]:
     old_v, new_v = {v.name: v for v in old.venues}, {v.name: v for v in new.venues}
-    old_a, new_a = {a.name: a for a in old.accounts}, {a.name: a for a in new.accounts}
     linger = "needs a restart: its state would linger in the book"
     for name in sorted(old_v.keys() - new_v.keys()):
         raise ConfigError("venues", f"removing venue {name!r} {linger}")
-    for name in sorted(old_a.keys() - new_a.keys()):
-        raise ConfigError("accounts", f"removing account {name!r} {linger}")
-    for name in sorted(old_a.keys() & new_a.keys()):
-        if old_a[name].venue != new_a[name].venue:
-            raise ConfigError("accounts", f"moving account {name!r} to another venue {linger}")
+    # a removed (or moved) account restarts its venue's collector and is forgotten by the store
     out: list[str] = []
     for name, v in new_v.items():
         before = old_v.get(name)
@@ -114,37 +114,6 @@ def _venues_to_restart(old: Config, new: Config) -> tuple[str, ...]:
         if before != v or accounts_before != accounts_now:
             out.append(name)
     return tuple(out)
-
-
-def carry_alert_state(
-    old: RuleEngine, new: RuleEngine, old_cfg: Config, new_cfg: Config, now_ns: int
-) -> list[AlertEvent]:
-    """Hand unchanged rules' alert instances to `new`; return resolutions for what the reload dropped.
-
-    RuleEngine has no public hand-over, so this moves its per-rule state (and the stale-feed
-    inhibitor when its source rules are unchanged); tests/integration/test_reload.py pins that a
-    firing alert of an unchanged rule neither resolves nor re-fires across a reload.
-    """
-    before = {r.name: r for r in old_cfg.rules}
-    kept = {r.name for r in new_cfg.rules if before.get(r.name) == r}
-    for name in kept:
-        if name in old._state:
-            new._state[name] = old._state[name]
-    new._started_ns = old._started_ns
-    new._heartbeat_last_ns = old._heartbeat_last_ns
-    if new._sources == old._sources and set(new._sources) <= kept:
-        new._inhibitor = old._inhibitor  # the stale-feed rules are the same: so is what they mute
-    return [
-        msgspec.structs.replace(
-            ev,
-            state=AlertState.RESOLVED,
-            ends_at_ns=now_ns,
-            event_ns=now_ns,
-            annotations={**ev.annotations, "resolved_reason": "rule changed or removed by a config reload"},
-        )
-        for ev in old.firing()
-        if ev.labels.get("alertname") not in kept
-    ]
 
 
 async def reload_daemon(d: Daemon, given: tuple[Config, Secrets] | None = None) -> bool:
@@ -171,7 +140,7 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
             cfg = msgspec.structs.replace(cfg, shard=d.shard_override)
         cfg = select_shard(cfg)
         plan = plan_reload(d.cfg, cfg)
-        engine = RuleEngine(cfg.rules) if plan.rules_changed else None
+        engine = RuleEngine(cfg.rules, heartbeat_s=cfg.evaluation.heartbeat_s) if plan.rules_changed else None
         evaluator = Evaluator(cfg, started_ns=d.started_ns)
         collectors = [d.build_venue(v, cfg, secrets) for v in cfg.venues if v.name in plan.venues]
         for c in collectors:  # a key that can trade refuses the reload before anything changes
@@ -189,7 +158,7 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
         now = d.clock.now_ns()
         resolved: list[AlertEvent] = []
         if engine is not None:
-            resolved = carry_alert_state(d.engine, engine, d.cfg, cfg, now)
+            resolved = engine.adopt(d.engine, now)
             d.engine = engine
         old_holdings = {h.name for h in d.cfg.holdings}
         d.cfg, d.secrets, d.evaluator = cfg, secrets, evaluator
@@ -197,6 +166,8 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
             await d.replace_dispatcher(dispatcher)
         for c in collectors:
             await d.restart_venue(c)
+        for venue, account in plan.forgotten:  # after its collector stopped: nothing puts it back
+            d.store.forget(venue, account)
         _put_holdings(d, old_holdings, now)
         if resolved:
             await d.dispatcher.submit(resolved, now)

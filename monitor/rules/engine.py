@@ -32,6 +32,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import msgspec
+
 from monitor.clock import NS_PER_S
 from monitor.config import RuleConfig
 from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
@@ -46,6 +48,8 @@ from monitor.rules.model import (
 )
 
 __all__ = ["RuleEngine"]
+
+_RELOAD_REASON = "rule changed or removed by a config reload"
 
 
 @dataclass(slots=True)
@@ -117,6 +121,38 @@ class RuleEngine:
             else:
                 out.append(ev)
         return out
+
+    def adopt(self, old: RuleEngine, now_ns: int) -> list[AlertEvent]:
+        """Take over `old`'s alert state across a config reload; return what the reload resolves.
+
+        A rule that compiles exactly as before keeps its instances (pending timers, hysteresis
+        level, repeat timer), so a firing alert neither re-fires nor resolves. A firing alert of a
+        rule the reload changed or removed is resolved (`resolved_reason`): the new rule starts
+        from scratch, and no receiver is left holding an orphan. The stale-feed inhibitor carries
+        over when its source rules are unchanged; otherwise an alert held back across the reload is
+        told once more when its mute lifts (a duplicate, never a loss). The heartbeat keeps its
+        rhythm and its `starts_at` from the first start.
+        """
+        before = {r.name: r for r in old._rules}
+        kept = {r.name for r in self._rules if before.get(r.name) == r}
+        for name in kept:
+            if name in old._state:
+                self._state[name] = old._state[name]
+        self._started_ns = old._started_ns
+        self._heartbeat_last_ns = old._heartbeat_last_ns if self._heartbeat_ns > 0 else None
+        if self._sources == old._sources and set(self._sources) <= kept:
+            self._inhibitor = old._inhibitor
+        return [
+            msgspec.structs.replace(
+                ev,
+                state=AlertState.RESOLVED,
+                ends_at_ns=now_ns,
+                event_ns=now_ns,
+                annotations={**ev.annotations, "resolved_reason": _RELOAD_REASON},
+            )
+            for ev in old.firing()
+            if ev.labels.get("alertname") not in kept
+        ]
 
     def started(self, now_ns: int) -> list[AlertEvent]:
         """One info notice that perpmon (re)started.

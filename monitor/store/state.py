@@ -244,6 +244,22 @@ class StateStore:
                 gone.venue, gone.account, gone.position, gone.gone_at_ns, _GONE_REASONS[fill.kind], fill.price
             )
 
+    def forget(self, venue: str, account: str) -> None:
+        """Drop everything held for one account (a config reload stopped watching it).
+
+        Without this the evaluator would keep computing the account from its last snapshot and
+        its feed would turn stale forever: a frozen book reported as live. Call it after the
+        account's collector has stopped, so nothing puts the account back.
+        """
+        self._accounts.pop((venue, account), None)
+        self._margin_calls.pop((venue, account), None)
+        self._feeds.pop((venue, f"account:{account}"), None)
+        for key in [k for k in self._tiers if k[:2] == (venue, account)]:
+            del self._tiers[key]
+        for keyed in (self._gone, self._fills):
+            for gkey in [k for k in keyed if k[:2] == (venue, account)]:
+                del keyed[gkey]
+
     # ------------------------------------------------------------------ source
     def snapshot(self, now_ns: int) -> Snapshot:
         return Snapshot(

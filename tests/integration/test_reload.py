@@ -142,7 +142,7 @@ async def test_bad_or_restart_only_configs_are_refused(tmp_path: Path, hook: tup
         cfg, secrets = config(tmp_path, url, [MARGIN])
         refused = [
             msgspec.structs.replace(cfg, http=msgspec.structs.replace(cfg.http, port=1)),
-            msgspec.structs.replace(cfg, accounts=cfg.accounts[:1]),
+            msgspec.structs.replace(cfg, venues=()),
             msgspec.structs.replace(cfg, state_dir=str(tmp_path / "elsewhere")),
         ]
         for bad in refused:
@@ -211,6 +211,47 @@ async def test_a_new_receiver_is_swapped_in_and_delivered_to(tmp_path: Path, hoo
         await wait_for(
             lambda: d.dispatcher.sent_total.get("second", 0) > 0, 10, "a delivery to the new receiver"
         )
+    finally:
+        await d.stop()
+
+
+async def test_heartbeat_follows_config_and_a_removed_account_is_forgotten(
+    tmp_path: Path, hook: tuple[Hook, str]
+) -> None:
+    """The watchdog reaches only the receiver that asks for it, every heartbeat_s; a reload turning it
+    off stops it; a reload dropping an account resolves that account's alerts and nothing else's."""
+    h, url = hook
+    deadman = {"name": "deadman", "type": "webhook", "url_env": "HOOK_URL"}
+    deadman["match"] = {"alertname": "PerpmonWatchdog"}
+    desk = {"name": "desk", "type": "webhook", "url_env": "HOOK_URL"}
+    data, env = sim_config(tmp_path, ACCOUNTS, rules=[MARGIN], receivers=[desk, deadman])
+    data["evaluation"]["heartbeat_s"] = 0.3
+    env["HOOK_URL"] = url
+    d = Daemon(*parse_config(data, env))
+    await d.start()
+    try:
+        await wait_for(lambda: len(h.seen("PerpmonWatchdog", "firing")) >= 3, 15, "three heartbeats")
+        await wait_for(lambda: len(h.seen("MarginRatio", "firing")) == 2, 15, "both accounts' alerts")
+
+        data["evaluation"]["heartbeat_s"] = 0.0
+        assert await d.reload(parse_config(data, env))
+        await wait_for(lambda: d.dispatcher.pending() == 0, 5, "the outbox to drain")
+        beats = len(h.seen("PerpmonWatchdog", "firing"))
+        await asyncio.sleep(1.2)  # four heartbeat periods
+        assert len(h.seen("PerpmonWatchdog", "firing")) == beats, "heartbeat off after the reload"
+        assert h.seen("MarginRatio", "resolved") == [], "the rebuilt engine kept the firing alerts"
+        assert d.dispatcher.sent_total["deadman"] == beats, "the watchdog went to deadman only"
+
+        data["accounts"] = [a for a in data["accounts"] if a["name"] != "degen"]
+        assert await d.reload(parse_config(data, env))
+        await wait_for(lambda: h.seen("MarginRatio", "resolved"), 10, "the dropped account's alert resolving")
+        [resolved] = h.seen("MarginRatio", "resolved")
+        assert (resolved["labels"]["account"], resolved["annotations"]["resolved_reason"]) == (
+            "degen",
+            "figure gone",
+        )
+        assert [k for k in d.store.snapshot(0).accounts] == [("binance", "hedge")]
+        assert not [f for f in d.store.snapshot(0).feeds if f[1] == "account:degen"]
     finally:
         await d.stop()
 

@@ -52,12 +52,27 @@ def test_a_changed_venue_or_a_new_account_restarts_that_venue(cfg: Config) -> No
             lambda c: replace(c, evaluation=replace(c.evaluation, history_points=64)),
             "evaluation.history_points",
         ),
-        (lambda c: replace(c, accounts=c.accounts[:1]), "accounts"),
+        (lambda c: replace(c, venues=()), "venues"),
         (lambda c: replace(c, venues=(replace(c.venues[0], spot_symbols=()),)), "venues"),
     ],
 )
 def test_restart_only_changes_are_refused(cfg: Config, change: object, path: str) -> None:
-    """HTTP bind, state dir, shard, history size, or removing an account or symbol needs a restart."""
+    """HTTP bind, state dir, shard, history size, or removing a venue or a symbol needs a restart."""
     with pytest.raises(ConfigError) as exc:
         plan_reload(cfg, change(cfg))  # type: ignore[operator]
     assert exc.value.path == path
+
+
+def test_a_removed_account_restarts_its_venue_and_is_forgotten(cfg: Config) -> None:
+    """Dropping an account is a reload, not a restart: its venue's collector restarts without it."""
+    assert len(cfg.accounts) > 1
+    plan = plan_reload(cfg, replace(cfg, accounts=cfg.accounts[1:]))
+    gone = cfg.accounts[0]
+    assert plan.forgotten == ((gone.venue, gone.name),) and plan.venues == (gone.venue,)
+    assert plan_reload(cfg, cfg).forgotten == ()
+
+
+def test_a_heartbeat_change_rebuilds_the_rule_engine(cfg: Config) -> None:
+    """heartbeat_s lives in [evaluation] but belongs to the rule engine, which a reload rebuilds."""
+    new = replace(cfg, evaluation=replace(cfg.evaluation, heartbeat_s=5.0))
+    assert plan_reload(cfg, new).rules_changed

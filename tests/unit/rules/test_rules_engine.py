@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import LevelConfig, RuleConfig
+from monitor.config import EvaluationConfig, LevelConfig, RuleConfig
 from monitor.errors import ConfigError
 from monitor.records import AlertState, Figure, FigureKey, Figures
 from monitor.rules import HEARTBEAT_ALERTNAME, STARTED_ALERTNAME, RuleEngine, fingerprint
@@ -109,3 +109,50 @@ def test_started_notice_is_one_info_event() -> None:
     """A restart is announced once, as an info event."""
     [ev] = RuleEngine(()).started(5 * S)
     assert (ev.labels["alertname"], ev.severity.label, ev.event_ns) == (STARTED_ALERTNAME, "info", 5 * S)
+
+
+def _firing_engine(rules: tuple[RuleConfig, ...], heartbeat_s: float = 0.0) -> RuleEngine:
+    e = RuleEngine(rules, heartbeat_s=heartbeat_s)
+    e.started(0)
+    for t in (0, 10):  # warning after for_s=5 (rule names share the figure: each fires on KEY)
+        e.step(_figs(2.5), t * S)
+    return e
+
+
+def test_adopt_keeps_unchanged_rules_and_resolves_changed_ones() -> None:
+    """A reload keeps a firing alert of an unchanged rule (no re-fire, same repeat rhythm); a changed
+    rule's alert resolves with the reason, and the new version starts over with its own `for`."""
+    keep, change = _rule(for_s=5, repeat_s=60), _rule(name="Other", for_s=5)
+    old = _firing_engine((keep, change))
+    assert {ev.labels["alertname"] for ev in old.firing()} == {"LiquidationClose", "Other"}
+    new = RuleEngine((keep, _rule(name="Other", for_s=5, summary="new text")))
+    [resolved] = new.adopt(old, 20 * S)
+    assert (resolved.labels["alertname"], resolved.state, resolved.ends_at_ns) == (
+        "Other",
+        AlertState.RESOLVED,
+        20 * S,
+    )
+    assert resolved.annotations["resolved_reason"] == "rule changed or removed by a config reload"
+    assert [ev.labels["alertname"] for ev in new.firing()] == ["LiquidationClose"]
+    kept = old.firing()[0]
+    assert new.firing()[0].starts_at_ns == kept.starts_at_ns
+    told = [(t, ev.labels["alertname"]) for t in range(20, 80, 5) for ev in new.step(_figs(2.5), t * S)]
+    # LiquidationClose fired at 10 s: its repeat is due at 70 s, not a re-fire at 20 s; Other restarts
+    assert told == [(25, "Other"), (70, "LiquidationClose")]
+
+
+def test_adopt_resolves_removed_rules_and_carries_the_heartbeat_rhythm() -> None:
+    """A removed rule's alert resolves; the heartbeat neither skips nor doubles across the swap."""
+    old = _firing_engine((_rule(for_s=5),), heartbeat_s=60)
+    new = RuleEngine((), heartbeat_s=60)
+    [resolved] = new.adopt(old, 30 * S)
+    assert resolved.fingerprint == old.firing()[0].fingerprint and resolved.state is AlertState.RESOLVED
+    beats = [t for t in range(30, 130, 10) if new.step(Figures(taken_at_ns=0, items={}), t * S)]
+    assert beats == [60, 120]  # old beat at 0 s: the next one is due at 60 s
+    assert new.announced()[0].starts_at_ns == 0, "the heartbeat keeps its first start"
+    assert RuleEngine(()).adopt(RuleEngine((), heartbeat_s=60), 0) == []
+
+
+def test_heartbeat_is_on_by_default_in_config() -> None:
+    """A shipped daemon has a dead-man's switch unless the operator turns it off."""
+    assert EvaluationConfig().heartbeat_s == 60.0

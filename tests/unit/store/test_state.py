@@ -83,3 +83,27 @@ def test_snapshot_is_immutable() -> None:
         pass
     else:
         raise AssertionError("snapshot mapping was writable")
+
+
+def test_forget_drops_one_account_and_nothing_else() -> None:
+    """A reload that stops watching an account removes its book, feed and gone legs; others stay."""
+    st = StateStore()
+    for acct in ("a", "b"):
+        for t, legs in ((1, (LONG,)), (2, ())):  # the leg vanishes: a gone record
+            snap = account(t, *legs)
+            st.put(
+                AccountSnapshot(**{**{f: getattr(snap, f) for f in snap.__struct_fields__}, "account": acct})
+            )
+        st.put(
+            FeedStatus(venue="v", stream=f"account:{acct}", ts_event_ns=3, ts_recv_ns=3, state=FeedState.DOWN)
+        )
+    st.put(mark(3, 100.0))
+    before = st.snapshot(4 * S)
+    assert set(before.accounts) == {("v", "a"), ("v", "b")} and len(before.gone) == 2
+    st.forget("v", "a")
+    st.forget("v", "nobody")  # unknown: nothing to do, no error
+    got = st.snapshot(4 * S)
+    assert list(got.accounts) == [("v", "b")]
+    assert [k[:2] for k in got.gone] == [("v", "b")]
+    assert set(got.feeds) == {("v", "account:b"), ("v", "mark:BTCUSDT")}
+    assert list(got.marks) == [("v", "BTCUSDT")]
