@@ -259,6 +259,9 @@ class Daemon:
                 pending=d.pending(name),
                 sent=d.sent_total.get(name, 0),
                 failed={reason: n for (rcv, reason), n in d.failed_total.items() if rcv == name},
+                given_up=d.given_up_total.get(name, 0),
+                superseded=d.superseded_total.get(name, 0),
+                merged=d.merged_total.get(name, 0),
             )
             for name in d.receiver_names
         ]

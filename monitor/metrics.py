@@ -39,6 +39,9 @@ class DeliveryStats:
     pending: int
     sent: int
     failed: dict[str, int] = field(default_factory=dict)  # by reason
+    given_up: int = 0  # rows failed permanently (4xx): reported, never retried
+    superseded: int = 0  # pending repeats folded into a newer row of the same group (outbox.py)
+    merged: int = 0  # rows delivered folded into one chat message
 
 
 class PerpmonMetrics(Collector):
@@ -157,11 +160,29 @@ class PerpmonMetrics(Collector):
             "Failed delivery attempts, by reason.",
             labels=["receiver", "reason"],
         )
+        given_up = CounterMetricFamily(
+            "perpmon_notifications_given_up",
+            "Notifications dropped after a permanent error (a 4xx): the receiver refused them.",
+            labels=["receiver"],
+        )
+        superseded = CounterMetricFamily(
+            "perpmon_notifications_superseded",
+            "Pending repeat notifications replaced by a newer one of the same group (no state change lost).",
+            labels=["receiver"],
+        )
+        merged = CounterMetricFamily(
+            "perpmon_notifications_merged",
+            "Notifications delivered folded into one message (chat rate limits).",
+            labels=["receiver"],
+        )
         for d in self._delivery():
             pending.add_metric([d.receiver], float(d.pending))
             sent.add_metric([d.receiver], float(d.sent))
             for reason, n in sorted(d.failed.items()):
                 failed.add_metric([d.receiver, reason], float(n))
+            given_up.add_metric([d.receiver], float(d.given_up))
+            superseded.add_metric([d.receiver], float(d.superseded))
+            merged.add_metric([d.receiver], float(d.merged))
         firing = GaugeMetricFamily(
             "perpmon_alerts_firing",
             "Alerts currently firing, by name and severity.",
@@ -173,4 +194,4 @@ class PerpmonMetrics(Collector):
             counts[k] = counts.get(k, 0.0) + 1.0
         for (name, sev), count in sorted(counts.items()):
             firing.add_metric([name, sev], count)
-        yield from (pending, sent, failed, firing)
+        yield from (pending, sent, failed, given_up, superseded, merged, firing)

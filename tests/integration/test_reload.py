@@ -20,6 +20,8 @@ from typing import Any
 import msgspec
 import pytest
 from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.app import Daemon
 from monitor.config import parse_config
@@ -241,6 +243,14 @@ async def test_heartbeat_follows_config_and_a_removed_account_is_forgotten(
         assert len(h.seen("PerpmonWatchdog", "firing")) == beats, "heartbeat off after the reload"
         assert h.seen("MarginRatio", "resolved") == [], "the rebuilt engine kept the firing alerts"
         assert d.dispatcher.sent_total["deadman"] == beats, "the watchdog went to deadman only"
+        exposed = {
+            (s.name, s.labels.get("receiver")): s.value
+            for fam in text_string_to_metric_families(generate_latest(d.registry).decode())
+            for s in fam.samples
+        }
+        assert exposed[("perpmon_notifications_sent_total", "deadman")] == beats
+        assert exposed[("perpmon_notifications_superseded_total", "deadman")] == 0
+        assert exposed[("perpmon_notifications_given_up_total", "desk")] == 0
 
         data["accounts"] = [a for a in data["accounts"] if a["name"] != "degen"]
         assert await d.reload(parse_config(data, env))

@@ -29,7 +29,17 @@ def exposition() -> str:
             figures=lambda: figs,
             collectors=[stats],
             evaluation=EvaluationStats(count=5, last_duration_s=0.001),
-            delivery=lambda: [DeliveryStats(receiver="desk", pending=2, sent=7, failed={"http_500": 1})],
+            delivery=lambda: [
+                DeliveryStats(
+                    receiver="desk",
+                    pending=2,
+                    sent=7,
+                    failed={"http_500": 1},
+                    given_up=1,
+                    superseded=4,
+                    merged=3,
+                )
+            ],
             firing=lambda: [({"alertname": "MarginRatio", "severity": "warning"}, 0.6)],
             started_ns=T0,
             version="test",
@@ -59,7 +69,14 @@ def test_figures_and_health_are_exposed() -> None:
         ]
         == 3
     )
-    assert samples[("perpmon_outbox_pending", (("receiver", "desk"),))] == 2
+    desk = (("receiver", "desk"),)
+    assert samples[("perpmon_outbox_pending", desk)] == 2
+    delivery = {
+        n: samples[(f"perpmon_notifications_{n}_total", desk)]
+        for n in ("sent", "given_up", "superseded", "merged")
+    }
+    assert delivery == {"sent": 7, "given_up": 1, "superseded": 4, "merged": 3}
+    assert samples[("perpmon_notifications_failed_total", (("reason", "http_500"), *desk))] == 1
     assert samples[("perpmon_alerts_firing", (("alertname", "MarginRatio"), ("severity", "warning")))] == 1
 
 
