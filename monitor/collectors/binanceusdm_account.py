@@ -1,6 +1,6 @@
 """One Binance USDⓈ-M account: REST snapshots, the user data stream, and the listenKey lifecycle.
 
-Two supervised tasks share an `AccountBook`:
+Two supervised tasks share an `AccountBook` (the reconciler is `account_watch.AccountWatcher`):
 
 * the reconciler takes a REST snapshot (positionRisk v3 + account v3) every `poll_s` while no
   user stream is synced, every `reconcile_s` once one is, and at once when the stream
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -29,25 +28,23 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from monitor.backoff import backoff
-from monitor.clock import NS_PER_S, Clock
-from monitor.collectors.account_book import AccountBook, AccountUpdate
-from monitor.collectors.base import CollectorStats, RecordSink
+from monitor.clock import NS_PER_S
+from monitor.collectors.account_book import AccountUpdate
+from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.binanceusdm_events import ListenKeyExpired, parse_user_event
 from monitor.collectors.binanceusdm_wire import (
     parse_account_balances,
     parse_leverage_brackets,
     parse_position_risk,
 )
-from monitor.collectors.ccxt_rest import RestCaller
-from monitor.collectors.pacing import Pacer, retry_after_s
-from monitor.collectors.wsfeed import NETWORK_ERRORS, WsPolicy
+from monitor.collectors.pacing import retry_after_s
+from monitor.collectors.wsfeed import NETWORK_ERRORS
 from monitor.errors import FeedError, ParseError
-from monitor.records import AccountSnapshot, FeedState, FeedStatus, Fill, MarginCall
+from monitor.records import AccountSnapshot, Fill, MarginCall
 
 __all__ = ["BinanceAccount"]
 
 log = structlog.get_logger(__name__)
-BRACKETS_REFRESH_S = 600.0
 _DEDUP = 256  # frames remembered to drop the duplicates of a make-before-break overlap
 _STEADY_S = 10.0  # a session this long resets the reconnect backoff
 
@@ -56,109 +53,25 @@ class _SessionEnd(Exception):
     """The listenKey is gone (expired, or the venue no longer knows it): create a new one."""
 
 
-class BinanceAccount:
-    def __init__(
-        self,
-        *,
-        venue: str,
-        name: str,
-        client: Callable[[], Any],
-        rest: RestCaller,
-        sink: RecordSink,
-        clock: Clock,
-        stats: CollectorStats,
-        futures_ws: str,
-        poll_s: float,
-        reconcile_s: float,
-        keepalive_s: float,
-        user_stream: bool,
-        connect_pacer: Pacer,
-        policy: WsPolicy,
-    ) -> None:
-        self.venue, self.name = venue, name
-        self._client = client
-        self._rest = rest
-        self._sink = sink
-        self._clock = clock
-        self._stats = stats
+class BinanceAccount(AccountWatcher):
+    def __init__(self, *, futures_ws: str, keepalive_s: float, **common: Any) -> None:
+        super().__init__(**common)
         self._ws_base = futures_ws.rstrip("/")
-        self._poll_s, self._reconcile_s, self._keepalive_s = poll_s, reconcile_s, keepalive_s
-        self._user_stream = user_stream
-        self._pacer = connect_pacer
-        self._policy = policy
-        self.book = AccountBook(venue, name)
-        self._wake = asyncio.Event()
+        self._keepalive_s = keepalive_s
         self._seen: deque[int] = deque(maxlen=_DEDUP)
-        self.stream_name = f"account:{name}"
-        self.socket = f"{venue}.user.{name}"
 
-    # ---------------------------------------------------------------- reconciler
-    async def reconcile_loop(self) -> None:
-        ex = self._client()
-        next_brackets = 0
-        self._status(FeedState.DOWN, "connecting")
-        try:
-            while True:
-                try:
-                    if self._clock.monotonic_ns() >= next_brackets:
-                        await self._brackets(ex)
-                        next_brackets = self._clock.monotonic_ns() + int(BRACKETS_REFRESH_S * NS_PER_S)
-                    await self._reconcile(ex)
-                except ParseError as exc:
-                    self._stats.drop(exc.reason)
-                    log.warning("account snapshot dropped", account=self.name, reason=exc.reason)
-                except FeedError as exc:
-                    if not self.book.synced:
-                        self._status(FeedState.DOWN, type(exc).__name__)
-                    self._stats.events["rest_failure"] += 1
-                    log.warning(
-                        "account snapshot failed", account=self.name, error=self._rest.redact(str(exc))
-                    )
-                synced = self._user_stream and self.book.synced
-                await self._sleep_or_wake(self._reconcile_s if synced else self._poll_s)
-        finally:
-            await ex.close()
-
-    async def _brackets(self, ex: Any) -> None:
+    # ---------------------------------------------------------------- REST (the shared reconciler)
+    async def _reference(self, ex: Any) -> None:
         raw = await self._rest.call(ex, ex.fapiPrivateGetLeverageBracket)
         for tiers in parse_leverage_brackets(raw, self.name, self.venue, self._clock.now_ns()):
             self._sink.put(tiers)
 
-    async def _reconcile(self, ex: Any) -> None:
-        epoch = self.book.epoch
-        requested_ms = self._clock.now_ns() // 1_000_000
+    async def _rest_snapshot(self, ex: Any) -> AccountSnapshot:
         risk, acct = await asyncio.gather(
             self._rest.call(ex, ex.fapiPrivateV3GetPositionRisk),
             self._rest.call(ex, ex.fapiPrivateV3GetAccount),
         )
-        now = self._clock.now_ns()
-        rest = AccountSnapshot(
-            venue=self.venue,
-            account=self.name,
-            ts_event_ns=now,
-            ts_recv_ns=now,
-            positions=parse_position_risk(risk),
-            balances=parse_account_balances(acct),
-        )
-        merged, drift = self.book.reset(rest, requested_ms, epoch)
-        if drift:
-            self._stats.events["reconcile_drift"] += 1
-            log.warning("reconciliation corrected the streamed account state", account=self.name)
-        self._sink.put(merged)
-        self._stats.messages[self.stream_name] += 1
-
-    async def _sleep_or_wake(self, seconds: float) -> None:
-        if self._wake.is_set():
-            self._wake.clear()
-            return
-        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in (sleeper, waker):
-                t.cancel()
-            self._wake.clear()
+        return self._snapshot(parse_position_risk(risk), parse_account_balances(acct))
 
     # ---------------------------------------------------------------- user data stream
     async def user_loop(self) -> None:
@@ -195,7 +108,7 @@ class BinanceAccount:
         ws = await self._open(url)
         opened = self._clock.monotonic_ns()
         self.book.stream_connected()
-        self._wake.set()  # the reconciler snapshots now; deltas wait for it
+        self.wake()  # the reconciler snapshots now; deltas wait for it
         self._stats.connected[self.socket] = True
         keepalive = asyncio.ensure_future(self._keepalive(ex))
         readers = {asyncio.ensure_future(self._read(ws)): ws}
@@ -298,10 +211,7 @@ class BinanceAccount:
             log.warning("listenKey expired; creating a new one", account=self.name)
             return True
         if isinstance(ev, AccountUpdate):
-            snap = self.book.apply(ev, now)
-            if snap is not None:
-                self._sink.put(snap)
-                self._stats.messages[self.socket] += 1
+            self.apply(ev, now)
         elif isinstance(ev, Fill):
             self._sink.put(ev)
             if ev.kind != "trade":
@@ -324,16 +234,3 @@ class BinanceAccount:
                 legs=[f"{p.symbol} {p.side} mark {p.mark_price} mm {p.maint_margin}" for p in ev.positions],
             )
         return False
-
-    def _status(self, state: FeedState, reason: str) -> None:
-        now = self._clock.now_ns()
-        self._sink.put(
-            FeedStatus(
-                venue=self.venue,
-                ts_event_ns=now,
-                ts_recv_ns=now,
-                stream=self.stream_name,
-                state=state,
-                reason=reason,
-            )
-        )

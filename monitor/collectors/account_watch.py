@@ -1,0 +1,164 @@
+"""What every venue's account watcher shares: the REST reconciler, the account book, status records.
+
+A venue's private stream is delta-only, so the picture after any (re)connect starts from REST; the
+reconciler takes a snapshot every `poll_s` while no stream is synced, every `reconcile_s` once one
+is, and at once when the stream (re)connects (`wake`). A venue subclass says how to read its
+reference data (tiers) and its snapshot (positions + balances) over REST, and feeds its stream's
+deltas to `apply`. A REST failure while the stream is synced is logged and counted but does not
+mark the account down: the deltas keep the picture exact, and its age limit still catches a long
+outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from monitor.clock import NS_PER_S, Clock
+from monitor.collectors.account_book import AccountBook, AccountUpdate
+from monitor.collectors.base import CollectorStats, RecordSink
+from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.pacing import Pacer
+from monitor.collectors.wsfeed import WsPolicy
+from monitor.errors import FeedError, ParseError
+from monitor.records import AccountSnapshot, FeedState, FeedStatus
+
+__all__ = ["REFERENCE_REFRESH_S", "AccountWatcher"]
+
+log = structlog.get_logger(__name__)
+REFERENCE_REFRESH_S = 600.0  # tiers change rarely, but they do change
+
+
+class AccountWatcher:
+    """One account on one venue; subclasses implement `_reference`, `_rest_snapshot`, `user_loop`."""
+
+    def __init__(
+        self,
+        *,
+        venue: str,
+        name: str,
+        client: Callable[[], Any],
+        rest: RestCaller,
+        sink: RecordSink,
+        clock: Clock,
+        stats: CollectorStats,
+        poll_s: float,
+        reconcile_s: float,
+        user_stream: bool,
+        connect_pacer: Pacer,
+        policy: WsPolicy,
+    ) -> None:
+        self.venue, self.name = venue, name
+        self._client = client
+        self._rest = rest
+        self._sink = sink
+        self._clock = clock
+        self._stats = stats
+        self._poll_s, self._reconcile_s = poll_s, reconcile_s
+        self._user_stream = user_stream
+        self._pacer = connect_pacer
+        self._policy = policy
+        self.book = AccountBook(venue, name)
+        self._wake = asyncio.Event()
+        self.stream_name = f"account:{name}"
+        self.socket = f"{venue}.user.{name}"
+
+    # ---------------------------------------------------------------- for the venue to fill in
+    async def _reference(self, ex: Any) -> None:
+        """Read and put the account's reference data (tiers); called every REFERENCE_REFRESH_S."""
+
+    async def _rest_snapshot(self, ex: Any) -> AccountSnapshot:
+        raise NotImplementedError
+
+    async def user_loop(self) -> None:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- reconciler
+    async def reconcile_loop(self) -> None:
+        ex = self._client()
+        next_reference = 0
+        self._status(FeedState.DOWN, "connecting")
+        try:
+            while True:
+                try:
+                    if self._clock.monotonic_ns() >= next_reference:
+                        await self._reference(ex)
+                        next_reference = self._clock.monotonic_ns() + int(REFERENCE_REFRESH_S * NS_PER_S)
+                    await self._reconcile(ex)
+                except ParseError as exc:
+                    self._stats.drop(exc.reason)
+                    log.warning("account snapshot dropped", account=self.name, reason=exc.reason)
+                except FeedError as exc:
+                    if not self.book.synced:
+                        self._status(FeedState.DOWN, type(exc).__name__)
+                    self._stats.events["rest_failure"] += 1
+                    log.warning(
+                        "account snapshot failed", account=self.name, error=self._rest.redact(str(exc))
+                    )
+                synced = self._user_stream and self.book.synced
+                await self._sleep_or_wake(self._reconcile_s if synced else self._poll_s)
+        finally:
+            await ex.close()
+
+    async def _reconcile(self, ex: Any) -> None:
+        epoch = self.book.epoch
+        requested_ms = self._clock.now_ns() // 1_000_000
+        rest = await self._rest_snapshot(ex)
+        merged, drift = self.book.reset(rest, requested_ms, epoch)
+        if drift:
+            self._stats.events["reconcile_drift"] += 1
+            log.warning("reconciliation corrected the streamed account state", account=self.name)
+        self._sink.put(merged)
+        self._stats.messages[self.stream_name] += 1
+
+    def wake(self) -> None:
+        """A stream (re)connected: snapshot now, since deltas wait for a snapshot requested after it."""
+        self._wake.set()
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (sleeper, waker):
+                t.cancel()
+            self._wake.clear()
+
+    # ---------------------------------------------------------------- stream side
+    def apply(self, update: AccountUpdate, now_ns: int) -> None:
+        """Merge one delta; the complete state goes to the sink once the book is synced."""
+        snap = self.book.apply(update, now_ns)
+        if snap is not None:
+            self._sink.put(snap)
+            self._stats.messages[self.socket] += 1
+
+    def _snapshot(self, positions: Any, balances: Any) -> AccountSnapshot:
+        now = self._clock.now_ns()
+        return AccountSnapshot(
+            venue=self.venue,
+            account=self.name,
+            ts_event_ns=now,
+            ts_recv_ns=now,
+            positions=positions,
+            balances=balances,
+        )
+
+    def _status(self, state: FeedState, reason: str) -> None:
+        now = self._clock.now_ns()
+        self._sink.put(
+            FeedStatus(
+                venue=self.venue,
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                stream=self.stream_name,
+                state=state,
+                reason=reason,
+            )
+        )
