@@ -35,11 +35,45 @@ def _parser() -> argparse.ArgumentParser:
             help="INDEX/COUNT: watch this shard's accounts (overrides [shard]); "
             "INDEX may be a StatefulSet pod name ending in its ordinal, e.g. perpmon-2/4",
         )
+    sim = sub.add_parser("sim", help="run the venue simulator alone (prints its URLs and test keys)")
+    sim.add_argument(
+        "--scenario",
+        default="crash-2021-05-19",
+        help="crash-2021-05-19 (default), crash-2020-03-12, crash-2024-08-05, synthetic, shock",
+    )
+    sim.add_argument("--speed", type=float, default=60.0, help="replay seconds per wall second")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--port", type=int, default=0, help="futures host port (0: any free)")
+    sim.add_argument("--spot-port", type=int, default=0)
+    sim.add_argument("--admin-port", type=int, default=0)
     return p
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    from monitor.sim.scenarios import SCENARIOS
+    from monitor.sim.standalone import run_standalone
+
+    if args.scenario not in SCENARIOS or not args.speed > 0:
+        print(f"perpmon: sim needs --speed > 0 and --scenario in {sorted(SCENARIOS)}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(
+        run_standalone(
+            args.scenario,
+            args.speed,
+            as_json=args.json,
+            seed=args.seed,
+            futures_port=args.port,
+            spot_port=args.spot_port,
+            admin_port=args.admin_port,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sim":
+        return _run_sim(args)
     try:
         cfg, secrets = load_config(args.config)
         shard = parse_shard(args.shard) if args.shard else None

@@ -108,6 +108,9 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     spot_port: Port = 0  # api + stream (spot is another host at the real venue)
     tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
     replay: Literal["crash-2021-05-19", "crash-2020-03-12", "crash-2024-08-05"] = "crash-2021-05-19"
+    # "synthetic": a seeded GARCH-t path with jumps from the replay's first price (monitor/sim/synthetic.py)
+    path: Literal["replay", "synthetic"] = "replay"
+    synthetic_days: PositiveFloat = 30.0  # length of a synthetic path (it loops like a replay)
     speed: PositiveFloat = 60.0  # replay seconds per wall second
     loop: bool = True  # start the replay over when it ends
     seed: int = 7
@@ -115,6 +118,8 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     ws_ping_s: PositiveFloat = 180.0  # the venue pings every 3 min
     ws_pong_timeout_s: PositiveFloat = 600.0  # and drops a peer silent for 10 min
     listen_key_ttl_s: PositiveFloat = 3600.0  # a listenKey lives 60 min unless kept alive
+    ws_max_age_s: PositiveFloat = 86_400.0  # the venue cuts every connection at 24 h
+    admin_port: Port = 0  # the loopback admin API of `perpmon sim` (monitor/sim/admin.py); 0: any free port
 
 
 class VenueConfig(_Cfg, frozen=True, kw_only=True):

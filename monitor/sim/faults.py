@@ -7,10 +7,14 @@ hub, the listenKey registry), so a test states the fault and then observes the c
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from monitor.sim.replies import VenueError
 
-__all__ = ["Faults"]
+__all__ = ["Corruption", "Faults"]
+
+# how the next broadcasts' price fields go wrong (monitor.sim.corrupt)
+Corruption = Literal["nan", "negative", "zero", "wrong_type"]
 
 
 class Faults:
@@ -23,8 +27,11 @@ class Faults:
         self._rate_429 = 0
         self._rate_418 = 0
         self._retry_after_s = 0
+        self._corrupt: list[Corruption] = []
+        self.delay_s = 0.0  # market and user frames are held this long (injected clock) before sending
         self._on_disconnect: list[Callable[[], None]] = []
         self._on_expire: list[Callable[[str | None], None]] = []
+        self._on_refuse: list[Callable[[float], None]] = []
 
     # wiring (done by the server)
     def on_disconnect(self, cb: Callable[[], None]) -> None:
@@ -32,6 +39,9 @@ class Faults:
 
     def on_expire(self, cb: Callable[[str | None], None]) -> None:
         self._on_expire.append(cb)
+
+    def on_refuse(self, cb: Callable[[float], None]) -> None:
+        self._on_refuse.append(cb)
 
     # --- switches tests use ---------------------------------------------------------------
     def disconnect_all(self) -> None:
@@ -50,6 +60,19 @@ class Faults:
     def repeat_frames(self, broadcasts: int = 1) -> None:
         """The next `broadcasts` send every market frame twice."""
         self._repeat += broadcasts
+
+    def corrupt_prices(self, kind: Corruption, broadcasts: int = 1) -> None:
+        """The next `broadcasts` carry bad prices: "NaN", negative, zero, or JSON numbers (wrong type)."""
+        self._corrupt += [kind] * broadcasts
+
+    def delay_frames(self, seconds: float) -> None:
+        """Hold every frame `seconds` (by the simulator's clock) before it goes out; 0 ends the delay."""
+        self.delay_s = max(0.0, seconds)
+
+    def refuse_connections(self, seconds: float) -> None:
+        """Close the listening sockets for `seconds` (simulator clock): new TCP connects are refused."""
+        for cb in self._on_refuse:
+            cb(seconds)
 
     def fail_rest(self, calls: int, status: int = 503) -> None:
         """The next `calls` REST requests answer with this 5xx status and a gateway's plain-text page."""
@@ -73,6 +96,9 @@ class Faults:
             self._malformed -= 1
             return True
         return False
+
+    def take_corruption(self) -> Corruption | None:
+        return self._corrupt.pop(0) if self._corrupt else None
 
     def take_repeat(self) -> bool:
         if self._repeat > 0:

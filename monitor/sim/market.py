@@ -94,6 +94,7 @@ class Market:
         self._update_id = 0
         self.replay_s = 0.0
         self.paused = False
+        self.pinned: dict[str, float] = {}  # scenario control: a symbol held at this mark (control.py)
         self.quotes: dict[str, Quote] = {}
         self._publish(0.0)
 
@@ -105,6 +106,8 @@ class Market:
         return self._clock.now_ns() // 1_000_000
 
     def _mark_at(self, symbol: str, price: float) -> float:
+        if symbol in self.pinned:
+            return self.pinned[symbol]
         return q8(price * self.specs[symbol].ratio.get(self._event, 1.0))
 
     def first_mark(self, symbol: str) -> float:

@@ -23,13 +23,16 @@ from monitor.sim.accounts import AccountEngine
 from monitor.sim.auth import KeyRing
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
 from monitor.sim.open_interest import OpenInterest
+from monitor.sim.replay import load_bars
 from monitor.sim.replies import VenueError, error_response
 from monitor.sim.rest_account import futures_private_routes
 from monitor.sim.rest_futures import futures_public_routes
 from monitor.sim.rest_spot import spot_routes
 from monitor.sim.streams import StreamKind
+from monitor.sim.synthetic import synthetic_path
 from monitor.sim.userstream import ListenKeys
 from monitor.sim.venue import Venue
 from monitor.sim.ws import StreamHub
@@ -52,7 +55,14 @@ class Simulator:
         self._cfg = cfg
         self._clock = clock
         self.faults = Faults()
-        self.market = Market(replay=cfg.replay, speed=cfg.speed, loop=cfg.loop, seed=cfg.seed, clock=clock)
+        path = (
+            synthetic_path(load_bars(cfg.replay)[0].open, cfg.synthetic_days, cfg.seed)
+            if cfg.path == "synthetic"
+            else None
+        )
+        self.market = Market(
+            replay=cfg.replay, speed=cfg.speed, loop=cfg.loop, seed=cfg.seed, clock=clock, path=path
+        )
         now_ms = clock.now_ns() // 1_000_000
         self.engine = AccountEngine(
             cfg.accounts, first_mark=self.market.first_mark, marks=self.market.marks(), now_ms=now_ms
@@ -87,6 +97,8 @@ class Simulator:
         )
         self.faults.on_disconnect(self._disconnect_all)
         self.faults.on_expire(self.listen_keys.expire_now)
+        self.listeners = Listeners(cfg.host)
+        self.faults.on_refuse(lambda s: self.listeners.refuse_for(s, clock, min(cfg.tick_s, 0.05)))
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
         self._ports: tuple[int, int] = (0, 0)
@@ -103,10 +115,19 @@ class Simulator:
             ping_s=cfg.ws_ping_s,
             pong_timeout_s=cfg.ws_pong_timeout_s,
             is_listen_key=is_listen_key,
+            max_age_s=cfg.ws_max_age_s,
         )
 
     def _is_listen_key(self, key: str) -> bool:
         return self.listen_keys.is_live(key)
+
+    @property
+    def cfg(self) -> SimulatorConfig:
+        return self._cfg
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     # --- addresses ---------------------------------------------------------------------------
     @property
@@ -207,12 +228,8 @@ class Simulator:
     async def _serve(self, app: web.Application, port: int) -> int:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self._cfg.host, port)
-        await site.start()
         self._runners.append(runner)
-        server = site._server  # the bound socket tells which port 0 became
-        sockets = getattr(server, "sockets", None) or []
-        return int(sockets[0].getsockname()[1]) if sockets else port
+        return await self.listeners.serve(runner, port)
 
     async def start(self) -> None:
         futures_port = await self._serve(self._futures_app(), self._cfg.futures_port)
@@ -241,6 +258,7 @@ class Simulator:
         self._tasks = []
         for hub in (self.futures_hub, self.spot_hub):
             await hub.close_where(lambda _c: True)
+        await self.listeners.close()
         for runner in self._runners:
             await runner.cleanup()
         self._runners = []

@@ -7,12 +7,16 @@ stream, anything else (ccxt's connection index) is ignored. Paths under `/stream
 `/ws` are *combined*: payloads arrive wrapped as `{"stream","data"}`. Each connection has its own
 bounded send queue, so one slow reader cannot stall the tick; one that falls too far behind is
 dropped, as the venue drops slow consumers. Pings go out every `ping_s`; a peer silent for
-`pong_timeout_s` is closed.
+`pong_timeout_s` is closed, and every connection is cut when it reaches `max_age_s` (the venue's
+24 h limit) by the injected clock. Fault switches act here too: a frame delay holds frames until
+the clock has moved on by the delay (released on the next tick), and corrupted broadcasts carry
+bad prices in well-formed frames.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -23,6 +27,7 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from monitor.clock import Clock
+from monitor.sim.corrupt import corrupt
 from monitor.sim.faults import Faults
 from monitor.sim.market import Market
 from monitor.sim.streams import StreamKind, is_market_stream, render
@@ -43,6 +48,7 @@ class Connection:
     listen_keys: set[str] = field(default_factory=set)
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
     last_seen_ns: int = 0
+    opened_ns: int = 0
 
     def offer(self, frame: bytes) -> bool:
         """Queue a frame; False when the reader is hopelessly behind (the caller drops it)."""
@@ -85,6 +91,7 @@ class StreamHub:
         ping_s: float,
         pong_timeout_s: float,
         is_listen_key: Callable[[str], bool] = lambda _k: False,
+        max_age_s: float = 86_400.0,
     ) -> None:
         self.kind = kind
         self._market = market
@@ -93,6 +100,8 @@ class StreamHub:
         self._ping_s = ping_s
         self._pong_timeout_ns = int(pong_timeout_s * 1e9)
         self._is_listen_key = is_listen_key
+        self._max_age_ns = int(max_age_s * 1e9)
+        self._held: collections.deque[tuple[int, Connection, bytes | None]] = collections.deque()
         self.connections: set[Connection] = set()
         self.frames_sent = 0
         self._background: set[asyncio.Task[None]] = set()
@@ -107,7 +116,8 @@ class StreamHub:
         combined, names = _route(request.path, dict(request.query))
         ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
-        conn = Connection(ws, combined, last_seen_ns=self._clock.monotonic_ns())
+        now = self._clock.monotonic_ns()
+        conn = Connection(ws, combined, last_seen_ns=now, opened_ns=now)
         self._subscribe(conn, names)
         if self.kind == "futures" and "private" in request.path.split("/") and not conn.listen_keys:
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid listenKey")
@@ -193,10 +203,13 @@ class StreamHub:
     # --- fan-out -----------------------------------------------------------------------------
     def broadcast(self, tick: int) -> None:
         """Send every due market frame of this tick to every subscriber (unless stalled)."""
+        self._cut_aged()
+        self._release_held()
         if self._faults.stalled or not self.connections:
             return
         malformed = self._faults.take_malformed()
         repeat = 2 if self._faults.take_repeat() else 1
+        bad = self._faults.take_corruption()
         cache: dict[tuple[str, bool], list[bytes]] = {}
         for conn in list(self.connections):
             if malformed:
@@ -206,7 +219,7 @@ class StreamHub:
                 frames = cache.get(key)
                 if frames is None:
                     frames = [
-                        self._frame(name, p, conn.combined)
+                        self._frame(name, corrupt(p, bad) if bad else p, conn.combined)
                         for p in render(name, self.kind, self._market, tick)
                     ]
                     cache[key] = frames
@@ -220,8 +233,8 @@ class StreamHub:
         for conn in list(self.connections):
             if listen_key in conn.listen_keys:
                 self._offer(conn, self._wrap(listen_key, raw) if conn.combined else raw)
-                if then_close and conn.offer_close():
-                    self.connections.discard(conn)
+                if then_close:
+                    self._offer(conn, None)
 
     def _frame(self, name: str, payload: Any, combined: bool) -> bytes:
         raw = _encode(payload)
@@ -231,7 +244,26 @@ class StreamHub:
     def _wrap(name: str, raw: bytes) -> bytes:
         return b'{"stream":' + _encode(name) + b',"data":' + raw + b"}"
 
-    def _offer(self, conn: Connection, frame: bytes) -> None:
+    def _offer(self, conn: Connection, frame: bytes | None) -> None:
+        """Queue a frame (None: close after what is queued), or hold it while a delay is in force."""
+        if self._faults.delay_s > 0 or self._held:
+            release = self._clock.monotonic_ns() + int(self._faults.delay_s * 1e9)
+            self._held.append((release, conn, frame))
+            return
+        self._send(conn, frame)
+
+    def _release_held(self) -> None:
+        now = self._clock.monotonic_ns()
+        while self._held and self._held[0][0] <= now:
+            _, conn, frame = self._held.popleft()
+            if conn in self.connections:
+                self._send(conn, frame)
+
+    def _send(self, conn: Connection, frame: bytes | None) -> None:
+        if frame is None:
+            if conn.offer_close():
+                self.connections.discard(conn)
+            return
         if not conn.offer(frame):
             _log.warning("sim_ws_slow_consumer_dropped", queued=conn.queue.qsize())
             self.connections.discard(conn)
@@ -248,6 +280,13 @@ class StreamHub:
                 else:
                     with contextlib.suppress(ConnectionError, RuntimeError):
                         await conn.ws.ping()
+
+    def _cut_aged(self) -> None:
+        """The venue's 24 h limit: a connection that old is closed, whatever it is doing."""
+        now = self._clock.monotonic_ns()
+        for conn in [c for c in self.connections if now - c.opened_ns >= self._max_age_ns]:
+            self.connections.discard(conn)
+            self._spawn(self._close(conn, WSCloseCode.GOING_AWAY, b"connection reached 24h"))
 
     def close_all_soon(self) -> None:
         """Force-close every connection (a fault, or a venue restart) without awaiting it."""

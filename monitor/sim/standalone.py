@@ -1,0 +1,115 @@
+"""`perpmon sim`: the venue simulator on its own, for trying ccxt or perpmon against it by hand.
+
+It starts the Binance futures and spot hosts and the loopback admin API, prints where they are
+and the test accounts' keys (these are the simulator's own throwaway credentials, printed on
+purpose so a user can sign requests), then runs until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+from monitor.clock import LiveClock
+from monitor.log import configure_logging
+from monitor.sim.admin import AdminServer
+from monitor.sim.control import SimControl
+from monitor.sim.scenarios import SCENARIOS
+from monitor.sim.server import Simulator
+from monitor.sim.shocks import apply_shock
+from monitor.sim.testing import TEST_KEYS, fast_config
+
+__all__ = ["describe", "run_standalone"]
+
+
+def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any]:
+    """The one object `--json` prints: addresses (in the form ccxt's URL overrides want) and keys."""
+    return {
+        "scenario": scenario,
+        "speed": sim.cfg.speed,
+        "futures_rest_url": sim.futures_rest_url,
+        "futures_ws_url": f"{sim.futures_ws_url}/ws",
+        "spot_rest_url": sim.spot_rest_url,
+        "spot_ws_url": f"{sim.spot_ws_url}/stream/ws",
+        "admin_url": admin.url,
+        "accounts": [
+            {
+                "name": name,
+                "api_key": TEST_KEYS[name][0].reveal(),
+                "api_secret": TEST_KEYS[name][1].reveal(),
+                "positions": [
+                    {"symbol": p.symbol, "side": p.side, "qty": p.qty, "margin_mode": p.margin_mode}
+                    for p in acct.positions
+                ],
+            }
+            for name, acct in sim.engine.accounts.items()
+            if name in TEST_KEYS
+        ],
+    }
+
+
+def _text(info: dict[str, Any]) -> str:
+    lines = [
+        f"perpmon sim: scenario {info['scenario']} at speed {info['speed']:g}x",
+        f"  futures REST  {info['futures_rest_url']}   (fapi, sapi)",
+        f"  futures WS    {info['futures_ws_url']}   (ccxt: urls['api']['ws']['linear'])",
+        f"  spot REST     {info['spot_rest_url']}   (api/v3)",
+        f"  spot WS       {info['spot_ws_url']}   (ccxt: urls['api']['ws']['spot'])",
+        f"  admin         {info['admin_url']}   (loopback; GET /state, POST /shock, /faults/<name> ...)",
+        "  test accounts (simulator-only keys):",
+    ]
+    for a in info["accounts"]:
+        lines.append(f"    {a['name']:<6} apiKey={a['api_key']}  secret={a['api_secret']}")
+    lines.append("Ctrl-C stops it.")
+    return "\n".join(lines)
+
+
+async def run_standalone(
+    scenario: str,
+    speed: float,
+    *,
+    as_json: bool = False,
+    seed: int = 7,
+    futures_port: int = 0,
+    spot_port: int = 0,
+    admin_port: int = 0,
+    tick_s: float = 1.0,
+) -> int:
+    chosen = SCENARIOS[scenario]
+    cfg = fast_config(
+        **{
+            **chosen.overrides,
+            "tick_s": tick_s,
+            "speed": speed,
+            "seed": seed,
+            "futures_port": futures_port,
+            "spot_port": spot_port,
+            "admin_port": admin_port,
+        }
+    )
+    configure_logging("warning")
+    sim = Simulator(cfg, dict(TEST_KEYS), LiveClock())
+    control = SimControl(sim)
+    for shock in chosen.shocks:
+        sim.market.path = apply_shock(sim.market.path, shock)
+        control.shocks.append(shock)
+    await sim.start()
+    admin = AdminServer(control, port=cfg.admin_port)
+    await admin.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        info = describe(sim, admin, scenario)
+        out = json.dumps(info, separators=(",", ":")) if as_json else _text(info)
+        sys.stdout.write(out + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await admin.stop()
+        await sim.stop()
+    return 0
