@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from monitor.clock import Clock, LiveClock
 from monitor.config import ReceiverConfig
@@ -17,6 +18,7 @@ from monitor.notify.alertmanager import AlertmanagerNotifier
 from monitor.notify.base import Notifier, classify_http
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.discord import DiscordNotifier
+from monitor.notify.http_notifier import HttpNotifier, HttpOptions
 from monitor.notify.model import Notification, NotifyReason
 from monitor.notify.mqtt import MqttNotifier
 from monitor.notify.ntfy import NtfyNotifier
@@ -65,64 +67,23 @@ def _console(cfg: ReceiverConfig, _url: Secret | None, _ctx: BuildContext) -> No
     return ConsoleNotifier(cfg.name)
 
 
-def _webhook(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
-    return WebhookNotifier(
-        cfg.name,
-        _need_url(cfg, url),
+def _options(cfg: ReceiverConfig, ctx: BuildContext) -> HttpOptions:
+    return HttpOptions(
         clock=ctx.clock,
         session_factory=ctx.session_factory,
         timeout_s=cfg.timeout_s,
+        per_minute=cfg.messages_per_minute,  # None: the integration's default pace
     )
 
 
-def _rate(cfg: ReceiverConfig, default: float) -> float:
-    return cfg.messages_per_minute if cfg.messages_per_minute is not None else default
-
-
-def _slack(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
-    return SlackNotifier(
-        cfg.name,
-        _need_url(cfg, url),
-        clock=ctx.clock,
-        session_factory=ctx.session_factory,
-        timeout_s=cfg.timeout_s,
-        per_minute=_rate(cfg, 60.0),
-    )
-
-
-def _discord(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
-    return DiscordNotifier(
-        cfg.name,
-        _need_url(cfg, url),
-        clock=ctx.clock,
-        session_factory=ctx.session_factory,
-        timeout_s=cfg.timeout_s,
-        per_minute=_rate(cfg, 30.0),
-    )
+def _http(kind: type[HttpNotifier], cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
+    return kind(cfg.name, _need_url(cfg, url), **_options(cfg, ctx))
 
 
 def _telegram(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
     if not cfg.chat_id:
         raise ConfigError(f"receivers.{cfg.name}.chat_id", "a telegram receiver needs the chat to post to")
-    return TelegramNotifier(
-        cfg.name,
-        _need_url(cfg, url),
-        chat_id=cfg.chat_id,
-        clock=ctx.clock,
-        session_factory=ctx.session_factory,
-        timeout_s=cfg.timeout_s,
-        per_minute=_rate(cfg, 20.0),
-    )
-
-
-def _ntfy(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
-    return NtfyNotifier(
-        cfg.name,
-        _need_url(cfg, url),
-        clock=ctx.clock,
-        session_factory=ctx.session_factory,
-        timeout_s=cfg.timeout_s,
-    )
+    return TelegramNotifier(cfg.name, _need_url(cfg, url), chat_id=cfg.chat_id, **_options(cfg, ctx))
 
 
 def _mqtt(cfg: ReceiverConfig, _url: Secret | None, ctx: BuildContext) -> Notifier:
@@ -141,23 +102,17 @@ def _mqtt(cfg: ReceiverConfig, _url: Secret | None, ctx: BuildContext) -> Notifi
 
 
 def _alertmanager(cfg: ReceiverConfig, url: Secret | None, ctx: BuildContext) -> Notifier:
-    return AlertmanagerNotifier(
-        cfg.name,
-        _need_url(cfg, url),
-        clock=ctx.clock,
-        session_factory=ctx.session_factory,
-        timeout_s=cfg.timeout_s,
-        resend_s=cfg.resend_s if cfg.resend_s is not None else 60.0,
-    )
+    resend_s = cfg.resend_s if cfg.resend_s is not None else 60.0
+    return AlertmanagerNotifier(cfg.name, _need_url(cfg, url), resend_s=resend_s, **_options(cfg, ctx))
 
 
 NOTIFIERS: dict[str, Factory] = {
     "console": _console,
-    "webhook": _webhook,
-    "slack": _slack,
-    "discord": _discord,
+    "webhook": partial(_http, WebhookNotifier),
+    "slack": partial(_http, SlackNotifier),
+    "discord": partial(_http, DiscordNotifier),
     "telegram": _telegram,
-    "ntfy": _ntfy,
+    "ntfy": partial(_http, NtfyNotifier),
     "mqtt": _mqtt,
     "alertmanager": _alertmanager,
 }

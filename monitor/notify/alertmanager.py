@@ -26,15 +26,14 @@ empty label values and never let `endsAt` precede `startsAt`. A 400 is permanent
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import msgspec
 
-from monitor.clock import NS_PER_S, Clock
-from monitor.notify.base import classify_http
+from monitor.clock import NS_PER_S
+from monitor.notify.http_notifier import HttpNotifier, HttpOptions
 from monitor.notify.model import Notification
 from monitor.notify.render import rfc3339
-from monitor.notify.transport import HttpTransport, SessionFactory
 from monitor.records import AlertEvent, AlertState
 from monitor.secret import Secret
 
@@ -59,36 +58,19 @@ def postable_alert(a: AlertEvent, now_ns: int, resend_s: float) -> dict[str, Any
     }
 
 
-class AlertmanagerNotifier:
+class AlertmanagerNotifier(HttpNotifier):
     """POST each notification's alerts to one Alertmanager; `resend_s` asks the dispatcher for re-sends."""
 
     def __init__(
-        self,
-        name: str,
-        url: Secret,
-        *,
-        clock: Clock,
-        session_factory: SessionFactory | None = None,
-        timeout_s: float = 10.0,
-        resend_s: float = 60.0,
+        self, name: str, url: Secret, *, resend_s: float = 60.0, **options: Unpack[HttpOptions]
     ) -> None:
-        self.name = name
+        super().__init__(name, url, **options)
         self.resend_s = resend_s
-        self._clock = clock
-        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
         self._suffix = API_PATH[1:] if url.reveal().endswith("/") else API_PATH
-
-    def __repr__(self) -> str:
-        return f"AlertmanagerNotifier({self.name!r}, {self._http.redacted_url()})"
-
-    async def close(self) -> None:
-        await self._http.close()
 
     async def notify(self, n: Notification) -> None:
         now = self._clock.now_ns()
-        body = msgspec.json.encode([postable_alert(a, now, self.resend_s) for a in n.alerts])
-        resp = await self._http.post(data=body, headers={}, suffix=self._suffix)
-        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
-        if err is not None:
-            self._http.rejected(self.name, resp)
-            raise err
+        await self.post(
+            msgspec.json.encode([postable_alert(a, now, self.resend_s) for a in n.alerts]),
+            suffix=self._suffix,
+        )

@@ -12,13 +12,10 @@ Request::
 
 from __future__ import annotations
 
-from monitor.clock import Clock
-from monitor.notify.base import classify_http
+from monitor.notify.http_notifier import HttpNotifier
 from monitor.notify.model import Notification
 from monitor.notify.render import body, title, truncate
-from monitor.notify.transport import HttpTransport, SessionFactory
 from monitor.records import AlertState, Severity
-from monitor.secret import Secret
 
 __all__ = ["NtfyNotifier"]
 
@@ -32,29 +29,10 @@ TAGS = {
 }
 
 
-class NtfyNotifier:
-    """Publish to one ntfy topic."""
+class NtfyNotifier(HttpNotifier):
+    """Publish to one ntfy topic (paced only if the receiver sets `messages_per_minute`)."""
 
     merge_limit = 20
-
-    def __init__(
-        self,
-        name: str,
-        url: Secret,
-        *,
-        clock: Clock,
-        session_factory: SessionFactory | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.name = name
-        self._clock = clock
-        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
-
-    def __repr__(self) -> str:
-        return f"NtfyNotifier({self.name!r}, {self._http.redacted_url()})"
-
-    async def close(self) -> None:
-        await self._http.close()
 
     @staticmethod
     def headers(n: Notification) -> dict[str, str]:
@@ -68,8 +46,4 @@ class NtfyNotifier:
     async def notify(self, n: Notification) -> None:
         data = truncate(body(n), MAX_BODY).encode("utf-8")
         headers = {**self.headers(n), "Content-Type": "text/plain; charset=utf-8"}
-        resp = await self._http.post(data=data, headers=headers, json_content=False)
-        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
-        if err is not None:
-            self._http.rejected(self.name, resp)
-            raise err
+        await self.post(data, headers=headers, json_content=False)

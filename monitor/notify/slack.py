@@ -18,14 +18,10 @@ from typing import Any
 
 import msgspec
 
-from monitor.clock import Clock
-from monitor.notify.base import classify_http
+from monitor.notify.http_notifier import HttpNotifier
 from monitor.notify.model import Notification
-from monitor.notify.ratelimit import RateLimiter
 from monitor.notify.render import body, title, truncate
-from monitor.notify.transport import HttpTransport, SessionFactory
 from monitor.records import AlertState, Severity
-from monitor.secret import Secret
 
 __all__ = ["SlackNotifier", "escape"]
 
@@ -44,31 +40,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackNotifier:
+class SlackNotifier(HttpNotifier):
     """Post to one Slack incoming webhook."""
 
     merge_limit = 50
-
-    def __init__(
-        self,
-        name: str,
-        url: Secret,
-        *,
-        clock: Clock,
-        session_factory: SessionFactory | None = None,
-        timeout_s: float = 10.0,
-        per_minute: float = 60.0,
-    ) -> None:
-        self.name = name
-        self._clock = clock
-        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
-        self._limit = RateLimiter(clock, per_minute)
-
-    def __repr__(self) -> str:
-        return f"SlackNotifier({self.name!r}, {self._http.redacted_url()})"
-
-    async def close(self) -> None:
-        await self._http.close()
+    default_per_minute = 60.0
 
     @staticmethod
     def payload(n: Notification) -> dict[str, Any]:
@@ -79,9 +55,4 @@ class SlackNotifier:
         return {"text": head, "attachments": [{**attachment, "mrkdwn_in": ["text"]}]}
 
     async def notify(self, n: Notification) -> None:
-        self._limit.take()
-        resp = await self._http.post(data=msgspec.json.encode(self.payload(n)), headers={})
-        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
-        if err is not None:
-            self._http.rejected(self.name, resp)
-            raise err
+        await self.post(msgspec.json.encode(self.payload(n)))

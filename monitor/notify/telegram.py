@@ -16,17 +16,14 @@ Request and failure reply::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import msgspec
 
-from monitor.clock import Clock
-from monitor.errors import RetryableDeliveryError
-from monitor.notify.base import classify_http
+from monitor.notify.http_notifier import HttpNotifier, HttpOptions, json_number
 from monitor.notify.model import Notification
-from monitor.notify.ratelimit import RateLimiter
 from monitor.notify.render import body, title, truncate
-from monitor.notify.transport import HttpResponse, HttpTransport, SessionFactory
+from monitor.notify.transport import HttpResponse
 from monitor.secret import Secret
 
 __all__ = ["TelegramNotifier"]
@@ -34,43 +31,19 @@ __all__ = ["TelegramNotifier"]
 MAX_TEXT = 4096  # sendMessage's limit after entity parsing; we send no entities
 
 
-def _retry_after(resp: HttpResponse) -> float | None:
-    """Telegram puts the wait in the JSON body (`parameters.retry_after`), not always in a header."""
-    try:
-        data: Any = msgspec.json.decode(resp.text)
-        value = data["parameters"]["retry_after"]
-    except (msgspec.DecodeError, KeyError, TypeError):
-        return None
-    return float(value) if isinstance(value, int | float) else None
-
-
-class TelegramNotifier:
+class TelegramNotifier(HttpNotifier):
     """Send one message per notification (or per merged backlog) to `chat_id`."""
 
     merge_limit = 50
+    default_per_minute = 20.0
 
-    def __init__(
-        self,
-        name: str,
-        url: Secret,
-        *,
-        chat_id: str,
-        clock: Clock,
-        session_factory: SessionFactory | None = None,
-        timeout_s: float = 10.0,
-        per_minute: float = 20.0,
-    ) -> None:
-        self.name = name
+    def __init__(self, name: str, url: Secret, *, chat_id: str, **options: Unpack[HttpOptions]) -> None:
+        super().__init__(name, url, **options)
         self._chat_id = chat_id
-        self._clock = clock
-        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
-        self._limit = RateLimiter(clock, per_minute)
 
-    def __repr__(self) -> str:
-        return f"TelegramNotifier({self.name!r}, {self._http.redacted_url()})"
-
-    async def close(self) -> None:
-        await self._http.close()
+    def retry_after_in_body(self, resp: HttpResponse) -> float | None:
+        """Telegram puts the wait in the JSON body (`parameters.retry_after`), not always in a header."""
+        return json_number(resp.text, "parameters", "retry_after")
 
     @staticmethod
     def payload(n: Notification, chat_id: str) -> dict[str, Any]:
@@ -78,13 +51,4 @@ class TelegramNotifier:
         return {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
 
     async def notify(self, n: Notification) -> None:
-        self._limit.take()
-        data = msgspec.json.encode(self.payload(n, self._chat_id))
-        resp = await self._http.post(data=data, headers={}, suffix="/sendMessage")
-        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
-        if err is None:
-            return
-        self._http.rejected(self.name, resp)
-        if isinstance(err, RetryableDeliveryError) and err.retry_after_s is None:
-            err.retry_after_s = _retry_after(resp)
-        raise err
+        await self.post(msgspec.json.encode(self.payload(n, self._chat_id)), suffix="/sendMessage")

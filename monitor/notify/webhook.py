@@ -20,13 +20,11 @@ from typing import Any
 
 import msgspec
 
-from monitor.clock import Clock
-from monitor.notify.base import classify_http
+from monitor.notify.http_notifier import HttpNotifier
 from monitor.notify.model import Notification
 from monitor.notify.render import rfc3339
-from monitor.notify.transport import HttpTransport, SessionFactory
+from monitor.notify.transport import SessionFactory
 from monitor.records import AlertEvent
-from monitor.secret import Secret
 
 __all__ = ["SessionFactory", "WebhookNotifier", "alert_json", "alertmanager_payload"]
 
@@ -69,32 +67,9 @@ def alertmanager_payload(n: Notification) -> dict[str, Any]:
     }
 
 
-class WebhookNotifier:
+class WebhookNotifier(HttpNotifier):
     """POST the payload; 2xx is delivered, everything else is classified by `classify_http`."""
-
-    def __init__(
-        self,
-        name: str,
-        url: Secret,
-        *,
-        clock: Clock,
-        session_factory: SessionFactory | None = None,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self.name = name
-        self._clock = clock
-        self._http = HttpTransport(url, timeout_s=timeout_s, session_factory=session_factory)
-
-    def __repr__(self) -> str:
-        return f"WebhookNotifier({self.name!r}, {self._http.redacted_url()})"
-
-    async def close(self) -> None:
-        await self._http.close()
 
     async def notify(self, n: Notification) -> None:
         body = msgspec.json.encode(alertmanager_payload(n))
-        resp = await self._http.post(data=body, headers={"Idempotency-Key": n.idempotency_key})
-        err = classify_http(resp.status, resp.headers, resp.text, now_ns=self._clock.now_ns())
-        if err is not None:
-            self._http.rejected(self.name, resp)
-            raise err
+        await self.post(body, headers={"Idempotency-Key": n.idempotency_key})

@@ -165,3 +165,24 @@ async def test_telegram_burst_is_paced_and_overflow_merged(tmp_path: Path, recei
     assert texts[-1].startswith("[FIRING:20] MarginRatioHigh (critical)")
     assert all(f"S{i:02d}USDT" in texts[-1] for i in range(20))
     assert clock.monotonic_ns() - start >= 3 * 10**9 - 1  # one token per 3 s at 20/min
+
+
+@pytest.mark.parametrize("kind", ["webhook", "ntfy", "alertmanager"])
+async def test_messages_per_minute_paces_any_http_receiver(kind: str, receiver: Receiver) -> None:
+    """Unpaced by default; `messages_per_minute` paces every HTTP integration, not only the chats."""
+    clock = ManualClock()
+    free = ReceiverConfig(name="free", type=kind, url_env="U")  # type: ignore[arg-type]
+    paced = ReceiverConfig(name="paced", type=kind, url_env="U", messages_per_minute=4)  # type: ignore[arg-type]
+    url = Secret(receiver.url())
+    built = build_notifiers((free, paced), {"free": url, "paced": url}, clock=clock)
+    for _ in range(10):
+        await built["free"].notify(notification())
+    await built["paced"].notify(notification())  # the bucket holds one message at 4/min
+    with pytest.raises(RetryableDeliveryError) as info:
+        await built["paced"].notify(notification())
+    assert (info.value.reason, info.value.retry_after_s) == ("rate_limited", pytest.approx(15.0))
+    clock.advance(15.0)
+    await built["paced"].notify(notification())
+    for n in built.values():
+        await n.close()  # type: ignore[attr-defined]
+    assert len(receiver.requests) == 12
