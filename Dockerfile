@@ -16,7 +16,9 @@ COPY --from=build /opt/perpmon /opt/perpmon
 COPY deploy/compose/perpmon.toml /etc/perpmon/config.toml
 ENV PATH=/opt/perpmon/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    OPENBLAS_NUM_THREADS=1 \
+    OMP_NUM_THREADS=1
 USER perpmon:perpmon
 WORKDIR /var/lib/perpmon
 VOLUME ["/var/lib/perpmon"]

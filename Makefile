@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the daemon on the embedded default (simulator replaying the 2021-05-19 crash)
 run: $(STAMP)
-	set -a; . deploy/simulator.env; set +a; exec $(BIN)/perpmon run --config config.toml
+	set -a; . deploy/simulator.env; set +a; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 exec $(BIN)/perpmon run --config config.toml
 
 ## system-deps: Debian packages the tests start throwaway instances of (promtool, prometheus, …)
 system-deps:

@@ -74,3 +74,16 @@ def test_the_unit_says_what_the_service_needs() -> None:
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
     ):
         assert f"\n{line}\n" in text, line
+
+
+def test_the_daemon_runs_with_one_blas_thread() -> None:
+    """The unit, the image and `make run` all pin numpy's BLAS to one thread (tick latency, small boxes)."""
+    unit_env = " ".join(
+        line.split("=", 1)[1] for line in UNIT.read_text().splitlines() if line.startswith("Environment=")
+    ).split()
+    assert "OPENBLAS_NUM_THREADS=1" in unit_env
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ENV (?:[^\n]*\\\n)*\s*OPENBLAS_NUM_THREADS=1\b", dockerfile, re.M)
+    r = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True)
+    [line] = [x for x in r.stdout.splitlines() if "perpmon run" in x]
+    assert "OPENBLAS_NUM_THREADS=1" in line.split("perpmon run")[0]
