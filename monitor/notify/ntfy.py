@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from monitor.notify.http_notifier import HttpNotifier
 from monitor.notify.model import Notification
-from monitor.notify.render import body, title, truncate
+from monitor.notify.render import body, title, truncate, utf8_size
 from monitor.records import AlertState, Severity
 
 __all__ = ["NtfyNotifier"]
 
-MAX_BODY = 4096  # ntfy turns longer messages into attachments
+MAX_BODY = 4096  # bytes: ntfy turns longer messages into attachments (a file, not a readable push)
 PRIORITY = {Severity.INFO: "2", Severity.WARNING: "3", Severity.CRITICAL: "4", Severity.PAGE: "5"}
 TAGS = {
     Severity.INFO: "information_source",
@@ -44,6 +44,6 @@ class NtfyNotifier(HttpNotifier):
         return {"Title": safe_title, "Priority": PRIORITY[top], "Tags": TAGS[top]}
 
     async def notify(self, n: Notification) -> None:
-        data = truncate(body(n), MAX_BODY).encode("utf-8")
+        data = truncate(body(n), MAX_BODY, utf8_size).encode("utf-8")
         headers = {**self.headers(n), "Content-Type": "text/plain; charset=utf-8"}
         await self.post(data, headers=headers, json_content=False)

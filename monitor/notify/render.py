@@ -7,12 +7,13 @@ same words everywhere, the way Alertmanager's default templates are shared.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from monitor.clock import NS_PER_S
 from monitor.notify.model import Notification
 from monitor.records import AlertEvent, AlertState
 
-__all__ = ["ZERO_TIME", "alert_line", "body", "rfc3339", "title", "truncate"]
+__all__ = ["ZERO_TIME", "alert_line", "body", "rfc3339", "title", "truncate", "utf8_size"]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for an alert still firing
 _IDENTITY = ("venue", "account", "symbol", "side", "asset")
@@ -67,17 +68,33 @@ def body(n: Notification) -> str:
     return "\n".join(lines)
 
 
-def truncate(text: str, limit: int) -> str:
-    """Cut at a line boundary below `limit` characters and say how much was left out."""
-    if len(text) <= limit:
+def utf8_size(text: str) -> int:
+    """Bytes on the wire: ntfy's limit counts these, not characters."""
+    return len(text.encode("utf-8"))
+
+
+def truncate(text: str, limit: int, size: Callable[[str], int] = len) -> str:
+    """Cut at a line boundary so `size(text)` stays within `limit`, and say how much was left out.
+
+    `size` is `len` for limits in characters (Slack, Discord, Telegram) and `utf8_size` for
+    limits in bytes (ntfy), where one emoji or accented label counts several times.
+    """
+    if size(text) <= limit:
         return text
     lines = text.splitlines()
     kept: list[str] = []
-    size = 0
+    used = 0
     for i, line in enumerate(lines):
         note = f"… {len(lines) - i} more lines"
-        if size + len(line) + 1 + len(note) > limit:
-            return "\n".join([*kept, note])[:limit]
+        if used + size(line) + 1 + size(note) > limit:
+            return _cut("\n".join([*kept, note]), limit, size)
         kept.append(line)
-        size += len(line) + 1
-    return text[:limit]
+        used += size(line) + 1
+    return _cut(text, limit, size)
+
+
+def _cut(text: str, limit: int, size: Callable[[str], int]) -> str:
+    text = text[:limit]
+    while size(text) > limit:
+        text = text[:-1]
+    return text
