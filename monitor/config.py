@@ -97,6 +97,8 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     api_secret_env: EnvName
     wallet_usdt: NonNegativeFloat  # the cross wallet; isolated wallets come on top of it
     positions: tuple[SimPositionConfig, ...] = ()
+    # which simulated venue holds the account: Binance USDⓈ-M (fapi) or Bybit v5 (unified, linear)
+    venue: Literal["binance", "bybit"] = "binance"
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
 
@@ -106,6 +108,7 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     futures_port: Port = 0  # fapi + fstream; 0: any free port
     spot_port: Port = 0  # api + stream (spot is another host at the real venue)
+    bybit_port: Port = 0  # Bybit v5 REST (/v5/...) and WebSocket (/v5/public/..., /v5/private) on one port
     tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
     replay: Literal["crash-2021-05-19", "crash-2020-03-12", "crash-2024-08-05"] = "crash-2021-05-19"
     # "synthetic": a seeded GARCH-t path with jumps from the replay's first price (monitor/sim/synthetic.py)

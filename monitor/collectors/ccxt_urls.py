@@ -1,8 +1,14 @@
-"""Point a ccxt Binance client at other hosts (the simulator, a testnet, a proxy).
+"""Point an unmodified ccxt client (sync, async_support or pro) at other hosts: the simulator, a
+testnet, a proxy. The one place that knows each venue's URL layout inside ccxt (venues.md §4.1).
 
-ccxt bakes its URLs in at construction, so they must be rewritten on the instance afterwards;
-only the host changes, the version paths (/fapi/v1, /fapi/v3, /sapi/v1 …) stay as ccxt knows
-them (venues.md §4.1).
+ccxt bakes its URLs in at construction, so they are rewritten on the instance afterwards; only the
+host changes, the paths ccxt knows stay. Binance: every `fapi*` REST URL goes to the futures host
+and every `sapi*`/`public`/`private`/`v1` URL to the spot host, keeping `/fapi/v3`, `/sapi/v1` …;
+the linear WebSocket base becomes `<ws>/ws` (ccxt adds `/market`, `/public`, `/private`) and the spot
+base `<spot ws>/stream/ws` (ccxt tells spot from swap frames by `/stream` in the URL). COIN-M
+(`dapi*`), options and portfolio-margin URLs are never changed. Bybit: one REST host for every
+category (`spot`, `futures`, `v2`, `public`, `private`), WebSocket paths `/v5/public/<category>` and
+`/v5/private` under one base. A None argument leaves that part alone.
 """
 
 from __future__ import annotations
@@ -10,7 +16,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["point_binance_at"]
+__all__ = ["point_binance_at", "point_bybit_at"]
+
+_BINANCE_SPOT_KEYS = ("sapi", "public", "private", "v1")
+_BYBIT_REST_KEYS = ("spot", "futures", "v2", "public", "private")
+_BYBIT_PUBLIC = ("spot", "linear", "inverse", "option")
 
 
 def point_binance_at(
@@ -20,17 +30,45 @@ def point_binance_at(
     futures_ws: str | None = None,
     spot_ws: str | None = None,
 ) -> None:
-    """Rewrite `exchange.urls['api']` in place; a None argument leaves that part alone."""
+    """Rewrite a ccxt `binance`/`binanceusdm` client's `urls['api']` in place."""
     api: dict[str, Any] = exchange.urls["api"]
     for key, url in list(api.items()):
         if not isinstance(url, str):
             continue
-        base = futures_rest if key.startswith("fapi") else spot_rest
-        if key.startswith(("fapi", "sapi", "public", "private", "v1")) and base:
+        if key.startswith("fapi"):
+            base = futures_rest
+        elif key.startswith(_BINANCE_SPOT_KEYS):
+            base = spot_rest
+        else:
+            continue
+        if base:
             api[key] = base.rstrip("/") + urlsplit(url).path
     ws = api.get("ws")
     if isinstance(ws, dict):
         if futures_ws:
-            ws["linear"] = futures_ws.rstrip("/") + "/ws"  # ccxt adds /market, /public, /private
+            ws["linear"] = futures_ws.rstrip("/") + "/ws"
         if spot_ws:
-            ws["spot"] = spot_ws.rstrip("/") + "/stream/ws"  # ccxt tells spot by '/stream'
+            ws["spot"] = spot_ws.rstrip("/") + "/stream/ws"
+            ws["margin"] = ws["spot"]
+
+
+def point_bybit_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:
+    """Rewrite a ccxt `bybit` client's `urls['api']` in place (REST host, WebSocket base)."""
+    api: dict[str, Any] = exchange.urls["api"]
+    if rest:
+        for key in _BYBIT_REST_KEYS:
+            if isinstance(api.get(key), str):
+                api[key] = rest.rstrip("/")
+    sockets = api.get("ws")
+    if ws and isinstance(sockets, dict):
+        base = ws.rstrip("/")
+        public = sockets.get("public")
+        if isinstance(public, dict):
+            for category in _BYBIT_PUBLIC:
+                public[category] = f"{base}/v5/public/{category}"
+        private = sockets.get("private")
+        if isinstance(private, dict):
+            private["contract"] = f"{base}/v5/private"
+            spot = private.get("spot")
+            if isinstance(spot, dict):
+                spot["unified"] = f"{base}/v5/private"

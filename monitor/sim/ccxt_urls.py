@@ -1,38 +1,21 @@
-"""Point an unmodified ccxt Binance client (sync, async_support or pro) at other hosts.
+"""Aim an unmodified ccxt client at a running simulator (or at any set of URLs), whatever its venue.
 
-The recipe of venues.md §4.1, measured against ccxt 4.5.90: after construction, replace the host
-of every `fapi*` REST URL with the futures URL and of every `sapi*`/`public`/`private`/`v1` URL with
-the spot URL, keeping each original path (`/fapi/v3`, `/sapi/v1`, …); set the linear WebSocket base
-to `<futures ws>/ws` (ccxt rewrites it to `/market/ws/<n>`, `/public/ws/<n>`, `/private/ws`) and
-the spot base to `<spot ws>/stream/ws` (ccxt tells spot from swap frames by `/stream` in the URL).
-URLs left as None are not touched, so production code can call this with real overrides or none.
-COIN-M (`dapi*`), options and portfolio-margin URLs are never changed: a `ccxt.binance` used
-against the simulator should load only `options={'fetchMarkets': {'types': ['spot', 'linear']}}`.
+A convenience over `monitor.collectors.ccxt_urls`, which holds the one URL recipe per venue: this
+only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, anything else
+→ the Binance futures and spot hosts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any
+
+from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
 
 __all__ = ["SimUrls", "point_ccxt_at"]
 
-_SPOT_KEYS = ("public", "private", "v1")
-
-
-class SimUrls(Protocol):
-    @property
-    def futures_rest_url(self) -> str: ...
-
-    @property
-    def futures_ws_url(self) -> str: ...
-
-    @property
-    def spot_rest_url(self) -> str: ...
-
-    @property
-    def spot_ws_url(self) -> str: ...
+# `Simulator` (or anything with these `*_url` attributes), or a mapping with these keys
+SimUrls = Any
 
 
 def _pick(source: SimUrls | Mapping[str, str | None] | None, name: str, override: str | None) -> str | None:
@@ -46,10 +29,6 @@ def _pick(source: SimUrls | Mapping[str, str | None] | None, name: str, override
     return value if isinstance(value, str) else None
 
 
-def _rehost(url: str, base: str) -> str:
-    return base.rstrip("/") + urlsplit(url).path
-
-
 def point_ccxt_at(
     exchange: Any,
     sim_or_urls: SimUrls | Mapping[str, str | None] | None = None,
@@ -58,29 +37,24 @@ def point_ccxt_at(
     futures_ws_url: str | None = None,
     spot_rest_url: str | None = None,
     spot_ws_url: str | None = None,
+    bybit_rest_url: str | None = None,
+    bybit_ws_url: str | None = None,
 ) -> None:
-    """Override `exchange.urls['api']` in place.
+    """Override `exchange.urls['api']` in place; keyword arguments win over `sim_or_urls`.
 
-    `sim_or_urls` is a `Simulator` (anything with the four `*_url` attributes) or a mapping with
-    those keys; keyword arguments win over it. Call after constructing the exchange and before its
-    first request.
+    Call after constructing the exchange and before its first request.
     """
-    fut_rest = _pick(sim_or_urls, "futures_rest_url", futures_rest_url)
-    fut_ws = _pick(sim_or_urls, "futures_ws_url", futures_ws_url)
-    spot_rest = _pick(sim_or_urls, "spot_rest_url", spot_rest_url)
-    spot_ws = _pick(sim_or_urls, "spot_ws_url", spot_ws_url)
-    api: dict[str, Any] = exchange.urls["api"]
-    for key, url in list(api.items()):
-        if not isinstance(url, str):
-            continue
-        if key.startswith("fapi") and fut_rest is not None:
-            api[key] = _rehost(url, fut_rest)
-        elif (key.startswith("sapi") or key in _SPOT_KEYS) and spot_rest is not None:
-            api[key] = _rehost(url, spot_rest)
-    ws = api.get("ws")
-    if isinstance(ws, dict):
-        if fut_ws is not None:
-            ws["linear"] = fut_ws.rstrip("/") + "/ws"
-        if spot_ws is not None:
-            ws["spot"] = spot_ws.rstrip("/") + "/stream/ws"
-            ws["margin"] = ws["spot"]
+    if getattr(exchange, "id", "") == "bybit":
+        point_bybit_at(
+            exchange,
+            _pick(sim_or_urls, "bybit_rest_url", bybit_rest_url),
+            _pick(sim_or_urls, "bybit_ws_url", bybit_ws_url),
+        )
+        return
+    point_binance_at(
+        exchange,
+        _pick(sim_or_urls, "futures_rest_url", futures_rest_url),
+        _pick(sim_or_urls, "spot_rest_url", spot_rest_url),
+        _pick(sim_or_urls, "futures_ws_url", futures_ws_url),
+        _pick(sim_or_urls, "spot_ws_url", spot_ws_url),
+    )

@@ -21,6 +21,7 @@ from monitor.config import SimulatorConfig
 from monitor.secret import Secret
 from monitor.sim.accounts import AccountEngine
 from monitor.sim.auth import KeyRing
+from monitor.sim.bybit_venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.listeners import Listeners
@@ -44,11 +45,14 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Simulator:
-    """Binance USDⓈ-M (`futures_*_url`) and spot (`spot_*_url`) on two loopback ports.
+    """Binance USDⓈ-M (`futures_*_url`) and spot (`spot_*_url`) on two loopback ports, Bybit v5
+    (`bybit_rest_url`, `bybit_ws_url`) on a third.
 
     `keys` maps a simulator account name to its (API key, API secret); keys naming no configured
-    account are ignored (their requests get -2015). `engine`, `market`, `faults` and `funding` are
-    for tests to read and steer; `pause()`/`resume()` freeze the price path while accounts answer.
+    account are ignored (their requests get -2015 / 10003). An account lives on the venue its config
+    names (`venue`). `engine`, `market`, `faults` and `funding` are Binance's; `bybit.engine`,
+    `bybit.market`, `bybit.faults` and `bybit.funding` Bybit's, for tests to read and steer.
+    `pause()`/`resume()` freeze the price path (both venues) while accounts answer.
     """
 
     def __init__(self, cfg: SimulatorConfig, keys: dict[str, tuple[Secret, Secret]], clock: Clock) -> None:
@@ -65,8 +69,12 @@ class Simulator:
         )
         now_ms = clock.now_ns() // 1_000_000
         self.engine = AccountEngine(
-            cfg.accounts, first_mark=self.market.first_mark, marks=self.market.marks(), now_ms=now_ms
+            [a for a in cfg.accounts if a.venue == "binance"],
+            first_mark=self.market.first_mark,
+            marks=self.market.marks(),
+            now_ms=now_ms,
         )
+        self.bybit = BybitVenue(cfg, keys, clock, self.market)
         self.futures_hub = self._hub("futures", self._is_listen_key)
         self.spot_hub = self._hub("spot", lambda _key: False)
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
@@ -101,7 +109,7 @@ class Simulator:
         self.faults.on_refuse(lambda s: self.listeners.refuse_for(s, clock, min(cfg.tick_s, 0.05)))
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
-        self._ports: tuple[int, int] = (0, 0)
+        self._ports: tuple[int, int, int] = (0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
         self._weight = (0, 0)  # (minute, requests in it)
 
@@ -146,6 +154,15 @@ class Simulator:
     def spot_ws_url(self) -> str:
         return f"ws://{self._cfg.host}:{self._ports[1]}"
 
+    @property
+    def bybit_rest_url(self) -> str:
+        return f"http://{self._cfg.host}:{self._ports[2]}"
+
+    @property
+    def bybit_ws_url(self) -> str:
+        """The WebSocket base: `/v5/public/linear`, `/v5/public/spot` and `/v5/private` hang off it."""
+        return f"ws://{self._cfg.host}:{self._ports[2]}"
+
     # --- control -----------------------------------------------------------------------------
     def pause(self) -> None:
         self.market.pause()
@@ -156,7 +173,8 @@ class Simulator:
     def tick(self) -> None:
         """One market step: marks → engine (every sample) → funding → key expiry → frames."""
         now_ms = self._clock.now_ns() // 1_000_000
-        for marks in self.market.advance():
+        samples = self.market.advance()
+        for marks in samples:
             self.engine.on_marks(marks, now_ms)
         for st in self.market.due_settlements():
             self.engine.settle_funding(st.symbol, st.rate, st.mark, now_ms)
@@ -166,6 +184,7 @@ class Simulator:
         self.ticks += 1
         self.futures_hub.broadcast(self.ticks)
         self.spot_hub.broadcast(self.ticks)
+        self.bybit.tick(samples)
 
     async def _tick_forever(self) -> None:
         # Pace on the loop's own timer (a schedule, not a reading of the time the venue reports), so
@@ -234,19 +253,23 @@ class Simulator:
     async def start(self) -> None:
         futures_port = await self._serve(self._futures_app(), self._cfg.futures_port)
         spot_port = await self._serve(self._spot_app(), self._cfg.spot_port)
-        self._ports = (futures_port, spot_port)
+        bybit_port = await self._serve(self.bybit.app(), self._cfg.bybit_port)
+        self._ports = (futures_port, spot_port, bybit_port)
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),
             asyncio.create_task(self.futures_hub.ping_forever(), name="sim-ping-futures"),
             asyncio.create_task(self.spot_hub.ping_forever(), name="sim-ping-spot"),
+            asyncio.create_task(self.bybit.hub.idle_forever(), name="sim-idle-bybit"),
         ]
         _log.info(
             "sim_started",
             futures=self.futures_rest_url,
             spot=self.spot_rest_url,
+            bybit=self.bybit_rest_url,
             replay=self._cfg.replay,
             speed=self._cfg.speed,
             accounts=sorted(self.engine.accounts),
+            bybit_accounts=sorted(self.bybit.engine.accounts),
         )
 
     async def stop(self) -> None:
@@ -258,6 +281,7 @@ class Simulator:
         self._tasks = []
         for hub in (self.futures_hub, self.spot_hub):
             await hub.close_where(lambda _c: True)
+        await self.bybit.hub.close_where(lambda _c: True)
         await self.listeners.close()
         for runner in self._runners:
             await runner.cleanup()

@@ -1,0 +1,425 @@
+"""Bybit v5 JSON payloads: the REST envelope, instruments, tickers, risk limits, positions, wallet.
+
+Field sets and types follow the docs examples in `shared/fixtures/bybit-docs-examples/` (every value
+a string except the few the venue sends as numbers: `positionIdx`, `riskId`, `seq`, `adlRankIndicator`,
+`autoAddMargin`, `tradeMode`, booleans). Prices carry the symbol's price scale, sizes its quantity
+step, money 8 decimals trimmed, so `float(string)` is exactly the engine's float. A `liqPrice` or
+`bustPrice` the engine has none for is "" (the venue's "no price liquidates it").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.sim.bybit_accounts import BybitPositionView, BybitWalletView
+from monitor.sim.bybit_market import BybitQuote
+from monitor.sim.bybit_symbols import BybitSpec, RiskTier
+from monitor.sim.funding import FundingRecord
+from monitor.sim.numfmt import fnum
+
+__all__ = [
+    "account_info",
+    "coin_info",
+    "envelope",
+    "error_body",
+    "funding_history",
+    "linear_instrument",
+    "linear_ticker",
+    "position_row",
+    "query_api",
+    "risk_limit_rows",
+    "spot_instrument",
+    "spot_ticker",
+    "wallet_row",
+    "ws_linear_ticker",
+    "ws_position_row",
+    "ws_spot_ticker",
+    "ws_wallet_row",
+]
+
+
+def _dec(step: str) -> int:
+    return len(step.partition(".")[2])
+
+
+def _px(x: float, spec: BybitSpec) -> str:
+    return f"{x:.{spec.price_scale}f}"
+
+
+def _qty(x: float, step: str) -> str:
+    return f"{x:.{_dec(step)}f}"
+
+
+def _opt_px(x: float, spec: BybitSpec) -> str:
+    return _px(x, spec) if x > 0 else ""
+
+
+def envelope(result: Any, now_ms: int) -> dict[str, Any]:
+    return {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now_ms}
+
+
+def error_body(ret_code: int, msg: str, now_ms: int) -> dict[str, Any]:
+    return {"retCode": ret_code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms}
+
+
+# --- market ------------------------------------------------------------------------------------
+def linear_instrument(spec: BybitSpec) -> dict[str, Any]:
+    first = spec.tiers[0]
+    return {
+        "symbol": spec.symbol,
+        "contractType": "LinearPerpetual",
+        "status": "Trading",
+        "baseCoin": spec.base,
+        "quoteCoin": "USDT",
+        "launchTime": str(spec.launch_ms),
+        "deliveryTime": "0",
+        "deliveryFeeRate": "",
+        "priceScale": str(spec.price_scale),
+        "leverageFilter": {
+            "minLeverage": "1",
+            "maxLeverage": f"{first.max_leverage:.2f}",
+            "leverageStep": "0.01",
+        },
+        "priceFilter": {"minPrice": spec.tick, "maxPrice": "1999999.80", "tickSize": spec.tick},
+        "lotSizeFilter": {
+            "maxOrderQty": spec.max_qty,
+            "minOrderQty": spec.step,
+            "qtyStep": spec.step,
+            "postOnlyMaxOrderQty": spec.max_qty,
+            "maxMktOrderQty": spec.max_qty,
+            "minNotionalValue": "5",
+        },
+        "unifiedMarginTrade": True,
+        "fundingInterval": spec.funding_hours * 60,
+        "settleCoin": "USDT",
+        "copyTrading": "both",
+        "upperFundingRate": fnum(spec.funding_cap),
+        "lowerFundingRate": fnum(-spec.funding_cap),
+        "isPreListing": False,
+        "preListingInfo": None,
+        "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
+        "displayName": "",
+    }
+
+
+def spot_instrument(spec: BybitSpec, symbol_id: int) -> dict[str, Any]:
+    return {
+        "symbolId": symbol_id,
+        "symbol": spec.symbol,
+        "baseCoin": spec.base,
+        "quoteCoin": "USDT",
+        "innovation": "0",
+        "status": "Trading",
+        "marginTrading": "utaOnly",
+        "stTag": "0",
+        "lotSizeFilter": {
+            "basePrecision": spec.spot_step,
+            "quotePrecision": "0.0000001",
+            "minOrderQty": spec.spot_step,
+            "maxOrderQty": "83",
+            "minOrderAmt": "5",
+            "maxOrderAmt": "8000000",
+            "maxLimitOrderQty": "83",
+            "maxMarketOrderQty": "41.5",
+            "postOnlyMaxLimitOrderSize": "60000",
+        },
+        "priceFilter": {"tickSize": spec.spot_tick},
+        "riskParameters": {"priceLimitRatioX": "0.005", "priceLimitRatioY": "0.01"},
+        "symbolType": "",
+    }
+
+
+def _pcnt(q: BybitQuote) -> str:
+    return f"{(q.last - q.prev_24h) / q.prev_24h:.6f}" if q.prev_24h else "0"
+
+
+def ws_linear_ticker(q: BybitQuote, spec: BybitSpec) -> dict[str, Any]:
+    """The `tickers.{symbol}` snapshot fields of a linear perpetual (docs example, same order)."""
+    return {
+        "symbol": q.symbol,
+        "tickDirection": "ZeroPlusTick",
+        "price24hPcnt": _pcnt(q),
+        "lastPrice": _px(q.last, spec),
+        "prevPrice24h": _px(q.prev_24h, spec),
+        "highPrice24h": _px(q.high, spec),
+        "lowPrice24h": _px(q.low, spec),
+        "prevPrice1h": _px(q.prev_24h, spec),
+        "markPrice": _px(q.mark, spec),
+        "indexPrice": _px(q.index, spec),
+        "openInterest": _qty(q.open_interest, spec.step),
+        "openInterestValue": f"{q.open_interest * q.mark:.2f}",
+        "turnover24h": f"{q.turnover:.4f}",
+        "volume24h": _qty(q.volume, spec.step),
+        "fundingIntervalHour": str(spec.funding_hours),
+        "fundingCap": fnum(spec.funding_cap),
+        "nextFundingTime": str(q.next_funding_ms),
+        "fundingRate": fnum(q.funding_rate),
+        "bid1Price": _px(q.bid, spec),
+        "bid1Size": _qty(q.bid_size, spec.step),
+        "ask1Price": _px(q.ask, spec),
+        "ask1Size": _qty(q.ask_size, spec.step),
+        "preOpenPrice": "",
+        "preQty": "",
+        "curPreListingPhase": "",
+    }
+
+
+def linear_ticker(q: BybitQuote, spec: BybitSpec) -> dict[str, Any]:
+    """A `/v5/market/tickers?category=linear` item (the field order of the docs)."""
+    ws = ws_linear_ticker(q, spec)
+    keys = (
+        "symbol lastPrice indexPrice markPrice prevPrice24h price24hPcnt highPrice24h lowPrice24h "
+        "prevPrice1h openInterest openInterestValue turnover24h volume24h fundingRate nextFundingTime"
+    )
+    row: dict[str, Any] = {k: ws[k] for k in keys.split()}
+    row.update(
+        predictedDeliveryPrice="",
+        basisRate="",
+        deliveryFeeRate="",
+        deliveryTime="0",
+        ask1Size=ws["ask1Size"],
+        bid1Price=ws["bid1Price"],
+        ask1Price=ws["ask1Price"],
+        bid1Size=ws["bid1Size"],
+        basis="",
+        preOpenPrice="",
+        preQty="",
+        curPreListingPhase="",
+        fundingIntervalHour=ws["fundingIntervalHour"],
+        basisRateYear="",
+        fundingCap=ws["fundingCap"],
+    )
+    return row
+
+
+def _spot_last(q: BybitQuote, spec: BybitSpec) -> str:
+    return f"{q.spot_bid:.{_dec(spec.spot_tick)}f}"
+
+
+def spot_ticker(q: BybitQuote, spec: BybitSpec) -> dict[str, Any]:
+    d = _dec(spec.spot_tick)
+    return {
+        "symbol": q.symbol,
+        "bid1Price": f"{q.spot_bid:.{d}f}",
+        "bid1Size": _qty(q.spot_bid_size, spec.spot_step),
+        "ask1Price": f"{q.spot_ask:.{d}f}",
+        "ask1Size": _qty(q.spot_ask_size, spec.spot_step),
+        "lastPrice": _spot_last(q, spec),
+        "prevPrice24h": f"{q.prev_24h:.{d}f}",
+        "price24hPcnt": f"{(q.spot_bid - q.prev_24h) / q.prev_24h:.4f}",
+        "highPrice24h": f"{max(q.high, q.spot_ask):.{d}f}",
+        "lowPrice24h": f"{min(q.low, q.spot_bid):.{d}f}",
+        "turnover24h": f"{q.turnover * 0.5:.8f}",
+        "volume24h": _qty(q.volume * 0.5, spec.spot_step),
+        "usdIndexPrice": f"{q.index:.8f}",
+    }
+
+
+def ws_spot_ticker(q: BybitQuote, spec: BybitSpec) -> dict[str, Any]:
+    t = spot_ticker(q, spec)
+    keys = "symbol lastPrice highPrice24h lowPrice24h prevPrice24h volume24h turnover24h price24hPcnt"
+    return {k: t[k] for k in (*keys.split(), "usdIndexPrice")}
+
+
+def risk_limit_rows(spec: BybitSpec) -> list[dict[str, Any]]:
+    def row(t: RiskTier) -> dict[str, Any]:
+        return {
+            "id": t.id,
+            "symbol": spec.symbol,
+            "riskLimitValue": fnum(t.limit),
+            "maintenanceMargin": fnum(t.mmr),
+            "initialMargin": fnum(t.imr),
+            "isLowestRisk": 1 if t.id == 1 else 0,
+            "maxLeverage": f"{t.max_leverage:.2f}",
+            "mmDeduction": fnum(t.deduction) if t.deduction else "",
+        }
+
+    return [row(t) for t in spec.tiers]
+
+
+def funding_history(rows: list[FundingRecord]) -> list[dict[str, Any]]:
+    """Newest first, as the venue sends them."""
+    return [
+        {"symbol": r.symbol, "fundingRate": fnum(r.rate), "fundingRateTimestamp": str(r.time_ms)}
+        for r in sorted(rows, key=lambda r: r.time_ms, reverse=True)
+    ]
+
+
+# --- account -----------------------------------------------------------------------------------
+def position_row(v: BybitPositionView, spec: BybitSpec) -> dict[str, Any]:
+    return {
+        "positionIdx": v.position_idx,
+        "riskId": v.risk_id,
+        "riskLimitValue": fnum(v.risk_limit),
+        "symbol": v.symbol,
+        "side": v.side,
+        "size": _qty(v.size, spec.step),
+        "avgPrice": fnum(v.avg_price) if v.size else "0",
+        "positionValue": fnum(v.value),
+        "tradeMode": 1 if v.isolated else 0,
+        "positionStatus": "Normal",
+        "autoAddMargin": 0,
+        "adlRankIndicator": 2 if v.size else 0,
+        "leverage": fnum(v.leverage),
+        "breakEvenPrice": fnum(v.avg_price) if v.size else "",
+        "positionBalance": fnum(v.balance),
+        "markPrice": _px(v.mark, spec),
+        "liqPrice": _opt_px(v.liq_price, spec),
+        "bustPrice": _opt_px(v.bust_price, spec),
+        "positionMM": fnum(v.mm),
+        "positionMMByMp": fnum(v.mm_mp),
+        "positionIM": fnum(v.im),
+        "positionIMByMp": fnum(v.im_mp),
+        "tpslMode": "Full",
+        "takeProfit": "",
+        "stopLoss": "",
+        "trailingStop": "0",
+        "unrealisedPnl": fnum(v.upnl),
+        "curRealisedPnl": fnum(v.realised),
+        "cumRealisedPnl": fnum(v.realised),
+        "seq": v.seq,
+        "isReduceOnly": False,
+        "mmrSysUpdateTime": "",
+        "leverageSysUpdatedTime": "",
+        "sessionAvgPrice": "",
+        "createdTime": str(v.created_ms),
+        "updatedTime": str(v.updated_ms),
+    }
+
+
+def ws_position_row(v: BybitPositionView, spec: BybitSpec) -> dict[str, Any]:
+    """The private `position` topic's item: the REST row with `entryPrice` and `category`."""
+    row = position_row(v, spec)
+    row["entryPrice"] = row.pop("avgPrice")
+    row["mmrSysUpdatedTime"] = row.pop("mmrSysUpdateTime")
+    row["category"] = "linear"
+    return row
+
+
+def _coin(w: BybitWalletView) -> dict[str, Any]:
+    return {
+        "coin": "USDT",
+        "equity": fnum(w.equity),
+        "usdValue": fnum(w.equity),
+        "walletBalance": fnum(w.wallet),
+        "availableToWithdraw": fnum(w.available),
+        "availableToBorrow": "",
+        "borrowAmount": "0",
+        "accruedInterest": "0",
+        "totalOrderIM": "0",
+        "totalPositionIM": fnum(w.initial_margin),
+        "totalPositionMM": fnum(w.maint_margin),
+        "unrealisedPnl": fnum(w.upnl),
+        "cumRealisedPnl": fnum(w.realised),
+        "bonus": "0",
+        "collateralSwitch": True,
+        "marginCollateral": True,
+        "locked": "0",
+        "spotHedgingQty": "0",
+        "spotBorrow": "0",
+    }
+
+
+def ws_wallet_row(w: BybitWalletView) -> dict[str, Any]:
+    margin_balance = w.equity if w.margin_mode == "REGULAR_MARGIN" else w.equity - w.available
+    return {
+        "accountIMRate": fnum(w.im_rate) if w.im_rate != float("inf") else "",
+        "accountIMRateByMp": fnum(w.im_rate) if w.im_rate != float("inf") else "",
+        "accountMMRate": fnum(w.mm_rate) if w.mm_rate != float("inf") else "",
+        "accountMMRateByMp": fnum(w.mm_rate) if w.mm_rate != float("inf") else "",
+        "totalEquity": fnum(w.equity),
+        "totalWalletBalance": fnum(w.wallet),
+        "totalMarginBalance": fnum(margin_balance),
+        "totalAvailableBalance": fnum(w.available),
+        "totalPerpUPL": fnum(w.upnl),
+        "totalInitialMargin": fnum(w.initial_margin),
+        "totalInitialMarginByMp": fnum(w.initial_margin),
+        "totalMaintenanceMargin": fnum(w.maint_margin),
+        "totalMaintenanceMarginByMp": fnum(w.maint_margin),
+        "coin": [_coin(w)],
+        "accountLTV": "0",
+        "accountType": "UNIFIED",
+    }
+
+
+def wallet_row(w: BybitWalletView) -> dict[str, Any]:
+    return ws_wallet_row(w)
+
+
+def account_info(w: BybitWalletView, created_ms: int) -> dict[str, Any]:
+    return {
+        "marginMode": w.margin_mode,
+        "updatedTime": str(created_ms),
+        "unifiedMarginStatus": 6,
+        "dcpStatus": "OFF",
+        "timeWindow": 10,
+        "smpGroup": 0,
+        "isMasterTrader": False,
+        "spotHedgingStatus": "OFF",
+    }
+
+
+def query_api(api_key: str, user_id: int, read_only: bool) -> dict[str, Any]:
+    """`/v5/user/query-api`: ccxt reads `unified`/`uta` to pick the unified-account paths."""
+    return {
+        "id": str(13_770_000 + user_id),
+        "note": "perpmon simulator",
+        "apiKey": api_key,
+        "readOnly": 1 if read_only else 0,
+        "secret": "",
+        "permissions": {
+            "ContractTrade": [] if read_only else ["Order", "Position"],
+            "Spot": [] if read_only else ["SpotTrade"],
+            "Wallet": ["AccountTransfer"] if not read_only else [],
+            "Options": [],
+            "Derivatives": [],
+            "CopyTrading": [],
+            "BlockTrade": [],
+            "Exchange": [],
+            "NFT": [],
+            "Affiliate": [],
+            "Earn": [],
+        },
+        "ips": ["*"],
+        "type": 1,
+        "deadlineDay": 83,
+        "expiredAt": "",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "unified": 0,
+        "uta": 1,
+        "userID": 24_600_000 + user_id,
+        "inviterID": 0,
+        "vipLevel": "No VIP",
+        "mktMakerLevel": "0",
+        "affiliateID": 0,
+        "rsaPublicKey": "",
+        "isMaster": True,
+        "parentUid": "0",
+        "kycLevel": "LEVEL_DEFAULT",
+        "kycRegion": "",
+    }
+
+
+def coin_info(coins: list[str]) -> dict[str, Any]:
+    def row(coin: str) -> dict[str, Any]:
+        return {
+            "name": coin,
+            "coin": coin,
+            "remainAmount": "1500000",
+            "chains": [
+                {
+                    "chainType": coin,
+                    "confirmation": "12",
+                    "withdrawFee": "1" if coin == "USDT" else "0.0005",
+                    "depositMin": "0",
+                    "withdrawMin": "10" if coin == "USDT" else "0.001",
+                    "chain": coin if coin != "USDT" else "ETH",
+                    "chainDeposit": "1",
+                    "chainWithdraw": "1",
+                    "minAccuracy": "8",
+                    "withdrawPercentageFee": "0",
+                }
+            ],
+        }
+
+    return {"rows": [row(c) for c in coins]}

@@ -1,0 +1,127 @@
+"""The simulated Bybit v5 venue: its market, accounts, keys, faults and one aiohttp app (REST + WS).
+
+It rides on the Simulator's tick: after the Binance market advances, `tick()` turns the same mark
+samples into Bybit marks (so the engine sees every real low on both venues), settles Bybit funding
+on Bybit's own grid, and pushes ticker frames. It has its own `Faults`, so one venue's feed can be
+stalled, dropped or made to fail while the other carries on (the venue-outage scenario).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from monitor.clock import Clock
+from monitor.config import SimulatorConfig
+from monitor.secret import Secret
+from monitor.sim.bybit_accounts import BybitAccountEngine
+from monitor.sim.bybit_auth import BybitError, BybitKeyRing, verify_rest
+from monitor.sim.bybit_market import BybitMarket
+from monitor.sim.bybit_payloads import envelope, error_body
+from monitor.sim.bybit_rest import bybit_routes
+from monitor.sim.bybit_ws import BybitHub
+from monitor.sim.faults import Faults
+from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.market import Market
+from monitor.sim.replies import VenueError, json_reply
+
+__all__ = ["BybitVenue"]
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _as_bybit(fault: VenueError) -> BybitError:
+    """The shared fault switches, in Bybit's words: API rate limit is retCode 10006, an IP ban 403."""
+    if fault.status == 429:
+        return BybitError(10006, "Too many visits!")
+    if fault.status == 418:
+        return BybitError(0, "403 Forbidden: access too frequent", status=403, plain=True)
+    return BybitError(0, fault.msg, status=fault.status, plain=True)
+
+
+class BybitVenue:
+    def __init__(
+        self,
+        cfg: SimulatorConfig,
+        keys: Mapping[str, tuple[Secret, Secret]],
+        clock: Clock,
+        base: Market,
+    ) -> None:
+        self.clock = clock
+        self.faults = Faults()
+        self.market = BybitMarket(base, seed=cfg.seed, speed=cfg.speed, clock=clock)
+        now_ms = self.now_ms()
+        self.engine = BybitAccountEngine(
+            [a for a in cfg.accounts if a.venue == "bybit"],
+            first_mark=self.market.first_mark,
+            marks=self.market.marks(),
+            now_ms=now_ms,
+        )
+        self.keys = BybitKeyRing({n: pair for n, pair in keys.items() if n in self.engine.accounts})
+        history = [
+            record
+            for spec in self.market.specs.values()
+            if spec.funding_hours == 8  # the shipped real history is 8-hourly
+            for record in historical_rates(
+                spec.symbol, base.event, 8, last_funding_ms(now_ms, spec.funding_hours)
+            )
+        ]
+        self.funding = FundingHistory(history)
+        self.hub = BybitHub(
+            market=self.market,
+            keys=self.keys,
+            clock=clock,
+            faults=self.faults,
+            idle_timeout_s=cfg.ws_pong_timeout_s,
+            check_s=min(cfg.ws_ping_s, 30.0),
+        )
+        self.engine.subscribe(self.hub.push_private)
+        self.faults.on_disconnect(self.hub.close_all_soon)
+
+    def now_ms(self) -> int:
+        return self.clock.now_ns() // 1_000_000
+
+    # --- the tick --------------------------------------------------------------------------
+    def tick(self, binance_samples: list[dict[str, float]]) -> None:
+        now_ms = self.now_ms()
+        for marks in self.market.advance(binance_samples):
+            self.engine.on_marks(marks, now_ms)
+        for symbol, time_ms, rate, mark in self.market.due_settlements():
+            self.engine.settle_funding(symbol, rate, mark, now_ms)
+            self.funding.add(FundingRecord(symbol, time_ms, rate, mark))
+        self.hub.broadcast()
+
+    # --- what handlers share ----------------------------------------------------------------
+    def reply(self, result: object) -> web.Response:
+        return json_reply(envelope(result, self.now_ms()))
+
+    async def private(self, request: web.Request) -> tuple[str, Mapping[str, str]]:
+        """Authenticate a signed call over its raw query (GET) or raw body (POST)."""
+        if request.method == "GET":
+            payload = request.raw_path.partition("?")[2]
+        else:
+            payload = (await request.read()).decode("utf-8", "replace")
+        account = verify_rest(self.keys, request.headers, payload, self.now_ms())
+        return account, request.query
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await handler(request)
+        fault = self.faults.take_rest_fault()
+        try:
+            if fault is not None:
+                raise _as_bybit(fault)
+            return await handler(request)
+        except BybitError as err:
+            if err.plain:
+                return web.Response(text=err.msg, status=err.status)
+            return json_reply(error_body(err.ret_code, err.msg, self.now_ms()), status=err.status)
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(bybit_routes(self))
+        app.router.add_get("/v5/public/{channel:linear|spot|inverse|option}", self.hub.handle)
+        app.router.add_get("/v5/private", self.hub.handle)
+        return app

@@ -1,0 +1,279 @@
+"""Bybit v5 WebSocket endpoints: public `tickers.{symbol}` (linear, spot) and the private socket.
+
+Paths as the venue's: `/v5/public/{linear,spot,inverse,option}` and `/v5/private`. Control frames are
+JSON: `{"op":"subscribe"|"unsubscribe","args":[…],"req_id":…}` answered with
+`{"success","ret_msg","conn_id","req_id","op"}`; `{"op":"ping"}` answered with the public
+`{"success":true,"ret_msg":"pong",…,"op":"ping"}` or the private `{"op":"pong","args":[ts],…}`; the
+private socket wants `{"op":"auth","args":[key, expires, sig]}` before `position`/`wallet`.
+Linear tickers: a snapshot right after subscribing, then per tick a delta holding only the fields that
+changed (a missing key means unchanged; ccxt merges deltas into the last snapshot); spot tickers are
+snapshots only (pitfall 17). Private pushes carry the engine's changes as they happen (funding,
+liquidation, scripted position changes): `{"id","topic","creationTime","data":[…]}`. The venue sends
+no pings of its own and drops a peer silent for `idle_timeout_s` (its 10-minute rule).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+import structlog
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from monitor.clock import Clock
+from monitor.sim import bybit_payloads as pay
+from monitor.sim.bybit_accounts import BybitPositionView, BybitWalletView
+from monitor.sim.bybit_auth import BybitKeyRing, verify_ws_auth
+from monitor.sim.bybit_market import BybitMarket
+from monitor.sim.faults import Faults
+
+__all__ = ["BybitConnection", "BybitHub"]
+
+Channel = Literal["linear", "spot", "inverse", "option", "private"]
+_log = structlog.get_logger()
+_encode = msgspec.json.encode
+_QUEUE_FRAMES = 20_000
+_MALFORMED = b'{"topic":"tickers.BTCUSDT","type":"delta","data":'
+_PRIVATE_TOPICS = frozenset({"position", "wallet", "order", "execution", "execution.fast", "greeks", "dcp"})
+
+
+@dataclass(eq=False)
+class BybitConnection:
+    ws: web.WebSocketResponse
+    channel: Channel
+    conn_id: str
+    topics: set[str] = field(default_factory=set)
+    account: str | None = None
+    sent: dict[str, dict[str, Any]] = field(default_factory=dict)  # last full ticker per topic
+    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
+    last_seen_ns: int = 0
+
+    def offer(self, frame: bytes) -> bool:
+        try:
+            self.queue.put_nowait(frame)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+
+class BybitHub:
+    def __init__(
+        self,
+        *,
+        market: BybitMarket,
+        keys: BybitKeyRing,
+        clock: Clock,
+        faults: Faults,
+        idle_timeout_s: float,
+        check_s: float,
+    ) -> None:
+        self._market = market
+        self._keys = keys
+        self._clock = clock
+        self._faults = faults
+        self._idle_ns = int(idle_timeout_s * 1e9)
+        self._check_s = check_s
+        self.connections: set[BybitConnection] = set()
+        self.frames_sent = 0
+        self._ids = itertools.count(1)
+        self._cs = itertools.count(9_532_239_429)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _now_ms(self) -> int:
+        return self._clock.now_ns() // 1_000_000
+
+    # --- connection life -------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        channel: Channel = request.match_info.get("channel", "private")  # type: ignore[assignment]
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = BybitConnection(
+            ws, channel, f"sim-{next(self._ids):08d}", last_seen_ns=self._clock.monotonic_ns()
+        )
+        self.connections.add(conn)
+        writer = asyncio.create_task(self._writer(conn), name="sim-bybit-ws-writer")
+        try:
+            async for msg in ws:
+                conn.last_seen_ns = self._clock.monotonic_ns()
+                if msg.type == WSMsgType.TEXT:
+                    self._control(conn, msg.data)
+                elif msg.type == WSMsgType.PING:
+                    await ws.pong(msg.data)
+        finally:
+            self.connections.discard(conn)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    async def _writer(self, conn: BybitConnection) -> None:
+        try:
+            while (frame := await conn.queue.get()) is not None:
+                await conn.ws.send_frame(frame, WSMsgType.TEXT)
+                self.frames_sent += 1
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY)
+        except (ConnectionError, RuntimeError):
+            return
+
+    def _reply(self, conn: BybitConnection, payload: dict[str, Any]) -> None:
+        self._offer(conn, _encode(payload))
+
+    def _status(self, conn: BybitConnection, op: str, rid: Any, ok: bool, msg: str = "") -> None:
+        self._reply(
+            conn, {"success": ok, "ret_msg": msg, "conn_id": conn.conn_id, "req_id": rid or "", "op": op}
+        )
+
+    def _control(self, conn: BybitConnection, text: str) -> None:
+        try:
+            req = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            req = None
+        if not isinstance(req, dict):
+            self._status(conn, "", None, False, "error:request format error")
+            return
+        op, rid, args = req.get("op"), req.get("req_id"), req.get("args")
+        if op == "ping":
+            if conn.channel == "private":
+                self._reply(
+                    conn,
+                    {
+                        "req_id": rid or "",
+                        "op": "pong",
+                        "args": [str(self._now_ms())],
+                        "conn_id": conn.conn_id,
+                    },
+                )
+            else:
+                self._status(conn, "ping", rid, True, "pong")
+        elif op == "auth" and conn.channel == "private":
+            account, why = verify_ws_auth(self._keys, args, self._now_ms())
+            conn.account = account
+            self._reply(
+                conn, {"success": account is not None, "ret_msg": why, "op": "auth", "conn_id": conn.conn_id}
+            )
+        elif op == "subscribe" and isinstance(args, list):
+            self._subscribe(conn, [str(a) for a in args], rid)
+        elif op == "unsubscribe" and isinstance(args, list):
+            for a in args:
+                conn.topics.discard(str(a))
+                conn.sent.pop(str(a), None)
+            self._status(conn, "unsubscribe", rid, True)
+        else:
+            self._status(conn, str(op or ""), rid, False, f"error:unsupported op {op!r}")
+
+    def _subscribe(self, conn: BybitConnection, topics: list[str], rid: Any) -> None:
+        if conn.channel == "private":
+            if conn.account is None:
+                self._status(conn, "subscribe", rid, False, "Request not authorized")
+                return
+            bad = [t for t in topics if t not in _PRIVATE_TOPICS]
+        else:
+            bad = [t for t in topics if not self._public_topic_ok(conn.channel, t)]
+        if bad:
+            self._status(conn, "subscribe", rid, False, f"error:handler not found,topic:{bad[0]}")
+            return
+        conn.topics.update(topics)
+        self._status(conn, "subscribe", rid, True)
+        if conn.channel in ("linear", "spot") and not self._faults.stalled:
+            for t in topics:
+                frame = self._ticker_frame(conn, t)
+                if frame is not None:
+                    self._offer(conn, frame)
+
+    def _public_topic_ok(self, channel: Channel, topic: str) -> bool:
+        kind, _, symbol = topic.partition(".")
+        return channel in ("linear", "spot") and kind == "tickers" and symbol in self._market.specs
+
+    # --- fan-out -----------------------------------------------------------------------------
+    def _ticker_data(self, channel: Channel, symbol: str) -> dict[str, Any]:
+        q, spec = self._market.quotes[symbol], self._market.specs[symbol]
+        return pay.ws_linear_ticker(q, spec) if channel == "linear" else pay.ws_spot_ticker(q, spec)
+
+    def _ticker_frame(self, conn: BybitConnection, topic: str) -> bytes | None:
+        """The next frame of `topic` for this connection: snapshot first, then what changed."""
+        symbol = topic.partition(".")[2]
+        full = self._ticker_data(conn.channel, symbol)
+        ts = self._market.quotes[symbol].time_ms
+        last = conn.sent.get(topic)
+        if conn.channel == "spot" or last is None:
+            conn.sent[topic] = full
+            data, kind = full, "snapshot"
+        else:
+            data = {k: v for k, v in full.items() if last.get(k) != v}
+            if not data:
+                return None
+            conn.sent[topic] = full
+            data = {"symbol": symbol, **data}
+            kind = "delta"
+        frame: dict[str, Any] = {"topic": topic, "type": kind, "data": data, "cs": next(self._cs), "ts": ts}
+        return _encode(frame)
+
+    def broadcast(self) -> None:
+        """One tick of public ticker frames (unless the venue's feed is stalled)."""
+        if self._faults.stalled or not self.connections:
+            return
+        malformed = self._faults.take_malformed()
+        repeat = 2 if self._faults.take_repeat() else 1
+        for conn in list(self.connections):
+            if conn.channel not in ("linear", "spot"):
+                continue
+            if malformed:
+                self._offer(conn, _MALFORMED)
+            for topic in sorted(conn.topics):
+                frame = self._ticker_frame(conn, topic)
+                if frame is not None:
+                    for _ in range(repeat):
+                        self._offer(conn, frame)
+
+    def push_private(
+        self, account: str, topic: str, payload: list[BybitPositionView] | BybitWalletView
+    ) -> None:
+        """An engine change for `account` to its authenticated private sockets subscribed to `topic`."""
+        if isinstance(payload, BybitWalletView):
+            data = [pay.ws_wallet_row(payload)]
+        else:
+            data = [pay.ws_position_row(v, self._market.specs[v.symbol]) for v in payload]
+        now = self._now_ms()
+        frame = _encode(
+            {"id": f"sim-{account}-{now}-{topic}", "topic": topic, "creationTime": now, "data": data}
+        )
+        for conn in list(self.connections):
+            if conn.channel == "private" and conn.account == account and topic in conn.topics:
+                self._offer(conn, frame)
+
+    def _offer(self, conn: BybitConnection, frame: bytes) -> None:
+        if not conn.offer(frame):
+            _log.warning("sim_bybit_ws_slow_consumer_dropped", queued=conn.queue.qsize())
+            self.connections.discard(conn)
+            self._spawn(self._close(conn, WSCloseCode.POLICY_VIOLATION, b"slow consumer"))
+
+    # --- keep-alive and forced closes ---------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name="sim-bybit-ws-close")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def idle_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._check_s)
+            now = self._clock.monotonic_ns()
+            for conn in list(self.connections):
+                if now - conn.last_seen_ns > self._idle_ns:
+                    await self._close(conn, WSCloseCode.POLICY_VIOLATION, b"idle")
+
+    def close_all_soon(self) -> None:
+        self._spawn(self.close_where(lambda _c: True))
+
+    async def close_where(self, pred: Callable[[BybitConnection], bool]) -> None:
+        for conn in [c for c in self.connections if pred(c)]:
+            await self._close(conn, WSCloseCode.GOING_AWAY, b"")
+
+    async def _close(self, conn: BybitConnection, code: int, reason: bytes) -> None:
+        self.connections.discard(conn)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.ws.close(code=code, message=reason)
