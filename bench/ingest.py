@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import statistics
 import time
+import tracemalloc
 from functools import partial
 from typing import Any
 
@@ -45,7 +47,7 @@ from monitor.collectors.ccxt_urls import point_binance_at
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsFeed, WsPolicy
-from monitor.records import Quote, Record
+from monitor.records import MarkPrice, Quote, Record
 from monitor.sim.exchange_info import futures_exchange_info
 from monitor.store.state import StateStore
 
@@ -260,11 +262,67 @@ async def run(args: argparse.Namespace, url: str, plan: Any) -> None:
           f"({'met' if ahead else 'NOT met'})")  # fmt: skip
 
 
+# ------------------------------------------------------------------ store memory
+class AppendStore(StateStore):
+    """Baseline: the same store, plus what a naive one keeps — every mark appended to a list."""
+
+    def __init__(self, history_points: int) -> None:
+        super().__init__(grid_step_s=1.0, history_points=history_points)
+        self.series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+
+    def put(self, record: Record) -> None:
+        super().put(record)
+        if isinstance(record, MarkPrice):
+            self.series.setdefault((record.venue, record.symbol), []).append(
+                (record.ts_event_ns, record.mark)
+            )
+
+
+def _marks(start: int, n: int) -> Any:
+    """n mark frames for three symbols, one second apart per symbol: every frame opens a new bar."""
+    for i in range(start, start + n):
+        ts = (1_700_000_000 + i // 3) * 1_000_000_000
+        yield MarkPrice(
+            venue="bench", symbol=SYMBOLS[i % 3], ts_event_ns=ts, ts_recv_ns=ts,
+            mark=40_000.0 + (i % 997), index=40_000.0, funding_rate=1e-4,
+        )  # fmt: skip
+
+
+def store_memory(frames: int, history_points: int) -> None:
+    """Traced bytes held by the ring-buffer store vs the append-only baseline after 10 % and 100 %."""
+    print(f"store memory, {frames:,} mark frames (3 symbols, 1 s bars, history_points={history_points}):")
+    rows = []
+    for name, make in (
+        ("ring", lambda: StateStore(1.0, history_points)),
+        ("append", lambda: AppendStore(history_points)),
+    ):
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        store, sizes, done = make(), [], 0
+        for part in (frames // 10, frames - frames // 10):
+            for rec in _marks(done, part):
+                store.put(rec)
+            done += part
+            store.snapshot(0)  # what the evaluator reads each tick
+            sizes.append((tracemalloc.get_traced_memory()[0] - base) / 2**20)
+        tracemalloc.stop()
+        rows.append((name, *sizes))
+        del store
+        print(f"  {name:7} after {frames // 10:>9,} frames {sizes[0]:8.2f} MiB   "
+              f"after {frames:>9,} {sizes[1]:8.2f} MiB   growth {sizes[1] - sizes[0]:+8.2f} MiB")  # fmt: skip
+    r2, a2 = rows[0][2], rows[1][2]
+    print(f"  ring buffers hold {3 * history_points * 16 / 2**20:.2f} MiB of series by design; "
+          f"append-only baseline / ring at {frames:,} frames: {a2 / r2:.1f}x")  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=100_000)
     p.add_argument("--latency-rate", type=float, default=5_000.0, help="paced frames per second")
     p.add_argument("--latency-seconds", type=float, default=3.0)
+    p.add_argument("--memory-frames", type=int, default=600_000, help="mark frames for the store-memory run")
+    p.add_argument("--history-points", type=int, default=4096)
     args = p.parse_args()
     ctx = mp.get_context("spawn")
     port_in, port_out = ctx.Pipe(duplex=False)
@@ -280,6 +338,7 @@ def main() -> None:
         asyncio.run(run(args, url, plan_parent))
     finally:
         server.terminate()
+    store_memory(args.memory_frames, args.history_points)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,15 @@ import statistics
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.app import Daemon
 from monitor.config import parse_config
 from monitor.log import configure_logging
+from monitor.records import FeedState
 
 ENV = {"A_KEY": "soak-a-key", "A_SECRET": "soak-a-secret", "B_KEY": "soak-b-key", "B_SECRET": "soak-b-secret"}
 
@@ -138,6 +141,37 @@ async def faults(daemon: Daemon, every_s: float) -> None:
             sim.faults.send_malformed(3)
 
 
+@dataclass(frozen=True)
+class Health:
+    """What the collectors and the loop went through: drops, reconnects, events, missed ticks."""
+
+    dropped: dict[str, int]
+    reconnects: int
+    events: dict[str, int]
+    stale_seen: int
+    ticks: int
+    expected_ticks: int
+
+    @classmethod
+    def of(cls, daemon: Daemon, stale_seen: int, ticks: int, elapsed: float) -> Health:
+        dropped: Counter[str] = Counter()
+        events: Counter[str] = Counter()
+        reconnects = 0
+        for c in daemon.collectors:
+            dropped.update(c.stats.dropped)
+            events.update(c.stats.events)
+            reconnects += sum(c.stats.reconnects.values())
+        expected = int(elapsed / daemon.cfg.evaluation.interval_s)
+        return cls(dict(dropped), reconnects, dict(events), stale_seen, ticks, expected)
+
+    def print(self) -> None:
+        print(f"dropped frames by reason: {dict(sorted(self.dropped.items())) or 'none'}")
+        print(f"reconnects: {self.reconnects}; events: {dict(sorted(self.events.items())) or 'none'}")
+        missed = max(0, self.expected_ticks - self.ticks)
+        print(f"stream samples found stale/not UP: {self.stale_seen}; evaluation ticks {self.ticks} "
+              f"of ~{self.expected_ticks} expected (late/missed: {missed})")  # fmt: skip
+
+
 class Lag:
     """Event-loop lag from a 100 ms sleeper, in a fixed 0.1 ms histogram (the bench must not grow).
 
@@ -187,6 +221,8 @@ async def soak(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         first: tracemalloc.Snapshot | None = None
+        stale_seen = 0  # (sample, stream) pairs found not UP: late/stale data the evaluator saw
+        ticks0 = daemon.eval_stats.count
         try:
             while (elapsed := time.perf_counter() - t0) < args.minutes * 60:
                 await asyncio.sleep(args.sample_s)
@@ -199,6 +235,8 @@ async def soak(args: argparse.Namespace) -> None:
                 futures = pending_futures()  # a gc walk: the loop pauses while it runs
                 lag.scans += 1
                 rows.append((elapsed, rss_mb(), len(asyncio.all_tasks()), futures, worst, stored))
+                feeds = daemon.store.snapshot(daemon.clock.now_ns()).feeds.values()
+                stale_seen += sum(1 for f in feeds if f.state is not FeedState.UP)
                 if args.verbose:
                     t, rss, tasks, futs, lag, n = rows[-1]
                     print(f"t={t:6.0f}s rss={rss:7.1f} MB tasks={tasks:4d} futures={futs:5d} "
@@ -208,8 +246,11 @@ async def soak(args: argparse.Namespace) -> None:
                 t.cancel()
             cpu = time.process_time() - cpu0
             last = tracemalloc.take_snapshot() if first is not None else None
+            ticks = daemon.eval_stats.count - ticks0
+            health = Health.of(daemon, stale_seen, ticks, rows[-1][0] if rows else 0.0)
             await daemon.stop()
     report(args, rows, cpu, lag)
+    health.print()
     if first is not None and last is not None:
         print("largest allocation growth since the warm-up (tracemalloc):")
         for stat in last.compare_to(first, "lineno")[:12]:

@@ -7,6 +7,7 @@ text from a library that echoed a URL, say) reaches the console or the journal.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,19 +19,22 @@ from monitor.secret import REDACTED, Secret
 __all__ = ["configure_logging"]
 
 
+# a Binance listenKey is issued at run time, so it cannot be on the secrets list; ccxt and websockets
+# echo it in URLs (`/ws/<key>`, `?listenKey=<key>`) and error texts, so any such token is removed
+_LISTEN_KEY = re.compile(r"(listen_?key[=/\"': ]+|/ws/)[A-Za-z0-9]{20,}", re.IGNORECASE)
+
+
 class _Redactor:
     def __init__(self, secrets: Sequence[Secret]) -> None:
         self._values = [s.reveal() for s in secrets if s.reveal()]
 
     def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-        if not self._values:
-            return event
         for k, v in event.items():
             if isinstance(v, str):
                 for secret in self._values:
                     if secret in v:
                         v = v.replace(secret, REDACTED)
-                event[k] = v
+                event[k] = _LISTEN_KEY.sub(rf"\1{REDACTED}", v)
         return event
 
 

@@ -196,7 +196,11 @@ def parse_funding_info(rows: Any, symbols: Iterable[str], venue: str, ts_recv_ns
     out = []
     for sym in symbols:
         row = listed.get(sym)
-        hours = float(row.get("fundingIntervalHours", 8)) if row else DEFAULT_FUNDING_INTERVAL_S / 3600
+        raw_hours = row.get("fundingIntervalHours", 8) if row else DEFAULT_FUNDING_INTERVAL_S / 3600
+        try:
+            hours = float(raw_hours)
+        except (TypeError, ValueError):
+            raise ParseError("bad_number", f"fundingIntervalHours={raw_hours!r}") from None
         if not (math.isfinite(hours) and hours > 0):
             raise ParseError("out_of_range", f"fundingIntervalHours={hours}")
         out.append(

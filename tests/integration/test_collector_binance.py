@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from monitor.collectors import binanceusdm
@@ -56,3 +58,17 @@ async def test_funding_intervals_come_from_the_venue_and_are_refreshed(
         sol = [f for f in h.store.of(FundingInfo) if f.symbol == "SOLUSDT"][-1]
         assert sol.cap == 0.02 and sol.floor == -0.02
         assert h.figure("funding_interval_seconds", symbol="SOLUSDT") == 4 * 3600.0
+
+
+async def test_a_funding_interval_changed_by_the_venue_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The venue moves BTCUSDT from 8 h to 4 h (it appears in fundingInfo), then back: perpmon follows."""
+    monkeypatch.setattr(binanceusdm, "REFERENCE_REFRESH_S", 0.2)
+    async with running_collector(venue={"symbols": ["BTCUSDT"]}) as h:
+        interval = lambda: h.figure("funding_interval_seconds", symbol="BTCUSDT")  # noqa: E731
+        await wait_until(lambda: interval() == 8 * 3600.0, 5, "the 8 h interval")
+        specs = h.sim.market.specs
+        eight_hours = specs["BTCUSDT"]
+        specs["BTCUSDT"] = dataclasses.replace(eight_hours, funding_hours=4, adjusted=True)
+        await wait_until(lambda: interval() == 4 * 3600.0, 5, "the new 4 h interval")
+        specs["BTCUSDT"] = eight_hours  # unlisted again: the venue's default, 8 h
+        await wait_until(lambda: interval() == 8 * 3600.0, 5, "the 8 h interval back")

@@ -201,9 +201,51 @@ async def test_liquidation_is_reported_as_liquidated_after_a_margin_call() -> No
         await wait_until(lambda: in_sync(h), 2, "the short leg and wallet equal to the venue")
 
 
+async def test_changes_during_a_disconnect_are_caught_by_the_snapshot_after_the_reconnect() -> None:
+    """While the user stream is down the venue pays funding and liquidates bob's long: those deltas are
+    lost, REST polls only every 30 s, so only the snapshot taken after the reconnect can make perpmon
+    equal to the venue again — and the vanished leg is reported, not silently dropped."""
+    async with running_collector(venue={**VENUE, "poll_s": 30.0, "reconcile_s": 30.0}) as h:
+        await started(h)
+        h.sim.pause()
+        stats, sock = native(h).stats, "binance.user.bob"
+        h.sim.faults.disconnect_all()
+        await wait_until(lambda: stats.connected.get(sock) is False, 3, "the user stream down", step_s=0.005)
+        eng, now_ms = h.sim.engine, h.clock.now_ns() // 1_000_000
+        lp = eng.liquidation_price("bob", "BTCUSDT", "LONG")
+        eng.settle_funding("BTCUSDT", 0.0005, eng.marks["BTCUSDT"], now_ms)
+        eng.on_marks({"BTCUSDT": lp * 0.99}, now_ms)
+        assert [liq.side for liq in eng.liquidations] == ["LONG"]
+        assert stats.connected[sock] is False  # both changes happened in the gap
+        held = h.store.snapshot(h.clock.now_ns()).accounts[("binance", "bob")]
+        assert account_state(held) != venue_state(h.sim, "bob")
+        await wait_until(lambda: in_sync(h), 5, "the snapshot after the reconnect")
+        gone = h.store.snapshot(0).gone[("binance", "bob", "BTCUSDT", "LONG")]
+        assert (gone.reason, gone.position.qty) == ("unknown", 0.5)  # its fill went to no socket
+
+
+async def test_the_venue_cut_of_an_unrotated_socket_reconnects_and_resyncs() -> None:
+    """The venue cuts every connection at 1 s (its 24 h limit, scaled) and perpmon would rotate only
+    after 30 s: each cut is a DOWN and a reconnect, and the account equals the venue after each."""
+    async with running_collector(
+        venue={**VENUE, "connection_max_age_s": 30.0}, sim={"ws_max_age_s": 1.0}
+    ) as h:
+        await started(h)
+        stats = native(h).stats
+        before = dict(stats.reconnects)
+        sockets = ("binance.market.0", "binance.user.bob")
+        await wait_until(lambda: all(stats.reconnects[s] >= before.get(s, 0) + 2 for s in sockets), 6, "cuts")
+        assert stats.events["rotation"] == 0
+        assert any(s.state is FeedState.DOWN for s in h.store.statuses(MARK))
+        await settle_funding(h)
+        await wait_until(lambda: in_sync(h), 3, "the account after the cuts")
+
+
 async def test_rotation_before_the_daily_cut_is_make_before_break() -> None:
-    """Sockets older than their max age are replaced with no gap: no DOWN, no stale, no mark twice."""
-    async with running_collector(venue={**VENUE, "connection_max_age_s": 0.6}) as h:
+    """The venue cuts at 1.2 s; sockets rotate at 0.6 s, no gap: no cut, no DOWN, no stale, no mark twice."""
+    async with running_collector(
+        venue={**VENUE, "connection_max_age_s": 0.6}, sim={"ws_max_age_s": 1.2}
+    ) as h:
         await started(h)
         t0 = h.clock.now_ns()
         await asyncio.sleep(2.5)

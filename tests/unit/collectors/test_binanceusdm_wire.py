@@ -190,6 +190,15 @@ def test_funding_interval_defaults_to_8h_only_when_unlisted() -> None:
     assert got == {"XUSDT": 4 * 3600.0, "BTCUSDT": 8 * 3600.0}
 
 
+@pytest.mark.parametrize("hours", ["eight", None, 0, -4, "nan"])
+def test_a_bad_funding_interval_is_a_parse_error_not_a_crash(hours: object) -> None:
+    """A non-number or non-positive interval is counted and dropped, never a plausible wrong 8 h."""
+    rows = [{"symbol": "XUSDT", "fundingIntervalHours": hours}]
+    with pytest.raises(ParseError) as err:
+        parse_funding_info(rows, ["XUSDT"], "binance", NOW)
+    assert err.value.reason in ("bad_number", "out_of_range")
+
+
 def test_premium_index_object_or_array() -> None:
     """premiumIndex answers an object with a symbol and an array without; both parse."""
     row = {
