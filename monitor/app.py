@@ -22,6 +22,7 @@ from monitor.clock import NS_PER_S, Clock, LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector, CollectorStats
 from monitor.collectors.binanceusdm import BinanceEndpoints
+from monitor.collectors.bybit import BybitEndpoints
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
 from monitor.config import Config, Secrets, ShardConfig, VenueConfig
@@ -209,8 +210,12 @@ class Daemon:
         self._collector_stats[:] = [s for s in self._collector_stats if all(s is not c.stats for c in old)]
         self._spawn_venue(new)
 
-    def _endpoints(self, venue: str, cfg: Config | None = None) -> BinanceEndpoints:
+    def _endpoints(self, venue: str, cfg: Config | None = None) -> BinanceEndpoints | BybitEndpoints:
         v = next(x for x in (cfg or self.cfg).venues if x.name == venue)
+        if v.kind == "bybit":
+            if v.simulator and self.simulator is not None:
+                return BybitEndpoints(self.simulator.bybit_rest_url, self.simulator.bybit_ws_url)
+            return BybitEndpoints(v.rest_url, v.ws_url or BybitEndpoints().ws)
         if v.simulator and self.simulator is not None:
             s = self.simulator
             return BinanceEndpoints(s.futures_rest_url, s.futures_ws_url, s.spot_rest_url, s.spot_ws_url)

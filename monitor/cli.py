@@ -11,7 +11,7 @@ import sys
 
 import msgspec
 
-from monitor import __version__
+from monitor import __version__, cli_risk
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.shard import parse_shard, select_shard
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=0, help="futures host port (0: any free)")
     sim.add_argument("--spot-port", type=int, default=0)
     sim.add_argument("--admin-port", type=int, default=0)
+    cli_risk.add_commands(sub)  # what-if, stress, backtest-var
     return p
 
 
@@ -72,6 +73,8 @@ def _run_sim(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in cli_risk.COMMANDS:
+        return cli_risk.run_command(args)
     if args.command == "sim":
         return _run_sim(args)
     try:

@@ -127,8 +127,9 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
 
 class VenueConfig(_Cfg, frozen=True, kw_only=True):
     name: Name  # the `venue` label
-    # binanceusdm: the native collector; ccxt: the generic ccxt.pro collector for `exchange`
-    kind: Literal["binanceusdm", "ccxt"] = "binanceusdm"
+    # binanceusdm / bybit: the native collectors (Bybit v5 linear USDT perps + spot); ccxt: the generic
+    # ccxt.pro collector for `exchange`
+    kind: Literal["binanceusdm", "bybit", "ccxt"] = "binanceusdm"
     exchange: CcxtId | None = None  # kind = "ccxt": the ccxt exchange id (okx, bybit, binanceusdm …)
     spot_exchange: CcxtId | None = None  # kind = "ccxt": ccxt id for spot books (default: `exchange`)
     simulator: bool = False  # point at the embedded simulator instead of the real venue
@@ -429,6 +430,13 @@ def _check_references(cfg: Config) -> None:
             raise ConfigError(
                 f"accounts[{i}].name", "a simulated venue's account must be in simulator.accounts"
             )
+        sim_venue = {"binanceusdm": "binance", "bybit": "bybit"}.get(venues[a.venue].kind)
+        held = {x.name: x.venue for x in cfg.simulator.accounts}
+        if venues[a.venue].simulator and sim_venue and held.get(a.name, sim_venue) != sim_venue:
+            raise ConfigError(
+                f"accounts[{i}].venue",
+                f"simulator account {a.name!r} is on the simulated {held[a.name]}, not on {sim_venue}",
+            )
     for i, sa in enumerate(cfg.simulator.accounts):
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
@@ -441,6 +449,14 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
         for key in ("exchange", "spot_exchange"):
             if getattr(v, key) is not None:
                 raise ConfigError(f"{path}.{key}", 'only for kind = "ccxt"')
+        for key in ("spot_rest_url", "spot_ws_url"):
+            if v.kind == "bybit" and getattr(v, key) is not None:
+                raise ConfigError(f"{path}.{key}", "Bybit serves spot on its one host: use rest_url / ws_url")
+        if v.kind == "bybit" and v.simulator and v.spot_symbols:
+            raise ConfigError(
+                f"{path}.spot_symbols",
+                "the simulated Bybit has no spot book top (orderbook.1); value holdings on Binance's spot",
+            )
         return
     if v.exchange is None:
         raise ConfigError(f"{path}.exchange", 'kind = "ccxt" needs the ccxt exchange id (e.g. "okx")')

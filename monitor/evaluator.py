@@ -10,6 +10,7 @@ from monitor.config import Config
 from monitor.evaluation.account import account_figures
 from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import expected_streams, feed_figures
+from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import market_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.records import Figures
@@ -25,13 +26,15 @@ class Evaluator:
         self._cfg = cfg
         self._expected = expected_streams(cfg)
         self._started_ns = started_ns
+        self._bybit = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # Bybit's margin model
 
     def evaluate(self, snap: Snapshot, now_ns: int) -> Figures:
         sink = FigureSink(now_ns)
         ev = self._cfg.evaluation
         fresh = feed_figures(snap, self._expected, self._started_ns or now_ns, sink)
         markets = market_figures(snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda)
-        account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s)
-        book_figures(snap, markets, sink)
+        account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
+        book_figures(snap, markets, sink, fresh)
+        funding_spread_figures(markets, sink)
         gone_figures(snap, sink, GONE_RETENTION_S)
         return Figures(taken_at_ns=now_ns, items=sink.items)

@@ -84,6 +84,21 @@ CATALOG: dict[str, FigureSpec] = {
     ),
     "holdings_quantity": FigureSpec("Off-exchange holdings in base units.", "base", _B),
     "funding_carry_usd_per_day": FigureSpec("Funding the book receives per day at current rates.", "usd", _B),
+    # book across venues (monitor/evaluation/book.py, funding_spread.py)
+    "book_partial": FigureSpec(
+        "1 while a venue feeding the asset's book is stale: its book figures are then not fresh.", "flag", _B
+    ),
+    "venue_perp_quantity": FigureSpec(
+        "Perpetual quantity of the asset held on one venue, all accounts.", "base", ("venue", "asset")
+    ),
+    "venue_funding_carry_usd_per_day": FigureSpec(
+        "Funding the venue's legs of the asset receive per day.", "usd", ("venue", "asset")
+    ),
+    "funding_spread_annualized_ratio": FigureSpec(
+        "Funding of venue a minus venue b (venue label a/b), each annualised with its own interval.",
+        "ratio",
+        _M,
+    ),
     # feeds, per venue and stream
     "feed_last_message_age_seconds": FigureSpec(
         "Seconds since the stream last delivered a message.", "seconds", _F

@@ -235,6 +235,7 @@ class FigureKey(msgspec.Struct, frozen=True, kw_only=True, order=True):
     side: str = ""
     asset: str = ""
     stream: str = ""
+    scenario: str = ""  # stress figures: the scenario's name
 
     def labels(self) -> dict[str, str]:
         """The non-empty labels, in a fixed order (they identify an alert and a metric series)."""
@@ -245,6 +246,7 @@ class FigureKey(msgspec.Struct, frozen=True, kw_only=True, order=True):
             ("side", self.side),
             ("asset", self.asset),
             ("stream", self.stream),
+            ("scenario", self.scenario),
         )
         return {k: v for k, v in pairs if v}
 

@@ -25,11 +25,13 @@ def mark_cadence_s(cfg: Config, v: VenueConfig) -> float | None:
     """Seconds between mark frames, or None when the venue pushes marks only on change."""
     if v.kind == "binanceusdm" or v.exchange in BINANCE_CCXT_IDS:
         return cfg.simulator.tick_s if v.simulator else 1.0  # the simulator's tick is its `@1s`
+    if v.kind == "bybit" and v.simulator:
+        return cfg.simulator.tick_s  # the simulator pushes a ticker delta every tick; the venue on change
     return None
 
 
 def uses_user_stream(v: VenueConfig) -> bool:
-    return v.kind == "binanceusdm" and v.user_stream
+    return v.kind in ("binanceusdm", "bybit") and v.user_stream
 
 
 def account_limit_s(v: VenueConfig) -> float:

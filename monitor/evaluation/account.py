@@ -14,6 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from monitor.evaluation.account_bybit import bybit_lps, bybit_mm
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, LeverageTiers, Position
@@ -74,8 +75,11 @@ def account_figures(
     sink: FigureSink,
     *,
     horizon_s: float,
+    bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
+    """`bybit_venues`: venues on Bybit's margin model (entry-valued MM, `account_bybit`)."""
     for (venue, account), acct in snap.accounts.items():
+        on_bybit = venue in bybit_venues
         acct_ok = fresh.get((venue, f"account:{account}"), False)
         rows = []  # (position, mark, brackets, notional, upnl, mm, fresh)
         for p in acct.positions:
@@ -85,6 +89,8 @@ def account_figures(
             notional = abs(p.qty) * mark
             upnl = p.qty * (mark - p.entry_price)
             mm = float(maintenance_margin(notional, b.floors, b.mmrs, b.cums)) if b is not None else math.nan
+            if on_bybit:
+                mm = bybit_mm(p, b)
             rows.append((p, mark, b, notional, upnl, mm, acct_ok and mv is not None and mv.mark_fresh))
         cross = [r for r in rows if r[0].margin_mode == "cross"]
         wallet = cross_wallet(acct)
@@ -135,6 +141,8 @@ def account_figures(
                         side=p.side,
                     )
         same_state = _venue_state_lps(rows, wallet)
+        if on_bybit:
+            lps, same_state = bybit_lps(rows, wallet)
         for r in rows:
             p = r[0]
             _position(sink, venue, account, r, lps[id(p)], markets.get((venue, p.symbol)), horizon_s)

@@ -1,13 +1,17 @@
-"""Book figures per asset: net delta, hedge ratio, funding carry; and positions that vanished.
+"""Book figures per asset across venues: net delta, hedge ratio, funding carry; positions that vanished.
 
 The book is everything the desk owns: off-exchange holdings plus every perpetual on every
-watched account. Holdings are valued at their named spot book; the perp legs at their marks.
+watched account of every venue. Holdings are valued at their named spot book; the perp legs at
+their own venue's marks, and funding carry uses each venue's rate and interval for its legs.
+The per-venue split (`venue_perp_quantity`, `venue_funding_carry_usd_per_day`) shows which venue
+holds the hedge, which is what a venue outage takes away.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.market import MarketView
@@ -24,38 +28,100 @@ def _base_asset(symbol: str) -> str:
     return symbol
 
 
-def book_figures(snap: Snapshot, markets: dict[tuple[str, str], MarketView], sink: FigureSink) -> None:
+def _stale_venues(fresh: Mapping[tuple[str, str], bool] | None, venues: set[str], asset: str) -> set[str]:
+    """Venues whose data the asset's book uses and that are not fresh now.
+
+    That is: among `venues`, any stream about the asset (its marks, its spot books) not fresh; and
+    any venue whose account feed is not fresh, since an account perpmon cannot see may hold any
+    asset.
+    """
+    if fresh is None:
+        return set()
+    out = set()
+    for (venue, stream), ok in fresh.items():
+        if ok:
+            continue
+        if stream.startswith("account:") or (
+            venue in venues and _base_asset(stream.rsplit(":", 1)[-1]) == asset
+        ):
+            out.add(venue)
+    return out
+
+
+def book_figures(
+    snap: Snapshot,
+    markets: dict[tuple[str, str], MarketView],
+    sink: FigureSink,
+    fresh: Mapping[tuple[str, str], bool] | None = None,
+) -> None:
+    """Per asset across every venue; `fresh` (feed freshness) flags a book some venue no longer feeds.
+
+    A book figure built while one venue is silent mixes live legs with frozen ones: it is still
+    emitted (the desk needs the last picture) but `fresh=False`, and `book_partial` says so with
+    the stale venues as its reason, so a rule or a dashboard can tell "hedged" from "hedged, as far
+    as the venues still talking can say".
+    """
     held: dict[str, float] = defaultdict(float)
     held_usd: dict[str, float] = defaultdict(float)
     perp: dict[str, float] = defaultdict(float)
     perp_usd: dict[str, float] = defaultdict(float)
     carry: dict[str, float] = defaultdict(float)
-    fresh: dict[str, bool] = defaultdict(lambda: True)
+    by_venue: dict[tuple[str, str], float] = defaultdict(float)
+    carry_by_venue: dict[tuple[str, str], float] = defaultdict(float)
+    feeders: dict[str, set[str]] = defaultdict(set)  # asset → venues whose data it uses
+    marks_ok: dict[str, bool] = defaultdict(lambda: True)
+    venue_marks_ok: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
         held[h.asset] += h.quantity
         held_usd[h.asset] += h.quantity * mid
+        feeders[h.asset].add(h.price_venue)
     for (venue, _account), acct in snap.accounts.items():
         for p in acct.positions:
             asset = _base_asset(p.symbol)
+            feeders[asset].add(venue)
             mv = markets.get((venue, p.symbol))
             mark = mv.mark if mv is not None else math.nan
             perp[asset] += p.qty * p.contract_size
             perp_usd[asset] += p.qty * p.contract_size * mark
+            by_venue[(venue, asset)] += p.qty * p.contract_size
             if mv is not None:
-                carry[asset] += -p.qty * mark * mv.funding_rate * 24.0 / mv.funding_interval_h
-                fresh[asset] &= mv.mark_fresh
+                c = -p.qty * mark * mv.funding_rate * 24.0 / mv.funding_interval_h
+                carry[asset] += c
+                carry_by_venue[(venue, asset)] += c
+                marks_ok[asset] &= mv.mark_fresh
+                venue_marks_ok[(venue, asset)] &= mv.mark_fresh
             else:
-                fresh[asset] = False
+                marks_ok[asset] = venue_marks_ok[(venue, asset)] = False
+                carry_by_venue[(venue, asset)] += math.nan
     for asset in sorted(set(held) | set(perp)):
-        ok = fresh[asset]
-        sink.add("net_delta", held[asset] + perp[asset], fresh=ok, asset=asset)
-        sink.add("net_delta_usd", held_usd[asset] + perp_usd[asset], fresh=ok, asset=asset)
+        stale = _stale_venues(fresh, feeders[asset], asset)
+        ok = marks_ok[asset] and not stale
+        why = f"stale: {', '.join(sorted(stale))}" if stale else ""
+        sink.add(
+            "book_partial",
+            0.0 if ok else 1.0,
+            fresh=ok,
+            reason=why or ("" if ok else "stale mark"),
+            asset=asset,
+        )
+        sink.add("net_delta", held[asset] + perp[asset], fresh=ok, reason=why, asset=asset)
+        sink.add("net_delta_usd", held_usd[asset] + perp_usd[asset], fresh=ok, reason=why, asset=asset)
         sink.add("holdings_quantity", held[asset], asset=asset)
         hr = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
-        sink.add("hedge_ratio", hr, fresh=ok, reason="" if held[asset] > 0 else "no_holdings", asset=asset)
-        sink.add("funding_carry_usd_per_day", carry[asset], fresh=ok, asset=asset)
+        sink.add("hedge_ratio", hr, fresh=ok, reason=why if held[asset] > 0 else "no_holdings", asset=asset)
+        sink.add("funding_carry_usd_per_day", carry[asset], fresh=ok, reason=why, asset=asset)
+    for (venue, asset), qty in sorted(by_venue.items()):
+        venue_ok = venue not in _stale_venues(fresh, {venue}, asset) and venue_marks_ok[(venue, asset)]
+        sink.add("venue_perp_quantity", qty, fresh=venue_ok, venue=venue, asset=asset)
+        sink.add(
+            "venue_funding_carry_usd_per_day",
+            carry_by_venue[(venue, asset)],
+            fresh=venue_ok,
+            venue=venue,
+            asset=asset,
+        )
 
 
 def gone_figures(snap: Snapshot, sink: FigureSink, retention_s: float) -> None:

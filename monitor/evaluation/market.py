@@ -86,6 +86,8 @@ def market_figures(
         sigma, why = (
             _ewma_sigma_ann(grid[1], step_s, lam) if grid is not None else (math.nan, "empty_history")
         )
+        if (venue, symbol) in snap.given_volatility:  # what-if: an input, not an estimate
+            sigma, why = snap.given_volatility[(venue, symbol)], "given"
         sink.add("volatility_annualized_ratio", sigma, lab, fresh=mark_ok, reason=why)
         views[(venue, symbol)] = MarketView(m.mark, mark_ok, sigma, m.funding_rate, interval_s / 3600.0)
     return views

@@ -85,6 +85,8 @@ class Snapshot:
     feeds: Mapping[tuple[str, str], FeedView]
     mark_grid: Mapping[tuple[str, str], Grid]
     margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
+    # annualised volatility given as input (a what-if book has no price history); the daemon: empty
+    given_volatility: Mapping[tuple[str, str], float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _Feed:

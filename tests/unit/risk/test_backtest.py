@@ -12,13 +12,10 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import ndtri
 
 from monitor.risk.backtest import CHI2_95, count_exceptions, kupiec_pof
-from monitor.risk.garch import fit_garch, garch_step
 from monitor.risk.reasons import Reason
-from monitor.risk.var import historical_var_es, student_t_var_es
-from monitor.risk.volatility import ewma_variance_path
+from monitor.risk.var_backtest import var_backtest, var_forecasts
 from tests.unit.risk._data import btc_daily_log_returns
 
 START = 1_000
@@ -44,20 +41,8 @@ def test_kupiec_edges() -> None:
 
 
 def _var_series(r: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
-    n = r.size
-    z = float(ndtri(alpha))
-    ewma = np.sqrt(ewma_variance_path(r, 0.94)[START:n]) * z  # forecast for day t uses r[:t]
-    hist = np.array([historical_var_es(r[t - 250 : t], alpha).var for t in range(START, n)])
-    garch = np.empty(n - START)
-    p = fit_garch(r[:START])
-    s2 = p.sigma2_next
-    for i, t in enumerate(range(START, n)):
-        if i and i % 100 == 0:
-            p = fit_garch(r[:t], starting=p)
-            s2 = p.sigma2_next
-        garch[i] = student_t_var_es(math.sqrt(s2), 1.0, alpha, p.nu).var
-        s2 = garch_step(p, s2, float(r[t]))
-    return {"ewma_normal": ewma, "historical_250d": hist, "garch_t": garch}
+    """The models of monitor.risk.var_backtest (the ones `perpmon backtest-var` prints)."""
+    return var_forecasts(r, alpha, start=START, window=250)
 
 
 def test_var_backtest_on_btc_daily(capsys: pytest.CaptureFixture[str]) -> None:
@@ -98,3 +83,14 @@ PINNED: dict[tuple[str, float], tuple[int, int, float]] = {
     ("garch_t", 0.95): (111, 2114, 0.275),
     ("garch_t", 0.99): (20, 2114, 0.063),
 }
+
+
+def test_var_backtest_bad_inputs_are_flagged_not_raised() -> None:
+    """A gap in the returns or a start before the window: every result NaN with BAD_PARAMETER."""
+    r = btc_daily_log_returns()[:400]
+    gap = r.copy()
+    gap[200] = np.nan
+    for results in (var_backtest(gap, start=300), var_backtest(r, start=50), var_backtest(r, start=400)):
+        assert len(results) == 6
+        assert {x.kupiec.reason for x in results} == {Reason.BAD_PARAMETER}
+        assert all(math.isnan(x.kupiec.lr) for x in results)

@@ -1,0 +1,231 @@
+"""The risk desk's commands: `what-if`, `stress` and `backtest-var` (see `perpmon <command> --help`).
+
+Why a module beside cli.py: these commands compute and print instead of running the daemon, and
+each pulls in numpy/scipy/arch; cli.py only registers them and maps failures to the same exit
+codes (0 success, 1 runtime failure, 2 bad config or book file, named by key path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import ConfigError
+
+__all__ = ["COMMANDS", "add_commands", "run_command"]
+
+EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
+COMMANDS = ("what-if", "stress", "backtest-var")
+_DATE_COLUMNS = ("date", "datetime", "time", "timestamp", "open_time", "unix")
+
+
+def add_commands(sub: Any) -> None:
+    """Register the subcommands on cli.py's subparsers."""
+    w = sub.add_parser("what-if", help="every figure and the stress table for a hypothetical book file")
+    w.add_argument("book", help="BOOK.toml (format: docs/what-if.md; example: examples/book.toml)")
+    w.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    s = sub.add_parser("stress", help="the stress scenario table, from live state or the default book")
+    s.add_argument("--config", default="config.toml", help="path to config.toml")
+    s.add_argument(
+        "--default-book",
+        action="store_true",
+        help="the simulator's default book from config.toml (no connection, no keys)",
+    )
+    s.add_argument("--timeout", type=float, default=30.0, help="live: seconds to wait for a complete book")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    b = sub.add_parser("backtest-var", help="Kupiec POF backtest of three VaR models on a CSV of prices")
+    b.add_argument("--csv", required=True, help="CSV with a header row (and optionally a date column)")
+    b.add_argument("--column", default="close", help="price column (case-insensitive; default close)")
+    b.add_argument("--window", type=int, default=250, help="historical-simulation window in rows")
+    b.add_argument(
+        "--start", type=int, default=1000, help="first scored return (earlier ones fit the models)"
+    )
+    b.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "what-if":
+            return _what_if(args)
+        if args.command == "stress":
+            return _stress(args)
+        return _backtest_var(args)
+    except ConfigError as exc:
+        kind = {"what-if": "book", "backtest-var": "input"}.get(args.command, "config")
+        print(f"perpmon: {kind} error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _dump(obj: object) -> None:
+    print(json.dumps(obj, indent=2, allow_nan=False))
+
+
+def _what_if(args: argparse.Namespace) -> int:
+    from monitor.clock import LiveClock
+    from monitor.evaluation.stress import stress_table
+    from monitor.evaluator import Evaluator
+    from monitor.whatif.build import book_config, book_snapshot
+    from monitor.whatif.report import figures_json, figures_text, stress_json, stress_text
+    from monitor.whatif.schema import load_book
+
+    book = load_book(args.book)
+    now = LiveClock().now_ns()
+    snap = book_snapshot(book, now)
+    figures = Evaluator(book_config(book), started_ns=now).evaluate(snap, now)
+    table = stress_table(snap)
+    if args.json:
+        _dump({"book": args.book, "figures": figures_json(figures), "stress": stress_json(table)})
+    else:
+        print(f"perpmon what-if {args.book}: the daemon's evaluator on this book (nothing connected)\n")
+        print(figures_text(figures))
+        print("\nstress scenarios (risk-formulas §11)\n")
+        print(stress_text(table))
+    return EXIT_OK
+
+
+def _stress(args: argparse.Namespace) -> int:
+    from monitor.config import load_config
+    from monitor.evaluation.stress import stress_table
+    from monitor.whatif.build import book_snapshot
+    from monitor.whatif.report import stress_json, stress_text
+    from monitor.whatif.sources import PlaceholderEnv, capture_snapshot, simulator_book
+
+    missing: list[str] = []
+    if args.default_book:
+        from monitor.clock import LiveClock
+
+        cfg, _ = load_config(args.config, env=PlaceholderEnv())
+        now = LiveClock().now_ns()
+        snap = book_snapshot(simulator_book(cfg), now)
+        source = "the simulator's default book"
+    else:
+        from monitor.log import configure_logging
+
+        cfg, secrets = load_config(args.config)
+        configure_logging("warning", cfg.log.format, secrets.all())
+        try:
+            snap, missing = asyncio.run(capture_snapshot(cfg, secrets, timeout_s=args.timeout))
+        except ConfigError:
+            raise
+        except Exception as exc:  # a venue that refuses us: say so, exit 1 (no traceback)
+            print(f"perpmon: stress: no live snapshot: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_RUNTIME
+        source = "live state"
+    table = stress_table(snap)
+    if args.json:
+        _dump({"source": source, "incomplete": missing, **stress_json(table)})
+    else:
+        print(f"perpmon stress ({source}, {args.config})\n")
+        print(stress_text(table))
+        if missing:
+            print(f"\nincomplete book after {args.timeout:g} s: {', '.join(missing)}")
+    return EXIT_RUNTIME if missing else EXIT_OK
+
+
+def read_prices(path: str, column: str) -> tuple[list[float], list[str], int]:
+    """(prices oldest first, their dates or [], rows dropped) from a CSV with a header row.
+
+    Lines starting with '#' are comments. A date column (date, time, timestamp …) orders the rows,
+    so newest-first exports work; without one the file's order is taken as oldest first. A price
+    that is not a positive finite number drops its row (counted), never the run.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("--csv", f"cannot read {path}: {exc.strerror}") from None
+    rows = list(csv.reader(line for line in text.splitlines() if line.strip() and not line.startswith("#")))
+    if not rows:
+        raise ConfigError("--csv", f"{path} has no header row")
+    header = [h.strip().lower() for h in rows[0]]
+    if column.lower() not in header:
+        raise ConfigError("--column", f"no column {column!r} in {path} (columns: {', '.join(rows[0])})")
+    col = header.index(column.lower())
+    dcol = next((header.index(d) for d in _DATE_COLUMNS if d in header), None)
+    kept: list[tuple[str, float]] = []
+    dropped = 0
+    for row in rows[1:]:
+        try:
+            price = float(row[col])
+        except (ValueError, IndexError):
+            price = math.nan
+        if not (math.isfinite(price) and price > 0):
+            dropped += 1
+            continue
+        kept.append((row[dcol] if dcol is not None and dcol < len(row) else "", price))
+    if dcol is not None:
+        kept.sort(key=lambda dp: _sort_key(dp[0]))
+    return [p for _, p in kept], [d for d, _ in kept] if dcol is not None else [], dropped
+
+
+def _sort_key(stamp: str) -> tuple[float, str]:
+    try:
+        return float(stamp), ""  # unix seconds or milliseconds
+    except ValueError:
+        return 0.0, stamp  # ISO dates sort as text
+
+
+def _backtest_var(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from monitor.risk.backtest import CHI2_95
+    from monitor.risk.var_backtest import var_backtest
+
+    prices, dates, dropped = read_prices(args.csv, args.column)
+    r = np.diff(np.log(np.array(prices, dtype=np.float64)))
+    if args.window < 2:
+        raise ConfigError("--window", "must be at least 2")
+    if not (max(args.window, 100) <= args.start < r.size):
+        raise ConfigError(
+            "--start", f"must be ≥ max(--window, 100) and below the {r.size} returns in the file"
+        )
+    results = var_backtest(r, (0.95, 0.99), start=args.start, window=args.window)
+    span = f"{dates[0]} → {dates[-1]}" if dates else "file order"
+    rows = [
+        {
+            "model": x.model,
+            "alpha": x.alpha,
+            "exceptions": x.kupiec.exceptions,
+            "days": x.kupiec.n,
+            "expected": x.kupiec.expected,
+            "lr": x.kupiec.lr,
+            "p_value": x.kupiec.p_value,
+            "verdict": "reject" if x.kupiec.reject else "accept",
+        }
+        for x in results
+    ]
+    if args.json:
+        _dump(
+            {
+                "csv": args.csv,
+                "column": args.column,
+                "prices": len(prices),
+                "dropped_rows": dropped,
+                "span": span,
+                "start": args.start,
+                "window": args.window,
+                "chi2_95": CHI2_95,
+                "results": rows,
+            }
+        )
+        return EXIT_OK
+    print(
+        f"backtest-var {args.csv} [{args.column}]: {len(prices)} prices ({span}), {dropped} rows dropped; "
+        f"one-day VaR of a unit long, scored on returns {args.start}…{r.size - 1} "
+        f"({r.size - args.start} days)\n"
+    )
+    print(
+        f"{'model':18s} {'VaR':>4s} {'exceptions':>10s} {'expected':>9s} {'LR':>8s} {'p-value':>8s}  verdict"
+    )
+    for x in rows:
+        print(
+            f"{x['model']:18s} {x['alpha']:4.0%} {x['exceptions']:10d} {x['expected']:9.1f} "
+            f"{x['lr']:8.3f} {x['p_value']:8.3f}  {x['verdict']}"
+        )
+    print(f"\nKupiec POF: reject the model at the 95 % level when LR > {CHI2_95:.3f} (χ²₁).")
+    return EXIT_OK

@@ -1,0 +1,224 @@
+"""Bybit v5 linear USDT perpetuals (+ spot book tops): native sockets for markets, signed REST through ccxt.
+
+Markets take the same fast path as Binance (`wsfeed.WsFeed`, one decoder per frame, per-stream
+liveness, make-before-break replacement, the 24 h rotation), spoken in Bybit's dialect:
+`{"op":"subscribe","args":[…]}` with at most 10 topics a message, and an application
+`{"op":"ping"}` every 20 s. One `tickers.{symbol}` topic carries mark, index, funding estimate,
+funding interval and the book top, as a snapshot then deltas of changed fields
+(`bybit_wire.TickerBook` merges them per socket). Spot book tops are `orderbook.1.{symbol}` on the
+spot socket. Accounts: `bybit_account.BybitAccount` (REST snapshot + private stream). Reference
+data — funding intervals and rate bounds from instruments-info, a REST seed of marks before the
+socket speaks — is refreshed every `REFERENCE_REFRESH_S`.
+
+All REST calls and new connections of the venue share one `Cooldown` and one connection pacer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+import structlog
+
+from monitor.clock import Clock
+from monitor.collectors.base import AccountAccess, CollectorStats, KeyGate, RecordSink, TaskFactory
+from monitor.collectors.bybit_account import BybitAccount
+from monitor.collectors.bybit_wire import TickerBook, parse_instruments, parse_public_frame, parse_tickers
+from monitor.collectors.cadence import stream_limits
+from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.ccxt_urls import point_bybit_at
+from monitor.collectors.keys import KeyPermissions, bybit_permissions
+from monitor.collectors.pacing import Cooldown, Pacer
+from monitor.collectors.wsfeed import WsDialect, WsFeed, ws_policy
+from monitor.config import Config, VenueConfig
+from monitor.errors import FeedError, ParseError
+from monitor.records import Quote
+
+__all__ = ["BYBIT_DIALECT", "BybitCollector", "BybitEndpoints"]
+
+log = structlog.get_logger(__name__)
+
+REFERENCE_REFRESH_S = 600.0
+CONNECTS_PER_S = 0.9  # Bybit allows 500 connections per 5 min per IP; stay far below
+CONNECT_BURST = 10
+
+
+def _subscribe(topics: list[str], request_id: int) -> str:
+    return json.dumps({"req_id": f"sub-{request_id}", "op": "subscribe", "args": topics})
+
+
+def _ping(n: int) -> str:
+    return json.dumps({"req_id": f"ping-{n}", "op": "ping"})
+
+
+BYBIT_DIALECT = WsDialect(subscribe=_subscribe, max_batch=10, app_ping=_ping, app_ping_s=20.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BybitEndpoints:
+    """Where the venue lives: one REST host (None keeps ccxt's), one WebSocket base for every path."""
+
+    rest: str | None = None
+    ws: str = "wss://stream.bybit.com"  # + /v5/public/linear, /v5/public/spot, /v5/private
+
+
+class BybitCollector:
+    def __init__(
+        self,
+        *,
+        venue: VenueConfig,
+        cfg: Config,
+        endpoints: BybitEndpoints,
+        accounts: dict[str, AccountAccess],
+        sink: RecordSink,
+        clock: Clock,
+    ) -> None:
+        self.venue = venue.name
+        self.cfg = venue
+        self.endpoints = endpoints
+        self.accounts = accounts
+        self.sink = sink
+        self.clock = clock
+        self.stats = CollectorStats(venue.name)
+        self.limits = stream_limits(cfg, venue)
+        self.policy = ws_policy(venue)
+        self.cooldown = Cooldown(clock)
+        self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
+        self.rest = RestCaller(
+            self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
+        )
+        self.keys = KeyGate(
+            venue=venue.name,
+            accounts=accounts,
+            read=self._permissions,
+            redact=self.rest.redact,
+            sink=sink,
+            clock=clock,
+        )
+        base = endpoints.ws.rstrip("/")
+        self.watchers = {
+            name: BybitAccount(
+                venue=venue.name,
+                name=name,
+                client=partial(self._client, name),
+                rest=self.rest,
+                sink=sink,
+                clock=clock,
+                stats=self.stats,
+                poll_s=venue.poll_s,
+                reconcile_s=venue.reconcile_s,
+                user_stream=venue.user_stream,
+                connect_pacer=self.connect_pacer,
+                policy=self.policy,
+                private_ws=f"{base}/v5/private",
+                access=access,
+                symbols=venue.symbols,
+            )
+            for name, access in accounts.items()
+        }
+
+    # ---------------------------------------------------------------- wiring
+    def tasks(self) -> dict[str, TaskFactory]:
+        t: dict[str, TaskFactory] = {f"{self.venue}.reference": self.reference_loop}
+        for feed in self.feeds():
+            t[feed.name] = feed.run
+        for name, w in self.watchers.items():
+            t[f"{self.venue}.account.{name}"] = partial(self.keys.guarded, name, w.reconcile_loop)
+            if self.cfg.user_stream:
+                t[f"{self.venue}.user.{name}"] = partial(self.keys.guarded, name, w.user_loop)
+        return t
+
+    def feeds(self) -> list[WsFeed]:
+        """Linear tickers (mark, funding, perp book top) and spot book tops, N topics per socket."""
+        v, base = self.cfg, self.endpoints.ws.rstrip("/")
+        linear = []
+        for s in v.symbols:
+            streams = [f"mark:{s}"] + ([f"book:perp:{s}"] if v.perp_books else [])
+            linear.append((f"tickers.{s}", streams))
+        plans = [("linear", f"{base}/v5/public/linear", linear)]
+        if v.spot_symbols:
+            plans.append(
+                (
+                    "spot",
+                    f"{base}/v5/public/spot",
+                    [(f"orderbook.1.{s}", [f"book:spot:{s}"]) for s in v.spot_symbols],
+                )
+            )
+        out = []
+        n = v.max_streams_per_connection
+        for kind, url, topics in plans:
+            for i in range(0, len(topics), n):
+                chunk = topics[i : i + n]
+                out.append(
+                    WsFeed(
+                        name=f"{self.venue}.{kind}.{i // n}",
+                        url=url,
+                        subscriptions=[topic for topic, _ in chunk],
+                        limits={stream: self.limits[stream] for _, streams in chunk for stream in streams},
+                        parse=partial(parse_public_frame, venue=self.venue, book=TickerBook()),
+                        sink=self.sink,
+                        clock=self.clock,
+                        stats=self.stats,
+                        policy=self.policy,
+                        connect_pacer=self.connect_pacer,
+                        cooldown=self.cooldown,
+                        dialect=BYBIT_DIALECT,
+                    )
+                )
+        return out
+
+    def _client(self, account: str | None = None) -> Any:
+        opts: dict[str, Any] = {"options": {"fetchCurrencies": False}, "enableRateLimit": True}
+        if account is not None:
+            a = self.accounts[account]
+            opts |= {"apiKey": a.key.reveal(), "secret": a.secret.reveal()}
+        ex = ccxt_async.bybit(opts)
+        ex.has["fetchCurrencies"] = False
+        point_bybit_at(ex, self.endpoints.rest)
+        return ex
+
+    # ---------------------------------------------------------------- keys
+    async def check_keys(self) -> None:
+        """At start: refuse keys that can withdraw, trade or transfer (`GET /v5/user/query-api`)."""
+        await self.keys.check_all()
+
+    async def _permissions(self, name: str) -> KeyPermissions:
+        ex = self._client(name)
+        try:
+            return bybit_permissions(await self.rest.call(ex, ex.privateGetV5UserQueryApi))
+        finally:
+            await ex.close()
+
+    # ---------------------------------------------------------------- reference data
+    async def reference_loop(self) -> None:
+        """Funding intervals and bounds (per symbol, from the venue) and a REST seed of marks."""
+        ex = self._client()
+        seeded = False
+        try:
+            while True:
+                try:
+                    now = self.clock.now_ns()
+                    if not seeded:  # only before the socket speaks: REST is not stream liveness
+                        body = await self.rest.call(ex, ex.publicGetV5MarketTickers, {"category": "linear"})
+                        for rec in parse_tickers(body, self.venue, now, self.cfg.symbols):
+                            if not isinstance(rec, Quote):  # the book's liveness is the socket's alone
+                                self.sink.put(rec)
+                        seeded = True
+                    body = await self.rest.call(
+                        ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "linear", "limit": 1000}
+                    )
+                    for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.cfg.symbols):
+                        self.sink.put(fi)
+                    delay = REFERENCE_REFRESH_S
+                except ParseError as exc:
+                    self.stats.drop(exc.reason)
+                    delay = 30.0
+                except FeedError as exc:
+                    log.warning("reference data failed", venue=self.venue, error=self.rest.redact(str(exc)))
+                    delay = 10.0
+                await self.clock.sleep(delay)
+        finally:
+            await ex.close()

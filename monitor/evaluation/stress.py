@@ -1,0 +1,275 @@
+"""Stress stage: the §11 scenario table for the book in a Snapshot, as rows and as figures.
+
+Why a stage of its own: the stress table is the same computation whether the desk asks for it
+(`perpmon stress`, `perpmon what-if`) or Prometheus scrapes it, so all three read it from here.
+The risk library revalues a `StressBook` per "venue" (one cross wallet); here a wallet is one
+(venue, account), since each account margins on its own. A venue outage freezes every account
+on that venue at once, which `Scenario.frozen_venue` (one index) cannot say, so outages are
+run unfrozen and the frozen accounts are applied to the result here. Off-exchange holdings are
+custody (spot venue −1): they count in equity, never as margin.
+
+It is slow-cadence work (≈30 scenarios), so `StressStage` recomputes every `interval_s` and
+re-emits the last figures in between, stamped with the time they were computed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.clock import NS_PER_S
+from monitor.evaluation.account import cross_wallet
+from monitor.evaluation.sink import FigureSink
+from monitor.records import Figure, FigureKey, LeverageTiers
+from monitor.risk.margin import Brackets, brackets
+from monitor.risk.stress import Scenario, StressBook, StressResult, run_scenario, standard_scenarios
+from monitor.risk.tiers import tier_table
+from monitor.store.state import Snapshot
+
+__all__ = [
+    "FUNDING_CAP_OF_MMR",
+    "StressRow",
+    "StressStage",
+    "StressTable",
+    "stress_book",
+    "stress_figures",
+    "stress_table",
+]
+
+# Binance: a symbol's funding cap is 75 % of its first-tier maintenance margin rate (BTCUSDT
+# 0.4 % → 0.30 %, the level it sat at on 2020-03-13); `fundingInfo` lists only symbols that differ.
+FUNDING_CAP_OF_MMR = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class BookIndex:
+    """What each row of the StressBook arrays is: accounts (wallets), perp legs, holdings."""
+
+    accounts: tuple[tuple[str, str], ...]  # (venue, account) per wallet index
+    positions: tuple[tuple[str, str, str, str], ...]  # (venue, account, symbol, side) per perp
+    holdings: tuple[str, ...]  # holding name per spot row (all custody)
+    notes: tuple[str, ...]  # why some figure will be NaN (missing tier, mark, spot price)
+
+
+@dataclass(frozen=True, slots=True)
+class StressRow:
+    """One scenario for one account, for custody, or the total (`account` "" and venue "total")."""
+
+    scenario: str
+    venue: str
+    account: str
+    spot_pnl: float
+    perp_pnl: float
+    funding_pnl: float
+    equity_after: float
+    margin_ratio_after: float  # NaN for custody and total
+    liquidated: int  # positions liquidated
+    topup: float  # USD that would avoid it (cross + isolated)
+    frozen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StressTable:
+    rows: tuple[StressRow, ...]
+    scenarios: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _brackets(t: LeverageTiers) -> Brackets:
+    bs = t.brackets
+    return brackets(
+        np.array([b.floor for b in bs]),
+        np.array([b.mmr for b in bs]),
+        caps=np.array([b.cap for b in bs]),
+        cums=np.array([b.cum for b in bs]),
+        max_leverage=np.array([b.max_leverage for b in bs]),
+    )
+
+
+def _usdt_share(snap: Snapshot, key: tuple[str, str]) -> float:
+    acct = snap.accounts[key]
+    wallet = cross_wallet(acct)
+    usdt = sum(
+        b.cross_wallet_balance if math.isfinite(b.cross_wallet_balance) else b.wallet_balance
+        for b in acct.balances
+        if b.asset == "USDT"
+    )
+    return usdt / wallet if wallet > 0 else 0.0
+
+
+def stress_book(snap: Snapshot) -> tuple[StressBook, BookIndex]:
+    """The Snapshot's book as arrays; a missing mark, tier or spot price stays NaN (never guessed)."""
+    accounts = tuple(sorted(snap.accounts))
+    acct_idx = {k: i for i, k in enumerate(accounts)}
+    tables: list[Brackets] = []
+    table_idx: dict[tuple[str, str, str], int] = {}
+    cols: dict[str, list[float]] = {
+        k: [] for k in ("venue", "q", "entry", "mark", "sym", "iso", "iw", "cap", "h")
+    }
+    positions: list[tuple[str, str, str, str]] = []
+    notes: list[str] = []
+    for key in accounts:
+        venue, account = key
+        for p in snap.accounts[key].positions:
+            if p.qty == 0:
+                continue
+            m = snap.marks.get((venue, p.symbol))
+            t = snap.tiers.get((venue, account, p.symbol))
+            if m is None:
+                notes.append(f"{venue}/{account} {p.symbol}: no mark price")
+            if t is None:
+                notes.append(f"{venue}/{account} {p.symbol}: no leverage tiers (missing_tier)")
+            elif (venue, account, p.symbol) not in table_idx:
+                table_idx[(venue, account, p.symbol)] = len(tables)
+                tables.append(_brackets(t))
+            fi = snap.funding.get((venue, p.symbol))
+            cap = fi.cap if fi is not None and math.isfinite(fi.cap) else math.nan
+            if not math.isfinite(cap) and t is not None and t.brackets:
+                cap = FUNDING_CAP_OF_MMR * t.brackets[0].mmr
+            positions.append((venue, account, p.symbol, p.side))
+            for k, v in (
+                ("venue", acct_idx[key]),
+                ("q", p.qty * p.contract_size),
+                ("entry", p.entry_price),
+                ("mark", m.mark if m is not None else math.nan),
+                ("sym", table_idx.get((venue, account, p.symbol), -1)),
+                ("iso", p.margin_mode == "isolated"),
+                ("iw", p.isolated_wallet),
+                ("cap", cap),
+                ("h", fi.interval_s / 3600.0 if fi is not None else 8.0),
+            ):
+                cols[k].append(float(v))
+    spot_q, spot_px, holdings = [], [], []
+    for name, h in sorted(snap.holdings.items()):
+        quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
+        if quote is None:
+            notes.append(f"holding {name}: no spot price for {h.price_venue}/{h.price_symbol}")
+        spot_q.append(h.quantity)
+        spot_px.append(0.5 * (quote.bid + quote.ask) if quote is not None else math.nan)
+        holdings.append(name)
+
+    def f(k: str) -> np.ndarray:
+        return np.array(cols[k], dtype=np.float64)
+
+    book = StressBook(
+        perp_venue=f("venue").astype(np.intp),
+        perp_q=f("q"),
+        perp_entry=f("entry"),
+        perp_mark=f("mark"),
+        perp_sym=f("sym").astype(np.intp),
+        perp_isolated=f("iso").astype(bool),
+        perp_isolated_wallet=f("iw"),
+        perp_funding_cap=f("cap"),
+        perp_funding_interval_h=f("h"),
+        spot_venue=np.full(len(spot_q), -1, dtype=np.intp),
+        spot_q=np.array(spot_q, dtype=np.float64),
+        spot_price=np.array(spot_px, dtype=np.float64),
+        venue_wallet=np.array([cross_wallet(snap.accounts[k]) for k in accounts], dtype=np.float64),
+        venue_usdt_share=np.array([_usdt_share(snap, k) for k in accounts], dtype=np.float64),
+        table=tier_table(tables),
+    )
+    return book, BookIndex(accounts, tuple(positions), tuple(holdings), tuple(notes))
+
+
+def scenarios_for(venues: Sequence[str]) -> list[tuple[Scenario, str | None]]:
+    """The §11 catalogue; each outage freezes one whole venue (all its accounts), named by venue."""
+    out: list[tuple[Scenario, str | None]] = []
+    for sc in standard_scenarios(0):
+        out.append((sc, None))
+        if sc.name.startswith("funding_cap_30d"):  # outages sit where the library puts them
+            for v in venues:
+                out.append((Scenario(name=f"outage_{v}"), v))
+                out.append((Scenario(name=f"outage_{v}_price_-20%", price_shock=-0.20), v))
+    return out
+
+
+def _run(book: StressBook, sc: Scenario) -> StressResult:
+    if sc.funding_days == 0.0:  # an unknown cap cannot matter when no funding is pinned
+        book = book._replace(perp_funding_cap=np.nan_to_num(book.perp_funding_cap, nan=0.0))
+    return run_scenario(book, sc)
+
+
+def stress_table(snap: Snapshot) -> StressTable:
+    """Every scenario, per account, custody and total."""
+    book, idx = stress_book(snap)
+    venues = sorted({v for v, _ in idx.accounts})
+    rows: list[StressRow] = []
+    names: list[str] = []
+    pos_acct = book.perp_venue
+    for sc, frozen_venue in scenarios_for(venues):
+        res = _run(book, sc)
+        names.append(sc.name)
+        frozen = np.array([v == frozen_venue for v, _ in idx.accounts], dtype=bool)
+        liq = np.bincount(pos_acct[res.liquidated], minlength=len(idx.accounts))
+        topup = res.topup + np.bincount(pos_acct, weights=res.isolated_topup, minlength=len(idx.accounts))
+        for i, (venue, account) in enumerate(idx.accounts):
+            rows.append(
+                StressRow(sc.name, venue, account, float(res.spot_pnl[i]), float(res.perp_pnl[i]),
+                          float(res.funding_pnl[i]), float(res.equity_after[i]),
+                          float(res.margin_ratio_after[i]), int(liq[i]), float(topup[i]), bool(frozen[i]))
+            )  # fmt: skip
+        if idx.holdings:
+            custody_equity = res.total_equity_after - float(np.sum(res.equity_after))
+            rows.append(StressRow(sc.name, "custody", "", res.custody_spot_pnl, 0.0, 0.0, custody_equity,
+                                  math.nan, 0, 0.0, False))  # fmt: skip
+        usable = res.total_equity_after - float(np.sum(res.equity_after[frozen]))
+        rows.append(
+            StressRow(sc.name, "total", "", res.total_spot_pnl, res.total_perp_pnl, res.total_funding_pnl,
+                      usable if frozen.any() else res.total_equity_after, math.nan,
+                      int(np.sum(res.liquidated)), float(np.sum(topup)), bool(frozen.any()))
+        )  # fmt: skip
+    return StressTable(tuple(rows), tuple(names), idx.notes)
+
+
+def _inputs_fresh(snap: Snapshot, fresh: Mapping[tuple[str, str], bool] | None) -> dict[str, bool]:
+    """Per "venue/account" (and "total"): its account feed and the marks of its legs were fresh."""
+    out: dict[str, bool] = {}
+    for (venue, account), acct in snap.accounts.items():
+        ok = fresh is None or (
+            fresh.get((venue, f"account:{account}"), False)
+            and all(fresh.get((venue, f"mark:{p.symbol}"), False) for p in acct.positions)
+        )
+        out[f"{venue}/{account}"] = ok
+    out["total"] = all(out.values())
+    return out
+
+
+def stress_figures(
+    table: StressTable,
+    sink: FigureSink,
+    fresh: Mapping[str, bool] | None = None,
+) -> None:
+    """Per scenario and account (and `venue="total"`): equity, margin ratio, top-up, liquidations."""
+    for r in table.rows:
+        lab = {"venue": r.venue, "account": r.account, "scenario": r.scenario}
+        key = "total" if r.venue in ("custody", "total") else f"{r.venue}/{r.account}"
+        ok = True if fresh is None else fresh.get(key, False)
+        sink.add("stress_equity_after_usd", r.equity_after, lab, fresh=ok)
+        sink.add("stress_pnl_usd", r.spot_pnl + r.perp_pnl + r.funding_pnl, lab, fresh=ok)
+        if r.venue in ("custody", "total"):
+            continue
+        sink.add("stress_margin_ratio_after", r.margin_ratio_after, lab, fresh=ok)
+        sink.add("stress_topup_usd", r.topup, lab, fresh=ok)
+        sink.add("stress_liquidated_positions", float(r.liquidated), lab, fresh=ok)
+
+
+class StressStage:
+    """Recompute the stress figures every `interval_s`; re-emit the last ones in between."""
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_ns = int(interval_s * NS_PER_S)
+        self._last_ns: int | None = None
+        self._items: dict[FigureKey, Figure] = {}
+
+    def run(
+        self, snap: Snapshot, sink: FigureSink, fresh: Mapping[tuple[str, str], bool] | None = None
+    ) -> None:
+        now = sink.now_ns
+        if self._last_ns is None or now - self._last_ns >= self._interval_ns:
+            own = FigureSink(now)
+            stress_figures(stress_table(snap), own, _inputs_fresh(snap, fresh))
+            self._items, self._last_ns = own.items, now
+        sink.items.update(self._items)

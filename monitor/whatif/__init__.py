@@ -1,0 +1,1 @@
+"""What-if books and the risk desk's offline inputs: the book file, its records, its reports."""

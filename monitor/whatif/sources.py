@@ -1,0 +1,153 @@
+"""Where a stress table's book comes from besides a file: the simulator's default book, or live state.
+
+Why both: `--default-book` needs nothing running (config.toml's simulated accounts and holdings
+at the replay's first tick, priced by the simulator's own market model), while a live snapshot
+runs the configured collectors — the daemon's own, built by `Daemon.build_venue` — just long
+enough for the book to be complete, then stops them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import msgspec
+
+from monitor.clock import NS_PER_S, Clock, LiveClock
+from monitor.collectors.holdings import holdings_from_config
+from monitor.config import Config, Secrets
+from monitor.errors import ConfigError
+from monitor.store.state import Snapshot
+from monitor.supervise import Supervisor
+from monitor.whatif.schema import BookFile, parse_book
+
+__all__ = ["PlaceholderEnv", "book_missing", "capture_snapshot", "simulator_book"]
+
+
+class PlaceholderEnv(Mapping[str, str]):
+    """An environment where every variable is set: `--default-book` connects nowhere, reads no key."""
+
+    def __getitem__(self, key: str) -> str:
+        return "unused-by-default-book"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def simulator_book(cfg: Config, clock: Clock | None = None) -> BookFile:
+    """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick."""
+    from monitor.sim.accounts import AccountEngine
+    from monitor.sim.market import Market
+
+    sim = cfg.simulator
+    sim_venues = [v for v in cfg.venues if v.simulator]
+    if not sim.enabled or not sim_venues:
+        raise ConfigError(
+            "simulator.enabled", "--default-book needs the [simulator] section and a simulated venue"
+        )
+    clk = clock or LiveClock()
+    market = Market(replay=sim.replay, speed=sim.speed, loop=sim.loop, seed=sim.seed, clock=clk)
+    engine = AccountEngine(
+        sim.accounts, first_mark=market.first_mark, marks=market.marks(), now_ms=clk.now_ns() // 1_000_000
+    )
+    markets, accounts = [], []
+    for v in sim_venues:
+        watched = [a.name for a in cfg.accounts if a.venue == v.name]
+        held = {p.symbol for name in watched for p in engine.accounts[name].positions}
+        for symbol in sorted(set(v.symbols) | held):
+            q, spec = market.quotes[symbol], market.specs[symbol]
+            markets.append(
+                {
+                    "venue": v.name,
+                    "symbol": symbol,
+                    "mark": q.mark,
+                    "index": q.index,
+                    "funding_rate": q.funding_rate,
+                    "funding_interval_h": float(spec.funding_hours),
+                }
+                | ({"spot": 0.5 * (q.spot_bid + q.spot_ask)} if symbol in v.spot_symbols else {})
+                | ({"funding_cap": spec.funding_cap} if spec.adjusted else {})  # as fundingInfo lists it
+            )
+        for name in watched:
+            acct = engine.accounts[name]
+            accounts.append(
+                {
+                    "name": name,
+                    "venue": v.name,
+                    "position_mode": "hedge" if acct.dual_side else "one-way",
+                    "balances": [{"asset": "USDT", "wallet": acct.cross_wallet}],
+                    "positions": [
+                        {
+                            "symbol": p.symbol,
+                            "side": "long" if p.qty > 0 else "short",
+                            "size": abs(p.qty),
+                            "entry": p.entry,
+                            "margin_mode": p.margin_mode,
+                            "leverage": p.leverage,
+                            "isolated_wallet": p.isolated_wallet,
+                        }
+                        for p in acct.positions
+                        if p.qty != 0
+                    ],
+                }
+            )
+    holdings = [msgspec.to_builtins(h) for h in cfg.holdings]
+    return parse_book({"markets": markets, "accounts": accounts, "holdings": holdings})
+
+
+def book_missing(cfg: Config, snap: Snapshot) -> list[str]:
+    """What the snapshot still lacks for a complete book: accounts, marks, tiers, holdings' prices."""
+    missing: list[str] = []
+    for a in cfg.accounts:
+        acct = snap.accounts.get((a.venue, a.name))
+        if acct is None:
+            missing.append(f"account {a.venue}/{a.name}")
+            continue
+        for p in acct.positions:
+            if (a.venue, p.symbol) not in snap.marks:
+                missing.append(f"mark {a.venue}/{p.symbol}")
+            if (a.venue, a.name, p.symbol) not in snap.tiers:
+                missing.append(f"tiers {a.venue}/{a.name}/{p.symbol}")
+    for h in cfg.holdings:
+        if (h.price_venue, h.price_symbol, "spot") not in snap.quotes:
+            missing.append(f"spot {h.price_venue}/{h.price_symbol} (holding {h.name})")
+    return missing
+
+
+async def capture_snapshot(
+    cfg: Config, secrets: Secrets, *, timeout_s: float = 30.0, clock: Clock | None = None
+) -> tuple[Snapshot, list[str]]:
+    """Run the configured collectors (and the embedded simulator) until the book is complete.
+
+    Returns the snapshot and what was still missing when `timeout_s` ran out (empty: complete).
+    """
+    from monitor.app import Daemon
+    from monitor.sim.server import Simulator
+
+    clk = clock or LiveClock()
+    daemon = Daemon(cfg, secrets, clock=clk)
+    sup = Supervisor(clk)
+    if daemon.cfg.simulator.enabled:
+        daemon.simulator = Simulator(daemon.cfg.simulator, secrets.sim_keys, clk)
+        await daemon.simulator.start()
+    try:
+        for v in daemon.cfg.venues:
+            collector = daemon.build_venue(v, daemon.cfg, secrets)
+            await collector.check_keys()
+            for name, factory in collector.tasks().items():
+                sup.spawn(name, factory)
+        for h in holdings_from_config(daemon.cfg.holdings, clk.now_ns()):
+            daemon.store.put(h)
+        deadline = clk.monotonic_ns() + int(timeout_s * NS_PER_S)
+        while True:
+            snap = daemon.store.snapshot(clk.now_ns())
+            missing = book_missing(daemon.cfg, snap)
+            if not missing or clk.monotonic_ns() >= deadline:
+                return snap, missing
+            await clk.sleep(0.2)
+    finally:
+        await sup.stop()
+        if daemon.simulator is not None:
+            await daemon.simulator.stop()

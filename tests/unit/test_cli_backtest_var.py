@@ -1,0 +1,94 @@
+"""`perpmon backtest-var`: the printed Kupiec counts are risk.var_backtest's on the same returns."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import ndtri
+
+from monitor.cli import main
+from monitor.risk.backtest import count_exceptions, kupiec_pof
+from monitor.risk.var import historical_var_es
+from monitor.risk.var_backtest import var_backtest
+from monitor.risk.volatility import ewma_variance_path
+from tests.unit.risk._data import DATA, btc_daily_log_returns
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def newest_first_csv(path: Path, rows: int | None = None) -> Path:
+    """The shipped daily closes written like the upstream export: header, newest first, one bad row."""
+    lines = [ln for ln in DATA.read_text().splitlines()[4:] if ln.strip()]
+    if rows is not None:
+        lines = lines[:rows]
+    body = [f"{d},BTCUSDT,{c}" for d, c in (ln.split(",") for ln in reversed(lines))]
+    body.insert(3, "2017-08-16,BTCUSDT,n/a")  # a bad price drops its row, never the run
+    path.write_text("# exported from somewhere\nDate,Symbol,Close\n" + "\n".join(body) + "\n")
+    return path
+
+
+def test_backtest_var_on_the_shipped_history(tmp_path: Path) -> None:
+    """As a process on 3,115 daily closes (newest first): counts, LR and verdicts equal the library's."""
+    csv = newest_first_csv(tmp_path / "btc.csv")
+    res = subprocess.run([sys.executable, "-m", "monitor", "backtest-var", "--csv", str(csv), "--json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    r = btc_daily_log_returns()
+    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (r.size + 1, 1, "2017-08-17 → 2026-02-27")
+    got = {(x["model"], x["alpha"]): x for x in doc["results"]}
+    want = var_backtest(r, (0.95, 0.99), start=1000, window=250)
+    assert len(got) == len(want) == 6
+    for w in want:
+        g = got[(w.model, w.alpha)]
+        assert (g["exceptions"], g["days"]) == (w.kupiec.exceptions, w.kupiec.n)
+        assert g["lr"] == pytest.approx(w.kupiec.lr)
+        assert g["verdict"] == ("reject" if w.kupiec.reject else "accept")
+    for alpha in (0.95, 0.99):  # the closed-form models, recomputed from the primitives
+        ewma = np.sqrt(ewma_variance_path(r, 0.94)[1000 : r.size]) * float(ndtri(alpha))
+        hist = np.array([historical_var_es(r[t - 250 : t], alpha).var for t in range(1000, r.size)])
+        for model, var in (("ewma_normal", ewma), ("historical_250d", hist)):
+            x, n = count_exceptions(r[1000:], var)
+            assert (got[(model, alpha)]["exceptions"], got[(model, alpha)]["days"]) == (x, n)
+            assert got[(model, alpha)]["lr"] == pytest.approx(kupiec_pof(x, n, alpha).lr)
+    assert got[("ewma_normal", 0.99)]["verdict"] == "reject"  # thin normal tails fail at 99 %
+
+
+def test_backtest_var_text_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table prints each model's exceptions at 95 % and 99 % with its verdict."""
+    csv = newest_first_csv(tmp_path / "short.csv", rows=700)
+    assert main(["backtest-var", "--csv", str(csv), "--start", "300", "--window", "100"]) == 0
+    out = capsys.readouterr().out
+    r = np.diff(np.log(np.loadtxt(DATA, delimiter=",", comments="#", skiprows=4, usecols=1)[:700]))
+    for w in var_backtest(r, start=300, window=100):
+        k = w.kupiec
+        verdict = "reject" if k.reject else "accept"
+        cells = (
+            w.model,
+            f"{w.alpha:.0%}",
+            k.exceptions,
+            f"{k.expected:.1f}",
+            f"{k.lr:.3f}",
+            f"{k.p_value:.3f}",
+        )
+        line = r"\s+".join(str(c) for c in (*cells, verdict))
+        assert re.search(line, out), (line, out)
+
+
+@pytest.mark.parametrize(
+    ("argv", "key"),
+    [(["--column", "open"], "--column"), (["--start", "5000"], "--start"), (["--window", "1"], "--window")],
+)
+def test_backtest_var_bad_input_exits_2(
+    argv: list[str], key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing column or an impossible start/window is an input error (exit 2) naming the option."""
+    csv = newest_first_csv(tmp_path / "btc.csv")
+    assert main(["backtest-var", "--csv", str(csv), *argv]) == 2
+    assert capsys.readouterr().err.startswith(f"perpmon: input error: {key}: ")
