@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from monitor.app import Daemon
 from monitor.config import parse_config
@@ -23,7 +24,6 @@ from monitor.dashboards_boards import boards
 from tests.support.perpmon import sim_config
 from tests.support.servers import prom_query, prometheus
 
-yaml = pytest.importorskip("yaml")
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from monitor.app import Daemon
 from monitor.cli import _parser
@@ -27,7 +28,6 @@ from monitor.shard import parse_shard, shard_of
 from tests.support.perpmon import sim_config
 from tests.support.servers import prom_query, prometheus
 
-yaml = pytest.importorskip("yaml")
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,12 +8,12 @@ import subprocess
 from typing import Any
 
 import pytest
+import yaml
 
 from monitor.config import load_config
 from monitor.dashboards import DATASOURCE_UID
 from tests.unit.deploy._paths import DEPLOY, ROOT, SIM_ENV
 
-yaml = pytest.importorskip("yaml")
 COMPOSE = DEPLOY / "compose.yaml"
 
 

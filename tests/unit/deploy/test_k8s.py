@@ -6,14 +6,12 @@ import re
 import tomllib
 from typing import Any
 
-import pytest
+import yaml
 
 from monitor.cli import _parser
 from monitor.config import parse_config
 from monitor.shard import parse_shard, select_shard
 from tests.unit.deploy._paths import DEPLOY
-
-yaml = pytest.importorskip("yaml")
 
 K8S = DEPLOY / "k8s"
 

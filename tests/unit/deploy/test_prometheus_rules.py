@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+import yaml
 
 from tests.unit.deploy._paths import DEPLOY, ROOT, tool
 
@@ -56,7 +57,6 @@ def test_scale_out_examples_are_valid(name: str) -> None:
 
 def test_k8s_scrape_config_is_yaml_with_the_ordinal_relabel() -> None:
     """Debian's promtool is built without Kubernetes SD; the relabel itself is proven in test_shards.py."""
-    yaml = pytest.importorskip("yaml")
     cfg = yaml.safe_load((ROOT / "deploy" / "k8s" / "prometheus-scrape.yaml").read_text())
     relabels = cfg["scrape_configs"][0]["relabel_configs"]
     assert {
