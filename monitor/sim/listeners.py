@@ -25,7 +25,12 @@ class Listeners:
         self._host = host
         self._sites: list[tuple[web.AppRunner, int, web.TCPSite]] = []
         self._reopen: asyncio.Task[None] | None = None
-        self.refusing = False
+        self.refused = asyncio.Event()  # set while listening sockets are closed
+        self.accepting = asyncio.Event()  # set while they are open
+
+    @property
+    def refusing(self) -> bool:
+        return self.refused.is_set()
 
     async def serve(self, runner: web.AppRunner, port: int) -> int:
         """Listen for `runner` on `port` (0: any free port); the bound port."""
@@ -35,6 +40,7 @@ class Listeners:
         sockets = getattr(server, "sockets", None) or []
         bound = int(sockets[0].getsockname()[1]) if sockets else port
         self._sites.append((runner, bound, site))
+        self.accepting.set()
         return bound
 
     def refuse_for(self, seconds: float, clock: Clock, poll_s: float) -> None:
@@ -48,9 +54,10 @@ class Listeners:
     async def _refuse(self, seconds: float, clock: Clock, poll_s: float) -> None:
         until = clock.monotonic_ns() + int(seconds * 1e9)
         if not self.refusing:
-            self.refusing = True
+            self.accepting.clear()
             for _runner, _port, site in self._sites:
                 await site.stop()
+            self.refused.set()
             _log.info("sim_refusing_connections", seconds=seconds)
         # polled, not awaited: a manual clock has nothing to wait on, it only moves when told
         while clock.monotonic_ns() < until:  # noqa: ASYNC110
@@ -61,7 +68,8 @@ class Listeners:
             await site.start()
             reopened.append((runner, port, site))
         self._sites = reopened
-        self.refusing = False
+        self.refused.clear()
+        self.accepting.set()
         _log.info("sim_accepting_connections")
 
     async def close(self) -> None:

@@ -26,14 +26,16 @@ __all__ = ["describe", "run_standalone"]
 
 
 def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any]:
-    """The one object `--json` prints: addresses (in the form ccxt's URL overrides want) and keys."""
+    """The one object `--json` prints: addresses (keys as `point_ccxt_at` takes them) and test keys."""
     return {
         "scenario": scenario,
         "speed": sim.cfg.speed,
         "futures_rest_url": sim.futures_rest_url,
-        "futures_ws_url": f"{sim.futures_ws_url}/ws",
+        "futures_ws_url": sim.futures_ws_url,
         "spot_rest_url": sim.spot_rest_url,
-        "spot_ws_url": f"{sim.spot_ws_url}/stream/ws",
+        "spot_ws_url": sim.spot_ws_url,
+        # what ccxt.pro's urls['api']['ws'] entries become (monitor.sim.ccxt_urls.point_ccxt_at does it)
+        "ccxt_ws": {"linear": f"{sim.futures_ws_url}/ws", "spot": f"{sim.spot_ws_url}/stream/ws"},
         "admin_url": admin.url,
         "accounts": [
             {
@@ -55,9 +57,9 @@ def _text(info: dict[str, Any]) -> str:
     lines = [
         f"perpmon sim: scenario {info['scenario']} at speed {info['speed']:g}x",
         f"  futures REST  {info['futures_rest_url']}   (fapi, sapi)",
-        f"  futures WS    {info['futures_ws_url']}   (ccxt: urls['api']['ws']['linear'])",
+        f"  futures WS    {info['futures_ws_url']}   (ccxt ws linear: {info['ccxt_ws']['linear']})",
         f"  spot REST     {info['spot_rest_url']}   (api/v3)",
-        f"  spot WS       {info['spot_ws_url']}   (ccxt: urls['api']['ws']['spot'])",
+        f"  spot WS       {info['spot_ws_url']}   (ccxt ws spot: {info['ccxt_ws']['spot']})",
         f"  admin         {info['admin_url']}   (loopback; GET /state, POST /shock, /faults/<name> ...)",
         "  test accounts (simulator-only keys):",
     ]
