@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run_sim(args)
     try:
         cfg, secrets = load_config(args.config)
+        from monitor.validate import validate  # rules compile, receivers build: check-config ⇔ run starts
+
+        validate(cfg, secrets)
         shard = parse_shard(args.shard) if args.shard else None
     except ConfigError as exc:
         print(f"perpmon: config error: {exc}", file=sys.stderr)

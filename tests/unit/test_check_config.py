@@ -1,0 +1,50 @@
+"""`perpmon check-config` refuses what the daemon would refuse at start, naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+RULE = 'figure = "margin_ratio"\nop = ">"\n'
+WARN = 'levels = [{ severity = "warning", threshold = 0.5 }]\n'
+CASES = {
+    "levels not rising": (
+        f'[[rules]]\nname = "A"\n{RULE}levels = [{{ severity = "critical", threshold = 0.5 }},'
+        ' { severity = "warning", threshold = 0.8 }]\n',
+        "rules[0].levels[1].severity",
+    ),
+    "duplicate name": (
+        f'[[rules]]\nname = "A"\n{RULE}levels = [{{ severity = "warning", threshold = 0.5 }}]\n' * 2,
+        "rules[1].name",
+    ),
+    "reserved name": (
+        f'[[rules]]\nname = "PerpmonWatchdog"\n{RULE}{WARN}',
+        "rules[0].name",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_what_only_start_would_catch_is_refused(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule-compiler errors exit 2 with the key path, as `perpmon run` would (ExecStartPre relies on it)."""
+    text, key = CASES[case]
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert f"config error: {key}:" in capsys.readouterr().err
+
+
+def test_a_sound_file_still_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One valid rule and a console receiver: exit 0."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[[rules]]\nname = "A"\n{RULE}levels = [{{ severity = "warning", threshold = 0.5 }}]\n'
+        '[[receivers]]\nname = "c"\ntype = "console"\n'
+    )
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert "is valid" in capsys.readouterr().out
