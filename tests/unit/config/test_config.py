@@ -28,7 +28,8 @@ def test_shipped_config_is_valid() -> None:
     """The documented example loads with the simulator's demo keys."""
     cfg, secrets = load_config(ROOT / "config.toml", env=SIM_ENV)
     assert cfg.simulator.enabled
-    assert [a.name for a in cfg.accounts] == ["hedge", "degen"]
+    assert [a.name for a in cfg.accounts] == ["hedge", "degen", "hedge-bybit"]
+    assert {v.name: v.kind for v in cfg.venues} == {"binance": "binanceusdm", "bybit": "bybit"}
     assert secrets.api_keys["hedge"][0].reveal() == SIM_ENV["PERPMON_HEDGE_API_KEY"]
 
 
