@@ -308,3 +308,47 @@ async def test_binance_silent_bybit_continues_book_partial() -> None:
 
         b.sim.faults.stall(False)
         await wait_until(lambda: fig(b.figures(), "book_partial", asset="BTC").value == 0.0, 15, "recovery")
+
+
+async def test_faults_malformed_repeated_stall_and_disconnect() -> None:
+    """Garbage is counted and dropped; a repeat is not life; a stall is stale then replaced; a cut resyncs."""
+    venue = {**BYBIT, "symbols": ["BTCUSDT"], "stale_after_s": 2.0}
+    async with running_book([venue], {"carol": "bybit"}) as b:
+        c = b.collectors["bybit"]
+        assert isinstance(c, BybitCollector)
+        watcher = c.watchers["carol"]
+        await wait_until(
+            lambda: watcher.book.synced and b.account("bybit", "carol") is not None, 10, "synced"
+        )
+        b.sim.bybit.faults.send_malformed(3)
+        await wait_until(lambda: c.stats.dropped["malformed_json"] >= 3, 5, "malformed frames counted")
+        b.sim.bybit.faults.repeat_frames(5)
+        await wait_until(lambda: c.stats.dropped["repeated"] >= 5, 5, "repeats dropped")
+        assert c.stats.events["stale_reconnect"] == 0  # neither is a reason to reconnect
+
+        b.sim.bybit.faults.stall(True)
+        await wait_until(
+            lambda: fig(b.figures(), "feed_stale", venue="bybit", stream="mark:BTCUSDT").value == 1.0,
+            5,
+            "stale",
+        )
+        await wait_until(lambda: c.stats.events["stale_reconnect"] >= 1, 5, "the socket replaced")
+        b.sim.bybit.faults.stall(False)
+        await wait_until(
+            lambda: fig(b.figures(), "feed_stale", venue="bybit", stream="mark:BTCUSDT").value == 0.0,
+            10,
+            "fresh",
+        )
+
+        before = c.stats.reconnects["bybit.user.carol"]
+        b.sim.bybit.faults.disconnect_all()
+        await wait_until(
+            lambda: c.stats.reconnects["bybit.user.carol"] > before, 5, "the private socket lost"
+        )
+        b.sim.bybit.engine.set_position("carol", "BTCUSDT", -25.0, leverage=5, now_ms=b.sim.bybit.now_ms())
+        await wait_until(
+            lambda: watcher.book.synced and legs(b.account("bybit", "carol")) == venue_legs(b.sim, "carol"),
+            10,
+            "the account equal to the venue's after the reconnect",
+        )
+        assert legs(b.account("bybit", "carol"))[("BTCUSDT", "BOTH")][0] == -25.0
