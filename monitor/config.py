@@ -187,6 +187,7 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     ewma_lambda: Fraction = 0.94
     horizon_s: PositiveFloat = 86_400.0  # distance in sigma over this horizon
     history_points: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 4096
+    stress_interval_s: PositiveFloat = 60.0  # the stress scenario figures are recomputed this often
     # the PerpmonWatchdog dead-man's switch is re-sent this often (routed only to receivers that ask
     # for it, and to Alertmanager); 0 turns it off
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0
@@ -491,7 +492,7 @@ def _check_receiver(r: ReceiverConfig, path: str) -> None:
         raise ConfigError(f"{path}.{missing}", "give both username_env and password_env, or neither")
 
 
-_LABELS = {"venue", "account", "symbol", "side", "asset", "stream"}
+_LABELS = {"venue", "account", "symbol", "side", "asset", "stream", "scenario"}
 
 
 def _check_rule(rule: RuleConfig, path: str) -> None:

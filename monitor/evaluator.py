@@ -13,6 +13,7 @@ from monitor.evaluation.feeds import expected_streams, feed_figures
 from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import market_figures
 from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.stress import StressStage
 from monitor.records import Figures
 from monitor.store.state import Snapshot
 
@@ -26,6 +27,7 @@ class Evaluator:
         self._cfg = cfg
         self._expected = expected_streams(cfg)
         self._started_ns = started_ns
+        self._stress = StressStage(cfg.evaluation.stress_interval_s)  # slow cadence, re-emitted between
         self._bybit = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # Bybit's margin model
 
     def evaluate(self, snap: Snapshot, now_ns: int) -> Figures:
@@ -37,4 +39,5 @@ class Evaluator:
         book_figures(snap, markets, sink, fresh)
         funding_spread_figures(markets, sink)
         gone_figures(snap, sink, GONE_RETENTION_S)
+        self._stress.run(snap, sink, fresh)
         return Figures(taken_at_ns=now_ns, items=sink.items)

@@ -23,6 +23,7 @@ _A = ("venue", "account")
 _P = ("venue", "account", "symbol", "side")
 _B = ("asset",)
 _F = ("venue", "stream")
+_S = ("venue", "account", "scenario")
 
 CATALOG: dict[str, FigureSpec] = {
     # market, per venue and symbol
@@ -99,6 +100,14 @@ CATALOG: dict[str, FigureSpec] = {
         "ratio",
         _M,
     ),
+    # stress scenarios (risk-formulas §11), per scenario and account; venue "custody" and "total" too
+    "stress_equity_after_usd": FigureSpec("Equity after the stress scenario.", "usd", _S),
+    "stress_pnl_usd": FigureSpec("Spot, perpetual and funding PnL of the stress scenario.", "usd", _S),
+    "stress_margin_ratio_after": FigureSpec(
+        "Cross margin ratio after the stress scenario; 1 liquidates.", "ratio", _S
+    ),
+    "stress_topup_usd": FigureSpec("Collateral that would avoid liquidation in the scenario.", "usd", _S),
+    "stress_liquidated_positions": FigureSpec("Positions the scenario liquidates.", "count", _S),
     # feeds, per venue and stream
     "feed_last_message_age_seconds": FigureSpec(
         "Seconds since the stream last delivered a message.", "seconds", _F
