@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.support.servers import http_receiver
 from tests.unit.notify.crash_driver import symbol
 
 pytestmark = pytest.mark.integration
@@ -47,31 +48,25 @@ async def test_sigkill_mid_delivery_then_restart_delivers_everything(tmp_path: P
             await release.wait()
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_post("/hook/{token}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook/t0ken"  # type: ignore[union-attr]
-    try:
-        first = driver(tmp_path, url, "submit", str(COUNT))
-        await asyncio.wait_for(held.wait(), 20)
-        for _ in range(500):
-            if (tmp_path / "outbox.db.submitted").exists():
-                break
-            await asyncio.sleep(0.02)
-        os.kill(first.pid, signal.SIGKILL)
-        assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
-        with sqlite3.connect(tmp_path / "outbox.db") as db:
-            states = [s for (s,) in db.execute("SELECT status FROM outbox ORDER BY id")]
-        assert states == ["sent"] * HELD + ["leased"] + ["pending"] * (COUNT - HELD - 1)
+    async with http_receiver("/hook/{token}", handle) as base:
+        url = f"{base}/hook/t0ken"
+        try:
+            first = driver(tmp_path, url, "submit", str(COUNT))
+            await asyncio.wait_for(held.wait(), 20)
+            for _ in range(500):
+                if (tmp_path / "outbox.db.submitted").exists():
+                    break
+                await asyncio.sleep(0.02)
+            os.kill(first.pid, signal.SIGKILL)
+            assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
+            with sqlite3.connect(tmp_path / "outbox.db") as db:
+                states = [s for (s,) in db.execute("SELECT status FROM outbox ORDER BY id")]
+            assert states == ["sent"] * HELD + ["leased"] + ["pending"] * (COUNT - HELD - 1)
 
-        second = driver(tmp_path, url, "resume")
-        assert await asyncio.to_thread(second.wait, 30) == 0, (tmp_path / "driver.log").read_text()
-    finally:
-        release.set()
-        await runner.cleanup()
+            second = driver(tmp_path, url, "resume")
+            assert await asyncio.to_thread(second.wait, 30) == 0, (tmp_path / "driver.log").read_text()
+        finally:
+            release.set()
     assert {s for _, s in got} == {symbol(i) for i in range(COUNT)}, "nothing lost"
     sent_twice = [key for key, n in Counter(k for k, _ in got).items() if n > 1]
     assert sent_twice == [got[HELD][0]], "only the request in flight at the kill went twice, with its key"

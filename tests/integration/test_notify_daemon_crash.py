@@ -22,18 +22,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.integration.test_reload import ACCOUNTS, MARGIN
 from tests.support.perpmon import sim_config, to_toml
+from tests.support.servers import http_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNTS = {"hedge": (400_000.0, -50.0, "cross", 0.0), "degen": (6_000.0, 2.0, "cross", 0.0)}
-MARGIN = {
-    "name": "MarginRatio",
-    "figure": "margin_ratio",
-    "op": ">",
-    "levels": [{"severity": "warning", "threshold": 0.01}],
-}
 
 
 def identity(body: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -79,13 +74,6 @@ async def test_daemon_killed_mid_delivery_delivers_everything_after_restart(tmp_
             await release.wait()
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_post("/hook/{token}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     desk = {
         "name": "desk",
         "type": "webhook",
@@ -94,35 +82,35 @@ async def test_daemon_killed_mid_delivery_delivers_everything_after_restart(tmp_
         "group_by": ["account"],
     }
     data, env = sim_config(tmp_path, ACCOUNTS, rules=[MARGIN], receivers=[desk])
-    env["HOOK_URL"] = f"http://127.0.0.1:{port}/hook/s3cr3t"
     (tmp_path / "config.toml").write_text(to_toml(data))
     db = tmp_path / "state" / "outbox.sqlite3"
     procs: list[subprocess.Popen[bytes]] = []
-    try:
-        procs.append(start(tmp_path, env, 1))
-        await asyncio.wait_for(held.wait(), 30)
-        await until(lambda: len(unsent(db)) >= 3, 30, "both accounts' alerts queued behind the held one")
-        os.kill(procs[0].pid, signal.SIGKILL)
-        assert await asyncio.to_thread(procs[0].wait, 10) == -signal.SIGKILL
-        before = unsent(db)
-        assert [s for _, s in before] == ["leased"] + ["pending"] * (len(before) - 1)
-        held_key = before[0][0]
-        assert held_key == got[0][0]
+    async with http_receiver("/hook/{token}", handle) as base:
+        env["HOOK_URL"] = f"{base}/hook/s3cr3t"
+        try:
+            procs.append(start(tmp_path, env, 1))
+            await asyncio.wait_for(held.wait(), 30)
+            await until(lambda: len(unsent(db)) >= 3, 30, "both accounts' alerts queued behind the held one")
+            os.kill(procs[0].pid, signal.SIGKILL)
+            assert await asyncio.to_thread(procs[0].wait, 10) == -signal.SIGKILL
+            before = unsent(db)
+            assert [s for _, s in before] == ["leased"] + ["pending"] * (len(before) - 1)
+            held_key = before[0][0]
+            assert held_key == got[0][0]
 
-        sent_before = len(got)
-        procs.append(start(tmp_path, env, 2))
-        await until(
-            lambda: not unsent(db) and len(got) >= sent_before + len(before), 30, "the backlog delivered"
-        )
-        procs[1].send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(procs[1].wait, 20) == 0, (tmp_path / "run2.log").read_text()
-    finally:
-        release.set()
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        await runner.cleanup()
+            sent_before = len(got)
+            procs.append(start(tmp_path, env, 2))
+            await until(
+                lambda: not unsent(db) and len(got) >= sent_before + len(before), 30, "the backlog delivered"
+            )
+            procs[1].send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(procs[1].wait, 20) == 0, (tmp_path / "run2.log").read_text()
+        finally:
+            release.set()
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
     after = [k for k, _ in got[sent_before:]]
     assert after[: len(before)] == [k for k, _ in before], "the old backlog first, in its order"
     twice = [k for k, n in Counter(k for k, _ in got).items() if n > 1]

@@ -12,13 +12,31 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-__all__ = ["alertmanager", "free_port", "mosquitto", "prom_query", "prometheus", "wait_port"]
+__all__ = ["alertmanager", "free_port", "http_receiver", "mosquitto", "prom_query", "prometheus", "wait_port"]
+
+
+@asynccontextmanager
+async def http_receiver(
+    route: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> AsyncIterator[str]:
+    """A local aiohttp server: POST `route` goes to `handler`; yields its loopback base URL."""
+    app = web.Application()
+    app.router.add_post(route, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
 
 
 def free_port() -> int:
