@@ -4,6 +4,12 @@ Expected streams come from the config, so a stream that never delivered anything
 too (after a start-up grace of one staleness window) instead of being invisible. Each stream has
 its own limit (`collectors.cadence.stream_limits`: N × its cadence for periodic streams), the same
 table the collectors use to force a reconnect, so the alert and the reconnect agree.
+
+Arriving is not enough: a stream that delivers on time but whose events are old (a venue-side
+backlog, a stuck exchange timestamp, a reader that fell behind) shows a price that is no longer
+the market. A stream whose newest event is older than `LAG_FACTOR` × its limit by the venue's own
+clock is stale too (reason `lagging`). The factor leaves room for clock skew; a host clock off by
+more than that also breaks signed REST (Binance's recvWindow is 5 s), so it deserves the alert.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from monitor.evaluation.sink import FigureSink
 from monitor.records import FeedState
 from monitor.store.state import Snapshot
 
-__all__ = ["expected_streams", "feed_figures"]
+__all__ = ["LAG_FACTOR", "expected_streams", "feed_figures"]
+
+LAG_FACTOR = 2.0
 
 
 def expected_streams(cfg: Config) -> dict[tuple[str, str], float]:
@@ -39,7 +47,10 @@ def feed_figures(
         since = view.last_recv_ns if heard and view is not None else started_ns
         age_s = max(0.0, (now - since) / NS_PER_S)
         down = view is not None and view.state is not FeedState.UP
-        ok = heard and not down and age_s <= limit_s
+        event_ns = view.last_event_ns if view is not None else 0
+        lag_s = (now - event_ns) / NS_PER_S if event_ns > 0 else 0.0
+        lagging = heard and age_s <= limit_s and lag_s > LAG_FACTOR * limit_s
+        ok = heard and not down and age_s <= limit_s and not lagging
         in_grace = not heard and age_s <= limit_s
         fresh[key] = ok
         venue, stream = key
@@ -50,10 +61,13 @@ def feed_figures(
             venue=venue,
             stream=stream,
         )
-        reason = (
-            ""
-            if ok
-            else (view.reason if view is not None and view.reason else ("silent" if heard else "never_heard"))
-        )
+        if ok:
+            reason = ""
+        elif view is not None and view.reason:
+            reason = view.reason
+        elif lagging:
+            reason = f"lagging: newest event {lag_s:.1f}s old (limit {LAG_FACTOR * limit_s:g}s)"
+        else:
+            reason = "silent" if heard else "never_heard"
         sink.add("feed_stale", 0.0 if ok or in_grace else 1.0, reason=reason, venue=venue, stream=stream)
     return fresh

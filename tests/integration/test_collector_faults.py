@@ -19,7 +19,8 @@ from monitor.collectors.binanceusdm import BinanceUsdmCollector
 from monitor.collectors.keys import KeyRefusedError
 from monitor.collectors.testing import Harness, account_state, running_collector, venue_state, wait_until
 from monitor.config import ApiPermission, SimAccountConfig, SimPositionConfig
-from monitor.records import AccountSnapshot, FeedState, Fill, MarginCall, MarkPrice
+from monitor.evaluator import Evaluator
+from monitor.records import AccountSnapshot, FeedState, Figure, FigureKey, Fill, MarginCall, MarkPrice
 from monitor.sim.testing import TEST_KEYS
 
 pytestmark = pytest.mark.integration
@@ -86,6 +87,32 @@ async def test_silent_stall_is_stale_within_its_window_then_the_socket_is_replac
         await wait_until(lambda: native(h).stats.events["stale_reconnect"] >= 1, 3, "a forced reconnect")
         h.sim.faults.stall(False)
         await wait_until(lambda: h.figure("feed_stale", stream=MARK) == 0.0, 5, "fresh marks again")
+
+
+def stale_figure(h: Harness, stream: str) -> Figure:
+    now = h.clock.now_ns()
+    figs = Evaluator(h.cfg, started_ns=h.started_ns).evaluate(h.store.snapshot(now), now)
+    key = FigureKey(name="feed_stale", venue="binance", stream=stream)
+    return figs.items[key]
+
+
+async def test_frames_delivered_late_are_flagged_lagging_while_they_flow() -> None:
+    """The venue holds every frame 3 s: the marks keep arriving every tick, each 3 s old, so the stream
+    is stale for lag (its event time is > 2 × its 1 s limit behind), and fresh once the delay ends."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        h.sim.faults.delay_frames(3.0)
+
+        def flowing_but_late() -> bool:
+            recent = marks_after(h, h.clock.now_ns() - 300_000_000)
+            fig = stale_figure(h, MARK)
+            return len(recent) >= 3 and fig.value == 1.0 and fig.reason.startswith("lagging")
+
+        await wait_until(flowing_but_late, 10, "late marks flowing, flagged lagging")
+        lag_s = [(m.ts_recv_ns - m.ts_event_ns) / 1e9 for m in marks_after(h, h.clock.now_ns() - 300_000_000)]
+        assert min(lag_s) > 2.0
+        h.sim.faults.delay_frames(0.0)
+        await wait_until(lambda: stale_figure(h, MARK).value == 0.0, 8, "fresh marks after the delay")
 
 
 async def test_repeated_frames_are_dropped_and_never_stored_twice() -> None:
