@@ -52,7 +52,10 @@ def _book(count: int, index: int) -> Config:
     accounts = [
         msgspec.structs.replace(cfg.accounts[0], name=name) for name in ("hedge", "carry", "desk-a", "degen")
     ]
-    return msgspec.structs.replace(cfg, accounts=tuple(accounts), shard=ShardConfig(index=index, count=count))
+    venues = tuple(v for v in cfg.venues if v.name == cfg.accounts[0].venue)  # every account is on it
+    return msgspec.structs.replace(
+        cfg, venues=venues, accounts=tuple(accounts), shard=ShardConfig(index=index, count=count)
+    )
 
 
 def test_shards_partition_accounts_and_holdings() -> None:
