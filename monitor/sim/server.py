@@ -30,6 +30,7 @@ from monitor.sim.open_interest import OpenInterest
 from monitor.sim.replay import load_bars
 from monitor.sim.replies import VenueError, error_response
 from monitor.sim.rest_account import futures_private_routes
+from monitor.sim.rest_extra import futures_extra_routes, spot_extra_routes
 from monitor.sim.rest_futures import futures_public_routes
 from monitor.sim.rest_spot import spot_routes
 from monitor.sim.streams import StreamKind
@@ -223,7 +224,11 @@ class Simulator:
 
     def _futures_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        app.add_routes(futures_public_routes(self._venue) + futures_private_routes(self._venue))
+        app.add_routes(
+            futures_public_routes(self._venue)
+            + futures_private_routes(self._venue)
+            + futures_extra_routes(self._venue)
+        )
         ws = self.futures_hub.handle
         for path in (
             "/ws",
@@ -238,7 +243,7 @@ class Simulator:
 
     def _spot_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        app.add_routes(spot_routes(self._venue))
+        app.add_routes(spot_routes(self._venue) + spot_extra_routes(self._venue))
         ws = self.spot_hub.handle
         for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
             app.router.add_get(path, ws)

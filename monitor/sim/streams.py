@@ -1,7 +1,8 @@
 """Market stream payloads by stream name, and which of them are due on a given tick.
 
 Cadences follow the venue relative to the market tick (`tick_s` is the `@1s` cadence): `@markPrice`
-every third tick, `@markPrice@1s`, `@bookTicker` and `@miniTicker` every tick. Futures bookTicker has
+every third tick, `@markPrice@1s`, `@bookTicker`, `@miniTicker` and the partial-depth `@depth<N>`
+(N = 5, 10, 20, any `@100ms`/`@250ms`/`@500ms` suffix) every tick. Futures bookTicker has
 `e`; spot bookTicker has none (ccxt tells them apart that way). `!markPrice@arr*` and
 `!miniTicker@arr` are one JSON array frame; `!bookTicker` is one frame per symbol.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from monitor.sim.depth import PARTIAL_LEVELS, futures_partial_depth, spot_partial_depth
 from monitor.sim.market import Market, Quote
 from monitor.sim.numfmt import f8
 
@@ -77,6 +79,15 @@ def is_market_stream(name: str) -> bool:
     return "@" in name or name.startswith("!")
 
 
+def _depth_levels(channel: str) -> int | None:
+    """`depth10`, `depth5@100ms` → the level count; None for anything else (diff `depth` included)."""
+    head, _, speed = channel.partition("@")
+    if not head.startswith("depth") or speed not in ("", "100ms", "250ms", "500ms"):
+        return None
+    n = head.removeprefix("depth")
+    return int(n) if n.isdigit() and int(n) in PARTIAL_LEVELS else None
+
+
 def _due(every: int, tick: int) -> bool:
     return tick % every == 0
 
@@ -107,4 +118,10 @@ def render(name: str, kind: StreamKind, market: Market, tick: int) -> list[Any]:
         return [_futures_book(q) if kind == "futures" else _spot_book(q)]
     if channel == "miniTicker":
         return [_mini_ticker(q, kind == "spot")]
+    depth = _depth_levels(channel)
+    if depth is not None:
+        spec = market.specs[q.symbol]
+        if kind == "futures":
+            return [futures_partial_depth(q, spec, depth)]
+        return [spot_partial_depth(q, spec, depth)]
     return []

@@ -216,3 +216,36 @@ async def test_liquidation_on_the_user_stream() -> None:
         (liq,) = sim.engine.liquidations
         assert (liq.account, liq.side, liq.qty) == ("bob", "LONG", 0.5)
         assert [p.side for p in sim.engine.positions("bob")] == ["SHORT"]
+
+
+@pytest.mark.parametrize("spot", [False, True])
+async def test_partial_depth_streams_top_matches_the_book_ticker(spot: bool) -> None:
+    """`<symbol>@depth<N>[@100ms]`: N levels each side, best first; futures as depthUpdate, spot bare."""
+    async with running_simulator() as sim, aiohttp.ClientSession() as http:
+        base = sim.spot_ws_url if spot else sim.futures_ws_url
+        sim.pause()  # every frame then shows the book the quote holds
+        async with http.ws_connect(f"{base}/stream?streams=btcusdt@depth5/ethusdt@depth10@100ms") as ws:
+            got: dict[str, Any] = {}
+            while len(got) < 2:
+                f = await _json(ws)
+                got[f["stream"]] = f["data"]
+            five, ten = got["btcusdt@depth5"], got["ethusdt@depth10@100ms"]
+            assert (
+                len(five["b"] if not spot else five["bids"]),
+                len(ten["a"] if not spot else ten["asks"]),
+            ) == (5, 10)
+            bids = five["bids"] if spot else five["b"]
+            asks = five["asks"] if spot else five["a"]
+            q = sim.market.quotes["BTCUSDT"]
+            assert float(bids[0][0]) == (q.spot_bid if spot else q.bid)
+            assert float(asks[0][0]) == (q.spot_ask if spot else q.ask)
+            assert [float(b[0]) for b in bids] == sorted((float(b[0]) for b in bids), reverse=True)
+            assert [float(a[0]) for a in asks] == sorted(float(a[0]) for a in asks)
+            if spot:
+                assert set(five) == {"lastUpdateId", "bids", "asks"}
+            else:
+                assert (
+                    five["e"] == "depthUpdate"
+                    and five["s"] == "BTCUSDT"
+                    and {"E", "T", "U", "u", "pu"} <= set(five)
+                )
