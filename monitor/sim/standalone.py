@@ -34,6 +34,8 @@ def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any
         "futures_ws_url": sim.futures_ws_url,
         "spot_rest_url": sim.spot_rest_url,
         "spot_ws_url": sim.spot_ws_url,
+        "bybit_rest_url": sim.bybit_rest_url,
+        "bybit_ws_url": sim.bybit_ws_url,
         # what ccxt.pro's urls['api']['ws'] entries become (monitor.sim.ccxt_urls.point_ccxt_at does it)
         "ccxt_ws": {"linear": f"{sim.futures_ws_url}/ws", "spot": f"{sim.spot_ws_url}/stream/ws"},
         "admin_url": admin.url,
@@ -60,6 +62,7 @@ def _text(info: dict[str, Any]) -> str:
         f"  futures WS    {info['futures_ws_url']}   (ccxt ws linear: {info['ccxt_ws']['linear']})",
         f"  spot REST     {info['spot_rest_url']}   (api/v3)",
         f"  spot WS       {info['spot_ws_url']}   (ccxt ws spot: {info['ccxt_ws']['spot']})",
+        f"  bybit v5      {info['bybit_rest_url']}   (REST; WS {info['bybit_ws_url']}/v5/public/linear …)",
         f"  admin         {info['admin_url']}   (loopback; GET /state, POST /shock, /faults/<name> ...)",
         "  test accounts (simulator-only keys):",
     ]

@@ -40,6 +40,9 @@ async def test_json_object_is_enough_to_drive_ccxt_and_the_admin_api() -> None:
         info: dict[str, Any] = json.loads(line)
         assert info["scenario"] == "shock" and info["speed"] == 120.0
         assert info["admin_url"].startswith("http://127.0.0.1:")
+        assert (
+            len({info[k] for k in ("futures_rest_url", "spot_rest_url", "bybit_rest_url", "admin_url")}) == 4
+        )
         alice = next(a for a in info["accounts"] if a["name"] == "alice")
         ex = ccxta.binanceusdm({"apiKey": alice["api_key"], "secret": alice["api_secret"]})
         point_ccxt_at(ex, info)  # the printed keys are the ones point_ccxt_at takes
@@ -68,7 +71,7 @@ async def test_text_form_names_urls_and_keys_and_bad_arguments_exit_2() -> None:
     proc, first = await _start("--speed", "30")
     try:
         assert proc.stdout is not None
-        lines = [first] + [(await asyncio.wait_for(proc.stdout.readline(), 10)).decode() for _ in range(8)]
+        lines = [first] + [(await asyncio.wait_for(proc.stdout.readline(), 10)).decode() for _ in range(9)]
         text = "".join(lines)
         assert "crash-2021-05-19" in first and "30x" in first
         for needle in ("futures REST  http://127.0.0.1:", "/stream/ws", "admin", "alice-api-key-0123456789"):
