@@ -3,8 +3,15 @@
   server.py           Simulator: the two aiohttp apps, the tick, start/stop
   ccxt_urls.py        point_ccxt_at(): aim a ccxt client at the simulator (or any host)
   testing.py          helpers for tests that need a running simulator
+  control.py          SimControl: the scenario handle (prices, shocks, faults, clock) tests script with
+  admin.py            the same handle as JSON over HTTP on a loopback port of its own
+  scenarios.py        named scenarios for `perpmon sim --scenario`
+  standalone.py       `perpmon sim`: run it alone, print URLs and test keys
+  listeners.py        the listening sockets (a fault can refuse connections for a while)
 market side
   replay.py           real 1-minute BTCUSDT perp bars as a piecewise-linear path
+  synthetic.py        seeded GARCH(1,1)-t + jump paths for long runs (same PricePath interface)
+  shocks.py           scripted market-wide moves (e.g. −20 % in one minute at t)
   basis.py            spot = perp + an OU basis fitted on the real hourly basis
   funding.py          the funding formula, settlement grid and history
   market.py           marks, index, books, funding estimate per symbol, advanced by the clock
@@ -26,9 +33,12 @@ wire
   rest_account.py     signed fapi endpoints and listenKeys
   account_payloads.py positionRisk / account / balance / brackets payloads
   rest_spot.py        api/v3 and sapi endpoints
+  rest_extra.py       fapi depth, spot 24 h ticker, batchOrders cancel (ccxt's request log)
+  depth.py            book levels behind REST depth and the @depth<N> streams
   streams.py          market stream payloads and cadences
   ws.py               WebSocket layouts, SUBSCRIBE, fan-out, keep-alive
   userstream.py       listenKeys and user-data delivery
   events.py           ACCOUNT_UPDATE / ORDER_TRADE_UPDATE / MARGIN_CALL payloads
   faults.py           failure injection for tests
+  corrupt.py          bad prices (NaN, negative, zero, wrong JSON type) in well-formed frames
 """
