@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import json
 import math
 import sys
@@ -97,12 +98,14 @@ def _stress(args: argparse.Namespace) -> int:
     from monitor.whatif.sources import PlaceholderEnv, capture_snapshot, simulator_book
 
     missing: list[str] = []
+    left_out: list[str] = []
     if args.default_book:
         from monitor.clock import LiveClock
 
         cfg, _ = load_config(args.config, env=PlaceholderEnv())
         now = LiveClock().now_ns()
-        snap = book_snapshot(simulator_book(cfg), now)
+        book, left_out = simulator_book(cfg)
+        snap = book_snapshot(book, now)
         source = "the simulator's default book"
     else:
         from monitor.log import configure_logging
@@ -117,7 +120,9 @@ def _stress(args: argparse.Namespace) -> int:
             print(f"perpmon: stress: no live snapshot: {type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_RUNTIME
         source = "live state"
-    table = stress_table(snap)
+    entry_valued = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # as the Evaluator decides
+    table = stress_table(snap, entry_valued)
+    table = dataclasses.replace(table, notes=(*table.notes, *left_out))
     if args.json:
         _dump({"source": source, "incomplete": missing, **stress_json(table)})
     else:

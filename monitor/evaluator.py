@@ -27,8 +27,8 @@ class Evaluator:
         self._cfg = cfg
         self._expected = expected_streams(cfg)
         self._started_ns = started_ns
-        self._stress = StressStage(cfg.evaluation.stress_interval_s)  # slow cadence, re-emitted between
         self._bybit = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # Bybit's margin model
+        self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
 
     def evaluate(self, snap: Snapshot, now_ns: int) -> Figures:
         sink = FigureSink(now_ns)

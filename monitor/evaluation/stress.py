@@ -24,6 +24,7 @@ from monitor.clock import NS_PER_S
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.sink import FigureSink
 from monitor.records import Figure, FigureKey, LeverageTiers
+from monitor.risk._num import FloatArray
 from monitor.risk.margin import Brackets, brackets
 from monitor.risk.stress import Scenario, StressBook, StressResult, run_scenario, standard_scenarios
 from monitor.risk.tiers import tier_table
@@ -66,7 +67,7 @@ class StressRow:
     funding_pnl: float
     equity_after: float
     margin_ratio_after: float  # NaN for custody and total
-    liquidated: int  # positions liquidated
+    liquidated: float  # positions liquidated; NaN when a leg's margin is unknown (never a made-up 0)
     topup: float  # USD that would avoid it (cross + isolated)
     frozen: bool
 
@@ -100,8 +101,15 @@ def _usdt_share(snap: Snapshot, key: tuple[str, str]) -> float:
     return usdt / wallet if wallet > 0 else 0.0
 
 
-def stress_book(snap: Snapshot) -> tuple[StressBook, BookIndex]:
-    """The Snapshot's book as arrays; a missing mark, tier or spot price stays NaN (never guessed)."""
+def stress_book(
+    snap: Snapshot, entry_valued_venues: frozenset[str] = frozenset()
+) -> tuple[StressBook, BookIndex]:
+    """The Snapshot's book as arrays; a missing mark, tier or spot price stays NaN (never guessed).
+
+    `entry_valued_venues` (Bybit) margin on the entry value, a model the stress library does not
+    revalue: their legs get no tier row, so their margin ratio, top-up and liquidations are NaN
+    while their PnL and equity (model-free) are reported.
+    """
     accounts = tuple(sorted(snap.accounts))
     acct_idx = {k: i for i, k in enumerate(accounts)}
     tables: list[Brackets] = []
@@ -120,7 +128,12 @@ def stress_book(snap: Snapshot) -> tuple[StressBook, BookIndex]:
             t = snap.tiers.get((venue, account, p.symbol))
             if m is None:
                 notes.append(f"{venue}/{account} {p.symbol}: no mark price")
-            if t is None:
+            if venue in entry_valued_venues:
+                notes.append(
+                    f"{venue}/{account} {p.symbol}: margin after stress not available "
+                    "(entry-valued margin model); PnL and equity are"
+                )
+            elif t is None:
                 notes.append(f"{venue}/{account} {p.symbol}: no leverage tiers (missing_tier)")
             elif (venue, account, p.symbol) not in table_idx:
                 table_idx[(venue, account, p.symbol)] = len(tables)
@@ -192,9 +205,20 @@ def _run(book: StressBook, sc: Scenario) -> StressResult:
     return run_scenario(book, sc)
 
 
-def stress_table(snap: Snapshot) -> StressTable:
+def _liquidated(book: StressBook, res: StressResult, n_accounts: int) -> tuple[FloatArray, float]:
+    """Per account and in total; NaN where a leg's maintenance margin is unknown."""
+    acct = book.perp_venue
+    ok = (acct >= 0) & (acct < n_accounts)
+    cross_unknown = np.isnan(res.margin_ratio_after[np.where(ok, acct, 0)])
+    unknown = np.where(book.perp_isolated, np.isnan(res.isolated_topup), cross_unknown)
+    count = np.bincount(acct[res.liquidated & ok], minlength=n_accounts).astype(np.float64)
+    count[np.bincount(acct[unknown & ok], minlength=n_accounts) > 0] = math.nan
+    return count, float(np.sum(count))
+
+
+def stress_table(snap: Snapshot, entry_valued_venues: frozenset[str] = frozenset()) -> StressTable:
     """Every scenario, per account, custody and total."""
-    book, idx = stress_book(snap)
+    book, idx = stress_book(snap, entry_valued_venues)
     venues = sorted({v for v, _ in idx.accounts})
     rows: list[StressRow] = []
     names: list[str] = []
@@ -203,23 +227,23 @@ def stress_table(snap: Snapshot) -> StressTable:
         res = _run(book, sc)
         names.append(sc.name)
         frozen = np.array([v == frozen_venue for v, _ in idx.accounts], dtype=bool)
-        liq = np.bincount(pos_acct[res.liquidated], minlength=len(idx.accounts))
+        liq, liq_total = _liquidated(book, res, len(idx.accounts))
         topup = res.topup + np.bincount(pos_acct, weights=res.isolated_topup, minlength=len(idx.accounts))
         for i, (venue, account) in enumerate(idx.accounts):
             rows.append(
                 StressRow(sc.name, venue, account, float(res.spot_pnl[i]), float(res.perp_pnl[i]),
                           float(res.funding_pnl[i]), float(res.equity_after[i]),
-                          float(res.margin_ratio_after[i]), int(liq[i]), float(topup[i]), bool(frozen[i]))
+                          float(res.margin_ratio_after[i]), float(liq[i]), float(topup[i]), bool(frozen[i]))
             )  # fmt: skip
         if idx.holdings:
             custody_equity = res.total_equity_after - float(np.sum(res.equity_after))
             rows.append(StressRow(sc.name, "custody", "", res.custody_spot_pnl, 0.0, 0.0, custody_equity,
-                                  math.nan, 0, 0.0, False))  # fmt: skip
+                                  math.nan, 0.0, 0.0, False))  # fmt: skip
         usable = res.total_equity_after - float(np.sum(res.equity_after[frozen]))
         rows.append(
             StressRow(sc.name, "total", "", res.total_spot_pnl, res.total_perp_pnl, res.total_funding_pnl,
                       usable if frozen.any() else res.total_equity_after, math.nan,
-                      int(np.sum(res.liquidated)), float(np.sum(topup)), bool(frozen.any()))
+                      liq_total, float(np.sum(topup)), bool(frozen.any()))
         )  # fmt: skip
     return StressTable(tuple(rows), tuple(names), idx.notes)
 
@@ -259,8 +283,9 @@ def stress_figures(
 class StressStage:
     """Recompute the stress figures every `interval_s`; re-emit the last ones in between."""
 
-    def __init__(self, interval_s: float) -> None:
+    def __init__(self, interval_s: float, entry_valued_venues: frozenset[str] = frozenset()) -> None:
         self._interval_ns = int(interval_s * NS_PER_S)
+        self._entry_valued = entry_valued_venues
         self._last_ns: int | None = None
         self._items: dict[FigureKey, Figure] = {}
 
@@ -270,6 +295,6 @@ class StressStage:
         now = sink.now_ns
         if self._last_ns is None or now - self._last_ns >= self._interval_ns:
             own = FigureSink(now)
-            stress_figures(stress_table(snap), own, _inputs_fresh(snap, fresh))
+            stress_figures(stress_table(snap, self._entry_valued), own, _inputs_fresh(snap, fresh))
             self._items, self._last_ns = own.items, now
         sink.items.update(self._items)

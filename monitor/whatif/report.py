@@ -112,7 +112,7 @@ def _row_text(r: StressRow, first: bool) -> str:
             else _fmt(r.margin_ratio_after)
         )
     )
-    liq = "" if r.venue == "custody" else str(r.liquidated)
+    liq = "" if r.venue == "custody" else _fmt(r.liquidated)
     topup = "" if r.venue == "custody" else _money(r.topup)
     frozen = "  FROZEN" if r.frozen and r.venue != "total" else ("  (usable)" if r.frozen else "")
     name = r.scenario if first else ""
@@ -149,7 +149,7 @@ def _row_json(r: StressRow) -> dict[str, Any]:
         "funding_pnl_usd": json_number(r.funding_pnl),
         "equity_after_usd": json_number(r.equity_after),
         "margin_ratio_after": json_number(r.margin_ratio_after),
-        "liquidated_positions": r.liquidated,
+        "liquidated_positions": json_number(r.liquidated),
         "topup_usd": json_number(r.topup),
         "frozen": r.frozen,
     }

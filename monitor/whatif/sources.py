@@ -13,8 +13,9 @@ from collections.abc import Iterator, Mapping
 import msgspec
 
 from monitor.clock import NS_PER_S, Clock, LiveClock
+from monitor.collectors.cadence import BINANCE_CCXT_IDS
 from monitor.collectors.holdings import holdings_from_config
-from monitor.config import Config, Secrets
+from monitor.config import Config, Secrets, VenueConfig
 from monitor.errors import ConfigError
 from monitor.store.state import Snapshot
 from monitor.supervise import Supervisor
@@ -36,13 +37,29 @@ class PlaceholderEnv(Mapping[str, str]):
         return 0
 
 
-def simulator_book(cfg: Config, clock: Clock | None = None) -> BookFile:
-    """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick."""
+def _binance_model(v: VenueConfig) -> bool:
+    return v.kind == "binanceusdm" or v.exchange in BINANCE_CCXT_IDS
+
+
+def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, list[str]]:
+    """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick.
+
+    Only Binance-model venues: the book is priced with the simulator's Binance market and brackets,
+    and the stress library revalues with Binance's margin model. Other simulated venues (Bybit's
+    entry-valued maintenance margin, its own mark) are left out and named in the returned notes,
+    rather than priced with a model that is not theirs; `perpmon stress --config` includes them live.
+    """
     from monitor.sim.accounts import AccountEngine
     from monitor.sim.market import Market
 
     sim = cfg.simulator
-    sim_venues = [v for v in cfg.venues if v.simulator]
+    sim_venues = [v for v in cfg.venues if v.simulator and _binance_model(v)]
+    notes = [
+        f"venue {v.name} (kind {v.kind}) left out: the default book prices Binance USDⓈ-M accounts only; "
+        "`perpmon stress --config` takes it from live state"
+        for v in cfg.venues
+        if v.simulator and not _binance_model(v)
+    ]
     if not sim.enabled or not sim_venues:
         raise ConfigError(
             "simulator.enabled", "--default-book needs the [simulator] section and a simulated venue"
@@ -93,8 +110,14 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> BookFile:
                     ],
                 }
             )
-    holdings = [msgspec.to_builtins(h) for h in cfg.holdings]
-    return parse_book({"markets": markets, "accounts": accounts, "holdings": holdings})
+    names = {v.name for v in sim_venues}
+    holdings = [msgspec.to_builtins(h) for h in cfg.holdings if h.price_venue in names]
+    notes += [
+        f"holding {h.name} left out: priced on {h.price_venue}"
+        for h in cfg.holdings
+        if h.price_venue not in names
+    ]
+    return parse_book({"markets": markets, "accounts": accounts, "holdings": holdings}), notes
 
 
 def book_missing(cfg: Config, snap: Snapshot) -> list[str]:

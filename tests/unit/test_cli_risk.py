@@ -14,12 +14,14 @@ import pytest
 
 from monitor.cli import main
 from monitor.clock import ManualClock
+from monitor.config import load_config
 from monitor.risk.distance import liquidation_sigma
 from monitor.risk.liquidation import liquidation_price
 from monitor.risk.margin import Brackets, brackets, maintenance_margin, unrealized_pnl
 from monitor.risk.stress import standard_scenarios
 from monitor.sim.brackets import BRACKETS
 from monitor.sim.market import Market
+from monitor.whatif.sources import PlaceholderEnv
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "book.toml"
@@ -242,24 +244,28 @@ def test_stress_default_book_subprocess() -> None:
     assert [n for n in names if not n.startswith("outage_")] == [s.name for s in standard_scenarios(0)]
     assert {"outage_binance", "outage_binance_price_-20%"} <= set(names)
     by = {s["name"]: {(r["venue"], r["account"]): r for r in s["rows"]} for s in doc["scenarios"]}
-    first_mark = Market(
-        replay="crash-2021-05-19", speed=60.0, loop=True, seed=7, clock=ManualClock()
-    ).first_mark("BTCUSDT")
-    base = by["funding_cap_7d"]  # no price move: perp PnL 0, equity = wallet + UPnL − funding
-    assert base[("binance", "hedge")]["perp_pnl_usd"] == 0.0
+    cfg, _ = load_config(CONFIG, env=PlaceholderEnv())
+    sim = cfg.simulator
+    market = Market(replay=sim.replay, speed=sim.speed, loop=sim.loop, seed=sim.seed, clock=ManualClock())
+    first_mark = market.first_mark("BTCUSDT")
+    binance = [a for a in sim.accounts if a.venue == "binance"]  # the default book's Binance accounts
+    assert {(v, a) for v, a in by["price_-5%"] if a} == {("binance", a.name) for a in binance}
     for name, shock in (("price_-10%", -0.10), ("price_+20%", 0.20), ("price_+50%", 0.50)):
-        for acct, qty, wallet in (("degen", 2.0, 6_000.0), ("hedge", -30.0, 240_000.0)):  # config.toml
-            row = by[name][("binance", acct)]
-            before = by["usdt_depeg_-5%"][("binance", acct)]  # unshocked prices; wallet × 0.95
-            upnl_now = before["equity_after_usd"] - 0.95 * wallet
-            equity = wallet + upnl_now + row["perp_pnl_usd"]
-            assert row["equity_after_usd"] == pytest.approx(equity)
-            assert (row["liquidated_positions"] == 1) == (
-                row["margin_ratio_after"] == "inf" or row["margin_ratio_after"] >= 1.0
-            )
-            assert row["perp_pnl_usd"] == pytest.approx(qty * first_mark * shock)
-    assert by["price_+20%"][("binance", "hedge")]["liquidated_positions"] == 1  # custody is not margin
-    assert by["price_-10%"][("binance", "degen")]["liquidated_positions"] == 1
+        for acct in binance:
+            (pos,) = acct.positions
+            row = by[name][("binance", acct.name)]
+            before = by["usdt_depeg_-5%"][("binance", acct.name)]  # unshocked prices; wallet × 0.95
+            upnl_now = before["equity_after_usd"] - 0.95 * acct.wallet_usdt
+            assert upnl_now == pytest.approx(0.0, abs=1e-6)  # entry = the replay's first mark
+            assert row["perp_pnl_usd"] == pytest.approx(pos.qty * first_mark * shock)
+            assert row["equity_after_usd"] == pytest.approx(acct.wallet_usdt + row["perp_pnl_usd"])
+            liquidates = row["margin_ratio_after"] == "inf" or row["margin_ratio_after"] >= 1.0
+            assert row["liquidated_positions"] == int(liquidates)
+            assert liquidates == (row["topup_usd"] > 0)
+    hedge = next(a for a in binance if a.positions[0].qty < 0)
+    wipe = hedge.wallet_usdt / (-hedge.positions[0].qty * first_mark)  # the rise that eats the wallet
+    assert wipe < 0.20 and by["price_+20%"][("binance", hedge.name)]["liquidated_positions"] == 1
+    assert any("bybit" in n and "left out" in n for n in doc["notes"])  # not priced with Binance's model
 
 
 def test_stress_default_book_needs_a_simulator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

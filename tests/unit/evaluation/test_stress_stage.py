@@ -171,7 +171,9 @@ def test_missing_tiers_give_nan_with_a_note() -> None:
     """No leverage tiers: the account's margin figures are NaN (never a guess) and the note says why."""
     table = stress_table(book_store(tiers=False).snapshot(T0))
     r = _row(table, "price_-5%", "binance", "hedge")
-    assert math.isnan(r.margin_ratio_after)
+    assert math.isnan(r.margin_ratio_after) and math.isnan(r.topup)
+    assert math.isnan(r.liquidated)  # unknown, not a reassuring 0
+    assert math.isnan(_row(table, "price_-5%", "total").liquidated)
     assert "binance/hedge BTCUSDT: no leverage tiers (missing_tier)" in table.notes
 
 
@@ -232,3 +234,12 @@ def test_stress_figures_reach_metrics_with_a_scenario_label() -> None:
     )
     assert line in text
     assert 'perpmon_stress_equity_after_usd{account="",scenario="price_-20%",venue="total"}' in text
+
+
+def test_entry_valued_venue_reports_pnl_but_not_margin() -> None:
+    """A venue on another margin model (Bybit): PnL and equity are reported, margin figures are NaN."""
+    table = stress_table(book_store().snapshot(T0), frozenset({"binance"}))
+    r = _row(table, "price_-10%", "binance", "degen")
+    assert r.equity_after == pytest.approx(WALLETS["degen"] + 2.0 * (MARK * 0.9 - ENTRY["degen"]))
+    assert math.isnan(r.margin_ratio_after) and math.isnan(r.liquidated) and math.isnan(r.topup)
+    assert any("entry-valued margin model" in n for n in table.notes)
