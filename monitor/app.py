@@ -32,6 +32,7 @@ from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
 from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import Figures
+from monitor.refit import ModelRefresher
 from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
 from monitor.rules.engine import RuleEngine
 from monitor.sdnotify import SdNotify
@@ -74,6 +75,9 @@ class Daemon:
         ev = self.cfg.evaluation
         self.store = StateStore(grid_step_s=ev.volatility_sample_s, history_points=ev.history_points)
         self.evaluator = Evaluator(self.cfg, started_ns=self.clock.now_ns())
+        self.refresher = ModelRefresher(  # GARCH/OU/VaR history/Monte Carlo, off the loop (monitor/refit.py)
+            self.clock, self.store.snapshot, lambda: self.latest, lambda: self.cfg.evaluation
+        )
         self.engine = RuleEngine(self.cfg.rules, heartbeat_s=ev.heartbeat_s)
         self.supervisor = Supervisor(self.clock)
         self.started_ns = self.clock.now_ns()
@@ -141,6 +145,7 @@ class Daemon:
         now = self.clock.now_ns()
         await self.dispatcher.submit(self.engine.started(now), now)
         self.supervisor.spawn("evaluation", self._evaluation_loop)
+        self.supervisor.spawn("refit", self.refresher.run)
         self.supervisor.spawn("reload", self._reload_loop)
         log.info(
             "perpmon started",
@@ -233,7 +238,7 @@ class Daemon:
         now = self.clock.now_ns()
         t0 = self.clock.monotonic_ns()
         snapshot = self.store.snapshot(now)
-        figures = self.evaluator.evaluate(snapshot, now)
+        figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         events = self.engine.step(figures, now)
         self.latest = figures
         # every tick, events or not: Alertmanager receivers get the firing set re-sent (notify/resend.py)

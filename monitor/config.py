@@ -191,6 +191,15 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     # the PerpmonWatchdog dead-man's switch is re-sent this often (routed only to receivers that ask
     # for it, and to Alertmanager); 0 turns it off
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0
+    # slow models (monitor/refit.py): GARCH(1,1)-t and OU basis fits, return history, Monte Carlo
+    refit_s: Annotated[float, msgspec.Meta(ge=1)] = 300.0  # refit this often, off the event loop
+    garch_min_obs: Annotated[int, msgspec.Meta(ge=30)] = 100  # returns needed before a GARCH fit
+    var_confidences: tuple[Fraction, ...] = (0.95, 0.99)  # VaR/ES levels (the `confidence` label)
+    var_horizon_s: PositiveFloat = 86_400.0  # VaR/ES horizon; at least one volatility sample
+    mc_paths: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000  # Monte Carlo paths per refit
+    mc_seed: int = 0  # the same paths every refit: changes in MC VaR come from the book, not the dice
+    target_vol: PositiveFloat = 0.20  # annualised volatility target (hedge and sizing advice)
+    shock: Fraction = 0.20  # top-up needed to survive this adverse price move (0.2 = 20 %)
 
 
 class LevelConfig(_Cfg, frozen=True, kw_only=True):
@@ -425,6 +434,7 @@ def _check_references(cfg: Config) -> None:
             raise ConfigError(f"receivers[{i}].chat_id", "a telegram receiver needs the chat to post to")
     for i, rule in enumerate(cfg.rules):
         _check_rule(rule, f"rules[{i}]")
+    _check_evaluation(cfg.evaluation)
     sim_names = {a.name for a in cfg.simulator.accounts}
     for i, a in enumerate(cfg.accounts):
         if venues[a.venue].simulator and a.name not in sim_names:
@@ -471,6 +481,16 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
         raise ConfigError(f"{path}.exchange", "the simulator speaks Binance only (binanceusdm)")
 
 
+def _check_evaluation(ev: EvaluationConfig) -> None:
+    """VaR needs distinct levels and a horizon of at least one return sample."""
+    if not ev.var_confidences:
+        raise ConfigError("evaluation.var_confidences", "give at least one confidence, e.g. [0.95, 0.99]")
+    if len(set(ev.var_confidences)) != len(ev.var_confidences):
+        raise ConfigError("evaluation.var_confidences", "duplicate confidence")
+    if ev.var_horizon_s < ev.volatility_sample_s:
+        raise ConfigError("evaluation.var_horizon_s", "must be at least volatility_sample_s (one return)")
+
+
 _MQTT_ONLY = ("host", "port", "topic_prefix", "username_env", "password_env", "client_id")
 
 
@@ -492,7 +512,7 @@ def _check_receiver(r: ReceiverConfig, path: str) -> None:
         raise ConfigError(f"{path}.{missing}", "give both username_env and password_env, or neither")
 
 
-_LABELS = {"venue", "account", "symbol", "side", "asset", "stream", "scenario"}
+_LABELS = {"venue", "account", "symbol", "side", "asset", "stream", "scenario", "method", "confidence"}
 
 
 def _check_rule(rule: RuleConfig, path: str) -> None:

@@ -121,6 +121,16 @@ def book() -> Board:
         fig("premium_ratio", "Premium of mark over index"),
         fig("funding_carry_usd_per_day", "Funding carry per day by asset", agg="sum"),
         fig("volatility_annualized_ratio", "Volatility (EWMA, annualised)"),
+        fig("volatility_garch_annualized_ratio", "Volatility (GARCH(1,1)-t, annualised)"),
+        fig("basis_zscore", "Basis z-score (OU)"),
+        fig("basis_ou_half_life_seconds", "Basis half-life (OU)"),
+        fig("basis_ou_mean_usd", "Basis OU mean (USD)"),
+    )
+    advice = (
+        fig("recommended_hedge_ratio", "Volatility-targeted hedge ratio"),
+        fig("hedge_deviation_ratio", "Hedge ratio vs recommended"),
+        fig("sizing_recommended_notional_usd", "Sizing: recommended notional (target vol, half-Kelly cap)"),
+        fig("close_slippage_bps", "Slippage to close at the top of book (bps)"),
     )
     pos = "venue, account, symbol, side"
     positions = (
@@ -151,6 +161,7 @@ def book() -> Board:
                 "Value at risk and expected shortfall",
                 family(("var_", "es_"), ("value_at_risk", "shortfall")),
             ),
+            Row("Hedge, sizing and liquidity advice", advice),
         ),
     )
 
@@ -185,6 +196,7 @@ def margin() -> Board:
         fig("liquidation_distance_ratio", "Distance to liquidation (%)", steps=_RED_BELOW),
         fig("liquidation_distance_sigma", "Distance to liquidation (sigma over the horizon)"),
         fig("liquidation_touch_probability_ratio", "Chance mark touches LP within the horizon"),
+        fig("liquidation_touch_probability_mc_ratio", "Chance of touching LP within the VaR horizon (MC)"),
         fig("liquidation_price_divergence_ratio", "perpmon LP vs venue LP divergence"),
         fig("position_maintenance_margin_usd", "Position maintenance margin"),
         fig("position_margin_ratio", "Isolated position margin ratio", steps=_RED_ABOVE),
@@ -234,6 +246,7 @@ def funding() -> Board:
             description=CATALOG["funding_interval_seconds"].help,
         ),
         fig("funding_carry_usd_per_day", "Book funding carry per day", agg="sum"),
+        fig("funding_settled_rate_ratio", "Last settled rate (last estimate before settlement)"),
         Panel(
             "Funding by symbol",
             (

@@ -12,6 +12,8 @@ from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import expected_streams, feed_figures
 from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import market_figures
+from monitor.evaluation.models import EMPTY_MODELS, RiskModels
+from monitor.evaluation.risk_stage import risk_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.stress import StressStage
 from monitor.records import Figures
@@ -30,7 +32,8 @@ class Evaluator:
         self._bybit = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
 
-    def evaluate(self, snap: Snapshot, now_ns: int) -> Figures:
+    def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
+        """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
         sink = FigureSink(now_ns)
         ev = self._cfg.evaluation
         fresh = feed_figures(snap, self._expected, self._started_ns or now_ns, sink)
@@ -38,6 +41,7 @@ class Evaluator:
         account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
         book_figures(snap, markets, sink, fresh)
         funding_spread_figures(markets, sink)
+        risk_figures(snap, markets, fresh, sink, models, ev)
         gone_figures(snap, sink, GONE_RETENTION_S)
         self._stress.run(snap, sink, fresh)
         return Figures(taken_at_ns=now_ns, items=sink.items)

@@ -115,4 +115,58 @@ CATALOG: dict[str, FigureSpec] = {
     "feed_stale": FigureSpec(
         "1 when the stream is silent beyond its limit, down, or never heard.", "flag", _F
     ),
+    # slow models (GARCH, OU, return history, Monte Carlo), refitted off the loop every refit_s
+    "risk_models_age_seconds": FigureSpec("Seconds since the slow risk models were refitted.", "seconds", ()),
+    "volatility_garch_annualized_ratio": FigureSpec(
+        "GARCH(1,1)-t volatility forecast of mark returns for the next bar, annualised.", "ratio", _M
+    ),
+    "garch_persistence_ratio": FigureSpec("GARCH alpha + beta; 1 or more does not revert.", "ratio", _M),
+    "basis_zscore": FigureSpec("Basis (spot - mark) minus its OU mean, in OU stationary sd.", "sigma", _M),
+    "basis_mean_reverting": FigureSpec("1 when the basis OU fit reverts (0 < b < 1), else 0.", "flag", _M),
+    "basis_ou_half_life_seconds": FigureSpec("Half-life of basis deviations, ln 2 / theta.", "seconds", _M),
+    "basis_ou_theta_per_second": FigureSpec("OU mean-reversion speed of the basis.", "per_second", _M),
+    "basis_ou_mean_usd": FigureSpec("Level the basis reverts to (OU mu).", "usd", _M),
+    "basis_ou_stationary_sd_usd": FigureSpec("Stationary sd of the basis, sigma / sqrt(2 theta).", "usd", _M),
+    "funding_settled_rate_ratio": FigureSpec(
+        "Rate of the last settlement seen: the venue's last estimate before it.", "ratio", _M
+    ),
+    "funding_settled_timestamp_seconds": FigureSpec("Last settlement seen, Unix time.", "seconds", _M),
+    # book VaR and ES over evaluation.var_horizon_s, per method and confidence
+    "var_usd": FigureSpec(
+        "Value at risk of the book over the horizon, positive loss.", "usd", ("method", "confidence")
+    ),
+    "es_usd": FigureSpec(
+        "Expected shortfall of the book over the horizon, positive loss.", "usd", ("method", "confidence")
+    ),
+    "var_any_liquidation_touch_probability_ratio": FigureSpec(
+        "Monte Carlo chance that any position touches its LP within the VaR horizon.", "ratio", ()
+    ),
+    "liquidation_touch_probability_mc_ratio": FigureSpec(
+        "Monte Carlo chance the position touches its LP within the VaR horizon.", "ratio", _P
+    ),
+    # advice (information, not alerts): hedge, sizing, top-up for a shock, cost to close
+    "recommended_hedge_ratio": FigureSpec(
+        "Volatility-targeted hedge ratio, 1 - min(1, target vol / forecast vol).", "ratio", _B
+    ),
+    "hedge_deviation_ratio": FigureSpec("|hedge ratio - recommended hedge ratio|.", "ratio", _B),
+    "sizing_target_vol_notional_usd": FigureSpec(
+        "Notional whose volatility is the target share of the capital behind the position.", "usd", _P
+    ),
+    "sizing_half_kelly_notional_usd": FigureSpec(
+        "Half-Kelly notional from the funding carry and forecast variance.", "usd", _P
+    ),
+    "sizing_recommended_notional_usd": FigureSpec(
+        "Smaller of the target-volatility and half-Kelly notionals.", "usd", _P
+    ),
+    "topup_for_shock_usd": FigureSpec(
+        "Collateral to add so the cross account survives the configured shock, worse direction.", "usd", _A
+    ),
+    "position_topup_for_shock_usd": FigureSpec(
+        "Collateral to add so the isolated position survives the configured adverse shock.", "usd", _P
+    ),
+    "close_cost_usd": FigureSpec("Cost to close the position against the visible book, vs mid.", "usd", _P),
+    "close_slippage_bps": FigureSpec("Slippage to close the position against the visible book.", "bps", _P),
+    "close_visible_fill_ratio": FigureSpec(
+        "Share of the position the visible book (top level) would fill.", "ratio", _P
+    ),
 }

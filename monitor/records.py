@@ -236,6 +236,8 @@ class FigureKey(msgspec.Struct, frozen=True, kw_only=True, order=True):
     asset: str = ""
     stream: str = ""
     scenario: str = ""  # stress figures: the scenario's name
+    method: str = ""  # how a book figure was computed (VaR: parametric, historical, monte_carlo)
+    confidence: str = ""  # a VaR/ES confidence level, e.g. "0.99"
 
     def labels(self) -> dict[str, str]:
         """The non-empty labels, in a fixed order (they identify an alert and a metric series)."""
@@ -247,6 +249,8 @@ class FigureKey(msgspec.Struct, frozen=True, kw_only=True, order=True):
             ("asset", self.asset),
             ("stream", self.stream),
             ("scenario", self.scenario),
+            ("method", self.method),
+            ("confidence", self.confidence),
         )
         return {k: v for k, v in pairs if v}
 

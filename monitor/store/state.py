@@ -3,7 +3,11 @@
 Collectors call `put(record)` (sync, O(1)); the evaluator asks for one immutable `Snapshot` per
 tick and never sees the mutable store. Prices are also sampled onto a regular grid (last value in
 each bucket, carried forward over gaps) because volatility needs returns on a fixed step, never
-tick to tick.
+tick to tick: marks, and spot mids on the same buckets so the basis has a history (OU fit, VaR).
+
+Settled funding is not collected from the venue; the store keeps the last running estimate seen
+before each settlement time passed (the venue's estimate converges on the settled rate as the
+interval closes), which is what funding resampling and the "settled" figure use.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
 
 Grid = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 _GONE_KEEP = 256
+_SETTLEMENTS_KEEP = 512  # per symbol: 170 days of 8-hour settlements
 FILL_MEMORY_S = 120.0  # a fill this recent explains why a position vanished
 _GONE_REASONS = {"liquidation": "liquidated", "adl": "adl", "trade": "closed"}
 
@@ -87,6 +92,9 @@ class Snapshot:
     margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
     # annualised volatility given as input (a what-if book has no price history); the daemon: empty
     given_volatility: Mapping[tuple[str, str], float] = field(default_factory=lambda: MappingProxyType({}))
+    spot_grid: Mapping[tuple[str, str], Grid] = field(default_factory=lambda: MappingProxyType({}))
+    # (settlement time, last estimate before it) per (venue, symbol), oldest first
+    funding_settled: Mapping[tuple[str, str], Grid] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _Feed:
@@ -150,17 +158,24 @@ class StateStore:
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
         self._feeds: dict[tuple[str, str], _Feed] = {}
         self._grids: dict[tuple[str, str], _GridSeries] = {}
+        self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
+        self._settled: dict[tuple[str, str], RingBuffer] = {}
         self._fills: OrderedDict[tuple[str, str, str, str], Fill] = OrderedDict()
         self._margin_calls: dict[tuple[str, str], MarginCall] = {}
 
     # ------------------------------------------------------------------ sink
     def put(self, record: Record) -> None:
         if isinstance(record, MarkPrice):
+            self._settlement(self._marks.get((record.venue, record.symbol)), record)
             self._marks[(record.venue, record.symbol)] = record
             self._grid(record.venue, record.symbol).add(record.ts_event_ns, record.mark)
             self._heard(record.venue, f"mark:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
         elif isinstance(record, Quote):
             self._quotes[(record.venue, record.symbol, record.market)] = record
+            if record.market == "spot":
+                self._grid(record.venue, record.symbol, self._spot_grids).add(
+                    record.ts_event_ns, 0.5 * (record.bid + record.ask)
+                )
             self._heard(
                 record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
             )
@@ -183,12 +198,26 @@ class StateStore:
         elif isinstance(record, MarginCall):
             self._margin_calls[(record.venue, record.account)] = record
 
-    def _grid(self, venue: str, symbol: str) -> _GridSeries:
+    def _grid(
+        self, venue: str, symbol: str, grids: dict[tuple[str, str], _GridSeries] | None = None
+    ) -> _GridSeries:
+        grids = self._grids if grids is None else grids
         key = (venue, symbol)
-        g = self._grids.get(key)
+        g = grids.get(key)
         if g is None:
-            g = self._grids[key] = _GridSeries(self._grid_step_ns, self._history_points)
+            g = grids[key] = _GridSeries(self._grid_step_ns, self._history_points)
         return g
+
+    def _settlement(self, before: MarkPrice | None, now: MarkPrice) -> None:
+        """A settlement passed when the next funding time moved on and the old one is behind us."""
+        if before is None or before.next_funding_ns <= 0 or now.next_funding_ns <= before.next_funding_ns:
+            return
+        if now.ts_event_ns < before.next_funding_ns or not math.isfinite(before.funding_rate):
+            return  # the interval changed, or there is no estimate to keep
+        ring = self._settled.get((now.venue, now.symbol))
+        if ring is None:
+            ring = self._settled[(now.venue, now.symbol)] = RingBuffer(_SETTLEMENTS_KEEP)
+        ring.append(before.next_funding_ns, before.funding_rate)
 
     def _heard(self, venue: str, stream: str, recv_ns: int, event_ns: int) -> None:
         # the hot path (every market frame): update in place; FeedViews are built per snapshot
@@ -276,8 +305,11 @@ class StateStore:
             feeds=MappingProxyType({k: f.view() for k, f in self._feeds.items()}),
             mark_grid=MappingProxyType({k: g.ring.window() for k, g in self._grids.items()}),
             margin_calls=MappingProxyType(dict(self._margin_calls)),
+            spot_grid=MappingProxyType({k: g.ring.window() for k, g in self._spot_grids.items()}),
+            funding_settled=MappingProxyType({k: r.window() for k, r in self._settled.items()}),
         )
 
     @property
     def history_bytes(self) -> int:
-        return sum(g.ring.nbytes for g in self._grids.values())
+        grids = (*self._grids.values(), *self._spot_grids.values())
+        return sum(g.ring.nbytes for g in grids) + sum(r.nbytes for r in self._settled.values())

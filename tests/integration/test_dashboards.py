@@ -74,7 +74,7 @@ async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
             every = [(f"{b.uid} / {where}", q) for b in boards() for where, q in proof_queries(b, {}, "5s")]
             assert len(every) > 60
             missing = await until_all_answer(url, every, limit_s=25)
-            assert missing == [], "panels with no data"
+            assert missing == [], f"panels with no data: {missing}"
             picked = {"venue": "binance", "account": "degen|iso", "symbol": "BTCUSDT"}
             some = [(f"{b.uid} / {w}", q) for b in boards() for w, q in proof_queries(b, picked, "5s")]
             assert await missing_series(url, some) == [], "panels with no data for a picked account"

@@ -1,0 +1,167 @@
+"""Monte Carlo inputs from the live book: GARCH paths per market, OU basis, resampled funding.
+
+Each market the book touches is one simulated asset: its mark-return GARCH(1,1)-t drives the
+spot (mark and spot move together; their difference is the basis, simulated separately), the
+basis follows its OU fit, or a random walk with the observed step sd when the fit says it is not
+mean-reverting (freezing it would understate risk). Funding is resampled from the settlements
+the store saw; before the first one the current estimate stands in, and the result says so.
+LPs come from the latest tick's figures: a position whose LP was not available makes the "any
+position touches" probability unavailable too, since leaving it out would understate it.
+
+The seed is fixed per run (`mc_seed`), so every refit draws the same paths and a change in MC
+VaR comes from the book or the fits, never from the dice; all confidences share those paths.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import numpy as np
+
+from monitor.clock import NS_PER_S
+from monitor.config import EvaluationConfig
+from monitor.evaluation.exposure import PositionKey, book_signature, market_exposures, spot_mid
+from monitor.evaluation.models import MarketModel, MonteCarloRun, basis_series, finished
+from monitor.records import Figures
+from monitor.risk._num import FloatArray
+from monitor.risk.garch import has_params
+from monitor.risk.montecarlo import McBook, McMarket, McResult, monte_carlo
+from monitor.risk.volatility import log_returns, resample_last
+from monitor.store.state import Snapshot
+
+__all__ = ["lps_from_figures", "run_monte_carlo"]
+
+DEFAULT_INTERVAL_H = 8.0
+
+
+def lps_from_figures(figs: Figures | None) -> dict[PositionKey, float]:
+    """Known LPs per position (NaN: cannot be liquidated); positions whose LP is unknown are absent."""
+    out: dict[PositionKey, float] = {}
+    if figs is None:
+        return out
+    for key, f in figs.items.items():
+        if key.name != "liquidation_price_usd":
+            continue
+        k = (key.venue, key.account, key.symbol, key.side)
+        if f.available:
+            out[k] = f.value
+        elif f.reason == "not_liquidatable":
+            out[k] = math.nan
+    return out
+
+
+def _random_walk_sigma(mark: tuple[np.ndarray, np.ndarray], spot: tuple[np.ndarray, np.ndarray] | None,
+                       step_s: float) -> float:  # fmt: skip
+    b, why = basis_series(mark, spot)
+    d = np.diff(b) if not why else np.zeros(0)
+    d = d[np.isfinite(d)]
+    return float(np.std(d, ddof=1)) / math.sqrt(step_s) if d.size >= 10 else math.nan
+
+
+def _cholesky(snap: Snapshot, keys: list[tuple[str, str]], step_s: float, points: int) -> FloatArray | None:
+    """Lower Cholesky factor of the markets' mark-return correlation; None (independent) if unusable."""
+    if len(keys) < 2:
+        return None
+    grids = [finished(snap.mark_grid[k]) for k in keys]
+    end = max(int(t[-1]) for t, _ in grids)
+    step_ns = int(step_s * NS_PER_S)
+    prices = np.column_stack([resample_last(t, v, step_ns, end, points, max_age_ns=0) for t, v in grids])
+    r = log_returns(prices)
+    r = r[np.all(np.isfinite(r), axis=1)]
+    if r.shape[0] < 20:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(r, rowvar=False)
+    if not np.all(np.isfinite(corr)):
+        return None
+    try:
+        return np.asarray(np.linalg.cholesky(corr), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def run_monte_carlo(
+    snap: Snapshot,
+    ev: EvaluationConfig,
+    markets: Mapping[tuple[str, str], MarketModel],
+    lps: Mapping[PositionKey, float],
+) -> MonteCarloRun:
+    book = market_exposures(snap)
+    if not book:
+        return MonteCarloRun(reason="no_position")
+    step_s = ev.volatility_sample_s
+    keys = list(book)
+    names = ("spot", "basis", "omega", "alpha", "beta", "nu", "sigma2", "theta", "mu", "sigma", "interval_h",
+             "spot_q")  # fmt: skip
+    cols: dict[str, list[float]] = {n: [] for n in names}
+    notes: list[str] = []
+    for key in keys:
+        model, mark = markets.get(key), snap.marks.get(key)
+        if model is None or mark is None or not has_params(model.garch):
+            why = "empty_history" if model is None else model.garch.reason.name.lower()
+            return MonteCarloRun(reason=f"garch_{why}" if mark is not None else "no_mark")
+        spot = spot_mid(snap, *key)
+        if not math.isfinite(spot):
+            if book[key].spot_q != 0:
+                return MonteCarloRun(reason="no_spot_price")
+            spot = mark.mark  # no spot book: simulate the mark itself with a frozen zero basis
+        g = model.garch
+        cols["spot"].append(spot)
+        cols["basis"].append(spot - mark.mark)
+        cols["omega"].append(g.omega)
+        cols["alpha"].append(g.alpha)
+        cols["beta"].append(g.beta)
+        cols["nu"].append(g.nu)
+        cols["sigma2"].append(g.sigma2_next)
+        ou = model.ou
+        if ou.mean_reverting:
+            theta, mu, sigma = ou.theta, ou.mu, ou.sigma
+        else:
+            theta, mu = 0.0, 0.0
+            sigma = _random_walk_sigma(snap.mark_grid[key], snap.spot_grid.get(key), step_s)
+            if not math.isfinite(sigma):
+                sigma = 0.0
+                notes.append("basis_frozen")
+        cols["theta"].append(theta)
+        cols["mu"].append(mu)
+        cols["sigma"].append(sigma)
+        fi = snap.funding.get(key)
+        cols["interval_h"].append(fi.interval_s / 3600.0 if fi is not None else DEFAULT_INTERVAL_H)
+        cols["spot_q"].append(book[key].spot_q)
+    settled = [snap.funding_settled.get(k) for k in keys]
+    n_hist = min((0 if s is None else s[1].size) for s in settled)
+    if n_hist > 0:
+        hist = np.column_stack([s[1][-n_hist:] for s in settled if s is not None])
+    else:
+        hist = np.array([[snap.marks[k].funding_rate for k in keys]])
+        notes.append("funding_from_current_estimate")
+    a = {n: np.array(v, dtype=np.float64) for n, v in cols.items()}
+    market = McMarket(
+        spot=a["spot"], basis=a["basis"], omega=a["omega"], alpha=a["alpha"], beta=a["beta"], nu=a["nu"],
+        sigma2=a["sigma2"], ou_theta=a["theta"], ou_mu=a["mu"], ou_sigma=a["sigma"], funding_history=hist,
+        funding_interval_h=a["interval_h"], chol=_cholesky(snap, keys, step_s, ev.history_points),
+    )  # fmt: skip
+    positions = [(pk, q, i) for i, k in enumerate(keys) for pk, q in book[k].positions]
+    mc_book = McBook(
+        spot_q=a["spot_q"],
+        perp_asset=np.array([i for _, _, i in positions], dtype=np.intp),
+        perp_q=np.array([q for _, q, _ in positions], dtype=np.float64),
+        perp_lp=np.array([lps.get(pk, math.nan) for pk, _, _ in positions], dtype=np.float64),
+    )
+    results: dict[float, McResult] = {}
+    for alpha in ev.var_confidences:
+        results[alpha] = monte_carlo(
+            market, mc_book, horizon_s=ev.var_horizon_s, step_s=step_s, n_paths=ev.mc_paths, alpha=alpha,
+            rng=np.random.default_rng(ev.mc_seed),
+        )  # fmt: skip
+    first = next(iter(results.values()))
+    return MonteCarloRun(
+        results=MappingProxyType(results),
+        positions=tuple(pk for pk, _, _ in positions),
+        reason="" if first.reason == 0 else first.reason.name.lower(),
+        note=",".join(dict.fromkeys(notes)),
+        lp_unknown=frozenset(pk for pk, _, _ in positions if pk not in lps),
+        book=book_signature(book),
+    )

@@ -1,0 +1,72 @@
+"""The book as legs: what the desk holds in each market, in base units and in USD.
+
+VaR, Monte Carlo and the hedge advice all need the same picture, keyed by market (venue,
+symbol): the spot leg is the off-exchange holdings valued at that market's spot book, the perp
+leg every perpetual position on that market. A market is one (venue, symbol), not an asset, so a
+book hedged on two venues keeps two perp legs with their own basis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from monitor.store.state import Snapshot
+
+__all__ = [
+    "QUOTES",
+    "Leg",
+    "MarketExposure",
+    "PositionKey",
+    "base_asset",
+    "book_signature",
+    "market_exposures",
+    "spot_mid",
+]
+
+QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD")
+PositionKey = tuple[str, str, str, str]  # venue, account, symbol, side
+Leg = tuple[str, str, str]  # venue, symbol, "spot" | "perp"
+
+
+def base_asset(symbol: str) -> str:
+    for quote in QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return symbol[: -len(quote)]
+    return symbol
+
+
+def spot_mid(snap: Snapshot, venue: str, symbol: str) -> float:
+    q = snap.quotes.get((venue, symbol, "spot"))
+    return 0.5 * (q.bid + q.ask) if q is not None else math.nan
+
+
+@dataclass
+class MarketExposure:
+    """One market's legs: holdings priced here (spot) and perpetual positions listed here."""
+
+    spot_q: float = 0.0
+    perp_q: float = 0.0
+    positions: list[tuple[PositionKey, float]] = field(default_factory=list)  # (key, signed base qty)
+
+
+def market_exposures(snap: Snapshot) -> dict[tuple[str, str], MarketExposure]:
+    """Every market the book touches, in sorted order (so vectors built from it are stable)."""
+    out: dict[tuple[str, str], MarketExposure] = defaultdict(MarketExposure)
+    for h in snap.holdings.values():
+        out[(h.price_venue, h.price_symbol)].spot_q += h.quantity
+    for (venue, account), acct in snap.accounts.items():
+        for p in acct.positions:
+            if p.qty == 0:
+                continue
+            q = p.qty * p.contract_size
+            e = out[(venue, p.symbol)]
+            e.perp_q += q
+            e.positions.append(((venue, account, p.symbol, p.side), q))
+    return dict(sorted(out.items()))
+
+
+def book_signature(book: dict[tuple[str, str], MarketExposure]) -> tuple[object, ...]:
+    """Equal for two snapshots exactly when they hold the same quantities in the same markets."""
+    return tuple((k, e.spot_q, tuple(sorted(e.positions))) for k, e in book.items())

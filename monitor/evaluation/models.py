@@ -1,0 +1,188 @@
+"""The slow models the per-tick evaluator reads: one immutable record, replaced whole.
+
+A GARCH fit costs tens of milliseconds per symbol and a Monte Carlo run seconds, far beyond a
+tick, so `refresh_models` runs on a slow cadence in a worker thread (monitor/refit.py) from one
+store snapshot and returns a new `RiskModels`; the daemon swaps the reference (atomic in Python)
+and every tick reads whichever record is current. Nothing here mutates or keeps state between
+calls except the warm start passed in as `previous`.
+
+What a record holds, per market (venue, symbol): the GARCH(1,1)-t fit of mark returns with the
+grid time of the last bar it used (the tick steps the recursion from there with each newer bar),
+and the OU fit of the basis (spot mid − mark). For the book: the joint one-step log returns of
+every leg it held at refit time with their covariance (parametric and historical VaR), and the
+Monte Carlo results per confidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from monitor.clock import NS_PER_S
+from monitor.config import EvaluationConfig
+from monitor.evaluation.exposure import Leg, PositionKey, market_exposures
+from monitor.risk._num import FloatArray, quiet
+from monitor.risk.basis import OUFit, ou_fit
+from monitor.risk.garch import GarchParams, fit_garch, has_params
+from monitor.risk.montecarlo import McResult
+from monitor.risk.reasons import Reason
+from monitor.risk.volatility import log_returns, resample_last
+from monitor.store.state import Grid, Snapshot
+
+__all__ = [
+    "EMPTY_MODELS",
+    "MarketModel",
+    "MonteCarloRun",
+    "ReturnHistory",
+    "RiskModels",
+    "basis_series",
+    "finished",
+    "fit_market",
+    "refresh_models",
+    "return_history",
+]
+
+MIN_HISTORY_ROWS = 20  # joint returns needed for a covariance or a historical quantile
+
+
+@dataclass(frozen=True, slots=True)
+class MarketModel:
+    garch: GarchParams
+    last_bar_ns: int  # grid time of the last bar in the fit; 0 when there was none
+    ou: OUFit
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnHistory:
+    """Joint one-step log returns of the book's legs (rows with any NaN dropped) and their covariance."""
+
+    legs: tuple[Leg, ...] = ()
+    returns: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    cov: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    reason: str = "not_fitted_yet"
+
+
+@dataclass(frozen=True, slots=True)
+class MonteCarloRun:
+    """Monte Carlo VaR/ES per confidence (same paths for every level) and LP touches per position."""
+
+    results: Mapping[float, McResult] = field(default_factory=lambda: MappingProxyType({}))
+    positions: tuple[PositionKey, ...] = ()  # the order of each result's p_touch
+    reason: str = "not_fitted_yet"
+    note: str = ""  # a caveat on a value that is present (e.g. funding from the current estimate)
+    lp_unknown: frozenset[PositionKey] = frozenset()  # positions whose LP was not available at refit
+    book: tuple[object, ...] = ()  # `book_signature` of the book simulated
+
+
+@dataclass(frozen=True, slots=True)
+class RiskModels:
+    fitted_at_ns: int = 0  # 0: never fitted
+    step_s: float = math.nan
+    markets: Mapping[tuple[str, str], MarketModel] = field(default_factory=lambda: MappingProxyType({}))
+    history: ReturnHistory = field(default_factory=ReturnHistory)
+    mc: MonteCarloRun = field(default_factory=MonteCarloRun)
+
+
+EMPTY_MODELS = RiskModels()
+
+
+def finished(grid: Grid) -> Grid:
+    """The grid without its newest bucket, which is still filling and not a sample yet."""
+    ts, v = grid
+    return ts[:-1], v[:-1]
+
+
+def basis_series(mark: Grid, spot: Grid | None) -> tuple[FloatArray, str]:
+    """spot − mark on the finished buckets both grids hold (NaN where either is missing)."""
+    if spot is None:
+        return np.zeros(0), "no_spot_history"
+    mts, mv = finished(mark)
+    sts, sv = finished(spot)
+    if mts.size == 0 or sts.size == 0:
+        return np.zeros(0), "empty_history"
+    both = np.intersect1d(mts, sts)
+    if both.size == 0:
+        return np.zeros(0), "empty_history"
+    # each grid is gap-filled, so both are runs of consecutive buckets and so is their overlap
+    m = mv[np.searchsorted(mts, both)]
+    s = sv[np.searchsorted(sts, both)]
+    with quiet():
+        return np.where((s > 0) & (m > 0), s - m, np.nan), ""
+
+
+def fit_market(
+    mark: Grid, spot: Grid | None, step_s: float, min_obs: int, previous: MarketModel | None
+) -> MarketModel:
+    ts, v = finished(mark)
+    r = log_returns(v) if v.size > 1 else np.zeros(0)
+    start = previous.garch if previous is not None and has_params(previous.garch) else None
+    garch = fit_garch(r, min_obs=min_obs, starting=start)
+    b, why = basis_series(mark, spot)
+    ou = ou_fit(b, step_s) if not why else ou_fit(np.zeros(0), step_s)
+    return MarketModel(garch=garch, last_bar_ns=int(ts[-1]) if ts.size else 0, ou=ou)
+
+
+def return_history(snap: Snapshot, legs: tuple[Leg, ...], step_s: float, points: int) -> ReturnHistory:
+    """Align every leg's finished grid on one time axis (exact buckets) and take log returns."""
+    if not legs:
+        return ReturnHistory(reason="no_position")
+    step_ns = int(step_s * NS_PER_S)
+    grids: list[Grid] = []
+    for venue, symbol, kind in legs:
+        g = (snap.spot_grid if kind == "spot" else snap.mark_grid).get((venue, symbol))
+        if g is None or g[0].size < 3:
+            return ReturnHistory(legs=legs, reason="empty_history")
+        grids.append(finished(g))
+    end = max(int(g[0][-1]) for g in grids)
+    prices = np.column_stack([resample_last(t, v, step_ns, end, points, max_age_ns=0) for t, v in grids])
+    r = log_returns(prices)
+    r = r[np.all(np.isfinite(r), axis=1)]
+    if r.shape[0] < MIN_HISTORY_ROWS:
+        return ReturnHistory(legs=legs, returns=r, reason="empty_history")
+    cov = np.atleast_2d(np.cov(r, rowvar=False))
+    if not np.all(np.diag(cov) > 0):  # a flat leg is a dead feed (the grid carries its last price)
+        return ReturnHistory(legs=legs, returns=r, reason="zero_volatility")
+    r.flags.writeable = False
+    cov.flags.writeable = False
+    return ReturnHistory(legs=legs, returns=r, cov=cov, reason="")
+
+
+def book_legs(snap: Snapshot) -> tuple[Leg, ...]:
+    legs: list[Leg] = []
+    for (venue, symbol), e in market_exposures(snap).items():
+        if e.spot_q != 0:
+            legs.append((venue, symbol, "spot"))
+        if e.perp_q != 0 or e.positions:
+            legs.append((venue, symbol, "perp"))
+    return tuple(legs)
+
+
+def refresh_models(
+    snap: Snapshot,
+    ev: EvaluationConfig,
+    previous: RiskModels,
+    lps: Mapping[PositionKey, float],
+) -> RiskModels:
+    """Fit every market, rebuild the book's return history and run Monte Carlo; never raises on data."""
+    from monitor.evaluation.book_mc import run_monte_carlo  # the MC assembly needs the fitted markets
+
+    step_s = ev.volatility_sample_s
+    markets: dict[tuple[str, str], MarketModel] = {}
+    for key, grid in snap.mark_grid.items():
+        markets[key] = fit_market(
+            grid, snap.spot_grid.get(key), step_s, ev.garch_min_obs, previous.markets.get(key)
+        )
+    frozen_markets = MappingProxyType(markets)
+    history = return_history(snap, book_legs(snap), step_s, ev.history_points)
+    mc = run_monte_carlo(snap, ev, frozen_markets, lps)
+    return RiskModels(
+        fitted_at_ns=snap.taken_at_ns, step_s=step_s, markets=frozen_markets, history=history, mc=mc
+    )
+
+
+def reason_label(reason: Reason) -> str:
+    return "" if reason == Reason.OK else reason.name.lower()
