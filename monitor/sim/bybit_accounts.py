@@ -407,6 +407,7 @@ class BybitAccountEngine:
 
 
 def _rate(margin: float, balance: float) -> float:
+    """A margin rate as published (8 decimals); inf when the balance is gone."""
     if margin <= 0:
         return 0.0
-    return margin / balance if balance > 0 else float("inf")
+    return q8(margin / balance) if balance > 0 else float("inf")

@@ -25,6 +25,7 @@ __all__ = [
     "BybitKeyRing",
     "bybit_sign",
     "realtime_signature",
+    "signed_headers",
     "verify_rest",
     "verify_ws_auth",
 ]
@@ -50,6 +51,19 @@ def bybit_sign(secret: str, payload: str) -> str:
 
 def realtime_signature(secret: str, expires_ms: int | str) -> str:
     return bybit_sign(secret, f"GET/realtime{expires_ms}")
+
+
+def signed_headers(
+    api_key: str, secret: str, payload: str, timestamp_ms: int, recv_window_ms: int = DEFAULT_RECV_WINDOW_MS
+) -> dict[str, str]:
+    """The four X-BAPI-* headers of a private call, signed as ccxt and the venue's SDKs sign them."""
+    ts, window = str(timestamp_ms), str(recv_window_ms)
+    return {
+        "X-BAPI-API-KEY": api_key,
+        "X-BAPI-TIMESTAMP": ts,
+        "X-BAPI-RECV-WINDOW": window,
+        "X-BAPI-SIGN": bybit_sign(secret, ts + api_key + window + payload),
+    }
 
 
 class BybitKeyRing:

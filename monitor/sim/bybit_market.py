@@ -128,7 +128,9 @@ class BybitMarket:
         mono = self._clock.monotonic_ns()
         dt_wall = max(0.0, (mono - self._last_mono) / 1e9)
         self._last_mono = mono
-        if not self.base.paused and dt_wall > 0:
+        if self.base.paused:  # a paused market holds everything it publishes, funding estimate included
+            dt_wall = 0.0
+        elif dt_wall > 0:
             for process in (*self.spreads.values(), *self._spot.values()):
                 process.step(dt_wall * self._speed)
         self._publish(dt_wall)

@@ -16,7 +16,14 @@ from monitor.secret import Secret
 from monitor.sim.auth import sign
 from monitor.sim.server import Simulator
 
-__all__ = ["TEST_KEYS", "fast_config", "running_simulator", "signed_query"]
+__all__ = [
+    "BYBIT_TEST_KEYS",
+    "TEST_KEYS",
+    "bybit_config",
+    "fast_config",
+    "running_simulator",
+    "signed_query",
+]
 
 TEST_KEYS: dict[str, tuple[Secret, Secret]] = {
     "alice": (Secret("alice-api-key-0123456789"), Secret("alice-api-secret-9876543210")),
@@ -59,6 +66,46 @@ _BOB = SimAccountConfig(
 )
 
 
+# Bybit unified accounts: carol cross (one-way, BTC short + hourly SOL long), dave isolated (the
+# documented 1 BTC @ 10,000 at 50x, whose liqPrice is 9,850, beside an ETH short with extra margin)
+BYBIT_TEST_KEYS: dict[str, tuple[Secret, Secret]] = {
+    "carol": (Secret("carol-bybit-key-0123456789"), Secret("carol-bybit-secret-9876543210")),
+    "dave": (Secret("dave-bybit-key-0123456789"), Secret("dave-bybit-secret-9876543210")),
+}
+_CAROL = SimAccountConfig(
+    name="carol",
+    api_key_env="SIM_CAROL_KEY",
+    api_secret_env="SIM_CAROL_SECRET",
+    wallet_usdt=150_000.0,
+    venue="bybit",
+    positions=(
+        SimPositionConfig(symbol="BTCUSDT", qty=-3.0, leverage=10.0),
+        SimPositionConfig(symbol="SOLUSDT", qty=800.0, leverage=5.0),
+    ),
+)
+_DAVE = SimAccountConfig(
+    name="dave",
+    api_key_env="SIM_DAVE_KEY",
+    api_secret_env="SIM_DAVE_SECRET",
+    wallet_usdt=2_000.0,
+    venue="bybit",
+    positions=(
+        SimPositionConfig(
+            symbol="BTCUSDT", qty=1.0, entry_price=10_000.0, leverage=50.0, margin_mode="isolated"
+        ),
+        SimPositionConfig(
+            symbol="ETHUSDT", qty=-4.0, leverage=20.0, margin_mode="isolated", isolated_wallet=300.0
+        ),
+    ),
+)
+
+
+def bybit_config(**overrides: object) -> SimulatorConfig:
+    """`fast_config` plus the two Bybit accounts (keys: `TEST_KEYS | BYBIT_TEST_KEYS`)."""
+    base = fast_config()
+    return fast_config(accounts=(*base.accounts, _CAROL, _DAVE), **overrides)
+
+
 def fast_config(**overrides: object) -> SimulatorConfig:
     """A fast simulator (50 ms ticks) with two accounts: alice one-way cross, bob hedge isolated."""
     base: dict[str, object] = {
@@ -77,7 +124,7 @@ async def running_simulator(
     keys: Mapping[str, tuple[Secret, Secret]] | None = None,
     clock: Clock | None = None,
 ) -> AsyncIterator[Simulator]:
-    sim = Simulator(cfg or fast_config(), dict(keys or TEST_KEYS), clock or LiveClock())
+    sim = Simulator(cfg or fast_config(), dict(keys or (TEST_KEYS | BYBIT_TEST_KEYS)), clock or LiveClock())
     await sim.start()
     try:
         yield sim

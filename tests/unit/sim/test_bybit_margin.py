@@ -1,0 +1,178 @@
+"""The simulated Bybit's margin model: risk tiers, positionMM, the venue's liqPrice and liquidations."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from monitor.config import SimAccountConfig, SimPositionConfig
+from monitor.errors import ConfigError
+from monitor.risk.bybit_liquidation import bybit_cross_liquidation_price, bybit_isolated_liquidation_price
+from monitor.sim.bybit_accounts import BybitAccountEngine
+from monitor.sim.bybit_margin import classic_isolated_liq_price, round_liq_price
+from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec, tier_for_value
+from monitor.sim.bybit_symbols import build_tiers as build
+
+NOW = 1_700_000_000_000
+MARKS = {"BTCUSDT": 10_000.0, "ETHUSDT": 2_000.0, "SOLUSDT": 100.0}
+
+
+def _engine(*positions: SimPositionConfig, wallet: float = 1_000.0) -> BybitAccountEngine:
+    cfg = SimAccountConfig(
+        name="c", api_key_env="K", api_secret_env="S", wallet_usdt=wallet, positions=positions, venue="bybit"
+    )
+    return BybitAccountEngine([cfg], first_mark=MARKS.__getitem__, marks=MARKS, now_ms=NOW)
+
+
+def _iso(
+    qty: float, entry: float, lev: float, extra: float = 0.0, symbol: str = "BTCUSDT"
+) -> SimPositionConfig:
+    return SimPositionConfig(
+        symbol=symbol, qty=qty, entry_price=entry, leverage=lev, margin_mode="isolated", isolated_wallet=extra
+    )
+
+
+def test_documented_example_long_1_btc_at_10000_50x_is_9850() -> None:
+    """venues.md §3.5: long 1 BTC @ 10,000, 50x, MMR 0.5 % → liqPrice 9,850 (isolated)."""
+    eng = _engine(_iso(1.0, 10_000.0, 50.0))
+    v = eng.position("c", "BTCUSDT")
+    assert v is not None
+    assert (v.mmr, v.im, v.mm, v.balance) == (0.005, 200.0, 50.0, 200.0)
+    assert v.liq_price == 9_850.0
+    assert v.bust_price == 9_800.0
+    assert eng.margin_mode("c") == "ISOLATED_MARGIN"
+
+
+@pytest.mark.parametrize(
+    ("qty", "entry", "lev", "extra"),
+    [
+        (1.0, 10_000.0, 50.0, 0.0),
+        (-1.0, 10_000.0, 50.0, 0.0),
+        (0.37, 41_234.5, 20.0, 150.0),
+        (-2.5, 38_000.0, 10.0, 800.0),
+    ],
+)
+def test_isolated_liq_price_is_the_help_centre_formula_to_the_tick(
+    qty: float, entry: float, lev: float, extra: float
+) -> None:
+    v = _engine(_iso(qty, entry, lev, extra)).position("c", "BTCUSDT")
+    assert v is not None
+    expected = classic_isolated_liq_price(qty > 0, entry, lev, v.mmr, extra, abs(qty))
+    assert v.liq_price == round_liq_price(expected, qty, "0.10")
+    assert abs(v.liq_price - expected) < 0.1
+    # the collector-side model (monitor/risk) lands on the same price before rounding
+    assert math.isclose(
+        float(bybit_isolated_liquidation_price(qty, entry, v.balance, v.mm)), expected, rel_tol=1e-12
+    )
+
+
+@pytest.mark.parametrize("qty", [1.0, -1.0, 0.37, -2.5])
+def test_liq_price_is_where_balance_plus_upnl_meets_position_mm(qty: float) -> None:
+    v = _engine(_iso(qty, 40_000.0, 25.0, 100.0)).position("c", "BTCUSDT")
+    assert v is not None
+    at_lp = v.balance + qty * (v.liq_price - v.avg_price)
+    assert abs(at_lp - v.mm) <= abs(qty) * 0.1  # within one tick of the exact crossing
+    # rounding went towards the mark: taken over at the reported price, it still holds at least its MM
+    assert at_lp >= v.mm - 1e-9
+
+
+def test_rounding_is_towards_the_mark() -> None:
+    assert round_liq_price(9_850.04, 1.0, "0.10") == 9_850.1
+    assert round_liq_price(9_850.06, -1.0, "0.10") == 9_850.0
+    assert round_liq_price(-5.0, 1.0, "0.10") == 0.0
+
+
+def test_tier_deduction_keeps_mm_continuous_and_higher_tiers_apply() -> None:
+    tiers = bybit_spec("BTCUSDT").tiers  # type: ignore[union-attr]
+    for lo, hi in itertools.pairwise(tiers):
+        at_cap = lo.limit * lo.mmr - lo.deduction
+        next_formula = lo.limit * hi.mmr - hi.deduction
+        assert math.isclose(at_cap, next_formula, rel_tol=1e-12)
+    assert tier_for_value(tiers, 2_000_000.0).id == 1
+    assert tier_for_value(tiers, 2_000_000.01).id == 2
+    assert tier_for_value(tiers, 1e12).id == tiers[-1].id
+    assert build([100.0, 200.0], [0.01, 0.02], [0.02, 0.04])[1].deduction == 1.0
+    assert all(s.tiers[0].max_leverage >= 50 for s in BYBIT_SYMBOLS)
+
+
+def test_position_mm_uses_the_tier_of_the_entry_value() -> None:
+    """300 BTC @ 10,000 = 3M: tier 2 (1 %, deduction 10,000) → MM = 20,000; ByMp re-tiers at mark."""
+    eng = _engine(_iso(300.0, 10_000.0, 20.0), wallet=0.0)
+    eng.marks["BTCUSDT"] = 6_000.0  # 1.8M at mark: tier 1
+    v = eng.position("c", "BTCUSDT")
+    assert v is not None
+    assert (v.risk_id, v.mm, v.mm_mp) == (2, 20_000.0, 9_000.0)
+
+
+def test_cross_liq_price_is_where_equity_meets_total_mm() -> None:
+    eng = _engine(
+        SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=10_000.0, leverage=20.0),
+        SimPositionConfig(symbol="ETHUSDT", qty=-5.0, entry_price=2_100.0, leverage=20.0),
+        wallet=2_000.0,
+    )
+    views = {v.symbol: v for v in eng.positions("c")}
+    w = eng.wallet("c")
+    assert w.margin_mode == "REGULAR_MARGIN"
+    total_mm = sum(v.mm for v in views.values())
+    assert w.maint_margin == total_mm
+    btc = views["BTCUSDT"]
+    # equity with BTC at its LP (ETH held) equals ΣMM, to within a tick × size
+    equity_at_lp = w.equity + btc.qty * (btc.liq_price - btc.mark)
+    assert abs(equity_at_lp - total_mm) <= 0.1
+    exact = float(bybit_cross_liquidation_price(btc.qty, btc.mark, w.equity, total_mm))
+    assert btc.liq_price == round_liq_price(exact, btc.qty, "0.10")
+    assert w.mm_rate == pytest.approx(total_mm / w.equity)
+
+
+def test_isolated_position_is_taken_over_at_its_liq_price_not_a_tick_before() -> None:
+    eng = _engine(_iso(1.0, 10_000.0, 50.0), wallet=500.0)
+    assert eng.on_marks({"BTCUSDT": 9_850.01}, NOW + 1) == []
+    done = eng.on_marks({"BTCUSDT": 9_850.0}, NOW + 2)
+    assert [(d.symbol, d.price, d.liq_price, d.loss) for d in done] == [("BTCUSDT", 9_850.0, 9_850.0, 200.0)]
+    assert eng.positions("c") == []
+    w = eng.wallet("c")
+    assert (w.wallet, w.equity, w.realised) == (500.0, 500.0, 0.0)  # the free wallet is untouched
+
+
+def test_cross_account_liquidates_when_equity_meets_total_mm() -> None:
+    eng = _engine(
+        SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=10_000.0, leverage=20.0), wallet=600.0
+    )
+    lp = eng.position("c", "BTCUSDT").liq_price  # type: ignore[union-attr]
+    assert lp == round_liq_price(10_000.0 - (600.0 - 50.0), 1.0, "0.10") == 9_450.0
+    assert eng.on_marks({"BTCUSDT": lp + 0.1}, NOW + 1) == []
+    done = eng.on_marks({"BTCUSDT": lp}, NOW + 2)
+    assert len(done) == 1
+    assert eng.wallet("c").wallet == pytest.approx(600.0 - 550.0)
+
+
+def test_funding_is_paid_from_the_isolated_balance_and_moves_the_liq_price() -> None:
+    eng = _engine(_iso(1.0, 10_000.0, 50.0))
+    paid = eng.settle_funding("BTCUSDT", 0.001, 10_000.0, NOW + 1)
+    assert paid == {"c": -10.0}
+    v = eng.position("c", "BTCUSDT")
+    assert v is not None
+    assert (v.balance, v.realised, v.liq_price) == (190.0, -10.0, 9_860.0)
+
+
+def test_config_refusals() -> None:
+    with pytest.raises(ConfigError, match="all cross or all isolated"):
+        _engine(_iso(1.0, 10_000.0, 10.0), SimPositionConfig(symbol="ETHUSDT", qty=1.0, leverage=10.0))
+    with pytest.raises(ConfigError, match="risk tier"):
+        _engine(SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=10_000.0, leverage=125.0))
+    with pytest.raises(ConfigError, match="does not list"):
+        _engine(SimPositionConfig(symbol="DOGEUSDT", qty=1.0, leverage=5.0))
+
+
+def test_set_position_pushes_position_and_wallet() -> None:
+    eng = _engine(wallet=10_000.0)
+    seen: list[tuple[str, str]] = []
+    eng.subscribe(lambda name, topic, _rows: seen.append((name, topic)))
+    eng.set_position("c", "SOLUSDT", 50.0, leverage=5.0, now_ms=NOW + 5)
+    v = eng.position("c", "SOLUSDT")
+    assert v is not None and (v.size, v.avg_price, v.im) == (50.0, 100.0, 1_000.0)
+    assert seen == [("c", "position"), ("c", "wallet")]
+    eng.set_position("c", "SOLUSDT", 0.0, now_ms=NOW + 6)
+    assert eng.positions("c") == []

@@ -1,0 +1,152 @@
+"""The simulated Bybit market: one replay, a venue premium of its own, Bybit funding on its own grid.
+
+Also the funding-sign check asked for in issue 8: the settled rate (either venue) is the venue
+formula applied to the interval's time-weighted premium, so when spot sits above the perp over an
+interval (positive basis) funding is negative, and the other way round.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from monitor.clock import ManualClock
+from monitor.sim.bybit_market import BybitMarket, bybit_funding_rate
+from monitor.sim.bybit_symbols import bybit_spec
+from monitor.sim.funding import funding_rate
+from monitor.sim.market import Market
+from monitor.sim.server import Simulator
+from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
+
+SPEED = 60.0
+
+
+def _rig(seed: int = 7, start_ns: int | None = None) -> tuple[ManualClock, Market, BybitMarket]:
+    clock = ManualClock() if start_ns is None else ManualClock(start_ns)
+    base = Market(replay="crash-2021-05-19", speed=SPEED, loop=True, seed=seed, clock=clock)
+    return clock, base, BybitMarket(base, seed=seed, speed=SPEED, clock=clock)
+
+
+def _step(
+    clock: ManualClock, base: Market, bybit: BybitMarket, seconds: float = 1.0
+) -> list[dict[str, float]]:
+    clock.advance(seconds)
+    return bybit.advance(base.advance())
+
+
+def test_bybit_perp_is_the_binance_perp_times_its_premium_on_the_same_index() -> None:
+    clock, base, bybit = _rig()
+    for _ in range(50):
+        samples = _step(clock, base, bybit, 7.0)
+        assert samples[-1] == bybit.marks()
+        for symbol, q in bybit.quotes.items():
+            spec = bybit.specs[symbol]
+            b = base.quotes[symbol]
+            assert q.mark == round(b.mark * (1 + bybit.spreads[symbol].bps / 1e4), spec.price_scale)
+            assert q.index == round(b.index, spec.price_scale)
+            premium_gap = (q.mark - q.index) / q.index - (b.mark - b.index) / b.index
+            assert premium_gap == pytest.approx(bybit.spreads[symbol].bps / 1e4, abs=2e-4)
+
+
+def test_venue_premium_reverts_around_its_mean_with_its_sd() -> None:
+    _clock, _base, bybit = _rig()
+    seen: dict[str, list[float]] = {s: [] for s in bybit.specs}
+    for _ in range(20_000):  # 20,000 × 60 replay s ≈ 1,000 half-lives
+        for s, p in bybit.spreads.items():
+            seen[s].append(p.step(60.0))
+    for s, xs in seen.items():
+        spec = bybit.specs[s]
+        assert statistics.fmean(xs) == pytest.approx(spec.spread_mu_bps, abs=0.25 * spec.spread_sd_bps)
+        assert statistics.pstdev(xs) == pytest.approx(spec.spread_sd_bps, rel=0.25)
+
+
+def test_basis_and_funding_differ_between_the_venues() -> None:
+    clock, base, bybit = _rig()
+    funding_gap, mark_gap, spot_gap = set(), set(), set()
+    for _ in range(600):
+        _step(clock, base, bybit, 3.0)
+        y, b = bybit.quotes["BTCUSDT"], base.quotes["BTCUSDT"]
+        funding_gap.add(y.funding_rate != b.funding_rate)
+        mark_gap.add(y.mark != b.mark)
+        spot_gap.add(y.spot_bid != b.spot_bid)
+    assert True in funding_gap and True in mark_gap and True in spot_gap
+
+
+@pytest.mark.parametrize(
+    ("symbol", "premium", "expected"),
+    [
+        ("BTCUSDT", 0.0002, 0.0001),  # inside the clamp: the interest rate
+        ("BTCUSDT", 0.0030, 0.0025),  # above it: premium − 0.05 %
+        ("BTCUSDT", -0.0100, -0.005),  # floored at −fundingCap
+        ("SOLUSDT", 0.0002, 0.0001375),  # hourly: interest and clamp pro rata (1/8)
+        ("SOLUSDT", -0.0002, -0.0001375),
+    ],
+)
+def test_bybit_funding_formula(symbol: str, premium: float, expected: float) -> None:
+    spec = bybit_spec(symbol)
+    assert spec is not None
+    assert bybit_funding_rate(premium, spec) == pytest.approx(expected, abs=1e-12)
+
+
+def test_settled_funding_is_the_formula_of_the_interval_premium_and_has_the_basis_sign() -> None:
+    """Both venues, two BTCUSDT intervals: rate = f(time-weighted premium); sign opposite to the basis.
+
+    The clock starts 5 minutes before a settlement, so the first (short) interval sees the replay's
+    opening minutes, where this seed's basis dips below zero (perp over spot), and the second a full
+    8 h, where it sits near its fitted mean of +87 bps (spot over perp): one rate of each sign.
+    """
+    eight_h = 8 * 3600
+    clock, base, bybit = _rig(start_ns=((1_700_000_000 // eight_h + 1) * eight_h - 300) * 1_000_000_000)
+    spec = bybit.specs["BTCUSDT"]
+    sums = {"binance": [0.0, 0.0], "bybit": [0.0, 0.0]}  # Σ premium·dt, Σ dt since the interval began
+    checked: list[tuple[str, float, float]] = []  # (venue, settled rate, mean premium)
+    dt = 10.0
+    while len(checked) < 4:
+        _step(clock, base, bybit, dt)
+        for venue, q in (("binance", base.quotes["BTCUSDT"]), ("bybit", bybit.quotes["BTCUSDT"])):
+            sums[venue][0] += (q.mark - q.index) / q.index * dt
+            sums[venue][1] += dt
+        for st in base.due_settlements():
+            if st.symbol == "BTCUSDT":
+                mean = sums["binance"][0] / sums["binance"][1]
+                assert st.rate == pytest.approx(funding_rate(mean, 0.0001, 0.003), abs=1e-8)
+                checked.append(("binance", st.rate, mean))
+                sums["binance"] = [0.0, 0.0]
+        for symbol, _t, rate, _m in bybit.due_settlements():
+            if symbol == "BTCUSDT":
+                mean = sums["bybit"][0] / sums["bybit"][1]
+                assert rate == pytest.approx(bybit_funding_rate(mean, spec), abs=1e-8)
+                checked.append(("bybit", rate, mean))
+                sums["bybit"] = [0.0, 0.0]
+    signs = set()
+    for venue, rate, mean_premium in checked:
+        # premium = (mark − index)/index = −basis/(1 − basis): spot above the perp ⇒ premium < 0 ⇒ rate < 0
+        assert abs(mean_premium) > 0.0006, venue  # beyond clamp + interest: the sign is the premium's
+        assert (rate > 0) == (mean_premium > 0), venue
+        signs.add(rate > 0)
+    assert signs == {True, False}  # this seed's path gives one interval of each sign
+
+
+def test_hourly_symbol_settles_every_hour_on_bybit_only() -> None:
+    """SOLUSDT is 1 h on Bybit, 4 h on Binance: at the next whole hour only Bybit's SOL pays (carol)."""
+    hour = 3_600_000
+    clock = ManualClock()
+    sim = Simulator(bybit_config(speed=1.0), TEST_KEYS | BYBIT_TEST_KEYS, clock)
+    boundary = (sim.bybit.now_ms() // hour + 1) * hour
+    assert boundary % (4 * hour) != 0  # not a Binance SOL (4 h) or BTC (8 h) settlement too
+    sol = sim.bybit.engine.position("carol", "SOLUSDT")
+    assert sol is not None
+    wallet0 = sim.bybit.engine.wallet("carol").wallet
+    n_sol = len(sim.bybit.funding.query("SOLUSDT", None, None, 10**6))
+    n_btc = len(sim.bybit.funding.query("BTCUSDT", None, None, 10**6))
+    while sim.bybit.now_ms() < boundary:
+        clock.advance(30.0)
+        sim.tick()
+    rows = sim.bybit.funding.query("SOLUSDT", None, None, 10**6)
+    assert len(rows) == n_sol + 1 and rows[-1].time_ms == boundary
+    assert len(sim.bybit.funding.query("BTCUSDT", None, None, 10**6)) == n_btc
+    assert sim.funding.query("SOLUSDT", boundary, None, 10) == []
+    mark, rate = rows[-1].mark, rows[-1].rate
+    assert mark is not None and rate != 0
+    assert sim.bybit.engine.wallet("carol").wallet == pytest.approx(wallet0 - sol.qty * mark * rate, abs=1e-6)
