@@ -30,6 +30,8 @@ def test_check_config() -> None:
         (["severity=warning", "alertname=PerpmonFeedStale"], "desk-chat"),
         (["severity=info"], "desk-chat"),
         (["severity=none", "alertname=PerpmonMonitoringHeartbeat"], "heartbeat"),
+        (["severity=info", "alertname=PerpmonWatchdog"], "heartbeat"),  # perpmon's own, posted directly
+        (["severity=info", "alertname=PerpmonStarted"], "desk-chat"),
     ],
 )
 def test_routes(labels: list[str], receivers: str) -> None:
