@@ -12,6 +12,7 @@ import yaml
 
 from monitor.config import load_config
 from monitor.dashboards import DATASOURCE_UID
+from monitor.validate import validate
 from tests.unit.deploy._paths import DEPLOY, ROOT, SIM_ENV
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -63,9 +64,15 @@ def test_bind_mounts_exist(resolved: dict[str, Any]) -> None:
                 assert os.path.exists(source), (name, source)
 
 
-def test_perpmon_container_config_is_valid() -> None:
-    """The config baked into the image and mounted by compose passes check-config with the demo keys."""
-    cfg, _ = load_config(DEPLOY / "compose" / "perpmon.toml", env=SIM_ENV)
+def test_perpmon_container_config_is_valid(resolved: dict[str, Any]) -> None:
+    """The config baked into the image and mounted by compose passes check-config with the demo keys
+    and the environment compose gives the container; its alerts reach the stack's Alertmanager."""
+    env = {**SIM_ENV, **resolved["services"]["perpmon"]["environment"]}
+    cfg, secrets = load_config(DEPLOY / "compose" / "perpmon.toml", env=env)
+    validate(cfg, secrets)
+    [am] = [r for r in cfg.receivers if r.type == "alertmanager"]
+    assert secrets.receiver_urls[am.name].reveal() == "http://alertmanager:9093"
+    assert "alertmanager" in resolved["services"]
     assert cfg.http.host == "0.0.0.0" and cfg.http.port == 9108
     assert cfg.state_dir == "/var/lib/perpmon"
     assert cfg.mqtt.enabled and cfg.mqtt.host == "mosquitto"
