@@ -8,7 +8,8 @@ from tests.unit.config.test_config import ROOT, SIM_ENV
 
 
 def test_shipped_rules_compile_and_cover_the_default_risks() -> None:
-    """Liquidation, margin, headroom, funding flip/extremes, hedge drift, stale feed, LP divergence, gone."""
+    """Liquidation, margin, headroom, funding flip/extremes, hedge drift, basis z, VaR, stale feed, LP
+    divergence vs venue, position gone: every default the alerting issue lists."""
     cfg, _ = load_config(ROOT / "config.toml", env=SIM_ENV)
     engine = RuleEngine(cfg.rules)
     by_figure = {(r.figure, r.op) for r in engine.rules}
@@ -25,4 +26,7 @@ def test_shipped_rules_compile_and_cover_the_default_risks() -> None:
         ("feed_stale", ">"),
         ("liquidation_price_divergence_ratio", ">"),
         ("position_disappeared", ">"),
+        ("basis_zscore", ">"),
+        ("basis_zscore", "<"),
+        ("var_usd", ">"),
     } <= by_figure
