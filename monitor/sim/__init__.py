@@ -1,6 +1,6 @@
-"""A Binance USDⓈ-M / spot venue simulator that unmodified ccxt clients talk to over loopback.
+"""A Binance USDⓈ-M / spot and Bybit v5 venue simulator that unmodified ccxt clients talk to over loopback.
 
-  server.py           Simulator: the two aiohttp apps, the tick, start/stop
+  server.py           Simulator: the three aiohttp apps (futures, spot, Bybit), the tick, start/stop
   ccxt_urls.py        point_ccxt_at(): aim a ccxt client at the simulator (or any host)
   testing.py          helpers for tests that need a running simulator
   control.py          SimControl: the scenario handle (prices, shocks, faults, clock) tests script with
@@ -41,4 +41,14 @@ wire
   events.py           ACCOUNT_UPDATE / ORDER_TRADE_UPDATE / MARGIN_CALL payloads
   faults.py           failure injection for tests
   corrupt.py          bad prices (NaN, negative, zero, wrong JSON type) in well-formed frames
+Bybit v5 (one host: REST and WebSocket, its own faults)
+  bybit_venue.py      BybitVenue: market, engine, keys, faults, funding; rides on the Simulator's tick
+  bybit_symbols.py    the listed linear perps (one hourly), risk-limit tiers, venue premium parameters
+  bybit_market.py     the Binance path × Bybit's own OU premium; Bybit funding on its own grid
+  bybit_margin.py     entry-valued positionMM/IM, isolated and cross liqPrice, bankruptcy price
+  bybit_accounts.py   BybitAccountEngine: unified accounts, liquidations, funding, private pushes
+  bybit_auth.py       X-BAPI-* signing, the `auth` op, retCode errors
+  bybit_payloads.py   envelope, instruments, tickers, risk limits, positions, wallet
+  bybit_rest.py       /v5 REST endpoints
+  bybit_ws.py         /v5/public/{linear,spot} tickers (snapshot, deltas) and /v5/private
 """
