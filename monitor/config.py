@@ -29,6 +29,7 @@ __all__ = [
     "LevelConfig",
     "LogConfig",
     "MqttConfig",
+    "ProxyHedgeConfig",
     "ReceiverConfig",
     "RuleConfig",
     "ShardConfig",
@@ -181,6 +182,16 @@ class MqttConfig(_Cfg, frozen=True, kw_only=True):
     client_id: Name = "perpmon"
 
 
+class ProxyHedgeConfig(_Cfg, frozen=True, kw_only=True):
+    """Hedge holdings of `asset` with the perpetual `symbol` on `venue` (beta hedge, risk-formulas §1)."""
+
+    asset: Asset  # the holdings to hedge, valued at their own spot book
+    venue: Name
+    symbol: Symbol  # the proxy perpetual (its mark returns)
+    window: Annotated[int, msgspec.Meta(ge=20, le=100_000)] = 500  # aligned returns in the regression
+    fraction: Annotated[float, msgspec.Meta(gt=0, le=2)] = 1.0  # hedge fraction h: q_B = −h·β·V_A/P_B
+
+
 class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     interval_s: PositiveFloat = 1.0
     volatility_sample_s: PositiveFloat = 60.0  # returns on this grid, never tick to tick
@@ -200,6 +211,7 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     mc_seed: int = 0  # the same paths every refit: changes in MC VaR come from the book, not the dice
     target_vol: PositiveFloat = 0.20  # annualised volatility target (hedge and sizing advice)
     shock: Fraction = 0.20  # top-up needed to survive this adverse price move (0.2 = 20 %)
+    proxy_hedges: tuple[ProxyHedgeConfig, ...] = ()  # beta hedges with R² (e.g. an altcoin with BTC)
 
 
 class LevelConfig(_Cfg, frozen=True, kw_only=True):
@@ -435,6 +447,7 @@ def _check_references(cfg: Config) -> None:
     for i, rule in enumerate(cfg.rules):
         _check_rule(rule, f"rules[{i}]")
     _check_evaluation(cfg.evaluation)
+    _check_proxy_hedges(cfg)
     sim_names = {a.name for a in cfg.simulator.accounts}
     for i, a in enumerate(cfg.accounts):
         if venues[a.venue].simulator and a.name not in sim_names:
@@ -489,6 +502,16 @@ def _check_evaluation(ev: EvaluationConfig) -> None:
         raise ConfigError("evaluation.var_confidences", "duplicate confidence")
     if ev.var_horizon_s < ev.volatility_sample_s:
         raise ConfigError("evaluation.var_horizon_s", "must be at least volatility_sample_s (one return)")
+
+
+def _check_proxy_hedges(cfg: Config) -> None:
+    venues = {v.name: v for v in cfg.venues}
+    for i, ph in enumerate(cfg.evaluation.proxy_hedges):
+        path = f"evaluation.proxy_hedges[{i}]"
+        if ph.venue not in venues:
+            raise ConfigError(f"{path}.venue", f"no venue named {ph.venue!r}")
+        if ph.symbol not in venues[ph.venue].symbols:
+            raise ConfigError(f"{path}.symbol", f"{ph.symbol} is not in that venue's symbols")
 
 
 _MQTT_ONLY = ("host", "port", "topic_prefix", "username_env", "password_env", "client_id")

@@ -169,4 +169,14 @@ CATALOG: dict[str, FigureSpec] = {
     "close_visible_fill_ratio": FigureSpec(
         "Share of the position the visible book (top level) would fill.", "ratio", _P
     ),
+    # proxy (beta) hedges from evaluation.proxy_hedges: asset hedged with the venue's symbol
+    "proxy_hedge_beta_ratio": FigureSpec(
+        "Beta of the asset's spot returns on the proxy perpetual's.", "ratio", ("asset", "venue", "symbol")
+    ),
+    "proxy_hedge_r2_ratio": FigureSpec(
+        "R squared of that regression: the hedge's effectiveness.", "ratio", ("asset", "venue", "symbol")
+    ),
+    "proxy_hedge_quantity": FigureSpec(
+        "Proxy perpetual quantity hedging the holdings, -h beta V / P.", "base", ("asset", "venue", "symbol")
+    ),
 }

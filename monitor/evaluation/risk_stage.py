@@ -1,7 +1,7 @@
 """The slow-model stages of a tick: GARCH and OU per market, VaR/ES of the book, advice figures.
 
 One entry point so the evaluator names a single stage; each part lives in its own module
-(dynamics, book_var, advice) and reads the `RiskModels` record the daemon refreshes off the loop.
+(dynamics, book_var, advice, proxy) and reads the `RiskModels` record the daemon refreshes off the loop.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from monitor.evaluation.book_var import book_var_figures
 from monitor.evaluation.dynamics import dynamics_figures
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.models import RiskModels
+from monitor.evaluation.proxy import proxy_hedge_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.store.state import Snapshot
 
@@ -29,3 +30,4 @@ def risk_figures(
     garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
     book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences, horizon_s=ev.var_horizon_s)
     advice_figures(snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock)
+    proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)
