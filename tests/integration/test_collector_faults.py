@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import re
 from typing import Any
 
@@ -20,7 +21,7 @@ from monitor.collectors.keys import KeyRefusedError
 from monitor.collectors.testing import Harness, account_state, running_collector, venue_state, wait_until
 from monitor.config import ApiPermission, SimAccountConfig, SimPositionConfig
 from monitor.evaluator import Evaluator
-from monitor.records import AccountSnapshot, FeedState, Figure, FigureKey, Fill, MarginCall, MarkPrice
+from monitor.records import AccountSnapshot, FeedState, Figure, FigureKey, Fill, MarginCall, MarkPrice, Quote
 from monitor.sim.testing import TEST_KEYS
 
 pytestmark = pytest.mark.integration
@@ -138,6 +139,64 @@ async def test_malformed_frames_are_counted_and_never_reconnect() -> None:
         assert dict(stats.reconnects) == before
         assert not [s for s in h.store.statuses(MARK) if s.ts_recv_ns > t0]
         assert len(marks_after(h, t0)) > 5
+
+
+def stored_prices(h: Harness, t0: int) -> list[float]:
+    marks = [p for m in marks_after(h, t0) for p in (m.mark, m.index)]
+    return marks + [p for q in h.store.of(Quote) if q.ts_recv_ns > t0 for p in (q.bid, q.ask)]
+
+
+@pytest.mark.parametrize("kind", ["nan", "negative", "zero"])
+async def test_bad_prices_in_well_formed_frames_are_counted_never_stored(kind: str) -> None:
+    """Valid JSON with NaN, negative or zero prices: every such frame is dropped by reason, none becomes
+    a record, no socket is replaced, and the good frames after them flow on."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        stats = native(h).stats
+        before, dropped0, t0 = dict(stats.reconnects), sum(stats.dropped.values()), h.clock.now_ns()
+        h.sim.faults.corrupt_prices(kind, 4)  # type: ignore[arg-type]
+        await wait_until(lambda: sum(stats.dropped.values()) - dropped0 >= 4, 5, "the bad frames dropped")
+        await wait_until(lambda: len(marks_after(h, t0)) > 5, 5, "good marks after them")
+        assert set(stats.dropped) - {"repeated"} <= {"out_of_range", "crossed_book"}
+        assert dict(stats.reconnects) == before
+        assert not [s for s in h.store.statuses(MARK) if s.ts_recv_ns > t0]
+        assert all(math.isfinite(p) and p > 0 for p in stored_prices(h, t0))
+
+
+async def test_numbers_where_the_venue_sends_strings_are_read_for_their_value() -> None:
+    """Prices as JSON numbers and `E` as a string: the values are exact, so they are taken (a type change
+    must not blind the monitor); nothing is dropped and nothing reconnects."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        stats = native(h).stats
+        before, t0 = dict(stats.reconnects), h.clock.now_ns()
+        h.sim.faults.corrupt_prices("wrong_type", 20)
+        await wait_until(lambda: len(marks_after(h, t0)) > 10, 5, "marks through the change")
+        assert set(stats.dropped) <= {"repeated"} and dict(stats.reconnects) == before
+        assert all(math.isfinite(p) and p > 0 for p in stored_prices(h, t0))
+        times = [m.ts_event_ns for m in marks_after(h, t0)]
+        assert times == sorted(set(times)) and times[0] > t0 - 1_000_000_000  # `E` read as milliseconds
+
+
+async def test_refused_connections_are_retried_with_backoff_then_resynced() -> None:
+    """The venue drops every socket and refuses new ones for 2 s: streams DOWN, a few paced retries (not a
+    storm), then marks again and the account equal to the venue's."""
+    async with running_collector(venue=VENUE) as h:
+        await started(h)
+        stats = native(h).stats
+        before, t0 = sum(stats.reconnects.values()), h.clock.now_ns()
+        h.sim.faults.refuse_connections(2.0)
+        h.sim.faults.disconnect_all()
+        await wait_until(
+            lambda: any(s.ts_recv_ns > t0 and s.state is FeedState.DOWN for s in h.store.statuses(MARK)),
+            3,
+            "DOWN",
+        )
+        await wait_until(lambda: len(marks_after(h, t0 + 2_000_000_000)) > 3, 10, "marks after the refusal")
+        attempts = sum(stats.reconnects.values()) - before
+        assert 4 <= attempts <= 40  # 4 sockets, each retrying on a jittered exponential backoff
+        await settle_funding(h)
+        await wait_until(lambda: in_sync(h), 5, "the account after the outage")
 
 
 async def test_429_then_418_hold_every_request_until_retry_after() -> None:
