@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import dataclasses
 import json
-import math
 import sys
-from pathlib import Path
 from typing import Any
 
 from monitor.errors import ConfigError
@@ -23,7 +20,6 @@ __all__ = ["COMMANDS", "add_commands", "run_command"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
 COMMANDS = ("what-if", "stress", "backtest-var")
-_DATE_COLUMNS = ("date", "datetime", "time", "timestamp", "open_time", "unix")
 
 
 def add_commands(sub: Any) -> None:
@@ -133,55 +129,15 @@ def _stress(args: argparse.Namespace) -> int:
     return EXIT_RUNTIME if missing else EXIT_OK
 
 
-def read_prices(path: str, column: str) -> tuple[list[float], list[str], int]:
-    """(prices oldest first, their dates or [], rows dropped) from a CSV with a header row.
-
-    Lines starting with '#' are comments. A date column (date, time, timestamp …) orders the rows,
-    so newest-first exports work; without one the file's order is taken as oldest first. A price
-    that is not a positive finite number drops its row (counted), never the run.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError("--csv", f"cannot read {path}: {exc.strerror}") from None
-    rows = list(csv.reader(line for line in text.splitlines() if line.strip() and not line.startswith("#")))
-    if not rows:
-        raise ConfigError("--csv", f"{path} has no header row")
-    header = [h.strip().lower() for h in rows[0]]
-    if column.lower() not in header:
-        raise ConfigError("--column", f"no column {column!r} in {path} (columns: {', '.join(rows[0])})")
-    col = header.index(column.lower())
-    dcol = next((header.index(d) for d in _DATE_COLUMNS if d in header), None)
-    kept: list[tuple[str, float]] = []
-    dropped = 0
-    for row in rows[1:]:
-        try:
-            price = float(row[col])
-        except (ValueError, IndexError):
-            price = math.nan
-        if not (math.isfinite(price) and price > 0):
-            dropped += 1
-            continue
-        kept.append((row[dcol] if dcol is not None and dcol < len(row) else "", price))
-    if dcol is not None:
-        kept.sort(key=lambda dp: _sort_key(dp[0]))
-    return [p for _, p in kept], [d for d, _ in kept] if dcol is not None else [], dropped
-
-
-def _sort_key(stamp: str) -> tuple[float, str]:
-    try:
-        return float(stamp), ""  # unix seconds or milliseconds
-    except ValueError:
-        return 0.0, stamp  # ISO dates sort as text
-
-
 def _backtest_var(args: argparse.Namespace) -> int:
     import numpy as np
 
     from monitor.risk.backtest import CHI2_95
     from monitor.risk.var_backtest import var_backtest
+    from monitor.whatif.price_csv import read_prices
 
-    prices, dates, dropped = read_prices(args.csv, args.column)
+    series = read_prices(args.csv, args.column)
+    prices, dates, dropped = series.prices, series.dates, series.dropped
     r = np.diff(np.log(np.array(prices, dtype=np.float64)))
     if args.window < 2:
         raise ConfigError("--window", "must be at least 2")

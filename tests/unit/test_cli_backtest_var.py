@@ -17,9 +17,16 @@ from monitor.risk.backtest import count_exceptions, kupiec_pof
 from monitor.risk.var import historical_var_es
 from monitor.risk.var_backtest import var_backtest
 from monitor.risk.volatility import ewma_variance_path
+from monitor.whatif.price_csv import parse_stamp, read_prices
 from tests.unit.risk._data import DATA, btc_daily_log_returns
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _us(iso: str) -> str:
+    """2017-08-17 → 8/17/2017: the upstream file mixes both formats (ISO only for its newest rows)."""
+    y, m, d = iso.split("-")
+    return f"{int(m)}/{int(d)}/{y}"
 
 
 def newest_first_csv(path: Path, rows: int | None = None) -> Path:
@@ -27,7 +34,10 @@ def newest_first_csv(path: Path, rows: int | None = None) -> Path:
     lines = [ln for ln in DATA.read_text().splitlines()[4:] if ln.strip()]
     if rows is not None:
         lines = lines[:rows]
-    body = [f"{d},BTCUSDT,{c}" for d, c in (ln.split(",") for ln in reversed(lines))]
+    body = [
+        f"{_us(d) if i >= 2 else d},BTCUSDT,{c}"
+        for i, (d, c) in enumerate(ln.split(",") for ln in reversed(lines))
+    ]
     body.insert(3, "2017-08-16,BTCUSDT,n/a")  # a bad price drops its row, never the run
     path.write_text("# exported from somewhere\nDate,Symbol,Close\n" + "\n".join(body) + "\n")
     return path
@@ -41,7 +51,7 @@ def test_backtest_var_on_the_shipped_history(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     r = btc_daily_log_returns()
-    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (r.size + 1, 1, "2017-08-17 → 2026-02-27")
+    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (r.size + 1, 1, "8/17/2017 → 2026-02-27")
     got = {(x["model"], x["alpha"]): x for x in doc["results"]}
     want = var_backtest(r, (0.95, 0.99), start=1000, window=250)
     assert len(got) == len(want) == 6
@@ -92,3 +102,15 @@ def test_backtest_var_bad_input_exits_2(
     csv = newest_first_csv(tmp_path / "btc.csv")
     assert main(["backtest-var", "--csv", str(csv), *argv]) == 2
     assert capsys.readouterr().err.startswith(f"perpmon: input error: {key}: ")
+
+
+def test_dates_are_parsed_not_sorted_as_text(tmp_path: Path) -> None:
+    """ISO, US slash, day-first and unix dates order rows by time; an unreadable date drops its row."""
+    assert parse_stamp("2/25/2026") < parse_stamp("2026-02-26") < parse_stamp("10/1/2026")  # type: ignore[operator]
+    assert parse_stamp("25/2/2026", day_first=True) == parse_stamp("2026-02-25")
+    assert parse_stamp("1700000000") == 1_700_000_000.0
+    assert parse_stamp("yesterday") is None
+    csv = tmp_path / "p.csv"
+    csv.write_text("timestamp,close\n13/1/2024,3\n2/1/2024,2\n1/1/2024,1\nsoon,9\n")
+    series = read_prices(str(csv), "close")
+    assert (series.prices, series.dropped) == ([1.0, 2.0, 3.0], 1)
