@@ -10,7 +10,7 @@ client under test, pointed at the venue ports, can never reach it by accident.
     POST   /admin/shock   {"move","over_s"?,"in_s"?}    market-wide move, e.g. -0.2 over 60 replay s
     POST   /admin/pause | /admin/resume
     POST   /admin/advance {"seconds","step_s"?}         manual clock only (409 on the live clock)
-    POST   /admin/faults/{name}  {keyword arguments}    see control.FAULTS
+    POST   /admin/faults/{name}  {keyword arguments, "venue"?}   see control.FAULTS ("bybit": BYBIT_FAULTS)
 """
 
 from __future__ import annotations

@@ -45,6 +45,10 @@ FAULTS: dict[str, tuple[Callable[..., None], frozenset[str]]] = {
     "expire_listen_key": (Faults.expire_listen_key, frozenset({"account"})),
 }
 _CORRUPTIONS = ("nan", "negative", "zero", "wrong_type")
+# what the simulated Bybit's own Faults act on (`venue="bybit"`); the rest are Binance mechanisms
+BYBIT_FAULTS = frozenset(
+    {"disconnect_all", "stall", "send_malformed", "repeat_frames", "fail_rest", "rate_limit"}
+)
 
 
 def _plain(obj: Any) -> Any:
@@ -81,16 +85,29 @@ class SimControl:
             "refusing_connections": self.sim.listeners.refusing,
             "frame_delay_s": self.sim.faults.delay_s,
             "stalled": self.sim.faults.stalled,
+            "bybit": {
+                "connections": len(self.sim.bybit.hub.connections),
+                "stalled": self.sim.bybit.faults.stalled,
+            },
         }
 
     def market(self) -> dict[str, Any]:
         return {s: _plain(q) for s, q in self.sim.market.quotes.items()}
 
     def accounts(self) -> dict[str, Any]:
-        return {name: self.account(name) for name in self.sim.engine.accounts}
+        names = [*self.sim.engine.accounts, *self.sim.bybit.engine.accounts]
+        return {name: self.account(name) for name in names}
 
     def account(self, name: str) -> dict[str, Any]:
         eng = self.sim.engine
+        bybit = self.sim.bybit.engine
+        if name in bybit.accounts:
+            return {
+                "venue": "bybit",
+                "wallet": _plain(bybit.wallet(name)),
+                "positions": _plain(bybit.positions(name)),
+                "liquidations": _plain([liq for liq in bybit.liquidations if liq.account == name]),
+            }
         if name not in eng.accounts:
             raise ControlError(404, f"no simulated account {name!r}")
         return {
@@ -153,10 +170,15 @@ class SimControl:
             ticks += 1
         return ticks
 
-    def fault(self, name: str, **kwargs: Any) -> None:
+    def fault(self, name: str, venue: str = "binance", **kwargs: Any) -> None:
+        """Switch fault `name` on `venue` ("binance": futures and spot hosts, or "bybit")."""
         entry = FAULTS.get(name)
         if entry is None:
             raise ControlError(404, f"no fault {name!r}; known: {sorted(FAULTS)}")
+        if venue not in ("binance", "bybit"):
+            raise ControlError(400, "venue must be 'binance' or 'bybit'")
+        if venue == "bybit" and name not in BYBIT_FAULTS:
+            raise ControlError(400, f"{name} is not simulated on bybit; there: {sorted(BYBIT_FAULTS)}")
         fn, allowed = entry
         unknown = set(kwargs) - allowed
         if unknown:
@@ -164,6 +186,6 @@ class SimControl:
         if name == "corrupt_prices" and kwargs.get("kind") not in _CORRUPTIONS:
             raise ControlError(400, f"kind must be one of {list(_CORRUPTIONS)}")
         try:
-            fn(self.sim.faults, **kwargs)
+            fn(self.sim.bybit.faults if venue == "bybit" else self.sim.faults, **kwargs)
         except TypeError as exc:
             raise ControlError(400, str(exc)) from None

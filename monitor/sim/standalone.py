@@ -20,7 +20,7 @@ from monitor.sim.control import SimControl
 from monitor.sim.scenarios import SCENARIOS
 from monitor.sim.server import Simulator
 from monitor.sim.shocks import apply_shock
-from monitor.sim.testing import TEST_KEYS, fast_config
+from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
 
 __all__ = ["describe", "run_standalone"]
 
@@ -51,6 +51,20 @@ def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any
             }
             for name, acct in sim.engine.accounts.items()
             if name in TEST_KEYS
+        ]
+        + [
+            {
+                "name": name,
+                "venue": "bybit",
+                "api_key": BYBIT_TEST_KEYS[name][0].reveal(),
+                "api_secret": BYBIT_TEST_KEYS[name][1].reveal(),
+                "positions": [
+                    {"symbol": p.symbol, "side": p.side, "qty": p.qty, "margin_mode": p.margin_mode}
+                    for p in acct.positions
+                ],
+            }
+            for name, acct in sim.bybit.engine.accounts.items()
+            if name in BYBIT_TEST_KEYS
         ],
     }
 
@@ -67,7 +81,8 @@ def _text(info: dict[str, Any]) -> str:
         "  test accounts (simulator-only keys):",
     ]
     for a in info["accounts"]:
-        lines.append(f"    {a['name']:<6} apiKey={a['api_key']}  secret={a['api_secret']}")
+        venue = f" ({a['venue']})" if "venue" in a else ""
+        lines.append(f"    {a['name']:<6} apiKey={a['api_key']}  secret={a['api_secret']}{venue}")
     lines.append("Ctrl-C stops it.")
     return "\n".join(lines)
 
@@ -84,7 +99,7 @@ async def run_standalone(
     tick_s: float = 1.0,
 ) -> int:
     chosen = SCENARIOS[scenario]
-    cfg = fast_config(
+    cfg = bybit_config(
         **{
             **chosen.overrides,
             "tick_s": tick_s,
@@ -96,7 +111,7 @@ async def run_standalone(
         }
     )
     configure_logging("warning")
-    sim = Simulator(cfg, dict(TEST_KEYS), LiveClock())
+    sim = Simulator(cfg, TEST_KEYS | BYBIT_TEST_KEYS, LiveClock())
     control = SimControl(sim)
     for shock in chosen.shocks:
         sim.market.path = apply_shock(sim.market.path, shock)

@@ -102,8 +102,8 @@ _DAVE = SimAccountConfig(
 
 def bybit_config(**overrides: object) -> SimulatorConfig:
     """`fast_config` plus the two Bybit accounts (keys: `TEST_KEYS | BYBIT_TEST_KEYS`)."""
-    base = fast_config()
-    return fast_config(accounts=(*base.accounts, _CAROL, _DAVE), **overrides)
+    overrides.setdefault("accounts", (_ALICE, _BOB, _CAROL, _DAVE))
+    return fast_config(**overrides)
 
 
 def fast_config(**overrides: object) -> SimulatorConfig:

@@ -1,0 +1,41 @@
+"""SimControl (and so the admin API) reaches the simulated Bybit: its accounts, its own fault switches."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.clock import ManualClock
+from monitor.sim.control import ControlError, SimControl
+from monitor.sim.server import Simulator
+from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
+
+
+def _control() -> SimControl:
+    return SimControl(Simulator(bybit_config(), TEST_KEYS | BYBIT_TEST_KEYS, ManualClock()))
+
+
+def test_bybit_faults_are_switched_per_venue() -> None:
+    ctl = _control()
+    ctl.fault("stall", venue="bybit", on=True)
+    assert (ctl.sim.bybit.faults.stalled, ctl.sim.faults.stalled) == (True, False)
+    assert ctl.state()["bybit"]["stalled"] is True and ctl.state()["stalled"] is False
+    ctl.fault("stall", on=True)
+    ctl.fault("stall", venue="bybit", on=False)
+    assert (ctl.sim.bybit.faults.stalled, ctl.sim.faults.stalled) == (False, True)
+    with pytest.raises(ControlError, match="not simulated on bybit") as err:
+        ctl.fault("expire_listen_key", venue="bybit")
+    assert err.value.status == 400
+    with pytest.raises(ControlError, match="venue must be"):
+        ctl.fault("stall", venue="okx")
+
+
+def test_accounts_list_both_venues_with_the_venue_figures() -> None:
+    ctl = _control()
+    accounts = ctl.accounts()
+    assert set(accounts) == {"alice", "bob", "carol", "dave"}
+    dave = ctl.account("dave")
+    assert dave["venue"] == "bybit"
+    btc = next(p for p in dave["positions"] if p["symbol"] == "BTCUSDT")
+    assert btc["liq_price"] == 9_850.0
+    assert dave["wallet"]["margin_mode"] == "ISOLATED_MARGIN"
+    assert "summary" in accounts["alice"] and "venue" not in accounts["alice"]
