@@ -265,6 +265,20 @@ async def test_rest_5xx_during_reconcile_keeps_a_synced_account_fresh() -> None:
         assert in_sync(h)
 
 
+async def test_a_delta_the_stream_never_sent_is_corrected_by_the_periodic_reconcile() -> None:
+    """The venue changes bob's wallet without an event on a healthy stream (a lost delta): only REST can
+    see it; the next periodic reconcile makes perpmon equal to the venue and counts the drift."""
+    async with running_collector(venue={**VENUE, "reconcile_s": 0.5}) as h:
+        await started(h)
+        stats = native(h).stats
+        sock_reconnects = stats.reconnects["binance.user.bob"]
+        h.sim.engine.accounts["bob"].cross_wallet += 123.0  # no ACCOUNT_UPDATE goes out
+        assert not in_sync(h)
+        await wait_until(lambda: in_sync(h), 3, "the periodic reconcile")
+        assert stats.events["reconcile_drift"] >= 1
+        assert stats.reconnects["binance.user.bob"] == sock_reconnects  # no reconnect was needed
+
+
 async def test_liquidation_is_reported_as_liquidated_after_a_margin_call() -> None:
     """The mark falls through bob's long: a MARGIN_CALL record, then the leg gone with reason "liquidated"."""
     async with running_collector(venue=VENUE) as h:
