@@ -200,6 +200,12 @@ async def test_marks_intervals_tiers_and_account_equal_the_venue() -> None:
         figs = b.figures()
         assert fig(figs, "feed_stale", venue="bybit", stream="account:carol").value == 0.0
         assert fig(figs, "funding_interval_seconds", venue="bybit", symbol="SOLUSDT").value == 3600.0
+        # per-venue headroom on Bybit's own terms: perpmon's margin ratio is the venue's accountMMRate
+        venue_rate = b.sim.bybit.engine.wallet("carol").mm_rate
+        assert math.isclose(
+            fig(figs, "margin_ratio", venue="bybit", account="carol").value, venue_rate, rel_tol=1e-4
+        )
+        assert fig(figs, "margin_headroom_usd", venue="bybit", account="carol").value > 0
 
 
 async def test_private_stream_delivers_a_new_position_before_any_reconcile() -> None:
