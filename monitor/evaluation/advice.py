@@ -176,11 +176,12 @@ def _cross_topup(
     mark = np.array([_mark(markets, venue, p) for p in cross])
     if not np.all(mark > 0):
         return math.nan, "no_mark"
-    acct = np.zeros(len(cross), dtype=np.intp)
-    w = np.array([wallet])
-    worst = max(
-        float(topup_cross(acct, q, entry, mark * (1.0 + s), w, table, sym)[0]) for s in (shock, -shock)
-    )
+    n = len(cross)  # both directions in one call: "account" 0 is the up move, 1 the down move
+    acct = np.repeat(np.array([0, 1], dtype=np.intp), n)
+    shocked = np.concatenate([mark * (1.0 + shock), mark * (1.0 - shock)])
+    need = topup_cross(acct, np.tile(q, 2), np.tile(entry, 2), shocked, np.array([wallet, wallet]), table,
+                       np.tile(sym, 2))  # fmt: skip
+    worst = float(np.max(need)) if np.all(np.isfinite(need)) else math.nan
     return worst, "" if math.isfinite(worst) else "missing_tier"
 
 
