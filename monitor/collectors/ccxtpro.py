@@ -23,17 +23,15 @@ import structlog
 from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
 from monitor.collectors import ccxt_convert as conv
-from monitor.collectors.base import CollectorStats, RecordSink, TaskFactory
+from monitor.collectors.base import CollectorStats, KeyGate, RecordSink, TaskFactory
 from monitor.collectors.binanceusdm import AccountAccess, BinanceEndpoints
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at
 from monitor.collectors.keys import (
     KeyPermissions,
-    KeyRefusedError,
     binance_permissions,
     bybit_permissions,
-    judge_key,
     okx_permissions,
 )
 from monitor.collectors.liveness import Liveness, progress
@@ -89,7 +87,14 @@ class CcxtProCollector:
             self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
         )
         self._funding: dict[str, tuple[float, int]] = {}  # symbol → (rate, next funding ns), from REST
-        self._accepted: set[str] = set()
+        self.keys = KeyGate(
+            venue=venue.name,
+            accounts=accounts,
+            read=self._permissions,
+            redact=self.rest.redact,
+            sink=sink,
+            clock=clock,
+        )
 
     # ---------------------------------------------------------------- wiring
     def tasks(self) -> dict[str, TaskFactory]:
@@ -105,7 +110,9 @@ class CcxtProCollector:
         if v.spot_symbols:
             t[f"{self.venue}.ccxt.spot"] = partial(self._stream, "spot", self.spot_id, v.spot_symbols, "spot")
         for name in self.accounts:
-            t[f"{self.venue}.account.{name}"] = partial(self._account_loop, name)
+            t[f"{self.venue}.account.{name}"] = partial(
+                self.keys.guarded, name, partial(self._account_loop, name)
+            )
         return t
 
     def _new(self, exchange_id: str, account: str | None = None) -> Any:
@@ -271,34 +278,21 @@ class CcxtProCollector:
             await ex.close()
 
     async def check_keys(self) -> None:
-        for name in self.accounts:
-            await self._check_key(name)
+        """At start: refuse keys that can withdraw, trade or transfer (the venue's own key call)."""
+        await self.keys.check_all()
 
-    async def _check_key(self, name: str) -> None:
-        if name in self._accepted:
-            return
-        a = self.accounts[name]
+    async def _permissions(self, name: str) -> KeyPermissions:
         call = _KEY_CALLS.get(self.exchange_id)
         if call is None:
-            perms = KeyPermissions(verified=False)
-        else:
-            ex = self._new(self.exchange_id, name)
-            try:
-                perms = call[1](await self.rest.call(ex, getattr(ex, call[0])))
-            finally:
-                await ex.close()
-        for warning in judge_key(name, a.path, perms, a.allow_trading_key):
-            log.warning(warning)
-        self._accepted.add(name)
+            return KeyPermissions(verified=False)  # judge_key refuses it unless trading keys are allowed
+        ex = self._new(self.exchange_id, name)
+        try:
+            return call[1](await self.rest.call(ex, getattr(ex, call[0])))
+        finally:
+            await ex.close()
 
     async def _account_loop(self, name: str) -> None:
         stream = f"account:{name}"
-        try:
-            await self._check_key(name)
-        except KeyRefusedError as exc:
-            log.error("API key refused; this account is not watched", account=name, reason=exc.reason)
-            self._status({stream: 0.0}, FeedState.DOWN, "API key refused: it can do more than read")
-            return
         ex = self._new(self.exchange_id, name)
         next_tiers = 0
         try:
