@@ -26,6 +26,7 @@ from monitor.sim.bybit_margin import (
     bust_price,
     cross_liq_price,
     isolated_liq_price,
+    maint_margin,
     position_figures,
     round_liq_price,
 )
@@ -242,6 +243,12 @@ class BybitAccountEngine:
             seq=seq,
         )
 
+    def _isolated_liq_price(self, p: Position) -> float:
+        """The published liqPrice of an isolated position; entry-valued, so it moves only with its balance."""
+        spec = self._spec(p.symbol)
+        mm, _tier = maint_margin(abs(p.qty) * p.entry, spec.tiers)
+        return round_liq_price(isolated_liq_price(p.qty, p.entry, p.isolated_wallet, mm), p.qty, spec.tick)
+
     def positions(self, name: str) -> list[BybitPositionView]:
         acct = self.accounts[name]
         equity, mm = self._cross_state(acct)
@@ -354,15 +361,16 @@ class BybitAccountEngine:
         equity, mm = self._cross_state(acct)
         cross_breached = mm > 0 and equity <= mm
         for p in list(acct.positions):
-            view = self._view(acct, p, equity, mm)
             mark = self.marks[p.symbol]
             if p.margin_mode == "isolated":
-                lp = view.liq_price
+                lp = self._isolated_liq_price(p)
                 if not lp or (mark > lp if p.qty > 0 else mark < lp):
                     continue
+                view = self._view(acct, p, equity, mm)
                 loss = p.isolated_wallet
                 p.realized = q8(p.realized - loss)
             elif cross_breached:
+                view = self._view(acct, p, equity, mm)
                 loss = -view.upnl
                 acct.cross_wallet = q8(acct.cross_wallet + view.upnl)
                 p.realized = q8(p.realized + view.upnl)

@@ -194,24 +194,44 @@ class BybitHub:
         q, spec = self._market.quotes[symbol], self._market.specs[symbol]
         return pay.ws_linear_ticker(q, spec) if channel == "linear" else pay.ws_spot_ticker(q, spec)
 
-    def _ticker_frame(self, conn: BybitConnection, topic: str) -> bytes | None:
-        """The next frame of `topic` for this connection: snapshot first, then what changed."""
+    def _ticker_frame(
+        self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
+    ) -> bytes | None:
+        """The next frame of `topic` for this connection: snapshot first, then what changed.
+
+        Within one broadcast `cache` shares the work: the full ticker per topic, and the frame per
+        (topic, previous state) - connections that saw the same last frame get the same delta bytes.
+        """
+        cache = {} if cache is None else cache
         symbol = topic.partition(".")[2]
-        full = self._ticker_data(conn.channel, symbol)
-        ts = self._market.quotes[symbol].time_ms
+        full_key = (conn.channel, topic)
+        full = cache.get(full_key)
+        if full is None:
+            full = cache[full_key] = self._ticker_data(conn.channel, symbol)
         last = conn.sent.get(topic)
-        if conn.channel == "spot" or last is None:
+        frame_key = (conn.channel, topic, id(last))
+        hit = cache.get(frame_key)
+        if hit is not None and hit[0] is last:  # the entry holds `last`, so its id cannot be reused
+            frame: bytes | None = hit[1]
+        else:
+            frame = self._encode_ticker(conn.channel, topic, symbol, full, last)
+            cache[frame_key] = (last, frame)
+        if frame is not None:
             conn.sent[topic] = full
+        return frame
+
+    def _encode_ticker(
+        self, channel: Channel, topic: str, symbol: str, full: dict[str, Any], last: dict[str, Any] | None
+    ) -> bytes | None:
+        if channel == "spot" or last is None:
             data, kind = full, "snapshot"
         else:
-            data = {k: v for k, v in full.items() if last.get(k) != v}
-            if not data:
+            changed = {k: v for k, v in full.items() if last.get(k) != v}
+            if not changed:
                 return None
-            conn.sent[topic] = full
-            data = {"symbol": symbol, **data}
-            kind = "delta"
-        frame: dict[str, Any] = {"topic": topic, "type": kind, "data": data, "cs": next(self._cs), "ts": ts}
-        return _encode(frame)
+            data, kind = {"symbol": symbol, **changed}, "delta"
+        ts = self._market.quotes[symbol].time_ms
+        return _encode({"topic": topic, "type": kind, "data": data, "cs": next(self._cs), "ts": ts})
 
     def broadcast(self) -> None:
         """One tick of public ticker frames (unless the venue's feed is stalled)."""
@@ -219,13 +239,14 @@ class BybitHub:
             return
         malformed = self._faults.take_malformed()
         repeat = 2 if self._faults.take_repeat() else 1
+        cache: dict[tuple[Any, ...], Any] = {}
         for conn in list(self.connections):
             if conn.channel not in ("linear", "spot"):
                 continue
             if malformed:
                 self._offer(conn, _MALFORMED)
             for topic in sorted(conn.topics):
-                frame = self._ticker_frame(conn, topic)
+                frame = self._ticker_frame(conn, topic, cache)
                 if frame is not None:
                     for _ in range(repeat):
                         self._offer(conn, frame)
