@@ -79,7 +79,9 @@ def _what_if(args: argparse.Namespace) -> int:
     if args.json:
         _dump({"book": args.book, "figures": figures_json(figures), "stress": stress_json(table)})
     else:
-        print(f"perpmon what-if {args.book}: the daemon's evaluator on this book (nothing connected)\n")
+        print(f"perpmon what-if {args.book}: the daemon's evaluator on this book (nothing connected)")
+        print("A book has no price history: figures fitted on one (GARCH, OU, VaR) are n/a (not_fitted_yet);")
+        print("the volatility-based ones use `volatility` from [[markets]] when given (docs/what-if.md).\n")
         print(figures_text(figures))
         print("\nstress scenarios (risk-formulas §11)\n")
         print(stress_text(table))
