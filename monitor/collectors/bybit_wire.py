@@ -55,8 +55,6 @@ __all__ = [
 
 NS_PER_MS = 1_000_000
 _SIDES: dict[int, PositionSide] = {0: "BOTH", 1: "LONG", 2: "SHORT"}
-_MARK_FIELDS = ("markPrice", "indexPrice")
-_BOOK_FIELDS = ("bid1Price", "bid1Size", "ask1Price", "ask1Size")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,55 +113,111 @@ def _rows(res: Mapping[str, Any], what: str) -> list[Mapping[str, Any]]:
 # ---------------------------------------------------------------- public: tickers
 
 
+# wire field → (state slot, must be positive); "" means "not applicable" (NaN, or 0 for a time)
+_TICKER_FIELDS: dict[str, tuple[str, bool]] = {
+    "markPrice": ("mark", True),
+    "indexPrice": ("index", True),
+    "fundingRate": ("rate", False),
+    "nextFundingTime": ("next_ms", False),
+    "bid1Price": ("bid", True),
+    "bid1Size": ("bid_size", False),
+    "ask1Price": ("ask", True),
+    "ask1Size": ("ask_size", False),
+    "fundingIntervalHour": ("interval_h", True),
+    "fundingCap": ("cap", False),
+}
+_FUNDING_SLOTS = frozenset({"interval_h", "cap"})
+
+
+class _Ticker:
+    """One symbol's merged ticker, already parsed: a delta converts only the fields it carries."""
+
+    __slots__ = (
+        "ask",
+        "ask_size",
+        "bid",
+        "bid_size",
+        "cap",
+        "index",
+        "interval_h",
+        "mark",
+        "next_ms",
+        "rate",
+    )
+
+    def __init__(self) -> None:
+        nan = math.nan
+        self.mark = self.index = self.rate = self.interval_h = self.cap = nan
+        self.bid = self.bid_size = self.ask = self.ask_size = nan
+        self.next_ms = 0.0
+
+
+def _changes(data: Mapping[str, Any]) -> dict[str, float]:
+    """The known fields of a ticker payload, parsed and checked before any is merged."""
+    out: dict[str, float] = {}
+    for field, value in data.items():
+        slot = _TICKER_FIELDS.get(field)
+        if slot is None:
+            continue
+        name, positive = slot
+        if value == "" or value is None:
+            out[name] = 0.0 if name == "next_ms" else math.nan
+        else:
+            out[name] = _num(value, field, positive=positive)
+    return out
+
+
 class TickerBook:
-    """The merged raw ticker per symbol: snapshot, then deltas of changed fields only.
+    """The merged ticker per symbol: snapshot, then deltas of changed fields only.
 
     One per socket: a new connection re-subscribes and gets a fresh snapshot, which replaces the
-    state, so a delta missed during a gap cannot linger.
+    state, so a delta missed during a gap cannot linger. A delta that fails to parse changes
+    nothing (its fields are all checked before any is applied).
     """
 
     def __init__(self) -> None:
-        self._state: dict[str, dict[str, Any]] = {}
+        self._state: dict[str, _Ticker] = {}
 
-    def merge(self, symbol: str, kind: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    def merge(self, symbol: str, kind: str, data: Mapping[str, Any]) -> tuple[_Ticker, bool]:
+        """The merged state and whether the funding interval or cap arrived in this frame."""
+        changes = _changes(data)
         if kind == "snapshot":
-            self._state[symbol] = dict(data)
+            state = self._state[symbol] = _Ticker()
         elif kind == "delta":
-            state = self._state.get(symbol)
-            if state is None:
+            found = self._state.get(symbol)
+            if found is None:
                 raise ParseError("delta_before_snapshot", symbol)
-            state.update(data)
+            state = found
         else:
             raise ParseError("schema", f"ticker type {kind!r}")
-        return self._state[symbol]
+        for name, value in changes.items():
+            setattr(state, name, value)
+        return state, not _FUNDING_SLOTS.isdisjoint(changes)
 
     def forget(self) -> None:
         self._state.clear()
 
 
 def _ticker_records(
-    t: Mapping[str, Any], changed: Mapping[str, Any], ts_ms: int, venue: str, ts_recv_ns: int, full: bool
+    symbol: str, t: _Ticker, funding_changed: bool, ts_ms: int, venue: str, ts_recv_ns: int
 ) -> list[Record]:
-    symbol = str(t.get("symbol", ""))
     event_ns = ts_ms * NS_PER_MS if ts_ms > 0 else ts_recv_ns
     out: list[Record] = []
-    if all(f in t for f in _MARK_FIELDS):
-        next_ms = t.get("nextFundingTime") or 0
+    if t.mark == t.mark and t.index == t.index:  # both known (NaN until a frame carries them)
         out.append(
             MarkPrice(
                 venue=venue,
                 symbol=symbol,
                 ts_event_ns=event_ns,
                 ts_recv_ns=ts_recv_ns,
-                mark=_num(t["markPrice"], "markPrice", positive=True),
-                index=_num(t["indexPrice"], "indexPrice", positive=True),
-                funding_rate=_opt(t, "fundingRate"),
-                next_funding_ns=int(_num(next_ms, "nextFundingTime")) * NS_PER_MS,
+                mark=t.mark,
+                index=t.index,
+                funding_rate=t.rate,
+                next_funding_ns=int(t.next_ms) * NS_PER_MS,
             )
         )
-    if all(t.get(f) not in (None, "") for f in _BOOK_FIELDS):
-        bid = _num(t["bid1Price"], "bid1Price", positive=True)
-        ask = _num(t["ask1Price"], "ask1Price", positive=True)
+    bid, ask = t.bid, t.ask
+    if bid == bid and ask == ask and t.bid_size == t.bid_size and t.ask_size == t.ask_size:
         if bid > ask:
             raise ParseError("crossed_book", f"{symbol} bid {bid} > ask {ask}")
         out.append(
@@ -174,32 +228,24 @@ def _ticker_records(
                 ts_event_ns=event_ns,
                 ts_recv_ns=ts_recv_ns,
                 bid=bid,
-                bid_size=_num(t["bid1Size"], "bid1Size"),
+                bid_size=t.bid_size,
                 ask=ask,
-                ask_size=_num(t["ask1Size"], "ask1Size"),
+                ask_size=t.ask_size,
             )
         )
-    if full or "fundingIntervalHour" in changed or "fundingCap" in changed:
-        fi = _ticker_funding(t, venue, event_ns, ts_recv_ns)
-        if fi is not None:
-            out.append(fi)
+    if funding_changed and t.interval_h == t.interval_h:
+        out.append(
+            FundingInfo(
+                venue=venue,
+                symbol=symbol,
+                ts_event_ns=event_ns,
+                ts_recv_ns=ts_recv_ns,
+                interval_s=t.interval_h * 3600.0,
+                cap=abs(t.cap),
+                floor=-abs(t.cap),
+            )
+        )
     return out
-
-
-def _ticker_funding(t: Mapping[str, Any], venue: str, event_ns: int, ts_recv_ns: int) -> FundingInfo | None:
-    hours = _opt(t, "fundingIntervalHour", positive=True)
-    if math.isnan(hours):
-        return None
-    cap = _opt(t, "fundingCap")
-    return FundingInfo(
-        venue=venue,
-        symbol=str(t.get("symbol", "")),
-        ts_event_ns=event_ns,
-        ts_recv_ns=ts_recv_ns,
-        interval_s=hours * 3600.0,
-        cap=abs(cap),
-        floor=-abs(cap),
-    )
 
 
 def _orderbook_records(frame: Mapping[str, Any], venue: str, ts_recv_ns: int) -> list[Record]:
@@ -244,7 +290,7 @@ def parse_public_frame(raw: bytes | str, ts_recv_ns: int, *, venue: str, book: T
     "subscribe"}``, the pong of ``op: ping``) yield nothing; a refused subscription is `venue_error`.
     """
     frame = _decode(raw)
-    if not isinstance(frame, Mapping):
+    if type(frame) is not dict:
         raise ParseError("schema", "frame is not an object")
     topic = frame.get("topic")
     if topic is None:
@@ -259,15 +305,15 @@ def parse_public_frame(raw: bytes | str, ts_recv_ns: int, *, venue: str, book: T
     if not topic.startswith("tickers."):
         raise ParseError("unknown_stream", topic)
     data = frame.get("data")
-    if not isinstance(data, Mapping):
+    if type(data) is not dict:
         raise ParseError("schema", f"{topic} without data object")
     symbol = topic.removeprefix("tickers.")
     if data.get("symbol", symbol) != symbol:
         raise ParseError("schema", f"{topic} carries {data.get('symbol')!r}")
     kind = str(frame.get("type", "snapshot"))  # spot and option tickers are snapshots without a type
-    merged = book.merge(symbol, kind, {**data, "symbol": symbol})
     ts_ms = int(_num(frame.get("ts", 0), "ts"))
-    return _ticker_records(merged, data, ts_ms, venue, ts_recv_ns, full=kind == "snapshot")
+    state, funding_changed = book.merge(symbol, kind, data)
+    return _ticker_records(symbol, state, funding_changed, ts_ms, venue, ts_recv_ns)
 
 
 def parse_tickers(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]) -> list[Record]:
@@ -276,9 +322,12 @@ def parse_tickers(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]
     wanted = set(symbols)
     ts_ms = int(_num(body.get("time", 0), "time"))
     out: list[Record] = []
+    book = TickerBook()
     for row in _rows(res, "tickers"):
-        if row.get("symbol") in wanted:
-            out += _ticker_records(row, row, ts_ms, venue, ts_recv_ns, full=True)
+        symbol = row.get("symbol")
+        if symbol in wanted:
+            state, funding = book.merge(str(symbol), "snapshot", row)
+            out += _ticker_records(str(symbol), state, funding, ts_ms, venue, ts_recv_ns)
     return out
 
 

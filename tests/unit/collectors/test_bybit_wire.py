@@ -309,3 +309,24 @@ def test_auth_reply_and_control_frames() -> None:
     with pytest.raises(ParseError) as exc:
         parse_private_frame('{"topic":"position","data":[{"positionIdx":7,"symbol":"X","size":"1"}]}')
     assert exc.value.reason == "out_of_range"
+
+
+def test_a_bad_delta_changes_nothing() -> None:
+    """A delta with one bad field is dropped whole: the next good frame still sees the snapshot's values."""
+    book = TickerBook()
+    parse_public_frame(
+        json.dumps(examples("websocket_public_ticker.json-examples.txt")[0]), NOW, venue="b", book=book
+    )
+    bad = {
+        "topic": "tickers.BTCUSDT",
+        "type": "delta",
+        "data": {"markPrice": "1", "indexPrice": "nan"},
+        "ts": 2,
+    }
+    with pytest.raises(ParseError):
+        parse_public_frame(json.dumps(bad), NOW, venue="b", book=book)
+    ok = {"topic": "tickers.BTCUSDT", "type": "delta", "data": {"fundingRate": "0.0001"}, "ts": 3}
+    (mark,) = [
+        r for r in parse_public_frame(json.dumps(ok), NOW, venue="b", book=book) if isinstance(r, MarkPrice)
+    ]
+    assert (mark.mark, mark.index, mark.funding_rate) == (66666.60, 115418.19, 0.0001)
