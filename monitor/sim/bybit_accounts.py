@@ -254,6 +254,16 @@ class BybitAccountEngine:
         equity, mm = self._cross_state(acct)
         return [self._view(acct, p, equity, mm) for p in acct.positions]
 
+    def flat(self, name: str, symbol: str, side: PositionSide = "BOTH") -> BybitPositionView:
+        """The row the venue lists for a symbol asked for by name while nothing is open on it."""
+        acct = self.accounts[name]
+        equity, mm = self._cross_state(acct)
+        mode: Literal["cross", "isolated"] = (
+            "isolated" if self.margin_mode(name) == "ISOLATED_MARGIN" else "cross"
+        )
+        p = Position(symbol, side, 0.0, 0.0, mode, 0.0, acct.leverage.get(symbol, 10.0), acct.update_ms)
+        return self._view(acct, p, equity, mm)
+
     def position(self, name: str, symbol: str, side: PositionSide = "BOTH") -> BybitPositionView | None:
         return next(
             (v for v in self.positions(name) if v.symbol == symbol and v.position_idx == _IDX[side]), None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from monitor.sim import bybit_payloads as pay
+from monitor.sim.book import PositionSide
 from monitor.sim.bybit_auth import BybitError
 from monitor.sim.bybit_symbols import BybitSpec
 
@@ -116,6 +117,13 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         if settle not in (None, "", "USDT"):
             selected = set()
         views = [p for p in v.engine.positions(account) if p.symbol in selected]
+        if symbol and selected:  # asked by name, a symbol is listed even when flat (both legs in hedge mode)
+            sides: tuple[PositionSide, ...] = (
+                ("LONG", "SHORT") if v.engine.accounts[account].dual_side else ("BOTH",)
+            )
+            held = {p.position_idx for p in views}
+            views += [f for s in sides if (f := v.engine.flat(account, symbol, s)).position_idx not in held]
+            views.sort(key=lambda p: p.position_idx)
         rows = [pay.position_row(p, v.market.specs[p.symbol]) for p in views]
         return v.reply({"list": rows, "nextPageCursor": "", "category": category})
 

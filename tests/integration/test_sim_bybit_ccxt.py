@@ -120,6 +120,11 @@ async def test_fetch_positions_equal_the_engine() -> None:
                 assert p["hedged"] is False
         dave_btc = sim.bybit.engine.position("dave", "BTCUSDT")
         assert dave_btc is not None and dave_btc.liq_price == 9_850.0
+        async with client(sim, "carol") as ex:  # by name: a flat symbol still has its row
+            flat = await ex.fetch_position("ETH/USDT:USDT")
+            held = await ex.fetch_positions(["BTC/USDT:USDT"])
+        assert (flat["symbol"], flat["contracts"], flat["liquidationPrice"]) == ("ETH/USDT:USDT", 0.0, None)
+        assert [(p["symbol"], p["side"]) for p in held] == [("BTC/USDT:USDT", "short")]
 
 
 async def test_fetch_balance_equals_the_wallet() -> None:

@@ -7,13 +7,17 @@ import math
 
 import pytest
 
+from monitor.clock import ManualClock
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
 from monitor.risk.bybit_liquidation import bybit_cross_liquidation_price, bybit_isolated_liquidation_price
-from monitor.sim.bybit_accounts import BybitAccountEngine
+from monitor.sim.bybit_accounts import BybitAccountEngine, BybitLiquidation
 from monitor.sim.bybit_margin import classic_isolated_liq_price, round_liq_price
+from monitor.sim.bybit_market import BybitMarket
 from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec, tier_for_value
 from monitor.sim.bybit_symbols import build_tiers as build
+from monitor.sim.market import Market
+from monitor.sim.replay import PricePath
 
 NOW = 1_700_000_000_000
 MARKS = {"BTCUSDT": 10_000.0, "ETHUSDT": 2_000.0, "SOLUSDT": 100.0}
@@ -176,3 +180,48 @@ def test_set_position_pushes_position_and_wallet() -> None:
     assert seen == [("c", "position"), ("c", "wallet")]
     eng.set_position("c", "SOLUSDT", 0.0, now_ms=NOW + 6)
     assert eng.positions("c") == []
+
+
+def test_market_driven_through_the_liq_price_takes_the_position_over_on_that_tick() -> None:
+    """A straight fall (1 USD per replay second) through dave-style 9,850: the first Bybit mark at or
+    below the reported liqPrice liquidates, every earlier one does not; the socket hears it."""
+    clock = ManualClock()
+    path = PricePath([0.0, 400.0], [10_100.0, 9_700.0])
+    base = Market(replay="crash-2021-05-19", speed=1.0, loop=False, seed=3, clock=clock, path=path)
+    bybit = BybitMarket(base, seed=3, speed=1.0, clock=clock)
+    cfg = SimAccountConfig(
+        name="d",
+        api_key_env="K",
+        api_secret_env="S",
+        wallet_usdt=100.0,
+        venue="bybit",
+        positions=(_iso(1.0, 10_000.0, 50.0),),
+    )
+    eng = BybitAccountEngine([cfg], first_mark=bybit.first_mark, marks=bybit.marks(), now_ms=NOW)
+    pushed: list[str] = []
+    eng.subscribe(lambda _n, topic, _rows: pushed.append(topic))
+    marks_seen: list[float] = []
+    done: list[BybitLiquidation] = []
+    while not done:
+        clock.advance(1.0)
+        for marks in bybit.advance(base.advance()):
+            done += eng.on_marks(marks, NOW)
+            if not done:
+                marks_seen.append(marks["BTCUSDT"])
+        assert base.replay_s < 400.0, "never liquidated"
+    assert all(m > 9_850.0 for m in marks_seen)
+    assert done[0].price <= 9_850.0 and done[0].liq_price == 9_850.0
+    assert done[0].price > 9_850.0 - 1.0 * (1 + 20 / 1e4)  # within one replay second of the crossing
+    assert pushed == ["position", "wallet"]
+
+
+def test_hedge_mode_legs_and_flat_rows() -> None:
+    eng = _engine(
+        SimPositionConfig(symbol="BTCUSDT", qty=0.5, entry_price=10_000.0, leverage=10.0, side="LONG"),
+        SimPositionConfig(symbol="BTCUSDT", qty=-0.2, entry_price=10_200.0, leverage=10.0, side="SHORT"),
+        wallet=5_000.0,
+    )
+    legs = {v.position_idx: v for v in eng.positions("c")}
+    assert (legs[1].side, legs[1].size, legs[2].side, legs[2].size) == ("Buy", 0.5, "Sell", 0.2)
+    flat = eng.flat("c", "ETHUSDT", "LONG")
+    assert (flat.position_idx, flat.side, flat.size, flat.liq_price, flat.value) == (1, "", 0.0, 0.0, 0.0)
