@@ -8,7 +8,9 @@ the store. Measured in the same run:
 - base stages: feeds, markets, accounts, book (the figure set before GARCH/OU/VaR/advice);
 - full tick: `Evaluator.evaluate` with fitted models (every figure);
 - risk stages alone (GARCH stepping, OU z, VaR/ES, advice) with 0 and 60 bars since the refit;
-- the refit (`refresh_models`: GARCH + OU fits, return history, Monte Carlo), which runs off the loop.
+- the refit (`refresh_models`: GARCH + OU fits, return history, Monte Carlo), which runs off the loop;
+- the event loop during a refit in a worker thread (as monitor/refit.py runs it): tick time and
+  lateness of a 20 ms timer, against the same loop with no refit running (GIL sharing is the cost).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the daemon runs
 
+import asyncio
 import re
 import statistics
 import time
@@ -89,9 +92,9 @@ def put_bars(st: StateStore, step_s: float, t0: int, marks: np.ndarray, start: i
                 Quote(
                     venue="binance",
                     symbol="BTCUSDT",
-                    market=market,
+                    market=market,  # type: ignore[arg-type]
                     ts_event_ns=t,
-                    ts_recv_ns=t,  # type: ignore[arg-type]
+                    ts_recv_ns=t,
                     bid=px - 0.5,
                     bid_size=3.0,
                     ask=px + 0.5,
@@ -207,6 +210,49 @@ def main() -> None:
         f"  refit (GARCH+OU fit, history, MC {ev.mc_paths} paths x {ev.var_horizon_s / step:g} steps x "
         f"{len(ev.var_confidences)} levels): {refit_s:.3f} s; warm start with 100 MC paths: "
         f"{refit_warm_small_mc_s:.3f} s (off the loop)"
+    )
+
+    def full() -> object:
+        return evaluator.evaluate(snap, now, models)
+
+    def refit() -> object:
+        return refresh_models(snap, ev, models, lps_from_figures(first))
+
+    quiet = asyncio.run(loop_during_refit(full, None, refit_s))
+    busy = asyncio.run(loop_during_refit(full, refit, 0.0))
+    report_loop("event loop, no refit running", *quiet)
+    report_loop("event loop while a refit runs in a thread", *busy)
+
+
+async def loop_during_refit(
+    tick: Callable[[], object], refit: Callable[[], object] | None, seconds: float
+) -> tuple[list[float], list[float]]:
+    """(tick ms, timer lateness ms) of a 20 ms evaluation loop for `seconds`, with `refit` in a thread."""
+    ticks, late = [], []
+    job = asyncio.create_task(asyncio.to_thread(refit)) if refit is not None else None
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end or (job is not None and not job.done()):
+        want = loop.time() + 0.02
+        await asyncio.sleep(0.02)
+        late.append((loop.time() - want) * 1e3)
+        t = time.perf_counter()
+        tick()
+        ticks.append((time.perf_counter() - t) * 1e3)
+        if job is not None and job.done():
+            break
+    if job is not None:
+        await job
+    return ticks, late
+
+
+def report_loop(label: str, ticks: list[float], late: list[float]) -> None:
+    ticks.sort()
+    late.sort()
+    p99 = int(0.99 * (len(ticks) - 1))
+    print(
+        f"  {label:48s} tick median {statistics.median(ticks):6.3f} ms p99 {ticks[p99]:6.3f} ms; "
+        f"timer late median {statistics.median(late):5.2f} ms p99 {late[p99]:5.2f} ms (n={len(ticks)})"
     )
 
 
