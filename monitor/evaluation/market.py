@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.collectors.binanceusdm_wire import DEFAULT_FUNDING_INTERVAL_S
 from monitor.evaluation.sink import FigureSink
 from monitor.risk.basis import basis, basis_bps, premium
 from monitor.risk.funding import annualised_funding
@@ -62,16 +61,18 @@ def market_figures(
         sink.add("index_price_usd", m.index, lab, fresh=mark_ok)
         sink.add("premium_ratio", float(premium(m.mark, m.index)), lab, fresh=mark_ok)
         fi = snap.funding.get((venue, symbol))
-        interval_s = fi.interval_s if fi is not None else DEFAULT_FUNDING_INTERVAL_S
+        # the interval comes from the venue, never a constant: until it has told, per-day and
+        # annualised funding (and the book's carry) are not available rather than guessed at 8 h
+        interval_s = fi.interval_s if fi is not None else math.nan
+        unknown = "" if fi is not None else "funding_interval_unknown"
         sink.add("funding_rate_ratio", m.funding_rate, lab, fresh=mark_ok)
-        sink.add(
-            "funding_interval_seconds", interval_s, lab, reason="" if fi is not None else "venue_default_8h"
-        )
+        sink.add("funding_interval_seconds", interval_s, lab, reason=unknown)
         sink.add(
             "funding_rate_annualized_ratio",
             float(annualised_funding(m.funding_rate, interval_s / 3600.0)),
             lab,
             fresh=mark_ok,
+            reason=unknown,
         )
         if m.next_funding_ns:
             sink.add("funding_next_timestamp_seconds", m.next_funding_ns / 1e9, lab)

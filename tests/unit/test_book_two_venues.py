@@ -81,6 +81,7 @@ def store_at_start() -> StateStore:
     st = StateStore(grid_step_s=60)
     st.put(Holding(venue="config", name="custody", asset="BTC", quantity=50.0, price_venue="binance",
                    price_symbol="BTCUSDT", ts_event_ns=T0, ts_recv_ns=T0))  # fmt: skip
+    st.put(FundingInfo(venue="binance", symbol="BTCUSDT", ts_event_ns=T0, ts_recv_ns=T0, interval_s=28_800.0))
     st.put(FundingInfo(venue="bybit", symbol="BTCUSDT", ts_event_ns=T0, ts_recv_ns=T0, interval_s=3600.0))
     for venue, acct in (("binance", "hedge-a"), ("bybit", "hedge-b")):
         st.put(LeverageTiers(venue=venue, account=acct, symbol="BTCUSDT", ts_event_ns=T0, ts_recv_ns=T0,

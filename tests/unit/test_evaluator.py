@@ -13,6 +13,7 @@ from monitor.records import (
     Balance,
     Bracket,
     FigureKey,
+    FundingInfo,
     Holding,
     LeverageTiers,
     MarkPrice,
@@ -71,6 +72,7 @@ def faq_store() -> StateStore:
                 next_funding_ns=t + 3600 * S,
             )
         )
+        st.put(FundingInfo(venue="binance", symbol=sym, ts_event_ns=t, ts_recv_ns=t, interval_s=8 * 3600.0))
     st.put(
         Quote(
             venue="binance",

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from monitor.evaluator import Evaluator
-from monitor.records import Bracket, MarkPrice, Quote
+from monitor.records import Bracket, FundingInfo, MarkPrice, Quote
 from monitor.store.state import StateStore
 from tests.unit.evaluation.world import T0, P, config, put_book, reason, value, with_evaluation
 
@@ -27,6 +27,7 @@ def _market(st: StateStore, mark: float = 100.0, rate: float = 0.0001) -> None:
             next_funding_ns=T0 + 3600 * 10**9,
         )
     )
+    st.put(FundingInfo(venue="binance", symbol="BTCUSDT", ts_event_ns=T0, ts_recv_ns=T0, interval_s=28_800.0))
     st.put(
         Quote(
             venue="binance",
