@@ -72,3 +72,16 @@ async def test_a_funding_interval_changed_by_the_venue_is_picked_up(monkeypatch:
         await wait_until(lambda: interval() == 4 * 3600.0, 5, "the new 4 h interval")
         specs["BTCUSDT"] = eight_hours  # unlisted again: the venue's default, 8 h
         await wait_until(lambda: interval() == 8 * 3600.0, 5, "the 8 h interval back")
+
+
+async def test_perpmon_and_the_venue_agree_on_liquidation_prices() -> None:
+    """A healthy venue: for both of bob's isolated legs the divergence figure exists and is under the
+    shipped rule's 0.2 %, so the LiquidationPriceDivergence alert means a model or data problem."""
+    async with running_collector(venue={"symbols": ["BTCUSDT"], "poll_s": 0.2}) as h:
+        await wait_until(lambda: ("binance", "bob") in h.store.snapshot(h.clock.now_ns()).accounts, 5, "bob")
+        h.sim.pause()
+        n = len(h.store.records)
+        await wait_until(lambda: len(h.store.records) > n + 5, 5, "snapshots of the frozen venue")
+        for side in ("LONG", "SHORT"):
+            d = h.figure("liquidation_price_divergence_ratio", account="bob", symbol="BTCUSDT", side=side)
+            assert 0.0 <= d < 0.002, (side, d)
