@@ -54,7 +54,12 @@ def sim_config(
             {"name": n, "asset": "BTC", "quantity": q, "price_venue": "binance", "price_symbol": "BTCUSDT"}
             for n, q in (holdings or {}).items()
         ],
-        "evaluation": {"interval_s": 0.1, "volatility_sample_s": 1.0, "horizon_s": 144.0},
+        "evaluation": {
+            "interval_s": 0.1,
+            "volatility_sample_s": 1.0,
+            "horizon_s": 144.0,
+            "stress_interval_s": 1.0,  # the first table runs before any account arrives
+        },
         "rules": rules
         if rules is not None
         else [
