@@ -1,4 +1,5 @@
-"""Bybit v5 WebSocket endpoints: public `tickers.{symbol}` (linear, spot) and the private socket.
+"""Bybit v5 WebSocket endpoints: public `tickers.{symbol}` and `orderbook.1.{symbol}` (linear, spot)
+and the private socket.
 
 Paths as the venue's: `/v5/public/{linear,spot,inverse,option}` and `/v5/private`. Control frames are
 JSON: `{"op":"subscribe"|"unsubscribe","args":[…],"req_id":…}` answered with
@@ -7,9 +8,12 @@ JSON: `{"op":"subscribe"|"unsubscribe","args":[…],"req_id":…}` answered with
 private socket wants `{"op":"auth","args":[key, expires, sig]}` before `position`/`wallet`.
 Linear tickers: a snapshot right after subscribing, then per tick a delta holding only the fields that
 changed (a missing key means unchanged; ccxt merges deltas into the last snapshot); spot tickers are
-snapshots only (pitfall 17). Private pushes carry the engine's changes as they happen (funding,
-liquidation, scripted position changes): `{"id","topic","creationTime","data":[…]}`. The venue sends
-no pings of its own and drops a peer silent for `idle_timeout_s` (its 10-minute rule).
+snapshots only (pitfall 17). The depth-1 book is a snapshot
+`{"topic","type":"snapshot","ts","data":{"s","b":[[px,qty]],"a":[[px,qty]],"u","seq"},"cts"}` whenever
+the top changes, and again after 3 s without a change, as the venue does. Private pushes carry the
+engine's changes as they happen (funding, liquidation, scripted position changes):
+`{"id","topic","creationTime","data":[…]}`. The venue sends no pings of its own and drops a peer
+silent for `idle_timeout_s` (its 10-minute rule).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ _log = structlog.get_logger()
 _encode = msgspec.json.encode
 _QUEUE_FRAMES = 20_000
 _MALFORMED = b'{"topic":"tickers.BTCUSDT","type":"delta","data":'
+_BOOK_RESEND_MS = 3_000  # a depth-1 book unchanged this long is sent again
 _PRIVATE_TOPICS = frozenset({"position", "wallet", "order", "execution", "execution.fast", "greeks", "dcp"})
 
 
@@ -50,6 +55,7 @@ class BybitConnection:
     topics: set[str] = field(default_factory=set)
     account: str | None = None
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)  # last full ticker per topic
+    books: dict[str, tuple[tuple[float, ...], int]] = field(default_factory=dict)  # last top, sent at (ms)
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
     last_seen_ns: int = 0
 
@@ -162,6 +168,7 @@ class BybitHub:
             for a in args:
                 conn.topics.discard(str(a))
                 conn.sent.pop(str(a), None)
+                conn.books.pop(str(a), None)
             self._status(conn, "unsubscribe", rid, True)
         else:
             self._status(conn, str(op or ""), rid, False, f"error:unsupported op {op!r}")
@@ -181,18 +188,65 @@ class BybitHub:
         self._status(conn, "subscribe", rid, True)
         if conn.channel in ("linear", "spot") and not self._faults.stalled:
             for t in topics:
-                frame = self._ticker_frame(conn, t)
+                frame = self._frame(conn, t)
                 if frame is not None:
                     self._offer(conn, frame)
 
     def _public_topic_ok(self, channel: Channel, topic: str) -> bool:
-        kind, _, symbol = topic.partition(".")
-        return channel in ("linear", "spot") and kind == "tickers" and symbol in self._market.specs
+        """`tickers.{symbol}` and the book top `orderbook.1.{symbol}` of a listed symbol."""
+        if channel not in ("linear", "spot"):
+            return False
+        parts = topic.split(".")
+        if len(parts) == 2 and parts[0] == "tickers":
+            return parts[1] in self._market.specs
+        return (
+            len(parts) == 3 and parts[0] == "orderbook" and parts[1] == "1" and parts[2] in self._market.specs
+        )
 
     # --- fan-out -----------------------------------------------------------------------------
     def _ticker_data(self, channel: Channel, symbol: str) -> dict[str, Any]:
         q, spec = self._market.quotes[symbol], self._market.specs[symbol]
         return pay.ws_linear_ticker(q, spec) if channel == "linear" else pay.ws_spot_ticker(q, spec)
+
+    def _book_frame(
+        self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
+    ) -> bytes | None:
+        """`orderbook.1.{symbol}`: a snapshot when the top changed, or after 3 s without a change."""
+        cache = {} if cache is None else cache
+        symbol = topic.rpartition(".")[2]
+        q, spec = self._market.quotes[symbol], self._market.specs[symbol]
+        key = (conn.channel, topic)
+        hit = cache.get(key)
+        if hit is None:
+            if conn.channel == "spot":
+                tick, step = spec.spot_tick, spec.spot_step
+                top = (q.spot_bid, q.spot_bid_size, q.spot_ask, q.spot_ask_size)
+            else:
+                tick, step = spec.tick, spec.step
+                top = (q.bid, q.bid_size, q.ask, q.ask_size)
+            px, qty = len(tick.partition(".")[2]), len(step.partition(".")[2])
+            data = {
+                "s": symbol,
+                "b": [[f"{top[0]:.{px}f}", f"{top[1]:.{qty}f}"]],
+                "a": [[f"{top[2]:.{px}f}", f"{top[3]:.{qty}f}"]],
+                "u": next(self._ids),
+                "seq": next(self._cs),
+            }
+            frame = {"topic": topic, "type": "snapshot", "ts": q.time_ms, "data": data, "cts": q.time_ms}
+            hit = cache[key] = (top, _encode(frame), q.time_ms)
+        top, raw, now = hit
+        last = conn.books.get(topic)
+        if last is not None and last[0] == top and now - last[1] < _BOOK_RESEND_MS:
+            return None
+        conn.books[topic] = (top, now)
+        return raw
+
+    def _frame(
+        self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
+    ) -> bytes | None:
+        if topic.startswith("orderbook."):
+            return self._book_frame(conn, topic, cache)
+        return self._ticker_frame(conn, topic, cache)
 
     def _ticker_frame(
         self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
@@ -246,7 +300,7 @@ class BybitHub:
             if malformed:
                 self._offer(conn, _MALFORMED)
             for topic in sorted(conn.topics):
-                frame = self._ticker_frame(conn, topic, cache)
+                frame = self._frame(conn, topic, cache)
                 if frame is not None:
                     for _ in range(repeat):
                         self._offer(conn, frame)

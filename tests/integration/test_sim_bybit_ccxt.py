@@ -219,3 +219,26 @@ async def test_one_venue_stalls_while_the_other_streams() -> None:
             await asyncio.wait_for(binance.watch_mark_price("BTC/USDT:USDT"), TIMEOUT)
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(bybit.watch_ticker("BTC/USDT:USDT"), 0.5)
+
+
+async def test_pro_watch_bids_asks_on_spot_and_linear_books() -> None:
+    """`orderbook.1.*`: ccxt's book tops equal the market's spot and perp tops."""
+    async with running_simulator(bybit_config()) as sim, client(sim, None, ccxtpro.bybit) as ex:
+        await asyncio.wait_for(ex.watch_bids_asks(["BTC/USDT"]), TIMEOUT)
+        await asyncio.wait_for(ex.watch_bids_asks(["BTC/USDT:USDT"]), TIMEOUT)
+        sim.pause()
+        await asyncio.sleep(0.3)
+        q = sim.bybit.market.quotes["BTCUSDT"]
+        spot, perp = ex.bidsasks["BTC/USDT"], ex.bidsasks["BTC/USDT:USDT"]
+        assert (spot["bid"], spot["bidVolume"], spot["ask"], spot["askVolume"]) == (
+            q.spot_bid,
+            q.spot_bid_size,
+            q.spot_ask,
+            q.spot_ask_size,
+        )
+        assert (perp["bid"], perp["bidVolume"], perp["ask"], perp["askVolume"]) == (
+            q.bid,
+            q.bid_size,
+            q.ask,
+            q.ask_size,
+        )

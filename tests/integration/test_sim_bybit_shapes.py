@@ -219,3 +219,26 @@ async def test_signature_rejections_over_http() -> None:
                 assert (resp.status, body["retCode"]) == (status, code), body
                 assert set(body) == {"retCode", "retMsg", "result", "retExtInfo", "time"}
                 assert key.reveal() not in body["retMsg"] and secret.reveal() not in json.dumps(body)
+
+
+async def test_depth_one_book_is_a_snapshot_of_the_top() -> None:
+    """The documented `orderbook.1` frame (docs v5/websocket/public/orderbook): top of book only."""
+    async with (
+        running_simulator(bybit_config()) as sim,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{sim.bybit_ws_url}/v5/public/spot") as ws,
+    ):
+        await ws.send_str(json.dumps({"op": "subscribe", "args": ["orderbook.1.SOLUSDT"], "req_id": "b"}))
+        ack, book = await _frames(ws, 2)
+        assert ack["success"] is True
+        assert set(book) == {"topic", "type", "ts", "data", "cts"} and book["type"] == "snapshot"
+        assert set(book["data"]) == {"s", "b", "a", "u", "seq"}
+        (bid, bid_size), (ask, ask_size) = book["data"]["b"][0], book["data"]["a"][0]
+        assert all(isinstance(x, str) for x in (bid, bid_size, ask, ask_size))
+        assert float(bid) < float(ask)
+        await ws.send_str(json.dumps({"op": "subscribe", "args": ["orderbook.50.SOLUSDT"], "req_id": "c"}))
+        while True:  # only depth 1 is simulated
+            reply = json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)
+            if reply.get("op") == "subscribe":
+                break
+        assert (reply["success"], reply["req_id"]) == (False, "c")
