@@ -186,7 +186,7 @@ async def test_marks_intervals_tiers_and_account_equal_the_venue() -> None:
                 for k in ticks
             )
 
-        await wait_until(same, 5, "the frozen market")
+        await wait_until(same, 10, "the frozen market")
         perp = snap().quotes[("bybit", "BTCUSDT", "perp")]
         assert perp.bid <= q["BTCUSDT"].mark * 1.01 and perp.bid < perp.ask
         intervals = {f.symbol: f.interval_s for f in b.store.of(FundingInfo)}
@@ -220,7 +220,7 @@ async def test_private_stream_delivers_a_new_position_before_any_reconcile() -> 
         )
         b.sim.bybit.engine.set_position("carol", "SOLUSDT", -100.0, leverage=10, now_ms=b.sim.bybit.now_ms())
         await wait_until(
-            lambda: legs(b.account("bybit", "carol")) == venue_legs(b.sim, "carol"), 5, "the delta"
+            lambda: legs(b.account("bybit", "carol")) == venue_legs(b.sim, "carol"), 10, "the delta"
         )
         assert ("SOLUSDT", "BOTH") in legs(b.account("bybit", "carol"))
         assert collector.stats.messages["bybit.user.carol"] >= 1
@@ -294,7 +294,7 @@ async def test_binance_silent_bybit_continues_book_partial() -> None:
         b.sim.faults.stall(True)  # Binance futures and spot frames stop; sockets stay up; Bybit goes on
         await wait_until(
             lambda: fig(b.figures(), "feed_stale", venue="binance", stream="mark:BTCUSDT").value == 1.0,
-            5,
+            10,
             "stale",
         )
         figs = b.figures()
@@ -327,18 +327,18 @@ async def test_faults_malformed_repeated_stall_and_disconnect() -> None:
             lambda: watcher.book.synced and b.account("bybit", "carol") is not None, 10, "synced"
         )
         b.sim.bybit.faults.send_malformed(3)
-        await wait_until(lambda: c.stats.dropped["malformed_json"] >= 3, 5, "malformed frames counted")
+        await wait_until(lambda: c.stats.dropped["malformed_json"] >= 3, 10, "malformed frames counted")
         b.sim.bybit.faults.repeat_frames(5)
-        await wait_until(lambda: c.stats.dropped["repeated"] >= 5, 5, "repeats dropped")
+        await wait_until(lambda: c.stats.dropped["repeated"] >= 5, 10, "repeats dropped")
         assert c.stats.events["stale_reconnect"] == 0  # neither is a reason to reconnect
 
         b.sim.bybit.faults.stall(True)
         await wait_until(
             lambda: fig(b.figures(), "feed_stale", venue="bybit", stream="mark:BTCUSDT").value == 1.0,
-            5,
+            10,
             "stale",
         )
-        await wait_until(lambda: c.stats.events["stale_reconnect"] >= 1, 5, "the socket replaced")
+        await wait_until(lambda: c.stats.events["stale_reconnect"] >= 1, 10, "the socket replaced")
         b.sim.bybit.faults.stall(False)
         await wait_until(
             lambda: fig(b.figures(), "feed_stale", venue="bybit", stream="mark:BTCUSDT").value == 0.0,
@@ -349,7 +349,7 @@ async def test_faults_malformed_repeated_stall_and_disconnect() -> None:
         before = c.stats.reconnects["bybit.user.carol"]
         b.sim.bybit.faults.disconnect_all()
         await wait_until(
-            lambda: c.stats.reconnects["bybit.user.carol"] > before, 5, "the private socket lost"
+            lambda: c.stats.reconnects["bybit.user.carol"] > before, 10, "the private socket lost"
         )
         b.sim.bybit.engine.set_position("carol", "BTCUSDT", -25.0, leverage=5, now_ms=b.sim.bybit.now_ms())
         await wait_until(
