@@ -330,3 +330,27 @@ def test_a_bad_delta_changes_nothing() -> None:
         r for r in parse_public_frame(json.dumps(ok), NOW, venue="b", book=book) if isinstance(r, MarkPrice)
     ]
     assert (mark.mark, mark.index, mark.funding_rate) == (66666.60, 115418.19, 0.0001)
+
+
+def test_spot_orderbook_top() -> None:
+    """`orderbook.1.{symbol}` (the venue's spot book top): best bid and ask with sizes and update id."""
+    frame = {
+        "topic": "orderbook.1.BTCUSDT",
+        "type": "snapshot",
+        "ts": 1672304484978,
+        "data": {"s": "BTCUSDT", "b": [["16493.50", "0.006"]], "a": [["16611.00", "0.029"]], "u": 18521288},
+        "cts": 1672304484976,
+    }
+    (q,) = parse_public_frame(json.dumps(frame), NOW, venue="bybit", book=TickerBook())
+    assert isinstance(q, Quote)
+    assert (q.market, q.bid, q.bid_size, q.ask, q.ask_size, q.update_id) == (
+        "spot",
+        16493.5,
+        0.006,
+        16611.0,
+        0.029,
+        18521288,
+    )
+    assert q.ts_event_ns == 1672304484978 * 1_000_000
+    frame["data"] = {"s": "BTCUSDT", "b": [], "a": [["16611.00", "0.029"]], "u": 18521289}
+    assert parse_public_frame(json.dumps(frame), NOW, venue="bybit", book=TickerBook()) == []
