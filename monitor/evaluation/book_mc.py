@@ -89,8 +89,9 @@ def run_monte_carlo(
     lps: Mapping[PositionKey, float],
 ) -> MonteCarloRun:
     book = market_exposures(snap)
+    sig = book_signature(book)  # kept on failures too: the refresher refits early only on a change
     if not book:
-        return MonteCarloRun(reason="no_position")
+        return MonteCarloRun(reason="no_position", book=sig)
     step_s = ev.volatility_sample_s
     keys = list(book)
     names = ("spot", "basis", "omega", "alpha", "beta", "nu", "sigma2", "theta", "mu", "sigma", "interval_h",
@@ -101,11 +102,11 @@ def run_monte_carlo(
         model, mark = markets.get(key), snap.marks.get(key)
         if model is None or mark is None or not has_params(model.garch):
             why = "empty_history" if model is None else model.garch.reason.name.lower()
-            return MonteCarloRun(reason=f"garch_{why}" if mark is not None else "no_mark")
+            return MonteCarloRun(reason=f"garch_{why}" if mark is not None else "no_mark", book=sig)
         spot = spot_mid(snap, *key)
         if not math.isfinite(spot):
             if book[key].spot_q != 0:
-                return MonteCarloRun(reason="no_spot_price")
+                return MonteCarloRun(reason="no_spot_price", book=sig)
             spot = mark.mark  # no spot book: simulate the mark itself with a frozen zero basis
         g = model.garch
         cols["spot"].append(spot)
@@ -163,5 +164,5 @@ def run_monte_carlo(
         reason="" if first.reason == 0 else first.reason.name.lower(),
         note=",".join(dict.fromkeys(notes)),
         lp_unknown=frozenset(pk for pk, _, _ in positions if pk not in lps),
-        book=book_signature(book),
+        book=sig,
     )

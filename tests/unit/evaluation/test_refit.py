@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Mapping
 
@@ -10,9 +11,10 @@ import pytest
 
 from monitor.clock import ManualClock
 from monitor.config import EvaluationConfig
-from monitor.evaluation.exposure import PositionKey
-from monitor.evaluation.models import EMPTY_MODELS, RiskModels
-from monitor.refit import ModelRefresher
+from monitor.evaluation.exposure import PositionKey, book_signature, market_exposures
+from monitor.evaluation.models import EMPTY_MODELS, MonteCarloRun, RiskModels
+from monitor.records import Holding
+from monitor.refit import BOOK_CHECK_S, EARLY_REFIT_GAP_S, ModelRefresher
 from monitor.store.state import Snapshot, StateStore
 from tests.unit.evaluation.world import config
 
@@ -79,3 +81,47 @@ async def test_a_failing_fit_keeps_the_previous_models() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert calls >= 3 and ref.errors == 1 and ref.models is good
+
+
+async def test_a_changed_book_brings_the_refit_forward() -> None:
+    """A holding that arrives during a fit makes the next refit come after 10 s, not refit_s (300 s)."""
+    clock = ManualClock()
+    st = StateStore()
+    fits: list[int] = []
+
+    def fit(
+        snap: Snapshot, ev: EvaluationConfig, prev: RiskModels, lps: Mapping[PositionKey, float]
+    ) -> RiskModels:
+        fits.append(clock.monotonic_ns())
+        if len(fits) == 1:  # the book changes while the first fit runs
+            t = clock.now_ns()
+            st.put(
+                Holding(
+                    venue="config",
+                    ts_event_ns=t,
+                    ts_recv_ns=t,
+                    name="custody",
+                    asset="BTC",
+                    quantity=5.0,
+                    price_venue="binance",
+                    price_symbol="BTCUSDT",
+                )
+            )
+        return RiskModels(
+            fitted_at_ns=snap.taken_at_ns, mc=MonteCarloRun(book=book_signature(market_exposures(snap)))
+        )
+
+    cfg = config(refit_s=300.0)
+    ref = ModelRefresher(clock, st.snapshot, lambda: None, lambda: cfg.evaluation, fit=fit)
+    task = asyncio.create_task(ref.run())
+    for _ in range(2_000):
+        if len(fits) >= 3:
+            break
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    gaps = [(b - a) / 1e9 for a, b in itertools.pairwise(fits[:3])]
+    assert EARLY_REFIT_GAP_S <= gaps[0] < EARLY_REFIT_GAP_S + BOOK_CHECK_S + 1e-9
+    assert gaps[1] >= 300.0  # the book did not change again: back to the cadence
+    assert ref.early_refits == 1
