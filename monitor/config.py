@@ -97,6 +97,9 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     api_key_env: EnvName
     api_secret_env: EnvName
     wallet_usdt: NonNegativeFloat  # the cross wallet; isolated wallets come on top of it
+    # other assets in the futures wallet (USDC, BNB, BTC …): listed per asset; in single-asset mode
+    # they are not USDT margin, so the USDT totals and the liquidation engine ignore them
+    other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
     # which simulated venue holds the account: Binance USDⓈ-M (fapi) or Bybit v5 (unified, linear)
     venue: Literal["binance", "bybit"] = "binance"

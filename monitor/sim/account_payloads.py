@@ -3,6 +3,8 @@
 Keys and JSON types follow real responses (ccxt's static fixtures, venues.md §1.6–1.8): amounts
 are strings, `updateTime` and `adl` strings as in those captures, bracket numbers are JSON numbers.
 Every funded asset has a non-zero `updateTime`, or ccxt's `fetch_balance` silently drops it.
+Non-USDT wallet assets are listed after USDT with no PnL and no margin use: in single-asset mode
+the `total*` figures are USDT's alone (venues.md §1.8).
 """
 
 from __future__ import annotations
@@ -128,6 +130,33 @@ def _asset(a: AccountView, v2: bool) -> dict[str, Any]:
     return out
 
 
+def _other_asset(asset: str, amount: float, update_ms: int, v2: bool) -> dict[str, Any]:
+    zero = "0.00000000"
+    out: dict[str, Any] = {
+        "asset": asset,
+        "walletBalance": f8(amount),
+        "unrealizedProfit": zero,
+        "marginBalance": f8(amount),
+        "maintMargin": zero,
+        "initialMargin": zero,
+        "positionInitialMargin": zero,
+        "openOrderInitialMargin": zero,
+        "crossWalletBalance": f8(amount),
+        "crossUnPnl": zero,
+        "availableBalance": f8(amount),
+        "maxWithdrawAmount": f8(amount),
+    }
+    if v2:
+        out["marginAvailable"] = True
+    out["updateTime"] = str(update_ms)
+    return out
+
+
+def _assets(engine: AccountEngine, name: str, a: AccountView, v2: bool) -> list[dict[str, Any]]:
+    others = engine.accounts[name].other_assets
+    return [_asset(a, v2)] + [_other_asset(k, v, a.update_ms, v2) for k, v in others.items()]
+
+
 def _totals(a: AccountView) -> dict[str, Any]:
     return {
         "totalInitialMargin": f8(a.initial_margin),
@@ -162,7 +191,7 @@ def _account_position(p: PositionView) -> dict[str, Any]:
 def account_v3(engine: AccountEngine, name: str) -> dict[str, Any]:
     a = engine.summary(name)
     out = _totals(a)
-    out["assets"] = [_asset(a, v2=False)]
+    out["assets"] = _assets(engine, name, a, v2=False)
     out["positions"] = [_account_position(p) for p in engine.positions(name)]
     return out
 
@@ -179,7 +208,7 @@ def account_v2(engine: AccountEngine, name: str) -> dict[str, Any]:
         "multiAssetsMargin": False,
     }
     out.update(_totals(a))
-    out["assets"] = [_asset(a, v2=True)]
+    out["assets"] = _assets(engine, name, a, v2=True)
     out["positions"] = [
         {
             **_account_position(p),
@@ -198,18 +227,21 @@ def account_v2(engine: AccountEngine, name: str) -> dict[str, Any]:
 
 def balances(engine: AccountEngine, name: str) -> list[dict[str, Any]]:
     a = engine.summary(name)
+    rows = [("USDT", a.wallet_balance, a.cross_wallet, a.cross_unrealized_pnl, a.available_balance)]
+    rows += [(k, v, v, 0.0, v) for k, v in engine.accounts[name].other_assets.items()]
     return [
         {
             "accountAlias": "SgsR",
-            "asset": "USDT",
-            "balance": f8(a.wallet_balance),
-            "crossWalletBalance": f8(a.cross_wallet),
-            "crossUnPnl": f8(a.cross_unrealized_pnl),
-            "availableBalance": f8(a.available_balance),
-            "maxWithdrawAmount": f8(min(a.available_balance, a.cross_wallet)),
+            "asset": asset,
+            "balance": f8(wallet),
+            "crossWalletBalance": f8(cross),
+            "crossUnPnl": f8(upnl),
+            "availableBalance": f8(available),
+            "maxWithdrawAmount": f8(min(available, cross)),
             "marginAvailable": True,
             "updateTime": a.update_ms,
         }
+        for asset, wallet, cross, upnl, available in rows
     ]
 
 

@@ -44,6 +44,7 @@ class Account:
     created_ms: int = 0
     leverage: dict[str, float] = field(default_factory=dict)  # per symbol, also for flat symbols
     margin_calls: set[str] = field(default_factory=set)  # keys ("cross" or "SYM:SIDE") above 80 %
+    other_assets: dict[str, float] = field(default_factory=dict)  # non-USDT wallet balances (not margin)
 
 
 def account_from_config(
@@ -74,6 +75,8 @@ def account_from_config(
                 p.symbol, p.side, q8(p.qty), entry, p.margin_mode, q8(p.isolated_wallet), p.leverage, now_ms
             )
         )
+    if "USDT" in cfg.other_assets:
+        raise ConfigError(f"{path}.other_assets", "USDT is wallet_usdt, not another asset")
     sides = {p.side == "BOTH" for p in positions}
     if len(sides) > 1:
         raise ConfigError(f"{path}.positions", "mix of one-way (BOTH) and hedge (LONG/SHORT) legs")
@@ -86,4 +89,5 @@ def account_from_config(
         update_ms=now_ms,
         created_ms=now_ms,
         leverage={p.symbol: p.leverage for p in positions},
+        other_assets={asset: q8(amount) for asset, amount in sorted(cfg.other_assets.items())},
     )

@@ -112,6 +112,7 @@ class SimControl:
             raise ControlError(404, f"no simulated account {name!r}")
         return {
             "summary": _plain(eng.summary(name)),
+            "other_assets": dict(eng.accounts[name].other_assets),
             "positions": _plain(eng.positions(name)),
             "liquidations": _plain([liq for liq in eng.liquidations if liq.account == name]),
             "funding_payments": _plain([f for f in eng.funding_payments if f.account == name][-50:]),

@@ -14,7 +14,7 @@ from monitor.sim.numfmt import q8
 
 __all__ = ["PERIODS_MS", "OpenInterest", "OpenInterestPoint"]
 
-_BASE_USD = {"BTCUSDT": 5.0e9, "ETHUSDT": 3.0e9, "SOLUSDT": 1.0e9}
+_BASE_USD = {"BTCUSDT": 5.0e9, "ETHUSDT": 3.0e9, "SOLUSDT": 1.0e9, "XRPUSDT": 0.8e9}
 _STEP_MS = 300_000
 PERIODS_MS = {
     "5m": 300_000, "15m": 900_000, "30m": 1_800_000, "1h": 3_600_000, "2h": 7_200_000,

@@ -1,8 +1,10 @@
 """The contracts the simulator lists, with the few facts that differ between them.
 
-BTCUSDT follows the replayed bars. ETHUSDT and SOLUSDT are the same path scaled by a per-event ratio
-(roughly the real cross rate on the day) - enough to exercise more than one symbol, a second bracket
-table and a 4-hour funding interval without claiming to replay their real history.
+BTCUSDT follows the replayed bars. ETHUSDT, SOLUSDT and XRPUSDT are the same path scaled by a
+per-event ratio (roughly the real cross rate on the day) - enough to exercise more than one symbol,
+other bracket tables and every funding interval the venue uses (8 h BTC/ETH, 4 h SOL, and XRP set to
+1 h here, as the venue does to a contract whose funding sits at its cap) without claiming to replay
+their real history.
 """
 
 from __future__ import annotations
@@ -86,6 +88,24 @@ SYMBOLS: tuple[SymbolSpec, ...] = (
         1600000000000,
         4,
         0,
+    ),
+    SymbolSpec(
+        "XRPUSDT",
+        "XRP",
+        "USDT",
+        {"E1": 3.0e-5, "E2": 3.2e-5, "E4": 9.3e-6},
+        1,
+        0.02,
+        0.0000125,
+        True,
+        "0.0001",
+        "0.1",
+        "0.0001",
+        "0.1",
+        0.0150,
+        1578009600000,
+        4,
+        1,
     ),
 )
 

@@ -134,7 +134,10 @@ async def test_funding_rates_mark_prices_and_intervals() -> None:
         mark = await ex.fetch_mark_price("ETH/USDT:USDT")
         assert (mark["markPrice"], mark["indexPrice"]) == (quotes["ETHUSDT"].mark, quotes["ETHUSDT"].index)
         intervals = await ex.fetch_funding_intervals()
-        assert {s: i["interval"] for s, i in intervals.items()} == {"SOL/USDT:USDT": "4h"}
+        assert {s: i["interval"] for s, i in intervals.items()} == {
+            "SOL/USDT:USDT": "4h",
+            "XRP/USDT:USDT": "1h",
+        }
 
 
 async def test_funding_history_is_real_and_ends_before_now() -> None:

@@ -68,7 +68,12 @@ async def test_public_futures_shapes() -> None:
         }
         assert int(headers["X-MBX-USED-WEIGHT-1M"]) >= 1
         _, every, _ = await _get(sim, "/fapi/v1/premiumIndex")
-        assert isinstance(every, list) and {x["symbol"] for x in every} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+        assert isinstance(every, list) and {x["symbol"] for x in every} == {
+            "BTCUSDT",
+            "ETHUSDT",
+            "SOLUSDT",
+            "XRPUSDT",
+        }
         _, info, _ = await _get(sim, "/fapi/v1/fundingInfo")
         assert info == [
             {
@@ -77,7 +82,14 @@ async def test_public_futures_shapes() -> None:
                 "adjustedFundingRateFloor": "-0.02000000",
                 "fundingIntervalHours": 4,
                 "disclaimer": False,
-            }
+            },
+            {
+                "symbol": "XRPUSDT",
+                "adjustedFundingRateCap": "0.02000000",
+                "adjustedFundingRateFloor": "-0.02000000",
+                "fundingIntervalHours": 1,
+                "disclaimer": False,
+            },
         ]
         _, t, _ = await _get(sim, "/fapi/v1/time")
         assert abs(t["serverTime"] - sim.market.quotes["BTCUSDT"].time_ms) < 5_000
@@ -136,7 +148,7 @@ async def test_position_risk_v2_lists_every_symbol_and_both_hedge_legs() -> None
     async with running_simulator() as sim:
         _, rows, _ = await _get(sim, "/fapi/v2/positionRisk", "bob")
         assert sorted((r["symbol"], r["positionSide"]) for r in rows) == sorted(
-            (s, side) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT") for side in ("LONG", "SHORT")
+            (s, side) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT") for side in ("LONG", "SHORT")
         )
         short = next(r for r in rows if r["symbol"] == "BTCUSDT" and r["positionSide"] == "SHORT")
         assert short["positionAmt"] == "-0.2" and short["marginType"] == "isolated"
@@ -146,7 +158,7 @@ async def test_position_risk_v2_lists_every_symbol_and_both_hedge_legs() -> None
 async def test_leverage_bracket_numbers_are_numbers() -> None:
     async with running_simulator() as sim:
         _, every, _ = await _get(sim, "/fapi/v1/leverageBracket", "alice")
-        assert isinstance(every, list) and len(every) == 3
+        assert isinstance(every, list) and len(every) == 4
         _, btc, _ = await _get(sim, "/fapi/v1/leverageBracket", "alice", {"symbol": "BTCUSDT"})
         first = btc["brackets"][3]
         assert first == {
@@ -203,7 +215,7 @@ async def test_spot_book_ticker_forms() -> None:
             "askQty": f"{q.spot_ask_qty:.8f}",
         }
         _, every, _ = await _get(sim, "/api/v3/ticker/bookTicker", spot=True)
-        assert [x["symbol"] for x in every] == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+        assert [x["symbol"] for x in every] == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
         _, two, _ = await _get(
             sim, "/api/v3/ticker/bookTicker", params={"symbols": '["ETHUSDT","BTCUSDT"]'}, spot=True
         )

@@ -66,7 +66,7 @@ async def test_combined_streams_are_wrapped_and_arrays_stay_arrays() -> None:
             f = await _json(ws)
             seen[f["stream"]] = f["data"]
         assert seen["btcusdt@bookTicker"]["e"] == "bookTicker"
-        assert isinstance(seen["!markPrice@arr@1s"], list) and len(seen["!markPrice@arr@1s"]) == 3
+        assert isinstance(seen["!markPrice@arr@1s"], list) and len(seen["!markPrice@arr@1s"]) == 4
 
 
 @pytest.mark.parametrize(

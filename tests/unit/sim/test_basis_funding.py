@@ -127,10 +127,18 @@ def test_market_settles_when_the_wall_clock_passes_funding_time() -> None:
     clock.advance(2.0)
     market.advance()
     due = market.due_settlements()
-    assert sorted(s.symbol for s in due) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    assert sorted(s.symbol for s in due) == ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
     assert all(s.time_ms == 8 * H for s in due)
     assert market.quotes["BTCUSDT"].next_funding_ms == 16 * H
     assert market.quotes["SOLUSDT"].next_funding_ms == 12 * H
+    assert market.quotes["XRPUSDT"].next_funding_ms == 9 * H
+    settled: dict[str, list[int]] = {}
+    for _ in range(8):  # the next 8 hours, an hour at a time: 1 h, 4 h and 8 h each on their own grid
+        clock.advance(3_600.0)
+        market.advance()
+        for st in market.due_settlements():
+            settled.setdefault(st.symbol, []).append(st.time_ms // H)
+    assert settled == {"XRPUSDT": list(range(9, 17)), "SOLUSDT": [12, 16], "BTCUSDT": [16], "ETHUSDT": [16]}
 
 
 def test_history_is_real_rates_restamped_to_end_at_start() -> None:

@@ -29,7 +29,7 @@ def test_mark_price_cadences_and_array_form() -> None:
     assert [bool(render("btcusdt@markPrice@1s", "futures", m, t)) for t in (1, 2, 3)] == [True, True, True]
     assert [bool(render("btcusdt@markPrice", "futures", m, t)) for t in (1, 2, 3)] == [False, False, True]
     (frame,) = render("!markPrice@arr@1s", "futures", m, 1)
-    assert isinstance(frame, list) and {x["s"] for x in frame} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+    assert isinstance(frame, list) and {x["s"] for x in frame} == {"BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"}
     one = frame[0]
     assert one["e"] == "markPriceUpdate" and isinstance(one["E"], int) and isinstance(one["T"], int)
     assert float(one["p"]) == m.quotes[one["s"]].mark
@@ -39,7 +39,7 @@ def test_unknown_streams_render_nothing() -> None:
     m = _market()
     assert render("dogeusdt@bookTicker", "futures", m, 1) == []
     assert render("btcusdt@markPrice", "spot", m, 3) == []
-    assert len(render("!bookTicker", "futures", m, 1)) == 3
+    assert len(render("!bookTicker", "futures", m, 1)) == 4
 
 
 @given(st.floats(-1e7, 1e7, allow_nan=False))
