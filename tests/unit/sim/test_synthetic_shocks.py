@@ -10,10 +10,13 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.sim.corrupt import PRICE_FIELDS, corrupt
 from monitor.sim.market import Market
-from monitor.sim.replay import PricePath
+from monitor.sim.replay import PricePath, load_bars
+from monitor.sim.scenarios import SCENARIOS
+from monitor.sim.server import Simulator
 from monitor.sim.shocks import Shock, apply_shock
 from monitor.sim.streams import render
 from monitor.sim.synthetic import GarchJumpParams, garch_jump_returns, synthetic_path
+from monitor.sim.testing import fast_config
 
 
 def test_same_seed_same_path_other_seed_other_path() -> None:
@@ -128,3 +131,23 @@ def test_corruption_breaks_prices_only(kind: str) -> None:
                     assert b[k] == str(g[k])
                 else:
                     assert b[k] == g[k]
+
+
+def test_simulator_runs_a_synthetic_path_when_configured() -> None:
+    """`path = "synthetic"`: the seeded path from the replay's first price, `synthetic_days` long."""
+    cfg = fast_config(path="synthetic", synthetic_days=3.0, seed=21)
+    sim = Simulator(cfg, {}, ManualClock())
+    want = synthetic_path(load_bars(cfg.replay)[0].open, 3.0, 21)
+    assert np.array_equal(sim.market.path.prices, want.prices)
+    assert sim.market.quotes["BTCUSDT"].mark == pytest.approx(want.prices[0], abs=1e-8)
+    replay = Simulator(fast_config(), {}, ManualClock())
+    assert replay.market.path.duration_s < 86_400.0  # the crash window, not a synthetic month
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_builds_a_simulator(name: str) -> None:
+    scenario = SCENARIOS[name]
+    sim = Simulator(fast_config(**scenario.overrides), {}, ManualClock())
+    for shock in scenario.shocks:
+        sim.market.path = apply_shock(sim.market.path, shock)
+    assert sim.market.path.duration_s > max((s.at_s + s.over_s for s in scenario.shocks), default=0.0)
