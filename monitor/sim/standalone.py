@@ -116,9 +116,15 @@ async def run_standalone(
     for shock in chosen.shocks:
         sim.market.path = apply_shock(sim.market.path, shock)
         control.shocks.append(shock)
-    await sim.start()
     admin = AdminServer(control, port=cfg.admin_port)
-    await admin.start()
+    try:
+        await sim.start()
+        await admin.start()
+    except OSError as exc:  # a port in use, most likely
+        await admin.stop()
+        await sim.stop()
+        sys.stderr.write(f"perpmon: sim cannot listen: {exc}\n")
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

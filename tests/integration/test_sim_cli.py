@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 from pathlib import Path
@@ -76,6 +77,13 @@ async def test_text_form_names_urls_and_keys_and_bad_arguments_exit_2() -> None:
         assert "crash-2021-05-19" in first and "30x" in first
         for needle in ("futures REST  http://127.0.0.1:", "/stream/ws", "admin", "alice-api-key-0123456789"):
             assert needle in text
+        taken = re.search(r"futures REST  http://127\.0\.0\.1:(\d+)", text)
+        assert taken is not None
+        busy = await asyncio.create_subprocess_exec(  # that port is in use: a message and exit 1
+            *PERPMON, "sim", "--port", taken.group(1), cwd=ROOT, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await busy.communicate()
+        assert busy.returncode == 1 and b"cannot listen" in err
     finally:
         assert await _stop(proc) == 0
     bad = await asyncio.create_subprocess_exec(
