@@ -20,6 +20,7 @@ _FILTERS = ("venue", "account", "symbol")  # the template variables
 _UNITS = {"usd": "currencyUSD", "ratio": "percentunit", "seconds": "s", "bps": "short", "sigma": "short"}
 _RED_BELOW = ((None, "red"), (0.05, "orange"), (0.10, "green"))  # distance to liquidation
 _RED_ABOVE = ((None, "green"), (0.5, "orange"), (0.8, "red"))  # margin ratio
+_RED_PARTIAL = ((None, "green"), (0.5, "red"))  # a flag: 1 while a venue is stale
 
 
 def sel(name: str) -> str:
@@ -116,6 +117,11 @@ def book() -> Board:
         fig("net_delta", "Net delta over time", agg="sum"),
         Panel("Hedge ratio over time", (Target(hedge, "{{asset}}"),), unit="percentunit"),
     )
+    venues = (  # which venue holds the hedge: what an outage of one venue takes away
+        fig("venue_perp_quantity", "Perpetual quantity by venue", agg="sum"),
+        fig("venue_funding_carry_usd_per_day", "Funding carry per day by venue", agg="sum"),
+        fig("book_partial", "Book partial: a venue feeding it is stale", steps=_RED_PARTIAL),
+    )
     market = (
         fig("basis_bps", "Basis (bps of spot)"),
         fig("premium_ratio", "Premium of mark over index"),
@@ -155,6 +161,7 @@ def book() -> Board:
         _vars("venue", "account", "symbol"),
         _rows(
             Row("Book", totals),
+            Row("Across venues", venues),
             Row("Basis and funding", market),
             Row("Positions", positions),
             Row(
@@ -246,6 +253,17 @@ def funding() -> Board:
             description=CATALOG["funding_interval_seconds"].help,
         ),
         fig("funding_carry_usd_per_day", "Book funding carry per day", agg="sum"),
+        Panel(  # the venue label is a pair ("binance/bybit"): not filtered by the $venue variable
+            "Funding spread between venues, annualised",
+            (
+                Target(
+                    'max by (venue, symbol) (perpmon_funding_spread_annualized_ratio{symbol=~"$symbol"})',
+                    "{{venue}} {{symbol}}",
+                ),
+            ),
+            unit="percentunit",
+            description=CATALOG["funding_spread_annualized_ratio"].help,
+        ),
         fig("funding_settled_rate_ratio", "Last settled rate (last estimate before settlement)"),
         Panel(
             "Funding by symbol",

@@ -62,9 +62,22 @@ async def until_all_answer(url: str, queries: list[tuple[str, str]], limit_s: fl
         await asyncio.sleep(0.5)
 
 
+def with_bybit(data: dict[str, Any], env: dict[str, str]) -> None:
+    """A simulated Bybit venue with one account short 1 BTC beside the Binance ones."""
+    keys = {"api_key_env": "HEDGE_BYBIT_KEY", "api_secret_env": "HEDGE_BYBIT_SECRET"}
+    env |= {"HEDGE_BYBIT_KEY": "hedge-bybit-key", "HEDGE_BYBIT_SECRET": "hedge-bybit-secret"}
+    pos = {"symbol": "BTCUSDT", "qty": -1.0, "leverage": 5.0}
+    data["simulator"]["accounts"].append({"name": "hedge-bybit", "venue": "bybit", "wallet_usdt": 50_000.0,
+                                          "positions": [pos], **keys})  # fmt: skip
+    data["venues"].append({"name": "bybit", "kind": "bybit", "simulator": True, "symbols": ["BTCUSDT"],
+                           "poll_s": 0.25, "stale_after_s": 5.0})  # fmt: skip
+    data["accounts"].append({"name": "hedge-bybit", "venue": "bybit", **keys})
+
+
 async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
     """Every target and variable of every board returns a series, for All and for a picked account."""
     data, env = sim_config(tmp_path, ACCOUNTS, holdings={"custody": 50.0})
+    with_bybit(data, env)  # the cross-venue panels (funding spread, quantity by venue) need two venues
     cfg, secrets = parse_config(data, env)
     daemon = Daemon(cfg, secrets)
     await daemon.start()
@@ -80,7 +93,7 @@ async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
             assert await missing_series(url, some) == [], "panels with no data for a picked account"
 
             net = prom_query(url, "sum by (asset) (perpmon_net_delta)")
-            assert [(r["metric"], float(r["value"][1])) for r in net] == [({"asset": "BTC"}, 3.0)]  # type: ignore[index]
+            assert [(r["metric"], float(r["value"][1])) for r in net] == [({"asset": "BTC"}, 2.0)]  # type: ignore[index]
             alerts = await asyncio.to_thread(prom_query, url, "ALERTS")
             names = {r["metric"]["alertname"] for r in alerts}  # type: ignore[index]
             assert "PerpmonMonitoringHeartbeat" in names
