@@ -85,9 +85,21 @@ async def test_silent_stall_is_stale_within_its_window_then_the_socket_is_replac
         await wait_until(
             lambda: h.store.statuses(MARK)[-1].state is FeedState.STALE, 0.5, "the collector's word"
         )
+        assert not built_on_marks_fresh(h), "figures built on a stale mark stream are flagged not fresh"
         await wait_until(lambda: native(h).stats.events["stale_reconnect"] >= 1, 3, "a forced reconnect")
         h.sim.faults.stall(False)
         await wait_until(lambda: h.figure("feed_stale", stream=MARK) == 0.0, 5, "fresh marks again")
+        await wait_until(lambda: built_on_marks_fresh(h), 2, "the figures fresh again")
+
+
+def built_on_marks_fresh(h: Harness) -> bool:
+    """Whether the mark, and bob's liquidation distance computed from it, are flagged fresh."""
+    now = h.clock.now_ns()
+    figs = Evaluator(h.cfg, started_ns=h.started_ns).evaluate(h.store.snapshot(now), now).items
+    mark = figs[FigureKey(name="mark_price_usd", venue="binance", symbol="BTCUSDT")]
+    dist = [f for k, f in figs.items() if k.name == "liquidation_distance_ratio" and k.account == "bob"]
+    assert dist, "bob's liquidation distance is computed"
+    return mark.fresh and all(f.fresh for f in dist)
 
 
 def stale_figure(h: Harness, stream: str) -> Figure:
