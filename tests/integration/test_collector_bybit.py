@@ -206,6 +206,8 @@ async def test_marks_intervals_tiers_and_account_equal_the_venue() -> None:
             fig(figs, "margin_ratio", venue="bybit", account="carol").value, venue_rate, rel_tol=1e-4
         )
         assert fig(figs, "margin_headroom_usd", venue="bybit", account="carol").value > 0
+        # cross: perpmon's LP on the venue's state (its marks) is the venue's liqPrice, to its rounding
+        assert fig(figs, "liquidation_price_divergence_ratio", venue="bybit", account="carol").value < 1e-5
 
 
 async def test_private_stream_delivers_a_new_position_before_any_reconcile() -> None:
