@@ -7,7 +7,7 @@ the engine and the wire describe the same instant.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,15 @@ from monitor.sim.testing import BYBIT_TEST_KEYS, bybit_config, running_simulator
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 5.0
+
+
+async def quiet(watch: Callable[[], Awaitable[Any]], last: Any = None, gap_s: float = 0.6) -> Any:
+    """Drain a watch until nothing arrives for `gap_s`; the last update it returned (or `last`)."""
+    while True:
+        try:
+            last = await asyncio.wait_for(watch(), gap_s)
+        except TimeoutError:
+            return last
 
 
 @asynccontextmanager
@@ -161,12 +170,7 @@ async def test_pro_watch_ticker_merges_deltas_into_the_market() -> None:
             marks.append(t["markPrice"])
         assert len(set(marks)) > 1
         sim.pause()
-        await asyncio.sleep(0.2)
-        while True:  # a frozen market sends no deltas: drain what was sent before the pause
-            try:
-                t = await asyncio.wait_for(ex.watch_ticker("ETH/USDT:USDT"), 0.3)
-            except TimeoutError:
-                break
+        t = await quiet(lambda: ex.watch_ticker("ETH/USDT:USDT"), t)  # a frozen market sends no deltas
         q = sim.bybit.market.quotes["ETHUSDT"]
         assert (t["markPrice"], t["indexPrice"], t["bid"], t["ask"]) == (q.mark, q.index, q.bid, q.ask)
         assert float(t["info"]["fundingRate"]) == q.funding_rate
@@ -207,18 +211,18 @@ async def test_one_venue_stalls_while_the_other_streams() -> None:
         await asyncio.wait_for(bybit.watch_ticker("BTC/USDT:USDT"), TIMEOUT)
         await asyncio.wait_for(binance.watch_mark_price("BTC/USDT:USDT"), TIMEOUT)
         sim.faults.stall()
-        await asyncio.sleep(0.2)
+        await quiet(lambda: binance.watch_mark_price("BTC/USDT:USDT"))  # what was in flight
         for _ in range(3):
             await asyncio.wait_for(bybit.watch_ticker("BTC/USDT:USDT"), TIMEOUT)
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(binance.watch_mark_price("BTC/USDT:USDT"), 0.5)
+            await asyncio.wait_for(binance.watch_mark_price("BTC/USDT:USDT"), 0.3)
         sim.faults.stall(False)
         sim.bybit.faults.stall()
-        await asyncio.sleep(0.2)
+        await quiet(lambda: bybit.watch_ticker("BTC/USDT:USDT"))
         for _ in range(3):
             await asyncio.wait_for(binance.watch_mark_price("BTC/USDT:USDT"), TIMEOUT)
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(bybit.watch_ticker("BTC/USDT:USDT"), 0.5)
+            await asyncio.wait_for(bybit.watch_ticker("BTC/USDT:USDT"), 0.3)
 
 
 async def test_pro_watch_bids_asks_on_spot_and_linear_books() -> None:
@@ -227,7 +231,8 @@ async def test_pro_watch_bids_asks_on_spot_and_linear_books() -> None:
         await asyncio.wait_for(ex.watch_bids_asks(["BTC/USDT"]), TIMEOUT)
         await asyncio.wait_for(ex.watch_bids_asks(["BTC/USDT:USDT"]), TIMEOUT)
         sim.pause()
-        await asyncio.sleep(0.3)
+        await quiet(lambda: ex.watch_bids_asks(["BTC/USDT"]))
+        await quiet(lambda: ex.watch_bids_asks(["BTC/USDT:USDT"]))
         q = sim.bybit.market.quotes["BTCUSDT"]
         spot, perp = ex.bidsasks["BTC/USDT"], ex.bidsasks["BTC/USDT:USDT"]
         assert (spot["bid"], spot["bidVolume"], spot["ask"], spot["askVolume"]) == (

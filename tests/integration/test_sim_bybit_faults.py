@@ -80,11 +80,11 @@ async def test_malformed_frame_then_normal_deltas() -> None:
 
 async def test_a_silent_peer_is_dropped_and_a_pinging_one_kept() -> None:
     """The venue's idle rule: no message for `ws_pong_timeout_s` closes the socket; pings keep it."""
-    cfg = bybit_config(ws_ping_s=0.1, ws_pong_timeout_s=0.6)
+    cfg = bybit_config(ws_ping_s=0.1, ws_pong_timeout_s=1.0)
     async with running_simulator(cfg) as sim, aiohttp.ClientSession() as http:
         silent = await http.ws_connect(f"{sim.bybit_ws_url}/v5/public/linear")
         chatty = await http.ws_connect(f"{sim.bybit_ws_url}/v5/public/linear")
-        for _ in range(12):
+        for _ in range(25):  # 2.5 s of pings 0.1 s apart: well past the silent one's 1 s
             await chatty.send_str(json.dumps({"op": "ping"}))
             await asyncio.sleep(0.1)
         msg = await asyncio.wait_for(silent.receive(), TIMEOUT)

@@ -133,7 +133,7 @@ async def test_public_ticker_snapshot_then_deltas_and_ping() -> None:
         await asyncio.sleep(0.2)
         while True:  # drain to the frozen state, merging as a client does
             try:
-                msg = json.loads((await asyncio.wait_for(ws.receive(), 0.3)).data)
+                msg = json.loads((await asyncio.wait_for(ws.receive(), 0.6)).data)
             except TimeoutError:
                 break
             merged.update(msg["data"])
