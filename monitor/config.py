@@ -479,11 +479,6 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
         for key in ("spot_rest_url", "spot_ws_url"):
             if v.kind == "bybit" and getattr(v, key) is not None:
                 raise ConfigError(f"{path}.{key}", "Bybit serves spot on its one host: use rest_url / ws_url")
-        if v.kind == "bybit" and v.simulator and v.spot_symbols:
-            raise ConfigError(
-                f"{path}.spot_symbols",
-                "the simulated Bybit has no spot book top (orderbook.1); value holdings on Binance's spot",
-            )
         return
     if v.exchange is None:
         raise ConfigError(f"{path}.exchange", 'kind = "ccxt" needs the ccxt exchange id (e.g. "okx")')

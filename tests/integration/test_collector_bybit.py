@@ -318,6 +318,29 @@ async def test_binance_silent_bybit_continues_book_partial() -> None:
         await wait_until(lambda: fig(b.figures(), "book_partial", asset="BTC").value == 0.0, 15, "recovery")
 
 
+async def test_spot_book_tops_equal_the_venue() -> None:
+    """`orderbook.1.{symbol}` on the spot socket: perpmon's spot top equals the venue's, and is fresh."""
+    venue = {**BYBIT, "symbols": ["BTCUSDT"], "spot_symbols": ["BTCUSDT", "ETHUSDT"]}
+    async with running_book([venue], {"carol": "bybit"}) as b:
+        snap = lambda: b.store.snapshot(b.clock.now_ns())  # noqa: E731
+        await wait_until(lambda: len([k for k in snap().quotes if k[2] == "spot"]) == 2, 10, "spot tops")
+        b.sim.pause()
+        q = b.sim.bybit.market.quotes
+
+        def same() -> bool:
+            s = snap()
+            return all(
+                abs(s.quotes[("bybit", k, "spot")].bid - q[k].spot_bid) < 0.006
+                and abs(s.quotes[("bybit", k, "spot")].ask - q[k].spot_ask) < 0.006
+                for k in ("BTCUSDT", "ETHUSDT")
+            )
+
+        await wait_until(same, 10, "the frozen spot tops")
+        figs = b.figures()
+        assert fig(figs, "feed_stale", venue="bybit", stream="book:spot:ETHUSDT").value == 0.0
+        assert fig(figs, "basis_usd", venue="bybit", symbol="BTCUSDT").available
+
+
 async def test_faults_malformed_repeated_stall_and_disconnect() -> None:
     """Garbage is counted and dropped; a repeat is not life; a stall is stale then replaced; a cut resyncs."""
     venue = {**BYBIT, "symbols": ["BTCUSDT"], "stale_after_s": 2.0}

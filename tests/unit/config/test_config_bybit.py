@@ -40,7 +40,6 @@ def test_a_simulated_bybit_venue_loads() -> None:
     ("venue", "sim_venue", "path", "words"),
     [
         ({}, "binance", "accounts[0].venue", "on the simulated binance, not on bybit"),
-        ({"spot_symbols": ["BTCUSDT"]}, "bybit", "venues[0].spot_symbols", "no spot book top"),
         ({"spot_rest_url": "http://x"}, "bybit", "venues[0].spot_rest_url", "one host"),
         ({"exchange": "bybit"}, "bybit", "venues[0].exchange", 'only for kind = "ccxt"'),
         ({"kind": "bybitt"}, "bybit", "venues[0].kind", "Invalid enum value 'bybitt'"),
