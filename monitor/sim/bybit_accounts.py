@@ -6,7 +6,8 @@ holds its own `positionBalance` = initial margin at entry + any margin added, i.
 `isolated_wallet`; the wallet holds the rest). Figures follow `bybit_margin.py`; `liqPrice` is the
 one the venue reports (rounded to the tick towards the mark) and is also the trigger: an isolated
 position is taken over when its mark crosses it (the balance is lost, closing at the bankruptcy
-price), a cross account when equity falls to total maintenance margin (positions close at mark).
+price), a cross account when any position's mark crosses its own liqPrice, i.e. equity falls to
+total maintenance margin (the positions close at mark).
 Funding is paid from/to the wallet (cross) or the position balance (isolated) and counts as
 realised PnL. State changes go to subscribed sinks as (account, topic, rows) for the private socket.
 """
@@ -249,6 +250,14 @@ class BybitAccountEngine:
         mm, _tier = maint_margin(abs(p.qty) * p.entry, spec.tiers)
         return round_liq_price(isolated_liq_price(p.qty, p.entry, p.isolated_wallet, mm), p.qty, spec.tick)
 
+    def _crossed_cross_lp(self, p: Position, equity: float, total_mm: float) -> bool:
+        """A cross position's mark at or through its published (tick-rounded) liqPrice."""
+        if p.margin_mode != "cross":
+            return False
+        mark = self.marks[p.symbol]
+        lp = round_liq_price(cross_liq_price(p.qty, mark, equity, total_mm), p.qty, self._spec(p.symbol).tick)
+        return bool(lp) and (mark <= lp if p.qty > 0 else mark >= lp)
+
     def positions(self, name: str) -> list[BybitPositionView]:
         acct = self.accounts[name]
         equity, mm = self._cross_state(acct)
@@ -369,7 +378,9 @@ class BybitAccountEngine:
         out: list[BybitLiquidation] = []
         closed: list[BybitPositionView] = []
         equity, mm = self._cross_state(acct)
-        cross_breached = mm > 0 and equity <= mm
+        cross_breached = mm > 0 and (
+            equity <= mm or any(self._crossed_cross_lp(p, equity, mm) for p in acct.positions)
+        )
         for p in list(acct.positions):
             mark = self.marks[p.symbol]
             if p.margin_mode == "isolated":

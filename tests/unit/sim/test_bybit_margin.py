@@ -225,3 +225,17 @@ def test_hedge_mode_legs_and_flat_rows() -> None:
     assert (legs[1].side, legs[1].size, legs[2].side, legs[2].size) == ("Buy", 0.5, "Sell", 0.2)
     flat = eng.flat("c", "ETHUSDT", "LONG")
     assert (flat.position_idx, flat.side, flat.size, flat.liq_price, flat.value) == (1, "", 0.0, 0.0, 0.0)
+
+
+def test_cross_liquidation_triggers_at_the_published_liq_price_of_a_short() -> None:
+    """Short 2 BTC @ 10,000 cross: the published (floored) liqPrice is the trigger, a hair before the
+    exact crossing (equity still 0.03 over MM there), never after it."""
+    eng = _engine(
+        SimPositionConfig(symbol="BTCUSDT", qty=-2.0, entry_price=10_000.0, leverage=20.0), wallet=777.0
+    )
+    lp = eng.position("c", "BTCUSDT").liq_price  # type: ignore[union-attr]
+    exact = 10_000.0 + (777.03 - 100.0) / 2.0  # mark − (equity − MM)/q at mark = entry: 10,338.515
+    assert lp == round_liq_price(exact, -2.0, "0.10") == 10_338.5
+    assert eng.on_marks({"BTCUSDT": lp - 0.1}, NOW + 1) == []
+    (done,) = eng.on_marks({"BTCUSDT": lp}, NOW + 2)
+    assert (done.side, done.price, done.liq_price) == ("Sell", lp, lp)
