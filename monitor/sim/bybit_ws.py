@@ -44,7 +44,15 @@ _encode = msgspec.json.encode
 _QUEUE_FRAMES = 20_000
 _MALFORMED = b'{"topic":"tickers.BTCUSDT","type":"delta","data":'
 _BOOK_RESEND_MS = 3_000  # a depth-1 book unchanged this long is sent again
-_PRIVATE_TOPICS = frozenset({"position", "wallet", "order", "execution", "execution.fast", "greeks", "dcp"})
+# all-in-one topics and their per-category forms (`position.linear` …), as the venue accepts them
+_PRIVATE_TOPICS = frozenset(
+    {"position", "wallet", "order", "execution", "execution.fast", "greeks", "dcp"}
+    | {
+        f"{t}.{c}"
+        for t in ("position", "order", "execution")
+        for c in ("linear", "inverse", "option", "spot")
+    }
+)
 
 
 @dataclass(eq=False)
@@ -314,12 +322,19 @@ class BybitHub:
         else:
             data = [pay.ws_position_row(v, self._market.specs[v.symbol]) for v in payload]
         now = self._now_ms()
-        frame = _encode(
-            {"id": f"sim-{account}-{now}-{topic}", "topic": topic, "creationTime": now, "data": data}
-        )
+        # positions here are all linear: `position` and `position.linear` subscribers both get them
+        names = (topic, f"{topic}.linear") if topic == "position" else (topic,)
+        frames = {
+            name: _encode(
+                {"id": f"sim-{account}-{now}-{name}", "topic": name, "creationTime": now, "data": data}
+            )
+            for name in names
+        }
         for conn in list(self.connections):
-            if conn.channel == "private" and conn.account == account and topic in conn.topics:
-                self._offer(conn, frame)
+            if conn.channel == "private" and conn.account == account:
+                for name, frame in frames.items():
+                    if name in conn.topics:
+                        self._offer(conn, frame)
 
     def _offer(self, conn: BybitConnection, frame: bytes) -> None:
         if not conn.offer(frame):

@@ -242,3 +242,27 @@ async def test_depth_one_book_is_a_snapshot_of_the_top() -> None:
             if reply.get("op") == "subscribe":
                 break
         assert (reply["success"], reply["req_id"]) == (False, "c")
+
+
+async def test_category_position_topic_gets_linear_positions() -> None:
+    async with (
+        running_simulator(bybit_config()) as sim,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{sim.bybit_ws_url}/v5/private") as ws,
+    ):
+        key, secret = BYBIT_TEST_KEYS["dave"]
+        expires = sim.bybit.now_ms() + 10_000
+        auth = {
+            "op": "auth",
+            "args": [key.reveal(), str(expires), realtime_signature(secret.reveal(), expires)],
+        }
+        await ws.send_str(json.dumps(auth))
+        await ws.send_str(json.dumps({"op": "subscribe", "args": ["position.linear"], "req_id": "1"}))
+        authed, ack = await _frames(ws, 2)
+        assert authed["success"] is True and ack["success"] is True
+        sim.bybit.engine.set_position("dave", "SOLUSDT", 10.0, leverage=5.0, now_ms=sim.bybit.now_ms())
+        (frame,) = await _frames(ws, 1)  # no wallet frame: not subscribed
+        assert frame["topic"] == "position.linear"
+        assert [(r["symbol"], r["size"], r["category"]) for r in frame["data"]] == [
+            ("SOLUSDT", "10.0", "linear")
+        ]
