@@ -5,6 +5,13 @@ premium index averaged over the interval and I the interest rate (0.03 %/day pro
 happens at multiples of the symbol's interval in wall time (funding is a wall-clock fact even when
 prices replay fast). History before the simulator started is real: the shipped 8-hour settlements
 that preceded the replayed crash, re-stamped onto the wall-time grid that ends at start-up.
+
+Sign (checked in tests/unit/sim/test_bybit_market.py): P = (mark − index)/index, so spot above the
+perp (positive basis) gives P < 0 and a negative rate. The published estimate is the average since
+the interval began, so it lags the instant basis, and at replay speed s one wall interval averages
+s times as much replayed market: in the first minutes after start-up the default replay's basis
+dips below zero and the estimate sits at +cap, while over whole intervals it sits near the fitted
+mean of +87 bps and settles at −cap. Neither is a sign error.
 """
 
 from __future__ import annotations
