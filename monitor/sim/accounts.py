@@ -95,6 +95,7 @@ class AccountEngine:
         self.accounts: dict[str, Account] = {
             a.name: account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms)
             for i, a in enumerate(accounts)
+            if a.venue == "binance"  # the simulated Bybit's accounts live in bybit_accounts.py
         }
         self.liquidations: list[Liquidation] = []
         self.funding_payments: list[FundingPayment] = []

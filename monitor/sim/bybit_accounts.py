@@ -174,6 +174,8 @@ class BybitAccountEngine:
         self.accounts: dict[str, Account] = {}
         self._extra: dict[str, _Extra] = {}
         for i, a in enumerate(accounts):
+            if a.venue != "bybit":  # Binance accounts: monitor/sim/accounts.py
+                continue
             acct = bybit_account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms)
             self.accounts[a.name] = acct
             isolated = any(p.margin_mode == "isolated" for p in acct.positions)

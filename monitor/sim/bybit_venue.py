@@ -53,7 +53,7 @@ class BybitVenue:
         self.market = BybitMarket(base, seed=cfg.seed, speed=cfg.speed, clock=clock)
         now_ms = self.now_ms()
         self.engine = BybitAccountEngine(
-            [a for a in cfg.accounts if a.venue == "bybit"],
+            cfg.accounts,
             first_mark=self.market.first_mark,
             marks=self.market.marks(),
             now_ms=now_ms,

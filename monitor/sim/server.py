@@ -70,10 +70,7 @@ class Simulator:
         )
         now_ms = clock.now_ns() // 1_000_000
         self.engine = AccountEngine(
-            [a for a in cfg.accounts if a.venue == "binance"],
-            first_mark=self.market.first_mark,
-            marks=self.market.marks(),
-            now_ms=now_ms,
+            cfg.accounts, first_mark=self.market.first_mark, marks=self.market.marks(), now_ms=now_ms
         )
         self.bybit = BybitVenue(cfg, keys, clock, self.market)
         self.futures_hub = self._hub("futures", self._is_listen_key)

@@ -239,3 +239,18 @@ def test_cross_liquidation_triggers_at_the_published_liq_price_of_a_short() -> N
     assert eng.on_marks({"BTCUSDT": lp - 0.1}, NOW + 1) == []
     (done,) = eng.on_marks({"BTCUSDT": lp}, NOW + 2)
     assert (done.side, done.price, done.liq_price) == ("Sell", lp, lp)
+
+
+def test_config_errors_name_the_account_by_its_place_in_simulator_accounts() -> None:
+    binance = SimAccountConfig(name="b", api_key_env="K", api_secret_env="S", wallet_usdt=1.0)
+    bad = SimAccountConfig(
+        name="y",
+        api_key_env="K",
+        api_secret_env="S",
+        wallet_usdt=1.0,
+        venue="bybit",
+        positions=(SimPositionConfig(symbol="BTCUSDT", qty=1.0, leverage=101.0),),
+    )
+    with pytest.raises(ConfigError, match=r"simulator\.accounts\[1\]\.positions\[0\]\.leverage"):
+        BybitAccountEngine([binance, bad], first_mark=MARKS.__getitem__, marks=MARKS, now_ms=NOW)
+    assert BybitAccountEngine([binance], first_mark=MARKS.__getitem__, marks=MARKS, now_ms=NOW).accounts == {}
