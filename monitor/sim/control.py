@@ -47,7 +47,15 @@ FAULTS: dict[str, tuple[Callable[..., None], frozenset[str]]] = {
 _CORRUPTIONS = ("nan", "negative", "zero", "wrong_type")
 # what the simulated Bybit's own Faults act on (`venue="bybit"`); the rest are Binance mechanisms
 BYBIT_FAULTS = frozenset(
-    {"disconnect_all", "stall", "send_malformed", "repeat_frames", "fail_rest", "rate_limit"}
+    {
+        "disconnect_all",
+        "stall",
+        "send_malformed",
+        "repeat_frames",
+        "fail_rest",
+        "rate_limit",
+        "refuse_connections",
+    }
 )
 
 
@@ -88,6 +96,7 @@ class SimControl:
             "bybit": {
                 "connections": len(self.sim.bybit.hub.connections),
                 "stalled": self.sim.bybit.faults.stalled,
+                "refusing_connections": self.sim.bybit_listeners.refusing,
             },
         }
 

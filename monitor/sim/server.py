@@ -105,6 +105,10 @@ class Simulator:
         self.faults.on_expire(self.listen_keys.expire_now)
         self.listeners = Listeners(cfg.host)
         self.faults.on_refuse(lambda s: self.listeners.refuse_for(s, clock, min(cfg.tick_s, 0.05)))
+        self.bybit_listeners = Listeners(cfg.host)  # its own: a Binance outage leaves Bybit listening
+        self.bybit.faults.on_refuse(
+            lambda s: self.bybit_listeners.refuse_for(s, clock, min(cfg.tick_s, 0.05))
+        )
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
         self._ports: tuple[int, int, int] = (0, 0, 0)
@@ -246,16 +250,16 @@ class Simulator:
             app.router.add_get(path, ws)
         return app
 
-    async def _serve(self, app: web.Application, port: int) -> int:
+    async def _serve(self, app: web.Application, port: int, listeners: Listeners | None = None) -> int:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
-        return await self.listeners.serve(runner, port)
+        return await (listeners or self.listeners).serve(runner, port)
 
     async def start(self) -> None:
         futures_port = await self._serve(self._futures_app(), self._cfg.futures_port)
         spot_port = await self._serve(self._spot_app(), self._cfg.spot_port)
-        bybit_port = await self._serve(self.bybit.app(), self._cfg.bybit_port)
+        bybit_port = await self._serve(self.bybit.app(), self._cfg.bybit_port, self.bybit_listeners)
         self._ports = (futures_port, spot_port, bybit_port)
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),
@@ -285,6 +289,7 @@ class Simulator:
             await hub.close_where(lambda _c: True)
         await self.bybit.hub.close_where(lambda _c: True)
         await self.listeners.close()
+        await self.bybit_listeners.close()
         for runner in self._runners:
             await runner.cleanup()
         self._runners = []

@@ -92,3 +92,26 @@ async def test_a_silent_peer_is_dropped_and_a_pinging_one_kept() -> None:
         assert not chatty.closed
         await chatty.close()
         await silent.close()
+
+
+async def test_refused_connections_are_per_venue() -> None:
+    """Binance's hosts down (ECONNREFUSED) while Bybit accepts, then the other way round."""
+    no_reuse = aiohttp.TCPConnector(force_close=True)  # each request a new connect
+    async with running_simulator(bybit_config()) as sim, aiohttp.ClientSession(connector=no_reuse) as http:
+
+        async def reachable(url: str) -> bool:
+            try:
+                async with http.get(url) as resp:
+                    return resp.status == 200
+            except aiohttp.ClientConnectorError:
+                return False
+
+        binance, bybit = f"{sim.futures_rest_url}/fapi/v1/time", f"{sim.bybit_rest_url}/v5/market/time"
+        sim.faults.refuse_connections(30.0)
+        await asyncio.wait_for(sim.listeners.refused.wait(), TIMEOUT)
+        assert (await reachable(binance), await reachable(bybit)) == (False, True)
+        sim.bybit.faults.refuse_connections(0.5)
+        await asyncio.wait_for(sim.bybit_listeners.refused.wait(), TIMEOUT)
+        assert await reachable(bybit) is False
+        await asyncio.wait_for(sim.bybit_listeners.accepting.wait(), TIMEOUT)
+        assert await reachable(bybit) is True
