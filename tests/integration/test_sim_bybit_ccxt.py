@@ -17,6 +17,7 @@ import ccxt.pro as ccxtpro
 import pytest
 
 from monitor.sim.ccxt_urls import point_ccxt_at
+from monitor.sim.control import SimControl
 from monitor.sim.server import Simulator
 from monitor.sim.testing import BYBIT_TEST_KEYS, bybit_config, running_simulator
 
@@ -247,3 +248,18 @@ async def test_pro_watch_bids_asks_on_spot_and_linear_books() -> None:
             q.ask,
             q.ask_size,
         )
+
+
+async def test_pro_watch_positions_sees_a_market_driven_liquidation() -> None:
+    """The market pinned below dave's 9,850: the venue takes the long over and ccxt hears size 0."""
+    async with running_simulator(bybit_config()) as sim, client(sim, "dave", ccxtpro.bybit) as ex:
+        await asyncio.wait_for(ex.watch_positions(), TIMEOUT)  # the REST snapshot
+        pending = asyncio.ensure_future(ex.watch_positions(["BTC/USDT:USDT"]))
+        await asyncio.sleep(0.3)
+        SimControl(sim).set_price("BTCUSDT", 9_000.0)
+        update = await asyncio.wait_for(pending, TIMEOUT)
+        (liq,) = [x for x in sim.bybit.engine.liquidations if x.account == "dave"]
+        assert (liq.symbol, liq.liq_price, liq.loss) == ("BTCUSDT", 9_850.0, 200.0)
+        assert liq.price <= 9_850.0
+        assert [(p["symbol"], p["contracts"]) for p in update] == [("BTC/USDT:USDT", 0.0)]
+        assert sim.bybit.engine.position("dave", "BTCUSDT") is None
