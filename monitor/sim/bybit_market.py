@@ -184,5 +184,5 @@ class BybitMarket:
                 low=min(prev.low, mark) if prev else mark,
                 volume=volume,
                 turnover=q8(volume * mark),
-                open_interest=round(_OI_USD.get(symbol, 1e8) / mark, 3),
+                open_interest=round(_OI_USD.get(symbol, 1e8) / mark, _decimals(spec.step)),
             )

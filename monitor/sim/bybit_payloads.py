@@ -25,6 +25,8 @@ __all__ = [
     "funding_history",
     "linear_instrument",
     "linear_ticker",
+    "open_interest_rows",
+    "orderbook",
     "position_row",
     "query_api",
     "risk_limit_rows",
@@ -219,6 +221,41 @@ def ws_spot_ticker(q: BybitQuote, spec: BybitSpec) -> dict[str, Any]:
     t = spot_ticker(q, spec)
     keys = "symbol lastPrice highPrice24h lowPrice24h prevPrice24h volume24h turnover24h price24hPcnt"
     return {k: t[k] for k in (*keys.split(), "usdIndexPrice")}
+
+
+def orderbook(q: BybitQuote, spec: BybitSpec, depth: int, spot: bool, update_id: int) -> dict[str, Any]:
+    """`/v5/market/orderbook`: level 0 is the ticker's top; deeper levels step one tick away with
+    sizes growing with distance (a plausible shape, the simulator models only the top)."""
+    tick_s, step_s = (spec.spot_tick, spec.spot_step) if spot else (spec.tick, spec.step)
+    tick, pd, qd = float(tick_s), _dec(tick_s), _dec(step_s)
+    bid, ask = (q.spot_bid, q.spot_ask) if spot else (q.bid, q.ask)
+    bid_qty, ask_qty = (q.spot_bid_size, q.spot_ask_size) if spot else (q.bid_size, q.ask_size)
+    floor = 10.0**-qd
+    bids = [
+        [f"{bid - i * tick:.{pd}f}", f"{max(bid_qty, floor) * (1 + 0.5 * i):.{qd}f}"]
+        for i in range(depth)
+        if bid - i * tick > 0
+    ]
+    asks = [
+        [f"{ask + i * tick:.{pd}f}", f"{max(ask_qty, floor) * (1 + 0.5 * i):.{qd}f}"] for i in range(depth)
+    ]
+    return {
+        "s": q.symbol,
+        "b": bids,
+        "a": asks,
+        "ts": q.time_ms,
+        "u": update_id,
+        "seq": update_id,
+        "cts": q.time_ms,
+    }
+
+
+def open_interest_rows(points: list[tuple[int, float]], spec: BybitSpec) -> list[dict[str, Any]]:
+    """`/v5/market/open-interest` items, newest first: (time ms, contracts)."""
+    return [
+        {"openInterest": _qty(oi, spec.step), "timestamp": str(t)}
+        for t, oi in sorted(points, key=lambda p: p[0], reverse=True)
+    ]
 
 
 def risk_limit_rows(spec: BybitSpec) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Bybit v5 REST endpoints: the public market calls and the signed account reads ccxt makes.
 
-Public: `/v5/market/{time,instruments-info,tickers,funding/history,risk-limit}`. Signed:
+Public: `/v5/market/{time,instruments-info,tickers,funding/history,risk-limit,orderbook,open-interest}`
+(the book deeper than its top and the open interest are synthetic, as on the Binance side). Signed:
 `/v5/position/list`, `/v5/account/{wallet-balance,info}`, `/v5/user/query-api` (ccxt reads `uta` from
 it to choose unified-account paths) and `/v5/asset/coin/query-info` (ccxt's `load_markets` with
 keys). Only linear and spot are listed; inverse and option categories answer with empty lists, as
@@ -27,6 +28,15 @@ __all__ = ["bybit_routes"]
 
 _CATEGORIES = ("linear", "spot", "inverse", "option")
 _COINS = ["USDT", "BTC", "ETH", "SOL"]
+_OI_INTERVALS = {
+    "5min": 300_000,
+    "15min": 900_000,
+    "30min": 1_800_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+}
+_BOOK_LIMITS = {"linear": (500, 25), "spot": (200, 1)}  # (max, default) levels
 
 
 def _category(params: Mapping[str, str], allowed: tuple[str, ...] = _CATEGORIES) -> str:
@@ -101,6 +111,40 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         rows = v.funding.query(symbol, start, end, 10**9)[-limit:]
         return v.reply({"category": category, "list": pay.funding_history(rows)})
 
+    async def orderbook(request: web.Request) -> web.Response:
+        params = request.query
+        category = _category(params, ("linear", "spot"))
+        if not params.get("symbol"):
+            raise BybitError(10001, "params error: symbol is required")
+        (spec,) = specs(params)
+        most, default = _BOOK_LIMITS[category]
+        limit = _int(params, "limit") or default
+        if not 1 <= limit <= most:
+            raise BybitError(10001, f"params error: limit must be in [1, {most}]")
+        q = v.market.quotes[spec.symbol]
+        return v.reply(pay.orderbook(q, spec, limit, category == "spot", v.hub.next_update_id()))
+
+    async def open_interest(request: web.Request) -> web.Response:
+        params = request.query
+        category = _category(params, ("linear", "inverse"))
+        if not params.get("symbol"):
+            raise BybitError(10001, "params error: symbol is required")
+        (spec,) = specs(params)
+        step = _OI_INTERVALS.get(params.get("intervalTime", ""))
+        if step is None:
+            raise BybitError(10001, "params error: intervalTime invalid")
+        start, end = _int(params, "startTime"), _int(params, "endTime")
+        limit = _int(params, "limit") or 50
+        if not 1 <= limit <= 200:
+            raise BybitError(10001, "params error: limit must be in [1, 200]")
+        points = [
+            (t, oi)
+            for t, oi in v.open_interest[spec.symbol]
+            if t % step == 0 and (start is None or t >= start) and (end is None or t <= end)
+        ][-limit:]
+        rows = pay.open_interest_rows(points, spec)
+        return v.reply({"symbol": spec.symbol, "category": category, "list": rows, "nextPageCursor": ""})
+
     async def risk_limit(request: web.Request) -> web.Response:
         params = request.query
         category = _category(params, ("linear", "inverse"))
@@ -156,6 +200,8 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         web.get("/v5/market/tickers", tickers),
         web.get("/v5/market/funding/history", funding_history),
         web.get("/v5/market/risk-limit", risk_limit),
+        web.get("/v5/market/orderbook", orderbook),
+        web.get("/v5/market/open-interest", open_interest),
         web.get("/v5/position/list", position_list),
         web.get("/v5/account/wallet-balance", wallet_balance),
         web.get("/v5/account/info", account_info),

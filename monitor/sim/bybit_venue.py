@@ -29,6 +29,8 @@ from monitor.sim.replies import VenueError, json_reply
 __all__ = ["BybitVenue"]
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OI_STEP_MS = 300_000
+OI_BACKFILL = 576  # 48 h of 5-minute points
 
 
 def _as_bybit(fault: VenueError) -> BybitError:
@@ -77,6 +79,14 @@ class BybitVenue:
             check_s=min(cfg.ws_ping_s, 30.0),
         )
         self.engine.subscribe(self.hub.push_private)
+        # synthetic, like the Binance side's: two days of history at the start value, then what it publishes
+        first = now_ms // OI_STEP_MS * OI_STEP_MS
+        self.open_interest: dict[str, list[tuple[int, float]]] = {
+            s: [(first - k * OI_STEP_MS, q.open_interest) for k in range(OI_BACKFILL, 0, -1)]
+            for s, q in self.market.quotes.items()
+        }
+        self._oi_bucket = -1
+        self._record_open_interest(now_ms)
         self.faults.on_disconnect(self.hub.close_all_soon)
 
     def now_ms(self) -> int:
@@ -90,7 +100,16 @@ class BybitVenue:
         for symbol, time_ms, rate, mark in self.market.due_settlements():
             self.engine.settle_funding(symbol, rate, mark, now_ms)
             self.funding.add(FundingRecord(symbol, time_ms, rate, mark))
+        self._record_open_interest(now_ms)
         self.hub.broadcast()
+
+    def _record_open_interest(self, now_ms: int) -> None:
+        """One point per symbol at each 5-minute boundary the clock reaches (what the history serves)."""
+        bucket = now_ms // OI_STEP_MS
+        if bucket != self._oi_bucket:
+            self._oi_bucket = bucket
+            for symbol, q in self.market.quotes.items():
+                self.open_interest[symbol].append((bucket * OI_STEP_MS, q.open_interest))
 
     # --- what handlers share ----------------------------------------------------------------
     def reply(self, result: object) -> web.Response:

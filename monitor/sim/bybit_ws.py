@@ -101,6 +101,10 @@ class BybitHub:
     def _now_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000
 
+    def next_update_id(self) -> int:
+        """One sequence for every book the venue publishes (socket depth-1 tops and REST books)."""
+        return next(self._ids)
+
     # --- connection life -------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         channel: Channel = request.match_info.get("channel", "private")  # type: ignore[assignment]

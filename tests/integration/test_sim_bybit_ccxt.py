@@ -263,3 +263,21 @@ async def test_pro_watch_positions_sees_a_market_driven_liquidation() -> None:
         assert liq.price <= 9_850.0
         assert [(p["symbol"], p["contracts"]) for p in update] == [("BTC/USDT:USDT", 0.0)]
         assert sim.bybit.engine.position("dave", "BTCUSDT") is None
+
+
+async def test_fetch_order_book_and_open_interest() -> None:
+    async with running_simulator(bybit_config()) as sim, client(sim, None) as ex:
+        sim.pause()
+        await asyncio.sleep(0.1)
+        q = sim.bybit.market.quotes["ETHUSDT"]
+        book = await ex.fetch_order_book("ETH/USDT:USDT", 10)
+        assert (len(book["bids"]), len(book["asks"])) == (10, 10)
+        assert (book["bids"][0], book["asks"][0]) == ([q.bid, q.bid_size], [q.ask, q.ask_size])
+        assert all(a[0] > b[0] for a, b in zip(book["bids"], book["bids"][1:], strict=False))
+        spot = await ex.fetch_order_book("ETH/USDT")
+        assert (spot["bids"][0][0], spot["asks"][0][0]) == (q.spot_bid, q.spot_ask)
+        oi = await ex.fetch_open_interest("ETH/USDT:USDT")
+        last_hour = [p for p in sim.bybit.open_interest["ETHUSDT"] if p[0] % 3_600_000 == 0][-1]
+        assert (oi["timestamp"], oi["openInterestAmount"]) == last_hour
+        with pytest.raises(ccxt.BadRequest):
+            await ex.fetch_order_book("ETH/USDT:USDT", 501)
