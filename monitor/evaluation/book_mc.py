@@ -1,9 +1,15 @@
-"""Monte Carlo inputs from the live book: GARCH paths per market, OU basis, resampled funding.
+"""Monte Carlo inputs from the live book: GARCH paths per asset, OU basis, resampled funding.
 
-Each market the book touches is one simulated asset: its mark-return GARCH(1,1)-t drives the
-spot (mark and spot move together; their difference is the basis, simulated separately), the
-basis follows its OU fit, or a random walk with the observed step sd when the fit says it is not
-mean-reverting (freezing it would understate risk). Funding is resampled from the settlements
+Each base asset the book touches is one simulated asset, modelled from its primary market (where
+the holdings are priced, else one with a spot book): that market's mark-return GARCH(1,1)-t
+drives the spot (mark and spot move together; their difference is the basis, simulated
+separately). Perpetuals of the same asset on other venues ride the same path: a BTC short on one
+venue hedging BTC custody priced on another is a hedge, not two independent bets (the venue
+premium between them is left out; it is bps against the price risk). The basis follows its OU
+fit, or a random walk with the observed step sd when the fit says it is not mean-reverting
+(freezing it would understate risk). Different assets are correlated through their mark returns;
+the risk library draws each asset's Student-t mixing variable on its own, which weakens that
+correlation in the tails (see the closing note of issue 4). Funding is resampled from the settlements
 the store saw; before the first one the current estimate stands in, and the result says so.
 LPs come from the latest tick's figures: a position whose LP was not available makes the "any
 position touches" probability unavailable too, since leaving it out would understate it.
@@ -22,7 +28,14 @@ import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.config import EvaluationConfig
-from monitor.evaluation.exposure import PositionKey, book_signature, market_exposures, spot_mid
+from monitor.evaluation.exposure import (
+    MarketExposure,
+    PositionKey,
+    base_asset,
+    book_signature,
+    market_exposures,
+    spot_mid,
+)
 from monitor.evaluation.models import MarketModel, MonteCarloRun, basis_series, finished
 from monitor.records import Figures
 from monitor.risk._num import FloatArray
@@ -31,7 +44,7 @@ from monitor.risk.montecarlo import McBook, McMarket, McResult, monte_carlo
 from monitor.risk.volatility import log_returns, resample_last
 from monitor.store.state import Snapshot
 
-__all__ = ["lps_from_figures", "run_monte_carlo"]
+__all__ = ["correlation_factor", "lps_from_figures", "run_monte_carlo"]
 
 DEFAULT_INTERVAL_H = 8.0
 
@@ -60,26 +73,47 @@ def _random_walk_sigma(mark: tuple[np.ndarray, np.ndarray], spot: tuple[np.ndarr
     return float(np.std(d, ddof=1)) / math.sqrt(step_s) if d.size >= 10 else math.nan
 
 
-def _cholesky(snap: Snapshot, keys: list[tuple[str, str]], step_s: float, points: int) -> FloatArray | None:
-    """Lower Cholesky factor of the markets' mark-return correlation; None (independent) if unusable."""
+def correlation_factor(
+    snap: Snapshot, keys: list[tuple[str, str]], step_s: float, points: int
+) -> tuple[FloatArray | None, str]:
+    """A square root A (A·Aᵀ = correlation) of the markets' mark returns, or why there is none.
+
+    Two markets of one asset (the same perpetual on two venues) move almost one for one, and their
+    correlation matrix can be singular: a Cholesky factor fails there, so the factor comes from the
+    eigen-decomposition (negative round-off eigenvalues clipped). Without a usable estimate the
+    run is refused, never simulated as independent: that would turn a hedge across venues into two
+    open positions.
+    """
     if len(keys) < 2:
-        return None
+        return None, ""
     grids = [finished(snap.mark_grid[k]) for k in keys]
+    if any(t.size < 2 for t, _ in grids):
+        return None, "no_correlation"
     end = max(int(t[-1]) for t, _ in grids)
     step_ns = int(step_s * NS_PER_S)
     prices = np.column_stack([resample_last(t, v, step_ns, end, points, max_age_ns=0) for t, v in grids])
     r = log_returns(prices)
     r = r[np.all(np.isfinite(r), axis=1)]
     if r.shape[0] < 20:
-        return None
+        return None, "no_correlation"
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(r, rowvar=False)
     if not np.all(np.isfinite(corr)):
-        return None
-    try:
-        return np.asarray(np.linalg.cholesky(corr), dtype=np.float64)
-    except np.linalg.LinAlgError:
-        return None
+        return None, "no_correlation"
+    lam, vec = np.linalg.eigh(corr)
+    return np.asarray(vec * np.sqrt(np.clip(lam, 0.0, None)), dtype=np.float64), ""
+
+
+def _primaries(
+    book: dict[tuple[str, str], MarketExposure], snap: Snapshot
+) -> dict[str, list[tuple[str, str]]]:
+    """Markets per base asset, the primary first: where holdings are priced, else one with a spot book."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key in book:
+        groups.setdefault(base_asset(key[1]), []).append(key)
+    for keys in groups.values():
+        keys.sort(key=lambda k: (book[k].spot_q == 0, k not in snap.spot_grid, k))
+    return dict(sorted(groups.items()))
 
 
 def run_monte_carlo(
@@ -93,19 +127,21 @@ def run_monte_carlo(
     if not book:
         return MonteCarloRun(reason="no_position", book=sig)
     step_s = ev.volatility_sample_s
-    keys = list(book)
+    groups = _primaries(book, snap)
+    keys = [g[0] for g in groups.values()]  # one simulated asset per base asset, from its primary market
     names = ("spot", "basis", "omega", "alpha", "beta", "nu", "sigma2", "theta", "mu", "sigma", "interval_h",
              "spot_q")  # fmt: skip
     cols: dict[str, list[float]] = {n: [] for n in names}
     notes: list[str] = []
-    for key in keys:
+    for key, group in zip(keys, groups.values(), strict=True):
         model, mark = markets.get(key), snap.marks.get(key)
         if model is None or mark is None or not has_params(model.garch):
             why = "empty_history" if model is None else model.garch.reason.name.lower()
             return MonteCarloRun(reason=f"garch_{why}" if mark is not None else "no_mark", book=sig)
+        spot_q = sum(book[k].spot_q for k in group)
         spot = spot_mid(snap, *key)
         if not math.isfinite(spot):
-            if book[key].spot_q != 0:
+            if spot_q != 0:
                 return MonteCarloRun(reason="no_spot_price", book=sig)
             spot = mark.mark  # no spot book: simulate the mark itself with a frozen zero basis
         g = model.garch
@@ -130,7 +166,7 @@ def run_monte_carlo(
         cols["sigma"].append(sigma)
         fi = snap.funding.get(key)
         cols["interval_h"].append(fi.interval_s / 3600.0 if fi is not None else DEFAULT_INTERVAL_H)
-        cols["spot_q"].append(book[key].spot_q)
+        cols["spot_q"].append(spot_q)
     settled = [snap.funding_settled.get(k) for k in keys]
     n_hist = min((0 if s is None else s[1].size) for s in settled)
     if n_hist > 0:
@@ -138,13 +174,18 @@ def run_monte_carlo(
     else:
         hist = np.array([[snap.marks[k].funding_rate for k in keys]])
         notes.append("funding_from_current_estimate")
+    factor, no_factor = correlation_factor(snap, keys, step_s, ev.history_points)
+    if no_factor:
+        return MonteCarloRun(reason=no_factor, book=sig)
     a = {n: np.array(v, dtype=np.float64) for n, v in cols.items()}
     market = McMarket(
         spot=a["spot"], basis=a["basis"], omega=a["omega"], alpha=a["alpha"], beta=a["beta"], nu=a["nu"],
         sigma2=a["sigma2"], ou_theta=a["theta"], ou_mu=a["mu"], ou_sigma=a["sigma"], funding_history=hist,
-        funding_interval_h=a["interval_h"], chol=_cholesky(snap, keys, step_s, ev.history_points),
+        funding_interval_h=a["interval_h"], chol=factor,
     )  # fmt: skip
-    positions = [(pk, q, i) for i, k in enumerate(keys) for pk, q in book[k].positions]
+    positions = [
+        (pk, q, i) for i, group in enumerate(groups.values()) for k in group for pk, q in book[k].positions
+    ]
     mc_book = McBook(
         spot_q=a["spot_q"],
         perp_asset=np.array([i for _, _, i in positions], dtype=np.intp),
