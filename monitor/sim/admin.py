@@ -4,7 +4,7 @@ It has no authentication, so it only ever binds a loopback address; it is a sepa
 client under test, pointed at the venue ports, can never reach it by accident.
 
     GET    /admin/state                     ticks, replay time, pins, shocks, fault switches
-    GET    /admin/market                    every symbol's quote (mark, index, book, funding)
+    GET    /admin/market[?venue=bybit]      every symbol's quote (mark, index, book, funding)
     GET    /admin/accounts[/{name}]         summary, positions (liquidationPrice …), liquidations
     POST   /admin/price   {"symbol","price"}            hold a symbol's mark; DELETE /admin/price/{symbol}
     POST   /admin/shock   {"move","over_s"?,"in_s"?}    market-wide move, e.g. -0.2 over 60 replay s
@@ -79,8 +79,8 @@ class AdminServer:
         async def state(_r: web.Request) -> web.Response:
             return _reply(ctl.state())
 
-        async def market(_r: web.Request) -> web.Response:
-            return _reply(ctl.market())
+        async def market(r: web.Request) -> web.Response:
+            return _reply(ctl.market(r.query.get("venue", "binance")))
 
         async def accounts(_r: web.Request) -> web.Response:
             return _reply(ctl.accounts())

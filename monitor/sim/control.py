@@ -100,7 +100,12 @@ class SimControl:
             },
         }
 
-    def market(self) -> dict[str, Any]:
+    def market(self, venue: str = "binance") -> dict[str, Any]:
+        if venue == "bybit":
+            bybit = self.sim.bybit.market
+            return {s: {**_plain(q), "spread_bps": bybit.spreads[s].bps} for s, q in bybit.quotes.items()}
+        if venue != "binance":
+            raise ControlError(400, "venue must be 'binance' or 'bybit'")
         return {s: _plain(q) for s, q in self.sim.market.quotes.items()}
 
     def accounts(self) -> dict[str, Any]:

@@ -39,3 +39,14 @@ def test_accounts_list_both_venues_with_the_venue_figures() -> None:
     assert btc["liq_price"] == 9_850.0
     assert dave["wallet"]["margin_mode"] == "ISOLATED_MARGIN"
     assert "summary" in accounts["alice"] and "venue" not in accounts["alice"]
+
+
+def test_market_per_venue() -> None:
+    ctl = _control()
+    bybit, binance = ctl.market("bybit"), ctl.market()
+    assert set(bybit) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"} <= set(binance)
+    q = ctl.sim.bybit.market.quotes["BTCUSDT"]
+    assert (bybit["BTCUSDT"]["mark"], bybit["BTCUSDT"]["funding_rate"]) == (q.mark, q.funding_rate)
+    assert bybit["BTCUSDT"]["spread_bps"] == ctl.sim.bybit.market.spreads["BTCUSDT"].bps
+    with pytest.raises(ControlError):
+        ctl.market("okx")
