@@ -103,9 +103,12 @@ class BybitLiquidation:
     liq_price: float  # what the venue reported just before
     loss: float  # what the account lost on it
     time_ms: int
+    exec_price: float  # where the venue closed it: the bankruptcy price (isolated) or the mark (cross)
+    order_id: str
 
 
-BybitSink = Callable[[str, str, list[BybitPositionView] | BybitWalletView], None]  # (account, topic, rows)
+# (account, topic, payload): "position" rows, the "wallet", or the "execution" of liquidations
+BybitSink = Callable[[str, str, list[BybitPositionView] | BybitWalletView | list[BybitLiquidation]], None]
 
 
 @dataclass(slots=True)
@@ -390,18 +393,28 @@ class BybitAccountEngine:
                 if not lp or (mark > lp if p.qty > 0 else mark < lp):
                     continue
                 view = self._view(acct, p, equity, mm)
-                loss = p.isolated_wallet
+                loss, exec_price = p.isolated_wallet, view.bust_price
                 p.realized = q8(p.realized - loss)
             elif cross_breached:
                 view = self._view(acct, p, equity, mm)
-                loss = -view.upnl
+                loss, exec_price = -view.upnl, mark
                 acct.cross_wallet = q8(acct.cross_wallet + view.upnl)
                 p.realized = q8(p.realized + view.upnl)
             else:
                 continue
+            self._seq += 1
             out.append(
                 BybitLiquidation(
-                    acct.name, p.symbol, view.side, p.qty, mark, view.liq_price, q8(loss), now_ms
+                    acct.name,
+                    p.symbol,
+                    view.side,
+                    p.qty,
+                    mark,
+                    view.liq_price,
+                    q8(loss),
+                    now_ms,
+                    exec_price,
+                    f"sim-liq-{self._seq}",
                 )
             )
             acct.positions.remove(p)
@@ -412,6 +425,8 @@ class BybitAccountEngine:
             _log.info("sim_bybit_liquidation", account=acct.name, symbol=p.symbol, price=mark)
         if closed:
             acct.update_ms = now_ms
+            for sink in self._sinks:
+                sink(acct.name, "execution", out)
             self._emit(acct.name, closed)
         return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.sim.bybit_accounts import BybitPositionView, BybitWalletView
+from monitor.sim.bybit_accounts import BybitLiquidation, BybitPositionView, BybitWalletView
 from monitor.sim.bybit_market import BybitQuote
 from monitor.sim.bybit_symbols import BybitSpec, RiskTier
 from monitor.sim.funding import FundingRecord
@@ -22,6 +22,7 @@ __all__ = [
     "coin_info",
     "envelope",
     "error_body",
+    "execution_row",
     "funding_history",
     "linear_instrument",
     "linear_ticker",
@@ -331,6 +332,40 @@ def ws_position_row(v: BybitPositionView, spec: BybitSpec) -> dict[str, Any]:
     row["mmrSysUpdatedTime"] = row.pop("mmrSysUpdateTime")
     row["category"] = "linear"
     return row
+
+
+def execution_row(liq: BybitLiquidation, spec: BybitSpec) -> dict[str, Any]:
+    """The private `execution` item of a liquidation (`execType` "BustTrade"; fields as in ccxt's
+    unified-account example): the position closed by a market order on the opposite side."""
+    size = abs(liq.qty)
+    return {
+        "category": "linear",
+        "symbol": liq.symbol,
+        "execFee": "0",
+        "execId": f"{liq.order_id}-0",
+        "execPrice": _px(liq.exec_price, spec),
+        "execQty": _qty(size, spec.step),
+        "execType": "BustTrade",
+        "execValue": fnum(size * liq.exec_price),
+        "isMaker": False,
+        "feeRate": "0",
+        "tradeIv": "",
+        "markIv": "",
+        "blockTradeId": "",
+        "markPrice": _px(liq.price, spec),
+        "indexPrice": "",
+        "underlyingPrice": "",
+        "leavesQty": "0",
+        "orderId": liq.order_id,
+        "orderLinkId": "",
+        "orderPrice": _px(liq.exec_price, spec),
+        "orderQty": _qty(size, spec.step),
+        "orderType": "Market",
+        "stopOrderType": "UNKNOWN",
+        "side": "Sell" if liq.qty > 0 else "Buy",
+        "execTime": str(liq.time_ms),
+        "isLeverage": "0",
+    }
 
 
 def _coin(w: BybitWalletView) -> dict[str, Any]:

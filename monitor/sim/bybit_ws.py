@@ -12,8 +12,9 @@ snapshots only (pitfall 17). The depth-1 book is a snapshot
 `{"topic","type":"snapshot","ts","data":{"s","b":[[px,qty]],"a":[[px,qty]],"u","seq"},"cts"}` whenever
 the top changes, and again after 3 s without a change, as the venue does. Private pushes carry the
 engine's changes as they happen (funding, liquidation, scripted position changes):
-`{"id","topic","creationTime","data":[…]}`. The venue sends no pings of its own and drops a peer
-silent for `idle_timeout_s` (its 10-minute rule).
+`{"id","topic","creationTime","data":[…]}`; a liquidation is also an `execution` with `execType`
+"BustTrade" at the bankruptcy price (isolated) or the mark (cross). The venue sends no pings of its
+own and drops a peer silent for `idle_timeout_s` (its 10-minute rule).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from monitor.clock import Clock
 from monitor.sim import bybit_payloads as pay
-from monitor.sim.bybit_accounts import BybitPositionView, BybitWalletView
+from monitor.sim.bybit_accounts import BybitLiquidation, BybitPositionView, BybitWalletView
 from monitor.sim.bybit_auth import BybitKeyRing, verify_ws_auth
 from monitor.sim.bybit_market import BybitMarket
 from monitor.sim.faults import Faults
@@ -318,16 +319,25 @@ class BybitHub:
                         self._offer(conn, frame)
 
     def push_private(
-        self, account: str, topic: str, payload: list[BybitPositionView] | BybitWalletView
+        self,
+        account: str,
+        topic: str,
+        payload: list[BybitPositionView] | BybitWalletView | list[BybitLiquidation],
     ) -> None:
         """An engine change for `account` to its authenticated private sockets subscribed to `topic`."""
+        data: list[dict[str, Any]] = []
         if isinstance(payload, BybitWalletView):
             data = [pay.ws_wallet_row(payload)]
         else:
-            data = [pay.ws_position_row(v, self._market.specs[v.symbol]) for v in payload]
+            for item in payload:
+                spec = self._market.specs[item.symbol]
+                if isinstance(item, BybitLiquidation):
+                    data.append(pay.execution_row(item, spec))
+                else:
+                    data.append(pay.ws_position_row(item, spec))
         now = self._now_ms()
         # positions here are all linear: `position` and `position.linear` subscribers both get them
-        names = (topic, f"{topic}.linear") if topic == "position" else (topic,)
+        names = (topic, f"{topic}.linear") if topic in ("position", "execution") else (topic,)
         frames = {
             name: _encode(
                 {"id": f"sim-{account}-{now}-{name}", "topic": name, "creationTime": now, "data": data}

@@ -255,9 +255,18 @@ async def test_pro_watch_positions_sees_a_market_driven_liquidation() -> None:
     async with running_simulator(bybit_config()) as sim, client(sim, "dave", ccxtpro.bybit) as ex:
         await asyncio.wait_for(ex.watch_positions(), TIMEOUT)  # the REST snapshot
         pending = asyncio.ensure_future(ex.watch_positions(["BTC/USDT:USDT"]))
+        fills = asyncio.ensure_future(ex.watch_my_trades())
         await asyncio.sleep(0.3)
         SimControl(sim).set_price("BTCUSDT", 9_000.0)
         update = await asyncio.wait_for(pending, TIMEOUT)
+        (fill,) = await asyncio.wait_for(fills, TIMEOUT)
+        assert (fill["symbol"], fill["side"], fill["amount"], fill["price"]) == (
+            "BTC/USDT:USDT",
+            "sell",
+            1.0,
+            9_800.0,
+        )
+        assert fill["info"]["execType"] == "BustTrade"
         (liq,) = [x for x in sim.bybit.engine.liquidations if x.account == "dave"]
         assert (liq.symbol, liq.liq_price, liq.loss) == ("BTCUSDT", 9_850.0, 200.0)
         assert liq.price <= 9_850.0

@@ -212,7 +212,8 @@ def test_market_driven_through_the_liq_price_takes_the_position_over_on_that_tic
     assert all(m > 9_850.0 for m in marks_seen)
     assert done[0].price <= 9_850.0 and done[0].liq_price == 9_850.0
     assert done[0].price > 9_850.0 - 1.0 * (1 + 20 / 1e4)  # within one replay second of the crossing
-    assert pushed == ["position", "wallet"]
+    assert pushed == ["execution", "position", "wallet"]
+    assert done[0].exec_price == 9_800.0  # taken over at the bankruptcy price: the 200 balance is gone
 
 
 def test_hedge_mode_legs_and_flat_rows() -> None:
