@@ -64,7 +64,9 @@ class BybitVenue:
         history = [
             record
             for spec in self.market.specs.values()
-            if spec.funding_hours == 8  # the shipped real history is 8-hourly
+            # the shipped real settlements (Binance's, 8-hourly) stand in for Bybit's past on its 8 h
+            # symbols; the hourly one starts its history at start-up
+            if spec.funding_hours == 8
             for record in historical_rates(
                 spec.symbol, base.event, 8, last_funding_ms(now_ms, spec.funding_hours)
             )
