@@ -97,6 +97,10 @@ def test_store_names_why_a_position_vanished() -> None:
     assert store.snapshot(7).gone[("v", "a", "BTCUSDT", "BOTH")].reason == "unknown"  # that fill was before
     store.put(fill(8, "adl"))
     assert store.snapshot(9).gone[("v", "a", "BTCUSDT", "BOTH")].reason == "adl"
+    store.put(snap(10, leg))
+    store.put(fill(11, "trade"))  # the account's own order closed it
+    store.put(snap(12))
+    assert store.snapshot(13).gone[("v", "a", "BTCUSDT", "BOTH")].reason == "closed"
 
 
 def test_store_keeps_the_last_margin_call_per_account() -> None:
