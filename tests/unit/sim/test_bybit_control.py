@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from monitor.clock import ManualClock
 from monitor.sim.control import ControlError, SimControl
 from monitor.sim.server import Simulator
+from monitor.sim.standalone import describe
 from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
 
 
@@ -50,3 +53,14 @@ def test_market_per_venue() -> None:
     assert bybit["BTCUSDT"]["spread_bps"] == ctl.sim.bybit.market.spreads["BTCUSDT"].bps
     with pytest.raises(ControlError):
         ctl.market("okx")
+
+
+def test_perpmon_sim_describes_the_bybit_accounts_and_keys() -> None:
+    ctl = _control()
+    admin = SimpleNamespace(url="http://127.0.0.1:1/admin")
+    info = describe(ctl.sim, admin, "crash-2021-05-19")  # type: ignore[arg-type]
+    bybit = {a["name"]: a for a in info["accounts"] if a.get("venue") == "bybit"}
+    assert set(bybit) == {"carol", "dave"}
+    assert bybit["dave"]["api_key"] == BYBIT_TEST_KEYS["dave"][0].reveal()
+    assert {p["symbol"] for p in bybit["carol"]["positions"]} == {"BTCUSDT", "SOLUSDT"}
+    assert "bybit_rest_url" in info and "bybit_ws_url" in info
