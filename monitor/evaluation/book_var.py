@@ -1,11 +1,11 @@
 """VaR and ES of the whole book: parametric, historical and Monte Carlo, per confidence.
 
-Today's exposures (USD per leg: holdings at spot, perps at mark) meet the joint one-step returns
-of those legs kept by the last refit. Parametric: σ_p = √(wᵀΣw) over the history's covariance,
-normal over the horizon (√T steps). Historical: the PnL today's legs would have made in each
-past step, its quantile scaled by √T to the horizon (the history holds too few independent
-horizon-long windows to read them directly). Monte Carlo: paths over the whole horizon from the
-refit (monitor/evaluation/book_mc.py), with the chance any position touches its LP on the way.
+Today's exposures (USD per leg: holdings at spot, perps at mark) meet the joint horizon-long
+returns of those legs kept by the last refit (overlapping windows; see `ReturnHistory`).
+Parametric: σ_p = √(wᵀΣw) over their covariance, normal. Historical: the PnL today's legs would
+have made over each past window, its quantile and tail mean. Monte Carlo: paths over the whole
+horizon from the refit (monitor/evaluation/book_mc.py), with the chance any position touches
+its LP on the way.
 A hedged book's VaR is its basis VaR, not zero: both legs are in the history.
 
 A leg the book holds now but the history lacks (a position opened since the last refit) makes
@@ -66,7 +66,6 @@ def book_var_figures(
     sink: FigureSink,
     *,
     confidences: tuple[float, ...],
-    horizon_s: float,
 ) -> None:
     w_now, priced = leg_exposures(snap)
     all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now)
@@ -80,19 +79,17 @@ def book_var_figures(
         why = h.reason
     elif any(leg not in h.legs for leg in w_now):
         why = "history_missing_leg"  # a leg opened since the last refit
-    steps = horizon_s / models.step_s if models.step_s > 0 else math.nan
     w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
-    sigma = portfolio_sigma(w, h.cov) if not why else math.nan
+    sigma = portfolio_sigma(w, h.cov) * h.scale if not why else math.nan
     pnl = historical_pnl(h.returns, w) if not why else np.zeros(0)
     for alpha in confidences:
-        par = parametric_var_es(sigma, 1.0, alpha, steps) if not why else None
-        _emit(sink, "parametric", alpha, par, why, all_fresh)
+        par = parametric_var_es(sigma, 1.0, alpha) if not why else None
+        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note)
         hist = None
         if not why:
             one = historical_var_es(pnl, alpha)
-            k = math.sqrt(steps)
-            hist = VaRES(var=one.var * k, es=one.es * k, alpha=alpha, reason=one.reason)
-        _emit(sink, "historical", alpha, hist, why, all_fresh)
+            hist = VaRES(var=one.var * h.scale, es=one.es * h.scale, alpha=alpha, reason=one.reason)
+        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
     _monte_carlo(snap, sink, models, confidences, all_fresh)
 
 

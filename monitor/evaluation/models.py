@@ -58,11 +58,21 @@ class MarketModel:
 
 @dataclass(frozen=True, slots=True)
 class ReturnHistory:
-    """Joint one-step log returns of the book's legs (rows with any NaN dropped) and their covariance."""
+    """Joint log returns of the book's legs over the VaR horizon, and their covariance.
+
+    Rows are the overlapping horizon-long windows of the history (one-step rows with a NaN in any
+    leg dropped first), so a basis that mean-reverts within the horizon counts as what it is; a
+    square-root-of-time scaling of one-step returns would count its noise as a random walk and
+    overstate a hedged book's VaR many times. When the history is shorter than the horizon plus
+    MIN_HISTORY_ROWS windows, rows are one-step returns and `scale` is √T (note
+    `sqrt_time_scaled`); with fewer than ten independent windows the note says so.
+    """
 
     legs: tuple[Leg, ...] = ()
     returns: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     cov: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    scale: float = 1.0  # multiplies VaR and ES read from these rows up to the horizon
+    note: str = ""
     reason: str = "not_fitted_yet"
 
 
@@ -126,8 +136,10 @@ def fit_market(
     return MarketModel(garch=garch, last_bar_ns=int(ts[-1]) if ts.size else 0, ou=ou)
 
 
-def return_history(snap: Snapshot, legs: tuple[Leg, ...], step_s: float, points: int) -> ReturnHistory:
-    """Align every leg's finished grid on one time axis (exact buckets) and take log returns."""
+def return_history(
+    snap: Snapshot, legs: tuple[Leg, ...], step_s: float, points: int, horizon_steps: int = 1
+) -> ReturnHistory:
+    """Align every leg's finished grid on one time axis (exact buckets); log returns over the horizon."""
     if not legs:
         return ReturnHistory(reason="no_position")
     step_ns = int(step_s * NS_PER_S)
@@ -146,9 +158,19 @@ def return_history(snap: Snapshot, legs: tuple[Leg, ...], step_s: float, points:
     cov = np.atleast_2d(np.cov(r, rowvar=False))
     if not np.all(np.diag(cov) > 0):  # a flat leg is a dead feed (the grid carries its last price)
         return ReturnHistory(legs=legs, returns=r, reason="zero_volatility")
+    t = max(1, horizon_steps)
+    n = r.shape[0]
+    scale, note = 1.0, ""
+    if t > 1 and n - t + 1 >= MIN_HISTORY_ROWS:
+        c = np.vstack([np.zeros((1, r.shape[1])), np.cumsum(r, axis=0)])
+        r = c[t:] - c[:-t]  # overlapping horizon windows
+        cov = np.atleast_2d(np.cov(r, rowvar=False))
+        note = "few_independent_windows" if n < 10 * t else ""
+    elif t > 1:
+        scale, note = math.sqrt(t), "sqrt_time_scaled"
     r.flags.writeable = False
     cov.flags.writeable = False
-    return ReturnHistory(legs=legs, returns=r, cov=cov, reason="")
+    return ReturnHistory(legs=legs, returns=r, cov=cov, scale=scale, note=note, reason="")
 
 
 def book_legs(snap: Snapshot) -> tuple[Leg, ...]:
@@ -177,7 +199,8 @@ def refresh_models(
             grid, snap.spot_grid.get(key), step_s, ev.garch_min_obs, previous.markets.get(key)
         )
     frozen_markets = MappingProxyType(markets)
-    history = return_history(snap, book_legs(snap), step_s, ev.history_points)
+    steps = max(1, round(ev.var_horizon_s / step_s))
+    history = return_history(snap, book_legs(snap), step_s, ev.history_points, steps)
     mc = run_monte_carlo(snap, ev, frozen_markets, lps)
     return RiskModels(
         fitted_at_ns=snap.taken_at_ns, step_s=step_s, markets=frozen_markets, history=history, mc=mc

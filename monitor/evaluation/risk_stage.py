@@ -28,6 +28,6 @@ def risk_figures(
     ev: EvaluationConfig,
 ) -> None:
     garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
-    book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences, horizon_s=ev.var_horizon_s)
+    book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences)
     advice_figures(snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock)
     proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)

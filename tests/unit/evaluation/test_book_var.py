@@ -49,15 +49,17 @@ def _var(figs: Figures, method: str, alpha: str, name: str = "var_usd") -> float
 
 
 def test_parametric_and_historical_by_hand() -> None:
-    """Legs: 10 BTC spot at the spot mid, −8 BTC perp at the mark; returns of both grids' finished bars."""
+    """Legs: 10 BTC spot at the spot mid, −8 BTC perp at the mark; overlapping 60-bar windows of both."""
     cfg, _snap, _models, figs, _t = _book()  # type: ignore[misc]
     marks, basis = path(N + 1)
     spot = marks + basis
-    r = np.column_stack([np.diff(np.log(spot[:N])), np.diff(np.log(marks[:N]))])
+    steps = round(cfg.evaluation.var_horizon_s / STEP_S)  # type: ignore[attr-defined]
+    assert steps == 60
+    # finished bars 0..N-1; window j is the log move from bar j to bar j + 60
+    rt = np.column_stack([np.log(p[steps:N] / p[: N - steps]) for p in (spot, marks)])
     w = np.array([10.0 * spot[N], -8.0 * marks[N]])
-    steps = cfg.evaluation.var_horizon_s / STEP_S
-    sigma = math.sqrt(float(w @ np.cov(r, rowvar=False) @ w)) * math.sqrt(steps)
-    pnl = np.expm1(r) @ w
+    sigma = math.sqrt(float(w @ np.cov(rt, rowvar=False) @ w))
+    pnl = np.expm1(rt) @ w
     for alpha in (0.95, 0.99):
         z = float(ndtri(alpha))
         a = f"{alpha:g}"
@@ -65,9 +67,32 @@ def test_parametric_and_historical_by_hand() -> None:
         pdf = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
         assert _var(figs, "parametric", a, "es_usd") == pytest.approx(sigma * pdf / (1 - alpha), rel=1e-9)
         q = float(np.quantile(pnl, 1 - alpha))
-        assert _var(figs, "historical", a) == pytest.approx(-q * math.sqrt(steps), rel=1e-9)
-        es = -float(pnl[pnl <= q].mean()) * math.sqrt(steps)
-        assert _var(figs, "historical", a, "es_usd") == pytest.approx(es, rel=1e-9)
+        assert _var(figs, "historical", a) == pytest.approx(-q, rel=1e-9)
+        assert _var(figs, "historical", a, "es_usd") == pytest.approx(-float(pnl[pnl <= q].mean()), rel=1e-9)
+    # 399 returns hold under ten independent 60-bar windows: the value carries that caveat
+    assert reason(figs, "var_usd", method="historical", confidence="0.99") == "few_independent_windows"
+
+
+def test_short_history_falls_back_to_square_root_of_time() -> None:
+    """A horizon longer than the history: one-step VaR × √T, flagged sqrt_time_scaled."""
+    cfg = config(var_horizon_s=30_000.0)  # 500 bars > 399 returns
+    marks, basis = path(N + 1)
+    st = store()
+    put_bars(st, marks, basis, 0, N + 1)
+    t = bar_ns(N)
+    put_book(st, t, qty=-8.0, holdings=10.0)
+    snap = st.snapshot(t)
+    figs = Evaluator(cfg, started_ns=T0).evaluate(
+        snap, t, refresh_models(snap, cfg.evaluation, EMPTY_MODELS, {})
+    )
+    spot = marks + basis
+    r = np.column_stack([np.diff(np.log(spot[:N])), np.diff(np.log(marks[:N]))])
+    w = np.array([10.0 * spot[N], -8.0 * marks[N]])
+    pnl = np.expm1(r) @ w
+    assert _var(figs, "historical", "0.99") == pytest.approx(
+        -float(np.quantile(pnl, 0.01)) * math.sqrt(500), rel=1e-9
+    )
+    assert reason(figs, "var_usd", method="parametric", confidence="0.99") == "sqrt_time_scaled"
 
 
 def test_hedged_book_var_is_basis_var_not_zero() -> None:
@@ -84,6 +109,12 @@ def test_hedged_book_var_is_basis_var_not_zero() -> None:
         models = refresh_models(snap, cfg.evaluation, EMPTY_MODELS, {})
         out[qty] = _var(Evaluator(cfg, started_ns=T0).evaluate(snap, t, models), "parametric", "0.99")
     assert 0 < out[-10.0] < 0.1 * out[-1e-9]
+    # the basis reverts within a few bars: over 60 bars its risk is far below √60 × the one-step risk
+    spot = marks + basis
+    r = np.column_stack([np.diff(np.log(spot[:N])), np.diff(np.log(marks[:N]))])
+    w = np.array([10.0 * spot[N], -10.0 * marks[N]])
+    sqrt_time = float(ndtri(0.99)) * math.sqrt(float(w @ np.cov(r, rowvar=False) @ w) * 60)
+    assert out[-10.0] < 0.5 * sqrt_time
 
 
 def test_monte_carlo_is_the_fitted_models_simulated() -> None:
