@@ -38,6 +38,24 @@ class _Redactor:
         return event
 
 
+class _StderrLogger:
+    """Writes to whatever `sys.stderr` is at the moment of the call, not at configure time.
+
+    A logger bound to the stream object seen at start-up keeps writing to it after it was replaced
+    and closed (a test harness capturing output, a daemon re-pointing stderr), and then every log
+    call raises instead of logging.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = err = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", secrets: Sequence[Secret] = ()) -> None:
     """Configure structlog once for the process; `fmt` auto picks console on a TTY, else JSON."""
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -58,6 +76,6 @@ def configure_logging(level: str = "info", fmt: str = "auto", secrets: Sequence[
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
