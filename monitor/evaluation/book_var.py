@@ -22,6 +22,7 @@ import numpy as np
 from monitor.evaluation.exposure import Leg, book_signature, market_exposures, spot_mid
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.sink import FigureSink
+from monitor.risk._num import FloatArray
 from monitor.risk.reasons import Reason
 from monitor.risk.var import VaRES, historical_pnl, historical_var_es, parametric_var_es, portfolio_sigma
 from monitor.store.state import Snapshot
@@ -44,6 +45,30 @@ def leg_exposures(snap: Snapshot) -> tuple[dict[Leg, float], bool]:
             out[(venue, symbol, "perp")] = e.perp_q * px
             ok &= px > 0
     return out, ok
+
+
+def horizon_scale(pnl: FloatArray, steps: int) -> float:
+    """sd of the PnL summed over `steps` one-step rows, over the one-step sd (√steps if uncorrelated).
+
+    Newey–West: Var_T = T·(γ₀ + 2 Σ_{k=1..L} (1 − k/(L+1))·γ_k), L = min(T − 1, n/4), autocovariances of
+    the book's one-step PnL by FFT. A hedged book's PnL is mostly basis noise that reverts within
+    a few steps (negative γ_k), which plain √T scaling would count as a random walk.
+    """
+    if steps <= 1:
+        return 1.0
+    x = pnl[np.isfinite(pnl)]
+    n = int(x.size)
+    if n < 2:
+        return math.nan
+    x = x - x.mean()
+    spec = np.fft.rfft(x, 2 * n)
+    acov = np.fft.irfft(spec * np.conj(spec), 2 * n)[:n] / n
+    if not acov[0] > 0:
+        return math.nan
+    lags = min(steps - 1, n // 4)
+    k = np.arange(1, lags + 1)
+    var_t = steps * (acov[0] + 2.0 * float(np.sum((1.0 - k / (lags + 1)) * acov[1 : lags + 1])))
+    return math.sqrt(max(var_t, 0.0) / acov[0])
 
 
 def _emit(
@@ -80,15 +105,18 @@ def book_var_figures(
     elif any(leg not in h.legs for leg in w_now):
         why = "history_missing_leg"  # a leg opened since the last refit
     w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
-    sigma = portfolio_sigma(w, h.cov) * h.scale if not why else math.nan
     pnl = historical_pnl(h.returns, w) if not why else np.zeros(0)
+    scale = horizon_scale(pnl, h.steps) if not why else math.nan
+    sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
+    if not why and not math.isfinite(sigma):
+        why = "zero_volatility"
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
         _emit(sink, "parametric", alpha, par, why, all_fresh, h.note)
         hist = None
         if not why:
             one = historical_var_es(pnl, alpha)
-            hist = VaRES(var=one.var * h.scale, es=one.es * h.scale, alpha=alpha, reason=one.reason)
+            hist = VaRES(var=one.var * scale, es=one.es * scale, alpha=alpha, reason=one.reason)
         _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
     _monte_carlo(snap, sink, models, confidences, all_fresh)
 

@@ -64,14 +64,15 @@ class ReturnHistory:
     leg dropped first), so a basis that mean-reverts within the horizon counts as what it is; a
     square-root-of-time scaling of one-step returns would count its noise as a random walk and
     overstate a hedged book's VaR many times. When the history is shorter than the horizon plus
-    MIN_HISTORY_ROWS windows, rows are one-step returns and `scale` is √T (note
-    `sqrt_time_scaled`); with fewer than ten independent windows the note says so.
+    MIN_HISTORY_ROWS windows, rows are one-step returns and `steps` is the horizon in steps: the
+    tick scales them with the PnL's own autocorrelation (note `autocorrelation_scaled`, see
+    book_var.py); with fewer than ten independent windows the note says so.
     """
 
     legs: tuple[Leg, ...] = ()
     returns: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     cov: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
-    scale: float = 1.0  # multiplies VaR and ES read from these rows up to the horizon
+    steps: int = 1  # 1: rows span the horizon; T > 1: one-step rows, T of them make the horizon
     note: str = ""
     reason: str = "not_fitted_yet"
 
@@ -160,17 +161,17 @@ def return_history(
         return ReturnHistory(legs=legs, returns=r, reason="zero_volatility")
     t = max(1, horizon_steps)
     n = r.shape[0]
-    scale, note = 1.0, ""
+    steps, note = 1, ""
     if t > 1 and n - t + 1 >= MIN_HISTORY_ROWS:
         c = np.vstack([np.zeros((1, r.shape[1])), np.cumsum(r, axis=0)])
         r = c[t:] - c[:-t]  # overlapping horizon windows
         cov = np.atleast_2d(np.cov(r, rowvar=False))
         note = "few_independent_windows" if n < 10 * t else ""
     elif t > 1:
-        scale, note = math.sqrt(t), "sqrt_time_scaled"
+        steps, note = t, "autocorrelation_scaled"
     r.flags.writeable = False
     cov.flags.writeable = False
-    return ReturnHistory(legs=legs, returns=r, cov=cov, scale=scale, note=note, reason="")
+    return ReturnHistory(legs=legs, returns=r, cov=cov, steps=steps, note=note, reason="")
 
 
 def book_legs(snap: Snapshot) -> tuple[Leg, ...]:

@@ -73,8 +73,8 @@ def test_parametric_and_historical_by_hand() -> None:
     assert reason(figs, "var_usd", method="historical", confidence="0.99") == "few_independent_windows"
 
 
-def test_short_history_falls_back_to_square_root_of_time() -> None:
-    """A horizon longer than the history: one-step VaR × √T, flagged sqrt_time_scaled."""
+def test_short_history_scales_one_step_by_its_autocorrelation() -> None:
+    """A horizon longer than the history: one-step VaR × √(Newey–West horizon variance / one-step)."""
     cfg = config(var_horizon_s=30_000.0)  # 500 bars > 399 returns
     marks, basis = path(N + 1)
     st = store()
@@ -89,10 +89,15 @@ def test_short_history_falls_back_to_square_root_of_time() -> None:
     r = np.column_stack([np.diff(np.log(spot[:N])), np.diff(np.log(marks[:N]))])
     w = np.array([10.0 * spot[N], -8.0 * marks[N]])
     pnl = np.expm1(r) @ w
-    assert _var(figs, "historical", "0.99") == pytest.approx(
-        -float(np.quantile(pnl, 0.01)) * math.sqrt(500), rel=1e-9
-    )
-    assert reason(figs, "var_usd", method="parametric", confidence="0.99") == "sqrt_time_scaled"
+    x = pnl - pnl.mean()
+    n, lags = x.size, min(499, x.size // 4)
+    gamma = [float(x[: n - k] @ x[k:]) / n for k in range(lags + 1)]
+    var_t = 500 * (gamma[0] + 2 * sum((1 - k / (lags + 1)) * gamma[k] for k in range(1, lags + 1)))
+    ratio = math.sqrt(var_t / gamma[0])
+    assert _var(figs, "historical", "0.99") == pytest.approx(-float(np.quantile(pnl, 0.01)) * ratio, rel=1e-9)
+    sigma = math.sqrt(float(w @ np.cov(r, rowvar=False) @ w)) * ratio
+    assert _var(figs, "parametric", "0.99") == pytest.approx(float(ndtri(0.99)) * sigma, rel=1e-9)
+    assert reason(figs, "var_usd", method="parametric", confidence="0.99") == "autocorrelation_scaled"
 
 
 def test_hedged_book_var_is_basis_var_not_zero() -> None:
