@@ -101,21 +101,29 @@ def _usdt_share(snap: Snapshot, key: tuple[str, str]) -> float:
     return usdt / wallet if wallet > 0 else 0.0
 
 
+def _stress_wallet(snap: Snapshot, key: tuple[str, str], unified: bool) -> float:
+    """The cross wallet; on a unified wallet (Bybit) less the isolated balances it also holds."""
+    acct = snap.accounts[key]
+    carved = sum(p.isolated_wallet for p in acct.positions if p.margin_mode == "isolated") if unified else 0.0
+    return cross_wallet(acct) - carved
+
+
 def stress_book(
     snap: Snapshot, entry_valued_venues: frozenset[str] = frozenset()
 ) -> tuple[StressBook, BookIndex]:
     """The Snapshot's book as arrays; a missing mark, tier or spot price stays NaN (never guessed).
 
-    `entry_valued_venues` (Bybit) margin on the entry value, a model the stress library does not
-    revalue: their legs get no tier row, so their margin ratio, top-up and liquidations are NaN
-    while their PnL and equity (model-free) are reported.
+    `entry_valued_venues` (Bybit) value maintenance margin at entry (`perp_entry_valued`). Their
+    unified wallet includes the isolated position balances (the venue does not carve them out),
+    so those are taken out of the cross wallet here, or they would count twice in equity. Their
+    funding cap is the venue's (`upperFundingRate`); Binance's 75 %-of-MMR fallback is not theirs.
     """
     accounts = tuple(sorted(snap.accounts))
     acct_idx = {k: i for i, k in enumerate(accounts)}
     tables: list[Brackets] = []
     table_idx: dict[tuple[str, str, str], int] = {}
     cols: dict[str, list[float]] = {
-        k: [] for k in ("venue", "q", "entry", "mark", "sym", "iso", "iw", "cap", "h")
+        k: [] for k in ("venue", "q", "entry", "mark", "sym", "iso", "iw", "cap", "h", "ev")
     }
     positions: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
@@ -128,20 +136,19 @@ def stress_book(
             t = snap.tiers.get((venue, account, p.symbol))
             if m is None:
                 notes.append(f"{venue}/{account} {p.symbol}: no mark price")
-            if venue in entry_valued_venues:
-                notes.append(
-                    f"{venue}/{account} {p.symbol}: margin after stress not available "
-                    "(entry-valued margin model); PnL and equity are"
-                )
-            elif t is None:
+            if t is None:
                 notes.append(f"{venue}/{account} {p.symbol}: no leverage tiers (missing_tier)")
             elif (venue, account, p.symbol) not in table_idx:
                 table_idx[(venue, account, p.symbol)] = len(tables)
                 tables.append(_brackets(t))
             fi = snap.funding.get((venue, p.symbol))
             cap = fi.cap if fi is not None and math.isfinite(fi.cap) else math.nan
-            if not math.isfinite(cap) and t is not None and t.brackets:
+            if not math.isfinite(cap) and t is not None and t.brackets and venue not in entry_valued_venues:
                 cap = FUNDING_CAP_OF_MMR * t.brackets[0].mmr
+            if not math.isfinite(cap) and venue in entry_valued_venues:
+                notes.append(
+                    f"{venue}/{account} {p.symbol}: no funding cap from the venue (funding scenarios n/a)"
+                )
             positions.append((venue, account, p.symbol, p.side))
             for k, v in (
                 ("venue", acct_idx[key]),
@@ -153,6 +160,7 @@ def stress_book(
                 ("iw", p.isolated_wallet),
                 ("cap", cap),
                 ("h", fi.interval_s / 3600.0 if fi is not None else 8.0),
+                ("ev", venue in entry_valued_venues),
             ):
                 cols[k].append(float(v))
     spot_q, spot_px, holdings = [], [], []
@@ -180,9 +188,12 @@ def stress_book(
         spot_venue=np.full(len(spot_q), -1, dtype=np.intp),
         spot_q=np.array(spot_q, dtype=np.float64),
         spot_price=np.array(spot_px, dtype=np.float64),
-        venue_wallet=np.array([cross_wallet(snap.accounts[k]) for k in accounts], dtype=np.float64),
+        venue_wallet=np.array(
+            [_stress_wallet(snap, k, k[0] in entry_valued_venues) for k in accounts], dtype=np.float64
+        ),
         venue_usdt_share=np.array([_usdt_share(snap, k) for k in accounts], dtype=np.float64),
         table=tier_table(tables),
+        perp_entry_valued=f("ev").astype(bool),
     )
     return book, BookIndex(accounts, tuple(positions), tuple(holdings), tuple(notes))
 
@@ -196,6 +207,7 @@ def scenarios_for(venues: Sequence[str]) -> list[tuple[Scenario, str | None]]:
             for v in venues:
                 out.append((Scenario(name=f"outage_{v}"), v))
                 out.append((Scenario(name=f"outage_{v}_price_-20%", price_shock=-0.20), v))
+                out.append((Scenario(name=f"outage_{v}_price_+20%", price_shock=0.20), v))
     return out
 
 

@@ -12,6 +12,13 @@ took it, i.e. the basis spot − perp falls; that is the adverse case for long-s
 funding is pinned at each symbol's |cap| *against* each position for `funding_days`; a depeg
 scales the USDT part of each venue's wallet. Spot balances (and off-exchange custody, venue −1)
 count in equity, never as margin: the margin-call trap of seed 003.
+
+Margin models, per perp leg (`perp_entry_valued`): Binance values maintenance margin at the mark,
+so a shock re-tiers it at the shocked notional; Bybit values it at the *entry*
+(`risk.bybit_liquidation`: tier and `mmDeduction` at |q|·entry), so a shock leaves it where it
+was. Everything else — liquidation when equity (cross: wallet + UPnL; isolated: position balance
++ UPnL) reaches MM, and the top-up that brings it back to MM — is the same rule on both venues,
+which is what lets one book spanning both answer "if one venue freezes, does the other hold?".
 """
 
 from __future__ import annotations
@@ -56,6 +63,9 @@ class StressBook(NamedTuple):
     venue_wallet: FloatArray  # cross wallet balance in USD
     venue_usdt_share: FloatArray  # fraction of that wallet held in USDT
     table: TierTable
+    # per perp: maintenance margin valued at entry (Bybit) instead of at the shocked mark (Binance);
+    # None = every leg on Binance's model
+    perp_entry_valued: BoolArray | None = None
 
 
 class StressResult(NamedTuple):
@@ -96,7 +106,12 @@ def run_scenario(book: StressBook, sc: Scenario) -> StressResult:
         intervals = sc.funding_days * 24.0 / book.perp_funding_interval_h
         funding = -intervals * np.abs(book.perp_funding_cap) * np.abs(q) * mark_after
         upnl_after = q * (mark_after - entry)
-        mm, tier = table_maintenance_margin(book.table, book.perp_sym, np.abs(q) * mark_after)
+        valued_at = (
+            mark_after
+            if book.perp_entry_valued is None
+            else np.where(np.asarray(book.perp_entry_valued, dtype=bool), entry, mark_after)
+        )
+        mm, tier = table_maintenance_margin(book.table, book.perp_sym, np.abs(q) * valued_at)
         mm = np.where(q == 0, 0.0, np.where(tier < 0, np.nan, mm))
         spot_pnl = book.spot_q * (spot_after - book.spot_price)
         wallet = book.venue_wallet * (1.0 + sc.depeg * book.venue_usdt_share)
@@ -145,7 +160,8 @@ HISTORICAL = (
 
 
 def standard_scenarios(n_venues: int) -> list[Scenario]:
-    """The §11 catalogue; outages are generated per venue (alone and with a −20 % move)."""
+    """The §11 catalogue; outages per venue, alone and with a ∓20 % move (the −20 % hurts the longs
+    left on the other venue, the +20 % the shorts of a hedge that now stands there alone)."""
     out = [
         Scenario(name=f"price_{s:+.0%}", price_shock=s)
         for m in (0.05, 0.10, 0.20, 0.30, 0.50)
@@ -155,7 +171,8 @@ def standard_scenarios(n_venues: int) -> list[Scenario]:
     out += [Scenario(name=f"funding_cap_{d}d", funding_days=float(d)) for d in (7, 30)]
     for v in range(n_venues):
         out += [Scenario(name=f"outage_venue{v}", frozen_venue=v),
-                Scenario(name=f"outage_venue{v}_price_-20%", frozen_venue=v, price_shock=-0.20)]  # fmt: skip
+                Scenario(name=f"outage_venue{v}_price_-20%", frozen_venue=v, price_shock=-0.20),
+                Scenario(name=f"outage_venue{v}_price_+20%", frozen_venue=v, price_shock=0.20)]  # fmt: skip
     out += [Scenario(name=f"usdt_depeg_{d:+.0%}", depeg=d) for d in (-0.05, -0.10)]
     out += [Scenario(name=name, price_shock=move) for name, move in HISTORICAL]
     out.append(Scenario(name="combined_+30%_basis_perp_+2%_funding_7d", price_shock=0.30, basis_shock=0.02,

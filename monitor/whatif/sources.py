@@ -9,6 +9,7 @@ enough for the book to be complete, then stops them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -20,6 +21,9 @@ from monitor.errors import ConfigError
 from monitor.store.state import Snapshot
 from monitor.supervise import Supervisor
 from monitor.whatif.schema import BookFile, parse_book
+
+if TYPE_CHECKING:
+    from monitor.sim.market import Market
 
 __all__ = ["PlaceholderEnv", "book_missing", "capture_snapshot", "simulator_book"]
 
@@ -44,23 +48,26 @@ def _binance_model(v: VenueConfig) -> bool:
 def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, list[str]]:
     """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick.
 
-    Only Binance-model venues: the book is priced with the simulator's Binance market and brackets,
-    and the stress library revalues with Binance's margin model. Other simulated venues (Bybit's
-    entry-valued maintenance margin, its own mark) are left out and named in the returned notes,
-    rather than priced with a model that is not theirs; `perpmon stress --config` includes them live.
+    Binance-model venues are priced with the simulator's Binance market and brackets; a simulated
+    Bybit with its own market (the same path plus its premium), risk-limit tiers (`mmDeduction`
+    as `cum`), funding cap and interval, and its account engine's positions — the caller stresses
+    it on Bybit's model (`stress_table(..., entry_valued_venues)`). Its unified wallet is given as
+    the venue reports it, isolated position balances included. Other simulated venues are left
+    out and named in the returned notes; `perpmon stress --config` includes them live.
     """
     from monitor.sim.accounts import AccountEngine
     from monitor.sim.market import Market
 
     sim = cfg.simulator
     sim_venues = [v for v in cfg.venues if v.simulator and _binance_model(v)]
+    bybit_venues = [v for v in cfg.venues if v.simulator and v.kind == "bybit"]
     notes = [
-        f"venue {v.name} (kind {v.kind}) left out: the default book prices Binance USDⓈ-M accounts only; "
-        "`perpmon stress --config` takes it from live state"
+        f"venue {v.name} (kind {v.kind}) left out: the default book prices the simulated Binance "
+        "USDⓈ-M and Bybit accounts only; `perpmon stress --config` takes it from live state"
         for v in cfg.venues
-        if v.simulator and not _binance_model(v)
+        if v.simulator and not _binance_model(v) and v.kind != "bybit"
     ]
-    if not sim.enabled or not sim_venues:
+    if not sim.enabled or not (sim_venues or bybit_venues):
         raise ConfigError(
             "simulator.enabled", "--default-book needs the [simulator] section and a simulated venue"
         )
@@ -69,7 +76,8 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
     engine = AccountEngine(
         sim.accounts, first_mark=market.first_mark, marks=market.marks(), now_ms=clk.now_ns() // 1_000_000
     )
-    markets, accounts = [], []
+    markets: list[dict[str, object]] = []
+    accounts: list[dict[str, object]] = []
     for v in sim_venues:
         watched = [a.name for a in cfg.accounts if a.venue == v.name]
         held = {p.symbol for name in watched for p in engine.accounts[name].positions}
@@ -110,7 +118,11 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
                     ],
                 }
             )
-    names = {v.name for v in sim_venues}
+    if bybit_venues:
+        b_markets, b_accounts = _bybit_book(cfg, bybit_venues, market, clk)
+        markets += b_markets
+        accounts += b_accounts
+    names = {v.name for v in (*sim_venues, *bybit_venues)}
     holdings = [msgspec.to_builtins(h) for h in cfg.holdings if h.price_venue in names]
     notes += [
         f"holding {h.name} left out: priced on {h.price_venue}"
@@ -118,6 +130,75 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
         if h.price_venue not in names
     ]
     return parse_book({"markets": markets, "accounts": accounts, "holdings": holdings}), notes
+
+
+def _bybit_book(
+    cfg: Config, venues: list[VenueConfig], base: Market, clk: Clock
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The simulated Bybit's markets and watched accounts at the first tick, as book-file rows."""
+    from monitor.sim.bybit_accounts import BybitAccountEngine
+    from monitor.sim.bybit_market import BybitMarket
+
+    sim = cfg.simulator
+    market = BybitMarket(base, seed=sim.seed, speed=sim.speed, clock=clk)
+    engine = BybitAccountEngine(
+        sim.accounts, first_mark=market.first_mark, marks=market.marks(), now_ms=clk.now_ns() // 1_000_000
+    )
+    markets: list[dict[str, object]] = []
+    accounts: list[dict[str, object]] = []
+    for v in venues:
+        watched = [a.name for a in cfg.accounts if a.venue == v.name and a.name in engine.accounts]
+        held = {p.symbol for name in watched for p in engine.accounts[name].positions}
+        for symbol in sorted((set(v.symbols) | held) & set(market.specs)):
+            q, spec = market.quotes[symbol], market.specs[symbol]
+            floors = [0.0, *(t.limit for t in spec.tiers[:-1])]
+            markets.append(
+                {
+                    "venue": v.name,
+                    "symbol": symbol,
+                    "mark": q.mark,
+                    "index": q.index,
+                    "funding_rate": q.funding_rate,
+                    "funding_interval_h": float(spec.funding_hours),
+                    "funding_cap": spec.funding_cap,  # upperFundingRate, always listed
+                    "tiers": [
+                        {
+                            "floor": f,
+                            "cap": t.limit,
+                            "mmr": t.mmr,
+                            "cum": t.deduction,
+                            "max_leverage": t.max_leverage,
+                        }
+                        for f, t in zip(floors, spec.tiers, strict=True)
+                    ],
+                }
+                | ({"spot": 0.5 * (q.spot_bid + q.spot_ask)} if symbol in v.spot_symbols else {})
+            )
+        for name in watched:
+            acct = engine.accounts[name]
+            isolated = sum(p.isolated_wallet for p in acct.positions if p.margin_mode == "isolated")
+            accounts.append(
+                {
+                    "name": name,
+                    "venue": v.name,
+                    "position_mode": "hedge" if acct.dual_side else "one-way",
+                    "balances": [{"asset": "USDT", "wallet": acct.cross_wallet + isolated}],
+                    "positions": [
+                        {
+                            "symbol": p.symbol,
+                            "side": "long" if p.qty > 0 else "short",
+                            "size": abs(p.qty),
+                            "entry": p.entry,
+                            "margin_mode": p.margin_mode,
+                            "leverage": p.leverage,
+                            "isolated_wallet": p.isolated_wallet,
+                        }
+                        for p in acct.positions
+                        if p.qty != 0
+                    ],
+                }
+            )
+    return markets, accounts
 
 
 def book_missing(cfg: Config, snap: Snapshot) -> list[str]:

@@ -249,7 +249,11 @@ def test_stress_default_book_subprocess() -> None:
     market = Market(replay=sim.replay, speed=sim.speed, loop=sim.loop, seed=sim.seed, clock=ManualClock())
     first_mark = market.first_mark("BTCUSDT")
     binance = [a for a in sim.accounts if a.venue == "binance"]  # the default book's Binance accounts
-    assert {(v, a) for v, a in by["price_-5%"] if a} == {("binance", a.name) for a in binance}
+    bybit = [a for a in sim.accounts if a.venue == "bybit"]  # on Bybit's own margin model
+    assert bybit
+    assert {(v, a) for v, a in by["price_-5%"] if a} == {("binance", a.name) for a in binance} | {
+        ("bybit", a.name) for a in bybit
+    }
     for name, shock in (("price_-10%", -0.10), ("price_+20%", 0.20), ("price_+50%", 0.50)):
         for acct in binance:
             (pos,) = acct.positions
@@ -265,7 +269,55 @@ def test_stress_default_book_subprocess() -> None:
     hedge = next(a for a in binance if a.positions[0].qty < 0)
     wipe = hedge.wallet_usdt / (-hedge.positions[0].qty * first_mark)  # the rise that eats the wallet
     assert wipe < 0.20 and by["price_+20%"][("binance", hedge.name)]["liquidated_positions"] == 1
-    assert any("bybit" in n and "left out" in n for n in doc["notes"])  # not priced with Binance's model
+    assert not any("left out" in n for n in doc["notes"])
+    _check_bybit_rows(by, bybit, market, sim.seed, sim.speed)
+
+
+def _check_bybit_rows(by: dict[str, Any], bybit: list[Any], market: Market, seed: int, speed: float) -> None:
+    """Bybit rows by hand: its mark (the same path plus its premium), MM at the entry value.
+
+    The default hedge-bybit (short 20 BTC, cross, 160,000 USDT) is 5× levered: a +20 % move with
+    Binance frozen takes its equity below zero, so Bybit does not hold the hedge alone; −20 % does.
+    """
+    from monitor.risk.bybit_liquidation import bybit_position_mm
+    from monitor.sim.bybit_market import BybitMarket
+    from monitor.sim.bybit_symbols import bybit_spec
+
+    sim_bybit = BybitMarket(market, seed=seed, speed=speed, clock=ManualClock())
+    for acct in bybit:
+        (pos,) = acct.positions
+        mark = sim_bybit.first_mark(pos.symbol)  # also the entry (entry_price omitted)
+        spec = bybit_spec(pos.symbol)
+        assert spec is not None
+        mm = float(
+            bybit_position_mm(
+                pos.qty,
+                mark,
+                np.array([0.0, *(t.limit for t in spec.tiers[:-1])]),
+                np.array([t.mmr for t in spec.tiers]),
+                np.array([t.deduction for t in spec.tiers]),
+            )
+        )
+        assert mm == pytest.approx(0.005 * abs(pos.qty) * mark)  # tier 1, no deduction
+        for name, shock in (
+            ("price_-10%", -0.10),
+            ("price_+5%", 0.05),
+            ("price_+20%", 0.20),
+            ("outage_binance_price_-20%", -0.20),
+            ("outage_binance_price_+20%", 0.20),
+        ):
+            row = by[name][("bybit", acct.name)]
+            equity = acct.wallet_usdt + pos.qty * mark * shock
+            assert row["perp_pnl_usd"] == pytest.approx(pos.qty * mark * shock)
+            assert row["equity_after_usd"] == pytest.approx(equity)
+            ratio = mm / equity if equity > 0 else math.inf
+            assert row["margin_ratio_after"] == ("inf" if math.isinf(ratio) else pytest.approx(ratio))
+            assert row["liquidated_positions"] == int(ratio >= 1.0)
+            assert row["topup_usd"] == pytest.approx(max(mm - equity, 0.0))
+        assert by["outage_binance_price_+20%"][("binance", "hedge")]["frozen"]
+        assert not by["outage_binance_price_+20%"][("bybit", acct.name)]["frozen"]
+    assert by["outage_binance_price_+20%"][("bybit", "hedge-bybit")]["liquidated_positions"] == 1
+    assert by["outage_binance_price_-20%"][("bybit", "hedge-bybit")]["liquidated_positions"] == 0
 
 
 def test_stress_default_book_needs_a_simulator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
