@@ -1,12 +1,15 @@
 """`perpmon` command line: parse arguments, map failures to exit codes, nothing more.
 
-Exit codes: 0 success, 1 runtime failure, 2 bad configuration (before any connection opens).
+Exit codes: 0 success, 1 runtime failure, 2 bad configuration (before any connection opens),
+141 (128 + SIGPIPE, what a shell reports for `yes | head`) when the reader of stdout went away
+(`perpmon what-if BOOK.toml | head -3`): quietly, without a traceback, as any Unix filter does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 import msgspec
@@ -19,6 +22,7 @@ from monitor.shard import parse_shard, select_shard
 __all__ = ["main"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
+EXIT_PIPE = 128 + 13  # SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,8 +75,36 @@ def _run_sim(args: argparse.Namespace) -> int:
     )
 
 
+def _detach_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's final flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (captured in-process): nothing left to flush
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit:  # --help / --version printed: flush here, where a closed pipe can be handled
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _detach_stdout()
+        raise
+    if args.command == "run":  # the daemon: a broken pipe there is a socket's, a real failure
+        return _dispatch(args)
+    try:
+        code = _dispatch(args)
+        sys.stdout.flush()  # a reader that went away shows here, not as a traceback at exit
+    except BrokenPipeError:
+        _detach_stdout()
+        return EXIT_PIPE
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command in cli_risk.COMMANDS:
         return cli_risk.run_command(args)
     if args.command == "sim":
