@@ -217,7 +217,7 @@ class Daemon:
 
     def _endpoints(self, venue: str, cfg: Config | None = None) -> BinanceEndpoints | BybitEndpoints:
         v = next(x for x in (cfg or self.cfg).venues if x.name == venue)
-        if v.kind == "bybit":
+        if v.kind == "bybit" or (v.kind == "ccxt" and v.exchange == "bybit"):  # native or ccxt's bybit
             if v.simulator and self.simulator is not None:
                 return BybitEndpoints(self.simulator.bybit_rest_url, self.simulator.bybit_ws_url)
             return BybitEndpoints(v.rest_url, v.ws_url or BybitEndpoints().ws)

@@ -457,7 +457,7 @@ def _check_references(cfg: Config) -> None:
             raise ConfigError(
                 f"accounts[{i}].name", "a simulated venue's account must be in simulator.accounts"
             )
-        sim_venue = {"binanceusdm": "binance", "bybit": "bybit"}.get(venues[a.venue].kind)
+        sim_venue = _simulated_as(venues[a.venue])
         held = {x.name: x.venue for x in cfg.simulator.accounts}
         if venues[a.venue].simulator and sim_venue and held.get(a.name, sim_venue) != sim_venue:
             raise ConfigError(
@@ -488,8 +488,17 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
         name = getattr(v, key)
         if name is not None and name not in ccxt.pro.exchanges:
             raise ConfigError(f"{path}.{key}", f"ccxt.pro has no exchange {name!r}")
-    if v.simulator and v.exchange not in ("binanceusdm", "binance"):
-        raise ConfigError(f"{path}.exchange", "the simulator speaks Binance only (binanceusdm)")
+    if v.simulator and _simulated_as(v) is None:
+        raise ConfigError(
+            f"{path}.exchange", "the simulator speaks Binance USDⓈ-M and Bybit v5 only (binanceusdm, bybit)"
+        )
+
+
+def _simulated_as(v: VenueConfig) -> str | None:
+    """Which simulated venue a venue talks to (ccxt ids included), None for one it cannot."""
+    if v.kind == "ccxt":
+        return {"binanceusdm": "binance", "binance": "binance", "bybit": "bybit"}.get(v.exchange or "")
+    return {"binanceusdm": "binance", "bybit": "bybit"}.get(v.kind)
 
 
 def _check_evaluation(ev: EvaluationConfig) -> None:

@@ -39,10 +39,20 @@ def build_collector(
             sink=sink,
             clock=clock,
         )
+    if isinstance(endpoints, BybitEndpoints) != (v.kind == "ccxt" and v.exchange == "bybit"):
+        raise TypeError(f"a {v.kind} venue needs {'Bybit' if v.exchange == 'bybit' else 'Binance'}Endpoints")
+    if v.kind == "ccxt":
+        return CcxtProCollector(
+            venue=v,
+            cfg=cfg,
+            endpoints=endpoints,
+            accounts=account_access(cfg, secrets, v.name),
+            sink=sink,
+            clock=clock,
+        )
     if isinstance(endpoints, BybitEndpoints):
         raise TypeError(f"a {v.kind} venue needs BinanceEndpoints")
-    cls = BinanceUsdmCollector if v.kind == "binanceusdm" else CcxtProCollector
-    return cls(
+    return BinanceUsdmCollector(
         venue=v,
         cfg=cfg,
         endpoints=endpoints,

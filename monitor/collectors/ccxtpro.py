@@ -25,9 +25,10 @@ from monitor.clock import NS_PER_S, Clock
 from monitor.collectors import ccxt_convert as conv
 from monitor.collectors.base import CollectorStats, KeyGate, RecordSink, TaskFactory
 from monitor.collectors.binanceusdm import AccountAccess, BinanceEndpoints
+from monitor.collectors.bybit import BybitEndpoints
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
-from monitor.collectors.ccxt_urls import point_binance_at
+from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
 from monitor.collectors.keys import (
     KeyPermissions,
     binance_permissions,
@@ -64,7 +65,7 @@ class CcxtProCollector:
         *,
         venue: VenueConfig,
         cfg: Config,
-        endpoints: BinanceEndpoints | None,
+        endpoints: BinanceEndpoints | BybitEndpoints | None,  # Bybit's for exchange = "bybit"
         accounts: dict[str, AccountAccess],
         sink: RecordSink,
         clock: Clock,
@@ -127,8 +128,10 @@ class CcxtProCollector:
         ex = getattr(ccxtpro, exchange_id)(opts)
         ex.has["fetchCurrencies"] = False
         e = self.endpoints
-        if e is not None and exchange_id.startswith("binance"):
+        if isinstance(e, BinanceEndpoints) and exchange_id.startswith("binance"):
             point_binance_at(ex, e.futures_rest, e.spot_rest, e.futures_ws, e.spot_ws)
+        elif isinstance(e, BybitEndpoints) and exchange_id == "bybit":
+            point_bybit_at(ex, e.rest, e.ws)  # one host for REST, one base for every socket
         return ex
 
     # ---------------------------------------------------------------- streams

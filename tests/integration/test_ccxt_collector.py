@@ -1,7 +1,7 @@
 """The generic ccxt.pro collector, selected by config, against the simulator through ccxt's binanceusdm.
 
-The simulator speaks Binance only, so the generic path is exercised with `exchange = "binanceusdm"`:
-the same records as the native path must come out of ccxt's unified API.
+Here with `exchange = "binanceusdm"` (Bybit's: test_ccxt_collector_bybit.py): the same records as
+the native path must come out of ccxt's unified API.
 """
 
 from __future__ import annotations
