@@ -37,6 +37,8 @@ from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
 from monitor.rules.engine import RuleEngine
 from monitor.sdnotify import SdNotify
 from monitor.shard import ShardMetrics, select_shard
+from monitor.sim.admin import AdminServer
+from monitor.sim.control import SimControl
 from monitor.sim.server import Simulator
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
@@ -55,6 +57,7 @@ class Daemon:
     clock: Clock = field(default_factory=LiveClock)
     store: StateStore = field(init=False)
     simulator: Simulator | None = field(init=False, default=None)
+    sim_admin: AdminServer | None = field(init=False, default=None)  # simulator.admin_port > 0
     collectors: list[Collector] = field(init=False, default_factory=list)
     evaluator: Evaluator = field(init=False)
     engine: RuleEngine = field(init=False)
@@ -107,6 +110,12 @@ class Daemon:
         if self.cfg.simulator.enabled:
             self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
             await self.simulator.start()
+            if self.cfg.simulator.admin_port:  # so `make run` can take a shock: loopback, no auth
+                self.sim_admin = AdminServer(
+                    SimControl(self.simulator), "127.0.0.1", self.cfg.simulator.admin_port
+                )
+                await self.sim_admin.start()
+                log.info("simulator admin API", url=self.sim_admin.url)
         for v in self.cfg.venues:
             self._start_venue(v)
         for c in self.collectors:  # a key that can trade, transfer or withdraw stops start-up (exit 2)
@@ -165,6 +174,8 @@ class Daemon:
         if self.outbox is not None:
             self.outbox.close()
         await self.http.stop()
+        if self.sim_admin is not None:
+            await self.sim_admin.stop()
         if self.simulator is not None:
             await self.simulator.stop()
         log.info("perpmon stopped")

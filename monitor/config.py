@@ -126,7 +126,9 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     ws_pong_timeout_s: PositiveFloat = 600.0  # and drops a peer silent for 10 min
     listen_key_ttl_s: PositiveFloat = 3600.0  # a listenKey lives 60 min unless kept alive
     ws_max_age_s: PositiveFloat = 86_400.0  # the venue cuts every connection at 24 h
-    admin_port: Port = 0  # the loopback admin API of `perpmon sim` (monitor/sim/admin.py); 0: any free port
+    # the loopback admin API (monitor/sim/admin.py: shocks, pins, faults). The daemon serves it on
+    # 127.0.0.1:admin_port when > 0 (0: off); `perpmon sim` always does (0: any free port)
+    admin_port: Port = 0
 
 
 class VenueConfig(_Cfg, frozen=True, kw_only=True):
