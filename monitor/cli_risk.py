@@ -118,7 +118,9 @@ def _stress(args: argparse.Namespace) -> int:
             print(f"perpmon: stress: no live snapshot: {type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_RUNTIME
         source = "live state"
-    entry_valued = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # as the Evaluator decides
+    from monitor.evaluation.account_bybit import bybit_model_venues
+
+    entry_valued = bybit_model_venues(cfg.venues)  # as the Evaluator decides
     table = stress_table(snap, entry_valued)
     table = dataclasses.replace(table, notes=(*table.notes, *left_out))
     if args.json:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from monitor.config import Config
 from monitor.evaluation.account import account_figures
+from monitor.evaluation.account_bybit import bybit_model_venues
 from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import expected_streams, feed_figures
 from monitor.evaluation.funding_spread import funding_spread_figures
@@ -29,7 +30,7 @@ class Evaluator:
         self._cfg = cfg
         self._expected = expected_streams(cfg)
         self._started_ns = started_ns
-        self._bybit = frozenset(v.name for v in cfg.venues if v.kind == "bybit")  # Bybit's margin model
+        self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:

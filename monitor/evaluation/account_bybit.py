@@ -9,7 +9,9 @@ like with like. Pure: numbers in, numbers out.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
+from monitor.config import VenueConfig
 from monitor.records import Position
 from monitor.risk.bybit_liquidation import (
     bybit_cross_liquidation_price,
@@ -18,9 +20,16 @@ from monitor.risk.bybit_liquidation import (
 )
 from monitor.risk.margin import Brackets
 
-__all__ = ["Row", "bybit_lps", "bybit_mm"]
+__all__ = ["Row", "bybit_lps", "bybit_mm", "bybit_model_venues"]
 
 Row = tuple[Position, float, Brackets | None, float, float, float, bool]
+
+
+def bybit_model_venues(venues: Iterable[VenueConfig]) -> frozenset[str]:
+    """Venues on Bybit's margin model: the native collector's, and the generic one's `exchange = "bybit"`."""
+    return frozenset(
+        v.name for v in venues if v.kind == "bybit" or (v.kind == "ccxt" and v.exchange == "bybit")
+    )
 
 
 def bybit_mm(p: Position, b: Brackets | None) -> float:

@@ -17,6 +17,7 @@ from monitor.app import Daemon
 from monitor.collectors.ccxtpro import CcxtProCollector
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.config import parse_config
+from monitor.evaluator import Evaluator
 from monitor.records import FundingInfo, LeverageTiers, MarkPrice
 from monitor.sim.testing import fast_config, running_simulator
 from monitor.supervise import Supervisor
@@ -105,6 +106,21 @@ async def test_ccxt_bybit_gives_the_venue_state() -> None:
                 return mine == venue_legs(s, "carol") and usdt == [s.bybit.engine.wallet("carol").wallet]
 
             await wait_until(account_equal, 10, "carol's legs and wallet")
+            # the evaluator takes ccxt's bybit on Bybit's margin model, as it does the native collector
+            now = s.clock.now_ns()
+            figs = Evaluator(cfg, started_ns=now).evaluate(store.snapshot(now), now)
+            ratio = next(
+                f
+                for k, f in figs.items.items()
+                if k.name == "margin_ratio" and k.labels().get("account") == "carol"
+            )
+            assert math.isclose(ratio.value, s.bybit.engine.wallet("carol").mm_rate, rel_tol=1e-4)
+            divergence = [
+                f.value
+                for k, f in figs.items.items()
+                if k.name == "liquidation_price_divergence_ratio" and k.labels().get("account") == "carol"
+            ]
+            assert divergence and divergence[0] < 1e-5  # perpmon's LP is the venue's liqPrice
             assert not collector.stats.dropped
             assert all(r.venue == "bybit" for r in store.of(MarkPrice))
         finally:
