@@ -17,6 +17,7 @@ These are information for the desk, not alerts by default (a rule can still name
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 
@@ -34,7 +35,7 @@ from monitor.risk.liquidity import cost_to_close
 from monitor.risk.margin import Brackets, brackets
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice
-from monitor.risk.tiers import tier_table
+from monitor.risk.tiers import TierTable, tier_table
 from monitor.risk.topup import topup_cross, topup_isolated
 from monitor.store.state import Snapshot
 
@@ -152,6 +153,14 @@ def _brackets(t: LeverageTiers | None) -> Brackets | None:
     )
 
 
+@functools.lru_cache(maxsize=512)
+def _table(tiers: tuple[LeverageTiers | None, ...]) -> TierTable | None:
+    """The padded bracket table of these venue records; memoised on the (immutable) records themselves,
+    so a tick re-validates brackets only when the venue sent new ones."""
+    bs = [_brackets(t) for t in tiers]
+    return tier_table([b for b in bs if b is not None]) if all(b is not None for b in bs) else None
+
+
 def _cross_topup(
     snap: Snapshot,
     markets: dict[tuple[str, str], MarketView],
@@ -166,10 +175,9 @@ def _cross_topup(
     if not cross:
         return 0.0, ""
     symbols = sorted({p.symbol for p in cross})
-    tables = [_brackets(snap.tiers.get((venue, account, s))) for s in symbols]
-    if any(b is None for b in tables):
+    table = _table(tuple(snap.tiers.get((venue, account, s)) for s in symbols))
+    if table is None:
         return math.nan, "missing_tier"
-    table = tier_table([b for b in tables if b is not None])
     sym = np.array([symbols.index(p.symbol) for p in cross], dtype=np.intp)
     q = np.array([p.qty * p.contract_size for p in cross])
     entry = np.array([p.entry_price for p in cross])
@@ -195,13 +203,13 @@ def _iso_topup(
     mark: float,
     shock: float,
 ) -> None:
-    b = _brackets(snap.tiers.get((venue, account, p.symbol)))
-    if b is None:
+    table = _table((snap.tiers.get((venue, account, p.symbol)),))
+    if table is None:
         sink.add("position_topup_for_shock_usd", math.nan, lab, reason="missing_tier")
         return
     need = topup_isolated(
         np.array([p.qty * p.contract_size]), np.array([p.entry_price]), np.array([mark]),
-        np.array([p.isolated_wallet]), tier_table([b]), np.array([0], dtype=np.intp), shock,
+        np.array([p.isolated_wallet]), table, np.array([0], dtype=np.intp), shock,
     )[0]  # fmt: skip
     sink.add(
         "position_topup_for_shock_usd",
