@@ -20,6 +20,7 @@ from monitor.collectors import build_collector
 from monitor.collectors.base import Collector
 from monitor.collectors.binanceusdm import BinanceEndpoints
 from monitor.config import Config, Secrets, SimulatorConfig, parse_config
+from monitor.evaluation.feeds import expected_streams
 from monitor.evaluator import Evaluator
 from monitor.records import AccountSnapshot, FeedStatus, Record
 from monitor.sim.server import Simulator
@@ -27,7 +28,14 @@ from monitor.sim.testing import TEST_KEYS, fast_config, running_simulator
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
 
-__all__ = ["Harness", "account_state", "running_collector", "venue_state", "wait_until"]
+__all__ = [
+    "Harness",
+    "account_state",
+    "first_stale_verdict",
+    "running_collector",
+    "venue_state",
+    "wait_until",
+]
 
 ENV = {
     "SIM_ALICE_KEY": TEST_KEYS["alice"][0].reveal(),
@@ -66,12 +74,32 @@ class Harness:
 
     def figure(self, name: str, **labels: str) -> float:
         """One figure's value as the evaluator computes it now (NaN when absent)."""
+        return self.figures(name, **labels)[name]
+
+    def figures(self, *names: str, **labels: str) -> dict[str, float]:
+        """Several figures from one evaluation, so they describe the same instant (NaN when absent)."""
         now = self.clock.now_ns()
         figs = Evaluator(self.cfg, started_ns=self.started_ns).evaluate(self.store.snapshot(now), now)
+        out = dict.fromkeys(names, float("nan"))
         for key, fig in figs.items.items():
-            if key.name == name and all(key.labels().get(k) == v for k, v in labels.items()):
-                return fig.value
-        return float("nan")
+            if key.name in out and all(key.labels().get(k) == v for k, v in labels.items()):
+                out[key.name] = fig.value
+        return out
+
+    def stale_limit_s(self, venue: str, stream: str) -> float:
+        """The silence a stream is allowed before it is stale, from the same table the evaluator uses."""
+        return expected_streams(self.cfg)[(venue, stream)]
+
+    def stale_after_its_limit(self, venue: str, stream: str) -> bool | None:
+        """None while fresh; once stale, whether the silence had reached the stream's limit.
+
+        A stale flag raised before the limit is a false alarm; the upper side (how soon after the
+        limit) depends on the machine's load, so tests bound it only with their wait.
+        """
+        got = self.figures("feed_stale", "feed_last_message_age_seconds", venue=venue, stream=stream)
+        if got["feed_stale"] != 1.0:
+            return None
+        return got["feed_last_message_age_seconds"] >= self.stale_limit_s(venue, stream)
 
 
 def account_state(snap: AccountSnapshot | None) -> tuple[dict[Any, Any], dict[str, Any]]:
@@ -158,3 +186,17 @@ async def running_collector(
             yield h
         finally:
             await sup.stop()
+
+
+async def first_stale_verdict(h: Harness, venue: str, stream: str, timeout_s: float = 5.0) -> bool:
+    """Wait for the stream to go stale; whether the silence had reached its limit when it did."""
+    seen: list[bool] = []
+
+    def stale() -> bool:
+        verdict = h.stale_after_its_limit(venue, stream)
+        if verdict is not None:
+            seen.append(verdict)
+        return bool(seen)
+
+    await wait_until(stale, timeout_s, f"{stream} stale")
+    return seen[0]
