@@ -2,11 +2,11 @@
 
 Per step of `step_s` seconds and per asset: the spot log return is GARCH(1,1)-t (σ² recursion
 with the fitted ω, α, β, ν; unit-variance Student-t innovations, optionally correlated across
-assets), the basis B = spot − perp follows its exact OU transition, and funding is a block
-bootstrap from history (each path starts at a random historical settlement and reads forward,
-so the autocorrelation of funding regimes is kept) and is paid at each settlement, −q·mark·r, at
-the simulated mark. The perp mark is S − B; basis and touches are simulated only for assets that
-carry perps.
+assets, with one χ² mixing draw shared by all assets so correlated tails stay joint), the basis
+B = spot − perp follows its exact OU transition, and funding is a block bootstrap from history
+(each path starts at a random historical settlement and reads forward, so the autocorrelation of
+funding regimes is kept) and is paid at each settlement, −q·mark·r, at the simulated mark. The
+perp mark is S − B; basis and touches are simulated only for assets that carry perps.
 
 Why paths and not a one-period draw: liquidation happens the first time the mark crosses the
 LP, not at the horizon. The touch test is on the simulated grid, so it slightly *underestimates*
@@ -49,7 +49,9 @@ class McMarket(NamedTuple):
     funding_history: FloatArray  # (n_hist, k) per-interval rates, oldest first
     funding_interval_h: FloatArray
     loading: FloatArray | None = None  # one-factor correlation: z = l·f + √(1 − l²)·e
-    chol: FloatArray | None = None  # (k, k) lower Cholesky factor of the innovation correlation
+    # (k, k) any square root A of the innovation correlation C (A·Aᵀ = C; z = A·e): a lower Cholesky
+    # factor or the eigen-based V·√Λ the evaluator passes (a singular C has no Cholesky factor)
+    chol: FloatArray | None = None
 
 
 class McBook(NamedTuple):
@@ -111,13 +113,14 @@ def monte_carlo(
     if reason != Reason.OK:
         return _nan(alpha, m, reason)
     k = int(market.spot.size)
+    mix = _mixing(market.nu)
     chunk = max(1, min(n_paths, chunk_elems // max(k, 1)))
     pnl = np.empty(n_paths)
     touches = np.zeros(m)
     any_touch = 0
     for start in range(0, n_paths, chunk):
         n = min(chunk, n_paths - start)
-        p, t = _simulate(market, book, horizon_s, step_s, n, rng)
+        p, t = _simulate(market, mix, book, horizon_s, step_s, n, rng)
         pnl[start : start + n] = p
         touches += t.sum(axis=0)
         any_touch += int(np.count_nonzero(t.any(axis=1))) if m else 0
@@ -126,8 +129,50 @@ def monte_carlo(
     return McResult(res.var, res.es, alpha, any_touch / n_paths, touches / n_paths, mean, n_paths, res.reason)
 
 
-def _innovations(mk: McMarket, n: int, rng: np.random.Generator) -> FloatArray:
-    """Unit-variance Student-t(ν_j) draws, correlated through the normal part."""
+_MIX_GRID = np.linspace(-8.0, 8.0, 257)  # normal scores; |g| > 8 has probability 1e-15
+
+
+class _Mixing(NamedTuple):
+    """How each step's χ² mixing is drawn: one shared Gamma(ν/2) draw, or a quantile table."""
+
+    shared_nu: float | None  # every asset has this ν: the exact multivariate t
+    log_q: FloatArray | None  # (grid, distinct ν) ln Gamma(ν/2) quantile at Φ(grid)
+    column: IntArray | None  # asset → column of log_q
+
+
+def _mixing(nu: FloatArray) -> _Mixing:
+    """The shared mixing for the assets' ν (see `_innovations` for why it is shared).
+
+    A multivariate t divides every asset's correlated normal by one χ²_ν draw per path and step, so
+    a large move on one asset comes with large moves on its correlated peers (tail dependence).
+    Separate χ² draws per asset made the tails near independent even at ρ = 0.99 (joint 1 % tail
+    ≈ 0.1 % instead of ≈ 0.9 %), understating the VaR of a book whose legs crash together.
+
+    GARCH fits give each asset its own ν. Then the draw is the grouped t (Daul, De Giorgi, Lindskog
+    and McNeil 2003): one uniform U per path and step, shared, through each asset's own χ²_{ν_j}
+    quantile. Every marginal stays exactly t(ν_j), the mixing is comonotone (the strongest tail
+    dependence ν_j allow) and with equal ν it is the multivariate t. The quantile (scipy's
+    gammaincinv, ≈ 2 µs a value) is tabulated once per run on 257 normal scores and interpolated
+    in logs (relative error < 5e-4 for ν ≥ 2.2). Rejected: χ²_{ν_min} shared plus χ²_{ν_j − ν_min}
+    per asset (exact marginals, but at ν = 3 and 8 with ρ = 0.99 the joint 1 % tail fell to 0.3 %;
+    the grouped t gives 0.65 %), and one ν for all (wrong marginals). Caveat: with ν that far apart
+    the two t shapes differ, so at the 1 % level a Gaussian copula's joint tail (0.85 %) is higher;
+    further out (0.1 %) the grouped t's tail dependence wins, which is where VaR and ES live.
+    """
+    from scipy.special import gammainccinv, gammaincinv, ndtr
+
+    distinct, column = np.unique(np.asarray(nu, dtype=np.float64), return_inverse=True)
+    if distinct.size == 1:
+        return _Mixing(float(distinct[0]), None, None)
+    a = distinct[None, :] / 2.0
+    g = _MIX_GRID[:, None]
+    with quiet():
+        q = np.where(g < 0, gammaincinv(a, ndtr(g)), gammainccinv(a, ndtr(-g)))
+    return _Mixing(None, np.log(q), column.astype(np.intp))
+
+
+def _innovations(mk: McMarket, mix: _Mixing, n: int, rng: np.random.Generator) -> FloatArray:
+    """Unit-variance Student-t(ν_j) draws, correlated through the normal part and a shared χ² (`_mixing`)."""
     k = mk.spot.size
     z = rng.standard_normal((n, k))
     if mk.chol is not None:
@@ -136,16 +181,23 @@ def _innovations(mk: McMarket, n: int, rng: np.random.Generator) -> FloatArray:
         load = np.asarray(mk.loading)
         z *= np.sqrt(1.0 - load * load)
         z += load * rng.standard_normal((n, 1))
-    w = rng.standard_gamma(mk.nu / 2.0, size=(n, k))  # χ²_ν / 2
-    np.divide(mk.nu - 2.0, 2.0 * w, out=w)  # ((ν − 2)/ν) / (χ²_ν/ν)
-    np.sqrt(w, out=w)
-    z *= w
+    if mix.shared_nu is not None:
+        w = np.broadcast_to(rng.standard_gamma(mix.shared_nu / 2.0, size=(n, 1)), (n, k))  # χ²_ν / 2
+    else:
+        assert mix.log_q is not None and mix.column is not None
+        h = _MIX_GRID[1] - _MIX_GRID[0]
+        pos = np.clip((rng.standard_normal(n) - _MIX_GRID[0]) / h, 0.0, _MIX_GRID.size - 1.0)
+        i = np.minimum(pos.astype(np.intp), _MIX_GRID.size - 2)
+        f = (pos - i)[:, None]
+        w = np.exp(mix.log_q[i] * (1.0 - f) + mix.log_q[i + 1] * f)[:, mix.column]
+    z *= np.sqrt((mk.nu - 2.0) / (2.0 * w))  # ((ν − 2)/ν) / (χ²_ν/ν)
     return z
 
 
 def _simulate(
-    mk: McMarket, book: McBook, horizon_s: float, step_s: float, n: int, rng: np.random.Generator
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    mk: McMarket, mix: _Mixing, book: McBook, horizon_s: float, step_s: float, n: int,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:  # fmt: skip
     steps = max(1, round(horizon_s / step_s))
     k = mk.spot.size
     used, pos_col = np.unique(book.perp_asset, return_inverse=True)  # assets that carry perps
@@ -166,7 +218,7 @@ def _simulate(
     interval_s = mk.funding_interval_h[used] * 3_600.0
     funding = np.zeros(n)
     for i in range(steps):
-        r = _innovations(mk, n, rng)
+        r = _innovations(mk, mix, n, rng)
         r *= np.sqrt(s2)
         s2 *= mk.beta
         s2 += mk.omega
