@@ -103,10 +103,16 @@ def account_figures(
         sink.add("unrealized_pnl_usd", upnl_total, lab, fresh=all_fresh)
         sink.add("margin_balance_usd", balance, lab, fresh=all_fresh)
         sink.add("maintenance_margin_usd", mm_total, lab, fresh=all_fresh)
-        ratio = float(margin_ratio(mm_total, balance))
-        sink.add("margin_ratio", ratio, lab, fresh=all_fresh)
-        sink.add("margin_headroom_usd", balance - mm_total, lab, fresh=all_fresh)
-        sink.add("margin_headroom_ratio", 1.0 - ratio, lab, fresh=all_fresh)
+        if cross:
+            ratio = float(margin_ratio(mm_total, balance))
+            sink.add("margin_ratio", ratio, lab, fresh=all_fresh)
+            sink.add("margin_headroom_usd", balance - mm_total, lab, fresh=all_fresh)
+            sink.add("margin_headroom_ratio", 1.0 - ratio, lab, fresh=all_fresh)
+        else:
+            # Nothing cross to liquidate: no margin is used, and headroom (room before liquidation) does
+            # not exist. Leaving it out resolves a headroom alert as "figure gone" once the last position
+            # closes, instead of an emptied wallet raising a fresh critical about room that means nothing.
+            sink.add("margin_ratio", 0.0, lab, fresh=acct_ok)
 
         by_symbol: dict[str, list[tuple[Position, float, Brackets | None, float, float, float, bool]]] = (
             defaultdict(list)

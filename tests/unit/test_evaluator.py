@@ -191,6 +191,31 @@ def test_vanished_position_becomes_a_figure() -> None:
     )
 
 
+def test_an_emptied_account_has_no_headroom_figure_and_no_margin_used() -> None:
+    """After the last position closes (a liquidation took the wallet), headroom leaves; ratio is 0."""
+    st = faq_store()
+    before = Evaluator(CFG, started_ns=T0).evaluate(st.snapshot(T0 + S), T0 + S)
+    headroom = FigureKey(name="margin_headroom_usd", venue="binance", account="faq")
+    assert before.items[headroom].value == pytest.approx(
+        fig(before, "margin_balance_usd", venue="binance", account="faq")
+        - fig(before, "maintenance_margin_usd", venue="binance", account="faq")
+    )
+    st.put(
+        AccountSnapshot(
+            venue="binance",
+            account="faq",
+            ts_event_ns=T0 + S,
+            ts_recv_ns=T0 + S,
+            positions=(),
+            balances=(Balance(asset="USDT", wallet_balance=0.0, cross_wallet_balance=0.0),),
+        )
+    )
+    after = Evaluator(CFG, started_ns=T0).evaluate(st.snapshot(T0 + 2 * S), T0 + 2 * S)
+    assert headroom not in after.items
+    assert FigureKey(name="margin_headroom_ratio", venue="binance", account="faq") not in after.items
+    assert fig(after, "margin_ratio", venue="binance", account="faq") == 0.0
+
+
 def test_missing_tiers_give_flagged_nan_not_an_exception() -> None:
     """Without brackets, MM and LP are NaN with a reason; the tick still completes."""
     st = StateStore()
