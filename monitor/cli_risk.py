@@ -65,21 +65,32 @@ def _dump(obj: object) -> None:
 
 def _what_if(args: argparse.Namespace) -> int:
     from monitor.clock import LiveClock
+    from monitor.evaluation.account_bybit import bybit_model_venues
     from monitor.evaluation.stress import stress_table
     from monitor.evaluator import Evaluator
     from monitor.whatif.build import book_config, book_snapshot
     from monitor.whatif.report import figures_json, figures_text, stress_json, stress_text
-    from monitor.whatif.schema import load_book
+    from monitor.whatif.schema import load_book, venue_kinds
 
     book = load_book(args.book)
     now = LiveClock().now_ns()
     snap = book_snapshot(book, now)
-    figures = Evaluator(book_config(book), started_ns=now).evaluate(snap, now)
-    table = stress_table(snap)
+    cfg = book_config(book)
+    figures = Evaluator(cfg, started_ns=now).evaluate(snap, now)
+    table = stress_table(snap, bybit_model_venues(cfg.venues))  # as the Evaluator decides
+    kinds = venue_kinds(book)
     if args.json:
-        _dump({"book": args.book, "figures": figures_json(figures), "stress": stress_json(table)})
+        _dump(
+            {
+                "book": args.book,
+                "venues": kinds,
+                "figures": figures_json(figures),
+                "stress": stress_json(table),
+            }
+        )
     else:
         print(f"perpmon what-if {args.book}: the daemon's evaluator on this book (nothing connected)")
+        print("margin model per venue: " + ", ".join(f"{v} {k}" for v, k in kinds.items()))
         print("A book has no price history: figures fitted on one (GARCH, OU, VaR) are n/a (not_fitted_yet);")
         print("the volatility-based ones use `volatility` from [[markets]] when given (docs/what-if.md).\n")
         print(figures_text(figures))

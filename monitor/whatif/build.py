@@ -6,6 +6,11 @@ stamped "now", so every stream is fresh) means a what-if answer is the daemon's 
 book. The only input a file has that a venue does not is `volatility`: a book has no price
 history, so a given volatility is passed to the evaluator as such (reason "given"), and without
 it every volatility-based figure says "empty_history".
+
+A venue's kind reaches the evaluator as the daemon's would: a "bybit" book venue becomes a
+`kind = "bybit"` VenueConfig, so `bybit_model_venues` puts it on Bybit's margin model in the
+account stage and in the stress table alike. Defaults follow the kind: a Bybit market without
+tiers takes the simulated Bybit's risk limits (`mmDeduction` as `cum`) and its funding cap.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 from types import MappingProxyType
 
 from monitor.config import AccountConfig, Config, EvaluationConfig, HoldingConfig, VenueConfig
+from monitor.errors import ConfigError
 from monitor.records import (
     AccountSnapshot,
     Balance,
@@ -29,16 +35,30 @@ from monitor.records import (
 )
 from monitor.risk.margin import cum_from_brackets
 from monitor.sim.brackets import BRACKETS
+from monitor.sim.bybit_symbols import bybit_spec
 from monitor.store.state import Snapshot, StateStore
-from monitor.whatif.schema import BookFile, MarketSpec
+from monitor.whatif.schema import BookFile, MarketSpec, PositionSpec, VenueKind, venue_kinds
 
-__all__ = ["book_config", "book_records", "book_snapshot", "market_brackets"]
+__all__ = ["book_config", "book_records", "book_snapshot", "market_brackets", "market_funding_cap"]
 
 _UNUSED_ENV = "PERPMON_WHATIF_UNUSED"  # a what-if never connects: no key is ever read
 
 
-def market_brackets(m: MarketSpec) -> tuple[Bracket, ...]:
-    """The file's tiers (cum from the recursion when not given), else the simulator's Binance table."""
+def market_brackets(m: MarketSpec, kind: VenueKind = "binance") -> tuple[Bracket, ...]:
+    """The file's tiers (cum from the recursion when not given), else the simulator's table for the kind.
+
+    Bybit's `mmDeduction` follows the same recursion as Binance's `cum` (each tier's floor is the
+    previous riskLimitValue), so a file's Bybit tiers without `cum` get the venue's deductions.
+    """
+    if m.tiers is None and kind == "bybit":
+        spec = bybit_spec(m.symbol)
+        if spec is None:  # parse_book refuses this; a BookFile built by hand may not have been
+            raise ConfigError("markets.tiers", f"no default Bybit risk limits for {m.symbol}")
+        floors = (0.0, *(t.limit for t in spec.tiers[:-1]))
+        return tuple(
+            Bracket(floor=f, cap=t.limit, mmr=t.mmr, cum=t.deduction, max_leverage=t.max_leverage)
+            for f, t in zip(floors, spec.tiers, strict=True)
+        )
     if m.tiers is None:
         return tuple(
             Bracket(floor=b.floor, cap=b.cap, mmr=b.mmr, cum=b.cum, max_leverage=float(b.max_leverage))
@@ -59,6 +79,21 @@ def market_brackets(m: MarketSpec) -> tuple[Bracket, ...]:
     )
 
 
+def market_funding_cap(m: MarketSpec, kind: VenueKind = "binance") -> float:
+    """The file's cap; on Bybit the simulator's upperFundingRate; NaN: the evaluator's Binance rule."""
+    if m.funding_cap is not None:
+        return m.funding_cap
+    spec = bybit_spec(m.symbol) if kind == "bybit" else None
+    return spec.funding_cap if spec is not None else math.nan
+
+
+def _isolated_wallet(p: PositionSpec) -> float:
+    """The file's isolated margin; omitted, what the venue holds at open: the initial margin."""
+    if p.margin_mode != "isolated":
+        return 0.0
+    return p.isolated_wallet if p.isolated_wallet is not None else p.size * p.entry / p.leverage
+
+
 def _position(spec_side: str, size: float, mode: str, **kw: object) -> Position:
     qty = size if spec_side == "long" else -size
     side = "BOTH" if mode == "one-way" else spec_side.upper()
@@ -70,6 +105,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
     t = {"ts_event_ns": now_ns, "ts_recv_ns": now_ns}
     out: list[Record] = []
     tiers: dict[tuple[str, str], tuple[Bracket, ...]] = {}
+    kinds = venue_kinds(book)
     for m in book.markets:
         out.append(
             MarkPrice(
@@ -81,7 +117,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
                 **t,
             )
         )
-        cap = m.funding_cap if m.funding_cap is not None else math.nan
+        cap = market_funding_cap(m, kinds[m.venue])
         out.append(
             FundingInfo(
                 venue=m.venue,
@@ -105,7 +141,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
                     **t,
                 )
             )
-        tiers[(m.venue, m.symbol)] = market_brackets(m)
+        tiers[(m.venue, m.symbol)] = market_brackets(m, kinds[m.venue])
     for a in book.accounts:
         for (venue, symbol), bs in tiers.items():
             if venue == a.venue:
@@ -118,7 +154,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
                 symbol=p.symbol,
                 entry_price=p.entry,
                 margin_mode=p.margin_mode,
-                isolated_wallet=p.isolated_wallet,
+                isolated_wallet=_isolated_wallet(p),
                 leverage=p.leverage,
             )
             for p in a.positions
@@ -147,10 +183,12 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
 def book_config(book: BookFile) -> Config:
     """The config a daemon watching exactly this book would have (it decides the expected streams)."""
     venues = sorted({m.venue for m in book.markets})
+    kinds = venue_kinds(book)
     return Config(
         venues=tuple(
             VenueConfig(
                 name=v,
+                kind="bybit" if kinds[v] == "bybit" else "binanceusdm",
                 symbols=tuple(m.symbol for m in book.markets if m.venue == v),
                 spot_symbols=tuple(m.symbol for m in book.markets if m.venue == v and m.spot),
                 perp_books=False,

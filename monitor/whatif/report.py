@@ -54,10 +54,27 @@ def _group(key: FigureKey) -> tuple[int, str]:
     return 4, f"other {rest}".rstrip()
 
 
+_TITLE_LABELS = {  # labels a group's title already names, by group order
+    0: ("venue", "symbol"),
+    1: ("venue", "account"),
+    2: ("venue", "account", "symbol", "side"),
+    3: ("asset",),
+}
+
+
+def _name(key: FigureKey) -> str:
+    """The figure's name, with the labels its group title does not name (a book figure's venue)."""
+    titled = _TITLE_LABELS.get(_group(key)[0])
+    if titled is None:
+        return key.name
+    extra = [f"{k}={v}" for k, v in key.labels().items() if k not in titled]
+    return f"{key.name}{{{','.join(extra)}}}" if extra else key.name
+
+
 def _shown(figs: Figures) -> list[tuple[FigureKey, Figure]]:
     return sorted(
         ((k, f) for k, f in figs.items.items() if not k.name.startswith(HIDDEN_PREFIXES)),
-        key=lambda kf: (*_group(kf[0]), kf[0].name),
+        key=lambda kf: (*_group(kf[0]), _name(kf[0])),
     )
 
 
@@ -70,7 +87,7 @@ def figures_text(figs: Figures) -> str:
             current = group
             lines.append(f"\n{group[1]}")
         note = f"  ({fig.reason})" if fig.reason else ""
-        lines.append(f"  {key.name:44s} {_fmt(fig.value):>18s} {fig.unit}{note}")
+        lines.append(f"  {_name(key):44s} {_fmt(fig.value):>18s} {fig.unit}{note}")
     return "\n".join(lines).lstrip("\n")
 
 

@@ -3,7 +3,13 @@
 Why a schema and not a dict: the calculator a risk manager reaches for before adding a position
 must refuse a typo (`entyr = …`) with the key's path instead of silently computing another book.
 Errors are `ConfigError(path, reason)`, so the CLI reports them like a bad config (exit 2).
-The format is documented in `docs/what-if.md`; `examples/book.toml` is a worked file.
+The format is documented in `docs/what-if.md`; `examples/book.toml` and
+`examples/book-two-venues.toml` are worked files.
+
+Why venues declare a kind: the kind picks the margin model (Binance re-tiers maintenance margin
+at the mark; Bybit values it at entry and has its own liquidation price), so a Bybit position
+priced as Binance would be a plausible wrong number. A venue whose *name* says Bybit but that
+declares no kind is refused rather than silently given Binance's model.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 import numpy as np
@@ -21,6 +27,7 @@ from monitor.errors import ConfigError
 from monitor.risk.margin import bracket_problem, brackets
 from monitor.risk.reasons import Reason
 from monitor.sim.brackets import BRACKETS
+from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec
 
 __all__ = [
     "AccountSpec",
@@ -30,8 +37,11 @@ __all__ = [
     "MarketSpec",
     "PositionSpec",
     "TierSpec",
+    "VenueKind",
+    "VenueSpec",
     "load_book",
     "parse_book",
+    "venue_kinds",
 ]
 
 _MISSING_RE = re.compile(r"missing required field `([^`]*)`")
@@ -41,14 +51,25 @@ Rate = Annotated[float, msgspec.Meta(ge=0, lt=1)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
+VenueKind = Literal["binance", "bybit"]
 
 
 class _Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
+class VenueSpec(_Spec, frozen=True, kw_only=True):
+    """A venue's margin model; a venue not listed is a Binance one (unless its name says Bybit)."""
+
+    name: Name
+    kind: VenueKind = "binance"
+
+
 class TierSpec(_Spec, frozen=True, kw_only=True):
-    """One maintenance-margin bracket: applies for floor ≤ notional < cap (notional at mark)."""
+    """One maintenance-margin bracket: floor ≤ notional < cap (Binance: at mark; Bybit: at entry).
+
+    On a Bybit venue `cap` is the tier's riskLimitValue and `cum` its mmDeduction.
+    """
 
     floor: NonNegativeFloat
     cap: PositiveFloat
@@ -65,9 +86,10 @@ class MarketSpec(_Spec, frozen=True, kw_only=True):
     spot: PositiveFloat | None = None  # spot mid; needed for basis and to value holdings
     funding_rate: float = 0.0  # per interval (0.0001 = 1 bp)
     funding_interval_h: PositiveFloat = 8.0
-    funding_cap: PositiveFloat | None = None  # per interval; None: 75 % of the first-tier MMR
+    # per interval; None: Binance 75 % of the first-tier MMR, Bybit the simulator's upperFundingRate
+    funding_cap: PositiveFloat | None = None
     volatility: PositiveFloat | None = None  # annualised (0.6 = 60 %); None: not available
-    tiers: tuple[TierSpec, ...] | None = None  # None: the simulator's Binance brackets for the symbol
+    tiers: tuple[TierSpec, ...] | None = None  # None: the simulator's table for the venue kind and symbol
 
 
 class PositionSpec(_Spec, frozen=True, kw_only=True):
@@ -77,7 +99,8 @@ class PositionSpec(_Spec, frozen=True, kw_only=True):
     entry: PositiveFloat
     margin_mode: Literal["cross", "isolated"] = "cross"
     leverage: PositiveFloat = 10.0
-    isolated_wallet: NonNegativeFloat = 0.0  # isolated margin of this position
+    # isolated margin (Bybit: positionBalance); None: the initial margin size·entry/leverage
+    isolated_wallet: NonNegativeFloat | None = None
 
 
 class BalanceSpec(_Spec, frozen=True, kw_only=True):
@@ -105,6 +128,7 @@ class HoldingSpec(_Spec, frozen=True, kw_only=True):
 
 class BookFile(_Spec, frozen=True, kw_only=True):
     horizon_s: PositiveFloat = 86_400.0  # distance in sigma and touch probability over this horizon
+    venues: tuple[VenueSpec, ...] = ()  # margin model per venue; unlisted: binance
     markets: tuple[MarketSpec, ...]
     accounts: tuple[AccountSpec, ...] = ()
     holdings: tuple[HoldingSpec, ...] = ()
@@ -125,8 +149,50 @@ def _check_tiers(tiers: tuple[TierSpec, ...], path: str) -> None:
         )
 
 
+def venue_kinds(book: BookFile) -> dict[str, VenueKind]:
+    """The margin model of every venue the book names (declared, else binance)."""
+    named = {m.venue for m in book.markets} | {a.venue for a in book.accounts}
+    declared: dict[str, VenueKind] = {v.name: v.kind for v in book.venues}
+    return {name: declared.get(name, "binance") for name in sorted(named | set(declared))}
+
+
+def _check_venues(book: BookFile) -> None:
+    """Each venue declared once and used; a venue named like Bybit must say which model it is on."""
+    declared: set[str] = set()
+    used = {m.venue for m in book.markets}
+    for i, v in enumerate(book.venues):
+        if v.name in declared:
+            raise ConfigError(f"venues[{i}].name", f"venue {v.name} is declared twice")
+        declared.add(v.name)
+        if v.name not in used:
+            raise ConfigError(f"venues[{i}].name", f"no [[markets]] entry on venue {v.name}")
+    for where, name in (
+        *((f"markets[{i}].venue", m.venue) for i, m in enumerate(book.markets)),
+        *((f"accounts[{i}].venue", a.venue) for i, a in enumerate(book.accounts)),
+    ):
+        if name not in declared and "bybit" in name.lower():
+            raise ConfigError(
+                where,
+                f"venue {name} has no declared kind, and an undeclared venue is priced on Binance's "
+                f'margin model: add [[venues]] name = "{name}", kind = "bybit" (or "binance")',
+            )
+
+
+def _default_tiers_problem(kind: VenueKind, symbol: str) -> str | None:
+    if kind == "bybit":
+        if bybit_spec(symbol) is None:
+            names = ", ".join(sorted(s.symbol for s in BYBIT_SYMBOLS))
+            return f"no default Bybit risk limits for {symbol} (defaults: {names})"
+        return None
+    if symbol not in BRACKETS:
+        return f"no default brackets for {symbol} (defaults: {', '.join(sorted(BRACKETS))})"
+    return None
+
+
 def _check_book(book: BookFile) -> None:
     """Rules a schema cannot say: references resolve, one leg per (symbol, side), tiers usable."""
+    _check_venues(book)
+    kinds = venue_kinds(book)
     markets: dict[tuple[str, str], MarketSpec] = {}
     for i, m in enumerate(book.markets):
         if (m.venue, m.symbol) in markets:
@@ -134,12 +200,8 @@ def _check_book(book: BookFile) -> None:
         markets[(m.venue, m.symbol)] = m
         if m.tiers is not None:
             _check_tiers(m.tiers, f"markets[{i}].tiers")
-        elif m.symbol not in BRACKETS:
-            raise ConfigError(
-                f"markets[{i}].tiers",
-                f"no default brackets for {m.symbol} "
-                f"(defaults: {', '.join(sorted(BRACKETS))}); give [[markets.tiers]]",
-            )
+        elif (problem := _default_tiers_problem(kinds[m.venue], m.symbol)) is not None:
+            raise ConfigError(f"markets[{i}].tiers", f"{problem}; give [[markets.tiers]]")
     seen_accounts: set[tuple[str, str]] = set()
     for i, a in enumerate(book.accounts):
         if (a.venue, a.name) in seen_accounts:
@@ -168,6 +230,14 @@ def _check_book(book: BookFile) -> None:
             )
 
 
+_CHOICES: dict[str, tuple[str, ...]] = {  # a misspelt choice is answered with the valid ones
+    "kind": get_args(VenueKind),
+    "side": ("long", "short"),
+    "margin_mode": ("cross", "isolated"),
+    "position_mode": ("one-way", "hedge"),
+}
+
+
 def parse_book(data: dict[str, Any]) -> BookFile:
     try:
         book = msgspec.convert(data, BookFile, strict=True)
@@ -179,6 +249,9 @@ def parse_book(data: dict[str, Any]) -> BookFile:
                 (f"{path}.{missing.group(1)}" if path else missing.group(1)),
                 "required key is missing",
             )
+        choices = _CHOICES.get(path.rsplit(".", 1)[-1])
+        if choices and reason.startswith("Invalid enum value"):
+            reason = f"{reason}: one of {' | '.join(choices)}"
         raise ConfigError(path, reason.replace("config.toml", "docs/what-if.md")) from None
     _check_book(book)
     return book

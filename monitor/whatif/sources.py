@@ -129,7 +129,11 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
         for h in cfg.holdings
         if h.price_venue not in names
     ]
-    return parse_book({"markets": markets, "accounts": accounts, "holdings": holdings}), notes
+    kinds = {v.name: "binance" for v in sim_venues} | {v.name: "bybit" for v in bybit_venues}
+    priced = {m["venue"] for m in markets}
+    venues = [{"name": name, "kind": kind} for name, kind in kinds.items() if name in priced]
+    book = {"venues": venues, "markets": markets, "accounts": accounts, "holdings": holdings}
+    return parse_book(book), notes
 
 
 def _bybit_book(

@@ -1,0 +1,237 @@
+"""`perpmon what-if` on a book spanning Binance and Bybit: each venue on its own margin model.
+
+The expected numbers come from the book file's own inputs put through the simulated venues'
+arithmetic (`monitor/sim/bybit_margin.py`, the Bybit engine that reports `liqPrice`), not from
+the evaluator under test; the documented Bybit example (9,850) is checked as published.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.cli import main
+from monitor.risk.funding import annualised_funding
+from monitor.sim.brackets import BRACKETS
+from monitor.sim.bybit_margin import classic_isolated_liq_price, cross_liq_price, maint_margin
+from monitor.sim.bybit_symbols import bybit_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "book-two-venues.toml"
+BOOK = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def what_if(capsys: pytest.CaptureFixture[str], path: Path) -> Any:
+    assert main(["what-if", str(path), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def refused(capsys: pytest.CaptureFixture[str], path: Path) -> str:
+    assert main(["what-if", str(path)]) == 2
+    return capsys.readouterr().err.strip()
+
+
+def value(doc: Any, name: str, **labels: str) -> float:
+    found = [f for f in doc["figures"] if f["name"] == name and f["labels"] == labels]
+    assert len(found) == 1, (name, labels, len(found))
+    v = found[0]["value"]
+    assert isinstance(v, float | int), (name, labels, found[0])
+    return float(v)
+
+
+def market(venue: str) -> dict[str, Any]:
+    return next(m for m in BOOK["markets"] if m["venue"] == venue)  # type: ignore[no-any-return]
+
+
+def account(name: str) -> dict[str, Any]:
+    return next(a for a in BOOK["accounts"] if a["name"] == name)  # type: ignore[no-any-return]
+
+
+def stress_row(doc: Any, scenario: str, venue: str, account: str) -> dict[str, Any]:
+    sc = next(s for s in doc["stress"]["scenarios"] if s["name"] == scenario)
+    return next(r for r in sc["rows"] if r["venue"] == venue and r["account"] == account)  # type: ignore[no-any-return]
+
+
+DAVE = {"venue": "bybit", "account": "dave", "symbol": "BTCUSDT", "side": "BOTH"}
+HEDGE_B = {"venue": "bybit", "account": "hedge-b", "symbol": "BTCUSDT", "side": "BOTH"}
+BYBIT_EXAMPLE = """
+[[venues]]
+name = "bybit"
+kind = "bybit"
+[[markets]]
+venue = "bybit"
+symbol = "BTCUSDT"
+mark = 10100.0
+[[accounts]]
+name = "dave"
+venue = "bybit"
+[[accounts.balances]]
+asset = "USDT"
+wallet = 1000.0
+[[accounts.positions]]
+symbol = "BTCUSDT"
+side = "long"
+size = 1.0
+entry = 10000.0
+margin_mode = "isolated"
+leverage = 50
+"""
+
+
+def test_documented_bybit_example_comes_out_of_what_if(capsys: pytest.CaptureFixture[str]) -> None:
+    """Isolated long 1 BTC @ 10,000, 50x, MMR 0.5 % on a bybit venue: LP 9,850, MM at entry value."""
+    doc = what_if(capsys, EXAMPLE)
+    assert doc["venues"] == {"binance": "binance", "bybit": "bybit"}
+    lp = value(doc, "liquidation_price_usd", **DAVE)
+    assert math.isclose(lp, 9_850.0, rel_tol=1e-12)
+    assert math.isclose(lp, classic_isolated_liq_price(True, 10_000.0, 50.0, 0.005, 0.0, 1.0), rel_tol=1e-12)
+    # entry-valued: 0.5 % of 10,000, not of the 10,035 mark (Binance's model would also re-tier)
+    assert value(doc, "position_maintenance_margin_usd", **DAVE) == 50.0
+    mark = market("bybit")["mark"]
+    assert math.isclose(value(doc, "position_margin_ratio", **DAVE), 50.0 / (200.0 + (mark - 10_000.0)))
+
+
+def test_isolated_wallet_defaults_to_the_initial_margin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Omitted isolated_wallet = size·entry/leverage (200); margin added moves a Bybit LP by extra/size."""
+    book = tmp_path / "dave.toml"
+    book.write_text(BYBIT_EXAMPLE)
+    assert value(what_if(capsys, book), "liquidation_price_usd", **DAVE) == 9_850.0
+    book.write_text(BYBIT_EXAMPLE + "isolated_wallet = 300.0\n")
+    lp = value(what_if(capsys, book), "liquidation_price_usd", **DAVE)
+    assert math.isclose(
+        lp, classic_isolated_liq_price(True, 10_000.0, 50.0, 0.005, 100.0, 1.0), rel_tol=1e-12
+    )
+    assert math.isclose(lp, 9_750.0, rel_tol=1e-12)
+
+
+def test_bybit_cross_short_uses_risk_limit_tier_with_deduction(capsys: pytest.CaptureFixture[str]) -> None:
+    """A 2.475 M short is tier 2 at entry (1 % less mmDeduction 10,000); its LP is the simulated venue's."""
+    doc = what_if(capsys, EXAMPLE)
+    pos = account("hedge-b")["positions"][0]
+    spec = bybit_spec("BTCUSDT")
+    assert spec is not None
+    mm, tier = maint_margin(pos["size"] * pos["entry"], spec.tiers)
+    assert (tier.id, tier.deduction) == (2, 10_000.0)  # the example does reach a deduction
+    assert value(doc, "position_maintenance_margin_usd", **HEDGE_B) == mm == 14_750.0
+    mark, qty = market("bybit")["mark"], -pos["size"]
+    equity = account("hedge-b")["balances"][0]["wallet"] + qty * (mark - pos["entry"])
+    assert math.isclose(value(doc, "margin_balance_usd", venue="bybit", account="hedge-b"), equity)
+    venue_lp = cross_liq_price(qty, mark, equity, mm)
+    assert math.isclose(value(doc, "liquidation_price_usd", **HEDGE_B), venue_lp, rel_tol=1e-12)
+
+
+def test_cross_venue_book_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    """Net delta, hedge ratio, carry and the interval-aware funding spread sum over both venues."""
+    doc = what_if(capsys, EXAMPLE)
+    custody = BOOK["holdings"][0]["quantity"]
+    legs = [
+        (a["venue"], (p["size"] if p["side"] == "long" else -p["size"]))
+        for a in BOOK["accounts"]
+        for p in a["positions"]
+    ]
+    perp = sum(q for _, q in legs)
+    assert {v for v, _ in legs} == {"binance", "bybit"}
+    assert value(doc, "net_delta", asset="BTC") == custody + perp == 1.0
+    assert math.isclose(value(doc, "hedge_ratio", asset="BTC"), -perp / custody)
+    carry = {}
+    for venue in ("binance", "bybit"):
+        m = market(venue)
+        q = sum(x for v, x in legs if v == venue)
+        assert value(doc, "venue_perp_quantity", venue=venue, asset="BTC") == q
+        carry[venue] = -q * m["mark"] * m["funding_rate"] * 24.0 / m["funding_interval_h"]
+        got = value(doc, "venue_funding_carry_usd_per_day", venue=venue, asset="BTC")
+        assert math.isclose(got, carry[venue])
+    assert math.isclose(value(doc, "funding_carry_usd_per_day", asset="BTC"), sum(carry.values()))
+    a, b = market("binance"), market("bybit")
+    assert a["funding_interval_h"] != b["funding_interval_h"]  # the spread must be interval-aware
+    spread = float(annualised_funding(a["funding_rate"], a["funding_interval_h"])) - float(
+        annualised_funding(b["funding_rate"], b["funding_interval_h"])
+    )
+    got = value(doc, "funding_spread_annualized_ratio", venue="binance/bybit", symbol="BTCUSDT")
+    assert math.isclose(got, spread)
+    assert math.isclose(got, 0.0001 * 3 * 365 - 0.0002 * 6 * 365)
+
+
+def test_cross_venue_figures_in_the_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """The table names the venue of each per-venue book figure and the Bybit model per venue."""
+    assert main(["what-if", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "margin model per venue: binance binance, bybit bybit" in out
+    assert "venue_perp_quantity{venue=bybit}" in out
+    assert "venue_funding_carry_usd_per_day{venue=binance}" in out
+    assert "market binance/bybit BTCUSDT" in out
+
+
+def test_stress_revalues_bybit_legs_on_bybits_model(capsys: pytest.CaptureFixture[str]) -> None:
+    """-5 %: dave's isolated long needs entry-valued MM less what is left; hedge-b's MM stays at entry."""
+    doc = what_if(capsys, EXAMPLE)
+    shocked = market("bybit")["mark"] * 0.95
+    dave = stress_row(doc, "price_-5%", "bybit", "dave")
+    left = 200.0 + (shocked - 10_000.0)
+    assert dave["liquidated_positions"] == 1.0
+    assert math.isclose(dave["topup_usd"], 50.0 - left, rel_tol=1e-12)
+    # the unified wallet holds the position balance once: 1,000 less 200 cross, plus the 200 balance
+    assert math.isclose(dave["equity_after_usd"], 1_000.0 + (shocked - 10_000.0), rel_tol=1e-12)
+    pos = account("hedge-b")["positions"][0]
+    up = stress_row(doc, "price_+20%", "bybit", "hedge-b")
+    equity = account("hedge-b")["balances"][0]["wallet"] - pos["size"] * (
+        market("bybit")["mark"] * 1.2 - pos["entry"]
+    )
+    assert math.isclose(up["equity_after_usd"], equity, rel_tol=1e-12)
+    assert math.isclose(up["margin_ratio_after"], 14_750.0 / equity, rel_tol=1e-12)
+
+
+def test_unlisted_venue_stays_on_binances_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Default kind binance: the same long on an unlisted venue gets Binance's brackets and LP."""
+    book = tmp_path / "b.toml"
+    book.write_text(BYBIT_EXAMPLE.replace('"bybit"', '"venue-a"').replace('kind = "venue-a"', ""))
+    doc = what_if(capsys, book)
+    assert doc["venues"] == {"venue-a": "binance"}
+    lab = {**DAVE, "venue": "venue-a"}
+    first = BRACKETS["BTCUSDT"][0]
+    assert value(doc, "position_maintenance_margin_usd", **lab) == pytest.approx(10_100.0 * first.mmr)
+    assert value(doc, "liquidation_price_usd", **lab) != 9_850.0
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ('kind = "bybit"', 'kind = "okx"'),
+            "venues[0].kind: Invalid enum value 'okx': one of binance | bybit",
+        ),
+        (('kind = "bybit"', 'kind = "bybit"\nmodel = "bybit"'), "venues[0].model: unknown key"),
+        (
+            ('[[venues]]\nname = "bybit"\nkind = "bybit"', ""),
+            "markets[0].venue: venue bybit has no declared kind",
+        ),
+        (
+            ('[[venues]]\nname = "bybit"', '[[venues]]\nname = "bybit"\n[[venues]]\nname = "bybit"'),
+            "venues[1].name: venue bybit is declared twice",
+        ),
+        (
+            ('[[venues]]\nname = "bybit"', '[[venues]]\nname = "bybti"'),
+            "venues[0].name: no [[markets]] entry on venue bybti",
+        ),
+        (
+            ('symbol = "BTCUSDT"\nmark', 'symbol = "XRPUSDT"\nmark'),
+            "markets[0].tiers: no default Bybit risk limits",
+        ),
+    ],
+)
+def test_bad_venue_declarations_exit_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], message: str
+) -> None:
+    """A wrong kind, an unknown key, an undeclared Bybit, a duplicate or a typo: exit 2 with the path."""
+    old, new = edit
+    assert old in BYBIT_EXAMPLE
+    book = tmp_path / "bad.toml"
+    book.write_text(BYBIT_EXAMPLE.replace(old, new, 1))
+    assert refused(capsys, book).startswith(f"perpmon: book error: {message}")
