@@ -8,8 +8,9 @@ on that venue at once, which `Scenario.frozen_venue` (one index) cannot say, so 
 run unfrozen and the frozen accounts are applied to the result here. Off-exchange holdings are
 custody (spot venue −1): they count in equity, never as margin.
 
-It is slow-cadence work (≈30 scenarios), so `StressStage` recomputes every `interval_s` and
-re-emits the last figures in between, stamped with the time they were computed.
+It is slow-cadence work (≈30 scenarios), so `StressStage` recomputes every `interval_s` (and
+early when the book's shape changed) and re-emits the last figures in between, stamped with the
+time they were computed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from monitor.clock import NS_PER_S
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.sink import FigureSink
-from monitor.records import Figure, FigureKey, LeverageTiers
+from monitor.records import AccountSnapshot, Figure, FigureKey, LeverageTiers
 from monitor.risk._num import FloatArray
 from monitor.risk.margin import Brackets, brackets
 from monitor.risk.stress import Scenario, StressBook, StressResult, run_scenario, standard_scenarios
@@ -292,21 +293,70 @@ def stress_figures(
         sink.add("stress_liquidated_positions", float(r.liquidated), lab, fresh=ok)
 
 
+_EARLY_GAP_S = 1.0  # an early recompute waits at least this long after the last one
+
+_Legs = tuple[tuple[str, str, float, str], ...]
+
+
+class _BookShape:
+    """What a table was built from, short of prices and wallets: the legs and which inputs existed.
+
+    A change means the last table no longer describes the book (an account arrived, a leg opened,
+    tiers or a mark turned up, a feed came back): the table is then recomputed at once instead of
+    after `interval_s`. Prices and wallets moving are not a change; the slow cadence follows them.
+    Checked every tick, so it is cheap: an account's legs are re-read only when its (immutable)
+    record was replaced, and inputs are counted (the store's maps only grow, except on a reload).
+    """
+
+    def __init__(self) -> None:
+        self._legs: dict[tuple[str, str], tuple[AccountSnapshot, _Legs]] = {}
+
+    def _account_legs(self, key: tuple[str, str], acct: AccountSnapshot) -> _Legs:
+        hit = self._legs.get(key)
+        if hit is not None and hit[0] is acct:
+            return hit[1]
+        legs = tuple((p.symbol, p.side, p.qty, p.margin_mode) for p in acct.positions if p.qty != 0)
+        self._legs[key] = (acct, legs)
+        return legs
+
+    def of(self, snap: Snapshot, fresh: Mapping[tuple[str, str], bool] | None) -> tuple[object, ...]:
+        for gone in self._legs.keys() - snap.accounts.keys():
+            del self._legs[gone]
+        legs = tuple((k, self._account_legs(k, a)) for k, a in snap.accounts.items())
+        held = tuple((n, h.quantity) for n, h in snap.holdings.items())
+        sizes = (len(snap.marks), len(snap.tiers), len(snap.funding), len(snap.quotes))
+        return legs, held, sizes, tuple(fresh.values()) if fresh is not None else ()
+
+
 class StressStage:
-    """Recompute the stress figures every `interval_s`; re-emit the last ones in between."""
+    """Recompute the stress figures every `interval_s`, and early when the book's shape changed.
+
+    The first table is usually computed before any account has arrived (an empty table); waiting
+    `interval_s` (60 s) for the next one left a new daemon, or a book that just gained a leg or
+    its tiers, without stress figures for a minute. Early recomputes are at least
+    `min(1 s, interval_s)` apart, so a book that changes every tick costs one table a second.
+    """
 
     def __init__(self, interval_s: float, entry_valued_venues: frozenset[str] = frozenset()) -> None:
         self._interval_ns = int(interval_s * NS_PER_S)
+        self._early_gap_ns = int(min(_EARLY_GAP_S, interval_s) * NS_PER_S)
         self._entry_valued = entry_valued_venues
         self._last_ns: int | None = None
+        self._shape: tuple[object, ...] | None = None
+        self._shapes = _BookShape()
         self._items: dict[FigureKey, Figure] = {}
 
     def run(
         self, snap: Snapshot, sink: FigureSink, fresh: Mapping[tuple[str, str], bool] | None = None
     ) -> None:
         now = sink.now_ns
-        if self._last_ns is None or now - self._last_ns >= self._interval_ns:
+        shape = self._shapes.of(snap, fresh)
+        due = self._last_ns is None or now - self._last_ns >= self._interval_ns
+        changed = (
+            self._last_ns is not None and shape != self._shape and now - self._last_ns >= self._early_gap_ns
+        )
+        if due or changed:
             own = FigureSink(now)
             stress_figures(stress_table(snap, self._entry_valued), own, _inputs_fresh(snap, fresh))
-            self._items, self._last_ns = own.items, now
+            self._items, self._last_ns, self._shape = own.items, now, shape
         sink.items.update(self._items)

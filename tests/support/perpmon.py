@@ -58,7 +58,6 @@ def sim_config(
             "interval_s": 0.1,
             "volatility_sample_s": 1.0,
             "horizon_s": 144.0,
-            "stress_interval_s": 1.0,  # the first table runs before any account arrives
         },
         "rules": rules
         if rules is not None

@@ -252,3 +252,43 @@ def test_entry_valued_venue_margins_at_entry() -> None:
     # no cap listed: Binance's 75 %-of-MMR fallback is not Bybit's rule, so funding stress is n/a, said why
     assert "binance/degen BTCUSDT: no funding cap from the venue (funding scenarios n/a)" in table.notes
     assert math.isnan(_row(table, "funding_cap_7d", "binance", "degen").funding_pnl)
+
+
+def test_empty_first_table_is_recomputed_when_the_book_arrives() -> None:
+    """The first table runs before any account arrives; the book arriving recomputes it at once."""
+    ev = Evaluator(CFG, started_ns=T0)
+    empty = ev.evaluate(StateStore(grid_step_s=60).snapshot(T0), T0)
+    assert not any(k.name.startswith("stress_") and k.venue == "binance" for k in empty.items)
+    t1 = T0 + 2 * S
+    arrived = ev.evaluate(book_store(t1).snapshot(t1), t1)
+    f1 = _stress_figure(arrived, "degen", "price_+10%")
+    assert (f1.value, f1.ts_ns) == (pytest.approx(WALLETS["degen"] + 2.0 * (MARK * 1.1 - ENTRY["degen"])), t1)
+    t2 = T0 + 5 * S  # only the price moved: the slow cadence holds
+    held = ev.evaluate(book_store(t2, mark=42_000.0).snapshot(t2), t2)
+    assert _stress_figure(held, "degen", "price_+10%") == f1
+
+
+def test_tiers_arriving_late_recompute_the_table() -> None:
+    """A table computed without tiers (NaN margin figures) is redone when the tiers turn up."""
+    ev = Evaluator(CFG, started_ns=T0)
+    key = FigureKey(name="stress_margin_ratio_after", venue="binance", account="degen", scenario="price_-5%")
+    first = ev.evaluate(book_store(T0, tiers=False).snapshot(T0), T0)
+    assert math.isnan(first.items[key].value)
+    t1 = T0 + 3 * S
+    second = ev.evaluate(book_store(t1).snapshot(t1), t1)
+    m = MARK * 0.95
+    equity = WALLETS["degen"] + QTY["degen"] * (m - ENTRY["degen"])
+    assert second.items[key].value == pytest.approx(_mm(QTY["degen"], m) / equity)
+    assert second.items[key].ts_ns == t1
+
+
+def test_early_recomputes_are_spaced() -> None:
+    """A book whose shape changes on every tick is re-tabled at most once a second."""
+    ev = Evaluator(CFG, started_ns=T0)
+    ev.evaluate(StateStore(grid_step_s=60).snapshot(T0), T0)
+    t1 = T0 + S // 2
+    soon = ev.evaluate(book_store(t1).snapshot(t1), t1)
+    assert FigureKey(name="stress_equity_after_usd", venue="binance", account="degen",
+                     scenario="price_+10%") not in soon.items  # fmt: skip
+    t2 = T0 + S
+    assert _stress_figure(ev.evaluate(book_store(t2).snapshot(t2), t2), "degen", "price_+10%").ts_ns == t2
