@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from monitor.collectors.base import CollectorStats
 from monitor.figures import CATALOG
+from monitor.reason_codes import reason_code
 from monitor.records import Figure, FigureKey, Figures
 
 __all__ = ["DeliveryStats", "EvaluationStats", "PerpmonMetrics"]
@@ -42,6 +43,26 @@ class DeliveryStats:
     given_up: int = 0  # rows failed permanently (4xx): reported, never retried
     superseded: int = 0  # pending repeats folded into a newer row of the same group (outbox.py)
     merged: int = 0  # rows delivered folded into one chat message
+
+
+def _unavailable_family(figs: Figures) -> Metric:
+    """`perpmon_figure_unavailable{figure, reason, <the figure's labels>} 1` per NaN figure.
+
+    A NaN sample says nothing about why; this says it as a short code (`reason_code`: a fixed
+    set, free text cut off), one series per unavailable figure, gone once the figure has a value.
+    """
+    rows = sorted((key, fig) for key, fig in figs.items.items() if not fig.available)
+    label_names = sorted({k for key, _ in rows for k in key.labels()})
+    fam = GaugeMetricFamily(
+        "perpmon_figure_unavailable",
+        "1 per figure that is NaN, with why as a short code (reason); absent while it has a value.",
+        labels=["figure", "reason", *label_names],
+    )
+    for key, fig in rows:
+        labels = key.labels()
+        code = reason_code(fig.reason) or "not_available"
+        fam.add_metric([key.name, code, *(labels.get(k, "") for k in label_names)], 1.0)
+    return fam
 
 
 class PerpmonMetrics(Collector):
@@ -77,6 +98,7 @@ class PerpmonMetrics(Collector):
         by_name: dict[str, list[tuple[FigureKey, Figure]]] = {}
         for key, fig in figs.items.items():
             by_name.setdefault(key.name, []).append((key, fig))
+        yield _unavailable_family(figs)
         for name in sorted(by_name):
             spec = CATALOG.get(name)
             rows = sorted(by_name[name])
