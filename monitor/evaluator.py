@@ -42,7 +42,7 @@ class Evaluator:
         account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
         book_figures(snap, markets, sink, fresh)
         funding_spread_figures(markets, sink)
-        risk_figures(snap, markets, fresh, sink, models, ev)
+        risk_figures(snap, markets, fresh, sink, models, ev, bybit_venues=self._bybit)
         gone_figures(snap, sink, GONE_RETENTION_S)
         self._stress.run(snap, sink, fresh)
         return Figures(taken_at_ns=now_ns, items=sink.items)

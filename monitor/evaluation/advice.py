@@ -9,7 +9,8 @@ These are information for the desk, not alerts by default (a rule can still name
   forecast perpmon has is the funding the position earns (price drift is taken as zero, as in
   the zero-mean GARCH), so μ = −sign(q)·annualised funding and σ² = forecast variance, per year.
 - top-up: collateral to add so the account (cross: every position shocked together, in the
-  adverse direction, the worse of up and down) or the isolated position survives a `shock` move.
+  adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
+  on a venue with Bybit's margin model, against its entry-valued MM (`advice_bybit`).
 - cost to close each position by walking the perpetual book. The collectors keep only the top
   of book, so a position larger than the best level is `insufficient_depth` (cost not available)
   while the share the top level would fill is still reported.
@@ -24,6 +25,11 @@ from collections import defaultdict
 import numpy as np
 
 from monitor.evaluation.account import cross_wallet
+from monitor.evaluation.advice_bybit import (
+    bybit_cross_topup,
+    bybit_isolated_topup,
+    bybit_unified_cross_wallet,
+)
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.market import MarketView
@@ -63,14 +69,21 @@ def advice_figures(
     *,
     target_vol: float,
     shock: float,
+    bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
+    """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
     for (venue, account), acct in snap.accounts.items():
+        on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
         wallet = cross_wallet(acct)
         upnl = sum(p.qty * (_mark(markets, venue, p) - p.entry_price) for p in cross)
         lab = {"venue": venue, "account": account}
-        need, why = _cross_topup(snap, markets, venue, account, cross, wallet, shock)
+        if on_bybit:
+            legs = [(p, _mark(markets, venue, p), snap.tiers.get((venue, account, p.symbol))) for p in cross]
+            need, why = bybit_cross_topup(legs, bybit_unified_cross_wallet(wallet, acct.positions), shock)
+        else:
+            need, why = _cross_topup(snap, markets, venue, account, cross, wallet, shock)
         sink.add("topup_for_shock_usd", need, lab, reason=why)
         for p in acct.positions:
             if p.qty == 0:
@@ -80,7 +93,12 @@ def advice_figures(
             iso = p.margin_mode == "isolated"
             capital = p.isolated_wallet + p.qty * (mark - p.entry_price) if iso else wallet + upnl
             _sizing(sink, plab, p, capital, markets.get((venue, p.symbol)), garch, target_vol)
-            if iso:
+            if iso and on_bybit:
+                iso_need, iso_why = bybit_isolated_topup(
+                    p, mark, snap.tiers.get((venue, account, p.symbol)), shock
+                )
+                sink.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
+            elif iso:
                 _iso_topup(sink, plab, snap, venue, account, p, mark, shock)
             _close_cost(sink, plab, snap, venue, p)
 

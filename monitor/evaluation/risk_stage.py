@@ -26,8 +26,12 @@ def risk_figures(
     sink: FigureSink,
     models: RiskModels,
     ev: EvaluationConfig,
+    bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
+    """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`)."""
     garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
     book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences)
-    advice_figures(snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock)
+    advice_figures(
+        snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock, bybit_venues=bybit_venues
+    )
     proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)

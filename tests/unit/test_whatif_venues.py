@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
+from monitor.config import EvaluationConfig
 from monitor.risk.funding import annualised_funding
 from monitor.sim.brackets import BRACKETS
 from monitor.sim.bybit_margin import classic_isolated_liq_price, cross_liq_price, maint_margin
@@ -235,3 +236,58 @@ def test_bad_venue_declarations_exit_2_naming_the_key(
     book = tmp_path / "bad.toml"
     book.write_text(BYBIT_EXAMPLE.replace(old, new, 1))
     assert refused(capsys, book).startswith(f"perpmon: book error: {message}")
+
+
+MIXED = """
+[[venues]]
+name = "bybit"
+kind = "bybit"
+[[markets]]
+venue = "bybit"
+symbol = "BTCUSDT"
+mark = 10000.0
+[[markets]]
+venue = "bybit"
+symbol = "ETHUSDT"
+mark = 1000.0
+[[accounts]]
+name = "mix"
+venue = "bybit"
+[[accounts.balances]]
+asset = "USDT"
+wallet = 40000.0
+[[accounts.positions]]
+symbol = "BTCUSDT"
+side = "short"
+size = 20.0
+entry = 10000.0
+[[accounts.positions]]
+symbol = "ETHUSDT"
+side = "long"
+size = 100.0
+entry = 1000.0
+margin_mode = "isolated"
+leverage = 50
+"""
+
+
+def test_topup_for_shock_on_bybit_holds_mm_at_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Top-ups on Bybit: MM at entry, the cross share of the unified wallet excludes the isolated balance."""
+    book = tmp_path / "mix.toml"
+    book.write_text(MIXED)
+    doc = what_if(capsys, book)
+    shock = EvaluationConfig().shock
+    spec_btc, spec_eth = bybit_spec("BTCUSDT"), bybit_spec("ETHUSDT")
+    assert spec_btc is not None and spec_eth is not None
+    mm_btc, _ = maint_margin(20 * 10_000.0, spec_btc.tiers)
+    mm_eth, _ = maint_margin(100 * 1_000.0, spec_eth.tiers)
+    balance = 100 * 1_000.0 / 50  # the initial margin, inside the 40,000 unified wallet
+    cross_need = mm_btc - (40_000.0 - balance) - (-20.0) * (10_000.0 * (1 + shock) - 10_000.0)
+    got = value(doc, "topup_for_shock_usd", venue="bybit", account="mix")
+    assert cross_need > 0
+    assert math.isclose(got, cross_need, rel_tol=1e-12)
+    iso_need = mm_eth - balance - 100.0 * (1_000.0 * (1 - shock) - 1_000.0)
+    lab = {"venue": "bybit", "account": "mix", "symbol": "ETHUSDT", "side": "BOTH"}
+    assert math.isclose(value(doc, "position_topup_for_shock_usd", **lab), iso_need, rel_tol=1e-12)
