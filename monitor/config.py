@@ -142,6 +142,11 @@ class VenueConfig(_Cfg, frozen=True, kw_only=True):
     symbols: tuple[Symbol, ...]  # perpetuals to watch
     spot_symbols: tuple[Symbol, ...] = ()  # spot books for basis
     perp_books: bool = True  # perpetual book tops too (binanceusdm: @bookTicker on /public)
+    # perp book levels kept for the cost to close (binanceusdm: @depth<N>@500ms; bybit: orderbook.50);
+    # 0: top of book only, and a close larger than the best level is insufficient_depth
+    depth_levels: Literal[0, 5, 10, 20] = 20
+    # at start and after a gap, fetch candles and settled funding to fill the grids (collectors/backfill.py)
+    backfill: bool = True
     rest_url: str | None = None  # overrides for testnets or proxies
     ws_url: str | None = None
     spot_rest_url: str | None = None

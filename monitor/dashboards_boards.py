@@ -264,7 +264,7 @@ def funding() -> Board:
             unit="percentunit",
             description=CATALOG["funding_spread_annualized_ratio"].help,
         ),
-        fig("funding_settled_rate_ratio", "Last settled rate (last estimate before settlement)"),
+        fig("funding_settled_rate_ratio", "Last settled rate (venue history, else last estimate)"),
         Panel(
             "Funding by symbol",
             (

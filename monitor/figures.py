@@ -128,7 +128,9 @@ CATALOG: dict[str, FigureSpec] = {
     "basis_ou_mean_usd": FigureSpec("Level the basis reverts to (OU mu).", "usd", _M),
     "basis_ou_stationary_sd_usd": FigureSpec("Stationary sd of the basis, sigma / sqrt(2 theta).", "usd", _M),
     "funding_settled_rate_ratio": FigureSpec(
-        "Rate of the last settlement seen: the venue's last estimate before it.", "ratio", _M
+        "Rate of the last settlement: the venue's settled history, else its last estimate before it.",
+        "ratio",
+        _M,
     ),
     "funding_settled_timestamp_seconds": FigureSpec("Last settlement seen, Unix time.", "seconds", _M),
     # book VaR and ES over evaluation.var_horizon_s, per method and confidence

@@ -22,6 +22,8 @@ __all__ = [
     "AlertEvent",
     "AlertState",
     "Balance",
+    "BarHistory",
+    "BookLevels",
     "Bracket",
     "FeedState",
     "FeedStatus",
@@ -39,6 +41,7 @@ __all__ = [
     "Position",
     "Quote",
     "Record",
+    "SettledFunding",
     "Severity",
 ]
 
@@ -75,6 +78,23 @@ class Quote(_Rec, frozen=True, kw_only=True, tag=True):
     ask: float
     ask_size: float
     update_id: int = 0  # the venue's book update id (`u`); 0 when the venue sends none
+
+
+class BookLevels(_Rec, frozen=True, kw_only=True, tag=True):
+    """The top levels of one book, best first: what closing a position would walk through.
+
+    A `Quote` (top of book) cannot price a close larger than the best level; these can, up to
+    their depth. Sides are parallel tuples (price, size in base units or contracts as the venue
+    quotes them); a side may be shorter than the depth asked for, never unsorted.
+    """
+
+    symbol: str
+    market: Market
+    bid_px: tuple[float, ...]
+    bid_qty: tuple[float, ...]
+    ask_px: tuple[float, ...]
+    ask_qty: tuple[float, ...]
+    update_id: int = 0  # the venue's book update id; 0 when it sends none
 
 
 class FundingInfo(_Rec, frozen=True, kw_only=True, tag=True):
@@ -209,9 +229,34 @@ class MarginCall(_Rec, frozen=True, kw_only=True, tag=True):
     positions: tuple[MarginCallPosition, ...]
 
 
+class BarHistory(_Rec, frozen=True, kw_only=True, tag=True):
+    """Closed candles fetched from the venue's history (start-up and reconnect backfill).
+
+    `opens_ns` are the bars' open times (oldest first), `closes` their closing prices; `series` says
+    which grid they fill: "mark" (mark-price candles) or "spot" (spot candles, the basis's other leg).
+    A backfilled bar is history, not a heartbeat: the store puts it on the grid and never counts it
+    as the stream having spoken, so a silent feed stays stale.
+    """
+
+    symbol: str
+    series: Literal["mark", "spot"]
+    interval_s: float
+    opens_ns: tuple[int, ...]
+    closes: tuple[float, ...]
+
+
+class SettledFunding(_Rec, frozen=True, kw_only=True, tag=True):
+    """The venue's settled funding history for one symbol: (funding time, rate), oldest first."""
+
+    symbol: str
+    times_ns: tuple[int, ...]
+    rates: tuple[float, ...]
+
+
 Record = (
     MarkPrice
     | Quote
+    | BookLevels
     | FundingInfo
     | LeverageTiers
     | AccountSnapshot
@@ -219,6 +264,8 @@ Record = (
     | FeedStatus
     | Fill
     | MarginCall
+    | BarHistory
+    | SettledFunding
 )
 
 

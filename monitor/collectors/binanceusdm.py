@@ -21,6 +21,7 @@ import ccxt.async_support as ccxt_async
 import structlog
 
 from monitor.clock import Clock
+from monitor.collectors.backfill import Backfill
 from monitor.collectors.base import (
     AccountAccess,
     CollectorStats,
@@ -30,6 +31,7 @@ from monitor.collectors.base import (
     account_access,
 )
 from monitor.collectors.binanceusdm_account import BinanceAccount
+from monitor.collectors.binanceusdm_history import BinanceHistory
 from monitor.collectors.binanceusdm_wire import parse_combined_frame, parse_funding_info, parse_premium_index
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
@@ -91,6 +93,19 @@ class BinanceUsdmCollector:
             sink=sink,
             clock=clock,
         )
+        self.history = Backfill(
+            venue=venue.name,
+            source=BinanceHistory(),
+            symbols=venue.symbols,
+            spot_symbols=venue.spot_symbols,
+            step_s=cfg.evaluation.volatility_sample_s,
+            points=cfg.evaluation.history_points,
+            client=self._client,
+            rest=self.rest,
+            sink=sink,
+            clock=clock,
+            stats=self.stats,
+        )
         self.watchers = {
             name: BinanceAccount(
                 venue=venue.name,
@@ -115,6 +130,8 @@ class BinanceUsdmCollector:
     def tasks(self) -> dict[str, TaskFactory]:
         """Named coroutine factories for the supervisor: one job each, restarted on crash."""
         t: dict[str, TaskFactory] = {f"{self.venue}.reference": self.reference_loop}
+        if self.cfg.backfill:
+            t[f"{self.venue}.history"] = self.history.run
         for feed in self.feeds():
             t[feed.name] = feed.run
         for name in self.accounts:

@@ -24,8 +24,10 @@ import ccxt.async_support as ccxt_async
 import structlog
 
 from monitor.clock import Clock
+from monitor.collectors.backfill import Backfill
 from monitor.collectors.base import AccountAccess, CollectorStats, KeyGate, RecordSink, TaskFactory
 from monitor.collectors.bybit_account import BybitAccount
+from monitor.collectors.bybit_history import BybitHistory
 from monitor.collectors.bybit_wire import TickerBook, parse_instruments, parse_public_frame, parse_tickers
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
@@ -99,6 +101,19 @@ class BybitCollector:
             clock=clock,
         )
         base = endpoints.ws.rstrip("/")
+        self.history = Backfill(
+            venue=venue.name,
+            source=BybitHistory(),
+            symbols=venue.symbols,
+            spot_symbols=venue.spot_symbols,
+            step_s=cfg.evaluation.volatility_sample_s,
+            points=cfg.evaluation.history_points,
+            client=self._client,
+            rest=self.rest,
+            sink=sink,
+            clock=clock,
+            stats=self.stats,
+        )
         self.watchers = {
             name: BybitAccount(
                 venue=venue.name,
@@ -123,6 +138,8 @@ class BybitCollector:
     # ---------------------------------------------------------------- wiring
     def tasks(self) -> dict[str, TaskFactory]:
         t: dict[str, TaskFactory] = {f"{self.venue}.reference": self.reference_loop}
+        if self.cfg.backfill:
+            t[f"{self.venue}.history"] = self.history.run
         for feed in self.feeds():
             t[feed.name] = feed.run
         for name, w in self.watchers.items():

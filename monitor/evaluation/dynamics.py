@@ -124,5 +124,8 @@ def _settled(sink: FigureSink, snap: Snapshot, key: tuple[str, str], lab: dict[s
         sink.add("funding_settled_rate_ratio", math.nan, lab, reason="no_settlement_seen")
         sink.add("funding_settled_timestamp_seconds", math.nan, lab, reason="no_settlement_seen")
         return
-    sink.add("funding_settled_rate_ratio", float(s[1][-1]), lab)
-    sink.add("funding_settled_timestamp_seconds", int(s[0][-1]) / 1e9, lab)
+    # the venue's settled rate when its history was fetched; else the last estimate before the
+    # settlement (it converges on the settled rate as the interval closes), said so in the reason
+    why = "estimated_before_settlement" if snap.funding_settled_estimated.get(key, True) else ""
+    sink.add("funding_settled_rate_ratio", float(s[1][-1]), lab, reason=why)
+    sink.add("funding_settled_timestamp_seconds", int(s[0][-1]) / 1e9, lab, reason=why)

@@ -102,6 +102,11 @@ class Market:
     def event(self) -> str:
         return self._event
 
+    @property
+    def basis_bps(self) -> float:
+        """The spot-over-perp basis now, in bps of spot (where the candles' past walks back from)."""
+        return self._basis.bps
+
     def _now_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000
 

@@ -24,6 +24,7 @@ from monitor.sim.auth import KeyRing
 from monitor.sim.bybit_venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.klines import KlineBook, PastPath
 from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
 from monitor.sim.open_interest import OpenInterest
@@ -32,6 +33,7 @@ from monitor.sim.replies import VenueError, error_response
 from monitor.sim.rest_account import futures_private_routes
 from monitor.sim.rest_extra import futures_extra_routes, spot_extra_routes
 from monitor.sim.rest_futures import futures_public_routes
+from monitor.sim.rest_klines import binance_kline_routes, bybit_kline_routes
 from monitor.sim.rest_spot import spot_routes
 from monitor.sim.streams import StreamKind
 from monitor.sim.synthetic import synthetic_path
@@ -88,6 +90,8 @@ class Simulator:
             )
         ]
         self.funding = FundingHistory(history)
+        self.klines, self.bybit_klines = self._kline_books(now_ms)
+        self._record_klines(now_ms)
         self.open_interest = OpenInterest()
         self.open_interest.record(self.market.marks(), now_ms)
         self._venue = Venue(
@@ -114,6 +118,35 @@ class Simulator:
         self._ports: tuple[int, int, int] = (0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
         self._weight = (0, 0)  # (minute, requests in it)
+
+    def _kline_books(self, now_ms: int) -> tuple[KlineBook, dict[str, KlineBook]]:
+        """Candles (monitor/sim/klines.py): Binance's, and Bybit's per category (linear, spot)."""
+        m, cfg = self.market, self._cfg
+        path = m.path
+        past = PastPath(
+            path.times, path.prices, path.cum_volume, start_ms=now_ms, replay_s=m.replay_s,
+            speed=cfg.speed, loop=cfg.loop, basis_bps=m.basis_bps, seed=cfg.seed,
+        )  # fmt: skip
+
+        def tick(step: str) -> tuple[float, int]:
+            return float(step), len(step.partition(".")[2])
+
+        ratio = {s: spec.ratio.get(m.event, 1.0) for s, spec in m.specs.items()}
+        binance = KlineBook(past, ratio, {s: tick(spec.spot_tick) for s, spec in m.specs.items()})
+        by = self.bybit.market
+        spread = {s: ratio[s] * (1 + by.spreads[s].bps / 1e4) for s in by.specs}
+        spot_ticks = {s: tick(spec.spot_tick) for s, spec in by.specs.items()}
+        linear = KlineBook(past, spread, spot_ticks)
+        spot = KlineBook(past, {s: ratio[s] for s in by.specs}, spot_ticks)
+        return binance, {"linear": linear, "spot": spot}
+
+    def _record_klines(self, now_ms: int) -> None:
+        for s, q in self.market.quotes.items():
+            self.klines.record(now_ms, "mark", s, q.mark, q.volume)
+            self.klines.record(now_ms, "spot", s, 0.5 * (q.spot_bid + q.spot_ask))
+        for s, bq in self.bybit.market.quotes.items():
+            self.bybit_klines["linear"].record(now_ms, "mark", s, bq.mark, bq.volume)
+            self.bybit_klines["spot"].record(now_ms, "spot", s, 0.5 * (bq.spot_bid + bq.spot_ask))
 
     def _hub(self, kind: StreamKind, is_listen_key: Callable[[str], bool]) -> StreamHub:
         cfg = self._cfg
@@ -187,6 +220,7 @@ class Simulator:
         self.futures_hub.broadcast(self.ticks)
         self.spot_hub.broadcast(self.ticks)
         self.bybit.tick(samples)
+        self._record_klines(now_ms)
 
     async def _tick_forever(self) -> None:
         # Pace on the loop's own timer (a schedule, not a reading of the time the venue reports), so
@@ -229,6 +263,7 @@ class Simulator:
             futures_public_routes(self._venue)
             + futures_private_routes(self._venue)
             + futures_extra_routes(self._venue)
+            + binance_kline_routes(self.klines, self._venue.now_ms, spot=False)
         )
         ws = self.futures_hub.handle
         for path in (
@@ -244,7 +279,11 @@ class Simulator:
 
     def _spot_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        app.add_routes(spot_routes(self._venue) + spot_extra_routes(self._venue))
+        app.add_routes(
+            spot_routes(self._venue)
+            + spot_extra_routes(self._venue)
+            + binance_kline_routes(self.klines, self._venue.now_ms, spot=True)
+        )
         ws = self.spot_hub.handle
         for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
             app.router.add_get(path, ws)
@@ -259,7 +298,9 @@ class Simulator:
     async def start(self) -> None:
         futures_port = await self._serve(self._futures_app(), self._cfg.futures_port)
         spot_port = await self._serve(self._spot_app(), self._cfg.spot_port)
-        bybit_port = await self._serve(self.bybit.app(), self._cfg.bybit_port, self.bybit_listeners)
+        bybit_app = self.bybit.app()
+        bybit_app.add_routes(bybit_kline_routes(self.bybit_klines, self.bybit.now_ms, self.bybit.reply))
+        bybit_port = await self._serve(bybit_app, self._cfg.bybit_port, self.bybit_listeners)
         self._ports = (futures_port, spot_port, bybit_port)
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),

@@ -5,9 +5,14 @@ tick and never sees the mutable store. Prices are also sampled onto a regular gr
 each bucket, carried forward over gaps) because volatility needs returns on a fixed step, never
 tick to tick: marks, and spot mids on the same buckets so the basis has a history (OU fit, VaR).
 
-Settled funding is not collected from the venue; the store keeps the last running estimate seen
-before each settlement time passed (the venue's estimate converges on the settled rate as the
-interval closes), which is what funding resampling and the "settled" figure use.
+Settled funding comes from the venue's history when a collector fetched it (`SettledFunding`);
+until then, and for settlements newer than the last fetch, the store keeps the last running
+estimate seen before each settlement time passed (the venue's estimate converges on the settled
+rate as the interval closes). `funding_settled_estimated` says which the newest figure is.
+
+History fetched at start-up or after a gap (`BarHistory`) is merged into the grids: it fills
+buckets before the first live one and buckets a gap forward-filled, never a bucket a live frame
+set, and it is never "hearing" the stream, so it cannot make a silent feed look fresh.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import numpy.typing as npt
 from monitor.clock import NS_PER_S
 from monitor.records import (
     AccountSnapshot,
+    BarHistory,
+    BookLevels,
     FeedState,
     FeedStatus,
     Fill,
@@ -35,6 +42,7 @@ from monitor.records import (
     Position,
     Quote,
     Record,
+    SettledFunding,
 )
 from monitor.store.ring import RingBuffer
 
@@ -95,6 +103,12 @@ class Snapshot:
     spot_grid: Mapping[tuple[str, str], Grid] = field(default_factory=lambda: MappingProxyType({}))
     # (settlement time, last estimate before it) per (venue, symbol), oldest first
     funding_settled: Mapping[tuple[str, str], Grid] = field(default_factory=lambda: MappingProxyType({}))
+    # True where the newest settled figure is the store's estimate, not the venue's settled rate
+    funding_settled_estimated: Mapping[tuple[str, str], bool] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # the latest book levels per (venue, symbol, market), where the venue's collector keeps depth
+    books: Mapping[tuple[str, str, str], BookLevels] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _Feed:
@@ -126,6 +140,7 @@ class _GridSeries:
         self.step_ns = step_ns
         self.ring = RingBuffer(capacity)
         self._bucket = -1
+        self._filled: set[int] = set()  # buckets carried forward over a gap (a backfill may replace them)
 
     def add(self, ts_ns: int, value: float) -> None:
         bucket = ts_ns // self.step_ns
@@ -139,8 +154,38 @@ class _GridSeries:
             missing = min(bucket - self._bucket - 1, self.ring.capacity)
             for k in range(missing):
                 self.ring.append((bucket - missing + k) * self.step_ns, last[1])
+                self._filled.add(bucket - missing + k)
+            if missing and len(self._filled) > self.ring.capacity:
+                oldest = bucket - self.ring.capacity
+                self._filled = {b for b in self._filled if b > oldest}
         self.ring.append(bucket * self.step_ns, value)
         self._bucket = bucket
+
+    def backfill(self, opens_ns: tuple[int, ...], closes: tuple[float, ...]) -> int:
+        """Merge fetched closes; live buckets win, forward-filled ones give way. Returns buckets taken."""
+        ts, values = self.ring.window()
+        merged = {int(t) // self.step_ns: float(v) for t, v in zip(ts, values, strict=True)}
+        taken = 0
+        for t, v in zip(opens_ns, closes, strict=True):
+            b = t // self.step_ns
+            if b not in merged or b in self._filled:
+                merged[b] = v
+                self._filled.discard(b)
+                taken += 1
+        if not taken:
+            return 0
+        buckets = sorted(merged)[-self.ring.capacity :]
+        first, newest = buckets[0], buckets[-1]
+        ring = RingBuffer(self.ring.capacity)
+        value = merged[first]
+        for b in range(max(first, newest - self.ring.capacity + 1), newest + 1):
+            if b in merged:
+                value = merged[b]
+            else:
+                self._filled.add(b)
+            ring.append(b * self.step_ns, value)
+        self.ring, self._bucket = ring, newest
+        return taken
 
 
 class StateStore:
@@ -151,6 +196,7 @@ class StateStore:
         self._history_points = history_points
         self._marks: dict[tuple[str, str], MarkPrice] = {}
         self._quotes: dict[tuple[str, str, str], Quote] = {}
+        self._books: dict[tuple[str, str, str], BookLevels] = {}
         self._funding: dict[tuple[str, str], FundingInfo] = {}
         self._tiers: dict[tuple[str, str, str], LeverageTiers] = {}
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
@@ -160,6 +206,9 @@ class StateStore:
         self._grids: dict[tuple[str, str], _GridSeries] = {}
         self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
         self._settled: dict[tuple[str, str], RingBuffer] = {}
+        self._settled_venue: dict[tuple[str, str], RingBuffer] = {}
+        self.backfilled_bars = 0  # grid buckets filled from fetched history
+        self.dropped_history: dict[str, int] = {}  # history records refused, by reason
         self._fills: OrderedDict[tuple[str, str, str, str], Fill] = OrderedDict()
         self._margin_calls: dict[tuple[str, str], MarginCall] = {}
 
@@ -179,6 +228,11 @@ class StateStore:
             self._heard(
                 record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
             )
+        elif isinstance(record, BookLevels):
+            self._books[(record.venue, record.symbol, record.market)] = record
+            self._heard(
+                record.venue, f"depth:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
+            )
         elif isinstance(record, AccountSnapshot):
             self._put_account(record)
             self._heard(record.venue, f"account:{record.account}", record.ts_recv_ns, record.ts_event_ns)
@@ -197,6 +251,60 @@ class StateStore:
             self._put_fill(record)
         elif isinstance(record, MarginCall):
             self._margin_calls[(record.venue, record.account)] = record
+        elif isinstance(record, BarHistory):
+            self._put_bars(record)
+        elif isinstance(record, SettledFunding):
+            self._put_settled(record)
+
+    def _refuse(self, reason: str) -> None:
+        self.dropped_history[reason] = self.dropped_history.get(reason, 0) + 1
+
+    def _put_bars(self, bars: BarHistory) -> None:
+        if round(bars.interval_s * NS_PER_S) != self._grid_step_ns:
+            self._refuse("interval_not_grid_step")  # a 1 m close is not a 5 s bucket's last value
+            return
+        if len(bars.opens_ns) != len(bars.closes):
+            self._refuse("ragged")
+            return
+        grids = self._grids if bars.series == "mark" else self._spot_grids
+        grid = self._grid(bars.venue, bars.symbol, grids)
+        self.backfilled_bars += grid.backfill(bars.opens_ns, bars.closes)
+
+    def _put_settled(self, rec: SettledFunding) -> None:
+        if len(rec.times_ns) != len(rec.rates):
+            self._refuse("ragged")
+            return
+        key = (rec.venue, rec.symbol)
+        ring = self._settled_venue.get(key)
+        known: dict[int, float] = {}
+        if ring is not None:
+            ts, rates = ring.window()
+            known = {int(t): float(r) for t, r in zip(ts, rates, strict=True)}
+        known.update(zip(rec.times_ns, rec.rates, strict=True))
+        ring = self._settled_venue[key] = RingBuffer(_SETTLEMENTS_KEEP)
+        for t in sorted(known)[-_SETTLEMENTS_KEEP:]:
+            ring.append(t, known[t])
+
+    def _settled_now(self) -> tuple[dict[tuple[str, str], Grid], dict[tuple[str, str], bool]]:
+        """The venue's settlements, then the store's estimates for any settlement after its last."""
+        out: dict[tuple[str, str], Grid] = {}
+        estimated: dict[tuple[str, str], bool] = {}
+        for key in self._settled.keys() | self._settled_venue.keys():
+            est = self._settled[key].window() if key in self._settled else None
+            venue = self._settled_venue[key].window() if key in self._settled_venue else None
+            if venue is None or venue[0].size == 0:
+                assert est is not None
+                out[key], estimated[key] = est, True
+                continue
+            if est is None:
+                out[key], estimated[key] = venue, False
+                continue
+            later = est[0] > venue[0][-1]
+            ts = np.concatenate([venue[0], est[0][later]])[-_SETTLEMENTS_KEEP:]
+            rates = np.concatenate([venue[1], est[1][later]])[-_SETTLEMENTS_KEEP:]
+            ts.flags.writeable = rates.flags.writeable = False
+            out[key], estimated[key] = (ts, rates), bool(later.any())
+        return out, estimated
 
     def _grid(
         self, venue: str, symbol: str, grids: dict[tuple[str, str], _GridSeries] | None = None
@@ -293,6 +401,7 @@ class StateStore:
 
     # ------------------------------------------------------------------ source
     def snapshot(self, now_ns: int) -> Snapshot:
+        settled, estimated = self._settled_now()
         return Snapshot(
             taken_at_ns=now_ns,
             marks=MappingProxyType(dict(self._marks)),
@@ -306,10 +415,13 @@ class StateStore:
             mark_grid=MappingProxyType({k: g.ring.window() for k, g in self._grids.items()}),
             margin_calls=MappingProxyType(dict(self._margin_calls)),
             spot_grid=MappingProxyType({k: g.ring.window() for k, g in self._spot_grids.items()}),
-            funding_settled=MappingProxyType({k: r.window() for k, r in self._settled.items()}),
+            funding_settled=MappingProxyType(settled),
+            funding_settled_estimated=MappingProxyType(estimated),
+            books=MappingProxyType(dict(self._books)),
         )
 
     @property
     def history_bytes(self) -> int:
         grids = (*self._grids.values(), *self._spot_grids.values())
-        return sum(g.ring.nbytes for g in grids) + sum(r.nbytes for r in self._settled.values())
+        settled = (*self._settled.values(), *self._settled_venue.values())
+        return sum(g.ring.nbytes for g in grids) + sum(r.nbytes for r in settled)
