@@ -20,7 +20,7 @@ from monitor.risk.bybit_liquidation import (
 )
 from monitor.risk.margin import Brackets
 
-__all__ = ["Row", "bybit_lps", "bybit_mm", "bybit_model_venues"]
+__all__ = ["Row", "bybit_lps", "bybit_mm", "bybit_model_venues", "bybit_unified_cross_wallet"]
 
 Row = tuple[Position, float, Brackets | None, float, float, float, bool]
 
@@ -30,6 +30,11 @@ def bybit_model_venues(venues: Iterable[VenueConfig]) -> frozenset[str]:
     return frozenset(
         v.name for v in venues if v.kind == "bybit" or (v.kind == "ccxt" and v.exchange == "bybit")
     )
+
+
+def bybit_unified_cross_wallet(unified: float, positions: tuple[Position, ...]) -> float:
+    """The unified wallet less the isolated position balances it includes (they back their own legs)."""
+    return unified - sum(p.isolated_wallet for p in positions if p.margin_mode == "isolated" and p.qty != 0)
 
 
 def bybit_mm(p: Position, b: Brackets | None) -> float:

@@ -11,9 +11,10 @@ These are information for the desk, not alerts by default (a rule can still name
 - top-up: collateral to add so the account (cross: every position shocked together, in the
   adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
   on a venue with Bybit's margin model, against its entry-valued MM (`advice_bybit`).
-- cost to close each position by walking the perpetual book. The collectors keep only the top
-  of book, so a position larger than the best level is `insufficient_depth` (cost not available)
-  while the share the top level would fill is still reported.
+- cost to close each position by walking the perpetual book: the levels the venue's collector
+  keeps (`BookLevels`, `depth_levels` deep), else the top of book. A position larger than the
+  visible depth is `insufficient_depth` (cost not available) while the share the visible levels
+  would fill is still reported.
 """
 
 from __future__ import annotations
@@ -25,11 +26,8 @@ from collections import defaultdict
 import numpy as np
 
 from monitor.evaluation.account import cross_wallet
-from monitor.evaluation.advice_bybit import (
-    bybit_cross_topup,
-    bybit_isolated_topup,
-    bybit_unified_cross_wallet,
-)
+from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
+from monitor.evaluation.advice_bybit import bybit_cross_topup, bybit_isolated_topup
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.market import MarketView
@@ -238,14 +236,19 @@ def _iso_topup(
 
 
 def _close_cost(sink: FigureSink, lab: dict[str, str], snap: Snapshot, venue: str, p: Position) -> None:
+    levels = snap.books.get((venue, p.symbol, "perp"))
     book = snap.quotes.get((venue, p.symbol, "perp"))
     q = p.qty * p.contract_size
-    if book is None:
+    if levels is not None and levels.bid_px and levels.ask_px:
+        cc = cost_to_close(q, np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
+                           np.array(levels.ask_qty))  # fmt: skip
+    elif book is not None:
+        cc = cost_to_close(q, np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
+                           np.array([book.ask_size]))  # fmt: skip
+    else:
         for name in ("close_cost_usd", "close_slippage_bps", "close_visible_fill_ratio"):
             sink.add(name, math.nan, lab, reason="no_perp_book")
         return
-    cc = cost_to_close(q, np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
-                       np.array([book.ask_size]))  # fmt: skip
     why = "" if cc.reason == Reason.OK else cc.reason.name.lower()
     sink.add("close_cost_usd", cc.cost, lab, reason=why)
     sink.add("close_slippage_bps", cc.slippage_bps, lab, reason=why)

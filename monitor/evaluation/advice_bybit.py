@@ -22,7 +22,7 @@ from monitor.evaluation.account_bybit import bybit_mm
 from monitor.records import LeverageTiers, Position
 from monitor.risk.margin import Brackets, brackets
 
-__all__ = ["bybit_cross_topup", "bybit_isolated_topup", "bybit_unified_cross_wallet"]
+__all__ = ["bybit_cross_topup", "bybit_isolated_topup"]
 
 
 def _brackets(t: LeverageTiers | None) -> Brackets | None:
@@ -35,11 +35,6 @@ def _brackets(t: LeverageTiers | None) -> Brackets | None:
         caps=np.array([b.cap for b in bs]),
         cums=np.array([b.cum for b in bs]),
     )
-
-
-def bybit_unified_cross_wallet(unified: float, positions: tuple[Position, ...]) -> float:
-    """The unified wallet less the isolated position balances it includes."""
-    return unified - sum(p.isolated_wallet for p in positions if p.margin_mode == "isolated" and p.qty != 0)
 
 
 def bybit_isolated_topup(

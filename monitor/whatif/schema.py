@@ -207,6 +207,11 @@ def _check_book(book: BookFile) -> None:
         if (a.venue, a.name) in seen_accounts:
             raise ConfigError(f"accounts[{i}].name", f"{a.venue}/{a.name} is listed twice")
         seen_accounts.add((a.venue, a.name))
+        if kinds[a.venue] == "bybit" and len({p.margin_mode for p in a.positions}) > 1:
+            raise ConfigError(
+                f"accounts[{i}].positions",
+                "a Bybit unified account is all cross or all isolated (its margin mode is the account's)",
+            )
         legs: set[tuple[str, str]] = set()
         for j, p in enumerate(a.positions):
             where = f"accounts[{i}].positions[{j}]"

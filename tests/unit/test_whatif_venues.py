@@ -19,7 +19,12 @@ from monitor.cli import main
 from monitor.config import EvaluationConfig
 from monitor.risk.funding import annualised_funding
 from monitor.sim.brackets import BRACKETS
-from monitor.sim.bybit_margin import classic_isolated_liq_price, cross_liq_price, maint_margin
+from monitor.sim.bybit_margin import (
+    classic_isolated_liq_price,
+    cross_liq_price,
+    isolated_liq_price,
+    maint_margin,
+)
 from monitor.sim.bybit_symbols import bybit_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,7 +243,7 @@ def test_bad_venue_declarations_exit_2_naming_the_key(
     assert refused(capsys, book).startswith(f"perpmon: book error: {message}")
 
 
-MIXED = """
+TWO_ACCOUNTS = """
 [[venues]]
 name = "bybit"
 kind = "bybit"
@@ -251,16 +256,22 @@ venue = "bybit"
 symbol = "ETHUSDT"
 mark = 1000.0
 [[accounts]]
-name = "mix"
+name = "cross"
 venue = "bybit"
 [[accounts.balances]]
 asset = "USDT"
-wallet = 40000.0
+wallet = 38000.0
 [[accounts.positions]]
 symbol = "BTCUSDT"
 side = "short"
 size = 20.0
 entry = 10000.0
+[[accounts]]
+name = "iso"
+venue = "bybit"
+[[accounts.balances]]
+asset = "USDT"
+wallet = 2000.0
 [[accounts.positions]]
 symbol = "ETHUSDT"
 side = "long"
@@ -274,20 +285,41 @@ leverage = 50
 def test_topup_for_shock_on_bybit_holds_mm_at_entry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Top-ups on Bybit: MM at entry, the cross share of the unified wallet excludes the isolated balance."""
-    book = tmp_path / "mix.toml"
-    book.write_text(MIXED)
+    """Top-ups on Bybit: MM stays at the entry value while the shock moves equity (cross and isolated)."""
+    book = tmp_path / "two.toml"
+    book.write_text(TWO_ACCOUNTS)
     doc = what_if(capsys, book)
     shock = EvaluationConfig().shock
     spec_btc, spec_eth = bybit_spec("BTCUSDT"), bybit_spec("ETHUSDT")
     assert spec_btc is not None and spec_eth is not None
     mm_btc, _ = maint_margin(20 * 10_000.0, spec_btc.tiers)
     mm_eth, _ = maint_margin(100 * 1_000.0, spec_eth.tiers)
-    balance = 100 * 1_000.0 / 50  # the initial margin, inside the 40,000 unified wallet
-    cross_need = mm_btc - (40_000.0 - balance) - (-20.0) * (10_000.0 * (1 + shock) - 10_000.0)
-    got = value(doc, "topup_for_shock_usd", venue="bybit", account="mix")
+    cross_need = mm_btc - 38_000.0 - (-20.0) * (10_000.0 * (1 + shock) - 10_000.0)
     assert cross_need > 0
+    got = value(doc, "topup_for_shock_usd", venue="bybit", account="cross")
     assert math.isclose(got, cross_need, rel_tol=1e-12)
+    balance = 100 * 1_000.0 / 50  # the initial margin
     iso_need = mm_eth - balance - 100.0 * (1_000.0 * (1 - shock) - 1_000.0)
-    lab = {"venue": "bybit", "account": "mix", "symbol": "ETHUSDT", "side": "BOTH"}
+    lab = {"venue": "bybit", "account": "iso", "symbol": "ETHUSDT", "side": "BOTH"}
     assert math.isclose(value(doc, "position_topup_for_shock_usd", **lab), iso_need, rel_tol=1e-12)
+    lp = isolated_liq_price(100.0, 1_000.0, balance, mm_eth)
+    assert math.isclose(value(doc, "liquidation_price_usd", **lab), lp, rel_tol=1e-12)
+
+
+def test_a_bybit_account_mixing_cross_and_isolated_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bybit's unified account has one margin mode (as the simulated venue enforces): exit 2 naming it."""
+    mixed = TWO_ACCOUNTS.replace(
+        '[[accounts]]\nname = "iso"\nvenue = "bybit"\n[[accounts.balances]]\n'
+        'asset = "USDT"\nwallet = 2000.0\n',
+        "",
+    )
+    assert mixed != TWO_ACCOUNTS
+    book = tmp_path / "mixed.toml"
+    book.write_text(mixed)
+    assert refused(capsys, book).startswith(
+        "perpmon: book error: accounts[0].positions: a Bybit unified account is all cross or all isolated"
+    )
+    book.write_text(mixed.replace('kind = "bybit"', 'kind = "binance"'))  # Binance allows it per position
+    assert main(["what-if", str(book), "--json"]) == 0
