@@ -105,6 +105,9 @@ class Backfill:
         self.requests = 0
         self.bars_sent = 0
         self.first_done_ns = 0  # when the start-up fill finished (0: not yet)
+        self._quiet_ns = 0  # the last gap check that found every socket connected
+        self._seen = 0  # reconnects counted at the last gap check
+        self._pending = False  # a socket dropped since: fetch once all are back
 
     async def run(self) -> None:
         interval = self.source.interval(self.step_s)
@@ -119,25 +122,40 @@ class Backfill:
         try:
             await self._until_done(partial(self.fill, ex, interval, self.points))
             next_funding = self.clock.now_ns() + self._to_next_hour_ns()
-            quiet_ns, reconnects = self.clock.now_ns(), self._reconnects()
+            self._quiet_ns, self._seen = self.clock.now_ns(), self._reconnects()
             while True:
                 await self.clock.sleep(GAP_CHECK_S)
-                now = self.clock.now_ns()
-                seen = self._reconnects()
-                if seen != reconnects:
-                    gap_s = (now - quiet_ns) / NS_PER_S
-                    reconnects = seen
-                    if gap_s > self.step_s and interval is not None:
-                        bars = min(self.points, math.ceil(gap_s / self.step_s) + 2)
-                        await self._until_done(partial(self._candles, ex, interval, bars))
-                        self.stats.events["backfill_gap"] += 1
-                if all(self.stats.connected.values()):
-                    quiet_ns = now
-                if now >= next_funding:
+                await self.after_gap(ex, interval)
+                if self.clock.now_ns() >= next_funding:
                     await self._until_done(partial(self._funding, ex, 3))
-                    next_funding = now + self._to_next_hour_ns()
+                    next_funding = self.clock.now_ns() + self._to_next_hour_ns()
         finally:
             await ex.close()
+
+    async def after_gap(self, ex: Any, interval: str | None) -> int:
+        """Once the sockets are back after a drop, refetch the bars since they were last all up.
+
+        Called every `GAP_CHECK_S`. The reconnect counters move when a socket drops; the fetch waits
+        until every socket is connected again, so it covers the whole hole. A hole no longer than one
+        grid step lost no bucket and costs no request. A silent stall on an open socket is caught
+        only as long as it outlasted a check (its forced reconnect comes after the stale limit,
+        seconds, well inside a live 60 s step). Returns the number of bars asked for.
+        """
+        now, seen = self.clock.now_ns(), self._reconnects()
+        if seen != self._seen:
+            self._seen, self._pending = seen, True
+        up = all(self.stats.connected.values())
+        bars = 0
+        if up and self._pending:
+            self._pending = False
+            gap_s = (now - self._quiet_ns) / NS_PER_S
+            if gap_s > self.step_s and interval is not None:
+                bars = min(self.points, math.ceil(gap_s / self.step_s) + 2)
+                await self._until_done(partial(self._candles, ex, interval, bars))
+                self.stats.events["backfill_gap"] += 1
+        if up:
+            self._quiet_ns = now
+        return bars
 
     def _reconnects(self) -> int:
         return sum(self.stats.reconnects.values())

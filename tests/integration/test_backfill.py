@@ -14,7 +14,7 @@ import ccxt.async_support as ccxta
 import numpy as np
 import pytest
 
-from monitor.clock import LiveClock
+from monitor.clock import LiveClock, ManualClock
 from monitor.collectors.backfill import Backfill, HistorySource, Series
 from monitor.collectors.base import CollectorStats
 from monitor.collectors.binanceusdm_history import BinanceHistory
@@ -22,6 +22,7 @@ from monitor.collectors.bybit_history import BybitHistory
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.pacing import Cooldown
 from monitor.evaluation.models import fit_market
+from monitor.records import MarkPrice
 from monitor.risk.garch import fit_garch
 from monitor.risk.volatility import log_returns
 from monitor.sim.ccxt_urls import point_ccxt_at
@@ -32,6 +33,7 @@ from monitor.store.state import StateStore
 
 pytestmark = pytest.mark.integration
 KEY = ("binance", "BTCUSDT")
+S = 1_000_000_000
 
 
 class Garbled(BinanceHistory):
@@ -164,3 +166,49 @@ async def test_bybit_fill_pages_and_equals_the_venue() -> None:
 def test_a_grid_finer_than_any_candle_is_not_backfilled() -> None:
     assert BinanceHistory().interval(5.0) is None and BybitHistory().interval(1.0) is None
     assert BinanceHistory().interval(60.0) == "1m" and BybitHistory().interval(3600.0) == "60"
+
+
+async def test_a_reconnect_gap_is_refilled_from_the_venue_and_a_short_one_costs_nothing() -> None:
+    store = StateStore(grid_step_s=60.0, history_points=200)
+    async with running_simulator() as sim:
+        now_ns = sim.clock.now_ns()
+        b0 = now_ns // 60_000_000_000 - 8
+        for bucket, price in ((b0, 100.0), (b0 + 6, 106.0)):  # live frames either side of a 5-bucket hole
+            store.put(
+                MarkPrice(
+                    venue="binance",
+                    symbol="BTCUSDT",
+                    ts_event_ns=bucket * 60 * S,
+                    ts_recv_ns=bucket * 60 * S,
+                    mark=price,
+                    index=price,
+                )
+            )
+        assert list(store.snapshot(0).mark_grid[KEY][1]) == [100.0] * 6 + [106.0]  # carried forward
+        clock = ManualClock(now_ns - 400 * S)
+        b = backfill(sim, "binance", BinanceHistory(), store, 200)
+        b.clock = clock
+        b.stats.connected["binance.market.0"] = True
+        ex = b._client()
+        try:
+            assert await b.after_gap(ex, "1m") == 0  # nothing dropped yet
+            b.stats.connected["binance.market.0"] = False  # the socket drops
+            b.stats.reconnects["binance.market.0"] += 1
+            clock.advance(200.0)
+            assert await b.after_gap(ex, "1m") == 0  # still down: wait for the whole hole
+            clock.advance(200.0)
+            b.stats.connected["binance.market.0"] = True
+            assert await b.after_gap(ex, "1m") == 9  # 400 s down: ceil(400 / 60) + 2 bars
+            b.stats.reconnects["binance.market.0"] += 1  # a blip shorter than one bucket
+            clock.advance(1.0)
+            assert await b.after_gap(ex, "1m") == 0
+        finally:
+            await ex.close()
+        ts, values = store.snapshot(0).mark_grid[KEY]
+        by_bucket = dict(zip((int(t) // (60 * S) for t in ts), values, strict=True))
+        venue = sim.klines.query(
+            "mark", "BTCUSDT", MINUTE_MS, (b0 + 1) * 60_000, None, 5, now_ns // 1_000_000
+        )
+    assert [by_bucket[k] for k in range(b0 + 1, b0 + 6)] == [c.close for c in venue]  # the hole, refilled
+    assert by_bucket[b0] == 100.0 and by_bucket[b0 + 6] == 106.0  # live buckets kept
+    assert b.stats.events["backfill_gap"] == 1 and b.requests == 2  # one mark page, one spot page
