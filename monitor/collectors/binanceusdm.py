@@ -32,7 +32,12 @@ from monitor.collectors.base import (
 )
 from monitor.collectors.binanceusdm_account import BinanceAccount
 from monitor.collectors.binanceusdm_history import BinanceHistory
-from monitor.collectors.binanceusdm_wire import parse_combined_frame, parse_funding_info, parse_premium_index
+from monitor.collectors.binanceusdm_wire import (
+    parse_combined_frame,
+    parse_depth_frame,
+    parse_funding_info,
+    parse_premium_index,
+)
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at
@@ -162,6 +167,9 @@ class BinanceUsdmCollector:
                     [(f"{s.lower()}@bookTicker", f"book:perp:{s}") for s in v.symbols],
                 )
             )
+        if v.depth_levels:  # the levels a close walks through (cost to close beyond the best level)
+            depth = [(f"{s.lower()}@depth{v.depth_levels}@500ms", f"depth:perp:{s}") for s in v.symbols]
+            plans.append(("depth", f"{fut}/public/stream", "perp", depth))
         if v.spot_symbols:
             plans.append(
                 (
@@ -182,7 +190,9 @@ class BinanceUsdmCollector:
                         url=url,
                         subscriptions=[sub for sub, _ in chunk],
                         limits={stream: self.limits[stream] for _, stream in chunk},
-                        parse=partial(parse_combined_frame, venue=self.venue, market=market),
+                        parse=partial(parse_depth_frame, venue=self.venue, depth=v.depth_levels)
+                        if kind == "depth"
+                        else partial(parse_combined_frame, venue=self.venue, market=market),
                         sink=self.sink,
                         clock=self.clock,
                         stats=self.stats,

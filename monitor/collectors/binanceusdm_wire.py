@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from monitor.collectors.book_depth import book_levels
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_FUNDING_INTERVAL_S",
     "parse_account_balances",
     "parse_combined_frame",
+    "parse_depth_frame",
     "parse_funding_info",
     "parse_leverage_brackets",
     "parse_position_risk",
@@ -322,3 +324,64 @@ def parse_account_balances(account: Any) -> tuple[Balance, ...]:
         except (KeyError, TypeError, ValueError) as exc:
             raise ParseError("schema", f"account asset: {exc!r}") from None
     return tuple(out)
+
+
+class _DepthData(msgspec.Struct):
+    s: str
+    E: int = 0
+    u: int = 0
+    b: list[tuple[float, float]] = []
+    a: list[tuple[float, float]] = []
+
+
+class _DepthFrame(msgspec.Struct):
+    stream: str
+    data: _DepthData
+
+
+_depth_frame = msgspec.json.Decoder(_DepthFrame, strict=False)  # number strings → floats in C
+
+
+def _checked(levels: list[tuple[float, float]], side: str) -> list[tuple[float, float]]:
+    for px, qty in levels:
+        if not (px > 0 and qty >= 0 and px < _INF and qty < _INF):  # NaN fails every comparison
+            raise ParseError("out_of_range", f"{side} level {px} x {qty}")
+    return levels
+
+
+def parse_depth_frame(raw: bytes | str, ts_recv_ns: int, venue: str, depth: int) -> list[Record]:
+    """Futures partial depth `<symbol>@depth<N>@500ms` on a combined stream: the top N levels a side.
+
+    ``{"stream":"btcusdt@depth20@500ms","data":{"e":"depthUpdate","E":1571889248277,"T":1571889248276,
+    "s":"BTCUSDT","U":390497796,"u":390497878,"pu":390497794,"b":[["7403.89","0.002"],…],
+    "a":[["7405.96","3.340"],…]}}`` — each frame is a whole snapshot of the top N (no local book).
+    """
+    try:
+        frame = _depth_frame.decode(raw)
+    except msgspec.ValidationError as exc:
+        body = raw if isinstance(raw, bytes) else raw.encode()
+        if b'"stream"' not in body:
+            if b'"result"' in body:
+                return []
+            if b'"error"' in body:
+                raise ParseError("venue_error", body[:200].decode("utf-8", "replace")) from None
+        text = str(exc)
+        raise ParseError("bad_number" if "got `str`" in text else "schema", text[:200]) from None
+    except msgspec.DecodeError:
+        raise ParseError("malformed_json") from None
+    if "@depth" not in frame.stream:
+        raise ParseError("unknown_stream", frame.stream[:100])
+    d = frame.data
+    return [
+        book_levels(
+            venue=venue,
+            symbol=d.s,
+            market="perp",
+            bids=_checked(d.b, "b"),
+            asks=_checked(d.a, "a"),
+            depth=depth,
+            ts_event_ns=d.E * NS_PER_MS if d.E > 0 else ts_recv_ns,
+            ts_recv_ns=ts_recv_ns,
+            update_id=d.u,
+        )
+    ]

@@ -6,9 +6,11 @@ liveness, make-before-break replacement, the 24 h rotation), spoken in Bybit's d
 `{"op":"ping"}` every 20 s. One `tickers.{symbol}` topic carries mark, index, funding estimate,
 funding interval and the book top, as a snapshot then deltas of changed fields
 (`bybit_wire.TickerBook` merges them per socket). Spot book tops are `orderbook.1.{symbol}` on the
-spot socket. Accounts: `bybit_account.BybitAccount` (REST snapshot + private stream). Reference
-data — funding intervals and rate bounds from instruments-info, a REST seed of marks before the
-socket speaks — is refreshed every `REFERENCE_REFRESH_S`.
+spot socket; perp book levels (`depth_levels`, for the cost to close) are `orderbook.50.{symbol}`
+on the linear socket, a snapshot then deltas (`bybit_wire.DepthBooks`). Accounts:
+`bybit_account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals
+and rate bounds from instruments-info, a REST seed of marks before the socket speaks — is
+refreshed every `REFERENCE_REFRESH_S`.
 
 All REST calls and new connections of the venue share one `Cooldown` and one connection pacer.
 """
@@ -28,7 +30,13 @@ from monitor.collectors.backfill import Backfill
 from monitor.collectors.base import AccountAccess, CollectorStats, KeyGate, RecordSink, TaskFactory
 from monitor.collectors.bybit_account import BybitAccount
 from monitor.collectors.bybit_history import BybitHistory
-from monitor.collectors.bybit_wire import TickerBook, parse_instruments, parse_public_frame, parse_tickers
+from monitor.collectors.bybit_wire import (
+    DepthBooks,
+    TickerBook,
+    parse_instruments,
+    parse_public_frame,
+    parse_tickers,
+)
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_bybit_at
@@ -155,6 +163,8 @@ class BybitCollector:
         for s in v.symbols:
             streams = [f"mark:{s}"] + ([f"book:perp:{s}"] if v.perp_books else [])
             linear.append((f"tickers.{s}", streams))
+        if v.depth_levels:  # the levels a close walks through (cost to close beyond the best level)
+            linear += [(f"orderbook.50.{s}", [f"depth:perp:{s}"]) for s in v.symbols]
         plans = [("linear", f"{base}/v5/public/linear", linear)]
         if v.spot_symbols:
             plans.append(
@@ -175,7 +185,12 @@ class BybitCollector:
                         url=url,
                         subscriptions=[topic for topic, _ in chunk],
                         limits={stream: self.limits[stream] for _, streams in chunk for stream in streams},
-                        parse=partial(parse_public_frame, venue=self.venue, book=TickerBook()),
+                        parse=partial(
+                            parse_public_frame,
+                            venue=self.venue,
+                            book=TickerBook(),
+                            depth=DepthBooks(v.depth_levels) if kind == "linear" else None,
+                        ),
                         sink=self.sink,
                         clock=self.clock,
                         stats=self.stats,

@@ -27,12 +27,14 @@ from typing import Any
 import msgspec
 
 from monitor.collectors.account_book import AccountUpdate, BalanceChange, LegChange
+from monitor.collectors.book_depth import LocalBook, book_levels, parse_levels
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
     Bracket,
     FundingInfo,
     LeverageTiers,
+    Market,
     MarkPrice,
     Position,
     PositionSide,
@@ -42,6 +44,7 @@ from monitor.records import (
 
 __all__ = [
     "AuthReply",
+    "DepthBooks",
     "TickerBook",
     "parse_instruments",
     "parse_position_list",
@@ -279,7 +282,51 @@ def _orderbook_records(frame: Mapping[str, Any], venue: str, ts_recv_ns: int) ->
     ]
 
 
-def parse_public_frame(raw: bytes | str, ts_recv_ns: int, *, venue: str, book: TickerBook) -> list[Record]:
+class DepthBooks:
+    """The `orderbook.{N}` (N > 1) books of one socket: a snapshot, then deltas merged per symbol.
+
+    ``{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1687940967466,"data":{"s":"BTCUSDT",
+    "b":[["30247.20","30.028"],["30245.40","0"]],"a":[["30248.70","0"]],"u":177400507,
+    "seq":66544703342},"cts":1687940967464}`` — size "0" deletes the level; `u` 1 is a snapshot
+    after the venue's restart. A delta before any snapshot, or not newer than the last applied
+    (the other socket of a make-before-break overlap), changes nothing. Each message yields the
+    best `depth` levels as `BookLevels`.
+    """
+
+    def __init__(self, depth: int, market: Market = "perp") -> None:
+        self.depth = depth
+        self.market: Market = market
+        self._books: dict[str, LocalBook] = {}
+        self._u: dict[str, int] = {}
+
+    def records(self, frame: Mapping[str, Any], venue: str, ts_recv_ns: int) -> list[Record]:
+        data = frame.get("data")
+        if not isinstance(data, Mapping):
+            raise ParseError("schema", "orderbook without data")
+        symbol = str(data.get("s", ""))
+        u = int(_num(data.get("u", 0), "u"))
+        bids, asks = parse_levels(data.get("b", []), "b"), parse_levels(data.get("a", []), "a")
+        snapshot = frame.get("type") == "snapshot" or u == 1
+        book = self._books.get(symbol)
+        if not snapshot and (book is None or u <= self._u.get(symbol, 0)):
+            return []
+        if book is None:
+            book = self._books[symbol] = LocalBook()
+        book.apply(bids, asks, snapshot=snapshot)
+        self._u[symbol] = u
+        ts_ms = int(_num(frame.get("ts", 0), "ts"))
+        return [
+            book_levels(
+                venue=venue, symbol=symbol, market=self.market, bids=book.bids.items(),
+                asks=book.asks.items(), depth=self.depth, ts_recv_ns=ts_recv_ns, update_id=u,
+                ts_event_ns=ts_ms * NS_PER_MS if ts_ms > 0 else ts_recv_ns,
+            )
+        ]  # fmt: skip
+
+
+def parse_public_frame(
+    raw: bytes | str, ts_recv_ns: int, *, venue: str, book: TickerBook, depth: DepthBooks | None = None
+) -> list[Record]:
     """One frame of the public linear (or spot) socket.
 
     Ticker snapshot (docs): ``{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT",
@@ -300,6 +347,10 @@ def parse_public_frame(raw: bytes | str, ts_recv_ns: int, *, venue: str, book: T
             return []
         raise ParseError("schema", "frame without topic")
     topic = str(topic)
+    if topic.startswith("orderbook.") and not topic.startswith("orderbook.1."):
+        if depth is None:
+            raise ParseError("unknown_stream", topic)
+        return depth.records(frame, venue, ts_recv_ns)
     if topic.startswith("orderbook."):
         return _orderbook_records(frame, venue, ts_recv_ns)
     if not topic.startswith("tickers."):

@@ -49,6 +49,8 @@ def stream_limits(cfg: Config, v: VenueConfig) -> dict[str, float]:
     if v.perp_books:
         out |= {f"book:perp:{s}": v.stale_after_s for s in v.symbols}
     out |= {f"book:spot:{s}": v.stale_after_s for s in v.spot_symbols}
+    if v.depth_levels and v.kind in ("binanceusdm", "bybit"):  # the native collectors keep book levels
+        out |= {f"depth:perp:{s}": v.stale_after_s for s in v.symbols}
     for a in cfg.accounts:
         if a.venue == v.name:
             out[f"account:{a.name}"] = account_limit_s(v)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from monitor.clock import NS_PER_S
-from monitor.records import MarkPrice, Quote, Record
+from monitor.records import BookLevels, MarkPrice, Quote, Record
 
 __all__ = ["Liveness", "progress"]
 
@@ -25,6 +25,8 @@ def progress(rec: Record) -> tuple[str, int] | None:
     if isinstance(rec, Quote):
         # spot bookTicker has no time, only `u`; without `u` the receive time is all there is
         return f"book:{rec.market}:{rec.symbol}", rec.update_id or rec.ts_event_ns
+    if isinstance(rec, BookLevels):
+        return f"depth:{rec.market}:{rec.symbol}", rec.update_id or rec.ts_event_ns
     return None
 
 

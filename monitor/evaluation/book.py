@@ -39,7 +39,7 @@ def _stale_venues(fresh: Mapping[tuple[str, str], bool] | None, venues: set[str]
         return set()
     out = set()
     for (venue, stream), ok in fresh.items():
-        if ok:
+        if ok or stream.startswith("depth:"):  # book levels feed only the cost to close
             continue
         if stream.startswith("account:") or (
             venue in venues and _base_asset(stream.rsplit(":", 1)[-1]) == asset

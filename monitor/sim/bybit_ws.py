@@ -1,5 +1,5 @@
-"""Bybit v5 WebSocket endpoints: public `tickers.{symbol}` and `orderbook.1.{symbol}` (linear, spot)
-and the private socket.
+"""Bybit v5 WebSocket endpoints: public `tickers.{symbol}`, `orderbook.1.{symbol}` and
+`orderbook.50.{symbol}` (linear, spot) and the private socket.
 
 Paths as the venue's: `/v5/public/{linear,spot,inverse,option}` and `/v5/private`. Control frames are
 JSON: `{"op":"subscribe"|"unsubscribe","args":[…],"req_id":…}` answered with
@@ -10,7 +10,8 @@ Linear tickers: a snapshot right after subscribing, then per tick a delta holdin
 changed (a missing key means unchanged; ccxt merges deltas into the last snapshot); spot tickers are
 snapshots only (pitfall 17). The depth-1 book is a snapshot
 `{"topic","type":"snapshot","ts","data":{"s","b":[[px,qty]],"a":[[px,qty]],"u","seq"},"cts"}` whenever
-the top changes, and again after 3 s without a change, as the venue does. Private pushes carry the
+the top changes, and again after 3 s without a change, as the venue does; the depth-50 book is a
+snapshot after subscribing, then deltas of the changed levels (size "0" deletes). Private pushes carry the
 engine's changes as they happen (funding, liquidation, scripted position changes):
 `{"id","topic","creationTime","data":[…]}`; a liquidation is also an `execution` with `execType`
 "BustTrade" at the bankruptcy price (isolated) or the mark (cross). The venue sends no pings of its
@@ -56,6 +57,11 @@ _PRIVATE_TOPICS = frozenset(
 )
 
 
+def _level_changes(now: dict[str, str], last: dict[str, str]) -> list[tuple[str, str]]:
+    """A delta's side: levels new or resized, and "0" for the levels gone."""
+    return [(p, v) for p, v in now.items() if last.get(p) != v] + [(p, "0") for p in last if p not in now]
+
+
 @dataclass(eq=False)
 class BybitConnection:
     ws: web.WebSocketResponse
@@ -65,6 +71,8 @@ class BybitConnection:
     account: str | None = None
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)  # last full ticker per topic
     books: dict[str, tuple[tuple[float, ...], int]] = field(default_factory=dict)  # last top, sent at (ms)
+    # `orderbook.50.*`: the levels last sent (price → size, as written) per topic, for the deltas
+    depths: dict[str, tuple[dict[str, str], dict[str, str]]] = field(default_factory=dict)
     queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
     last_seen_ns: int = 0
 
@@ -213,7 +221,10 @@ class BybitHub:
         if len(parts) == 2 and parts[0] == "tickers":
             return parts[1] in self._market.specs
         return (
-            len(parts) == 3 and parts[0] == "orderbook" and parts[1] == "1" and parts[2] in self._market.specs
+            len(parts) == 3
+            and parts[0] == "orderbook"
+            and parts[1] in ("1", "50")
+            and parts[2] in self._market.specs
         )
 
     # --- fan-out -----------------------------------------------------------------------------
@@ -254,11 +265,40 @@ class BybitHub:
         conn.books[topic] = (top, now)
         return raw
 
+    def _deep_book_frame(
+        self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
+    ) -> bytes | None:
+        """`orderbook.50.{symbol}`: a snapshot first, then deltas of the levels that changed (size
+        "0" removes a level), as the venue sends them; the levels are `bybit_payloads.orderbook`'s."""
+        cache = {} if cache is None else cache
+        _, depth, symbol = topic.split(".")
+        key = (conn.channel, topic, "levels")
+        book = cache.get(key)
+        if book is None:
+            q, spec = self._market.quotes[symbol], self._market.specs[symbol]
+            full = pay.orderbook(q, spec, int(depth), conn.channel == "spot", 0)
+            book = cache[key] = (dict(full["b"]), dict(full["a"]), q.time_ms)
+        bids, asks, ts = book
+        last = conn.depths.get(topic)
+        if last is None:
+            kind, b, a = "snapshot", list(bids.items()), list(asks.items())
+        else:
+            b, a = _level_changes(bids, last[0]), _level_changes(asks, last[1])
+            if not b and not a:
+                return None
+            kind = "delta"
+        conn.depths[topic] = (bids, asks)
+        u = next(self._ids)
+        data = {"s": symbol, "b": [list(x) for x in b], "a": [list(x) for x in a], "u": u, "seq": u}
+        return _encode({"topic": topic, "type": kind, "ts": ts, "data": data, "cts": ts})
+
     def _frame(
         self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
     ) -> bytes | None:
-        if topic.startswith("orderbook."):
+        if topic.startswith("orderbook.1."):
             return self._book_frame(conn, topic, cache)
+        if topic.startswith("orderbook."):
+            return self._deep_book_frame(conn, topic, cache)
         return self._ticker_frame(conn, topic, cache)
 
     def _ticker_frame(

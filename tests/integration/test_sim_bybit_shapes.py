@@ -236,12 +236,53 @@ async def test_depth_one_book_is_a_snapshot_of_the_top() -> None:
         (bid, bid_size), (ask, ask_size) = book["data"]["b"][0], book["data"]["a"][0]
         assert all(isinstance(x, str) for x in (bid, bid_size, ask, ask_size))
         assert float(bid) < float(ask)
-        await ws.send_str(json.dumps({"op": "subscribe", "args": ["orderbook.50.SOLUSDT"], "req_id": "c"}))
-        while True:  # only depth 1 is simulated
+        await ws.send_str(json.dumps({"op": "subscribe", "args": ["orderbook.200.SOLUSDT"], "req_id": "c"}))
+        while True:  # depths 1 and 50 are simulated
             reply = json.loads((await asyncio.wait_for(ws.receive(), TIMEOUT)).data)
             if reply.get("op") == "subscribe":
                 break
         assert (reply["success"], reply["req_id"]) == (False, "c")
+
+
+async def test_depth_fifty_book_is_a_snapshot_then_deltas() -> None:
+    """`orderbook.50` (docs v5/websocket/public/orderbook): a 50-level snapshot, then deltas of the
+    levels that changed; merged, they are the REST book of the same moment."""
+    async with (
+        running_simulator(bybit_config()) as sim,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{sim.bybit_ws_url}/v5/public/linear") as ws,
+    ):
+        await ws.send_str(json.dumps({"op": "subscribe", "args": ["orderbook.50.BTCUSDT"], "req_id": "d"}))
+        ack, snap = await _frames(ws, 2)
+        assert ack["success"] is True
+        assert set(snap) == {"topic", "type", "ts", "data", "cts"} and snap["type"] == "snapshot"
+        assert set(snap["data"]) == {"s", "b", "a", "u", "seq"}
+        assert len(snap["data"]["b"]) == len(snap["data"]["a"]) == 50
+        book = {side: dict(snap["data"][side]) for side in ("b", "a")}
+        (delta,) = await _frames(ws, 1)
+        assert delta["type"] == "delta" and delta["data"]["u"] > snap["data"]["u"]
+        for side in ("b", "a"):
+            for px, size in delta["data"][side]:
+                if size == "0":
+                    book[side].pop(px)
+                else:
+                    book[side][px] = size
+        sim.pause()
+        while True:  # drain what was sent before the pause
+            try:
+                frame = json.loads((await asyncio.wait_for(ws.receive(), 0.5)).data)
+            except TimeoutError:
+                break
+            for side in ("b", "a"):
+                for px, size in frame["data"][side]:
+                    if size == "0":
+                        book[side].pop(px)
+                    else:
+                        book[side][px] = size
+        params = {"category": "linear", "symbol": "BTCUSDT", "limit": "50"}
+        async with http.get(f"{sim.bybit_rest_url}/v5/market/orderbook", params=params) as r:
+            rest = (await r.json())["result"]
+        assert book == {"b": dict(rest["b"]), "a": dict(rest["a"])}
 
 
 async def test_category_position_topic_gets_linear_positions() -> None:

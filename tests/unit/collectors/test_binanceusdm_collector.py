@@ -32,7 +32,7 @@ def collector(**venue: Any) -> BinanceUsdmCollector:
 def test_streams_are_split_per_endpoint_and_capped_per_socket() -> None:
     """450 perpetuals: marks on /market, books on /public, ≤ 200 streams per socket; spot on its host."""
     symbols = [f"S{i}USDT" for i in range(450)]
-    c = collector(symbols=symbols, spot_symbols=["BTCUSDT"], max_streams_per_connection=200)
+    c = collector(symbols=symbols, spot_symbols=["BTCUSDT"], max_streams_per_connection=200, depth_levels=0)
     feeds = {f.name: f for f in c.feeds()}
     assert sorted(feeds) == [
         "binance.market.0",
@@ -48,6 +48,16 @@ def test_streams_are_split_per_endpoint_and_capped_per_socket() -> None:
     assert feeds["binance.public.2"].subscriptions[-1] == "s449usdt@bookTicker"
     assert feeds["binance.spot.0"].url == "wss://stream.binance.com:9443/stream"
     assert feeds["binance.market.1"].limits == {f"mark:S{i}USDT": 3.0 for i in range(200, 400)}
+
+
+def test_book_levels_have_sockets_of_their_own() -> None:
+    """depth_levels = 20: `<symbol>@depth20@500ms` per perpetual on /public, its own sockets and parser."""
+    c = collector(symbols=[f"S{i}USDT" for i in range(250)], max_streams_per_connection=200, depth_levels=20)
+    feeds = {f.name: f for f in c.feeds()}
+    assert [len(feeds[f"binance.depth.{i}"].subscriptions) for i in range(2)] == [200, 50]
+    assert feeds["binance.depth.0"].url == "wss://fstream.binance.com/public/stream"
+    assert feeds["binance.depth.1"].subscriptions[-1] == "s249usdt@depth20@500ms"
+    assert feeds["binance.depth.1"].limits == {f"depth:perp:S{i}USDT": 10.0 for i in range(200, 250)}
 
 
 def test_tasks_per_account_with_and_without_the_user_stream() -> None:

@@ -24,14 +24,19 @@ def config(venue: dict[str, Any], sim: dict[str, Any] | None = None) -> Config:
 
 
 def test_live_binance_limits() -> None:
-    """markPrice@1s: 3 s; books: stale_after_s; account: 3 reconciles (user stream on)."""
+    """markPrice@1s: 3 s; books and book levels: stale_after_s; account: 3 reconciles (user stream on)."""
     cfg = config({"stale_after_s": 10.0, "reconcile_s": 15.0})
     assert stream_limits(cfg, cfg.venues[0]) == {
         "mark:BTCUSDT": 3.0,
         "book:perp:BTCUSDT": 10.0,
         "book:spot:BTCUSDT": 10.0,
+        "depth:perp:BTCUSDT": 10.0,
         "account:a": 45.0,
     }
+    cfg = config({"depth_levels": 0})
+    assert "depth:perp:BTCUSDT" not in stream_limits(cfg, cfg.venues[0])
+    cfg = config({"kind": "ccxt", "exchange": "okx"})  # the generic collector keeps no levels
+    assert "depth:perp:BTCUSDT" not in stream_limits(cfg, cfg.venues[0])
 
 
 def test_simulated_cadence_is_the_tick_floored_at_a_second() -> None:
