@@ -95,7 +95,7 @@ class PastPath:
 
     def basis_bps(self, t_ms: int) -> float:
         """The basis of the wall minute holding `t_ms` (before start-up), walked back from start-up's."""
-        k = max(0, (self.start_ms - t_ms + MINUTE_MS - 1) // MINUTE_MS)
+        k = max(0, (self.start_ms - t_ms) // MINUTE_MS)  # 0: the minute that ends at start-up
         dt = 60.0 * self._speed
         decay = math.exp(-OU_THETA_PER_S * dt)
         sd = OU_SIGMA_BPS * math.sqrt((1 - decay * decay) / (2 * OU_THETA_PER_S))
@@ -168,7 +168,8 @@ class KlineBook:
 
     def _spot_mid(self, symbol: str, mark: float, bps: float) -> float:
         step, decimals = self.spot_tick[symbol]
-        return round(_floor_to(spot_from_perp(mark, bps), step, decimals) + step / 2, decimals + 1)
+        index = round(spot_from_perp(mark, bps), 8)  # as the market quantizes it
+        return round(_floor_to(index, step, decimals) + step / 2, decimals + 1)
 
     def _past(self, kind: str, symbol: str, t0: int, t1: int) -> Candle:
         o, h, lo, c, vol = self.past.span(t0, t1)
