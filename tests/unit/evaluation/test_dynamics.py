@@ -11,7 +11,7 @@ from arch import arch_model
 from monitor.evaluation.dynamics import garch_now
 from monitor.evaluation.models import EMPTY_MODELS, refresh_models
 from monitor.evaluator import Evaluator
-from monitor.records import MarkPrice
+from monitor.records import MarkPrice, SettledFunding
 from monitor.risk.volatility import periods_per_year
 from tests.unit.evaluation.world import (
     STEP_S,
@@ -131,6 +131,21 @@ def test_settled_funding_is_the_last_estimate_before_the_settlement() -> None:
     assert value(figs, "funding_settled_rate_ratio", **M) == 0.00037
     assert value(figs, "funding_settled_timestamp_seconds", **M) == nxt / 1e9
     assert value(figs, "funding_rate_ratio", **M) == 0.0002  # the running estimate stays separate
+    assert reason(figs, "funding_settled_rate_ratio", **M) == "estimated_before_settlement"
+    # the venue's settled history (collectors/backfill.py) replaces the estimate, unflagged
+    st.put(
+        SettledFunding(
+            venue="binance",
+            ts_event_ns=nxt,
+            ts_recv_ns=nxt + S,
+            symbol="BTCUSDT",
+            times_ns=(nxt,),
+            rates=(0.00041,),
+        )
+    )
+    figs = Evaluator(cfg, started_ns=T0).evaluate(st.snapshot(nxt + 2 * S), nxt + 2 * S)
+    assert value(figs, "funding_settled_rate_ratio", **M) == 0.00041
+    assert reason(figs, "funding_settled_rate_ratio", **M) == ""
 
 
 def test_interval_change_is_not_a_settlement() -> None:
