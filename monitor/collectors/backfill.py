@@ -96,12 +96,14 @@ class Backfill:
         clock: Clock,
         stats: CollectorStats,
         weight_per_s: float = 20.0,
+        retry_s: float = RETRY_S,
     ) -> None:
         self.venue, self.source, self.step_s, self.points = venue, source, step_s, points
         self.wants = [_Want("mark", s) for s in symbols] + [_Want("spot", s) for s in spot_symbols]
         self.symbols = symbols
         self._client, self.rest, self.sink, self.clock, self.stats = client, rest, sink, clock, stats
         self.pacer = Pacer(clock, weight_per_s, burst=max(1, int(weight_per_s * 5)))
+        self.retry_s = retry_s  # after a failure without Retry-After (5xx, network)
         self.requests = 0
         self.bars_sent = 0
         self.first_done_ns = 0  # when the start-up fill finished (0: not yet)
@@ -173,7 +175,7 @@ class Backfill:
             except FeedError as exc:
                 self.stats.events["rest_failure"] += 1
                 log.warning("history backfill failed", venue=self.venue, error=self.rest.redact(str(exc)))
-                await self.clock.sleep(max(RETRY_S, getattr(exc, "retry_after_s", 0.0) or 0.0))
+                await self.clock.sleep(getattr(exc, "retry_after_s", None) or self.retry_s)
 
     async def fill(self, ex: Any, interval: str | None, points: int) -> None:
         """The start-up fill: candles for every series, then settled funding."""

@@ -8,6 +8,7 @@ rows by reason, and the GARCH fit on the filled grid is the fit on the simulator
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import ccxt.async_support as ccxta
@@ -212,3 +213,25 @@ async def test_a_reconnect_gap_is_refilled_from_the_venue_and_a_short_one_costs_
     assert [by_bucket[k] for k in range(b0 + 1, b0 + 6)] == [c.close for c in venue]  # the hole, refilled
     assert by_bucket[b0] == 100.0 and by_bucket[b0 + 6] == 106.0  # live buckets kept
     assert b.stats.events["backfill_gap"] == 1 and b.requests == 2  # one mark page, one spot page
+
+
+async def test_rate_limit_and_5xx_hold_the_fill_then_it_completes() -> None:
+    """A 429 with Retry-After sets the venue's shared cool-down and the fill waits it out; a 503 is
+    retried; the fill then completes with the venue's candles, nothing skipped or doubled."""
+    store = StateStore(grid_step_s=60.0, history_points=300)
+    async with running_simulator() as sim:
+        b = backfill(sim, "binance", BinanceHistory(), store, 300)
+        b.retry_s = 0.1
+        sim.faults.rate_limit(calls_429=1, calls_418=0, retry_after_s=1)
+        sim.faults.fail_rest(calls=1, status=503)
+        ex = b._client()
+        try:
+            await b._until_done(partial(b.fill, ex, "1m", 300))
+        finally:
+            await ex.close()
+        now_ms = sim.clock.now_ns() // 1_000_000
+        ts, marks = store.snapshot(0).mark_grid[KEY]
+        want = candles(sim.klines, "mark", ts, now_ms)
+    assert ts.size == 300 and np.array_equal(marks, want)
+    assert b.stats.events["rate_limited"] == 1 and b.stats.events["rest_failure"] == 2
+    assert b.rest.cooldown.remaining_s() == 0
