@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from typing import NamedTuple
 
 import msgspec
 import numpy as np
 
-from monitor.risk._num import FloatArray, IntArray, as_float, quiet
+from monitor.risk._num import BoolArray, FloatArray, IntArray, as_float, quiet
 from monitor.risk.margin import Brackets, bracket_problem, brackets, tier_index
 from monitor.risk.reasons import Reason, ReasonArray
-from monitor.risk.tiers import TierTable
+from monitor.risk.tiers import TierTable, tier_lookup
 
 __all__ = ["Liquidation", "LiquidationArrays", "cross_others", "liquidation_price", "liquidation_prices"]
 
@@ -218,62 +219,146 @@ def liquidation_prices(
     `cross_others`; isolated: the isolated wallet and 0.
 
     Why no loop: the fixed point of the re-tiering is the tier whose LP lies inside that tier.
-    Solving the formula for every tier of every position at once (an n × max_tiers matrix) and
-    keeping the self-consistent tier gives the same answer as iterating, in one pass. With
+    Solving the formula for every tier of every position at once (a max_tiers × n matrix) and
+    keeping the lowest self-consistent tier gives the same answer as iterating, in one pass. With
     consistent brackets exactly one tier qualifies (equity − MM is monotone one-way); positions
     on a symbol with an inconsistent cum (`TierTable.jumpy`) go to the scalar scan.
     """
     qq, e, p, w = as_float(q), as_float(entry), as_float(mark), as_float(wallet)
     s = np.asarray(sym, dtype=np.intp)
-    om = np.broadcast_to(as_float(other_mm), qq.shape)
-    ou = np.broadcast_to(as_float(other_upnl), qq.shape)
-    n_sym = table.packed.shape[0]
-    reason = np.zeros(qq.shape, dtype=np.int8)
+    om, ou = as_float(other_mm), as_float(other_upnl)
+    if om.ndim and om.shape != qq.shape:
+        om = np.broadcast_to(om, qq.shape)
+    if ou.ndim and ou.shape != qq.shape:
+        ou = np.broadcast_to(ou, qq.shape)
+    n_sym = table.floors.shape[0]
     with quiet():
+        base = w - om + ou
         finite = np.isfinite(qq + e + p + w + om + ou)
+    in_range = s.view(np.uintp) < n_sym  # negative → huge unsigned
+    if finite.all() and (qq != 0).all() and (e > 0).all() and (p > 0).all() and in_range.all():
+        return _solve_many(qq, e, p, base, s, table)  # the usual book: every position is priceable
+    reason = np.zeros(qq.shape, dtype=np.int8)
     reason[~finite] = Reason.NAN_INPUT
     reason[finite & (qq == 0)] = Reason.NO_POSITION
     reason[(reason == 0) & ((e <= 0) | (p <= 0))] = Reason.NON_POSITIVE_PRICE
-    reason[(reason == 0) & ((s < 0) | (s >= n_sym))] = Reason.MISSING_TIER
+    reason[(reason == 0) & ~in_range] = Reason.MISSING_TIER
     lp = np.full(qq.shape, np.nan)
     tier = np.full(qq.shape, -1, dtype=np.intp)
     act = np.flatnonzero(reason == 0)
-    if act.size == 0:
-        return LiquidationArrays(lp, tier, reason)
-    a_s = s[act]
-    size, side, a_e, base = np.abs(qq[act]), np.sign(qq[act]), e[act], (w - om + ou)[act]
-    packed = table.packed[a_s]
-    floors, upper, mmrs, cums = packed[:, 0], packed[:, 1], packed[:, 2], packed[:, 3]
-    rows = np.arange(act.size)
-    with quiet():
-        n_mark = size * p[act]
-        at_mark = (floors <= n_mark[:, None]) & (n_mark[:, None] < upper)
-        t0 = np.argmax(at_mark, axis=1)
-        missing = ~at_mark[rows, t0] | (n_mark >= table.last_cap[a_s])
-        mm0 = n_mark * mmrs[rows, t0] - cums[rows, t0]
-        past = base + qq[act] * (p[act] - a_e) - mm0 < 0
-        cand = (base[:, None] + cums - (side * size * a_e)[:, None]) / (
-            size[:, None] * (mmrs - side[:, None])
-        )
-        x = size[:, None] * cand
-        good = (floors <= x) & (x < upper) & (cand > 0)
-    pick = np.argmax(good, axis=1)
-    found = good[rows, pick]
-    no_root = ~found & ~(cand[:, 0] > 0)  # tier 0's LP ≤ 0: no positive root
-    jumpy = table.jumpy[a_s] & ~missing
-    use = found & ~missing & ~jumpy
-    lp[act[use]] = cand[rows[use], pick[use]]
-    tier[act[use]] = pick[use]
-    done = ~missing & ~jumpy & no_root
-    reason[act[missing]] = Reason.MISSING_TIER
-    reason[act[done]] = np.where(past[done], Reason.ALWAYS_LIQUIDATABLE, Reason.NOT_LIQUIDATABLE)
-    reason[act[use & past]] = Reason.PAST_LIQUIDATION
-    for j in np.flatnonzero(jumpy | (~missing & ~found & ~no_root)):
-        i = int(act[j])
-        lp[i], tier[i], reason[i] = _fallback(
-            table, int(s[i]), float(qq[i]), float(e[i]), float(p[i]), float(base[j])
-        )
+    if act.size:
+        part = _solve_many(qq[act], e[act], p[act], base[act], s[act], table)
+        lp[act], tier[act], reason[act] = part
     return LiquidationArrays(lp, tier, reason)
+
+
+class _Scratch(threading.local):
+    """Per-thread work arrays for `_solve_many`, and the tier rows of the last book it solved.
+
+    Why: the solver's (max_tiers × n) temporaries are ~100 kB each, and gathering every
+    position's tier rows is the costliest step of a tick; yet from one tick to the next the
+    table (immutable) and the positions' symbols and sides rarely change. So each thread keeps
+    one set of buffers and the rows gathered for the last (table, symbol, side) key. Nothing
+    returned to a caller aliases them, so results do not depend on what was cached.
+    """
+
+    def __init__(self) -> None:
+        self.table: TierTable | None = None
+        self.key = b""
+        self.rows = np.zeros((0, 0))  # (3·width + 1, n): floors, +inf, cums, mmr − side
+        self.last_cap = np.zeros(0)
+        self.jumpy = np.zeros(0, dtype=bool)
+        self.cand, self.den = np.zeros((0, 0)), np.zeros((0, 0))
+        self.good, self.edge = np.zeros((0, 0), dtype=bool), np.zeros((0, 0), dtype=bool)
+
+    def load(self, table: TierTable, s: IntArray, short: BoolArray) -> None:
+        """Gather the tier rows of symbols `s` (a short reads the symbol's second column)."""
+        n_sym, width = table.floors.shape
+        col = s + short * n_sym
+        key = col.tobytes()
+        if self.table is table and self.key == key:
+            return
+        n = s.size
+        self.table, self.key = None, b""  # not valid until filled
+        self.rows = table.by_tier.take(col, axis=1)
+        self.last_cap, self.jumpy = table.last_cap.take(s), table.jumpy.take(s)
+        if self.cand.shape != (width, n):
+            self.cand, self.den = np.empty((width, n)), np.empty((width, n))
+            self.good, self.edge = np.empty((width, n), dtype=bool), np.empty((width, n), dtype=bool)
+        self.table, self.key = table, key
+
+
+_scratch = _Scratch()
+
+
+def _solve_many(
+    qq: FloatArray, e: FloatArray, p: FloatArray, base: FloatArray, s: IntArray, table: TierTable
+) -> LiquidationArrays:
+    """`liquidation_prices` for positions that are all finite, open, positively priced and tabled.
+
+    Every step is the same float operation, in the same order, as solving tier by tier: the
+    results are bit-identical to the straightforward matrix form (tests/unit/risk compare them).
+    """
+    n = qq.size
+    width = table.floors.shape[1]
+    size, side = np.abs(qq), np.sign(qq)
+    sc = _scratch
+    sc.load(table, s, qq < 0)
+    rows, cand, den, good, edge = sc.rows, sc.cand, sc.den, sc.good, sc.edge
+    floors, cums = rows[: width + 1], rows[width + 1 : 2 * width + 1]
+    with quiet():
+        n_mark = size * p
+        at, _, untiered = tier_lookup(table, s, n_mark, open_ended=True)  # tier at mark
+        missing = n_mark >= sc.last_cap
+        if untiered is not None:
+            missing |= untiered
+        mm0 = n_mark * table.flat_mmrs.take(at) - table.flat_cums.take(at)
+        past = base + qq * (p - e) - mm0 < 0
+        np.add(base, cums, out=cand)  # the LP solved with each tier's (mmr, cum), one row per tier
+        cand -= side * size * e
+        np.multiply(rows[2 * width + 1 :], size, out=den)  # (mmr − side)·size
+        cand /= den
+        x = np.multiply(size, cand, out=den)  # notional at each candidate
+        np.less_equal(floors[:width], x, out=good)
+        good &= np.less(x, floors[1:], out=edge)
+        positive = cand[0] > 0
+        good[0] &= positive  # above tier 0 a floor ≤ x already implies a positive price
+    count = np.add.reduce(good, axis=0, dtype=np.intp)
+    if width > _TIER_INDEX.size or (count.size and count.max() > 1):
+        pick = np.argmax(good, axis=0)  # lowest self-consistent tier
+    else:  # at most one per position (the rule with consistent brackets): its index is a dot product
+        pick = (_TIER_INDEX[:width] @ good).astype(np.intp)
+    found = count.astype(bool)
+    flat = pick * n + np.arange(n)
+    use = found & ~missing
+    jumpy = None
+    if sc.jumpy.any():
+        jumpy = sc.jumpy & ~missing
+        use &= ~jumpy
+    lp = np.where(use, cand.ravel().take(flat), np.nan)
+    tier = np.where(use, pick, -1)
+    reason = np.zeros(n, dtype=np.int8)
+    np.copyto(reason, Reason.PAST_LIQUIDATION, where=use & past)
+    if missing.any():
+        reason[missing] = Reason.MISSING_TIER
+    done = ~(found | positive | missing)  # tier 0's LP ≤ 0: no positive root
+    if jumpy is not None:
+        done &= ~jumpy
+    if done.any():
+        np.copyto(reason, Reason.NOT_LIQUIDATABLE, where=done)
+        np.copyto(reason, Reason.ALWAYS_LIQUIDATABLE, where=done & past)
+    scan = ~(found | missing) & positive
+    if jumpy is not None:
+        scan |= jumpy
+    if scan.any():
+        for j in np.flatnonzero(scan):
+            lp[j], tier[j], reason[j] = _fallback(
+                table, int(s[j]), float(qq[j]), float(e[j]), float(p[j]), float(base[j])
+            )
+    return LiquidationArrays(lp, tier, reason)
+
+
+_TIER_INDEX = np.arange(256, dtype=np.float64)
 
 
 def _fallback(

@@ -1,15 +1,21 @@
-"""Many symbols' bracket tables as padded 2-D arrays, for evaluating a whole book in one pass.
+"""Many symbols' bracket tables as padded arrays, for evaluating a whole book in one pass.
 
-Why padded 2-D and not a dict of tables: a tick evaluates ~1,000 positions over ~600 symbols in
-well under a millisecond only if the tier lookup is one numpy comparison. Row `s` holds symbol
-`s`'s tiers; unused slots have floor = +inf (never selected) and NaN rates. Positions refer to
-their table row by an integer `sym` (−1 = no table → MISSING_TIER). A symbol whose brackets fail
-`bracket_problem` (gap, unsorted, empty, bad rate) gets an empty row, so every lookup on it is
-MISSING_TIER rather than a wrong rate; an inconsistent cum (TIER_BOUNDARY) is kept.
+Why padded and flat rather than a dict of tables: a tick evaluates ~1,000 positions over ~600
+symbols in well under a millisecond only if the tier lookup is a handful of whole-book numpy
+operations. Row `s` holds symbol `s`'s tiers; unused slots have floor = +inf (never selected) and
+NaN rates. Positions refer to their table row by an integer `sym` (−1 = no table → MISSING_TIER).
+A symbol whose brackets fail `bracket_problem` (gap, unsorted, empty, bad rate) gets an empty row,
+so every lookup on it is MISSING_TIER rather than a wrong rate; an inconsistent cum
+(TIER_BOUNDARY) is kept.
+
+The table is built once per change of the venue's brackets and is read-only, so everything a tick
+would otherwise rebuild (flat copies for gathers, the tier-major layout the LP solver scans) is
+precomputed here.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -19,7 +25,17 @@ from monitor.risk._num import BoolArray, FloatArray, IntArray, as_float, quiet
 from monitor.risk.margin import Brackets, bracket_problem
 from monitor.risk.reasons import Reason
 
-__all__ = ["TierTable", "gather", "row_tiers", "table_maintenance_margin", "table_tier", "tier_table"]
+__all__ = [
+    "TierTable",
+    "gather",
+    "locate",
+    "row_tiers",
+    "rows_of",
+    "table_maintenance_margin",
+    "table_tier",
+    "tier_lookup",
+    "tier_table",
+]
 
 
 class TierTable(NamedTuple):
@@ -32,10 +48,13 @@ class TierTable(NamedTuple):
     max_leverage: FloatArray
     n_tiers: IntArray
     last_cap: FloatArray  # notional ≥ this has no tier at mark (−inf for an empty row)
-    packed: FloatArray  # (n_symbols, 4, max_tiers): floors, next floor (open-ended), mmrs, cums
     jumpy: BoolArray  # cum disagrees with the recursion (TIER_BOUNDARY): MM jumps at a floor
-    keys: FloatArray  # all floors as sym·64 + ln(1 + floor), ascending: one searchsorted for the book
-    offset: IntArray  # index in `keys` of each symbol's first tier
+    stride: int  # power of two ≥ max_tiers: symbol s's tier t is flat index s·stride + t
+    flat_floors: FloatArray  # (n_symbols·stride,) floors, NaN-padded (NaN ≤ x is False: never chosen)
+    flat_mmrs: FloatArray  # (n_symbols·stride,) NaN-padded
+    flat_cums: FloatArray  # (n_symbols·stride,) NaN-padded
+    flat_upper: FloatArray  # (n_symbols·stride,) next floor (+inf after the last tier), NaN-padded
+    by_tier: FloatArray  # (3·max_tiers + 1, 2·n_symbols) tier-major: floors, +inf, cums, mmr − side
 
 
 def tier_table(tables: Sequence[Brackets]) -> TierTable:
@@ -59,31 +78,129 @@ def tier_table(tables: Sequence[Brackets]) -> TierTable:
         floors[i, :k], caps[i, :k], mmrs[i, :k], cums[i, :k] = b.floors, b.caps, b.mmrs, b.cums
         lev[i, :k] = b.max_leverage
         count[i], last_cap[i] = k, b.caps[-1]
+    stride = 1 << (width - 1).bit_length()
+    pad = np.isinf(floors)
     upper = np.concatenate([floors[:, 1:], np.full((n, 1), np.inf)], axis=1)
-    packed = np.ascontiguousarray(np.stack([floors, upper, mmrs, cums], axis=1))
-    keys = np.concatenate(
-        [i * _KEY_STRIDE + np.log1p(floors[i, : count[i]]) for i in range(n)] or [np.zeros(0)]
-    )
-    offset = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.intp) if n else np.zeros(0, np.intp)
-    for a in (floors, caps, mmrs, cums, lev, count, last_cap, packed, jumpy, keys, offset):
-        a.flags.writeable = False
-    return TierTable(floors, caps, mmrs, cums, lev, count, last_cap, packed, jumpy, keys, offset)
+    flat = np.full((4, n, stride), np.nan)
+    flat[:, :, :width] = np.where(pad, np.nan, floors), mmrs, cums, np.where(pad, np.nan, upper)
+    flat_floors, flat_mmrs, flat_cums, flat_upper = (np.ascontiguousarray(x.ravel()) for x in flat)
+    # column s: symbol s for a long (mmr − 1), column n + s: for a short (mmr + 1), as the LP solver
+    # divides by size·(mmr − side); precomputing the difference gives the same float
+    head = np.concatenate([floors.T, np.full((1, n), np.inf), cums.T])
+    by_tier = np.block([[head, head], [mmrs.T - 1.0, mmrs.T + 1.0]])
+    table = TierTable(
+        floors, caps, mmrs, cums, lev, count, last_cap, jumpy, stride,
+        flat_floors, flat_mmrs, flat_cums, flat_upper, by_tier,
+    )  # fmt: skip
+    for a in table:
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    return table
 
 
-_KEY_STRIDE = 64.0  # > ln(1 + any notional): symbol blocks never overlap
-
-
-def _rows(table: TierTable, sym: IntArray) -> tuple[IntArray, bool]:
+def rows_of(table: TierTable, sym: IntArray) -> tuple[IntArray, bool]:
+    """Each position's table row (0 where `sym` is out of range) and whether every `sym` is in range."""
     s = np.asarray(sym, dtype=np.intp)
-    has = (s >= 0) & (s < table.floors.shape[0])
+    has = s.view(np.uintp) < table.floors.shape[0]  # negative → huge unsigned: one comparison
     all_ok = bool(has.all())
     return (s if all_ok else np.where(has, s, 0)), all_ok
+
+
+def locate(table: TierTable, row: IntArray, notional: FloatArray) -> tuple[IntArray, BoolArray]:
+    """Flat index (row·stride + tier) of each notional's tier, last tier open-ended; `ok` False if none.
+
+    Why a branchless binary search over the flat floors: it is log2(stride) whole-book gathers and
+    comparisons, exact (no rounding of a key), and NaN padding makes unused slots and empty rows
+    compare False. A NaN or negative notional has no tier (floor 0 ≤ x fails).
+    """
+    idx = np.asarray(row * table.stride, dtype=np.intp)
+    ff = table.flat_floors
+    step = table.stride >> 1
+    while step:  # idx + step stays inside the row, so ff[step:] read at idx is floor idx + step
+        idx += (ff[step:].take(idx) <= notional) * step
+        step >>= 1
+    return idx, ff.take(idx) <= notional
 
 
 def row_tiers(row_floors: FloatArray, notional: FloatArray) -> IntArray:
     """Tier per position given each position's own floors row (n, max_tiers); −1 below floor 0 or NaN."""
     counts = np.count_nonzero(row_floors <= as_float(notional)[..., None], axis=-1)
     return np.asarray(counts, dtype=np.intp) - 1
+
+
+class _Hint(NamedTuple):
+    table: TierTable
+    rows: bytes  # the positions' table rows, all in range
+    last_cap: FloatArray  # table.last_cap at those rows
+    at: IntArray  # flat tier index found on the previous call
+
+
+class _Hints(threading.local):
+    """The tiers found on the last call for each (table, positions) pair, per thread.
+
+    Why: tick after tick the same book is looked up in the same immutable table, and a position
+    rarely changes tier between ticks. The last answer is a guess checked exactly against the
+    floors (floor ≤ notional < next floor); only when a check fails is the search run again, so
+    the result never depends on what is cached.
+    """
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int, int, int, int], _Hint] = {}
+
+
+_hints = _Hints()
+_MAX_HINTS = 32
+
+
+def tier_lookup(
+    table: TierTable, sym: IntArray, n: FloatArray, *, open_ended: bool = False
+) -> tuple[IntArray, IntArray, BoolArray | None]:
+    """(flat index row·stride + tier, tier, mask of positions without a tier or None if all have one).
+
+    `n` is a float64 array; see `table_tier` for the rules. The flat index is valid (a floor 0
+    slot) even where there is no tier, so it can be used to gather without checks.
+    """
+    s = np.asarray(sym, dtype=np.intp)
+    hint: _Hint | None = None
+    if s.ndim == 1 and s.shape == n.shape and s.size:
+        key = (id(table), s.size, int(s[0]), int(s[-1]))
+        raw = s.tobytes()
+        hint = _hints.by_key.get(key)
+        if hint is not None and hint.table is table and hint.rows == raw:
+            with quiet():
+                at = hint.at
+                ok = table.flat_floors.take(at) <= n
+                ok &= n < table.flat_upper.take(at)
+                if ok.all():
+                    return _finish(table, at, None if open_ended else n >= hint.last_cap)
+                at, ok = locate(table, s, n)
+                bad = ~ok if open_ended else ~ok | (n >= hint.last_cap)
+            _hints.by_key[key] = hint._replace(at=at)
+            return _finish(table, at, bad)
+    row, all_ok = rows_of(table, s)
+    if row.shape != n.shape:
+        row, n = np.broadcast_arrays(row, n)
+    with quiet():
+        at, ok = locate(table, row, n)
+        last_cap = table.last_cap.take(row)
+        bad = ~ok if open_ended else ~ok | (n >= last_cap)
+    if not all_ok:
+        bad |= s.view(np.uintp) >= table.floors.shape[0]
+    elif s.ndim == 1 and s.shape == n.shape and s.size:
+        if len(_hints.by_key) >= _MAX_HINTS:
+            _hints.by_key.clear()
+        _hints.by_key[(id(table), s.size, int(s[0]), int(s[-1]))] = _Hint(table, s.tobytes(), last_cap, at)
+    return _finish(table, at, bad)
+
+
+def _finish(
+    table: TierTable, at: IntArray, bad: BoolArray | None
+) -> tuple[IntArray, IntArray, BoolArray | None]:
+    t = np.asarray(at & (table.stride - 1))
+    if bad is None or not bad.any():
+        return at, t, None
+    t[bad] = -1
+    return at, t, bad
 
 
 def table_tier(
@@ -93,34 +210,11 @@ def table_tier(
 
     `open_ended=True` keeps the last tier beyond its cap (used when solving for an LP: the cap
     limits opening a position, not the MM of one whose notional grew with the price).
-
-    Why a log key: one `searchsorted` over every symbol's floors (keyed sym·64 + ln(1 + floor))
-    finds all tiers at once. The key can round a notional within ~1e-11 of a floor to the wrong
-    side, so each answer is checked exactly against floor ≤ notional < next floor and the few
-    that fail are redone by direct comparison.
     """
     n = as_float(notional)
-    n_sym = table.floors.shape[0]
-    if n_sym == 0:
+    if table.floors.shape[0] == 0:
         return np.full(n.shape, -1, dtype=np.intp)
-    row, all_ok = _rows(table, sym)
-    with quiet():
-        pos = np.searchsorted(table.keys, row * _KEY_STRIDE + np.log1p(n), side="right") - 1
-        t = pos - table.offset[row]
-        t = np.where((t >= 0) & (t < table.n_tiers[row]), t, 0)
-        width = table.floors.shape[1]
-        flat = row * (4 * width) + t  # packed[row, 0, t] = floor, packed[row, 1, t] = next floor
-        packed = table.packed.ravel()
-        exact = (packed[flat] <= n) & (n < packed[flat + width])
-        if not exact.all():
-            redo = np.flatnonzero(~exact)
-            t[redo] = row_tiers(table.floors[row[redo]], n[redo])
-        if not open_ended:
-            t[n >= table.last_cap[row]] = -1
-        t[~(n >= 0)] = -1
-    if not all_ok:
-        t[(np.asarray(sym) < 0) | (np.asarray(sym) >= n_sym)] = -1
-    return t
+    return tier_lookup(table, sym, n, open_ended=open_ended)[1]
 
 
 def gather(table: TierTable, sym: IntArray, tier: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -131,7 +225,7 @@ def gather(table: TierTable, sym: IntArray, tier: IntArray) -> tuple[FloatArray,
         return nan, nan.copy()
     width = table.floors.shape[1]
     ok = t >= 0
-    row, _ = _rows(table, sym)
+    row, _ = rows_of(table, sym)
     idx = row * width + t
     all_ok = bool(ok.all())
     if not all_ok:
@@ -147,6 +241,11 @@ def table_maintenance_margin(
 ) -> tuple[FloatArray, IntArray]:
     """MM = notional·mmr − cum per position with its own symbol's tiers; returns (mm, tier)."""
     n = as_float(notional)
-    t = table_tier(table, sym, n)
-    mmr, cum = gather(table, sym, t)
-    return n * mmr - cum, t
+    if table.floors.shape[0] == 0:
+        return np.full(n.shape, np.nan), np.full(n.shape, -1, dtype=np.intp)
+    idx, t, bad = tier_lookup(table, sym, n, open_ended=False)
+    with quiet():
+        mm = np.asarray(n * table.flat_mmrs.take(idx) - table.flat_cums.take(idx))
+    if bad is not None:
+        mm[bad] = np.nan
+    return mm, t
