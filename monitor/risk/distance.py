@@ -20,8 +20,8 @@ SECONDS_PER_YEAR = 365.0 * 86_400.0
 def liquidation_distance(lp: Num, mark: Num | float) -> Num:
     """d = |LP / mark − 1|; NaN when LP is NaN (no liquidation price) or either price ≤ 0."""
     p, m = as_float(lp), as_float(mark)
-    with quiet():
-        out = np.where((p > 0) & (m > 0), np.abs(p / m - 1.0), np.nan)
+    with quiet():  # minimum propagates NaN: the test is p > 0 and m > 0
+        out = np.where(np.minimum(p, m) > 0, np.abs(p / m - 1.0), np.nan)
     return like(lp, out)
 
 
@@ -33,9 +33,12 @@ def liquidation_sigma(lp: Num, mark: Num | float, sigma_ann: Num | float, horizo
     σ_ann 60 %, H = 1 day → k = 3.035.
     """
     p, m, s = as_float(lp), as_float(mark), as_float(sigma_ann)
+    if not horizon_s > 0:
+        return like(lp, np.full(np.broadcast(p, m, s).shape, np.nan))
     with quiet():
         scale = s * np.sqrt(horizon_s / SECONDS_PER_YEAR)
-        out = np.where((p > 0) & (m > 0) & (s > 0) & (horizon_s > 0), np.abs(np.log(p / m)) / scale, np.nan)
+        ok = np.minimum(np.minimum(p, m), s) > 0  # NaN propagates: p, m and σ all > 0
+        out = np.where(ok, np.abs(np.log(p / m)) / scale, np.nan)
     return like(lp, out)
 
 

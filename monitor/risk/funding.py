@@ -39,11 +39,9 @@ def funding_payment(q: Num, mark: Num | float, rate: Num | float) -> Num:
 
 def carry_per_day(q: Num, mark: Num | float, rate: Num | float, interval_h: Num | float) -> Num:
     """Funding received per day by each position at the current rate: −q·mark·r·24/h."""
-    h = as_float(interval_h)
-    with quiet():
-        out = np.where(
-            h > 0, as_float(funding_payment(as_float(q), as_float(mark), as_float(rate))) * 24.0 / h, np.nan
-        )
+    h, p = as_float(interval_h), as_float(mark)
+    with quiet():  # funding_payment·24/h in one pass; minimum propagates NaN (mark > 0 and h > 0)
+        out = np.where(np.minimum(p, h) > 0, -as_float(q) * p * as_float(rate) * 24.0 / h, np.nan)
     return like(q, out)
 
 

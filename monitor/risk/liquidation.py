@@ -323,13 +323,9 @@ def _solve_many(
         good &= np.less(x, floors[1:], out=edge)
         positive = cand[0] > 0
         good[0] &= positive  # above tier 0 a floor ≤ x already implies a positive price
-    count = np.add.reduce(good, axis=0, dtype=np.intp)
-    if width > _TIER_INDEX.size or (count.size and count.max() > 1):
-        pick = np.argmax(good, axis=0)  # lowest self-consistent tier
-    else:  # at most one per position (the rule with consistent brackets): its index is a dot product
-        pick = (_TIER_INDEX[:width] @ good).astype(np.intp)
-    found = count.astype(bool)
+    pick = np.argmax(good, axis=0)  # lowest self-consistent tier
     flat = pick * n + np.arange(n)
+    found = good.ravel().take(flat)
     use = found & ~missing
     jumpy = None
     if sc.jumpy.any():
@@ -338,15 +334,15 @@ def _solve_many(
     lp = np.where(use, cand.ravel().take(flat), np.nan)
     tier = np.where(use, pick, -1)
     reason = np.zeros(n, dtype=np.int8)
-    np.copyto(reason, Reason.PAST_LIQUIDATION, where=use & past)
+    reason[use & past] = Reason.PAST_LIQUIDATION
     if missing.any():
         reason[missing] = Reason.MISSING_TIER
     done = ~(found | positive | missing)  # tier 0's LP ≤ 0: no positive root
     if jumpy is not None:
         done &= ~jumpy
     if done.any():
-        np.copyto(reason, Reason.NOT_LIQUIDATABLE, where=done)
-        np.copyto(reason, Reason.ALWAYS_LIQUIDATABLE, where=done & past)
+        reason[done] = Reason.NOT_LIQUIDATABLE
+        reason[done & past] = Reason.ALWAYS_LIQUIDATABLE
     scan = ~(found | missing) & positive
     if jumpy is not None:
         scan |= jumpy
@@ -356,9 +352,6 @@ def _solve_many(
                 table, int(s[j]), float(qq[j]), float(e[j]), float(p[j]), float(base[j])
             )
     return LiquidationArrays(lp, tier, reason)
-
-
-_TIER_INDEX = np.arange(256, dtype=np.float64)
 
 
 def _fallback(

@@ -123,7 +123,7 @@ def unrealized_pnl(q: Num, entry: Num | float, mark: Num | float, *, inverse: bo
     qq, e, p = as_float(q), as_float(entry), as_float(mark)
     with quiet():
         out = qq * (1.0 / e - 1.0 / p) if inverse else qq * (p - e)
-        out = np.where((e > 0) & (p > 0), out, np.nan)
+        out = np.where(np.minimum(e, p) > 0, out, np.nan)  # NaN propagates: e > 0 and p > 0
     return like(q, out)
 
 

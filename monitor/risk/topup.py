@@ -41,6 +41,10 @@ def topup_isolated(
         mm, tier = table_maintenance_margin(table, sym, np.abs(qq) * shocked)
         need = mm - qq * (shocked - e) - w
         out = np.maximum(need, 0.0)
+        if x.ndim == 0 and x >= 0 and qq.ndim and qq.size and e.min() > 0 and p.min() > 0 and np.all(qq):
+            # the usual book: a missing tier already made `need` NaN, so only these can fail
+            out[~(np.isfinite(need) & (shocked > 0))] = np.nan
+            return out
         bad = ~np.isfinite(need) | (tier < 0) | (e <= 0) | (p <= 0) | (x < 0) | (shocked <= 0)
     return np.where(qq == 0, np.where(np.isfinite(w), 0.0, np.nan), np.where(bad, np.nan, out))
 
