@@ -195,11 +195,16 @@ def cross_others(account: IntArray, mm: FloatArray, upnl: FloatArray) -> tuple[F
     cross = a >= 0
     if not np.any(cross):
         return np.zeros(m.shape), np.zeros(u.shape)
-    idx = np.where(cross, a, 0)
+    every = bool(cross.all())
+    idx = a if every else np.where(cross, a, 0)
     n = int(idx.max()) + 1
-    tot_m = np.bincount(idx, weights=np.where(cross, m, 0.0), minlength=n)
-    tot_u = np.bincount(idx, weights=np.where(cross, u, 0.0), minlength=n)
-    return np.where(cross, tot_m[idx] - m, 0.0), np.where(cross, tot_u[idx] - u, 0.0)
+    tot_m = np.bincount(idx, weights=m if every else np.where(cross, m, 0.0), minlength=n)
+    tot_u = np.bincount(idx, weights=u if every else np.where(cross, u, 0.0), minlength=n)
+    om, ou = tot_m.take(idx) - m, tot_u.take(idx) - u
+    if not every:
+        iso = ~cross
+        om[iso], ou[iso] = 0.0, 0.0
+    return om, ou
 
 
 def liquidation_prices(
@@ -234,10 +239,16 @@ def liquidation_prices(
     n_sym = table.floors.shape[0]
     with quiet():
         base = w - om + ou
-        finite = np.isfinite(qq + e + p + w + om + ou)
-    in_range = s.view(np.uintp) < n_sym  # negative → huge unsigned
-    if finite.all() and (qq != 0).all() and (e > 0).all() and (p > 0).all() and in_range.all():
+        total = qq + e  # summed in this order: an overflow to inf counts as a bad input
+        total += p
+        total += w
+        total += om
+        total += ou
+        finite = np.isfinite(total)
+    clean = bool(finite.all()) and qq.size > 0 and qq.ndim == 1
+    if clean and np.all(qq) and e.min() > 0 and p.min() > 0 and s.min() >= 0 and s.max() < n_sym:
         return _solve_many(qq, e, p, base, s, table)  # the usual book: every position is priceable
+    in_range = s.view(np.uintp) < n_sym  # negative → huge unsigned
     reason = np.zeros(qq.shape, dtype=np.int8)
     reason[~finite] = Reason.NAN_INPUT
     reason[finite & (qq == 0)] = Reason.NO_POSITION
