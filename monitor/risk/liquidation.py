@@ -31,10 +31,10 @@ from typing import NamedTuple
 import msgspec
 import numpy as np
 
-from monitor.risk._num import BoolArray, FloatArray, IntArray, as_float, quiet
+from monitor.risk._num import FloatArray, IntArray, as_float, quiet
 from monitor.risk.margin import Brackets, bracket_problem, brackets, tier_index
 from monitor.risk.reasons import Reason, ReasonArray
-from monitor.risk.tiers import TierTable, tier_lookup
+from monitor.risk.tiers import TierTable, tier_lookup_rates
 
 __all__ = ["Liquidation", "LiquidationArrays", "cross_others", "liquidation_price", "liquidation_prices"]
 
@@ -264,39 +264,50 @@ def liquidation_prices(
 
 
 class _Scratch(threading.local):
-    """Per-thread work arrays for `_solve_many`, and the tier rows of the last book it solved.
+    """Per-thread work arrays for `_solve_many`, and what it derived from the last book it solved.
 
     Why: the solver's (max_tiers × n) temporaries are ~100 kB each, and gathering every
     position's tier rows is the costliest step of a tick; yet from one tick to the next the
-    table (immutable) and the positions' symbols and sides rarely change. So each thread keeps
-    one set of buffers and the rows gathered for the last (table, symbol, side) key. Nothing
-    returned to a caller aliases them, so results do not depend on what was cached.
+    table (immutable) and the positions (symbol, size, side, entry) rarely change, only prices
+    and balances do. So each thread keeps one set of buffers, the rows gathered for the last
+    (table, symbol, side) and the per-position terms that depend on the positions alone. Keys
+    are the exact bytes of those inputs; nothing returned to a caller aliases these arrays, so
+    results do not depend on what was cached.
     """
 
     def __init__(self) -> None:
         self.table: TierTable | None = None
-        self.key = b""
+        self.key = b""  # symbol column of each position
+        self.book = b""  # symbols, quantities and entries
         self.rows = np.zeros((0, 0))  # (3·width + 1, n): floors, +inf, cums, mmr − side
         self.last_cap = np.zeros(0)
         self.jumpy = np.zeros(0, dtype=bool)
-        self.cand, self.den = np.zeros((0, 0)), np.zeros((0, 0))
+        self.size, self.side, self.sse = np.zeros(0), np.zeros(0), np.zeros(0)
+        self.cand, self.den, self.x = np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0))
         self.good, self.edge = np.zeros((0, 0), dtype=bool), np.zeros((0, 0), dtype=bool)
 
-    def load(self, table: TierTable, s: IntArray, short: BoolArray) -> None:
-        """Gather the tier rows of symbols `s` (a short reads the symbol's second column)."""
-        n_sym, width = table.floors.shape
-        col = s + short * n_sym
-        key = col.tobytes()
-        if self.table is table and self.key == key:
+    def load(self, table: TierTable, s: IntArray, qq: FloatArray, e: FloatArray) -> None:
+        """Make the cached terms those of this book (recomputing only what changed)."""
+        book = s.tobytes() + qq.tobytes() + e.tobytes()
+        if self.table is table and self.book == book:
             return
+        n_sym, width = table.floors.shape
+        col = s + (qq < 0) * n_sym  # a short reads the symbol's second column
+        key = col.tobytes()
         n = s.size
-        self.table, self.key = None, b""  # not valid until filled
-        self.rows = table.by_tier.take(col, axis=1)
-        self.last_cap, self.jumpy = table.last_cap.take(s), table.jumpy.take(s)
+        valid = self.table is table and self.key == key
+        self.table, self.key, self.book = None, b"", b""  # not valid until filled
+        if not valid:
+            self.rows = table.by_tier.take(col, axis=1)
+            self.last_cap, self.jumpy = table.last_cap.take(s), table.jumpy.take(s)
         if self.cand.shape != (width, n):
-            self.cand, self.den = np.empty((width, n)), np.empty((width, n))
+            self.cand, self.den, self.x = np.empty((width, n)), np.empty((width, n)), np.empty((width, n))
             self.good, self.edge = np.empty((width, n), dtype=bool), np.empty((width, n), dtype=bool)
-        self.table, self.key = table, key
+        self.size, self.side = np.abs(qq), np.sign(qq)
+        self.sse = self.side * self.size * e
+        with quiet():
+            np.multiply(self.rows[2 * width + 1 :], self.size, out=self.den)  # (mmr − side)·size
+        self.table, self.key, self.book = table, key, book
 
 
 _scratch = _Scratch()
@@ -312,24 +323,22 @@ def _solve_many(
     """
     n = qq.size
     width = table.floors.shape[1]
-    size, side = np.abs(qq), np.sign(qq)
     sc = _scratch
-    sc.load(table, s, qq < 0)
-    rows, cand, den, good, edge = sc.rows, sc.cand, sc.den, sc.good, sc.edge
+    sc.load(table, s, qq, e)
+    size, rows, cand, den, good, edge = sc.size, sc.rows, sc.cand, sc.den, sc.good, sc.edge
     floors, cums = rows[: width + 1], rows[width + 1 : 2 * width + 1]
     with quiet():
         n_mark = size * p
-        at, _, untiered = tier_lookup(table, s, n_mark, open_ended=True)  # tier at mark
+        _, untiered, mmr0, cum0 = tier_lookup_rates(table, s, n_mark)  # tier at mark, open-ended
         missing = n_mark >= sc.last_cap
         if untiered is not None:
             missing |= untiered
-        mm0 = n_mark * table.flat_mmrs.take(at) - table.flat_cums.take(at)
+        mm0 = n_mark * mmr0 - cum0
         past = base + qq * (p - e) - mm0 < 0
         np.add(base, cums, out=cand)  # the LP solved with each tier's (mmr, cum), one row per tier
-        cand -= side * size * e
-        np.multiply(rows[2 * width + 1 :], size, out=den)  # (mmr − side)·size
-        cand /= den
-        x = np.multiply(size, cand, out=den)  # notional at each candidate
+        cand -= sc.sse  # side·size·entry
+        cand /= den  # (mmr − side)·size
+        x = np.multiply(size, cand, out=sc.x)  # notional at each candidate
         np.less_equal(floors[:width], x, out=good)
         good &= np.less(x, floors[1:], out=edge)
         positive = cand[0] > 0

@@ -34,6 +34,7 @@ __all__ = [
     "table_maintenance_margin",
     "table_tier",
     "tier_lookup",
+    "tier_lookup_rates",
     "tier_table",
 ]
 
@@ -132,7 +133,22 @@ class _Hint(NamedTuple):
     table: TierTable
     rows: bytes  # the positions' table rows, all in range
     last_cap: FloatArray  # table.last_cap at those rows
-    at: IntArray  # flat tier index found on the previous call
+    at: IntArray  # flat tier index found on the previous call, and the table at it:
+    lo: FloatArray  # floor
+    hi: FloatArray  # next floor (+inf after the last tier)
+    mmr: FloatArray
+    cum: FloatArray
+
+
+def _hint(table: TierTable, raw: bytes, last_cap: FloatArray, at: IntArray) -> _Hint:
+    h = _Hint(table, raw, last_cap, at, *(a.take(at) for a in _gathered(table)))
+    for a in h[2:]:
+        a.flags.writeable = False
+    return h
+
+
+def _gathered(table: TierTable) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    return table.flat_floors, table.flat_upper, table.flat_mmrs, table.flat_cums
 
 
 class _Hints(threading.local):
@@ -141,7 +157,7 @@ class _Hints(threading.local):
     Why: tick after tick the same book is looked up in the same immutable table, and a position
     rarely changes tier between ticks. The last answer is a guess checked exactly against the
     floors (floor ≤ notional < next floor); only when a check fails is the search run again, so
-    the result never depends on what is cached.
+    the result never depends on what is cached. The rates at those tiers are kept beside them.
     """
 
     def __init__(self) -> None:
@@ -152,31 +168,44 @@ _hints = _Hints()
 _MAX_HINTS = 32
 
 
+class _Found(NamedTuple):
+    at: IntArray  # flat index row·stride + tier (a valid slot even where there is no tier)
+    tier: IntArray  # −1 where there is none
+    bad: BoolArray | None  # where there is no tier; None when every position has one
+    mmr: FloatArray | None  # the tier's rate and cum at `at`, when already gathered
+    cum: FloatArray | None
+
+
 def tier_lookup(
     table: TierTable, sym: IntArray, n: FloatArray, *, open_ended: bool = False
 ) -> tuple[IntArray, IntArray, BoolArray | None]:
     """(flat index row·stride + tier, tier, mask of positions without a tier or None if all have one).
 
     `n` is a float64 array; see `table_tier` for the rules. The flat index is valid (a floor 0
-    slot) even where there is no tier, so it can be used to gather without checks.
+    slot) even where there is no tier, so it can be used to gather without checks (read-only).
     """
+    f = _lookup(table, sym, n, open_ended)
+    return f.at, f.tier, f.bad
+
+
+def _lookup(table: TierTable, sym: IntArray, n: FloatArray, open_ended: bool) -> _Found:
     s = np.asarray(sym, dtype=np.intp)
-    hint: _Hint | None = None
     if s.ndim == 1 and s.shape == n.shape and s.size:
         key = (id(table), s.size, int(s[0]), int(s[-1]))
         raw = s.tobytes()
         hint = _hints.by_key.get(key)
         if hint is not None and hint.table is table and hint.rows == raw:
             with quiet():
-                at = hint.at
-                ok = table.flat_floors.take(at) <= n
-                ok &= n < table.flat_upper.take(at)
+                ok = hint.lo <= n
+                ok &= n < hint.hi
                 if ok.all():
-                    return _finish(table, at, None if open_ended else n >= hint.last_cap)
+                    bad = None if open_ended else n >= hint.last_cap
+                    return _finish(table, hint.at, bad, hint.mmr, hint.cum)
                 at, ok = locate(table, s, n)
                 bad = ~ok if open_ended else ~ok | (n >= hint.last_cap)
-            _hints.by_key[key] = hint._replace(at=at)
-            return _finish(table, at, bad)
+            hint = _hint(table, raw, hint.last_cap, at)
+            _hints.by_key[key] = hint
+            return _finish(table, hint.at, bad, hint.mmr, hint.cum)
     row, all_ok = rows_of(table, s)
     if row.shape != n.shape:
         row, n = np.broadcast_arrays(row, n)
@@ -189,18 +218,20 @@ def tier_lookup(
     elif s.ndim == 1 and s.shape == n.shape and s.size:
         if len(_hints.by_key) >= _MAX_HINTS:
             _hints.by_key.clear()
-        _hints.by_key[(id(table), s.size, int(s[0]), int(s[-1]))] = _Hint(table, s.tobytes(), last_cap, at)
-    return _finish(table, at, bad)
+        hint = _hint(table, s.tobytes(), last_cap, at)
+        _hints.by_key[(id(table), s.size, int(s[0]), int(s[-1]))] = hint
+        return _finish(table, hint.at, bad, hint.mmr, hint.cum)
+    return _finish(table, at, bad, None, None)
 
 
 def _finish(
-    table: TierTable, at: IntArray, bad: BoolArray | None
-) -> tuple[IntArray, IntArray, BoolArray | None]:
-    t = np.asarray(at & (table.stride - 1))
+    table: TierTable, at: IntArray, bad: BoolArray | None, mmr: FloatArray | None, cum: FloatArray | None
+) -> _Found:
+    t = np.asarray(at & (table.stride - 1))  # a new array: callers may write to it
     if bad is None or not bad.any():
-        return at, t, None
+        return _Found(at, t, None, mmr, cum)
     t[bad] = -1
-    return at, t, bad
+    return _Found(at, t, bad, mmr, cum)
 
 
 def table_tier(
@@ -214,7 +245,7 @@ def table_tier(
     n = as_float(notional)
     if table.floors.shape[0] == 0:
         return np.full(n.shape, -1, dtype=np.intp)
-    return tier_lookup(table, sym, n, open_ended=open_ended)[1]
+    return _lookup(table, sym, n, open_ended).tier
 
 
 def gather(table: TierTable, sym: IntArray, tier: IntArray) -> tuple[FloatArray, FloatArray]:
@@ -243,9 +274,21 @@ def table_maintenance_margin(
     n = as_float(notional)
     if table.floors.shape[0] == 0:
         return np.full(n.shape, np.nan), np.full(n.shape, -1, dtype=np.intp)
-    idx, t, bad = tier_lookup(table, sym, n, open_ended=False)
+    f = _lookup(table, sym, n, False)
+    mmr = table.flat_mmrs.take(f.at) if f.mmr is None else f.mmr
+    cum = table.flat_cums.take(f.at) if f.cum is None else f.cum
     with quiet():
-        mm = np.asarray(n * table.flat_mmrs.take(idx) - table.flat_cums.take(idx))
-    if bad is not None:
-        mm[bad] = np.nan
-    return mm, t
+        mm = np.asarray(n * mmr - cum)
+    if f.bad is not None:
+        mm[f.bad] = np.nan
+    return mm, f.tier
+
+
+def tier_lookup_rates(
+    table: TierTable, sym: IntArray, n: FloatArray
+) -> tuple[IntArray, BoolArray | None, FloatArray, FloatArray]:
+    """Open-ended `tier_lookup` with each position's (mmr, cum) at its tier: (flat index, bad, mmr, cum)."""
+    f = _lookup(table, sym, n, True)
+    mmr = table.flat_mmrs.take(f.at) if f.mmr is None else f.mmr
+    cum = table.flat_cums.take(f.at) if f.cum is None else f.cum
+    return f.at, f.bad, mmr, cum

@@ -111,6 +111,8 @@ def test_book_lookups_equal_a_per_position_loop(seed: int, n_sym: int, n_pos: in
     q[j] = np.sign(q[j]) * np.where(rng.random(j.size) < 0.5, fl, np.nextafter(fl, 0)) / mark0[j]
     for tick in range(5):  # the same book, tick after tick: cached tiers and rows must not leak
         mark = mark0 * np.exp(rng.normal(0, (0.0, 0.001, 0.05, 0.6, 0.0)[tick], n_pos))
+        if tick == 2:  # a fill at another price: same size, new entry
+            entry[0] *= 1.01
         if tick == 3:  # positions change: one flips side, one moves to another symbol
             q[0] = -q[0]
             sym[-1] = (sym[-1] + 1) % n_sym
