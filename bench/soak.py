@@ -38,7 +38,7 @@ from monitor.records import FeedState
 ENV = {"A_KEY": "soak-a-key", "A_SECRET": "soak-a-secret", "B_KEY": "soak-b-key", "B_SECRET": "soak-b-secret"}
 
 
-def soak_config(state_dir: str) -> Any:
+def soak_config(state_dir: str, grid_s: float = 5.0, history_points: int = 4096) -> Any:
     accounts = [
         ("alpha", "A", 400_000.0, [{"symbol": "BTCUSDT", "qty": -20.0, "leverage": 5.0}]),
         (
@@ -86,7 +86,7 @@ def soak_config(state_dir: str) -> Any:
             {"name": n, "venue": "binance", "api_key_env": f"{e}_KEY", "api_secret_env": f"{e}_SECRET"}
             for n, e, _, _ in accounts
         ],
-        "evaluation": {"interval_s": 1.0, "volatility_sample_s": 5.0},
+        "evaluation": {"interval_s": 1.0, "volatility_sample_s": grid_s, "history_points": history_points},
         "rules": [
             {
                 "name": "StaleFeed",
@@ -209,7 +209,7 @@ class Lag:
 
 async def soak(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg, secrets = soak_config(tmp)
+        cfg, secrets = soak_config(tmp, args.grid_s, args.history_points)
         configure_logging("error", "json", secrets.all())
         daemon = Daemon(cfg, secrets)
         await daemon.start()
@@ -290,6 +290,13 @@ def main() -> None:
     p.add_argument("--faults", action="store_true", help="inject a fault every --fault-every seconds")
     p.add_argument("--fault-every", type=float, default=20.0)
     p.add_argument("--verbose", action="store_true", help="print every sample as it is taken")
+    p.add_argument("--grid-s", type=float, default=5.0, help="evaluation.volatility_sample_s (bar length)")
+    p.add_argument(
+        "--history-points",
+        type=int,
+        default=4096,
+        help="bars kept per series; the risk models' working set grows until these are full",
+    )
     p.add_argument("--tracemalloc", action="store_true", help="print what grew after the warm-up (slower)")
     asyncio.run(soak(p.parse_args()))
 
