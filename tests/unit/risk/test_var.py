@@ -88,3 +88,17 @@ def test_parametric_var_monotone_and_es_above_var(sigma: float, value: float, a1
         r_lo, r_hi = f(lo), f(hi)
         assert r_hi.var >= r_lo.var - 1e-9 * abs(value)
         assert r_hi.es >= r_hi.var - 1e-9 * abs(value) and r_lo.es >= r_lo.var - 1e-9 * abs(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(-1e7, 1e7, allow_nan=False), min_size=20, max_size=400),
+    st.sampled_from([0.9, 0.95, 0.975, 0.99, 0.999]),
+)
+def test_historical_var_is_numpys_linear_quantile_exactly(pnl: list[float], alpha: float) -> None:
+    """The partial-selection quantile must equal np.quantile bit for bit, ties and duplicates included."""
+    x = np.asarray(pnl)
+    r = v.historical_var_es(x, alpha)
+    q = float(np.quantile(x, 1.0 - alpha))
+    assert r.var == -q
+    assert r.es == -float(np.mean(x[x <= q]))
