@@ -127,8 +127,9 @@ async def test_stalled_mark_feed_mutes_its_alerts_and_raises_stale_feed(tmp_path
             sim.faults.stall()
             await until(lambda: told("StaleFeed") == 1, "StaleFeed")
             before = told("DegenLeverage")
-            muted = daemon.engine.inhibited()
-            assert list(muted.values()) == [("binance", "mark:BTCUSDT")]
+            # an alert shows as muted once an event of it is held back: its next repeat (repeat_s 0.5)
+            await until(lambda: bool(daemon.engine.inhibited()), "DegenLeverage's repeat held back")
+            assert list(daemon.engine.inhibited().values()) == [("binance", "mark:BTCUSDT")]
             await asyncio.sleep(4.5)  # > 4 × resend_s: without re-sends Alertmanager would expire it
             assert told("DegenLeverage") == before, "muted: no repeat reached the desk"
             assert await asyncio.to_thread(am_active, am_url) >= {"DegenLeverage", "StaleFeed"}
