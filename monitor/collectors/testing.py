@@ -144,7 +144,11 @@ def harness_config(
 ) -> tuple[Config, Secrets]:
     data = {
         "simulator": msgspec.to_builtins(sim),
-        "venues": [{"name": "binance", "simulator": True, "symbols": ["BTCUSDT"], **venue}],
+        # no history backfill unless a test asks: it is tested on its own, and a 4,096-bar fill at
+        # every start only slows the fault tests and shifts their timing
+        "venues": [
+            {"name": "binance", "simulator": True, "symbols": ["BTCUSDT"], "backfill": False, **venue}
+        ],
         "accounts": [
             {
                 "name": name,

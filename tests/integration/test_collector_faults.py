@@ -157,7 +157,8 @@ async def test_malformed_frames_are_counted_and_never_reconnect() -> None:
         await asyncio.sleep(0.3)
         assert dict(stats.reconnects) == before
         assert not [s for s in h.store.statuses(MARK) if s.ts_recv_ns > t0]
-        assert len(marks_after(h, t0)) > 5
+        await wait_until(lambda: len(marks_after(h, t0)) > 5, 5, "marks flowing after the bad frames")
+        assert dict(stats.reconnects) == before
 
 
 def stored_prices(h: Harness, t0: int) -> list[float]:
@@ -357,7 +358,8 @@ async def test_the_venue_cut_of_an_unrotated_socket_reconnects_and_resyncs() -> 
         assert stats.events["rotation"] == 0
         assert any(s.state is FeedState.DOWN for s in h.store.statuses(MARK))
         await settle_funding(h)
-        await wait_until(lambda: in_sync(h), 3, "the account after the cuts")
+        # with a cut every second the book resyncs between cuts; on a loaded machine that can take a few
+        await wait_until(lambda: in_sync(h), 10, "the account after the cuts")
 
 
 async def test_rotation_before_the_daily_cut_is_make_before_break() -> None:
