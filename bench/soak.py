@@ -238,9 +238,9 @@ async def soak(args: argparse.Namespace) -> None:
                 feeds = daemon.store.snapshot(daemon.clock.now_ns()).feeds.values()
                 stale_seen += sum(1 for f in feeds if f.state is not FeedState.UP)
                 if args.verbose:
-                    t, rss, tasks, futs, lag, n = rows[-1]
+                    t, rss, tasks, futs, lag_s, n = rows[-1]  # not `lag`: that is the sampler
                     print(f"t={t:6.0f}s rss={rss:7.1f} MB tasks={tasks:4d} futures={futs:5d} "
-                          f"lag={lag * 1e3:5.1f} ms stored={n}")  # fmt: skip
+                          f"lag={lag_s * 1e3:5.1f} ms stored={n}")  # fmt: skip
         finally:
             for t in extra:
                 t.cancel()
