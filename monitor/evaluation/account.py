@@ -114,28 +114,31 @@ def account_figures(
             # closes, instead of an emptied wallet raising a fresh critical about room that means nothing.
             sink.add("margin_ratio", 0.0, lab, fresh=acct_ok)
 
-        by_symbol: dict[str, list[tuple[Position, float, Brackets | None, float, float, float, bool]]] = (
-            defaultdict(list)
-        )
-        for r in cross:
-            by_symbol[r[0].symbol].append(r)
+        # Bybit's LPs come from its own model (`bybit_lps`, below): Binance's are not computed for them
         lps: dict[int, tuple[float, str]] = {}
-        for legs in by_symbol.values():
-            mark, b = legs[0][1], legs[0][2]
-            if b is None:
-                lp = (math.nan, "missing_tier")
-            else:
-                own_mm, own_upnl = sum(r[5] for r in legs), sum(r[4] for r in legs)
-                lp = _lp(mark, wallet, b, [r[0] for r in legs], mm_total - own_mm, upnl_total - own_upnl)
-            for r in legs:
-                lps[id(r[0])] = lp
+        if not on_bybit:
+            by_symbol: dict[str, list[tuple[Position, float, Brackets | None, float, float, float, bool]]] = (
+                defaultdict(list)
+            )
+            for r in cross:
+                by_symbol[r[0].symbol].append(r)
+            for legs in by_symbol.values():
+                mark, b = legs[0][1], legs[0][2]
+                if b is None:
+                    lp = (math.nan, "missing_tier")
+                else:
+                    own_mm, own_upnl = sum(r[5] for r in legs), sum(r[4] for r in legs)
+                    lp = _lp(mark, wallet, b, [r[0] for r in legs], mm_total - own_mm, upnl_total - own_upnl)
+                for r in legs:
+                    lps[id(r[0])] = lp
         for r in rows:
             p, mark, b = r[0], r[1], r[2]
             if p.margin_mode == "isolated":
                 if b is None:
                     lps[id(p)] = (math.nan, "missing_tier")
                 else:
-                    lps[id(p)] = _lp(mark, p.isolated_wallet, b, [p], 0.0, 0.0)
+                    if not on_bybit:
+                        lps[id(p)] = _lp(mark, p.isolated_wallet, b, [p], 0.0, 0.0)
                     iso = float(margin_ratio(r[5], p.isolated_wallet + r[4]))
                     sink.add(
                         "position_margin_ratio",
@@ -146,9 +149,10 @@ def account_figures(
                         symbol=p.symbol,
                         side=p.side,
                     )
-        same_state = _venue_state_lps(rows, wallet)
         if on_bybit:
             lps, same_state = bybit_lps(rows, wallet)
+        else:
+            same_state = _venue_state_lps(rows, wallet)
         for r in rows:
             p = r[0]
             _position(sink, venue, account, r, lps[id(p)], markets.get((venue, p.symbol)), horizon_s)
