@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from monitor.errors import ConfigError
-from monitor.secret import Secret
+from monitor.secret import Secret, url_problem
 
 __all__ = [
     "AccountConfig",
@@ -371,7 +371,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
             for i, a in enumerate(cfg.simulator.accounts)
         }
     urls = {
-        r.name: _env(env, f"receivers[{i}].url_env", r.url_env)
+        r.name: _receiver_url(env, f"receivers[{i}].url_env", r.url_env, r.type)
         for i, r in enumerate(cfg.receivers)
         if r.url_env is not None
     }
@@ -397,6 +397,15 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
         api_passwords=passwords,
         receiver_credentials=_receiver_credentials(cfg, env),
     )
+
+
+def _receiver_url(env: Mapping[str, str], path: str, name: str, kind: str) -> Secret:
+    """The receiver's URL, refused here when it cannot work; the reason names the variable, never the URL."""
+    url = _env(env, path, name)
+    problem = url_problem(url.reveal()) if kind not in ("console", "mqtt") else ""
+    if problem:
+        raise ConfigError(path, f"the URL in {name} cannot be used: {problem}")
+    return url
 
 
 def _receiver_credentials(cfg: Config, env: Mapping[str, str]) -> dict[str, tuple[Secret, Secret]]:
