@@ -187,7 +187,6 @@ def _put_holdings(d: Daemon, before: set[str], now_ns: int) -> None:
     for h in holdings_from_config(d.cfg.holdings, now_ns):
         d.store.put(h)
     for name in sorted(before - {h.name for h in d.cfg.holdings}):
-        # quantity 0 with no asset is the store's "cleared by its source"
         d.store.put(
             Holding(
                 venue="config",
@@ -198,5 +197,6 @@ def _put_holdings(d: Daemon, before: set[str], now_ns: int) -> None:
                 quantity=0.0,
                 price_venue="",
                 price_symbol="",
+                cleared=True,
             )
         )

@@ -71,12 +71,15 @@ def book_figures(
     feeders: dict[str, set[str]] = defaultdict(set)  # asset → venues whose data it uses
     marks_ok: dict[str, bool] = defaultdict(lambda: True)
     venue_marks_ok: dict[tuple[str, str], bool] = defaultdict(lambda: True)
+    old_held: dict[str, list[str]] = defaultdict(list)  # asset → pushed holdings past their max_age_s
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
         held[h.asset] += h.quantity
         held_usd[h.asset] += h.quantity * mid
         feeders[h.asset].add(h.price_venue)
+        if h.max_age_s is not None and snap.taken_at_ns - h.ts_recv_ns > h.max_age_s * NS_PER_S:
+            old_held[h.asset].append(h.name)
     for (venue, _account), acct in snap.accounts.items():
         for p in acct.positions:
             asset = _base_asset(p.symbol)
@@ -97,8 +100,12 @@ def book_figures(
                 carry_by_venue[(venue, asset)] += math.nan
     for asset in sorted(set(held) | set(perp)):
         stale = _stale_venues(fresh, feeders[asset], asset)
-        ok = marks_ok[asset] and not stale
-        why = f"stale: {', '.join(sorted(stale))}" if stale else ""
+        held_ok = asset not in old_held
+        old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(sorted(old_held[asset]))}"
+        legs_ok = marks_ok[asset] and not stale  # the carry uses no holding: only this applies to it
+        legs_why = f"stale: {', '.join(sorted(stale))}" if stale else ""
+        ok = legs_ok and held_ok
+        why = "; ".join(r for r in (legs_why, old) if r)
         sink.add(
             "book_partial",
             0.0 if ok else 1.0,
@@ -108,10 +115,10 @@ def book_figures(
         )
         sink.add("net_delta", held[asset] + perp[asset], fresh=ok, reason=why, asset=asset)
         sink.add("net_delta_usd", held_usd[asset] + perp_usd[asset], fresh=ok, reason=why, asset=asset)
-        sink.add("holdings_quantity", held[asset], asset=asset)
+        sink.add("holdings_quantity", held[asset], fresh=held_ok, reason=old, asset=asset)
         hr = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
         sink.add("hedge_ratio", hr, fresh=ok, reason=why if held[asset] > 0 else "no_holdings", asset=asset)
-        sink.add("funding_carry_usd_per_day", carry[asset], fresh=ok, reason=why, asset=asset)
+        sink.add("funding_carry_usd_per_day", carry[asset], fresh=legs_ok, reason=legs_why, asset=asset)
     for (venue, asset), qty in sorted(by_venue.items()):
         venue_ok = venue not in _stale_venues(fresh, {venue}, asset) and venue_marks_ok[(venue, asset)]
         sink.add("venue_perp_quantity", qty, fresh=venue_ok, venue=venue, asset=asset)

@@ -70,3 +70,11 @@ def test_an_unusable_receiver_url_is_refused_without_echoing_it(
     err = capsys.readouterr().err
     assert "config error: receivers[0].url_env:" in err and reason in err and "DESK_URL" in err
     assert "T0KEN-s3cr3t" not in err and "8o80" not in err
+
+
+def test_a_missing_mqtt_tls_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check-config` reads the broker's CA file as `perpmon run` would, and names the key when it cannot."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[mqtt]\nenabled = true\ntls = true\nca_file = "{tmp_path / "gone.pem"}"\n')
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "config error: mqtt.ca_file: cannot read" in capsys.readouterr().err
