@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from monitor.clock import NS_PER_S
+from monitor.evaluation.exposure import stale_holdings
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.store.state import Snapshot
@@ -71,15 +72,13 @@ def book_figures(
     feeders: dict[str, set[str]] = defaultdict(set)  # asset → venues whose data it uses
     marks_ok: dict[str, bool] = defaultdict(lambda: True)
     venue_marks_ok: dict[tuple[str, str], bool] = defaultdict(lambda: True)
-    old_held: dict[str, list[str]] = defaultdict(list)  # asset → pushed holdings past their max_age_s
+    old_held = stale_holdings(snap)
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
         held[h.asset] += h.quantity
         held_usd[h.asset] += h.quantity * mid
         feeders[h.asset].add(h.price_venue)
-        if h.max_age_s is not None and snap.taken_at_ns - h.ts_recv_ns > h.max_age_s * NS_PER_S:
-            old_held[h.asset].append(h.name)
     for (venue, _account), acct in snap.accounts.items():
         for p in acct.positions:
             asset = _base_asset(p.symbol)
@@ -101,7 +100,7 @@ def book_figures(
     for asset in sorted(set(held) | set(perp)):
         stale = _stale_venues(fresh, feeders[asset], asset)
         held_ok = asset not in old_held
-        old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(sorted(old_held[asset]))}"
+        old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(old_held[asset])}"
         legs_ok = marks_ok[asset] and not stale  # the carry uses no holding: only this applies to it
         legs_why = f"stale: {', '.join(sorted(stale))}" if stale else ""
         ok = legs_ok and held_ok

@@ -129,19 +129,22 @@ async def test_pushed_holdings_add_update_and_clear_beside_config() -> None:
 
 
 async def test_a_pushed_holding_older_than_max_age_flags_the_figures_built_on_it() -> None:
-    """Past max_age_s, holdings_quantity, hedge_ratio and net_delta are not fresh and say which holding."""
+    """Past max_age_s, the book figures built on the holding are not fresh and say which holding."""
     st, now = book()
     clock = ManualClock(start_ns=now)
     col, client = collector(st, clock, max_age_s=300.0), FakeClient()
     await col._handle(client, "perpmon/holdings/cold", COLD)  # type: ignore[arg-type]
     figs = figures(st, now + 299 * S)
     assert all(fig(figs, n).fresh for n in ("holdings_quantity", "hedge_ratio", "net_delta"))
+    assert all(f.fresh for k, f in figs.items.items() if k.name == "var_usd")
     figs = figures(st, now + 301 * S)
     why = "holding not updated within max_age_s: cold"
     for name in ("holdings_quantity", "hedge_ratio", "net_delta", "book_partial"):
         f = fig(figs, name)
         assert not f.fresh and why in f.reason and math.isfinite(f.value), name
     assert fig(figs, "book_partial").value == 1.0
+    var = [f for k, f in figs.items.items() if k.name == "var_usd"]
+    assert var and not any(f.fresh for f in var)  # the VaR's spot leg is that holding too
     assert fig(figs, "funding_carry_usd_per_day").fresh  # built on the perp legs only
 
 
