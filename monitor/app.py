@@ -130,6 +130,7 @@ class Daemon:
                 prices={(v.name, s) for v in self.cfg.venues for s in v.spot_symbols},
                 sink=self.store,
                 clock=self.clock,
+                declared=lambda: {h.name for h in self.cfg.holdings},  # self.cfg: swapped by a reload
             )
             collector_stats.append(mqtt.stats)
             self.supervisor.spawn("mqtt.holdings", mqtt.run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from monitor.errors import ConfigError
-from monitor.secret import Secret
+from monitor.secret import Secret, url_problem
 
 __all__ = [
     "AccountConfig",
@@ -38,6 +39,7 @@ __all__ = [
     "SimulatorConfig",
     "VenueConfig",
     "load_config",
+    "mqtt_tls_context",
     "parse_config",
 ]
 
@@ -190,6 +192,12 @@ class MqttConfig(_Cfg, frozen=True, kw_only=True):
     password_env: EnvName | None = None
     topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_/-]{1,64}$")] = "perpmon"
     client_id: Name = "perpmon"
+    tls: bool = False  # TLS to the broker (usually port 8883); the chain is always verified
+    ca_file: str | None = None  # PEM CA bundle; None: the system's trust store
+    cert_file: str | None = None  # client certificate (PEM) for brokers that require one; needs key_file
+    key_file: str | None = None
+    tls_insecure: bool = False  # skip only the host-name check (a broker reached by IP); never the chain
+    max_age_s: PositiveFloat | None = None  # a pushed holding not updated for this long: figures not fresh
 
 
 class ProxyHedgeConfig(_Cfg, frozen=True, kw_only=True):
@@ -371,12 +379,14 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
             for i, a in enumerate(cfg.simulator.accounts)
         }
     urls = {
-        r.name: _env(env, f"receivers[{i}].url_env", r.url_env)
+        r.name: _receiver_url(env, f"receivers[{i}].url_env", r.url_env, r.type)
         for i, r in enumerate(cfg.receivers)
         if r.url_env is not None
     }
     creds = None
     m = cfg.mqtt
+    if m.enabled and m.password_env is not None and m.username_env is None:
+        raise ConfigError("mqtt.username_env", "a password needs the variable holding its username")
     if m.enabled and m.username_env is not None:
         if m.password_env is None:
             raise ConfigError("mqtt.password_env", "a username needs the variable holding its password")
@@ -397,6 +407,15 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
         api_passwords=passwords,
         receiver_credentials=_receiver_credentials(cfg, env),
     )
+
+
+def _receiver_url(env: Mapping[str, str], path: str, name: str, kind: str) -> Secret:
+    """The receiver's URL, refused here when it cannot work; the reason names the variable, never the URL."""
+    url = _env(env, path, name)
+    problem = url_problem(url.reveal()) if kind not in ("console", "mqtt") else ""
+    if problem:
+        raise ConfigError(path, f"the URL in {name} cannot be used: {problem}")
+    return url
 
 
 def _receiver_credentials(cfg: Config, env: Mapping[str, str]) -> dict[str, tuple[Secret, Secret]]:
@@ -445,6 +464,7 @@ def _check_references(cfg: Config) -> None:
             raise ConfigError(
                 f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols"
             )
+    _check_mqtt(cfg.mqtt)
     for i, r in enumerate(cfg.receivers):
         _check_receiver(r, f"receivers[{i}]")
         if r.type not in ("console", "mqtt") and r.url_env is None:
@@ -475,6 +495,50 @@ def _check_references(cfg: Config) -> None:
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
+
+
+def _check_mqtt(m: MqttConfig) -> None:
+    """TLS keys only with `tls`; certificate and key in pairs; the files load (only when enabled)."""
+    for key in ("ca_file", "cert_file", "key_file", "tls_insecure"):
+        if getattr(m, key) and not m.tls:
+            raise ConfigError(f"mqtt.{key}", "needs mqtt.tls = true")
+    if (m.cert_file is None) != (m.key_file is None):
+        missing = "key_file" if m.key_file is None else "cert_file"
+        raise ConfigError(f"mqtt.{missing}", "a client certificate and its key go together")
+    if m.enabled:
+        mqtt_tls_context(m)
+
+
+def mqtt_tls_context(m: MqttConfig) -> ssl.SSLContext | None:
+    """The TLS context for the holdings broker, or None for plain TCP; ConfigError names the bad file.
+
+    Built once at config time (so `check-config` reads every file) and again by the collector.
+    """
+    if not m.tls:
+        return None
+    for key in ("ca_file", "cert_file", "key_file"):
+        path = getattr(m, key)
+        if path is None:
+            continue
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"mqtt.{key}", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        ctx = ssl.create_default_context(cafile=m.ca_file)
+    except ssl.SSLError as exc:
+        raise ConfigError("mqtt.ca_file", f"not a PEM CA bundle ({exc.reason})") from None
+    if m.cert_file is not None and m.key_file is not None:
+        try:
+            # the empty password: an encrypted key fails here instead of prompting on a terminal
+            ctx.load_cert_chain(m.cert_file, m.key_file, password=lambda: b"")
+        except ssl.SSLError as exc:
+            detail = exc.reason or "PEM error; the key must not be encrypted"
+            why = f"certificate and key do not load as a pair ({detail})"
+            raise ConfigError("mqtt.cert_file", why) from None
+    ctx.check_hostname = not m.tls_insecure
+    return ctx
 
 
 def _check_venue_kind(v: VenueConfig, path: str) -> None:

@@ -165,13 +165,19 @@ class AccountSnapshot(_Rec, frozen=True, kw_only=True, tag=True):
 
 
 class Holding(_Rec, frozen=True, kw_only=True, tag=True):
-    """Off-exchange holdings (custody, cold wallets), from config or MQTT; `venue` is the source."""
+    """Off-exchange holdings (custody, cold wallets), from config or MQTT; `venue` is the source.
+
+    A source owns its names: the store keys holdings by (source, name), so a pushed message can
+    never remove or replace a holding declared in config.toml.
+    """
 
     name: str
     asset: str
     quantity: float
     price_venue: str  # whose spot price values it
     price_symbol: str
+    cleared: bool = False  # the source withdrew this holding (the other fields then mean nothing)
+    max_age_s: float | None = None  # older than this (from ts_recv_ns), figures built on it are not fresh
 
 
 class FeedState(enum.StrEnum):

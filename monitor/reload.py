@@ -33,6 +33,7 @@ from monitor.collectors.holdings import holdings_from_config
 from monitor.config import Config, Secrets, load_config
 from monitor.errors import ConfigError
 from monitor.evaluator import Evaluator
+from monitor.log import add_secrets
 from monitor.notify import Dispatcher, build_notifiers
 from monitor.records import AlertEvent, Holding
 from monitor.rules.engine import RuleEngine
@@ -136,6 +137,7 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
                 raise ConfigError("", "the daemon was started without a config file to re-read")
             given = await asyncio.to_thread(load_config, d.config_path)
         cfg, secrets = given
+        add_secrets(secrets.all())  # first: anything below may log them, refused reload or not
         if d.shard_override is not None:
             cfg = msgspec.structs.replace(cfg, shard=d.shard_override)
         cfg = select_shard(cfg)
@@ -185,7 +187,6 @@ def _put_holdings(d: Daemon, before: set[str], now_ns: int) -> None:
     for h in holdings_from_config(d.cfg.holdings, now_ns):
         d.store.put(h)
     for name in sorted(before - {h.name for h in d.cfg.holdings}):
-        # quantity 0 with no asset is the store's "cleared by its source"
         d.store.put(
             Holding(
                 venue="config",
@@ -196,5 +197,6 @@ def _put_holdings(d: Daemon, before: set[str], now_ns: int) -> None:
                 quantity=0.0,
                 price_venue="",
                 price_symbol="",
+                cleared=True,
             )
         )

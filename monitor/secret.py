@@ -3,13 +3,15 @@
 A `Secret` is revealed only at the point of use (signing a request, opening a socket); `repr`,
 `str`, logging and JSON all see `<redacted>`. `redact_url` strips credentials, paths and queries
 from URLs that appear in transport errors, since webhook URLs carry their token in the path.
+Both it and `url_problem` take any string and never raise: they run on the error paths, where an
+exception would turn one bad URL into a crash or an endless retry.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-__all__ = ["REDACTED", "Secret", "redact_text", "redact_url"]
+__all__ = ["REDACTED", "Secret", "redact_text", "redact_url", "url_problem"]
 
 REDACTED = "<redacted>"
 
@@ -49,12 +51,37 @@ def redact_url(url: str) -> str:
     """Keep scheme and host so an operator can tell which receiver failed; drop everything else."""
     try:
         parts = urlsplit(url)
+        host = parts.hostname
     except ValueError:
         return REDACTED
-    if not parts.scheme or not parts.hostname:
+    if not parts.scheme or not host:
         return REDACTED
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}/{REDACTED}"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number (or out of range): say so, never echo it
+        port = ":<bad-port>"
+    return f"{parts.scheme}://{host}{port}/{REDACTED}"
+
+
+def url_problem(url: str) -> str:
+    """Why an HTTP(S) receiver URL cannot be used ("" when it can); the reason never quotes the URL.
+
+    Checked once when the config is read (so `check-config` refuses it) and again before each
+    send, where a URL that cannot work is a permanent failure rather than a retry.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # raises on a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        return "port is not a number from 0 to 65535" if "port" in str(exc).lower() else "not a URL"
+    if parts.scheme not in ("http", "https"):
+        return "scheme must be http or https"
+    if not host:
+        return "no host"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "contains whitespace or control characters"
+    return ""
 
 
 def redact_text(text: str, secrets: list[Secret] | tuple[Secret, ...]) -> str:

@@ -6,13 +6,21 @@ Topic `<prefix>/holdings/<name>`, retained, QoS 1, JSON::
 
 Retained messages give the state at start (a custody system publishes once, perpmon restarts
 freely). A bad message is never applied: the reason is published to `<topic>/rejected`, logged and
-counted, and the last good value stays. An empty retained payload clears the holding (quantity 0).
+counted, and the last good value stays. An empty payload clears a holding this broker pushed.
+
+Pushed holdings live in their own namespace (the store keys them by source): a message naming a
+holding declared in config.toml is refused (`config_holding`), so a stray or malicious empty
+retained message cannot take the custody leg out of the book and quietly silence HedgeRatioLow.
+With `max_age_s`, a pushed holding not updated for that long is flagged on every figure built on
+it; a retained copy the broker re-sends on reconnect keeps its first receipt time, so reconnects do
+not make an old value look new.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Collection
 
 import aiomqtt
 import msgspec
@@ -21,7 +29,7 @@ import structlog
 from monitor.backoff import backoff
 from monitor.clock import Clock
 from monitor.collectors.base import CollectorStats, RecordSink
-from monitor.config import MqttConfig
+from monitor.config import MqttConfig, mqtt_tls_context
 from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Holding
 from monitor.secret import Secret
@@ -44,12 +52,24 @@ _decoder = msgspec.json.Decoder(HoldingMessage)
 
 
 def parse_holding(
-    topic: str, payload: bytes, prefix: str, prices: set[tuple[str, str]], now_ns: int
+    topic: str,
+    payload: bytes,
+    prefix: str,
+    prices: set[tuple[str, str]],
+    now_ns: int,
+    *,
+    declared: Collection[str] = (),
+    max_age_s: float | None = None,
 ) -> Holding:
-    """Validate one message; `prices` are the (venue, spot symbol) pairs perpmon can value."""
+    """Validate one message; `prices` are the (venue, spot symbol) pairs perpmon can value.
+
+    `declared` are the names config.toml holds: a message may not touch them, not even to clear.
+    """
     name = topic.removeprefix(f"{prefix}/holdings/")
     if name == topic or not _NAME.match(name):
         raise ParseError("bad_topic", topic)
+    if name in declared:
+        raise ParseError("config_holding", f"{name!r} is declared in config.toml; MQTT cannot change it")
     if not payload:
         return Holding(
             venue="mqtt",
@@ -60,6 +80,7 @@ def parse_holding(
             quantity=0.0,
             price_venue="",
             price_symbol="",
+            cleared=True,
         )
     try:
         m = _decoder.decode(payload)
@@ -82,6 +103,7 @@ def parse_holding(
         quantity=m.quantity,
         price_venue=m.price_venue,
         price_symbol=m.price_symbol,
+        max_age_s=max_age_s,
     )
 
 
@@ -94,14 +116,18 @@ class MqttHoldingsCollector:
         prices: set[tuple[str, str]],
         sink: RecordSink,
         clock: Clock,
+        declared: Callable[[], Collection[str]] = frozenset,
     ) -> None:
         self.cfg = cfg
         self.credentials = credentials
         self.prices = prices
         self.sink = sink
         self.clock = clock
+        self.declared = declared  # config.toml's holding names, read per message (a reload changes them)
+        self.tls = mqtt_tls_context(cfg)
         self.stats = CollectorStats("mqtt")
         self.rejected = 0
+        self._applied: dict[str, tuple[bytes, int]] = {}  # name → (payload, first receipt time)
 
     def tasks(self) -> dict[str, object]:
         return {"mqtt.holdings": self.run}
@@ -126,13 +152,14 @@ class MqttHoldingsCollector:
                     username=user,
                     password=password,
                     identifier=self.cfg.client_id,
+                    tls_context=self.tls,
                 ) as client:
                     await client.subscribe(topic, qos=1)
                     self.stats.connected["mqtt"] = True
                     self._status(FeedState.UP, "")
                     delays = backoff(initial_s=0.5, max_s=30.0)
                     async for msg in client.messages:
-                        await self._handle(client, str(msg.topic), bytes(msg.payload or b""))
+                        await self._handle(client, str(msg.topic), bytes(msg.payload or b""), msg.retain)
             except aiomqtt.MqttError as exc:
                 self.stats.connected["mqtt"] = False
                 self._status(FeedState.DOWN, type(exc).__name__)
@@ -142,11 +169,22 @@ class MqttHoldingsCollector:
             self.stats.reconnects["mqtt"] += 1
             await self.clock.sleep(next(delays))
 
-    async def _handle(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+    async def _handle(
+        self, client: aiomqtt.Client, topic: str, payload: bytes, retained: bool = False
+    ) -> None:
         if topic.endswith("/rejected"):
             return
+        now = self.clock.now_ns()
         try:
-            rec = parse_holding(topic, payload, self.cfg.topic_prefix, self.prices, self.clock.now_ns())
+            rec = parse_holding(
+                topic,
+                payload,
+                self.cfg.topic_prefix,
+                self.prices,
+                now,
+                declared=self.declared(),
+                max_age_s=self.cfg.max_age_s,
+            )
         except ParseError as exc:
             self.stats.drop(exc.reason)
             self.rejected += 1
@@ -155,5 +193,12 @@ class MqttHoldingsCollector:
             await client.publish(f"{topic}/rejected", body, qos=1)
             return
         self.stats.messages["mqtt"] += 1
+        seen = self._applied.get(rec.name)
+        if retained and seen is not None and seen[0] == payload:  # the broker's copy again, not news
+            rec = msgspec.structs.replace(rec, ts_event_ns=seen[1], ts_recv_ns=seen[1])
+        self._applied[rec.name] = (payload, rec.ts_recv_ns)
         self.sink.put(rec)
-        log.info("holding updated", name=rec.name, asset=rec.asset, quantity=rec.quantity)
+        if rec.cleared:
+            log.info("holding cleared", name=rec.name)
+        else:
+            log.info("holding updated", name=rec.name, asset=rec.asset, quantity=rec.quantity)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from monitor.clock import NS_PER_S
+from monitor.evaluation.exposure import stale_holdings
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.store.state import Snapshot
@@ -71,6 +72,7 @@ def book_figures(
     feeders: dict[str, set[str]] = defaultdict(set)  # asset → venues whose data it uses
     marks_ok: dict[str, bool] = defaultdict(lambda: True)
     venue_marks_ok: dict[tuple[str, str], bool] = defaultdict(lambda: True)
+    old_held = stale_holdings(snap)
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
@@ -97,8 +99,12 @@ def book_figures(
                 carry_by_venue[(venue, asset)] += math.nan
     for asset in sorted(set(held) | set(perp)):
         stale = _stale_venues(fresh, feeders[asset], asset)
-        ok = marks_ok[asset] and not stale
-        why = f"stale: {', '.join(sorted(stale))}" if stale else ""
+        held_ok = asset not in old_held
+        old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(old_held[asset])}"
+        legs_ok = marks_ok[asset] and not stale  # the carry uses no holding: only this applies to it
+        legs_why = f"stale: {', '.join(sorted(stale))}" if stale else ""
+        ok = legs_ok and held_ok
+        why = "; ".join(r for r in (legs_why, old) if r)
         sink.add(
             "book_partial",
             0.0 if ok else 1.0,
@@ -108,10 +114,10 @@ def book_figures(
         )
         sink.add("net_delta", held[asset] + perp[asset], fresh=ok, reason=why, asset=asset)
         sink.add("net_delta_usd", held_usd[asset] + perp_usd[asset], fresh=ok, reason=why, asset=asset)
-        sink.add("holdings_quantity", held[asset], asset=asset)
+        sink.add("holdings_quantity", held[asset], fresh=held_ok, reason=old, asset=asset)
         hr = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
         sink.add("hedge_ratio", hr, fresh=ok, reason=why if held[asset] > 0 else "no_holdings", asset=asset)
-        sink.add("funding_carry_usd_per_day", carry[asset], fresh=ok, reason=why, asset=asset)
+        sink.add("funding_carry_usd_per_day", carry[asset], fresh=legs_ok, reason=legs_why, asset=asset)
     for (venue, asset), qty in sorted(by_venue.items()):
         venue_ok = venue not in _stale_venues(fresh, {venue}, asset) and venue_marks_ok[(venue, asset)]
         sink.add("venue_perp_quantity", qty, fresh=venue_ok, venue=venue, asset=asset)

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from monitor.evaluation.exposure import Leg, book_signature, market_exposures, spot_mid
+from monitor.evaluation.exposure import Leg, book_signature, market_exposures, spot_mid, stale_holdings
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.sink import FigureSink
 from monitor.risk._num import FloatArray
@@ -93,7 +93,7 @@ def book_var_figures(
     confidences: tuple[float, ...],
 ) -> None:
     w_now, priced = leg_exposures(snap)
-    all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now)
+    all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
     h = models.history
     why = ""
     if not w_now:

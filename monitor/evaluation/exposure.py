@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from monitor.clock import NS_PER_S
 from monitor.store.state import Snapshot
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "book_signature",
     "market_exposures",
     "spot_mid",
+    "stale_holdings",
 ]
 
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD")
@@ -65,6 +67,18 @@ def market_exposures(snap: Snapshot) -> dict[tuple[str, str], MarketExposure]:
             e.perp_q += q
             e.positions.append(((venue, account, p.symbol, p.side), q))
     return dict(sorted(out.items()))
+
+
+def stale_holdings(snap: Snapshot) -> dict[str, list[str]]:
+    """Pushed holdings not updated within their `max_age_s`, names by asset, sorted.
+
+    They stay in the book (the last word is the best there is) but no figure built on them is fresh.
+    """
+    out: dict[str, list[str]] = defaultdict(list)
+    for name, h in sorted(snap.holdings.items()):
+        if h.max_age_s is not None and snap.taken_at_ns - h.ts_recv_ns > h.max_age_s * NS_PER_S:
+            out[h.asset].append(name)
+    return dict(out)
 
 
 def book_signature(book: dict[tuple[str, str], MarketExposure]) -> tuple[object, ...]:

@@ -13,7 +13,7 @@ import structlog
 
 from monitor.errors import PermanentDeliveryError, RetryableDeliveryError
 from monitor.notify.base import url_secret_parts
-from monitor.secret import Secret, redact_text, redact_url
+from monitor.secret import Secret, redact_text, redact_url, url_problem
 
 __all__ = ["HttpResponse", "HttpTransport", "SessionFactory"]
 
@@ -65,7 +65,14 @@ class HttpTransport:
     async def post(
         self, *, data: bytes, headers: Mapping[str, str], suffix: str = "", json_content: bool = True
     ) -> HttpResponse:
-        """POST to the URL (plus `suffix`, e.g. `/sendMessage`); never follows redirects."""
+        """POST to the URL (plus `suffix`, e.g. `/sendMessage`); never follows redirects.
+
+        A URL that cannot work (bad port, not http) is a permanent failure: retrying it would hold
+        every notification queued behind it for good.
+        """
+        problem = url_problem(self.url.reveal() + suffix)
+        if problem:
+            raise PermanentDeliveryError(f"invalid_url: {problem}: {self.redacted_url()}")
         if self._session is None or self._session.closed:
             self._session = self._factory() if self._factory is not None else aiohttp.ClientSession()
         hdrs = dict(headers)
@@ -83,7 +90,7 @@ class HttpTransport:
                 return HttpResponse(resp.status, dict(resp.headers), text)
         except TimeoutError:
             raise RetryableDeliveryError("timeout") from None
-        except aiohttp.InvalidURL:
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
             raise PermanentDeliveryError("invalid_url: " + self.redacted_url()) from None
         except (aiohttp.ClientError, OSError) as exc:
             detail = self.redact(f"{type(exc).__name__}: {exc}")

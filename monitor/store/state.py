@@ -200,7 +200,7 @@ class StateStore:
         self._funding: dict[tuple[str, str], FundingInfo] = {}
         self._tiers: dict[tuple[str, str, str], LeverageTiers] = {}
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
-        self._holdings: dict[str, Holding] = {}
+        self._holdings: dict[tuple[str, str], Holding] = {}  # (source, name): one namespace per source
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
         self._feeds: dict[tuple[str, str], _Feed] = {}
         self._grids: dict[tuple[str, str], _GridSeries] = {}
@@ -241,10 +241,10 @@ class StateStore:
         elif isinstance(record, LeverageTiers):
             self._tiers[(record.venue, record.account, record.symbol)] = record
         elif isinstance(record, Holding):
-            if record.quantity == 0 and not record.asset:
-                self._holdings.pop(record.name, None)  # cleared by its source
+            if record.cleared:  # a source clears only its own entry, never another source's
+                self._holdings.pop((record.venue, record.name), None)
             else:
-                self._holdings[record.name] = record
+                self._holdings[(record.venue, record.name)] = record
         elif isinstance(record, FeedStatus):
             self._put_status(record)
         elif isinstance(record, Fill):
@@ -399,6 +399,17 @@ class StateStore:
             for gkey in [k for k in keyed if k[:2] == (venue, account)]:
                 del keyed[gkey]
 
+    def _holdings_by_name(self) -> dict[str, Holding]:
+        """The book's holdings by name; config.toml wins a name that a pushed holding also uses.
+
+        The MQTT collector refuses such names, so a tie only arises when a reload declares a name
+        that was pushed before: the declared holding counts, never both.
+        """
+        out = {name: h for (source, name), h in self._holdings.items() if source == "config"}
+        for (_source, name), h in sorted(self._holdings.items()):
+            out.setdefault(name, h)
+        return out
+
     # ------------------------------------------------------------------ source
     def snapshot(self, now_ns: int) -> Snapshot:
         settled, estimated = self._settled_now()
@@ -409,7 +420,7 @@ class StateStore:
             funding=MappingProxyType(dict(self._funding)),
             tiers=MappingProxyType(dict(self._tiers)),
             accounts=MappingProxyType(dict(self._accounts)),
-            holdings=MappingProxyType(dict(self._holdings)),
+            holdings=MappingProxyType(self._holdings_by_name()),
             gone=MappingProxyType(dict(self._gone)),
             feeds=MappingProxyType({k: f.view() for k, f in self._feeds.items()}),
             mark_grid=MappingProxyType({k: g.ring.window() for k, g in self._grids.items()}),

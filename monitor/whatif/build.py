@@ -174,7 +174,8 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
                 quantity=h.quantity,
                 price_venue=h.price_venue,
                 price_symbol=h.price_symbol,
-                **t,
+                ts_event_ns=now_ns,
+                ts_recv_ns=now_ns,
             )
         )
     return out

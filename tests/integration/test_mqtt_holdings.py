@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 
 import aiomqtt
+import msgspec
 import pytest
 
 from monitor.clock import LiveClock
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
-from monitor.config import MqttConfig
-from monitor.records import Holding, Record
+from monitor.config import MqttConfig, mqtt_tls_context
+from monitor.records import FeedState, FeedStatus, Holding, Record
+from monitor.store.state import StateStore
 from tests.support.servers import mosquitto
+from tests.support.tls import make_pki
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +117,92 @@ async def test_broker_restart_reconnects_and_resubscribes(tmp_path: Path) -> Non
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_empty_message_cannot_remove_a_declared_holding(tmp_path: Path) -> None:
+    """The issue's case on a real broker: an empty retained payload on holdings/custody.
+
+    config.toml declares custody (50 BTC); the message is refused on /rejected, counted as
+    `config_holding`, and the store still holds 50 BTC. A pushed holding of its own name is added,
+    and an empty message clears that one (and only that one).
+    """
+    store = StateStore()
+    store.put(
+        Holding(venue="config", ts_event_ns=1, ts_recv_ns=1, name="custody", **{**GOOD, "quantity": 50.0})
+    )
+    with mosquitto(tmp_path) as (port, _proc):
+        col = MqttHoldingsCollector(
+            cfg=MqttConfig(enabled=True, port=port, client_id="perpmon-test3"),
+            credentials=None,
+            prices={("binance", "BTCUSDT")},
+            sink=store,
+            clock=LiveClock(),
+            declared=lambda: {"custody"},
+        )
+        task = asyncio.create_task(col.run())
+        try:
+            await until(lambda: col.stats.connected.get("mqtt") is True)
+            async with aiomqtt.Client("127.0.0.1", port) as pub:
+                await pub.subscribe("perpmon/holdings/+/rejected", qos=1)
+                await pub.publish("perpmon/holdings/custody", b"", qos=1, retain=True)
+                async with asyncio.timeout(10):
+                    msg = await anext(aiter(pub.messages))
+                assert str(msg.topic) == "perpmon/holdings/custody/rejected"
+                assert json.loads(bytes(msg.payload))["reason"] == "config_holding"  # type: ignore[arg-type]
+                await pub.publish("perpmon/holdings/cold", json.dumps({**GOOD, "quantity": 7.5}), qos=1)
+                await until(lambda: "cold" in store.snapshot(2).holdings)
+                await pub.publish("perpmon/holdings/cold", b"", qos=1, retain=True)
+                await until(lambda: "cold" not in store.snapshot(3).holdings)
+            assert col.stats.dropped == {"config_holding": 1}
+            custody = store.snapshot(4).holdings["custody"]
+            assert (custody.venue, custody.quantity) == ("config", 50.0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    """Against a broker that requires a client certificate signed by a throwaway CA: ours gets in.
+
+    Without the certificate the same broker refuses the connection, which the collector reports
+    as its holdings feed down rather than crashing.
+    """
+    pki = make_pki(tmp_path)
+    listener = (
+        f"cafile {pki.ca}\ncertfile {pki.server_cert}\nkeyfile {pki.server_key}\nrequire_certificate true\n"
+        "user root\n"  # started as root, mosquitto would become `mosquitto` and not read the private tmp dir
+    )
+    cfg = MqttConfig(
+        enabled=True,
+        client_id="perpmon-tls",
+        tls=True,
+        ca_file=str(pki.ca),
+        cert_file=str(pki.client_cert),
+        key_file=str(pki.client_key),
+    )
+    with mosquitto(tmp_path, listener=listener) as (port, _proc):
+        cfg = msgspec.structs.replace(cfg, port=port)
+        async with aiomqtt.Client("127.0.0.1", port, tls_context=mqtt_tls_context(cfg)) as pub:
+            await pub.publish("perpmon/holdings/cold", json.dumps(GOOD), qos=1, retain=True)
+        sink = ListSink()
+        col = MqttHoldingsCollector(
+            cfg=cfg, credentials=None, prices={("binance", "BTCUSDT")}, sink=sink, clock=LiveClock()
+        )
+        no_cert = MqttHoldingsCollector(
+            cfg=msgspec.structs.replace(cfg, client_id="perpmon-nocert", cert_file=None, key_file=None),
+            credentials=None,
+            prices={("binance", "BTCUSDT")},
+            sink=(refused := ListSink()),
+            clock=LiveClock(),
+        )
+        tasks = [asyncio.create_task(col.run()), asyncio.create_task(no_cert.run())]
+        try:
+            await until(lambda: [h.name for h in sink.holdings()] == ["cold"])
+            await until(
+                lambda: any(isinstance(r, FeedStatus) and r.state is FeedState.DOWN for r in refused.records)
+            )
+            assert no_cert.stats.connected.get("mqtt") is not True and refused.holdings() == []
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

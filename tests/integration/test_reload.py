@@ -19,12 +19,14 @@ from typing import Any
 
 import msgspec
 import pytest
+import structlog
 from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.app import Daemon
 from monitor.config import parse_config
+from monitor.log import configure_logging
 from tests.support.perpmon import sim_config, to_toml
 from tests.support.servers import free_port
 
@@ -215,6 +217,45 @@ async def test_a_new_receiver_is_swapped_in_and_delivered_to(tmp_path: Path, hoo
         )
     finally:
         await d.stop()
+
+
+async def test_a_secret_first_read_by_a_reload_never_reaches_the_log(
+    tmp_path: Path, hook: tuple[Hook, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The redactor learns a reloaded receiver's URL: before, it knew only the secrets read at start."""
+    h, url = hook
+    cfg, secrets = config(tmp_path, url, [MARGIN])
+    configure_logging("info", "json", secrets.all())  # as `perpmon run` does
+    d = Daemon(cfg, secrets)
+    await d.start()
+    token = "n3w-r3load3d-t0ken-4b1d"
+    new_url = f"{url}/{token}"
+    try:
+        await wait_for(lambda: h.seen("MarginRatio", "firing"), 15, "the first alert")
+        second = msgspec.structs.replace(cfg.receivers[0], name="second", url_env="SECOND_URL")
+        data, env = sim_config(
+            tmp_path,
+            ACCOUNTS,
+            holdings={"custody": 50.0},
+            rules=[MARGIN],
+            receivers=[
+                {"name": "desk", "type": "webhook", "url_env": "HOOK_URL", "timeout_s": 5.0},
+                {"name": "second", "type": "webhook", "url_env": "SECOND_URL", "timeout_s": 5.0},
+            ],
+        )
+        new_cfg, new_secrets = parse_config(data, {**env, "HOOK_URL": url, "SECOND_URL": new_url})
+        assert new_cfg.receivers[1] == second
+        assert await d.reload((new_cfg, new_secrets))
+        # a library error that echoes the URL, nested as aiohttp's request info would be
+        structlog.get_logger("test").warning(
+            "receiver error", request={"url": new_url, "history": [new_url]}, error=ValueError(new_url)
+        )
+    finally:
+        await d.stop()
+        out = capsys.readouterr().err
+        structlog.reset_defaults()
+    assert "receiver error" in out and "config reloaded" in out
+    assert token not in out
 
 
 async def test_heartbeat_follows_config_and_a_removed_account_is_forgotten(

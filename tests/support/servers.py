@@ -64,14 +64,17 @@ def require(binary: str, package: str) -> str:
 
 @contextmanager
 def mosquitto(
-    tmp: Path, port: int | None = None, *, allow_anonymous: bool = True
+    tmp: Path, port: int | None = None, *, allow_anonymous: bool = True, listener: str = ""
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A Mosquitto broker on 127.0.0.1:<port>, anonymous (or refusing every login), no persistence."""
+    """A Mosquitto broker on 127.0.0.1:<port>, anonymous (or refusing every login), no persistence.
+
+    `listener`: more lines for the listener (e.g. `cafile`, `certfile`, `require_certificate` for TLS).
+    """
     binary = require("mosquitto", "mosquitto")
     port = port or free_port()
     conf = tmp / f"mosquitto-{port}.conf"
     anonymous = "true" if allow_anonymous else "false"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous {anonymous}\npersistence false\n")
+    conf.write_text(f"listener {port} 127.0.0.1\n{listener}allow_anonymous {anonymous}\npersistence false\n")
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)

@@ -48,3 +48,33 @@ def test_a_sound_file_still_passes(tmp_path: Path, capsys: pytest.CaptureFixture
     )
     assert main(["check-config", "--config", str(path)]) == 0
     assert "is valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://hooks.example:8o80/hooks/T0KEN-s3cr3t", "port is not a number"),
+        ("https://hooks.example:99999/hooks/T0KEN-s3cr3t", "port is not a number"),
+        ("ftp://hooks.example/hooks/T0KEN-s3cr3t", "scheme must be http or https"),
+        ("https:///hooks/T0KEN-s3cr3t", "no host"),
+    ],
+)
+def test_an_unusable_receiver_url_is_refused_without_echoing_it(
+    url: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A webhook URL that can never be posted to exits 2 naming the variable's key, not the URL."""
+    monkeypatch.setenv("DESK_URL", url)
+    path = tmp_path / "config.toml"
+    path.write_text('[[receivers]]\nname = "desk"\ntype = "webhook"\nurl_env = "DESK_URL"\n')
+    assert main(["check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "config error: receivers[0].url_env:" in err and reason in err and "DESK_URL" in err
+    assert "T0KEN-s3cr3t" not in err and "8o80" not in err
+
+
+def test_a_missing_mqtt_tls_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check-config` reads the broker's CA file as `perpmon run` would, and names the key when it cannot."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[mqtt]\nenabled = true\ntls = true\nca_file = "{tmp_path / "gone.pem"}"\n')
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "config error: mqtt.ca_file: cannot read" in capsys.readouterr().err

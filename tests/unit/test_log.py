@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from monitor.log import configure_logging
+from monitor.log import add_secrets, configure_logging
 from monitor.secret import Secret
 
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"  # Binance's doc example
@@ -74,3 +74,41 @@ def test_ordinary_text_is_left_alone(json_log: pytest.CaptureFixture[str]) -> No
     msg = "wss://fstream.binance.com/market/stream btcusdt@markPrice@1s 1000SHIBUSDT"
     structlog.get_logger("t").info("connected", url=msg)
     assert lines(json_log)[0]["url"] == msg
+
+
+def test_a_secret_nested_in_a_field_is_redacted(json_log: pytest.CaptureFixture[str]) -> None:
+    """Dicts, lists, tuples and exception objects are walked; their other values are kept as they were."""
+    start()
+    structlog.get_logger("t").warning(
+        "request failed",
+        request={"url": f"https://h/x?apiKey={KEY}", "attempt": 2, "headers": [("X-MBX-APIKEY", KEY)]},
+        errors=[ValueError(f"bad key {KEY}"), {"deep": {"deeper": (f"hunter2-secret {KEY}",)}}],
+        plain=ValueError("nothing secret"),
+    )
+    (line,) = lines(json_log)
+    text = json.dumps(line)
+    assert KEY not in text and "hunter2-secret" not in text
+    assert line["request"] == {
+        "url": "https://h/x?apiKey=<redacted>",
+        "attempt": 2,
+        "headers": [["X-MBX-APIKEY", "<redacted>"]],
+    }
+    assert line["errors"] == [
+        "ValueError: bad key <redacted>",
+        {"deep": {"deeper": ["<redacted> <redacted>"]}},
+    ]
+    assert line["plain"] == "ValueError('nothing secret')"  # untouched: rendered as before
+
+
+def test_secrets_added_later_are_redacted_and_earlier_ones_stay(json_log: pytest.CaptureFixture[str]) -> None:
+    """What a config reload does: a receiver URL first seen in the new file is redacted from then on."""
+    start()
+    url = "https://hooks.example/services/T0/B0/n3w-s3cr3t-t0ken"
+    log = structlog.get_logger("t")
+    add_secrets([Secret(url), Secret("n3w-s3cr3t-t0ken")])
+    log.warning("post failed", error=f"POST {url}: 500", detail={"path": "/services/T0/B0/n3w-s3cr3t-t0ken"})
+    log.warning("still secret", error=f"apiKey={KEY}")
+    first, second = lines(json_log)
+    assert first["error"] == "POST <redacted>: 500"
+    assert first["detail"] == {"path": "/services/T0/B0/<redacted>"}
+    assert second["error"] == "apiKey=<redacted>"

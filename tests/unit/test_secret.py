@@ -9,7 +9,7 @@ import pickle
 import msgspec
 import pytest
 
-from monitor.secret import REDACTED, Secret, redact_text, redact_url
+from monitor.secret import REDACTED, Secret, redact_text, redact_url, url_problem
 
 TOKEN = "xoxb-1234-s3cr3t-token"
 
@@ -43,3 +43,36 @@ def test_urls_keep_only_scheme_and_host() -> None:
     text = f"POST {url} failed: 404 for /services/T0/B0/{TOKEN}"
     assert TOKEN not in redact_text(text, [Secret(TOKEN)]) and "404" in redact_text(text, [Secret(TOKEN)])
     assert redact_text("nothing here", [Secret("")]) == "nothing here"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"https://hooks.example:8o80/x/{TOKEN}", f"https://hooks.example:<bad-port>/{REDACTED}"),
+        (f"https://hooks.example:70000/x/{TOKEN}", f"https://hooks.example:<bad-port>/{REDACTED}"),
+        (f"https://[::1/x/{TOKEN}", REDACTED),
+        ("", REDACTED),
+    ],
+)
+def test_redact_url_never_raises(url: str, shown: str) -> None:
+    """It runs on the error paths: a bad port must give a redacted text, not a second exception."""
+    assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (f"https://hooks.example/x/{TOKEN}", ""),
+        (f"http://127.0.0.1:8080/x/{TOKEN}", ""),
+        (f"https://hooks.example:8o80/x/{TOKEN}", "port is not a number from 0 to 65535"),
+        (f"ftp://hooks.example/x/{TOKEN}", "scheme must be http or https"),
+        (f"hooks.example/x/{TOKEN}", "scheme must be http or https"),
+        (f"https:///x/{TOKEN}", "no host"),
+        (f"https://[::1/x/{TOKEN}", "not a URL"),
+        (f"https://hooks.example/x/{TOKEN}\n", "contains whitespace or control characters"),
+    ],
+)
+def test_url_problem_says_why_without_the_url(url: str, problem: str) -> None:
+    """Each unusable receiver URL gets a reason; no reason quotes the URL or its token."""
+    assert url_problem(url) == problem
+    assert TOKEN not in url_problem(url)

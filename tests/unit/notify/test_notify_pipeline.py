@@ -153,6 +153,35 @@ async def test_unexpected_notifier_error_is_retried_and_redacted(tmp_path: Path)
     assert TOKEN not in repr(logs) and TOKEN not in repr(outbox.rows())
 
 
+async def test_bad_url_gives_up_and_the_queue_behind_it_moves_on(tmp_path: Path, receiver: Receiver) -> None:
+    """A receiver URL with a non-numeric port fails each of its notifications once, permanently.
+
+    Before, `redact_url` raised inside the transport, the pipeline retried the `unexpected_error`
+    for good and every notification queued behind the head waited forever.
+    """
+    bad = ReceiverConfig(name="broken", type="webhook", url_env="BROKEN_URL")
+    bad_url = Secret(f"https://hooks.example:8o80/hooks/{TOKEN}")
+    good_url = Secret(receiver.url())
+    receivers = (bad, HOOK)
+    notifiers = build_notifiers(receivers, {"broken": bad_url, "desk": good_url}, clock=ManualClock())
+    outbox = Outbox(tmp_path / "o.db")
+    d = Dispatcher(receivers, notifiers, outbox, ManualClock(), secrets=[bad_url, good_url])
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(d.run())
+        await d.submit([event(symbol="BTCUSDT")], T0)
+        await d.submit([event(symbol="ETHUSDT", event_ns=T0 + 1)], T0 + 1)
+        assert await d.flush(5)  # nothing left pending: no endless retry
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await d.close()
+    broken = [r[2] for r in outbox.rows() if r[1] == "broken"]
+    assert broken == ["failed", "failed"]
+    assert d.given_up_total["broken"] == 2 and d.failed_total == {("broken", "invalid_url"): 2}
+    assert d.sent_total["desk"] == 2 and len(receiver.requests) == 2
+    assert sum(e["event"] == "notification failed permanently; giving up" for e in logs) == 2
+    assert TOKEN not in repr(logs) and TOKEN not in repr(outbox.rows())
+
+
 def test_notify_reasons_follow_alertmanager() -> None:
     """first → repeat → new_alerts (escalation) → new_resolved, per receiver and group."""
     d = Dispatcher((HOOK,), {"desk": _Null()}, Outbox(":memory:"), ManualClock())

@@ -129,3 +129,21 @@ async def test_malformed_url_is_permanent_and_redacted() -> None:
         await hook.notify(notification())
     await hook.close()
     assert TOKEN not in repr(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://hooks.example:8o80/hooks/{TOKEN}",  # redact_url used to raise ValueError on this port
+        f"ftp://hooks.example/hooks/{TOKEN}",  # aiohttp's NonHttpUrlClientError used to be retried
+        f"https://hooks.example:70000/hooks/{TOKEN}",
+    ],
+)
+async def test_unusable_url_is_permanent_and_redacted(url: str) -> None:
+    """A URL that can never be posted to is a permanent failure whose reason shows no token."""
+    hook = WebhookNotifier("desk", Secret(url), clock=ManualClock())
+    with structlog.testing.capture_logs() as logs, pytest.raises(PermanentDeliveryError) as info:
+        await hook.notify(notification())
+    await hook.close()
+    assert info.value.reason.startswith("invalid_url: ")
+    assert TOKEN not in f"{info.value!s} {info.value!r} {info.value.reason} {logs!r}"
