@@ -386,9 +386,9 @@ async def test_faults_malformed_repeated_stall_and_disconnect() -> None:
 
 
 async def test_a_symbol_an_account_opens_is_watched_and_tiered_at_once() -> None:
-    """carol, watched for BTCUSDT only, opens ETHUSDT (arriving over the private stream): the ticker is
-    subscribed on the running linear socket (book levels too), its mark is fresh, and its funding interval and risk
-    limits arrive at once, not at the next 10-minute refresh."""
+    """carol, watched for BTCUSDT only, opens ETHUSDT (arriving over the private stream): its ticker
+    (and book levels) are subscribed on the running linear socket, its mark is fresh, and its funding
+    interval and risk limits arrive at once, not at the next 10-minute refresh."""
     venue = {**BYBIT, "symbols": ["BTCUSDT"], "reconcile_s": 60.0}
     async with running_book([venue], {"carol": "bybit"}) as b:
         c = b.collectors["bybit"]
