@@ -152,7 +152,7 @@ class CcxtProCollector:
         if kind == "marks":
             if ex.has.get("watchMarkPrices"):
                 return lambda e, syms: e.watch_mark_prices(syms)
-            if ex.has.get("watchMarkPrice") and len(self.cfg.symbols) == 1 and not self.held.extra:
+            if ex.has.get("watchMarkPrice") and len(self.cfg.symbols) == 1:
                 return lambda e, syms: _one(e.watch_mark_price(syms[0]))
             return lambda e, syms: e.watch_tickers(syms)
         return lambda e, syms: e.watch_bids_asks(syms)
@@ -182,6 +182,12 @@ class CcxtProCollector:
                         names = (conv.spot_symbols if market == "spot" else conv.perp_symbols)(markets, fixed)
                     else:
                         names = self._perp_names(markets)
+                        if not self._follows_held(ex, kind):
+                            left = {f"{prefix}:{s}": 0.0 for s in names if s not in self.cfg.symbols}
+                            self._status(
+                                left, FeedState.DOWN, "not watched: this venue watches marks per symbol"
+                            )
+                            names = {s: u for s, u in names.items() if s in self.cfg.symbols}
                         more = {f"{prefix}:{s}": self.limits[f"{prefix}:{s}"] for s in names}
                         added = {k: v for k, v in more.items() if k not in limits}
                         if added:
@@ -222,6 +228,17 @@ class CcxtProCollector:
                 await ex.close()
             self.stats.reconnects[socket] += 1
             await self.clock.sleep(next(delays))
+
+    def _follows_held(self, ex: Any, kind: str) -> bool:
+        """Whether this watch can take held symbols too.
+
+        A venue that watches marks only one symbol at a time (kucoinfutures) keeps its one
+        configured symbol on that watch: the multi-symbol fallback, tickers, may carry no mark, and
+        one ticker without one would drop the configured symbol's batch with it. Its held legs are
+        reported not watched (their mark streams DOWN with the reason), never silently unpriced.
+        """
+        single = not ex.has.get("watchMarkPrices") and ex.has.get("watchMarkPrice")
+        return not (kind == "marks" and single and len(self.cfg.symbols) == 1)
 
     def _perp_names(self, markets: Any) -> dict[str, str]:
         """Configured perpetuals (each must exist) and held ones this venue lists as linear perpetuals."""

@@ -17,7 +17,7 @@ from monitor.collectors.binanceusdm import BinanceEndpoints
 from monitor.collectors.ccxtpro import CcxtProCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
-from monitor.records import AccountSnapshot, LeverageTiers
+from monitor.records import AccountSnapshot, FeedState, LeverageTiers, MarkPrice
 
 ENV = {"K": "key-5f1e2d3c", "S": "secret-9a8b7c6d"}
 MARKETS = {
@@ -120,3 +120,51 @@ async def test_tiers_of_a_held_symbol_are_fetched_at_once_and_once(monkeypatch: 
     assert tier_calls == [("tiers", ("BTC/USDT:USDT",)), ("tiers", ("ETH/USDT:USDT",))]
     assert calls.index(("tiers", ("ETH/USDT:USDT",))) == 2  # right after the first snapshot
     assert {t.symbol for t in store.of(LeverageTiers)} == {"BTCUSDT", "ETHUSDT"}
+
+
+class PerSymbolMarks(Client):
+    """A venue whose ccxt client watches marks one symbol at a time (kucoinfutures' shape)."""
+
+    def __init__(self, calls: list[Any]) -> None:
+        super().__init__(calls, tiers=False)
+        self.has = {"watchMarkPrice": True}
+        self.n = 0
+
+    async def watch_mark_price(self, symbol: str) -> dict[str, Any]:
+        self.calls.append(("watch", symbol))
+        await asyncio.sleep(0.005)
+        self.n += 1
+        return {
+            "symbol": symbol,
+            "markPrice": 100.0,
+            "indexPrice": 100.0,
+            "timestamp": 1_700_000_000_000 + self.n,
+        }
+
+
+async def test_a_per_symbol_mark_venue_keeps_its_symbol_and_reports_the_held_one_not_watched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One configured symbol on `watch_mark_price`: a held ETH leg does not move it to tickers (which may
+    carry no mark and would take BTC down with them); ETH's mark stream is DOWN, saying why."""
+    c, calls, store = collector(monkeypatch, tiers=False)
+    monkeypatch.setattr(c, "_new", lambda exchange_id, account=None: PerSymbolMarks(calls))
+    task = asyncio.create_task(c._stream("marks", "okx", None, "mark"))
+    try:
+        for _ in range(1000):
+            if len(store.of(MarkPrice)) >= 3:
+                break
+            await asyncio.sleep(0.005)
+        c.held.note(["ETHUSDT"])
+        n = len(store.of(MarkPrice))
+        for _ in range(1000):
+            if len(store.of(MarkPrice)) >= n + 3:
+                break
+            await asyncio.sleep(0.005)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert {m.symbol for m in store.of(MarkPrice)} == {"BTCUSDT"} and len(store.of(MarkPrice)) >= n + 3
+    assert {x[1] for x in calls if x[0] == "watch"} == {"BTC/USDT:USDT"}
+    (eth,) = store.statuses("mark:ETHUSDT")
+    assert (eth.state, eth.reason) == (FeedState.DOWN, "not watched: this venue watches marks per symbol")
