@@ -10,7 +10,7 @@ from monitor.config import Config
 from monitor.evaluation.account import account_figures
 from monitor.evaluation.account_bybit import bybit_model_venues
 from monitor.evaluation.book import book_figures, gone_figures
-from monitor.evaluation.feeds import expected_streams, feed_figures
+from monitor.evaluation.feeds import HeldStreams, expected_streams, feed_figures
 from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import market_figures
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
@@ -29,6 +29,8 @@ class Evaluator:
     def __init__(self, cfg: Config, started_ns: int = 0) -> None:
         self._cfg = cfg
         self._expected = expected_streams(cfg)
+        self._held = HeldStreams(cfg)  # streams of symbols held beyond the config (collectors.held)
+        self._expected_now = self._expected
         self._started_ns = started_ns
         self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
@@ -37,7 +39,9 @@ class Evaluator:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
         sink = FigureSink(now_ns)
         ev = self._cfg.evaluation
-        fresh = feed_figures(snap, self._expected, self._started_ns or now_ns, sink)
+        if self._held.update(snap, self._expected, now_ns):
+            self._expected_now = self._expected | self._held.limits
+        fresh = feed_figures(snap, self._expected_now, self._started_ns or now_ns, sink, self._held.since_ns)
         markets = market_figures(snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda)
         account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
         book_figures(snap, markets, sink, fresh)

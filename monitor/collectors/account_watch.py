@@ -7,6 +7,13 @@ reference data (tiers) and its snapshot (positions + balances) over REST, and fe
 deltas to `apply`. A REST failure while the stream is synced is logged and counted but does not
 mark the account down: the deltas keep the picture exact, and its age limit still catches a long
 outage.
+
+Every symbol the account is seen holding is told to the collector (`HeldSymbols`), which watches its
+market. A symbol held without tiers (a new listing, or one the venue entry does not list) has its
+tiers fetched right after the snapshot that showed it, not at the next refresh: until then its
+maintenance margin, and with it the account's, cannot be computed. One fetch per symbol first
+seen; a venue that has no tiers for it waits for the regular refresh rather than being asked in
+a loop.
 """
 
 from __future__ import annotations
@@ -21,15 +28,28 @@ from monitor.clock import NS_PER_S, Clock
 from monitor.collectors.account_book import AccountBook, AccountUpdate
 from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.held import HeldSymbols
 from monitor.collectors.pacing import Pacer
 from monitor.collectors.wsfeed import WsPolicy
 from monitor.errors import FeedError, ParseError
-from monitor.records import AccountSnapshot, FeedState, FeedStatus
+from monitor.records import AccountSnapshot, FeedState, FeedStatus, LeverageTiers, Record
 
 __all__ = ["REFERENCE_REFRESH_S", "AccountWatcher"]
 
 log = structlog.get_logger(__name__)
 REFERENCE_REFRESH_S = 600.0  # tiers change rarely, but they do change
+
+
+class _TierNotingSink:
+    """The watcher's sink: passes every record on, and notes the symbols it has put tiers for."""
+
+    def __init__(self, sink: RecordSink, tiered: set[str]) -> None:
+        self._sink, self._tiered = sink, tiered
+
+    def put(self, record: Record) -> None:
+        if isinstance(record, LeverageTiers):
+            self._tiered.add(record.symbol)
+        self._sink.put(record)
 
 
 class AccountWatcher:
@@ -50,11 +70,16 @@ class AccountWatcher:
         user_stream: bool,
         connect_pacer: Pacer,
         policy: WsPolicy,
+        held: HeldSymbols | None = None,
     ) -> None:
         self.venue, self.name = venue, name
         self._client = client
         self._rest = rest
-        self._sink = sink
+        self._tiered: set[str] = set()  # symbols whose tiers this watcher has put
+        self._sink: RecordSink = _TierNotingSink(sink, self._tiered)
+        self._held = held
+        self.held_symbols: dict[str, None] = {}  # every symbol this account was seen holding, in order
+        self._tiers_asked: set[str] = set()  # held symbols a tier fetch has run for
         self._clock = clock
         self._stats = stats
         self._poll_s, self._reconcile_s = poll_s, reconcile_s
@@ -88,6 +113,7 @@ class AccountWatcher:
                         await self._reference(ex)
                         next_reference = self._clock.monotonic_ns() + int(REFERENCE_REFRESH_S * NS_PER_S)
                     await self._reconcile(ex)
+                    await self._tiers_for_new_symbols(ex)
                 except ParseError as exc:
                     self._stats.drop(exc.reason)
                     log.warning("account snapshot dropped", account=self.name, reason=exc.reason)
@@ -103,6 +129,37 @@ class AccountWatcher:
         finally:
             await ex.close()
 
+    async def _tiers_for_new_symbols(self, ex: Any) -> None:
+        """Tiers for a symbol first seen held, at once; once per symbol, so a venue without them is not
+        asked in a loop (a failed fetch is tried again next pass, like the snapshot)."""
+        wanted = [s for s in self.held_symbols if s not in self._tiered and s not in self._tiers_asked]
+        if not wanted:
+            return
+        try:
+            await self._reference(ex)
+        except FeedError as exc:  # the snapshot is already out: this is not the account going down
+            self._stats.events["rest_failure"] += 1
+            log.warning(
+                "tiers for a newly held symbol failed", account=self.name, error=self._rest.redact(str(exc))
+            )
+            return
+        except ParseError as exc:
+            self._stats.drop(exc.reason)
+            log.warning("tiers for a newly held symbol dropped", account=self.name, reason=exc.reason)
+        self._tiers_asked.update(wanted)
+        missing = [s for s in wanted if s not in self._tiered]
+        if missing:
+            log.warning("the venue gave no tiers for held symbols", account=self.name, symbols=missing)
+
+    def _note_held(self, snap: AccountSnapshot) -> bool:
+        """Tell the collector about symbols first seen held; True if there were any."""
+        new = [p.symbol for p in snap.positions if p.symbol not in self.held_symbols]
+        if new:
+            self.held_symbols.update(dict.fromkeys(new))
+            if self._held is not None:
+                self._held.note(new)
+        return bool(new)
+
     async def _reconcile(self, ex: Any) -> None:
         epoch = self.book.epoch
         requested_ms = self._clock.now_ns() // 1_000_000
@@ -111,6 +168,7 @@ class AccountWatcher:
         if drift:
             self._stats.events["reconcile_drift"] += 1
             log.warning("reconciliation corrected the streamed account state", account=self.name)
+        self._note_held(merged)
         self._sink.put(merged)
         self._stats.messages[self.stream_name] += 1
 
@@ -136,6 +194,8 @@ class AccountWatcher:
         """Merge one delta; the complete state goes to the sink once the book is synced."""
         snap = self.book.apply(update, now_ns)
         if snap is not None:
+            if self._note_held(snap):
+                self.wake()  # a leg first seen on the stream: the reconciler fetches its tiers now
             self._sink.put(snap)
             self._stats.messages[self.socket] += 1
 

@@ -5,7 +5,8 @@ index and funding estimate on `/market/stream` (`@markPrice@1s`), perpetual book
 `/public/stream` (`@bookTicker`), spot book tops on the spot host's `/stream`, at most
 `max_streams_per_connection` streams per socket. Account state comes from ccxt's signed REST calls
 and the user data stream (`binanceusdm_account.BinanceAccount`). Funding intervals and the REST
-seed of marks are refreshed every `REFERENCE_REFRESH_S` (`reference_loop`).
+seed of marks are refreshed every `REFERENCE_REFRESH_S` (`reference_loop`). A symbol an account
+holds beyond `symbols` gets the same streams and its funding interval at once (`held`).
 
 All REST calls and new connections of the venue share one `Cooldown` (limits are per IP) and one
 connection pacer (300 connection attempts per 5 min per IP).
@@ -13,6 +14,7 @@ connection pacer (300 connection attempts per 5 min per IP).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -41,6 +43,7 @@ from monitor.collectors.binanceusdm_wire import (
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at
+from monitor.collectors.held import HeldSymbols, MarketSockets, Topic, held_stream_limits
 from monitor.collectors.keys import KeyPermissions, binance_permissions
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsFeed, ws_policy
@@ -84,7 +87,10 @@ class BinanceUsdmCollector:
         self.sink = sink
         self.clock = clock
         self.stats = CollectorStats(venue.name)
+        self.full_cfg = cfg
         self.limits = stream_limits(cfg, venue)
+        self.held = HeldSymbols(venue.name, venue.symbols)  # what the accounts hold, for the sockets
+        self.sockets = MarketSockets(venue.max_streams_per_connection, self.limits, self._feed)
         self.policy = ws_policy(venue)
         self.cooldown = Cooldown(clock)
         self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
@@ -127,6 +133,7 @@ class BinanceUsdmCollector:
                 user_stream=venue.user_stream,
                 connect_pacer=self.connect_pacer,
                 policy=self.policy,
+                held=self.held,
             )
             for name in accounts
         }
@@ -139,6 +146,8 @@ class BinanceUsdmCollector:
             t[f"{self.venue}.history"] = self.history.run
         for feed in self.feeds():
             t[feed.name] = feed.run
+        if self.accounts:
+            t[f"{self.venue}.held"] = self.held_loop
         for name in self.accounts:
             w = self.watchers[name]
             t[f"{self.venue}.account.{name}"] = partial(self.keys.guarded, name, w.reconcile_loop)
@@ -148,60 +157,55 @@ class BinanceUsdmCollector:
 
     def feeds(self) -> list[WsFeed]:
         """The market sockets: one kind of stream per endpoint, at most N streams per socket."""
-        v, e = self.cfg, self.endpoints
-        fut, spot = e.futures_ws.rstrip("/"), e.spot_ws.rstrip("/")
-        plans: list[tuple[str, str, str, list[tuple[str, str]]]] = [
-            (
-                "market",
-                f"{fut}/market/stream",
-                "perp",
-                [(f"{s.lower()}@markPrice@1s", f"mark:{s}") for s in v.symbols],
-            ),
-        ]
+        self.sockets = MarketSockets(self.cfg.max_streams_per_connection, self.limits, self._feed)
+        for kind, topics in self._topics(self.cfg.symbols, self.cfg.spot_symbols).items():
+            self.sockets.extend(kind, topics)
+        return self.sockets.feeds()
+
+    def _topics(self, symbols: Sequence[str], spot_symbols: Sequence[str]) -> dict[str, list[Topic]]:
+        """Socket kind → its subscriptions for these symbols (perp streams) and spot symbols."""
+        v = self.cfg
+        out: dict[str, list[Topic]] = {
+            "market": [(f"{s.lower()}@markPrice@1s", (f"mark:{s}",)) for s in symbols]
+        }
         if v.perp_books:
-            plans.append(
-                (
-                    "public",
-                    f"{fut}/public/stream",
-                    "perp",
-                    [(f"{s.lower()}@bookTicker", f"book:perp:{s}") for s in v.symbols],
-                )
-            )
+            out["public"] = [(f"{s.lower()}@bookTicker", (f"book:perp:{s}",)) for s in symbols]
         if v.depth_levels:  # the levels a close walks through (cost to close beyond the best level)
-            depth = [(f"{s.lower()}@depth{v.depth_levels}@500ms", f"depth:perp:{s}") for s in v.symbols]
-            plans.append(("depth", f"{fut}/public/stream", "perp", depth))
-        if v.spot_symbols:
-            plans.append(
-                (
-                    "spot",
-                    f"{spot}/stream",
-                    "spot",
-                    [(f"{s.lower()}@bookTicker", f"book:spot:{s}") for s in v.spot_symbols],
-                )
-            )
-        out = []
-        n = v.max_streams_per_connection
-        for kind, url, market, pairs in plans:
-            for i in range(0, len(pairs), n):
-                chunk = pairs[i : i + n]
-                out.append(
-                    WsFeed(
-                        name=f"{self.venue}.{kind}.{i // n}",
-                        url=url,
-                        subscriptions=[sub for sub, _ in chunk],
-                        limits={stream: self.limits[stream] for _, stream in chunk},
-                        parse=partial(parse_depth_frame, venue=self.venue, depth=v.depth_levels)
-                        if kind == "depth"
-                        else partial(parse_combined_frame, venue=self.venue, market=market),
-                        sink=self.sink,
-                        clock=self.clock,
-                        stats=self.stats,
-                        policy=self.policy,
-                        connect_pacer=self.connect_pacer,
-                        cooldown=self.cooldown,
-                    )
-                )
+            out["depth"] = [
+                (f"{s.lower()}@depth{v.depth_levels}@500ms", (f"depth:perp:{s}",)) for s in symbols
+            ]
+        if spot_symbols:
+            out["spot"] = [(f"{s.lower()}@bookTicker", (f"book:spot:{s}",)) for s in spot_symbols]
         return out
+
+    def _held_topics(self, symbols: Sequence[str]) -> dict[str, list[Topic]]:
+        """The perp streams of symbols an account holds, with the limits configured ones would have."""
+        for s in symbols:
+            self.limits.update(held_stream_limits(self.full_cfg, self.cfg, s))
+        return self._topics(symbols, ())
+
+    def _feed(self, kind: str, index: int, topics: Sequence[Topic]) -> WsFeed:
+        fut, spot = self.endpoints.futures_ws.rstrip("/"), self.endpoints.spot_ws.rstrip("/")
+        url = {"market": f"{fut}/market/stream", "spot": f"{spot}/stream"}.get(kind, f"{fut}/public/stream")
+        return WsFeed(
+            name=f"{self.venue}.{kind}.{index}",
+            url=url,
+            subscriptions=[sub for sub, _ in topics],
+            limits={stream: self.limits[stream] for _, streams in topics for stream in streams},
+            parse=partial(parse_depth_frame, venue=self.venue, depth=self.cfg.depth_levels)
+            if kind == "depth"
+            else partial(parse_combined_frame, venue=self.venue, market="spot" if kind == "spot" else "perp"),
+            sink=self.sink,
+            clock=self.clock,
+            stats=self.stats,
+            policy=self.policy,
+            connect_pacer=self.connect_pacer,
+            cooldown=self.cooldown,
+        )
+
+    async def held_loop(self) -> None:
+        """Subscribe the streams of every symbol an account holds beyond the configured ones."""
+        await self.sockets.follow(self.held, self._held_topics, self.clock)
 
     def _client(self, account: str | None = None) -> Any:
         opts: dict[str, Any] = {"options": {"fetchCurrencies": False}, "enableRateLimit": True}
@@ -231,6 +235,7 @@ class BinanceUsdmCollector:
         seeded = False
         try:
             while True:
+                held = len(self.held.extra)
                 try:
                     if not seeded:  # only before the stream speaks: REST is not stream liveness
                         premium = await self.rest.call(ex, ex.fapiPublicGetPremiumIndex)
@@ -240,7 +245,7 @@ class BinanceUsdmCollector:
                                 self.sink.put(rec)
                         seeded = True
                     info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
-                    for fi in parse_funding_info(info, self.cfg.symbols, self.venue, self.clock.now_ns()):
+                    for fi in parse_funding_info(info, self.held.watched, self.venue, self.clock.now_ns()):
                         self.sink.put(fi)
                     delay = REFERENCE_REFRESH_S
                 except ParseError as exc:
@@ -249,6 +254,6 @@ class BinanceUsdmCollector:
                 except FeedError as exc:
                     log.warning("reference data failed", venue=self.venue, error=self.rest.redact(str(exc)))
                     delay = 10.0
-                await self.clock.sleep(delay)
+                await self.held.wait(held, self.clock, delay)  # a newly held symbol's interval: now
         finally:
             await ex.close()

@@ -10,7 +10,8 @@ spot socket; perp book levels (`depth_levels`, for the cost to close) are `order
 on the linear socket, a snapshot then deltas (`bybit_wire.DepthBooks`). Accounts:
 `bybit_account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals
 and rate bounds from instruments-info, a REST seed of marks before the socket speaks — is
-refreshed every `REFERENCE_REFRESH_S`.
+refreshed every `REFERENCE_REFRESH_S`. A symbol an account holds beyond `symbols` gets its tickers
+(and book levels) and its funding interval at once (`held`).
 
 All REST calls and new connections of the venue share one `Cooldown` and one connection pacer.
 """
@@ -18,6 +19,7 @@ All REST calls and new connections of the venue share one `Cooldown` and one con
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -40,6 +42,7 @@ from monitor.collectors.bybit_wire import (
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_bybit_at
+from monitor.collectors.held import HeldSymbols, MarketSockets, Topic, held_stream_limits
 from monitor.collectors.keys import KeyPermissions, bybit_permissions
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsDialect, WsFeed, ws_policy
@@ -93,7 +96,10 @@ class BybitCollector:
         self.sink = sink
         self.clock = clock
         self.stats = CollectorStats(venue.name)
+        self.full_cfg = cfg
         self.limits = stream_limits(cfg, venue)
+        self.held = HeldSymbols(venue.name, venue.symbols)  # what the accounts hold, for the sockets
+        self.sockets = MarketSockets(venue.max_streams_per_connection, self.limits, self._feed)
         self.policy = ws_policy(venue)
         self.cooldown = Cooldown(clock)
         self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
@@ -139,6 +145,7 @@ class BybitCollector:
                 private_ws=f"{base}/v5/private",
                 access=access,
                 symbols=venue.symbols,
+                held=self.held,
             )
             for name, access in accounts.items()
         }
@@ -150,6 +157,8 @@ class BybitCollector:
             t[f"{self.venue}.history"] = self.history.run
         for feed in self.feeds():
             t[feed.name] = feed.run
+        if self.accounts:
+            t[f"{self.venue}.held"] = self.held_loop
         for name, w in self.watchers.items():
             t[f"{self.venue}.account.{name}"] = partial(self.keys.guarded, name, w.reconcile_loop)
             if self.cfg.user_stream:
@@ -158,49 +167,55 @@ class BybitCollector:
 
     def feeds(self) -> list[WsFeed]:
         """Linear tickers (mark, funding, perp book top) and spot book tops, N topics per socket."""
-        v, base = self.cfg, self.endpoints.ws.rstrip("/")
-        linear = []
-        for s in v.symbols:
-            streams = [f"mark:{s}"] + ([f"book:perp:{s}"] if v.perp_books else [])
-            linear.append((f"tickers.{s}", streams))
+        self.sockets = MarketSockets(self.cfg.max_streams_per_connection, self.limits, self._feed)
+        for kind, topics in self._topics(self.cfg.symbols, self.cfg.spot_symbols).items():
+            self.sockets.extend(kind, topics)
+        return self.sockets.feeds()
+
+    def _topics(self, symbols: Sequence[str], spot_symbols: Sequence[str]) -> dict[str, list[Topic]]:
+        """Socket kind → its topics for these symbols (linear) and spot symbols."""
+        v = self.cfg
+        linear: list[Topic] = [
+            (f"tickers.{s}", (f"mark:{s}", *((f"book:perp:{s}",) if v.perp_books else ()))) for s in symbols
+        ]
         if v.depth_levels:  # the levels a close walks through (cost to close beyond the best level)
-            linear += [(f"orderbook.50.{s}", [f"depth:perp:{s}"]) for s in v.symbols]
-        plans = [("linear", f"{base}/v5/public/linear", linear)]
-        if v.spot_symbols:
-            plans.append(
-                (
-                    "spot",
-                    f"{base}/v5/public/spot",
-                    [(f"orderbook.1.{s}", [f"book:spot:{s}"]) for s in v.spot_symbols],
-                )
-            )
-        out = []
-        n = v.max_streams_per_connection
-        for kind, url, topics in plans:
-            for i in range(0, len(topics), n):
-                chunk = topics[i : i + n]
-                out.append(
-                    WsFeed(
-                        name=f"{self.venue}.{kind}.{i // n}",
-                        url=url,
-                        subscriptions=[topic for topic, _ in chunk],
-                        limits={stream: self.limits[stream] for _, streams in chunk for stream in streams},
-                        parse=partial(
-                            parse_public_frame,
-                            venue=self.venue,
-                            book=TickerBook(),
-                            depth=DepthBooks(v.depth_levels) if kind == "linear" else None,
-                        ),
-                        sink=self.sink,
-                        clock=self.clock,
-                        stats=self.stats,
-                        policy=self.policy,
-                        connect_pacer=self.connect_pacer,
-                        cooldown=self.cooldown,
-                        dialect=BYBIT_DIALECT,
-                    )
-                )
+            linear += [(f"orderbook.50.{s}", (f"depth:perp:{s}",)) for s in symbols]
+        out = {"linear": linear}
+        if spot_symbols:
+            out["spot"] = [(f"orderbook.1.{s}", (f"book:spot:{s}",)) for s in spot_symbols]
         return out
+
+    def _held_topics(self, symbols: Sequence[str]) -> dict[str, list[Topic]]:
+        """The linear topics of symbols an account holds, with the limits configured ones would have."""
+        for s in symbols:
+            self.limits.update(held_stream_limits(self.full_cfg, self.cfg, s))
+        return self._topics(symbols, ())
+
+    def _feed(self, kind: str, index: int, topics: Sequence[Topic]) -> WsFeed:
+        v, base = self.cfg, self.endpoints.ws.rstrip("/")
+        return WsFeed(
+            name=f"{self.venue}.{kind}.{index}",
+            url=f"{base}/v5/public/{kind}",
+            subscriptions=[topic for topic, _ in topics],
+            limits={stream: self.limits[stream] for _, streams in topics for stream in streams},
+            parse=partial(
+                parse_public_frame,
+                venue=self.venue,
+                book=TickerBook(),
+                depth=DepthBooks(v.depth_levels) if kind == "linear" else None,
+            ),
+            sink=self.sink,
+            clock=self.clock,
+            stats=self.stats,
+            policy=self.policy,
+            connect_pacer=self.connect_pacer,
+            cooldown=self.cooldown,
+            dialect=BYBIT_DIALECT,
+        )
+
+    async def held_loop(self) -> None:
+        """Subscribe the tickers of every symbol an account holds beyond the configured ones."""
+        await self.sockets.follow(self.held, self._held_topics, self.clock)
 
     def _client(self, account: str | None = None) -> Any:
         opts: dict[str, Any] = {"options": {"fetchCurrencies": False}, "enableRateLimit": True}
@@ -231,6 +246,7 @@ class BybitCollector:
         seeded = False
         try:
             while True:
+                held = len(self.held.extra)
                 try:
                     now = self.clock.now_ns()
                     if not seeded:  # only before the socket speaks: REST is not stream liveness
@@ -242,7 +258,7 @@ class BybitCollector:
                     body = await self.rest.call(
                         ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "linear", "limit": 1000}
                     )
-                    for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.cfg.symbols):
+                    for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.held.watched):
                         self.sink.put(fi)
                     delay = REFERENCE_REFRESH_S
                 except ParseError as exc:
@@ -251,6 +267,6 @@ class BybitCollector:
                 except FeedError as exc:
                     log.warning("reference data failed", venue=self.venue, error=self.rest.redact(str(exc)))
                     delay = 10.0
-                await self.clock.sleep(delay)
+                await self.held.wait(held, self.clock, delay)  # a newly held symbol's interval: now
         finally:
             await ex.close()

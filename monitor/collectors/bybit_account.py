@@ -70,7 +70,8 @@ class BybitAccount(AccountWatcher):
 
     # ---------------------------------------------------------------- REST (the shared reconciler)
     async def _reference(self, ex: Any) -> None:
-        for symbol in self._symbols:
+        # risk limits are asked per symbol: the configured ones and every one this account holds
+        for symbol in dict.fromkeys((*self._symbols, *self.held_symbols)):
             raw = await self._rest.call(
                 ex, ex.publicGetV5MarketRiskLimit, {"category": "linear", "symbol": symbol}
             )

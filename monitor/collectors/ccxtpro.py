@@ -8,11 +8,18 @@ per-stream liveness (`liveness.Liveness`: a repeated ticker is not life; a strea
 limit is STALE and its ccxt client is replaced), the same venue cool-down after 429/418 and the same
 key check. It is slower than the native path (see `bench/ingest.py`), which matters for all-market
 book streams, not for a book of positions. Accounts are polled over REST every `poll_s`.
+
+A symbol an account holds beyond `symbols` is watched too (`held.HeldSymbols`): the mark and book
+watches re-subscribe with it on the same client, the reference loop fetches its funding, and its
+tiers are fetched once, at once. A venue without `fetchLeverageTiers` has no tiers at all; its
+positions still carry what the venue reports per leg (maintenance margin, mark, LP), which is what
+the evaluator has for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
@@ -29,6 +36,7 @@ from monitor.collectors.bybit import BybitEndpoints
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
+from monitor.collectors.held import HeldSymbols, held_stream_limits
 from monitor.collectors.keys import (
     KeyPermissions,
     binance_permissions,
@@ -39,7 +47,7 @@ from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown
 from monitor.config import Config, VenueConfig
 from monitor.errors import FeedError, ParseError
-from monitor.records import FeedState, FeedStatus, Record
+from monitor.records import AccountSnapshot, FeedState, FeedStatus, Record
 
 __all__ = ["CcxtProCollector"]
 
@@ -57,6 +65,10 @@ Convert = Callable[[Any, int], Iterable[Record]]
 
 class _Stale(Exception):
     pass
+
+
+class _Resubscribe(Exception):
+    """An account was found holding a symbol the watch does not cover yet."""
 
 
 class CcxtProCollector:
@@ -82,7 +94,10 @@ class CcxtProCollector:
         self.sink = sink
         self.clock = clock
         self.stats = CollectorStats(venue.name)
+        self.full_cfg = cfg
         self.limits = stream_limits(cfg, venue)
+        self.held = HeldSymbols(venue.name, venue.symbols)  # learnt by the account loops
+        self._no_tiers_told = False
         self.cooldown = Cooldown(clock)
         self.rest = RestCaller(
             self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
@@ -102,12 +117,10 @@ class CcxtProCollector:
         v = self.cfg
         t: dict[str, TaskFactory] = {
             f"{self.venue}.reference": self.reference_loop,
-            f"{self.venue}.ccxt.marks": partial(self._stream, "marks", self.exchange_id, v.symbols, "mark"),
+            f"{self.venue}.ccxt.marks": partial(self._stream, "marks", self.exchange_id, None, "mark"),
         }
-        if v.perp_books:
-            t[f"{self.venue}.ccxt.books"] = partial(
-                self._stream, "books", self.exchange_id, v.symbols, "perp"
-            )
+        if v.perp_books:  # None: the perpetuals watched, configured and held
+            t[f"{self.venue}.ccxt.books"] = partial(self._stream, "books", self.exchange_id, None, "perp")
         if v.spot_symbols:
             t[f"{self.venue}.ccxt.spot"] = partial(self._stream, "spot", self.spot_id, v.spot_symbols, "spot")
         for name in self.accounts:
@@ -144,9 +157,14 @@ class CcxtProCollector:
             return lambda e, syms: e.watch_tickers(syms)
         return lambda e, syms: e.watch_bids_asks(syms)
 
-    async def _stream(self, kind: str, exchange_id: str, symbols: tuple[str, ...], market: str) -> None:
-        """Watch one kind of stream forever; replace the client when a stream stops advancing."""
+    async def _stream(self, kind: str, exchange_id: str, fixed: tuple[str, ...] | None, market: str) -> None:
+        """Watch one kind of stream forever; replace the client when a stream stops advancing.
+
+        `fixed`: the symbols (spot); None follows the watched perpetuals, configured then held, and
+        re-subscribes on the same client when an account is found holding a new one.
+        """
         prefix = "mark" if market == "mark" else f"book:{market}"
+        symbols = fixed if fixed is not None else self.cfg.symbols
         limits = {f"{prefix}:{s}": self.limits[f"{prefix}:{s}"] for s in symbols}
         socket = f"{self.venue}.ccxt.{kind}"
         live = Liveness(limits, self.clock.monotonic_ns())
@@ -157,20 +175,47 @@ class CcxtProCollector:
             ex = self._new(exchange_id)
             try:
                 markets = await self.rest.call(ex, ex.load_markets)
-                names = (conv.spot_symbols if market == "spot" else conv.perp_symbols)(markets, symbols)
-                reverse = {u: s for s, u in names.items()}
-                convert: Convert
-                if market == "mark":
-                    convert = partial(
-                        conv.mark_records, names=reverse, venue=self.venue, funding=self._funding
-                    )
-                else:
-                    convert = partial(conv.quote_records, names=reverse, venue=self.venue, market=market)
                 live.restart(self.clock.monotonic_ns())
-                self.stats.connected[socket] = True
-                await self._pump(
-                    ex, self._watch(ex, kind), list(names.values()), convert, live, limits, socket
-                )
+                while True:
+                    held = len(self.held.extra)
+                    if fixed is not None:
+                        names = (conv.spot_symbols if market == "spot" else conv.perp_symbols)(markets, fixed)
+                    else:
+                        names = self._perp_names(markets)
+                        if not self._follows_held(ex, kind):
+                            left = {f"{prefix}:{s}": 0.0 for s in names if s not in self.cfg.symbols}
+                            self._status(
+                                left, FeedState.DOWN, "not watched: this venue watches marks per symbol"
+                            )
+                            names = {s: u for s, u in names.items() if s in self.cfg.symbols}
+                        more = {f"{prefix}:{s}": self.limits[f"{prefix}:{s}"] for s in names}
+                        added = {k: v for k, v in more.items() if k not in limits}
+                        if added:
+                            limits |= added
+                            live.add(added, self.clock.monotonic_ns())
+                            self._status(added, FeedState.DOWN, "subscribing")
+                    reverse = {u: s for s, u in names.items()}
+                    convert: Convert
+                    if market == "mark":
+                        convert = partial(
+                            conv.mark_records, names=reverse, venue=self.venue, funding=self._funding
+                        )
+                    else:
+                        convert = partial(conv.quote_records, names=reverse, venue=self.venue, market=market)
+                    self.stats.connected[socket] = True
+                    try:
+                        await self._pump(
+                            ex,
+                            self._watch(ex, kind),
+                            list(names.values()),
+                            convert,
+                            live,
+                            limits,
+                            socket,
+                            held if fixed is None else None,
+                        )
+                    except _Resubscribe:
+                        continue
             except _Stale:
                 self.stats.events["stale_reconnect"] += 1
                 await self.clock.sleep(next(stale_delays))
@@ -184,6 +229,28 @@ class CcxtProCollector:
             self.stats.reconnects[socket] += 1
             await self.clock.sleep(next(delays))
 
+    def _follows_held(self, ex: Any, kind: str) -> bool:
+        """Whether this watch can take held symbols too.
+
+        A venue that watches marks only one symbol at a time (kucoinfutures) keeps its one
+        configured symbol on that watch: the multi-symbol fallback, tickers, may carry no mark, and
+        one ticker without one would drop the configured symbol's batch with it. Its held legs are
+        reported not watched (their mark streams DOWN with the reason), never silently unpriced.
+        """
+        single = not ex.has.get("watchMarkPrices") and ex.has.get("watchMarkPrice")
+        return not (kind == "marks" and single and len(self.cfg.symbols) == 1)
+
+    def _perp_names(self, markets: Any) -> dict[str, str]:
+        """Configured perpetuals (each must exist) and held ones this venue lists as linear perpetuals."""
+        names = conv.perp_symbols(markets, self.cfg.symbols)
+        for s in self.held.extra:
+            try:
+                names |= conv.perp_symbols(markets, [s])
+            except ParseError:
+                continue  # not a linear USDT perpetual here: nothing to subscribe; its leg stays unpriced
+            self.limits.update(held_stream_limits(self.full_cfg, self.cfg, s))
+        return names
+
     async def _pump(
         self,
         ex: Any,
@@ -193,15 +260,26 @@ class CcxtProCollector:
         live: Liveness,
         limits: dict[str, float],
         socket: str,
+        held: int | None = None,
     ) -> None:
+        """`held`: the held symbols this watch covers; a new one ends it with `_Resubscribe`."""
         waiting: asyncio.Future[Any] | None = None
+        more: asyncio.Future[bool] | None = None
         try:
             while True:
                 if waiting is None:
                     waiting = asyncio.ensure_future(watch(ex, syms))
+                if held is not None and more is None:
+                    more = asyncio.ensure_future(self.held.wait(held, self.clock))
                 now = self.clock.monotonic_ns()
                 timeout = min(5.0, max(0.0, (live.next_deadline_ns() - now) / NS_PER_S)) + 0.001
-                await asyncio.wait({waiting}, timeout=timeout)
+                await asyncio.wait(
+                    {waiting} | ({more} if more else set()),
+                    timeout=timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if more is not None and more.done():
+                    raise _Resubscribe
                 for s in live.overdue(self.clock.monotonic_ns()):
                     self._status({s: limits[s]}, FeedState.STALE, f"no new event for {limits[s]:g}s")
                     log.warning("stream stale; replacing the ccxt client", socket=socket, stream=s)
@@ -214,8 +292,9 @@ class CcxtProCollector:
                 cache = getattr(ex, "tickers" if socket.endswith(".marks") else "bidsasks", None) or {}
                 self._store({**{u: cache[u] for u in syms if u in cache}, **data}, convert, live, socket)
         finally:
-            if waiting is not None:
-                waiting.cancel()
+            for f in (waiting, more):
+                if f is not None:
+                    f.cancel()
 
     def _store(self, data: Any, convert: Convert, live: Liveness, socket: str) -> None:
         now = self.clock.now_ns()
@@ -253,9 +332,10 @@ class CcxtProCollector:
         try:
             while True:
                 delay = REFERENCE_REFRESH_S
+                held = len(self.held.extra)
                 try:
                     markets = await self.rest.call(ex, ex.load_markets)
-                    names = conv.perp_symbols(markets, self.cfg.symbols)
+                    names = self._perp_names(markets)
                     intervals: dict[str, Any] = {}
                     if ex.has.get("fetchFundingIntervals"):
                         intervals = await self.rest.call(ex, ex.fetch_funding_intervals, list(names.values()))
@@ -276,7 +356,7 @@ class CcxtProCollector:
                         "reference data failed", venue=self.venue, error=self.rest.redact(str(exc))[:300]
                     )
                     delay = 10.0
-                await self.clock.sleep(delay)
+                await self.held.wait(held, self.clock, delay)  # a newly held symbol's funding: now
         finally:
             await ex.close()
 
@@ -298,11 +378,12 @@ class CcxtProCollector:
         stream = f"account:{name}"
         ex = self._new(self.exchange_id, name)
         next_tiers = 0
+        asked = set(self.cfg.symbols)  # symbols whose tiers were asked for; held ones once each, at once
         try:
             while True:
                 try:
                     markets = await self.rest.call(ex, ex.load_markets)
-                    names = conv.perp_symbols(markets, self.cfg.symbols)
+                    names = self._perp_names(markets)
                     reverse = {u: s for s, u in names.items()}
                     if self.clock.monotonic_ns() >= next_tiers and ex.has.get("fetchLeverageTiers"):
                         tiers = await self.rest.call(ex, ex.fetch_leverage_tiers, list(names.values()))
@@ -312,10 +393,11 @@ class CcxtProCollector:
                     rows = await self.rest.call(ex, ex.fetch_positions)
                     bal = await self.rest.call(ex, ex.fetch_balance)
                     now = self.clock.now_ns()
-                    self.sink.put(
-                        conv.account_snapshot(self.venue, name, rows, bal, markets, self.exchange_id, now)
-                    )
+                    snap = conv.account_snapshot(self.venue, name, rows, bal, markets, self.exchange_id, now)
+                    self.held.note(p.symbol for p in snap.positions)
+                    self.sink.put(snap)
                     self.stats.messages[stream] += 1
+                    await self._held_tiers(ex, name, markets, snap, asked)
                 except ParseError as exc:
                     self.stats.drop(exc.reason)
                 except (FeedError, ccxtpro.BaseError) as exc:
@@ -326,6 +408,42 @@ class CcxtProCollector:
                 await self.clock.sleep(self.cfg.poll_s)
         finally:
             await ex.close()
+
+    async def _held_tiers(
+        self, ex: Any, account: str, markets: Any, snap: AccountSnapshot, asked: set[str]
+    ) -> None:
+        """Tiers for the held symbols not configured, fetched once each, right after they appear."""
+        new = sorted({p.symbol for p in snap.positions} - asked)
+        if not new:
+            return
+        if not ex.has.get("fetchLeverageTiers"):
+            if not self._no_tiers_told:  # once: asking again would not make the venue grow the call
+                self._no_tiers_told = True
+                log.warning(
+                    "the venue has no leverage-tier call; its legs carry only what it reports",
+                    venue=self.venue,
+                    symbols=new,
+                )
+            asked.update(new)
+            return
+        names: dict[str, str] = {}
+        for s in new:
+            with contextlib.suppress(ParseError):  # not a linear perpetual here: no tiers to ask for
+                names |= conv.perp_symbols(markets, [s])
+        try:
+            if names:
+                tiers = await self.rest.call(ex, ex.fetch_leverage_tiers, list(names.values()))
+                reverse = {u: s for s, u in names.items()}
+                for t in conv.leverage_tiers(tiers, reverse, self.venue, account, self.clock.now_ns()):
+                    self.sink.put(t)
+        except (FeedError, ccxtpro.BaseError) as exc:  # the snapshot is out: the account is not down
+            log.warning(
+                "tiers for a held symbol failed", account=account, error=self.rest.redact(str(exc))[:300]
+            )
+            return  # asked again after the next snapshot
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
+        asked.update(new)
 
 
 async def _one(aw: Awaitable[Any]) -> dict[str, Any]:

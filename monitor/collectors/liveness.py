@@ -46,6 +46,13 @@ class Liveness:
     def stale(self) -> frozenset[str]:
         return frozenset(self._stale)
 
+    def add(self, limits: Mapping[str, float], now_ns: int) -> None:
+        """Watch more streams from now on (a symbol an account was found to hold); silence counts from now."""
+        for s, v in limits.items():
+            if s not in self._limit_ns:
+                self._limit_ns[s] = int(v * NS_PER_S)
+                self._progress_ns[s] = now_ns
+
     def observe(self, stream: str, seq: int, now_ns: int) -> bool:
         """Take one frame's sequence; False when it does not advance (a repeat or a late frame)."""
         last = self._seq.get(stream)

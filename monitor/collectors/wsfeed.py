@@ -13,6 +13,11 @@ deadline. Three things end a connection's life:
 
 Replacements are make-before-break: the new connection is subscribed before the old one is
 closed, both are read during a short overlap, and the per-stream sequence drops the duplicates.
+
+Streams can be added while the socket runs (`add`: a symbol an account was found to hold). The
+feed's own task sends the SUBSCRIBE, on the live connection and through that connection's pacer,
+so added and initial subscribes together stay under the venue's inbound message limit, and every
+later connection subscribes the whole list.
 """
 
 from __future__ import annotations
@@ -104,6 +109,9 @@ class _Conn:
     ws: ClientConnection
     reader: asyncio.Task[None]
     rotate_at_ns: int
+    pacer: Pacer  # this connection's subscribe messages (the venue counts per connection)
+    sent: int = 0  # how many of the feed's subscriptions this connection has asked for
+    requests: int = 0  # subscribe messages sent (their ids)
     delivered: bool = False
 
 
@@ -141,7 +149,20 @@ class WsFeed:
         self._stale_delays = self._stale_backoff()
         self._next_forced_ns = 0
         self._current: _Conn | None = None
+        self._added = asyncio.Event()
         self._retiring: dict[asyncio.Task[None], _Conn] = {}  # old connections in their overlap
+
+    def add(self, subscriptions: Sequence[str], limits: Mapping[str, float]) -> None:
+        """Watch more streams on this socket from now on; their silence counts from now."""
+        new = [s for s in subscriptions if s not in self.subscriptions]
+        if not new:
+            return
+        self.subscriptions += tuple(new)
+        fresh = {s: v for s, v in limits.items() if s not in self.limits}
+        self.limits.update(fresh)
+        self.live.add(fresh, self.clock.monotonic_ns())
+        self._status(fresh, FeedState.DOWN, "subscribing")
+        self._added.set()
 
     def _fresh_backoff(self) -> Iterator[float]:
         return backoff(initial_s=self.policy.backoff_initial_s, max_s=self.policy.backoff_max_s)
@@ -220,11 +241,22 @@ class WsFeed:
                 self._stale_delays = self._stale_backoff()
             if now >= conn.rotate_at_ns:
                 return _Why.ROTATE, ""
+            if conn.sent < len(self.subscriptions):
+                try:
+                    await self._subscribe(conn)
+                except NETWORK_ERRORS as exc:
+                    return _Why.CLOSED, _describe(exc)
+                continue
             wake = min(self.live.next_deadline_ns(), float(conn.rotate_at_ns))
             if self.live.stale:
                 wake = min(wake, float(self._next_forced_ns))
             timeout = min(_CHECK_EVERY_S, max(0.0, (wake - now) / NS_PER_S)) + 0.001
-            await asyncio.wait({conn.reader}, timeout=timeout)
+            added = asyncio.ensure_future(self._added.wait())
+            try:
+                await asyncio.wait({conn.reader, added}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                added.cancel()
+            self._added.clear()
             if conn.reader.done():
                 return _Why.CLOSED, _end_reason(conn)
 
@@ -249,25 +281,28 @@ class WsFeed:
                 self._cooldown.hold(retry_after_s(dict(exc.response.headers), status), status)
                 self.stats.events["rate_limited"] += 1
             raise
+        pacer = Pacer(self.clock, self.policy.subscribe_rate_per_s)
+        conn = _Conn(ws, asyncio.get_running_loop().create_task(self._read(ws)), 0, pacer)
+        conn.reader.set_name(f"{self.name}.reader")
         try:
-            await self._subscribe(ws)
+            await self._subscribe(conn)
         except BaseException:
+            conn.reader.cancel()
             await ws.close()
             raise
-        conn = _Conn(ws, asyncio.get_running_loop().create_task(self._read(ws)), 0)
-        conn.reader.set_name(f"{self.name}.reader")
         conn.rotate_at_ns = self.clock.monotonic_ns() + int(p.max_age_s * NS_PER_S)
         self.stats.connected[self.name] = True
         return conn
 
-    async def _subscribe(self, ws: ClientConnection) -> None:
-        """SUBSCRIBE in batches, paced below the venue's inbound message limit."""
-        pacer = Pacer(self.clock, self.policy.subscribe_rate_per_s)
+    async def _subscribe(self, conn: _Conn) -> None:
+        """SUBSCRIBE what this connection has not asked for yet, in batches, paced per connection."""
         n = min(self.policy.subscribe_batch, self.dialect.max_batch)
-        for i in range(0, len(self.subscriptions), n):
-            await pacer.wait()
-            batch = list(self.subscriptions[i : i + n])
-            await ws.send(self.dialect.subscribe(batch, i // n + 1))
+        while conn.sent < len(self.subscriptions):
+            batch = list(self.subscriptions[conn.sent : conn.sent + n])
+            await conn.pacer.wait()
+            conn.requests += 1
+            await conn.ws.send(self.dialect.subscribe(batch, conn.requests))
+            conn.sent += len(batch)
 
     async def _read(self, ws: ClientConnection) -> None:
         ping = self.dialect.app_ping

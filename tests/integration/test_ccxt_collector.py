@@ -20,6 +20,7 @@ from monitor.collectors.testing import (
     wait_until,
 )
 from monitor.records import AccountSnapshot, FeedState, FundingInfo, LeverageTiers, MarkPrice, Quote
+from monitor.sim.book import Position as SimPosition
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +96,25 @@ async def test_generic_path_replaces_a_stalled_client() -> None:
         n = len(h.store.of(Quote))
         await wait_until(lambda: len(h.store.of(Quote)) > n, 5, "books flowing")
         assert h.store.of(AccountSnapshot)
+
+
+async def test_generic_path_watches_a_symbol_an_account_opens() -> None:
+    """bob opens ETHUSDT on a venue watched for BTCUSDT: the mark watch re-subscribes on the same
+    client, the ETH mark equals the venue's and is fresh, with its funding interval and tiers."""
+    async with running_collector(venue={**VENUE, "symbols": ["BTCUSDT"], "spot_symbols": []}) as h:
+        snap = lambda: h.store.snapshot(h.clock.now_ns())  # noqa: E731
+        await wait_until(lambda: ("binance", "bob") in snap().accounts, 10, "bob")
+        eth = h.sim.engine.marks["ETHUSDT"]
+        h.sim.engine.accounts["bob"].positions.append(
+            SimPosition("ETHUSDT", "LONG", 2.0, eth, "cross", 0.0, 10.0, h.clock.now_ns() // 1_000_000)
+        )
+        await wait_until(lambda: ("binance", "ETHUSDT") in snap().marks, 10, "an ETH mark")
+        h.sim.pause()
+        q = h.sim.market.quotes["ETHUSDT"]
+        await wait_until(
+            lambda: snap().marks[("binance", "ETHUSDT")].mark == q.mark, 5, "the frozen ETH mark"
+        )
+        assert h.figure("feed_stale", stream="mark:ETHUSDT") == 0.0
+        await wait_until(lambda: "ETHUSDT" in {f.symbol for f in h.store.of(FundingInfo)}, 5, "ETH funding")
+        await wait_until(lambda: "ETHUSDT" in {t.symbol for t in h.store.of(LeverageTiers)}, 5, "ETH tiers")
+        assert generic(h).stats.events["stale_reconnect"] == 0

@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 
 from monitor.collectors import binanceusdm
-from monitor.collectors.testing import account_state, running_collector, venue_state, wait_until
+from monitor.collectors.testing import Harness, account_state, running_collector, venue_state, wait_until
 from monitor.records import FundingInfo, LeverageTiers
+from monitor.sim.book import Position as SimPosition
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +86,40 @@ async def test_perpmon_and_the_venue_agree_on_liquidation_prices() -> None:
         for side in ("LONG", "SHORT"):
             d = h.figure("liquidation_price_divergence_ratio", account="bob", symbol="BTCUSDT", side=side)
             assert 0.0 <= d < 0.002, (side, d)
+
+
+def heard_and_fresh(h: Harness, stream: str) -> bool:
+    """Heard (not just within its start-up grace) and not stale, by the evaluator's verdict."""
+    f = h.figures("feed_stale", "feed_last_message_age_seconds", stream=stream)
+    return f["feed_stale"] == 0.0 and f["feed_last_message_age_seconds"] < 1.0
+
+
+async def test_a_symbol_an_account_opens_is_watched_without_a_restart() -> None:
+    """bob, watched for BTCUSDT only, opens ETHUSDT: its mark stream (on a socket of its own, the cap
+    being one stream) is fresh and equals the venue's, with its funding interval and tiers."""
+    venue = {"symbols": ["BTCUSDT"], "max_streams_per_connection": 1, "poll_s": 0.2, "perp_books": False}
+    venue["user_stream"] = False  # the leg shows up in a REST snapshot (Bybit's test: on the stream)
+    async with running_collector(venue=venue) as h:
+        snap = lambda: h.store.snapshot(h.clock.now_ns())  # noqa: E731
+        await wait_until(lambda: ("binance", "bob") in snap().accounts, 5, "bob")
+        assert ("binance", "ETHUSDT") not in snap().marks
+        eth = h.sim.engine.marks["ETHUSDT"]
+        h.sim.engine.accounts["bob"].positions.append(
+            SimPosition("ETHUSDT", "LONG", 2.0, eth, "cross", 0.0, 10.0, h.clock.now_ns() // 1_000_000)
+        )
+        await wait_until(lambda: heard_and_fresh(h, "mark:ETHUSDT"), 10, "a fresh ETH mark")
+        c = h.collector
+        assert isinstance(c, binanceusdm.BinanceUsdmCollector)
+        assert [f.subscriptions for f in c.sockets.by_kind["market"]] == [
+            ("btcusdt@markPrice@1s",),
+            ("ethusdt@markPrice@1s",),
+        ]
+        h.sim.pause()
+        q = h.sim.market.quotes["ETHUSDT"]
+        await wait_until(
+            lambda: snap().marks[("binance", "ETHUSDT")].mark == q.mark, 5, "the frozen ETH mark"
+        )
+        await wait_until(
+            lambda: {f.symbol for f in h.store.of(FundingInfo)} == {"BTCUSDT", "ETHUSDT"}, 5, "ETH funding"
+        )
+        assert any(t.symbol == "ETHUSDT" and t.account == "bob" for t in h.store.of(LeverageTiers))

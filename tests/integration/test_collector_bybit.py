@@ -383,3 +383,34 @@ async def test_faults_malformed_repeated_stall_and_disconnect() -> None:
             "the account equal to the venue's after the reconnect",
         )
         assert legs(b.account("bybit", "carol"))[("BTCUSDT", "BOTH")][0] == -25.0
+
+
+async def test_a_symbol_an_account_opens_is_watched_and_tiered_at_once() -> None:
+    """carol, watched for BTCUSDT only, opens ETHUSDT (arriving over the private stream): its ticker
+    (and book levels) are subscribed on the running linear socket, its mark is fresh, and its funding
+    interval and risk limits arrive at once, not at the next 10-minute refresh."""
+    venue = {**BYBIT, "symbols": ["BTCUSDT"], "reconcile_s": 60.0}
+    async with running_book([venue], {"carol": "bybit"}) as b:
+        c = b.collectors["bybit"]
+        assert isinstance(c, BybitCollector)
+        await wait_until(lambda: c.watchers["carol"].book.synced, 10, "synced")
+        assert not [t for t in b.store.of(LeverageTiers) if t.symbol == "ETHUSDT"]
+        b.sim.bybit.engine.set_position("carol", "ETHUSDT", 10.0, leverage=10, now_ms=b.sim.bybit.now_ms())
+
+        def eth_fresh() -> bool:
+            figs = b.figures()
+            age = fig(figs, "feed_last_message_age_seconds", venue="bybit", stream="mark:ETHUSDT").value
+            return fig(figs, "feed_stale", venue="bybit", stream="mark:ETHUSDT").value == 0.0 and age < 1.0
+
+        await wait_until(eth_fresh, 10, "a fresh ETH mark")
+        linear = ("tickers.BTCUSDT", "orderbook.50.BTCUSDT", "tickers.ETHUSDT", "orderbook.50.ETHUSDT")
+        assert [f.subscriptions for f in c.sockets.by_kind["linear"]] == [linear]  # one socket, no restart
+        await wait_until(
+            lambda: any(t.symbol == "ETHUSDT" and t.account == "carol" for t in b.store.of(LeverageTiers)),
+            5,
+            "ETH risk limits",
+        )
+        await wait_until(lambda: "ETHUSDT" in {f.symbol for f in b.store.of(FundingInfo)}, 5, "ETH funding")
+        eth = b.sim.bybit.engine.position("carol", "ETHUSDT")
+        tiers = next(t for t in b.store.of(LeverageTiers) if t.symbol == "ETHUSDT")
+        assert eth is not None and tiers.brackets[0].mmr == eth.mmr

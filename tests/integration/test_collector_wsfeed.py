@@ -164,3 +164,42 @@ async def test_subscriptions_are_batched_and_paced_under_the_venue_limit() -> No
     assert [name for _, p in got for name in p] == list(f.subscriptions)
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(got)]
     assert min(gaps) >= 0.19
+
+
+async def test_a_stream_added_while_running_is_subscribed_live_watched_and_resubscribed() -> None:
+    """`add` (a symbol an account was found holding): one SUBSCRIBE on the live connection, with the
+    next id; the new stream has its own limit (it goes STALE when the venue never sends it); and the
+    replacement connection subscribes the whole list, old and added."""
+    got: list[tuple[int, int, list[str]]] = []  # (connection, request id, stream names)
+    conns = itertools.count(1)
+
+    async def btc_only(ws: ServerConnection) -> None:
+        n = next(conns)
+
+        async def frames() -> None:
+            for i in itertools.count(1):
+                await ws.send(FRAME % (1_700_000_000_000 + 1000 * n + i))
+                await asyncio.sleep(0.02)
+
+        sender = asyncio.ensure_future(frames())
+        try:
+            async for msg in ws:
+                req = json.loads(msg)
+                got.append((n, req["id"], req["params"]))
+        finally:
+            sender.cancel()
+
+    store, stats = RecordingStore(), CollectorStats("t")
+    f = feed("", store, stats)
+    async with server(btc_only) as url:
+        f.url = url
+        async with running(f):
+            await wait_until(lambda: len(store.of(MarkPrice)) > 3, 3, "marks on the first connection")
+            f.add(["ethusdt@markPrice@1s"], {"mark:ETHUSDT": 0.5})
+            await wait_until(lambda: len(got) >= 2, 3, "the added SUBSCRIBE")
+            assert got[:2] == [(1, 1, ["btcusdt@markPrice@1s"]), (1, 2, ["ethusdt@markPrice@1s"])]
+            assert [s.reason for s in store.statuses("mark:ETHUSDT")][:1] == ["subscribing"]
+            await wait_until(lambda: any(c == 2 for c, _, _ in got), 5, "a replacement connection")
+    assert FeedState.STALE in [s.state for s in store.statuses("mark:ETHUSDT")]
+    assert [p for c, _, p in got if c == 2] == [["btcusdt@markPrice@1s", "ethusdt@markPrice@1s"]]
+    assert f.limits == {"mark:BTCUSDT": 0.5, "mark:ETHUSDT": 0.5}

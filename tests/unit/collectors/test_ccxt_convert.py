@@ -121,3 +121,27 @@ def test_crossed_or_empty_books_are_refused() -> None:
         conv.quote_records({"BTC/USDT": {"bid": 2.0, "ask": 1.0}}, 1, names=names, venue="v", market="spot")
     with pytest.raises(ParseError):
         conv.quote_records({"BTC/USDT": {"bid": None, "ask": 1.0}}, 1, names=names, venue="v", market="spot")
+
+
+def test_positions_carry_what_the_venue_reports_for_the_leg() -> None:
+    """ccxt's unified maintenanceMargin, markPrice and liquidationPrice become the leg's venue figures:
+    all a venue without a tier call gives perpmon to value the leg by."""
+    row = {
+        "symbol": "BTC/USDT:USDT",
+        "side": "long",
+        "contracts": 2,
+        "contractSize": 1,
+        "entryPrice": 100.0,
+        "marginMode": "cross",
+        "markPrice": 98.5,
+        "liquidationPrice": 61.25,
+        "maintenanceMargin": 1.97,
+        "unrealizedPnl": -3.0,
+    }
+    (p,) = conv.positions([row], MARKETS)
+    assert (p.venue_mark_price, p.venue_liquidation_price, p.venue_maint_margin, p.venue_unrealized_pnl) == (
+        98.5,
+        61.25,
+        1.97,
+        -3.0,
+    )
