@@ -66,10 +66,17 @@ def _unavailable_family(figs: Figures) -> Metric:
 
 
 class PerpmonMetrics(Collector):
+    """Self-health families, and the figures when `figures` is given.
+
+    The daemon leaves `figures` out and serves them with monitor/exposition.py, which prints the
+    same bytes as `_figure_families` here without building a Sample per series; this one stays the
+    reference that exposition is tested against, and serves callers that hold a registry only.
+    """
+
     def __init__(
         self,
         *,
-        figures: Callable[[], Figures | None],
+        figures: Callable[[], Figures | None] = lambda: None,
         collectors: Sequence[CollectorStats],
         evaluation: EvaluationStats,
         delivery: Callable[[], Iterable[DeliveryStats]],
