@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import operator
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -194,7 +193,6 @@ class FigureExposition:
                 fam.last_fresh = fam.fresh_head + (fam.fresh_template % flags).encode()
                 fam.last_ok = fo
             parts += (fam.last, fam.last_fresh)
-            time.sleep(0)  # hands the GIL to the loop if it waits, instead of after the 5 ms switch interval
         return parts
 
     def _unavailable(self, shape: _Shape, items: list[Figure], finite: npt.NDArray[np.bool_]) -> bytes:
