@@ -40,8 +40,10 @@ _value = operator.attrgetter("value")
 _fresh = operator.attrgetter("fresh")
 _ALPHABETICAL = sorted(range(len(_LABELS)), key=lambda i: _LABELS[i])  # generate_latest sorts labels
 _UNAVAILABLE = "perpmon_figure_unavailable"
-_FIGURE = len(_LABELS)  # perpmon_figure_unavailable's own label, sorted in among the figure's, as is
-_NAMES = (*_LABELS, "figure")  # its "reason" (which lies between two of them, see `_unavailable`)
+# perpmon_figure_unavailable adds "figure" and "reason" to the figure's labels, all sorted by name;
+# "figure" is index _FIGURE of _NAMES, "reason" goes between the two pickers of `_unavailable`
+_FIGURE = len(_LABELS)
+_NAMES = (*_LABELS, "figure")
 _UNAVAILABLE_ORDER = sorted(range(len(_NAMES)), key=_NAMES.__getitem__)
 _UNAVAILABLE_DOC = "1 per figure that is NaN, with why as a short code (reason); absent while it has a value."
 _JSON = msgspec.json.Encoder()
