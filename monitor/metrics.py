@@ -3,7 +3,8 @@
 Nothing is pushed into global gauges on the hot path; a scrape builds every family from the latest
 `Figures` and from each component's own counters (client_python's custom-collector pattern), so
 what Grafana shows is exactly what the rules saw. Metric names are `perpmon_<figure name>`, full
-words with their unit.
+words with their unit. The daemon's /metrics writes the figure families with monitor/exposition.py
+(the same bytes, without a Sample per series); `PerpmonMetrics` renders them for everyone else.
 """
 
 from __future__ import annotations
