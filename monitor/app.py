@@ -135,8 +135,7 @@ class Daemon:
             collector_stats.append(mqtt.stats)
             self.supervisor.spawn("mqtt.holdings", mqtt.run)
         self.registry.register(
-            PerpmonMetrics(
-                figures=lambda: self.latest,
+            PerpmonMetrics(  # its figures are served by the HttpServer below (monitor/exposition.py)
                 collectors=collector_stats,
                 evaluation=self.eval_stats,
                 delivery=self._delivery_stats,
@@ -149,7 +148,11 @@ class Daemon:
         self.registry.register(ReloadMetrics(self.reload_stats))
         self.registry.register(ShardMetrics(self.cfg.shard))
         self.http = HttpServer(
-            host=self.cfg.http.host, port=self.cfg.http.port, registry=self.registry, health=self._health
+            host=self.cfg.http.host,
+            port=self.cfg.http.port,
+            registry=self.registry,
+            health=self._health,
+            figures=lambda: self.latest,
         )
         await self.http.start()
         now = self.clock.now_ns()

@@ -2,14 +2,26 @@
 
 /healthz answers 503 when the evaluation loop has not ticked for a while, because a daemon whose
 process is alive but whose loop is stuck is exactly the silent stall an operator must see.
+
+/metrics is the tick's figures (monitor/exposition.py) followed by the registry (self-health,
+reload, shard: a few dozen series). The registry is rendered on the loop, because its collectors
+read counters the loop mutates; the figures, tens of thousands of series on a desk's book, are
+rendered in a worker thread from the published `Figures` (immutable, so no copy is needed), once
+per tick however many scrapes come. Rendering once per tick instead would spend the work on every
+tick (each second) for a scrape every 15 s, and it still could not run on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from monitor.exposition import FigureExposition
+from monitor.records import Figures
 
 __all__ = ["HttpServer"]
 
@@ -22,11 +34,15 @@ class HttpServer:
         port: int,
         registry: CollectorRegistry,
         health: Callable[[], tuple[bool, dict[str, object]]],
+        figures: Callable[[], Figures | None] = lambda: None,
     ) -> None:
         self._host = host
         self._port = port
         self._registry = registry
         self._health = health
+        self._figures = figures
+        self._exposition = FigureExposition()
+        self._pool: ThreadPoolExecutor | None = None  # one thread: a second scrape of a tick hits the memo
         self._runner: web.AppRunner | None = None
         self.bound_port = 0
 
@@ -38,9 +54,20 @@ class HttpServer:
         app.router.add_get("/", self._index)
         return app
 
-    async def _metrics(self, _req: web.Request) -> web.Response:
-        body = generate_latest(self._registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def _metrics(self, req: web.Request) -> web.StreamResponse:
+        rest = generate_latest(self._registry)
+        figs = self._figures()
+        if figs is None or self._pool is None:
+            return web.Response(body=rest, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        loop = asyncio.get_running_loop()
+        chunks = await loop.run_in_executor(self._pool, self._exposition.chunks, figs)
+        resp = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+        resp.content_length = sum(map(len, chunks)) + len(rest)
+        await resp.prepare(req)
+        for chunk in (*chunks, rest):  # a few hundred kB at a time: megabytes are never copied at once
+            await resp.write(chunk)
+        await resp.write_eof()
+        return resp
 
     async def _healthz(self, _req: web.Request) -> web.Response:
         ok, detail = self._health()
@@ -50,6 +77,7 @@ class HttpServer:
         return web.Response(text="perpmon: see /metrics and /healthz\n")
 
     async def start(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="perpmon-metrics")
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -62,3 +90,6 @@ class HttpServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._pool is not None:  # a render still running finishes on its own; nothing waits for it
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -3,7 +3,8 @@
 Nothing is pushed into global gauges on the hot path; a scrape builds every family from the latest
 `Figures` and from each component's own counters (client_python's custom-collector pattern), so
 what Grafana shows is exactly what the rules saw. Metric names are `perpmon_<figure name>`, full
-words with their unit.
+words with their unit. The daemon's /metrics writes the figure families with monitor/exposition.py
+(the same bytes, without a Sample per series); `PerpmonMetrics` renders them for everyone else.
 """
 
 from __future__ import annotations
@@ -66,10 +67,17 @@ def _unavailable_family(figs: Figures) -> Metric:
 
 
 class PerpmonMetrics(Collector):
+    """Self-health families, and the figures when `figures` is given.
+
+    The daemon leaves `figures` out and serves them with monitor/exposition.py, which prints the
+    same bytes as `_figure_families` here without building a Sample per series; this one stays the
+    reference that exposition is tested against, and serves callers that hold a registry only.
+    """
+
     def __init__(
         self,
         *,
-        figures: Callable[[], Figures | None],
+        figures: Callable[[], Figures | None] = lambda: None,
         collectors: Sequence[CollectorStats],
         evaluation: EvaluationStats,
         delivery: Callable[[], Iterable[DeliveryStats]],
