@@ -30,6 +30,7 @@ from monitor.evaluator import Evaluator
 from monitor.http import HttpServer
 from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
+from monitor.metronome import Metronome
 from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import Figures
 from monitor.refit import ModelRefresher
@@ -266,6 +267,7 @@ class Daemon:
         st.last_tick_ns = now
 
     async def _evaluation_loop(self) -> None:
+        beat = Metronome(self.cfg.evaluation.interval_s, self.clock.monotonic_ns())
         while True:
             try:
                 async with self.swap_lock:
@@ -274,7 +276,9 @@ class Daemon:
             except Exception:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
-            await self.clock.sleep(self.cfg.evaluation.interval_s)  # re-read: a reload may change it
+            # the next slot of a fixed grid (monitor/metronome.py); re-read: a reload may change it
+            await self.clock.sleep(beat.delay_s(self.cfg.evaluation.interval_s, self.clock.monotonic_ns()))
+            self.eval_stats.skipped = beat.skipped
 
     def _delivery_stats(self) -> list[DeliveryStats]:
         d = self.dispatcher

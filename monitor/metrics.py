@@ -33,6 +33,7 @@ class EvaluationStats:
     total_duration_s: float = 0.0
     last_tick_ns: int = 0
     errors: int = 0
+    skipped: int = 0  # schedule slots a tick overran (monitor/metronome.py)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,11 @@ class PerpmonMetrics(Collector):
         yield CounterMetricFamily("perpmon_evaluations", "Evaluation ticks run.", value=float(ev.count))
         yield CounterMetricFamily(
             "perpmon_evaluation_errors", "Evaluation ticks that raised.", value=float(ev.errors)
+        )
+        yield CounterMetricFamily(
+            "perpmon_evaluation_skipped_slots",
+            "Evaluation slots skipped because a tick overran its interval.",
+            value=float(ev.skipped),
         )
         yield GaugeMetricFamily(
             "perpmon_evaluation_last_timestamp_seconds",
