@@ -31,7 +31,7 @@ from monitor.records import (
 from monitor.rules import RuleEngine
 from monitor.store.state import StateStore
 from tests.unit.config.test_config import ROOT, SIM_ENV
-from tests.unit.evaluation.world import TIERS, T0, store
+from tests.unit.evaluation.world import T0, TIERS, store
 
 S = 1_000_000_000
 MARK = 30_000.0
