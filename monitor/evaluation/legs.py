@@ -30,7 +30,7 @@ from monitor.records import Position
 from monitor.risk.bybit_liquidation import bybit_position_mm
 from monitor.risk.margin import Brackets, maintenance_margin
 
-__all__ = ["Leg", "Part", "Source", "join_reasons", "leg_reason", "price_leg"]
+__all__ = ["Leg", "Part", "Source", "join_reasons", "leg_reason", "mark_upnl", "price_leg"]
 
 Source = Literal["live", "venue", "none"]
 Part = Literal["mark", "upnl", "mm"]
@@ -62,25 +62,25 @@ def _words(parts: list[Part], conj: str) -> str:
     return w[0] if len(w) == 1 else f"{', '.join(w[:-1])} {conj} {w[-1]}"
 
 
+def mark_upnl(p: Position, mv: MarketView | None) -> tuple[float, float, Source, Source]:
+    """(mark, UPnL) of a leg and where each came from: live, else the venue's, else none (NaN)."""
+    live = mv.mark if mv is not None else math.nan
+    if live > 0:
+        return live, p.qty * (live - p.entry_price), "live", "live"
+    vmark = p.venue_mark_price if p.venue_mark_price > 0 else math.nan
+    vsrc: Source = "venue" if vmark > 0 else "none"
+    if math.isfinite(p.venue_unrealized_pnl):
+        return vmark, p.venue_unrealized_pnl, vsrc, "venue"
+    return vmark, p.qty * (vmark - p.entry_price), vsrc, vsrc
+
+
 def price_leg(
     p: Position, mv: MarketView | None, b: Brackets | None, *, acct_ok: bool, entry_valued: bool
 ) -> Leg:
     """Price one position; `entry_valued`: Bybit's model (MM at the entry value, from the tiers)."""
-    live_mark = mv.mark if mv is not None else math.nan
-    live = live_mark > 0
-    src: dict[Part, Source] = {}
-    if live:
-        mark, src["mark"] = live_mark, "live"
-    elif p.venue_mark_price > 0:
-        mark, src["mark"] = p.venue_mark_price, "venue"
-    else:
-        mark, src["mark"] = math.nan, "none"
-    if live or (not math.isfinite(p.venue_unrealized_pnl) and mark > 0):
-        upnl, src["upnl"] = p.qty * (mark - p.entry_price), src["mark"]
-    elif math.isfinite(p.venue_unrealized_pnl):
-        upnl, src["upnl"] = p.venue_unrealized_pnl, "venue"
-    else:
-        upnl, src["upnl"] = math.nan, "none"
+    mark, upnl, src_mark, src_upnl = mark_upnl(p, mv)
+    live = src_mark == "live"
+    src: dict[Part, Source] = {"mark": src_mark, "upnl": src_upnl}
     mm, src["mm"] = math.nan, "none"
     if b is not None and entry_valued:
         mm, src["mm"] = float(bybit_position_mm(p.qty, p.entry_price, b.floors, b.mmrs, b.cums)), "live"
