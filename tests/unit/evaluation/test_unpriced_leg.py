@@ -225,3 +225,33 @@ def test_a_venue_upnl_without_mm_keeps_the_pnl_and_names_the_leg_in_the_margin()
     mm = _fig(figs, "maintenance_margin_usd")
     assert math.isnan(mm.value) and reason_code(mm.reason) == "leg_unpriced"
     assert "ETHUSDT" in mm.reason and "maintenance margin" in mm.reason
+
+
+def _book_fig(figs: Figures, name: str, **labels: str) -> Figure:
+    return figs.items[FigureKey(name=name, **labels)]
+
+
+def test_book_stress_advice_and_var_value_the_unwatched_leg_or_name_it() -> None:
+    """Downstream of the account: the unwatched ETH leg (venue mark 2,000) no longer poisons silently.
+
+    With ETH's tiers, stress revalues it from the venue's mark and the top-up shocks it from there
+    (both flagged); the ETH book is valued at that mark, but its carry (funding unknown) is NaN,
+    naming the leg, where it used to leave the leg out; VaR (no mark, no history) names it.
+    """
+    figs = _evaluate(_config("binanceusdm"), _book(BINANCE_WALLET, BTC, ETH_FROM_VENUE, eth_tiers=True))[-1]
+    stress = _book_fig(figs, "stress_margin_ratio_after", venue="v", account="a", scenario="price_-5%")
+    assert not math.isnan(stress.value) and stress.fresh  # +inf: -5 % liquidates a leg 0.07 % away
+    assert reason_code(stress.reason) == "leg_from_venue" and "ETHUSDT" in stress.reason
+    topup = _book_fig(figs, "topup_for_shock_usd", venue="v", account="a")
+    assert math.isfinite(topup.value) and reason_code(topup.reason) == "leg_from_venue"
+    usd = _book_fig(figs, "net_delta_usd", asset="ETH")
+    assert usd.value == pytest.approx(-0.01 * 2_000.0) and reason_code(usd.reason) == "leg_from_venue"
+    carry = _book_fig(figs, "funding_carry_usd_per_day", asset="ETH")
+    assert (
+        math.isnan(carry.value) and reason_code(carry.reason) == "leg_unpriced" and "ETHUSDT" in carry.reason
+    )
+    var = _book_fig(figs, "var_usd", method="parametric", confidence="0.99")
+    assert math.isnan(var.value) and var.reason == "no_price: v/ETHUSDT perp"
+    untiered = _evaluate(_config("binanceusdm"), _book(BINANCE_WALLET, BTC, ETH_FROM_VENUE))[-1]
+    stress = _book_fig(untiered, "stress_margin_ratio_after", venue="v", account="a", scenario="price_-5%")
+    assert math.isnan(stress.value) and stress.reason == "missing_tier: v/a ETHUSDT"
