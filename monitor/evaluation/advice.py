@@ -77,7 +77,8 @@ def advice_figures(
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
         wallet = cross_wallet(acct)
-        upnl = sum(mark_upnl(p, markets.get((venue, p.symbol)))[1] for p in cross)
+        upnls = {id(p): mark_upnl(p, markets.get((venue, p.symbol)))[1] for p in acct.positions}
+        upnl = sum(upnls[id(p)] for p in cross)
         lab = {"venue": venue, "account": account}
         if on_bybit:
             legs = [(p, _mark(markets, venue, p), snap.tiers.get((venue, account, p.symbol))) for p in cross]
@@ -91,8 +92,12 @@ def advice_figures(
             plab = {**lab, "symbol": p.symbol, "side": p.side}
             mark = _mark(markets, venue, p)
             iso = p.margin_mode == "isolated"
-            capital = p.isolated_wallet + p.qty * (mark - p.entry_price) if iso else wallet + upnl
-            _sizing(sink, plab, p, capital, markets.get((venue, p.symbol)), garch, target_vol)
+            capital = p.isolated_wallet + upnls[id(p)] if iso else wallet + upnl
+            lacking = [x.symbol for x in ([p] if iso else cross) if math.isnan(upnls[id(x)])]
+            unpriced = (
+                f"leg_unpriced: {', '.join(lacking)} (no UPnL, live or from the venue)" if lacking else ""
+            )
+            _sizing(sink, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol)
             if iso and on_bybit:
                 iso_need, iso_why = bybit_isolated_topup(
                     p, mark, snap.tiers.get((venue, account, p.symbol)), shock
@@ -146,18 +151,20 @@ def _sizing(
     sink: FigureSink,
     lab: dict[str, str],
     p: Position,
-    capital: float,
+    capital_why: tuple[float, str],
     mv: MarketView | None,
     garch: dict[tuple[str, str], GarchNow],
     target_vol: float,
 ) -> None:
+    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL)."""
+    capital, unpriced = capital_why
     key = (lab["venue"], p.symbol)
     sigma, why = forecast_vol(key, garch, {key: mv} if mv is not None else {})
     mu = math.nan
     if mv is not None:  # the funding a position on this side earns, per year
         mu = -math.copysign(1.0, p.qty) * float(annualised_funding(mv.funding_rate, mv.funding_interval_h))
     adv = sizing_advice(capital, target_vol, sigma, mu=mu, var=sigma * sigma)
-    missing = why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
+    missing = unpriced or why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
     tv, hk, rec = adv.target_vol_notional, adv.half_kelly_notional, adv.recommended_notional
     hk_missing = "no_funding_estimate" if not math.isfinite(mu) else missing
     sink.add("sizing_target_vol_notional_usd", tv, lab, reason=why if math.isfinite(tv) else missing)
