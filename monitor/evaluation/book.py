@@ -109,10 +109,10 @@ def book_figures(
         ok = marks_ok[asset] and not stale
         why = f"stale: {', '.join(sorted(stale))}" if stale else ""
         legs = ", ".join(unwatched[asset])
-        partial = why or ("" if ok else "stale mark") or (f"leg_from_venue: {legs}" if legs else "")
+        usd = held_usd[asset] + perp_usd[asset]
+        partial = why or ("" if ok else "stale mark") or _legs_reason(usd, legs)
         sink.add("book_partial", 0.0 if ok and not legs else 1.0, fresh=ok, reason=partial, asset=asset)
         sink.add("net_delta", held[asset] + perp[asset], fresh=ok, reason=why, asset=asset)
-        usd = held_usd[asset] + perp_usd[asset]
         sink.add("net_delta_usd", usd, fresh=ok, reason=why or _legs_reason(usd, legs), asset=asset)
         sink.add("holdings_quantity", held[asset], asset=asset)
         hr = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
