@@ -174,32 +174,27 @@ def _binance_lps(legs: list[Leg], wallet: float) -> dict[int, tuple[float, str]]
         by_symbol[x.p.symbol].append(x)
     out: dict[int, tuple[float, str]] = {}
     for symbol, group in by_symbol.items():
-        others = [x for x in cross if x.p.symbol != symbol]
-        other_mm, other_upnl = sum(x.mm for x in others), sum(x.upnl for x in others)
-        lp = _own_lp(group, wallet, other_mm, other_upnl, leg_reason(math.nan, others, ("upnl", "mm")))
-        if math.isfinite(lp[0]):
-            lp = (lp[0], join_reasons(lp[1], leg_reason(lp[0], others, ("upnl", "mm"))))
+        lp = _own_lp(group, [x for x in cross if x.p.symbol != symbol], wallet)
         for x in group:
             out[id(x.p)] = lp
     for x in legs:
         if x.p.margin_mode == "isolated":
-            out[id(x.p)] = _own_lp([x], x.p.isolated_wallet, 0.0, 0.0, "")
+            out[id(x.p)] = _own_lp([x], [], x.p.isolated_wallet)
     return out
 
 
-def _own_lp(
-    group: list[Leg], wallet: float, other_mm: float, other_upnl: float, others_missing: str
-) -> tuple[float, str]:
-    """The LP of one contract's legs (both hedge legs share it), or NaN and why."""
+def _own_lp(group: list[Leg], others: list[Leg], wallet: float) -> tuple[float, str]:
+    """The LP of one contract's legs (both hedge legs share it) with `others` at their MM and UPnL."""
     own = group[0]
     if own.b is None:
         return math.nan, "missing_tier"
     if not own.mark > 0:
-        return math.nan, leg_reason(math.nan, [own], ("mark",)) or "no_mark"
+        return math.nan, own.unpriced or "no_mark"
+    other_mm, other_upnl = sum(x.mm for x in others), sum(x.upnl for x in others)
     if math.isnan(other_mm + other_upnl):
-        return math.nan, others_missing or "nan_input"
+        return math.nan, leg_reason(math.nan, others, ("upnl", "mm")) or "nan_input"
     lp, why = _lp(own.mark, wallet, own.b, [x.p for x in group], other_mm, other_upnl)
-    return lp, join_reasons(why, leg_reason(lp, [own], ("mark",)))
+    return lp, join_reasons(why, leg_reason(lp, [own], ("mark",)), leg_reason(lp, others, ("upnl", "mm")))
 
 
 def _venue_state_lps(legs: list[Leg], wallet: float) -> dict[int, float]:
