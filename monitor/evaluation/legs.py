@@ -16,14 +16,17 @@ A quantity taken from the venue is an approximation (the venue priced it when it
 stream delta drops its figures until the next snapshot): the leg records where each came from,
 and the two reasons below name the leg, so a figure built on it says what it stands on, and one
 that stays NaN says which leg is missing. The codes (`leg_from_venue`, `leg_unpriced`) come first
-so the reason normaliser maps them.
+so the reason normaliser maps them. The leg's own figures are not fresh (its mark is not live);
+those it feeds (the account's, the other legs' LPs) keep the live legs' freshness, so that they
+can still start an alert (`account.account_figures` says why).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from monitor.evaluation.market import MarketView
 from monitor.records import Position
@@ -37,7 +40,8 @@ Part = Literal["mark", "upnl", "mm"]
 _WORDS: dict[Part, str] = {"mark": "mark", "upnl": "UPnL", "mm": "maintenance margin"}
 
 
-class Leg(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Leg:
     """One position priced; `mark`, `upnl`, `mm` are NaN only where neither source had them."""
 
     p: Position
@@ -48,7 +52,7 @@ class Leg(NamedTuple):
     mm: float
     fresh: bool  # its own figures: every input live and fresh
     live_ok: bool  # False only when it leans on a live mark that is stale
-    src: dict[Part, Source]
+    src: Mapping[Part, Source]
     from_venue: str  # "" or why its figures stand partly on the venue's: "leg_from_venue: ETHUSDT (…)"
     unpriced: str  # "" or what it lacks from both sources: "leg_unpriced: ETHUSDT (…)"
 
