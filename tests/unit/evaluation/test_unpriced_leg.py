@@ -15,6 +15,7 @@ import math
 import pytest
 
 from monitor.config import Config, load_config, parse_config
+from monitor.evaluation.book_mc import lps_from_figures
 from monitor.evaluator import Evaluator
 from monitor.reason_codes import reason_code
 from monitor.records import (
@@ -207,6 +208,8 @@ def test_a_leg_neither_the_marks_nor_the_venue_price_is_named_in_every_nan(kind:
     assert math.isnan(dist.value) and dist.reason == lp.reason
     eth = _fig(figs, "position_notional_usd", "ETHUSDT")
     assert math.isnan(eth.value) and reason_code(eth.reason) == "leg_unpriced"
+    # Monte Carlo takes a NaN LP as "never liquidated" only when it is not_liquidatable: this one is unknown
+    assert ("v", "a", "BTCUSDT", "BOTH") not in lps_from_figures(figs)
 
 
 def test_a_venue_upnl_without_mm_keeps_the_pnl_and_names_the_leg_in_the_margin() -> None:
