@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from monitor.clock import NS_PER_S
+from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.store.state import Snapshot
@@ -97,7 +98,7 @@ def book_figures(
                 marks_ok[asset] &= mv.mark_fresh
                 venue_marks_ok[(venue, asset)] &= mv.mark_fresh
             else:  # a symbol not watched: the venue's mark values it; its funding is not known
-                mark = p.venue_mark_price if p.venue_mark_price > 0 else math.nan
+                mark = mark_upnl(p, None)[0]
                 src = "valued at the venue's mark" if mark > 0 else "no mark, live or from the venue"
                 unwatched[asset].append(f"{venue}/{account} {p.symbol} ({src}, no funding rate)")
                 venue_marks_ok[(venue, asset)] = False

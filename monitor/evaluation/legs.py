@@ -7,7 +7,7 @@ none) used to make every one of them NaN, and a NaN starts no alert. The venue's
 prices each leg itself (`Position.venue_*`: Binance positionRisk, Bybit's position list, ccxt), so
 such a leg is priced from there instead:
 
-* mark: the live mark, else the venue's `markPrice`;
+* mark: the live mark, else the venue's `markPrice`, else the one its UPnL implies;
 * UPnL: at the live mark, else the venue's own, else at the venue's mark;
 * maintenance margin: the tiers at the mark we have (Bybit: at the entry value, no mark needed),
   else the venue's own.
@@ -71,11 +71,23 @@ def mark_upnl(p: Position, mv: MarketView | None) -> tuple[float, float, Source,
     live = mv.mark if mv is not None else math.nan
     if live > 0:
         return live, p.qty * (live - p.entry_price), "live", "live"
-    vmark = p.venue_mark_price if p.venue_mark_price > 0 else math.nan
+    vmark = p.venue_mark_price if p.venue_mark_price > 0 else _implied_mark(p)
     vsrc: Source = "venue" if vmark > 0 else "none"
     if math.isfinite(p.venue_unrealized_pnl):
         return vmark, p.venue_unrealized_pnl, vsrc, "venue"
     return vmark, p.qty * (vmark - p.entry_price), vsrc, vsrc
+
+
+def _implied_mark(p: Position) -> float:
+    """The mark the venue's UPnL implies on a linear leg, UPnL = q·(mark − entry); NaN if none.
+
+    Binance's stream deltas drop a leg's `markPrice` (it described the last REST state) but carry
+    its UPnL at the mark of the moment: this keeps the leg priced until the next REST snapshot.
+    """
+    if p.inverse or p.qty == 0 or not (p.entry_price > 0 and math.isfinite(p.venue_unrealized_pnl)):
+        return math.nan
+    mark = p.entry_price + p.venue_unrealized_pnl / p.qty
+    return mark if mark > 0 else math.nan
 
 
 def price_leg(

@@ -23,7 +23,7 @@ import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.account import cross_wallet
-from monitor.evaluation.legs import join_reasons
+from monitor.evaluation.legs import join_reasons, mark_upnl
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, Figure, FigureKey, LeverageTiers
 from monitor.risk._num import FloatArray
@@ -163,7 +163,7 @@ def stress_book(
             t = snap.tiers.get((venue, account, p.symbol))
             leg = f"{flag} {p.symbol}"
             live = m.mark if m is not None else math.nan
-            mark = live if live > 0 else p.venue_mark_price if p.venue_mark_price > 0 else math.nan
+            mark = live if live > 0 else mark_upnl(p, None)[0]  # else the venue's
             if not live > 0 and mark > 0:
                 notes.append(f"{leg}: no mark price, revalued from the venue's ({mark:g})")
                 approx[flag].append(f"leg_from_venue: {leg} revalued from the venue's mark")

@@ -258,3 +258,25 @@ def test_book_stress_advice_and_var_value_the_unwatched_leg_or_name_it() -> None
     untiered = _evaluate(_config("binanceusdm"), _book(BINANCE_WALLET, BTC, ETH_FROM_VENUE))[-1]
     stress = _book_fig(untiered, "stress_margin_ratio_after", venue="v", account="a", scenario="price_-5%")
     assert math.isnan(stress.value) and stress.reason == "missing_tier: v/a ETHUSDT"
+
+
+def test_after_a_stream_delta_the_venues_upnl_implies_the_mark() -> None:
+    """Binance drops a leg's markPrice and maintMargin on a delta but keeps its UPnL: q·(mark − entry).
+
+    With ETH's tiers the implied mark (2,000 + (−3)/(−0.01) = 2,300) gives its MM, so the margin ratio
+    stays available until the next REST snapshot, flagged.
+    """
+    eth = Position(
+        symbol="ETHUSDT",
+        side="BOTH",
+        qty=-0.01,
+        entry_price=2_000.0,
+        margin_mode="cross",
+        venue_unrealized_pnl=-3.0,
+    )
+    figs = _evaluate(_config("binanceusdm"), _book(BINANCE_WALLET, BTC, eth, eth_tiers=True))[-1]
+    assert _fig(figs, "position_notional_usd", "ETHUSDT").value == pytest.approx(0.01 * 2_300.0)
+    ratio = _fig(figs, "margin_ratio")
+    eth_mm = 0.01 * 2_300.0 * 0.005
+    assert ratio.value == pytest.approx((MMR * MARK + eth_mm) / (BINANCE_WALLET - 3.0), rel=1e-12)
+    assert ratio.fresh and reason_code(ratio.reason) == "leg_from_venue" and "ETHUSDT" in ratio.reason
