@@ -2,12 +2,13 @@
 
 A figure's `reason` is mostly a code already ("missing_tier", "not_fitted_yet"), but some carry
 free text after the code ("lagging: newest event 3.1s old (limit 15s)", "stale: binance/mark:X"),
-a comma-joined list of notes, or a collector's own words. A Prometheus label must not: every
-distinct string is a new series (unbounded cardinality), and free text may say more than a
-metric should. So the text is cut at the first ':' or ',', lower-cased, non-alphanumerics become
-'_', and the result is kept only if it is a known code; anything else is "other". A new reason
-in the evaluator must be added to `EVALUATOR_CODES`: tests/unit/test_reason_codes.py runs the
-evaluator over incomplete books and fails on any reason that would read "other".
+a comma- or semicolon-joined list of notes, or a collector's own words. A Prometheus label must
+not: every distinct string is a new series (unbounded cardinality), and free text may say more
+than a metric should. So the text is cut at the first ':', ',', '(' or ';', lower-cased,
+non-alphanumerics become '_', and the result is kept only if it is a known code; anything else is
+"other". A new reason in the evaluator must be added to `EVALUATOR_CODES`:
+tests/unit/test_reason_codes.py runs the evaluator over incomplete books and fails on any reason
+that would read "other".
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ EVALUATOR_CODES = frozenset(
         "given",
         "history_missing_leg",
         "lagging",
+        "leg_from_venue",  # a leg priced from the venue's account data (no live mark, or no tiers)
+        "leg_unpriced",  # a leg neither the mark stream nor the venue's account data prices
         "lp_unknown",
         "never_heard",
         "no_correlation",
@@ -60,7 +63,7 @@ _LIBRARY = frozenset(r.name.lower() for r in Reason if r != Reason.OK)
 # book_mc prefixes a GARCH fit's own reason: "garch_fit_failed", "garch_empty_history", ...
 CODES = EVALUATOR_CODES | _LIBRARY | frozenset(f"garch_{c}" for c in _LIBRARY) | {OTHER}
 
-_CUT = re.compile(r"[:,(]")
+_CUT = re.compile(r"[:,(;]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 

@@ -14,7 +14,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from monitor.evaluation.account_bybit import bybit_lps, bybit_mm
+from monitor.evaluation.account_bybit import bybit_lps
+from monitor.evaluation.legs import Leg, join_reasons, leg_reason, price_leg
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, LeverageTiers, Position
@@ -77,91 +78,126 @@ def account_figures(
     horizon_s: float,
     bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (entry-valued MM, `account_bybit`)."""
+    """`bybit_venues`: venues on Bybit's margin model (entry-valued MM, `account_bybit`).
+
+    A leg without a live mark or tiers is priced as the venue reports it (`legs`). Its own figures
+    are then not fresh; the account's figures and the other legs' LPs are as fresh as the live
+    legs they use, and carry a reason naming the leg: they are the best numbers there are, and a
+    figure that is not fresh starts no alert, which for an account near liquidation would be the
+    silence this avoids. A figure that cannot be had from either source is NaN, its reason naming
+    the leg it lacks.
+    """
     for (venue, account), acct in snap.accounts.items():
         on_bybit = venue in bybit_venues
         acct_ok = fresh.get((venue, f"account:{account}"), False)
-        rows = []  # (position, mark, brackets, notional, upnl, mm, fresh)
-        for p in acct.positions:
-            mv = markets.get((venue, p.symbol))
-            mark = mv.mark if mv is not None else math.nan
-            b = _brackets(snap.tiers.get((venue, account, p.symbol)))
-            notional = abs(p.qty) * mark
-            upnl = p.qty * (mark - p.entry_price)
-            mm = float(maintenance_margin(notional, b.floors, b.mmrs, b.cums)) if b is not None else math.nan
-            if on_bybit:
-                mm = bybit_mm(p, b)
-            rows.append((p, mark, b, notional, upnl, mm, acct_ok and mv is not None and mv.mark_fresh))
-        cross = [r for r in rows if r[0].margin_mode == "cross"]
+        legs = [
+            price_leg(
+                p,
+                markets.get((venue, p.symbol)),
+                _brackets(snap.tiers.get((venue, account, p.symbol))),
+                acct_ok=acct_ok,
+                entry_valued=on_bybit,
+            )
+            for p in acct.positions
+        ]
+        cross = [x for x in legs if x.p.margin_mode == "cross"]
         wallet = cross_wallet(acct)
-        upnl_total = sum(r[4] for r in cross)
-        mm_total = sum(r[5] for r in cross)
+        upnl_total = sum(x.upnl for x in cross)
+        mm_total = sum(x.mm for x in cross)
         balance = wallet + upnl_total
-        all_fresh = acct_ok and all(r[6] for r in cross)
+        all_fresh = acct_ok and all(x.live_ok for x in cross)
         lab = {"venue": venue, "account": account}
+        pnl_why = leg_reason(balance, cross, ("upnl",))
         sink.add("wallet_balance_usd", wallet, lab, fresh=acct_ok)
-        sink.add("unrealized_pnl_usd", upnl_total, lab, fresh=all_fresh)
-        sink.add("margin_balance_usd", balance, lab, fresh=all_fresh)
-        sink.add("maintenance_margin_usd", mm_total, lab, fresh=all_fresh)
+        sink.add("unrealized_pnl_usd", upnl_total, lab, fresh=all_fresh, reason=pnl_why)
+        sink.add("margin_balance_usd", balance, lab, fresh=all_fresh, reason=pnl_why)
+        sink.add(
+            "maintenance_margin_usd",
+            mm_total,
+            lab,
+            fresh=all_fresh,
+            reason=leg_reason(mm_total, cross, ("mm",)),
+        )
         if cross:
             ratio = float(margin_ratio(mm_total, balance))
-            sink.add("margin_ratio", ratio, lab, fresh=all_fresh)
-            sink.add("margin_headroom_usd", balance - mm_total, lab, fresh=all_fresh)
-            sink.add("margin_headroom_ratio", 1.0 - ratio, lab, fresh=all_fresh)
+            headroom = balance - mm_total
+            why = leg_reason(headroom, cross, ("upnl", "mm"))
+            sink.add("margin_ratio", ratio, lab, fresh=all_fresh, reason=why)
+            sink.add("margin_headroom_usd", headroom, lab, fresh=all_fresh, reason=why)
+            sink.add("margin_headroom_ratio", 1.0 - ratio, lab, fresh=all_fresh, reason=why)
         else:
             # Nothing cross to liquidate: no margin is used, and headroom (room before liquidation) does
             # not exist. Leaving it out resolves a headroom alert as "figure gone" once the last position
             # closes, instead of an emptied wallet raising a fresh critical about room that means nothing.
             sink.add("margin_ratio", 0.0, lab, fresh=acct_ok)
-
-        # Bybit's LPs come from its own model (`bybit_lps`, below): Binance's are not computed for them
-        lps: dict[int, tuple[float, str]] = {}
-        if not on_bybit:
-            by_symbol: dict[str, list[tuple[Position, float, Brackets | None, float, float, float, bool]]] = (
-                defaultdict(list)
-            )
-            for r in cross:
-                by_symbol[r[0].symbol].append(r)
-            for legs in by_symbol.values():
-                mark, b = legs[0][1], legs[0][2]
-                if b is None:
-                    lp = (math.nan, "missing_tier")
-                else:
-                    own_mm, own_upnl = sum(r[5] for r in legs), sum(r[4] for r in legs)
-                    lp = _lp(mark, wallet, b, [r[0] for r in legs], mm_total - own_mm, upnl_total - own_upnl)
-                for r in legs:
-                    lps[id(r[0])] = lp
-        for r in rows:
-            p, mark, b = r[0], r[1], r[2]
-            if p.margin_mode == "isolated":
-                if b is None:
-                    lps[id(p)] = (math.nan, "missing_tier")
-                else:
-                    if not on_bybit:
-                        lps[id(p)] = _lp(mark, p.isolated_wallet, b, [p], 0.0, 0.0)
-                    iso = float(margin_ratio(r[5], p.isolated_wallet + r[4]))
-                    sink.add(
-                        "position_margin_ratio",
-                        iso,
-                        fresh=r[6],
-                        venue=venue,
-                        account=account,
-                        symbol=p.symbol,
-                        side=p.side,
-                    )
+        for x in legs:
+            if x.p.margin_mode == "isolated":
+                iso = float(margin_ratio(x.mm, x.p.isolated_wallet + x.upnl))
+                sink.add(
+                    "position_margin_ratio",
+                    iso,
+                    fresh=x.fresh,
+                    reason=_iso_reason(iso, x),
+                    venue=venue,
+                    account=account,
+                    symbol=x.p.symbol,
+                    side=x.p.side,
+                )
         if on_bybit:
-            lps, same_state = bybit_lps(rows, wallet)
+            lps, same_state = bybit_lps(legs, wallet)
         else:
-            same_state = _venue_state_lps(rows, wallet)
-        for r in rows:
-            p = r[0]
-            _position(sink, venue, account, r, lps[id(p)], markets.get((venue, p.symbol)), horizon_s)
-            _divergence(sink, venue, account, p, same_state.get(id(p), math.nan), fresh=r[6])
+            lps, same_state = _binance_lps(legs, wallet), _venue_state_lps(legs, wallet)
+        for x in legs:
+            _position(sink, venue, account, x, lps[id(x.p)], markets.get((venue, x.p.symbol)), horizon_s)
+            _divergence(sink, venue, account, x.p, same_state.get(id(x.p), math.nan), fresh=x.fresh)
 
 
-def _venue_state_lps(
-    rows: list[tuple[Position, float, Brackets | None, float, float, float, bool]], wallet: float
-) -> dict[int, float]:
+def _iso_reason(ratio: float, leg: Leg) -> str:
+    """An isolated margin ratio stands on the leg's own UPnL and MM; without tiers, say so first."""
+    if math.isnan(ratio) and leg.b is None and leg.src["mm"] == "none":
+        return join_reasons("missing_tier", leg.unpriced)
+    return leg_reason(ratio, [leg], ("upnl", "mm"))
+
+
+def _binance_lps(legs: list[Leg], wallet: float) -> dict[int, tuple[float, str]]:
+    """LP and reason by position id. A cross LP holds the other contracts at their MM and UPnL.
+
+    Those of a leg priced by the venue are the venue's (at its mark, not the live one): an
+    approximation, flagged by the reason, which is sound while that leg's mark moves little
+    against the distance to liquidation, and far better than no LP. A leg lacking them makes
+    the others' LPs NaN, naming it. A leg's own LP needs its tiers (they are re-tiered at the
+    LP) and a mark (where the tier search starts): without them it is NaN.
+    """
+    cross = [x for x in legs if x.p.margin_mode == "cross"]
+    by_symbol: dict[str, list[Leg]] = defaultdict(list)
+    for x in cross:
+        by_symbol[x.p.symbol].append(x)
+    out: dict[int, tuple[float, str]] = {}
+    for symbol, group in by_symbol.items():
+        lp = _own_lp(group, [x for x in cross if x.p.symbol != symbol], wallet)
+        for x in group:
+            out[id(x.p)] = lp
+    for x in legs:
+        if x.p.margin_mode == "isolated":
+            out[id(x.p)] = _own_lp([x], [], x.p.isolated_wallet)
+    return out
+
+
+def _own_lp(group: list[Leg], others: list[Leg], wallet: float) -> tuple[float, str]:
+    """The LP of one contract's legs (both hedge legs share it) with `others` at their MM and UPnL."""
+    own = group[0]
+    if own.b is None:
+        return math.nan, "missing_tier"
+    if not own.mark > 0:
+        return math.nan, own.unpriced or "no_mark"
+    other_mm, other_upnl = sum(x.mm for x in others), sum(x.upnl for x in others)
+    if math.isnan(other_mm + other_upnl):
+        return math.nan, leg_reason(math.nan, others, ("upnl", "mm")) or "nan_input"
+    lp, why = _lp(own.mark, wallet, own.b, [x.p for x in group], other_mm, other_upnl)
+    return lp, join_reasons(why, leg_reason(lp, [own], ("mark",)), leg_reason(lp, others, ("upnl", "mm")))
+
+
+def _venue_state_lps(legs: list[Leg], wallet: float) -> dict[int, float]:
     """Our LP recomputed on the state the venue's LP describes: its snapshot's legs, wallet and marks.
 
     The venue prices its LP with the marks of the moment it answered (`markPrice` on the same
@@ -170,30 +206,28 @@ def _venue_state_lps(
     drops the venue's figures as soon as a delta changes that state, so a divergence here is a
     model or data problem, not lag; the rule's threshold (0.2 %) only absorbs the venue's rounding.
     """
-    cross = [r for r in rows if r[0].margin_mode == "cross"]
+    cross = [x for x in legs if x.p.margin_mode == "cross"]
     out: dict[int, float] = {}
-    if all(r[2] is not None for r in cross):
-        state = [(r, _venue_mark(r)) for r in cross]
-        mm = {id(r[0]): _mm_at(r[0], m, r[2]) for r, m in state}
-        upnl = {id(r[0]): r[0].qty * (m - r[0].entry_price) for r, m in state}
-        for r, m in state:
-            legs = [x for x, _ in state if x[0].symbol == r[0].symbol]
-            own = [id(x[0]) for x in legs]
-            other_mm = sum(mm.values()) - sum(mm[i] for i in own)
-            other_upnl = sum(upnl.values()) - sum(upnl[i] for i in own)
-            b = r[2]
-            if b is not None:
-                out[id(r[0])] = _lp(m, wallet, b, [x[0] for x in legs], other_mm, other_upnl)[0]
-    for r in rows:
-        p, b = r[0], r[2]
-        if p.margin_mode == "isolated" and b is not None:
-            out[id(p)] = _lp(_venue_mark(r), p.isolated_wallet, b, [p], 0.0, 0.0)[0]
+    if all(x.b is not None for x in cross):
+        state = [(x, _venue_mark(x)) for x in cross]
+        mm = {id(x.p): _mm_at(x.p, m, x.b) for x, m in state}
+        upnl = {id(x.p): x.p.qty * (m - x.p.entry_price) for x, m in state}
+        for x, m in state:
+            own = [id(y.p) for y, _ in state if y.p.symbol == x.p.symbol]
+            other_mm = sum(v for k, v in mm.items() if k not in own)
+            other_upnl = sum(v for k, v in upnl.items() if k not in own)
+            if x.b is not None:
+                group = [y.p for y, _ in state if y.p.symbol == x.p.symbol]
+                out[id(x.p)] = _lp(m, wallet, x.b, group, other_mm, other_upnl)[0]
+    for x in legs:
+        if x.p.margin_mode == "isolated" and x.b is not None:
+            out[id(x.p)] = _lp(_venue_mark(x), x.p.isolated_wallet, x.b, [x.p], 0.0, 0.0)[0]
     return out
 
 
-def _venue_mark(row: tuple[Position, float, Brackets | None, float, float, float, bool]) -> float:
+def _venue_mark(leg: Leg) -> float:
     """The mark the venue priced this leg at; the live mark only if the venue does not report one."""
-    return row[0].venue_mark_price if row[0].venue_mark_price > 0 else row[1]
+    return leg.p.venue_mark_price if leg.p.venue_mark_price > 0 else leg.mark
 
 
 def _mm_at(p: Position, mark: float, b: Brackets | None) -> float:
@@ -213,25 +247,37 @@ def _position(
     sink: FigureSink,
     venue: str,
     account: str,
-    row: tuple[Position, float, Brackets | None, float, float, float, bool],
+    leg: Leg,
     lp_reason: tuple[float, str],
     mv: MarketView | None,
     horizon_s: float,
 ) -> None:
-    p, mark, _b, notional, upnl, mm, ok = row
+    """A position's figures; those after the LP give the LP's reason, or what else made them NaN."""
+    p, mark, ok = leg.p, leg.mark, leg.fresh
     lab = {"venue": venue, "account": account, "symbol": p.symbol, "side": p.side}
     lp, why = lp_reason
     sink.add("position_quantity", p.qty, lab, fresh=ok)
-    sink.add("position_notional_usd", notional, lab, fresh=ok)
-    sink.add("position_unrealized_pnl_usd", upnl, lab, fresh=ok)
-    sink.add("position_maintenance_margin_usd", mm, lab, fresh=ok)
+    sink.add(
+        "position_notional_usd",
+        leg.notional,
+        lab,
+        fresh=ok,
+        reason=leg_reason(leg.notional, [leg], ("mark",)),
+    )
+    sink.add(
+        "position_unrealized_pnl_usd", leg.upnl, lab, fresh=ok, reason=leg_reason(leg.upnl, [leg], ("upnl",))
+    )
+    sink.add(
+        "position_maintenance_margin_usd", leg.mm, lab, fresh=ok, reason=leg_reason(leg.mm, [leg], ("mm",))
+    )
     sink.add("liquidation_price_usd", lp, lab, fresh=ok, reason=why)
     venue_lp = p.venue_liquidation_price
     sink.add("venue_liquidation_price_usd", venue_lp, lab, reason="" if venue_lp > 0 else "venue_shows_none")
     dist = float(liquidation_distance(lp, mark))
-    sink.add("liquidation_distance_ratio", dist, lab, fresh=ok, reason=why)
+    d_why = why if math.isfinite(dist) or math.isnan(lp) else leg_reason(dist, [leg], ("mark",)) or why
+    sink.add("liquidation_distance_ratio", dist, lab, fresh=ok, reason=d_why)
     sigma = mv.sigma_ann if mv is not None else math.nan
     k = float(liquidation_sigma(lp, mark, sigma, horizon_s))
-    k_why = why or ("" if math.isfinite(k) else "no_volatility")
+    k_why = d_why if math.isfinite(k) or math.isnan(dist) else "no_volatility"
     sink.add("liquidation_distance_sigma", k, lab, fresh=ok, reason=k_why)
     sink.add("liquidation_touch_probability_ratio", float(touch_probability(k)), lab, fresh=ok, reason=k_why)

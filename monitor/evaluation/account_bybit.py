@@ -1,7 +1,7 @@
 """Bybit's margin model applied to one account's rows (see `risk.bybit_liquidation` for the why).
 
-The account stage computes every account the same way up to the model: rows of (position, mark,
-tiers, notional, UPnL, MM, fresh). For a venue on Bybit's model the MM is entry-valued and the
+The account stage computes every account the same way up to the model: its legs, each priced
+live or as the venue reports it (`legs.Leg`). For a venue on Bybit's model the MM is entry-valued and the
 liquidation prices are Bybit's, so the LP and its divergence from the venue's `liqPrice` compare
 like with like. Pure: numbers in, numbers out.
 """
@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 
 from monitor.config import VenueConfig
+from monitor.evaluation.legs import Leg, join_reasons, leg_reason
 from monitor.records import Position
 from monitor.risk.bybit_liquidation import (
     bybit_cross_liquidation_price,
@@ -20,9 +21,7 @@ from monitor.risk.bybit_liquidation import (
 )
 from monitor.risk.margin import Brackets
 
-__all__ = ["Row", "bybit_lps", "bybit_mm", "bybit_model_venues", "bybit_unified_cross_wallet"]
-
-Row = tuple[Position, float, Brackets | None, float, float, float, bool]
+__all__ = ["bybit_lps", "bybit_mm", "bybit_model_venues", "bybit_unified_cross_wallet"]
 
 
 def bybit_model_venues(venues: Iterable[VenueConfig]) -> frozenset[str]:
@@ -44,32 +43,43 @@ def bybit_mm(p: Position, b: Brackets | None) -> float:
     return float(bybit_position_mm(p.qty, p.entry_price, b.floors, b.mmrs, b.cums))
 
 
-def _reason(lp: float, b: Brackets | None) -> str:
-    if b is None:
+def _lp_reason(lp: float, own: Leg, inputs: list[Leg]) -> str:
+    """Why an LP is NaN, naming the leg that made it so; or the venue-priced legs a value stands on.
+
+    `inputs` are the legs whose UPnL and MM the LP takes (all cross legs, or the isolated leg).
+    An LP that is NaN with every input present is the formula's own answer: no price liquidates.
+    """
+    if not math.isnan(lp):
+        return join_reasons(leg_reason(lp, [own], ("mark",)), leg_reason(lp, inputs, ("upnl", "mm")))
+    if own.b is None and own.src["mm"] == "none":
         return "missing_tier"
-    return "" if math.isfinite(lp) else "not_liquidatable"
+    if own.p.margin_mode == "cross" and own.src["mark"] == "none":
+        return own.unpriced
+    return leg_reason(lp, inputs, ("upnl", "mm")) or "not_liquidatable"
 
 
-def bybit_lps(rows: list[Row], wallet: float) -> tuple[dict[int, tuple[float, str]], dict[int, float]]:
+def bybit_lps(legs: list[Leg], wallet: float) -> tuple[dict[int, tuple[float, str]], dict[int, float]]:
     """(LP and reason by position id at live marks, LP by position id on the venue's own marks).
 
     Cross: equity = wallet + Σ UPnL; an isolated leg stands on its position balance alone, and
-    its LP does not depend on any mark.
+    its LP does not depend on any mark. Bybit's MM is fixed at the entry value, so a leg without
+    tiers whose `positionMM` the venue reports still has an LP (flagged), unlike Binance's.
     """
-    cross = [r for r in rows if r[0].margin_mode == "cross"]
-    total_mm = sum(r[5] for r in cross)
-    equity = wallet + sum(r[4] for r in cross)
-    venue_marks = {id(r[0]): (r[0].venue_mark_price if r[0].venue_mark_price > 0 else r[1]) for r in cross}
-    venue_equity = wallet + sum(r[0].qty * (venue_marks[id(r[0])] - r[0].entry_price) for r in cross)
+    cross = [x for x in legs if x.p.margin_mode == "cross"]
+    total_mm = sum(x.mm for x in cross)
+    equity = wallet + sum(x.upnl for x in cross)
+    venue_marks = {id(x.p): (x.p.venue_mark_price if x.p.venue_mark_price > 0 else x.mark) for x in cross}
+    venue_equity = wallet + sum(x.p.qty * (venue_marks[id(x.p)] - x.p.entry_price) for x in cross)
     live: dict[int, tuple[float, str]] = {}
     same: dict[int, float] = {}
-    for p, mark, b, _n, _upnl, mm, _ok in rows:
+    for x in legs:
+        p = x.p
         if p.margin_mode == "isolated":
-            lp = float(bybit_isolated_liquidation_price(p.qty, p.entry_price, p.isolated_wallet, mm))
-            live[id(p)], same[id(p)] = (lp, _reason(lp, b)), lp
+            lp = float(bybit_isolated_liquidation_price(p.qty, p.entry_price, p.isolated_wallet, x.mm))
+            live[id(p)], same[id(p)] = (lp, _lp_reason(lp, x, [x])), lp
         else:
-            lp = float(bybit_cross_liquidation_price(p.qty, mark, equity, total_mm))
-            live[id(p)] = (lp, _reason(lp, b))
+            lp = float(bybit_cross_liquidation_price(p.qty, x.mark, equity, total_mm))
+            live[id(p)] = (lp, _lp_reason(lp, x, cross))
             same[id(p)] = float(
                 bybit_cross_liquidation_price(p.qty, venue_marks[id(p)], venue_equity, total_mm)
             )

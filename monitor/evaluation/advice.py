@@ -10,7 +10,8 @@ These are information for the desk, not alerts by default (a rule can still name
   the zero-mean GARCH), so μ = −sign(q)·annualised funding and σ² = forecast variance, per year.
 - top-up: collateral to add so the account (cross: every position shocked together, in the
   adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
-  on a venue with Bybit's margin model, against its entry-valued MM (`advice_bybit`).
+  on a venue with Bybit's margin model, against its entry-valued MM (`advice_bybit`). A leg on a
+  symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg it lacks.
 - cost to close each position by walking the perpetual book: the levels the venue's collector
   keeps (`BookLevels`, `depth_levels` deep), else the top of book. A position larger than the
   visible depth is `insufficient_depth` (cost not available) while the share the visible levels
@@ -30,6 +31,7 @@ from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
 from monitor.evaluation.advice_bybit import bybit_cross_topup, bybit_isolated_topup
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
+from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import LeverageTiers, Position
@@ -75,22 +77,27 @@ def advice_figures(
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
         wallet = cross_wallet(acct)
-        upnl = sum(p.qty * (_mark(markets, venue, p) - p.entry_price) for p in cross)
+        upnls = {id(p): mark_upnl(p, markets.get((venue, p.symbol)))[1] for p in acct.positions}
+        upnl = sum(upnls[id(p)] for p in cross)
         lab = {"venue": venue, "account": account}
         if on_bybit:
             legs = [(p, _mark(markets, venue, p), snap.tiers.get((venue, account, p.symbol))) for p in cross]
             need, why = bybit_cross_topup(legs, bybit_unified_cross_wallet(wallet, acct.positions), shock)
         else:
             need, why = _cross_topup(snap, markets, venue, account, cross, wallet, shock)
-        sink.add("topup_for_shock_usd", need, lab, reason=why)
+        sink.add("topup_for_shock_usd", need, lab, reason=why or _venue_marked(markets, venue, cross))
         for p in acct.positions:
             if p.qty == 0:
                 continue
             plab = {**lab, "symbol": p.symbol, "side": p.side}
             mark = _mark(markets, venue, p)
             iso = p.margin_mode == "isolated"
-            capital = p.isolated_wallet + p.qty * (mark - p.entry_price) if iso else wallet + upnl
-            _sizing(sink, plab, p, capital, markets.get((venue, p.symbol)), garch, target_vol)
+            capital = p.isolated_wallet + upnls[id(p)] if iso else wallet + upnl
+            lacking = [x.symbol for x in ([p] if iso else cross) if math.isnan(upnls[id(x)])]
+            unpriced = (
+                f"leg_unpriced: {', '.join(lacking)} (no UPnL, live or from the venue)" if lacking else ""
+            )
+            _sizing(sink, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol)
             if iso and on_bybit:
                 iso_need, iso_why = bybit_isolated_topup(
                     p, mark, snap.tiers.get((venue, account, p.symbol)), shock
@@ -102,8 +109,14 @@ def advice_figures(
 
 
 def _mark(markets: dict[tuple[str, str], MarketView], venue: str, p: Position) -> float:
-    mv = markets.get((venue, p.symbol))
-    return mv.mark if mv is not None else math.nan
+    """The live mark, else the venue's from the account payload (`legs.mark_upnl`), else NaN."""
+    return mark_upnl(p, markets.get((venue, p.symbol)))[0]
+
+
+def _venue_marked(markets: dict[tuple[str, str], MarketView], venue: str, legs: list[Position]) -> str:
+    """The flag of a figure that shocked some legs from the venue's mark: they have no live one."""
+    named = [p.symbol for p in legs if mark_upnl(p, markets.get((venue, p.symbol)))[2] == "venue"]
+    return f"leg_from_venue: {', '.join(named)} shocked from the venue's mark" if named else ""
 
 
 def _hedge(
@@ -138,18 +151,20 @@ def _sizing(
     sink: FigureSink,
     lab: dict[str, str],
     p: Position,
-    capital: float,
+    capital_why: tuple[float, str],
     mv: MarketView | None,
     garch: dict[tuple[str, str], GarchNow],
     target_vol: float,
 ) -> None:
+    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL)."""
+    capital, unpriced = capital_why
     key = (lab["venue"], p.symbol)
     sigma, why = forecast_vol(key, garch, {key: mv} if mv is not None else {})
     mu = math.nan
     if mv is not None:  # the funding a position on this side earns, per year
         mu = -math.copysign(1.0, p.qty) * float(annualised_funding(mv.funding_rate, mv.funding_interval_h))
     adv = sizing_advice(capital, target_vol, sigma, mu=mu, var=sigma * sigma)
-    missing = why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
+    missing = unpriced or why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
     tv, hk, rec = adv.target_vol_notional, adv.half_kelly_notional, adv.recommended_notional
     hk_missing = "no_funding_estimate" if not math.isfinite(mu) else missing
     sink.add("sizing_target_vol_notional_usd", tv, lab, reason=why if math.isfinite(tv) else missing)
@@ -193,13 +208,15 @@ def _cross_topup(
     symbols = sorted({p.symbol for p in cross})
     table = _table(tuple(snap.tiers.get((venue, account, s)) for s in symbols))
     if table is None:
-        return math.nan, "missing_tier"
+        untiered = [s for s in symbols if _brackets(snap.tiers.get((venue, account, s))) is None]
+        return math.nan, f"missing_tier: {', '.join(untiered)}"
     sym = np.array([symbols.index(p.symbol) for p in cross], dtype=np.intp)
     q = np.array([p.qty * p.contract_size for p in cross])
     entry = np.array([p.entry_price for p in cross])
     mark = np.array([_mark(markets, venue, p) for p in cross])
     if not np.all(mark > 0):
-        return math.nan, "no_mark"
+        unpriced = [p.symbol for p, m in zip(cross, mark, strict=True) if not m > 0]
+        return math.nan, f"no_mark: {', '.join(unpriced)} (none live, none from the venue)"
     n = len(cross)  # both directions in one call: "account" 0 is the up move, 1 the down move
     acct = np.repeat(np.array([0, 1], dtype=np.intp), n)
     shocked = np.concatenate([mark * (1.0 + shock), mark * (1.0 - shock)])

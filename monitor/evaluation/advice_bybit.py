@@ -60,10 +60,11 @@ def bybit_cross_topup(
     if not cross:
         return 0.0, ""
     mm = [bybit_mm(p, _brackets(t)) for p, _m, t in cross]
-    if not all(math.isfinite(x) for x in mm):
-        return math.nan, "missing_tier"
+    untiered = [p.symbol for (p, _m, _t), x in zip(cross, mm, strict=True) if not math.isfinite(x)]
+    if untiered:
+        return math.nan, f"missing_tier: {', '.join(untiered)}"
     if not all(m > 0 for _p, m, _t in cross):
-        return math.nan, "no_mark"
+        return math.nan, f"no_mark: {', '.join(p.symbol for p, m, _t in cross if not m > 0)}"
     worst = 0.0
     for s in (shock, -shock):
         upnl = sum(p.qty * p.contract_size * (m * (1.0 + s) - p.entry_price) for p, m, _t in cross)

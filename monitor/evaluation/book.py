@@ -5,6 +5,10 @@ watched account of every venue. Holdings are valued at their named spot book; th
 their own venue's marks, and funding carry uses each venue's rate and interval for its legs.
 The per-venue split (`venue_perp_quantity`, `venue_funding_carry_usd_per_day`) shows which venue
 holds the hedge, which is what a venue outage takes away.
+
+A position on a symbol the venue entry does not watch still counts in every quantity (net delta and
+hedge ratio need no price); in USD it is valued at the venue's mark from the account payload, and
+its funding is unknown, so the asset's carry is NaN: those figures' reasons name the leg.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.exposure import stale_holdings
+from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.store.state import Snapshot
@@ -73,20 +78,20 @@ def book_figures(
     marks_ok: dict[str, bool] = defaultdict(lambda: True)
     venue_marks_ok: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     old_held = stale_holdings(snap)
+    unwatched: dict[str, list[str]] = defaultdict(list)  # asset → legs without a live mark, named
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
         held[h.asset] += h.quantity
         held_usd[h.asset] += h.quantity * mid
         feeders[h.asset].add(h.price_venue)
-    for (venue, _account), acct in snap.accounts.items():
+    for (venue, account), acct in snap.accounts.items():
         for p in acct.positions:
             asset = _base_asset(p.symbol)
             feeders[asset].add(venue)
             mv = markets.get((venue, p.symbol))
             mark = mv.mark if mv is not None else math.nan
             perp[asset] += p.qty * p.contract_size
-            perp_usd[asset] += p.qty * p.contract_size * mark
             by_venue[(venue, asset)] += p.qty * p.contract_size
             if mv is not None:
                 c = -p.qty * mark * mv.funding_rate * 24.0 / mv.funding_interval_h
@@ -94,9 +99,14 @@ def book_figures(
                 carry_by_venue[(venue, asset)] += c
                 marks_ok[asset] &= mv.mark_fresh
                 venue_marks_ok[(venue, asset)] &= mv.mark_fresh
-            else:
-                marks_ok[asset] = venue_marks_ok[(venue, asset)] = False
+            else:  # a symbol not watched: the venue's mark values it; its funding is not known
+                mark = mark_upnl(p, None)[0]
+                src = "valued at the venue's mark" if mark > 0 else "no mark, live or from the venue"
+                unwatched[asset].append(f"{venue}/{account} {p.symbol} ({src}, no funding rate)")
+                venue_marks_ok[(venue, asset)] = False
+                carry[asset] += math.nan
                 carry_by_venue[(venue, asset)] += math.nan
+            perp_usd[asset] += p.qty * p.contract_size * mark
     for asset in sorted(set(held) | set(perp)):
         stale = _stale_venues(fresh, feeders[asset], asset)
         held_ok = asset not in old_held
@@ -105,29 +115,43 @@ def book_figures(
         legs_why = f"stale: {', '.join(sorted(stale))}" if stale else ""
         ok = legs_ok and held_ok
         why = "; ".join(r for r in (legs_why, old) if r)
-        sink.add(
-            "book_partial",
-            0.0 if ok else 1.0,
-            fresh=ok,
-            reason=why or ("" if ok else "stale mark"),
-            asset=asset,
-        )
+        legs = ", ".join(unwatched[asset])
+        usd = held_usd[asset] + perp_usd[asset]
+        partial = _joined(_legs_reason(usd, legs), why or ("" if ok else "stale mark"))
+        sink.add("book_partial", 0.0 if ok and not legs else 1.0, fresh=ok, reason=partial, asset=asset)
         sink.add("net_delta", held[asset] + perp[asset], fresh=ok, reason=why, asset=asset)
-        sink.add("net_delta_usd", held_usd[asset] + perp_usd[asset], fresh=ok, reason=why, asset=asset)
+        sink.add("net_delta_usd", usd, fresh=ok, reason=_joined(_legs_reason(usd, legs), why), asset=asset)
         sink.add("holdings_quantity", held[asset], fresh=held_ok, reason=old, asset=asset)
         hr = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
         sink.add("hedge_ratio", hr, fresh=ok, reason=why if held[asset] > 0 else "no_holdings", asset=asset)
-        sink.add("funding_carry_usd_per_day", carry[asset], fresh=legs_ok, reason=legs_why, asset=asset)
+        c = carry[asset]
+        carry_why = _joined(_legs_reason(c, legs), legs_why)
+        sink.add("funding_carry_usd_per_day", c, fresh=legs_ok, reason=carry_why, asset=asset)
     for (venue, asset), qty in sorted(by_venue.items()):
         venue_ok = venue not in _stale_venues(fresh, {venue}, asset) and venue_marks_ok[(venue, asset)]
         sink.add("venue_perp_quantity", qty, fresh=venue_ok, venue=venue, asset=asset)
+        vc = carry_by_venue[(venue, asset)]
+        legs = ", ".join(x for x in unwatched[asset] if x.startswith(f"{venue}/"))
         sink.add(
             "venue_funding_carry_usd_per_day",
-            carry_by_venue[(venue, asset)],
+            vc,
             fresh=venue_ok,
+            reason=_legs_reason(vc, legs),
             venue=venue,
             asset=asset,
         )
+
+
+def _joined(*reasons: str) -> str:
+    """Reasons joined, the leg that explains the rest first (its code is the one a label shows)."""
+    return "; ".join(r for r in reasons if r)
+
+
+def _legs_reason(value: float, legs: str) -> str:
+    """A book figure with legs on symbols not watched: NaN names them, a value says it leans on them."""
+    if not legs:
+        return ""
+    return f"leg_unpriced: {legs}" if math.isnan(value) else f"leg_from_venue: {legs}"
 
 
 def gone_figures(snap: Snapshot, sink: FigureSink, retention_s: float) -> None:

@@ -37,6 +37,7 @@ from monitor.evaluation.exposure import (
     spot_mid,
 )
 from monitor.evaluation.models import MarketModel, MonteCarloRun, basis_series, finished
+from monitor.reason_codes import reason_code
 from monitor.records import Figures
 from monitor.risk._num import FloatArray
 from monitor.risk.garch import has_params
@@ -60,7 +61,7 @@ def lps_from_figures(figs: Figures | None) -> dict[PositionKey, float]:
         k = (key.venue, key.account, key.symbol, key.side)
         if f.available:
             out[k] = f.value
-        elif f.reason == "not_liquidatable":
+        elif reason_code(f.reason) == "not_liquidatable":  # not a NaN for want of another leg
             out[k] = math.nan
     return out
 
@@ -137,7 +138,9 @@ def run_monte_carlo(
         model, mark = markets.get(key), snap.marks.get(key)
         if model is None or mark is None or not has_params(model.garch):
             why = "empty_history" if model is None else model.garch.reason.name.lower()
-            return MonteCarloRun(reason=f"garch_{why}" if mark is not None else "no_mark", book=sig)
+            return MonteCarloRun(
+                reason=f"garch_{why}" if mark is not None else f"no_mark: {key[0]}/{key[1]}", book=sig
+            )
         spot_q = sum(book[k].spot_q for k in group)
         spot = spot_mid(snap, *key)
         if not math.isfinite(spot):

@@ -30,21 +30,27 @@ from monitor.store.state import Snapshot
 __all__ = ["book_var_figures", "leg_exposures"]
 
 
-def leg_exposures(snap: Snapshot) -> tuple[dict[Leg, float], bool]:
-    """USD exposure per leg now, and whether every price behind it was available."""
+def leg_exposures(snap: Snapshot) -> tuple[dict[Leg, float], list[Leg]]:
+    """USD exposure per leg now, and the legs without a price (they make the exposure NaN)."""
     out: dict[Leg, float] = {}
-    ok = True
+    unpriced: list[Leg] = []
     for (venue, symbol), e in market_exposures(snap).items():
         if e.spot_q != 0:
             px = spot_mid(snap, venue, symbol)
             out[(venue, symbol, "spot")] = e.spot_q * px
-            ok &= px > 0
+            if not px > 0:
+                unpriced.append((venue, symbol, "spot"))
         if e.positions:
             m = snap.marks.get((venue, symbol))
             px = m.mark if m is not None else math.nan
             out[(venue, symbol, "perp")] = e.perp_q * px
-            ok &= px > 0
-    return out, ok
+            if not px > 0:
+                unpriced.append((venue, symbol, "perp"))
+    return out, unpriced
+
+
+def _named(legs: list[Leg]) -> str:
+    return ", ".join(f"{v}/{s} {kind}" for v, s, kind in legs)
 
 
 def horizon_scale(pnl: FloatArray, steps: int) -> float:
@@ -92,18 +98,18 @@ def book_var_figures(
     *,
     confidences: tuple[float, ...],
 ) -> None:
-    w_now, priced = leg_exposures(snap)
+    w_now, unpriced = leg_exposures(snap)
     all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
     h = models.history
     why = ""
     if not w_now:
         why = "no_position"
-    elif not priced:
-        why = "no_price"
+    elif unpriced:  # a leg on a symbol not watched has no mark, and no history either
+        why = f"no_price: {_named(unpriced)}"
     elif h.reason:
         why = h.reason
-    elif any(leg not in h.legs for leg in w_now):
-        why = "history_missing_leg"  # a leg opened since the last refit
+    elif any(leg not in h.legs for leg in w_now):  # a leg opened since the last refit
+        why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in h.legs])}"
     w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
     pnl = historical_pnl(h.returns, w) if not why else np.zeros(0)
     scale = horizon_scale(pnl, h.steps) if not why else math.nan

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.account import cross_wallet
+from monitor.evaluation.legs import join_reasons, mark_upnl
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, Figure, FigureKey, LeverageTiers
 from monitor.risk._num import FloatArray
@@ -54,6 +55,23 @@ class BookIndex:
     positions: tuple[tuple[str, str, str, str], ...]  # (venue, account, symbol, side) per perp
     holdings: tuple[str, ...]  # holding name per spot row (all custody)
     notes: tuple[str, ...]  # why some figure will be NaN (missing tier, mark, spot price)
+    flags: Mapping[str, LegFlags]  # per "venue/account" and "total": the legs its figures lean on or lack
+
+
+@dataclass(frozen=True, slots=True)
+class LegFlags:
+    """What the stress figures of an account say about its legs: a reason for a value, one for a NaN.
+
+    A leg without a live mark is revalued from the venue's mark (`approx`, code `leg_from_venue`);
+    one without any mark or without tiers leaves the account's figures NaN (`missing`, naming it).
+    """
+
+    approx: str = ""
+    missing: str = ""
+
+    def of(self, value: float) -> str:
+        """The reason of a figure with this value."""
+        return self.missing if math.isnan(value) else self.approx
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +96,7 @@ class StressTable:
     rows: tuple[StressRow, ...]
     scenarios: tuple[str, ...]
     notes: tuple[str, ...]
+    flags: Mapping[str, LegFlags] = field(default_factory=dict)  # see `BookIndex.flags`
 
 
 def _brackets(t: LeverageTiers) -> Brackets:
@@ -112,7 +131,10 @@ def _stress_wallet(snap: Snapshot, key: tuple[str, str], unified: bool) -> float
 def stress_book(
     snap: Snapshot, entry_valued_venues: frozenset[str] = frozenset()
 ) -> tuple[StressBook, BookIndex]:
-    """The Snapshot's book as arrays; a missing mark, tier or spot price stays NaN (never guessed).
+    """The Snapshot's book as arrays; a missing tier or spot price stays NaN (never guessed).
+
+    A leg without a live mark is revalued from the venue's mark in the account payload (flagged,
+    `BookIndex.flags`); without that either it stays NaN, and so do its account's figures.
 
     `entry_valued_venues` (Bybit) value maintenance margin at entry (`perp_entry_valued`). Their
     unified wallet includes the isolated position balances (the venue does not carve them out),
@@ -128,17 +150,29 @@ def stress_book(
     }
     positions: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
+    approx: dict[str, list[str]] = {"total": []}
+    missing: dict[str, list[str]] = {"total": []}
     for key in accounts:
         venue, account = key
+        flag = f"{venue}/{account}"
+        approx[flag], missing[flag] = [], []
         for p in snap.accounts[key].positions:
             if p.qty == 0:
                 continue
             m = snap.marks.get((venue, p.symbol))
             t = snap.tiers.get((venue, account, p.symbol))
-            if m is None:
-                notes.append(f"{venue}/{account} {p.symbol}: no mark price")
+            leg = f"{flag} {p.symbol}"
+            live = m.mark if m is not None else math.nan
+            mark = live if live > 0 else mark_upnl(p, None)[0]  # else the venue's
+            if not live > 0 and mark > 0:
+                notes.append(f"{leg}: no mark price, revalued from the venue's ({mark:g})")
+                approx[flag].append(f"leg_from_venue: {leg} revalued from the venue's mark")
+            elif not live > 0:
+                notes.append(f"{leg}: no mark price")
+                missing[flag].append(f"leg_unpriced: {leg} has no mark, live or from the venue")
             if t is None:
-                notes.append(f"{venue}/{account} {p.symbol}: no leverage tiers (missing_tier)")
+                notes.append(f"{leg}: no leverage tiers (missing_tier)")
+                missing[flag].append(f"missing_tier: {leg}")
             elif (venue, account, p.symbol) not in table_idx:
                 table_idx[(venue, account, p.symbol)] = len(tables)
                 tables.append(_brackets(t))
@@ -155,7 +189,7 @@ def stress_book(
                 ("venue", acct_idx[key]),
                 ("q", p.qty * p.contract_size),
                 ("entry", p.entry_price),
-                ("mark", m.mark if m is not None else math.nan),
+                ("mark", mark),
                 ("sym", table_idx.get((venue, account, p.symbol), -1)),
                 ("iso", p.margin_mode == "isolated"),
                 ("iw", p.isolated_wallet),
@@ -169,6 +203,7 @@ def stress_book(
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         if quote is None:
             notes.append(f"holding {name}: no spot price for {h.price_venue}/{h.price_symbol}")
+            missing["total"].append(f"no_spot_price: holding {name}")
         spot_q.append(h.quantity)
         spot_px.append(0.5 * (quote.bid + quote.ask) if quote is not None else math.nan)
         holdings.append(name)
@@ -196,7 +231,11 @@ def stress_book(
         table=tier_table(tables),
         perp_entry_valued=f("ev").astype(bool),
     )
-    return book, BookIndex(accounts, tuple(positions), tuple(holdings), tuple(notes))
+    for venue, account in accounts:
+        approx["total"] += approx[f"{venue}/{account}"]
+        missing["total"] += missing[f"{venue}/{account}"]
+    flags = {name: LegFlags(join_reasons(*approx[name]), join_reasons(*missing[name])) for name in approx}
+    return book, BookIndex(accounts, tuple(positions), tuple(holdings), tuple(notes), flags)
 
 
 def scenarios_for(venues: Sequence[str]) -> list[tuple[Scenario, str | None]]:
@@ -258,16 +297,24 @@ def stress_table(snap: Snapshot, entry_valued_venues: frozenset[str] = frozenset
                       usable if frozen.any() else res.total_equity_after, math.nan,
                       liq_total, float(np.sum(topup)), bool(frozen.any()))
         )  # fmt: skip
-    return StressTable(tuple(rows), tuple(names), idx.notes)
+    return StressTable(tuple(rows), tuple(names), idx.notes, idx.flags)
 
 
 def _inputs_fresh(snap: Snapshot, fresh: Mapping[tuple[str, str], bool] | None) -> dict[str, bool]:
-    """Per "venue/account" (and "total"): its account feed and the marks of its legs were fresh."""
+    """Per "venue/account" (and "total"): its account feed and the marks of its legs were fresh.
+
+    A leg with no mark stream at all is revalued from the venue's mark, as fresh as the account
+    feed that carried it (its figures' reason names it, `LegFlags`).
+    """
     out: dict[str, bool] = {}
     for (venue, account), acct in snap.accounts.items():
         ok = fresh is None or (
             fresh.get((venue, f"account:{account}"), False)
-            and all(fresh.get((venue, f"mark:{p.symbol}"), False) for p in acct.positions)
+            and all(
+                fresh.get((venue, f"mark:{p.symbol}"), False)
+                for p in acct.positions
+                if (venue, p.symbol) in snap.marks
+            )
         )
         out[f"{venue}/{account}"] = ok
     out["total"] = all(out.values())
@@ -279,18 +326,24 @@ def stress_figures(
     sink: FigureSink,
     fresh: Mapping[str, bool] | None = None,
 ) -> None:
-    """Per scenario and account (and `venue="total"`): equity, margin ratio, top-up, liquidations."""
+    """Per scenario and account (and `venue="total"`): equity, margin ratio, top-up, liquidations.
+
+    A value's reason names the legs revalued from the venue's mark; a NaN's the legs it lacks.
+    """
     for r in table.rows:
         lab = {"venue": r.venue, "account": r.account, "scenario": r.scenario}
         key = "total" if r.venue in ("custody", "total") else f"{r.venue}/{r.account}"
         ok = True if fresh is None else fresh.get(key, False)
-        sink.add("stress_equity_after_usd", r.equity_after, lab, fresh=ok)
-        sink.add("stress_pnl_usd", r.spot_pnl + r.perp_pnl + r.funding_pnl, lab, fresh=ok)
+        flags = table.flags.get(key, LegFlags())
+        pnl = r.spot_pnl + r.perp_pnl + r.funding_pnl
+        sink.add("stress_equity_after_usd", r.equity_after, lab, fresh=ok, reason=flags.of(r.equity_after))
+        sink.add("stress_pnl_usd", pnl, lab, fresh=ok, reason=flags.of(pnl))
         if r.venue in ("custody", "total"):
             continue
-        sink.add("stress_margin_ratio_after", r.margin_ratio_after, lab, fresh=ok)
-        sink.add("stress_topup_usd", r.topup, lab, fresh=ok)
-        sink.add("stress_liquidated_positions", float(r.liquidated), lab, fresh=ok)
+        ratio, liq = r.margin_ratio_after, float(r.liquidated)
+        sink.add("stress_margin_ratio_after", ratio, lab, fresh=ok, reason=flags.of(ratio))
+        sink.add("stress_topup_usd", r.topup, lab, fresh=ok, reason=flags.of(r.topup))
+        sink.add("stress_liquidated_positions", liq, lab, fresh=ok, reason=flags.of(liq))
 
 
 _EARLY_GAP_S = 1.0  # an early recompute waits at least this long after the last one

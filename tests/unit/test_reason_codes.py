@@ -47,7 +47,7 @@ def test_reason_code(text: str, code: str) -> None:
 
 def _worlds() -> list[Callable[[], tuple[StateStore, int]]]:
     return [bad.nan_prices, bad.zero_and_negative_prices, bad.one_bar, bad.flat_prices_no_spot_quote,
-            bad.no_tiers_with_history]  # fmt: skip
+            bad.no_tiers_with_history, bad.unwatched_legs_with_history]  # fmt: skip
 
 
 @pytest.mark.parametrize("world", _worlds())

@@ -87,7 +87,7 @@ def test_missing_tiers_flag_the_topup() -> None:
     figs = _eval(st)
     lab = {"venue": "binance", "account": "a"}
     assert math.isnan(value(figs, "topup_for_shock_usd", **lab))
-    assert reason(figs, "topup_for_shock_usd", **lab) == "missing_tier"
+    assert reason(figs, "topup_for_shock_usd", **lab) == "missing_tier: BTCUSDT"  # names the leg
 
 
 def test_cost_to_close_against_top_of_book() -> None:

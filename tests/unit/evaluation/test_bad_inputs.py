@@ -11,7 +11,7 @@ import pytest
 from monitor.evaluation.book_mc import lps_from_figures
 from monitor.evaluation.models import EMPTY_MODELS, refresh_models
 from monitor.evaluator import Evaluator
-from monitor.records import MarkPrice
+from monitor.records import AccountSnapshot, Balance, MarkPrice, Position
 from monitor.store.state import StateStore
 from tests.unit.evaluation.world import T0, bar_ns, config, path, put_bars, put_book, store
 
@@ -94,9 +94,28 @@ def no_tiers_with_history() -> tuple[StateStore, int]:
     return st, bar_ns(299)
 
 
+def unwatched_legs_with_history() -> tuple[StateStore, int]:
+    """Beside BTC, legs on symbols nobody watches: one the venue prices (cross and isolated), one bare."""
+    st, t = no_tiers_with_history()
+    put_book(st, t, qty=-1.0)
+    btc = st.snapshot(t).accounts[("binance", "a")].positions
+    venue = {"venue_mark_price": 150.0, "venue_maint_margin": 0.75, "venue_unrealized_pnl": -5.0}
+    legs = (
+        Position(symbol="SOLUSDT", side="BOTH", qty=1.0, entry_price=155.0, margin_mode="cross", **venue),
+        Position(symbol="XRPUSDT", side="LONG", qty=100.0, entry_price=0.5, margin_mode="isolated",
+                 isolated_wallet=10.0, **venue),
+        Position(symbol="ETHUSDT", side="BOTH", qty=-0.01, entry_price=2_000.0, margin_mode="cross"),
+    )  # fmt: skip
+    st.put(AccountSnapshot(venue="binance", account="a", ts_event_ns=t, ts_recv_ns=t, positions=(*btc, *legs),
+                           balances=(Balance(asset="USDT", wallet_balance=50_000.0),)))  # fmt: skip
+    return st, t
+
+
 @pytest.mark.parametrize(
-    "world", [nan_prices, zero_and_negative_prices, one_bar, flat_prices_no_spot_quote, no_tiers_with_history]
-)
+    "world",
+    [nan_prices, zero_and_negative_prices, one_bar, flat_prices_no_spot_quote, no_tiers_with_history,
+     unwatched_legs_with_history],
+)  # fmt: skip
 def test_every_new_figure_present_and_flagged(world: Callable[[], tuple[StateStore, int]]) -> None:
     cfg = config()
     st, t = world()

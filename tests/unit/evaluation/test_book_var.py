@@ -185,8 +185,8 @@ def test_book_changed_since_refit_is_not_reported_as_the_old_number() -> None:
     put_book(st, t, qty=-8.0, holdings=10.0)
     figs = Evaluator(cfg, started_ns=T0).evaluate(st.snapshot(t), t, models)
     for method, why in (
-        ("parametric", "history_missing_leg"),
-        ("historical", "history_missing_leg"),
+        ("parametric", "history_missing_leg: binance/BTCUSDT perp"),
+        ("historical", "history_missing_leg: binance/BTCUSDT perp"),
         ("monte_carlo", "book_changed_since_refit"),
     ):
         assert (
