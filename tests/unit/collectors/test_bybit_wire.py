@@ -227,7 +227,7 @@ def test_wallet_balance_from_the_docs() -> None:
 def test_risk_limits_in_percent_are_read_as_fractions() -> None:
     """The docs quote `maintenanceMargin` "0.5" beside 100× (1 % initial): percent, so 0.005."""
     (body,) = examples("market_risk-limit.json-examples.txt")
-    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW)
+    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW).tiers
     (b,) = tiers.brackets
     assert (tiers.symbol, b.floor, b.cap, b.mmr, b.cum, b.max_leverage) == (
         "BTCUSD",
@@ -261,10 +261,42 @@ def test_risk_limits_in_fractions_with_deduction() -> None:
         },
     ]
     body = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": rows}, "time": 1}
-    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW)
+    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW).tiers
     assert [(b.floor, b.cap, b.mmr, b.cum) for b in tiers.brackets] == [
         (0.0, 2e6, 0.005, 0.0),
         (2e6, 4e6, 0.0055, 1000.0),
+    ]
+
+
+def test_a_bad_risk_limit_row_costs_only_its_own_symbol() -> None:
+    """ETHUSDT's ladder has an unreadable tier: ETHUSDT is rejected with its reason, BTCUSDT kept."""
+
+    def row(symbol: str, cap: str, mmr: str = "0.005") -> dict[str, object]:
+        return {
+            "symbol": symbol,
+            "riskLimitValue": cap,
+            "maintenanceMargin": mmr,
+            "initialMargin": "0.01",
+            "maxLeverage": "100.00",
+            "mmDeduction": "",
+        }
+
+    rows = [
+        row("BTCUSDT", "2000000"),
+        row("ETHUSDT", "1000000"),
+        row("ETHUSDT", "lots"),
+        row("SOLUSDT", "100000", mmr="1.5"),
+        {"riskLimitValue": "1"},
+        "garbage",
+    ]
+    body = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": rows}, "time": 1}
+    reply = parse_risk_limits(body, "hedge", "bybit", NOW)
+    assert [t.symbol for t in reply.tiers] == ["BTCUSDT"]
+    assert sorted((sym, exc.reason) for sym, exc in reply.rejected) == [
+        ("?", "schema"),
+        ("?", "schema"),
+        ("ETHUSDT", "bad_number"),
+        ("SOLUSDT", "out_of_range"),
     ]
 
 
