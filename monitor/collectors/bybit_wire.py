@@ -32,6 +32,7 @@ from monitor.collectors.tier_reply import TierReply
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
+    BookLevels,
     Bracket,
     FundingInfo,
     LeverageTiers,
@@ -48,6 +49,7 @@ __all__ = [
     "DepthBooks",
     "TickerBook",
     "parse_instruments",
+    "parse_orderbook",
     "parse_position_list",
     "parse_private_frame",
     "parse_public_frame",
@@ -381,6 +383,28 @@ def parse_tickers(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]
             state, funding = book.merge(str(symbol), "snapshot", row)
             out += _ticker_records(str(symbol), state, funding, ts_ms, venue, ts_recv_ns)
     return out
+
+
+def parse_orderbook(body: Any, venue: str, ts_recv_ns: int, depth: int) -> BookLevels:
+    """REST `/v5/market/orderbook?category=linear&symbol=…`: the book's best `depth` levels.
+
+    ``{"retCode":0,"result":{"s":"BTCUSDT","b":[["65485.47","47.081829"]],"a":[["65557.7",
+    "16.606555"]],"ts":1716863719031,"u":230704,"seq":1432604333,"cts":1716863718905},"time":…}``.
+    Stamped with the reply's `time` (when the venue vouched for the book), as `parse_tickers` is.
+    """
+    res = result_of(body, "orderbook")
+    ts_ms = int(_num(body.get("time", 0), "time"))
+    return book_levels(
+        venue=venue,
+        symbol=str(res.get("s", "")),
+        market="perp",
+        bids=parse_levels(res.get("b", []), "b"),
+        asks=parse_levels(res.get("a", []), "a"),
+        depth=depth,
+        ts_recv_ns=ts_recv_ns,
+        update_id=int(_num(res.get("u", 0), "u")),
+        ts_event_ns=ts_ms * NS_PER_MS if ts_ms > 0 else ts_recv_ns,
+    )
 
 
 def parse_instruments(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]) -> list[FundingInfo]:
