@@ -424,8 +424,8 @@ class WsFeed:
             if key is not None and not self.live.observe(key[0], key[1], mono):
                 self.stats.drop("repeated")  # a repeat is not life
                 continue
-            if key is not None and self.quiet is not None:
-                self._last[key[0]] = rec
+            if key is not None and self.quiet is not None and key[0] in self.limits:
+                self._last[key[0]] = rec  # (a stream the feed does not watch is never probed)
             self.sink.put(rec)
             self.stats.messages[self.name] += 1
             conn = self._current
