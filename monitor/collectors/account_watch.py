@@ -19,7 +19,7 @@ a loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import structlog
@@ -30,6 +30,7 @@ from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.held import HeldSymbols
 from monitor.collectors.pacing import Pacer
+from monitor.collectors.tier_reply import TierReply
 from monitor.collectors.wsfeed import WsPolicy
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot, FeedState, FeedStatus, LeverageTiers, Record
@@ -108,15 +109,19 @@ class AccountWatcher:
         self._status(FeedState.DOWN, "connecting")
         try:
             while True:
+                if self._clock.monotonic_ns() >= next_reference and await self._refresh_reference(ex):
+                    next_reference = self._clock.monotonic_ns() + int(REFERENCE_REFRESH_S * NS_PER_S)
                 try:
-                    if self._clock.monotonic_ns() >= next_reference:
-                        await self._reference(ex)
-                        next_reference = self._clock.monotonic_ns() + int(REFERENCE_REFRESH_S * NS_PER_S)
                     await self._reconcile(ex)
                     await self._tiers_for_new_symbols(ex)
                 except ParseError as exc:
                     self._stats.drop(exc.reason)
-                    log.warning("account snapshot dropped", account=self.name, reason=exc.reason)
+                    log.warning(
+                        "account snapshot dropped",
+                        account=self.name,
+                        reason=exc.reason,
+                        detail=str(exc)[:200],
+                    )
                 except FeedError as exc:
                     if not self.book.synced:
                         self._status(FeedState.DOWN, type(exc).__name__)
@@ -159,6 +164,42 @@ class AccountWatcher:
             if self._held is not None:
                 self._held.note(new)
         return bool(new)
+
+    async def _refresh_reference(self, ex: Any) -> bool:
+        """Read the tiers; False when they could not be read (tried again next round).
+
+        Tiers are reference data: a reply that cannot be read is logged and counted, and never
+        holds back the account snapshot that follows (it used to, for as long as the reply stayed bad).
+        """
+        try:
+            await self._reference(ex)
+        except ParseError as exc:
+            self._stats.drop(exc.reason)
+            log.warning("leverage tiers dropped", account=self.name, reason=exc.reason, detail=str(exc)[:200])
+            return False
+        except FeedError as exc:
+            self._stats.events["rest_failure"] += 1
+            log.warning("leverage tiers failed", account=self.name, error=self._rest.redact(str(exc)))
+            return False
+        return True
+
+    def _put_tiers(self, reply: TierReply, symbols: Collection[str] | None = None) -> None:
+        """Store the tiers read (of `symbols` only, when given); count and log each symbol rejected."""
+        for tiers in reply.tiers:
+            if symbols is None or tiers.symbol in symbols:
+                self._sink.put(tiers)
+        for symbol, exc in reply.rejected:
+            self._reject_tiers(symbol, exc)
+
+    def _reject_tiers(self, symbol: str, exc: ParseError) -> None:
+        self._stats.drop(exc.reason)
+        log.warning(
+            "leverage tiers of one symbol dropped",
+            account=self.name,
+            symbol=symbol,
+            reason=exc.reason,
+            detail=str(exc)[:200],
+        )
 
     async def _reconcile(self, ex: Any) -> None:
         epoch = self.book.epoch

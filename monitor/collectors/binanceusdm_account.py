@@ -63,8 +63,7 @@ class BinanceAccount(AccountWatcher):
     # ---------------------------------------------------------------- REST (the shared reconciler)
     async def _reference(self, ex: Any) -> None:
         raw = await self._rest.call(ex, ex.fapiPrivateGetLeverageBracket)
-        for tiers in parse_leverage_brackets(raw, self.name, self.venue, self._clock.now_ns()):
-            self._sink.put(tiers)
+        self._put_tiers(parse_leverage_brackets(raw, self.name, self.venue, self._clock.now_ns()))
 
     async def _rest_snapshot(self, ex: Any) -> AccountSnapshot:
         risk, acct = await asyncio.gather(

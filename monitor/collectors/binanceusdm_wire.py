@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from monitor.collectors.book_depth import book_levels
+from monitor.collectors.tier_reply import TierReply
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
@@ -223,40 +224,49 @@ def parse_funding_info(rows: Any, symbols: Iterable[str], venue: str, ts_recv_ns
     return out
 
 
-def parse_leverage_brackets(rows: Any, account: str, venue: str, ts_recv_ns: int) -> list[LeverageTiers]:
+def parse_leverage_brackets(rows: Any, account: str, venue: str, ts_recv_ns: int) -> TierReply:
     """Signed `/fapi/v1/leverageBracket` (numbers, not strings; `cum` is the MM deduction).
 
     ``[{"symbol":"ETHUSDT","notionalCoef":1.50,"brackets":[{"bracket":1,"initialLeverage":75,
     "notionalCap":10000,"notionalFloor":0,"maintMarginRatio":0.0065,"cum":0.0}]}]``
+    A row that cannot be used is rejected alone, under its symbol ("?" when it names none).
     """
-    out = []
+    out = TierReply()
     for row in rows if isinstance(rows, list) else [rows]:
+        symbol = str(row.get("symbol") or "?") if isinstance(row, dict) else "?"
         try:
-            brackets = tuple(
-                Bracket(
-                    floor=float(b["notionalFloor"]),
-                    cap=float(b["notionalCap"]),
-                    mmr=float(b["maintMarginRatio"]),
-                    cum=float(b["cum"]),
-                    max_leverage=float(b["initialLeverage"]),
-                )
-                for b in sorted(row["brackets"], key=lambda b: float(b["notionalFloor"]))
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ParseError("schema", f"leverageBracket: {exc!r}") from None
-        if not brackets or any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
-            raise ParseError("out_of_range", f"leverageBracket {row.get('symbol')}")
-        out.append(
-            LeverageTiers(
-                venue=venue,
-                account=account,
-                symbol=str(row["symbol"]),
-                ts_event_ns=ts_recv_ns,
-                ts_recv_ns=ts_recv_ns,
-                brackets=brackets,
-            )
-        )
+            out.tiers.append(_bracket_row(row, symbol, account, venue, ts_recv_ns))
+        except ParseError as exc:
+            out.rejected.append((symbol, exc))
     return out
+
+
+def _bracket_row(row: Any, symbol: str, account: str, venue: str, ts_recv_ns: int) -> LeverageTiers:
+    try:
+        if symbol == "?":
+            raise KeyError("symbol")
+        brackets = tuple(
+            Bracket(
+                floor=float(b["notionalFloor"]),
+                cap=float(b["notionalCap"]),
+                mmr=float(b["maintMarginRatio"]),
+                cum=float(b["cum"]),
+                max_leverage=float(b["initialLeverage"]),
+            )
+            for b in sorted(row["brackets"], key=lambda b: float(b["notionalFloor"]))
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ParseError("schema", f"leverageBracket {symbol}: {exc!r}") from None
+    if not brackets or any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
+        raise ParseError("out_of_range", f"leverageBracket {symbol}")
+    return LeverageTiers(
+        venue=venue,
+        account=account,
+        symbol=symbol,
+        ts_event_ns=ts_recv_ns,
+        ts_recv_ns=ts_recv_ns,
+        brackets=brackets,
+    )
 
 
 def parse_position_risk(rows: Any) -> tuple[Position, ...]:

@@ -14,12 +14,20 @@ refreshed every `REFERENCE_REFRESH_S`. A symbol an account holds beyond `symbols
 (and book levels) and its funding interval at once (`held`).
 
 All REST calls and new connections of the venue share one `Cooldown` and one connection pacer.
+
+Bybit pushes only changes, and nothing while nothing changes, so silence on the linear socket is
+not by itself a dead feed. Its feeds carry a `BybitQuietProbe` (see `wsfeed`): a stream silent for
+half its limit is confirmed quiet when the socket answers an `op: ping` and REST (`/v5/market/
+tickers`, `/v5/market/orderbook`) shows the value last pushed. A stalled venue still goes stale: its
+REST values move on while its socket says nothing. A pong alone would not do (a stalled push
+engine still answers pings), nor would REST alone (it cannot see a dead socket).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,6 +44,7 @@ from monitor.collectors.bybit_wire import (
     DepthBooks,
     TickerBook,
     parse_instruments,
+    parse_orderbook,
     parse_public_frame,
     parse_tickers,
 )
@@ -44,11 +53,12 @@ from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_bybit_at
 from monitor.collectors.held import HeldSymbols, MarketSockets, Topic, held_stream_limits
 from monitor.collectors.keys import KeyPermissions, bybit_permissions
+from monitor.collectors.liveness import progress, same_value
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsDialect, WsFeed, ws_policy
 from monitor.config import Config, VenueConfig
 from monitor.errors import FeedError, ParseError
-from monitor.records import Quote
+from monitor.records import Quote, Record
 
 __all__ = ["BYBIT_DIALECT", "BybitCollector", "BybitEndpoints"]
 
@@ -67,7 +77,68 @@ def _ping(n: int) -> str:
     return json.dumps({"req_id": f"ping-{n}", "op": "ping"})
 
 
-BYBIT_DIALECT = WsDialect(subscribe=_subscribe, max_batch=10, app_ping=_ping, app_ping_s=20.0)
+def _is_pong(raw: bytes | str) -> bool:
+    """The public socket's `{"success":true,"ret_msg":"pong","op":"ping"}`, or `{"op":"pong"}`."""
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(frame, dict) and (frame.get("ret_msg") == "pong" or frame.get("op") == "pong")
+
+
+BYBIT_DIALECT = WsDialect(
+    subscribe=_subscribe, max_batch=10, app_ping=_ping, app_ping_s=20.0, is_pong=_is_pong
+)
+
+
+class BybitQuietProbe:
+    """REST's view of a linear socket's silent streams: marks and book tops from `tickers`, levels
+    from `orderbook`. Only records equal to the last pushed one come back (stamped by the reply)."""
+
+    def __init__(
+        self, *, client: Callable[[], Any], rest: RestCaller, venue: str, clock: Clock, depth: int
+    ) -> None:
+        self._client = client
+        self._rest = rest
+        self._venue = venue
+        self._clock = clock
+        self._depth = depth
+        self._ex: Any = None
+
+    async def confirm(self, last: Mapping[str, Record]) -> list[Record]:
+        if self._ex is None:
+            self._ex = self._client()
+        ex = self._ex
+        tops = sorted({s.rpartition(":")[2] for s in last if not s.startswith("depth:")})
+        books = sorted(s.rpartition(":")[2] for s in last if s.startswith("depth:"))
+
+        async def tickers() -> list[Record]:
+            if not tops:
+                return []
+            params = {"category": "linear"} | ({"symbol": tops[0]} if len(tops) == 1 else {})
+            body = await self._rest.call(ex, ex.publicGetV5MarketTickers, params)
+            return parse_tickers(body, self._venue, self._clock.now_ns(), tops)
+
+        async def levels(symbol: str) -> Record:
+            params = {"category": "linear", "symbol": symbol, "limit": 50}
+            body = await self._rest.call(ex, ex.publicGetV5MarketOrderbook, params)
+            return parse_orderbook(body, self._venue, self._clock.now_ns(), self._depth)
+
+        # at once: the answer must come back within the stream's limit
+        marks, depth = await asyncio.gather(tickers(), asyncio.gather(*(levels(s) for s in books)))
+        current: list[Record] = [*marks, *depth]
+        out = []
+        for rec in current:
+            key = progress(rec)
+            before = last.get(key[0]) if key is not None else None
+            if before is not None and same_value(before, rec):
+                out.append(rec)
+        return out
+
+    async def aclose(self) -> None:
+        if self._ex is not None:
+            await self._ex.close()
+            self._ex = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +282,11 @@ class BybitCollector:
             connect_pacer=self.connect_pacer,
             cooldown=self.cooldown,
             dialect=BYBIT_DIALECT,
+            quiet=BybitQuietProbe(
+                client=self._client, rest=self.rest, venue=self.venue, clock=self.clock, depth=v.depth_levels
+            )
+            if kind == "linear"
+            else None,  # spot book tops are sent again every 3 s without a change
         )
 
     async def held_loop(self) -> None:

@@ -75,9 +75,12 @@ class BybitAccount(AccountWatcher):
             raw = await self._rest.call(
                 ex, ex.publicGetV5MarketRiskLimit, {"category": "linear", "symbol": symbol}
             )
-            for tiers in parse_risk_limits(raw, self.name, self.venue, self._clock.now_ns()):
-                if tiers.symbol == symbol:
-                    self._sink.put(tiers)
+            try:  # one symbol refused (an envelope error) costs that symbol only
+                reply = parse_risk_limits(raw, self.name, self.venue, self._clock.now_ns())
+            except ParseError as exc:
+                self._reject_tiers(symbol, exc)
+                continue
+            self._put_tiers(reply, (symbol,))
 
     async def _rest_snapshot(self, ex: Any) -> AccountSnapshot:
         positions, wallet = await asyncio.gather(

@@ -28,9 +28,11 @@ import msgspec
 
 from monitor.collectors.account_book import AccountUpdate, BalanceChange, LegChange
 from monitor.collectors.book_depth import LocalBook, book_levels, parse_levels
+from monitor.collectors.tier_reply import TierReply
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
+    BookLevels,
     Bracket,
     FundingInfo,
     LeverageTiers,
@@ -47,6 +49,7 @@ __all__ = [
     "DepthBooks",
     "TickerBook",
     "parse_instruments",
+    "parse_orderbook",
     "parse_position_list",
     "parse_private_frame",
     "parse_public_frame",
@@ -382,6 +385,28 @@ def parse_tickers(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]
     return out
 
 
+def parse_orderbook(body: Any, venue: str, ts_recv_ns: int, depth: int) -> BookLevels:
+    """REST `/v5/market/orderbook?category=linear&symbol=…`: the book's best `depth` levels.
+
+    ``{"retCode":0,"result":{"s":"BTCUSDT","b":[["65485.47","47.081829"]],"a":[["65557.7",
+    "16.606555"]],"ts":1716863719031,"u":230704,"seq":1432604333,"cts":1716863718905},"time":…}``.
+    Stamped with the reply's `time` (when the venue vouched for the book), as `parse_tickers` is.
+    """
+    res = result_of(body, "orderbook")
+    ts_ms = int(_num(body.get("time", 0), "time"))
+    return book_levels(
+        venue=venue,
+        symbol=str(res.get("s", "")),
+        market="perp",
+        bids=parse_levels(res.get("b", []), "b"),
+        asks=parse_levels(res.get("a", []), "a"),
+        depth=depth,
+        ts_recv_ns=ts_recv_ns,
+        update_id=int(_num(res.get("u", 0), "u")),
+        ts_event_ns=ts_ms * NS_PER_MS if ts_ms > 0 else ts_recv_ns,
+    )
+
+
 def parse_instruments(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]) -> list[FundingInfo]:
     """REST `/v5/market/instruments-info?category=linear`: `fundingInterval` in minutes, rate bounds.
 
@@ -422,49 +447,65 @@ def _rate_scale(rows: list[Mapping[str, Any]]) -> float:
     return 1.0
 
 
-def parse_risk_limits(body: Any, account: str, venue: str, ts_recv_ns: int) -> list[LeverageTiers]:
+def parse_risk_limits(body: Any, account: str, venue: str, ts_recv_ns: int) -> TierReply:
     """REST `/v5/market/risk-limit?category=linear`: tiers by position value, per symbol.
 
     ``{"id":1,"symbol":"BTCUSDT","riskLimitValue":"2000000","maintenanceMargin":"0.005",
     "initialMargin":"0.01","isLowestRisk":1,"maxLeverage":"100.00","mmDeduction":""}``: a tier
-    covers position values up to `riskLimitValue`; `mmDeduction` plays Binance's `cum`.
+    covers position values up to `riskLimitValue`; `mmDeduction` plays Binance's `cum`. A bad row
+    rejects its symbol's tiers alone (a symbol's tiers are one ladder: half of it is no answer).
     """
     res = result_of(body, "risk-limit")
+    rows = res.get("list")
+    if not isinstance(rows, list):
+        raise ParseError("schema", "risk-limit: result.list is not a list")
+    out = TierReply()
     by_symbol: dict[str, list[Mapping[str, Any]]] = {}
-    for row in _rows(res, "risk-limit"):
-        by_symbol.setdefault(str(row.get("symbol", "")), []).append(row)
-    out = []
+    for row in rows:
+        if isinstance(row, Mapping):
+            by_symbol.setdefault(str(row.get("symbol") or "?"), []).append(row)
+        else:
+            out.rejected.append(("?", ParseError("schema", "risk-limit row is not an object")))
     for symbol, rows in by_symbol.items():
-        scale = _rate_scale(rows)
-        rows = sorted(rows, key=lambda r: _num(r.get("riskLimitValue"), "riskLimitValue", positive=True))
-        tiers, floor = [], 0.0
-        for r in rows:
-            cap = _num(r["riskLimitValue"], "riskLimitValue", positive=True)
-            mmr = _num(r.get("maintenanceMargin"), "maintenanceMargin") * scale
-            ded = _opt(r, "mmDeduction")
-            if not (0 <= mmr < 1) or cap <= floor:
-                raise ParseError("out_of_range", f"risk-limit {symbol} mmr={mmr} cap={cap}")
-            tiers.append(
-                Bracket(
-                    floor=floor,
-                    cap=cap,
-                    mmr=mmr,
-                    cum=0.0 if math.isnan(ded) else ded,
-                    max_leverage=_opt(r, "maxLeverage", positive=True),
-                )
-            )
-            floor = cap
-        out.append(
-            LeverageTiers(
-                venue=venue,
-                account=account,
-                symbol=symbol,
-                ts_event_ns=ts_recv_ns,
-                ts_recv_ns=ts_recv_ns,
-                brackets=tuple(tiers),
+        try:
+            if symbol == "?":
+                raise ParseError("schema", "risk-limit row without a symbol")
+            out.tiers.append(_risk_ladder(symbol, rows, account, venue, ts_recv_ns))
+        except ParseError as exc:
+            out.rejected.append((symbol, exc))
+    return out
+
+
+def _risk_ladder(
+    symbol: str, rows: list[Mapping[str, Any]], account: str, venue: str, ts_recv_ns: int
+) -> LeverageTiers:
+    scale = _rate_scale(rows)
+    rows = sorted(rows, key=lambda r: _num(r.get("riskLimitValue"), "riskLimitValue", positive=True))
+    tiers, floor = [], 0.0
+    for r in rows:
+        cap = _num(r["riskLimitValue"], "riskLimitValue", positive=True)
+        mmr = _num(r.get("maintenanceMargin"), "maintenanceMargin") * scale
+        ded = _opt(r, "mmDeduction")
+        if not (0 <= mmr < 1) or cap <= floor:
+            raise ParseError("out_of_range", f"risk-limit {symbol} mmr={mmr} cap={cap}")
+        tiers.append(
+            Bracket(
+                floor=floor,
+                cap=cap,
+                mmr=mmr,
+                cum=0.0 if math.isnan(ded) else ded,
+                max_leverage=_opt(r, "maxLeverage", positive=True),
             )
         )
-    return out
+        floor = cap
+    return LeverageTiers(
+        venue=venue,
+        account=account,
+        symbol=symbol,
+        ts_event_ns=ts_recv_ns,
+        ts_recv_ns=ts_recv_ns,
+        brackets=tuple(tiers),
+    )
 
 
 # ---------------------------------------------------------------- account: positions and wallet

@@ -26,7 +26,9 @@ def mark_cadence_s(cfg: Config, v: VenueConfig) -> float | None:
     if v.kind == "binanceusdm" or v.exchange in BINANCE_CCXT_IDS:
         return cfg.simulator.tick_s if v.simulator else 1.0  # the simulator's tick is its `@1s`
     if v.kind == "bybit" and v.simulator:
-        return cfg.simulator.tick_s  # the simulator pushes a ticker delta every tick; the venue on change
+        # a moving simulated market changes every tick; a quiet one (paused) sends nothing, and its
+        # socket's quiet probe (`wsfeed.QuietProbe`) confirms the streams before this limit
+        return cfg.simulator.tick_s
     return None
 
 

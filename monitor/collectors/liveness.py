@@ -4,7 +4,10 @@ A socket can stay up, answer pings and still say nothing new: Binance streams ha
 hours behind a subscription ack, and have pushed the same last frame over and over
 (binance-public-data#472, python-binance#1090). So liveness is judged per stream, on the venue's own
 sequence (mark `E`, book update id `u`), never on the socket: a frame whose id does not advance is
-a repeat, dropped and not counted as life. Time is passed in, so tests drive it by hand.
+a repeat, dropped and not counted as life. A stream that pushes only changes may instead be
+confirmed quiet (`confirm`: its socket answered a ping and REST shows the last value, see
+`wsfeed`), which restarts its silence but never its sequence. Time is passed in, so tests drive it
+by hand.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from monitor.clock import NS_PER_S
 from monitor.records import BookLevels, MarkPrice, Quote, Record
 
-__all__ = ["Liveness", "progress"]
+__all__ = ["Liveness", "progress", "same_value"]
 
 
 def progress(rec: Record) -> tuple[str, int] | None:
@@ -28,6 +31,22 @@ def progress(rec: Record) -> tuple[str, int] | None:
     if isinstance(rec, BookLevels):
         return f"depth:{rec.market}:{rec.symbol}", rec.update_id or rec.ts_event_ns
     return None
+
+
+_STAMPS = frozenset({"venue", "ts_event_ns", "ts_recv_ns", "update_id"})
+
+
+def same_value(before: Record, now: Record) -> bool:
+    """Whether two records of one stream say the same thing, whenever and by whatever id they came."""
+    if type(before) is not type(now):
+        return False
+    for name in before.__struct_fields__:
+        if name in _STAMPS:
+            continue
+        a, b = getattr(before, name), getattr(now, name)
+        if a != b and not (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)):
+            return False
+    return True
 
 
 class Liveness:
@@ -67,6 +86,22 @@ class Liveness:
         self._progress_ns[stream] = now_ns
         self._stale.discard(stream)
         return True
+
+    def confirm(self, stream: str, now_ns: int) -> bool:
+        """The venue confirmed a silent stream's last value is still current (a quiet market).
+
+        Silence counts from now, but the sequence is left alone: a confirmation is not a frame,
+        and the next frame must still advance past the last one. A stale stream is not revived
+        this way (its socket is being replaced); False then.
+        """
+        if stream in self._stale or stream not in self._limit_ns:
+            return False
+        self._progress_ns[stream] = max(self._progress_ns[stream], now_ns)
+        return True
+
+    def progress_ns(self, stream: str) -> int:
+        """When the stream last advanced (or was confirmed)."""
+        return self._progress_ns[stream]
 
     def restart(self, now_ns: int, streams: Iterable[str] | None = None) -> None:
         """A new connection: silence counts from now; stale streams may restart their sequence."""

@@ -9,6 +9,7 @@ and `Pacer`s spread subscribe messages and connection attempts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,15 @@ def retry_after_s(headers: Mapping[str, Any] | None, status: int) -> float:
 
 
 class Pacer:
-    """At most `rate_per_s` actions per second, with bursts of up to `burst` (a GCRA bucket)."""
+    """At most `rate_per_s` actions per second, with bursts of up to `burst` (a GCRA bucket).
+
+    A caller reserves its slot before it sleeps: concurrent callers (a mass reconnect, every
+    socket of a venue at once) each take the next free slot and pass one interval apart, never
+    together after the same sleep. A caller cancelled while it waits gives its slot back only
+    when it holds the last reservation; a slot with callers queued behind it stays spent, since
+    handing it back would let the next caller in alongside one already waiting (a slot lost
+    errs toward fewer actions, never more).
+    """
 
     def __init__(self, clock: Clock, rate_per_s: float, burst: int = 1) -> None:
         self._clock = clock
@@ -42,11 +51,17 @@ class Pacer:
 
     async def wait(self) -> None:
         now = self._clock.monotonic_ns()
-        early = self._tat - self._slack_ns - now
-        if early > 0:
-            await self._clock.sleep(early / NS_PER_S)
-            now = self._clock.monotonic_ns()
-        self._tat = max(self._tat, now) + self._interval_ns
+        tat = max(self._tat, now)
+        at = tat - self._slack_ns  # when this caller's slot comes
+        self._tat = reserved = tat + self._interval_ns
+        if at <= now:
+            return
+        try:
+            await self._clock.sleep((at - now) / NS_PER_S)
+        except asyncio.CancelledError:
+            if self._tat == reserved:  # nobody queued behind this slot: it is free again
+                self._tat = tat
+            raise
 
 
 class Cooldown:

@@ -11,6 +11,16 @@ deadline. Three things end a connection's life:
   replacements back off, so a stream that is dead at the venue cannot cause a reconnect storm;
 * it nears the venue's 24 h cut (`connection_max_age_s`) — it is rotated.
 
+A venue that pushes only changes (Bybit's `tickers` and `orderbook.50`) says nothing while its
+market is quiet, and silence alone cannot tell a quiet market from a stalled feed. Such a feed has
+a `QuietProbe`: once a stream has been silent for half its limit, the feed sends the dialect's
+application ping on that socket and asks the probe for the venue's current value over REST. A
+stream whose socket answers the ping *and* whose REST value equals the last one pushed is quiet,
+not stale: the REST record (stamped with the venue's reply time, so `lagging` still judges the
+venue's clock) is stored and its silence counts from now. A stream whose REST value moved on has
+missed a change, and is left to go stale at its limit; so is one whose probe fails. One probe per
+stretch of silence: a stream is probed again only after it advanced or was confirmed.
+
 Replacements are make-before-break: the new connection is subscribed before the old one is
 closed, both are read during a short overlap, and the per-stream sequence drops the duplicates.
 
@@ -26,8 +36,10 @@ import asyncio
 import contextlib
 import enum
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import structlog
 import websockets
@@ -39,16 +51,26 @@ from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer, retry_after_s
 from monitor.config import VenueConfig
-from monitor.errors import ParseError
+from monitor.errors import FeedError, ParseError
 from monitor.records import FeedState, FeedStatus, Record
 
-__all__ = ["BINANCE_DIALECT", "NETWORK_ERRORS", "Parser", "WsDialect", "WsFeed", "WsPolicy", "ws_policy"]
+__all__ = [
+    "BINANCE_DIALECT",
+    "NETWORK_ERRORS",
+    "Parser",
+    "QuietProbe",
+    "WsDialect",
+    "WsFeed",
+    "WsPolicy",
+    "ws_policy",
+]
 
 log = structlog.get_logger(__name__)
 
 Parser = Callable[[bytes | str, int], Iterable[Record]]
 NETWORK_ERRORS = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
 _CHECK_EVERY_S = 5.0  # the watcher wakes at least this often
+QUIET_PROBE_AT = 0.5  # a silent stream is probed after this share of its limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +115,17 @@ class WsDialect:
     max_batch: int = 1024  # topics per subscribe message, on top of `WsPolicy.subscribe_batch`
     app_ping: Callable[[int], str] | None = None  # the text ping, given a request counter
     app_ping_s: float = 20.0
+    is_pong: Callable[[bytes | str], bool] | None = None  # the answer to `app_ping`
+
+
+class QuietProbe(Protocol):
+    """The venue's current value of silent streams, read another way (REST), for a change-only feed."""
+
+    async def confirm(self, last: Mapping[str, Record]) -> list[Record]:
+        """Given the last record of each silent stream, a fresh record for each whose value is unchanged."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 BINANCE_DIALECT = WsDialect()
@@ -113,6 +146,7 @@ class _Conn:
     sent: int = 0  # how many of the feed's subscriptions this connection has asked for
     requests: int = 0  # subscribe messages sent (their ids)
     delivered: bool = False
+    pong: asyncio.Event = field(default_factory=asyncio.Event)  # set when the socket answers a ping
 
 
 class WsFeed:
@@ -131,6 +165,7 @@ class WsFeed:
         connect_pacer: Pacer,
         cooldown: Cooldown,
         dialect: WsDialect = BINANCE_DIALECT,
+        quiet: QuietProbe | None = None,
     ) -> None:
         self.name = name
         self.dialect = dialect
@@ -151,6 +186,12 @@ class WsFeed:
         self._current: _Conn | None = None
         self._added = asyncio.Event()
         self._retiring: dict[asyncio.Task[None], _Conn] = {}  # old connections in their overlap
+        self.quiet = quiet
+        self._last: dict[str, Record] = {}  # the last record per stream, for the quiet probe
+        self._probed: dict[str, int] = {}  # stream → the progress time its last probe saw
+        self._probe: asyncio.Task[None] | None = None
+        self._pings = 0
+        self._quiet_step_ns = int(QUIET_PROBE_AT * min(self.limits.values(), default=1.0) * NS_PER_S)
 
     def add(self, subscriptions: Sequence[str], limits: Mapping[str, float]) -> None:
         """Watch more streams on this socket from now on; their silence counts from now."""
@@ -248,17 +289,92 @@ class WsFeed:
                     return _Why.CLOSED, _describe(exc)
                 continue
             wake = min(self.live.next_deadline_ns(), float(conn.rotate_at_ns))
+            if self.quiet is not None and (self._probe is None or self._probe.done()):
+                due, next_probe = self._quiet_due(now)
+                if due:
+                    probe = self._confirm_quiet(conn, due)
+                    self._probe = asyncio.create_task(probe, name=f"{self.name}.quiet")
+                else:  # a stream that first spoke after this sleep began is looked at in time too
+                    wake = min(wake, next_probe, now + self._quiet_step_ns)
             if self.live.stale:
                 wake = min(wake, float(self._next_forced_ns))
             timeout = min(_CHECK_EVERY_S, max(0.0, (wake - now) / NS_PER_S)) + 0.001
             added = asyncio.ensure_future(self._added.wait())
+            waits: set[asyncio.Future[Any]] = {conn.reader, added}
+            if self._probe is not None and not self._probe.done():
+                waits.add(self._probe)  # a confirmation moves the next probe: look again when it ends
             try:
-                await asyncio.wait({conn.reader, added}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 added.cancel()
             self._added.clear()
             if conn.reader.done():
                 return _Why.CLOSED, _end_reason(conn)
+
+    # ---------------------------------------------------------------- quiet, or stalled?
+    def _quiet_due(self, now: int) -> tuple[list[str], float]:
+        """Silent streams to probe now, and when the next one will be due.
+
+        When one stream is due, every stream silent for half as long rides along: streams that
+        fall quiet together are then confirmed together, one probe for all instead of a queue.
+        """
+        due: list[str] = []
+        along: list[str] = []
+        next_at = math.inf
+        stale = self.live.stale
+        for s in self._last:
+            since = self.live.progress_ns(s)
+            if s in stale or self._probed.get(s) == since:
+                continue
+            at = since + QUIET_PROBE_AT * self.limits[s] * NS_PER_S
+            if at <= now:
+                due.append(s)
+            else:
+                next_at = min(next_at, at)
+                if now - since >= 0.5 * QUIET_PROBE_AT * self.limits[s] * NS_PER_S:
+                    along.append(s)
+        return (due + along if due else []), next_at
+
+    async def _confirm_quiet(self, conn: _Conn, streams: list[str]) -> None:
+        """Ping the socket and read the venue's values; confirm the streams both vouch for."""
+        assert self.quiet is not None
+        last = {s: self._last[s] for s in streams}
+        for s in streams:
+            self._probed[s] = self.live.progress_ns(s)
+        deadline = min(self.live.progress_ns(s) + int(self.limits[s] * NS_PER_S) for s in streams)
+        ping, is_pong = self.dialect.app_ping, self.dialect.is_pong
+        try:
+            if ping is not None and is_pong is not None:
+                conn.pong.clear()
+                self._pings += 1
+                await conn.ws.send(ping(self._pings))
+            fresh = await self.quiet.confirm(last)
+            if ping is not None and is_pong is not None and not conn.pong.is_set():
+                left = max(0.0, (deadline - self.clock.monotonic_ns()) / NS_PER_S)
+                await asyncio.wait_for(conn.pong.wait(), left)
+        except (FeedError, ParseError, TimeoutError, *NETWORK_ERRORS) as exc:
+            self.stats.events["quiet_probe_failed"] += 1
+            log.info("quiet probe failed", socket=self.name, error=_describe(exc))
+            return
+        except Exception:  # a probe bug leaves the stream to its limit, like any failed probe
+            self.stats.events["quiet_probe_failed"] += 1
+            log.exception("quiet probe raised", socket=self.name)
+            return
+        now = self.clock.monotonic_ns()
+        confirmed = 0
+        for rec in fresh:
+            key = progress(rec)
+            if key is None or key[0] not in last or conn is not self._current:
+                continue
+            s = key[0]
+            if self._last.get(s) is not last[s]:
+                continue  # it spoke while we asked: it needs no confirmation
+            if self.live.confirm(s, now):  # silence counts from now; the next probe is half a limit on
+                self.sink.put(rec)
+                confirmed += 1
+        self.stats.events["quiet_confirmed"] += confirmed
+        if confirmed < len(streams):  # moved on at the venue (or spoke meanwhile): left to its limit
+            self.stats.events["quiet_unconfirmed"] += len(streams) - confirmed
 
     # ---------------------------------------------------------------- connections
     async def _open(self) -> _Conn:
@@ -282,7 +398,8 @@ class WsFeed:
                 self.stats.events["rate_limited"] += 1
             raise
         pacer = Pacer(self.clock, self.policy.subscribe_rate_per_s)
-        conn = _Conn(ws, asyncio.get_running_loop().create_task(self._read(ws)), 0, pacer)
+        pong = asyncio.Event()
+        conn = _Conn(ws, asyncio.get_running_loop().create_task(self._read(ws, pong)), 0, pacer, pong=pong)
         conn.reader.set_name(f"{self.name}.reader")
         try:
             await self._subscribe(conn)
@@ -304,12 +421,13 @@ class WsFeed:
             await conn.ws.send(self.dialect.subscribe(batch, conn.requests))
             conn.sent += len(batch)
 
-    async def _read(self, ws: ClientConnection) -> None:
-        ping = self.dialect.app_ping
+    async def _read(self, ws: ClientConnection, pong: asyncio.Event) -> None:
+        ping, is_pong = self.dialect.app_ping, self.dialect.is_pong
         pinger = asyncio.ensure_future(self._app_ping(ws, ping)) if ping is not None else None
         try:
             async for raw in ws:
-                self._handle(raw)
+                if not self._handle(raw) and is_pong is not None and is_pong(raw):
+                    pong.set()
         finally:
             if pinger is not None:
                 pinger.cancel()
@@ -323,29 +441,33 @@ class WsFeed:
                 n += 1
                 await ws.send(ping(n))
 
-    def _handle(self, raw: bytes | str) -> None:
+    def _handle(self, raw: bytes | str) -> bool:
+        """Parse and store one frame; False when it carried no record (a control reply, garbage)."""
         now = self.clock.now_ns()
         try:
             records = self.parse(raw, now)
         except ParseError as exc:
             self.stats.drop(exc.reason)
-            return
+            return False
         except Exception:  # a parser bug must not become a reconnect loop: count it and go on
             self.stats.drop("parser_error")
             log.exception("parser raised", socket=self.name)
-            return
+            return False
         mono = self.clock.monotonic_ns()
         for rec in records:
             key = progress(rec)
             if key is not None and not self.live.observe(key[0], key[1], mono):
                 self.stats.drop("repeated")  # a repeat is not life
                 continue
+            if key is not None and self.quiet is not None and key[0] in self.limits:
+                self._last[key[0]] = rec  # (a stream the feed does not watch is never probed)
             self.sink.put(rec)
             self.stats.messages[self.name] += 1
             conn = self._current
             if conn is not None and not conn.delivered:
                 conn.delivered = True
                 self._delays = self._fresh_backoff()  # the backoff resets on success
+        return bool(records)
 
     async def _retire(self, old: _Conn) -> None:
         await self.clock.sleep(self.policy.overlap_s)
@@ -359,6 +481,12 @@ class WsFeed:
             await conn.reader
 
     async def _shutdown(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+        if self.quiet is not None:
+            await self.quiet.aclose()
         for task, conn in list(self._retiring.items()):
             task.cancel()
             await self._close(conn)

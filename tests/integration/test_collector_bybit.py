@@ -24,7 +24,17 @@ from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.config import Config, SimAccountConfig, SimPositionConfig, parse_config
 from monitor.evaluator import Evaluator
-from monitor.records import AccountSnapshot, Figure, Figures, FundingInfo, LeverageTiers
+from monitor.records import (
+    AccountSnapshot,
+    BookLevels,
+    FeedState,
+    FeedStatus,
+    Figure,
+    Figures,
+    FundingInfo,
+    LeverageTiers,
+    MarkPrice,
+)
 from monitor.rules.engine import RuleEngine
 from monitor.secret import Secret
 from monitor.sim.server import Simulator
@@ -414,3 +424,67 @@ async def test_a_symbol_an_account_opens_is_watched_and_tiered_at_once() -> None
         eth = b.sim.bybit.engine.position("carol", "ETHUSDT")
         tiers = next(t for t in b.store.of(LeverageTiers) if t.symbol == "ETHUSDT")
         assert eth is not None and tiers.brackets[0].mmr == eth.mmr
+
+
+async def test_a_quiet_market_is_quiet_not_stale_and_a_stall_still_goes_stale() -> None:
+    """Paused market: Bybit pushes nothing, yet every linear stream stays fresh for several limits
+    (the socket answers pings, REST shows the last pushed values), with no reconnect and no STALE.
+    Then, the market moving again, a stall of the venue's pushes goes stale and is replaced."""
+    venue = {**BYBIT, "symbols": ["BTCUSDT"], "stale_after_s": 1.5, "backfill": False}
+    async with running_book([venue], {"carol": "bybit"}) as b:
+        c = b.collectors["bybit"]
+        assert isinstance(c, BybitCollector)
+        streams = ("mark:BTCUSDT", "book:perp:BTCUSDT", "depth:perp:BTCUSDT")
+        limits = {s: c.limits[s] for s in streams}
+        assert limits == {"mark:BTCUSDT": 1.0, "book:perp:BTCUSDT": 1.5, "depth:perp:BTCUSDT": 1.5}
+
+        def all_fresh() -> bool:
+            f = b.figures()
+            return all(fig(f, "feed_stale", venue="bybit", stream=s).value == 0.0 for s in streams)
+
+        up = lambda: c.stats.connected.get("bybit.linear.0", False)  # noqa: E731
+        await wait_until(lambda: all_fresh() and up(), 10, "fresh streams")
+        b.sim.pause()
+        paused_at = len(b.store.records)
+        reconnects = c.stats.reconnects["bybit.linear.0"]
+        stale_seen: list[str] = []
+
+        def confirmed(n: int) -> bool:
+            f = b.figures()
+            stale_seen.extend(
+                s for s in streams if fig(f, "feed_stale", venue="bybit", stream=s).value != 0.0
+            )
+            later = b.store.records[paused_at:]
+            marks = [r for r in later if isinstance(r, MarkPrice)]
+            books = [r for r in later if isinstance(r, BookLevels)]
+            return len(marks) >= n and len(books) >= n
+
+        await wait_until(lambda: confirmed(1), 10, "a first confirmation")
+        pushed = c.stats.messages["bybit.linear.0"]  # frames stored from the socket
+        # ≥ 10 confirmations a stream, one per half limit: ≥ 5 s of silence, 5 mark limits, 3 book limits
+        await wait_until(lambda: confirmed(10), 30, "ten confirmations of each quiet stream", step_s=0.1)
+        assert c.stats.messages["bybit.linear.0"] == pushed  # the venue really said nothing
+        assert stale_seen == []
+        assert c.stats.reconnects["bybit.linear.0"] == reconnects
+        assert c.stats.events["stale_reconnect"] == 0
+        assert not [
+            r
+            for r in b.store.records[paused_at:]
+            if isinstance(r, FeedStatus) and r.stream in streams and r.state is not FeedState.UP
+        ]
+        marks = [r for r in b.store.records[paused_at:] if isinstance(r, MarkPrice)]
+        assert len({(m.mark, m.index, m.funding_rate) for m in marks}) == 1
+
+        b.sim.resume()
+        await wait_until(all_fresh, 10, "fresh after the pause")
+        unconfirmed = c.stats.events["quiet_unconfirmed"]
+        b.sim.bybit.faults.stall(True)  # the socket answers pings, but the values REST shows move on
+        await wait_until(
+            lambda: fig(b.figures(), "feed_stale", venue="bybit", stream="mark:BTCUSDT").value == 1.0,
+            10,
+            "the stalled mark stream stale",
+        )
+        await wait_until(lambda: c.stats.events["stale_reconnect"] >= 1, 10, "the socket replaced")
+        assert c.stats.events["quiet_unconfirmed"] > unconfirmed  # probed, and refused
+        b.sim.bybit.faults.stall(False)
+        await wait_until(all_fresh, 10, "fresh after the stall")

@@ -167,12 +167,50 @@ def test_leverage_brackets_sorted_and_checked() -> None:
             ],
         }
     ]
-    (t,) = parse_leverage_brackets(rows, "a", "binance", NOW)
+    reply = parse_leverage_brackets(rows, "a", "binance", NOW)
+    (t,) = reply.tiers
     assert [b.floor for b in t.brackets] == [0.0, 50000.0]
     assert t.brackets[1].cum == 50.0
+    assert reply.rejected == []
     rows[0]["brackets"][0]["maintMarginRatio"] = 1.5  # type: ignore[index]
-    with pytest.raises(ParseError):
-        parse_leverage_brackets(rows, "a", "binance", NOW)
+    reply = parse_leverage_brackets(rows, "a", "binance", NOW)
+    assert reply.tiers == []
+    assert [(sym, exc.reason) for sym, exc in reply.rejected] == [("BTCUSDT", "out_of_range")]
+
+
+def _bracket_row(symbol: str, mmr: float = 0.004) -> dict[str, object]:
+    tier = {
+        "bracket": 1,
+        "initialLeverage": 125,
+        "notionalCap": 50000,
+        "notionalFloor": 0,
+        "maintMarginRatio": mmr,
+        "cum": 0.0,
+    }
+    return {"symbol": symbol, "brackets": [tier]}
+
+
+def test_a_bad_bracket_row_costs_only_its_own_symbol() -> None:
+    """One odd listing among many: its symbol is rejected with the reason, every other symbol kept."""
+    no_cum = _bracket_row("XUSDT")
+    del no_cum["brackets"][0]["cum"]  # type: ignore[index]
+    rows = [
+        _bracket_row("BTCUSDT"),
+        _bracket_row("ETHUSDT", mmr=1.5),
+        no_cum,
+        {"brackets": []},  # no symbol at all
+        "garbage",
+        _bracket_row("SOLUSDT"),
+    ]
+    reply = parse_leverage_brackets(rows, "a", "binance", NOW)
+    assert [t.symbol for t in reply.tiers] == ["BTCUSDT", "SOLUSDT"]
+    assert [(sym, exc.reason) for sym, exc in reply.rejected] == [
+        ("ETHUSDT", "out_of_range"),
+        ("XUSDT", "schema"),
+        ("?", "schema"),
+        ("?", "schema"),
+    ]
+    assert "XUSDT" in str(reply.rejected[1][1])  # the detail names the symbol too
 
 
 def test_funding_interval_defaults_to_8h_only_when_unlisted() -> None:

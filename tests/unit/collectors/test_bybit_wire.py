@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from monitor.collectors.account_book import AccountUpdate
+from monitor.collectors.bybit import BYBIT_DIALECT
 from monitor.collectors.bybit_wire import (
     AuthReply,
     TickerBook,
     parse_instruments,
+    parse_orderbook,
     parse_position_list,
     parse_private_frame,
     parse_public_frame,
@@ -227,7 +229,7 @@ def test_wallet_balance_from_the_docs() -> None:
 def test_risk_limits_in_percent_are_read_as_fractions() -> None:
     """The docs quote `maintenanceMargin` "0.5" beside 100× (1 % initial): percent, so 0.005."""
     (body,) = examples("market_risk-limit.json-examples.txt")
-    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW)
+    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW).tiers
     (b,) = tiers.brackets
     assert (tiers.symbol, b.floor, b.cap, b.mmr, b.cum, b.max_leverage) == (
         "BTCUSD",
@@ -261,10 +263,42 @@ def test_risk_limits_in_fractions_with_deduction() -> None:
         },
     ]
     body = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": rows}, "time": 1}
-    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW)
+    (tiers,) = parse_risk_limits(body, "hedge", "bybit", NOW).tiers
     assert [(b.floor, b.cap, b.mmr, b.cum) for b in tiers.brackets] == [
         (0.0, 2e6, 0.005, 0.0),
         (2e6, 4e6, 0.0055, 1000.0),
+    ]
+
+
+def test_a_bad_risk_limit_row_costs_only_its_own_symbol() -> None:
+    """ETHUSDT's ladder has an unreadable tier: ETHUSDT is rejected with its reason, BTCUSDT kept."""
+
+    def row(symbol: str, cap: str, mmr: str = "0.005") -> dict[str, object]:
+        return {
+            "symbol": symbol,
+            "riskLimitValue": cap,
+            "maintenanceMargin": mmr,
+            "initialMargin": "0.01",
+            "maxLeverage": "100.00",
+            "mmDeduction": "",
+        }
+
+    rows = [
+        row("BTCUSDT", "2000000"),
+        row("ETHUSDT", "1000000"),
+        row("ETHUSDT", "lots"),
+        row("SOLUSDT", "100000", mmr="1.5"),
+        {"riskLimitValue": "1"},
+        "garbage",
+    ]
+    body = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": rows}, "time": 1}
+    reply = parse_risk_limits(body, "hedge", "bybit", NOW)
+    assert [t.symbol for t in reply.tiers] == ["BTCUSDT"]
+    assert sorted((sym, exc.reason) for sym, exc in reply.rejected) == [
+        ("?", "schema"),
+        ("?", "schema"),
+        ("ETHUSDT", "bad_number"),
+        ("SOLUSDT", "out_of_range"),
     ]
 
 
@@ -354,3 +388,29 @@ def test_spot_orderbook_top() -> None:
     assert q.ts_event_ns == 1672304484978 * 1_000_000
     frame["data"] = {"s": "BTCUSDT", "b": [], "a": [["16611.00", "0.029"]], "u": 18521289}
     assert parse_public_frame(json.dumps(frame), NOW, venue="bybit", book=TickerBook()) == []
+
+
+def test_rest_orderbook_is_the_books_best_levels_stamped_by_the_reply() -> None:
+    """`/v5/market/orderbook`: the best `depth` levels, at the reply's time (when the venue vouched)."""
+    res = {"s": "BTCUSDT", "b": [["100.0", "1"], ["99.5", "2"]], "a": [["100.5", "3"]], "ts": 5, "u": 9}
+    body = {"retCode": 0, "retMsg": "OK", "result": res, "time": 1_700_000_000_123}
+    book = parse_orderbook(body, "bybit", NOW, depth=1)
+    assert (book.symbol, book.bid_px, book.bid_qty, book.ask_px, book.ask_qty, book.update_id) == (
+        "BTCUSDT",
+        (100.0,),
+        (1.0,),
+        (100.5,),
+        (3.0,),
+        9,
+    )
+    assert book.ts_event_ns == 1_700_000_000_123_000_000
+
+
+def test_pongs_are_told_from_other_control_replies() -> None:
+    """The public socket answers `op: ping` with `ret_msg` "pong"; the private one with `op` "pong"."""
+    is_pong = BYBIT_DIALECT.is_pong
+    assert is_pong is not None
+    assert is_pong(b'{"success":true,"ret_msg":"pong","conn_id":"c","req_id":"ping-1","op":"ping"}')
+    assert is_pong('{"req_id":"ping-2","op":"pong","args":["1712345678901"],"conn_id":"c"}')
+    assert not is_pong(b'{"success":true,"ret_msg":"","conn_id":"c","req_id":"sub-1","op":"subscribe"}')
+    assert not is_pong(b'{"topic":"tickers.BTCUSDT","type":"delta","data":')

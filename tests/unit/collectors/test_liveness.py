@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from monitor.collectors.liveness import Liveness, progress
+from monitor.collectors.liveness import Liveness, progress, same_value
 from monitor.records import MarkPrice, Quote
 
 S = 1_000_000_000
@@ -81,3 +81,34 @@ def test_progress_keys_of_market_records() -> None:
         "book:spot:X",
         42,
     )
+
+
+def test_a_confirmation_restarts_the_silence_but_not_the_sequence() -> None:
+    """A quiet stream confirmed at 0.9 s is not overdue at 1.5 s; its next frame must still advance."""
+    live = Liveness({"mark:X": 1.0}, now_ns=0)
+    assert live.observe("mark:X", 100, 0)
+    assert live.confirm("mark:X", int(0.9 * S))
+    assert live.overdue(int(1.5 * S)) == []
+    assert not live.observe("mark:X", 100, int(1.6 * S))  # the same frame again is still a repeat
+    assert live.overdue(int(2.0 * S)) == ["mark:X"]
+    assert not live.confirm("mark:X", int(2.1 * S))  # a stale stream is not revived so
+
+
+def test_same_value_ignores_stamps_and_ids_only() -> None:
+    def mark(t: int, px: float) -> MarkPrice:
+        return MarkPrice(venue="v", symbol="X", ts_event_ns=t, ts_recv_ns=t, mark=px, index=9.0)
+
+    assert same_value(mark(1, 10.0), mark(5, 10.0))  # funding_rate NaN on both sides is the same
+    assert not same_value(mark(1, 10.0), mark(5, 10.1))
+    top = Quote(
+        venue="v",
+        symbol="X",
+        market="perp",
+        ts_event_ns=1,
+        ts_recv_ns=1,
+        bid=1,
+        bid_size=1,
+        ask=2,
+        ask_size=1,
+    )
+    assert not same_value(mark(1, 10.0), top)
