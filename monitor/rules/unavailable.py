@@ -22,7 +22,8 @@ Not every NaN is a gap. Reasons fall in three classes:
 
 - **a state of the book** (`STATE_OF_THE_BOOK`): there is no number because there is nothing to
   measure — a position that cannot be liquidated, a basis that does not mean-revert, no
-  position, the venue shows no LP. Never an alert: it would fire forever on a healthy book.
+  position, the venue shows no LP, no spot book configured for the basis. Never an alert: it
+  would fire forever on a healthy book (a dead input that causes one is StaleFeed's to tell).
 - **warming up** (`WARMING_UP`): history still accumulating or a fit not yet run (at start, or
   for a leg opened since the last refit). Waits `unavailable_warmup_s` instead: long enough for
   the slowest model to fit on its first history (`make run` starts with GARCH, OU and VaR all
@@ -55,6 +56,7 @@ STATE_OF_THE_BOOK = frozenset(
         "venue_shows_none",
         "zero_volatility",
         "no_holdings",
+        "no_spot_history",  # no spot book is watched for the market: a basis without its second leg
     }
 )
 WARMING_UP = frozenset(
@@ -62,7 +64,6 @@ WARMING_UP = frozenset(
         "not_fitted_yet",
         "empty_history",
         "no_volatility",
-        "no_spot_history",
         "history_missing_leg",
         "few_independent_windows",
         "opened_since_refit",

@@ -1,4 +1,6 @@
-"""Deciding a transition and storing it are one step: a refused outbox write delays an event, never loses it."""
+"""Deciding a transition and storing it are one step: a refused outbox write delays an event,
+never loses it.
+"""
 
 from __future__ import annotations
 

@@ -181,7 +181,7 @@ def test_the_reserved_name_is_refused_for_user_rules() -> None:
 
 
 def test_a_reload_carries_the_gap_over_without_refiring_or_resolving() -> None:
-    """An engine rebuilt by a reload adopts the NaN clock and the firing gap; severity follows the new rules."""
+    """A reloaded engine adopts the NaN clock and the firing gap; severity follows the new rules."""
     old = RuleEngine((DIST,), unavailable_for_s=5)
     assert brief(run(old, {ETH: [(0, fig(NAN))]}, 6)) == [(5, UNAVAILABLE_ALERTNAME, "firing", "critical")]
     new = RuleEngine((DIST, DIST_ETH_PAGE), unavailable_for_s=5)
