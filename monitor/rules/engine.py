@@ -22,7 +22,8 @@ Semantics, per alert instance (one rule × one figure key):
   unavailable: ±inf is a value (past liquidation) and compares like one, so it fires and escalates.
 - **unavailable too long**: a watched figure NaN for `unavailable_for_s` raises its own
   `FigureUnavailable` alert, whether or not the rule's alert was firing — a figure NaN from the
-  start would otherwise never alert (`monitor/rules/unavailable.py`).
+  start would otherwise never alert (`monitor/rules/unavailable.py`). So does a stale figure
+  whose value breaches a rule that is not firing: the rule cannot start on it.
 
 - **inhibition**: while a stale-feed alert (a rule on `feed_stale`) fires, the events of the alerts
   computed from that feed are held back and their latest state is told when it recovers
@@ -202,7 +203,7 @@ class RuleEngine:
         for key, fig in figures.items.items():
             by_name.setdefault(key.name, []).append((key, fig))
         events: list[AlertEvent] = self._heartbeat(now_ns)
-        blind: dict[FigureKey, list[Rule]] = {}  # NaN figures, with the rules they blind
+        blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
         for rule in self._rules:
             state = self._state.setdefault(rule.name, {})
             told: list[tuple[FigureKey, AlertEvent]] = []
@@ -210,9 +211,12 @@ class RuleEngine:
             for key, fig in by_name.get(rule.figure, ()):
                 if rule.match and not rule.matches(key):
                     continue
-                if fig.value != fig.value:  # NaN (only NaN: ±inf is a value)
-                    blind.setdefault(key, []).append(rule)
                 inst = state.get(key) if state else None
+                if fig.value != fig.value:  # NaN (only NaN: ±inf is a value)
+                    blind.setdefault(key, []).append((rule, rule.levels[-1].severity))
+                elif not fig.fresh and (inst is None or inst.level < 0) and compare(fig.value, lowest):
+                    # a breach the rule cannot act on: stale values neither start nor finish a `for`
+                    blind.setdefault(key, []).append((rule, rule.levels[rule.entered(fig.value)].severity))
                 if inst is None:
                     # Most figures are fine most of the time: no state, no hashing, until a breach.
                     # (NaN compares False, so an unavailable figure starts nothing either.)

@@ -7,14 +7,22 @@ exactly like a safe one. The guard turns "cannot say" into an alert of its own:
 - **watched**: a figure key is guarded while at least one rule's figure and `match` cover it.
 - **fires** once the figure has been NaN without a break for `unavailable_for_s` (the smallest
   override of the rules watching it, else `[evaluation] unavailable_for_s`). Only NaN counts:
-  ±inf is a value (past liquidation) and a stale but finite figure is the StaleFeed alert's.
+  ±inf is a value (past liquidation). A stale but finite figure is the StaleFeed alert's, with
+  one exception: a stale value that breaches a rule not yet firing. The engine starts no alert
+  on a stale value, and StaleFeed mutes only the alerts of its own stream — but a cross
+  account's margin ratio is stale whenever *any* leg's mark is, so a breach driven by a live
+  BTC leg would wait, unseen, for an ETH feed to recover. That case is told here too (reason
+  `stale`, severity of the level the value enters), and a mute by the stale stream applies
+  as to the rule's own alerts.
 - **labels**: the figure key's labels, `figure=<name>`, `alertname=FigureUnavailable`; the
   reason code (`monitor/reason_codes.py`) and the figure's own words are annotations, so a change
   of reason updates the alert instead of opening a second one.
 - **severity**: the most severe level of the most severe rule watching the key (followed when a
-  reload changes the rules), so a blind margin ratio pages like the margin ratio would.
-- **resolves** when the figure has a value again (±inf included), when it is gone from the tick,
-  when no rule watches it any more, or when its NaN turns into a state of the book (below).
+  reload changes the rules), so a blind margin ratio pages like the margin ratio would; for a
+  stale value in breach, the most severe level it enters.
+- **resolves** when the figure has a value again (±inf included; fresh, or no longer in breach,
+  for a stale one), when it is gone from the tick, when no rule watches it any more, or when its
+  NaN turns into a state of the book (below).
 - A firing rule alert whose figure turns NaN keeps firing (the engine holds its state); this
   alert comes beside it.
 
@@ -99,6 +107,7 @@ class _Gap:
     starts_at_ns: int = 0
     last_sent_ns: int = 0
     rules: str = ""
+    value: float = math.nan
 
 
 class UnavailableGuard:
@@ -113,8 +122,11 @@ class UnavailableGuard:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
 
-    def step(self, watched: dict[FigureKey, list[Rule]], figures: Figures, now_ns: int) -> list[AlertEvent]:
-        """`watched`: the NaN figure keys of this tick, each with the rules covering it."""
+    def step(
+        self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
+    ) -> list[AlertEvent]:
+        """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its rules and
+        the severity each would give it."""
         told: list[tuple[FigureKey, AlertEvent]] = []
         for key, rules in watched.items():
             ev = self._advance(key, figures.items[key], rules, now_ns)
@@ -124,13 +136,12 @@ class UnavailableGuard:
             gap = self._gaps.pop(key)
             if gap.firing:
                 fig = figures.items.get(key)
-                why = (
-                    "figure gone"
-                    if fig is None
-                    else "figure available again"
-                    if not math.isnan(fig.value)
-                    else "no rule watches the figure any more"
-                )
+                if fig is None:
+                    why = "figure gone"
+                elif math.isnan(fig.value):
+                    why = "no rule watches the figure any more"
+                else:
+                    why = "figure available again" if fig.fresh else "stale value no longer in breach"
                 told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, fig, why)))
         told.sort(key=lambda ke: ke[0])
         return [ev for _, ev in told]
@@ -143,9 +154,12 @@ class UnavailableGuard:
             if gap.firing
         ]
 
-    def _advance(self, key: FigureKey, fig: Figure, rules: Sequence[Rule], now_ns: int) -> AlertEvent | None:
-        code = reason_code(fig.reason) or "not_available"
-        kind = reason_class(code)
+    def _advance(
+        self, key: FigureKey, fig: Figure, rules: Sequence[tuple[Rule, Severity]], now_ns: int
+    ) -> AlertEvent | None:
+        nan = math.isnan(fig.value)
+        code = reason_code(fig.reason) or ("not_available" if nan else "stale")
+        kind = reason_class(code) if nan else "gap"  # a stale value in breach is never a state
         gap = self._gaps.get(key)
         if kind == "state":
             if gap is None:
@@ -156,12 +170,13 @@ class UnavailableGuard:
         if gap is None:
             labels = {**instance_labels(UNAVAILABLE_ALERTNAME, key), "figure": key.name}
             gap = self._gaps[key] = _Gap(labels=labels, fingerprint=fingerprint(labels), since_ns=now_ns)
-        top = max(rules, key=lambda r: r.levels[-1].severity)  # the first of equals: config order
-        severity, changed = top.levels[-1].severity, gap.code != code
-        gap.code, gap.detail, gap.rules = code, fig.reason, ",".join(r.name for r in rules)
+        top, severity = max(rules, key=lambda rs: rs[1])  # the first of equals: config order
+        changed = gap.code != code
+        gap.code, gap.detail, gap.rules = code, fig.reason, ",".join(r.name for r, _ in rules)
+        gap.value = fig.value
         if not gap.firing:
             gap.severity = severity
-            wait = self._warmup_ns if kind == "warmup" else min(self._wait_ns(r) for r in rules)
+            wait = self._warmup_ns if kind == "warmup" else min(self._wait_ns(r) for r, _ in rules)
             if now_ns - gap.since_ns < wait:
                 return None
             gap.firing, gap.starts_at_ns, gap.last_sent_ns = True, now_ns, now_ns
@@ -180,9 +195,10 @@ class UnavailableGuard:
         key: FigureKey, gap: _Gap, state: AlertState, now_ns: int, fig: Figure | None = None, why: str = ""
     ) -> AlertEvent:
         where = ", ".join(f"{k}={v}" for k, v in key.labels().items())
-        value = fig.value if fig is not None else math.nan
+        value = fig.value if fig is not None else gap.value
+        what = "cannot be computed" if math.isnan(value) else f"is {value:.6g} but stale"
         annotations = {
-            "summary": f"{key.name} ({where}) cannot be computed ({gap.code}): {gap.rules} cannot see it",
+            "summary": f"{key.name} ({where}) {what} ({gap.code}): {gap.rules} cannot see it",
             "figure": key.name,
             "reason": gap.code,
             "value": f"{value:.6g}",

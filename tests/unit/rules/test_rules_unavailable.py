@@ -161,6 +161,32 @@ def test_a_stale_but_finite_figure_is_left_to_the_stale_feed_alert() -> None:
     assert run(e, {ETH: [(0, fig(0.5, "stale", fresh=False))]}, 20) == []
 
 
+def test_a_stale_value_in_breach_is_told_when_the_rule_cannot_start_on_it() -> None:
+    """A cross margin ratio is stale while any leg's mark is (here ETH's): a breach driven by a live BTC
+    leg starts no alert, and StaleFeed(mark:ETHUSDT) mutes only ETH. FigureUnavailable tells it at the
+    level the value enters; once fresh, the rule itself takes over."""
+    e = RuleEngine((MARGIN_RULE,), unavailable_for_s=30)
+    stale = fig(0.6, "stale: binance/mark:ETHUSDT", fresh=False)
+    events = run(
+        e, {MARGIN: [(0, fig(0.3)), (5, stale), (20, fig(0.85, "stale", fresh=False)), (50, fig(0.85))]}, 60
+    )
+    assert brief(events) == [
+        (35, UNAVAILABLE_ALERTNAME, "firing", "critical"),  # 30 s after the stale breach began at 5 s
+        (50, UNAVAILABLE_ALERTNAME, "resolved", "critical"),
+        (53, "MarginRatio", "firing", "critical"),
+    ]
+    assert events[0][1].annotations["reason"] == "stale"
+    assert "0.85 but stale" in events[0][1].annotations["summary"]
+    assert events[1][1].annotations["resolved_reason"] == "figure available again"
+
+
+def test_a_firing_alert_going_stale_is_not_doubled() -> None:
+    """An alert already firing holds through staleness (its own repeats carry `figure_state`): no gap."""
+    e = RuleEngine((MARGIN_RULE,), unavailable_for_s=5)
+    events = run(e, {MARGIN: [(0, fig(0.85)), (10, fig(0.9, "stale", fresh=False))]}, 40)
+    assert brief(events) == [(3, "MarginRatio", "firing", "critical")]
+
+
 def test_per_rule_override_shortens_or_turns_off_the_guard() -> None:
     """The smallest override of the rules covering a key wins; inf means never."""
     quick = RuleConfig(**{**_fields(DIST_ETH_PAGE), "unavailable_for_s": 2.0})
