@@ -116,3 +116,37 @@ async def test_the_evaluation_loop_survives_a_refused_write_and_delivers_later(
         await asyncio.gather(loop, return_exceptions=True)
     assert d.eval_stats.errors == 1 and d.eval_stats.count >= 3
     assert _stored(d) == [("PositionDisappeared", "firing", "first")]
+
+
+async def test_figure_unavailable_takes_the_daemons_path_to_the_receivers(tmp_path: Path) -> None:
+    """A margin ratio NaN from the start: the daemon's ticks put FigureUnavailable in the outbox for the
+    receiver that takes critical alerts, after `[evaluation] unavailable_for_s`, like any alert."""
+    clock = ManualClock()
+    margin = FigureKey(name="margin_ratio", venue="binance", account="degen")
+    rule = {
+        "name": "MarginRatio",
+        "figure": "margin_ratio",
+        "op": ">",
+        "levels": [{"severity": "warning", "threshold": 0.5}, {"severity": "critical", "threshold": 0.8}],
+    }
+    data = {
+        **CONFIG,
+        "state_dir": str(tmp_path),
+        "evaluation": {"heartbeat_s": 0.0, "unavailable_for_s": 10.0},
+        "receivers": [{"name": "desk", "type": "console", "match": {"severity": "critical"}}],
+        "rules": [rule],
+    }
+    cfg, secrets = parse_config(data, {})
+    d = Daemon(cfg, secrets, clock=clock)
+    d.outbox = Outbox(tmp_path / "outbox.sqlite3")
+    d.dispatcher = Dispatcher(cfg.receivers, {"desk": _Notifier()}, d.outbox, clock)  # type: ignore[dict-item]
+
+    def evaluate(snapshot: object, now: int, models: object) -> Figures:
+        nan = Figure(value=float("nan"), unit="ratio", ts_ns=now, reason="no_mark")
+        return Figures(taken_at_ns=now, items={margin: nan})
+
+    d.evaluator.evaluate = evaluate  # type: ignore[method-assign]
+    for _ in range(12):
+        await d.tick()
+        clock.advance(1.0)
+    assert _stored(d) == [("FigureUnavailable", "firing", "first")]
