@@ -155,6 +155,34 @@ def test_a_gap_turning_into_a_state_of_the_book_resolves() -> None:
     assert brief(events)[1] == (9, UNAVAILABLE_ALERTNAME, "resolved", "critical")
 
 
+@pytest.mark.parametrize(("for_s", "warmup_s"), [(-1.0, 900.0), (30.0, -5.0)])
+def test_negative_durations_are_refused_by_the_schema(for_s: float, warmup_s: float) -> None:
+    """The guard's `[evaluation]` durations are checked at load: a negative one is refused."""
+    from monitor.config import parse_config
+
+    ev = {"unavailable_for_s": for_s, "unavailable_warmup_s": warmup_s}
+    with pytest.raises(ConfigError, match="unavailable_"):
+        parse_config({"evaluation": ev}, {})
+
+
+def test_a_rule_may_turn_the_guard_off_with_inf_from_toml() -> None:
+    """`unavailable_for_s = inf` in a rule parses (TOML's inf) and means never."""
+    import tomllib
+
+    from monitor.config import parse_config
+
+    text = """
+[[rules]]
+name = "BasisWide"
+figure = "basis_zscore"
+op = ">"
+levels = [{ severity = "warning", threshold = 3.0 }]
+unavailable_for_s = inf
+"""
+    cfg, _ = parse_config(tomllib.loads(text), {})
+    assert cfg.rules[0].unavailable_for_s == INF
+
+
 def test_a_stale_but_finite_figure_is_left_to_the_stale_feed_alert() -> None:
     """fresh=False with a value: StaleFeed tells it; no FigureUnavailable on top."""
     e = RuleEngine((DIST,), unavailable_for_s=5)
