@@ -32,7 +32,7 @@ from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
 from monitor.metronome import Metronome
 from monitor.notify import Dispatcher, Outbox, build_notifiers
-from monitor.records import Figures
+from monitor.records import AlertEvent, Figures
 from monitor.refit import ModelRefresher
 from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
 from monitor.rules.engine import RuleEngine
@@ -71,6 +71,7 @@ class Daemon:
     shard_override: ShardConfig | None = None  # from `--shard`; survives reloads
     notify: SdNotify = field(default_factory=SdNotify.from_env)
     reload_stats: ReloadStats = field(init=False, default_factory=ReloadStats)
+    unsent: list[AlertEvent] = field(init=False, default_factory=list)  # decided, not yet in the outbox
 
     def __post_init__(self) -> None:
         if self.shard_override is not None:
@@ -82,7 +83,12 @@ class Daemon:
         self.refresher = ModelRefresher(  # GARCH/OU/VaR history/Monte Carlo, off the loop (monitor/refit.py)
             self.clock, self.store.snapshot, lambda: self.latest, lambda: self.cfg.evaluation
         )
-        self.engine = RuleEngine(self.cfg.rules, heartbeat_s=ev.heartbeat_s)
+        self.engine = RuleEngine(
+            self.cfg.rules,
+            heartbeat_s=ev.heartbeat_s,
+            unavailable_for_s=ev.unavailable_for_s,
+            unavailable_warmup_s=ev.unavailable_warmup_s,
+        )
         self.supervisor = Supervisor(self.clock)
         self.started_ns = self.clock.now_ns()
         self.registry = CollectorRegistry(auto_describe=True)
@@ -257,14 +263,29 @@ class Daemon:
         figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         events = self.engine.step(figures, now)
         self.latest = figures
-        # every tick, events or not: Alertmanager receivers get the firing set re-sent (notify/resend.py)
-        await self.dispatcher.submit(events, now, firing=self.engine.announced)
+        await self.submit(events, now)
         dt = (self.clock.monotonic_ns() - t0) / NS_PER_S
         st = self.eval_stats
         st.count += 1
         st.last_duration_s = dt
         st.total_duration_s += dt
         st.last_tick_ns = now
+
+    async def submit(self, events: list[AlertEvent], now: int) -> None:
+        """Hand decided events to the outbox; any it refuses go first, in order, on the next call.
+
+        The engine decides a transition once (its state moves on: a `repeat_s = 0` alert such as
+        PositionDisappeared is never decided again), so what it decided is held here until the
+        outbox has stored it — a full disk or a lock past its timeout delays the event, never
+        loses it. Holding events, not rolling the engine back: a rollback would copy every alert's
+        state each tick and re-decide at a later `now` (a different `starts_at`), and events, unlike
+        built notifications, are re-routed by whichever dispatcher a reload put in place.
+        Called every tick, events or not: Alertmanager receivers get the firing set re-sent there.
+        """
+        batch = [*self.unsent, *events]
+        self.unsent = batch
+        await self.dispatcher.submit(batch, now, firing=self.engine.announced)
+        self.unsent = []
 
     async def _evaluation_loop(self) -> None:
         beat = Metronome(self.cfg.evaluation.interval_s, self.clock.monotonic_ns())

@@ -220,6 +220,12 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     # the PerpmonWatchdog dead-man's switch is re-sent this often (routed only to receivers that ask
     # for it, and to Alertmanager); 0 turns it off
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0
+    # A figure a rule watches that stays NaN this long raises FigureUnavailable (never a silence);
+    # longer than a feed reconnect (StaleFeed tells that), far shorter than a run to liquidation
+    unavailable_for_s: NonNegativeFloat = 30.0
+    # ... or this long when its reason means "warming up" (not_fitted_yet, empty_history, …): the
+    # first GARCH fit needs garch_min_obs × volatility_sample_s (100 × 60 s) plus a refit
+    unavailable_warmup_s: NonNegativeFloat = 7200.0
     # slow models (monitor/refit.py): GARCH(1,1)-t and OU basis fits, return history, Monte Carlo
     refit_s: Annotated[float, msgspec.Meta(ge=1)] = 300.0  # refit this often, off the event loop
     garch_min_obs: Annotated[int, msgspec.Meta(ge=30)] = 100  # returns needed before a GARCH fit
@@ -248,6 +254,9 @@ class RuleConfig(_Cfg, frozen=True, kw_only=True):
     match: dict[str, str] = {}  # label equality matchers: venue, account, symbol, side, asset
     summary: str = ""
     runbook: str = ""  # URL or text copied into the alert's `runbook` annotation
+    # FigureUnavailable after the figure is NaN this long (monitor/rules/unavailable.py); None: the
+    # `[evaluation] unavailable_for_s` default; inf: never (a figure NaN by design for this rule)
+    unavailable_for_s: NonNegativeFloat | None = None
 
 
 class ReceiverConfig(_Cfg, frozen=True, kw_only=True):

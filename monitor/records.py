@@ -319,7 +319,8 @@ class Figure(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def available(self) -> bool:
-        return math.isfinite(self.value)
+        """Only NaN is "unknown": ±inf is a value (a margin ratio past liquidation is +inf)."""
+        return not math.isnan(self.value)
 
 
 class Figures(msgspec.Struct, frozen=True, kw_only=True):

@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 
 from monitor.clock import NS_PER_S
 from monitor.collectors.holdings import holdings_from_config
-from monitor.config import Config, Secrets, load_config
+from monitor.config import Config, EvaluationConfig, Secrets, load_config
 from monitor.errors import ConfigError
 from monitor.evaluator import Evaluator
 from monitor.log import add_secrets
@@ -91,10 +91,16 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
     new_accounts = {(a.venue, a.name) for a in new.accounts}
     return ReloadPlan(
         venues=_venues_to_restart(old, new),
-        rules_changed=old.rules != new.rules or old.evaluation.heartbeat_s != new.evaluation.heartbeat_s,
+        rules_changed=old.rules != new.rules
+        or _engine_settings(old.evaluation) != _engine_settings(new.evaluation),
         receivers_changed=old.receivers != new.receivers,
         forgotten=tuple(sorted({(a.venue, a.name) for a in old.accounts} - new_accounts)),
     )
+
+
+def _engine_settings(ev: EvaluationConfig) -> tuple[float, float, float]:
+    """The `[evaluation]` keys the rule engine is built with: changing one rebuilds it (state adopted)."""
+    return (ev.heartbeat_s, ev.unavailable_for_s, ev.unavailable_warmup_s)
 
 
 def _venues_to_restart(old: Config, new: Config) -> tuple[str, ...]:
@@ -142,7 +148,17 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
             cfg = msgspec.structs.replace(cfg, shard=d.shard_override)
         cfg = select_shard(cfg)
         plan = plan_reload(d.cfg, cfg)
-        engine = RuleEngine(cfg.rules, heartbeat_s=cfg.evaluation.heartbeat_s) if plan.rules_changed else None
+        ev = cfg.evaluation
+        engine = (
+            RuleEngine(
+                cfg.rules,
+                heartbeat_s=ev.heartbeat_s,
+                unavailable_for_s=ev.unavailable_for_s,
+                unavailable_warmup_s=ev.unavailable_warmup_s,
+            )
+            if plan.rules_changed
+            else None
+        )
         evaluator = Evaluator(cfg, started_ns=d.started_ns)
         collectors = [d.build_venue(v, cfg, secrets) for v in cfg.venues if v.name in plan.venues]
         for c in collectors:  # a key that can trade refuses the reload before anything changes
@@ -172,7 +188,10 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
             d.store.forget(venue, account)
         _put_holdings(d, old_holdings, now)
         if resolved:
-            await d.dispatcher.submit(resolved, now)
+            try:
+                await d.submit(resolved, now)
+            except Exception:  # the swap is done; the resolutions are held and go with the next tick
+                log.exception("outbox refused the reload's resolutions; the next tick retries them")
     log.info(
         "config reloaded",
         path=d.config_path,

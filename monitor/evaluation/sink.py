@@ -30,7 +30,7 @@ class FigureSink:
         """Record one figure; labels come as a mapping, as keywords, or both."""
         spec = CATALOG[name]  # a KeyError here is a programming error: every name is catalogued
         v = float(value)
-        if not math.isfinite(v) and not reason:
+        if math.isnan(v) and not reason:  # ±inf is a value (past liquidation), not a gap
             reason = "not_available"
         self.items[FigureKey(name=name, **{**(labels or {}), **more})] = Figure(
             value=v, unit=spec.unit, ts_ns=self.now_ns, fresh=fresh, reason=reason

@@ -97,6 +97,19 @@ class Dispatcher:
 
     def build(self, events: Sequence[AlertEvent], now_ns: int) -> list[Notification]:
         """Route and group one tick's events into notifications; updates the reason bookkeeping."""
+        staged: dict[tuple[str, str], _Seen] = {}
+        out = self._build(events, now_ns, staged)
+        self._seen.update(staged)
+        return out
+
+    def _build(
+        self, events: Sequence[AlertEvent], now_ns: int, staged: dict[tuple[str, str], _Seen]
+    ) -> list[Notification]:
+        """`build` whose bookkeeping goes to `staged`, kept only once the outbox took the notifications.
+
+        So a refused batch, submitted again, gets the reasons it would have had (a `first` stays
+        `first`, never a `repeat` that the outbox may fold away).
+        """
         groups: dict[tuple[str, str], list[AlertEvent]] = {}
         for ev in events:
             for name in self._router.route(ev):
@@ -109,7 +122,7 @@ class Dispatcher:
                     receiver=name,
                     integration=self._receivers[name].type,
                     group_key=gk,
-                    reason=self._reason(name, gk, evs),
+                    reason=self._reason(name, gk, evs, staged),
                     alerts=tuple(evs),
                     created_ns=now_ns,
                     idempotency_key=idempotency_key(name, evs),
@@ -117,10 +130,12 @@ class Dispatcher:
             )
         return out
 
-    def _reason(self, receiver: str, gk: str, evs: list[AlertEvent]) -> NotifyReason:
-        seen = self._seen.get((receiver, gk))
-        first = seen is None
-        seen = self._seen.setdefault((receiver, gk), {})
+    def _reason(
+        self, receiver: str, gk: str, evs: list[AlertEvent], staged: dict[tuple[str, str], _Seen]
+    ) -> NotifyReason:
+        before = staged.get((receiver, gk), self._seen.get((receiver, gk)))
+        first = before is None
+        seen = staged[(receiver, gk)] = dict(before or {})
         new_alert = new_resolved = False
         for ev in evs:
             if ev.state is AlertState.RESOLVED:
@@ -146,20 +161,26 @@ class Dispatcher:
 
         Call it every tick, events or not, with `firing=engine.announced`: receivers that need
         the firing set re-sent (Alertmanager) get it from there; without `firing` they get what
-        they were told.
+        they were told. All or nothing: when it raises, nothing was stored and the routing
+        bookkeeping is as before, so the caller submits the same events again (`Daemon.submit`).
         """
         if not events and not self._resenders:
             return 0
         now = self._clock.now_ns() if now_ns is None else now_ns
-        notes = self.build(events, now) if events else []
+        staged: dict[tuple[str, str], _Seen] = {}
+        notes = self._build(events, now, staged) if events else []
         if self._resenders:
             notes += self._resends(notes, now, firing)
         if not notes:
             return 0
         added = await asyncio.to_thread(self._outbox.enqueue, notes)
+        self._seen.update(staged)
         if now - self._pruned_ns >= _PRUNE_EVERY_NS:  # keep the file small; retention is the outbox's
             self._pruned_ns = now
-            await asyncio.to_thread(self._outbox.prune, now)
+            try:  # the notes are stored: a failed clean-up must not make the caller submit them twice
+                await asyncio.to_thread(self._outbox.prune, now)
+            except Exception as exc:
+                log.warning("outbox prune failed; retried in an hour", error=self._redact(str(exc)))
         for n in notes:
             self._wake[n.receiver].set()
         return added

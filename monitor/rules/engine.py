@@ -18,7 +18,12 @@ Semantics, per alert instance (one rule × one figure key):
   separate `position_disappeared` figure and rule, so nothing is silently forgotten.
 - **figure unavailable** (NaN) **or stale** (`fresh=False`): state is held, never resolved — a dead
   feed must not look like a recovered account; the stale feed is its own alert. A firing alert
-  keeps repeating (annotated `figure_state`); a pending one neither fires nor resets.
+  keeps repeating (annotated `figure_state`); a pending one neither fires nor resets. Only NaN is
+  unavailable: ±inf is a value (past liquidation) and compares like one, so it fires and escalates.
+- **unavailable too long**: a watched figure NaN for `unavailable_for_s` raises its own
+  `FigureUnavailable` alert, whether or not the rule's alert was firing — a figure NaN from the
+  start would otherwise never alert (`monitor/rules/unavailable.py`). So does a stale figure
+  whose value breaches a rule that is not firing: the rule cannot start on it.
 
 - **inhibition**: while a stale-feed alert (a rule on `feed_stale`) fires, the events of the alerts
   computed from that feed are held back and their latest state is told when it recovers
@@ -41,11 +46,13 @@ from monitor.rules.inhibit import SOURCE_FIGURE, Inhibitor, Source
 from monitor.rules.model import (
     HEARTBEAT_ALERTNAME,
     STARTED_ALERTNAME,
+    UNAVAILABLE_ALERTNAME,
     Rule,
     compile_rules,
     fingerprint,
     instance_labels,
 )
+from monitor.rules.unavailable import UnavailableGuard
 
 __all__ = ["RuleEngine"]
 
@@ -78,8 +85,17 @@ def _num(x: float) -> str:
 class RuleEngine:
     """Evaluates compiled rules against each tick's Figures; see the module docstring."""
 
-    def __init__(self, rules: tuple[RuleConfig, ...], *, heartbeat_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        rules: tuple[RuleConfig, ...],
+        *,
+        heartbeat_s: float = 0.0,
+        unavailable_for_s: float = 30.0,
+        unavailable_warmup_s: float = 7200.0,
+    ) -> None:
+        """The guard's defaults are `[evaluation]`'s: a figure NaN too long is never silent."""
         self._rules: tuple[Rule, ...] = compile_rules(rules)
+        self._guard = UnavailableGuard(unavailable_for_s, unavailable_warmup_s)
         self._state: dict[str, dict[FigureKey, _Instance]] = {}  # rule name → instances
         self._heartbeat_ns = round(heartbeat_s * NS_PER_S)
         self._heartbeat_last_ns: int | None = None
@@ -102,6 +118,7 @@ class RuleEngine:
             for _, inst in sorted(self._state.get(rule.name, {}).items(), key=lambda kv: kv[0]):
                 if inst.level >= 0:
                     out.append(self._event(rule, inst, AlertState.FIRING, inst.last_sent_ns))
+        out.extend(self._guard.firing())
         return out
 
     def announced(self) -> list[AlertEvent]:
@@ -139,6 +156,7 @@ class RuleEngine:
             if name in old._state:
                 self._state[name] = old._state[name]
         self._started_ns = old._started_ns
+        self._guard.adopt(old._guard)
         self._heartbeat_last_ns = old._heartbeat_last_ns if self._heartbeat_ns > 0 else None
         if self._sources == old._sources and set(self._sources) <= kept:
             self._inhibitor = old._inhibitor
@@ -151,7 +169,7 @@ class RuleEngine:
                 annotations={**ev.annotations, "resolved_reason": _RELOAD_REASON},
             )
             for ev in old.firing()
-            if ev.labels.get("alertname") not in kept
+            if ev.labels.get("alertname") not in kept and ev.labels.get("alertname") != UNAVAILABLE_ALERTNAME
         ]
 
     def started(self, now_ns: int) -> list[AlertEvent]:
@@ -185,6 +203,7 @@ class RuleEngine:
         for key, fig in figures.items.items():
             by_name.setdefault(key.name, []).append((key, fig))
         events: list[AlertEvent] = self._heartbeat(now_ns)
+        blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
         for rule in self._rules:
             state = self._state.setdefault(rule.name, {})
             told: list[tuple[FigureKey, AlertEvent]] = []
@@ -193,6 +212,11 @@ class RuleEngine:
                 if rule.match and not rule.matches(key):
                     continue
                 inst = state.get(key) if state else None
+                if fig.value != fig.value:  # NaN (only NaN: ±inf is a value)
+                    blind.setdefault(key, []).append((rule, rule.levels[-1].severity))
+                elif not fig.fresh and (inst is None or inst.level < 0) and compare(fig.value, lowest):
+                    # a breach the rule cannot act on: stale values neither start nor finish a `for`
+                    blind.setdefault(key, []).append((rule, rule.levels[rule.entered(fig.value)].severity))
                 if inst is None:
                     # Most figures are fine most of the time: no state, no hashing, until a breach.
                     # (NaN compares False, so an unavailable figure starts nothing either.)
@@ -213,6 +237,7 @@ class RuleEngine:
                     )
             told.sort(key=lambda ke: ke[0])
             events.extend(ev for _, ev in told)
+        events.extend(self._guard.step(blind, figures, now_ns))
         if self._inhibitor.active:
             events = self._inhibitor.apply(events, self._stale_feeds())
         return events

@@ -6,11 +6,19 @@ the feed. So, like an Alertmanager inhibit rule, a *firing* source alert mutes t
 that share its labels, and the source is notified as usual:
 
     source: any rule on figure `feed_stale`, labels {venue=V, stream=S}, state firing
-    target: same venue (Alertmanager's `equal: [venue]`), and by the stream's kind
-      mark:<SYM>        alerts with symbol=SYM (mark, index, funding feed every figure of the symbol)
-      account:<NAME>    alerts with account=NAME (positions, balances, margin)
-      book:spot:<SYM>   alerts with symbol=SYM on figures read from the spot book (spot_*, basis_*)
+    target: same venue (Alertmanager's `equal: [venue]`), and by the stream's kind, an alert whose
+      label matches *and whose figure is computed from that stream* (`feeds`, below):
+      mark:<SYM>        symbol=SYM; every figure of the symbol (mark, index and funding feed
+                        them all) except those read from the account stream alone
+                        (`ACCOUNT_STREAM_ONLY`: the position's presence and size, the venue's own
+                        LP, the wallet)
+      account:<NAME>    account=NAME; every figure of the account (positions, balances, margin)
+      book:spot:<SYM>   symbol=SYM on figures read from the spot book (spot_*, basis_*)
       anything else     nothing (we do not know what it feeds; noise beats a silent mute)
+
+The exception matters most for `position_disappeared`: during a crash marks lag, and the notice
+"your position is gone" (a leg missing from an account snapshot) must not wait for the mark feed.
+A figure computed from both streams (margin ratio, LP, distance) is muted by either.
 
 An alert of a source rule is never muted (Alertmanager: an alert matching both sides cannot
 inhibit itself or its kind), so two stale feeds are both told.
@@ -31,9 +39,22 @@ from collections.abc import Iterable, Sequence
 
 from monitor.records import AlertEvent, AlertState, Severity
 
-__all__ = ["SOURCE_FIGURE", "Inhibitor", "target_of"]
+__all__ = ["ACCOUNT_STREAM_ONLY", "SOURCE_FIGURE", "Inhibitor", "feeds", "target_of"]
 
 SOURCE_FIGURE = "feed_stale"
+
+# Figures with a symbol label that are read from the account stream alone: no mark goes into them,
+# so a stale mark stream neither freezes nor falsifies them.
+ACCOUNT_STREAM_ONLY = frozenset(
+    {
+        "position_disappeared",  # a leg missing from a complete account snapshot
+        "position_quantity",  # the venue's size
+        "venue_liquidation_price_usd",  # the venue's own LP
+        "wallet_balance_usd",  # the venue's balance (account-level today; listed for the mapping)
+    }
+)
+# stream kind → figures with the matching label that it does *not* feed
+_NOT_FED: dict[str, frozenset[str]] = {"mark": ACCOUNT_STREAM_ONLY}
 
 # stream kind → (label that must equal the stream's argument, figure-name prefixes it feeds or None: all)
 _TARGETS: dict[str, tuple[str, tuple[str, ...] | None]] = {
@@ -54,15 +75,23 @@ def target_of(stream: str) -> tuple[str, str, tuple[str, ...] | None] | None:
     return rule[0], arg, rule[1]
 
 
+def feeds(stream: str, figure: str) -> bool:
+    """Whether `figure` is computed from `stream` (by the stream's kind; unknown kinds feed nothing)."""
+    target = target_of(stream)
+    if target is None:
+        return False
+    prefixes = target[2]
+    if prefixes is not None and not figure.startswith(prefixes):
+        return False
+    return figure not in _NOT_FED.get(stream.rpartition(":")[0], frozenset())
+
+
 def _mutes(source: Source, labels: dict[str, str], figure: str) -> bool:
     venue, stream = source
     target = target_of(stream)
-    if target is None or labels.get("venue") != venue:
+    if target is None or labels.get("venue") != venue or labels.get(target[0]) != target[1]:
         return False
-    label, value, prefixes = target
-    if labels.get(label) != value:
-        return False
-    return prefixes is None or figure.startswith(prefixes)
+    return feeds(stream, figure)
 
 
 class Inhibitor:

@@ -20,6 +20,7 @@ from monitor.records import FigureKey, Severity
 __all__ = [
     "HEARTBEAT_ALERTNAME",
     "STARTED_ALERTNAME",
+    "UNAVAILABLE_ALERTNAME",
     "Level",
     "Rule",
     "compile_rules",
@@ -30,6 +31,8 @@ __all__ = [
 # Names of the engine's own alerts; receivers route on them like on any other alertname.
 HEARTBEAT_ALERTNAME = "PerpmonWatchdog"
 STARTED_ALERTNAME = "PerpmonStarted"
+UNAVAILABLE_ALERTNAME = "FigureUnavailable"  # a watched figure NaN too long (monitor/rules/unavailable.py)
+RESERVED_ALERTNAMES = frozenset({HEARTBEAT_ALERTNAME, STARTED_ALERTNAME, UNAVAILABLE_ALERTNAME})
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -59,6 +62,7 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     match: dict[str, str]
     summary: str
     runbook: str = ""
+    unavailable_for_s: float | None = None  # None: the engine's default (`[evaluation]`); inf: never
 
     @property
     def compare(self) -> Callable[[float, float], bool]:
@@ -104,6 +108,7 @@ def _compile(cfg: RuleConfig, path: str) -> Rule:
         match=dict(cfg.match),
         summary=cfg.summary,
         runbook=cfg.runbook,
+        unavailable_for_s=cfg.unavailable_for_s,
     )
 
 
@@ -112,7 +117,7 @@ def compile_rules(rules: tuple[RuleConfig, ...]) -> tuple[Rule, ...]:
     seen: set[str] = set()
     out: list[Rule] = []
     for i, cfg in enumerate(rules):
-        if cfg.name in seen or cfg.name in (HEARTBEAT_ALERTNAME, STARTED_ALERTNAME):
+        if cfg.name in seen or cfg.name in RESERVED_ALERTNAMES:
             raise ConfigError(f"rules[{i}].name", f"duplicate or reserved alert name {cfg.name!r}")
         seen.add(cfg.name)
         out.append(_compile(cfg, f"rules[{i}]"))

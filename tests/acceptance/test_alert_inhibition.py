@@ -5,7 +5,7 @@ from __future__ import annotations
 from monitor.clock import NS_PER_S
 from monitor.config import LevelConfig, RuleConfig
 from monitor.records import FigureKey
-from tests.acceptance.alert_timeline import Between, Stale, Timeline
+from tests.acceptance.alert_timeline import GONE, Between, Stale, Timeline
 
 
 def _key(name: str, **labels: str) -> FigureKey:
@@ -16,6 +16,7 @@ DIST_BTC = _key("liquidation_distance_ratio", account="degen", symbol="BTCUSDT",
 DIST_ETH = _key("liquidation_distance_ratio", account="degen", symbol="ETHUSDT", side="BOTH")
 MARGIN = _key("margin_ratio", account="degen")
 BASIS = _key("basis_bps", symbol="BTCUSDT")
+GONE_BTC = _key("position_disappeared", account="degen", symbol="BTCUSDT", side="BOTH")
 MARK_FEED = _key("feed_stale", stream="mark:BTCUSDT")
 ACCOUNT_FEED = _key("feed_stale", stream="account:degen")
 SPOT_FEED = _key("feed_stale", stream="book:spot:BTCUSDT")
@@ -42,6 +43,12 @@ MARGIN_RULE = RuleConfig(
         LevelConfig(severity="warning", threshold=0.5, clear=0.45),
         LevelConfig(severity="critical", threshold=0.8, clear=0.75),
     ),
+)
+GONE_RULE = RuleConfig(
+    name="PositionDisappeared",
+    figure="position_disappeared",
+    op=">",
+    levels=(LevelConfig(severity="critical", threshold=0.5),),
 )
 BASIS_RULE = RuleConfig(
     name="BasisWide", figure="basis_bps", op=">", levels=(LevelConfig(severity="warning", threshold=50.0),)
@@ -127,3 +134,20 @@ def test_spot_book_mutes_basis_but_not_liquidation_and_other_venues_are_untouche
     ]
     muted = {src for src in tl.engine.inhibited().values()}
     assert muted == {("binance", "book:spot:BTCUSDT")}, "the basis alert is held back by the spot feed"
+
+
+def test_stale_mark_feed_never_holds_back_position_disappeared() -> None:
+    """Marks lag in a crash; the notice that the position is gone comes from the account stream and is
+    told at once, while the distance alert computed from the stale mark stays held back."""
+    tl = Timeline((STALE, DIST, GONE_RULE))
+    tl.at(0, 0.04, DIST_BTC).at(8, GONE, DIST_BTC)
+    tl.at(0, 0.0, GONE_BTC).at(8, 1.0, GONE_BTC)
+    tl.at(0, 0.0, MARK_FEED).at(5, 1.0, MARK_FEED).at(20, 0.0, MARK_FEED)
+    tl.run(25)
+    assert told(tl) == [
+        (0, "LiquidationDistance", "BTCUSDT", "firing", "critical"),
+        (5, "StaleFeed", "mark:BTCUSDT", "firing", "warning"),
+        (8, "PositionDisappeared", "BTCUSDT", "firing", "critical"),
+        (20, "StaleFeed", "mark:BTCUSDT", "resolved", "warning"),
+        (20, "LiquidationDistance", "BTCUSDT", "resolved", "critical"),
+    ]

@@ -91,3 +91,42 @@ def test_promtool_check_metrics_is_clean() -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == "" and proc.stderr.strip() == "", (
         proc.stdout + proc.stderr
     )
+
+
+def test_infinite_figures_are_values_and_only_nan_is_unavailable() -> None:
+    """A margin ratio past liquidation (+inf) and its headroom (−inf) render as +Inf/-Inf, count as
+    fresh, and are absent from perpmon_figure_unavailable; a NaN figure is listed there with its reason."""
+    from monitor.records import Figure, FigureKey, Figures
+
+    acct = {"venue": "binance", "account": "degen"}
+    figs = Figures(
+        taken_at_ns=T0,
+        items={
+            FigureKey(name="margin_ratio", **acct): Figure(value=float("inf"), unit="ratio", ts_ns=T0),
+            FigureKey(name="margin_headroom_ratio", **acct): Figure(
+                value=float("-inf"), unit="ratio", ts_ns=T0
+            ),
+            FigureKey(name="margin_headroom_usd", **acct): Figure(
+                value=float("nan"), unit="usd", ts_ns=T0, reason="no_mark"
+            ),
+        },
+    )
+    reg = CollectorRegistry()
+    reg.register(
+        PerpmonMetrics(
+            figures=lambda: figs,
+            collectors=[],
+            evaluation=EvaluationStats(),
+            delivery=lambda: [],
+            firing=lambda: [],
+            started_ns=T0,
+            version="test",
+        )
+    )
+    text = generate_latest(reg).decode()
+    assert 'perpmon_margin_ratio{account="degen",venue="binance"} +Inf' in text
+    assert 'perpmon_margin_headroom_ratio{account="degen",venue="binance"} -Inf' in text
+    assert 'perpmon_margin_ratio_fresh{account="degen",venue="binance"} 1.0' in text
+    unavailable = [line for line in text.splitlines() if line.startswith("perpmon_figure_unavailable{")]
+    labels = 'account="degen",figure="margin_headroom_usd",reason="no_mark",venue="binance"'
+    assert unavailable == ["perpmon_figure_unavailable{" + labels + "} 1.0"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 import yaml
 
-from tests.unit.deploy._paths import DEPLOY, ROOT, tool
+from tests.unit.deploy._paths import DEPLOY, ROOT, SIM_ENV, tool
 
 PROM = DEPLOY / "prometheus"
 
@@ -20,7 +21,7 @@ def test_rules_check() -> None:
     """`promtool check rules` accepts the rule file."""
     r = promtool("check", "rules", "rules/perpmon.rules.yml")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "SUCCESS: 11 rules found" in r.stdout
+    assert "SUCCESS: 12 rules found" in r.stdout
 
 
 def test_rules_unit_tests() -> None:
@@ -65,3 +66,20 @@ def test_k8s_scrape_config_is_yaml_with_the_ordinal_relabel() -> None:
         "target_label": "shard",
         "replacement": "$1",
     } in relabels
+
+
+def test_the_figure_unavailable_rule_follows_perpmons_own_guard() -> None:
+    """PerpmonFigureUnavailable excludes exactly the reasons perpmon's guard exempts and watches the
+    figures of the shipped rules that can be NaN (position_disappeared and feed_stale never are)."""
+    from monitor.config import load_config
+    from monitor.rules.unavailable import STATE_OF_THE_BOOK, WARMING_UP
+
+    rules = yaml.safe_load((PROM / "rules" / "perpmon.rules.yml").read_text())["groups"][0]["rules"]
+    [rule] = [r for r in rules if r.get("alert") == "PerpmonFigureUnavailable"]
+    figures = re.search(r'figure=~"([^"]+)"', rule["expr"])
+    reasons = re.search(r'reason!~"\(garch_\)\?\(([^"]+)\)"', rule["expr"])
+    assert figures is not None and reasons is not None, rule["expr"]
+    assert set(reasons.group(1).split("|")) == STATE_OF_THE_BOOK | WARMING_UP
+    cfg, _ = load_config(ROOT / "config.toml", env=SIM_ENV)
+    shipped = {r.figure for r in cfg.rules} - {"position_disappeared", "feed_stale"}
+    assert set(figures.group(1).split("|")) == shipped

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.records import AlertEvent, AlertState, Severity
-from monitor.rules.inhibit import Inhibitor, target_of
+from monitor.rules.inhibit import Inhibitor, feeds, target_of
 
 S = 1_000_000_000
 
@@ -84,3 +84,31 @@ def test_latest_held_state_is_released_when_mute_lifts_without_new_event() -> No
     assert inh.apply([crit], {("binance", "mark:BTCUSDT")}) == []
     assert inh.apply([], {("binance", "mark:BTCUSDT")}) == []
     assert inh.apply([], set()) == [crit]
+
+
+@pytest.mark.parametrize(
+    ("stream", "figure", "fed"),
+    [
+        ("mark:BTCUSDT", "liquidation_distance_ratio", True),
+        ("mark:BTCUSDT", "margin_ratio", True),
+        ("mark:BTCUSDT", "position_disappeared", False),
+        ("mark:BTCUSDT", "position_quantity", False),
+        ("mark:BTCUSDT", "venue_liquidation_price_usd", False),
+        ("account:degen", "position_disappeared", True),
+        ("account:degen", "liquidation_distance_ratio", True),
+        ("book:spot:BTCUSDT", "basis_zscore", True),
+        ("book:spot:BTCUSDT", "liquidation_distance_ratio", False),
+        ("holdings", "hedge_ratio", False),
+    ],
+)
+def test_figures_map_to_the_streams_they_are_computed_from(stream: str, figure: str, fed: bool) -> None:
+    """The figure → source mapping: account-only figures are not fed by the mark stream."""
+    assert feeds(stream, figure) is fed
+
+
+def test_a_stale_mark_does_not_mute_an_account_stream_alert() -> None:
+    """PositionDisappeared on BTCUSDT goes out while mark:BTCUSDT is stale; the distance alert is held."""
+    inh = Inhibitor(["StaleFeed"])
+    gone = _ev("PositionDisappeared", figure="position_disappeared", account="degen", symbol="BTCUSDT")
+    dist = _ev("LiquidationDistance", figure="liquidation_distance_ratio", account="degen", symbol="BTCUSDT")
+    assert inh.apply([gone, dist], {("binance", "mark:BTCUSDT")}) == [gone]
