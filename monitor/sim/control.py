@@ -18,7 +18,7 @@ from monitor.clock import ManualClock
 from monitor.sim.faults import Faults
 from monitor.sim.numfmt import q8
 from monitor.sim.server import Simulator
-from monitor.sim.shocks import Shock, apply_shock
+from monitor.sim.shocks import Shock
 
 __all__ = ["FAULTS", "ControlError", "SimControl"]
 
@@ -155,7 +155,7 @@ class SimControl:
             shock = Shock(self.sim.market.replay_s + in_s, move, over_s)
         except (ValueError, TypeError) as exc:
             raise ControlError(400, str(exc)) from None
-        self.sim.market.path = apply_shock(self.sim.market.path, shock)
+        self.sim.market.apply_shock(shock)
         self.shocks.append(shock)
         self.sim.tick()
         return shock
