@@ -77,10 +77,11 @@ def test_speed_pause_and_resume() -> None:
 def test_replay_loops_or_holds_at_the_end() -> None:
     clock = ManualClock()
     path = PricePath([0.0, 100.0], [100.0, 200.0])
-    bouncing, holding = _market(clock, path, loop=True, speed=1.0), _market(clock, path, loop=False, speed=1.0)
-    restarting = Market(
-        replay="crash-2021-05-19", speed=1.0, loop="restart", seed=7, clock=clock, path=path
+    bouncing, holding = (
+        _market(clock, path, loop=True, speed=1.0),
+        _market(clock, path, loop=False, speed=1.0),
     )
+    restarting = Market(replay="crash-2021-05-19", speed=1.0, loop="restart", seed=7, clock=clock, path=path)
     clock.advance(130.0)
     for m in (bouncing, holding, restarting):
         m.advance()
