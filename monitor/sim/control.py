@@ -83,7 +83,8 @@ class SimControl:
         return {
             "ticks": self.sim.ticks,
             "replay_s": m.replay_s,
-            "duration_s": m.path.duration_s,
+            "duration_s": m.duration_s,  # the path's own length (a bounce plays it twice a loop)
+            "loop": m.loop,
             "paused": m.paused,
             "manual_clock": isinstance(self.sim.clock, ManualClock),
             "now_ms": self.sim.clock.now_ns() // 1_000_000,
