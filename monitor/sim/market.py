@@ -372,15 +372,6 @@ class Market:
                 self.quotes[symbol] = replace(q, next_funding_ms=self._next_funding[symbol])
         return out
 
-    def state(self, symbol: str) -> tuple[float, float, float, bool]:
-        """(last, index, premium, crash regime) now: what the Bybit market builds on."""
-        t, back = self._position(self.elapsed_s)
-        st = self._state(symbol, t, back)
-        if symbol in self.pinned:
-            k = self.pinned[symbol] / st.last
-            return self.pinned[symbol], st.index * k, st.premium, st.crash
-        return st.last, st.index, st.premium, st.crash
-
     def state_at(self, symbol: str, elapsed: float) -> tuple[float, float, float, bool, float]:
         """(last, index, premium, crash, moving-average mid basis) at replay time `elapsed`."""
         t, back = self._position(elapsed)
