@@ -121,7 +121,9 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     path: Literal["replay", "synthetic"] = "replay"
     synthetic_days: PositiveFloat = 30.0  # length of a synthetic path (it loops like a replay)
     speed: PositiveFloat = 60.0  # replay seconds per wall second
-    loop: bool = True  # start the replay over when it ends
+    # at the path's end: "bounce" plays it back to the start and on again (no price jumps; `true`
+    # means this), "restart" starts over (one jump per pass), "stop" (`false`) holds the last prices
+    loop: bool | Literal["bounce", "restart", "stop"] = "bounce"
     seed: int = 7
     accounts: tuple[SimAccountConfig, ...] = ()
     ws_ping_s: PositiveFloat = 180.0  # the venue pings every 3 min

@@ -12,9 +12,11 @@ market side
   replay.py           real 1-minute BTCUSDT perp bars as a piecewise-linear path
   synthetic.py        seeded GARCH(1,1)-t + jump paths for long runs (same PricePath interface)
   shocks.py           scripted market-wide moves (e.g. −20 % in one minute at t)
-  basis.py            spot = perp + an OU basis fitted on the real hourly basis
+  basis.py            an exact OU process (Bybit's venue spread) and its OLS fit
+  premium.py          the perp's premium over spot by regime: index, premium index, mark rule
+  premium_fit.py      how premium.py's constants were fitted (re-run by a unit test)
   funding.py          the funding formula, settlement grid and history
-  market.py           marks, index, books, funding estimate per symbol, advanced by the clock
+  market.py           last, index, mark, books, funding per symbol, advanced by the clock
   open_interest.py    synthetic open interest and its 5-minute history
   symbols.py          the listed contracts
 account side
@@ -44,7 +46,7 @@ wire
 Bybit v5 (one host: REST and WebSocket, its own faults)
   bybit_venue.py      BybitVenue: market, engine, keys, faults, funding; rides on the Simulator's tick
   bybit_symbols.py    the listed linear perps (one hourly), risk-limit tiers, venue premium parameters
-  bybit_market.py     the Binance path × Bybit's own OU premium; Bybit funding on its own grid
+  bybit_market.py     the Binance prices × Bybit's own spread; its mark and funding on its own grid
   bybit_margin.py     entry-valued positionMM/IM, isolated and cross liqPrice, bankruptcy price
   bybit_accounts.py   BybitAccountEngine: unified accounts, liquidations, funding, private pushes
   bybit_auth.py       X-BAPI-* signing, the `auth` op, retCode errors

@@ -1,10 +1,9 @@
-"""Spot (and index) = perp path + a mean-reverting basis, an Ornstein–Uhlenbeck process in bps.
+"""An exact Ornstein–Uhlenbeck process in bps and the OLS fit of risk-formulas.md §2.
 
-There is no minute-level spot history for the crash windows, only hourly closes beside the perp
-(`derived_basis_1h_crash_windows.csv`). The OU parameters below were fitted offline on that hourly
-basis (`basis_close_bps_of_spot` = (spot − perp) / spot × 10⁴) by the OLS recipe of risk-formulas.md
-§2, pooling consecutive hours within each event (17 pairs; the fit is `fit_ou` below, re-checked by
-a unit test). The process runs in *replay* time, so a fast replay reverts as fast as the real basis.
+The simulated market's premium lives in `premium.py`; this module keeps the plain OU pieces it and
+others use: Bybit's venue spread (`bybit_market.py`) is one, and `fit_ou` is the recipe the
+risk-formulas check exercises. The process runs in *replay* time, so a fast replay reverts as fast
+as the real one.
 """
 
 from __future__ import annotations
@@ -15,14 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OU_MU_BPS", "OU_SIGMA_BPS", "OU_THETA_PER_S", "BasisProcess", "OuFit", "fit_ou", "spot_from_perp"]
-
-# Fitted 2026-11-23 on the three events' hourly basis: b = 0.79739, a = 17.695 bps, sd(ε) = 45.87 bps
-# (population sd), Δ = 3600 s. Half-life 3.06 h; stationary sd 76 bps (the mean is dominated by the
-# 2020-03-13 dislocation, when spot sat up to 239 bps over the perp).
-OU_THETA_PER_S = 6.289351103077982e-05
-OU_MU_BPS = 87.33288331102376
-OU_SIGMA_BPS = 0.8524798404298005  # per sqrt(second)
+__all__ = ["BasisProcess", "OuFit", "fit_ou", "spot_from_perp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +46,9 @@ class BasisProcess:
         self,
         seed: int,
         start_bps: float = 0.0,
-        theta_per_s: float = OU_THETA_PER_S,
-        mu_bps: float = OU_MU_BPS,
-        sigma_bps: float = OU_SIGMA_BPS,
+        theta_per_s: float = math.log(2) / 3600.0,
+        mu_bps: float = 0.0,
+        sigma_bps: float = 0.1,
     ) -> None:
         self._rng = np.random.default_rng(seed)
         self.bps = start_bps

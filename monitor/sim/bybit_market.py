@@ -1,13 +1,17 @@
-"""The simulated Bybit market: the Binance replay's path plus Bybit's own premium and funding.
+"""The simulated Bybit market: the Binance replay's prices plus Bybit's own premium, mark and funding.
 
 One crash drives both venues. Bybit's index is the same spot composite as the simulated Binance's
-(its index is built from the same spot venues); its perp is the Binance perp times `1 + spread`,
-where the spread is a per-symbol OU process in bps (`bybit_symbols.py`: mean a few bps, half-life
-20 min of *replay* time). So Bybit's premium = Binance's premium + spread: basis and funding move
-together through the crash but differ by venue, as they do. Bybit's spot book sits within a bp or
-so of the index (its own small OU). Funding uses Bybit's formula on its own interval grid
-(`F = P̄ + clamp(I − P̄, ±0.05 % pro rata)`, capped at ±fundingCap), averaged in wall time like the
-Binance side (`funding.py`). Prices published are quantized to 8 decimals; books to the tick.
+(its index is built from the same spot venues); its last price is the Binance perp's times
+`1 + spread`, the spread a per-symbol OU process in bps (`bybit_symbols.py`: mean a few bps,
+half-life 20 min of replay time), so Bybit's premium = Binance's premium + spread: basis and
+funding move together through the crash but differ by venue, as they do. Its premium index is its
+own impact bid/ask against the index; its mark is the rule Bybit publishes for USDT perpetuals,
+median(index × (1 + funding rate × time left / interval), index + 5-minute average mid basis,
+last), with its own funding; funding is Bybit's formula on its own interval
+(`F = [P̄ + clamp(I − P̄, ±0.05 %)] × N/8`, capped at ±fundingCap) where P̄ weighs minute i of the
+interval by i, averaged in replay time like the Binance side (market.py). Bybit's spot book sits
+within a bp or so of the index (its own small OU). Prices published are quantized to 8 decimals;
+books to the tick.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, BybitSpec
 from monitor.sim.funding import PremiumAverage, next_funding_ms
 from monitor.sim.market import Market
 from monitor.sim.numfmt import q8
+from monitor.sim.premium import PremiumParams, impact_premium, mark_price
 
 __all__ = ["SPREAD_HALF_LIFE_S", "BybitMarket", "BybitQuote", "bybit_funding_rate"]
 
@@ -57,7 +62,9 @@ class BybitQuote:
 
 
 def bybit_funding_rate(premium: float, spec: BybitSpec) -> float:
-    rate = premium + min(max(spec.interest_rate - premium, -spec.clamp), spec.clamp)
+    """The formula for the symbol's interval: the premium counts N/8 (interest and clamp are pro rata)."""
+    scaled = premium * spec.funding_hours / 8
+    rate = scaled + min(max(spec.interest_rate - scaled, -spec.clamp), spec.clamp)
     return q8(min(max(rate, -spec.funding_cap), spec.funding_cap))
 
 
@@ -97,21 +104,52 @@ class BybitMarket:
         self._spot = {
             s: _ou(seed + 201 + i, 0.0, _SPOT_SD_BPS, _SPOT_HALF_LIFE_S) for i, s in enumerate(self.specs)
         }
-        self._premium = {s: PremiumAverage() for s in self.specs}
+        self._premium = {s: PremiumAverage(linear=True) for s in self.specs}
+        self._epoch_s = base.epoch_s
+        self._elapsed = base.elapsed_s
+        self._interval_start = {s: self._interval_of(s, self._elapsed) for s in self.specs}
+        for s, spec in self.specs.items():  # the part of the interval before start-up, at the calm level
+            level = PremiumParams.for_symbol(s, base.event).level + spec.spread_mu_bps / 1e4
+            self._premium[s].add(level, self._epoch_s + self._elapsed - self._interval_start[s])
+        self._rate = {s: self._estimate(s) for s in self.specs}
+        self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self.specs}
         now_ms = self._now_ms()
         self._next_funding = {
             s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()
         }
-        self._last_mono = clock.monotonic_ns()
         self.quotes: dict[str, BybitQuote] = {}
-        self._publish(0.0)
+        self._publish()
 
     def _now_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000
 
+    def _interval_s(self, symbol: str) -> float:
+        return self.specs[symbol].funding_hours * 3600.0
+
+    def _interval_of(self, symbol: str, elapsed: float) -> float:
+        h = self._interval_s(symbol)
+        return math.floor((self._epoch_s + elapsed) / h) * h
+
+    def _estimate(self, symbol: str) -> float:
+        return bybit_funding_rate(self._premium[symbol].value, self.specs[symbol])
+
+    def _prices(self, symbol: str, elapsed: float) -> tuple[float, float, float, bool]:
+        """(mark, index, last, crash) at replay time `elapsed`, from the Binance side's state."""
+        spec = self.specs[symbol]
+        last_b, index, _p, crash, ma = self.base.state_at(symbol, elapsed)
+        k = 1 + self.spreads[symbol].bps / 1e4
+        if symbol in self.base.pinned:  # a pinned Binance mark carries Bybit with it
+            scale = self.base.pinned[symbol] / last_b
+            last_b, index, ma = self.base.pinned[symbol], index * scale, ma * scale
+        last = last_b * k
+        h = self._interval_s(symbol)
+        until = self._interval_start[symbol] + h - (self._epoch_s + elapsed)
+        mark = mark_price(index, self._rate[symbol], until, h, ma + last - last_b, last)
+        return round(mark, spec.price_scale), index, last, crash
+
     def mark_of(self, symbol: str, binance_mark: float) -> float:
-        """Bybit's mark for a Binance mark: the venue premium applied, to the venue's price scale."""
-        return round(binance_mark * (1 + self.spreads[symbol].bps / 1e4), self.specs[symbol].price_scale)
+        """Bybit's mark now (the argument, Binance's mark, is kept for the callers that pass it)."""
+        return self._prices(symbol, self._elapsed)[0]
 
     def first_mark(self, symbol: str) -> float:
         return self.mark_of(symbol, self.base.first_mark(symbol))
@@ -120,23 +158,44 @@ class BybitMarket:
         return {s: q.mark for s, q in self.quotes.items()}
 
     def translate(self, binance_marks: dict[str, float]) -> dict[str, float]:
-        """A Binance mark sample as Bybit marks (the current spreads applied)."""
+        """Bybit's marks now, for the symbols of a Binance mark sample."""
         return {s: self.mark_of(s, m) for s, m in binance_marks.items() if s in self.specs}
 
+    def _accrue(self, symbol: str, e0: float, e1: float) -> None:
+        """Average Bybit's premium index over replay time (e0, e1], settling at each boundary."""
+        _mark, index, last, crash = self._prices(symbol, e1)
+        pi = impact_premium(last, index, crash)
+        h = self._interval_s(symbol)
+        while True:
+            boundary = self._interval_start[symbol] + h - self._epoch_s
+            if e1 < boundary:
+                break
+            self._premium[symbol].add(pi, boundary - e0)
+            kept = self.replay_settlements[symbol]
+            kept.append((self._epoch_s + boundary, self._estimate(symbol)))
+            del kept[:-2_000]
+            self._premium[symbol].reset()
+            self._interval_start[symbol] += h
+            e0 = boundary
+        self._premium[symbol].add(pi, e1 - e0)
+        self._rate[symbol] = self._estimate(symbol)
+
     def advance(self, binance_samples: list[dict[str, float]]) -> list[dict[str, float]]:
-        """Call after `base.advance()`: step the spreads, publish, return the samples as Bybit marks."""
-        mono = self._clock.monotonic_ns()
-        dt_wall = max(0.0, (mono - self._last_mono) / 1e9)
-        self._last_mono = mono
-        if self.base.paused:  # a paused market holds everything it publishes, funding estimate included
-            dt_wall = 0.0
-        elif dt_wall > 0:
-            for process in (*self.spreads.values(), *self._spot.values()):
-                process.step(dt_wall * self._speed)
-        self._publish(dt_wall)
-        out = [self.translate(s) for s in binance_samples[:-1]]
+        """Call after `base.advance()`: walk the same replay times, publish, return Bybit's mark samples."""
+        out: list[dict[str, float]] = []
+        if not self.base.paused:
+            for e in self.base.sample_elapsed:
+                if e > self._elapsed:
+                    for process in (*self.spreads.values(), *self._spot.values()):
+                        process.step(e - self._elapsed)
+                    for s in self.specs:
+                        self._accrue(s, self._elapsed, e)
+                    self._elapsed = e
+                out.append({s: self._prices(s, e)[0] for s in self.specs})
+            out = out[:-1]
+        self._publish()
         out.append(self.marks())
-        return out
+        return out[-len(binance_samples) :] if binance_samples else out
 
     def due_settlements(self) -> list[tuple[str, int, float, float]]:
         """(symbol, funding time, rate, mark) for each interval that has ended; starts the next."""
@@ -146,20 +205,17 @@ class BybitMarket:
             if now_ms >= due:
                 q = self.quotes[symbol]
                 out.append((symbol, due, q.funding_rate, q.mark))
-                self._premium[symbol].reset()
                 self._next_funding[symbol] = next_funding_ms(now_ms, self.specs[symbol].funding_hours)
                 self.quotes[symbol] = replace(q, next_funding_ms=self._next_funding[symbol])
         return out
 
-    def _publish(self, dt_wall: float) -> None:
+    def _publish(self) -> None:
         now_ms = self._now_ms()
         for symbol, spec in self.specs.items():
             bq = self.base.quotes[symbol]
-            mark = self.mark_of(symbol, bq.mark)
-            index = round(bq.index, spec.price_scale)
-            self._premium[symbol].add((mark - index) / index, dt_wall)
-            rate = bybit_funding_rate(self._premium[symbol].value, spec)
-            bid = _floor_to(mark, spec.tick)
+            mark, index_raw, last, _crash = self._prices(symbol, self._elapsed)
+            index = round(index_raw, spec.price_scale)
+            bid = _floor_to(last, spec.tick)
             spot_bid = _floor_to(index * (1 + self._spot[symbol].bps / 1e4), spec.spot_tick)
             prev = self.quotes.get(symbol)
             volume = q8(bq.volume * _VOLUME_SHARE)
@@ -177,7 +233,7 @@ class BybitMarket:
                 spot_bid_size=round(bq.spot_bid_qty * 0.7, _decimals(spec.spot_step)),
                 spot_ask=q8(spot_bid + float(spec.spot_tick)),
                 spot_ask_size=round(bq.spot_ask_qty * 0.7, _decimals(spec.spot_step)),
-                funding_rate=rate,
+                funding_rate=self._rate[symbol],
                 next_funding_ms=self._next_funding[symbol],
                 prev_24h=prev.prev_24h if prev else mark,
                 high=max(prev.high, mark) if prev else mark,

@@ -64,11 +64,15 @@ class BybitVenue:
         history = [
             record
             for spec in self.market.specs.values()
-            # the shipped real settlements (Binance's, 8-hourly) stand in for Bybit's past on its 8 h
-            # symbols; the hourly one starts its history at start-up
-            if spec.funding_hours == 8
+            # Bybit's own past: its draw of the calm premium plus its venue spread, on its interval
             for record in historical_rates(
-                spec.symbol, base.event, 8, last_funding_ms(now_ms, spec.funding_hours)
+                spec.symbol,
+                base.event,
+                spec.funding_hours,
+                last_funding_ms(now_ms, spec.funding_hours),
+                venue="bybit",
+                cap=spec.funding_cap,
+                offset=spec.spread_mu_bps / 1e4,
             )
         ]
         self.funding = FundingHistory(history)

@@ -18,7 +18,7 @@ from monitor.clock import ManualClock
 from monitor.sim.faults import Faults
 from monitor.sim.numfmt import q8
 from monitor.sim.server import Simulator
-from monitor.sim.shocks import Shock, apply_shock
+from monitor.sim.shocks import Shock
 
 __all__ = ["FAULTS", "ControlError", "SimControl"]
 
@@ -83,7 +83,8 @@ class SimControl:
         return {
             "ticks": self.sim.ticks,
             "replay_s": m.replay_s,
-            "duration_s": m.path.duration_s,
+            "duration_s": m.duration_s,  # the path's own length (a bounce plays it twice a loop)
+            "loop": m.loop,
             "paused": m.paused,
             "manual_clock": isinstance(self.sim.clock, ManualClock),
             "now_ms": self.sim.clock.now_ns() // 1_000_000,
@@ -155,7 +156,7 @@ class SimControl:
             shock = Shock(self.sim.market.replay_s + in_s, move, over_s)
         except (ValueError, TypeError) as exc:
             raise ControlError(400, str(exc)) from None
-        self.sim.market.path = apply_shock(self.sim.market.path, shock)
+        self.sim.market.apply_shock(shock)
         self.shocks.append(shock)
         self.sim.tick()
         return shock

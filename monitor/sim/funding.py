@@ -1,27 +1,32 @@
 """Funding: the venue's rate formula, wall-time settlement grid, and the published history.
 
-Binance's rate for an interval is `F = P + clamp(I − P, ±0.05 %)`, capped per symbol, where P is the
-premium index averaged over the interval and I the interest rate (0.03 %/day pro rata). Settlement
-happens at multiples of the symbol's interval in wall time (funding is a wall-clock fact even when
-prices replay fast). History before the simulator started is real: the shipped 8-hour settlements
-that preceded the replayed crash, re-stamped onto the wall-time grid that ends at start-up.
+Binance's rate for an N-hour interval is `F = [P̄ + clamp(I − P̄, ±0.05 %)] × N/8`, capped per symbol:
+P̄ is the premium index averaged over the interval, I = 0.01 % per 8 h (the formula Binance
+publishes; `interest` here is already the per-interval 0.01 % × N/8). A premium is a price ratio,
+not a rate per unit time, so without the N/8 an hourly contract would pay eight times the 8-hour
+one's funding for the same premium. Bybit's is the same with its own caps and a premium average
+whose minute weights grow through the interval (`PremiumAverage(linear=True)`).
 
-Sign (checked in tests/unit/sim/test_bybit_market.py): P = (mark − index)/index, so spot above the
-perp (positive basis) gives P < 0 and a negative rate. The published estimate is the average since
-the interval began, so it lags the instant basis, and at replay speed s one wall interval averages
-s times as much replayed market: in the first minutes after start-up the default replay's basis
-dips below zero and the estimate sits at +cap, while over whole intervals it sits near the fitted
-mean of +87 bps and settles at −cap. Neither is a sign error.
+Settlement happens at multiples of the symbol's interval in wall time (funding is a wall-clock
+fact even when prices replay fast); what settles is the market's running rate (market.py). History
+before start-up is each venue's own, seeded: settlements drawn from the calm premium process of
+`premium.py` (its level for the replayed event, its sd and persistence) through the formula, so
+every symbol on each venue has a past, and Bybit's (its own draw, plus its venue spread) is not
+Binance's.
+
+Sign: P = (mark − index)/index, so spot above the perp (positive basis) gives P < 0 and a negative rate.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import math
+import zlib
 from dataclasses import dataclass
-from importlib.resources import files
+
+import numpy as np
 
 from monitor.sim.numfmt import q8
+from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_SD, PremiumParams
 
 __all__ = [
     "FundingHistory",
@@ -45,9 +50,11 @@ class FundingRecord:
     mark: float | None  # None for re-stamped history (the venue sends "" for old rows)
 
 
-def funding_rate(premium: float, interest: float, cap: float) -> float:
-    """Binance's formula, quantized to the 8 decimals the venue publishes."""
-    rate = premium + min(max(interest - premium, -_CLAMP), _CLAMP)
+def funding_rate(premium: float, interest: float, cap: float, hours: int = 8) -> float:
+    """Binance's formula for an `hours` interval (`interest` per interval), quantized to 8 decimals."""
+    scaled = premium * hours / 8
+    clamp = _CLAMP * hours / 8
+    rate = scaled + min(max(interest - scaled, -clamp), clamp)
     return q8(min(max(rate, -cap), cap))
 
 
@@ -63,18 +70,23 @@ def last_funding_ms(now_ms: int, hours: int) -> int:
 
 
 class PremiumAverage:
-    """Time-weighted mean of the premium index since the interval began."""
+    """Mean of the premium index since the interval began: flat in time (Binance), or with weights
+    that grow linearly with the time since the interval began (Bybit: minute i weighs i)."""
 
-    def __init__(self) -> None:
+    def __init__(self, linear: bool = False) -> None:
+        self._linear = linear
         self._sum = 0.0
         self._weight = 0.0
         self._last = 0.0
+        self._elapsed = 0.0
 
     def add(self, premium: float, dt_s: float) -> None:
         self._last = premium
         if dt_s > 0:
-            self._sum += premium * dt_s
-            self._weight += dt_s
+            w = dt_s * (self._elapsed + dt_s / 2) if self._linear else dt_s
+            self._elapsed += dt_s
+            self._sum += premium * w
+            self._weight += w
 
     @property
     def value(self) -> float:
@@ -83,22 +95,38 @@ class PremiumAverage:
     def reset(self) -> None:
         self._sum = 0.0
         self._weight = 0.0
+        self._elapsed = 0.0
 
 
-def historical_rates(symbol: str, event: str, hours: int, end_ms: int) -> list[FundingRecord]:
-    """Real settlements that preceded the replayed event, re-stamped to end at `end_ms`."""
-    name = f"binance_um_{symbol}_funding_8h_before_crash_windows.csv"
-    resource = files("monitor.sim.data").joinpath(name)
-    if not resource.is_file():
-        return []
-    rows = [
-        float(r["last_funding_rate"])
-        for r in csv.DictReader(io.StringIO(resource.read_text(encoding="utf-8")))
-        if r["event"].startswith(event + "_")
-    ]
+def historical_rates(
+    symbol: str,
+    event: str,
+    hours: int,
+    end_ms: int,
+    *,
+    venue: str = "binance",
+    cap: float = 0.003,
+    offset: float = 0.0,
+    days: float = 90.0,
+) -> list[FundingRecord]:
+    """`days` of settlements ending at `end_ms`: the calm premium process through the formula.
+
+    The interval averages P̄ follow the calm regime of `premium.py` (the event's level plus
+    `offset`, a venue's own premium; sd `CALM_SD`; the persistence of `CALM_HALF_LIFE_S`), seeded
+    by venue, symbol and event, so a history is reproducible and differs between venues.
+    """
     step = hours * _MS_PER_H
-    n = len(rows)
-    return [FundingRecord(symbol, end_ms - (n - 1 - i) * step, q8(rate), None) for i, rate in enumerate(rows)]
+    n = max(1, int(days * 24 / hours))
+    rng = np.random.default_rng(zlib.crc32(f"{venue}:{symbol}:{event}".encode()))
+    rho = math.exp(-math.log(2) / CALM_HALF_LIFE_S * hours * 3600)
+    level = PremiumParams.for_symbol(symbol, event).level + offset
+    x = CALM_SD * float(rng.standard_normal())
+    out: list[FundingRecord] = []
+    for i, z in enumerate(rng.standard_normal(n)):
+        x = rho * x + CALM_SD * math.sqrt(1 - rho * rho) * float(z)
+        rate = funding_rate(level + x, 0.0001 * hours / 8, cap, hours)
+        out.append(FundingRecord(symbol, end_ms - (n - 1 - i) * step, rate, None))
+    return out
 
 
 class FundingHistory:

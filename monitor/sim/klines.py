@@ -3,9 +3,12 @@
 A simulator started a second ago has a past all the same, and it is the path it already holds: wall
 time before start-up maps back onto replay time at the market's speed (looping like the replay
 does), so a bar of the past is the open, extremes and close of the replayed (or synthetic) path over
-that span, scaled to the symbol as the live marks are. Spot is that mark seen through the OU basis,
-simulated backwards from its value at start-up (a stationary Gaussian OU is time-reversible, so the
-backward walk has the forward process's law), one draw per wall minute, seeded. From start-up on,
+that span, scaled to the symbol as the live marks are. The path handed in is the market's *mark*
+path (market.py `Market.path`: the median rule over the simulated index, mid basis and last, played
+forward and back for a bouncing replay), so mark-price candles are marks, not last trades. Spot is
+that mark seen through a basis walked backwards from its value at start-up with the calm premium's
+sd and persistence (`premium.py`; a stationary Gaussian OU is time-reversible, so the backward walk
+has the forward process's law), one draw per wall minute, seeded. From start-up on,
 bars are what the venue really published: every tick's mark and spot mid, aggregated per minute.
 Bybit's past is Binance's scaled by the venue spread held at start-up (its spot: Binance's spot).
 """
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.sim.basis import OU_MU_BPS, OU_SIGMA_BPS, OU_THETA_PER_S, spot_from_perp
+from monitor.sim.basis import spot_from_perp
+from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_SD, FAST_SD
 
 __all__ = ["INTERVALS_MS", "Candle", "KlineBook", "PastPath"]
 
@@ -37,6 +41,8 @@ INTERVALS_MS = {
     "1d": 1_440 * MINUTE_MS,
 }
 _KEEP_MINUTES = 20_160  # 14 days of recorded minutes per symbol
+_WALK_THETA = math.log(2) / CALM_HALF_LIFE_S
+_WALK_SD_BPS = math.hypot(CALM_SD, FAST_SD) * 1e4  # stationary sd of the calm basis, bps
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +71,16 @@ class PastPath:
         start_ms: int,
         replay_s: float,
         speed: float,
-        loop: bool,
+        loop: bool | str,
         basis_bps: float,
         seed: int,
     ) -> None:
         self._t, self._p, self._v = times, prices, cum_volume
         self._d = float(times[-1] - times[0])
         self._pmax, self._pmin = float(prices.max()), float(prices.min())
-        self.start_ms, self._r0, self._speed, self._loop = start_ms, replay_s, speed, loop
+        # the mark path of a bouncing replay already holds the way back: both loops wrap it
+        self.start_ms, self._r0, self._speed = start_ms, replay_s, speed
+        self._loop = loop not in (False, "stop")
         self._rng = np.random.default_rng(seed + 9_001)
         self._basis = [basis_bps]  # minute k before start-up: index k
 
@@ -80,11 +88,12 @@ class PastPath:
         """The basis of the wall minute holding `t_ms` (before start-up), walked back from start-up's."""
         k = max(0, (self.start_ms - t_ms) // MINUTE_MS)  # 0: the minute that ends at start-up
         dt = 60.0 * self._speed
-        decay = math.exp(-OU_THETA_PER_S * dt)
-        sd = OU_SIGMA_BPS * math.sqrt((1 - decay * decay) / (2 * OU_THETA_PER_S))
+        decay = math.exp(-_WALK_THETA * dt)
+        sd = _WALK_SD_BPS * math.sqrt(1 - decay * decay)
+        mu = self._basis[0]  # the calm level it wanders around: where it stands at start-up
         while len(self._basis) <= min(k, _KEEP_MINUTES):
             b = self._basis[-1]
-            self._basis.append(OU_MU_BPS + (b - OU_MU_BPS) * decay + sd * float(self._rng.standard_normal()))
+            self._basis.append(mu + (b - mu) * decay + sd * float(self._rng.standard_normal()))
         return self._basis[min(k, _KEEP_MINUTES)]
 
     def span(self, t0_ms: int, t1_ms: int) -> tuple[float, float, float, float, float]:

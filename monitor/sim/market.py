@@ -1,29 +1,67 @@
-"""The simulated market: mark, index, books and funding estimate per symbol, advanced by the clock.
+"""The simulated market: last, index, premium, mark, books and funding per symbol, advanced by the clock.
+
+Prices are made the way the venues make them (`premium.py`): the perp's last trade is the replayed
+path (scaled per symbol); the index is spot, the perp seen through the simulated premium, so it has
+its own, shallower wicks; the premium index is the impact bid/ask against the index; the mark is
+Binance's median of Price 1 (index × (1 + running funding rate × time left / interval)), Price 2
+(index + the 5-minute average mid basis) and the last price, so a last-trade wick alone does not
+move it; funding is the formula of `funding.py` on the symbol's interval.
 
 Replay time moves `speed` times faster than the clock's monotonic time and stops while paused;
-every timestamp published is the clock's wall time. `advance()` returns a mark sample for each path
-vertex the step jumped over, then the final one, so the account engine sees every real high and low
-even when one tick spans a whole bar. Published prices are quantized to the strings the venue sends.
+every timestamp published is the clock's wall time. `loop` says what happens at the path's end:
+"bounce" (default; `true`) plays it backwards to the start and forwards again, so prices never
+jump; "restart" starts over (one jump per pass: the old behaviour); "stop" (`false`) holds the
+last prices. The running funding rate averages the premium over the symbol's interval in *replay*
+time, on a grid anchored at the replayed event's real clock (so a replay of 2021-05-19 10:03 is
+in the 08:00–16:00 interval, whose first two hours are taken at the calm level): a replay at 60×
+then shows the funding of as much market as the real interval held, instead of sixty times
+more. Wall-clock settlements (`due_settlements`) pay that running rate; the replay-time
+settlements are kept in `replay_settlements` (tests compare them with the real ones).
+
+`advance()` returns a mark sample for each grid point (15 replay seconds) the step passed over,
+then the final one, so the account engine sees the mark's path even when one tick spans minutes.
+Published prices are quantized to the strings the venue sends.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
 from monitor.clock import Clock
-from monitor.sim.basis import BasisProcess, spot_from_perp
 from monitor.sim.funding import PremiumAverage, funding_rate, next_funding_ms
 from monitor.sim.numfmt import q8
+from monitor.sim.premium import (
+    PremiumParams,
+    Series,
+    build_series,
+    impact_premium,
+    mark_price,
+)
 from monitor.sim.replay import PricePath, event_code, load_bars
+from monitor.sim.shocks import Shock, apply_shock
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
 
-__all__ = ["Market", "Quote", "Settlement"]
+__all__ = ["LoopMode", "Market", "Quote", "Settlement", "loop_mode"]
 
-# the first hourly basis close of each event (bps of spot), where its OU path starts
-_START_BPS = {"E1": 20.2, "E2": -2.3, "E4": 4.1}
+LoopMode = Literal["bounce", "restart", "stop"]
+_SAMPLE_S = 15.0  # replay seconds between the mark samples the account engine sees
+_MAX_POINTS = 40_000  # grid points per path (a 30-day synthetic path gets a coarser grid)
+_KEEP_SETTLEMENTS = 2_000
+
+
+def loop_mode(loop: bool | str) -> LoopMode:
+    """`true` → "bounce" (the jump-free loop), `false` → "stop"; the strings as they are."""
+    if loop is True:
+        return "bounce"
+    if loop is False:
+        return "stop"
+    if loop in ("bounce", "restart", "stop"):
+        return loop  # type: ignore[return-value]
+    raise ValueError(f"loop must be bounce, restart, stop or a bool, not {loop!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +69,9 @@ class Quote:
     symbol: str
     time_ms: int
     update_id: int
-    mark: float  # also the perp last
-    index: float  # = spot mid
-    bid: float  # futures book
+    mark: float
+    index: float  # = spot composite
+    bid: float  # futures book, around the last price
     bid_qty: float
     ask: float
     ask_qty: float
@@ -41,7 +79,7 @@ class Quote:
     spot_bid_qty: float
     spot_ask: float
     spot_ask_qty: float
-    funding_rate: float  # estimate for the running interval
+    funding_rate: float  # the running rate of the interval in progress
     interest_rate: float
     next_funding_ms: int
     open: float  # since the replay started (the ticker window)
@@ -49,6 +87,8 @@ class Quote:
     low: float
     volume: float
     quote_volume: float
+    last: float = 0.0  # the perp's last trade
+    premium_index: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,59 +105,204 @@ def _floor_to(price: float, tick: str) -> float:
     return round(math.floor(price / step + 1e-9) * step, decimals)
 
 
+@dataclass(slots=True)
+class _State:
+    """What a symbol's market is at one instant of replay time."""
+
+    last: float
+    index: float
+    premium: float  # last / index − 1
+    crash: bool
+    ma_basis: float
+
+
 class Market:
     def __init__(
         self,
         *,
         replay: str,
         speed: float,
-        loop: bool,
+        loop: bool | str,
         seed: int,
         clock: Clock,
         path: PricePath | None = None,
         symbols: tuple[SymbolSpec, ...] = SYMBOLS,
+        epoch_ms: int | None = None,
     ) -> None:
         self._clock = clock
         self._speed = speed
-        self._loop = loop
+        self._loop = loop_mode(loop)
+        self._seed = seed
         self._event = event_code(replay)
-        self.path = path if path is not None else PricePath.from_bars(load_bars(replay))
+        if path is None:
+            bars = load_bars(replay)
+            path = PricePath.from_bars(bars)
+            epoch_ms = bars[0].open_ms if epoch_ms is None else epoch_ms
+        # the funding grid's anchor: replay time 0 on the replayed event's real clock
+        self._epoch_s = (epoch_ms or 0) / 1000.0
         self.specs = {s.symbol: s for s in symbols}
-        self._basis = BasisProcess(seed, _START_BPS.get(self._event, 0.0))
         self._rng = np.random.default_rng(seed + 1)
+        self._build(path)
+        self.elapsed_s = 0.0  # replay seconds played since start-up (monotonic across loops)
+        self.replay_s = 0.0  # where on the path that is
         self._premium = {s: PremiumAverage() for s in self.specs}
+        self._interval_start = {s: self._interval_of(s, 0.0) for s in self.specs}
+        for s in self.specs:
+            self._lead_in(s)
+        self._rate = {s: self._estimate(s) for s in self.specs}
         now_ms = self._now_ms()
         self._next_funding = {
             s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()
         }
+        self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self.specs}
+        self.sample_elapsed: list[float] = []  # replay times of the last advance()'s samples
         self._last_mono = clock.monotonic_ns()
         self._update_id = 0
-        self.replay_s = 0.0
         self.paused = False
         self.pinned: dict[str, float] = {}  # scenario control: a symbol held at this mark (control.py)
         self.quotes: dict[str, Quote] = {}
-        self._publish(0.0)
+        self._publish()
 
+    # --- the series ---------------------------------------------------------------------------
+    def _build(self, perp: PricePath) -> None:
+        self.perp_path = perp
+        d = perp.duration_s
+        step = max(5.0, d / _MAX_POINTS)
+        self._every = max(1, round(_SAMPLE_S / step))
+        self.series: dict[str, Series] = {
+            s: build_series(
+                perp, spec.ratio.get(self._event, 1.0), PremiumParams.for_symbol(s, self._event),
+                self._seed + 7919 * (i + 1), step,
+            )
+            for i, (s, spec) in enumerate(self.specs.items())
+        }  # fmt: skip
+        self.duration_s = float(self.series[next(iter(self.specs))].t[-1] - perp.times[0])
+        self.path = self._mark_path()
+
+    def _mark_path(self) -> PricePath:
+        """BTCUSDT's (ratio 1) mark over one loop period, Price 1 taken at the interest rate: the past
+        the candles serve (klines.py), played back like the live replay."""
+        sym = next(iter(self.specs))
+        ser = self.series[sym]
+        ratio = self.specs[sym].ratio.get(self._event, 1.0)
+        p1 = ser.index * (1 + self.specs[sym].interest_rate / 2)
+        fwd = np.median(np.vstack([p1, ser.index + ser.basis_ma_fwd, ser.last]), axis=0) / ratio
+        t = ser.t - ser.t[0]
+        vol = np.interp(ser.t, self.perp_path.times, self.perp_path.cum_volume)
+        dvol = np.diff(np.concatenate([[0.0], vol]))
+        if self._loop != "bounce":
+            return PricePath(t, fwd, dvol)
+        back = np.median(np.vstack([p1, ser.index + ser.basis_ma_back, ser.last]), axis=0) / ratio
+        d = float(t[-1])
+        return PricePath(
+            np.concatenate([t, 2 * d - t[-2::-1]]),
+            np.concatenate([fwd, back[-2::-1]]),
+            np.concatenate([dvol, dvol[:0:-1]]),
+        )
+
+    def apply_shock(self, shock: Shock) -> None:
+        """Rewrite the perp path with a scripted move (shocks.py) and rebuild what derives from it."""
+        self._build(apply_shock(self.perp_path, shock))
+        self._publish()
+
+    def _position(self, elapsed: float) -> tuple[float, bool]:
+        """(path time, playing backwards) for replay time `elapsed` under the loop mode."""
+        d = self.duration_s
+        if self._loop == "stop":
+            return min(elapsed, d), False
+        if self._loop == "restart":
+            return math.fmod(elapsed, d), False
+        p = math.fmod(elapsed, 2 * d)
+        return (p, False) if p <= d else (2 * d - p, True)
+
+    def _state(self, symbol: str, t: float, back: bool) -> _State:
+        ser = self.series[symbol]
+        x = (t - float(ser.t[0])) / ser.step
+        i = min(max(int(x), 0), len(ser.t) - 2)
+        f = min(max(x - i, 0.0), 1.0)
+
+        def at(a: np.ndarray) -> float:
+            return float(a[i] + (a[i + 1] - a[i]) * f)
+
+        ma = ser.basis_ma_back if back else ser.basis_ma_fwd
+        return _State(at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma))
+
+    # --- funding in replay time ----------------------------------------------------------------
+    def _interval_s(self, symbol: str) -> float:
+        return self.specs[symbol].funding_hours * 3600.0
+
+    def _interval_of(self, symbol: str, elapsed: float) -> float:
+        """Start (on the event's clock, seconds) of the funding interval holding replay time `elapsed`."""
+        h = self._interval_s(symbol)
+        return math.floor((self._epoch_s + elapsed) / h) * h
+
+    def _lead_in(self, symbol: str) -> None:
+        """The part of the first interval before the replay starts, at the calm level."""
+        level = PremiumParams.for_symbol(symbol, self._event).level  # fitted as a premium index
+        self._premium[symbol].add(level, self._epoch_s + self.elapsed_s - self._interval_start[symbol])
+
+    def _estimate(self, symbol: str) -> float:
+        spec = self.specs[symbol]
+        return funding_rate(
+            self._premium[symbol].value, spec.interest_rate, spec.funding_cap, spec.funding_hours
+        )
+
+    def _accrue(self, symbol: str, premium_index: float, e0: float, e1: float) -> None:
+        """Average the premium index over replay time (e0, e1], settling at each interval boundary."""
+        h = self._interval_s(symbol)
+        while True:
+            boundary = self._interval_start[symbol] + h - self._epoch_s  # as replay time
+            if e1 < boundary:
+                break
+            self._premium[symbol].add(premium_index, boundary - e0)
+            rate = self._estimate(symbol)
+            kept = self.replay_settlements[symbol]
+            kept.append((self._epoch_s + boundary, rate))
+            del kept[:-_KEEP_SETTLEMENTS]
+            self._premium[symbol].reset()
+            self._interval_start[symbol] += h
+            e0 = boundary
+        self._premium[symbol].add(premium_index, e1 - e0)
+        self._rate[symbol] = self._estimate(symbol)
+
+    def _mark(self, symbol: str, st: _State) -> float:
+        if symbol in self.pinned:
+            return self.pinned[symbol]
+        h = self._interval_s(symbol)
+        until = self._interval_start[symbol] + h - (self._epoch_s + self.elapsed_s)
+        return q8(mark_price(st.index, self._rate[symbol], until, h, st.ma_basis, st.last))
+
+    # --- the public surface ---------------------------------------------------------------------
     @property
     def event(self) -> str:
         return self._event
 
     @property
+    def loop(self) -> LoopMode:
+        return self._loop
+
+    @property
+    def epoch_s(self) -> float:
+        """Replay time 0 on the replayed event's clock: where the funding grid is anchored."""
+        return self._epoch_s
+
+    @property
     def basis_bps(self) -> float:
-        """The spot-over-perp basis now, in bps of spot (where the candles' past walks back from)."""
-        return self._basis.bps
+        """BTCUSDT's spot-over-mark basis now, in bps of spot (where the candles' past walks back from)."""
+        q = self.quotes[next(iter(self.specs))]
+        return (q.index - q.mark) / q.index * 1e4
 
     def _now_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000
 
-    def _mark_at(self, symbol: str, price: float) -> float:
-        if symbol in self.pinned:
-            return self.pinned[symbol]
-        return q8(price * self.specs[symbol].ratio.get(self._event, 1.0))
-
     def first_mark(self, symbol: str) -> float:
         """The replay's first mark: the default entry price of a configured position."""
-        return self._mark_at(symbol, float(self.path.prices[0]))
+        if symbol in self.pinned:
+            return self.pinned[symbol]
+        st = self._state(symbol, 0.0, False)
+        h = self._interval_s(symbol)
+        until = self._interval_start[symbol] + h - self._epoch_s
+        return q8(mark_price(st.index, self._rate[symbol], until, h, st.ma_basis, st.last))
 
     def marks(self) -> dict[str, float]:
         return {s: q.mark for s, q in self.quotes.items()}
@@ -130,60 +315,83 @@ class Market:
         self.paused = False
 
     def seek(self, replay_s: float) -> None:
-        """Jump the path to `replay_s` (tests use it to start inside a crash)."""
-        self.replay_s = min(max(0.0, replay_s), self.path.duration_s)
-        self._publish(0.0)
+        """Jump the path to `replay_s` (tests use it to start inside a crash); funding carries on."""
+        self.elapsed_s = min(max(0.0, replay_s), self.duration_s)
+        self.replay_s = self.elapsed_s
+        self._publish()
 
     def advance(self) -> list[dict[str, float]]:
-        """Move replay time by the clock's progress; return marks at skipped vertices, then now."""
+        """Move replay time by the clock's progress; return marks at the grid points passed, then now."""
         mono = self._clock.monotonic_ns()
         dt_wall = max(0.0, (mono - self._last_mono) / 1e9)
         self._last_mono = mono
         samples: list[dict[str, float]] = []
+        self.sample_elapsed = []
         if not self.paused and dt_wall > 0:
-            a, b = self.replay_s, self.replay_s + dt_wall * self._speed
-            duration = self.path.duration_s
-            if b <= duration:
-                vertices = self.path.vertices_between(a, b)
-            elif self._loop:  # through the end, then from the start again
-                vertices = self.path.vertices_between(a, duration + 1.0)
-                b = math.fmod(b, duration)
-                vertices += self.path.vertices_between(-1.0, b)
-            else:
-                vertices = self.path.vertices_between(a, duration)
-                b = duration
-            samples = [{s: self._mark_at(s, p) for s in self.specs} for _, p in vertices]
-            self._basis.step(dt_wall * self._speed)
-            self.replay_s = b
-        self._publish(dt_wall)
+            a = self.elapsed_s
+            b = a + dt_wall * self._speed
+            if self._loop == "stop":
+                b = min(b, max(a, self.duration_s))
+            step = float(self.series[next(iter(self.specs))].step) * self._every
+            k0, k1 = math.floor(a / step) + 1, math.ceil(b / step) - 1
+            prev = a
+            for k in range(k0, k1 + 1):
+                e = k * step
+                self._step_to(prev, e)
+                prev = e
+                samples.append(self.marks_now())
+                self.sample_elapsed.append(e)
+            self._step_to(prev, b)
+        self._publish()
         samples.append(self.marks())
+        self.sample_elapsed.append(self.elapsed_s)
         return samples
 
+    def _step_to(self, e0: float, e1: float) -> None:
+        """Accrue funding over (e0, e1] at the premium index of e1, and stand at e1."""
+        t, back = self._position(e1)
+        for s in self.specs:
+            st = self._state(s, t, back)
+            self._accrue(s, impact_premium(st.last, st.index, st.crash), e0, e1)
+        self.elapsed_s, self.replay_s = e1, t
+
+    def marks_now(self) -> dict[str, float]:
+        """Every symbol's mark at the current replay time (not yet published)."""
+        t, back = self._position(self.elapsed_s)
+        return {s: self._mark(s, self._state(s, t, back)) for s in self.specs}
+
     def due_settlements(self) -> list[Settlement]:
-        """Settle every symbol whose funding time has passed; start its next interval."""
+        """Settle every symbol whose funding time has passed (wall clock) at its running rate."""
         now_ms = self._now_ms()
         out: list[Settlement] = []
         for symbol, due in self._next_funding.items():
             if now_ms >= due:
                 q = self.quotes[symbol]
                 out.append(Settlement(symbol, due, q.funding_rate, q.mark))
-                self._premium[symbol].reset()
                 self._next_funding[symbol] = next_funding_ms(now_ms, self.specs[symbol].funding_hours)
                 self.quotes[symbol] = replace(q, next_funding_ms=self._next_funding[symbol])
         return out
 
-    def _publish(self, dt_wall: float) -> None:
+    def state_at(self, symbol: str, elapsed: float) -> tuple[float, float, float, bool, float]:
+        """(last, index, premium, crash, moving-average mid basis) at replay time `elapsed`."""
+        t, back = self._position(elapsed)
+        st = self._state(symbol, t, back)
+        return st.last, st.index, st.premium, st.crash, st.ma_basis
+
+    def _publish(self) -> None:
         now_ms = self._now_ms()
-        perp = self.path.price_at(self.replay_s)
-        volume = self.path.volume_at(self.replay_s)
+        t, back = self._position(self.elapsed_s)
+        volume = self.perp_path.volume_at(t)
         for symbol, spec in self.specs.items():
             self._update_id += 1
-            mark = self._mark_at(symbol, perp)
-            index = q8(spot_from_perp(mark, self._basis.bps))
-            premium = (mark - index) / index
-            self._premium[symbol].add(premium, dt_wall)
-            rate = funding_rate(self._premium[symbol].value, spec.interest_rate, spec.funding_cap)
-            bid = _floor_to(mark, spec.tick)
+            st = self._state(symbol, t, back)
+            mark = self._mark(symbol, st)
+            last, index = st.last, st.index
+            if symbol in self.pinned:  # a pinned mark carries the whole symbol with it
+                k = mark / st.last
+                last, index = mark, st.index * k
+            index = q8(index)
+            bid = _floor_to(last, spec.tick)
             spot_bid = _floor_to(index, spec.spot_tick)
             prev = self.quotes.get(symbol)
             ratio = spec.ratio.get(self._event, 1.0)
@@ -206,12 +414,14 @@ class Market:
                 spot_bid_qty=round(sizes[2], 5),
                 spot_ask=q8(spot_bid + float(spec.spot_tick)),
                 spot_ask_qty=round(sizes[3], 5),
-                funding_rate=rate,
+                funding_rate=self._rate[symbol],
                 interest_rate=spec.interest_rate,
                 next_funding_ms=self._next_funding[symbol],
                 open=prev.open if prev else mark,
                 high=max(prev.high, mark) if prev else mark,
                 low=min(prev.low, mark) if prev else mark,
                 volume=q8(volume / ratio),
-                quote_volume=q8(volume * perp),
+                quote_volume=q8(volume * st.last / ratio),
+                last=q8(last),
+                premium_index=q8(impact_premium(last, index, st.crash)),
             )

@@ -42,7 +42,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "synthetic",
-            "30 days of seeded GARCH-t returns with jumps, OU basis for spot and index",
+            "30 days of seeded GARCH-t returns with jumps, the premium model for spot and index",
             {"path": "synthetic"},
         ),
         Scenario(

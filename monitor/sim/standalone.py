@@ -19,7 +19,6 @@ from monitor.sim.admin import AdminServer
 from monitor.sim.control import SimControl
 from monitor.sim.scenarios import SCENARIOS
 from monitor.sim.server import Simulator
-from monitor.sim.shocks import apply_shock
 from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
 
 __all__ = ["describe", "run_standalone"]
@@ -114,7 +113,7 @@ async def run_standalone(
     sim = Simulator(cfg, TEST_KEYS | BYBIT_TEST_KEYS, LiveClock())
     control = SimControl(sim)
     for shock in chosen.shocks:
-        sim.market.path = apply_shock(sim.market.path, shock)
+        sim.market.apply_shock(shock)
         control.shocks.append(shock)
     admin = AdminServer(control, port=cfg.admin_port)
     try:

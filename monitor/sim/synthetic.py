@@ -3,7 +3,7 @@
 The shipped minute bars cover a few crash days; soak tests and demos need weeks. This module draws
 a one-minute log-return series with volatility clustering (GARCH), fat tails (standardised t) and
 rare jumps, and hands it to the market as the same `PricePath` the replay builds, so everything
-downstream (other symbols' ratios, the OU basis that derives spot and index, funding, books) is
+downstream (other symbols' ratios, the premium that derives spot and index, funding, books) is
 unchanged. The defaults are chosen, not fitted: about 60 % annualised volatility (BTC's long-run
 level), persistence α + β = 0.98, ν = 4, three jumps a day of ~1.5 % with a slight downward bias.
 The same seed gives the same path to the last bit.

@@ -81,17 +81,20 @@ async def test_set_and_release_a_price_shows_on_the_venue_wire() -> None:
 async def test_a_scripted_shock_takes_the_market_down_20_percent_in_one_minute() -> None:
     clock = ManualClock(time.time_ns())
     async with admin(clock) as (sim, url, http):
-        before = sim.market.path
+        before = sim.market.perp_path  # the last-trade path: the shock rewrites it, spot follows
         start = sim.market.replay_s
         status, shock = await _call(http, "POST", f"{url}/shock", {"move": -0.2, "over_s": 60})
         assert status == 200 and shock == {"at_s": start, "move": -0.2, "over_s": 60.0}
         status, state = await _call(http, "POST", f"{url}/advance", {"seconds": 0.5, "step_s": 0.5})
         assert state["replay_s"] == pytest.approx(start + 30.0)  # speed 60: half a replay minute
-        half = sim.market.quotes["BTCUSDT"].mark
-        assert half == pytest.approx(before.price_at(start + 30.0) * 0.9, rel=2e-3)
+        half = sim.market.quotes["BTCUSDT"]
+        assert half.last == pytest.approx(before.price_at(start + 30.0) * 0.9, rel=2e-3)
+        assert half.mark == pytest.approx(half.last, rel=0.01)  # the mark follows (spot moved too)
         await _call(http, "POST", f"{url}/advance", {"seconds": 1.5})
         t = sim.market.replay_s
-        assert sim.market.quotes["BTCUSDT"].mark == pytest.approx(before.price_at(t) * 0.8, abs=1e-6)
+        q = sim.market.quotes["BTCUSDT"]
+        assert q.last == pytest.approx(before.price_at(t) * 0.8, rel=1e-4)  # on the 5 s grid
+        assert q.mark == pytest.approx(q.last, rel=0.01) and q.index == pytest.approx(q.last, rel=0.02)
         assert (await _call(http, "POST", f"{url}/shock", {"move": -1.5}))[0] == 400
 
 

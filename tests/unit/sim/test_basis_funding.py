@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import itertools
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.sim.accounts import AccountEngine
-from monitor.sim.basis import OU_MU_BPS, OU_SIGMA_BPS, OU_THETA_PER_S, BasisProcess, fit_ou, spot_from_perp
+from monitor.sim.basis import BasisProcess, fit_ou, spot_from_perp
 from monitor.sim.funding import (
     FundingHistory,
     FundingRecord,
@@ -22,22 +18,7 @@ from monitor.sim.funding import (
 )
 from monitor.sim.market import Market
 
-TESTDATA = Path(__file__).parents[2] / "testdata" / "sim" / "derived_basis_1h_crash_windows.csv"
 H = 3_600_000
-
-
-def test_shipped_ou_constants_are_the_fit_of_the_hourly_basis() -> None:
-    """The constants in basis.py are what the OLS recipe gives on the real hourly basis."""
-    with TESTDATA.open() as fh:
-        rows = list(csv.DictReader(fh))
-    series = [
-        [float(r["basis_close_bps_of_spot"]) for r in g]
-        for _, g in itertools.groupby(rows, key=lambda r: r["event"])
-    ]
-    fit = fit_ou(series, 3600.0)
-    assert (fit.theta_per_s, fit.mu, fit.sigma) == pytest.approx(
-        (OU_THETA_PER_S, OU_MU_BPS, OU_SIGMA_BPS), rel=1e-9
-    )
 
 
 def test_fit_recovers_a_known_ou_process() -> None:
@@ -72,6 +53,21 @@ def test_basis_process_is_seeded() -> None:
 def test_binance_funding_formula(premium: float, cap: float, rate: float) -> None:
     """F = P + clamp(I − P, ±0.05 %), capped at ±0.3 % for BTCUSDT."""
     assert funding_rate(premium, 0.0001, cap) == pytest.approx(rate, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("premium", "hours", "interest", "rate"),
+    [
+        (0.0020, 8, 0.0001, 0.0015),  # an 8 h interval: premium − 0.05 %
+        (0.0020, 4, 0.00005, 0.00075),  # the same premium over 4 h pays half
+        (0.0020, 1, 0.0000125, 0.0001875),  # and over 1 h an eighth, not 8× the annualised rate
+        (0.0002, 1, 0.0000125, 0.0000125),  # inside the (pro rata) clamp: the interest rate
+    ],
+)
+def test_binance_funding_takes_the_interval_into_account(
+    premium: float, hours: int, interest: float, rate: float
+) -> None:
+    assert funding_rate(premium, interest, 0.02, hours) == pytest.approx(rate, abs=1e-12)
 
 
 def test_next_funding_is_the_next_multiple_of_the_interval() -> None:
@@ -141,13 +137,23 @@ def test_market_settles_when_the_wall_clock_passes_funding_time() -> None:
     assert settled == {"XRPUSDT": list(range(9, 17)), "SOLUSDT": [12, 16], "BTCUSDT": [16], "ETHUSDT": [16]}
 
 
-def test_history_is_real_rates_restamped_to_end_at_start() -> None:
+def test_history_is_the_calm_process_on_the_interval_grid_ending_at_start() -> None:
+    """90 days per symbol and venue on its own grid, seeded: reproducible, its own per venue, and
+    like the real month before the event (2021-05: mostly above the 0.01 % interest, never capped)."""
     end = 1_795_456_000_000
     rows = historical_rates("BTCUSDT", "E2", 8, end)
     assert len(rows) == 270
     assert rows[-1].time_ms == end and rows[0].time_ms == end - 269 * 8 * H
     assert np.all(np.diff([r.time_ms for r in rows]) == 8 * H)
-    assert max(abs(r.rate) for r in rows) <= 0.003
+    rates = np.array([r.rate for r in rows])
+    assert np.all(np.abs(rates) < 0.003) and np.mean(rates > 0) > 0.9
+    assert rows == historical_rates("BTCUSDT", "E2", 8, end)
+    bybit = historical_rates("BTCUSDT", "E2", 8, end, venue="bybit", cap=0.005, offset=1.5e-4)
+    assert [r.rate for r in bybit] != [r.rate for r in rows]
+    hourly = historical_rates("BTCUSDT", "E2", 1, end, cap=0.02)  # were it hourly
+    assert len(hourly) == 2_160 and np.all(np.diff([r.time_ms for r in hourly]) == H)
+    # the 1 h contract pays about an eighth of the 8 h one per settlement (the interval counts)
+    assert np.mean([r.rate for r in hourly]) == pytest.approx(np.mean(rates) / 8, rel=0.3)
 
 
 def test_history_query_follows_the_venue_rules() -> None:

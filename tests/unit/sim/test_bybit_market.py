@@ -1,8 +1,8 @@
 """The simulated Bybit market: one replay, a venue premium of its own, Bybit funding on its own grid.
 
 Also the funding-sign check asked for in issue 8: the settled rate (either venue) is the venue
-formula applied to the interval's time-weighted premium, so when spot sits above the perp over an
-interval (positive basis) funding is negative, and the other way round.
+formula applied to the interval's averaged premium index (flat on Binance, growing weights on
+Bybit), so when spot sits above the perp over an interval (positive basis) funding is negative.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from monitor.sim.bybit_market import BybitMarket, bybit_funding_rate
 from monitor.sim.bybit_symbols import bybit_spec
 from monitor.sim.funding import funding_rate
 from monitor.sim.market import Market
+from monitor.sim.premium import impact_premium
 from monitor.sim.server import Simulator
 from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
 
@@ -36,6 +37,8 @@ def _step(
 
 
 def test_bybit_perp_is_the_binance_perp_times_its_premium_on_the_same_index() -> None:
+    """Bybit's last = Binance's last × (1 + venue spread), on the same index; its mark is the median
+    rule's, so it lies between the index-based prices and its last, never beyond both."""
     clock, base, bybit = _rig()
     for _ in range(50):
         samples = _step(clock, base, bybit, 7.0)
@@ -43,10 +46,13 @@ def test_bybit_perp_is_the_binance_perp_times_its_premium_on_the_same_index() ->
         for symbol, q in bybit.quotes.items():
             spec = bybit.specs[symbol]
             b = base.quotes[symbol]
-            assert q.mark == round(b.mark * (1 + bybit.spreads[symbol].bps / 1e4), spec.price_scale)
+            tick = float(spec.tick)
+            assert q.last == pytest.approx(b.last * (1 + bybit.spreads[symbol].bps / 1e4), abs=tick * 1.01)
             assert q.index == round(b.index, spec.price_scale)
-            premium_gap = (q.mark - q.index) / q.index - (b.mark - b.index) / b.index
-            assert premium_gap == pytest.approx(bybit.spreads[symbol].bps / 1e4, abs=2e-4)
+            venue_gap = q.last / b.last - 1  # Bybit's premium = Binance's + its spread (over the last)
+            assert venue_gap == pytest.approx(bybit.spreads[symbol].bps / 1e4, abs=tick / q.last + 1e-7)
+            lo, hi = sorted((q.index * 0.995, q.last))
+            assert lo - tick <= q.mark <= max(hi, q.index * 1.005) + tick
 
 
 def test_venue_premium_reverts_around_its_mean_with_its_sd() -> None:
@@ -79,8 +85,9 @@ def test_basis_and_funding_differ_between_the_venues() -> None:
         ("BTCUSDT", 0.0002, 0.0001),  # inside the clamp: the interest rate
         ("BTCUSDT", 0.0030, 0.0025),  # above it: premium − 0.05 %
         ("BTCUSDT", -0.0100, -0.005),  # floored at −fundingCap
-        ("SOLUSDT", 0.0002, 0.0001375),  # hourly: interest and clamp pro rata (1/8)
-        ("SOLUSDT", -0.0002, -0.0001375),
+        ("SOLUSDT", 0.0002, 0.0000125),  # hourly: the premium counts 1/8, inside the clamp: interest
+        ("SOLUSDT", 0.002, 0.0001875),  # 0.002 / 8 − 0.05 % / 8
+        ("SOLUSDT", -0.002, -0.0001875),
     ],
 )
 def test_bybit_funding_formula(symbol: str, premium: float, expected: float) -> None:
@@ -90,42 +97,54 @@ def test_bybit_funding_formula(symbol: str, premium: float, expected: float) -> 
 
 
 def test_settled_funding_is_the_formula_of_the_interval_premium_and_has_the_basis_sign() -> None:
-    """Both venues, two BTCUSDT intervals: rate = f(time-weighted premium); sign opposite to the basis.
+    """Both venues, BTCUSDT, whole intervals in replay time: rate = f(averaged premium index).
 
-    The clock starts 5 minutes before a settlement, so the first (short) interval sees the replay's
-    opening minutes, where this seed's basis dips below zero (perp over spot), and the second a full
-    8 h, where it sits near its fitted mean of +87 bps (spot over perp): one rate of each sign.
+    The replay (2021-05-19 10:03 UTC on) is in the 08:00–16:00 interval; the next, 16:00–24:00,
+    is whole and plays the crash back and forth, so its premium sits far below zero (spot over
+    the perp): a negative rate on both venues. Steps of 15 replay seconds land on the market's
+    sampling grid, so the test's average is the market's own.
     """
-    eight_h = 8 * 3600
-    clock, base, bybit = _rig(start_ns=((1_700_000_000 // eight_h + 1) * eight_h - 300) * 1_000_000_000)
+    speed = 60.0
+    clock = ManualClock()
+    base = Market(replay="crash-2021-05-19", speed=speed, loop=True, seed=7, clock=clock)
+    bybit = BybitMarket(base, seed=7, speed=speed, clock=clock)
     spec = bybit.specs["BTCUSDT"]
-    sums = {"binance": [0.0, 0.0], "bybit": [0.0, 0.0]}  # Σ premium·dt, Σ dt since the interval began
-    checked: list[tuple[str, float, float]] = []  # (venue, settled rate, mean premium)
-    dt = 10.0
-    while len(checked) < 4:
-        _step(clock, base, bybit, dt)
-        for venue, q in (("binance", base.quotes["BTCUSDT"]), ("bybit", bybit.quotes["BTCUSDT"])):
-            sums[venue][0] += (q.mark - q.index) / q.index * dt
-            sums[venue][1] += dt
-        for st in base.due_settlements():
-            if st.symbol == "BTCUSDT":
-                mean = sums["binance"][0] / sums["binance"][1]
-                assert st.rate == pytest.approx(funding_rate(mean, 0.0001, 0.003), abs=1e-8)
-                checked.append(("binance", st.rate, mean))
-                sums["binance"] = [0.0, 0.0]
-        for symbol, _t, rate, _m in bybit.due_settlements():
-            if symbol == "BTCUSDT":
-                mean = sums["bybit"][0] / sums["bybit"][1]
-                assert rate == pytest.approx(bybit_funding_rate(mean, spec), abs=1e-8)
-                checked.append(("bybit", rate, mean))
-                sums["bybit"] = [0.0, 0.0]
-    signs = set()
+    sums = {"binance": [0.0, 0.0], "bybit": [0.0, 0.0]}  # Σ premium·w, Σ w since the interval began
+    elapsed = {"binance": 0.0, "bybit": 0.0}
+    seen = {"binance": 0, "bybit": 0}
+    checked: list[tuple[str, float, float]] = []
+    dt = 15.0
+    while len(checked) < 2:
+        clock.advance(dt / speed)
+        bybit.advance(base.advance())
+        for venue, market in (("binance", base), ("bybit", bybit)):
+            if venue == "binance":
+                pi = base.quotes["BTCUSDT"].premium_index
+            else:
+                last, index, _p, crash, _ma = base.state_at("BTCUSDT", base.elapsed_s)
+                pi = impact_premium(last * (1 + bybit.spreads["BTCUSDT"].bps / 1e4), index, crash)
+                assert bybit.quotes["BTCUSDT"].index == round(index, spec.price_scale)
+            # a step ending on the boundary belongs to the interval it closes
+            w = dt * (elapsed[venue] + dt / 2) if venue == "bybit" else dt
+            sums[venue][0] += pi * w
+            sums[venue][1] += w
+            elapsed[venue] += dt
+            rows = market.replay_settlements["BTCUSDT"]
+            if len(rows) > seen[venue]:
+                seen[venue] = len(rows)
+                if len(rows) == 2:  # the whole interval (the first began before the replay)
+                    mean = sums[venue][0] / sums[venue][1]
+                    want = (
+                        funding_rate(mean, 0.0001, 0.003, 8)
+                        if venue == "binance"
+                        else bybit_funding_rate(mean, spec)
+                    )
+                    assert rows[-1][1] == pytest.approx(want, abs=2e-8)
+                    checked.append((venue, rows[-1][1], mean))
+                sums[venue], elapsed[venue] = [0.0, 0.0], 0.0
     for venue, rate, mean_premium in checked:
-        # premium = (mark − index)/index = −basis/(1 − basis): spot above the perp ⇒ premium < 0 ⇒ rate < 0
-        assert abs(mean_premium) > 0.0006, venue  # beyond clamp + interest: the sign is the premium's
-        assert (rate > 0) == (mean_premium > 0), venue
-        signs.add(rate > 0)
-    assert signs == {True, False}  # this seed's path gives one interval of each sign
+        assert mean_premium < -0.0006, venue  # beyond clamp + interest: the sign is the premium's
+        assert rate < 0, venue
 
 
 def test_hourly_symbol_settles_every_hour_on_bybit_only() -> None:

@@ -34,6 +34,21 @@ def test_the_minute_before_start_is_the_last_replayed_hour_of_the_looping_path()
     assert eth.close == round(path.price_at(0.0) * eth_ratio, 8)
 
 
+def test_mark_candles_are_the_mark_path_not_the_last_trades() -> None:
+    """The past the candles serve is the market's mark (median rule over index, mid basis, last):
+    over a whole loop a day's candle spans exactly the mark path, which parts from the last price
+    by more than the calm premium where the crash drives spot above the perp."""
+    s = sim(speed=60.0)
+    start_ms = START_NS // 1_000_000
+    day = 1_440 * MINUTE_MS
+    (bar,) = s.klines.query("mark", "BTCUSDT", day, start_ms - 2 * day, None, 1, start_ms)
+    mark = s.market.path
+    assert (bar.high, bar.low) == (round(float(mark.prices.max()), 8), round(float(mark.prices.min()), 8))
+    t = mark.times[: len(mark.times) // 2]
+    last = np.interp(t, s.market.perp_path.times, s.market.perp_path.prices)
+    assert np.max(np.abs(mark.prices[: len(t)] / last - 1)) > 0.005
+
+
 def test_spot_candles_ride_the_basis_walked_back_from_start() -> None:
     s = sim()
     start_ms = START_NS // 1_000_000

@@ -23,9 +23,16 @@ def _account(*positions: SimPositionConfig, wallet: float = 2_000.0) -> SimAccou
 class Rig:
     """A falling straight line (10 USD per replay second) driving an engine tick by tick."""
 
-    def __init__(self, cfg: SimAccountConfig, prices: tuple[float, ...] = (40_000.0, 20_000.0)) -> None:
+    def __init__(
+        self,
+        cfg: SimAccountConfig,
+        prices: tuple[float, ...] = (40_000.0, 20_000.0),
+        gap_at: float | None = None,
+    ) -> None:
         self.clock = ManualClock()
         times = [2_000.0 * i / (len(prices) - 1) for i in range(len(prices))]
+        if gap_at is not None:  # the last leg in one grid step (5 s): a gap, spot and index with it
+            times[-2] = gap_at
         self.market = Market(
             replay="crash-2021-05-19",
             speed=1.0,
@@ -57,7 +64,9 @@ class Rig:
             mark = self.tick()
             if self.engine.liquidations:
                 return lp, prev_mark, mark
-            assert mark > lp, "a position survived a mark beyond its liquidation price"
+            # the LP moves with the other symbols' marks (each has its own premium): judge by the one
+            # the engine held when it looked at this mark
+            assert mark > self.engine.liquidation_price("a", "BTCUSDT", side), "survived beyond its LP"
             prev_mark = mark
         raise AssertionError("never liquidated")
 
@@ -105,6 +114,7 @@ def test_a_gap_past_the_lp_leaves_a_zero_wallet_and_no_fee() -> None:
     rig = Rig(
         _account(SimPositionConfig(symbol="BTCUSDT", qty=1.0, entry_price=40_000.0)),
         prices=(40_000.0, 39_999.0, 30_000.0),
+        gap_at=1_995.0,
     )
     rig.tick(2_000.0)
     liq = rig.engine.liquidations[0]

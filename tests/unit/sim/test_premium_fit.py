@@ -1,0 +1,72 @@
+"""The premium model's constants are what the recipe in premium_fit.py gives on the real data.
+
+Inputs: copies of Binance's 8-hour BTC/ETH funding 2020–2026 and the hourly crash-window basis in
+tests/testdata/sim/, and the minute bars the simulator ships. A changed constant or recipe fails here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.sim import premium
+from monitor.sim.premium_fit import calm_level, fit_calm, fit_crash, implied_premium
+
+DATA = Path(__file__).parents[2] / "testdata" / "sim"
+DAY_MS = 86_400_000
+
+
+def _funding(symbol: str) -> list[tuple[int, float]]:
+    with (DATA / f"binance_um_{symbol}USDT_funding_8h.csv").open() as fh:
+        return [(int(r["calc_time"]), float(r["last_funding_rate"])) for r in csv.DictReader(fh)]
+
+
+def _bars() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    text = files("monitor.sim.data").joinpath("binance_um_BTCUSDT_perp_1m_crash_windows.csv").read_text()
+    rows: dict[str, list[tuple[int, float]]] = {}
+    for r in csv.DictReader(text.splitlines()):
+        rows.setdefault(r["event"][:2], []).append((int(r["open_time_ms"]), float(r["close"])))
+    return {e: (np.array([t for t, _ in v]), np.array([c for _, c in v])) for e, v in rows.items()}
+
+
+def test_implied_premium_inverts_the_formula() -> None:
+    assert implied_premium(0.0001) == pytest.approx((-0.0004, 0.0006))  # censored: inside the clamp
+    assert implied_premium(0.0003) == pytest.approx((0.0008, 0.0008))
+    assert implied_premium(-0.0001) == pytest.approx((-0.0006, -0.0006))
+
+
+def test_calm_and_crash_constants_are_the_fit_of_the_shipped_data() -> None:
+    bars = _bars()
+    windows = {e: (int(t[0]), int(t[-1])) for e, (t, _c) in bars.items()}
+    excluded = [(a - 3 * DAY_MS, b + 3 * DAY_MS) for a, b in windows.values()]
+    series = {s: _funding(s) for s in ("BTC", "ETH")}
+    calm = fit_calm(list(series.values()), excluded)
+    assert (calm.sd, calm.half_life_s) == pytest.approx((premium.CALM_SD, premium.CALM_HALF_LIFE_S), rel=1e-6)
+    for symbol, rows in series.items():
+        for event, (first, _last) in windows.items():
+            month = [(t, r) for t, r in rows if first - 33 * DAY_MS <= t < first - 3 * DAY_MS]
+            level = calm_level(month, calm.sd)
+            assert level == pytest.approx(premium.CALM_LEVEL[f"{symbol}USDT"][event], rel=1e-6, abs=1e-9)
+    pooled = [(t, r) for rows in series.values() for t, r in rows if not any(a <= t < b for a, b in excluded)]
+    assert calm_level(pooled, calm.sd) == pytest.approx(premium.POOLED_LEVEL, rel=1e-6, abs=1e-9)
+
+    hourly: list[tuple[str, int, float]] = []
+    with (DATA / "derived_basis_1h_crash_windows.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            opened = dt.datetime.fromisoformat(r["hour_open_utc"].replace("Z", "+00:00"))
+            hourly.append(
+                (
+                    r["event"][:2],
+                    int(opened.timestamp() * 1000) + 3_600_000,
+                    float(r["basis_close_bps_of_spot"]),
+                )
+            )
+    crash = fit_crash(bars, hourly)
+    assert (crash.rv_threshold, crash.k, crash.resid_sd) == pytest.approx(
+        (premium.CRASH_RV, premium.CRASH_K, premium.CRASH_SD), rel=1e-9
+    )
