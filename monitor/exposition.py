@@ -180,10 +180,10 @@ class FigureExposition:
             shape = self._shape = self._build(keys, shape)
         items = list(figs.items.values())
         values = np.fromiter(map(_value, items), np.float64, len(items))
-        finite = np.isfinite(values)
-        ok = np.fromiter(map(_fresh, items), np.bool_, len(items)) & finite
+        available = ~np.isnan(values)  # only NaN is unavailable: ±inf is a value (past liquidation)
+        ok = np.fromiter(map(_fresh, items), np.bool_, len(items)) & available
         bits = values.view(np.int64)
-        parts = [self._unavailable(shape, items, finite)]
+        parts = [self._unavailable(shape, items, available)]
         for fam in shape.families:
             fb = bits[fam.rows]
             if fam.last_bits is None or not np.array_equal(fb, fam.last_bits):
@@ -197,9 +197,9 @@ class FigureExposition:
             parts += (fam.last, fam.last_fresh)
         return parts
 
-    def _unavailable(self, shape: _Shape, items: list[Figure], finite: npt.NDArray[np.bool_]) -> bytes:
+    def _unavailable(self, shape: _Shape, items: list[Figure], available: npt.NDArray[np.bool_]) -> bytes:
         """`perpmon_figure_unavailable`: labels are figure, reason and every label of its rows."""
-        rows = np.flatnonzero(~finite)
+        rows = np.flatnonzero(~available)
         if rows.size == 0:
             return _UNAVAILABLE_HEAD
         rows = rows[np.argsort(shape.rank[rows])]
