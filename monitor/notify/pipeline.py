@@ -169,11 +169,19 @@ class Dispatcher:
         now = self._clock.now_ns() if now_ns is None else now_ns
         staged: dict[tuple[str, str], _Seen] = {}
         notes = self._build(events, now, staged) if events else []
+        saved = {name: rs.checkpoint() for name, rs in self._resenders.items()}
         if self._resenders:
             notes += self._resends(notes, now, firing)
         if not notes:
             return 0
-        added = await asyncio.to_thread(self._outbox.enqueue, notes)
+        try:
+            added = await asyncio.to_thread(self._outbox.enqueue, notes)
+        except BaseException:
+            # the re-send bookkeeping moved on while building (a severity change's extra resolution,
+            # the re-send timer): put it back, so the same events submitted again build the same notes
+            for name, state in saved.items():
+                self._resenders[name].restore(state)
+            raise
         self._seen.update(staged)
         if now - self._pruned_ns >= _PRUNE_EVERY_NS:  # keep the file small; retention is the outbox's
             self._pruned_ns = now

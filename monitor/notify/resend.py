@@ -33,6 +33,8 @@ __all__ = ["RESEND_GROUP", "Resender"]
 
 RESEND_GROUP = "resend"
 
+_State = tuple[int | None, dict[str, AlertEvent], dict[tuple[str, int], AlertEvent]]
+
 
 def _restamp(ev: AlertEvent, now_ns: int) -> AlertEvent:
     # a new event time gives a new idempotency key: a re-send must not be refused as a duplicate
@@ -49,6 +51,13 @@ class Resender:
         self._last_ns: int | None = None
         self._sent: dict[str, AlertEvent] = {}  # fingerprint → last firing event the receiver got
         self._resolved: dict[tuple[str, int], AlertEvent] = {}  # (fingerprint, severity) → resolution
+
+    def checkpoint(self) -> _State:
+        """What `restore` needs to undo a tick whose notifications the outbox refused."""
+        return (self._last_ns, dict(self._sent), dict(self._resolved))
+
+    def restore(self, state: _State) -> None:
+        self._last_ns, self._sent, self._resolved = state[0], dict(state[1]), dict(state[2])
 
     def observe(self, events: Sequence[AlertEvent], now_ns: int) -> list[AlertEvent]:
         """Note what this tick tells the receiver; return the extra resolutions it needs right away."""

@@ -152,3 +152,48 @@ def test_heartbeat_is_announced_for_resends_and_routed_to_alertmanager() -> None
         (AM, HOOK), {"am": Recorder("am", 10.0), "hook": Recorder("hook")}, Outbox(":memory:"), _Clock()
     )
     assert [n.receiver for n in d.build([hb], T0)] == ["am"]
+
+
+class RefusingOnceOutbox(RecordingOutbox):
+    """Refuses the write at `refuse_at` (a full disk for one tick), then stores as usual."""
+
+    refuse_at: int = -1
+
+    def enqueue(self, notifications: list[Notification]) -> int:
+        if notifications and notifications[0].created_ns == self.refuse_at:
+            self.refuse_at = -1
+            raise OSError("disk full")
+        return super().enqueue(notifications)
+
+
+async def test_a_refused_escalation_is_stored_next_tick_with_the_old_severitys_resolution(
+    tmp_path: Path,
+) -> None:
+    """The escalation tick's write fails; submitted again, it still carries the warning's resolution.
+
+    The resolution is built from the re-send bookkeeping, which moved on while the refused batch was
+    built; without putting it back, the retry found the critical already "sent" and Alertmanager kept
+    the warning firing until its endsAt.
+    """
+    outbox = RefusingOnceOutbox(tmp_path / "o.db")
+    outbox.refuse_at = T0 + 3 * NS_PER_S
+    d = Dispatcher((AM, HOOK), {"am": Recorder("am", 10.0), "hook": Recorder("hook")}, outbox, _Clock())
+    engine = RuleEngine((margin_rule(for_s=0),), heartbeat_s=0.0)
+    held: list = []
+    for t, value in enumerate((0.85, 0.85, 0.85, 0.92, 0.92)):
+        now = T0 + t * NS_PER_S
+        events = engine.step(
+            Figures(taken_at_ns=now, items={KEY: Figure(value=value, unit="ratio", ts_ns=now)}), now
+        )
+        batch = [*held, *events]  # what Daemon.submit does with a refused batch
+        try:
+            await d.submit(batch, now, firing=engine.announced)
+            held = []
+        except OSError:
+            held = batch
+    got = summary([n for n in outbox.enqueued if n.receiver == "am"])
+    assert got == [
+        (0, "first", [("firing", "warning")]),
+        (4, "new_alerts", [("firing", "critical")]),
+        (4, "resend", [("resolved", "warning")]),
+    ]
