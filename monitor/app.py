@@ -277,15 +277,32 @@ class Daemon:
         The engine decides a transition once (its state moves on: a `repeat_s = 0` alert such as
         PositionDisappeared is never decided again), so what it decided is held here until the
         outbox has stored it — a full disk or a lock past its timeout delays the event, never
-        loses it. Holding events, not rolling the engine back: a rollback would copy every alert's
+        loses it; while held, each is written to the log (the journal outlives the process, should a
+        watchdog restart it before the disk recovers) and counted in `perpmon_alerts_held`. Holding
+        events, not rolling the engine back: a rollback would copy every alert's
         state each tick and re-decide at a later `now` (a different `starts_at`), and events, unlike
         built notifications, are re-routed by whichever dispatcher a reload put in place.
         Called every tick, events or not: Alertmanager receivers get the firing set re-sent there.
         """
         batch = [*self.unsent, *events]
         self.unsent = batch
-        await self.dispatcher.submit(batch, now, firing=self.engine.announced)
+        try:
+            await self.dispatcher.submit(batch, now, firing=self.engine.announced)
+        except Exception:
+            self.eval_stats.held = len(batch)
+            for ev in events:  # each once, when first held: the journal keeps what the outbox could not
+                log.error(
+                    "alert held: the outbox refused it; retried every tick",
+                    alertname=ev.labels.get("alertname", ""),
+                    state=ev.state.value,
+                    severity=ev.severity.label,
+                    labels=ev.labels,
+                    summary=ev.annotations.get("summary", ""),
+                    held=len(batch),
+                )
+            raise
         self.unsent = []
+        self.eval_stats.held = 0
 
     async def _evaluation_loop(self) -> None:
         beat = Metronome(self.cfg.evaluation.interval_s, self.clock.monotonic_ns())

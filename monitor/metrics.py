@@ -34,6 +34,7 @@ class EvaluationStats:
     last_tick_ns: int = 0
     errors: int = 0
     skipped: int = 0  # schedule slots a tick overran (monitor/metronome.py)
+    held: int = 0  # alert events decided but not yet stored by the outbox (Daemon.submit)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,11 @@ class PerpmonMetrics(Collector):
             "perpmon_evaluation_skipped_slots",
             "Evaluation slots skipped because a tick overran its interval.",
             value=float(ev.skipped),
+        )
+        yield GaugeMetricFamily(
+            "perpmon_alerts_held",
+            "Alert events decided but refused by the outbox, retried every tick (0 when writes succeed).",
+            value=float(ev.held),
         )
         yield GaugeMetricFamily(
             "perpmon_evaluation_last_timestamp_seconds",

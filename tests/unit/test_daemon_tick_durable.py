@@ -5,11 +5,13 @@ never loses it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from monitor.app import Daemon
 from monitor.clock import ManualClock
@@ -92,9 +94,10 @@ async def test_an_event_refused_by_the_outbox_is_stored_on_the_next_tick(
     with pytest.raises(sqlite3.OperationalError):
         await d.tick()  # the engine decided; the disk refused
     assert [e.labels["alertname"] for e in d.unsent] == ["PositionDisappeared"]
+    assert d.eval_stats.held == 1  # perpmon_alerts_held
     clock.advance(1.0)
     await d.tick()  # the engine has nothing new; the held event goes now
-    assert calls == [1, 1] and d.unsent == []
+    assert calls == [1, 1] and d.unsent == [] and d.eval_stats.held == 0
     assert _stored(d) == [("PositionDisappeared", "firing", "first")]
 
 
@@ -115,6 +118,35 @@ async def test_the_evaluation_loop_survives_a_refused_write_and_delivers_later(
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
     assert d.eval_stats.errors == 1 and d.eval_stats.count >= 3
+    assert _stored(d) == [("PositionDisappeared", "firing", "first")]
+
+
+async def test_a_held_event_is_written_to_the_log_once_with_what_the_desk_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the outbox refuses, the decided alert is in the journal (which outlives a watchdog restart)."""
+    clock = ManualClock()
+    d = _daemon(tmp_path, clock)
+    await d.tick()
+    real = Outbox.enqueue
+    refusals = [2]
+
+    def enqueue(self: Outbox, notes: list[Notification]) -> int:
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, notes)
+
+    monkeypatch.setattr(Outbox, "enqueue", enqueue)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):  # refused, refused, stored
+            clock.advance(1.0)
+            with contextlib.suppress(sqlite3.OperationalError):
+                await d.tick()
+    held = [e for e in logs if e["event"].startswith("alert held")]
+    assert len(held) == 1, "told once, when first held, not on every retry"
+    assert held[0]["log_level"] == "error" and held[0]["alertname"] == "PositionDisappeared"
+    assert held[0]["labels"]["account"] == "degen" and held[0]["severity"] == "critical"
     assert _stored(d) == [("PositionDisappeared", "firing", "first")]
 
 
