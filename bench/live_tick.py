@@ -46,6 +46,7 @@ import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -72,7 +73,6 @@ from monitor.records import (
     Bracket,
     Figures,
     FundingInfo,
-    Holding,
     LeverageTiers,
     MarkPrice,
     Position,
@@ -115,7 +115,11 @@ def _brackets(rng: np.random.Generator) -> tuple[Bracket, ...]:
         if i:
             cum += floors[i] * (BASE_MMRS[i] - BASE_MMRS[i - 1])
         cap = floors[i + 1] if i + 1 < k else floors[i] * 4 + 1e9 * scale
-        out.append(Bracket(floor=floors[i], cap=cap, mmr=BASE_MMRS[i], cum=cum, max_leverage=round(0.5 / BASE_MMRS[i])))
+        out.append(
+            Bracket(
+                floor=floors[i], cap=cap, mmr=BASE_MMRS[i], cum=cum, max_leverage=round(0.5 / BASE_MMRS[i])
+            )
+        )
     return tuple(out)
 
 
@@ -123,7 +127,9 @@ def make_book(n_sym: int, n_pos: int, seed: int = 13) -> Book:
     """Positions spread over every symbol first, then at random; a third of the accounts on Bybit."""
     rng = np.random.default_rng(seed)
     symbols = ["BTCUSDT", *(f"S{i:03d}USDT" for i in range(1, n_sym))][:n_sym]
-    price = dict(zip(symbols, np.exp(rng.uniform(math.log(0.05), math.log(70_000), n_sym)).tolist(), strict=True))
+    price = dict(
+        zip(symbols, np.exp(rng.uniform(math.log(0.05), math.log(70_000), n_sym)).tolist(), strict=True)
+    )
     price["BTCUSDT"] = 65_000.0
     n_acct = min(n_pos, max(3, min(10, n_pos // 100)))
     names = [f"acct{j:02d}" for j in range(n_acct)]
@@ -143,7 +149,9 @@ def make_book(n_sym: int, n_pos: int, seed: int = 13) -> Book:
         side = "BOTH"
         if venue == "binance" and i % 11 == 5:  # hedge mode: a LONG or a SHORT leg
             side = "LONG" if qty > 0 else "SHORT"
-        if (name, sym, side) in held or (side == "BOTH" and any((name, sym, s) in held for s in ("LONG", "SHORT"))):
+        if (name, sym, side) in held or (
+            side == "BOTH" and any((name, sym, s) in held for s in ("LONG", "SHORT"))
+        ):
             continue  # one leg per (account, symbol, side); one-way and hedge mode never mixed
         if side != "BOTH" and (name, sym, "BOTH") in held:
             continue
@@ -169,7 +177,9 @@ def make_book(n_sym: int, n_pos: int, seed: int = 13) -> Book:
     ]
     bybit = sorted({p.symbol for v, _, ps, _ in accounts if v == "bybit" for p in ps}) or symbols[:1]
     venue_symbols = {"binance": symbols, "bybit": bybit}
-    marks = {(v, s): price[s] * (1 + float(rng.normal(0, 3e-4))) for v, ss in venue_symbols.items() for s in ss}
+    marks = {
+        (v, s): price[s] * (1 + float(rng.normal(0, 3e-4))) for v, ss in venue_symbols.items() for s in ss
+    }
     return Book(
         symbols=symbols,
         marks=marks,
@@ -186,7 +196,14 @@ def make_config(book: Book, state_dir: str) -> tuple[Any, Any]:
     env: dict[str, str] = {}
     accounts = []
     for venue, name, _, _ in book.accounts:
-        accounts.append({"name": name, "venue": venue, "api_key_env": f"K_{name.upper()}", "api_secret_env": f"S_{name.upper()}"})
+        accounts.append(
+            {
+                "name": name,
+                "venue": venue,
+                "api_key_env": f"K_{name.upper()}",
+                "api_secret_env": f"S_{name.upper()}",
+            }
+        )
         env[f"K_{name.upper()}"], env[f"S_{name.upper()}"] = "k", "s"
     data = {
         "state_dir": state_dir,
@@ -195,14 +212,26 @@ def make_config(book: Book, state_dir: str) -> tuple[Any, Any]:
         "rules": shipped["rules"],
         "receivers": [{"name": "console", "type": "console"}],
         "venues": [
-            {"name": "binance", "kind": "binanceusdm", "symbols": book.venue_symbols["binance"],
-             "spot_symbols": book.symbols, "stale_after_s": 10.0},
+            {
+                "name": "binance",
+                "kind": "binanceusdm",
+                "symbols": book.venue_symbols["binance"],
+                "spot_symbols": book.symbols,
+                "stale_after_s": 10.0,
+            },
             {"name": "bybit", "kind": "bybit", "symbols": book.venue_symbols["bybit"], "stale_after_s": 10.0},
         ],
         "accounts": accounts,
-        "holdings": [{"name": "custody", "asset": "BTC", "quantity": 50.0, "price_venue": "binance",
-                      "price_symbol": "BTCUSDT"}],
-    }  # fmt: skip
+        "holdings": [
+            {
+                "name": "custody",
+                "asset": "BTC",
+                "quantity": 50.0,
+                "price_venue": "binance",
+                "price_symbol": "BTCUSDT",
+            }
+        ],
+    }
     return parse_config(data, env)
 
 
@@ -214,31 +243,67 @@ def fill_history(d: Daemon, book: Book, rng: np.random.Generator) -> None:
     opens = tuple(range(T0 - n * step, T0, step))
     for (venue, sym), mark in book.marks.items():
         path = mark * np.exp(np.cumsum(rng.standard_t(4, n)[::-1] * 2e-3))[::-1]
-        d.store.put(BarHistory(venue=venue, ts_event_ns=T0, ts_recv_ns=T0, symbol=sym, series="mark",
-                               interval_s=ev.volatility_sample_s, opens_ns=opens, closes=tuple(path.tolist())))  # fmt: skip
+        d.store.put(
+            BarHistory(
+                venue=venue,
+                ts_event_ns=T0,
+                ts_recv_ns=T0,
+                symbol=sym,
+                series="mark",
+                interval_s=ev.volatility_sample_s,
+                opens_ns=opens,
+                closes=tuple(path.tolist()),
+            )
+        )
         if venue == "binance":
             spot = path * (1 + rng.normal(0, 2e-4, n))
-            d.store.put(BarHistory(venue=venue, ts_event_ns=T0, ts_recv_ns=T0, symbol=sym, series="spot",
-                                   interval_s=ev.volatility_sample_s, opens_ns=opens, closes=tuple(spot.tolist())))  # fmt: skip
+            d.store.put(
+                BarHistory(
+                    venue=venue,
+                    ts_event_ns=T0,
+                    ts_recv_ns=T0,
+                    symbol=sym,
+                    series="spot",
+                    interval_s=ev.volatility_sample_s,
+                    opens_ns=opens,
+                    closes=tuple(spot.tolist()),
+                )
+            )
 
 
 def put_static(d: Daemon, book: Book, t: int) -> None:
     for venue, ss in book.venue_symbols.items():
         for sym in ss:
-            d.store.put(FundingInfo(venue=venue, symbol=sym, ts_event_ns=t, ts_recv_ns=t, interval_s=8 * 3600.0))
+            d.store.put(
+                FundingInfo(venue=venue, symbol=sym, ts_event_ns=t, ts_recv_ns=t, interval_s=8 * 3600.0)
+            )
     for venue, name, legs, _ in book.accounts:
         for sym in sorted({p.symbol for p in legs}):
-            d.store.put(LeverageTiers(venue=venue, account=name, symbol=sym, ts_event_ns=t, ts_recv_ns=t,
-                                      brackets=book.tiers[sym]))  # fmt: skip
+            d.store.put(
+                LeverageTiers(
+                    venue=venue,
+                    account=name,
+                    symbol=sym,
+                    ts_event_ns=t,
+                    ts_recv_ns=t,
+                    brackets=book.tiers[sym],
+                )
+            )
     put_accounts(d, book, t)
 
 
 def put_accounts(d: Daemon, book: Book, t: int) -> None:
     for venue, name, legs, wallet in book.accounts:
         d.store.put(
-            AccountSnapshot(venue=venue, account=name, ts_event_ns=t, ts_recv_ns=t, positions=legs,
-                            balances=(Balance(asset="USDT", wallet_balance=wallet, cross_wallet_balance=wallet),))
-        )  # fmt: skip
+            AccountSnapshot(
+                venue=venue,
+                account=name,
+                ts_event_ns=t,
+                ts_recv_ns=t,
+                positions=legs,
+                balances=(Balance(asset="USDT", wallet_balance=wallet, cross_wallet_balance=wallet),),
+            )
+        )
 
 
 def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
@@ -247,19 +312,65 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
     steps = np.exp(rng.normal(0, 1e-3, len(keys)))
     for (venue, sym), k in zip(keys, steps.tolist(), strict=True):
         m = book.marks[(venue, sym)] = book.marks[(venue, sym)] * k
-        d.store.put(MarkPrice(venue=venue, symbol=sym, ts_event_ns=t, ts_recv_ns=t, mark=m, index=m * 0.9999,
-                              funding_rate=1e-4, next_funding_ns=T0 + 10**15))  # fmt: skip
+        d.store.put(
+            MarkPrice(
+                venue=venue,
+                symbol=sym,
+                ts_event_ns=t,
+                ts_recv_ns=t,
+                mark=m,
+                index=m * 0.9999,
+                funding_rate=1e-4,
+                next_funding_ns=T0 + 10**15,
+            )
+        )
         tick = m * 1e-4
-        d.store.put(Quote(venue=venue, symbol=sym, market="perp", ts_event_ns=t, ts_recv_ns=t, bid=m - tick,
-                          bid_size=5.0, ask=m + tick, ask_size=5.0))  # fmt: skip
-        px = tuple(m - tick * (i + 1) for i in range(LEVELS)), tuple(m + tick * (i + 1) for i in range(LEVELS))
+        d.store.put(
+            Quote(
+                venue=venue,
+                symbol=sym,
+                market="perp",
+                ts_event_ns=t,
+                ts_recv_ns=t,
+                bid=m - tick,
+                bid_size=5.0,
+                ask=m + tick,
+                ask_size=5.0,
+            )
+        )
+        px = (
+            tuple(m - tick * (i + 1) for i in range(LEVELS)),
+            tuple(m + tick * (i + 1) for i in range(LEVELS)),
+        )
         qty = tuple(float(2 + i) for i in range(LEVELS))
-        d.store.put(BookLevels(venue=venue, symbol=sym, market="perp", ts_event_ns=t, ts_recv_ns=t,
-                               bid_px=px[0], bid_qty=qty, ask_px=px[1], ask_qty=qty))  # fmt: skip
+        d.store.put(
+            BookLevels(
+                venue=venue,
+                symbol=sym,
+                market="perp",
+                ts_event_ns=t,
+                ts_recv_ns=t,
+                bid_px=px[0],
+                bid_qty=qty,
+                ask_px=px[1],
+                ask_qty=qty,
+            )
+        )
         if venue == "binance":
             s = m * 1.0001
-            d.store.put(Quote(venue=venue, symbol=sym, market="spot", ts_event_ns=t, ts_recv_ns=t, bid=s - tick,
-                              bid_size=5.0, ask=s + tick, ask_size=5.0))  # fmt: skip
+            d.store.put(
+                Quote(
+                    venue=venue,
+                    symbol=sym,
+                    market="spot",
+                    ts_event_ns=t,
+                    ts_recv_ns=t,
+                    bid=s - tick,
+                    bid_size=5.0,
+                    ask=s + tick,
+                    ask_size=5.0,
+                )
+            )
     put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
 
 
@@ -271,11 +382,10 @@ def shared_models(d: Daemon, now: int, figs: Figures | None) -> RiskModels:
     proto: dict[str, MarketModel] = {}
     for key, grid in snap.mark_grid.items():
         if key[0] not in proto:
-            proto[key[0]] = fit_market(grid, snap.spot_grid.get(key), ev.volatility_sample_s, ev.garch_min_obs, None)
-    markets = msgspec.structs.replace  # noqa: F841 (kept simple: the same fit object per venue)
+            proto[key[0]] = fit_market(
+                grid, snap.spot_grid.get(key), ev.volatility_sample_s, ev.garch_min_obs, None
+            )
     fitted = {key: proto[key[0]] for key in snap.mark_grid}
-    from types import MappingProxyType
-
     frozen = MappingProxyType(fitted)
     steps = max(1, round(ev.var_horizon_s / ev.volatility_sample_s))
     history = return_history(snap, book_legs(snap), ev.volatility_sample_s, ev.history_points, steps)
@@ -323,8 +433,10 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int) -> Non
         else:
             d.refresher.models = shared_models(d, clock.now_ns(), d.latest)
         n_legs = sum(len(a[2]) for a in book.accounts)
-        print(f"\n== {n_sym} symbols × {n_legs} positions ({len(book.accounts)} accounts; "
-              f"{sum(len(v) for v in book.venue_symbols.values())} markets; setup {setup_s:.1f} s)")  # fmt: skip
+        print(
+            f"\n== {n_sym} symbols × {n_legs} positions ({len(book.accounts)} accounts; "
+            f"{sum(len(v) for v in book.venue_symbols.values())} markets; setup {setup_s:.1f} s)"
+        )
 
         totals: list[float] = []
         stages: dict[str, list[float]] = {}
@@ -342,11 +454,18 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int) -> Non
         med = statistics.median(totals)
         target = TARGET_MS.get((n_sym, n_pos))
         tgt = f"   target ≤ {target:g} ms median: {'met' if med <= target else 'NOT met'}" if target else ""
-        print(f"tick (Daemon.tick)      median {med:8.2f} ms   p99 {pct(totals, 0.99):8.2f} ms   "
-              f"({ticks} ticks, {len(figs.items):,} figures){tgt}")  # fmt: skip
-        print(f"  perpmon_evaluation_duration_seconds of the last tick: {d.eval_stats.last_duration_s * 1e3:.2f} ms")
-        ev_sum = [sum(v[i] for k, v in stages.items() if k not in ("snapshot", "rules", "handoff"))
-                  for i in range(ticks)]  # fmt: skip
+        print(
+            f"tick (Daemon.tick)      median {med:8.2f} ms   p99 {pct(totals, 0.99):8.2f} ms   "
+            f"({ticks} ticks, {len(figs.items):,} figures){tgt}"
+        )
+        print(
+            "  perpmon_evaluation_duration_seconds of the last tick: "
+            f"{d.eval_stats.last_duration_s * 1e3:.2f} ms"
+        )
+        ev_sum = [
+            sum(v[i] for k, v in stages.items() if k not in ("snapshot", "rules", "handoff"))
+            for i in range(ticks)
+        ]
         for k, v in stages.items():
             print(f"  {k:22s} median {statistics.median(v):8.2f} ms   p99 {pct(v, 0.99):8.2f} ms")
             if k == "stress":
@@ -358,15 +477,24 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int) -> Non
         ev = d.evaluator
         scratch = FigureSink(now)
         fresh = feed_figures(snap, ev._expected_now, ev._started_ns or now, scratch, ev._held.since_ns)
-        markets = market_figures(snap, fresh, scratch, step_s=cfg.evaluation.volatility_sample_s,
-                                 lam=cfg.evaluation.ewma_lambda)  # fmt: skip
+        markets = market_figures(
+            snap, fresh, scratch, step_s=cfg.evaluation.volatility_sample_s, lam=cfg.evaluation.ewma_lambda
+        )
         ref = timed(
-            lambda: account_figures(snap, markets, fresh, FigureSink(now), horizon_s=cfg.evaluation.horizon_s,
-                                    bybit_venues=ev._bybit),  # fmt: skip
+            lambda: account_figures(
+                snap,
+                markets,
+                fresh,
+                FigureSink(now),
+                horizon_s=cfg.evaluation.horizon_s,
+                bybit_venues=ev._bybit,
+            ),
             max(5, ticks // 4),
         )
-        print(f"  account, scalar reference (account_figures) median {statistics.median(ref):8.2f} ms   "
-              f"p99 {pct(ref, 0.99):8.2f} ms")  # fmt: skip
+        print(
+            f"  account, scalar reference (account_figures) median {statistics.median(ref):8.2f} ms   "
+            f"p99 {pct(ref, 0.99):8.2f} ms"
+        )
         snaps = timed(lambda: d.store.snapshot(now), max(5, ticks // 4))
         print(f"  StateStore.snapshot alone: median {statistics.median(snaps):.2f} ms")
 
@@ -388,8 +516,17 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int) -> Non
         fast = timed(lambda: expo.render(nxt()), 10)
         reg = CollectorRegistry()
         cur: list[Figures | None] = [None]
-        reg.register(PerpmonMetrics(figures=lambda: cur[0], collectors=[], evaluation=EvaluationStats(),
-                                    delivery=lambda: [], firing=lambda: [], started_ns=T0, version="bench"))  # fmt: skip
+        reg.register(
+            PerpmonMetrics(
+                figures=lambda: cur[0],
+                collectors=[],
+                evaluation=EvaluationStats(),
+                delivery=lambda: [],
+                firing=lambda: [],
+                started_ns=T0,
+                version="bench",
+            )
+        )
 
         def ref_scrape() -> bytes:
             cur[0] = nxt()
@@ -398,8 +535,11 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int) -> Non
         n_ref = 3 if len(figs.items) > 20_000 else 6
         slow = timed(ref_scrape, n_ref)
         series = 2 * len(figs.items) + sum(1 for f in figs.items.values() if not f.available)
-        print(f"/metrics figure part, {series:,} series: FigureExposition median {statistics.median(fast):.1f} ms "
-              f"(p99 {pct(fast, 0.99):.1f}), generate_latest(PerpmonMetrics) median {statistics.median(slow):.1f} ms")  # fmt: skip
+        print(
+            f"/metrics figure part, {series:,} series: FigureExposition median "
+            f"{statistics.median(fast):.1f} ms (p99 {pct(fast, 0.99):.1f}), "
+            f"generate_latest(PerpmonMetrics) median {statistics.median(slow):.1f} ms"
+        )
         print(f"refit: {refit}")
         d.outbox.close()
 
@@ -408,10 +548,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default=",".join(f"{s}x{p}" for s, p in SIZES))
     ap.add_argument("--ticks", type=int, default=60)
-    ap.add_argument("--refit-upto", type=int, default=30, help="time the real refit up to this many positions")
+    ap.add_argument(
+        "--refit-upto", type=int, default=30, help="time the real refit up to this many positions"
+    )
     a = ap.parse_args()
     sizes = [tuple(int(x) for x in s.split("x")) for s in a.sizes.split(",")]
-    print(f"bench/live_tick.py: Daemon.tick on generated books; targets: 50 × 100 ≤ 1 ms, 600 × 1,000 ≤ 5 ms median")
+    print("bench/live_tick.py: Daemon.tick on generated books; targets 50 × 100 ≤ 1 ms, 600 × 1,000 ≤ 5 ms")
     for n_sym, n_pos in sizes:
         asyncio.run(bench_size(n_sym, n_pos, a.ticks, a.refit_upto))
 
