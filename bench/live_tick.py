@@ -65,6 +65,7 @@ from monitor.evaluation.sink import FigureSink
 from monitor.exposition import FigureExposition
 from monitor.metrics import EvaluationStats, PerpmonMetrics
 from monitor.notify import Dispatcher, Outbox, build_notifiers
+from monitor.store.ring import RingBuffer
 from monitor.records import (
     AccountSnapshot,
     Balance,
@@ -496,7 +497,10 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int) -> Non
             f"p99 {pct(ref, 0.99):8.2f} ms"
         )
         snaps = timed(lambda: d.store.snapshot(now), max(5, ticks // 4))
-        print(f"  StateStore.snapshot alone: median {statistics.median(snaps):.2f} ms")
+        print(
+            f"  StateStore.snapshot alone: median {statistics.median(snaps):.2f} ms; "
+            f"rings copied on write so far: {RingBuffer.copies_on_write}"
+        )
 
         # /metrics: what the daemon serves vs the reference collector, on two consecutive ticks' figures
         prev = figs

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -74,9 +75,12 @@ FILL_MEMORY_S = 120.0  # a fill this recent explains why a position vanished
 _GONE_REASONS = {"liquidation": "liquidated", "adl": "adl", "trade": "closed"}
 
 
-@dataclass(frozen=True, slots=True)
-class FeedView:
-    """What the store knows of one stream: when it last spoke and what its collector said."""
+class FeedView(msgspec.Struct, frozen=True):
+    """What the store knows of one stream: when it last spoke and what its collector said.
+
+    A msgspec struct, not a frozen dataclass: a snapshot builds one per stream heard since the last
+    (every stream, every tick: ~3,500 at 600 symbols), and a frozen dataclass takes ~10× longer to make.
+    """
 
     venue: str
     stream: str
