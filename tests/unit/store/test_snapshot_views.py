@@ -187,3 +187,73 @@ def test_a_thread_holding_a_snapshot_never_sees_it_change() -> None:
         th.join()
     assert seen and all(seen)
     assert np.array_equal(ts, want_ts) and np.array_equal(v, want_v)
+
+
+def test_every_kind_of_record_put_after_a_snapshot_is_in_the_next_one() -> None:
+    """A snapshot reuses the last one's fields only where nothing was put: each record kind, put
+    between two snapshots, shows in the second and not in the first (and forget() shows too)."""
+    from monitor.records import (
+        AccountSnapshot,
+        Balance,
+        BookLevels,
+        FeedState,
+        FeedStatus,
+        Fill,
+        FundingInfo,
+        Holding,
+        MarginCall,
+        Position,
+        SettledFunding,
+    )
+
+    st = store_with_history(16)
+    t = T0 + S
+    leg = Position(symbol="BTCUSDT", side="BOTH", qty=1.0, entry_price=100.0, margin_mode="cross")
+    usdt = (Balance(asset="USDT", wallet_balance=1.0),)
+    acct = AccountSnapshot(
+        venue="binance", account="a", ts_event_ns=t, ts_recv_ns=t, positions=(leg,), balances=usdt
+    )
+    puts = {
+        "tiers": LeverageTiers(
+            venue="binance", account="a", symbol="BTCUSDT", ts_event_ns=t, ts_recv_ns=t, brackets=()
+        ),
+        "funding": FundingInfo(
+            venue="binance", symbol="BTCUSDT", ts_event_ns=t, ts_recv_ns=t, interval_s=3600.0
+        ),
+        "accounts": acct,
+        "holdings": Holding(
+            venue="config", ts_event_ns=t, ts_recv_ns=t, name="c", asset="BTC", quantity=1.0,
+            price_venue="binance", price_symbol="BTCUSDT",
+        ),
+        "margin_calls": MarginCall(venue="binance", account="a", ts_event_ns=t, ts_recv_ns=t,
+                                   cross_wallet=1.0, positions=()),
+        "books": BookLevels(venue="binance", symbol="BTCUSDT", market="perp", ts_event_ns=t,
+                            ts_recv_ns=t, bid_px=(1.0,), bid_qty=(1.0,), ask_px=(2.0,), ask_qty=(1.0,)),
+        "quotes": Quote(venue="binance", symbol="ETHUSDT", market="perp", ts_event_ns=t, ts_recv_ns=t,
+                        bid=1.0, bid_size=1.0, ask=2.0, ask_size=1.0),
+        "funding_settled": SettledFunding(venue="binance", ts_event_ns=t, ts_recv_ns=t, symbol="BTCUSDT",
+                                          times_ns=(T0,), rates=(1e-4,)),
+    }  # fmt: skip
+    for field_name, record in puts.items():
+        before = st.snapshot(t)
+        st.put(record)
+        after = st.snapshot(t)
+        assert len(getattr(after, field_name)) == len(getattr(before, field_name)) + 1, field_name
+    before = st.snapshot(t)
+    st.put(
+        FeedStatus(venue="binance", stream="mark:BTCUSDT", ts_event_ns=t, ts_recv_ns=t, state=FeedState.DOWN)
+    )
+    after = st.snapshot(t)
+    assert before.feeds[("binance", "mark:BTCUSDT")].state == FeedState.UP
+    assert after.feeds[("binance", "mark:BTCUSDT")].state == FeedState.DOWN
+    st.put(Fill(venue="binance", account="a", symbol="BTCUSDT", side="BOTH", kind="liquidation", qty=1.0,
+                price=90.0, order_side="SELL", ts_event_ns=t, ts_recv_ns=t))  # fmt: skip
+    before = st.snapshot(t + S)
+    st.put(AccountSnapshot(venue="binance", account="a", ts_event_ns=t + S, ts_recv_ns=t + S, positions=(),
+                           balances=usdt))  # fmt: skip
+    after = st.snapshot(t + S)
+    assert not before.gone and after.gone[("binance", "a", "BTCUSDT", "BOTH")].reason == "liquidated"
+    st.forget("binance", "a")
+    gone = st.snapshot(t + 2 * S)
+    assert ("binance", "a") not in gone.accounts and ("binance", "a") not in gone.margin_calls
+    assert ("binance", "a") in after.accounts  # the earlier snapshot keeps what it had
