@@ -462,6 +462,11 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
         cow = RingBuffer.copies_on_write - cow
         figs = d.latest
         assert figs is not None
+        nan: dict[str, int] = {}
+        for f in figs.items.values():
+            if not f.available:
+                nan[f.reason.split(":")[0]] = nan.get(f.reason.split(":")[0], 0) + 1
+        top = ", ".join(f"{r or '?'} {n}" for r, n in sorted(nan.items(), key=lambda x: -x[1])[:4])
         med = statistics.median(totals)
         target = TARGET_MS.get((n_sym, n_pos))
         tgt = f"   target ≤ {target:g} ms median: {'met' if med <= target else 'NOT met'}" if target else ""
@@ -469,6 +474,7 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
             f"tick (Daemon.tick)      median {med:8.2f} ms   p99 {pct(totals, 0.99):8.2f} ms   "
             f"({ticks} ticks, {len(figs.items):,} figures){tgt}"
         )
+        print(f"  figures NaN: {sum(nan.values()):,} ({top or 'none'})")
         print(
             "  perpmon_evaluation_duration_seconds of the last tick: "
             f"{d.eval_stats.last_duration_s * 1e3:.2f} ms"
