@@ -79,7 +79,9 @@ class Daemon:
         self.cfg = select_shard(self.cfg)
         ev = self.cfg.evaluation
         self.store = StateStore(grid_step_s=ev.volatility_sample_s, history_points=ev.history_points)
-        self.evaluator = Evaluator(self.cfg, started_ns=self.clock.now_ns())
+        self.evaluator = Evaluator(
+            self.cfg, started_ns=self.clock.now_ns(), monotonic_ns=self.clock.monotonic_ns
+        )
         self.refresher = ModelRefresher(  # GARCH/OU/VaR history/Monte Carlo, off the loop (monitor/refit.py)
             self.clock, self.store.snapshot, lambda: self.latest, lambda: self.cfg.evaluation
         )
@@ -256,20 +258,32 @@ class Daemon:
 
     # ------------------------------------------------------------------ the loop
     async def tick(self) -> None:
-        """One evaluation cycle with a single `now` for every stage."""
+        """One evaluation cycle with a single `now` for every stage.
+
+        Each stage's duration goes to `eval_stats.stages_s` (the evaluator's own stages in place
+        of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
+        """
         now = self.clock.now_ns()
-        t0 = self.clock.monotonic_ns()
+        mono = self.clock.monotonic_ns
+        t0 = mono()
         snapshot = self.store.snapshot(now)
+        t1 = mono()
         figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
+        t2 = mono()
         events = self.engine.step(figures, now)
         self.latest = figures
+        t3 = mono()
         await self.submit(events, now)
-        dt = (self.clock.monotonic_ns() - t0) / NS_PER_S
+        t4 = mono()
+        inner = self.evaluator.stages_ns or {"evaluate": t2 - t1}
+        stages = {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}
+        dt = (t4 - t0) / NS_PER_S
         st = self.eval_stats
         st.count += 1
         st.last_duration_s = dt
         st.total_duration_s += dt
         st.last_tick_ns = now
+        st.stages_s = {k: v / NS_PER_S for k, v in stages.items()}
 
     async def submit(self, events: list[AlertEvent], now: int) -> None:
         """Hand decided events to the outbox; any it refuses go first, in order, on the next call.

@@ -35,6 +35,8 @@ class EvaluationStats:
     errors: int = 0
     skipped: int = 0  # schedule slots a tick overran (monitor/metronome.py)
     held: int = 0  # alert events decided but not yet stored by the outbox (Daemon.submit)
+    # the last tick's stages, which partition it: snapshot, the evaluator's stages, rules, handoff
+    stages_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,9 +163,18 @@ class PerpmonMetrics(Collector):
         ev = self._evaluation
         yield GaugeMetricFamily(
             "perpmon_evaluation_duration_seconds",
-            "Duration of the last evaluation tick.",
+            "Duration of the last evaluation tick: snapshot, evaluation, rules and hand-off to the outbox.",
             value=ev.last_duration_s,
         )
+        stages = GaugeMetricFamily(
+            "perpmon_evaluation_stage_duration_seconds",
+            "Duration of each stage of the last evaluation tick; the stages partition it (their sum is at "
+            "most perpmon_evaluation_duration_seconds).",
+            labels=["stage"],
+        )
+        for stage, seconds in ev.stages_s.items():
+            stages.add_metric([stage], seconds)
+        yield stages
         yield CounterMetricFamily("perpmon_evaluations", "Evaluation ticks run.", value=float(ev.count))
         yield CounterMetricFamily(
             "perpmon_evaluation_errors", "Evaluation ticks that raised.", value=float(ev.errors)

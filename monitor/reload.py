@@ -159,7 +159,7 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
             if plan.rules_changed
             else None
         )
-        evaluator = Evaluator(cfg, started_ns=d.started_ns)
+        evaluator = Evaluator(cfg, started_ns=d.started_ns, monotonic_ns=d.clock.monotonic_ns)
         collectors = [d.build_venue(v, cfg, secrets) for v in cfg.venues if v.name in plan.venues]
         for c in collectors:  # a key that can trade refuses the reload before anything changes
             await c.check_keys()
