@@ -30,7 +30,7 @@ from monitor.risk._num import FloatArray, IntArray, as_float, quiet
 from monitor.risk.reasons import Reason
 from monitor.risk.var import historical_var_es
 
-__all__ = ["McBook", "McMarket", "McResult", "monte_carlo"]
+__all__ = ["McBook", "McMarket", "McResult", "McSimulation", "monte_carlo", "quantile_standard_error"]
 
 
 class McMarket(NamedTuple):
@@ -74,6 +74,7 @@ class McResult(NamedTuple):
     mean_pnl: float
     n_paths: int
     reason: Reason
+    var_se: float = math.nan  # standard error of `var` from the paths' sampling (quantile_standard_error)
 
 
 def _nan(alpha: float, m: int, reason: Reason) -> McResult:
@@ -108,25 +109,101 @@ def monte_carlo(
     rng: np.random.Generator, chunk_elems: int = 4_000_000,
 ) -> McResult:  # fmt: skip
     """Simulate `n_paths` paths of `horizon_s / step_s` steps; VaR/ES of total PnL and LP touches."""
-    m = int(book.perp_q.size)
     reason = _check(market, book, horizon_s, step_s, n_paths, alpha)
     if reason != Reason.OK:
-        return _nan(alpha, m, reason)
-    k = int(market.spot.size)
-    mix = _mixing(market.nu)
-    chunk = max(1, min(n_paths, chunk_elems // max(k, 1)))
-    pnl = np.empty(n_paths)
-    touches = np.zeros(m)
-    any_touch = 0
-    for start in range(0, n_paths, chunk):
-        n = min(chunk, n_paths - start)
-        p, t = _simulate(market, mix, book, horizon_s, step_s, n, rng)
-        pnl[start : start + n] = p
-        touches += t.sum(axis=0)
-        any_touch += int(np.count_nonzero(t.any(axis=1))) if m else 0
-    res = historical_var_es(pnl, alpha, min_obs=1)
-    mean = float(pnl.mean())
-    return McResult(res.var, res.es, alpha, any_touch / n_paths, touches / n_paths, mean, n_paths, res.reason)
+        return _nan(alpha, int(book.perp_q.size), reason)
+    k = max(int(market.spot.size), 1)
+    chunk = max(1, min(n_paths, chunk_elems // k))
+    sim = McSimulation(market, book, horizon_s=horizon_s, step_s=step_s, n_paths=n_paths, rng=rng,
+                       chunk_paths=chunk)  # fmt: skip
+    while not sim.done:
+        sim.advance()
+    return sim.result(alpha)
+
+
+class McSimulation:
+    """One Monte Carlo run advanced a chunk of paths at a time; every confidence reads the same paths.
+
+    Why in chunks: the slow-model scheduler (monitor/refit.py) spends a CPU budget, and one run at
+    600 assets costs tens of CPU seconds; a chunk is a slice it can pace. The chunks draw from one
+    generator in order, so a run's paths depend only on the seed, `chunk_paths` and the path count,
+    and `resize` may raise the count after the first chunks (sized by their measured cost) without
+    changing the paths already drawn. `reason` is not OK when the inputs cannot be simulated.
+    """
+
+    def __init__(
+        self, market: McMarket, book: McBook, *, horizon_s: float, step_s: float, n_paths: int,
+        rng: np.random.Generator, chunk_paths: int,
+    ) -> None:  # fmt: skip
+        self.market, self.book, self.horizon_s, self.step_s = market, book, horizon_s, step_s
+        self.n_paths, self.chunk_paths, self._rng = n_paths, max(1, chunk_paths), rng
+        self.m = int(book.perp_q.size)
+        self.reason = _check(market, book, horizon_s, step_s, max(n_paths, 1), 0.5)
+        if n_paths < 1:
+            self.reason = Reason.BAD_PARAMETER
+        self.steps = max(1, round(horizon_s / step_s)) if self.reason == Reason.OK else 0
+        self.assets = int(market.spot.size)
+        self._mix = _mixing(market.nu) if self.reason == Reason.OK else None
+        self._pnl: list[FloatArray] = []
+        self._touches = np.zeros(self.m)
+        self._any_touch = 0
+        self.simulated = 0
+
+    @property
+    def done(self) -> bool:
+        return self.reason != Reason.OK or self.simulated >= self.n_paths
+
+    def resize(self, n_paths: int) -> None:
+        """Set the total path count; never below the paths already simulated."""
+        self.n_paths = max(n_paths, self.simulated, 1)
+
+    def advance(self) -> int:
+        """Simulate the next chunk; returns the paths it added (0 when done)."""
+        if self.done:
+            return 0
+        assert self._mix is not None
+        n = min(self.chunk_paths, self.n_paths - self.simulated)
+        p, t = _simulate(self.market, self._mix, self.book, self.horizon_s, self.step_s, n, self._rng)
+        self._pnl.append(p)
+        self._touches += t.sum(axis=0)
+        self._any_touch += int(np.count_nonzero(t.any(axis=1))) if self.m else 0
+        self.simulated += n
+        return n
+
+    def result(self, alpha: float) -> McResult:
+        """VaR/ES at `alpha` over the paths simulated so far (all of them once `done`)."""
+        if self.reason != Reason.OK:
+            return _nan(alpha, self.m, self.reason)
+        if not (0 < alpha < 1):
+            return _nan(alpha, self.m, Reason.BAD_PARAMETER)
+        n = self.simulated
+        if n == 0:
+            return _nan(alpha, self.m, Reason.EMPTY_HISTORY)
+        pnl = self._pnl[0] if len(self._pnl) == 1 else np.concatenate(self._pnl)
+        self._pnl = [pnl]
+        res = historical_var_es(pnl, alpha, min_obs=1)
+        mean = float(pnl.mean())
+        se = quantile_standard_error(pnl, 1.0 - alpha)
+        return McResult(res.var, res.es, alpha, self._any_touch / n, self._touches / n, mean, n, res.reason,
+                        se)  # fmt: skip
+
+
+def quantile_standard_error(x: FloatArray, p: float) -> float:
+    """Standard error of the sample p-quantile of `x`, distribution-free, from two order statistics.
+
+    The number of samples below the true quantile is binomial(n, p), with sd d = √(n·p·(1 − p)); the
+    order statistics d ranks either side of the estimate span about ±1 standard error, so half
+    their distance is the SE (no density estimate needed, O(n) by partial selection). NaN below
+    two samples either side.
+    """
+    n = int(x.size)
+    d = math.sqrt(n * p * (1.0 - p))
+    h = p * (n - 1)
+    lo, hi = math.floor(h - d), math.ceil(h + d)
+    if n < 3 or lo < 0 or hi > n - 1 or hi <= lo:
+        return math.nan
+    part = np.partition(x, (lo, hi))
+    return 0.5 * float(part[hi] - part[lo])
 
 
 _MIX_GRID = np.linspace(-8.0, 8.0, 257)  # normal scores; |g| > 8 has probability 1e-15
