@@ -233,7 +233,7 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     garch_min_obs: Annotated[int, msgspec.Meta(ge=30)] = 100  # returns needed before a GARCH fit
     var_confidences: tuple[Fraction, ...] = (0.95, 0.99)  # VaR/ES levels (the `confidence` label)
     var_horizon_s: PositiveFloat = 86_400.0  # VaR/ES horizon; at least one volatility sample
-    mc_paths: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000  # Monte Carlo paths per refit, at most
+    mc_paths: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000  # Monte Carlo paths, at most
     mc_seed: int = 0  # the same paths every refit: changes in MC VaR come from the book, not the dice
     # CPU the slow models may use, as a fraction of one core averaged over time (monitor/refit.py):
     # fits are paced to it, markets refitted round-robin (stalest first), and Monte Carlo runs the

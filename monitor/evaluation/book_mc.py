@@ -137,6 +137,28 @@ class McPlan:
     lp_unknown: frozenset[PositionKey]
     book: tuple[object, ...]
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Steps, assets and positions: what one path costs depends on these."""
+        return (self.sim.steps, self.sim.assets, self.sim.m)
+
+    @property
+    def simulated(self) -> int:
+        return self.sim.simulated
+
+    @property
+    def done(self) -> bool:
+        return self.sim.done
+
+    def resize(self, n_paths: int) -> None:
+        self.sim.resize(n_paths)
+
+    def advance(self) -> int:
+        return self.sim.advance()
+
+    def finish(self, confidences: tuple[float, ...], note: str = "") -> MonteCarloRun:
+        return finish_monte_carlo(self, confidences, note)
+
 
 def run_monte_carlo(
     snap: Snapshot,

@@ -161,7 +161,9 @@ def fit_market(
     garch = fit_garch(r, min_obs=min_obs, starting=start)
     b, why = basis_series(mark, spot)
     ou = ou_fit(b, step_s) if not why else ou_fit(np.zeros(0), step_s)
-    return MarketModel(garch=garch, last_bar_ns=int(ts[-1]) if ts.size else 0, ou=ou, fitted_at_ns=fitted_at_ns)
+    return MarketModel(
+        garch=garch, last_bar_ns=int(ts[-1]) if ts.size else 0, ou=ou, fitted_at_ns=fitted_at_ns
+    )
 
 
 def return_history(
@@ -241,7 +243,12 @@ def refresh_models(
     markets: dict[tuple[str, str], MarketModel] = {}
     for key, grid in snap.mark_grid.items():
         markets[key] = fit_market(
-            grid, snap.spot_grid.get(key), step_s, ev.garch_min_obs, previous.markets.get(key), snap.taken_at_ns
+            grid,
+            snap.spot_grid.get(key),
+            step_s,
+            ev.garch_min_obs,
+            previous.markets.get(key),
+            snap.taken_at_ns,
         )
     frozen_markets = MappingProxyType(markets)
     history = book_history(snap, ev)
