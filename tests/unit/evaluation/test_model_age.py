@@ -129,3 +129,23 @@ def test_quantile_standard_error_matches_the_spread_of_repeated_runs(alpha: floa
     q = np.quantile(runs, 1 - alpha, axis=1)
     se = np.median([quantile_standard_error(r, 1 - alpha) for r in runs[:50]])
     assert se == pytest.approx(float(np.std(q)), rel=0.2)
+
+
+def test_a_stale_model_in_breach_is_told_by_figure_unavailable() -> None:
+    """A rule starts no alert on a stale value; FigureUnavailable tells the breach, reason model_stale."""
+    from monitor.config import LevelConfig, RuleConfig
+    from monitor.rules import UNAVAILABLE_ALERTNAME, RuleEngine
+
+    rule = RuleConfig(name="GarchVolHigh", figure="volatility_garch_annualized_ratio", op=">",
+                      levels=(LevelConfig(severity="warning", threshold=1.0),))  # fmt: skip
+    key = FigureKey(name="volatility_garch_annualized_ratio", **M)
+    fig = Figure(value=2.5, unit="ratio", ts_ns=T0, fresh=False, reason="model_stale")
+    engine = RuleEngine((rule,), unavailable_for_s=30.0, unavailable_warmup_s=7200.0)
+    fired = [
+        (t, ev)
+        for t in range(0, 61, 5)
+        for ev in engine.step(Figures(taken_at_ns=T0 + t * 10**9, items={key: fig}), T0 + t * 10**9)
+    ]
+    assert [ev.labels["alertname"] for _, ev in fired] == [UNAVAILABLE_ALERTNAME]  # not GarchVolHigh
+    t, ev = fired[0]
+    assert t == 30 and ev.annotations["reason"] == "model_stale"  # a gap (30 s), not a warm-up (7200 s)
