@@ -1,10 +1,13 @@
 """The slow models the per-tick evaluator reads: one immutable record, replaced whole.
 
 A GARCH fit costs tens of milliseconds per symbol and a Monte Carlo run seconds, far beyond a
-tick, so `refresh_models` runs on a slow cadence in a worker thread (monitor/refit.py) from one
-store snapshot and returns a new `RiskModels`; the daemon swaps the reference (atomic in Python)
-and every tick reads whichever record is current. Nothing here mutates or keeps state between
-calls except the warm start passed in as `previous`.
+tick, so the models are fitted off the loop in worker threads (monitor/refit.py: one market, or one
+slice of the book's run, at a time, within a CPU budget) from store snapshots, and each finished
+part goes into a new `RiskModels`; the daemon swaps the reference (atomic in Python) and every
+tick reads whichever record is current. Each part carries the time of the snapshot it was fitted
+on, so its age is known. `refresh_models` fits everything at once (the reference, and what the
+offline tools use). Nothing here mutates or keeps state between calls except the warm start
+passed in as `previous`.
 
 What a record holds, per market (venue, symbol): the GARCH(1,1)-t fit of mark returns with the
 grid time of the last bar it used (the tick steps the recursion from there with each newer bar),
