@@ -6,9 +6,9 @@ and held a core the tick needed. Here the work is cut into jobs and paced:
 
 - **Jobs.** One per market (its GARCH(1,1)-t warm-started from the last parameters, and its OU
   basis fit; ~10–30 ms each) and one for the book (return history for parametric/historical VaR,
-  then Monte Carlo in chunks of ~0.2 CPU s, `budget_chunk_paths`). Each slice runs in a worker
-  thread (`asyncio.to_thread`) on a snapshot taken on the loop, and the finished model replaces
-  the old one in a new `RiskModels` record the next tick reads (one assignment).
+  then Monte Carlo in slices of ~0.2 CPU s: a few steps of a chunk of paths, book_mc.slice_steps).
+  Each slice runs in a worker thread (`asyncio.to_thread`) on a snapshot taken on the loop, and
+  the finished model replaces the old one in a new `RiskModels` record the next tick reads.
 - **Budget.** Each slice's cost is the worker thread's CPU time (`thread_cpu_ns`; one BLAS thread,
   so nothing runs unmeasured); after a slice of c CPU seconds that took w wall seconds the
   scheduler rests c / budget − w. So no slice starts while the refits are in debt: over any
@@ -346,14 +346,22 @@ class ModelRefresher:
         if isinstance(plan, MonteCarloRun):
             mc = replace(plan, fitted_at_ns=snap.taken_at_ns)
         else:
-            first = await self._slice(ev, plan.advance)
-            self.planner.mc_measured(plan.shape, first, self._job_cpu - prep_cpu)
+            spent = 0.0  # CPU of the slices since the last chunk completed
+            while plan.simulated == 0 and not plan.done:  # the first chunk prices a path of this shape
+                before = self._job_cpu
+                await self._slice(ev, plan.advance)
+                spent += self._job_cpu - before
+            self.planner.mc_measured(plan.shape, plan.simulated, spent)
             n, note = self.planner.mc_size(ev.model_cpu_budget, ev.refit_s, ev.mc_paths, floor)
             plan.resize(n)
+            spent = 0.0
             while not plan.done:
                 before = self._job_cpu
                 added = await self._slice(ev, plan.advance)
-                self.planner.mc_measured(plan.shape, added, self._job_cpu - before)
+                spent += self._job_cpu - before
+                if added:
+                    self.planner.mc_measured(plan.shape, added, spent)
+                    spent = 0.0
             mc = replace(await self._slice(ev, lambda: plan.finish(ev.var_confidences, note)),
                          fitted_at_ns=snap.taken_at_ns)  # fmt: skip
         self._job_cpu = prep_cpu  # the book job's own cost; its paths are costed per path above

@@ -54,10 +54,13 @@ __all__ = [
     "lps_from_figures",
     "prepare_monte_carlo",
     "run_monte_carlo",
+    "slice_steps",
 ]
 
 DEFAULT_INTERVAL_H = 8.0
-SLICE_ELEMS = 2_000_000  # path-step-asset cells per budgeted chunk (~100 ns each at 600 assets)
+SLICE_ELEMS = 2_000_000  # path-step-asset cells per budgeted slice (~100 ns each at 600 assets)
+CHUNK_CELLS = 40_000  # path × asset cells per numpy call in a budgeted run (64 paths at 600 assets)
+MIN_CHUNK_PATHS = 16
 
 
 def lps_from_figures(figs: Figures | None) -> dict[PositionKey, float]:
@@ -132,6 +135,7 @@ class McPlan:
     """One book's Monte Carlo, prepared and ready to simulate (in chunks, see `McSimulation`)."""
 
     sim: McSimulation
+    slice_steps: int | None  # steps per `advance` (None: a whole chunk)
     positions: tuple[PositionKey, ...]
     notes: tuple[str, ...]
     lp_unknown: frozenset[PositionKey]
@@ -154,7 +158,8 @@ class McPlan:
         self.sim.resize(n_paths)
 
     def advance(self) -> int:
-        return self.sim.advance()
+        """One slice; the paths it completed (0 until a chunk's last step)."""
+        return self.sim.advance(self.slice_steps)
 
     def finish(self, confidences: tuple[float, ...], note: str = "") -> MonteCarloRun:
         return finish_monte_carlo(self, confidences, note)
@@ -175,13 +180,19 @@ def run_monte_carlo(
     return finish_monte_carlo(plan, ev.var_confidences)
 
 
-def budget_chunk_paths(steps: int, assets: int, floor_paths: int) -> int:
-    """Paths per chunk of a budgeted run: about `SLICE_ELEMS` path-step-asset cells (~0.2 s of CPU).
+def budget_chunk_paths(assets: int, floor_paths: int) -> int:
+    """Paths per chunk of a budgeted run: `CHUNK_CELLS` path × asset cells per numpy call, at most the floor.
 
     A function of the book's shape only, never of measured costs, so every refit of the same book
-    draws the same paths (`mc_seed`); at most the floor, so a run at the floor is not one big slice.
+    draws the same paths (`mc_seed`). Wide enough that numpy's per-call overhead stays small; the
+    slices the budget paces are cut along the steps instead (`slice_steps`).
     """
-    return max(1, min(floor_paths, SLICE_ELEMS // max(1, steps * assets)))
+    return max(1, min(floor_paths, max(MIN_CHUNK_PATHS, CHUNK_CELLS // max(1, assets))))
+
+
+def slice_steps(chunk_paths: int, assets: int) -> int:
+    """Steps per budgeted slice: about `SLICE_ELEMS` path-step-asset cells (~0.2 CPU s)."""
+    return max(1, SLICE_ELEMS // max(1, chunk_paths * assets))
 
 
 def prepare_monte_carlo(
@@ -274,13 +285,14 @@ def prepare_monte_carlo(
     if budget_floor is None:
         chunk = max(1, min(n_paths, 4_000_000 // max(k, 1)))  # as monte_carlo()
     else:
-        chunk = budget_chunk_paths(max(1, round(ev.var_horizon_s / step_s)), k, budget_floor)
+        chunk = budget_chunk_paths(k, budget_floor)
     sim = McSimulation(
         market, mc_book, horizon_s=ev.var_horizon_s, step_s=step_s, n_paths=n_paths,
         rng=np.random.default_rng(ev.mc_seed), chunk_paths=chunk,
     )  # fmt: skip
     return McPlan(
         sim=sim,
+        slice_steps=slice_steps(chunk, k) if budget_floor is not None else None,
         positions=tuple(pk for pk, _, _ in positions),
         notes=tuple(dict.fromkeys(notes)),
         lp_unknown=frozenset(pk for pk, _, _ in positions if pk not in lps),

@@ -21,6 +21,7 @@ memory stays bounded (≈ 10 arrays of chunk × assets floats).
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from typing import NamedTuple
 
 import numpy as np
@@ -124,11 +125,14 @@ def monte_carlo(
 class McSimulation:
     """One Monte Carlo run advanced a chunk of paths at a time; every confidence reads the same paths.
 
-    Why in chunks: the slow-model scheduler (monitor/refit.py) spends a CPU budget, and one run at
-    600 assets costs tens of CPU seconds; a chunk is a slice it can pace. The chunks draw from one
-    generator in order, so a run's paths depend only on the seed, `chunk_paths` and the path count,
-    and `resize` may raise the count after the first chunks (sized by their measured cost) without
-    changing the paths already drawn. `reason` is not OK when the inputs cannot be simulated.
+    Why in pieces: the slow-model scheduler (monitor/refit.py) spends a CPU budget, and one run at
+    600 assets costs tens of CPU seconds; `advance(max_steps)` runs a few steps of the current
+    chunk of paths, a slice it can pace. Chunks stay wide (tens of paths × every asset per numpy
+    call): cut into two-path chunks instead, the per-step overhead made a path 3.7× dearer. The
+    chunks draw from one generator in order, so a run's paths depend only on the seed,
+    `chunk_paths` and the path count, and `resize` may change the count after the first chunks
+    (sized by their measured cost) without changing the paths already drawn. `reason` is not OK
+    when the inputs cannot be simulated.
     """
 
     def __init__(
@@ -148,27 +152,41 @@ class McSimulation:
         self._touches = np.zeros(self.m)
         self._any_touch = 0
         self.simulated = 0
+        self._chunk: Generator[None, None, tuple[FloatArray, npt.NDArray[np.bool_]]] | None = None
+        self._chunk_n = 0
 
     @property
     def done(self) -> bool:
-        return self.reason != Reason.OK or self.simulated >= self.n_paths
+        return self.reason != Reason.OK or (self.simulated >= self.n_paths and self._chunk is None)
 
     def resize(self, n_paths: int) -> None:
-        """Set the total path count; never below the paths already simulated."""
-        self.n_paths = max(n_paths, self.simulated, 1)
+        """Set the total path count; never below the paths already simulated or being simulated."""
+        self.n_paths = max(n_paths, self.simulated + (self._chunk_n if self._chunk is not None else 0), 1)
 
-    def advance(self) -> int:
-        """Simulate the next chunk; returns the paths it added (0 when done)."""
+    def advance(self, max_steps: int | None = None) -> int:
+        """Simulate up to `max_steps` steps of the current chunk (None: the whole chunk).
+
+        Returns the paths completed by this call: the chunk's size when it finished, else 0.
+        """
         if self.done:
             return 0
         assert self._mix is not None
-        n = min(self.chunk_paths, self.n_paths - self.simulated)
-        p, t = _simulate(self.market, self._mix, self.book, self.horizon_s, self.step_s, n, self._rng)
-        self._pnl.append(p)
-        self._touches += t.sum(axis=0)
-        self._any_touch += int(np.count_nonzero(t.any(axis=1))) if self.m else 0
-        self.simulated += n
-        return n
+        if self._chunk is None:
+            self._chunk_n = min(self.chunk_paths, self.n_paths - self.simulated)
+            self._chunk = _simulate(self.market, self._mix, self.book, self.horizon_s, self.step_s,
+                                    self._chunk_n, self._rng)  # fmt: skip
+        try:
+            for _ in range(self.steps + 1 if max_steps is None else max(1, max_steps)):
+                next(self._chunk)
+        except StopIteration as stop:
+            p, t = stop.value
+            self._chunk = None
+            self._pnl.append(p)
+            self._touches += t.sum(axis=0)
+            self._any_touch += int(np.count_nonzero(t.any(axis=1))) if self.m else 0
+            self.simulated += self._chunk_n
+            return self._chunk_n
+        return 0
 
     def result(self, alpha: float) -> McResult:
         """VaR/ES at `alpha` over the paths simulated so far (all of them once `done`)."""
@@ -274,7 +292,11 @@ def _innovations(mk: McMarket, mix: _Mixing, n: int, rng: np.random.Generator) -
 def _simulate(
     mk: McMarket, mix: _Mixing, book: McBook, horizon_s: float, step_s: float, n: int,
     rng: np.random.Generator,
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:  # fmt: skip
+) -> Generator[None, None, tuple[FloatArray, npt.NDArray[np.bool_]]]:  # fmt: skip
+    """`n` paths, one step per resumption (so a run can be paused between steps); returns PnL, touches.
+
+    Pausing changes nothing drawn: the generator is the only user of `rng` until it returns.
+    """
     steps = max(1, round(horizon_s / step_s))
     k = mk.spot.size
     used, pos_col = np.unique(book.perp_asset, return_inverse=True)  # assets that carry perps
@@ -314,6 +336,7 @@ def _simulate(
             rows = (row0[:, None] + done_before[settle].astype(np.intp)) % hist.shape[0]
             rate = np.take_along_axis(hist[:, settle], rows, axis=0)
             funding -= (perp[:, settle] * rate) @ net_perp[settle]
+        yield
     pnl = (spot - mk.spot) @ book.spot_q + (perp - perp0) @ net_perp + funding
     touched = ((book.perp_q > 0) & (lo[:, pos_col] <= book.perp_lp)) | (
         (book.perp_q < 0) & (hi[:, pos_col] >= book.perp_lp)
