@@ -382,6 +382,8 @@ class ModelRefresher:
         self._recent.append((end, cpu_s))
         wall_s = (end - start) / NS_PER_S
         await self._clock.sleep(max(0.0, cpu_s / ev.model_cpu_budget - wall_s))
+        # the share and the plan stay current through a long Monte Carlo run, not only between jobs
+        self.models = replace(self.models, budget=self.budget_state(ev))
         if err is not None:
             raise err
         return out  # type: ignore[return-value]  # set whenever err is None

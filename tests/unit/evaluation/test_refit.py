@@ -325,3 +325,43 @@ async def test_a_changed_book_brings_the_book_refit_forward() -> None:
     assert EARLY_REFIT_GAP_S <= gaps[0] < EARLY_REFIT_GAP_S + BOOK_CHECK_S + 1.0
     assert gaps[1] >= 300.0  # the book did not change again: back to the cadence
     assert w.ref.early_refits == 1
+
+
+async def test_the_real_jobs_on_a_budget_give_the_reference_models() -> None:
+    """The daemon's jobs (real fits, Monte Carlo in slices sized by the budget) against refresh_models."""
+    from monitor.evaluation.book_mc import lps_from_figures
+    from monitor.evaluation.models import refresh_models
+    from monitor.evaluator import Evaluator
+    from tests.unit.evaluation.world import T0, bar_ns, path, put_bars, put_book, store
+
+    cfg = config(mc_paths=4_000, mc_min_paths=500)
+    marks, basis = path(402)
+    st = store()
+    put_bars(st, marks, basis, 0, 401)
+    now = bar_ns(401)
+    put_book(st, now)
+    first = Evaluator(cfg, started_ns=T0).evaluate(st.snapshot(now), now)
+    clock = ManualClock(now)
+    ref = ModelRefresher(clock, lambda t: st.snapshot(now), lambda: first, lambda: cfg.evaluation)
+    task = asyncio.create_task(ref.run())
+    for _ in range(20_000):
+        if ref.book_fits:
+            break
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    got = ref.models
+    want = refresh_models(st.snapshot(now), cfg.evaluation, EMPTY_MODELS, lps_from_figures(first))
+    key = ("binance", "BTCUSDT")
+    assert got.markets[key].garch == want.markets[key].garch and got.markets[key].ou == want.markets[key].ou
+    assert np.array_equal(got.history.returns, want.history.returns)
+    mc = got.mc
+    assert mc.reason == "" and mc.n_paths in path_levels(4_000, 500) and mc.steps == 60
+    for alpha, res in mc.results.items():
+        ref_res = want.mc.results[alpha]
+        assert math.isfinite(res.var) and res.var_se > 0
+        assert abs(res.var - ref_res.var) < 5 * math.hypot(
+            res.var_se, ref_res.var_se
+        )  # other paths, same law
+    assert got.budget.stale_after_s >= STALE_ROUNDS * cfg.evaluation.refit_s
