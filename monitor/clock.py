@@ -10,7 +10,7 @@ import asyncio
 import time
 from typing import Protocol
 
-__all__ = ["NS_PER_S", "Clock", "LiveClock", "ManualClock"]
+__all__ = ["NS_PER_S", "Clock", "LiveClock", "ManualClock", "thread_cpu_ns"]
 
 NS_PER_S = 1_000_000_000
 
@@ -63,3 +63,12 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+def thread_cpu_ns() -> int:
+    """CPU time the calling thread has used (not wall time): what a job in a worker thread cost.
+
+    Only that thread's own work counts, which is why the daemon runs one BLAS thread
+    (`OPENBLAS_NUM_THREADS=1`): a BLAS pool's helper threads would do work no one measured.
+    """
+    return time.thread_time_ns()

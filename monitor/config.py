@@ -233,8 +233,13 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     garch_min_obs: Annotated[int, msgspec.Meta(ge=30)] = 100  # returns needed before a GARCH fit
     var_confidences: tuple[Fraction, ...] = (0.95, 0.99)  # VaR/ES levels (the `confidence` label)
     var_horizon_s: PositiveFloat = 86_400.0  # VaR/ES horizon; at least one volatility sample
-    mc_paths: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000  # Monte Carlo paths per refit
+    mc_paths: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000  # Monte Carlo paths, at most
     mc_seed: int = 0  # the same paths every refit: changes in MC VaR come from the book, not the dice
+    # CPU the slow models may use, as a fraction of one core averaged over time (monitor/refit.py):
+    # fits are paced to it, markets refitted round-robin (stalest first), and Monte Carlo runs the
+    # paths (at most mc_paths, never fewer than mc_min_paths) that what is left of it pays for
+    model_cpu_budget: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.25
+    mc_min_paths: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 1_000  # fewer would be noise
     target_vol: PositiveFloat = 0.20  # annualised volatility target (hedge and sizing advice)
     shock: Fraction = 0.20  # top-up needed to survive this adverse price move (0.2 = 20 %)
     proxy_hedges: tuple[ProxyHedgeConfig, ...] = ()  # beta hedges with R² (e.g. an altcoin with BTC)

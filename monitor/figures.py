@@ -116,7 +116,31 @@ CATALOG: dict[str, FigureSpec] = {
         "1 when the stream is silent beyond its limit, down, or never heard.", "flag", _F
     ),
     # slow models (GARCH, OU, return history, Monte Carlo), refitted off the loop every refit_s
-    "risk_models_age_seconds": FigureSpec("Seconds since the slow risk models were refitted.", "seconds", ()),
+    "risk_models_age_seconds": FigureSpec(
+        "Seconds since the oldest slow risk model in use was refitted.", "seconds", ()
+    ),
+    # the slow models' CPU budget (monitor/refit.py, evaluation.model_cpu_budget)
+    "market_model_age_seconds": FigureSpec(
+        "Seconds since the market's GARCH and OU models were refitted; reason model_stale past the budget's "
+        "limit.",
+        "seconds",
+        _M,
+    ),
+    "var_model_age_seconds": FigureSpec(
+        "Seconds since the model behind var_usd/es_usd of this method was refitted (history or Monte Carlo).",
+        "seconds",
+        ("method",),
+    ),
+    "model_refit_round_seconds": FigureSpec(
+        "Wall time a refit of every slow model takes within the CPU budget (at least refit_s).", "seconds", ()
+    ),
+    "model_cpu_share_ratio": FigureSpec(
+        "CPU the slow-model refits used over the last minute, as a fraction of one core.", "ratio", ()
+    ),
+    "var_mc_paths": FigureSpec("Monte Carlo paths the CPU budget paid for in the last run.", "count", ()),
+    "var_mc_standard_error_usd": FigureSpec(
+        "Standard error of the Monte Carlo VaR from its finite paths.", "usd", ("confidence",)
+    ),
     "volatility_garch_annualized_ratio": FigureSpec(
         "GARCH(1,1)-t volatility forecast of mark returns for the next bar, annualised.", "ratio", _M
     ),

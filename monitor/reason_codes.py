@@ -37,6 +37,8 @@ EVALUATOR_CODES = frozenset(
         "leg_from_venue",  # a leg priced from the venue's account data (no live mark, or no tiers)
         "leg_unpriced",  # a leg neither the mark stream nor the venue's account data prices
         "lp_unknown",
+        "mc_over_budget",  # Monte Carlo ran at mc_min_paths, more than the CPU budget leaves it
+        "model_stale",  # a slow model older than its CPU budget allows (monitor/evaluation/model_age.py)
         "never_heard",
         "no_correlation",
         "no_funding_estimate",

@@ -1,44 +1,251 @@
-"""The slow cadence: refit GARCH/OU, rebuild the return history and rerun Monte Carlo off the loop.
+"""The slow models on a CPU budget: GARCH/OU per market, the book's history and Monte Carlo, off the loop.
 
-A refit takes from tens of milliseconds (one symbol) to seconds (Monte Carlo, many symbols): on
-the event loop it would stall every feed and the evaluation tick. So the work runs in a worker
-thread (`asyncio.to_thread`) on a snapshot taken on the loop, and the finished `RiskModels`
-replaces the old one in a single assignment the next tick reads. A failing refit keeps the
-previous models (their age keeps growing in `risk_models_age_seconds`) and is counted.
+Refitting everything at once every `refit_s` does not scale: at 600 symbols × 1,000 positions one
+warm refit took 197 CPU seconds (655 % of a core at the old 300 s cadence), so it never kept up
+and held a core the tick needed. Here the work is cut into jobs and paced:
 
-A trade changes the book, and VaR of a book the models never saw is reported as not available
-(monitor/evaluation/book_var.py); so the book is checked every few seconds on the loop (a cheap
-comparison) and a change brings the next refit forward, at most one early refit per
-`EARLY_REFIT_GAP_S`, so an active book cannot keep a core busy with Monte Carlo.
+- **Jobs.** One per market (its GARCH(1,1)-t warm-started from the last parameters, and its OU
+  basis fit; ~10–30 ms each) and one for the book (return history for parametric/historical VaR,
+  then Monte Carlo in slices of ~0.2 CPU s: a few steps of a chunk of paths, book_mc.slice_steps).
+  Each slice runs in a worker thread (`asyncio.to_thread`) on a snapshot taken on the loop, and
+  the finished model replaces the old one in a new `RiskModels` record the next tick reads.
+- **Budget.** Each slice's cost is the worker thread's CPU time (`thread_cpu_ns`; one BLAS thread,
+  so nothing runs unmeasured); after a slice of c CPU seconds that took w wall seconds the
+  scheduler rests c / budget − w. So no slice starts while the refits are in debt: over any
+  window the refits use at most `model_cpu_budget` × window plus one slice, whatever the book size.
+  A thread slowed by the GIL or a busy box only makes the pace slower, never the share larger.
+- **Order.** A job is due `refit_s` after it last finished; among due jobs the stalest runs first
+  (never fitted before everything, markets before the book on a tie, so a new symbol is fitted
+  before the Monte Carlo that needs it). Every job is served within one round of the others: a job
+  that becomes due waits only for those due before it. A changed book makes the book job due
+  `EARLY_REFIT_GAP_S` after its last run (VaR of a book the models never saw is not available).
+- **Monte Carlo size.** Steps are fixed (var_horizon_s / volatility_sample_s: the GARCH parameters
+  are per bar, and a coarser step would need a temporally aggregated GARCH and would miss LP touches
+  between grid points), so the budget sizes the paths: per `refit_s` the budget pays
+  `model_cpu_budget` × refit_s CPU seconds; the markets and the history take their measured cost
+  and Monte Carlo gets what is left (less `HEADROOM`), priced at the measured cost per path of
+  this book's shape (its first chunk measures it when the shape is new). The count is a level of
+  `mc_paths` × 2^(−i/2), so small cost noise does not change the paths (`mc_seed` draws the same
+  ones every refit); never below `mc_min_paths`: when even that does not fit, it runs at the floor,
+  says `mc_over_budget` on the Monte Carlo figures, and the round takes longer instead.
+- **Age.** Every model keeps its fit time (market_model_age_seconds, var_model_age_seconds). The
+  round the budget plans is (every job's measured cost) / budget, at least refit_s; a model older
+  than `STALE_ROUNDS` rounds has fallen behind what the budget allows (a fit failing each time, a
+  starved thread), and the tick flags its figures `model_stale` (monitor/evaluation/model_age.py).
+
+A failing job keeps the previous model (its age keeps growing until it is flagged) and is counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Protocol, TypeVar
 
 import structlog
 
-from monitor.clock import NS_PER_S, Clock
+from monitor.clock import NS_PER_S, Clock, thread_cpu_ns
 from monitor.config import EvaluationConfig
-from monitor.evaluation.book_mc import lps_from_figures
+from monitor.evaluation.book_mc import lps_from_figures, prepare_monte_carlo
 from monitor.evaluation.exposure import PositionKey, book_signature, market_exposures
-from monitor.evaluation.models import EMPTY_MODELS, RiskModels, refresh_models
+from monitor.evaluation.models import (
+    EMPTY_MODELS,
+    MarketModel,
+    ModelBudget,
+    MonteCarloRun,
+    ReturnHistory,
+    RiskModels,
+    book_history,
+    fit_market,
+    oldest_fit_ns,
+)
 from monitor.records import Figures
 from monitor.store.state import Snapshot
 
-__all__ = ["Fit", "ModelRefresher"]
+__all__ = [
+    "BOOK",
+    "BookMc",
+    "BudgetPlanner",
+    "FitMarket",
+    "ModelRefresher",
+    "PrepareBook",
+    "fit_market_job",
+    "path_levels",
+    "prepare_book_job",
+]
 
 log = structlog.get_logger(__name__)
 
-Fit = Callable[[Snapshot, EvaluationConfig, RiskModels, Mapping[PositionKey, float]], RiskModels]
-FIRST_FIT_AFTER_S = 5.0  # the first fit waits for a little history, then the cadence is refit_s
+T = TypeVar("T")
+MarketKey = tuple[str, str]
+BOOK: MarketKey = ("", "")  # the book job's key beside the markets' (venue, symbol)
+
+FIRST_FIT_AFTER_S = 5.0  # the first fit waits for a little history
 BOOK_CHECK_S = 2.0  # how often the loop compares the book with the one the models simulated
-EARLY_REFIT_GAP_S = 10.0  # a changed book refits early, but no sooner than this after the last fit
+EARLY_REFIT_GAP_S = 10.0  # a changed book refits early, but no sooner than this after the last run
+SNAPSHOT_REUSE_S = 2.0  # market jobs share one snapshot this long (taking one at 600 symbols costs ms)
+HEADROOM = 0.8  # Monte Carlo is sized to this share of what is left, so estimates a bit low still fit
+STALE_ROUNDS = 2.0  # a model older than this many planned rounds is flagged model_stale
+SHARE_WINDOW_S = 60.0  # the CPU share reported is over this window
+DEFAULT_FIT_S = 0.02  # the cost assumed for a market fit until one is measured
+COST_EWMA = 0.3  # weight of the newest measurement in a cost estimate
+
+
+class BookMc(Protocol):
+    """A prepared Monte Carlo run that the scheduler advances a chunk at a time (see McPlan)."""
+
+    @property
+    def shape(self) -> tuple[int, int, int]: ...
+    @property
+    def simulated(self) -> int: ...
+    @property
+    def done(self) -> bool: ...
+    def resize(self, n_paths: int) -> None: ...
+    def advance(self) -> int: ...
+    def finish(self, confidences: tuple[float, ...], note: str = "") -> MonteCarloRun: ...
+
+
+FitMarket = Callable[[Snapshot, EvaluationConfig, MarketKey, MarketModel | None], MarketModel]
+PrepareBook = Callable[
+    [Snapshot, EvaluationConfig, Mapping[MarketKey, MarketModel], Mapping[PositionKey, float], int],
+    tuple[ReturnHistory, "MonteCarloRun | BookMc"],
+]
+
+
+def fit_market_job(
+    snap: Snapshot, ev: EvaluationConfig, key: MarketKey, previous: MarketModel | None
+) -> MarketModel:
+    """One market's GARCH (warm-started from `previous`) and OU fits, stamped with the snapshot time."""
+    return fit_market(
+        snap.mark_grid[key], snap.spot_grid.get(key), ev.volatility_sample_s, ev.garch_min_obs, previous,
+        snap.taken_at_ns,
+    )  # fmt: skip
+
+
+def prepare_book_job(
+    snap: Snapshot,
+    ev: EvaluationConfig,
+    markets: Mapping[MarketKey, MarketModel],
+    lps: Mapping[PositionKey, float],
+    floor_paths: int,
+) -> tuple[ReturnHistory, MonteCarloRun | BookMc]:
+    """The book's return history, and its Monte Carlo prepared in budget chunks (or why there is none)."""
+    plan = prepare_monte_carlo(snap, ev, markets, lps, n_paths=floor_paths, budget_floor=floor_paths)
+    return book_history(snap, ev), plan
+
+
+def path_levels(max_paths: int, floor: int) -> list[int]:
+    """The path counts Monte Carlo may run, largest first: max × 2^(−i/2) down to the floor."""
+    floor = min(floor, max_paths)
+    out: list[int] = []
+    i = 0
+    while (n := round(max_paths * 2 ** (-i / 2))) > floor:
+        out.append(n)
+        i += 1
+    return [*out, floor]
+
+
+@dataclass(slots=True)
+class _Job:
+    done_ns: float = -math.inf  # monotonic time it last finished; -inf: never
+    cost_s: float = math.nan  # CPU seconds per run, smoothed
+
+
+class BudgetPlanner:
+    """The scheduler's bookkeeping, with no I/O: which job is next, Monte Carlo's size, the plan's round."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[MarketKey, _Job] = {}
+        self.mc_cost_per_path_s = math.nan
+        self.mc_shape: tuple[int, int, int] = (0, 0, 0)
+        self.mc_paths = 0  # the size last chosen
+        self.early_book = False
+
+    def sync(self, markets: list[MarketKey]) -> None:
+        """The market jobs follow the snapshot's markets; the book job always exists."""
+        keep = {*markets, BOOK}
+        for k in [k for k in self.jobs if k not in keep]:
+            del self.jobs[k]
+        for k in keep:
+            self.jobs.setdefault(k, _Job())
+
+    def next_job(self, now_ns: int, refit_s: float) -> MarketKey | None:
+        """The stalest due job: never run first, markets before the book on a tie, then by due time."""
+        refit_ns = refit_s * NS_PER_S
+        best: tuple[float, int, MarketKey] | None = None
+        for key, job in self.jobs.items():
+            due = -math.inf if key == BOOK and self.early_book else job.done_ns + refit_ns
+            if due > now_ns:
+                continue
+            rank = (due, 1 if key == BOOK else 0, key)
+            if best is None or rank < best:
+                best = rank
+        return best[2] if best is not None else None
+
+    def next_due_s(self, now_ns: int, refit_s: float) -> float:
+        """Seconds until the next job is due (0 when one is)."""
+        due = min((j.done_ns + refit_s * NS_PER_S for j in self.jobs.values()), default=math.inf)
+        return max(0.0, (due - now_ns) / NS_PER_S)
+
+    def finished(self, key: MarketKey, now_ns: int, cpu_s: float) -> None:
+        job = self.jobs.setdefault(key, _Job())
+        job.done_ns = now_ns
+        job.cost_s = cpu_s if math.isnan(job.cost_s) else (1 - COST_EWMA) * job.cost_s + COST_EWMA * cpu_s
+        if key == BOOK:
+            self.early_book = False
+
+    def markets_cost_s(self) -> float:
+        """CPU seconds one refit of every market costs (unmeasured ones at the mean of the measured)."""
+        costs = [j.cost_s for k, j in self.jobs.items() if k != BOOK]
+        known = [c for c in costs if not math.isnan(c)]
+        guess = sum(known) / len(known) if known else DEFAULT_FIT_S
+        return sum(known) + guess * (len(costs) - len(known))
+
+    def book_prep_cost_s(self) -> float:
+        """The book job's cost besides its Monte Carlo paths (the history, the run's preparation)."""
+        c = self.jobs.get(BOOK, _Job()).cost_s
+        return 0.0 if math.isnan(c) else c
+
+    def mc_measured(self, shape: tuple[int, int, int], paths: int, cpu_s: float) -> None:
+        """A chunk of `paths` paths of a book of `shape` cost `cpu_s`: update the cost per path."""
+        if paths <= 0:
+            return
+        per = cpu_s / paths
+        if shape != self.mc_shape or math.isnan(self.mc_cost_per_path_s):
+            self.mc_shape, self.mc_cost_per_path_s = shape, per
+        else:
+            self.mc_cost_per_path_s = (1 - COST_EWMA) * self.mc_cost_per_path_s + COST_EWMA * per
+
+    def mc_size(self, budget: float, refit_s: float, max_paths: int, floor: int) -> tuple[int, str]:
+        """Paths for the next run and a note ("mc_over_budget" when even the floor does not fit)."""
+        share = HEADROOM * budget * refit_s - self.markets_cost_s() - self.book_prep_cost_s()
+        per = self.mc_cost_per_path_s if self.mc_cost_per_path_s > 0 else 0.0
+        levels = path_levels(max_paths, floor)
+        fits = [n for n in levels if n * per <= share]
+        if not fits:
+            self.mc_paths = levels[-1]
+            return self.mc_paths, "mc_over_budget"
+        n = fits[0]
+        prev = self.mc_paths
+        # hysteresis: move up a level only with room to spare, so noise in costs does not flip it
+        if prev in levels and prev < n and prev * per <= share and n * per > 0.85 * share:
+            n = prev
+        self.mc_paths = n
+        return n, ""
+
+    def round_s(self, budget: float, refit_s: float) -> float:
+        """Wall time one refit of every model takes at the budget (at least refit_s)."""
+        per = self.mc_cost_per_path_s if self.mc_cost_per_path_s > 0 else 0.0
+        cpu = self.markets_cost_s() + self.book_prep_cost_s() + self.mc_paths * per
+        return max(refit_s, cpu / budget)
 
 
 class ModelRefresher:
-    """Holds the current `RiskModels`; `run()` replaces it every `refit_s` with a fit made in a thread."""
+    """Holds the current `RiskModels`; `run()` refits its parts one job at a time within the CPU budget."""
 
     def __init__(
         self,
@@ -46,52 +253,179 @@ class ModelRefresher:
         snapshot: Callable[[int], Snapshot],
         figures: Callable[[], Figures | None],
         config: Callable[[], EvaluationConfig],
-        fit: Fit = refresh_models,
+        *,
+        fit_market: FitMarket = fit_market_job,
+        prepare_book: PrepareBook = prepare_book_job,
+        cpu_ns: Callable[[], int] = thread_cpu_ns,
     ) -> None:
         self.models: RiskModels = EMPTY_MODELS
-        self.refits = 0
-        self.early_refits = 0  # brought forward by a book change
+        self.refits = 0  # jobs finished (market fits and book runs)
+        self.market_fits = 0
+        self.book_fits = 0
+        self.early_refits = 0  # book runs brought forward by a book change
         self.errors = 0
-        self._clock, self._snapshot, self._figures, self._config, self._fit = (
-            clock,
-            snapshot,
-            figures,
-            config,
-            fit,
-        )
+        self.cpu_s = 0.0  # CPU the refits used since start
+        self.planner = BudgetPlanner()
+        self._clock, self._snapshot, self._figures, self._config = clock, snapshot, figures, config
+        self._fit_market, self._prepare_book, self._cpu_ns = fit_market, prepare_book, cpu_ns
+        self._snap: Snapshot | None = None
+        self._snap_mono = 0
+        self._book_checked = -math.inf
+        self._recent: deque[tuple[int, float]] = deque()  # (monotonic end, CPU s) of recent slices
+        self._first_slice_ns: int | None = None
+        self._job_cpu = 0.0  # CPU seconds of the job running now
 
-    async def refresh(self) -> None:
-        """One refit: snapshot and LPs on the loop, the fit in a worker thread, then the swap."""
-        snap = self._snapshot(self._clock.now_ns())
-        lps = lps_from_figures(self._figures())
-        ev = self._config()
-        self.models = await asyncio.to_thread(self._fit, snap, ev, self.models, lps)
-        self.refits += 1
-
-    def book_changed(self) -> bool:
-        """True when the book now differs from the one the current models simulated."""
-        snap = self._snapshot(self._clock.now_ns())
-        return book_signature(market_exposures(snap)) != self.models.mc.book
-
+    # ------------------------------------------------------------------ the cadence
     async def run(self) -> None:
         await self._clock.sleep(min(FIRST_FIT_AFTER_S, self._config().refit_s))
         while True:
-            last = self._clock.monotonic_ns()
+            ev = self._config()  # re-read each job: a reload may change the budget or the cadence
+            key = self._next()
+            if key is None:
+                due_s = self.planner.next_due_s(self._clock.monotonic_ns(), ev.refit_s)
+                await self._clock.sleep(min(BOOK_CHECK_S, max(due_s, 0.01)))
+                continue
+            self._job_cpu = 0.0
             try:
-                await self.refresh()
-            except Exception:  # a bug in a fit must not end the cadence; the old models stay
+                if key == BOOK:
+                    await self._refit_book(ev)
+                else:
+                    await self._refit_market(ev, key)
+            except Exception:  # a bug in a fit must not end the cadence; the old model stays
                 self.errors += 1
-                log.exception("risk model refit failed")
-            await self._wait_for_next(last)
+                log.exception("risk model refit failed", market="/".join(key) if key != BOOK else "book")
+            self.planner.finished(key, self._clock.monotonic_ns(), self._job_cpu)
 
-    async def _wait_for_next(self, last_ns: int) -> None:
-        """Until refit_s has passed since `last_ns`, or the book changed and EARLY_REFIT_GAP_S has."""
-        while True:
-            since = (self._clock.monotonic_ns() - last_ns) / NS_PER_S
-            refit_s = self._config().refit_s  # re-read: a reload may change it
-            if since >= refit_s:
-                return
-            if since >= EARLY_REFIT_GAP_S and self.book_changed():
+    def _next(self) -> MarketKey | None:
+        snap = self._cached_snapshot()
+        self.planner.sync(list(snap.mark_grid))
+        now = self._clock.monotonic_ns()
+        ev = self._config()
+        book = self.planner.jobs[BOOK]
+        gap_ok = now - book.done_ns >= EARLY_REFIT_GAP_S * NS_PER_S
+        if gap_ok and not self.planner.early_book and now - self._book_checked >= BOOK_CHECK_S * NS_PER_S:
+            self._book_checked = now
+            if book.done_ns > -math.inf and self.book_changed(snap):
+                self.planner.early_book = True
                 self.early_refits += 1
-                return
-            await self._clock.sleep(min(BOOK_CHECK_S, refit_s - since))
+        return self.planner.next_job(now, ev.refit_s)
+
+    def book_changed(self, snap: Snapshot | None = None) -> bool:
+        """True when the book now differs from the one the current models simulated."""
+        snap = snap if snap is not None else self._snapshot(self._clock.now_ns())
+        return book_signature(market_exposures(snap)) != self.models.mc.book
+
+    def _cached_snapshot(self) -> Snapshot:
+        mono = self._clock.monotonic_ns()
+        if self._snap is None or mono - self._snap_mono >= SNAPSHOT_REUSE_S * NS_PER_S:
+            self._snap, self._snap_mono = self._snapshot(self._clock.now_ns()), mono
+        return self._snap
+
+    # ------------------------------------------------------------------ jobs
+    async def _refit_market(self, ev: EvaluationConfig, key: MarketKey) -> None:
+        snap = self._cached_snapshot()
+        if key not in snap.mark_grid:
+            return
+        previous = self.models.markets.get(key)
+        model = await self._slice(ev, lambda: self._fit_market(snap, ev, key, previous))
+        markets = {k: m for k, m in self.models.markets.items() if k in snap.mark_grid}
+        markets[key] = model
+        self.market_fits += 1
+        self.refits += 1
+        self._publish(ev, markets=markets)
+
+    async def _refit_book(self, ev: EvaluationConfig) -> None:
+        snap = self._snapshot(self._clock.now_ns())  # the book as it is now, with the LPs of the last tick
+        self._snap, self._snap_mono = snap, self._clock.monotonic_ns()
+        lps = lps_from_figures(self._figures())
+        markets = self.models.markets
+        floor = min(ev.mc_min_paths, ev.mc_paths)
+        history, plan = await self._slice(ev, lambda: self._prepare_book(snap, ev, markets, lps, floor))
+        self._publish(ev, history=history)  # parametric and historical VaR need not wait for the paths
+        prep_cpu = self._job_cpu
+        if isinstance(plan, MonteCarloRun):
+            mc = replace(plan, fitted_at_ns=snap.taken_at_ns)
+        else:
+            spent = 0.0  # CPU of the slices since the last chunk completed
+            while plan.simulated == 0 and not plan.done:  # the first chunk prices a path of this shape
+                before = self._job_cpu
+                await self._slice(ev, plan.advance)
+                spent += self._job_cpu - before
+            self.planner.mc_measured(plan.shape, plan.simulated, spent)
+            n, note = self.planner.mc_size(ev.model_cpu_budget, ev.refit_s, ev.mc_paths, floor)
+            plan.resize(n)
+            spent = 0.0
+            while not plan.done:
+                before = self._job_cpu
+                added = await self._slice(ev, plan.advance)
+                spent += self._job_cpu - before
+                if added:
+                    self.planner.mc_measured(plan.shape, added, spent)
+                    spent = 0.0
+            mc = replace(await self._slice(ev, lambda: plan.finish(ev.var_confidences, note)),
+                         fitted_at_ns=snap.taken_at_ns)  # fmt: skip
+        self._job_cpu = prep_cpu  # the book job's own cost; its paths are costed per path above
+        self.book_fits += 1
+        self.refits += 1
+        self._publish(ev, mc=mc)
+
+    async def _slice(self, ev: EvaluationConfig, fn: Callable[[], T]) -> T:
+        """Run `fn` in a worker thread, add its CPU time to the job, then rest so the budget holds."""
+        start = self._clock.monotonic_ns()
+        if self._first_slice_ns is None:
+            self._first_slice_ns = start
+        out, err, cpu_ns = await asyncio.to_thread(self._measured, fn)
+        end = self._clock.monotonic_ns()
+        cpu_s = cpu_ns / NS_PER_S
+        self._job_cpu += cpu_s
+        self.cpu_s += cpu_s
+        self._recent.append((end, cpu_s))
+        wall_s = (end - start) / NS_PER_S
+        await self._clock.sleep(max(0.0, cpu_s / ev.model_cpu_budget - wall_s))
+        # the share and the plan stay current through a long Monte Carlo run, not only between jobs
+        self.models = replace(self.models, budget=self.budget_state(ev))
+        if err is not None:
+            raise err
+        return out  # type: ignore[return-value]  # set whenever err is None
+
+    def _measured(self, fn: Callable[[], T]) -> tuple[T | None, Exception | None, int]:
+        """In the worker thread: the result or the error, and the thread's CPU time it took."""
+        c0 = self._cpu_ns()
+        try:
+            out = fn()
+        except Exception as e:  # re-raised on the loop after the rest, so a failure is paced too
+            return None, e, self._cpu_ns() - c0
+        return out, None, self._cpu_ns() - c0
+
+    # ------------------------------------------------------------------ the record the tick reads
+    def _publish(
+        self,
+        ev: EvaluationConfig,
+        *,
+        markets: Mapping[MarketKey, MarketModel] | None = None,
+        history: ReturnHistory | None = None,
+        mc: MonteCarloRun | None = None,
+    ) -> None:
+        old = self.models
+        mk = MappingProxyType(dict(markets)) if markets is not None else old.markets
+        h = history if history is not None else old.history
+        m = mc if mc is not None else old.mc
+        self.models = RiskModels(
+            fitted_at_ns=oldest_fit_ns(mk, h.fitted_at_ns, m.fitted_at_ns),
+            step_s=ev.volatility_sample_s,
+            markets=mk,
+            history=h,
+            mc=m,
+            budget=self.budget_state(ev),
+        )
+
+    def budget_state(self, ev: EvaluationConfig) -> ModelBudget:
+        now = self._clock.monotonic_ns()
+        window_ns = int(SHARE_WINDOW_S * NS_PER_S)
+        while self._recent and self._recent[0][0] < now - window_ns:
+            self._recent.popleft()
+        since = now - (self._first_slice_ns if self._first_slice_ns is not None else now)
+        span_s = min(window_ns, since) / NS_PER_S
+        share = sum(c for _, c in self._recent) / span_s if span_s > 0 else math.nan
+        round_s = self.planner.round_s(ev.model_cpu_budget, ev.refit_s)
+        return ModelBudget(stale_after_s=STALE_ROUNDS * round_s, round_s=round_s, cpu_share=share)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -41,13 +42,25 @@ from monitor.reason_codes import reason_code
 from monitor.records import Figures
 from monitor.risk._num import FloatArray
 from monitor.risk.garch import has_params
-from monitor.risk.montecarlo import McBook, McMarket, McResult, monte_carlo
+from monitor.risk.montecarlo import McBook, McMarket, McResult, McSimulation
 from monitor.risk.volatility import log_returns, resample_last
 from monitor.store.state import Snapshot
 
-__all__ = ["correlation_factor", "lps_from_figures", "run_monte_carlo"]
+__all__ = [
+    "McPlan",
+    "budget_chunk_paths",
+    "correlation_factor",
+    "finish_monte_carlo",
+    "lps_from_figures",
+    "prepare_monte_carlo",
+    "run_monte_carlo",
+    "slice_steps",
+]
 
 DEFAULT_INTERVAL_H = 8.0
+SLICE_ELEMS = 2_000_000  # path-step-asset cells per budgeted slice (~100 ns each at 600 assets)
+CHUNK_CELLS = 40_000  # path × asset cells per numpy call in a budgeted run (64 paths at 600 assets)
+MIN_CHUNK_PATHS = 16
 
 
 def lps_from_figures(figs: Figures | None) -> dict[PositionKey, float]:
@@ -117,12 +130,85 @@ def _primaries(
     return dict(sorted(groups.items()))
 
 
+@dataclass(slots=True)
+class McPlan:
+    """One book's Monte Carlo, prepared and ready to simulate (in chunks, see `McSimulation`)."""
+
+    sim: McSimulation
+    slice_steps: int | None  # steps per `advance` (None: a whole chunk)
+    positions: tuple[PositionKey, ...]
+    notes: tuple[str, ...]
+    lp_unknown: frozenset[PositionKey]
+    book: tuple[object, ...]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Steps, assets and positions: what one path costs depends on these."""
+        return (self.sim.steps, self.sim.assets, self.sim.m)
+
+    @property
+    def simulated(self) -> int:
+        return self.sim.simulated
+
+    @property
+    def done(self) -> bool:
+        return self.sim.done
+
+    def resize(self, n_paths: int) -> None:
+        self.sim.resize(n_paths)
+
+    def advance(self) -> int:
+        """One slice; the paths it completed (0 until a chunk's last step)."""
+        return self.sim.advance(self.slice_steps)
+
+    def finish(self, confidences: tuple[float, ...], note: str = "") -> MonteCarloRun:
+        return finish_monte_carlo(self, confidences, note)
+
+
 def run_monte_carlo(
     snap: Snapshot,
     ev: EvaluationConfig,
     markets: Mapping[tuple[str, str], MarketModel],
     lps: Mapping[PositionKey, float],
 ) -> MonteCarloRun:
+    """The whole run at `mc_paths` in one go (the reference; the daemon's budgeted refit slices it)."""
+    plan = prepare_monte_carlo(snap, ev, markets, lps, n_paths=ev.mc_paths)
+    if isinstance(plan, MonteCarloRun):
+        return plan
+    while not plan.sim.done:
+        plan.sim.advance()
+    return finish_monte_carlo(plan, ev.var_confidences)
+
+
+def budget_chunk_paths(assets: int, floor_paths: int) -> int:
+    """Paths per chunk of a budgeted run: `CHUNK_CELLS` path × asset cells per numpy call, at most the floor.
+
+    A function of the book's shape only, never of measured costs, so every refit of the same book
+    draws the same paths (`mc_seed`). Wide enough that numpy's per-call overhead stays small; the
+    slices the budget paces are cut along the steps instead (`slice_steps`).
+    """
+    return max(1, min(floor_paths, max(MIN_CHUNK_PATHS, CHUNK_CELLS // max(1, assets))))
+
+
+def slice_steps(chunk_paths: int, assets: int) -> int:
+    """Steps per budgeted slice: about `SLICE_ELEMS` path-step-asset cells (~0.2 CPU s)."""
+    return max(1, SLICE_ELEMS // max(1, chunk_paths * assets))
+
+
+def prepare_monte_carlo(
+    snap: Snapshot,
+    ev: EvaluationConfig,
+    markets: Mapping[tuple[str, str], MarketModel],
+    lps: Mapping[PositionKey, float],
+    *,
+    n_paths: int,
+    budget_floor: int | None = None,
+) -> MonteCarloRun | McPlan:
+    """The simulation's inputs from the book and the fits, or the run that says why there is none.
+
+    `budget_floor` None: `monte_carlo`'s own chunking, so the result equals `monte_carlo` at the same
+    seed; else the budgeted chunks (`budget_chunk_paths`) of a run that the scheduler sizes itself.
+    """
     book = market_exposures(snap)
     sig = book_signature(book)  # kept on failures too: the refresher refits early only on a change
     if not book:
@@ -195,18 +281,37 @@ def run_monte_carlo(
         perp_q=np.array([q for _, q, _ in positions], dtype=np.float64),
         perp_lp=np.array([lps.get(pk, math.nan) for pk, _, _ in positions], dtype=np.float64),
     )
-    results: dict[float, McResult] = {}
-    for alpha in ev.var_confidences:
-        results[alpha] = monte_carlo(
-            market, mc_book, horizon_s=ev.var_horizon_s, step_s=step_s, n_paths=ev.mc_paths, alpha=alpha,
-            rng=np.random.default_rng(ev.mc_seed),
-        )  # fmt: skip
-    first = next(iter(results.values()))
-    return MonteCarloRun(
-        results=MappingProxyType(results),
+    k = int(market.spot.size)
+    if budget_floor is None:
+        chunk = max(1, min(n_paths, 4_000_000 // max(k, 1)))  # as monte_carlo()
+    else:
+        chunk = budget_chunk_paths(k, budget_floor)
+    sim = McSimulation(
+        market, mc_book, horizon_s=ev.var_horizon_s, step_s=step_s, n_paths=n_paths,
+        rng=np.random.default_rng(ev.mc_seed), chunk_paths=chunk,
+    )  # fmt: skip
+    return McPlan(
+        sim=sim,
+        slice_steps=slice_steps(chunk, k) if budget_floor is not None else None,
         positions=tuple(pk for pk, _, _ in positions),
-        reason="" if first.reason == 0 else first.reason.name.lower(),
-        note=",".join(dict.fromkeys(notes)),
+        notes=tuple(dict.fromkeys(notes)),
         lp_unknown=frozenset(pk for pk, _, _ in positions if pk not in lps),
         book=sig,
+    )
+
+
+def finish_monte_carlo(plan: McPlan, confidences: tuple[float, ...], note: str = "") -> MonteCarloRun:
+    """VaR/ES per confidence from the plan's paths (all confidences read the same paths)."""
+    results: dict[float, McResult] = {alpha: plan.sim.result(alpha) for alpha in confidences}
+    first = next(iter(results.values()), None)
+    reason = "" if first is None or first.reason == 0 else first.reason.name.lower()
+    return MonteCarloRun(
+        results=MappingProxyType(results),
+        positions=plan.positions,
+        reason=reason,
+        note=",".join(dict.fromkeys((*plan.notes, *((note,) if note else ())))),
+        lp_unknown=plan.lp_unknown,
+        book=plan.book,
+        n_paths=plan.sim.simulated,
+        steps=plan.sim.steps,
     )

@@ -1,10 +1,13 @@
 """The slow models the per-tick evaluator reads: one immutable record, replaced whole.
 
 A GARCH fit costs tens of milliseconds per symbol and a Monte Carlo run seconds, far beyond a
-tick, so `refresh_models` runs on a slow cadence in a worker thread (monitor/refit.py) from one
-store snapshot and returns a new `RiskModels`; the daemon swaps the reference (atomic in Python)
-and every tick reads whichever record is current. Nothing here mutates or keeps state between
-calls except the warm start passed in as `previous`.
+tick, so the models are fitted off the loop in worker threads (monitor/refit.py: one market, or one
+slice of the book's run, at a time, within a CPU budget) from store snapshots, and each finished
+part goes into a new `RiskModels`; the daemon swaps the reference (atomic in Python) and every
+tick reads whichever record is current. Each part carries the time of the snapshot it was fitted
+on, so its age is known. `refresh_models` fits everything at once (the reference, and what the
+offline tools use). Nothing here mutates or keeps state between calls except the warm start
+passed in as `previous`.
 
 What a record holds, per market (venue, symbol): the GARCH(1,1)-t fit of mark returns with the
 grid time of the last bar it used (the tick steps the recursion from there with each newer bar),
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -36,12 +39,15 @@ from monitor.store.state import Grid, Snapshot
 __all__ = [
     "EMPTY_MODELS",
     "MarketModel",
+    "ModelBudget",
     "MonteCarloRun",
     "ReturnHistory",
     "RiskModels",
     "basis_series",
+    "book_history",
     "finished",
     "fit_market",
+    "oldest_fit_ns",
     "refresh_models",
     "return_history",
 ]
@@ -54,6 +60,7 @@ class MarketModel:
     garch: GarchParams
     last_bar_ns: int  # grid time of the last bar in the fit; 0 when there was none
     ou: OUFit
+    fitted_at_ns: int = 0  # time of the snapshot the fit read (its age is market_model_age_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +82,7 @@ class ReturnHistory:
     steps: int = 1  # 1: rows span the horizon; T > 1: one-step rows, T of them make the horizon
     note: str = ""
     reason: str = "not_fitted_yet"
+    fitted_at_ns: int = 0  # time of the snapshot it was built from; 0: never
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +95,32 @@ class MonteCarloRun:
     note: str = ""  # a caveat on a value that is present (e.g. funding from the current estimate)
     lp_unknown: frozenset[PositionKey] = frozenset()  # positions whose LP was not available at refit
     book: tuple[object, ...] = ()  # `book_signature` of the book simulated
+    n_paths: int = 0  # paths simulated (the budget sizes them, monitor/refit.py)
+    steps: int = 0  # steps per path: var_horizon_s / volatility_sample_s
+    fitted_at_ns: int = 0  # time of the snapshot the run read; 0: never
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBudget:
+    """How the refit scheduler (monitor/refit.py) is keeping up, for the tick to report and flag.
+
+    `stale_after_s`: a model older than this has fallen behind what the budget allows (two of the
+    rounds the budget plans, at least two refit_s); its figures are then flagged `model_stale`.
+    """
+
+    stale_after_s: float = math.inf  # inf: never stale (a one-shot fit, or nothing planned yet)
+    round_s: float = math.nan  # wall time one refit of every model takes at the budget
+    cpu_share: float = math.nan  # CPU the refits used over the last window, fraction of one core
 
 
 @dataclass(frozen=True, slots=True)
 class RiskModels:
-    fitted_at_ns: int = 0  # 0: never fitted
+    fitted_at_ns: int = 0  # the oldest fit in use (risk_models_age_seconds); 0: never fitted
     step_s: float = math.nan
     markets: Mapping[tuple[str, str], MarketModel] = field(default_factory=lambda: MappingProxyType({}))
     history: ReturnHistory = field(default_factory=ReturnHistory)
     mc: MonteCarloRun = field(default_factory=MonteCarloRun)
+    budget: ModelBudget = field(default_factory=ModelBudget)
 
 
 EMPTY_MODELS = RiskModels()
@@ -126,7 +151,12 @@ def basis_series(mark: Grid, spot: Grid | None) -> tuple[FloatArray, str]:
 
 
 def fit_market(
-    mark: Grid, spot: Grid | None, step_s: float, min_obs: int, previous: MarketModel | None
+    mark: Grid,
+    spot: Grid | None,
+    step_s: float,
+    min_obs: int,
+    previous: MarketModel | None,
+    fitted_at_ns: int = 0,
 ) -> MarketModel:
     ts, v = finished(mark)
     r = log_returns(v) if v.size > 1 else np.zeros(0)
@@ -134,7 +164,9 @@ def fit_market(
     garch = fit_garch(r, min_obs=min_obs, starting=start)
     b, why = basis_series(mark, spot)
     ou = ou_fit(b, step_s) if not why else ou_fit(np.zeros(0), step_s)
-    return MarketModel(garch=garch, last_bar_ns=int(ts[-1]) if ts.size else 0, ou=ou)
+    return MarketModel(
+        garch=garch, last_bar_ns=int(ts[-1]) if ts.size else 0, ou=ou, fitted_at_ns=fitted_at_ns
+    )
 
 
 def return_history(
@@ -184,25 +216,46 @@ def book_legs(snap: Snapshot) -> tuple[Leg, ...]:
     return tuple(legs)
 
 
+def book_history(snap: Snapshot, ev: EvaluationConfig) -> ReturnHistory:
+    """The book's return history over the VaR horizon, stamped with the snapshot's time."""
+    steps = max(1, round(ev.var_horizon_s / ev.volatility_sample_s))
+    h = return_history(snap, book_legs(snap), ev.volatility_sample_s, ev.history_points, steps)
+    return replace(h, fitted_at_ns=snap.taken_at_ns)
+
+
+def oldest_fit_ns(markets: Mapping[tuple[str, str], MarketModel], *parts: int) -> int:
+    """The oldest fit time among the models in use (0 when none was ever fitted)."""
+    times = [m.fitted_at_ns for m in markets.values() if m.fitted_at_ns] + [t for t in parts if t]
+    return min(times) if times else 0
+
+
 def refresh_models(
     snap: Snapshot,
     ev: EvaluationConfig,
     previous: RiskModels,
     lps: Mapping[PositionKey, float],
 ) -> RiskModels:
-    """Fit every market, rebuild the book's return history and run Monte Carlo; never raises on data."""
+    """Fit every market, rebuild the book's return history and run Monte Carlo; never raises on data.
+
+    All at once and at `mc_paths`, with no CPU budget: the reference the tests and the what-if
+    tools use. The daemon spreads the same work over time on a budget (monitor/refit.py).
+    """
     from monitor.evaluation.book_mc import run_monte_carlo  # the MC assembly needs the fitted markets
 
     step_s = ev.volatility_sample_s
     markets: dict[tuple[str, str], MarketModel] = {}
     for key, grid in snap.mark_grid.items():
         markets[key] = fit_market(
-            grid, snap.spot_grid.get(key), step_s, ev.garch_min_obs, previous.markets.get(key)
+            grid,
+            snap.spot_grid.get(key),
+            step_s,
+            ev.garch_min_obs,
+            previous.markets.get(key),
+            snap.taken_at_ns,
         )
     frozen_markets = MappingProxyType(markets)
-    steps = max(1, round(ev.var_horizon_s / step_s))
-    history = return_history(snap, book_legs(snap), step_s, ev.history_points, steps)
-    mc = run_monte_carlo(snap, ev, frozen_markets, lps)
+    history = book_history(snap, ev)
+    mc = replace(run_monte_carlo(snap, ev, frozen_markets, lps), fitted_at_ns=snap.taken_at_ns)
     return RiskModels(
         fitted_at_ns=snap.taken_at_ns, step_s=step_s, markets=frozen_markets, history=history, mc=mc
     )

@@ -11,6 +11,7 @@ from monitor.evaluation.advice import advice_figures
 from monitor.evaluation.book_var import book_var_figures
 from monitor.evaluation.dynamics import dynamics_figures
 from monitor.evaluation.market import MarketView
+from monitor.evaluation.model_age import model_age_figures
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.proxy import proxy_hedge_figures
 from monitor.evaluation.sink import FigureSink
@@ -31,6 +32,7 @@ def risk_figures(
     """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`)."""
     garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
     book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences)
+    model_age_figures(snap, models, sink, confidences=ev.var_confidences)  # after the figures it flags
     advice_figures(
         snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock, bybit_venues=bybit_venues
     )

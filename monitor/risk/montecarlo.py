@@ -21,6 +21,7 @@ memory stays bounded (≈ 10 arrays of chunk × assets floats).
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from typing import NamedTuple
 
 import numpy as np
@@ -30,7 +31,7 @@ from monitor.risk._num import FloatArray, IntArray, as_float, quiet
 from monitor.risk.reasons import Reason
 from monitor.risk.var import historical_var_es
 
-__all__ = ["McBook", "McMarket", "McResult", "monte_carlo"]
+__all__ = ["McBook", "McMarket", "McResult", "McSimulation", "monte_carlo", "quantile_standard_error"]
 
 
 class McMarket(NamedTuple):
@@ -74,6 +75,7 @@ class McResult(NamedTuple):
     mean_pnl: float
     n_paths: int
     reason: Reason
+    var_se: float = math.nan  # standard error of `var` from the paths' sampling (quantile_standard_error)
 
 
 def _nan(alpha: float, m: int, reason: Reason) -> McResult:
@@ -108,25 +110,118 @@ def monte_carlo(
     rng: np.random.Generator, chunk_elems: int = 4_000_000,
 ) -> McResult:  # fmt: skip
     """Simulate `n_paths` paths of `horizon_s / step_s` steps; VaR/ES of total PnL and LP touches."""
-    m = int(book.perp_q.size)
     reason = _check(market, book, horizon_s, step_s, n_paths, alpha)
     if reason != Reason.OK:
-        return _nan(alpha, m, reason)
-    k = int(market.spot.size)
-    mix = _mixing(market.nu)
-    chunk = max(1, min(n_paths, chunk_elems // max(k, 1)))
-    pnl = np.empty(n_paths)
-    touches = np.zeros(m)
-    any_touch = 0
-    for start in range(0, n_paths, chunk):
-        n = min(chunk, n_paths - start)
-        p, t = _simulate(market, mix, book, horizon_s, step_s, n, rng)
-        pnl[start : start + n] = p
-        touches += t.sum(axis=0)
-        any_touch += int(np.count_nonzero(t.any(axis=1))) if m else 0
-    res = historical_var_es(pnl, alpha, min_obs=1)
-    mean = float(pnl.mean())
-    return McResult(res.var, res.es, alpha, any_touch / n_paths, touches / n_paths, mean, n_paths, res.reason)
+        return _nan(alpha, int(book.perp_q.size), reason)
+    k = max(int(market.spot.size), 1)
+    chunk = max(1, min(n_paths, chunk_elems // k))
+    sim = McSimulation(market, book, horizon_s=horizon_s, step_s=step_s, n_paths=n_paths, rng=rng,
+                       chunk_paths=chunk)  # fmt: skip
+    while not sim.done:
+        sim.advance()
+    return sim.result(alpha)
+
+
+class McSimulation:
+    """One Monte Carlo run advanced a chunk of paths at a time; every confidence reads the same paths.
+
+    Why in pieces: the slow-model scheduler (monitor/refit.py) spends a CPU budget, and one run at
+    600 assets costs tens of CPU seconds; `advance(max_steps)` runs a few steps of the current
+    chunk of paths, a slice it can pace. Chunks stay wide (tens of paths × every asset per numpy
+    call): cut into two-path chunks instead, the per-step overhead made a path 3.7× dearer. The
+    chunks draw from one generator in order, so a run's paths depend only on the seed,
+    `chunk_paths` and the path count, and `resize` may change the count after the first chunks
+    (sized by their measured cost) without changing the paths already drawn. `reason` is not OK
+    when the inputs cannot be simulated.
+    """
+
+    def __init__(
+        self, market: McMarket, book: McBook, *, horizon_s: float, step_s: float, n_paths: int,
+        rng: np.random.Generator, chunk_paths: int,
+    ) -> None:  # fmt: skip
+        self.market, self.book, self.horizon_s, self.step_s = market, book, horizon_s, step_s
+        self.n_paths, self.chunk_paths, self._rng = n_paths, max(1, chunk_paths), rng
+        self.m = int(book.perp_q.size)
+        self.reason = _check(market, book, horizon_s, step_s, max(n_paths, 1), 0.5)
+        if n_paths < 1:
+            self.reason = Reason.BAD_PARAMETER
+        self.steps = max(1, round(horizon_s / step_s)) if self.reason == Reason.OK else 0
+        self.assets = int(market.spot.size)
+        self._mix = _mixing(market.nu) if self.reason == Reason.OK else None
+        self._pnl: list[FloatArray] = []
+        self._touches = np.zeros(self.m)
+        self._any_touch = 0
+        self.simulated = 0
+        self._chunk: Generator[None, None, tuple[FloatArray, npt.NDArray[np.bool_]]] | None = None
+        self._chunk_n = 0
+
+    @property
+    def done(self) -> bool:
+        return self.reason != Reason.OK or (self.simulated >= self.n_paths and self._chunk is None)
+
+    def resize(self, n_paths: int) -> None:
+        """Set the total path count; never below the paths already simulated or being simulated."""
+        self.n_paths = max(n_paths, self.simulated + (self._chunk_n if self._chunk is not None else 0), 1)
+
+    def advance(self, max_steps: int | None = None) -> int:
+        """Simulate up to `max_steps` steps of the current chunk (None: the whole chunk).
+
+        Returns the paths completed by this call: the chunk's size when it finished, else 0.
+        """
+        if self.done:
+            return 0
+        assert self._mix is not None
+        if self._chunk is None:
+            self._chunk_n = min(self.chunk_paths, self.n_paths - self.simulated)
+            self._chunk = _simulate(self.market, self._mix, self.book, self.horizon_s, self.step_s,
+                                    self._chunk_n, self._rng)  # fmt: skip
+        try:
+            for _ in range(self.steps + 1 if max_steps is None else max(1, max_steps)):
+                next(self._chunk)
+        except StopIteration as stop:
+            p, t = stop.value
+            self._chunk = None
+            self._pnl.append(p)
+            self._touches += t.sum(axis=0)
+            self._any_touch += int(np.count_nonzero(t.any(axis=1))) if self.m else 0
+            self.simulated += self._chunk_n
+            return self._chunk_n
+        return 0
+
+    def result(self, alpha: float) -> McResult:
+        """VaR/ES at `alpha` over the paths simulated so far (all of them once `done`)."""
+        if self.reason != Reason.OK:
+            return _nan(alpha, self.m, self.reason)
+        if not (0 < alpha < 1):
+            return _nan(alpha, self.m, Reason.BAD_PARAMETER)
+        n = self.simulated
+        if n == 0:
+            return _nan(alpha, self.m, Reason.EMPTY_HISTORY)
+        pnl = self._pnl[0] if len(self._pnl) == 1 else np.concatenate(self._pnl)
+        self._pnl = [pnl]
+        res = historical_var_es(pnl, alpha, min_obs=1)
+        mean = float(pnl.mean())
+        se = quantile_standard_error(pnl, 1.0 - alpha)
+        return McResult(res.var, res.es, alpha, self._any_touch / n, self._touches / n, mean, n, res.reason,
+                        se)  # fmt: skip
+
+
+def quantile_standard_error(x: FloatArray, p: float) -> float:
+    """Standard error of the sample p-quantile of `x`, distribution-free, from two order statistics.
+
+    The number of samples below the true quantile is binomial(n, p), with sd d = √(n·p·(1 − p)); the
+    order statistics d ranks either side of the estimate span about ±1 standard error, so half
+    their distance is the SE (no density estimate needed, O(n) by partial selection). NaN below
+    two samples either side.
+    """
+    n = int(x.size)
+    d = math.sqrt(n * p * (1.0 - p))
+    h = p * (n - 1)
+    lo, hi = math.floor(h - d), math.ceil(h + d)
+    if n < 3 or lo < 0 or hi > n - 1 or hi <= lo:
+        return math.nan
+    part = np.partition(x, (lo, hi))
+    return 0.5 * float(part[hi] - part[lo])
 
 
 _MIX_GRID = np.linspace(-8.0, 8.0, 257)  # normal scores; |g| > 8 has probability 1e-15
@@ -197,7 +292,11 @@ def _innovations(mk: McMarket, mix: _Mixing, n: int, rng: np.random.Generator) -
 def _simulate(
     mk: McMarket, mix: _Mixing, book: McBook, horizon_s: float, step_s: float, n: int,
     rng: np.random.Generator,
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:  # fmt: skip
+) -> Generator[None, None, tuple[FloatArray, npt.NDArray[np.bool_]]]:  # fmt: skip
+    """`n` paths, one step per resumption (so a run can be paused between steps); returns PnL, touches.
+
+    Pausing changes nothing drawn: the generator is the only user of `rng` until it returns.
+    """
     steps = max(1, round(horizon_s / step_s))
     k = mk.spot.size
     used, pos_col = np.unique(book.perp_asset, return_inverse=True)  # assets that carry perps
@@ -237,6 +336,7 @@ def _simulate(
             rows = (row0[:, None] + done_before[settle].astype(np.intp)) % hist.shape[0]
             rate = np.take_along_axis(hist[:, settle], rows, axis=0)
             funding -= (perp[:, settle] * rate) @ net_perp[settle]
+        yield
     pnl = (spot - mk.spot) @ book.spot_q + (perp - perp0) @ net_perp + funding
     touched = ((book.perp_q > 0) & (lo[:, pos_col] <= book.perp_lp)) | (
         (book.perp_q < 0) & (hi[:, pos_col] >= book.perp_lp)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ import pytest
 
 from monitor.app import Daemon
 from monitor.config import EvaluationConfig, parse_config
-from monitor.evaluation.exposure import PositionKey
-from monitor.evaluation.models import RiskModels, finished, refresh_models
+from monitor.evaluation.models import MarketModel, finished
+from monitor.refit import fit_market_job
 from monitor.risk.garch import fit_garch, has_params
 from monitor.risk.volatility import log_returns
 from monitor.sim.klines import MINUTE_MS
@@ -50,16 +49,17 @@ async def test_garch_and_var_from_history_at_the_first_refit(tmp_path: Path) -> 
     )
     cfg, secrets = parse_config(data, env)
     daemon = Daemon(cfg, secrets)
-    fits: list[tuple[Snapshot, RiskModels, RiskModels]] = []
+    fits: list[tuple[Snapshot, MarketModel | None, MarketModel]] = []
 
     def recording(
-        snap: Snapshot, ev: EvaluationConfig, prev: RiskModels, lps: Mapping[PositionKey, float]
-    ) -> RiskModels:
-        out = refresh_models(snap, ev, prev, lps)
-        fits.append((snap, prev, out))
+        snap: Snapshot, ev: EvaluationConfig, key: tuple[str, str], prev: MarketModel | None
+    ) -> MarketModel:
+        out = fit_market_job(snap, ev, key, prev)
+        if key == KEY:
+            fits.append((snap, prev, out))
         return out
 
-    daemon.refresher._fit = recording
+    daemon.refresher._fit_market = recording
     await daemon.start()
     try:
         sim = daemon.simulator
@@ -75,7 +75,7 @@ async def test_garch_and_var_from_history_at_the_first_refit(tmp_path: Path) -> 
         # the mark feed is live and fresh; history did not have to stand in for it
         assert m[("perpmon_volatility_garch_annualized_ratio", MKT)] > 0
         snap, prev, first = fits[0]
-        assert prev.markets == {}  # a cold fit
+        assert prev is None  # a cold fit
         start_minute = sim.klines.start_ms // MINUTE_MS * MINUTE_MS
         ts, marks = finished(snap.mark_grid[KEY])
         before = ts < start_minute * 1_000_000
@@ -89,7 +89,7 @@ async def test_garch_and_var_from_history_at_the_first_refit(tmp_path: Path) -> 
         # GARCH on the simulator's own path (live buckets since start-up, if any, as the store has them)
         series = np.concatenate([venue, marks[~before]])
         direct = fit_garch(log_returns(series), min_obs=100)
-        got = first.markets[KEY].garch
+        got = first.garch
         assert has_params(got) and math.isfinite(direct.sigma2_next)
         assert (got.omega, got.alpha, got.beta, got.nu, got.sigma2_next) == (
             direct.omega,
@@ -98,7 +98,8 @@ async def test_garch_and_var_from_history_at_the_first_refit(tmp_path: Path) -> 
             direct.nu,
             direct.sigma2_next,
         )
-        assert first.history.reason == "" and first.history.returns.shape[0] >= 1_000
+        history = daemon.refresher.models.history
+        assert history.reason == "" and history.returns.shape[0] >= 1_000
         feeds = daemon.store.snapshot(sim.clock.now_ns()).feeds
         assert feeds[("binance", "mark:BTCUSDT")].messages > 0  # heard live, not from history
     finally:

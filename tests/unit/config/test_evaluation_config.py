@@ -16,6 +16,7 @@ def test_defaults() -> None:
     ev = parse_config(BASE, env={})[0].evaluation
     assert ev.var_confidences == (0.95, 0.99) and ev.var_horizon_s == 86_400.0
     assert ev.shock == 0.2 and ev.target_vol == 0.2 and ev.mc_paths == 10_000 and ev.refit_s == 300.0
+    assert ev.model_cpu_budget == 0.25 and ev.mc_min_paths == 1_000  # a quarter of one core
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,9 @@ def test_defaults() -> None:
         ({"shock": 0.0}, "evaluation.shock", ""),
         ({"mc_paths": 10}, "evaluation.mc_paths", ""),
         ({"refit_s": 0.5}, "evaluation.refit_s", ""),
+        ({"model_cpu_budget": 0.0}, "evaluation.model_cpu_budget", ""),
+        ({"model_cpu_budget": 1.5}, "evaluation.model_cpu_budget", ""),  # one worker thread: one core at most
+        ({"mc_min_paths": 10}, "evaluation.mc_min_paths", ""),
         ({"garch_min_obs": 5}, "evaluation.garch_min_obs", ""),
         ({"target_vol": -0.1}, "evaluation.target_vol", ""),
     ],
