@@ -19,7 +19,8 @@ the same world:
   `log last_i(t) = log level_i + β_i · log(P(t)/P(0)) + ε_i(t)`, β_i uniform in [0.7, 1.5] and
   ε_i a seeded Gaussian walk on a 15 s grid whose step sd makes the correlation of the symbol's
   returns with the base path a chosen ρ_i, uniform in [0.3, 0.9]:
-  `sd_ε = β_i · sd_P · √(1/ρ_i² − 1)` (sd_P: the base path's 5-minute return sd, per 15 s). The walk
+  `sd_ε(t) = β_i · sd_P(t) · √(1/ρ_i² − 1)` (sd_P(t): the base path's trailing-hour sd of 5-minute
+  returns, per 15 s, so a contract's noise follows the market's regime). The walk
   reverts with a 1 h half-life (an Ornstein–Uhlenbeck process), so over an 8 h replay a contract
   drifts a few % from its β-scaled path instead of wandering off (short-horizon correlation
   stays ρ_i; the reversion only bounds the level).
@@ -72,6 +73,7 @@ __all__ = [
 
 _GRID_S = 15.0  # replay seconds between points of the idiosyncratic walk
 _SD_HORIZON_S = 300.0
+_SD_WINDOW_S = 3600.0
 _IDIO_HALF_LIFE_S = 3600.0  # it reverts, so a long replay does not wander a contract off to 0 or ∞
 _LEVEL_LOG10 = (-4.0, math.log10(30_000.0))
 _BETA = (0.7, 1.5)
@@ -172,23 +174,37 @@ class Universe:
         return out
 
 
+def _local_sd(path: PricePath, grid: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The base path's return sd per grid step at each grid point: the RMS of its 5-minute returns
+    over the trailing hour, scaled to the step. Measured over 5 minutes because the replay walks
+    every bar's high and low, a zig-zag a 15 s measure would take for volatility; local so a
+    contract's own noise grows with the market's in the crash and calms with it, which keeps the
+    correlation near ρ in both regimes."""
+    coarse = path.times[0] + np.arange(int(path.duration_s // _SD_HORIZON_S) + 1) * _SD_HORIZON_S
+    if len(coarse) < 3:
+        return np.zeros(len(grid))
+    r2 = np.diff(np.log(np.interp(coarse, path.times, path.prices))) ** 2
+    k = max(1, round(_SD_WINDOW_S / _SD_HORIZON_S))
+    c = np.concatenate([[0.0], np.cumsum(r2)])
+    i = np.arange(1, len(r2) + 1)
+    lo = np.maximum(0, i - k)
+    rms = np.sqrt((c[i] - c[lo]) / (i - lo)) * math.sqrt(_GRID_S / _SD_HORIZON_S)
+    out: npt.NDArray[np.float64] = np.interp(grid, coarse[1:], rms)
+    return out
+
+
 def generate_universe(n: int, seed: int, path: PricePath) -> Universe:
     """N contracts on `path` (the base perp path the replay plays), deterministic from `seed`."""
     base_first = float(path.prices[0])
     drawn = [_spec(seed, i, base_first) for i in range(1, n + 1)]
     grid = path.times[0] + np.arange(int(path.duration_s // _GRID_S) + 1) * _GRID_S
-    # the base path's return sd per grid step, measured over 5 minutes: the replay walks every bar's
-    # high and low, a zig-zag that would inflate a 15 s measure several times over
-    coarse = path.times[0] + np.arange(int(path.duration_s // _SD_HORIZON_S) + 1) * _SD_HORIZON_S
-    log_coarse = np.log(np.interp(coarse, path.times, path.prices))
-    per_step = math.sqrt(_GRID_S / _SD_HORIZON_S)
-    sd_base = float(np.std(np.diff(log_coarse))) * per_step if len(coarse) > 2 else 0.0
+    sd_base = _local_sd(path, grid)
     beta = np.array([d[3] for d in drawn])
     rho = np.array([d[4] for d in drawn])
     shocks = np.zeros((n, len(grid)))
     for k, i in enumerate(range(1, n + 1)):
-        sd = beta[k] * sd_base * math.sqrt(1.0 / rho[k] ** 2 - 1.0)
-        shocks[k, 1:] = _rng(seed, "walk", i).standard_normal(len(grid) - 1) * sd
+        scale = beta[k] * math.sqrt(1.0 / rho[k] ** 2 - 1.0)
+        shocks[k, 1:] = _rng(seed, "walk", i).standard_normal(len(grid) - 1) * scale * sd_base[1:]
     a = math.exp(-math.log(2) / _IDIO_HALF_LIFE_S * _GRID_S)
     idio = np.zeros((n, len(grid)))
     for j in range(1, len(grid)):  # sequential in time, one vector over the contracts per step
@@ -365,7 +381,5 @@ def mark_prices(
     """`premium.mark_price` (the median rule) over arrays, quantized to 8 decimals."""
     p1 = index * (1 + rate * until_s / interval_s)
     p2 = index + ma_basis
-    out = np.round(
-        np.maximum(np.minimum(p1, p2), np.minimum(np.maximum(p1, p2), last)), 8
-    )
+    out = np.round(np.maximum(np.minimum(p1, p2), np.minimum(np.maximum(p1, p2), last)), 8)
     return np.asarray(out, dtype=np.float64)
