@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_filters_tiers_and_funding_are_ones_the_venue_could_publish(path: PriceP
         )
         tiers = u.brackets[spec.symbol]
         assert tiers[0].floor == 0 and tiers[0].cum == 0
-        for lo, hi in zip(tiers, tiers[1:], strict=False):
+        for lo, hi in itertools.pairwise(tiers):
             assert lo.cap == hi.floor and hi.mmr > lo.mmr and hi.max_leverage <= lo.max_leverage
             # cum keeps maintenance margin continuous at each floor (the venue's recursion)
             at = hi.floor
