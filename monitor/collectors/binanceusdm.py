@@ -247,7 +247,10 @@ class BinanceUsdmCollector:
                                 self.sink.put(rec)
                         seeded = True
                     if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
-                        self.held.note(binance_listed(await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)))
+                        self.held.note(
+                            binance_listed(await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)),
+                            "newly listed",
+                        )
                     info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
                     for fi in parse_funding_info(info, self.held.watched, self.venue, self.clock.now_ns()):
                         self.sink.put(fi)

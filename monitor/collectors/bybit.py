@@ -336,7 +336,7 @@ class BybitCollector:
                         ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "linear", "limit": 1000}
                     )
                     if follows_listing(self.cfg) and isinstance(body, dict):  # ["*"]: new listings
-                        self.held.note(bybit_listed(body.get("result")))
+                        self.held.note(bybit_listed(body.get("result")), "newly listed")
                     for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.held.watched):
                         self.sink.put(fi)
                     delay = REFERENCE_REFRESH_S

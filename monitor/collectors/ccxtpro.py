@@ -338,7 +338,7 @@ class CcxtProCollector:
                 try:
                     markets = await self.rest.call(ex, ex.load_markets, True)
                     if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
-                        self.held.note(ccxt_listed(markets))
+                        self.held.note(ccxt_listed(markets), "newly listed")
                     names = self._perp_names(markets)
                     intervals: dict[str, Any] = {}
                     if ex.has.get("fetchFundingIntervals"):
