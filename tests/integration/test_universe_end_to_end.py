@@ -46,7 +46,15 @@ def config(tmp: Path) -> Any:
                 "depth_levels": 0,
                 "backfill": False,
                 "poll_s": 0.5,
-            }
+            },
+            {  # Bybit lists its own three (the universe is Binance's): resolved from instruments-info
+                "name": "bybit",
+                "kind": "bybit",
+                "simulator": True,
+                "symbols": ["*"],
+                "depth_levels": 0,
+                "backfill": False,
+            },
         ],
         "evaluation": {"interval_s": 0.2},
     }
@@ -56,7 +64,11 @@ def config(tmp: Path) -> Any:
 def _complete(fig: Figures | None, symbols: set[str], legs: set[tuple[str, str]], accounts: set[str]) -> bool:
     if fig is None:
         return False
-    marks = {k.symbol for k, f in fig.items.items() if k.name == "mark_price_usd" and f.available and f.fresh}
+    marks = {
+        k.symbol
+        for k, f in fig.items.items()
+        if k.name == "mark_price_usd" and k.venue == "binance" and f.available and f.fresh
+    }
     ratios = {k.account for k, f in fig.items.items() if k.name == "margin_ratio" and f.available}
     lps = {  # a price, or the answer that no price liquidates the leg (a well-funded cross account)
         (k.account, k.symbol)
@@ -80,6 +92,7 @@ async def test_star_watches_every_listed_symbol_and_prices_every_generated_posit
         assert len(symbols) == 4 + N
         venue = daemon.cfg.venues[0]
         assert set(venue.symbols) == symbols | {"*"}  # resolved from the simulator's exchangeInfo
+        assert set(daemon.cfg.venues[1].symbols) == set(sim.bybit.market.specs) | {"*"}
         legs = {(n, p.symbol) for n in names for p in sim.engine.accounts[n].positions}
         assert len(legs) == P
         loop = asyncio.get_running_loop()
