@@ -24,6 +24,7 @@ from monitor.collectors.base import Collector, CollectorStats
 from monitor.collectors.binanceusdm import BinanceEndpoints
 from monitor.collectors.bybit import BybitEndpoints
 from monitor.collectors.holdings import holdings_from_config
+from monitor.collectors.listing import default_fetch, follows_listing, resolve_listings
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
 from monitor.config import Config, Secrets, ShardConfig, VenueConfig
 from monitor.evaluator import Evaluator
@@ -125,6 +126,9 @@ class Daemon:
                 )
                 await self.sim_admin.start()
                 log.info("simulator admin API", url=self.sim_admin.url)
+        if any(follows_listing(v) for v in self.cfg.venues):  # symbols = ["*"] (collectors/listing.py)
+            self.cfg = await resolve_listings(self.cfg, default_fetch(self._rest_url))
+            self.evaluator = Evaluator(self.cfg, started_ns=self.started_ns)  # expects the listed streams
         for v in self.cfg.venues:
             self._start_venue(v)
         for c in self.collectors:  # a key that can trade, transfer or withdraw stops start-up (exit 2)
@@ -255,6 +259,11 @@ class Daemon:
             spot_rest=v.spot_rest_url,
             spot_ws=v.spot_ws_url or defaults.spot_ws,
         )
+
+    def _rest_url(self, v: VenueConfig) -> str | None:
+        """Where venue `v`'s REST lives (the simulator's, an override, or None: production)."""
+        ep = self._endpoints(v.name)
+        return ep.rest if isinstance(ep, BybitEndpoints) else ep.futures_rest
 
     # ------------------------------------------------------------------ the loop
     async def tick(self) -> None:

@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=0, help="futures host port (0: any free)")
     sim.add_argument("--spot-port", type=int, default=0)
     sim.add_argument("--admin-port", type=int, default=0)
+    sim.add_argument(
+        "--universe",
+        default="0,0,0",
+        metavar="N,P,A",
+        help="generated contracts, positions, accounts (README 'A desk-sized world'); default off",
+    )
     cli_risk.add_commands(sub)  # what-if, stress, backtest-var
     return p
 
@@ -62,6 +68,11 @@ def _run_sim(args: argparse.Namespace) -> int:
     if args.scenario not in SCENARIOS or not args.speed > 0:
         print(f"perpmon: sim needs --speed > 0 and --scenario in {sorted(SCENARIOS)}", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        n, p, a = (int(x) for x in args.universe.split(","))
+    except ValueError:
+        print("perpmon: sim --universe takes N,P,A (three integers)", file=sys.stderr)
+        return EXIT_CONFIG
     return asyncio.run(
         run_standalone(
             args.scenario,
@@ -71,6 +82,7 @@ def _run_sim(args: argparse.Namespace) -> int:
             futures_port=args.port,
             spot_port=args.spot_port,
             admin_port=args.admin_port,
+            universe=(n, p, a),
         )
     )
 

@@ -49,6 +49,7 @@ Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
+SymbolOrAll = Annotated[str, msgspec.Meta(pattern=r"^([A-Z0-9]{2,32}|\*)$")]  # "*": all the venue lists
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 CcxtId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9]{1,31}$")]
@@ -133,6 +134,12 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     # the loopback admin API (monitor/sim/admin.py: shocks, pins, faults). The daemon serves it on
     # 127.0.0.1:admin_port when > 0 (0: off); `perpmon sim` always does (0: any free port)
     admin_port: Port = 0
+    # a desk-sized world (monitor/sim/universe.py): this many generated contracts U0001USDT … beside
+    # the four real ones, and this many generated accounts u001 … holding this many positions over
+    # them (keys derived from `seed`; the daemon watches them on its simulated Binance venue). 0: off
+    universe_symbols: Annotated[int, msgspec.Meta(ge=0, le=5000)] = 0
+    universe_positions: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
+    universe_accounts: Annotated[int, msgspec.Meta(ge=0, le=999)] = 0
 
 
 class VenueConfig(_Cfg, frozen=True, kw_only=True):
@@ -143,8 +150,10 @@ class VenueConfig(_Cfg, frozen=True, kw_only=True):
     exchange: CcxtId | None = None  # kind = "ccxt": the ccxt exchange id (okx, bybit, binanceusdm …)
     spot_exchange: CcxtId | None = None  # kind = "ccxt": ccxt id for spot books (default: `exchange`)
     simulator: bool = False  # point at the embedded simulator instead of the real venue
-    symbols: tuple[Symbol, ...]  # perpetuals to watch
-    spot_symbols: tuple[Symbol, ...] = ()  # spot books for basis
+    # perpetuals to watch; "*": every USDT perpetual the venue lists (its exchangeInfo /
+    # instruments-info at start, new listings at each reference refresh), plus any named beside it
+    symbols: tuple[SymbolOrAll, ...]
+    spot_symbols: tuple[SymbolOrAll, ...] = ()  # spot books for basis ("*" is refused: name them)
     perp_books: bool = True  # perpetual book tops too (binanceusdm: @bookTicker on /public)
     # perp book levels kept for the cost to close (binanceusdm: @depth<N>@500ms; bybit: orderbook.50);
     # 0: top of book only, and a close larger than the best level is insufficient_depth
@@ -333,7 +342,35 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         raise ConfigError(path, reason) from None
     _check_references(cfg)
     secrets = _read_secrets(cfg, os.environ if env is None else env)
-    return cfg, secrets
+    return _with_universe_accounts(cfg, secrets)
+
+
+def _with_universe_accounts(cfg: Config, secrets: Secrets) -> tuple[Config, Secrets]:
+    """The generated simulator accounts, watched on the first simulated Binance venue with their
+    derived keys (monitor/sim/universe.py); a config without such a venue leaves them to `perpmon sim`."""
+    s = cfg.simulator
+    venue = next((v for v in cfg.venues if v.simulator and _simulated_as(v) == "binance"), None)
+    if not (s.enabled and s.universe_accounts and venue is not None):
+        return cfg, secrets
+    from monitor.sim.universe import universe_account_names, universe_keys
+
+    names = universe_account_names(s.universe_accounts)
+    added = tuple(
+        AccountConfig(
+            name=n,
+            venue=venue.name,
+            api_key_env="PERPMON_UNIVERSE_KEY",  # never read: the keys are derived
+            api_secret_env="PERPMON_UNIVERSE_SECRET",
+        )
+        for n in names
+    )
+    keys = {n: tuple(Secret(x) for x in universe_keys(s.seed, n)) for n in names}
+    api = secrets.api_keys | {n: (k[0], k[1]) for n, k in keys.items()}
+    sim = secrets.sim_keys | {n: (k[0], k[1]) for n, k in keys.items()}
+    return (
+        msgspec.structs.replace(cfg, accounts=cfg.accounts + added),
+        msgspec.structs.replace(secrets, api_keys=api, sim_keys=sim),
+    )
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> tuple[Config, Secrets]:
@@ -467,6 +504,11 @@ def _check_references(cfg: Config) -> None:
     for i, v in enumerate(cfg.venues):
         if not v.symbols:
             raise ConfigError(f"venues[{i}].symbols", "list at least one perpetual symbol")
+        if "*" in v.spot_symbols:
+            raise ConfigError(
+                f"venues[{i}].spot_symbols",
+                '"*" would subscribe every spot book the venue lists; name the ones basis and holdings use',
+            )
         if v.simulator and not cfg.simulator.enabled:
             raise ConfigError(f"venues[{i}].simulator", "needs simulator.enabled = true")
         _check_venue_kind(v, f"venues[{i}]")
@@ -511,6 +553,28 @@ def _check_references(cfg: Config) -> None:
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
+    _check_universe(cfg)
+
+
+def _check_universe(cfg: Config) -> None:
+    """Generated positions need generated accounts and contracts, and fit one per symbol per account."""
+    s = cfg.simulator
+    if s.universe_positions and not s.universe_accounts:
+        raise ConfigError("simulator.universe_accounts", "universe_positions need accounts to hold them")
+    if s.universe_positions and not s.universe_symbols:
+        raise ConfigError("simulator.universe_symbols", "universe_positions need generated symbols")
+    if s.universe_positions > s.universe_accounts * s.universe_symbols:
+        raise ConfigError(
+            "simulator.universe_positions",
+            f"at most one position per symbol per account: {s.universe_accounts} × {s.universe_symbols}",
+        )
+    taken = {a.name for a in s.accounts} | {a.name for a in cfg.accounts}
+    if s.universe_accounts:
+        from monitor.sim.universe import universe_account_names
+
+        clash = taken & set(universe_account_names(s.universe_accounts))
+        if clash:
+            raise ConfigError("simulator.universe_accounts", f"{sorted(clash)[0]!r} is a generated name")
 
 
 def _check_mqtt(m: MqttConfig) -> None:
@@ -604,7 +668,7 @@ def _check_proxy_hedges(cfg: Config) -> None:
         path = f"evaluation.proxy_hedges[{i}]"
         if ph.venue not in venues:
             raise ConfigError(f"{path}.venue", f"no venue named {ph.venue!r}")
-        if ph.symbol not in venues[ph.venue].symbols:
+        if ph.symbol not in venues[ph.venue].symbols and "*" not in venues[ph.venue].symbols:
             raise ConfigError(f"{path}.symbol", f"{ph.symbol} is not in that venue's symbols")
 
 

@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 
 from monitor.clock import NS_PER_S
 from monitor.collectors.holdings import holdings_from_config
+from monitor.collectors.listing import keep_listed
 from monitor.config import Config, EvaluationConfig, Secrets, load_config
 from monitor.errors import ConfigError
 from monitor.evaluator import Evaluator
@@ -147,6 +148,7 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
         if d.shard_override is not None:
             cfg = msgspec.structs.replace(cfg, shard=d.shard_override)
         cfg = select_shard(cfg)
+        cfg = keep_listed(d.cfg, cfg)  # "*" keeps what start-up resolved (collectors/listing.py)
         plan = plan_reload(d.cfg, cfg)
         ev = cfg.evaluation
         engine = (

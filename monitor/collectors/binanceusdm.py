@@ -5,7 +5,8 @@ index and funding estimate on `/market/stream` (`@markPrice@1s`), perpetual book
 `/public/stream` (`@bookTicker`), spot book tops on the spot host's `/stream`, at most
 `max_streams_per_connection` streams per socket. Account state comes from ccxt's signed REST calls
 and the user data stream (`binanceusdm_account.BinanceAccount`). Funding intervals and the REST
-seed of marks are refreshed every `REFERENCE_REFRESH_S` (`reference_loop`). A symbol an account
+seed of marks are refreshed every `REFERENCE_REFRESH_S` (`reference_loop`), and with
+`symbols = ["*"]` the listing too (`listing`). A symbol an account
 holds beyond `symbols` gets the same streams and its funding interval at once (`held`).
 
 All REST calls and new connections of the venue share one `Cooldown` (limits are per IP) and one
@@ -45,6 +46,7 @@ from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at
 from monitor.collectors.held import HeldSymbols, MarketSockets, Topic, held_stream_limits
 from monitor.collectors.keys import KeyPermissions, binance_permissions
+from monitor.collectors.listing import binance_listed, follows_listing, named
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsFeed, ws_policy
 from monitor.config import Config, VenueConfig
@@ -89,7 +91,7 @@ class BinanceUsdmCollector:
         self.stats = CollectorStats(venue.name)
         self.full_cfg = cfg
         self.limits = stream_limits(cfg, venue)
-        self.held = HeldSymbols(venue.name, venue.symbols)  # what the accounts hold, for the sockets
+        self.held = HeldSymbols(venue.name, named(venue.symbols))  # what the accounts hold, for the sockets
         self.sockets = MarketSockets(venue.max_streams_per_connection, self.limits, self._feed)
         self.policy = ws_policy(venue)
         self.cooldown = Cooldown(clock)
@@ -107,7 +109,7 @@ class BinanceUsdmCollector:
         self.history = Backfill(
             venue=venue.name,
             source=BinanceHistory(),
-            symbols=venue.symbols,
+            symbols=named(venue.symbols),
             spot_symbols=venue.spot_symbols,
             step_s=cfg.evaluation.volatility_sample_s,
             points=cfg.evaluation.history_points,
@@ -158,7 +160,7 @@ class BinanceUsdmCollector:
     def feeds(self) -> list[WsFeed]:
         """The market sockets: one kind of stream per endpoint, at most N streams per socket."""
         self.sockets = MarketSockets(self.cfg.max_streams_per_connection, self.limits, self._feed)
-        for kind, topics in self._topics(self.cfg.symbols, self.cfg.spot_symbols).items():
+        for kind, topics in self._topics(named(self.cfg.symbols), self.cfg.spot_symbols).items():
             self.sockets.extend(kind, topics)
         return self.sockets.feeds()
 
@@ -244,6 +246,11 @@ class BinanceUsdmCollector:
                             if rec.symbol in wanted:
                                 self.sink.put(rec)
                         seeded = True
+                    if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
+                        self.held.note(
+                            binance_listed(await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)),
+                            "newly listed",
+                        )
                     info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
                     for fi in parse_funding_info(info, self.held.watched, self.venue, self.clock.now_ns()):
                         self.sink.put(fi)

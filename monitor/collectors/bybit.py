@@ -53,6 +53,7 @@ from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_bybit_at
 from monitor.collectors.held import HeldSymbols, MarketSockets, Topic, held_stream_limits
 from monitor.collectors.keys import KeyPermissions, bybit_permissions
+from monitor.collectors.listing import bybit_listed, follows_listing, named
 from monitor.collectors.liveness import progress, same_value
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsDialect, WsFeed, ws_policy
@@ -169,7 +170,7 @@ class BybitCollector:
         self.stats = CollectorStats(venue.name)
         self.full_cfg = cfg
         self.limits = stream_limits(cfg, venue)
-        self.held = HeldSymbols(venue.name, venue.symbols)  # what the accounts hold, for the sockets
+        self.held = HeldSymbols(venue.name, named(venue.symbols))  # what the accounts hold, for the sockets
         self.sockets = MarketSockets(venue.max_streams_per_connection, self.limits, self._feed)
         self.policy = ws_policy(venue)
         self.cooldown = Cooldown(clock)
@@ -189,7 +190,7 @@ class BybitCollector:
         self.history = Backfill(
             venue=venue.name,
             source=BybitHistory(),
-            symbols=venue.symbols,
+            symbols=named(venue.symbols),
             spot_symbols=venue.spot_symbols,
             step_s=cfg.evaluation.volatility_sample_s,
             points=cfg.evaluation.history_points,
@@ -239,7 +240,7 @@ class BybitCollector:
     def feeds(self) -> list[WsFeed]:
         """Linear tickers (mark, funding, perp book top) and spot book tops, N topics per socket."""
         self.sockets = MarketSockets(self.cfg.max_streams_per_connection, self.limits, self._feed)
-        for kind, topics in self._topics(self.cfg.symbols, self.cfg.spot_symbols).items():
+        for kind, topics in self._topics(named(self.cfg.symbols), self.cfg.spot_symbols).items():
             self.sockets.extend(kind, topics)
         return self.sockets.feeds()
 
@@ -334,6 +335,8 @@ class BybitCollector:
                     body = await self.rest.call(
                         ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "linear", "limit": 1000}
                     )
+                    if follows_listing(self.cfg) and isinstance(body, dict):  # ["*"]: new listings
+                        self.held.note(bybit_listed(body.get("result")), "newly listed")
                     for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.held.watched):
                         self.sink.put(fi)
                     delay = REFERENCE_REFRESH_S

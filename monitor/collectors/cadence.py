@@ -12,6 +12,7 @@ and marks every figure built on that stream not fresh. Both read this table, so 
 
 from __future__ import annotations
 
+from monitor.collectors.listing import named
 from monitor.config import Config, VenueConfig
 
 __all__ = ["MIN_STALE_S", "account_limit_s", "mark_cadence_s", "stream_limits", "uses_user_stream"]
@@ -47,12 +48,13 @@ def stream_limits(cfg: Config, v: VenueConfig) -> dict[str, float]:
     mark = v.stale_after_s
     if cadence is not None:
         mark = min(v.stale_after_s, max(MIN_STALE_S, v.stale_cadences * cadence))
-    out = {f"mark:{s}": mark for s in v.symbols}
+    symbols = named(v.symbols)  # "*" is a request, not a stream (collectors.listing)
+    out = {f"mark:{s}": mark for s in symbols}
     if v.perp_books:
-        out |= {f"book:perp:{s}": v.stale_after_s for s in v.symbols}
+        out |= {f"book:perp:{s}": v.stale_after_s for s in symbols}
     out |= {f"book:spot:{s}": v.stale_after_s for s in v.spot_symbols}
     if v.depth_levels and v.kind in ("binanceusdm", "bybit"):  # the native collectors keep book levels
-        out |= {f"depth:perp:{s}": v.stale_after_s for s in v.symbols}
+        out |= {f"depth:perp:{s}": v.stale_after_s for s in symbols}
     for a in cfg.accounts:
         if a.venue == v.name:
             out[f"account:{a.name}"] = account_limit_s(v)

@@ -43,6 +43,7 @@ from monitor.collectors.keys import (
     bybit_permissions,
     okx_permissions,
 )
+from monitor.collectors.listing import ccxt_listed, follows_listing, named
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown
 from monitor.config import Config, VenueConfig
@@ -96,7 +97,8 @@ class CcxtProCollector:
         self.stats = CollectorStats(venue.name)
         self.full_cfg = cfg
         self.limits = stream_limits(cfg, venue)
-        self.held = HeldSymbols(venue.name, venue.symbols)  # learnt by the account loops
+        self.symbols = named(venue.symbols)  # "*" resolved by the daemon and the reference refresh
+        self.held = HeldSymbols(venue.name, self.symbols)  # learnt by the account loops
         self._no_tiers_told = False
         self.cooldown = Cooldown(clock)
         self.rest = RestCaller(
@@ -152,7 +154,7 @@ class CcxtProCollector:
         if kind == "marks":
             if ex.has.get("watchMarkPrices"):
                 return lambda e, syms: e.watch_mark_prices(syms)
-            if ex.has.get("watchMarkPrice") and len(self.cfg.symbols) == 1:
+            if ex.has.get("watchMarkPrice") and len(self.symbols) == 1:
                 return lambda e, syms: _one(e.watch_mark_price(syms[0]))
             return lambda e, syms: e.watch_tickers(syms)
         return lambda e, syms: e.watch_bids_asks(syms)
@@ -164,7 +166,7 @@ class CcxtProCollector:
         re-subscribes on the same client when an account is found holding a new one.
         """
         prefix = "mark" if market == "mark" else f"book:{market}"
-        symbols = fixed if fixed is not None else self.cfg.symbols
+        symbols = fixed if fixed is not None else self.symbols
         limits = {f"{prefix}:{s}": self.limits[f"{prefix}:{s}"] for s in symbols}
         socket = f"{self.venue}.ccxt.{kind}"
         live = Liveness(limits, self.clock.monotonic_ns())
@@ -183,11 +185,11 @@ class CcxtProCollector:
                     else:
                         names = self._perp_names(markets)
                         if not self._follows_held(ex, kind):
-                            left = {f"{prefix}:{s}": 0.0 for s in names if s not in self.cfg.symbols}
+                            left = {f"{prefix}:{s}": 0.0 for s in names if s not in self.symbols}
                             self._status(
                                 left, FeedState.DOWN, "not watched: this venue watches marks per symbol"
                             )
-                            names = {s: u for s, u in names.items() if s in self.cfg.symbols}
+                            names = {s: u for s, u in names.items() if s in self.symbols}
                         more = {f"{prefix}:{s}": self.limits[f"{prefix}:{s}"] for s in names}
                         added = {k: v for k, v in more.items() if k not in limits}
                         if added:
@@ -238,11 +240,11 @@ class CcxtProCollector:
         reported not watched (their mark streams DOWN with the reason), never silently unpriced.
         """
         single = not ex.has.get("watchMarkPrices") and ex.has.get("watchMarkPrice")
-        return not (kind == "marks" and single and len(self.cfg.symbols) == 1)
+        return not (kind == "marks" and single and len(self.symbols) == 1)
 
     def _perp_names(self, markets: Any) -> dict[str, str]:
         """Configured perpetuals (each must exist) and held ones this venue lists as linear perpetuals."""
-        names = conv.perp_symbols(markets, self.cfg.symbols)
+        names = conv.perp_symbols(markets, self.symbols)
         for s in self.held.extra:
             try:
                 names |= conv.perp_symbols(markets, [s])
@@ -334,7 +336,9 @@ class CcxtProCollector:
                 delay = REFERENCE_REFRESH_S
                 held = len(self.held.extra)
                 try:
-                    markets = await self.rest.call(ex, ex.load_markets)
+                    markets = await self.rest.call(ex, ex.load_markets, True)
+                    if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
+                        self.held.note(ccxt_listed(markets), "newly listed")
                     names = self._perp_names(markets)
                     intervals: dict[str, Any] = {}
                     if ex.has.get("fetchFundingIntervals"):
@@ -378,7 +382,7 @@ class CcxtProCollector:
         stream = f"account:{name}"
         ex = self._new(self.exchange_id, name)
         next_tiers = 0
-        asked = set(self.cfg.symbols)  # symbols whose tiers were asked for; held ones once each, at once
+        asked = set(self.symbols)  # symbols whose tiers were asked for; held ones once each, at once
         try:
             while True:
                 try:

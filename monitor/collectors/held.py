@@ -68,13 +68,14 @@ class HeldSymbols:
         """The configured symbols, then the held ones."""
         return self._configured + tuple(self._extra)
 
-    def note(self, symbols: Iterable[str]) -> None:
-        """An account holds these; wake the tasks that must watch any not watched yet."""
+    def note(self, symbols: Iterable[str], why: str = "an account holds them") -> None:
+        """An account holds these (or, `why`, the venue newly lists them for an entry with
+        `symbols = ["*"]`: collectors/listing.py); wake the tasks that must watch any not watched yet."""
         new = [s for s in dict.fromkeys(symbols) if s not in self._known and s not in self._extra]
         if not new:
             return
         self._extra.update(dict.fromkeys(new))
-        log.info("watching symbols an account holds", venue=self.venue, symbols=new)
+        log.info("watching more symbols", venue=self.venue, symbols=new, why=why)
         for w in self._waiters:
             if not w.done():
                 w.set_result(None)

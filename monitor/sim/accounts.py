@@ -21,7 +21,7 @@ from monitor.sim.liquidation import Liquidation, breached_positions, close_at_ma
 from monitor.sim.lp_solver import liquidation_price
 from monitor.sim.margin import account_risk, position_risk
 from monitor.sim.numfmt import q8
-from monitor.sim.symbols import symbol_spec
+from monitor.sim.symbols import SYMBOLS, SymbolSpec
 
 __all__ = ["AccountEngine", "AccountView", "FundingPayment", "PositionView", "UserEventSink"]
 
@@ -89,11 +89,13 @@ class AccountEngine:
         marks: Mapping[str, float],
         now_ms: int,
         brackets: Mapping[str, tuple[Bracket, ...]] = BRACKETS,
+        specs: Mapping[str, SymbolSpec] | None = None,
     ) -> None:
         self._brackets = dict(brackets)
+        self._specs = dict(specs) if specs is not None else {s.symbol: s for s in SYMBOLS}
         self.marks: dict[str, float] = dict(marks)
         self.accounts: dict[str, Account] = {
-            a.name: account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms)
+            a.name: account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms, self._brackets)
             for i, a in enumerate(accounts)
             if a.venue == "binance"  # the simulated Bybit's accounts live in bybit_accounts.py
         }
@@ -197,7 +199,7 @@ class AccountEngine:
         deltas: list[events.PositionDelta] = []
         before = acct.cross_wallet + sum(p.isolated_wallet for p in acct.positions)
         for pos in breached:
-            spec = symbol_spec(pos.symbol)
+            spec = self._specs.get(pos.symbol)
             fee_rate = spec.liquidation_fee if spec else 0.0
             mark = self.marks[pos.symbol]
             liq = close_at_mark(acct, pos, mark, fee_rate, now_ms)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from monitor.config import SimAccountConfig
 from monitor.errors import ConfigError
-from monitor.sim.brackets import BRACKETS, tier_for
+from monitor.sim.brackets import BRACKETS, Bracket, tier_for
 from monitor.sim.numfmt import q8
-from monitor.sim.symbols import symbol_spec
 
 __all__ = ["Account", "MarginMode", "Position", "PositionSide", "account_from_config"]
 
@@ -48,14 +47,18 @@ class Account:
 
 
 def account_from_config(
-    cfg: SimAccountConfig, path: str, first_mark: Callable[[str], float], now_ms: int
+    cfg: SimAccountConfig,
+    path: str,
+    first_mark: Callable[[str], float],
+    now_ms: int,
+    brackets: Mapping[str, tuple[Bracket, ...]] = BRACKETS,
 ) -> Account:
     """Open the configured account, refusing what the venue would not allow (ConfigError at `path`)."""
     positions: list[Position] = []
     seen: set[tuple[str, str]] = set()
     for j, p in enumerate(cfg.positions):
         where = f"{path}.positions[{j}]"
-        if symbol_spec(p.symbol) is None:
+        if p.symbol not in brackets:
             raise ConfigError(f"{where}.symbol", f"the simulator does not list {p.symbol}")
         if (p.symbol, p.side) in seen:
             raise ConfigError(where, f"a second {p.side} position on {p.symbol}")
@@ -65,7 +68,7 @@ def account_from_config(
             )
         seen.add((p.symbol, p.side))
         entry = q8(p.entry_price) if p.entry_price is not None else first_mark(p.symbol)
-        allowed = tier_for(BRACKETS[p.symbol], p.qty * entry).max_leverage
+        allowed = tier_for(brackets[p.symbol], p.qty * entry).max_leverage
         if p.leverage > allowed:
             raise ConfigError(
                 f"{where}.leverage", f"{p.leverage:g}x is above the {allowed}x the venue allows at this size"

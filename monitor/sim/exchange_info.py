@@ -7,6 +7,7 @@ precision and limits (venues.md §1.2). Spot symbols carry the fields of §2.4.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
@@ -72,7 +73,7 @@ def _futures_symbol(s: SymbolSpec) -> dict[str, Any]:
     }
 
 
-def futures_exchange_info(now_ms: int) -> dict[str, Any]:
+def futures_exchange_info(now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS) -> dict[str, Any]:
     return {
         "timezone": "UTC",
         "serverTime": now_ms,
@@ -80,7 +81,7 @@ def futures_exchange_info(now_ms: int) -> dict[str, Any]:
         "rateLimits": _RATE_LIMITS,
         "exchangeFilters": [],
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
-        "symbols": [_futures_symbol(s) for s in SYMBOLS],
+        "symbols": [_futures_symbol(s) for s in specs],
     }
 
 
@@ -146,7 +147,7 @@ def _spot_symbol(s: SymbolSpec) -> dict[str, Any]:
     }
 
 
-def spot_exchange_info(now_ms: int) -> dict[str, Any]:
+def spot_exchange_info(now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS) -> dict[str, Any]:
     return {
         "timezone": "UTC",
         "serverTime": now_ms,
@@ -156,5 +157,5 @@ def spot_exchange_info(now_ms: int) -> dict[str, Any]:
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
         ],
         "exchangeFilters": [],
-        "symbols": [_spot_symbol(s) for s in SYMBOLS],
+        "symbols": [_spot_symbol(s) for s in specs],
     }

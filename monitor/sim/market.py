@@ -26,10 +26,12 @@ Published prices are quantized to the strings the venue sends.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.clock import Clock
 from monitor.sim.funding import PremiumAverage, funding_rate, next_funding_ms
@@ -44,6 +46,13 @@ from monitor.sim.premium import (
 from monitor.sim.replay import PricePath, event_code, load_bars
 from monitor.sim.shocks import Shock, apply_shock
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
+from monitor.sim.universe import (
+    Universe,
+    UniverseFunding,
+    generate_universe,
+    impact_premiums,
+    mark_prices,
+)
 
 __all__ = ["LoopMode", "Market", "Quote", "Settlement", "loop_mode"]
 
@@ -128,6 +137,7 @@ class Market:
         path: PricePath | None = None,
         symbols: tuple[SymbolSpec, ...] = SYMBOLS,
         epoch_ms: int | None = None,
+        universe_symbols: int = 0,
     ) -> None:
         self._clock = clock
         self._speed = speed
@@ -140,21 +150,37 @@ class Market:
             epoch_ms = bars[0].open_ms if epoch_ms is None else epoch_ms
         # the funding grid's anchor: replay time 0 on the replayed event's real clock
         self._epoch_s = (epoch_ms or 0) / 1000.0
-        self.specs = {s.symbol: s for s in symbols}
+        # generated contracts (universe.py) ride on the first symbol's series through one multiplier each
+        self.universe: Universe | None = (
+            generate_universe(universe_symbols, seed, path) if universe_symbols else None
+        )
+        self._base = symbols[0].symbol
+        self._listed = tuple(s.symbol for s in symbols)  # the symbols with a series of their own
+        generated = self.universe.specs if self.universe is not None else ()
+        self.specs = {s.symbol: s for s in (*symbols, *generated)}
+        self._uidx = self.universe.index if self.universe is not None else {}
+        self._mult_at: tuple[float, bool, _State, npt.NDArray[np.float64]] | None = None
         self._rng = np.random.default_rng(seed + 1)
         self._build(path)
         self.elapsed_s = 0.0  # replay seconds played since start-up (monotonic across loops)
         self.replay_s = 0.0  # where on the path that is
-        self._premium = {s: PremiumAverage() for s in self.specs}
-        self._interval_start = {s: self._interval_of(s, 0.0) for s in self.specs}
-        for s in self.specs:
+        self._premium = {s: PremiumAverage() for s in self._listed}
+        self._interval_start = {s: self._interval_of(s, 0.0) for s in self._listed}
+        for s in self._listed:
             self._lead_in(s)
-        self._rate = {s: self._estimate(s) for s in self.specs}
+        self._rate = {s: self._estimate(s) for s in self._listed}
+        self._ufund = (
+            UniverseFunding(
+                self.universe.specs, self._epoch_s, 0.0, PremiumParams.for_symbol("", self._event).level
+            )
+            if self.universe is not None
+            else None
+        )
         now_ms = self._now_ms()
         self._next_funding = {
             s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()
         }
-        self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self.specs}
+        self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self._listed}
         self.sample_elapsed: list[float] = []  # replay times of the last advance()'s samples
         self._last_mono = clock.monotonic_ns()
         self._update_id = 0
@@ -175,7 +201,9 @@ class Market:
                 self._seed + 7919 * (i + 1), step,
             )
             for i, (s, spec) in enumerate(self.specs.items())
+            if s not in self._uidx
         }  # fmt: skip
+        self._mult_at = None
         self.duration_s = float(self.series[next(iter(self.specs))].t[-1] - perp.times[0])
         self.path = self._mark_path()
 
@@ -216,6 +244,11 @@ class Market:
         return (p, False) if p <= d else (2 * d - p, True)
 
     def _state(self, symbol: str, t: float, back: bool) -> _State:
+        k = self._uidx.get(symbol)
+        if k is not None:  # a generated contract: the base symbol's state times its multiplier
+            base, m = self._generated(t, back)
+            mk = float(m[k])
+            return _State(base.last * mk, base.index * mk, base.premium, base.crash, base.ma_basis * mk)
         ser = self.series[symbol]
         x = (t - float(ser.t[0])) / ser.step
         i = min(max(int(x), 0), len(ser.t) - 2)
@@ -226,6 +259,24 @@ class Market:
 
         ma = ser.basis_ma_back if back else ser.basis_ma_fwd
         return _State(at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma))
+
+    def _generated(self, t: float, back: bool) -> tuple[_State, npt.NDArray[np.float64]]:
+        """The base symbol's state at path time `t` and every generated contract's multiplier on it."""
+        if self._mult_at is None or self._mult_at[0] != t or self._mult_at[1] != back:
+            base = self._state(self._base, t, back)
+            ratio = self.specs[self._base].ratio.get(self._event, 1.0)
+            assert self.universe is not None
+            self._mult_at = (t, back, base, self.universe.multipliers(t, base.last / ratio) / ratio)
+        return self._mult_at[2], self._mult_at[3]
+
+    def _generated_marks(self, t: float, back: bool) -> npt.NDArray[np.float64]:
+        """Every generated contract's mark at path time `t` (the median rule, vectorised)."""
+        base, m = self._generated(t, back)
+        f = self._ufund
+        assert f is not None
+        return mark_prices(
+            base.index * m, f.rate, f.until_s(self.elapsed_s), f.h, base.ma_basis * m, base.last * m
+        )
 
     # --- funding in replay time ----------------------------------------------------------------
     def _interval_s(self, symbol: str) -> float:
@@ -268,6 +319,11 @@ class Market:
     def _mark(self, symbol: str, st: _State) -> float:
         if symbol in self.pinned:
             return self.pinned[symbol]
+        k = self._uidx.get(symbol)
+        if k is not None and self._ufund is not None:
+            f = self._ufund
+            until = float(f.until_s(self.elapsed_s)[k])
+            return q8(mark_price(st.index, float(f.rate[k]), until, float(f.h[k]), st.ma_basis, st.last))
         h = self._interval_s(symbol)
         until = self._interval_start[symbol] + h - (self._epoch_s + self.elapsed_s)
         return q8(mark_price(st.index, self._rate[symbol], until, h, st.ma_basis, st.last))
@@ -300,6 +356,8 @@ class Market:
         if symbol in self.pinned:
             return self.pinned[symbol]
         st = self._state(symbol, 0.0, False)
+        if symbol in self._uidx:
+            return self._mark(symbol, st)
         h = self._interval_s(symbol)
         until = self._interval_start[symbol] + h - self._epoch_s
         return q8(mark_price(st.index, self._rate[symbol], until, h, st.ma_basis, st.last))
@@ -350,15 +408,24 @@ class Market:
     def _step_to(self, e0: float, e1: float) -> None:
         """Accrue funding over (e0, e1] at the premium index of e1, and stand at e1."""
         t, back = self._position(e1)
-        for s in self.specs:
+        for s in self._listed:
             st = self._state(s, t, back)
             self._accrue(s, impact_premium(st.last, st.index, st.crash), e0, e1)
+        if self._ufund is not None:
+            base, m = self._generated(t, back)
+            self._ufund.accrue(impact_premiums(base.last * m, base.index * m, base.crash), e0, e1)
         self.elapsed_s, self.replay_s = e1, t
 
     def marks_now(self) -> dict[str, float]:
         """Every symbol's mark at the current replay time (not yet published)."""
         t, back = self._position(self.elapsed_s)
-        return {s: self._mark(s, self._state(s, t, back)) for s in self.specs}
+        out = {s: self._mark(s, self._state(s, t, back)) for s in self._listed}
+        if self.universe is not None:
+            out |= self._pin(zip(self._uidx, self._generated_marks(t, back).tolist(), strict=True))
+        return out
+
+    def _pin(self, marks: Iterable[tuple[str, float]]) -> dict[str, float]:
+        return {s: self.pinned.get(s, m) for s, m in marks}
 
     def due_settlements(self) -> list[Settlement]:
         """Settle every symbol whose funding time has passed (wall clock) at its running rate."""
@@ -382,46 +449,72 @@ class Market:
         now_ms = self._now_ms()
         t, back = self._position(self.elapsed_s)
         volume = self.perp_path.volume_at(t)
-        for symbol, spec in self.specs.items():
-            self._update_id += 1
+        for symbol in self._listed:
             st = self._state(symbol, t, back)
-            mark = self._mark(symbol, st)
-            last, index = st.last, st.index
-            if symbol in self.pinned:  # a pinned mark carries the whole symbol with it
-                k = mark / st.last
-                last, index = mark, st.index * k
-            index = q8(index)
-            bid = _floor_to(last, spec.tick)
-            spot_bid = _floor_to(index, spec.spot_tick)
-            prev = self.quotes.get(symbol)
-            ratio = spec.ratio.get(self._event, 1.0)
-            sizes: list[float]
-            if prev is not None and self.paused:  # a frozen market keeps its books too
-                sizes = [prev.bid_qty, prev.ask_qty, prev.spot_bid_qty, prev.spot_ask_qty]
-            else:
-                sizes = [float(x) for x in self._rng.uniform(0.05, 8.0, size=4) / math.sqrt(ratio)]
-            self.quotes[symbol] = Quote(
-                symbol=symbol,
-                time_ms=now_ms,
-                update_id=self._update_id,
-                mark=mark,
-                index=index,
-                bid=bid,
-                bid_qty=round(sizes[0], spec.qty_precision),
-                ask=q8(bid + float(spec.tick)),
-                ask_qty=round(sizes[1], spec.qty_precision),
-                spot_bid=spot_bid,
-                spot_bid_qty=round(sizes[2], 5),
-                spot_ask=q8(spot_bid + float(spec.spot_tick)),
-                spot_ask_qty=round(sizes[3], 5),
-                funding_rate=self._rate[symbol],
-                interest_rate=spec.interest_rate,
-                next_funding_ms=self._next_funding[symbol],
-                open=prev.open if prev else mark,
-                high=max(prev.high, mark) if prev else mark,
-                low=min(prev.low, mark) if prev else mark,
-                volume=q8(volume / ratio),
-                quote_volume=q8(volume * st.last / ratio),
-                last=q8(last),
-                premium_index=q8(impact_premium(last, index, st.crash)),
-            )
+            self._quote(symbol, st, self._mark(symbol, st), self._rate[symbol], now_ms, volume, None)
+        if self._ufund is None:
+            return
+        base, m = self._generated(t, back)
+        marks = self._generated_marks(t, back).tolist()
+        rates = self._ufund.rate.tolist()
+        draws = self._rng.uniform(0.05, 8.0, size=(len(marks), 4)).tolist() if not self.paused else None
+        for k, symbol in enumerate(self._uidx):
+            mk = float(m[k])
+            st = _State(base.last * mk, base.index * mk, base.premium, base.crash, base.ma_basis * mk)
+            mark = self.pinned.get(symbol, marks[k])
+            self._quote(symbol, st, mark, rates[k], now_ms, volume, draws[k] if draws else None)
+
+    def _quote(
+        self,
+        symbol: str,
+        st: _State,
+        mark: float,
+        rate: float,
+        now_ms: int,
+        volume: float,
+        draw: list[float] | None,
+    ) -> None:
+        """Publish one symbol's quote; `draw`: its four book sizes drawn beforehand (None: draw now)."""
+        spec = self.specs[symbol]
+        self._update_id += 1
+        last, index = st.last, st.index
+        if symbol in self.pinned:  # a pinned mark carries the whole symbol with it
+            k = mark / st.last
+            last, index = mark, st.index * k
+        index = q8(index)
+        bid = _floor_to(last, spec.tick)
+        spot_bid = _floor_to(index, spec.spot_tick)
+        prev = self.quotes.get(symbol)
+        ratio = spec.ratio.get(self._event, 1.0)
+        sizes: list[float]
+        if prev is not None and self.paused:  # a frozen market keeps its books too
+            sizes = [prev.bid_qty, prev.ask_qty, prev.spot_bid_qty, prev.spot_ask_qty]
+        else:
+            raw = draw if draw is not None else self._rng.uniform(0.05, 8.0, size=4).tolist()
+            scale = math.sqrt(ratio)
+            sizes = [x / scale for x in raw]
+        self.quotes[symbol] = Quote(
+            symbol=symbol,
+            time_ms=now_ms,
+            update_id=self._update_id,
+            mark=mark,
+            index=index,
+            bid=bid,
+            bid_qty=round(sizes[0], spec.qty_precision),
+            ask=q8(bid + float(spec.tick)),
+            ask_qty=round(sizes[1], spec.qty_precision),
+            spot_bid=spot_bid,
+            spot_bid_qty=round(sizes[2], 5),
+            spot_ask=q8(spot_bid + float(spec.spot_tick)),
+            spot_ask_qty=round(sizes[3], 5),
+            funding_rate=rate,
+            interest_rate=spec.interest_rate,
+            next_funding_ms=self._next_funding[symbol],
+            open=prev.open if prev else mark,
+            high=max(prev.high, mark) if prev else mark,
+            low=min(prev.low, mark) if prev else mark,
+            volume=q8(volume / ratio),
+            quote_volume=q8(volume * st.last / ratio),
+            last=q8(last),
+            premium_index=q8(impact_premium(last, index, st.crash)),
+        )

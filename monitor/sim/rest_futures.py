@@ -94,7 +94,7 @@ def futures_public_routes(v: Venue) -> list[web.RouteDef]:
         return json_reply({"serverTime": v.now_ms()})
 
     async def exchange_info(_r: web.Request) -> web.Response:
-        return json_reply(futures_exchange_info(v.now_ms()))
+        return json_reply(futures_exchange_info(v.now_ms(), v.market.specs.values()))
 
     async def premium_index(request: web.Request) -> web.Response:
         return one_or_all(request, _premium_index)

@@ -17,7 +17,7 @@ import structlog
 from aiohttp import web
 
 from monitor.clock import Clock
-from monitor.config import SimulatorConfig
+from monitor.config import SimAccountConfig, SimulatorConfig
 from monitor.secret import Secret
 from monitor.sim.accounts import AccountEngine
 from monitor.sim.auth import KeyRing
@@ -37,6 +37,7 @@ from monitor.sim.rest_klines import binance_kline_routes, bybit_kline_routes
 from monitor.sim.rest_spot import spot_routes
 from monitor.sim.streams import StreamKind
 from monitor.sim.synthetic import synthetic_path
+from monitor.sim.universe import brackets_with, universe_accounts, universe_keys
 from monitor.sim.userstream import ListenKeys
 from monitor.sim.venue import Venue
 from monitor.sim.ws import StreamHub
@@ -45,6 +46,10 @@ __all__ = ["Simulator"]
 
 _log = structlog.get_logger()
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _secrets(pair: tuple[str, str]) -> tuple[Secret, Secret]:
+    return Secret(pair[0]), Secret(pair[1])
 
 
 class Simulator:
@@ -68,12 +73,26 @@ class Simulator:
             else None
         )
         self.market = Market(
-            replay=cfg.replay, speed=cfg.speed, loop=cfg.loop, seed=cfg.seed, clock=clock, path=path
-        )
+            replay=cfg.replay, speed=cfg.speed, loop=cfg.loop, seed=cfg.seed, clock=clock, path=path,
+            universe_symbols=cfg.universe_symbols,
+        )  # fmt: skip
         now_ms = clock.now_ns() // 1_000_000
+        generated: tuple[SimAccountConfig, ...] = ()
+        if self.market.universe is not None:  # the desk-sized world (universe.py): accounts and keys
+            generated = universe_accounts(
+                self.market.universe, cfg.universe_accounts, cfg.universe_positions, cfg.seed,
+                self.market.first_mark,
+            )  # fmt: skip
+            keys = {**keys, **{a.name: _secrets(universe_keys(cfg.seed, a.name)) for a in generated}}
         self.engine = AccountEngine(
-            cfg.accounts, first_mark=self.market.first_mark, marks=self.market.marks(), now_ms=now_ms
+            (*cfg.accounts, *generated),
+            first_mark=self.market.first_mark,
+            marks=self.market.marks(),
+            now_ms=now_ms,
+            brackets=brackets_with(self.market.universe),
+            specs=self.market.specs,
         )
+        self.universe_keys = {a.name: keys[a.name] for a in generated}  # printed by `perpmon sim`
         self.bybit = BybitVenue(cfg, keys, clock, self.market)
         self.futures_hub = self._hub("futures", self._is_listen_key)
         self.spot_hub = self._hub("spot", lambda _key: False)

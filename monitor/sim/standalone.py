@@ -64,7 +64,17 @@ def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any
             }
             for name, acct in sim.bybit.engine.accounts.items()
             if name in BYBIT_TEST_KEYS
+        ]
+        + [  # the generated accounts (`--universe`): derived keys, simulator-only like the others
+            {
+                "name": name,
+                "api_key": key.reveal(),
+                "api_secret": secret.reveal(),
+                "positions": len(sim.engine.accounts[name].positions),
+            }
+            for name, (key, secret) in sim.universe_keys.items()
         ],
+        "symbols": len(sim.market.specs),
     }
 
 
@@ -96,8 +106,10 @@ async def run_standalone(
     spot_port: int = 0,
     admin_port: int = 0,
     tick_s: float = 1.0,
+    universe: tuple[int, int, int] = (0, 0, 0),
 ) -> int:
     chosen = SCENARIOS[scenario]
+    n, p, a = universe
     cfg = bybit_config(
         **{
             **chosen.overrides,
@@ -107,6 +119,9 @@ async def run_standalone(
             "futures_port": futures_port,
             "spot_port": spot_port,
             "admin_port": admin_port,
+            "universe_symbols": n,
+            "universe_positions": p,
+            "universe_accounts": a,
         }
     )
     configure_logging("warning")

@@ -8,7 +8,7 @@ enough for the book to be complete, then stops them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -16,6 +16,7 @@ import msgspec
 from monitor.clock import NS_PER_S, Clock, LiveClock
 from monitor.collectors.cadence import BINANCE_CCXT_IDS
 from monitor.collectors.holdings import holdings_from_config
+from monitor.collectors.listing import follows_listing
 from monitor.config import Config, Secrets, VenueConfig
 from monitor.errors import ConfigError
 from monitor.store.state import Snapshot
@@ -81,7 +82,7 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
     for v in sim_venues:
         watched = [a.name for a in cfg.accounts if a.venue == v.name]
         held = {p.symbol for name in watched for p in engine.accounts[name].positions}
-        for symbol in sorted(set(v.symbols) | held):
+        for symbol in sorted(_watched(v, market.specs) | held):
             q, spec = market.quotes[symbol], market.specs[symbol]
             markets.append(
                 {
@@ -153,7 +154,7 @@ def _bybit_book(
     for v in venues:
         watched = [a.name for a in cfg.accounts if a.venue == v.name and a.name in engine.accounts]
         held = {p.symbol for name in watched for p in engine.accounts[name].positions}
-        for symbol in sorted((set(v.symbols) | held) & set(market.specs)):
+        for symbol in sorted((_watched(v, market.specs) | held) & set(market.specs)):
             q, spec = market.quotes[symbol], market.specs[symbol]
             floors = [0.0, *(t.limit for t in spec.tiers[:-1])]
             markets.append(
@@ -259,3 +260,8 @@ async def capture_snapshot(
         await sup.stop()
         if daemon.simulator is not None:
             await daemon.simulator.stop()
+
+
+def _watched(v: VenueConfig, listed: Iterable[str]) -> set[str]:
+    """The venue entry's symbols; `["*"]`: every symbol the simulated venue lists (collectors/listing.py)."""
+    return set(listed) if follows_listing(v) else set(v.symbols)

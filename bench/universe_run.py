@@ -1,0 +1,209 @@
+"""The desk-sized run: `perpmon run` on the simulator's generated universe, measured from outside.
+
+It writes a temporary config — `config.toml` plus `[simulator] universe_symbols/positions/accounts`
+and `symbols = ["*"]` on the simulated Binance venue, a free HTTP port, a temporary state dir —
+starts `perpmon run` on it as a subprocess (the way a desk runs it), and every `--sample-s` scrapes
+`/metrics` and reads `/proc/<pid>`: `perpmon_evaluation_duration_seconds` (the last tick), the
+number of series, the scrape's time, the process's CPU share since the previous sample (every
+thread: the loop, the refits, the exposition) and RSS. With `--sim-only` it runs `perpmon sim
+--universe N,P,A` instead, subscribes every contract's markPrice@1s, bookTicker and depth20 from
+this process (as the collector does), and prints the simulator's CPU share and the frames/s it
+pushed. Nothing is asserted; it prints the baseline. Note the box's load average beside the
+numbers: on a shared machine a starved process shows long ticks at a low CPU share.
+
+    .venv/bin/python bench/universe_run.py                      # 600 × 1,000, 20 accounts, 120 s
+    .venv/bin/python bench/universe_run.py --symbols 50 --positions 100 --accounts 5 --seconds 60
+    .venv/bin/python bench/universe_run.py --sim-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent / "perpmon"
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def write_config(tmp: Path, n: int, p: int, a: int, port: int) -> Path:
+    text = (ROOT / "config.toml").read_text()
+    text = text.replace('state_dir = "var"', f'state_dir = "{tmp / "state"}"', 1)
+    text = re.sub(r"(\[http\][^\[]*?port = )\d+", rf"\g<1>{port}", text, count=1, flags=re.S)
+    text = text.replace(
+        "[simulator]\n",
+        f"[simulator]\nuniverse_symbols = {n}\nuniverse_positions = {p}\nuniverse_accounts = {a}\n",
+        1,
+    )
+    text = re.sub(r'symbols = \["BTCUSDT"\]( +# perpetuals to watch)', r'symbols = ["*"]\1', text, count=1)
+    path = tmp / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def _env_with_sim_keys() -> dict[str, str]:
+    env = dict(ENV)
+    for line in (ROOT / "deploy" / "simulator.env").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            k, _, v = line.partition("=")
+            env[k.strip()] = v.strip()
+    return env
+
+
+class Proc:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.tck = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s(self) -> float:
+        f = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / self.tck
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def run_daemon(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="perpmon-universe-"))
+    port = _free_port()
+    cfg = write_config(tmp, args.symbols, args.positions, args.accounts, port)
+    log = (tmp / "daemon.log").open("w")
+    proc = subprocess.Popen(
+        [str(BIN), "run", "--config", str(cfg)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env_with_sim_keys(),
+    )
+    me = Proc(proc.pid)
+    print(
+        f"{args.symbols} symbols × {args.positions} positions, {args.accounts} accounts; log {tmp}/daemon.log"
+    )
+    t0 = time.monotonic()
+    prev: tuple[float, float] | None = None
+    ticks: list[float] = []
+    shares: list[float] = []
+    try:
+        while time.monotonic() - t0 < args.seconds:
+            time.sleep(args.sample_s)
+            if proc.poll() is not None:
+                print("the daemon exited", proc.returncode)
+                break
+            now, cpu = time.monotonic(), me.cpu_s()
+            try:
+                start = time.perf_counter()
+                url = f"http://127.0.0.1:{port}/metrics"
+                body = urllib.request.urlopen(url, timeout=60).read().decode()
+                took = time.perf_counter() - start
+            except OSError as exc:
+                print(f"{now - t0:6.0f} s  scrape failed: {exc}")
+                continue
+            series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
+            m = re.search(r"^perpmon_evaluation_duration_seconds (\S+)", body, re.M)
+            tick = float(m.group(1)) if m else float("nan")
+            skipped = re.search(r"^perpmon_evaluation_skipped_slots_total (\S+)", body, re.M)
+            share = 100 * (cpu - prev[1]) / (now - prev[0]) if prev else float("nan")
+            prev = (now, cpu)
+            if now - t0 > args.warmup_s:
+                ticks.append(tick)
+                shares.append(share)
+            print(
+                f"{now - t0:6.0f} s  tick {tick * 1000:7.0f} ms  cpu {share:5.1f} %  "
+                f"rss {me.rss_mb():6.0f} MB  series {series:6d}  scrape {took * 1000:6.0f} ms  skipped slots "
+                f"{skipped.group(1) if skipped else '?'}",
+                flush=True,
+            )
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    if ticks:
+        print(
+            f"after {args.warmup_s:.0f} s warm-up: tick median {statistics.median(ticks) * 1000:.0f} ms "
+            f"(max {max(ticks) * 1000:.0f}), CPU {statistics.fmean(shares):.1f} % of one core; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+
+
+async def run_sim(args: argparse.Namespace) -> None:
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started before anything runs on the loop
+        [str(BIN), "sim", "--universe", f"{args.symbols},{args.positions},{args.accounts}", "--json"],
+        stdout=subprocess.PIPE,
+        env=ENV,
+    )
+    assert proc.stdout is not None
+    info = json.loads(proc.stdout.readline())
+    me = Proc(proc.pid)
+    kinds = [("market", "@markPrice@1s"), ("public", "@bookTicker"), ("public", "@depth20@500ms")]
+    count = {suffix: 0 for _, suffix in kinds}
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(info["futures_rest_url"] + "/fapi/v1/exchangeInfo") as r:
+                symbols = [x["symbol"] for x in (await r.json())["symbols"]]
+
+            async def reader(cat: str, suffix: str, chunk: list[str]) -> None:
+                names = "/".join(f"{x.lower()}{suffix}" for x in chunk)
+                async with s.ws_connect(f"{info['futures_ws_url']}/{cat}/stream?streams={names}") as c:
+                    async for _ in c:
+                        count[suffix] += 1
+
+            tasks = [
+                asyncio.create_task(reader(cat, suffix, symbols[i : i + 200]))
+                for cat, suffix in kinds
+                for i in range(0, len(symbols), 200)
+            ]
+            await asyncio.sleep(10)
+            c0, t0, n0 = me.cpu_s(), time.monotonic(), dict(count)
+            await asyncio.sleep(args.seconds)
+            c1, t1 = me.cpu_s(), time.monotonic()
+            for t in tasks:
+                t.cancel()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    rate = {k: round((count[k] - n0[k]) / (t1 - t0)) for k in count}
+    print(
+        f"perpmon sim: {len(symbols)} symbols, CPU {100 * (c1 - c0) / (t1 - t0):.1f} % of one core over "
+        f"{t1 - t0:.0f} s, frames/s {rate}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    ap.add_argument("--symbols", type=int, default=600)
+    ap.add_argument("--positions", type=int, default=1000)
+    ap.add_argument("--accounts", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--sample-s", type=float, default=10.0)
+    ap.add_argument("--warmup-s", type=float, default=30.0)
+    ap.add_argument("--sim-only", action="store_true")
+    args = ap.parse_args()
+    if args.sim_only:
+        asyncio.run(run_sim(args))
+    else:
+        run_daemon(args)
+
+
+if __name__ == "__main__":
+    main()
