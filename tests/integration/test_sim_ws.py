@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from monitor.clock import ManualClock
+from monitor.sim.server import Simulator
 from monitor.sim.testing import TEST_KEYS, fast_config, running_simulator
 
 pytestmark = pytest.mark.integration
@@ -134,6 +135,16 @@ async def test_faults_stall_malformed_repeat_disconnect() -> None:
         assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1001
 
 
+async def _registered(sim: Simulator, key: str, before: frozenset[object] = frozenset()) -> None:
+    """Wait until the simulator routes the key's events to a connection not in `before` (not a fixed
+    sleep: the server registers the socket after the client's handshake returns, later when loaded)."""
+    for _ in range(1000):
+        if any(key in c.listen_keys for c in sim.futures_hub.connections if c not in before):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the user stream connection was never registered")
+
+
 async def test_private_stream_rejects_unknown_keys_and_serves_both_paths() -> None:
     async with running_simulator() as sim, aiohttp.ClientSession() as http:
         async with http.ws_connect(f"{sim.futures_ws_url}/private/ws?listenKey=nope") as ws:
@@ -141,9 +152,10 @@ async def test_private_stream_rejects_unknown_keys_and_serves_both_paths() -> No
             assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1008
         key = await _listen_key(sim.futures_rest_url)
         for url in (f"/private/ws?listenKey={key}", f"/private/ws/{key}", f"/ws/{key}"):
+            before = frozenset(sim.futures_hub.connections)  # the last path's socket may not be gone yet
             async with http.ws_connect(f"{sim.futures_ws_url}{url}") as ws:
                 q = sim.market.quotes["BTCUSDT"]
-                await asyncio.sleep(0.05)
+                await _registered(sim, key, before)
                 sim.engine.settle_funding("BTCUSDT", 0.0001, q.mark, q.time_ms)
                 event = await _json(ws)
                 assert (
@@ -159,7 +171,7 @@ async def test_funding_settles_on_the_wall_clock_and_keys_expire_after_an_hour()
     async with running_simulator(fast_config(), clock=clock) as sim, aiohttp.ClientSession() as http:
         key = await _listen_key(sim.futures_rest_url)
         async with http.ws_connect(f"{sim.futures_ws_url}/private/ws?listenKey={key}") as ws:
-            await asyncio.sleep(0.05)
+            await _registered(sim, key)
             clock.advance(1.0)
             event = await _json(ws)
             assert event["a"]["m"] == "FUNDING_FEE" and event["E"] == clock.now_ns() // 1_000_000
@@ -183,7 +195,7 @@ async def test_fault_expires_a_listen_key_now() -> None:
     async with running_simulator() as sim, aiohttp.ClientSession() as http:
         key = await _listen_key(sim.futures_rest_url, "bob")
         async with http.ws_connect(f"{sim.futures_ws_url}/private/ws/{key}") as ws:
-            await asyncio.sleep(0.05)
+            await _registered(sim, key)
             sim.faults.expire_listen_key("bob")
             event = await _json(ws)
             assert (event["e"], event["listenKey"]) == ("listenKeyExpired", key) and isinstance(
