@@ -37,7 +37,7 @@ from monitor.evaluation.sink import FigureSink
 from monitor.records import LeverageTiers, Position
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
-from monitor.risk.liquidity import cost_to_close
+from monitor.risk.liquidity import BookWalk
 from monitor.risk.margin import Brackets, brackets
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice
@@ -73,6 +73,8 @@ def advice_figures(
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
+    walks: dict[tuple[str, str], BookWalk | None] = {}  # each perpetual book checked and sorted once
+    annual: dict[tuple[str, str], float] = {}  # annualised funding per market, once
     for (venue, account), acct in snap.accounts.items():
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
@@ -80,6 +82,7 @@ def advice_figures(
         upnls = {id(p): mark_upnl(p, markets.get((venue, p.symbol)))[1] for p in acct.positions}
         upnl = sum(upnls[id(p)] for p in cross)
         lab = {"venue": venue, "account": account}
+        cross_lacking = [x.symbol for x in cross if math.isnan(upnls[id(x)])]
         if on_bybit:
             legs = [(p, _mark(markets, venue, p), snap.tiers.get((venue, account, p.symbol))) for p in cross]
             need, why = bybit_cross_topup(legs, bybit_unified_cross_wallet(wallet, acct.positions), shock)
@@ -93,11 +96,13 @@ def advice_figures(
             mark = _mark(markets, venue, p)
             iso = p.margin_mode == "isolated"
             capital = p.isolated_wallet + upnls[id(p)] if iso else wallet + upnl
-            lacking = [x.symbol for x in ([p] if iso else cross) if math.isnan(upnls[id(x)])]
+            lacking = ([p.symbol] if math.isnan(upnls[id(p)]) else []) if iso else cross_lacking
             unpriced = (
                 f"leg_unpriced: {', '.join(lacking)} (no UPnL, live or from the venue)" if lacking else ""
             )
-            _sizing(sink, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol)
+            _sizing(
+                sink, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol, annual
+            )
             if iso and on_bybit:
                 iso_need, iso_why = bybit_isolated_topup(
                     p, mark, snap.tiers.get((venue, account, p.symbol)), shock
@@ -105,7 +110,7 @@ def advice_figures(
                 sink.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
             elif iso:
                 _iso_topup(sink, plab, snap, venue, account, p, mark, shock)
-            _close_cost(sink, plab, snap, venue, p)
+            _close_cost(sink, plab, snap, venue, p, walks)
 
 
 def _mark(markets: dict[tuple[str, str], MarketView], venue: str, p: Position) -> float:
@@ -155,14 +160,21 @@ def _sizing(
     mv: MarketView | None,
     garch: dict[tuple[str, str], GarchNow],
     target_vol: float,
+    annual: dict[tuple[str, str], float],
 ) -> None:
-    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL)."""
+    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL).
+
+    `annual`: annualised funding per market, filled as markets come (the same for every leg on one).
+    """
     capital, unpriced = capital_why
     key = (lab["venue"], p.symbol)
     sigma, why = forecast_vol(key, garch, {key: mv} if mv is not None else {})
     mu = math.nan
     if mv is not None:  # the funding a position on this side earns, per year
-        mu = -math.copysign(1.0, p.qty) * float(annualised_funding(mv.funding_rate, mv.funding_interval_h))
+        a = annual.get(key)
+        if a is None:
+            a = annual[key] = float(annualised_funding(mv.funding_rate, mv.funding_interval_h))
+        mu = -math.copysign(1.0, p.qty) * a
     adv = sizing_advice(capital, target_vol, sigma, mu=mu, var=sigma * sigma)
     missing = unpriced or why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
     tv, hk, rec = adv.target_vol_notional, adv.half_kelly_notional, adv.recommended_notional
@@ -252,20 +264,36 @@ def _iso_topup(
     )
 
 
-def _close_cost(sink: FigureSink, lab: dict[str, str], snap: Snapshot, venue: str, p: Position) -> None:
-    levels = snap.books.get((venue, p.symbol, "perp"))
-    book = snap.quotes.get((venue, p.symbol, "perp"))
-    q = p.qty * p.contract_size
-    if levels is not None and levels.bid_px and levels.ask_px:
-        cc = cost_to_close(q, np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
-                           np.array(levels.ask_qty))  # fmt: skip
-    elif book is not None:
-        cc = cost_to_close(q, np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
-                           np.array([book.ask_size]))  # fmt: skip
+def _close_cost(
+    sink: FigureSink,
+    lab: dict[str, str],
+    snap: Snapshot,
+    venue: str,
+    p: Position,
+    walks: dict[tuple[str, str], BookWalk | None],
+) -> None:
+    """`walks`: the perpetual books already checked and sorted this tick, by market (None: no book)."""
+    key = (venue, p.symbol)
+    if key in walks:
+        walk = walks[key]
     else:
+        levels = snap.books.get((venue, p.symbol, "perp"))
+        book = snap.quotes.get((venue, p.symbol, "perp"))
+        if levels is not None and levels.bid_px and levels.ask_px:
+            walk = BookWalk(np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
+                            np.array(levels.ask_qty))  # fmt: skip
+        elif book is not None:
+            walk = BookWalk(np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
+                            np.array([book.ask_size]))  # fmt: skip
+        else:
+            walk = None
+        walks[key] = walk
+    q = p.qty * p.contract_size
+    if walk is None:
         for name in ("close_cost_usd", "close_slippage_bps", "close_visible_fill_ratio"):
             sink.add(name, math.nan, lab, reason="no_perp_book")
         return
+    cc = walk.close(q)
     why = "" if cc.reason == Reason.OK else cc.reason.name.lower()
     sink.add("close_cost_usd", cc.cost, lab, reason=why)
     sink.add("close_slippage_bps", cc.slippage_bps, lab, reason=why)

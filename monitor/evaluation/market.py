@@ -103,7 +103,7 @@ class EwmaCache:
         """Step `c` to `grid`; False when it cannot be carried there (recompute the window)."""
         if grid is c.grid:
             return True
-        if c.why or not c.exact and c.n_low < INIT_RETURNS:
+        if c.why or (not c.exact and c.n_low < INIT_RETURNS):
             return False
         ts, v = grid
         m = ts.size - 1  # finished bars
@@ -224,5 +224,3 @@ def _sigma(
     if cache is None:
         return _ewma_sigma_ann(grid[1], step_s, lam)
     return _annualised(*cache.variance(key, grid, lam), step_s)
-
-

@@ -90,20 +90,33 @@ def desk(
     symbols = {"binance": tuple(names), "bybit": tuple(names[:half])}
     venues = [
         {"name": "binance", "symbols": list(symbols["binance"]), "spot_symbols": list(names)},
-        {"name": "bybit", "kind": "bybit", "symbols": list(symbols["bybit"]),
-         "spot_symbols": list(names[: half // 2])},
-    ]  # fmt: skip
+        {
+            "name": "bybit",
+            "kind": "bybit",
+            "symbols": list(symbols["bybit"]),
+            "spot_symbols": list(names[: half // 2]),
+        },
+    ]
     accounts = [
-        {"name": f"a{k}", "venue": "binance" if k % 2 == 0 else "bybit", "api_key_env": "K",
-         "api_secret_env": "S"}
+        {
+            "name": f"a{k}",
+            "venue": "binance" if k % 2 == 0 else "bybit",
+            "api_key_env": "K",
+            "api_secret_env": "S",
+        }
         for k in range(n_accounts)
-    ]  # fmt: skip
+    ]
     held_assets = names[: max(1, n_symbols // 10)]
     holdings = [
-        {"name": f"custody{i}", "asset": s[:-4], "quantity": float(rng.uniform(1, 100)),
-         "price_venue": "binance", "price_symbol": s}
+        {
+            "name": f"custody{i}",
+            "asset": s[:-4],
+            "quantity": float(rng.uniform(1, 100)),
+            "price_venue": "binance",
+            "price_symbol": s,
+        }
         for i, s in enumerate(held_assets)
-    ]  # fmt: skip
+    ]
     ev = {"volatility_sample_s": STEP_S, "ewma_lambda": lam, "var_confidences": list(CONFIDENCES)}
     cfg, _ = parse_config(
         {"venues": venues, "accounts": accounts, "holdings": holdings, "evaluation": ev},
@@ -121,29 +134,67 @@ def desk(
     for i, h in enumerate(cfg.holdings):
         old = bad and i % 5 == 3
         st.put(
-            Holding(venue="config" if not old else "mqtt", ts_event_ns=now, ts_recv_ns=now - (900 * S if old else 0),
-                    name=h.name, asset=h.asset, quantity=h.quantity, price_venue=h.price_venue,
-                    price_symbol=h.price_symbol, max_age_s=60.0 if old else None)
-        )  # fmt: skip
+            Holding(
+                venue="config" if not old else "mqtt",
+                ts_event_ns=now,
+                ts_recv_ns=now - (900 * S if old else 0),
+                name=h.name,
+                asset=h.asset,
+                quantity=h.quantity,
+                price_venue=h.price_venue,
+                price_symbol=h.price_symbol,
+                max_age_s=60.0 if old else None,
+            )
+        )
     return Desk(cfg, st, now, symbols)
 
 
-def _history(st: StateStore, rng: np.random.Generator, venue: str, s: str, p0: float, bars: int, holes: bool) -> None:
+def _history(
+    st: StateStore, rng: np.random.Generator, venue: str, s: str, p0: float, bars: int, holes: bool
+) -> None:
     r = rng.standard_t(4, bars) * 0.002
     closes = p0 * np.exp(np.cumsum(r) - r.sum())
     if holes:  # a stretch of NaN bars: a feed that sent NaN, and one zero
         closes[bars // 3 : bars // 3 + 7] = math.nan
         closes[bars // 2] = 0.0
     opens = tuple(int(T0 + k * int(STEP_S) * S) for k in range(bars))
-    st.put(BarHistory(venue=venue, ts_event_ns=T0, ts_recv_ns=T0, symbol=s, series="mark", interval_s=STEP_S,
-                      opens_ns=opens, closes=tuple(float(x) for x in closes)))  # fmt: skip
+    st.put(
+        BarHistory(
+            venue=venue,
+            ts_event_ns=T0,
+            ts_recv_ns=T0,
+            symbol=s,
+            series="mark",
+            interval_s=STEP_S,
+            opens_ns=opens,
+            closes=tuple(float(x) for x in closes),
+        )
+    )
     spot = closes * (1 + rng.normal(0, 3e-4, bars))
-    st.put(BarHistory(venue=venue, ts_event_ns=T0, ts_recv_ns=T0, symbol=s, series="spot", interval_s=STEP_S,
-                      opens_ns=opens, closes=tuple(float(x) for x in spot)))  # fmt: skip
+    st.put(
+        BarHistory(
+            venue=venue,
+            ts_event_ns=T0,
+            ts_recv_ns=T0,
+            symbol=s,
+            series="spot",
+            interval_s=STEP_S,
+            opens_ns=opens,
+            closes=tuple(float(x) for x in spot),
+        )
+    )
 
 
 def _live(
-    st: StateStore, rng: np.random.Generator, cfg: Config, venue: str, s: str, p: float, now: int, bad: bool, j: int
+    st: StateStore,
+    rng: np.random.Generator,
+    cfg: Config,
+    venue: str,
+    s: str,
+    p: float,
+    now: int,
+    bad: bool,
+    j: int,
 ) -> None:
     """The live frames at `now`: mark, funding interval, spot and perp books, book levels."""
     mark = p * (1 + float(rng.normal(0, 1e-3)))
@@ -159,26 +210,73 @@ def _live(
         mark = 0.0
     elif bad and j % 23 == 19:
         rate = math.nan
-    st.put(MarkPrice(venue=venue, symbol=s, ts_event_ns=now, ts_recv_ns=now, mark=mark, index=index,
-                     funding_rate=rate, next_funding_ns=(now // (3600 * S) + 1) * 3600 * S if j % 11 else 0))  # fmt: skip
+    st.put(
+        MarkPrice(
+            venue=venue,
+            symbol=s,
+            ts_event_ns=now,
+            ts_recv_ns=now,
+            mark=mark,
+            index=index,
+            funding_rate=rate,
+            next_funding_ns=(now // (3600 * S) + 1) * 3600 * S if j % 11 else 0,
+        )
+    )
     if not (bad and j % 29 == 3):
-        st.put(FundingInfo(venue=venue, symbol=s, ts_event_ns=now, ts_recv_ns=now,
-                           interval_s=float(rng.choice([3600.0, 4 * 3600.0, 8 * 3600.0]))))  # fmt: skip
+        st.put(
+            FundingInfo(
+                venue=venue,
+                symbol=s,
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                interval_s=float(rng.choice([3600.0, 4 * 3600.0, 8 * 3600.0])),
+            )
+        )
     spot_syms = next(v.spot_symbols for v in cfg.venues if v.name == venue)
     if s in spot_syms and not (bad and j % 31 == 7):
         m = p * (1 + float(rng.normal(0, 3e-4)))
-        st.put(Quote(venue=venue, symbol=s, market="spot", ts_event_ns=now, ts_recv_ns=now, bid=m * 0.9999,
-                     bid_size=5.0, ask=m * 1.0001, ask_size=5.0))  # fmt: skip
+        st.put(
+            Quote(
+                venue=venue,
+                symbol=s,
+                market="spot",
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                bid=m * 0.9999,
+                bid_size=5.0,
+                ask=m * 1.0001,
+                ask_size=5.0,
+            )
+        )
     if not (bad and j % 13 == 6):
-        st.put(Quote(venue=venue, symbol=s, market="perp", ts_event_ns=now, ts_recv_ns=now, bid=p * 0.9999,
-                     bid_size=float(rng.uniform(0.1, 50)), ask=p * 1.0001, ask_size=float(rng.uniform(0.1, 50))))  # fmt: skip
+        st.put(
+            Quote(
+                venue=venue,
+                symbol=s,
+                market="perp",
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                bid=p * 0.9999,
+                bid_size=float(rng.uniform(0.1, 50)),
+                ask=p * 1.0001,
+                ask_size=float(rng.uniform(0.1, 50)),
+            )
+        )
     if j % 3 != 2:
         n = 20 if j % 3 == 0 else 5
-        st.put(BookLevels(venue=venue, symbol=s, market="perp", ts_event_ns=now, ts_recv_ns=now,
-                          bid_px=tuple(p * (1 - 1e-4 * (k + 1)) for k in range(n)),
-                          bid_qty=tuple(float(x) for x in rng.uniform(0.01, 100 / max(p, 1e-9) * 1e3, n)),
-                          ask_px=tuple(p * (1 + 1e-4 * (k + 1)) for k in range(n)),
-                          ask_qty=tuple(float(x) for x in rng.uniform(0.01, 100 / max(p, 1e-9) * 1e3, n))))  # fmt: skip
+        st.put(
+            BookLevels(
+                venue=venue,
+                symbol=s,
+                market="perp",
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                bid_px=tuple(p * (1 - 1e-4 * (k + 1)) for k in range(n)),
+                bid_qty=tuple(float(x) for x in rng.uniform(0.01, 100 / max(p, 1e-9) * 1e3, n)),
+                ask_px=tuple(p * (1 + 1e-4 * (k + 1)) for k in range(n)),
+                ask_qty=tuple(float(x) for x in rng.uniform(0.01, 100 / max(p, 1e-9) * 1e3, n)),
+            )
+        )
 
 
 def _feeds(st: StateStore, now: int, bad: bool, symbols: dict[str, tuple[str, ...]]) -> None:
@@ -188,14 +286,38 @@ def _feeds(st: StateStore, now: int, bad: bool, symbols: dict[str, tuple[str, ..
     for venue, syms in symbols.items():
         for j, s in enumerate(syms):
             if j % 17 == 2:
-                st.put(FeedStatus(venue=venue, ts_event_ns=now, ts_recv_ns=now, stream=f"mark:{s}",
-                                  state=FeedState.STALE, reason="silent"))  # fmt: skip
+                st.put(
+                    FeedStatus(
+                        venue=venue,
+                        ts_event_ns=now,
+                        ts_recv_ns=now,
+                        stream=f"mark:{s}",
+                        state=FeedState.STALE,
+                        reason="silent",
+                    )
+                )
             if j % 19 == 8:
-                st.put(FeedStatus(venue=venue, ts_event_ns=now, ts_recv_ns=now, stream=f"book:spot:{s}",
-                                  state=FeedState.DOWN, reason="disconnected"))  # fmt: skip
+                st.put(
+                    FeedStatus(
+                        venue=venue,
+                        ts_event_ns=now,
+                        ts_recv_ns=now,
+                        stream=f"book:spot:{s}",
+                        state=FeedState.DOWN,
+                        reason="disconnected",
+                    )
+                )
             if j % 21 == 1:
-                st.put(FeedStatus(venue=venue, ts_event_ns=now, ts_recv_ns=now, stream=f"depth:perp:{s}",
-                                  state=FeedState.DOWN, reason="disconnected"))  # fmt: skip
+                st.put(
+                    FeedStatus(
+                        venue=venue,
+                        ts_event_ns=now,
+                        ts_recv_ns=now,
+                        stream=f"depth:perp:{s}",
+                        state=FeedState.DOWN,
+                        reason="disconnected",
+                    )
+                )
 
 
 def _accounts(
@@ -219,8 +341,10 @@ def _accounts(
         p = price.get(s, float(np.exp(rng.uniform(0, 8))))
         hedge = k % 9 == 4 and not unwatched
         side = ("LONG" if rng.random() < 0.5 else "SHORT") if hedge else "BOTH"
-        if (s, side) in seen[a.name] or (side == "BOTH" and {(s, "LONG"), (s, "SHORT")} & seen[a.name]) or (
-            side != "BOTH" and (s, "BOTH") in seen[a.name]
+        if (
+            (s, side) in seen[a.name]
+            or (side == "BOTH" and {(s, "LONG"), (s, "SHORT")} & seen[a.name])
+            or (side != "BOTH" and (s, "BOTH") in seen[a.name])
         ):
             continue  # one leg per (symbol, side), and a symbol is either one-way or hedge mode
         seen[a.name].add((s, side))
@@ -235,23 +359,44 @@ def _accounts(
         if bad and k % 67 == 3:
             qty = 0.0  # a closed leg the venue still lists
         legs[a.name].append(
-            Position(symbol=s, side=side, qty=qty, entry_price=entry,  # type: ignore[arg-type]
-                     margin_mode="isolated" if iso else "cross",
-                     isolated_wallet=notional / float(rng.uniform(2, 40)) if iso else 0.0,
-                     leverage=10.0, venue_mark_price=venue_mark,
-                     venue_liquidation_price=p * (0.5 if sign > 0 else 1.5) if k % 4 else math.nan,
-                     venue_unrealized_pnl=qty * (venue_mark - entry))
-        )  # fmt: skip
+            Position(
+                symbol=s,
+                side=side,
+                qty=qty,
+                entry_price=entry,  # type: ignore[arg-type]
+                margin_mode="isolated" if iso else "cross",
+                isolated_wallet=notional / float(rng.uniform(2, 40)) if iso else 0.0,
+                leverage=10.0,
+                venue_mark_price=venue_mark,
+                venue_liquidation_price=p * (0.5 if sign > 0 else 1.5) if k % 4 else math.nan,
+                venue_unrealized_pnl=qty * (venue_mark - entry),
+            )
+        )
     for i, a in enumerate(accts):
         wallet = float(rng.uniform(1e5, 5e6)) if not (bad and i == 3) else math.nan
-        st.put(AccountSnapshot(venue=a.venue, account=a.name, ts_event_ns=now, ts_recv_ns=now,
-                               positions=tuple(legs[a.name]),
-                               balances=(Balance(asset="USDT", wallet_balance=wallet, cross_wallet_balance=wallet),)))  # fmt: skip
+        st.put(
+            AccountSnapshot(
+                venue=a.venue,
+                account=a.name,
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                positions=tuple(legs[a.name]),
+                balances=(Balance(asset="USDT", wallet_balance=wallet, cross_wallet_balance=wallet),),
+            )
+        )
         for j, s in enumerate(sorted({p.symbol for p in legs[a.name]})):
             if bad and j % 43 == 6:
                 continue  # missing tiers
-            st.put(LeverageTiers(venue=a.venue, account=a.name, symbol=s, ts_event_ns=now, ts_recv_ns=now,
-                                 brackets=_tiers(float(rng.choice([0.01, 0.1, 1.0])))))  # fmt: skip
+            st.put(
+                LeverageTiers(
+                    venue=a.venue,
+                    account=a.name,
+                    symbol=s,
+                    ts_event_ns=now,
+                    ts_recv_ns=now,
+                    brackets=_tiers(float(rng.choice([0.01, 0.1, 1.0]))),
+                )
+            )
 
 
 def models(d: Desk, *, behind: int = 3, history: bool = True) -> RiskModels:
@@ -262,14 +407,30 @@ def models(d: Desk, *, behind: int = 3, history: bool = True) -> RiskModels:
     for j, (key, (ts, _v)) in enumerate(sorted(snap.mark_grid.items())):
         ok = j % 15 != 4
         s2 = float(rng.uniform(1e-6, 4e-5))
-        g = GarchParams(omega=1e-7 if ok else math.nan, alpha=0.08 if ok else math.nan, beta=0.9 if ok else math.nan,
-                        nu=5.0, sigma2_last=s2, sigma2_next=s2 if ok else math.nan, scale=100.0, n_obs=ts.size,
-                        reason=Reason.OK if ok else Reason.NOT_CONVERGED)  # fmt: skip
+        g = GarchParams(
+            omega=1e-7 if ok else math.nan,
+            alpha=0.08 if ok else math.nan,
+            beta=0.9 if ok else math.nan,
+            nu=5.0,
+            sigma2_last=s2,
+            sigma2_next=s2 if ok else math.nan,
+            scale=100.0,
+            n_obs=ts.size,
+            reason=Reason.OK if ok else Reason.NOT_CONVERGED,
+        )
         last = int(ts[-1 - behind]) if ts.size > behind + 1 else 0
         mr = j % 7 != 2
-        ou = OUFit(theta=0.01 if mr else math.nan, mu=0.3, sigma=0.05, half_life_s=69.3 if mr else math.nan,
-                   stationary_sd=0.35 if mr else math.nan, b=0.5 if mr else 1.01, n_obs=ts.size, mean_reverting=mr,
-                   reason=Reason.OK if mr else Reason.NOT_MEAN_REVERTING)  # fmt: skip
+        ou = OUFit(
+            theta=0.01 if mr else math.nan,
+            mu=0.3,
+            sigma=0.05,
+            half_life_s=69.3 if mr else math.nan,
+            stationary_sd=0.35 if mr else math.nan,
+            b=0.5 if mr else 1.01,
+            n_obs=ts.size,
+            mean_reverting=mr,
+            reason=Reason.OK if mr else Reason.NOT_MEAN_REVERTING,
+        )
         markets[key] = MarketModel(garch=g, last_bar_ns=last, ou=ou)
     ev = d.cfg.evaluation
     hist = (
@@ -281,10 +442,23 @@ def models(d: Desk, *, behind: int = 3, history: bool = True) -> RiskModels:
     positions = tuple(pk for e in book.values() for pk, _q in e.positions)
     p_touch = rng.uniform(0, 0.2, len(positions))
     results = {
-        a: McResult(var=1e5 * a, es=1.3e5 * a, alpha=a, p_any_touch=0.4, p_touch=p_touch, mean_pnl=0.0,
-                    n_paths=1000, reason=Reason.OK)
+        a: McResult(
+            var=1e5 * a,
+            es=1.3e5 * a,
+            alpha=a,
+            p_any_touch=0.4,
+            p_touch=p_touch,
+            mean_pnl=0.0,
+            n_paths=1000,
+            reason=Reason.OK,
+        )
         for a in CONFIDENCES
-    }  # fmt: skip
-    mc = MonteCarloRun(results=results, positions=positions, reason="", book=book_signature(book),
-                       lp_unknown=frozenset(positions[::50]))  # fmt: skip
+    }
+    mc = MonteCarloRun(
+        results=results,
+        positions=positions,
+        reason="",
+        book=book_signature(book),
+        lp_unknown=frozenset(positions[::50]),
+    )
     return RiskModels(fitted_at_ns=d.now_ns - 120 * S, step_s=STEP_S, markets=markets, history=hist, mc=mc)
