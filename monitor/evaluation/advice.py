@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -73,8 +74,9 @@ def advice_figures(
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
+    rows = Rows()
     walks: dict[tuple[str, str], BookWalk | None] = {}  # each perpetual book checked and sorted once
-    annual: dict[tuple[str, str], float] = {}  # annualised funding per market, once
+    annual = _annualised(markets)
     for (venue, account), acct in snap.accounts.items():
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
@@ -88,7 +90,7 @@ def advice_figures(
             need, why = bybit_cross_topup(legs, bybit_unified_cross_wallet(wallet, acct.positions), shock)
         else:
             need, why = _cross_topup(snap, markets, venue, account, cross, wallet, shock)
-        sink.add("topup_for_shock_usd", need, lab, reason=why or _venue_marked(markets, venue, cross))
+        rows.add("topup_for_shock_usd", need, lab, reason=why or _venue_marked(markets, venue, cross))
         for p in acct.positions:
             if p.qty == 0:
                 continue
@@ -101,16 +103,49 @@ def advice_figures(
                 f"leg_unpriced: {', '.join(lacking)} (no UPnL, live or from the venue)" if lacking else ""
             )
             _sizing(
-                sink, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol, annual
+                rows, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol, annual
             )
             if iso and on_bybit:
                 iso_need, iso_why = bybit_isolated_topup(
                     p, mark, snap.tiers.get((venue, account, p.symbol)), shock
                 )
-                sink.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
+                rows.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
             elif iso:
-                _iso_topup(sink, plab, snap, venue, account, p, mark, shock)
-            _close_cost(sink, plab, snap, venue, p, walks)
+                _iso_topup(rows, plab, snap, venue, account, p, mark, shock)
+            _close_cost(rows, plab, snap, venue, p, walks)
+    rows.flush(sink)
+
+
+class Rows:
+    """Figures gathered per name while walking the legs, added as columns (`FigureSink.add_many`)."""
+
+    def __init__(self) -> None:
+        self._cols: dict[str, tuple[list[Mapping[str, str]], list[float], list[bool], list[str]]] = {}
+
+    def add(self, name: str, value: float, labels: Mapping[str, str], /, *, reason: str = "") -> None:
+        col = self._cols.get(name)
+        if col is None:
+            col = self._cols[name] = ([], [], [], [])
+        col[0].append(labels)
+        col[1].append(value)
+        col[2].append(True)
+        col[3].append(reason)
+
+    def flush(self, sink: FigureSink) -> None:
+        for name, (labels, values, fresh, reasons) in self._cols.items():
+            sink.add_many(name, labels, values, fresh, reasons)
+
+
+def _annualised(markets: dict[tuple[str, str], MarketView]) -> dict[tuple[str, str], float]:
+    """Annualised funding of every market in one call (the sizing's mean forecast)."""
+    if not markets:
+        return {}
+    views = list(markets.values())
+    a = annualised_funding(
+        np.array([mv.funding_rate for mv in views], dtype=np.float64),
+        np.array([mv.funding_interval_h for mv in views], dtype=np.float64),
+    )
+    return dict(zip(markets, a.tolist(), strict=True))
 
 
 def _mark(markets: dict[tuple[str, str], MarketView], venue: str, p: Position) -> float:
@@ -142,18 +177,23 @@ def _hedge(
             asset = base_asset(p.symbol)
             perp[asset] += p.qty * p.contract_size
             priced_by.setdefault(asset, (venue, p.symbol))
-    for asset in sorted(set(held) | set(perp)):
-        sigma, why = forecast_vol(priced_by[asset], garch, markets)
-        rec = float(recommended_hedge(target_vol, sigma))
-        sink.add("recommended_hedge_ratio", rec, reason=why, asset=asset)
-        current = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
-        dev = float(hedge_deviation(current, rec))
-        dwhy = "no_holdings" if held[asset] <= 0 else why
-        sink.add("hedge_deviation_ratio", dev, reason=dwhy, asset=asset)
+    assets = sorted(set(held) | set(perp))
+    if not assets:
+        return
+    forecasts = [forecast_vol(priced_by[asset], garch, markets) for asset in assets]
+    sigma = np.array([f[0] for f in forecasts], dtype=np.float64)
+    rec = recommended_hedge(np.full(len(assets), target_vol), sigma)
+    current = np.array([-perp[a] / held[a] if held[a] > 0 else math.nan for a in assets], dtype=np.float64)
+    dev = hedge_deviation(current, rec)
+    labs = [{"asset": asset} for asset in assets]
+    every = [True] * len(assets)
+    sink.add_many("recommended_hedge_ratio", labs, rec.tolist(), every, [f[1] for f in forecasts])
+    dwhy = ["no_holdings" if held[a] <= 0 else f[1] for a, f in zip(assets, forecasts, strict=True)]
+    sink.add_many("hedge_deviation_ratio", labs, dev.tolist(), every, dwhy)
 
 
 def _sizing(
-    sink: FigureSink,
+    sink: Rows,
     lab: dict[str, str],
     p: Position,
     capital_why: tuple[float, str],
@@ -164,17 +204,14 @@ def _sizing(
 ) -> None:
     """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL).
 
-    `annual`: annualised funding per market, filled as markets come (the same for every leg on one).
+    `annual`: annualised funding per market (`_annualised`).
     """
     capital, unpriced = capital_why
     key = (lab["venue"], p.symbol)
     sigma, why = forecast_vol(key, garch, {key: mv} if mv is not None else {})
     mu = math.nan
     if mv is not None:  # the funding a position on this side earns, per year
-        a = annual.get(key)
-        if a is None:
-            a = annual[key] = float(annualised_funding(mv.funding_rate, mv.funding_interval_h))
-        mu = -math.copysign(1.0, p.qty) * a
+        mu = -math.copysign(1.0, p.qty) * annual[key]
     adv = sizing_advice(capital, target_vol, sigma, mu=mu, var=sigma * sigma)
     missing = unpriced or why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
     tv, hk, rec = adv.target_vol_notional, adv.half_kelly_notional, adv.recommended_notional
@@ -239,7 +276,7 @@ def _cross_topup(
 
 
 def _iso_topup(
-    sink: FigureSink,
+    sink: Rows,
     lab: dict[str, str],
     snap: Snapshot,
     venue: str,
@@ -265,7 +302,7 @@ def _iso_topup(
 
 
 def _close_cost(
-    sink: FigureSink,
+    sink: Rows,
     lab: dict[str, str],
     snap: Snapshot,
     venue: str,

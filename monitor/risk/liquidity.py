@@ -65,14 +65,21 @@ class BookWalk:
         self._sides: dict[bool, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._mid = math.nan
         self._bad: Reason | None = None
-        if not all(np.all(np.isfinite(x)) for x in (bp, bq, ap, aq)):
+        # checked on Python floats: a few levels each, where numpy's per-call cost is most of the time
+        bpl, bql, apl, aql = (x.ravel().tolist() for x in (bp, bq, ap, aq))
+        if not all(math.isfinite(v) for x in (bpl, bql, apl, aql) for v in x):
             self._bad = Reason.NAN_INPUT
-        elif bp.size == 0 or ap.size == 0 or bp.size != bq.size or ap.size != aq.size:
+        elif not bpl or not apl or len(bpl) != len(bql) or len(apl) != len(aql):
             self._bad = Reason.INSUFFICIENT_DEPTH
-        elif np.any(bp <= 0) or np.any(ap <= 0) or np.any(bq < 0) or np.any(aq < 0):
+        elif (
+            any(v <= 0 for v in bpl)
+            or any(v <= 0 for v in apl)
+            or any(v < 0 for v in bql)
+            or any(v < 0 for v in aql)
+        ):
             self._bad = Reason.NON_POSITIVE_PRICE
         else:
-            best_bid, best_ask = float(bp.max()), float(ap.min())
+            best_bid, best_ask = max(bpl), min(apl)
             if best_bid >= best_ask:
                 self._bad = Reason.BAD_PARAMETER  # crossed or locked book: the mid is meaningless
             else:
