@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -34,7 +33,7 @@ from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
-from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.sink import FigureRows, FigureSink
 from monitor.records import LeverageTiers, Position
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
@@ -74,7 +73,7 @@ def advice_figures(
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
-    rows = Rows()
+    rows = FigureRows()
     walks: dict[tuple[str, str], BookWalk | None] = {}  # each perpetual book checked and sorted once
     annual = _annualised(markets)
     for (venue, account), acct in snap.accounts.items():
@@ -114,26 +113,6 @@ def advice_figures(
                 _iso_topup(rows, plab, snap, venue, account, p, mark, shock)
             _close_cost(rows, plab, snap, venue, p, walks)
     rows.flush(sink)
-
-
-class Rows:
-    """Figures gathered per name while walking the legs, added as columns (`FigureSink.add_many`)."""
-
-    def __init__(self) -> None:
-        self._cols: dict[str, tuple[list[Mapping[str, str]], list[float], list[bool], list[str]]] = {}
-
-    def add(self, name: str, value: float, labels: Mapping[str, str], /, *, reason: str = "") -> None:
-        col = self._cols.get(name)
-        if col is None:
-            col = self._cols[name] = ([], [], [], [])
-        col[0].append(labels)
-        col[1].append(value)
-        col[2].append(True)
-        col[3].append(reason)
-
-    def flush(self, sink: FigureSink) -> None:
-        for name, (labels, values, fresh, reasons) in self._cols.items():
-            sink.add_many(name, labels, values, fresh, reasons)
 
 
 def _annualised(markets: dict[tuple[str, str], MarketView]) -> dict[tuple[str, str], float]:
@@ -193,7 +172,7 @@ def _hedge(
 
 
 def _sizing(
-    sink: Rows,
+    sink: FigureRows,
     lab: dict[str, str],
     p: Position,
     capital_why: tuple[float, str],
@@ -276,7 +255,7 @@ def _cross_topup(
 
 
 def _iso_topup(
-    sink: Rows,
+    sink: FigureRows,
     lab: dict[str, str],
     snap: Snapshot,
     venue: str,
@@ -302,7 +281,7 @@ def _iso_topup(
 
 
 def _close_cost(
-    sink: Rows,
+    sink: FigureRows,
     lab: dict[str, str],
     snap: Snapshot,
     venue: str,

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from monitor.figures import CATALOG
 from monitor.records import Figure, FigureKey
 
-__all__ = ["FigureSink"]
+__all__ = ["FigureRows", "FigureSink"]
 
 
 class FigureSink:
@@ -56,3 +56,30 @@ class FigureSink:
             if v != v and not why:  # NaN; ±inf is a value (past liquidation), not a gap
                 why = "not_available"
             items[FigureKey(name=name, **lab)] = Figure(value=v, unit=unit, ts_ns=now, fresh=ok, reason=why)
+
+
+class FigureRows:
+    """Figures gathered per name by a stage that walks legs or markets, then added as columns.
+
+    `add` takes what `FigureSink.add` takes (one label mapping); `flush` hands each name's column to
+    `FigureSink.add_many`. The sink ends up with the same entries (later rows of a name still win).
+    """
+
+    def __init__(self) -> None:
+        self._cols: dict[str, tuple[list[Mapping[str, str]], list[float], list[bool], list[str]]] = {}
+
+    def add(
+        self, name: str, value: float, labels: Mapping[str, str], /, *, fresh: bool = True, reason: str = ""
+    ) -> None:
+        col = self._cols.get(name)
+        if col is None:
+            col = self._cols[name] = ([], [], [], [])
+        col[0].append(labels)
+        col[1].append(value)
+        col[2].append(fresh)
+        col[3].append(reason)
+
+    def flush(self, sink: FigureSink) -> None:
+        for name, (labels, values, fresh, reasons) in self._cols.items():
+            sink.add_many(name, labels, values, fresh, reasons)
+        self._cols = {}

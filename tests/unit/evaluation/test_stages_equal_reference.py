@@ -112,12 +112,22 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
     ref_funding_spread.funding_spread_figures(mk_ref, old)
     assert_same(new.items, old.items)
 
-    m = models(d, history=False)
+    for behind in (0, 1, 10**9):  # fit on the filling bucket; no bar since; none the ring holds
+        other = models(d, behind=behind, history=False)
+        new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+        dynamics.dynamics_figures(snap, other, fresh, new, step_s=ev.volatility_sample_s)
+        ref_dynamics.dynamics_figures(snap, other, fresh, old, step_s=ev.volatility_sample_s)
+        assert_same(new.items, old.items)
+    m = models(d, history=False)  # three bars since the fit
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     garch = dynamics.dynamics_figures(snap, m, fresh, new, step_s=ev.volatility_sample_s)
     garch_ref = ref_dynamics.dynamics_figures(snap, m, fresh, old, step_s=ev.volatility_sample_s)
     assert_same(new.items, old.items)
     assert garch.keys() == garch_ref.keys()
+    assert all(
+        same_value(a.sigma2, b.sigma2) and same_value(a.sigma_ann, b.sigma_ann) and a.reason == b.reason
+        for a, b in ((garch[k], garch_ref[k]) for k in garch)
+    )
 
     bybit = Evaluator(d.cfg)._bybit
     assert bybit == {"bybit"}
