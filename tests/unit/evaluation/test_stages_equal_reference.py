@@ -8,12 +8,13 @@ hedge-mode, isolated and unwatched legs, both venues' margin models and stale fe
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, book, dynamics, feeds, funding_spread, market
+from monitor.evaluation import advice, book, book_var, dynamics, feeds, funding_spread, market
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import Evaluator
@@ -24,6 +25,7 @@ from tests.unit.evaluation import reference as ref
 from tests.unit.evaluation.desk import T0, Desk, S, desk, models
 from tests.unit.evaluation.reference import advice as ref_advice
 from tests.unit.evaluation.reference import book as ref_book
+from tests.unit.evaluation.reference import book_var as ref_book_var
 from tests.unit.evaluation.reference import dynamics as ref_dynamics
 from tests.unit.evaluation.reference import feeds as ref_feeds
 from tests.unit.evaluation.reference import funding_spread as ref_funding_spread
@@ -128,6 +130,14 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         same_value(a.sigma2, b.sigma2) and same_value(a.sigma_ann, b.sigma_ann) and a.reason == b.reason
         for a, b in ((garch[k], garch_ref[k]) for k in garch)
     )
+
+    fitted = models(d)  # with the book's return history: parametric and historical VaR have values
+    moved = dataclasses.replace(fitted, mc=dataclasses.replace(fitted.mc, book=()))
+    for mods in (fitted, moved, m):
+        new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+        book_var.book_var_figures(snap, mods, fresh, new, confidences=ev.var_confidences)
+        ref_book_var.book_var_figures(snap, mods, fresh, old, confidences=ev.var_confidences)
+        assert_same(new.items, old.items)
 
     bybit = Evaluator(d.cfg)._bybit
     assert bybit == {"bybit"}
