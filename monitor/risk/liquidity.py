@@ -67,7 +67,8 @@ class BookWalk:
         self._bad: Reason | None = None
         # checked on Python floats: a few levels each, where numpy's per-call cost is most of the time
         bpl, bql, apl, aql = (x.ravel().tolist() for x in (bp, bq, ap, aq))
-        if not all(math.isfinite(v) for x in (bpl, bql, apl, aql) for v in x):
+        finite = all(math.isfinite(sum(x)) or all(math.isfinite(v) for v in x) for x in (bpl, bql, apl, aql))
+        if not finite:  # a finite sum has no NaN or inf in it (inf − inf is NaN); else look one by one
             self._bad = Reason.NAN_INPUT
         elif not bpl or not apl or len(bpl) != len(bql) or len(apl) != len(aql):
             self._bad = Reason.INSUFFICIENT_DEPTH
