@@ -79,10 +79,14 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
     ev = d.cfg.evaluation
     expected = expected_streams(d.cfg)
     started = d.now_ns - 5 * S  # some streams never heard are still in their grace
-    pairs = [FigureSink(d.now_ns), FigureSink(d.now_ns)]
-    fresh = feeds.feed_figures(snap, expected, started, pairs[0])
-    assert fresh == ref_feeds.feed_figures(snap, expected, started, pairs[1])
-    assert_same(pairs[0].items, pairs[1].items)
+    held = {("binance", "mark:HELDUSDT"): 9.0, ("binance", "book:perp:HELDUSDT"): 10.0}  # a held symbol
+    since = {("binance", "mark:HELDUSDT"): d.now_ns - 20 * S, ("binance", "book:perp:HELDUSDT"): d.now_ns}
+    for exp, since_ns in ((expected, None), (expected | held, since)):
+        pairs = [FigureSink(d.now_ns), FigureSink(d.now_ns)]
+        fresh = feeds.feed_figures(snap, exp, started, pairs[0], since_ns)
+        assert fresh == ref_feeds.feed_figures(snap, exp, started, pairs[1], since_ns)
+        assert_same(pairs[0].items, pairs[1].items)
+    fresh = feeds.feed_figures(snap, expected, started, FigureSink(d.now_ns))
     assert not all(fresh.values()) or d.symbols["binance"][0] == "S000USDT"
 
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
