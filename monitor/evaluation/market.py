@@ -72,19 +72,32 @@ def _annualised(var: float, why: str, step_s: float) -> tuple[float, str]:
 
 
 class _Carried:
-    """One market's recursion: where it stands, what it saw, and how far its start may have drifted."""
+    """One market's recursion: where it stands, what it saw, and how far its start may have drifted.
 
-    __slots__ = ("exact", "grid", "lam", "last_ts", "max_r2", "n_low", "ts", "values", "var", "why")
+    What it saw is kept as a copy of the finished values' bytes (immune to a store that reuses
+    memory, and not keeping a snapshot's arrays alive) and the grid's first time and step: the
+    store's grid is a run of consecutive buckets, checked here, so those place every bar.
+    """
+
+    __slots__ = ("exact", "first_ts", "lam", "last_ts", "max_r2", "n_low", "seen", "step", "var", "why")
 
     def __init__(self, grid: Grid, lam: float) -> None:
-        self.grid = grid
         self.lam = lam
         ts, v = grid
-        self.ts, self.values = ts[:-1], v[:-1]  # the finished bars this state has seen
+        m = ts.size - 1  # the newest bucket is still filling
         self.var, self.n_low, self.max_r2, self.why = _windowed(v, lam)
-        self.last_ts = int(self.ts[-1]) if self.ts.size else 0
+        self.seen = v[:m].tobytes() if m > 0 else b""
+        self.first_ts, self.last_ts, self.step = _run(ts, m)
         # the window's start has not moved since the recursion was started from its first returns
-        self.exact = self.n_low >= INIT_RETURNS
+        self.exact = self.n_low >= INIT_RETURNS and self.step > 0
+
+
+def _run(ts: np.ndarray, m: int) -> tuple[int, int, int]:
+    """(first, last, step) of the first `m` bucket times; step 0 unless they are consecutive buckets."""
+    if m < 2:
+        return 0, 0, 0
+    first, last, step = int(ts[0]), int(ts[m - 1]), int(ts[1]) - int(ts[0])
+    return first, last, step if step > 0 and last - first == (m - 1) * step else 0
 
 
 class EwmaCache:
@@ -101,21 +114,20 @@ class EwmaCache:
 
     def _advance(self, c: _Carried, grid: Grid) -> bool:
         """Step `c` to `grid`; False when it cannot be carried there (recompute the window)."""
-        if grid is c.grid:
-            return True
-        if c.why or (not c.exact and c.n_low < INIT_RETURNS):
+        if c.why or c.step == 0 or (not c.exact and c.n_low < INIT_RETURNS):
             return False
         ts, v = grid
         m = ts.size - 1  # finished bars
-        if m < 1:
+        first, last, step = _run(ts, m)
+        if step != c.step or last < c.last_ts or (c.last_ts - first) % step:
             return False
-        i = int(np.searchsorted(ts[:m], c.last_ts))
-        if i >= m or int(ts[i]) != c.last_ts:
-            return False
-        dropped = c.ts.size - 1 - i  # oldest bars the ring let go since
-        if dropped < 0 or int(ts[0]) != int(c.ts[dropped]):
-            return False
-        if v[: i + 1].tobytes() != c.values[dropped:].tobytes():
+        i = (c.last_ts - first) // step  # where the last bar seen is now
+        dropped = (first - c.first_ts) // step  # oldest bars the ring let go since
+        if dropped < 0:
+            return False  # bars before the first one seen appeared (a backfill)
+        nbytes = (i + 1) * 8
+        now = v[:m].tobytes()
+        if now[:nbytes] != c.seen[dropped * 8 :]:
             return False  # a bar already seen changed (a backfill): start again from the window
         var, n_low, max_r2 = c.var, c.n_low - dropped, c.max_r2
         if i + 1 < m:
@@ -130,9 +142,8 @@ class EwmaCache:
         exact = c.exact and dropped == 0
         if not exact and not (n_low >= INIT_RETURNS and c.lam**n_low * max_r2 <= BOUND * var):
             return False
-        c.grid, c.ts, c.values = grid, ts[:m], v[:m]
+        c.seen, c.first_ts, c.last_ts = now, first, last
         c.var, c.n_low, c.max_r2, c.exact = var, n_low, max_r2, exact
-        c.last_ts = int(ts[m - 1])
         return True
 
     def forget(self, keep: set[tuple[str, str]] | None = None) -> None:
