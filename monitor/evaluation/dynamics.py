@@ -54,7 +54,13 @@ def garch_now(model: MarketModel | None, grid: Grid | None, step_s: float) -> Ga
     s2 = g.sigma2_next
     if i + 1 < m:  # `garch_filter` from the fit's forecast, stepped here without its arrays
         w, a, b = g.omega, g.alpha, g.beta
-        for x in log_returns(v[i:m]).tolist():
+        seg = v[i:m]
+        if (seg > 0).all():  # `log_returns` without its NaN masking, which positive prices never need
+            lv = np.log(seg)
+            r = lv[1:] - lv[:-1]
+        else:
+            r = log_returns(seg)
+        for x in r.tolist():
             s2 = w + a * x * x + b * s2 if math.isfinite(x) else s2
     if not (s2 > 0 and math.isfinite(s2)):
         return GarchNow(math.nan, math.nan, "zero_volatility")

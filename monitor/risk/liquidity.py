@@ -108,7 +108,7 @@ class BookWalk:
                              sufficient=True, slippage_bps_visible=0.0, reason=Reason.OK)  # fmt: skip
         px, qty, before = self._side(q > 0)
         want = abs(q)
-        take = np.clip(want - before, 0.0, qty)
+        take = np.minimum(np.maximum(want - before, 0.0), qty)  # np.clip's values, without its wrapper
         filled = float(take.sum())
         if filled == 0.0:
             return _bad(Reason.INSUFFICIENT_DEPTH, mid)
