@@ -14,7 +14,7 @@ from monitor.evaluation.account_bybit import bybit_model_venues
 from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import HeldStreams, expected_streams, feed_figures
 from monitor.evaluation.funding_spread import funding_spread_figures
-from monitor.evaluation.market import market_figures
+from monitor.evaluation.market import EwmaCache, market_figures
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
 from monitor.evaluation.risk_stage import risk_figures
 from monitor.evaluation.sink import FigureSink
@@ -45,6 +45,7 @@ class Evaluator:
         self._started_ns = started_ns
         self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
+        self._ewma = EwmaCache()  # volatility carried from tick to tick (market.py)
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
@@ -55,7 +56,9 @@ class Evaluator:
             self._expected_now = self._expected | self._held.limits
         fresh = feed_figures(snap, self._expected_now, self._started_ns or now_ns, sink, self._held.since_ns)
         mark("feeds")
-        markets = market_figures(snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda)
+        markets = market_figures(
+            snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda, cache=self._ewma
+        )
         mark("market")
         account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
         mark("account")

@@ -33,11 +33,11 @@ from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
-from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.sink import FigureRows, FigureSink
 from monitor.records import LeverageTiers, Position
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
-from monitor.risk.liquidity import cost_to_close
+from monitor.risk.liquidity import BookWalk
 from monitor.risk.margin import Brackets, brackets
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice
@@ -73,6 +73,9 @@ def advice_figures(
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
+    rows = FigureRows()
+    walks: dict[tuple[str, str], BookWalk | None] = {}  # each perpetual book checked and sorted once
+    annual = _annualised(markets)
     for (venue, account), acct in snap.accounts.items():
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
@@ -80,12 +83,13 @@ def advice_figures(
         upnls = {id(p): mark_upnl(p, markets.get((venue, p.symbol)))[1] for p in acct.positions}
         upnl = sum(upnls[id(p)] for p in cross)
         lab = {"venue": venue, "account": account}
+        cross_lacking = [x.symbol for x in cross if math.isnan(upnls[id(x)])]
         if on_bybit:
             legs = [(p, _mark(markets, venue, p), snap.tiers.get((venue, account, p.symbol))) for p in cross]
             need, why = bybit_cross_topup(legs, bybit_unified_cross_wallet(wallet, acct.positions), shock)
         else:
             need, why = _cross_topup(snap, markets, venue, account, cross, wallet, shock)
-        sink.add("topup_for_shock_usd", need, lab, reason=why or _venue_marked(markets, venue, cross))
+        rows.add("topup_for_shock_usd", need, lab, reason=why or _venue_marked(markets, venue, cross))
         for p in acct.positions:
             if p.qty == 0:
                 continue
@@ -93,19 +97,34 @@ def advice_figures(
             mark = _mark(markets, venue, p)
             iso = p.margin_mode == "isolated"
             capital = p.isolated_wallet + upnls[id(p)] if iso else wallet + upnl
-            lacking = [x.symbol for x in ([p] if iso else cross) if math.isnan(upnls[id(x)])]
+            lacking = ([p.symbol] if math.isnan(upnls[id(p)]) else []) if iso else cross_lacking
             unpriced = (
                 f"leg_unpriced: {', '.join(lacking)} (no UPnL, live or from the venue)" if lacking else ""
             )
-            _sizing(sink, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol)
+            _sizing(
+                rows, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol, annual
+            )
             if iso and on_bybit:
                 iso_need, iso_why = bybit_isolated_topup(
                     p, mark, snap.tiers.get((venue, account, p.symbol)), shock
                 )
-                sink.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
+                rows.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
             elif iso:
-                _iso_topup(sink, plab, snap, venue, account, p, mark, shock)
-            _close_cost(sink, plab, snap, venue, p)
+                _iso_topup(rows, plab, snap, venue, account, p, mark, shock)
+            _close_cost(rows, plab, snap, venue, p, walks)
+    rows.flush(sink)
+
+
+def _annualised(markets: dict[tuple[str, str], MarketView]) -> dict[tuple[str, str], float]:
+    """Annualised funding of every market in one call (the sizing's mean forecast)."""
+    if not markets:
+        return {}
+    views = list(markets.values())
+    a = annualised_funding(
+        np.array([mv.funding_rate for mv in views], dtype=np.float64),
+        np.array([mv.funding_interval_h for mv in views], dtype=np.float64),
+    )
+    return dict(zip(markets, a.tolist(), strict=True))
 
 
 def _mark(markets: dict[tuple[str, str], MarketView], venue: str, p: Position) -> float:
@@ -137,32 +156,41 @@ def _hedge(
             asset = base_asset(p.symbol)
             perp[asset] += p.qty * p.contract_size
             priced_by.setdefault(asset, (venue, p.symbol))
-    for asset in sorted(set(held) | set(perp)):
-        sigma, why = forecast_vol(priced_by[asset], garch, markets)
-        rec = float(recommended_hedge(target_vol, sigma))
-        sink.add("recommended_hedge_ratio", rec, reason=why, asset=asset)
-        current = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
-        dev = float(hedge_deviation(current, rec))
-        dwhy = "no_holdings" if held[asset] <= 0 else why
-        sink.add("hedge_deviation_ratio", dev, reason=dwhy, asset=asset)
+    assets = sorted(set(held) | set(perp))
+    if not assets:
+        return
+    forecasts = [forecast_vol(priced_by[asset], garch, markets) for asset in assets]
+    sigma = np.array([f[0] for f in forecasts], dtype=np.float64)
+    rec = recommended_hedge(np.full(len(assets), target_vol), sigma)
+    current = np.array([-perp[a] / held[a] if held[a] > 0 else math.nan for a in assets], dtype=np.float64)
+    dev = hedge_deviation(current, rec)
+    labs = [{"asset": asset} for asset in assets]
+    every = [True] * len(assets)
+    sink.add_many("recommended_hedge_ratio", labs, rec.tolist(), every, [f[1] for f in forecasts])
+    dwhy = ["no_holdings" if held[a] <= 0 else f[1] for a, f in zip(assets, forecasts, strict=True)]
+    sink.add_many("hedge_deviation_ratio", labs, dev.tolist(), every, dwhy)
 
 
 def _sizing(
-    sink: FigureSink,
+    sink: FigureRows,
     lab: dict[str, str],
     p: Position,
     capital_why: tuple[float, str],
     mv: MarketView | None,
     garch: dict[tuple[str, str], GarchNow],
     target_vol: float,
+    annual: dict[tuple[str, str], float],
 ) -> None:
-    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL)."""
+    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL).
+
+    `annual`: annualised funding per market (`_annualised`).
+    """
     capital, unpriced = capital_why
     key = (lab["venue"], p.symbol)
     sigma, why = forecast_vol(key, garch, {key: mv} if mv is not None else {})
     mu = math.nan
     if mv is not None:  # the funding a position on this side earns, per year
-        mu = -math.copysign(1.0, p.qty) * float(annualised_funding(mv.funding_rate, mv.funding_interval_h))
+        mu = -math.copysign(1.0, p.qty) * annual[key]
     adv = sizing_advice(capital, target_vol, sigma, mu=mu, var=sigma * sigma)
     missing = unpriced or why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
     tv, hk, rec = adv.target_vol_notional, adv.half_kelly_notional, adv.recommended_notional
@@ -227,7 +255,7 @@ def _cross_topup(
 
 
 def _iso_topup(
-    sink: FigureSink,
+    sink: FigureRows,
     lab: dict[str, str],
     snap: Snapshot,
     venue: str,
@@ -252,20 +280,36 @@ def _iso_topup(
     )
 
 
-def _close_cost(sink: FigureSink, lab: dict[str, str], snap: Snapshot, venue: str, p: Position) -> None:
-    levels = snap.books.get((venue, p.symbol, "perp"))
-    book = snap.quotes.get((venue, p.symbol, "perp"))
-    q = p.qty * p.contract_size
-    if levels is not None and levels.bid_px and levels.ask_px:
-        cc = cost_to_close(q, np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
-                           np.array(levels.ask_qty))  # fmt: skip
-    elif book is not None:
-        cc = cost_to_close(q, np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
-                           np.array([book.ask_size]))  # fmt: skip
+def _close_cost(
+    sink: FigureRows,
+    lab: dict[str, str],
+    snap: Snapshot,
+    venue: str,
+    p: Position,
+    walks: dict[tuple[str, str], BookWalk | None],
+) -> None:
+    """`walks`: the perpetual books already checked and sorted this tick, by market (None: no book)."""
+    key = (venue, p.symbol)
+    if key in walks:
+        walk = walks[key]
     else:
+        levels = snap.books.get((venue, p.symbol, "perp"))
+        book = snap.quotes.get((venue, p.symbol, "perp"))
+        if levels is not None and levels.bid_px and levels.ask_px:
+            walk = BookWalk(np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
+                            np.array(levels.ask_qty))  # fmt: skip
+        elif book is not None:
+            walk = BookWalk(np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
+                            np.array([book.ask_size]))  # fmt: skip
+        else:
+            walk = None
+        walks[key] = walk
+    q = p.qty * p.contract_size
+    if walk is None:
         for name in ("close_cost_usd", "close_slippage_bps", "close_visible_fill_ratio"):
             sink.add(name, math.nan, lab, reason="no_perp_book")
         return
+    cc = walk.close(q)
     why = "" if cc.reason == Reason.OK else cc.reason.name.lower()
     sink.add("close_cost_usd", cc.cost, lab, reason=why)
     sink.add("close_slippage_bps", cc.slippage_bps, lab, reason=why)

@@ -24,7 +24,7 @@ from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.store.state import Snapshot
 
-__all__ = ["book_figures", "gone_figures"]
+__all__ = ["StaleIndex", "book_figures", "gone_figures"]
 
 
 def _base_asset(symbol: str) -> str:
@@ -34,24 +34,33 @@ def _base_asset(symbol: str) -> str:
     return symbol
 
 
-def _stale_venues(fresh: Mapping[tuple[str, str], bool] | None, venues: set[str], asset: str) -> set[str]:
-    """Venues whose data the asset's book uses and that are not fresh now.
+class StaleIndex:
+    """Which venues' data is not fresh now, indexed once per tick by the asset it is about.
 
-    That is: among `venues`, any stream about the asset (its marks, its spot books) not fresh; and
-    any venue whose account feed is not fresh, since an account perpmon cannot see may hold any
-    asset.
+    A book figure of an asset is not fresh when, among the venues feeding it, a stream about the
+    asset (its marks, its spot books) is not fresh; and when any venue's account feed is not fresh,
+    since an account perpmon cannot see may hold any asset. Book levels feed only the cost to
+    close, so a depth stream never counts. Built in one pass over the feeds: asking per asset and
+    per (venue, asset) by rescanning every stream was quadratic in the symbols watched.
     """
-    if fresh is None:
-        return set()
-    out = set()
-    for (venue, stream), ok in fresh.items():
-        if ok or stream.startswith("depth:"):  # book levels feed only the cost to close
-            continue
-        if stream.startswith("account:") or (
-            venue in venues and _base_asset(stream.rsplit(":", 1)[-1]) == asset
-        ):
-            out.add(venue)
-    return out
+
+    __slots__ = ("_accounts", "_by_asset")
+
+    def __init__(self, fresh: Mapping[tuple[str, str], bool] | None) -> None:
+        self._accounts: set[str] = set()
+        self._by_asset: dict[str, set[str]] = defaultdict(set)
+        for (venue, stream), ok in (fresh or {}).items():
+            if ok or stream.startswith("depth:"):
+                continue
+            if stream.startswith("account:"):
+                self._accounts.add(venue)
+            else:
+                self._by_asset[_base_asset(stream.rsplit(":", 1)[-1])].add(venue)
+
+    def venues(self, venues: set[str], asset: str) -> set[str]:
+        """Venues among `venues` whose data about `asset` is stale, and every venue with a stale account."""
+        about = self._by_asset.get(asset)
+        return self._accounts | (about & venues) if about else set(self._accounts)
 
 
 def book_figures(
@@ -107,8 +116,9 @@ def book_figures(
                 carry[asset] += math.nan
                 carry_by_venue[(venue, asset)] += math.nan
             perp_usd[asset] += p.qty * p.contract_size * mark
+    stale_index = StaleIndex(fresh)
     for asset in sorted(set(held) | set(perp)):
-        stale = _stale_venues(fresh, feeders[asset], asset)
+        stale = stale_index.venues(feeders[asset], asset)
         held_ok = asset not in old_held
         old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(old_held[asset])}"
         legs_ok = marks_ok[asset] and not stale  # the carry uses no holding: only this applies to it
@@ -128,7 +138,7 @@ def book_figures(
         carry_why = _joined(_legs_reason(c, legs), legs_why)
         sink.add("funding_carry_usd_per_day", c, fresh=legs_ok, reason=carry_why, asset=asset)
     for (venue, asset), qty in sorted(by_venue.items()):
-        venue_ok = venue not in _stale_venues(fresh, {venue}, asset) and venue_marks_ok[(venue, asset)]
+        venue_ok = venue not in stale_index.venues({venue}, asset) and venue_marks_ok[(venue, asset)]
         sink.add("venue_perp_quantity", qty, fresh=venue_ok, venue=venue, asset=asset)
         vc = carry_by_venue[(venue, asset)]
         legs = ", ".join(x for x in unwatched[asset] if x.startswith(f"{venue}/"))

@@ -19,9 +19,16 @@ import math
 
 import numpy as np
 
-from monitor.evaluation.exposure import Leg, book_signature, market_exposures, spot_mid, stale_holdings
+from monitor.evaluation.exposure import (
+    Leg,
+    MarketExposure,
+    book_signature,
+    market_exposures,
+    spot_mid,
+    stale_holdings,
+)
 from monitor.evaluation.models import RiskModels
-from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.sink import FigureRows, FigureSink
 from monitor.risk._num import FloatArray
 from monitor.risk.reasons import Reason
 from monitor.risk.var import VaRES, historical_pnl, historical_var_es, parametric_var_es, portfolio_sigma
@@ -30,11 +37,16 @@ from monitor.store.state import Snapshot
 __all__ = ["book_var_figures", "leg_exposures"]
 
 
-def leg_exposures(snap: Snapshot) -> tuple[dict[Leg, float], list[Leg]]:
-    """USD exposure per leg now, and the legs without a price (they make the exposure NaN)."""
+def leg_exposures(
+    snap: Snapshot, book: dict[tuple[str, str], MarketExposure] | None = None
+) -> tuple[dict[Leg, float], list[Leg]]:
+    """USD exposure per leg now, and the legs without a price (they make the exposure NaN).
+
+    `book`: the snapshot's `market_exposures`, when the caller has it already.
+    """
     out: dict[Leg, float] = {}
     unpriced: list[Leg] = []
-    for (venue, symbol), e in market_exposures(snap).items():
+    for (venue, symbol), e in (market_exposures(snap) if book is None else book).items():
         if e.spot_q != 0:
             px = spot_mid(snap, venue, symbol)
             out[(venue, symbol, "spot")] = e.spot_q * px
@@ -98,7 +110,8 @@ def book_var_figures(
     *,
     confidences: tuple[float, ...],
 ) -> None:
-    w_now, unpriced = leg_exposures(snap)
+    book = market_exposures(snap)  # once for the exposures and the Monte Carlo check
+    w_now, unpriced = leg_exposures(snap, book)
     all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
     h = models.history
     why = ""
@@ -124,15 +137,18 @@ def book_var_figures(
             one = historical_var_es(pnl, alpha)
             hist = VaRES(var=one.var * scale, es=one.es * scale, alpha=alpha, reason=one.reason)
         _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
-    _monte_carlo(snap, sink, models, confidences, all_fresh)
+    _monte_carlo(book, sink, models, confidences, all_fresh)
 
 
 def _monte_carlo(
-    snap: Snapshot, sink: FigureSink, models: RiskModels, confidences: tuple[float, ...], fresh: bool
+    book: dict[tuple[str, str], MarketExposure],
+    sink: FigureSink,
+    models: RiskModels,
+    confidences: tuple[float, ...],
+    fresh: bool,
 ) -> None:
     """Results of the last refit's run: they describe the book as it was then (see risk_models_age)."""
     mc = models.mc
-    book = market_exposures(snap)
     changed = bool(mc.results) and not mc.reason and book_signature(book) != mc.book
     base = mc.reason or ("not_fitted_yet" if not mc.results else "")
     for alpha in confidences:
@@ -149,6 +165,7 @@ def _monte_carlo(
     p_any = first.p_any_touch if first is not None and not why else math.nan
     sink.add("var_any_liquidation_touch_probability_ratio", p_any, fresh=fresh, reason=why or mc.note)
     index = {pk: i for i, pk in enumerate(mc.positions)}
+    rows = FigureRows()  # one column, added once (FigureSink.add_many)
     for e in book.values():
         for pk, _q in e.positions:
             i = index.get(pk)
@@ -164,4 +181,5 @@ def _monte_carlo(
                 p, pwhy = float(first.p_touch[i]), ""
             venue, account, symbol, side = pk
             lab = {"venue": venue, "account": account, "symbol": symbol, "side": side}
-            sink.add("liquidation_touch_probability_mc_ratio", p, lab, fresh=fresh, reason=pwhy)
+            rows.add("liquidation_touch_probability_mc_ratio", p, lab, fresh=fresh, reason=pwhy)
+    rows.flush(sink)

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.evaluation.exposure import spot_mid
-from monitor.evaluation.models import MarketModel, RiskModels, finished
-from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.models import MarketModel, RiskModels
+from monitor.evaluation.sink import FigureRows, FigureSink
 from monitor.risk.basis import ou_zscore
-from monitor.risk.garch import garch_filter, has_params
+from monitor.risk.garch import has_params
 from monitor.risk.reasons import Reason
-from monitor.risk.volatility import annualise_vol, log_returns, periods_per_year
+from monitor.risk.volatility import log_returns, periods_per_year
 from monitor.store.state import Grid, Snapshot
 
 __all__ = ["GarchNow", "dynamics_figures", "garch_now"]
@@ -46,15 +46,27 @@ def garch_now(model: MarketModel | None, grid: Grid | None, step_s: float) -> Ga
         return GarchNow(math.nan, math.nan, _label(g.reason))
     if grid is None:
         return GarchNow(math.nan, math.nan, "empty_history")
-    ts, v = finished(grid)
-    i = int(np.searchsorted(ts, model.last_bar_ns))
-    if i >= ts.size or int(ts[i]) != model.last_bar_ns:
+    ts, v = grid
+    m = ts.size - 1  # the newest bucket is still filling (`models.finished`)
+    i = int(np.searchsorted(ts[:m], model.last_bar_ns))
+    if i >= m or int(ts[i]) != model.last_bar_ns:
         return GarchNow(math.nan, math.nan, "fit_outdated")  # the ring moved past the fit's last bar
-    r = log_returns(v[i:])
-    s2 = float(garch_filter(g, r, g.sigma2_next)[-1]) if r.size else g.sigma2_next
+    s2 = g.sigma2_next
+    if i + 1 < m:  # `garch_filter` from the fit's forecast, stepped here without its arrays
+        w, a, b = g.omega, g.alpha, g.beta
+        seg = v[i:m]
+        if (seg > 0).all():  # `log_returns` without its NaN masking, which positive prices never need
+            lv = np.log(seg)
+            r = lv[1:] - lv[:-1]
+        else:
+            r = log_returns(seg)
+        for x in r.tolist():
+            s2 = w + a * x * x + b * s2 if math.isfinite(x) else s2
     if not (s2 > 0 and math.isfinite(s2)):
         return GarchNow(math.nan, math.nan, "zero_volatility")
-    return GarchNow(s2, float(annualise_vol(math.sqrt(s2), periods_per_year(step_s))), _label(g.reason))
+    periods = periods_per_year(step_s)
+    sigma_ann = math.sqrt(s2) * math.sqrt(periods) if periods > 0 else math.nan  # `annualise_vol`
+    return GarchNow(s2, sigma_ann, _label(g.reason))
 
 
 def dynamics_figures(
@@ -63,18 +75,19 @@ def dynamics_figures(
     age = (snap.taken_at_ns - models.fitted_at_ns) / 1e9 if models.fitted_at_ns else math.nan
     sink.add("risk_models_age_seconds", age, reason="" if models.fitted_at_ns else "not_fitted_yet")
     out: dict[tuple[str, str], GarchNow] = {}
+    rows = FigureRows()  # columns per name, added once (FigureSink.add_many)
     for key, m in snap.marks.items():
         venue, symbol = key
         lab = {"venue": venue, "symbol": symbol}
         mark_ok = fresh.get((venue, f"mark:{symbol}"), False)
         model = models.markets.get(key)
         gn = out[key] = garch_now(model, snap.mark_grid.get(key), step_s)
-        sink.add("volatility_garch_annualized_ratio", gn.sigma_ann, lab, fresh=mark_ok, reason=gn.reason)
+        rows.add("volatility_garch_annualized_ratio", gn.sigma_ann, lab, fresh=mark_ok, reason=gn.reason)
         g = model.garch if model is not None else None
         persistence = g.alpha + g.beta if g is not None and has_params(g) else math.nan
-        sink.add("garch_persistence_ratio", persistence, lab, reason=gn.reason if gn.reason else "")
+        rows.add("garch_persistence_ratio", persistence, lab, reason=gn.reason if gn.reason else "")
         _ou(
-            sink,
+            rows,
             snap,
             key,
             model,
@@ -82,12 +95,13 @@ def dynamics_figures(
             lab,
             spot_ok=mark_ok and fresh.get((venue, f"book:spot:{symbol}"), False),
         )
-        _settled(sink, snap, key, lab)
+        _settled(rows, snap, key, lab)
+    rows.flush(sink)
     return out
 
 
 def _ou(
-    sink: FigureSink,
+    sink: FigureRows,
     snap: Snapshot,
     key: tuple[str, str],
     model: MarketModel | None,
@@ -118,7 +132,7 @@ def _ou(
     sink.add("basis_ou_stationary_sd_usd", ou.stationary_sd if ou else nan, lab, reason=why)
 
 
-def _settled(sink: FigureSink, snap: Snapshot, key: tuple[str, str], lab: dict[str, str]) -> None:
+def _settled(sink: FigureRows, snap: Snapshot, key: tuple[str, str], lab: dict[str, str]) -> None:
     s = snap.funding_settled.get(key)
     if s is None or s[1].size == 0:
         sink.add("funding_settled_rate_ratio", math.nan, lab, reason="no_settlement_seen")

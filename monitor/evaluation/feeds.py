@@ -81,10 +81,17 @@ def feed_figures(
     """
     now = snap.taken_at_ns
     fresh: dict[tuple[str, str], bool] = {}
+    since_of = since_ns or {}
+    feeds = snap.feeds
+    labs: list[dict[str, str]] = []
+    ages: list[float] = []
+    heard_why: list[str] = []
+    stale: list[float] = []
+    stale_why: list[str] = []
     for key, limit_s in expected.items():
-        view = snap.feeds.get(key)
+        view = feeds.get(key)
         heard = view is not None and view.last_recv_ns > 0
-        since = view.last_recv_ns if heard and view is not None else (since_ns or {}).get(key, started_ns)
+        since = view.last_recv_ns if heard and view is not None else since_of.get(key, started_ns)
         age_s = max(0.0, (now - since) / NS_PER_S)
         down = view is not None and view.state is not FeedState.UP
         event_ns = view.last_event_ns if view is not None else 0
@@ -94,13 +101,9 @@ def feed_figures(
         in_grace = not heard and age_s <= limit_s
         fresh[key] = ok
         venue, stream = key
-        sink.add(
-            "feed_last_message_age_seconds",
-            age_s if heard else float("nan"),
-            reason="" if heard else "never_heard",
-            venue=venue,
-            stream=stream,
-        )
+        labs.append({"venue": venue, "stream": stream})
+        ages.append(age_s if heard else float("nan"))
+        heard_why.append("" if heard else "never_heard")
         if ok:
             reason = ""
         elif view is not None and view.reason:
@@ -109,5 +112,9 @@ def feed_figures(
             reason = f"lagging: newest event {lag_s:.1f}s old (limit {LAG_FACTOR * limit_s:g}s)"
         else:
             reason = "silent" if heard else "never_heard"
-        sink.add("feed_stale", 0.0 if ok or in_grace else 1.0, reason=reason, venue=venue, stream=stream)
+        stale.append(0.0 if ok or in_grace else 1.0)
+        stale_why.append(reason)
+    every = [True] * len(labs)
+    sink.add_many("feed_last_message_age_seconds", labs, ages, every, heard_why)
+    sink.add_many("feed_stale", labs, stale, every, stale_why)
     return fresh

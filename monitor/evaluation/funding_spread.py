@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
+import numpy as np
+
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.risk.funding import funding_spread
@@ -25,19 +27,27 @@ def pair_label(a: str, b: str) -> str:
 
 
 def funding_spread_figures(markets: dict[tuple[str, str], MarketView], sink: FigureSink) -> None:
+    """Every pair at once: one `funding_spread` over the columns of all pairs, then one column of figures."""
     by_symbol: dict[str, dict[str, MarketView]] = defaultdict(dict)
     for (venue, symbol), mv in markets.items():
         by_symbol[symbol][venue] = mv
-    for symbol, views in sorted(by_symbol.items()):
-        for a, b in itertools.combinations(sorted(views), 2):
-            va, vb = views[a], views[b]
-            spread = float(
-                funding_spread(va.funding_rate, va.funding_interval_h, vb.funding_rate, vb.funding_interval_h)
-            )
-            sink.add(
-                "funding_spread_annualized_ratio",
-                spread,
-                fresh=va.mark_fresh and vb.mark_fresh,
-                venue=pair_label(a, b),
-                symbol=symbol,
-            )
+    pairs = [
+        (symbol, a, b, views[a], views[b])
+        for symbol, views in sorted(by_symbol.items())
+        for a, b in itertools.combinations(sorted(views), 2)
+    ]
+    if not pairs:
+        return
+    spread = funding_spread(
+        np.array([va.funding_rate for *_x, va, _vb in pairs], dtype=np.float64),
+        np.array([va.funding_interval_h for *_x, va, _vb in pairs], dtype=np.float64),
+        np.array([vb.funding_rate for *_x, vb in pairs], dtype=np.float64),
+        np.array([vb.funding_interval_h for *_x, vb in pairs], dtype=np.float64),
+    )
+    sink.add_many(
+        "funding_spread_annualized_ratio",
+        [{"venue": pair_label(a, b), "symbol": symbol} for symbol, a, b, _va, _vb in pairs],
+        spread.tolist(),
+        [va.mark_fresh and vb.mark_fresh for *_x, va, vb in pairs],
+        [""] * len(pairs),
+    )

@@ -15,7 +15,7 @@ import numpy as np
 from monitor.risk._num import FloatArray, as_float
 from monitor.risk.reasons import Reason
 
-__all__ = ["CloseCost", "cost_to_close"]
+__all__ = ["BookWalk", "CloseCost", "cost_to_close"]
 
 
 class CloseCost(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,34 +45,78 @@ def cost_to_close(
     q: float, bid_px: FloatArray, bid_qty: FloatArray, ask_px: FloatArray, ask_qty: FloatArray
 ) -> CloseCost:
     """Walk bids (q > 0) or asks (q < 0), best level first, until |q| is filled."""
-    bp, bq, ap, aq = as_float(bid_px), as_float(bid_qty), as_float(ask_px), as_float(ask_qty)
-    if not math.isfinite(q) or not all(np.all(np.isfinite(x)) for x in (bp, bq, ap, aq)):
-        return _bad(Reason.NAN_INPUT)
-    if bp.size == 0 or ap.size == 0 or bp.size != bq.size or ap.size != aq.size:
-        return _bad(Reason.INSUFFICIENT_DEPTH)
-    if np.any(bp <= 0) or np.any(ap <= 0) or np.any(bq < 0) or np.any(aq < 0):
-        return _bad(Reason.NON_POSITIVE_PRICE)
-    best_bid, best_ask = float(bp.max()), float(ap.min())
-    if best_bid >= best_ask:
-        return _bad(Reason.BAD_PARAMETER)  # crossed or locked book: the mid is meaningless
-    mid = 0.5 * (best_bid + best_ask)
-    if q == 0:
-        return CloseCost(mid=mid, avg_price=mid, slippage_bps=0.0, cost=0.0, filled_qty=0.0, sufficient=True,
-                         slippage_bps_visible=0.0, reason=Reason.OK)  # fmt: skip
-    order = np.argsort(-bp) if q > 0 else np.argsort(ap)
-    px, qty = (bp, bq) if q > 0 else (ap, aq)
-    px, qty = px[order], qty[order]
-    want = abs(q)
-    before = np.concatenate([[0.0], np.cumsum(qty)[:-1]])
-    take = np.clip(want - before, 0.0, qty)
-    filled = float(take.sum())
-    if filled == 0.0:
-        return _bad(Reason.INSUFFICIENT_DEPTH, mid)
-    avg = float(take @ px) / filled
-    slip = (mid - avg) / mid * 1e4 if q > 0 else (avg - mid) / mid * 1e4
-    enough = filled >= want * (1 - 1e-12)
-    return CloseCost(
-        mid=mid, avg_price=avg if enough else math.nan, slippage_bps=slip if enough else math.nan,
-        cost=filled * abs(avg - mid) if enough else math.nan, filled_qty=filled, sufficient=enough,
-        slippage_bps_visible=slip, reason=Reason.OK if enough else Reason.INSUFFICIENT_DEPTH,
-    )  # fmt: skip
+    return BookWalk(bid_px, bid_qty, ask_px, ask_qty).close(q)
+
+
+class BookWalk:
+    """One book checked and sorted once, for the cost to close of every position on it.
+
+    Why: a desk holds several legs per symbol across accounts, and checking and sorting the same
+    levels again for each leg was most of the cost; `close(q)` is `cost_to_close` for this book.
+    """
+
+    __slots__ = ("_bad", "_books", "_mid", "_sides")
+
+    def __init__(
+        self, bid_px: FloatArray, bid_qty: FloatArray, ask_px: FloatArray, ask_qty: FloatArray
+    ) -> None:
+        bp, bq, ap, aq = as_float(bid_px), as_float(bid_qty), as_float(ask_px), as_float(ask_qty)
+        self._books = (bp, bq, ap, aq)
+        self._sides: dict[bool, tuple[FloatArray, FloatArray, FloatArray]] = {}
+        self._mid = math.nan
+        self._bad: Reason | None = None
+        # checked on Python floats: a few levels each, where numpy's per-call cost is most of the time
+        bpl, bql, apl, aql = (x.ravel().tolist() for x in (bp, bq, ap, aq))
+        finite = all(math.isfinite(sum(x)) or all(math.isfinite(v) for v in x) for x in (bpl, bql, apl, aql))
+        if not finite:  # a finite sum has no NaN or inf in it (inf − inf is NaN); else look one by one
+            self._bad = Reason.NAN_INPUT
+        elif not bpl or not apl or len(bpl) != len(bql) or len(apl) != len(aql):
+            self._bad = Reason.INSUFFICIENT_DEPTH
+        elif (
+            any(v <= 0 for v in bpl)
+            or any(v <= 0 for v in apl)
+            or any(v < 0 for v in bql)
+            or any(v < 0 for v in aql)
+        ):
+            self._bad = Reason.NON_POSITIVE_PRICE
+        else:
+            best_bid, best_ask = max(bpl), min(apl)
+            if best_bid >= best_ask:
+                self._bad = Reason.BAD_PARAMETER  # crossed or locked book: the mid is meaningless
+            else:
+                self._mid = 0.5 * (best_bid + best_ask)
+
+    def _side(self, long: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
+        side = self._sides.get(long)
+        if side is None:
+            bp, bq, ap, aq = self._books
+            order = np.argsort(-bp) if long else np.argsort(ap)
+            px, qty = (bp, bq) if long else (ap, aq)
+            px, qty = px[order], qty[order]
+            side = self._sides[long] = (px, qty, np.concatenate([[0.0], np.cumsum(qty)[:-1]]))
+        return side
+
+    def close(self, q: float) -> CloseCost:
+        """Walk bids (q > 0) or asks (q < 0), best level first, until |q| is filled."""
+        if not math.isfinite(q):
+            return _bad(Reason.NAN_INPUT)
+        if self._bad is not None:
+            return _bad(self._bad)
+        mid = self._mid
+        if q == 0:
+            return CloseCost(mid=mid, avg_price=mid, slippage_bps=0.0, cost=0.0, filled_qty=0.0,
+                             sufficient=True, slippage_bps_visible=0.0, reason=Reason.OK)  # fmt: skip
+        px, qty, before = self._side(q > 0)
+        want = abs(q)
+        take = np.minimum(np.maximum(want - before, 0.0), qty)  # np.clip's values, without its wrapper
+        filled = float(take.sum())
+        if filled == 0.0:
+            return _bad(Reason.INSUFFICIENT_DEPTH, mid)
+        avg = float(take @ px) / filled
+        slip = (mid - avg) / mid * 1e4 if q > 0 else (avg - mid) / mid * 1e4
+        enough = filled >= want * (1 - 1e-12)
+        return CloseCost(
+            mid=mid, avg_price=avg if enough else math.nan, slippage_bps=slip if enough else math.nan,
+            cost=filled * abs(avg - mid) if enough else math.nan, filled_qty=filled, sufficient=enough,
+            slippage_bps_visible=slip, reason=Reason.OK if enough else Reason.INSUFFICIENT_DEPTH,
+        )  # fmt: skip

@@ -1,0 +1,167 @@
+"""VaR and ES of the whole book: parametric, historical and Monte Carlo, per confidence.
+
+Today's exposures (USD per leg: holdings at spot, perps at mark) meet the joint horizon-long
+returns of those legs kept by the last refit (overlapping windows; see `ReturnHistory`).
+Parametric: σ_p = √(wᵀΣw) over their covariance, normal. Historical: the PnL today's legs would
+have made over each past window, its quantile and tail mean. Monte Carlo: paths over the whole
+horizon from the refit (monitor/evaluation/book_mc.py), with the chance any position touches
+its LP on the way.
+A hedged book's VaR is its basis VaR, not zero: both legs are in the history.
+
+A leg the book holds now but the history lacks (a position opened since the last refit) makes
+parametric and historical VaR not available until the next refit; leaving it out would show a
+smaller, plausible-looking number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from monitor.evaluation.exposure import Leg, book_signature, market_exposures, spot_mid, stale_holdings
+from monitor.evaluation.models import RiskModels
+from monitor.evaluation.sink import FigureSink
+from monitor.risk._num import FloatArray
+from monitor.risk.reasons import Reason
+from monitor.risk.var import VaRES, historical_pnl, historical_var_es, parametric_var_es, portfolio_sigma
+from monitor.store.state import Snapshot
+
+__all__ = ["book_var_figures", "leg_exposures"]
+
+
+def leg_exposures(snap: Snapshot) -> tuple[dict[Leg, float], list[Leg]]:
+    """USD exposure per leg now, and the legs without a price (they make the exposure NaN)."""
+    out: dict[Leg, float] = {}
+    unpriced: list[Leg] = []
+    for (venue, symbol), e in market_exposures(snap).items():
+        if e.spot_q != 0:
+            px = spot_mid(snap, venue, symbol)
+            out[(venue, symbol, "spot")] = e.spot_q * px
+            if not px > 0:
+                unpriced.append((venue, symbol, "spot"))
+        if e.positions:
+            m = snap.marks.get((venue, symbol))
+            px = m.mark if m is not None else math.nan
+            out[(venue, symbol, "perp")] = e.perp_q * px
+            if not px > 0:
+                unpriced.append((venue, symbol, "perp"))
+    return out, unpriced
+
+
+def _named(legs: list[Leg]) -> str:
+    return ", ".join(f"{v}/{s} {kind}" for v, s, kind in legs)
+
+
+def horizon_scale(pnl: FloatArray, steps: int) -> float:
+    """sd of the PnL summed over `steps` one-step rows, over the one-step sd (√steps if uncorrelated).
+
+    Newey–West: Var_T = T·(γ₀ + 2 Σ_{k=1..L} (1 − k/(L+1))·γ_k), L = min(T − 1, n/4), autocovariances of
+    the book's one-step PnL by FFT. A hedged book's PnL is mostly basis noise that reverts within
+    a few steps (negative γ_k), which plain √T scaling would count as a random walk.
+    """
+    if steps <= 1:
+        return 1.0
+    x = pnl[np.isfinite(pnl)]
+    n = int(x.size)
+    if n < 2:
+        return math.nan
+    x = x - x.mean()
+    spec = np.fft.rfft(x, 2 * n)
+    acov = np.fft.irfft(spec * np.conj(spec), 2 * n)[:n] / n
+    if not acov[0] > 0:
+        return math.nan
+    lags = min(steps - 1, n // 4)
+    k = np.arange(1, lags + 1)
+    var_t = steps * (acov[0] + 2.0 * float(np.sum((1.0 - k / (lags + 1)) * acov[1 : lags + 1])))
+    return math.sqrt(max(var_t, 0.0) / acov[0])
+
+
+def _emit(
+    sink: FigureSink, method: str, alpha: float, res: VaRES | None, why: str, fresh: bool, note: str = ""
+) -> None:
+    """`why` explains a missing value; `note` is a caveat kept on a value that is present."""
+    lab = {"method": method, "confidence": f"{alpha:g}"}
+    var = res.var if res is not None else math.nan
+    es = res.es if res is not None else math.nan
+    if res is not None and res.reason != Reason.OK:
+        why = why or res.reason.name.lower()
+    sink.add("var_usd", var, lab, fresh=fresh, reason=why if not math.isfinite(var) else note)
+    sink.add("es_usd", es, lab, fresh=fresh, reason=why if not math.isfinite(es) else note)
+
+
+def book_var_figures(
+    snap: Snapshot,
+    models: RiskModels,
+    fresh: dict[tuple[str, str], bool],
+    sink: FigureSink,
+    *,
+    confidences: tuple[float, ...],
+) -> None:
+    w_now, unpriced = leg_exposures(snap)
+    all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
+    h = models.history
+    why = ""
+    if not w_now:
+        why = "no_position"
+    elif unpriced:  # a leg on a symbol not watched has no mark, and no history either
+        why = f"no_price: {_named(unpriced)}"
+    elif h.reason:
+        why = h.reason
+    elif any(leg not in h.legs for leg in w_now):  # a leg opened since the last refit
+        why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in h.legs])}"
+    w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
+    pnl = historical_pnl(h.returns, w) if not why else np.zeros(0)
+    scale = horizon_scale(pnl, h.steps) if not why else math.nan
+    sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
+    if not why and not math.isfinite(sigma):
+        why = "zero_volatility"
+    for alpha in confidences:
+        par = parametric_var_es(sigma, 1.0, alpha) if not why else None
+        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note)
+        hist = None
+        if not why:
+            one = historical_var_es(pnl, alpha)
+            hist = VaRES(var=one.var * scale, es=one.es * scale, alpha=alpha, reason=one.reason)
+        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
+    _monte_carlo(snap, sink, models, confidences, all_fresh)
+
+
+def _monte_carlo(
+    snap: Snapshot, sink: FigureSink, models: RiskModels, confidences: tuple[float, ...], fresh: bool
+) -> None:
+    """Results of the last refit's run: they describe the book as it was then (see risk_models_age)."""
+    mc = models.mc
+    book = market_exposures(snap)
+    changed = bool(mc.results) and not mc.reason and book_signature(book) != mc.book
+    base = mc.reason or ("not_fitted_yet" if not mc.results else "")
+    for alpha in confidences:
+        res = mc.results.get(alpha)
+        why = base or ("book_changed_since_refit" if changed else "")
+        v = (
+            VaRES(var=res.var, es=res.es, alpha=alpha, reason=res.reason)
+            if res is not None and not why
+            else None
+        )
+        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note)
+    first = next(iter(mc.results.values()), None)
+    why = base or ("book_changed_since_refit" if changed else "lp_unknown" if mc.lp_unknown else "")
+    p_any = first.p_any_touch if first is not None and not why else math.nan
+    sink.add("var_any_liquidation_touch_probability_ratio", p_any, fresh=fresh, reason=why or mc.note)
+    index = {pk: i for i, pk in enumerate(mc.positions)}
+    for e in book.values():
+        for pk, _q in e.positions:
+            i = index.get(pk)
+            if base or first is None:
+                p, pwhy = math.nan, base or "not_fitted_yet"
+            elif i is None:
+                p, pwhy = math.nan, "opened_since_refit"
+            elif changed:
+                p, pwhy = math.nan, "book_changed_since_refit"
+            elif pk in mc.lp_unknown:
+                p, pwhy = math.nan, "lp_unknown"
+            else:
+                p, pwhy = float(first.p_touch[i]), ""
+            venue, account, symbol, side = pk
+            lab = {"venue": venue, "account": account, "symbol": symbol, "side": side}
+            sink.add("liquidation_touch_probability_mc_ratio", p, lab, fresh=fresh, reason=pwhy)
