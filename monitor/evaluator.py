@@ -7,7 +7,7 @@ which inputs each figure takes and whether those inputs were fresh.
 from __future__ import annotations
 
 from monitor.config import Config
-from monitor.evaluation.account import account_figures
+from monitor.evaluation.account import AccountStage
 from monitor.evaluation.account_bybit import bybit_model_venues
 from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import HeldStreams, expected_streams, feed_figures
@@ -34,6 +34,7 @@ class Evaluator:
         self._started_ns = started_ns
         self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
+        self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
@@ -43,7 +44,7 @@ class Evaluator:
             self._expected_now = self._expected | self._held.limits
         fresh = feed_figures(snap, self._expected_now, self._started_ns or now_ns, sink, self._held.since_ns)
         markets = market_figures(snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda)
-        account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
+        self._accounts(snap, markets, fresh, sink, horizon_s=ev.horizon_s)
         book_figures(snap, markets, sink, fresh)
         funding_spread_figures(markets, sink)
         risk_figures(snap, markets, fresh, sink, models, ev, bybit_venues=self._bybit)
