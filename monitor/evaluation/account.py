@@ -104,6 +104,7 @@ class _Book:
     g_rep: IntArray  # first leg of each contract (its mark and tiers price the contract)
     g_oneway: BoolArray  # one open leg: the vectorised solver; else (hedge) the scalar one
     g_q: FloatArray  # signed size of a one-way contract (LONG +, SHORT −)
+    g_pair: IntArray  # (n_contracts, 2): the LONG and SHORT legs of a hedge contract with both open, else −1
 
 
 def _build(
@@ -187,11 +188,14 @@ def _build(
             members.append([])
         members[g].append(j)
         group.append(g)
-    g_oneway, g_q = [], []
+    g_oneway, g_q, g_pair = [], [], []
     for m in members:
         p = ps[m[0]]
         one = len(m) == 1 and p.qty != 0
         g_oneway.append(one)
+        sides = {ps[j].side: j for j in m}
+        both_open = len(m) == 2 and set(sides) == {"LONG", "SHORT"} and all(ps[j].qty != 0 for j in m)
+        g_pair.append((sides["LONG"], sides["SHORT"]) if both_open else (-1, -1))
         g_q.append(
             p.qty if p.side == "BOTH" else math.copysign(abs(p.qty), 1.0 if p.side == "LONG" else -1.0)
         )
@@ -226,6 +230,7 @@ def _build(
         g_legs=tuple(tuple(m) for m in members),
         g_rep=f([m[0] for m in members], dtype=np.intp),
         g_oneway=f(g_oneway, dtype=bool),
+        g_pair=f(g_pair, dtype=np.intp).reshape(-1, 2),
         g_q=f(g_q, dtype=np.float64),
     )
 
@@ -280,6 +285,92 @@ def _solve_oneway(
             exact = (base + cum - np.sign(qa) * sa * ea) / (sa * mmr - np.sign(qa) * sa)
         lp[act] = np.where(solved, exact, res.price)
         reason[act] = res.reason
+    return lp, reason
+
+
+def _solve_hedge(
+    book: _Book, g: IntArray, mark: FloatArray, wallet: FloatArray, om: FloatArray, ou: FloatArray
+) -> tuple[FloatArray, ReasonArray]:
+    """(LP, reason code) of hedge contracts `g` (LONG and SHORT both open): `liquidation._scan` on all at once.
+
+    Equity − MM is concave with both legs open, so there can be a root on each side of the mark;
+    as in the scalar solver every tier segment in price is tried (the cuts where either leg
+    changes tier), the roots that lie in their own segment kept, a crossing made only by an MM
+    jump at a floor kept as that floor (TIER_BOUNDARY), and the one nearest the mark in log
+    distance reported. Each float is formed as the scalar forms it, so the prices agree exactly.
+    """
+    t = book.table
+    lo_leg, sh_leg = book.g_pair[g, 0], book.g_pair[g, 1]
+    row = book.row[lo_leg]
+    sL, sS = np.abs(book.q[lo_leg]), np.abs(book.q[sh_leg])
+    eL, eS = book.entry[lo_leg], book.entry[sh_leg]
+    n = g.size
+    with quiet():
+        bad = ~(np.isfinite(mark) & np.isfinite(wallet) & np.isfinite(om) & np.isfinite(ou))
+        bad |= ~(np.isfinite(sL) & np.isfinite(sS) & np.isfinite(eL) & np.isfinite(eS))
+        reason = np.where(bad, Reason.NAN_INPUT, Reason.OK).astype(np.int8)
+        reason[(reason == 0) & ((mark <= 0) | (eL <= 0) | (eS <= 0))] = Reason.NON_POSITIVE_PRICE
+        cap = t.last_cap[row]
+        reason[(reason == 0) & ((sL * mark >= cap) | (sS * mark >= cap))] = Reason.MISSING_TIER
+    lp = np.full(n, np.nan)
+    act = np.flatnonzero(reason == 0)
+    if not act.size:
+        return lp, reason
+    r, sL, sS, eL, eS = row[act], sL[act], sS[act], eL[act], eS[act]
+    p0 = mark[act]
+    floors, mmrs, cums = t.floors[r], t.mmrs[r], t.cums[r]  # (m, width), padded with +inf / NaN
+    m = act.size
+    ar = np.arange(m)[:, None]
+    with quiet():
+        base = wallet[act] - om[act] + ou[act]
+        cuts = np.sort(
+            np.concatenate([floors[:, 1:] / sL[:, None], floors[:, 1:] / sS[:, None]], axis=1), axis=1
+        )
+        edges = np.concatenate([np.zeros((m, 1)), cuts, np.full((m, 1), np.inf)], axis=1)
+        lo, hi = edges[:, :-1], edges[:, 1:]
+        seg = np.isfinite(lo)
+        mid = np.where(np.isfinite(hi), 0.5 * (lo + hi), lo + 1.0)
+
+        def tiers(price: FloatArray, size: FloatArray) -> IntArray:
+            x = size[:, None] * np.maximum(price, 0.0)
+            return np.asarray((floors[:, None, :] <= x[..., None]).sum(axis=-1) - 1, dtype=np.intp)
+
+        def excess(price: FloatArray, tl: IntArray, ts: IntArray) -> FloatArray:
+            up = sL[:, None] * (price - eL[:, None]) + -sS[:, None] * (price - eS[:, None])
+            mm = (sL[:, None] * price * mmrs[ar, tl] - cums[ar, tl]) + (
+                sS[:, None] * price * mmrs[ar, ts] - cums[ar, ts]
+            )
+            return np.asarray(base[:, None] + up - mm)
+
+        tl, ts = tiers(mid, sL), tiers(mid, sS)
+        num = base[:, None] + (cums[ar, tl] + cums[ar, ts]) - (sL * eL + -(sS * eS))[:, None]
+        den = (sL[:, None] * mmrs[ar, tl] + sS[:, None] * mmrs[ar, ts]) - (sL + -sS)[:, None]
+        cand = np.where(den != 0.0, num / den, np.nan)
+        ok = seg & np.isfinite(cand) & (lo <= cand) & (cand < hi) & (cand > 0)
+        left = excess(lo[:, 1:], tl[:, :-1], ts[:, :-1])
+        right = excess(lo[:, 1:], tl[:, 1:], ts[:, 1:])
+        edge = np.zeros_like(ok)
+        edge[:, 1:] = seg[:, 1:] & (lo[:, 1:] > 0) & (left * right < 0)
+        # candidates in the scalar's order: each segment's floor crossing, then its own root
+        price = np.stack([lo, cand], axis=2).reshape(m, -1)
+        code = np.stack(
+            [np.full(lo.shape, Reason.TIER_BOUNDARY), np.full(lo.shape, Reason.OK)], axis=2
+        ).reshape(m, -1)
+        keep = np.stack([edge, ok], axis=2).reshape(m, -1)
+        dist = np.where(keep, np.abs(np.log(price / p0[:, None])), np.inf)
+        best = dist.min(axis=1)
+        tie = keep & (dist == best[:, None])
+        first_ok = tie & (code == Reason.OK)
+        pick = np.where(first_ok.any(axis=1), first_ok.argmax(axis=1), tie.argmax(axis=1))
+        found = keep.any(axis=1)
+        tl0, ts0 = tiers(p0[:, None], sL)[:, 0], tiers(p0[:, None], sS)[:, 0]
+        past = excess(p0[:, None], tl0[:, None], ts0[:, None])[:, 0] < 0
+    got = price[np.arange(m), pick]
+    why = code[np.arange(m), pick].astype(np.int8)
+    why = np.where(past & (why == Reason.OK), np.int8(Reason.PAST_LIQUIDATION), why)
+    none = np.where(past, np.int8(Reason.ALWAYS_LIQUIDATABLE), np.int8(Reason.NOT_LIQUIDATABLE))
+    lp[act] = np.where(found, got, np.nan)
+    reason[act] = np.where(found, why, none)
     return lp, reason
 
 
@@ -504,7 +595,12 @@ def _binance(
     if one.size:
         g_lp[one], g_why[one] = _solve_oneway(book, one, g_mark[one], wallet[one], om[one], ou[one])
     g_text: list[str] = [""] * n_g
-    for g in np.flatnonzero(priced & ~book.g_oneway).tolist():
+    pair = np.flatnonzero(priced & (book.g_pair[:, 0] >= 0))
+    if pair.size:
+        g_lp[pair], codes = _solve_hedge(book, pair, g_mark[pair], wallet[pair], om[pair], ou[pair])
+        for g, c in zip(pair.tolist(), codes.tolist(), strict=True):
+            g_text[g] = _NAMES[c]
+    for g in np.flatnonzero(priced & ~book.g_oneway & (book.g_pair[:, 0] < 0)).tolist():
         r = int(book.row[rep[g]])
         g_lp[g], g_text[g] = lp_of_group(
             float(g_mark[g]),
@@ -569,7 +665,11 @@ def _venue_state(
     sel = np.flatnonzero(one)
     if sel.size:
         same[sel], _ = _solve_oneway(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
-    for j in np.flatnonzero(use & ~one).tolist():
+    two = use & ~one & (book.g_pair[book.group, 0] >= 0)
+    sel = np.flatnonzero(two)
+    if sel.size:
+        same[sel], _ = _solve_hedge(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
+    for j in np.flatnonzero(use & ~one & ~two).tolist():
         g = int(book.group[j])
         same[j] = lp_of_group(
             float(vm[j]),
