@@ -1,12 +1,15 @@
 """The account stage: the per-leg reference vs the columnar stage the daemon runs, on generated books.
 
 Run: `.venv/bin/python bench/account_stage.py`. Prints medians (ms); no asserts. Books: N symbols,
-P positions (one-way, cross, a tenth isolated, every mark live and fresh, tiers for every symbol,
-the venue's marks and LPs beside ours), held by one account or spread over ten; half the accounts
+P positions (one position per symbol and account, one-way, cross, a tenth isolated; where an account
+holds more positions than there are symbols, the rest are hedge pairs, LONG and SHORT of one symbol;
+every mark live and fresh, tiers for every symbol, the venue's marks and LPs beside ours), held by
+one account or spread over ten; half the accounts
 on Bybit's model where there are several. For the columnar stage the tick is split into compute
 (`account._compute`: every number and reason) and emit (one `FigureSink.add` per figure, which the
 columnar-Figures work removes); the book's columns are built once and reused, as tick after tick
-in the daemon, and their first build is printed apart. The reference is `account_reference`.
+in the daemon; their first build, and the tick after one account's record changed (tier tables
+kept), are printed apart. The reference is `account_reference`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the daemon runs
 
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from monitor.evaluation import account as columnar
@@ -64,27 +69,33 @@ def book(
     for a, n in enumerate(per):
         venue, name = venues[a % len(venues)], f"a{a}"
         fresh[(venue, f"account:{name}")] = True
-        syms = (
-            rng.choice(n_sym, size=min(n, n_sym), replace=False) if n <= n_sym else rng.integers(0, n_sym, n)
-        )
+        # one position per symbol, one-way; past the symbols, the rest are hedge pairs (LONG and SHORT)
+        one = n if n <= n_sym else 2 * n_sym - n
+        syms = rng.choice(n_sym, size=min(n, n_sym), replace=False).tolist()
         legs = []
-        for s in syms.tolist():
+        for k, s in enumerate(syms):
             m = float(mark[s])
             notional = float(np.exp(rng.uniform(np.log(1e3), np.log(2e6))))
             q = notional / m * float(rng.choice([-1.0, 1.0]))
-            iso = rng.random() < 0.1
-            legs.append(
-                Position(
-                    symbol=f"S{s}",
-                    side="BOTH",
-                    qty=q,
-                    entry_price=m * (1 + float(rng.normal(0, 0.03))),
-                    margin_mode="isolated" if iso else "cross",
-                    isolated_wallet=notional / float(rng.uniform(2, 50)) if iso else 0.0,
-                    venue_mark_price=m,
-                    venue_liquidation_price=m * 0.8,
-                )
+            iso = k < one and rng.random() < 0.1
+            sides = (
+                [("BOTH", q)]
+                if k < one
+                else [("LONG", abs(q)), ("SHORT", -abs(q) * float(rng.uniform(0.3, 1.5)))]
             )
+            for side, qq in sides:
+                legs.append(
+                    Position(
+                        symbol=f"S{s}",
+                        side=side,  # type: ignore[arg-type]
+                        qty=qq,
+                        entry_price=m * (1 + float(rng.normal(0, 0.03))),
+                        margin_mode="isolated" if iso else "cross",
+                        isolated_wallet=notional / float(rng.uniform(2, 50)) if iso else 0.0,
+                        venue_mark_price=m,
+                        venue_liquidation_price=m * 0.8,
+                    )
+                )
             tier_recs[(venue, name, f"S{s}")] = LeverageTiers(
                 venue=venue, account=name, symbol=f"S{s}", ts_event_ns=0, ts_recv_ns=0, brackets=tiers(rng)
             )
@@ -104,6 +115,14 @@ def book(
     return snap, markets, fresh, frozenset({"byb"})
 
 
+def reference(
+    snap: Snapshot, markets: dict[Any, MarketView], fresh: dict[Any, bool], bybit: frozenset[str]
+) -> None:
+    account_reference.account_figures(
+        snap, markets, fresh, FigureSink(0), horizon_s=HORIZON_S, bybit_venues=bybit
+    )
+
+
 def median_ms(fn: Callable[[], object], rounds: int) -> float:
     fn()
     xs = []
@@ -115,8 +134,8 @@ def median_ms(fn: Callable[[], object], rounds: int) -> float:
 
 
 def main() -> None:
-    print(f"{'symbols x positions (accounts)':32s} {'figures':>8s} {'reference':>10s} {'columnar':>9s} "
-          f"{'compute':>8s} {'emit':>7s} {'first build':>11s}  (medians, ms)")  # fmt: skip
+    head = f"{'symbols x positions (accounts)':32s} {'figures':>8s} {'reference':>10s} {'columnar':>9s} "
+    print(head + f"{'compute':>8s} {'emit':>7s} {'first build':>11s} {'after update':>14s}  (medians, ms)")
     for n_sym, n_pos, n_acct in ((1, 2, 1), (50, 100, 1), (50, 100, 10), (600, 1_000, 1), (600, 1_000, 10)):
         snap, markets, fresh, bybit = book(n_sym, n_pos, n_acct)
         big = n_pos >= 1_000
@@ -126,19 +145,22 @@ def main() -> None:
         first = (time.perf_counter() - t) * 1e3
         sink = FigureSink(0)
         stage(snap, markets, fresh, sink, horizon_s=HORIZON_S)
-        ref = median_ms(
-            lambda: account_reference.account_figures(
-                snap, markets, fresh, FigureSink(0), horizon_s=HORIZON_S, bybit_venues=bybit
-            ),
-            3 if big else 30,
-        )
+        ref = median_ms(lambda: reference(snap, markets, fresh, bybit), 3 if big else 30)  # noqa: B023
         full = median_ms(lambda: stage(snap, markets, fresh, FigureSink(0), horizon_s=HORIZON_S), 200)
         bk = stage._book
         assert bk is not None
-        compute = median_ms(lambda: columnar._compute(bk, markets, fresh, HORIZON_S), 200)
+        compute = median_ms(lambda: columnar._compute(bk, markets, fresh, HORIZON_S), 200)  # noqa: B023
+        # an account update (a fill, a funding payment): one account's record replaced, tiers unchanged
+        key = next(iter(snap.accounts))
+        accts = dict(snap.accounts)
+        accts[key] = msgspec.structs.replace(accts[key], ts_event_ns=1)
+        upd = dataclasses.replace(snap, accounts=MappingProxyType(accts))
+        t = time.perf_counter()
+        stage(upd, markets, fresh, FigureSink(0), horizon_s=HORIZON_S)
+        update = (time.perf_counter() - t) * 1e3
         print(
             f"{f'{n_sym} x {n_pos:,} ({n_acct})':32s} {len(sink.items):8,d} {ref:10.2f} {full:9.2f} "
-            f"{compute:8.2f} {full - compute:7.2f} {first:11.2f}"
+            f"{compute:8.2f} {full - compute:7.2f} {first:11.2f} {update:14.2f}"
         )
 
 

@@ -95,6 +95,8 @@ class _Book:
     row: IntArray  # tier table row, −1 without tiers
     table: TierTable
     bracket_rows: tuple[Brackets, ...]
+    rec_brackets: dict[int, Brackets | None]  # by id of a record in `recs`: its brackets, and whether
+    rec_ok: dict[int, bool]  # the padded table takes them (else the account goes to the reference)
     acc_legs: tuple[tuple[int, ...], ...]  # each account's legs
     mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per market
     mk: IntArray  # market of each leg
@@ -111,9 +113,16 @@ def _build(
     accounts: Sequence[tuple[tuple[str, str], AccountSnapshot]],
     recs: tuple[LeverageTiers | None, ...],
     bybit_venues: frozenset[str],
+    prev: _Book | None = None,
 ) -> _Book:
-    bs: dict[int, Brackets | None] = {}
-    ok_rec: dict[int, bool] = {}
+    """The columns of this book; tier tables already checked for `prev` are taken from it.
+
+    Why: an account's record changes with every fill or funding payment, the tiers seldom; checking
+    and stacking a thousand tier tables is most of a rebuild. Ids are safe keys here: `prev` holds
+    its records, so no live record can share the id of one it checked.
+    """
+    bs: dict[int, Brackets | None] = dict(prev.rec_brackets) if prev is not None else {}
+    ok_rec: dict[int, bool] = dict(prev.rec_ok) if prev is not None else {}
     for r in recs:
         if r is not None and id(r) not in bs:
             b = brackets_of(r)
@@ -157,6 +166,7 @@ def _build(
             assert b is not None
             bracket_rows.append(b)
         row.append(rows[id(r)])
+    live_ids = {id(r) for r in recs if r is not None}
     ps = positions
     by_acc: list[list[int]] = [[] for _ in wallets]
     for j, a_i in enumerate(acc):
@@ -221,7 +231,15 @@ def _build(
         implied=implied,
         bybit=bybit,
         row=f(row, dtype=np.intp),
-        table=tier_table(bracket_rows),
+        table=(
+            prev.table
+            if prev is not None
+            and len(prev.bracket_rows) == len(bracket_rows)
+            and all(x is y for x, y in zip(prev.bracket_rows, bracket_rows, strict=True))
+            else tier_table(bracket_rows)
+        ),
+        rec_brackets={k: v for k, v in bs.items() if k in live_ids},
+        rec_ok={k: v for k, v in ok_rec.items() if k in live_ids},
         bracket_rows=tuple(bracket_rows),
         acc_legs=tuple(tuple(x) for x in by_acc),
         mkeys=tuple(mkeys),
@@ -397,7 +415,7 @@ class AccountStage:
             and all(p[:2] == k for p, (k, _) in zip(old.plan, accounts, strict=True))
         ):
             return old
-        self._book = _build(accounts, recs, self._bybit)
+        self._book = _build(accounts, recs, self._bybit, old)
         return self._book
 
     def __call__(
