@@ -146,7 +146,7 @@ def main() -> None:
         sink = FigureSink(0)
         stage(snap, markets, fresh, sink, horizon_s=HORIZON_S)
         ref = median_ms(lambda: reference(snap, markets, fresh, bybit), 3 if big else 30)  # noqa: B023
-        full = median_ms(lambda: stage(snap, markets, fresh, FigureSink(0), horizon_s=HORIZON_S), 200)
+        full = median_ms(lambda: stage(snap, markets, fresh, FigureSink(0), horizon_s=HORIZON_S), 200)  # noqa: B023
         bk = stage._book
         assert bk is not None
         compute = median_ms(lambda: columnar._compute(bk, markets, fresh, HORIZON_S), 200)  # noqa: B023

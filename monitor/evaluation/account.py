@@ -309,7 +309,7 @@ def _solve_oneway(
 def _solve_hedge(
     book: _Book, g: IntArray, mark: FloatArray, wallet: FloatArray, om: FloatArray, ou: FloatArray
 ) -> tuple[FloatArray, ReasonArray]:
-    """(LP, reason code) of hedge contracts `g` (LONG and SHORT both open): `liquidation._scan` on all at once.
+    """(LP, reason code) of hedge contracts `g` (LONG and SHORT both open): `liquidation._scan`, all at once.
 
     Equity − MM is concave with both legs open, so there can be a root on each side of the mark;
     as in the scalar solver every tier segment in price is tried (the cuts where either leg

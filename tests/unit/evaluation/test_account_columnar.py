@@ -200,3 +200,57 @@ def test_a_large_account_and_the_function_form() -> None:
     sink = FigureSink(1)
     account_figures(snap, markets, fresh, sink, horizon_s=86_400.0, bybit_venues=frozenset({"byb"}))
     assert len(sink.items) > 3_000
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hedge_contracts_on_inconsistent_tiers_match_the_scalar_scan(seed: int) -> None:
+    """LONG and SHORT of one symbol on tiers whose cum jumps: roots on either side, some only at a floor.
+
+    Wallets are swept across the range where equity meets MM only through the jump at a tier floor
+    (TIER_BOUNDARY) and where two roots lie about equally far from the mark.
+    """
+    rng = np.random.default_rng(100 + seed)
+    cum_jump = (
+        Bracket(floor=0, cap=10_000, mmr=0.01, cum=0, max_leverage=50),
+        Bracket(floor=10_000, cap=100_000, mmr=0.05, cum=900.0, max_leverage=10),
+        Bracket(floor=100_000, cap=1e9, mmr=0.1, cum=9_000.0, max_leverage=5),
+    )
+    accounts, tiers, fresh = {}, {}, {}
+    markets = {("bin", "X"): MarketView(100.0, True, 0.8, 1e-4, 8.0)}
+    for a in range(120):
+        name = f"h{a}"
+        sl, ss = float(rng.uniform(50, 1_500)), float(rng.uniform(50, 1_500))
+        legs = (
+            Position(
+                symbol="X", side="LONG", qty=sl, entry_price=float(rng.uniform(80, 120)), margin_mode="cross"
+            ),
+            Position(
+                symbol="X",
+                side="SHORT",
+                qty=-ss,
+                entry_price=float(rng.uniform(80, 120)),
+                margin_mode="cross",
+            ),
+        )
+        wallet = float(rng.uniform(-2_000, 20_000))
+        accounts[("bin", name)] = AccountSnapshot(
+            venue="bin",
+            account=name,
+            ts_event_ns=0,
+            ts_recv_ns=0,
+            positions=legs,
+            balances=(Balance(asset="USDT", wallet_balance=wallet, cross_wallet_balance=wallet),),
+        )
+        tiers[("bin", name, "X")] = LeverageTiers(
+            venue="bin", account=name, symbol="X", ts_event_ns=0, ts_recv_ns=0, brackets=cum_jump
+        )
+        fresh[("bin", f"account:{name}")] = True
+    snap = Snapshot(
+        taken_at_ns=0, marks=EMPTY, quotes=EMPTY, funding=EMPTY, tiers=MappingProxyType(tiers),
+        accounts=MappingProxyType(accounts), holdings=EMPTY, gone=EMPTY, feeds=EMPTY, mark_grid=EMPTY,
+    )  # fmt: skip
+    _compare(snap, markets, fresh, AccountStage())
+    sink = FigureSink(1)
+    AccountStage()(snap, markets, fresh, sink, horizon_s=86_400.0)
+    reasons = {f.reason for k, f in sink.items.items() if k.name == "liquidation_price_usd"}
+    assert {"", "tier_boundary"} <= reasons
