@@ -52,7 +52,6 @@ __all__ = ["STABLECOINS", "AccountStage", "account_figures", "cross_wallet"]
 LIVE, VENUE, NONE = 0, 1, 2  # where a leg's mark, UPnL or MM came from (legs.Source)
 _PART_OF = {LIVE: "live", VENUE: "venue", NONE: "none"}
 _NAMES = {int(r): ("" if r == Reason.OK else r.name.lower()) for r in Reason}
-_SOLVED = (Reason.OK, Reason.PAST_LIQUIDATION)
 
 
 def account_figures(
@@ -295,7 +294,7 @@ def _solve_oneway(
             qa, ea, mark[act], wallet[act], book.table, ra, other_mm=om[act], other_upnl=ou[act]
         )
         t = res.tier
-        solved = np.isin(res.reason, _SOLVED) & (t >= 0)
+        solved = ((res.reason == Reason.OK) | (res.reason == Reason.PAST_LIQUIDATION)) & (t >= 0)
         at = ra * book.table.stride + np.where(solved, t, 0)
         mmr, cum = book.table.flat_mmrs.take(at), book.table.flat_cums.take(at)
         sa = np.abs(qa)
