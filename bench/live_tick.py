@@ -21,10 +21,10 @@ minutes (issue 13: 197 s at 600 × 1,000), so one market per venue is fitted and
 symbol, with the real return history and a 100-path Monte Carlo: the tick reads the same fields
 either way (its cost does not depend on the fit's values), and the refit is reported as not timed.
 
-The scalar reference: the account stage is also timed by calling `account_figures` (the per-position
-scalar code the tests keep as the reference) on the same snapshot, with the same market figures and
-freshness the tick used. Today the daemon's account stage *is* that function; once it is vectorised
-the two lines differ.
+The scalar reference: the account stage is also timed by calling `account_reference.account_figures`
+(the per-position scalar code the tests keep as the reference) on the same snapshot, with the same
+market figures and freshness the tick used; the daemon's own account stage is the columnar
+`AccountStage` (monitor/evaluation/account.py), timed inside the tick.
 
 /metrics: `FigureExposition` (what the daemon serves) vs `generate_latest(PerpmonMetrics)` (the
 reference collector) on the tick's Figures, alternating two consecutive ticks so values change.
@@ -56,7 +56,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from monitor.app import Daemon
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.config import parse_config
-from monitor.evaluation.account import account_figures
+from monitor.evaluation.account_reference import account_figures
 from monitor.evaluation.book_mc import lps_from_figures, run_monte_carlo
 from monitor.evaluation.feeds import feed_figures
 from monitor.evaluation.market import market_figures

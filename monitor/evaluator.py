@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from monitor.config import Config
-from monitor.evaluation.account import account_figures
+from monitor.evaluation.account import AccountStage
 from monitor.evaluation.account_bybit import bybit_model_venues
 from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import HeldStreams, expected_streams, feed_figures
@@ -46,6 +46,7 @@ class Evaluator:
         self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
         self._ewma = EwmaCache()  # volatility carried from tick to tick (market.py)
+        self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
@@ -60,7 +61,7 @@ class Evaluator:
             snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda, cache=self._ewma
         )
         mark("market")
-        account_figures(snap, markets, fresh, sink, horizon_s=ev.horizon_s, bybit_venues=self._bybit)
+        self._accounts(snap, markets, fresh, sink, horizon_s=ev.horizon_s)
         mark("account")
         book_figures(snap, markets, sink, fresh)
         mark("book")

@@ -1,283 +1,837 @@
-"""Account and position figures: margin, margin ratio, headroom, liquidation price and distance.
+"""Account and position figures for every account and position at once (the daemon's account stage).
 
-Binance's cross model: all cross positions share the cross wallet, so each contract's LP holds the
-other contracts at their marks (TMM1, UPNL1); both hedge legs of one symbol share one LP.
-Isolated positions stand alone on their isolated wallet. Every number uses the venue's tiered
-maintenance margin, and the venue's own LP is kept beside ours: a divergence means a model or
-data problem, which is worth an alert of its own.
+The figures, their reasons and their freshness are those of `account_reference` (Binance's cross
+model with re-tiering, hedge legs sharing one LP, isolated legs on their own wallet, Bybit's
+entry-valued model, legs priced from the venue's account data when there is no live mark or no
+tiers, and the LP recomputed on the venue's marks for the divergence figure); the tests hold the
+two equal figure by figure. What differs is the cost: the reference prices one leg at a time and
+sums the other contracts' MM and UPnL again for each, which is quadratic in the legs of an account
+(one account of 1,000 legs: over a second per tick). Here each quantity is one array over every
+position of every account: the others' sums are the account's total less the contract's
+(`cross_others`), the LPs come from the vectorised solver (`liquidation_prices`) on per-account
+tier rows, and Python touches a leg only to emit its figures or to name it in a reason.
+
+What only changes with the accounts and tiers (the columns of positions, the tier table, the
+labels) is built once and reused while the store hands the same records back, tick after tick.
+An account with a malformed tier table (a gap, a bad rate: `tier_table` leaves its row empty,
+while the reference still prices the leg from it) is evaluated by the reference.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.evaluation.account_bybit import bybit_lps
-from monitor.evaluation.legs import Leg, join_reasons, leg_reason, price_leg
+from monitor.evaluation.account_bybit import _lp_reason as bybit_lp_reason
+from monitor.evaluation.account_reference import (
+    STABLECOINS,
+    account_one,
+    brackets_of,
+    cross_wallet,
+    iso_reason,
+    lp_of_group,
+)
+from monitor.evaluation.legs import Leg, Part, join_reasons, leg_reason, price_leg
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, LeverageTiers, Position
+from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
+from monitor.risk.bybit_liquidation import bybit_cross_liquidation_price, bybit_isolated_liquidation_price
 from monitor.risk.distance import liquidation_distance, liquidation_sigma, touch_probability
-from monitor.risk.liquidation import liquidation_price
-from monitor.risk.margin import Brackets, brackets, maintenance_margin, margin_ratio
-from monitor.risk.reasons import Reason
+from monitor.risk.liquidation import cross_others, liquidation_prices
+from monitor.risk.margin import Brackets, bracket_problem, margin_ratio
+from monitor.risk.reasons import Reason, ReasonArray
+from monitor.risk.tiers import TierTable, tier_lookup_rates, tier_table
 from monitor.store.state import Snapshot
 
-__all__ = ["STABLECOINS", "account_figures", "cross_wallet"]
+__all__ = ["STABLECOINS", "AccountStage", "account_figures", "cross_wallet"]
 
-STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BUSD", "USD"})
-
-
-def cross_wallet(acct: AccountSnapshot) -> float:
-    """Stablecoin cross wallet; stablecoins count at par here (a depeg is a stress scenario)."""
-    total = 0.0
-    for b in acct.balances:
-        if b.asset in STABLECOINS:
-            total += b.cross_wallet_balance if math.isfinite(b.cross_wallet_balance) else b.wallet_balance
-    return total
-
-
-def _brackets(t: LeverageTiers | None) -> Brackets | None:
-    if t is None:
-        return None
-    bs = t.brackets
-    return brackets(
-        np.array([b.floor for b in bs]),
-        np.array([b.mmr for b in bs]),
-        caps=np.array([b.cap for b in bs]),
-        cums=np.array([b.cum for b in bs]),
-        max_leverage=np.array([b.max_leverage for b in bs]),
-    )
-
-
-def _lp(
-    mark: float, wallet: float, b: Brackets, legs: list[Position], other_mm: float, other_upnl: float
-) -> tuple[float, str]:
-    kw: dict[str, float] = {}
-    for p in legs:
-        if p.side == "BOTH":
-            kw |= {"qty": p.qty, "entry": p.entry_price}
-        elif p.side == "LONG":
-            kw |= {"long_qty": abs(p.qty), "long_entry": p.entry_price}
-        else:
-            kw |= {"short_qty": abs(p.qty), "short_entry": p.entry_price}
-    res = liquidation_price(
-        mark=mark, wallet=wallet, brackets=b, other_mm=other_mm, other_upnl=other_upnl, **kw
-    )
-    return res.price, ("" if res.reason == Reason.OK else res.reason.name.lower())
+LIVE, VENUE, NONE = 0, 1, 2  # where a leg's mark, UPnL or MM came from (legs.Source)
+_PART_OF = {LIVE: "live", VENUE: "venue", NONE: "none"}
+_NAMES = {int(r): ("" if r == Reason.OK else r.name.lower()) for r in Reason}
 
 
 def account_figures(
     snap: Snapshot,
-    markets: dict[tuple[str, str], MarketView],
-    fresh: dict[tuple[str, str], bool],
+    markets: Mapping[tuple[str, str], MarketView],
+    fresh: Mapping[tuple[str, str], bool],
     sink: FigureSink,
     *,
     horizon_s: float,
     bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (entry-valued MM, `account_bybit`).
+    """Every account's figures into `sink` (see `account_reference.account_figures` for what they mean)."""
+    AccountStage(bybit_venues)(snap, markets, fresh, sink, horizon_s=horizon_s)
 
-    A leg without a live mark or tiers is priced as the venue reports it (`legs`). Its own figures
-    are then not fresh; the account's figures and the other legs' LPs are as fresh as the live
-    legs they use, and carry a reason naming the leg: they are the best numbers there are, and a
-    figure that is not fresh starts no alert, which for an account near liquidation would be the
-    silence this avoids. A figure that cannot be had from either source is NaN, its reason naming
-    the leg it lacks.
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """The accounts' positions as columns, and everything else that changes only with them or the tiers."""
+
+    accounts: tuple[AccountSnapshot, ...]  # held: the cache is valid while these are the store's records
+    recs: tuple[LeverageTiers | None, ...]  # each leg's tiers record, likewise
+    plan: tuple[tuple[str, str, AccountSnapshot, int], ...]  # (venue, account, record, columnar index or −1)
+    positions: tuple[Position, ...]
+    acc: IntArray  # columnar account of each leg
+    n_acc: int
+    wallet: FloatArray  # per account
+    bybit_acc: BoolArray
+    acc_lab: tuple[dict[str, str], ...]
+    lab: tuple[dict[str, str], ...]  # per leg
+    q: FloatArray
+    entry: FloatArray
+    cross: BoolArray
+    iso_wallet: FloatArray
+    vmark: FloatArray
+    vlp: FloatArray
+    vmm: FloatArray
+    vupnl: FloatArray
+    implied: FloatArray  # the mark the venue's UPnL implies (legs._implied_mark), NaN if none
+    bybit: BoolArray
+    row: IntArray  # tier table row, −1 without tiers
+    table: TierTable
+    bracket_rows: tuple[Brackets, ...]
+    rec_brackets: dict[int, Brackets | None]  # by id of a record in `recs`: its brackets, and whether
+    rec_ok: dict[int, bool]  # the padded table takes them (else the account goes to the reference)
+    acc_legs: tuple[tuple[int, ...], ...]  # each account's legs
+    mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per market
+    mk: IntArray  # market of each leg
+    # contracts on Binance's model: a cross symbol's legs share one LP; an isolated leg is its own
+    group: IntArray  # per leg, −1 on Bybit's model
+    g_legs: tuple[tuple[int, ...], ...]
+    g_rep: IntArray  # first leg of each contract (its mark and tiers price the contract)
+    g_oneway: BoolArray  # one open leg: the vectorised solver; else (hedge) the scalar one
+    g_q: FloatArray  # signed size of a one-way contract (LONG +, SHORT −)
+    g_pair: IntArray  # (n_contracts, 2): the LONG and SHORT legs of a hedge contract with both open, else −1
+
+
+def _build(
+    accounts: Sequence[tuple[tuple[str, str], AccountSnapshot]],
+    recs: tuple[LeverageTiers | None, ...],
+    bybit_venues: frozenset[str],
+    prev: _Book | None = None,
+) -> _Book:
+    """The columns of this book; tier tables already checked for `prev` are taken from it.
+
+    Why: an account's record changes with every fill or funding payment, the tiers seldom; checking
+    and stacking a thousand tier tables is most of a rebuild. Ids are safe keys here: `prev` holds
+    its records, so no live record can share the id of one it checked.
     """
-    for (venue, account), acct in snap.accounts.items():
-        on_bybit = venue in bybit_venues
-        acct_ok = fresh.get((venue, f"account:{account}"), False)
-        legs = [
-            price_leg(
-                p,
-                markets.get((venue, p.symbol)),
-                _brackets(snap.tiers.get((venue, account, p.symbol))),
-                acct_ok=acct_ok,
-                entry_valued=on_bybit,
-            )
-            for p in acct.positions
-        ]
-        cross = [x for x in legs if x.p.margin_mode == "cross"]
-        wallet = cross_wallet(acct)
-        upnl_total = sum(x.upnl for x in cross)
-        mm_total = sum(x.mm for x in cross)
-        balance = wallet + upnl_total
-        all_fresh = acct_ok and all(x.live_ok for x in cross)
-        lab = {"venue": venue, "account": account}
-        pnl_why = leg_reason(balance, cross, ("upnl",))
-        sink.add("wallet_balance_usd", wallet, lab, fresh=acct_ok)
-        sink.add("unrealized_pnl_usd", upnl_total, lab, fresh=all_fresh, reason=pnl_why)
-        sink.add("margin_balance_usd", balance, lab, fresh=all_fresh, reason=pnl_why)
-        sink.add(
-            "maintenance_margin_usd",
-            mm_total,
-            lab,
-            fresh=all_fresh,
-            reason=leg_reason(mm_total, cross, ("mm",)),
+    bs: dict[int, Brackets | None] = dict(prev.rec_brackets) if prev is not None else {}
+    ok_rec: dict[int, bool] = dict(prev.rec_ok) if prev is not None else {}
+    for r in recs:
+        if r is not None and id(r) not in bs:
+            b = brackets_of(r)
+            bs[id(r)] = b
+            ok_rec[id(r)] = b is not None and bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY)
+    plan: list[tuple[str, str, AccountSnapshot, int]] = []
+    positions: list[Position] = []
+    acc: list[int] = []
+    wallets: list[float] = []
+    on_b: list[bool] = []
+    acc_lab: list[dict[str, str]] = []
+    lab: list[dict[str, str]] = []
+    rec_of: list[LeverageTiers | None] = []
+    k = 0
+    for (venue, account), a in accounts:
+        mine = recs[k : k + len(a.positions)]
+        k += len(a.positions)
+        if not all(r is None or ok_rec[id(r)] for r in mine):
+            plan.append((venue, account, a, -1))
+            continue
+        i = len(wallets)
+        plan.append((venue, account, a, i))
+        wallets.append(cross_wallet(a))
+        on_b.append(venue in bybit_venues)
+        acc_lab.append({"venue": venue, "account": account})
+        for p, r in zip(a.positions, mine, strict=True):
+            positions.append(p)
+            acc.append(i)
+            lab.append({"venue": venue, "account": account, "symbol": p.symbol, "side": p.side})
+            rec_of.append(r)
+    rows: dict[int, int] = {}
+    bracket_rows: list[Brackets] = []
+    row = []
+    for r in rec_of:
+        if r is None:
+            row.append(-1)
+            continue
+        if id(r) not in rows:
+            rows[id(r)] = len(bracket_rows)
+            b = bs[id(r)]
+            assert b is not None
+            bracket_rows.append(b)
+        row.append(rows[id(r)])
+    live_ids = {id(r) for r in recs if r is not None}
+    ps = positions
+    by_acc: list[list[int]] = [[] for _ in wallets]
+    for j, a_i in enumerate(acc):
+        by_acc[a_i].append(j)
+    f = np.array
+    q = f([p.qty for p in ps], dtype=np.float64)
+    entry = f([p.entry_price for p in ps], dtype=np.float64)
+    vupnl = f([p.venue_unrealized_pnl for p in ps], dtype=np.float64)
+    inverse = f([p.inverse for p in ps], dtype=bool)
+    with quiet():
+        implied = entry + vupnl / q
+        implied[inverse | (q == 0) | ~(entry > 0) | ~np.isfinite(vupnl) | ~(implied > 0)] = np.nan
+    acc_a = f(acc, dtype=np.intp)
+    bybit = f(on_b, dtype=bool)[acc_a] if ps else np.zeros(0, dtype=bool)
+    cross = f([p.margin_mode == "cross" for p in ps], dtype=bool)
+    mkeys: dict[tuple[str, str], int] = {}
+    mk = [mkeys.setdefault((lb["venue"], p.symbol), len(mkeys)) for lb, p in zip(lab, ps, strict=True)]
+    # Binance's contracts: (account, symbol) for cross legs, each isolated leg alone
+    gkey: dict[tuple[int, str] | int, int] = {}
+    group: list[int] = []
+    members: list[list[int]] = []
+    for j, p in enumerate(ps):
+        if bybit[j]:
+            group.append(-1)
+            continue
+        key: tuple[int, str] | int = (acc[j], p.symbol) if cross[j] else j
+        g = gkey.setdefault(key, len(gkey))
+        if g == len(members):
+            members.append([])
+        members[g].append(j)
+        group.append(g)
+    g_oneway, g_q, g_pair = [], [], []
+    for m in members:
+        p = ps[m[0]]
+        one = len(m) == 1 and p.qty != 0
+        g_oneway.append(one)
+        sides = {ps[j].side: j for j in m}
+        both_open = len(m) == 2 and set(sides) == {"LONG", "SHORT"} and all(ps[j].qty != 0 for j in m)
+        g_pair.append((sides["LONG"], sides["SHORT"]) if both_open else (-1, -1))
+        g_q.append(
+            p.qty if p.side == "BOTH" else math.copysign(abs(p.qty), 1.0 if p.side == "LONG" else -1.0)
         )
-        if cross:
-            ratio = float(margin_ratio(mm_total, balance))
-            headroom = balance - mm_total
-            why = leg_reason(headroom, cross, ("upnl", "mm"))
-            sink.add("margin_ratio", ratio, lab, fresh=all_fresh, reason=why)
-            sink.add("margin_headroom_usd", headroom, lab, fresh=all_fresh, reason=why)
-            sink.add("margin_headroom_ratio", 1.0 - ratio, lab, fresh=all_fresh, reason=why)
-        else:
-            # Nothing cross to liquidate: no margin is used, and headroom (room before liquidation) does
-            # not exist. Leaving it out resolves a headroom alert as "figure gone" once the last position
-            # closes, instead of an emptied wallet raising a fresh critical about room that means nothing.
-            sink.add("margin_ratio", 0.0, lab, fresh=acct_ok)
-        for x in legs:
-            if x.p.margin_mode == "isolated":
-                iso = float(margin_ratio(x.mm, x.p.isolated_wallet + x.upnl))
-                sink.add(
-                    "position_margin_ratio",
-                    iso,
-                    fresh=x.fresh,
-                    reason=_iso_reason(iso, x),
-                    venue=venue,
-                    account=account,
-                    symbol=x.p.symbol,
-                    side=x.p.side,
+    return _Book(
+        accounts=tuple(a for _, a in accounts),
+        recs=recs,
+        plan=tuple(plan),
+        positions=tuple(ps),
+        acc=acc_a,
+        n_acc=len(wallets),
+        wallet=f(wallets, dtype=np.float64),
+        bybit_acc=f(on_b, dtype=bool),
+        acc_lab=tuple(acc_lab),
+        lab=tuple(lab),
+        q=q,
+        entry=entry,
+        cross=cross,
+        iso_wallet=f([p.isolated_wallet for p in ps], dtype=np.float64),
+        vmark=f([p.venue_mark_price for p in ps], dtype=np.float64),
+        vlp=f([p.venue_liquidation_price for p in ps], dtype=np.float64),
+        vmm=f([p.venue_maint_margin for p in ps], dtype=np.float64),
+        vupnl=vupnl,
+        implied=implied,
+        bybit=bybit,
+        row=f(row, dtype=np.intp),
+        table=(
+            prev.table
+            if prev is not None
+            and len(prev.bracket_rows) == len(bracket_rows)
+            and all(x is y for x, y in zip(prev.bracket_rows, bracket_rows, strict=True))
+            else tier_table(bracket_rows)
+        ),
+        rec_brackets={k: v for k, v in bs.items() if k in live_ids},
+        rec_ok={k: v for k, v in ok_rec.items() if k in live_ids},
+        bracket_rows=tuple(bracket_rows),
+        acc_legs=tuple(tuple(x) for x in by_acc),
+        mkeys=tuple(mkeys),
+        mk=f(mk, dtype=np.intp),
+        group=f(group, dtype=np.intp),
+        g_legs=tuple(tuple(m) for m in members),
+        g_rep=f([m[0] for m in members], dtype=np.intp),
+        g_oneway=f(g_oneway, dtype=bool),
+        g_pair=f(g_pair, dtype=np.intp).reshape(-1, 2),
+        g_q=f(g_q, dtype=np.float64),
+    )
+
+
+def _mm_open(table: TierTable, row: IntArray, notional: FloatArray) -> FloatArray:
+    """notional·mmr − cum at the tier of `notional` (last tier open-ended); NaN without a row or a tier."""
+    out = np.full(notional.shape, np.nan)
+    with quiet():
+        sel = np.flatnonzero((row >= 0) & np.isfinite(notional) & (notional >= 0))
+    if sel.size:
+        n = notional[sel]
+        _, bad, mmr, cum = tier_lookup_rates(table, row[sel], n)
+        with quiet():
+            mm = n * mmr - cum
+        if bad is not None:
+            mm[bad] = np.nan
+        out[sel] = mm
+    return out
+
+
+def _solve_oneway(
+    book: _Book, g: IntArray, mark: FloatArray, wallet: FloatArray, om: FloatArray, ou: FloatArray
+) -> tuple[FloatArray, ReasonArray]:
+    """(LP, reason code) of one-way contracts `g`, with the checks of `liquidation_price` in its order.
+
+    The vectorised solver picks each contract's tier; the price is then the scalar formula's at that
+    tier (size·mmr − side·size as the denominator), so the two paths agree to the last bit.
+    """
+    q, e, row = book.g_q[g], book.entry[book.g_rep[g]], book.row[book.g_rep[g]]
+    size = np.abs(q)
+    with quiet():
+        bad = ~(np.isfinite(mark) & np.isfinite(wallet) & np.isfinite(om) & np.isfinite(ou))
+        bad |= (q != 0) & ~(np.isfinite(size) & np.isfinite(e))
+        reason = np.where(bad, Reason.NAN_INPUT, Reason.OK).astype(np.int8)
+        reason[(reason == 0) & (q == 0)] = Reason.NO_POSITION
+        reason[(reason == 0) & ((mark <= 0) | (e <= 0))] = Reason.NON_POSITIVE_PRICE
+    lp = np.full(g.shape, np.nan)
+    act = np.flatnonzero(reason == 0)
+    if act.size:
+        qa, ea, ra = q[act], e[act], row[act]
+        with quiet():
+            base = wallet[act] - om[act] + ou[act]
+        res = liquidation_prices(
+            qa, ea, mark[act], wallet[act], book.table, ra, other_mm=om[act], other_upnl=ou[act]
+        )
+        t = res.tier
+        solved = ((res.reason == Reason.OK) | (res.reason == Reason.PAST_LIQUIDATION)) & (t >= 0)
+        at = ra * book.table.stride + np.where(solved, t, 0)
+        mmr, cum = book.table.flat_mmrs.take(at), book.table.flat_cums.take(at)
+        sa = np.abs(qa)
+        with quiet():
+            exact = (base + cum - np.sign(qa) * sa * ea) / (sa * mmr - np.sign(qa) * sa)
+        lp[act] = np.where(solved, exact, res.price)
+        reason[act] = res.reason
+    return lp, reason
+
+
+def _solve_hedge(
+    book: _Book, g: IntArray, mark: FloatArray, wallet: FloatArray, om: FloatArray, ou: FloatArray
+) -> tuple[FloatArray, ReasonArray]:
+    """(LP, reason code) of hedge contracts `g` (LONG and SHORT both open): `liquidation._scan`, all at once.
+
+    Equity − MM is concave with both legs open, so there can be a root on each side of the mark;
+    as in the scalar solver every tier segment in price is tried (the cuts where either leg
+    changes tier), the roots that lie in their own segment kept, a crossing made only by an MM
+    jump at a floor kept as that floor (TIER_BOUNDARY), and the one nearest the mark in log
+    distance reported. Each float is formed as the scalar forms it, so the prices agree exactly.
+    """
+    t = book.table
+    lo_leg, sh_leg = book.g_pair[g, 0], book.g_pair[g, 1]
+    row = book.row[lo_leg]
+    sL, sS = np.abs(book.q[lo_leg]), np.abs(book.q[sh_leg])
+    eL, eS = book.entry[lo_leg], book.entry[sh_leg]
+    n = g.size
+    with quiet():
+        bad = ~(np.isfinite(mark) & np.isfinite(wallet) & np.isfinite(om) & np.isfinite(ou))
+        bad |= ~(np.isfinite(sL) & np.isfinite(sS) & np.isfinite(eL) & np.isfinite(eS))
+        reason = np.where(bad, Reason.NAN_INPUT, Reason.OK).astype(np.int8)
+        reason[(reason == 0) & ((mark <= 0) | (eL <= 0) | (eS <= 0))] = Reason.NON_POSITIVE_PRICE
+        cap = t.last_cap[row]
+        reason[(reason == 0) & ((sL * mark >= cap) | (sS * mark >= cap))] = Reason.MISSING_TIER
+    lp = np.full(n, np.nan)
+    act = np.flatnonzero(reason == 0)
+    if not act.size:
+        return lp, reason
+    r, sL, sS, eL, eS = row[act], sL[act], sS[act], eL[act], eS[act]
+    p0 = mark[act]
+    floors, mmrs, cums = t.floors[r], t.mmrs[r], t.cums[r]  # (m, width), padded with +inf / NaN
+    m = act.size
+    ar = np.arange(m)[:, None]
+    with quiet():
+        base = wallet[act] - om[act] + ou[act]
+        cuts = np.sort(
+            np.concatenate([floors[:, 1:] / sL[:, None], floors[:, 1:] / sS[:, None]], axis=1), axis=1
+        )
+        edges = np.concatenate([np.zeros((m, 1)), cuts, np.full((m, 1), np.inf)], axis=1)
+        lo, hi = edges[:, :-1], edges[:, 1:]
+        seg = np.isfinite(lo)
+        mid = np.where(np.isfinite(hi), 0.5 * (lo + hi), lo + 1.0)
+
+        def tiers(price: FloatArray, size: FloatArray) -> IntArray:
+            x = size[:, None] * np.maximum(price, 0.0)
+            return np.asarray((floors[:, None, :] <= x[..., None]).sum(axis=-1) - 1, dtype=np.intp)
+
+        def excess(price: FloatArray, tl: IntArray, ts: IntArray) -> FloatArray:
+            up = sL[:, None] * (price - eL[:, None]) + -sS[:, None] * (price - eS[:, None])
+            mm = (sL[:, None] * price * mmrs[ar, tl] - cums[ar, tl]) + (
+                sS[:, None] * price * mmrs[ar, ts] - cums[ar, ts]
+            )
+            return np.asarray(base[:, None] + up - mm)
+
+        tl, ts = tiers(mid, sL), tiers(mid, sS)
+        num = base[:, None] + (cums[ar, tl] + cums[ar, ts]) - (sL * eL + -(sS * eS))[:, None]
+        den = (sL[:, None] * mmrs[ar, tl] + sS[:, None] * mmrs[ar, ts]) - (sL + -sS)[:, None]
+        cand = np.where(den != 0.0, num / den, np.nan)
+        ok = seg & np.isfinite(cand) & (lo <= cand) & (cand < hi) & (cand > 0)
+        left = excess(lo[:, 1:], tl[:, :-1], ts[:, :-1])
+        right = excess(lo[:, 1:], tl[:, 1:], ts[:, 1:])
+        edge = np.zeros_like(ok)
+        edge[:, 1:] = seg[:, 1:] & (lo[:, 1:] > 0) & (left * right < 0)
+        # candidates in the scalar's order: each segment's floor crossing, then its own root
+        price = np.stack([lo, cand], axis=2).reshape(m, -1)
+        code = np.stack(
+            [np.full(lo.shape, Reason.TIER_BOUNDARY), np.full(lo.shape, Reason.OK)], axis=2
+        ).reshape(m, -1)
+        keep = np.stack([edge, ok], axis=2).reshape(m, -1)
+        dist = np.where(keep, np.abs(np.log(price / p0[:, None])), np.inf)
+        best = dist.min(axis=1)
+        tie = keep & (dist == best[:, None])
+        first_ok = tie & (code == Reason.OK)
+        pick = np.where(first_ok.any(axis=1), first_ok.argmax(axis=1), tie.argmax(axis=1))
+        found = keep.any(axis=1)
+        tl0, ts0 = tiers(p0[:, None], sL)[:, 0], tiers(p0[:, None], sS)[:, 0]
+        past = excess(p0[:, None], tl0[:, None], ts0[:, None])[:, 0] < 0
+    got = price[np.arange(m), pick]
+    why = code[np.arange(m), pick].astype(np.int8)
+    why = np.where(past & (why == Reason.OK), np.int8(Reason.PAST_LIQUIDATION), why)
+    none = np.where(past, np.int8(Reason.ALWAYS_LIQUIDATABLE), np.int8(Reason.NOT_LIQUIDATABLE))
+    lp[act] = np.where(found, got, np.nan)
+    reason[act] = np.where(found, why, none)
+    return lp, reason
+
+
+class AccountStage:
+    """The account stage of the evaluator; keeps the columns of the last book it saw."""
+
+    def __init__(self, bybit_venues: frozenset[str] = frozenset()) -> None:
+        self._bybit = bybit_venues
+        self._book: _Book | None = None
+
+    def _book_for(self, snap: Snapshot) -> _Book:
+        accounts = list(snap.accounts.items())
+        tiers = snap.tiers
+        recs = tuple(
+            tiers.get((venue, account, p.symbol)) for (venue, account), a in accounts for p in a.positions
+        )
+        old = self._book
+        if (
+            old is not None
+            and len(old.accounts) == len(accounts)
+            and all(x is y for x, (_, y) in zip(old.accounts, accounts, strict=True))
+            and len(old.recs) == len(recs)
+            and all(x is y for x, y in zip(old.recs, recs, strict=True))
+            and all(p[:2] == k for p, (k, _) in zip(old.plan, accounts, strict=True))
+        ):
+            return old
+        self._book = _build(accounts, recs, self._bybit, old)
+        return self._book
+
+    def __call__(
+        self,
+        snap: Snapshot,
+        markets: Mapping[tuple[str, str], MarketView],
+        fresh: Mapping[tuple[str, str], bool],
+        sink: FigureSink,
+        *,
+        horizon_s: float,
+    ) -> None:
+        book = self._book_for(snap)
+        cols = _compute(book, markets, fresh, horizon_s)
+        for venue, account, a, i in book.plan:
+            if i < 0:
+                account_one(
+                    snap,
+                    venue,
+                    account,
+                    a,
+                    dict(markets),
+                    dict(fresh),
+                    sink,
+                    horizon_s=horizon_s,
+                    on_bybit=venue in self._bybit,
                 )
-        if on_bybit:
-            lps, same_state = bybit_lps(legs, wallet)
-        else:
-            lps, same_state = _binance_lps(legs, wallet), _venue_state_lps(legs, wallet)
-        for x in legs:
-            _position(sink, venue, account, x, lps[id(x.p)], markets.get((venue, x.p.symbol)), horizon_s)
-            _divergence(sink, venue, account, x.p, same_state.get(id(x.p), math.nan), fresh=x.fresh)
+            else:
+                _emit(book, cols, i, sink)
 
 
-def _iso_reason(ratio: float, leg: Leg) -> str:
-    """An isolated margin ratio stands on the leg's own UPnL and MM; without tiers, say so first."""
-    if math.isnan(ratio) and leg.b is None and leg.src["mm"] == "none":
-        return join_reasons("missing_tier", leg.unpriced)
-    return leg_reason(ratio, [leg], ("upnl", "mm"))
+@dataclass(slots=True)
+class _Cols:
+    """One tick's numbers; Python lists (emitting reads them element by element)."""
+
+    acct_ok: list[bool]
+    upnl_total: list[float]
+    mm_total: list[float]
+    balance: list[float]
+    all_fresh: list[bool]
+    n_cross: list[int]
+    flagged: dict[int, Leg]  # legs with anything not live, priced by `legs.price_leg` for their reasons
+    mark: list[float]
+    notional: list[float]
+    upnl: list[float]
+    mm: list[float]
+    fresh: list[bool]
+    iso_ratio: list[float]
+    lp: list[float]
+    lp_why: list[str]
+    dist: list[float]
+    k: list[float]
+    touch: list[float]
+    same: list[float]
 
 
-def _binance_lps(legs: list[Leg], wallet: float) -> dict[int, tuple[float, str]]:
-    """LP and reason by position id. A cross LP holds the other contracts at their MM and UPnL.
-
-    Those of a leg priced by the venue are the venue's (at its mark, not the live one): an
-    approximation, flagged by the reason, which is sound while that leg's mark moves little
-    against the distance to liquidation, and far better than no LP. A leg lacking them makes
-    the others' LPs NaN, naming it. A leg's own LP needs its tiers (they are re-tiered at the
-    LP) and a mark (where the tier search starts): without them it is NaN.
-    """
-    cross = [x for x in legs if x.p.margin_mode == "cross"]
-    by_symbol: dict[str, list[Leg]] = defaultdict(list)
-    for x in cross:
-        by_symbol[x.p.symbol].append(x)
-    out: dict[int, tuple[float, str]] = {}
-    for symbol, group in by_symbol.items():
-        lp = _own_lp(group, [x for x in cross if x.p.symbol != symbol], wallet)
-        for x in group:
-            out[id(x.p)] = lp
-    for x in legs:
-        if x.p.margin_mode == "isolated":
-            out[id(x.p)] = _own_lp([x], [], x.p.isolated_wallet)
-    return out
-
-
-def _own_lp(group: list[Leg], others: list[Leg], wallet: float) -> tuple[float, str]:
-    """The LP of one contract's legs (both hedge legs share it) with `others` at their MM and UPnL."""
-    own = group[0]
-    if own.b is None:
-        return math.nan, "missing_tier"
-    if not own.mark > 0:
-        return math.nan, own.unpriced or "no_mark"
-    other_mm, other_upnl = sum(x.mm for x in others), sum(x.upnl for x in others)
-    if math.isnan(other_mm + other_upnl):
-        return math.nan, leg_reason(math.nan, others, ("upnl", "mm")) or "nan_input"
-    lp, why = _lp(own.mark, wallet, own.b, [x.p for x in group], other_mm, other_upnl)
-    return lp, join_reasons(why, leg_reason(lp, [own], ("mark",)), leg_reason(lp, others, ("upnl", "mm")))
-
-
-def _venue_state_lps(legs: list[Leg], wallet: float) -> dict[int, float]:
-    """Our LP recomputed on the state the venue's LP describes: its snapshot's legs, wallet and marks.
-
-    The venue prices its LP with the marks of the moment it answered (`markPrice` on the same
-    row), and a cross LP moves with the other legs' marks; ours follows the live mark stream. So
-    the two are compared only on the same state: our formula fed the venue's marks. The collector
-    drops the venue's figures as soon as a delta changes that state, so a divergence here is a
-    model or data problem, not lag; the rule's threshold (0.2 %) only absorbs the venue's rounding.
-    """
-    cross = [x for x in legs if x.p.margin_mode == "cross"]
-    out: dict[int, float] = {}
-    if all(x.b is not None for x in cross):
-        state = [(x, _venue_mark(x)) for x in cross]
-        mm = {id(x.p): _mm_at(x.p, m, x.b) for x, m in state}
-        upnl = {id(x.p): x.p.qty * (m - x.p.entry_price) for x, m in state}
-        for x, m in state:
-            own = [id(y.p) for y, _ in state if y.p.symbol == x.p.symbol]
-            other_mm = sum(v for k, v in mm.items() if k not in own)
-            other_upnl = sum(v for k, v in upnl.items() if k not in own)
-            if x.b is not None:
-                group = [y.p for y, _ in state if y.p.symbol == x.p.symbol]
-                out[id(x.p)] = _lp(m, wallet, x.b, group, other_mm, other_upnl)[0]
-    for x in legs:
-        if x.p.margin_mode == "isolated" and x.b is not None:
-            out[id(x.p)] = _lp(_venue_mark(x), x.p.isolated_wallet, x.b, [x.p], 0.0, 0.0)[0]
-    return out
-
-
-def _venue_mark(leg: Leg) -> float:
-    """The mark the venue priced this leg at; the live mark only if the venue does not report one."""
-    return leg.p.venue_mark_price if leg.p.venue_mark_price > 0 else leg.mark
-
-
-def _mm_at(p: Position, mark: float, b: Brackets | None) -> float:
-    if b is None:
-        return math.nan
-    return float(maintenance_margin(abs(p.qty) * mark, b.floors, b.mmrs, b.cums))
-
-
-def _divergence(sink: FigureSink, venue: str, account: str, p: Position, ours: float, *, fresh: bool) -> None:
-    venue_lp = p.venue_liquidation_price
-    if ours > 0 and venue_lp > 0:
-        lab = {"venue": venue, "account": account, "symbol": p.symbol, "side": p.side}
-        sink.add("liquidation_price_divergence_ratio", abs(ours / venue_lp - 1.0), lab, fresh=fresh)
-
-
-def _position(
-    sink: FigureSink,
-    venue: str,
-    account: str,
-    leg: Leg,
-    lp_reason: tuple[float, str],
-    mv: MarketView | None,
+def _compute(
+    book: _Book,
+    markets: Mapping[tuple[str, str], MarketView],
+    fresh: Mapping[tuple[str, str], bool],
     horizon_s: float,
+) -> _Cols:
+    n = len(book.positions)
+    views = [markets.get(key) for key in book.mkeys]
+    m_mark = np.array([v.mark if v is not None else math.nan for v in views], dtype=np.float64)
+    m_fresh = np.array([v is not None and v.mark_fresh for v in views], dtype=bool)
+    m_sigma = np.array([v.sigma_ann if v is not None else math.nan for v in views], dtype=np.float64)
+    acct_ok = [fresh.get((lb["venue"], f"account:{lb['account']}"), False) for lb in book.acc_lab]
+    ok_a = np.array(acct_ok, dtype=bool)
+    q, entry, acc, cross, table = book.q, book.entry, book.acc, book.cross, book.table
+    with quiet():
+        # legs.mark_upnl and legs.price_leg, column by column
+        live_mark = m_mark[book.mk] if n else np.zeros(0)
+        live = live_mark > 0
+        vmark = np.where(book.vmark > 0, book.vmark, book.implied)
+        mark = np.where(live, live_mark, vmark)
+        src_mark = np.where(live, LIVE, np.where(vmark > 0, VENUE, NONE))
+        v_upnl = np.isfinite(book.vupnl)
+        upnl = np.where(live, q * (live_mark - entry), np.where(v_upnl, book.vupnl, q * (vmark - entry)))
+        src_upnl = np.where(live, LIVE, np.where(v_upnl, VENUE, src_mark))
+        has_b = book.row >= 0
+        by_mark = ~book.bybit & has_b & (mark > 0)
+        mm = np.where(
+            book.bybit,
+            np.maximum(_mm_open(table, np.where(book.bybit, book.row, -1), np.abs(q) * entry), 0.0),
+            np.nan,
+        )
+        mm = np.where(by_mark, _mm_open(table, np.where(by_mark, book.row, -1), np.abs(q) * mark), mm)
+        src_mm = np.where(book.bybit & has_b, LIVE, np.where(by_mark, src_mark, NONE))
+        from_v = ~np.isfinite(mm) & np.isfinite(book.vmm)
+        mm = np.where(from_v, book.vmm, mm)
+        src_mm = np.where(from_v, VENUE, src_mm)
+        clean = (src_mark == LIVE) & (src_upnl == LIVE) & (src_mm == LIVE)
+        leg_fresh = ok_a[acc] & live & m_fresh[book.mk] & clean if n else np.zeros(0, dtype=bool)
+        live_ok = ~live | (m_fresh[book.mk] if n else np.zeros(0, dtype=bool))
+        notional = np.abs(q) * mark
+        # the account's sums, in the reference's order (bincount adds in position order)
+        ca = acc[cross]
+        upnl_total = np.asarray(np.bincount(ca, weights=upnl[cross], minlength=book.n_acc), dtype=np.float64)
+        mm_total = np.asarray(np.bincount(ca, weights=mm[cross], minlength=book.n_acc), dtype=np.float64)
+        stale = np.bincount(ca, weights=(~live_ok[cross]).astype(np.float64), minlength=book.n_acc)
+        n_cross = np.bincount(ca, minlength=book.n_acc)
+        balance = book.wallet + upnl_total
+        all_fresh = ok_a & (stale == 0)
+        iso_ratio = np.asarray(margin_ratio(mm, book.iso_wallet + upnl))
+    flagged = {}
+    for j in np.flatnonzero(~clean).tolist():
+        p, r = book.positions[j], int(book.row[j])
+        lb = book.lab[j]
+        flagged[j] = price_leg(
+            p,
+            markets.get((lb["venue"], p.symbol)),
+            book.bracket_rows[r] if r >= 0 else None,
+            acct_ok=acct_ok[int(acc[j])],
+            entry_valued=bool(book.bybit[j]),
+        )
+    lp = np.full(n, np.nan)
+    lp_why = [""] * n
+    same = np.full(n, np.nan)
+    leg_cols = (mark, upnl, mm, src_mark, src_upnl, src_mm, live_ok)
+    fl_cross: dict[int, list[int]] = {}
+    for j in flagged:  # in position order (flatnonzero is sorted)
+        if book.cross[j]:
+            fl_cross.setdefault(int(acc[j]), []).append(j)
+    _binance(book, leg_cols, flagged, fl_cross, lp, lp_why, same)
+    _bybit(book, leg_cols, mm_total, balance, flagged, fl_cross, lp, lp_why, same)
+    with quiet():
+        sigma = m_sigma[book.mk] if n else np.zeros(0)
+        dist = np.asarray(liquidation_distance(lp, mark))
+        k = np.asarray(liquidation_sigma(lp, mark, sigma, horizon_s))
+        touch = np.asarray(touch_probability(k))
+    return _Cols(
+        acct_ok=acct_ok,
+        upnl_total=upnl_total.tolist(),
+        mm_total=mm_total.tolist(),
+        balance=balance.tolist(),
+        all_fresh=all_fresh.tolist(),
+        n_cross=n_cross.tolist(),
+        flagged=flagged,
+        mark=mark.tolist(),
+        notional=notional.tolist(),
+        upnl=upnl.tolist(),
+        mm=mm.tolist(),
+        fresh=leg_fresh.tolist(),
+        iso_ratio=iso_ratio.tolist(),
+        lp=lp.tolist(),
+        lp_why=lp_why,
+        dist=dist.tolist(),
+        k=k.tolist(),
+        touch=touch.tolist(),
+        same=same.tolist(),
+    )
+
+
+_LegCols = tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray, IntArray, BoolArray]
+
+
+def _notes(value: float, legs: Sequence[int], flagged: Mapping[int, Leg], parts: tuple[Part, ...]) -> str:
+    """`legs.leg_reason` over these legs: only flagged ones (not all live) can add a note."""
+    fl = [flagged[j] for j in legs if j in flagged]
+    return leg_reason(value, fl, parts) if fl else ""
+
+
+def _binance(
+    book: _Book,
+    cols: _LegCols,
+    flagged: dict[int, Leg],
+    fl_cross: dict[int, list[int]],
+    lp: FloatArray,
+    lp_why: list[str],
+    same: FloatArray,
 ) -> None:
-    """A position's figures; those after the LP give the LP's reason, or what else made them NaN."""
-    p, mark, ok = leg.p, leg.mark, leg.fresh
-    lab = {"venue": venue, "account": account, "symbol": p.symbol, "side": p.side}
-    lp, why = lp_reason
-    sink.add("position_quantity", p.qty, lab, fresh=ok)
-    sink.add(
-        "position_notional_usd",
-        leg.notional,
-        lab,
-        fresh=ok,
-        reason=leg_reason(leg.notional, [leg], ("mark",)),
+    """`account_reference._binance_lps` and `_venue_state_lps` for every Binance contract at once."""
+    n_g = book.g_rep.size
+    if not n_g:
+        return
+    mark, upnl, mm = cols[0], cols[1], cols[2]
+    rep, legs_of = book.g_rep, book.g_legs
+    acc = book.acc[rep]
+    iso = ~book.cross[rep]
+    cross_leg = book.cross & (book.group >= 0)
+    a_leg = np.where(cross_leg, book.acc, -1)
+    g_leg = np.where(cross_leg, book.group, 0)
+    with quiet():
+        om_l, ou_l = cross_others(a_leg, mm, upnl, g_leg)
+    om, ou = np.where(iso, 0.0, om_l[rep]), np.where(iso, 0.0, ou_l[rep])
+    wallet = np.where(iso, book.iso_wallet[rep], book.wallet[acc])
+    g_mark = mark[rep]
+    has_b = book.row[rep] >= 0
+    with quiet():
+        priced = has_b & (g_mark > 0) & ~np.isnan(om + ou)
+    flagged_acc = sorted({int(book.acc[j]) for j in flagged})
+    g_lp = np.full(n_g, np.nan)
+    g_why = np.zeros(n_g, dtype=np.int8)
+    one = np.flatnonzero(priced & book.g_oneway)
+    if one.size:
+        g_lp[one], g_why[one] = _solve_oneway(book, one, g_mark[one], wallet[one], om[one], ou[one])
+    g_text: list[str] = [""] * n_g
+    pair = np.flatnonzero(priced & (book.g_pair[:, 0] >= 0))
+    if pair.size:
+        g_lp[pair], codes = _solve_hedge(book, pair, g_mark[pair], wallet[pair], om[pair], ou[pair])
+        for g, c in zip(pair.tolist(), codes.tolist(), strict=True):
+            g_text[g] = _NAMES[c]
+    for g in np.flatnonzero(priced & ~book.g_oneway & (book.g_pair[:, 0] < 0)).tolist():
+        r = int(book.row[rep[g]])
+        g_lp[g], g_text[g] = lp_of_group(
+            float(g_mark[g]),
+            float(wallet[g]),
+            book.bracket_rows[r],
+            [book.positions[j] for j in legs_of[g]],
+            float(om[g]),
+            float(ou[g]),
+        )
+    # the usual contract: solved, every leg of its account live; its reason is the solver's alone
+    texts = [_NAMES[c] for c in g_why.tolist()]
+    for g in np.flatnonzero(~(priced & book.g_oneway)).tolist():
+        texts[g] = g_text[g]
+    for g in np.flatnonzero(~has_b).tolist():
+        texts[g] = "missing_tier"
+    lp_list = g_lp.tolist()
+    for g in np.flatnonzero(has_b & ~(g_mark > 0)).tolist():
+        own = flagged.get(int(rep[g]))
+        texts[g] = (own.unpriced if own is not None else "") or "no_mark"
+    noted = has_b & (g_mark > 0) & (np.isin(acc, flagged_acc) if flagged_acc else np.zeros(n_g, dtype=bool))
+    for g in np.flatnonzero(noted | (has_b & (g_mark > 0) & ~priced)).tolist():
+        others = () if iso[g] else [j for j in fl_cross.get(int(acc[g]), ()) if book.group[j] != g]
+        if not priced[g]:
+            texts[g] = _notes(math.nan, others, flagged, ("upnl", "mm")) or "nan_input"
+        else:
+            x = lp_list[g]
+            r0 = int(rep[g])
+            texts[g] = join_reasons(
+                texts[g], _notes(x, (r0,), flagged, ("mark",)), _notes(x, others, flagged, ("upnl", "mm"))
+            )
+    legs = np.flatnonzero(book.group >= 0)
+    lp[legs] = g_lp[book.group[legs]]
+    for j, g in zip(legs.tolist(), book.group[legs].tolist(), strict=True):
+        lp_why[j] = texts[g]
+    _venue_state(book, cols, om_l, ou_l, same)
+
+
+def _venue_state(
+    book: _Book, cols: _LegCols, om_live: FloatArray, ou_live: FloatArray, same: FloatArray
+) -> None:
+    """Our LP on the venue's marks (`account_reference._venue_state_lps`), per leg."""
+    mark = cols[0]
+    bin_leg = book.group >= 0
+    has_b = book.row >= 0
+    # an account's cross legs have one only if every one of them has tiers
+    no_b = np.bincount(
+        book.acc, weights=(bin_leg & book.cross & ~has_b).astype(np.float64), minlength=book.n_acc
     )
-    sink.add(
-        "position_unrealized_pnl_usd", leg.upnl, lab, fresh=ok, reason=leg_reason(leg.upnl, [leg], ("upnl",))
+    with quiet():
+        vm = np.where(book.vmark > 0, book.vmark, mark)
+        mm_v = _mm_open(book.table, np.where(bin_leg, book.row, -1), np.abs(book.q) * vm)
+        upnl_v = book.q * (vm - book.entry)
+    cross_leg = bin_leg & book.cross
+    a_leg = np.where(cross_leg, book.acc, -1)
+    g_leg = np.where(cross_leg, book.group, 0)
+    with quiet():
+        om, ou = cross_others(a_leg, mm_v, upnl_v, g_leg)
+    iso = bin_leg & ~book.cross & has_b
+    use = (cross_leg & (no_b[book.acc] == 0)) | iso
+    wallet = np.where(book.cross, book.wallet[book.acc], book.iso_wallet)
+    one = book.g_oneway[book.group] & use
+    sel = np.flatnonzero(one)
+    if sel.size:
+        same[sel], _ = _solve_oneway(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
+    two = use & ~one & (book.g_pair[book.group, 0] >= 0)
+    sel = np.flatnonzero(two)
+    if sel.size:
+        same[sel], _ = _solve_hedge(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
+    for j in np.flatnonzero(use & ~one & ~two).tolist():
+        g = int(book.group[j])
+        same[j] = lp_of_group(
+            float(vm[j]),
+            float(wallet[j]),
+            book.bracket_rows[int(book.row[j])],
+            [book.positions[i] for i in book.g_legs[g]],
+            float(om[j]),
+            float(ou[j]),
+        )[0]
+    del om_live, ou_live
+
+
+def _bybit(
+    book: _Book,
+    cols: _LegCols,
+    mm_total: FloatArray,
+    balance: FloatArray,
+    flagged: dict[int, Leg],
+    fl_cross: dict[int, list[int]],
+    lp: FloatArray,
+    lp_why: list[str],
+    same: FloatArray,
+) -> None:
+    """`account_bybit.bybit_lps` for every Bybit leg at once."""
+    sel = np.flatnonzero(book.bybit)
+    if not sel.size:
+        return
+    mark, mm = cols[0], cols[2]
+    q, e, acc, cross = book.q[sel], book.entry[sel], book.acc[sel], book.cross[sel]
+    with quiet():
+        vm = np.where(book.vmark > 0, book.vmark, mark)
+        v_upnl = book.q * (vm - book.entry)
+    xb = book.cross & book.bybit
+    v_equity = book.wallet + np.bincount(book.acc[xb], weights=v_upnl[xb], minlength=book.n_acc)
+    with quiet():
+        iso_lp = np.asarray(bybit_isolated_liquidation_price(q, e, book.iso_wallet[sel], mm[sel]))
+        live_lp = np.asarray(bybit_cross_liquidation_price(q, mark[sel], balance[acc], mm_total[acc]))
+        same_lp = np.asarray(bybit_cross_liquidation_price(q, vm[sel], v_equity[acc], mm_total[acc]))
+    out = np.where(cross, live_lp, iso_lp)
+    lp[sel] = out
+    same[sel] = np.where(cross, same_lp, iso_lp)
+    nan = np.isnan(out)
+    for j in sel[nan].tolist():
+        lp_why[j] = "not_liquidatable"
+    # a reason beyond that only where a leg of the account is not live (`account_bybit._lp_reason`)
+    touched = {int(book.acc[j]) for j in flagged}
+    for j, x, c, a in zip(sel.tolist(), out.tolist(), cross.tolist(), acc.tolist(), strict=True):
+        if a not in touched:
+            continue
+        inputs = fl_cross.get(a, []) if c else [j]
+        own = flagged.get(j)
+        fl = [flagged[i] for i in inputs if i in flagged]
+        if own is not None:
+            lp_why[j] = bybit_lp_reason(x, own, fl)
+        elif math.isnan(x):
+            lp_why[j] = leg_reason(x, fl, ("upnl", "mm")) or "not_liquidatable"
+        else:
+            lp_why[j] = leg_reason(x, fl, ("upnl", "mm"))
+
+
+def _emit(book: _Book, c: _Cols, i: int, sink: FigureSink) -> None:
+    """Account `i`'s figures, in the reference's order."""
+    lab = book.acc_lab[i]
+    acct_ok, all_fresh = c.acct_ok[i], c.all_fresh[i]
+    legs = book.acc_legs[i]
+    fl = c.flagged
+    cross = [j for j in legs if book.positions[j].margin_mode == "cross"]
+    wallet, upnl_total, mm_total, balance = (
+        float(book.wallet[i]),
+        c.upnl_total[i],
+        c.mm_total[i],
+        c.balance[i],
     )
-    sink.add(
-        "position_maintenance_margin_usd", leg.mm, lab, fresh=ok, reason=leg_reason(leg.mm, [leg], ("mm",))
-    )
-    sink.add("liquidation_price_usd", lp, lab, fresh=ok, reason=why)
-    venue_lp = p.venue_liquidation_price
-    sink.add("venue_liquidation_price_usd", venue_lp, lab, reason="" if venue_lp > 0 else "venue_shows_none")
-    dist = float(liquidation_distance(lp, mark))
-    d_why = why if math.isfinite(dist) or math.isnan(lp) else leg_reason(dist, [leg], ("mark",)) or why
-    sink.add("liquidation_distance_ratio", dist, lab, fresh=ok, reason=d_why)
-    sigma = mv.sigma_ann if mv is not None else math.nan
-    k = float(liquidation_sigma(lp, mark, sigma, horizon_s))
-    k_why = d_why if math.isfinite(k) or math.isnan(dist) else "no_volatility"
-    sink.add("liquidation_distance_sigma", k, lab, fresh=ok, reason=k_why)
-    sink.add("liquidation_touch_probability_ratio", float(touch_probability(k)), lab, fresh=ok, reason=k_why)
+    pnl_why = _notes(balance, cross, fl, ("upnl",))
+    add = sink.add
+    add("wallet_balance_usd", wallet, lab, fresh=acct_ok)
+    add("unrealized_pnl_usd", upnl_total, lab, fresh=all_fresh, reason=pnl_why)
+    add("margin_balance_usd", balance, lab, fresh=all_fresh, reason=pnl_why)
+    add("maintenance_margin_usd", mm_total, lab, fresh=all_fresh, reason=_notes(mm_total, cross, fl, ("mm",)))
+    if cross:
+        ratio = float(margin_ratio(mm_total, balance))
+        headroom = balance - mm_total
+        why = _notes(headroom, cross, fl, ("upnl", "mm"))
+        add("margin_ratio", ratio, lab, fresh=all_fresh, reason=why)
+        add("margin_headroom_usd", headroom, lab, fresh=all_fresh, reason=why)
+        add("margin_headroom_ratio", 1.0 - ratio, lab, fresh=all_fresh, reason=why)
+    else:
+        add("margin_ratio", 0.0, lab, fresh=acct_ok)
+    for j in legs:
+        p = book.positions[j]
+        if p.margin_mode == "isolated":
+            iso = c.iso_ratio[j]
+            leg = fl.get(j)
+            add(
+                "position_margin_ratio",
+                iso,
+                book.lab[j],
+                fresh=c.fresh[j],
+                reason=iso_reason(iso, leg) if leg is not None else "",
+            )
+    for j in legs:
+        p = book.positions[j]
+        plab = book.lab[j]
+        ok = c.fresh[j]
+        leg = fl.get(j)
+        lp, why = c.lp[j], c.lp_why[j]
+        dist, k = c.dist[j], c.k[j]
+        add("position_quantity", p.qty, plab, fresh=ok)
+        if leg is None:
+            add("position_notional_usd", c.notional[j], plab, fresh=ok)
+            add("position_unrealized_pnl_usd", c.upnl[j], plab, fresh=ok)
+            add("position_maintenance_margin_usd", c.mm[j], plab, fresh=ok)
+            d_why = why
+        else:
+            add(
+                "position_notional_usd",
+                c.notional[j],
+                plab,
+                fresh=ok,
+                reason=leg_reason(c.notional[j], [leg], ("mark",)),
+            )
+            add(
+                "position_unrealized_pnl_usd",
+                c.upnl[j],
+                plab,
+                fresh=ok,
+                reason=leg_reason(c.upnl[j], [leg], ("upnl",)),
+            )
+            add(
+                "position_maintenance_margin_usd",
+                c.mm[j],
+                plab,
+                fresh=ok,
+                reason=leg_reason(c.mm[j], [leg], ("mm",)),
+            )
+            d_why = (
+                why if math.isfinite(dist) or math.isnan(lp) else leg_reason(dist, [leg], ("mark",)) or why
+            )
+        add("liquidation_price_usd", lp, plab, fresh=ok, reason=why)
+        venue_lp = p.venue_liquidation_price
+        add("venue_liquidation_price_usd", venue_lp, plab, reason="" if venue_lp > 0 else "venue_shows_none")
+        add("liquidation_distance_ratio", dist, plab, fresh=ok, reason=d_why)
+        k_why = d_why if math.isfinite(k) or math.isnan(dist) else "no_volatility"
+        add("liquidation_distance_sigma", k, plab, fresh=ok, reason=k_why)
+        add("liquidation_touch_probability_ratio", c.touch[j], plab, fresh=ok, reason=k_why)
+        ours = c.same[j]
+        if ours > 0 and venue_lp > 0:
+            add("liquidation_price_divergence_ratio", abs(ours / venue_lp - 1.0), plab, fresh=ok)

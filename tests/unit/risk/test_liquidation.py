@@ -264,3 +264,15 @@ def test_hedge_mode_legs_consistent(pos: dict[str, float], short_frac: float) ->
     mm = sum(m.maintenance_margin(x * lp, b.floors, b.mmrs, b.cums) for x in (size, s) if x > 0)
     equity = wallet + size * (lp - entry) - s * (lp - entry * 1.01)
     assert abs(equity - mm) <= 1e-9 * max(wallet, size * lp, 1.0)
+
+
+def test_cross_others_by_contract_and_with_nan() -> None:
+    """Hedge legs of one contract do not count each other; a NaN spreads to the others, not to its own."""
+    account = np.array([0, 0, 0, 1, 1, -1])
+    group = np.array([0, 0, 1, 2, 3, 4])  # legs 0 and 1: LONG and SHORT of one symbol
+    mm = np.array([1.0, 2.0, 4.0, np.nan, 8.0, 16.0])
+    upnl = np.array([10.0, 20.0, np.inf, 5.0, 6.0, 7.0])
+    om, ou = cross_others(account, mm, upnl, group)
+    assert om.tolist()[:3] == [4.0, 4.0, 3.0] and ou.tolist()[:3] == [np.inf, np.inf, 30.0]
+    assert math.isnan(om[4]) and om[3] == 8.0 and ou[3] == 6.0 and ou[4] == 5.0
+    assert om[5] == 0.0 and ou[5] == 0.0  # isolated
