@@ -27,6 +27,7 @@ import numpy as np
 
 from monitor.evaluation.account_bybit import _lp_reason as bybit_lp_reason
 from monitor.evaluation.account_reference import (
+    PAST_EVERY_PRICE,
     STABLECOINS,
     account_one,
     brackets_of,
@@ -544,6 +545,10 @@ def _compute(
         sigma = m_sigma[book.mk] if n else np.zeros(0)
         dist = np.asarray(liquidation_distance(lp, mark))
         k = np.asarray(liquidation_sigma(lp, mark, sigma, horizon_s))
+        past = np.fromiter((w == PAST_EVERY_PRICE for w in lp_why), np.bool_, n) & (mark > 0)
+        if past.any():  # below maintenance at every price: distance 0, as the reference says why
+            dist[past] = 0.0
+            k[past] = 0.0
         touch = np.asarray(touch_probability(k))
     return _Cols(
         acct_ok=acct_ok,

@@ -31,7 +31,13 @@ from monitor.risk.margin import Brackets, brackets, maintenance_margin, margin_r
 from monitor.risk.reasons import Reason
 from monitor.store.state import Snapshot
 
+# An account below maintenance margin at every price has no LP (NaN), yet it is the worst state, not an
+# unknown one: its distance to liquidation is 0 (and its touch probability 1), so the distance rules
+# fire at their most severe level at once instead of waiting for FigureUnavailable.
+PAST_EVERY_PRICE = "always_liquidatable"
+
 __all__ = [
+    "PAST_EVERY_PRICE",
     "STABLECOINS",
     "account_figures",
     "account_one",
@@ -314,9 +320,11 @@ def _position(
     sink.add("venue_liquidation_price_usd", venue_lp, lab, reason="" if venue_lp > 0 else "venue_shows_none")
     dist = float(liquidation_distance(lp, mark))
     d_why = why if math.isfinite(dist) or math.isnan(lp) else leg_reason(dist, [leg], ("mark",)) or why
-    sink.add("liquidation_distance_ratio", dist, lab, fresh=ok, reason=d_why)
     sigma = mv.sigma_ann if mv is not None else math.nan
     k = float(liquidation_sigma(lp, mark, sigma, horizon_s))
+    if why == PAST_EVERY_PRICE and mark > 0:  # no LP: no price is safe, so nothing is left to move
+        dist = k = 0.0
+    sink.add("liquidation_distance_ratio", dist, lab, fresh=ok, reason=d_why)
     k_why = d_why if math.isfinite(k) or math.isnan(dist) else "no_volatility"
     sink.add("liquidation_distance_sigma", k, lab, fresh=ok, reason=k_why)
     sink.add("liquidation_touch_probability_ratio", float(touch_probability(k)), lab, fresh=ok, reason=k_why)

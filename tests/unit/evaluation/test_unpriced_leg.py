@@ -280,3 +280,19 @@ def test_after_a_stream_delta_the_venues_upnl_implies_the_mark() -> None:
     eth_mm = 0.01 * 2_300.0 * 0.005
     assert ratio.value == pytest.approx((MMR * MARK + eth_mm) / (BINANCE_WALLET - 3.0), rel=1e-12)
     assert ratio.fresh and reason_code(ratio.reason) == "leg_from_venue" and "ETHUSDT" in ratio.reason
+
+
+def test_an_account_past_liquidation_at_every_price_reads_distance_zero_and_fires_at_once() -> None:
+    """A short 1 BTC whose wallet is −40,000: equity is below maintenance at every price, so there is no
+    LP (NaN, `always_liquidatable`). That is the worst state, not an unknown one: the distance reads 0,
+    the touch probability 1, and LiquidationDistance fires critical after its `for`, with no wait for
+    FigureUnavailable."""
+    short = Position(symbol="BTCUSDT", side="BOTH", qty=-1.0, entry_price=MARK, margin_mode="cross")
+    ticks = _evaluate(_config("binanceusdm"), _book(-40_000.0, short))
+    figs = ticks[-1]
+    lp = _fig(figs, "liquidation_price_usd", "BTCUSDT")
+    assert math.isnan(lp.value) and lp.reason == "always_liquidatable"
+    dist = _fig(figs, "liquidation_distance_ratio", "BTCUSDT")
+    assert dist.value == 0.0 and dist.fresh and dist.reason == "always_liquidatable"
+    assert _fig(figs, "liquidation_touch_probability_ratio", "BTCUSDT").value == 1.0
+    assert ("LiquidationDistance", "critical") in _fired(ticks)
