@@ -258,6 +258,9 @@ class LevelConfig(_Cfg, frozen=True, kw_only=True):
     severity: Literal["info", "warning", "critical", "page"]
     threshold: float  # enter level
     clear: float | None = None  # exit level (hysteresis); None: the threshold itself
+    # how long the value must stay across this level before the alert fires at it; None: the rule's
+    # for_s. A critical level with 0 fires on the first tick that crosses it (monitor/rules/engine.py)
+    for_s: NonNegativeFloat | None = None
 
 
 class RuleConfig(_Cfg, frozen=True, kw_only=True):

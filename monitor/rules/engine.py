@@ -4,6 +4,10 @@ Semantics, per alert instance (one rule × one figure key):
 
 - **pending**: the value crosses the lowest level's threshold; it fires once it has stayed
   across for `for_s`. Pending resets when the value is back on the safe side of the threshold.
+  A level may carry its own `for_s`: the alert fires once any level has been crossed without a
+  break for its own hold, so a critical level with `for_s = 0` fires on the first tick that
+  crosses it while a warning still waits out its hold (a wick toward liquidation must not wait
+  three seconds; a warning that flaps around its threshold should).
 - **firing** at the most severe level crossed when it fires; `starts_at_ns` is that moment.
 - **hysteresis**: a firing level holds until the value passes that level's `clear`.
 - **escalation** to a more severe level emits a firing event at once, without a second `for`:
@@ -66,6 +70,7 @@ class _Instance:
     labels: dict[str, str]
     fingerprint: str
     pending_since_ns: int | None = None
+    level_since_ns: list[int | None] | None = None  # per level, while pending: since when it is crossed
     level: int = -1  # index into rule.levels while firing
     starts_at_ns: int = 0
     last_sent_ns: int = 0
@@ -264,13 +269,14 @@ class RuleEngine:
         entered = rule.entered(v)
         if inst.level < 0:
             if entered < 0:
-                inst.pending_since_ns = None
+                inst.pending_since_ns = inst.level_since_ns = None
                 return None
             if inst.pending_since_ns is None:
                 inst.pending_since_ns = now_ns
-            if now_ns - inst.pending_since_ns < rule.for_ns:
+            if not self._held_long_enough(rule, inst, v, now_ns):
                 return None
             inst.level, inst.starts_at_ns, inst.last_sent_ns = entered, now_ns, now_ns
+            inst.level_since_ns = None
             return self._event(rule, inst, AlertState.FIRING, now_ns)
         if entered > inst.level:
             inst.level, inst.last_sent_ns = entered, now_ns
@@ -280,10 +286,36 @@ class RuleEngine:
         lower = rule.held(v, inst.level - 1)
         if lower < 0:
             ev = self._event(rule, inst, AlertState.RESOLVED, now_ns)
-            inst.level, inst.pending_since_ns = -1, None
+            inst.level, inst.pending_since_ns, inst.level_since_ns = -1, None, None
             return ev
         inst.level, inst.last_sent_ns = lower, now_ns
         return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    @staticmethod
+    def _held_long_enough(rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
+        """Has some level been crossed without a break for its own `for`? Then the breach is proven.
+
+        With one `for` for every level this is the lowest level's hold (crossing a higher level
+        crosses the lower ones). A level with a shorter hold — a critical level with `for_s = 0` —
+        proves the breach by itself: a jump from safe straight past it fires at once, while a value
+        that only reaches the warning still waits out the warning's hold against flapping. Either
+        way the alert fires at the most severe level crossed now, as an escalation would.
+        """
+        assert inst.pending_since_ns is not None
+        if rule.uniform_for:
+            return now_ns - inst.pending_since_ns >= rule.for_ns
+        since: list[int | None] = inst.level_since_ns or [None] * len(rule.levels)
+        ready = False
+        for i, lv in enumerate(rule.levels):
+            if rule.compare(v, lv.threshold):
+                start = since[i]
+                if start is None:
+                    start = since[i] = now_ns
+                ready |= now_ns - start >= lv.for_ns
+            else:
+                since[i] = None
+        inst.level_since_ns = since
+        return ready
 
     def _repeat(self, rule: Rule, inst: _Instance, now_ns: int) -> AlertEvent | None:
         if inst.level < 0 or rule.repeat_ns <= 0 or now_ns - inst.last_sent_ns < rule.repeat_ns:

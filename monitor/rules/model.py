@@ -48,6 +48,7 @@ class Level(msgspec.Struct, frozen=True, kw_only=True):
     severity: Severity
     threshold: float
     clear: float
+    for_ns: int = 0  # the level's own hold (the rule's `for` unless the level sets one)
 
 
 class Rule(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +69,11 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     def compare(self) -> Callable[[float, float], bool]:
         """`op` as a function; NaN compares False on every side."""
         return _OPS[self.op]
+
+    @property
+    def uniform_for(self) -> bool:
+        """Every level holds as long as the rule: the lowest level's `for` decides alone."""
+        return all(lv.for_ns == self.for_ns for lv in self.levels)
 
     def entered(self, value: float) -> int:
         """Index of the most severe level whose threshold the value crosses, or -1."""
@@ -95,7 +101,8 @@ def _compile(cfg: RuleConfig, path: str) -> Rule:
         if levels and sev <= levels[-1].severity:
             raise ConfigError(f"{path}.levels[{j}].severity", "levels must rise in severity (warning → page)")
         clear = lv.threshold if lv.clear is None else lv.clear
-        levels.append(Level(severity=sev, threshold=lv.threshold, clear=clear))
+        hold = cfg.for_s if lv.for_s is None else lv.for_s
+        levels.append(Level(severity=sev, threshold=lv.threshold, clear=clear, for_ns=round(hold * NS_PER_S)))
     if not levels:
         raise ConfigError(f"{path}.levels", "give at least one level")
     return Rule(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from monitor.config import EvaluationConfig, LevelConfig, RuleConfig
@@ -156,3 +157,45 @@ def test_adopt_resolves_removed_rules_and_carries_the_heartbeat_rhythm() -> None
 def test_heartbeat_is_on_by_default_in_config() -> None:
     """A shipped daemon has a dead-man's switch unless the operator turns it off."""
     assert EvaluationConfig().heartbeat_s == 60.0
+
+
+def _held(levels: tuple[LevelConfig, ...], values: list[float]) -> list[tuple[int, str, str]]:
+    """(second, state, severity) of every event, one tick a second, for_s = 3 on the rule."""
+    e = RuleEngine((_rule(levels=levels, for_s=3.0),))
+    return [
+        (t, ev.state.value, ev.severity.label) for t, v in enumerate(values) for ev in e.step(_figs(v), t * S)
+    ]
+
+
+PER_LEVEL = (
+    LevelConfig(severity="warning", threshold=3.0, clear=3.5),
+    LevelConfig(severity="page", threshold=1.5, clear=2.0, for_s=0.0),
+)
+
+
+def test_a_level_with_its_own_for_fires_on_the_first_tick_that_crosses_it() -> None:
+    """Safe, then straight past the page level: with the page's `for_s = 0` it fires at once, where the
+    rule's 3 s hold made it wait (the shipped critical liquidation rule waited 3-4 s on a wick)."""
+    jump = [4.0, 1.0, 1.0, 1.0, 1.0]
+    assert _held(PER_LEVEL, jump) == [(1, "firing", "page")]
+    uniform = tuple(msgspec.structs.replace(lv, for_s=None) for lv in PER_LEVEL)
+    assert _held(uniform, jump) == [(4, "firing", "page")]
+
+
+def test_a_per_level_for_still_holds_the_warning_against_flapping() -> None:
+    """A value that only reaches the warning waits out the rule's 3 s; one that flaps never fires;
+    reaching the page later fires at once, at the most severe level crossed."""
+    assert _held(PER_LEVEL, [4.0, 2.5, 2.5, 2.5, 2.5]) == [(4, "firing", "warning")]
+    assert _held(PER_LEVEL, [4.0, 2.5, 4.0, 2.5, 4.0, 2.5, 4.0]) == []
+    assert _held(PER_LEVEL, [4.0, 2.5, 2.5, 1.2]) == [(3, "firing", "page")]
+
+
+def test_a_warning_with_a_longer_hold_than_the_page_is_decided_by_each_levels_own_clock() -> None:
+    """Warning 5 s, page 2 s: the page fires 2 s after it is first crossed, even though the warning's
+    own hold began earlier and has not elapsed."""
+    levels = (
+        LevelConfig(severity="warning", threshold=3.0, clear=3.5, for_s=5.0),
+        LevelConfig(severity="page", threshold=1.5, clear=2.0, for_s=2.0),
+    )
+    assert _held(levels, [4.0, 2.5, 1.0, 1.2, 1.3, 1.3]) == [(4, "firing", "page")]
+    assert _held(levels, [4.0, 2.5, 1.0, 2.5, 1.0, 2.5, 2.5]) == [(6, "firing", "warning")]
