@@ -800,36 +800,16 @@ def _emit(book: _Book, c: _Cols, i: int, sink: FigureSink) -> None:
         lp, why = c.lp[j], c.lp_why[j]
         dist, k = c.dist[j], c.k[j]
         add("position_quantity", p.qty, plab, fresh=ok)
-        if leg is None:
-            add("position_notional_usd", c.notional[j], plab, fresh=ok)
-            add("position_unrealized_pnl_usd", c.upnl[j], plab, fresh=ok)
-            add("position_maintenance_margin_usd", c.mm[j], plab, fresh=ok)
-            d_why = why
-        else:
-            add(
-                "position_notional_usd",
-                c.notional[j],
-                plab,
-                fresh=ok,
-                reason=leg_reason(c.notional[j], [leg], ("mark",)),
-            )
-            add(
-                "position_unrealized_pnl_usd",
-                c.upnl[j],
-                plab,
-                fresh=ok,
-                reason=leg_reason(c.upnl[j], [leg], ("upnl",)),
-            )
-            add(
-                "position_maintenance_margin_usd",
-                c.mm[j],
-                plab,
-                fresh=ok,
-                reason=leg_reason(c.mm[j], [leg], ("mm",)),
-            )
-            d_why = (
-                why if math.isfinite(dist) or math.isnan(lp) else leg_reason(dist, [leg], ("mark",)) or why
-            )
+        leg_figures: tuple[tuple[str, float, Part], ...] = (
+            ("position_notional_usd", c.notional[j], "mark"),
+            ("position_unrealized_pnl_usd", c.upnl[j], "upnl"),
+            ("position_maintenance_margin_usd", c.mm[j], "mm"),
+        )
+        for name, value, part in leg_figures:  # a leg priced from the venue says so in each reason
+            add(name, value, plab, fresh=ok, reason="" if leg is None else leg_reason(value, [leg], (part,)))
+        d_why = why
+        if leg is not None and not (math.isfinite(dist) or math.isnan(lp)):
+            d_why = leg_reason(dist, [leg], ("mark",)) or why
         add("liquidation_price_usd", lp, plab, fresh=ok, reason=why)
         venue_lp = p.venue_liquidation_price
         add("venue_liquidation_price_usd", venue_lp, plab, reason="" if venue_lp > 0 else "venue_shows_none")
