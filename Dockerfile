@@ -3,9 +3,12 @@
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/runtime.lock ./requirements/
 COPY monitor ./monitor
+# the hash-pinned lock first (same bytes as every other build), then perpmon without re-resolving
 RUN python -m venv /opt/perpmon \
- && /opt/perpmon/bin/pip install --no-cache-dir .
+ && /opt/perpmon/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.lock \
+ && /opt/perpmon/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim-bookworm
 RUN groupadd --system perpmon \

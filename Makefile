@@ -2,15 +2,19 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCK   := requirements/dev.lock
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck bench fmt system-deps clean dashboards
+.PHONY: run test check lint typecheck bench fmt system-deps clean dashboards lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the hash-pinned versions of requirements/dev.lock, then perpmon itself without
+# resolving anything again: every machine (and CI) runs the same bytes. `make lock` refreshes it.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -54,5 +58,13 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix monitor tests bench
 	$(BIN)/ruff format monitor tests bench
 
+## lock: re-resolve pyproject.toml's dependencies into the hash-pinned lock files (needs PyPI)
+lock:
+	@test -x .venv-lock/bin/uv || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet uv; }
+	.venv-lock/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	  --no-header --quiet -o requirements/runtime.lock
+	.venv-lock/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --no-header --quiet -o requirements/dev.lock
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache var
