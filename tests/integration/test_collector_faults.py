@@ -232,7 +232,7 @@ async def test_429_then_418_hold_every_request_until_retry_after() -> None:
         )
         times = [t0] + [s.ts_recv_ns for s in h.store.of(AccountSnapshot) if s.ts_recv_ns > t0]
         gap_s = max(b - a for a, b in itertools.pairwise(times)) / 1e9
-        assert 1.0 <= gap_s < 3.0
+        assert gap_s >= 1.0  # Retry-After waited out; how soon it resumed is bounded by the wait above
         snap = h.store.snapshot(h.clock.now_ns()).accounts[("binance", "bob")]
         assert account_state(snap) == venue_state(h.sim, "bob")
 
@@ -261,10 +261,10 @@ async def test_keepalive_holds_the_listen_key_past_its_lifetime() -> None:
         venue={**VENUE, "listen_key_keepalive_s": 0.3}, sim={"listen_key_ttl_s": 1.0}
     ) as h:
         await started(h)
-        await asyncio.sleep(2.5)
         stats = native(h).stats
+        # five keep-alives span 1.5 s, one and a half lifetimes of the key: counted, not slept for
+        await wait_until(lambda: stats.events["listen_key_kept_alive"] >= 5, 15, "five keep-alives")
         assert stats.events["listen_key_expired"] == 0
-        assert stats.events["listen_key_kept_alive"] >= 5
         await settle_funding(h)
         await wait_until(lambda: in_sync(h), 2, "a delta after 2.5 key lifetimes")
 
@@ -373,14 +373,17 @@ async def test_rotation_before_the_daily_cut_is_make_before_break(monkeypatch: p
     ) as h:
         await started(h)
         t0 = h.clock.now_ns()
-        await asyncio.sleep(2.5)
         stats = native(h).stats
-        assert stats.events["rotation"] >= 8  # 4 sockets, each rotated at least twice
+        # 4 sockets, each rotated at least twice: waited for, not slept for, so load cannot fail it
+        await wait_until(lambda: stats.events["rotation"] >= 8, 20, "eight rotations")
         assert not [s for s in h.store.statuses(MARK) if s.ts_recv_ns > t0]
-        recv = [m.ts_recv_ns for m in marks_after(h, t0)]
-        assert max(b - a for a, b in itertools.pairwise(recv)) < 0.5e9
-        times = [m.ts_event_ns for m in marks_after(h, t0)]
-        assert times == sorted(set(times))
+        marks = [(m.ts_event_ns, m.ts_recv_ns) for m in marks_after(h, t0) if m.symbol == "BTCUSDT"]
+        times = [e for e, _ in marks]
+        assert times == sorted(set(times))  # no mark twice, none out of order
+        # no hole on our side: a wait between two received marks longer than the venue's own wait
+        # between emitting them would be frames lost in a rotation (a stalled loop delays both alike)
+        lost = max((rb - ra) - (eb - ea) for (ea, ra), (eb, rb) in itertools.pairwise(marks))
+        assert lost < 0.5e9
         await settle_funding(h)
         await wait_until(lambda: in_sync(h), 2, "deltas across user-stream rotations")
 

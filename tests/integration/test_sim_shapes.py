@@ -27,14 +27,9 @@ from monitor.sim.server import Simulator
 from monitor.sim.testing import TEST_KEYS, fast_config, running_simulator, signed_query
 
 pytestmark = pytest.mark.integration
-FIXTURES = Path("/work/shared/fixtures/ccxt-static")
-LOCAL = Path(__file__).parents[1] / "testdata" / "sim"
-RESPONSES = (
-    FIXTURES / "response" / "binance.EXCERPT-usdm-relevant.json"
-    if FIXTURES.exists()
-    else LOCAL / "binance.EXCERPT-usdm-relevant.json"
-)
-REQUESTS = FIXTURES / "request" / "binanceusdm.json"
+LOCAL = Path(__file__).parents[1] / "testdata" / "sim"  # copies of ../shared/fixtures/ccxt-static
+RESPONSES = LOCAL / "binance.EXCERPT-usdm-relevant.json"
+REQUESTS = LOCAL / "ccxt-request-binanceusdm.json"
 
 # fixture entry → (host, path, signed?, params) of the simulator call that answers it; None: not served
 ENDPOINTS: dict[tuple[str, int], tuple[str, str, bool, dict[str, str]] | None] = {
@@ -140,13 +135,10 @@ def _snake(name: str) -> str:
 
 
 def _request_cases() -> list[dict[str, Any]]:
-    if not REQUESTS.exists():
-        return []
     methods = json.loads(REQUESTS.read_text())["methods"]
     return [case for cases in methods.values() for case in cases]
 
 
-@pytest.mark.skipif(not REQUESTS.exists(), reason="the shared request fixture is not on this machine")
 @pytest.mark.parametrize("case", _request_cases(), ids=lambda c: c["description"])
 async def test_ccxt_request_log_is_served(case: dict[str, Any]) -> None:
     """ccxt sends the very request it recorded (same path, same parameters) and the venue answers it."""
