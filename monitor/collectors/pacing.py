@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from monitor.bucket import Gcra
 from monitor.clock import NS_PER_S, Clock
 
 __all__ = ["Cooldown", "Pacer", "retry_after_s"]
@@ -33,7 +34,7 @@ def retry_after_s(headers: Mapping[str, Any] | None, status: int) -> float:
 
 
 class Pacer:
-    """At most `rate_per_s` actions per second, with bursts of up to `burst` (a GCRA bucket).
+    """At most `rate_per_s` actions per second, with bursts of up to `burst` (monitor/bucket.py).
 
     A caller reserves its slot before it sleeps: concurrent callers (a mass reconnect, every
     socket of a venue at once) each take the next free slot and pass one interval apart, never
@@ -45,22 +46,16 @@ class Pacer:
 
     def __init__(self, clock: Clock, rate_per_s: float, burst: int = 1) -> None:
         self._clock = clock
-        self._interval_ns = int(NS_PER_S / rate_per_s)
-        self._slack_ns = (max(1, burst) - 1) * self._interval_ns
-        self._tat = 0  # theoretical arrival time of the next action
+        self._bucket = Gcra(rate_per_s, burst)
 
     async def wait(self) -> None:
-        now = self._clock.monotonic_ns()
-        tat = max(self._tat, now)
-        at = tat - self._slack_ns  # when this caller's slot comes
-        self._tat = reserved = tat + self._interval_ns
-        if at <= now:
+        wait_ns, before, after = self._bucket.reserve(self._clock.monotonic_ns())
+        if wait_ns <= 0:
             return
         try:
-            await self._clock.sleep((at - now) / NS_PER_S)
+            await self._clock.sleep(wait_ns / NS_PER_S)
         except asyncio.CancelledError:
-            if self._tat == reserved:  # nobody queued behind this slot: it is free again
-                self._tat = tat
+            self._bucket.give_back(before, after)
             raise
 
 

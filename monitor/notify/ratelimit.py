@@ -6,6 +6,7 @@ instead lets the pipeline fold the backlog into one merged message when the buck
 
 from __future__ import annotations
 
+from monitor.bucket import Gcra
 from monitor.clock import NS_PER_S, Clock
 from monitor.errors import RetryableDeliveryError
 
@@ -13,24 +14,19 @@ __all__ = ["RateLimiter"]
 
 
 class RateLimiter:
-    """`per_minute` sends, with bursts up to `burst`; `take()` raises when the bucket is empty."""
+    """`per_minute` sends, with bursts up to `burst`; `take()` raises when none is due.
+
+    The arithmetic is the venues' pacing bucket (monitor/bucket.py); what differs is the answer
+    when the bucket is empty: a chat send does not queue, it is retried later (and merged with
+    what arrives meanwhile), so `take` refuses instead of sleeping.
+    """
 
     def __init__(self, clock: Clock, per_minute: float, burst: float | None = None) -> None:
         self._clock = clock
-        self._rate = per_minute / 60.0  # tokens per second
-        self._cap = burst if burst is not None else max(1.0, per_minute / 4)
-        self._tokens = self._cap
-        self._at = clock.monotonic_ns()
-
-    def _refill(self) -> None:
-        now = self._clock.monotonic_ns()
-        self._tokens = min(self._cap, self._tokens + (now - self._at) / NS_PER_S * self._rate)
-        self._at = now
+        self._bucket = Gcra(per_minute / 60.0, burst if burst is not None else max(1.0, per_minute / 4))
 
     def take(self) -> None:
-        """Spend one token, or raise RetryableDeliveryError saying how long until one is free."""
-        self._refill()
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return
-        raise RetryableDeliveryError("rate_limited", retry_after_s=(1.0 - self._tokens) / self._rate)
+        """Spend one send, or raise RetryableDeliveryError saying how long until one is free."""
+        wait_ns = self._bucket.try_take(self._clock.monotonic_ns())
+        if wait_ns > 0:
+            raise RetryableDeliveryError("rate_limited", retry_after_s=wait_ns / NS_PER_S)
