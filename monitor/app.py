@@ -166,6 +166,8 @@ class Daemon:
             registry=self.registry,
             health=self._health,
             figures=lambda: self.latest,
+            web_config_file=self.cfg.http.web_config_file,
+            allow_insecure_bind=self.cfg.http.allow_insecure_bind,
         )
         await self.http.start()
         now = self.clock.now_ns()
@@ -176,7 +178,7 @@ class Daemon:
         log.info(
             "perpmon started",
             version=__version__,
-            metrics=f"http://{self.cfg.http.host}:{self.http.bound_port}/metrics",
+            metrics=f"{self.http.scheme}://{self.cfg.http.host}:{self.http.bound_port}/metrics",
             simulator=self.simulator is not None,
             venues=[v.name for v in self.cfg.venues],
         )
