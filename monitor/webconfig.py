@@ -293,7 +293,8 @@ def bind_problem(host: str, cfg: WebConfig | None, allow_insecure: bool) -> str:
     if not missing:
         return ""
     return (
-        f"binding {host} beyond loopback with " + "; ".join(missing)
+        f"binding {host} beyond loopback with "
+        + "; ".join(missing)
         + ". Give http.web_config_file with tls_server_config and basic_auth_users,"
         " or set http.allow_insecure_bind = true to accept the risk"
     )
