@@ -11,27 +11,23 @@ per tick however many scrapes come. Rendering once per tick instead would spend 
 tick (each second) for a scrape every 15 s, and it still could not run on the loop.
 
 TLS and basic auth come from an exporter-toolkit web config file (monitor/webconfig.py, checks in
-monitor/webauth.py); /healthz stays open for liveness probes. A reload (SIGHUP) re-reads that file
-and serves the new certificate without closing the listening socket: a new site starts accepting
-on a duplicate of the same socket before the old one stops, so no connection attempt is refused
-and connections already open (Prometheus keeps its scrape connection alive) carry on.
+monitor/webauth.py, the listener that swaps certificates in place in monitor/weblistener.py);
+/healthz stays open for liveness probes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from monitor.errors import ConfigError
 from monitor.exposition import FigureExposition
 from monitor.records import Figures
-from monitor.webauth import Gate
-from monitor.webconfig import WebConfig, bind_problem, load_web_config, server_ssl_context
+from monitor.webconfig import WebConfig
+from monitor.weblistener import WebListener
 
 __all__ = ["HttpServer"]
 
@@ -47,6 +43,7 @@ class HttpServer:
         figures: Callable[[], Figures | None] = lambda: None,
         web_config_file: str | None = None,
         allow_insecure_bind: bool = False,
+        watch_s: float = 60.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -56,12 +53,9 @@ class HttpServer:
         self._exposition = FigureExposition()
         self._pool: ThreadPoolExecutor | None = None  # one thread: a second scrape of a tick hits the memo
         self._runner: web.AppRunner | None = None
-        self._web_config_file = web_config_file
-        self._allow_insecure_bind = allow_insecure_bind
-        self.web_config: WebConfig | None = None
-        self._gate = Gate(lambda: self.web_config)
-        self._sites: list[web.BaseSite] = []
-        self.bound_port = 0
+        self._listener = WebListener(
+            host, port, web_config_file, allow_insecure_bind=allow_insecure_bind, watch_s=watch_s
+        )
 
     def _app(self) -> web.Application:
         app = web.Application()
@@ -69,7 +63,7 @@ class HttpServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/-/healthy", self._healthz)
         app.router.add_get("/", self._index)
-        self._gate.install(app)
+        self._listener.gate.install(app)
         return app
 
     async def _metrics(self, req: web.Request) -> web.StreamResponse:
@@ -96,60 +90,35 @@ class HttpServer:
 
     @property
     def scheme(self) -> str:
-        return "https" if self.web_config is not None and self.web_config.tls is not None else "http"
+        return self._listener.scheme
 
-    def _load(self) -> tuple[WebConfig | None, ssl.SSLContext | None]:
-        """The web config and a fresh TLS context from the files as they are now (ConfigError if not)."""
-        if self._web_config_file is None:
-            return None, None
-        cfg = load_web_config(self._web_config_file)
-        problem = bind_problem(self._host, cfg, self._allow_insecure_bind)
-        if problem:
-            raise ConfigError("http.web_config_file", problem)
-        return cfg, None if cfg.tls is None else server_ssl_context(cfg.tls)
+    @property
+    def bound_port(self) -> int:
+        return self._listener.bound_port
+
+    @property
+    def web_config(self) -> WebConfig | None:
+        return self._listener.web_config
 
     async def start(self) -> None:
-        self.web_config, ctx = self._load()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="perpmon-metrics")
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, ssl_context=ctx)
-        await site.start()
-        self._sites = [site]
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        try:
+            await self._listener.start(self._runner)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def reload_web_config(self) -> WebConfig | None:
-        """Re-read the web config file and serve it; ConfigError leaves the old one serving as it was.
-
-        The listening sockets stay open throughout: each is duplicated under a site with the new
-        TLS context, which accepts before the old site closes its own descriptor.
-        """
-        if self._web_config_file is None or self._runner is None:
-            return self.web_config
-        cfg, ctx = await asyncio.to_thread(self._load)
-        listening = [s for site in self._sites for s in (getattr(site._server, "sockets", None) or ())]
-        fresh: list[web.BaseSite] = [web.SockSite(self._runner, s.dup(), ssl_context=ctx) for s in listening]
-        try:
-            for site in fresh:
-                await site.start()
-        except OSError:
-            for site in fresh:
-                if site in self._runner.sites:
-                    await site.stop()
-            raise
-        old, self._sites, self.web_config = self._sites, fresh, cfg
-        for site in old:
-            await site.stop()
-        return cfg
+        """Re-read the web config file and serve it in place; ConfigError keeps the old one serving."""
+        return await self._listener.reload()
 
     async def stop(self) -> None:
+        await self._listener.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            self._sites = []
-        self._gate.close()
         if self._pool is not None:  # a render still running finishes on its own; nothing waits for it
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

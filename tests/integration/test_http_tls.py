@@ -28,15 +28,16 @@ USER, PASSWORD = "prometheus", "scrape-pw-9f31c2"
 
 
 @asynccontextmanager
-async def serving(web_config: Path | None, host: str = "127.0.0.1") -> AsyncIterator[HttpServer]:
+async def serving(web_config: Path | None, watch_s: float = 0.0) -> AsyncIterator[HttpServer]:
     registry = CollectorRegistry()
     Gauge("perpmon_test_book_usd", "A figure only an authorised scrape may read.", registry=registry).set(42)
     server = HttpServer(
-        host=host,
+        host="127.0.0.1",
         port=0,
         registry=registry,
         health=lambda: (True, {}),
         web_config_file=None if web_config is None else str(web_config),
+        watch_s=watch_s,
     )
     await server.start()
     try:
@@ -183,7 +184,7 @@ async def test_no_secret_in_logs_responses_or_errors(tmp_path: Path) -> None:
                 cfg.read_text(),  # the garbled key
             ):
                 (tmp_path / "bad.yml").write_text(bad)
-                server._web_config_file = str(tmp_path / "bad.yml")
+                server._listener._file = str(tmp_path / "bad.yml")
                 with pytest.raises(ConfigError) as err:
                     await server.reload_web_config()
                 seen.append(str(err.value))
@@ -191,3 +192,28 @@ async def test_no_secret_in_logs_responses_or_errors(tmp_path: Path) -> None:
     for s in seen:
         for secret in (PASSWORD, hashed, key_body[:40], key_body[-40:]):
             assert secret not in s, (secret, s)
+
+
+async def test_a_renewal_on_disk_is_served_without_a_signal(tmp_path: Path) -> None:
+    """The watch (Kubernetes: cert-manager renews, nobody signals): a renewed pair is picked up; a
+    broken one is logged once, however many polls see it, and the old pair keeps serving."""
+    pki = make_pki(tmp_path)
+    cfg = write_web_config(tmp_path / "web.yml", pki, {USER: PASSWORD})
+    with structlog.testing.capture_logs() as logs:
+        async with serving(cfg, watch_s=0.05) as server:
+            first = await peer_serial(server.bound_port, pki)
+            serial = reissue_server(pki, ("perpmon.renewed",))
+            for _ in range(200):
+                if await peer_serial(server.bound_port, pki) == serial:
+                    break
+                await asyncio.sleep(0.05)
+            assert serial != first and await peer_serial(server.bound_port, pki) == serial
+            pki.server_key.write_bytes(pki.client_key.read_bytes())  # a half-written renewal
+            for _ in range(200):
+                if any(e["log_level"] == "error" for e in logs):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # ten more polls of the same broken files
+            assert await peer_serial(server.bound_port, pki) == serial
+    refused = [e for e in logs if e["log_level"] == "error"]
+    assert len(refused) == 1 and "do not load as a pair" in refused[0]["error"], logs
