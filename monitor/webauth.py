@@ -85,12 +85,18 @@ class Gate:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="perpmon-bcrypt")
         loop = asyncio.get_running_loop()
-        ok = await loop.run_in_executor(self._pool, _check, password, hashed)
-        if ok:
-            self._ok[key] = None
-            while len(self._ok) > _CACHE:
-                self._ok.popitem(last=False)
-        return ok
+        check = loop.run_in_executor(self._pool, _check, password, hashed)
+        # remembered even when the client gave up waiting: a scrape that timed out during its first
+        # check (a slow, loaded box) must not leave the next scrape to pay for bcrypt all over again
+        check.add_done_callback(lambda done: self._remember(key, done))
+        return await asyncio.shield(check)
+
+    def _remember(self, key: bytes, done: asyncio.Future[bool]) -> None:
+        if done.cancelled() or done.exception() is not None or not done.result():
+            return
+        self._ok[key] = None
+        while len(self._ok) > _CACHE:
+            self._ok.popitem(last=False)
 
 
 def _check(password: bytes, hashed: bytes | None) -> bool:

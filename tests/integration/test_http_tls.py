@@ -217,3 +217,68 @@ async def test_a_renewal_on_disk_is_served_without_a_signal(tmp_path: Path) -> N
             assert await peer_serial(server.bound_port, pki) == serial
     refused = [e for e in logs if e["log_level"] == "error"]
     assert len(refused) == 1 and "do not load as a pair" in refused[0]["error"], logs
+
+
+async def test_a_login_costs_one_bcrypt_check_however_many_scrapes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache: ten scrapes with the right login run bcrypt once; each wrong one runs it again."""
+    import monitor.webauth as webauth
+
+    calls: list[bool] = []
+    real = webauth._check
+
+    def counting(password: bytes, hashed: bytes | None) -> bool:
+        calls.append(real(password, hashed))
+        return calls[-1]
+
+    monkeypatch.setattr(webauth, "_check", counting)
+    pki = make_pki(tmp_path)
+    cfg = write_web_config(tmp_path / "web.yml", pki, {USER: PASSWORD})
+    async with serving(cfg) as server:
+        url = f"https://127.0.0.1:{server.bound_port}/metrics"
+        for _ in range(10):
+            assert (await get(url, client_ctx(pki), (USER, PASSWORD)))[0] == 200
+        assert calls == [True]
+        for _ in range(3):
+            assert (await get(url, client_ctx(pki), (USER, "wrong")))[0] == 401
+        assert calls == [True, False, False, False], "a refusal is never cached"
+        write_web_config(cfg, pki, {USER: PASSWORD})  # the same password, a new hash (new salt)
+        await server.reload_web_config()
+        assert (await get(url, client_ctx(pki), (USER, PASSWORD)))[0] == 200
+        assert len(calls) == 5, "a changed hash misses the cache"
+
+
+async def test_a_scrape_that_timed_out_during_its_check_still_warms_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a loaded box the first bcrypt check can outlast Prometheus' scrape timeout; the next
+    scrape must not pay it again (or every scrape would time out, for ever)."""
+    import threading
+
+    import monitor.webauth as webauth
+
+    release, calls = threading.Event(), []
+    real = webauth._check
+
+    def slow(password: bytes, hashed: bytes | None) -> bool:
+        calls.append(1)
+        release.wait(10)  # slower than the client's patience below
+        return real(password, hashed)
+
+    monkeypatch.setattr(webauth, "_check", slow)
+    pki = make_pki(tmp_path)
+    cfg = write_web_config(tmp_path / "web.yml", pki, {USER: PASSWORD})
+    async with serving(cfg) as server:
+        url = f"https://127.0.0.1:{server.bound_port}/metrics"
+        impatient = aiohttp.ClientTimeout(total=0.3)
+        async with aiohttp.ClientSession(timeout=impatient) as http:
+            with pytest.raises(asyncio.TimeoutError):
+                await http.get(url, ssl=client_ctx(pki), headers=basic((USER, PASSWORD)))
+        release.set()
+        for _ in range(100):  # the abandoned check finishes in its thread
+            await asyncio.sleep(0.02)
+            if len(server._listener.gate._ok):
+                break
+        assert (await get(url, client_ctx(pki), (USER, PASSWORD)))[0] == 200
+        assert calls == [1], "the second scrape was served from the cache"
