@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from monitor.exposition import FigureExposition
 from monitor.records import Figures
+from monitor.webauth import AUTHENTICATED
 from monitor.webconfig import WebConfig
 from monitor.weblistener import WebListener
 
@@ -81,8 +82,10 @@ class HttpServer:
         await resp.write_eof()
         return resp
 
-    async def _healthz(self, _req: web.Request) -> web.Response:
+    async def _healthz(self, req: web.Request) -> web.Response:
         ok, detail = self._health()
+        if not req.get(AUTHENTICATED, True):  # a probe without the login: ok or not, no task (account) names
+            detail = {}
         return web.json_response({"status": "ok" if ok else "unhealthy", **detail}, status=200 if ok else 503)
 
     async def _index(self, _req: web.Request) -> web.Response:

@@ -25,10 +25,12 @@ from aiohttp import web
 
 from monitor.webconfig import WebConfig
 
-__all__ = ["OPEN_PATHS", "Gate"]
+__all__ = ["AUTHENTICATED", "OPEN_PATHS", "Gate"]
 
 # liveness probes (kubelet, systemd, compose healthcheck) carry no credentials; /healthz says ok or not
 OPEN_PATHS = frozenset({"/healthz", "/-/healthy"})
+# request key on an open path: False for a caller without the login
+AUTHENTICATED = web.RequestKey("perpmon_authenticated", bool)
 _CACHE = 100
 # a valid cost-10 hash of a random string: what an unknown user is checked against
 _DUMMY = b"$2b$10$P0s5X4KoB9Q8Ez4Qgpda9OmxFrsUdtMTpMusAPZnnhBggfXRDP5ZO"
@@ -62,7 +64,10 @@ class Gate:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         cfg = self._current()
-        if cfg is None or request.path in self._open:
+        if cfg is None:
+            return await handler(request)
+        if request.path in self._open:  # served either way; the handler may say less to a stranger
+            request[AUTHENTICATED] = await self._authenticated(cfg, request)
             return await handler(request)
         if cfg.tls is not None and cfg.tls.client_allowed_sans and not _san_allowed(request, cfg):
             return web.Response(status=403, text="client certificate not allowed\n")
@@ -71,6 +76,15 @@ class Gate:
                 status=401, text="unauthorized\n", headers={"WWW-Authenticate": 'Basic realm="perpmon"'}
             )
         return await handler(request)
+
+    async def _authenticated(self, cfg: WebConfig, request: web.Request) -> bool:
+        """Whether the request would pass the gate; a probe without a login costs no bcrypt check."""
+        if cfg.tls is not None and cfg.tls.client_allowed_sans and not _san_allowed(request, cfg):
+            return False
+        if not cfg.users:
+            return True
+        header = request.headers.get("Authorization", "")
+        return bool(header) and await self._password_ok(cfg, header)
 
     async def _password_ok(self, cfg: WebConfig, header: str) -> bool:
         login = _basic(header)

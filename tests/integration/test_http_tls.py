@@ -7,6 +7,7 @@ refusal is checked from the client side: a 401, or a handshake that fails.
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,7 +36,7 @@ async def serving(web_config: Path | None, watch_s: float = 0.0) -> AsyncIterato
         host="127.0.0.1",
         port=0,
         registry=registry,
-        health=lambda: (True, {}),
+        health=lambda: (True, {"tasks": ["collector.binance.account.desk-a"]}),  # names the book
         web_config_file=None if web_config is None else str(web_config),
         watch_s=watch_s,
     )
@@ -93,8 +94,10 @@ async def test_tls_with_basic_auth_serves_only_the_right_login(tmp_path: Path) -
             status, body = await get(f"{base}/metrics", client_ctx(pki), auth)
             assert status == 401 and "perpmon_test_book_usd" not in body, auth
         assert (await get(f"{base}/", client_ctx(pki)))[0] == 401, "every route but the probe is gated"
-        status, _ = await get(f"{base}/healthz", client_ctx(pki))
-        assert status == 200, "liveness probes carry no credentials"
+        status, body = await get(f"{base}/healthz", client_ctx(pki))
+        assert status == 200 and json.loads(body) == {"status": "ok"}, "a probe carries no login"
+        status, body = await get(f"{base}/healthz", client_ctx(pki), (USER, PASSWORD))
+        assert status == 200 and json.loads(body)["tasks"] == ["collector.binance.account.desk-a"]
         with pytest.raises(aiohttp.ClientError):  # plain HTTP to the TLS port: the handshake fails
             await get(f"http://127.0.0.1:{server.bound_port}/metrics", auth=(USER, PASSWORD))
         with pytest.raises(aiohttp.ClientConnectorCertificateError):  # a client that trusts another CA
