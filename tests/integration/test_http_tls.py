@@ -29,11 +29,13 @@ USER, PASSWORD = "prometheus", "scrape-pw-9f31c2"
 
 
 @asynccontextmanager
-async def serving(web_config: Path | None, watch_s: float = 0.0) -> AsyncIterator[HttpServer]:
+async def serving(
+    web_config: Path | None, watch_s: float = 0.0, host: str = "127.0.0.1"
+) -> AsyncIterator[HttpServer]:
     registry = CollectorRegistry()
     Gauge("perpmon_test_book_usd", "A figure only an authorised scrape may read.", registry=registry).set(42)
     server = HttpServer(
-        host="127.0.0.1",
+        host=host,
         port=0,
         registry=registry,
         health=lambda: (True, {"tasks": ["collector.binance.account.desk-a"]}),  # names the book
@@ -285,3 +287,19 @@ async def test_a_scrape_that_timed_out_during_its_check_still_warms_the_cache(
                 break
         assert (await get(url, client_ctx(pki), (USER, PASSWORD)))[0] == 200
         assert calls == [1], "the second scrape was served from the cache"
+
+
+async def test_a_reload_cannot_strip_tls_or_auth_from_a_bind_beyond_loopback(tmp_path: Path) -> None:
+    """On 0.0.0.0 a web config without users (or without TLS) is refused at reload as at start."""
+    pki = make_pki(tmp_path)
+    cfg = write_web_config(tmp_path / "web.yml", pki, {USER: PASSWORD})
+    async with serving(cfg, host="0.0.0.0") as server:
+        url = f"https://127.0.0.1:{server.bound_port}/metrics"
+        write_web_config(cfg, pki)  # TLS only: anyone could read the book
+        with pytest.raises(ConfigError, match="no authentication"):
+            await server.reload_web_config()
+        write_web_config(cfg, None, {USER: PASSWORD})  # a login only: the password in clear text
+        with pytest.raises(ConfigError, match="no TLS"):
+            await server.reload_web_config()
+        assert (await get(url, client_ctx(pki)))[0] == 401, "the old config keeps serving"
+        assert (await get(url, client_ctx(pki), (USER, PASSWORD)))[0] == 200
