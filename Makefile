@@ -6,7 +6,7 @@ LOCK   := requirements/dev.lock
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint typecheck bench fmt system-deps clean dashboards lock
+.PHONY: run shock test check lint typecheck bench fmt system-deps clean dashboards lock
 
 # Installs exactly the hash-pinned versions of requirements/dev.lock, then perpmon itself without
 # resolving anything again: every machine (and CI) runs the same bytes. `make lock` refreshes it.
@@ -21,6 +21,15 @@ $(STAMP): pyproject.toml $(LOCK)
 ## run: start the daemon on the embedded default (simulator replaying the 2021-05-19 crash)
 run: $(STAMP)
 	set -a; . deploy/simulator.env; set +a; OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 exec $(BIN)/perpmon run --config config.toml
+
+## shock: move the market of the simulator `make run` watches (needs admin_port = 9119 in config.toml);
+##        e.g. `make shock MOVE=0.2 OVER=60`. The admin API wants the token the daemon wrote to var/.
+ADMIN_PORT ?= 9119
+MOVE       ?= -0.2
+OVER       ?= 60
+shock:
+	@curl -fsS -X POST -H "Authorization: Bearer $$(cat var/sim-admin.token)" \
+	  -d '{"move": $(MOVE), "over_s": $(OVER)}' http://127.0.0.1:$(ADMIN_PORT)/admin/shock; echo
 
 ## system-deps: Debian packages the tests start throwaway instances of (promtool, prometheus, …)
 system-deps:

@@ -120,12 +120,13 @@ class Daemon:
         if self.cfg.simulator.enabled:
             self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
             await self.simulator.start()
-            if self.cfg.simulator.admin_port:  # so `make run` can take a shock: loopback, no auth
+            if self.cfg.simulator.admin_port:  # so `make run` can take a shock: loopback, token
                 self.sim_admin = AdminServer(
                     SimControl(self.simulator), "127.0.0.1", self.cfg.simulator.admin_port
                 )
                 await self.sim_admin.start()
-                log.info("simulator admin API", url=self.sim_admin.url)
+                token_file = await asyncio.to_thread(self.sim_admin.write_token, state_dir)
+                log.info("simulator admin API", url=self.sim_admin.url, token_file=str(token_file))
         if any(follows_listing(v) for v in self.cfg.venues):  # symbols = ["*"] (collectors/listing.py)
             self.cfg = await resolve_listings(self.cfg, default_fetch(self._rest_url))
             self.evaluator = Evaluator(self.cfg, started_ns=self.started_ns)  # expects the listed streams
@@ -166,6 +167,8 @@ class Daemon:
             registry=self.registry,
             health=self._health,
             figures=lambda: self.latest,
+            web_config_file=self.cfg.http.web_config_file,
+            allow_insecure_bind=self.cfg.http.allow_insecure_bind,
         )
         await self.http.start()
         now = self.clock.now_ns()
@@ -176,7 +179,7 @@ class Daemon:
         log.info(
             "perpmon started",
             version=__version__,
-            metrics=f"http://{self.cfg.http.host}:{self.http.bound_port}/metrics",
+            metrics=f"{self.http.scheme}://{self.cfg.http.host}:{self.http.bound_port}/metrics",
             simulator=self.simulator is not None,
             venues=[v.name for v in self.cfg.venues],
         )

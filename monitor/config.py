@@ -67,6 +67,19 @@ class LogConfig(_Cfg, frozen=True, kw_only=True):
 class HttpConfig(_Cfg, frozen=True, kw_only=True):
     host: str = "127.0.0.1"  # binding elsewhere is an explicit choice
     port: Port = 9108
+    # exporter-toolkit web config (TLS, client CA, bcrypt basic-auth users), re-read on SIGHUP
+    web_config_file: str | None = None
+    allow_insecure_bind: bool = False  # serve beyond loopback without TLS and auth: refused otherwise
+
+
+def _check_http(h: HttpConfig) -> None:
+    """The web config loads, and a bind beyond loopback has TLS and authentication (monitor/webconfig.py)."""
+    from monitor.webconfig import bind_problem, load_web_config
+
+    web = load_web_config(h.web_config_file) if h.web_config_file is not None else None
+    problem = bind_problem(h.host, web, h.allow_insecure_bind)
+    if problem:
+        raise ConfigError("http.host", problem)
 
 
 class SimPositionConfig(_Cfg, frozen=True, kw_only=True):
@@ -526,6 +539,7 @@ def _check_references(cfg: Config) -> None:
                 f"holdings[{i}].price_symbol", f"{h.price_symbol} is not in that venue's spot_symbols"
             )
     _check_mqtt(cfg.mqtt)
+    _check_http(cfg.http)
     for i, r in enumerate(cfg.receivers):
         _check_receiver(r, f"receivers[{i}]")
         if r.type not in ("console", "mqtt") and r.url_env is None:

@@ -9,6 +9,10 @@ read counters the loop mutates; the figures, tens of thousands of series on a de
 rendered in a worker thread from the published `Figures` (immutable, so no copy is needed), once
 per tick however many scrapes come. Rendering once per tick instead would spend the work on every
 tick (each second) for a scrape every 15 s, and it still could not run on the loop.
+
+TLS and basic auth come from an exporter-toolkit web config file (monitor/webconfig.py, checks in
+monitor/webauth.py, the listener that swaps certificates in place in monitor/weblistener.py);
+/healthz stays open for liveness probes.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from monitor.exposition import FigureExposition
 from monitor.records import Figures
+from monitor.webauth import AUTHENTICATED
+from monitor.webconfig import WebConfig
+from monitor.weblistener import WebListener
 
 __all__ = ["HttpServer"]
 
@@ -35,6 +42,9 @@ class HttpServer:
         registry: CollectorRegistry,
         health: Callable[[], tuple[bool, dict[str, object]]],
         figures: Callable[[], Figures | None] = lambda: None,
+        web_config_file: str | None = None,
+        allow_insecure_bind: bool = False,
+        watch_s: float = 60.0,
     ) -> None:
         self._host = host
         self._port = port
@@ -44,7 +54,9 @@ class HttpServer:
         self._exposition = FigureExposition()
         self._pool: ThreadPoolExecutor | None = None  # one thread: a second scrape of a tick hits the memo
         self._runner: web.AppRunner | None = None
-        self.bound_port = 0
+        self._listener = WebListener(
+            host, port, web_config_file, allow_insecure_bind=allow_insecure_bind, watch_s=watch_s
+        )
 
     def _app(self) -> web.Application:
         app = web.Application()
@@ -52,6 +64,7 @@ class HttpServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/-/healthy", self._healthz)
         app.router.add_get("/", self._index)
+        self._listener.gate.install(app)
         return app
 
     async def _metrics(self, req: web.Request) -> web.StreamResponse:
@@ -69,24 +82,43 @@ class HttpServer:
         await resp.write_eof()
         return resp
 
-    async def _healthz(self, _req: web.Request) -> web.Response:
+    async def _healthz(self, req: web.Request) -> web.Response:
         ok, detail = self._health()
+        if not req.get(AUTHENTICATED, True):  # a probe without the login: ok or not, no task (account) names
+            detail = {}
         return web.json_response({"status": "ok" if ok else "unhealthy", **detail}, status=200 if ok else 503)
 
     async def _index(self, _req: web.Request) -> web.Response:
         return web.Response(text="perpmon: see /metrics and /healthz\n")
 
+    @property
+    def scheme(self) -> str:
+        return self._listener.scheme
+
+    @property
+    def bound_port(self) -> int:
+        return self._listener.bound_port
+
+    @property
+    def web_config(self) -> WebConfig | None:
+        return self._listener.web_config
+
     async def start(self) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="perpmon-metrics")
         self._runner = web.AppRunner(self._app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        try:
+            await self._listener.start(self._runner)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def reload_web_config(self) -> WebConfig | None:
+        """Re-read the web config file and serve it in place; ConfigError keeps the old one serving."""
+        return await self._listener.reload()
 
     async def stop(self) -> None:
+        await self._listener.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

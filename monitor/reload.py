@@ -8,7 +8,8 @@ venue's collectors are (re)started; an account the new file no longer lists is d
 store once its collector has stopped (its alerts then resolve as "figure gone"). What cannot
 change under a running process (HTTP bind, state dir, simulator, MQTT, log, shard, the volatility
 grid, or removing a venue or a symbol whose state would linger in the book) refuses the reload
-with the reason. A refused
+with the reason. The file `[http] web_config_file` names is re-read on every reload: a rotated
+certificate or changed users are served without closing the listener (monitor/http.py). A refused
 reload leaves the old config running and sets `perpmon_config_last_reload_successful` to 0, as
 Prometheus and Alertmanager do.
 
@@ -129,6 +130,7 @@ async def reload_daemon(d: Daemon, given: tuple[Config, Secrets] | None = None) 
     d.notify.reloading(d.clock.monotonic_ns())
     try:
         ok = await _reload(d, given)
+        ok = await _reload_web_config(d) and ok  # certificates and users: whatever the rest decided
     finally:
         d.notify.ready("reloaded")
     d.reload_stats.ok = ok
@@ -201,6 +203,18 @@ async def _reload(d: Daemon, given: tuple[Config, Secrets] | None) -> bool:
         rules_changed=plan.rules_changed,
         receivers_changed=plan.receivers_changed,
     )
+    return True
+
+
+async def _reload_web_config(d: Daemon) -> bool:
+    """Re-read `[http] web_config_file` (rotated certificate, changed users); False keeps the old one."""
+    try:
+        web = await d.http.reload_web_config()
+    except (ConfigError, OSError) as exc:
+        log.error("web config reload refused; the running TLS and users stay", error=str(exc))
+        return False
+    if web is not None:
+        log.info("web config reloaded", **web.describe())
     return True
 
 

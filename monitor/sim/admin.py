@@ -1,7 +1,11 @@
 """The simulator's admin API: JSON over HTTP on its own loopback port, a thin skin over `SimControl`.
 
-It has no authentication, so it only ever binds a loopback address; it is a separate port so a
-client under test, pointed at the venue ports, can never reach it by accident.
+It only ever binds a loopback address, and it is a separate port so a client under test, pointed at
+the venue ports, can never reach it by accident. Loopback is not enough on its own: any web page
+open in a local browser can send requests to 127.0.0.1. So every request must carry the random
+token made at start (`Authorization: Bearer <token>`; `perpmon sim` prints it, the daemon writes it
+to `<state_dir>/sim-admin.token`, mode 0600), and a request a browser sent (it carries `Origin` or
+`Sec-Fetch-Site`, which pages cannot remove) is refused before the token is even looked at.
 
     GET    /admin/state                     ticks, replay time, pins, shocks, fault switches
     GET    /admin/market[?venue=bybit]      every symbol's quote (mark, index, book, funding)
@@ -15,8 +19,12 @@ client under test, pointed at the venue ports, can never reach it by accident.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import os
+import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -53,14 +61,40 @@ def _number(body: dict[str, Any], key: str, default: float | None = None) -> flo
     return float(value)
 
 
+TOKEN_FILE = "sim-admin.token"
+_BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site")
+
+
 class AdminServer:
-    def __init__(self, control: SimControl, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, control: SimControl, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the admin API binds loopback only, not {host}")
         self._ctl = control
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self.token = token or secrets.token_urlsafe(32)  # 256 bits, new every start
+
+    def write_token(self, state_dir: str | Path) -> Path:
+        """Write the token where only this user can read it (so `make shock` can send it); its path."""
+        path = Path(state_dir) / TOKEN_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o600)  # an older file keeps its mode through O_CREAT: set it
+            f.write(self.token + "\n")
+        return path
+
+    @web.middleware
+    async def _gate(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        """Browser first (a page must not learn whether its guess was right), then the token."""
+        if any(h in request.headers for h in _BROWSER_HEADERS):
+            return _reply({"error": "requests from a web browser are refused"}, 403)
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+            return _reply({"error": "missing or wrong token (Authorization: Bearer <token>)"}, 401)
+        return await handler(request)
 
     @property
     def url(self) -> str:
@@ -126,7 +160,7 @@ class AdminServer:
         async def faults(_r: web.Request) -> web.Response:
             return _reply({name: sorted(args) for name, (_fn, args) in FAULTS.items()})
 
-        app = web.Application(middlewares=[self._errors])
+        app = web.Application(middlewares=[self._gate, self._errors])
         app.add_routes(
             [
                 web.get("/admin/state", state),

@@ -1,8 +1,8 @@
 """`perpmon sim`: the venue simulator on its own, for trying ccxt or perpmon against it by hand.
 
-It starts the Binance futures and spot hosts and the loopback admin API, prints where they are
-and the test accounts' keys (these are the simulator's own throwaway credentials, printed on
-purpose so a user can sign requests), then runs until SIGINT or SIGTERM.
+It starts the Binance futures and spot hosts and the loopback admin API, prints where they are,
+the admin API's token and the test accounts' keys (these are the simulator's own throwaway
+credentials, printed on purpose so a user can sign requests), then runs until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any
         # what ccxt.pro's urls['api']['ws'] entries become (monitor.sim.ccxt_urls.point_ccxt_at does it)
         "ccxt_ws": {"linear": f"{sim.futures_ws_url}/ws", "spot": f"{sim.spot_ws_url}/stream/ws"},
         "admin_url": admin.url,
+        "admin_token": admin.token,  # every admin request: Authorization: Bearer <token>
         "accounts": [
             {
                 "name": name,
@@ -87,6 +88,7 @@ def _text(info: dict[str, Any]) -> str:
         f"  spot WS       {info['spot_ws_url']}   (ccxt ws spot: {info['ccxt_ws']['spot']})",
         f"  bybit v5      {info['bybit_rest_url']}   (REST; WS {info['bybit_ws_url']}/v5/public/linear …)",
         f"  admin         {info['admin_url']}   (loopback; GET /state, POST /shock, /faults/<name> ...)",
+        f"  admin token   {info['admin_token']}   (header Authorization: Bearer <token>; new every start)",
         "  test accounts (simulator-only keys):",
     ]
     for a in info["accounts"]:

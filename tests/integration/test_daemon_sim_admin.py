@@ -25,9 +25,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ACCOUNTS = {"hedge": (400_000.0, -50.0, "cross", 0.0)}
 
 
-def call(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def call(url: str, body: dict[str, Any] | None = None, token: str = "") -> dict[str, Any]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST", headers=headers)
     with urllib.request.urlopen(req, timeout=5) as r:
         out: dict[str, Any] = json.loads(r.read())
         return out
@@ -42,10 +43,16 @@ async def test_admin_port_pins_a_price_the_daemon_then_sees(tmp_path: Path) -> N
     await d.start()
     try:
         assert d.sim_admin is not None and d.sim_admin.url == f"http://127.0.0.1:{port}/admin"
-        state = await asyncio.to_thread(call, f"{d.sim_admin.url}/state")
+        token_file = Path(data["state_dir"]) / "sim-admin.token"  # what `make shock` reads
+        token = token_file.read_text().strip()
+        assert token == d.sim_admin.token and token_file.stat().st_mode & 0o777 == 0o600
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            await asyncio.to_thread(call, f"{d.sim_admin.url}/state")
+        assert refused.value.code == 401
+        state = await asyncio.to_thread(call, f"{d.sim_admin.url}/state", None, token)
         assert state["ticks"] >= 0 and state["paused"] is False
         pinned = await asyncio.to_thread(
-            call, f"{d.sim_admin.url}/price", {"symbol": "BTCUSDT", "price": 12_345.6}
+            call, f"{d.sim_admin.url}/price", {"symbol": "BTCUSDT", "price": 12_345.6}, token
         )
         assert pinned["mark"] == pytest.approx(12_345.6)
         for _ in range(100):  # the daemon's collector hears the pinned mark from the venue
@@ -55,7 +62,7 @@ async def test_admin_port_pins_a_price_the_daemon_then_sees(tmp_path: Path) -> N
             await asyncio.sleep(0.1)
         else:
             raise AssertionError(f"the daemon never saw the pinned mark (last {mark})")
-        shock = await asyncio.to_thread(call, f"{d.sim_admin.url}/shock", {"move": -0.2, "over_s": 60})
+        shock = await asyncio.to_thread(call, f"{d.sim_admin.url}/shock", {"move": -0.2, "over_s": 60}, token)
         assert shock["move"] == -0.2
     finally:
         await d.stop()

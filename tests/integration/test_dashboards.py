@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor import devtls
 from monitor.app import Daemon
 from monitor.config import parse_config
 from monitor.dashboards import proof_queries
@@ -34,14 +35,17 @@ ACCOUNTS = {
 }
 
 
-def shipped_prometheus_config(tmp: Path, targets: list[dict[str, Any]]) -> str:
-    """deploy/prometheus/prometheus.yml, scraping `targets` every 0.5 s, without Alertmanager."""
+def shipped_prometheus_config(tmp: Path, targets: list[dict[str, Any]], tls_dir: Path) -> str:
+    """deploy/prometheus/prometheus.yml, scraping `targets` every 0.5 s, without Alertmanager, its
+    CA and password files read from `tls_dir` (where compose mounts the perpmon-tls volume)."""
     cfg = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     shutil.copytree(ROOT / "deploy" / "prometheus" / "rules", tmp / "rules", dirs_exist_ok=True)
     cfg["global"].update(scrape_interval="500ms", evaluation_interval="500ms")
     cfg.pop("alerting")
     job = cfg["scrape_configs"][0]
     job.update(scrape_interval="500ms", scrape_timeout="400ms", static_configs=targets)
+    for section, key in (("tls_config", "ca_file"), ("basic_auth", "password_file")):
+        job[section][key] = str(tls_dir / Path(job[section][key]).name)
     return str(yaml.safe_dump(cfg))
 
 
@@ -78,12 +82,16 @@ async def test_every_panel_query_returns_series(tmp_path: Path) -> None:
     """Every target and variable of every board returns a series, for All and for a picked account."""
     data, env = sim_config(tmp_path, ACCOUNTS, holdings={"custody": 50.0})
     with_bybit(data, env)  # the cross-venue panels (funding spread, quantity by venue) need two venues
+    tls_dir = tmp_path / "perpmon-tls"  # what compose's perpmon-tls service writes, for this host
+    assert devtls.main([str(tls_dir), "--host", "127.0.0.1"]) == 0
+    data["http"]["web_config_file"] = str(tls_dir / "web-config.yml")
     cfg, secrets = parse_config(data, env)
     daemon = Daemon(cfg, secrets)
     await daemon.start()
     try:
+        assert daemon.http.scheme == "https"
         target = [{"targets": [f"127.0.0.1:{daemon.http.bound_port}"], "labels": {"shard": "0"}}]
-        with prometheus(tmp_path, shipped_prometheus_config(tmp_path, target)) as url:
+        with prometheus(tmp_path, shipped_prometheus_config(tmp_path, target, tls_dir)) as url:
             every = [(f"{b.uid} / {where}", q) for b in boards() for where, q in proof_queries(b, {}, "5s")]
             assert len(every) > 60
             missing = await until_all_answer(url, every, limit_s=25)

@@ -30,8 +30,9 @@ ETH_QTY = 30.0
 WALLET = 12_000.0
 
 
-def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+def post(url: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
     with urllib.request.urlopen(req, timeout=5) as r:
         out: dict[str, Any] = json.loads(r.read())
         return out
@@ -123,9 +124,8 @@ async def test_an_unlisted_held_leg_driven_toward_liquidation_alerts_console_and
                 mark = sim.engine.marks["ETHUSDT"]
                 assert 0 < lp < mark
                 target = lp * 1.03  # 3 % above its liquidation price: critical, not liquidated
-                await asyncio.to_thread(
-                    post, f"{d.sim_admin.url}/price", {"symbol": "ETHUSDT", "price": target}
-                )
+                pin = {"symbol": "ETHUSDT", "price": target}
+                await asyncio.to_thread(post, f"{d.sim_admin.url}/price", pin, d.sim_admin.token)
                 await wait_for(lambda: webhook_alerts() != [], 20, "the ETH alert at the webhook")
                 assert sim.engine.position("trader", "ETHUSDT") is not None, (
                     "driven near, not past, liquidation"

@@ -27,12 +27,15 @@ from monitor.dashboards_boards import book
 from monitor.shard import parse_shard, shard_of
 from tests.support.perpmon import sim_config
 from tests.support.servers import prom_query, prometheus
+from tests.support.tls import Pki, make_pki, reissue_server
+from tests.support.webconfig import write_web_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 ACCOUNTS = {"hedge": (400_000.0, -50.0, "cross", 0.0), "carry": (20_000.0, 2.0, "cross", 0.0)}
+SCRAPE_PASSWORD = "k8s-scrape-pw-2b9e"
 
 
 def statefulset_shard(ordinal: int) -> Any:
@@ -47,9 +50,13 @@ def statefulset_shard(ordinal: int) -> Any:
     return parse_shard(_parser().parse_args(args).shard)
 
 
-def scrape_config(tmp: Path, ports: list[int]) -> str:
-    """The shipped Kubernetes scrape job, discovery swapped for a file with the same meta labels."""
+def scrape_config(tmp: Path, ports: list[int], pki: Pki) -> str:
+    """The shipped Kubernetes scrape job, discovery swapped for a file with the same meta labels, its
+    CA and password files (the Secret perpmon-scrape) written under `tmp`."""
     job = yaml.safe_load((K8S / "prometheus-scrape.yaml").read_text())["scrape_configs"][0]
+    job["tls_config"]["ca_file"] = str(pki.ca)
+    (tmp / "scrape-password").write_text(SCRAPE_PASSWORD)
+    job["basic_auth"]["password_file"] = str(tmp / "scrape-password")
     targets = [
         {
             "targets": [f"127.0.0.1:{port}"],
@@ -100,8 +107,13 @@ async def test_two_shards_aggregate_in_one_prometheus_and_through_federation(tmp
     """sum by (asset) sees both shards' accounts; shards are pod ordinals; federation keeps them."""
     assert (shard_of("hedge", 2), shard_of("custody", 2), shard_of("carry", 2)) == (0, 0, 1)
     daemons = []
+    pki = make_pki(tmp_path)  # cert-manager's part: one pair valid for the name the scrape job checks
+    job = yaml.safe_load((K8S / "prometheus-scrape.yaml").read_text())["scrape_configs"][0]
+    reissue_server(pki, (job["tls_config"]["server_name"],))
+    web = write_web_config(tmp_path / "web-config.yml", pki, {job["basic_auth"]["username"]: SCRAPE_PASSWORD})
     for ordinal in range(2):
         data, env = sim_config(tmp_path / f"pod-{ordinal}", ACCOUNTS, holdings={"custody": 50.0})
+        data["http"]["web_config_file"] = str(web)
         cfg, secrets = parse_config(data, env)
         daemons.append(Daemon(cfg, secrets, shard_override=statefulset_shard(ordinal)))
     assert [[a.name for a in d.cfg.accounts] for d in daemons] == [["hedge"], ["carry"]]
@@ -109,7 +121,7 @@ async def test_two_shards_aggregate_in_one_prometheus_and_through_federation(tmp
         for d in daemons:
             await d.start()
         ports = [d.http.bound_port for d in daemons]
-        with prometheus(tmp_path, scrape_config(tmp_path, ports)) as url:
+        with prometheus(tmp_path, scrape_config(tmp_path, ports, pki)) as url:
             # custody 50 and hedge -50 on shard 0, carry +2 on shard 1: the whole book is +2 BTC
             net = await eventually(url, "sum by (asset) (perpmon_net_delta)", {(("asset", "BTC"),): 2.0})
             assert net == {(("asset", "BTC"),): 2.0}

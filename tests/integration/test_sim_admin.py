@@ -23,11 +23,12 @@ MANUAL = fast_config(tick_s=3_600.0)
 @asynccontextmanager
 async def admin(clock: Clock | None = None) -> AsyncIterator[tuple[Simulator, str, aiohttp.ClientSession]]:
     cfg = MANUAL if isinstance(clock, ManualClock) else fast_config()
-    async with running_simulator(cfg, clock=clock) as sim, aiohttp.ClientSession() as http:
+    async with running_simulator(cfg, clock=clock) as sim:
         server = AdminServer(SimControl(sim))
         await server.start()
         try:
-            yield sim, server.url, http
+            async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {server.token}"}) as http:
+                yield sim, server.url, http
         finally:
             await server.stop()
 
@@ -145,3 +146,30 @@ async def test_admin_binds_loopback_only() -> None:
     async with running_simulator(MANUAL, clock=ManualClock()) as sim:
         with pytest.raises(ValueError, match="loopback"):
             AdminServer(SimControl(sim), host="0.0.0.0")
+
+
+async def test_a_request_without_the_token_or_from_a_browser_is_refused() -> None:
+    """No token, a wrong one, another scheme: 401. A browser's Origin or Sec-Fetch-Site: 403, even
+    with the right token. None of them moves the market."""
+    async with admin(ManualClock(time.time_ns())) as (_sim, url, http):
+        token = http.headers["Authorization"].removeprefix("Bearer ")
+        assert len(token) >= 40, "a fresh random token, 256 bits"
+        async with aiohttp.ClientSession() as bare:
+            wrong = ({}, {"Authorization": "Bearer " + token[:-1]}, {"Authorization": f"Basic {token}"})
+            for headers in wrong:
+                async with bare.post(f"{url}/shock", json={"move": -0.5}, headers=headers) as r:
+                    body = await r.json()
+                    assert r.status == 401 and token not in str(body), headers
+            for browser in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+                headers = {"Authorization": f"Bearer {token}", **browser}
+                async with bare.post(f"{url}/shock", json={"move": -0.5}, headers=headers) as r:
+                    assert r.status == 403, browser
+                async with bare.get(f"{url}/state", headers=headers) as r:
+                    assert r.status == 403, browser
+        status, state = await _call(http, "GET", f"{url}/state")
+        assert status == 200 and state["shocks"] == [], "no refused request changed anything"
+
+
+async def test_two_servers_never_share_a_token() -> None:
+    async with running_simulator(MANUAL, clock=ManualClock()) as sim:
+        assert AdminServer(SimControl(sim)).token != AdminServer(SimControl(sim)).token

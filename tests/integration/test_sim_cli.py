@@ -51,7 +51,10 @@ async def test_json_object_is_enough_to_drive_ccxt_and_the_admin_api() -> None:
             positions = {p["symbol"]: p for p in await ex.fetch_positions()}
         finally:
             await ex.close()
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession() as anonymous, anonymous.get(f"{info['admin_url']}/state") as r:
+            assert r.status == 401, "the printed token is required"
+        token = {"Authorization": f"Bearer {info['admin_token']}"}
+        async with aiohttp.ClientSession(headers=token) as http:
             async with http.get(f"{info['admin_url']}/accounts/alice") as r:
                 engine = await r.json()
             async with http.get(f"{info['admin_url']}/state") as r:

@@ -1,4 +1,7 @@
-"""A throwaway PKI for TLS tests: one CA, a server certificate for 127.0.0.1, a client certificate."""
+"""A throwaway PKI for TLS tests: one CA, a server certificate for 127.0.0.1, a client certificate.
+
+Every key is generated at test time under the test's tmp folder; none is committed.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["Pki", "make_pki"]
+__all__ = ["Pki", "make_pki", "reissue_server"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Pki:
     server_key: Path
     client_cert: Path
     client_key: Path
+    ca_key: Path | None = None  # so a test can issue a renewed server certificate (reissue_server)
 
 
 def _name(cn: str) -> x509.Name:
@@ -45,6 +49,7 @@ def _issue(
     *,
     ca: bool = False,
     usage: x509.ObjectIdentifier | None = None,
+    dns: tuple[str, ...] = ("localhost",),
 ) -> x509.Certificate:
     # a fixed, long validity: no wall clock read, and the fixture never expires mid-run
     start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
@@ -78,7 +83,7 @@ def _issue(
     if usage == ExtendedKeyUsageOID.SERVER_AUTH:
         b = b.add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [*map(x509.DNSName, dns), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
             ),
             critical=False,
         )
@@ -101,4 +106,18 @@ def make_pki(tmp: Path) -> Pki:
         out[f"{role}_key"] = _write_key(tmp / f"{role}.key", key)
     ca_path = tmp / "ca.pem"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    return Pki(ca=ca_path, **out)
+    return Pki(ca=ca_path, ca_key=_write_key(tmp / "ca.key", ca_key), **out)
+
+
+def reissue_server(pki: Pki, dns: tuple[str, ...]) -> int:
+    """Overwrite the server certificate and key with a new pair from the same CA (a renewal, as
+    cert-manager does it), valid for `dns` and 127.0.0.1; returns the new certificate's serial."""
+    assert pki.ca_key is not None
+    signer = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    assert isinstance(signer, ec.EllipticCurvePrivateKey)
+    issuer = x509.load_pem_x509_certificate(pki.ca.read_bytes()).subject
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue("perpmon test server", key, issuer, signer, usage=ExtendedKeyUsageOID.SERVER_AUTH, dns=dns)
+    _write_key(pki.server_key, key)
+    pki.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert.serial_number

@@ -41,5 +41,5 @@ async def test_default_config_listens_on_loopback_only() -> None:
     cfg, _ = parse_config({})
     assert (cfg.http.host, cfg.simulator.host) == ("127.0.0.1", "127.0.0.1")
     assert await _bound(cfg.http.host) == ["0100007F"]
-    explicit, _ = parse_config({"http": {"host": "0.0.0.0"}})
+    explicit, _ = parse_config({"http": {"host": "0.0.0.0", "allow_insecure_bind": True}})
     assert await _bound(explicit.http.host) == ["00000000"], "the check can tell the two apart"

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from monitor.config import load_config
+from monitor import devtls
+from monitor.config import load_config, parse_config
 from monitor.dashboards import DATASOURCE_UID
+from monitor.errors import ConfigError
 from monitor.validate import validate
 from tests.unit.deploy._paths import DEPLOY, ROOT, SIM_ENV
 
@@ -39,7 +43,14 @@ def resolved() -> dict[str, Any]:
 
 def test_compose_config_validates_with_every_service(resolved: dict[str, Any]) -> None:
     """`compose config` accepts the file; it wires perpmon, Prometheus, Alertmanager, Grafana, Mosquitto."""
-    assert set(resolved["services"]) == {"perpmon", "prometheus", "alertmanager", "grafana", "mosquitto"}
+    assert set(resolved["services"]) == {
+        "perpmon-tls",
+        "perpmon",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "mosquitto",
+    }
 
 
 def _ports(service: dict[str, Any]) -> list[str]:
@@ -64,11 +75,42 @@ def test_bind_mounts_exist(resolved: dict[str, Any]) -> None:
                 assert os.path.exists(source), (name, source)
 
 
-def test_perpmon_container_config_is_valid(resolved: dict[str, Any]) -> None:
-    """The config baked into the image and mounted by compose passes check-config with the demo keys
-    and the environment compose gives the container; its alerts reach the stack's Alertmanager."""
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """target → source (a volume name or a host path) of a resolved service's mounts (either syntax)."""
+    out = {}
+    for v in service.get("volumes", []):
+        if isinstance(v, str):
+            source, target = v.split(":")[:2]
+            out[target] = source
+        else:
+            out[v["target"]] = v["source"]
+    return out
+
+
+def demo_tls(resolved: dict[str, Any], into: Path) -> None:
+    """Run the perpmon-tls service's command (monitor/devtls.py) as compose would, into `into`."""
+    command = resolved["services"]["perpmon-tls"]["entrypoint"]
+    assert command[:3] == ["python", "-m", "monitor.devtls"]
+    args = command[3:]
+    args[0] = str(into)
+    assert devtls.main(args) == 0
+
+
+def test_perpmon_container_config_is_valid(resolved: dict[str, Any], tmp_path: Path) -> None:
+    """The config baked into the image and mounted by compose passes check-config with the demo keys,
+    the environment compose gives the container and the TLS files its perpmon-tls service writes;
+    its alerts reach the stack's Alertmanager."""
     env = {**SIM_ENV, **resolved["services"]["perpmon"]["environment"]}
-    cfg, secrets = load_config(DEPLOY / "compose" / "perpmon.toml", env=env)
+    text = (DEPLOY / "compose" / "perpmon.toml").read_text()
+    web = Path(tomllib.loads(text)["http"]["web_config_file"])
+    tls = resolved["services"]["perpmon-tls"]
+    perpmon = resolved["services"]["perpmon"]
+    assert tls["entrypoint"][3] in _mounts(tls), "devtls writes into its volume"
+    assert _mounts(perpmon)[str(web.parent)] == _mounts(tls)[tls["entrypoint"][3]], "perpmon reads it"
+    assert perpmon["depends_on"]["perpmon-tls"]["condition"] == "service_completed_successfully"
+    demo_tls(resolved, tmp_path)
+    (tmp_path / "perpmon.toml").write_text(text.replace(str(web), str(tmp_path / web.name)))
+    cfg, secrets = load_config(tmp_path / "perpmon.toml", env=env)
     validate(cfg, secrets)
     [am] = [r for r in cfg.receivers if r.type == "alertmanager"]
     assert secrets.receiver_urls[am.name].reveal() == "http://alertmanager:9093"
@@ -76,6 +118,25 @@ def test_perpmon_container_config_is_valid(resolved: dict[str, Any]) -> None:
     assert cfg.http.host == "0.0.0.0" and cfg.http.port == 9108
     assert cfg.state_dir == "/var/lib/perpmon"
     assert cfg.mqtt.enabled and cfg.mqtt.host == "mosquitto"
+    bare = tomllib.loads(text)
+    del bare["http"]["web_config_file"]
+    with pytest.raises(ConfigError, match="no TLS"):  # the bind beyond loopback needs that web config
+        parse_config(bare, env)
+
+
+def test_prometheus_scrapes_perpmon_with_the_generated_ca_and_password(resolved: dict[str, Any]) -> None:
+    """The compose Prometheus job uses https and basic auth with files from the perpmon-tls volume."""
+    prom = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    [job] = [j for j in prom["scrape_configs"] if j["job_name"] == "perpmon"]
+    assert job["scheme"] == "https" and job["basic_auth"]["username"] == "prometheus"
+    mounts = _mounts(resolved["services"]["prometheus"])
+    tls = resolved["services"]["perpmon-tls"]
+    for f in (job["tls_config"]["ca_file"], job["basic_auth"]["password_file"]):
+        assert mounts[str(Path(f).parent)] == _mounts(tls)[tls["entrypoint"][3]], f
+        assert Path(f).name in devtls.FILES
+    hosts = tls["entrypoint"][tls["entrypoint"].index("--host") + 1 :: 2]
+    target = job["static_configs"][0]["targets"][0].split(":")[0]
+    assert target in hosts, "the pair is valid for the name Prometheus dials"
 
 
 def test_dockerfile_agrees_with_the_stack() -> None:
