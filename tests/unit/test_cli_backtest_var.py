@@ -53,7 +53,11 @@ def test_backtest_var_on_the_shipped_history(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     chained = btc_daily_log_returns()
-    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (chained.size + 1, 1, "8/17/2017 → 2026-02-27")
+    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (
+        chained.size + 1,
+        1,
+        "8/17/2017 → 2026-02-27",
+    )
     assert (doc["step"], doc["gaps"], doc["missing_steps"]) == ("1 day", 2, 2)
     assert (doc["segments_scored"], doc["segments_too_short"]) == (1, 2)
     closes = btc_daily_closes()

@@ -30,12 +30,16 @@ def _markov_lr_by_optimiser(hits: np.ndarray) -> float:
         return -float(np.sum(np.where(x, np.log(max(p, eps)), np.log(max(1 - p, eps)))))
 
     every = np.ones(prev.size, dtype=bool)
-    null = minimize_scalar(lambda p: nll(p, every), bounds=(eps, 1 - eps), method="bounded", options={"xatol": 1e-13}).fun
+    null = minimize_scalar(
+        lambda p: nll(p, every), bounds=(eps, 1 - eps), method="bounded", options={"xatol": 1e-13}
+    ).fun
     alt = 0.0
     for state in (False, True):
         m = prev == state
         if m.any():
-            alt += minimize_scalar(lambda p, m=m: nll(p, m), bounds=(eps, 1 - eps), method="bounded", options={"xatol": 1e-13}).fun
+            alt += minimize_scalar(
+                lambda p, m=m: nll(p, m), bounds=(eps, 1 - eps), method="bounded", options={"xatol": 1e-13}
+            ).fun
     return 2.0 * (null - alt)
 
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 from scipy import integrate
-from scipy.stats import genpareto, t as student_t
+from scipy.stats import genpareto
+from scipy.stats import t as student_t
 
 from monitor.risk.reasons import Reason
 from monitor.risk.tail import fhs_var_es, fit_gpd_tail, gpd_var_es
