@@ -49,7 +49,7 @@ def _pct(x: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from monitor.risk.sampling import detect_sampling, segment_returns, step_name
-    from monitor.risk.var_backtest import var_backtest
+    from monitor.risk.var_backtest import choose_model, default_refit_every, var_backtest
     from monitor.whatif.price_csv import read_prices
 
     if args.window < 2:
@@ -85,11 +85,12 @@ def run(args: argparse.Namespace) -> int:
         skipped_h = f"horizon {args.horizon_s:g} s is not a whole number of {sampling.name} steps"
     tables: list[dict[str, Any]] = []
     for hz in horizons:
-        refit = args.refit_every or max(100, max(s.size for s in long_enough) // 50)
+        refit = args.refit_every or default_refit_every(max(s.size for s in long_enough))
         results = var_backtest(long_enough, (0.95, 0.99), start=args.start, window=args.window,
                                refit_every=refit, horizon=hz)  # fmt: skip
+        chosen = {f"{a:g}": (c.model if (c := choose_model(results, a)) else None) for a in (0.95, 0.99)}
         tables.append({"horizon_steps": hz, "horizon": step_name(hz * sampling.step_s), "refit_every": refit,
-                       "results": [_row(x) for x in results]})  # fmt: skip
+                       "chosen": chosen, "results": [_row(x) for x in results]})  # fmt: skip
     span = f"{series.dates[0]} → {series.dates[-1]}"
     left_out = [s.size for s in segs if s.size < args.start + MIN_SCORED]
     head = {
@@ -139,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{x['p_value']:8.3f} {x['p_ind']:8.3f} {x['p_cc']:6.3f} {x['zone']:>6s} {x['z2']:+6.2f}  "
                 f"{x['verdict']}"
             )
+        for a, m in t["chosen"].items():
+            says = m if m else "none holds: no model passes Kupiec, conditional coverage and Z2"
+            print(f"chosen at {_pct(float(a))}: {says}")
     print(
         "\nKupiec: exception count (χ²₁); indep: Christoffersen, do exceptions cluster (χ²₁); "
         "cc: both (χ²₂); zone: Basel traffic light; Z2: Acerbi–Szekely ES test (reject below −0.70). "
