@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from monitor import cli_backtest
 from monitor.errors import ConfigError
 
 __all__ = ["COMMANDS", "add_commands", "run_command"]
@@ -36,14 +37,7 @@ def add_commands(sub: Any) -> None:
     )
     s.add_argument("--timeout", type=float, default=30.0, help="live: seconds to wait for a complete book")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    b = sub.add_parser("backtest-var", help="Kupiec POF backtest of three VaR models on a CSV of prices")
-    b.add_argument("--csv", required=True, help="CSV with a header row (and optionally a date column)")
-    b.add_argument("--column", default="close", help="price column (case-insensitive; default close)")
-    b.add_argument("--window", type=int, default=250, help="historical-simulation window in rows")
-    b.add_argument(
-        "--start", type=int, default=1000, help="first scored return (earlier ones fit the models)"
-    )
-    b.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cli_backtest.add_command(sub)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -52,7 +46,7 @@ def run_command(args: argparse.Namespace) -> int:
             return _what_if(args)
         if args.command == "stress":
             return _stress(args)
-        return _backtest_var(args)
+        return cli_backtest.run(args)
     except ConfigError as exc:
         kind = {"what-if": "book", "backtest-var": "input"}.get(args.command, "config")
         print(f"perpmon: {kind} error: {exc}", file=sys.stderr)
@@ -142,66 +136,3 @@ def _stress(args: argparse.Namespace) -> int:
         if missing:
             print(f"\nincomplete book after {args.timeout:g} s: {', '.join(missing)}")
     return EXIT_RUNTIME if missing else EXIT_OK
-
-
-def _backtest_var(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from monitor.risk.backtest import CHI2_95
-    from monitor.risk.var_backtest import var_backtest
-    from monitor.whatif.price_csv import read_prices
-
-    series = read_prices(args.csv, args.column)
-    prices, dates, dropped = series.prices, series.dates, series.dropped
-    r = np.diff(np.log(np.array(prices, dtype=np.float64)))
-    if args.window < 2:
-        raise ConfigError("--window", "must be at least 2")
-    if not (max(args.window, 100) <= args.start < r.size):
-        raise ConfigError(
-            "--start", f"must be ≥ max(--window, 100) and below the {r.size} returns in the file"
-        )
-    results = var_backtest(r, (0.95, 0.99), start=args.start, window=args.window)
-    span = f"{dates[0]} → {dates[-1]}" if dates else "file order"
-    rows = [
-        {
-            "model": x.model,
-            "alpha": x.alpha,
-            "exceptions": x.kupiec.exceptions,
-            "days": x.kupiec.n,
-            "expected": x.kupiec.expected,
-            "lr": x.kupiec.lr,
-            "p_value": x.kupiec.p_value,
-            "verdict": "reject" if x.kupiec.reject else "accept",
-        }
-        for x in results
-    ]
-    if args.json:
-        _dump(
-            {
-                "csv": args.csv,
-                "column": args.column,
-                "prices": len(prices),
-                "dropped_rows": dropped,
-                "span": span,
-                "start": args.start,
-                "window": args.window,
-                "chi2_95": CHI2_95,
-                "results": rows,
-            }
-        )
-        return EXIT_OK
-    print(
-        f"backtest-var {args.csv} [{args.column}]: {len(prices)} prices ({span}), {dropped} rows dropped; "
-        f"one-day VaR of a unit long, scored on returns {args.start}…{r.size - 1} "
-        f"({r.size - args.start} days)\n"
-    )
-    print(
-        f"{'model':18s} {'VaR':>4s} {'exceptions':>10s} {'expected':>9s} {'LR':>8s} {'p-value':>8s}  verdict"
-    )
-    for x in rows:
-        print(
-            f"{x['model']:18s} {x['alpha']:4.0%} {x['exceptions']:10d} {x['expected']:9.1f} "
-            f"{x['lr']:8.3f} {x['p_value']:8.3f}  {x['verdict']}"
-        )
-    print(f"\nKupiec POF: reject the model at the 95 % level when LR > {CHI2_95:.3f} (χ²₁).")
-    return EXIT_OK

@@ -1,65 +1,168 @@
-"""Rolling one-period VaR forecasts of three models and their Kupiec POF backtest (risk-formulas §8).
+"""Rolling VaR/ES forecasts of five models and their backtests (risk-formulas §8, coverage.py).
 
-Why here and not in a test: `perpmon backtest-var` and the shipped-history test must run the
-same models on the same days, so a printed verdict is the tested one. For a unit long position,
-in log-return terms, the forecast for day t uses returns before t only:
-  * EWMA-normal: σ²_t from the RiskMetrics recursion (λ 0.94), VaR = z_α σ_t;
-  * historical: the α-quantile loss of the last `window` returns;
-  * GARCH(1,1)-t: fitted on returns before `start`, refitted on the expanding window every
-    `refit_every` days (warm-started), the recursion stepped in between; VaR from the unit-
-    variance t(ν).
-All three are scored on the same days (t ≥ start), so their exception counts compare.
+Why here and not in a test: `perpmon backtest-var` and the shipped-history tests must run the
+same models on the same steps, so a printed verdict is the tested one. For a unit long position,
+in log-return terms, the forecast made at step t uses returns before t only:
+  * ewma_normal: σ²_t from the RiskMetrics recursion (λ 0.94), VaR = z_α σ_t √h;
+  * historical_W: the α-quantile loss of the h-step sums of the last W returns;
+  * garch_t: GARCH(1,1)-t fitted on returns before `start`, refitted on the expanding window
+    every `refit_every` steps (warm-started), the recursion stepped in between; the h-step
+    variance is the sum of the recursion's forecasts, its quantile the unit-variance t(ν)'s;
+  * fhs_garch_t: the same σ, times the empirical quantile of the last `fhs_window` standardised
+    residuals r/σ (filtered historical simulation, monitor/risk/tail.py);
+  * evt_garch_t: the same σ, times a GPD tail fitted to those residuals' largest losses at each
+    refit (conditional EVT, McNeil & Frey 2000).
+For h > 1 the standardised quantile of fhs/evt/garch is scaled by the h-step σ: an
+approximation (the sum of h GARCH-t steps is not exactly t), stated wherever h > 1 is printed.
+Scoring at a horizon of h steps uses non-overlapping windows (forecasts every h steps), so
+exceptions stay independent under a correct model and Kupiec/Christoffersen keep their laws;
+overlapping windows would count one loss h times. A series split at gaps (sampling.py) is scored
+segment by segment, each with its own warm-up, and the counts pooled; returns never span a gap.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import msgspec
 import numpy as np
 from scipy.special import ndtri
 
 from monitor.risk._num import FloatArray, as_float
-from monitor.risk.backtest import Kupiec, count_exceptions, kupiec_pof
-from monitor.risk.garch import fit_garch, garch_step
+from monitor.risk.backtest import Kupiec, kupiec_pof
+from monitor.risk.coverage import Christoffersen, TrafficLight, Z2Test, christoffersen, traffic_light, z2_test
+from monitor.risk.garch import GarchParams, fit_garch, garch_filter, garch_forecast, garch_step
+from monitor.risk.reasons import Reason
+from monitor.risk.tail import GpdTail, fhs_var_es, fit_gpd_tail, gpd_var_es
 from monitor.risk.var import historical_var_es, student_t_var_es
 from monitor.risk.volatility import ewma_variance_path
 
-__all__ = ["BacktestResult", "GarchPath", "garch_path", "var_backtest", "var_forecasts"]
+__all__ = [
+    "BacktestResult",
+    "GarchPath",
+    "choose_model",
+    "default_refit_every",
+    "garch_path",
+    "holds",
+    "model_names",
+    "var_backtest",
+    "var_es_forecasts",
+    "var_forecasts",
+]
+
+FHS_WINDOW = 1000  # standardised residuals behind the FHS quantile and the GPD tail
+EVT_WINDOW = 5000
+
+
+def model_names(window: int) -> tuple[str, ...]:
+    return ("ewma_normal", f"historical_{window}", "garch_t", "fhs_garch_t", "evt_garch_t")
 
 
 class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
-    """One model at one confidence: its Kupiec POF result on `kupiec.n` days."""
+    """One model at one confidence, pooled over the scored observations of every segment."""
 
     model: str
     alpha: float
     kupiec: Kupiec
+    christoffersen: Christoffersen
+    traffic: TrafficLight
+    z2: Z2Test
 
 
 class GarchPath(msgspec.Struct, frozen=True, kw_only=True):
-    """Per scored day: the forecast variance and the ν of the fit in force; `refits` counts fits."""
+    """Per step from `start`: the forecast variance, the fit in force; σ² in-sample before `start`."""
 
     sigma2: FloatArray
     nu: FloatArray
+    fit_index: np.ndarray  # index into `fits` of the parameters in force at each scored step
+    fits: list[GarchParams]
+    sigma2_in: FloatArray  # conditional variance of returns 0 … start−1 under the first fit
     refits: int
 
 
 def garch_path(r: FloatArray, start: int, refit_every: int = 100) -> GarchPath:
-    """GARCH-t variance forecasts for days start … n−1 (a failed fit leaves NaN, never a guess)."""
+    """GARCH-t variance forecasts for steps start … n−1 (a failed fit leaves NaN, never a guess)."""
     n = r.size
     s2_out = np.full(n - start, np.nan)
     nu_out = np.full(n - start, np.nan)
+    which = np.zeros(n - start, dtype=np.int64)
     p = fit_garch(r[:start])
+    fits = [p]
+    sigma2_in = garch_filter(p, r[:start], float(np.var(r[:start])))[:start]
     s2 = p.sigma2_next
-    refits = 1
     for i, t in enumerate(range(start, n)):
         if i and i % refit_every == 0:
             p = fit_garch(r[:t], starting=p)
+            fits.append(p)
             s2 = p.sigma2_next
-            refits += 1
-        s2_out[i], nu_out[i] = s2, p.nu
+        s2_out[i], nu_out[i], which[i] = s2, p.nu, len(fits) - 1
         s2 = garch_step(p, s2, float(r[t]))
-    return GarchPath(sigma2=s2_out, nu=nu_out, refits=refits)
+    return GarchPath(
+        sigma2=s2_out, nu=nu_out, fit_index=which, fits=fits, sigma2_in=sigma2_in, refits=len(fits)
+    )
+
+
+def _h_variance(g: GarchPath, i: int, horizon: int) -> float:
+    if horizon == 1:
+        return float(g.sigma2[i])
+    return float(np.sum(garch_forecast(g.fits[int(g.fit_index[i])], float(g.sigma2[i]), horizon)))
+
+
+def var_es_forecasts(
+    returns: FloatArray,
+    alpha: float,
+    *,
+    start: int,
+    window: int = 250,
+    lam: float = 0.94,
+    garch: GarchPath | None = None,
+    refit_every: int = 100,
+    horizon: int = 1,
+) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """(VaR, ES) per model (positive losses, log-return units) at steps start, start+h, … of `returns`.
+
+    Only forecasts whose h-step window ends inside the data are made.
+    """
+    r = as_float(returns)
+    n, h = r.size, max(1, horizon)
+    times = np.arange(start, n - h + 1, h)
+    g = garch if garch is not None else garch_path(r, start, refit_every)
+    z = float(ndtri(alpha))
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    ewma_sd = np.sqrt(ewma_variance_path(r, lam)[times] * h)
+    out: dict[str, tuple[FloatArray, FloatArray]] = {
+        "ewma_normal": (ewma_sd * z, ewma_sd * pdf / (1.0 - alpha)),
+    }
+    hist_v, hist_e = np.empty(times.size), np.empty(times.size)
+    kernel = np.ones(h)
+    for k, t in enumerate(times):
+        past = r[t - window : t] if h == 1 else np.convolve(r[t - window : t], kernel, mode="valid")
+        res = historical_var_es(past, alpha)
+        hist_v[k], hist_e[k] = res.var, res.es
+    out[f"historical_{window}"] = (hist_v, hist_e)
+    resid = np.concatenate([r[:start] / np.sqrt(g.sigma2_in), r[start:] / np.sqrt(g.sigma2)])
+    gv, ge, fv, fe, ev, ee = (np.full(times.size, np.nan) for _ in range(6))
+    tail: GpdTail | None = None
+    tail_fit = -1
+    for k, t in enumerate(times):
+        i = int(t - start)
+        sd = math.sqrt(_h_variance(g, i, h)) if math.isfinite(g.sigma2[i]) else math.nan
+        t_res = student_t_var_es(sd, 1.0, alpha, float(g.nu[i]))
+        gv[k], ge[k] = t_res.var, t_res.es
+        zs = resid[max(0, t - FHS_WINDOW) : t]
+        f = fhs_var_es(zs, alpha)
+        fv[k], fe[k] = sd * f.var, sd * f.es
+        if int(g.fit_index[i]) != tail_fit:  # the GPD is refitted with the GARCH, on its residuals
+            tail_fit = int(g.fit_index[i])
+            tail = fit_gpd_tail(resid[max(0, t - EVT_WINDOW) : t])
+        assert tail is not None
+        e = gpd_var_es(tail, alpha)
+        ev[k], ee[k] = sd * e.var, sd * e.es
+    out["garch_t"] = (gv, ge)
+    out["fhs_garch_t"] = (fv, fe)
+    out["evt_garch_t"] = (ev, ee)
+    return out
 
 
 def var_forecasts(
@@ -72,41 +175,106 @@ def var_forecasts(
     garch: GarchPath | None = None,
     refit_every: int = 100,
 ) -> dict[str, FloatArray]:
-    """VaR (positive loss, log-return units) per model for days start … n−1 of finite `returns`."""
-    r = as_float(returns)
-    n = r.size
-    z = float(ndtri(alpha))
-    ewma = np.sqrt(ewma_variance_path(r, lam)[start:n]) * z
-    hist = np.array([historical_var_es(r[t - window : t], alpha).var for t in range(start, n)])
-    g = garch if garch is not None else garch_path(r, start, refit_every)
-    gvar = np.array(
-        [student_t_var_es(math.sqrt(s2), 1.0, alpha, nu).var for s2, nu in zip(g.sigma2, g.nu, strict=True)]
+    """One-step VaR per model for steps start … n−1 (the VaR half of `var_es_forecasts`)."""
+    both = var_es_forecasts(
+        returns, alpha, start=start, window=window, lam=lam, garch=garch, refit_every=refit_every
     )
-    return {"ewma_normal": ewma, f"historical_{window}d": hist, "garch_t": gvar}
+    return {m: v for m, (v, _) in both.items()}
+
+
+def realised(returns: FloatArray, start: int, horizon: int) -> FloatArray:
+    """The h-step log returns the forecasts of `var_es_forecasts` are scored on (non-overlapping)."""
+    r = as_float(returns)
+    h = max(1, horizon)
+    times = np.arange(start, r.size - h + 1, h)
+    c = np.concatenate([[0.0], np.cumsum(r)])
+    return np.asarray(c[times + h] - c[times], dtype=np.float64)
+
+
+def _bad(models: tuple[str, ...], alphas: tuple[float, ...]) -> list[BacktestResult]:
+    out = []
+    for a in alphas:
+        k = kupiec_pof(0, 0, a)
+        for m in models:
+            none = np.zeros(0)
+            cc = christoffersen([], a, k.lr)
+            z2 = z2_test(none, none, none, a)
+            out.append(
+                BacktestResult(
+                    model=m, alpha=a, kupiec=k, christoffersen=cc, traffic=traffic_light(0, 0, a), z2=z2
+                )
+            )
+    return out
 
 
 def var_backtest(
-    returns: FloatArray,
+    returns: FloatArray | Sequence[FloatArray],
     alphas: tuple[float, ...] = (0.95, 0.99),
     *,
     start: int = 1000,
     window: int = 250,
     lam: float = 0.94,
     refit_every: int = 100,
+    horizon: int = 1,
 ) -> list[BacktestResult]:
-    """Kupiec POF per model and confidence.
+    """Every test per model and confidence, on one series or on gap-free segments pooled.
 
-    Needs finite returns (a gap would shift EWMA against the days) and max(window, 100) ≤ start <
-    len(returns); otherwise every result is NaN with reason BAD_PARAMETER (never raises).
+    Each segment needs finite returns and max(window, 100) ≤ start < its length − horizon + 1 to be
+    scored; shorter segments are left out (the caller reports them). With no scorable segment, or a
+    non-finite return, every result is NaN with reason BAD_PARAMETER (never raises).
     """
-    r = as_float(returns)
-    if not (max(window, 100) <= start < r.size) or not np.all(np.isfinite(r)):
-        models = ("ewma_normal", f"historical_{window}d", "garch_t")
-        return [BacktestResult(model=m, alpha=a, kupiec=kupiec_pof(0, 0, a)) for a in alphas for m in models]
-    g = garch_path(r, start, refit_every)
+    segs = [as_float(returns)] if isinstance(returns, np.ndarray) else [as_float(s) for s in returns]
+    models = model_names(window)
+    h = max(1, horizon)
+    usable = [s for s in segs if max(window, 100) <= start and start + h <= s.size]
+    if not usable or not all(np.all(np.isfinite(s)) for s in usable):
+        return _bad(models, alphas)
+    paths = [garch_path(s, start, refit_every) for s in usable]
     out: list[BacktestResult] = []
     for alpha in alphas:
-        for model, var in var_forecasts(r, alpha, start=start, window=window, lam=lam, garch=g).items():
-            x, n = count_exceptions(r[start:], var)
-            out.append(BacktestResult(model=model, alpha=alpha, kupiec=kupiec_pof(x, n, alpha)))
+        pooled: dict[str, list[tuple[FloatArray, FloatArray, FloatArray]]] = {m: [] for m in models}
+        for s, g in zip(usable, paths, strict=True):
+            got = realised(s, start, h)
+            fc = var_es_forecasts(s, alpha, start=start, window=window, lam=lam, garch=g, horizon=h)
+            for m in models:
+                pooled[m].append((got, *fc[m]))
+        for m in models:
+            parts = pooled[m]
+            ret = np.concatenate([p[0] for p in parts])
+            var = np.concatenate([p[1] for p in parts])
+            es = np.concatenate([p[2] for p in parts])
+            ok = np.isfinite(ret) & np.isfinite(var)
+            x, n = int(np.sum(-ret[ok] > var[ok])), int(np.sum(ok))
+            k = kupiec_pof(x, n, alpha)
+            hits = [(-p[0] > p[1])[np.isfinite(p[1])] for p in parts]
+            out.append(
+                BacktestResult(
+                    model=m,
+                    alpha=alpha,
+                    kupiec=k,
+                    christoffersen=christoffersen(hits, alpha, k.lr),
+                    traffic=traffic_light(x, n, alpha),
+                    z2=z2_test(ret, var, es, alpha),
+                )
+            )
     return out
+
+
+def default_refit_every(longest: int) -> int:
+    """Every 100 steps, but at most ~50 refits on the longest stretch: a GARCH fit on 40,000 hours
+    takes ~0.5 s, and 400 of them would make an hourly backtest a quarter of an hour."""
+    return max(100, longest // 50)
+
+
+def holds(result: BacktestResult) -> bool:
+    """Does the model hold at the 95 % decision level: Kupiec, conditional coverage and ES (Z2)?"""
+    k, c, z = result.kupiec, result.christoffersen, result.z2
+    return k.n > 0 and k.reason == Reason.OK and not (k.reject or c.reject_cc or z.reject)
+
+
+def choose_model(results: list[BacktestResult], alpha: float) -> BacktestResult | None:
+    """The model the backtest supports at `alpha`: of those that hold, the one whose weaker p-value
+    (coverage or clustering) is largest — the least doubtful, not the one with the most exceptions.
+    None when no model holds: the caller says so instead of picking the least bad."""
+    ok = [r for r in results if r.alpha == alpha and holds(r)]
+    return max(ok, key=lambda r: min(r.kupiec.p_value, r.christoffersen.p_cc), default=None)

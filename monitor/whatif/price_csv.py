@@ -18,14 +18,32 @@ from monitor.errors import ConfigError
 
 __all__ = ["DATE_COLUMNS", "PriceSeries", "parse_stamp", "read_prices"]
 
-DATE_COLUMNS = ("date", "datetime", "time", "timestamp", "open_time", "unix")
+# the first of these a header has is the date column; `*_ms` columns are read as milliseconds
+DATE_COLUMNS = (
+    "date", "datetime", "time", "timestamp", "open_time", "open_time_ms", "open_time_utc", "calc_time",
+    "close_time", "unix",
+)  # fmt: skip
 
 
 class PriceSeries:
-    """Prices oldest first, their date labels (empty without a date column), rows dropped."""
+    """Prices oldest first, their date labels and Unix seconds (empty without a date column), rows dropped."""
 
-    def __init__(self, prices: list[float], dates: list[str], dropped: int) -> None:
+    def __init__(
+        self, prices: list[float], dates: list[str], dropped: int, times: list[float] | None = None
+    ) -> None:
         self.prices, self.dates, self.dropped = prices, dates, dropped
+        self.times = times or []
+
+
+def unix_seconds(stamp: float) -> float:
+    """A numeric stamp in seconds, whatever its unit: exports mix s, ms and µs (even within one file).
+
+    Seconds reach 1e11 only in the year 5138, so each larger power of 1,000 is the next unit down.
+    """
+    for limit, per_s in ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3)):
+        if abs(stamp) >= limit:
+            return stamp / per_s
+    return stamp
 
 
 def parse_stamp(stamp: str, *, day_first: bool = False) -> float | None:
@@ -87,6 +105,8 @@ def read_prices(path: str, column: str) -> PriceSeries:
         if not (math.isfinite(price) and price > 0) or key is None:
             dropped += 1
             continue
-        kept.append((key, label, price))
+        kept.append((unix_seconds(key) if dcol is not None else key, label, price))
     kept.sort(key=lambda k: k[0])
-    return PriceSeries([p for _, _, p in kept], [d for _, d, _ in kept] if dcol is not None else [], dropped)
+    dated = dcol is not None
+    times = [k for k, _, _ in kept] if dated else []
+    return PriceSeries([p for _, _, p in kept], [d for _, d, _ in kept] if dated else [], dropped, times)

@@ -18,7 +18,7 @@ from monitor.risk.var import historical_var_es
 from monitor.risk.var_backtest import var_backtest
 from monitor.risk.volatility import ewma_variance_path
 from monitor.whatif.price_csv import parse_stamp, read_prices
-from tests.unit.risk._data import DATA, btc_daily_log_returns
+from tests.unit.risk._data import DATA, btc_daily_closes, btc_daily_log_returns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,28 +44,47 @@ def newest_first_csv(path: Path, rows: int | None = None) -> Path:
 
 
 def test_backtest_var_on_the_shipped_history(tmp_path: Path) -> None:
-    """As a process on 3,115 daily closes (newest first): counts, LR and verdicts equal the library's."""
+    """As a process on 3,115 daily closes (newest first): the file's two missing days split it, the
+    short stretches after them are left out, and the counts, LR and verdicts equal the library's on
+    the long stretch."""
     csv = newest_first_csv(tmp_path / "btc.csv")
     res = subprocess.run([sys.executable, "-m", "monitor", "backtest-var", "--csv", str(csv), "--json"],
                          capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)  # fmt: skip
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    r = btc_daily_log_returns()
-    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (r.size + 1, 1, "8/17/2017 → 2026-02-27")
-    got = {(x["model"], x["alpha"]): x for x in doc["results"]}
+    chained = btc_daily_log_returns()
+    assert (doc["prices"], doc["dropped_rows"], doc["span"]) == (
+        chained.size + 1,
+        1,
+        "8/17/2017 → 2026-02-27",
+    )
+    assert (doc["step"], doc["gaps"], doc["missing_steps"]) == ("1 day", 2, 2)
+    assert (doc["segments_scored"], doc["segments_too_short"]) == (1, 2)
+    closes = btc_daily_closes()
+    dates = [ln.split(",")[0] for ln in DATA.read_text().splitlines()[4:] if ln.strip()]
+    first_gap = dates.index("2026-01-07")  # the last day before the first missing one (2026-01-08)
+    r = np.diff(np.log(closes[: first_gap + 1]))
+    assert doc["returns_left_out"] == chained.size - r.size - 2  # two returns would have spanned the gaps
+    [table] = doc["tables"]  # daily data: the one-day horizon is the step itself
+    assert table["horizon"] == "1 day"
+    got = {(x["model"], x["alpha"]): x for x in table["results"]}
     want = var_backtest(r, (0.95, 0.99), start=1000, window=250)
-    assert len(got) == len(want) == 6
+    assert len(got) == len(want) == 10
     for w in want:
         g = got[(w.model, w.alpha)]
-        assert (g["exceptions"], g["days"]) == (w.kupiec.exceptions, w.kupiec.n)
+        assert (g["exceptions"], g["observations"]) == (w.kupiec.exceptions, w.kupiec.n)
         assert g["lr"] == pytest.approx(w.kupiec.lr)
-        assert g["verdict"] == ("reject" if w.kupiec.reject else "accept")
+        assert g["kupiec_verdict"] == ("reject" if w.kupiec.reject else "accept")
+    for w in want:
+        g = got[(w.model, w.alpha)]
+        assert g["p_cc"] == pytest.approx(w.christoffersen.p_cc)
+        assert (g["zone"], g["z2"]) == (w.traffic.zone, pytest.approx(w.z2.z2))
     for alpha in (0.95, 0.99):  # the closed-form models, recomputed from the primitives
         ewma = np.sqrt(ewma_variance_path(r, 0.94)[1000 : r.size]) * float(ndtri(alpha))
         hist = np.array([historical_var_es(r[t - 250 : t], alpha).var for t in range(1000, r.size)])
-        for model, var in (("ewma_normal", ewma), ("historical_250d", hist)):
+        for model, var in (("ewma_normal", ewma), ("historical_250", hist)):
             x, n = count_exceptions(r[1000:], var)
-            assert (got[(model, alpha)]["exceptions"], got[(model, alpha)]["days"]) == (x, n)
+            assert (got[(model, alpha)]["exceptions"], got[(model, alpha)]["observations"]) == (x, n)
             assert got[(model, alpha)]["lr"] == pytest.approx(kupiec_pof(x, n, alpha).lr)
     assert got[("ewma_normal", 0.99)]["verdict"] == "reject"  # thin normal tails fail at 99 %
 
@@ -76,16 +95,20 @@ def test_backtest_var_text_table(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["backtest-var", "--csv", str(csv), "--start", "300", "--window", "100"]) == 0
     out = capsys.readouterr().out
     r = np.diff(np.log(np.loadtxt(DATA, delimiter=",", comments="#", skiprows=4, usecols=1)[:700]))
-    for w in var_backtest(r, start=300, window=100):
-        k = w.kupiec
-        verdict = "reject" if k.reject else "accept"
+    assert "step 1 day" in out and "1 day VaR of a unit long" in out
+    for w in var_backtest(r, start=300, window=100, refit_every=100):
+        k, c = w.kupiec, w.christoffersen
+        verdict = "reject" if (k.reject or c.reject_cc or w.z2.reject) else "accept"
         cells = (
             w.model,
             f"{w.alpha:.0%}",
             k.exceptions,
             f"{k.expected:.1f}",
-            f"{k.lr:.3f}",
             f"{k.p_value:.3f}",
+            f"{c.p_ind:.3f}",
+            f"{c.p_cc:.3f}",
+            w.traffic.zone,
+            re.escape(f"{w.z2.z2:+.2f}"),
         )
         line = r"\s+".join(str(c) for c in (*cells, verdict))
         assert re.search(line, out), (line, out)

@@ -17,3 +17,9 @@ def btc_daily_closes() -> np.ndarray:
 def btc_daily_log_returns() -> np.ndarray:
     c = btc_daily_closes()
     return np.diff(np.log(c))
+
+
+TESTDATA = Path(__file__).resolve().parents[2] / "testdata" / "risk"
+ETH_DAILY = TESTDATA / "binance_spot_ETHUSDT_1d_close.csv"
+BTC_HOURLY = TESTDATA / "binance_spot_BTCUSDT_1h_close.csv"
+CRASH_MINUTES = TESTDATA / "binance_um_BTCUSDT_perp_1m_crash_windows_close.csv"

@@ -65,21 +65,21 @@ def test_var_backtest_on_btc_daily(capsys: pytest.CaptureFixture[str]) -> None:
     for key in (
         ("ewma_normal", 0.95),
         ("ewma_normal", 0.99),
-        ("historical_250d", 0.95),
-        ("historical_250d", 0.99),
+        ("historical_250", 0.95),
+        ("historical_250", 0.99),
     ):
         assert out[key][:3] == PINNED[key]  # closed-form models: exact
     for key in (("garch_t", 0.95), ("garch_t", 0.99)):  # optimiser-dependent: within 2 exceptions
         assert abs(out[key][0] - PINNED[key][0]) <= 2
     # thin normal tails fail at 99 %; the fat-tailed models pass
-    assert [out[(m, 0.99)][3] for m in ("ewma_normal", "historical_250d", "garch_t")] == [True, False, False]
+    assert [out[(m, 0.99)][3] for m in ("ewma_normal", "historical_250", "garch_t")] == [True, False, False]
 
 
 PINNED: dict[tuple[str, float], tuple[int, int, float]] = {
     ("ewma_normal", 0.95): (110, 2114, 0.182),
     ("ewma_normal", 0.99): (47, 2114, 23.705),
-    ("historical_250d", 0.95): (109, 2114, 0.107),
-    ("historical_250d", 0.99): (27, 2114, 1.509),
+    ("historical_250", 0.95): (109, 2114, 0.107),
+    ("historical_250", 0.99): (27, 2114, 1.509),
     ("garch_t", 0.95): (111, 2114, 0.275),
     ("garch_t", 0.99): (20, 2114, 0.063),
 }
@@ -91,6 +91,6 @@ def test_var_backtest_bad_inputs_are_flagged_not_raised() -> None:
     gap = r.copy()
     gap[200] = np.nan
     for results in (var_backtest(gap, start=300), var_backtest(r, start=50), var_backtest(r, start=400)):
-        assert len(results) == 6
+        assert len(results) == 10
         assert {x.kupiec.reason for x in results} == {Reason.BAD_PARAMETER}
         assert all(math.isnan(x.kupiec.lr) for x in results)
