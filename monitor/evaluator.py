@@ -19,6 +19,7 @@ from monitor.evaluation.models import EMPTY_MODELS, RiskModels
 from monitor.evaluation.risk_stage import risk_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.stress import StressStage
+from monitor.evaluation.var_check import VarSelfCheck
 from monitor.records import Figures
 from monitor.store.state import Snapshot
 
@@ -47,6 +48,8 @@ class Evaluator:
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
         self._ewma = EwmaCache()  # volatility carried from tick to tick (market.py)
         self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
+        ev = cfg.evaluation  # the book's VaR scored against its own PnL, step by step (var_check.py)
+        self._var_check = VarSelfCheck(ev.volatility_sample_s, ev.var_confidences)
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
@@ -67,7 +70,9 @@ class Evaluator:
         mark("book")
         funding_spread_figures(markets, sink)
         mark("funding_spread")
-        risk_figures(snap, markets, fresh, sink, models, ev, bybit_venues=self._bybit)
+        risk_figures(
+            snap, markets, fresh, sink, models, ev, bybit_venues=self._bybit, var_check=self._var_check
+        )
         mark("risk")
         gone_figures(snap, sink, GONE_RETENTION_S)
         mark("gone")

@@ -164,6 +164,25 @@ CATALOG: dict[str, FigureSpec] = {
     "es_usd": FigureSpec(
         "Expected shortfall of the book over the horizon, positive loss.", "usd", ("method", "confidence")
     ),
+    # the daemon's own VaR backtest (monitor/evaluation/var_check.py): one-step forecasts vs the book's PnL
+    "var_backtest_observations": FigureSpec(
+        "One-step VaR forecasts scored against the book's PnL, of the last 250.",
+        "count",
+        ("method", "confidence"),
+    ),
+    "var_backtest_exceptions": FigureSpec(
+        "Of those, steps the book lost more than the forecast VaR.", "count", ("method", "confidence")
+    ),
+    "var_backtest_kupiec_pvalue_ratio": FigureSpec(
+        "Kupiec p-value of the exception count; below 0.05 the VaR model no longer holds.",
+        "ratio",
+        ("method", "confidence"),
+    ),
+    "var_backtest_christoffersen_pvalue_ratio": FigureSpec(
+        "Christoffersen conditional-coverage p-value (count and clustering); below 0.05 the model fails.",
+        "ratio",
+        ("method", "confidence"),
+    ),
     "var_any_liquidation_touch_probability_ratio": FigureSpec(
         "Monte Carlo chance that any position touches its LP within the VaR horizon.", "ratio", ()
     ),

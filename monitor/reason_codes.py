@@ -56,6 +56,7 @@ EVALUATOR_CODES = frozenset(
         "silent",
         "stale",
         "stale_mark",
+        "too_few_observations",  # the VaR self-check's p-values before 50 outcomes (var_check.py)
         "venue_shows_none",
         "zero_volatility",
     }

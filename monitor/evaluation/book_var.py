@@ -29,6 +29,7 @@ from monitor.evaluation.exposure import (
 )
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.sink import FigureRows, FigureSink
+from monitor.evaluation.var_check import VarSelfCheck
 from monitor.risk._num import FloatArray
 from monitor.risk.reasons import Reason
 from monitor.risk.var import VaRES, historical_pnl, historical_var_es, parametric_var_es, portfolio_sigma
@@ -38,11 +39,14 @@ __all__ = ["book_var_figures", "leg_exposures"]
 
 
 def leg_exposures(
-    snap: Snapshot, book: dict[tuple[str, str], MarketExposure] | None = None
+    snap: Snapshot,
+    book: dict[tuple[str, str], MarketExposure] | None = None,
+    prices: dict[Leg, float] | None = None,
 ) -> tuple[dict[Leg, float], list[Leg]]:
     """USD exposure per leg now, and the legs without a price (they make the exposure NaN).
 
-    `book`: the snapshot's `market_exposures`, when the caller has it already.
+    `book`: the snapshot's `market_exposures`, when the caller has it already; `prices`, when
+    given, receives each leg's price (the VaR self-check scores a forecast at the next step's).
     """
     out: dict[Leg, float] = {}
     unpriced: list[Leg] = []
@@ -50,12 +54,16 @@ def leg_exposures(
         if e.spot_q != 0:
             px = spot_mid(snap, venue, symbol)
             out[(venue, symbol, "spot")] = e.spot_q * px
+            if prices is not None:
+                prices[(venue, symbol, "spot")] = px
             if not px > 0:
                 unpriced.append((venue, symbol, "spot"))
         if e.positions:
             m = snap.marks.get((venue, symbol))
             px = m.mark if m is not None else math.nan
             out[(venue, symbol, "perp")] = e.perp_q * px
+            if prices is not None:
+                prices[(venue, symbol, "perp")] = px
             if not px > 0:
                 unpriced.append((venue, symbol, "perp"))
     return out, unpriced
@@ -109,9 +117,12 @@ def book_var_figures(
     sink: FigureSink,
     *,
     confidences: tuple[float, ...],
+    check: VarSelfCheck | None = None,
 ) -> None:
+    """`check`: the daemon's own backtest, given this tick's one-step forecasts (var_check.py)."""
     book = market_exposures(snap)  # once for the exposures and the Monte Carlo check
-    w_now, unpriced = leg_exposures(snap, book)
+    prices: dict[Leg, float] = {}
+    w_now, unpriced = leg_exposures(snap, book, prices)
     all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
     h = models.history
     why = ""
@@ -129,6 +140,7 @@ def book_var_figures(
     sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
+    one_step: dict[tuple[str, float], float] = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
         _emit(sink, "parametric", alpha, par, why, all_fresh, h.note)
@@ -136,7 +148,12 @@ def book_var_figures(
         if not why:
             one = historical_var_es(pnl, alpha)
             hist = VaRES(var=one.var * scale, es=one.es * scale, alpha=alpha, reason=one.reason)
+            one_step[("historical", alpha)] = one.var
+            one_step[("parametric", alpha)] = par.var / scale if par is not None else math.nan
         _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
+    if check is not None:
+        check.observe(snap.taken_at_ns, w_now, prices, one_step, why)
+        check.figures(sink, all_fresh)
     _monte_carlo(book, sink, models, confidences, all_fresh)
 
 

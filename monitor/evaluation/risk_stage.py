@@ -15,6 +15,7 @@ from monitor.evaluation.model_age import model_age_figures
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.proxy import proxy_hedge_figures
 from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.var_check import VarSelfCheck
 from monitor.store.state import Snapshot
 
 __all__ = ["risk_figures"]
@@ -28,10 +29,11 @@ def risk_figures(
     models: RiskModels,
     ev: EvaluationConfig,
     bybit_venues: frozenset[str] = frozenset(),
+    var_check: VarSelfCheck | None = None,
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`)."""
     garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
-    book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences)
+    book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences, check=var_check)
     model_age_figures(snap, models, sink, confidences=ev.var_confidences)  # after the figures it flags
     advice_figures(
         snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock, bybit_venues=bybit_venues

@@ -1,0 +1,117 @@
+"""The daemon's own VaR backtest: each step's forecast scored against the PnL the book then made.
+
+Why one step and not the VaR horizon: a one-day VaR gets one independent test a day, so a model
+that stopped holding would take months to show it. The horizon figures are the one-step model
+scaled (`book_var.horizon_scale`), so the one-step forecast (var_usd / scale) is the model itself,
+and it is scored every `volatility_sample_s`: hundreds of observations a day at 60 s. Each
+forecast is the parametric or historical VaR of the book's exposures when it was made; its
+outcome is what those exposures made at the prices one step later (simple returns per leg), so a
+position opened in between never counts against the forecast. A step the daemon did not see whole
+(a stalled loop, a restart) is not scored, and Christoffersen's transitions do not cross it.
+The last `WINDOW` outcomes feed Kupiec and Christoffersen (monitor/risk/coverage.py); the p-values
+are figures, so a rule can page on "the VaR model stopped holding" like on any other figure, and
+while too few outcomes exist they are NaN with a warm-up reason, never a reassuring 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.evaluation.exposure import Leg
+from monitor.evaluation.sink import FigureSink
+from monitor.risk.backtest import kupiec_pof
+from monitor.risk.coverage import christoffersen
+
+__all__ = ["MIN_OBSERVATIONS", "WINDOW", "VarSelfCheck"]
+
+WINDOW = 250  # outcomes kept per method and confidence: Basel's year of days, here of steps
+MIN_OBSERVATIONS = 50  # below this Kupiec can hardly reject at 99 % (0.5 exceptions expected)
+METHODS = ("parametric", "historical")  # Monte Carlo's paths span the horizon only: not scored per step
+
+
+@dataclass(slots=True)
+class _Forecast:
+    slot: int  # the step it was made in; scored in the next one
+    exposures: dict[Leg, float]  # USD per leg when made
+    prices: dict[Leg, float]
+    var: dict[tuple[str, float], float]  # one-step VaR (USD, positive loss) per method and confidence
+
+
+class VarSelfCheck:
+    """Holds the open forecast and the recent outcomes; one per evaluator, fed once per tick."""
+
+    def __init__(self, step_s: float, confidences: tuple[float, ...]) -> None:
+        self._step_ns = max(1, round(step_s * 1e9))
+        self._confidences = confidences
+        self._open: _Forecast | None = None
+        # per (method, confidence): (exception?, follows the previous outcome without a break?)
+        self._outcomes: dict[tuple[str, float], deque[tuple[bool, bool]]] = {
+            (m, a): deque(maxlen=WINDOW) for m in METHODS for a in confidences
+        }
+        self._last_scored_slot = -2
+        self.why = "not_fitted_yet"  # why no forecast is being made now ("" while one is)
+
+    def observe(
+        self,
+        now_ns: int,
+        exposures: dict[Leg, float],
+        prices: dict[Leg, float],
+        var_one_step: dict[tuple[str, float], float],
+        why: str,
+    ) -> None:
+        """Score the open forecast if its step has passed, then open this step's (once per step)."""
+        slot = now_ns // self._step_ns
+        f = self._open
+        if f is not None and slot > f.slot:
+            if slot == f.slot + 1:
+                self._score(f, prices, slot)
+            self._open = None
+        self.why = why
+        if why or self._open is not None:
+            return
+        usable = {k: v for k, v in var_one_step.items() if math.isfinite(v) and v >= 0}
+        if usable and all(math.isfinite(p) and p > 0 for p in prices.values()):
+            self._open = _Forecast(slot=slot, exposures=dict(exposures), prices=dict(prices), var=usable)
+
+    def _score(self, f: _Forecast, prices: dict[Leg, float], slot: int) -> None:
+        now = [prices.get(leg, math.nan) for leg in f.exposures]
+        if not all(math.isfinite(p) and p > 0 for p in now):
+            return  # a leg lost its price: no outcome, and the chain breaks
+        pnl = sum(w * (p / f.prices[leg] - 1.0) for (leg, w), p in zip(f.exposures.items(), now, strict=True))
+        follows = self._last_scored_slot == slot - 1
+        for key, var in f.var.items():
+            self._outcomes[key].append((pnl < -var, follows))
+        self._last_scored_slot = slot
+
+    def figures(self, sink: FigureSink, fresh: bool) -> None:
+        for (method, alpha), out in self._outcomes.items():
+            lab = {"method": method, "confidence": f"{alpha:g}"}
+            n = len(out)
+            hits = np.fromiter((h for h, _ in out), dtype=bool, count=n)
+            x = int(hits.sum())
+            sink.add("var_backtest_observations", float(n), lab, fresh=fresh)
+            sink.add("var_backtest_exceptions", float(x), lab, fresh=fresh)
+            if n < MIN_OBSERVATIONS:
+                why = self.why or f"too_few_observations: {n} of {MIN_OBSERVATIONS}"
+                sink.add("var_backtest_kupiec_pvalue_ratio", math.nan, lab, fresh=fresh, reason=why)
+                sink.add("var_backtest_christoffersen_pvalue_ratio", math.nan, lab, fresh=fresh, reason=why)
+                continue
+            k = kupiec_pof(x, n, alpha)
+            cc = christoffersen(_runs(out), alpha, k.lr)
+            sink.add("var_backtest_kupiec_pvalue_ratio", k.p_value, lab, fresh=fresh)
+            sink.add("var_backtest_christoffersen_pvalue_ratio", cc.p_cc, lab, fresh=fresh)
+
+
+def _runs(out: deque[tuple[bool, bool]]) -> list[np.ndarray]:
+    """The outcomes cut where a step was missed: transitions are counted within each run only."""
+    runs: list[list[bool]] = []
+    for hit, follows in out:
+        if follows and runs:
+            runs[-1].append(hit)
+        else:
+            runs.append([hit])
+    return [np.array(r, dtype=bool) for r in runs]
