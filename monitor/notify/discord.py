@@ -11,7 +11,7 @@ line per alert, cut with a count of the alerts left out.
 
 Request::
 
-    POST {"content": "**[FIRING critical] LiquidationDistance · binance degen BTCUSDT**",
+    POST {"content": "**CRITICAL: degen BTCUSDT is 4.92 % from liquidation (critical below 5.00 %)**",
           "embeds": [{"title": "🔴 degen BTCUSDT is 4.92 % from liquidation", "color": 13631488,
                       "description": "firing critical · binance degen BTCUSDT",
                       "fields": [{"name": "Mark", "value": "36,512.3", "inline": true}, ...],
@@ -32,6 +32,7 @@ from monitor.notify.render import (
     context_pairs,
     emoji,
     headline,
+    notice,
     ordered,
     rfc3339,
     title,
@@ -121,7 +122,7 @@ class DiscordNotifier(HttpNotifier):
 
     @staticmethod
     def payload(n: Notification) -> dict[str, Any]:
-        content = truncate(f"**{title(n)}**", MAX_CONTENT)
+        content = truncate(f"**{notice(n)}**", MAX_CONTENT)  # what a phone's notification shows
         return {"content": content, "embeds": embeds(n), "allowed_mentions": {"parse": []}}
 
     async def notify(self, n: Notification) -> None:

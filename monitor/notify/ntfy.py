@@ -24,7 +24,7 @@ import base64
 
 from monitor.notify.http_notifier import HttpNotifier
 from monitor.notify.model import Notification
-from monitor.notify.render import fit, headline, ordered, title, truncate, utf8_size
+from monitor.notify.render import fit, notice, ordered, truncate, utf8_size
 from monitor.records import AlertState, Severity
 
 __all__ = ["NtfyNotifier", "header_text"]
@@ -49,13 +49,7 @@ def header_text(text: str) -> str:
 
 
 def _title(n: Notification) -> str:
-    firing = [a for a in n.alerts if a.state is AlertState.FIRING]
-    shown = firing or list(n.alerts)
-    if len(shown) == 1:
-        a = shown[0]
-        state = a.severity.label.upper() if a.state is AlertState.FIRING else "RESOLVED"
-        return truncate(f"{state}: {headline(a)}", MAX_TITLE)
-    return truncate(title(n), MAX_TITLE)
+    return truncate(notice(n), MAX_TITLE)
 
 
 class NtfyNotifier(HttpNotifier):
@@ -70,10 +64,18 @@ class NtfyNotifier(HttpNotifier):
         where = {a.labels[k] for a in alerts[:3] for k in _TAG_LABELS if a.labels.get(k)}
         extra = [t for t in sorted(where) if t.isascii() and "," not in t]
         if not firing:
-            out = {"Title": header_text(_title(n)), "Priority": "2", "Tags": ",".join(["white_check_mark", *extra])}
+            out = {
+                "Title": header_text(_title(n)),
+                "Priority": "2",
+                "Tags": ",".join(["white_check_mark", *extra]),
+            }
         else:
             top = max(firing)
-            out = {"Title": header_text(_title(n)), "Priority": PRIORITY[top], "Tags": ",".join([TAGS[top], *extra])}
+            out = {
+                "Title": header_text(_title(n)),
+                "Priority": PRIORITY[top],
+                "Tags": ",".join([TAGS[top], *extra]),
+            }
         url = next((a.annotations["url"] for a in alerts if a.annotations.get("url")), "")
         if url.isascii() and url.startswith(("http://", "https://")):
             out["Click"] = url

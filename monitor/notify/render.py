@@ -30,6 +30,7 @@ __all__ = [
     "emoji",
     "fit",
     "headline",
+    "notice",
     "ordered",
     "rfc3339",
     "title",
@@ -60,7 +61,9 @@ def ordered(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:
 
 def where(a: AlertEvent) -> str:
     """`binance degen BTCUSDT`: the alert's identity labels, values only (one-way `BOTH` left out)."""
-    values = [a.labels[k] for k in _IDENTITY if a.labels.get(k) and not (k == "side" and a.labels[k] == "BOTH")]
+    values = [
+        a.labels[k] for k in _IDENTITY if a.labels.get(k) and not (k == "side" and a.labels[k] == "BOTH")
+    ]
     if a.labels.get("figure"):
         values.insert(0, a.labels["figure"])
     return " ".join(values)
@@ -71,14 +74,16 @@ def emoji(a: AlertEvent) -> str:
 
 
 def title(n: Notification) -> str:
-    """`[FIRING critical] LiquidationDistance · degen BTCUSDT`, or `[FIRING:3] A, B (critical)` for a group."""
+    """`[FIRING critical] LiquidationDistance · degen BTCUSDT`; for a group `[FIRING:3] A, B (critical)`."""
     firing = [a for a in n.alerts if a.state is AlertState.FIRING]
     status = "FIRING" if firing else "RESOLVED"
     shown = firing or list(n.alerts)
     if len(shown) == 1:
         a = shown[0]
         place = where(a)
-        return f"[{status} {a.severity.label}] {a.labels.get('alertname', '?')}" + (f" · {place}" if place else "")
+        return f"[{status} {a.severity.label}] {a.labels.get('alertname', '?')}" + (
+            f" · {place}" if place else ""
+        )
     names = sorted({a.labels.get("alertname", "?") for a in shown})
     top = max((a.severity for a in shown), default=None)
     sev = f" ({top.label})" if top is not None else ""
@@ -106,13 +111,23 @@ def context_pairs(a: AlertEvent) -> list[tuple[str, str]]:
     return out
 
 
+def notice(n: Notification) -> str:
+    """The line a lock screen shows: `CRITICAL: degen BTCUSDT is 4.92 % from liquidation …` for one
+    alert (`RESOLVED: …` once it is over), the group's title for several."""
+    firing = [a for a in n.alerts if a.state is AlertState.FIRING]
+    shown = firing or list(n.alerts)
+    if len(shown) == 1:
+        a = shown[0]
+        state = a.severity.label.upper() if a.state is AlertState.FIRING else "RESOLVED"
+        return f"{state}: {headline(a)}"
+    return title(n)
+
+
 def alert_line(a: AlertEvent) -> str:
     """One line per alert: mark, state, severity, name, where, and the summary."""
     head = f"{emoji(a)} {a.state.value.upper()} {a.severity.label} {a.labels.get('alertname', '?')}"
     place = where(a)
-    limit = a.annotations.get("threshold_text")
-    tail = f" (limit {limit})" if limit and limit not in headline(a) else ""
-    return f"{head}{f' [{place}]' if place else ''}: {headline(a)}{tail}"
+    return f"{head}{f' [{place}]' if place else ''}: {headline(a)}"
 
 
 def _block(a: AlertEvent) -> list[str]:

@@ -13,7 +13,7 @@ one line per alert, cut with a count of the alerts left out.
 
 Request::
 
-    POST {"text": "[FIRING critical] LiquidationDistance · binance degen BTCUSDT",
+    POST {"text": "CRITICAL: degen BTCUSDT is 4.92 % from liquidation (critical below 5.00 %)",
           "attachments": [{"color": "#d00000", "fallback": "...", "blocks": [
               {"type": "header", "text": {"type": "plain_text", "text": "🔴 ..."}},
               {"type": "section", "text": {"type": "mrkdwn", "text": "*degen BTCUSDT is 4.92 % ...*"},
@@ -34,6 +34,7 @@ from monitor.notify.render import (
     context_pairs,
     emoji,
     headline,
+    notice,
     ordered,
     title,
     truncate,
@@ -66,14 +67,20 @@ def _mrkdwn(text: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": text}
 
 
-def _section(a: AlertEvent) -> list[dict[str, Any]]:
-    head = f"{emoji(a)} *{escape(headline(a))}*\n{a.state.value} {a.severity.label} · {escape(where(a))}"
+def _section(a: AlertEvent, single: bool) -> list[dict[str, Any]]:
+    head = f"{emoji(a)} *{escape(headline(a))}*"
+    if not single:  # the header names a lone alert already
+        head += f"\n{a.state.value} {a.severity.label} · {escape(where(a))}"
     fields = [_mrkdwn(f"*{label}*\n{escape(text)}") for label, text in context_pairs(a)][:MAX_FIELDS]
     section: dict[str, Any] = {"type": "section", "text": _mrkdwn(truncate(head, MAX_TEXT))}
     if fields:
         section["fields"] = fields
     blocks = [section]
-    notes = [f"<{a.annotations['runbook']}|runbook>"] if a.annotations.get("runbook", "").startswith("http") else []
+    notes = (
+        [f"<{a.annotations['runbook']}|runbook>"]
+        if a.annotations.get("runbook", "").startswith("http")
+        else []
+    )
     notes += [f"alert `{escape(a.labels.get('alertname', '?'))}`"]
     blocks.append({"type": "context", "elements": [_mrkdwn(" · ".join(notes))]})
     return blocks
@@ -86,7 +93,7 @@ def blocks(n: Notification) -> list[dict[str, Any]]:
     alerts = ordered(n.alerts)
     if len(alerts) <= FULL_ALERTS:
         for a in alerts:
-            out += _section(a)
+            out += _section(a, single=len(alerts) == 1)
     else:
         lines = "\n".join(escape(alert_line(a)) for a in alerts)
         out.append({"type": "section", "text": _mrkdwn(truncate(lines, MAX_TEXT, unit="alerts"))})
@@ -105,12 +112,11 @@ class SlackNotifier(HttpNotifier):
 
     @staticmethod
     def payload(n: Notification) -> dict[str, Any]:
-        head = escape(title(n))
+        push = escape(notice(n))  # what a phone's notification shows
         firing = [a.severity for a in n.alerts if a.state is AlertState.FIRING]
         colour = COLOURS[max(firing)] if firing else RESOLVED_COLOUR
-        fallback = truncate(escape(headline(ordered(n.alerts)[0])), MAX_HEADER) if n.alerts else head
-        attachment = {"color": colour, "fallback": fallback, "blocks": blocks(n)}
-        return {"text": head, "attachments": [attachment]}
+        attachment = {"color": colour, "fallback": truncate(push, MAX_TEXT), "blocks": blocks(n)}
+        return {"text": truncate(push, MAX_TEXT), "attachments": [attachment]}
 
     async def notify(self, n: Notification) -> None:
         await self.post(msgspec.json.encode(self.payload(n)))

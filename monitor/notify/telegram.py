@@ -14,7 +14,7 @@ a group that does not fit is one line per alert, cut at a line (never inside a t
 Request and failure reply::
 
     POST /bot<token>/sendMessage {"chat_id": "-1001234", "parse_mode": "HTML",
-                                  "text": "<b>[FIRING critical] …</b>\n🔴 <b>degen BTCUSDT is …</b>",
+                                  "text": "🔴 <b>CRITICAL: degen BTCUSDT is 4.92 % …</b>\n<i>…</i>",
                                   "disable_web_page_preview": true}
     429 {"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 35",
          "parameters": {"retry_after": 35}}
@@ -28,7 +28,17 @@ import msgspec
 
 from monitor.notify.http_notifier import HttpNotifier, HttpOptions, json_number
 from monitor.notify.model import Notification
-from monitor.notify.render import alert_line, context_pairs, emoji, headline, ordered, title, truncate, where
+from monitor.notify.render import (
+    alert_line,
+    context_pairs,
+    emoji,
+    headline,
+    notice,
+    ordered,
+    title,
+    truncate,
+    where,
+)
 from monitor.notify.transport import HttpResponse
 from monitor.records import AlertEvent
 from monitor.secret import Secret
@@ -43,10 +53,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _block(a: AlertEvent) -> list[str]:
-    lines = [f"{emoji(a)} <b>{escape(headline(a))}</b>"]
-    lines.append(f"<i>{a.state.value} {a.severity.label} · {escape(a.labels.get('alertname', '?'))}"
-                 f" · {escape(where(a))}</i>")
+def _block(a: AlertEvent, single: bool) -> list[str]:
+    lines = [] if single else [f"{emoji(a)} <b>{escape(headline(a))}</b>"]
+    name = escape(a.labels.get("alertname", "?"))
+    lines.append(f"<i>{a.state.value} {a.severity.label} · {name} · {escape(where(a))}</i>")
     lines += [f"{escape(label)}: <code>{escape(text)}</code>" for label, text in context_pairs(a)]
     for key, label in (("url", "open perpmon"), ("runbook", "runbook")):
         link = a.annotations.get(key, "")
@@ -57,9 +67,11 @@ def _block(a: AlertEvent) -> list[str]:
 
 def html(n: Notification) -> str:
     """The message text: full blocks when they fit, else a line per alert (see the module docstring)."""
-    head = f"<b>{escape(title(n))}</b>\n"
     alerts = ordered(n.alerts)
-    full = head + "\n\n".join("\n".join(_block(a)) for a in alerts)
+    single = len(alerts) == 1
+    # the first line is what a lock screen shows: the alert itself, or the group's title
+    head = f"{emoji(alerts[0]) + ' ' if single else ''}<b>{escape(notice(n) if single else title(n))}</b>\n"
+    full = head + "\n\n".join("\n".join(_block(a, single)) for a in alerts)
     if len(full) <= MAX_TEXT:
         return full
     return truncate(head + "\n".join(escape(alert_line(a)) for a in alerts), MAX_TEXT, unit="alerts")

@@ -3,7 +3,8 @@
 Anything that already consumes Alertmanager webhooks (PagerDuty/Opsgenie bridges, in-house
 incident tools) consumes perpmon's. `title` and `text` (extra top-level keys, ignored by consumers
 that do not know them) are what a chat channel would show, and each alert's annotations carry the
-same facts one by one (`value_text`, `mark`, `distance`, … from `monitor/rules/context.py`). The URL is a `Secret` (webhook URLs carry their token in the
+same facts one by one (`value_text`, `mark`, `distance`, … from `monitor/rules/context.py`).
+The URL is a `Secret` (webhook URLs carry their token in the
 path) and is revealed only inside `notify`; every error text is redacted before it is raised.
 
 Payload::

@@ -39,8 +39,10 @@ CONTEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("carry", "Book carry"),
     ("hedge", "Hedge"),
     ("silent_for", "Silent for"),
+    ("limit", "Alert level"),
     ("lasted", "Lasted"),
 )
+_OP_WORDS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
 _KEY_LABELS = ("venue", "account", "symbol", "side", "asset", "stream", "scenario", "method", "confidence")
 _P = ("venue", "account", "symbol", "side")
 _A = ("venue", "account")
@@ -123,7 +125,9 @@ class _Context:
         spec = CATALOG.get(figure)
         unit = spec.unit if spec is not None else ""
         labels = ev.labels
-        asset = human.base_asset(labels.get("symbol", "")) if labels.get("symbol") else labels.get("asset", "")
+        asset = (
+            human.base_asset(labels.get("symbol", "")) if labels.get("symbol") else labels.get("asset", "")
+        )
         notes: dict[str, str] = {}
         value_text = self._shown(ev.value, unit, figure, labels, asset)
         if figure and not math.isnan(ev.value):
@@ -131,6 +135,9 @@ class _Context:
         threshold = _float(ev.annotations.get("threshold"))
         if threshold is not None:
             notes["threshold_text"] = self._shown(threshold, unit, figure, labels, asset)
+            op = _OP_WORDS.get(ev.annotations.get("op", ""))
+            if op and unit != "flag":
+                notes["limit"] = f"{ev.severity.label} {op} {notes['threshold_text']}"
         if rule is not None and figure == rule.figure:
             notes["summary"] = _summary(rule, ev, value_text, notes.get("threshold_text", ""), threshold)
         if spec is not None:
@@ -281,7 +288,9 @@ def _float(text: str | None) -> float | None:
         return None
 
 
-def _summary(rule: Rule, ev: AlertEvent, value_text: str, threshold_text: str, threshold: float | None) -> str:
+def _summary(
+    rule: Rule, ev: AlertEvent, value_text: str, threshold_text: str, threshold: float | None
+) -> str:
     """The rule's summary with human values, or a default a desk can read when the rule gives none."""
     if not rule.summary:
         name = rule.figure.replace("_", " ")

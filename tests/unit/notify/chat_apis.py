@@ -17,7 +17,8 @@ priority out of range fails delivery here as it would in production.
 - Telegram sendMessage (core.telegram.org/bots/api#sendmessage): `/bot<token>/sendMessage`, JSON,
   `chat_id` int or string, `text` 1–4096 chars after entity parsing, `parse_mode` one of
   HTML/Markdown/MarkdownV2 if given; with HTML, only the documented tags, balanced ("can't parse
-  entities"), and `&`, `<`, `>` escaped elsewhere; `{"ok": true, "result": {...}}`, else `{"ok": false, "error_code": 400, "description": ...}`.
+  entities"), and `&`, `<`, `>` escaped elsewhere; `{"ok": true, "result": {...}}`, else
+  `{"ok": false, "error_code": 400, "description": ...}`.
 - ntfy publish (docs.ntfy.sh/publish): POST `/<topic>`, topic `[-_A-Za-z0-9]{1,64}`; message in the
   body (≤ 4096 bytes, larger becomes an attachment); `Priority` 1–5 or min/low/default/high/max/urgent
   (40007 "invalid priority"); header values ASCII; 200 with the message as JSON.
@@ -101,7 +102,11 @@ def _discord(body: Any) -> tuple[int, str] | None:
     total = 0
     for e in embeds:
         fields = e.get("fields", [])
-        parts = [(e.get("title", ""), 256), (e.get("description", ""), 4096), (e.get("footer", {}).get("text", ""), 2048)]
+        parts = [
+            (e.get("title", ""), 256),
+            (e.get("description", ""), 4096),
+            (e.get("footer", {}).get("text", ""), 2048),
+        ]
         parts += [(f["name"], 256) for f in fields] + [(f["value"], 1024) for f in fields]
         if len(fields) > 25 or any(len(t) > n for t, n in parts) or not isinstance(e.get("color", 0), int):
             return 50035, "Invalid Form Body: embed field too long"
@@ -111,7 +116,22 @@ def _discord(body: Any) -> tuple[int, str] | None:
     return None
 
 
-_TG_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "tg-spoiler", "blockquote"}
+_TG_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "tg-spoiler",
+    "blockquote",
+}
 _TG_TAG = re.compile(r"<(/?)([a-z-]+)(?:\s[^<>]*)?>")
 
 

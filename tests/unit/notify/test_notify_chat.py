@@ -57,7 +57,7 @@ async def test_slack_format_escapes_and_colours(receiver: Receiver) -> None:
     req = await _send("slack", receiver, ev)
     body = req["json"]
     assert isinstance(body, dict)
-    assert body["text"] == "[FIRING critical] MarginRatioHigh · binance desk1 BTCUSDT"
+    assert body["text"] == "CRITICAL: a &lt;b&gt; &amp; c"
     [att] = body["attachments"]
     shown = json.dumps(att["blocks"], ensure_ascii=False)
     assert att["color"] == "#d00000" and "a &lt;b&gt; &amp; c" in shown and "a <b>" not in shown
@@ -68,7 +68,7 @@ async def test_discord_disables_mentions_and_bolds_title(receiver: Receiver) -> 
     req = await _send("discord", receiver, event())
     body = req["json"]
     assert isinstance(body, dict)
-    assert body["content"] == "**[FIRING critical] MarginRatioHigh · binance desk1 BTCUSDT**"
+    assert body["content"] == "**CRITICAL: margin ratio high on BTCUSDT**"
     assert [e["title"] for e in body["embeds"]] == ["🔴 margin ratio high on BTCUSDT"]
     assert body["allowed_mentions"] == {"parse": []}
 
@@ -80,7 +80,7 @@ async def test_telegram_posts_send_message_to_chat(receiver: Receiver) -> None:
     body = req["json"]
     assert isinstance(body, dict)
     assert body["chat_id"] == "-100123" and body["parse_mode"] == "HTML"
-    assert body["text"].startswith("<b>[FIRING critical] MarginRatioHigh · binance desk1 BTCUSDT</b>\n")
+    assert body["text"].startswith("🔴 <b>CRITICAL: margin ratio high on BTCUSDT</b>\n")
 
 
 async def test_ntfy_maps_severity_to_priority(receiver: Receiver) -> None:
