@@ -76,8 +76,10 @@ class NtfyNotifier(HttpNotifier):
                 "Priority": PRIORITY[top],
                 "Tags": ",".join([TAGS[top], *extra]),
             }
-        url = next((a.annotations["url"] for a in alerts if a.annotations.get("url")), "")
-        if url.isascii() and url.startswith(("http://", "https://")):
+        # the page to look closer (the context step's `url`), else the first alert's runbook link
+        links = [a.annotations.get(k, "") for k in ("url", "runbook") for a in alerts]
+        url = next((u for u in links if u.startswith(("http://", "https://"))), "")
+        if url.isascii():
             out["Click"] = url
         return out
 
