@@ -39,15 +39,16 @@ def _special(x: float) -> str | None:
     return None
 
 
-def number(x: float, sig: int = 6) -> str:
-    """`x` at `sig` significant digits with thousands separators, no trailing zeros (`1,234.5`)."""
+def number(x: float, sig: int = 6, *, strip: bool = True) -> str:
+    """`x` at `sig` significant digits with thousands separators (`1,234.5`), trailing zeros
+    stripped unless `strip` is False (a price keeps them: `48,117.0` beside `36,512.3`)."""
     if (s := _special(x)) is not None:
         return s
     if x == 0:
         return "0"
     digits = max(0, sig - 1 - math.floor(math.log10(abs(x))))
     text = f"{x:,.{digits}f}"
-    if "." in text:
+    if strip and "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -85,7 +86,7 @@ def price(x: float, tick: float | None = None) -> str:
     if tick is not None and tick > 0 and math.isfinite(tick):
         decimals = max(0, -math.floor(math.log10(tick) + 1e-9))
         return f"{round(x / tick) * tick:,.{decimals}f}"
-    return number(x, 6)
+    return number(x, 6, strip=False)
 
 
 def quantity(x: float, asset: str = "") -> str:

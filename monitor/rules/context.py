@@ -196,7 +196,8 @@ class _Context:
         venue_lp = self.value("venue_liquidation_price_usd", labels, _P)
         if not math.isnan(lp):
             out["liquidation_price"] = self.price(lp, labels)
-            if not math.isnan(venue_lp) and human.price(venue_lp) != human.price(lp):
+            # the venue's own LP beside perpmon's when they differ by more than a basis point
+            if not math.isnan(venue_lp) and abs(venue_lp - lp) > 1e-4 * abs(lp):
                 out["liquidation_price"] += f" (venue {self.price(venue_lp, labels)})"
         elif not math.isnan(venue_lp):
             out["liquidation_price"] = f"{self.price(venue_lp, labels)} (venue)"

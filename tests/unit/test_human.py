@@ -42,7 +42,8 @@ def test_price_at_tick_or_significant_digits() -> None:
     assert human.price(1_335.184, 0.01) == "1,335.18"
     assert human.price(0.000123456, 0.0000001) == "0.0001235"
     assert human.price(36_512.34) == "36,512.3"
-    assert human.price(0.00012345) == "0.00012345"
+    assert human.price(0.00012345) == "0.000123450"
+    assert human.price(48_117.01) == "48,117.0", "a price keeps its zeros"
 
 
 @pytest.mark.parametrize(

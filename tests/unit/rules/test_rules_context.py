@@ -44,7 +44,7 @@ def test_venue_lp_shown_when_it_differs() -> None:
     )
     items = {**figs.items, key: Figure(value=34_900.0, unit="usd", ts_ns=T0)}
     [ev] = annotate([scenario("liquidation", AlertState.FIRING)], msgspec.structs.replace(figs, items=items))
-    assert ev.annotations["liquidation_price"] == "34,716.4 (venue 34,900)"
+    assert ev.annotations["liquidation_price"] == "34,716.4 (venue 34,900.0)"
 
 
 def test_a_format_spec_in_a_summary_still_gets_the_number() -> None:
