@@ -21,7 +21,7 @@ from monitor import human
 from monitor.clock import NS_PER_S
 from monitor.figures import CATALOG
 from monitor.records import AlertEvent, AlertState, FigureKey, Figures
-from monitor.rules.model import Rule
+from monitor.rules.model import UNAVAILABLE_ALERTNAME, Rule
 
 __all__ = ["CONTEXT_FIELDS", "annotate"]
 
@@ -140,6 +140,8 @@ class _Context:
                 notes["limit"] = f"{ev.severity.label} {op} {notes['threshold_text']}"
         if rule is not None and figure == rule.figure:
             notes["summary"] = _summary(rule, ev, value_text, notes.get("threshold_text", ""), threshold)
+        elif labels.get("alertname") == UNAVAILABLE_ALERTNAME and figure:
+            notes["summary"] = _unavailable(ev, figure, value_text)
         if spec is not None:
             notes.update(self.context(figure, spec.labels, labels, asset))
         if ev.state is AlertState.RESOLVED and ev.ends_at_ns is not None and ev.ends_at_ns > ev.starts_at_ns:
@@ -278,6 +280,17 @@ class _Context:
         if parts:
             out["hedge"] = ", ".join(parts)
         return out
+
+
+def _unavailable(ev: AlertEvent, figure: str, value_text: str) -> str:
+    """`liquidation distance of binance degen BTCUSDT cannot be computed (missing_tier); blind: …`."""
+    where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
+    what = "cannot be computed" if math.isnan(ev.value) else f"is {value_text} but stale"
+    reason = ev.annotations.get("reason", "")
+    blind = ev.annotations.get("rules", "")
+    name = figure.removesuffix("_ratio").removesuffix("_usd").replace("_", " ")
+    text = f"{name} of {where} {what}" + (f" ({reason})" if reason else "")
+    return text + (f"; blind: {blind}" if blind else "")
 
 
 def _float(text: str | None) -> float | None:

@@ -83,3 +83,25 @@ def _rule_configs():  # type: ignore[no-untyped-def]
 
     cfg, _ = load_config(ROOT / "config.toml", env=PlaceholderEnv())
     return cfg.rules
+
+
+def test_figure_unavailable_reads_in_words() -> None:
+    """A figure NaN too long says which, where, why and which rules are blind, without a raw float."""
+    from monitor.rules.unavailable import UnavailableGuard
+
+    key = FigureKey(
+        name="liquidation_distance_ratio", venue="binance", account="degen", symbol="BTCUSDT", side="BOTH"
+    )
+    nan = Figures(
+        taken_at_ns=T0, items={key: Figure(value=math.nan, unit="ratio", ts_ns=T0, reason="missing_tier")}
+    )
+    [rule] = [r for r in rules() if r.name == "LiquidationDistance"]
+    guard = UnavailableGuard(30.0, 7200.0)
+    blind = {key: [(rule, rule.levels[-1].severity)]}
+    guard.step(blind, nan, T0)
+    [ev] = guard.step(blind, nan, T0 + 31 * 10**9)
+    [out] = annotate([ev], nan, rules())
+    assert out.annotations["summary"] == (
+        "liquidation distance of binance degen BTCUSDT cannot be computed (missing_tier); "
+        "blind: LiquidationDistance"
+    )
