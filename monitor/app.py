@@ -312,7 +312,13 @@ class Daemon:
         batch = [*self.unsent, *events]
         self.unsent = batch
         try:
-            await self.dispatcher.submit(batch, now, firing=self.engine.announced)
+            await self.dispatcher.submit(
+                batch,
+                now,
+                firing=lambda: annotate(
+                    self.engine.announced(), self.latest, self.engine.rules, shock=self.cfg.evaluation.shock
+                ),
+            )
         except Exception:
             self.eval_stats.held = len(batch)
             for ev in events:  # each once, when first held: the journal keeps what the outbox could not

@@ -84,13 +84,14 @@ class _Fields(dict[str, object]):
 
 def annotate(
     events: Sequence[AlertEvent],
-    figures: Figures,
+    figures: Figures | None,
     rules: Iterable[Rule] = (),
     *,
     shock: float | None = None,
     ticks: Mapping[tuple[str, str], float] | None = None,
     link: str = "",
 ) -> list[AlertEvent]:
+    # `figures` None (no tick yet) leaves the events as the engine wrote them
     """Each event with its human value, threshold, summary and context (see the module docstring).
 
     `rules` re-render their summaries with human values (`{value}` → `4.92 %`; a format spec such
@@ -98,8 +99,8 @@ def annotate(
     gives a price's tick per (venue, symbol) where known; `link` (a page to look closer) becomes the
     `url` annotation, which chat channels turn into a button or a click target.
     """
-    if not events:
-        return []
+    if not events or figures is None:
+        return list(events)
     by_name = {r.name: r for r in rules}
     ctx = _Context(figures, shock, ticks or {})
     return [ctx.event(ev, by_name.get(ev.labels.get("alertname", "")), link) for ev in events]
