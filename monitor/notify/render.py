@@ -55,8 +55,17 @@ def rfc3339(ns: int | None) -> str:
 
 
 def ordered(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:
-    """Firing first, most severe first: what to act on is what a truncated message still shows."""
-    return sorted(alerts, key=lambda a: (a.state is not AlertState.FIRING, -a.severity, a.fingerprint))
+    """Firing first, most severe first, then by name and place: what to act on is what a cut message
+    still shows, and a long group reads in an order a person can scan."""
+    return sorted(
+        alerts,
+        key=lambda a: (
+            a.state is not AlertState.FIRING,
+            -a.severity,
+            a.labels.get("alertname", ""),
+            where(a),
+        ),
+    )
 
 
 def where(a: AlertEvent) -> str:
@@ -126,8 +135,9 @@ def notice(n: Notification) -> str:
 def alert_line(a: AlertEvent) -> str:
     """One line per alert: mark, state, severity, name, where, and the summary."""
     head = f"{emoji(a)} {a.state.value.upper()} {a.severity.label} {a.labels.get('alertname', '?')}"
-    place = where(a)
-    return f"{head}{f' [{place}]' if place else ''}: {headline(a)}"
+    said = headline(a)
+    place = " ".join(p for p in where(a).split() if p not in said)  # what the summary does not name
+    return f"{head}{f' [{place}]' if place else ''}: {said}"
 
 
 def _block(a: AlertEvent) -> list[str]:

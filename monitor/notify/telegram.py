@@ -58,7 +58,7 @@ def _block(a: AlertEvent, single: bool) -> list[str]:
     name = escape(a.labels.get("alertname", "?"))
     lines.append(f"<i>{a.state.value} {a.severity.label} · {name} · {escape(where(a))}</i>")
     lines += [f"{escape(label)}: <code>{escape(text)}</code>" for label, text in context_pairs(a)]
-    for key, label in (("url", "open perpmon"), ("runbook", "runbook")):
+    for key, label in (("url", "open perpmon"), ("runbook", "runbook"))[0 if single else 1 :]:
         link = a.annotations.get(key, "")
         if link.startswith(("http://", "https://")):
             lines.append(f'<a href="{escape(link)}">{label}</a>')
@@ -71,10 +71,15 @@ def html(n: Notification) -> str:
     single = len(alerts) == 1
     # the first line is what a lock screen shows: the alert itself, or the group's title
     head = f"{emoji(alerts[0]) + ' ' if single else ''}<b>{escape(notice(n) if single else title(n))}</b>\n"
-    full = head + "\n\n".join("\n".join(_block(a, single)) for a in alerts)
+    url = next((a.annotations["url"] for a in alerts if a.annotations.get("url", "").startswith("http")), "")
+    tail = f'\n\n<a href="{escape(url)}">open perpmon</a>' if url and not single else ""
+    full = head + "\n\n".join("\n".join(_block(a, single)) for a in alerts) + tail
     if len(full) <= MAX_TEXT:
         return full
-    return truncate(head + "\n".join(escape(alert_line(a)) for a in alerts), MAX_TEXT, unit="alerts")
+    cut = truncate(
+        head + "\n".join(escape(alert_line(a)) for a in alerts), MAX_TEXT - len(tail), unit="alerts"
+    )
+    return cut + tail
 
 
 class TelegramNotifier(HttpNotifier):

@@ -66,7 +66,7 @@ def test_render_title_and_body() -> None:
     n = notification("ops", event(state=AlertState.RESOLVED, symbol="ETHUSDT"), event())
     assert title(n) == "[FIRING critical] MarginRatioHigh · binance desk1 BTCUSDT"
     assert body(n).splitlines()[0] == (
-        "🔴 FIRING critical MarginRatioHigh [binance desk1 BTCUSDT]: margin ratio high on BTCUSDT"
+        "🔴 FIRING critical MarginRatioHigh [binance desk1]: margin ratio high on BTCUSDT"
     )
     two = notification("ops", event(), event(symbol="ETHUSDT"))
     assert title(two) == "[FIRING:2] MarginRatioHigh (critical)"
