@@ -289,7 +289,7 @@ def _unavailable(ev: AlertEvent, figure: str, value_text: str) -> str:
     what = "cannot be computed" if math.isnan(ev.value) else f"is {value_text} but stale"
     reason = ev.annotations.get("reason", "")
     blind = ev.annotations.get("rules", "")
-    name = figure.removesuffix("_ratio").removesuffix("_usd").replace("_", " ")
+    name = figure.removesuffix("_usd").replace("_", " ")
     text = f"{name} of {where} {what}" + (f" ({reason})" if reason else "")
     return text + (f"; blind: {blind}" if blind else "")
 
@@ -308,9 +308,11 @@ def _summary(
 ) -> str:
     """The rule's summary with human values, or a default a desk can read when the rule gives none."""
     if not rule.summary:
-        name = rule.figure.replace("_", " ")
-        limit = f" (limit {rule.op} {threshold_text})" if threshold_text else ""
-        return f"{name} is {value_text}{limit}"
+        name = rule.figure.removesuffix("_usd").replace("_", " ")
+        where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
+        op = _OP_WORDS.get(rule.op, rule.op)
+        limit = f" ({ev.severity.label} {op} {threshold_text})" if threshold_text else ""
+        return f"{name}{f' of {where}' if where else ''} is {value_text}{limit}"
     fields = _Fields({k: ev.labels[k] for k in ev.labels if k in (*_KEY_LABELS, "alertname")})
     fields.update(
         value=_Shown(ev.value, value_text),

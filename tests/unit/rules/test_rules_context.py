@@ -102,6 +102,14 @@ def test_figure_unavailable_reads_in_words() -> None:
     [ev] = guard.step(blind, nan, T0 + 31 * 10**9)
     [out] = annotate([ev], nan, rules())
     assert out.annotations["summary"] == (
-        "liquidation distance of binance degen BTCUSDT cannot be computed (missing_tier); "
+        "liquidation distance ratio of binance degen BTCUSDT cannot be computed (missing_tier); "
         "blind: LiquidationDistance"
     )
+
+
+def test_a_rule_without_summary_gets_one_a_desk_can_read() -> None:
+    """No `summary` in config: the figure, where, the value in its unit and the level crossed."""
+    [rule] = [r for r in rules() if r.name == "MarginRatio"]
+    bare = msgspec.structs.replace(rule, summary="")
+    [ev] = annotate([scenario("margin", AlertState.FIRING)], tick_figures(False), [bare])
+    assert ev.annotations["summary"] == "margin ratio of binance degen is 61.2 % (warning above 50.0 %)"
