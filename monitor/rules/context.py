@@ -284,7 +284,7 @@ class _Context:
 
 
 def _unavailable(ev: AlertEvent, figure: str, value_text: str) -> str:
-    """`liquidation distance of binance degen BTCUSDT cannot be computed (missing_tier); blind: …`."""
+    """`liquidation distance ratio of binance degen BTCUSDT cannot be computed (missing_tier); blind: …`."""
     where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
     what = "cannot be computed" if math.isnan(ev.value) else f"is {value_text} but stale"
     reason = ev.annotations.get("reason", "")
