@@ -36,6 +36,7 @@ from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import AlertEvent, Figures
 from monitor.refit import ModelRefresher
 from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
+from monitor.rules.context import annotate
 from monitor.rules.engine import RuleEngine
 from monitor.sdnotify import SdNotify
 from monitor.shard import ShardMetrics, select_shard
@@ -283,6 +284,7 @@ class Daemon:
         figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         t2 = mono()
         events = self.engine.step(figures, now)
+        events = annotate(events, figures, self.engine.rules, shock=self.cfg.evaluation.shock)
         self.latest = figures
         t3 = mono()
         await self.submit(events, now)
@@ -313,7 +315,13 @@ class Daemon:
         batch = [*self.unsent, *events]
         self.unsent = batch
         try:
-            await self.dispatcher.submit(batch, now, firing=self.engine.announced)
+            await self.dispatcher.submit(
+                batch,
+                now,
+                firing=lambda: annotate(
+                    self.engine.announced(), self.latest, self.engine.rules, shock=self.cfg.evaluation.shock
+                ),
+            )
         except Exception:
             self.eval_stats.held = len(batch)
             for ev in events:  # each once, when first held: the journal keeps what the outbox could not

@@ -63,10 +63,13 @@ def _what_if(args: argparse.Namespace) -> int:
     from monitor.evaluation.stress import stress_table
     from monitor.evaluator import Evaluator
     from monitor.whatif.build import book_config, book_snapshot
+    from monitor.whatif.disclose import tier_sources, tier_warnings
     from monitor.whatif.report import figures_json, figures_text, stress_json, stress_text
     from monitor.whatif.schema import load_book, venue_kinds
 
     book = load_book(args.book)
+    tiers, warnings = tier_sources(book), tier_warnings(book)
+    _warn(warnings)
     now = LiveClock().now_ns()
     snap = book_snapshot(book, now)
     cfg = book_config(book)
@@ -78,6 +81,8 @@ def _what_if(args: argparse.Namespace) -> int:
             {
                 "book": args.book,
                 "venues": kinds,
+                "tiers": tiers,
+                "warnings": warnings,
                 "figures": figures_json(figures),
                 "stress": stress_json(table),
             }
@@ -85,6 +90,7 @@ def _what_if(args: argparse.Namespace) -> int:
     else:
         print(f"perpmon what-if {args.book}: the daemon's evaluator on this book (nothing connected)")
         print("margin model per venue: " + ", ".join(f"{v} {k}" for v, k in kinds.items()))
+        _print_tiers(tiers, warnings)
         print("A book has no price history: figures fitted on one (GARCH, OU, VaR) are n/a (not_fitted_yet);")
         print("the volatility-based ones use `volatility` from [[markets]] when given (docs/what-if.md).\n")
         print(figures_text(figures))
@@ -93,15 +99,39 @@ def _what_if(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn(warnings: list[str]) -> None:
+    """On stderr too when stdout is not a terminal: a warning must not hide in a file or a pipe."""
+    if not sys.stdout.isatty():
+        for w in warnings:
+            print(f"perpmon: {w}", file=sys.stderr)
+
+
+def _print_tiers(tiers: dict[str, str], warnings: list[str]) -> None:
+    print("tier tables:")
+    for k, v in tiers.items():
+        print(f"  {k}: {v}")
+    for w in warnings:
+        print(w)
+
+
 def _stress(args: argparse.Namespace) -> int:
+    import os
+
     from monitor.config import load_config
     from monitor.evaluation.stress import stress_table
     from monitor.whatif.build import book_snapshot
+    from monitor.whatif.disclose import (
+        snapshot_tier_sources,
+        tier_sources,
+        tier_warnings,
+        uncounted_collateral,
+    )
     from monitor.whatif.report import stress_json, stress_text
-    from monitor.whatif.sources import PlaceholderEnv, capture_snapshot, simulator_book
+    from monitor.whatif.sources import PlaceholderEnv, capture_snapshot, simulator_book, simulator_env
 
     missing: list[str] = []
     left_out: list[str] = []
+    generated: list[str] = []
     if args.default_book:
         from monitor.clock import LiveClock
 
@@ -110,10 +140,14 @@ def _stress(args: argparse.Namespace) -> int:
         book, left_out = simulator_book(cfg)
         snap = book_snapshot(book, now)
         source = "the simulator's default book"
+        tiers = {k: "the simulated venue's table (monitor/sim)" for k in tier_sources(book)}
+        warnings = tier_warnings(book)  # none: the default book's venues are the simulator's
     else:
         from monitor.log import configure_logging
 
-        cfg, secrets = load_config(args.config)
+        shape, _ = load_config(args.config, env=PlaceholderEnv())
+        env, generated = simulator_env(shape, os.environ)
+        cfg, secrets = load_config(args.config, env=env)
         configure_logging("warning", cfg.log.format, secrets.all())
         try:
             snap, missing = asyncio.run(capture_snapshot(cfg, secrets, timeout_s=args.timeout))
@@ -123,15 +157,34 @@ def _stress(args: argparse.Namespace) -> int:
             print(f"perpmon: stress: no live snapshot: {type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_RUNTIME
         source = "live state"
+        tiers = snapshot_tier_sources(snap, {v.name for v in cfg.venues if v.simulator})
+        warnings = uncounted_collateral(snap)
+    _warn(warnings)
     from monitor.evaluation.account_bybit import bybit_model_venues
 
     entry_valued = bybit_model_venues(cfg.venues)  # as the Evaluator decides
     table = stress_table(snap, entry_valued)
     table = dataclasses.replace(table, notes=(*table.notes, *left_out))
     if args.json:
-        _dump({"source": source, "incomplete": missing, **stress_json(table)})
+        _dump(
+            {
+                "source": source,
+                "incomplete": missing,
+                "tiers": tiers,
+                "warnings": warnings,
+                "generated_simulator_keys": generated,
+                **stress_json(table),
+            }
+        )
     else:
-        print(f"perpmon stress ({source}, {args.config})\n")
+        print(f"perpmon stress ({source}, {args.config})")
+        if generated:
+            print(
+                "simulated venues: keys for the embedded simulator's accounts generated for this run "
+                f"(not set in the environment): {', '.join(generated)}"
+            )
+        _print_tiers(tiers, warnings)
+        print()
         print(stress_text(table))
         if missing:
             print(f"\nincomplete book after {args.timeout:g} s: {', '.join(missing)}")

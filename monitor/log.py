@@ -17,9 +17,24 @@ from typing import Any
 
 import structlog
 
+from monitor.records import Severity
 from monitor.secret import REDACTED, Secret
 
-__all__ = ["add_secrets", "configure_logging"]
+__all__ = ["ALERT_LOG_LEVELS", "add_secrets", "alert_log_level", "configure_logging"]
+
+# An alert's log level follows its severity, so a journal filtered at `error` still shows every
+# critical alert and a page stands out as `critical`; a resolution is news, not trouble: `info`.
+ALERT_LOG_LEVELS = {
+    Severity.INFO: "info",
+    Severity.WARNING: "warning",
+    Severity.CRITICAL: "error",
+    Severity.PAGE: "critical",
+}
+
+
+def alert_log_level(severity: Severity, firing: bool) -> str:
+    """The structlog method name for an alert event (`info` for every resolution)."""
+    return ALERT_LOG_LEVELS[severity] if firing else "info"
 
 
 # a Binance listenKey is issued at run time, so it cannot be on the secrets list; ccxt and websockets

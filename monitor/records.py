@@ -329,6 +329,9 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
     taken_at_ns: int
     items: dict[FigureKey, Figure]
 
+    def get(self, key: FigureKey) -> Figure | None:
+        return self.items.get(key)
+
 
 # ---------------------------------------------------------------- rules → notifiers
 

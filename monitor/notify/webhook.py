@@ -1,7 +1,10 @@
 """Generic JSON webhook in Alertmanager's webhook format (version "4"), plus an idempotency key.
 
 Anything that already consumes Alertmanager webhooks (PagerDuty/Opsgenie bridges, in-house
-incident tools) consumes perpmon's. The URL is a `Secret` (webhook URLs carry their token in the
+incident tools) consumes perpmon's. `title` and `text` (extra top-level keys, ignored by consumers
+that do not know them) are what a chat channel would show, and each alert's annotations carry the
+same facts one by one (`value_text`, `mark`, `distance`, … from `monitor/rules/context.py`).
+The URL is a `Secret` (webhook URLs carry their token in the
 path) and is revealed only inside `notify`; every error text is redacted before it is raised.
 
 Payload::
@@ -9,6 +12,8 @@ Payload::
     {"version": "4", "groupKey": "...", "truncatedAlerts": 0, "status": "firing",
      "receiver": "desk", "groupLabels": {...}, "commonLabels": {...}, "commonAnnotations": {...},
      "externalURL": "", "idempotencyKey": "9f…",
+     "title": "[FIRING critical] LiquidationDistance · binance degen BTCUSDT",
+     "text": "🔴 FIRING critical LiquidationDistance [binance degen BTCUSDT]: …\n   Mark: 36,512.3 …",
      "alerts": [{"status": "firing", "labels": {...}, "annotations": {...},
                  "startsAt": "2024-08-05T03:00:00.000Z", "endsAt": "0001-01-01T00:00:00Z",
                  "generatorURL": "", "fingerprint": "3c5e…"}]}
@@ -22,7 +27,7 @@ import msgspec
 
 from monitor.notify.http_notifier import HttpNotifier
 from monitor.notify.model import Notification
-from monitor.notify.render import rfc3339
+from monitor.notify.render import body, rfc3339, title
 from monitor.notify.transport import SessionFactory
 from monitor.records import AlertEvent
 
@@ -64,6 +69,8 @@ def alertmanager_payload(n: Notification) -> dict[str, Any]:
         "externalURL": "",
         "alerts": [alert_json(a) for a in n.alerts],
         "idempotencyKey": n.idempotency_key,
+        "title": title(n),
+        "text": body(n),
     }
 
 

@@ -88,10 +88,19 @@ def market_funding_cap(m: MarketSpec, kind: VenueKind = "binance") -> float:
 
 
 def _isolated_wallet(p: PositionSpec) -> float:
-    """The file's isolated margin; omitted, what the venue holds at open: the initial margin."""
+    """The file's isolated margin; omitted, what the venue holds at open: the initial margin.
+
+    parse_book refuses an isolated leg with neither, so no leverage is ever assumed here.
+    """
     if p.margin_mode != "isolated":
         return 0.0
-    return p.isolated_wallet if p.isolated_wallet is not None else p.size * p.entry / p.leverage
+    if p.isolated_wallet is not None:
+        return p.isolated_wallet
+    if p.leverage is None:
+        raise ConfigError(
+            "positions.isolated_wallet", f"isolated {p.symbol} needs isolated_wallet or leverage"
+        )
+    return p.size * p.entry / p.leverage
 
 
 def _position(spec_side: str, size: float, mode: str, **kw: object) -> Position:
@@ -155,7 +164,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
                 entry_price=p.entry,
                 margin_mode=p.margin_mode,
                 isolated_wallet=_isolated_wallet(p),
-                leverage=p.leverage,
+                leverage=p.leverage if p.leverage is not None else math.nan,
             )
             for p in a.positions
         )

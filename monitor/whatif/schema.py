@@ -10,6 +10,13 @@ Why venues declare a kind: the kind picks the margin model (Binance re-tiers mai
 at the mark; Bybit values it at entry and has its own liquidation price), so a Bybit position
 priced as Binance would be a plausible wrong number. A venue whose *name* says Bybit but that
 declares no kind is refused rather than silently given Binance's model.
+
+No silent defaults (issue 15): a market without tiers on a venue not declared `simulator = true`
+takes the simulator's table and the output says so loudly (`monitor/whatif/disclose.py`); a tier
+table that does not cover a position, or whose `cum` disagrees with the venue's recursion, is
+refused; an isolated position without its margin or leverage is refused (the margin is the
+liquidation price); collateral that is not a stablecoin is refused (valued at par it would be a
+made-up number; coin collateral is issue 17).
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ import numpy as np
 
 from monitor.config import _key_path
 from monitor.errors import ConfigError
-from monitor.risk.margin import bracket_problem, brackets
+from monitor.evaluation.account_reference import STABLECOINS
+from monitor.risk.margin import bracket_problem, brackets, cum_from_brackets
 from monitor.risk.reasons import Reason
 from monitor.sim.brackets import BRACKETS
 from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec
@@ -63,6 +71,9 @@ class VenueSpec(_Spec, frozen=True, kw_only=True):
 
     name: Name
     kind: VenueKind = "binance"
+    # priced as perpmon's simulated venue: a market without tiers takes the simulator's table
+    # quietly; on any other venue that default is named with a warning in the output
+    simulator: bool = False
 
 
 class TierSpec(_Spec, frozen=True, kw_only=True):
@@ -98,7 +109,8 @@ class PositionSpec(_Spec, frozen=True, kw_only=True):
     size: PositiveFloat  # base units (BTC for BTCUSDT)
     entry: PositiveFloat
     margin_mode: Literal["cross", "isolated"] = "cross"
-    leverage: PositiveFloat = 10.0
+    # an isolated leg needs this or isolated_wallet (its margin is the initial margin size·entry/leverage)
+    leverage: PositiveFloat | None = None
     # isolated margin (Bybit: positionBalance); None: the initial margin size·entry/leverage
     isolated_wallet: NonNegativeFloat | None = None
 
@@ -138,14 +150,55 @@ def _check_tiers(tiers: tuple[TierSpec, ...], path: str) -> None:
     if not tiers:
         raise ConfigError(path, "give at least one tier")
     floors = np.array([t.floor for t in tiers])
-    cums = None if any(t.cum is None for t in tiers) else np.array([t.cum for t in tiers])
-    b = brackets(floors, np.array([t.mmr for t in tiers]), caps=np.array([t.cap for t in tiers]), cums=cums)
+    mmrs = np.array([t.mmr for t in tiers])
+    # a tier without `cum` takes the recursion's; every given one is checked against it
+    own = cum_from_brackets(floors, mmrs)
+    cums = np.array([float(c) if t.cum is None else t.cum for t, c in zip(tiers, own, strict=True)])
+    b = brackets(floors, mmrs, caps=np.array([t.cap for t in tiers]), cums=cums)
     problem = bracket_problem(b)
-    if problem not in (Reason.OK, Reason.TIER_BOUNDARY):
+    if problem is Reason.TIER_BOUNDARY:
+        raise ConfigError(
+            path,
+            "a `cum` disagrees with the venue's recursion (cum_n = cum_n-1 + floor_n × (mmr_n − mmr_n-1)): "
+            "maintenance margin would jump at a floor; fix it or leave `cum` out to have it computed",
+        )
+    if problem is not Reason.OK:
         raise ConfigError(
             path,
             f"not a usable bracket table ({problem.name.lower()}): floors must start at "
             "0, rise, each cap the next floor, and mmr must not fall",
+        )
+
+
+def _last_cap(m: MarketSpec, kind: VenueKind) -> float:
+    """The notional above which the market's table (the file's, else the simulator's) has no tier."""
+    if m.tiers is not None:
+        return max(t.cap for t in m.tiers)
+    if kind == "bybit":
+        spec = bybit_spec(m.symbol)
+        return spec.tiers[-1].limit if spec is not None else float("inf")
+    table = BRACKETS.get(m.symbol)
+    return table[-1].cap if table else float("inf")
+
+
+def _check_position(p: PositionSpec, m: MarketSpec, kind: VenueKind, where: str) -> None:
+    """An isolated leg has its margin; the tier table covers the leg (at mark, and at entry on Bybit)."""
+    if p.margin_mode == "isolated" and p.isolated_wallet is None and p.leverage is None:
+        raise ConfigError(
+            f"{where}.isolated_wallet",
+            "an isolated position needs its margin: give isolated_wallet (what the venue holds for it) "
+            "or leverage (the initial margin size × entry / leverage is taken)",
+        )
+    if p.margin_mode == "cross" and p.isolated_wallet:
+        raise ConfigError(f"{where}.isolated_wallet", 'only for margin_mode = "isolated"')
+    notional = p.size * (max(m.mark, p.entry) if kind == "bybit" else m.mark)
+    cap = _last_cap(m, kind)
+    if notional >= cap:
+        table = "the book's [[markets.tiers]]" if m.tiers is not None else "the simulator's default table"
+        raise ConfigError(
+            f"{where}.size",
+            f"{p.size:g} {p.symbol} is {notional:,.0f} USD of notional, beyond the last tier of {table} "
+            f"(cap {cap:,.0f}): the venue would not let it open; give the venue's full table",
         )
 
 
@@ -224,8 +277,15 @@ def _check_book(book: BookFile) -> None:
                 )
                 raise ConfigError(where, f"a second {p.symbol} position: {what}")
             legs.add(leg)
-            if p.margin_mode == "cross" and p.isolated_wallet:
-                raise ConfigError(f"{where}.isolated_wallet", 'only for margin_mode = "isolated"')
+            _check_position(p, markets[(a.venue, p.symbol)], kinds[a.venue], where)
+        for j, b in enumerate(a.balances):
+            if b.asset not in STABLECOINS and b.wallet != 0:
+                raise ConfigError(
+                    f"accounts[{i}].balances[{j}].asset",
+                    f"{b.asset} is not a stablecoin: what-if counts only {', '.join(sorted(STABLECOINS))} "
+                    "collateral, at par; valuing coin collateral (price, haircut) is not supported yet "
+                    "(issue 17). Remove it, or give its USD value after the venue's haircut as USDT",
+                )
     for i, h in enumerate(book.holdings):
         priced = markets.get((h.price_venue, h.price_symbol))
         if priced is None or priced.spot is None:

@@ -26,7 +26,7 @@ from monitor.whatif.schema import BookFile, parse_book
 if TYPE_CHECKING:
     from monitor.sim.market import Market
 
-__all__ = ["PlaceholderEnv", "book_missing", "capture_snapshot", "simulator_book"]
+__all__ = ["PlaceholderEnv", "book_missing", "capture_snapshot", "simulator_book", "simulator_env"]
 
 
 class PlaceholderEnv(Mapping[str, str]):
@@ -40,6 +40,38 @@ class PlaceholderEnv(Mapping[str, str]):
 
     def __len__(self) -> int:
         return 0
+
+
+def simulator_env(cfg: Config, environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The environment with a key for every simulated account whose variable is unset, and their names.
+
+    Why: `perpmon stress --config config.toml` on a fresh clone runs the embedded simulator, whose
+    demo accounts accept whatever key their variable holds (deploy/simulator.env only makes `make
+    run` reproducible). Demanding keys a user cannot get would make the README's command fail;
+    making them up for a real venue would be worse. So only variables that name keys of the
+    embedded simulator's accounts, or of accounts on a simulated venue, are filled, each with a
+    value derived from the variable's name (an account and its simulated twin name the same one,
+    so they agree); a variable already set is kept.
+    """
+    import hashlib
+
+    if not cfg.simulator.enabled:
+        return dict(environ), []
+    simulated = {v.name for v in cfg.venues if v.simulator}
+    names: set[str] = set()
+    for a in cfg.simulator.accounts:
+        names |= {a.api_key_env, a.api_secret_env}
+    real: set[str] = set()
+    for acct in cfg.accounts:
+        pair = {acct.api_key_env, acct.api_secret_env}
+        if acct.venue in simulated:
+            names |= pair
+        else:
+            real |= pair | ({acct.api_password_env} if acct.api_password_env else set())
+    # a variable a real venue's account reads is never made up, even if a simulated account names it too
+    filled = sorted(n for n in names - real if not environ.get(n))
+    made = {n: "sim-" + hashlib.sha256(n.encode()).hexdigest()[:60] for n in filled}
+    return {**environ, **made}, filled
 
 
 def _binance_model(v: VenueConfig) -> bool:
@@ -132,7 +164,9 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
     ]
     kinds = {v.name: "binance" for v in sim_venues} | {v.name: "bybit" for v in bybit_venues}
     priced = {m["venue"] for m in markets}
-    venues = [{"name": name, "kind": kind} for name, kind in kinds.items() if name in priced]
+    venues = [
+        {"name": name, "kind": kind, "simulator": True} for name, kind in kinds.items() if name in priced
+    ]
     book = {"venues": venues, "markets": markets, "accounts": accounts, "holdings": holdings}
     return parse_book(book), notes
 

@@ -7,13 +7,18 @@ priority out of range fails delivery here as it would in production.
 
 - Slack incoming webhook (api.slack.com/messaging/webhooks): JSON; `text` required (`no_text`),
   ≤ 40 000 chars; attachments ≤ 100 with a hex or named `color`, `mrkdwn_in` ⊆ pretext/text/fields;
-  200 `ok`, 400 `invalid_payload`.
+  Block Kit (api.slack.com/reference/block-kit): ≤ 50 blocks, a header's plain text ≤ 150, a
+  section's text ≤ 3000 and ≤ 10 fields of ≤ 2000, a button's url ≤ 3000; 200 `ok`, 400
+  `invalid_payload` / `invalid_blocks`.
 - Discord execute webhook (discord.com/developers/docs/resources/webhook): JSON; some content
   (50006 "Cannot send an empty message"); `content` ≤ 2000 (50035); `allowed_mentions.parse` ⊆
-  roles/users/everyone; 204.
+  roles/users/everyone; ≤ 10 embeds, title ≤ 256, description ≤ 4096, ≤ 25 fields of name ≤ 256
+  and value ≤ 1024, footer ≤ 2048, ≤ 6000 characters across the embeds, `color` an integer; 204.
 - Telegram sendMessage (core.telegram.org/bots/api#sendmessage): `/bot<token>/sendMessage`, JSON,
-  `chat_id` int or string, `text` 1–4096 chars, `parse_mode` one of HTML/Markdown/MarkdownV2 if
-  given; `{"ok": true, "result": {...}}`, else `{"ok": false, "error_code": 400, "description": ...}`.
+  `chat_id` int or string, `text` 1–4096 chars after entity parsing, `parse_mode` one of
+  HTML/Markdown/MarkdownV2 if given; with HTML, only the documented tags, balanced ("can't parse
+  entities"), and `&`, `<`, `>` escaped elsewhere; `{"ok": true, "result": {...}}`, else
+  `{"ok": false, "error_code": 400, "description": ...}`.
 - ntfy publish (docs.ntfy.sh/publish): POST `/<topic>`, topic `[-_A-Za-z0-9]{1,64}`; message in the
   body (≤ 4096 bytes, larger becomes an attachment); `Priority` 1–5 or min/low/default/high/max/urgent
   (40007 "invalid priority"); header values ASCII; 200 with the message as JSON.
@@ -57,6 +62,28 @@ def _slack(body: Any) -> str | None:
             return "invalid_attachments"
         if not isinstance(a.get("text", ""), str):
             return "invalid_attachments"
+        if _slack_blocks(a.get("blocks", [])) is not None:
+            return "invalid_blocks"
+    return _slack_blocks(body.get("blocks", []))
+
+
+def _slack_blocks(blocks: Any) -> str | None:
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return "invalid_blocks"
+    for b in blocks:
+        kind = b.get("type")
+        if kind == "header" and (b["text"]["type"] != "plain_text" or len(b["text"]["text"]) > 150):
+            return "invalid_blocks"
+        if kind == "section":
+            if len(b.get("text", {}).get("text", "")) > 3000:
+                return "invalid_blocks"
+            fields = b.get("fields", [])
+            if len(fields) > 10 or any(len(f["text"]) > 2000 for f in fields):
+                return "invalid_blocks"
+        if kind == "actions" and any(len(e.get("url", "")) > 3000 for e in b["elements"]):
+            return "invalid_blocks"
+        if kind not in ("header", "section", "context", "actions", "divider"):
+            return "invalid_blocks"
     return None
 
 
@@ -69,7 +96,61 @@ def _discord(body: Any) -> tuple[int, str] | None:
     parse = body.get("allowed_mentions", {}).get("parse", [])
     if not set(parse) <= {"roles", "users", "everyone"}:
         return 50035, "Invalid Form Body: allowed_mentions.parse"
+    embeds = body.get("embeds", [])
+    if len(embeds) > 10:
+        return 50035, "Invalid Form Body: embeds must be 10 or fewer"
+    total = 0
+    for e in embeds:
+        fields = e.get("fields", [])
+        parts = [
+            (e.get("title", ""), 256),
+            (e.get("description", ""), 4096),
+            (e.get("footer", {}).get("text", ""), 2048),
+        ]
+        parts += [(f["name"], 256) for f in fields] + [(f["value"], 1024) for f in fields]
+        if len(fields) > 25 or any(len(t) > n for t, n in parts) or not isinstance(e.get("color", 0), int):
+            return 50035, "Invalid Form Body: embed field too long"
+        total += sum(len(t) for t, _ in parts)
+    if total > 6000:
+        return 50035, "Invalid Form Body: embeds exceed 6000 characters"
     return None
+
+
+_TG_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "tg-spoiler",
+    "blockquote",
+}
+_TG_TAG = re.compile(r"<(/?)([a-z-]+)(?:\s[^<>]*)?>")
+
+
+def _telegram_html(text: str) -> str | None:
+    """The text after entity parsing, or None when Telegram would answer "can't parse entities"."""
+    stack: list[str] = []
+    for m in _TG_TAG.finditer(text):
+        close, name = m.group(1), m.group(2)
+        if name not in _TG_TAGS:
+            return None
+        if close:
+            if not stack or stack.pop() != name:
+                return None
+        else:
+            stack.append(name)
+    bare = _TG_TAG.sub("", text)
+    if stack or "<" in bare or ">" in bare or re.search(r"&(?!amp;|lt;|gt;|quot;)", bare):
+        return None
+    return bare.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
 
 
 def _telegram(body: Any) -> str | None:
@@ -81,10 +162,15 @@ def _telegram(body: Any) -> str | None:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         return "Bad Request: message text is empty"
-    if len(text) > 4096:
-        return "Bad Request: message is too long"
     if body.get("parse_mode") not in (None, "HTML", "Markdown", "MarkdownV2"):
         return "Bad Request: unsupported parse_mode"
+    if body.get("parse_mode") == "HTML":
+        parsed = _telegram_html(text)
+        if parsed is None:
+            return "Bad Request: can't parse entities"
+        text = parsed
+    if len(text) > 4096:
+        return "Bad Request: message is too long"
     return None
 
 

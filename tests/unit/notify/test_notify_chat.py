@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -56,28 +57,30 @@ async def test_slack_format_escapes_and_colours(receiver: Receiver) -> None:
     req = await _send("slack", receiver, ev)
     body = req["json"]
     assert isinstance(body, dict)
-    assert body["text"] == "[FIRING:1] MarginRatioHigh (critical)"
+    assert body["text"] == "CRITICAL: a &lt;b&gt; &amp; c"
     [att] = body["attachments"]
-    assert att["color"] == "#d00000" and "a &lt;b&gt; &amp; c" in att["text"]
+    shown = json.dumps(att["blocks"], ensure_ascii=False)
+    assert att["color"] == "#d00000" and "a &lt;b&gt; &amp; c" in shown and "a <b>" not in shown
 
 
 async def test_discord_disables_mentions_and_bolds_title(receiver: Receiver) -> None:
-    """Discord content starts with the bold title and allows no mentions."""
+    """Discord content is the bold title, the alert an embed, and no mention is allowed."""
     req = await _send("discord", receiver, event())
     body = req["json"]
     assert isinstance(body, dict)
-    assert body["content"].startswith("**[FIRING:1] MarginRatioHigh (critical)**\n• FIRING critical")
+    assert body["content"] == "**CRITICAL: margin ratio high on BTCUSDT**"
+    assert [e["title"] for e in body["embeds"]] == ["🔴 margin ratio high on BTCUSDT"]
     assert body["allowed_mentions"] == {"parse": []}
 
 
 async def test_telegram_posts_send_message_to_chat(receiver: Receiver) -> None:
-    """Telegram calls <base>/sendMessage with the chat id and plain text (no parse mode to break)."""
+    """Telegram calls <base>/sendMessage with the chat id and HTML (every value escaped)."""
     req = await _send("telegram", receiver, event())
     assert req["path"] == f"/hooks/{TOKEN}/sendMessage"
     body = req["json"]
     assert isinstance(body, dict)
-    assert body["chat_id"] == "-100123" and "parse_mode" not in body
-    assert body["text"].startswith("[FIRING:1] MarginRatioHigh (critical)\n")
+    assert body["chat_id"] == "-100123" and body["parse_mode"] == "HTML"
+    assert body["text"].startswith("🔴 <b>CRITICAL: margin ratio high on BTCUSDT</b>\n")
 
 
 async def test_ntfy_maps_severity_to_priority(receiver: Receiver) -> None:
@@ -85,8 +88,8 @@ async def test_ntfy_maps_severity_to_priority(receiver: Receiver) -> None:
     req = await _send("ntfy", receiver, event(severity=Severity.PAGE))
     headers = req["headers"]
     assert isinstance(headers, dict)
-    assert (headers["Title"], headers["Priority"]) == ("[FIRING:1] MarginRatioHigh (page)", "5")
-    assert str(req["text"]).startswith("• FIRING page MarginRatioHigh")
+    assert (headers["Title"], headers["Priority"]) == ("PAGE: margin ratio high on BTCUSDT", "5")
+    assert str(req["text"]).startswith("🚨 FIRING page MarginRatioHigh")
     req = await _send("ntfy", receiver, event(state=AlertState.RESOLVED))
     assert req["headers"]["Priority"] == "2"  # type: ignore[index]
 
@@ -163,7 +166,7 @@ async def test_telegram_burst_is_paced_and_overflow_merged(tmp_path: Path, recei
     await d.close()
     texts = [r["json"]["text"] for r in receiver.requests]
     assert len(texts) == 6 and d.sent_total == {"tg": 25} and d.merged_total == {"tg": 20}
-    assert texts[-1].startswith("[FIRING:20] MarginRatioHigh (critical)")
+    assert texts[-1].startswith("<b>[FIRING:20] MarginRatioHigh (critical)</b>")
     assert all(f"S{i:02d}USDT" in texts[-1] for i in range(20))
     # the sixth send is due one interval (3 s at 20/min) after the burst began, not before
     assert clock.monotonic_ns() - start >= 3 * 10**9

@@ -76,7 +76,7 @@ async def test_every_message_is_accepted_by_the_service_checks(
     assert d.given_up_total == {"chat": 0} and d.failed_total == {}
     assert len(apis.accepted[kind]) == 3 and d.sent_total == {"chat": 3}
     burst = json.dumps(apis.accepted[kind][1], ensure_ascii=False)
-    assert "C000USDT" in burst and re.search(r"… \d+ more lines", burst), "cut to the limit, and says so"
+    assert "C000USDT" in burst and re.search(r"… \d+ more alerts", burst), "cut to the limit, and says so"
 
 
 async def test_the_stand_ins_refuse_what_the_services_refuse(apis: ChatApis) -> None:

@@ -12,7 +12,7 @@ from monitor.notify import NOTIFIERS, build_notifiers
 from monitor.notify.console import ConsoleNotifier
 from monitor.notify.render import body, rfc3339, title
 from monitor.notify.route import Router
-from monitor.records import AlertState, Figures
+from monitor.records import AlertState, Figures, Severity
 from monitor.rules import HEARTBEAT_ALERTNAME, RuleEngine
 from monitor.secret import Secret
 from tests.unit.notify.notify_helpers import event, notification
@@ -36,13 +36,23 @@ def test_heartbeat_goes_only_to_receivers_that_ask_for_it() -> None:
 
 
 async def test_console_logs_firing_and_resolved() -> None:
-    """Firing alerts log at warning as `alert firing`, resolved ones at info, with labels and value."""
-    n = notification("ops", event(), event(state=AlertState.RESOLVED, symbol="ETHUSDT"))
+    """Firing alerts log as `alert firing` at their severity's level, resolved ones at info."""
+    n = notification(
+        "ops",
+        event(),
+        event(state=AlertState.RESOLVED, symbol="ETHUSDT"),
+        event(severity=Severity.WARNING, symbol="SOLUSDT"),
+        event(severity=Severity.INFO, symbol="XRPUSDT"),
+        event(severity=Severity.PAGE, symbol="DOGEUSDT"),
+    )
     with structlog.testing.capture_logs() as logs:
         await ConsoleNotifier("ops").notify(n)
     assert [(e["event"], e["log_level"], e["symbol"]) for e in logs] == [
-        ("alert firing", "warning", "BTCUSDT"),
+        ("alert firing", "error", "BTCUSDT"),
         ("alert resolved", "info", "ETHUSDT"),
+        ("alert firing", "warning", "SOLUSDT"),
+        ("alert firing", "info", "XRPUSDT"),
+        ("alert firing", "critical", "DOGEUSDT"),
     ]
     assert (logs[0]["alertname"], logs[0]["severity"], logs[0]["value"]) == (
         "MarginRatioHigh",
@@ -54,10 +64,12 @@ async def test_console_logs_firing_and_resolved() -> None:
 def test_render_title_and_body() -> None:
     """Titles count firing alerts and name the top severity; bodies list firing first."""
     n = notification("ops", event(state=AlertState.RESOLVED, symbol="ETHUSDT"), event())
-    assert title(n) == "[FIRING:1] MarginRatioHigh (critical)"
-    assert (
-        body(n).splitlines()[0].startswith("• FIRING critical MarginRatioHigh [venue=binance account=desk1")
+    assert title(n) == "[FIRING critical] MarginRatioHigh · binance desk1 BTCUSDT"
+    assert body(n).splitlines()[0] == (
+        "🔴 FIRING critical MarginRatioHigh [binance desk1]: margin ratio high on BTCUSDT"
     )
+    two = notification("ops", event(), event(symbol="ETHUSDT"))
+    assert title(two) == "[FIRING:2] MarginRatioHigh (critical)"
     assert rfc3339(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123Z"
 
 

@@ -1,0 +1,326 @@
+"""Alert context: each event annotated, in words a desk reads, from the same tick's Figures.
+
+Why a step of its own between the engine and the outbox: the engine decides *whether* to tell
+someone; a person woken by it needs *what it takes* — which book and leg, how far (4.92 %, 1.3 σ),
+mark and liquidation price, the margin ratio and the top-up that survives the configured shock, the
+funding per interval and a year, how long a feed has been silent. Those are other figures of the
+same tick, so they are read here, by key, with `figures.get` (no scan of the tick), and written as
+annotations: every channel renders the same facts, and the webhook's JSON carries them too.
+
+Pure: events and Figures in, new events out; an event whose figures are missing keeps what it
+has (a resolved "figure gone" alert has no mark to show). The numbers are formatted by
+`monitor/human.py`; the machine-readable `value` and `threshold` annotations are left as they were.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+from monitor import human
+from monitor.clock import NS_PER_S
+from monitor.figures import CATALOG
+from monitor.records import AlertEvent, AlertState, FigureKey, Figures
+from monitor.rules.model import UNAVAILABLE_ALERTNAME, Rule
+
+__all__ = ["CONTEXT_FIELDS", "annotate"]
+
+# annotation key → label, in the order a person reads them (render.py shows them in this order)
+CONTEXT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("position", "Position"),
+    ("mark", "Mark"),
+    ("liquidation_price", "Liquidation price"),
+    ("distance", "Distance to liquidation"),
+    ("margin_ratio", "Margin ratio"),
+    ("margin", "Margin"),
+    ("topup", "Top-up"),
+    ("funding", "Funding"),
+    ("next_funding", "Next funding"),
+    ("carry", "Book carry"),
+    ("hedge", "Hedge"),
+    ("silent_for", "Silent for"),
+    ("limit", "Alert level"),
+    ("lasted", "Lasted"),
+)
+_OP_WORDS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
+_KEY_LABELS = ("venue", "account", "symbol", "side", "asset", "stream", "scenario", "method", "confidence")
+_P = ("venue", "account", "symbol", "side")
+_A = ("venue", "account")
+_M = ("venue", "symbol")
+_FUNDING = frozenset(
+    {
+        "funding_rate_ratio",
+        "funding_rate_annualized_ratio",
+        "funding_interval_seconds",
+        "funding_next_timestamp_seconds",
+        "funding_settled_rate_ratio",
+        "funding_spread_annualized_ratio",
+    }
+)
+_BOOK_FUNDING = frozenset({"funding_carry_usd_per_day", "venue_funding_carry_usd_per_day"})
+
+
+class _Shown(float):
+    """A float whose plain `{value}` prints the human text and `{value:.2f}` still formats the number."""
+
+    text: str
+
+    def __new__(cls, x: float, text: str) -> _Shown:
+        out = super().__new__(cls, x)
+        out.text = text
+        return out
+
+    def __format__(self, spec: str) -> str:
+        return self.text if not spec else format(float(self), spec)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Fields(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def annotate(
+    events: Sequence[AlertEvent],
+    figures: Figures | None,
+    rules: Iterable[Rule] = (),
+    *,
+    shock: float | None = None,
+    ticks: Mapping[tuple[str, str], float] | None = None,
+    link: str = "",
+) -> list[AlertEvent]:
+    # `figures` None (no tick yet) leaves the events as the engine wrote them
+    """Each event with its human value, threshold, summary and context (see the module docstring).
+
+    `rules` re-render their summaries with human values (`{value}` → `4.92 %`; a format spec such
+    as `{value:.3f}` still gets the number); `shock` names the move the top-up survives; `ticks`
+    gives a price's tick per (venue, symbol) where known; `link` (a page to look closer) becomes the
+    `url` annotation, which chat channels turn into a button or a click target.
+    """
+    if not events or figures is None:
+        return list(events)
+    by_name = {r.name: r for r in rules}
+    ctx = _Context(figures, shock, ticks or {})
+    return [ctx.event(ev, by_name.get(ev.labels.get("alertname", "")), link) for ev in events]
+
+
+class _Context:
+    def __init__(self, figures: Figures, shock: float | None, ticks: Mapping[tuple[str, str], float]) -> None:
+        self.figures = figures
+        self.shock = shock
+        self.ticks = ticks
+
+    def value(self, name: str, labels: Mapping[str, str], keys: tuple[str, ...]) -> float:
+        fig = self.figures.get(FigureKey(name=name, **{k: labels.get(k, "") for k in keys}))
+        return math.nan if fig is None else fig.value
+
+    def price(self, x: float, labels: Mapping[str, str]) -> str:
+        return human.price(x, self.ticks.get((labels.get("venue", ""), labels.get("symbol", ""))))
+
+    # ------------------------------------------------------------ one event
+
+    def event(self, ev: AlertEvent, rule: Rule | None, link: str) -> AlertEvent:
+        figure = ev.labels.get("figure") or ev.annotations.get("figure", "")
+        spec = CATALOG.get(figure)
+        unit = spec.unit if spec is not None else ""
+        labels = ev.labels
+        asset = (
+            human.base_asset(labels.get("symbol", "")) if labels.get("symbol") else labels.get("asset", "")
+        )
+        notes: dict[str, str] = {}
+        value_text = self._shown(ev.value, unit, figure, labels, asset)
+        if figure and not math.isnan(ev.value):
+            notes["value_text"] = value_text
+        threshold = _float(ev.annotations.get("threshold"))
+        if threshold is not None:
+            notes["threshold_text"] = self._shown(threshold, unit, figure, labels, asset)
+            op = _OP_WORDS.get(ev.annotations.get("op", ""))
+            if op and unit != "flag":
+                notes["limit"] = f"{ev.severity.label} {op} {notes['threshold_text']}"
+        if rule is not None and figure == rule.figure:
+            notes["summary"] = _summary(rule, ev, value_text, notes.get("threshold_text", ""), threshold)
+        elif labels.get("alertname") == UNAVAILABLE_ALERTNAME and figure:
+            notes["summary"] = _unavailable(ev, figure, value_text)
+        if spec is not None:
+            notes.update(self.context(figure, spec.labels, labels, asset))
+        if ev.state is AlertState.RESOLVED and ev.ends_at_ns is not None and ev.ends_at_ns > ev.starts_at_ns:
+            notes["lasted"] = human.duration((ev.ends_at_ns - ev.starts_at_ns) / NS_PER_S)
+        if link:
+            notes["url"] = link
+        return AlertEvent(
+            fingerprint=ev.fingerprint,
+            labels=ev.labels,
+            annotations={**ev.annotations, **notes},
+            state=ev.state,
+            severity=ev.severity,
+            starts_at_ns=ev.starts_at_ns,
+            ends_at_ns=ev.ends_at_ns,
+            value=ev.value,
+            event_ns=ev.event_ns,
+        )
+
+    def _shown(self, x: float, unit: str, figure: str, labels: Mapping[str, str], asset: str) -> str:
+        if unit == "usd" and figure.endswith("_price_usd"):
+            return self.price(x, labels)
+        if figure == "position_quantity":
+            return f"{'long' if x > 0 else 'short' if x < 0 else 'flat'} {human.quantity(x, asset)}"
+        return human.by_unit(x, unit, asset=asset)
+
+    def context(
+        self, figure: str, keys: tuple[str, ...], labels: Mapping[str, str], asset: str
+    ) -> dict[str, str]:
+        if keys == _P:
+            return {**self.position(labels, asset), **self.account(labels, brief=True)}
+        if keys == _A:
+            return self.account(labels, brief=False)
+        if figure in _FUNDING and keys == _M:
+            return self.funding(labels, asset)
+        if figure in _BOOK_FUNDING or figure in ("hedge_ratio", "net_delta", "net_delta_usd"):
+            return self.book(labels, asset)
+        if keys == ("venue", "stream"):
+            age = self.value("feed_last_message_age_seconds", labels, keys)
+            return {} if math.isnan(age) else {"silent_for": human.duration(age)}
+        return {}
+
+    def position(self, labels: Mapping[str, str], asset: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        qty = self.value("position_quantity", labels, _P)
+        if not math.isnan(qty) and qty != 0:
+            notional = self.value("position_notional_usd", labels, _P)
+            side = "long" if qty > 0 else "short"
+            size = f"{side} {human.quantity(qty, asset)}"
+            out["position"] = size if math.isnan(notional) else f"{size} ({human.usd(notional)})"
+        mark = self.value("mark_price_usd", labels, _M)
+        if not math.isnan(mark):
+            out["mark"] = self.price(mark, labels)
+        lp = self.value("liquidation_price_usd", labels, _P)
+        venue_lp = self.value("venue_liquidation_price_usd", labels, _P)
+        if not math.isnan(lp):
+            out["liquidation_price"] = self.price(lp, labels)
+            # the venue's own LP beside perpmon's when they differ by more than a basis point
+            if not math.isnan(venue_lp) and abs(venue_lp - lp) > 1e-4 * abs(lp):
+                out["liquidation_price"] += f" (venue {self.price(venue_lp, labels)})"
+        elif not math.isnan(venue_lp):
+            out["liquidation_price"] = f"{self.price(venue_lp, labels)} (venue)"
+        dist = self.value("liquidation_distance_ratio", labels, _P)
+        dsig = self.value("liquidation_distance_sigma", labels, _P)
+        parts = [t for x, t in ((dist, human.pct(dist)), (dsig, human.sigma(dsig))) if not math.isnan(x)]
+        if parts:
+            out["distance"] = " · ".join(parts)
+        iso = self.value("position_margin_ratio", labels, _P)
+        if not math.isnan(iso):
+            out["margin_ratio"] = f"{human.pct(iso)} (isolated)"
+        topup = self.value("position_topup_for_shock_usd", labels, _P)
+        if not math.isnan(topup):
+            out["topup"] = self._topup(topup)
+        return out
+
+    def account(self, labels: Mapping[str, str], *, brief: bool) -> dict[str, str]:
+        out: dict[str, str] = {}
+        ratio = self.value("margin_ratio", labels, _A)
+        if not math.isnan(ratio):
+            out["margin_ratio"] = f"{human.pct(ratio)} (cross; 100 % liquidates)"
+        if not brief:
+            balance = self.value("margin_balance_usd", labels, _A)
+            maint = self.value("maintenance_margin_usd", labels, _A)
+            headroom = self.value("margin_headroom_usd", labels, _A)
+            parts = []
+            if not math.isnan(balance):
+                parts.append(f"balance {human.usd(balance)}")
+            if not math.isnan(maint):
+                parts.append(f"maintenance {human.usd(maint)}")
+            if not math.isnan(headroom):
+                parts.append(f"headroom {human.usd(headroom)}")
+            if parts:
+                out["margin"] = ", ".join(parts)
+        topup = self.value("topup_for_shock_usd", labels, _A)
+        if not math.isnan(topup):
+            out.setdefault("topup", self._topup(topup))
+        return out
+
+    def _topup(self, x: float) -> str:
+        move = f"a {human.pct(self.shock)} adverse move" if self.shock is not None else "the configured shock"
+        if x <= 0:
+            return f"none needed: survives {move}"
+        return f"{human.usd(x)} survives {move}"
+
+    def funding(self, labels: Mapping[str, str], asset: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        rate = self.value("funding_rate_ratio", labels, _M)
+        yearly = self.value("funding_rate_annualized_ratio", labels, _M)
+        interval = self.value("funding_interval_seconds", labels, _M)
+        parts = []
+        if not math.isnan(rate):
+            every = f" per {human.duration(interval)}" if not math.isnan(interval) else " per interval"
+            parts.append(f"{human.pct(rate)}{every}")
+        if not math.isnan(yearly):
+            parts.append(f"{human.pct(yearly)} a year")
+        if parts:
+            out["funding"] = " · ".join(parts)
+        nxt = self.value("funding_next_timestamp_seconds", labels, _M)
+        if not math.isnan(nxt) and nxt > 0:
+            out["next_funding"] = "in " + human.duration(max(0.0, nxt - self.figures.taken_at_ns / NS_PER_S))
+        out.update(self.book({"asset": asset}, asset))
+        return out
+
+    def book(self, labels: Mapping[str, str], asset: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        carry = self.value("funding_carry_usd_per_day", labels, ("asset",))
+        if not math.isnan(carry):
+            verb = "receives" if carry >= 0 else "pays"
+            out["carry"] = f"the {asset} book {verb} {human.usd(abs(carry))} a day"
+        ratio = self.value("hedge_ratio", labels, ("asset",))
+        delta = self.value("net_delta", labels, ("asset",))
+        parts = []
+        if not math.isnan(ratio):
+            parts.append(f"ratio {human.pct(ratio)}")
+        if not math.isnan(delta):
+            parts.append(f"net delta {human.number(delta)} {asset}".rstrip())
+        if parts:
+            out["hedge"] = ", ".join(parts)
+        return out
+
+
+def _unavailable(ev: AlertEvent, figure: str, value_text: str) -> str:
+    """`liquidation distance ratio of binance degen BTCUSDT cannot be computed (missing_tier); blind: …`."""
+    where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
+    what = "cannot be computed" if math.isnan(ev.value) else f"is {value_text} but stale"
+    reason = ev.annotations.get("reason", "")
+    blind = ev.annotations.get("rules", "")
+    name = figure.removesuffix("_usd").replace("_", " ")
+    text = f"{name} of {where} {what}" + (f" ({reason})" if reason else "")
+    return text + (f"; blind: {blind}" if blind else "")
+
+
+def _float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _summary(
+    rule: Rule, ev: AlertEvent, value_text: str, threshold_text: str, threshold: float | None
+) -> str:
+    """The rule's summary with human values, or a default a desk can read when the rule gives none."""
+    if not rule.summary:
+        name = rule.figure.removesuffix("_usd").replace("_", " ")
+        where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
+        op = _OP_WORDS.get(rule.op, rule.op)
+        limit = f" ({ev.severity.label} {op} {threshold_text})" if threshold_text else ""
+        return f"{name}{f' of {where}' if where else ''} is {value_text}{limit}"
+    fields = _Fields({k: ev.labels[k] for k in ev.labels if k in (*_KEY_LABELS, "alertname")})
+    fields.update(
+        value=_Shown(ev.value, value_text),
+        threshold=_Shown(math.nan if threshold is None else threshold, threshold_text),
+        severity=ev.severity.label,
+        figure=rule.figure,
+    )
+    try:
+        return rule.summary.format_map(fields)
+    except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+        return ev.annotations.get("summary", rule.summary)

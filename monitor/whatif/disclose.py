@@ -1,0 +1,83 @@
+"""What a what-if or stress answer rests on, said out loud: whose tier table, what collateral was left out.
+
+Why: the same 2,500 ETH long reads a margin ratio of 0.20 on Binance's brackets and 1.15 (past
+liquidation) on the simulator's. A number that silently took a default is worse than no number, so
+every table names the tier table it used for each market, and a default on a venue that is not the
+simulator is a warning printed before the figures (and listed under `warnings` in JSON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from monitor.evaluation.account_reference import STABLECOINS
+from monitor.store.state import Snapshot
+from monitor.whatif.schema import BookFile, venue_kinds
+
+__all__ = ["snapshot_tier_sources", "tier_sources", "tier_warnings", "uncounted_collateral"]
+
+_DEFAULT = {
+    "binance": "the simulator's Binance brackets (monitor/sim/brackets.py)",
+    "bybit": "the simulator's Bybit risk limits (monitor/sim/bybit_symbols.py)",
+}
+_WHERE = {"binance": "GET /fapi/v1/leverageBracket", "bybit": "GET /v5/market/risk-limit"}
+
+
+def _simulated(book: BookFile) -> set[str]:
+    return {v.name for v in book.venues if v.simulator}
+
+
+def tier_sources(book: BookFile) -> dict[str, str]:
+    """`venue/symbol` → the tier table the figures used."""
+    kinds = venue_kinds(book)
+    out: dict[str, str] = {}
+    for m in book.markets:
+        if m.tiers is not None:
+            out[f"{m.venue}/{m.symbol}"] = f"the book's [[markets.tiers]] ({len(m.tiers)} tiers)"
+        else:
+            out[f"{m.venue}/{m.symbol}"] = _DEFAULT[kinds[m.venue]]
+    return out
+
+
+def tier_warnings(book: BookFile) -> list[str]:
+    """A default table on a venue the book does not declare as the simulator: the figures may be wrong."""
+    kinds = venue_kinds(book)
+    sim = _simulated(book)
+    return [
+        f"WARNING {m.venue}/{m.symbol}: the book gives no tiers, so margin and liquidation figures use "
+        f"{_DEFAULT[kinds[m.venue]]}, not the venue's current table; give [[markets.tiers]] from "
+        f'{_WHERE[kinds[m.venue]]} (or declare [[venues]] name = "{m.venue}", simulator = true)'
+        for m in book.markets
+        if m.tiers is None and m.venue not in sim and m.symbol
+    ]
+
+
+def snapshot_tier_sources(snap: Snapshot, simulated: Collection[str]) -> dict[str, str]:
+    """`venue/account/symbol` → where a live snapshot's tiers came from, for every leg held.
+
+    A leg without tiers is named too: its margin figures are n/a, never priced on a default.
+    """
+    out: dict[str, str] = {}
+    for (venue, account), acct in sorted(snap.accounts.items()):
+        for symbol in sorted({p.symbol for p in acct.positions if p.qty != 0}):
+            t = snap.tiers.get((venue, account, symbol))
+            whose = "the simulated venue's table" if venue in simulated else "the venue's own table"
+            out[f"{venue}/{account}/{symbol}"] = (
+                f"{whose}, fetched ({len(t.brackets)} tiers)" if t is not None else "none fetched: n/a"
+            )
+    return out
+
+
+def uncounted_collateral(snap: Snapshot) -> list[str]:
+    """Balances the table does not value (not a stablecoin): named, never silently dropped."""
+    out: list[str] = []
+    for (venue, account), acct in sorted(snap.accounts.items()):
+        for b in acct.balances:
+            if b.asset not in STABLECOINS and b.wallet_balance != 0:
+                out.append(
+                    f"WARNING {venue}/{account}: {b.wallet_balance:,.8g} {b.asset} of collateral is not "
+                    "counted "
+                    f"(only {', '.join(sorted(STABLECOINS))} count, at par; coin collateral: issue 17), so "
+                    "this account's equity and margin are understated"
+                )
+    return out
