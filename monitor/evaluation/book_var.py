@@ -140,6 +140,9 @@ def book_var_figures(
     sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
+    due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
+    one_pnl = historical_pnl(h.one_step, w) if due and not why else np.zeros(0)
+    one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
     one_step: dict[tuple[str, float], float] = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
@@ -148,8 +151,9 @@ def book_var_figures(
         if not why:
             one = historical_var_es(pnl, alpha)
             hist = VaRES(var=one.var * scale, es=one.es * scale, alpha=alpha, reason=one.reason)
-            one_step[("historical", alpha)] = one.var
-            one_step[("parametric", alpha)] = par.var / scale if par is not None else math.nan
+            if due:  # the one-step model under the horizon figure, scored one step later
+                one_step[("historical", alpha)] = historical_var_es(one_pnl, alpha).var
+                one_step[("parametric", alpha)] = parametric_var_es(one_sigma, 1.0, alpha).var
         _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
     if check is not None:
         check.observe(snap.taken_at_ns, w_now, prices, one_step, why)

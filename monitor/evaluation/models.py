@@ -80,6 +80,10 @@ class ReturnHistory:
     returns: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     cov: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     steps: int = 1  # 1: rows span the horizon; T > 1: one-step rows, T of them make the horizon
+    # the one-step rows and their covariance whatever `returns` holds: the VaR self-check scores the
+    # one-step model every step (monitor/evaluation/var_check.py), the horizon figures use `returns`
+    one_step: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    one_step_cov: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     note: str = ""
     reason: str = "not_fitted_yet"
     fitted_at_ns: int = 0  # time of the snapshot it was built from; 0: never
@@ -191,6 +195,7 @@ def return_history(
     cov = np.atleast_2d(np.cov(r, rowvar=False))
     if not np.all(np.diag(cov) > 0):  # a flat leg is a dead feed (the grid carries its last price)
         return ReturnHistory(legs=legs, returns=r, reason="zero_volatility")
+    one, one_cov = r, cov
     t = max(1, horizon_steps)
     n = r.shape[0]
     steps, note = 1, ""
@@ -201,9 +206,11 @@ def return_history(
         note = "few_independent_windows" if n < 10 * t else ""
     elif t > 1:
         steps, note = t, "autocorrelation_scaled"
-    r.flags.writeable = False
-    cov.flags.writeable = False
-    return ReturnHistory(legs=legs, returns=r, cov=cov, steps=steps, note=note, reason="")
+    for a in (r, cov, one, one_cov):
+        a.flags.writeable = False
+    return ReturnHistory(
+        legs=legs, returns=r, cov=cov, steps=steps, note=note, reason="", one_step=one, one_step_cov=one_cov
+    )
 
 
 def book_legs(snap: Snapshot) -> tuple[Leg, ...]:

@@ -1,9 +1,10 @@
 """The daemon's own VaR backtest: each step's forecast scored against the PnL the book then made.
 
 Why one step and not the VaR horizon: a one-day VaR gets one independent test a day, so a model
-that stopped holding would take months to show it. The horizon figures are the one-step model
-scaled (`book_var.horizon_scale`), so the one-step forecast (var_usd / scale) is the model itself,
-and it is scored every `volatility_sample_s`: hundreds of observations a day at 60 s. Each
+that stopped holding would take months to show it. The horizon figures are built from the same
+joint history of the legs' grid returns (overlapping horizon windows of it, or its one-step rows
+scaled); the one-step rows themselves (`ReturnHistory.one_step`) give a one-step forecast by the
+same method, scored every `volatility_sample_s`: hundreds of observations a day at 60 s. Each
 forecast is the parametric or historical VaR of the book's exposures when it was made; its
 outcome is what those exposures made at the prices one step later (simple returns per leg), so a
 position opened in between never counts against the forecast. A step the daemon did not see whole
@@ -54,6 +55,14 @@ class VarSelfCheck:
         }
         self._last_scored_slot = -2
         self.why = "not_fitted_yet"  # why no forecast is being made now ("" while one is)
+
+    def due(self, now_ns: int) -> bool:
+        """Will `observe` at `now_ns` open a forecast (the first tick of a step with none open)?
+
+        The one-step VaR costs a pass over the whole history; it is computed only when it is due.
+        """
+        f = self._open
+        return f is None or now_ns // self._step_ns > f.slot
 
     def observe(
         self,

@@ -213,3 +213,27 @@ def test_no_book_and_no_fit_are_flagged() -> None:
     figs = Evaluator(cfg, started_ns=T0).evaluate(st.snapshot(t), t)
     assert reason(figs, "var_usd", method="historical", confidence="0.99") == "not_fitted_yet"
     assert reason(figs, "var_any_liquidation_touch_probability_ratio") == "not_fitted_yet"
+
+
+def test_the_self_check_forecasts_the_one_step_model_not_the_horizon() -> None:
+    """With horizon windows in the history, the forecast the VaR self-check opens is the one-step
+    VaR of the same legs by the same methods (one-step rows of bars 0..N-1), never the 60-bar figure:
+    scoring a horizon VaR against a one-step PnL would almost never see an exception."""
+    cfg, snap, models, _figs, t = _book()  # type: ignore[misc]
+    ev = Evaluator(cfg, started_ns=T0)  # type: ignore[arg-type]
+    figs = ev.evaluate(snap, t, models)  # type: ignore[arg-type]
+    marks, basis = path(N + 1)
+    spot = marks + basis
+    r1 = np.column_stack([np.log(p[1:N] / p[: N - 1]) for p in (spot, marks)])
+    w = np.array([10.0 * spot[N], -8.0 * marks[N]])
+    sigma1 = math.sqrt(float(w @ np.cov(r1, rowvar=False) @ w))
+    pnl1 = np.expm1(r1) @ w
+    forecast = ev._var_check._open
+    assert forecast is not None
+    for alpha in (0.95, 0.99):
+        assert forecast.var[("parametric", alpha)] == pytest.approx(float(ndtri(alpha)) * sigma1, rel=1e-9)
+        assert forecast.var[("historical", alpha)] == pytest.approx(
+            -float(np.quantile(pnl1, 1 - alpha)), rel=1e-9
+        )
+        assert forecast.var[("historical", alpha)] < 0.5 * _var(figs, "historical", f"{alpha:g}")
+    assert value(figs, "var_backtest_observations", method="historical", confidence="0.99") == 0.0
