@@ -16,7 +16,7 @@ from monitor.status.model import ABSENT, AlertRow, StatusPage
 
 __all__ = ["render_text"]
 
-_NOTE_WIDTH = 40
+_NOTE_WIDTH = 60
 
 
 def _labels(a: AlertRow) -> str:
