@@ -58,6 +58,7 @@ td.key{font-weight:600}
 details>summary{cursor:pointer;color:var(--muted);padding:.45rem .7rem;background:var(--card);
 border:1px solid var(--line);border-radius:8px;list-style-position:inside}
 details[open]>summary{margin-bottom:.4rem}
+ul.alerts+details{margin-top:.4rem}
 .sub{color:var(--muted)}
 ul.alerts{list-style:none;margin:0;padding:0;display:grid;gap:.4rem}
 ul.alerts li{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--info);

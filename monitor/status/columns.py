@@ -53,6 +53,10 @@ class Column:
         v: Num = getattr(row, self.field)
         return v
 
+    def show(self, v: Num) -> str:
+        """How a person reads the value `v` in this column."""
+        return self._show(v)
+
     def cell(self, row: Any) -> str:
         """What a person reads; a stale value is marked with a trailing "*"."""
         if self._text is not None:
@@ -113,7 +117,7 @@ POSITION: Sequence[Column] = (
         show=fmt.pct,
         figure=lambda r: "position_margin_ratio" if r.margin_mode == "isolated" else "margin_ratio",
     ),
-    Column("Size", field="quantity", show=fmt.base, figure="position_quantity", wide=True),
+    Column("Size", field="quantity", show=fmt.base, figure="position_quantity"),
     Column("Notional", field="notional_usd", show=fmt.usd, figure="position_notional_usd"),
     Column(
         "uPnL",
@@ -131,7 +135,7 @@ ACCOUNT: Sequence[Column] = (
     Column("Margin balance", field="margin_balance_usd", show=fmt.usd, figure="margin_balance_usd"),
     Column("Maintenance", field="maintenance_margin_usd", show=fmt.usd, figure="maintenance_margin_usd"),
     Column("Headroom", field="headroom_usd", show=fmt.usd, figure="margin_headroom_usd"),
-    Column("Top-up for shock", field="topup_for_shock_usd", show=fmt.usd, figure="topup_for_shock_usd"),
+    Column("Shock top-up", field="topup_for_shock_usd", show=fmt.usd, figure="topup_for_shock_usd"),
 )
 
 ASSET: Sequence[Column] = (
@@ -154,7 +158,7 @@ MARKET: Sequence[Column] = (
     Column("Market", text=lambda r: f"{r.venue} · {r.symbol}"),
     Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd"),
     Column("Funding", field="funding_rate", show=_pct4, figure="funding_rate_ratio"),
-    Column("Every", field="funding_interval_s", show=_interval, figure="funding_interval_seconds", wide=True),
+    Column("Every", field="funding_interval_s", show=_interval, figure="funding_interval_seconds"),
     Column(
         "Annualised",
         field="funding_annualized",

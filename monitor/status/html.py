@@ -19,6 +19,7 @@ from monitor.status.model import ABSENT, AlertRow, StatusPage, as_float
 
 __all__ = ["render_body", "render_page"]
 
+_UNFOLDED = 5  # alerts shown as cards before the rest fold away
 _ROW_LABELS = ("venue", "account", "symbol", "side", "asset", "stream")
 
 
@@ -124,9 +125,15 @@ def _alerts(
 ) -> str:
     if not alerts:
         return ""
+    """The first few as cards, the rest a tap away: the positions must stay near the top of a phone."""
     sub = f" <small>· most severe {len(alerts):,} of {total:,}</small>" if total > len(alerts) else ""
-    items = "".join(_alert(a, now_ns, recent=recent) for a in alerts)
-    return f'<section id="{key}"><h2>{escape(title)}{sub}</h2><ul class="alerts">{items}</ul></section>'
+    shown, rest = alerts[:_UNFOLDED], alerts[_UNFOLDED:]
+    items = f'<ul class="alerts">{"".join(_alert(a, now_ns, recent=recent) for a in shown)}</ul>'
+    if rest:
+        more = f"{len(rest):,} earlier" if recent else f"{len(rest):,} more firing"
+        inner = "".join(_alert(a, now_ns, recent=recent) for a in rest)
+        items += f'<details id="{key}-fold"><summary>{more}</summary><ul class="alerts">{inner}</ul></details>'
+    return f'<section id="{key}"><h2>{escape(title)}{sub}</h2>{items}</section>'
 
 
 def _chips(page: StatusPage) -> str:

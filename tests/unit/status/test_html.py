@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 from monitor.records import Severity
 from monitor.status.build import build_status
 from monitor.status.html import render_body, render_page
+from tests.support.status_dom import cells
 from tests.unit.status.desk import T0, Book, alert
 from tests.unit.status.test_build import _desk
 
 
-class Cells(HTMLParser):
-    """(row attributes, cell attributes, cell text) of every `<td>`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cells: list[tuple[dict[str, str], dict[str, str], str]] = []
-        self._row: dict[str, str] = {}
-        self._cell: dict[str, str] | None = None
-        self._text = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "tr":
-            self._row = {k: v or "" for k, v in attrs}
-        elif tag == "td":
-            self._cell, self._text = {k: v or "" for k, v in attrs}, ""
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._text += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self._cell is not None:
-            self.cells.append((self._row, self._cell, self._text))
-            self._cell = None
-
-
 def _cells(html: str) -> list[tuple[dict[str, str], dict[str, str], str]]:
-    p = Cells()
-    p.feed(html)
-    return p.cells
+    return [(row, cell, text) for _, row, cell, text in cells(html)]
 
 
 def test_each_number_carries_its_figure_and_exact_value_beside_the_text() -> None:
