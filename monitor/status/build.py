@@ -131,6 +131,7 @@ def build_status(
     held = {(p.venue, p.symbol) for p in positions}
     markets = _markets(rows["mark_price_usd"], c, sev, held)
     feeds = _feeds(rows["feed_stale"], c, sev)
+    assets = _assets(rows["net_delta"], c, sev)
     ranked = sorted(firing, key=lambda e: (-e.severity, -e.starts_at_ns, e.fingerprint))
     counts: dict[str, int] = {}
     for ev in firing:
@@ -143,7 +144,8 @@ def build_status(
         positions_total=len(positions),
         accounts=tuple(accounts[:limit]),
         accounts_total=len(accounts),
-        assets=tuple(_assets(rows["net_delta"], c, sev)),
+        assets=tuple(assets[:limit]),
+        assets_total=len(assets),
         markets=tuple(markets[:limit]),
         markets_total=len(markets),
         feeds=tuple(feeds[:limit]),

@@ -132,7 +132,9 @@ def _alerts(
     if rest:
         more = f"{len(rest):,} earlier" if recent else f"{len(rest):,} more firing"
         inner = "".join(_alert(a, now_ns, recent=recent) for a in rest)
-        items += f'<details id="{key}-fold"><summary>{more}</summary><ul class="alerts">{inner}</ul></details>'
+        items += (
+            f'<details id="{key}-fold"><summary>{more}</summary><ul class="alerts">{inner}</ul></details>'
+        )
     return f'<section id="{key}"><h2>{escape(title)}{sub}</h2>{items}</section>'
 
 
@@ -177,7 +179,7 @@ def render_body(page: StatusPage) -> str:
             ACCOUNT,
             "No accounts.",
         ),
-        _section("book", "Book by asset", page.assets, len(page.assets), ASSET, "No book figures."),
+        _section("book", "Book by asset", page.assets, page.assets_total, ASSET, "No book figures."),
         _section("markets", "Funding and basis", page.markets, page.markets_total, MARKET, "No markets."),
         _feeds(page),
         _alerts("recent", "Recent transitions", page.recent, len(page.recent), now, recent=True),

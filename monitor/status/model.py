@@ -136,6 +136,7 @@ class StatusPage(msgspec.Struct, frozen=True, kw_only=True):
     accounts: tuple[AccountRow, ...]
     accounts_total: int
     assets: tuple[AssetRow, ...]
+    assets_total: int
     markets: tuple[MarketRow, ...]
     markets_total: int
     feeds: tuple[FeedRow, ...]

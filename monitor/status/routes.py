@@ -2,9 +2,9 @@
 
 Read-only: every handler reads the daemon's published state and changes nothing. The alerts are
 read on the loop (the engine's state is the loop's); the page is built from the immutable
-`Figures` in a worker thread, because at a desk's 85,000 figures the scan is tens of
-milliseconds the loop should spend ticking. A built page is kept until the tick or the alerts
-change, so several viewers of one tick cost one build.
+`Figures` and rendered in a worker thread, because at a desk's 85,000 figures each is tens of
+milliseconds the loop should spend ticking (bench/status_page.py). A built page is kept until the
+tick or the alerts change, so several viewers of one tick cost one build.
 """
 
 from __future__ import annotations
@@ -69,19 +69,24 @@ class StatusRoutes:
 
     async def _page(self, req: web.Request) -> web.Response:
         page = await self.page(_limit(req))
-        return web.Response(
-            text=render_page(page, stale_after_s=self.stale_after_s()),
-            content_type="text/html",
-            headers=_NO_STORE,
-        )
+        html = await asyncio.to_thread(render_page, page, stale_after_s=self.stale_after_s())
+        return _send(html.encode(), "text/html")
 
     async def _body(self, req: web.Request) -> web.Response:
         page = await self.page(_limit(req))
-        return web.Response(text=render_body(page), content_type="text/html", headers=_NO_STORE)
+        return _send((await asyncio.to_thread(render_body, page)).encode(), "text/html")
 
     async def _json(self, req: web.Request) -> web.Response:
         page = await self.page(_limit(req))
-        return web.Response(body=_JSON.encode(page), content_type="application/json", headers=_NO_STORE)
+        return _send(_JSON.encode(page), "application/json")
+
+
+def _send(body: bytes, content_type: str) -> web.Response:
+    """Compressed when the client accepts it: a desk's page is a few hundred kB every 2 s."""
+    charset = "utf-8" if content_type.startswith("text/") else None  # JSON is UTF-8 by definition
+    resp = web.Response(body=body, content_type=content_type, charset=charset, headers=_NO_STORE)
+    resp.enable_compression()
+    return resp
 
 
 def _limit(req: web.Request) -> int:

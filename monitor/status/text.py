@@ -96,7 +96,7 @@ def render_text(page: StatusPage) -> str:
         "Positions by distance to liquidation", page.positions, page.positions_total, POSITION, "no positions"
     )
     lines += _section("Accounts by margin ratio", page.accounts, page.accounts_total, ACCOUNT, "no accounts")
-    lines += _section("Book by asset", page.assets, len(page.assets), ASSET, "no book figures")
+    lines += _section("Book by asset", page.assets, page.assets_total, ASSET, "no book figures")
     lines += _section("Funding and basis", page.markets, page.markets_total, MARKET, "no markets")
     lines += _section("Feeds, stale first", page.feeds, page.feeds_total, FEED, "no feeds")
     if page.recent:

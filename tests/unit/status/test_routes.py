@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -66,6 +67,18 @@ async def test_page_body_and_json_come_from_the_same_record(served: tuple[World,
     assert status == 200 and ctype.startswith("text/html") and html.startswith(b"<!doctype html>")
     status, _, body = await asyncio.to_thread(_get, f"{base}/status/body")
     assert status == 200 and body in html  # the shell wraps exactly what the script re-fetches
+
+
+async def test_a_browser_that_accepts_gzip_gets_it(served: tuple[World, str]) -> None:
+    _, base = served
+
+    def get() -> tuple[str | None, bytes]:
+        req = urllib.request.Request(f"{base}/status/body", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.headers["Content-Encoding"], r.read()
+
+    encoding, raw = await asyncio.to_thread(get)
+    assert encoding == "gzip" and gzip.decompress(raw).startswith(b'<div class="summary"')
 
 
 @pytest.mark.parametrize("limit", ["0", "-3", "x", "10001"])
