@@ -143,14 +143,16 @@ def _chips(page: StatusPage) -> str:
     order = ("page", "critical", "warning", "info")
     for sev in sorted(page.firing_counts, key=lambda s: order.index(s) if s in order else len(order)):
         chips.append(f'<span class="chip {_attr(sev)}">{page.firing_counts[sev]:,} {escape(sev)}</span>')
-    if not page.firing_total:
+    if not page.taken_at_ns:  # no tick yet: "nothing firing" would be an all-clear nobody checked
+        chips.append('<span class="chip warning">no evaluation yet</span>')
+    elif not page.firing_total:
         chips.append('<span class="chip ok">nothing firing</span>')
     chips.append(f'<span class="chip">{page.positions_total:,} positions</span>')
     if page.feeds_stale:
         chips.append(
             f'<span class="chip critical">{page.feeds_stale:,} of {page.feeds_total:,} feeds stale</span>'
         )
-    else:
+    elif page.feeds_total:
         chips.append(f'<span class="chip">{page.feeds_total:,} feeds fresh</span>')
     return f'<div class="chips">{"".join(chips)}</div>'
 

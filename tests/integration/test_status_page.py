@@ -3,7 +3,8 @@
 The page's numbers are held against /metrics of the same tick: the test holds the daemon's
 `swap_lock` (the evaluation loop ticks under it), so /metrics, the page's refresh and
 `perpmon status` all read one frozen `Figures`; every number cell on the page then carries the
-scraped value and reads as its column formats that value. The browser also shows the page at a
+scraped value and reads as its column formats that value; held past the page's limit, the stalled
+loop turns the page's banner red. The browser also shows the page at a
 phone's width (390 px) without sideways scrolling, and at a desktop's; the screenshots are
 written to the test's tmp dir and copied to $PERPMON_SCREENSHOTS (default
 /tmp/perpmon-status-screenshots), whose path the test prints. Last, the daemon's HTTP goes away
@@ -40,7 +41,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ACCOUNTS = {
     "hedge": (400_000.0, -50.0, "cross", 0.0),
     "degen": (9_000.0, 2.0, "cross", 0.0),
-    "iso": (6_000.0, 1.0, "isolated", 5_000.0),
+    "iso": (20_000.0, 1.0, "isolated", 15_000.0),  # LP far below the crash: a row that stays
 }
 RULES = [
     {
@@ -161,7 +162,7 @@ async def test_the_status_page_in_chromium_equals_metrics_at_phone_and_desktop_w
                 await asyncio.sleep(2.5)  # one refresh by the page's own script
                 assert await browser.evaluate("document.documentElement.scrollWidth") <= width, name
                 rows = await browser.evaluate("document.querySelectorAll('#positions tbody tr').length")
-                assert rows >= 2, rows  # the crash may liquidate degen: hedge and iso stay
+                assert rows >= 2, rows  # the crash may liquidate degen; hedge and iso stay
                 await browser.screenshot(tmp_path / f"status-{name}.png")
                 w, h, colours = await asyncio.to_thread(_png, tmp_path / f"status-{name}.png")
                 assert (w, colours > 16, h > height // 2) == (int(width * scale), True, True), (name, w, h)
@@ -187,6 +188,11 @@ async def test_the_status_page_in_chromium_equals_metrics_at_phone_and_desktop_w
                     text=True,
                     timeout=60,
                 )
+                # still under the lock, the loop cannot tick: past stale_after_s the page says so
+                banner = "document.getElementById('banner').textContent"
+                await _wait(browser, f"{banner}.slice(0, 16)", "The figures are ", limit_s=30.0)
+                assert (await browser.evaluate(banner)).endswith("old: the evaluation loop has stalled.")
+                await browser.screenshot(tmp_path / "status-desktop-stalled.png")
             checked = _check_numbers(html, scraped)
             assert checked >= 30, checked  # positions x 8, accounts x 5, the market, the book, the feeds
             first = next(
@@ -198,8 +204,7 @@ async def test_the_status_page_in_chromium_equals_metrics_at_phone_and_desktop_w
 
             # the daemon goes away: the page must say its numbers are frozen
             await d.http.stop()
-            banner = "document.getElementById('banner').textContent.slice(0, 27)"
-            await _wait(browser, banner, "The daemon does not answer ")
+            await _wait(browser, f"{banner}.slice(0, 27)", "The daemon does not answer ")
             await browser.screenshot(tmp_path / "status-desktop-daemon-gone.png")
     finally:
         await d.stop()

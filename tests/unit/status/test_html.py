@@ -79,3 +79,11 @@ def test_all_fresh_feeds_fold_into_one_line_and_a_stale_one_opens_them() -> None
     b.feed("bybit", "mark:ETHUSDT", age=42.0, stale=True, reason="silent")
     body = render_body(build_status(b.figures(), [], [], T0))
     assert 'id="feeds-fold"' not in body and ">STALE: silent<" in body
+
+
+def test_before_the_first_tick_nothing_reads_as_all_clear() -> None:
+    body = render_body(build_status(None, [], [], T0))
+    assert '<span class="chip warning">no evaluation yet</span>' in body
+    assert "nothing firing" not in body and "fresh" not in body
+    quiet = render_body(build_status(_desk().figures(), [], [], T0))
+    assert '<span class="chip ok">nothing firing</span>' in quiet
