@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -33,6 +34,7 @@ from monitor.status.model import (
 __all__ = ["DEFAULT_LIMIT", "alert_row", "build_status"]
 
 DEFAULT_LIMIT = 50
+_RANK = {s.label: int(s) for s in Severity}
 _ROW_FIGURES = {"position_quantity", "margin_balance_usd", "mark_price_usd", "feed_stale", "net_delta"}
 _IDENTITY = ("venue", "account", "symbol", "side", "asset", "stream")
 _Ident = tuple[str, str, str, str, str, str]
@@ -142,6 +144,9 @@ def build_status(
         limit=limit,
         positions=tuple(positions[:limit]),
         positions_total=len(positions),
+        positions_unknown=sum(
+            1 for p in positions if as_float(p.distance_ratio) != as_float(p.distance_ratio)
+        ),
         accounts=tuple(accounts[:limit]),
         accounts_total=len(accounts),
         assets=tuple(assets[:limit]),
@@ -159,7 +164,13 @@ def build_status(
 
 
 def _positions(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[PositionRow]:
-    out = []
+    """Legs the rules judge most severely first (their own alerts, not their account's), then by distance.
+
+    Within one severity an unknown distance (NaN) comes first; across them the rules decide, so a
+    desk whose tier tables are missing for 300 legs still sees the one at 2 % from liquidation on
+    top, with the unknowns right after and counted in the chips.
+    """
+    out: list[tuple[Any, ...]] = []
     for k in keys:
         v, a, s, side = k.venue, k.account, k.symbol, k.side
         qty = c.of(k, "position_quantity", "quantity")
@@ -186,9 +197,10 @@ def _positions(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity])
             severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
             notes=c.take(),
         )
-        out.append(row)
-    out.sort(key=lambda r: (_danger(as_float(r.distance_ratio)), r.venue, r.account, r.symbol, r.side))
-    return out
+        own = _worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
+        out.append((-_RANK.get(own, -1), _danger(as_float(row.distance_ratio)), v, a, s, side, row))
+    out_sorted = sorted(out, key=lambda t: t[:6])
+    return [t[6] for t in out_sorted]
 
 
 def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AccountRow]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from monitor.status.model import Num, as_float
 
-__all__ = ["ago", "base", "bps", "duration", "pct", "price", "ratio", "sigma", "usd", "utc_time"]
+__all__ = ["ago", "base", "bps", "count", "duration", "pct", "price", "ratio", "sigma", "usd", "utc_time"]
 
 NA = "n/a"
 
@@ -114,6 +114,11 @@ def duration(seconds: float) -> str:
         d, rest = divmod(int(t), 86400)
         text = f"{d} d {rest // 3600} h" if rest // 3600 else f"{d} d"
     return f"-{text}" if neg else text
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 position", "1,000 positions"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def ago(event_ns: int, now_ns: int) -> str:

@@ -19,7 +19,7 @@ from monitor.status.model import ABSENT, AlertRow, StatusPage, as_float
 
 __all__ = ["render_body", "render_page"]
 
-_UNFOLDED = 5  # alerts shown as cards before the rest fold away
+_UNFOLDED = 3  # alerts shown as cards before the rest fold away
 _ROW_LABELS = ("venue", "account", "symbol", "side", "asset", "stream")
 
 
@@ -147,13 +147,16 @@ def _chips(page: StatusPage) -> str:
         chips.append('<span class="chip warning">no evaluation yet</span>')
     elif not page.firing_total:
         chips.append('<span class="chip ok">nothing firing</span>')
-    chips.append(f'<span class="chip">{page.positions_total:,} positions</span>')
+    chips.append(f'<span class="chip">{fmt.count(page.positions_total, "position")}</span>')
+    if page.positions_unknown:
+        n = page.positions_unknown
+        chips.append(f'<span class="chip warning">{n:,} without a liquidation distance</span>')
     if page.feeds_stale:
         chips.append(
             f'<span class="chip critical">{page.feeds_stale:,} of {page.feeds_total:,} feeds stale</span>'
         )
     elif page.feeds_total:
-        chips.append(f'<span class="chip">{page.feeds_total:,} feeds fresh</span>')
+        chips.append(f'<span class="chip">{fmt.count(page.feeds_total, "feed")} fresh</span>')
     return f'<div class="chips">{"".join(chips)}</div>'
 
 

@@ -133,6 +133,7 @@ class StatusPage(msgspec.Struct, frozen=True, kw_only=True):
     limit: int
     positions: tuple[PositionRow, ...]
     positions_total: int
+    positions_unknown: int  # legs whose distance to liquidation is NaN: not known to be safe
     accounts: tuple[AccountRow, ...]
     accounts_total: int
     assets: tuple[AssetRow, ...]

@@ -84,7 +84,9 @@ def render_text(page: StatusPage) -> str:
     counts = ", ".join(f"{n} {sev}" for sev, n in sorted(page.firing_counts.items(), key=lambda kv: kv[0]))
     firing = f"FIRING: {counts}" if page.firing_total else "Firing: none"
     stale = f" · stale feeds: {page.feeds_stale:,} of {page.feeds_total:,}" if page.feeds_stale else ""
-    lines = [head, firing + stale, ""]
+    unknown = page.positions_unknown
+    blind = f" · {fmt.count(unknown, 'position')} without a liquidation distance" if unknown else ""
+    lines = [head, firing + stale + blind, ""]
     if page.firing:
         shown = (
             f" (most severe {len(page.firing):,} of {page.firing_total:,})"

@@ -157,3 +157,21 @@ def test_the_json_round_trip_keeps_nan_and_infinity() -> None:
     assert b"null" not in raw and b'"NaN"' in raw and b'"+Inf"' in raw
     back = msgspec.json.decode(raw, type=StatusPage)
     assert back == page
+
+
+def test_a_leg_the_rules_judge_critical_leads_even_past_unknown_and_nearer_legs() -> None:
+    """Own alerts sort; an account-wide alert colours the row but does not lift every leg of it."""
+    firing = [
+        alert(
+            "LiquidationDistance",
+            Severity.CRITICAL,
+            venue="binance",
+            account="hedge",
+            symbol="BTCUSDT",
+            side="BOTH",
+        ),
+        alert("MarginRatio", Severity.CRITICAL, venue="binance", account="far"),
+    ]
+    page = build_status(_desk().figures(), firing, [], T0)
+    assert [p.account for p in page.positions] == ["hedge", "iso", "degen", "far"]
+    assert page.positions[-1].severity == "critical" and page.positions_unknown == 1

@@ -80,3 +80,8 @@ def test_quantities_ratios_and_times() -> None:
     assert (fmt.sigma(2.345), fmt.bps(-8.98), fmt.ratio(0.07492)) == ("2.3 σ", "-9.0 bp", "0.075")
     assert fmt.utc_time(1_796_688_000_000_000_000, date=True) == "2026-12-08 00:00:00 UTC"
     assert fmt.ago(1_000_000_000, 13_500_000_000) == "12 s ago"
+    assert (fmt.count(1, "position"), fmt.count(1000, "feed"), fmt.count(0, "feed")) == (
+        "1 position",
+        "1,000 feeds",
+        "0 feeds",
+    )

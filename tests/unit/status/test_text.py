@@ -32,7 +32,7 @@ def _text() -> str:
 def test_the_first_lines_say_how_old_the_figures_are_and_what_fires() -> None:
     lines = _text().splitlines()
     assert lines[0] == "perpmon status · figures of 2026-12-07 23:59:59 UTC (0.3 s old)"
-    assert lines[1] == "FIRING: 1 critical · stale feeds: 1 of 2"
+    assert lines[1] == "FIRING: 1 critical · stale feeds: 1 of 2 · 1 position without a liquidation distance"
     assert lines[4:6] == [
         "  CRITICAL MarginRatio  binance degen  since 2 min 05 s",
         "      MarginRatio on binance degen",
