@@ -20,6 +20,7 @@ import msgspec
 from monitor.records import AlertEvent, Figure, FigureKey, Figures, Severity
 from monitor.status.model import (
     ABSENT,
+    NOT_LIQUIDATABLE,
     AccountRow,
     AlertRow,
     AssetRow,
@@ -77,6 +78,13 @@ class _Cells:
 def _danger(x: float) -> tuple[int, float]:
     """Ascending = more dangerous first: NaN, then the value."""
     return (0, 0.0) if x != x else (1, x)
+
+
+def _distance(row: PositionRow) -> tuple[int, float]:
+    """Danger order of a leg's distance: unknown, then nearest; a leg no price move liquidates last."""
+    if row.notes.get("distance_ratio") == NOT_LIQUIDATABLE:
+        return (2, math.inf)
+    return _danger(as_float(row.distance_ratio))
 
 
 def _ident(labels: Mapping[str, str]) -> _Ident:
@@ -144,9 +152,7 @@ def build_status(
         limit=limit,
         positions=tuple(positions[:limit]),
         positions_total=len(positions),
-        positions_unknown=sum(
-            1 for p in positions if as_float(p.distance_ratio) != as_float(p.distance_ratio)
-        ),
+        positions_unknown=sum(1 for p in positions if _distance(p)[0] == 0),
         accounts=tuple(accounts[:limit]),
         accounts_total=len(accounts),
         assets=tuple(assets[:limit]),
@@ -198,7 +204,7 @@ def _positions(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity])
             notes=c.take(),
         )
         own = _worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
-        out.append((-_RANK.get(own, -1), _danger(as_float(row.distance_ratio)), v, a, s, side, row))
+        out.append((-_RANK.get(own, -1), _distance(row), v, a, s, side, row))
     out_sorted = sorted(out, key=lambda t: t[:6])
     return [t[6] for t in out_sorted]
 

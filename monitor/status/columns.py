@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from monitor.status import fmt
-from monitor.status.model import ABSENT, Num, PositionRow, as_float
+from monitor.status.model import ABSENT, NOT_LIQUIDATABLE, Num, PositionRow, as_float
 
 __all__ = ["ACCOUNT", "ASSET", "FEED", "MARKET", "POSITION", "Column", "side_word"]
 
@@ -58,13 +58,19 @@ class Column:
         return self._show(v)
 
     def cell(self, row: Any) -> str:
-        """What a person reads; a stale value is marked with a trailing "*"."""
+        """What a person reads in this column of `row`."""
         if self._text is not None:
             return self._text(row)
-        note = self.note(row)
+        return self.text_for(self.value(row), self.note(row))
+
+    def text_for(self, v: Num, note: str) -> str:
+        """`v` as read with its note: "—" without such a figure, "none" for an LP no move reaches,
+        a trailing "*" when stale."""
         if note == ABSENT:
             return "—"
-        out = self._show(self.value(row))
+        if note == NOT_LIQUIDATABLE:
+            return "none"
+        out = self._show(v)
         return f"{out}*" if note == "stale" else out
 
     def note(self, row: Any) -> str:

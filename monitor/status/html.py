@@ -15,7 +15,7 @@ from typing import Any
 from monitor.status import fmt
 from monitor.status.assets import CSS, SCRIPT
 from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column
-from monitor.status.model import ABSENT, AlertRow, StatusPage, as_float
+from monitor.status.model import ABSENT, NOT_LIQUIDATABLE, AlertRow, StatusPage, as_float
 
 __all__ = ["render_body", "render_page"]
 
@@ -40,9 +40,10 @@ def _td(col: Column, row: Any) -> str:
         v = as_float(col.value(row))
         note = col.note(row)
         attrs += f' data-figure="{_attr(col.figure(row))}" data-v="{_raw(v)}"'
-        if note and note != ABSENT:
-            classes.append("stale" if note == "stale" else "na")
+        if note:
             attrs += f' title="{_attr(note)}"'
+            if note not in (ABSENT, NOT_LIQUIDATABLE):
+                classes.append("stale" if note == "stale" else "na")
     for flag, cls in ((col.wide, "wide"), (col.key, "key"), (bool(tone := col.tone(row)), tone)):
         if flag:
             classes.append(cls)

@@ -14,6 +14,7 @@ import msgspec
 
 __all__ = [
     "ABSENT",
+    "NOT_LIQUIDATABLE",
     "AccountRow",
     "AlertRow",
     "AssetRow",
@@ -28,6 +29,7 @@ __all__ = [
 
 Num = float | str  # a float, or "NaN" / "+Inf" / "-Inf"
 ABSENT = "no figure"  # a note: the row has no such figure (headroom of an account without cross legs)
+NOT_LIQUIDATABLE = "not_liquidatable"  # an LP at or below zero: no price move liquidates the leg (safe NaN)
 _NONFINITE = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.status import fmt
 from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column
-from monitor.status.model import ABSENT, AlertRow, StatusPage
+from monitor.status.model import ABSENT, NOT_LIQUIDATABLE, AlertRow, StatusPage
 
 __all__ = ["render_text"]
 
@@ -25,7 +25,11 @@ def _labels(a: AlertRow) -> str:
 
 def _notes(row: Any, cols: Sequence[Column]) -> str:
     titles = {c.field: c.title for c in cols if c.field}
-    parts = [f"{titles[k]}: {why}" for k, why in row.notes.items() if k in titles and why != ABSENT]
+    parts = [
+        f"{titles[k]}: {why}"
+        for k, why in row.notes.items()
+        if k in titles and why not in (ABSENT, NOT_LIQUIDATABLE)
+    ]
     text = "; ".join(parts)
     return text if len(text) <= _NOTE_WIDTH else text[: _NOTE_WIDTH - 1] + "…"
 

@@ -32,6 +32,7 @@ from monitor.app import Daemon
 from monitor.config import parse_config
 from monitor.figures import CATALOG
 from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column
+from monitor.status.model import ABSENT
 from tests.support.chromium import Browser, chromium
 from tests.support.perpmon import sim_config
 from tests.support.status_dom import cells
@@ -131,13 +132,14 @@ def _check_numbers(html: str, scraped: dict[tuple[str, frozenset[tuple[str, str]
         col = next(c for c in SECTIONS[section] if c.title == cell["data-label"])
         labels = frozenset((k, row[f"data-{k}"]) for k in CATALOG[figure].labels)
         key = (f"perpmon_{figure}", labels)
-        if text == "—":  # the row has no such figure: nor has /metrics
-            assert key not in scraped, (section, figure, dict(labels))
+        note = cell.get("title", "")
+        if note == ABSENT:  # the row has no such figure: nor has /metrics
+            assert key not in scraped and text == "—", (section, figure, dict(labels))
             continue
         assert key in scraped, (section, figure, dict(labels))
         value = scraped[key]
         assert _same(float(cell["data-v"]), value), (section, figure, dict(labels), cell["data-v"], value)
-        shown = col.show(value) + ("*" if "stale" in cell.get("class", "").split() else "")
+        shown = col.text_for(value, note)
         assert text == shown, (section, figure, text, shown)
         checked += 1
     return checked

@@ -34,14 +34,19 @@ class Book:
         side: str = "BOTH",
         isolated_ratio: float | None = None,
         sigma: float = NAN,
+        why: str = "",
     ) -> None:
+        """`why`: the reason of a NaN LP and distance (default missing_tier / no_mark)."""
         lab = {"venue": venue, "account": account, "symbol": symbol, "side": side}
         self.add("position_quantity", qty, **lab)
         self.add("position_notional_usd", abs(qty) * mark, **lab)
         self.add("position_unrealized_pnl_usd", -0.01 * abs(qty) * mark, **lab)
-        self.add("liquidation_price_usd", lp, reason="" if lp == lp else "missing_tier", **lab)
+        self.add("liquidation_price_usd", lp, reason="" if lp == lp else why or "missing_tier", **lab)
         self.add(
-            "liquidation_distance_ratio", distance, reason="" if distance == distance else "no_mark", **lab
+            "liquidation_distance_ratio",
+            distance,
+            reason="" if distance == distance else why or "no_mark",
+            **lab,
         )
         self.add("liquidation_distance_sigma", sigma, reason="" if sigma == sigma else "no_volatility", **lab)
         if isolated_ratio is not None:

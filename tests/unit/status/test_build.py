@@ -175,3 +175,14 @@ def test_a_leg_the_rules_judge_critical_leads_even_past_unknown_and_nearer_legs(
     page = build_status(_desk().figures(), firing, [], T0)
     assert [p.account for p in page.positions] == ["hedge", "iso", "degen", "far"]
     assert page.positions[-1].severity == "critical" and page.positions_unknown == 1
+
+
+def test_a_leg_no_price_move_liquidates_is_last_and_not_counted_unknown() -> None:
+    """NaN with reason not_liquidatable (LP at or below zero) is the safest state, not an unknown."""
+    b = _desk()
+    b.position(
+        "binance", "cash", "BTCUSDT", qty=-0.5, mark=40_000.0, lp=NAN, distance=NAN, why="not_liquidatable"
+    )
+    page = build_status(b.figures(), [], [], T0)
+    assert [p.account for p in page.positions] == ["iso", "degen", "hedge", "far", "cash"]
+    assert page.positions_unknown == 1  # iso only

@@ -8,7 +8,7 @@ from monitor.records import Severity
 from monitor.status.build import build_status
 from monitor.status.html import render_body, render_page
 from tests.support.status_dom import cells
-from tests.unit.status.desk import T0, Book, alert
+from tests.unit.status.desk import NAN, T0, Book, alert
 from tests.unit.status.test_build import _desk
 
 
@@ -87,3 +87,14 @@ def test_before_the_first_tick_nothing_reads_as_all_clear() -> None:
     assert "nothing firing" not in body and "fresh" not in body
     quiet = render_body(build_status(_desk().figures(), [], [], T0))
     assert '<span class="chip ok">nothing firing</span>' in quiet
+
+
+def test_an_lp_no_move_reaches_reads_none_with_why_and_no_warning_colour() -> None:
+    b = Book()
+    b.position(
+        "binance", "cash", "BTCUSDT", qty=-0.5, mark=40_000.0, lp=NAN, distance=NAN, why="not_liquidatable"
+    )
+    for _, cell, text in _cells(render_body(build_status(b.figures(), [], [], T0))):
+        if cell.get("data-figure") in ("liquidation_price_usd", "liquidation_distance_ratio"):
+            assert (text, cell["data-v"], cell["title"]) == ("none", "NaN", "not_liquidatable")
+            assert "na" not in cell["class"].split()
