@@ -4,9 +4,10 @@ One pass over the tick's figures finds the rows (a position is a `position_quant
 a `margin_balance_usd`, a market a `mark_price_usd`, a feed a `feed_stale`); every other column
 is a keyed lookup, so a desk's 85,000 figures cost one scan, not one scan per column.
 
-Danger order: a number that is NaN sorts first (unknown is not safe: it is what a dead feed or a
-missing tier looks like), then the nearest to liquidation. Each list is cut at `limit` with the
-total kept, so 1,000 positions show as the worst 50 and "950 more".
+Danger order: legs with their own alerts firing first, most severe first (the rules' judgment);
+within that, a NaN distance first (unknown is not safe: it is what a dead feed or a missing tier
+looks like), then the nearest to liquidation; a leg no price move liquidates last. Each list is
+cut at `limit` with the total kept, so 1,000 positions show as the worst 50 and "950 more".
 """
 
 from __future__ import annotations
