@@ -175,7 +175,9 @@ class Daemon:
             allow_insecure_bind=self.cfg.http.allow_insecure_bind,
             status=StatusRoutes(
                 figures=lambda: self.latest,
-                firing=lambda: self.engine.firing(),  # self.engine: a reload may replace it
+                firing=lambda: annotate(  # in the alerts' words; self.engine: a reload may replace it
+                    self.engine.firing(), self.latest, self.engine.rules, shock=self.cfg.evaluation.shock
+                ),
                 recent=self.recent.latest,
                 now_ns=self.clock.now_ns,
                 stale_after_s=lambda: max(10.0, 5 * self.cfg.evaluation.interval_s),  # as /healthz

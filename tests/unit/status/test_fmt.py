@@ -1,4 +1,4 @@
-"""What a person reads: %, USD with separators, prices at five significant digits, durations; NaN is n/a."""
+"""What a person reads: %, USD with separators, prices, durations as the alerts write them; NaN is n/a."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def test_pct_signed_with_more_decimals_for_funding() -> None:
         (1_974_390.9021765, "$1,974,391"),
         (-1_771.652, "-$1,772"),
         (341.2149, "$341.21"),
-        (0.0, "$0"),
-        ("+Inf", "∞"),
+        (0.0, "$0.00"),
+        ("+Inf", "$∞"),
         (math.nan, "n/a"),
     ],
 )
@@ -45,12 +45,11 @@ def test_usd_signed() -> None:
 @pytest.mark.parametrize(
     ("value", "text"),
     [
-        (39487.81804353, "39,487.82"),
+        (39487.81804353, "39,487.8"),  # six significant digits, as the alerts write a price
         (2_000.0, "2,000.00"),
-        (1.23456789, "1.2346"),
-        (0.000123456, "0.00012346"),
-        (0.0000000012, "0.00000000"),  # below eight decimals: shown as zero, never in exponent form
-        (-35.433, "-35.433"),
+        (1.23456789, "1.23457"),
+        (0.000123456, "0.000123456"),  # a memecoin keeps its digits, never an exponent
+        (-35.433, "-35.4330"),
         ("-Inf", "-∞"),
     ],
 )
@@ -61,11 +60,11 @@ def test_price(value: float | str, text: str) -> None:
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
-        (0.36, "0.4 s"),
+        (0.36, "0.36 s"),
         (42.2, "42 s"),
-        (245.0, "4 min 05 s"),
+        (245.0, "4 min 5 s"),
         (240.0, "4 min"),
-        (7380.0, "2 h 03 min"),
+        (7380.0, "2 h 3 min"),
         (28800.0, "8 h"),
         (3 * 86400 + 4 * 3600 + 59, "3 d 4 h"),
         (math.nan, "n/a"),
@@ -77,7 +76,7 @@ def test_duration(seconds: float, text: str) -> None:
 
 def test_quantities_ratios_and_times() -> None:
     assert (fmt.base(-50.0), fmt.base(0.0012), fmt.base(1_234.5)) == ("-50", "0.0012", "1,234.5")
-    assert (fmt.sigma(2.345), fmt.bps(-8.98), fmt.ratio(0.07492)) == ("2.3 σ", "-9.0 bp", "0.075")
+    assert (fmt.sigma(2.345), fmt.bps(-8.98), fmt.ratio(0.07492)) == ("2.35 σ", "-9.0 bp", "0.075")
     assert fmt.utc_time(1_796_688_000_000_000_000, date=True) == "2026-12-08 00:00:00 UTC"
     assert fmt.ago(1_000_000_000, 13_500_000_000) == "12 s ago"
     assert (fmt.count(1, "position"), fmt.count(1000, "feed"), fmt.count(0, "feed")) == (

@@ -75,7 +75,7 @@ def test_all_fresh_feeds_fold_into_one_line_and_a_stale_one_opens_them() -> None
     b.feed("binance", "mark:BTCUSDT", age=0.25, stale=False)
     b.feed("binance", "account:hedge", age=7.0, stale=False)
     body = render_body(build_status(b.figures(), [], [], T0))
-    assert "<summary>All 2 fresh · the quietest spoke 7.0 s ago</summary>" in body
+    assert "<summary>All 2 fresh · the quietest spoke 7 s ago</summary>" in body
     b.feed("bybit", "mark:ETHUSDT", age=42.0, stale=True, reason="silent")
     body = render_body(build_status(b.figures(), [], [], T0))
     assert 'id="feeds-fold"' not in body and ">STALE: silent<" in body

@@ -116,7 +116,7 @@ async def test_perpmon_status_prints_the_page_as_text(
     code = await asyncio.to_thread(main, ["status", "--url", base, "--limit", "3"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("perpmon status · figures of 2026-12-08 00:00:00 UTC (0.0 s old)\n")
+    assert out.startswith("perpmon status · figures of 2026-12-08 00:00:00 UTC (0 s old)\n")
     assert "Positions by distance to liquidation (worst 3 of 4)" in out and "  … and 1 more" in out
 
 

@@ -34,7 +34,7 @@ def test_the_first_lines_say_how_old_the_figures_are_and_what_fires() -> None:
     assert lines[0] == "perpmon status · figures of 2026-12-07 23:59:59 UTC (0.3 s old)"
     assert lines[1] == "FIRING: 1 critical · stale feeds: 1 of 2 · 1 position without a liquidation distance"
     assert lines[4:6] == [
-        "  CRITICAL MarginRatio  binance degen  since 2 min 05 s",
+        "  CRITICAL MarginRatio  binance degen  since 2 min 5 s",
         "      MarginRatio on binance degen",
     ]
 
@@ -46,7 +46,7 @@ def test_positions_are_a_table_in_danger_order_with_human_numbers() -> None:
     assert head.split()[:4] == ["Account", "Position", "Distance", "σ"]
     assert [r.split()[2] for r in rows] == ["iso", "degen", "hedge", "far"]
     degen = rows[1]
-    assert "5.00 %" in degen and "40,000.00" in degen and "38,000.00" in degen and "45.00 %" in degen
+    assert "5.00 %" in degen and "40,000.0" in degen and "38,000.0" in degen and "45.00 %" in degen
     assert degen.rstrip().endswith("σ: no_volatility")
     assert "n/a" in rows[0] and "Liq. price: missing_tier" in rows[0]
     assert "∞" in rows[3]
