@@ -43,6 +43,8 @@ from monitor.shard import ShardMetrics, select_shard
 from monitor.sim.admin import AdminServer
 from monitor.sim.control import SimControl
 from monitor.sim.server import Simulator
+from monitor.status.recent import RecentEvents
+from monitor.status.routes import StatusRoutes
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
 
@@ -74,6 +76,7 @@ class Daemon:
     notify: SdNotify = field(default_factory=SdNotify.from_env)
     reload_stats: ReloadStats = field(init=False, default_factory=ReloadStats)
     unsent: list[AlertEvent] = field(init=False, default_factory=list)  # decided, not yet in the outbox
+    recent: RecentEvents = field(init=False, default_factory=RecentEvents)  # the status page's transitions
 
     def __post_init__(self) -> None:
         if self.shard_override is not None:
@@ -170,10 +173,21 @@ class Daemon:
             figures=lambda: self.latest,
             web_config_file=self.cfg.http.web_config_file,
             allow_insecure_bind=self.cfg.http.allow_insecure_bind,
+            status=StatusRoutes(
+                figures=lambda: self.latest,
+                firing=lambda: annotate(  # in the alerts' words; self.engine: a reload may replace it
+                    self.engine.firing(), self.latest, self.engine.rules, shock=self.cfg.evaluation.shock
+                ),
+                recent=self.recent.latest,
+                now_ns=self.clock.now_ns,
+                stale_after_s=lambda: max(10.0, 5 * self.cfg.evaluation.interval_s),  # as /healthz
+            ),
         )
         await self.http.start()
         now = self.clock.now_ns()
-        await self.dispatcher.submit(self.engine.started(now), now)
+        started = self.engine.started(now)
+        self.recent.record(started)
+        await self.dispatcher.submit(started, now)
         self.supervisor.spawn("evaluation", self._evaluation_loop)
         self.supervisor.spawn("refit", self.refresher.run)
         self.supervisor.spawn("reload", self._reload_loop)
@@ -312,6 +326,7 @@ class Daemon:
         built notifications, are re-routed by whichever dispatcher a reload put in place.
         Called every tick, events or not: Alertmanager receivers get the firing set re-sent there.
         """
+        self.recent.record(events)
         batch = [*self.unsent, *events]
         self.unsent = batch
         try:

@@ -57,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N,P,A",
         help="generated contracts, positions, accounts (README 'A desk-sized world'); default off",
     )
+    status = sub.add_parser("status", help="print a running daemon's status page as text")
+    status.add_argument("--url", default="http://127.0.0.1:9108", help="the daemon's HTTP address ([http])")
+    status.add_argument("--limit", type=int, default=50, help="rows per table (the worst first; 1-10000)")
+    status.add_argument(
+        "--user", help="basic-auth user; the password from $PERPMON_STATUS_PASSWORD or a prompt"
+    )
+    status.add_argument("--ca-file", help="CA that signed the daemon's certificate (https)")
+    status.add_argument("--cert-file", help="client certificate, when the daemon requires one")
+    status.add_argument("--key-file", help="the client certificate's key")
     cli_risk.add_commands(sub)  # what-if, stress, backtest-var
     return p
 
@@ -121,6 +130,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cli_risk.run_command(args)
     if args.command == "sim":
         return _run_sim(args)
+    if args.command == "status":
+        from monitor.status.client import login_from, run_status
+
+        if not 1 <= args.limit <= 10_000:
+            print("perpmon: status --limit takes 1 to 10000", file=sys.stderr)
+            return EXIT_CONFIG
+        login = login_from(args.user, args.ca_file, args.cert_file, args.key_file)
+        return run_status(args.url, args.limit, login)
     try:
         cfg, secrets = load_config(args.config)
         from monitor.validate import validate  # rules compile, receivers build: check-config ⇔ run starts

@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from monitor.exposition import FigureExposition
 from monitor.records import Figures
+from monitor.status.routes import StatusRoutes
 from monitor.webauth import AUTHENTICATED
 from monitor.webconfig import WebConfig
 from monitor.weblistener import WebListener
@@ -45,12 +46,14 @@ class HttpServer:
         web_config_file: str | None = None,
         allow_insecure_bind: bool = False,
         watch_s: float = 60.0,
+        status: StatusRoutes | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._registry = registry
         self._health = health
         self._figures = figures
+        self._status = status
         self._exposition = FigureExposition()
         self._pool: ThreadPoolExecutor | None = None  # one thread: a second scrape of a tick hits the memo
         self._runner: web.AppRunner | None = None
@@ -64,6 +67,8 @@ class HttpServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/-/healthy", self._healthz)
         app.router.add_get("/", self._index)
+        if self._status is not None:  # /status, /status/body, /status.json (monitor/status/)
+            self._status.register(app)
         self._listener.gate.install(app)
         return app
 
@@ -89,7 +94,7 @@ class HttpServer:
         return web.json_response({"status": "ok" if ok else "unhealthy", **detail}, status=200 if ok else 503)
 
     async def _index(self, _req: web.Request) -> web.Response:
-        return web.Response(text="perpmon: see /metrics and /healthz\n")
+        return web.Response(text="perpmon: see /status, /metrics and /healthz\n")
 
     @property
     def scheme(self) -> str:

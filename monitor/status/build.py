@@ -1,0 +1,304 @@
+"""Figures + alerts → StatusPage: a pure function, the whole of what the status page knows.
+
+One pass over the tick's figures finds the rows (a position is a `position_quantity`, an account
+a `margin_balance_usd`, a market a `mark_price_usd`, a feed a `feed_stale`); every other column
+is a keyed lookup, so a desk's 85,000 figures cost one scan, not one scan per column.
+
+Danger order: legs with their own alerts firing first, most severe first (the rules' judgment);
+within that, a NaN distance first (unknown is not safe: it is what a dead feed or a missing tier
+looks like), then the nearest to liquidation; a leg no price move liquidates last. Each list is
+cut at `limit` with the total kept, so 1,000 positions show as the worst 50 and "950 more".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from monitor.records import AlertEvent, Figure, FigureKey, Figures, Severity
+from monitor.status.model import (
+    ABSENT,
+    NOT_LIQUIDATABLE,
+    AccountRow,
+    AlertRow,
+    AssetRow,
+    FeedRow,
+    MarketRow,
+    PositionRow,
+    StatusPage,
+    as_float,
+    num,
+)
+
+__all__ = ["DEFAULT_LIMIT", "alert_row", "build_status"]
+
+DEFAULT_LIMIT = 50
+_RANK = {s.label: int(s) for s in Severity}
+_ROW_FIGURES = {"position_quantity", "margin_balance_usd", "mark_price_usd", "feed_stale", "net_delta"}
+_IDENTITY = ("venue", "account", "symbol", "side", "asset", "stream")
+_Ident = tuple[str, str, str, str, str, str]
+
+
+class _Cells:
+    """Looks up one row's figures and remembers why each missing or stale one is so."""
+
+    def __init__(self, items: Mapping[FigureKey, Figure]) -> None:
+        self._items = items
+        self.notes: dict[str, str] = {}
+
+    def get(self, field: str, key: FigureKey) -> float:
+        fig = self._items.get(key)
+        if fig is None:
+            self.notes[field] = ABSENT
+            return math.nan
+        if fig.value != fig.value:
+            self.notes[field] = fig.reason or "unavailable"
+        elif not fig.fresh:
+            self.notes[field] = "stale"
+        return fig.value
+
+    def of(self, row: FigureKey, name: str, field: str) -> float:
+        """The figure `name` with the labels of the row's own key (a position's, an account's…)."""
+        return self.get(field, msgspec.structs.replace(row, name=name))
+
+    def reason(self, key: FigureKey) -> str:
+        fig = self._items.get(key)
+        return fig.reason if fig is not None else ""
+
+    def has(self, key: FigureKey) -> bool:
+        return key in self._items
+
+    def take(self) -> dict[str, str]:
+        notes, self.notes = self.notes, {}
+        return notes
+
+
+def _danger(x: float) -> tuple[int, float]:
+    """Ascending = more dangerous first: NaN, then the value."""
+    return (0, 0.0) if x != x else (1, x)
+
+
+def _distance(row: PositionRow) -> tuple[int, float]:
+    """Danger order of a leg's distance: unknown, then nearest; a leg no price move liquidates last."""
+    if row.notes.get("distance_ratio") == NOT_LIQUIDATABLE:
+        return (2, math.inf)
+    return _danger(as_float(row.distance_ratio))
+
+
+def _ident(labels: Mapping[str, str]) -> _Ident:
+    v, a, s, sd, asset, st = (labels.get(k, "") for k in _IDENTITY)
+    return (v, a, s, sd, asset, st)
+
+
+def _severities(firing: Iterable[AlertEvent]) -> dict[_Ident, Severity]:
+    out: dict[_Ident, Severity] = {}
+    for ev in firing:
+        k = _ident(ev.labels)
+        if ev.severity > out.get(k, -1):
+            out[k] = ev.severity
+    return out
+
+
+def _worst(sev: Mapping[_Ident, Severity], *idents: _Ident) -> str:
+    found = [sev[i] for i in idents if i in sev]
+    return max(found).label if found else ""
+
+
+def alert_row(ev: AlertEvent) -> AlertRow:
+    ann = ev.annotations
+    return AlertRow(
+        alertname=ev.labels.get("alertname", ""),
+        severity=ev.severity.label,
+        state=ev.state.value,
+        labels={k: v for k, v in ev.labels.items() if k not in ("alertname", "severity")},
+        summary=ann.get("summary", ""),
+        value=num(ev.value),
+        starts_at_ns=ev.starts_at_ns,
+        event_ns=ev.event_ns,
+        note=ann.get("resolved_reason") or ann.get("figure_state", ""),
+    )
+
+
+def build_status(
+    figures: Figures | None,
+    firing: Sequence[AlertEvent],
+    recent: Sequence[AlertEvent],
+    now_ns: int,
+    limit: int = DEFAULT_LIMIT,
+) -> StatusPage:
+    """The page for the tick `figures` (None before the first tick: an empty book, said so)."""
+    items: Mapping[FigureKey, Figure] = figures.items if figures is not None else {}
+    rows: dict[str, list[FigureKey]] = {n: [] for n in _ROW_FIGURES}
+    for key in items:
+        if key.name in _ROW_FIGURES:
+            rows[key.name].append(key)
+    sev = _severities(firing)
+    c = _Cells(items)
+    positions = _positions(rows["position_quantity"], c, sev)
+    accounts = _accounts(rows["margin_balance_usd"], c, sev)
+    held = {(p.venue, p.symbol) for p in positions}
+    markets = _markets(rows["mark_price_usd"], c, sev, held)
+    feeds = _feeds(rows["feed_stale"], c, sev)
+    assets = _assets(rows["net_delta"], c, sev)
+    ranked = sorted(firing, key=lambda e: (-e.severity, -e.starts_at_ns, e.fingerprint))
+    counts: dict[str, int] = {}
+    for ev in firing:
+        counts[ev.severity.label] = counts.get(ev.severity.label, 0) + 1
+    return StatusPage(
+        taken_at_ns=figures.taken_at_ns if figures is not None else 0,
+        served_at_ns=now_ns,
+        limit=limit,
+        positions=tuple(positions[:limit]),
+        positions_total=len(positions),
+        positions_unknown=sum(1 for p in positions if _distance(p)[0] == 0),
+        accounts=tuple(accounts[:limit]),
+        accounts_total=len(accounts),
+        assets=tuple(assets[:limit]),
+        assets_total=len(assets),
+        markets=tuple(markets[:limit]),
+        markets_total=len(markets),
+        feeds=tuple(feeds[:limit]),
+        feeds_total=len(feeds),
+        feeds_stale=sum(f.stale for f in feeds),
+        firing=tuple(alert_row(e) for e in ranked[:limit]),
+        firing_total=len(firing),
+        firing_counts=counts,
+        recent=tuple(alert_row(e) for e in recent),
+    )
+
+
+def _positions(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[PositionRow]:
+    """Legs the rules judge most severely first (their own alerts, not their account's), then by distance.
+
+    Within one severity an unknown distance (NaN) comes first; across them the rules decide, so a
+    desk whose tier tables are missing for 300 legs still sees the one at 2 % from liquidation on
+    top, with the unknowns right after and counted in the chips.
+    """
+    out: list[tuple[Any, ...]] = []
+    for k in keys:
+        v, a, s, side = k.venue, k.account, k.symbol, k.side
+        qty = c.of(k, "position_quantity", "quantity")
+        iso_key = msgspec.structs.replace(k, name="position_margin_ratio")
+        isolated = c.has(iso_key)
+        if isolated:
+            mr = c.get("margin_ratio", iso_key)
+        else:
+            mr = c.get("margin_ratio", FigureKey(name="margin_ratio", venue=v, account=a))
+        row = PositionRow(
+            venue=v,
+            account=a,
+            symbol=s,
+            side=side,
+            margin_mode="isolated" if isolated else "cross",
+            quantity=num(qty),
+            notional_usd=num(c.of(k, "position_notional_usd", "notional_usd")),
+            mark_usd=num(c.get("mark_usd", FigureKey(name="mark_price_usd", venue=v, symbol=s))),
+            liquidation_price_usd=num(c.of(k, "liquidation_price_usd", "liquidation_price_usd")),
+            distance_ratio=num(c.of(k, "liquidation_distance_ratio", "distance_ratio")),
+            distance_sigma=num(c.of(k, "liquidation_distance_sigma", "distance_sigma")),
+            margin_ratio=num(mr),
+            unrealized_pnl_usd=num(c.of(k, "position_unrealized_pnl_usd", "unrealized_pnl_usd")),
+            severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
+            notes=c.take(),
+        )
+        own = _worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
+        out.append((-_RANK.get(own, -1), _distance(row), v, a, s, side, row))
+    out_sorted = sorted(out, key=lambda t: t[:6])
+    return [t[6] for t in out_sorted]
+
+
+def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AccountRow]:
+    out = []
+    for k in keys:
+        v, a = k.venue, k.account
+        out.append(
+            AccountRow(
+                venue=v,
+                account=a,
+                margin_ratio=num(c.of(k, "margin_ratio", "margin_ratio")),
+                margin_balance_usd=num(c.of(k, "margin_balance_usd", "margin_balance_usd")),
+                maintenance_margin_usd=num(c.of(k, "maintenance_margin_usd", "maintenance_margin_usd")),
+                headroom_usd=num(c.of(k, "margin_headroom_usd", "headroom_usd")),
+                topup_for_shock_usd=num(c.of(k, "topup_for_shock_usd", "topup_for_shock_usd")),
+                severity=_worst(sev, (v, a, "", "", "", "")),
+                notes=c.take(),
+            )
+        )
+    # the highest margin ratio first (1 liquidates); NaN before all
+    out.sort(key=lambda r: (_danger(-as_float(r.margin_ratio)), r.venue, r.account))
+    return out
+
+
+def _assets(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AssetRow]:
+    out = []
+    for k in keys:
+        partial = c.of(k, "book_partial", "partial")
+        out.append(
+            AssetRow(
+                asset=k.asset,
+                net_delta=num(c.of(k, "net_delta", "net_delta")),
+                net_delta_usd=num(c.of(k, "net_delta_usd", "net_delta_usd")),
+                hedge_ratio=num(c.of(k, "hedge_ratio", "hedge_ratio")),
+                funding_carry_usd_per_day=num(
+                    c.of(k, "funding_carry_usd_per_day", "funding_carry_usd_per_day")
+                ),
+                partial=partial != 0.0,  # NaN: not known to be whole
+                severity=_worst(sev, ("", "", "", "", k.asset, "")),
+                notes=c.take(),
+            )
+        )
+    out.sort(key=lambda r: (_danger(-abs(as_float(r.net_delta_usd))), r.asset))
+    return out
+
+
+def _markets(
+    keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity], held: set[tuple[str, str]]
+) -> list[MarketRow]:
+    out = []
+    for k in keys:
+        v, s = k.venue, k.symbol
+        out.append(
+            MarketRow(
+                venue=v,
+                symbol=s,
+                held=(v, s) in held,
+                mark_usd=num(c.of(k, "mark_price_usd", "mark_usd")),
+                funding_rate=num(c.of(k, "funding_rate_ratio", "funding_rate")),
+                funding_interval_s=num(c.of(k, "funding_interval_seconds", "funding_interval_s")),
+                funding_annualized=num(c.of(k, "funding_rate_annualized_ratio", "funding_annualized")),
+                funding_next_s=num(c.of(k, "funding_next_timestamp_seconds", "funding_next_s")),
+                basis_usd=num(c.of(k, "basis_usd", "basis_usd")),
+                basis_bps=num(c.of(k, "basis_bps", "basis_bps")),
+                severity=_worst(sev, (v, "", s, "", "", "")),
+                notes=c.take(),
+            )
+        )
+    # the book's own symbols first, then the largest funding either way
+    out.sort(key=lambda r: (not r.held, _danger(-abs(as_float(r.funding_annualized))), r.venue, r.symbol))
+    return out
+
+
+def _feeds(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[FeedRow]:
+    out = []
+    for k in keys:
+        v, st = k.venue, k.stream
+        stale = c.get("stale", k)
+        age = c.of(k, "feed_last_message_age_seconds", "age_s")
+        why = c.reason(k)
+        if stale != 0.0 and why:  # a stale feed says why: silent, down, lagging, never heard
+            c.notes["state"] = why
+        out.append(
+            FeedRow(
+                venue=v,
+                stream=st,
+                age_s=num(age),
+                stale=stale != 0.0,  # NaN: not known to be fresh
+                severity=_worst(sev, (v, "", "", "", "", st)),
+                notes=c.take(),
+            )
+        )
+    out.sort(key=lambda r: (not r.stale, _danger(-as_float(r.age_s)), r.venue, r.stream))
+    return out
