@@ -67,6 +67,8 @@ def book_keys(symbols: int, positions: int, accounts: int) -> list[FigureKey]:
             {"venue": v, "stream": f"{STREAMS[i % 3]}:{s}"} for i, (v, s, _) in enumerate(syms)
         ],
         (): [{}],
+        ("method",): [{"method": m} for m in ("historical", "monte_carlo")],
+        ("confidence",): [{"confidence": c} for c in ("0.95", "0.99")],
         ("method", "confidence"): [
             {"method": m, "confidence": c}
             for m in ("parametric", "historical", "monte_carlo")
