@@ -12,6 +12,7 @@ import contextlib
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
@@ -39,11 +40,12 @@ from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
 from monitor.rules.engine import RuleEngine
 from monitor.sdnotify import SdNotify
 from monitor.shard import ShardMetrics, select_shard
-from monitor.sim.admin import AdminServer
-from monitor.sim.control import SimControl
-from monitor.sim.server import Simulator
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
+
+if TYPE_CHECKING:  # the simulator is imported only when it is enabled: production never loads it
+    from monitor.sim.admin import AdminServer
+    from monitor.sim.server import Simulator
 
 __all__ = ["Daemon", "run_daemon"]
 
@@ -118,6 +120,10 @@ class Daemon:
         )
         self._notify_sup.spawn("notify", self.dispatcher.run)
         if self.cfg.simulator.enabled:
+            from monitor.sim.admin import AdminServer
+            from monitor.sim.control import SimControl
+            from monitor.sim.server import Simulator
+
             self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
             await self.simulator.start()
             if self.cfg.simulator.admin_port:  # so `make run` can take a shock: loopback, no auth
