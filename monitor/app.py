@@ -22,8 +22,8 @@ from monitor import __version__
 from monitor.clock import NS_PER_S, Clock, LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector, CollectorStats
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.bybit import BybitEndpoints
+from monitor.collectors.binance.collector import BinanceEndpoints
+from monitor.collectors.bybit.collector import BybitEndpoints
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.listing import default_fetch, follows_listing, resolve_listings
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector

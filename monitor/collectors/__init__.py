@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from monitor.clock import Clock
 from monitor.collectors.base import Collector, RecordSink
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector, account_access
-from monitor.collectors.bybit import BybitCollector, BybitEndpoints
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.binance.collector import BinanceEndpoints, BinanceUsdmCollector, account_access
+from monitor.collectors.bybit.collector import BybitCollector, BybitEndpoints
+from monitor.collectors.generic.collector import CcxtProCollector
 from monitor.config import Config, Secrets, VenueConfig
 
 __all__ = ["COLLECTORS", "Endpoints", "build_collector"]

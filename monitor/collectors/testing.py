@@ -18,7 +18,7 @@ import msgspec
 from monitor.clock import LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
+from monitor.collectors.binance.collector import BinanceEndpoints
 from monitor.config import Config, Secrets, SimulatorConfig, parse_config
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluator import Evaluator

@@ -18,8 +18,8 @@ import pytest
 from monitor.clock import LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.bybit import BybitCollector, BybitEndpoints
+from monitor.collectors.binance.collector import BinanceEndpoints
+from monitor.collectors.bybit.collector import BybitCollector, BybitEndpoints
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.config import Config, SimAccountConfig, SimPositionConfig, parse_config

@@ -17,7 +17,7 @@ import pytest
 import structlog
 
 from monitor.collectors import binanceusdm
-from monitor.collectors.binanceusdm import BinanceUsdmCollector
+from monitor.collectors.binance.collector import BinanceUsdmCollector
 from monitor.collectors.keys import KeyRefusedError
 from monitor.collectors.testing import (
     Harness,

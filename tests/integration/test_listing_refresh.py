@@ -14,7 +14,7 @@ import pytest
 
 from monitor.clock import LiveClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
+from monitor.collectors.binance.collector import BinanceEndpoints, BinanceUsdmCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import FundingInfo

@@ -17,8 +17,8 @@ import structlog
 from monitor.clock import ManualClock
 from monitor.collectors import build_collector
 from monitor.collectors.account_watch import AccountWatcher
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
-from monitor.collectors.bybit import BybitCollector, BybitEndpoints
+from monitor.collectors.binance.collector import BinanceEndpoints, BinanceUsdmCollector
+from monitor.collectors.bybit.collector import BybitCollector, BybitEndpoints
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import AccountSnapshot, LeverageTiers

@@ -9,8 +9,8 @@ import pytest
 
 from monitor.clock import ManualClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
-from monitor.collectors.binanceusdm_account import BinanceAccount, _SessionEnd
+from monitor.collectors.binance.account import BinanceAccount, _SessionEnd
+from monitor.collectors.binance.collector import BinanceEndpoints, BinanceUsdmCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import AccountSnapshot, Balance, Fill, MarginCall, Position

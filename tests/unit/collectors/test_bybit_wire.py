@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from monitor.collectors.account_book import AccountUpdate
-from monitor.collectors.bybit import BYBIT_DIALECT
-from monitor.collectors.bybit_wire import (
+from monitor.collectors.bybit.collector import BYBIT_DIALECT
+from monitor.collectors.bybit.wire import (
     AuthReply,
     TickerBook,
     parse_instruments,

@@ -13,8 +13,8 @@ import pytest
 
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.binance.collector import BinanceEndpoints
+from monitor.collectors.generic.collector import CcxtProCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import AccountSnapshot, FeedState, LeverageTiers, MarkPrice

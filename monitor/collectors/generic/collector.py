@@ -29,13 +29,13 @@ import structlog
 
 from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
-from monitor.collectors import ccxt_convert as conv
 from monitor.collectors.base import CollectorStats, KeyGate, RecordSink, TaskFactory
-from monitor.collectors.binanceusdm import AccountAccess, BinanceEndpoints
-from monitor.collectors.bybit import BybitEndpoints
+from monitor.collectors.binance.collector import AccountAccess, BinanceEndpoints
+from monitor.collectors.bybit.collector import BybitEndpoints
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
+from monitor.collectors.generic import convert as conv
 from monitor.collectors.held import HeldSymbols, held_stream_limits
 from monitor.collectors.keys import (
     KeyPermissions,

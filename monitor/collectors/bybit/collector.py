@@ -5,10 +5,10 @@ liveness, make-before-break replacement, the 24 h rotation), spoken in Bybit's d
 `{"op":"subscribe","args":[…]}` with at most 10 topics a message, and an application
 `{"op":"ping"}` every 20 s. One `tickers.{symbol}` topic carries mark, index, funding estimate,
 funding interval and the book top, as a snapshot then deltas of changed fields
-(`bybit_wire.TickerBook` merges them per socket). Spot book tops are `orderbook.1.{symbol}` on the
+(`wire.TickerBook` merges them per socket). Spot book tops are `orderbook.1.{symbol}` on the
 spot socket; perp book levels (`depth_levels`, for the cost to close) are `orderbook.50.{symbol}`
-on the linear socket, a snapshot then deltas (`bybit_wire.DepthBooks`). Accounts:
-`bybit_account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals
+on the linear socket, a snapshot then deltas (`wire.DepthBooks`). Accounts:
+`account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals
 and rate bounds from instruments-info, a REST seed of marks before the socket speaks — is
 refreshed every `REFERENCE_REFRESH_S`. A symbol an account holds beyond `symbols` gets its tickers
 (and book levels) and its funding interval at once (`held`).
@@ -38,9 +38,9 @@ import structlog
 from monitor.clock import Clock
 from monitor.collectors.backfill import Backfill
 from monitor.collectors.base import AccountAccess, CollectorStats, KeyGate, RecordSink, TaskFactory
-from monitor.collectors.bybit_account import BybitAccount
-from monitor.collectors.bybit_history import BybitHistory
-from monitor.collectors.bybit_wire import (
+from monitor.collectors.bybit.account import BybitAccount
+from monitor.collectors.bybit.history import BybitHistory
+from monitor.collectors.bybit.wire import (
     DepthBooks,
     TickerBook,
     parse_instruments,

@@ -4,7 +4,7 @@ Market data takes the fast path (websockets + one msgspec decoder, `wsfeed.WsFee
 index and funding estimate on `/market/stream` (`@markPrice@1s`), perpetual book tops on
 `/public/stream` (`@bookTicker`), spot book tops on the spot host's `/stream`, at most
 `max_streams_per_connection` streams per socket. Account state comes from ccxt's signed REST calls
-and the user data stream (`binanceusdm_account.BinanceAccount`). Funding intervals and the REST
+and the user data stream (`account.BinanceAccount`). Funding intervals and the REST
 seed of marks are refreshed every `REFERENCE_REFRESH_S` (`reference_loop`), and with
 `symbols = ["*"]` the listing too (`listing`). A symbol an account
 holds beyond `symbols` gets the same streams and its funding interval at once (`held`).
@@ -33,9 +33,9 @@ from monitor.collectors.base import (
     TaskFactory,
     account_access,
 )
-from monitor.collectors.binanceusdm_account import BinanceAccount
-from monitor.collectors.binanceusdm_history import BinanceHistory
-from monitor.collectors.binanceusdm_wire import (
+from monitor.collectors.binance.account import BinanceAccount
+from monitor.collectors.binance.history import BinanceHistory
+from monitor.collectors.binance.wire import (
     parse_combined_frame,
     parse_depth_frame,
     parse_funding_info,
