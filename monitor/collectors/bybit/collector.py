@@ -10,10 +10,9 @@ spot socket; perp book levels (`depth_levels`, for the cost to close) are `order
 on the linear socket, a snapshot then deltas (`wire.DepthBooks`). Accounts:
 `account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals
 and rate bounds from instruments-info, a REST seed of marks before the socket speaks — is
-refreshed every `REFERENCE_REFRESH_S`. A symbol an account holds beyond `symbols` gets its tickers
-(and book levels) and its funding interval at once (`held`).
-
-All REST calls and new connections of the venue share one `Cooldown` and one connection pacer.
+refreshed every `native.REFERENCE_REFRESH_S`. A symbol an account holds beyond `symbols` gets its
+tickers (and book levels) and its funding interval at once (`held`). The wiring is
+`native.NativeCollector`'s.
 
 Bybit pushes only changes, and nothing while nothing changes, so silence on the linear socket is
 not by itself a dead feed. Its feeds carry a `BybitQuietProbe` (see `wsfeed`): a stream silent for
@@ -28,16 +27,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import ccxt.async_support as ccxt_async
-import structlog
-
 from monitor.clock import Clock
-from monitor.collectors.backfill import Backfill
-from monitor.collectors.base import AccountAccess, CollectorStats, KeyGate, RecordSink, TaskFactory
+from monitor.collectors.base import AccountAccess
 from monitor.collectors.bybit.account import BybitAccount
 from monitor.collectors.bybit.history import BybitHistory
 from monitor.collectors.bybit.wire import (
@@ -48,26 +42,15 @@ from monitor.collectors.bybit.wire import (
     parse_public_frame,
     parse_tickers,
 )
-from monitor.collectors.cadence import stream_limits
 from monitor.collectors.ccxt_rest import RestCaller
-from monitor.collectors.ccxt_urls import point_bybit_at
-from monitor.collectors.held import HeldSymbols, MarketSockets, Topic, held_stream_limits
-from monitor.collectors.keys import KeyPermissions, bybit_permissions
-from monitor.collectors.listing import bybit_listed, follows_listing, named
+from monitor.collectors.held import Topic
+from monitor.collectors.listing import bybit_listed, follows_listing
 from monitor.collectors.liveness import progress, same_value
-from monitor.collectors.pacing import Cooldown, Pacer
-from monitor.collectors.wsfeed import WsDialect, WsFeed, ws_policy
-from monitor.config import Config, VenueConfig
-from monitor.errors import FeedError, ParseError
+from monitor.collectors.native import NativeCollector
+from monitor.collectors.wsfeed import WsDialect, WsFeed
 from monitor.records import Quote, Record
 
-__all__ = ["BYBIT_DIALECT", "BybitCollector", "BybitEndpoints"]
-
-log = structlog.get_logger(__name__)
-
-REFERENCE_REFRESH_S = 600.0
-CONNECTS_PER_S = 0.9  # Bybit allows 500 connections per 5 min per IP; stay far below
-CONNECT_BURST = 10
+__all__ = ["BYBIT_DIALECT", "BybitCollector"]
 
 
 def _subscribe(topics: list[str], request_id: int) -> str:
@@ -142,107 +125,17 @@ class BybitQuietProbe:
             self._ex = None
 
 
-@dataclass(frozen=True, slots=True)
-class BybitEndpoints:
-    """Where the venue lives: one REST host (None keeps ccxt's), one WebSocket base for every path."""
+class BybitCollector(NativeCollector):
+    def _history_source(self) -> BybitHistory:
+        return BybitHistory()
 
-    rest: str | None = None
-    ws: str = "wss://stream.bybit.com"  # + /v5/public/linear, /v5/public/spot, /v5/private
-
-
-class BybitCollector:
-    def __init__(
-        self,
-        *,
-        venue: VenueConfig,
-        cfg: Config,
-        endpoints: BybitEndpoints,
-        accounts: dict[str, AccountAccess],
-        sink: RecordSink,
-        clock: Clock,
-    ) -> None:
-        self.venue = venue.name
-        self.cfg = venue
-        self.endpoints = endpoints
-        self.accounts = accounts
-        self.sink = sink
-        self.clock = clock
-        self.stats = CollectorStats(venue.name)
-        self.full_cfg = cfg
-        self.limits = stream_limits(cfg, venue)
-        self.held = HeldSymbols(venue.name, named(venue.symbols))  # what the accounts hold, for the sockets
-        self.sockets = MarketSockets(venue.max_streams_per_connection, self.limits, self._feed)
-        self.policy = ws_policy(venue)
-        self.cooldown = Cooldown(clock)
-        self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
-        self.rest = RestCaller(
-            self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
+    def _watcher(self, name: str, access: AccountAccess) -> BybitAccount:
+        return BybitAccount(
+            **self._watcher_args(name),
+            private_ws=f"{self.ws.rstrip('/')}/v5/private",
+            access=access,
+            symbols=self.cfg.symbols,
         )
-        self.keys = KeyGate(
-            venue=venue.name,
-            accounts=accounts,
-            read=self._permissions,
-            redact=self.rest.redact,
-            sink=sink,
-            clock=clock,
-        )
-        base = endpoints.ws.rstrip("/")
-        self.history = Backfill(
-            venue=venue.name,
-            source=BybitHistory(),
-            symbols=named(venue.symbols),
-            spot_symbols=venue.spot_symbols,
-            step_s=cfg.evaluation.volatility_sample_s,
-            points=cfg.evaluation.history_points,
-            client=self._client,
-            rest=self.rest,
-            sink=sink,
-            clock=clock,
-            stats=self.stats,
-        )
-        self.watchers = {
-            name: BybitAccount(
-                venue=venue.name,
-                name=name,
-                client=partial(self._client, name),
-                rest=self.rest,
-                sink=sink,
-                clock=clock,
-                stats=self.stats,
-                poll_s=venue.poll_s,
-                reconcile_s=venue.reconcile_s,
-                user_stream=venue.user_stream,
-                connect_pacer=self.connect_pacer,
-                policy=self.policy,
-                private_ws=f"{base}/v5/private",
-                access=access,
-                symbols=venue.symbols,
-                held=self.held,
-            )
-            for name, access in accounts.items()
-        }
-
-    # ---------------------------------------------------------------- wiring
-    def tasks(self) -> dict[str, TaskFactory]:
-        t: dict[str, TaskFactory] = {f"{self.venue}.reference": self.reference_loop}
-        if self.cfg.backfill:
-            t[f"{self.venue}.history"] = self.history.run
-        for feed in self.feeds():
-            t[feed.name] = feed.run
-        if self.accounts:
-            t[f"{self.venue}.held"] = self.held_loop
-        for name, w in self.watchers.items():
-            t[f"{self.venue}.account.{name}"] = partial(self.keys.guarded, name, w.reconcile_loop)
-            if self.cfg.user_stream:
-                t[f"{self.venue}.user.{name}"] = partial(self.keys.guarded, name, w.user_loop)
-        return t
-
-    def feeds(self) -> list[WsFeed]:
-        """Linear tickers (mark, funding, perp book top) and spot book tops, N topics per socket."""
-        self.sockets = MarketSockets(self.cfg.max_streams_per_connection, self.limits, self._feed)
-        for kind, topics in self._topics(named(self.cfg.symbols), self.cfg.spot_symbols).items():
-            self.sockets.extend(kind, topics)
-        return self.sockets.feeds()
 
     def _topics(self, symbols: Sequence[str], spot_symbols: Sequence[str]) -> dict[str, list[Topic]]:
         """Socket kind → its topics for these symbols (linear) and spot symbols."""
@@ -257,14 +150,8 @@ class BybitCollector:
             out["spot"] = [(f"orderbook.1.{s}", (f"book:spot:{s}",)) for s in spot_symbols]
         return out
 
-    def _held_topics(self, symbols: Sequence[str]) -> dict[str, list[Topic]]:
-        """The linear topics of symbols an account holds, with the limits configured ones would have."""
-        for s in symbols:
-            self.limits.update(held_stream_limits(self.full_cfg, self.cfg, s))
-        return self._topics(symbols, ())
-
     def _feed(self, kind: str, index: int, topics: Sequence[Topic]) -> WsFeed:
-        v, base = self.cfg, self.endpoints.ws.rstrip("/")
+        v, base = self.cfg, self.ws.rstrip("/")
         return WsFeed(
             name=f"{self.venue}.{kind}.{index}",
             url=f"{base}/v5/public/{kind}",
@@ -290,62 +177,17 @@ class BybitCollector:
             else None,  # spot book tops are sent again every 3 s without a change
         )
 
-    async def held_loop(self) -> None:
-        """Subscribe the tickers of every symbol an account holds beyond the configured ones."""
-        await self.sockets.follow(self.held, self._held_topics, self.clock)
+    async def _seed_marks(self, ex: Any) -> None:
+        body = await self.rest.call(ex, ex.publicGetV5MarketTickers, {"category": "linear"})
+        for rec in parse_tickers(body, self.venue, self.clock.now_ns(), self.cfg.symbols):
+            if not isinstance(rec, Quote):  # the book's liveness is the socket's alone
+                self.sink.put(rec)
 
-    def _client(self, account: str | None = None) -> Any:
-        opts: dict[str, Any] = {"options": {"fetchCurrencies": False}, "enableRateLimit": True}
-        if account is not None:
-            a = self.accounts[account]
-            opts |= {"apiKey": a.key.reveal(), "secret": a.secret.reveal()}
-        ex = ccxt_async.bybit(opts)
-        ex.has["fetchCurrencies"] = False
-        point_bybit_at(ex, self.endpoints.rest)
-        return ex
-
-    # ---------------------------------------------------------------- keys
-    async def check_keys(self) -> None:
-        """At start: refuse keys that can withdraw, trade or transfer (`GET /v5/user/query-api`)."""
-        await self.keys.check_all()
-
-    async def _permissions(self, name: str) -> KeyPermissions:
-        ex = self._client(name)
-        try:
-            return bybit_permissions(await self.rest.call(ex, ex.privateGetV5UserQueryApi))
-        finally:
-            await ex.close()
-
-    # ---------------------------------------------------------------- reference data
-    async def reference_loop(self) -> None:
-        """Funding intervals and bounds (per symbol, from the venue) and a REST seed of marks."""
-        ex = self._client()
-        seeded = False
-        try:
-            while True:
-                held = len(self.held.extra)
-                try:
-                    now = self.clock.now_ns()
-                    if not seeded:  # only before the socket speaks: REST is not stream liveness
-                        body = await self.rest.call(ex, ex.publicGetV5MarketTickers, {"category": "linear"})
-                        for rec in parse_tickers(body, self.venue, now, self.cfg.symbols):
-                            if not isinstance(rec, Quote):  # the book's liveness is the socket's alone
-                                self.sink.put(rec)
-                        seeded = True
-                    body = await self.rest.call(
-                        ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "linear", "limit": 1000}
-                    )
-                    if follows_listing(self.cfg) and isinstance(body, dict):  # ["*"]: new listings
-                        self.held.note(bybit_listed(body.get("result")), "newly listed")
-                    for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.held.watched):
-                        self.sink.put(fi)
-                    delay = REFERENCE_REFRESH_S
-                except ParseError as exc:
-                    self.stats.drop(exc.reason)
-                    delay = 30.0
-                except FeedError as exc:
-                    log.warning("reference data failed", venue=self.venue, error=self.rest.redact(str(exc)))
-                    delay = 10.0
-                await self.held.wait(held, self.clock, delay)  # a newly held symbol's interval: now
-        finally:
-            await ex.close()
+    async def _reference(self, ex: Any) -> None:
+        body = await self.rest.call(
+            ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "linear", "limit": 1000}
+        )
+        if follows_listing(self.cfg) and isinstance(body, dict):  # ["*"]: new listings
+            self.held.note(bybit_listed(body.get("result")), "newly listed")
+        for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.held.watched):
+            self.sink.put(fi)
