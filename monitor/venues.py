@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from monitor.clock import Clock
-    from monitor.collectors.base import AccountAccess, Collector, RecordSink
+    from monitor.collectors.base import Collector
     from monitor.collectors.keys import KeyPermissions
-    from monitor.config import Config, VenueConfig
+    from monitor.config import VenueConfig
     from monitor.sim.server import Simulator
 
 __all__ = [
@@ -98,22 +97,11 @@ class Venue:
     simulated_as: Literal["binance", "bybit"] | None = None  # `SimAccountConfig.venue`; None: not simulated
     simulated: Callable[[Simulator], Endpoints] | None = None  # the running simulator's hosts for it
 
-    def new_collector(
-        self,
-        *,
-        venue: VenueConfig,
-        cfg: Config,
-        endpoints: Endpoints,
-        accounts: dict[str, AccountAccess],
-        sink: RecordSink,
-        clock: Clock,
-    ) -> Collector:
+    def new_collector(self, **parts: Any) -> Collector:
+        """Its collector, built from `collectors.common.VenueCollector`'s keyword arguments."""
         if self.collector is None:
             raise ValueError(f'{self.name} has no collector of its own: use kind = "ccxt"')
-        cls = _load(self.collector)
-        c: Collector = cls(
-            venue=venue, cfg=cfg, endpoints=endpoints, accounts=accounts, sink=sink, clock=clock
-        )
+        c: Collector = _load(self.collector)(**parts)
         return c
 
     def point_client(self, exchange: Any, at: Endpoints) -> None:

@@ -59,6 +59,11 @@ class VenueCollector:
             sink=sink,
             clock=clock,
         )
+        self._wire()
+
+    def _wire(self) -> None:
+        """What this collector adds to the parts every collector has (sockets, history, watchers …)."""
+        raise NotImplementedError
 
     def _signed_client(self, account: str) -> Any:
         """A ccxt client of the venue signed with `account`'s key (closed by the caller)."""

@@ -23,18 +23,15 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import structlog
 
-from monitor.clock import Clock
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.backfill import Backfill, HistorySource
-from monitor.collectors.base import AccountAccess, RecordSink, TaskFactory
+from monitor.collectors.base import AccountAccess, TaskFactory
 from monitor.collectors.common import VenueCollector
 from monitor.collectors.held import MarketSockets, Topic, held_stream_limits
 from monitor.collectors.listing import named
 from monitor.collectors.pacing import Pacer
-from monitor.collectors.wsfeed import WsFeed, ws_policy
-from monitor.config import Config, VenueConfig
+from monitor.collectors.wsfeed import Parser, WsFeed, ws_policy
 from monitor.errors import FeedError, ParseError
-from monitor.venues import Endpoints
 
 __all__ = ["NativeCollector"]
 
@@ -46,19 +43,11 @@ CONNECT_BURST = 10
 
 
 class NativeCollector(VenueCollector):
-    def __init__(
-        self,
-        *,
-        venue: VenueConfig,
-        cfg: Config,
-        endpoints: Endpoints,
-        accounts: dict[str, AccountAccess],
-        sink: RecordSink,
-        clock: Clock,
-    ) -> None:
-        super().__init__(venue=venue, cfg=cfg, endpoints=endpoints, accounts=accounts, sink=sink, clock=clock)
-        self.ws = endpoints.ws or self.spec.ws  # the socket bases: the venue's production ones by default
-        self.spot_ws = endpoints.spot_ws or self.spec.spot_ws
+    def _wire(self) -> None:
+        venue, cfg, clock, sink = self.cfg, self.full_cfg, self.clock, self.sink
+        # the socket bases: the venue's production ones unless the endpoints say otherwise
+        self.ws = self.endpoints.ws or self.spec.ws
+        self.spot_ws = self.endpoints.spot_ws or self.spec.spot_ws
         self.sockets = MarketSockets(venue.max_streams_per_connection, self.limits, self._feed)
         self.policy = ws_policy(venue)
         self.connect_pacer = Pacer(clock, CONNECTS_PER_S, CONNECT_BURST)
@@ -75,7 +64,7 @@ class NativeCollector(VenueCollector):
             clock=clock,
             stats=self.stats,
         )
-        self.watchers = {name: self._watcher(name, access) for name, access in accounts.items()}
+        self.watchers = {name: self._watcher(name, access) for name, access in self.accounts.items()}
 
     # ---------------------------------------------------------------- what a venue fills in
     def _history_source(self) -> HistorySource:
@@ -130,6 +119,25 @@ class NativeCollector(VenueCollector):
         for s in symbols:
             self.limits.update(held_stream_limits(self.full_cfg, self.cfg, s))
         return self._topics(symbols, ())
+
+    def _socket(
+        self, kind: str, index: int, topics: Sequence[Topic], *, url: str, parse: Parser, **dialect: Any
+    ) -> WsFeed:
+        """A market socket of this venue; `dialect`: `WsFeed`'s venue-specific keywords."""
+        return WsFeed(
+            name=f"{self.venue}.{kind}.{index}",
+            url=url,
+            subscriptions=[sub for sub, _ in topics],
+            limits={stream: self.limits[stream] for _, streams in topics for stream in streams},
+            parse=parse,
+            sink=self.sink,
+            clock=self.clock,
+            stats=self.stats,
+            policy=self.policy,
+            connect_pacer=self.connect_pacer,
+            cooldown=self.cooldown,
+            **dialect,
+        )
 
     async def held_loop(self) -> None:
         """Subscribe the streams of every symbol an account holds beyond the configured ones."""

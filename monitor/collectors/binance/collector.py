@@ -63,21 +63,12 @@ class BinanceUsdmCollector(NativeCollector):
     def _feed(self, kind: str, index: int, topics: Sequence[Topic]) -> WsFeed:
         fut, spot = self.ws.rstrip("/"), self.spot_ws.rstrip("/")
         url = {"market": f"{fut}/market/stream", "spot": f"{spot}/stream"}.get(kind, f"{fut}/public/stream")
-        return WsFeed(
-            name=f"{self.venue}.{kind}.{index}",
-            url=url,
-            subscriptions=[sub for sub, _ in topics],
-            limits={stream: self.limits[stream] for _, streams in topics for stream in streams},
-            parse=partial(parse_depth_frame, venue=self.venue, depth=self.cfg.depth_levels)
+        parse = (
+            partial(parse_depth_frame, venue=self.venue, depth=self.cfg.depth_levels)
             if kind == "depth"
-            else partial(parse_combined_frame, venue=self.venue, market="spot" if kind == "spot" else "perp"),
-            sink=self.sink,
-            clock=self.clock,
-            stats=self.stats,
-            policy=self.policy,
-            connect_pacer=self.connect_pacer,
-            cooldown=self.cooldown,
+            else partial(parse_combined_frame, venue=self.venue, market="spot" if kind == "spot" else "perp")
         )
+        return self._socket(kind, index, topics, url=url, parse=parse)
 
     async def _seed_marks(self, ex: Any) -> None:
         premium = await self.rest.call(ex, ex.fapiPublicGetPremiumIndex)

@@ -152,23 +152,17 @@ class BybitCollector(NativeCollector):
 
     def _feed(self, kind: str, index: int, topics: Sequence[Topic]) -> WsFeed:
         v, base = self.cfg, self.ws.rstrip("/")
-        return WsFeed(
-            name=f"{self.venue}.{kind}.{index}",
+        return self._socket(
+            kind,
+            index,
+            topics,
             url=f"{base}/v5/public/{kind}",
-            subscriptions=[topic for topic, _ in topics],
-            limits={stream: self.limits[stream] for _, streams in topics for stream in streams},
             parse=partial(
                 parse_public_frame,
                 venue=self.venue,
                 book=TickerBook(),
                 depth=DepthBooks(v.depth_levels) if kind == "linear" else None,
             ),
-            sink=self.sink,
-            clock=self.clock,
-            stats=self.stats,
-            policy=self.policy,
-            connect_pacer=self.connect_pacer,
-            cooldown=self.cooldown,
             dialect=BYBIT_DIALECT,
             quiet=BybitQuietProbe(
                 client=self._client, rest=self.rest, venue=self.venue, clock=self.clock, depth=v.depth_levels

@@ -28,6 +28,7 @@ import msgspec
 
 from monitor.collectors.account_book import AccountUpdate, BalanceChange, LegChange
 from monitor.collectors.book_depth import LocalBook, book_levels, parse_levels
+from monitor.collectors.fields import finite
 from monitor.collectors.tier_reply import TierReply
 from monitor.errors import ParseError
 from monitor.records import (
@@ -78,22 +79,12 @@ def _decode(raw: bytes | str) -> Any:
         raise ParseError("malformed_json") from None
 
 
-def _num(value: Any, field: str, *, positive: bool = False) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ParseError("bad_number", f"{field}={value!r}") from None
-    if not math.isfinite(x) or (positive and x <= 0):
-        raise ParseError("out_of_range", f"{field}={value!r}")
-    return x
-
-
 def _opt(row: Mapping[str, Any], field: str, *, positive: bool = False) -> float:
     """An optional numeric field: NaN when absent or empty (Bybit sends "" for "not applicable")."""
     value = row.get(field)
     if value is None or value == "":
         return math.nan
-    return _num(value, field, positive=positive)
+    return finite(value, field, positive=positive)
 
 
 def result_of(body: Any, what: str) -> Mapping[str, Any]:
@@ -169,7 +160,7 @@ def _changes(data: Mapping[str, Any]) -> dict[str, float]:
         if value == "" or value is None:
             out[name] = 0.0 if name == "next_ms" else math.nan
         else:
-            out[name] = _num(value, field, positive=positive)
+            out[name] = finite(value, field, positive=positive)
     return out
 
 
@@ -265,10 +256,10 @@ def _orderbook_records(frame: Mapping[str, Any], venue: str, ts_recv_ns: int) ->
         (bid, bid_size), (ask, ask_size) = data["b"][0], data["a"][0]
     except (KeyError, IndexError, TypeError, ValueError):
         return []  # an empty side: no top of book to report (not an error, not life either)
-    b, a = _num(bid, "b", positive=True), _num(ask, "a", positive=True)
+    b, a = finite(bid, "b", positive=True), finite(ask, "a", positive=True)
     if b > a:
         raise ParseError("crossed_book", f"{data.get('s')} bid {b} > ask {a}")
-    ts_ms = int(_num(frame.get("ts", 0), "ts"))
+    ts_ms = int(finite(frame.get("ts", 0), "ts"))
     return [
         Quote(
             venue=venue,
@@ -277,10 +268,10 @@ def _orderbook_records(frame: Mapping[str, Any], venue: str, ts_recv_ns: int) ->
             ts_event_ns=ts_ms * NS_PER_MS if ts_ms > 0 else ts_recv_ns,
             ts_recv_ns=ts_recv_ns,
             bid=b,
-            bid_size=_num(bid_size, "b.size"),
+            bid_size=finite(bid_size, "b.size"),
             ask=a,
-            ask_size=_num(ask_size, "a.size"),
-            update_id=int(_num(data.get("u", 0), "u")),
+            ask_size=finite(ask_size, "a.size"),
+            update_id=int(finite(data.get("u", 0), "u")),
         )
     ]
 
@@ -307,7 +298,7 @@ class DepthBooks:
         if not isinstance(data, Mapping):
             raise ParseError("schema", "orderbook without data")
         symbol = str(data.get("s", ""))
-        u = int(_num(data.get("u", 0), "u"))
+        u = int(finite(data.get("u", 0), "u"))
         bids, asks = parse_levels(data.get("b", []), "b"), parse_levels(data.get("a", []), "a")
         snapshot = frame.get("type") == "snapshot" or u == 1
         book = self._books.get(symbol)
@@ -317,7 +308,7 @@ class DepthBooks:
             book = self._books[symbol] = LocalBook()
         book.apply(bids, asks, snapshot=snapshot)
         self._u[symbol] = u
-        ts_ms = int(_num(frame.get("ts", 0), "ts"))
+        ts_ms = int(finite(frame.get("ts", 0), "ts"))
         return [
             book_levels(
                 venue=venue, symbol=symbol, market=self.market, bids=book.bids.items(),
@@ -365,7 +356,7 @@ def parse_public_frame(
     if data.get("symbol", symbol) != symbol:
         raise ParseError("schema", f"{topic} carries {data.get('symbol')!r}")
     kind = str(frame.get("type", "snapshot"))  # spot and option tickers are snapshots without a type
-    ts_ms = int(_num(frame.get("ts", 0), "ts"))
+    ts_ms = int(finite(frame.get("ts", 0), "ts"))
     state, funding_changed = book.merge(symbol, kind, data)
     return _ticker_records(symbol, state, funding_changed, ts_ms, venue, ts_recv_ns)
 
@@ -374,7 +365,7 @@ def parse_tickers(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[str]
     """REST `/v5/market/tickers?category=linear`: seeds marks and intervals before the socket speaks."""
     res = result_of(body, "tickers")
     wanted = set(symbols)
-    ts_ms = int(_num(body.get("time", 0), "time"))
+    ts_ms = int(finite(body.get("time", 0), "time"))
     out: list[Record] = []
     book = TickerBook()
     for row in _rows(res, "tickers"):
@@ -393,7 +384,7 @@ def parse_orderbook(body: Any, venue: str, ts_recv_ns: int, depth: int) -> BookL
     Stamped with the reply's `time` (when the venue vouched for the book), as `parse_tickers` is.
     """
     res = result_of(body, "orderbook")
-    ts_ms = int(_num(body.get("time", 0), "time"))
+    ts_ms = int(finite(body.get("time", 0), "time"))
     return book_levels(
         venue=venue,
         symbol=str(res.get("s", "")),
@@ -402,7 +393,7 @@ def parse_orderbook(body: Any, venue: str, ts_recv_ns: int, depth: int) -> BookL
         asks=parse_levels(res.get("a", []), "a"),
         depth=depth,
         ts_recv_ns=ts_recv_ns,
-        update_id=int(_num(res.get("u", 0), "u")),
+        update_id=int(finite(res.get("u", 0), "u")),
         ts_event_ns=ts_ms * NS_PER_MS if ts_ms > 0 else ts_recv_ns,
     )
 
@@ -420,7 +411,7 @@ def parse_instruments(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[
         sym = row.get("symbol")
         if sym not in wanted:
             continue
-        minutes = _num(row.get("fundingInterval"), "fundingInterval", positive=True)
+        minutes = finite(row.get("fundingInterval"), "fundingInterval", positive=True)
         out.append(
             FundingInfo(
                 venue=venue,
@@ -480,11 +471,11 @@ def _risk_ladder(
     symbol: str, rows: list[Mapping[str, Any]], account: str, venue: str, ts_recv_ns: int
 ) -> LeverageTiers:
     scale = _rate_scale(rows)
-    rows = sorted(rows, key=lambda r: _num(r.get("riskLimitValue"), "riskLimitValue", positive=True))
+    rows = sorted(rows, key=lambda r: finite(r.get("riskLimitValue"), "riskLimitValue", positive=True))
     tiers, floor = [], 0.0
     for r in rows:
-        cap = _num(r["riskLimitValue"], "riskLimitValue", positive=True)
-        mmr = _num(r.get("maintenanceMargin"), "maintenanceMargin") * scale
+        cap = finite(r["riskLimitValue"], "riskLimitValue", positive=True)
+        mmr = finite(r.get("maintenanceMargin"), "maintenanceMargin") * scale
         ded = _opt(r, "mmDeduction")
         if not (0 <= mmr < 1) or cap <= floor:
             raise ParseError("out_of_range", f"risk-limit {symbol} mmr={mmr} cap={cap}")
@@ -520,7 +511,7 @@ def _leg(row: Mapping[str, Any]) -> tuple[PositionSide, float, float, bool]:
     side = _SIDES.get(idx)
     if side is None:
         raise ParseError("out_of_range", f"positionIdx={idx}")
-    size = _num(row.get("size"), "size")
+    size = finite(row.get("size"), "size")
     if size < 0:
         raise ParseError("out_of_range", f"size={size}")
     direction = row.get("side")
@@ -528,7 +519,7 @@ def _leg(row: Mapping[str, Any]) -> tuple[PositionSide, float, float, bool]:
         raise ParseError("schema", f"side={direction!r} with size {size}")
     qty = size if direction == "Buy" else -size
     entry_field = "avgPrice" if "avgPrice" in row else "entryPrice"
-    entry = _num(row.get(entry_field), entry_field, positive=size != 0)
+    entry = finite(row.get(entry_field), entry_field, positive=size != 0)
     return side, qty, entry, int(row.get("tradeMode", 0) or 0) == 1
 
 
@@ -586,7 +577,7 @@ def _balances(account: Mapping[str, Any]) -> list[Balance]:
     for c in coins:
         if not isinstance(c, Mapping) or "coin" not in c:
             raise ParseError("schema", "wallet coin without a name")
-        wb = _num(c.get("walletBalance", "0"), "walletBalance")
+        wb = finite(c.get("walletBalance", "0"), "walletBalance")
         out.append(
             Balance(
                 asset=str(c["coin"]),
@@ -631,7 +622,7 @@ def parse_private_frame(raw: bytes | str) -> AccountUpdate | AuthReply | None:
     data = frame.get("data")
     if not isinstance(data, list) or not all(isinstance(d, Mapping) for d in data):
         raise ParseError("schema", f"{topic} without a data list")
-    event_ms = int(_num(frame.get("creationTime", 0), "creationTime"))
+    event_ms = int(finite(frame.get("creationTime", 0), "creationTime"))
     if topic == "position":
         legs = []
         for row in data:

@@ -28,17 +28,16 @@ import ccxt.pro as ccxtpro
 import structlog
 
 from monitor.backoff import backoff
-from monitor.clock import NS_PER_S, Clock
-from monitor.collectors.base import AccountAccess, RecordSink, TaskFactory
+from monitor.clock import NS_PER_S
+from monitor.collectors.base import TaskFactory
 from monitor.collectors.common import VenueCollector
 from monitor.collectors.generic import convert as conv
 from monitor.collectors.held import held_stream_limits
 from monitor.collectors.listing import ccxt_listed, follows_listing, named
 from monitor.collectors.liveness import Liveness, progress
-from monitor.config import Config, VenueConfig
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot, FeedState, FeedStatus, Record
-from monitor.venues import Endpoints, by_ccxt_id
+from monitor.venues import by_ccxt_id
 
 __all__ = ["CcxtProCollector"]
 
@@ -57,19 +56,10 @@ class _Resubscribe(Exception):
 
 
 class CcxtProCollector(VenueCollector):
-    def __init__(
-        self,
-        *,
-        venue: VenueConfig,
-        cfg: Config,
-        endpoints: Endpoints,  # for the clients of the venue `exchange` names (`monitor.venues.spoken`)
-        accounts: dict[str, AccountAccess],
-        sink: RecordSink,
-        clock: Clock,
-    ) -> None:
+    def _wire(self) -> None:
+        venue = self.cfg
         if venue.exchange is None:
             raise ValueError("a ccxt venue needs an exchange id")
-        super().__init__(venue=venue, cfg=cfg, endpoints=endpoints, accounts=accounts, sink=sink, clock=clock)
         self.exchange_id = venue.exchange
         default_spot = "binance" if venue.exchange.startswith("binance") else venue.exchange
         self.spot_id = venue.spot_exchange or default_spot
