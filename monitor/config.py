@@ -20,7 +20,7 @@ import msgspec
 
 from monitor.errors import ConfigError
 from monitor.secret import Secret, url_problem
-from monitor.venues import VENUES, simulated_as, venue_of
+from monitor.venues import VENUES, Kind, simulated_as, venue_of
 
 __all__ = [
     "AccountConfig",
@@ -147,7 +147,7 @@ class VenueConfig(_Cfg, frozen=True, kw_only=True):
     name: Name  # the `venue` label
     # binanceusdm / bybit: the native collectors (Bybit v5 linear USDT perps + spot); ccxt: the generic
     # ccxt.pro collector for `exchange`
-    kind: Literal["binanceusdm", "bybit", "ccxt"] = "binanceusdm"
+    kind: Kind = "binanceusdm"  # the entries of monitor/venues.py
     exchange: CcxtId | None = None  # kind = "ccxt": the ccxt exchange id (okx, bybit, binanceusdm …)
     spot_exchange: CcxtId | None = None  # kind = "ccxt": ccxt id for spot books (default: `exchange`)
     simulator: bool = False  # point at the embedded simulator instead of the real venue

@@ -32,16 +32,21 @@ __all__ = [
     "VENUES",
     "Endpoints",
     "KeyCall",
+    "Kind",
+    "MarginModel",
     "Venue",
     "by_ccxt_id",
     "endpoints",
     "kinds",
+    "native_kind",
     "simulated_as",
     "spoken",
     "venue_of",
 ]
 
 Ref = str  # "package.module:attribute", imported when first used
+Kind = Literal["binanceusdm", "bybit", "ccxt"]  # `VenueConfig.kind`: the entries with a collector
+MarginModel = Literal["binance", "bybit"]
 
 
 def _load(ref: Ref) -> Any:
@@ -75,13 +80,13 @@ class KeyCall:
 @dataclass(frozen=True, slots=True)
 class Venue:
     name: str  # in messages: "Binance USDⓈ-M"
-    kind: str | None = None  # `VenueConfig.kind` of its own collector; None: reached through ccxt only
+    kind: Kind | None = None  # `VenueConfig.kind` of its own collector; None: reached through ccxt only
     collector: Ref | None = None  # class taking (venue, cfg, endpoints, accounts, sink, clock)
     # the collector speaks whichever venue `exchange` names (the generic ccxt one)
     by_exchange_id: bool = False
     ccxt_ids: tuple[str, ...] = ()  # ccxt ids that speak this venue; the first signs the native REST
-    # whose margin model the evaluator applies; None: none of its own, Binance's tiered one
-    margin_model: Literal["bybit"] | None = None
+    # the margin model the evaluator applies; Binance's tiered one unless the venue has its own
+    margin_model: MarginModel = "binance"
     mark_every_s: float | None = None  # marks pushed every so often (Binance `@1s`); None: on change
     # what its own collector does beyond the generic one: a private stream for account deltas,
     # perp book levels (`depth_levels`), REST confirmation of a quiet stream (`wsfeed.QuietProbe`)
@@ -176,9 +181,14 @@ VENUES: tuple[Venue, ...] = (BINANCE, BYBIT, OKX, CCXT)
 _BY_KIND = {v.kind: v for v in VENUES if v.kind is not None}
 
 
-def kinds() -> tuple[str, ...]:
-    """The kinds a `[[venues]]` entry may name (`VenueConfig.kind` lists the same)."""
+def kinds() -> tuple[Kind, ...]:
+    """The kinds a `[[venues]]` entry may name."""
     return tuple(_BY_KIND)
+
+
+def native_kind(model: MarginModel) -> Kind:
+    """The kind of the native collector on margin model `model` (a what-if book's venue kind)."""
+    return next(x.kind for x in VENUES if x.margin_model == model and x.kind and not x.by_exchange_id)
 
 
 def venue_of(v: VenueConfig) -> Venue:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from monitor.collectors.backfill import Series
+from monitor.collectors.backfill import CandleIntervals, Series
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.errors import ParseError
 
@@ -31,14 +31,13 @@ def _price(raw: Any, reason: str) -> float:
     return value
 
 
-class BinanceHistory:
+class BinanceHistory(CandleIntervals):
+    intervals = _INTERVALS
+
     def __init__(self) -> None:
         self.page_size: dict[Series, int] = {"mark": 1_500, "spot": 1_000}
 
     funding_page = 1_000
-
-    def interval(self, step_s: float) -> str | None:
-        return _INTERVALS.get(round(step_s)) if step_s == round(step_s) else None
 
     def weight(self, series: Series, limit: int) -> int:
         if series == "spot":
