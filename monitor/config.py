@@ -20,7 +20,7 @@ import msgspec
 
 from monitor.errors import ConfigError
 from monitor.secret import Secret, url_problem
-from monitor.venues import VENUES, Kind, simulated_as, venue_of
+from monitor.venues import VENUES, Kind, Simulated, simulated_as, venue_of
 
 __all__ = [
     "AccountConfig",
@@ -106,7 +106,7 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
     # which simulated venue holds the account: Binance USDⓈ-M (fapi) or Bybit v5 (unified, linear)
-    venue: Literal["binance", "bybit"] = "binance"
+    venue: Simulated = "binance"
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
 

@@ -34,6 +34,7 @@ __all__ = [
     "KeyCall",
     "Kind",
     "MarginModel",
+    "Simulated",
     "Venue",
     "by_ccxt_id",
     "endpoints",
@@ -47,6 +48,7 @@ __all__ = [
 Ref = str  # "package.module:attribute", imported when first used
 Kind = Literal["binanceusdm", "bybit", "ccxt"]  # `VenueConfig.kind`: the entries with a collector
 MarginModel = Literal["binance", "bybit"]
+Simulated = Literal["binance", "bybit"]  # the venues the simulator serves (`SimAccountConfig.venue`)
 
 
 def _load(ref: Ref) -> Any:
@@ -99,7 +101,7 @@ class Venue:
     point: Ref | None = None  # (ccxt client, Endpoints) -> None: the client pointed at other hosts
     key_call: KeyCall | None = None
     listing: Ref | None = None  # async (VenueConfig, rest url or None) -> its USDT perpetuals
-    simulated_as: Literal["binance", "bybit"] | None = None  # `SimAccountConfig.venue`; None: not simulated
+    simulated_as: Simulated | None = None  # the simulator's venue that stands in for it; None: none
     simulated: Callable[[Simulator], Endpoints] | None = None  # the running simulator's hosts for it
 
     def new_collector(self, **parts: Any) -> Collector:
@@ -209,7 +211,7 @@ def spoken(v: VenueConfig) -> Venue:
     return own
 
 
-def simulated_as(v: VenueConfig) -> Literal["binance", "bybit"] | None:
+def simulated_as(v: VenueConfig) -> Simulated | None:
     """Which simulated venue `v` talks to, None for one the simulator does not speak."""
     return spoken(v).simulated_as
 
