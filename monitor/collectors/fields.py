@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.errors import ParseError
 
-__all__ = ["finite"]
+__all__ = ["finite", "finite_or"]
 
 
 def finite(value: Any, field: str, *, positive: bool = False) -> float:
@@ -24,3 +24,11 @@ def finite(value: Any, field: str, *, positive: bool = False) -> float:
     if not math.isfinite(x) or (positive and x <= 0):
         raise ParseError("out_of_range", f"{field}={value!r}")
     return x
+
+
+def finite_or(reason: str, value: Any, *, positive: bool = False) -> float:
+    """`finite` for a row refused as a whole: `reason` names the row's fault, the value the detail."""
+    try:
+        return finite(value, "", positive=positive)
+    except ParseError:
+        raise ParseError(reason, repr(value)[:40]) from None

@@ -15,7 +15,7 @@ import msgspec
 
 from monitor.collectors.book_depth import book_levels
 from monitor.collectors.fields import finite
-from monitor.collectors.tier_reply import TierReply
+from monitor.collectors.tier_reply import TierReply, ladder
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
@@ -248,16 +248,7 @@ def _bracket_row(row: Any, symbol: str, account: str, venue: str, ts_recv_ns: in
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ParseError("schema", f"leverageBracket {symbol}: {exc!r}") from None
-    if not brackets or any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
-        raise ParseError("out_of_range", f"leverageBracket {symbol}")
-    return LeverageTiers(
-        venue=venue,
-        account=account,
-        symbol=symbol,
-        ts_event_ns=ts_recv_ns,
-        ts_recv_ns=ts_recv_ns,
-        brackets=brackets,
-    )
+    return ladder(brackets, venue=venue, account=account, symbol=symbol, ts_recv_ns=ts_recv_ns)
 
 
 def parse_position_risk(rows: Any) -> tuple[Position, ...]:

@@ -29,7 +29,7 @@ import msgspec
 from monitor.collectors.account_book import AccountUpdate, BalanceChange, LegChange
 from monitor.collectors.book_depth import LocalBook, book_levels, parse_levels
 from monitor.collectors.fields import finite
-from monitor.collectors.tier_reply import TierReply
+from monitor.collectors.tier_reply import TierReply, ladder
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
@@ -489,14 +489,7 @@ def _risk_ladder(
             )
         )
         floor = cap
-    return LeverageTiers(
-        venue=venue,
-        account=account,
-        symbol=symbol,
-        ts_event_ns=ts_recv_ns,
-        ts_recv_ns=ts_recv_ns,
-        brackets=tuple(tiers),
-    )
+    return ladder(tuple(tiers), venue=venue, account=account, symbol=symbol, ts_recv_ns=ts_recv_ns)
 
 
 # ---------------------------------------------------------------- account: positions and wallet
