@@ -23,7 +23,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import structlog
 
-from monitor.collectors.account_watch import AccountWatcher
+from monitor.collectors.account_watch import REFERENCE_REFRESH_S, AccountWatcher
 from monitor.collectors.backfill import Backfill, HistorySource
 from monitor.collectors.base import AccountAccess, TaskFactory
 from monitor.collectors.common import VenueCollector
@@ -37,7 +37,6 @@ __all__ = ["NativeCollector"]
 
 log = structlog.get_logger(__name__)
 
-REFERENCE_REFRESH_S = 600.0  # funding intervals and listings change rarely, but they do change
 CONNECTS_PER_S = 0.9  # Binance allows 300 connection attempts per 5 min per IP, Bybit 500: stay below
 CONNECT_BURST = 10
 
