@@ -81,6 +81,8 @@ class KeyCall:
 
 @dataclass(frozen=True, slots=True)
 class Venue:
+    """Everything the tree asks about a venue, so that nothing outside this module names one."""
+
     name: str  # in messages: "Binance USDⓈ-M"
     kind: Kind | None = None  # `VenueConfig.kind` of its own collector; None: reached through ccxt only
     collector: Ref | None = None  # class taking (venue, cfg, endpoints, accounts, sink, clock)
