@@ -42,6 +42,10 @@ class PlaceholderEnv(Mapping[str, str]):
         return 0
 
 
+def _binance_model(v: VenueConfig) -> bool:
+    return simulated_as(v) == "binance"
+
+
 def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, list[str]]:
     """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick.
 
@@ -57,7 +61,7 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
     from monitor.sim.market import Market
 
     sim = cfg.simulator
-    sim_venues = [v for v in cfg.venues if v.simulator and simulated_as(v) == "binance"]
+    sim_venues = [v for v in cfg.venues if v.simulator and _binance_model(v)]
     bybit_venues = [v for v in cfg.venues if v.simulator and simulated_as(v) == "bybit"]
     if not sim.enabled or not (sim_venues or bybit_venues):
         raise ConfigError(
