@@ -30,7 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from monitor.clock import LiveClock
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
+from monitor.collectors.binance.wire import parse_combined_frame
 from monitor.config import parse_config
 from monitor.evaluator import Evaluator
 from monitor.log import configure_logging

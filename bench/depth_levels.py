@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from monitor.collectors.binanceusdm_wire import parse_combined_frame, parse_depth_frame
-from monitor.collectors.bybit_wire import DepthBooks, TickerBook, parse_public_frame
+from monitor.collectors.binance.wire import parse_combined_frame, parse_depth_frame
+from monitor.collectors.bybit.wire import DepthBooks, TickerBook, parse_public_frame
 from monitor.records import BookLevels, Quote
 from monitor.risk.liquidity import cost_to_close
 from monitor.store.state import StateStore

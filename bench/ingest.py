@@ -7,7 +7,7 @@ time into a real `StateStore`:
 
 * native     — `WsFeed` (websockets + msgspec + per-stream liveness) → `StateStore.put`;
 * ccxt.pro   — ccxt.pro's binanceusdm parses every frame (its `handle_message`), and each parsed
-  ticker → `ccxt_convert.quote_records` → liveness → `StateStore.put`: the same work per frame;
+  ticker → `generic.convert.quote_records` → liveness → `StateStore.put`: the same work per frame;
 * ccxt watch — the unified loop `CcxtProCollector` runs (`watch_bids_asks` → convert → store). ccxt
   coalesces: a watcher wakes once per batch, so most frames never reach the store (column
   "stored"); its frames/s is ccxt's parsing rate, not a store rate.
@@ -40,10 +40,10 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response as HttpResponse
 
 from monitor.clock import LiveClock
-from monitor.collectors import ccxt_convert as conv
 from monitor.collectors.base import CollectorStats
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
+from monitor.collectors.binance.wire import parse_combined_frame
 from monitor.collectors.ccxt_urls import point_binance_at
+from monitor.collectors.generic import convert as conv
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsFeed, WsPolicy

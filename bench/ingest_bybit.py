@@ -1,7 +1,7 @@
 """Bybit's ticker path vs Binance's markPrice path: parse → liveness → store, same run, no sockets.
 
 Bybit sends one `tickers.{symbol}` topic as a snapshot, then deltas of changed fields that perpmon
-merges per symbol (`bybit_wire.TickerBook`) and turns into a MarkPrice and a Quote; Binance sends a
+merges per symbol (`collectors.bybit.wire.TickerBook`) and turns into a MarkPrice and a Quote; Binance sends a
 self-contained `markPriceUpdate`. Both run the work `WsFeed._handle` does per frame (parse, the
 per-stream liveness check, `StateStore.put`) on N pre-built frames for three symbols. Prints
 frames/s and records/s per path and their ratio (Binance is the baseline); no asserts.
@@ -18,8 +18,8 @@ import json
 import time
 from collections.abc import Callable, Iterable
 
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
-from monitor.collectors.bybit_wire import TickerBook, parse_public_frame
+from monitor.collectors.binance.wire import parse_combined_frame
+from monitor.collectors.bybit.wire import TickerBook, parse_public_frame
 from monitor.collectors.liveness import Liveness, progress
 from monitor.records import Record
 from monitor.store.state import StateStore

@@ -12,6 +12,7 @@ import contextlib
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
@@ -21,8 +22,6 @@ from monitor import __version__
 from monitor.clock import NS_PER_S, Clock, LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector, CollectorStats
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.bybit import BybitEndpoints
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.listing import default_fetch, follows_listing, resolve_listings
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
@@ -40,13 +39,15 @@ from monitor.rules.context import annotate
 from monitor.rules.engine import RuleEngine
 from monitor.sdnotify import SdNotify
 from monitor.shard import ShardMetrics, select_shard
-from monitor.sim.admin import AdminServer
-from monitor.sim.control import SimControl
-from monitor.sim.server import Simulator
 from monitor.status.recent import RecentEvents
 from monitor.status.routes import StatusRoutes
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
+from monitor.venues import Endpoints, endpoints
+
+if TYPE_CHECKING:  # the simulator is imported only when it is enabled: production never loads it
+    from monitor.sim.admin import AdminServer
+    from monitor.sim.server import Simulator
 
 __all__ = ["Daemon", "run_daemon"]
 
@@ -122,6 +123,10 @@ class Daemon:
         )
         self._notify_sup.spawn("notify", self.dispatcher.run)
         if self.cfg.simulator.enabled:
+            from monitor.sim.admin import AdminServer
+            from monitor.sim.control import SimControl
+            from monitor.sim.server import Simulator
+
             self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
             await self.simulator.start()
             if self.cfg.simulator.admin_port:  # so `make run` can take a shock: loopback, token
@@ -261,27 +266,13 @@ class Daemon:
         self._collector_stats[:] = [s for s in self._collector_stats if all(s is not c.stats for c in old)]
         self._spawn_venue(new)
 
-    def _endpoints(self, venue: str, cfg: Config | None = None) -> BinanceEndpoints | BybitEndpoints:
+    def _endpoints(self, venue: str, cfg: Config | None = None) -> Endpoints:
         v = next(x for x in (cfg or self.cfg).venues if x.name == venue)
-        if v.kind == "bybit" or (v.kind == "ccxt" and v.exchange == "bybit"):  # native or ccxt's bybit
-            if v.simulator and self.simulator is not None:
-                return BybitEndpoints(self.simulator.bybit_rest_url, self.simulator.bybit_ws_url)
-            return BybitEndpoints(v.rest_url, v.ws_url or BybitEndpoints().ws)
-        if v.simulator and self.simulator is not None:
-            s = self.simulator
-            return BinanceEndpoints(s.futures_rest_url, s.futures_ws_url, s.spot_rest_url, s.spot_ws_url)
-        defaults = BinanceEndpoints()
-        return BinanceEndpoints(
-            futures_rest=v.rest_url,
-            futures_ws=v.ws_url or defaults.futures_ws,
-            spot_rest=v.spot_rest_url,
-            spot_ws=v.spot_ws_url or defaults.spot_ws,
-        )
+        return endpoints(v, self.simulator)
 
     def _rest_url(self, v: VenueConfig) -> str | None:
         """Where venue `v`'s REST lives (the simulator's, an override, or None: production)."""
-        ep = self._endpoints(v.name)
-        return ep.rest if isinstance(ep, BybitEndpoints) else ep.futures_rest
+        return self._endpoints(v.name).rest
 
     # ------------------------------------------------------------------ the loop
     async def tick(self) -> None:

@@ -20,6 +20,7 @@ import msgspec
 
 from monitor.errors import ConfigError
 from monitor.secret import Secret, url_problem
+from monitor.venues import VENUES, Kind, Simulated, simulated_as, venue_of
 
 __all__ = [
     "AccountConfig",
@@ -118,7 +119,7 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
     # which simulated venue holds the account: Binance USDⓈ-M (fapi) or Bybit v5 (unified, linear)
-    venue: Literal["binance", "bybit"] = "binance"
+    venue: Simulated = "binance"
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
 
@@ -159,7 +160,7 @@ class VenueConfig(_Cfg, frozen=True, kw_only=True):
     name: Name  # the `venue` label
     # binanceusdm / bybit: the native collectors (Bybit v5 linear USDT perps + spot); ccxt: the generic
     # ccxt.pro collector for `exchange`
-    kind: Literal["binanceusdm", "bybit", "ccxt"] = "binanceusdm"
+    kind: Kind = "binanceusdm"  # the entries of monitor/venues.py
     exchange: CcxtId | None = None  # kind = "ccxt": the ccxt exchange id (okx, bybit, binanceusdm …)
     spot_exchange: CcxtId | None = None  # kind = "ccxt": ccxt id for spot books (default: `exchange`)
     simulator: bool = False  # point at the embedded simulator instead of the real venue
@@ -365,7 +366,7 @@ def _with_universe_accounts(cfg: Config, secrets: Secrets) -> tuple[Config, Secr
     """The generated simulator accounts, watched on the first simulated Binance venue with their
     derived keys (monitor/sim/universe.py); a config without such a venue leaves them to `perpmon sim`."""
     s = cfg.simulator
-    venue = next((v for v in cfg.venues if v.simulator and _simulated_as(v) == "binance"), None)
+    venue = next((v for v in cfg.venues if v.simulator and simulated_as(v) == "binance"), None)
     if not (s.enabled and s.universe_accounts and venue is not None):
         return cfg, secrets
     from monitor.sim.universe import universe_account_names, universe_keys
@@ -559,7 +560,7 @@ def _check_references(cfg: Config) -> None:
             raise ConfigError(
                 f"accounts[{i}].name", "a simulated venue's account must be in simulator.accounts"
             )
-        sim_venue = _simulated_as(venues[a.venue])
+        sim_venue = simulated_as(venues[a.venue])
         held = {x.name: x.venue for x in cfg.simulator.accounts}
         if venues[a.venue].simulator and sim_venue and held.get(a.name, sim_venue) != sim_venue:
             raise ConfigError(
@@ -639,14 +640,17 @@ def mqtt_tls_context(m: MqttConfig) -> ssl.SSLContext | None:
 
 
 def _check_venue_kind(v: VenueConfig, path: str) -> None:
-    """`kind = "ccxt"` names a ccxt.pro exchange; the native kind takes no exchange id."""
-    if v.kind != "ccxt":
+    """`kind = "ccxt"` names a ccxt.pro exchange; a native kind takes no exchange id."""
+    own = venue_of(v)
+    if not own.by_exchange_id:
         for key in ("exchange", "spot_exchange"):
             if getattr(v, key) is not None:
                 raise ConfigError(f"{path}.{key}", 'only for kind = "ccxt"')
         for key in ("spot_rest_url", "spot_ws_url"):
-            if v.kind == "bybit" and getattr(v, key) is not None:
-                raise ConfigError(f"{path}.{key}", "Bybit serves spot on its one host: use rest_url / ws_url")
+            if not own.spot_host and getattr(v, key) is not None:
+                raise ConfigError(
+                    f"{path}.{key}", f"{own.name} serves spot on its one host: use rest_url / ws_url"
+                )
         return
     if v.exchange is None:
         raise ConfigError(f"{path}.exchange", 'kind = "ccxt" needs the ccxt exchange id (e.g. "okx")')
@@ -656,17 +660,10 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
         name = getattr(v, key)
         if name is not None and name not in ccxt.pro.exchanges:
             raise ConfigError(f"{path}.{key}", f"ccxt.pro has no exchange {name!r}")
-    if v.simulator and _simulated_as(v) is None:
-        raise ConfigError(
-            f"{path}.exchange", "the simulator speaks Binance USDⓈ-M and Bybit v5 only (binanceusdm, bybit)"
-        )
-
-
-def _simulated_as(v: VenueConfig) -> str | None:
-    """Which simulated venue a venue talks to (ccxt ids included), None for one it cannot."""
-    if v.kind == "ccxt":
-        return {"binanceusdm": "binance", "binance": "binance", "bybit": "bybit"}.get(v.exchange or "")
-    return {"binanceusdm": "binance", "bybit": "bybit"}.get(v.kind)
+    if v.simulator and simulated_as(v) is None:
+        sims = [x for x in VENUES if x.simulated_as]
+        names, ids = " and ".join(x.name for x in sims), ", ".join(x.ccxt_ids[0] for x in sims)
+        raise ConfigError(f"{path}.exchange", f"the simulator speaks {names} only ({ids})")
 
 
 def _check_evaluation(ev: EvaluationConfig) -> None:

@@ -1,58 +1,23 @@
-"""Venue collectors. `COLLECTORS` is the one place venue kinds are listed.
-
-`binanceusdm` is the native Binance USDⓈ-M collector (fast streams, user data stream), `bybit` the
-native Bybit v5 one (linear USDT perpetuals + spot, private stream); `ccxt` is the generic ccxt.pro
-collector for any other venue ccxt supports (`exchange = "okx"` …).
+"""Venue collectors: one package per venue (`binance`, `bybit`, `generic` for any other ccxt.pro
+venue) beside the parts they share. Which collector runs a venue is its entry in `monitor.venues`;
+a venue's package is imported only when a venue of its kind is built.
 """
 
 from __future__ import annotations
 
 from monitor.clock import Clock
-from monitor.collectors.base import Collector, RecordSink
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector, account_access
-from monitor.collectors.bybit import BybitCollector, BybitEndpoints
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.base import Collector, RecordSink, account_access
 from monitor.config import Config, Secrets, VenueConfig
+from monitor.venues import Endpoints, venue_of
 
-__all__ = ["COLLECTORS", "Endpoints", "build_collector"]
-
-COLLECTORS: dict[str, type[BinanceUsdmCollector] | type[BybitCollector] | type[CcxtProCollector]] = {
-    "binanceusdm": BinanceUsdmCollector,
-    "bybit": BybitCollector,  # takes BybitEndpoints; the others BinanceEndpoints (ccxt: Binance hosts only)
-    "ccxt": CcxtProCollector,
-}
-Endpoints = BinanceEndpoints | BybitEndpoints
+__all__ = ["build_collector"]
 
 
 def build_collector(
     v: VenueConfig, cfg: Config, secrets: Secrets, endpoints: Endpoints, sink: RecordSink, clock: Clock
 ) -> Collector:
     """The collector for one configured venue (`endpoints` point its clients elsewhere)."""
-    if v.kind == "bybit":
-        if not isinstance(endpoints, BybitEndpoints):
-            raise TypeError("a bybit venue needs BybitEndpoints")
-        return BybitCollector(
-            venue=v,
-            cfg=cfg,
-            endpoints=endpoints,
-            accounts=account_access(cfg, secrets, v.name),
-            sink=sink,
-            clock=clock,
-        )
-    if isinstance(endpoints, BybitEndpoints) != (v.kind == "ccxt" and v.exchange == "bybit"):
-        raise TypeError(f"a {v.kind} venue needs {'Bybit' if v.exchange == 'bybit' else 'Binance'}Endpoints")
-    if v.kind == "ccxt":
-        return CcxtProCollector(
-            venue=v,
-            cfg=cfg,
-            endpoints=endpoints,
-            accounts=account_access(cfg, secrets, v.name),
-            sink=sink,
-            clock=clock,
-        )
-    if isinstance(endpoints, BybitEndpoints):
-        raise TypeError(f"a {v.kind} venue needs BinanceEndpoints")
-    return BinanceUsdmCollector(
+    return venue_of(v).new_collector(
         venue=v,
         cfg=cfg,
         endpoints=endpoints,

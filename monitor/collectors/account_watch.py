@@ -38,7 +38,7 @@ from monitor.records import AccountSnapshot, FeedState, FeedStatus, LeverageTier
 __all__ = ["REFERENCE_REFRESH_S", "AccountWatcher"]
 
 log = structlog.get_logger(__name__)
-REFERENCE_REFRESH_S = 600.0  # tiers change rarely, but they do change
+REFERENCE_REFRESH_S = 600.0  # tiers, funding intervals, listings: rare changes, but they do change
 
 
 class _TierNotingSink:

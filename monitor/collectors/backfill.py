@@ -21,10 +21,10 @@ to a fraction of the venue's per-minute budget. Malformed rows are counted by re
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import structlog
 
@@ -35,7 +35,7 @@ from monitor.collectors.pacing import Pacer
 from monitor.errors import FeedError, ParseError
 from monitor.records import BarHistory, SettledFunding
 
-__all__ = ["Backfill", "HistorySource", "Series"]
+__all__ = ["Backfill", "CandleIntervals", "HistorySource", "Series"]
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +70,15 @@ class HistorySource(Protocol):
         """(funding time ms, rate); raises ParseError."""
 
     funding_page: int
+
+
+class CandleIntervals:
+    """`HistorySource.interval` from a venue's table of candle intervals (seconds → its name)."""
+
+    intervals: ClassVar[Mapping[int, str]]
+
+    def interval(self, step_s: float) -> str | None:
+        return self.intervals.get(round(step_s)) if step_s == round(step_s) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 from monitor.collectors.listing import named
 from monitor.config import Config, VenueConfig
+from monitor.venues import spoken, venue_of
 
 __all__ = ["MIN_STALE_S", "account_limit_s", "mark_cadence_s", "stream_limits", "uses_user_stream"]
 
 MIN_STALE_S = 1.0
 ACCOUNT_MISSES = 3.0  # snapshots an account feed may miss before it is stale
-BINANCE_CCXT_IDS = frozenset({"binanceusdm", "binance"})
 
 
 def mark_cadence_s(cfg: Config, v: VenueConfig) -> float | None:
     """Seconds between mark frames, or None when the venue pushes marks only on change."""
-    if v.kind == "binanceusdm" or v.exchange in BINANCE_CCXT_IDS:
-        return cfg.simulator.tick_s if v.simulator else 1.0  # the simulator's tick is its `@1s`
-    if v.kind == "bybit" and v.simulator:
+    every = spoken(v).mark_every_s
+    if every is not None:
+        return cfg.simulator.tick_s if v.simulator else every  # the simulator's tick is its `@1s`
+    if v.simulator and venue_of(v).confirms_quiet:
         # a moving simulated market changes every tick; a quiet one (paused) sends nothing, and its
         # socket's quiet probe (`wsfeed.QuietProbe`) confirms the streams before this limit
         return cfg.simulator.tick_s
@@ -34,7 +35,7 @@ def mark_cadence_s(cfg: Config, v: VenueConfig) -> float | None:
 
 
 def uses_user_stream(v: VenueConfig) -> bool:
-    return v.kind in ("binanceusdm", "bybit") and v.user_stream
+    return venue_of(v).private_stream and v.user_stream
 
 
 def account_limit_s(v: VenueConfig) -> float:
@@ -53,7 +54,7 @@ def stream_limits(cfg: Config, v: VenueConfig) -> dict[str, float]:
     if v.perp_books:
         out |= {f"book:perp:{s}": v.stale_after_s for s in symbols}
     out |= {f"book:spot:{s}": v.stale_after_s for s in v.spot_symbols}
-    if v.depth_levels and v.kind in ("binanceusdm", "bybit"):  # the native collectors keep book levels
+    if v.depth_levels and venue_of(v).book_levels:  # the native collectors keep book levels
         out |= {f"depth:perp:{s}": v.stale_after_s for s in symbols}
     for a in cfg.accounts:
         if a.venue == v.name:

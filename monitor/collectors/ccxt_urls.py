@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["point_binance_at", "point_bybit_at"]
+from monitor.venues import Endpoints
+
+__all__ = ["point_binance", "point_binance_at", "point_bybit", "point_bybit_at"]
 
 _BINANCE_SPOT_KEYS = ("sapi", "public", "private", "v1")
 _BYBIT_REST_KEYS = ("spot", "futures", "v2", "public", "private")
@@ -50,6 +52,16 @@ def point_binance_at(
         if spot_ws:
             ws["spot"] = spot_ws.rstrip("/") + "/stream/ws"
             ws["margin"] = ws["spot"]
+
+
+def point_binance(exchange: Any, at: Endpoints) -> None:
+    """`point_binance_at` from a venue's `Endpoints` (`monitor.venues`: Binance's URL pointer)."""
+    point_binance_at(exchange, at.rest, at.spot_rest, at.ws, at.spot_ws)
+
+
+def point_bybit(exchange: Any, at: Endpoints) -> None:
+    """`point_bybit_at` from a venue's `Endpoints` (Bybit serves spot on its one host)."""
+    point_bybit_at(exchange, at.rest, at.ws)
 
 
 def point_bybit_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:

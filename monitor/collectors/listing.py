@@ -32,12 +32,16 @@ import msgspec
 import structlog
 
 from monitor.config import Config, VenueConfig
+from monitor.venues import spoken, venue_of
 
 __all__ = [
     "ALL",
     "binance_listed",
     "bybit_listed",
     "ccxt_listed",
+    "fetch_binance",
+    "fetch_bybit",
+    "fetch_ccxt",
     "follows_listing",
     "keep_listed",
     "named",
@@ -126,14 +130,14 @@ async def _get_json(session: aiohttp.ClientSession, url: str, params: dict[str, 
         return await resp.json(content_type=None)
 
 
-async def _fetch_binance(rest: str | None) -> list[str]:
+async def fetch_binance(v: VenueConfig, rest: str | None) -> list[str]:
     timeout = aiohttp.ClientTimeout(total=_TIMEOUT_S)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         body = await _get_json(session, f"{(rest or _BINANCE).rstrip('/')}/fapi/v1/exchangeInfo", {})
     return binance_listed(body)
 
 
-async def _fetch_bybit(rest: str | None) -> list[str]:
+async def fetch_bybit(v: VenueConfig, rest: str | None) -> list[str]:
     timeout = aiohttp.ClientTimeout(total=_TIMEOUT_S)
     out: list[str] = []
     cursor = ""
@@ -151,7 +155,8 @@ async def _fetch_bybit(rest: str | None) -> list[str]:
     return out
 
 
-async def _fetch_ccxt(v: VenueConfig) -> list[str]:
+async def fetch_ccxt(v: VenueConfig, rest: str | None) -> list[str]:
+    """Through ccxt.pro's `load_markets` at its own hosts (`rest` is for the native paths)."""
     import ccxt.pro  # only configs that use the generic collector pay for this import
 
     ex = getattr(ccxt.pro, v.exchange or "")({"options": {"fetchCurrencies": False}})
@@ -168,12 +173,8 @@ def default_fetch(rest_url: Callable[[VenueConfig], str | None]) -> Fetch:
     """Fetch a venue's listing; `rest_url` says where its REST lives (the simulator's, an override)."""
 
     async def fetch(v: VenueConfig) -> list[str]:
-        native = v.kind if v.kind != "ccxt" or not v.simulator else v.exchange  # the simulator speaks its own
-        if native in ("binanceusdm", "binance"):
-            return await _fetch_binance(rest_url(v))
-        if native == "bybit":
-            return await _fetch_bybit(rest_url(v))
-        return await _fetch_ccxt(v)
+        venue = spoken(v) if v.simulator else venue_of(v)  # the simulator speaks its venue's own REST
+        return await venue.fetch_listing()(v, rest_url(v))
 
     return fetch
 

@@ -18,7 +18,6 @@ import msgspec
 from monitor.clock import LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
 from monitor.config import Config, Secrets, SimulatorConfig, parse_config
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluator import Evaluator
@@ -27,6 +26,7 @@ from monitor.sim.server import Simulator
 from monitor.sim.testing import TEST_KEYS, fast_config, running_simulator
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
+from monitor.venues import endpoints
 
 __all__ = [
     "Harness",
@@ -177,8 +177,7 @@ async def running_collector(
     clock = LiveClock()
     async with running_simulator(sim_cfg, clock=clock) as s:
         store = RecordingStore()
-        endpoints = BinanceEndpoints(s.futures_rest_url, s.futures_ws_url, s.spot_rest_url, s.spot_ws_url)
-        collector = build_collector(cfg.venues[0], cfg, secrets, endpoints, store, clock)
+        collector = build_collector(cfg.venues[0], cfg, secrets, endpoints(cfg.venues[0], s), store, clock)
         h = Harness(s, cfg, store, collector, clock)
         h.started_ns = clock.now_ns()
         if check_keys:

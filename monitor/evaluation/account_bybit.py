@@ -20,15 +20,14 @@ from monitor.risk.bybit_liquidation import (
     bybit_position_mm,
 )
 from monitor.risk.margin import Brackets
+from monitor.venues import spoken
 
 __all__ = ["bybit_lps", "bybit_mm", "bybit_model_venues", "bybit_unified_cross_wallet"]
 
 
 def bybit_model_venues(venues: Iterable[VenueConfig]) -> frozenset[str]:
     """Venues on Bybit's margin model: the native collector's, and the generic one's `exchange = "bybit"`."""
-    return frozenset(
-        v.name for v in venues if v.kind == "bybit" or (v.kind == "ccxt" and v.exchange == "bybit")
-    )
+    return frozenset(v.name for v in venues if spoken(v).margin_model == "bybit")
 
 
 def bybit_unified_cross_wallet(unified: float, positions: tuple[Position, ...]) -> float:

@@ -37,6 +37,7 @@ from monitor.risk.margin import cum_from_brackets
 from monitor.sim.brackets import BRACKETS
 from monitor.sim.bybit_symbols import bybit_spec
 from monitor.store.state import Snapshot, StateStore
+from monitor.venues import native_kind
 from monitor.whatif.schema import BookFile, MarketSpec, PositionSpec, VenueKind, venue_kinds
 
 __all__ = ["book_config", "book_records", "book_snapshot", "market_brackets", "market_funding_cap"]
@@ -198,7 +199,7 @@ def book_config(book: BookFile) -> Config:
         venues=tuple(
             VenueConfig(
                 name=v,
-                kind="bybit" if kinds[v] == "bybit" else "binanceusdm",
+                kind=native_kind(kinds[v]),
                 symbols=tuple(m.symbol for m in book.markets if m.venue == v),
                 spot_symbols=tuple(m.symbol for m in book.markets if m.venue == v and m.spot),
                 perp_books=False,

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from monitor.clock import NS_PER_S, Clock, LiveClock
-from monitor.collectors.cadence import BINANCE_CCXT_IDS
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.listing import follows_listing
 from monitor.config import Config, Secrets, VenueConfig
 from monitor.errors import ConfigError
 from monitor.store.state import Snapshot
 from monitor.supervise import Supervisor
+from monitor.venues import simulated_as
 from monitor.whatif.schema import BookFile, parse_book
 
 if TYPE_CHECKING:
@@ -75,31 +75,26 @@ def simulator_env(cfg: Config, environ: Mapping[str, str]) -> tuple[dict[str, st
 
 
 def _binance_model(v: VenueConfig) -> bool:
-    return v.kind == "binanceusdm" or v.exchange in BINANCE_CCXT_IDS
+    return simulated_as(v) == "binance"
 
 
 def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, list[str]]:
     """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick.
 
-    Binance-model venues are priced with the simulator's Binance market and brackets; a simulated
-    Bybit with its own market (the same path plus its premium), risk-limit tiers (`mmDeduction`
-    as `cum`), funding cap and interval, and its account engine's positions — the caller stresses
-    it on Bybit's model (`stress_table(..., entry_valued_venues)`). Its unified wallet is given as
-    the venue reports it, isolated position balances included. Other simulated venues are left
-    out and named in the returned notes; `perpmon stress --config` includes them live.
+    Venues on the simulated Binance (native or through ccxt) are priced with the simulator's Binance
+    market and brackets; those on the simulated Bybit (native or through ccxt) with its own market
+    (the same path plus its premium), risk-limit tiers (`mmDeduction` as `cum`), funding cap and
+    interval, and its account engine's positions — the caller stresses it on Bybit's model
+    (`stress_table(..., entry_valued_venues)`). Its unified wallet is given as the venue reports
+    it, isolated position balances included. The notes name holdings priced on
+    a venue that is not simulated; `perpmon stress --config` includes them live.
     """
     from monitor.sim.accounts import AccountEngine
     from monitor.sim.market import Market
 
     sim = cfg.simulator
     sim_venues = [v for v in cfg.venues if v.simulator and _binance_model(v)]
-    bybit_venues = [v for v in cfg.venues if v.simulator and v.kind == "bybit"]
-    notes = [
-        f"venue {v.name} (kind {v.kind}) left out: the default book prices the simulated Binance "
-        "USDⓈ-M and Bybit accounts only; `perpmon stress --config` takes it from live state"
-        for v in cfg.venues
-        if v.simulator and not _binance_model(v) and v.kind != "bybit"
-    ]
+    bybit_venues = [v for v in cfg.venues if v.simulator and simulated_as(v) == "bybit"]
     if not sim.enabled or not (sim_venues or bybit_venues):
         raise ConfigError(
             "simulator.enabled", "--default-book needs the [simulator] section and a simulated venue"
@@ -157,7 +152,7 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
         accounts += b_accounts
     names = {v.name for v in (*sim_venues, *bybit_venues)}
     holdings = [msgspec.to_builtins(h) for h in cfg.holdings if h.price_venue in names]
-    notes += [
+    notes = [
         f"holding {h.name} left out: priced on {h.price_venue}"
         for h in cfg.holdings
         if h.price_venue not in names

@@ -18,8 +18,8 @@ import pytest
 from monitor.clock import LiveClock, ManualClock
 from monitor.collectors.backfill import Backfill, HistorySource, Series
 from monitor.collectors.base import CollectorStats
-from monitor.collectors.binanceusdm_history import BinanceHistory
-from monitor.collectors.bybit_history import BybitHistory
+from monitor.collectors.binance.history import BinanceHistory
+from monitor.collectors.bybit.history import BybitHistory
 from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.pacing import Cooldown
 from monitor.evaluation.models import fit_market

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.generic.collector import CcxtProCollector
 from monitor.collectors.testing import (
     Harness,
     account_state,

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from monitor.app import Daemon
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.generic.collector import CcxtProCollector
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.config import parse_config
 from monitor.evaluator import Evaluator

@@ -13,7 +13,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from monitor.backoff import backoff
 from monitor.clock import LiveClock
 from monitor.collectors.base import CollectorStats
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
+from monitor.collectors.binance.wire import parse_combined_frame
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.collectors.wsfeed import WsFeed, WsPolicy

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from monitor.collectors import binanceusdm
+from monitor.collectors import native
+from monitor.collectors.binance.collector import BinanceUsdmCollector
 from monitor.collectors.testing import Harness, account_state, running_collector, venue_state, wait_until
 from monitor.records import FundingInfo, LeverageTiers
 from monitor.sim.book import Position as SimPosition
@@ -51,7 +52,7 @@ async def test_funding_intervals_come_from_the_venue_and_are_refreshed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """SOLUSDT settles every 4 h (listed in fundingInfo), BTCUSDT every 8 h; the loop asks again."""
-    monkeypatch.setattr(binanceusdm, "REFERENCE_REFRESH_S", 0.3)
+    monkeypatch.setattr(native, "REFERENCE_REFRESH_S", 0.3)
     async with running_collector(venue={"symbols": ["BTCUSDT", "SOLUSDT"]}) as h:
         await wait_until(lambda: len(h.store.of(FundingInfo)) >= 6, 5, "three refreshes")
         intervals = {(f.symbol, f.interval_s) for f in h.store.of(FundingInfo)}
@@ -63,7 +64,7 @@ async def test_funding_intervals_come_from_the_venue_and_are_refreshed(
 
 async def test_a_funding_interval_changed_by_the_venue_is_picked_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """The venue moves BTCUSDT from 8 h to 4 h (it appears in fundingInfo), then back: perpmon follows."""
-    monkeypatch.setattr(binanceusdm, "REFERENCE_REFRESH_S", 0.2)
+    monkeypatch.setattr(native, "REFERENCE_REFRESH_S", 0.2)
     async with running_collector(venue={"symbols": ["BTCUSDT"]}) as h:
         interval = lambda: h.figure("funding_interval_seconds", symbol="BTCUSDT")  # noqa: E731
         await wait_until(lambda: interval() == 8 * 3600.0, 5, "the 8 h interval")
@@ -109,7 +110,7 @@ async def test_a_symbol_an_account_opens_is_watched_without_a_restart() -> None:
         )
         await wait_until(lambda: heard_and_fresh(h, "mark:ETHUSDT"), 10, "a fresh ETH mark")
         c = h.collector
-        assert isinstance(c, binanceusdm.BinanceUsdmCollector)
+        assert isinstance(c, BinanceUsdmCollector)
         assert [f.subscriptions for f in c.sockets.by_kind["market"]] == [
             ("btcusdt@markPrice@1s",),
             ("ethusdt@markPrice@1s",),

@@ -18,8 +18,7 @@ import pytest
 from monitor.clock import LiveClock
 from monitor.collectors import build_collector
 from monitor.collectors.base import Collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.bybit import BybitCollector, BybitEndpoints
+from monitor.collectors.bybit.collector import BybitCollector
 from monitor.collectors.holdings import holdings_from_config
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.config import Config, SimAccountConfig, SimPositionConfig, parse_config
@@ -40,6 +39,7 @@ from monitor.secret import Secret
 from monitor.sim.server import Simulator
 from monitor.sim.testing import TEST_KEYS, fast_config, running_simulator
 from monitor.supervise import Supervisor
+from monitor.venues import endpoints
 
 pytestmark = pytest.mark.integration
 
@@ -143,15 +143,7 @@ async def running_book(
         collectors: dict[str, Collector] = {}
         sup = Supervisor(clock)
         for v in cfg.venues:
-            if v.kind == "bybit":
-                endpoints: BinanceEndpoints | BybitEndpoints = BybitEndpoints(
-                    s.bybit_rest_url, s.bybit_ws_url
-                )
-            else:
-                endpoints = BinanceEndpoints(
-                    s.futures_rest_url, s.futures_ws_url, s.spot_rest_url, s.spot_ws_url
-                )
-            c = collectors[v.name] = build_collector(v, cfg, secrets, endpoints, store, clock)
+            c = collectors[v.name] = build_collector(v, cfg, secrets, endpoints(v, s), store, clock)
             await c.check_keys()
             for name, factory in c.tasks().items():
                 sup.spawn(name, factory)

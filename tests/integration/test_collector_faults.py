@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import structlog
 
-from monitor.collectors import binanceusdm
-from monitor.collectors.binanceusdm import BinanceUsdmCollector
+from monitor.collectors import native as native_collector
+from monitor.collectors.binance.collector import BinanceUsdmCollector
 from monitor.collectors.keys import KeyRefusedError
 from monitor.collectors.testing import (
     Harness,
@@ -367,7 +367,7 @@ async def test_rotation_before_the_daily_cut_is_make_before_break(monkeypatch: p
     """The venue cuts at 1.2 s; sockets rotate at 0.6 s, no gap: no cut, no DOWN, no stale, no mark twice."""
     # four sockets rotating every 0.6 s open ~7 connections a second, far over the venue's 300 per
     # 5 min that the connection pacer keeps (now that it really does); the pacing has tests of its own
-    monkeypatch.setattr(binanceusdm, "CONNECTS_PER_S", 100.0)
+    monkeypatch.setattr(native_collector, "CONNECTS_PER_S", 100.0)
     async with running_collector(
         venue={**VENUE, "connection_max_age_s": 0.6}, sim={"ws_max_age_s": 1.2}
     ) as h:

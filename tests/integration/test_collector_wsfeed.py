@@ -22,7 +22,7 @@ from websockets.http11 import Response as HttpResponse
 
 from monitor.clock import LiveClock
 from monitor.collectors.base import CollectorStats
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
+from monitor.collectors.binance.wire import parse_combined_frame
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.collectors.wsfeed import WsFeed, WsPolicy

@@ -14,11 +14,12 @@ import pytest
 
 from monitor.clock import LiveClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
+from monitor.collectors.binance.collector import BinanceUsdmCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import FundingInfo
 from monitor.sim.testing import fast_config, running_simulator
+from monitor.venues import Endpoints
 
 pytestmark = [pytest.mark.integration]
 
@@ -27,7 +28,7 @@ async def test_the_reference_refresh_watches_what_the_venue_newly_lists() -> Non
     async with running_simulator(fast_config(universe_symbols=6, accounts=())) as sim:
         cfg, secrets = parse_config({"venues": [{"name": "binance", "symbols": ["*", "BTCUSDT"]}]}, {})
         store = RecordingStore()
-        ep = BinanceEndpoints(sim.futures_rest_url, sim.futures_ws_url, sim.spot_rest_url, sim.spot_ws_url)
+        ep = Endpoints(sim.futures_rest_url, sim.futures_ws_url, sim.spot_rest_url, sim.spot_ws_url)
         c = build_collector(cfg.venues[0], cfg, secrets, ep, store, LiveClock())
         assert isinstance(c, BinanceUsdmCollector)
         assert c.held.watched == ("BTCUSDT",)  # "*" is no stream of its own

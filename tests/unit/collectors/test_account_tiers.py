@@ -17,11 +17,12 @@ import structlog
 from monitor.clock import ManualClock
 from monitor.collectors import build_collector
 from monitor.collectors.account_watch import AccountWatcher
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
-from monitor.collectors.bybit import BybitCollector, BybitEndpoints
+from monitor.collectors.binance.collector import BinanceUsdmCollector
+from monitor.collectors.bybit.collector import BybitCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import AccountSnapshot, LeverageTiers
+from monitor.venues import Endpoints
 
 ENV = {"K": "key-1234567890", "S": "secret-1234567890"}
 
@@ -93,8 +94,7 @@ def watcher(kind: str, symbols: list[str], venue: Callable[[], Any]) -> tuple[Ac
     }
     cfg, secrets = parse_config(data, ENV)
     store = RecordingStore()
-    endpoints = BinanceEndpoints() if kind == "binanceusdm" else BybitEndpoints()
-    c = build_collector(cfg.venues[0], cfg, secrets, endpoints, store, ManualClock())
+    c = build_collector(cfg.venues[0], cfg, secrets, Endpoints(), store, ManualClock())
     assert isinstance(c, BinanceUsdmCollector | BybitCollector)
     w = c.watchers["desk"]
     w._client = venue  # type: ignore[method-assign]

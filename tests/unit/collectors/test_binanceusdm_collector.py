@@ -9,11 +9,12 @@ import pytest
 
 from monitor.clock import ManualClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints, BinanceUsdmCollector
-from monitor.collectors.binanceusdm_account import BinanceAccount, _SessionEnd
+from monitor.collectors.binance.account import BinanceAccount, _SessionEnd
+from monitor.collectors.binance.collector import BinanceUsdmCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import AccountSnapshot, Balance, Fill, MarginCall, Position
+from monitor.venues import Endpoints
 
 ENV = {"K": "key-1234567890", "S": "secret-1234567890"}
 
@@ -24,7 +25,7 @@ def collector(**venue: Any) -> BinanceUsdmCollector:
         "accounts": [{"name": "desk", "venue": "binance", "api_key_env": "K", "api_secret_env": "S"}],
     }
     cfg, secrets = parse_config(data, ENV)
-    c = build_collector(cfg.venues[0], cfg, secrets, BinanceEndpoints(), RecordingStore(), ManualClock())
+    c = build_collector(cfg.venues[0], cfg, secrets, Endpoints(), RecordingStore(), ManualClock())
     assert isinstance(c, BinanceUsdmCollector)
     return c
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from monitor.collectors.binanceusdm_wire import (
+from monitor.collectors.binance.wire import (
     parse_account_balances,
     parse_combined_frame,
     parse_funding_info,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from monitor.collectors.binanceusdm_wire import parse_depth_frame
-from monitor.collectors.bybit_wire import DepthBooks, TickerBook, parse_public_frame
+from monitor.collectors.binance.wire import parse_depth_frame
+from monitor.collectors.bybit.wire import DepthBooks, TickerBook, parse_public_frame
 from monitor.errors import ParseError
 from monitor.records import BookLevels
 

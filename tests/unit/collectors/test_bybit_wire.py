@@ -11,18 +11,20 @@ from typing import Any
 import pytest
 
 from monitor.collectors.account_book import AccountUpdate
-from monitor.collectors.bybit import BYBIT_DIALECT
-from monitor.collectors.bybit_wire import (
+from monitor.collectors.bybit.account_wire import (
     AuthReply,
+    parse_position_list,
+    parse_private_frame,
+    parse_risk_limits,
+    parse_wallet_balance,
+)
+from monitor.collectors.bybit.collector import BYBIT_DIALECT
+from monitor.collectors.bybit.wire import (
     TickerBook,
     parse_instruments,
     parse_orderbook,
-    parse_position_list,
-    parse_private_frame,
     parse_public_frame,
-    parse_risk_limits,
     parse_tickers,
-    parse_wallet_balance,
 )
 from monitor.errors import ParseError
 from monitor.records import FundingInfo, MarkPrice, Quote

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from monitor.collectors import ccxt_convert as conv
+from monitor.collectors.generic import convert as conv
 from monitor.errors import ParseError
 
 MARKETS: dict[str, dict[str, Any]] = {

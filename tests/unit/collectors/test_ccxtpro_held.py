@@ -13,11 +13,11 @@ import pytest
 
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.generic.collector import CcxtProCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
 from monitor.records import AccountSnapshot, FeedState, LeverageTiers, MarkPrice
+from monitor.venues import Endpoints
 
 ENV = {"K": "key-5f1e2d3c", "S": "secret-9a8b7c6d"}
 MARKETS = {
@@ -71,7 +71,7 @@ def collector(
     }
     cfg, secrets = parse_config(data, ENV)
     store = RecordingStore()
-    c = build_collector(cfg.venues[0], cfg, secrets, BinanceEndpoints(), store, ManualClock())
+    c = build_collector(cfg.venues[0], cfg, secrets, Endpoints(), store, ManualClock())
     assert isinstance(c, CcxtProCollector)
     calls: list[Any] = []
     monkeypatch.setattr(c, "_new", lambda exchange_id, account=None: Client(calls, tiers))

@@ -13,11 +13,11 @@ import pytest
 
 from monitor.clock import ManualClock
 from monitor.collectors import build_collector
-from monitor.collectors.binanceusdm import BinanceEndpoints
-from monitor.collectors.ccxtpro import CcxtProCollector
+from monitor.collectors.generic.collector import CcxtProCollector
 from monitor.collectors.keys import KeyRefusedError
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
+from monitor.venues import Endpoints
 
 ENV = {"K": "okx-key-5f1e2d3c", "S": "okx-secret-9a8b7c6d", "P": "okx-pass-1234"}
 
@@ -37,7 +37,7 @@ def okx(allow_trading: bool = False, **venue: Any) -> CcxtProCollector:
         ],
     }
     cfg, secrets = parse_config(data, ENV)
-    c = build_collector(cfg.venues[0], cfg, secrets, BinanceEndpoints(), RecordingStore(), ManualClock())
+    c = build_collector(cfg.venues[0], cfg, secrets, Endpoints(), RecordingStore(), ManualClock())
     assert isinstance(c, CcxtProCollector)
     return c
 

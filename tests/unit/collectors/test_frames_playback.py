@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from monitor.collectors.account_book import AccountUpdate
-from monitor.collectors.binanceusdm_events import ListenKeyExpired, parse_user_event
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
+from monitor.collectors.binance.events import ListenKeyExpired, parse_user_event
+from monitor.collectors.binance.wire import parse_combined_frame
 from monitor.errors import ParseError
 from monitor.records import Fill, MarginCall, MarkPrice, Quote
 

@@ -8,7 +8,7 @@ from functools import partial
 
 from monitor.clock import ManualClock
 from monitor.collectors.base import CollectorStats
-from monitor.collectors.binanceusdm_wire import parse_combined_frame
+from monitor.collectors.binance.wire import parse_combined_frame
 from monitor.collectors.held import HeldSymbols, MarketSockets, Topic
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.testing import RecordingStore

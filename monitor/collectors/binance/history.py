@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from monitor.collectors.backfill import Series
+from monitor.collectors.backfill import CandleIntervals, Series
 from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.fields import finite_or
 from monitor.errors import ParseError
 
 __all__ = ["BinanceHistory"]
@@ -21,24 +22,13 @@ _INTERVALS = {60: "1m", 180: "3m", 300: "5m", 900: "15m", 1800: "30m", 3600: "1h
               14400: "4h", 21600: "6h", 28800: "8h", 43200: "12h", 86400: "1d"}  # fmt: skip
 
 
-def _price(raw: Any, reason: str) -> float:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ParseError(reason, repr(raw)[:40]) from None
-    if not (math.isfinite(value) and value > 0):
-        raise ParseError(reason, repr(raw)[:40])
-    return value
+class BinanceHistory(CandleIntervals):
+    intervals = _INTERVALS
 
-
-class BinanceHistory:
     def __init__(self) -> None:
         self.page_size: dict[Series, int] = {"mark": 1_500, "spot": 1_000}
 
     funding_page = 1_000
-
-    def interval(self, step_s: float) -> str | None:
-        return _INTERVALS.get(round(step_s)) if step_s == round(step_s) else None
 
     def weight(self, series: Series, limit: int) -> int:
         if series == "spot":
@@ -58,7 +48,7 @@ class BinanceHistory:
     def parse_candle(self, row: Any) -> tuple[int, float]:
         if not isinstance(row, list) or len(row) < 5 or not isinstance(row[0], int) or row[0] < 0:
             raise ParseError("bad_kline", repr(row)[:60])
-        return row[0], _price(row[4], "bad_kline")
+        return row[0], finite_or("bad_kline", row[4], positive=True)
 
     async def funding(self, rest: RestCaller, ex: Any, symbol: str, limit: int) -> list[Any]:
         rows = await rest.call(ex, ex.fapiPublicGetFundingRate, {"symbol": symbol, "limit": limit})

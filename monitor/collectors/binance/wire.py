@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 
 from monitor.collectors.book_depth import book_levels
-from monitor.collectors.tier_reply import TierReply
+from monitor.collectors.fields import finite
+from monitor.collectors.tier_reply import TierReply, ladder
 from monitor.errors import ParseError
 from monitor.records import (
     Balance,
@@ -72,19 +73,9 @@ _combined = msgspec.json.Decoder(_Combined, strict=False)
 _INF = math.inf
 
 
-def _num(text: str, field: str, positive: bool = False) -> float:
-    try:
-        x = float(text)
-    except (TypeError, ValueError):
-        raise ParseError("bad_number", f"{field}={text!r}") from None
-    if not math.isfinite(x) or (positive and x <= 0):
-        raise ParseError("out_of_range", f"{field}={text!r}")
-    return x
-
-
 def _opt(row: dict[str, Any], field: str) -> float:
     """An optional numeric field: NaN when the venue leaves it out."""
-    return _num(row[field], field) if field in row else math.nan
+    return finite(row[field], field) if field in row else math.nan
 
 
 def _mark_record(m: _Data, venue: str, ts_recv_ns: int) -> MarkPrice:
@@ -175,8 +166,8 @@ def parse_premium_index(rows: Any, venue: str, ts_recv_ns: int) -> list[MarkPric
                     symbol=str(row["symbol"]),
                     ts_event_ns=int(row["time"]) * NS_PER_MS,
                     ts_recv_ns=ts_recv_ns,
-                    mark=_num(row["markPrice"], "markPrice", positive=True),
-                    index=_num(row["indexPrice"], "indexPrice", positive=True),
+                    mark=finite(row["markPrice"], "markPrice", positive=True),
+                    index=finite(row["indexPrice"], "indexPrice", positive=True),
                     funding_rate=_opt(row, "lastFundingRate"),
                     next_funding_ns=int(row.get("nextFundingTime", 0)) * NS_PER_MS,
                 )
@@ -213,10 +204,10 @@ def parse_funding_info(rows: Any, symbols: Iterable[str], venue: str, ts_recv_ns
                 ts_event_ns=ts_recv_ns,
                 ts_recv_ns=ts_recv_ns,
                 interval_s=hours * 3600.0,
-                cap=_num(row["adjustedFundingRateCap"], "cap")
+                cap=finite(row["adjustedFundingRateCap"], "cap")
                 if row and "adjustedFundingRateCap" in row
                 else math.nan,
-                floor=_num(row["adjustedFundingRateFloor"], "floor")
+                floor=finite(row["adjustedFundingRateFloor"], "floor")
                 if row and "adjustedFundingRateFloor" in row
                 else math.nan,
             )
@@ -257,16 +248,7 @@ def _bracket_row(row: Any, symbol: str, account: str, venue: str, ts_recv_ns: in
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ParseError("schema", f"leverageBracket {symbol}: {exc!r}") from None
-    if not brackets or any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
-        raise ParseError("out_of_range", f"leverageBracket {symbol}")
-    return LeverageTiers(
-        venue=venue,
-        account=account,
-        symbol=symbol,
-        ts_event_ns=ts_recv_ns,
-        ts_recv_ns=ts_recv_ns,
-        brackets=brackets,
-    )
+    return ladder(brackets, venue=venue, account=account, symbol=symbol, ts_recv_ns=ts_recv_ns)
 
 
 def parse_position_risk(rows: Any) -> tuple[Position, ...]:
@@ -280,20 +262,20 @@ def parse_position_risk(rows: Any) -> tuple[Position, ...]:
     out = []
     for row in rows if isinstance(rows, list) else []:
         try:
-            qty = _num(row["positionAmt"], "positionAmt")
+            qty = finite(row["positionAmt"], "positionAmt")
             if qty == 0:
                 continue
             side = str(row.get("positionSide", "BOTH"))
             if side not in ("BOTH", "LONG", "SHORT"):
                 raise ParseError("out_of_range", f"positionSide={side}")
-            iso_wallet = _num(row.get("isolatedWallet", "0"), "isolatedWallet")
-            liq = _num(row.get("liquidationPrice", "0"), "liquidationPrice")
+            iso_wallet = finite(row.get("isolatedWallet", "0"), "isolatedWallet")
+            liq = finite(row.get("liquidationPrice", "0"), "liquidationPrice")
             out.append(
                 Position(
                     symbol=str(row["symbol"]),
                     side=side,  # type: ignore[arg-type]
                     qty=qty,
-                    entry_price=_num(row["entryPrice"], "entryPrice", positive=True),
+                    entry_price=finite(row["entryPrice"], "entryPrice", positive=True),
                     margin_mode="isolated" if iso_wallet != 0 else "cross",
                     isolated_wallet=iso_wallet,
                     venue_mark_price=_opt(row, "markPrice"),
@@ -319,7 +301,7 @@ def parse_account_balances(account: Any) -> tuple[Balance, ...]:
     out = []
     for a in account["assets"]:
         try:
-            wb = _num(a["walletBalance"], "walletBalance")
+            wb = finite(a["walletBalance"], "walletBalance")
             if wb == 0 and int(a.get("updateTime", 0)) == 0:
                 continue
             out.append(

@@ -28,38 +28,21 @@ import ccxt.pro as ccxtpro
 import structlog
 
 from monitor.backoff import backoff
-from monitor.clock import NS_PER_S, Clock
-from monitor.collectors import ccxt_convert as conv
-from monitor.collectors.base import CollectorStats, KeyGate, RecordSink, TaskFactory
-from monitor.collectors.binanceusdm import AccountAccess, BinanceEndpoints
-from monitor.collectors.bybit import BybitEndpoints
-from monitor.collectors.cadence import stream_limits
-from monitor.collectors.ccxt_rest import RestCaller
-from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
-from monitor.collectors.held import HeldSymbols, held_stream_limits
-from monitor.collectors.keys import (
-    KeyPermissions,
-    binance_permissions,
-    bybit_permissions,
-    okx_permissions,
-)
+from monitor.clock import NS_PER_S
+from monitor.collectors.base import TaskFactory
+from monitor.collectors.common import VenueCollector
+from monitor.collectors.generic import convert as conv
+from monitor.collectors.held import held_stream_limits
 from monitor.collectors.listing import ccxt_listed, follows_listing, named
 from monitor.collectors.liveness import Liveness, progress
-from monitor.collectors.pacing import Cooldown
-from monitor.config import Config, VenueConfig
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot, FeedState, FeedStatus, Record
+from monitor.venues import by_ccxt_id
 
 __all__ = ["CcxtProCollector"]
 
 log = structlog.get_logger(__name__)
 REFERENCE_REFRESH_S = 300.0
-_KEY_CALLS: dict[str, tuple[str, Callable[[Any], KeyPermissions]]] = {
-    "binanceusdm": ("sapiGetAccountApiRestrictions", binance_permissions),
-    "binance": ("sapiGetAccountApiRestrictions", binance_permissions),
-    "okx": ("privateGetAccountConfig", okx_permissions),
-    "bybit": ("privateGetV5UserQueryApi", bybit_permissions),
-}
 Watch = Callable[[Any, list[str]], Awaitable[Any]]
 Convert = Callable[[Any, int], Iterable[Record]]
 
@@ -72,47 +55,17 @@ class _Resubscribe(Exception):
     """An account was found holding a symbol the watch does not cover yet."""
 
 
-class CcxtProCollector:
-    def __init__(
-        self,
-        *,
-        venue: VenueConfig,
-        cfg: Config,
-        endpoints: BinanceEndpoints | BybitEndpoints | None,  # Bybit's for exchange = "bybit"
-        accounts: dict[str, AccountAccess],
-        sink: RecordSink,
-        clock: Clock,
-    ) -> None:
+class CcxtProCollector(VenueCollector):
+    def _wire(self) -> None:
+        venue = self.cfg
         if venue.exchange is None:
             raise ValueError("a ccxt venue needs an exchange id")
-        self.venue = venue.name
-        self.cfg = venue
         self.exchange_id = venue.exchange
         default_spot = "binance" if venue.exchange.startswith("binance") else venue.exchange
         self.spot_id = venue.spot_exchange or default_spot
-        self.endpoints = endpoints
-        self.accounts = accounts
-        self.sink = sink
-        self.clock = clock
-        self.stats = CollectorStats(venue.name)
-        self.full_cfg = cfg
-        self.limits = stream_limits(cfg, venue)
         self.symbols = named(venue.symbols)  # "*" resolved by the daemon and the reference refresh
-        self.held = HeldSymbols(venue.name, self.symbols)  # learnt by the account loops
         self._no_tiers_told = False
-        self.cooldown = Cooldown(clock)
-        self.rest = RestCaller(
-            self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
-        )
         self._funding: dict[str, tuple[float, int]] = {}  # symbol → (rate, next funding ns), from REST
-        self.keys = KeyGate(
-            venue=venue.name,
-            accounts=accounts,
-            read=self._permissions,
-            redact=self.rest.redact,
-            sink=sink,
-            clock=clock,
-        )
 
     # ---------------------------------------------------------------- wiring
     def tasks(self) -> dict[str, TaskFactory]:
@@ -142,12 +95,12 @@ class CcxtProCollector:
                 opts["password"] = a.password.reveal()
         ex = getattr(ccxtpro, exchange_id)(opts)
         ex.has["fetchCurrencies"] = False
-        e = self.endpoints
-        if isinstance(e, BinanceEndpoints) and exchange_id.startswith("binance"):
-            point_binance_at(ex, e.futures_rest, e.spot_rest, e.futures_ws, e.spot_ws)
-        elif isinstance(e, BybitEndpoints) and exchange_id == "bybit":
-            point_bybit_at(ex, e.rest, e.ws)  # one host for REST, one base for every socket
+        if by_ccxt_id(exchange_id) is self.spec:  # the endpoints are the venue's: its spot client too
+            self.spec.point_client(ex, self.endpoints)
         return ex
+
+    def _signed_client(self, account: str) -> Any:
+        return self._new(self.exchange_id, account)
 
     # ---------------------------------------------------------------- streams
     def _watch(self, ex: Any, kind: str) -> Watch:
@@ -361,20 +314,6 @@ class CcxtProCollector:
                     )
                     delay = 10.0
                 await self.held.wait(held, self.clock, delay)  # a newly held symbol's funding: now
-        finally:
-            await ex.close()
-
-    async def check_keys(self) -> None:
-        """At start: refuse keys that can withdraw, trade or transfer (the venue's own key call)."""
-        await self.keys.check_all()
-
-    async def _permissions(self, name: str) -> KeyPermissions:
-        call = _KEY_CALLS.get(self.exchange_id)
-        if call is None:
-            return KeyPermissions(verified=False)  # judge_key refuses it unless trading keys are allowed
-        ex = self._new(self.exchange_id, name)
-        try:
-            return call[1](await self.rest.call(ex, getattr(ex, call[0])))
         finally:
             await ex.close()
 

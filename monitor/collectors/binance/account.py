@@ -31,8 +31,8 @@ from monitor.backoff import backoff
 from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import AccountWatcher
-from monitor.collectors.binanceusdm_events import ListenKeyExpired, parse_user_event
-from monitor.collectors.binanceusdm_wire import (
+from monitor.collectors.binance.events import ListenKeyExpired, parse_user_event
+from monitor.collectors.binance.wire import (
     parse_account_balances,
     parse_leverage_brackets,
     parse_position_risk,

@@ -26,7 +26,7 @@ from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.base import AccountAccess
-from monitor.collectors.bybit_wire import (
+from monitor.collectors.bybit.account_wire import (
     AuthReply,
     parse_position_list,
     parse_private_frame,

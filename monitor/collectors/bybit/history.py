@@ -8,11 +8,11 @@ with every field a string; settled funding `GET /v5/market/funding/history` (200
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from monitor.collectors.backfill import Series
+from monitor.collectors.backfill import CandleIntervals, Series
 from monitor.collectors.ccxt_rest import RestCaller
+from monitor.collectors.fields import finite_or
 from monitor.errors import ParseError
 
 __all__ = ["BybitHistory"]
@@ -35,24 +35,13 @@ def _int(raw: Any, reason: str) -> int:
     return int(raw)
 
 
-def _float(raw: Any, reason: str) -> float:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ParseError(reason, repr(raw)[:40]) from None
-    if not math.isfinite(value):
-        raise ParseError(reason, repr(raw)[:40])
-    return value
+class BybitHistory(CandleIntervals):
+    intervals = _INTERVALS
 
-
-class BybitHistory:
     def __init__(self) -> None:
         self.page_size: dict[Series, int] = {"mark": 1_000, "spot": 1_000}
 
     funding_page = 200
-
-    def interval(self, step_s: float) -> str | None:
-        return _INTERVALS.get(round(step_s)) if step_s == round(step_s) else None
 
     def weight(self, series: Series, limit: int) -> int:
         return 1
@@ -68,7 +57,7 @@ class BybitHistory:
     def parse_candle(self, row: Any) -> tuple[int, float]:
         if not isinstance(row, list) or len(row) < 5:
             raise ParseError("bad_kline", repr(row)[:60])
-        close = _float(row[4], "bad_kline")
+        close = finite_or("bad_kline", row[4])
         if close <= 0:
             raise ParseError("bad_kline", repr(row)[:60])
         return _int(row[0], "bad_kline"), close
@@ -82,7 +71,7 @@ class BybitHistory:
     def parse_funding(self, row: Any) -> tuple[int, float]:
         if not isinstance(row, dict):
             raise ParseError("bad_funding_history", repr(row)[:60])
-        rate = _float(row.get("fundingRate"), "bad_funding_history")
+        rate = finite_or("bad_funding_history", row.get("fundingRate"))
         if abs(rate) > 0.1:
             raise ParseError("bad_funding_history", repr(row)[:60])
         return _int(row.get("fundingRateTimestamp"), "bad_funding_history"), rate

@@ -1,0 +1,87 @@
+"""Binance USDⓈ-M (+ its spot books): native streams for markets, signed REST through ccxt.
+
+Market data takes the fast path (websockets + one msgspec decoder, `wsfeed.WsFeed`): mark price,
+index and funding estimate on `/market/stream` (`@markPrice@1s`), perpetual book tops on
+`/public/stream` (`@bookTicker`), spot book tops on the spot host's `/stream`, at most
+`max_streams_per_connection` streams per socket. Account state comes from ccxt's signed REST calls
+and the user data stream (`account.BinanceAccount`). Funding intervals and the REST
+seed of marks are refreshed every `native.REFERENCE_REFRESH_S`, and with `symbols = ["*"]` the
+listing too (`listing`). A symbol an account holds beyond `symbols` gets the same streams and its
+funding interval at once (`held`). The wiring is `native.NativeCollector`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from monitor.collectors.base import AccountAccess
+from monitor.collectors.binance.account import BinanceAccount
+from monitor.collectors.binance.history import BinanceHistory
+from monitor.collectors.binance.wire import (
+    parse_combined_frame,
+    parse_depth_frame,
+    parse_funding_info,
+    parse_premium_index,
+)
+from monitor.collectors.held import Topic
+from monitor.collectors.listing import binance_listed, follows_listing
+from monitor.collectors.native import NativeCollector
+from monitor.collectors.wsfeed import WsFeed
+
+__all__ = ["BinanceUsdmCollector"]
+
+
+class BinanceUsdmCollector(NativeCollector):
+    def _history_source(self) -> BinanceHistory:
+        return BinanceHistory()
+
+    def _watcher(self, name: str, access: AccountAccess) -> BinanceAccount:
+        return BinanceAccount(
+            **self._watcher_args(name),
+            futures_ws=self.ws,
+            keepalive_s=self.cfg.listen_key_keepalive_s,
+        )
+
+    def _topics(self, symbols: Sequence[str], spot_symbols: Sequence[str]) -> dict[str, list[Topic]]:
+        """Socket kind → its subscriptions for these symbols (perp streams) and spot symbols."""
+        v = self.cfg
+        out: dict[str, list[Topic]] = {
+            "market": [(f"{s.lower()}@markPrice@1s", (f"mark:{s}",)) for s in symbols]
+        }
+        if v.perp_books:
+            out["public"] = [(f"{s.lower()}@bookTicker", (f"book:perp:{s}",)) for s in symbols]
+        if v.depth_levels:  # the levels a close walks through (cost to close beyond the best level)
+            out["depth"] = [
+                (f"{s.lower()}@depth{v.depth_levels}@500ms", (f"depth:perp:{s}",)) for s in symbols
+            ]
+        if spot_symbols:
+            out["spot"] = [(f"{s.lower()}@bookTicker", (f"book:spot:{s}",)) for s in spot_symbols]
+        return out
+
+    def _feed(self, kind: str, index: int, topics: Sequence[Topic]) -> WsFeed:
+        fut, spot = self.ws.rstrip("/"), self.spot_ws.rstrip("/")
+        url = {"market": f"{fut}/market/stream", "spot": f"{spot}/stream"}.get(kind, f"{fut}/public/stream")
+        parse = (
+            partial(parse_depth_frame, venue=self.venue, depth=self.cfg.depth_levels)
+            if kind == "depth"
+            else partial(parse_combined_frame, venue=self.venue, market="spot" if kind == "spot" else "perp")
+        )
+        return self._socket(kind, index, topics, url=url, parse=parse)
+
+    async def _seed_marks(self, ex: Any) -> None:
+        premium = await self.rest.call(ex, ex.fapiPublicGetPremiumIndex)
+        wanted = set(self.cfg.symbols)
+        for rec in parse_premium_index(premium, self.venue, self.clock.now_ns()):
+            if rec.symbol in wanted:
+                self.sink.put(rec)
+
+    async def _reference(self, ex: Any) -> None:
+        if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
+            self.held.note(
+                binance_listed(await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)), "newly listed"
+            )
+        info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
+        for fi in parse_funding_info(info, self.held.watched, self.venue, self.clock.now_ns()):
+            self.sink.put(fi)

@@ -1,0 +1,232 @@
+"""The venues perpmon speaks, one entry each: the one place a configured venue's kind is read.
+
+A venue's kind decides its collector, its margin model, how often its marks arrive, where its
+hosts are and how the simulator stands in for it. Those answers used to be `if kind == …`
+branches in eight modules, so a new venue meant finding all eight; now each is a field of the
+venue's `Venue` entry, and adding a venue is a package under `collectors/` and one entry here
+(docs/adding-a-venue.md).
+
+Two questions are kept apart. `venue_of(v)` is the entry of `v.kind`: the collector that runs it.
+`spoken(v)` is the venue `v` talks to, which is the same entry except for the generic ccxt
+collector (`kind = "ccxt"`), which speaks whatever `exchange` names: `exchange = "bybit"` is on
+Bybit's margin model, hosts and simulator although the generic collector runs it.
+
+Entries name their code as "module:attribute" strings, imported on first use: reading the
+registry (config validation does) imports no collector, no ccxt and no simulator.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from monitor.collectors.base import Collector
+    from monitor.collectors.keys import KeyPermissions
+    from monitor.config import VenueConfig
+    from monitor.sim.server import Simulator
+
+__all__ = [
+    "VENUES",
+    "Endpoints",
+    "KeyCall",
+    "Kind",
+    "MarginModel",
+    "Simulated",
+    "Venue",
+    "by_ccxt_id",
+    "endpoints",
+    "kinds",
+    "native_kind",
+    "simulated_as",
+    "spoken",
+    "venue_of",
+]
+
+Ref = str  # "package.module:attribute", imported when first used
+Kind = Literal["binanceusdm", "bybit", "ccxt"]  # `VenueConfig.kind`: the entries with a collector
+MarginModel = Literal["binance", "bybit"]
+Simulated = Literal["binance", "bybit"]  # the venues the simulator serves (`SimAccountConfig.venue`)
+
+
+def _load(ref: Ref) -> Any:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where a venue's clients connect; None keeps its production URL (ccxt's REST, the entry's
+    socket bases). `spot_*`: venues whose spot market is on a host of its own (Binance)."""
+
+    rest: str | None = None
+    ws: str | None = None
+    spot_rest: str | None = None
+    spot_ws: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCall:
+    """How a key's permissions are read: the ccxt method to call, the parser of its reply."""
+
+    method: str
+    parse: Ref  # (reply) -> KeyPermissions
+
+    def parser(self) -> Callable[[Any], KeyPermissions]:
+        parse: Callable[[Any], KeyPermissions] = _load(self.parse)
+        return parse
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """Everything the tree asks about a venue, so that nothing outside this module names one."""
+
+    name: str  # in messages: "Binance USDⓈ-M"
+    kind: Kind | None = None  # `VenueConfig.kind` of its own collector; None: reached through ccxt only
+    collector: Ref | None = None  # class taking (venue, cfg, endpoints, accounts, sink, clock)
+    # the collector speaks whichever venue `exchange` names (the generic ccxt one)
+    by_exchange_id: bool = False
+    ccxt_ids: tuple[str, ...] = ()  # ccxt ids that speak this venue; the first signs the native REST
+    # the margin model the evaluator applies; Binance's tiered one unless the venue has its own
+    margin_model: MarginModel = "binance"
+    mark_every_s: float | None = None  # marks pushed every so often (Binance `@1s`); None: on change
+    # what its own collector does beyond the generic one: a private stream for account deltas,
+    # perp book levels (`depth_levels`), REST confirmation of a quiet stream (`wsfeed.QuietProbe`)
+    private_stream: bool = False
+    book_levels: bool = False
+    confirms_quiet: bool = False
+    spot_host: bool = False  # spot on a host of its own (`spot_rest_url`, `spot_ws_url` apply)
+    ws: str = ""  # its production socket bases (REST: ccxt's own)
+    spot_ws: str = ""
+    point: Ref | None = None  # (ccxt client, Endpoints) -> None: the client pointed at other hosts
+    key_call: KeyCall | None = None
+    listing: Ref | None = None  # async (VenueConfig, rest url or None) -> its USDT perpetuals
+    simulated_as: Simulated | None = None  # the simulator's venue that stands in for it; None: none
+    simulated: Callable[[Simulator], Endpoints] | None = None  # the running simulator's hosts for it
+
+    def new_collector(self, **parts: Any) -> Collector:
+        """Its collector, built from `collectors.common.VenueCollector`'s keyword arguments."""
+        if self.collector is None:
+            raise ValueError(f'{self.name} has no collector of its own: use kind = "ccxt"')
+        c: Collector = _load(self.collector)(**parts)
+        return c
+
+    def point_client(self, exchange: Any, at: Endpoints) -> None:
+        """Point a ccxt client of this venue at `at` (its production sockets where `at` has none)."""
+        if self.point is not None:
+            resolved = Endpoints(
+                at.rest, at.ws or self.ws or None, at.spot_rest, at.spot_ws or self.spot_ws or None
+            )
+            _load(self.point)(exchange, resolved)
+
+    def fetch_listing(self) -> Callable[[VenueConfig, str | None], Awaitable[list[str]]]:
+        if self.listing is None:
+            raise ValueError(f"{self.name} cannot list its perpetuals")
+        fetch: Callable[[VenueConfig, str | None], Awaitable[list[str]]] = _load(self.listing)
+        return fetch
+
+
+def _simulated_binance(s: Simulator) -> Endpoints:
+    return Endpoints(s.futures_rest_url, s.futures_ws_url, s.spot_rest_url, s.spot_ws_url)
+
+
+def _simulated_bybit(s: Simulator) -> Endpoints:
+    return Endpoints(s.bybit_rest_url, s.bybit_ws_url)
+
+
+BINANCE = Venue(
+    name="Binance USDⓈ-M",
+    kind="binanceusdm",
+    collector="monitor.collectors.binance.collector:BinanceUsdmCollector",
+    ccxt_ids=("binanceusdm", "binance"),
+    mark_every_s=1.0,  # `@markPrice@1s`
+    private_stream=True,
+    book_levels=True,
+    spot_host=True,
+    ws="wss://fstream.binance.com",
+    spot_ws="wss://stream.binance.com:9443",
+    point="monitor.collectors.ccxt_urls:point_binance",
+    key_call=KeyCall("sapiGetAccountApiRestrictions", "monitor.collectors.keys:binance_permissions"),
+    listing="monitor.collectors.listing:fetch_binance",
+    simulated_as="binance",
+    simulated=_simulated_binance,
+)
+BYBIT = Venue(
+    name="Bybit v5",
+    kind="bybit",
+    collector="monitor.collectors.bybit.collector:BybitCollector",
+    ccxt_ids=("bybit",),
+    margin_model="bybit",
+    private_stream=True,
+    book_levels=True,
+    confirms_quiet=True,
+    ws="wss://stream.bybit.com",  # + /v5/public/linear, /v5/public/spot, /v5/private
+    point="monitor.collectors.ccxt_urls:point_bybit",
+    key_call=KeyCall("privateGetV5UserQueryApi", "monitor.collectors.keys:bybit_permissions"),
+    listing="monitor.collectors.listing:fetch_bybit",
+    simulated_as="bybit",
+    simulated=_simulated_bybit,
+)
+OKX = Venue(  # no collector of its own yet (issue 18): the generic one, with OKX's key check
+    name="OKX",
+    ccxt_ids=("okx",),
+    key_call=KeyCall("privateGetAccountConfig", "monitor.collectors.keys:okx_permissions"),
+)
+CCXT = Venue(
+    name="ccxt",
+    kind="ccxt",
+    collector="monitor.collectors.generic.collector:CcxtProCollector",
+    by_exchange_id=True,
+    listing="monitor.collectors.listing:fetch_ccxt",
+)
+VENUES: tuple[Venue, ...] = (BINANCE, BYBIT, OKX, CCXT)
+_BY_KIND = {v.kind: v for v in VENUES if v.kind is not None}
+
+
+def kinds() -> tuple[Kind, ...]:
+    """The kinds a `[[venues]]` entry may name."""
+    return tuple(_BY_KIND)
+
+
+def native_kind(model: MarginModel) -> Kind:
+    """The kind of the native collector on margin model `model` (a what-if book's venue kind)."""
+    return next(x.kind for x in VENUES if x.margin_model == model and x.kind and not x.by_exchange_id)
+
+
+def venue_of(v: VenueConfig) -> Venue:
+    """The entry of `v.kind`: the collector that runs `v`."""
+    return _BY_KIND[v.kind]
+
+
+def by_ccxt_id(exchange_id: str) -> Venue | None:
+    return next((x for x in VENUES if exchange_id in x.ccxt_ids), None)
+
+
+def spoken(v: VenueConfig) -> Venue:
+    """The venue `v` talks to: its kind's, or for the generic collector the one `exchange` names
+    (the generic entry itself for an exchange no entry lists)."""
+    own = venue_of(v)
+    if own.by_exchange_id:
+        return by_ccxt_id(v.exchange or "") or own
+    return own
+
+
+def simulated_as(v: VenueConfig) -> Simulated | None:
+    """Which simulated venue `v` talks to, None for one the simulator does not speak."""
+    return spoken(v).simulated_as
+
+
+def endpoints(v: VenueConfig, simulator: Simulator | None = None) -> Endpoints:
+    """Where `v`'s clients connect: the running simulator's hosts for a simulated venue, else the
+    config's overrides (None: production)."""
+    venue = spoken(v)
+    if v.simulator and simulator is not None and venue.simulated is not None:
+        return venue.simulated(simulator)
+    return Endpoints(
+        v.rest_url,
+        v.ws_url,
+        v.spot_rest_url if venue.spot_host else None,
+        v.spot_ws_url if venue.spot_host else None,
+    )
