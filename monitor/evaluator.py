@@ -19,6 +19,7 @@ from monitor.evaluation.models import EMPTY_MODELS, RiskModels
 from monitor.evaluation.risk_stage import risk_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.stress import StressStage
+from monitor.figure_columns import ShapeCache
 from monitor.records import Figures
 from monitor.store.state import Snapshot
 
@@ -47,10 +48,11 @@ class Evaluator:
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
         self._ewma = EwmaCache()  # volatility carried from tick to tick (market.py)
         self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
+        self._shapes = ShapeCache()  # the figures' keys, rebuilt only when the book's shape changes
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
-        sink = FigureSink(now_ns)
+        sink = FigureSink(now_ns, self._shapes)
         ev = self._cfg.evaluation
         mark = _Stopwatch(self._monotonic_ns)
         if self._held.update(snap, self._expected, now_ns):
@@ -74,7 +76,7 @@ class Evaluator:
         self._stress.run(snap, sink, fresh)
         mark("stress")
         self.stages_ns = mark.stages
-        return Figures(taken_at_ns=now_ns, items=sink.items)
+        return sink.figures()
 
 
 class _Stopwatch:

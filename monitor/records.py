@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    from monitor.figure_columns import FigureColumn
 
 __all__ = [
     "AccountSnapshot",
@@ -323,11 +327,60 @@ class Figure(msgspec.Struct, frozen=True, kw_only=True):
         return not math.isnan(self.value)
 
 
-class Figures(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything one evaluation tick computed, stamped with the tick's time."""
+class Figures:
+    """Everything one evaluation tick computed, stamped with the tick's time.
 
-    taken_at_ns: int
-    items: dict[FigureKey, Figure]
+    Held as columns (`monitor/figure_columns.py`: one array of values per figure name), which is
+    how the evaluator makes them and how rules and /metrics read them; `items`, the dict form, is
+    built on first use. Made from a dict (`items=`), that dict is kept as the truth and columns
+    are derived from it. Never changed once made: /metrics reads it from another thread.
+    """
+
+    __slots__ = ("_columns", "_items", "taken_at_ns")
+
+    def __init__(
+        self,
+        *,
+        taken_at_ns: int,
+        items: Mapping[FigureKey, Figure] | None = None,
+        columns: Mapping[str, FigureColumn] | None = None,
+    ) -> None:
+        if (items is None) == (columns is None):
+            raise TypeError("Figures takes items or columns, one of them")
+        self.taken_at_ns = taken_at_ns
+        self._items = items
+        self._columns = columns
+
+    @property
+    def columns(self) -> Mapping[str, FigureColumn]:
+        """Figure name → its column (names in the order they were made)."""
+        cols = self._columns
+        if cols is None:
+            from monitor.figure_columns import columns_from_items  # records must not import numpy
+
+            cols = self._columns = columns_from_items(self._items or {})
+        return cols
+
+    @property
+    def items(self) -> Mapping[FigureKey, Figure]:
+        """Key → Figure, every figure (built once from the columns when asked: ~0.5 µs a figure)."""
+        items = self._items
+        if items is None:
+            from monitor.figure_columns import items_from_columns
+
+            items = self._items = items_from_columns(self._columns or {})
+        return items
+
+    def get(self, key: FigureKey) -> Figure | None:
+        """One figure, without building the dict form."""
+        if self._items is not None:
+            return self._items.get(key)
+        col = self.columns.get(key.name)
+        return None if col is None else col.get(key)
+
+    def __repr__(self) -> str:  # no __len__: `if figures:` must keep meaning "not None"
+        n = len(self._items) if self._items is not None else sum(len(c) for c in self.columns.values())
+        return f"Figures(taken_at_ns={self.taken_at_ns}, {n} figures)"
 
 
 # ---------------------------------------------------------------- rules → notifiers
