@@ -233,4 +233,3 @@ def nan_reasons(values: Floats, reasons: list[str]) -> list[str]:
                 out = list(reasons)
             out[i] = "not_available"
     return out
-

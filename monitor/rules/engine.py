@@ -45,17 +45,18 @@ import msgspec
 
 from monitor.clock import NS_PER_S
 from monitor.config import RuleConfig
-from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.records import AlertEvent, AlertState, FigureKey, Figures, Severity
 from monitor.rules.inhibit import SOURCE_FIGURE, Inhibitor, Source
 from monitor.rules.model import (
-    HEARTBEAT_ALERTNAME,
     STARTED_ALERTNAME,
     UNAVAILABLE_ALERTNAME,
     Rule,
     compile_rules,
     fingerprint,
     instance_labels,
+    watchdog_event,
 )
+from monitor.rules.scan import Blind, Scanner, blind_rules
 from monitor.rules.unavailable import UnavailableGuard
 
 __all__ = ["RuleEngine"]
@@ -107,6 +108,7 @@ class RuleEngine:
         self._started_ns: int | None = None
         self._sources = tuple(r.name for r in self._rules if r.figure == SOURCE_FIGURE)
         self._inhibitor = Inhibitor(self._sources)
+        self._scanner = Scanner()  # per rule, the rows its `match` covers, once per book shape
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -203,38 +205,49 @@ class RuleEngine:
         ]
 
     def step(self, figures: Figures, now_ns: int) -> list[AlertEvent]:
-        """Advance every alert instance to `now_ns`; return the events worth telling someone."""
-        by_name: dict[str, list[tuple[FigureKey, Figure]]] = {}
-        for key, fig in figures.items.items():
-            by_name.setdefault(key.name, []).append((key, fig))
+        """Advance every alert instance to `now_ns`; return the events worth telling someone.
+
+        Per rule, the figure's column is compared with the lowest threshold as a whole
+        (`monitor/rules/scan.py`); only rows that cross it, are NaN or hold state are visited.
+        """
+        columns = figures.columns
         events: list[AlertEvent] = self._heartbeat(now_ns)
-        blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
+        blind: Blind = {}  # figures the rules cannot act on
+        guard = self._guard
         for rule in self._rules:
             state = self._state.setdefault(rule.name, {})
             told: list[tuple[FigureKey, AlertEvent]] = []
-            compare, lowest = rule.compare, rule.levels[0].threshold
-            for key, fig in by_name.get(rule.figure, ()):
-                if rule.match and not rule.matches(key):
-                    continue
-                inst = state.get(key) if state else None
-                if fig.value != fig.value:  # NaN (only NaN: ±inf is a value)
-                    blind.setdefault(key, []).append((rule, rule.levels[-1].severity))
-                elif not fig.fresh and (inst is None or inst.level < 0) and compare(fig.value, lowest):
-                    # a breach the rule cannot act on: stale values neither start nor finish a `for`
-                    blind.setdefault(key, []).append((rule, rule.levels[rule.entered(fig.value)].severity))
-                if inst is None:
-                    # Most figures are fine most of the time: no state, no hashing, until a breach.
-                    # (NaN compares False, so an unavailable figure starts nothing either.)
-                    if not (fig.fresh and compare(fig.value, lowest)):
-                        continue
-                    labels = instance_labels(rule.name, key)
-                    inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
-                ev = self._advance(rule, inst, fig, now_ns)
-                if ev is not None:
-                    told.append((key, ev))
-                if inst.level < 0 and inst.pending_since_ns is None:
-                    del state[key]
-            for key in [k for k in state if k not in figures.items]:
+            col = columns.get(rule.figure)
+            index = col.shape.index if col is not None and state else {}  # key → row, once per shape
+            if col is not None and len(col):
+                top = rule.levels[-1].severity
+                keys, reasons = col.keys, col.reasons
+                scan = self._scanner.scan(rule, col, [i for k in state if (i := index.get(k)) is not None])
+                for i, v, ok, crossed in zip(scan.rows, scan.values, scan.fresh, scan.breach, strict=True):
+                    key = keys[i]
+                    inst = state.get(key) if state else None
+                    if v != v:  # NaN (only NaN: ±inf is a value)
+                        if inst is None and guard.inert(key, reasons[i]):
+                            continue  # no value by the book's own state, and no alert to resolve
+                        blind_rules(blind, key, col, i).append((rule, top))
+                    elif not ok and (inst is None or inst.level < 0) and crossed:  # compare(v, lowest)
+                        # a breach the rule cannot act on: stale values neither start nor finish a `for`
+                        blind_rules(blind, key, col, i).append((rule, rule.levels[rule.entered(v)].severity))
+                    if inst is None:
+                        # Most figures are fine most of the time: no state, no hashing, until a breach.
+                        # (NaN compares False, so an unavailable figure starts nothing either.)
+                        if not (ok and crossed):
+                            continue
+                        labels = instance_labels(rule.name, key)
+                        inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
+                    ev = self._advance(rule, inst, v, ok, reasons[i], now_ns)
+                    if ev is not None:
+                        told.append((key, ev))
+                    if inst.level < 0 and inst.pending_since_ns is None:
+                        del state[key]
+            if state and col is not None:
+                index = col.shape.index
+            for key in [k for k in state if k not in index]:
                 inst = state.pop(key)
                 if inst.level >= 0:
                     told.append(
@@ -242,7 +255,7 @@ class RuleEngine:
                     )
             told.sort(key=lambda ke: ke[0])
             events.extend(ev for _, ev in told)
-        events.extend(self._guard.step(blind, figures, now_ns))
+        events.extend(guard.step(blind, figures, now_ns))
         if self._inhibitor.active:
             events = self._inhibitor.apply(events, self._stale_feeds())
         return events
@@ -258,14 +271,16 @@ class RuleEngine:
 
     # ------------------------------------------------------------ transitions
 
-    def _advance(self, rule: Rule, inst: _Instance, fig: Figure, now_ns: int) -> AlertEvent | None:
-        if not (fig.available and fig.fresh):
-            inst.figure_state = ("unavailable" if not fig.available else "stale") + (
-                f": {fig.reason}" if fig.reason else ""
-            )
+    def _advance(
+        self, rule: Rule, inst: _Instance, v: float, fresh: bool, reason: str, now_ns: int
+    ) -> AlertEvent | None:
+        available = v == v  # only NaN is unavailable: ±inf is a value
+        if not (available and fresh):
+            note = f": {reason}" if reason else ""
+            inst.figure_state = ("unavailable" if not available else "stale") + note
             return self._repeat(rule, inst, now_ns)
         inst.figure_state = "ok"
-        inst.value = v = fig.value
+        inst.value = v
         entered = rule.entered(v)
         if inst.level < 0:
             if entered < 0:
@@ -334,20 +349,7 @@ class RuleEngine:
         return self._heartbeat_event(now_ns)
 
     def _heartbeat_event(self, now_ns: int) -> list[AlertEvent]:
-        labels = {"alertname": HEARTBEAT_ALERTNAME}
-        return [
-            AlertEvent(
-                fingerprint=fingerprint(labels),
-                labels={**labels, "severity": Severity.INFO.label},
-                annotations={"summary": "perpmon is alive; page if this stops arriving"},
-                state=AlertState.FIRING,
-                severity=Severity.INFO,
-                starts_at_ns=self._started_ns if self._started_ns is not None else now_ns,
-                ends_at_ns=None,
-                value=math.nan,
-                event_ns=now_ns,
-            )
-        ]
+        return [watchdog_event(self._started_ns if self._started_ns is not None else now_ns, now_ns)]
 
     # ------------------------------------------------------------ rendering an event
 

@@ -90,6 +90,9 @@ def reason_class(code: str) -> str:
     return "warmup" if base in WARMING_UP else "gap"
 
 
+_MEMO_LIMIT = 1 << 16  # distinct reasons remembered; beyond, the memo starts over
+
+
 def _ns(seconds: float) -> float:
     """Seconds as ns, kept a float so `inf` (never) survives."""
     return seconds * NS_PER_S
@@ -117,32 +120,44 @@ class UnavailableGuard:
         self._default_ns = _ns(unavailable_for_s)
         self._warmup_ns = _ns(warmup_s)
         self._gaps: dict[FigureKey, _Gap] = {}
+        self._codes: dict[tuple[str, bool], tuple[str, str]] = {}
 
     def adopt(self, old: UnavailableGuard) -> None:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
 
+    def inert(self, key: FigureKey, reason: str) -> bool:
+        """Whether a NaN figure with this reason would change nothing here: a state of the book, no gap open.
+
+        The engine asks before handing a NaN row over, so the thousands of figures that are NaN by
+        the book's own state (no mean reversion, nothing to liquidate) cost one lookup a tick.
+        """
+        return self._code(reason, True)[1] == "state" and key not in self._gaps
+
     def step(
-        self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
+        self,
+        watched: dict[FigureKey, tuple[Figure, list[tuple[Rule, Severity]]]],
+        figures: Figures,
+        now_ns: int,
     ) -> list[AlertEvent]:
-        """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its rules and
-        the severity each would give it."""
+        """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its figure, its
+        rules and the severity each would give it. NaN keys `inert` says change nothing may be left out."""
         told: list[tuple[FigureKey, AlertEvent]] = []
-        for key, rules in watched.items():
-            ev = self._advance(key, figures.items[key], rules, now_ns)
+        for key, (fig, rules) in watched.items():
+            ev = self._advance(key, fig, rules, now_ns)
             if ev is not None:
                 told.append((key, ev))
         for key in [k for k in self._gaps if k not in watched]:
             gap = self._gaps.pop(key)
             if gap.firing:
-                fig = figures.items.get(key)
-                if fig is None:
+                now = figures.get(key)
+                if now is None:
                     why = "figure gone"
-                elif math.isnan(fig.value):
+                elif math.isnan(now.value):
                     why = "no rule watches the figure any more"
                 else:
-                    why = "figure available again" if fig.fresh else "stale value no longer in breach"
-                told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, fig, why)))
+                    why = "figure available again" if now.fresh else "stale value no longer in breach"
+                told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, now, why)))
         told.sort(key=lambda ke: ke[0])
         return [ev for _, ev in told]
 
@@ -158,8 +173,7 @@ class UnavailableGuard:
         self, key: FigureKey, fig: Figure, rules: Sequence[tuple[Rule, Severity]], now_ns: int
     ) -> AlertEvent | None:
         nan = math.isnan(fig.value)
-        code = reason_code(fig.reason) or ("not_available" if nan else "stale")
-        kind = reason_class(code) if nan else "gap"  # a stale value in breach is never a state
+        code, kind = self._code(fig.reason, nan)
         gap = self._gaps.get(key)
         if kind == "state":
             if gap is None:
@@ -186,6 +200,16 @@ class UnavailableGuard:
             gap.severity, gap.last_sent_ns = severity, now_ns
             return self._event(key, gap, AlertState.FIRING, now_ns, fig)
         return None
+
+    def _code(self, reason: str, nan: bool) -> tuple[str, str]:
+        """(code, class) of a reason: a stale value in breach is a gap, never a state (memoised)."""
+        hit = self._codes.get((reason, nan))
+        if hit is None:
+            if len(self._codes) >= _MEMO_LIMIT:  # free text (ages, names) must not grow it forever
+                self._codes.clear()
+            code = reason_code(reason) or ("not_available" if nan else "stale")
+            hit = self._codes[(reason, nan)] = (code, reason_class(code) if nan else "gap")
+        return hit
 
     def _wait_ns(self, rule: Rule) -> float:
         return self._default_ns if rule.unavailable_for_s is None else _ns(rule.unavailable_for_s)

@@ -1,0 +1,81 @@
+"""Which rows of a rule's figure column the engine must look at this tick, found over whole arrays.
+
+Most figures are fine most of the time: a row that is not NaN, does not cross the rule's lowest
+threshold and has no alert state can neither start, change nor end anything (the engine's own
+reasoning, `monitor/rules/engine.py`). So per rule the column is compared with the lowest
+threshold at once (numpy's comparisons are IEEE's, as Python's: NaN compares False, ±inf is a
+value), and only the rows that cross it or are NaN go on to the per-row logic, with the rows that
+hold state. The rows a rule's `match` covers depend only on the column's keys, so they are found
+once per book shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.figure_columns import FigureColumn
+from monitor.records import Figure, FigureKey, Severity
+from monitor.rules.model import Rule
+
+Blind = dict[FigureKey, tuple[Figure, list[tuple[Rule, Severity]]]]  # the guard's input (unavailable.py)
+
+__all__ = ["Blind", "Scan", "Scanner", "blind_rules"]
+
+_UFUNCS: dict[str, Callable[..., npt.NDArray[np.bool_]]] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+class Scan:
+    """One rule over one column: rows to visit (ascending) and, per visited row, whether it breaches."""
+
+    __slots__ = ("breach", "fresh", "rows", "values")
+
+    def __init__(self, rows: list[int], values: list[float], fresh: list[bool], breach: list[bool]) -> None:
+        self.rows, self.values, self.fresh, self.breach = rows, values, fresh, breach
+
+
+class Scanner:
+    """Per rule, the match mask of the last column shape it saw."""
+
+    def __init__(self) -> None:
+        self._masks: dict[str, tuple[tuple[FigureKey, ...], npt.NDArray[np.bool_] | None]] = {}
+
+    def _mask(self, rule: Rule, col: FigureColumn) -> npt.NDArray[np.bool_] | None:
+        """Rows `rule.match` covers (None: every row, a rule without `match`)."""
+        if not rule.match:
+            return None
+        keys = col.keys
+        hit = self._masks.get(rule.name)
+        if hit is not None and (hit[0] is keys or hit[0] == keys):
+            return hit[1]
+        mask = np.fromiter(map(rule.matches, keys), np.bool_, len(keys))
+        self._masks[rule.name] = (keys, mask)
+        return mask
+
+    def scan(self, rule: Rule, col: FigureColumn, also: list[int]) -> Scan:
+        """Rows of `col` that cross the lowest threshold or are NaN where `rule` matches, plus `also`."""
+        values = col.values
+        breach = _UFUNCS[rule.op](values, rule.levels[0].threshold)
+        hot = breach | np.isnan(values)
+        mask = self._mask(rule, col)
+        if mask is not None:
+            hot &= mask
+        rows = np.flatnonzero(hot)
+        if also:
+            rows = np.union1d(rows, np.array(also, np.intp))
+        return Scan(rows.tolist(), values[rows].tolist(), col.fresh[rows].tolist(), breach[rows].tolist())
+
+
+def blind_rules(blind: Blind, key: FigureKey, col: FigureColumn, row: int) -> list[tuple[Rule, Severity]]:
+    """The rules blind to `key` this tick (a list to append to), its figure built on the first."""
+    hit = blind.get(key)
+    if hit is None:
+        hit = blind[key] = (col.figure(row), [])
+    return hit[1]
