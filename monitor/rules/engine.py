@@ -214,6 +214,7 @@ class RuleEngine:
         events: list[AlertEvent] = self._heartbeat(now_ns)
         blind: Blind = {}  # figures the rules cannot act on
         guard = self._guard
+        self._scanner.tick()
         for rule in self._rules:
             state = self._state.setdefault(rule.name, {})
             told: list[tuple[FigureKey, AlertEvent]] = []
@@ -222,17 +223,17 @@ class RuleEngine:
             if col is not None and len(col):
                 top = rule.levels[-1].severity
                 keys, reasons = col.keys, col.reasons
-                scan = self._scanner.scan(rule, col, [i for k in state if (i := index.get(k)) is not None])
-                for i, v, ok, crossed in zip(scan.rows, scan.values, scan.fresh, scan.breach, strict=True):
+                stateful = [i for k in state if (i := index.get(k)) is not None]
+                scan = self._scanner.scan(rule, col, stateful, guard.inert)
+                rows = zip(scan.rows, scan.values, scan.fresh, scan.crossed, scan.entered, strict=True)
+                for i, v, ok, crossed, entered in rows:
                     key = keys[i]
                     inst = state.get(key) if state else None
                     if v != v:  # NaN (only NaN: ±inf is a value)
-                        if inst is None and guard.inert(key, reasons[i]):
-                            continue  # no value by the book's own state, and no alert to resolve
                         blind_rules(blind, key, col, i).append((rule, top))
                     elif not ok and (inst is None or inst.level < 0) and crossed:  # compare(v, lowest)
                         # a breach the rule cannot act on: stale values neither start nor finish a `for`
-                        blind_rules(blind, key, col, i).append((rule, rule.levels[rule.entered(v)].severity))
+                        blind_rules(blind, key, col, i).append((rule, rule.levels[entered].severity))
                     if inst is None:
                         # Most figures are fine most of the time: no state, no hashing, until a breach.
                         # (NaN compares False, so an unavailable figure starts nothing either.)
@@ -240,7 +241,7 @@ class RuleEngine:
                             continue
                         labels = instance_labels(rule.name, key)
                         inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
-                    ev = self._advance(rule, inst, v, ok, reasons[i], now_ns)
+                    ev = self._advance(rule, inst, v, ok, reasons[i], entered, now_ns)
                     if ev is not None:
                         told.append((key, ev))
                     if inst.level < 0 and inst.pending_since_ns is None:
@@ -272,8 +273,9 @@ class RuleEngine:
     # ------------------------------------------------------------ transitions
 
     def _advance(
-        self, rule: Rule, inst: _Instance, v: float, fresh: bool, reason: str, now_ns: int
+        self, rule: Rule, inst: _Instance, v: float, fresh: bool, reason: str, entered: int, now_ns: int
     ) -> AlertEvent | None:
+        """`entered`: `rule.entered(v)`, computed with the column's compares."""
         available = v == v  # only NaN is unavailable: ±inf is a value
         if not (available and fresh):
             note = f": {reason}" if reason else ""
@@ -281,7 +283,6 @@ class RuleEngine:
             return self._repeat(rule, inst, now_ns)
         inst.figure_state = "ok"
         inst.value = v
-        entered = rule.entered(v)
         if inst.level < 0:
             if entered < 0:
                 inst.pending_since_ns = inst.level_since_ns = None

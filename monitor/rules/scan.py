@@ -20,6 +20,7 @@ from monitor.figure_columns import FigureColumn
 from monitor.records import Figure, FigureKey, Severity
 from monitor.rules.model import Rule
 
+Inert = Callable[[FigureColumn], npt.NDArray[np.intp]]
 Blind = dict[FigureKey, tuple[Figure, list[tuple[Rule, Severity]]]]  # the guard's input (unavailable.py)
 
 __all__ = ["Blind", "Scan", "Scanner", "blind_rules"]
@@ -35,17 +36,23 @@ _UFUNCS: dict[str, Callable[..., npt.NDArray[np.bool_]]] = {
 class Scan:
     """One rule over one column: rows to visit (ascending) and, per visited row, whether it breaches."""
 
-    __slots__ = ("breach", "fresh", "rows", "values")
+    __slots__ = ("crossed", "entered", "fresh", "rows", "values")
 
-    def __init__(self, rows: list[int], values: list[float], fresh: list[bool], breach: list[bool]) -> None:
-        self.rows, self.values, self.fresh, self.breach = rows, values, fresh, breach
+    def __init__(
+        self, rows: list[int], values: list[float], fresh: list[bool], crossed: list[bool], entered: list[int]
+    ) -> None:
+        """`crossed`: the lowest threshold is; `entered`: `rule.entered(value)` (a config may give a
+        higher level a threshold the lowest's does not cover, so the two are kept apart)."""
+        self.rows, self.values, self.fresh = rows, values, fresh
+        self.crossed, self.entered = crossed, entered
 
 
 class Scanner:
-    """Per rule, the match mask of the last column shape it saw."""
+    """Per rule, the match mask of the last column shape it saw; per column, this tick's inert rows."""
 
     def __init__(self) -> None:
         self._masks: dict[str, tuple[tuple[FigureKey, ...], npt.NDArray[np.bool_] | None]] = {}
+        self._inert: dict[str, npt.NDArray[np.intp]] = {}  # figure name → rows to leave out, this tick
 
     def _mask(self, rule: Rule, col: FigureColumn) -> npt.NDArray[np.bool_] | None:
         """Rows `rule.match` covers (None: every row, a rule without `match`)."""
@@ -59,18 +66,34 @@ class Scanner:
         self._masks[rule.name] = (keys, mask)
         return mask
 
-    def scan(self, rule: Rule, col: FigureColumn, also: list[int]) -> Scan:
-        """Rows of `col` that cross the lowest threshold or are NaN where `rule` matches, plus `also`."""
+    def tick(self) -> None:
+        """A new tick: the rows `inert` gave for the last one no longer hold."""
+        self._inert.clear()
+
+    def scan(self, rule: Rule, col: FigureColumn, also: list[int], inert: Inert) -> Scan:
+        """Rows of `col` that cross the lowest threshold or are NaN where `rule` matches, plus `also`
+        (the rows holding state), less the rows `inert(col)` names (asked once per column a tick)."""
+        skip = self._inert.get(col.name)
+        if skip is None:
+            skip = self._inert[col.name] = inert(col)
         values = col.values
-        breach = _UFUNCS[rule.op](values, rule.levels[0].threshold)
-        hot = breach | np.isnan(values)
+        compare = _UFUNCS[rule.op]
+        crossed = compare(values, rule.levels[0].threshold)
+        hot = crossed | np.isnan(values)
         mask = self._mask(rule, col)
         if mask is not None:
             hot &= mask
+        if skip.size:
+            hot[skip] = False
         rows = np.flatnonzero(hot)
         if also:
             rows = np.union1d(rows, np.array(also, np.intp))
-        return Scan(rows.tolist(), values[rows].tolist(), col.fresh[rows].tolist(), breach[rows].tolist())
+        v = values[rows]
+        entered = np.full(rows.size, -1, np.intp)
+        for i, lv in enumerate(rule.levels):  # the most severe level crossed wins, as `Rule.entered`
+            entered[compare(v, lv.threshold)] = i
+        fresh = col.fresh[rows].tolist()
+        return Scan(rows.tolist(), v.tolist(), fresh, crossed[rows].tolist(), entered.tolist())
 
 
 def blind_rules(blind: Blind, key: FigureKey, col: FigureColumn, row: int) -> list[tuple[Rule, Severity]]:

@@ -49,7 +49,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.clock import NS_PER_S
+from monitor.figure_columns import FigureColumn
 from monitor.reason_codes import reason_code
 from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
 from monitor.rules.model import UNAVAILABLE_ALERTNAME, Rule, fingerprint, instance_labels
@@ -121,18 +125,30 @@ class UnavailableGuard:
         self._warmup_ns = _ns(warmup_s)
         self._gaps: dict[FigureKey, _Gap] = {}
         self._codes: dict[tuple[str, bool], tuple[str, str]] = {}
+        self._kinds: dict[str, str] = {}  # a NaN's reason → its class (bounded with _codes)
 
     def adopt(self, old: UnavailableGuard) -> None:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
 
-    def inert(self, key: FigureKey, reason: str) -> bool:
-        """Whether a NaN figure with this reason would change nothing here: a state of the book, no gap open.
+    def inert(self, col: FigureColumn) -> npt.NDArray[np.intp]:
+        """Rows of `col` NaN by the book's own state (a reason in STATE_OF_THE_BOOK) with no gap open.
 
-        The engine asks before handing a NaN row over, so the thousands of figures that are NaN by
-        the book's own state (no mean reversion, nothing to liquidate) cost one lookup a tick.
+        Such a row changes nothing here, so the engine need not hand it over: the thousands of
+        figures NaN by design (no mean reversion, nothing to liquidate) cost one lookup a tick.
         """
-        return self._code(reason, True)[1] == "state" and key not in self._gaps
+        rows = np.flatnonzero(np.isnan(col.values))
+        if rows.size == 0:
+            return rows
+        kinds, reasons, keys, gaps = self._kinds, col.reasons, col.keys, self._gaps
+        out = []
+        for i in rows.tolist():
+            kind = kinds.get(reasons[i])
+            if kind is None:
+                kind = kinds[reasons[i]] = self._code(reasons[i], True)[1]
+            if kind == "state" and (not gaps or keys[i] not in gaps):
+                out.append(i)
+        return np.array(out, np.intp)
 
     def step(
         self,
@@ -141,7 +157,7 @@ class UnavailableGuard:
         now_ns: int,
     ) -> list[AlertEvent]:
         """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its figure, its
-        rules and the severity each would give it. NaN keys `inert` says change nothing may be left out."""
+        rules and the severity each would give it. Rows `inert` names may be left out."""
         told: list[tuple[FigureKey, AlertEvent]] = []
         for key, (fig, rules) in watched.items():
             ev = self._advance(key, fig, rules, now_ns)
@@ -207,6 +223,7 @@ class UnavailableGuard:
         if hit is None:
             if len(self._codes) >= _MEMO_LIMIT:  # free text (ages, names) must not grow it forever
                 self._codes.clear()
+                self._kinds.clear()
             code = reason_code(reason) or ("not_available" if nan else "stale")
             hit = self._codes[(reason, nan)] = (code, reason_class(code) if nan else "gap")
         return hit

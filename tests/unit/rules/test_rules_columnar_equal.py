@@ -93,6 +93,13 @@ RULES = (
     RuleConfig(
         name="NoSuchLabel", figure="basis_zscore", op=">", match={"asset": "BTC"}, levels=(lv("info", 0.5),)
     ),
+    RuleConfig(  # a higher level whose threshold the lowest's does not cover: crossed and entered differ
+        name="Odd",
+        figure="margin_ratio",
+        op=">",
+        repeat_s=9.0,
+        levels=(lv("warning", 0.7, 0.65, 2.0), lv("critical", 0.5, 0.45, 4.0), lv("page", 0.9, 0.95)),
+    ),
     RuleConfig(name="NoFigure", figure="var_usd", op=">", levels=(lv("warning", 1.0),)),
 )
 # the reload changes two rules and drops one: their alerts resolve, the others carry over
