@@ -59,6 +59,7 @@ class FigureSink:
         self._shapes = shapes if shapes is not None else ShapeCache()
         self._parts: dict[str, list[_Rows | _Part]] = {}
         self._columns: dict[str, FigureColumn] | None = None  # the join, until the next add
+        self._open: dict[str, _Rows] = {}  # per name, the run of `add` rows a next `add` extends
 
     # ---------------------------------------------------------------- in
     def add(
@@ -73,13 +74,13 @@ class FigureSink:
         **more: str,
     ) -> None:
         """Record one figure; labels come as a mapping, as keywords, or both."""
-        parts = self._parts.get(name)
-        if parts is None:
-            _ = CATALOG[name]  # a KeyError here is a programming error: every name is catalogued
-            parts = self._parts[name] = []
-        rows = parts[-1] if parts else None
-        if not isinstance(rows, _Rows):
-            rows = _Rows()
+        rows = self._open.get(name)
+        if rows is None:
+            parts = self._parts.get(name)
+            if parts is None:
+                _ = CATALOG[name]  # a KeyError here is a programming error: every name is catalogued
+                parts = self._parts[name] = []
+            rows = self._open[name] = _Rows()
             parts.append(rows)
         self._columns = None
         rows.labels.append({**labels, **more} if labels else more)  # our own dict: a caller may reuse its
@@ -131,6 +132,7 @@ class FigureSink:
         if not (v.shape == ok.shape == (n,) and len(why) == n):  # as zip(strict=True) was
             raise ValueError(f"{name}: {n} keys, {v.size} values, {ok.size} fresh, {len(why)} reasons")
         self._columns = None
+        self._open.pop(name, None)
         parts.append(_Part(keys, v.copy() if v is values else v, ok.copy() if ok is fresh else ok, why,
                            self.now_ns))  # fmt: skip
 
@@ -139,6 +141,7 @@ class FigureSink:
         for name, col in columns.items():
             ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
             self._columns = None
+            self._open.pop(name, None)
             self._parts.setdefault(name, []).append(_Part(col.keys, col.values, col.fresh, col.reasons, ts))
 
     def _slot(self, name: str) -> int:
@@ -165,6 +168,7 @@ class FigureSink:
     def columns(self) -> dict[str, FigureColumn]:
         """Every name's column, in the order names were first added."""
         if self._columns is None:
+            self._open.clear()  # joined rows are parts now: a later `add` starts a new run
             self._columns = {name: self._join(name, parts) for name, parts in self._parts.items() if parts}
         return self._columns
 
