@@ -109,6 +109,7 @@ class RuleEngine:
         self._sources = tuple(r.name for r in self._rules if r.figure == SOURCE_FIGURE)
         self._inhibitor = Inhibitor(self._sources)
         self._scanner = Scanner()  # per rule, the rows its `match` covers, once per book shape
+        self._uniform = {r.name: r.uniform_for for r in self._rules}  # asked per breaching row
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -220,11 +221,12 @@ class RuleEngine:
             told: list[tuple[FigureKey, AlertEvent]] = []
             col = columns.get(rule.figure)
             index = col.shape.index if col is not None and state else {}  # key → row, once per shape
+            at = list(map(index.get, state))  # each instance's row; None: its figure is gone
+            gone = [k for k, i in zip(state, at, strict=True) if i is None]  # the loop adds none of these
             if col is not None and len(col):
                 top = rule.levels[-1].severity
                 keys, reasons = col.keys, col.reasons
-                stateful = [i for k in state if (i := index.get(k)) is not None]
-                scan = self._scanner.scan(rule, col, stateful, guard.inert)
+                scan = self._scanner.scan(rule, col, [i for i in at if i is not None], guard.inert)
                 rows = zip(scan.rows, scan.values, scan.fresh, scan.crossed, scan.entered, strict=True)
                 for i, v, ok, crossed, entered in rows:
                     key = keys[i]
@@ -246,9 +248,7 @@ class RuleEngine:
                         told.append((key, ev))
                     if inst.level < 0 and inst.pending_since_ns is None:
                         del state[key]
-            if state and col is not None:
-                index = col.shape.index
-            for key in [k for k in state if k not in index]:
+            for key in gone:
                 inst = state.pop(key)
                 if inst.level >= 0:
                     told.append(
@@ -307,8 +307,7 @@ class RuleEngine:
         inst.level, inst.last_sent_ns = lower, now_ns
         return self._event(rule, inst, AlertState.FIRING, now_ns)
 
-    @staticmethod
-    def _held_long_enough(rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
+    def _held_long_enough(self, rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
         """Has some level been crossed without a break for its own `for`? Then the breach is proven.
 
         With one `for` for every level this is the lowest level's hold (crossing a higher level
@@ -318,7 +317,7 @@ class RuleEngine:
         way the alert fires at the most severe level crossed now, as an escalation would.
         """
         assert inst.pending_since_ns is not None
-        if rule.uniform_for:
+        if self._uniform[rule.name]:
             return now_ns - inst.pending_since_ns >= rule.for_ns
         since: list[int | None] = inst.level_since_ns or [None] * len(rule.levels)
         ready = False

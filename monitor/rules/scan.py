@@ -85,9 +85,9 @@ class Scanner:
             hot &= mask
         if skip.size:
             hot[skip] = False
-        rows = np.flatnonzero(hot)
         if also:
-            rows = np.union1d(rows, np.array(also, np.intp))
+            hot[also] = True
+        rows = np.flatnonzero(hot)
         v = values[rows]
         entered = np.full(rows.size, -1, np.intp)
         for i, lv in enumerate(rule.levels):  # the most severe level crossed wins, as `Rule.entered`
