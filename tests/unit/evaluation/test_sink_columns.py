@@ -133,3 +133,20 @@ def test_amend_changes_freshness_and_reason_only() -> None:
 def test_lengths_that_differ_are_an_error() -> None:
     with pytest.raises(ValueError, match="basis_usd"):
         FigureSink(0).add_many("basis_usd", [{"venue": "x"}], [1.0, 2.0], [True], [""])
+
+
+def test_figures_made_from_a_dict_keep_it_and_answer_from_it() -> None:
+    """Tests and tools build Figures from a dict: that dict stays the truth; columns are derived."""
+    a = FigureKey(name="basis_usd", venue="x", symbol="A")
+    b = FigureKey(name="margin_ratio", venue="x", account="desk")
+    items = {
+        a: Figure(value=math.nan, unit="usd", ts_ns=3, reason=""),
+        b: Figure(value=math.inf, unit="r", ts_ns=4),
+    }
+    figs = Figures(taken_at_ns=5, items=items)
+    assert figs.items is items and figs.get(a) is items[a] and figs.get(FigureKey(name="basis_usd")) is None
+    col = figs.columns["margin_ratio"]
+    assert col.keys == (b,) and col.values.tolist() == [math.inf] and col.fresh.tolist() == [True]
+    assert figs.columns["basis_usd"].reasons == [""]  # as given: only the sink fills "not_available"
+    with pytest.raises(TypeError):
+        Figures(taken_at_ns=5)
