@@ -82,6 +82,7 @@ WARMING_UP = frozenset(
         "book_changed_since_refit",
         "no_settlement_seen",
         "no_correlation",
+        "too_few_observations",
     }
 )
 
