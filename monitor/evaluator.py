@@ -44,11 +44,11 @@ class Evaluator:
         self._held = HeldStreams(cfg)  # streams of symbols held beyond the config (collectors.held)
         self._expected_now = self._expected
         self._started_ns = started_ns
+        self._shapes = ShapeCache()  # the figures' keys, rebuilt only when the book's shape changes
         self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
         self._ewma = EwmaCache()  # volatility carried from tick to tick (market.py)
         self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
-        self._shapes = ShapeCache()  # the figures' keys, rebuilt only when the book's shape changes
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""

@@ -15,7 +15,7 @@ Figures made from a dict) is still recognised, by equality, at the cost of one c
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,7 @@ from monitor.records import Figure, FigureKey
 
 __all__ = [
     "FigureColumn",
+    "FigureItems",
     "KeyShape",
     "ShapeCache",
     "columns_from_items",
@@ -109,6 +110,54 @@ class FigureColumn:
             self.keys, self.values.tolist(), self.fresh.tolist(), self.reasons, ts, strict=True
         ):
             yield key, Figure(value=v if v == v else NAN, unit=unit, ts_ns=t, fresh=ok, reason=why)
+
+
+class FigureItems(Mapping[FigureKey, Figure]):
+    """The dict form of columns, as a read-only mapping: one figure is found through its column's index,
+    so `get` and `in` build nothing; iterating builds every Figure once and keeps them."""
+
+    __slots__ = ("_columns", "_dict")
+
+    def __init__(self, columns: Mapping[str, FigureColumn]) -> None:
+        self._columns = columns
+        self._dict: dict[FigureKey, Figure] | None = None
+
+    def _all(self) -> dict[FigureKey, Figure]:
+        d = self._dict
+        if d is None:
+            d = self._dict = items_from_columns(self._columns)
+        return d
+
+    def __getitem__(self, key: FigureKey) -> Figure:
+        fig = self.get(key)
+        if fig is None:
+            raise KeyError(key)
+        return fig
+
+    def get(self, key: FigureKey, default: Figure | None = None) -> Figure | None:  # type: ignore[override]
+        if self._dict is not None:
+            return self._dict.get(key, default)
+        col = self._columns.get(key.name)
+        row = col.shape.index.get(key) if col is not None else None
+        return default if row is None or col is None else col.figure(row)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, FigureKey) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[FigureKey]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self._columns.values())
+
+    def keys(self) -> KeysView[FigureKey]:
+        return self._all().keys()
+
+    def values(self) -> ValuesView[Figure]:
+        return self._all().values()
+
+    def items(self) -> ItemsView[FigureKey, Figure]:
+        return self._all().items()
 
 
 def items_from_columns(columns: Mapping[str, FigureColumn]) -> dict[FigureKey, Figure]:

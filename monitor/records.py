@@ -363,23 +363,20 @@ class Figures:
 
     @property
     def items(self) -> Mapping[FigureKey, Figure]:
-        """Key → Figure, every figure (built once from the columns when asked: ~0.5 µs a figure)."""
+        """Key → Figure: `get`, `[key]` and `in` read one column; iterating builds every Figure once
+        (~0.5 µs a figure), so the daemon's own path never iterates it."""
         items = self._items
         if items is None:
-            from monitor.figure_columns import items_from_columns
+            from monitor.figure_columns import FigureItems
 
-            items = self._items = items_from_columns(self._columns or {})
+            items = self._items = FigureItems(self._columns or {})
         return items
 
     def get(self, key: FigureKey) -> Figure | None:
-        """One figure, without building the dict form."""
-        if self._items is not None:
-            return self._items.get(key)
-        col = self.columns.get(key.name)
-        return None if col is None else col.get(key)
+        return self.items.get(key)
 
     def __repr__(self) -> str:  # no __len__: `if figures:` must keep meaning "not None"
-        n = len(self._items) if self._items is not None else sum(len(c) for c in self.columns.values())
+        n = len(self.items)
         return f"Figures(taken_at_ns={self.taken_at_ns}, {n} figures)"
 
 

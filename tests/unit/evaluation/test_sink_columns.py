@@ -150,3 +150,19 @@ def test_figures_made_from_a_dict_keep_it_and_answer_from_it() -> None:
     assert figs.columns["basis_usd"].reasons == [""]  # as given: only the sink fills "not_available"
     with pytest.raises(TypeError):
         Figures(taken_at_ns=5)
+
+
+def test_one_figure_is_read_without_the_dict_form() -> None:
+    """Alert texts ask for a figure or two per event: that must not build 84,000 Figure structs."""
+    sink = FigureSink(9)
+    sink.add_many(
+        "basis_usd", [{"venue": "x", "symbol": s} for s in "ABC"], [1.0, math.nan, 3.0], [True] * 3, [""] * 3
+    )
+    figs = sink.figures()
+    key = FigureKey(name="basis_usd", venue="x", symbol="B")
+    assert figs.get(key) == figs.items[key] and key in figs.items and len(figs.items) == 3
+    assert figs.items.get(FigureKey(name="basis_usd", venue="y")) is None
+    assert FigureKey(name="margin_ratio") not in figs.items
+    assert figs.items._dict is None  # type: ignore[attr-defined]  # nothing above built the dict form
+    assert [k.symbol for k in figs.items] == ["A", "B", "C"]  # iterating does, once
+    assert figs.items[key].reason == "not_available"
