@@ -17,9 +17,8 @@ from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import EwmaCache, market_figures
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
 from monitor.evaluation.risk_stage import risk_figures
-from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.sink import FigureSink, ShapeCache
 from monitor.evaluation.stress import StressStage
-from monitor.figure_columns import ShapeCache
 from monitor.records import Figures
 from monitor.store.state import Snapshot
 

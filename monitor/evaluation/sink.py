@@ -21,7 +21,7 @@ from monitor.figure_columns import FigureColumn, ShapeCache, items_from_columns,
 from monitor.figures import CATALOG
 from monitor.records import Figure, FigureKey, Figures
 
-__all__ = ["FigureRows", "FigureSink"]
+__all__ = ["FigureRows", "FigureSink", "ShapeCache"]  # ShapeCache: what the evaluator keeps for its sinks
 
 
 class _Rows:
