@@ -364,16 +364,13 @@ class Figures:
     @property
     def items(self) -> Mapping[FigureKey, Figure]:
         """Key → Figure: `get`, `[key]` and `in` read one column; iterating builds every Figure once
-        (~0.5 µs a figure), so the daemon's own path never iterates it."""
+        (~0.5 µs a figure), so the daemon's own path never iterates it (`Figures.get` is `items.get`)."""
         items = self._items
         if items is None:
             from monitor.figure_columns import FigureItems
 
             items = self._items = FigureItems(self._columns or {})
         return items
-
-    def get(self, key: FigureKey) -> Figure | None:
-        return self.items.get(key)
 
     def __repr__(self) -> str:  # no __len__: `if figures:` must keep meaning "not None"
         n = len(self.items)

@@ -167,7 +167,7 @@ class UnavailableGuard:
         for key in [k for k in self._gaps if k not in watched]:
             gap = self._gaps.pop(key)
             if gap.firing:
-                now = figures.get(key)
+                now = figures.items.get(key)  # one column's index: no dict form built
                 if now is None:
                     why = "figure gone"
                 elif math.isnan(now.value):

@@ -76,9 +76,9 @@ def one_tick(rng: np.random.Generator, now: int, universe: list[dict[str, str]],
     for col in made.columns.values():  # a repeated key is one row, as rules and /metrics read columns
         assert len(set(col.keys)) == len(col) == col.values.size == col.fresh.size == len(col.reasons)
     for key, fig in old.items.items():  # one figure without the dict form, as alert texts ask
-        got = Figures(taken_at_ns=now, columns=made.columns).get(key)
+        got = Figures(taken_at_ns=now, columns=made.columns).items.get(key)
         assert got is not None and plain({key: got}) == plain({key: fig})
-    assert made.get(FigureKey(name="margin_ratio", venue="nowhere")) is None
+    assert made.items.get(FigureKey(name="margin_ratio", venue="nowhere")) is None
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -144,7 +144,11 @@ def test_figures_made_from_a_dict_keep_it_and_answer_from_it() -> None:
         b: Figure(value=math.inf, unit="r", ts_ns=4),
     }
     figs = Figures(taken_at_ns=5, items=items)
-    assert figs.items is items and figs.get(a) is items[a] and figs.get(FigureKey(name="basis_usd")) is None
+    assert (
+        figs.items is items
+        and figs.items.get(a) is items[a]
+        and figs.items.get(FigureKey(name="basis_usd")) is None
+    )
     col = figs.columns["margin_ratio"]
     assert col.keys == (b,) and col.values.tolist() == [math.inf] and col.fresh.tolist() == [True]
     assert figs.columns["basis_usd"].reasons == [""]  # as given: only the sink fills "not_available"
@@ -160,7 +164,7 @@ def test_one_figure_is_read_without_the_dict_form() -> None:
     )
     figs = sink.figures()
     key = FigureKey(name="basis_usd", venue="x", symbol="B")
-    assert figs.get(key) == figs.items[key] and key in figs.items and len(figs.items) == 3
+    assert figs.items.get(key) == figs.items[key] and key in figs.items and len(figs.items) == 3
     assert figs.items.get(FigureKey(name="basis_usd", venue="y")) is None
     assert FigureKey(name="margin_ratio") not in figs.items
     assert figs.items._dict is None  # type: ignore[attr-defined]  # nothing above built the dict form
