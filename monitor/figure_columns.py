@@ -28,6 +28,7 @@ __all__ = [
     "KeyShape",
     "ShapeCache",
     "columns_from_items",
+    "columns_of",
     "items_from_columns",
     "nan_reasons",
 ]
@@ -122,6 +123,10 @@ class FigureItems(Mapping[FigureKey, Figure]):
         self._columns = columns
         self._dict: dict[FigureKey, Figure] | None = None
 
+    @property
+    def columns(self) -> Mapping[str, FigureColumn]:
+        return self._columns
+
     def _all(self) -> dict[FigureKey, Figure]:
         d = self._dict
         if d is None:
@@ -166,6 +171,27 @@ def items_from_columns(columns: Mapping[str, FigureColumn]) -> dict[FigureKey, F
     for col in columns.values():
         out.update(col.figures())
     return out
+
+
+_DERIVED: list[tuple[Mapping[FigureKey, Figure], dict[str, FigureColumn]]] = []  # the last few dicts' columns
+_DERIVED_KEEP = 4  # a tick's rules and a scrape of the tick before may alternate
+
+
+def columns_of(items: Mapping[FigureKey, Figure]) -> Mapping[str, FigureColumn]:
+    """The columns of `Figures.items`: its own for a FigureItems, else derived once per dict object.
+
+    A Figures made from a dict is immutable and so is its dict by contract; the few kept here are
+    found by identity, so the rules and /metrics of one tick derive its columns once.
+    """
+    if isinstance(items, FigureItems):
+        return items.columns
+    for seen, cols in _DERIVED:
+        if seen is items:
+            return cols
+    cols = columns_from_items(items)
+    _DERIVED.insert(0, (items, cols))
+    del _DERIVED[_DERIVED_KEEP:]
+    return cols
 
 
 def columns_from_items(items: Mapping[FigureKey, Figure]) -> dict[str, FigureColumn]:

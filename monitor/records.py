@@ -327,54 +327,28 @@ class Figure(msgspec.Struct, frozen=True, kw_only=True):
         return not math.isnan(self.value)
 
 
-class Figures:
+class Figures(msgspec.Struct, frozen=True, kw_only=True):
     """Everything one evaluation tick computed, stamped with the tick's time.
 
-    Held as columns (`monitor/figure_columns.py`: one array of values per figure name), which is
-    how the evaluator makes them and how rules and /metrics read them; `items`, the dict form, is
-    built on first use. Made from a dict (`items=`), that dict is kept as the truth and columns
-    are derived from it. Never changed once made: /metrics reads it from another thread.
+    The evaluator makes them as columns (`monitor/figure_columns.py`: one array of values per
+    figure name), which is how rules and /metrics read them; `items` is then a read-only mapping
+    over those columns (`get`, `[key]` and `in` read one column; iterating builds each Figure once).
+    Made from a dict (tests, tools, `msgspec.structs.replace`), the dict is the truth and the columns
+    are derived from it on first use. Never changed once made: /metrics reads it from another thread.
     """
 
-    __slots__ = ("_columns", "_items", "taken_at_ns")
+    taken_at_ns: int
+    items: Mapping[FigureKey, Figure]
 
-    def __init__(
-        self,
-        *,
-        taken_at_ns: int,
-        items: Mapping[FigureKey, Figure] | None = None,
-        columns: Mapping[str, FigureColumn] | None = None,
-    ) -> None:
-        if (items is None) == (columns is None):
-            raise TypeError("Figures takes items or columns, one of them")
-        self.taken_at_ns = taken_at_ns
-        self._items = items
-        self._columns = columns
+    def get(self, key: FigureKey) -> Figure | None:
+        return self.items.get(key)
 
     @property
     def columns(self) -> Mapping[str, FigureColumn]:
         """Figure name → its column (names in the order they were made)."""
-        cols = self._columns
-        if cols is None:
-            from monitor.figure_columns import columns_from_items  # records must not import numpy
+        from monitor.figure_columns import columns_of  # records must not import numpy
 
-            cols = self._columns = columns_from_items(self._items or {})
-        return cols
-
-    @property
-    def items(self) -> Mapping[FigureKey, Figure]:
-        """Key → Figure: `get`, `[key]` and `in` read one column; iterating builds every Figure once
-        (~0.5 µs a figure), so the daemon's own path never iterates it (`Figures.get` is `items.get`)."""
-        items = self._items
-        if items is None:
-            from monitor.figure_columns import FigureItems
-
-            items = self._items = FigureItems(self._columns or {})
-        return items
-
-    def __repr__(self) -> str:  # no __len__: `if figures:` must keep meaning "not None"
-        n = len(self.items)
-        return f"Figures(taken_at_ns={self.taken_at_ns}, {n} figures)"
+        return columns_of(self.items)
 
 
 # ---------------------------------------------------------------- rules → notifiers

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from monitor.figure_columns import FigureColumn, ShapeCache, items_from_columns, nan_reasons
+from monitor.figure_columns import FigureColumn, FigureItems, ShapeCache, items_from_columns, nan_reasons
 from monitor.figures import CATALOG
 from monitor.records import Figure, FigureKey, Figures
 
@@ -174,7 +174,7 @@ class FigureSink:
 
     def figures(self, taken_at_ns: int | None = None) -> Figures:
         at = self.now_ns if taken_at_ns is None else taken_at_ns
-        return Figures(taken_at_ns=at, columns=self.columns())
+        return Figures(taken_at_ns=at, items=FigureItems(self.columns()))
 
     @property
     def items(self) -> Mapping[FigureKey, Figure]:

@@ -56,7 +56,7 @@ from monitor.rules.model import (
     instance_labels,
     watchdog_event,
 )
-from monitor.rules.scan import Blind, Scanner, blind_rules
+from monitor.rules.scan import Scanner
 from monitor.rules.unavailable import UnavailableGuard
 
 __all__ = ["RuleEngine"]
@@ -213,7 +213,7 @@ class RuleEngine:
         """
         columns = figures.columns
         events: list[AlertEvent] = self._heartbeat(now_ns)
-        blind: Blind = {}  # figures the rules cannot act on
+        blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
         guard = self._guard
         self._scanner.tick()
         for rule in self._rules:
@@ -232,10 +232,10 @@ class RuleEngine:
                     key = keys[i]
                     inst = state.get(key) if state else None
                     if v != v:  # NaN (only NaN: ±inf is a value)
-                        blind_rules(blind, key, col, i).append((rule, top))
+                        blind.setdefault(key, []).append((rule, top))
                     elif not ok and (inst is None or inst.level < 0) and crossed:  # compare(v, lowest)
                         # a breach the rule cannot act on: stale values neither start nor finish a `for`
-                        blind_rules(blind, key, col, i).append((rule, rule.levels[entered].severity))
+                        blind.setdefault(key, []).append((rule, rule.levels[entered].severity))
                     if inst is None:
                         # Most figures are fine most of the time: no state, no hashing, until a breach.
                         # (NaN compares False, so an unavailable figure starts nothing either.)

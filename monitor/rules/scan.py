@@ -17,13 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.figure_columns import FigureColumn
-from monitor.records import Figure, FigureKey, Severity
+from monitor.records import FigureKey
 from monitor.rules.model import Rule
 
 Inert = Callable[[FigureColumn], npt.NDArray[np.intp]]
-Blind = dict[FigureKey, tuple[Figure, list[tuple[Rule, Severity]]]]  # the guard's input (unavailable.py)
 
-__all__ = ["Blind", "Scan", "Scanner", "blind_rules"]
+__all__ = ["Scan", "Scanner"]
 
 _UFUNCS: dict[str, Callable[..., npt.NDArray[np.bool_]]] = {
     "<": np.less,
@@ -94,11 +93,3 @@ class Scanner:
             entered[compare(v, lv.threshold)] = i
         fresh = col.fresh[rows].tolist()
         return Scan(rows.tolist(), v.tolist(), fresh, crossed[rows].tolist(), entered.tolist())
-
-
-def blind_rules(blind: Blind, key: FigureKey, col: FigureColumn, row: int) -> list[tuple[Rule, Severity]]:
-    """The rules blind to `key` this tick (a list to append to), its figure built on the first."""
-    hit = blind.get(key)
-    if hit is None:
-        hit = blind[key] = (col.figure(row), [])
-    return hit[1]

@@ -152,22 +152,20 @@ class UnavailableGuard:
         return np.array(out, np.intp)
 
     def step(
-        self,
-        watched: dict[FigureKey, tuple[Figure, list[tuple[Rule, Severity]]]],
-        figures: Figures,
-        now_ns: int,
+        self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
     ) -> list[AlertEvent]:
-        """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its figure, its
-        rules and the severity each would give it. Rows `inert` names may be left out."""
+        """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its rules and
+        the severity each would give it. NaN keys `inert` names may be left out: they change nothing."""
         told: list[tuple[FigureKey, AlertEvent]] = []
-        for key, (fig, rules) in watched.items():
-            ev = self._advance(key, fig, rules, now_ns)
+        items = figures.items  # one figure at a time through its column: no dict form is built
+        for key, rules in watched.items():
+            ev = self._advance(key, items[key], rules, now_ns)
             if ev is not None:
                 told.append((key, ev))
         for key in [k for k in self._gaps if k not in watched]:
             gap = self._gaps.pop(key)
             if gap.firing:
-                now = figures.items.get(key)  # one column's index: no dict form built
+                now = items.get(key)
                 if now is None:
                     why = "figure gone"
                 elif math.isnan(now.value):

@@ -30,7 +30,7 @@ from monitor.collectors.base import CollectorStats
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import Evaluator
 from monitor.exposition import FigureExposition, go_floats
-from monitor.figure_columns import ShapeCache
+from monitor.figure_columns import FigureItems, ShapeCache
 from monitor.figures import CATALOG
 from monitor.http import HttpServer
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
@@ -161,7 +161,7 @@ def test_columns_as_the_evaluator_makes_them_print_the_same_bytes() -> None:
     ev, store, expo = Evaluator(CFG, started_ns=T0), faq_store(), FigureExposition()
     for t in range(1, 4):
         figs = ev.evaluate(store.snapshot(T0 + t * S), T0 + t * S)
-        assert figs._items is None  # nothing has built the dict form yet: the render reads columns
+        assert isinstance(figs.items, FigureItems) and figs.items._dict is None  # no dict form built yet
         assert after(expo, figs) == before(figs), t
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from monitor.evaluation.sink import FigureRows, FigureSink
-from monitor.figure_columns import ShapeCache
+from monitor.figure_columns import FigureItems, ShapeCache
 from monitor.records import Figure, FigureKey, Figures
 from tests.unit.rules.reference.sink import FigureSink as DictSink
 
@@ -76,7 +76,7 @@ def one_tick(rng: np.random.Generator, now: int, universe: list[dict[str, str]],
     for col in made.columns.values():  # a repeated key is one row, as rules and /metrics read columns
         assert len(set(col.keys)) == len(col) == col.values.size == col.fresh.size == len(col.reasons)
     for key, fig in old.items.items():  # one figure without the dict form, as alert texts ask
-        got = Figures(taken_at_ns=now, columns=made.columns).items.get(key)
+        got = Figures(taken_at_ns=now, items=FigureItems(made.columns)).get(key)
         assert got is not None and plain({key: got}) == plain({key: fig})
     assert made.items.get(FigureKey(name="margin_ratio", venue="nowhere")) is None
 
@@ -152,8 +152,9 @@ def test_figures_made_from_a_dict_keep_it_and_answer_from_it() -> None:
     col = figs.columns["margin_ratio"]
     assert col.keys == (b,) and col.values.tolist() == [math.inf] and col.fresh.tolist() == [True]
     assert figs.columns["basis_usd"].reasons == [""]  # as given: only the sink fills "not_available"
-    with pytest.raises(TypeError):
-        Figures(taken_at_ns=5)
+    assert figs.columns is figs.columns  # derived once for this dict
+    replaced = msgspec.structs.replace(figs, items={b: items[b]})  # a Struct still: tools replace items
+    assert list(replaced.columns) == ["margin_ratio"]
 
 
 def test_one_figure_is_read_without_the_dict_form() -> None:
