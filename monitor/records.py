@@ -340,9 +340,6 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
     taken_at_ns: int
     items: Mapping[FigureKey, Figure]
 
-    def get(self, key: FigureKey) -> Figure | None:
-        return self.items.get(key)
-
     @property
     def columns(self) -> Mapping[str, FigureColumn]:
         """Figure name → its column (names in the order they were made)."""

@@ -76,7 +76,7 @@ def one_tick(rng: np.random.Generator, now: int, universe: list[dict[str, str]],
     for col in made.columns.values():  # a repeated key is one row, as rules and /metrics read columns
         assert len(set(col.keys)) == len(col) == col.values.size == col.fresh.size == len(col.reasons)
     for key, fig in old.items.items():  # one figure without the dict form, as alert texts ask
-        got = Figures(taken_at_ns=now, items=FigureItems(made.columns)).get(key)
+        got = Figures(taken_at_ns=now, items=FigureItems(made.columns)).items.get(key)
         assert got is not None and plain({key: got}) == plain({key: fig})
     assert made.items.get(FigureKey(name="margin_ratio", venue="nowhere")) is None
 
