@@ -17,7 +17,7 @@ from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import EwmaCache, market_figures
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
 from monitor.evaluation.risk_stage import risk_figures
-from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.sink import FigureSink, ShapeCache
 from monitor.evaluation.stress import StressStage
 from monitor.evaluation.var_check import VarSelfCheck
 from monitor.records import Figures
@@ -44,6 +44,7 @@ class Evaluator:
         self._held = HeldStreams(cfg)  # streams of symbols held beyond the config (collectors.held)
         self._expected_now = self._expected
         self._started_ns = started_ns
+        self._shapes = ShapeCache()  # the figures' keys, rebuilt only when the book's shape changes
         self._bybit = bybit_model_venues(cfg.venues)  # Bybit's margin model
         self._stress = StressStage(cfg.evaluation.stress_interval_s, self._bybit)  # slow cadence
         self._ewma = EwmaCache()  # volatility carried from tick to tick (market.py)
@@ -53,7 +54,7 @@ class Evaluator:
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
-        sink = FigureSink(now_ns)
+        sink = FigureSink(now_ns, self._shapes)
         ev = self._cfg.evaluation
         mark = _Stopwatch(self._monotonic_ns)
         if self._held.update(snap, self._expected, now_ns):
@@ -79,7 +80,7 @@ class Evaluator:
         self._stress.run(snap, sink, fresh)
         mark("stress")
         self.stages_ns = mark.stages
-        return Figures(taken_at_ns=now_ns, items=sink.items)
+        return sink.figures()
 
 
 class _Stopwatch:

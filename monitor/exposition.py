@@ -2,9 +2,10 @@
 
 `generate_latest` over `PerpmonMetrics` builds a Metric and a Sample per series and formats, sorts
 and escapes every label set on every scrape: ~10 µs a series, more than a second at a desk's
-84,000 series, all of it on the event loop. Here the labels of each series are built when the
-ordered set of FigureKeys (the book's shape) changes, kept in one `%s` template per family, and a
-scrape formats only the values of the families whose values changed since the last render. The
+84,000 series, all of it on the event loop. Here the figures are read as columns (one array of
+values per name, `monitor/figure_columns.py`); the labels of each series are built when a column's
+keys (its shape) change, kept in one `%s` template per family, and a scrape formats only the
+values of the families whose values changed since the last render. The
 bytes are exactly what `generate_latest(PerpmonMetrics)` prints for the same Figures
 (tests/unit/test_exposition.py compares them byte for byte, NaN, ±Inf, empty labels and escaping
 included); the rest of the registry (self-health: a few dozen series) is still rendered by
@@ -27,17 +28,16 @@ import numpy as np
 import numpy.typing as npt
 from prometheus_client.utils import floatToGoString
 
+from monitor.figure_columns import FigureColumn
 from monitor.figures import CATALOG
 from monitor.reason_codes import reason_code
-from monitor.records import Figure, FigureKey, Figures
+from monitor.records import FigureKey, Figures
 
 __all__ = ["FigureExposition", "go_floats"]
 
 _LABELS: tuple[str, ...] = tuple(f for f in FigureKey.__struct_fields__ if f != "name")
 _label_values = operator.attrgetter(*_LABELS)
 _label_getters = [operator.attrgetter(label) for label in _LABELS]
-_value = operator.attrgetter("value")
-_fresh = operator.attrgetter("fresh")
 _ALPHABETICAL = sorted(range(len(_LABELS)), key=lambda i: _LABELS[i])  # generate_latest sorts labels
 _UNAVAILABLE = "perpmon_figure_unavailable"
 # perpmon_figure_unavailable adds "figure" and "reason" to the figure's labels, all sorted by name;
@@ -117,44 +117,37 @@ _UNAVAILABLE_HEAD = _head(_UNAVAILABLE, _UNAVAILABLE_DOC)
 
 @dataclass(slots=True)
 class _Family:
-    """One figure name's two families (`perpmon_<name>` and its `_fresh` twin) in one book shape."""
+    """One figure name's two families (`perpmon_<name>` and its `_fresh` twin) in one column shape."""
 
     name: str
-    keys: list[FigureKey]  # in FigureKey order
-    rows: npt.NDArray[np.intp]  # where those keys sit in the tick's item order
+    src: tuple[FigureKey, ...]  # the column's keys, in its row order (its shape)
+    keys: list[FigureKey]  # in FigureKey order, the order the families print
+    order: npt.NDArray[np.intp]  # the column's row of each of `keys`
+    bits: npt.NDArray[np.int64]  # per row of `keys`, bit i: label _LABELS[i] is non-empty
     head: bytes
     template: str  # "perpmon_<name>{labels} %s\n" per row, '%' escaped
     fresh_head: bytes
     fresh_template: str
+    unavailable: dict[int, tuple[str, ...]] = field(default_factory=dict)  # row of `keys` → fragments
     last_bits: npt.NDArray[np.int64] | None = None  # the values last rendered, bit for bit
     last: bytes = b""
     last_ok: npt.NDArray[np.bool_] | None = None
     last_fresh: bytes = b""
 
 
-@dataclass(slots=True)
-class _Shape:
-    """Everything that depends only on the ordered set of FigureKeys of a tick."""
-
-    keys: list[FigureKey]
-    families: list[_Family]
-    rank: npt.NDArray[np.intp]  # position of each item in FigureKey order
-    bits: npt.NDArray[np.int64]  # bit i: label _LABELS[i] is non-empty
-    unavailable: dict[int, tuple[str, ...]] = field(default_factory=dict)  # row → its label fragments
-    union: int = -1  # labels of perpmon_figure_unavailable's rows, and its two pickers for them
-    before: Callable[[Sequence[str]], tuple[str, ...]] = _NOTHING
-    after: Callable[[Sequence[str]], tuple[str, ...]] = _NOTHING
-
-
 class FigureExposition:
-    """Renders `Figures` as the figure part of /metrics; remembers the last shape and the last tick."""
+    """Renders `Figures` as the figure part of /metrics; remembers each column's shape and the last tick."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._shape: _Shape | None = None
+        self._families: dict[str, _Family] = {}
         self._last: tuple[Figures, tuple[bytes, ...]] | None = None
         self._fragments: list[dict[str, str]] = [{} for _ in range(len(_LABELS) + 1)]  # value → `k="v"`
         self._codes: dict[str, str] = {}  # reason → code
+        # labels of perpmon_figure_unavailable's rows, and its two pickers for them
+        self._union = -1
+        self._before: Callable[[Sequence[str]], tuple[str, ...]] = _NOTHING
+        self._after: Callable[[Sequence[str]], tuple[str, ...]] = _NOTHING
 
     def render(self, figs: Figures) -> bytes:
         """The figure families of `figs`, as `generate_latest(PerpmonMetrics)` would print them."""
@@ -174,22 +167,26 @@ class FigureExposition:
 
     # ---------------------------------------------------------------- per scrape
     def _parts(self, figs: Figures) -> list[bytes]:
-        keys = list(figs.items)
-        shape = self._shape
-        if shape is None or shape.keys != keys:
-            shape = self._shape = self._build(keys, shape)
-        items = list(figs.items.values())
-        values = np.fromiter(map(_value, items), np.float64, len(items))
-        available = ~np.isnan(values)  # only NaN is unavailable: ±inf is a value (past liquidation)
-        ok = np.fromiter(map(_fresh, items), np.bool_, len(items)) & available
-        bits = values.view(np.int64)
-        parts = [self._unavailable(shape, items, available)]
-        for fam in shape.families:
-            fb = bits[fam.rows]
+        columns = figs.columns
+        old, self._families = self._families, {}
+        shown: list[tuple[_Family, FigureColumn]] = []
+        for name in sorted(columns):  # generate_latest's order: by name, then by key within a family
+            col = columns[name]
+            if not len(col):
+                continue
+            fam = old.get(name)
+            if fam is None or fam.src is not col.keys:
+                fam = self._family_for(name, col.keys, fam)
+            self._families[name] = fam
+            shown.append((fam, col))
+        parts = [self._unavailable(shown)]
+        for fam, col in shown:
+            values = col.values[fam.order]
+            fb = values.view(np.int64)
             if fam.last_bits is None or not np.array_equal(fb, fam.last_bits):
-                fam.last = fam.head + (fam.template % tuple(go_floats(values[fam.rows]))).encode()
+                fam.last = fam.head + (fam.template % tuple(go_floats(values))).encode()
                 fam.last_bits = fb
-            fo = ok[fam.rows]
+            fo = col.fresh[fam.order] & ~np.isnan(values)  # only NaN is unavailable: ±inf is a value
             if fam.last_ok is None or not np.array_equal(fo, fam.last_ok):
                 flags = tuple(map(_BINARY.__getitem__, fo.tolist()))
                 fam.last_fresh = fam.fresh_head + (fam.fresh_template % flags).encode()
@@ -197,27 +194,33 @@ class FigureExposition:
             parts += (fam.last, fam.last_fresh)
         return parts
 
-    def _unavailable(self, shape: _Shape, items: list[Figure], available: npt.NDArray[np.bool_]) -> bytes:
+    def _unavailable(self, shown: list[tuple[_Family, FigureColumn]]) -> bytes:
         """`perpmon_figure_unavailable`: labels are figure, reason and every label of its rows."""
-        rows = np.flatnonzero(~available)
-        if rows.size == 0:
+        nan: list[tuple[_Family, FigureColumn, npt.NDArray[np.intp]]] = []
+        union = 0
+        for fam, col in shown:
+            at = np.flatnonzero(np.isnan(col.values[fam.order]))  # rows of fam.keys, in key order
+            if at.size:
+                union |= int(np.bitwise_or.reduce(fam.bits[at]))
+                nan.append((fam, col, at))
+        if not nan:
             return _UNAVAILABLE_HEAD
-        rows = rows[np.argsort(shape.rank[rows])]
-        union = int(np.bitwise_or.reduce(shape.bits[rows])) | 1 << _FIGURE
-        if union != shape.union:
+        union |= 1 << _FIGURE
+        if union != self._union:
             chosen = [i for i in _UNAVAILABLE_ORDER if union >> i & 1]
             cut = sum(1 for i in chosen if _NAMES[i] < "reason")
-            shape.union, shape.before, shape.after = union, _picker(chosen[:cut]), _picker(chosen[cut:])
-        lines = []
-        for i in rows.tolist():
-            frags = shape.unavailable.get(i)
-            if frags is None:
-                key = shape.keys[i]
-                frags = shape.unavailable[i] = (*map(self._fragment, range(len(_LABELS)), _label_values(key)),
-                                                self._fragment(_FIGURE, key.name))  # fmt: skip
-            code = self._code(items[i].reason)
-            labels = ",".join((*shape.before(frags), code, *shape.after(frags)))
-            lines.append(f"{_UNAVAILABLE}{{{labels}}} 1.0\n")
+            self._union, self._before, self._after = union, _picker(chosen[:cut]), _picker(chosen[cut:])
+        before, after, lines = self._before, self._after, []
+        for fam, col, at in nan:
+            reasons = col.reasons
+            for i, row in zip(at.tolist(), fam.order[at].tolist(), strict=True):
+                frags = fam.unavailable.get(i)
+                if frags is None:
+                    key = fam.keys[i]
+                    named = map(self._fragment, range(len(_LABELS)), _label_values(key))
+                    frags = fam.unavailable[i] = (*named, self._fragment(_FIGURE, key.name))
+                labels = ",".join((*before(frags), self._code(reasons[row]), *after(frags)))
+                lines.append(f"{_UNAVAILABLE}{{{labels}}} 1.0\n")
         return _UNAVAILABLE_HEAD + "".join(lines).encode()
 
     def _code(self, reason: str) -> str:
@@ -248,52 +251,46 @@ class FigureExposition:
             memo[v] = _fragment_text(label, v)
         return list(map(memo.__getitem__, values))
 
-    # ---------------------------------------------------------------- per book shape
-    def _build(self, keys: list[FigureKey], old: _Shape | None) -> _Shape:
-        """Sort the keys, group them by name and make each family's templates, a column at a time.
+    # ---------------------------------------------------------------- per column shape
+    def _family_for(self, name: str, src: tuple[FigureKey, ...], old: _Family | None) -> _Family:
+        """The family of a column whose keys are not the tuple it had last time.
 
-        A family whose keys did not change is carried over with its last rendered bytes, so a
-        position opening or closing rebuilds the position families only.
+        Equal keys keep everything; the same set in another row order keeps the templates and last
+        bytes (only where each row sits changes); other keys build the templates a column at a time.
         """
+        if old is not None and old.src == src:
+            old.src = src
+            return old
+        order = sorted(range(len(src)), key=src.__getitem__)
+        keys = [src[i] for i in order]
+        rows = np.array(order, np.intp)
+        if old is not None and old.keys == keys:
+            old.src, old.order = src, rows
+            return old
+        return self._family(name, src, keys, rows)
+
+    def _family(
+        self, name: str, src: tuple[FigureKey, ...], keys: list[FigureKey], order: npt.NDArray[np.intp]
+    ) -> _Family:
+        """Templates of one name's families, from its keys in FigureKey order."""
         n = len(keys)
-        order = sorted(range(n), key=keys.__getitem__)
-        rank = np.empty(n, np.intp)
-        rank[order] = np.arange(n)
-        columns = [list(map(get, keys)) for get in _label_getters]
+        columns = [list(map(get, keys)) for get in _label_getters]  # columns[i]: label _LABELS[i] per key
         bits = np.zeros(n, np.int64)
         for i, col in enumerate(columns):
             bits |= np.fromiter(map(bool, col), np.bool_, n).astype(np.int64) << i
-        previous = {f.name: f for f in old.families} if old is not None else {}
-        families = []
-        start = 0
-        while start < n:
-            name = keys[order[start]].name
-            end = start + 1
-            while end < n and keys[order[end]].name == name:
-                end += 1
-            picked = _picker(order[start:end])
-            fam_keys = list(picked(keys))
-            fam = previous.get(name)
-            if fam is None or fam.keys != fam_keys:
-                fam = self._family(name, fam_keys, [picked(col) for col in columns])
-            fam.rows = np.array(order[start:end], np.intp)
-            families.append(fam)
-            start = end
-        return _Shape(keys=keys, families=families, rank=rank, bits=bits)
-
-    def _family(self, name: str, keys: list[FigureKey], columns: list[tuple[str, ...]]) -> _Family:
-        """Templates of one name's families; `columns[i]` holds label _LABELS[i] of each key."""
         metric = f"perpmon_{name}"
         fresh = f"{metric}_fresh"
         used = [i for i in _ALPHABETICAL if any(columns[i])]  # every row carries each used label
         frag_columns = [self._fragments_of(i, columns[i]) for i in used]
         labels = [f"{{{','.join(row)}}}".replace("%", "%%") for row in zip(*frag_columns, strict=True)]
-        labels = labels or [""] * len(keys)
+        labels = labels or [""] * n
         spec = CATALOG.get(name)
         return _Family(
             name=name,
+            src=src,
             keys=keys,
-            rows=np.empty(0, np.intp),
+            order=order,
+            bits=bits,
             head=_head(metric, spec.help if spec else name),
             template="".join(f"{metric}{lab} %s\n" for lab in labels),
             fresh_head=_head(fresh, f"1 when the inputs of {metric} were fresh."),

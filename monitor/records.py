@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    from monitor.figure_columns import FigureColumn
 
 __all__ = [
     "AccountSnapshot",
@@ -324,10 +328,24 @@ class Figure(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Figures(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything one evaluation tick computed, stamped with the tick's time."""
+    """Everything one evaluation tick computed, stamped with the tick's time.
+
+    The evaluator makes them as columns (`monitor/figure_columns.py`: one array of values per
+    figure name), which is how rules and /metrics read them; `items` is then a read-only mapping
+    over those columns (`get`, `[key]` and `in` read one column; iterating builds each Figure once).
+    Made from a dict (tests, tools, `msgspec.structs.replace`), the dict is the truth and the columns
+    are derived from it on first use. Never changed once made: /metrics reads it from another thread.
+    """
 
     taken_at_ns: int
-    items: dict[FigureKey, Figure]
+    items: Mapping[FigureKey, Figure]
+
+    @property
+    def columns(self) -> Mapping[str, FigureColumn]:
+        """Figure name → its column (names in the order they were made)."""
+        from monitor.figure_columns import columns_of  # records must not import numpy
+
+        return columns_of(self.items)
 
     def get(self, key: FigureKey) -> Figure | None:
         return self.items.get(key)

@@ -68,13 +68,14 @@ def lps_from_figures(figs: Figures | None) -> dict[PositionKey, float]:
     out: dict[PositionKey, float] = {}
     if figs is None:
         return out
-    for key, f in figs.items.items():
-        if key.name != "liquidation_price_usd":
-            continue
+    col = figs.columns.get("liquidation_price_usd")  # one column: the dict form of every figure is not built
+    if col is None:
+        return out
+    for key, value, why in zip(col.keys, col.values.tolist(), col.reasons, strict=True):
         k = (key.venue, key.account, key.symbol, key.side)
-        if f.available:
-            out[k] = f.value
-        elif reason_code(f.reason) == "not_liquidatable":  # not a NaN for want of another leg
+        if not math.isnan(value):
+            out[k] = value
+        elif reason_code(why) == "not_liquidatable":  # not a NaN for want of another leg
             out[k] = math.nan
     return out
 

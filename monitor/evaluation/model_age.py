@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import math
 
-import msgspec
-
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FigureKey
@@ -90,8 +88,7 @@ def model_age_figures(
 
 def _mark_stale(sink: FigureSink, key: FigureKey) -> None:
     """A figure read from a stale model: kept when it has a value, but not fresh, and said why."""
-    f = sink.items.get(key)
+    f = sink.get(key)
     if f is None or math.isnan(f.value):
         return
-    reason = f"{STALE}, {f.reason}" if f.reason else STALE
-    sink.items[key] = msgspec.structs.replace(f, fresh=False, reason=reason)
+    sink.amend(key, fresh=False, reason=f"{STALE}, {f.reason}" if f.reason else STALE)

@@ -1,21 +1,67 @@
-"""Collects one tick's figures; keeps the unit from the catalogue so names and units never drift."""
+"""Collects one tick's figures as columns; keeps the unit from the catalogue so names and units never drift.
+
+Stages hand figures in row by row (`add`), a column at a time (`add_many`, `FigureRows`) or as
+arrays with keys they keep themselves (`add_array`). Whatever the way in, the sink keeps per name
+the parts in call order and joins them into one `FigureColumn` when the tick's `Figures` is made:
+no `Figure` struct is built, and with a `ShapeCache` carried between ticks no `FigureKey` either,
+while the labels are the same as last tick's. What comes out equals the dict a row-by-row fill
+made before: the same keys, values, units, freshness and reasons (a NaN without a reason says
+"not_available"; ±inf is a value), a repeated key keeping its first place and its last figure.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 
+import numpy as np
+import numpy.typing as npt
+
+from monitor.figure_columns import FigureColumn, FigureItems, ShapeCache, items_from_columns, nan_reasons
 from monitor.figures import CATALOG
-from monitor.records import Figure, FigureKey
+from monitor.records import Figure, FigureKey, Figures
 
-__all__ = ["FigureRows", "FigureSink"]
+__all__ = ["FigureRows", "FigureSink", "ShapeCache"]  # ShapeCache: what the evaluator keeps for its sinks
+
+
+class _Rows:
+    """Rows added one `add` at a time to one name, in a run not broken by another kind of part."""
+
+    __slots__ = ("fresh", "labels", "reasons", "values")
+
+    def __init__(self) -> None:
+        self.labels: list[Mapping[str, str]] = []
+        self.values: list[float] = []
+        self.fresh: list[bool] = []
+        self.reasons: list[str] = []
+
+
+class _Part:
+    """Rows whose keys are known: their values, freshness, reasons and time, as arrays."""
+
+    __slots__ = ("fresh", "keys", "reasons", "ts", "values")
+
+    def __init__(
+        self,
+        keys: tuple[FigureKey, ...],
+        values: npt.NDArray[np.float64],
+        fresh: npt.NDArray[np.bool_],
+        reasons: Sequence[str],
+        ts: int | npt.NDArray[np.int64],
+    ) -> None:
+        self.keys, self.values, self.fresh, self.reasons, self.ts = keys, values, fresh, reasons, ts
 
 
 class FigureSink:
-    def __init__(self, now_ns: int) -> None:
+    def __init__(self, now_ns: int, shapes: ShapeCache | None = None) -> None:
+        """`shapes`: the evaluator's cache, carried between ticks; None keeps nothing (tests, tools)."""
         self.now_ns = now_ns
-        self.items: dict[FigureKey, Figure] = {}
+        self._shapes = shapes if shapes is not None else ShapeCache()
+        self._parts: dict[str, list[_Rows | _Part]] = {}
+        self._columns: dict[str, FigureColumn] | None = None  # the join, until the next add
+        self._open: dict[str, _Rows] = {}  # per name, the run of `add` rows a next `add` extends
 
+    # ---------------------------------------------------------------- in
     def add(
         self,
         name: str,
@@ -28,13 +74,19 @@ class FigureSink:
         **more: str,
     ) -> None:
         """Record one figure; labels come as a mapping, as keywords, or both."""
-        spec = CATALOG[name]  # a KeyError here is a programming error: every name is catalogued
-        v = float(value)
-        if math.isnan(v) and not reason:  # ±inf is a value (past liquidation), not a gap
-            reason = "not_available"
-        self.items[FigureKey(name=name, **{**(labels or {}), **more})] = Figure(
-            value=v, unit=spec.unit, ts_ns=self.now_ns, fresh=fresh, reason=reason
-        )
+        rows = self._open.get(name)
+        if rows is None:
+            parts = self._parts.get(name)
+            if parts is None:
+                _ = CATALOG[name]  # a KeyError here is a programming error: every name is catalogued
+                parts = self._parts[name] = []
+            rows = self._open[name] = _Rows()
+            parts.append(rows)
+        self._columns = None
+        rows.labels.append({**labels, **more} if labels else more)  # our own dict: a caller may reuse its
+        rows.values.append(float(value))
+        rows.fresh.append(fresh)
+        rows.reasons.append(reason)
 
     def add_many(
         self,
@@ -44,18 +96,122 @@ class FigureSink:
         fresh: Iterable[bool],
         reasons: Iterable[str],
     ) -> None:
-        """One figure per row of the columns, the same dict entries `add` would make row by row.
+        """One figure per row of the columns, the same entries `add` would make row by row.
 
-        Why: a desk-sized tick adds tens of thousands of figures, and `add` looks the name up and
-        merges its label mappings once per figure; here the unit is looked up once per column.
+        Why: a desk-sized tick adds tens of thousands of figures; here the keys are built only when
+        the labels differ from last tick's at this call, and no struct is built per figure.
         """
-        unit = CATALOG[name].unit
-        now, items = self.now_ns, self.items
-        for lab, value, ok, why in zip(labels, values, fresh, reasons, strict=True):
-            v = float(value)
-            if v != v and not why:  # NaN; ±inf is a value (past liquidation), not a gap
-                why = "not_available"
-            items[FigureKey(name=name, **lab)] = Figure(value=v, unit=unit, ts_ns=now, fresh=ok, reason=why)
+        labs = labels if isinstance(labels, list) else list(labels)
+        keys = self._shapes.keys_of(name, self._slot(name), labs)
+        self.add_array(name, keys, values, fresh, reasons)
+
+    def add_array(
+        self,
+        name: str,
+        keys: tuple[FigureKey, ...],
+        values: Iterable[float] | npt.NDArray[np.float64],
+        fresh: Iterable[bool] | npt.NDArray[np.bool_] | bool,
+        reasons: Iterable[str] | str,
+    ) -> None:
+        """A column whose keys the caller keeps (the same tuple while its shape holds): the fast way in.
+
+        `fresh` and `reasons` may be one value for every row. Every key must be named `name`.
+        """
+        parts = self._parts.get(name)
+        if parts is None:
+            _ = CATALOG[name]  # every name is catalogued
+            parts = self._parts[name] = []
+        n = len(keys)
+        v = values if isinstance(values, np.ndarray) else np.fromiter(values, np.float64)
+        v = np.asarray(v, np.float64)
+        if isinstance(fresh, bool | np.bool_):
+            ok = np.full(n, bool(fresh))
+        else:
+            ok = np.asarray(fresh if isinstance(fresh, np.ndarray) else list(fresh), np.bool_)
+        why = [reasons] * n if isinstance(reasons, str) else list(reasons)
+        if not (v.shape == ok.shape == (n,) and len(why) == n):  # as zip(strict=True) was
+            raise ValueError(f"{name}: {n} keys, {v.size} values, {ok.size} fresh, {len(why)} reasons")
+        self._columns = None
+        self._open.pop(name, None)
+        parts.append(_Part(keys, v.copy() if v is values else v, ok.copy() if ok is fresh else ok, why,
+                           self.now_ns))  # fmt: skip
+
+    def merge(self, columns: Mapping[str, FigureColumn]) -> None:
+        """Another sink's columns, with their own times (the stress table, computed on its own cadence)."""
+        for name, col in columns.items():
+            ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
+            self._columns = None
+            self._open.pop(name, None)
+            self._parts.setdefault(name, []).append(_Part(col.keys, col.values, col.fresh, col.reasons, ts))
+
+    def _slot(self, name: str) -> int:
+        parts = self._parts.get(name)
+        return len(parts) if parts else 0
+
+    # ---------------------------------------------------------------- amend
+    def get(self, key: FigureKey) -> Figure | None:
+        """The figure recorded for `key` so far, or None."""
+        col = self.columns().get(key.name)
+        return None if col is None else col.get(key)
+
+    def amend(self, key: FigureKey, *, fresh: bool, reason: str) -> None:
+        """Change one recorded figure's freshness and reason (its value stays); a missing key is an error."""
+        col = self.columns()[key.name]
+        row = col.shape.index[key]
+        ok, why = col.fresh.copy(), list(col.reasons)  # a published column is never changed
+        ok[row], why[row] = fresh, reason
+        ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
+        self._parts[key.name] = [_Part(col.keys, col.values, ok, why, ts)]
+        self._columns = None
+
+    # ---------------------------------------------------------------- out
+    def columns(self) -> dict[str, FigureColumn]:
+        """Every name's column, in the order names were first added."""
+        if self._columns is None:
+            self._open.clear()  # joined rows are parts now: a later `add` starts a new run
+            self._columns = {name: self._join(name, parts) for name, parts in self._parts.items() if parts}
+        return self._columns
+
+    def figures(self, taken_at_ns: int | None = None) -> Figures:
+        at = self.now_ns if taken_at_ns is None else taken_at_ns
+        return Figures(taken_at_ns=at, items=FigureItems(self.columns()))
+
+    @property
+    def items(self) -> Mapping[FigureKey, Figure]:
+        """The dict form, read-only (change a figure with `amend`); built on each call: for tests, tools."""
+        return MappingProxyType(items_from_columns(self.columns()))
+
+    def _join(self, name: str, parts: list[_Rows | _Part]) -> FigureColumn:
+        now = self.now_ns
+        done: list[_Part] = []
+        for i, p in enumerate(parts):
+            if isinstance(p, _Rows):
+                keys = self._shapes.keys_of(name, -1 - i, p.labels)  # negative slots: row runs
+                p = _Part(keys, np.array(p.values, np.float64), np.array(p.fresh, np.bool_), p.reasons, now)
+                parts[i] = p
+            done.append(p)
+        shape, take = self._shapes.join(name, tuple(p.keys for p in done))
+        if len(done) == 1:
+            p = done[0]
+            values, fresh, reasons = p.values, p.fresh, list(p.reasons)
+        else:
+            values = np.concatenate([p.values for p in done])
+            fresh = np.concatenate([p.fresh for p in done])
+            reasons = [r for p in done for r in p.reasons]
+        stamps = {p.ts if isinstance(p.ts, int) else -1 for p in done}
+        ts_rows = None
+        if len(stamps) > 1 or -1 in stamps:
+            ts_rows = np.concatenate([np.full(len(p.keys), p.ts, np.int64) if isinstance(p.ts, int) else p.ts
+                                      for p in done])  # fmt: skip
+        if take is not None:
+            values, fresh = values[take], fresh[take]
+            reasons = [reasons[i] for i in take.tolist()]
+            ts_rows = ts_rows[take] if ts_rows is not None else None
+        first = done[0].ts
+        ts = first if isinstance(first, int) else int(first[0]) if len(first) else now
+        return FigureColumn(
+            name, CATALOG[name].unit, shape, values, fresh, nan_reasons(values, reasons), ts, ts_rows
+        )
 
 
 class FigureRows:

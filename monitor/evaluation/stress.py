@@ -25,7 +25,8 @@ from monitor.clock import NS_PER_S
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.legs import join_reasons, mark_upnl
 from monitor.evaluation.sink import FigureSink
-from monitor.records import AccountSnapshot, Figure, FigureKey, LeverageTiers
+from monitor.figure_columns import FigureColumn
+from monitor.records import AccountSnapshot, LeverageTiers
 from monitor.risk._num import FloatArray
 from monitor.risk.margin import Brackets, brackets
 from monitor.risk.stress import Scenario, StressBook, StressResult, run_scenario, standard_scenarios
@@ -397,7 +398,7 @@ class StressStage:
         self._last_ns: int | None = None
         self._shape: tuple[object, ...] | None = None
         self._shapes = _BookShape()
-        self._items: dict[FigureKey, Figure] = {}
+        self._columns: dict[str, FigureColumn] = {}
 
     def run(
         self, snap: Snapshot, sink: FigureSink, fresh: Mapping[tuple[str, str], bool] | None = None
@@ -411,5 +412,5 @@ class StressStage:
         if due or changed:
             own = FigureSink(now)
             stress_figures(stress_table(snap, self._entry_valued), own, _inputs_fresh(snap, fresh))
-            self._items, self._last_ns, self._shape = own.items, now, shape
-        sink.items.update(self._items)
+            self._columns, self._last_ns, self._shape = own.columns(), now, shape
+        sink.merge(self._columns)

@@ -45,17 +45,18 @@ import msgspec
 
 from monitor.clock import NS_PER_S
 from monitor.config import RuleConfig
-from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.records import AlertEvent, AlertState, FigureKey, Figures, Severity
 from monitor.rules.inhibit import SOURCE_FIGURE, Inhibitor, Source
 from monitor.rules.model import (
-    HEARTBEAT_ALERTNAME,
     STARTED_ALERTNAME,
     UNAVAILABLE_ALERTNAME,
     Rule,
     compile_rules,
     fingerprint,
     instance_labels,
+    watchdog_event,
 )
+from monitor.rules.scan import Scanner
 from monitor.rules.unavailable import UnavailableGuard
 
 __all__ = ["RuleEngine"]
@@ -107,6 +108,8 @@ class RuleEngine:
         self._started_ns: int | None = None
         self._sources = tuple(r.name for r in self._rules if r.figure == SOURCE_FIGURE)
         self._inhibitor = Inhibitor(self._sources)
+        self._scanner = Scanner()  # per rule, the rows its `match` covers, once per book shape
+        self._uniform = {r.name: r.uniform_for for r in self._rules}  # asked per breaching row
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -203,38 +206,49 @@ class RuleEngine:
         ]
 
     def step(self, figures: Figures, now_ns: int) -> list[AlertEvent]:
-        """Advance every alert instance to `now_ns`; return the events worth telling someone."""
-        by_name: dict[str, list[tuple[FigureKey, Figure]]] = {}
-        for key, fig in figures.items.items():
-            by_name.setdefault(key.name, []).append((key, fig))
+        """Advance every alert instance to `now_ns`; return the events worth telling someone.
+
+        Per rule, the figure's column is compared with the lowest threshold as a whole
+        (`monitor/rules/scan.py`); only rows that cross it, are NaN or hold state are visited.
+        """
+        columns = figures.columns
         events: list[AlertEvent] = self._heartbeat(now_ns)
         blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
+        guard = self._guard
+        self._scanner.tick()
         for rule in self._rules:
             state = self._state.setdefault(rule.name, {})
             told: list[tuple[FigureKey, AlertEvent]] = []
-            compare, lowest = rule.compare, rule.levels[0].threshold
-            for key, fig in by_name.get(rule.figure, ()):
-                if rule.match and not rule.matches(key):
-                    continue
-                inst = state.get(key) if state else None
-                if fig.value != fig.value:  # NaN (only NaN: ±inf is a value)
-                    blind.setdefault(key, []).append((rule, rule.levels[-1].severity))
-                elif not fig.fresh and (inst is None or inst.level < 0) and compare(fig.value, lowest):
-                    # a breach the rule cannot act on: stale values neither start nor finish a `for`
-                    blind.setdefault(key, []).append((rule, rule.levels[rule.entered(fig.value)].severity))
-                if inst is None:
-                    # Most figures are fine most of the time: no state, no hashing, until a breach.
-                    # (NaN compares False, so an unavailable figure starts nothing either.)
-                    if not (fig.fresh and compare(fig.value, lowest)):
-                        continue
-                    labels = instance_labels(rule.name, key)
-                    inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
-                ev = self._advance(rule, inst, fig, now_ns)
-                if ev is not None:
-                    told.append((key, ev))
-                if inst.level < 0 and inst.pending_since_ns is None:
-                    del state[key]
-            for key in [k for k in state if k not in figures.items]:
+            col = columns.get(rule.figure)
+            index = col.shape.index if col is not None and state else {}  # key → row, once per shape
+            at = list(map(index.get, state))  # each instance's row; None: its figure is gone
+            gone = [k for k, i in zip(state, at, strict=True) if i is None]  # the loop adds none of these
+            if col is not None and len(col):
+                top = rule.levels[-1].severity
+                keys, reasons = col.keys, col.reasons
+                scan = self._scanner.scan(rule, col, [i for i in at if i is not None], guard.inert)
+                rows = zip(scan.rows, scan.values, scan.fresh, scan.crossed, scan.entered, strict=True)
+                for i, v, ok, crossed, entered in rows:
+                    key = keys[i]
+                    inst = state.get(key) if state else None
+                    if v != v:  # NaN (only NaN: ±inf is a value)
+                        blind.setdefault(key, []).append((rule, top))
+                    elif not ok and (inst is None or inst.level < 0) and crossed:  # compare(v, lowest)
+                        # a breach the rule cannot act on: stale values neither start nor finish a `for`
+                        blind.setdefault(key, []).append((rule, rule.levels[entered].severity))
+                    if inst is None:
+                        # Most figures are fine most of the time: no state, no hashing, until a breach.
+                        # (NaN compares False, so an unavailable figure starts nothing either.)
+                        if not (ok and crossed):
+                            continue
+                        labels = instance_labels(rule.name, key)
+                        inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
+                    ev = self._advance(rule, inst, v, ok, reasons[i], entered, now_ns)
+                    if ev is not None:
+                        told.append((key, ev))
+                    if inst.level < 0 and inst.pending_since_ns is None:
+                        del state[key]
+            for key in gone:
                 inst = state.pop(key)
                 if inst.level >= 0:
                     told.append(
@@ -242,7 +256,7 @@ class RuleEngine:
                     )
             told.sort(key=lambda ke: ke[0])
             events.extend(ev for _, ev in told)
-        events.extend(self._guard.step(blind, figures, now_ns))
+        events.extend(guard.step(blind, figures, now_ns))
         if self._inhibitor.active:
             events = self._inhibitor.apply(events, self._stale_feeds())
         return events
@@ -258,15 +272,17 @@ class RuleEngine:
 
     # ------------------------------------------------------------ transitions
 
-    def _advance(self, rule: Rule, inst: _Instance, fig: Figure, now_ns: int) -> AlertEvent | None:
-        if not (fig.available and fig.fresh):
-            inst.figure_state = ("unavailable" if not fig.available else "stale") + (
-                f": {fig.reason}" if fig.reason else ""
-            )
+    def _advance(
+        self, rule: Rule, inst: _Instance, v: float, fresh: bool, reason: str, entered: int, now_ns: int
+    ) -> AlertEvent | None:
+        """`entered`: `rule.entered(v)`, computed with the column's compares."""
+        available = v == v  # only NaN is unavailable: ±inf is a value
+        if not (available and fresh):
+            note = f": {reason}" if reason else ""
+            inst.figure_state = ("unavailable" if not available else "stale") + note
             return self._repeat(rule, inst, now_ns)
         inst.figure_state = "ok"
-        inst.value = v = fig.value
-        entered = rule.entered(v)
+        inst.value = v
         if inst.level < 0:
             if entered < 0:
                 inst.pending_since_ns = inst.level_since_ns = None
@@ -291,8 +307,7 @@ class RuleEngine:
         inst.level, inst.last_sent_ns = lower, now_ns
         return self._event(rule, inst, AlertState.FIRING, now_ns)
 
-    @staticmethod
-    def _held_long_enough(rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
+    def _held_long_enough(self, rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
         """Has some level been crossed without a break for its own `for`? Then the breach is proven.
 
         With one `for` for every level this is the lowest level's hold (crossing a higher level
@@ -302,7 +317,7 @@ class RuleEngine:
         way the alert fires at the most severe level crossed now, as an escalation would.
         """
         assert inst.pending_since_ns is not None
-        if rule.uniform_for:
+        if self._uniform[rule.name]:
             return now_ns - inst.pending_since_ns >= rule.for_ns
         since: list[int | None] = inst.level_since_ns or [None] * len(rule.levels)
         ready = False
@@ -334,20 +349,7 @@ class RuleEngine:
         return self._heartbeat_event(now_ns)
 
     def _heartbeat_event(self, now_ns: int) -> list[AlertEvent]:
-        labels = {"alertname": HEARTBEAT_ALERTNAME}
-        return [
-            AlertEvent(
-                fingerprint=fingerprint(labels),
-                labels={**labels, "severity": Severity.INFO.label},
-                annotations={"summary": "perpmon is alive; page if this stops arriving"},
-                state=AlertState.FIRING,
-                severity=Severity.INFO,
-                starts_at_ns=self._started_ns if self._started_ns is not None else now_ns,
-                ends_at_ns=None,
-                value=math.nan,
-                event_ns=now_ns,
-            )
-        ]
+        return [watchdog_event(self._started_ns if self._started_ns is not None else now_ns, now_ns)]
 
     # ------------------------------------------------------------ rendering an event
 

@@ -7,6 +7,7 @@ Compiling once at start turns config strings into callables and checks what the 
 from __future__ import annotations
 
 import hashlib
+import math
 import operator
 from collections.abc import Callable, Mapping
 
@@ -15,7 +16,7 @@ import msgspec
 from monitor.clock import NS_PER_S
 from monitor.config import RuleConfig
 from monitor.errors import ConfigError
-from monitor.records import FigureKey, Severity
+from monitor.records import AlertEvent, AlertState, FigureKey, Severity
 
 __all__ = [
     "HEARTBEAT_ALERTNAME",
@@ -26,6 +27,7 @@ __all__ = [
     "compile_rules",
     "fingerprint",
     "instance_labels",
+    "watchdog_event",
 ]
 
 # Names of the engine's own alerts; receivers route on them like on any other alertname.
@@ -153,3 +155,19 @@ def fingerprint(labels: Mapping[str, str]) -> str:
         h.update(labels[k].encode())
         h.update(b"\x1e")
     return h.hexdigest()[:16]
+
+
+def watchdog_event(starts_at_ns: int, now_ns: int) -> AlertEvent:
+    """The heartbeat's firing event (`RuleEngine` sends it every `heartbeat_s`)."""
+    labels = {"alertname": HEARTBEAT_ALERTNAME}
+    return AlertEvent(
+        fingerprint=fingerprint(labels),
+        labels={**labels, "severity": Severity.INFO.label},
+        annotations={"summary": "perpmon is alive; page if this stops arriving"},
+        state=AlertState.FIRING,
+        severity=Severity.INFO,
+        starts_at_ns=starts_at_ns,
+        ends_at_ns=None,
+        value=math.nan,
+        event_ns=now_ns,
+    )

@@ -49,7 +49,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.clock import NS_PER_S
+from monitor.figure_columns import FigureColumn
 from monitor.reason_codes import reason_code
 from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
 from monitor.rules.model import UNAVAILABLE_ALERTNAME, Rule, fingerprint, instance_labels
@@ -91,6 +95,9 @@ def reason_class(code: str) -> str:
     return "warmup" if base in WARMING_UP else "gap"
 
 
+_MEMO_LIMIT = 1 << 16  # distinct reasons remembered; beyond, the memo starts over
+
+
 def _ns(seconds: float) -> float:
     """Seconds as ns, kept a float so `inf` (never) survives."""
     return seconds * NS_PER_S
@@ -118,32 +125,54 @@ class UnavailableGuard:
         self._default_ns = _ns(unavailable_for_s)
         self._warmup_ns = _ns(warmup_s)
         self._gaps: dict[FigureKey, _Gap] = {}
+        self._codes: dict[tuple[str, bool], tuple[str, str]] = {}
+        self._kinds: dict[str, str] = {}  # a NaN's reason → its class (bounded with _codes)
 
     def adopt(self, old: UnavailableGuard) -> None:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
 
+    def inert(self, col: FigureColumn) -> npt.NDArray[np.intp]:
+        """Rows of `col` NaN by the book's own state (a reason in STATE_OF_THE_BOOK) with no gap open.
+
+        Such a row changes nothing here, so the engine need not hand it over: the thousands of
+        figures NaN by design (no mean reversion, nothing to liquidate) cost one lookup a tick.
+        """
+        rows = np.flatnonzero(np.isnan(col.values))
+        if rows.size == 0:
+            return rows
+        kinds, reasons, keys, gaps = self._kinds, col.reasons, col.keys, self._gaps
+        out = []
+        for i in rows.tolist():
+            kind = kinds.get(reasons[i])
+            if kind is None:
+                kind = kinds[reasons[i]] = self._code(reasons[i], True)[1]
+            if kind == "state" and (not gaps or keys[i] not in gaps):
+                out.append(i)
+        return np.array(out, np.intp)
+
     def step(
         self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
     ) -> list[AlertEvent]:
         """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its rules and
-        the severity each would give it."""
+        the severity each would give it. NaN keys `inert` names may be left out: they change nothing."""
         told: list[tuple[FigureKey, AlertEvent]] = []
+        items = figures.items  # one figure at a time through its column: no dict form is built
         for key, rules in watched.items():
-            ev = self._advance(key, figures.items[key], rules, now_ns)
+            ev = self._advance(key, items[key], rules, now_ns)
             if ev is not None:
                 told.append((key, ev))
         for key in [k for k in self._gaps if k not in watched]:
             gap = self._gaps.pop(key)
             if gap.firing:
-                fig = figures.items.get(key)
-                if fig is None:
+                now = items.get(key)
+                if now is None:
                     why = "figure gone"
-                elif math.isnan(fig.value):
+                elif math.isnan(now.value):
                     why = "no rule watches the figure any more"
                 else:
-                    why = "figure available again" if fig.fresh else "stale value no longer in breach"
-                told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, fig, why)))
+                    why = "figure available again" if now.fresh else "stale value no longer in breach"
+                told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, now, why)))
         told.sort(key=lambda ke: ke[0])
         return [ev for _, ev in told]
 
@@ -159,8 +188,7 @@ class UnavailableGuard:
         self, key: FigureKey, fig: Figure, rules: Sequence[tuple[Rule, Severity]], now_ns: int
     ) -> AlertEvent | None:
         nan = math.isnan(fig.value)
-        code = reason_code(fig.reason) or ("not_available" if nan else "stale")
-        kind = reason_class(code) if nan else "gap"  # a stale value in breach is never a state
+        code, kind = self._code(fig.reason, nan)
         gap = self._gaps.get(key)
         if kind == "state":
             if gap is None:
@@ -187,6 +215,17 @@ class UnavailableGuard:
             gap.severity, gap.last_sent_ns = severity, now_ns
             return self._event(key, gap, AlertState.FIRING, now_ns, fig)
         return None
+
+    def _code(self, reason: str, nan: bool) -> tuple[str, str]:
+        """(code, class) of a reason: a stale value in breach is a gap, never a state (memoised)."""
+        hit = self._codes.get((reason, nan))
+        if hit is None:
+            if len(self._codes) >= _MEMO_LIMIT:  # free text (ages, names) must not grow it forever
+                self._codes.clear()
+                self._kinds.clear()
+            code = reason_code(reason) or ("not_available" if nan else "stale")
+            hit = self._codes[(reason, nan)] = (code, reason_class(code) if nan else "gap")
+        return hit
 
     def _wait_ns(self, rule: Rule) -> float:
         return self._default_ns if rule.unavailable_for_s is None else _ns(rule.unavailable_for_s)

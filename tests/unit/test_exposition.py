@@ -27,8 +27,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.utils import floatToGoString
 
 from monitor.collectors.base import CollectorStats
+from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import Evaluator
 from monitor.exposition import FigureExposition, go_floats
+from monitor.figure_columns import FigureItems, ShapeCache
+from monitor.figures import CATALOG
 from monitor.http import HttpServer
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
 from monitor.records import Figure, FigureKey, Figures
@@ -150,6 +153,34 @@ def test_every_tick_of_a_run_matches_generate_latest() -> None:
     expo = FigureExposition()
     for what, figs in ticks():
         assert after(expo, figs) == before(figs), what
+
+
+def test_columns_as_the_evaluator_makes_them_print_the_same_bytes() -> None:
+    """Figures straight from the evaluator (columns, keys reused tick to tick), rendered before any
+    dict form of them exists, print what generate_latest prints from that dict form."""
+    ev, store, expo = Evaluator(CFG, started_ns=T0), faq_store(), FigureExposition()
+    for t in range(1, 4):
+        figs = ev.evaluate(store.snapshot(T0 + t * S), T0 + t * S)
+        assert isinstance(figs.items, FigureItems) and figs.items._dict is None  # no dict form built yet
+        assert after(expo, figs) == before(figs), t
+
+
+def test_a_run_through_the_sink_matches_generate_latest() -> None:
+    """The ticks above made as the daemon makes them (a FigureSink with a ShapeCache): shapes kept,
+    reordered, grown and shrunk across ticks, a repeated key, and a column with no rows."""
+    shapes, expo = ShapeCache(), FigureExposition()
+    named = {k.name for _, figs in ticks() for k in figs.items}
+    empty = next(n for n in sorted(CATALOG) if n not in named)
+    for what, figs in ticks():
+        sink = FigureSink(figs.taken_at_ns, shapes)
+        for key, f in figs.items.items():
+            if key.name in CATALOG:
+                sink.add(key.name, f.value, key.labels(), fresh=f.fresh, reason=f.reason)
+        sink.add_many(empty, [], [], [], [])  # no rows: no family, as no figure of the name
+        sink.add("margin_ratio", 9.5, venue="x", account="a1")  # a repeat: keeps its place, last value wins
+        made = sink.figures()
+        assert after(expo, made) == before(made), what
+        assert f"perpmon_{empty} ".encode() not in after(expo, made)
 
 
 def test_the_same_tick_is_rendered_once() -> None:

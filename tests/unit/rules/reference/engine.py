@@ -1,0 +1,396 @@
+"""RuleEngine: figures in, alert events out, Prometheus/Alertmanager semantics, time only from `now_ns`.
+
+Semantics, per alert instance (one rule × one figure key):
+
+- **pending**: the value crosses the lowest level's threshold; it fires once it has stayed
+  across for `for_s`. Pending resets when the value is back on the safe side of the threshold.
+  A level may carry its own `for_s`: the alert fires once any level has been crossed without a
+  break for its own hold, so a critical level with `for_s = 0` fires on the first tick that
+  crosses it while a warning still waits out its hold (a wick toward liquidation must not wait
+  three seconds; a warning that flaps around its threshold should).
+- **firing** at the most severe level crossed when it fires; `starts_at_ns` is that moment.
+- **hysteresis**: a firing level holds until the value passes that level's `clear`.
+- **escalation** to a more severe level emits a firing event at once, without a second `for`:
+  the `for` already proved the breach is not noise, and waiting again at 3 a.m. while the value
+  runs towards liquidation is the expensive mistake. It resets the repeat timer.
+- **de-escalation**: when the value passes the current level's `clear` but not a lower level's,
+  a firing event with the lower severity is emitted (same fingerprint) and the repeat timer resets.
+- **repeat**: with `repeat_s > 0`, a firing alert is re-emitted every `repeat_s`.
+- **resolved**: when the value passes the lowest level's `clear`.
+- **figure gone** (absent from the tick's Figures, e.g. a liquidated position): the alert resolves
+  with annotation `resolved_reason = "figure gone"`. The position's disappearance itself is a
+  separate `position_disappeared` figure and rule, so nothing is silently forgotten.
+- **figure unavailable** (NaN) **or stale** (`fresh=False`): state is held, never resolved — a dead
+  feed must not look like a recovered account; the stale feed is its own alert. A firing alert
+  keeps repeating (annotated `figure_state`); a pending one neither fires nor resets. Only NaN is
+  unavailable: ±inf is a value (past liquidation) and compares like one, so it fires and escalates.
+- **unavailable too long**: a watched figure NaN for `unavailable_for_s` raises its own
+  `FigureUnavailable` alert, whether or not the rule's alert was firing — a figure NaN from the
+  start would otherwise never alert (`monitor/rules/unavailable.py`). So does a stale figure
+  whose value breaches a rule that is not firing: the rule cannot start on it.
+
+- **inhibition**: while a stale-feed alert (a rule on `feed_stale`) fires, the events of the alerts
+  computed from that feed are held back and their latest state is told when it recovers
+  (`monitor/rules/inhibit.py`); the state above is kept exactly as without inhibition.
+
+Events are emitted only on those changes and on repeats, never every tick.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import msgspec
+
+from monitor.clock import NS_PER_S
+from monitor.config import RuleConfig
+from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.rules.inhibit import SOURCE_FIGURE, Inhibitor, Source
+from monitor.rules.model import (
+    HEARTBEAT_ALERTNAME,
+    STARTED_ALERTNAME,
+    UNAVAILABLE_ALERTNAME,
+    Rule,
+    compile_rules,
+    fingerprint,
+    instance_labels,
+)
+from tests.unit.rules.reference.unavailable import UnavailableGuard
+
+__all__ = ["RuleEngine"]
+
+_RELOAD_REASON = "rule changed or removed by a config reload"
+
+
+@dataclass(slots=True)
+class _Instance:
+    """Mutable per-alert state; private to the engine, never crosses a stage boundary."""
+
+    labels: dict[str, str]
+    fingerprint: str
+    pending_since_ns: int | None = None
+    level_since_ns: list[int | None] | None = None  # per level, while pending: since when it is crossed
+    level: int = -1  # index into rule.levels while firing
+    starts_at_ns: int = 0
+    last_sent_ns: int = 0
+    value: float = math.nan
+    figure_state: str = "ok"
+
+
+class _Fmt(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class RuleEngine:
+    """Evaluates compiled rules against each tick's Figures; see the module docstring."""
+
+    def __init__(
+        self,
+        rules: tuple[RuleConfig, ...],
+        *,
+        heartbeat_s: float = 0.0,
+        unavailable_for_s: float = 30.0,
+        unavailable_warmup_s: float = 7200.0,
+    ) -> None:
+        """The guard's defaults are `[evaluation]`'s: a figure NaN too long is never silent."""
+        self._rules: tuple[Rule, ...] = compile_rules(rules)
+        self._guard = UnavailableGuard(unavailable_for_s, unavailable_warmup_s)
+        self._state: dict[str, dict[FigureKey, _Instance]] = {}  # rule name → instances
+        self._heartbeat_ns = round(heartbeat_s * NS_PER_S)
+        self._heartbeat_last_ns: int | None = None
+        self._started_ns: int | None = None
+        self._sources = tuple(r.name for r in self._rules if r.figure == SOURCE_FIGURE)
+        self._inhibitor = Inhibitor(self._sources)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._rules
+
+    def inhibited(self) -> dict[str, Source]:
+        """Fingerprint → (venue, stream) of the stale feed muting each held-back alert now."""
+        return self._inhibitor.muted()
+
+    def firing(self) -> list[AlertEvent]:
+        """The alerts firing now, as of their last event (for /debug/state and metrics)."""
+        out: list[AlertEvent] = []
+        for rule in self._rules:
+            for _, inst in sorted(self._state.get(rule.name, {}).items(), key=lambda kv: kv[0]):
+                if inst.level >= 0:
+                    out.append(self._event(rule, inst, AlertState.FIRING, inst.last_sent_ns))
+        out.extend(self._guard.firing())
+        return out
+
+    def announced(self) -> list[AlertEvent]:
+        """Firing alerts as receivers last heard of them: what a re-send to Alertmanager repeats.
+
+        A muted alert appears as it was last told, or not at all if it started during the mute, so
+        a re-send neither leaks a held-back change nor lets a told alert expire at the receiver.
+        The heartbeat is included once it has fired: it is the one alert that must never expire.
+        """
+        muted = self._inhibitor.muted()
+        out = self._heartbeat_event(self._heartbeat_last_ns) if self._heartbeat_last_ns is not None else []
+        for ev in self.firing():
+            if ev.fingerprint in muted:
+                told = self._inhibitor.told(ev.fingerprint)
+                if told is not None:
+                    out.append(told)
+            else:
+                out.append(ev)
+        return out
+
+    def adopt(self, old: RuleEngine, now_ns: int) -> list[AlertEvent]:
+        """Take over `old`'s alert state across a config reload; return what the reload resolves.
+
+        A rule that compiles exactly as before keeps its instances (pending timers, hysteresis
+        level, repeat timer), so a firing alert neither re-fires nor resolves. A firing alert of a
+        rule the reload changed or removed is resolved (`resolved_reason`): the new rule starts
+        from scratch, and no receiver is left holding an orphan. The stale-feed inhibitor carries
+        over when its source rules are unchanged; otherwise an alert held back across the reload is
+        told once more when its mute lifts (a duplicate, never a loss). The heartbeat keeps its
+        rhythm and its `starts_at` from the first start.
+        """
+        before = {r.name: r for r in old._rules}
+        kept = {r.name for r in self._rules if before.get(r.name) == r}
+        for name in kept:
+            if name in old._state:
+                self._state[name] = old._state[name]
+        self._started_ns = old._started_ns
+        self._guard.adopt(old._guard)
+        self._heartbeat_last_ns = old._heartbeat_last_ns if self._heartbeat_ns > 0 else None
+        if self._sources == old._sources and set(self._sources) <= kept:
+            self._inhibitor = old._inhibitor
+        return [
+            msgspec.structs.replace(
+                ev,
+                state=AlertState.RESOLVED,
+                ends_at_ns=now_ns,
+                event_ns=now_ns,
+                annotations={**ev.annotations, "resolved_reason": _RELOAD_REASON},
+            )
+            for ev in old.firing()
+            if ev.labels.get("alertname") not in kept and ev.labels.get("alertname") != UNAVAILABLE_ALERTNAME
+        ]
+
+    def started(self, now_ns: int) -> list[AlertEvent]:
+        """One info notice that perpmon (re)started.
+
+        Alert state lives in memory: after a restart every alert must pass its `for` again, and
+        a receiver may hold a firing alert whose resolution happened while perpmon was down.
+        Saying so is better than letting the desk guess.
+        """
+        self._started_ns = now_ns
+        labels = {"alertname": STARTED_ALERTNAME}
+        return [
+            AlertEvent(
+                fingerprint=fingerprint(labels),
+                labels={**labels, "severity": Severity.INFO.label},
+                annotations={
+                    "summary": "perpmon started; alert state was reset, alerts re-fire after their `for`",
+                },
+                state=AlertState.FIRING,
+                severity=Severity.INFO,
+                starts_at_ns=now_ns,
+                ends_at_ns=None,
+                value=math.nan,
+                event_ns=now_ns,
+            )
+        ]
+
+    def step(self, figures: Figures, now_ns: int) -> list[AlertEvent]:
+        """Advance every alert instance to `now_ns`; return the events worth telling someone."""
+        by_name: dict[str, list[tuple[FigureKey, Figure]]] = {}
+        for key, fig in figures.items.items():
+            by_name.setdefault(key.name, []).append((key, fig))
+        events: list[AlertEvent] = self._heartbeat(now_ns)
+        blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
+        for rule in self._rules:
+            state = self._state.setdefault(rule.name, {})
+            told: list[tuple[FigureKey, AlertEvent]] = []
+            compare, lowest = rule.compare, rule.levels[0].threshold
+            for key, fig in by_name.get(rule.figure, ()):
+                if rule.match and not rule.matches(key):
+                    continue
+                inst = state.get(key) if state else None
+                if fig.value != fig.value:  # NaN (only NaN: ±inf is a value)
+                    blind.setdefault(key, []).append((rule, rule.levels[-1].severity))
+                elif not fig.fresh and (inst is None or inst.level < 0) and compare(fig.value, lowest):
+                    # a breach the rule cannot act on: stale values neither start nor finish a `for`
+                    blind.setdefault(key, []).append((rule, rule.levels[rule.entered(fig.value)].severity))
+                if inst is None:
+                    # Most figures are fine most of the time: no state, no hashing, until a breach.
+                    # (NaN compares False, so an unavailable figure starts nothing either.)
+                    if not (fig.fresh and compare(fig.value, lowest)):
+                        continue
+                    labels = instance_labels(rule.name, key)
+                    inst = state[key] = _Instance(labels=labels, fingerprint=fingerprint(labels))
+                ev = self._advance(rule, inst, fig, now_ns)
+                if ev is not None:
+                    told.append((key, ev))
+                if inst.level < 0 and inst.pending_since_ns is None:
+                    del state[key]
+            for key in [k for k in state if k not in figures.items]:
+                inst = state.pop(key)
+                if inst.level >= 0:
+                    told.append(
+                        (key, self._event(rule, inst, AlertState.RESOLVED, now_ns, reason="figure gone"))
+                    )
+            told.sort(key=lambda ke: ke[0])
+            events.extend(ev for _, ev in told)
+        events.extend(self._guard.step(blind, figures, now_ns))
+        if self._inhibitor.active:
+            events = self._inhibitor.apply(events, self._stale_feeds())
+        return events
+
+    def _stale_feeds(self) -> set[Source]:
+        """(venue, stream) of every stale-feed alert firing after this tick: the inhibition sources."""
+        out: set[Source] = set()
+        for name in self._sources:
+            for key, inst in self._state.get(name, {}).items():
+                if inst.level >= 0:
+                    out.add((key.venue, key.stream))
+        return out
+
+    # ------------------------------------------------------------ transitions
+
+    def _advance(self, rule: Rule, inst: _Instance, fig: Figure, now_ns: int) -> AlertEvent | None:
+        if not (fig.available and fig.fresh):
+            inst.figure_state = ("unavailable" if not fig.available else "stale") + (
+                f": {fig.reason}" if fig.reason else ""
+            )
+            return self._repeat(rule, inst, now_ns)
+        inst.figure_state = "ok"
+        inst.value = v = fig.value
+        entered = rule.entered(v)
+        if inst.level < 0:
+            if entered < 0:
+                inst.pending_since_ns = inst.level_since_ns = None
+                return None
+            if inst.pending_since_ns is None:
+                inst.pending_since_ns = now_ns
+            if not self._held_long_enough(rule, inst, v, now_ns):
+                return None
+            inst.level, inst.starts_at_ns, inst.last_sent_ns = entered, now_ns, now_ns
+            inst.level_since_ns = None
+            return self._event(rule, inst, AlertState.FIRING, now_ns)
+        if entered > inst.level:
+            inst.level, inst.last_sent_ns = entered, now_ns
+            return self._event(rule, inst, AlertState.FIRING, now_ns)
+        if rule.compare(v, rule.levels[inst.level].clear):
+            return self._repeat(rule, inst, now_ns)
+        lower = rule.held(v, inst.level - 1)
+        if lower < 0:
+            ev = self._event(rule, inst, AlertState.RESOLVED, now_ns)
+            inst.level, inst.pending_since_ns, inst.level_since_ns = -1, None, None
+            return ev
+        inst.level, inst.last_sent_ns = lower, now_ns
+        return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    @staticmethod
+    def _held_long_enough(rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
+        """Has some level been crossed without a break for its own `for`? Then the breach is proven.
+
+        With one `for` for every level this is the lowest level's hold (crossing a higher level
+        crosses the lower ones). A level with a shorter hold — a critical level with `for_s = 0` —
+        proves the breach by itself: a jump from safe straight past it fires at once, while a value
+        that only reaches the warning still waits out the warning's hold against flapping. Either
+        way the alert fires at the most severe level crossed now, as an escalation would.
+        """
+        assert inst.pending_since_ns is not None
+        if rule.uniform_for:
+            return now_ns - inst.pending_since_ns >= rule.for_ns
+        since: list[int | None] = inst.level_since_ns or [None] * len(rule.levels)
+        ready = False
+        for i, lv in enumerate(rule.levels):
+            if rule.compare(v, lv.threshold):
+                start = since[i]
+                if start is None:
+                    start = since[i] = now_ns
+                ready |= now_ns - start >= lv.for_ns
+            else:
+                since[i] = None
+        inst.level_since_ns = since
+        return ready
+
+    def _repeat(self, rule: Rule, inst: _Instance, now_ns: int) -> AlertEvent | None:
+        if inst.level < 0 or rule.repeat_ns <= 0 or now_ns - inst.last_sent_ns < rule.repeat_ns:
+            return None
+        inst.last_sent_ns = now_ns
+        return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    def _heartbeat(self, now_ns: int) -> list[AlertEvent]:
+        """The dead-man's switch: an always-firing alert whose absence at the receiver means trouble."""
+        if self._heartbeat_ns <= 0:
+            return []
+        last = self._heartbeat_last_ns
+        if last is not None and now_ns - last < self._heartbeat_ns:
+            return []
+        self._heartbeat_last_ns = now_ns
+        return self._heartbeat_event(now_ns)
+
+    def _heartbeat_event(self, now_ns: int) -> list[AlertEvent]:
+        labels = {"alertname": HEARTBEAT_ALERTNAME}
+        return [
+            AlertEvent(
+                fingerprint=fingerprint(labels),
+                labels={**labels, "severity": Severity.INFO.label},
+                annotations={"summary": "perpmon is alive; page if this stops arriving"},
+                state=AlertState.FIRING,
+                severity=Severity.INFO,
+                starts_at_ns=self._started_ns if self._started_ns is not None else now_ns,
+                ends_at_ns=None,
+                value=math.nan,
+                event_ns=now_ns,
+            )
+        ]
+
+    # ------------------------------------------------------------ rendering an event
+
+    def _event(
+        self, rule: Rule, inst: _Instance, state: AlertState, now_ns: int, reason: str = ""
+    ) -> AlertEvent:
+        level = rule.levels[inst.level]
+        sev = level.severity
+        annotations = {
+            "summary": self._summary(rule, inst, level.threshold, sev),
+            "value": _num(inst.value),
+            "threshold": _num(level.threshold),
+            "clear": _num(level.clear),
+            "figure": rule.figure,
+            "op": rule.op,
+        }
+        if rule.runbook:
+            annotations["runbook"] = rule.runbook
+        if inst.figure_state != "ok":
+            annotations["figure_state"] = inst.figure_state
+        if reason:
+            annotations["resolved_reason"] = reason
+        return AlertEvent(
+            fingerprint=inst.fingerprint,
+            labels={**inst.labels, "severity": sev.label},
+            annotations=annotations,
+            state=state,
+            severity=sev,
+            starts_at_ns=inst.starts_at_ns,
+            ends_at_ns=now_ns if state is AlertState.RESOLVED else None,
+            value=inst.value,
+            event_ns=now_ns,
+        )
+
+    @staticmethod
+    def _summary(rule: Rule, inst: _Instance, threshold: float, sev: Severity) -> str:
+        default = f"{rule.figure} {rule.op} {_num(threshold)} (value {_num(inst.value)})"
+        if not rule.summary:
+            return default
+        fields = _Fmt(inst.labels)
+        fields.update(value=inst.value, threshold=threshold, severity=sev.label, figure=rule.figure)
+        try:
+            return rule.summary.format_map(fields)
+        except (ValueError, TypeError, IndexError, AttributeError, KeyError):
+            # A bad format spec in config must not drop the alert; show the raw template instead.
+            return f"{rule.summary} [{default}]"

@@ -1,0 +1,222 @@
+"""FigureUnavailable: a figure a rule watches that stays NaN is itself an alert, never a silence.
+
+A threshold rule cannot fire on NaN (NaN compares False on every side), so without this guard a
+figure that cannot be computed — a leg with no mark, a missing tier, a fit that failed — reads
+exactly like a safe one. The guard turns "cannot say" into an alert of its own:
+
+- **watched**: a figure key is guarded while at least one rule's figure and `match` cover it.
+- **fires** once the figure has been NaN without a break for `unavailable_for_s` (the smallest
+  override of the rules watching it, else `[evaluation] unavailable_for_s`). Only NaN counts:
+  ±inf is a value (past liquidation). A stale but finite figure is the StaleFeed alert's, with
+  one exception: a stale value that breaches a rule not yet firing. The engine starts no alert
+  on a stale value, and StaleFeed mutes only the alerts of its own stream — but a cross
+  account's margin ratio is stale whenever *any* leg's mark is, so a breach driven by a live
+  BTC leg would wait, unseen, for an ETH feed to recover. That case is told here too (reason
+  `stale`, severity of the level the value enters), and a mute by the stale stream applies
+  as to the rule's own alerts.
+- **labels**: the figure key's labels, `figure=<name>`, `alertname=FigureUnavailable`; the
+  reason code (`monitor/reason_codes.py`) and the figure's own words are annotations, so a change
+  of reason updates the alert instead of opening a second one.
+- **severity**: the most severe level of the most severe rule watching the key (followed when a
+  reload changes the rules), so a blind margin ratio pages like the margin ratio would; for a
+  stale value in breach, the most severe level it enters.
+- **resolves** when the figure has a value again (±inf included; fresh, or no longer in breach,
+  for a stale one), when it is gone from the tick, when no rule watches it any more, or when its
+  NaN turns into a state of the book (below).
+- A firing rule alert whose figure turns NaN keeps firing (the engine holds its state); this
+  alert comes beside it.
+
+Not every NaN is a gap. Reasons fall in three classes:
+
+- **a state of the book** (`STATE_OF_THE_BOOK`): there is no number because there is nothing to
+  measure — a position that cannot be liquidated, a basis that does not mean-revert, no
+  position, the venue shows no LP, no spot book configured for the basis. Never an alert: it
+  would fire forever on a healthy book (a dead input that causes one is StaleFeed's to tell).
+- **warming up** (`WARMING_UP`): history still accumulating or a fit not yet run (at start, or
+  for a leg opened since the last refit). Waits `unavailable_warmup_s` instead: long enough for
+  the slowest model to fit on its first history (`make run` starts with GARCH, OU and VaR all
+  NaN), short enough that history that never fills is told.
+- **a gap** (everything else: no mark, missing tier, NaN input, fit failed, unknown reasons):
+  what this alert exists for.
+
+The count starts at the first tick that sees the figure NaN, so after a (re)start it runs from
+the daemon's start, and a config reload carries it over.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from monitor.clock import NS_PER_S
+from monitor.reason_codes import reason_code
+from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.rules.model import UNAVAILABLE_ALERTNAME, Rule, fingerprint, instance_labels
+
+__all__ = ["STATE_OF_THE_BOOK", "WARMING_UP", "UnavailableGuard", "reason_class"]
+
+STATE_OF_THE_BOOK = frozenset(
+    {
+        "not_liquidatable",
+        "not_mean_reverting",
+        "no_position",
+        "venue_shows_none",
+        "zero_volatility",
+        "no_holdings",
+        "no_spot_history",  # no spot book is watched for the market: a basis without its second leg
+    }
+)
+WARMING_UP = frozenset(
+    {
+        "not_fitted_yet",
+        "empty_history",
+        "no_volatility",
+        "history_missing_leg",
+        "few_independent_windows",
+        "opened_since_refit",
+        "book_changed_since_refit",
+        "no_settlement_seen",
+        "no_correlation",
+        "too_few_observations",
+    }
+)
+
+
+def reason_class(code: str) -> str:
+    """ "state", "warmup" or "gap" for a reason code (a GARCH fit's `garch_<code>` as its code)."""
+    base = code.removeprefix("garch_")
+    if base in STATE_OF_THE_BOOK:
+        return "state"
+    return "warmup" if base in WARMING_UP else "gap"
+
+
+def _ns(seconds: float) -> float:
+    """Seconds as ns, kept a float so `inf` (never) survives."""
+    return seconds * NS_PER_S
+
+
+@dataclass(slots=True)
+class _Gap:
+    labels: dict[str, str]
+    fingerprint: str
+    since_ns: int
+    code: str = ""
+    detail: str = ""
+    severity: Severity = Severity.WARNING
+    firing: bool = False
+    starts_at_ns: int = 0
+    last_sent_ns: int = 0
+    rules: str = ""
+    value: float = math.nan
+
+
+class UnavailableGuard:
+    """Per figure key, how long it has been NaN and whether its FigureUnavailable fires."""
+
+    def __init__(self, unavailable_for_s: float, warmup_s: float) -> None:
+        self._default_ns = _ns(unavailable_for_s)
+        self._warmup_ns = _ns(warmup_s)
+        self._gaps: dict[FigureKey, _Gap] = {}
+
+    def adopt(self, old: UnavailableGuard) -> None:
+        """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
+        self._gaps = old._gaps
+
+    def step(
+        self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
+    ) -> list[AlertEvent]:
+        """`watched`: this tick's blind figure keys (NaN, or stale in breach), each with its rules and
+        the severity each would give it."""
+        told: list[tuple[FigureKey, AlertEvent]] = []
+        for key, rules in watched.items():
+            ev = self._advance(key, figures.items[key], rules, now_ns)
+            if ev is not None:
+                told.append((key, ev))
+        for key in [k for k in self._gaps if k not in watched]:
+            gap = self._gaps.pop(key)
+            if gap.firing:
+                fig = figures.items.get(key)
+                if fig is None:
+                    why = "figure gone"
+                elif math.isnan(fig.value):
+                    why = "no rule watches the figure any more"
+                else:
+                    why = "figure available again" if fig.fresh else "stale value no longer in breach"
+                told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, fig, why)))
+        told.sort(key=lambda ke: ke[0])
+        return [ev for _, ev in told]
+
+    def firing(self) -> list[AlertEvent]:
+        """The FigureUnavailable alerts firing now, as of their last event."""
+        return [
+            self._event(key, gap, AlertState.FIRING, gap.last_sent_ns)
+            for key, gap in sorted(self._gaps.items(), key=lambda kv: kv[0])
+            if gap.firing
+        ]
+
+    def _advance(
+        self, key: FigureKey, fig: Figure, rules: Sequence[tuple[Rule, Severity]], now_ns: int
+    ) -> AlertEvent | None:
+        nan = math.isnan(fig.value)
+        code = reason_code(fig.reason) or ("not_available" if nan else "stale")
+        kind = reason_class(code) if nan else "gap"  # a stale value in breach is never a state
+        gap = self._gaps.get(key)
+        if kind == "state":
+            if gap is None:
+                return None
+            del self._gaps[key]
+            why = f"no value by the book's own state ({code}), not a gap"
+            return self._event(key, gap, AlertState.RESOLVED, now_ns, fig, why) if gap.firing else None
+        if gap is None:
+            labels = {**instance_labels(UNAVAILABLE_ALERTNAME, key), "figure": key.name}
+            gap = self._gaps[key] = _Gap(labels=labels, fingerprint=fingerprint(labels), since_ns=now_ns)
+        top, severity = max(rules, key=lambda rs: rs[1])  # the first of equals: config order
+        changed = gap.code != code
+        gap.code, gap.detail, gap.rules = code, fig.reason, ",".join(r.name for r, _ in rules)
+        gap.value = fig.value
+        if not gap.firing:
+            gap.severity = severity
+            wait = self._warmup_ns if kind == "warmup" else min(self._wait_ns(r) for r, _ in rules)
+            if now_ns - gap.since_ns < wait:
+                return None
+            gap.firing, gap.starts_at_ns, gap.last_sent_ns = True, now_ns, now_ns
+            return self._event(key, gap, AlertState.FIRING, now_ns, fig)
+        repeat = top.repeat_ns > 0 and now_ns - gap.last_sent_ns >= top.repeat_ns
+        if severity != gap.severity or changed or repeat:
+            gap.severity, gap.last_sent_ns = severity, now_ns
+            return self._event(key, gap, AlertState.FIRING, now_ns, fig)
+        return None
+
+    def _wait_ns(self, rule: Rule) -> float:
+        return self._default_ns if rule.unavailable_for_s is None else _ns(rule.unavailable_for_s)
+
+    @staticmethod
+    def _event(
+        key: FigureKey, gap: _Gap, state: AlertState, now_ns: int, fig: Figure | None = None, why: str = ""
+    ) -> AlertEvent:
+        where = ", ".join(f"{k}={v}" for k, v in key.labels().items())
+        value = fig.value if fig is not None else gap.value
+        what = "cannot be computed" if math.isnan(value) else f"is {value:.6g} but stale"
+        annotations = {
+            "summary": f"{key.name} ({where}) {what} ({gap.code}): {gap.rules} cannot see it",
+            "figure": key.name,
+            "reason": gap.code,
+            "value": f"{value:.6g}",
+            "rules": gap.rules,
+        }
+        if gap.detail and gap.detail != gap.code:
+            annotations["detail"] = gap.detail
+        if why:
+            annotations["resolved_reason"] = why
+        return AlertEvent(
+            fingerprint=gap.fingerprint,
+            labels={**gap.labels, "severity": gap.severity.label},
+            annotations=annotations,
+            state=state,
+            severity=gap.severity,
+            starts_at_ns=gap.starts_at_ns,
+            ends_at_ns=now_ns if state is AlertState.RESOLVED else None,
+            value=value,
+            event_ns=now_ns,
+        )
