@@ -57,7 +57,7 @@ def test_market_per_venue() -> None:
 
 def test_perpmon_sim_describes_the_bybit_accounts_and_keys() -> None:
     ctl = _control()
-    admin = SimpleNamespace(url="http://127.0.0.1:1/admin")
+    admin = SimpleNamespace(url="http://127.0.0.1:1/admin", token="t0ken")
     info = describe(ctl.sim, admin, "crash-2021-05-19")  # type: ignore[arg-type]
     bybit = {a["name"]: a for a in info["accounts"] if a.get("venue") == "bybit"}
     assert set(bybit) == {"carol", "dave"}
