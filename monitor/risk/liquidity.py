@@ -55,7 +55,7 @@ class BookWalk:
     levels again for each leg was most of the cost; `close(q)` is `cost_to_close` for this book.
     """
 
-    __slots__ = ("_bad", "_books", "_mid", "_sides")
+    __slots__ = ("_bad", "_best", "_books", "_mid", "_sides")
 
     def __init__(
         self, bid_px: FloatArray, bid_qty: FloatArray, ask_px: FloatArray, ask_qty: FloatArray
@@ -63,6 +63,7 @@ class BookWalk:
         bp, bq, ap, aq = as_float(bid_px), as_float(bid_qty), as_float(ask_px), as_float(ask_qty)
         self._books = (bp, bq, ap, aq)
         self._sides: dict[bool, tuple[FloatArray, FloatArray, FloatArray]] = {}
+        self._best: dict[bool, tuple[float, float]] = {}  # (price, size) of each side's best level
         self._mid = math.nan
         self._bad: Reason | None = None
         # checked on Python floats: a few levels each, where numpy's per-call cost is most of the time
@@ -108,11 +109,17 @@ class BookWalk:
                              sufficient=True, slippage_bps_visible=0.0, reason=Reason.OK)  # fmt: skip
         px, qty, before = self._side(q > 0)
         want = abs(q)
-        take = np.minimum(np.maximum(want - before, 0.0), qty)  # np.clip's values, without its wrapper
-        filled = float(take.sum())
-        if filled == 0.0:
-            return _bad(Reason.INSUFFICIENT_DEPTH, mid)
-        avg = float(take @ px) / filled
+        best = self._best.get(q > 0)
+        if best is None:
+            best = self._best[q > 0] = (float(px[0]), float(qty[0]))
+        if want <= best[1]:  # filled at the best level: the walk's sums have one nonzero term, exactly
+            filled, avg = want, want * best[0] / want
+        else:
+            take = np.minimum(np.maximum(want - before, 0.0), qty)  # np.clip's values, without its wrapper
+            filled = float(take.sum())
+            if filled == 0.0:
+                return _bad(Reason.INSUFFICIENT_DEPTH, mid)
+            avg = float(take @ px) / filled
         slip = (mid - avg) / mid * 1e4 if q > 0 else (avg - mid) / mid * 1e4
         enough = filled >= want * (1 - 1e-12)
         return CloseCost(

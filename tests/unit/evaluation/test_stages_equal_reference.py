@@ -24,6 +24,7 @@ from monitor.store.state import StateStore
 from tests.unit.evaluation import reference as ref
 from tests.unit.evaluation.desk import T0, Desk, S, desk, models
 from tests.unit.evaluation.reference import advice as ref_advice
+from tests.unit.evaluation.reference import advice_rows as ref_advice_rows
 from tests.unit.evaluation.reference import book as ref_book
 from tests.unit.evaluation.reference import book_var as ref_book_var
 from tests.unit.evaluation.reference import dynamics as ref_dynamics
@@ -151,6 +152,9 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         advice.advice_figures(snap, mk_ref, garch_ref, new, **kw)  # type: ignore[arg-type]
         ref_advice.advice_figures(snap, mk_ref, garch_ref, old, **kw)  # type: ignore[arg-type]
         assert_same(new.items, old.items)
+        rows = FigureSink(d.now_ns)  # the per-leg code the columns replaced
+        ref_advice_rows.advice_figures(snap, mk_ref, garch_ref, rows, **kw)  # type: ignore[arg-type]
+        assert_same(new.items, rows.items)
 
 
 def test_the_desks_have_the_awkward_corners() -> None:

@@ -28,7 +28,7 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
-from monitor.evaluation.advice_bybit import bybit_cross_topup, bybit_isolated_topup
+from tests.unit.evaluation.reference.advice_bybit import bybit_cross_topup, bybit_isolated_topup
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.legs import mark_upnl
