@@ -28,6 +28,7 @@ from tests.unit.evaluation.reference import advice_rows as ref_advice_rows
 from tests.unit.evaluation.reference import book as ref_book
 from tests.unit.evaluation.reference import book_var as ref_book_var
 from tests.unit.evaluation.reference import dynamics as ref_dynamics
+from tests.unit.evaluation.reference import dynamics_rows as ref_dynamics_rows
 from tests.unit.evaluation.reference import feeds as ref_feeds
 from tests.unit.evaluation.reference import funding_spread as ref_funding_spread
 from tests.unit.evaluation.reference import liquidity as ref_liquidity
@@ -125,6 +126,9 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         dynamics.dynamics_figures(snap, other, fresh, new, step_s=ev.volatility_sample_s)
         ref_dynamics.dynamics_figures(snap, other, fresh, old, step_s=ev.volatility_sample_s)
         assert_same(new.items, old.items)
+        rows = FigureSink(d.now_ns)  # the per-market code the columns replaced
+        ref_dynamics_rows.dynamics_figures(snap, other, fresh, rows, step_s=ev.volatility_sample_s)
+        assert_same(new.items, rows.items)
     m = models(d, history=False)  # three bars since the fit
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     garch = dynamics.dynamics_figures(snap, m, fresh, new, step_s=ev.volatility_sample_s)
