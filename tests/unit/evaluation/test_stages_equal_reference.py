@@ -26,6 +26,7 @@ from tests.unit.evaluation.desk import T0, Desk, S, desk, models
 from tests.unit.evaluation.reference import advice as ref_advice
 from tests.unit.evaluation.reference import advice_rows as ref_advice_rows
 from tests.unit.evaluation.reference import book as ref_book
+from tests.unit.evaluation.reference import book_rows as ref_book_rows
 from tests.unit.evaluation.reference import book_var as ref_book_var
 from tests.unit.evaluation.reference import dynamics as ref_dynamics
 from tests.unit.evaluation.reference import dynamics_rows as ref_dynamics_rows
@@ -114,6 +115,9 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         book.book_figures(snap, mk_ref, new, with_fresh)
         ref_book.book_figures(snap, mk_ref, old, with_fresh)
         assert_same(new.items, old.items)
+        rows = FigureSink(d.now_ns)  # the per-leg code the columns replaced
+        ref_book_rows.book_figures(snap, mk_ref, rows, with_fresh)
+        assert_same(new.items, rows.items)
 
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     funding_spread.funding_spread_figures(mk_ref, new)
