@@ -7,8 +7,8 @@ history, Monte Carlo), 4,096 bars of history and the awkward corners (NaN/±inf 
 hedge mode, isolated and unwatched legs, stale feeds). Each round takes a new snapshot (not timed),
 as the daemon does, so nothing is carried by object identity; the stages run in the evaluator's
 order with the evaluator's own state (held streams, the EWMA cache), as `Evaluator.evaluate` does.
-The risk stage's dynamics and advice are also timed as the per-market / per-leg code they replaced
-(tests/unit/evaluation/reference/dynamics_rows.py, advice_rows.py) on the same snapshot each round.
+The feeds, dynamics, advice and book stages are also timed as the per-stream / per-market / per-leg
+code they replaced (tests/unit/evaluation/reference/*_rows.py), on the same snapshot each round.
 `CLOCK=cpu` times with the process's CPU clock instead of the wall clock: on a shared box the
 wall clock also counts the time other processes had the core.
 """
@@ -30,7 +30,7 @@ from monitor.evaluation.account import account_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import GONE_RETENTION_S, Evaluator
 from tests.unit.evaluation.desk import desk, models
-from tests.unit.evaluation.reference import advice_rows, dynamics_rows
+from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
 
 ROUNDS = int(os.environ.get("ROUNDS", "15"))
 CLOCK = time.process_time if os.environ.get("CLOCK") == "cpu" else time.perf_counter
@@ -88,12 +88,18 @@ def run(n_sym: int, n_pos: int) -> None:
             bybit_venues=evaluator._bybit,
         )  # fmt: skip
         r2 = CLOCK()
+        book_rows.book_figures(snap, mk, FigureSink(d.now_ns), fresh)
+        r3 = CLOCK()
+        feeds_rows.feed_figures(snap, evaluator._expected, d.now_ns - 3_600 * 10**9, FigureSink(d.now_ns))
+        r4 = CLOCK()
         if k >= 2:  # two warm-up rounds
             for name, a, b in zip(stamps, t, t[1:], strict=False):
                 times[name].append(b - a)
             times["all of the above"].append(t[-1] - t[0])
             times["reference: dynamics per market"].append(r1 - r0)
             times["reference: advice per leg"].append(r2 - r1)
+            times["reference: book per leg"].append(r3 - r2)
+            times["reference: feeds per stream"].append(r4 - r3)
         figures = len(sink.items)
     clock = "CPU" if CLOCK is time.process_time else "wall"
     print(f"{n_sym} symbols × {n_pos} positions: {figures} figures, {ROUNDS} rounds, {clock} clock")

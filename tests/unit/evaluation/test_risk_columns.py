@@ -1,9 +1,10 @@
-"""The columnar risk stage (dynamics, advice) against the per-market and per-leg code it replaced.
+"""The columnar stages (dynamics, advice, feeds) against the per-market, per-leg and per-stream code.
 
 `test_stages_equal_reference` holds the stages equal on the generated desks; here the corners those
-desks do not reach: markets without a model, fits without parameters, a fit on a bar the ring no
-longer holds, a non-positive forecast, OU fits of every kind; the Bybit model with a malformed tier
-table and unpriced legs; and the sizing formula on its own, element by element against the scalar.
+desks do not reach: feeds lagging by the venue's clock or heard at odd times; markets without a
+model, fits without parameters, a fit on a bar the ring no longer holds, a non-positive forecast,
+OU fits of every kind; the Bybit model with a malformed tier table and unpriced legs; and the
+sizing formula on its own, element by element against the scalar.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.models import MarketModel, RiskModels
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import Evaluator
-from monitor.records import Bracket, LeverageTiers
+from monitor.records import Bracket, FeedState, LeverageTiers
 from monitor.risk.basis import OUFit
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice, sizing_columns
-from monitor.store.state import Snapshot
+from monitor.store.state import FeedView, Snapshot
 from tests.unit.evaluation.desk import Desk, S, desk, models
-from tests.unit.evaluation.reference import advice_rows, dynamics_rows
+from tests.unit.evaluation.reference import advice_rows, dynamics_rows, feeds_rows
 from tests.unit.evaluation.test_stages_equal_reference import assert_same, same_value
 
 
@@ -146,3 +147,27 @@ def test_sizing_columns_are_the_scalar_advice_element_by_element() -> None:
             want = (a.target_vol_notional, a.half_kelly_notional, a.recommended_notional)
             assert all(same_value(x, y) for x, y in zip(got, want, strict=True)), (j, got, want)
             assert int(code[j]) == a.reason, j
+
+
+def test_feeds_equal_the_per_stream_code_lagging_down_and_far_in_time() -> None:
+    """Streams lagging by the venue's clock, down with and without a reason, heard at odd times."""
+    d = desk(8, 20, seed=12, bars=40)
+    snap = d.snapshot()
+    expected = expected_streams(d.cfg)
+    now = d.now_ns
+    views = {}
+    for j, (venue, stream) in enumerate(sorted(expected)):
+        k = j % 6
+        recv = {0: now - 1 * S, 1: now - 10**6 * S, 2: 1, 3: now - 2 * S, 4: now, 5: 0}[k]
+        event = {0: now - 3_600 * S, 1: 0, 2: 7, 3: now - 2 * S, 4: -5, 5: 0}[k]
+        state = FeedState.DOWN if j % 5 == 1 else FeedState.UP
+        why = "gone" if j % 10 == 1 else ""
+        views[(venue, stream)] = FeedView(venue, stream, state, why, recv, event, messages=3)
+    snap = dataclasses.replace(snap, feeds=views)
+    since = {k: now - 99 * S for k in list(expected)[::7]}
+    for started in (0, now - 5 * S):
+        a, b = FigureSink(now), FigureSink(now)
+        got = feeds.feed_figures(snap, expected, started, a, since)
+        assert got == feeds_rows.feed_figures(snap, expected, started, b, since)
+        assert_same(a.items, b.items)
+        assert {f.reason.split(":")[0] for f in a.items.values()} >= {"lagging", "silent", "gone", ""}

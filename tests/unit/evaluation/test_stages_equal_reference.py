@@ -31,6 +31,7 @@ from tests.unit.evaluation.reference import book_var as ref_book_var
 from tests.unit.evaluation.reference import dynamics as ref_dynamics
 from tests.unit.evaluation.reference import dynamics_rows as ref_dynamics_rows
 from tests.unit.evaluation.reference import feeds as ref_feeds
+from tests.unit.evaluation.reference import feeds_rows as ref_feeds_rows
 from tests.unit.evaluation.reference import funding_spread as ref_funding_spread
 from tests.unit.evaluation.reference import liquidity as ref_liquidity
 from tests.unit.evaluation.reference import market as ref_market
@@ -89,6 +90,9 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         fresh = feeds.feed_figures(snap, exp, started, pairs[0], since_ns)
         assert fresh == ref_feeds.feed_figures(snap, exp, started, pairs[1], since_ns)
         assert_same(pairs[0].items, pairs[1].items)
+        rows = FigureSink(d.now_ns)  # the per-stream code the columns replaced
+        assert fresh == ref_feeds_rows.feed_figures(snap, exp, started, rows, since_ns)
+        assert_same(pairs[0].items, rows.items)
     fresh = feeds.feed_figures(snap, expected, started, FigureSink(d.now_ns))
     assert not all(fresh.values()) or d.symbols["binance"][0] == "S000USDT"
 
