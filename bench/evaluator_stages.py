@@ -9,6 +9,7 @@ as the daemon does, so nothing is carried by object identity; the stages run in 
 order with the evaluator's own state (held streams, the EWMA cache), as `Evaluator.evaluate` does.
 The feeds, dynamics, advice and book stages are also timed as the per-stream / per-market / per-leg
 code they replaced (tests/unit/evaluation/reference/*_rows.py), on the same snapshot each round.
+`NO_SINK=1` makes `FigureSink.add` / `add_many` no-ops: what the stages cost apart from the sink.
 `CLOCK=cpu` times with the process's CPU clock instead of the wall clock: on a shared box the
 wall clock also counts the time other processes had the core.
 """
@@ -33,6 +34,9 @@ from tests.unit.evaluation.desk import desk, models
 from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
 
 ROUNDS = int(os.environ.get("ROUNDS", "15"))
+if os.environ.get("NO_SINK"):  # what the stages cost apart from building the Figure records
+    FigureSink.add = lambda *a, **k: None  # type: ignore[method-assign]
+    FigureSink.add_many = lambda *a, **k: None  # type: ignore[method-assign]
 CLOCK = time.process_time if os.environ.get("CLOCK") == "cpu" else time.perf_counter
 
 
