@@ -95,6 +95,47 @@ class _Cache:
     last: ClassVar[AdviceLegs | None] = None
 
 
+class _Tiers:
+    """Each tier record's brackets and check, and the last padded table, kept by record identity.
+
+    Why: the account records change every second (the venue's reconcile), the tier records seldom,
+    and checking and stacking a thousand bracket tables was most of a rebuild of the columns.
+    """
+
+    checked: ClassVar[dict[int, tuple[LeverageTiers, Brackets | None, bool]]] = {}
+    table: ClassVar[tuple[tuple[LeverageTiers, ...], TierTable] | None] = None
+
+    @classmethod
+    def prune(cls, live: list[LeverageTiers | None]) -> None:
+        if len(cls.checked) > 2 * len(live) + 64:
+            keep = {id(r) for r in live if r is not None}
+            cls.checked = {k: v for k, v in cls.checked.items() if k in keep}
+
+
+def _checked(r: LeverageTiers) -> tuple[Brackets | None, bool]:
+    """The record's brackets (None if it has none) and whether the padded table takes them."""
+    got = _Tiers.checked.get(id(r))
+    if got is not None and got[0] is r:
+        return got[1], got[2]
+    b = _brackets(r)
+    ok = b is not None and bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY)
+    _Tiers.checked[id(r)] = (r, b, ok)
+    return b, ok
+
+
+def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets]) -> TierTable:
+    held = _Tiers.table
+    if (
+        held is not None
+        and len(held[0]) == len(recs)
+        and all(x is y for x, y in zip(held[0], recs, strict=True))
+    ):
+        return held[1]
+    table = tier_table(rows)
+    _Tiers.table = (recs, table)
+    return table
+
+
 def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:
     """The columns of this snapshot's book; the last ones again while its records are the same objects."""
     accounts = list(snap.accounts.items())
@@ -142,19 +183,27 @@ def _build(
             lab.append({"venue": venue, "account": account, "symbol": p.symbol, "side": p.side})
             mk.append(mkeys.setdefault((venue, p.symbol), len(mkeys)))
     rows: dict[int, int] = {}
+    row_recs: list[LeverageTiers] = []
     bracket_rows: list[Brackets] = []
     good: list[bool] = []
     row: list[int] = []
     for r in recs:
-        b = _brackets(r)
-        if b is None:
+        if r is None:
             row.append(-1)
             continue
-        if id(r) not in rows:
-            rows[id(r)] = len(bracket_rows)
+        k = rows.get(id(r))
+        if k is None:
+            b, ok = _checked(r)
+            if b is None:
+                row.append(-1)
+                continue
+            k = rows[id(r)] = len(bracket_rows)
+            row_recs.append(r)
             bracket_rows.append(b)
-            good.append(bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY))
-        row.append(rows[id(r)])
+            good.append(ok)
+        row.append(k)
+    table = _table_of(tuple(row_recs), bracket_rows)
+    _Tiers.prune(recs)
     f = np.array
     acc_a = f(acc, dtype=np.intp)
     on_bybit = f(on_b, dtype=bool)
@@ -167,7 +216,6 @@ def _build(
         implied = entry + vupnl / q
         implied[inverse | (q == 0) | ~(entry > 0) | ~np.isfinite(vupnl) | ~(implied > 0)] = np.nan
     row_a = f(row, dtype=np.intp)
-    table = tier_table(bracket_rows)
     bybit_leg = on_bybit[acc_a] if ps else np.zeros(0, dtype=bool)
     with quiet():
         mm = np.maximum(_mm_open(table, np.where(bybit_leg, row_a, -1), np.abs(q) * entry), 0.0)
