@@ -22,6 +22,7 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_mm, bybit_unified_cross_wallet
+from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketView
 from monitor.records import AccountSnapshot, LeverageTiers, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
@@ -210,11 +211,6 @@ def _build(
     q = f([p.qty for p in ps], dtype=np.float64)
     entry = f([p.entry_price for p in ps], dtype=np.float64)
     vupnl = f([p.venue_unrealized_pnl for p in ps], dtype=np.float64)
-    vm = f([p.venue_mark_price for p in ps], dtype=np.float64)
-    inverse = f([p.inverse for p in ps], dtype=bool)
-    with quiet():  # legs._implied_mark
-        implied = entry + vupnl / q
-        implied[inverse | (q == 0) | ~(entry > 0) | ~np.isfinite(vupnl) | ~(implied > 0)] = np.nan
     row_a = f(row, dtype=np.intp)
     bybit_leg = on_bybit[acc_a] if ps else np.zeros(0, dtype=bool)
     with quiet():
@@ -239,7 +235,7 @@ def _build(
         qc=f([p.qty * p.contract_size for p in ps], dtype=np.float64),
         entry=entry,
         iw=f([p.isolated_wallet for p in ps], dtype=np.float64),
-        vmark=np.where(vm > 0, vm, implied),
+        vmark=venue_marks(ps),
         vupnl=vupnl,
         cross=f([p.margin_mode == "cross" for p in ps], dtype=bool),
         iso=f([p.margin_mode == "isolated" for p in ps], dtype=bool),

@@ -23,7 +23,7 @@ import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.exposure import stale_holdings
-from monitor.evaluation.legs import mark_upnl
+from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, Position
@@ -92,6 +92,9 @@ class _Cache:
     last: ClassVar[_Legs | None] = None
 
 
+_ASSETS: dict[str, str] = {}  # symbol → base asset, as `_base_asset` names it
+
+
 def _legs(snap: Snapshot) -> _Legs:
     accounts = list(snap.accounts.items())
     names = tuple(k for k, _ in accounts)
@@ -105,9 +108,12 @@ def _legs(snap: Snapshot) -> _Legs:
     ps: list[Position] = []
     who, mkeys, leg_assets, leg_pairs = [], [], [], []
     feeders: dict[str, set[str]] = defaultdict(set)
+    asset_of = _ASSETS
     for (venue, account), acct in accounts:
         for p in acct.positions:
-            asset = _base_asset(p.symbol)
+            asset = asset_of.get(p.symbol)
+            if asset is None:
+                asset = asset_of[p.symbol] = _base_asset(p.symbol)
             feeders[asset].add(venue)
             ps.append(p)
             who.append(f"{venue}/{account}")
@@ -130,7 +136,7 @@ def _legs(snap: Snapshot) -> _Legs:
         pair_of=np.array([p_idx[x] for x in leg_pairs], dtype=np.intp),
         qc=np.array([p.qty * p.contract_size for p in ps], dtype=np.float64),
         q=np.array([p.qty for p in ps], dtype=np.float64),
-        vmark=np.array([mark_upnl(p, None)[0] for p in ps], dtype=np.float64),
+        vmark=venue_marks(ps),
         feeders=dict(feeders),
     )
     return _Cache.last

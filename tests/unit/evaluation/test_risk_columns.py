@@ -16,7 +16,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, dynamics, feeds, market
+from monitor.evaluation import advice, book, dynamics, feeds, market
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.models import MarketModel, RiskModels
 from monitor.evaluation.sink import FigureSink
@@ -27,7 +27,7 @@ from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice, sizing_columns
 from monitor.store.state import FeedView, Snapshot
 from tests.unit.evaluation.desk import Desk, S, desk, models
-from tests.unit.evaluation.reference import advice_rows, dynamics_rows, feeds_rows
+from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
 from tests.unit.evaluation.test_stages_equal_reference import assert_same, same_value
 
 
@@ -129,6 +129,21 @@ def test_advice_equals_the_per_leg_code_with_malformed_tiers(
         assert_same(new.items, old.items)
     reasons = {f.reason.split(":")[0] for k, f in new.items.items() if k.name == "topup_for_shock_usd"}
     assert {"missing_tier", "nan_input", "no_mark"} <= reasons
+    # the next second: every account record new (the venue's reconcile), the tier records the same
+    moved = dataclasses.replace(snap, accounts={
+        k: msgspec.structs.replace(a, positions=tuple(
+            msgspec.structs.replace(p, qty=p.qty * 1.5, venue_unrealized_pnl=p.venue_unrealized_pnl * 2)
+            for p in a.positions))
+        for k, a in snap.accounts.items()
+    })  # fmt: skip
+    new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+    advice.advice_figures(moved, mk, garch, new, **kw)  # type: ignore[arg-type]
+    advice_rows.advice_figures(moved, mk, garch, old, **kw)  # type: ignore[arg-type]
+    assert_same(new.items, old.items)
+    new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+    book.book_figures(moved, mk, new, fresh)
+    book_rows.book_figures(moved, mk, old, fresh)
+    assert_same(new.items, old.items)
 
 
 def test_sizing_columns_are_the_scalar_advice_element_by_element() -> None:
