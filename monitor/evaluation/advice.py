@@ -205,11 +205,9 @@ def _walk(snap: Snapshot, key: tuple[str, str]) -> BookWalk | None:
     if held is not None and held[0] is levels and held[1] is book:
         return held[2]
     if levels is not None and levels.bid_px and levels.ask_px:
-        walk = BookWalk(np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
-                        np.array(levels.ask_qty))  # fmt: skip
+        walk = BookWalk(levels.bid_px, levels.bid_qty, levels.ask_px, levels.ask_qty)
     elif book is not None:
-        walk = BookWalk(np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
-                        np.array([book.ask_size]))  # fmt: skip
+        walk = BookWalk([book.bid], [book.bid_size], [book.ask], [book.ask_size])
     else:
         walk = None
     if len(_Walks.by_market) > 8192:

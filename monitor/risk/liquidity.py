@@ -8,6 +8,8 @@ short into the asks; slippage is measured against the mid, in bps, positive = co
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from itertools import pairwise
 
 import msgspec
 import numpy as np
@@ -55,19 +57,24 @@ class BookWalk:
     levels again for each leg was most of the cost; `close(q)` is `cost_to_close` for this book.
     """
 
-    __slots__ = ("_bad", "_best", "_books", "_mid", "_sides")
+    __slots__ = ("_bad", "_best", "_books", "_lists", "_mid", "_sides")
 
     def __init__(
-        self, bid_px: FloatArray, bid_qty: FloatArray, ask_px: FloatArray, ask_qty: FloatArray
+        self,
+        bid_px: FloatArray | Sequence[float],
+        bid_qty: FloatArray | Sequence[float],
+        ask_px: FloatArray | Sequence[float],
+        ask_qty: FloatArray | Sequence[float],
     ) -> None:
-        bp, bq, ap, aq = as_float(bid_px), as_float(bid_qty), as_float(ask_px), as_float(ask_qty)
-        self._books = (bp, bq, ap, aq)
+        self._books = (bid_px, bid_qty, ask_px, ask_qty)  # arrays are made only for a side walked deep
         self._sides: dict[bool, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._best: dict[bool, tuple[float, float]] = {}  # (price, size) of each side's best level
         self._mid = math.nan
         self._bad: Reason | None = None
         # checked on Python floats: a few levels each, where numpy's per-call cost is most of the time
-        bpl, bql, apl, aql = (x.ravel().tolist() for x in (bp, bq, ap, aq))
+        lists = tuple(x.ravel().tolist() if isinstance(x, np.ndarray) else list(x) for x in self._books)
+        self._lists = lists
+        bpl, bql, apl, aql = lists
         finite = all(math.isfinite(sum(x)) or all(math.isfinite(v) for v in x) for x in (bpl, bql, apl, aql))
         if not finite:  # a finite sum has no NaN or inf in it (inf − inf is NaN); else look one by one
             self._bad = Reason.NAN_INPUT
@@ -87,15 +94,35 @@ class BookWalk:
             else:
                 self._mid = 0.5 * (best_bid + best_ask)
 
+    def _ordered(self, long: bool) -> bool:
+        """The side's levels already best first, strictly (the sort would leave them as they are)."""
+        px = self._lists[0] if long else self._lists[2]
+        if long:
+            return all(a > b for a, b in pairwise(px))
+        return all(a < b for a, b in pairwise(px))
+
     def _side(self, long: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
         side = self._sides.get(long)
         if side is None:
-            bp, bq, ap, aq = self._books
-            order = np.argsort(-bp) if long else np.argsort(ap)
-            px, qty = (bp, bq) if long else (ap, aq)
-            px, qty = px[order], qty[order]
+            px, qty = (as_float(self._books[0]), as_float(self._books[1])) if long else (
+                as_float(self._books[2]), as_float(self._books[3]))  # fmt: skip
+            if not self._ordered(long):
+                order = np.argsort(-px) if long else np.argsort(px)
+                px, qty = px[order], qty[order]
             side = self._sides[long] = (px, qty, np.concatenate([[0.0], np.cumsum(qty)[:-1]]))
         return side
+
+    def _best_level(self, long: bool) -> tuple[float, float]:
+        best = self._best.get(long)
+        if best is None:
+            if self._ordered(long):
+                px, qty = (self._lists[0], self._lists[1]) if long else (self._lists[2], self._lists[3])
+                best = (float(px[0]), float(qty[0]))
+            else:
+                px_a, qty_a, _ = self._side(long)
+                best = (float(px_a[0]), float(qty_a[0]))
+            self._best[long] = best
+        return best
 
     def close(self, q: float) -> CloseCost:
         """Walk bids (q > 0) or asks (q < 0), best level first, until |q| is filled."""
@@ -107,14 +134,12 @@ class BookWalk:
         if q == 0:
             return CloseCost(mid=mid, avg_price=mid, slippage_bps=0.0, cost=0.0, filled_qty=0.0,
                              sufficient=True, slippage_bps_visible=0.0, reason=Reason.OK)  # fmt: skip
-        px, qty, before = self._side(q > 0)
         want = abs(q)
-        best = self._best.get(q > 0)
-        if best is None:
-            best = self._best[q > 0] = (float(px[0]), float(qty[0]))
+        best = self._best_level(q > 0)
         if want <= best[1]:  # filled at the best level: the walk's sums have one nonzero term, exactly
             filled, avg = want, want * best[0] / want
         else:
+            px, qty, before = self._side(q > 0)
             take = np.minimum(np.maximum(want - before, 0.0), qty)  # np.clip's values, without its wrapper
             filled = float(take.sum())
             if filled == 0.0:

@@ -23,11 +23,13 @@ from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import Evaluator
 from monitor.records import Bracket, FeedState, LeverageTiers
 from monitor.risk.basis import OUFit
+from monitor.risk.liquidity import BookWalk
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice, sizing_columns
 from monitor.store.state import FeedView, Snapshot
 from tests.unit.evaluation.desk import Desk, S, desk, models
 from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
+from tests.unit.evaluation.reference import liquidity as ref_liquidity
 from tests.unit.evaluation.test_stages_equal_reference import assert_same, same_value
 
 
@@ -186,3 +188,22 @@ def test_feeds_equal_the_per_stream_code_lagging_down_and_far_in_time() -> None:
         assert got == feeds_rows.feed_figures(snap, expected, started, b, since)
         assert_same(a.items, b.items)
         assert {f.reason.split(":")[0] for f in a.items.values()} >= {"lagging", "silent", "gone", ""}
+
+
+def test_the_book_walk_on_unsorted_tied_and_tuple_levels_is_cost_to_close() -> None:
+    """Levels out of order, prices repeated, given as tuples (the collector's) or arrays."""
+    rng = np.random.default_rng(6)
+    for k in range(300):
+        n = int(rng.integers(1, 25))
+        bp = np.round(rng.uniform(90, 100, n), 0 if k % 3 == 0 else 6)  # k % 3 == 0: ties
+        ap = np.round(rng.uniform(100.5, 110, n), 0 if k % 3 == 0 else 6)
+        bq, aq = rng.uniform(0, 3, n), rng.uniform(0, 3, n)
+        if k % 2:
+            bp, ap = np.sort(bp)[::-1].copy(), np.sort(ap)
+        args = (bp, bq, ap, aq) if k % 4 < 2 else tuple(tuple(x.tolist()) for x in (bp, bq, ap, aq))
+        walk = BookWalk(*args)  # type: ignore[arg-type]
+        for q in (0.3, -0.3, 2.5, -2.5, 40.0, float(rng.normal(0, 4))):
+            got, want = walk.close(q), ref_liquidity.cost_to_close(q, bp, bq, ap, aq)
+            for field in want.__struct_fields__:
+                a, b = getattr(got, field), getattr(want, field)
+                assert same_value(a, b) if isinstance(b, float) else a == b, (k, q, field)
