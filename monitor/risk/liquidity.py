@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import pairwise
 
 import msgspec
 import numpy as np
@@ -57,7 +56,7 @@ class BookWalk:
     levels again for each leg was most of the cost; `close(q)` is `cost_to_close` for this book.
     """
 
-    __slots__ = ("_bad", "_best", "_books", "_lists", "_mid", "_sides")
+    __slots__ = ("_bad", "_best", "_books", "_lists", "_mid", "_order", "_sides")
 
     def __init__(
         self,
@@ -69,6 +68,7 @@ class BookWalk:
         self._books = (bid_px, bid_qty, ask_px, ask_qty)  # arrays are made only for a side walked deep
         self._sides: dict[bool, tuple[FloatArray, FloatArray, FloatArray]] = {}
         self._best: dict[bool, tuple[float, float]] = {}  # (price, size) of each side's best level
+        self._order: dict[bool, bool] = {}  # whether a side is already best first (`_ordered`)
         self._mid = math.nan
         self._bad: Reason | None = None
         # checked on Python floats: a few levels each, where numpy's per-call cost is most of the time
@@ -80,12 +80,7 @@ class BookWalk:
             self._bad = Reason.NAN_INPUT
         elif not bpl or not apl or len(bpl) != len(bql) or len(apl) != len(aql):
             self._bad = Reason.INSUFFICIENT_DEPTH
-        elif (
-            any(v <= 0 for v in bpl)
-            or any(v <= 0 for v in apl)
-            or any(v < 0 for v in bql)
-            or any(v < 0 for v in aql)
-        ):
+        elif min(bpl) <= 0 or min(apl) <= 0 or min(bql) < 0 or min(aql) < 0:  # no NaN by now
             self._bad = Reason.NON_POSITIVE_PRICE
         else:
             best_bid, best_ask = max(bpl), min(apl)
@@ -96,10 +91,11 @@ class BookWalk:
 
     def _ordered(self, long: bool) -> bool:
         """The side's levels already best first, strictly (the sort would leave them as they are)."""
-        px = self._lists[0] if long else self._lists[2]
-        if long:
-            return all(a > b for a, b in pairwise(px))
-        return all(a < b for a, b in pairwise(px))
+        got = self._order.get(long)
+        if got is None:
+            px = self._lists[0] if long else self._lists[2]
+            got = self._order[long] = px == sorted(px, reverse=long) and len(set(px)) == len(px)
+        return got
 
     def _side(self, long: bool) -> tuple[FloatArray, FloatArray, FloatArray]:
         side = self._sides.get(long)
