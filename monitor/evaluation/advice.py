@@ -42,7 +42,7 @@ from monitor.evaluation.sink import FigureSink
 from monitor.risk._num import BoolArray
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
-from monitor.risk.liquidity import BookWalk
+from monitor.risk.liquidity import BookWalk, close_many
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_columns
 from monitor.store.state import Snapshot
@@ -217,29 +217,53 @@ def _walk(snap: Snapshot, key: tuple[str, str]) -> BookWalk | None:
 
 
 def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
-    """Cost to close every leg by walking its market's perpetual book (levels, else the top of book)."""
+    """Cost to close every leg by walking its market's perpetual book (levels, else the top of book).
+
+    The legs on valid books are walked together (`liquidity.close_many`), grouped by the depth and
+    side of their book; the rest (no book, a bad book, a quantity that is not a number) one by one.
+    """
     walks = [_walk(snap, key) for key in legs.mkeys]
-    cost, slip, fill = [], [], []
-    why, fill_why = [], []
+    n = len(legs.positions)
+    nan = math.nan
+    cost, slip, fill = [nan] * n, [nan] * n, [nan] * n
+    why, fill_why = ["no_perp_book"] * n, ["no_perp_book"] * n
     ok_fill = (Reason.OK, Reason.INSUFFICIENT_DEPTH)
-    for m, q in zip(legs.mk.tolist(), legs.qc.tolist(), strict=True):
+    groups: dict[tuple[int, bool], list[int]] = {}
+    qs = legs.qc.tolist()
+    for j, (m, q) in enumerate(zip(legs.mk.tolist(), qs, strict=True)):
         walk = walks[m]
         if walk is None:
-            cost.append(math.nan)
-            slip.append(math.nan)
-            fill.append(math.nan)
-            why.append("no_perp_book")
-            fill_why.append("no_perp_book")
+            continue
+        if walk.problem is None and q != 0 and math.isfinite(q):
+            groups.setdefault((len(walk.levels(q > 0)[0]), q > 0), []).append(j)
             continue
         cc = walk.close(q)
         w = "" if cc.reason == Reason.OK else cc.reason.name.lower()
         f = cc.filled_qty / abs(q) if cc.reason in ok_fill else math.nan
-        cost.append(cc.cost)
-        slip.append(cc.slippage_bps)
-        fill.append(f)
-        why.append(w)
-        fill_why.append("" if math.isfinite(f) else w)
-    every = [True] * len(cost)
+        cost[j], slip[j], fill[j], why[j] = cc.cost, cc.slippage_bps, f, w
+        fill_why[j] = "" if math.isfinite(f) else w
+    for (_depth, long), js in groups.items():
+        rows: dict[int, int] = {}
+        books: list[BookWalk] = []
+        for j in js:
+            m = int(legs.mk[j])
+            walk = walks[m]
+            if m not in rows and walk is not None:
+                rows[m] = len(books)
+                books.append(walk)
+        at = np.array([rows[int(legs.mk[j])] for j in js], dtype=np.intp)
+        sides = [b.levels(long) for b in books]
+        px = np.array([x[0] for x in sides], dtype=np.float64)[at]
+        qty = np.array([x[1] for x in sides], dtype=np.float64)[at]
+        mid = np.array([b.mid for b in books], dtype=np.float64)[at]
+        q = legs.qc[js]
+        c, sl, filled, code = close_many(q, px, qty, mid)
+        frac = filled / np.abs(q)
+        for j, cj, sj, fj, k in zip(js, c.tolist(), sl.tolist(), frac.tolist(), code.tolist(), strict=True):
+            w = "" if k == Reason.OK else "insufficient_depth"
+            cost[j], slip[j], fill[j], why[j] = cj, sj, fj, w
+            fill_why[j] = "" if math.isfinite(fj) else w
+    every = [True] * n
     sink.add_many("close_cost_usd", legs.lab, cost, every, why)
     sink.add_many("close_slippage_bps", legs.lab, slip, every, why)
     sink.add_many("close_visible_fill_ratio", legs.lab, fill, every, fill_why)

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import msgspec
 import numpy as np
 
-from monitor.risk._num import FloatArray, as_float
-from monitor.risk.reasons import Reason
+from monitor.risk._num import FloatArray, as_float, quiet
+from monitor.risk.reasons import Reason, ReasonArray
 
-__all__ = ["BookWalk", "CloseCost", "cost_to_close"]
+__all__ = ["BookWalk", "CloseCost", "close_many", "cost_to_close"]
 
 
 class CloseCost(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +89,22 @@ class BookWalk:
             else:
                 self._mid = 0.5 * (best_bid + best_ask)
 
+    @property
+    def problem(self) -> Reason | None:
+        """Why no position can be walked on this book (NaN, empty, non-positive, crossed), or None."""
+        return self._bad
+
+    @property
+    def mid(self) -> float:
+        return self._mid
+
+    def levels(self, long: bool) -> tuple[list[float], list[float]]:
+        """(prices, sizes) of the side a long (bids) or short (asks) closes into, best level first."""
+        if self._ordered(long):
+            return (self._lists[0], self._lists[1]) if long else (self._lists[2], self._lists[3])
+        px, qty, _ = self._side(long)
+        return px.tolist(), qty.tolist()
+
     def _ordered(self, long: bool) -> bool:
         """The side's levels already best first, strictly (the sort would leave them as they are)."""
         got = self._order.get(long)
@@ -148,3 +164,28 @@ class BookWalk:
             cost=filled * abs(avg - mid) if enough else math.nan, filled_qty=filled, sufficient=enough,
             slippage_bps_visible=slip, reason=Reason.OK if enough else Reason.INSUFFICIENT_DEPTH,
         )  # fmt: skip
+
+
+def close_many(
+    q: FloatArray, px: FloatArray, qty: FloatArray, mid: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, ReasonArray]:
+    """`BookWalk.close` of many positions at once: (cost, slippage bps, filled quantity, reason code).
+
+    Row i is position q[i] (finite, nonzero) on its own book's side (`BookWalk.levels`: prices and
+    sizes best first, every row of one depth) of a valid book with mid `mid[i]`. Each number is the
+    float `close` gives: the sums along a row and the batched vector products are numpy's own
+    (`sum(axis=1)` and `matmul` of vectors run the same summation and dot as one row alone).
+    """
+    qq, p, s, m = as_float(q), as_float(px), as_float(qty), as_float(mid)
+    want = np.abs(qq)
+    before = np.concatenate([np.zeros((s.shape[0], 1)), np.cumsum(s, axis=1)[:, :-1]], axis=1)
+    take = np.minimum(np.maximum(want[:, None] - before, 0.0), s)
+    filled = take.sum(axis=1)
+    dot = np.matmul(take[:, None, :], p[:, :, None])[:, 0, 0]
+    with quiet():
+        avg = dot / filled
+        slip = np.where(qq > 0, (m - avg) / m * 1e4, (avg - m) / m * 1e4)
+        enough = (filled >= want * (1 - 1e-12)) & (filled != 0.0)
+    cost = np.where(enough, filled * np.abs(avg - m), np.nan)
+    reason = np.where(enough, Reason.OK, Reason.INSUFFICIENT_DEPTH).astype(np.int8)
+    return cost, np.where(enough, slip, np.nan), filled, reason
