@@ -51,7 +51,9 @@ __all__ = ["advice_figures", "forecast_vol"]
 
 
 def forecast_vol(
-    key: tuple[str, str], garch: dict[tuple[str, str], GarchNow], markets: dict[tuple[str, str], MarketView]
+    key: tuple[str, str],
+    garch: Mapping[tuple[str, str], GarchNow],
+    markets: Mapping[tuple[str, str], MarketView],
 ) -> tuple[float, str]:
     """Annualised forecast σ of a market: GARCH, else EWMA (flagged), else not available."""
     g = garch.get(key)
@@ -96,6 +98,9 @@ def advice_figures(
     _close_costs(snap, legs, sink)
 
 
+_ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), named once
+
+
 def _hedge(
     snap: Snapshot,
     markets: dict[tuple[str, str], MarketView],
@@ -109,9 +114,12 @@ def _hedge(
     for h in sorted(snap.holdings.values(), key=lambda x: x.name):
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
+    assets_of = _ASSETS
     for (venue, _account), acct in sorted(snap.accounts.items()):
         for p in acct.positions:
-            asset = base_asset(p.symbol)
+            asset = assets_of.get(p.symbol)
+            if asset is None:
+                asset = assets_of[p.symbol] = base_asset(p.symbol)
             perp[asset] += p.qty * p.contract_size
             priced_by.setdefault(asset, (venue, p.symbol))
     assets = sorted(set(held) | set(perp))
@@ -143,10 +151,8 @@ def _sizing(
     cross, acc, upnl = legs.cross, legs.acc, px.upnl
     upnl_cross = np.bincount(acc[cross], weights=upnl[cross], minlength=n_acc)
     capital = np.where(legs.iso, legs.iw + upnl, legs.wallet[acc] + upnl_cross[acc])
-    forecasts = [
-        forecast_vol(k, garch, {k: v} if v is not None else {})
-        for k, v in zip(legs.mkeys, px.views, strict=True)
-    ]
+    forecasts = [forecast_vol(k, garch, markets) for k in legs.mkeys]  # `markets.get(k)` is its view
+
     sigma_m = np.array([f[0] for f in forecasts], dtype=np.float64)
     has_mv = np.array([v is not None for v in px.views], dtype=bool)
     annual = annualised_funding(
