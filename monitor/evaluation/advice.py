@@ -10,8 +10,9 @@ These are information for the desk, not alerts by default (a rule can still name
   the zero-mean GARCH), so μ = −sign(q)·annualised funding and σ² = forecast variance, per year.
 - top-up: collateral to add so the account (cross: every position shocked together, in the
   adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
-  on a venue with Bybit's margin model, against its entry-valued MM (`risk.topup.bybit_topup_*`). A leg on a
-  symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg it lacks.
+  on a venue with Bybit's margin model, against its entry-valued MM (`risk.topup.bybit_topup_*`).
+  A leg on a symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg
+  it lacks.
 - cost to close each position by walking the perpetual book: the levels the venue's collector
   keeps (`BookLevels`, `depth_levels` deep), else the top of book. A position larger than the
   visible depth is `insufficient_depth` (cost not available) while the share the visible levels
