@@ -30,6 +30,7 @@ from monitor.store.state import FeedView, Snapshot
 from tests.unit.evaluation.desk import Desk, S, desk, models
 from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
 from tests.unit.evaluation.reference import liquidity as ref_liquidity
+from tests.unit.evaluation.reference import market as ref_market
 from tests.unit.evaluation.test_stages_equal_reference import assert_same, same_value
 
 
@@ -239,3 +240,21 @@ def test_close_many_is_the_walk_of_each_position_at_every_depth() -> None:
                         depth,
                         i,
                     )  # bit for bit
+
+
+def test_market_volatility_given_by_a_what_if_and_estimated_equals_the_reference(
+    world: tuple[Desk, Snapshot, dict[tuple[str, str], bool]],
+) -> None:
+    d, snap, fresh = world
+    ev = d.cfg.evaluation
+    keys = list(snap.marks)
+    given = {keys[0]: 0.8, keys[1]: 0.0, keys[2]: math.nan, keys[3]: -1.0}
+    snap = dataclasses.replace(snap, given_volatility=given)
+    for cache in (None, market.EwmaCache()):
+        new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+        kw = dict(step_s=ev.volatility_sample_s, lam=ev.ewma_lambda)
+        market.market_figures(snap, fresh, new, cache=cache, **kw)  # type: ignore[arg-type]
+        ref_market.market_figures(snap, fresh, old, **kw)  # type: ignore[arg-type]
+        assert_same(new.items, old.items)
+    reasons = {f.reason for k, f in new.items.items() if k.name == "volatility_annualized_ratio"}
+    assert {"given", ""} <= reasons
