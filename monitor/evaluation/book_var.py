@@ -174,7 +174,7 @@ def book_var_figures(
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
     due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
-    one_pnl = historical_pnl(h.one_step, w) if due and not why else np.zeros(0)
+    one_pnl = scenario_pnl(simple_returns(h.one_step), w) if due and not why else np.zeros(0)
     one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
     one_step: dict[tuple[str, float], float] = {}
     for alpha in confidences:
