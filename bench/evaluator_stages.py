@@ -7,6 +7,9 @@ history, Monte Carlo), 4,096 bars of history and the awkward corners (NaN/±inf 
 hedge mode, isolated and unwatched legs, stale feeds). Each round takes a new snapshot (not timed),
 as the daemon does, so nothing is carried by object identity; the stages run in the evaluator's
 order with the evaluator's own state (held streams, the EWMA cache), as `Evaluator.evaluate` does.
+The feeds, dynamics, advice and book stages are also timed as the per-stream / per-market / per-leg
+code they replaced (tests/unit/evaluation/reference/*_rows.py), on the same snapshot each round.
+`NO_SINK=1` makes `FigureSink.add` / `add_many` no-ops: what the stages cost apart from the sink.
 `CLOCK=cpu` times with the process's CPU clock instead of the wall clock: on a shared box the
 wall clock also counts the time other processes had the core.
 """
@@ -28,8 +31,12 @@ from monitor.evaluation.account import account_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import GONE_RETENTION_S, Evaluator
 from tests.unit.evaluation.desk import desk, models
+from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
 
 ROUNDS = int(os.environ.get("ROUNDS", "15"))
+if os.environ.get("NO_SINK"):  # what the stages cost apart from building the Figure records
+    FigureSink.add = lambda *a, **k: None  # type: ignore[method-assign]
+    FigureSink.add_many = lambda *a, **k: None  # type: ignore[method-assign]
 CLOCK = time.process_time if os.environ.get("CLOCK") == "cpu" else time.perf_counter
 
 
@@ -76,10 +83,27 @@ def run(n_sym: int, n_pos: int) -> None:
         proxy.proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)
         book.gone_figures(snap, sink, GONE_RETENTION_S)
         lap("proxy + gone")
+        # the code the columnar risk stages replaced, on the same snapshot (not in "all of the above")
+        r0 = CLOCK()
+        dynamics_rows.dynamics_figures(snap, m, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s)
+        r1 = CLOCK()
+        advice_rows.advice_figures(
+            snap, mk, garch, FigureSink(d.now_ns), target_vol=ev.target_vol, shock=ev.shock,
+            bybit_venues=evaluator._bybit,
+        )  # fmt: skip
+        r2 = CLOCK()
+        book_rows.book_figures(snap, mk, FigureSink(d.now_ns), fresh)
+        r3 = CLOCK()
+        feeds_rows.feed_figures(snap, evaluator._expected, d.now_ns - 3_600 * 10**9, FigureSink(d.now_ns))
+        r4 = CLOCK()
         if k >= 2:  # two warm-up rounds
             for name, a, b in zip(stamps, t, t[1:], strict=False):
                 times[name].append(b - a)
             times["all of the above"].append(t[-1] - t[0])
+            times["reference: dynamics per market"].append(r1 - r0)
+            times["reference: advice per leg"].append(r2 - r1)
+            times["reference: book per leg"].append(r3 - r2)
+            times["reference: feeds per stream"].append(r4 - r3)
         figures = len(sink.items)
     clock = "CPU" if CLOCK is time.process_time else "wall"
     print(f"{n_sym} symbols × {n_pos} positions: {figures} figures, {ROUNDS} rounds, {clock} clock")

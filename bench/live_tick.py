@@ -24,7 +24,10 @@ either way (its cost does not depend on the fit's values), and the refit is repo
 The scalar reference: the account stage is also timed by calling `account_reference.account_figures`
 (the per-position scalar code the tests keep as the reference) on the same snapshot, with the same
 market figures and freshness the tick used; the daemon's own account stage is the columnar
-`AccountStage` (monitor/evaluation/account.py), timed inside the tick.
+`AccountStage` (monitor/evaluation/account.py), timed inside the tick. Likewise the risk stage's
+dynamics and advice: the columnar stages and the per-market / per-leg code they replaced
+(tests/unit/evaluation/reference/dynamics_rows.py, advice_rows.py), one after the other on the
+same snapshot, models and market figures.
 
 /metrics: `FigureExposition` (what the daemon serves) vs `generate_latest(PerpmonMetrics)` (the
 reference collector) on the tick's Figures, alternating two consecutive ticks so values change.
@@ -57,7 +60,9 @@ from monitor.app import Daemon
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.config import parse_config
 from monitor.evaluation.account_reference import account_figures
+from monitor.evaluation.advice import advice_figures
 from monitor.evaluation.book_mc import lps_from_figures, run_monte_carlo
+from monitor.evaluation.dynamics import dynamics_figures
 from monitor.evaluation.feeds import feed_figures
 from monitor.evaluation.market import market_figures
 from monitor.evaluation.models import MarketModel, RiskModels, book_legs, fit_market, return_history
@@ -79,6 +84,7 @@ from monitor.records import (
     Quote,
 )
 from monitor.store.ring import RingBuffer
+from tests.unit.evaluation.reference import advice_rows, dynamics_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 S = NS_PER_S
@@ -513,6 +519,29 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
             f"  account, scalar reference (account_figures) median {statistics.median(ref):8.2f} ms   "
             f"p99 {pct(ref, 0.99):8.2f} ms"
         )
+        # the risk stage's per-market and per-leg reference beside the columnar stages, same snapshot
+        fits, step = d.refresher.models, cfg.evaluation.volatility_sample_s
+        garch = dynamics_figures(snap, fits, fresh, FigureSink(now), step_s=step)
+        kw: dict[str, Any] = dict(target_vol=cfg.evaluation.target_vol, shock=cfg.evaluation.shock)
+        kw["bybit_venues"] = ev._bybit
+        for stage, live_fn, ref_fn in (
+            (
+                "dynamics",
+                lambda: dynamics_figures(snap, fits, fresh, FigureSink(now), step_s=step),
+                lambda: dynamics_rows.dynamics_figures(snap, fits, fresh, FigureSink(now), step_s=step),
+            ),
+            (
+                "advice",
+                lambda: advice_figures(snap, markets, garch, FigureSink(now), **kw),
+                lambda: advice_rows.advice_figures(snap, markets, garch, FigureSink(now), **kw),
+            ),
+        ):
+            t_cols = timed(live_fn, max(5, ticks // 4), clock)
+            t_rows = timed(ref_fn, max(5, ticks // 4), clock)
+            print(
+                f"  risk: {stage:8s} columnar median {statistics.median(t_cols):8.2f} ms   "
+                f"per-leg reference median {statistics.median(t_rows):8.2f} ms"
+            )
         snaps = timed(lambda: d.store.snapshot(now), max(5, ticks // 4), clock)
         print(
             f"  StateStore.snapshot alone, nothing put since: median {statistics.median(snaps):.2f} ms; "

@@ -10,8 +10,9 @@ These are information for the desk, not alerts by default (a rule can still name
   the zero-mean GARCH), so μ = −sign(q)·annualised funding and σ² = forecast variance, per year.
 - top-up: collateral to add so the account (cross: every position shocked together, in the
   adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
-  on a venue with Bybit's margin model, against its entry-valued MM (`advice_bybit`). A leg on a
-  symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg it lacks.
+  on a venue with Bybit's margin model, against its entry-valued MM (`risk.topup.bybit_topup_*`).
+  A leg on a symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg
+  it lacks.
 - cost to close each position by walking the perpetual book: the levels the venue's collector
   keeps (`BookLevels`, `depth_levels` deep), else the top of book. A position larger than the
   visible depth is `insufficient_depth` (cost not available) while the share the visible levels
@@ -20,36 +21,40 @@ These are information for the desk, not alerts by default (a rule can still name
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 
-from monitor.evaluation.account import cross_wallet
-from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
-from monitor.evaluation.advice_bybit import bybit_cross_topup, bybit_isolated_topup
+from monitor.evaluation.advice_legs import (
+    AdviceLegs,
+    LegPrices,
+    account_topups,
+    advice_legs,
+    isolated_topups,
+    leg_prices,
+)
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
-from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
-from monitor.evaluation.sink import FigureRows, FigureSink
-from monitor.records import LeverageTiers, Position
+from monitor.evaluation.sink import FigureSink
+from monitor.risk._num import BoolArray
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
-from monitor.risk.liquidity import BookWalk
-from monitor.risk.margin import Brackets, brackets
+from monitor.risk.liquidity import BookWalk, close_many
 from monitor.risk.reasons import Reason
-from monitor.risk.sizing import sizing_advice
-from monitor.risk.tiers import TierTable, tier_table
-from monitor.risk.topup import topup_cross, topup_isolated
+from monitor.risk.sizing import sizing_columns
 from monitor.store.state import Snapshot
 
 __all__ = ["advice_figures", "forecast_vol"]
 
 
 def forecast_vol(
-    key: tuple[str, str], garch: dict[tuple[str, str], GarchNow], markets: dict[tuple[str, str], MarketView]
+    key: tuple[str, str],
+    garch: Mapping[tuple[str, str], GarchNow],
+    markets: Mapping[tuple[str, str], MarketView],
 ) -> tuple[float, str]:
     """Annualised forecast σ of a market: GARCH, else EWMA (flagged), else not available."""
     g = garch.get(key)
@@ -71,71 +76,30 @@ def advice_figures(
     shock: float,
     bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
+    """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value).
+
+    Every leg's figures are computed over columns (`advice_legs`), then added one name at a time.
+    """
     _hedge(snap, markets, garch, sink, target_vol)
-    rows = FigureRows()
-    walks: dict[tuple[str, str], BookWalk | None] = {}  # each perpetual book checked and sorted once
-    annual = _annualised(markets)
-    for (venue, account), acct in snap.accounts.items():
-        on_bybit = venue in bybit_venues
-        cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
-        wallet = cross_wallet(acct)
-        upnls = {id(p): mark_upnl(p, markets.get((venue, p.symbol)))[1] for p in acct.positions}
-        upnl = sum(upnls[id(p)] for p in cross)
-        lab = {"venue": venue, "account": account}
-        cross_lacking = [x.symbol for x in cross if math.isnan(upnls[id(x)])]
-        if on_bybit:
-            legs = [(p, _mark(markets, venue, p), snap.tiers.get((venue, account, p.symbol))) for p in cross]
-            need, why = bybit_cross_topup(legs, bybit_unified_cross_wallet(wallet, acct.positions), shock)
-        else:
-            need, why = _cross_topup(snap, markets, venue, account, cross, wallet, shock)
-        rows.add("topup_for_shock_usd", need, lab, reason=why or _venue_marked(markets, venue, cross))
-        for p in acct.positions:
-            if p.qty == 0:
-                continue
-            plab = {**lab, "symbol": p.symbol, "side": p.side}
-            mark = _mark(markets, venue, p)
-            iso = p.margin_mode == "isolated"
-            capital = p.isolated_wallet + upnls[id(p)] if iso else wallet + upnl
-            lacking = ([p.symbol] if math.isnan(upnls[id(p)]) else []) if iso else cross_lacking
-            unpriced = (
-                f"leg_unpriced: {', '.join(lacking)} (no UPnL, live or from the venue)" if lacking else ""
-            )
-            _sizing(
-                rows, plab, p, (capital, unpriced), markets.get((venue, p.symbol)), garch, target_vol, annual
-            )
-            if iso and on_bybit:
-                iso_need, iso_why = bybit_isolated_topup(
-                    p, mark, snap.tiers.get((venue, account, p.symbol)), shock
-                )
-                rows.add("position_topup_for_shock_usd", iso_need, plab, reason=iso_why)
-            elif iso:
-                _iso_topup(rows, plab, snap, venue, account, p, mark, shock)
-            _close_cost(rows, plab, snap, venue, p, walks)
-    rows.flush(sink)
-
-
-def _annualised(markets: dict[tuple[str, str], MarketView]) -> dict[tuple[str, str], float]:
-    """Annualised funding of every market in one call (the sizing's mean forecast)."""
-    if not markets:
-        return {}
-    views = list(markets.values())
-    a = annualised_funding(
-        np.array([mv.funding_rate for mv in views], dtype=np.float64),
-        np.array([mv.funding_interval_h for mv in views], dtype=np.float64),
+    legs = advice_legs(snap, bybit_venues)
+    px = leg_prices(legs, markets)
+    need, why = account_topups(legs, px, shock)
+    sink.add_many("topup_for_shock_usd", legs.acc_lab, need, [True] * len(need), why)
+    if not legs.positions:
+        return
+    _sizing(legs, px, markets, garch, target_vol, sink)
+    iso, iso_need, iso_why = isolated_topups(legs, px, shock)
+    sink.add_many(
+        "position_topup_for_shock_usd",
+        [legs.lab[j] for j in iso.tolist()],
+        iso_need,
+        [True] * iso.size,
+        iso_why,
     )
-    return dict(zip(markets, a.tolist(), strict=True))
+    _close_costs(snap, legs, sink)
 
 
-def _mark(markets: dict[tuple[str, str], MarketView], venue: str, p: Position) -> float:
-    """The live mark, else the venue's from the account payload (`legs.mark_upnl`), else NaN."""
-    return mark_upnl(p, markets.get((venue, p.symbol)))[0]
-
-
-def _venue_marked(markets: dict[tuple[str, str], MarketView], venue: str, legs: list[Position]) -> str:
-    """The flag of a figure that shocked some legs from the venue's mark: they have no live one."""
-    named = [p.symbol for p in legs if mark_upnl(p, markets.get((venue, p.symbol)))[2] == "venue"]
-    return f"leg_from_venue: {', '.join(named)} shocked from the venue's mark" if named else ""
+_ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), named once
 
 
 def _hedge(
@@ -151,9 +115,12 @@ def _hedge(
     for h in sorted(snap.holdings.values(), key=lambda x: x.name):
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
+    assets_of = _ASSETS
     for (venue, _account), acct in sorted(snap.accounts.items()):
         for p in acct.positions:
-            asset = base_asset(p.symbol)
+            asset = assets_of.get(p.symbol)
+            if asset is None:
+                asset = assets_of[p.symbol] = base_asset(p.symbol)
             perp[asset] += p.qty * p.contract_size
             priced_by.setdefault(asset, (venue, p.symbol))
     assets = sorted(set(held) | set(perp))
@@ -172,146 +139,138 @@ def _hedge(
 
 
 def _sizing(
-    sink: FigureRows,
-    lab: dict[str, str],
-    p: Position,
-    capital_why: tuple[float, str],
-    mv: MarketView | None,
+    legs: AdviceLegs,
+    px: LegPrices,
+    markets: Mapping[tuple[str, str], MarketView],
     garch: dict[tuple[str, str], GarchNow],
     target_vol: float,
-    annual: dict[tuple[str, str], float],
+    sink: FigureSink,
 ) -> None:
-    """`capital_why`: the capital behind the position, and why it is NaN (a leg without UPnL).
+    """Sizing of every leg: the capital behind it (the isolated margin, or the account's margin
+    balance) and its market's forecast σ and funding (the mean forecast, μ = −sign(q)·annual)."""
+    n_acc = len(legs.accounts)
+    cross, acc, upnl = legs.cross, legs.acc, px.upnl
+    upnl_cross = np.bincount(acc[cross], weights=upnl[cross], minlength=n_acc)
+    capital = np.where(legs.iso, legs.iw + upnl, legs.wallet[acc] + upnl_cross[acc])
+    forecasts = [forecast_vol(k, garch, markets) for k in legs.mkeys]  # `markets.get(k)` is its view
 
-    `annual`: annualised funding per market (`_annualised`).
-    """
-    capital, unpriced = capital_why
-    key = (lab["venue"], p.symbol)
-    sigma, why = forecast_vol(key, garch, {key: mv} if mv is not None else {})
-    mu = math.nan
-    if mv is not None:  # the funding a position on this side earns, per year
-        mu = -math.copysign(1.0, p.qty) * annual[key]
-    adv = sizing_advice(capital, target_vol, sigma, mu=mu, var=sigma * sigma)
-    missing = unpriced or why or (adv.reason.name.lower() if adv.reason != Reason.OK else "not_available")
-    tv, hk, rec = adv.target_vol_notional, adv.half_kelly_notional, adv.recommended_notional
-    hk_missing = "no_funding_estimate" if not math.isfinite(mu) else missing
-    sink.add("sizing_target_vol_notional_usd", tv, lab, reason=why if math.isfinite(tv) else missing)
-    sink.add("sizing_half_kelly_notional_usd", hk, lab, reason=why if math.isfinite(hk) else hk_missing)
-    sink.add("sizing_recommended_notional_usd", rec, lab, reason=why if math.isfinite(rec) else hk_missing)
-
-
-def _brackets(t: LeverageTiers | None) -> Brackets | None:
-    if t is None or not t.brackets:
-        return None
-    bs = t.brackets
-    return brackets(
-        np.array([b.floor for b in bs]),
-        np.array([b.mmr for b in bs]),
-        caps=np.array([b.cap for b in bs]),
-        cums=np.array([b.cum for b in bs]),
+    sigma_m = np.array([f[0] for f in forecasts], dtype=np.float64)
+    has_mv = np.array([v is not None for v in px.views], dtype=bool)
+    annual = annualised_funding(
+        np.array([v.funding_rate if v is not None else math.nan for v in px.views], dtype=np.float64),
+        np.array([v.funding_interval_h if v is not None else math.nan for v in px.views], dtype=np.float64),
     )
+    mk = legs.mk
+    sigma = sigma_m[mk]
+    mu = np.where(has_mv[mk], -np.copysign(1.0, legs.q) * annual[mk], math.nan)
+    tv, hk, rec, code = sizing_columns(capital, target_vol, sigma, mu, sigma * sigma)
+    why = [forecasts[m][1] for m in mk.tolist()]
+    tv_why, hk_why, rec_why = list(why), list(why), list(why)
+    odd = ~(np.isfinite(tv) & np.isfinite(hk) & np.isfinite(rec))
+    if odd.any():
+        lacking = _lacking(legs, np.isnan(upnl))
+        tvl, hkl, recl, codes, mul = tv.tolist(), hk.tolist(), rec.tolist(), code.tolist(), mu.tolist()
+        for j in np.flatnonzero(odd).tolist():
+            miss = lacking[j]
+            unpriced = f"leg_unpriced: {', '.join(miss)} (no UPnL, live or from the venue)" if miss else ""
+            c = codes[j]
+            missing = unpriced or why[j] or (Reason(c).name.lower() if c != Reason.OK else "not_available")
+            hk_missing = "no_funding_estimate" if not math.isfinite(mul[j]) else missing
+            if not math.isfinite(tvl[j]):
+                tv_why[j] = missing
+            if not math.isfinite(hkl[j]):
+                hk_why[j] = hk_missing
+            if not math.isfinite(recl[j]):
+                rec_why[j] = hk_missing
+    every = [True] * len(why)
+    sink.add_many("sizing_target_vol_notional_usd", legs.lab, tv.tolist(), every, tv_why)
+    sink.add_many("sizing_half_kelly_notional_usd", legs.lab, hk.tolist(), every, hk_why)
+    sink.add_many("sizing_recommended_notional_usd", legs.lab, rec.tolist(), every, rec_why)
 
 
-@functools.lru_cache(maxsize=512)
-def _table(tiers: tuple[LeverageTiers | None, ...]) -> TierTable | None:
-    """The padded bracket table of these venue records; memoised on the (immutable) records themselves,
-    so a tick re-validates brackets only when the venue sent new ones."""
-    bs = [_brackets(t) for t in tiers]
-    return tier_table([b for b in bs if b is not None]) if all(b is not None for b in bs) else None
+def _lacking(legs: AdviceLegs, no_upnl: BoolArray) -> list[list[str]]:
+    """Per leg, the legs its capital lacks a UPnL for: itself if isolated, else its account's cross legs."""
+    by_acc: list[list[str]] = [[] for _ in legs.accounts]
+    for j in np.flatnonzero(no_upnl & legs.cross).tolist():
+        by_acc[legs.acc[j]].append(legs.positions[j].symbol)
+    out = [by_acc[a] for a in legs.acc.tolist()]
+    for j in np.flatnonzero(legs.iso).tolist():
+        out[j] = [legs.positions[j].symbol] if no_upnl[j] else []
+    return out
 
 
-def _cross_topup(
-    snap: Snapshot,
-    markets: dict[tuple[str, str], MarketView],
-    venue: str,
-    account: str,
-    cross: list[Position],
-    wallet: float,
-    shock: float,
-) -> tuple[float, str]:
-    if not math.isfinite(wallet):
-        return math.nan, "nan_input"
-    if not cross:
-        return 0.0, ""
-    symbols = sorted({p.symbol for p in cross})
-    table = _table(tuple(snap.tiers.get((venue, account, s)) for s in symbols))
-    if table is None:
-        untiered = [s for s in symbols if _brackets(snap.tiers.get((venue, account, s))) is None]
-        return math.nan, f"missing_tier: {', '.join(untiered)}"
-    sym = np.array([symbols.index(p.symbol) for p in cross], dtype=np.intp)
-    q = np.array([p.qty * p.contract_size for p in cross])
-    entry = np.array([p.entry_price for p in cross])
-    mark = np.array([_mark(markets, venue, p) for p in cross])
-    if not np.all(mark > 0):
-        unpriced = [p.symbol for p, m in zip(cross, mark, strict=True) if not m > 0]
-        return math.nan, f"no_mark: {', '.join(unpriced)} (none live, none from the venue)"
-    n = len(cross)  # both directions in one call: "account" 0 is the up move, 1 the down move
-    acct = np.repeat(np.array([0, 1], dtype=np.intp), n)
-    shocked = np.concatenate([mark * (1.0 + shock), mark * (1.0 - shock)])
-    need = topup_cross(acct, np.tile(q, 2), np.tile(entry, 2), shocked, np.array([wallet, wallet]), table,
-                       np.tile(sym, 2))  # fmt: skip
-    worst = float(np.max(need)) if np.all(np.isfinite(need)) else math.nan
-    return worst, "" if math.isfinite(worst) else "missing_tier"
+class _Walks:
+    """Each perpetual book checked and sorted once, kept while the store hands back the same records."""
+
+    by_market: ClassVar[dict[tuple[str, str], tuple[object, object, BookWalk | None]]] = {}
 
 
-def _iso_topup(
-    sink: FigureRows,
-    lab: dict[str, str],
-    snap: Snapshot,
-    venue: str,
-    account: str,
-    p: Position,
-    mark: float,
-    shock: float,
-) -> None:
-    table = _table((snap.tiers.get((venue, account, p.symbol)),))
-    if table is None:
-        sink.add("position_topup_for_shock_usd", math.nan, lab, reason="missing_tier")
-        return
-    need = topup_isolated(
-        np.array([p.qty * p.contract_size]), np.array([p.entry_price]), np.array([mark]),
-        np.array([p.isolated_wallet]), table, np.array([0], dtype=np.intp), shock,
-    )[0]  # fmt: skip
-    sink.add(
-        "position_topup_for_shock_usd",
-        float(need),
-        lab,
-        reason="" if math.isfinite(need) else "not_available",
-    )
-
-
-def _close_cost(
-    sink: FigureRows,
-    lab: dict[str, str],
-    snap: Snapshot,
-    venue: str,
-    p: Position,
-    walks: dict[tuple[str, str], BookWalk | None],
-) -> None:
-    """`walks`: the perpetual books already checked and sorted this tick, by market (None: no book)."""
-    key = (venue, p.symbol)
-    if key in walks:
-        walk = walks[key]
+def _walk(snap: Snapshot, key: tuple[str, str]) -> BookWalk | None:
+    levels = snap.books.get((*key, "perp"))
+    book = snap.quotes.get((*key, "perp"))
+    held = _Walks.by_market.get(key)
+    if held is not None and held[0] is levels and held[1] is book:
+        return held[2]
+    if levels is not None and levels.bid_px and levels.ask_px:
+        walk = BookWalk(levels.bid_px, levels.bid_qty, levels.ask_px, levels.ask_qty)
+    elif book is not None:
+        walk = BookWalk([book.bid], [book.bid_size], [book.ask], [book.ask_size])
     else:
-        levels = snap.books.get((venue, p.symbol, "perp"))
-        book = snap.quotes.get((venue, p.symbol, "perp"))
-        if levels is not None and levels.bid_px and levels.ask_px:
-            walk = BookWalk(np.array(levels.bid_px), np.array(levels.bid_qty), np.array(levels.ask_px),
-                            np.array(levels.ask_qty))  # fmt: skip
-        elif book is not None:
-            walk = BookWalk(np.array([book.bid]), np.array([book.bid_size]), np.array([book.ask]),
-                            np.array([book.ask_size]))  # fmt: skip
-        else:
-            walk = None
-        walks[key] = walk
-    q = p.qty * p.contract_size
-    if walk is None:
-        for name in ("close_cost_usd", "close_slippage_bps", "close_visible_fill_ratio"):
-            sink.add(name, math.nan, lab, reason="no_perp_book")
-        return
-    cc = walk.close(q)
-    why = "" if cc.reason == Reason.OK else cc.reason.name.lower()
-    sink.add("close_cost_usd", cc.cost, lab, reason=why)
-    sink.add("close_slippage_bps", cc.slippage_bps, lab, reason=why)
-    fill = cc.filled_qty / abs(q) if cc.reason in (Reason.OK, Reason.INSUFFICIENT_DEPTH) else math.nan
-    sink.add("close_visible_fill_ratio", fill, lab, reason="" if math.isfinite(fill) else why)
+        walk = None
+    if len(_Walks.by_market) > 8192:
+        _Walks.by_market.clear()
+    _Walks.by_market[key] = (levels, book, walk)
+    return walk
+
+
+def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
+    """Cost to close every leg by walking its market's perpetual book (levels, else the top of book).
+
+    The legs on valid books are walked together (`liquidity.close_many`), grouped by the depth and
+    side of their book; the rest (no book, a bad book, a quantity that is not a number) one by one.
+    """
+    walks = [_walk(snap, key) for key in legs.mkeys]
+    n = len(legs.positions)
+    nan = math.nan
+    cost, slip, fill = [nan] * n, [nan] * n, [nan] * n
+    why, fill_why = ["no_perp_book"] * n, ["no_perp_book"] * n
+    ok_fill = (Reason.OK, Reason.INSUFFICIENT_DEPTH)
+    groups: dict[tuple[int, bool], list[int]] = {}
+    qs = legs.qc.tolist()
+    for j, (m, q) in enumerate(zip(legs.mk.tolist(), qs, strict=True)):
+        walk = walks[m]
+        if walk is None:
+            continue
+        if walk.problem is None and q != 0 and math.isfinite(q):
+            groups.setdefault((len(walk.levels(q > 0)[0]), q > 0), []).append(j)
+            continue
+        cc = walk.close(q)
+        w = "" if cc.reason == Reason.OK else cc.reason.name.lower()
+        f = cc.filled_qty / abs(q) if cc.reason in ok_fill else math.nan
+        cost[j], slip[j], fill[j], why[j] = cc.cost, cc.slippage_bps, f, w
+        fill_why[j] = "" if math.isfinite(f) else w
+    for (_depth, long), js in groups.items():
+        rows: dict[int, int] = {}
+        books: list[BookWalk] = []
+        for j in js:
+            m = int(legs.mk[j])
+            walk = walks[m]
+            if m not in rows and walk is not None:
+                rows[m] = len(books)
+                books.append(walk)
+        at = np.array([rows[int(legs.mk[j])] for j in js], dtype=np.intp)
+        sides = [b.levels(long) for b in books]
+        px = np.array([x[0] for x in sides], dtype=np.float64)[at]
+        qty = np.array([x[1] for x in sides], dtype=np.float64)[at]
+        mid = np.array([b.mid for b in books], dtype=np.float64)[at]
+        q = legs.qc[js]
+        c, sl, filled, code = close_many(q, px, qty, mid)
+        frac = filled / np.abs(q)
+        for j, cj, sj, fj, k in zip(js, c.tolist(), sl.tolist(), frac.tolist(), code.tolist(), strict=True):
+            w = "" if k == Reason.OK else "insufficient_depth"
+            cost[j], slip[j], fill[j], why[j] = cj, sj, fj, w
+            fill_why[j] = "" if math.isfinite(fj) else w
+    every = [True] * n
+    sink.add_many("close_cost_usd", legs.lab, cost, every, why)
+    sink.add_many("close_slippage_bps", legs.lab, slip, every, why)
+    sink.add_many("close_visible_fill_ratio", legs.lab, fill, every, fill_why)

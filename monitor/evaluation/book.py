@@ -16,12 +16,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.exposure import stale_holdings
-from monitor.evaluation.legs import mark_upnl
+from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
+from monitor.records import AccountSnapshot, Position
+from monitor.risk._num import FloatArray, IntArray, quiet
 from monitor.store.state import Snapshot
 
 __all__ = ["StaleIndex", "book_figures", "gone_figures"]
@@ -63,6 +69,79 @@ class StaleIndex:
         return self._accounts | (about & venues) if about else set(self._accounts)
 
 
+@dataclass(frozen=True, slots=True)
+class _Legs:
+    """Every position of every account as columns, with what only changes with the account records."""
+
+    held: tuple[AccountSnapshot, ...]  # the records these were built from (compared by identity)
+    names: tuple[tuple[str, str], ...]
+    positions: tuple[Position, ...]
+    who: tuple[str, ...]  # "venue/account" per leg
+    mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per leg
+    assets: tuple[str, ...]  # the legs' assets, sorted
+    asset_of: IntArray
+    pairs: tuple[tuple[str, str], ...]  # (venue, asset), sorted
+    pair_of: IntArray
+    qc: FloatArray  # qty·contract size
+    q: FloatArray
+    vmark: FloatArray  # the venue's mark from the account payload (`legs.mark_upnl` without a live one)
+    feeders: dict[str, set[str]]  # asset → venues holding a leg on it
+
+
+class _Cache:
+    last: ClassVar[_Legs | None] = None
+
+
+_ASSETS: dict[str, str] = {}  # symbol → base asset, as `_base_asset` names it
+
+
+def _legs(snap: Snapshot) -> _Legs:
+    accounts = list(snap.accounts.items())
+    names = tuple(k for k, _ in accounts)
+    old = _Cache.last
+    if (
+        old is not None
+        and old.names == names
+        and all(x is y for x, (_, y) in zip(old.held, accounts, strict=True))
+    ):
+        return old
+    ps: list[Position] = []
+    who, mkeys, leg_assets, leg_pairs = [], [], [], []
+    feeders: dict[str, set[str]] = defaultdict(set)
+    asset_of = _ASSETS
+    for (venue, account), acct in accounts:
+        for p in acct.positions:
+            asset = asset_of.get(p.symbol)
+            if asset is None:
+                asset = asset_of[p.symbol] = _base_asset(p.symbol)
+            feeders[asset].add(venue)
+            ps.append(p)
+            who.append(f"{venue}/{account}")
+            mkeys.append((venue, p.symbol))
+            leg_assets.append(asset)
+            leg_pairs.append((venue, asset))
+    assets = sorted(set(leg_assets))
+    pairs = sorted(set(leg_pairs))
+    a_idx = {a: i for i, a in enumerate(assets)}
+    p_idx = {x: i for i, x in enumerate(pairs)}
+    _Cache.last = _Legs(
+        held=tuple(a for _, a in accounts),
+        names=names,
+        positions=tuple(ps),
+        who=tuple(who),
+        mkeys=tuple(mkeys),
+        assets=tuple(assets),
+        asset_of=np.array([a_idx[a] for a in leg_assets], dtype=np.intp),
+        pairs=tuple(pairs),
+        pair_of=np.array([p_idx[x] for x in leg_pairs], dtype=np.intp),
+        qc=np.array([p.qty * p.contract_size for p in ps], dtype=np.float64),
+        q=np.array([p.qty for p in ps], dtype=np.float64),
+        vmark=venue_marks(ps),
+        feeders=dict(feeders),
+    )
+    return _Cache.last
+
+
 def book_figures(
     snap: Snapshot,
     markets: dict[tuple[str, str], MarketView],
@@ -75,81 +154,104 @@ def book_figures(
     emitted (the desk needs the last picture) but `fresh=False`, and `book_partial` says so with
     the stale venues as its reason, so a rule or a dashboard can tell "hedged" from "hedged, as far
     as the venues still talking can say".
+
+    The legs' sums per asset and per (venue, asset) are columns summed in the accounts' order (the
+    per-leg code they replaced is tests/unit/evaluation/reference/book_rows.py).
     """
     held: dict[str, float] = defaultdict(float)
     held_usd: dict[str, float] = defaultdict(float)
-    perp: dict[str, float] = defaultdict(float)
-    perp_usd: dict[str, float] = defaultdict(float)
-    carry: dict[str, float] = defaultdict(float)
-    by_venue: dict[tuple[str, str], float] = defaultdict(float)
-    carry_by_venue: dict[tuple[str, str], float] = defaultdict(float)
     feeders: dict[str, set[str]] = defaultdict(set)  # asset → venues whose data it uses
-    marks_ok: dict[str, bool] = defaultdict(lambda: True)
-    venue_marks_ok: dict[tuple[str, str], bool] = defaultdict(lambda: True)
     old_held = stale_holdings(snap)
-    unwatched: dict[str, list[str]] = defaultdict(list)  # asset → legs without a live mark, named
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
         held[h.asset] += h.quantity
         held_usd[h.asset] += h.quantity * mid
         feeders[h.asset].add(h.price_venue)
-    for (venue, account), acct in snap.accounts.items():
-        for p in acct.positions:
-            asset = _base_asset(p.symbol)
-            feeders[asset].add(venue)
-            mv = markets.get((venue, p.symbol))
-            mark = mv.mark if mv is not None else math.nan
-            perp[asset] += p.qty * p.contract_size
-            by_venue[(venue, asset)] += p.qty * p.contract_size
-            if mv is not None:
-                c = -p.qty * mark * mv.funding_rate * 24.0 / mv.funding_interval_h
-                carry[asset] += c
-                carry_by_venue[(venue, asset)] += c
-                marks_ok[asset] &= mv.mark_fresh
-                venue_marks_ok[(venue, asset)] &= mv.mark_fresh
-            else:  # a symbol not watched: the venue's mark values it; its funding is not known
-                mark = mark_upnl(p, None)[0]
-                src = "valued at the venue's mark" if mark > 0 else "no mark, live or from the venue"
-                unwatched[asset].append(f"{venue}/{account} {p.symbol} ({src}, no funding rate)")
-                venue_marks_ok[(venue, asset)] = False
-                carry[asset] += math.nan
-                carry_by_venue[(venue, asset)] += math.nan
-            perp_usd[asset] += p.qty * p.contract_size * mark
+    lg = _legs(snap)
+    for asset, venues in lg.feeders.items():
+        feeders[asset] |= venues
+    views = [markets.get(k) for k in lg.mkeys]
+    nan = math.nan
+    watched = np.array([v is not None for v in views], dtype=bool)
+    live = np.array([v.mark if v is not None else nan for v in views], dtype=np.float64)
+    rate = np.array([v.funding_rate if v is not None else nan for v in views], dtype=np.float64)
+    hours = np.array([v.funding_interval_h if v is not None else nan for v in views], dtype=np.float64)
+    stale_mark = np.array([v is not None and not v.mark_fresh for v in views], dtype=bool)
+    n_a, n_p = len(lg.assets), len(lg.pairs)
+    with quiet():
+        mark = np.where(watched, live, lg.vmark)
+        c = np.where(watched, -lg.q * mark * rate * 24.0 / hours, nan)
+        perp_l = np.bincount(lg.asset_of, weights=lg.qc, minlength=n_a).tolist()
+        perp_usd_l = np.bincount(lg.asset_of, weights=lg.qc * mark, minlength=n_a).tolist()
+        carry_l = np.bincount(lg.asset_of, weights=c, minlength=n_a).tolist()
+        by_venue = np.bincount(lg.pair_of, weights=lg.qc, minlength=n_p).tolist()
+        carry_by_venue = np.bincount(lg.pair_of, weights=c, minlength=n_p).tolist()
+    marks_bad = np.bincount(lg.asset_of, weights=stale_mark, minlength=n_a) > 0
+    pair_bad = (np.bincount(lg.pair_of, weights=stale_mark | ~watched, minlength=n_p) > 0).tolist()
+    perp = dict(zip(lg.assets, perp_l, strict=True))
+    perp_usd = dict(zip(lg.assets, perp_usd_l, strict=True))
+    carry = dict(zip(lg.assets, carry_l, strict=True))
+    marks_ok = dict(zip(lg.assets, (~marks_bad).tolist(), strict=True))
+    unwatched: dict[str, list[str]] = defaultdict(list)  # asset → legs without a live mark, named
+    for j in np.flatnonzero(~watched).tolist():
+        p = lg.positions[j]
+        src = "valued at the venue's mark" if lg.vmark[j] > 0 else "no mark, live or from the venue"
+        unwatched[_base_asset(p.symbol)].append(f"{lg.who[j]} {p.symbol} ({src}, no funding rate)")
     stale_index = StaleIndex(fresh)
+    cols: dict[str, tuple[list[dict[str, str]], list[float], list[bool], list[str]]] = {
+        name: ([], [], [], []) for name in _ASSET_FIGURES
+    }
+
+    def add(name: str, value: float, lab: dict[str, str], ok: bool, why: str) -> None:
+        col = cols[name]
+        col[0].append(lab)
+        col[1].append(value)
+        col[2].append(ok)
+        col[3].append(why)
+
     for asset in sorted(set(held) | set(perp)):
+        lab = {"asset": asset}
         stale = stale_index.venues(feeders[asset], asset)
         held_ok = asset not in old_held
         old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(old_held[asset])}"
-        legs_ok = marks_ok[asset] and not stale  # the carry uses no holding: only this applies to it
+        legs_ok = marks_ok.get(asset, True) and not stale  # the carry uses no holding: only this applies
         legs_why = f"stale: {', '.join(sorted(stale))}" if stale else ""
         ok = legs_ok and held_ok
         why = "; ".join(r for r in (legs_why, old) if r)
         legs = ", ".join(unwatched[asset])
-        usd = held_usd[asset] + perp_usd[asset]
+        hq = held[asset]
+        usd = held_usd[asset] + perp_usd.get(asset, 0.0)
         partial = _joined(_legs_reason(usd, legs), why or ("" if ok else "stale mark"))
-        sink.add("book_partial", 0.0 if ok and not legs else 1.0, fresh=ok, reason=partial, asset=asset)
-        sink.add("net_delta", held[asset] + perp[asset], fresh=ok, reason=why, asset=asset)
-        sink.add("net_delta_usd", usd, fresh=ok, reason=_joined(_legs_reason(usd, legs), why), asset=asset)
-        sink.add("holdings_quantity", held[asset], fresh=held_ok, reason=old, asset=asset)
-        hr = -perp[asset] / held[asset] if held[asset] > 0 else math.nan
-        sink.add("hedge_ratio", hr, fresh=ok, reason=why if held[asset] > 0 else "no_holdings", asset=asset)
-        c = carry[asset]
-        carry_why = _joined(_legs_reason(c, legs), legs_why)
-        sink.add("funding_carry_usd_per_day", c, fresh=legs_ok, reason=carry_why, asset=asset)
-    for (venue, asset), qty in sorted(by_venue.items()):
-        venue_ok = venue not in stale_index.venues({venue}, asset) and venue_marks_ok[(venue, asset)]
-        sink.add("venue_perp_quantity", qty, fresh=venue_ok, venue=venue, asset=asset)
-        vc = carry_by_venue[(venue, asset)]
+        add("book_partial", 0.0 if ok and not legs else 1.0, lab, ok, partial)
+        add("net_delta", hq + perp.get(asset, 0.0), lab, ok, why)
+        add("net_delta_usd", usd, lab, ok, _joined(_legs_reason(usd, legs), why))
+        add("holdings_quantity", hq, lab, held_ok, old)
+        hr = -perp.get(asset, 0.0) / hq if hq > 0 else math.nan
+        add("hedge_ratio", hr, lab, ok, why if hq > 0 else "no_holdings")
+        c_a = carry.get(asset, 0.0)
+        add("funding_carry_usd_per_day", c_a, lab, legs_ok, _joined(_legs_reason(c_a, legs), legs_why))
+    for k, (venue, asset) in enumerate(lg.pairs):
+        lab = {"venue": venue, "asset": asset}
+        venue_ok = venue not in stale_index.venues({venue}, asset) and not pair_bad[k]
+        add("venue_perp_quantity", by_venue[k], lab, venue_ok, "")
+        vc = carry_by_venue[k]
         legs = ", ".join(x for x in unwatched[asset] if x.startswith(f"{venue}/"))
-        sink.add(
-            "venue_funding_carry_usd_per_day",
-            vc,
-            fresh=venue_ok,
-            reason=_legs_reason(vc, legs),
-            venue=venue,
-            asset=asset,
-        )
+        add("venue_funding_carry_usd_per_day", vc, lab, venue_ok, _legs_reason(vc, legs))
+    for name, (labs, values, oks, whys) in cols.items():
+        sink.add_many(name, labs, values, oks, whys)
+
+
+_ASSET_FIGURES = (
+    "book_partial",
+    "net_delta",
+    "net_delta_usd",
+    "holdings_quantity",
+    "hedge_ratio",
+    "funding_carry_usd_per_day",
+    "venue_perp_quantity",
+    "venue_funding_carry_usd_per_day",
+)
 
 
 def _joined(*reasons: str) -> str:

@@ -16,6 +16,7 @@ smaller, plausible-looking number.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -32,7 +33,14 @@ from monitor.evaluation.sink import FigureRows, FigureSink
 from monitor.evaluation.var_check import VarSelfCheck
 from monitor.risk._num import FloatArray
 from monitor.risk.reasons import Reason
-from monitor.risk.var import VaRES, historical_pnl, historical_var_es, parametric_var_es, portfolio_sigma
+from monitor.risk.var import (
+    VaRES,
+    historical_var_es,
+    parametric_var_es,
+    portfolio_sigma,
+    scenario_pnl,
+    simple_returns,
+)
 from monitor.store.state import Snapshot
 
 __all__ = ["book_var_figures", "leg_exposures"]
@@ -110,6 +118,31 @@ def _emit(
     sink.add("es_usd", es, lab, fresh=fresh, reason=why if not math.isfinite(es) else note)
 
 
+class _History:
+    """The return history's legs as a set and its simple returns, kept while the refit's record is the same.
+
+    Why: the history only changes with a refit, and converting thousands of scenario rows for every
+    leg (e^r − 1) and testing each leg against the tuple of legs were most of this stage's tick.
+    """
+
+    _legs: ClassVar[tuple[tuple[Leg, ...], frozenset[Leg]] | None] = None
+    _simple: ClassVar[tuple[FloatArray, FloatArray] | None] = None
+
+    @classmethod
+    def legs_of(cls, legs: tuple[Leg, ...]) -> frozenset[Leg]:
+        if cls._legs is None or cls._legs[0] is not legs:
+            cls._legs = (legs, frozenset(legs))
+        return cls._legs[1]
+
+    @classmethod
+    def simple(cls, returns: FloatArray) -> FloatArray:
+        if returns.flags.writeable:  # not the refit's read-only record: nothing says it stays the same
+            return simple_returns(returns)
+        if cls._simple is None or cls._simple[0] is not returns:
+            cls._simple = (returns, simple_returns(returns))
+        return cls._simple[1]
+
+
 def book_var_figures(
     snap: Snapshot,
     models: RiskModels,
@@ -132,16 +165,16 @@ def book_var_figures(
         why = f"no_price: {_named(unpriced)}"
     elif h.reason:
         why = h.reason
-    elif any(leg not in h.legs for leg in w_now):  # a leg opened since the last refit
-        why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in h.legs])}"
+    elif not (known := _History.legs_of(h.legs)).issuperset(w_now):  # a leg opened since the last refit
+        why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in known])}"
     w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
-    pnl = historical_pnl(h.returns, w) if not why else np.zeros(0)
+    pnl = scenario_pnl(_History.simple(h.returns), w) if not why else np.zeros(0)
     scale = horizon_scale(pnl, h.steps) if not why else math.nan
     sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
     due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
-    one_pnl = historical_pnl(h.one_step, w) if due and not why else np.zeros(0)
+    one_pnl = scenario_pnl(simple_returns(h.one_step), w) if due and not why else np.zeros(0)
     one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
     one_step: dict[tuple[str, float], float] = {}
     for alpha in confidences:

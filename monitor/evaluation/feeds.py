@@ -18,12 +18,15 @@ that first shows the position (its grace counts from then, not from start-up).
 
 from __future__ import annotations
 
+import numpy as np
+
 from monitor.clock import NS_PER_S
 from monitor.collectors.cadence import stream_limits
 from monitor.collectors.held import held_stream_limits
 from monitor.config import Config
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FeedState
+from monitor.risk._num import FloatArray, IntArray
 from monitor.store.state import Snapshot
 
 __all__ = ["LAG_FACTOR", "HeldStreams", "expected_streams", "feed_figures"]
@@ -78,43 +81,78 @@ def feed_figures(
     """Emit age and stale flag per stream; return which streams are fresh now.
 
     `since_ns`: when a stream first became expected, where later than `started_ns` (a held symbol).
+    Every stream is one row of columns (a desk watches thousands); only a stream that is not fresh
+    is looked at alone, for its reason (the per-stream code is tests/unit/evaluation/reference/feeds_rows.py).
     """
+    if not expected:
+        return {}
     now = snap.taken_at_ns
-    fresh: dict[tuple[str, str], bool] = {}
-    since_of = since_ns or {}
+    keys = list(expected)
+    labs = _labels(keys)
     feeds = snap.feeds
-    labs: list[dict[str, str]] = []
-    ages: list[float] = []
-    heard_why: list[str] = []
-    stale: list[float] = []
-    stale_why: list[str] = []
-    for key, limit_s in expected.items():
-        view = feeds.get(key)
-        heard = view is not None and view.last_recv_ns > 0
-        since = view.last_recv_ns if heard and view is not None else since_of.get(key, started_ns)
-        age_s = max(0.0, (now - since) / NS_PER_S)
-        down = view is not None and view.state is not FeedState.UP
-        event_ns = view.last_event_ns if view is not None else 0
-        lag_s = (now - event_ns) / NS_PER_S if event_ns > 0 else 0.0
-        lagging = heard and age_s <= limit_s and lag_s > LAG_FACTOR * limit_s
-        ok = heard and not down and age_s <= limit_s and not lagging
-        in_grace = not heard and age_s <= limit_s
-        fresh[key] = ok
-        venue, stream = key
-        labs.append({"venue": venue, "stream": stream})
-        ages.append(age_s if heard else float("nan"))
-        heard_why.append("" if heard else "never_heard")
-        if ok:
-            reason = ""
-        elif view is not None and view.reason:
-            reason = view.reason
-        elif lagging:
-            reason = f"lagging: newest event {lag_s:.1f}s old (limit {LAG_FACTOR * limit_s:g}s)"
+    views = [feeds.get(k) for k in keys]
+    limit = np.fromiter(expected.values(), dtype=np.float64, count=len(keys))
+    recv = np.array([v.last_recv_ns if v is not None else 0 for v in views], dtype=np.int64)
+    event = np.array([v.last_event_ns if v is not None else 0 for v in views], dtype=np.int64)
+    down = np.array([v is not None and v.state is not FeedState.UP for v in views], dtype=bool)
+    since = np.full(len(keys), started_ns, dtype=np.int64)
+    for key, t in (since_ns or {}).items():
+        i = labs.index_of.get(key)
+        if i is not None:
+            since[i] = t
+    heard = recv > 0
+    since = np.where(heard, recv, since)
+    age = np.maximum(0.0, _seconds(now - since))
+    lag = np.where(event > 0, _seconds(now - event), 0.0)
+    within = age <= limit
+    lagging = heard & within & (lag > LAG_FACTOR * limit)
+    ok = heard & ~down & within & ~lagging
+    in_grace = ~heard & within
+    heard_l = heard.tolist()
+    stale_why = [""] * len(keys)
+    for i in np.flatnonzero(~ok).tolist():
+        view = views[i]
+        if view is not None and view.reason:
+            stale_why[i] = view.reason
+        elif lagging[i]:
+            lag_s, limit_s = float(lag[i]), float(limit[i])
+            stale_why[i] = f"lagging: newest event {lag_s:.1f}s old (limit {LAG_FACTOR * limit_s:g}s)"
         else:
-            reason = "silent" if heard else "never_heard"
-        stale.append(0.0 if ok or in_grace else 1.0)
-        stale_why.append(reason)
-    every = [True] * len(labs)
-    sink.add_many("feed_last_message_age_seconds", labs, ages, every, heard_why)
-    sink.add_many("feed_stale", labs, stale, every, stale_why)
-    return fresh
+            stale_why[i] = "silent" if heard_l[i] else "never_heard"
+    every = [True] * len(keys)
+    ages = np.where(heard, age, np.nan).tolist()
+    heard_why = ["" if h else "never_heard" for h in heard_l]
+    sink.add_many("feed_last_message_age_seconds", labs.labs, ages, every, heard_why)
+    sink.add_many("feed_stale", labs.labs, np.where(ok | in_grace, 0.0, 1.0).tolist(), every, stale_why)
+    return dict(zip(keys, ok.tolist(), strict=True))
+
+
+def _seconds(ns: IntArray) -> FloatArray:
+    """ns / NS_PER_S as Python divides ints (correctly rounded), also past 2**53 ns (float64 not exact)."""
+    out = ns / NS_PER_S
+    for i in np.flatnonzero(np.abs(ns) >= 2**53).tolist():
+        out[i] = int(ns[i]) / NS_PER_S
+    return out
+
+
+class _Labels:
+    """The label mappings of a list of streams, and where each stream is in it."""
+
+    __slots__ = ("index_of", "keys", "labs")
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        self.keys = keys
+        self.labs = [{"venue": venue, "stream": stream} for venue, stream in keys]
+        self.index_of = {k: i for i, k in enumerate(keys)}
+
+
+_last_labels: list[_Labels] = []
+
+
+def _labels(keys: list[tuple[str, str]]) -> _Labels:
+    """The last tick's labels again while the expected streams are the same (they seldom change)."""
+    if _last_labels and _last_labels[0].keys == keys:
+        return _last_labels[0]
+    got = _Labels(keys)
+    _last_labels[:] = [got]
+    return got

@@ -24,16 +24,19 @@ can still start an alert (`account.account_figures` says why).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from monitor.evaluation.market import MarketView
 from monitor.records import Position
+from monitor.risk._num import FloatArray, quiet
 from monitor.risk.bybit_liquidation import bybit_position_mm
 from monitor.risk.margin import Brackets, maintenance_margin
 
-__all__ = ["Leg", "Part", "Source", "join_reasons", "leg_reason", "mark_upnl", "price_leg"]
+__all__ = ["Leg", "Part", "Source", "join_reasons", "leg_reason", "mark_upnl", "price_leg", "venue_marks"]
 
 Source = Literal["live", "venue", "none"]
 Part = Literal["mark", "upnl", "mm"]
@@ -88,6 +91,19 @@ def _implied_mark(p: Position) -> float:
         return math.nan
     mark = p.entry_price + p.venue_unrealized_pnl / p.qty
     return mark if mark > 0 else math.nan
+
+
+def venue_marks(ps: Sequence[Position]) -> FloatArray:
+    """`mark_upnl(p, None)[0]` of many legs at once: the venue's mark, else the one its UPnL implies."""
+    q = np.array([p.qty for p in ps], dtype=np.float64)
+    entry = np.array([p.entry_price for p in ps], dtype=np.float64)
+    vupnl = np.array([p.venue_unrealized_pnl for p in ps], dtype=np.float64)
+    vm = np.array([p.venue_mark_price for p in ps], dtype=np.float64)
+    inverse = np.array([p.inverse for p in ps], dtype=bool)
+    with quiet():
+        implied = entry + vupnl / q
+        implied[inverse | (q == 0) | ~(entry > 0) | ~np.isfinite(vupnl) | ~(implied > 0)] = np.nan
+        return np.where(vm > 0, vm, implied)
 
 
 def price_leg(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.evaluation.sink import FigureSink
+from monitor.risk._num import quiet
 from monitor.risk.basis import basis, basis_bps, premium
 from monitor.risk.funding import annualised_funding
 from monitor.risk.volatility import annualise_vol, ewma_variance, log_returns, periods_per_year
@@ -207,12 +208,7 @@ def market_figures(
         sink.add_many("spot_price_usd", qlabs, mid.tolist(), spot_ok, qnone)
         sink.add_many("basis_usd", qlabs, basis(mid, perp).tolist(), spot_ok, qnone)
         sink.add_many("basis_bps", qlabs, basis_bps(mid, perp).tolist(), spot_ok, qnone)
-    sigmas: list[float] = []
-    whys: list[str] = []
-    for key in keys:
-        sigma, why = _sigma(snap, key, step_s, lam, cache)
-        sigmas.append(sigma)
-        whys.append(why)
+    sigmas, whys = _sigmas(snap, keys, step_s, lam, cache)
     if cache is not None:
         cache.forget(set(snap.mark_grid))
     sink.add_many("volatility_annualized_ratio", labs, sigmas, mark_ok, whys)
@@ -224,14 +220,36 @@ def market_figures(
     }
 
 
-def _sigma(
-    snap: Snapshot, key: tuple[str, str], step_s: float, lam: float, cache: EwmaCache | None
-) -> tuple[float, str]:
-    if key in snap.given_volatility:  # what-if: an input, not an estimate
-        return snap.given_volatility[key], "given"
-    grid = snap.mark_grid.get(key)
-    if grid is None:
-        return math.nan, "empty_history"
-    if cache is None:
-        return _ewma_sigma_ann(grid[1], step_s, lam)
-    return _annualised(*cache.variance(key, grid, lam), step_s)
+def _sigmas(
+    snap: Snapshot, keys: list[tuple[str, str]], step_s: float, lam: float, cache: EwmaCache | None
+) -> tuple[list[float], list[str]]:
+    """Annualised EWMA σ and its reason per market; the variances annualised in one pass (`_annualised`)."""
+    n = len(keys)
+    var, whys = [math.nan] * n, [""] * n
+    given = snap.given_volatility
+    grids = snap.mark_grid
+    for i, key in enumerate(keys):
+        if key in given:  # what-if: an input, not an estimate
+            var[i], whys[i] = given[key], "given"
+            continue
+        grid = grids.get(key)
+        if grid is None:
+            whys[i] = "empty_history"
+        elif cache is None:
+            var[i], _n, _m, whys[i] = _windowed(grid[1], lam)
+        else:
+            var[i], whys[i] = cache.variance(key, grid, lam)
+    v = np.array(var, dtype=np.float64)
+    periods = periods_per_year(step_s)
+    with quiet():
+        ann = np.sqrt(v) * math.sqrt(periods) if periods > 0 else np.full(n, np.nan)  # `annualise_vol`
+    out = ann.tolist()
+    positive = (v > 0).tolist()
+    for i, w in enumerate(whys):
+        if w == "given":
+            out[i] = var[i]
+        elif w:
+            out[i] = math.nan
+        elif not positive[i]:
+            out[i], whys[i] = math.nan, "zero_volatility"
+    return out, whys

@@ -17,7 +17,7 @@ import numpy as np
 from monitor.risk._num import FloatArray, IntArray, as_float, quiet
 from monitor.risk.tiers import TierTable, table_maintenance_margin
 
-__all__ = ["topup_cross", "topup_isolated"]
+__all__ = ["bybit_topup_cross", "bybit_topup_isolated", "topup_cross", "topup_isolated"]
 
 
 def topup_isolated(
@@ -76,3 +76,46 @@ def topup_cross(
         tot_upnl = np.bincount(a[ok], weights=upnl[ok], minlength=n)
         need = tot_mm - tot_upnl - w
     return np.where(np.isfinite(need), np.maximum(need, 0.0), np.nan)
+
+
+def bybit_topup_isolated(
+    mm: FloatArray, q: FloatArray, entry: FloatArray, mark: FloatArray, wallet: FloatArray, shock: float
+) -> FloatArray:
+    """Bybit's isolated top-up: max(0, MM − balance − q·(P* − EP)), P* = mark·(1 − sign(q)·shock).
+
+    Why apart from `topup_isolated`: Bybit holds `positionMM` at the entry value (`mm` given), so a
+    shock moves the equity only. NaN where the shocked book cannot be priced (mark, P*, EP ≤ 0 or
+    NaN, balance not finite); the caller names a NaN `mm` (missing tier) first.
+    """
+    m, qq, e, p, w = as_float(mm), as_float(q), as_float(entry), as_float(mark), as_float(wallet)
+    with quiet():
+        shocked = p * (1.0 - np.copysign(shock, qq))
+        need = m - w - qq * (shocked - e)
+        ok = (p > 0) & (shocked > 0) & (e > 0) & np.isfinite(w)
+    return np.where(ok, np.where(need > 0.0, need, 0.0), np.nan)
+
+
+def bybit_topup_cross(
+    account: IntArray,
+    mm: FloatArray,
+    q: FloatArray,
+    entry: FloatArray,
+    mark: FloatArray,
+    wallet: FloatArray,
+    shock: float,
+) -> FloatArray:
+    """Bybit's cross top-up per account (index = account id): the worse of a uniform move up and down
+    of ΣMM − wallet − Σ q·(mark·(1 ± shock) − EP), floored at 0 (a NaN side counts as 0, as
+    `max(0, x)` reads it). `mm` is each leg's entry-valued MM; sums run in position order.
+    """
+    a = np.asarray(account, dtype=np.intp)
+    m, qq, e, p, w = as_float(mm), as_float(q), as_float(entry), as_float(mark), as_float(wallet)
+    n = w.size
+    worst = np.zeros(n)
+    with quiet():
+        tot_mm = np.bincount(a, weights=m, minlength=n)
+        for s in (shock, -shock):
+            upnl = np.bincount(a, weights=qq * (p * (1.0 + s) - e), minlength=n)
+            x = tot_mm - w - upnl
+            worst = np.where(x > worst, x, worst)
+    return worst

@@ -107,11 +107,22 @@ def historical_pnl(returns: FloatArray, exposures: FloatArray, *, log_returns: b
     per asset. Funding can enter as a leg whose "return" is the per-period rate on a perp
     notional with `log_returns=False`. A row with any NaN gives NaN PnL (dropped by VaR).
     """
+    return scenario_pnl(simple_returns(returns, log_returns=log_returns), exposures)
+
+
+def simple_returns(returns: FloatArray, *, log_returns: bool = True) -> FloatArray:
+    """e^r − 1 of log returns (the returns as they are otherwise): the factor `historical_pnl` applies.
+
+    Apart so a caller holding the same return history tick after tick converts it once.
+    """
     r = as_float(returns)
-    w = as_float(exposures).ravel()
     with quiet():
-        simple = np.expm1(r) if log_returns else r
-    return np.asarray(simple @ w, dtype=np.float64)
+        return np.expm1(r) if log_returns else r
+
+
+def scenario_pnl(simple: FloatArray, exposures: FloatArray) -> FloatArray:
+    """Σ_j w_j·s_ij per scenario row of simple returns `simple` (see `historical_pnl`)."""
+    return np.asarray(as_float(simple) @ as_float(exposures).ravel(), dtype=np.float64)
 
 
 def _linear_quantile(x: FloatArray, p: float) -> float:

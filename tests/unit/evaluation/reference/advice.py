@@ -28,7 +28,6 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
-from monitor.evaluation.advice_bybit import bybit_cross_topup, bybit_isolated_topup
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.legs import mark_upnl
@@ -43,6 +42,7 @@ from monitor.risk.sizing import sizing_advice
 from monitor.risk.tiers import TierTable, tier_table
 from monitor.risk.topup import topup_cross, topup_isolated
 from monitor.store.state import Snapshot
+from tests.unit.evaluation.reference.advice_bybit import bybit_cross_topup, bybit_isolated_topup
 from tests.unit.evaluation.reference.liquidity import cost_to_close
 
 __all__ = ["advice_figures", "forecast_vol"]

@@ -1,0 +1,365 @@
+"""The advice stage's open positions as columns, and the top-ups for a shock computed over them.
+
+Why columns: the top-ups (cross per account, isolated per leg, on Binance's re-tiered model and on
+Bybit's entry-valued one) were solved one account or one leg at a time, each call building its own
+tier table and a handful of one-element arrays; on a desk's thousand legs that was a large share of
+the tick. Here every leg of every account is one row, every tier record one row of one padded table,
+and each top-up is one call of the `risk.topup` formulas; each number is the float the per-leg code
+(`tests/unit/evaluation/reference/advice_rows.py`) gives, in the same order of summation.
+
+What changes only with the account and tier records (the columns, the table, Bybit's MM at the
+entry value) is built once and kept while the store hands the same records back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from monitor.evaluation.account import cross_wallet
+from monitor.evaluation.account_bybit import bybit_mm, bybit_unified_cross_wallet
+from monitor.evaluation.legs import venue_marks
+from monitor.evaluation.market import MarketView
+from monitor.records import AccountSnapshot, LeverageTiers, Position
+from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
+from monitor.risk.margin import Brackets, bracket_problem, brackets
+from monitor.risk.reasons import Reason
+from monitor.risk.tiers import TierTable, tier_lookup_rates, tier_table
+from monitor.risk.topup import bybit_topup_cross, bybit_topup_isolated, topup_cross, topup_isolated
+from monitor.store.state import Snapshot
+
+__all__ = ["AdviceLegs", "LegPrices", "account_topups", "advice_legs", "isolated_topups", "leg_prices"]
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceLegs:
+    """Every open leg (qty ≠ 0) of every account, in the snapshot's order."""
+
+    names: tuple[object, ...]  # the Bybit venues and the accounts' keys these columns were built for
+    held: tuple[object, ...]  # the account and tier records they were built from (compared by identity)
+    accounts: tuple[tuple[str, str], ...]
+    acc_lab: tuple[dict[str, str], ...]
+    wallet: FloatArray  # cross wallet per account
+    unified: FloatArray  # Bybit: the unified wallet less the isolated balances in it; else NaN
+    on_bybit: BoolArray  # per account
+    positions: tuple[Position, ...]
+    lab: tuple[dict[str, str], ...]
+    acc: IntArray
+    mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per market
+    mk: IntArray  # market of each leg
+    q: FloatArray  # qty as the venue states it (UPnL, Bybit's MM)
+    qc: FloatArray  # qty·contract size (top-ups, cost to close)
+    entry: FloatArray
+    iw: FloatArray
+    vmark: FloatArray  # the venue's mark, else the one its UPnL implies (legs.mark_upnl), NaN if none
+    vupnl: FloatArray
+    cross: BoolArray
+    iso: BoolArray
+    row: IntArray  # tier table row, −1 without a tiers record or with empty brackets
+    table: TierTable
+    bybit_mm: FloatArray  # Bybit's MM at the entry value (NaN off Bybit or without tiers)
+
+
+def _brackets(t: LeverageTiers | None) -> Brackets | None:
+    if t is None or not t.brackets:
+        return None
+    bs = t.brackets
+    return brackets(
+        np.array([b.floor for b in bs]),
+        np.array([b.mmr for b in bs]),
+        caps=np.array([b.cap for b in bs]),
+        cums=np.array([b.cum for b in bs]),
+    )
+
+
+def _mm_open(table: TierTable, row: IntArray, notional: FloatArray) -> FloatArray:
+    """notional·mmr − cum at the tier of `notional`, last tier open-ended (`margin.maintenance_margin`)."""
+    out = np.full(notional.shape, np.nan)
+    with quiet():
+        sel = np.flatnonzero((row >= 0) & np.isfinite(notional) & (notional >= 0))
+    if sel.size:
+        n = notional[sel]
+        _, bad, mmr, cum = tier_lookup_rates(table, row[sel], n)
+        with quiet():
+            mm = n * mmr - cum
+        if bad is not None:
+            mm[bad] = np.nan
+        out[sel] = mm
+    return out
+
+
+class _Cache:
+    last: ClassVar[AdviceLegs | None] = None
+
+
+class _Tiers:
+    """Each tier record's brackets and check, and the last padded table, kept by record identity.
+
+    Why: the account records change every second (the venue's reconcile), the tier records seldom,
+    and checking and stacking a thousand bracket tables was most of a rebuild of the columns.
+    """
+
+    checked: ClassVar[dict[int, tuple[LeverageTiers, Brackets | None, bool]]] = {}
+    table: ClassVar[tuple[tuple[LeverageTiers, ...], TierTable] | None] = None
+
+    @classmethod
+    def prune(cls, live: list[LeverageTiers | None]) -> None:
+        if len(cls.checked) > 2 * len(live) + 64:
+            keep = {id(r) for r in live if r is not None}
+            cls.checked = {k: v for k, v in cls.checked.items() if k in keep}
+
+
+def _checked(r: LeverageTiers) -> tuple[Brackets | None, bool]:
+    """The record's brackets (None if it has none) and whether the padded table takes them."""
+    got = _Tiers.checked.get(id(r))
+    if got is not None and got[0] is r:
+        return got[1], got[2]
+    b = _brackets(r)
+    ok = b is not None and bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY)
+    _Tiers.checked[id(r)] = (r, b, ok)
+    return b, ok
+
+
+def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets]) -> TierTable:
+    held = _Tiers.table
+    if (
+        held is not None
+        and len(held[0]) == len(recs)
+        and all(x is y for x, y in zip(held[0], recs, strict=True))
+    ):
+        return held[1]
+    table = tier_table(rows)
+    _Tiers.table = (recs, table)
+    return table
+
+
+def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:
+    """The columns of this snapshot's book; the last ones again while its records are the same objects."""
+    accounts = list(snap.accounts.items())
+    tiers = snap.tiers
+    recs = [tiers.get((v, a, p.symbol)) for (v, a), acct in accounts for p in acct.positions if p.qty != 0]
+    names = (bybit_venues, *(k for k, _ in accounts))
+    held: tuple[object, ...] = (*(a for _, a in accounts), *recs)
+    old = _Cache.last
+    if (
+        old is not None
+        and old.names == names
+        and len(old.held) == len(held)
+        and all(x is y for x, y in zip(old.held, held, strict=True))
+    ):
+        return old
+    _Cache.last = _build(names, held, accounts, recs, bybit_venues)
+    return _Cache.last
+
+
+def _build(
+    names: tuple[object, ...],
+    held: tuple[object, ...],
+    accounts: list[tuple[tuple[str, str], AccountSnapshot]],
+    recs: list[LeverageTiers | None],
+    bybit_venues: frozenset[str],
+) -> AdviceLegs:
+    wallet, unified, on_b, acc_lab = [], [], [], []
+    ps: list[Position] = []
+    lab: list[dict[str, str]] = []
+    acc: list[int] = []
+    mkeys: dict[tuple[str, str], int] = {}
+    mk: list[int] = []
+    for i, ((venue, account), a) in enumerate(accounts):
+        w = cross_wallet(a)
+        on = venue in bybit_venues
+        wallet.append(w)
+        unified.append(bybit_unified_cross_wallet(w, a.positions) if on else math.nan)
+        on_b.append(on)
+        acc_lab.append({"venue": venue, "account": account})
+        for p in a.positions:
+            if p.qty == 0:
+                continue
+            ps.append(p)
+            acc.append(i)
+            lab.append({"venue": venue, "account": account, "symbol": p.symbol, "side": p.side})
+            mk.append(mkeys.setdefault((venue, p.symbol), len(mkeys)))
+    rows: dict[int, int] = {}
+    row_recs: list[LeverageTiers] = []
+    bracket_rows: list[Brackets] = []
+    good: list[bool] = []
+    row: list[int] = []
+    for r in recs:
+        if r is None:
+            row.append(-1)
+            continue
+        k = rows.get(id(r))
+        if k is None:
+            b, ok = _checked(r)
+            if b is None:
+                row.append(-1)
+                continue
+            k = rows[id(r)] = len(bracket_rows)
+            row_recs.append(r)
+            bracket_rows.append(b)
+            good.append(ok)
+        row.append(k)
+    table = _table_of(tuple(row_recs), bracket_rows)
+    _Tiers.prune(recs)
+    f = np.array
+    acc_a = f(acc, dtype=np.intp)
+    on_bybit = f(on_b, dtype=bool)
+    q = f([p.qty for p in ps], dtype=np.float64)
+    entry = f([p.entry_price for p in ps], dtype=np.float64)
+    vupnl = f([p.venue_unrealized_pnl for p in ps], dtype=np.float64)
+    row_a = f(row, dtype=np.intp)
+    bybit_leg = on_bybit[acc_a] if ps else np.zeros(0, dtype=bool)
+    with quiet():
+        mm = np.maximum(_mm_open(table, np.where(bybit_leg, row_a, -1), np.abs(q) * entry), 0.0)
+    for j in np.flatnonzero(bybit_leg & (row_a >= 0)).tolist():
+        if not good[row_a[j]]:  # a table `tier_table` leaves empty: priced from the brackets as they are
+            mm[j] = bybit_mm(ps[j], bracket_rows[row_a[j]])
+    return AdviceLegs(
+        names=names,
+        held=held,
+        accounts=tuple(k for k, _ in accounts),
+        acc_lab=tuple(acc_lab),
+        wallet=f(wallet, dtype=np.float64),
+        unified=f(unified, dtype=np.float64),
+        on_bybit=on_bybit,
+        positions=tuple(ps),
+        lab=tuple(lab),
+        acc=acc_a,
+        mkeys=tuple(mkeys),
+        mk=f(mk, dtype=np.intp),
+        q=q,
+        qc=f([p.qty * p.contract_size for p in ps], dtype=np.float64),
+        entry=entry,
+        iw=f([p.isolated_wallet for p in ps], dtype=np.float64),
+        vmark=venue_marks(ps),
+        vupnl=vupnl,
+        cross=f([p.margin_mode == "cross" for p in ps], dtype=bool),
+        iso=f([p.margin_mode == "isolated" for p in ps], dtype=bool),
+        row=row_a,
+        table=table,
+        bybit_mm=mm,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LegPrices:
+    """`legs.mark_upnl` of every leg: the live mark, else the venue's, else NaN."""
+
+    views: list[MarketView | None]  # per market
+    mark: FloatArray
+    upnl: FloatArray
+    from_venue: BoolArray  # the mark is the venue's (no live one)
+
+
+def leg_prices(legs: AdviceLegs, markets: Mapping[tuple[str, str], MarketView]) -> LegPrices:
+    views = [markets.get(k) for k in legs.mkeys]
+    m_mark = np.array([v.mark if v is not None else math.nan for v in views], dtype=np.float64)
+    q, e = legs.q, legs.entry
+    with quiet():
+        live_mark = m_mark[legs.mk] if q.size else np.zeros(0)
+        live = live_mark > 0
+        mark = np.where(live, live_mark, legs.vmark)
+        from_v = np.isfinite(legs.vupnl)
+        upnl = np.where(live, q * (live_mark - e), np.where(from_v, legs.vupnl, q * (legs.vmark - e)))
+        venue = ~live & (legs.vmark > 0)
+    return LegPrices(views, mark, upnl, venue)
+
+
+def _names(legs: AdviceLegs, sel: list[int]) -> str:
+    return ", ".join(legs.positions[j].symbol for j in sel)
+
+
+def account_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[list[float], list[str]]:
+    """`topup_for_shock_usd` per account and its reason (`advice_rows._cross_topup`, `bybit_cross_topup`)."""
+    n = len(legs.accounts)
+    out, why = [0.0] * n, [""] * n
+    wallet = np.where(legs.on_bybit, legs.unified, legs.wallet)
+    cross_of: list[list[int]] = [[] for _ in range(n)]
+    for j in np.flatnonzero(legs.cross).tolist():
+        cross_of[legs.acc[j]].append(j)
+    mark_ok = (px.mark > 0).tolist()
+    bin_acc: list[int] = []
+    by_acc: list[int] = []
+    for i in range(n):
+        cross = cross_of[i]
+        if not math.isfinite(wallet[i]):
+            out[i], why[i] = math.nan, "nan_input"
+            continue
+        if not cross:
+            continue
+        if legs.on_bybit[i]:
+            untiered = [j for j in cross if not math.isfinite(legs.bybit_mm[j])]
+            if untiered:
+                out[i], why[i] = math.nan, f"missing_tier: {_names(legs, untiered)}"
+                continue
+        elif any(legs.row[j] < 0 for j in cross):
+            none = sorted({legs.positions[j].symbol for j in cross if legs.row[j] < 0})
+            out[i], why[i] = math.nan, f"missing_tier: {', '.join(none)}"
+            continue
+        unpriced = [j for j in cross if not mark_ok[j]]
+        if unpriced:
+            tail = "" if legs.on_bybit[i] else " (none live, none from the venue)"
+            out[i], why[i] = math.nan, f"no_mark: {_names(legs, unpriced)}{tail}"
+            continue
+        (by_acc if legs.on_bybit[i] else bin_acc).append(i)
+    if bin_acc:  # both directions of every account in one call: "account" 2i the up move, 2i + 1 the down
+        sel = np.array([j for i in bin_acc for j in cross_of[i]], dtype=np.intp)
+        a = legs.acc[sel]
+        m = px.mark[sel]
+        ww = np.repeat(legs.wallet, 2)
+        need = topup_cross(
+            np.concatenate([2 * a, 2 * a + 1]),
+            np.tile(legs.qc[sel], 2),
+            np.tile(legs.entry[sel], 2),
+            np.concatenate([m * (1.0 + shock), m * (1.0 - shock)]),
+            ww,
+            legs.table,
+            np.tile(legs.row[sel], 2),
+        ).reshape(-1, 2)
+        for i in bin_acc:
+            up, down = need[i]
+            ok = math.isfinite(up) and math.isfinite(down)
+            out[i], why[i] = (max(up, down), "") if ok else (math.nan, "missing_tier")
+    if by_acc:
+        sel = np.array([j for i in by_acc for j in cross_of[i]], dtype=np.intp)
+        need = bybit_topup_cross(
+            legs.acc[sel], legs.bybit_mm[sel], legs.qc[sel], legs.entry[sel], px.mark[sel], wallet, shock
+        )
+        for i in by_acc:
+            out[i] = float(need[i])
+    venue = px.from_venue.tolist()
+    for i in range(n):
+        if not why[i]:
+            named = [j for j in cross_of[i] if venue[j]]
+            if named:
+                why[i] = f"leg_from_venue: {_names(legs, named)} shocked from the venue's mark"
+    return out, why
+
+
+def isolated_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[IntArray, list[float], list[str]]:
+    """`position_topup_for_shock_usd` of every isolated leg: (legs, values, reasons)."""
+    iso = np.flatnonzero(legs.iso)
+    need = np.full(iso.size, np.nan)
+    on_b = legs.on_bybit[legs.acc[iso]] if iso.size else np.zeros(0, dtype=bool)
+    mm = legs.bybit_mm[iso]
+    has_b = legs.row[iso] >= 0
+    b = np.flatnonzero(on_b & np.isfinite(mm))
+    if b.size:
+        j = iso[b]
+        need[b] = bybit_topup_isolated(mm[b], legs.qc[j], legs.entry[j], px.mark[j], legs.iw[j], shock)
+    k = np.flatnonzero(~on_b & has_b)
+    if k.size:
+        j = iso[k]
+        need[k] = topup_isolated(
+            legs.qc[j], legs.entry[j], px.mark[j], legs.iw[j], legs.table, legs.row[j], shock
+        )
+    out = need.tolist()
+    why = [""] * iso.size
+    missing = (on_b & ~np.isfinite(mm)) | (~on_b & ~has_b)
+    for x in np.flatnonzero(missing | np.isnan(need)).tolist():
+        why[x] = "missing_tier" if missing[x] else "not_available"
+    return iso, out, why
