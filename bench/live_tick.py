@@ -16,7 +16,8 @@ daemon's own (`eval_stats.stages_s`, exported as perpmon_evaluation_stage_durati
 
 Models: the tick reads the slow models (GARCH, OU, return history, Monte Carlo) that
 monitor/refit.py fits off the loop. Up to `--refit-upto` positions they come from the daemon's own
-`ModelRefresher.refresh()` (a cold fit, then a warm one, which is timed). Above, a refit takes
+`refresh_models` (a cold fit, then a warm one, which is timed; the daemon's ModelRefresher spreads
+the same jobs over time on its CPU budget, bench/refit_budget.py). Above, a refit takes
 minutes (issue 13: 197 s at 600 × 1,000), so one market per venue is fitted and shared by every
 symbol, with the real return history and a 100-path Monte Carlo: the tick reads the same fields
 either way (its cost does not depend on the fit's values), and the refit is reported as not timed.
@@ -65,7 +66,14 @@ from monitor.evaluation.book_mc import lps_from_figures, run_monte_carlo
 from monitor.evaluation.dynamics import dynamics_figures
 from monitor.evaluation.feeds import feed_figures
 from monitor.evaluation.market import market_figures
-from monitor.evaluation.models import MarketModel, RiskModels, book_legs, fit_market, return_history
+from monitor.evaluation.models import (
+    MarketModel,
+    RiskModels,
+    book_legs,
+    fit_market,
+    refresh_models,
+    return_history,
+)
 from monitor.evaluation.sink import FigureSink
 from monitor.exposition import FigureExposition
 from monitor.metrics import EvaluationStats, PerpmonMetrics
@@ -440,11 +448,12 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
         setup_s = time.perf_counter() - t_setup
         await d.tick()  # the first tick: shapes, held streams, LPs for the Monte Carlo
         refit = "not timed (minutes at this size; see the docstring)"
-        if n_pos <= refit_upto:
-            await d.refresher.refresh()  # cold
+        if n_pos <= refit_upto:  # every model at once, no budget: the reference the refitter spreads out
+            snap, ev, lps = d.store.snapshot(clock.now_ns()), d.cfg.evaluation, lps_from_figures(d.latest)
+            cold = refresh_models(snap, ev, d.refresher.models, lps)
             t = time.perf_counter()
-            await d.refresher.refresh()  # warm: what the daemon does every refit_s
-            refit = f"{time.perf_counter() - t:.2f} s (ModelRefresher.refresh, warm)"
+            d.refresher.models = refresh_models(snap, ev, cold, lps)  # warm: what every refit_s costs
+            refit = f"{time.perf_counter() - t:.2f} s (refresh_models, warm, all at once)"
         else:
             d.refresher.models = shared_models(d, clock.now_ns(), d.latest)
         n_legs = sum(len(a[2]) for a in book.accounts)
