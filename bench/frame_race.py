@@ -167,8 +167,8 @@ def daemon_config(tmp: Path, sim: dict[str, Any], on_frame: bool, universe: bool
         {
             "name": name,
             "venue": "binance",
-            "api_key_env": f"U_{name}_KEY",
-            "api_secret_env": f"U_{name}_SECRET",
+            "api_key_env": f"U_{name.upper()}_KEY",
+            "api_secret_env": f"U_{name.upper()}_SECRET",
         }
         for name in sim["universe"]
     ]
@@ -282,7 +282,7 @@ async def phase(
     cfg = daemon_config(tmp, sim, on_frame, args.universe != "0,0,0", http_port)
     env = _env() | {"FRAME_RACE_HOOK": hook_url}
     for name, (key, secret) in sim["universe"].items():
-        env[f"U_{name}_KEY"], env[f"U_{name}_SECRET"] = key, secret
+        env[f"U_{name.upper()}_KEY"], env[f"U_{name.upper()}_SECRET"] = key, secret
     log = (tmp / f"daemon-{'frame' if on_frame else 'grid'}.log").open("w")
     proc = subprocess.Popen(  # noqa: ASYNC220 - started before the race, not during it
         [sys.executable, __file__, "--serve-daemon", str(cfg), "--udp", str(udp_port)],
@@ -421,6 +421,13 @@ async def race(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     hook_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
+    async with aiohttp.ClientSession() as s:  # pinned at once: the replay's crash would liquidate degen
+        await _json(
+            s,
+            "POST",
+            f"{sim['admin_url']}/price",
+            {"symbol": SYMBOL, "price": await degen_lp(s, sim["admin_url"]) / SAFE},
+        )
     bot = Bot(sim)
     bot_task = asyncio.create_task(bot.run())
     size = (
