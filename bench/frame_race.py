@@ -313,7 +313,7 @@ async def phase(
             for _race in range(args.races):
                 lp = await degen_lp(s, admin)
                 await _json(s, "POST", f"{admin}/price", {"symbol": SYMBOL, "price": lp / SAFE})
-                for _ in range(100):  # until perpmon resolved the last race (or never fired)
+                for _ in range(round(args.wait_s / 0.05)):  # until perpmon resolved the last race
                     await asyncio.sleep(0.05)
                     if not hook.got or hook.got[-1][1] == "resolved":
                         break
@@ -328,7 +328,7 @@ async def phase(
                 )
                 t0 = time.monotonic_ns()
                 await _json(s, "POST", f"{admin}/price", {"symbol": SYMBOL, "price": lp / CROSS})
-                for _ in range(200):
+                for _ in range(round(args.wait_s / 0.025)):
                     await asyncio.sleep(0.025)
                     if (
                         any(h[1:] == ("firing", "critical") for h in hook.got[n_hook:])
@@ -461,6 +461,7 @@ def main() -> None:
     ap.add_argument("--races", type=int, default=20)
     ap.add_argument("--universe", default="0,0,0", metavar="N,P,A", help="e.g. 600,1000,20; default: 1 x 2")
     ap.add_argument("--settle-s", type=float, default=5.0, help="after the daemon is ready, before racing")
+    ap.add_argument("--wait-s", type=float, default=10.0, help="for an alert; a race past it is missed")
     ap.add_argument("--serve-sim", metavar="N,P,A", help=argparse.SUPPRESS)
     ap.add_argument("--serve-daemon", metavar="CONFIG", help=argparse.SUPPRESS)
     ap.add_argument("--udp", type=int, help=argparse.SUPPRESS)
