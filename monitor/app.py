@@ -28,7 +28,7 @@ from monitor.collectors.listing import default_fetch, follows_listing, resolve_l
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
 from monitor.config import Config, Secrets, ShardConfig, VenueConfig
 from monitor.evaluator import Evaluator
-from monitor.frames import FrameGate, FrameSignal, delay_s, wait_frame_or_sleep
+from monitor.frames import DELIVERY_GRACE_S, FrameGate, FrameSignal, delay_s, wait_frame_or_sleep
 from monitor.http import HttpServer
 from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
@@ -338,7 +338,8 @@ class Daemon:
         gate = FrameGate()
         trigger, next_periodic_ns = "periodic", mono()
         while True:
-            t0 = mono()
+            t0, dispatcher = mono(), self.dispatcher
+            handoffs = dispatcher.handoffs
             self.eval_stats.ticks[trigger] = self.eval_stats.ticks.get(trigger, 0) + 1
             try:
                 async with self.swap_lock:
@@ -351,6 +352,8 @@ class Daemon:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
             gate.ran(t0, mono())
+            if dispatcher.handoffs != handoffs:  # alerts stored: receivers try them before another tick
+                await dispatcher.attempted(DELIVERY_GRACE_S)
             if trigger == "periodic":  # the next slot of a fixed grid; re-read: a reload may change it
                 next_periodic_ns = beat.next_ns(self.cfg.evaluation.interval_s, mono())
                 self.eval_stats.skipped = beat.skipped

@@ -29,8 +29,12 @@ from dataclasses import dataclass
 from monitor.clock import NS_PER_S, Clock
 from monitor.records import AccountSnapshot, BookLevels, MarginCall, MarkPrice, Quote
 
-__all__ = ["FrameGate", "FrameSignal", "Moved", "delay_s", "wait_frame_or_sleep"]
+__all__ = ["DELIVERY_GRACE_S", "FrameGate", "FrameSignal", "Moved", "delay_s", "wait_frame_or_sleep"]
 
+# After a tick that stored alerts, the loop lets the receivers' workers make their attempt (lease,
+# POST) before the next tick takes the event loop, for at most this long (Dispatcher.attempted): a
+# desk-scale tick holds the loop for seconds, and an alert must not wait behind the next one.
+DELIVERY_GRACE_S = 0.05
 _MARKET = (MarkPrice, Quote, BookLevels)  # mark, index and premium ride on MarkPrice
 _ACCOUNT = (AccountSnapshot, MarginCall)
 
