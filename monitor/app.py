@@ -69,12 +69,12 @@ class Daemon:
     http: HttpServer = field(init=False)
     latest: Figures | None = field(init=False, default=None)
     eval_stats: EvaluationStats = field(init=False, default_factory=EvaluationStats)
+    frames: FrameSignal = field(init=False)  # what the store's records moved (monitor/frames.py)
     config_path: str | None = None  # re-read on SIGHUP (see monitor/reload.py)
     shard_override: ShardConfig | None = None  # from `--shard`; survives reloads
     notify: SdNotify = field(default_factory=SdNotify.from_env)
     reload_stats: ReloadStats = field(init=False, default_factory=ReloadStats)
     unsent: list[AlertEvent] = field(init=False, default_factory=list)  # decided, not yet in the outbox
-    frames: FrameSignal = field(init=False)  # what the store's records moved (monitor/frames.py)
 
     def __post_init__(self) -> None:
         if self.shard_override is not None:
