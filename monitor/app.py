@@ -27,6 +27,7 @@ from monitor.collectors.listing import default_fetch, follows_listing, resolve_l
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
 from monitor.config import Config, Secrets, ShardConfig, VenueConfig
 from monitor.evaluator import Evaluator
+from monitor.frames import DELIVERY_GRACE_S, FrameGate, FrameSignal, delay_s, wait_frame_or_sleep
 from monitor.http import HttpServer
 from monitor.log import configure_logging
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
@@ -72,6 +73,7 @@ class Daemon:
     http: HttpServer = field(init=False)
     latest: Figures | None = field(init=False, default=None)
     eval_stats: EvaluationStats = field(init=False, default_factory=EvaluationStats)
+    frames: FrameSignal = field(init=False)  # what the store's records moved (monitor/frames.py)
     config_path: str | None = None  # re-read on SIGHUP (see monitor/reload.py)
     shard_override: ShardConfig | None = None  # from `--shard`; survives reloads
     notify: SdNotify = field(default_factory=SdNotify.from_env)
@@ -106,6 +108,7 @@ class Daemon:
         self._notify_sup = Supervisor(self.clock)  # its own, so a reload can replace the dispatcher
         self._venue_sups: dict[str, Supervisor] = {}  # one per venue, so a reload restarts only that one
         self._collector_stats: list[CollectorStats] = []
+        self.frames = FrameSignal(self.clock.monotonic_ns)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -345,18 +348,50 @@ class Daemon:
         self.eval_stats.held = 0
 
     async def _evaluation_loop(self) -> None:
-        beat = Metronome(self.cfg.evaluation.interval_s, self.clock.monotonic_ns())
+        """Tick on the `interval_s` grid, and at once when a frame moved an input (monitor/frames.py)."""
+        mono = self.clock.monotonic_ns
+        self.store.on_put = self.frames.note  # here, not at build: a test or a restart may swap the store
+        beat = Metronome(self.cfg.evaluation.interval_s, mono())
+        gate = FrameGate()
+        trigger, next_periodic_ns = "periodic", mono()
         while True:
+            t0, dispatcher = mono(), self.dispatcher
+            handoffs = dispatcher.handoffs
+            self.eval_stats.ticks[trigger] = self.eval_stats.ticks.get(trigger, 0) + 1
             try:
                 async with self.swap_lock:
+                    # a full tick covers every frame so far; `moved` is where a partial one would start
+                    moved = self.frames.take()
+                    self.eval_stats.frames += moved.frames
                     await self.tick()
-                self.notify.watchdog(self.clock.monotonic_ns())  # only a loop that ticks pets the watchdog
+                self.notify.watchdog(mono())  # only a loop that ticks pets the watchdog
             except Exception:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
-            # the next slot of a fixed grid (monitor/metronome.py); re-read: a reload may change it
-            await self.clock.sleep(beat.delay_s(self.cfg.evaluation.interval_s, self.clock.monotonic_ns()))
-            self.eval_stats.skipped = beat.skipped
+            gate.ran(t0, mono())
+            if dispatcher.handoffs != handoffs:  # alerts stored: receivers try them before another tick
+                await dispatcher.attempted(DELIVERY_GRACE_S)
+            if trigger == "periodic":  # the next slot of a fixed grid; re-read: a reload may change it
+                next_periodic_ns = beat.next_ns(self.cfg.evaluation.interval_s, mono())
+                self.eval_stats.skipped = beat.skipped
+            trigger = await self._next_trigger(next_periodic_ns, gate)
+
+    async def _next_trigger(self, next_periodic_ns: int, gate: FrameGate) -> str:
+        """Wait for the next tick: "periodic" on its slot, or "frame" once a burst settled within budget."""
+        mono = self.clock.monotonic_ns
+        while True:
+            ev, now = self.cfg.evaluation, mono()
+            if now >= next_periodic_ns:
+                return "periodic"
+            if not ev.on_frame:
+                await self.clock.sleep(delay_s(next_periodic_ns, now))
+            elif self.frames.pending:
+                ready = gate.ready_ns(self.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share)
+                if ready <= now:
+                    return "frame"
+                await self.clock.sleep(delay_s(min(ready, next_periodic_ns), now))
+            else:
+                await wait_frame_or_sleep(self.clock, self.frames, delay_s(next_periodic_ns, now))
 
     def _delivery_stats(self) -> list[DeliveryStats]:
         d = self.dispatcher

@@ -242,6 +242,12 @@ class EvaluationConfig(_Cfg, frozen=True, kw_only=True):
     horizon_s: PositiveFloat = 86_400.0  # distance in sigma over this horizon
     history_points: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 4096
     stress_interval_s: PositiveFloat = 60.0  # the stress scenario figures are recomputed this often
+    # frame-driven ticks (monitor/frames.py): a frame that moves a mark, a book or an account runs a
+    # tick at once, not on the next interval_s slot; frames within frame_coalesce_ms evaluate once,
+    # and those ticks use at most frame_cpu_share of one core. false: the periodic grid only
+    on_frame: bool = True
+    frame_coalesce_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 2.0
+    frame_cpu_share: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.5
     # the PerpmonWatchdog dead-man's switch is re-sent this often (routed only to receivers that ask
     # for it, and to Alertmanager); 0 turns it off
     heartbeat_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0

@@ -34,6 +34,9 @@ class EvaluationStats:
     last_tick_ns: int = 0
     errors: int = 0
     skipped: int = 0  # schedule slots a tick overran (monitor/metronome.py)
+    # ticks started, by trigger: "periodic" (the interval_s grid) or "frame" (monitor/frames.py)
+    ticks: dict[str, int] = field(default_factory=lambda: {"periodic": 0, "frame": 0})
+    frames: int = 0  # store records that signalled a move (marks, books, accounts)
     held: int = 0  # alert events decided but not yet stored by the outbox (Daemon.submit)
     # the last tick's stages, which partition it: snapshot, the evaluator's stages, rules, handoff
     stages_s: dict[str, float] = field(default_factory=dict)
@@ -183,6 +186,21 @@ class PerpmonMetrics(Collector):
             "perpmon_evaluation_skipped_slots",
             "Evaluation slots skipped because a tick overran its interval.",
             value=float(ev.skipped),
+        )
+        by_trigger = CounterMetricFamily(
+            "perpmon_evaluation_ticks",
+            "Evaluation ticks started, by trigger: periodic (the interval_s grid) or frame (a mark, book or "
+            "account update that woke the loop).",
+            labels=["trigger"],
+        )
+        for trigger, n in sorted(ev.ticks.items()):
+            by_trigger.add_metric([trigger], float(n))
+        yield by_trigger
+        yield CounterMetricFamily(
+            "perpmon_evaluation_frames",
+            "Store updates that signalled a move to the evaluation loop (marks, book tops, depth, accounts); "
+            "a burst within frame_coalesce_ms is one frame tick.",
+            value=float(ev.frames),
         )
         yield GaugeMetricFamily(
             "perpmon_alerts_held",

@@ -40,10 +40,18 @@ class Metronome:
 
     def delay_s(self, interval_s: float, now_ns: int) -> float:
         """Seconds from `now_ns` (monotonic) to the next slot, after a tick of the current slot ended."""
+        return (self.next_ns(interval_s, now_ns) - now_ns) / NS_PER_S
+
+    def next_ns(self, interval_s: float, now_ns: int) -> int:
+        """The next slot (monotonic ns), after a tick of the current slot ended at `now_ns`.
+
+        Frame-driven ticks between slots (monitor/frames.py) do not move the grid: only the ticks
+        of its slots call this.
+        """
         interval_ns = round(interval_s * NS_PER_S)
         if interval_ns != self._interval_ns:  # a reload changed the cadence: re-anchor here
             self._interval_ns, self._slot_ns = interval_ns, now_ns
         nxt, skipped = next_slot_ns(self._slot_ns, self._interval_ns, now_ns)
         self.skipped += skipped
         self._slot_ns = nxt
-        return (nxt - now_ns) / NS_PER_S
+        return nxt

@@ -68,6 +68,12 @@ class Dispatcher:
         self._secrets = tuple(part for s in secrets for part in url_secret_parts(s))
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._wake = {r.name: asyncio.Event() for r in receivers}
+        # receivers told of new rows that their worker has not attempted yet (`attempted` below)
+        self._due: dict[str, int] = {}  # receiver → the handoff that told it
+        self._backing_off: set[str] = set()  # workers waiting out a retry: new rows wait behind the head
+        self._none_due = asyncio.Event()
+        self._none_due.set()
+        self.handoffs = 0  # submits that stored something for a receiver (the loop compares it)
         self._seen: dict[tuple[str, str], _Seen] = {}
         self._pruned_ns = 0
         self.sent_total: dict[str, int] = dict.fromkeys(self._receivers, 0)
@@ -189,9 +195,36 @@ class Dispatcher:
                 await asyncio.to_thread(self._outbox.prune, now)
             except Exception as exc:
                 log.warning("outbox prune failed; retried in an hour", error=self._redact(str(exc)))
+        self.handoffs += 1
         for n in notes:
             self._wake[n.receiver].set()
+            if n.receiver not in self._backing_off:
+                self._due[n.receiver] = self.handoffs
+        if self._due:
+            self._none_due.clear()
         return added
+
+    async def attempted(self, timeout_s: float) -> bool:
+        """Wait (real time, at most `timeout_s`) until every receiver told of new rows has tried them.
+
+        The evaluation loop calls it after a tick that stored alerts, before it starts another: a
+        tick holds the event loop (seconds at desk scale), and a worker whose lease or POST is
+        waiting for the loop would wait for that whole tick. A worker in a retry backoff, or a
+        receiver still answering at the deadline, does not hold evaluation any longer than that.
+        """
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._none_due.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def _tried(self, receiver: str, seen: int) -> None:
+        """`receiver`'s worker made an attempt (or found its head in a backoff) after handoff `seen`."""
+        if self._due.get(receiver, seen + 1) <= seen:
+            del self._due[receiver]
+        if not self._due:
+            self._none_due.set()
 
     def _resends(
         self, notes: list[Notification], now: int, firing: Callable[[], Sequence[AlertEvent]] | None
@@ -236,18 +269,30 @@ class Dispatcher:
         delays = self._delays()
         while True:
             wake.clear()
+            seen = self.handoffs  # every row stored by this handoff is visible to the lease below
             rows = await asyncio.to_thread(self._outbox.lease_many, receiver, 1)
             if not rows:
+                self._tried(receiver, seen)
                 await wake.wait()
                 continue
             wait_ns = rows[0].next_attempt_ns - self._clock.now_ns()
             if wait_ns > 0:
-                await self._clock.sleep(wait_ns / NS_PER_S)
+                self._backing_off.add(
+                    receiver
+                )  # a backoff: every row waits behind the head, not for the loop
+                self._tried(receiver, self.handoffs)
+                try:
+                    await self._clock.sleep(wait_ns / NS_PER_S)
+                finally:
+                    self._backing_off.discard(receiver)
                 continue  # look again: the backlog may have grown while we waited
             if merge_limit > 1:
                 rows = await asyncio.to_thread(self._outbox.lease_many, receiver, merge_limit)
-            if await self._attempt(receiver, rows, delays):
-                delays = self._delays()
+            try:
+                if await self._attempt(receiver, rows, delays):
+                    delays = self._delays()
+            finally:
+                self._tried(receiver, seen)
 
     def _delays(self) -> Iterator[float]:
         return backoff(initial_s=self._backoff[0], max_s=self._backoff[1])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -240,6 +240,8 @@ class StateStore:
         # what changed since the last snapshot (record types put); a snapshot rebuilds only those fields
         self._dirty: set[type] = set(_RECORD_TYPES)
         self._shared: dict[str, Mapping[Any, Any]] = {}  # the last snapshot's fields, read-only
+        # told of every record put, after it landed: the evaluation loop's frame signal (monitor/frames.py)
+        self.on_put: Callable[[Record], None] | None = None
 
     # ------------------------------------------------------------------ sink
     def put(self, record: Record) -> None:
@@ -285,6 +287,8 @@ class StateStore:
             self._put_bars(record)
         elif isinstance(record, SettledFunding):
             self._put_settled(record)
+        if self.on_put is not None:
+            self.on_put(record)
 
     def _refuse(self, reason: str) -> None:
         self.dropped_history[reason] = self.dropped_history.get(reason, 0) + 1

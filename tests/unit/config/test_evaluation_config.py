@@ -17,6 +17,7 @@ def test_defaults() -> None:
     assert ev.var_confidences == (0.95, 0.99) and ev.var_horizon_s == 86_400.0
     assert ev.shock == 0.2 and ev.target_vol == 0.2 and ev.mc_paths == 10_000 and ev.refit_s == 300.0
     assert ev.model_cpu_budget == 0.25 and ev.mc_min_paths == 1_000  # a quarter of one core
+    assert ev.on_frame and ev.frame_coalesce_ms == 2.0 and ev.frame_cpu_share == 0.5  # monitor/frames.py
 
 
 @pytest.mark.parametrize(
@@ -38,6 +39,12 @@ def test_defaults() -> None:
         ({"mc_min_paths": 10}, "evaluation.mc_min_paths", ""),
         ({"garch_min_obs": 5}, "evaluation.garch_min_obs", ""),
         ({"target_vol": -0.1}, "evaluation.target_vol", ""),
+        ({"frame_coalesce_ms": -1.0}, "evaluation.frame_coalesce_ms", ""),
+        ({"frame_coalesce_ms": float("nan")}, "evaluation.frame_coalesce_ms", ""),
+        ({"frame_coalesce_ms": 5000.0}, "evaluation.frame_coalesce_ms", ""),  # that is the grid's job
+        ({"frame_cpu_share": 0.0}, "evaluation.frame_cpu_share", ""),  # would never tick on a frame
+        ({"frame_cpu_share": 1.5}, "evaluation.frame_cpu_share", ""),  # one loop: one core at most
+        ({"on_frame": "yes"}, "evaluation.on_frame", ""),
     ],
 )
 def test_bad_values_name_the_key(evaluation: dict[str, Any], path: str, words: str) -> None:
