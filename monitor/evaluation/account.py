@@ -45,7 +45,7 @@ from monitor.risk.distance import liquidation_distance, liquidation_sigma, touch
 from monitor.risk.liquidation import cross_others, liquidation_prices
 from monitor.risk.margin import Brackets, bracket_problem, margin_ratio
 from monitor.risk.reasons import Reason, ReasonArray
-from monitor.risk.tiers import TierTable, tier_lookup_rates, tier_table
+from monitor.risk.tiers import TierTable, tier_mm_open, tier_table
 from monitor.store.state import Snapshot
 
 __all__ = ["STABLECOINS", "AccountStage", "account_figures", "cross_wallet"]
@@ -251,22 +251,6 @@ def _build(
         g_pair=f(g_pair, dtype=np.intp).reshape(-1, 2),
         g_q=f(g_q, dtype=np.float64),
     )
-
-
-def _mm_open(table: TierTable, row: IntArray, notional: FloatArray) -> FloatArray:
-    """notional·mmr − cum at the tier of `notional` (last tier open-ended); NaN without a row or a tier."""
-    out = np.full(notional.shape, np.nan)
-    with quiet():
-        sel = np.flatnonzero((row >= 0) & np.isfinite(notional) & (notional >= 0))
-    if sel.size:
-        n = notional[sel]
-        _, bad, mmr, cum = tier_lookup_rates(table, row[sel], n)
-        with quiet():
-            mm = n * mmr - cum
-        if bad is not None:
-            mm[bad] = np.nan
-        out[sel] = mm
-    return out
 
 
 def _solve_oneway(
@@ -499,10 +483,10 @@ def _compute(
         by_mark = ~book.bybit & has_b & (mark > 0)
         mm = np.where(
             book.bybit,
-            np.maximum(_mm_open(table, np.where(book.bybit, book.row, -1), np.abs(q) * entry), 0.0),
+            np.maximum(tier_mm_open(table, np.where(book.bybit, book.row, -1), np.abs(q) * entry), 0.0),
             np.nan,
         )
-        mm = np.where(by_mark, _mm_open(table, np.where(by_mark, book.row, -1), np.abs(q) * mark), mm)
+        mm = np.where(by_mark, tier_mm_open(table, np.where(by_mark, book.row, -1), np.abs(q) * mark), mm)
         src_mm = np.where(book.bybit & has_b, LIVE, np.where(by_mark, src_mark, NONE))
         from_v = ~np.isfinite(mm) & np.isfinite(book.vmm)
         mm = np.where(from_v, book.vmm, mm)
@@ -673,7 +657,7 @@ def _venue_state(
     )
     with quiet():
         vm = np.where(book.vmark > 0, book.vmark, mark)
-        mm_v = _mm_open(book.table, np.where(bin_leg, book.row, -1), np.abs(book.q) * vm)
+        mm_v = tier_mm_open(book.table, np.where(bin_leg, book.row, -1), np.abs(book.q) * vm)
         upnl_v = book.q * (vm - book.entry)
     cross_leg = bin_leg & book.cross
     a_leg = np.where(cross_leg, book.acc, -1)

@@ -28,7 +28,7 @@ from monitor.records import AccountSnapshot, LeverageTiers, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.margin import Brackets, bracket_problem, brackets
 from monitor.risk.reasons import Reason
-from monitor.risk.tiers import TierTable, tier_lookup_rates, tier_table
+from monitor.risk.tiers import TierTable, tier_mm_open, tier_table
 from monitor.risk.topup import bybit_topup_cross, bybit_topup_isolated, topup_cross, topup_isolated
 from monitor.store.state import Snapshot
 
@@ -74,22 +74,6 @@ def _brackets(t: LeverageTiers | None) -> Brackets | None:
         caps=np.array([b.cap for b in bs]),
         cums=np.array([b.cum for b in bs]),
     )
-
-
-def _mm_open(table: TierTable, row: IntArray, notional: FloatArray) -> FloatArray:
-    """notional·mmr − cum at the tier of `notional`, last tier open-ended (`margin.maintenance_margin`)."""
-    out = np.full(notional.shape, np.nan)
-    with quiet():
-        sel = np.flatnonzero((row >= 0) & np.isfinite(notional) & (notional >= 0))
-    if sel.size:
-        n = notional[sel]
-        _, bad, mmr, cum = tier_lookup_rates(table, row[sel], n)
-        with quiet():
-            mm = n * mmr - cum
-        if bad is not None:
-            mm[bad] = np.nan
-        out[sel] = mm
-    return out
 
 
 class _Cache:
@@ -214,7 +198,7 @@ def _build(
     row_a = f(row, dtype=np.intp)
     bybit_leg = on_bybit[acc_a] if ps else np.zeros(0, dtype=bool)
     with quiet():
-        mm = np.maximum(_mm_open(table, np.where(bybit_leg, row_a, -1), np.abs(q) * entry), 0.0)
+        mm = np.maximum(tier_mm_open(table, np.where(bybit_leg, row_a, -1), np.abs(q) * entry), 0.0)
     for j in np.flatnonzero(bybit_leg & (row_a >= 0)).tolist():
         if not good[row_a[j]]:  # a table `tier_table` leaves empty: priced from the brackets as they are
             mm[j] = bybit_mm(ps[j], bracket_rows[row_a[j]])

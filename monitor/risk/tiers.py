@@ -35,6 +35,7 @@ __all__ = [
     "table_tier",
     "tier_lookup",
     "tier_lookup_rates",
+    "tier_mm_open",
     "tier_table",
 ]
 
@@ -292,3 +293,23 @@ def tier_lookup_rates(
     mmr = table.flat_mmrs.take(f.at) if f.mmr is None else f.mmr
     cum = table.flat_cums.take(f.at) if f.cum is None else f.cum
     return f.at, f.bad, mmr, cum
+
+
+def tier_mm_open(table: TierTable, row: IntArray, notional: FloatArray) -> FloatArray:
+    """notional·mmr − cum at the tier of `notional`, the last tier open-ended (`margin.maintenance_margin`).
+
+    NaN where a position has no table row (−1), a NaN or negative notional, or no tier: the account
+    stage and the advice stage both price legs this way, so one function keeps them from drifting.
+    """
+    out = np.full(notional.shape, np.nan)
+    with quiet():
+        sel = np.flatnonzero((row >= 0) & np.isfinite(notional) & (notional >= 0))
+    if sel.size:
+        n = notional[sel]
+        _, bad, mmr, cum = tier_lookup_rates(table, row[sel], n)
+        with quiet():
+            mm = n * mmr - cum
+        if bad is not None:
+            mm[bad] = np.nan
+        out[sel] = mm
+    return out
