@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.clock import Clock
+from monitor.sim.archive import load_user_replay, user_paths
 from monitor.sim.funding import funding_rate, next_funding_ms
 from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.numfmt import q8
@@ -46,7 +47,7 @@ from monitor.sim.premium import (
     impact_premium,
     mark_price,
 )
-from monitor.sim.replay import PricePath, event_code, load_bars
+from monitor.sim.replay import EVENTS, PricePath, event_code, load_bars
 from monitor.sim.shocks import Shock, apply_shock
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
 from monitor.sim.universe import (
@@ -125,6 +126,7 @@ class _State:
     premium: float  # last / index − 1
     crash: bool
     ma_basis: float
+    mark: float = math.nan  # the user's own mark klines at this instant, when given
 
 
 class Market:
@@ -146,6 +148,14 @@ class Market:
         self._loop = loop_mode(loop)
         self._seed = seed
         self._event = event_code(replay)
+        # a folder of the user's archive files (archive.py): its symbols, each on its own path
+        self.user = load_user_replay(replay) if replay not in EVENTS else None
+        self._own = user_paths(self.user) if self.user is not None else None
+        if self._own is not None:
+            symbols = self._own.specs
+            if path is None:
+                path = self._own.perp[symbols[0].symbol]
+                epoch_ms = self._own.epoch_ms if epoch_ms is None else epoch_ms
         if path is None:
             bars = load_bars(replay)
             path = PricePath.from_bars(bars)
@@ -190,10 +200,12 @@ class Market:
         d = perp.duration_s
         step = max(5.0, d / _MAX_POINTS)
         self._every = max(1, round(_SAMPLE_S / step))
+        own = self._own
         self.series: dict[str, Series] = {
             s: build_series(
-                perp, spec.ratio.get(self._event, 1.0), PremiumParams.for_symbol(s, self._event),
-                self._seed + 7919 * (i + 1), step,
+                perp if own is None or s == self._base else own.perp[s],
+                spec.ratio.get(self._event, 1.0), PremiumParams.for_symbol(s, self._event),
+                self._seed + 7919 * (i + 1), step, own.index.get(s) if own is not None else None,
             )
             for i, (s, spec) in enumerate(self.specs.items())
             if s not in self._uidx
@@ -280,7 +292,11 @@ class Market:
             return float(a[i] + (a[i + 1] - a[i]) * f)
 
         ma = ser.basis_ma_back if back else ser.basis_ma_fwd
-        return _State(at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma))
+        given = self._own.mark.get(symbol) if self._own is not None else None
+        mark = given.price_at(t) if given is not None else math.nan
+        return _State(
+            at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma), mark
+        )
 
     def _generated(self, t: float, back: bool) -> tuple[_State, npt.NDArray[np.float64]]:
         """The base symbol's state at path time `t` and every generated contract's multiplier on it."""
@@ -321,6 +337,8 @@ class Market:
     def _mark(self, symbol: str, st: _State) -> float:
         if symbol in self.pinned:
             return self.pinned[symbol]
+        if not math.isnan(st.mark):
+            return q8(st.mark)
         k = self._uidx.get(symbol)
         if k is not None and self._ufund is not None:
             f = self._ufund
@@ -358,7 +376,7 @@ class Market:
         if symbol in self.pinned:
             return self.pinned[symbol]
         st = self._state(symbol, 0.0, False)
-        if symbol in self._uidx:
+        if symbol in self._uidx or not math.isnan(st.mark):
             return self._mark(symbol, st)
         spec = self.specs[symbol]
         avg, until = self.funding_paths[symbol].at(self.grid_x(0.0))

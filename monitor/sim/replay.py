@@ -39,12 +39,18 @@ class Bar:
 
 
 def event_code(replay: str) -> str:
-    """ "crash-2021-05-19" → "E2" (the key the per-event tables use)."""
-    return EVENTS[replay].split("_", 1)[0]
+    """ "crash-2021-05-19" → "E2" (the key the per-event tables use); a user's files → "user"."""
+    return EVENTS[replay].split("_", 1)[0] if replay in EVENTS else "user"
 
 
 def load_bars(replay: str) -> list[Bar]:
-    """The shipped bars of one event, oldest first."""
+    """The shipped bars of one event, oldest first; for a folder of archive files (archive.py),
+    the perpetual bars of its first symbol."""
+    if replay not in EVENTS:
+        from monitor.sim.archive import load_user_replay  # archive.py builds on this module
+
+        user = load_user_replay(replay)
+        return user.perp[user.symbols[0]]
     event = EVENTS[replay]
     text = files("monitor.sim.data").joinpath(_CSV).read_text(encoding="utf-8")
     return [

@@ -20,6 +20,7 @@ from monitor.clock import Clock
 from monitor.config import SimAccountConfig, SimulatorConfig
 from monitor.secret import Secret
 from monitor.sim.accounts import AccountEngine
+from monitor.sim.archive import funding_history
 from monitor.sim.auth import KeyRing
 from monitor.sim.bybit_venue import BybitVenue
 from monitor.sim.faults import Faults
@@ -101,11 +102,14 @@ class Simulator:
         history = [
             record
             for spec in self.market.specs.values()
-            for record in historical_rates(
-                spec.symbol,
-                self.market.event,
-                spec.funding_hours,
-                last_funding_ms(now_ms, spec.funding_hours),
+            for record in (
+                self._user_funding(spec.symbol, last_funding_ms(now_ms, spec.funding_hours))
+                or historical_rates(
+                    spec.symbol,
+                    self.market.event,
+                    spec.funding_hours,
+                    last_funding_ms(now_ms, spec.funding_hours),
+                )
             )
         ]
         self.funding = FundingHistory(history)
@@ -137,6 +141,13 @@ class Simulator:
         self._ports: tuple[int, int, int] = (0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
         self._weight = (0, 0)  # (minute, requests in it)
+
+    def _user_funding(self, symbol: str, end_ms: int) -> list[FundingRecord]:
+        """A user replay's own settled funding before its first minute, when its files have it."""
+        user = self.market.user
+        if user is None or symbol not in user.funding:
+            return []
+        return funding_history(user.funding[symbol], symbol, user.first_ms, end_ms)
 
     def _kline_books(self, now_ms: int) -> tuple[KlineBook, dict[str, KlineBook]]:
         """Candles (monitor/sim/klines.py): Binance's, and Bybit's per category (linear, spot)."""
