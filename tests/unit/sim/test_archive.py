@@ -151,3 +151,14 @@ def test_the_config_checks_the_replay_folder_at_start(tmp_path: Path) -> None:
     acct = {"name": "a", "api_key_env": "K", "api_secret_env": "S", "wallet_usdt": 1e4, "positions": [eth]}
     with pytest.raises(ConfigError, match="ETHUSDT is not in the replay"):
         parse_config({"simulator": {"enabled": True, "replay": str(good), "accounts": [acct]}}, {})
+
+
+def test_perpmon_sim_replay_refuses_a_bad_folder_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    rows = kline_lines(PERP)
+    bad = write(tmp_path / "BTCUSDT-1m-2024-01-01.csv", [*rows[:3], *rows[5:]])
+    assert main(["sim", "--replay", str(tmp_path)]) == 2
+    assert f"{bad}:4: gap: 1 minute(s) missing" in capsys.readouterr().err
