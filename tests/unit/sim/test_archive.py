@@ -161,4 +161,4 @@ def test_perpmon_sim_replay_refuses_a_bad_folder_with_the_line(
     rows = kline_lines(PERP)
     bad = write(tmp_path / "BTCUSDT-1m-2024-01-01.csv", [*rows[:3], *rows[5:]])
     assert main(["sim", "--replay", str(tmp_path)]) == 2
-    assert f"{bad}:4: gap: 1 minute(s) missing" in capsys.readouterr().err
+    assert f"{bad}:4: gap: 2 minute(s) missing after 2024-01-01 08:02 UTC" in capsys.readouterr().err
