@@ -156,6 +156,9 @@ class Market:
             if path is None:
                 path = self._own.perp[symbols[0].symbol]
                 epoch_ms = self._own.epoch_ms if epoch_ms is None else epoch_ms
+            else:  # a path of the caller's (synthetic): the first symbol on it, nothing of the files
+                symbols = symbols[:1]
+                self._own = replace(self._own, specs=symbols, perp={}, index={}, mark={})
         if path is None:
             bars = load_bars(replay)
             path = PricePath.from_bars(bars)

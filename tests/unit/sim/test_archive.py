@@ -162,3 +162,10 @@ def test_perpmon_sim_replay_refuses_a_bad_folder_with_the_line(
     bad = write(tmp_path / "BTCUSDT-1m-2024-01-01.csv", [*rows[:3], *rows[5:]])
     assert main(["sim", "--replay", str(tmp_path)]) == 2
     assert f"{bad}:4: gap: 2 minute(s) missing after 2024-01-01 08:02 UTC" in capsys.readouterr().err
+
+
+def test_a_synthetic_path_starts_from_the_users_first_price(tmp_path: Path) -> None:
+    cfg = fast_config(replay=str(_tree(tmp_path)), path="synthetic", synthetic_days=0.2, accounts=())
+    sim = Simulator(cfg, TEST_KEYS, ManualClock())
+    assert set(sim.market.specs) == {"BTCUSDT"}
+    assert sim.market.perp_path.prices[0] == pytest.approx(PERP[0])
