@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         default="crash-2021-05-19",
         help="crash-2021-05-19 (default), crash-2020-03-12, crash-2024-08-05, synthetic, shock",
     )
+    sim.add_argument(
+        "--replay",
+        metavar="DIR",
+        help="replay your own history: a folder of Binance public-data-archive files (1-minute "
+        "perpetual klines, and spot/index/mark klines and funding CSVs where you have them)",
+    )
     sim.add_argument("--speed", type=float, default=60.0, help="replay seconds per wall second")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     sim.add_argument("--seed", type=int, default=7)
@@ -82,6 +88,14 @@ def _run_sim(args: argparse.Namespace) -> int:
     except ValueError:
         print("perpmon: sim --universe takes N,P,A (three integers)", file=sys.stderr)
         return EXIT_CONFIG
+    if args.replay:
+        from monitor.sim.archive import ArchiveError, load_user_replay, user_paths
+
+        try:
+            user_paths(load_user_replay(args.replay))
+        except ArchiveError as e:
+            print(f"perpmon: sim --replay: {e}", file=sys.stderr)
+            return EXIT_CONFIG
     return asyncio.run(
         run_standalone(
             args.scenario,
@@ -92,6 +106,7 @@ def _run_sim(args: argparse.Namespace) -> int:
             spot_port=args.spot_port,
             admin_port=args.admin_port,
             universe=(n, p, a),
+            replay=args.replay,
         )
     )
 

@@ -131,7 +131,9 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     spot_port: Port = 0  # api + stream (spot is another host at the real venue)
     bybit_port: Port = 0  # Bybit v5 REST (/v5/...) and WebSocket (/v5/public/..., /v5/private) on one port
     tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
-    replay: Literal["crash-2021-05-19", "crash-2020-03-12", "crash-2024-08-05"] = "crash-2021-05-19"
+    # a built-in window (crash-2021-05-19 | crash-2020-03-12 | crash-2024-08-05), or a folder of
+    # Binance public-data-archive files to replay (monitor/sim/archive.py), checked at start
+    replay: str = "crash-2021-05-19"
     # "synthetic": a seeded GARCH-t path with jumps from the replay's first price (monitor/sim/synthetic.py)
     path: Literal["replay", "synthetic"] = "replay"
     synthetic_days: PositiveFloat = 30.0  # length of a synthetic path (it loops like a replay)
@@ -578,6 +580,27 @@ def _check_references(cfg: Config) -> None:
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
     _check_universe(cfg)
+    _check_replay(cfg.simulator)
+
+
+def _check_replay(sim: SimulatorConfig) -> None:
+    """A replay folder is read and checked with the config: a bad file stops start-up with its line."""
+    from monitor.sim.archive import ArchiveError, load_user_replay, user_paths
+    from monitor.sim.replay import EVENTS
+
+    if not sim.enabled or sim.replay in EVENTS:
+        return
+    try:
+        symbols = [s.symbol for s in user_paths(load_user_replay(sim.replay)).specs]
+    except ArchiveError as e:
+        raise ConfigError("simulator.replay", str(e)) from None
+    for i, a in enumerate(sim.accounts):
+        for j, p in enumerate(a.positions):
+            if p.symbol not in symbols:
+                raise ConfigError(
+                    f"simulator.accounts[{i}].positions[{j}].symbol",
+                    f"{p.symbol} is not in the replay (its files hold {', '.join(symbols)})",
+                )
 
 
 def _check_universe(cfg: Config) -> None:

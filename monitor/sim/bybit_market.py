@@ -9,9 +9,12 @@ own impact bid/ask against the index; its mark is the rule Bybit publishes for U
 median(index × (1 + funding rate × time left / interval), index + 5-minute average mid basis,
 last), with its own funding; funding is Bybit's formula on its own interval
 (`F = [P̄ + clamp(I − P̄, ±0.05 %)] × N/8`, capped at ±fundingCap) where P̄ weighs minute i of the
-interval by i, averaged in replay time like the Binance side (market.py). Bybit's spot book sits
-within a bp or so of the index (its own small OU). Prices published are quantized to 8 decimals;
-books to the tick.
+interval by i: the estimate of the replayed moment on the replayed day's clock, like the Binance
+side (`funding_path.py`). The premium it averages is Bybit's at its mean spread: the spread's
+noise (a few bps, half-life 20 min) averages out over an interval, and leaving it out keeps the
+estimate a function of the replayed moment, so a bounce shows the day's estimates again. Bybit's
+spot book sits within a bp or so of the index (its own small OU). Prices published are quantized
+to 8 decimals; books to the tick.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from dataclasses import dataclass, replace
 from monitor.clock import Clock
 from monitor.sim.basis import BasisProcess
 from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, BybitSpec
-from monitor.sim.funding import PremiumAverage, next_funding_ms
+from monitor.sim.funding import next_funding_ms
+from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.market import Market
 from monitor.sim.numfmt import q8
-from monitor.sim.premium import PremiumParams, impact_premium, mark_price
+from monitor.sim.premium import PremiumParams, Series, mark_price
 
 __all__ = ["SPREAD_HALF_LIFE_S", "BybitMarket", "BybitQuote", "bybit_funding_rate"]
 
@@ -104,15 +108,12 @@ class BybitMarket:
         self._spot = {
             s: _ou(seed + 201 + i, 0.0, _SPOT_SD_BPS, _SPOT_HALF_LIFE_S) for i, s in enumerate(self.specs)
         }
-        self._premium = {s: PremiumAverage(linear=True) for s in self.specs}
-        self._epoch_s = base.epoch_s
         self._elapsed = base.elapsed_s
-        self._interval_start = {s: self._interval_of(s, self._elapsed) for s in self.specs}
-        for s, spec in self.specs.items():  # the part of the interval before start-up, at the calm level
-            level = PremiumParams.for_symbol(s, base.event).level + spec.spread_mu_bps / 1e4
-            self._premium[s].add(level, self._epoch_s + self._elapsed - self._interval_start[s])
-        self._rate = {s: self._estimate(s) for s in self.specs}
+        self._paths: dict[str, tuple[Series, RunningAverage]] = {}
         self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self.specs}
+        self._rate: dict[str, float] = {}
+        self._until: dict[str, float] = {}
+        self._set_funding(self._elapsed, self._elapsed)
         now_ms = self._now_ms()
         self._next_funding = {
             s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()
@@ -126,12 +127,38 @@ class BybitMarket:
     def _interval_s(self, symbol: str) -> float:
         return self.specs[symbol].funding_hours * 3600.0
 
-    def _interval_of(self, symbol: str, elapsed: float) -> float:
-        h = self._interval_s(symbol)
-        return math.floor((self._epoch_s + elapsed) / h) * h
+    def funding_path(self, symbol: str) -> RunningAverage:
+        """Bybit's running premium average along the base's path (rebuilt when a shock rewrites it)."""
+        ser = self.base.series[symbol]
+        kept = self._paths.get(symbol)
+        if kept is not None and kept[0] is ser:
+            return kept[1]
+        spec = self.specs[symbol]
+        spread = spec.spread_mu_bps / 1e4
+        fp = running_average(
+            self.base.epoch_s + (ser.t - ser.t[0]),
+            impact_premium_series(ser.last * (1 + spread), ser.index, ser.crash),
+            self._interval_s(symbol),
+            PremiumParams.for_symbol(symbol, self.base.event).level + spread,
+            linear=True,
+        )
+        self._paths[symbol] = (ser, fp)
+        return fp
 
-    def _estimate(self, symbol: str) -> float:
-        return bybit_funding_rate(self._premium[symbol].value, self.specs[symbol])
+    def _set_funding(self, e0: float, e1: float) -> None:
+        """The running rate at replay time e1; settlements of the replayed day passed going forwards."""
+        t0, back0 = self.base.position(e0)
+        t1, back1 = self.base.position(e1)
+        x = self.base.grid_x(t1)
+        epoch = self.base.epoch_s
+        for s, spec in self.specs.items():
+            fp = self.funding_path(s)
+            avg, self._until[s] = fp.at(x)
+            self._rate[s] = bybit_funding_rate(avg, spec)
+            if not back0 and not back1 and t1 > t0:
+                kept = self.replay_settlements[s]
+                kept += [(b, bybit_funding_rate(p, spec)) for b, p in fp.crossed(epoch + t0, epoch + t1)]
+                del kept[:-2_000]
 
     def _prices(self, symbol: str, elapsed: float) -> tuple[float, float, float, bool]:
         """(mark, index, last, crash) at replay time `elapsed`, from the Binance side's state."""
@@ -143,8 +170,7 @@ class BybitMarket:
             last_b, index, ma = self.base.pinned[symbol], index * scale, ma * scale
         last = last_b * k
         h = self._interval_s(symbol)
-        until = self._interval_start[symbol] + h - (self._epoch_s + elapsed)
-        mark = mark_price(index, self._rate[symbol], until, h, ma + last - last_b, last)
+        mark = mark_price(index, self._rate[symbol], self._until[symbol], h, ma + last - last_b, last)
         return round(mark, spec.price_scale), index, last, crash
 
     def mark_of(self, symbol: str, binance_mark: float) -> float:
@@ -161,25 +187,6 @@ class BybitMarket:
         """Bybit's marks now, for the symbols of a Binance mark sample."""
         return {s: self.mark_of(s, m) for s, m in binance_marks.items() if s in self.specs}
 
-    def _accrue(self, symbol: str, e0: float, e1: float) -> None:
-        """Average Bybit's premium index over replay time (e0, e1], settling at each boundary."""
-        _mark, index, last, crash = self._prices(symbol, e1)
-        pi = impact_premium(last, index, crash)
-        h = self._interval_s(symbol)
-        while True:
-            boundary = self._interval_start[symbol] + h - self._epoch_s
-            if e1 < boundary:
-                break
-            self._premium[symbol].add(pi, boundary - e0)
-            kept = self.replay_settlements[symbol]
-            kept.append((self._epoch_s + boundary, self._estimate(symbol)))
-            del kept[:-2_000]
-            self._premium[symbol].reset()
-            self._interval_start[symbol] += h
-            e0 = boundary
-        self._premium[symbol].add(pi, e1 - e0)
-        self._rate[symbol] = self._estimate(symbol)
-
     def advance(self, binance_samples: list[dict[str, float]]) -> list[dict[str, float]]:
         """Call after `base.advance()`: walk the same replay times, publish, return Bybit's mark samples."""
         out: list[dict[str, float]] = []
@@ -188,8 +195,7 @@ class BybitMarket:
                 if e > self._elapsed:
                     for process in (*self.spreads.values(), *self._spot.values()):
                         process.step(e - self._elapsed)
-                    for s in self.specs:
-                        self._accrue(s, self._elapsed, e)
+                    self._set_funding(self._elapsed, e)
                     self._elapsed = e
                 out.append({s: self._prices(s, e)[0] for s in self.specs})
             out = out[:-1]

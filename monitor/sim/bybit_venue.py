@@ -132,9 +132,13 @@ class BybitVenue:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        now_ns = self.now_ms() * 1_000_000
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            refused = self.faults.handshake_refusal(now_ns)
+            if refused is not None:  # the venue's IP limits cover connection attempts too
+                return web.Response(status=403 if refused == 418 else refused, text="Too many requests")
             return await handler(request)
-        fault = self.faults.take_rest_fault()
+        fault = self.faults.take_rest_fault(now_ns)
         try:
             if fault is not None:
                 raise _as_bybit(fault)

@@ -27,6 +27,8 @@ class Faults:
         self._rate_429 = 0
         self._rate_418 = 0
         self._retry_after_s = 0
+        self._window_ns: tuple[int, int] | None = None  # (status, until): a 429's Retry-After or a 418's ban
+        self.bans = 0  # 418s served: each one a client that came back inside a Retry-After
         self._corrupt: list[Corruption] = []
         self.delay_s = 0.0  # market and user frames are held this long (injected clock) before sending
         self._on_disconnect: list[Callable[[], None]] = []
@@ -80,7 +82,11 @@ class Faults:
         self._rest_5xx_status = status
 
     def rate_limit(self, calls_429: int = 1, calls_418: int = 1, retry_after_s: int = 2) -> None:
-        """The next requests get 429 (-1003), then 418 (IP ban), each with Retry-After."""
+        """The next requests get 429 (-1003), each with Retry-After; a client that comes back before
+        the Retry-After has passed then gets 418 (IP ban), as the venue bans only clients that ignore
+        its 429s. One that waits is served: its armed 418s are dropped. A 418 scripted without a 429
+        before it is served as scripted. While a 429's Retry-After or a ban runs, WebSocket
+        handshakes are refused with the same status (`handshake_refusal`)."""
         self._rate_429 = calls_429
         self._rate_418 = calls_418
         self._retry_after_s = retry_after_s
@@ -106,18 +112,31 @@ class Faults:
             return True
         return False
 
-    def take_rest_fault(self) -> VenueError | None:
+    def handshake_refusal(self, now_ns: int) -> int | None:
+        """The status a WebSocket handshake gets now: 429 inside a Retry-After, 418 inside a ban."""
+        if self._window_ns is not None and now_ns < self._window_ns[1]:
+            return self._window_ns[0]
+        return None
+
+    def take_rest_fault(self, now_ns: int = 0) -> VenueError | None:
         retry = {"Retry-After": str(self._retry_after_s)}
+        until = now_ns + self._retry_after_s * 1_000_000_000
         if self._rate_429 > 0:
             self._rate_429 -= 1
+            self._window_ns = (429, until)
             msg = (
                 "Too many requests; current limit is 2400 requests per minute. Please use the websocket"
                 " for live updates to avoid polling the API."
             )
             return VenueError(429, -1003, msg, retry)
         if self._rate_418 > 0:
-            self._rate_418 -= 1
-            return VenueError(418, -1003, "Way too many requests; IP banned until further notice.", retry)
+            if self._window_ns is not None and now_ns >= self._window_ns[1]:
+                self._rate_418 = 0  # it waited the Retry-After out: no ban earned
+            else:
+                self._rate_418 -= 1
+                self.bans += 1
+                self._window_ns = (418, until)
+                return VenueError(418, -1003, "Way too many requests; IP banned until further notice.", retry)
         if self._rest_5xx > 0:
             self._rest_5xx -= 1
             return VenueError(self._rest_5xx_status, 0, "Service Unavailable", plain=True)

@@ -11,12 +11,14 @@ Replay time moves `speed` times faster than the clock's monotonic time and stops
 every timestamp published is the clock's wall time. `loop` says what happens at the path's end:
 "bounce" (default; `true`) plays it backwards to the start and forwards again, so prices never
 jump; "restart" starts over (one jump per pass: the old behaviour); "stop" (`false`) holds the
-last prices. The running funding rate averages the premium over the symbol's interval in *replay*
-time, on a grid anchored at the replayed event's real clock (so a replay of 2021-05-19 10:03 is
-in the 08:00–16:00 interval, whose first two hours are taken at the calm level): a replay at 60×
-then shows the funding of as much market as the real interval held, instead of sixty times
-more. Wall-clock settlements (`due_settlements`) pay that running rate; the replay-time
-settlements are kept in `replay_settlements` (tests compare them with the real ones).
+last prices. The running funding rate is the one the venue showed at the replayed moment
+(`funding_path.py`): the premium index averaged from the start of the symbol's interval on the
+replayed event's real clock (a replay of 2021-05-19 10:03 is in the 08:00–16:00 interval, whose
+first two hours are taken at the calm level) to that moment. A bounce playing the crash backwards
+shows the same estimates again, never a fiction of two crashes in one interval. Wall-clock
+settlements (`due_settlements`) pay the running rate of their moment; the settlements the
+replayed day itself made, as the path plays forwards over them, are kept in `replay_settlements`
+(tests compare them with the real ones).
 
 `advance()` returns a mark sample for each grid point (15 replay seconds) the step passed over,
 then the final one, so the account engine sees the mark's path even when one tick spans minutes.
@@ -34,7 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.clock import Clock
-from monitor.sim.funding import PremiumAverage, funding_rate, next_funding_ms
+from monitor.sim.archive import load_user_replay, user_paths
+from monitor.sim.funding import funding_rate, next_funding_ms
+from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.numfmt import q8
 from monitor.sim.premium import (
     PremiumParams,
@@ -43,14 +47,13 @@ from monitor.sim.premium import (
     impact_premium,
     mark_price,
 )
-from monitor.sim.replay import PricePath, event_code, load_bars
+from monitor.sim.replay import EVENTS, PricePath, event_code, load_bars
 from monitor.sim.shocks import Shock, apply_shock
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
 from monitor.sim.universe import (
     Universe,
     UniverseFunding,
     generate_universe,
-    impact_premiums,
     mark_prices,
 )
 
@@ -123,6 +126,7 @@ class _State:
     premium: float  # last / index − 1
     crash: bool
     ma_basis: float
+    mark: float = math.nan  # the user's own mark klines at this instant, when given
 
 
 class Market:
@@ -144,6 +148,17 @@ class Market:
         self._loop = loop_mode(loop)
         self._seed = seed
         self._event = event_code(replay)
+        # a folder of the user's archive files (archive.py): its symbols, each on its own path
+        self.user = load_user_replay(replay) if replay not in EVENTS else None
+        self._own = user_paths(self.user) if self.user is not None else None
+        if self._own is not None:
+            symbols = self._own.specs
+            if path is None:
+                path = self._own.perp[symbols[0].symbol]
+                epoch_ms = self._own.epoch_ms if epoch_ms is None else epoch_ms
+            else:  # a path of the caller's (synthetic): the first symbol on it, nothing of the files
+                symbols = symbols[:1]
+                self._own = replace(self._own, specs=symbols, perp={}, index={}, mark={})
         if path is None:
             bars = load_bars(replay)
             path = PricePath.from_bars(bars)
@@ -161,26 +176,19 @@ class Market:
         self._uidx = self.universe.index if self.universe is not None else {}
         self._mult_at: tuple[float, bool, _State, npt.NDArray[np.float64]] | None = None
         self._rng = np.random.default_rng(seed + 1)
+        self._ufund = UniverseFunding(self.universe.specs) if self.universe is not None else None
         self._build(path)
         self.elapsed_s = 0.0  # replay seconds played since start-up (monotonic across loops)
         self.replay_s = 0.0  # where on the path that is
-        self._premium = {s: PremiumAverage() for s in self._listed}
-        self._interval_start = {s: self._interval_of(s, 0.0) for s in self._listed}
-        for s in self._listed:
-            self._lead_in(s)
-        self._rate = {s: self._estimate(s) for s in self._listed}
-        self._ufund = (
-            UniverseFunding(
-                self.universe.specs, self._epoch_s, 0.0, PremiumParams.for_symbol("", self._event).level
-            )
-            if self.universe is not None
-            else None
-        )
+        self._back = False
+        self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self._listed}
+        self._rate: dict[str, float] = {}
+        self._until: dict[str, float] = {}
+        self._set_funding(0.0, False)
         now_ms = self._now_ms()
         self._next_funding = {
             s: next_funding_ms(now_ms, spec.funding_hours) for s, spec in self.specs.items()
         }
-        self.replay_settlements: dict[str, list[tuple[float, float]]] = {s: [] for s in self._listed}
         self.sample_elapsed: list[float] = []  # replay times of the last advance()'s samples
         self._last_mono = clock.monotonic_ns()
         self._update_id = 0
@@ -195,10 +203,12 @@ class Market:
         d = perp.duration_s
         step = max(5.0, d / _MAX_POINTS)
         self._every = max(1, round(_SAMPLE_S / step))
+        own = self._own
         self.series: dict[str, Series] = {
             s: build_series(
-                perp, spec.ratio.get(self._event, 1.0), PremiumParams.for_symbol(s, self._event),
-                self._seed + 7919 * (i + 1), step,
+                perp if own is None or s == self._base else own.perp[s],
+                spec.ratio.get(self._event, 1.0), PremiumParams.for_symbol(s, self._event),
+                self._seed + 7919 * (i + 1), step, own.index.get(s) if own is not None else None,
             )
             for i, (s, spec) in enumerate(self.specs.items())
             if s not in self._uidx
@@ -206,6 +216,33 @@ class Market:
         self._mult_at = None
         self.duration_s = float(self.series[next(iter(self.specs))].t[-1] - perp.times[0])
         self.path = self._mark_path()
+        self.funding_paths = {s: self._running(s, s, self.specs[s].funding_hours) for s in self._listed}
+        self._ufund_paths = (
+            {h: self._running(self._base, "", int(h // 3600)) for h in self._ufund.intervals.tolist()}
+            if self._ufund is not None
+            else {}
+        )
+
+    def _running(self, series: str, params: str, hours: int) -> RunningAverage:
+        """The venue's running premium average along `series`'s path on an `hours` interval, the
+        part of the first interval before the replay at the calm level of `params`'s symbol."""
+        ser = self.series[series]
+        return running_average(
+            self._epoch_s + (ser.t - ser.t[0]),
+            impact_premium_series(ser.last, ser.index, ser.crash),
+            hours * 3600.0,
+            PremiumParams.for_symbol(params, self._event).level,
+            linear=False,
+        )
+
+    def grid_x(self, t: float) -> float:
+        """Path time `t` as a fractional index into the series grid."""
+        ser = self.series[self._base]
+        return (t - float(ser.t[0])) / ser.step
+
+    def position(self, elapsed: float) -> tuple[float, bool]:
+        """(path time, playing backwards) for replay time `elapsed` under the loop mode."""
+        return self._position(elapsed)
 
     def _mark_path(self) -> PricePath:
         """BTCUSDT's (ratio 1) mark over one loop period, Price 1 taken at the interest rate: the past
@@ -258,7 +295,11 @@ class Market:
             return float(a[i] + (a[i + 1] - a[i]) * f)
 
         ma = ser.basis_ma_back if back else ser.basis_ma_fwd
-        return _State(at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma))
+        given = self._own.mark.get(symbol) if self._own is not None else None
+        mark = given.price_at(t) if given is not None else math.nan
+        return _State(
+            at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma), mark
+        )
 
     def _generated(self, t: float, back: bool) -> tuple[_State, npt.NDArray[np.float64]]:
         """The base symbol's state at path time `t` and every generated contract's multiplier on it."""
@@ -274,59 +315,41 @@ class Market:
         base, m = self._generated(t, back)
         f = self._ufund
         assert f is not None
-        return mark_prices(
-            base.index * m, f.rate, f.until_s(self.elapsed_s), f.h, base.ma_basis * m, base.last * m
-        )
+        return mark_prices(base.index * m, f.rate, f.until, f.h, base.ma_basis * m, base.last * m)
 
-    # --- funding in replay time ----------------------------------------------------------------
-    def _interval_s(self, symbol: str) -> float:
-        return self.specs[symbol].funding_hours * 3600.0
-
-    def _interval_of(self, symbol: str, elapsed: float) -> float:
-        """Start (on the event's clock, seconds) of the funding interval holding replay time `elapsed`."""
-        h = self._interval_s(symbol)
-        return math.floor((self._epoch_s + elapsed) / h) * h
-
-    def _lead_in(self, symbol: str) -> None:
-        """The part of the first interval before the replay starts, at the calm level."""
-        level = PremiumParams.for_symbol(symbol, self._event).level  # fitted as a premium index
-        self._premium[symbol].add(level, self._epoch_s + self.elapsed_s - self._interval_start[symbol])
-
-    def _estimate(self, symbol: str) -> float:
-        spec = self.specs[symbol]
-        return funding_rate(
-            self._premium[symbol].value, spec.interest_rate, spec.funding_cap, spec.funding_hours
-        )
-
-    def _accrue(self, symbol: str, premium_index: float, e0: float, e1: float) -> None:
-        """Average the premium index over replay time (e0, e1], settling at each interval boundary."""
-        h = self._interval_s(symbol)
-        while True:
-            boundary = self._interval_start[symbol] + h - self._epoch_s  # as replay time
-            if e1 < boundary:
-                break
-            self._premium[symbol].add(premium_index, boundary - e0)
-            rate = self._estimate(symbol)
-            kept = self.replay_settlements[symbol]
-            kept.append((self._epoch_s + boundary, rate))
-            del kept[:-_KEEP_SETTLEMENTS]
-            self._premium[symbol].reset()
-            self._interval_start[symbol] += h
-            e0 = boundary
-        self._premium[symbol].add(premium_index, e1 - e0)
-        self._rate[symbol] = self._estimate(symbol)
+    # --- funding: the estimate of the replayed moment (funding_path.py) ---------------------------
+    def _set_funding(self, t: float, back: bool) -> None:
+        """Every symbol's running rate and time to settlement at path time `t`; a forward move past
+        an interval boundary on the replayed day's clock records that settlement."""
+        x = self.grid_x(t)
+        t0, back0 = self.replay_s, self._back
+        for s in self._listed:
+            spec = self.specs[s]
+            fp = self.funding_paths[s]
+            avg, self._until[s] = fp.at(x)
+            self._rate[s] = funding_rate(avg, spec.interest_rate, spec.funding_cap, spec.funding_hours)
+            if not back and not back0 and t > t0:
+                kept = self.replay_settlements[s]
+                for boundary, p in fp.crossed(self._epoch_s + t0, self._epoch_s + t):
+                    rate = funding_rate(p, spec.interest_rate, spec.funding_cap, spec.funding_hours)
+                    kept.append((boundary, rate))
+                del kept[:-_KEEP_SETTLEMENTS]
+        if self._ufund is not None:
+            self._ufund.set({h: fp.at(x) for h, fp in self._ufund_paths.items()})
 
     def _mark(self, symbol: str, st: _State) -> float:
         if symbol in self.pinned:
             return self.pinned[symbol]
+        if not math.isnan(st.mark):
+            return q8(st.mark)
         k = self._uidx.get(symbol)
         if k is not None and self._ufund is not None:
             f = self._ufund
-            until = float(f.until_s(self.elapsed_s)[k])
-            return q8(mark_price(st.index, float(f.rate[k]), until, float(f.h[k]), st.ma_basis, st.last))
-        h = self._interval_s(symbol)
-        until = self._interval_start[symbol] + h - (self._epoch_s + self.elapsed_s)
-        return q8(mark_price(st.index, self._rate[symbol], until, h, st.ma_basis, st.last))
+            return q8(
+                mark_price(st.index, float(f.rate[k]), float(f.until[k]), float(f.h[k]), st.ma_basis, st.last)
+            )
+        h = self.specs[symbol].funding_hours * 3600.0
+        return q8(mark_price(st.index, self._rate[symbol], self._until[symbol], h, st.ma_basis, st.last))
 
     # --- the public surface ---------------------------------------------------------------------
     @property
@@ -356,11 +379,12 @@ class Market:
         if symbol in self.pinned:
             return self.pinned[symbol]
         st = self._state(symbol, 0.0, False)
-        if symbol in self._uidx:
+        if symbol in self._uidx or not math.isnan(st.mark):
             return self._mark(symbol, st)
-        h = self._interval_s(symbol)
-        until = self._interval_start[symbol] + h - self._epoch_s
-        return q8(mark_price(st.index, self._rate[symbol], until, h, st.ma_basis, st.last))
+        spec = self.specs[symbol]
+        avg, until = self.funding_paths[symbol].at(self.grid_x(0.0))
+        rate = funding_rate(avg, spec.interest_rate, spec.funding_cap, spec.funding_hours)
+        return q8(mark_price(st.index, rate, until, spec.funding_hours * 3600.0, st.ma_basis, st.last))
 
     def marks(self) -> dict[str, float]:
         return {s: q.mark for s, q in self.quotes.items()}
@@ -375,7 +399,8 @@ class Market:
     def seek(self, replay_s: float) -> None:
         """Jump the path to `replay_s` (tests use it to start inside a crash); funding carries on."""
         self.elapsed_s = min(max(0.0, replay_s), self.duration_s)
-        self.replay_s = self.elapsed_s
+        self.replay_s, self._back = self.elapsed_s, False
+        self._set_funding(self.replay_s, False)
         self._publish()
 
     def advance(self) -> list[dict[str, float]]:
@@ -406,15 +431,10 @@ class Market:
         return samples
 
     def _step_to(self, e0: float, e1: float) -> None:
-        """Accrue funding over (e0, e1] at the premium index of e1, and stand at e1."""
+        """Stand at replay time e1 (from e0): the funding estimate of that moment of the replayed day."""
         t, back = self._position(e1)
-        for s in self._listed:
-            st = self._state(s, t, back)
-            self._accrue(s, impact_premium(st.last, st.index, st.crash), e0, e1)
-        if self._ufund is not None:
-            base, m = self._generated(t, back)
-            self._ufund.accrue(impact_premiums(base.last * m, base.index * m, base.crash), e0, e1)
-        self.elapsed_s, self.replay_s = e1, t
+        self._set_funding(t, back)
+        self.elapsed_s, self.replay_s, self._back = e1, t, back
 
     def marks_now(self) -> dict[str, float]:
         """Every symbol's mark at the current replay time (not yet published)."""

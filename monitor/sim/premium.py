@@ -123,8 +123,16 @@ def _moving_mean(x: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.float64]:
     return out
 
 
-def build_series(path: PricePath, ratio: float, params: PremiumParams, seed: int, step_s: float) -> Series:
-    """The symbol's last, index and premium on a `step_s` grid over `path` (scaled by `ratio`)."""
+def build_series(
+    path: PricePath,
+    ratio: float,
+    params: PremiumParams,
+    seed: int,
+    step_s: float,
+    index_path: PricePath | None = None,
+) -> Series:
+    """The symbol's last, index and premium on a `step_s` grid over `path` (scaled by `ratio`);
+    with `index_path` (a user's spot or index klines) the index is that, not simulated."""
     n = int(path.duration_s // step_s) + 1
     t = path.times[0] + np.arange(n) * step_s
     last = np.interp(t, path.times, path.prices) * ratio
@@ -155,6 +163,9 @@ def build_series(path: PricePath, ratio: float, params: PremiumParams, seed: int
     raw_level = params.level + math.copysign(IMPACT_CALM, params.level)
     premium = np.maximum(raw_level + calm + fast + stress + weight * noise, -0.5)
     index = last / (1 + premium)
+    if index_path is not None:
+        index = np.interp(t, index_path.times, index_path.prices) * ratio
+        premium = last / index - 1
     k = max(1, round(MARK_MA_S / step_s))
     basis = last - index
     fwd = _moving_mean(basis, k)

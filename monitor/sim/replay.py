@@ -7,10 +7,9 @@ here is *replay* seconds from the first bar; the market compresses it with `spee
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +24,6 @@ EVENTS: dict[str, str] = {
 _BAR_S = 60.0
 # offsets of the four vertices inside a bar; the last 5 s drift from close to the next open
 _OFFSETS = (0.0, 20.0, 40.0, 55.0)
-_CSV = "binance_um_BTCUSDT_perp_1m_crash_windows.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +37,19 @@ class Bar:
 
 
 def event_code(replay: str) -> str:
-    """ "crash-2021-05-19" → "E2" (the key the per-event tables use)."""
-    return EVENTS[replay].split("_", 1)[0]
+    """ "crash-2021-05-19" → "E2" (the key the per-event tables use); a user's files → "user"."""
+    return EVENTS[replay].split("_", 1)[0] if replay in EVENTS else "user"
 
 
 def load_bars(replay: str) -> list[Bar]:
-    """The shipped bars of one event, oldest first."""
-    event = EVENTS[replay]
-    text = files("monitor.sim.data").joinpath(_CSV).read_text(encoding="utf-8")
-    return [
-        Bar(
-            int(r["open_time_ms"]),
-            float(r["open"]),
-            float(r["high"]),
-            float(r["low"]),
-            float(r["close"]),
-            float(r["volume_btc"]),
-        )
-        for r in csv.DictReader(io.StringIO(text))
-        if r["event"] == event
-    ]
+    """The perpetual bars a replay plays, oldest first: a built-in window's (shipped as archive
+    files under data/<window>/) or, for a folder of the user's archive files, its first symbol's.
+    Both go through the one reader and its checks (archive.py)."""
+    from monitor.sim.archive import load_user_replay  # archive.py builds on this module
+
+    folder = Path(str(files("monitor.sim.data").joinpath(replay))) if replay in EVENTS else Path(replay)
+    user = load_user_replay(folder)
+    return user.perp[user.symbols[0]]
 
 
 class PricePath:

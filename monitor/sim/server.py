@@ -20,6 +20,7 @@ from monitor.clock import Clock
 from monitor.config import SimAccountConfig, SimulatorConfig
 from monitor.secret import Secret
 from monitor.sim.accounts import AccountEngine
+from monitor.sim.archive import funding_history
 from monitor.sim.auth import KeyRing
 from monitor.sim.bybit_venue import BybitVenue
 from monitor.sim.faults import Faults
@@ -101,11 +102,14 @@ class Simulator:
         history = [
             record
             for spec in self.market.specs.values()
-            for record in historical_rates(
-                spec.symbol,
-                self.market.event,
-                spec.funding_hours,
-                last_funding_ms(now_ms, spec.funding_hours),
+            for record in (
+                self._user_funding(spec.symbol, last_funding_ms(now_ms, spec.funding_hours))
+                or historical_rates(
+                    spec.symbol,
+                    self.market.event,
+                    spec.funding_hours,
+                    last_funding_ms(now_ms, spec.funding_hours),
+                )
             )
         ]
         self.funding = FundingHistory(history)
@@ -136,7 +140,14 @@ class Simulator:
         self._runners: list[web.AppRunner] = []
         self._ports: tuple[int, int, int] = (0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
-        self._weight = (0, 0)  # (minute, requests in it)
+        self._weight: dict[int, tuple[int, int]] = {}  # per host port: (minute, requests in it)
+
+    def _user_funding(self, symbol: str, end_ms: int) -> list[FundingRecord]:
+        """A user replay's own settled funding before its first minute, when its files have it."""
+        user = self.market.user
+        if user is None or symbol not in user.funding:
+            return []
+        return funding_history(user.funding[symbol], symbol, user.first_ms, end_ms)
 
     def _kline_books(self, now_ms: int) -> tuple[KlineBook, dict[str, KlineBook]]:
         """Candles (monitor/sim/klines.py): Binance's, and Bybit's per category (linear, spot)."""
@@ -261,18 +272,25 @@ class Simulator:
     # --- http plumbing -----------------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        now_ns = self._clock.now_ns()
         if request.headers.get("Upgrade", "").lower() == "websocket":
+            refused = self.faults.handshake_refusal(now_ns)
+            if refused is not None:  # the venue's IP limits cover connection attempts too
+                return web.Response(status=refused, text="Too many requests")
             return await handler(request)
-        fault = self.faults.take_rest_fault()
+        fault = self.faults.take_rest_fault(now_ns)
         try:
             if fault is not None:
                 raise fault
             response = await handler(request)
         except VenueError as err:
             response = error_response(err)
-        minute = self._clock.now_ns() // 60_000_000_000
-        used = self._weight[1] + 1 if self._weight[0] == minute else 1
-        self._weight = (minute, used)
+        # one weight counter per host, as the venue keeps them (fapi and api are separate limits)
+        host = request.url.port or 0
+        minute = now_ns // 60_000_000_000
+        was_minute, was_used = self._weight.get(host, (minute, 0))
+        used = was_used + 1 if was_minute == minute else 1
+        self._weight[host] = (minute, used)
         response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
         return response
 

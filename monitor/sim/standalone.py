@@ -109,12 +109,14 @@ async def run_standalone(
     admin_port: int = 0,
     tick_s: float = 1.0,
     universe: tuple[int, int, int] = (0, 0, 0),
+    replay: str | None = None,
 ) -> int:
     chosen = SCENARIOS[scenario]
     n, p, a = universe
     cfg = bybit_config(
         **{
             **chosen.overrides,
+            **({"replay": replay} if replay else {}),
             "tick_s": tick_s,
             "speed": speed,
             "seed": seed,

@@ -306,58 +306,29 @@ def brackets_with(universe: Universe | None) -> Mapping[str, tuple[Bracket, ...]
 
 
 class UniverseFunding:
-    """The running funding rate of every generated contract as arrays: `market.py`'s per-symbol
-    accrual (`PremiumAverage` + `funding_rate` on the contract's interval, in replay time), one
-    numpy step for all of them. Replay-time settlements are not kept for generated contracts."""
+    """The running funding rate of every generated contract as arrays. Their premium index is the
+    base symbol's (a price ratio: the multiplier cancels), so the running averages of
+    `funding_path.py` are computed once per interval length on the base series and each contract
+    takes its own interval's, interest, clamp and cap (`funding.funding_rate`, vectorised).
+    Replay-time settlements are not kept for generated contracts."""
 
-    def __init__(self, specs: tuple[SymbolSpec, ...], epoch_s: float, elapsed_s: float, level: float) -> None:
-        self.epoch_s = epoch_s
+    def __init__(self, specs: tuple[SymbolSpec, ...]) -> None:
         self.hours = np.array([s.funding_hours for s in specs], dtype=np.float64)
         self.h = self.hours * 3600.0
         self.cap = np.array([s.funding_cap for s in specs])
         self.interest = np.array([s.interest_rate for s in specs])
-        self.start = np.floor((epoch_s + elapsed_s) / self.h) * self.h  # interval start, event clock
-        lead = epoch_s + elapsed_s - self.start  # the part before start-up, at the calm level
-        self.sum = level * lead
-        self.weight = lead.copy()
-        self.last = np.full(len(specs), level)
-        self.rate = self._estimate()
+        self.rate = np.zeros(len(specs))
+        self.until = self.h.copy()  # seconds (on the replayed day's clock) to each next settlement
+        self.intervals, self._which = np.unique(self.h, return_inverse=True)
 
-    def _estimate(self) -> npt.NDArray[np.float64]:
-        avg = np.where(self.weight > 0, self.sum / np.where(self.weight > 0, self.weight, 1.0), self.last)
+    def set(self, by_interval: Mapping[float, tuple[float, float]]) -> None:
+        """`by_interval[h]` = (premium average, seconds until the interval ends) for interval h (s)."""
+        pairs = np.array([by_interval[float(h)] for h in self.intervals]).reshape(-1, 2)
+        avg, self.until = pairs[self._which, 0], pairs[self._which, 1]
         scaled = avg * self.hours / 8
         clamp = 0.0005 * self.hours / 8
         rate = scaled + np.clip(self.interest - scaled, -clamp, clamp)
-        out = np.round(np.clip(rate, -self.cap, self.cap), 8)
-        return np.asarray(out, dtype=np.float64)
-
-    def until_s(self, elapsed_s: float) -> npt.NDArray[np.float64]:
-        """Seconds (replay time) to each contract's next settlement."""
-        out: npt.NDArray[np.float64] = self.start + self.h - (self.epoch_s + elapsed_s)
-        return out
-
-    def accrue(self, premium: npt.NDArray[np.float64], e0: float, e1: float) -> None:
-        """Average `premium` over replay time (e0, e1], settling each contract at its boundaries."""
-        from_s = np.full(len(premium), e0)
-        while True:
-            boundary = self.start + self.h - self.epoch_s
-            due = e1 >= boundary
-            if not due.any():
-                break
-            dt = np.where(due, boundary - from_s, 0.0)
-            pos = due & (dt > 0)
-            self.sum += np.where(pos, premium * dt, 0.0)
-            self.weight += np.where(pos, dt, 0.0)
-            self.last = np.where(due, premium, self.last)
-            self.sum[due] = 0.0
-            self.weight[due] = 0.0
-            self.start = np.where(due, self.start + self.h, self.start)
-            from_s = np.where(due, boundary, from_s)
-        dt = e1 - from_s
-        self.sum += np.where(dt > 0, premium * dt, 0.0)
-        self.weight += np.where(dt > 0, dt, 0.0)
-        self.last = premium
-        self.rate = self._estimate()
+        self.rate = np.asarray(np.round(np.clip(rate, -self.cap, self.cap), 8), dtype=np.float64)
 
 
 def impact_premiums(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 from monitor.sim import premium
 from monitor.sim.premium_fit import calm_level, fit_calm, fit_crash, implied_premium
+from monitor.sim.replay import EVENTS, event_code, load_bars
 
 DATA = Path(__file__).parents[2] / "testdata" / "sim"
 DAY_MS = 86_400_000
@@ -27,11 +27,12 @@ def _funding(symbol: str) -> list[tuple[int, float]]:
 
 
 def _bars() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    text = files("monitor.sim.data").joinpath("binance_um_BTCUSDT_perp_1m_crash_windows.csv").read_text()
-    rows: dict[str, list[tuple[int, float]]] = {}
-    for r in csv.DictReader(text.splitlines()):
-        rows.setdefault(r["event"][:2], []).append((int(r["open_time_ms"]), float(r["close"])))
-    return {e: (np.array([t for t, _ in v]), np.array([c for _, c in v])) for e, v in rows.items()}
+    """The shipped minute bars of each window (archive-format files under monitor/sim/data/)."""
+    out = {}
+    for replay in EVENTS:
+        bars = load_bars(replay)
+        out[event_code(replay)] = (np.array([b.open_ms for b in bars]), np.array([b.close for b in bars]))
+    return out
 
 
 def test_implied_premium_inverts_the_formula() -> None:
