@@ -33,7 +33,7 @@ from monitor.config.records import (
     VenueConfig,
 )
 from monitor.config.records import ApiPermission as ApiPermission
-from monitor.config.secrets import Secrets as Secrets
+from monitor.config.environment import Secrets as Secrets
 from monitor.errors import ConfigError as ConfigError
 
 __all__ = [
