@@ -12,6 +12,7 @@ The package splits along those jobs: `records` (the typed sections), `checks` (c
 from __future__ import annotations
 
 from monitor.config.checks import mqtt_tls_context
+from monitor.config.environment import Secrets as Secrets
 from monitor.config.load import _key_path as _key_path
 from monitor.config.load import load_config, parse_config
 from monitor.config.records import (
@@ -33,7 +34,6 @@ from monitor.config.records import (
     VenueConfig,
 )
 from monitor.config.records import ApiPermission as ApiPermission
-from monitor.config.environment import Secrets as Secrets
 from monitor.errors import ConfigError as ConfigError
 
 __all__ = [

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from monitor.config.checks import _check_references
-from monitor.config.records import AccountConfig, Config
 from monitor.config.environment import Secrets, _read_secrets
+from monitor.config.records import AccountConfig, Config
 from monitor.errors import ConfigError
 from monitor.secret import Secret
 from monitor.venues import simulated_as
