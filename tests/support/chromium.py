@@ -68,6 +68,41 @@ class Browser:
             await asyncio.sleep(0.1)
         raise TimeoutError(f"{url} did not finish loading")
 
+    async def open_with_login(self, url: str, user: str, password: str, limit_s: float = 30.0) -> None:
+        """Navigate to `url` answering its basic-auth challenge as a person does in the login dialog.
+
+        DevTools' Fetch domain holds every request of the load and answers each `authRequired` with
+        the credentials; then it lets go, so the page's later requests (its live refresh) run as the
+        browser sends them after a login: with the credentials it cached for that origin, or without.
+        """
+        ids: dict[int, str] = {}
+
+        async def command(method: str, **params: Any) -> None:
+            msg_id = next(self._ids)
+            ids[msg_id] = method
+            await self._ws.send_str(json.dumps({"id": msg_id, "method": method, "params": params}))
+
+        await self.send("Fetch.enable", handleAuthRequests=True, patterns=[{"urlPattern": "*"}])
+        await command("Page.navigate", url=url)
+        loaded = False
+        async with asyncio.timeout(limit_s):
+            async for msg in self._ws:
+                data = json.loads(msg.data)
+                method, params = data.get("method"), data.get("params", {})
+                if method == "Fetch.requestPaused":
+                    await command("Fetch.continueRequest", requestId=params["requestId"])
+                elif method == "Fetch.authRequired":
+                    answer = {"response": "ProvideCredentials", "username": user, "password": password}
+                    await command("Fetch.continueWithAuth", requestId=params["requestId"],
+                                  authChallengeResponse=answer)  # fmt: skip
+                elif method == "Page.loadEventFired":
+                    loaded = True
+                elif "error" in data and data.get("id") in ids:
+                    raise RuntimeError(f"{ids[data['id']]}: {data['error']}")
+                if loaded:
+                    break
+        await self.send("Fetch.disable")
+
     async def screenshot(self, path: Path) -> None:
         """The whole page, not just the viewport (a phone's page is long)."""
         m = await self.send("Page.getLayoutMetrics")
@@ -95,8 +130,8 @@ def _page_ws(port: int, limit_s: float = 30.0) -> str:
 
 
 @asynccontextmanager
-async def chromium(tmp: Path) -> AsyncIterator[Browser]:
-    """A headless Chromium with its own profile in `tmp`, closed on exit."""
+async def chromium(tmp: Path, extra: tuple[str, ...] = ()) -> AsyncIterator[Browser]:
+    """A headless Chromium with its own profile in `tmp`, closed on exit; `extra`: more switches."""
     binary = require("chromium", "chromium")
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
@@ -111,6 +146,7 @@ async def chromium(tmp: Path) -> AsyncIterator[Browser]:
             "--disable-background-networking",
             f"--remote-debugging-port={port}",
             f"--user-data-dir={tmp / 'chromium-profile'}",
+            *extra,
             "about:blank",
         ],
         stdin=subprocess.DEVNULL,
