@@ -183,9 +183,7 @@ class Daemon:
             allow_insecure_bind=self.cfg.http.allow_insecure_bind,
             status=StatusRoutes(
                 figures=lambda: self.latest,
-                firing=lambda: annotate(  # in the alerts' words; self.engine: a reload may replace it
-                    self.engine.firing(), self.latest, self.engine.rules, shock=self.cfg.evaluation.shock
-                ),
+                firing=lambda: self._annotate(self.engine.firing(), self.latest),  # in the alerts' words
                 recent=self.recent.latest,
                 now_ns=self.clock.now_ns,
                 stale_after_s=lambda: max(10.0, 5 * self.cfg.evaluation.interval_s),  # as /healthz
@@ -292,7 +290,7 @@ class Daemon:
         figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         t2 = mono()
         events = self.engine.step(figures, now)
-        events = annotate(events, figures, self.engine.rules, shock=self.cfg.evaluation.shock)
+        events = self._annotate(events, figures)
         self.latest = figures
         t3 = mono()
         await self.submit(events, now)
@@ -306,6 +304,13 @@ class Daemon:
         st.total_duration_s += dt
         st.last_tick_ns = now
         st.stages_s = {k: v / NS_PER_S for k, v in stages.items()}
+
+    def _annotate(self, events: list[AlertEvent], figures: Figures | None) -> list[AlertEvent]:
+        """Events in a desk's words (monitor/rules/context.py), linking to the status page when the
+        config says where a person reaches it; self.engine and self.cfg: a reload may replace them."""
+        base = self.cfg.http.external_url
+        link = f"{base.rstrip('/')}/status" if base else ""
+        return annotate(events, figures, self.engine.rules, shock=self.cfg.evaluation.shock, link=link)
 
     async def submit(self, events: list[AlertEvent], now: int) -> None:
         """Hand decided events to the outbox; any it refuses go first, in order, on the next call.
@@ -327,9 +332,7 @@ class Daemon:
             await self.dispatcher.submit(
                 batch,
                 now,
-                firing=lambda: annotate(
-                    self.engine.announced(), self.latest, self.engine.rules, shock=self.cfg.evaluation.shock
-                ),
+                firing=lambda: self._annotate(self.engine.announced(), self.latest),
             )
         except Exception:
             self.eval_stats.held = len(batch)

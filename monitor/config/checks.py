@@ -27,6 +27,21 @@ def _check_http(h: HttpConfig) -> None:
     problem = bind_problem(h.host, web, h.allow_insecure_bind)
     if problem:
         raise ConfigError("http.host", problem)
+    if h.external_url is not None:
+        _check_external_url(h.external_url)
+
+
+def _check_external_url(url: str) -> None:
+    """An http(s) URL of a host, without a login or a query: it is printed into every alert."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("http.external_url", f"must be an http:// or https:// URL of a host, got {url!r}")
+    if parts.username or parts.password:
+        raise ConfigError("http.external_url", "must not carry a login: it is printed into every alert")
+    if parts.query or parts.fragment:
+        raise ConfigError("http.external_url", "must not carry a query or a fragment")
 
 
 def _unique(items: list[str], path: str) -> None:

@@ -40,6 +40,8 @@ class HttpConfig(_Cfg, frozen=True, kw_only=True):
     # exporter-toolkit web config (TLS, client CA, bcrypt basic-auth users), re-read on SIGHUP
     web_config_file: str | None = None
     allow_insecure_bind: bool = False  # serve beyond loopback without TLS and auth: refused otherwise
+    # where a person reaches this daemon (behind a proxy, a DNS name): alerts link to <external_url>/status
+    external_url: str | None = None
 
 
 class SimPositionConfig(_Cfg, frozen=True, kw_only=True):

@@ -59,3 +59,26 @@ async def test_tick_hands_over_annotated_events(tmp_path: Path) -> None:
     for e in (ev, again):
         assert e.annotations["summary"] == "degen BTCUSDT is 4.92 % from liquidation"
         assert e.annotations["topup"] == "$11,843 survives a 20.0 % adverse move"
+
+
+async def test_alerts_link_to_the_status_page_where_the_config_says_a_person_reaches_it(
+    tmp_path: Path,
+) -> None:
+    """`[http] external_url` becomes each alert's `url` (the chat button, ntfy's click target); without
+    it there is no link, never one to a loopback address a phone cannot open."""
+    for external, want in (
+        ("https://perpmon.desk.example/", "https://perpmon.desk.example/status"),
+        (None, None),
+    ):
+        http = {"port": 0, **({"external_url": external} if external else {})}
+        cfg, secrets = parse_config({**CONFIG, "http": http, "state_dir": str(tmp_path)}, {})
+        d = Daemon(cfg, secrets, clock=ManualClock())
+        capture = _Capture()
+        d.dispatcher = capture  # type: ignore[assignment]
+        d.evaluator.evaluate = lambda snap, now, models: Figures(  # type: ignore[method-assign]
+            taken_at_ns=now, items=tick_figures(False).items
+        )
+        await d.tick()
+        [[ev]] = capture.batches
+        [[again]] = capture.firing
+        assert ev.annotations.get("url") == again.annotations.get("url") == want
