@@ -6,9 +6,9 @@ Parametric: σ_p = √(wᵀΣw) over their covariance, normal. Historical: the P
 have made over each past window, its quantile and tail mean. Filtered historical: the same over
 the rows with each leg rescaled to its volatility at the refit (Barone-Adesi FHS, monitor/risk/fhs.py),
 so a calm window does not understate a wild day; a one-step history takes historical's horizon
-scale (the rescaling moves the level of volatility, not the PnL's autocorrelation). Monte Carlo: paths over the whole
-horizon from the refit (monitor/evaluation/book_mc.py), with the chance any position touches
-its LP on the way.
+scale (the rescaling moves the level of volatility, not the PnL's autocorrelation).
+Monte Carlo: paths over the whole horizon from the refit (monitor/evaluation/book_mc.py), with the
+chance any position touches its LP on the way.
 A hedged book's VaR is its basis VaR, not zero: both legs are in the history.
 
 A leg the book holds now but the history lacks (a position opened since the last refit) makes
@@ -203,7 +203,8 @@ def book_var_figures(
                 one_step[("historical", alpha)] = historical_var_es(one_pnl, alpha).var
                 one_step[("parametric", alpha)] = parametric_var_es(one_sigma, 1.0, alpha).var
         _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
-        _emit(sink, FHS, alpha, _fhs(fhs_pnl, alpha, scale) if not why else None, why or fhs_why, all_fresh, h.note)
+        fhs = _fhs(fhs_pnl, alpha, scale) if not why else None
+        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note)
         if due and not why and fhs_one.size:
             one_step[(FHS, alpha)] = historical_var_es(fhs_one, alpha).var
     if check is not None:

@@ -1,4 +1,4 @@
-"""Book VaR/ES: parametric, historical and filtered historical recomputed by hand, Monte Carlo rebuilt from the fitted models."""
+"""Book VaR/ES: parametric, historical and filtered historical by hand, Monte Carlo rebuilt from the fits."""
 
 from __future__ import annotations
 
@@ -272,13 +272,19 @@ def test_filtered_historical_by_hand() -> None:
         a = f"{alpha:g}"
         q = float(np.quantile(pnl, 1 - alpha))
         assert _var(figs, "filtered_historical", a) == pytest.approx(-q, rel=1e-9)
-        assert _var(figs, "filtered_historical", a, "es_usd") == pytest.approx(-float(pnl[pnl <= q].mean()), rel=1e-9)
+        assert _var(figs, "filtered_historical", a, "es_usd") == pytest.approx(
+            -float(pnl[pnl <= q].mean()), rel=1e-9
+        )
         assert forecast.var[("filtered_historical", alpha)] == pytest.approx(
             -float(np.quantile(pnl1, 1 - alpha)), rel=1e-9
         )
     # the rescaling moved the number: this is not historical under another name
-    assert _var(figs, "filtered_historical", "0.99") != pytest.approx(_var(figs, "historical", "0.99"), rel=1e-3)
-    assert reason(figs, "var_usd", method="filtered_historical", confidence="0.99") == "few_independent_windows"
+    assert _var(figs, "filtered_historical", "0.99") != pytest.approx(
+        _var(figs, "historical", "0.99"), rel=1e-3
+    )
+    assert (
+        reason(figs, "var_usd", method="filtered_historical", confidence="0.99") == "few_independent_windows"
+    )
 
 
 def test_filtered_historical_short_history_takes_historicals_horizon_scale() -> None:
@@ -291,7 +297,9 @@ def test_filtered_historical_short_history_takes_historicals_horizon_scale() -> 
     t = bar_ns(N)
     put_book(st, t, qty=-8.0, holdings=10.0)
     snap = st.snapshot(t)
-    figs = Evaluator(cfg, started_ns=T0).evaluate(snap, t, refresh_models(snap, cfg.evaluation, EMPTY_MODELS, {}))
+    figs = Evaluator(cfg, started_ns=T0).evaluate(
+        snap, t, refresh_models(snap, cfg.evaluation, EMPTY_MODELS, {})
+    )
     spot = marks + basis
     r = np.column_stack([np.diff(np.log(spot[:N])), np.diff(np.log(marks[:N]))])
     w = np.array([10.0 * spot[N], -8.0 * marks[N]])
@@ -300,4 +308,6 @@ def test_filtered_historical_short_history_takes_historicals_horizon_scale() -> 
     assert _var(figs, "filtered_historical", "0.99") == pytest.approx(
         -float(np.quantile(fpnl, 0.01)) * ratio, rel=1e-9
     )
-    assert reason(figs, "var_usd", method="filtered_historical", confidence="0.99") == "autocorrelation_scaled"
+    assert (
+        reason(figs, "var_usd", method="filtered_historical", confidence="0.99") == "autocorrelation_scaled"
+    )

@@ -136,7 +136,11 @@ def test_the_preferred_method_is_the_one_whose_backtest_holds_best() -> None:
     p = {m: _fig(sink, "var_backtest_kupiec_pvalue_ratio", m)[0] for m in METHODS}
     assert p["parametric"] < 0.05 and p["historical"] < 0.05 < p["filtered_historical"]
     assert _fig(sink, "var_backtest_christoffersen_pvalue_ratio", "filtered_historical")[0] >= 0.05
-    assert _preferred(sink) == {"parametric": (0.0, ""), "historical": (0.0, ""), "filtered_historical": (1.0, "")}
+    assert _preferred(sink) == {
+        "parametric": (0.0, ""),
+        "historical": (0.0, ""),
+        "filtered_historical": (1.0, ""),
+    }
 
 
 def test_of_two_that_hold_the_higher_smaller_p_wins() -> None:
@@ -146,7 +150,13 @@ def test_of_two_that_hold_the_higher_smaller_p_wins() -> None:
         moves[i] = -0.02
     moves[80] = -0.013  # 130 USD: beyond 120, within 150
     sink = _three(moves, {"parametric": 120.0, "historical": 150.0, "filtered_historical": 150.0})
-    assert min(_fig(sink, f"var_backtest_{t}_pvalue_ratio", "parametric")[0] for t in ("kupiec", "christoffersen")) >= 0.05
+    assert (
+        min(
+            _fig(sink, f"var_backtest_{t}_pvalue_ratio", "parametric")[0]
+            for t in ("kupiec", "christoffersen")
+        )
+        >= 0.05
+    )
     # historical and filtered tie exactly: the earlier in METHODS is chosen, never both
     assert [v for v, _ in _preferred(sink).values()] == [0.0, 1.0, 0.0]
 
