@@ -190,7 +190,7 @@ def book_var_figures(
     fhs_why = "" if h.filtered.shape[0] else "empty_history"
     fhs_pnl = scenario_pnl(_History.simple(h.filtered), w) if not (why or fhs_why) else np.zeros(0)
     f_one = h.filtered_one_step
-    fhs_one = scenario_pnl(simple_returns(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
+    fhs_one = scenario_pnl(_History.simple(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
     one_step: dict[tuple[str, float], float] = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
