@@ -183,6 +183,12 @@ CATALOG: dict[str, FigureSpec] = {
         "ratio",
         ("method", "confidence"),
     ),
+    "var_preferred": FigureSpec(
+        "1 for the VaR method whose own backtest holds best at 99 % (both p-values at least 0.05, highest "
+        "smaller p), 0 for the others; all 0 when none holds.",
+        "flag",
+        ("method",),
+    ),
     "var_any_liquidation_touch_probability_ratio": FigureSpec(
         "Monte Carlo chance that any position touches its LP within the VaR horizon.", "ratio", ()
     ),

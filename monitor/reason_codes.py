@@ -44,6 +44,7 @@ EVALUATOR_CODES = frozenset(
         "no_funding_estimate",
         "no_holdings",
         "no_mark",
+        "no_method_holds",  # var_preferred: no VaR method passes its own backtest (var_check.py)
         "no_perp_book",
         "no_position",
         "no_price",

@@ -1,11 +1,14 @@
-"""VaR and ES of the whole book: parametric, historical and Monte Carlo, per confidence.
+"""VaR and ES of the whole book: parametric, historical, filtered historical and Monte Carlo.
 
 Today's exposures (USD per leg: holdings at spot, perps at mark) meet the joint horizon-long
 returns of those legs kept by the last refit (overlapping windows; see `ReturnHistory`).
 Parametric: σ_p = √(wᵀΣw) over their covariance, normal. Historical: the PnL today's legs would
-have made over each past window, its quantile and tail mean. Monte Carlo: paths over the whole
-horizon from the refit (monitor/evaluation/book_mc.py), with the chance any position touches
-its LP on the way.
+have made over each past window, its quantile and tail mean. Filtered historical: the same over
+the rows with each leg rescaled to its volatility at the refit (Barone-Adesi FHS, monitor/risk/fhs.py),
+so a calm window does not understate a wild day; a one-step history takes historical's horizon
+scale (the rescaling moves the level of volatility, not the PnL's autocorrelation).
+Monte Carlo: paths over the whole horizon from the refit (monitor/evaluation/book_mc.py), with the
+chance any position touches its LP on the way.
 A hedged book's VaR is its basis VaR, not zero: both legs are in the history.
 
 A leg the book holds now but the history lacks (a position opened since the last refit) makes
@@ -43,7 +46,9 @@ from monitor.risk.var import (
 )
 from monitor.store.state import Snapshot
 
-__all__ = ["book_var_figures", "leg_exposures"]
+__all__ = ["FHS", "book_var_figures", "leg_exposures"]
+
+FHS = "filtered_historical"  # the method label of filtered historical simulation (monitor/risk/fhs.py)
 
 
 def leg_exposures(
@@ -123,10 +128,12 @@ class _History:
 
     Why: the history only changes with a refit, and converting thousands of scenario rows for every
     leg (e^r − 1) and testing each leg against the tuple of legs were most of this stage's tick.
+    Two arrays are read per tick (historical and filtered rows), so each keeps its own slot.
     """
 
     _legs: ClassVar[tuple[tuple[Leg, ...], frozenset[Leg]] | None] = None
-    _simple: ClassVar[tuple[FloatArray, FloatArray] | None] = None
+    _simple: ClassVar[tuple[tuple[FloatArray, FloatArray], ...]] = ()
+    _SLOTS: ClassVar[int] = 4
 
     @classmethod
     def legs_of(cls, legs: tuple[Leg, ...]) -> frozenset[Leg]:
@@ -138,9 +145,12 @@ class _History:
     def simple(cls, returns: FloatArray) -> FloatArray:
         if returns.flags.writeable:  # not the refit's read-only record: nothing says it stays the same
             return simple_returns(returns)
-        if cls._simple is None or cls._simple[0] is not returns:
-            cls._simple = (returns, simple_returns(returns))
-        return cls._simple[1]
+        for src, out in cls._simple:
+            if src is returns:
+                return out
+        out = simple_returns(returns)
+        cls._simple = ((returns, out), *cls._simple[: cls._SLOTS - 1])
+        return out
 
 
 def book_var_figures(
@@ -176,6 +186,11 @@ def book_var_figures(
     due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
     one_pnl = scenario_pnl(simple_returns(h.one_step), w) if due and not why else np.zeros(0)
     one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
+    # filtered historical: the same PnL, quantile and horizon scale over the rows rescaled at the refit
+    fhs_why = "" if h.filtered.shape[0] else "empty_history"
+    fhs_pnl = scenario_pnl(_History.simple(h.filtered), w) if not (why or fhs_why) else np.zeros(0)
+    f_one = h.filtered_one_step
+    fhs_one = scenario_pnl(_History.simple(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
     one_step: dict[tuple[str, float], float] = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
@@ -188,10 +203,22 @@ def book_var_figures(
                 one_step[("historical", alpha)] = historical_var_es(one_pnl, alpha).var
                 one_step[("parametric", alpha)] = parametric_var_es(one_sigma, 1.0, alpha).var
         _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
+        fhs = _fhs(fhs_pnl, alpha, scale) if not why else None
+        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note)
+        if due and not why and fhs_one.size:
+            one_step[(FHS, alpha)] = historical_var_es(fhs_one, alpha).var
     if check is not None:
         check.observe(snap.taken_at_ns, w_now, prices, one_step, why)
         check.figures(sink, all_fresh)
     _monte_carlo(book, sink, models, confidences, all_fresh)
+
+
+def _fhs(pnl: FloatArray, alpha: float, scale: float) -> VaRES | None:
+    """None when the rescaled history is empty (`fhs_why` says why); the horizon scale as historical's."""
+    if not pnl.size:
+        return None
+    one = historical_var_es(pnl, alpha)
+    return VaRES(var=one.var * scale, es=one.es * scale, alpha=alpha, reason=one.reason)
 
 
 def _monte_carlo(

@@ -65,7 +65,12 @@ def model_age_figures(
             for name in MARKET_MODEL_FIGURES:
                 _mark_stale(sink, FigureKey(name=name, venue=venue, symbol=symbol))
     h_age, mc_age = _age_s(now, models.history.fitted_at_ns), _age_s(now, mc.fitted_at_ns)
-    for method, age in (("parametric", h_age), ("historical", h_age), ("monte_carlo", mc_age)):
+    for method, age in (
+        ("parametric", h_age),
+        ("historical", h_age),
+        ("filtered_historical", h_age),
+        ("monte_carlo", mc_age),
+    ):
         sink.add("var_model_age_seconds", age, method=method, reason=_why(age, age > limit))
         if age > limit:
             for alpha in confidences:

@@ -30,6 +30,7 @@ from monitor.config import EvaluationConfig
 from monitor.evaluation.exposure import Leg, PositionKey, market_exposures
 from monitor.risk._num import FloatArray, quiet
 from monitor.risk.basis import OUFit, ou_fit
+from monitor.risk.fhs import fhs_rescale
 from monitor.risk.garch import GarchParams, fit_garch, has_params
 from monitor.risk.montecarlo import McResult
 from monitor.risk.reasons import Reason
@@ -84,6 +85,11 @@ class ReturnHistory:
     # one-step model every step (monitor/evaluation/var_check.py), the horizon figures use `returns`
     one_step: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     one_step_cov: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    # filtered historical simulation (monitor/risk/fhs.py): the one-step rows with each leg rescaled to
+    # its volatility at the refit, and the same layout as `returns` built from them; empty when the
+    # rescaling left too few rows (a leg flat at the start of its history)
+    filtered: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    filtered_one_step: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
     note: str = ""
     reason: str = "not_fitted_yet"
     fitted_at_ns: int = 0  # time of the snapshot it was built from; 0: never
@@ -206,11 +212,33 @@ def return_history(
         note = "few_independent_windows" if n < 10 * t else ""
     elif t > 1:
         steps, note = t, "autocorrelation_scaled"
-    for a in (r, cov, one, one_cov):
+    f_one, f = _filtered(one, t if steps == 1 else 1)
+    for a in (r, cov, one, one_cov, f, f_one):
         a.flags.writeable = False
     return ReturnHistory(
-        legs=legs, returns=r, cov=cov, steps=steps, note=note, reason="", one_step=one, one_step_cov=one_cov
-    )
+        legs=legs, returns=r, cov=cov, steps=steps, note=note, reason="", one_step=one, one_step_cov=one_cov,
+        filtered=f, filtered_one_step=f_one,
+    )  # fmt: skip
+
+
+def _filtered(one: FloatArray, t: int) -> tuple[FloatArray, FloatArray]:
+    """FHS one-step rows and their t-step overlapping windows (t = 1: the rows themselves).
+
+    Rescaled once per refit: the tick only reads them. Rows the rescaling cannot give (σ_t = 0, only
+    at the start of a leg that had not moved yet) are a leading run, so dropping them keeps the rest
+    consecutive and the windows honest.
+    """
+    f = fhs_rescale(one)
+    f = f[np.all(np.isfinite(f), axis=1)]
+    empty = np.zeros((0, one.shape[1]))
+    if f.shape[0] < MIN_HISTORY_ROWS:
+        return empty, empty
+    if t == 1:
+        return f, f
+    if f.shape[0] - t + 1 < MIN_HISTORY_ROWS:
+        return f, empty
+    c = np.vstack([np.zeros((1, f.shape[1])), np.cumsum(f, axis=0)])
+    return f, c[t:] - c[:-t]
 
 
 def book_legs(snap: Snapshot) -> tuple[Leg, ...]:

@@ -12,6 +12,10 @@ position opened in between never counts against the forecast. A step the daemon 
 The last `WINDOW` outcomes feed Kupiec and Christoffersen (monitor/risk/coverage.py); the p-values
 are figures, so a rule can page on "the VaR model stopped holding" like on any other figure, and
 while too few outcomes exist they are NaN with a warm-up reason, never a reassuring 1.
+`var_preferred{method}` says which model the self-check supports now, so a dashboard or a rule can
+follow it instead of a method fixed in config: 1 for the method that holds (Kupiec and
+Christoffersen p ≥ 0.05 at 0.99) with the highest smaller p-value, 0 for the others; all 0 (note
+`no_method_holds`) when none holds, NaN while no method has enough outcomes.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from monitor.evaluation.sink import FigureSink
 from monitor.risk.backtest import kupiec_pof
 from monitor.risk.coverage import christoffersen
 
-__all__ = ["MIN_OBSERVATIONS", "WINDOW", "VarSelfCheck"]
+__all__ = ["METHODS", "MIN_OBSERVATIONS", "WINDOW", "VarSelfCheck"]
 
 WINDOW = 250  # outcomes kept per method and confidence: Basel's year of days, here of steps
 MIN_OBSERVATIONS = 50  # below this Kupiec can hardly reject at 99 % (0.5 exceptions expected)
-METHODS = ("parametric", "historical")  # Monte Carlo's paths span the horizon only: not scored per step
+# Monte Carlo's paths span the horizon only: not scored per step
+METHODS = ("parametric", "historical", "filtered_historical")
+PREFERRED_CONFIDENCE = 0.99  # the level `var_preferred` ranks the methods at (else the highest configured)
+HOLDS_AT = 0.05  # a method holds while both its p-values are at least this
 
 
 @dataclass(slots=True)
@@ -97,6 +104,8 @@ class VarSelfCheck:
         self._last_scored_slot = slot
 
     def figures(self, sink: FigureSink, fresh: bool) -> None:
+        ranked: dict[tuple[str, float], float] = {}  # min(Kupiec, Christoffersen) p of methods that hold
+        scored: set[tuple[str, float]] = set()
         for (method, alpha), out in self._outcomes.items():
             lab = {"method": method, "confidence": f"{alpha:g}"}
             n = len(out)
@@ -113,6 +122,31 @@ class VarSelfCheck:
             cc = christoffersen(_runs(out), alpha, k.lr)
             sink.add("var_backtest_kupiec_pvalue_ratio", k.p_value, lab, fresh=fresh)
             sink.add("var_backtest_christoffersen_pvalue_ratio", cc.p_cc, lab, fresh=fresh)
+            scored.add((method, alpha))
+            if k.p_value >= HOLDS_AT and cc.p_cc >= HOLDS_AT:
+                ranked[(method, alpha)] = min(k.p_value, cc.p_cc)
+        self._preferred(sink, fresh, ranked, scored)
+
+    def _preferred(
+        self,
+        sink: FigureSink,
+        fresh: bool,
+        ranked: dict[tuple[str, float], float],
+        scored: set[tuple[str, float]],
+    ) -> None:
+        """1 for the best-holding method at the ranking confidence; ties go to the earlier in METHODS."""
+        conf = self._confidences
+        at = PREFERRED_CONFIDENCE if PREFERRED_CONFIDENCE in conf else max(conf, default=PREFERRED_CONFIDENCE)
+        if not any((m, at) in scored for m in METHODS):
+            why = self.why or f"too_few_observations: fewer than {MIN_OBSERVATIONS} outcomes"
+            for m in METHODS:
+                sink.add("var_preferred", math.nan, {"method": m}, fresh=fresh, reason=why)
+            return
+        holding = [(p, -i, m) for i, m in enumerate(METHODS) if (p := ranked.get((m, at))) is not None]
+        best = max(holding)[2] if holding else ""
+        note = "" if best else "no_method_holds"
+        for m in METHODS:
+            sink.add("var_preferred", 1.0 if m == best else 0.0, {"method": m}, fresh=fresh, reason=note)
 
 
 def _runs(out: deque[tuple[bool, bool]]) -> list[np.ndarray]:

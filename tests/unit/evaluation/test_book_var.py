@@ -1,4 +1,4 @@
-"""Book VaR/ES: parametric and historical recomputed by hand, Monte Carlo rebuilt from the fitted models."""
+"""Book VaR/ES: parametric, historical and filtered historical by hand, Monte Carlo rebuilt from the fits."""
 
 from __future__ import annotations
 
@@ -187,6 +187,7 @@ def test_book_changed_since_refit_is_not_reported_as_the_old_number() -> None:
     for method, why in (
         ("parametric", "history_missing_leg: binance/BTCUSDT perp"),
         ("historical", "history_missing_leg: binance/BTCUSDT perp"),
+        ("filtered_historical", "history_missing_leg: binance/BTCUSDT perp"),
         ("monte_carlo", "book_changed_since_refit"),
     ):
         assert (
@@ -207,7 +208,7 @@ def test_no_book_and_no_fit_are_flagged() -> None:
     figs = Evaluator(cfg, started_ns=T0).evaluate(
         snap, t, refresh_models(snap, cfg.evaluation, EMPTY_MODELS, {})
     )
-    for method in ("parametric", "historical", "monte_carlo"):
+    for method in ("parametric", "historical", "filtered_historical", "monte_carlo"):
         assert reason(figs, "var_usd", method=method, confidence="0.99") == "no_position"
     put_book(st, t)
     figs = Evaluator(cfg, started_ns=T0).evaluate(st.snapshot(t), t)
@@ -237,3 +238,76 @@ def test_the_self_check_forecasts_the_one_step_model_not_the_horizon() -> None:
         )
         assert forecast.var[("historical", alpha)] < 0.5 * _var(figs, "historical", f"{alpha:g}")
     assert value(figs, "var_backtest_observations", method="historical", confidence="0.99") == 0.0
+
+
+def _fhs_by_hand(r: np.ndarray, lam: float = 0.94) -> np.ndarray:
+    """Each leg: σ²₀ = mean r² of its first 20 returns, σ²_{t+1} = λσ²_t + (1 − λ)r²_t; r_t·σ_now/σ_t."""
+    out = np.empty_like(r)
+    for j in range(r.shape[1]):
+        s2 = [float(np.mean(r[:20, j] ** 2))]
+        for x in r[:, j]:
+            s2.append(lam * s2[-1] + (1 - lam) * x * x)
+        out[:, j] = r[:, j] * np.sqrt(s2[-1] / np.array(s2[:-1]))
+    return out
+
+
+def test_filtered_historical_by_hand() -> None:
+    """One-step log returns of both legs rescaled per leg to today's EWMA σ, then the same overlapping
+    60-bar windows, PnL, quantile and tail mean as historical; the self-check forecast is the same
+    over the rescaled one-step rows."""
+    cfg, snap, models, _figs, t = _book()  # type: ignore[misc]
+    ev = Evaluator(cfg, started_ns=T0)  # type: ignore[arg-type]
+    figs = ev.evaluate(snap, t, models)  # type: ignore[arg-type]
+    marks, basis = path(N + 1)
+    spot = marks + basis
+    r1 = np.column_stack([np.log(p[1:N] / p[: N - 1]) for p in (spot, marks)])
+    f1 = _fhs_by_hand(r1)
+    windows = np.array([f1[j : j + 60].sum(axis=0) for j in range(f1.shape[0] - 59)])
+    w = np.array([10.0 * spot[N], -8.0 * marks[N]])
+    pnl = np.expm1(windows) @ w
+    pnl1 = np.expm1(f1) @ w
+    forecast = ev._var_check._open
+    assert forecast is not None
+    for alpha in (0.95, 0.99):
+        a = f"{alpha:g}"
+        q = float(np.quantile(pnl, 1 - alpha))
+        assert _var(figs, "filtered_historical", a) == pytest.approx(-q, rel=1e-9)
+        assert _var(figs, "filtered_historical", a, "es_usd") == pytest.approx(
+            -float(pnl[pnl <= q].mean()), rel=1e-9
+        )
+        assert forecast.var[("filtered_historical", alpha)] == pytest.approx(
+            -float(np.quantile(pnl1, 1 - alpha)), rel=1e-9
+        )
+    # the rescaling moved the number: this is not historical under another name
+    assert _var(figs, "filtered_historical", "0.99") != pytest.approx(
+        _var(figs, "historical", "0.99"), rel=1e-3
+    )
+    assert (
+        reason(figs, "var_usd", method="filtered_historical", confidence="0.99") == "few_independent_windows"
+    )
+
+
+def test_filtered_historical_short_history_takes_historicals_horizon_scale() -> None:
+    """A horizon longer than the history: the rescaled one-step PnL's quantile × the Newey–West ratio
+    of the book's own one-step PnL (the same ratio historical uses)."""
+    cfg = config(var_horizon_s=30_000.0)
+    marks, basis = path(N + 1)
+    st = store()
+    put_bars(st, marks, basis, 0, N + 1)
+    t = bar_ns(N)
+    put_book(st, t, qty=-8.0, holdings=10.0)
+    snap = st.snapshot(t)
+    figs = Evaluator(cfg, started_ns=T0).evaluate(
+        snap, t, refresh_models(snap, cfg.evaluation, EMPTY_MODELS, {})
+    )
+    spot = marks + basis
+    r = np.column_stack([np.diff(np.log(spot[:N])), np.diff(np.log(marks[:N]))])
+    w = np.array([10.0 * spot[N], -8.0 * marks[N]])
+    ratio = _var(figs, "historical", "0.99") / -float(np.quantile(np.expm1(r) @ w, 0.01))  # checked above
+    fpnl = np.expm1(_fhs_by_hand(r)) @ w
+    assert _var(figs, "filtered_historical", "0.99") == pytest.approx(
+        -float(np.quantile(fpnl, 0.01)) * ratio, rel=1e-9
+    )
+    assert (
+        reason(figs, "var_usd", method="filtered_historical", confidence="0.99") == "autocorrelation_scaled"
+    )
