@@ -120,11 +120,16 @@ def _check_references(cfg: Config) -> None:
 
 
 def _check_replay(sim: SimulatorConfig) -> None:
-    """A replay folder is read and checked with the config: a bad file stops start-up with its line."""
+    """A replay folder is read and checked with the config: a bad file stops start-up with its line.
+
+    The simulator is imported only when it is enabled: a production start loads none of it.
+    """
+    if not sim.enabled:
+        return
     from monitor.sim.archive import ArchiveError, load_user_replay, user_paths
     from monitor.sim.replay import EVENTS
 
-    if not sim.enabled or sim.replay in EVENTS:
+    if sim.replay in EVENTS:
         return
     try:
         symbols = [s.symbol for s in user_paths(load_user_replay(sim.replay)).specs]
