@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from monitor.config import SimAccountConfig
+from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
 from monitor.sim.brackets import BRACKETS, Bracket, tier_for
 from monitor.sim.numfmt import q8
 
-__all__ = ["Account", "MarginMode", "Position", "PositionSide", "account_from_config"]
+__all__ = ["Account", "MarginMode", "Position", "PositionSide", "account_from_config", "open_account"]
 
 PositionSide = Literal["BOTH", "LONG", "SHORT"]
 MarginMode = Literal["cross", "isolated"]
@@ -53,13 +53,56 @@ def account_from_config(
     now_ms: int,
     brackets: Mapping[str, tuple[Bracket, ...]] = BRACKETS,
 ) -> Account:
-    """Open the configured account, refusing what the venue would not allow (ConfigError at `path`)."""
+    """Open a Binance account, refusing what the venue would not allow (ConfigError at `path`)."""
+
+    def leverage_cap(symbol: str, notional: float) -> tuple[float, str]:
+        allowed = tier_for(brackets[symbol], notional).max_leverage
+        return allowed, f"the {allowed}x the venue allows at this size"
+
+    def no_usdt_asset(_positions: list[Position]) -> None:
+        if "USDT" in cfg.other_assets:
+            raise ConfigError(f"{path}.other_assets", "USDT is wallet_usdt, not another asset")
+
+    return open_account(
+        cfg,
+        path,
+        first_mark,
+        now_ms,
+        unlisted=lambda symbol: None if symbol in brackets else "the simulator does not list",
+        leverage_cap=leverage_cap,
+        balance=lambda p, _entry: q8(p.isolated_wallet),
+        check=no_usdt_asset,
+        other_assets={asset: q8(amount) for asset, amount in sorted(cfg.other_assets.items())},
+    )
+
+
+def open_account(
+    cfg: SimAccountConfig,
+    path: str,
+    first_mark: Callable[[str], float],
+    now_ms: int,
+    *,
+    unlisted: Callable[[str], str | None],
+    leverage_cap: Callable[[str, float], tuple[float, str]],
+    balance: Callable[[SimPositionConfig, float], float],
+    check: Callable[[list[Position]], None],
+    other_assets: Mapping[str, float] | None = None,
+) -> Account:
+    """Open a configured account on either simulated venue, refusing what it would not allow.
+
+    One walk over the legs for both venues, so a rule both share (one leg per symbol and side, the
+    qty's sign matching the side, no mix of one-way and hedge legs) cannot drift between them. What
+    the venue decides is passed in: `unlisted` (why a symbol is refused, None if listed),
+    `leverage_cap` (the highest leverage at a notional, and how the venue names that limit),
+    `balance` (a leg's isolated balance from its config and entry) and `check` (the venue's own
+    rules on the legs, run before the one-way/hedge check).
+    """
     positions: list[Position] = []
     seen: set[tuple[str, str]] = set()
     for j, p in enumerate(cfg.positions):
         where = f"{path}.positions[{j}]"
-        if p.symbol not in brackets:
-            raise ConfigError(f"{where}.symbol", f"the simulator does not list {p.symbol}")
+        if (why := unlisted(p.symbol)) is not None:
+            raise ConfigError(f"{where}.symbol", f"{why} {p.symbol}")
         if (p.symbol, p.side) in seen:
             raise ConfigError(where, f"a second {p.side} position on {p.symbol}")
         if (p.side == "LONG" and p.qty < 0) or (p.side == "SHORT" and p.qty > 0):
@@ -68,18 +111,13 @@ def account_from_config(
             )
         seen.add((p.symbol, p.side))
         entry = q8(p.entry_price) if p.entry_price is not None else first_mark(p.symbol)
-        allowed = tier_for(brackets[p.symbol], p.qty * entry).max_leverage
+        allowed, limit = leverage_cap(p.symbol, p.qty * entry)
         if p.leverage > allowed:
-            raise ConfigError(
-                f"{where}.leverage", f"{p.leverage:g}x is above the {allowed}x the venue allows at this size"
-            )
+            raise ConfigError(f"{where}.leverage", f"{p.leverage:g}x is above {limit}")
         positions.append(
-            Position(
-                p.symbol, p.side, q8(p.qty), entry, p.margin_mode, q8(p.isolated_wallet), p.leverage, now_ms
-            )
+            Position(p.symbol, p.side, q8(p.qty), entry, p.margin_mode, balance(p, entry), p.leverage, now_ms)
         )
-    if "USDT" in cfg.other_assets:
-        raise ConfigError(f"{path}.other_assets", "USDT is wallet_usdt, not another asset")
+    check(positions)
     sides = {p.side == "BOTH" for p in positions}
     if len(sides) > 1:
         raise ConfigError(f"{path}.positions", "mix of one-way (BOTH) and hedge (LONG/SHORT) legs")
@@ -92,5 +130,5 @@ def account_from_config(
         update_ms=now_ms,
         created_ms=now_ms,
         leverage={p.symbol: p.leverage for p in positions},
-        other_assets={asset: q8(amount) for asset, amount in sorted(cfg.other_assets.items())},
+        other_assets=dict(other_assets or {}),
     )

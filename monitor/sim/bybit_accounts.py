@@ -20,9 +20,9 @@ from typing import Literal
 
 import structlog
 
-from monitor.config import SimAccountConfig
+from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
-from monitor.sim.book import Account, Position, PositionSide
+from monitor.sim.book import Account, Position, PositionSide, open_account
 from monitor.sim.bybit_margin import (
     bust_price,
     cross_liq_price,
@@ -121,46 +121,34 @@ def bybit_account_from_config(
     cfg: SimAccountConfig, path: str, first_mark: Callable[[str], float], now_ms: int
 ) -> Account:
     """Open a Bybit account, refusing what the venue would not allow (ConfigError at `path`)."""
-    positions: list[Position] = []
-    seen: set[tuple[str, str]] = set()
-    for j, p in enumerate(cfg.positions):
-        where = f"{path}.positions[{j}]"
-        spec = bybit_spec(p.symbol)
-        if spec is None:
-            raise ConfigError(f"{where}.symbol", f"the simulated Bybit does not list {p.symbol}")
-        if (p.symbol, p.side) in seen:
-            raise ConfigError(where, f"a second {p.side} position on {p.symbol}")
-        if (p.side == "LONG" and p.qty < 0) or (p.side == "SHORT" and p.qty > 0):
-            raise ConfigError(f"{where}.qty", f"a {p.side} leg needs the matching sign")
-        seen.add((p.symbol, p.side))
-        entry = q8(p.entry_price) if p.entry_price is not None else first_mark(p.symbol)
-        tier = tier_for_value(spec.tiers, p.qty * entry)
-        if p.leverage > tier.max_leverage:
-            raise ConfigError(
-                f"{where}.leverage",
-                f"{p.leverage:g}x is above the {tier.max_leverage:g}x of risk tier {tier.id}",
-            )
-        balance = 0.0
-        if p.margin_mode == "isolated":
-            balance = q8(abs(p.qty) * entry / p.leverage + p.isolated_wallet)
-        positions.append(
-            Position(p.symbol, p.side, q8(p.qty), entry, p.margin_mode, balance, p.leverage, now_ms)
-        )
-    modes = {p.margin_mode for p in positions}
-    if len(modes) > 1:
-        raise ConfigError(f"{path}.positions", "a Bybit unified account is all cross or all isolated")
-    sides = {p.side == "BOTH" for p in positions}
-    if len(sides) > 1:
-        raise ConfigError(f"{path}.positions", "mix of one-way (BOTH) and hedge (LONG/SHORT) legs")
-    return Account(
-        name=cfg.name,
-        cross_wallet=q8(cfg.wallet_usdt),
-        positions=positions,
-        dual_side=sides == {False},
-        permissions=tuple(cfg.permissions),
-        update_ms=now_ms,
-        created_ms=now_ms,
-        leverage={p.symbol: p.leverage for p in positions},
+
+    def leverage_cap(symbol: str, notional: float) -> tuple[float, str]:
+        spec = bybit_spec(symbol)
+        assert spec is not None  # `unlisted` refused it first
+        tier = tier_for_value(spec.tiers, notional)
+        return tier.max_leverage, f"the {tier.max_leverage:g}x of risk tier {tier.id}"
+
+    def one_margin_mode(positions: list[Position]) -> None:
+        if len({p.margin_mode for p in positions}) > 1:
+            raise ConfigError(f"{path}.positions", "a Bybit unified account is all cross or all isolated")
+
+    def balance(p: SimPositionConfig, entry: float) -> float:
+        """positionBalance: the initial margin at entry plus the margin added (isolated only)."""
+        if p.margin_mode != "isolated":
+            return 0.0
+        return q8(abs(p.qty) * entry / p.leverage + p.isolated_wallet)
+
+    return open_account(
+        cfg,
+        path,
+        first_mark,
+        now_ms,
+        unlisted=lambda symbol: (
+            None if bybit_spec(symbol) is not None else "the simulated Bybit does not list"
+        ),
+        leverage_cap=leverage_cap,
+        balance=balance,
+        check=one_margin_mode,
     )
 
 

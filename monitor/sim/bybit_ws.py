@@ -21,15 +21,12 @@ own and drops a peer silent for `idle_timeout_s` (its 10-minute rule).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
-import structlog
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.sim import bybit_payloads as pay
@@ -37,13 +34,12 @@ from monitor.sim.bybit_accounts import BybitLiquidation, BybitPositionView, Bybi
 from monitor.sim.bybit_auth import BybitKeyRing, verify_ws_auth
 from monitor.sim.bybit_market import BybitMarket
 from monitor.sim.faults import Faults
+from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 
 __all__ = ["BybitConnection", "BybitHub"]
 
 Channel = Literal["linear", "spot", "inverse", "option", "private"]
-_log = structlog.get_logger()
 _encode = msgspec.json.encode
-_QUEUE_FRAMES = 20_000
 _MALFORMED = b'{"topic":"tickers.BTCUSDT","type":"delta","data":'
 _BOOK_RESEND_MS = 3_000  # a depth-1 book unchanged this long is sent again
 # all-in-one topics and their per-category forms (`position.linear` …), as the venue accepts them
@@ -63,7 +59,7 @@ def _level_changes(now: dict[str, str], last: dict[str, str]) -> list[tuple[str,
 
 
 @dataclass(eq=False)
-class BybitConnection:
+class BybitConnection(SocketConnection):
     ws: web.WebSocketResponse
     channel: Channel
     conn_id: str
@@ -73,18 +69,11 @@ class BybitConnection:
     books: dict[str, tuple[tuple[float, ...], int]] = field(default_factory=dict)  # last top, sent at (ms)
     # `orderbook.50.*`: the levels last sent (price → size, as written) per topic, for the deltas
     depths: dict[str, tuple[dict[str, str], dict[str, str]]] = field(default_factory=dict)
-    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
+    queue: asyncio.Queue[bytes | None] = field(default_factory=new_queue)
     last_seen_ns: int = 0
 
-    def offer(self, frame: bytes) -> bool:
-        try:
-            self.queue.put_nowait(frame)
-            return True
-        except asyncio.QueueFull:
-            return False
 
-
-class BybitHub:
+class BybitHub(SocketHub[BybitConnection]):
     def __init__(
         self,
         *,
@@ -95,17 +84,14 @@ class BybitHub:
         idle_timeout_s: float,
         check_s: float,
     ) -> None:
+        super().__init__(clock=clock, name="sim-bybit-ws")
         self._market = market
         self._keys = keys
-        self._clock = clock
         self._faults = faults
         self._idle_ns = int(idle_timeout_s * 1e9)
         self._check_s = check_s
-        self.connections: set[BybitConnection] = set()
-        self.frames_sent = 0
         self._ids = itertools.count(1)
         self._cs = itertools.count(9_532_239_429)
-        self._background: set[asyncio.Task[None]] = set()
 
     def _now_ms(self) -> int:
         return self._clock.now_ns() // 1_000_000
@@ -122,30 +108,8 @@ class BybitHub:
         conn = BybitConnection(
             ws, channel, f"sim-{next(self._ids):08d}", last_seen_ns=self._clock.monotonic_ns()
         )
-        self.connections.add(conn)
-        writer = asyncio.create_task(self._writer(conn), name="sim-bybit-ws-writer")
-        try:
-            async for msg in ws:
-                conn.last_seen_ns = self._clock.monotonic_ns()
-                if msg.type == WSMsgType.TEXT:
-                    self._control(conn, msg.data)
-                elif msg.type == WSMsgType.PING:
-                    await ws.pong(msg.data)
-        finally:
-            self.connections.discard(conn)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+        await self._serve(conn)
         return ws
-
-    async def _writer(self, conn: BybitConnection) -> None:
-        try:
-            while (frame := await conn.queue.get()) is not None:
-                await conn.ws.send_frame(frame, WSMsgType.TEXT)
-                self.frames_sent += 1
-            await conn.ws.close(code=WSCloseCode.GOING_AWAY)
-        except (ConnectionError, RuntimeError):
-            return
 
     def _reply(self, conn: BybitConnection, payload: dict[str, Any]) -> None:
         self._offer(conn, _encode(payload))
@@ -391,33 +355,9 @@ class BybitHub:
                         self._offer(conn, frame)
 
     def _offer(self, conn: BybitConnection, frame: bytes) -> None:
-        if not conn.offer(frame):
-            _log.warning("sim_bybit_ws_slow_consumer_dropped", queued=conn.queue.qsize())
-            self.connections.discard(conn)
-            self._spawn(self._close(conn, WSCloseCode.POLICY_VIOLATION, b"slow consumer"))
+        self._queue_or_drop(conn, frame)
 
     # --- keep-alive and forced closes ---------------------------------------------------------
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name="sim-bybit-ws-close")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def idle_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._check_s)
-            now = self._clock.monotonic_ns()
-            for conn in list(self.connections):
-                if now - conn.last_seen_ns > self._idle_ns:
-                    await self._close(conn, WSCloseCode.POLICY_VIOLATION, b"idle")
-
-    def close_all_soon(self) -> None:
-        self._spawn(self.close_where(lambda _c: True))
-
-    async def close_where(self, pred: Callable[[BybitConnection], bool]) -> None:
-        for conn in [c for c in self.connections if pred(c)]:
-            await self._close(conn, WSCloseCode.GOING_AWAY, b"")
-
-    async def _close(self, conn: BybitConnection, code: int, reason: bytes) -> None:
-        self.connections.discard(conn)
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await conn.ws.close(code=code, message=reason)
+        """The venue sends no pings of its own: it only drops a peer silent too long."""
+        await self._close_silent_forever(self._check_s, self._idle_ns, b"idle", ping=False)

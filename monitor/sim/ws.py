@@ -17,53 +17,35 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import structlog
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
 from monitor.clock import Clock
 from monitor.sim.corrupt import corrupt
 from monitor.sim.faults import Faults
 from monitor.sim.market import Market
 from monitor.sim.streams import StreamKind, is_market_stream, render
+from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 
 __all__ = ["Connection", "StreamHub"]
 
-_log = structlog.get_logger()
 _encode = msgspec.json.encode
-_QUEUE_FRAMES = 20_000
 _MALFORMED = b'{"e":"markPriceUpdate","E":'
 
 
 @dataclass(eq=False)
-class Connection:
+class Connection(SocketConnection):
     ws: web.WebSocketResponse
     combined: bool
     streams: set[str] = field(default_factory=set)
     listen_keys: set[str] = field(default_factory=set)
-    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_FRAMES))
+    queue: asyncio.Queue[bytes | None] = field(default_factory=new_queue)
     last_seen_ns: int = 0
     opened_ns: int = 0
-
-    def offer(self, frame: bytes) -> bool:
-        """Queue a frame; False when the reader is hopelessly behind (the caller drops it)."""
-        try:
-            self.queue.put_nowait(frame)
-            return True
-        except asyncio.QueueFull:
-            return False
-
-    def offer_close(self) -> bool:
-        try:
-            self.queue.put_nowait(None)
-            return True
-        except asyncio.QueueFull:
-            return False
 
 
 def _route(path: str, query: dict[str, str]) -> tuple[bool, list[str]]:
@@ -80,7 +62,7 @@ def _route(path: str, query: dict[str, str]) -> tuple[bool, list[str]]:
     return combined, names
 
 
-class StreamHub:
+class StreamHub(SocketHub[Connection]):
     def __init__(
         self,
         *,
@@ -93,23 +75,15 @@ class StreamHub:
         is_listen_key: Callable[[str], bool] = lambda _k: False,
         max_age_s: float = 86_400.0,
     ) -> None:
+        super().__init__(clock=clock, name="sim-ws", expired_reason=b"listenKey expired")
         self.kind = kind
         self._market = market
-        self._clock = clock
         self._faults = faults
         self._ping_s = ping_s
         self._pong_timeout_ns = int(pong_timeout_s * 1e9)
         self._is_listen_key = is_listen_key
         self._max_age_ns = int(max_age_s * 1e9)
         self._held: collections.deque[tuple[int, Connection, bytes | None]] = collections.deque()
-        self.connections: set[Connection] = set()
-        self.frames_sent = 0
-        self._background: set[asyncio.Task[None]] = set()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name="sim-ws-close")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # --- connection life -------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -122,31 +96,8 @@ class StreamHub:
         if self.kind == "futures" and "private" in request.path.split("/") and not conn.listen_keys:
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid listenKey")
             return ws
-        self.connections.add(conn)
-        writer = asyncio.create_task(self._writer(conn), name="sim-ws-writer")
-        try:
-            async for msg in ws:
-                conn.last_seen_ns = self._clock.monotonic_ns()
-                if msg.type == WSMsgType.TEXT:
-                    self._control(conn, msg.data)
-                elif msg.type == WSMsgType.PING:
-                    await ws.pong(msg.data)
-        finally:
-            self.connections.discard(conn)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+        await self._serve(conn)
         return ws
-
-    async def _writer(self, conn: Connection) -> None:
-        """Drain the queue in order; `None` closes the socket after what was queued before it."""
-        try:
-            while (frame := await conn.queue.get()) is not None:
-                await conn.ws.send_frame(frame, WSMsgType.TEXT)
-                self.frames_sent += 1
-            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"listenKey expired")
-        except (ConnectionError, RuntimeError):
-            return
 
     def _subscribe(self, conn: Connection, names: list[str]) -> None:
         for name in names:
@@ -250,36 +201,18 @@ class StreamHub:
             release = self._clock.monotonic_ns() + int(self._faults.delay_s * 1e9)
             self._held.append((release, conn, frame))
             return
-        self._send(conn, frame)
+        self._queue_or_drop(conn, frame)
 
     def _release_held(self) -> None:
         now = self._clock.monotonic_ns()
         while self._held and self._held[0][0] <= now:
             _, conn, frame = self._held.popleft()
             if conn in self.connections:
-                self._send(conn, frame)
-
-    def _send(self, conn: Connection, frame: bytes | None) -> None:
-        if frame is None:
-            if conn.offer_close():
-                self.connections.discard(conn)
-            return
-        if not conn.offer(frame):
-            _log.warning("sim_ws_slow_consumer_dropped", queued=conn.queue.qsize())
-            self.connections.discard(conn)
-            self._spawn(self._close(conn, WSCloseCode.POLICY_VIOLATION, b"slow consumer"))
+                self._queue_or_drop(conn, frame)
 
     # --- keep-alive and forced closes ---------------------------------------------------------
     async def ping_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._ping_s)
-            now = self._clock.monotonic_ns()
-            for conn in list(self.connections):
-                if now - conn.last_seen_ns > self._pong_timeout_ns:
-                    await self._close(conn, WSCloseCode.POLICY_VIOLATION, b"pong timeout")
-                else:
-                    with contextlib.suppress(ConnectionError, RuntimeError):
-                        await conn.ws.ping()
+        await self._close_silent_forever(self._ping_s, self._pong_timeout_ns, b"pong timeout", ping=True)
 
     def _cut_aged(self) -> None:
         """The venue's 24 h limit: a connection that old is closed, whatever it is doing."""
@@ -287,18 +220,3 @@ class StreamHub:
         for conn in [c for c in self.connections if now - c.opened_ns >= self._max_age_ns]:
             self.connections.discard(conn)
             self._spawn(self._close(conn, WSCloseCode.GOING_AWAY, b"connection reached 24h"))
-
-    def close_all_soon(self) -> None:
-        """Force-close every connection (a fault, or a venue restart) without awaiting it."""
-        self._spawn(self.close_where(lambda _c: True))
-
-    async def close_where(
-        self, pred: Callable[[Connection], bool], code: int = WSCloseCode.GOING_AWAY, reason: bytes = b""
-    ) -> None:
-        for conn in [c for c in self.connections if pred(c)]:
-            await self._close(conn, code, reason)
-
-    async def _close(self, conn: Connection, code: int, reason: bytes) -> None:
-        self.connections.discard(conn)
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await conn.ws.close(code=code, message=reason)
