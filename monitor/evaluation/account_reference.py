@@ -45,6 +45,7 @@ __all__ = [
     "cross_wallet",
     "iso_reason",
     "lp_of_group",
+    "tier_brackets",
 ]
 
 STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BUSD", "USD"})
@@ -60,8 +61,11 @@ def cross_wallet(acct: AccountSnapshot) -> float:
 
 
 def brackets_of(t: LeverageTiers | None) -> Brackets | None:
-    if t is None:
-        return None
+    return None if t is None else tier_brackets(t)
+
+
+def tier_brackets(t: LeverageTiers) -> Brackets:
+    """A tiers record as the risk library's `Brackets`: the one conversion every stage uses."""
     bs = t.brackets
     return brackets(
         np.array([b.floor for b in bs]),

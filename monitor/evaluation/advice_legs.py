@@ -22,11 +22,12 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_mm, bybit_unified_cross_wallet
+from monitor.evaluation.account_reference import tier_brackets
 from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketView
 from monitor.records import AccountSnapshot, LeverageTiers, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
-from monitor.risk.margin import Brackets, bracket_problem, brackets
+from monitor.risk.margin import Brackets, bracket_problem
 from monitor.risk.reasons import Reason
 from monitor.risk.tiers import TierTable, tier_mm_open, tier_table
 from monitor.risk.topup import bybit_topup_cross, bybit_topup_isolated, topup_cross, topup_isolated
@@ -64,18 +65,6 @@ class AdviceLegs:
     bybit_mm: FloatArray  # Bybit's MM at the entry value (NaN off Bybit or without tiers)
 
 
-def _brackets(t: LeverageTiers | None) -> Brackets | None:
-    if t is None or not t.brackets:
-        return None
-    bs = t.brackets
-    return brackets(
-        np.array([b.floor for b in bs]),
-        np.array([b.mmr for b in bs]),
-        caps=np.array([b.cap for b in bs]),
-        cums=np.array([b.cum for b in bs]),
-    )
-
-
 class _Cache:
     last: ClassVar[AdviceLegs | None] = None
 
@@ -102,7 +91,7 @@ def _checked(r: LeverageTiers) -> tuple[Brackets | None, bool]:
     got = _Tiers.checked.get(id(r))
     if got is not None and got[0] is r:
         return got[1], got[2]
-    b = _brackets(r)
+    b = tier_brackets(r) if r.brackets else None
     ok = b is not None and bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY)
     _Tiers.checked[id(r)] = (r, b, ok)
     return b, ok

@@ -23,12 +23,13 @@ import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.account import cross_wallet
+from monitor.evaluation.account_reference import tier_brackets
 from monitor.evaluation.legs import join_reasons, mark_upnl
 from monitor.evaluation.sink import FigureSink
 from monitor.figure_columns import FigureColumn
-from monitor.records import AccountSnapshot, LeverageTiers
+from monitor.records import AccountSnapshot
 from monitor.risk._num import FloatArray
-from monitor.risk.margin import Brackets, brackets
+from monitor.risk.margin import Brackets
 from monitor.risk.stress import Scenario, StressBook, StressResult, run_scenario, standard_scenarios
 from monitor.risk.tiers import tier_table
 from monitor.store.state import Snapshot
@@ -100,17 +101,6 @@ class StressTable:
     flags: Mapping[str, LegFlags] = field(default_factory=dict)  # see `BookIndex.flags`
 
 
-def _brackets(t: LeverageTiers) -> Brackets:
-    bs = t.brackets
-    return brackets(
-        np.array([b.floor for b in bs]),
-        np.array([b.mmr for b in bs]),
-        caps=np.array([b.cap for b in bs]),
-        cums=np.array([b.cum for b in bs]),
-        max_leverage=np.array([b.max_leverage for b in bs]),
-    )
-
-
 def _usdt_share(snap: Snapshot, key: tuple[str, str]) -> float:
     acct = snap.accounts[key]
     wallet = cross_wallet(acct)
@@ -176,7 +166,7 @@ def stress_book(
                 missing[flag].append(f"missing_tier: {leg}")
             elif (venue, account, p.symbol) not in table_idx:
                 table_idx[(venue, account, p.symbol)] = len(tables)
-                tables.append(_brackets(t))
+                tables.append(tier_brackets(t))
             fi = snap.funding.get((venue, p.symbol))
             cap = fi.cap if fi is not None and math.isfinite(fi.cap) else math.nan
             if not math.isfinite(cap) and t is not None and t.brackets and venue not in entry_valued_venues:
