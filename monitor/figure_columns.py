@@ -296,13 +296,23 @@ def _same(a: tuple[FigureKey, ...], b: tuple[FigureKey, ...]) -> bool:
     return a is b
 
 
+_SMALL = 16
+
+
 def nan_reasons(values: Floats, reasons: list[str]) -> list[str]:
-    """`reasons` with "not_available" where the value is NaN and nothing says why (±inf is a value)."""
-    rows = np.flatnonzero(np.isnan(values))
-    if rows.size == 0:
+    """`reasons` with "not_available" where the value is NaN and nothing says why (±inf is a value).
+
+    A small book has dozens of columns of a few rows each, where numpy's per-call cost is most of
+    the work: up to `_SMALL` rows the NaNs are found in Python instead.
+    """
+    if values.size <= _SMALL:
+        rows = [i for i, v in enumerate(values.tolist()) if v != v]
+    else:
+        rows = np.flatnonzero(np.isnan(values)).tolist()
+    if not rows:
         return reasons
     out = reasons
-    for i in rows.tolist():
+    for i in rows:
         if not out[i]:
             if out is reasons:
                 out = list(reasons)
