@@ -75,6 +75,9 @@ async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
     await daemon.start()
     try:
         port = daemon.http.bound_port
+        # A figure counts once a scrape shows it finite: the crash replay liquidates the isolated
+        # position after ~17 s, which takes its figures off /metrics, while GARCH on a loaded box
+        # may only converge after that.
         missing: list[tuple[str, tuple[tuple[str, str], ...]]] = WANTED
         loop = asyncio.get_running_loop()
         end = loop.time() + 60.0
@@ -82,7 +85,7 @@ async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
         while missing and loop.time() < end:
             await asyncio.sleep(0.5)
             m = await scrape(port)
-            missing = [(n, labs) for n, labs in WANTED if not finite(m, n, labs)]
+            missing = [(n, labs) for n, labs in missing if not finite(m, n, labs)]
         assert missing == [], "figures without a value"
         for name, labs in PRESENT:  # values depend on the replay (the OU fit may reject the basis)
             assert (f"perpmon_{name}", labs) in m, name
