@@ -49,23 +49,23 @@ system-deps:
 
 ## test: install everything needed, then lint, type-check and run the whole suite
 test: $(STAMP) system-deps
-	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff check monitor tools tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
 check: $(STAMP) system-deps
-	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff check monitor tools tests bench
 	$(BIN)/mypy
 
-## dashboards: regenerate grafana/dashboards/*.json from monitor/dashboards_boards.py
+## dashboards: regenerate grafana/dashboards/*.json from tools/dashboards/boards.py
 dashboards: $(STAMP)
-	$(BIN)/python -m monitor.dashboards
+	$(BIN)/python -m tools.dashboards
 
 bench: $(STAMP)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix monitor tests bench
+	$(BIN)/ruff check --fix monitor tools tests bench
 	$(BIN)/ruff format monitor tests bench
 
 ## lock: re-resolve pyproject.toml's dependencies into the hash-pinned lock files (needs PyPI)

@@ -20,10 +20,10 @@ import yaml
 from monitor import devtls
 from monitor.app import Daemon
 from monitor.config import parse_config
-from monitor.dashboards import proof_queries
-from monitor.dashboards_boards import boards
 from tests.support.perpmon import sim_config
 from tests.support.servers import prom_query, prometheus
+from tools.dashboards.boards import boards
+from tools.dashboards.model import proof_queries
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -22,13 +22,13 @@ import yaml
 from monitor.app import Daemon
 from monitor.cli import _parser
 from monitor.config import parse_config
-from monitor.dashboards import proof_queries
-from monitor.dashboards_boards import book
 from monitor.shard import parse_shard, shard_of
 from tests.support.perpmon import sim_config
 from tests.support.servers import prom_query, prometheus
 from tests.support.tls import Pki, make_pki, reissue_server
 from tests.support.webconfig import write_web_config
+from tools.dashboards.boards import book
+from tools.dashboards.model import proof_queries
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

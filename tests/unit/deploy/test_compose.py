@@ -14,10 +14,10 @@ import yaml
 
 from monitor import devtls
 from monitor.config import load_config, parse_config
-from monitor.dashboards import DATASOURCE_UID
 from monitor.errors import ConfigError
 from monitor.validate import validate
 from tests.unit.deploy._paths import DEPLOY, ROOT, SIM_ENV
+from tools.dashboards.model import DATASOURCE_UID
 
 COMPOSE = DEPLOY / "compose.yaml"
 

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from monitor.dashboards import (
+from monitor.figures import CATALOG
+from tools.dashboards.boards import boards, sel
+from tools.dashboards.model import (
     OUT_DIR,
     Board,
     Panel,
@@ -20,8 +22,6 @@ from monitor.dashboards import (
     main,
     proof_queries,
 )
-from monitor.dashboards_boards import boards, sel
-from monitor.figures import CATALOG
 
 
 def test_committed_json_equals_the_generator_output() -> None:

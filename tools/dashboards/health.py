@@ -7,7 +7,7 @@ and "No data" keeps meaning that perpmon itself is not being scraped.
 
 from __future__ import annotations
 
-from monitor.dashboards import Board, Panel, Row, Target, Variable
+from tools.dashboards.model import Board, Panel, Row, Target, Variable
 
 __all__ = ["health"]
 

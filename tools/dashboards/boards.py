@@ -10,9 +10,9 @@ boards grow with the figures; a board with no such figures yet is not generated.
 
 from __future__ import annotations
 
-from monitor.dashboards import Board, Panel, Row, Target, UnknownMetricError, Variable
-from monitor.dashboards_health import health
 from monitor.figures import CATALOG
+from tools.dashboards.health import health
+from tools.dashboards.model import Board, Panel, Row, Target, UnknownMetricError, Variable
 
 __all__ = ["boards", "by", "fig", "legend", "sel"]
 

@@ -1,6 +1,6 @@
 """Grafana dashboards, generated from code so every panel names only metrics perpmon exposes.
 
-`python -m monitor.dashboards` writes `grafana/dashboards/*.json`; `--check` exits 1 when the
+`python -m tools.dashboards` writes `grafana/dashboards/*.json`; `--check` exits 1 when the
 committed files differ from what the code makes. A panel's PromQL may name only `perpmon_<figure>`
 for a figure in `monitor/figures.py`, its `_fresh` twin, or a self-health metric the exporters
 really emit: anything else fails generation, so a renamed figure breaks the build, not a board at
@@ -42,7 +42,7 @@ _DS = {"type": "prometheus", "uid": "${datasource}"}
 _METRIC = re.compile(r"\b(perpmon_[a-z0-9_]+)\b")
 _VAR = re.compile(r"\$(?!__)([a-z_]+)")
 _LABEL_VALUES = re.compile(r"^label_values\((?P<sel>.+),\s*(?P<label>[a-z_]+)\)$")
-OUT_DIR = Path(__file__).resolve().parent.parent / "grafana" / "dashboards"
+OUT_DIR = Path(__file__).resolve().parents[2] / "grafana" / "dashboards"
 
 
 class UnknownMetricError(ValueError):
@@ -258,9 +258,9 @@ def generate(boards: Iterable[Board]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from monitor.dashboards_boards import boards
+    from tools.dashboards.boards import boards
 
-    ap = argparse.ArgumentParser(prog="python -m monitor.dashboards", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m tools.dashboards", description=__doc__)
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     ap.add_argument("--check", action="store_true", help="exit 1 if the files on disk differ")
     args = ap.parse_args(argv)

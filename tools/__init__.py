@@ -1,0 +1,1 @@
+"""Developer tools that build the repository's artefacts; never imported by the daemon."""

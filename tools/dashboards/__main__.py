@@ -1,0 +1,3 @@
+from tools.dashboards.model import main
+
+raise SystemExit(main())
