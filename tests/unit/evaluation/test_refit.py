@@ -22,16 +22,8 @@ from monitor.config import EvaluationConfig
 from monitor.evaluation.exposure import PositionKey, book_signature, market_exposures
 from monitor.evaluation.models import EMPTY_MODELS, MarketModel, MonteCarloRun, ReturnHistory
 from monitor.records import Holding
-from monitor.refit import (
-    BOOK,
-    BOOK_CHECK_S,
-    EARLY_REFIT_GAP_S,
-    HEADROOM,
-    STALE_ROUNDS,
-    BudgetPlanner,
-    ModelRefresher,
-    path_levels,
-)
+from monitor.refit import BOOK_CHECK_S, EARLY_REFIT_GAP_S, STALE_ROUNDS, ModelRefresher
+from monitor.refit_budget import BOOK, HEADROOM, BudgetPlanner, path_levels
 from monitor.risk.basis import ou_fit
 from monitor.risk.garch import fit_garch
 from monitor.store.state import Snapshot, StateStore
