@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from monitor.evaluation.stress import StressRow, StressTable, stress_book, stress_table
+from monitor.evaluation.stress import StressRow, StressTable, stress_table
+from monitor.evaluation.stress_book import stress_book
 from monitor.records import AccountSnapshot, Balance, Bracket, FundingInfo, LeverageTiers, MarkPrice, Position
 from monitor.store.state import StateStore
 from tests.unit.evaluation.test_stress_stage import T0, book_store

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from monitor.config import parse_config
-from monitor.evaluation.stress import FUNDING_CAP_OF_MMR, StressRow, StressTable, stress_book, stress_table
+from monitor.evaluation.stress import StressRow, StressTable, stress_table
+from monitor.evaluation.stress_book import FUNDING_CAP_OF_MMR, stress_book
 from monitor.evaluator import Evaluator
 from monitor.records import (
     AccountSnapshot,
