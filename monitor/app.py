@@ -30,6 +30,7 @@ from monitor.evaluator import Evaluator
 from monitor.frames import DELIVERY_GRACE_S, FrameGate, FrameSignal, delay_s, wait_frame_or_sleep
 from monitor.http import HttpServer
 from monitor.log import configure_logging
+from monitor.looplag import LoopLag, LoopLagMetrics, probe_loop
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
 from monitor.metronome import Metronome
 from monitor.notify import Dispatcher, Outbox, build_notifiers
@@ -172,6 +173,8 @@ class Daemon:
             )
         )
         self.registry.register(ReloadMetrics(self.reload_stats))
+        self.loop_lag = LoopLag()
+        self.registry.register(LoopLagMetrics(self.loop_lag))
         self.registry.register(ShardMetrics(self.cfg.shard))
         self.http = HttpServer(
             host=self.cfg.http.host,
@@ -197,6 +200,7 @@ class Daemon:
         self.supervisor.spawn("evaluation", self._evaluation_loop)
         self.supervisor.spawn("refit", self.refresher.run)
         self.supervisor.spawn("reload", self._reload_loop)
+        self.supervisor.spawn("looplag", lambda: probe_loop(self.loop_lag))
         log.info(
             "perpmon started",
             version=__version__,
