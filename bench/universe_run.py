@@ -70,6 +70,11 @@ def _env_with_sim_keys() -> dict[str, str]:
     return env
 
 
+def _gauge(body: str, name: str) -> float:
+    m = re.search(rf"^{name} (\S+)", body, re.M)
+    return float(m.group(1)) if m else float("nan")
+
+
 class Proc:
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -105,6 +110,9 @@ def run_daemon(args: argparse.Namespace) -> None:
     prev: tuple[float, float] | None = None
     ticks: list[float] = []
     shares: list[float] = []
+    lags: list[float] = []
+    refits: list[float] = []
+    rss_at: list[tuple[float, float]] = []  # (s since start, MB) after the warm-up
     try:
         while time.monotonic() - t0 < args.seconds:
             time.sleep(args.sample_s)
@@ -121,17 +129,27 @@ def run_daemon(args: argparse.Namespace) -> None:
                 print(f"{now - t0:6.0f} s  scrape failed: {exc}")
                 continue
             series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
-            m = re.search(r"^perpmon_evaluation_duration_seconds (\S+)", body, re.M)
-            tick = float(m.group(1)) if m else float("nan")
+            tick = _gauge(body, "perpmon_evaluation_duration_seconds")
+            lag = _gauge(body, "perpmon_event_loop_lag_max_seconds")
+            refit = _gauge(body, "perpmon_model_cpu_share_ratio")
             skipped = re.search(r"^perpmon_evaluation_skipped_slots_total (\S+)", body, re.M)
+            garch = r"^perpmon_volatility_garch_annualized_ratio\{.*\} [0-9.e+-]+$"
+            models = len(re.findall(garch, body, re.M))
+            var = len(re.findall(r"^perpmon_var_usd\{.*\} [0-9.e+-]+$", body, re.M))
             share = 100 * (cpu - prev[1]) / (now - prev[0]) if prev else float("nan")
             prev = (now, cpu)
+            rss = me.rss_mb()
             if now - t0 > args.warmup_s:
                 ticks.append(tick)
                 shares.append(share)
+                lags.append(lag)
+                refits.append(refit)
+                rss_at.append((now - t0, rss))
             print(
                 f"{now - t0:6.0f} s  tick {tick * 1000:7.0f} ms  cpu {share:5.1f} %  "
-                f"rss {me.rss_mb():6.0f} MB  series {series:6d}  scrape {took * 1000:6.0f} ms  skipped slots "
+                f"refits {refit * 100:5.1f} %  "
+                f"loop lag max {lag * 1000:6.0f} ms  rss {rss:6.0f} MB  series {series:6d}  "
+                f"scrape {took * 1000:6.0f} ms  GARCH fitted {models:4d}  VaR series {var:3d}  skipped slots "
                 f"{skipped.group(1) if skipped else '?'}",
                 flush=True,
             )
@@ -141,9 +159,15 @@ def run_daemon(args: argparse.Namespace) -> None:
     if ticks:
         print(
             f"after {args.warmup_s:.0f} s warm-up: tick median {statistics.median(ticks) * 1000:.0f} ms "
-            f"(max {max(ticks) * 1000:.0f}), CPU {statistics.fmean(shares):.1f} % of one core; "
+            f"(max {max(ticks) * 1000:.0f}), CPU {statistics.fmean(shares):.1f} % of one core "
+            f"(refits {statistics.fmean(refits) * 100:.1f} % on their budget); "
+            f"loop lag max median {statistics.median(lags) * 1000:.0f} ms (worst {max(lags) * 1000:.0f}); "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         )
+    if len(rss_at) >= 3:
+        xs, ys = [t / 3600 for t, _ in rss_at], [r for _, r in rss_at]
+        slope = statistics.linear_regression(xs, ys).slope
+        print(f"RSS {ys[0]:.0f} → {ys[-1]:.0f} MB after warm-up; least-squares slope {slope:+.2f} MB/h")
 
 
 async def run_sim(args: argparse.Namespace) -> None:
