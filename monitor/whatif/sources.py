@@ -24,6 +24,7 @@ from monitor.venues import simulated_as
 from monitor.whatif.schema import BookFile, parse_book
 
 if TYPE_CHECKING:
+    from monitor.sim.book import Account
     from monitor.sim.market import Market
 
 __all__ = ["PlaceholderEnv", "book_missing", "capture_snapshot", "simulator_book", "simulator_env"]
@@ -125,27 +126,7 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
             )
         for name in watched:
             acct = engine.accounts[name]
-            accounts.append(
-                {
-                    "name": name,
-                    "venue": v.name,
-                    "position_mode": "hedge" if acct.dual_side else "one-way",
-                    "balances": [{"asset": "USDT", "wallet": acct.cross_wallet}],
-                    "positions": [
-                        {
-                            "symbol": p.symbol,
-                            "side": "long" if p.qty > 0 else "short",
-                            "size": abs(p.qty),
-                            "entry": p.entry,
-                            "margin_mode": p.margin_mode,
-                            "leverage": p.leverage,
-                            "isolated_wallet": p.isolated_wallet,
-                        }
-                        for p in acct.positions
-                        if p.qty != 0
-                    ],
-                }
-            )
+            accounts.append(_book_account(name, v.name, acct, acct.cross_wallet))
     if bybit_venues:
         b_markets, b_accounts = _bybit_book(cfg, bybit_venues, market, clk)
         markets += b_markets
@@ -211,27 +192,7 @@ def _bybit_book(
         for name in watched:
             acct = engine.accounts[name]
             isolated = sum(p.isolated_wallet for p in acct.positions if p.margin_mode == "isolated")
-            accounts.append(
-                {
-                    "name": name,
-                    "venue": v.name,
-                    "position_mode": "hedge" if acct.dual_side else "one-way",
-                    "balances": [{"asset": "USDT", "wallet": acct.cross_wallet + isolated}],
-                    "positions": [
-                        {
-                            "symbol": p.symbol,
-                            "side": "long" if p.qty > 0 else "short",
-                            "size": abs(p.qty),
-                            "entry": p.entry,
-                            "margin_mode": p.margin_mode,
-                            "leverage": p.leverage,
-                            "isolated_wallet": p.isolated_wallet,
-                        }
-                        for p in acct.positions
-                        if p.qty != 0
-                    ],
-                }
-            )
+            accounts.append(_book_account(name, v.name, acct, acct.cross_wallet + isolated))
     return markets, accounts
 
 
@@ -294,3 +255,27 @@ async def capture_snapshot(
 def _watched(v: VenueConfig, listed: Iterable[str]) -> set[str]:
     """The venue entry's symbols; `["*"]`: every symbol the simulated venue lists (collectors/listing.py)."""
     return set(listed) if follows_listing(v) else set(v.symbols)
+
+
+def _book_account(name: str, venue: str, acct: Account, wallet: float) -> dict[str, object]:
+    """A simulated account as the book file's account entry; `wallet`: the USDT balance as the venue
+    reports it (Binance's cross wallet excludes isolated margin, Bybit's wallet includes it)."""
+    return {
+        "name": name,
+        "venue": venue,
+        "position_mode": "hedge" if acct.dual_side else "one-way",
+        "balances": [{"asset": "USDT", "wallet": wallet}],
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "side": "long" if p.qty > 0 else "short",
+                "size": abs(p.qty),
+                "entry": p.entry,
+                "margin_mode": p.margin_mode,
+                "leverage": p.leverage,
+                "isolated_wallet": p.isolated_wallet,
+            }
+            for p in acct.positions
+            if p.qty != 0
+        ],
+    }
