@@ -30,14 +30,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor.clock import NS_PER_S
-from monitor.collectors.holdings import holdings_from_config
+from monitor.collectors.holdings import cleared_holding, holdings_from_config
 from monitor.collectors.listing import keep_listed
 from monitor.config import Config, EvaluationConfig, Secrets, load_config
 from monitor.errors import ConfigError
 from monitor.evaluator import Evaluator
 from monitor.log import add_secrets
 from monitor.notify import Dispatcher, build_notifiers
-from monitor.records import AlertEvent, Holding
+from monitor.records import AlertEvent
 from monitor.rules.engine import RuleEngine
 from monitor.shard import select_shard
 
@@ -222,16 +222,4 @@ def _put_holdings(d: Daemon, before: set[str], now_ns: int) -> None:
     for h in holdings_from_config(d.cfg.holdings, now_ns):
         d.store.put(h)
     for name in sorted(before - {h.name for h in d.cfg.holdings}):
-        d.store.put(
-            Holding(
-                venue="config",
-                ts_event_ns=now_ns,
-                ts_recv_ns=now_ns,
-                name=name,
-                asset="",
-                quantity=0.0,
-                price_venue="",
-                price_symbol="",
-                cleared=True,
-            )
-        )
+        d.store.put(cleared_holding("config", name, now_ns))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from monitor.config import HoldingConfig
 from monitor.records import Holding
 
-__all__ = ["holdings_from_config"]
+__all__ = ["cleared_holding", "holdings_from_config"]
 
 
 def holdings_from_config(items: tuple[HoldingConfig, ...], now_ns: int) -> list[Holding]:
@@ -27,3 +27,22 @@ def holdings_from_config(items: tuple[HoldingConfig, ...], now_ns: int) -> list[
         )
         for h in items
     ]
+
+
+def cleared_holding(source: str, name: str, now_ns: int) -> Holding:
+    """The record that removes holding `name` (a reload dropped it, an MQTT message emptied it).
+
+    A removal is a record like any other, not a delete on the store: it goes through the same
+    `put`, so the evaluator sees the book change on the next tick and the history says when.
+    """
+    return Holding(
+        venue=source,
+        ts_event_ns=now_ns,
+        ts_recv_ns=now_ns,
+        name=name,
+        asset="",
+        quantity=0.0,
+        price_venue="",
+        price_symbol="",
+        cleared=True,
+    )

@@ -29,6 +29,7 @@ import structlog
 from monitor.backoff import backoff
 from monitor.clock import Clock
 from monitor.collectors.base import CollectorStats, RecordSink
+from monitor.collectors.holdings import cleared_holding
 from monitor.config import MqttConfig, mqtt_tls_context
 from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Holding
@@ -71,17 +72,7 @@ def parse_holding(
     if name in declared:
         raise ParseError("config_holding", f"{name!r} is declared in config.toml; MQTT cannot change it")
     if not payload:
-        return Holding(
-            venue="mqtt",
-            ts_event_ns=now_ns,
-            ts_recv_ns=now_ns,
-            name=name,
-            asset="",
-            quantity=0.0,
-            price_venue="",
-            price_symbol="",
-            cleared=True,
-        )
+        return cleared_holding("mqtt", name, now_ns)
     try:
         m = _decoder.decode(payload)
     except msgspec.ValidationError as exc:
