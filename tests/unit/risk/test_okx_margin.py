@@ -214,10 +214,9 @@ def test_lp_puts_the_margin_test_at_exactly_zero_on_random_cross_books(
     cash = rng.uniform(0.05, 1.5, n_accounts) * np.bincount(account, weights=notional, minlength=n_accounts)
     upl = q * (mark - entry)
     req = np.asarray(okx_requirement(notional, rate, fee))
-    other_req, other_upl = cross_others(account, req, upl)
+    other_req, _ = cross_others(account, req, np.zeros(n))
     equity = cash[account] + np.bincount(account, weights=upl, minlength=n_accounts)[account]
     res = okx_liquidation_prices(q, mark, equity, rate, fee, other_requirement=other_req)
-    assert np.all(np.isfinite(other_upl))
     valued = np.isfinite(res.price)
     lp = res.price[valued]
     eq_at_lp = equity[valued] + q[valued] * (lp - mark[valued])
@@ -227,9 +226,12 @@ def test_lp_puts_the_margin_test_at_exactly_zero_on_random_cross_books(
     # a long's LP lies below the mark and a short's above, unless already past liquidation
     ok = res.reason[valued] == Reason.OK
     assert np.all(np.sign(mark[valued] - lp)[ok] == np.sign(q[valued])[ok])
-    # no value ⇒ no positive price ties the test
+    # no value ⇒ the (linear) excess keeps one sign over every positive price: no root to report
     for j in np.flatnonzero(~valued):
         assert res.reason[j] in (Reason.NOT_LIQUIDATABLE, Reason.ALWAYS_LIQUIDATABLE)
+        at_zero = equity[j] - other_req[j] - q[j] * mark[j]
+        slope = q[j] - abs(q[j]) * (rate[j] + fee)
+        assert (at_zero >= 0 and slope >= 0) or (at_zero <= 0 and slope <= 0)
 
 
 @settings(max_examples=150, deadline=None)
