@@ -268,7 +268,7 @@ def okx_isolated_liquidation_price(
     """
     q, ep = as_float(qty), as_float(entry)
     with quiet():
-        equity_at_entry = as_float(margin)  # at P = EP the upl is 0: base − q·EP = margin − q·EP
+        equity_at_entry = as_float(margin)  # upl is 0 at the entry: solve from there, mark := EP
         lp = _lp(q, ep, equity_at_entry, as_float(mm_rate) + as_float(taker_fee))
         out = np.where((q != 0) & (ep > 0) & (lp > 0), lp, np.nan)
     return like(qty, out)
