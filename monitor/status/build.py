@@ -206,7 +206,7 @@ def _positions(
             distance_sigma=num(c.of(k, "liquidation_distance_sigma", "distance_sigma")),
             margin_ratio=num(mr),
             unrealized_pnl_usd=num(c.of(k, "position_unrealized_pnl_usd", "unrealized_pnl_usd")),
-            price_tick=ticks.get((v, s)),
+            price_tick=ticks.get((v, s), 0.0),
             severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
             notes=c.take(),
         )
@@ -282,7 +282,7 @@ def _markets(
                 funding_next_s=num(c.of(k, "funding_next_timestamp_seconds", "funding_next_s")),
                 basis_usd=num(c.of(k, "basis_usd", "basis_usd")),
                 basis_bps=num(c.of(k, "basis_bps", "basis_bps")),
-                price_tick=ticks.get((v, s)),
+                price_tick=ticks.get((v, s), 0.0),
                 severity=_worst(sev, (v, "", s, "", "", "")),
                 notes=c.take(),
             )

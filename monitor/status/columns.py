@@ -67,7 +67,8 @@ class Column:
 
     def tick(self, row: Any) -> float | None:
         """A price column's tick in `row` (its symbol's); None elsewhere or when not known."""
-        return getattr(row, "price_tick", None) if self.priced else None
+        tick = float(getattr(row, "price_tick", 0.0)) if self.priced else 0.0
+        return tick if tick > 0 else None
 
     def text_for(self, v: Num, note: str, tick: float | None = None) -> str:
         """`v` as read with its note: "—" without such a figure, "none" for an LP no move reaches,

@@ -54,7 +54,7 @@ class StatusRoutes:
         figs, firing, recent, ticks = self.figures(), list(self.firing()), list(self.recent()), self.ticks()
         stamp = (
             id(figs),
-            id(ticks),
+            ticks,  # held, not its id: a new mapping may reuse a freed one's id
             figs.taken_at_ns if figs is not None else 0,
             limit,
             tuple((e.fingerprint, e.severity, e.event_ns) for e in firing),
