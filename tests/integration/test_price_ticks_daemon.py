@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 from aiohttp import web
 
 from monitor.app import Daemon
+from monitor.collectors.generic.collector import CcxtProCollector
+from monitor.collectors.testing import RecordingStore, wait_until
 from monitor.config import parse_config
+from monitor.records import Instrument
+from monitor.sim.testing import fast_config, running_simulator
+from monitor.supervise import Supervisor
+from tests.integration.test_collector_bybit import ENV as SIM_ENV
 
 pytestmark = [pytest.mark.integration]
 
@@ -188,3 +195,40 @@ async def test_alert_text_and_status_page_carry_the_venues_ticks(
         assert {k: rows[k] for k in LEGS} == {k: float(venue[k]) for k in LEGS}
     finally:
         await daemon.stop()
+
+
+async def test_the_generic_ccxt_collector_reads_ticks_from_loaded_markets() -> None:
+    """ccxt's precision.price of the simulated Binance's markets: the perpetuals' and the spot book's."""
+    sim_cfg = fast_config()
+    venue = {
+        "name": "ccxt-binance",
+        "kind": "ccxt",
+        "exchange": "binanceusdm",
+        "simulator": True,
+        "symbols": ["BTCUSDT", "XRPUSDT"],
+        "spot_symbols": ["BTCUSDT"],
+        "poll_s": 0.3,
+    }
+    cfg, secrets = parse_config({"simulator": msgspec.to_builtins(sim_cfg), "venues": [venue]}, SIM_ENV)
+    async with running_simulator(sim_cfg) as s:
+        daemon = Daemon(cfg, secrets, clock=s.clock)
+        daemon.simulator = s
+        store = daemon.store = RecordingStore()
+        collector = daemon.build_venue(cfg.venues[0], cfg, secrets)
+        assert isinstance(collector, CcxtProCollector)
+        sup = Supervisor(s.clock)
+        for name, factory in collector.tasks().items():
+            sup.spawn(name, factory)
+        try:
+            got = lambda: {(i.symbol, i.market): i.tick for i in store.of(Instrument)}  # noqa: E731
+            want = {("BTCUSDT", "perp"), ("XRPUSDT", "perp"), ("BTCUSDT", "spot")}
+            await wait_until(lambda: set(got()) >= want, 20, "ticks from ccxt's markets")
+        finally:
+            await sup.stop()
+        venue_ticks = await _venue_ticks(daemon)
+    assert got() == {
+        ("BTCUSDT", "perp"): float(venue_ticks[("binance", "BTCUSDT")]),
+        ("XRPUSDT", "perp"): float(venue_ticks[("binance", "XRPUSDT")]),
+        ("BTCUSDT", "spot"): 0.01,  # spot's "0.01000000"
+    }
+    assert store.ticks() == {("ccxt-binance", "BTCUSDT"): 0.1, ("ccxt-binance", "XRPUSDT"): 0.0001}
