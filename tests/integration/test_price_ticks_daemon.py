@@ -197,6 +197,37 @@ async def test_alert_text_and_status_page_carry_the_venues_ticks(
         await daemon.stop()
 
 
+@pytest.mark.parametrize(
+    ("kind", "perp", "spot"),
+    [
+        ("binanceusdm", {"BTCUSDT": 0.1, "XRPUSDT": 0.0001}, {"BTCUSDT": 0.01}),  # spot: "0.01000000"
+        ("bybit", {"BTCUSDT": 0.1, "SOLUSDT": 0.01}, {"BTCUSDT": 0.01}),
+    ],
+)
+async def test_native_collectors_read_perp_and_spot_ticks(
+    kind: str, perp: dict[str, float], spot: dict[str, float]
+) -> None:
+    """Binance's exchangeInfo (futures and spot hosts) and Bybit's instruments-info (linear and spot)."""
+    sim_cfg = fast_config()
+    venue = {"name": "v", "kind": kind, "simulator": True, "symbols": list(perp), "spot_symbols": list(spot)}
+    cfg, secrets = parse_config({"simulator": msgspec.to_builtins(sim_cfg), "venues": [venue]}, SIM_ENV)
+    async with running_simulator(sim_cfg) as s:
+        daemon = Daemon(cfg, secrets, clock=s.clock)
+        daemon.simulator = s
+        store = daemon.store = RecordingStore()
+        collector = daemon.build_venue(cfg.venues[0], cfg, secrets)
+        sup = Supervisor(s.clock)
+        sup.spawn("reference", collector.tasks()["v.reference"])
+        want = {**{(k, "perp"): t for k, t in perp.items()}, **{(k, "spot"): t for k, t in spot.items()}}
+        got = lambda: {(i.symbol, i.market): i.tick for i in store.of(Instrument)}  # noqa: E731
+        try:
+            await wait_until(lambda: set(got()) >= set(want), 20, "perp and spot ticks")
+        finally:
+            await sup.stop()
+    assert got() == want
+    assert dict(store.ticks()) == {("v", k): t for k, t in perp.items()}  # the perpetual's tick wins
+
+
 async def test_the_generic_ccxt_collector_reads_ticks_from_loaded_markets() -> None:
     """ccxt's precision.price of the simulated Binance's markets: the perpetuals' and the spot book's."""
     sim_cfg = fast_config()
