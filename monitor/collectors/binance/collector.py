@@ -34,7 +34,7 @@ from monitor.collectors.held import Topic
 from monitor.collectors.listing import binance_listed, follows_listing
 from monitor.collectors.native import NativeCollector
 from monitor.collectors.wsfeed import WsFeed
-from monitor.errors import FeedError
+from monitor.errors import FeedError, ParseError
 
 __all__ = ["BinanceUsdmCollector"]
 
@@ -86,26 +86,35 @@ class BinanceUsdmCollector(NativeCollector):
                 self.sink.put(rec)
 
     async def _reference(self, ex: Any) -> None:
-        listing = await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)
+        listing = None
         if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
+            listing = await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)
             self.held.note(binance_listed(listing), "newly listed")
         info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
-        now = self.clock.now_ns()
-        for fi in parse_funding_info(info, self.held.watched, self.venue, now):
+        for fi in parse_funding_info(info, self.held.watched, self.venue, self.clock.now_ns()):
             self.sink.put(fi)
-        for inst in parse_exchange_info(listing, self.held.watched, self.venue, "perp", now):
-            self.sink.put(inst)
-        if self.cfg.spot_symbols:
-            await self._spot_ticks(ex)
+        await self._ticks(ex, listing)
 
-    async def _spot_ticks(self, ex: Any) -> None:
-        """The spot books' ticks (`symbols=[…]`: the whole spot listing is megabytes); a refusal is
-        logged, not retried at once: spot prices then read at significant digits, nothing else waits."""
-        names = json.dumps(list(self.cfg.spot_symbols), separators=(",", ":"))
+    async def _ticks(self, ex: Any, listing: Any) -> None:
+        """Price ticks from exchangeInfo: the perpetuals' (the listing's reply when one was fetched)
+        and the spot books' (`symbols=[…]`: the whole spot listing is megabytes).
+
+        Ticks only shape how prices are written, so a failure is logged or counted and waits for
+        the next refresh: the funding intervals above are not fetched again for it, and prices
+        meanwhile read at significant digits.
+        """
         try:
-            body = await self.rest.call(ex, ex.publicGetExchangeInfo, {"symbols": names})
+            if listing is None:
+                listing = await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)
+            now = self.clock.now_ns()
+            for inst in parse_exchange_info(listing, self.held.watched, self.venue, "perp", now):
+                self.sink.put(inst)
+            if self.cfg.spot_symbols:
+                names = json.dumps(list(self.cfg.spot_symbols), separators=(",", ":"))
+                body = await self.rest.call(ex, ex.publicGetExchangeInfo, {"symbols": names})
+                for inst in parse_exchange_info(body, self.cfg.spot_symbols, self.venue, "spot", now):
+                    self.sink.put(inst)
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
         except FeedError as exc:
-            log.warning("spot tick sizes unavailable", venue=self.venue, error=self.rest.redact(str(exc)))
-            return
-        for inst in parse_exchange_info(body, self.cfg.spot_symbols, self.venue, "spot", self.clock.now_ns()):
-            self.sink.put(inst)
+            log.warning("tick sizes unavailable", venue=self.venue, error=self.rest.redact(str(exc)))

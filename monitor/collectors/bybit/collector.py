@@ -51,7 +51,7 @@ from monitor.collectors.listing import bybit_listed, follows_listing
 from monitor.collectors.liveness import progress, same_value
 from monitor.collectors.native import NativeCollector
 from monitor.collectors.wsfeed import WsDialect, WsFeed
-from monitor.errors import FeedError
+from monitor.errors import FeedError, ParseError
 from monitor.records import Quote, Record
 
 __all__ = ["BYBIT_DIALECT", "BybitCollector"]
@@ -198,14 +198,17 @@ class BybitCollector(NativeCollector):
             await self._spot_ticks(ex)
 
     async def _spot_ticks(self, ex: Any) -> None:
-        """The spot books' ticks; a refusal is logged, not retried at once (spot prices then read at
-        significant digits, and the perpetuals' reference data is not held up by it)."""
+        """The spot books' ticks. They only shape how prices are written, so a failure is logged or
+        counted and waits for the next refresh (spot prices meanwhile read at significant digits)."""
         try:
             body = await self.rest.call(
                 ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "spot", "limit": 1000}
             )
+            for inst in parse_tick_sizes(
+                body, self.venue, "spot", self.clock.now_ns(), self.cfg.spot_symbols
+            ):
+                self.sink.put(inst)
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
         except FeedError as exc:
             log.warning("spot tick sizes unavailable", venue=self.venue, error=self.rest.redact(str(exc)))
-            return
-        for inst in parse_tick_sizes(body, self.venue, "spot", self.clock.now_ns(), self.cfg.spot_symbols):
-            self.sink.put(inst)

@@ -11,14 +11,20 @@ import copy
 from typing import Any
 
 import ccxt
+import ccxt.async_support as ccxt_async
 import pytest
 
+from monitor.clock import ManualClock
+from monitor.collectors import build_collector
 from monitor.collectors.binance.wire import parse_exchange_info
 from monitor.collectors.bybit.wire import parse_tick_sizes
 from monitor.collectors.generic import convert as conv
+from monitor.collectors.testing import RecordingStore
+from monitor.config import parse_config
 from monitor.errors import ParseError
-from monitor.records import Instrument
+from monitor.records import FundingInfo, Instrument
 from monitor.store.state import StateStore
+from monitor.venues import Endpoints
 from tests.unit.collectors.test_bybit_wire import examples
 
 NOW = 1_700_000_000_000_000_000
@@ -240,3 +246,51 @@ def test_store_ticks_prefer_the_perpetual_and_change_only_on_a_new_tick() -> Non
     assert store.ticks()[("binance", "BTCUSDT")] == 1.0 and store.ticks() is not first
     with pytest.raises(TypeError):
         store.ticks()[("binance", "X")] = 1.0  # type: ignore[index]
+
+
+class _Binance:
+    """The REST calls of the Binance reference refresh; exchangeInfo fails when told to."""
+
+    def __init__(self, futures_fails: bool) -> None:
+        self.futures_fails = futures_fails
+        self.spot_params: list[dict[str, str]] = []
+
+    async def fapiPublicGetFundingInfo(self) -> Any:
+        return [{"symbol": "XRPUSDT", "fundingIntervalHours": 1}]
+
+    async def fapiPublicGetExchangeInfo(self) -> Any:
+        if self.futures_fails:
+            raise ccxt_async.RequestTimeout("binanceusdm GET /fapi/v1/exchangeInfo timed out")
+        return _futures(BINANCE_FUTURES_BTC, _with_tick(BINANCE_FUTURES_BTC, "XRPUSDT", "0.0001"))
+
+    async def publicGetExchangeInfo(self, params: dict[str, str]) -> Any:
+        self.spot_params.append(params)
+        return {"timezone": "UTC", "serverTime": 1, "symbols": [_spot_row("BTCUSDT", "0.01000000")]}
+
+
+def _binance_collector() -> Any:
+    cfg, secrets = parse_config(
+        {"venues": [{"name": "binance", "symbols": ["BTCUSDT", "XRPUSDT"], "spot_symbols": ["BTCUSDT"]}]}, {}
+    )
+    return build_collector(cfg.venues[0], cfg, secrets, Endpoints(), RecordingStore(), ManualClock())
+
+
+async def test_binance_reference_puts_perp_and_spot_ticks() -> None:
+    """One refresh: funding intervals, the perpetuals' ticks, and the spot books' asked by name."""
+    c = _binance_collector()
+    ex = _Binance(futures_fails=False)
+    await c._reference(ex)
+    got = {(i.symbol, i.market): i.tick for i in c.sink.of(Instrument)}
+    assert got == {("BTCUSDT", "perp"): 0.1, ("XRPUSDT", "perp"): 0.0001, ("BTCUSDT", "spot"): 0.01}
+    assert ex.spot_params == [{"symbols": '["BTCUSDT"]'}]
+
+
+async def test_binance_ticks_failing_do_not_hold_up_funding_intervals() -> None:
+    """exchangeInfo timing out costs the ticks only: funding intervals are still put, nothing raises."""
+    c = _binance_collector()
+    await c._reference(_Binance(futures_fails=True))
+    assert [(f.symbol, f.interval_s) for f in c.sink.of(FundingInfo)] == [
+        ("BTCUSDT", 28_800.0),
+        ("XRPUSDT", 3_600.0),
+    ]
+    assert c.sink.of(Instrument) == []
