@@ -190,6 +190,7 @@ class Daemon:
                 recent=self.recent.latest,
                 now_ns=self.clock.now_ns,
                 stale_after_s=lambda: max(10.0, 5 * self.cfg.evaluation.interval_s),  # as /healthz
+                ticks=self.store.ticks,
             ),
         )
         await self.http.start()
@@ -314,7 +315,14 @@ class Daemon:
         config says where a person reaches it; self.engine and self.cfg: a reload may replace them."""
         base = self.cfg.http.external_url
         link = f"{base.rstrip('/')}/status" if base else ""
-        return annotate(events, figures, self.engine.rules, shock=self.cfg.evaluation.shock, link=link)
+        return annotate(
+            events,
+            figures,
+            self.engine.rules,
+            shock=self.cfg.evaluation.shock,
+            ticks=self.store.ticks(),
+            link=link,
+        )
 
     async def submit(self, events: list[AlertEvent], now: int) -> None:
         """Hand decided events to the outbox; any it refuses go first, in order, on the next call.

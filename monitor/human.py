@@ -5,16 +5,21 @@ Why one module: an alert on a lock screen, the console log and the what-if repor
 person has to decode at 3 a.m. Every function is pure and total: NaN reads `n/a` and ±inf
 reads `∞`/`-∞` (a margin ratio past liquidation is +inf, a value, not an error).
 
-Prices: a venue's tick (PRICE_FILTER tickSize) is not carried in the records, so a price is
-written at the tick when the caller knows it (`price(x, tick=0.1)`) and otherwise at six
-significant digits, which matches the tick of every listed USDT perpetual from BTC (0.1 at
-~10⁴–10⁵) down to the 10⁻⁴-priced contracts — never more digits than the venue quotes by more
-than one.
+Prices: written with the decimals of the symbol's tick (the venue's instrument metadata,
+`records.Instrument`): BTCUSDT's 0.1 → `29,829.3`, a 0.0001 tick → `0.1235`, a tick of 5 → whole
+units; the digits the venue's prices move by. The tick is a number: Binance writes BTCUSDT's as "0.10"
+and SOLUSDT's as "0.0100", leftovers of ticks raised over the years, and spot pads every tick to
+8 places; a written zero is a digit that never moves. The value is not moved onto the tick: a
+venue's prices already sit on it, and a computed one (a liquidation price) is rounded to the
+tick's decimals, not snapped to a grid it was never on. Without a tick (metadata not arrived) a
+price is written at six significant digits, which matches the tick of every listed USDT
+perpetual from BTC (0.1 at ~10⁴–10⁵) down to the 10⁻⁴-priced contracts.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 __all__ = [
     "base_asset",
@@ -25,6 +30,7 @@ __all__ = [
     "price",
     "quantity",
     "sigma",
+    "tick_decimals",
     "usd",
 ]
 
@@ -79,14 +85,30 @@ def usd(x: float) -> str:
     return f"{sign}${text}"
 
 
+def tick_decimals(tick: float | None) -> int | None:
+    """The decimals of a tick: 0.1 → 1, 0.0001 → 4, 1e-8 → 8, 0.25 → 2, 5 → 0.
+
+    Read from the float's shortest decimal form (`repr`), which is the venue's string without
+    its padding. None for no tick, or one that is not a positive finite number: a price then
+    falls back to significant digits rather than to a wrong precision.
+    """
+    if tick is None or not (0 < tick < math.inf):
+        return None
+    exponent = Decimal(repr(float(tick))).normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: never 'n', 'N' or 'F'
+    return max(0, -exponent)
+
+
 def price(x: float, tick: float | None = None) -> str:
-    """A price at the venue's tick when known (`36,512.3` at 0.1), else six significant digits."""
+    """A price with its tick's decimals (`36,512.3` at 0.1, `0.1235` at 0.0001), else six
+    significant digits."""
     if (s := _special(x)) is not None:
         return s
-    if tick is not None and tick > 0 and math.isfinite(tick):
-        decimals = max(0, -math.floor(math.log10(tick) + 1e-9))
-        return f"{round(x / tick) * tick:,.{decimals}f}"
-    return number(x, 6, strip=False)
+    decimals = tick_decimals(tick)
+    if decimals is None:
+        return number(x, 6, strip=False)
+    text = f"{x:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # no "-0.0"
 
 
 def quantity(x: float, asset: str = "") -> str:

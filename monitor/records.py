@@ -38,6 +38,7 @@ __all__ = [
     "FillKind",
     "FundingInfo",
     "Holding",
+    "Instrument",
     "LeverageTiers",
     "MarginCall",
     "MarginCallPosition",
@@ -108,6 +109,18 @@ class FundingInfo(_Rec, frozen=True, kw_only=True, tag=True):
     interval_s: float
     cap: float = NAN
     floor: float = NAN
+
+
+class Instrument(_Rec, frozen=True, kw_only=True, tag=True):
+    """A symbol's price tick from the venue's instrument metadata: a price is written with its decimals.
+
+    Binance PRICE_FILTER tickSize, Bybit priceFilter.tickSize, ccxt's precision.price (TICK_SIZE
+    mode). `market` tells a perpetual's tick from its spot book's (BTCUSDT: 0.1 and 0.01).
+    """
+
+    symbol: str
+    market: Market
+    tick: float  # > 0
 
 
 class Bracket(msgspec.Struct, frozen=True, kw_only=True):
@@ -276,6 +289,7 @@ Record = (
     | MarginCall
     | BarHistory
     | SettledFunding
+    | Instrument
 )
 
 

@@ -2,12 +2,15 @@
 
 Futures symbols carry `contractType: PERPETUAL` (ccxt makes a swap of any entry with that key),
 `marginAsset` (settle currency) and the PRICE_FILTER / LOT_SIZE / MARKET_LOT_SIZE filters that give
-precision and limits (venues.md §1.2). Spot symbols carry the fields of §2.4.
+precision and limits (venues.md §1.2), the tick written as the venue writes it ("0.10" for
+BTCUSDT). Spot symbols carry the fields of §2.4, their filters at 8 decimals as the spot API
+writes every number ("tickSize":"0.01000000").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
@@ -85,6 +88,11 @@ def futures_exchange_info(now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS) ->
     }
 
 
+def _q8(text: str) -> str:
+    """Spot writes every decimal at 8 places ("0.01" → "0.01000000"); futures writes them as set."""
+    return f"{Decimal(text):.8f}"
+
+
 def _spot_symbol(s: SymbolSpec) -> dict[str, Any]:
     return {
         "symbol": s.symbol,
@@ -117,15 +125,15 @@ def _spot_symbol(s: SymbolSpec) -> dict[str, Any]:
         "filters": [
             {
                 "filterType": "PRICE_FILTER",
-                "minPrice": s.spot_tick,
+                "minPrice": _q8(s.spot_tick),
                 "maxPrice": "1000000.00000000",
-                "tickSize": s.spot_tick,
+                "tickSize": _q8(s.spot_tick),
             },
             {
                 "filterType": "LOT_SIZE",
-                "minQty": s.spot_step,
+                "minQty": _q8(s.spot_step),
                 "maxQty": "9000.00000000",
-                "stepSize": s.spot_step,
+                "stepSize": _q8(s.spot_step),
             },
             {
                 "filterType": "MIN_NOTIONAL",

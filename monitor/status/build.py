@@ -128,8 +128,10 @@ def build_status(
     recent: Sequence[AlertEvent],
     now_ns: int,
     limit: int = DEFAULT_LIMIT,
+    ticks: Mapping[tuple[str, str], float] | None = None,
 ) -> StatusPage:
-    """The page for the tick `figures` (None before the first tick: an empty book, said so)."""
+    """The page for the tick `figures` (None before the first tick: an empty book, said so);
+    `ticks` (the store's, per venue and symbol) give each price row its tick."""
     items: Mapping[FigureKey, Figure] = figures.items if figures is not None else {}
     rows: dict[str, list[FigureKey]] = {n: [] for n in _ROW_FIGURES}
     for key in items:
@@ -137,10 +139,11 @@ def build_status(
             rows[key.name].append(key)
     sev = _severities(firing)
     c = _Cells(items)
-    positions = _positions(rows["position_quantity"], c, sev)
+    ticks = ticks or {}
+    positions = _positions(rows["position_quantity"], c, sev, ticks)
     accounts = _accounts(rows["margin_balance_usd"], c, sev)
     held = {(p.venue, p.symbol) for p in positions}
-    markets = _markets(rows["mark_price_usd"], c, sev, held)
+    markets = _markets(rows["mark_price_usd"], c, sev, held, ticks)
     feeds = _feeds(rows["feed_stale"], c, sev)
     assets = _assets(rows["net_delta"], c, sev)
     ranked = sorted(firing, key=lambda e: (-e.severity, -e.starts_at_ns, e.fingerprint))
@@ -170,7 +173,9 @@ def build_status(
     )
 
 
-def _positions(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[PositionRow]:
+def _positions(
+    keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity], ticks: Mapping[tuple[str, str], float]
+) -> list[PositionRow]:
     """Legs the rules judge most severely first (their own alerts, not their account's), then by distance.
 
     Within one severity an unknown distance (NaN) comes first; across them the rules decide, so a
@@ -201,6 +206,7 @@ def _positions(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity])
             distance_sigma=num(c.of(k, "liquidation_distance_sigma", "distance_sigma")),
             margin_ratio=num(mr),
             unrealized_pnl_usd=num(c.of(k, "position_unrealized_pnl_usd", "unrealized_pnl_usd")),
+            price_tick=ticks.get((v, s), 0.0),
             severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
             notes=c.take(),
         )
@@ -255,7 +261,11 @@ def _assets(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) ->
 
 
 def _markets(
-    keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity], held: set[tuple[str, str]]
+    keys: list[FigureKey],
+    c: _Cells,
+    sev: Mapping[_Ident, Severity],
+    held: set[tuple[str, str]],
+    ticks: Mapping[tuple[str, str], float],
 ) -> list[MarketRow]:
     out = []
     for k in keys:
@@ -272,6 +282,7 @@ def _markets(
                 funding_next_s=num(c.of(k, "funding_next_timestamp_seconds", "funding_next_s")),
                 basis_usd=num(c.of(k, "basis_usd", "basis_usd")),
                 basis_bps=num(c.of(k, "basis_bps", "basis_bps")),
+                price_tick=ticks.get((v, s), 0.0),
                 severity=_worst(sev, (v, "", s, "", "", "")),
                 notes=c.take(),
             )

@@ -30,6 +30,7 @@ class Column:
         wide: bool = False,
         tone: Callable[[Any], str] | None = None,
         key: bool = False,
+        priced: bool = False,
     ) -> None:
         self.title = title
         self.field = field
@@ -39,6 +40,7 @@ class Column:
         self.wide = wide  # shown on the desktop page only (the phone card keeps the essentials)
         self.key = key  # the column the table is sorted by: the page sets it in bold
         self._tone = tone
+        self.priced = priced  # a price: written with the decimals of the row's `price_tick`
 
     def tone(self, row: Any) -> str:
         """ "good" / "bad" / "": a colour hint for the page (gains, losses, a stale feed)."""
@@ -61,16 +63,21 @@ class Column:
         """What a person reads in this column of `row`."""
         if self._text is not None:
             return self._text(row)
-        return self.text_for(self.value(row), self.note(row))
+        return self.text_for(self.value(row), self.note(row), self.tick(row))
 
-    def text_for(self, v: Num, note: str) -> str:
+    def tick(self, row: Any) -> float | None:
+        """A price column's tick in `row` (its symbol's); None elsewhere or when not known."""
+        tick = float(getattr(row, "price_tick", 0.0)) if self.priced else 0.0
+        return tick if tick > 0 else None
+
+    def text_for(self, v: Num, note: str, tick: float | None = None) -> str:
         """`v` as read with its note: "—" without such a figure, "none" for an LP no move reaches,
-        a trailing "*" when stale."""
+        a trailing "*" when stale; a price at its `tick`'s decimals when the tick is known."""
         if note == ABSENT:
             return "—"
         if note == NOT_LIQUIDATABLE:
             return "none"
-        out = self._show(v)
+        out = fmt.price(v, tick) if self.priced and tick is not None else self._show(v)
         return f"{out}*" if note == "stale" else out
 
     def note(self, row: Any) -> str:
@@ -115,8 +122,14 @@ POSITION: Sequence[Column] = (
     Column("Position", text=lambda r: f"{r.symbol} {side_word(r)}"),
     Column("Distance", field="distance_ratio", show=fmt.pct, figure="liquidation_distance_ratio", key=True),
     Column("σ", field="distance_sigma", show=fmt.sigma, figure="liquidation_distance_sigma", wide=True),
-    Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd"),
-    Column("Liq. price", field="liquidation_price_usd", show=fmt.price, figure="liquidation_price_usd"),
+    Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
+    Column(
+        "Liq. price",
+        field="liquidation_price_usd",
+        show=fmt.price,
+        figure="liquidation_price_usd",
+        priced=True,
+    ),
     Column(
         "Margin ratio",
         field="margin_ratio",
@@ -162,7 +175,7 @@ ASSET: Sequence[Column] = (
 
 MARKET: Sequence[Column] = (
     Column("Market", text=lambda r: f"{r.venue} · {r.symbol}"),
-    Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd"),
+    Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
     Column("Funding", field="funding_rate", show=_pct4, figure="funding_rate_ratio"),
     Column("Every", field="funding_interval_s", show=_interval, figure="funding_interval_seconds"),
     Column(

@@ -45,9 +45,10 @@ def usd(v: Num, *, signed: bool = False) -> str:
     return f"+{text}" if signed and x > 0 else text
 
 
-def price(v: Num) -> str:
-    """A price as the alerts write it: six significant digits (figures do not carry the tick)."""
-    return human.price(as_float(v))
+def price(v: Num, tick: float | None = None) -> str:
+    """A price as the alerts write it: with its tick's decimals when the row knows the tick, else
+    six significant digits."""
+    return human.price(as_float(v), tick)
 
 
 def base(v: Num) -> str:

@@ -40,6 +40,8 @@ def _td(col: Column, row: Any) -> str:
         v = as_float(col.value(row))
         note = col.note(row)
         attrs += f' data-figure="{_attr(col.figure(row))}" data-v="{_raw(v)}"'
+        if (tick := col.tick(row)) is not None:
+            attrs += f' data-tick="{_raw(tick)}"'  # the tick whose decimals the shown price has
         if note:
             attrs += f' title="{_attr(note)}"'
             if note not in (ABSENT, NOT_LIQUIDATABLE):

@@ -66,6 +66,7 @@ class PositionRow(_Row, frozen=True, kw_only=True):
     distance_sigma: Num
     margin_ratio: Num  # the isolated leg's own, or its cross account's
     unrealized_pnl_usd: Num
+    price_tick: float = 0.0  # the symbol's price tick (venue metadata); 0: not known (JSON has no null here)
 
 
 class AccountRow(_Row, frozen=True, kw_only=True):
@@ -104,6 +105,7 @@ class MarketRow(_Row, frozen=True, kw_only=True):
     funding_next_s: Num  # Unix seconds
     basis_usd: Num
     basis_bps: Num
+    price_tick: float = 0.0  # the symbol's price tick (venue metadata); 0: not known (JSON has no null here)
 
 
 class FeedRow(_Row, frozen=True, kw_only=True):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import msgspec
 from aiohttp import web
@@ -38,6 +39,8 @@ class StatusRoutes:
     recent: Callable[[], Sequence[AlertEvent]]
     now_ns: Callable[[], int]
     stale_after_s: Callable[[], float]  # figures older than this: the page shows a red banner
+    # (venue, symbol) → price tick (the store's `ticks()`, one object until a tick changes)
+    ticks: Callable[[], Mapping[tuple[str, str], float]] = field(default=lambda: MappingProxyType({}))
     _memo: tuple[object, StatusPage] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -48,9 +51,10 @@ class StatusRoutes:
         app.router.add_get("/status.json", self._json)
 
     async def page(self, limit: int) -> StatusPage:
-        figs, firing, recent = self.figures(), list(self.firing()), list(self.recent())
+        figs, firing, recent, ticks = self.figures(), list(self.firing()), list(self.recent()), self.ticks()
         stamp = (
             id(figs),
+            ticks,  # held, not its id: a new mapping may reuse a freed one's id
             figs.taken_at_ns if figs is not None else 0,
             limit,
             tuple((e.fingerprint, e.severity, e.event_ns) for e in firing),
@@ -62,7 +66,7 @@ class StatusRoutes:
         if memo is not None and memo[0] == stamp:
             # served now: a stalled loop must show its figures growing old, not the memo's age
             return msgspec.structs.replace(memo[1], served_at_ns=now)
-        page = await asyncio.to_thread(build_status, figs, firing, recent, now, limit)
+        page = await asyncio.to_thread(build_status, figs, firing, recent, now, limit, ticks)
         with self._lock:
             self._memo = (stamp, page)
         return page

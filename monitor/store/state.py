@@ -10,6 +10,10 @@ until then, and for settlements newer than the last fetch, the store keeps the l
 estimate seen before each settlement time passed (the venue's estimate converges on the settled
 rate as the interval closes). `funding_settled_estimated` says which the newest figure is.
 
+Price ticks (`Instrument`, from the venues' instrument metadata) are not part of a snapshot: no
+figure depends on them. `ticks()` hands the words-for-people stages (alert context, status page)
+one read-only mapping, the same object until a tick changes.
+
 History fetched at start-up or after a gap (`BarHistory`) is merged into the grids: it fills
 buckets before the first live one and buckets a gap forward-filled, never a bucket a live frame
 set, and it is never "hearing" the stream, so it cannot make a silent feed look fresh.
@@ -38,6 +42,7 @@ from monitor.records import (
     Fill,
     FundingInfo,
     Holding,
+    Instrument,
     LeverageTiers,
     MarginCall,
     MarkPrice,
@@ -237,6 +242,8 @@ class StateStore:
         self.dropped_history: dict[str, int] = {}  # history records refused, by reason
         self._fills: OrderedDict[tuple[str, str, str, str], Fill] = OrderedDict()
         self._margin_calls: dict[tuple[str, str], MarginCall] = {}
+        self._instruments: dict[tuple[str, str, str], Instrument] = {}
+        self._ticks: Mapping[tuple[str, str], float] | None = None  # ticks(), until one changes
         # what changed since the last snapshot (record types put); a snapshot rebuilds only those fields
         self._dirty: set[type] = set(_RECORD_TYPES)
         self._shared: dict[str, Mapping[Any, Any]] = {}  # the last snapshot's fields, read-only
@@ -287,8 +294,27 @@ class StateStore:
             self._put_bars(record)
         elif isinstance(record, SettledFunding):
             self._put_settled(record)
+        elif isinstance(record, Instrument):
+            self._put_instrument(record)
         if self.on_put is not None:
             self.on_put(record)
+
+    def _put_instrument(self, inst: Instrument) -> None:
+        key = (inst.venue, inst.symbol, inst.market)
+        known = self._instruments.get(key)
+        if known is None or known.tick != inst.tick:
+            self._instruments[key] = inst
+            self._ticks = None  # every reference refresh repeats the ticks: rebuilt only on a change
+
+    def ticks(self) -> Mapping[tuple[str, str], float]:
+        """(venue, symbol) → the symbol's price tick: the perpetual's, else its spot book's."""
+        if self._ticks is None:
+            out: dict[tuple[str, str], float] = {}
+            for (venue, symbol, market), inst in sorted(self._instruments.items()):
+                if market == "perp" or (venue, symbol) not in out:  # "perp" sorts after "spot"
+                    out[(venue, symbol)] = inst.tick
+            self._ticks = MappingProxyType(out)
+        return self._ticks
 
     def _refuse(self, reason: str) -> None:
         self.dropped_history[reason] = self.dropped_history.get(reason, 0) + 1

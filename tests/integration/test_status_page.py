@@ -139,7 +139,7 @@ def _check_numbers(html: str, scraped: dict[tuple[str, frozenset[tuple[str, str]
         assert key in scraped, (section, figure, dict(labels))
         value = scraped[key]
         assert _same(float(cell["data-v"]), value), (section, figure, dict(labels), cell["data-v"], value)
-        shown = col.text_for(value, note)
+        shown = col.text_for(value, note, float(cell["data-tick"]) if "data-tick" in cell else None)
         assert text == shown, (section, figure, text, shown)
         checked += 1
     return checked

@@ -5,16 +5,20 @@ index and funding estimate on `/market/stream` (`@markPrice@1s`), perpetual book
 `/public/stream` (`@bookTicker`), spot book tops on the spot host's `/stream`, at most
 `max_streams_per_connection` streams per socket. Account state comes from ccxt's signed REST calls
 and the user data stream (`account.BinanceAccount`). Funding intervals and the REST
-seed of marks are refreshed every `native.REFERENCE_REFRESH_S`, and with `symbols = ["*"]` the
-listing too (`listing`). A symbol an account holds beyond `symbols` gets the same streams and its
+seed of marks are refreshed every `native.REFERENCE_REFRESH_S`, with each symbol's price tick from
+exchangeInfo (futures, and spot for `spot_symbols`), and with `symbols = ["*"]` the listing too
+(`listing`). A symbol an account holds beyond `symbols` gets the same streams and its
 funding interval at once (`held`). The wiring is `native.NativeCollector`'s.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
+
+import structlog
 
 from monitor.collectors.base import AccountAccess
 from monitor.collectors.binance.account import BinanceAccount
@@ -22,6 +26,7 @@ from monitor.collectors.binance.history import BinanceHistory
 from monitor.collectors.binance.wire import (
     parse_combined_frame,
     parse_depth_frame,
+    parse_exchange_info,
     parse_funding_info,
     parse_premium_index,
 )
@@ -29,8 +34,11 @@ from monitor.collectors.held import Topic
 from monitor.collectors.listing import binance_listed, follows_listing
 from monitor.collectors.native import NativeCollector
 from monitor.collectors.wsfeed import WsFeed
+from monitor.errors import FeedError, ParseError
 
 __all__ = ["BinanceUsdmCollector"]
+
+log = structlog.get_logger(__name__)
 
 
 class BinanceUsdmCollector(NativeCollector):
@@ -78,10 +86,35 @@ class BinanceUsdmCollector(NativeCollector):
                 self.sink.put(rec)
 
     async def _reference(self, ex: Any) -> None:
+        listing = None
         if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
-            self.held.note(
-                binance_listed(await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)), "newly listed"
-            )
+            listing = await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)
+            self.held.note(binance_listed(listing), "newly listed")
         info = await self.rest.call(ex, ex.fapiPublicGetFundingInfo)
         for fi in parse_funding_info(info, self.held.watched, self.venue, self.clock.now_ns()):
             self.sink.put(fi)
+        await self._ticks(ex, listing)
+
+    async def _ticks(self, ex: Any, listing: Any) -> None:
+        """Price ticks from exchangeInfo: the perpetuals' (the listing's reply when one was fetched)
+        and the spot books' (`symbols=[…]`: the whole spot listing is megabytes).
+
+        Ticks only shape how prices are written, so a failure is logged or counted and waits for
+        the next refresh: the funding intervals above are not fetched again for it, and prices
+        meanwhile read at significant digits.
+        """
+        try:
+            if listing is None:
+                listing = await self.rest.call(ex, ex.fapiPublicGetExchangeInfo)
+            now = self.clock.now_ns()
+            for inst in parse_exchange_info(listing, self.held.watched, self.venue, "perp", now):
+                self.sink.put(inst)
+            if self.cfg.spot_symbols:
+                names = json.dumps(list(self.cfg.spot_symbols), separators=(",", ":"))
+                body = await self.rest.call(ex, ex.publicGetExchangeInfo, {"symbols": names})
+                for inst in parse_exchange_info(body, self.cfg.spot_symbols, self.venue, "spot", now):
+                    self.sink.put(inst)
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
+        except FeedError as exc:
+            log.warning("tick sizes unavailable", venue=self.venue, error=self.rest.redact(str(exc)))

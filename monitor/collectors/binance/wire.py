@@ -21,7 +21,9 @@ from monitor.records import (
     Balance,
     Bracket,
     FundingInfo,
+    Instrument,
     LeverageTiers,
+    Market,
     MarkPrice,
     Position,
     Quote,
@@ -33,6 +35,7 @@ __all__ = [
     "parse_account_balances",
     "parse_combined_frame",
     "parse_depth_frame",
+    "parse_exchange_info",
     "parse_funding_info",
     "parse_leverage_brackets",
     "parse_position_risk",
@@ -210,6 +213,51 @@ def parse_funding_info(rows: Any, symbols: Iterable[str], venue: str, ts_recv_ns
                 floor=finite(row["adjustedFundingRateFloor"], "floor")
                 if row and "adjustedFundingRateFloor" in row
                 else math.nan,
+            )
+        )
+    return out
+
+
+def parse_exchange_info(
+    body: Any, symbols: Iterable[str], venue: str, market: Market, ts_recv_ns: int
+) -> list[Instrument]:
+    """REST `exchangeInfo` (futures `/fapi/v1`, spot `/api/v3`): each watched symbol's price tick.
+
+    Futures: ``{"symbols":[{"symbol":"BTCUSDT","pricePrecision":2,"filters":[{"minPrice":"556.80",
+    "maxPrice":"4529764","filterType":"PRICE_FILTER","tickSize":"0.10"},…]}]}``; spot writes every
+    number at 8 decimals: ``{"filterType":"PRICE_FILTER","minPrice":"0.01000000","maxPrice":
+    "1000000.00000000","tickSize":"0.01000000"}``. The tick is kept as a number (0.1, 0.01): its
+    written zeros say nothing. A symbol without a PRICE_FILTER, or with a tickSize that is not a
+    positive number, gets no record: its prices fall back to significant digits, never wrong.
+    """
+    rows = body.get("symbols") if isinstance(body, dict) else None
+    if not isinstance(rows, list):
+        raise ParseError("schema", "exchangeInfo without symbols")
+    wanted = set(symbols)
+    out = []
+    for row in rows:
+        if not isinstance(row, dict) or row.get("symbol") not in wanted:
+            continue
+        filters = row.get("filters")
+        found = [
+            f
+            for f in (filters if isinstance(filters, list) else [])
+            if isinstance(f, dict) and f.get("filterType") == "PRICE_FILTER"
+        ]
+        if not found:
+            continue
+        try:
+            tick = finite(found[0].get("tickSize"), "tickSize", positive=True)
+        except ParseError:
+            continue
+        out.append(
+            Instrument(
+                venue=venue,
+                symbol=str(row["symbol"]),
+                market=market,
+                ts_event_ns=ts_recv_ns,
+                ts_recv_ns=ts_recv_ns,
+                tick=tick,
             )
         )
     return out

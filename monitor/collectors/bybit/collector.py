@@ -8,8 +8,8 @@ funding interval and the book top, as a snapshot then deltas of changed fields
 (`wire.TickerBook` merges them per socket). Spot book tops are `orderbook.1.{symbol}` on the
 spot socket; perp book levels (`depth_levels`, for the cost to close) are `orderbook.50.{symbol}`
 on the linear socket, a snapshot then deltas (`wire.DepthBooks`). Accounts:
-`account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals
-and rate bounds from instruments-info, a REST seed of marks before the socket speaks — is
+`account.BybitAccount` (REST snapshot + private stream). Reference data — funding intervals,
+rate bounds and price ticks from instruments-info, a REST seed of marks before the socket speaks — is
 refreshed every `native.REFERENCE_REFRESH_S`. A symbol an account holds beyond `symbols` gets its
 tickers (and book levels) and its funding interval at once (`held`). The wiring is
 `native.NativeCollector`'s.
@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+import structlog
+
 from monitor.clock import Clock
 from monitor.collectors.base import AccountAccess
 from monitor.collectors.bybit.account import BybitAccount
@@ -40,6 +42,7 @@ from monitor.collectors.bybit.wire import (
     parse_instruments,
     parse_orderbook,
     parse_public_frame,
+    parse_tick_sizes,
     parse_tickers,
 )
 from monitor.collectors.ccxt_rest import RestCaller
@@ -48,9 +51,12 @@ from monitor.collectors.listing import bybit_listed, follows_listing
 from monitor.collectors.liveness import progress, same_value
 from monitor.collectors.native import NativeCollector
 from monitor.collectors.wsfeed import WsDialect, WsFeed
+from monitor.errors import FeedError, ParseError
 from monitor.records import Quote, Record
 
 __all__ = ["BYBIT_DIALECT", "BybitCollector"]
+
+log = structlog.get_logger(__name__)
 
 
 def _subscribe(topics: list[str], request_id: int) -> str:
@@ -183,5 +189,26 @@ class BybitCollector(NativeCollector):
         )
         if follows_listing(self.cfg) and isinstance(body, dict):  # ["*"]: new listings
             self.held.note(bybit_listed(body.get("result")), "newly listed")
-        for fi in parse_instruments(body, self.venue, self.clock.now_ns(), self.held.watched):
+        now = self.clock.now_ns()
+        for fi in parse_instruments(body, self.venue, now, self.held.watched):
             self.sink.put(fi)
+        for inst in parse_tick_sizes(body, self.venue, "perp", now, self.held.watched):
+            self.sink.put(inst)
+        if self.cfg.spot_symbols:
+            await self._spot_ticks(ex)
+
+    async def _spot_ticks(self, ex: Any) -> None:
+        """The spot books' ticks. They only shape how prices are written, so a failure is logged or
+        counted and waits for the next refresh (spot prices meanwhile read at significant digits)."""
+        try:
+            body = await self.rest.call(
+                ex, ex.publicGetV5MarketInstrumentsInfo, {"category": "spot", "limit": 1000}
+            )
+            for inst in parse_tick_sizes(
+                body, self.venue, "spot", self.clock.now_ns(), self.cfg.spot_symbols
+            ):
+                self.sink.put(inst)
+        except ParseError as exc:
+            self.stats.drop(exc.reason)
+        except FeedError as exc:
+            log.warning("spot tick sizes unavailable", venue=self.venue, error=self.rest.redact(str(exc)))

@@ -21,7 +21,7 @@ from monitor.collectors.book_depth import LocalBook, book_levels, parse_levels
 from monitor.collectors.bybit.envelope import NS_PER_MS, decode, optional, result_of, rows_of
 from monitor.collectors.fields import finite
 from monitor.errors import ParseError
-from monitor.records import BookLevels, FundingInfo, Market, MarkPrice, Quote, Record
+from monitor.records import BookLevels, FundingInfo, Instrument, Market, MarkPrice, Quote, Record
 
 __all__ = [
     "DepthBooks",
@@ -29,6 +29,7 @@ __all__ = [
     "parse_instruments",
     "parse_orderbook",
     "parse_public_frame",
+    "parse_tick_sizes",
     "parse_tickers",
 ]
 
@@ -347,6 +348,41 @@ def parse_instruments(body: Any, venue: str, ts_recv_ns: int, symbols: Iterable[
                 interval_s=minutes * 60.0,
                 cap=optional(row, "upperFundingRate"),
                 floor=optional(row, "lowerFundingRate"),
+            )
+        )
+    return out
+
+
+def parse_tick_sizes(
+    body: Any, venue: str, market: Market, ts_recv_ns: int, symbols: Iterable[str]
+) -> list[Instrument]:
+    """REST `/v5/market/instruments-info` (linear or spot): each watched symbol's price tick.
+
+    ``{"symbol":"BTCUSDT","priceScale":"2","priceFilter":{"minPrice":"0.10","maxPrice":"1999999.80",
+    "tickSize":"0.10"},…}`` (spot: ``"priceFilter":{"tickSize":"0.01"}``). The tick is kept as a
+    number: "0.10" and `priceScale` 2 still mean a 0.1 grid. A row without a valid tickSize gets no
+    record.
+    """
+    res = result_of(body, "instruments-info")
+    wanted = set(symbols)
+    out = []
+    for row in rows_of(res, "instruments-info"):
+        sym = row.get("symbol")
+        pf = row.get("priceFilter")
+        if sym not in wanted or not isinstance(pf, Mapping):
+            continue
+        try:
+            tick = finite(pf.get("tickSize"), "tickSize", positive=True)
+        except ParseError:
+            continue
+        out.append(
+            Instrument(
+                venue=venue,
+                symbol=str(sym),
+                market=market,
+                ts_event_ns=ts_recv_ns,
+                ts_recv_ns=ts_recv_ns,
+                tick=tick,
             )
         )
     return out

@@ -36,7 +36,7 @@ from monitor.collectors.held import held_stream_limits
 from monitor.collectors.listing import ccxt_listed, follows_listing, named
 from monitor.collectors.liveness import Liveness, progress
 from monitor.errors import FeedError, ParseError
-from monitor.records import AccountSnapshot, FeedState, FeedStatus, Record
+from monitor.records import AccountSnapshot, FeedState, FeedStatus, Market, Record
 from monitor.venues import by_ccxt_id
 
 __all__ = ["CcxtProCollector"]
@@ -135,6 +135,8 @@ class CcxtProCollector(VenueCollector):
                     held = len(self.held.extra)
                     if fixed is not None:
                         names = (conv.spot_symbols if market == "spot" else conv.perp_symbols)(markets, fixed)
+                        if market == "spot":  # the spot client's markets: the spot books' ticks
+                            self._ticks(ex, markets, names, "spot")
                     else:
                         names = self._perp_names(markets)
                         if not self._follows_held(ex, kind):
@@ -293,6 +295,7 @@ class CcxtProCollector(VenueCollector):
                     if follows_listing(self.cfg):  # symbols = ["*"]: new listings (collectors.listing)
                         self.held.note(ccxt_listed(markets), "newly listed")
                     names = self._perp_names(markets)
+                    self._ticks(ex, markets, names, "perp")
                     intervals: dict[str, Any] = {}
                     if ex.has.get("fetchFundingIntervals"):
                         intervals = await self.rest.call(ex, ex.fetch_funding_intervals, list(names.values()))
@@ -316,6 +319,15 @@ class CcxtProCollector(VenueCollector):
                 await self.held.wait(held, self.clock, delay)  # a newly held symbol's funding: now
         finally:
             await ex.close()
+
+    def _ticks(self, ex: Any, markets: Any, names: dict[str, str], market: Market) -> None:
+        """Each named market's price tick from the markets `ex` just loaded."""
+        mode = int(getattr(ex, "precisionMode", 0) or 0)
+        now = self.clock.now_ns()
+        for inst in conv.instruments(
+            markets, names, venue=self.venue, market=market, precision_mode=mode, ts_ns=now
+        ):
+            self.sink.put(inst)
 
     async def _account_loop(self, name: str) -> None:
         stream = f"account:{name}"

@@ -22,8 +22,10 @@ from monitor.records import (
     Balance,
     Bracket,
     FundingInfo,
+    Instrument,
     LeverageTiers,
     MarginMode,
+    Market,
     MarkPrice,
     Position,
     Quote,
@@ -33,6 +35,7 @@ __all__ = [
     "account_snapshot",
     "canonical",
     "funding_info",
+    "instruments",
     "leverage_tiers",
     "mark_records",
     "number",
@@ -313,3 +316,40 @@ def account_snapshot(
         positions=positions(rows, markets),
         balances=wallet_balances(exchange_id, balance),
     )
+
+
+_TICK_SIZE, _DECIMAL_PLACES = 4, 2  # ccxt's precisionMode constants (ccxt.TICK_SIZE, ccxt.DECIMAL_PLACES)
+
+
+def instruments(
+    markets: Mapping[str, Mapping[str, Any]],
+    names: Mapping[str, str],
+    *,
+    venue: str,
+    market: Market,
+    precision_mode: int,
+    ts_ns: int,
+) -> list[Instrument]:
+    """Each named market's price tick from ccxt's `precision.price` (`names`: config → unified).
+
+    In TICK_SIZE mode (every venue perpmon knows, ccxt 4.5) the precision is the tick itself (0.1);
+    in DECIMAL_PLACES mode it counts decimals (1 → 0.1); SIGNIFICANT_DIGITS has no fixed tick. A
+    market without a usable precision gets no record (its prices fall back to significant digits).
+    """
+    out = []
+    for name, unified in names.items():
+        p = number(((markets.get(unified) or {}).get("precision") or {}).get("price"))
+        if not p > 0:
+            continue
+        if precision_mode == _DECIMAL_PLACES and p == int(p):
+            tick = 10.0 ** -int(p)
+        elif precision_mode == _TICK_SIZE:
+            tick = p
+        else:
+            continue
+        out.append(
+            Instrument(
+                venue=venue, symbol=name, market=market, ts_event_ns=ts_ns, ts_recv_ns=ts_ns, tick=tick
+            )
+        )
+    return out

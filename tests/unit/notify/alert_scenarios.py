@@ -2,7 +2,9 @@
 
 The events are built as the rule engine emits them (labels, `summary`/`value`/`threshold`/`figure`
 annotations with the engine's raw numbers), then annotated by `monitor.rules.context.annotate`
-from the same tick's Figures and config.toml's rules, exactly as `Daemon.tick` does.
+from the same tick's Figures, config.toml's rules and the venue's price ticks (BTCUSDT's 0.1, as
+Binance's exchangeInfo gives it), exactly as `Daemon.tick` does. BTC trades above 100,000 here, where
+its tick shows: six significant digits would drop the tenths (`104,251` for `104,251.4`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from monitor.rules.context import annotate
 from monitor.rules.model import Rule, compile_rules, fingerprint
 from monitor.whatif.sources import PlaceholderEnv
 
-__all__ = ["CASES", "T0", "annotated", "grouped", "rules", "scenario", "tick_figures"]
+__all__ = ["CASES", "T0", "TICKS", "annotated", "grouped", "rules", "scenario", "tick_figures"]
 
 ROOT = Path(__file__).resolve().parents[3]
 T0 = 1_700_000_000 * 1_000_000_000
@@ -27,6 +29,7 @@ _P = {"venue": "binance", "account": "degen", "symbol": "BTCUSDT", "side": "BOTH
 _A = {"venue": "binance", "account": "degen"}
 _M = {"venue": "binance", "symbol": "BTCUSDT"}
 _F = {"venue": "binance", "stream": "mark:BTCUSDT"}
+TICKS = {("binance", "BTCUSDT"): 0.1}  # Binance's PRICE_FILTER tickSize "0.10"; C000USDT… have none
 
 
 def rules() -> tuple[Rule, ...]:
@@ -40,13 +43,13 @@ def tick_figures(resolved: bool, account: str = "degen", symbol: str = "BTCUSDT"
     a = {**_A, "account": account}
     m = {**_M, "symbol": symbol}
     f = {**_F, "stream": f"mark:{symbol}"}
-    mark = 36_512.34 if not resolved else 39_950.0
+    mark = 104_251.37 if not resolved else 114_065.0
     values: list[tuple[str, dict[str, str], float, str]] = [
         ("position_quantity", p, 2.0, "base"),
         ("position_notional_usd", p, 2.0 * mark, "usd"),
         ("mark_price_usd", m, mark, "usd"),
-        ("liquidation_price_usd", p, 34_716.42, "usd"),
-        ("venue_liquidation_price_usd", p, 34_716.40, "usd"),
+        ("liquidation_price_usd", p, 99_122.57, "usd"),
+        ("venue_liquidation_price_usd", p, 99_122.50, "usd"),
         ("liquidation_distance_ratio", p, 0.04919650442961698 if not resolved else 0.131, "ratio"),
         ("liquidation_distance_sigma", p, 1.3412 if not resolved else 3.9, "sigma"),
         ("margin_ratio", a, 0.6123 if not resolved else 0.4412, "ratio"),
@@ -144,7 +147,9 @@ def scenario(case: str, state: AlertState, account: str = "degen", symbol: str =
 
 def annotated(case: str, state: AlertState, link: str = "https://perpmon.example/status") -> AlertEvent:
     ev = scenario(case, state)
-    [out] = annotate([ev], tick_figures(state is AlertState.RESOLVED), rules(), shock=0.2, link=link)
+    [out] = annotate(
+        [ev], tick_figures(state is AlertState.RESOLVED), rules(), shock=0.2, ticks=TICKS, link=link
+    )
     return out
 
 

@@ -82,9 +82,9 @@ def test_liquidation_alert_reads_like_a_desk_wrote_it() -> None:
     body = NtfyNotifier.message(n)
     for text in (
         "degen BTCUSDT is 4.92 % from liquidation (critical below 5.00 %)",
-        "Position: long 2 BTC ($73,025)",
-        "Mark: 36,512.3",
-        "Liquidation price: 34,716.4",
+        "Position: long 2 BTC ($208,503)",
+        "Mark: 104,251.4",  # at BTCUSDT's 0.1 tick: six significant digits would read 104,251
+        "Liquidation price: 99,122.6",
         "Distance to liquidation: 4.92 % · 1.34 σ",
         "Margin ratio: 61.2 % (cross; 100 % liquidates)",
         "Top-up: $11,843 survives a 20.0 % adverse move",
@@ -146,4 +146,4 @@ def test_a_few_alerts_get_the_full_form_within_limits(channel: str) -> None:
     rendered = RENDER[channel](n)
     assert _limits(channel, rendered) is None
     text = json.dumps(rendered, ensure_ascii=False)
-    assert "34,716.4" in text and "Silent for" in text and "328.5 % a year" in text
+    assert "99,122.6" in text and "Silent for" in text and "328.5 % a year" in text

@@ -18,8 +18,8 @@ def test_position_alert_gets_its_leg_in_human_values() -> None:
     a = ev.annotations
     assert a["summary"] == "degen BTCUSDT is 4.92 % from liquidation (critical below 5.00 %)"
     assert (a["value_text"], a["threshold_text"], a["limit"]) == ("4.92 %", "5.00 %", "critical below 5.00 %")
-    assert a["position"] == "long 2 BTC ($73,025)"
-    assert (a["mark"], a["liquidation_price"]) == ("36,512.3", "34,716.4")
+    assert a["position"] == "long 2 BTC ($208,503)"
+    assert (a["mark"], a["liquidation_price"]) == ("104,251", "99,122.6"), "no tick: six significant digits"
     assert a["distance"] == "4.92 % · 1.34 σ"
     assert a["margin_ratio"] == "61.2 % (cross; 100 % liquidates)"
     assert a["topup"] == "$11,843 survives a 20.0 % adverse move"
@@ -42,9 +42,9 @@ def test_venue_lp_shown_when_it_differs() -> None:
     key = FigureKey(
         name="venue_liquidation_price_usd", venue="binance", account="degen", symbol="BTCUSDT", side="BOTH"
     )
-    items = {**figs.items, key: Figure(value=34_900.0, unit="usd", ts_ns=T0)}
+    items = {**figs.items, key: Figure(value=99_500.0, unit="usd", ts_ns=T0)}
     [ev] = annotate([scenario("liquidation", AlertState.FIRING)], msgspec.structs.replace(figs, items=items))
-    assert ev.annotations["liquidation_price"] == "34,716.4 (venue 34,900.0)"
+    assert ev.annotations["liquidation_price"] == "99,122.6 (venue 99,500.0)"
 
 
 def test_a_format_spec_in_a_summary_still_gets_the_number() -> None:
@@ -113,3 +113,30 @@ def test_a_rule_without_summary_gets_one_a_desk_can_read() -> None:
     bare = msgspec.structs.replace(rule, summary="")
     [ev] = annotate([scenario("margin", AlertState.FIRING)], tick_figures(False), [bare])
     assert ev.annotations["summary"] == "margin ratio of binance degen is 61.2 % (warning above 50.0 %)"
+
+
+def test_prices_are_written_at_the_symbols_tick() -> None:
+    """Mark and LP (and the venue's LP) take the decimals of the symbol's tick on that venue."""
+    ev = scenario("liquidation", AlertState.FIRING)
+    figs = tick_figures(False)
+    key = FigureKey(
+        name="venue_liquidation_price_usd", venue="binance", account="degen", symbol="BTCUSDT", side="BOTH"
+    )
+    figs = msgspec.structs.replace(
+        figs, items={**figs.items, key: Figure(value=99_500.0, unit="usd", ts_ns=T0)}
+    )
+    for tick, mark, lp in (
+        (0.1, "104,251.4", "99,122.6 (venue 99,500.0)"),
+        (0.01, "104,251.37", "99,122.57 (venue 99,500.00)"),
+        (0.0001, "104,251.3700", "99,122.5700 (venue 99,500.0000)"),
+        (5.0, "104,251", "99,123 (venue 99,500)"),
+    ):
+        [out] = annotate([ev], figs, rules(), ticks={("binance", "BTCUSDT"): tick})
+        assert (out.annotations["mark"], out.annotations["liquidation_price"]) == (mark, lp), tick
+
+
+def test_a_tick_of_another_venue_or_symbol_is_not_used() -> None:
+    """Ticks are per (venue, symbol): another venue's or symbol's tick is not this leg's."""
+    ticks = {("bybit", "BTCUSDT"): 0.01, ("binance", "ETHUSDT"): 0.01}
+    [out] = annotate([scenario("liquidation", AlertState.FIRING)], tick_figures(False), rules(), ticks=ticks)
+    assert out.annotations["mark"] == "104,251"
