@@ -11,7 +11,8 @@ grid of replay time. Three parts:
   6-hour high, with crash noise of the replayed event's own sd (`CRASH_SD_EVENT`; `CRASH_SD`
   pooled over the events for any other path; half-life 15 min). Out of the regime it relaxes
   back (half-life 1 h). So spot has its own, shallower wicks: at 2021-05-19's low the perp traded
-  28,688 and the simulated index sits about 4–5 % higher, as the real spot (30,000) did;
+  28,688 and the simulated index sits about 1.2 % higher (the real spot's low, 30,000, was 4.6 %
+  higher: the minute-scale gap at a wick is wider than this hourly-fitted line gives);
 * the level per replayed event comes from the real funding of the month before it (`CALM_LEVEL`).
 
 Every fitted constant is re-derived by `tests/unit/sim/test_premium_fit.py` with the recipe in
