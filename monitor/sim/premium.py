@@ -8,9 +8,11 @@ grid of replay time. Three parts:
   and a fast one (a couple of bps, a minute: chosen, it only shakes the book);
 * a **crash regime**, on while the perp's trailing 60-minute realized volatility is above
   `CRASH_RV`: the premium is pulled (half-life 1 min) to `−CRASH_K ×` the log drawdown from the
-  6-hour high, with crash noise of sd `CRASH_SD` (half-life 15 min). Out of the regime it relaxes
+  6-hour high, with crash noise of the replayed event's own sd (`CRASH_SD_EVENT`; `CRASH_SD`
+  pooled over the events for any other path; half-life 15 min). Out of the regime it relaxes
   back (half-life 1 h). So spot has its own, shallower wicks: at 2021-05-19's low the perp traded
-  28,688 and the simulated index sits about 4–5 % higher, as the real spot (30,000) did;
+  28,688 and the simulated index sits about 1.2 % higher (the real spot's low, 30,000, was 4.6 %
+  higher: the minute-scale gap at a wick is wider than this hourly-fitted line gives);
 * the level per replayed event comes from the real funding of the month before it (`CALM_LEVEL`).
 
 Every fitted constant is re-derived by `tests/unit/sim/test_premium_fit.py` with the recipe in
@@ -20,7 +22,15 @@ replay plays it forward and then mirrored, so it returns to its start without a 
 Fitted 2026-12-07 (`premium_fit.py`): calm sd of the 8 h average premium 1.19 bps around its
 month's level (median of monthly censored fits, BTC+ETH 2020–2026 minus ±3 days around each event),
 consecutive-settlement correlation 0.788 → half-life 23.3 h; crash split at an annualised 60-minute
-realized vol of 623 %, k = 0.0490 (premium per unit log drawdown), residual sd 51 bps (5 crash hours).
+realized vol of 623 %, k = 0.0490 (premium per unit log drawdown), residual sd 51 bps (5 crash hours);
+per event 65 bps (2020-03-13, 3 hours) and 9.1 bps (2021-05-19, 2 hours; 2024-08-05 has no crash hour).
+
+Why the noise is the event's own: the pooled 51 bps is Black Thursday's (its 01:00 close sat 96 bps
+off the line), and drawn into 2021-05-19 it put the default replay's perp 130 bps under spot at
+14:33 where the real basis was 49 and 59 bps at the two crash-hour closes. Funding averages that
+discount, Bybit's with the weight growing through the interval, so the estimate read −353 % a year
+at 14:33: deeper than any estimate from which the real 16:00 settlement (−0.0897 %) can be reached
+(`tests/unit/sim/test_bybit_funding_vs_real.py`).
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ __all__ = [
     "CRASH_K",
     "CRASH_RV",
     "CRASH_SD",
+    "CRASH_SD_EVENT",
     "MARK_MA_S",
     "PremiumParams",
     "Series",
@@ -54,6 +65,7 @@ CALM_HALF_LIFE_S = 83753.06858464748
 CRASH_RV = 6.227316316539879
 CRASH_K = 0.04904450420187096
 CRASH_SD = 0.005122290435600259
+CRASH_SD_EVENT: dict[str, float] = {"E1": 0.006504143992007011, "E2": 0.0009089611206952999}
 # the censored-MLE level of the 8 h average premium over the 30 days that end 3 days before each
 # event's first bar (BTC, ETH); other symbols and synthetic paths take the pooled 2020–2026 level
 CALM_LEVEL: dict[str, dict[str, float]] = {
@@ -80,7 +92,8 @@ class PremiumParams:
 
     @classmethod
     def for_symbol(cls, symbol: str, event: str) -> PremiumParams:
-        return cls(CALM_LEVEL.get(symbol, {}).get(event, POOLED_LEVEL))
+        level = CALM_LEVEL.get(symbol, {}).get(event, POOLED_LEVEL)
+        return cls(level, crash_sd=CRASH_SD_EVENT.get(event, CRASH_SD))
 
 
 @dataclass(frozen=True, slots=True)

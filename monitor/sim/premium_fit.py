@@ -20,7 +20,9 @@ Two regimes, two sources:
   one-split regression tree of the basis on that volatility cuts) sit far below spot, by about `k` × the log
   drawdown from the 6-hour high: the perp overshoots spot in a liquidation cascade (2021-05-19:
   perp low 28,688, spot low 30,000). `k` is the least-squares slope through the origin; the
-  residual sd is kept as the crash regime's noise.
+  residual sd is kept as the crash regime's noise; the residual sd of each event's own crash hours
+  is that event's noise when it is replayed (2020-03-13's hour closes swung ±90 bps around the
+  line, 2021-05-19's stayed within 20 bps of it: the pooled figure is Black Thursday's).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class CrashFit:
     rv_threshold: float  # annualised realized vol (fraction) above which an hour is a crash hour
     k: float  # premium = −k × log drawdown from the 6 h high, in the crash regime
     resid_sd: float  # fraction
+    event_sd: dict[str, float]  # residual sd of each event's own crash hours (events with two or more)
 
 
 def implied_premium(rate: float) -> tuple[float, float]:
@@ -159,6 +162,7 @@ def fit_crash(
     rv: list[float] = []
     dd: list[float] = []
     basis: list[float] = []
+    events = [h[0] for h in hourly]
     for event, close_ms, bps in hourly:
         opens, closes = minute_closes[event]
         i = int(np.searchsorted(opens, close_ms)) - 1  # the last minute that opened before the close
@@ -177,4 +181,11 @@ def fit_crash(
     crash = rv_a > threshold
     x, y = dd_a[crash], b_a[crash]  # basis = spot over perp = −premium
     k = float(np.sum(x * y) / np.sum(x * x))
-    return CrashFit(threshold, k, float(np.std(y - k * x)))
+    resid = b_a - k * dd_a
+    ev = np.array(events)
+    per_event = {  # one crash hour says nothing about a spread
+        e: float(np.std(resid[crash & (ev == e)]))
+        for e in sorted(set(ev[crash].tolist()))
+        if np.count_nonzero(crash & (ev == e)) >= 2
+    }
+    return CrashFit(threshold, k, float(np.std(y - k * x)), per_event)

@@ -3,11 +3,14 @@ present is what the venue published; both in the shapes the venue pages them."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from monitor.clock import ManualClock
 from monitor.sim.basis import spot_from_perp
 from monitor.sim.klines import MINUTE_MS
+from monitor.sim.premium import FAST_SD, PremiumParams
 from monitor.sim.server import Simulator
 from monitor.sim.testing import TEST_KEYS, fast_config
 
@@ -37,7 +40,8 @@ def test_the_minute_before_start_is_the_last_replayed_hour_of_the_looping_path()
 def test_mark_candles_are_the_mark_path_not_the_last_trades() -> None:
     """The past the candles serve is the market's mark (median rule over index, mid basis, last):
     over a whole loop a day's candle spans exactly the mark path, which parts from the last price
-    by more than the calm premium where the crash drives spot above the perp."""
+    by more than the calm premium (its level and five sd of its wander) where the crash drives spot
+    above the perp."""
     s = sim(speed=60.0)
     start_ms = START_NS // 1_000_000
     day = 1_440 * MINUTE_MS
@@ -46,7 +50,9 @@ def test_mark_candles_are_the_mark_path_not_the_last_trades() -> None:
     assert (bar.high, bar.low) == (round(float(mark.prices.max()), 8), round(float(mark.prices.min()), 8))
     t = mark.times[: len(mark.times) // 2]
     last = np.interp(t, s.market.perp_path.times, s.market.perp_path.prices)
-    assert np.max(np.abs(mark.prices[: len(t)] / last - 1)) > 0.005
+    calm = PremiumParams.for_symbol("BTCUSDT", s.market.event)
+    beyond_calm = abs(calm.level) + 5 * math.hypot(calm.calm_sd, FAST_SD)
+    assert np.max(np.abs(mark.prices[: len(t)] / last - 1)) > beyond_calm
 
 
 def test_spot_candles_ride_the_basis_walked_back_from_start() -> None:

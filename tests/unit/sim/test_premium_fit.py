@@ -71,3 +71,4 @@ def test_calm_and_crash_constants_are_the_fit_of_the_shipped_data() -> None:
     assert (crash.rv_threshold, crash.k, crash.resid_sd) == pytest.approx(
         (premium.CRASH_RV, premium.CRASH_K, premium.CRASH_SD), rel=1e-9
     )
+    assert crash.event_sd == pytest.approx(premium.CRASH_SD_EVENT, rel=1e-9)
