@@ -181,13 +181,13 @@ def test_cross_venue_figures_in_the_text_output(capsys: pytest.CaptureFixture[st
 
 
 def test_stress_revalues_bybit_legs_on_bybits_model(capsys: pytest.CaptureFixture[str]) -> None:
-    """-5 %: dave's isolated long needs entry-valued MM less what is left; hedge-b's MM stays at entry."""
+    """-5 %: dave's isolated long needs MM at the shocked mark less what is left; hedge-b's MM moves too."""
     doc = what_if(capsys, EXAMPLE)
     shocked = market("bybit")["mark"] * 0.95
     dave = stress_row(doc, "price_-5%", "bybit", "dave")
     left = 200.0 + (shocked - 10_000.0)
     assert dave["liquidated_positions"] == 1.0
-    assert math.isclose(dave["topup_usd"], 50.0 - left, rel_tol=1e-12)
+    assert math.isclose(dave["topup_usd"], 0.005 * shocked - left, rel_tol=1e-12)
     # the unified wallet holds the position balance once: 1,000 less 200 cross, plus the 200 balance
     assert math.isclose(dave["equity_after_usd"], 1_000.0 + (shocked - 10_000.0), rel_tol=1e-12)
     pos = account("hedge-b")["positions"][0]
@@ -196,7 +196,11 @@ def test_stress_revalues_bybit_legs_on_bybits_model(capsys: pytest.CaptureFixtur
         market("bybit")["mark"] * 1.2 - pos["entry"]
     )
     assert math.isclose(up["equity_after_usd"], equity, rel_tol=1e-12)
-    assert math.isclose(up["margin_ratio_after"], 14_750.0 / equity, rel_tol=1e-12)
+    spec = bybit_spec("BTCUSDT")
+    assert spec is not None
+    mm, tier = maint_margin(pos["size"] * market("bybit")["mark"] * 1.2, spec.tiers)
+    assert tier.id == 2  # re-tiered at the shocked value, deduction and all
+    assert math.isclose(up["margin_ratio_after"], mm / equity, rel_tol=1e-12)
 
 
 def test_unlisted_venue_stays_on_binances_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
