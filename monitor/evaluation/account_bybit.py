@@ -39,10 +39,10 @@ def bybit_unified_cross_wallet(unified: float, positions: tuple[Position, ...]) 
 
 
 def bybit_mm(p: Position, b: Brackets | None) -> float:
-    """MM at the *entry* value: the pre-2025-09-02 `positionMM`, which only the top-up advice still uses.
+    """MM at the *entry* value (the pre-2025-09-02 `positionMM`): finite exactly when the tiers price the leg.
 
-    The account figures and LPs value MM at the mark (`legs.price_leg`, `bybit_lps`); the top-ups
-    (`risk.topup.bybit_topup_*`, fed by `advice_legs`) have not moved to it yet.
+    The top-up advice uses it for that alone (a NaN names a missing tier); every figure values MM
+    at the mark or the shocked mark (`legs.price_leg`, `bybit_lps`, `risk.topup.bybit_topup_*`).
     """
     if b is None:
         return math.nan

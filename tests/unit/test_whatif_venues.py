@@ -291,18 +291,21 @@ leverage = 50
 """
 
 
-def test_topup_for_shock_on_bybit_holds_mm_at_entry(
+def test_topup_for_shock_on_bybit_revalues_mm_at_the_shocked_mark(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Top-ups on Bybit: MM stays at the entry value while the shock moves equity (cross and isolated)."""
+    """Top-ups on Bybit: MM is re-valued at the shocked mark (since 2025-09-02), cross and isolated.
+
+    The 2024 model held it at the entry value; on this book that asked 0.5 % × the move less."""
     book = tmp_path / "two.toml"
     book.write_text(TWO_ACCOUNTS)
     doc = what_if(capsys, book)
     shock = EvaluationConfig().shock
     spec_btc, spec_eth = bybit_spec("BTCUSDT"), bybit_spec("ETHUSDT")
     assert spec_btc is not None and spec_eth is not None
-    mm_btc, _ = maint_margin(20 * 10_000.0, spec_btc.tiers)
-    mm_eth, _ = maint_margin(100 * 1_000.0, spec_eth.tiers)
+    mm_btc, _ = maint_margin(20 * 10_000.0 * (1 + shock), spec_btc.tiers)
+    mm_eth, _ = maint_margin(100 * 1_000.0 * (1 - shock), spec_eth.tiers)
+    assert mm_btc != maint_margin(20 * 10_000.0, spec_btc.tiers)[0]  # the two models differ here
     cross_need = mm_btc - 38_000.0 - (-20.0) * (10_000.0 * (1 + shock) - 10_000.0)
     assert cross_need > 0
     got = value(doc, "topup_for_shock_usd", venue="bybit", account="cross")
