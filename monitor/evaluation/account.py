@@ -703,9 +703,8 @@ def _bybit(
     q, e, acc, cross = book.q[sel], book.entry[sel], book.acc[sel], book.cross[sel]
     row = book.row[sel]
     has_b = row >= 0
-    r = np.where(has_b, row, 0)
-    f = np.where(has_b[:, None], book.table.floors[r], np.inf)
-    tiers = (f, book.table.mmrs[r], book.table.cums[r])
+    r = np.where(has_b, row, 0)  # a leg without tiers is solved on row 0 and set NaN below
+    tiers = (book.table.floors, book.table.mmrs, book.table.cums)
     xb = book.cross & book.bybit
     with quiet():
         vm = np.where(book.vmark > 0, book.vmark, mark)
@@ -715,13 +714,15 @@ def _bybit(
     v_mm_sum = np.bincount(book.acc[xb], weights=v_mm[xb], minlength=book.n_acc)
     v_mm_total = np.asarray(v_mm_sum, dtype=np.float64)
     with quiet():
-        iso_lp = np.asarray(bybit_isolated_liquidation_price(q, e, book.iso_wallet[sel], *tiers))
-        live_lp = np.asarray(bybit_cross_liquidation_price(q, mark[sel], balance[acc], mm_total[acc], *tiers))
+        iso_lp = np.asarray(bybit_isolated_liquidation_price(q, e, book.iso_wallet[sel], *tiers, rows=r))
+        live_lp = np.asarray(
+            bybit_cross_liquidation_price(q, mark[sel], balance[acc], mm_total[acc], *tiers, rows=r)
+        )
         v_eq, v_mm_a = v_equity[acc], v_mm_total[acc]
-        same_lp = np.asarray(bybit_cross_liquidation_price(q, vm[sel], v_eq, v_mm_a, *tiers))
-    out = np.where(cross, live_lp, iso_lp)
+        same_lp = np.asarray(bybit_cross_liquidation_price(q, vm[sel], v_eq, v_mm_a, *tiers, rows=r))
+    out = np.where(has_b, np.where(cross, live_lp, iso_lp), np.nan)
     lp[sel] = out
-    same[sel] = np.where(cross, same_lp, iso_lp)
+    same[sel] = np.where(has_b, np.where(cross, same_lp, iso_lp), np.nan)
     nan = np.isnan(out)
     for j in sel[nan].tolist():
         lp_why[j] = "not_liquidatable"

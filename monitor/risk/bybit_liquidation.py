@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.risk._num import FloatArray, Num, as_float, like, quiet
+from monitor.risk._num import FloatArray, IntArray, Num, as_float, like, quiet
 from monitor.risk.margin import maintenance_margin
-from monitor.risk.tiers import row_tiers
 
 __all__ = [
     "bybit_classic_isolated_liquidation_price",
@@ -73,42 +72,66 @@ def bybit_fee_to_close(qty: Num, entry: Num | float, leverage: Num | float, take
     return like(qty, out)
 
 
-def _rows_mm(value: FloatArray, floors: FloatArray, mmrs: FloatArray, deductions: FloatArray) -> FloatArray:
-    """value·mmr − deduction at value's tier, floored at 0; one table (T,) or one row per value (n, T)."""
+def _column(a: FloatArray, t: int, rows: IntArray | None) -> FloatArray:
+    """Tier t of every position: of one table (T,), of each row (n, T), or of table rows `rows`."""
+    if rows is not None:
+        return np.asarray(a[rows, t], dtype=np.float64)
+    return np.asarray(a[..., t], dtype=np.float64)
+
+
+def _rows_mm(
+    value: FloatArray, floors: FloatArray, mmrs: FloatArray, deductions: FloatArray, rows: IntArray | None
+) -> FloatArray:
+    """value·mmr − deduction at value's tier, floored at 0 (tiers as `_at_lp_tier` takes them)."""
     f = as_float(floors)
-    if f.ndim < 2:
+    if f.ndim < 2 and rows is None:
         return np.maximum(as_float(maintenance_margin(value, f, mmrs, deductions)), 0.0)
-    t = row_tiers(f, value)
+    t = np.full(np.shape(value), -1, dtype=np.intp)
+    with quiet():
+        for k in range(f.shape[-1]):  # floors ascend, pads are +inf: count the floors ≤ value
+            t += _column(f, k, rows) <= value
     ok = t >= 0
-    ti = np.where(ok, t, 0)[..., None]
-    m = np.take_along_axis(as_float(mmrs), ti, axis=-1)[..., 0]
-    d = np.take_along_axis(as_float(deductions), ti, axis=-1)[..., 0]
+    ti = np.where(ok, t, 0)
+    if rows is not None:
+        m, d = as_float(mmrs)[rows, ti], as_float(deductions)[rows, ti]
+    else:
+        m = np.take_along_axis(as_float(mmrs), ti[..., None], axis=-1)[..., 0]
+        d = np.take_along_axis(as_float(deductions), ti[..., None], axis=-1)[..., 0]
     with quiet():
         return np.where(ok, np.maximum(value * m - d, 0.0), np.nan)
 
 
 def _at_lp_tier(
-    q: FloatArray, base: FloatArray, floors: FloatArray, mmrs: FloatArray, deductions: FloatArray
+    q: FloatArray,
+    base: FloatArray,
+    floors: FloatArray,
+    mmrs: FloatArray,
+    deductions: FloatArray,
+    rows: IntArray | None = None,
 ) -> FloatArray:
     """Solve base + q·P = |q|·P·mmr_t − ded_t for every tier t; keep the lowest self-consistent root.
 
-    Why every tier at once: the root of tier t is only valid if |q|·root lies in tier t; with a
-    continuous MM (consistent deductions) exactly one tier qualifies on a one-way position. Tiers
-    are one table (T,) or one row per position (n, T), padded with floor +inf (never chosen).
+    Why every tier: the root of tier t is only valid if |q|·root lies in tier t; with a continuous
+    MM (consistent deductions) exactly one tier qualifies on a one-way position. Tiers are one
+    table (T,), one row per position (n, T), or a padded table (n_sym, T) with each position's
+    row in `rows` (floor +inf pads are never chosen). One tier at a time: a book's (n, T) matrices
+    would be hundreds of MB per tick.
     """
     f, m, d = as_float(floors), as_float(mmrs), as_float(deductions)
     qq, bb = np.broadcast_arrays(as_float(q), as_float(base))
-    if f.shape[-1] == 0:
-        return np.full(qq.shape, np.nan)
-    upper = np.concatenate([f[..., 1:], np.full((*f.shape[:-1], 1), np.inf)], axis=-1)
-    qc, bc = qq[..., None], bb[..., None]
+    n_t = f.shape[-1]
+    out = np.full(qq.shape, np.nan)
+    found = np.zeros(qq.shape, dtype=bool)
+    size = np.abs(qq)
     with quiet():
-        lp = (bc + d) / (np.abs(qc) * m - qc)
-        v = np.abs(qc) * lp
-        ok = (v >= f) & (v < upper) & (lp > 0) & np.isfinite(lp)
-        first = np.argmax(ok, axis=-1)
-        pick = np.take_along_axis(lp, first[..., None], axis=-1)[..., 0]
-    return np.asarray(np.where(ok.any(axis=-1) & (qq != 0), pick, np.nan), dtype=np.float64)
+        for t in range(n_t):
+            upper = _column(f, t + 1, rows) if t + 1 < n_t else np.inf
+            lp = (bb + _column(d, t, rows)) / (size * _column(m, t, rows) - qq)
+            v = size * lp
+            ok = ~found & (v >= _column(f, t, rows)) & (v < upper) & (lp > 0) & np.isfinite(lp)
+            out = np.where(ok, lp, out)
+            found |= ok
+    return np.asarray(np.where(qq != 0, out, np.nan), dtype=np.float64)
 
 
 def bybit_isolated_liquidation_price(
@@ -119,10 +142,13 @@ def bybit_isolated_liquidation_price(
     mmrs: FloatArray,
     deductions: FloatArray,
     fee_to_close: Num | float = 0.0,
+    *,
+    rows: IntArray | None = None,
 ) -> Num:
     """Isolated LP: balance + q·(P − EP) = MM(P) + fee, MM on the mark value, tier at the LP.
 
-    Tiers: one symbol's table (T,), or one padded row per position (n, T) for a whole book.
+    Tiers: one symbol's table (T,), one padded row per position (n, T), or a book's padded table
+    (n_sym, T) with each position's row in `rows` (`tiers.TierTable` floors, mmrs, cums).
     `balance` is the position's margin (IM at entry + margin added); pass `fee_to_close` when the
     balance includes it (the venue's `positionBalance` does) and it cancels. Help-centre example,
     long 1 BTC @ 10,000, 50×, MMR 0.5 %: (10,000 − 200)/0.995 = 9,849.2462 (2024 form: 9,850).
@@ -130,7 +156,7 @@ def bybit_isolated_liquidation_price(
     q, ep = as_float(qty), as_float(entry)
     with quiet():
         base = as_float(balance) - as_float(fee_to_close) - q * ep
-        lp = _at_lp_tier(q, base, floors, mmrs, deductions)
+        lp = _at_lp_tier(q, base, floors, mmrs, deductions, rows)
         out = np.where(ep > 0, lp, np.nan)
     return like(qty, out)
 
@@ -143,6 +169,8 @@ def bybit_cross_liquidation_price(
     floors: FloatArray,
     mmrs: FloatArray,
     deductions: FloatArray,
+    *,
+    rows: IntArray | None = None,
 ) -> Num:
     """Cross LP: this position's mark where equity meets Σ MM, its own MM re-valued (and re-tiered) there.
 
@@ -152,9 +180,9 @@ def bybit_cross_liquidation_price(
     """
     q, m = as_float(qty), as_float(mark)
     with quiet():
-        own = _rows_mm(np.abs(q) * m, floors, mmrs, deductions)
+        own = _rows_mm(np.abs(q) * m, floors, mmrs, deductions, rows)
         base = as_float(equity) - q * m - (as_float(total_mm) - own)
-        lp = _at_lp_tier(q, base, floors, mmrs, deductions)
+        lp = _at_lp_tier(q, base, floors, mmrs, deductions, rows)
         out = np.where(m > 0, lp, np.nan)
     return like(qty, out)
 
