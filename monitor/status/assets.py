@@ -41,7 +41,8 @@ section{margin:1.1rem 0}
 h2{font-size:.8rem;text-transform:uppercase;letter-spacing:.08em;color:var(--muted);margin:0 0 .4rem;
 font-weight:600}
 h2 small{text-transform:none;letter-spacing:0;font-weight:400}
-.empty,.more{color:var(--muted);margin:.3rem 0}
+.empty,.more,.intro{color:var(--muted);margin:.3rem 0}
+.intro{color:var(--warn)}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);
 border-radius:8px;overflow:hidden}
 th,td{padding:.4rem .6rem;border-bottom:1px solid var(--line);white-space:nowrap}
@@ -71,6 +72,25 @@ border-radius:4px;background:var(--line);margin-right:.3rem}
 .sev-critical .badge,.sev-page .badge{background:var(--crit);color:#1a0000}
 .sev-warning .badge{background:var(--warn);color:#1a1000}
 .resolved .badge{background:var(--ok);color:#001a05}
+td.g{min-width:15rem}
+.gauge{display:flex;align-items:center;gap:.55rem}
+.gauge .track{position:relative;flex:0 0 7.5rem;height:.75rem;border-radius:3px;background:#07090d;
+border:1px solid var(--line)}
+.gauge .fill{display:block;height:100%;border-radius:2px;background:var(--ok)}
+.gauge .lv{position:absolute;top:-4px;bottom:-4px;width:2px;margin-left:-1px;background:var(--fg);
+box-shadow:0 0 0 1px var(--bg)}
+.gauge .lv-warning{background:var(--warn)}.gauge .lv-critical,.gauge .lv-page{background:var(--crit)}
+.gauge .cap{font-variant-numeric:tabular-nums;white-space:nowrap}
+.st-warning .fill{background:var(--warn)}.st-warning .cap{color:var(--warn);font-weight:600}
+.st-critical .fill,.st-page .fill,.st-past_liquidation .fill{background:var(--crit)}
+.st-critical .cap,.st-page .cap{color:var(--crit);font-weight:700}
+.st-info .fill,.st-unrated .fill{background:var(--info)}
+.st-past_liquidation .track{border-color:var(--crit)}
+.st-past_liquidation .cap{color:#fff;background:var(--crit);padding:0 .35rem;border-radius:3px;
+font-weight:700}
+.st-unknown .fill{background:repeating-linear-gradient(135deg,#6e7681 0 5px,#30363d 5px 10px)}
+.st-unknown .cap{color:var(--warn);font-style:italic}
+.st-not_liquidatable .fill{background:#2d5a3a}.st-not_liquidatable .cap{color:var(--muted)}
 .alerts .labels{color:var(--muted)}
 .alerts .when{float:right;color:var(--muted);font-size:.8rem}
 .alerts .what{margin-top:.15rem;overflow-wrap:anywhere}
@@ -92,6 +112,8 @@ border-radius:4px;background:var(--line);margin-right:.3rem}
  td.n::before{content:attr(data-label);color:var(--muted);text-align:left}
  td.wide{display:none}
  td.n::before{font-size:.9em}
+ td.g{grid-column:1/-1;min-width:0;padding:.2rem 0 .3rem}
+ .gauge .track{flex:1 1 auto}
  table.compact tbody{gap:.25rem}
  table.compact tr{display:flex;flex-wrap:wrap;align-items:baseline;gap:0 .6rem;padding:.35rem .7rem}
  table.compact td.h{font-weight:400}

@@ -7,13 +7,39 @@ both against a /metrics scrape of the same tick.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from monitor import human
 from monitor.status import fmt
-from monitor.status.model import ABSENT, NOT_LIQUIDATABLE, Num, PositionRow, as_float
+from monitor.status.model import (
+    ABSENT,
+    CLEAR,
+    NONE,
+    NOT_LIQUIDATABLE,
+    PAST,
+    UNKNOWN,
+    UNRATED,
+    Num,
+    PositionRow,
+    as_float,
+)
 
-__all__ = ["ACCOUNT", "ASSET", "FEED", "MARKET", "POSITION", "Column", "side_word"]
+__all__ = [
+    "ACCOUNT",
+    "ASSET",
+    "BAR_CELLS",
+    "FEED",
+    "MARKET",
+    "POSITION",
+    "Column",
+    "gauge_caption",
+    "gauge_text",
+    "side_word",
+]
+
+BAR_CELLS = 16  # the terminal bar's length in characters
 
 
 class Column:
@@ -31,6 +57,8 @@ class Column:
         tone: Callable[[Any], str] | None = None,
         key: bool = False,
         priced: bool = False,
+        terminal: bool = True,
+        gauge: bool = False,
     ) -> None:
         self.title = title
         self.field = field
@@ -41,6 +69,8 @@ class Column:
         self.key = key  # the column the table is sorted by: the page sets it in bold
         self._tone = tone
         self.priced = priced  # a price: written with the decimals of the row's `price_tick`
+        self.terminal = terminal  # shown by `perpmon status` (False: the gauge's text already says it)
+        self.gauge = gauge  # the distance bar: the page draws it, the terminal writes `gauge_text`
 
     def tone(self, row: Any) -> str:
         """ "good" / "bad" / "": a colour hint for the page (gains, losses, a stale feed)."""
@@ -95,8 +125,59 @@ def side_word(row: PositionRow) -> str:
     return "long" if q > 0 else "short" if q < 0 else "flat" if q == 0 else "?"
 
 
+def gauge_caption(row: PositionRow) -> str:
+    """What the bar says in words: `4.92 % · 1.34 σ`, `unknown: no_mark`, `PAST LIQUIDATION`."""
+    g = row.gauge
+    if g.state == PAST:
+        return "PAST LIQUIDATION"
+    if g.state == UNKNOWN:
+        return f"unknown: {row.notes.get('distance_ratio') or 'not_available'}"
+    if g.state == NONE:
+        return "no liquidation price"
+    k = as_float(row.distance_sigma)
+    text = f"{fmt.pct(row.distance_ratio)} · {fmt.sigma(k) if k == k else 'σ n/a'}"
+    if "distance_ratio" in row.notes:  # stale
+        text += "*"
+    if g.state not in (CLEAR, UNRATED):
+        inside = min((t for t in g.levels if t.severity == g.state), key=lambda t: t.value, default=None)
+        below = f" < {fmt.pct(inside.value)}" if inside is not None else ""
+        text += f" · {g.state}{below}"
+    return text
+
+
+def _bar(row: PositionRow) -> str:
+    """`▇▇▇│▁▁▁▁│▁▁▁▁▁▁▁▁`: filled to the distance, `│` at each threshold of the rules."""
+    g = row.gauge
+    if g.state == UNKNOWN:
+        return "░" * BAR_CELLS
+    if g.state in (PAST, NONE) or g.fill >= 1:
+        filled = BAR_CELLS
+    else:  # floor: a leg inside a level never reaches that level's mark; a live leg shows one cell
+        filled = max(1, math.floor(g.fill * BAR_CELLS)) if as_float(row.distance_ratio) > 0 else 0
+    marks = {min(BAR_CELLS, round(t.value / g.scale * BAR_CELLS)) for t in g.levels if g.scale > 0}
+    out = []
+    for i in range(BAR_CELLS):
+        if i in marks and i > 0:
+            out.append("│")
+        out.append("▇" if i < filled else "▁")
+    return "".join(out) + ("│" if BAR_CELLS in marks else "")
+
+
+def gauge_text(row: PositionRow) -> str:
+    """The terminal's bar and its words."""
+    return f"{_bar(row)} {gauge_caption(row)}"
+
+
 def _pct4(v: Num) -> str:
     return fmt.pct(v, 4, signed=True)
+
+
+def _until(v: Num) -> str:
+    return human.until(as_float(v))
+
+
+def _flow(v: Num) -> str:
+    return human.flow(as_float(v))
 
 
 def _interval(v: Num) -> str:
@@ -120,8 +201,24 @@ def _age(v: Num) -> str:
 POSITION: Sequence[Column] = (
     Column("Account", text=lambda r: f"{r.venue} · {r.account}"),
     Column("Position", text=lambda r: f"{r.symbol} {side_word(r)}"),
-    Column("Distance", field="distance_ratio", show=fmt.pct, figure="liquidation_distance_ratio", key=True),
-    Column("σ", field="distance_sigma", show=fmt.sigma, figure="liquidation_distance_sigma", wide=True),
+    Column("To liquidation", text=gauge_text, gauge=True),
+    Column(
+        "Distance",
+        field="distance_ratio",
+        show=fmt.pct,
+        figure="liquidation_distance_ratio",
+        key=True,
+        wide=True,
+        terminal=False,
+    ),
+    Column(
+        "σ",
+        field="distance_sigma",
+        show=fmt.sigma,
+        figure="liquidation_distance_sigma",
+        wide=True,
+        terminal=False,
+    ),
     Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
     Column(
         "Liq. price",
@@ -146,6 +243,9 @@ POSITION: Sequence[Column] = (
         wide=True,
         tone=_signed_tone("unrealized_pnl_usd"),
     ),
+    Column("Next funding", field="funding_next_in_s", show=_until),
+    Column("Pred. rate", field="funding_rate", show=_pct4, figure="funding_rate_ratio", wide=True),
+    Column("Funding", field="funding_payment_usd", show=_flow, tone=_signed_tone("funding_payment_usd")),
 )
 
 ACCOUNT: Sequence[Column] = (
@@ -178,6 +278,7 @@ MARKET: Sequence[Column] = (
     Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
     Column("Funding", field="funding_rate", show=_pct4, figure="funding_rate_ratio"),
     Column("Every", field="funding_interval_s", show=_interval, figure="funding_interval_seconds"),
+    Column("Next", field="funding_next_in_s", show=_until),
     Column(
         "Annualised",
         field="funding_annualized",

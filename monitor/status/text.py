@@ -57,11 +57,15 @@ def _more(shown: int, total: int) -> list[str]:
     return [f"  … and {total - shown:,} more"] if total > shown else []
 
 
-def _section(title: str, rows: Sequence[Any], total: int, cols: Sequence[Column], empty: str) -> list[str]:
+def _section(
+    title: str, rows: Sequence[Any], total: int, cols: Sequence[Column], empty: str, intro: str = ""
+) -> list[str]:
+    cols = [c for c in cols if c.terminal]
     if not rows:
         return [title, f"  {empty}", ""]
     shown = f" (worst {len(rows):,} of {total:,})" if total > len(rows) else ""
-    return [title + shown, *_table(rows, cols), *_more(len(rows), total), ""]
+    head = [title + shown, *([f"  {intro}"] if intro else [])]
+    return [*head, *_table(rows, cols), *_more(len(rows), total), ""]
 
 
 def _alerts(title: str, alerts: Sequence[AlertRow], now_ns: int, *, recent: bool) -> list[str]:
@@ -75,6 +79,19 @@ def _alerts(title: str, alerts: Sequence[AlertRow], now_ns: int, *, recent: bool
         if a.summary:
             out.append(f"      {a.summary}" + (f"  [{a.note}]" if a.note else ""))
     return [*out, ""]
+
+
+def _thresholds(page: StatusPage) -> str:
+    """What the bars' `│` marks are: the distance rules' levels, or why there are none."""
+    if not page.rules_known:
+        return "No thresholds on the bars: this page was not given the daemon's rules."
+    by_rule: dict[str, dict[str, None]] = {}
+    for p in page.positions:
+        for t in p.gauge.levels:
+            by_rule.setdefault(t.rule, {})[f"{t.severity} {t.op} {fmt.pct(t.value)}"] = None
+    if not by_rule:
+        return "No rule watches the distance: the bars have no marks."
+    return "│ marks " + "; ".join(f"{rule}: {', '.join(levels)}" for rule, levels in by_rule.items())
 
 
 def render_text(page: StatusPage) -> str:
@@ -99,7 +116,12 @@ def render_text(page: StatusPage) -> str:
         )
         lines += _alerts("Alerts firing now" + shown, page.firing, now, recent=False)
     lines += _section(
-        "Positions by distance to liquidation", page.positions, page.positions_total, POSITION, "no positions"
+        "Positions by distance to liquidation",
+        page.positions,
+        page.positions_total,
+        POSITION,
+        "no positions",
+        _thresholds(page),
     )
     lines += _section("Accounts by margin ratio", page.accounts, page.accounts_total, ACCOUNT, "no accounts")
     lines += _section("Book by asset", page.assets, page.assets_total, ASSET, "no book figures")
