@@ -146,18 +146,24 @@ def gauge_caption(row: PositionRow) -> str:
 
 
 def _bar(row: PositionRow) -> str:
-    """`▇▇▇│▁▁▁▁│▁▁▁▁▁▁▁▁`: filled to the distance, `│` at each threshold of the rules."""
+    """`▇▇▇│▁▁▁▁│▁▁▁▁▁▁▁▁`: filled to the distance, `│` at each threshold of the rules.
+
+    Without colour the states that are not a distance draw their own full bar, unmarked: `▓`
+    past liquidation, `░` unknown, `═` for a leg no price move liquidates.
+    """
     g = row.gauge
-    if g.state == UNKNOWN:
-        return "░" * BAR_CELLS
-    if g.state in (PAST, NONE) or g.fill >= 1:
+    marks = {min(BAR_CELLS, round(t.value / g.scale * BAR_CELLS)) for t in g.levels if g.scale > 0}
+    marks.discard(0)
+    whole = {PAST: "▓", UNKNOWN: "░", NONE: "═"}.get(g.state)
+    if whole is not None:  # as long as a marked bar, so the words line up
+        return whole * (BAR_CELLS + len(marks))
+    if g.fill >= 1:
         filled = BAR_CELLS
     else:  # floor: a leg inside a level never reaches that level's mark; a live leg shows one cell
         filled = max(1, math.floor(g.fill * BAR_CELLS)) if as_float(row.distance_ratio) > 0 else 0
-    marks = {min(BAR_CELLS, round(t.value / g.scale * BAR_CELLS)) for t in g.levels if g.scale > 0}
     out = []
     for i in range(BAR_CELLS):
-        if i in marks and i > 0:
+        if i in marks:
             out.append("│")
         out.append("▇" if i < filled else "▁")
     return "".join(out) + ("│" if BAR_CELLS in marks else "")

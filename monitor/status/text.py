@@ -34,10 +34,12 @@ def _notes(row: Any, cols: Sequence[Column]) -> str:
     return text if len(text) <= _NOTE_WIDTH else text[: _NOTE_WIDTH - 1] + "…"
 
 
-def _table(rows: Sequence[Any], cols: Sequence[Column]) -> list[str]:
-    """Columns padded to their widest cell; numbers right-aligned, names left."""
+def _table(rows: Sequence[Any], every: Sequence[Column]) -> list[str]:
+    """Columns padded to their widest cell; numbers right-aligned, names left. The notes say why
+    for every column, the ones the gauge's words stand in for included (σ's no_volatility)."""
+    cols = [c for c in every if c.terminal]
     head = [c.title for c in cols] + ["Note"]
-    body = [[c.cell(r) for c in cols] + [_notes(r, cols)] for r in rows]
+    body = [[c.cell(r) for c in cols] + [_notes(r, every)] for r in rows]
     if not any(line[-1] for line in body):
         head, body = head[:-1], [line[:-1] for line in body]
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
@@ -60,7 +62,6 @@ def _more(shown: int, total: int) -> list[str]:
 def _section(
     title: str, rows: Sequence[Any], total: int, cols: Sequence[Column], empty: str, intro: str = ""
 ) -> list[str]:
-    cols = [c for c in cols if c.terminal]
     if not rows:
         return [title, f"  {empty}", ""]
     shown = f" (worst {len(rows):,} of {total:,})" if total > len(rows) else ""
