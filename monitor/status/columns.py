@@ -59,6 +59,7 @@ class Column:
         priced: bool = False,
         terminal: bool = True,
         gauge: bool = False,
+        shown: bool = True,
     ) -> None:
         self.title = title
         self.field = field
@@ -71,6 +72,9 @@ class Column:
         self.priced = priced  # a price: written with the decimals of the row's `price_tick`
         self.terminal = terminal  # shown by `perpmon status` (False: the gauge's text already says it)
         self.gauge = gauge  # the distance bar: the page draws it, the terminal writes `gauge_text`
+        # False: the page keeps the cell (its figure and exact value, for a check against /metrics)
+        # but does not show it, because the gauge's words already say it
+        self.shown = shown
 
     def tone(self, row: Any) -> str:
         """ "good" / "bad" / "": a colour hint for the page (gains, losses, a stale feed)."""
@@ -125,8 +129,9 @@ def side_word(row: PositionRow) -> str:
     return "long" if q > 0 else "short" if q < 0 else "flat" if q == 0 else "?"
 
 
-def gauge_caption(row: PositionRow) -> str:
-    """What the bar says in words: `4.92 % · 1.34 σ`, `unknown: no_mark`, `PAST LIQUIDATION`."""
+def gauge_caption(row: PositionRow, *, level: bool = True) -> str:
+    """What the bar says in words: `4.92 % · 1.34 σ · critical < 5.00 %`, `unknown: no_mark`,
+    `PAST LIQUIDATION`; without `level` the level it is inside is left to the bar's colour."""
     g = row.gauge
     if g.state == PAST:
         return "PAST LIQUIDATION"
@@ -138,7 +143,7 @@ def gauge_caption(row: PositionRow) -> str:
     text = f"{fmt.pct(row.distance_ratio)} · {fmt.sigma(k) if k == k else 'σ n/a'}"
     if "distance_ratio" in row.notes:  # stale
         text += "*"
-    if g.state not in (CLEAR, UNRATED):
+    if level and g.state not in (CLEAR, UNRATED):
         inside = min((t for t in g.levels if t.severity == g.state), key=lambda t: t.value, default=None)
         below = f" < {fmt.pct(inside.value)}" if inside is not None else ""
         text += f" · {g.state}{below}"
@@ -214,16 +219,16 @@ POSITION: Sequence[Column] = (
         show=fmt.pct,
         figure="liquidation_distance_ratio",
         key=True,
-        wide=True,
         terminal=False,
+        shown=False,
     ),
     Column(
         "σ",
         field="distance_sigma",
         show=fmt.sigma,
         figure="liquidation_distance_sigma",
-        wide=True,
         terminal=False,
+        shown=False,
     ),
     Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
     Column(

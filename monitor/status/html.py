@@ -45,7 +45,7 @@ def _raw(v: float) -> str:
 def _gauge(row: PositionRow) -> str:
     """The bar: its length the distance at the page's scale, its colour the level it is inside,
     a tick per threshold of the rules covering the leg; unknown, past liquidation and
-    not-liquidatable legs draw full length in their own colours, never a short bar."""
+    not-liquidatable legs draw full length in their own colours, unmarked, never a short bar."""
     g = row.gauge
     d = as_float(row.distance_ratio)
     # a live leg always shows some bar: an empty track would read as "nothing here"
@@ -56,14 +56,14 @@ def _gauge(row: PositionRow) -> str:
         f' data-level="{_raw(t.value)}" data-severity="{_attr(t.severity)}"'
         f' title="{_attr(f"{t.rule}: {t.severity} below {fmt.pct(t.value)}")}"></i>'
         for t in g.levels
-        if g.scale > 0
+        if g.scale > 0 and g.state not in (PAST, UNKNOWN, NONE)  # not a distance: nothing to compare
     )
-    cap = gauge_caption(row)
+    words = gauge_caption(row)  # with the level it is inside, for a hover and a screen reader
     return (
         f'<div class="gauge st-{_attr(g.state)}" data-state="{_attr(g.state)}" data-fill="{_raw(g.fill)}"'
-        f' data-scale="{_raw(g.scale)}" role="img" aria-label="{_attr(cap)}" title="{_attr(cap)}">'
+        f' data-scale="{_raw(g.scale)}" role="img" aria-label="{_attr(words)}" title="{_attr(words)}">'
         f'<span class="track"><span class="fill" style="width:{width:.2f}%"></span>{marks}</span>'
-        f'<span class="cap">{escape(cap)}</span></div>'
+        f'<span class="cap">{escape(gauge_caption(row, level=False))}</span></div>'
     )
 
 
@@ -83,7 +83,8 @@ def _td(col: Column, row: Any) -> str:
             attrs += f' title="{_attr(note)}"'
             if note not in (ABSENT, NOT_LIQUIDATABLE):
                 classes.append("stale" if note == "stale" else "na")
-    for flag, cls in ((col.wide, "wide"), (col.key, "key"), (bool(tone := col.tone(row)), tone)):
+    tone = col.tone(row)
+    for flag, cls in ((col.wide, "wide"), (col.key, "key"), (not col.shown, "dup"), (bool(tone), tone)):
         if flag:
             classes.append(cls)
     return f'<td class="{" ".join(classes)}"{attrs}>{escape(col.cell(row))}</td>'
@@ -91,7 +92,8 @@ def _td(col: Column, row: Any) -> str:
 
 def _table(rows: Sequence[Any], cols: Sequence[Column], css: str = "") -> str:
     head = "".join(
-        f'<th class="{"n" if c.numeric else "g" if c.gauge else ""}{" wide" if c.wide else ""}">'
+        f'<th class="{"n" if c.numeric else "g" if c.gauge else ""}{" wide" if c.wide else ""}'
+        f'{"" if c.shown else " dup"}">'
         f"{escape(c.title)}</th>"
         for c in cols
     )

@@ -24,7 +24,8 @@ class Bar:
     scale: float
     width: float = -1.0
     marks: list[tuple[str, float, float]] = field(default_factory=list)  # severity, threshold, left %
-    caption: str = ""
+    caption: str = ""  # the words under the bar
+    title: str = ""  # the words on hover, with the level the leg is inside
 
 
 class _Page(HTMLParser):
@@ -48,7 +49,9 @@ class _Page(HTMLParser):
         elif tag == "td":
             self._cell, self._text = a, ""
         elif tag == "div" and "gauge" in classes:
-            self.bars.append(Bar(self._row, a["data-state"], float(a["data-fill"]), float(a["data-scale"])))
+            bar = Bar(self._row, a["data-state"], float(a["data-fill"]), float(a["data-scale"]))
+            bar.title = a.get("title", "")
+            self.bars.append(bar)
         elif tag == "span" and "fill" in classes and self.bars:
             m = _WIDTH.search(a.get("style", ""))
             self.bars[-1].width = float(m.group(1)) if m else -1.0

@@ -113,7 +113,9 @@ def test_each_leg_has_a_bar_in_its_state_with_the_rules_marks() -> None:
     assert (iso.state, iso.width, iso.caption) == (UNKNOWN, 100.0, "unknown: no_mark")
     assert (degen.state, degen.width) == ("critical", 10.0)  # 5 % on a 50 % scale
     assert degen.marks == [("warning", 0.25, 50.0), ("critical", 0.1, 20.0)]
-    assert degen.caption == "5.00 % · σ n/a · critical < 10.00 %"
+    assert degen.caption == "5.00 % · σ n/a"  # the level is the bar's colour; in words on hover
+    assert degen.title == "5.00 % · σ n/a · critical < 10.00 %"
+    assert gone.marks == [] and iso.marks == []  # not a distance: nothing to hold against a level
     assert (far.state, far.width) == (CLEAR, 100.0)
     assert "No thresholds" not in body
 
