@@ -19,11 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from monitor.records import AlertEvent, Figure, FigureKey, Figures, Severity
 from monitor.risk.funding import funding_payment
 from monitor.rules.model import Rule
-from monitor.status.gauge import bar_scale, gauge, levels_for
+from monitor.status.gauge import bar_scale, distance_rules, gauge, levels_for
 from monitor.status.model import (
     ABSENT,
     NONE,
@@ -206,13 +207,17 @@ def _positions(
     them the rules decide, so a desk whose tier tables are missing for 300 legs still sees the one
     at 2 % from liquidation on top, with the unknowns right after and counted in the chips.
     """
+    near = distance_rules(rules)  # once, not per leg: a desk has a dozen rules and 1,000 legs
     built: list[tuple[PositionRow, tuple[Threshold, ...]]] = []
+    legs: list[tuple[float, float, float]] = []  # quantity, mark, rate: the payment in one pass
     for k in keys:
-        row = _position(k, c, sev, ticks, taken_s)
-        built.append((row, levels_for(rules, k)))
+        row, leg = _position(k, c, sev, ticks, taken_s)
+        built.append((row, levels_for(near, k) if near else ()))
+        legs.append(leg)
+    pays = _payments(legs)
     scale = bar_scale((t for _, lv in built for t in lv), (as_float(r.distance_ratio) for r, _ in built))
     out: list[tuple[Any, ...]] = []
-    for row, lv in built:
+    for (row, lv), pay in zip(built, pays, strict=True):
         g = gauge(
             as_float(row.distance_ratio),
             row.notes.get("distance_ratio", ""),
@@ -220,7 +225,9 @@ def _positions(
             lv,
             scale,
         )
-        row = msgspec.structs.replace(row, gauge=g)
+        row = msgspec.structs.replace(
+            row, gauge=g, funding_payment_usd=num(pay), notes=_payment_note(row.notes, pay)
+        )
         v, a, s, side = row.venue, row.account, row.symbol, row.side
         own = _worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
         out.append((-_RANK.get(own, -1), _distance(row), v, a, s, side, row))
@@ -234,7 +241,8 @@ def _position(
     sev: Mapping[_Ident, Severity],
     ticks: Mapping[tuple[str, str], float],
     taken_s: float,
-) -> PositionRow:
+) -> tuple[PositionRow, tuple[float, float, float]]:
+    """The leg's row (its funding payment still to come) and the inputs of that payment."""
     v, a, s, side = k.venue, k.account, k.symbol, k.side
     qty = c.of(k, "position_quantity", "quantity")
     iso_key = msgspec.structs.replace(k, name="position_margin_ratio")
@@ -244,8 +252,10 @@ def _position(
     else:
         mr = c.get("margin_ratio", FigureKey(name="margin_ratio", venue=v, account=a))
     mark = c.get("mark_usd", FigureKey(name="mark_price_usd", venue=v, symbol=s))
-    rate, nxt, pay = _funding(c, v, s, qty, mark)
-    return PositionRow(
+    market = FigureKey(name="funding_rate_ratio", venue=v, symbol=s)
+    rate = c.get("funding_rate", market)
+    nxt = c.get("funding_next_in_s", msgspec.structs.replace(market, name="funding_next_timestamp_seconds"))
+    row = PositionRow(
         venue=v,
         account=a,
         symbol=s,
@@ -262,29 +272,30 @@ def _position(
         price_tick=ticks.get((v, s), 0.0),
         funding_rate=num(rate),
         funding_next_in_s=num(nxt - taken_s),
-        funding_payment_usd=num(pay),
         severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
         notes=c.take(),
     )
+    return row, (qty, mark, rate)
 
 
-def _funding(c: _Cells, venue: str, symbol: str, qty: float, mark: float) -> tuple[float, float, float]:
-    """(predicted rate, next settlement in Unix s, what the leg receives then) of its market.
+def _payments(legs: list[tuple[float, float, float]]) -> list[float]:
+    """What each leg receives at its next settlement (< 0: pays), by the evaluator's formula
+    (−q·mark·r, monitor/risk/funding.py) at the tick's mark and predicted rate, in one pass."""
+    if not legs:
+        return []
+    q, mark, rate = (np.array(col, dtype=np.float64) for col in zip(*legs, strict=True))
+    out: list[float] = np.asarray(funding_payment(q, mark, rate)).tolist()
+    return out
 
-    The payment is the evaluator's formula (−q·mark·r, monitor/risk/funding.py) at the tick's
-    mark: what the desk gets (> 0) or pays (< 0) if the rate and the mark hold to settlement.
-    A NaN payment carries the reason of the input that made it so.
-    """
-    market = FigureKey(name="funding_rate_ratio", venue=venue, symbol=symbol)
-    rate = c.get("funding_rate", market)
-    nxt = c.get("funding_next_in_s", msgspec.structs.replace(market, name="funding_next_timestamp_seconds"))
-    pay = float(funding_payment(qty, mark, rate))
+
+def _payment_note(notes: dict[str, str], pay: float) -> dict[str, str]:
+    """A NaN payment says which input made it so; one from a stale rate or mark is stale."""
     if pay != pay:
-        why = c.notes.get("funding_rate") or c.notes.get("mark_usd") or c.notes.get("quantity")
-        c.notes["funding_payment_usd"] = why if why and why != "stale" else "not_available"
-    elif "stale" in (c.notes.get("funding_rate"), c.notes.get("mark_usd")):
-        c.notes["funding_payment_usd"] = "stale"
-    return rate, nxt, pay
+        why = notes.get("funding_rate") or notes.get("mark_usd") or notes.get("quantity") or ""
+        return {**notes, "funding_payment_usd": why if why and why != "stale" else "not_available"}
+    if "stale" in (notes.get("funding_rate"), notes.get("mark_usd")):
+        return {**notes, "funding_payment_usd": "stale"}
+    return notes
 
 
 def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AccountRow]:

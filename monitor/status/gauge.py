@@ -19,11 +19,16 @@ from monitor.records import FigureKey, Severity
 from monitor.rules.model import Rule
 from monitor.status.model import CLEAR, NONE, NOT_LIQUIDATABLE, PAST, UNKNOWN, UNRATED, Gauge, Threshold
 
-__all__ = ["DISTANCE_FIGURE", "bar_scale", "gauge", "levels_for"]
+__all__ = ["DISTANCE_FIGURE", "bar_scale", "distance_rules", "gauge", "levels_for"]
 
 DISTANCE_FIGURE = "liquidation_distance_ratio"
 _NEAR_OPS = ("<", "<=")  # a distance rule fires as the leg comes near; a ">" rule marks nothing here
 _RANK = {s.label: int(s) for s in Severity}
+
+
+def distance_rules(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    """The rules that mark the bars: on the distance, firing as a leg comes near."""
+    return tuple(r for r in rules if r.figure == DISTANCE_FIGURE and r.op in _NEAR_OPS)
 
 
 def levels_for(rules: Sequence[Rule], key: FigureKey) -> tuple[Threshold, ...]:
