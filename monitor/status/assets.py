@@ -92,6 +92,7 @@ box-shadow:0 0 0 1px var(--bg)}
 font-weight:700}
 .st-unknown .fill{background:repeating-linear-gradient(135deg,#6e7681 0 5px,#30363d 5px 10px)}
 .st-unknown .cap{color:var(--warn);font-style:italic}
+.gauge.stale .track{opacity:.55}.gauge.stale .cap{font-style:italic}
 .st-not_liquidatable .fill{background:#2d5a3a}.st-not_liquidatable .cap{color:var(--muted)}
 .alerts .labels{color:var(--muted)}
 .alerts .when{float:right;color:var(--muted);font-size:.8rem}

@@ -140,9 +140,8 @@ def gauge_caption(row: PositionRow, *, level: bool = True) -> str:
     if g.state == NONE:
         return "no liquidation price"
     k = as_float(row.distance_sigma)
-    text = f"{fmt.pct(row.distance_ratio)} · {fmt.sigma(k) if k == k else 'σ n/a'}"
-    if "distance_ratio" in row.notes:  # stale
-        text += "*"
+    stale = "*" if "distance_ratio" in row.notes else ""  # the only note a finite distance has
+    text = f"{fmt.pct(row.distance_ratio)}{stale} · {fmt.sigma(k) if k == k else 'σ n/a'}"
     if level and g.state not in (CLEAR, UNRATED):
         inside = min((t for t in g.levels if t.severity == g.state), key=lambda t: t.value, default=None)
         below = f" < {fmt.pct(inside.value)}" if inside is not None else ""

@@ -59,9 +59,11 @@ def _gauge(row: PositionRow) -> str:
         if g.scale > 0 and g.state not in (PAST, UNKNOWN, NONE)  # not a distance: nothing to compare
     )
     words = gauge_caption(row)  # with the level it is inside, for a hover and a screen reader
+    stale = " stale" if row.notes.get("distance_ratio") == "stale" else ""  # faded, its words end in "*"
     return (
-        f'<div class="gauge st-{_attr(g.state)}" data-state="{_attr(g.state)}" data-fill="{_raw(g.fill)}"'
-        f' data-scale="{_raw(g.scale)}" role="img" aria-label="{_attr(words)}" title="{_attr(words)}">'
+        f'<div class="gauge st-{_attr(g.state)}{stale}" data-state="{_attr(g.state)}"'
+        f' data-fill="{_raw(g.fill)}" data-scale="{_raw(g.scale)}" role="img"'
+        f' aria-label="{_attr(words)}" title="{_attr(words)}">'
         f'<span class="track"><span class="fill" style="width:{width:.2f}%"></span>{marks}</span>'
         f'<span class="cap">{escape(gauge_caption(row, level=False))}</span></div>'
     )

@@ -147,3 +147,20 @@ def test_each_leg_says_when_funding_hits_and_what_it_pays_or_receives() -> None:
     assert text == "receive $120.00" and "good" in cell["class"].split()
     assert row[("degen", "Pred. rate")][1] == "+0.0100 %"
     assert row[("degen", "Pred. rate")][0]["data-figure"] == "funding_rate_ratio"
+
+
+def test_a_stale_distance_draws_a_faded_bar_whose_words_say_so() -> None:
+    b = _desk()
+    b.add(
+        "liquidation_distance_ratio",
+        0.05,
+        fresh=False,
+        venue="binance",
+        account="degen",
+        symbol="BTCUSDT",
+        side="BOTH",
+    )
+    body = render_body(build_status(b.figures(), [], [], T0, rules=NEAR_RULES))
+    degen = next(bar for bar in bars(body) if bar.row["data-account"] == "degen")
+    assert degen.caption == "5.00 %* · σ n/a" and degen.state == "critical"
+    assert re.search(r'class="gauge st-critical stale" data-state="critical"', body)
