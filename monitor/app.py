@@ -191,6 +191,7 @@ class Daemon:
                 now_ns=self.clock.now_ns,
                 stale_after_s=lambda: max(10.0, 5 * self.cfg.evaluation.interval_s),  # as /healthz
                 ticks=self.store.ticks,
+                rules=lambda: self.engine.rules,  # the bars mark the running rules' levels
             ),
         )
         await self.http.start()

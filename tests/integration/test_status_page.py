@@ -14,7 +14,6 @@ and the page must say so in red instead of showing its last numbers as if they w
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import os
 import shutil
@@ -34,7 +33,6 @@ from monitor.config import parse_config
 from monitor.figures import CATALOG
 from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column
 from monitor.status.model import ABSENT, CLEAR, PAST, UNKNOWN
-from monitor.status.routes import StatusRoutes
 from tests.support.chromium import Browser, chromium
 from tests.support.perpmon import sim_config
 from tests.support.status_dom import Bar, bars, cells
@@ -180,18 +178,13 @@ def _check_numbers(html: str, scraped: dict[tuple[str, frozenset[tuple[str, str]
 
 
 async def test_the_status_page_in_chromium_equals_metrics_at_phone_and_desktop_widths(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data, env = sim_config(tmp_path, ACCOUNTS, holdings={"custody": 50.0}, rules=RULES)
     for acc in data["simulator"]["accounts"]:
         if acc["name"] == "whale":  # the venue allows 1x at this size
             acc["positions"][0]["leverage"] = 1.0
     d = Daemon(*parse_config(data, env))
-    # the page marks the levels of the rules the engine runs; monitor/app.py builds StatusRoutes
-    # without them today, so the test hands them over the way the daemon's wiring would
-    monkeypatch.setattr(
-        "monitor.app.StatusRoutes", functools.partial(StatusRoutes, rules=lambda: d.engine.rules)
-    )
     await d.start()
     base = f"http://127.0.0.1:{d.http.bound_port}"
     shots = Path(
