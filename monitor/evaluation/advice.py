@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
 from typing import ClassVar
 
 import numpy as np
@@ -35,12 +37,15 @@ from monitor.evaluation.advice_legs import (
     advice_legs,
     isolated_topups,
     leg_prices,
+    same_accounts,
 )
+from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
-from monitor.risk._num import BoolArray
+from monitor.records import AccountSnapshot, Holding
+from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
 from monitor.risk.liquidity import BookWalk, close_many
@@ -84,22 +89,84 @@ def advice_figures(
     legs = advice_legs(snap, bybit_venues)
     px = leg_prices(legs, markets)
     need, why = account_topups(legs, px, shock)
-    sink.add_many("topup_for_shock_usd", legs.acc_lab, need, [True] * len(need), why)
+    _column(sink, "topup_for_shock_usd", legs.acc_lab, np.array(need, dtype=np.float64), why)
     if not legs.positions:
         return
     _sizing(legs, px, markets, garch, target_vol, sink)
     iso, iso_need, iso_why = isolated_topups(legs, px, shock)
-    sink.add_many(
-        "position_topup_for_shock_usd",
-        [legs.lab[j] for j in iso.tolist()],
-        iso_need,
-        [True] * iso.size,
-        iso_why,
+    _column(
+        sink, "position_topup_for_shock_usd", _iso_labels(legs, iso), np.array(iso_need, np.float64), iso_why
     )
     _close_costs(snap, legs, sink)
 
 
+_KEYS = ColumnKeys()  # the per-leg and per-account columns' keys, while the book keeps its shape
+
+
+@dataclass(frozen=True, slots=True)
+class _HedgeBook:
+    """What the hedge figures read from the book: per asset, its market and the hedge ratio held now.
+
+    Kept while the holdings and the accounts' records say the same (`same_accounts`): only the
+    forecasts change tick to tick.
+    """
+
+    holdings: tuple[Holding, ...]
+    names: tuple[tuple[str, str], ...]
+    records: tuple[AccountSnapshot, ...]
+    assets: tuple[str, ...]
+    priced_by: tuple[tuple[str, str], ...]  # per asset
+    current: FloatArray  # −perp / held, NaN without holdings
+    no_holdings: tuple[bool, ...]
+    labs: tuple[dict[str, str], ...]
+
+
+class _HedgeCache:
+    last: ClassVar[_HedgeBook | None] = None
+
+
 _ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), named once
+
+
+def _hedge_book(snap: Snapshot) -> _HedgeBook:
+    holdings = tuple(snap.holdings.values())
+    accounts = sorted(snap.accounts.items())
+    names = tuple(k for k, _ in accounts)
+    records = tuple(a for _, a in accounts)
+    old = _HedgeCache.last
+    if (
+        old is not None
+        and old.names == names
+        and old.holdings == holdings
+        and same_accounts(old.records, records)
+    ):
+        return old
+    held: dict[str, float] = defaultdict(float)
+    perp: dict[str, float] = defaultdict(float)
+    priced_by: dict[str, tuple[str, str]] = {}
+    for h in sorted(holdings, key=lambda x: x.name):
+        held[h.asset] += h.quantity
+        priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
+    assets_of = _ASSETS
+    for (venue, _account), acct in accounts:
+        for p in acct.positions:
+            asset = assets_of.get(p.symbol)
+            if asset is None:
+                asset = assets_of[p.symbol] = base_asset(p.symbol)
+            perp[asset] += p.qty * p.contract_size
+            priced_by.setdefault(asset, (venue, p.symbol))
+    assets = sorted(set(held) | set(perp))
+    _HedgeCache.last = _HedgeBook(
+        holdings=holdings,
+        names=names,
+        records=records,
+        assets=tuple(assets),
+        priced_by=tuple(priced_by[a] for a in assets),
+        current=np.array([-perp[a] / held[a] if held[a] > 0 else math.nan for a in assets], dtype=np.float64),
+        no_holdings=tuple(held[a] <= 0 for a in assets),
+        labs=tuple({"asset": asset} for asset in assets),
+    )
+    return _HedgeCache.last
 
 
 def _hedge(
@@ -109,33 +176,16 @@ def _hedge(
     sink: FigureSink,
     target_vol: float,
 ) -> None:
-    held: dict[str, float] = defaultdict(float)
-    perp: dict[str, float] = defaultdict(float)
-    priced_by: dict[str, tuple[str, str]] = {}
-    for h in sorted(snap.holdings.values(), key=lambda x: x.name):
-        held[h.asset] += h.quantity
-        priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
-    assets_of = _ASSETS
-    for (venue, _account), acct in sorted(snap.accounts.items()):
-        for p in acct.positions:
-            asset = assets_of.get(p.symbol)
-            if asset is None:
-                asset = assets_of[p.symbol] = base_asset(p.symbol)
-            perp[asset] += p.qty * p.contract_size
-            priced_by.setdefault(asset, (venue, p.symbol))
-    assets = sorted(set(held) | set(perp))
-    if not assets:
+    hb = _hedge_book(snap)
+    if not hb.assets:
         return
-    forecasts = [forecast_vol(priced_by[asset], garch, markets) for asset in assets]
+    forecasts = [forecast_vol(key, garch, markets) for key in hb.priced_by]
     sigma = np.array([f[0] for f in forecasts], dtype=np.float64)
-    rec = recommended_hedge(np.full(len(assets), target_vol), sigma)
-    current = np.array([-perp[a] / held[a] if held[a] > 0 else math.nan for a in assets], dtype=np.float64)
-    dev = hedge_deviation(current, rec)
-    labs = [{"asset": asset} for asset in assets]
-    every = [True] * len(assets)
-    sink.add_many("recommended_hedge_ratio", labs, rec.tolist(), every, [f[1] for f in forecasts])
-    dwhy = ["no_holdings" if held[a] <= 0 else f[1] for a, f in zip(assets, forecasts, strict=True)]
-    sink.add_many("hedge_deviation_ratio", labs, dev.tolist(), every, dwhy)
+    rec = recommended_hedge(np.full(len(hb.assets), target_vol), sigma)
+    dev = hedge_deviation(hb.current, rec)
+    _column(sink, "recommended_hedge_ratio", hb.labs, rec, [f[1] for f in forecasts])
+    dwhy = ["no_holdings" if none else f[1] for none, f in zip(hb.no_holdings, forecasts, strict=True)]
+    _column(sink, "hedge_deviation_ratio", hb.labs, dev, dwhy)
 
 
 def _sizing(
@@ -182,10 +232,24 @@ def _sizing(
                 hk_why[j] = hk_missing
             if not math.isfinite(recl[j]):
                 rec_why[j] = hk_missing
-    every = [True] * len(why)
-    sink.add_many("sizing_target_vol_notional_usd", legs.lab, tv.tolist(), every, tv_why)
-    sink.add_many("sizing_half_kelly_notional_usd", legs.lab, hk.tolist(), every, hk_why)
-    sink.add_many("sizing_recommended_notional_usd", legs.lab, rec.tolist(), every, rec_why)
+    _column(sink, "sizing_target_vol_notional_usd", legs.lab, tv, tv_why)
+    _column(sink, "sizing_half_kelly_notional_usd", legs.lab, hk, hk_why)
+    _column(sink, "sizing_recommended_notional_usd", legs.lab, rec, rec_why)
+
+
+class _IsoLabels:
+    """The isolated legs' labels, kept with the columns they were taken from."""
+
+    last: ClassVar[tuple[AdviceLegs, tuple[dict[str, str], ...]] | None] = None
+
+
+def _iso_labels(legs: AdviceLegs, iso: IntArray) -> tuple[dict[str, str], ...]:
+    held = _IsoLabels.last
+    if held is not None and held[0] is legs:
+        return held[1]
+    labs = tuple(legs.lab[j] for j in iso.tolist())
+    _IsoLabels.last = (legs, labs)
+    return labs
 
 
 def _lacking(legs: AdviceLegs, no_upnl: BoolArray) -> list[list[str]]:
@@ -227,50 +291,144 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
     """Cost to close every leg by walking its market's perpetual book (levels, else the top of book).
 
     The legs on valid books are walked together (`liquidity.close_many`), grouped by the depth and
-    side of their book; the rest (no book, a bad book, a quantity that is not a number) one by one.
+    side of their book. Books of one shape are checked together as one array (`_Books`): building a
+    `BookWalk` per market each tick (every book is a new record each second) was most of the stage.
+    The rest (no book, a bad or unsorted book, a quantity that is not a number) goes one by one.
     """
-    walks = [_walk(snap, key) for key in legs.mkeys]
     n = len(legs.positions)
     nan = math.nan
-    cost, slip, fill = [nan] * n, [nan] * n, [nan] * n
+    cost, slip, fill = np.full(n, nan), np.full(n, nan), np.full(n, nan)
     why, fill_why = ["no_perp_book"] * n, ["no_perp_book"] * n
     ok_fill = (Reason.OK, Reason.INSUFFICIENT_DEPTH)
+    books = _Books(snap, legs.mkeys)
     groups: dict[tuple[int, bool], list[int]] = {}
+    fast: dict[tuple[int, bool], tuple[list[int], list[int]]] = {}  # (book shape, long) → legs, book rows
+    walks: dict[int, BookWalk | None] = {}
     qs = legs.qc.tolist()
     for j, (m, q) in enumerate(zip(legs.mk.tolist(), qs, strict=True)):
-        walk = walks[m]
+        long = q > 0
+        at = books.at[m]
+        if at is not None and q != 0 and math.isfinite(q) and books.ordered(at, long):
+            got = fast.get((at[0], long))
+            if got is None:
+                got = fast[(at[0], long)] = ([], [])
+            got[0].append(j)
+            got[1].append(at[1])
+            continue
+        if at is None and books.none[m]:
+            continue
+        walk = walks[m] if m in walks else walks.setdefault(m, _walk(snap, legs.mkeys[m]))
         if walk is None:
             continue
         if walk.problem is None and q != 0 and math.isfinite(q):
-            groups.setdefault((len(walk.levels(q > 0)[0]), q > 0), []).append(j)
+            groups.setdefault((len(walk.levels(long)[0]), long), []).append(j)
             continue
         cc = walk.close(q)
         w = "" if cc.reason == Reason.OK else cc.reason.name.lower()
         f = cc.filled_qty / abs(q) if cc.reason in ok_fill else math.nan
         cost[j], slip[j], fill[j], why[j] = cc.cost, cc.slippage_bps, f, w
         fill_why[j] = "" if math.isfinite(f) else w
+    batches: list[tuple[list[int], FloatArray, FloatArray, FloatArray]] = []
+    for (shape, long), (js, rows) in fast.items():
+        batches.append((js, *books.side(shape, long, np.array(rows, dtype=np.intp))))
     for (_depth, long), js in groups.items():
-        rows: dict[int, int] = {}
-        books: list[BookWalk] = []
+        at_walk: dict[int, int] = {}
+        walked: list[BookWalk] = []
         for j in js:
             m = int(legs.mk[j])
             walk = walks[m]
-            if m not in rows and walk is not None:
-                rows[m] = len(books)
-                books.append(walk)
-        at = np.array([rows[int(legs.mk[j])] for j in js], dtype=np.intp)
-        sides = [b.levels(long) for b in books]
-        px = np.array([x[0] for x in sides], dtype=np.float64)[at]
-        qty = np.array([x[1] for x in sides], dtype=np.float64)[at]
-        mid = np.array([b.mid for b in books], dtype=np.float64)[at]
+            if m not in at_walk and walk is not None:
+                at_walk[m] = len(walked)
+                walked.append(walk)
+        at = np.array([at_walk[int(legs.mk[j])] for j in js], dtype=np.intp)
+        sides = [b.levels(long) for b in walked]
+        batches.append((
+            js,
+            np.array([x[0] for x in sides], dtype=np.float64)[at],
+            np.array([x[1] for x in sides], dtype=np.float64)[at],
+            np.array([b.mid for b in walked], dtype=np.float64)[at],
+        ))  # fmt: skip
+    for js, px, qty, mid in batches:
         q = legs.qc[js]
         c, sl, filled, code = close_many(q, px, qty, mid)
         frac = filled / np.abs(q)
-        for j, cj, sj, fj, k in zip(js, c.tolist(), sl.tolist(), frac.tolist(), code.tolist(), strict=True):
-            w = "" if k == Reason.OK else "insufficient_depth"
-            cost[j], slip[j], fill[j], why[j] = cj, sj, fj, w
-            fill_why[j] = "" if math.isfinite(fj) else w
-    every = [True] * n
-    sink.add_many("close_cost_usd", legs.lab, cost, every, why)
-    sink.add_many("close_slippage_bps", legs.lab, slip, every, why)
-    sink.add_many("close_visible_fill_ratio", legs.lab, fill, every, fill_why)
+        cost[js], slip[js], fill[js] = c, sl, frac
+        short = (code != Reason.OK).tolist()
+        finite = np.isfinite(frac).tolist()
+        for j, s, fin in zip(js, short, finite, strict=True):
+            w = "insufficient_depth" if s else ""
+            why[j] = w
+            fill_why[j] = "" if fin else w
+    _column(sink, "close_cost_usd", legs.lab, cost, why)
+    _column(sink, "close_slippage_bps", legs.lab, slip, why)
+    _column(sink, "close_visible_fill_ratio", legs.lab, fill, fill_why)
+
+
+def _column(
+    sink: FigureSink, name: str, labels: Sequence[Mapping[str, str]], values: FloatArray, why: list[str]
+) -> None:
+    """One column of fresh figures, keyed by the label tuple the stage keeps (`ColumnKeys`)."""
+    sink.add_array(name, _KEYS(name, labels), values, True, why)
+
+
+class _Books:
+    """The perpetual books of the legs' markets, as one array per book shape, checked as `BookWalk` checks.
+
+    A market's book is its levels (`BookLevels`, both sides non-empty), else its top of book; its
+    shape is the four sides' lengths. Books whose price and size sides have equal lengths are
+    stacked per shape and checked together: every value finite, no price ≤ 0 nor size < 0, not
+    crossed; the mid is (best bid + best ask)/2 and a side is ordered when strictly best first, as
+    in `BookWalk`. `at[m]` is (shape, row) of a market whose book passed, else None; `none[m]` says
+    the market has no book at all. Markets of an odd shape or a failed check go to `BookWalk`.
+    """
+
+    def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...]) -> None:
+        books, quotes = snap.books, snap.quotes
+        self.at: list[tuple[int, int] | None] = [None] * len(mkeys)
+        self.none = [False] * len(mkeys)
+        shapes: dict[tuple[int, int], list[int]] = {}
+        srcs: dict[tuple[int, int], list[tuple[Sequence[float], ...]]] = {}
+        for m, key in enumerate(mkeys):
+            pkey = (*key, "perp")
+            lv = books.get(pkey)
+            if lv is not None and lv.bid_px and lv.ask_px:
+                src: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
+            else:
+                qt = quotes.get(pkey)
+                if qt is None:
+                    self.none[m] = True
+                    continue
+                src = ((qt.bid,), (qt.bid_size,), (qt.ask,), (qt.ask_size,))
+            nb, na = len(src[0]), len(src[2])
+            if len(src[1]) != nb or len(src[3]) != na:
+                continue  # `BookWalk` says insufficient_depth
+            shapes.setdefault((nb, na), []).append(m)
+            srcs.setdefault((nb, na), []).append(src)
+        self._cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+        self._ordered: list[tuple[BoolArray, BoolArray]] = []
+        for s, ((nb, na), ms) in enumerate(shapes.items()):
+            width = 2 * (nb + na)
+            flat = chain.from_iterable(chain.from_iterable(srcs[(nb, na)]))
+            a = np.fromiter(flat, np.float64, len(ms) * width).reshape(len(ms), width)
+            bp, bq, ap, aq = a[:, :nb], a[:, nb : 2 * nb], a[:, 2 * nb : 2 * nb + na], a[:, 2 * nb + na :]
+            with quiet():
+                best_bid, best_ask = bp.max(axis=1), ap.min(axis=1)
+                positive = (bp.min(axis=1) > 0) & (ap.min(axis=1) > 0)
+                sized = (bq.min(axis=1) >= 0) & (aq.min(axis=1) >= 0)
+                good = np.isfinite(a).all(axis=1) & positive & sized & (best_bid < best_ask)
+            mid = 0.5 * (best_bid + best_ask)
+            self._cols.append((bp, bq, ap, aq, mid))
+            self._ordered.append(
+                ((np.diff(bp, axis=1) < 0).all(axis=1), (np.diff(ap, axis=1) > 0).all(axis=1))
+            )
+            for r, (m, g) in enumerate(zip(ms, good.tolist(), strict=True)):
+                if g:
+                    self.at[m] = (s, r)
+        self._lists = [(o[0].tolist(), o[1].tolist()) for o in self._ordered]
+
+    def ordered(self, at: tuple[int, int], long: bool) -> bool:
+        return self._lists[at[0]][0 if long else 1][at[1]]
+
+    def side(self, shape: int, long: bool, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        bp, bq, ap, aq, mid = self._cols[shape]
+        return (bp[rows], bq[rows], mid[rows]) if long else (ap[rows], aq[rows], mid[rows])
