@@ -19,21 +19,26 @@ smaller, plausible-looking number.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from monitor.evaluation.advice_legs import same_accounts
+from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.exposure import (
     Leg,
     MarketExposure,
+    PositionKey,
     book_signature,
     market_exposures,
     spot_mid,
     stale_holdings,
 )
-from monitor.evaluation.models import RiskModels
-from monitor.evaluation.sink import FigureRows, FigureSink
+from monitor.evaluation.models import MonteCarloRun, RiskModels
+from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.var_check import VarSelfCheck
+from monitor.records import AccountSnapshot, Holding
 from monitor.risk._num import FloatArray
 from monitor.risk.reasons import Reason
 from monitor.risk.var import (
@@ -163,9 +168,9 @@ def book_var_figures(
     check: VarSelfCheck | None = None,
 ) -> None:
     """`check`: the daemon's own backtest, given this tick's one-step forecasts (var_check.py)."""
-    book = market_exposures(snap)  # once for the exposures and the Monte Carlo check
+    book = _book(snap)  # once for the exposures and the Monte Carlo check
     prices: dict[Leg, float] = {}
-    w_now, unpriced = leg_exposures(snap, book, prices)
+    w_now, unpriced = leg_exposures(snap, book.markets, prices)
     all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
     h = models.history
     why = ""
@@ -222,7 +227,7 @@ def _fhs(pnl: FloatArray, alpha: float, scale: float) -> VaRES | None:
 
 
 def _monte_carlo(
-    book: dict[tuple[str, str], MarketExposure],
+    book: _Book,
     sink: FigureSink,
     models: RiskModels,
     confidences: tuple[float, ...],
@@ -230,8 +235,8 @@ def _monte_carlo(
 ) -> None:
     """Results of the last refit's run: they describe the book as it was then (see risk_models_age)."""
     mc = models.mc
-    changed = bool(mc.results) and not mc.reason and book_signature(book) != mc.book
-    base = mc.reason or ("not_fitted_yet" if not mc.results else "")
+    touch = _touches(book, mc)
+    base, changed = touch.base, touch.changed
     for alpha in confidences:
         res = mc.results.get(alpha)
         why = base or ("book_changed_since_refit" if changed else "")
@@ -245,22 +250,97 @@ def _monte_carlo(
     why = base or ("book_changed_since_refit" if changed else "lp_unknown" if mc.lp_unknown else "")
     p_any = first.p_any_touch if first is not None and not why else math.nan
     sink.add("var_any_liquidation_touch_probability_ratio", p_any, fresh=fresh, reason=why or mc.note)
+    name = "liquidation_touch_probability_mc_ratio"
+    sink.add_array(name, _KEYS(name, book.labs), touch.p, fresh, touch.why)
+
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """The book as markets (`market_exposures`), kept while the holdings and accounts say the same.
+
+    Why: the account stream sends a new record each second that mostly says what the last one
+    said; the markets, their signature (compared with the Monte Carlo run's) and the positions'
+    labels follow from the records alone.
+    """
+
+    holdings: tuple[Holding, ...]
+    names: tuple[tuple[str, str], ...]
+    records: tuple[AccountSnapshot, ...]
+    markets: dict[tuple[str, str], MarketExposure]  # read only
+    signature: tuple[object, ...]  # `book_signature`
+    positions: tuple[PositionKey, ...]  # every position, market by market
+    labs: tuple[dict[str, str], ...]  # per position
+
+
+@dataclass(frozen=True, slots=True)
+class _Touches:
+    """Per position, the Monte Carlo run's chance of touching its LP and its reason (`_monte_carlo`)."""
+
+    book: _Book
+    mc: MonteCarloRun
+    base: str  # the run's own reason, or "not_fitted_yet" without results
+    changed: bool  # the book differs from the one the run simulated
+    p: FloatArray
+    why: list[str]
+
+
+class _Kept:
+    book: ClassVar[_Book | None] = None
+    touches: ClassVar[_Touches | None] = None
+
+
+_KEYS = ColumnKeys()  # the positions' column keys, while the book holds the same positions
+
+
+def _book(snap: Snapshot) -> _Book:
+    holdings = tuple(snap.holdings.values())
+    names = tuple(snap.accounts)
+    records = tuple(snap.accounts.values())
+    old = _Kept.book
+    if (
+        old is not None
+        and old.names == names
+        and old.holdings == holdings
+        and same_accounts(old.records, records)
+    ):
+        return old
+    markets = market_exposures(snap)
+    positions = tuple(pk for e in markets.values() for pk, _q in e.positions)
+    _Kept.book = _Book(
+        holdings=holdings,
+        names=names,
+        records=records,
+        markets=markets,
+        signature=book_signature(markets),
+        positions=positions,
+        labs=tuple({"venue": v, "account": a, "symbol": s, "side": d} for v, a, s, d in positions),
+    )
+    return _Kept.book
+
+
+def _touches(book: _Book, mc: MonteCarloRun) -> _Touches:
+    old = _Kept.touches
+    if old is not None and old.book is book and old.mc is mc:
+        return old
+    changed = bool(mc.results) and not mc.reason and book.signature != mc.book
+    base = mc.reason or ("not_fitted_yet" if not mc.results else "")
+    first = next(iter(mc.results.values()), None)
     index = {pk: i for i, pk in enumerate(mc.positions)}
-    rows = FigureRows()  # one column, added once (FigureSink.add_many)
-    for e in book.values():
-        for pk, _q in e.positions:
-            i = index.get(pk)
-            if base or first is None:
-                p, pwhy = math.nan, base or "not_fitted_yet"
-            elif i is None:
-                p, pwhy = math.nan, "opened_since_refit"
-            elif changed:
-                p, pwhy = math.nan, "book_changed_since_refit"
-            elif pk in mc.lp_unknown:
-                p, pwhy = math.nan, "lp_unknown"
-            else:
-                p, pwhy = float(first.p_touch[i]), ""
-            venue, account, symbol, side = pk
-            lab = {"venue": venue, "account": account, "symbol": symbol, "side": side}
-            rows.add("liquidation_touch_probability_mc_ratio", p, lab, fresh=fresh, reason=pwhy)
-    rows.flush(sink)
+    p: list[float] = []
+    why: list[str] = []
+    for pk in book.positions:
+        i = index.get(pk)
+        if base or first is None:
+            pi, pwhy = math.nan, base or "not_fitted_yet"
+        elif i is None:
+            pi, pwhy = math.nan, "opened_since_refit"
+        elif changed:
+            pi, pwhy = math.nan, "book_changed_since_refit"
+        elif pk in mc.lp_unknown:
+            pi, pwhy = math.nan, "lp_unknown"
+        else:
+            pi, pwhy = float(first.p_touch[i]), ""
+        p.append(pi)
+        why.append(pwhy)
+    _Kept.touches = _Touches(book, mc, base, changed, np.array(p, dtype=np.float64), why)
+    return _Kept.touches
