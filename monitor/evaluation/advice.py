@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 
@@ -405,7 +405,7 @@ class _Books:
             shapes.setdefault((nb, na), []).append(m)
             srcs.setdefault((nb, na), []).append(src)
         self._cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
-        self._ordered: list[tuple[BoolArray, BoolArray]] = []
+        self._ordered: list[tuple[list[bool], list[bool]]] = []  # per shape: bids, asks best first
         for s, ((nb, na), ms) in enumerate(shapes.items()):
             width = 2 * (nb + na)
             flat = chain.from_iterable(chain.from_iterable(srcs[(nb, na)]))
@@ -418,16 +418,16 @@ class _Books:
                 good = np.isfinite(a).all(axis=1) & positive & sized & (best_bid < best_ask)
             mid = 0.5 * (best_bid + best_ask)
             self._cols.append((bp, bq, ap, aq, mid))
-            self._ordered.append(
-                ((np.diff(bp, axis=1) < 0).all(axis=1), (np.diff(ap, axis=1) > 0).all(axis=1))
-            )
+            bids_first = cast("list[bool]", np.all(np.diff(bp, axis=1) < 0, axis=1).tolist())
+            asks_first = cast("list[bool]", np.all(np.diff(ap, axis=1) > 0, axis=1).tolist())
+            self._ordered.append((bids_first, asks_first))
             for r, (m, g) in enumerate(zip(ms, good.tolist(), strict=True)):
                 if g:
                     self.at[m] = (s, r)
-        self._lists = [(o[0].tolist(), o[1].tolist()) for o in self._ordered]
 
     def ordered(self, at: tuple[int, int], long: bool) -> bool:
-        return self._lists[at[0]][0 if long else 1][at[1]]
+        """The side a long (bids) or short (asks) closes into is strictly best first (`BookWalk._ordered`)."""
+        return self._ordered[at[0]][0 if long else 1][at[1]]
 
     def side(self, shape: int, long: bool, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         bp, bq, ap, aq, mid = self._cols[shape]

@@ -133,7 +133,8 @@ class _History:
 
     Why: the history only changes with a refit, and converting thousands of scenario rows for every
     leg (e^r − 1) and testing each leg against the tuple of legs were most of this stage's tick.
-    Two arrays are read per tick (historical and filtered rows), so each keeps its own slot.
+    Two arrays are read every tick (historical and filtered rows) and two more once per step (their
+    one-step rows, for the self-check), so each of the four keeps its own slot.
     """
 
     _legs: ClassVar[tuple[tuple[Leg, ...], frozenset[Leg]] | None] = None
@@ -189,7 +190,7 @@ def book_var_figures(
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
     due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
-    one_pnl = scenario_pnl(simple_returns(h.one_step), w) if due and not why else np.zeros(0)
+    one_pnl = scenario_pnl(_History.simple(h.one_step), w) if due and not why else np.zeros(0)
     one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
     # filtered historical: the same PnL, quantile and horizon scale over the rows rescaled at the refit
     fhs_why = "" if h.filtered.shape[0] else "empty_history"
