@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import numpy as np
 
@@ -293,7 +293,7 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
     The legs on valid books are walked together (`liquidity.close_many`), grouped by the depth and
     side of their book. Books of one shape are checked together as one array (`_Books`): building a
     `BookWalk` per market each tick (every book is a new record each second) was most of the stage.
-    The rest (no book, a bad or unsorted book, a quantity that is not a number) goes one by one.
+    The rest (a bad, odd or unsorted book, a quantity that is not a number) goes to `BookWalk`.
     """
     n = len(legs.positions)
     nan = math.nan
@@ -301,62 +301,62 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
     why, fill_why = ["no_perp_book"] * n, ["no_perp_book"] * n
     ok_fill = (Reason.OK, Reason.INSUFFICIENT_DEPTH)
     books = _Books(snap, legs.mkeys)
+    mk, qc = legs.mk, legs.qc
+    long = qc > 0
+    shape = books.shape[mk]
+    fast = (
+        (shape >= 0)
+        & np.isfinite(qc)
+        & (qc != 0)
+        & np.where(long, books.bids_first[mk], books.asks_first[mk])
+    )
+    batches: list[tuple[list[int], FloatArray, FloatArray, FloatArray]] = []
+    for s in range(len(books.cols)):
+        for side in (True, False):
+            js = np.flatnonzero(fast & (shape == s) & (long == side))
+            if js.size:
+                batches.append((js.tolist(), *books.side(s, side, books.row[mk[js]])))
     groups: dict[tuple[int, bool], list[int]] = {}
-    fast: dict[tuple[int, bool], tuple[list[int], list[int]]] = {}  # (book shape, long) → legs, book rows
     walks: dict[int, BookWalk | None] = {}
-    qs = legs.qc.tolist()
-    for j, (m, q) in enumerate(zip(legs.mk.tolist(), qs, strict=True)):
-        long = q > 0
-        at = books.at[m]
-        if at is not None and q != 0 and math.isfinite(q) and books.ordered(at, long):
-            got = fast.get((at[0], long))
-            if got is None:
-                got = fast[(at[0], long)] = ([], [])
-            got[0].append(j)
-            got[1].append(at[1])
-            continue
-        if at is None and books.none[m]:
-            continue
+    for j in np.flatnonzero(~fast & ~books.none[mk]).tolist():
+        m, q = int(mk[j]), float(qc[j])
         walk = walks[m] if m in walks else walks.setdefault(m, _walk(snap, legs.mkeys[m]))
         if walk is None:
             continue
         if walk.problem is None and q != 0 and math.isfinite(q):
-            groups.setdefault((len(walk.levels(long)[0]), long), []).append(j)
+            groups.setdefault((len(walk.levels(q > 0)[0]), q > 0), []).append(j)
             continue
         cc = walk.close(q)
         w = "" if cc.reason == Reason.OK else cc.reason.name.lower()
         f = cc.filled_qty / abs(q) if cc.reason in ok_fill else math.nan
         cost[j], slip[j], fill[j], why[j] = cc.cost, cc.slippage_bps, f, w
         fill_why[j] = "" if math.isfinite(f) else w
-    batches: list[tuple[list[int], FloatArray, FloatArray, FloatArray]] = []
-    for (shape, long), (js, rows) in fast.items():
-        batches.append((js, *books.side(shape, long, np.array(rows, dtype=np.intp))))
-    for (_depth, long), js in groups.items():
+    for (_depth, side), js_walked in groups.items():
         at_walk: dict[int, int] = {}
         walked: list[BookWalk] = []
-        for j in js:
-            m = int(legs.mk[j])
+        for j in js_walked:
+            m = int(mk[j])
             walk = walks[m]
             if m not in at_walk and walk is not None:
                 at_walk[m] = len(walked)
                 walked.append(walk)
-        at = np.array([at_walk[int(legs.mk[j])] for j in js], dtype=np.intp)
-        sides = [b.levels(long) for b in walked]
+        at = np.array([at_walk[int(mk[j])] for j in js_walked], dtype=np.intp)
+        levels = [b.levels(side) for b in walked]
         batches.append((
-            js,
-            np.array([x[0] for x in sides], dtype=np.float64)[at],
-            np.array([x[1] for x in sides], dtype=np.float64)[at],
+            js_walked,
+            np.array([x[0] for x in levels], dtype=np.float64)[at],
+            np.array([x[1] for x in levels], dtype=np.float64)[at],
             np.array([b.mid for b in walked], dtype=np.float64)[at],
         ))  # fmt: skip
-    for js, px, qty, mid in batches:
-        q = legs.qc[js]
-        c, sl, filled, code = close_many(q, px, qty, mid)
-        frac = filled / np.abs(q)
-        cost[js], slip[js], fill[js] = c, sl, frac
+    for js_batch, px, qty, mid in batches:
+        qb = qc[js_batch]
+        c, sl, filled, code = close_many(qb, px, qty, mid)
+        frac = filled / np.abs(qb)
+        cost[js_batch], slip[js_batch], fill[js_batch] = c, sl, frac
         short = (code != Reason.OK).tolist()
         finite = np.isfinite(frac).tolist()
-        for j, s, fin in zip(js, short, finite, strict=True):
-            w = "insufficient_depth" if s else ""
+        for j, s_, fin in zip(js_batch, short, finite, strict=True):
+            w = "insufficient_depth" if s_ else ""
             why[j] = w
             fill_why[j] = "" if fin else w
     _column(sink, "close_cost_usd", legs.lab, cost, why)
@@ -371,44 +371,61 @@ def _column(
     sink.add_array(name, _KEYS(name, labels), values, True, why)
 
 
+class _PerpKeys:
+    """(venue, symbol, "perp") per market of the kept legs: the books' keys, made once per book shape."""
+
+    last: ClassVar[tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]] | None] = None
+
+
+def _perp_keys(mkeys: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    held = _PerpKeys.last
+    if held is not None and held[0] is mkeys:
+        return held[1]
+    keys = tuple((v, s, "perp") for v, s in mkeys)
+    _PerpKeys.last = (mkeys, keys)
+    return keys
+
+
 class _Books:
     """The perpetual books of the legs' markets, as one array per book shape, checked as `BookWalk` checks.
 
     A market's book is its levels (`BookLevels`, both sides non-empty), else its top of book; its
-    shape is the four sides' lengths. Books whose price and size sides have equal lengths are
+    shape is the two sides' depths. Books whose price and size columns have equal lengths are
     stacked per shape and checked together: every value finite, no price ≤ 0 nor size < 0, not
-    crossed; the mid is (best bid + best ask)/2 and a side is ordered when strictly best first, as
-    in `BookWalk`. `at[m]` is (shape, row) of a market whose book passed, else None; `none[m]` says
-    the market has no book at all. Markets of an odd shape or a failed check go to `BookWalk`.
+    crossed; the mid is (best bid + best ask)/2, and a side is ordered when strictly best first, as
+    in `BookWalk`. Per market: `shape` (−1 unless its book passed), `row` in that shape's arrays,
+    whether each side is best first, and `none` (no book at all). The rest go to `BookWalk`.
     """
 
     def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...]) -> None:
-        books, quotes = snap.books, snap.quotes
-        self.at: list[tuple[int, int] | None] = [None] * len(mkeys)
-        self.none = [False] * len(mkeys)
-        shapes: dict[tuple[int, int], list[int]] = {}
-        srcs: dict[tuple[int, int], list[tuple[Sequence[float], ...]]] = {}
-        for m, key in enumerate(mkeys):
-            pkey = (*key, "perp")
-            lv = books.get(pkey)
+        levels, quotes = snap.books.get, snap.quotes.get
+        n = len(mkeys)
+        shape, row = np.full(n, -1, dtype=np.intp), np.zeros(n, dtype=np.intp)
+        none = [False] * n
+        shapes: dict[tuple[int, int], tuple[list[int], list[tuple[Sequence[float], ...]]]] = {}
+        for m, key in enumerate(_perp_keys(mkeys)):
+            lv = levels(key)
             if lv is not None and lv.bid_px and lv.ask_px:
                 src: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
             else:
-                qt = quotes.get(pkey)
+                qt = quotes(key)
                 if qt is None:
-                    self.none[m] = True
+                    none[m] = True
                     continue
                 src = ((qt.bid,), (qt.bid_size,), (qt.ask,), (qt.ask_size,))
             nb, na = len(src[0]), len(src[2])
             if len(src[1]) != nb or len(src[3]) != na:
                 continue  # `BookWalk` says insufficient_depth
-            shapes.setdefault((nb, na), []).append(m)
-            srcs.setdefault((nb, na), []).append(src)
-        self._cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
-        self._ordered: list[tuple[list[bool], list[bool]]] = []  # per shape: bids, asks best first
-        for s, ((nb, na), ms) in enumerate(shapes.items()):
+            got = shapes.get((nb, na))
+            if got is None:
+                got = shapes[(nb, na)] = ([], [])
+            got[0].append(m)
+            got[1].append(src)
+        self.cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+        bids_first, asks_first = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        for s, ((nb, na), (ms, srcs)) in enumerate(shapes.items()):
             width = 2 * (nb + na)
-            flat = chain.from_iterable(chain.from_iterable(srcs[(nb, na)]))
+            flat = chain.from_iterable(chain.from_iterable(srcs))
             a = np.fromiter(flat, np.float64, len(ms) * width).reshape(len(ms), width)
             bp, bq, ap, aq = a[:, :nb], a[:, nb : 2 * nb], a[:, 2 * nb : 2 * nb + na], a[:, 2 * nb + na :]
             with quiet():
@@ -416,19 +433,16 @@ class _Books:
                 positive = (bp.min(axis=1) > 0) & (ap.min(axis=1) > 0)
                 sized = (bq.min(axis=1) >= 0) & (aq.min(axis=1) >= 0)
                 good = np.isfinite(a).all(axis=1) & positive & sized & (best_bid < best_ask)
-            mid = 0.5 * (best_bid + best_ask)
-            self._cols.append((bp, bq, ap, aq, mid))
-            bids_first = cast("list[bool]", np.all(np.diff(bp, axis=1) < 0, axis=1).tolist())
-            asks_first = cast("list[bool]", np.all(np.diff(ap, axis=1) > 0, axis=1).tolist())
-            self._ordered.append((bids_first, asks_first))
-            for r, (m, g) in enumerate(zip(ms, good.tolist(), strict=True)):
-                if g:
-                    self.at[m] = (s, r)
-
-    def ordered(self, at: tuple[int, int], long: bool) -> bool:
-        """The side a long (bids) or short (asks) closes into is strictly best first (`BookWalk._ordered`)."""
-        return self._ordered[at[0]][0 if long else 1][at[1]]
+            self.cols.append((bp, bq, ap, aq, 0.5 * (best_bid + best_ask)))
+            at = np.array(ms, dtype=np.intp)
+            shape[at] = np.where(good, s, -1)
+            row[at] = np.arange(len(ms))
+            bids_first[at] = np.all(np.diff(bp, axis=1) < 0, axis=1)
+            asks_first[at] = np.all(np.diff(ap, axis=1) > 0, axis=1)
+        self.shape, self.row, self.none = shape, row, np.array(none, dtype=bool)
+        self.bids_first, self.asks_first = bids_first, asks_first
 
     def side(self, shape: int, long: bool, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        bp, bq, ap, aq, mid = self._cols[shape]
+        """(prices, sizes, mid) of the given rows' side a long (bids) or short (asks) closes into."""
+        bp, bq, ap, aq, mid = self.cols[shape]
         return (bp[rows], bq[rows], mid[rows]) if long else (ap[rows], aq[rows], mid[rows])

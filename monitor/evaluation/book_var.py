@@ -39,7 +39,7 @@ from monitor.evaluation.models import MonteCarloRun, RiskModels
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.var_check import VarSelfCheck
 from monitor.records import AccountSnapshot, Holding
-from monitor.risk._num import FloatArray
+from monitor.risk._num import FloatArray, IntArray
 from monitor.risk.reasons import Reason
 from monitor.risk.var import (
     VaRES,
@@ -170,9 +170,11 @@ def book_var_figures(
 ) -> None:
     """`check`: the daemon's own backtest, given this tick's one-step forecasts (var_check.py)."""
     book = _book(snap)  # once for the exposures and the Monte Carlo check
-    prices: dict[Leg, float] = {}
-    w_now, unpriced = leg_exposures(snap, book.markets, prices)
-    all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
+    exposure, px = _exposures(snap, book)
+    w_now = dict(zip(book.legs, exposure.tolist(), strict=True))  # `leg_exposures`, from the kept legs
+    prices = dict(zip(book.legs, px.tolist(), strict=True))
+    unpriced = [book.legs[i] for i in np.flatnonzero(~(px > 0)).tolist()]
+    all_fresh = all(fresh.get(k, False) for k in book.streams) and not stale_holdings(snap)
     h = models.history
     why = ""
     if not w_now:
@@ -183,7 +185,7 @@ def book_var_figures(
         why = h.reason
     elif not (known := _History.legs_of(h.legs)).issuperset(w_now):  # a leg opened since the last refit
         why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in known])}"
-    w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
+    w = _weights(book, h.legs, exposure)
     pnl = scenario_pnl(_History.simple(h.returns), w) if not why else np.zeros(0)
     scale = horizon_scale(pnl, h.steps) if not why else math.nan
     sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
@@ -271,6 +273,12 @@ class _Book:
     signature: tuple[object, ...]  # `book_signature`
     positions: tuple[PositionKey, ...]  # every position, market by market
     labs: tuple[dict[str, str], ...]  # per position
+    legs: tuple[Leg, ...]  # the legs `leg_exposures` values, in its order
+    qty: FloatArray  # per leg: the spot holdings' or the perpetuals' base quantity
+    on_spot: tuple[bool, ...]  # per leg: priced at its spot book's mid (else at the mark)
+    quote_keys: tuple[tuple[str, str, str], ...]  # per leg: (venue, symbol, "spot"), its spot book's key
+    markets_of: tuple[tuple[str, str], ...]  # per leg: (venue, symbol), its mark's key
+    streams: tuple[tuple[str, str], ...]  # per leg: its mark stream (the figures' freshness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +315,12 @@ def _book(snap: Snapshot) -> _Book:
         return old
     markets = market_exposures(snap)
     positions = tuple(pk for e in markets.values() for pk, _q in e.positions)
+    legs: list[tuple[Leg, float]] = []
+    for (venue, symbol), e in markets.items():  # as `leg_exposures` walks them
+        if e.spot_q != 0:
+            legs.append(((venue, symbol, "spot"), e.spot_q))
+        if e.positions:
+            legs.append(((venue, symbol, "perp"), e.perp_q))
     _Kept.book = _Book(
         holdings=holdings,
         names=names,
@@ -315,8 +329,50 @@ def _book(snap: Snapshot) -> _Book:
         signature=book_signature(markets),
         positions=positions,
         labs=tuple({"venue": v, "account": a, "symbol": s, "side": d} for v, a, s, d in positions),
+        legs=tuple(leg for leg, _q in legs),
+        qty=np.array([q for _leg, q in legs], dtype=np.float64),
+        on_spot=tuple(leg[2] == "spot" for leg, _q in legs),
+        quote_keys=tuple((v, s, "spot") for (v, s, _kind), _q in legs),
+        markets_of=tuple((v, s) for (v, s, _kind), _q in legs),
+        streams=tuple((v, f"mark:{s}") for (v, s, _kind), _q in legs),
     )
     return _Kept.book
+
+
+def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
+    """USD exposure and price per leg now: `leg_exposures` over the kept legs (the same products)."""
+    quote, mark = snap.quotes.get, snap.marks.get
+    px: list[float] = []
+    for on_spot, qk, mk in zip(book.on_spot, book.quote_keys, book.markets_of, strict=True):
+        if on_spot:
+            q = quote(qk)
+            px.append(0.5 * (q.bid + q.ask) if q is not None else math.nan)  # `spot_mid`
+        else:
+            m = mark(mk)
+            px.append(m.mark if m is not None else math.nan)
+    p = np.array(px, dtype=np.float64)
+    return book.qty * p, p
+
+
+class _Weights:
+    """Where each leg of the refit's history sits among the book's legs, per history and book."""
+
+    last: ClassVar[tuple[tuple[Leg, ...], _Book, IntArray] | None] = None
+
+
+def _weights(book: _Book, history: tuple[Leg, ...], exposure: FloatArray) -> FloatArray:
+    """The exposure of each leg the history holds, 0 for a leg the book no longer holds."""
+    held = _Weights.last
+    if held is not None and held[0] is history and held[1] is book:
+        at = held[2]
+    else:
+        index = {leg: i for i, leg in enumerate(book.legs)}
+        at = np.array([index.get(leg, -1) for leg in history], dtype=np.intp)
+        _Weights.last = (history, book, at)
+    w = np.zeros(at.size)
+    got = at >= 0
+    w[got] = exposure[at[got]]
+    return w
 
 
 def _touches(book: _Book, mc: MonteCarloRun) -> _Touches:

@@ -38,6 +38,8 @@ def forget() -> None:
     dynamics._Cache.last = None
     book_var._Kept.book = None
     book_var._Kept.touches = None
+    book_var._Weights.last = None
+    advice._PerpKeys.last = None
     model_age._Kept.last = None
 
 
