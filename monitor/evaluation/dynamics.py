@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class GarchNow:
+class GarchNow(NamedTuple):
+    """A tuple, not a frozen dataclass: one is made per market per tick, and that was a cost."""
+
     sigma2: float  # variance forecast for the next bar's return (NaN unless available)
     sigma_ann: float
     reason: str  # "" or why it is missing, or a warning that comes with a value
