@@ -155,9 +155,8 @@ _ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), n
 
 def _hedge_book(snap: Snapshot) -> _HedgeBook:
     holdings = tuple(snap.holdings.values())
-    accounts = sorted(snap.accounts.items())
-    names = tuple(k for k, _ in accounts)
-    records = tuple(a for _, a in accounts)
+    names = tuple(snap.accounts)  # in the snapshot's order, as the other stages compare them
+    records = tuple(snap.accounts.values())
     old = _HedgeCache.last
     if (
         old is not None
@@ -173,7 +172,7 @@ def _hedge_book(snap: Snapshot) -> _HedgeBook:
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
     assets_of = _ASSETS
-    for (venue, _account), acct in accounts:
+    for (venue, _account), acct in sorted(snap.accounts.items()):
         for p in acct.positions:
             asset = assets_of.get(p.symbol)
             if asset is None:

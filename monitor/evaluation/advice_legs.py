@@ -120,14 +120,32 @@ def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets]) -> TierTabl
     return table
 
 
+class _Compared:
+    """The last comparison `same_accounts` made, by the records' identity: three stages ask each tick."""
+
+    last: ClassVar[tuple[tuple[AccountSnapshot, ...], tuple[AccountSnapshot, ...], bool] | None] = None
+
+
 def same_accounts(old: Sequence[AccountSnapshot], new: Sequence[AccountSnapshot]) -> bool:
     """The same positions and balances, record by record (the account stream sends a new record each
     second that mostly says what the last one said; a NaN field not the shared `math.nan` reads as a
     change, which only costs a rebuild)."""
-    return len(old) == len(new) and all(
+    if len(old) != len(new):
+        return False
+    seen = _Compared.last
+    if (
+        seen is not None
+        and len(seen[0]) == len(old)
+        and all(a is b for a, b in zip(seen[0], old, strict=True))
+        and all(a is b for a, b in zip(seen[1], new, strict=True))
+    ):
+        return seen[2]
+    same = all(
         x is y or (x.positions == y.positions and x.balances == y.balances)
         for x, y in zip(old, new, strict=True)
     )
+    _Compared.last = (tuple(old), tuple(new), same)
+    return same
 
 
 def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:

@@ -94,14 +94,18 @@ def garch_fits(models: Sequence[MarketModel | None]) -> GarchFits:
 
 
 def _bar_index(ts: IntArray, m: int, last_bar_ns: int, step_ns: int) -> int:
-    """`searchsorted(ts[:m], last_bar_ns)`: on a gap-filled grid the bucket is found by arithmetic."""
+    """The fit's last bar among the m finished buckets (`searchsorted`), −1 when they no longer hold it.
+
+    On a gap-filled grid the bucket is found by arithmetic; else by the search.
+    """
     if m > 0:
         t0 = ts.item(0)
         if last_bar_ns >= t0:
             i = (last_bar_ns - t0) // step_ns
             if i < m and ts.item(i) == last_bar_ns and (i == 0 or ts.item(i - 1) < last_bar_ns):
                 return i
-    return int(np.searchsorted(ts[:m], last_bar_ns))
+    i = int(np.searchsorted(ts[:m], last_bar_ns))
+    return i if i < m and ts.item(i) == last_bar_ns else -1
 
 
 def garch_tick(
@@ -123,9 +127,8 @@ def garch_tick(
             continue
         ts, v = grid
         m = ts.size - 1  # the newest bucket is still filling (`models.finished`)
-        last = lasts[k]
-        i = _bar_index(ts, m, last, step_ns)
-        if i >= m or ts.item(i) != last:
+        i = _bar_index(ts, m, lasts[k], step_ns)
+        if i < 0:
             why[k] = "fit_outdated"  # the ring moved past the fit's last bar
             continue
         reached.append(k)

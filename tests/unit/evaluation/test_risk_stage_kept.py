@@ -14,6 +14,7 @@ import dataclasses
 import math
 
 import msgspec
+import numpy as np
 import pytest
 
 from monitor.evaluation import advice, advice_legs, book_var, dynamics, feeds, market, model_age
@@ -40,6 +41,7 @@ def forget() -> None:
     book_var._Kept.touches = None
     book_var._Weights.last = None
     advice._PerpKeys.last = None
+    advice_legs._Compared.last = None
     model_age._Kept.last = None
 
 
@@ -220,3 +222,21 @@ def test_kept_accounts_compare_by_content() -> None:
     assert not advice_legs.same_accounts(recs, [other, *copies[1:]])
     assert not advice_legs.same_accounts(recs, copies[:-1])
     assert isinstance(a, AccountSnapshot)
+
+
+def test_the_fit_bar_found_by_arithmetic_is_the_one_the_search_finds() -> None:
+    """`dynamics._bar_index` on gap-filled grids, grids with gaps, another step and empty ones."""
+    rng = np.random.default_rng(4)
+    step = 5_000_000_000
+    for k in range(300):
+        n = int(rng.integers(0, 12))
+        ts = 10 * step + step * np.arange(n, dtype=np.int64)
+        if k % 3 == 1 and n > 2:  # a gap: later buckets shifted
+            ts[n // 2 :] += step * int(rng.integers(1, 4))
+        if k % 5 == 2:  # a grid on another step than the one asked
+            ts = ts * 2
+        m = max(0, n - 1)
+        for last in (*ts.tolist(), 0, 10 * step - 1, int(ts[-1]) + step if n else 1, 10 * step + step // 2):
+            i = int(np.searchsorted(ts[:m], last))
+            want = i if i < m and int(ts[i]) == last else -1
+            assert dynamics._bar_index(ts, m, last, step) == want, (k, ts.tolist(), last)
