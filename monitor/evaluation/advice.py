@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import attrgetter
 from typing import ClassVar
 
 import numpy as np
@@ -409,6 +410,48 @@ def _perp_keys(mkeys: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str]
     return keys
 
 
+_SIDES = attrgetter("bid_px", "bid_qty", "ask_px", "ask_qty")
+
+
+def _gather(
+    snap: Snapshot, keys: tuple[tuple[str, str, str], ...]
+) -> tuple[list[bool], dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]]:
+    """Per market whether it has no book; per shape (bid depth, ask depth) its markets and their sides.
+
+    A desk's books are mostly levels of one depth: that case is recognised in a few C-level passes
+    over the records; any other goes market by market.
+    """
+    n = len(keys)
+    books = list(map(snap.books.get, keys))
+    if books and None not in books:
+        flat: list[Sequence[float]] = list(chain.from_iterable(map(_SIDES, books)))
+        lens = list(map(len, flat))
+        nb, na = lens[0], lens[2]
+        if nb and na and lens == [nb, nb, na, na] * n:
+            return [False] * n, {(nb, na): (list(range(n)), flat)}
+    quotes = snap.quotes.get
+    none = [False] * n
+    shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]] = {}
+    for m, (key, lv) in enumerate(zip(keys, books, strict=True)):
+        if lv is not None and lv.bid_px and lv.ask_px:
+            sides: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
+        else:
+            qt = quotes(key)
+            if qt is None:
+                none[m] = True
+                continue
+            sides = ((qt.bid,), (qt.bid_size,), (qt.ask,), (qt.ask_size,))
+        nb, na = len(sides[0]), len(sides[2])
+        if len(sides[1]) != nb or len(sides[3]) != na:
+            continue  # `BookWalk` says insufficient_depth
+        got = shapes.get((nb, na))
+        if got is None:
+            got = shapes[(nb, na)] = ([], [])
+        got[0].append(m)
+        got[1].extend(sides)
+    return none, shapes
+
+
 class _Books:
     """The perpetual books of the legs' markets, as one array per book shape, checked as `BookWalk` checks.
 
@@ -421,29 +464,9 @@ class _Books:
     """
 
     def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...]) -> None:
-        levels, quotes = snap.books.get, snap.quotes.get
         n = len(mkeys)
         shape, row = np.full(n, -1, dtype=np.intp), np.zeros(n, dtype=np.intp)
-        none = [False] * n
-        shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]] = {}  # markets, their sides
-        for m, key in enumerate(_perp_keys(mkeys)):
-            lv = levels(key)
-            if lv is not None and lv.bid_px and lv.ask_px:
-                sides: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
-            else:
-                qt = quotes(key)
-                if qt is None:
-                    none[m] = True
-                    continue
-                sides = ((qt.bid,), (qt.bid_size,), (qt.ask,), (qt.ask_size,))
-            nb, na = len(sides[0]), len(sides[2])
-            if len(sides[1]) != nb or len(sides[3]) != na:
-                continue  # `BookWalk` says insufficient_depth
-            got = shapes.get((nb, na))
-            if got is None:
-                got = shapes[(nb, na)] = ([], [])
-            got[0].append(m)
-            got[1].extend(sides)
+        none, shapes = _gather(snap, _perp_keys(mkeys))
         self.cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
         bids_first, asks_first = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         for s, ((nb, na), (ms, stacked)) in enumerate(shapes.items()):

@@ -240,3 +240,44 @@ def test_the_fit_bar_found_by_arithmetic_is_the_one_the_search_finds() -> None:
             i = int(np.searchsorted(ts[:m], last))
             want = i if i < m and int(ts[i]) == last else -1
             assert dynamics._bar_index(ts, m, last, step) == want, (k, ts.tolist(), last)
+
+
+def test_books_of_one_depth_everywhere_cost_what_the_walk_costs(world: tuple[Desk, RiskModels]) -> None:
+    """Every leg's market on levels of one depth (the desk's usual case, gathered without a loop)."""
+    d, mods = world
+    snap = d.snapshot()
+    markets = sorted({(v, p.symbol) for (v, _a), acct in snap.accounts.items() for p in acct.positions})
+    rng = np.random.default_rng(8)
+    for j, (venue, symbol) in enumerate(markets):
+        mid = float(rng.uniform(1, 1e4))
+        bp = [mid * (1 - 1e-4 * (k + 1)) for k in range(3)]
+        ap = [mid * (1 + 1e-4 * (k + 1)) for k in range(3)]
+        bq, aq = [float(x) for x in rng.uniform(0.01, 50, 3)], [float(x) for x in rng.uniform(0.01, 50, 3)]
+        if j % 7 == 1:
+            bp[0], bp[1] = bp[1], bp[0]  # unsorted bids
+        if j % 7 == 2:
+            ap[0] = bp[0]  # locked
+        if j % 7 == 3:
+            aq[2] = math.nan
+        if j % 7 == 4:
+            bq[1] = -1.0
+        t, sides = d.now_ns, dict(bid_px=tuple(bp), bid_qty=tuple(bq), ask_px=tuple(ap), ask_qty=tuple(aq))
+        d.store.put(
+            BookLevels(venue=venue, symbol=symbol, market="perp", ts_event_ns=t, ts_recv_ns=t, **sides)
+        )
+    snap = d.snapshot()
+    legs = advice_legs.advice_legs(snap, BYBIT)
+    none, shapes = advice._gather(snap, advice._perp_keys(legs.mkeys))
+    assert list(shapes) == [(3, 3)] and not any(none)  # the one-depth path
+    ev = d.cfg.evaluation
+    fresh = feeds.feed_figures(snap, expected_streams(d.cfg), d.now_ns, FigureSink(d.now_ns))
+    mk = market.market_figures(snap, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s,
+                               lam=ev.ewma_lambda)  # fmt: skip
+    garch = dynamics.dynamics_figures(snap, mods, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s)
+    new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+    kw = dict(target_vol=ev.target_vol, shock=ev.shock, bybit_venues=BYBIT)
+    advice.advice_figures(snap, mk, garch, new, **kw)  # type: ignore[arg-type]
+    advice_rows.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
+    assert_same(dict(new.items), dict(old.items))
+    reasons = {f.reason for k, f in new.items.items() if k.name == "close_cost_usd"}
+    assert {"", "bad_parameter", "nan_input", "non_positive_price"} <= reasons
