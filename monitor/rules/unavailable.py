@@ -50,7 +50,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from monitor.clock import NS_PER_S
 from monitor.figure_columns import FigureColumn
@@ -96,6 +95,7 @@ def reason_class(code: str) -> str:
 
 
 _MEMO_LIMIT = 1 << 16  # distinct reasons remembered; beyond, the memo starts over
+_SMALL = 32
 
 
 def _ns(seconds: float) -> float:
@@ -132,24 +132,28 @@ class UnavailableGuard:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
 
-    def inert(self, col: FigureColumn) -> npt.NDArray[np.intp]:
+    def inert(self, col: FigureColumn) -> list[int]:
         """Rows of `col` NaN by the book's own state (a reason in STATE_OF_THE_BOOK) with no gap open.
 
         Such a row changes nothing here, so the engine need not hand it over: the thousands of
         figures NaN by design (no mean reversion, nothing to liquidate) cost one lookup a tick.
         """
-        rows = np.flatnonzero(np.isnan(col.values))
-        if rows.size == 0:
+        values = col.values
+        if values.size <= _SMALL:  # a few rows: found in Python, numpy's per-call cost is the most of it
+            rows = [i for i, v in enumerate(values.tolist()) if v != v]
+        else:
+            rows = np.flatnonzero(np.isnan(values)).tolist()
+        if not rows:
             return rows
         kinds, reasons, keys, gaps = self._kinds, col.reasons, col.keys, self._gaps
         out = []
-        for i in rows.tolist():
+        for i in rows:
             kind = kinds.get(reasons[i])
             if kind is None:
                 kind = kinds[reasons[i]] = self._code(reasons[i], True)[1]
             if kind == "state" and (not gaps or keys[i] not in gaps):
                 out.append(i)
-        return np.array(out, np.intp)
+        return out
 
     def step(
         self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
