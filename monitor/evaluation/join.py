@@ -1,14 +1,15 @@
 """One tick's figure parts joined into columns with a few numpy calls for the whole tick, not per column.
 
 A small book joins ~80 columns of a few rows each tick, where numpy's per-call cost (a concatenate,
-a conversion, a NaN search: about a microsecond each) was most of the join. Here every part's
-values go into one array and every part's freshness into another (two concatenates a tick), each
-column is a slice of them, and the NaN rows are found once over the whole tick. What a column is
-made of (its shape, the rows a repeated key drops, where it sits in the tick's arrays) depends only
-on the keys of its parts, so it is planned once per book shape (`_Plan`, kept by the ShapeCache)
-and found again while every part's keys are the tuples they were.
+a conversion, a NaN search: about a microsecond each) was most of the join. Here the rows added one
+`add` at a time become two arrays for the whole tick (each run a slice of them), a column made of
+one part keeps that part's arrays (the sink's own copies), and the NaN rows of every column are
+found by one search over the tick's values side by side. What a column is made of (its shape, the
+rows a repeated key drops, where it sits among the tick's values) depends only on the keys of its
+parts, so it is planned once per book shape (`_Plan`, kept by the ShapeCache) and found again while
+every part's keys are the tuples they were.
 
-The tick's arrays are read-only: a published column is never changed, and now numpy says so.
+The arrays made here for many columns at once are read-only: a published column is never changed.
 """
 
 from __future__ import annotations
@@ -153,6 +154,8 @@ def join_parts(
             parts[i] = Part(keys, seg_v[k], rf[a:b], run.reasons, now)
     plan = shapes.plan(sig, lambda: _plan(sig, shapes))
     values = np.concatenate(seg_v) if len(seg_v) > 1 else seg_v[0] if seg_v else _NONE_F
+    if len(seg_v) > 1:
+        values.flags.writeable = False
     nan_at = _nan_rows(values, plan)
     out: dict[str, FigureColumn] = {}
     for j, slot in enumerate(plan.slots):
