@@ -127,10 +127,12 @@ class UnavailableGuard:
         self._gaps: dict[FigureKey, _Gap] = {}
         self._codes: dict[tuple[str, bool], tuple[str, str]] = {}
         self._kinds: dict[str, str] = {}  # a NaN's reason → its class (bounded with _codes)
+        self._gap_names: set[str] | None = None  # figure names with a gap open; None: find again
 
     def adopt(self, old: UnavailableGuard) -> None:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
+        self._gap_names = None
 
     def inert(self, col: FigureColumn) -> list[int]:
         """Rows of `col` NaN by the book's own state (a reason in STATE_OF_THE_BOOK) with no gap open.
@@ -145,15 +147,23 @@ class UnavailableGuard:
             rows = np.flatnonzero(np.isnan(values)).tolist()
         if not rows:
             return rows
-        kinds, reasons, keys, gaps = self._kinds, col.reasons, col.keys, self._gaps
-        out = []
-        for i in rows:
-            kind = kinds.get(reasons[i])
-            if kind is None:
-                kind = kinds[reasons[i]] = self._code(reasons[i], True)[1]
-            if kind == "state" and (not gaps or keys[i] not in gaps):
-                out.append(i)
+        reasons, kinds = col.reasons, self._kinds
+        at = list(map(reasons.__getitem__, rows))
+        got = list(map(kinds.get, at))  # each row's class, from the memo: thousands a tick at desk scale
+        if None in got:
+            got = [k if k is not None else self._kind(r) for r, k in zip(at, got, strict=True)]
+        out = [i for i, k in zip(rows, got, strict=True) if k == "state"]
+        if out and self._gaps:  # a key with a gap open changes it: looked up only in names that have one
+            if self._gap_names is None:
+                self._gap_names = {k.name for k in self._gaps}
+            if col.name in self._gap_names:
+                keys, gaps = col.keys, self._gaps
+                out = [i for i in out if keys[i] not in gaps]
         return out
+
+    def _kind(self, reason: str) -> str:
+        kind = self._kinds[reason] = self._code(reason, True)[1]
+        return kind
 
     def step(
         self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
@@ -177,6 +187,7 @@ class UnavailableGuard:
                 else:
                     why = "figure available again" if now.fresh else "stale value no longer in breach"
                 told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, now, why)))
+        self._gap_names = None  # the gaps may have changed
         told.sort(key=lambda ke: ke[0])
         return [ev for _, ev in told]
 
