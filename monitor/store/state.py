@@ -21,6 +21,7 @@ set, and it is never "hearing" the stream, so it cannot make a silent feed look 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -137,6 +138,10 @@ class Snapshot:
     )
     # the latest book levels per (venue, symbol, market), where the venue's collector keeps depth
     books: Mapping[tuple[str, str, str], BookLevels] = field(default_factory=lambda: MappingProxyType({}))
+    # per mark grid, a number that changes whenever bars it already held may have changed (a
+    # backfill); while it holds, bars are only appended (and the oldest dropped): what a cache
+    # carried from an earlier snapshot's bars needs to know. Absent: nothing is promised.
+    mark_grid_revision: Mapping[tuple[str, str], int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _Feed:
@@ -164,12 +169,20 @@ class _Feed:
         return self.viewed
 
 
+_REVISIONS = itertools.count(1)  # grid revisions, unique across the store's grids and their lives
+
+
 class _GridSeries:
-    """Last value per fixed bucket, gaps filled forward so returns stay on one step."""
+    """Last value per fixed bucket, gaps filled forward so returns stay on one step.
+
+    Bars are only appended (the bucket still filling is replaced until the next one starts), except
+    by `backfill`, which takes a new `revision`: see `Snapshot.mark_grid_revision`.
+    """
 
     def __init__(self, step_ns: int, capacity: int) -> None:
         self.step_ns = step_ns
         self.ring = RingBuffer(capacity)
+        self.revision = next(_REVISIONS)
         self._bucket = -1
         self._filled: set[int] = set()  # buckets carried forward over a gap (a backfill may replace them)
 
@@ -216,6 +229,7 @@ class _GridSeries:
                 self._filled.add(b)
             ring.append(b * self.step_ns, value)
         self.ring, self._bucket = ring, newest
+        self.revision = next(_REVISIONS)
         return taken
 
 
@@ -235,6 +249,7 @@ class StateStore:
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
         self._feeds: dict[tuple[str, str], _Feed] = {}
         self._grids: dict[tuple[str, str], _GridSeries] = {}
+        self._revisions: Mapping[tuple[str, str], int] | None = None  # the mark grids', until one changes
         self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
         self._settled: dict[tuple[str, str], RingBuffer] = {}
         self._settled_venue: dict[tuple[str, str], RingBuffer] = {}
@@ -329,6 +344,7 @@ class StateStore:
         grids = self._grids if bars.series == "mark" else self._spot_grids
         grid = self._grid(bars.venue, bars.symbol, grids)
         self.backfilled_bars += grid.backfill(bars.opens_ns, bars.closes)
+        self._revisions = None
 
     def _put_settled(self, rec: SettledFunding) -> None:
         if len(rec.times_ns) != len(rec.rates):
@@ -374,6 +390,7 @@ class StateStore:
         g = grids.get(key)
         if g is None:
             g = grids[key] = _GridSeries(self._grid_step_ns, self._history_points)
+            self._revisions = None
         return g
 
     def _settlement(self, before: MarkPrice | None, now: MarkPrice) -> None:
@@ -497,6 +514,8 @@ class StateStore:
         # its ring copy the ring (monitor/store/ring.py); unchanged rings hand out the same views
         mark_grid = MappingProxyType({k: g.ring.window() for k, g in self._grids.items()})
         spot_grid = MappingProxyType({k: g.ring.window() for k, g in self._spot_grids.items()})
+        if self._revisions is None:
+            self._revisions = MappingProxyType({k: g.revision for k, g in self._grids.items()})
         return Snapshot(
             taken_at_ns=now_ns,
             marks=shared["marks"],
@@ -513,6 +532,7 @@ class StateStore:
             funding_settled=shared["funding_settled"],
             funding_settled_estimated=shared["funding_settled_estimated"],
             books=shared["books"],
+            mark_grid_revision=self._revisions,
         )
 
     def _copy(self, name: str) -> dict[Any, Any]:
