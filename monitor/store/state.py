@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -38,7 +37,6 @@ from monitor.records import (
     AccountSnapshot,
     BarHistory,
     BookLevels,
-    FeedState,
     FeedStatus,
     Fill,
     FundingInfo,
@@ -52,6 +50,7 @@ from monitor.records import (
     Record,
     SettledFunding,
 )
+from monitor.store.feeds import FeedLog, FeedView
 from monitor.store.ring import RingBuffer
 
 __all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
@@ -81,22 +80,6 @@ FILL_MEMORY_S = 120.0  # a fill this recent explains why a position vanished
 _GONE_REASONS = {"liquidation": "liquidated", "adl": "adl", "trade": "closed"}
 
 
-class FeedView(msgspec.Struct, frozen=True):
-    """What the store knows of one stream: when it last spoke and what its collector said.
-
-    A msgspec struct, not a frozen dataclass: a snapshot builds one per stream heard since the last
-    (every stream, every tick: ~3,500 at 600 symbols), and a frozen dataclass takes ~10× longer to make.
-    """
-
-    venue: str
-    stream: str
-    state: FeedState
-    reason: str
-    last_recv_ns: int  # 0: never
-    last_event_ns: int
-    messages: int
-
-
 @dataclass(frozen=True, slots=True)
 class GonePosition:
     """A position that a complete account snapshot no longer lists (closed or liquidated).
@@ -124,7 +107,7 @@ class Snapshot:
     accounts: Mapping[tuple[str, str], AccountSnapshot]
     holdings: Mapping[str, Holding]
     gone: Mapping[tuple[str, str, str, str], GonePosition]
-    feeds: Mapping[tuple[str, str], FeedView]
+    feeds: Mapping[tuple[str, str], FeedView]  # the store's: a FeedTable (monitor/store/feeds.py)
     mark_grid: Mapping[tuple[str, str], Grid]
     margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
     # annualised volatility given as input (a what-if book has no price history); the daemon: empty
@@ -142,31 +125,6 @@ class Snapshot:
     # backfill); while it holds, bars are only appended (and the oldest dropped): what a cache
     # carried from an earlier snapshot's bars needs to know. Absent: nothing is promised.
     mark_grid_revision: Mapping[tuple[str, str], int] = field(default_factory=lambda: MappingProxyType({}))
-
-
-class _Feed:
-    """The store's mutable record of one stream; `view()` freezes it into a FeedView per snapshot."""
-
-    __slots__ = ("last_event_ns", "last_recv_ns", "messages", "reason", "state", "stream", "venue", "viewed")
-
-    def __init__(self, venue: str, stream: str) -> None:
-        self.venue, self.stream = venue, stream
-        self.state, self.reason = FeedState.UP, ""
-        self.last_recv_ns = self.last_event_ns = self.messages = 0
-        self.viewed: FeedView | None = None  # the last view(); whoever changes a field clears it
-
-    def view(self) -> FeedView:
-        if self.viewed is None:
-            self.viewed = FeedView(
-                self.venue,
-                self.stream,
-                self.state,
-                self.reason,
-                self.last_recv_ns,
-                self.last_event_ns,
-                self.messages,
-            )
-        return self.viewed
 
 
 _REVISIONS = itertools.count(1)  # grid revisions, unique across the store's grids and their lives
@@ -247,7 +205,7 @@ class StateStore:
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
         self._holdings: dict[tuple[str, str], Holding] = {}  # (source, name): one namespace per source
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
-        self._feeds: dict[tuple[str, str], _Feed] = {}
+        self._feeds = FeedLog()
         self._grids: dict[tuple[str, str], _GridSeries] = {}
         self._revisions: Mapping[tuple[str, str], int] | None = None  # the mark grids', until one changes
         self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
@@ -405,25 +363,10 @@ class StateStore:
         ring.append(before.next_funding_ns, before.funding_rate)
 
     def _heard(self, venue: str, stream: str, recv_ns: int, event_ns: int) -> None:
-        # the hot path (every market frame): update in place; FeedViews are built per snapshot
-        feed = self._feeds.get((venue, stream))
-        if feed is None:
-            feed = self._feeds[(venue, stream)] = _Feed(venue, stream)
-        feed.viewed = None
-        feed.state = FeedState.UP
-        feed.reason = ""
-        feed.last_recv_ns = recv_ns
-        if event_ns > feed.last_event_ns:
-            feed.last_event_ns = event_ns
-        feed.messages += 1
+        self._feeds.heard((venue, stream), recv_ns, event_ns)  # the hot path: every market frame
 
     def _put_status(self, st: FeedStatus) -> None:
-        feed = self._feeds.get((st.venue, st.stream))
-        if feed is None:
-            feed = self._feeds[(st.venue, st.stream)] = _Feed(st.venue, st.stream)
-        feed.viewed = None
-        feed.state = st.state
-        feed.reason = st.reason
+        self._feeds.status((st.venue, st.stream), st.state, st.reason)
 
     def _put_account(self, snap: AccountSnapshot) -> None:
         key = (snap.venue, snap.account)
@@ -472,7 +415,7 @@ class StateStore:
         self._dirty.update(_RECORD_TYPES)
         self._accounts.pop((venue, account), None)
         self._margin_calls.pop((venue, account), None)
-        self._feeds.pop((venue, f"account:{account}"), None)
+        self._feeds.forget((venue, f"account:{account}"))
         for key in [k for k in self._tiers if k[:2] == (venue, account)]:
             del self._tiers[key]
         for keyed in (self._gone, self._fills):
@@ -509,7 +452,7 @@ class StateStore:
                 shared[name] = MappingProxyType(settled)
                 shared["funding_settled_estimated"] = MappingProxyType(estimated)
             else:
-                shared[name] = MappingProxyType(self._copy(name))
+                shared[name] = self._copy(name)
         # the grids' mappings are never kept here: a view the store held would make every write to
         # its ring copy the ring (monitor/store/ring.py); unchanged rings hand out the same views
         mark_grid = MappingProxyType({k: g.ring.window() for k, g in self._grids.items()})
@@ -535,13 +478,13 @@ class StateStore:
             mark_grid_revision=self._revisions,
         )
 
-    def _copy(self, name: str) -> dict[Any, Any]:
+    def _copy(self, name: str) -> Mapping[Any, Any]:
         """A private copy of one snapshot field, built from the store's current state."""
         if name == "holdings":
-            return self._holdings_by_name()
+            return MappingProxyType(self._holdings_by_name())
         if name == "feeds":
-            return {k: f.view() for k, f in self._feeds.items()}
-        return dict(getattr(self, f"_{name}"))
+            return self._feeds.table()  # read-only already
+        return MappingProxyType(dict(getattr(self, f"_{name}")))
 
     @property
     def history_bytes(self) -> int:
