@@ -327,6 +327,7 @@ def market_figures(
     if not keys:
         return Markets((), market_columns({}))
     sh = _shape(keys)
+    keys = sh.keys  # last tick's tuple while the markets hold: what later stages key their caches on
     marks = list(snap.marks.values())
     mark = np.array([m.mark for m in marks], dtype=np.float64)
     index = np.array([m.index for m in marks], dtype=np.float64)
