@@ -22,13 +22,15 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import attrgetter
 from types import MappingProxyType
 
 import msgspec
 import numpy as np
 
 from monitor.evaluation.sink import FigureSink
-from monitor.records import FigureKey
+from monitor.records import FigureKey, FundingInfo
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.basis import basis, basis_bps, premium
 from monitor.risk.funding import annualised_funding
@@ -105,9 +107,15 @@ class EwmaCache:
             self._keys = keys
         st = self._st
         n = len(keys)
-        gl = [snap.mark_grid.get(k) for k in keys]
-        size = np.fromiter((len(g[0]) if g is not None else 0 for g in gl), np.int64, n)
-        tsl = [g[0] if g is not None and len(g[0]) else _NO_BARS for g in gl]
+        gl = list(map(snap.mark_grid.get, keys))
+        if None in gl:
+            tsl = [g[0] if g is not None else _NO_BARS for g in gl]
+            size = np.fromiter((len(g[0]) if g is not None else 0 for g in gl), np.int64, n)
+        else:
+            tsl = list(map(_TS, gl))
+            size = np.fromiter(map(len, tsl), np.int64, n)
+        if not size.all():
+            tsl = [t if len(t) else _NO_BARS for t in tsl]
         rev = self._revisions(snap, keys)
         # a grid keeping its revision is consecutive buckets, only appended to (Snapshot.mark_grid_revision):
         # its newest bucket and its length place every bar
@@ -224,6 +232,7 @@ class _State:
 
 _NO_BARS = np.zeros(1, np.int64)
 _newest = operator.itemgetter(-1)
+_TS = operator.itemgetter(0)
 
 
 def _run(ts: np.ndarray, m: int) -> tuple[int, int, int]:
@@ -288,9 +297,33 @@ class _Shape:
         self.spot_quotes = [(v, s, "spot") for v, s in keys]
         self.spot_streams = [(v, f"book:spot:{s}") for v, s in keys]
         self._figure_keys: dict[tuple[str, tuple[int, ...] | None], tuple[FigureKey, ...]] = {}
+        self._intervals: tuple[Mapping[tuple[str, str], FundingInfo], FloatArray, list[str] | str] | None = (
+            None
+        )
+
+    def intervals(self, funding: Mapping[tuple[str, str], FundingInfo]) -> tuple[FloatArray, list[str] | str]:
+        """Each market's funding interval (s) and reason; the store's mapping changes only with a FundingInfo.
+
+        The interval comes from the venue, never a constant: until it has told, per-day and
+        annualised funding (and the book's carry) are not available rather than guessed at 8 h.
+        """
+        got = self._intervals
+        if got is not None and got[0] is funding:
+            return got[1], got[2]
+        infos = list(map(funding.get, self.keys))
+        interval_s = np.array(
+            [fi.interval_s if fi is not None else math.nan for fi in infos], dtype=np.float64
+        )
+        interval_s.flags.writeable = False
+        unknown: list[str] | str = ""
+        if any(fi is None for fi in infos):
+            unknown = ["" if fi is not None else "funding_interval_unknown" for fi in infos]
+        if isinstance(funding, MappingProxyType):  # the store's: never changed once handed out
+            self._intervals = (funding, interval_s, unknown)
+        return interval_s, unknown
 
     def figure_keys(self, name: str, rows: tuple[int, ...] | None = None) -> tuple[FigureKey, ...]:
-        """The keys of `name` for every market (or the markets `rows`), the same tuple tick after tick."""
+        """The keys of `name` for every market (`rows` None) or the markets `rows`, the same each tick."""
         got = self._figure_keys.get((name, rows))
         if got is None:
             if len(self._figure_keys) > 64:  # rows that come and go (quotes arriving) must not pile up
@@ -302,6 +335,13 @@ class _Shape:
 
 
 _last_shape: list[_Shape] = []
+_MARK, _INDEX, _RATE, _NEXT = (attrgetter(f) for f in ("mark", "index", "funding_rate", "next_funding_ns"))
+_BID, _ASK = attrgetter("bid"), attrgetter("ask")
+
+
+def _rows(which: BoolArray) -> tuple[int, ...] | None:
+    """The rows where `which` holds; None for every row (the usual case: no tuple to hash)."""
+    return None if which.all() else tuple(np.flatnonzero(which).tolist())
 
 
 def _shape(keys: tuple[tuple[str, str], ...]) -> _Shape:
@@ -329,20 +369,13 @@ def market_figures(
     sh = _shape(keys)
     keys = sh.keys  # last tick's tuple while the markets hold: what later stages key their caches on
     marks = list(snap.marks.values())
-    mark = np.array([m.mark for m in marks], dtype=np.float64)
-    index = np.array([m.index for m in marks], dtype=np.float64)
-    rate = np.array([m.funding_rate for m in marks], dtype=np.float64)
-    mark_ok_l = [fresh.get(k, False) for k in sh.streams]
+    n = len(keys)
+    mark = np.fromiter(map(_MARK, marks), np.float64, n)
+    index = np.fromiter(map(_INDEX, marks), np.float64, n)
+    rate = np.fromiter(map(_RATE, marks), np.float64, n)
+    mark_ok_l = list(map(fresh.get, sh.streams, repeat(False)))
     mark_ok = np.array(mark_ok_l, dtype=bool)
-    funding = snap.funding
-    infos = [funding.get(k) for k in keys]
-    # the interval comes from the venue, never a constant: until it has told, per-day and
-    # annualised funding (and the book's carry) are not available rather than guessed at 8 h
-    interval_s = np.array([fi.interval_s if fi is not None else math.nan for fi in infos], dtype=np.float64)
-    known = all(fi is not None for fi in infos)
-    unknown: list[str] | str = (
-        "" if known else ["" if fi is not None else "funding_interval_unknown" for fi in infos]
-    )
+    interval_s, unknown = sh.intervals(snap.funding)
     interval_h = interval_s / 3600.0
     fk = sh.figure_keys
     sink.add_array("mark_price_usd", fk("mark_price_usd"), mark, mark_ok, "")
@@ -354,22 +387,27 @@ def market_figures(
     sink.add_array(
         "funding_rate_annualized_ratio", fk("funding_rate_annualized_ratio"), annual, mark_ok, unknown
     )
-    nxt = [i for i, m in enumerate(marks) if m.next_funding_ns]
+    nxt_ns = np.fromiter(map(_NEXT, marks), np.int64, n)
+    nxt = _rows(nxt_ns != 0)
     sink.add_array(
         "funding_next_timestamp_seconds",
-        fk("funding_next_timestamp_seconds", tuple(nxt)),
-        [marks[i].next_funding_ns / 1e9 for i in nxt],
+        fk("funding_next_timestamp_seconds", nxt),
+        (nxt_ns if nxt is None else nxt_ns[list(nxt)]) / 1e9,
         True,
         "",
     )
-    quotes = snap.quotes
-    spot = [quotes.get(k) for k in sh.spot_quotes]
-    at = tuple(i for i, q in enumerate(spot) if q is not None)
-    if at:
-        got = [q for q in spot if q is not None]
-        mid = 0.5 * (np.array([q.bid for q in got]) + np.array([q.ask for q in got]))
-        perp = mark[np.array(at, dtype=np.intp)]
-        spot_ok = [mark_ok_l[i] and fresh.get(sh.spot_streams[i], False) for i in at]
+    spot = list(map(snap.quotes.get, sh.spot_quotes))
+    at = _rows(np.fromiter((q is not None for q in spot), bool, n))
+    if at != ():
+        got = spot if at is None else [spot[i] for i in at]
+        rows = slice(None) if at is None else list(at)
+        mid = 0.5 * (
+            np.fromiter(map(_BID, got), np.float64, len(got))
+            + np.fromiter(map(_ASK, got), np.float64, len(got))
+        )
+        perp = mark[rows]
+        spot_streams = sh.spot_streams if at is None else [sh.spot_streams[i] for i in at]
+        spot_ok = mark_ok[rows] & np.fromiter(map(fresh.get, spot_streams, repeat(False)), bool, len(got))
         sink.add_array("spot_price_usd", fk("spot_price_usd", at), mid, spot_ok, "")
         sink.add_array("basis_usd", fk("basis_usd", at), basis(mid, perp), spot_ok, "")
         sink.add_array("basis_bps", fk("basis_bps", at), basis_bps(mid, perp), spot_ok, "")
@@ -411,8 +449,8 @@ def _sigmas(
     periods = periods_per_year(step_s)
     with quiet():
         ann = np.sqrt(v) * math.sqrt(periods) if periods > 0 else np.full(n, np.nan)  # `annualise_vol`
-    positive = v > 0
-    bad = [i for i, w in enumerate(whys) if w != "given" and (w or not positive[i])]
+    bad = np.flatnonzero(~(v > 0) | np.fromiter(map(bool, whys), bool, n)).tolist()
+    bad = [i for i in bad if whys[i] != "given"]
     if bad:
         for i in bad:
             if not whys[i]:
