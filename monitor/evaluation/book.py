@@ -25,7 +25,7 @@ from monitor.evaluation.exposure import stale_holdings
 from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketColumns, MarketView, market_columns
 from monitor.evaluation.sink import FigureSink
-from monitor.records import AccountSnapshot, FigureKey
+from monitor.records import AccountSnapshot, FigureKey, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.store.state import Snapshot
 
@@ -92,6 +92,21 @@ class _Legs:
         "asset_of", "assets", "feeders", "held", "mkeys", "names", "pair_of", "pairs", "positions", "q", "qc",
         "rows_of", "shape", "vmark", "who",
     )  # fmt: skip
+    names: tuple[tuple[str, str], ...]
+    held: tuple[AccountSnapshot, ...]
+    positions: tuple[Position, ...]
+    shape: tuple[tuple[tuple[str, str], ...], tuple[int, ...], tuple[str, ...]]
+    who: tuple[str, ...]  # "venue/account" per leg
+    mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per leg
+    assets: tuple[str, ...]  # the legs' assets, sorted
+    asset_of: IntArray
+    pairs: tuple[tuple[str, str], ...]  # (venue, asset), sorted
+    pair_of: IntArray
+    feeders: dict[str, set[str]]  # asset → venues holding a leg on it
+    rows_of: tuple[tuple[tuple[str, str], ...], IntArray] | None  # per markets' keys
+    qc: FloatArray  # qty·contract size
+    q: FloatArray
+    vmark: FloatArray  # the venue's mark from the account payload (`legs.mark_upnl`)
 
     def __init__(self, accounts: list[tuple[tuple[str, str], AccountSnapshot]], old: _Legs | None) -> None:
         self.names = tuple(k for k, _ in accounts)
@@ -108,7 +123,7 @@ class _Legs:
             self._structure(accounts)
         self.qc = np.array([p.qty * p.contract_size for p in ps], dtype=np.float64)
         self.q = np.array([p.qty for p in ps], dtype=np.float64)
-        self.vmark = venue_marks(ps)  # the venue's mark from the account payload (`legs.mark_upnl`)
+        self.vmark = venue_marks(ps)
 
     def _structure(self, accounts: list[tuple[tuple[str, str], AccountSnapshot]]) -> None:
         who, mkeys, leg_assets, leg_pairs = [], [], [], []
@@ -128,14 +143,14 @@ class _Legs:
         pairs = sorted(set(leg_pairs))
         a_idx = {a: i for i, a in enumerate(assets)}
         p_idx = {x: i for i, x in enumerate(pairs)}
-        self.who = tuple(who)  # "venue/account" per leg
-        self.mkeys = tuple(mkeys)  # (venue, symbol) per leg
-        self.assets = tuple(assets)  # the legs' assets, sorted
+        self.who = tuple(who)
+        self.mkeys = tuple(mkeys)
+        self.assets = tuple(assets)
         self.asset_of = np.array([a_idx[a] for a in leg_assets], dtype=np.intp)
-        self.pairs = tuple(pairs)  # (venue, asset), sorted
+        self.pairs = tuple(pairs)
         self.pair_of = np.array([p_idx[x] for x in leg_pairs], dtype=np.intp)
-        self.feeders = dict(feeders)  # asset → venues holding a leg on it
-        self.rows_of: tuple[tuple[tuple[str, str], ...], IntArray] | None = None  # per markets' keys
+        self.feeders = dict(feeders)
+        self.rows_of = None
 
     def market_rows(self, cols: MarketColumns) -> IntArray:
         """Each leg's row in the market columns, −1 where its symbol is not watched."""

@@ -136,7 +136,7 @@ def feed_figures(
     ok = heard & ~down & within & ~lagging
     in_grace = ~heard & within
     bad = np.flatnonzero(~ok).tolist()
-    stale_why: list[str] | str = [""] * n if bad else ""
+    stale_why = [""] * n if bad else []
     for i in bad:
         j = int(rows[i])
         reason = table.reasons[j] if j >= 0 else ""
@@ -158,7 +158,7 @@ def feed_figures(
     sink.add_array("feed_last_message_age_seconds", labs.figure_keys("feed_last_message_age_seconds"), ages,
                    every, heard_why)  # fmt: skip
     sink.add_array("feed_stale", labs.figure_keys("feed_stale"), np.where(ok | in_grace, 0.0, 1.0), every,
-                   stale_why)  # fmt: skip
+                   stale_why if bad else "")  # fmt: skip
     fresh = dict.fromkeys(keys, True)
     for i in bad:
         fresh[keys[i]] = False
@@ -192,9 +192,9 @@ class _Labels:
 
     def rows_in(self, table: FeedTable) -> IntArray:
         """Each stream's row in the table, −1 where the store has not heard of it."""
-        if self._rows is None or self._rows[0] is not table.keys:
+        if self._rows is None or self._rows[0] is not table.streams:
             index = table.index
-            self._rows = (table.keys, np.array([index.get(k, -1) for k in self.keys], dtype=np.intp))
+            self._rows = (table.streams, np.array([index.get(k, -1) for k in self.keys], dtype=np.intp))
         return self._rows[1]
 
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from operator import attrgetter
 from types import MappingProxyType
+from typing import cast
 
 import msgspec
 import numpy as np
@@ -92,6 +93,7 @@ class EwmaCache:
         self._st = _State(0)
         self._revs_of: Mapping[tuple[str, str], int] | None = None
         self._revs: IntArray = np.zeros(0, np.int64)
+        self._revs_keys: tuple[tuple[str, str], ...] = ()
 
     def variances(
         self, snap: Snapshot, keys: Sequence[tuple[str, str]], lam: float
@@ -112,7 +114,7 @@ class EwmaCache:
             tsl = [g[0] if g is not None else _NO_BARS for g in gl]
             size = np.fromiter((len(g[0]) if g is not None else 0 for g in gl), np.int64, n)
         else:
-            tsl = list(map(_TS, gl))
+            tsl = list(map(_TS, cast(list[Grid], gl)))
             size = np.fromiter(map(len, tsl), np.int64, n)
         if not size.all():
             tsl = [t if len(t) else _NO_BARS for t in tsl]
@@ -154,9 +156,10 @@ class EwmaCache:
     def _revisions(self, snap: Snapshot, keys: tuple[tuple[str, str], ...]) -> IntArray:
         """Each market's grid revision (0: none given); the store's mapping changes only on a backfill."""
         revs = snap.mark_grid_revision
-        if revs is not self._revs_of or keys is not self._keys:
+        if revs is not self._revs_of or keys is not self._revs_keys:
             self._revs = np.fromiter((revs.get(k, 0) for k in keys), np.int64, len(keys))
             self._revs_of = revs if isinstance(revs, MappingProxyType) else None  # a dict may change
+            self._revs_keys = keys
         return self._revs
 
     @staticmethod
@@ -174,8 +177,8 @@ class EwmaCache:
                               [v.item(e - 1) for v, e in zip(values, ends, strict=True)]]).T  # fmt: skip
         else:
             block = np.full((rows.size, width + 1), np.nan)
-            for r, (v, ki, e) in enumerate(zip(values, k.tolist(), ends, strict=True)):
-                block[r, : ki + 1] = v[e - 1 - ki : e]  # the last bar seen, then the new ones
+            for row, (v, ki, e) in enumerate(zip(values, k.tolist(), ends, strict=True)):
+                block[row, : ki + 1] = v[e - 1 - ki : e]  # the last bar seen, then the new ones
         ret = log_returns(block.T).T  # padding is NaN: skipped like a missing bar
         var, n_low, max_r2 = st.var[rows], st.n_low[rows], st.max_r2[rows]
         for j in range(width):

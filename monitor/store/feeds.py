@@ -38,11 +38,11 @@ class FeedView(msgspec.Struct, frozen=True):
 class FeedTable(Mapping[FeedKey, FeedView]):
     """One snapshot's streams: a read-only mapping of FeedViews over columns that never change.
 
-    `keys` and `index` are shared with the store until a stream is added or forgotten (never
-    written after); the columns are this table's own copies.
+    `streams` (the keys, in row order) and `index` are shared with the store until a stream is
+    added or forgotten (never written after); the columns are this table's own copies.
     """
 
-    __slots__ = ("event_ns", "index", "keys", "messages", "reasons", "recv_ns", "states", "up")
+    __slots__ = ("event_ns", "index", "messages", "reasons", "recv_ns", "states", "streams", "up")
 
     def __init__(
         self,
@@ -55,7 +55,7 @@ class FeedTable(Mapping[FeedKey, FeedView]):
         reasons: list[str],
         up: BoolArray,
     ) -> None:
-        self.keys, self.index = keys, index
+        self.streams, self.index = keys, index  # not `keys`: the Mapping method
         self.recv_ns, self.event_ns, self.messages = recv_ns, event_ns, messages
         self.states, self.reasons = states, reasons
         self.up = up  # state is UP
@@ -93,10 +93,10 @@ class FeedTable(Mapping[FeedKey, FeedView]):
         )
 
     def __iter__(self) -> Iterator[FeedKey]:
-        return iter(self.keys)
+        return iter(self.streams)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.streams)
 
     def __contains__(self, key: object) -> bool:
         return key in self.index
