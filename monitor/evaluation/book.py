@@ -22,6 +22,7 @@ import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.exposure import stale_holdings
+from monitor.evaluation.feeds import stale_streams
 from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketColumns, MarketView, market_columns
 from monitor.evaluation.sink import FigureSink
@@ -54,10 +55,8 @@ class StaleIndex:
     def __init__(self, fresh: Mapping[tuple[str, str], bool] | None) -> None:
         self._accounts: set[str] = set()
         self._by_asset: dict[str, set[str]] = defaultdict(set)
-        stale = getattr(fresh, "stale", None)  # `feeds.Freshness` lists them: no need to look at all
-        pairs = ((k, False) for k in stale) if stale is not None else (fresh or {}).items()
-        for (venue, stream), ok in pairs:
-            if ok or stream.startswith("depth:"):
+        for venue, stream in stale_streams(fresh or {}):  # the feed stage's list: not every stream again
+            if stream.startswith("depth:"):
                 continue
             if stream.startswith("account:"):
                 self._accounts.add(venue)

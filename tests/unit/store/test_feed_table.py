@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.evaluation.feeds import Freshness, feed_figures
+from monitor.evaluation.feeds import feed_figures, stale_streams
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FeedState, FeedStatus, MarkPrice, Quote
 from monitor.store.feeds import FeedTable, FeedView
@@ -65,14 +65,13 @@ def test_forgetting_an_account_drops_its_stream_and_keeps_the_others_rows() -> N
     assert feeds[("v", "mark:B")].last_recv_ns == 7 * S and feeds[("v", "mark:A")].last_recv_ns == 5 * S
 
 
-def test_freshness_lists_the_streams_that_are_not_fresh() -> None:
+def test_the_feed_stage_lists_the_streams_that_are_not_fresh() -> None:
     st = StateStore()
     st.put(_mark(5 * S, "A"))
     st.put(_mark(1 * S, "B"))
     expected = {("v", "mark:A"): 10.0, ("v", "mark:B"): 3.0, ("v", "mark:C"): 10.0}
     fresh = feed_figures(st.snapshot(9 * S), expected, 0, FigureSink(9 * S))
-    assert isinstance(fresh, Freshness)
     assert fresh == {("v", "mark:A"): True, ("v", "mark:B"): False, ("v", "mark:C"): False}
-    assert fresh.stale == [("v", "mark:B"), ("v", "mark:C")]
-    assert Freshness({("v", "x"): False, ("v", "y"): True}).stale == [("v", "x")]
+    assert stale_streams(fresh) == [("v", "mark:B"), ("v", "mark:C")]
+    assert stale_streams({**fresh, ("v", "x"): False}) == [("v", "mark:B"), ("v", "mark:C"), ("v", "x")]
     assert np.array_equal(st.snapshot(9 * S).feeds.messages, [1, 1])
