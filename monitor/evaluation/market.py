@@ -10,22 +10,24 @@ tick to tick instead and steps it through the bars finished since, which is the 
 exactly while the window's start has not moved, and once the ring is full (each new bar drops
 the oldest) within λⁿ·max r² of it, n the window's finite returns. The cache checks that bound
 against 1e-13 of the variance and recomputes the window when it does not hold (λ close to 1, a
-short or mostly flat history), and recomputes whenever the finished bars it saw changed (a
-backfill), so it never drifts from the windowed figure by more than rounding.
+short or mostly flat history), and recomputes whenever the finished bars it saw may have changed
+(a backfill), so it never drifts from the windowed figure by more than rounding. What changed is
+the store's word, not a comparison: each mark grid's revision changes when a backfill lands and
+otherwise bars are only appended (`Snapshot.mark_grid_bars`, monitor/store/grid_bars.py); keeping a
+copy of every window to compare cost ~15 ms a tick at 600 symbols. A snapshot that promises
+nothing (no grid columns, or grids replaced after it was taken) is never carried.
 
-The figures of all markets are computed as columns (one numpy call per formula) and added with
-`FigureSink.add_many`, one column per figure name.
+The figures of all markets are computed as columns (one numpy call per formula) and added with keys
+kept while the markets hold; `market_columns` hands the same figures to later stages as columns.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Mapping, Sequence
 from itertools import repeat
 from operator import attrgetter
 from types import MappingProxyType
-from typing import cast
 
 import msgspec
 import numpy as np
@@ -36,6 +38,7 @@ from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.basis import basis, basis_bps, premium
 from monitor.risk.funding import annualised_funding
 from monitor.risk.volatility import annualise_vol, ewma_variance, log_returns, periods_per_year
+from monitor.store.grid_bars import GridBars
 from monitor.store.state import Grid, Snapshot
 
 __all__ = ["EwmaCache", "MarketColumns", "MarketView", "market_columns", "market_figures"]
@@ -82,18 +85,17 @@ class EwmaCache:
 
     Per market: the variance, its finite returns (a lower bound once bars drop), the largest r²,
     whether the window's start never moved, and which bars it has seen: the grid's revision and
-    its first and last finished bucket (a grid is a run of consecutive buckets, checked here). A
-    market whose grid kept its revision has only gained bars at the end: those are stepped in for
-    all markets at once, one numpy operation per bar.
+    its first and last finished bucket (a grid is a run of consecutive buckets: checked when the
+    window is read, promised by the revision after). A market whose grid kept its revision has
+    only gained bars at the end: those are stepped in for all markets at once, one numpy
+    operation per bar, the same float operations as the scalar recursion.
     """
 
     def __init__(self) -> None:
         self._keys: tuple[tuple[str, str], ...] = ()
         self._lam = math.nan
         self._st = _State(0)
-        self._revs_of: Mapping[tuple[str, str], int] | None = None
-        self._revs: IntArray = np.zeros(0, np.int64)
-        self._revs_keys: tuple[tuple[str, str], ...] = ()
+        self._rows: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], IntArray] | None = None
 
     def variances(
         self, snap: Snapshot, keys: Sequence[tuple[str, str]], lam: float
@@ -109,20 +111,24 @@ class EwmaCache:
             self._keys = keys
         st = self._st
         n = len(keys)
-        gl = list(map(snap.mark_grid.get, keys))
-        if None in gl:
-            tsl = [g[0] if g is not None else _NO_BARS for g in gl]
-            size = np.fromiter((len(g[0]) if g is not None else 0 for g in gl), np.int64, n)
+        grids, bars = snap.mark_grid, snap.mark_grid_bars
+        if bars is None or bars.grids is not grids:  # nothing promised about these grids: every window
+            for i, key in enumerate(keys):
+                st.restart(i, grids.get(key), 0, lam)
+            return st.var.copy(), list(st.why)
+        rows = self._rows_in(bars, keys)
+        have = rows >= 0
+        at = np.where(have, rows, 0)
+        if len(bars.keys):
+            size = np.where(have, bars.length[at], 0)
+            newest = np.where(have, bars.newest_ns[at], 0)
+            rev = np.where(have, bars.revision[at], 0)
         else:
-            tsl = list(map(_TS, cast(list[Grid], gl)))
-            size = np.fromiter(map(len, tsl), np.int64, n)
-        if not size.all():
-            tsl = [t if len(t) else _NO_BARS for t in tsl]
-        rev = self._revisions(snap, keys)
-        # a grid keeping its revision is consecutive buckets, only appended to (Snapshot.mark_grid_revision):
-        # its newest bucket and its length place every bar
+            size = newest = rev = np.zeros(n, np.int64)
+        # a grid keeping its revision is consecutive buckets, only appended to (grid_bars.py): its
+        # newest bucket and its length place every bar
         step = st.step
-        last = np.fromiter(map(_newest, tsl), np.int64, n) - step  # the last finished bar
+        last = newest - step  # the last finished bar
         first = last - (size - 2) * step
         m = size - 1  # finished bars: the newest bucket is still filling
         with quiet():
@@ -139,7 +145,7 @@ class EwmaCache:
         )
         new = carry & (moved > 0)
         if new.any():
-            self._step_in(st, new, moved, m, gl, lam)
+            self._step_in(st, new, moved, m, [grids[keys[i]][1] for i in np.flatnonzero(new).tolist()], lam)
         st.exact &= ~carry | (dropped == 0)
         st.n_low = np.where(carry, st.n_low - np.maximum(dropped, 0), st.n_low)
         with quiet():
@@ -150,27 +156,28 @@ class EwmaCache:
         st.first = np.where(carry, first, st.first)
         st.last = np.where(carry, last, st.last)
         for i in np.flatnonzero(~carry).tolist():
-            st.restart(i, gl[i], int(rev[i]), lam)
+            st.restart(i, grids.get(keys[i]), int(rev[i]), lam)
         return st.var.copy(), list(st.why)
 
-    def _revisions(self, snap: Snapshot, keys: tuple[tuple[str, str], ...]) -> IntArray:
-        """Each market's grid revision (0: none given); the store's mapping changes only on a backfill."""
-        revs = snap.mark_grid_revision
-        if revs is not self._revs_of or keys is not self._revs_keys:
-            self._revs = np.fromiter((revs.get(k, 0) for k in keys), np.int64, len(keys))
-            self._revs_of = revs if isinstance(revs, MappingProxyType) else None  # a dict may change
-            self._revs_keys = keys
-        return self._revs
+    def _rows_in(self, bars: GridBars, keys: tuple[tuple[str, str], ...]) -> IntArray:
+        """Each market's row in the store's grid columns (−1: no grid); kept while both hold."""
+        got = self._rows
+        if got is None or got[0] is not bars.keys or got[1] is not keys:
+            index = bars.index
+            got = self._rows = (bars.keys, keys, np.array([index.get(k, -1) for k in keys], dtype=np.intp))
+        return got[2]
 
     @staticmethod
     def _step_in(
-        st: _State, new: BoolArray, moved: IntArray, m: IntArray, gl: list[Grid | None], lam: float
+        st: _State, new: BoolArray, moved: IntArray, m: IntArray, values: list[FloatArray], lam: float
     ) -> None:
-        """The bars each market gained since, stepped into its recursion as `ewma_variance` would."""
+        """The bars each market gained since, stepped into its recursion as `ewma_variance` would.
+
+        `values`: the grid values of the markets `new`, in order.
+        """
         rows = np.flatnonzero(new)
         k = moved[rows]
         width = int(k.max())
-        values = [g[1] for g in (gl[i] for i in rows.tolist()) if g is not None]  # carried: all there
         ends = m[rows].tolist()
         if width == 1:  # a bar each (the usual tick): the last bar seen and the new one, read directly
             block = np.array([[v.item(e - 2) for v, e in zip(values, ends, strict=True)],
@@ -231,11 +238,6 @@ class _State:
         # the window's start has not moved since the recursion was started from its first returns
         self.exact[i] = n_low >= INIT_RETURNS and step > 0
         self.ok[i] = rev != 0 and not why and step > 0 and bool(self.exact[i])
-
-
-_NO_BARS = np.zeros(1, np.int64)
-_newest = operator.itemgetter(-1)
-_TS = operator.itemgetter(0)
 
 
 def _run(ts: np.ndarray, m: int) -> tuple[int, int, int]:

@@ -21,7 +21,6 @@ set, and it is never "hearing" the stream, so it cannot make a silent feed look 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -51,6 +50,7 @@ from monitor.records import (
     SettledFunding,
 )
 from monitor.store.feeds import FeedLog, FeedView
+from monitor.store.grid_bars import BarsLog, GridBars, next_revision
 from monitor.store.ring import RingBuffer
 
 __all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
@@ -121,36 +121,33 @@ class Snapshot:
     )
     # the latest book levels per (venue, symbol, market), where the venue's collector keeps depth
     books: Mapping[tuple[str, str, str], BookLevels] = field(default_factory=lambda: MappingProxyType({}))
-    # per mark grid, a number that changes whenever bars it already held may have changed (a
-    # backfill); while it holds, bars are only appended (and the oldest dropped): what a cache
-    # carried from an earlier snapshot's bars needs to know. Absent: nothing is promised.
-    mark_grid_revision: Mapping[tuple[str, str], int] = field(default_factory=lambda: MappingProxyType({}))
-
-
-_REVISIONS = itertools.count(1)  # grid revisions, unique across the store's grids and their lives
+    # where each mark grid stands (newest bucket, bars held, revision): what a stage carrying
+    # something from earlier bars needs (monitor/store/grid_bars.py). None: nothing is promised.
+    mark_grid_bars: GridBars | None = None
 
 
 class _GridSeries:
     """Last value per fixed bucket, gaps filled forward so returns stay on one step.
 
     Bars are only appended (the bucket still filling is replaced until the next one starts), except
-    by `backfill`, which takes a new `revision`: see `Snapshot.mark_grid_revision`.
+    by `backfill`, which takes a new `revision` (monitor/store/grid_bars.py).
     """
 
     def __init__(self, step_ns: int, capacity: int) -> None:
         self.step_ns = step_ns
         self.ring = RingBuffer(capacity)
-        self.revision = next(_REVISIONS)
+        self.revision = next_revision()
         self._bucket = -1
         self._filled: set[int] = set()  # buckets carried forward over a gap (a backfill may replace them)
 
-    def add(self, ts_ns: int, value: float) -> None:
+    def add(self, ts_ns: int, value: float) -> bool:
+        """Put one value; True when a bucket started (the grid's bars moved)."""
         bucket = ts_ns // self.step_ns
         if bucket < self._bucket:
-            return  # late frame from an earlier bucket: the grid only moves forward
+            return False  # late frame from an earlier bucket: the grid only moves forward
         if bucket == self._bucket:
             self.ring.replace_last(bucket * self.step_ns, value)
-            return
+            return False
         last = self.ring.last()
         if last is not None:
             missing = min(bucket - self._bucket - 1, self.ring.capacity)
@@ -162,6 +159,11 @@ class _GridSeries:
                 self._filled = {b for b in self._filled if b > oldest}
         self.ring.append(bucket * self.step_ns, value)
         self._bucket = bucket
+        return True
+
+    def bars(self) -> tuple[int, int, int]:
+        """(newest bucket's time, bars held, revision): this grid's row of `GridBars`."""
+        return self._bucket * self.step_ns, len(self.ring), self.revision
 
     def backfill(self, opens_ns: tuple[int, ...], closes: tuple[float, ...]) -> int:
         """Merge fetched closes; live buckets win, forward-filled ones give way. Returns buckets taken."""
@@ -187,7 +189,7 @@ class _GridSeries:
                 self._filled.add(b)
             ring.append(b * self.step_ns, value)
         self.ring, self._bucket = ring, newest
-        self.revision = next(_REVISIONS)
+        self.revision = next_revision()
         return taken
 
 
@@ -207,7 +209,7 @@ class StateStore:
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
         self._feeds = FeedLog()
         self._grids: dict[tuple[str, str], _GridSeries] = {}
-        self._revisions: Mapping[tuple[str, str], int] | None = None  # the mark grids', until one changes
+        self._bars = BarsLog()  # where each mark grid stands
         self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
         self._settled: dict[tuple[str, str], RingBuffer] = {}
         self._settled_venue: dict[tuple[str, str], RingBuffer] = {}
@@ -229,7 +231,9 @@ class StateStore:
         if isinstance(record, MarkPrice):
             self._settlement(self._marks.get((record.venue, record.symbol)), record)
             self._marks[(record.venue, record.symbol)] = record
-            self._grid(record.venue, record.symbol).add(record.ts_event_ns, record.mark)
+            grid = self._grid(record.venue, record.symbol)
+            if grid.add(record.ts_event_ns, record.mark):
+                self._bars.set((record.venue, record.symbol), *grid.bars())
             self._heard(record.venue, f"mark:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
         elif isinstance(record, Quote):
             self._quotes[(record.venue, record.symbol, record.market)] = record
@@ -301,8 +305,10 @@ class StateStore:
             return
         grids = self._grids if bars.series == "mark" else self._spot_grids
         grid = self._grid(bars.venue, bars.symbol, grids)
-        self.backfilled_bars += grid.backfill(bars.opens_ns, bars.closes)
-        self._revisions = None
+        taken = grid.backfill(bars.opens_ns, bars.closes)
+        self.backfilled_bars += taken
+        if taken and bars.series == "mark":
+            self._bars.set((bars.venue, bars.symbol), *grid.bars())
 
     def _put_settled(self, rec: SettledFunding) -> None:
         if len(rec.times_ns) != len(rec.rates):
@@ -348,7 +354,6 @@ class StateStore:
         g = grids.get(key)
         if g is None:
             g = grids[key] = _GridSeries(self._grid_step_ns, self._history_points)
-            self._revisions = None
         return g
 
     def _settlement(self, before: MarkPrice | None, now: MarkPrice) -> None:
@@ -457,8 +462,6 @@ class StateStore:
         # its ring copy the ring (monitor/store/ring.py); unchanged rings hand out the same views
         mark_grid = MappingProxyType({k: g.ring.window() for k, g in self._grids.items()})
         spot_grid = MappingProxyType({k: g.ring.window() for k, g in self._spot_grids.items()})
-        if self._revisions is None:
-            self._revisions = MappingProxyType({k: g.revision for k, g in self._grids.items()})
         return Snapshot(
             taken_at_ns=now_ns,
             marks=shared["marks"],
@@ -475,7 +478,7 @@ class StateStore:
             funding_settled=shared["funding_settled"],
             funding_settled_estimated=shared["funding_settled_estimated"],
             books=shared["books"],
-            mark_grid_revision=self._revisions,
+            mark_grid_bars=self._bars.table(mark_grid),
         )
 
     def _copy(self, name: str) -> Mapping[Any, Any]:

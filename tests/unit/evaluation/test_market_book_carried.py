@@ -91,7 +91,7 @@ def test_a_snapshot_without_revisions_is_never_carried(monkeypatch: pytest.Monke
     monkeypatch.setattr(market, "_windowed", lambda v, lam: calls.append(1) or windowed(v, lam))
     cache = market.EwmaCache()
     for j in range(3):
-        snap = dataclasses.replace(st.snapshot(T0 + 80 * STEP + j * S), mark_grid_revision={})
+        snap = dataclasses.replace(st.snapshot(T0 + 80 * STEP + j * S), mark_grid_bars=None)
         got, want = _sigma(cache, snap), _windowed(snap)
         assert got[1] == want[1] and same_value(got[0], want[0])
     assert calls == [1, 1, 1]

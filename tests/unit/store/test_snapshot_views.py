@@ -154,23 +154,33 @@ def test_replacing_the_newest_point_hands_out_the_same_window_only_when_nobody_h
     assert r.window()[1].tolist() == [0.0, 1.0, 2.0, 3.0, 41.0, 5.0]
 
 
+def _bars(st: StateStore, now: int) -> tuple[int, int, int]:
+    """(newest bucket, bars, revision) of BTC's mark grid, checked against the grid itself."""
+    snap = st.snapshot(now)
+    bars = snap.mark_grid_bars
+    assert bars is not None and bars.grids is snap.mark_grid
+    i = bars.index[("binance", "BTCUSDT")]
+    ts = snap.mark_grid[("binance", "BTCUSDT")][0]
+    assert (int(bars.newest_ns[i]), int(bars.length[i])) == (int(ts[-1]), ts.size)
+    return int(bars.newest_ns[i]), int(bars.length[i]), int(bars.revision[i])
+
+
 def test_a_grid_revision_changes_only_when_a_backfill_rewrites_bars() -> None:
+    """The grid columns follow every bucket; the revision moves only when held bars may change."""
     st = store_with_history(64)
-    btc = ("binance", "BTCUSDT")
-    first = st.snapshot(T0).mark_grid_revision[btc]
+    first = _bars(st, T0)[2]
     st.put(mark(T0 + STEP, 201.0))  # a new bucket: appended, same revision
     st.put(mark(T0 + STEP + S, 202.0))
-    assert st.snapshot(T0 + STEP + S).mark_grid_revision[btc] == first
+    assert _bars(st, T0 + STEP + S) == (T0 + STEP, 64, first)
     st.put(mark(T0 + 5 * STEP, 205.0))  # a gap, carried forward: still only appended
-    snap = st.snapshot(T0 + 5 * STEP)
-    assert snap.mark_grid_revision[btc] == first
+    assert _bars(st, T0 + 5 * STEP) == (T0 + 5 * STEP, 64, first)
     st.put(
         BarHistory(
             venue="binance", ts_event_ns=T0, ts_recv_ns=T0, symbol="BTCUSDT", series="mark", interval_s=5.0,
             opens_ns=(T0 + 2 * STEP,), closes=(150.0,),
         )
     )  # fmt: skip
-    assert st.snapshot(T0 + 5 * STEP).mark_grid_revision[btc] != first  # a carried bucket rewritten
+    assert _bars(st, T0 + 5 * STEP)[2] != first  # a carried bucket rewritten
 
 
 def test_unchanged_history_and_records_are_handed_out_again_not_copied() -> None:
