@@ -120,6 +120,13 @@ class _Legs:
         else:
             self.shape = shape
             self._structure(accounts)
+        if (
+            old is not None
+            and self.shape is old.shape
+            and all(a.positions is b.positions for a, b in zip(self.held, old.held, strict=True))
+        ):  # new account records with the very same legs (a balance update): the same numbers
+            self.qc, self.q, self.vmark = old.qc, old.q, old.vmark
+            return
         self.qc = np.array([p.qty * p.contract_size for p in ps], dtype=np.float64)
         self.q = np.array([p.qty for p in ps], dtype=np.float64)
         self.vmark = venue_marks(ps)
@@ -189,6 +196,7 @@ class _AssetShape:
         self, assets: tuple[str, ...], pairs: tuple[tuple[str, str], ...], legs: tuple[str, ...]
     ) -> None:
         self.assets, self.pairs, self.legs = assets, pairs, legs
+        self.held: tuple[str, ...] = ()  # the held assets it was made with, in the holdings' order
         at = {a: i for i, a in enumerate(assets)}
         self.index = at
         self.of_legs = np.array([at[a] for a in legs], dtype=np.intp)  # the legs' assets among all
@@ -202,10 +210,13 @@ class _AssetShape:
 _last_shape: list[_AssetShape] = []
 
 
-def _asset_shape(assets: tuple[str, ...], lg: _Legs) -> _AssetShape:
+def _asset_shape(held: Iterable[str], lg: _Legs) -> _AssetShape:
+    """The shape of the legs' assets and the held ones, last tick's while both hold."""
+    held = tuple(held)
     got = _last_shape[0] if _last_shape else None
-    if got is None or got.pairs is not lg.pairs or got.legs is not lg.assets or got.assets != assets:
-        got = _AssetShape(assets, lg.pairs, lg.assets)
+    if got is None or got.pairs is not lg.pairs or got.legs is not lg.assets or got.held != held:
+        got = _AssetShape(tuple(sorted(set(held) | set(lg.assets))), lg.pairs, lg.assets)
+        got.held = held
         _last_shape[:] = [got]
     return got
 
@@ -239,7 +250,7 @@ def book_figures(
         held_usd[h.asset] += h.quantity * mid
         held_by[h.asset].add(h.price_venue)
     lg = _legs(snap)
-    sh = _asset_shape(tuple(sorted(set(held) | set(lg.assets))), lg)
+    sh = _asset_shape(held, lg)
     n, n_a, n_p = len(sh.assets), len(lg.assets), len(lg.pairs)
     cols = market_columns(markets)
     rows = lg.market_rows(cols)

@@ -125,13 +125,18 @@ def test_the_book_follows_quantities_and_legs_that_move_between_ticks() -> None:
     markets = ref_market.market_figures(snap, {}, FigureSink(d.now_ns), step_s=5.0, lam=0.94)
     rng = np.random.default_rng(6)
     accounts = dict(snap.accounts)
-    for step in range(4):
+    for step in range(5):
         key = list(accounts)[step % len(accounts)]
         acct = accounts[key]
         legs = [msgspec.structs.replace(p, qty=p.qty * float(rng.uniform(0.5, 1.5))) for p in acct.positions]
         if step == 2:
             legs = legs[1:]  # a leg closed: the book's structure changes
-        accounts[key] = msgspec.structs.replace(acct, positions=tuple(legs))
+        if step == 3:  # a new record with the very same legs (a balance update)
+            accounts = {
+                k: msgspec.structs.replace(a, ts_recv_ns=a.ts_recv_ns + 1) for k, a in accounts.items()
+            }
+        else:
+            accounts[key] = msgspec.structs.replace(acct, positions=tuple(legs))
         moved = dataclasses.replace(snap, accounts=accounts)
         new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
         book.book_figures(moved, markets, new)
