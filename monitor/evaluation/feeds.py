@@ -19,6 +19,8 @@ that first shows the position (its grace counts from then, not from start-up).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,11 +30,11 @@ from monitor.collectors.held import held_stream_limits
 from monitor.config import Config
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FigureKey
-from monitor.risk._num import FloatArray, IntArray
+from monitor.risk._num import BoolArray, FloatArray, IntArray
 from monitor.store.feeds import FeedTable
 from monitor.store.state import Snapshot
 
-__all__ = ["LAG_FACTOR", "HeldStreams", "expected_streams", "feed_figures", "stale_streams"]
+__all__ = ["LAG_FACTOR", "HeldStreams", "expected_streams", "feed_figures", "fresh_column", "stale_streams"]
 
 LAG_FACTOR = 2.0
 
@@ -74,20 +76,49 @@ class HeldStreams:
         return len(self.limits) > before
 
 
-# The streams not fresh in the dict `feed_figures` returned last, with that dict (held, so never
-# another dict at its address). A plain dict, not a subclass carrying the list: every stage asks it
-# by key, and `get` on a dict subclass is ~30 % slower.
-_made: list[tuple[dict[tuple[str, str], bool], list[tuple[str, str]], int]] = []
+class _Made(NamedTuple):
+    """The dict `feed_figures` returned last (held, so never another dict at its address) and its columns."""
+
+    fresh: dict[tuple[str, str], bool]
+    size: int
+    stale: list[tuple[str, str]]
+    labels: _Labels
+    ok: BoolArray
+
+
+# A plain dict is returned, not a subclass carrying its columns: every stage asks it by key, and
+# `get` on a dict subclass is ~30 % slower. The dict must not be changed (nothing changes it: it is
+# the tick's freshness); a changed size makes these answer from the dict itself.
+_made: list[_Made] = []
+
+
+def _made_for(fresh: Mapping[tuple[str, str], bool]) -> _Made | None:
+    got = _made[0] if _made else None
+    return got if got is not None and got.fresh is fresh and len(fresh) == got.size else None
 
 
 def stale_streams(fresh: Mapping[tuple[str, str], bool]) -> list[tuple[str, str]]:
-    """The streams `fresh` says are not fresh, in order; the feed stage's own list for its dict.
-
-    The stage's dict must not have been changed (nothing changes it: it is the tick's freshness).
-    """
-    if _made and _made[0][0] is fresh and len(fresh) == _made[0][2]:
-        return _made[0][1]
+    """The streams `fresh` says are not fresh, in order; the feed stage's own list for its dict."""
+    made = _made_for(fresh)
+    if made is not None:
+        return made.stale
     return [k for k, ok in fresh.items() if not ok]
+
+
+def fresh_column(fresh: Mapping[tuple[str, str], bool], streams: tuple[tuple[str, str], ...]) -> BoolArray:
+    """`fresh.get(s, False)` for each of `streams`, from the feed stage's columns when `fresh` is its dict.
+
+    Keep `streams` the same tuple from tick to tick: where each is among the streams is kept on it.
+    """
+    made = _made_for(fresh)
+    if made is None:
+        return np.fromiter(map(fresh.get, streams, repeat(False)), bool, len(streams))
+    rows = made.labels.rows_of(streams)
+    return (
+        np.where(rows >= 0, made.ok[np.maximum(rows, 0)], False)
+        if len(made.ok)
+        else np.zeros(len(rows), bool)
+    )
 
 
 def feed_figures(
@@ -159,10 +190,10 @@ def feed_figures(
                    every, heard_why)  # fmt: skip
     sink.add_array("feed_stale", labs.figure_keys("feed_stale"), np.where(ok | in_grace, 0.0, 1.0), every,
                    stale_why if bad else "")  # fmt: skip
-    fresh = dict.fromkeys(keys, True)
+    fresh = labs.all_fresh.copy()  # a copy of a dict: no key hashed again
     for i in bad:
         fresh[keys[i]] = False
-    _made[:] = [(fresh, [keys[i] for i in bad], len(fresh))]
+    _made[:] = [_Made(fresh, len(fresh), [keys[i] for i in bad], labs, ok)]
     return fresh
 
 
@@ -177,13 +208,26 @@ def _seconds(ns: IntArray) -> FloatArray:
 class _Labels:
     """The figure keys of a list of streams, where each stream is in it and in the store's table."""
 
-    __slots__ = ("_keys_of", "_rows", "index_of", "keys")
+    __slots__ = ("_keys_of", "_rows", "_rows_of", "all_fresh", "index_of", "keys")
 
     def __init__(self, keys: list[tuple[str, str]]) -> None:
         self.keys = keys
         self.index_of = {k: i for i, k in enumerate(keys)}
+        self.all_fresh = dict.fromkeys(keys, True)
         self._keys_of: dict[str, tuple[FigureKey, ...]] = {}
         self._rows: tuple[tuple[tuple[str, str], ...], IntArray] | None = None
+        self._rows_of: dict[int, tuple[tuple[tuple[str, str], ...], IntArray]] = {}
+
+    def rows_of(self, streams: tuple[tuple[str, str], ...]) -> IntArray:
+        """Where each of `streams` is among these (−1: not expected), kept on the tuple given."""
+        got = self._rows_of.get(id(streams))
+        if got is None or got[0] is not streams:  # the tuple is held: its id is never another's
+            if len(self._rows_of) > 8:
+                self._rows_of.clear()
+            index = self.index_of
+            got = (streams, np.array([index.get(s, -1) for s in streams], dtype=np.intp))
+            self._rows_of[id(streams)] = got
+        return got[1]
 
     def figure_keys(self, name: str) -> tuple[FigureKey, ...]:
         got = self._keys_of.get(name)

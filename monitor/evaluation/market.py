@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from itertools import repeat
 from operator import attrgetter
 from types import MappingProxyType
 
 import msgspec
 import numpy as np
 
+from monitor.evaluation.feeds import fresh_column
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FigureKey, FundingInfo
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
@@ -297,9 +297,9 @@ class _Shape:
         self.keys = keys
         self.index = MappingProxyType({k: i for i, k in enumerate(keys)})
         self.labs = [{"venue": v, "symbol": s} for v, s in keys]
-        self.streams = [(v, f"mark:{s}") for v, s in keys]
+        self.streams = tuple((v, f"mark:{s}") for v, s in keys)
         self.spot_quotes = [(v, s, "spot") for v, s in keys]
-        self.spot_streams = [(v, f"book:spot:{s}") for v, s in keys]
+        self.spot_streams = tuple((v, f"book:spot:{s}") for v, s in keys)
         self._figure_keys: dict[tuple[str, tuple[int, ...] | None], tuple[FigureKey, ...]] = {}
         self._intervals: tuple[Mapping[tuple[str, str], FundingInfo], FloatArray, list[str] | str] | None = (
             None
@@ -380,8 +380,8 @@ def market_figures(
     mark = np.fromiter(map(_MARK, marks), np.float64, n)
     index = np.fromiter(map(_INDEX, marks), np.float64, n)
     rate = np.fromiter(map(_RATE, marks), np.float64, n)
-    mark_ok_l = list(map(fresh.get, sh.streams, repeat(False)))
-    mark_ok = np.array(mark_ok_l, dtype=bool)
+    mark_ok = fresh_column(fresh, sh.streams)
+    mark_ok_l = mark_ok.tolist()
     interval_s, unknown = sh.intervals(snap.funding)
     interval_h = interval_s / 3600.0
     fk = sh.figure_keys
@@ -413,8 +413,7 @@ def market_figures(
             + np.fromiter(map(_ASK, got), np.float64, len(got))
         )
         perp = mark[rows]
-        spot_streams = sh.spot_streams if at is None else [sh.spot_streams[i] for i in at]
-        spot_ok = mark_ok[rows] & np.fromiter(map(fresh.get, spot_streams, repeat(False)), bool, len(got))
+        spot_ok = mark_ok[rows] & fresh_column(fresh, sh.spot_streams)[rows]
         sink.add_array("spot_price_usd", fk("spot_price_usd", at), mid, spot_ok, "")
         sink.add_array("basis_usd", fk("basis_usd", at), basis(mid, perp), spot_ok, "")
         sink.add_array("basis_bps", fk("basis_bps", at), basis_bps(mid, perp), spot_ok, "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.evaluation.feeds import feed_figures, stale_streams
+from monitor.evaluation.feeds import feed_figures, fresh_column, stale_streams
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FeedState, FeedStatus, MarkPrice, Quote
 from monitor.store.feeds import FeedTable, FeedView
@@ -75,3 +75,7 @@ def test_the_feed_stage_lists_the_streams_that_are_not_fresh() -> None:
     assert stale_streams(fresh) == [("v", "mark:B"), ("v", "mark:C")]
     assert stale_streams({**fresh, ("v", "x"): False}) == [("v", "mark:B"), ("v", "mark:C"), ("v", "x")]
     assert np.array_equal(st.snapshot(9 * S).feeds.messages, [1, 1])
+    asked = (("v", "mark:C"), ("v", "nope"), ("v", "mark:A"), ("v", "mark:B"))
+    want = [False, False, True, False]
+    assert fresh_column(fresh, asked).tolist() == want  # from the stage's columns
+    assert fresh_column(dict(fresh), asked).tolist() == want  # from any dict
