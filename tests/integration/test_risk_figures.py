@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.app import Daemon
 from monitor.config import parse_config
+from tests.support.held_start import play_once_seen, start_held
 from tests.support.perpmon import sim_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -72,8 +73,9 @@ async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
     )
     cfg, secrets = parse_config(data, env)
     daemon = Daemon(cfg, secrets)
-    await daemon.start()
+    await start_held(daemon)
     try:
+        await play_once_seen(daemon, ACCOUNTS)  # the iso leg's figures need it before its liquidation
         port = daemon.http.bound_port
         # A figure counts once a scrape shows it finite: the crash replay liquidates the isolated
         # position after ~17 s, which takes its figures off /metrics, while GARCH on a loaded box
