@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from monitor.evaluation.account_bybit import _lp_reason as bybit_lp_reason
+from monitor.evaluation.account_emit import KeyCache, emit_columns
 from monitor.evaluation.account_reference import (
     PAST_EVERY_PRICE,
     STABLECOINS,
@@ -382,6 +384,7 @@ class AccountStage:
     def __init__(self, bybit_venues: frozenset[str] = frozenset()) -> None:
         self._bybit = bybit_venues
         self._book: _Book | None = None
+        self._keys = KeyCache()  # the figures' keys for this book, kept while it holds
 
     def _book_for(self, snap: Snapshot) -> _Book:
         accounts = list(snap.accounts.items())
@@ -413,6 +416,10 @@ class AccountStage:
     ) -> None:
         book = self._book_for(snap)
         cols = _compute(book, markets, fresh, horizon_s)
+        if all(i >= 0 for *_, i in book.plan):  # the usual book: a column per name
+            emit_columns(book, cols, sink, self._keys)
+            return
+        rows = _RowCols.of(cols)
         for venue, account, a, i in book.plan:
             if i < 0:
                 account_one(
@@ -427,32 +434,33 @@ class AccountStage:
                     on_bybit=venue in self._bybit,
                 )
             else:
-                _emit(book, cols, i, sink)
+                _emit(book, rows, i, sink)
 
 
 @dataclass(slots=True)
 class _Cols:
-    """One tick's numbers; Python lists (emitting reads them element by element)."""
+    """One tick's numbers, as arrays over the accounts (account figures) or the legs (the rest)."""
 
     acct_ok: list[bool]
-    upnl_total: list[float]
-    mm_total: list[float]
-    balance: list[float]
-    all_fresh: list[bool]
-    n_cross: list[int]
+    ok_a: BoolArray
+    upnl_total: FloatArray
+    mm_total: FloatArray
+    balance: FloatArray
+    all_fresh: BoolArray
+    n_cross: IntArray
     flagged: dict[int, Leg]  # legs with anything not live, priced by `legs.price_leg` for their reasons
-    mark: list[float]
-    notional: list[float]
-    upnl: list[float]
-    mm: list[float]
-    fresh: list[bool]
-    iso_ratio: list[float]
-    lp: list[float]
+    mark: FloatArray
+    notional: FloatArray
+    upnl: FloatArray
+    mm: FloatArray
+    fresh: BoolArray
+    iso_ratio: FloatArray
+    lp: FloatArray
     lp_why: list[str]
-    dist: list[float]
-    k: list[float]
-    touch: list[float]
-    same: list[float]
+    dist: FloatArray
+    k: FloatArray
+    touch: FloatArray
+    same: FloatArray
 
 
 def _compute(
@@ -536,25 +544,57 @@ def _compute(
         touch = np.asarray(touch_probability(k))
     return _Cols(
         acct_ok=acct_ok,
-        upnl_total=upnl_total.tolist(),
-        mm_total=mm_total.tolist(),
-        balance=balance.tolist(),
-        all_fresh=all_fresh.tolist(),
-        n_cross=n_cross.tolist(),
+        ok_a=ok_a,
+        upnl_total=upnl_total,
+        mm_total=mm_total,
+        balance=balance,
+        all_fresh=all_fresh,
+        n_cross=n_cross,
         flagged=flagged,
-        mark=mark.tolist(),
-        notional=notional.tolist(),
-        upnl=upnl.tolist(),
-        mm=mm.tolist(),
-        fresh=leg_fresh.tolist(),
-        iso_ratio=iso_ratio.tolist(),
-        lp=lp.tolist(),
+        mark=mark,
+        notional=notional,
+        upnl=upnl,
+        mm=mm,
+        fresh=leg_fresh,
+        iso_ratio=iso_ratio,
+        lp=lp,
         lp_why=lp_why,
-        dist=dist.tolist(),
-        k=k.tolist(),
-        touch=touch.tolist(),
-        same=same.tolist(),
+        dist=dist,
+        k=k,
+        touch=touch,
+        same=same,
     )
+
+
+class _RowCols(NamedTuple):
+    """`_Cols` as Python lists, for the per-account walk (`_emit`) that reads them element by element."""
+
+    acct_ok: list[bool]
+    all_fresh: list[bool]
+    upnl_total: list[float]
+    mm_total: list[float]
+    balance: list[float]
+    flagged: dict[int, Leg]
+    notional: list[float]
+    upnl: list[float]
+    mm: list[float]
+    fresh: list[bool]
+    iso_ratio: list[float]
+    lp: list[float]
+    lp_why: list[str]
+    dist: list[float]
+    k: list[float]
+    touch: list[float]
+    same: list[float]
+
+    @classmethod
+    def of(cls, c: _Cols) -> _RowCols:
+        return cls(
+            c.acct_ok, c.all_fresh.tolist(), c.upnl_total.tolist(), c.mm_total.tolist(), c.balance.tolist(),
+            c.flagged, c.notional.tolist(), c.upnl.tolist(), c.mm.tolist(), c.fresh.tolist(),
+            c.iso_ratio.tolist(), c.lp.tolist(), c.lp_why, c.dist.tolist(), c.k.tolist(), c.touch.tolist(),
+            c.same.tolist(),
+        )  # fmt: skip
 
 
 _LegCols = tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray, IntArray, BoolArray]
@@ -736,7 +776,7 @@ def _bybit(
             lp_why[j] = leg_reason(x, fl, ("upnl", "mm"))
 
 
-def _emit(book: _Book, c: _Cols, i: int, sink: FigureSink) -> None:
+def _emit(book: _Book, c: _RowCols, i: int, sink: FigureSink) -> None:
     """Account `i`'s figures, in the reference's order."""
     lab = book.acc_lab[i]
     acct_ok, all_fresh = c.acct_ok[i], c.all_fresh[i]
