@@ -29,7 +29,7 @@ from monitor.risk.margin import margin_ratio
 if TYPE_CHECKING:  # account.py imports this module
     from monitor.evaluation.account import _Book, _Cols
 
-__all__ = ["KeyCache", "emit_columns"]
+__all__ = ["ACCOUNT_FIGURES", "KeyCache", "emit_columns"]
 
 _ACCOUNT = (
     "wallet_balance_usd",
@@ -54,6 +54,7 @@ _LEG = (
     "liquidation_price_divergence_ratio",  # where both LPs are positive
 )
 _SLOT = {name: i for i, name in enumerate((*_ACCOUNT, *_LEG))}
+ACCOUNT_FIGURES = frozenset(_SLOT)  # every name the account stage makes (account_reference makes the same)
 
 
 class KeyCache:
