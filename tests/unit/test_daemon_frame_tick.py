@@ -147,3 +147,21 @@ async def test_the_merged_figures_are_the_full_ticks_at_the_same_snapshot(tmp_pa
     for name, col in base.columns.items():
         if name not in ACCOUNT_FIGURES:
             assert merged.columns[name] is col
+
+
+async def test_a_frame_ready_when_the_slot_is_due_goes_first(running: Any) -> None:
+    """A burst settles at 1.0 s, the very slot of the grid: the short frame tick runs before the full one."""
+    d, clock, _full = running
+    order: list[str] = []
+    real = d.tick
+
+    async def tick(frame: bool = False) -> str:
+        kind: str = await real(frame)
+        order.append(kind)
+        return kind
+
+    d.tick = tick
+    await run_to(d, clock, 0.998)
+    d.store.put(mark(clock, "BTCUSDT", 31_000.0))  # frame_coalesce_ms = 2: ready at 1.000 s
+    await run_to(d, clock, 1.0)
+    assert order == ["frame", "full"]
