@@ -402,7 +402,8 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator, marks_on
                     ask_size=5.0,
                 )
             )
-    put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
+    if not marks_only:
+        put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
 
 
 # ---------------------------------------------------------------------------------------------- models

@@ -19,11 +19,13 @@ while the reference still prices the leg from it) is evaluated by the reference.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import msgspec
 import numpy as np
 
 from monitor.evaluation.account_bybit import _lp_reason as bybit_lp_reason
@@ -54,6 +56,7 @@ __all__ = ["STABLECOINS", "AccountStage", "account_figures", "cross_wallet"]
 
 LIVE, VENUE, NONE = 0, 1, 2  # where a leg's mark, UPnL or MM came from (legs.Source)
 _PART_OF = {LIVE: "live", VENUE: "venue", NONE: "none"}
+_ENCODE = msgspec.msgpack.Encoder().encode
 _NAMES = {int(r): ("" if r == Reason.OK else r.name.lower()) for r in Reason}
 
 
@@ -396,12 +399,20 @@ class AccountStage:
         if (
             old is not None
             and len(old.accounts) == len(accounts)
-            and all(x is y for x, (_, y) in zip(old.accounts, accounts, strict=True))
             and len(old.recs) == len(recs)
             and all(x is y for x, y in zip(old.recs, recs, strict=True))
             and all(p[:2] == k for p, (k, _) in zip(old.plan, accounts, strict=True))
         ):
-            return old
+            if all(x is y for x, (_, y) in zip(old.accounts, accounts, strict=True)):
+                return old
+            if all(_same_account(x, y) for x, (_, y) in zip(old.accounts, accounts, strict=True)):
+                # a reconcile that restates the same legs and wallet: the columns hold, the records move on
+                self._book = dataclasses.replace(
+                    old,
+                    accounts=tuple(a for _, a in accounts),
+                    plan=tuple((v, n, a, p[3]) for p, ((v, n), a) in zip(old.plan, accounts, strict=True)),
+                )
+                return self._book
         self._book = _build(accounts, recs, self._bybit, old)
         return self._book
 
@@ -435,6 +446,18 @@ class AccountStage:
                 )
             else:
                 _emit(book, rows, i, sink)
+
+
+def _same_account(old: AccountSnapshot, new: AccountSnapshot) -> bool:
+    """Whether `new` states what `old` did for every column `_build` reads (legs, cross wallet).
+
+    Compared as encoded bytes: a leg's unknown venue fields are NaN, which `==` never finds equal.
+    """
+    if old is new:
+        return True
+    w_old, w_new = cross_wallet(old), cross_wallet(new)
+    same_wallet = w_old == w_new or (math.isnan(w_old) and math.isnan(w_new))
+    return same_wallet and _ENCODE(old.positions) == _ENCODE(new.positions)
 
 
 @dataclass(slots=True)

@@ -66,14 +66,21 @@ class KeyCache:
 
     def __init__(self) -> None:
         self._book: object = None
+        self._labels: tuple[tuple[dict[str, str], ...], ...] = ((), ())
         self._keys: dict[tuple[str, bytes | None], tuple[FigureKey, ...]] = {}
         self.iso: BoolArray = np.zeros(0, dtype=bool)
         self.venue_why: list[str] = []
 
     def reset(self, book: _Book) -> None:
+        """For `book`: keys kept while its labels equal the last book's (a fill rebuilds the book, not
+        its labels; building 18,000 keys anew took longer than the rest of the stage at desk scale)."""
         if self._book is book:
             return
-        self._book, self._keys = book, {}
+        self._book = book
+        labels = (book.acc_lab, book.lab)
+        if labels != self._labels:
+            self._keys = {}
+        self._labels = labels
         self.iso = np.fromiter(
             (p.margin_mode == "isolated" for p in book.positions), bool, len(book.positions)
         )
