@@ -420,7 +420,6 @@ def report(label: str, r: dict[str, Any]) -> None:
 
 
 async def race(args: argparse.Namespace) -> None:
-    n, p, a = (int(x) for x in args.universe.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="perpmon-frame-race-"))
     sim_proc = subprocess.Popen(  # noqa: ASYNC220 - started before anything runs on the loop
         [sys.executable, __file__, "--serve-sim", args.universe],
@@ -428,6 +427,15 @@ async def race(args: argparse.Namespace) -> None:
         stderr=(tmp / "sim.log").open("w"),
         env=_env(),
     )
+    try:  # the simulator goes with the race, also when the race fails before it starts
+        await _race_on(args, sim_proc, tmp)
+    finally:
+        sim_proc.terminate()
+        sim_proc.wait(30)
+
+
+async def _race_on(args: argparse.Namespace, sim_proc: subprocess.Popen[bytes], tmp: Path) -> None:
+    n, p, a = (int(x) for x in args.universe.split(","))
     assert sim_proc.stdout is not None
     sim = json.loads(await asyncio.to_thread(sim_proc.stdout.readline))
     sim_c0, sim_w0 = cpu_s(sim_proc.pid), time.monotonic()
@@ -470,8 +478,6 @@ async def race(args: argparse.Namespace) -> None:
         await asyncio.gather(bot_task, return_exceptions=True)
         await bot.ex.close()
         await runner.cleanup()
-        sim_proc.terminate()
-        sim_proc.wait(30)
 
 
 def main() -> None:
