@@ -1,10 +1,11 @@
 """The market as a frame tick sees it: the snapshot's marks over the last full tick's market views.
 
 A frame tick (monitor/evaluator.py `Evaluator.frame`) reprices the accounts on the marks that just
-arrived; what else the account stage reads from the market — the mark's freshness, the annualised
-volatility, funding — moves with time or with finished bars, not with a mark frame, so it is carried
-from the last full tick. The volatility is the EWMA over finished grid bars: it is the same number
-until the bar being filled finishes, which the next grid tick takes up.
+arrived (and takes the funding rate that rides on the same record); what else it reads from the
+market — the mark feed's freshness, the annualised volatility, the funding interval — moves with time
+or with finished bars, not with a mark frame, so it is carried from the last full tick. The
+volatility is the EWMA over finished grid bars: it is the same number until the bar being filled
+finishes, which the next grid tick takes up.
 """
 
 from __future__ import annotations
