@@ -13,6 +13,9 @@ the outbox and dispatcher on a temporary directory (no collectors, no HTTP, no d
 then `await daemon.tick()` again and again, every feed moving one second and every mark a random
 step between ticks (the collectors' puts are outside the timing). The per-stage split is the
 daemon's own (`eval_stats.stages_s`, exported as perpmon_evaluation_stage_duration_seconds).
+Then as many frame ticks (`daemon.tick(frame=True)`, monitor/evaluator.py `Evaluator.frame`), each
+after one burst of every mark 50 ms on (what `!markPrice@arr` delivers), with their own stages
+(`eval_stats.frame_stages_s`): the account stage on the new marks merged into the last full tick.
 
 Models: the tick reads the slow models (GARCH, OU, return history, Monte Carlo) that
 monitor/refit.py fits off the loop. Up to `--refit-upto` positions they come from the daemon's own
@@ -329,8 +332,11 @@ def put_accounts(d: Daemon, book: Book, t: int) -> None:
         )
 
 
-def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
-    """What the collectors put in one second: a moved mark, book tops and depth per (venue, symbol)."""
+def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator, marks_only: bool = False) -> None:
+    """What the collectors put in one second: a moved mark, book tops and depth per (venue, symbol).
+
+    `marks_only`: the marks alone, as one `!markPrice@arr` burst (what wakes a frame tick).
+    """
     keys = list(book.marks)
     steps = np.exp(rng.normal(0, 1e-3, len(keys)))
     for (venue, sym), k in zip(keys, steps.tolist(), strict=True):
@@ -347,6 +353,8 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
                 next_funding_ns=T0 + 10**15,
             )
         )
+        if marks_only:
+            continue
         tick = m * 1e-4
         d.store.put(
             Quote(
@@ -394,7 +402,8 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
                     ask_size=5.0,
                 )
             )
-    put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
+    if not marks_only:
+        put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -502,6 +511,26 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
             print(f"  {k:22s} median {statistics.median(v):8.2f} ms   p99 {pct(v, 0.99):8.2f} ms")
             if k == "stress":
                 print(f"  {'(evaluate: sum)':22s} median {statistics.median(ev_sum):8.2f} ms")
+
+        # frame ticks (Evaluator.frame): every mark moved in one burst, the account stage redone on them
+        frame_totals: list[float] = []
+        frame_stages: dict[str, list[float]] = {}
+        kinds = dict(d.eval_stats.kinds)
+        for _ in range(ticks):
+            clock.advance(0.05)
+            put_market(d, book, clock.now_ns(), rng, marks_only=True)
+            t = clock.monotonic_ns()
+            await d.tick(frame=True)
+            frame_totals.append((clock.monotonic_ns() - t) / 1e6)
+            for k, v in d.eval_stats.frame_stages_s.items():
+                frame_stages.setdefault(k, []).append(v * 1e3)
+        ran = d.eval_stats.kinds["frame"] - kinds["frame"]
+        print(
+            f"frame tick (Daemon.tick(frame=True)) median {statistics.median(frame_totals):8.2f} ms   "
+            f"p99 {pct(frame_totals, 0.99):8.2f} ms   ({ran} of {ticks} ran as frame ticks)"
+        )
+        for k, v in frame_stages.items():
+            print(f"  {k:22s} median {statistics.median(v):8.2f} ms   p99 {pct(v, 0.99):8.2f} ms")
 
         # the scalar reference of the account stage, on the same snapshot with the same inputs
         now = clock.now_ns()

@@ -73,6 +73,7 @@ class Daemon:
     outbox: Outbox | None = field(init=False, default=None)
     http: HttpServer = field(init=False)
     latest: Figures | None = field(init=False, default=None)
+    full: Figures | None = field(init=False, default=None)  # the last full tick's: a frame tick's base
     eval_stats: EvaluationStats = field(init=False, default_factory=EvaluationStats)
     frames: FrameSignal = field(init=False)  # what the store's records moved (monitor/frames.py)
     config_path: str | None = None  # re-read on SIGHUP (see monitor/reload.py)
@@ -282,18 +283,24 @@ class Daemon:
         return self._endpoints(v.name).rest
 
     # ------------------------------------------------------------------ the loop
-    async def tick(self) -> None:
-        """One evaluation cycle with a single `now` for every stage.
+    async def tick(self, frame: bool = False) -> str:
+        """One evaluation cycle with a single `now` for every stage; its kind: "full" or "frame".
 
-        Each stage's duration goes to `eval_stats.stages_s` (the evaluator's own stages in place
-        of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
+        `frame`: a frame tick (`Evaluator.frame`: the account stage on the new marks, merged into
+        the last full tick's Figures) where one can stand in, else the full evaluation. Rules,
+        annotation and hand-off run on the tick's Figures either way. Each stage's duration goes to
+        `eval_stats.stages_s` (`frame_stages_s` for a frame tick; the evaluator's own stages in
+        place of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
         """
         now = self.clock.now_ns()
         mono = self.clock.monotonic_ns
         t0 = mono()
         snapshot = self.store.snapshot(now)
         t1 = mono()
-        figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
+        figures = self.evaluator.frame(snapshot, now, self.full) if frame else None
+        kind = "full" if figures is None else "frame"
+        if figures is None:
+            figures = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         t2 = mono()
         events = self.engine.step(figures, now)
         events = self._annotate(events, figures)
@@ -301,15 +308,22 @@ class Daemon:
         t3 = mono()
         await self.submit(events, now)
         t4 = mono()
-        inner = self.evaluator.stages_ns or {"evaluate": t2 - t1}
-        stages = {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}
+        timed = self.evaluator.stages_ns if kind == "full" else self.evaluator.frame_stages_ns
+        inner = timed or {"evaluate": t2 - t1}
+        stages = {
+            k: v / NS_PER_S
+            for k, v in {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}.items()
+        }
         dt = (t4 - t0) / NS_PER_S
         st = self.eval_stats
         st.count += 1
-        st.last_duration_s = dt
         st.total_duration_s += dt
-        st.last_tick_ns = now
-        st.stages_s = {k: v / NS_PER_S for k, v in stages.items()}
+        st.kinds[kind] = st.kinds.get(kind, 0) + 1
+        if kind == "frame":
+            st.frame_last_duration_s, st.frame_stages_s = dt, stages
+        else:
+            st.last_duration_s, st.last_tick_ns, st.stages_s = dt, now, stages
+        return kind
 
     def _annotate(self, events: list[AlertEvent], figures: Figures | None) -> list[AlertEvent]:
         """Events in a desk's words (monitor/rules/context.py), linking to the status page when the
@@ -376,15 +390,15 @@ class Daemon:
             self.eval_stats.ticks[trigger] = self.eval_stats.ticks.get(trigger, 0) + 1
             try:
                 async with self.swap_lock:
-                    # a full tick covers every frame so far; `moved` is where a partial one would start
-                    moved = self.frames.take()
-                    self.eval_stats.frames += moved.frames
-                    await self.tick()
+                    # either kind covers every frame so far: the account stage reads the whole store
+                    self.eval_stats.frames += self.frames.take().frames
+                    await self.tick(frame=trigger == "frame")
                 self.notify.watchdog(mono())  # only a loop that ticks pets the watchdog
             except Exception:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
-            gate.ran(t0, mono())
+            if trigger == "frame":  # the share bounds what frames cost; the grid's ticks run regardless
+                gate.ran(t0, mono())
             if dispatcher.handoffs != handoffs:  # alerts stored: receivers try them before another tick
                 await dispatcher.attempted(DELIVERY_GRACE_S)
             if trigger == "periodic":  # the next slot of a fixed grid; re-read: a reload may change it
@@ -393,18 +407,26 @@ class Daemon:
             trigger = await self._next_trigger(next_periodic_ns, gate)
 
     async def _next_trigger(self, next_periodic_ns: int, gate: FrameGate) -> str:
-        """Wait for the next tick: "periodic" on its slot, or "frame" once a burst settled within budget."""
+        """Wait for the next tick: "periodic" on its slot, or "frame" once a burst settled within budget.
+
+        A frame ready when a slot is also due goes first: its tick takes milliseconds where a desk's
+        full tick takes a tenth of a second or more, and the CPU share still leaves the slot its turn.
+        """
         mono = self.clock.monotonic_ns
         while True:
             ev, now = self.cfg.evaluation, mono()
+            ready = (
+                gate.ready_ns(self.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share)
+                if ev.on_frame and self.frames.pending
+                else None
+            )
+            if ready is not None and ready <= now:  # before a due slot: a frame tick is the short one
+                return "frame"
             if now >= next_periodic_ns:
                 return "periodic"
             if not ev.on_frame:
                 await self.clock.sleep(delay_s(next_periodic_ns, now))
-            elif self.frames.pending:
-                ready = gate.ready_ns(self.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share)
-                if ready <= now:
-                    return "frame"
+            elif ready is not None:
                 await self.clock.sleep(delay_s(min(ready, next_periodic_ns), now))
             else:
                 await wait_frame_or_sleep(self.clock, self.frames, delay_s(next_periodic_ns, now))
