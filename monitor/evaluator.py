@@ -97,8 +97,10 @@ class Evaluator:
         mark("gone")
         self._stress.run(snap, sink, fresh)
         mark("stress")
+        figures = sink.figures()  # the tick's one join of every column (evaluation/join.py)
+        mark("join")
         self.stages_ns = mark.stages
-        return sink.figures()
+        return figures
 
     def frame(self, snap: Snapshot, now_ns: int, base: Figures | None) -> Figures | None:
         """`base` (the last full tick's Figures) with the account stage redone on `snap`'s marks.

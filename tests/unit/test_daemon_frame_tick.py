@@ -165,3 +165,20 @@ async def test_a_frame_ready_when_the_slot_is_due_goes_first(running: Any) -> No
     d.store.put(mark(clock, "BTCUSDT", 31_000.0))  # frame_coalesce_ms = 2: ready at 1.000 s
     await run_to(d, clock, 1.0)
     assert order == ["frame", "full"]
+
+
+async def test_the_heap_settles_after_the_first_ticks_and_stop_releases_it(running: Any) -> None:
+    """The loop freezes the warmed heap once (gc.freeze: full collections no longer walk it); stop
+    releases it (`release_heap`), so a process that runs daemon after daemon (the tests) gets
+    their memory back."""
+    import gc
+
+    from monitor.app import SETTLE_AFTER_TICKS
+
+    d, clock, _ = running
+    await run_to(d, clock, SETTLE_AFTER_TICKS - 1.5)
+    assert not d.heap_settled and d.eval_stats.count < SETTLE_AFTER_TICKS
+    await run_to(d, clock, SETTLE_AFTER_TICKS + 0.5)
+    assert d.heap_settled and gc.get_freeze_count() > 0
+    d.release_heap()
+    assert not d.heap_settled and gc.get_freeze_count() == 0
