@@ -208,12 +208,12 @@ def preferred_figures(
         for name in ("var_usd", "es_usd"):
             rows = {m: row for m in ALL_METHODS if (row := emitted.get((name, m, alpha))) is not None}
             chosen = rows.get(choice.method)
-            if chosen is not None and math.isfinite(chosen[0]):
+            if chosen is not None and not math.isnan(chosen[0]):  # ±inf is a value, as elsewhere
                 value, fresh, note = chosen
                 sink.add(name, value, lab, fresh=fresh, reason=_said(f"{PREFERRED}: {choice.method}", note))
                 continue
             why = choice.why or "preferred_unavailable"
-            finite = [(m, r) for m, r in rows.items() if math.isfinite(r[0])]
+            finite = [(m, r) for m, r in rows.items() if not math.isnan(r[0])]
             pool = [(m, r) for m, r in finite if r[1]] or finite
             if not pool:  # no method has a value: NaN, as the method it would have followed says
                 src = rows.get(choice.method) or rows.get("historical") or next(iter(rows.values()), None)
