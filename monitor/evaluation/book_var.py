@@ -10,6 +10,8 @@ scale (the rescaling moves the level of volatility, not the PnL's autocorrelatio
 Monte Carlo: paths over the whole horizon from the refit (monitor/evaluation/book_mc.py), with the
 chance any position touches its LP on the way.
 A hedged book's VaR is its basis VaR, not zero: both legs are in the history.
+Beside them, method "preferred": the value of the method the daemon's own backtest supports now,
+or the largest while it cannot tell (`var_check.preferred_figures`); shipped rules watch that one.
 
 A leg the book holds now but the history lacks (a position opened since the last refit) makes
 parametric and historical VaR not available until the next refit; leaving it out would show a
@@ -35,9 +37,10 @@ from monitor.evaluation.exposure import (
     spot_mid,
     stale_holdings,
 )
+from monitor.evaluation.model_age import STALE
 from monitor.evaluation.models import MonteCarloRun, RiskModels
 from monitor.evaluation.sink import FigureSink
-from monitor.evaluation.var_check import VarSelfCheck
+from monitor.evaluation.var_check import NO_SELF_CHECK, VarSelfCheck, preferred_figures
 from monitor.records import AccountSnapshot, Holding
 from monitor.risk._num import FloatArray, IntArray
 from monitor.risk.reasons import Reason
@@ -115,17 +118,34 @@ def horizon_scale(pnl: FloatArray, steps: int) -> float:
     return math.sqrt(max(var_t, 0.0) / acov[0])
 
 
+_Emitted = dict[tuple[str, str, float], tuple[float, bool, str]]  # `var_check.Emitted`, filled here
+
+
 def _emit(
-    sink: FigureSink, method: str, alpha: float, res: VaRES | None, why: str, fresh: bool, note: str = ""
+    sink: FigureSink,
+    method: str,
+    alpha: float,
+    res: VaRES | None,
+    why: str,
+    fresh: bool,
+    note: str = "",
+    *,
+    kept: _Emitted,
 ) -> None:
-    """`why` explains a missing value; `note` is a caveat kept on a value that is present."""
+    """`why` explains a missing value; `note` is a caveat kept on a value that is present.
+
+    `kept` receives each figure as emitted, for the preferred figure to pick from without reading
+    the sink back (that would join every column of the tick a second time).
+    """
     lab = {"method": method, "confidence": f"{alpha:g}"}
     var = res.var if res is not None else math.nan
     es = res.es if res is not None else math.nan
     if res is not None and res.reason != Reason.OK:
         why = why or res.reason.name.lower()
-    sink.add("var_usd", var, lab, fresh=fresh, reason=why if not math.isfinite(var) else note)
-    sink.add("es_usd", es, lab, fresh=fresh, reason=why if not math.isfinite(es) else note)
+    for name, x in (("var_usd", var), ("es_usd", es)):
+        r = why if not math.isfinite(x) else note
+        sink.add(name, x, lab, fresh=fresh, reason=r)
+        kept[(name, method, alpha)] = (x, fresh, r)
 
 
 class _History:
@@ -200,9 +220,10 @@ def book_var_figures(
     f_one = h.filtered_one_step
     fhs_one = scenario_pnl(_History.simple(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
     one_step: dict[tuple[str, float], float] = {}
+    kept: _Emitted = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
-        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note)
+        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note, kept=kept)
         hist = None
         if not why:
             one = historical_var_es(pnl, alpha)
@@ -210,15 +231,32 @@ def book_var_figures(
             if due:  # the one-step model under the horizon figure, scored one step later
                 one_step[("historical", alpha)] = historical_var_es(one_pnl, alpha).var
                 one_step[("parametric", alpha)] = parametric_var_es(one_sigma, 1.0, alpha).var
-        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
+        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note, kept=kept)
         fhs = _fhs(fhs_pnl, alpha, scale) if not why else None
-        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note)
+        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note, kept=kept)
         if due and not why and fhs_one.size:
             one_step[(FHS, alpha)] = historical_var_es(fhs_one, alpha).var
     if check is not None:
         check.observe(snap.taken_at_ns, w_now, prices, one_step, why)
         check.figures(sink, all_fresh)
-    _monte_carlo(book, sink, models, confidences, all_fresh)
+    _monte_carlo(book, sink, models, confidences, all_fresh, kept)
+    _mark_stale(kept, models, snap.taken_at_ns)
+    preferred_figures(sink, kept, check.choice if check is not None else NO_SELF_CHECK, confidences)
+
+
+def _mark_stale(kept: _Emitted, models: RiskModels, now_ns: int) -> None:
+    """Model staleness as model_age.py will mark it on each method's figures (it runs after this stage).
+
+    The preferred figure copies its source's freshness, so it must see the `model_stale` mark its
+    source gets later in the tick: a model older than two planned rounds, with a value.
+    """
+    limit = models.budget.stale_after_s
+    fitted = {m: models.history.fitted_at_ns for m in ("parametric", "historical", FHS)}
+    fitted["monte_carlo"] = models.mc.fitted_at_ns
+    for (name, method, alpha), (x, _fresh, note) in list(kept.items()):
+        at = fitted.get(method, 0)
+        if at and (now_ns - at) / 1e9 > limit and not math.isnan(x):
+            kept[(name, method, alpha)] = (x, False, f"{STALE}, {note}" if note else STALE)
 
 
 def _fhs(pnl: FloatArray, alpha: float, scale: float) -> VaRES | None:
@@ -235,6 +273,7 @@ def _monte_carlo(
     models: RiskModels,
     confidences: tuple[float, ...],
     fresh: bool,
+    kept: _Emitted,
 ) -> None:
     """Results of the last refit's run: they describe the book as it was then (see risk_models_age)."""
     mc = models.mc
@@ -248,7 +287,7 @@ def _monte_carlo(
             if res is not None and not why
             else None
         )
-        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note)
+        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note, kept=kept)
     first = next(iter(mc.results.values()), None)
     why = base or ("book_changed_since_refit" if changed else "lp_unknown" if mc.lp_unknown else "")
     p_any = first.p_any_touch if first is not None and not why else math.nan

@@ -50,10 +50,11 @@ WANTED = [
     ("risk_models_age_seconds", ()),
     *[
         ("var_usd", (("confidence", c), ("method", m)))
-        for m in ("parametric", "historical", "monte_carlo")
+        for m in ("parametric", "historical", "monte_carlo", "preferred")
         for c in ("0.95", "0.99")
     ],
     ("es_usd", (("confidence", "0.99"), ("method", "monte_carlo"))),
+    ("es_usd", (("confidence", "0.99"), ("method", "preferred"))),
     ("var_any_liquidation_touch_probability_ratio", ()),
     ("liquidation_touch_probability_mc_ratio", POS),
     ("recommended_hedge_ratio", (("asset", "BTC"),)),
@@ -63,7 +64,13 @@ WANTED = [
     ("position_topup_for_shock_usd", ISO),
     ("close_visible_fill_ratio", POS),
 ]
-PRESENT = [("basis_zscore", MKT), ("basis_mean_reverting", MKT), ("funding_settled_rate_ratio", MKT)]
+PRESENT = [
+    ("basis_zscore", MKT),
+    ("basis_mean_reverting", MKT),
+    ("funding_settled_rate_ratio", MKT),
+    ("var_methods_holding", ()),  # NaN until the self-check has 50 outcomes
+]
+METHODS = ("parametric", "historical", "filtered_historical", "monte_carlo")
 
 
 async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
@@ -96,6 +103,15 @@ async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
         }
         assert 0 < var["0.95"] <= var["0.99"]
         assert m[("perpmon_es_usd", (("confidence", "0.99"), ("method", "historical")))] >= var["0.99"]
+        # the preferred VaR is one model's own value: the one the self-check prefers, else the largest
+        by = {
+            x: m.get(("perpmon_var_usd", (("confidence", "0.99"), ("method", x))), math.nan) for x in METHODS
+        }
+        pref = m[("perpmon_var_usd", (("confidence", "0.99"), ("method", "preferred")))]
+        assert pref in by.values()
+        chosen = [x for x in METHODS[:3] if m.get(("perpmon_var_preferred", (("method", x),))) == 1.0]
+        if chosen and math.isfinite(by[chosen[0]]):
+            assert pref == by[chosen[0]]
         assert daemon.refresher.refits >= 2 and daemon.refresher.errors == 0
         assert daemon.eval_stats.errors == 0
     finally:
