@@ -51,9 +51,17 @@ def test_every_reference_of_an_entry_imports(entry: Any) -> None:
     """A typo in a "module:attribute" string would only show when a venue of that kind starts."""
     from monitor.venues import _load
 
-    refs = [entry.collector, entry.point, entry.listing, entry.key_call and entry.key_call.parse]
+    refs = [
+        entry.collector,
+        entry.point,
+        entry.listing,
+        entry.wallet,
+        entry.key_call and entry.key_call.parse,
+    ]
     for ref in filter(None, refs):
         assert callable(_load(ref)), ref
+    if entry.sim_tables is not None:
+        assert entry.default_tables().brackets("BTCUSDT"), entry.sim_tables
 
 
 @pytest.mark.parametrize(
