@@ -166,4 +166,3 @@ class KeyGate:
             )
             return
         await job()
-

@@ -20,6 +20,7 @@ import dataclasses
 import math
 from types import MappingProxyType
 
+from monitor.collectors.holdings import holdings_from_config
 from monitor.config import AccountConfig, Config, EvaluationConfig, HoldingConfig, VenueConfig
 from monitor.errors import ConfigError
 from monitor.records import (
@@ -27,7 +28,6 @@ from monitor.records import (
     Balance,
     Bracket,
     FundingInfo,
-    Holding,
     LeverageTiers,
     MarkPrice,
     Position,
@@ -168,19 +168,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
         out.append(
             AccountSnapshot(venue=a.venue, account=a.name, positions=positions, balances=balances, **t)
         )
-    for h in book.holdings:
-        out.append(
-            Holding(
-                venue="book",
-                name=h.name,
-                asset=h.asset,
-                quantity=h.quantity,
-                price_venue=h.price_venue,
-                price_symbol=h.price_symbol,
-                ts_event_ns=now_ns,
-                ts_recv_ns=now_ns,
-            )
-        )
+    out += holdings_from_config(book.holdings, now_ns, source="book")
     return out
 
 

@@ -13,9 +13,10 @@ back to `total` elsewhere (documented in the README).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from monitor.collectors.tier_reply import ladder
 from monitor.errors import ParseError
 from monitor.records import (
     AccountSnapshot,
@@ -84,6 +85,16 @@ def spot_symbols(markets: Mapping[str, Mapping[str, Any]], wanted: Iterable[str]
     return {s: found[s] for s in wanted}
 
 
+def _watched(
+    tickers: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]
+) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(ccxt symbol, perpmon name, ticker) of the tickers perpmon watches; the rest are skipped."""
+    for unified, t in tickers.items():
+        name = names.get(unified)
+        if name is not None:
+            yield unified, name, t
+
+
 def mark_records(
     tickers: Mapping[str, Mapping[str, Any]],
     ts_recv_ns: int,
@@ -94,10 +105,7 @@ def mark_records(
 ) -> list[MarkPrice]:
     """`watch_mark_price(s)` tickers → MarkPrice; funding from the frame (`info.r`) or REST."""
     out = []
-    for unified, t in tickers.items():
-        name = names.get(unified)
-        if name is None:
-            continue
+    for _unified, name, t in _watched(tickers, names):
         mark, index = number(t.get("markPrice")), number(t.get("indexPrice"))
         if not (mark > 0):
             raise ParseError("out_of_range", f"markPrice={t.get('markPrice')!r}")
@@ -131,10 +139,7 @@ def quote_records(
 ) -> list[Quote]:
     """`watch_bids_asks` tickers → Quote; a crossed or empty book is refused."""
     out = []
-    for unified, t in tickers.items():
-        name = names.get(unified)
-        if name is None:
-            continue
+    for unified, name, t in _watched(tickers, names):
         bid, ask = number(t.get("bid")), number(t.get("ask"))
         if not (bid > 0 and ask > 0):
             raise ParseError("out_of_range", f"{unified} bid={t.get('bid')!r} ask={t.get('ask')!r}")
@@ -285,18 +290,7 @@ def leverage_tiers(
                 )
             )
             prev_mmr = mmr
-        if any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
-            raise ParseError("out_of_range", f"leverage tiers of {unified}")
-        out.append(
-            LeverageTiers(
-                venue=venue,
-                account=account,
-                symbol=name,
-                ts_event_ns=ts_ns,
-                ts_recv_ns=ts_ns,
-                brackets=tuple(brackets),
-            )
-        )
+        out.append(ladder(tuple(brackets), venue=venue, account=account, symbol=name, ts_recv_ns=ts_ns))
     return out
 
 
