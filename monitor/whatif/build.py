@@ -37,7 +37,14 @@ from monitor.records import (
 from monitor.risk.margin import cum_from_brackets
 from monitor.store.state import Snapshot, StateStore
 from monitor.venues import model_venue, native_kind
-from monitor.whatif.schema import BookFile, MarketSpec, PositionSpec, VenueKind, venue_kinds
+from monitor.whatif.schema import (
+    BookFile,
+    MarketSpec,
+    PositionSpec,
+    VenueKind,
+    default_brackets,
+    venue_kinds,
+)
 
 __all__ = ["book_config", "book_records", "book_snapshot", "market_brackets", "market_funding_cap"]
 
@@ -51,9 +58,10 @@ def market_brackets(m: MarketSpec, kind: VenueKind = "binance") -> tuple[Bracket
     previous riskLimitValue), so a file's Bybit tiers without `cum` get the venue's deductions.
     """
     if m.tiers is None:
-        tables = model_venue(kind).default_tables()
-        table = tables.brackets(m.symbol) if tables is not None else None
+        venue = model_venue(kind)
+        table = default_brackets(venue, m.symbol)
         if table is None:  # parse_book refuses this; a BookFile built by hand may not have been
+            tables = venue.default_tables()
             said = tables.missing(m.symbol) if tables is not None else f"no default tiers for {m.symbol}"
             raise ConfigError("markets.tiers", said)
         return table

@@ -32,6 +32,7 @@ import numpy as np
 from monitor.config import _key_path
 from monitor.errors import ConfigError
 from monitor.evaluation.account_reference import STABLECOINS
+from monitor.records import Bracket
 from monitor.risk.margin import bracket_problem, brackets, cum_from_brackets
 from monitor.risk.reasons import Reason
 from monitor.venues import MarginModel, Venue, model_venue
@@ -46,6 +47,7 @@ __all__ = [
     "TierSpec",
     "VenueKind",
     "VenueSpec",
+    "default_brackets",
     "load_book",
     "parse_book",
     "venue_kinds",
@@ -174,8 +176,7 @@ def _last_cap(m: MarketSpec, venue: Venue) -> float:
     """The notional above which the market's table (the file's, else the simulator's) has no tier."""
     if m.tiers is not None:
         return max(t.cap for t in m.tiers)
-    tables = venue.default_tables()
-    table = tables.brackets(m.symbol) if tables is not None else None
+    table = default_brackets(venue, m.symbol)
     return table[-1].cap if table else float("inf")
 
 
@@ -230,6 +231,12 @@ def _check_venues(book: BookFile) -> None:
                 f"venue {name} has no declared kind, and an undeclared venue is priced on Binance's "
                 f'margin model: add [[venues]] name = "{name}", kind = "{like}" (or "{_DEFAULT_KIND}")',
             )
+
+
+def default_brackets(venue: Venue, symbol: str) -> tuple[Bracket, ...] | None:
+    """The simulator's table for `symbol` on the venue's margin model (None: it has none)."""
+    tables = venue.default_tables()
+    return tables.brackets(symbol) if tables is not None else None
 
 
 def _default_tiers_problem(venue: Venue, symbol: str) -> str | None:
