@@ -166,3 +166,4 @@ class KeyGate:
             )
             return
         await job()
+
