@@ -257,13 +257,8 @@ class _Context:
             balance = self.value("margin_balance_usd", labels, _A)
             maint = self.value("maintenance_margin_usd", labels, _A)
             headroom = self.value("margin_headroom_usd", labels, _A)
-            parts = []
-            if not math.isnan(balance):
-                parts.append(f"balance {human.usd(balance)}")
-            if not math.isnan(maint):
-                parts.append(f"maintenance {human.usd(maint)}")
-            if not math.isnan(headroom):
-                parts.append(f"headroom {human.usd(headroom)}")
+            said = [(balance, "balance"), (maint, "maintenance"), (headroom, "headroom")]
+            parts = [f"{word} {human.usd(x)}" for x, word in said if not math.isnan(x)]
             if parts:
                 out["margin"] = ", ".join(parts)
         topup = self.value("topup_for_shock_usd", labels, _A)
