@@ -93,6 +93,7 @@ async def serve_sim(n: int, p: int, a: int) -> None:
         "spot_rest_url": sim.spot_rest_url,
         "spot_ws_url": sim.spot_ws_url,
         "admin_url": admin.url,
+        "admin_token": admin.token,
         "universe": {k: (s.reveal(), t.reveal()) for k, (s, t) in sim.universe_keys.items()},
     }
     print(json.dumps(info), flush=True)
@@ -245,6 +246,11 @@ def cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def admin_session(sim: dict[str, Any]) -> aiohttp.ClientSession:
+    """A session that carries the simulator admin API's bearer token (monitor/sim/admin.py)."""
+    return aiohttp.ClientSession(headers={"Authorization": f"Bearer {sim['admin_token']}"})
+
+
 async def _json(s: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> Any:
     async with s.request(method, url, json=body) as r:
         return await r.json()
@@ -293,7 +299,7 @@ async def phase(
     out: dict[str, Any] = {"perpmon_recv": [], "to_outbox": [], "recv_to_outbox": [], "to_webhook": []}
     out |= {"recv_to_webhook": [], "outbox_to_webhook": [], "bot": [], "missed": 0}
     try:
-        async with aiohttp.ClientSession() as s:
+        async with admin_session(sim) as s:
             admin = sim["admin_url"]
             # ready: the daemon has a liquidation distance for degen (its account and the mark are in)
             for _ in range(600):
@@ -365,9 +371,18 @@ async def phase(
         out[trig] = metric(b1, "perpmon_evaluation_ticks_total", lab) - metric(
             b0, "perpmon_evaluation_ticks_total", lab
         )
+    for kind in ("full", "frame"):  # NaN from a daemon that predates tick kinds
+        lab = f'{{kind="{kind}"}}'
+        out[f"kind_{kind}"] = metric(b1, "perpmon_evaluation_tick_kinds_total", lab) - metric(
+            b0, "perpmon_evaluation_tick_kinds_total", lab
+        )
     out["tick_ms"] = 1000 * metric(b1, "perpmon_evaluation_duration_seconds")
-    stages = re.findall(r'^perpmon_evaluation_stage_duration_seconds\{stage="([^"]+)"\} (\S+)', b1, re.M)
-    out["stages"] = ", ".join(f"{k} {1000 * float(v):.1f}" for k, v in stages)
+    for key, family in (
+        ("stages", "perpmon_evaluation_stage_duration_seconds"),
+        ("frame_stages", "perpmon_evaluation_frame_stage_duration_seconds"),
+    ):
+        stages = re.findall(rf'^{family}\{{stage="([^"]+)"\}} (\S+)', b1, re.M)
+        out[key] = ", ".join(f"{k} {1000 * float(v):.1f}" for k, v in stages)
     out["seconds"] = w1 - w0
     return out
 
@@ -376,10 +391,13 @@ def report(label: str, r: dict[str, Any]) -> None:
     n = len(r["to_webhook"])
     print(
         f"  {label}: {n} races ({r['missed']} missed), perpmon CPU {r['cpu']:.1f} % of one core over "
-        f"{r['seconds']:.0f} s, ticks periodic {r['periodic']:.0f} / frame {r['frame']:.0f}, "
-        f"last tick {r['tick_ms']:.1f} ms"
+        f"{r['seconds']:.0f} s, ticks periodic {r['periodic']:.0f} / frame {r['frame']:.0f} "
+        f"(run as full {r['kind_full']:.0f} / frame tick {r['kind_frame']:.0f}), "
+        f"last full tick {r['tick_ms']:.1f} ms"
     )
     print(f"    its stages (ms): {r['stages']}")
+    if r["frame_stages"]:
+        print(f"    last frame tick's stages (ms): {r['frame_stages']}")
     rows = [
         ("perpmon received the crossing mark (from T0)", "perpmon_recv"),
         ("frame received -> alert row committed in the outbox", "recv_to_outbox"),
@@ -402,7 +420,6 @@ def report(label: str, r: dict[str, Any]) -> None:
 
 
 async def race(args: argparse.Namespace) -> None:
-    n, p, a = (int(x) for x in args.universe.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="perpmon-frame-race-"))
     sim_proc = subprocess.Popen(  # noqa: ASYNC220 - started before anything runs on the loop
         [sys.executable, __file__, "--serve-sim", args.universe],
@@ -410,6 +427,15 @@ async def race(args: argparse.Namespace) -> None:
         stderr=(tmp / "sim.log").open("w"),
         env=_env(),
     )
+    try:  # the simulator goes with the race, also when the race fails before it starts
+        await _race_on(args, sim_proc, tmp)
+    finally:
+        sim_proc.terminate()
+        sim_proc.wait(30)
+
+
+async def _race_on(args: argparse.Namespace, sim_proc: subprocess.Popen[bytes], tmp: Path) -> None:
+    n, p, a = (int(x) for x in args.universe.split(","))
     assert sim_proc.stdout is not None
     sim = json.loads(await asyncio.to_thread(sim_proc.stdout.readline))
     sim_c0, sim_w0 = cpu_s(sim_proc.pid), time.monotonic()
@@ -421,7 +447,7 @@ async def race(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     hook_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
-    async with aiohttp.ClientSession() as s:  # pinned at once: the replay's crash would liquidate degen
+    async with admin_session(sim) as s:  # pinned at once: the replay's crash would liquidate degen
         await _json(
             s,
             "POST",
@@ -452,8 +478,6 @@ async def race(args: argparse.Namespace) -> None:
         await asyncio.gather(bot_task, return_exceptions=True)
         await bot.ex.close()
         await runner.cleanup()
-        sim_proc.terminate()
-        sim_proc.wait(30)
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ the outbox and dispatcher on a temporary directory (no collectors, no HTTP, no d
 then `await daemon.tick()` again and again, every feed moving one second and every mark a random
 step between ticks (the collectors' puts are outside the timing). The per-stage split is the
 daemon's own (`eval_stats.stages_s`, exported as perpmon_evaluation_stage_duration_seconds).
+Then as many frame ticks (`daemon.tick(frame=True)`, monitor/evaluator.py `Evaluator.frame`), each
+after one burst of every mark 50 ms on (what `!markPrice@arr` delivers), with their own stages
+(`eval_stats.frame_stages_s`): the account stage on the new marks merged into the last full tick.
 
 Models: the tick reads the slow models (GARCH, OU, return history, Monte Carlo) that
 monitor/refit.py fits off the loop. Up to `--refit-upto` positions they come from the daemon's own
@@ -329,8 +332,11 @@ def put_accounts(d: Daemon, book: Book, t: int) -> None:
         )
 
 
-def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
-    """What the collectors put in one second: a moved mark, book tops and depth per (venue, symbol)."""
+def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator, marks_only: bool = False) -> None:
+    """What the collectors put in one second: a moved mark, book tops and depth per (venue, symbol).
+
+    `marks_only`: the marks alone, as one `!markPrice@arr` burst (what wakes a frame tick).
+    """
     keys = list(book.marks)
     steps = np.exp(rng.normal(0, 1e-3, len(keys)))
     for (venue, sym), k in zip(keys, steps.tolist(), strict=True):
@@ -347,6 +353,8 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
                 next_funding_ns=T0 + 10**15,
             )
         )
+        if marks_only:
+            continue
         tick = m * 1e-4
         d.store.put(
             Quote(
@@ -394,7 +402,8 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator) -> None:
                     ask_size=5.0,
                 )
             )
-    put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
+    if not marks_only:
+        put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -431,7 +440,9 @@ def timed(fn: Callable[[], object], n: int, clock: BenchClock) -> list[float]:
     return out
 
 
-async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: bool) -> None:
+async def bench_size(
+    n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: bool, settle: bool = True
+) -> None:
     rng = np.random.default_rng(n_sym * 7919 + n_pos)
     book = make_book(n_sym, n_pos)
     with tempfile.TemporaryDirectory() as tmp:
@@ -464,7 +475,14 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
 
         totals: list[float] = []
         stages: dict[str, list[float]] = {}
-        gc.collect()
+        for _ in range(3):  # warm-up, then the heap settled as the daemon's loop does after its first ticks
+            clock.advance(1.0)
+            put_market(d, book, clock.now_ns(), rng)
+            await d.tick()
+        if settle:
+            d.settle_heap()
+        else:
+            gc.collect()
         cow = RingBuffer.copies_on_write
         for _ in range(ticks):
             clock.advance(1.0)
@@ -500,8 +518,28 @@ async def bench_size(n_sym: int, n_pos: int, ticks: int, refit_upto: int, cpu: b
         ]
         for k, v in stages.items():
             print(f"  {k:22s} median {statistics.median(v):8.2f} ms   p99 {pct(v, 0.99):8.2f} ms")
-            if k == "stress":
+            if k == "join":
                 print(f"  {'(evaluate: sum)':22s} median {statistics.median(ev_sum):8.2f} ms")
+
+        # frame ticks (Evaluator.frame): every mark moved in one burst, the account stage redone on them
+        frame_totals: list[float] = []
+        frame_stages: dict[str, list[float]] = {}
+        kinds = dict(d.eval_stats.kinds)
+        for _ in range(ticks):
+            clock.advance(0.05)
+            put_market(d, book, clock.now_ns(), rng, marks_only=True)
+            t = clock.monotonic_ns()
+            await d.tick(frame=True)
+            frame_totals.append((clock.monotonic_ns() - t) / 1e6)
+            for k, v in d.eval_stats.frame_stages_s.items():
+                frame_stages.setdefault(k, []).append(v * 1e3)
+        ran = d.eval_stats.kinds["frame"] - kinds["frame"]
+        print(
+            f"frame tick (Daemon.tick(frame=True)) median {statistics.median(frame_totals):8.2f} ms   "
+            f"p99 {pct(frame_totals, 0.99):8.2f} ms   ({ran} of {ticks} ran as frame ticks)"
+        )
+        for k, v in frame_stages.items():
+            print(f"  {k:22s} median {statistics.median(v):8.2f} ms   p99 {pct(v, 0.99):8.2f} ms")
 
         # the scalar reference of the account stage, on the same snapshot with the same inputs
         now = clock.now_ns()
@@ -611,6 +649,9 @@ def main() -> None:
     ap.add_argument(
         "--refit-upto", type=int, default=30, help="time the real refit up to this many positions"
     )
+    ap.add_argument(
+        "--no-settle", action="store_true", help="skip Daemon.settle_heap (gc.freeze) after the warm-up ticks"
+    )
     a = ap.parse_args()
     sizes = [tuple(int(x) for x in s.split("x")) for s in a.sizes.split(",")]
     print(
@@ -618,7 +659,7 @@ def main() -> None:
         + ("CPU time of the loop thread" if a.cpu else "wall time")
     )
     for n_sym, n_pos in sizes:
-        asyncio.run(bench_size(n_sym, n_pos, a.ticks, a.refit_upto, a.cpu))
+        asyncio.run(bench_size(n_sym, n_pos, a.ticks, a.refit_upto, a.cpu, not a.no_settle))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ __all__ = ["Daemon", "run_daemon"]
 
 log = structlog.get_logger(__name__)
 
+SETTLE_AFTER_TICKS = 5  # the heap is frozen once the first ticks built what every tick reuses
+
 
 @dataclass
 class Daemon:
@@ -73,7 +76,9 @@ class Daemon:
     outbox: Outbox | None = field(init=False, default=None)
     http: HttpServer = field(init=False)
     latest: Figures | None = field(init=False, default=None)
+    full: Figures | None = field(init=False, default=None)  # the last full tick's: a frame tick's base
     eval_stats: EvaluationStats = field(init=False, default_factory=EvaluationStats)
+    heap_settled: bool = field(init=False, default=False)  # settle_heap ran (gc.freeze)
     frames: FrameSignal = field(init=False)  # what the store's records moved (monitor/frames.py)
     config_path: str | None = None  # re-read on SIGHUP (see monitor/reload.py)
     shard_override: ShardConfig | None = None  # from `--shard`; survives reloads
@@ -191,6 +196,7 @@ class Daemon:
                 now_ns=self.clock.now_ns,
                 stale_after_s=lambda: max(10.0, 5 * self.cfg.evaluation.interval_s),  # as /healthz
                 ticks=self.store.ticks,
+                rules=lambda: self.engine.rules,  # the bars mark the running rules' levels
             ),
         )
         await self.http.start()
@@ -211,7 +217,27 @@ class Daemon:
         )
         self.notify.ready("monitoring")
 
+    def settle_heap(self) -> None:
+        """Collect once, then move what survives out of the garbage collector's sight (`gc.freeze`).
+
+        Why: after warm-up the daemon holds a large, long-lived heap (configs, tier tables, records,
+        label tuples, the figures' keys); at desk scale a full collection walked all of it every
+        few seconds, ~100–300 ms with the loop held (a tick's p99, and every frame behind it).
+        Frozen objects are still freed by reference counting; only a cycle among them that dies later
+        waits for `stop`, which unfreezes (a test process runs many daemons).
+        """
+        gc.collect()
+        gc.freeze()
+        self.heap_settled = True
+
+    def release_heap(self) -> None:
+        """Undo `settle_heap`: what was frozen is the collector's again (at stop)."""
+        if self.heap_settled:
+            gc.unfreeze()
+            self.heap_settled = False
+
     async def stop(self) -> None:
+        self.release_heap()
         self.notify.stopping()
         await self.supervisor.stop()
         for sup in (*self._venue_sups.values(), self._notify_sup):
@@ -281,18 +307,24 @@ class Daemon:
         return self._endpoints(v.name).rest
 
     # ------------------------------------------------------------------ the loop
-    async def tick(self) -> None:
-        """One evaluation cycle with a single `now` for every stage.
+    async def tick(self, frame: bool = False) -> str:
+        """One evaluation cycle with a single `now` for every stage; its kind: "full" or "frame".
 
-        Each stage's duration goes to `eval_stats.stages_s` (the evaluator's own stages in place
-        of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
+        `frame`: a frame tick (`Evaluator.frame`: the account stage on the new marks, merged into
+        the last full tick's Figures) where one can stand in, else the full evaluation. Rules,
+        annotation and hand-off run on the tick's Figures either way. Each stage's duration goes to
+        `eval_stats.stages_s` (`frame_stages_s` for a frame tick; the evaluator's own stages in
+        place of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
         """
         now = self.clock.now_ns()
         mono = self.clock.monotonic_ns
         t0 = mono()
         snapshot = self.store.snapshot(now)
         t1 = mono()
-        figures = self.evaluator.evaluate(snapshot, now, self.refresher.models)
+        figures = self.evaluator.frame(snapshot, now, self.full) if frame else None
+        kind = "full" if figures is None else "frame"
+        if figures is None:
+            figures = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         t2 = mono()
         events = self.engine.step(figures, now)
         events = self._annotate(events, figures)
@@ -300,15 +332,22 @@ class Daemon:
         t3 = mono()
         await self.submit(events, now)
         t4 = mono()
-        inner = self.evaluator.stages_ns or {"evaluate": t2 - t1}
-        stages = {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}
+        timed = self.evaluator.stages_ns if kind == "full" else self.evaluator.frame_stages_ns
+        inner = timed or {"evaluate": t2 - t1}
+        stages = {
+            k: v / NS_PER_S
+            for k, v in {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}.items()
+        }
         dt = (t4 - t0) / NS_PER_S
         st = self.eval_stats
         st.count += 1
-        st.last_duration_s = dt
         st.total_duration_s += dt
-        st.last_tick_ns = now
-        st.stages_s = {k: v / NS_PER_S for k, v in stages.items()}
+        st.kinds[kind] = st.kinds.get(kind, 0) + 1
+        if kind == "frame":
+            st.frame_last_duration_s, st.frame_stages_s = dt, stages
+        else:
+            st.last_duration_s, st.last_tick_ns, st.stages_s = dt, now, stages
+        return kind
 
     def _annotate(self, events: list[AlertEvent], figures: Figures | None) -> list[AlertEvent]:
         """Events in a desk's words (monitor/rules/context.py), linking to the status page when the
@@ -375,15 +414,17 @@ class Daemon:
             self.eval_stats.ticks[trigger] = self.eval_stats.ticks.get(trigger, 0) + 1
             try:
                 async with self.swap_lock:
-                    # a full tick covers every frame so far; `moved` is where a partial one would start
-                    moved = self.frames.take()
-                    self.eval_stats.frames += moved.frames
-                    await self.tick()
+                    # either kind covers every frame so far: the account stage reads the whole store
+                    self.eval_stats.frames += self.frames.take().frames
+                    await self.tick(frame=trigger == "frame")
                 self.notify.watchdog(mono())  # only a loop that ticks pets the watchdog
+                if not self.heap_settled and self.eval_stats.count >= SETTLE_AFTER_TICKS:
+                    self.settle_heap()
             except Exception:
                 self.eval_stats.errors += 1
                 log.exception("evaluation tick failed")
-            gate.ran(t0, mono())
+            if trigger == "frame":  # the share bounds what frames cost; the grid's ticks run regardless
+                gate.ran(t0, mono())
             if dispatcher.handoffs != handoffs:  # alerts stored: receivers try them before another tick
                 await dispatcher.attempted(DELIVERY_GRACE_S)
             if trigger == "periodic":  # the next slot of a fixed grid; re-read: a reload may change it
@@ -392,18 +433,26 @@ class Daemon:
             trigger = await self._next_trigger(next_periodic_ns, gate)
 
     async def _next_trigger(self, next_periodic_ns: int, gate: FrameGate) -> str:
-        """Wait for the next tick: "periodic" on its slot, or "frame" once a burst settled within budget."""
+        """Wait for the next tick: "periodic" on its slot, or "frame" once a burst settled within budget.
+
+        A frame ready when a slot is also due goes first: its tick takes milliseconds where a desk's
+        full tick takes a tenth of a second or more, and the CPU share still leaves the slot its turn.
+        """
         mono = self.clock.monotonic_ns
         while True:
             ev, now = self.cfg.evaluation, mono()
+            ready = (
+                gate.ready_ns(self.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share)
+                if ev.on_frame and self.frames.pending
+                else None
+            )
+            if ready is not None and ready <= now:  # before a due slot: a frame tick is the short one
+                return "frame"
             if now >= next_periodic_ns:
                 return "periodic"
             if not ev.on_frame:
                 await self.clock.sleep(delay_s(next_periodic_ns, now))
-            elif self.frames.pending:
-                ready = gate.ready_ns(self.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share)
-                if ready <= now:
-                    return "frame"
+            elif ready is not None:
                 await self.clock.sleep(delay_s(min(ready, next_periodic_ns), now))
             else:
                 await wait_frame_or_sleep(self.clock, self.frames, delay_s(next_periodic_ns, now))

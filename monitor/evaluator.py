@@ -2,6 +2,15 @@
 
 No I/O and no clock here: the formulas live in `risk/` as pure functions; this module only decides
 which inputs each figure takes and whether those inputs were fresh.
+
+Two kinds of tick. `evaluate` (the periodic grid) computes every figure. `frame` (a mark or account
+frame just arrived, monitor/frames.py) recomputes only what such a frame moves and what alerts race
+on: the account stage (margin ratio, liquidation price, distance in % and in sigma, headroom) on
+the snapshot's marks, with each market's freshness, volatility and funding interval carried from
+the last `evaluate` (monitor/evaluation/market_marks.py). Its columns replace the account stage's in
+the last full Figures; every other figure stays as that tick made it. Binance sends every mark in
+one burst a second, so "only the moved symbols" would still be all of them: the frame tick is cheap
+because it skips the other stages, not because it skips symbols.
 """
 
 from __future__ import annotations
@@ -11,19 +20,22 @@ from collections.abc import Callable
 from monitor.config import Config
 from monitor.evaluation.account import AccountStage
 from monitor.evaluation.account_bybit import bybit_model_venues
+from monitor.evaluation.account_emit import ACCOUNT_FIGURES
 from monitor.evaluation.book import book_figures, gone_figures
 from monitor.evaluation.feeds import HeldStreams, expected_streams, feed_figures
 from monitor.evaluation.funding_spread import funding_spread_figures
-from monitor.evaluation.market import EwmaCache, market_figures
+from monitor.evaluation.market import EwmaCache, MarketView, market_figures
+from monitor.evaluation.market_marks import mark_views, new_markets
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
 from monitor.evaluation.risk_stage import risk_figures
 from monitor.evaluation.sink import FigureSink, ShapeCache
 from monitor.evaluation.stress import StressStage
 from monitor.evaluation.var_check import VarSelfCheck
+from monitor.figure_columns import FigureColumn, FigureItems
 from monitor.records import Figures
 from monitor.store.state import Snapshot
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "merge_columns"]
 
 GONE_RETENTION_S = 900.0  # how long a vanished position keeps its alert figure
 
@@ -40,6 +52,7 @@ class Evaluator:
         self._cfg = cfg
         self._monotonic_ns = monotonic_ns
         self.stages_ns: dict[str, int] = {}  # the last evaluate()'s stages, in order; empty untimed
+        self.frame_stages_ns: dict[str, int] = {}  # the last frame()'s, likewise
         self._expected = expected_streams(cfg)
         self._held = HeldStreams(cfg)  # streams of symbols held beyond the config (collectors.held)
         self._expected_now = self._expected
@@ -51,6 +64,10 @@ class Evaluator:
         self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
         ev = cfg.evaluation  # the book's VaR scored against its own PnL, step by step (var_check.py)
         self._var_check = VarSelfCheck(ev.volatility_sample_s, ev.var_confidences)
+        # what a frame tick carries from the last full one: its market views and feed freshness
+        self._views: dict[tuple[str, str], MarketView] | None = None
+        self._fresh: dict[tuple[str, str], bool] = {}
+        self._frame_shapes = ShapeCache()  # the frame ticks' own: their sinks hold only account columns
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
@@ -65,6 +82,7 @@ class Evaluator:
             snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda, cache=self._ewma
         )
         mark("market")
+        self._views, self._fresh = markets, fresh
         self._accounts(snap, markets, fresh, sink, horizon_s=ev.horizon_s)
         mark("account")
         book_figures(snap, markets, sink, fresh)
@@ -79,8 +97,49 @@ class Evaluator:
         mark("gone")
         self._stress.run(snap, sink, fresh)
         mark("stress")
+        figures = sink.figures()  # the tick's one join of every column (evaluation/join.py)
+        mark("join")
         self.stages_ns = mark.stages
-        return sink.figures()
+        return figures
+
+    def frame(self, snap: Snapshot, now_ns: int, base: Figures | None) -> Figures | None:
+        """`base` (the last full tick's Figures) with the account stage redone on `snap`'s marks.
+
+        The account columns equal what `evaluate` would make at this snapshot while the carried
+        inputs hold (no bar finished, no feed went stale or came back since the last full tick).
+        None when a frame tick cannot stand in for a full one: no full tick yet, or a market the last
+        full tick did not see (its volatility and freshness are not known) — the caller runs `evaluate`.
+        """
+        views = self._views
+        if base is None or views is None or new_markets(snap, views):
+            return None
+        mark = _Stopwatch(self._monotonic_ns)
+        markets = mark_views(snap, views)
+        mark("marks")
+        sink = FigureSink(now_ns, self._frame_shapes)
+        self._accounts(snap, markets, self._fresh, sink, horizon_s=self._cfg.evaluation.horizon_s)
+        mark("account")
+        figures = merge_columns(base, sink.columns(), now_ns)
+        mark("merge")
+        self.frame_stages_ns = mark.stages
+        return figures
+
+
+def merge_columns(base: Figures, account: dict[str, FigureColumn], now_ns: int) -> Figures:
+    """`base` with the account stage's columns replaced by `account`'s, names kept in their place.
+
+    A name of the account stage that `account` lacks is dropped (no row of it any more: the last
+    isolated leg closed, no leg has both LPs); one `base` lacks goes last.
+    """
+    columns: dict[str, FigureColumn] = {}
+    for name, col in base.columns.items():
+        if name not in ACCOUNT_FIGURES:
+            columns[name] = col
+        elif name in account:
+            columns[name] = account[name]
+    for name, col in account.items():
+        columns.setdefault(name, col)
+    return Figures(taken_at_ns=now_ns, items=FigureItems(columns))
 
 
 class _Stopwatch:

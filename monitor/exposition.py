@@ -21,7 +21,7 @@ import operator
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
@@ -129,10 +129,41 @@ class _Family:
     fresh_head: bytes
     fresh_template: str
     unavailable: dict[int, tuple[str, ...]] = field(default_factory=dict)  # row of `keys` → fragments
-    last_bits: npt.NDArray[np.int64] | None = None  # the values last rendered, bit for bit
     last: bytes = b""
-    last_ok: npt.NDArray[np.bool_] | None = None
     last_fresh: bytes = b""
+
+
+class _Layout:
+    """The shown families side by side: each one's rows in key order, as one index into the scrape's
+    concatenated columns; rebuilt when a family or its row order is not the one it was made from.
+    The last scrape's values and flags, bit for bit, say which families need formatting again."""
+
+    def __init__(self, shown: list[tuple[_Family, FigureColumn]]) -> None:
+        self.families = [fam for fam, _ in shown]
+        self.orders = [fam.order for fam, _ in shown]
+        sizes = [len(fam.keys) for fam in self.families]
+        offsets = np.cumsum([0, *sizes[:-1]])
+        self.sizes = np.array(sizes, np.intp)
+        self.offsets = offsets.astype(np.intp)  # a family's first row (its column's, too: same length)
+        self.starts = self.offsets
+        self.ends = self.offsets + self.sizes
+        self.starts_l, self.ends_l = self.starts.tolist(), self.ends.tolist()
+        self.order = np.concatenate([o + off for o, off in zip(self.orders, offsets.tolist(), strict=True)])
+        self.bits = np.concatenate([fam.bits for fam in self.families])
+        self.last_bits: npt.NDArray[np.int64] | None = None
+        self.last_ok: npt.NDArray[np.bool_] | None = None
+
+    def fits(self, shown: list[tuple[_Family, FigureColumn]]) -> bool:
+        return len(shown) == len(self.families) and all(
+            fam is f and fam.order is o
+            for (fam, _), f, o in zip(shown, self.families, self.orders, strict=True)
+        )
+
+    def changed(self, now: npt.NDArray[Any], last: npt.NDArray[Any] | None) -> list[bool]:
+        """Per family, whether any of its rows differs from `last` (all, the first time)."""
+        if last is None:
+            return [True] * len(self.families)
+        return np.logical_or.reduceat(now != last, self.starts).tolist()  # type: ignore[no-any-return]
 
 
 class FigureExposition:
@@ -148,6 +179,7 @@ class FigureExposition:
         self._union = -1
         self._before: Callable[[Sequence[str]], tuple[str, ...]] = _NOTHING
         self._after: Callable[[Sequence[str]], tuple[str, ...]] = _NOTHING
+        self._layout: _Layout | None = None  # where each family sits in a scrape's arrays
 
     def render(self, figs: Figures) -> bytes:
         """The figure families of `figs`, as `generate_latest(PerpmonMetrics)` would print them."""
@@ -179,48 +211,60 @@ class FigureExposition:
                 fam = self._family_for(name, col.keys, fam)
             self._families[name] = fam
             shown.append((fam, col))
-        parts = [self._unavailable(shown)]
-        for fam, col in shown:
-            values = col.values[fam.order]
-            fb = values.view(np.int64)
-            if fam.last_bits is None or not np.array_equal(fb, fam.last_bits):
-                fam.last = fam.head + (fam.template % tuple(go_floats(values))).encode()
-                fam.last_bits = fb
-            fo = col.fresh[fam.order] & ~np.isnan(values)  # only NaN is unavailable: ±inf is a value
-            if fam.last_ok is None or not np.array_equal(fo, fam.last_ok):
-                flags = tuple(map(_BINARY.__getitem__, fo.tolist()))
-                fam.last_fresh = fam.fresh_head + (fam.fresh_template % flags).encode()
-                fam.last_ok = fo
+        if not shown:
+            return [_UNAVAILABLE_HEAD]
+        lay = self._layout
+        if lay is None or not lay.fits(shown):
+            lay = self._layout = _Layout(shown)
+        # every family's values in key order at once: numpy's per-call cost is paid per scrape, not per family
+        v = np.concatenate([c.values for _, c in shown])[lay.order]
+        nan = np.isnan(v)
+        ok = np.concatenate([c.fresh for _, c in shown])[lay.order] & ~nan  # only NaN is unavailable
+        bits = v.view(np.int64)
+        moved = lay.changed(bits, lay.last_bits)
+        flipped = lay.changed(ok, lay.last_ok)
+        lay.last_bits, lay.last_ok = bits, ok
+        texts = go_floats(v[np.repeat(np.array(moved), lay.sizes)]) if any(moved) else []
+        flags = ok.tolist() if any(flipped) else []
+        parts = [self._unavailable(shown, lay, nan)]
+        at = 0
+        for (fam, _), a, b, m, f in zip(shown, lay.starts_l, lay.ends_l, moved, flipped, strict=True):
+            if m:
+                fam.last = fam.head + (fam.template % tuple(texts[at : at + b - a])).encode()
+                at += b - a
+            if f:
+                fam.last_fresh = (
+                    fam.fresh_head
+                    + (fam.fresh_template % tuple(map(_BINARY.__getitem__, flags[a:b]))).encode()
+                )
             parts += (fam.last, fam.last_fresh)
         return parts
 
-    def _unavailable(self, shown: list[tuple[_Family, FigureColumn]]) -> bytes:
+    def _unavailable(
+        self, shown: list[tuple[_Family, FigureColumn]], lay: _Layout, nan: npt.NDArray[np.bool_]
+    ) -> bytes:
         """`perpmon_figure_unavailable`: labels are figure, reason and every label of its rows."""
-        nan: list[tuple[_Family, FigureColumn, npt.NDArray[np.intp]]] = []
-        union = 0
-        for fam, col in shown:
-            at = np.flatnonzero(np.isnan(col.values[fam.order]))  # rows of fam.keys, in key order
-            if at.size:
-                union |= int(np.bitwise_or.reduce(fam.bits[at]))
-                nan.append((fam, col, at))
-        if not nan:
+        at = np.flatnonzero(nan)  # rows of the families' keys, one family after another
+        if not at.size:
             return _UNAVAILABLE_HEAD
-        union |= 1 << _FIGURE
+        union = int(np.bitwise_or.reduce(lay.bits[at])) | 1 << _FIGURE
         if union != self._union:
             chosen = [i for i in _UNAVAILABLE_ORDER if union >> i & 1]
             cut = sum(1 for i in chosen if _NAMES[i] < "reason")
             self._union, self._before, self._after = union, _picker(chosen[:cut]), _picker(chosen[cut:])
         before, after, lines = self._before, self._after, []
-        for fam, col, at in nan:
-            reasons = col.reasons
-            for i, row in zip(at.tolist(), fam.order[at].tolist(), strict=True):
-                frags = fam.unavailable.get(i)
-                if frags is None:
-                    key = fam.keys[i]
-                    named = map(self._fragment, range(len(_LABELS)), _label_values(key))
-                    frags = fam.unavailable[i] = (*named, self._fragment(_FIGURE, key.name))
-                labels = ",".join((*before(frags), self._code(reasons[row]), *after(frags)))
-                lines.append(f"{_UNAVAILABLE}{{{labels}}} 1.0\n")
+        which = np.searchsorted(lay.ends, at, side="right")
+        local = (at - lay.starts[which]).tolist()
+        rows = (lay.order[at] - lay.offsets[which]).tolist()  # each NaN row's place in its column
+        for f, i, row in zip(which.tolist(), local, rows, strict=True):
+            fam, col = shown[f]
+            frags = fam.unavailable.get(i)
+            if frags is None:
+                key = fam.keys[i]
+                named = map(self._fragment, range(len(_LABELS)), _label_values(key))
+                frags = fam.unavailable[i] = (*named, self._fragment(_FIGURE, key.name))
+            labels = ",".join((*before(frags), self._code(col.reasons[row]), *after(frags)))
+            lines.append(f"{_UNAVAILABLE}{{{labels}}} 1.0\n")
         return _UNAVAILABLE_HEAD + "".join(lines).encode()
 
     def _code(self, reason: str) -> str:

@@ -15,7 +15,8 @@ Figures made from a dict) is still recognised, by equality, at the cost of one c
 from __future__ import annotations
 
 import math
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -240,6 +241,10 @@ class _Joined:
         self.parts, self.shape, self.take = parts, shape, take
 
 
+_PLANS_KEPT = 4
+P = TypeVar("P")
+
+
 class ShapeCache:
     """Keys carried from tick to tick, so an unchanged book builds no FigureKey and no shape.
 
@@ -250,6 +255,21 @@ class ShapeCache:
     def __init__(self) -> None:
         self._slots: dict[tuple[str, int], _Slot] = {}
         self._joined: dict[str, _Joined] = {}
+        self._plans: list[tuple[list[object], object]] = []  # the last few ticks' plans, newest first
+
+    def plan(self, sig: Sequence[object], build: Callable[[], P]) -> P:
+        """What `build` made for a tick whose parts had these keys, made again only when they differ.
+
+        `sig` lists each name then its parts' keys, so equal signatures join to equal columns. A
+        few are kept: a sink joined mid-tick (to read a figure back) joins again at the end.
+        """
+        for seen, made in self._plans:
+            if seen == sig:  # the very tuples, found by identity before any key is compared
+                return made  # type: ignore[return-value]
+        made = build()
+        self._plans.insert(0, (list(sig), made))
+        del self._plans[_PLANS_KEPT:]
+        return made
 
     def keys_of(self, name: str, slot: int, labels: list[Mapping[str, str]]) -> tuple[FigureKey, ...]:
         """Keys for one call's label mappings, last tick's tuple itself when the labels are equal.

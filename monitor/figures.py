@@ -158,11 +158,16 @@ CATALOG: dict[str, FigureSpec] = {
     ),
     "funding_settled_timestamp_seconds": FigureSpec("Last settlement seen, Unix time.", "seconds", _M),
     # book VaR and ES over evaluation.var_horizon_s, per method and confidence
+    # method "preferred": the method var_preferred picks, else the largest (reason fallback_max)
     "var_usd": FigureSpec(
-        "Value at risk of the book over the horizon, positive loss.", "usd", ("method", "confidence")
+        "Value at risk of the book over the horizon, positive loss; method preferred follows the backtest.",
+        "usd",
+        ("method", "confidence"),
     ),
     "es_usd": FigureSpec(
-        "Expected shortfall of the book over the horizon, positive loss.", "usd", ("method", "confidence")
+        "Expected shortfall of the book over the horizon, positive loss; method preferred as var_usd's.",
+        "usd",
+        ("method", "confidence"),
     ),
     # the daemon's own VaR backtest (monitor/evaluation/var_check.py): one-step forecasts vs the book's PnL
     "var_backtest_observations": FigureSpec(
@@ -188,6 +193,11 @@ CATALOG: dict[str, FigureSpec] = {
         "smaller p), 0 for the others; all 0 when none holds.",
         "flag",
         ("method",),
+    ),
+    "var_methods_holding": FigureSpec(
+        "VaR methods whose own backtest holds at 99 % now; 0: var_usd{method=preferred} is the largest.",
+        "count",
+        (),
     ),
     "var_any_liquidation_touch_probability_ratio": FigureSpec(
         "Monte Carlo chance that any position touches its LP within the VaR horizon.", "ratio", ()

@@ -2,21 +2,25 @@
 
 On the fixed grid alone a mark that crosses a liquidation threshold waits up to `interval_s` for
 the next tick, while a bare websocket bot sees it within milliseconds (issue 21). So the store tells
-a `FrameSignal` what each record it takes moved — a market's mark, index or book (keyed by venue
-and symbol) or an account's positions and balances (venue and account) — and the loop runs a tick
-as soon as the frame has settled, not on the next slot. The periodic grid stays for what moves
-with time alone: staleness, model age, repeats, heartbeats.
+a `FrameSignal` what each record it takes moved — a market's mark (keyed by venue and symbol) or an
+account's positions and balances (venue and account) — and the loop runs a frame tick as soon as
+the frame has settled, not on the next slot. A frame tick redoes the account stage on the new marks
+(`Evaluator.frame`): the figures alerts race on. Book tops and depth move only the book's figures,
+which the grid's full tick computes, so they do not wake the loop (at desk scale they arrive without
+pause). The periodic grid stays for everything else and for what moves with time alone: staleness,
+model age, repeats, heartbeats.
 
 Two limits keep this cheap:
 - Coalescing. A burst (Binance sends every mark of `!markPrice@arr` in one message; a wick moves
-  the mark, the book and the account within a few ms) evaluates once: the tick waits
-  `frame_coalesce_ms` after the first frame of the burst, so a frame's wait is bounded by it.
-- A CPU share. A frame tick starts no sooner than `last tick's duration / frame_cpu_share` after
-  the last tick started, so ticks use at most that share of a core however many frames arrive
-  (600 marks/s at desk scale would otherwise keep the loop busy and starve the collectors).
+  the mark and the account within a few ms) evaluates once: the tick waits `frame_coalesce_ms`
+  after the first frame of the burst, so a frame's wait is bounded by it.
+- A CPU share. A frame-triggered tick starts no sooner than `its predecessor's duration /
+  frame_cpu_share` after the last frame-triggered tick started, so those ticks use at most that
+  share of a core however many frames arrive; the grid's own ticks are not counted against it (they
+  run anyway, and a desk-scale full tick would otherwise hold frames back for several of its
+  durations).
 
-The signal keeps what moved (`Moved`) so that an evaluation of the moved rows only can plug in;
-today every tick is a full evaluation, which covers every frame taken.
+The signal keeps what moved (`Moved`), which the loop counts.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.clock import NS_PER_S, Clock
-from monitor.records import AccountSnapshot, BookLevels, MarginCall, MarkPrice, Quote
+from monitor.records import AccountSnapshot, MarginCall, MarkPrice
 
 __all__ = ["DELIVERY_GRACE_S", "FrameGate", "FrameSignal", "Moved", "delay_s", "wait_frame_or_sleep"]
 
@@ -35,15 +39,15 @@ __all__ = ["DELIVERY_GRACE_S", "FrameGate", "FrameSignal", "Moved", "delay_s", "
 # POST) before the next tick takes the event loop, for at most this long (Dispatcher.attempted): a
 # desk-scale tick holds the loop for seconds, and an alert must not wait behind the next one.
 DELIVERY_GRACE_S = 0.05
-_MARKET = (MarkPrice, Quote, BookLevels)  # mark, index and premium ride on MarkPrice
+_MARKET = (MarkPrice,)  # mark, index and premium ride on it; Quote and BookLevels wait for the grid
 _ACCOUNT = (AccountSnapshot, MarginCall)
 
 
 @dataclass(frozen=True, slots=True)
 class Moved:
-    """What moved since the last tick took the signal: the rows a partial evaluation would redo."""
+    """What moved since the last tick took the signal."""
 
-    markets: frozenset[tuple[str, str]]  # (venue, symbol): marks, index, book tops, depth
+    markets: frozenset[tuple[str, str]]  # (venue, symbol): mark, index
     accounts: frozenset[tuple[str, str]]  # (venue, account): positions, balances, margin calls
     frames: int  # records that signalled, folded into this one tick
     first_ns: int  # monotonic time the first of them arrived; 0 when none did
@@ -101,14 +105,17 @@ class FrameSignal:
 
 
 class FrameGate:
-    """When the next frame tick may start: after the burst settled, and within the CPU share."""
+    """When the next frame tick may start: after the burst settled, and within the CPU share.
+
+    Told only of frame-triggered ticks (`ran`): the share bounds what frames cost, on top of the grid.
+    """
 
     def __init__(self) -> None:
         self._start_ns = 0
         self._duration_ns = 0
 
     def ran(self, start_ns: int, end_ns: int) -> None:
-        """A tick (of any trigger) ran from `start_ns` to `end_ns` (monotonic)."""
+        """A frame-triggered tick ran from `start_ns` to `end_ns` (monotonic)."""
         self._start_ns, self._duration_ns = start_ns, max(0, end_ns - start_ns)
 
     def ready_ns(self, first_ns: int, coalesce_ms: float, cpu_share: float) -> int:

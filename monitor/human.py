@@ -25,12 +25,14 @@ __all__ = [
     "base_asset",
     "by_unit",
     "duration",
+    "flow",
     "number",
     "pct",
     "price",
     "quantity",
     "sigma",
     "tick_decimals",
+    "until",
     "usd",
 ]
 
@@ -143,6 +145,24 @@ def duration(seconds: float) -> str:
             break
     kept = [p for p in parts if not p.startswith("0 ")]
     return " ".join(kept) or "0 s"
+
+
+def until(seconds: float) -> str:
+    """Time left to an event: `in 2 h 14 min`; `due now` once it is past (the venue has not yet
+    told the next one), never a negative span a person has to decode."""
+    if (s := _special(seconds)) is not None:
+        return s
+    return "due now" if seconds <= 0 else f"in {duration(seconds)}"
+
+
+def flow(x: float) -> str:
+    """Money from the desk's side: `receive $1,234`, `pay $8.00`; a sign a person can misread
+    at 3 a.m. becomes the verb."""
+    if (s := _special(x)) is not None:
+        return s if s == "n/a" else ("receive $∞" if x > 0 else "pay $∞")
+    if x == 0:
+        return "$0.00"
+    return f"{'receive' if x > 0 else 'pay'} {usd(abs(x))}"
 
 
 def base_asset(symbol: str) -> str:

@@ -36,10 +36,14 @@ class EvaluationStats:
     skipped: int = 0  # schedule slots a tick overran (monitor/metronome.py)
     # ticks started, by trigger: "periodic" (the interval_s grid) or "frame" (monitor/frames.py)
     ticks: dict[str, int] = field(default_factory=lambda: {"periodic": 0, "frame": 0})
-    frames: int = 0  # store records that signalled a move (marks, books, accounts)
+    frames: int = 0  # store records that signalled a move (marks, accounts)
+    # ticks run, by kind: "full" (every figure) or "frame" (the account stage on new marks, Evaluator.frame)
+    kinds: dict[str, int] = field(default_factory=lambda: {"full": 0, "frame": 0})
     held: int = 0  # alert events decided but not yet stored by the outbox (Daemon.submit)
     # the last tick's stages, which partition it: snapshot, the evaluator's stages, rules, handoff
     stages_s: dict[str, float] = field(default_factory=dict)
+    frame_last_duration_s: float = math.nan  # the last frame tick's, and its stages likewise
+    frame_stages_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,16 +193,34 @@ class PerpmonMetrics(Collector):
         )
         by_trigger = CounterMetricFamily(
             "perpmon_evaluation_ticks",
-            "Evaluation ticks started, by trigger: periodic (the interval_s grid) or frame (a mark, book or "
+            "Evaluation ticks started, by trigger: periodic (the interval_s grid) or frame (a mark or "
             "account update that woke the loop).",
             labels=["trigger"],
         )
         for trigger, n in sorted(ev.ticks.items()):
             by_trigger.add_metric([trigger], float(n))
         yield by_trigger
+        by_kind = CounterMetricFamily(
+            "perpmon_evaluation_tick_kinds",
+            "Evaluation ticks run, by kind: full (every figure) or frame (the account figures redone on new "
+            "marks and merged into the last full tick's).",
+            labels=["kind"],
+        )
+        for kind, n in sorted(ev.kinds.items()):
+            by_kind.add_metric([kind], float(n))
+        yield by_kind
+        frame_stages = GaugeMetricFamily(
+            "perpmon_evaluation_frame_stage_duration_seconds",
+            "Duration of each stage of the last frame tick (snapshot, marks, account, merge, rules, "
+            "handoff).",
+            labels=["stage"],
+        )
+        for stage, seconds in ev.frame_stages_s.items():
+            frame_stages.add_metric([stage], seconds)
+        yield frame_stages
         yield CounterMetricFamily(
             "perpmon_evaluation_frames",
-            "Store updates that signalled a move to the evaluation loop (marks, book tops, depth, accounts); "
+            "Store updates that signalled a move to the evaluation loop (marks, accounts); "
             "a burst within frame_coalesce_ms is one frame tick.",
             value=float(ev.frames),
         )

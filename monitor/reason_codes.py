@@ -29,6 +29,7 @@ EVALUATOR_CODES = frozenset(
         "book_changed_since_refit",
         "empty_history",
         "estimated_before_settlement",
+        "fallback_max",  # var_usd{method="preferred"}: the largest method's value (var_check.py)
         "few_independent_windows",
         "funding_interval_unknown",
         "given",
@@ -54,6 +55,7 @@ EVALUATOR_CODES = frozenset(
         "no_volatility",
         "not_fitted_yet",
         "opened_since_refit",
+        "preferred",  # var_usd{method="preferred"}: the method the self-check prefers (var_check.py)
         "silent",
         "stale",
         "stale_mark",

@@ -18,14 +18,17 @@ registry (config validation does) imports no collector, no ccxt and no simulator
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from monitor.collectors.base import Collector
     from monitor.collectors.keys import KeyPermissions
     from monitor.config import VenueConfig
+    from monitor.records import Balance
+    from monitor.sim.defaults import DefaultTables
     from monitor.sim.server import Simulator
 
 __all__ = [
@@ -37,8 +40,10 @@ __all__ = [
     "Simulated",
     "Venue",
     "by_ccxt_id",
+    "ccxt_quirks",
     "endpoints",
     "kinds",
+    "model_venue",
     "native_kind",
     "simulated_as",
     "spoken",
@@ -105,6 +110,26 @@ class Venue:
     listing: Ref | None = None  # async (VenueConfig, rest url or None) -> its USDT perpetuals
     simulated_as: Simulated | None = None  # the simulator's venue that stands in for it; None: none
     simulated: Callable[[Simulator], Endpoints] | None = None  # the running simulator's hosts for it
+    # the simulated venue whose engine holds the generated `[simulator] universe_accounts`
+    universe: bool = False
+    # how its margin model reads a book (what-if checks a hand-written one with these):
+    mm_at_entry: bool = False  # tiers and MM on max(mark, entry) notional (Bybit), else on the mark
+    # the account whose margin mode (cross or isolated) is its own, not each position's; "": per position
+    one_margin_mode: str = ""
+    tiers_call: str = ""  # the REST call listing its tier table, named when a default stands in
+    sim_tables: Ref | None = None  # its `sim.defaults.DefaultTables`: the simulator's tiers, funding caps
+    # ccxt's quirks for its ids: ids starting with `ccxt_family` share them (binancecoinm, binanceus)
+    ccxt_family: str = ""
+    spot_ccxt_id: str = ""  # the ccxt id of its spot market where not the perp client's own
+    # per ccxt id, options merged into a client's `options` (a copy is taken per client)
+    ccxt_options: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False, compare=False
+    )
+    # the funding interval of a symbol its funding-info reply leaves out (Binance lists only adjusted
+    # ones); None: an interval not given is not known
+    unlisted_interval_h: float | None = None
+    # (fetch_balance's raw `info`) -> balances or None: the wallet where ccxt's `total` is the equity
+    wallet: Ref | None = None
 
     def new_collector(self, **parts: Any) -> Collector:
         """Its collector, built from `collectors.common.VenueCollector`'s keyword arguments."""
@@ -120,6 +145,21 @@ class Venue:
                 at.rest, at.ws or self.ws or None, at.spot_rest, at.spot_ws or self.spot_ws or None
             )
             _load(self.point)(exchange, resolved)
+
+    def read_wallet(self, info: Mapping[str, Any]) -> tuple[Balance, ...] | None:
+        """The wallet per asset from fetch_balance's raw `info` (None: ccxt's `total` is the wallet,
+        or `info` is not the reply its reader knows)."""
+        if self.wallet is None:
+            return None
+        read: Callable[[Mapping[str, Any]], tuple[Balance, ...] | None] = _load(self.wallet)
+        return read(info)
+
+    def default_tables(self) -> DefaultTables | None:
+        """The simulator's tier tables and funding caps for its margin model (None: it has none)."""
+        if self.sim_tables is None:
+            return None
+        tables: DefaultTables = _load(self.sim_tables)
+        return tables
 
     def fetch_listing(self) -> Callable[[VenueConfig, str | None], Awaitable[list[str]]]:
         if self.listing is None:
@@ -152,6 +192,15 @@ BINANCE = Venue(
     listing="monitor.collectors.listing:fetch_binance",
     simulated_as="binance",
     simulated=_simulated_binance,
+    universe=True,
+    tiers_call="GET /fapi/v1/leverageBracket",
+    sim_tables="monitor.sim.defaults:BINANCE_TABLES",
+    ccxt_family="binance",
+    spot_ccxt_id="binance",
+    # the spot client (id `binance`) loads spot and linear markets only, not options and inverse
+    ccxt_options=MappingProxyType({"binance": {"fetchMarkets": {"types": ["spot", "linear"]}}}),
+    unlisted_interval_h=8.0,
+    wallet="monitor.collectors.generic.convert:binance_wallets",
 )
 BYBIT = Venue(
     name="Bybit v5",
@@ -168,11 +217,17 @@ BYBIT = Venue(
     listing="monitor.collectors.listing:fetch_bybit",
     simulated_as="bybit",
     simulated=_simulated_bybit,
+    mm_at_entry=True,
+    one_margin_mode="Bybit unified account",
+    tiers_call="GET /v5/market/risk-limit",
+    sim_tables="monitor.sim.defaults:BYBIT_TABLES",
+    wallet="monitor.collectors.generic.convert:bybit_wallets",
 )
 OKX = Venue(  # no collector of its own yet (issue 18): the generic one, with OKX's key check
     name="OKX",
     ccxt_ids=("okx",),
     key_call=KeyCall("privateGetAccountConfig", "monitor.collectors.keys:okx_permissions"),
+    wallet="monitor.collectors.generic.convert:okx_wallets",
 )
 CCXT = Venue(
     name="ccxt",
@@ -190,8 +245,13 @@ def kinds() -> tuple[Kind, ...]:
     return tuple(_BY_KIND)
 
 
+def model_venue(model: MarginModel) -> Venue:
+    """The venue with a collector of its own on margin model `model` (a what-if book's venue kind)."""
+    return next(x for x in VENUES if x.margin_model == model and x.kind and not x.by_exchange_id)
+
+
 def native_kind(model: MarginModel) -> Kind:
-    """The kind of the native collector on margin model `model` (a what-if book's venue kind)."""
+    """The kind of the native collector on margin model `model`."""
     return next(x.kind for x in VENUES if x.margin_model == model and x.kind and not x.by_exchange_id)
 
 
@@ -202,6 +262,18 @@ def venue_of(v: VenueConfig) -> Venue:
 
 def by_ccxt_id(exchange_id: str) -> Venue | None:
     return next((x for x in VENUES if exchange_id in x.ccxt_ids), None)
+
+
+def ccxt_quirks(exchange_id: str) -> Venue | None:
+    """The entry whose ccxt quirks a client of `exchange_id` has: an id it lists, or one of its family."""
+    return next(
+        (
+            x
+            for x in VENUES
+            if exchange_id in x.ccxt_ids or (x.ccxt_family and exchange_id.startswith(x.ccxt_family))
+        ),
+        None,
+    )
 
 
 def spoken(v: VenueConfig) -> Venue:

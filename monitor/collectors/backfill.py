@@ -21,7 +21,7 @@ to a fraction of the venue's per-minute budget. Malformed rows are counted by re
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Literal, Protocol
@@ -231,12 +231,7 @@ class Backfill:
             rows = await self.source.candles(self.rest, ex, series, symbol, interval, end_ms, limit)
             self.requests += 1
             oldest = end_ms + 1
-            for row in rows:
-                try:
-                    open_ms, close = self.source.parse_candle(row)
-                except ParseError as exc:
-                    self.stats.drop(exc.reason)
-                    continue
+            for open_ms, close in self._parsed(rows, self.source.parse_candle):
                 if open_ms % step_ms or open_ms > newest_open:
                     self.stats.drop("kline_off_grid")  # unaligned, or the bar still in progress
                     continue
@@ -248,19 +243,23 @@ class Backfill:
         opens = sorted(got)[-points:]
         return tuple(t * 1_000_000 for t in opens), tuple(got[t] for t in opens)
 
+    def _parsed(
+        self, rows: Iterable[Any], parse: Callable[[Any], tuple[int, float]]
+    ) -> Iterator[tuple[int, float]]:
+        """(time ms, value) of each row that parses; one that does not is dropped, counted by its reason,
+        so one odd row costs only itself."""
+        for row in rows:
+            try:
+                yield parse(row)
+            except ParseError as exc:
+                self.stats.drop(exc.reason)
+
     async def _funding(self, ex: Any, limit: int) -> None:
         for symbol in self.symbols:
             await self.pacer.wait()
             rows = await self.source.funding(self.rest, ex, symbol, limit)
             self.requests += 1
-            got: dict[int, float] = {}
-            for row in rows:
-                try:
-                    t, rate = self.source.parse_funding(row)
-                except ParseError as exc:
-                    self.stats.drop(exc.reason)
-                    continue
-                got[t] = rate
+            got = dict(self._parsed(rows, self.source.parse_funding))
             if got:
                 times = sorted(got)
                 now = self.clock.now_ns()

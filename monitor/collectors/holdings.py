@@ -7,26 +7,51 @@ elsewhere. They enter the store as ordinary `Holding` records so the evaluator t
 
 from __future__ import annotations
 
-from monitor.config import HoldingConfig
+from collections.abc import Iterable
+from typing import Protocol
+
 from monitor.records import Holding
 
-__all__ = ["cleared_holding", "holdings_from_config"]
+__all__ = ["Declared", "Priced", "cleared_holding", "declared_holding", "holdings_from_config"]
 
 
-def holdings_from_config(items: tuple[HoldingConfig, ...], now_ns: int) -> list[Holding]:
-    return [
-        Holding(
-            venue="config",
-            ts_event_ns=now_ns,
-            ts_recv_ns=now_ns,
-            name=h.name,
-            asset=h.asset,
-            quantity=h.quantity,
-            price_venue=h.price_venue,
-            price_symbol=h.price_symbol,
-        )
-        for h in items
-    ]
+class Priced(Protocol):
+    """A holding as it is declared: config.toml's `[[holdings]]`, a what-if book's, an MQTT message."""
+
+    @property
+    def asset(self) -> str: ...
+    @property
+    def quantity(self) -> float: ...
+    @property
+    def price_venue(self) -> str: ...
+    @property
+    def price_symbol(self) -> str: ...
+
+
+class Declared(Priced, Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+def declared_holding(
+    source: str, name: str, h: Priced, now_ns: int, max_age_s: float | None = None
+) -> Holding:
+    """Holding `name` from `source` (config, book, mqtt: the `venue` a cleared one names too)."""
+    return Holding(
+        venue=source,
+        ts_event_ns=now_ns,
+        ts_recv_ns=now_ns,
+        name=name,
+        asset=h.asset,
+        quantity=h.quantity,
+        price_venue=h.price_venue,
+        price_symbol=h.price_symbol,
+        max_age_s=max_age_s,
+    )
+
+
+def holdings_from_config(items: Iterable[Declared], now_ns: int, source: str = "config") -> list[Holding]:
+    return [declared_holding(source, h.name, h, now_ns) for h in items]
 
 
 def cleared_holding(source: str, name: str, now_ns: int) -> Holding:

@@ -29,7 +29,7 @@ import structlog
 from monitor.backoff import backoff
 from monitor.clock import Clock
 from monitor.collectors.base import CollectorStats, RecordSink
-from monitor.collectors.holdings import cleared_holding
+from monitor.collectors.holdings import cleared_holding, declared_holding
 from monitor.config import MqttConfig, mqtt_tls_context
 from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Holding
@@ -85,17 +85,7 @@ def parse_holding(
         raise ParseError("out_of_range", f"quantity {m.quantity}")
     if (m.price_venue, m.price_symbol) not in prices:
         raise ParseError("unknown_price", f"{m.price_venue}:{m.price_symbol} is not a watched spot book")
-    return Holding(
-        venue="mqtt",
-        ts_event_ns=now_ns,
-        ts_recv_ns=now_ns,
-        name=name,
-        asset=m.asset,
-        quantity=m.quantity,
-        price_venue=m.price_venue,
-        price_symbol=m.price_symbol,
-        max_age_s=max_age_s,
-    )
+    return declared_holding("mqtt", name, m, now_ns, max_age_s)
 
 
 class MqttHoldingsCollector:

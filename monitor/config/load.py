@@ -16,7 +16,7 @@ from monitor.config.environment import Secrets, _read_secrets
 from monitor.config.records import AccountConfig, Config
 from monitor.errors import ConfigError
 from monitor.secret import Secret
-from monitor.venues import simulated_as
+from monitor.venues import spoken
 
 _PATH_RE = re.compile(r"at `\$(.*)`")
 _UNKNOWN_RE = re.compile(r"unknown field `([^`]*)`")
@@ -50,7 +50,7 @@ def _with_universe_accounts(cfg: Config, secrets: Secrets) -> tuple[Config, Secr
     """The generated simulator accounts, watched on the first simulated Binance venue with their
     derived keys (monitor/sim/universe.py); a config without such a venue leaves them to `perpmon sim`."""
     s = cfg.simulator
-    venue = next((v for v in cfg.venues if v.simulator and simulated_as(v) == "binance"), None)
+    venue = next((v for v in cfg.venues if v.simulator and spoken(v).universe), None)
     if not (s.enabled and s.universe_accounts and venue is not None):
         return cfg, secrets
     from monitor.sim.universe import universe_account_names, universe_keys

@@ -19,13 +19,17 @@ while the reference still prices the leg from it) is evaluated by the reference.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import msgspec
 import numpy as np
 
 from monitor.evaluation.account_bybit import _lp_reason as bybit_lp_reason
+from monitor.evaluation.account_emit import KeyCache, emit_columns
 from monitor.evaluation.account_reference import (
     PAST_EVERY_PRICE,
     STABLECOINS,
@@ -52,6 +56,7 @@ __all__ = ["STABLECOINS", "AccountStage", "account_figures", "cross_wallet"]
 
 LIVE, VENUE, NONE = 0, 1, 2  # where a leg's mark, UPnL or MM came from (legs.Source)
 _PART_OF = {LIVE: "live", VENUE: "venue", NONE: "none"}
+_ENCODE = msgspec.msgpack.Encoder().encode
 _NAMES = {int(r): ("" if r == Reason.OK else r.name.lower()) for r in Reason}
 
 
@@ -382,6 +387,7 @@ class AccountStage:
     def __init__(self, bybit_venues: frozenset[str] = frozenset()) -> None:
         self._bybit = bybit_venues
         self._book: _Book | None = None
+        self._keys = KeyCache()  # the figures' keys for this book, kept while it holds
 
     def _book_for(self, snap: Snapshot) -> _Book:
         accounts = list(snap.accounts.items())
@@ -393,12 +399,20 @@ class AccountStage:
         if (
             old is not None
             and len(old.accounts) == len(accounts)
-            and all(x is y for x, (_, y) in zip(old.accounts, accounts, strict=True))
             and len(old.recs) == len(recs)
             and all(x is y for x, y in zip(old.recs, recs, strict=True))
             and all(p[:2] == k for p, (k, _) in zip(old.plan, accounts, strict=True))
         ):
-            return old
+            if all(x is y for x, (_, y) in zip(old.accounts, accounts, strict=True)):
+                return old
+            if all(_same_account(x, y) for x, (_, y) in zip(old.accounts, accounts, strict=True)):
+                # a reconcile that restates the same legs and wallet: the columns hold, the records move on
+                self._book = dataclasses.replace(
+                    old,
+                    accounts=tuple(a for _, a in accounts),
+                    plan=tuple((v, n, a, p[3]) for p, ((v, n), a) in zip(old.plan, accounts, strict=True)),
+                )
+                return self._book
         self._book = _build(accounts, recs, self._bybit, old)
         return self._book
 
@@ -413,6 +427,10 @@ class AccountStage:
     ) -> None:
         book = self._book_for(snap)
         cols = _compute(book, markets, fresh, horizon_s)
+        if all(i >= 0 for *_, i in book.plan):  # the usual book: a column per name
+            emit_columns(book, cols, sink, self._keys)
+            return
+        rows = _RowCols.of(cols)
         for venue, account, a, i in book.plan:
             if i < 0:
                 account_one(
@@ -427,32 +445,45 @@ class AccountStage:
                     on_bybit=venue in self._bybit,
                 )
             else:
-                _emit(book, cols, i, sink)
+                _emit(book, rows, i, sink)
+
+
+def _same_account(old: AccountSnapshot, new: AccountSnapshot) -> bool:
+    """Whether `new` states what `old` did for every column `_build` reads (legs, cross wallet).
+
+    Compared as encoded bytes: a leg's unknown venue fields are NaN, which `==` never finds equal.
+    """
+    if old is new:
+        return True
+    w_old, w_new = cross_wallet(old), cross_wallet(new)
+    same_wallet = w_old == w_new or (math.isnan(w_old) and math.isnan(w_new))
+    return same_wallet and _ENCODE(old.positions) == _ENCODE(new.positions)
 
 
 @dataclass(slots=True)
 class _Cols:
-    """One tick's numbers; Python lists (emitting reads them element by element)."""
+    """One tick's numbers, as arrays over the accounts (account figures) or the legs (the rest)."""
 
     acct_ok: list[bool]
-    upnl_total: list[float]
-    mm_total: list[float]
-    balance: list[float]
-    all_fresh: list[bool]
-    n_cross: list[int]
+    ok_a: BoolArray
+    upnl_total: FloatArray
+    mm_total: FloatArray
+    balance: FloatArray
+    all_fresh: BoolArray
+    n_cross: IntArray
     flagged: dict[int, Leg]  # legs with anything not live, priced by `legs.price_leg` for their reasons
-    mark: list[float]
-    notional: list[float]
-    upnl: list[float]
-    mm: list[float]
-    fresh: list[bool]
-    iso_ratio: list[float]
-    lp: list[float]
+    mark: FloatArray
+    notional: FloatArray
+    upnl: FloatArray
+    mm: FloatArray
+    fresh: BoolArray
+    iso_ratio: FloatArray
+    lp: FloatArray
     lp_why: list[str]
-    dist: list[float]
-    k: list[float]
-    touch: list[float]
-    same: list[float]
+    dist: FloatArray
+    k: FloatArray
+    touch: FloatArray
+    same: FloatArray
 
 
 def _compute(
@@ -532,25 +563,57 @@ def _compute(
         touch = np.asarray(touch_probability(k))
     return _Cols(
         acct_ok=acct_ok,
-        upnl_total=upnl_total.tolist(),
-        mm_total=mm_total.tolist(),
-        balance=balance.tolist(),
-        all_fresh=all_fresh.tolist(),
-        n_cross=n_cross.tolist(),
+        ok_a=ok_a,
+        upnl_total=upnl_total,
+        mm_total=mm_total,
+        balance=balance,
+        all_fresh=all_fresh,
+        n_cross=n_cross,
         flagged=flagged,
-        mark=mark.tolist(),
-        notional=notional.tolist(),
-        upnl=upnl.tolist(),
-        mm=mm.tolist(),
-        fresh=leg_fresh.tolist(),
-        iso_ratio=iso_ratio.tolist(),
-        lp=lp.tolist(),
+        mark=mark,
+        notional=notional,
+        upnl=upnl,
+        mm=mm,
+        fresh=leg_fresh,
+        iso_ratio=iso_ratio,
+        lp=lp,
         lp_why=lp_why,
-        dist=dist.tolist(),
-        k=k.tolist(),
-        touch=touch.tolist(),
-        same=same.tolist(),
+        dist=dist,
+        k=k,
+        touch=touch,
+        same=same,
     )
+
+
+class _RowCols(NamedTuple):
+    """`_Cols` as Python lists, for the per-account walk (`_emit`) that reads them element by element."""
+
+    acct_ok: list[bool]
+    all_fresh: list[bool]
+    upnl_total: list[float]
+    mm_total: list[float]
+    balance: list[float]
+    flagged: dict[int, Leg]
+    notional: list[float]
+    upnl: list[float]
+    mm: list[float]
+    fresh: list[bool]
+    iso_ratio: list[float]
+    lp: list[float]
+    lp_why: list[str]
+    dist: list[float]
+    k: list[float]
+    touch: list[float]
+    same: list[float]
+
+    @classmethod
+    def of(cls, c: _Cols) -> _RowCols:
+        return cls(
+            c.acct_ok, c.all_fresh.tolist(), c.upnl_total.tolist(), c.mm_total.tolist(), c.balance.tolist(),
+            c.flagged, c.notional.tolist(), c.upnl.tolist(), c.mm.tolist(), c.fresh.tolist(),
+            c.iso_ratio.tolist(), c.lp.tolist(), c.lp_why, c.dist.tolist(), c.k.tolist(), c.touch.tolist(),
+            c.same.tolist(),
+        )  # fmt: skip
 
 
 _LegCols = tuple[FloatArray, FloatArray, FloatArray, IntArray, IntArray, IntArray, BoolArray]
@@ -744,7 +807,7 @@ def _bybit(
             lp_why[j] = leg_reason(x, fl, ("upnl", "mm"))
 
 
-def _emit(book: _Book, c: _Cols, i: int, sink: FigureSink) -> None:
+def _emit(book: _Book, c: _RowCols, i: int, sink: FigureSink) -> None:
     """Account `i`'s figures, in the reference's order."""
     lab = book.acc_lab[i]
     acct_ok, all_fresh = c.acct_ok[i], c.all_fresh[i]

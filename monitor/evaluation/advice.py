@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 from typing import ClassVar
 
 import numpy as np
@@ -35,12 +38,15 @@ from monitor.evaluation.advice_legs import (
     advice_legs,
     isolated_topups,
     leg_prices,
+    same_accounts,
 )
+from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
-from monitor.risk._num import BoolArray
+from monitor.records import AccountSnapshot, Holding
+from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.funding import annualised_funding
 from monitor.risk.hedge import hedge_deviation, recommended_hedge
 from monitor.risk.liquidity import BookWalk, close_many
@@ -66,6 +72,31 @@ def forecast_vol(
     return math.nan, (g.reason if g is not None and g.reason else "no_volatility")
 
 
+def _forecasts(
+    keys: Sequence[tuple[str, str]],
+    garch: Mapping[tuple[str, str], GarchNow],
+    markets: Mapping[tuple[str, str], MarketView],
+) -> tuple[list[float], list[str]]:
+    """`forecast_vol` of many markets: their σ and reasons (inlined: a thousand calls a tick)."""
+    sigma: list[float] = []
+    why: list[str] = []
+    isfinite = math.isfinite
+    for key in keys:
+        g = garch.get(key)
+        if g is not None and isfinite(g.sigma_ann):
+            sigma.append(g.sigma_ann)
+            why.append("")
+            continue
+        mv = markets.get(key)
+        if mv is not None and isfinite(mv.sigma_ann):
+            sigma.append(mv.sigma_ann)
+            why.append("ewma_fallback")
+            continue
+        sigma.append(math.nan)
+        why.append(g.reason if g is not None and g.reason else "no_volatility")
+    return sigma, why
+
+
 def advice_figures(
     snap: Snapshot,
     markets: dict[tuple[str, str], MarketView],
@@ -84,35 +115,61 @@ def advice_figures(
     legs = advice_legs(snap, bybit_venues)
     px = leg_prices(legs, markets)
     need, why = account_topups(legs, px, shock)
-    sink.add_many("topup_for_shock_usd", legs.acc_lab, need, [True] * len(need), why)
+    _column(sink, "topup_for_shock_usd", legs.acc_lab, np.array(need, dtype=np.float64), why)
     if not legs.positions:
         return
     _sizing(legs, px, markets, garch, target_vol, sink)
     iso, iso_need, iso_why = isolated_topups(legs, px, shock)
-    sink.add_many(
-        "position_topup_for_shock_usd",
-        [legs.lab[j] for j in iso.tolist()],
-        iso_need,
-        [True] * iso.size,
-        iso_why,
+    _column(
+        sink, "position_topup_for_shock_usd", _iso_labels(legs, iso), np.array(iso_need, np.float64), iso_why
     )
     _close_costs(snap, legs, sink)
+
+
+_KEYS = ColumnKeys()  # the per-leg and per-account columns' keys, while the book keeps its shape
+
+
+@dataclass(frozen=True, slots=True)
+class _HedgeBook:
+    """What the hedge figures read from the book: per asset, its market and the hedge ratio held now.
+
+    Kept while the holdings and the accounts' records say the same (`same_accounts`): only the
+    forecasts change tick to tick.
+    """
+
+    holdings: tuple[Holding, ...]
+    names: tuple[tuple[str, str], ...]
+    records: tuple[AccountSnapshot, ...]
+    assets: tuple[str, ...]
+    priced_by: tuple[tuple[str, str], ...]  # per asset
+    current: FloatArray  # −perp / held, NaN without holdings
+    no_holdings: tuple[bool, ...]
+    labs: tuple[dict[str, str], ...]
+
+
+class _HedgeCache:
+    last: ClassVar[_HedgeBook | None] = None
 
 
 _ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), named once
 
 
-def _hedge(
-    snap: Snapshot,
-    markets: dict[tuple[str, str], MarketView],
-    garch: dict[tuple[str, str], GarchNow],
-    sink: FigureSink,
-    target_vol: float,
-) -> None:
+def _hedge_book(snap: Snapshot) -> _HedgeBook:
+    holdings = tuple(snap.holdings.values())
+    names = tuple(snap.accounts)  # in the snapshot's order, as the other stages compare them
+    records = tuple(snap.accounts.values())
+    old = _HedgeCache.last
+    if (
+        old is not None
+        and old.names == names
+        and old.holdings == holdings
+        and same_accounts(old.records, records)
+    ):
+        return old
     held: dict[str, float] = defaultdict(float)
     perp: dict[str, float] = defaultdict(float)
     priced_by: dict[str, tuple[str, str]] = {}
-    for h in sorted(snap.holdings.values(), key=lambda x: x.name):
+    for h in sorted(holdings, key=lambda x: x.name):
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
     assets_of = _ASSETS
@@ -124,18 +181,35 @@ def _hedge(
             perp[asset] += p.qty * p.contract_size
             priced_by.setdefault(asset, (venue, p.symbol))
     assets = sorted(set(held) | set(perp))
-    if not assets:
+    _HedgeCache.last = _HedgeBook(
+        holdings=holdings,
+        names=names,
+        records=records,
+        assets=tuple(assets),
+        priced_by=tuple(priced_by[a] for a in assets),
+        current=np.array([-perp[a] / held[a] if held[a] > 0 else math.nan for a in assets], dtype=np.float64),
+        no_holdings=tuple(held[a] <= 0 for a in assets),
+        labs=tuple({"asset": asset} for asset in assets),
+    )
+    return _HedgeCache.last
+
+
+def _hedge(
+    snap: Snapshot,
+    markets: dict[tuple[str, str], MarketView],
+    garch: dict[tuple[str, str], GarchNow],
+    sink: FigureSink,
+    target_vol: float,
+) -> None:
+    hb = _hedge_book(snap)
+    if not hb.assets:
         return
-    forecasts = [forecast_vol(priced_by[asset], garch, markets) for asset in assets]
-    sigma = np.array([f[0] for f in forecasts], dtype=np.float64)
-    rec = recommended_hedge(np.full(len(assets), target_vol), sigma)
-    current = np.array([-perp[a] / held[a] if held[a] > 0 else math.nan for a in assets], dtype=np.float64)
-    dev = hedge_deviation(current, rec)
-    labs = [{"asset": asset} for asset in assets]
-    every = [True] * len(assets)
-    sink.add_many("recommended_hedge_ratio", labs, rec.tolist(), every, [f[1] for f in forecasts])
-    dwhy = ["no_holdings" if held[a] <= 0 else f[1] for a, f in zip(assets, forecasts, strict=True)]
-    sink.add_many("hedge_deviation_ratio", labs, dev.tolist(), every, dwhy)
+    sig, fwhy = _forecasts(hb.priced_by, garch, markets)
+    rec = recommended_hedge(np.full(len(hb.assets), target_vol), np.array(sig, dtype=np.float64))
+    dev = hedge_deviation(hb.current, rec)
+    _column(sink, "recommended_hedge_ratio", hb.labs, rec, fwhy)
+    dwhy = ["no_holdings" if none else w for none, w in zip(hb.no_holdings, fwhy, strict=True)]
+    _column(sink, "hedge_deviation_ratio", hb.labs, dev, dwhy)
 
 
 def _sizing(
@@ -152,9 +226,9 @@ def _sizing(
     cross, acc, upnl = legs.cross, legs.acc, px.upnl
     upnl_cross = np.bincount(acc[cross], weights=upnl[cross], minlength=n_acc)
     capital = np.where(legs.iso, legs.iw + upnl, legs.wallet[acc] + upnl_cross[acc])
-    forecasts = [forecast_vol(k, garch, markets) for k in legs.mkeys]  # `markets.get(k)` is its view
+    sig, fwhy = _forecasts(legs.mkeys, garch, markets)  # `markets.get(k)` is its view
 
-    sigma_m = np.array([f[0] for f in forecasts], dtype=np.float64)
+    sigma_m = np.array(sig, dtype=np.float64)
     has_mv = np.array([v is not None for v in px.views], dtype=bool)
     annual = annualised_funding(
         np.array([v.funding_rate if v is not None else math.nan for v in px.views], dtype=np.float64),
@@ -164,7 +238,7 @@ def _sizing(
     sigma = sigma_m[mk]
     mu = np.where(has_mv[mk], -np.copysign(1.0, legs.q) * annual[mk], math.nan)
     tv, hk, rec, code = sizing_columns(capital, target_vol, sigma, mu, sigma * sigma)
-    why = [forecasts[m][1] for m in mk.tolist()]
+    why = [fwhy[m] for m in mk.tolist()]
     tv_why, hk_why, rec_why = list(why), list(why), list(why)
     odd = ~(np.isfinite(tv) & np.isfinite(hk) & np.isfinite(rec))
     if odd.any():
@@ -182,10 +256,24 @@ def _sizing(
                 hk_why[j] = hk_missing
             if not math.isfinite(recl[j]):
                 rec_why[j] = hk_missing
-    every = [True] * len(why)
-    sink.add_many("sizing_target_vol_notional_usd", legs.lab, tv.tolist(), every, tv_why)
-    sink.add_many("sizing_half_kelly_notional_usd", legs.lab, hk.tolist(), every, hk_why)
-    sink.add_many("sizing_recommended_notional_usd", legs.lab, rec.tolist(), every, rec_why)
+    _column(sink, "sizing_target_vol_notional_usd", legs.lab, tv, tv_why)
+    _column(sink, "sizing_half_kelly_notional_usd", legs.lab, hk, hk_why)
+    _column(sink, "sizing_recommended_notional_usd", legs.lab, rec, rec_why)
+
+
+class _IsoLabels:
+    """The isolated legs' labels, kept with the columns they were taken from."""
+
+    last: ClassVar[tuple[AdviceLegs, tuple[dict[str, str], ...]] | None] = None
+
+
+def _iso_labels(legs: AdviceLegs, iso: IntArray) -> tuple[dict[str, str], ...]:
+    held = _IsoLabels.last
+    if held is not None and held[0] is legs:
+        return held[1]
+    labs = tuple(legs.lab[j] for j in iso.tolist())
+    _IsoLabels.last = (legs, labs)
+    return labs
 
 
 def _lacking(legs: AdviceLegs, no_upnl: BoolArray) -> list[list[str]]:
@@ -227,18 +315,36 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
     """Cost to close every leg by walking its market's perpetual book (levels, else the top of book).
 
     The legs on valid books are walked together (`liquidity.close_many`), grouped by the depth and
-    side of their book; the rest (no book, a bad book, a quantity that is not a number) one by one.
+    side of their book. Books of one shape are checked together as one array (`_Books`): building a
+    `BookWalk` per market each tick (every book is a new record each second) was most of the stage.
+    The rest (a bad, odd or unsorted book, a quantity that is not a number) goes to `BookWalk`.
     """
-    walks = [_walk(snap, key) for key in legs.mkeys]
     n = len(legs.positions)
     nan = math.nan
-    cost, slip, fill = [nan] * n, [nan] * n, [nan] * n
+    cost, slip, fill = np.full(n, nan), np.full(n, nan), np.full(n, nan)
     why, fill_why = ["no_perp_book"] * n, ["no_perp_book"] * n
     ok_fill = (Reason.OK, Reason.INSUFFICIENT_DEPTH)
+    books = _Books(snap, legs.mkeys)
+    mk, qc = legs.mk, legs.qc
+    long = qc > 0
+    shape = books.shape[mk]
+    fast = (
+        (shape >= 0)
+        & np.isfinite(qc)
+        & (qc != 0)
+        & np.where(long, books.bids_first[mk], books.asks_first[mk])
+    )
+    batches: list[tuple[list[int], FloatArray, FloatArray, FloatArray]] = []
+    for s in range(len(books.cols)):
+        for side in (True, False):
+            js = np.flatnonzero(fast & (shape == s) & (long == side))
+            if js.size:
+                batches.append((js.tolist(), *books.side(s, side, books.row[mk[js]])))
     groups: dict[tuple[int, bool], list[int]] = {}
-    qs = legs.qc.tolist()
-    for j, (m, q) in enumerate(zip(legs.mk.tolist(), qs, strict=True)):
-        walk = walks[m]
+    walks: dict[int, BookWalk | None] = {}
+    for j in np.flatnonzero(~fast & ~books.none[mk]).tolist():
+        m, q = int(mk[j]), float(qc[j])
+        walk = walks[m] if m in walks else walks.setdefault(m, _walk(snap, legs.mkeys[m]))
         if walk is None:
             continue
         if walk.problem is None and q != 0 and math.isfinite(q):
@@ -249,28 +355,139 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
         f = cc.filled_qty / abs(q) if cc.reason in ok_fill else math.nan
         cost[j], slip[j], fill[j], why[j] = cc.cost, cc.slippage_bps, f, w
         fill_why[j] = "" if math.isfinite(f) else w
-    for (_depth, long), js in groups.items():
-        rows: dict[int, int] = {}
-        books: list[BookWalk] = []
-        for j in js:
-            m = int(legs.mk[j])
+    for (_depth, side), js_walked in groups.items():
+        at_walk: dict[int, int] = {}
+        walked: list[BookWalk] = []
+        for j in js_walked:
+            m = int(mk[j])
             walk = walks[m]
-            if m not in rows and walk is not None:
-                rows[m] = len(books)
-                books.append(walk)
-        at = np.array([rows[int(legs.mk[j])] for j in js], dtype=np.intp)
-        sides = [b.levels(long) for b in books]
-        px = np.array([x[0] for x in sides], dtype=np.float64)[at]
-        qty = np.array([x[1] for x in sides], dtype=np.float64)[at]
-        mid = np.array([b.mid for b in books], dtype=np.float64)[at]
-        q = legs.qc[js]
-        c, sl, filled, code = close_many(q, px, qty, mid)
-        frac = filled / np.abs(q)
-        for j, cj, sj, fj, k in zip(js, c.tolist(), sl.tolist(), frac.tolist(), code.tolist(), strict=True):
-            w = "" if k == Reason.OK else "insufficient_depth"
-            cost[j], slip[j], fill[j], why[j] = cj, sj, fj, w
-            fill_why[j] = "" if math.isfinite(fj) else w
-    every = [True] * n
-    sink.add_many("close_cost_usd", legs.lab, cost, every, why)
-    sink.add_many("close_slippage_bps", legs.lab, slip, every, why)
-    sink.add_many("close_visible_fill_ratio", legs.lab, fill, every, fill_why)
+            if m not in at_walk and walk is not None:
+                at_walk[m] = len(walked)
+                walked.append(walk)
+        at = np.array([at_walk[int(mk[j])] for j in js_walked], dtype=np.intp)
+        levels = [b.levels(side) for b in walked]
+        batches.append((
+            js_walked,
+            np.array([x[0] for x in levels], dtype=np.float64)[at],
+            np.array([x[1] for x in levels], dtype=np.float64)[at],
+            np.array([b.mid for b in walked], dtype=np.float64)[at],
+        ))  # fmt: skip
+    for js_batch, px, qty, mid in batches:
+        qb = qc[js_batch]
+        c, sl, filled, code = close_many(qb, px, qty, mid)
+        frac = filled / np.abs(qb)
+        cost[js_batch], slip[js_batch], fill[js_batch] = c, sl, frac
+        short = (code != Reason.OK).tolist()
+        finite = np.isfinite(frac).tolist()
+        for j, s_, fin in zip(js_batch, short, finite, strict=True):
+            w = "insufficient_depth" if s_ else ""
+            why[j] = w
+            fill_why[j] = "" if fin else w
+    _column(sink, "close_cost_usd", legs.lab, cost, why)
+    _column(sink, "close_slippage_bps", legs.lab, slip, why)
+    _column(sink, "close_visible_fill_ratio", legs.lab, fill, fill_why)
+
+
+def _column(
+    sink: FigureSink, name: str, labels: Sequence[Mapping[str, str]], values: FloatArray, why: list[str]
+) -> None:
+    """One column of fresh figures, keyed by the label tuple the stage keeps (`ColumnKeys`)."""
+    sink.add_array(name, _KEYS(name, labels), values, True, why)
+
+
+class _PerpKeys:
+    """(venue, symbol, "perp") per market of the kept legs: the books' keys, made once per book shape."""
+
+    last: ClassVar[tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]] | None] = None
+
+
+def _perp_keys(mkeys: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    held = _PerpKeys.last
+    if held is not None and held[0] is mkeys:
+        return held[1]
+    keys = tuple((v, s, "perp") for v, s in mkeys)
+    _PerpKeys.last = (mkeys, keys)
+    return keys
+
+
+_SIDES = attrgetter("bid_px", "bid_qty", "ask_px", "ask_qty")
+
+
+def _gather(
+    snap: Snapshot, keys: tuple[tuple[str, str, str], ...]
+) -> tuple[list[bool], dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]]:
+    """Per market whether it has no book; per shape (bid depth, ask depth) its markets and their sides.
+
+    A desk's books are mostly levels of one depth: that case is recognised in a few C-level passes
+    over the records; any other goes market by market.
+    """
+    n = len(keys)
+    books = list(map(snap.books.get, keys))
+    if books and None not in books:
+        flat: list[Sequence[float]] = list(chain.from_iterable(map(_SIDES, books)))
+        lens = list(map(len, flat))
+        nb, na = lens[0], lens[2]
+        if nb and na and lens == [nb, nb, na, na] * n:
+            return [False] * n, {(nb, na): (list(range(n)), flat)}
+    quotes = snap.quotes.get
+    none = [False] * n
+    shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]] = {}
+    for m, (key, lv) in enumerate(zip(keys, books, strict=True)):
+        if lv is not None and lv.bid_px and lv.ask_px:
+            sides: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
+        else:
+            qt = quotes(key)
+            if qt is None:
+                none[m] = True
+                continue
+            sides = ((qt.bid,), (qt.bid_size,), (qt.ask,), (qt.ask_size,))
+        nb, na = len(sides[0]), len(sides[2])
+        if len(sides[1]) != nb or len(sides[3]) != na:
+            continue  # `BookWalk` says insufficient_depth
+        got = shapes.get((nb, na))
+        if got is None:
+            got = shapes[(nb, na)] = ([], [])
+        got[0].append(m)
+        got[1].extend(sides)
+    return none, shapes
+
+
+class _Books:
+    """The perpetual books of the legs' markets, as one array per book shape, checked as `BookWalk` checks.
+
+    A market's book is its levels (`BookLevels`, both sides non-empty), else its top of book; its
+    shape is the two sides' depths. Books whose price and size columns have equal lengths are
+    stacked per shape and checked together: every value finite, no price ≤ 0 nor size < 0, not
+    crossed; the mid is (best bid + best ask)/2, and a side is ordered when strictly best first, as
+    in `BookWalk`. Per market: `shape` (−1 unless its book passed), `row` in that shape's arrays,
+    whether each side is best first, and `none` (no book at all). The rest go to `BookWalk`.
+    """
+
+    def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...]) -> None:
+        n = len(mkeys)
+        shape, row = np.full(n, -1, dtype=np.intp), np.zeros(n, dtype=np.intp)
+        none, shapes = _gather(snap, _perp_keys(mkeys))
+        self.cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+        bids_first, asks_first = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        for s, ((nb, na), (ms, stacked)) in enumerate(shapes.items()):
+            width = 2 * (nb + na)
+            a = np.fromiter(chain.from_iterable(stacked), np.float64, len(ms) * width).reshape(len(ms), width)
+            bp, bq, ap, aq = a[:, :nb], a[:, nb : 2 * nb], a[:, 2 * nb : 2 * nb + na], a[:, 2 * nb + na :]
+            with quiet():
+                best_bid, best_ask = bp.max(axis=1), ap.min(axis=1)
+                positive = (bp.min(axis=1) > 0) & (ap.min(axis=1) > 0)
+                sized = (bq.min(axis=1) >= 0) & (aq.min(axis=1) >= 0)
+                good = np.isfinite(a).all(axis=1) & positive & sized & (best_bid < best_ask)
+            self.cols.append((bp, bq, ap, aq, 0.5 * (best_bid + best_ask)))
+            at = np.array(ms, dtype=np.intp)
+            shape[at] = np.where(good, s, -1)
+            row[at] = np.arange(len(ms))
+            bids_first[at] = np.all(np.diff(bp, axis=1) < 0, axis=1)
+            asks_first[at] = np.all(np.diff(ap, axis=1) > 0, axis=1)
+        self.shape, self.row, self.none = shape, row, np.array(none, dtype=bool)
+        self.bids_first, self.asks_first = bids_first, asks_first
+
+    def side(self, shape: int, long: bool, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(prices, sizes, mid) of the given rows' side a long (bids) or short (asks) closes into."""
+        bp, bq, ap, aq, mid = self.cols[shape]
+        return (bp[rows], bq[rows], mid[rows]) if long else (ap[rows], aq[rows], mid[rows])

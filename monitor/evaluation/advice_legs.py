@@ -8,13 +8,13 @@ and each top-up is one call of the `risk.topup` formulas; each number is the flo
 (`tests/unit/evaluation/reference/advice_rows.py`) gives, in the same order of summation.
 
 What changes only with the account and tier records (the columns, the table, Bybit's MM at the
-entry value) is built once and kept while the store hands the same records back.
+entry value) is built once and kept while the store's records say the same (`advice_legs`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,7 +33,15 @@ from monitor.risk.tiers import TierTable, tier_mm_open, tier_table
 from monitor.risk.topup import bybit_topup_cross, bybit_topup_isolated, topup_cross, topup_isolated
 from monitor.store.state import Snapshot
 
-__all__ = ["AdviceLegs", "LegPrices", "account_topups", "advice_legs", "isolated_topups", "leg_prices"]
+__all__ = [
+    "AdviceLegs",
+    "LegPrices",
+    "account_topups",
+    "advice_legs",
+    "isolated_topups",
+    "leg_prices",
+    "same_accounts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,9 @@ class AdviceLegs:
     """Every open leg (qty ≠ 0) of every account, in the snapshot's order."""
 
     names: tuple[object, ...]  # the Bybit venues and the accounts' keys these columns were built for
-    held: tuple[object, ...]  # the account and tier records they were built from (compared by identity)
+    records: tuple[AccountSnapshot, ...]  # the account records (compared by content: `same_accounts`)
+    tier_keys: tuple[tuple[str, str, str], ...]  # (venue, account, symbol) of each leg's tiers record
+    recs: tuple[LeverageTiers | None, ...]  # that record, None without one (compared by identity)
     accounts: tuple[tuple[str, str], ...]
     acc_lab: tuple[dict[str, str], ...]
     wallet: FloatArray  # cross wallet per account
@@ -110,31 +120,64 @@ def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets]) -> TierTabl
     return table
 
 
+class _Compared:
+    """The last comparison `same_accounts` made, by the records' identity: three stages ask each tick."""
+
+    last: ClassVar[tuple[tuple[AccountSnapshot, ...], tuple[AccountSnapshot, ...], bool] | None] = None
+
+
+def same_accounts(old: Sequence[AccountSnapshot], new: Sequence[AccountSnapshot]) -> bool:
+    """The same positions and balances, record by record (the account stream sends a new record each
+    second that mostly says what the last one said; a NaN field not the shared `math.nan` reads as a
+    change, which only costs a rebuild)."""
+    if len(old) != len(new):
+        return False
+    seen = _Compared.last
+    if (
+        seen is not None
+        and len(seen[0]) == len(old)
+        and all(a is b for a, b in zip(seen[0], old, strict=True))
+        and all(a is b for a, b in zip(seen[1], new, strict=True))
+    ):
+        return seen[2]
+    same = all(
+        x is y or (x.positions == y.positions and x.balances == y.balances)
+        for x, y in zip(old, new, strict=True)
+    )
+    _Compared.last = (tuple(old), tuple(new), same)
+    return same
+
+
 def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:
-    """The columns of this snapshot's book; the last ones again while its records are the same objects."""
+    """The columns of this snapshot's book; the last ones again while its records say the same.
+
+    The same: account records equal in positions and balances (`same_accounts`), tier records the
+    same objects.
+    """
     accounts = list(snap.accounts.items())
     tiers = snap.tiers
-    recs = [tiers.get((v, a, p.symbol)) for (v, a), acct in accounts for p in acct.positions if p.qty != 0]
     names = (bybit_venues, *(k for k, _ in accounts))
-    held: tuple[object, ...] = (*(a for _, a in accounts), *recs)
+    records = tuple(a for _, a in accounts)
     old = _Cache.last
     if (
         old is not None
         and old.names == names
-        and len(old.held) == len(held)
-        and all(x is y for x, y in zip(old.held, held, strict=True))
+        and same_accounts(old.records, records)
+        and all(tiers.get(k) is r for k, r in zip(old.tier_keys, old.recs, strict=True))
     ):
         return old
-    _Cache.last = _build(names, held, accounts, recs, bybit_venues)
+    keys = [(v, a, p.symbol) for (v, a), acct in accounts for p in acct.positions if p.qty != 0]
+    recs = [tiers.get(k) for k in keys]
+    _Cache.last = _build(names, accounts, recs, bybit_venues, tuple(keys))
     return _Cache.last
 
 
 def _build(
     names: tuple[object, ...],
-    held: tuple[object, ...],
     accounts: list[tuple[tuple[str, str], AccountSnapshot]],
     recs: list[LeverageTiers | None],
     bybit_venues: frozenset[str],
+    tier_keys: tuple[tuple[str, str, str], ...],
 ) -> AdviceLegs:
     wallet, unified, on_b, acc_lab = [], [], [], []
     ps: list[Position] = []
@@ -193,7 +236,9 @@ def _build(
             mm[j] = bybit_mm(ps[j], bracket_rows[row_a[j]])
     return AdviceLegs(
         names=names,
-        held=held,
+        records=tuple(a for _, a in accounts),
+        tier_keys=tier_keys,
+        recs=tuple(recs),
         accounts=tuple(k for k, _ in accounts),
         acc_lab=tuple(acc_lab),
         wallet=f(wallet, dtype=np.float64),

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 import numpy as np
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.exposure import stale_holdings
+from monitor.evaluation.feeds import stale_streams
 from monitor.evaluation.legs import venue_marks
-from monitor.evaluation.market import MarketView
+from monitor.evaluation.market import MarketColumns, MarketView, market_columns
 from monitor.evaluation.sink import FigureSink
-from monitor.records import AccountSnapshot, Position
-from monitor.risk._num import FloatArray, IntArray, quiet
+from monitor.records import AccountSnapshot, FigureKey, Position
+from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.store.state import Snapshot
 
 __all__ = ["StaleIndex", "book_figures", "gone_figures"]
@@ -55,13 +55,23 @@ class StaleIndex:
     def __init__(self, fresh: Mapping[tuple[str, str], bool] | None) -> None:
         self._accounts: set[str] = set()
         self._by_asset: dict[str, set[str]] = defaultdict(set)
-        for (venue, stream), ok in (fresh or {}).items():
-            if ok or stream.startswith("depth:"):
+        for venue, stream in stale_streams(fresh or {}):  # the feed stage's list: not every stream again
+            if stream.startswith("depth:"):
                 continue
             if stream.startswith("account:"):
                 self._accounts.add(venue)
             else:
                 self._by_asset[_base_asset(stream.rsplit(":", 1)[-1])].add(venue)
+
+    def __bool__(self) -> bool:
+        """True when some data is not fresh."""
+        return bool(self._accounts or self._by_asset)
+
+    def assets(self, assets: Iterable[str]) -> list[str]:
+        """Those of `assets` that some venue may be stale about (every one while an account feed is)."""
+        if self._accounts:
+            return list(assets)
+        return [a for a in assets if a in self._by_asset]
 
     def venues(self, venues: set[str], asset: str) -> set[str]:
         """Venues among `venues` whose data about `asset` is stale, and every venue with a stale account."""
@@ -69,23 +79,93 @@ class StaleIndex:
         return self._accounts | (about & venues) if about else set(self._accounts)
 
 
-@dataclass(frozen=True, slots=True)
 class _Legs:
-    """Every position of every account as columns, with what only changes with the account records."""
+    """Every position of every account as columns; what depends only on which legs there are is kept.
 
-    held: tuple[AccountSnapshot, ...]  # the records these were built from (compared by identity)
+    `held` (the account records these were read from, compared by identity) and the quantities
+    change with every account update; the legs' markets, assets and labels only when a leg comes
+    or goes, so an update that moves quantities re-reads only the numbers.
+    """
+
+    __slots__ = (
+        "asset_of", "assets", "feeders", "held", "mkeys", "names", "pair_of", "pairs", "positions", "q", "qc",
+        "rows_of", "shape", "vmark", "who",
+    )  # fmt: skip
     names: tuple[tuple[str, str], ...]
+    held: tuple[AccountSnapshot, ...]
     positions: tuple[Position, ...]
+    shape: tuple[tuple[tuple[str, str], ...], tuple[int, ...], tuple[str, ...]]
     who: tuple[str, ...]  # "venue/account" per leg
     mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per leg
     assets: tuple[str, ...]  # the legs' assets, sorted
     asset_of: IntArray
     pairs: tuple[tuple[str, str], ...]  # (venue, asset), sorted
     pair_of: IntArray
+    feeders: dict[str, set[str]]  # asset → venues holding a leg on it
+    rows_of: tuple[tuple[tuple[str, str], ...], IntArray] | None  # per markets' keys
     qc: FloatArray  # qty·contract size
     q: FloatArray
-    vmark: FloatArray  # the venue's mark from the account payload (`legs.mark_upnl` without a live one)
-    feeders: dict[str, set[str]]  # asset → venues holding a leg on it
+    vmark: FloatArray  # the venue's mark from the account payload (`legs.mark_upnl`)
+
+    def __init__(self, accounts: list[tuple[tuple[str, str], AccountSnapshot]], old: _Legs | None) -> None:
+        self.names = tuple(k for k, _ in accounts)
+        self.held = tuple(a for _, a in accounts)
+        ps = [p for _, a in accounts for p in a.positions]
+        self.positions = tuple(ps)
+        shape = (self.names, tuple(len(a.positions) for a in self.held), tuple(p.symbol for p in ps))
+        if old is not None and old.shape == shape:
+            self.shape = old.shape
+            for name in ("who", "mkeys", "assets", "asset_of", "pairs", "pair_of", "feeders", "rows_of"):
+                setattr(self, name, getattr(old, name))
+        else:
+            self.shape = shape
+            self._structure(accounts)
+        if (
+            old is not None
+            and self.shape is old.shape
+            and all(a.positions is b.positions for a, b in zip(self.held, old.held, strict=True))
+        ):  # new account records with the very same legs (a balance update): the same numbers
+            self.qc, self.q, self.vmark = old.qc, old.q, old.vmark
+            return
+        self.qc = np.array([p.qty * p.contract_size for p in ps], dtype=np.float64)
+        self.q = np.array([p.qty for p in ps], dtype=np.float64)
+        self.vmark = venue_marks(ps)
+
+    def _structure(self, accounts: list[tuple[tuple[str, str], AccountSnapshot]]) -> None:
+        who, mkeys, leg_assets, leg_pairs = [], [], [], []
+        feeders: dict[str, set[str]] = defaultdict(set)
+        asset_of = _ASSETS
+        for (venue, account), acct in accounts:
+            for p in acct.positions:
+                asset = asset_of.get(p.symbol)
+                if asset is None:
+                    asset = asset_of[p.symbol] = _base_asset(p.symbol)
+                feeders[asset].add(venue)
+                who.append(f"{venue}/{account}")
+                mkeys.append((venue, p.symbol))
+                leg_assets.append(asset)
+                leg_pairs.append((venue, asset))
+        assets = sorted(set(leg_assets))
+        pairs = sorted(set(leg_pairs))
+        a_idx = {a: i for i, a in enumerate(assets)}
+        p_idx = {x: i for i, x in enumerate(pairs)}
+        self.who = tuple(who)
+        self.mkeys = tuple(mkeys)
+        self.assets = tuple(assets)
+        self.asset_of = np.array([a_idx[a] for a in leg_assets], dtype=np.intp)
+        self.pairs = tuple(pairs)
+        self.pair_of = np.array([p_idx[x] for x in leg_pairs], dtype=np.intp)
+        self.feeders = dict(feeders)
+        self.rows_of = None
+
+    def market_rows(self, cols: MarketColumns) -> IntArray:
+        """Each leg's row in the market columns, −1 where its symbol is not watched."""
+        got = self.rows_of
+        if got is None or got[0] is not cols.keys:
+            index = cols.index
+            rows = np.array([index.get(k, -1) for k in self.mkeys], dtype=np.intp)
+            got = self.rows_of = (cols.keys, rows)
+        return got[1]
 
 
 class _Cache:
@@ -97,54 +177,53 @@ _ASSETS: dict[str, str] = {}  # symbol → base asset, as `_base_asset` names it
 
 def _legs(snap: Snapshot) -> _Legs:
     accounts = list(snap.accounts.items())
-    names = tuple(k for k, _ in accounts)
     old = _Cache.last
     if (
         old is not None
-        and old.names == names
+        and len(old.held) == len(accounts)
         and all(x is y for x, (_, y) in zip(old.held, accounts, strict=True))
+        and old.names == tuple(k for k, _ in accounts)
     ):
         return old
-    ps: list[Position] = []
-    who, mkeys, leg_assets, leg_pairs = [], [], [], []
-    feeders: dict[str, set[str]] = defaultdict(set)
-    asset_of = _ASSETS
-    for (venue, account), acct in accounts:
-        for p in acct.positions:
-            asset = asset_of.get(p.symbol)
-            if asset is None:
-                asset = asset_of[p.symbol] = _base_asset(p.symbol)
-            feeders[asset].add(venue)
-            ps.append(p)
-            who.append(f"{venue}/{account}")
-            mkeys.append((venue, p.symbol))
-            leg_assets.append(asset)
-            leg_pairs.append((venue, asset))
-    assets = sorted(set(leg_assets))
-    pairs = sorted(set(leg_pairs))
-    a_idx = {a: i for i, a in enumerate(assets)}
-    p_idx = {x: i for i, x in enumerate(pairs)}
-    _Cache.last = _Legs(
-        held=tuple(a for _, a in accounts),
-        names=names,
-        positions=tuple(ps),
-        who=tuple(who),
-        mkeys=tuple(mkeys),
-        assets=tuple(assets),
-        asset_of=np.array([a_idx[a] for a in leg_assets], dtype=np.intp),
-        pairs=tuple(pairs),
-        pair_of=np.array([p_idx[x] for x in leg_pairs], dtype=np.intp),
-        qc=np.array([p.qty * p.contract_size for p in ps], dtype=np.float64),
-        q=np.array([p.qty for p in ps], dtype=np.float64),
-        vmark=venue_marks(ps),
-        feeders=dict(feeders),
-    )
+    _Cache.last = _Legs(accounts, old)
     return _Cache.last
+
+
+class _AssetShape:
+    """The figure keys of one set of assets and (venue, asset) pairs, kept while the set holds."""
+
+    def __init__(
+        self, assets: tuple[str, ...], pairs: tuple[tuple[str, str], ...], legs: tuple[str, ...]
+    ) -> None:
+        self.assets, self.pairs, self.legs = assets, pairs, legs
+        self.held: tuple[str, ...] = ()  # the held assets it was made with, in the holdings' order
+        at = {a: i for i, a in enumerate(assets)}
+        self.index = at
+        self.of_legs = np.array([at[a] for a in legs], dtype=np.intp)  # the legs' assets among all
+        self.keys = {
+            name: tuple(FigureKey(name=name, asset=a) for a in assets) for name in _ASSET_FIGURES[:6]
+        }
+        for name in _ASSET_FIGURES[6:]:
+            self.keys[name] = tuple(FigureKey(name=name, venue=v, asset=a) for v, a in pairs)
+
+
+_last_shape: list[_AssetShape] = []
+
+
+def _asset_shape(held: Iterable[str], lg: _Legs) -> _AssetShape:
+    """The shape of the legs' assets and the held ones, last tick's while both hold."""
+    held = tuple(held)
+    got = _last_shape[0] if _last_shape else None
+    if got is None or got.pairs is not lg.pairs or got.legs is not lg.assets or got.held != held:
+        got = _AssetShape(tuple(sorted(set(held) | set(lg.assets))), lg.pairs, lg.assets)
+        got.held = held
+        _last_shape[:] = [got]
+    return got
 
 
 def book_figures(
     snap: Snapshot,
-    markets: dict[tuple[str, str], MarketView],
+    markets: Mapping[tuple[str, str], MarketView],
     sink: FigureSink,
     fresh: Mapping[tuple[str, str], bool] | None = None,
 ) -> None:
@@ -155,91 +234,143 @@ def book_figures(
     the stale venues as its reason, so a rule or a dashboard can tell "hedged" from "hedged, as far
     as the venues still talking can say".
 
-    The legs' sums per asset and per (venue, asset) are columns summed in the accounts' order (the
-    per-leg code they replaced is tests/unit/evaluation/reference/book_rows.py).
+    Every figure is a column over the assets (or the (venue, asset) pairs): the legs summed per
+    asset in the accounts' order, the reasons written only for the assets that have one (a stale
+    venue, an old holding, a leg on a symbol not watched). The per-leg code this replaced is
+    tests/unit/evaluation/reference/book_rows.py.
     """
     held: dict[str, float] = defaultdict(float)
     held_usd: dict[str, float] = defaultdict(float)
-    feeders: dict[str, set[str]] = defaultdict(set)  # asset → venues whose data it uses
+    held_by: dict[str, set[str]] = defaultdict(set)  # asset → venues pricing its holdings
     old_held = stale_holdings(snap)
     for h in snap.holdings.values():
         quote = snap.quotes.get((h.price_venue, h.price_symbol, "spot"))
         mid = 0.5 * (quote.bid + quote.ask) if quote is not None else math.nan
         held[h.asset] += h.quantity
         held_usd[h.asset] += h.quantity * mid
-        feeders[h.asset].add(h.price_venue)
+        held_by[h.asset].add(h.price_venue)
     lg = _legs(snap)
-    for asset, venues in lg.feeders.items():
-        feeders[asset] |= venues
-    views = [markets.get(k) for k in lg.mkeys]
+    sh = _asset_shape(held, lg)
+    n, n_a, n_p = len(sh.assets), len(lg.assets), len(lg.pairs)
+    cols = market_columns(markets)
+    rows = lg.market_rows(cols)
+    watched = rows >= 0
     nan = math.nan
-    watched = np.array([v is not None for v in views], dtype=bool)
-    live = np.array([v.mark if v is not None else nan for v in views], dtype=np.float64)
-    rate = np.array([v.funding_rate if v is not None else nan for v in views], dtype=np.float64)
-    hours = np.array([v.funding_interval_h if v is not None else nan for v in views], dtype=np.float64)
-    stale_mark = np.array([v is not None and not v.mark_fresh for v in views], dtype=bool)
-    n_a, n_p = len(lg.assets), len(lg.pairs)
+    if len(cols.keys):
+        at = np.where(watched, rows, 0)
+        live = np.where(watched, cols.mark[at], nan)
+        rate = np.where(watched, cols.funding_rate[at], nan)
+        hours = np.where(watched, cols.funding_interval_h[at], nan)
+        stale_mark = watched & ~cols.mark_fresh[at]
+    else:
+        live = rate = hours = np.full(len(rows), nan)
+        stale_mark = np.zeros(len(rows), dtype=bool)
     with quiet():
         mark = np.where(watched, live, lg.vmark)
         c = np.where(watched, -lg.q * mark * rate * 24.0 / hours, nan)
-        perp_l = np.bincount(lg.asset_of, weights=lg.qc, minlength=n_a).tolist()
-        perp_usd_l = np.bincount(lg.asset_of, weights=lg.qc * mark, minlength=n_a).tolist()
-        carry_l = np.bincount(lg.asset_of, weights=c, minlength=n_a).tolist()
-        by_venue = np.bincount(lg.pair_of, weights=lg.qc, minlength=n_p).tolist()
-        carry_by_venue = np.bincount(lg.pair_of, weights=c, minlength=n_p).tolist()
-    marks_bad = np.bincount(lg.asset_of, weights=stale_mark, minlength=n_a) > 0
-    pair_bad = (np.bincount(lg.pair_of, weights=stale_mark | ~watched, minlength=n_p) > 0).tolist()
-    perp = dict(zip(lg.assets, perp_l, strict=True))
-    perp_usd = dict(zip(lg.assets, perp_usd_l, strict=True))
-    carry = dict(zip(lg.assets, carry_l, strict=True))
-    marks_ok = dict(zip(lg.assets, (~marks_bad).tolist(), strict=True))
+        perp = np.zeros(n)
+        perp_usd = np.zeros(n)
+        carry = np.zeros(n)
+        on = sh.of_legs
+        perp[on] = np.bincount(lg.asset_of, weights=lg.qc, minlength=n_a)
+        perp_usd[on] = np.bincount(lg.asset_of, weights=lg.qc * mark, minlength=n_a)
+        carry[on] = np.bincount(lg.asset_of, weights=c, minlength=n_a)
+        by_venue = np.bincount(lg.pair_of, weights=lg.qc, minlength=n_p)
+        carry_by_venue = np.bincount(lg.pair_of, weights=c, minlength=n_p)
+    marks_ok = np.ones(n, dtype=bool)
+    marks_ok[on] = np.bincount(lg.asset_of, weights=stale_mark, minlength=n_a) == 0
+    pair_bad = np.bincount(lg.pair_of, weights=stale_mark | ~watched, minlength=n_p) > 0
+    hq = np.zeros(n)
+    usd = np.zeros(n)
+    for asset, q in held.items():
+        hq[sh.index[asset]] = q
+        usd[sh.index[asset]] = held_usd[asset]
+    usd = usd + perp_usd
     unwatched: dict[str, list[str]] = defaultdict(list)  # asset → legs without a live mark, named
     for j in np.flatnonzero(~watched).tolist():
         p = lg.positions[j]
         src = "valued at the venue's mark" if lg.vmark[j] > 0 else "no mark, live or from the venue"
         unwatched[_base_asset(p.symbol)].append(f"{lg.who[j]} {p.symbol} ({src}, no funding rate)")
     stale_index = StaleIndex(fresh)
-    cols: dict[str, tuple[list[dict[str, str]], list[float], list[bool], list[str]]] = {
-        name: ([], [], [], []) for name in _ASSET_FIGURES
-    }
+    out = _Columns(n, hq, perp, usd, carry)
+    special = set(old_held) | set(unwatched)
+    special.update(sh.assets[i] for i in np.flatnonzero(~marks_ok).tolist())
+    special.update(stale_index.assets(sh.assets))
+    for asset in sorted(special & set(sh.index)):
+        i = sh.index[asset]
+        stale = stale_index.venues(held_by.get(asset, set()) | lg.feeders.get(asset, set()), asset)
+        out.reasons(i, stale, old_held.get(asset), unwatched.get(asset, []), bool(marks_ok[i]))
+    for name, (values, oks, whys) in out.items():
+        sink.add_array(name, sh.keys[name], values, oks, whys)
+    venue_ok = ~pair_bad
+    carry_why: list[str] | str = ""
+    if stale_index or unwatched:
+        venue_ok &= np.array(
+            [venue not in stale_index.venues({venue}, a) for venue, a in lg.pairs], dtype=bool
+        )
+        carry_why = [
+            _legs_reason(vc, ", ".join(x for x in unwatched[a] if x.startswith(f"{venue}/")))
+            if unwatched.get(a)
+            else ""
+            for (venue, a), vc in zip(lg.pairs, carry_by_venue.tolist(), strict=True)
+        ]
+    sink.add_array("venue_perp_quantity", sh.keys["venue_perp_quantity"], by_venue, venue_ok, "")
+    name = "venue_funding_carry_usd_per_day"
+    sink.add_array(name, sh.keys[name], carry_by_venue, venue_ok, carry_why)
 
-    def add(name: str, value: float, lab: dict[str, str], ok: bool, why: str) -> None:
-        col = cols[name]
-        col[0].append(lab)
-        col[1].append(value)
-        col[2].append(ok)
-        col[3].append(why)
 
-    for asset in sorted(set(held) | set(perp)):
-        lab = {"asset": asset}
-        stale = stale_index.venues(feeders[asset], asset)
-        held_ok = asset not in old_held
-        old = "" if held_ok else f"holding not updated within max_age_s: {', '.join(old_held[asset])}"
-        legs_ok = marks_ok.get(asset, True) and not stale  # the carry uses no holding: only this applies
+class _Columns:
+    """The six per-asset figures as columns: what an asset with nothing to say shows, then amended."""
+
+    def __init__(self, n: int, hq: FloatArray, perp: FloatArray, usd: FloatArray, carry: FloatArray) -> None:
+        self.hq, self.perp, self.usd, self.carry = hq, perp, usd, carry
+        self.partial = np.zeros(n)
+        self.ok = np.ones(n, dtype=bool)  # every input fresh
+        self.legs_ok = np.ones(n, dtype=bool)  # the legs' inputs fresh (the carry uses no holding)
+        self.held_ok = np.ones(n, dtype=bool)
+        has = (hq > 0).tolist()
+        self.why = [""] * n
+        self.partial_why = [""] * n
+        self.usd_why = [""] * n
+        self.old = [""] * n
+        self.hedge_why = ["" if h else "no_holdings" for h in has]
+        self.carry_why = [""] * n
+        with quiet():
+            self.hedge = np.where(hq > 0, -perp / hq, math.nan)
+
+    def reasons(
+        self, i: int, stale: set[str], old: list[str] | None, unwatched: list[str], marks_ok: bool
+    ) -> None:
+        """Asset `i`'s freshness and reasons, as the per-asset code wrote them."""
+        held_ok = old is None
+        old_why = "" if held_ok else f"holding not updated within max_age_s: {', '.join(old or ())}"
+        legs_ok = marks_ok and not stale
         legs_why = f"stale: {', '.join(sorted(stale))}" if stale else ""
         ok = legs_ok and held_ok
-        why = "; ".join(r for r in (legs_why, old) if r)
-        legs = ", ".join(unwatched[asset])
-        hq = held[asset]
-        usd = held_usd[asset] + perp_usd.get(asset, 0.0)
-        partial = _joined(_legs_reason(usd, legs), why or ("" if ok else "stale mark"))
-        add("book_partial", 0.0 if ok and not legs else 1.0, lab, ok, partial)
-        add("net_delta", hq + perp.get(asset, 0.0), lab, ok, why)
-        add("net_delta_usd", usd, lab, ok, _joined(_legs_reason(usd, legs), why))
-        add("holdings_quantity", hq, lab, held_ok, old)
-        hr = -perp.get(asset, 0.0) / hq if hq > 0 else math.nan
-        add("hedge_ratio", hr, lab, ok, why if hq > 0 else "no_holdings")
-        c_a = carry.get(asset, 0.0)
-        add("funding_carry_usd_per_day", c_a, lab, legs_ok, _joined(_legs_reason(c_a, legs), legs_why))
-    for k, (venue, asset) in enumerate(lg.pairs):
-        lab = {"venue": venue, "asset": asset}
-        venue_ok = venue not in stale_index.venues({venue}, asset) and not pair_bad[k]
-        add("venue_perp_quantity", by_venue[k], lab, venue_ok, "")
-        vc = carry_by_venue[k]
-        legs = ", ".join(x for x in unwatched[asset] if x.startswith(f"{venue}/"))
-        add("venue_funding_carry_usd_per_day", vc, lab, venue_ok, _legs_reason(vc, legs))
-    for name, (labs, values, oks, whys) in cols.items():
-        sink.add_many(name, labs, values, oks, whys)
+        why = "; ".join(r for r in (legs_why, old_why) if r)
+        legs = ", ".join(unwatched)
+        usd, c_a = float(self.usd[i]), float(self.carry[i])
+        self.ok[i], self.legs_ok[i], self.held_ok[i] = ok, legs_ok, held_ok
+        self.partial[i] = 0.0 if ok and not legs else 1.0
+        self.partial_why[i] = _joined(_legs_reason(usd, legs), why or ("" if ok else "stale mark"))
+        self.why[i] = why
+        self.usd_why[i] = _joined(_legs_reason(usd, legs), why)
+        self.old[i] = old_why
+        if self.hq[i] > 0:
+            self.hedge_why[i] = why
+        self.carry_why[i] = _joined(_legs_reason(c_a, legs), legs_why)
+
+    def items(self) -> list[tuple[str, tuple[FloatArray, BoolArray, list[str]]]]:
+        with quiet():
+            net = self.hq + self.perp
+        return [
+            ("book_partial", (self.partial, self.ok, self.partial_why)),
+            ("net_delta", (net, self.ok, self.why)),
+            ("net_delta_usd", (self.usd, self.ok, self.usd_why)),
+            ("holdings_quantity", (self.hq, self.held_ok, self.old)),
+            ("hedge_ratio", (self.hedge, self.ok, self.hedge_why)),
+            ("funding_carry_usd_per_day", (self.carry, self.legs_ok, self.carry_why)),
+        ]
 
 
 _ASSET_FIGURES = (

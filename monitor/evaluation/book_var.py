@@ -10,6 +10,8 @@ scale (the rescaling moves the level of volatility, not the PnL's autocorrelatio
 Monte Carlo: paths over the whole horizon from the refit (monitor/evaluation/book_mc.py), with the
 chance any position touches its LP on the way.
 A hedged book's VaR is its basis VaR, not zero: both legs are in the history.
+Beside them, method "preferred": the value of the method the daemon's own backtest supports now,
+or the largest while it cannot tell (`var_check.preferred_figures`); shipped rules watch that one.
 
 A leg the book holds now but the history lacks (a position opened since the last refit) makes
 parametric and historical VaR not available until the next refit; leaving it out would show a
@@ -19,22 +21,28 @@ smaller, plausible-looking number.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from monitor.evaluation.advice_legs import same_accounts
+from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.exposure import (
     Leg,
     MarketExposure,
+    PositionKey,
     book_signature,
     market_exposures,
     spot_mid,
     stale_holdings,
 )
-from monitor.evaluation.models import RiskModels
-from monitor.evaluation.sink import FigureRows, FigureSink
-from monitor.evaluation.var_check import VarSelfCheck
-from monitor.risk._num import FloatArray
+from monitor.evaluation.model_age import STALE
+from monitor.evaluation.models import MonteCarloRun, RiskModels
+from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.var_check import NO_SELF_CHECK, VarSelfCheck, preferred_figures
+from monitor.records import AccountSnapshot, Holding
+from monitor.risk._num import FloatArray, IntArray
 from monitor.risk.reasons import Reason
 from monitor.risk.var import (
     VaRES,
@@ -110,17 +118,34 @@ def horizon_scale(pnl: FloatArray, steps: int) -> float:
     return math.sqrt(max(var_t, 0.0) / acov[0])
 
 
+_Emitted = dict[tuple[str, str, float], tuple[float, bool, str]]  # `var_check.Emitted`, filled here
+
+
 def _emit(
-    sink: FigureSink, method: str, alpha: float, res: VaRES | None, why: str, fresh: bool, note: str = ""
+    sink: FigureSink,
+    method: str,
+    alpha: float,
+    res: VaRES | None,
+    why: str,
+    fresh: bool,
+    note: str = "",
+    *,
+    kept: _Emitted,
 ) -> None:
-    """`why` explains a missing value; `note` is a caveat kept on a value that is present."""
+    """`why` explains a missing value; `note` is a caveat kept on a value that is present.
+
+    `kept` receives each figure as emitted, for the preferred figure to pick from without reading
+    the sink back (that would join every column of the tick a second time).
+    """
     lab = {"method": method, "confidence": f"{alpha:g}"}
     var = res.var if res is not None else math.nan
     es = res.es if res is not None else math.nan
     if res is not None and res.reason != Reason.OK:
         why = why or res.reason.name.lower()
-    sink.add("var_usd", var, lab, fresh=fresh, reason=why if not math.isfinite(var) else note)
-    sink.add("es_usd", es, lab, fresh=fresh, reason=why if not math.isfinite(es) else note)
+    for name, x in (("var_usd", var), ("es_usd", es)):
+        r = why if not math.isfinite(x) else note
+        sink.add(name, x, lab, fresh=fresh, reason=r)
+        kept[(name, method, alpha)] = (x, fresh, r)
 
 
 class _History:
@@ -128,7 +153,8 @@ class _History:
 
     Why: the history only changes with a refit, and converting thousands of scenario rows for every
     leg (e^r − 1) and testing each leg against the tuple of legs were most of this stage's tick.
-    Two arrays are read per tick (historical and filtered rows), so each keeps its own slot.
+    Two arrays are read every tick (historical and filtered rows) and two more once per step (their
+    one-step rows, for the self-check), so each of the four keeps its own slot.
     """
 
     _legs: ClassVar[tuple[tuple[Leg, ...], frozenset[Leg]] | None] = None
@@ -163,10 +189,12 @@ def book_var_figures(
     check: VarSelfCheck | None = None,
 ) -> None:
     """`check`: the daemon's own backtest, given this tick's one-step forecasts (var_check.py)."""
-    book = market_exposures(snap)  # once for the exposures and the Monte Carlo check
-    prices: dict[Leg, float] = {}
-    w_now, unpriced = leg_exposures(snap, book, prices)
-    all_fresh = all(fresh.get((v, f"mark:{s}"), False) for v, s, _ in w_now) and not stale_holdings(snap)
+    book = _book(snap)  # once for the exposures and the Monte Carlo check
+    exposure, px = _exposures(snap, book)
+    w_now = dict(zip(book.legs, exposure.tolist(), strict=True))  # `leg_exposures`, from the kept legs
+    prices = dict(zip(book.legs, px.tolist(), strict=True))
+    unpriced = [book.legs[i] for i in np.flatnonzero(~(px > 0)).tolist()]
+    all_fresh = all(fresh.get(k, False) for k in book.streams) and not stale_holdings(snap)
     h = models.history
     why = ""
     if not w_now:
@@ -177,14 +205,14 @@ def book_var_figures(
         why = h.reason
     elif not (known := _History.legs_of(h.legs)).issuperset(w_now):  # a leg opened since the last refit
         why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in known])}"
-    w = np.array([w_now.get(leg, 0.0) for leg in h.legs], dtype=np.float64)
+    w = _weights(book, h.legs, exposure)
     pnl = scenario_pnl(_History.simple(h.returns), w) if not why else np.zeros(0)
     scale = horizon_scale(pnl, h.steps) if not why else math.nan
     sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
     due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
-    one_pnl = scenario_pnl(simple_returns(h.one_step), w) if due and not why else np.zeros(0)
+    one_pnl = scenario_pnl(_History.simple(h.one_step), w) if due and not why else np.zeros(0)
     one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
     # filtered historical: the same PnL, quantile and horizon scale over the rows rescaled at the refit
     fhs_why = "" if h.filtered.shape[0] else "empty_history"
@@ -192,9 +220,10 @@ def book_var_figures(
     f_one = h.filtered_one_step
     fhs_one = scenario_pnl(_History.simple(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
     one_step: dict[tuple[str, float], float] = {}
+    kept: _Emitted = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
-        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note)
+        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note, kept=kept)
         hist = None
         if not why:
             one = historical_var_es(pnl, alpha)
@@ -202,15 +231,32 @@ def book_var_figures(
             if due:  # the one-step model under the horizon figure, scored one step later
                 one_step[("historical", alpha)] = historical_var_es(one_pnl, alpha).var
                 one_step[("parametric", alpha)] = parametric_var_es(one_sigma, 1.0, alpha).var
-        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note)
+        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note, kept=kept)
         fhs = _fhs(fhs_pnl, alpha, scale) if not why else None
-        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note)
+        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note, kept=kept)
         if due and not why and fhs_one.size:
             one_step[(FHS, alpha)] = historical_var_es(fhs_one, alpha).var
     if check is not None:
         check.observe(snap.taken_at_ns, w_now, prices, one_step, why)
         check.figures(sink, all_fresh)
-    _monte_carlo(book, sink, models, confidences, all_fresh)
+    _monte_carlo(book, sink, models, confidences, all_fresh, kept)
+    _mark_stale(kept, models, snap.taken_at_ns)
+    preferred_figures(sink, kept, check.choice if check is not None else NO_SELF_CHECK, confidences)
+
+
+def _mark_stale(kept: _Emitted, models: RiskModels, now_ns: int) -> None:
+    """Model staleness as model_age.py will mark it on each method's figures (it runs after this stage).
+
+    The preferred figure copies its source's freshness, so it must see the `model_stale` mark its
+    source gets later in the tick: a model older than two planned rounds, with a value.
+    """
+    limit = models.budget.stale_after_s
+    fitted = {m: models.history.fitted_at_ns for m in ("parametric", "historical", FHS)}
+    fitted["monte_carlo"] = models.mc.fitted_at_ns
+    for (name, method, alpha), (x, _fresh, note) in list(kept.items()):
+        at = fitted.get(method, 0)
+        if at and (now_ns - at) / 1e9 > limit and not math.isnan(x):
+            kept[(name, method, alpha)] = (x, False, f"{STALE}, {note}" if note else STALE)
 
 
 def _fhs(pnl: FloatArray, alpha: float, scale: float) -> VaRES | None:
@@ -222,16 +268,17 @@ def _fhs(pnl: FloatArray, alpha: float, scale: float) -> VaRES | None:
 
 
 def _monte_carlo(
-    book: dict[tuple[str, str], MarketExposure],
+    book: _Book,
     sink: FigureSink,
     models: RiskModels,
     confidences: tuple[float, ...],
     fresh: bool,
+    kept: _Emitted,
 ) -> None:
     """Results of the last refit's run: they describe the book as it was then (see risk_models_age)."""
     mc = models.mc
-    changed = bool(mc.results) and not mc.reason and book_signature(book) != mc.book
-    base = mc.reason or ("not_fitted_yet" if not mc.results else "")
+    touch = _touches(book, mc)
+    base, changed = touch.base, touch.changed
     for alpha in confidences:
         res = mc.results.get(alpha)
         why = base or ("book_changed_since_refit" if changed else "")
@@ -240,27 +287,156 @@ def _monte_carlo(
             if res is not None and not why
             else None
         )
-        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note)
+        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note, kept=kept)
     first = next(iter(mc.results.values()), None)
     why = base or ("book_changed_since_refit" if changed else "lp_unknown" if mc.lp_unknown else "")
     p_any = first.p_any_touch if first is not None and not why else math.nan
     sink.add("var_any_liquidation_touch_probability_ratio", p_any, fresh=fresh, reason=why or mc.note)
+    name = "liquidation_touch_probability_mc_ratio"
+    sink.add_array(name, _KEYS(name, book.labs), touch.p, fresh, touch.why)
+
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """The book as markets (`market_exposures`), kept while the holdings and accounts say the same.
+
+    Why: the account stream sends a new record each second that mostly says what the last one
+    said; the markets, their signature (compared with the Monte Carlo run's) and the positions'
+    labels follow from the records alone.
+    """
+
+    holdings: tuple[Holding, ...]
+    names: tuple[tuple[str, str], ...]
+    records: tuple[AccountSnapshot, ...]
+    markets: dict[tuple[str, str], MarketExposure]  # read only
+    signature: tuple[object, ...]  # `book_signature`
+    positions: tuple[PositionKey, ...]  # every position, market by market
+    labs: tuple[dict[str, str], ...]  # per position
+    legs: tuple[Leg, ...]  # the legs `leg_exposures` values, in its order
+    qty: FloatArray  # per leg: the spot holdings' or the perpetuals' base quantity
+    on_spot: tuple[bool, ...]  # per leg: priced at its spot book's mid (else at the mark)
+    quote_keys: tuple[tuple[str, str, str], ...]  # per leg: (venue, symbol, "spot"), its spot book's key
+    markets_of: tuple[tuple[str, str], ...]  # per leg: (venue, symbol), its mark's key
+    streams: tuple[tuple[str, str], ...]  # per leg: its mark stream (the figures' freshness)
+
+
+@dataclass(frozen=True, slots=True)
+class _Touches:
+    """Per position, the Monte Carlo run's chance of touching its LP and its reason (`_monte_carlo`)."""
+
+    book: _Book
+    mc: MonteCarloRun
+    base: str  # the run's own reason, or "not_fitted_yet" without results
+    changed: bool  # the book differs from the one the run simulated
+    p: FloatArray
+    why: list[str]
+
+
+class _Kept:
+    book: ClassVar[_Book | None] = None
+    touches: ClassVar[_Touches | None] = None
+
+
+_KEYS = ColumnKeys()  # the positions' column keys, while the book holds the same positions
+
+
+def _book(snap: Snapshot) -> _Book:
+    holdings = tuple(snap.holdings.values())
+    names = tuple(snap.accounts)
+    records = tuple(snap.accounts.values())
+    old = _Kept.book
+    if (
+        old is not None
+        and old.names == names
+        and old.holdings == holdings
+        and same_accounts(old.records, records)
+    ):
+        return old
+    markets = market_exposures(snap)
+    positions = tuple(pk for e in markets.values() for pk, _q in e.positions)
+    legs: list[tuple[Leg, float]] = []
+    for (venue, symbol), e in markets.items():  # as `leg_exposures` walks them
+        if e.spot_q != 0:
+            legs.append(((venue, symbol, "spot"), e.spot_q))
+        if e.positions:
+            legs.append(((venue, symbol, "perp"), e.perp_q))
+    _Kept.book = _Book(
+        holdings=holdings,
+        names=names,
+        records=records,
+        markets=markets,
+        signature=book_signature(markets),
+        positions=positions,
+        labs=tuple({"venue": v, "account": a, "symbol": s, "side": d} for v, a, s, d in positions),
+        legs=tuple(leg for leg, _q in legs),
+        qty=np.array([q for _leg, q in legs], dtype=np.float64),
+        on_spot=tuple(leg[2] == "spot" for leg, _q in legs),
+        quote_keys=tuple((v, s, "spot") for (v, s, _kind), _q in legs),
+        markets_of=tuple((v, s) for (v, s, _kind), _q in legs),
+        streams=tuple((v, f"mark:{s}") for (v, s, _kind), _q in legs),
+    )
+    return _Kept.book
+
+
+def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
+    """USD exposure and price per leg now: `leg_exposures` over the kept legs (the same products)."""
+    quote, mark = snap.quotes.get, snap.marks.get
+    px: list[float] = []
+    for on_spot, qk, mk in zip(book.on_spot, book.quote_keys, book.markets_of, strict=True):
+        if on_spot:
+            q = quote(qk)
+            px.append(0.5 * (q.bid + q.ask) if q is not None else math.nan)  # `spot_mid`
+        else:
+            m = mark(mk)
+            px.append(m.mark if m is not None else math.nan)
+    p = np.array(px, dtype=np.float64)
+    return book.qty * p, p
+
+
+class _Weights:
+    """Where each leg of the refit's history sits among the book's legs, per history and book."""
+
+    last: ClassVar[tuple[tuple[Leg, ...], _Book, IntArray] | None] = None
+
+
+def _weights(book: _Book, history: tuple[Leg, ...], exposure: FloatArray) -> FloatArray:
+    """The exposure of each leg the history holds, 0 for a leg the book no longer holds."""
+    held = _Weights.last
+    if held is not None and held[0] is history and held[1] is book:
+        at = held[2]
+    else:
+        index = {leg: i for i, leg in enumerate(book.legs)}
+        at = np.array([index.get(leg, -1) for leg in history], dtype=np.intp)
+        _Weights.last = (history, book, at)
+    w = np.zeros(at.size)
+    got = at >= 0
+    w[got] = exposure[at[got]]
+    return w
+
+
+def _touches(book: _Book, mc: MonteCarloRun) -> _Touches:
+    old = _Kept.touches
+    if old is not None and old.book is book and old.mc is mc:
+        return old
+    changed = bool(mc.results) and not mc.reason and book.signature != mc.book
+    base = mc.reason or ("not_fitted_yet" if not mc.results else "")
+    first = next(iter(mc.results.values()), None)
     index = {pk: i for i, pk in enumerate(mc.positions)}
-    rows = FigureRows()  # one column, added once (FigureSink.add_many)
-    for e in book.values():
-        for pk, _q in e.positions:
-            i = index.get(pk)
-            if base or first is None:
-                p, pwhy = math.nan, base or "not_fitted_yet"
-            elif i is None:
-                p, pwhy = math.nan, "opened_since_refit"
-            elif changed:
-                p, pwhy = math.nan, "book_changed_since_refit"
-            elif pk in mc.lp_unknown:
-                p, pwhy = math.nan, "lp_unknown"
-            else:
-                p, pwhy = float(first.p_touch[i]), ""
-            venue, account, symbol, side = pk
-            lab = {"venue": venue, "account": account, "symbol": symbol, "side": side}
-            rows.add("liquidation_touch_probability_mc_ratio", p, lab, fresh=fresh, reason=pwhy)
-    rows.flush(sink)
+    p: list[float] = []
+    why: list[str] = []
+    for pk in book.positions:
+        i = index.get(pk)
+        if base or first is None:
+            pi, pwhy = math.nan, base or "not_fitted_yet"
+        elif i is None:
+            pi, pwhy = math.nan, "opened_since_refit"
+        elif changed:
+            pi, pwhy = math.nan, "book_changed_since_refit"
+        elif pk in mc.lp_unknown:
+            pi, pwhy = math.nan, "lp_unknown"
+        else:
+            pi, pwhy = float(first.p_touch[i]), ""
+        p.append(pi)
+        why.append(pwhy)
+    _Kept.touches = _Touches(book, mc, base, changed, np.array(p, dtype=np.float64), why)
+    return _Kept.touches

@@ -12,24 +12,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from monitor.evaluation.exposure import spot_mid
+from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.models import MarketModel, RiskModels
 from monitor.evaluation.sink import FigureSink
-from monitor.risk._num import BoolArray, FloatArray, quiet
-from monitor.risk.garch import GarchParams, garch_step, has_params, stack_garch
+from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
+from monitor.risk.garch import GarchArrays, garch_step, has_params
 from monitor.risk.reasons import Reason
 from monitor.risk.volatility import log_returns, periods_per_year
 from monitor.store.state import Grid, Snapshot
 
-__all__ = ["GarchNow", "dynamics_figures", "garch_columns", "garch_now"]
+__all__ = [
+    "GarchFits",
+    "GarchNow",
+    "dynamics_figures",
+    "garch_columns",
+    "garch_fits",
+    "garch_now",
+    "garch_tick",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class GarchNow:
+class GarchNow(NamedTuple):
+    """A tuple, not a frozen dataclass: one is made per market per tick, and that was a cost."""
+
     sigma2: float  # variance forecast for the next bar's return (NaN unless available)
     sigma_ann: float
     reason: str  # "" or why it is missing, or a warning that comes with a value
@@ -54,36 +63,80 @@ def garch_columns(
     returns since each market's fit padded with NaN (a NaN return keeps σ²), so each market's σ² is
     the float the one-market loop gives.
     """
-    n = len(models)
-    why = [""] * n
+    return garch_tick(garch_fits(models), grids, step_s)
+
+
+@dataclass(frozen=True, slots=True)
+class GarchFits:
+    """What the fits say before any grid is read, per market (changes only with a refit)."""
+
+    why: tuple[str, ...]  # "not_fitted_yet", or the fit's own reason
+    usable: tuple[int, ...]  # the markets whose fit has parameters
+    last_bar_ns: tuple[int, ...]  # per market (0 without a fit)
+    sigma2: FloatArray  # the fit's forecast for the bar after its last one (NaN without a fit)
+    params: GarchArrays  # NaN without parameters
+
+
+def garch_fits(models: Sequence[MarketModel | None]) -> GarchFits:
+    nan = math.nan
+    fits = [m.garch if m is not None and has_params(m.garch) else None for m in models]
+    cols = (
+        np.array([getattr(g, c) if g is not None else nan for g in fits], dtype=np.float64)
+        for c in GarchArrays._fields
+    )  # `stack_garch` of the fits with parameters, NaN elsewhere
+    return GarchFits(
+        why=tuple("not_fitted_yet" if m is None else _label(m.garch.reason) for m in models),
+        usable=tuple(k for k, g in enumerate(fits) if g is not None),
+        last_bar_ns=tuple(m.last_bar_ns if m is not None else 0 for m in models),
+        sigma2=np.array([g.sigma2_next if g is not None else nan for g in fits], dtype=np.float64),
+        params=GarchArrays(*cols),
+    )
+
+
+def _bar_index(ts: IntArray, m: int, last_bar_ns: int, step_ns: int) -> int:
+    """The fit's last bar among the m finished buckets (`searchsorted`), −1 when they no longer hold it.
+
+    On a gap-filled grid the bucket is found by arithmetic; else by the search.
+    """
+    if m > 0:
+        t0 = ts.item(0)
+        if last_bar_ns >= t0:
+            i = (last_bar_ns - t0) // step_ns
+            if i < m and ts.item(i) == last_bar_ns and (i == 0 or ts.item(i - 1) < last_bar_ns):
+                return i
+    i = int(np.searchsorted(ts[:m], last_bar_ns))
+    return i if i < m and ts.item(i) == last_bar_ns else -1
+
+
+def garch_tick(
+    fits: GarchFits, grids: Sequence[Grid | None], step_s: float
+) -> tuple[FloatArray, FloatArray, list[str]]:
+    """`garch_columns` from fits gathered once per refit (`garch_fits`)."""
+    n = len(fits.why)
+    why = list(fits.why)
     s2 = np.full(n, np.nan)
-    reached = np.zeros(n, dtype=bool)  # a fit with parameters and the bars it ended on: σ² stepped
+    reached: list[int] = []  # a fit with parameters and the bars it ended on: σ² stepped
     step: list[int] = []
     segs: list[FloatArray] = []
-    fits: list[GarchParams] = []
-    for k, (model, grid) in enumerate(zip(models, grids, strict=True)):
-        if model is None:
-            why[k] = "not_fitted_yet"
-            continue
-        g = model.garch
-        why[k] = _label(g.reason)
-        if not has_params(g):
-            continue
+    step_ns = max(1, round(step_s * 1e9))
+    lasts = fits.last_bar_ns
+    for k in fits.usable:
+        grid = grids[k]
         if grid is None:
             why[k] = "empty_history"
             continue
         ts, v = grid
         m = ts.size - 1  # the newest bucket is still filling (`models.finished`)
-        i = int(np.searchsorted(ts[:m], model.last_bar_ns))
-        if i >= m or int(ts[i]) != model.last_bar_ns:
+        i = _bar_index(ts, m, lasts[k], step_ns)
+        if i < 0:
             why[k] = "fit_outdated"  # the ring moved past the fit's last bar
             continue
-        s2[k] = g.sigma2_next
-        reached[k] = True
+        reached.append(k)
         if i + 1 < m:
             step.append(k)
             segs.append(v[i:m])
-            fits.append(g)
+    at = np.array(reached, dtype=np.intp)
+    s2[at] = fits.sigma2[at]
     if step:
         width = max(x.size for x in segs)
         prices = np.full((len(segs), width), np.nan)
@@ -91,7 +144,7 @@ def garch_columns(
             prices[r, : x.size] = x
         returns = log_returns(prices.T)  # (bars − 1, markets); NaN past each market's own bars
         idx = np.array(step, dtype=np.intp)
-        params = stack_garch(fits)
+        params = GarchArrays(*(c[idx] for c in fits.params))
         var = s2[idx]
         for r in returns:
             var = garch_step(params, var, r)
@@ -100,7 +153,9 @@ def garch_columns(
     with quiet():
         bad = ~((s2 > 0) & np.isfinite(s2))
         ann = np.sqrt(s2) * math.sqrt(periods) if periods > 0 else np.full(n, np.nan)  # `annualise_vol`
-    for k in np.flatnonzero(bad & reached).tolist():
+    was = np.zeros(n, dtype=bool)
+    was[at] = True
+    for k in np.flatnonzero(bad & was).tolist():
         why[k] = "zero_volatility"
     s2[bad] = np.nan
     ann[bad] = np.nan
@@ -114,13 +169,17 @@ class _Fits:
     models: RiskModels  # held: valid while the daemon hands the same record back
     keys: tuple[tuple[str, str], ...]
     labs: tuple[dict[str, str], ...]
+    mark_streams: tuple[tuple[str, str], ...]  # (venue, "mark:SYMBOL"): the key of its freshness
+    spot_streams: tuple[tuple[str, str], ...]  # (venue, "book:spot:SYMBOL")
+    spot_quotes: tuple[tuple[str, str, str], ...]  # (venue, symbol, "spot"): the spot book's quote
     fitted: list[MarketModel | None]
-    persistence: list[float]
+    garch: GarchFits
+    persistence: FloatArray
     ou_why: list[str]  # the OU fit's own reason (no model, no spot history: checked per tick)
-    ou_usable: list[bool]  # its reason is OK or NOT_MEAN_REVERTING: `basis_mean_reverting` has a value
-    mean_reverting: list[float]
-    half_life: list[float]
-    theta: list[float]
+    ou_usable: BoolArray  # its reason is OK or NOT_MEAN_REVERTING: `basis_mean_reverting` has a value
+    mean_reverting: FloatArray
+    half_life: FloatArray
+    theta: FloatArray
     mu: FloatArray
     sd: FloatArray
     z_ok: BoolArray  # mean-reverting with a positive stationary sd (`basis.ou_zscore`)
@@ -130,6 +189,13 @@ class _Cache:
     last: ClassVar[_Fits | None] = None
 
 
+_KEYS = ColumnKeys()  # the per-market columns' keys, while the snapshot lists the same markets
+
+
+def _col(xs: list[float]) -> FloatArray:
+    return np.array(xs, dtype=np.float64)
+
+
 def _fits(models: RiskModels, keys: tuple[tuple[str, str], ...]) -> _Fits:
     old = _Cache.last
     if old is not None and old.models is models and old.keys == keys:
@@ -137,31 +203,58 @@ def _fits(models: RiskModels, keys: tuple[tuple[str, str], ...]) -> _Fits:
     fitted = [models.markets.get(k) for k in keys]
     ous = [m.ou if m is not None else None for m in fitted]
     nan = math.nan
+    labs = (
+        old.labs
+        if old is not None and old.keys == keys
+        else tuple({"venue": v, "symbol": s} for v, s in keys)
+    )
     _Cache.last = _Fits(
         models=models,
         keys=keys,
-        labs=tuple({"venue": v, "symbol": s} for v, s in keys),
+        labs=labs,
+        mark_streams=tuple((v, f"mark:{s}") for v, s in keys),
+        spot_streams=tuple((v, f"book:spot:{s}") for v, s in keys),
+        spot_quotes=tuple((v, s, "spot") for v, s in keys),
         fitted=fitted,
-        persistence=[
-            m.garch.alpha + m.garch.beta if m is not None and has_params(m.garch) else nan for m in fitted
-        ],
+        garch=garch_fits(fitted),
+        persistence=_col(
+            [m.garch.alpha + m.garch.beta if m is not None and has_params(m.garch) else nan for m in fitted]
+        ),
         ou_why=[_label(o.reason) if o is not None else "" for o in ous],
-        ou_usable=[o is not None and o.reason in (Reason.OK, Reason.NOT_MEAN_REVERTING) for o in ous],
-        mean_reverting=[float(o.mean_reverting) if o is not None else nan for o in ous],
-        half_life=[o.half_life_s if o is not None else nan for o in ous],
-        theta=[o.theta if o is not None else nan for o in ous],
-        mu=np.array([o.mu if o is not None else nan for o in ous], dtype=np.float64),
-        sd=np.array([o.stationary_sd if o is not None else nan for o in ous], dtype=np.float64),
+        ou_usable=np.array(
+            [o is not None and o.reason in (Reason.OK, Reason.NOT_MEAN_REVERTING) for o in ous], dtype=bool
+        ),
+        mean_reverting=_col([float(o.mean_reverting) if o is not None else nan for o in ous]),
+        half_life=_col([o.half_life_s if o is not None else nan for o in ous]),
+        theta=_col([o.theta if o is not None else nan for o in ous]),
+        mu=_col([o.mu if o is not None else nan for o in ous]),
+        sd=_col([o.stationary_sd if o is not None else nan for o in ous]),
         z_ok=np.array([o is not None and o.mean_reverting and o.stationary_sd > 0 for o in ous], dtype=bool),
     )
     return _Cache.last
+
+
+def _column(
+    sink: FigureSink,
+    name: str,
+    labs: tuple[dict[str, str], ...],
+    values: FloatArray,
+    fresh: BoolArray | bool,
+    why: list[str],
+) -> None:
+    sink.add_array(name, _KEYS(name, labs), values, fresh, why)
 
 
 def dynamics_figures(
     snap: Snapshot, models: RiskModels, fresh: dict[tuple[str, str], bool], sink: FigureSink, *, step_s: float
 ) -> dict[tuple[str, str], GarchNow]:
     """Every market's figures over columns, added one name at a time (the per-market code they
-    replaced is `tests/unit/evaluation/reference/dynamics_rows.py`, held equal by the tests)."""
+    replaced is `tests/unit/evaluation/reference/dynamics_rows.py`, held equal by the tests).
+
+    What only a refit changes (the fits' parameters, reasons and OU statistics as columns) is
+    gathered once per `RiskModels` record and market list (`_fits`); a tick reads the grids, marks
+    and spot books.
+    """
     age = (snap.taken_at_ns - models.fitted_at_ns) / 1e9 if models.fitted_at_ns else math.nan
     sink.add("risk_models_age_seconds", age, reason="" if models.fitted_at_ns else "not_fitted_yet")
     keys = tuple(snap.marks)
@@ -171,12 +264,11 @@ def dynamics_figures(
     labs = f.labs
     nan = math.nan
     grids = snap.mark_grid
-    s2, ann, gwhy = garch_columns(f.fitted, [grids.get(k) for k in keys], step_s)
-    out = {k: GarchNow(a, b, c) for k, a, b, c in zip(keys, s2.tolist(), ann.tolist(), gwhy, strict=True)}
-    mark_ok = [fresh.get((v, f"mark:{s}"), False) for v, s in keys]
-    every = [True] * len(keys)
-    sink.add_many("volatility_garch_annualized_ratio", labs, ann.tolist(), mark_ok, gwhy)
-    sink.add_many("garch_persistence_ratio", labs, f.persistence, every, gwhy)
+    s2, ann, gwhy = garch_tick(f.garch, [grids.get(k) for k in keys], step_s)
+    out = dict(zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), gwhy), strict=True))
+    mark_ok = np.array([fresh.get(k, False) for k in f.mark_streams], dtype=bool)
+    _column(sink, "volatility_garch_annualized_ratio", labs, ann, mark_ok, gwhy)
+    _column(sink, "garch_persistence_ratio", labs, f.persistence, True, gwhy)
     # the OU statistics of the basis, spot mid − mark, where the spot history exists
     spot_grid = snap.spot_grid
     has_spot = [k in spot_grid for k in keys]
@@ -185,28 +277,25 @@ def dynamics_figures(
         for m, w, h in zip(f.fitted, f.ou_why, has_spot, strict=True)
     ]
     use = np.array([not w for w in why], dtype=bool)
-    spot = np.array([spot_mid(snap, *k) for k in keys], dtype=np.float64)
+    quote = snap.quotes.get
+    books = [quote(k) for k in f.spot_quotes]
+    spot = np.array([0.5 * (q.bid + q.ask) if q is not None else nan for q in books], dtype=np.float64)
     mark = np.array([m.mark for m in snap.marks.values()], dtype=np.float64)
     with quiet():
         now = np.where((spot > 0) & (mark > 0), spot - mark, nan)
         z = np.where(use & f.z_ok, (now - f.mu) / f.sd, nan)
-    zl = z.tolist()
-    z_why = [w or ("" if math.isfinite(x) else "no_spot_price") for w, x in zip(why, zl, strict=True)]
-    spot_ok = [
-        ok and fresh.get((v, f"book:spot:{s}"), False) for ok, (v, s) in zip(mark_ok, keys, strict=True)
-    ]
-    sink.add_many("basis_zscore", labs, zl, spot_ok, z_why)
-    ok = [h and u for h, u in zip(has_spot, f.ou_usable, strict=True)]
-    mr = [x if o else nan for x, o in zip(f.mean_reverting, ok, strict=True)]
-    sink.add_many("basis_mean_reverting", labs, mr, every, why)
-    used = use.tolist()
+    z_why = [w or ("" if math.isfinite(x) else "no_spot_price") for w, x in zip(why, z.tolist(), strict=True)]
+    spot_ok = mark_ok & np.array([fresh.get(k, False) for k in f.spot_streams], dtype=bool)
+    _column(sink, "basis_zscore", labs, z, spot_ok, z_why)
+    ok = np.array(has_spot, dtype=bool) & f.ou_usable
+    _column(sink, "basis_mean_reverting", labs, np.where(ok, f.mean_reverting, nan), True, why)
     for name, col in (
         ("basis_ou_half_life_seconds", f.half_life),
         ("basis_ou_theta_per_second", f.theta),
-        ("basis_ou_mean_usd", f.mu.tolist()),
-        ("basis_ou_stationary_sd_usd", f.sd.tolist()),
+        ("basis_ou_mean_usd", f.mu),
+        ("basis_ou_stationary_sd_usd", f.sd),
     ):
-        sink.add_many(name, labs, [x if u else nan for x, u in zip(col, used, strict=True)], every, why)
+        _column(sink, name, labs, np.where(use, col, nan), True, why)
     _settled(sink, snap, keys, labs)
     return out
 
@@ -228,6 +317,5 @@ def _settled(
         why.append("estimated_before_settlement" if estimated.get(key, True) else "")
         rate.append(float(s[1][-1]))
         ts.append(int(s[0][-1]) / 1e9)
-    every = [True] * len(keys)
-    sink.add_many("funding_settled_rate_ratio", labs, rate, every, why)
-    sink.add_many("funding_settled_timestamp_seconds", labs, ts, every, why)
+    _column(sink, "funding_settled_rate_ratio", labs, _col(rate), True, why)
+    _column(sink, "funding_settled_timestamp_seconds", labs, _col(ts), True, why)

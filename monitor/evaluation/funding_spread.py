@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 
-from monitor.evaluation.market import MarketView
+from monitor.evaluation.market import MarketView, market_columns
 from monitor.evaluation.sink import FigureSink
+from monitor.records import FigureKey
 from monitor.risk.funding import funding_spread
 
 __all__ = ["funding_spread_figures", "pair_label"]
@@ -26,28 +28,46 @@ def pair_label(a: str, b: str) -> str:
     return f"{a}/{b}"
 
 
-def funding_spread_figures(markets: dict[tuple[str, str], MarketView], sink: FigureSink) -> None:
+class _Pairs:
+    """Every pair of venues quoting a symbol, as rows of the market columns, with its figure keys."""
+
+    def __init__(self, keys: tuple[tuple[str, str], ...]) -> None:
+        self.keys = keys
+        by_symbol: dict[str, dict[str, int]] = defaultdict(dict)
+        for i, (venue, symbol) in enumerate(keys):
+            by_symbol[symbol][venue] = i
+        pairs = [
+            (symbol, a, b, rows[a], rows[b])
+            for symbol, rows in sorted(by_symbol.items())
+            for a, b in itertools.combinations(sorted(rows), 2)
+        ]
+        self.a = np.array([ia for *_x, ia, _ib in pairs], dtype=np.intp)
+        self.b = np.array([ib for *_x, ib in pairs], dtype=np.intp)
+        self.figure_keys = tuple(
+            FigureKey(name=NAME, venue=pair_label(a, b), symbol=symbol) for symbol, a, b, _ia, _ib in pairs
+        )
+
+
+NAME = "funding_spread_annualized_ratio"
+_last: list[_Pairs] = []
+
+
+def _pairs(keys: tuple[tuple[str, str], ...]) -> _Pairs:
+    """Last tick's pairs again while the markets are the same."""
+    if _last and (_last[0].keys is keys or _last[0].keys == keys):
+        return _last[0]
+    got = _Pairs(keys)
+    _last[:] = [got]
+    return got
+
+
+def funding_spread_figures(markets: Mapping[tuple[str, str], MarketView], sink: FigureSink) -> None:
     """Every pair at once: one `funding_spread` over the columns of all pairs, then one column of figures."""
-    by_symbol: dict[str, dict[str, MarketView]] = defaultdict(dict)
-    for (venue, symbol), mv in markets.items():
-        by_symbol[symbol][venue] = mv
-    pairs = [
-        (symbol, a, b, views[a], views[b])
-        for symbol, views in sorted(by_symbol.items())
-        for a, b in itertools.combinations(sorted(views), 2)
-    ]
-    if not pairs:
+    cols = market_columns(markets)
+    pr = _pairs(cols.keys)
+    if not pr.figure_keys:
         return
-    spread = funding_spread(
-        np.array([va.funding_rate for *_x, va, _vb in pairs], dtype=np.float64),
-        np.array([va.funding_interval_h for *_x, va, _vb in pairs], dtype=np.float64),
-        np.array([vb.funding_rate for *_x, vb in pairs], dtype=np.float64),
-        np.array([vb.funding_interval_h for *_x, vb in pairs], dtype=np.float64),
-    )
-    sink.add_many(
-        "funding_spread_annualized_ratio",
-        [{"venue": pair_label(a, b), "symbol": symbol} for symbol, a, b, _va, _vb in pairs],
-        spread.tolist(),
-        [va.mark_fresh and vb.mark_fresh for *_x, va, vb in pairs],
-        [""] * len(pairs),
-    )
+    a, b = pr.a, pr.b
+    rate, hours = cols.funding_rate, cols.funding_interval_h
+    spread = funding_spread(rate[a], hours[a], rate[b], hours[b])
+    sink.add_array(NAME, pr.figure_keys, spread, cols.mark_fresh[a] & cols.mark_fresh[b], "")

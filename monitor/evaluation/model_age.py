@@ -18,10 +18,15 @@ place decides staleness for every figure that reads a model.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
 
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FigureKey
+from monitor.risk._num import IntArray, quiet
 from monitor.store.state import Snapshot
 
 __all__ = ["MARKET_MODEL_FIGURES", "STALE", "model_age_figures"]
@@ -57,13 +62,16 @@ def model_age_figures(
     limit = b.stale_after_s
     sink.add("model_refit_round_seconds", b.round_s, reason=_why(b.round_s, False))
     sink.add("model_cpu_share_ratio", b.cpu_share, reason=_why(b.cpu_share, False))
-    for venue, symbol in snap.marks:
-        m = models.markets.get((venue, symbol))
-        age = _age_s(now, m.fitted_at_ns) if m is not None else math.nan
-        sink.add("market_model_age_seconds", age, venue=venue, symbol=symbol, reason=_why(age, age > limit))
-        if age > limit:
-            for name in MARKET_MODEL_FIGURES:
-                _mark_stale(sink, FigureKey(name=name, venue=venue, symbol=symbol))
+    fits = _fit_times(models, tuple(snap.marks))
+    with quiet():
+        ages = np.where(fits.fitted_at_ns > 0, (now - fits.fitted_at_ns) / 1e9, math.nan)
+        stale = ages > limit
+    why = np.where(stale, STALE, np.where(np.isnan(ages), "not_fitted_yet", "")).tolist()
+    sink.add_array("market_model_age_seconds", fits.keys, ages, True, why)
+    for k in np.flatnonzero(stale).tolist():
+        venue, symbol = fits.markets[k]
+        for name in MARKET_MODEL_FIGURES:
+            _mark_stale(sink, FigureKey(name=name, venue=venue, symbol=symbol))
     h_age, mc_age = _age_s(now, models.history.fitted_at_ns), _age_s(now, mc.fitted_at_ns)
     for method, age in (
         ("parametric", h_age),
@@ -89,6 +97,38 @@ def model_age_figures(
         se = res.var_se if res is not None else math.nan
         sink.add("var_mc_standard_error_usd", se, confidence=f"{alpha:g}",
                  reason=_why(se, False, missing if not ran else "empty_history"))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _FitTimes:
+    """When each market's model was fitted (0: never), and the age column's keys, per models record."""
+
+    models: RiskModels
+    markets: tuple[tuple[str, str], ...]
+    fitted_at_ns: IntArray
+    keys: tuple[FigureKey, ...]
+
+
+class _Kept:
+    last: ClassVar[_FitTimes | None] = None
+
+
+def _fit_times(models: RiskModels, markets: tuple[tuple[str, str], ...]) -> _FitTimes:
+    """Kept while the daemon hands back the same models and the snapshot lists the same markets."""
+    old = _Kept.last
+    if old is not None and old.models is models and old.markets == markets:
+        return old
+    fitted = [models.markets.get(k) for k in markets]
+    same = old is not None and old.markets == markets
+    _Kept.last = _FitTimes(
+        models=models,
+        markets=markets,
+        fitted_at_ns=np.array([m.fitted_at_ns if m is not None else 0 for m in fitted], dtype=np.int64),
+        keys=old.keys if same and old is not None else tuple(
+            FigureKey(name="market_model_age_seconds", venue=v, symbol=s) for v, s in markets
+        ),
+    )  # fmt: skip
+    return _Kept.last
 
 
 def _mark_stale(sink: FigureSink, key: FigureKey) -> None:

@@ -11,45 +11,18 @@ made before: the same keys, values, units, freshness and reasons (a NaN without 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.figure_columns import FigureColumn, FigureItems, ShapeCache, items_from_columns, nan_reasons
+from monitor.evaluation.join import Part, Rows, join_parts
+from monitor.figure_columns import FigureColumn, FigureItems, ShapeCache, items_from_columns
 from monitor.figures import CATALOG
 from monitor.records import Figure, FigureKey, Figures
 
 __all__ = ["FigureRows", "FigureSink", "ShapeCache"]  # ShapeCache: what the evaluator keeps for its sinks
-
-
-class _Rows:
-    """Rows added one `add` at a time to one name, in a run not broken by another kind of part."""
-
-    __slots__ = ("fresh", "labels", "reasons", "values")
-
-    def __init__(self) -> None:
-        self.labels: list[Mapping[str, str]] = []
-        self.values: list[float] = []
-        self.fresh: list[bool] = []
-        self.reasons: list[str] = []
-
-
-class _Part:
-    """Rows whose keys are known: their values, freshness, reasons and time, as arrays."""
-
-    __slots__ = ("fresh", "keys", "reasons", "ts", "values")
-
-    def __init__(
-        self,
-        keys: tuple[FigureKey, ...],
-        values: npt.NDArray[np.float64],
-        fresh: npt.NDArray[np.bool_],
-        reasons: Sequence[str],
-        ts: int | npt.NDArray[np.int64],
-    ) -> None:
-        self.keys, self.values, self.fresh, self.reasons, self.ts = keys, values, fresh, reasons, ts
 
 
 class FigureSink:
@@ -57,9 +30,9 @@ class FigureSink:
         """`shapes`: the evaluator's cache, carried between ticks; None keeps nothing (tests, tools)."""
         self.now_ns = now_ns
         self._shapes = shapes if shapes is not None else ShapeCache()
-        self._parts: dict[str, list[_Rows | _Part]] = {}
+        self._parts: dict[str, list[Rows | Part]] = {}
         self._columns: dict[str, FigureColumn] | None = None  # the join, until the next add
-        self._open: dict[str, _Rows] = {}  # per name, the run of `add` rows a next `add` extends
+        self._open: dict[str, Rows] = {}  # per name, the run of `add` rows a next `add` extends
 
     # ---------------------------------------------------------------- in
     def add(
@@ -80,7 +53,7 @@ class FigureSink:
             if parts is None:
                 _ = CATALOG[name]  # a KeyError here is a programming error: every name is catalogued
                 parts = self._parts[name] = []
-            rows = self._open[name] = _Rows()
+            rows = self._open[name] = Rows()
             parts.append(rows)
         self._columns = None
         rows.labels.append({**labels, **more} if labels else more)  # our own dict: a caller may reuse its
@@ -122,19 +95,22 @@ class FigureSink:
             _ = CATALOG[name]  # every name is catalogued
             parts = self._parts[name] = []
         n = len(keys)
-        v = values if isinstance(values, np.ndarray) else np.fromiter(values, np.float64)
-        v = np.asarray(v, np.float64)
+        # our own copies (a caller may reuse its arrays), one call each
+        v = values.astype(np.float64) if isinstance(values, np.ndarray) else np.fromiter(values, np.float64)
+        ok: npt.NDArray[np.bool_] | bool
         if isinstance(fresh, bool | np.bool_):
-            ok = np.full(n, bool(fresh))
+            ok = bool(fresh)  # one value for every row, expanded by the join
+        elif isinstance(fresh, np.ndarray):
+            ok = fresh.astype(np.bool_)
         else:
-            ok = np.asarray(fresh if isinstance(fresh, np.ndarray) else list(fresh), np.bool_)
+            ok = np.array(fresh if isinstance(fresh, list) else list(fresh), np.bool_)
         why = [reasons] * n if isinstance(reasons, str) else list(reasons)
-        if not (v.shape == ok.shape == (n,) and len(why) == n):  # as zip(strict=True) was
-            raise ValueError(f"{name}: {n} keys, {v.size} values, {ok.size} fresh, {len(why)} reasons")
+        if v.shape != (n,) or (not isinstance(ok, bool) and ok.shape != (n,)) or len(why) != n:
+            m = n if isinstance(ok, bool) else ok.size  # as zip(strict=True) was
+            raise ValueError(f"{name}: {n} keys, {v.size} values, {m} fresh, {len(why)} reasons")
         self._columns = None
         self._open.pop(name, None)
-        parts.append(_Part(keys, v.copy() if v is values else v, ok.copy() if ok is fresh else ok, why,
-                           self.now_ns))  # fmt: skip
+        parts.append(Part(keys, v, ok, why, self.now_ns))
 
     def merge(self, columns: Mapping[str, FigureColumn]) -> None:
         """Another sink's columns, with their own times (the stress table, computed on its own cadence)."""
@@ -142,7 +118,7 @@ class FigureSink:
             ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
             self._columns = None
             self._open.pop(name, None)
-            self._parts.setdefault(name, []).append(_Part(col.keys, col.values, col.fresh, col.reasons, ts))
+            self._parts.setdefault(name, []).append(Part(col.keys, col.values, col.fresh, col.reasons, ts))
 
     def _slot(self, name: str) -> int:
         parts = self._parts.get(name)
@@ -161,7 +137,7 @@ class FigureSink:
         ok, why = col.fresh.copy(), list(col.reasons)  # a published column is never changed
         ok[row], why[row] = fresh, reason
         ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
-        self._parts[key.name] = [_Part(col.keys, col.values, ok, why, ts)]
+        self._parts[key.name] = [Part(col.keys, col.values, ok, why, ts)]
         self._columns = None
 
     # ---------------------------------------------------------------- out
@@ -169,7 +145,7 @@ class FigureSink:
         """Every name's column, in the order names were first added."""
         if self._columns is None:
             self._open.clear()  # joined rows are parts now: a later `add` starts a new run
-            self._columns = {name: self._join(name, parts) for name, parts in self._parts.items() if parts}
+            self._columns = join_parts(self._parts, self._shapes, self.now_ns)
         return self._columns
 
     def figures(self, taken_at_ns: int | None = None) -> Figures:
@@ -180,38 +156,6 @@ class FigureSink:
     def items(self) -> Mapping[FigureKey, Figure]:
         """The dict form, read-only (change a figure with `amend`); built on each call: for tests, tools."""
         return MappingProxyType(items_from_columns(self.columns()))
-
-    def _join(self, name: str, parts: list[_Rows | _Part]) -> FigureColumn:
-        now = self.now_ns
-        done: list[_Part] = []
-        for i, p in enumerate(parts):
-            if isinstance(p, _Rows):
-                keys = self._shapes.keys_of(name, -1 - i, p.labels)  # negative slots: row runs
-                p = _Part(keys, np.array(p.values, np.float64), np.array(p.fresh, np.bool_), p.reasons, now)
-                parts[i] = p
-            done.append(p)
-        shape, take = self._shapes.join(name, tuple(p.keys for p in done))
-        if len(done) == 1:
-            p = done[0]
-            values, fresh, reasons = p.values, p.fresh, list(p.reasons)
-        else:
-            values = np.concatenate([p.values for p in done])
-            fresh = np.concatenate([p.fresh for p in done])
-            reasons = [r for p in done for r in p.reasons]
-        stamps = {p.ts if isinstance(p.ts, int) else -1 for p in done}
-        ts_rows = None
-        if len(stamps) > 1 or -1 in stamps:
-            ts_rows = np.concatenate([np.full(len(p.keys), p.ts, np.int64) if isinstance(p.ts, int) else p.ts
-                                      for p in done])  # fmt: skip
-        if take is not None:
-            values, fresh = values[take], fresh[take]
-            reasons = [reasons[i] for i in take.tolist()]
-            ts_rows = ts_rows[take] if ts_rows is not None else None
-        first = done[0].ts
-        ts = first if isinstance(first, int) else int(first[0]) if len(first) else now
-        return FigureColumn(
-            name, CATALOG[name].unit, shape, values, fresh, nan_reasons(values, reasons), ts, ts_rows
-        )
 
 
 class FigureRows:

@@ -15,13 +15,25 @@ while too few outcomes exist they are NaN with a warm-up reason, never a reassur
 `var_preferred{method}` says which model the self-check supports now, so a dashboard or a rule can
 follow it instead of a method fixed in config: 1 for the method that holds (Kupiec and
 Christoffersen p ≥ 0.05 at 0.99) with the highest smaller p-value, 0 for the others; all 0 (note
-`no_method_holds`) when none holds, NaN while no method has enough outcomes.
+`no_method_holds`) when none holds, NaN while no method has enough outcomes; `var_methods_holding`
+counts the methods that hold (a rule pages on 0, not on one model failing while another holds).
+
+`var_usd{method="preferred"}` / `es_usd{...}` (`preferred_figures`) are the figures a rule follows:
+the preferred method's value at every confidence (the ranking is made at 99 % only). Without one —
+warming up, no method holds, or the preferred method has no value now — they fall back to the
+largest value any method has (Monte Carlo included): when the backtest cannot tell, a desk would
+rather overstate its risk than understate it. The reason says which, on the value itself:
+`preferred: <method>` or `fallback_max: <why>; <method>` (why: `warming_up`, `no_method_holds`,
+`preferred_unavailable`, `no_self_check`), then the source's own note; monitor/rules/context.py
+reads it back into a desk's words. NaN only when no method has a value, with the reason of the
+method it would have taken, so a blind VaR rule is told by FigureUnavailable, never an all-clear.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +43,17 @@ from monitor.evaluation.sink import FigureSink
 from monitor.risk.backtest import kupiec_pof
 from monitor.risk.coverage import christoffersen
 
-__all__ = ["METHODS", "MIN_OBSERVATIONS", "WINDOW", "VarSelfCheck"]
+__all__ = [
+    "FALLBACK",
+    "METHODS",
+    "MIN_OBSERVATIONS",
+    "NO_SELF_CHECK",
+    "PREFERRED",
+    "WINDOW",
+    "Choice",
+    "VarSelfCheck",
+    "preferred_figures",
+]
 
 WINDOW = 250  # outcomes kept per method and confidence: Basel's year of days, here of steps
 MIN_OBSERVATIONS = 50  # below this Kupiec can hardly reject at 99 % (0.5 exceptions expected)
@@ -39,6 +61,21 @@ MIN_OBSERVATIONS = 50  # below this Kupiec can hardly reject at 99 % (0.5 except
 METHODS = ("parametric", "historical", "filtered_historical")
 PREFERRED_CONFIDENCE = 0.99  # the level `var_preferred` ranks the methods at (else the highest configured)
 HOLDS_AT = 0.05  # a method holds while both its p-values are at least this
+PREFERRED = "preferred"  # the method label of the figure that follows the self-check
+FALLBACK = "fallback_max"  # its reason's code while it takes the largest method's value
+# every method with a var_usd/es_usd figure, in the order a tie in the fallback is broken
+ALL_METHODS = (*METHODS, "monte_carlo")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The self-check's pick now: a method, or "" and why there is none (a `fallback_max` reason)."""
+
+    method: str
+    why: str
+
+
+NO_SELF_CHECK = Choice("", "no_self_check")
 
 
 @dataclass(slots=True)
@@ -62,6 +99,7 @@ class VarSelfCheck:
         }
         self._last_scored_slot = -2
         self.why = "not_fitted_yet"  # why no forecast is being made now ("" while one is)
+        self.choice = Choice("", "warming_up")  # set by `figures`; read by `preferred_figures`
 
     def due(self, now_ns: int) -> bool:
         """Will `observe` at `now_ns` open a forecast (the first tick of a step with none open)?
@@ -141,12 +179,55 @@ class VarSelfCheck:
             why = self.why or f"too_few_observations: fewer than {MIN_OBSERVATIONS} outcomes"
             for m in METHODS:
                 sink.add("var_preferred", math.nan, {"method": m}, fresh=fresh, reason=why)
+            sink.add("var_methods_holding", math.nan, fresh=fresh, reason=why)
+            self.choice = Choice("", "warming_up")
             return
         holding = [(p, -i, m) for i, m in enumerate(METHODS) if (p := ranked.get((m, at))) is not None]
         best = max(holding)[2] if holding else ""
         note = "" if best else "no_method_holds"
         for m in METHODS:
             sink.add("var_preferred", 1.0 if m == best else 0.0, {"method": m}, fresh=fresh, reason=note)
+        sink.add("var_methods_holding", float(len(holding)), fresh=fresh, reason=note)
+        self.choice = Choice(best, note)
+
+
+# (value, fresh, reason) of each (figure name, method, confidence) the VaR stage emitted this tick
+Emitted = Mapping[tuple[str, str, float], tuple[float, bool, str]]
+
+
+def preferred_figures(
+    sink: FigureSink, emitted: Emitted, choice: Choice, confidences: tuple[float, ...]
+) -> None:
+    """`var_usd`/`es_usd` with method "preferred": the chosen method's figure, else the largest.
+
+    The fallback takes the largest fresh value, and a stale one only when none is fresh: a stale
+    figure starts no alert, so a larger stale Monte Carlo must not hide a fresh historical breach.
+    """
+    for alpha in confidences:
+        lab = {"method": PREFERRED, "confidence": f"{alpha:g}"}
+        for name in ("var_usd", "es_usd"):
+            rows = {m: row for m in ALL_METHODS if (row := emitted.get((name, m, alpha))) is not None}
+            chosen = rows.get(choice.method)
+            if chosen is not None and not math.isnan(chosen[0]):  # ±inf is a value, as elsewhere
+                value, fresh, note = chosen
+                sink.add(name, value, lab, fresh=fresh, reason=_said(f"{PREFERRED}: {choice.method}", note))
+                continue
+            why = choice.why or "preferred_unavailable"
+            finite = [(m, r) for m, r in rows.items() if not math.isnan(r[0])]
+            pool = [(m, r) for m, r in finite if r[1]] or finite
+            if not pool:  # no method has a value: NaN, as the method it would have followed says
+                src = rows.get(choice.method) or rows.get("historical") or next(iter(rows.values()), None)
+                sink.add(name, math.nan, lab, fresh=src[1] if src else True, reason=src[2] if src else "")
+                continue
+            m, (value, fresh, note) = max(pool, key=lambda mr: mr[1][0])  # first of equal values wins
+            sink.add(name, value, lab, fresh=fresh, reason=_said(f"{FALLBACK}: {why}; {m}", note))
+
+
+def _said(choice: str, note: str) -> str:
+    """The choice after a stale mark (its code stays `model_stale`), the source's own note after it."""
+    stale, _, rest = note.partition(", ") if note.startswith("model_stale") else ("", "", note)
+    text = f"{choice}; {rest}" if rest else choice
+    return f"{stale}, {text}" if stale else text
 
 
 def _runs(out: deque[tuple[bool, bool]]) -> list[np.ndarray]:

@@ -226,24 +226,23 @@ class Outbox:
 
     def pending(self, receiver: str | None = None) -> int:
         """Rows not yet delivered or given up (the `perpmon_outbox_pending` gauge)."""
-        sql = "SELECT count(*) FROM outbox WHERE status IN ('pending', 'leased')"
-        args: tuple[str, ...] = ()
-        if receiver is not None:
-            sql += " AND receiver = ?"
-            args = (receiver,)
+        sql, args = _of(receiver, "SELECT count(*) FROM outbox WHERE status IN ('pending', 'leased')")
         with self._lock:
             return int(self._db.execute(sql, args).fetchone()[0])
 
     def rows(self, receiver: str | None = None) -> list[tuple[int, str, str, int, str]]:
         """(id, receiver, status, attempts, last_error) of every row, oldest first (debugging, tests)."""
-        sql = "SELECT id, receiver, status, attempts, last_error FROM outbox"
-        args: tuple[str, ...] = ()
-        if receiver is not None:
-            sql += " WHERE receiver = ?"
-            args = (receiver,)
+        sql, args = _of(receiver, "SELECT id, receiver, status, attempts, last_error FROM outbox")
         with self._lock:
             return [tuple(r) for r in self._db.execute(sql + " ORDER BY id", args).fetchall()]
 
     def _set(self, sql: str, args: tuple[object, ...]) -> None:
         with self._lock:
             self._db.execute(sql, args)
+
+
+def _of(receiver: str | None, sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` narrowed to one receiver's rows (None: every receiver's), and its parameters."""
+    if receiver is None:
+        return sql, ()
+    return f"{sql} {'AND' if ' WHERE ' in sql else 'WHERE'} receiver = ?", (receiver,)

@@ -15,6 +15,7 @@ has (a resolved "figure gone" alert has no mark to show). The numbers are format
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from monitor import human
@@ -39,6 +40,7 @@ CONTEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("carry", "Book carry"),
     ("hedge", "Hedge"),
     ("silent_for", "Silent for"),
+    ("var_model", "VaR model"),
     ("limit", "Alert level"),
     ("lasted", "Lasted"),
 )
@@ -58,6 +60,17 @@ _FUNDING = frozenset(
     }
 )
 _BOOK_FUNDING = frozenset({"funding_carry_usd_per_day", "venue_funding_carry_usd_per_day"})
+_VAR = frozenset({"var_usd", "es_usd"})
+_METHOD_WORDS = {"filtered_historical": "filtered historical", "monte_carlo": "Monte Carlo"}
+# the reason of var_usd{method="preferred"} (monitor/evaluation/var_check.py `preferred_figures`)
+_CHOSEN = re.compile(r"\bpreferred: ([a-z_]+)")
+_LARGEST = re.compile(r"\bfallback_max: ([a-z_]+); ([a-z_]+)")
+_NO_CHOICE = {
+    "warming_up": "its backtest is still warming up",
+    "no_method_holds": "no model holds its backtest",
+    "preferred_unavailable": "the preferred model has no value now",
+    "no_self_check": "no backtest runs",
+}
 
 
 class _Shown(float):
@@ -139,8 +152,13 @@ class _Context:
             op = _OP_WORDS.get(ev.annotations.get("op", ""))
             if op and unit != "flag":
                 notes["limit"] = f"{ev.severity.label} {op} {notes['threshold_text']}"
+        if figure in _VAR:
+            notes["var_model"] = self.var_model(figure, labels)
         if rule is not None and figure == rule.figure:
-            notes["summary"] = _summary(rule, ev, value_text, notes.get("threshold_text", ""), threshold)
+            extra = {"model": notes["var_model"]} if "var_model" in notes else {}
+            notes["summary"] = _summary(
+                rule, ev, value_text, notes.get("threshold_text", ""), threshold, extra
+            )
         elif labels.get("alertname") == UNAVAILABLE_ALERTNAME and figure:
             notes["summary"] = _unavailable(ev, figure, value_text)
         if spec is not None:
@@ -184,6 +202,19 @@ class _Context:
             return {} if math.isnan(age) else {"silent_for": human.duration(age)}
         return {}
 
+    def var_model(self, figure: str, labels: Mapping[str, str]) -> str:
+        """The model behind a VaR/ES figure in words; for "preferred", the one its reason names now."""
+        method = labels.get("method", "")
+        fig = self.figures.get(FigureKey(name=figure, method=method, confidence=labels.get("confidence", "")))
+        reason = fig.reason if fig is not None and not math.isnan(fig.value) else ""
+        if method != "preferred" or not reason:
+            return "preferred by the backtest" if method == "preferred" else _method(method)
+        if chosen := _CHOSEN.search(reason):
+            return f"{_method(chosen[1])}, preferred by the backtest"
+        if largest := _LARGEST.search(reason):
+            return f"{_method(largest[2])}, the largest: {_NO_CHOICE.get(largest[1], largest[1])}"
+        return "preferred by the backtest"
+
     def position(self, labels: Mapping[str, str], asset: str) -> dict[str, str]:
         out: dict[str, str] = {}
         qty = self.value("position_quantity", labels, _P)
@@ -226,13 +257,8 @@ class _Context:
             balance = self.value("margin_balance_usd", labels, _A)
             maint = self.value("maintenance_margin_usd", labels, _A)
             headroom = self.value("margin_headroom_usd", labels, _A)
-            parts = []
-            if not math.isnan(balance):
-                parts.append(f"balance {human.usd(balance)}")
-            if not math.isnan(maint):
-                parts.append(f"maintenance {human.usd(maint)}")
-            if not math.isnan(headroom):
-                parts.append(f"headroom {human.usd(headroom)}")
+            said = [(balance, "balance"), (maint, "maintenance"), (headroom, "headroom")]
+            parts = [f"{word} {human.usd(x)}" for x, word in said if not math.isnan(x)]
             if parts:
                 out["margin"] = ", ".join(parts)
         topup = self.value("topup_for_shock_usd", labels, _A)
@@ -294,6 +320,10 @@ def _unavailable(ev: AlertEvent, figure: str, value_text: str) -> str:
     return text + (f"; blind: {blind}" if blind else "")
 
 
+def _method(method: str) -> str:
+    return _METHOD_WORDS.get(method, method.replace("_", " "))
+
+
 def _float(text: str | None) -> float | None:
     if text is None:
         return None
@@ -304,9 +334,17 @@ def _float(text: str | None) -> float | None:
 
 
 def _summary(
-    rule: Rule, ev: AlertEvent, value_text: str, threshold_text: str, threshold: float | None
+    rule: Rule,
+    ev: AlertEvent,
+    value_text: str,
+    threshold_text: str,
+    threshold: float | None,
+    extra: Mapping[str, str],
 ) -> str:
-    """The rule's summary with human values, or a default a desk can read when the rule gives none."""
+    """The rule's summary with human values, or a default a desk can read when the rule gives none.
+
+    `extra`: fields beyond the labels a summary may name (`{model}`, the VaR model in words).
+    """
     if not rule.summary:
         name = rule.figure.removesuffix("_usd").replace("_", " ")
         where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
@@ -319,6 +357,7 @@ def _summary(
         threshold=_Shown(math.nan if threshold is None else threshold, threshold_text),
         severity=ev.severity.label,
         figure=rule.figure,
+        **extra,
     )
     try:
         return rule.summary.format_map(fields)

@@ -20,10 +20,11 @@ from monitor.figure_columns import FigureColumn
 from monitor.records import FigureKey
 from monitor.rules.model import Rule
 
-Inert = Callable[[FigureColumn], npt.NDArray[np.intp]]
+Inert = Callable[[FigureColumn], list[int]]
 
 __all__ = ["Scan", "Scanner"]
 
+_SMALL = 32  # rows up to which a column is scanned in Python: numpy's per-call cost is the most of it
 _UFUNCS: dict[str, Callable[..., npt.NDArray[np.bool_]]] = {
     "<": np.less,
     "<=": np.less_equal,
@@ -51,7 +52,7 @@ class Scanner:
 
     def __init__(self) -> None:
         self._masks: dict[str, tuple[tuple[FigureKey, ...], npt.NDArray[np.bool_] | None]] = {}
-        self._inert: dict[str, npt.NDArray[np.intp]] = {}  # figure name → rows to leave out, this tick
+        self._inert: dict[str, list[int]] = {}  # figure name → rows to leave out, this tick
 
     def _mask(self, rule: Rule, col: FigureColumn) -> npt.NDArray[np.bool_] | None:
         """Rows `rule.match` covers (None: every row, a rule without `match`)."""
@@ -75,6 +76,8 @@ class Scanner:
         skip = self._inert.get(col.name)
         if skip is None:
             skip = self._inert[col.name] = inert(col)
+        if len(col) <= _SMALL:
+            return self._scan_small(rule, col, also, skip)
         values = col.values
         compare = _UFUNCS[rule.op]
         crossed = compare(values, rule.levels[0].threshold)
@@ -82,7 +85,7 @@ class Scanner:
         mask = self._mask(rule, col)
         if mask is not None:
             hot &= mask
-        if skip.size:
+        if skip:
             hot[skip] = False
         if also:
             hot[also] = True
@@ -93,3 +96,27 @@ class Scanner:
             entered[compare(v, lv.threshold)] = i
         fresh = col.fresh[rows].tolist()
         return Scan(rows.tolist(), v.tolist(), fresh, crossed[rows].tolist(), entered.tolist())
+
+    def _scan_small(self, rule: Rule, col: FigureColumn, also: list[int], skip: list[int]) -> Scan:
+        """`scan` in Python, row by row: the same comparisons (IEEE's, as numpy's) on a few rows."""
+        values = col.values.tolist()
+        compare = rule.compare
+        lowest = rule.levels[0].threshold
+        rows = [i for i, v in enumerate(values) if v != v or compare(v, lowest)]
+        mask = self._mask(rule, col)
+        if mask is not None and rows:
+            rows = [i for i in rows if mask[i]]
+        if skip and rows:
+            rows = [i for i in rows if i not in skip]
+        if also:
+            rows = sorted({*rows, *also})
+        v = [values[i] for i in rows]
+        fresh = col.fresh.tolist()
+        entered = []
+        for x in v:  # the most severe level crossed wins, as `Rule.entered`
+            hit = -1
+            for i, lv in enumerate(rule.levels):
+                if compare(x, lv.threshold):
+                    hit = i
+            entered.append(hit)
+        return Scan(rows, v, [fresh[i] for i in rows], [compare(x, lowest) for x in v], entered)

@@ -50,7 +50,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from monitor.clock import NS_PER_S
 from monitor.figure_columns import FigureColumn
@@ -96,6 +95,7 @@ def reason_class(code: str) -> str:
 
 
 _MEMO_LIMIT = 1 << 16  # distinct reasons remembered; beyond, the memo starts over
+_SMALL = 32
 
 
 def _ns(seconds: float) -> float:
@@ -127,29 +127,43 @@ class UnavailableGuard:
         self._gaps: dict[FigureKey, _Gap] = {}
         self._codes: dict[tuple[str, bool], tuple[str, str]] = {}
         self._kinds: dict[str, str] = {}  # a NaN's reason → its class (bounded with _codes)
+        self._gap_names: set[str] | None = None  # figure names with a gap open; None: find again
 
     def adopt(self, old: UnavailableGuard) -> None:
         """Carry the NaN clocks and firing alerts over a reload (severity follows the new rules)."""
         self._gaps = old._gaps
+        self._gap_names = None
 
-    def inert(self, col: FigureColumn) -> npt.NDArray[np.intp]:
+    def inert(self, col: FigureColumn) -> list[int]:
         """Rows of `col` NaN by the book's own state (a reason in STATE_OF_THE_BOOK) with no gap open.
 
         Such a row changes nothing here, so the engine need not hand it over: the thousands of
         figures NaN by design (no mean reversion, nothing to liquidate) cost one lookup a tick.
         """
-        rows = np.flatnonzero(np.isnan(col.values))
-        if rows.size == 0:
+        values = col.values
+        if values.size <= _SMALL:  # a few rows: found in Python, numpy's per-call cost is the most of it
+            rows = [i for i, v in enumerate(values.tolist()) if v != v]
+        else:
+            rows = np.flatnonzero(np.isnan(values)).tolist()
+        if not rows:
             return rows
-        kinds, reasons, keys, gaps = self._kinds, col.reasons, col.keys, self._gaps
-        out = []
-        for i in rows.tolist():
-            kind = kinds.get(reasons[i])
-            if kind is None:
-                kind = kinds[reasons[i]] = self._code(reasons[i], True)[1]
-            if kind == "state" and (not gaps or keys[i] not in gaps):
-                out.append(i)
-        return np.array(out, np.intp)
+        reasons, kinds = col.reasons, self._kinds
+        at = list(map(reasons.__getitem__, rows))
+        got = list(map(kinds.get, at))  # each row's class, from the memo: thousands a tick at desk scale
+        if None in got:
+            got = [k if k is not None else self._kind(r) for r, k in zip(at, got, strict=True)]
+        out = [i for i, k in zip(rows, got, strict=True) if k == "state"]
+        if out and self._gaps:  # a key with a gap open changes it: looked up only in names that have one
+            if self._gap_names is None:
+                self._gap_names = {k.name for k in self._gaps}
+            if col.name in self._gap_names:
+                keys, gaps = col.keys, self._gaps
+                out = [i for i in out if keys[i] not in gaps]
+        return out
+
+    def _kind(self, reason: str) -> str:
+        kind = self._kinds[reason] = self._code(reason, True)[1]
+        return kind
 
     def step(
         self, watched: dict[FigureKey, list[tuple[Rule, Severity]]], figures: Figures, now_ns: int
@@ -173,6 +187,7 @@ class UnavailableGuard:
                 else:
                     why = "figure available again" if now.fresh else "stale value no longer in breach"
                 told.append((key, self._event(key, gap, AlertState.RESOLVED, now_ns, now, why)))
+        self._gap_names = None  # the gaps may have changed
         told.sort(key=lambda ke: ke[0])
         return [ev for _, ev in told]
 

@@ -102,12 +102,7 @@ class SimControl:
         }
 
     def market(self, venue: str = "binance") -> dict[str, Any]:
-        if venue == "bybit":
-            bybit = self.sim.bybit.market
-            return {s: {**_plain(q), "spread_bps": bybit.spreads[s].bps} for s, q in bybit.quotes.items()}
-        if venue != "binance":
-            raise ControlError(400, "venue must be 'binance' or 'bybit'")
-        return {s: _plain(q) for s, q in self.sim.market.quotes.items()}
+        return _venue(venue).market(self.sim)
 
     def accounts(self) -> dict[str, Any]:
         names = [*self.sim.engine.accounts, *self.sim.bybit.engine.accounts]
@@ -191,10 +186,9 @@ class SimControl:
         entry = FAULTS.get(name)
         if entry is None:
             raise ControlError(404, f"no fault {name!r}; known: {sorted(FAULTS)}")
-        if venue not in ("binance", "bybit"):
-            raise ControlError(400, "venue must be 'binance' or 'bybit'")
-        if venue == "bybit" and name not in BYBIT_FAULTS:
-            raise ControlError(400, f"{name} is not simulated on bybit; there: {sorted(BYBIT_FAULTS)}")
+        on = _venue(venue)
+        if name not in on.faults:
+            raise ControlError(400, f"{name} is not simulated on {venue}; there: {sorted(on.faults)}")
         fn, allowed = entry
         unknown = set(kwargs) - allowed
         if unknown:
@@ -202,6 +196,38 @@ class SimControl:
         if name == "corrupt_prices" and kwargs.get("kind") not in _CORRUPTIONS:
             raise ControlError(400, f"kind must be one of {list(_CORRUPTIONS)}")
         try:
-            fn(self.sim.bybit.faults if venue == "bybit" else self.sim.faults, **kwargs)
+            fn(on.faulted(self.sim), **kwargs)
         except TypeError as exc:
             raise ControlError(400, str(exc)) from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Steered:
+    """What the control plane reads and faults on one simulated venue."""
+
+    market: Callable[[Simulator], dict[str, Any]]  # its quotes, JSON-safe
+    faulted: Callable[[Simulator], Faults]  # the Faults its hosts obey
+    faults: frozenset[str]  # the FAULTS names it simulates
+
+
+def _bybit_market(sim: Simulator) -> dict[str, Any]:
+    bybit = sim.bybit.market
+    return {s: {**_plain(q), "spread_bps": bybit.spreads[s].bps} for s, q in bybit.quotes.items()}
+
+
+# the simulator's one switch on the venue it stands in for (`SimAccountConfig.venue`, `?venue=`)
+_VENUES: dict[str, _Steered] = {
+    "binance": _Steered(
+        market=lambda sim: {s: _plain(q) for s, q in sim.market.quotes.items()},
+        faulted=lambda sim: sim.faults,
+        faults=frozenset(FAULTS),
+    ),
+    "bybit": _Steered(market=_bybit_market, faulted=lambda sim: sim.bybit.faults, faults=BYBIT_FAULTS),
+}
+
+
+def _venue(name: str) -> _Steered:
+    steered = _VENUES.get(name)
+    if steered is None:
+        raise ControlError(400, f"venue must be {' or '.join(repr(n) for n in _VENUES)}")
+    return steered

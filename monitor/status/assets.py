@@ -26,7 +26,7 @@ header h1{font-size:1rem;margin:0;font-weight:600;letter-spacing:.02em}
 header .tick{color:var(--muted);font-size:.85rem;margin-left:auto;text-align:right}
 .dot{width:.6rem;height:.6rem;border-radius:50%;background:var(--ok);box-shadow:0 0 6px var(--ok)}
 .dot.down{background:var(--crit);box-shadow:0 0 6px var(--crit)}
-main{max-width:1200px;margin:0 auto;padding:.8rem 1rem 3rem}
+main{max-width:1440px;margin:0 auto;padding:.8rem 1rem 3rem}
 #banner{display:none;margin:.8rem 1rem 0;padding:.6rem .8rem;border-radius:6px;background:#3d1214;
 border:1px solid var(--crit);color:#ffd7d7;font-weight:600}
 #banner.on{display:block}
@@ -41,11 +41,14 @@ section{margin:1.1rem 0}
 h2{font-size:.8rem;text-transform:uppercase;letter-spacing:.08em;color:var(--muted);margin:0 0 .4rem;
 font-weight:600}
 h2 small{text-transform:none;letter-spacing:0;font-weight:400}
-.empty,.more{color:var(--muted);margin:.3rem 0}
+.empty,.more,.intro{color:var(--muted);margin:.3rem 0}
+.intro{color:var(--warn)}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);
-border-radius:8px;overflow:hidden}
-th,td{padding:.4rem .6rem;border-bottom:1px solid var(--line);white-space:nowrap}
-th{text-align:left;color:var(--muted);font-weight:500;font-size:.78rem;background:#11161d}
+border-radius:8px;overflow:hidden;font-size:.93em}
+th,td{padding:.4rem .5rem;border-bottom:1px solid var(--line);white-space:nowrap}
+th{text-align:left;color:var(--muted);font-weight:500;font-size:.78rem;background:#11161d;white-space:normal;
+vertical-align:bottom}
+th.dup,td.dup{display:none!important}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:last-child td{border-bottom:0}
 tr.sev-warning td:first-child{box-shadow:inset 3px 0 var(--warn)}
@@ -71,6 +74,26 @@ border-radius:4px;background:var(--line);margin-right:.3rem}
 .sev-critical .badge,.sev-page .badge{background:var(--crit);color:#1a0000}
 .sev-warning .badge{background:var(--warn);color:#1a1000}
 .resolved .badge{background:var(--ok);color:#001a05}
+td.g{min-width:9.5rem}
+.gauge{display:grid;gap:.2rem}
+.gauge .track{position:relative;display:block;height:.75rem;border-radius:3px;background:#07090d;
+border:1px solid var(--line)}
+.gauge .fill{display:block;height:100%;border-radius:2px;background:var(--ok)}
+.gauge .lv{position:absolute;top:-4px;bottom:-4px;width:2px;margin-left:-1px;background:var(--fg);
+box-shadow:0 0 0 1px var(--bg)}
+.gauge .lv-warning{background:var(--warn)}.gauge .lv-critical,.gauge .lv-page{background:var(--crit)}
+.gauge .cap{font-variant-numeric:tabular-nums;white-space:nowrap;font-size:.85rem;justify-self:start}
+.st-warning .fill{background:var(--warn)}.st-warning .cap{color:var(--warn);font-weight:600}
+.st-critical .fill,.st-page .fill,.st-past_liquidation .fill{background:var(--crit)}
+.st-critical .cap,.st-page .cap{color:var(--crit);font-weight:700}
+.st-info .fill,.st-unrated .fill{background:var(--info)}
+.st-past_liquidation .track{border-color:var(--crit)}
+.st-past_liquidation .cap{color:#fff;background:var(--crit);padding:0 .35rem;border-radius:3px;
+font-weight:700}
+.st-unknown .fill{background:repeating-linear-gradient(135deg,#6e7681 0 5px,#30363d 5px 10px)}
+.st-unknown .cap{color:var(--warn);font-style:italic}
+.gauge.stale .track{opacity:.55}.gauge.stale .cap{font-style:italic}
+.st-not_liquidatable .fill{background:#2d5a3a}.st-not_liquidatable .cap{color:var(--muted)}
 .alerts .labels{color:var(--muted)}
 .alerts .when{float:right;color:var(--muted);font-size:.8rem}
 .alerts .what{margin-top:.15rem;overflow-wrap:anywhere}
@@ -80,7 +103,7 @@ border-radius:4px;background:var(--line);margin-right:.3rem}
  thead{display:none}
  tbody{display:grid;gap:.5rem}
  tr{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.45rem .7rem;
- display:grid;grid-template-columns:1fr 1fr;column-gap:.8rem}
+ display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);column-gap:.8rem}
  tr.sev-warning{border-left:4px solid var(--warn)}
  tr.sev-critical,tr.sev-page{border-left:4px solid var(--crit)}
  tr.sev-info{border-left:4px solid var(--info)}
@@ -88,10 +111,12 @@ border-radius:4px;background:var(--line);margin-right:.3rem}
  td{padding:.12rem 0;white-space:normal}
  td.h{grid-column:1/-1;font-weight:600}
  td.h+td.h{font-weight:400;color:var(--muted);margin-top:-.1rem;margin-bottom:.2rem}
- td.n{display:flex;justify-content:space-between;gap:.5rem;text-align:right}
+ td.n{display:flex;flex-wrap:wrap;justify-content:flex-end;column-gap:.5rem;text-align:right}
+ td.n::before{margin-right:auto}
  td.n::before{content:attr(data-label);color:var(--muted);text-align:left}
  td.wide{display:none}
  td.n::before{font-size:.9em}
+ td.g{grid-column:1/-1;min-width:0;padding:.2rem 0 .3rem}
  table.compact tbody{gap:.25rem}
  table.compact tr{display:flex;flex-wrap:wrap;align-items:baseline;gap:0 .6rem;padding:.35rem .7rem}
  table.compact td.h{font-weight:400}

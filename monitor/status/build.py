@@ -5,8 +5,10 @@ a `margin_balance_usd`, a market a `mark_price_usd`, a feed a `feed_stale`); eve
 is a keyed lookup, so a desk's 85,000 figures cost one scan, not one scan per column.
 
 Danger order: legs with their own alerts firing first, most severe first (the rules' judgment);
-within that, a NaN distance first (unknown is not safe: it is what a dead feed or a missing tier
-looks like), then the nearest to liquidation; a leg no price move liquidates last. Each list is
+within that, a leg past liquidation, then a NaN distance (unknown is not safe: it is what a dead
+feed or a missing tier looks like), then the nearest to liquidation; a leg no price move
+liquidates last. Each leg's bar (gauge.py) is marked with the levels of the distance rules the
+daemon runs, and carries its market's next funding: when, at what rate, and what it pays. Each list is
 cut at `limit` with the total kept, so 1,000 positions show as the worst 50 and "950 more".
 """
 
@@ -17,11 +19,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from monitor.records import AlertEvent, Figure, FigureKey, Figures, Severity
+from monitor.risk.funding import funding_payment
+from monitor.rules.model import Rule
+from monitor.status.gauge import bar_scale, distance_rules, gauge, levels_for
 from monitor.status.model import (
     ABSENT,
-    NOT_LIQUIDATABLE,
+    NONE,
+    PAST,
+    UNKNOWN,
     AccountRow,
     AlertRow,
     AssetRow,
@@ -29,6 +37,7 @@ from monitor.status.model import (
     MarketRow,
     PositionRow,
     StatusPage,
+    Threshold,
     as_float,
     num,
 )
@@ -82,10 +91,16 @@ def _danger(x: float) -> tuple[int, float]:
 
 
 def _distance(row: PositionRow) -> tuple[int, float]:
-    """Danger order of a leg's distance: unknown, then nearest; a leg no price move liquidates last."""
-    if row.notes.get("distance_ratio") == NOT_LIQUIDATABLE:
-        return (2, math.inf)
-    return _danger(as_float(row.distance_ratio))
+    """Danger order of a leg's distance: past liquidation (the venue is taking it now), unknown,
+    then nearest; a leg no price move liquidates last."""
+    state = row.gauge.state
+    if state == PAST:
+        return (0, as_float(row.distance_ratio))
+    if state == UNKNOWN:
+        return (1, 0.0)
+    if state == NONE:
+        return (3, math.inf)
+    return (2, as_float(row.distance_ratio))
 
 
 def _ident(labels: Mapping[str, str]) -> _Ident:
@@ -129,9 +144,12 @@ def build_status(
     now_ns: int,
     limit: int = DEFAULT_LIMIT,
     ticks: Mapping[tuple[str, str], float] | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> StatusPage:
     """The page for the tick `figures` (None before the first tick: an empty book, said so);
-    `ticks` (the store's, per venue and symbol) give each price row its tick."""
+    `ticks` (the store's, per venue and symbol) give each price row its tick; `rules` (the ones
+    the daemon runs) the thresholds marked on each leg's bar — None: not known, and the page says
+    so rather than drawing bars without marks as if no rule watched them."""
     items: Mapping[FigureKey, Figure] = figures.items if figures is not None else {}
     rows: dict[str, list[FigureKey]] = {n: [] for n in _ROW_FIGURES}
     for key in items:
@@ -140,10 +158,11 @@ def build_status(
     sev = _severities(firing)
     c = _Cells(items)
     ticks = ticks or {}
-    positions = _positions(rows["position_quantity"], c, sev, ticks)
+    taken_s = figures.taken_at_ns / 1e9 if figures is not None else math.nan
+    positions = _positions(rows["position_quantity"], c, sev, ticks, rules or (), taken_s)
     accounts = _accounts(rows["margin_balance_usd"], c, sev)
     held = {(p.venue, p.symbol) for p in positions}
-    markets = _markets(rows["mark_price_usd"], c, sev, held, ticks)
+    markets = _markets(rows["mark_price_usd"], c, sev, held, ticks, taken_s)
     feeds = _feeds(rows["feed_stale"], c, sev)
     assets = _assets(rows["net_delta"], c, sev)
     ranked = sorted(firing, key=lambda e: (-e.severity, -e.starts_at_ns, e.fingerprint))
@@ -156,7 +175,8 @@ def build_status(
         limit=limit,
         positions=tuple(positions[:limit]),
         positions_total=len(positions),
-        positions_unknown=sum(1 for p in positions if _distance(p)[0] == 0),
+        positions_unknown=sum(1 for p in positions if p.gauge.state == UNKNOWN),
+        rules_known=rules is not None,
         accounts=tuple(accounts[:limit]),
         accounts_total=len(accounts),
         assets=tuple(assets[:limit]),
@@ -174,46 +194,108 @@ def build_status(
 
 
 def _positions(
-    keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity], ticks: Mapping[tuple[str, str], float]
+    keys: list[FigureKey],
+    c: _Cells,
+    sev: Mapping[_Ident, Severity],
+    ticks: Mapping[tuple[str, str], float],
+    rules: Sequence[Rule],
+    taken_s: float,
 ) -> list[PositionRow]:
     """Legs the rules judge most severely first (their own alerts, not their account's), then by distance.
 
-    Within one severity an unknown distance (NaN) comes first; across them the rules decide, so a
-    desk whose tier tables are missing for 300 legs still sees the one at 2 % from liquidation on
-    top, with the unknowns right after and counted in the chips.
+    Within one severity a leg past liquidation comes first, then an unknown distance (NaN); across
+    them the rules decide, so a desk whose tier tables are missing for 300 legs still sees the one
+    at 2 % from liquidation on top, with the unknowns right after and counted in the chips.
     """
-    out: list[tuple[Any, ...]] = []
+    near = distance_rules(rules)  # once, not per leg: a desk has a dozen rules and 1,000 legs
+    built: list[tuple[PositionRow, tuple[Threshold, ...]]] = []
+    legs: list[tuple[float, float, float]] = []  # quantity, mark, rate: the payment in one pass
     for k in keys:
-        v, a, s, side = k.venue, k.account, k.symbol, k.side
-        qty = c.of(k, "position_quantity", "quantity")
-        iso_key = msgspec.structs.replace(k, name="position_margin_ratio")
-        isolated = c.has(iso_key)
-        if isolated:
-            mr = c.get("margin_ratio", iso_key)
-        else:
-            mr = c.get("margin_ratio", FigureKey(name="margin_ratio", venue=v, account=a))
-        row = PositionRow(
-            venue=v,
-            account=a,
-            symbol=s,
-            side=side,
-            margin_mode="isolated" if isolated else "cross",
-            quantity=num(qty),
-            notional_usd=num(c.of(k, "position_notional_usd", "notional_usd")),
-            mark_usd=num(c.get("mark_usd", FigureKey(name="mark_price_usd", venue=v, symbol=s))),
-            liquidation_price_usd=num(c.of(k, "liquidation_price_usd", "liquidation_price_usd")),
-            distance_ratio=num(c.of(k, "liquidation_distance_ratio", "distance_ratio")),
-            distance_sigma=num(c.of(k, "liquidation_distance_sigma", "distance_sigma")),
-            margin_ratio=num(mr),
-            unrealized_pnl_usd=num(c.of(k, "position_unrealized_pnl_usd", "unrealized_pnl_usd")),
-            price_tick=ticks.get((v, s), 0.0),
-            severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
-            notes=c.take(),
+        row, leg = _position(k, c, sev, ticks, taken_s)
+        built.append((row, levels_for(near, k) if near else ()))
+        legs.append(leg)
+    pays = _payments(legs)
+    scale = bar_scale((t for _, lv in built for t in lv), (as_float(r.distance_ratio) for r, _ in built))
+    out: list[tuple[Any, ...]] = []
+    for (row, lv), pay in zip(built, pays, strict=True):
+        g = gauge(
+            as_float(row.distance_ratio),
+            row.notes.get("distance_ratio", ""),
+            as_float(row.margin_ratio),
+            lv,
+            scale,
         )
+        row = msgspec.structs.replace(
+            row, gauge=g, funding_payment_usd=num(pay), notes=_payment_note(row.notes, pay)
+        )
+        v, a, s, side = row.venue, row.account, row.symbol, row.side
         own = _worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
         out.append((-_RANK.get(own, -1), _distance(row), v, a, s, side, row))
     out_sorted = sorted(out, key=lambda t: t[:6])
     return [t[6] for t in out_sorted]
+
+
+def _position(
+    k: FigureKey,
+    c: _Cells,
+    sev: Mapping[_Ident, Severity],
+    ticks: Mapping[tuple[str, str], float],
+    taken_s: float,
+) -> tuple[PositionRow, tuple[float, float, float]]:
+    """The leg's row (its funding payment still to come) and the inputs of that payment."""
+    v, a, s, side = k.venue, k.account, k.symbol, k.side
+    qty = c.of(k, "position_quantity", "quantity")
+    iso_key = msgspec.structs.replace(k, name="position_margin_ratio")
+    isolated = c.has(iso_key)
+    if isolated:
+        mr = c.get("margin_ratio", iso_key)
+    else:
+        mr = c.get("margin_ratio", FigureKey(name="margin_ratio", venue=v, account=a))
+    mark = c.get("mark_usd", FigureKey(name="mark_price_usd", venue=v, symbol=s))
+    market = FigureKey(name="funding_rate_ratio", venue=v, symbol=s)
+    rate = c.get("funding_rate", market)
+    nxt = c.get("funding_next_in_s", msgspec.structs.replace(market, name="funding_next_timestamp_seconds"))
+    row = PositionRow(
+        venue=v,
+        account=a,
+        symbol=s,
+        side=side,
+        margin_mode="isolated" if isolated else "cross",
+        quantity=num(qty),
+        notional_usd=num(c.of(k, "position_notional_usd", "notional_usd")),
+        mark_usd=num(mark),
+        liquidation_price_usd=num(c.of(k, "liquidation_price_usd", "liquidation_price_usd")),
+        distance_ratio=num(c.of(k, "liquidation_distance_ratio", "distance_ratio")),
+        distance_sigma=num(c.of(k, "liquidation_distance_sigma", "distance_sigma")),
+        margin_ratio=num(mr),
+        unrealized_pnl_usd=num(c.of(k, "position_unrealized_pnl_usd", "unrealized_pnl_usd")),
+        price_tick=ticks.get((v, s), 0.0),
+        funding_rate=num(rate),
+        funding_next_in_s=num(nxt - taken_s),
+        severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
+        notes=c.take(),
+    )
+    return row, (qty, mark, rate)
+
+
+def _payments(legs: list[tuple[float, float, float]]) -> list[float]:
+    """What each leg receives at its next settlement (< 0: pays), by the evaluator's formula
+    (−q·mark·r, monitor/risk/funding.py) at the tick's mark and predicted rate, in one pass."""
+    if not legs:
+        return []
+    q, mark, rate = (np.array(col, dtype=np.float64) for col in zip(*legs, strict=True))
+    out: list[float] = np.asarray(funding_payment(q, mark, rate)).tolist()
+    return out
+
+
+def _payment_note(notes: dict[str, str], pay: float) -> dict[str, str]:
+    """A NaN payment says which input made it so; one from a stale rate or mark is stale."""
+    if pay != pay:
+        why = notes.get("funding_rate") or notes.get("mark_usd") or notes.get("quantity") or ""
+        return {**notes, "funding_payment_usd": why if why and why != "stale" else "not_available"}
+    if "stale" in (notes.get("funding_rate"), notes.get("mark_usd")):
+        return {**notes, "funding_payment_usd": "stale"}
+    return notes
 
 
 def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AccountRow]:
@@ -266,10 +348,12 @@ def _markets(
     sev: Mapping[_Ident, Severity],
     held: set[tuple[str, str]],
     ticks: Mapping[tuple[str, str], float],
+    taken_s: float,
 ) -> list[MarketRow]:
     out = []
     for k in keys:
         v, s = k.venue, k.symbol
+        nxt = c.of(k, "funding_next_timestamp_seconds", "funding_next_s")
         out.append(
             MarketRow(
                 venue=v,
@@ -279,17 +363,25 @@ def _markets(
                 funding_rate=num(c.of(k, "funding_rate_ratio", "funding_rate")),
                 funding_interval_s=num(c.of(k, "funding_interval_seconds", "funding_interval_s")),
                 funding_annualized=num(c.of(k, "funding_rate_annualized_ratio", "funding_annualized")),
-                funding_next_s=num(c.of(k, "funding_next_timestamp_seconds", "funding_next_s")),
+                funding_next_s=num(nxt),
+                funding_next_in_s=num(nxt - taken_s),
                 basis_usd=num(c.of(k, "basis_usd", "basis_usd")),
                 basis_bps=num(c.of(k, "basis_bps", "basis_bps")),
                 price_tick=ticks.get((v, s), 0.0),
                 severity=_worst(sev, (v, "", s, "", "", "")),
-                notes=c.take(),
+                notes=_alias(c.take(), "funding_next_s", "funding_next_in_s"),  # last: after every lookup
             )
         )
     # the book's own symbols first, then the largest funding either way
     out.sort(key=lambda r: (not r.held, _danger(-abs(as_float(r.funding_annualized))), r.venue, r.symbol))
     return out
+
+
+def _alias(notes: dict[str, str], field: str, also: str) -> dict[str, str]:
+    """`notes` with `field`'s note repeated under `also` (a column derived from that figure)."""
+    if field in notes:
+        notes[also] = notes[field]
+    return notes
 
 
 def _feeds(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[FeedRow]:

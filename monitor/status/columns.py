@@ -7,13 +7,39 @@ both against a /metrics scrape of the same tick.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from monitor import human
 from monitor.status import fmt
-from monitor.status.model import ABSENT, NOT_LIQUIDATABLE, Num, PositionRow, as_float
+from monitor.status.model import (
+    ABSENT,
+    CLEAR,
+    NONE,
+    NOT_LIQUIDATABLE,
+    PAST,
+    UNKNOWN,
+    UNRATED,
+    Num,
+    PositionRow,
+    as_float,
+)
 
-__all__ = ["ACCOUNT", "ASSET", "FEED", "MARKET", "POSITION", "Column", "side_word"]
+__all__ = [
+    "ACCOUNT",
+    "ASSET",
+    "BAR_CELLS",
+    "FEED",
+    "MARKET",
+    "POSITION",
+    "Column",
+    "gauge_caption",
+    "gauge_text",
+    "side_word",
+]
+
+BAR_CELLS = 16  # the terminal bar's length in characters
 
 
 class Column:
@@ -31,6 +57,9 @@ class Column:
         tone: Callable[[Any], str] | None = None,
         key: bool = False,
         priced: bool = False,
+        terminal: bool = True,
+        gauge: bool = False,
+        shown: bool = True,
     ) -> None:
         self.title = title
         self.field = field
@@ -41,6 +70,11 @@ class Column:
         self.key = key  # the column the table is sorted by: the page sets it in bold
         self._tone = tone
         self.priced = priced  # a price: written with the decimals of the row's `price_tick`
+        self.terminal = terminal  # shown by `perpmon status` (False: the gauge's text already says it)
+        self.gauge = gauge  # the distance bar: the page draws it, the terminal writes `gauge_text`
+        # False: the page keeps the cell (its figure and exact value, for a check against /metrics)
+        # but does not show it, because the gauge's words already say it
+        self.shown = shown
 
     def tone(self, row: Any) -> str:
         """ "good" / "bad" / "": a colour hint for the page (gains, losses, a stale feed)."""
@@ -95,8 +129,65 @@ def side_word(row: PositionRow) -> str:
     return "long" if q > 0 else "short" if q < 0 else "flat" if q == 0 else "?"
 
 
+def gauge_caption(row: PositionRow, *, level: bool = True) -> str:
+    """What the bar says in words: `4.92 % · 1.34 σ · critical < 5.00 %`, `unknown: no_mark`,
+    `PAST LIQUIDATION`; without `level` the level it is inside is left to the bar's colour."""
+    g = row.gauge
+    if g.state == PAST:
+        return "PAST LIQUIDATION"
+    if g.state == UNKNOWN:
+        return f"unknown: {row.notes.get('distance_ratio') or 'not_available'}"
+    if g.state == NONE:
+        return "no liquidation price"
+    k = as_float(row.distance_sigma)
+    stale = "*" if "distance_ratio" in row.notes else ""  # the only note a finite distance has
+    text = f"{fmt.pct(row.distance_ratio)}{stale} · {fmt.sigma(k) if k == k else 'σ n/a'}"
+    if level and g.state not in (CLEAR, UNRATED):
+        inside = min((t for t in g.levels if t.severity == g.state), key=lambda t: t.value, default=None)
+        below = f" < {fmt.pct(inside.value)}" if inside is not None else ""
+        text += f" · {g.state}{below}"
+    return text
+
+
+def _bar(row: PositionRow) -> str:
+    """`▇▇▇│▁▁▁▁│▁▁▁▁▁▁▁▁`: filled to the distance, `│` at each threshold of the rules.
+
+    Without colour the states that are not a distance draw their own full bar, unmarked: `▓`
+    past liquidation, `░` unknown, `═` for a leg no price move liquidates.
+    """
+    g = row.gauge
+    marks = {min(BAR_CELLS, round(t.value / g.scale * BAR_CELLS)) for t in g.levels if g.scale > 0}
+    marks.discard(0)
+    whole = {PAST: "▓", UNKNOWN: "░", NONE: "═"}.get(g.state)
+    if whole is not None:  # as long as a marked bar, so the words line up
+        return whole * (BAR_CELLS + len(marks))
+    if g.fill >= 1:
+        filled = BAR_CELLS
+    else:  # floor: a leg inside a level never reaches that level's mark; a live leg shows one cell
+        filled = max(1, math.floor(g.fill * BAR_CELLS)) if as_float(row.distance_ratio) > 0 else 0
+    out = []
+    for i in range(BAR_CELLS):
+        if i in marks:
+            out.append("│")
+        out.append("▇" if i < filled else "▁")
+    return "".join(out) + ("│" if BAR_CELLS in marks else "")
+
+
+def gauge_text(row: PositionRow) -> str:
+    """The terminal's bar and its words."""
+    return f"{_bar(row)} {gauge_caption(row)}"
+
+
 def _pct4(v: Num) -> str:
     return fmt.pct(v, 4, signed=True)
+
+
+def _until(v: Num) -> str:
+    return human.until(as_float(v))
+
+
+def _flow(v: Num) -> str:
+    return human.flow(as_float(v))
 
 
 def _interval(v: Num) -> str:
@@ -120,8 +211,24 @@ def _age(v: Num) -> str:
 POSITION: Sequence[Column] = (
     Column("Account", text=lambda r: f"{r.venue} · {r.account}"),
     Column("Position", text=lambda r: f"{r.symbol} {side_word(r)}"),
-    Column("Distance", field="distance_ratio", show=fmt.pct, figure="liquidation_distance_ratio", key=True),
-    Column("σ", field="distance_sigma", show=fmt.sigma, figure="liquidation_distance_sigma", wide=True),
+    Column("To liquidation", text=gauge_text, gauge=True),
+    Column(
+        "Distance",
+        field="distance_ratio",
+        show=fmt.pct,
+        figure="liquidation_distance_ratio",
+        key=True,
+        terminal=False,
+        shown=False,
+    ),
+    Column(
+        "σ",
+        field="distance_sigma",
+        show=fmt.sigma,
+        figure="liquidation_distance_sigma",
+        terminal=False,
+        shown=False,
+    ),
     Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
     Column(
         "Liq. price",
@@ -146,6 +253,9 @@ POSITION: Sequence[Column] = (
         wide=True,
         tone=_signed_tone("unrealized_pnl_usd"),
     ),
+    Column("Next funding", field="funding_next_in_s", show=_until),
+    Column("Pred. rate", field="funding_rate", show=_pct4, figure="funding_rate_ratio", wide=True),
+    Column("Funding", field="funding_payment_usd", show=_flow, tone=_signed_tone("funding_payment_usd")),
 )
 
 ACCOUNT: Sequence[Column] = (
@@ -178,6 +288,7 @@ MARKET: Sequence[Column] = (
     Column("Mark", field="mark_usd", show=fmt.price, figure="mark_price_usd", priced=True),
     Column("Funding", field="funding_rate", show=_pct4, figure="funding_rate_ratio"),
     Column("Every", field="funding_interval_s", show=_interval, figure="funding_interval_seconds"),
+    Column("Next", field="funding_next_in_s", show=_until),
     Column(
         "Annualised",
         field="funding_annualized",

@@ -14,8 +14,18 @@ from typing import Any
 
 from monitor.status import fmt
 from monitor.status.assets import CSS, SCRIPT
-from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column
-from monitor.status.model import ABSENT, NOT_LIQUIDATABLE, AlertRow, StatusPage, as_float
+from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column, gauge_caption
+from monitor.status.model import (
+    ABSENT,
+    NONE,
+    NOT_LIQUIDATABLE,
+    PAST,
+    UNKNOWN,
+    AlertRow,
+    PositionRow,
+    StatusPage,
+    as_float,
+)
 
 __all__ = ["render_body", "render_page"]
 
@@ -32,7 +42,36 @@ def _raw(v: float) -> str:
     return "NaN" if v != v else ("+Inf" if v == float("inf") else "-Inf" if v == float("-inf") else repr(v))
 
 
+def _gauge(row: PositionRow) -> str:
+    """The bar: its length the distance at the page's scale, its colour the level it is inside,
+    a tick per threshold of the rules covering the leg; unknown, past liquidation and
+    not-liquidatable legs draw full length in their own colours, unmarked, never a short bar."""
+    g = row.gauge
+    d = as_float(row.distance_ratio)
+    # a live leg always shows some bar: an empty track would read as "nothing here"
+    live = max(1.5, 100.0 * g.fill) if d > 0 else 0.0
+    width = 100.0 if g.state in (PAST, UNKNOWN, NONE) else live
+    marks = "".join(
+        f'<i class="lv lv-{_attr(t.severity)}" style="left:{min(100.0, 100.0 * t.value / g.scale):.2f}%"'
+        f' data-level="{_raw(t.value)}" data-severity="{_attr(t.severity)}"'
+        f' title="{_attr(f"{t.rule}: {t.severity} below {fmt.pct(t.value)}")}"></i>'
+        for t in g.levels
+        if g.scale > 0 and g.state not in (PAST, UNKNOWN, NONE)  # not a distance: nothing to compare
+    )
+    words = gauge_caption(row)  # with the level it is inside, for a hover and a screen reader
+    stale = " stale" if row.notes.get("distance_ratio") == "stale" else ""  # faded, its words end in "*"
+    return (
+        f'<div class="gauge st-{_attr(g.state)}{stale}" data-state="{_attr(g.state)}"'
+        f' data-fill="{_raw(g.fill)}" data-scale="{_raw(g.scale)}" role="img"'
+        f' aria-label="{_attr(words)}" title="{_attr(words)}">'
+        f'<span class="track"><span class="fill" style="width:{width:.2f}%"></span>{marks}</span>'
+        f'<span class="cap">{escape(gauge_caption(row, level=False))}</span></div>'
+    )
+
+
 def _td(col: Column, row: Any) -> str:
+    if col.gauge:
+        return f'<td class="g" data-label="{_attr(col.title)}">{_gauge(row)}</td>'
     classes = [] if col.numeric else ["h"]
     attrs = f' data-label="{_attr(col.title)}"'
     if col.numeric:
@@ -46,7 +85,8 @@ def _td(col: Column, row: Any) -> str:
             attrs += f' title="{_attr(note)}"'
             if note not in (ABSENT, NOT_LIQUIDATABLE):
                 classes.append("stale" if note == "stale" else "na")
-    for flag, cls in ((col.wide, "wide"), (col.key, "key"), (bool(tone := col.tone(row)), tone)):
+    tone = col.tone(row)
+    for flag, cls in ((col.wide, "wide"), (col.key, "key"), (not col.shown, "dup"), (bool(tone), tone)):
         if flag:
             classes.append(cls)
     return f'<td class="{" ".join(classes)}"{attrs}>{escape(col.cell(row))}</td>'
@@ -54,7 +94,9 @@ def _td(col: Column, row: Any) -> str:
 
 def _table(rows: Sequence[Any], cols: Sequence[Column], css: str = "") -> str:
     head = "".join(
-        f'<th class="{"n" if c.numeric else ""}{" wide" if c.wide else ""}">{escape(c.title)}</th>'
+        f'<th class="{"n" if c.numeric else "g" if c.gauge else ""}{" wide" if c.wide else ""}'
+        f'{"" if c.shown else " dup"}">'
+        f"{escape(c.title)}</th>"
         for c in cols
     )
     body = []
@@ -76,10 +118,14 @@ def _section(
     *,
     css: str = "",
     fold: str = "",
+    intro: str = "",
 ) -> str:
-    """A titled table; with `fold`, the table hides behind that one-line summary until opened."""
+    """A titled table; with `fold`, the table hides behind that one-line summary until opened;
+    `intro` is a line between the title and the table."""
     sub = f" <small>· worst {len(rows):,} of {total:,}</small>" if total > len(rows) else ""
     inner = _table(rows, cols, css) if rows else f'<p class="empty">{escape(empty)}</p>'
+    if intro and rows:
+        inner = f'<p class="intro">{escape(intro)}</p>{inner}'
     more = f'<p class="more">… and {total - len(rows):,} more</p>' if total > len(rows) else ""
     if fold and rows:
         inner = f'<details id="{key}-fold"><summary>{escape(fold)}</summary>{inner}{more}</details>'
@@ -163,6 +209,15 @@ def _chips(page: StatusPage) -> str:
     return f'<div class="chips">{"".join(chips)}</div>'
 
 
+def _thresholds(page: StatusPage) -> str:
+    """Said once above the bars when they carry no marks, and why."""
+    if not page.rules_known:
+        return "No thresholds on the bars: this page was not given the daemon's rules."
+    if not any(p.gauge.levels for p in page.positions):
+        return "No rule watches the distance: the bars have no marks."
+    return ""
+
+
 def render_body(page: StatusPage) -> str:
     """Everything that changes tick to tick (what the script swaps in)."""
     now = page.served_at_ns
@@ -178,6 +233,7 @@ def render_body(page: StatusPage) -> str:
             page.positions_total,
             POSITION,
             "No positions.",
+            intro=_thresholds(page),
         ),
         _section(
             "accounts",

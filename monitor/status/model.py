@@ -14,15 +14,22 @@ import msgspec
 
 __all__ = [
     "ABSENT",
+    "CLEAR",
+    "NONE",
     "NOT_LIQUIDATABLE",
+    "PAST",
+    "UNKNOWN",
+    "UNRATED",
     "AccountRow",
     "AlertRow",
     "AssetRow",
     "FeedRow",
+    "Gauge",
     "MarketRow",
     "Num",
     "PositionRow",
     "StatusPage",
+    "Threshold",
     "as_float",
     "num",
 ]
@@ -50,6 +57,43 @@ class _Row(msgspec.Struct, frozen=True, kw_only=True):
     notes: dict[str, str] = {}  # field → why it is NaN (the figure's reason) or "stale"; absent when fine
 
 
+class Threshold(msgspec.Struct, frozen=True, kw_only=True):
+    """One level of a rule the daemon runs on `liquidation_distance_ratio`, as a mark on the bar."""
+
+    rule: str
+    severity: str
+    op: str  # "<" or "<=": the rule's comparison
+    value: float  # the level's threshold (a distance ratio: 0.05 is 5 %)
+
+    def inside(self, distance: float) -> bool:
+        """The distance crosses this level (NaN crosses none)."""
+        return distance < self.value if self.op == "<" else distance <= self.value
+
+
+# Gauge states: where a leg stands against the rules' levels, or why the bar says nothing about it
+PAST = "past_liquidation"  # distance ≤ 0, or its margin ratio at 100 % or more: red, full length
+UNKNOWN = "unknown"  # NaN distance: grey and striped, never a short bar that reads as safe
+NONE = NOT_LIQUIDATABLE  # no price move liquidates the leg
+CLEAR = "clear"  # beyond every threshold of the rules covering the leg
+UNRATED = "unrated"  # no distance rule covers the leg, or the page was not given the rules
+
+
+class Gauge(msgspec.Struct, frozen=True, kw_only=True):
+    """The distance-to-liquidation bar of one leg, decided once so the page and the terminal agree.
+
+    `state` is PAST / UNKNOWN / NONE / CLEAR / UNRATED, or the severity label of the most severe
+    level the distance is inside. `fill` is the bar's length as a fraction of `scale` (the
+    distance drawn at full length, one per page so bars compare across rows); PAST, UNKNOWN and
+    NONE draw full length in their own colour. The default is what an older daemon's JSON reads
+    as: unknown, never an empty bar.
+    """
+
+    state: str = UNKNOWN
+    fill: float = 1.0
+    scale: float = 1.0
+    levels: tuple[Threshold, ...] = ()  # least to most severe
+
+
 class PositionRow(_Row, frozen=True, kw_only=True):
     """One leg, with what decides how close it is to liquidation."""
 
@@ -67,6 +111,12 @@ class PositionRow(_Row, frozen=True, kw_only=True):
     margin_ratio: Num  # the isolated leg's own, or its cross account's
     unrealized_pnl_usd: Num
     price_tick: float = 0.0  # the symbol's price tick (venue metadata); 0: not known (JSON has no null here)
+    gauge: Gauge = Gauge()
+    # the leg's market's next settlement: the venue's predicted rate per interval, the seconds from
+    # the tick to the settlement, and what the leg receives then at the mark (< 0: it pays)
+    funding_rate: Num = "NaN"
+    funding_next_in_s: Num = "NaN"
+    funding_payment_usd: Num = "NaN"
 
 
 class AccountRow(_Row, frozen=True, kw_only=True):
@@ -103,6 +153,7 @@ class MarketRow(_Row, frozen=True, kw_only=True):
     funding_interval_s: Num
     funding_annualized: Num
     funding_next_s: Num  # Unix seconds
+    funding_next_in_s: Num = "NaN"  # from the tick to the next settlement
     basis_usd: Num
     basis_bps: Num
     price_tick: float = 0.0  # the symbol's price tick (venue metadata); 0: not known (JSON has no null here)
@@ -138,6 +189,7 @@ class StatusPage(msgspec.Struct, frozen=True, kw_only=True):
     positions: tuple[PositionRow, ...]
     positions_total: int
     positions_unknown: int  # legs whose distance to liquidation is NaN: not known to be safe
+    rules_known: bool = False  # the builder was given the daemon's rules (the bars' thresholds)
     accounts: tuple[AccountRow, ...]
     accounts_total: int
     assets: tuple[AssetRow, ...]

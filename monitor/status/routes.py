@@ -19,6 +19,7 @@ import msgspec
 from aiohttp import web
 
 from monitor.records import AlertEvent, Figures
+from monitor.rules.model import Rule
 from monitor.status.build import DEFAULT_LIMIT, build_status
 from monitor.status.html import render_body, render_page
 from monitor.status.model import StatusPage
@@ -41,6 +42,9 @@ class StatusRoutes:
     stale_after_s: Callable[[], float]  # figures older than this: the page shows a red banner
     # (venue, symbol) → price tick (the store's `ticks()`, one object until a tick changes)
     ticks: Callable[[], Mapping[tuple[str, str], float]] = field(default=lambda: MappingProxyType({}))
+    # the rules the daemon runs (the engine's: a reload replaces them), whose distance levels the
+    # bars mark; None: not wired, and the page says its bars carry no thresholds
+    rules: Callable[[], Sequence[Rule]] | None = None
     _memo: tuple[object, StatusPage] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -52,9 +56,11 @@ class StatusRoutes:
 
     async def page(self, limit: int) -> StatusPage:
         figs, firing, recent, ticks = self.figures(), list(self.firing()), list(self.recent()), self.ticks()
+        rules = tuple(self.rules()) if self.rules is not None else None
         stamp = (
             id(figs),
             ticks,  # held, not its id: a new mapping may reuse a freed one's id
+            rules,  # frozen records: equal rules, equal marks
             figs.taken_at_ns if figs is not None else 0,
             limit,
             tuple((e.fingerprint, e.severity, e.event_ns) for e in firing),
@@ -66,7 +72,7 @@ class StatusRoutes:
         if memo is not None and memo[0] == stamp:
             # served now: a stalled loop must show its figures growing old, not the memo's age
             return msgspec.structs.replace(memo[1], served_at_ns=now)
-        page = await asyncio.to_thread(build_status, figs, firing, recent, now, limit, ticks)
+        page = await asyncio.to_thread(build_status, figs, firing, recent, now, limit, ticks, rules)
         with self._lock:
             self._memo = (stamp, page)
         return page

@@ -34,10 +34,12 @@ def _notes(row: Any, cols: Sequence[Column]) -> str:
     return text if len(text) <= _NOTE_WIDTH else text[: _NOTE_WIDTH - 1] + "…"
 
 
-def _table(rows: Sequence[Any], cols: Sequence[Column]) -> list[str]:
-    """Columns padded to their widest cell; numbers right-aligned, names left."""
+def _table(rows: Sequence[Any], every: Sequence[Column]) -> list[str]:
+    """Columns padded to their widest cell; numbers right-aligned, names left. The notes say why
+    for every column, the ones the gauge's words stand in for included (σ's no_volatility)."""
+    cols = [c for c in every if c.terminal]
     head = [c.title for c in cols] + ["Note"]
-    body = [[c.cell(r) for c in cols] + [_notes(r, cols)] for r in rows]
+    body = [[c.cell(r) for c in cols] + [_notes(r, every)] for r in rows]
     if not any(line[-1] for line in body):
         head, body = head[:-1], [line[:-1] for line in body]
     widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
@@ -57,11 +59,14 @@ def _more(shown: int, total: int) -> list[str]:
     return [f"  … and {total - shown:,} more"] if total > shown else []
 
 
-def _section(title: str, rows: Sequence[Any], total: int, cols: Sequence[Column], empty: str) -> list[str]:
+def _section(
+    title: str, rows: Sequence[Any], total: int, cols: Sequence[Column], empty: str, intro: str = ""
+) -> list[str]:
     if not rows:
         return [title, f"  {empty}", ""]
     shown = f" (worst {len(rows):,} of {total:,})" if total > len(rows) else ""
-    return [title + shown, *_table(rows, cols), *_more(len(rows), total), ""]
+    head = [title + shown, *([f"  {intro}"] if intro else [])]
+    return [*head, *_table(rows, cols), *_more(len(rows), total), ""]
 
 
 def _alerts(title: str, alerts: Sequence[AlertRow], now_ns: int, *, recent: bool) -> list[str]:
@@ -75,6 +80,19 @@ def _alerts(title: str, alerts: Sequence[AlertRow], now_ns: int, *, recent: bool
         if a.summary:
             out.append(f"      {a.summary}" + (f"  [{a.note}]" if a.note else ""))
     return [*out, ""]
+
+
+def _thresholds(page: StatusPage) -> str:
+    """What the bars' `│` marks are: the distance rules' levels, or why there are none."""
+    if not page.rules_known:
+        return "No thresholds on the bars: this page was not given the daemon's rules."
+    by_rule: dict[str, dict[str, None]] = {}
+    for p in page.positions:
+        for t in p.gauge.levels:
+            by_rule.setdefault(t.rule, {})[f"{t.severity} {t.op} {fmt.pct(t.value)}"] = None
+    if not by_rule:
+        return "No rule watches the distance: the bars have no marks."
+    return "│ marks " + "; ".join(f"{rule}: {', '.join(levels)}" for rule, levels in by_rule.items())
 
 
 def render_text(page: StatusPage) -> str:
@@ -99,7 +117,12 @@ def render_text(page: StatusPage) -> str:
         )
         lines += _alerts("Alerts firing now" + shown, page.firing, now, recent=False)
     lines += _section(
-        "Positions by distance to liquidation", page.positions, page.positions_total, POSITION, "no positions"
+        "Positions by distance to liquidation",
+        page.positions,
+        page.positions_total,
+        POSITION,
+        "no positions",
+        _thresholds(page),
     )
     lines += _section("Accounts by margin ratio", page.accounts, page.accounts_total, ACCOUNT, "no accounts")
     lines += _section("Book by asset", page.assets, page.assets_total, ASSET, "no book figures")

@@ -59,15 +59,25 @@ class RingBuffer:
         self._ro_ts.flags.writeable = False
         self._ro_values.flags.writeable = False
 
-    def _shared(self) -> bool:
+    def _shared(self, keep_view: bool = False) -> bool:
         """True while a view handed out (or one derived from it) is alive somewhere.
 
         A buffer is referenced by the ring's attribute, by its read-only alias and by getrefcount's
         argument; any more references are windows (numpy points every view, and every view of a
-        view, at the array that owns the memory).
+        view, at the array that owns the memory). The ring's own cached window does not count:
+        with `keep_view` it is kept when nobody else holds it (its bounds must not move), so a
+        write that only replaces the newest point hands out the same window again, not a new one.
         """
-        self._view = None  # the ring's own cached window does not count
-        return sys.getrefcount(self._ts) > 3 or sys.getrefcount(self._values) > 3
+        view, self._view = self._view, None
+        own = 0
+        if keep_view and view is not None and sys.getrefcount(view) == 2:  # this frame's name, the argument
+            own = int(
+                sys.getrefcount(view[0]) == 2 and sys.getrefcount(view[1]) == 2
+            )  # the tuple's, the argument
+        shared = sys.getrefcount(self._ts) > 3 + own or sys.getrefcount(self._values) > 3 + own
+        if own and not shared:
+            self._view = view
+        return shared
 
     def _move(self, keep: int, shared: bool) -> None:
         """The newest `keep` points to the start of the buffer; a new buffer when views are alive."""
@@ -101,7 +111,7 @@ class RingBuffer:
             self.append(ts_ns, value)
             return
         self.version += 1
-        if self._shared():  # the newest point is inside a live view: leave that view as it is
+        if self._shared(keep_view=True):  # the newest point is inside a live view: leave that view as it is
             self._move(len(self), shared=True)
         self._ts[self._end - 1] = ts_ns
         self._values[self._end - 1] = value
@@ -114,7 +124,8 @@ class RingBuffer:
     def window(self, n: int | None = None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """The newest `n` points (all by default), oldest first, as read-only views that never change.
 
-        Cheap: no copy, and the same two arrays again while the ring has not been written.
+        Cheap: no copy, and the same two arrays again while the ring has not been written, or only
+        its newest point replaced while no one else held them (equal arrays never mean equal points).
         """
         if n is None:
             if self._view is None:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -37,7 +36,6 @@ from monitor.records import (
     AccountSnapshot,
     BarHistory,
     BookLevels,
-    FeedState,
     FeedStatus,
     Fill,
     FundingInfo,
@@ -51,6 +49,8 @@ from monitor.records import (
     Record,
     SettledFunding,
 )
+from monitor.store.feeds import FeedLog, FeedView
+from monitor.store.grid_bars import BarsLog, GridBars, next_revision
 from monitor.store.ring import RingBuffer
 
 __all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
@@ -80,22 +80,6 @@ FILL_MEMORY_S = 120.0  # a fill this recent explains why a position vanished
 _GONE_REASONS = {"liquidation": "liquidated", "adl": "adl", "trade": "closed"}
 
 
-class FeedView(msgspec.Struct, frozen=True):
-    """What the store knows of one stream: when it last spoke and what its collector said.
-
-    A msgspec struct, not a frozen dataclass: a snapshot builds one per stream heard since the last
-    (every stream, every tick: ~3,500 at 600 symbols), and a frozen dataclass takes ~10× longer to make.
-    """
-
-    venue: str
-    stream: str
-    state: FeedState
-    reason: str
-    last_recv_ns: int  # 0: never
-    last_event_ns: int
-    messages: int
-
-
 @dataclass(frozen=True, slots=True)
 class GonePosition:
     """A position that a complete account snapshot no longer lists (closed or liquidated).
@@ -123,7 +107,7 @@ class Snapshot:
     accounts: Mapping[tuple[str, str], AccountSnapshot]
     holdings: Mapping[str, Holding]
     gone: Mapping[tuple[str, str, str, str], GonePosition]
-    feeds: Mapping[tuple[str, str], FeedView]
+    feeds: Mapping[tuple[str, str], FeedView]  # the store's: a FeedTable (monitor/store/feeds.py)
     mark_grid: Mapping[tuple[str, str], Grid]
     margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
     # annualised volatility given as input (a what-if book has no price history); the daemon: empty
@@ -137,49 +121,33 @@ class Snapshot:
     )
     # the latest book levels per (venue, symbol, market), where the venue's collector keeps depth
     books: Mapping[tuple[str, str, str], BookLevels] = field(default_factory=lambda: MappingProxyType({}))
-
-
-class _Feed:
-    """The store's mutable record of one stream; `view()` freezes it into a FeedView per snapshot."""
-
-    __slots__ = ("last_event_ns", "last_recv_ns", "messages", "reason", "state", "stream", "venue", "viewed")
-
-    def __init__(self, venue: str, stream: str) -> None:
-        self.venue, self.stream = venue, stream
-        self.state, self.reason = FeedState.UP, ""
-        self.last_recv_ns = self.last_event_ns = self.messages = 0
-        self.viewed: FeedView | None = None  # the last view(); whoever changes a field clears it
-
-    def view(self) -> FeedView:
-        if self.viewed is None:
-            self.viewed = FeedView(
-                self.venue,
-                self.stream,
-                self.state,
-                self.reason,
-                self.last_recv_ns,
-                self.last_event_ns,
-                self.messages,
-            )
-        return self.viewed
+    # where each mark grid stands (newest bucket, bars held, revision): what a stage carrying
+    # something from earlier bars needs (monitor/store/grid_bars.py). None: nothing is promised.
+    mark_grid_bars: GridBars | None = None
 
 
 class _GridSeries:
-    """Last value per fixed bucket, gaps filled forward so returns stay on one step."""
+    """Last value per fixed bucket, gaps filled forward so returns stay on one step.
+
+    Bars are only appended (the bucket still filling is replaced until the next one starts), except
+    by `backfill`, which takes a new `revision` (monitor/store/grid_bars.py).
+    """
 
     def __init__(self, step_ns: int, capacity: int) -> None:
         self.step_ns = step_ns
         self.ring = RingBuffer(capacity)
+        self.revision = next_revision()
         self._bucket = -1
         self._filled: set[int] = set()  # buckets carried forward over a gap (a backfill may replace them)
 
-    def add(self, ts_ns: int, value: float) -> None:
+    def add(self, ts_ns: int, value: float) -> bool:
+        """Put one value; True when a bucket started (the grid's bars moved)."""
         bucket = ts_ns // self.step_ns
         if bucket < self._bucket:
-            return  # late frame from an earlier bucket: the grid only moves forward
+            return False  # late frame from an earlier bucket: the grid only moves forward
         if bucket == self._bucket:
             self.ring.replace_last(bucket * self.step_ns, value)
-            return
+            return False
         last = self.ring.last()
         if last is not None:
             missing = min(bucket - self._bucket - 1, self.ring.capacity)
@@ -191,6 +159,11 @@ class _GridSeries:
                 self._filled = {b for b in self._filled if b > oldest}
         self.ring.append(bucket * self.step_ns, value)
         self._bucket = bucket
+        return True
+
+    def bars(self) -> tuple[int, int, int]:
+        """(newest bucket's time, bars held, revision): this grid's row of `GridBars`."""
+        return self._bucket * self.step_ns, len(self.ring), self.revision
 
     def backfill(self, opens_ns: tuple[int, ...], closes: tuple[float, ...]) -> int:
         """Merge fetched closes; live buckets win, forward-filled ones give way. Returns buckets taken."""
@@ -216,6 +189,7 @@ class _GridSeries:
                 self._filled.add(b)
             ring.append(b * self.step_ns, value)
         self.ring, self._bucket = ring, newest
+        self.revision = next_revision()
         return taken
 
 
@@ -233,8 +207,9 @@ class StateStore:
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
         self._holdings: dict[tuple[str, str], Holding] = {}  # (source, name): one namespace per source
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
-        self._feeds: dict[tuple[str, str], _Feed] = {}
+        self._feeds = FeedLog()
         self._grids: dict[tuple[str, str], _GridSeries] = {}
+        self._bars = BarsLog()  # where each mark grid stands
         self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
         self._settled: dict[tuple[str, str], RingBuffer] = {}
         self._settled_venue: dict[tuple[str, str], RingBuffer] = {}
@@ -256,7 +231,9 @@ class StateStore:
         if isinstance(record, MarkPrice):
             self._settlement(self._marks.get((record.venue, record.symbol)), record)
             self._marks[(record.venue, record.symbol)] = record
-            self._grid(record.venue, record.symbol).add(record.ts_event_ns, record.mark)
+            grid = self._grid(record.venue, record.symbol)
+            if grid.add(record.ts_event_ns, record.mark):
+                self._bars.set((record.venue, record.symbol), *grid.bars())
             self._heard(record.venue, f"mark:{record.symbol}", record.ts_recv_ns, record.ts_event_ns)
         elif isinstance(record, Quote):
             self._quotes[(record.venue, record.symbol, record.market)] = record
@@ -328,7 +305,10 @@ class StateStore:
             return
         grids = self._grids if bars.series == "mark" else self._spot_grids
         grid = self._grid(bars.venue, bars.symbol, grids)
-        self.backfilled_bars += grid.backfill(bars.opens_ns, bars.closes)
+        taken = grid.backfill(bars.opens_ns, bars.closes)
+        self.backfilled_bars += taken
+        if taken and bars.series == "mark":
+            self._bars.set((bars.venue, bars.symbol), *grid.bars())
 
     def _put_settled(self, rec: SettledFunding) -> None:
         if len(rec.times_ns) != len(rec.rates):
@@ -388,25 +368,10 @@ class StateStore:
         ring.append(before.next_funding_ns, before.funding_rate)
 
     def _heard(self, venue: str, stream: str, recv_ns: int, event_ns: int) -> None:
-        # the hot path (every market frame): update in place; FeedViews are built per snapshot
-        feed = self._feeds.get((venue, stream))
-        if feed is None:
-            feed = self._feeds[(venue, stream)] = _Feed(venue, stream)
-        feed.viewed = None
-        feed.state = FeedState.UP
-        feed.reason = ""
-        feed.last_recv_ns = recv_ns
-        if event_ns > feed.last_event_ns:
-            feed.last_event_ns = event_ns
-        feed.messages += 1
+        self._feeds.heard((venue, stream), recv_ns, event_ns)  # the hot path: every market frame
 
     def _put_status(self, st: FeedStatus) -> None:
-        feed = self._feeds.get((st.venue, st.stream))
-        if feed is None:
-            feed = self._feeds[(st.venue, st.stream)] = _Feed(st.venue, st.stream)
-        feed.viewed = None
-        feed.state = st.state
-        feed.reason = st.reason
+        self._feeds.status((st.venue, st.stream), st.state, st.reason)
 
     def _put_account(self, snap: AccountSnapshot) -> None:
         key = (snap.venue, snap.account)
@@ -455,7 +420,7 @@ class StateStore:
         self._dirty.update(_RECORD_TYPES)
         self._accounts.pop((venue, account), None)
         self._margin_calls.pop((venue, account), None)
-        self._feeds.pop((venue, f"account:{account}"), None)
+        self._feeds.forget((venue, f"account:{account}"))
         for key in [k for k in self._tiers if k[:2] == (venue, account)]:
             del self._tiers[key]
         for keyed in (self._gone, self._fills):
@@ -492,7 +457,7 @@ class StateStore:
                 shared[name] = MappingProxyType(settled)
                 shared["funding_settled_estimated"] = MappingProxyType(estimated)
             else:
-                shared[name] = MappingProxyType(self._copy(name))
+                shared[name] = self._copy(name)
         # the grids' mappings are never kept here: a view the store held would make every write to
         # its ring copy the ring (monitor/store/ring.py); unchanged rings hand out the same views
         mark_grid = MappingProxyType({k: g.ring.window() for k, g in self._grids.items()})
@@ -513,15 +478,16 @@ class StateStore:
             funding_settled=shared["funding_settled"],
             funding_settled_estimated=shared["funding_settled_estimated"],
             books=shared["books"],
+            mark_grid_bars=self._bars.table(mark_grid),
         )
 
-    def _copy(self, name: str) -> dict[Any, Any]:
+    def _copy(self, name: str) -> Mapping[Any, Any]:
         """A private copy of one snapshot field, built from the store's current state."""
         if name == "holdings":
-            return self._holdings_by_name()
+            return MappingProxyType(self._holdings_by_name())
         if name == "feeds":
-            return {k: f.view() for k, f in self._feeds.items()}
-        return dict(getattr(self, f"_{name}"))
+            return self._feeds.table()  # read-only already
+        return MappingProxyType(dict(getattr(self, f"_{name}")))
 
     @property
     def history_bytes(self) -> int:

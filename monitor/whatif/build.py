@@ -9,8 +9,9 @@ it every volatility-based figure says "empty_history".
 
 A venue's kind reaches the evaluator as the daemon's would: a "bybit" book venue becomes a
 `kind = "bybit"` VenueConfig, so `bybit_model_venues` puts it on Bybit's margin model in the
-account stage and in the stress table alike. Defaults follow the kind: a Bybit market without
-tiers takes the simulated Bybit's risk limits (`mmDeduction` as `cum`) and its funding cap.
+account stage and in the stress table alike. Defaults follow the kind's registry entry
+(`Venue.sim_tables`): a Bybit market without tiers takes the simulated Bybit's risk limits
+(`mmDeduction` as `cum`) and its funding cap.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import dataclasses
 import math
 from types import MappingProxyType
 
+from monitor.collectors.holdings import holdings_from_config
 from monitor.config import AccountConfig, Config, EvaluationConfig, HoldingConfig, VenueConfig
 from monitor.errors import ConfigError
 from monitor.records import (
@@ -26,7 +28,6 @@ from monitor.records import (
     Balance,
     Bracket,
     FundingInfo,
-    Holding,
     LeverageTiers,
     MarkPrice,
     Position,
@@ -34,11 +35,16 @@ from monitor.records import (
     Record,
 )
 from monitor.risk.margin import cum_from_brackets
-from monitor.sim.brackets import BRACKETS
-from monitor.sim.bybit_symbols import bybit_spec
 from monitor.store.state import Snapshot, StateStore
-from monitor.venues import native_kind
-from monitor.whatif.schema import BookFile, MarketSpec, PositionSpec, VenueKind, venue_kinds
+from monitor.venues import model_venue, native_kind
+from monitor.whatif.schema import (
+    BookFile,
+    MarketSpec,
+    PositionSpec,
+    VenueKind,
+    default_brackets,
+    venue_kinds,
+)
 
 __all__ = ["book_config", "book_records", "book_snapshot", "market_brackets", "market_funding_cap"]
 
@@ -51,20 +57,14 @@ def market_brackets(m: MarketSpec, kind: VenueKind = "binance") -> tuple[Bracket
     Bybit's `mmDeduction` follows the same recursion as Binance's `cum` (each tier's floor is the
     previous riskLimitValue), so a file's Bybit tiers without `cum` get the venue's deductions.
     """
-    if m.tiers is None and kind == "bybit":
-        spec = bybit_spec(m.symbol)
-        if spec is None:  # parse_book refuses this; a BookFile built by hand may not have been
-            raise ConfigError("markets.tiers", f"no default Bybit risk limits for {m.symbol}")
-        floors = (0.0, *(t.limit for t in spec.tiers[:-1]))
-        return tuple(
-            Bracket(floor=f, cap=t.limit, mmr=t.mmr, cum=t.deduction, max_leverage=t.max_leverage)
-            for f, t in zip(floors, spec.tiers, strict=True)
-        )
     if m.tiers is None:
-        return tuple(
-            Bracket(floor=b.floor, cap=b.cap, mmr=b.mmr, cum=b.cum, max_leverage=float(b.max_leverage))
-            for b in BRACKETS[m.symbol]
-        )
+        venue = model_venue(kind)
+        table = default_brackets(venue, m.symbol)
+        if table is None:  # parse_book refuses this; a BookFile built by hand may not have been
+            tables = venue.default_tables()
+            said = tables.missing(m.symbol) if tables is not None else f"no default tiers for {m.symbol}"
+            raise ConfigError("markets.tiers", said)
+        return table
     import numpy as np
 
     cums = cum_from_brackets(np.array([t.floor for t in m.tiers]), np.array([t.mmr for t in m.tiers]))
@@ -81,11 +81,12 @@ def market_brackets(m: MarketSpec, kind: VenueKind = "binance") -> tuple[Bracket
 
 
 def market_funding_cap(m: MarketSpec, kind: VenueKind = "binance") -> float:
-    """The file's cap; on Bybit the simulator's upperFundingRate; NaN: the evaluator's Binance rule."""
+    """The file's cap; else the simulator's for the kind (Bybit's upperFundingRate); NaN: the
+    evaluator's Binance rule."""
     if m.funding_cap is not None:
         return m.funding_cap
-    spec = bybit_spec(m.symbol) if kind == "bybit" else None
-    return spec.funding_cap if spec is not None else math.nan
+    tables = model_venue(kind).default_tables()
+    return tables.funding_cap(m.symbol) if tables is not None else math.nan
 
 
 def _isolated_wallet(p: PositionSpec) -> float:
@@ -175,19 +176,7 @@ def book_records(book: BookFile, now_ns: int) -> list[Record]:
         out.append(
             AccountSnapshot(venue=a.venue, account=a.name, positions=positions, balances=balances, **t)
         )
-    for h in book.holdings:
-        out.append(
-            Holding(
-                venue="book",
-                name=h.name,
-                asset=h.asset,
-                quantity=h.quantity,
-                price_venue=h.price_venue,
-                price_symbol=h.price_symbol,
-                ts_event_ns=now_ns,
-                ts_recv_ns=now_ns,
-            )
-        )
+    out += holdings_from_config(book.holdings, now_ns, source="book")
     return out
 
 

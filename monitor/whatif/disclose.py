@@ -12,15 +12,16 @@ from collections.abc import Collection
 
 from monitor.evaluation.account_reference import STABLECOINS
 from monitor.store.state import Snapshot
-from monitor.whatif.schema import BookFile, venue_kinds
+from monitor.venues import model_venue
+from monitor.whatif.schema import BookFile, VenueKind, venue_kinds
 
 __all__ = ["snapshot_tier_sources", "tier_sources", "tier_warnings", "uncounted_collateral"]
 
-_DEFAULT = {
-    "binance": "the simulator's Binance brackets (monitor/sim/brackets.py)",
-    "bybit": "the simulator's Bybit risk limits (monitor/sim/bybit_symbols.py)",
-}
-_WHERE = {"binance": "GET /fapi/v1/leverageBracket", "bybit": "GET /v5/market/risk-limit"}
+
+def _default(kind: VenueKind) -> str:
+    """The table standing in for a book's missing tiers, as the output names it."""
+    tables = model_venue(kind).default_tables()
+    return tables.said if tables is not None else "no default table"
 
 
 def _simulated(book: BookFile) -> set[str]:
@@ -35,7 +36,7 @@ def tier_sources(book: BookFile) -> dict[str, str]:
         if m.tiers is not None:
             out[f"{m.venue}/{m.symbol}"] = f"the book's [[markets.tiers]] ({len(m.tiers)} tiers)"
         else:
-            out[f"{m.venue}/{m.symbol}"] = _DEFAULT[kinds[m.venue]]
+            out[f"{m.venue}/{m.symbol}"] = _default(kinds[m.venue])
     return out
 
 
@@ -45,8 +46,9 @@ def tier_warnings(book: BookFile) -> list[str]:
     sim = _simulated(book)
     return [
         f"WARNING {m.venue}/{m.symbol}: the book gives no tiers, so margin and liquidation figures use "
-        f"{_DEFAULT[kinds[m.venue]]}, not the venue's current table; give [[markets.tiers]] from "
-        f'{_WHERE[kinds[m.venue]]} (or declare [[venues]] name = "{m.venue}", simulator = true)'
+        f"{_default(kinds[m.venue])}, not the venue's current table; give [[markets.tiers]] from "
+        f"{model_venue(kinds[m.venue]).tiers_call} "
+        f'(or declare [[venues]] name = "{m.venue}", simulator = true)'
         for m in book.markets
         if m.tiers is None and m.venue not in sim and m.symbol
     ]

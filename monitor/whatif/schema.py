@@ -32,10 +32,10 @@ import numpy as np
 from monitor.config import _key_path
 from monitor.errors import ConfigError
 from monitor.evaluation.account_reference import STABLECOINS
+from monitor.records import Bracket
 from monitor.risk.margin import bracket_problem, brackets, cum_from_brackets
 from monitor.risk.reasons import Reason
-from monitor.sim.brackets import BRACKETS
-from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec
+from monitor.venues import MarginModel, Venue, model_venue
 
 __all__ = [
     "AccountSpec",
@@ -47,6 +47,7 @@ __all__ = [
     "TierSpec",
     "VenueKind",
     "VenueSpec",
+    "default_brackets",
     "load_book",
     "parse_book",
     "venue_kinds",
@@ -59,7 +60,8 @@ Rate = Annotated[float, msgspec.Meta(ge=0, lt=1)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
-VenueKind = Literal["binance", "bybit"]
+VenueKind = MarginModel  # a book venue's kind is the margin model it is priced on
+_DEFAULT_KIND: VenueKind = "binance"
 
 
 class _Spec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -170,19 +172,17 @@ def _check_tiers(tiers: tuple[TierSpec, ...], path: str) -> None:
         )
 
 
-def _last_cap(m: MarketSpec, kind: VenueKind) -> float:
+def _last_cap(m: MarketSpec, venue: Venue) -> float:
     """The notional above which the market's table (the file's, else the simulator's) has no tier."""
     if m.tiers is not None:
         return max(t.cap for t in m.tiers)
-    if kind == "bybit":
-        spec = bybit_spec(m.symbol)
-        return spec.tiers[-1].limit if spec is not None else float("inf")
-    table = BRACKETS.get(m.symbol)
+    table = default_brackets(venue, m.symbol)
     return table[-1].cap if table else float("inf")
 
 
-def _check_position(p: PositionSpec, m: MarketSpec, kind: VenueKind, where: str) -> None:
-    """An isolated leg has its margin; the tier table covers the leg (at mark, and at entry on Bybit)."""
+def _check_position(p: PositionSpec, m: MarketSpec, venue: Venue, where: str) -> None:
+    """An isolated leg has its margin; the tier table covers the leg (at mark, and at entry where the
+    venue values it there: Bybit)."""
     if p.margin_mode == "isolated" and p.isolated_wallet is None and p.leverage is None:
         raise ConfigError(
             f"{where}.isolated_wallet",
@@ -191,8 +191,8 @@ def _check_position(p: PositionSpec, m: MarketSpec, kind: VenueKind, where: str)
         )
     if p.margin_mode == "cross" and p.isolated_wallet:
         raise ConfigError(f"{where}.isolated_wallet", 'only for margin_mode = "isolated"')
-    notional = p.size * (max(m.mark, p.entry) if kind == "bybit" else m.mark)
-    cap = _last_cap(m, kind)
+    notional = p.size * (max(m.mark, p.entry) if venue.mm_at_entry else m.mark)
+    cap = _last_cap(m, venue)
     if notional >= cap:
         table = "the book's [[markets.tiers]]" if m.tiers is not None else "the simulator's default table"
         raise ConfigError(
@@ -206,11 +206,12 @@ def venue_kinds(book: BookFile) -> dict[str, VenueKind]:
     """The margin model of every venue the book names (declared, else binance)."""
     named = {m.venue for m in book.markets} | {a.venue for a in book.accounts}
     declared: dict[str, VenueKind] = {v.name: v.kind for v in book.venues}
-    return {name: declared.get(name, "binance") for name in sorted(named | set(declared))}
+    return {name: declared.get(name, _DEFAULT_KIND) for name in sorted(named | set(declared))}
 
 
 def _check_venues(book: BookFile) -> None:
-    """Each venue declared once and used; a venue named like Bybit must say which model it is on."""
+    """Each venue declared once and used; a venue named like a margin model other than the default
+    (a "bybit-main") must say which model it is on."""
     declared: set[str] = set()
     used = {m.venue for m in book.markets}
     for i, v in enumerate(book.venues):
@@ -223,23 +224,26 @@ def _check_venues(book: BookFile) -> None:
         *((f"markets[{i}].venue", m.venue) for i, m in enumerate(book.markets)),
         *((f"accounts[{i}].venue", a.venue) for i, a in enumerate(book.accounts)),
     ):
-        if name not in declared and "bybit" in name.lower():
+        like = next((k for k in get_args(VenueKind) if k != _DEFAULT_KIND and k in name.lower()), None)
+        if name not in declared and like is not None:
             raise ConfigError(
                 where,
                 f"venue {name} has no declared kind, and an undeclared venue is priced on Binance's "
-                f'margin model: add [[venues]] name = "{name}", kind = "bybit" (or "binance")',
+                f'margin model: add [[venues]] name = "{name}", kind = "{like}" (or "{_DEFAULT_KIND}")',
             )
 
 
-def _default_tiers_problem(kind: VenueKind, symbol: str) -> str | None:
-    if kind == "bybit":
-        if bybit_spec(symbol) is None:
-            names = ", ".join(sorted(s.symbol for s in BYBIT_SYMBOLS))
-            return f"no default Bybit risk limits for {symbol} (defaults: {names})"
-        return None
-    if symbol not in BRACKETS:
-        return f"no default brackets for {symbol} (defaults: {', '.join(sorted(BRACKETS))})"
-    return None
+def default_brackets(venue: Venue, symbol: str) -> tuple[Bracket, ...] | None:
+    """The simulator's table for `symbol` on the venue's margin model (None: it has none)."""
+    tables = venue.default_tables()
+    return tables.brackets(symbol) if tables is not None else None
+
+
+def _default_tiers_problem(venue: Venue, symbol: str) -> str | None:
+    tables = venue.default_tables()
+    if tables is None:
+        return f"the simulator has no default tiers for {venue.name}"
+    return tables.missing(symbol) if tables.brackets(symbol) is None else None
 
 
 def _check_book(book: BookFile) -> None:
@@ -253,17 +257,18 @@ def _check_book(book: BookFile) -> None:
         markets[(m.venue, m.symbol)] = m
         if m.tiers is not None:
             _check_tiers(m.tiers, f"markets[{i}].tiers")
-        elif (problem := _default_tiers_problem(kinds[m.venue], m.symbol)) is not None:
+        elif (problem := _default_tiers_problem(model_venue(kinds[m.venue]), m.symbol)) is not None:
             raise ConfigError(f"markets[{i}].tiers", f"{problem}; give [[markets.tiers]]")
     seen_accounts: set[tuple[str, str]] = set()
     for i, a in enumerate(book.accounts):
         if (a.venue, a.name) in seen_accounts:
             raise ConfigError(f"accounts[{i}].name", f"{a.venue}/{a.name} is listed twice")
         seen_accounts.add((a.venue, a.name))
-        if kinds[a.venue] == "bybit" and len({p.margin_mode for p in a.positions}) > 1:
+        venue = model_venue(kinds[a.venue])
+        if venue.one_margin_mode and len({p.margin_mode for p in a.positions}) > 1:
             raise ConfigError(
                 f"accounts[{i}].positions",
-                "a Bybit unified account is all cross or all isolated (its margin mode is the account's)",
+                f"a {venue.one_margin_mode} is all cross or all isolated (its margin mode is the account's)",
             )
         legs: set[tuple[str, str]] = set()
         for j, p in enumerate(a.positions):
@@ -277,7 +282,7 @@ def _check_book(book: BookFile) -> None:
                 )
                 raise ConfigError(where, f"a second {p.symbol} position: {what}")
             legs.add(leg)
-            _check_position(p, markets[(a.venue, p.symbol)], kinds[a.venue], where)
+            _check_position(p, markets[(a.venue, p.symbol)], venue, where)
         for j, b in enumerate(a.balances):
             if b.asset not in STABLECOINS and b.wallet != 0:
                 raise ConfigError(

@@ -8,8 +8,8 @@ enough for the book to be complete, then stops them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -20,7 +20,7 @@ from monitor.config import Config, Secrets, VenueConfig
 from monitor.errors import ConfigError
 from monitor.store.state import Snapshot
 from monitor.supervise import Supervisor
-from monitor.venues import simulated_as
+from monitor.venues import Simulated, simulated_as, spoken
 from monitor.whatif.schema import BookFile, parse_book
 
 if TYPE_CHECKING:
@@ -75,10 +75,6 @@ def simulator_env(cfg: Config, environ: Mapping[str, str]) -> tuple[dict[str, st
     return {**environ, **made}, filled
 
 
-def _binance_model(v: VenueConfig) -> bool:
-    return simulated_as(v) == "binance"
-
-
 def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, list[str]]:
     """config.toml's simulated accounts (those `[[accounts]]` watches) and holdings, at the first tick.
 
@@ -90,55 +86,32 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
     it, isolated position balances included. The notes name holdings priced on
     a venue that is not simulated; `perpmon stress --config` includes them live.
     """
-    from monitor.sim.accounts import AccountEngine
     from monitor.sim.market import Market
 
     sim = cfg.simulator
-    sim_venues = [v for v in cfg.venues if v.simulator and _binance_model(v)]
-    bybit_venues = [v for v in cfg.venues if v.simulator and simulated_as(v) == "bybit"]
-    if not sim.enabled or not (sim_venues or bybit_venues):
+    by_sim = {name: [v for v in cfg.venues if v.simulator and simulated_as(v) == name] for name in _SIM_BOOKS}
+    simulated = [v for group in by_sim.values() for v in group]
+    if not sim.enabled or not simulated:
         raise ConfigError(
             "simulator.enabled", "--default-book needs the [simulator] section and a simulated venue"
         )
     clk = clock or LiveClock()
     market = Market(replay=sim.replay, speed=sim.speed, loop=sim.loop, seed=sim.seed, clock=clk)
-    engine = AccountEngine(
-        sim.accounts, first_mark=market.first_mark, marks=market.marks(), now_ms=clk.now_ns() // 1_000_000
-    )
     markets: list[dict[str, object]] = []
     accounts: list[dict[str, object]] = []
-    for v in sim_venues:
-        watched = [a.name for a in cfg.accounts if a.venue == v.name]
-        held = {p.symbol for name in watched for p in engine.accounts[name].positions}
-        for symbol in sorted(_watched(v, market.specs) | held):
-            q, spec = market.quotes[symbol], market.specs[symbol]
-            markets.append(
-                {
-                    "venue": v.name,
-                    "symbol": symbol,
-                    "mark": q.mark,
-                    "index": q.index,
-                    "funding_rate": q.funding_rate,
-                    "funding_interval_h": float(spec.funding_hours),
-                }
-                | ({"spot": 0.5 * (q.spot_bid + q.spot_ask)} if symbol in v.spot_symbols else {})
-                | ({"funding_cap": spec.funding_cap} if spec.adjusted else {})  # as fundingInfo lists it
-            )
-        for name in watched:
-            acct = engine.accounts[name]
-            accounts.append(_book_account(name, v.name, acct, acct.cross_wallet))
-    if bybit_venues:
-        b_markets, b_accounts = _bybit_book(cfg, bybit_venues, market, clk)
-        markets += b_markets
-        accounts += b_accounts
-    names = {v.name for v in (*sim_venues, *bybit_venues)}
+    for name, build in _SIM_BOOKS.items():
+        if by_sim[name]:
+            got_markets, got_accounts = build(cfg, by_sim[name], market, clk)
+            markets += got_markets
+            accounts += got_accounts
+    names = {v.name for v in simulated}
     holdings = [msgspec.to_builtins(h) for h in cfg.holdings if h.price_venue in names]
     notes = [
         f"holding {h.name} left out: priced on {h.price_venue}"
         for h in cfg.holdings
         if h.price_venue not in names
     ]
-    kinds = {v.name: "binance" for v in sim_venues} | {v.name: "bybit" for v in bybit_venues}
+    kinds = {v.name: spoken(v).margin_model for v in simulated}
     priced = {m["venue"] for m in markets}
     venues = [
         {"name": name, "kind": kind, "simulator": True} for name, kind in kinds.items() if name in priced
@@ -147,9 +120,37 @@ def simulator_book(cfg: Config, clock: Clock | None = None) -> tuple[BookFile, l
     return parse_book(book), notes
 
 
-def _bybit_book(
-    cfg: Config, venues: list[VenueConfig], base: Market, clk: Clock
-) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+_Rows = tuple[list[dict[str, object]], list[dict[str, object]]]
+
+
+def _binance_book(cfg: Config, venues: list[VenueConfig], market: Market, clk: Clock) -> _Rows:
+    """The simulated Binance's markets and watched accounts at the first tick, as book-file rows."""
+    from monitor.sim.accounts import AccountEngine
+
+    engine = AccountEngine(
+        cfg.simulator.accounts,
+        first_mark=market.first_mark,
+        marks=market.marks(),
+        now_ms=clk.now_ns() // 1_000_000,
+    )
+    markets: list[dict[str, object]] = []
+    accounts: list[dict[str, object]] = []
+    for v in venues:
+        watched = [a.name for a in cfg.accounts if a.venue == v.name]
+        held = {p.symbol for name in watched for p in engine.accounts[name].positions}
+        for symbol in sorted(_watched(v, market.specs) | held):
+            q, spec = market.quotes[symbol], market.specs[symbol]
+            markets.append(
+                _market_row(v, symbol, q, float(spec.funding_hours))
+                | ({"funding_cap": spec.funding_cap} if spec.adjusted else {})  # as fundingInfo lists it
+            )
+        for name in watched:
+            acct = engine.accounts[name]
+            accounts.append(_book_account(name, v.name, acct, acct.cross_wallet))
+    return markets, accounts
+
+
+def _bybit_book(cfg: Config, venues: list[VenueConfig], base: Market, clk: Clock) -> _Rows:
     """The simulated Bybit's markets and watched accounts at the first tick, as book-file rows."""
     from monitor.sim.bybit_accounts import BybitAccountEngine
     from monitor.sim.bybit_market import BybitMarket
@@ -167,33 +168,40 @@ def _bybit_book(
         for symbol in sorted((_watched(v, market.specs) | held) & set(market.specs)):
             q, spec = market.quotes[symbol], market.specs[symbol]
             floors = [0.0, *(t.limit for t in spec.tiers[:-1])]
+            tiers = [
+                {"floor": f, "cap": t.limit, "mmr": t.mmr, "cum": t.deduction, "max_leverage": t.max_leverage}
+                for f, t in zip(floors, spec.tiers, strict=True)
+            ]
+            # upperFundingRate, always listed
             markets.append(
-                {
-                    "venue": v.name,
-                    "symbol": symbol,
-                    "mark": q.mark,
-                    "index": q.index,
-                    "funding_rate": q.funding_rate,
-                    "funding_interval_h": float(spec.funding_hours),
-                    "funding_cap": spec.funding_cap,  # upperFundingRate, always listed
-                    "tiers": [
-                        {
-                            "floor": f,
-                            "cap": t.limit,
-                            "mmr": t.mmr,
-                            "cum": t.deduction,
-                            "max_leverage": t.max_leverage,
-                        }
-                        for f, t in zip(floors, spec.tiers, strict=True)
-                    ],
-                }
-                | ({"spot": 0.5 * (q.spot_bid + q.spot_ask)} if symbol in v.spot_symbols else {})
+                _market_row(v, symbol, q, float(spec.funding_hours))
+                | {"funding_cap": spec.funding_cap, "tiers": tiers}
             )
         for name in watched:
             acct = engine.accounts[name]
             isolated = sum(p.isolated_wallet for p in acct.positions if p.margin_mode == "isolated")
             accounts.append(_book_account(name, v.name, acct, acct.cross_wallet + isolated))
     return markets, accounts
+
+
+# the simulator's book builders per simulated venue, in the order their rows are listed
+_SIM_BOOKS: dict[Simulated, Callable[[Config, list[VenueConfig], Market, Clock], _Rows]] = {
+    "binance": _binance_book,
+    "bybit": _bybit_book,
+}
+
+
+def _market_row(v: VenueConfig, symbol: str, q: Any, funding_h: float) -> dict[str, object]:
+    """A simulated market's `[[markets]]` row: its quote at the first tick, spot mid where watched."""
+    row: dict[str, object] = {
+        "venue": v.name,
+        "symbol": symbol,
+        "mark": q.mark,
+        "index": q.index,
+        "funding_rate": q.funding_rate,
+        "funding_interval_h": funding_h,
+    }
+    return row | ({"spot": 0.5 * (q.spot_bid + q.spot_ask)} if symbol in v.spot_symbols else {})
 
 
 def book_missing(cfg: Config, snap: Snapshot) -> list[str]:

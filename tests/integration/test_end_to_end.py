@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.app import Daemon
 from monitor.config import parse_config
+from tests.support.held_start import play_once_seen, start_held
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -200,6 +201,20 @@ async def wait_for(cond: Any, limit_s: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+def holds_the_venues_accounts(daemon: Daemon, sim: Any, accounts: list[str]) -> bool:
+    """The daemon's stored legs and wallets are the venue's (an account update may be in flight)."""
+    snap = daemon.store.snapshot(daemon.clock.now_ns())
+    for acct in accounts:
+        ours, pos = snap.accounts.get(("binance", acct)), sim.engine.position(acct, "BTCUSDT")
+        if ours is None or pos is None:
+            return False
+        legs = [(p.qty, p.entry_price) for p in ours.positions if p.symbol == "BTCUSDT"]
+        wallets = [b.wallet_balance for b in ours.balances if b.asset == "USDT"]
+        if legs != [(pos.qty, pos.entry)] or wallets != [sim.engine.summary(acct).wallet_balance]:
+            return False
+    return True
+
+
 async def check_metrics_match_venue(daemon: Daemon, accounts: list[str]) -> None:
     """Freeze the market, let the daemon catch up, and compare /metrics with the venue's state."""
     sim = daemon.simulator
@@ -214,8 +229,10 @@ async def check_metrics_match_venue(daemon: Daemon, accounts: list[str]) -> None
         marks = [f.value for k, f in figs.items.items() if k.name == "mark_price_usd"]
         return marks == [mark]
 
-    await wait_for(caught_up, 10, "the daemon to see the frozen mark")
-    await asyncio.sleep(1.0)  # two account polls after the freeze
+    await wait_for(caught_up, 30, "the daemon to see the frozen mark")
+    await wait_for(lambda: holds_the_venues_accounts(daemon, sim, accounts), 30, "the venue's accounts")
+    inputs_at = daemon.clock.now_ns()
+    await wait_for(lambda: daemon.latest.taken_at_ns > inputs_at, 30, "a tick on them")  # type: ignore[union-attr]
     m = await scrape(daemon.http.bound_port)
     for acct in accounts:
         pos = sim.engine.position(acct, "BTCUSDT")
@@ -235,8 +252,9 @@ async def test_crash_replay_reaches_webhook_and_metrics(
     rec, url = receiver
     cfg, secrets = e2e_config(tmp_path, url)
     daemon = Daemon(cfg, secrets)
-    await daemon.start()
+    sim = await start_held(daemon)
     try:
+        await play_once_seen(daemon, ["hedge", "degen"])  # the crash plays from here
         degen = {"account": "degen", "symbol": "BTCUSDT"}
         await wait_for(
             lambda: rec.find("LiquidationDistance", "firing", **degen), 30, "the degen distance alert"
@@ -249,10 +267,8 @@ async def test_crash_replay_reaches_webhook_and_metrics(
 
         await wait_for(lambda: rec.find("PositionDisappeared", "firing", **degen), 60, "the liquidation")
         await wait_for(
-            lambda: rec.find("LiquidationDistance", "resolved", **degen), 10, "the distance alert resolving"
+            lambda: rec.find("LiquidationDistance", "resolved", **degen), 30, "the distance alert resolving"
         )
-        sim = daemon.simulator
-        assert sim is not None
         assert [liq.account for liq in sim.engine.liquidations] == ["degen"]
 
         await check_metrics_match_venue(daemon, ["hedge"])

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.app import Daemon
 from monitor.config import parse_config
+from tests.support.held_start import play_once_seen, start_held
 from tests.support.perpmon import sim_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -49,10 +50,11 @@ WANTED = [
     ("risk_models_age_seconds", ()),
     *[
         ("var_usd", (("confidence", c), ("method", m)))
-        for m in ("parametric", "historical", "monte_carlo")
+        for m in ("parametric", "historical", "monte_carlo", "preferred")
         for c in ("0.95", "0.99")
     ],
     ("es_usd", (("confidence", "0.99"), ("method", "monte_carlo"))),
+    ("es_usd", (("confidence", "0.99"), ("method", "preferred"))),
     ("var_any_liquidation_touch_probability_ratio", ()),
     ("liquidation_touch_probability_mc_ratio", POS),
     ("recommended_hedge_ratio", (("asset", "BTC"),)),
@@ -62,7 +64,13 @@ WANTED = [
     ("position_topup_for_shock_usd", ISO),
     ("close_visible_fill_ratio", POS),
 ]
-PRESENT = [("basis_zscore", MKT), ("basis_mean_reverting", MKT), ("funding_settled_rate_ratio", MKT)]
+PRESENT = [
+    ("basis_zscore", MKT),
+    ("basis_mean_reverting", MKT),
+    ("funding_settled_rate_ratio", MKT),
+    ("var_methods_holding", ()),  # NaN until the self-check has 50 outcomes
+]
+METHODS = ("parametric", "historical", "filtered_historical", "monte_carlo")
 
 
 async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
@@ -72,8 +80,9 @@ async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
     )
     cfg, secrets = parse_config(data, env)
     daemon = Daemon(cfg, secrets)
-    await daemon.start()
+    await start_held(daemon)
     try:
+        await play_once_seen(daemon, ACCOUNTS)  # the iso leg's figures need it before its liquidation
         port = daemon.http.bound_port
         # A figure counts once a scrape shows it finite: the crash replay liquidates the isolated
         # position after ~17 s, which takes its figures off /metrics, while GARCH on a loaded box
@@ -94,6 +103,15 @@ async def test_slow_model_figures_reach_metrics(tmp_path: Path) -> None:
         }
         assert 0 < var["0.95"] <= var["0.99"]
         assert m[("perpmon_es_usd", (("confidence", "0.99"), ("method", "historical")))] >= var["0.99"]
+        # the preferred VaR is one model's own value: the one the self-check prefers, else the largest
+        by = {
+            x: m.get(("perpmon_var_usd", (("confidence", "0.99"), ("method", x))), math.nan) for x in METHODS
+        }
+        pref = m[("perpmon_var_usd", (("confidence", "0.99"), ("method", "preferred")))]
+        assert pref in by.values()
+        chosen = [x for x in METHODS[:3] if m.get(("perpmon_var_preferred", (("method", x),))) == 1.0]
+        if chosen and math.isfinite(by[chosen[0]]):
+            assert pref == by[chosen[0]]
         assert daemon.refresher.refits >= 2 and daemon.refresher.errors == 0
         assert daemon.eval_stats.errors == 0
     finally:

@@ -34,6 +34,21 @@ async def quiet(watch: Callable[[], Awaitable[Any]], last: Any = None, gap_s: fl
             return last
 
 
+async def watching(ex: Any, sim: Simulator, waits: tuple[str, ...], topics: tuple[str, ...]) -> None:
+    """Until ccxt waits on `waits` (its message hashes) and the simulator routes dave's `topics` to his
+    socket: an event raised before both is lost or taken by no one (a fixed 0.3 s sleep was the
+    guess before; a watch subscribes in the background, later on a loaded box)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10.0
+    while not (
+        all(any(k.startswith(w) for c in ex.clients.values() for k in c.futures) for w in waits)
+        and any(c.account == "dave" and set(topics) <= c.topics for c in sim.bybit.hub.connections)
+    ):
+        if loop.time() > end:
+            raise AssertionError(f"no watch on {waits} with {topics} subscribed")
+        await asyncio.sleep(0.01)
+
+
 @asynccontextmanager
 async def client(
     sim: Simulator, account: str | None = "carol", cls: Any = ccxta.bybit, **conf: Any
@@ -183,11 +198,11 @@ async def test_pro_watch_positions_and_balance() -> None:
         snapshot = await asyncio.wait_for(ex.watch_positions(), TIMEOUT)
         assert {p["symbol"]: p["liquidationPrice"] for p in snapshot}["BTC/USDT:USDT"] == 9_849.3
 
-        async def change() -> None:
-            await asyncio.sleep(0.3)
+        async def change(wait: str, topic: str) -> None:
+            await watching(ex, sim, (wait,), (topic,))
             sim.bybit.engine.set_position("dave", "SOLUSDT", 100.0, leverage=10.0, now_ms=sim.bybit.now_ms())
 
-        task = asyncio.create_task(change())
+        task = asyncio.create_task(change("positions", "position"))
         update = await asyncio.wait_for(ex.watch_positions(), TIMEOUT)
         await task
         sol = sim.bybit.engine.position("dave", "SOLUSDT")
@@ -195,7 +210,7 @@ async def test_pro_watch_positions_and_balance() -> None:
         assert [(p["symbol"], p["contracts"], p["liquidationPrice"]) for p in update] == [
             ("SOL/USDT:USDT", 100.0, sol.liq_price)
         ]
-        task = asyncio.create_task(change())
+        task = asyncio.create_task(change("balances", "wallet"))
         balance = await asyncio.wait_for(ex.watch_balance(), TIMEOUT)
         await task
         w = sim.bybit.engine.wallet("dave")
@@ -256,7 +271,7 @@ async def test_pro_watch_positions_sees_a_market_driven_liquidation() -> None:
         await asyncio.wait_for(ex.watch_positions(), TIMEOUT)  # the REST snapshot
         pending = asyncio.ensure_future(ex.watch_positions(["BTC/USDT:USDT"]))
         fills = asyncio.ensure_future(ex.watch_my_trades())
-        await asyncio.sleep(0.3)
+        await watching(ex, sim, ("positions", "myTrades"), ("position", "execution"))
         SimControl(sim).set_price("BTCUSDT", 9_000.0)
         update = await asyncio.wait_for(pending, TIMEOUT)
         (fill,) = await asyncio.wait_for(fills, TIMEOUT)

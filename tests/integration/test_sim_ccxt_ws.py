@@ -44,8 +44,10 @@ async def test_watch_mark_price_tracks_the_market() -> None:
             seen.append(t["markPrice"])
         assert len(set(seen)) > 1  # the replay moves between frames
         sim.pause()
-        await asyncio.sleep(0.15)  # let frames from before the pause drain
+        paused_ms = sim.clock.now_ns() // 1_000_000
         t = await asyncio.wait_for(ex.watch_mark_price("BTC/USDT:USDT"), TIMEOUT)
+        while t["timestamp"] < paused_ms:  # sent before the pause (a fixed 0.15 s drain was a guess)
+            t = await asyncio.wait_for(ex.watch_mark_price("BTC/USDT:USDT"), TIMEOUT)
         q = sim.market.quotes["BTCUSDT"]
         assert (t["markPrice"], t["indexPrice"]) == (q.mark, q.index)
         assert (float(t["info"]["r"]), t["info"]["T"]) == (q.funding_rate, q.next_funding_ms)

@@ -178,6 +178,9 @@ async def test_funding_settles_on_the_wall_clock_and_keys_expire_after_an_hour()
             pay = next(p for p in sim.engine.funding_payments if p.symbol == "BTCUSDT")
             assert pay.amount == pytest.approx(-12.5 * pay.mark * pay.rate, abs=1e-8)
             assert sim.funding.query("BTCUSDT", None, None, 1)[0].time_ms % H8_MS == 0
+            # Held still, the market does not replay the hour: at speed 60 one tick would play 60 h of
+            # the path (seconds of CPU on a loaded box), and the expiry waits behind it.
+            sim.pause()
             clock.advance(3_601.0)
             while (event := await _json(ws))["e"] != "listenKeyExpired":
                 pass

@@ -32,10 +32,10 @@ from monitor.app import Daemon
 from monitor.config import parse_config
 from monitor.figures import CATALOG
 from monitor.status.columns import ACCOUNT, ASSET, FEED, MARKET, POSITION, Column
-from monitor.status.model import ABSENT
+from monitor.status.model import ABSENT, CLEAR, PAST, UNKNOWN
 from tests.support.chromium import Browser, chromium
 from tests.support.perpmon import sim_config
-from tests.support.status_dom import cells
+from tests.support.status_dom import Bar, bars, cells
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -43,6 +43,9 @@ ACCOUNTS = {
     "hedge": (400_000.0, -50.0, "cross", 0.0),
     "degen": (9_000.0, 2.0, "cross", 0.0),
     "iso": (20_000.0, 1.0, "isolated", 15_000.0),  # LP far below the crash: a row that stays
+    "calm": (60_000.0, -1.0, "cross", 0.0),  # a short whose LP is far above: a safe, clear bar
+    # past the last leverage bracket's cap (500 M): no tier prices it, its distance is NaN (missing_tier)
+    "whale": (5_000_000_000.0, 20_000.0, "cross", 0.0),
 }
 RULES = [
     {
@@ -111,15 +114,44 @@ async def _wait(browser: Browser, expression: str, want: object, limit_s: float 
 
 
 async def _ready(d: Daemon) -> None:
-    """Until every position has a distance and some alert fires (the page then has all it shows)."""
+    """Until every position but the whale's has a distance, the whale's is NaN, and some alert
+    fires (the page then has all it shows)."""
     for _ in range(600):
         figs = d.latest
         if figs is not None and d.engine.firing():
-            dist = [f for k, f in figs.items.items() if k.name == "liquidation_distance_ratio"]
-            if len(dist) >= 2 and all(f.available for f in dist):
+            dist = {k.account: f for k, f in figs.items.items() if k.name == "liquidation_distance_ratio"}
+            whale = dist.pop("whale", None)
+            if len(dist) >= 3 and all(f.available for f in dist.values()) and whale and not whale.available:
                 return
         await asyncio.sleep(0.1)
     raise AssertionError("the daemon never produced the figures the page shows")
+
+
+def _check_bars(html: str) -> dict[str, Bar]:
+    """Near, unknown and safe legs each in their own state, marked with the rules' levels."""
+    drawn = bars(html)
+    by = {b.row["data-account"]: b for b in drawn}
+    levels = sorted((lv["severity"], lv["threshold"]) for lv in RULES[1]["levels"])
+    near = min(
+        (b for b in drawn if b.state not in (UNKNOWN, "not_liquidatable")),
+        key=lambda b: (b.state != PAST, b.fill),
+    )
+    assert near.state in (PAST, "warning", "critical"), near
+    if near.state == PAST:  # the crash took it: full red, in words
+        assert (near.width, near.caption, near.marks) == (100.0, "PAST LIQUIDATION", []), near
+    else:  # inside a level: short of that level's mark
+        assert 0 < near.width < 100 * min(v for sev, v in levels if sev == near.state) / near.scale + 1e-6
+    whale = by["whale"]
+    assert (whale.state, whale.width, whale.marks) == (UNKNOWN, 100.0, []), whale
+    assert whale.caption.startswith("unknown: missing_tier"), whale.caption
+    calm = by["calm"]
+    assert calm.state == CLEAR and calm.width > 100 * 0.5 / calm.scale, calm
+    for bar in (calm, near) if near.state != PAST else (calm,):  # the rules' levels, where they are
+        assert sorted((sev, v) for sev, v, _ in bar.marks) == levels
+        assert all(abs(left - 100 * v / bar.scale) < 0.01 for _sev, v, left in bar.marks)
+    order = [b.row["data-account"] for b in drawn]
+    assert order.index("whale") < order.index("calm")  # unknown before known-safe
+    return by
 
 
 def _check_numbers(html: str, scraped: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> int:
@@ -149,6 +181,9 @@ async def test_the_status_page_in_chromium_equals_metrics_at_phone_and_desktop_w
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data, env = sim_config(tmp_path, ACCOUNTS, holdings={"custody": 50.0}, rules=RULES)
+    for acc in data["simulator"]["accounts"]:
+        if acc["name"] == "whale":  # the venue allows 1x at this size
+            acc["positions"][0]["leverage"] = 1.0
     d = Daemon(*parse_config(data, env))
     await d.start()
     base = f"http://127.0.0.1:{d.http.bound_port}"
@@ -196,13 +231,16 @@ async def test_the_status_page_in_chromium_equals_metrics_at_phone_and_desktop_w
                 assert (await browser.evaluate(banner)).endswith("old: the evaluation loop has stalled.")
                 await browser.screenshot(tmp_path / "status-desktop-stalled.png")
             checked = _check_numbers(html, scraped)
+            _check_bars(html)
             assert checked >= 30, checked  # positions x 8, accounts x 5, the market, the book, the feeds
             first = next(
                 c for sec, _, c, _ in cells(html) if c.get("data-figure") == "liquidation_distance_ratio"
             )
             text = cli.stdout
             assert cli.returncode == 0 and text.startswith("perpmon status · figures of "), cli.stderr
-            assert POSITION[2].show(float(first["data-v"])) in text  # the terminal says what the page says
+            distance = next(c for c in POSITION if c.title == "Distance")
+            assert distance.show(float(first["data-v"])) in text  # the terminal says what the page says
+            assert "░" in text and "│ marks LiquidationDistance: " in text  # the whale's bar, the marks
 
             # the daemon goes away: the page must say its numbers are frozen
             await d.http.stop()

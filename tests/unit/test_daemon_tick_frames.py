@@ -191,7 +191,8 @@ async def test_a_per_level_for_holds_the_warning_on_frame_ticks(loop_of: Any) ->
 
 
 async def test_frames_within_the_coalescing_window_evaluate_once(loop_of: Any) -> None:
-    """Forty frames over 1.5 ms (marks, book tops, two symbols) make one frame tick that saw them all."""
+    """Forty marks over 1.5 ms (two symbols, book tops between them) make one frame tick that saw them
+    all; the book tops do not signal (they move no figure a frame tick redoes)."""
     d, clock = loop_of(frame_coalesce_ms=2.0)
     taken: list[Moved] = []
     real_take = d.frames.take
@@ -211,7 +212,7 @@ async def test_frames_within_the_coalescing_window_evaluate_once(loop_of: Any) -
                           bid=SAFE, bid_size=1.0, ask=SAFE + 1, ask_size=1.0))  # fmt: skip
     await run_to(d, clock, 0.51)
     assert d.eval_stats.ticks == {"periodic": 1, "frame": 1}
-    assert taken[-1].frames == 80 and d.eval_stats.frames == 80
+    assert taken[-1].frames == 40 and d.eval_stats.frames == 40
     assert taken[-1].markets == {("binance", "BTCUSDT"), ("binance", "ETHUSDT")}
     assert taken[-1].accounts == frozenset()
 

@@ -16,7 +16,9 @@ from monitor.notify.model import Notification
 from tests.unit.test_evaluator import T0, faq_store
 
 S = 1_000_000_000
-STAGES = ["snapshot", "feeds", "market", "account", "book", "funding_spread", "risk", "gone", "stress"]
+STAGES = [
+    *("snapshot", "feeds", "market", "account", "book", "funding_spread", "risk", "gone", "stress", "join")
+]
 
 
 class _SteppingClock(ManualClock):

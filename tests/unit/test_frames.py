@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.frames import FrameGate, FrameSignal
-from monitor.records import AccountSnapshot, Balance, FundingInfo, Holding, MarkPrice, Position
+from monitor.records import (
+    AccountSnapshot,
+    Balance,
+    BookLevels,
+    FundingInfo,
+    Holding,
+    MarkPrice,
+    Position,
+    Quote,
+)
 from monitor.store.state import StateStore
 
 MS = 1_000_000
@@ -41,7 +50,8 @@ def test_the_store_tells_the_signal_which_market_and_account_moved() -> None:
 
 
 def test_records_that_move_no_evaluated_input_at_once_do_not_signal() -> None:
-    """Funding info and holdings change slowly; the grid's tick picks them up."""
+    """Funding info and holdings change slowly, book tops and depth move only the book's figures: the
+    grid's full tick picks them up; a frame tick redoes the account stage, which reads none of them."""
     clock = ManualClock()
     store, signal = StateStore(), FrameSignal(clock.monotonic_ns)
     store.on_put = signal.note
@@ -51,7 +61,11 @@ def test_records_that_move_no_evaluated_input_at_once_do_not_signal() -> None:
     )
     store.put(Holding(venue="config", name="custody", asset="BTC", quantity=50.0, price_venue="binance",
                       price_symbol="BTCUSDT", ts_event_ns=now, ts_recv_ns=now))  # fmt: skip
-    assert not signal.pending
+    store.put(Quote(venue="binance", symbol="BTCUSDT", market="perp", ts_event_ns=now, ts_recv_ns=now,
+                    bid=1.0, bid_size=1.0, ask=2.0, ask_size=1.0))  # fmt: skip
+    store.put(BookLevels(venue="binance", symbol="BTCUSDT", market="perp", ts_event_ns=now, ts_recv_ns=now,
+                         bid_px=(1.0,), bid_qty=(1.0,), ask_px=(2.0,), ask_qty=(1.0,)))  # fmt: skip
+    assert not signal.pending and signal.total == 0
 
 
 def test_a_frame_tick_waits_for_the_burst_and_for_the_share() -> None:

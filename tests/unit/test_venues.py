@@ -28,8 +28,10 @@ from monitor.venues import (
     Endpoints,
     Kind,
     by_ccxt_id,
+    ccxt_quirks,
     endpoints,
     kinds,
+    model_venue,
     native_kind,
     simulated_as,
     spoken,
@@ -51,9 +53,17 @@ def test_every_reference_of_an_entry_imports(entry: Any) -> None:
     """A typo in a "module:attribute" string would only show when a venue of that kind starts."""
     from monitor.venues import _load
 
-    refs = [entry.collector, entry.point, entry.listing, entry.key_call and entry.key_call.parse]
+    refs = [
+        entry.collector,
+        entry.point,
+        entry.listing,
+        entry.wallet,
+        entry.key_call and entry.key_call.parse,
+    ]
     for ref in filter(None, refs):
         assert callable(_load(ref)), ref
+    if entry.sim_tables is not None:
+        assert entry.default_tables().brackets("BTCUSDT"), entry.sim_tables
 
 
 @pytest.mark.parametrize(
@@ -172,3 +182,35 @@ def test_the_branch_finder_finds_the_branches_this_registry_replaced(tmp_path: P
         'if p.kind == "table" and fill.kind != "trade":\n'
     )
     assert branches(tmp_path) == ["old.py:1", "old.py:2", "old.py:3"]
+
+
+@pytest.mark.parametrize(
+    ("exchange_id", "quirks", "spot"),
+    [
+        ("binanceusdm", BINANCE, "binance"),
+        ("binancecoinm", BINANCE, "binance"),  # the family shares ccxt's Binance replies
+        ("bybit", BYBIT, ""),
+        ("okx", OKX, ""),
+        ("kraken", None, ""),
+    ],
+)
+def test_ccxt_quirks_follow_the_id_and_its_family(exchange_id: str, quirks: Any, spot: str) -> None:
+    """What `startswith("binance")` and `== "okx"` in the generic collector decided."""
+    found = ccxt_quirks(exchange_id)
+    assert found is quirks
+    assert (found.spot_ccxt_id if found is not None else "") == spot
+
+
+def test_a_books_kind_reads_its_margin_facts_from_the_entry() -> None:
+    """What the what-if's `kind == "bybit"` branches decided: Bybit values MM at entry, one margin
+    mode per account, its own tier call and default tables; Binance at the mark, per position."""
+    bybit, binance = model_venue("bybit"), model_venue("binance")
+    assert (bybit, binance) == (BYBIT, BINANCE)
+    assert (bybit.mm_at_entry, bool(bybit.one_margin_mode)) == (True, True)
+    assert (binance.mm_at_entry, bool(binance.one_margin_mode)) == (False, False)
+    assert "risk-limit" in bybit.tiers_call and "leverageBracket" in binance.tiers_call
+    by, bn = bybit.default_tables(), binance.default_tables()
+    assert by is not None and bn is not None and by is not bn
+    assert by.funding_cap("BTCUSDT") > 0 and by.funding_cap("NOPEUSDT") != by.funding_cap("NOPEUSDT")
+    assert bn.funding_cap("BTCUSDT") != bn.funding_cap("BTCUSDT")  # NaN: the evaluator's Binance rule
+    assert bn.brackets("NOPEUSDT") is None and "NOPEUSDT" in bn.missing("NOPEUSDT")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any
@@ -37,7 +38,7 @@ from monitor.collectors.listing import ccxt_listed, follows_listing, named
 from monitor.collectors.liveness import Liveness, progress
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot, FeedState, FeedStatus, Market, Record
-from monitor.venues import by_ccxt_id
+from monitor.venues import by_ccxt_id, ccxt_quirks
 
 __all__ = ["CcxtProCollector"]
 
@@ -61,8 +62,9 @@ class CcxtProCollector(VenueCollector):
         if venue.exchange is None:
             raise ValueError("a ccxt venue needs an exchange id")
         self.exchange_id = venue.exchange
-        default_spot = "binance" if venue.exchange.startswith("binance") else venue.exchange
-        self.spot_id = venue.spot_exchange or default_spot
+        quirks = ccxt_quirks(venue.exchange)
+        default_spot = quirks.spot_ccxt_id if quirks is not None else ""
+        self.spot_id = venue.spot_exchange or default_spot or venue.exchange
         self.symbols = named(venue.symbols)  # "*" resolved by the daemon and the reference refresh
         self._no_tiers_told = False
         self._funding: dict[str, tuple[float, int]] = {}  # symbol → (rate, next funding ns), from REST
@@ -86,8 +88,8 @@ class CcxtProCollector(VenueCollector):
 
     def _new(self, exchange_id: str, account: str | None = None) -> Any:
         opts: dict[str, Any] = {"enableRateLimit": True, "options": {"fetchCurrencies": False}}
-        if exchange_id == "binance":
-            opts["options"]["fetchMarkets"] = {"types": ["spot", "linear"]}
+        if (quirks := ccxt_quirks(exchange_id)) is not None:
+            opts["options"] |= copy.deepcopy(dict(quirks.ccxt_options.get(exchange_id, {})))
         if account is not None:
             a = self.accounts[account]
             opts |= {"apiKey": a.key.reveal(), "secret": a.secret.reveal()}

@@ -13,9 +13,10 @@ back to `total` elsewhere (documented in the README).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from monitor.collectors.tier_reply import ladder
 from monitor.errors import ParseError
 from monitor.records import (
     AccountSnapshot,
@@ -30,6 +31,7 @@ from monitor.records import (
     Position,
     Quote,
 )
+from monitor.venues import ccxt_quirks
 
 __all__ = [
     "account_snapshot",
@@ -47,7 +49,6 @@ __all__ = [
 ]
 
 NS_PER_MS = 1_000_000
-DEFAULT_INTERVAL_IDS = ("binance",)  # venues that list only adjusted intervals: the rest are 8 h
 
 
 def number(x: Any, default: float = math.nan) -> float:
@@ -84,6 +85,16 @@ def spot_symbols(markets: Mapping[str, Mapping[str, Any]], wanted: Iterable[str]
     return {s: found[s] for s in wanted}
 
 
+def _watched(
+    tickers: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]
+) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(ccxt symbol, perpmon name, ticker) of the tickers perpmon watches; the rest are skipped."""
+    for unified, t in tickers.items():
+        name = names.get(unified)
+        if name is not None:
+            yield unified, name, t
+
+
 def mark_records(
     tickers: Mapping[str, Mapping[str, Any]],
     ts_recv_ns: int,
@@ -94,10 +105,7 @@ def mark_records(
 ) -> list[MarkPrice]:
     """`watch_mark_price(s)` tickers → MarkPrice; funding from the frame (`info.r`) or REST."""
     out = []
-    for unified, t in tickers.items():
-        name = names.get(unified)
-        if name is None:
-            continue
+    for _unified, name, t in _watched(tickers, names):
         mark, index = number(t.get("markPrice")), number(t.get("indexPrice"))
         if not (mark > 0):
             raise ParseError("out_of_range", f"markPrice={t.get('markPrice')!r}")
@@ -131,10 +139,7 @@ def quote_records(
 ) -> list[Quote]:
     """`watch_bids_asks` tickers → Quote; a crossed or empty book is refused."""
     out = []
-    for unified, t in tickers.items():
-        name = names.get(unified)
-        if name is None:
-            continue
+    for unified, name, t in _watched(tickers, names):
         bid, ask = number(t.get("bid")), number(t.get("ask"))
         if not (bid > 0 and ask > 0):
             raise ParseError("out_of_range", f"{unified} bid={t.get('bid')!r} ask={t.get('ask')!r}")
@@ -198,41 +203,60 @@ def positions(
 
 
 def wallet_balances(exchange_id: str, balance: Mapping[str, Any]) -> tuple[Balance, ...]:
-    """The wallet per asset (not the equity): raw fields where known, unified `total` elsewhere."""
-    info = balance.get("info") or {}
-    if exchange_id.startswith("binance") and isinstance(info.get("assets"), list):
-        return tuple(
-            Balance(
-                asset=str(a["asset"]),
-                wallet_balance=number(a.get("walletBalance"), 0.0),
-                cross_wallet_balance=number(a.get("crossWalletBalance")),
-                unrealized_pnl=number(a.get("unrealizedProfit")),
-                available_balance=number(a.get("availableBalance")),
-            )
-            for a in info["assets"]
-            if number(a.get("walletBalance"), 0.0) != 0
-        )
-    if exchange_id == "okx" and isinstance(info.get("data"), list) and info["data"]:
-        details = info["data"][0].get("details") or []
-        return tuple(
-            Balance(
-                asset=str(d["ccy"]),
-                wallet_balance=number(d.get("cashBal"), 0.0),
-                unrealized_pnl=number(d.get("upl")),
-            )
-            for d in details
-            if number(d.get("cashBal"), 0.0) != 0
-        )
-    if exchange_id == "bybit" and isinstance((info.get("result") or {}).get("list"), list):
-        coins = [c for acct in info["result"]["list"] for c in acct.get("coin") or []]
-        return tuple(
-            Balance(asset=str(c["coin"]), wallet_balance=number(c.get("walletBalance"), 0.0))
-            for c in coins
-            if number(c.get("walletBalance"), 0.0) != 0
-        )
+    """The wallet per asset (not the equity): raw fields where the venue's entry reads them
+    (`Venue.wallet`), unified `total` elsewhere."""
+    quirks = ccxt_quirks(exchange_id)
+    got = quirks.read_wallet(balance.get("info") or {}) if quirks is not None else None
+    if got is not None:
+        return got
     totals = balance.get("total") or {}
     return tuple(
         Balance(asset=str(a), wallet_balance=number(v, 0.0)) for a, v in totals.items() if number(v, 0.0) != 0
+    )
+
+
+def binance_wallets(info: Mapping[str, Any]) -> tuple[Balance, ...] | None:
+    """`/fapi/v2/account` assets: wallet, cross wallet, unrealized PnL, available (None: not that reply)."""
+    if not isinstance(info.get("assets"), list):
+        return None
+    return tuple(
+        Balance(
+            asset=str(a["asset"]),
+            wallet_balance=number(a.get("walletBalance"), 0.0),
+            cross_wallet_balance=number(a.get("crossWalletBalance")),
+            unrealized_pnl=number(a.get("unrealizedProfit")),
+            available_balance=number(a.get("availableBalance")),
+        )
+        for a in info["assets"]
+        if number(a.get("walletBalance"), 0.0) != 0
+    )
+
+
+def okx_wallets(info: Mapping[str, Any]) -> tuple[Balance, ...] | None:
+    """`/api/v5/account/balance` details: `cashBal` is the wallet, `eq` would be the equity."""
+    if not (isinstance(info.get("data"), list) and info["data"]):
+        return None
+    details = info["data"][0].get("details") or []
+    return tuple(
+        Balance(
+            asset=str(d["ccy"]),
+            wallet_balance=number(d.get("cashBal"), 0.0),
+            unrealized_pnl=number(d.get("upl")),
+        )
+        for d in details
+        if number(d.get("cashBal"), 0.0) != 0
+    )
+
+
+def bybit_wallets(info: Mapping[str, Any]) -> tuple[Balance, ...] | None:
+    """`/v5/account/wallet-balance` coins: `walletBalance` per coin across the listed accounts."""
+    if not isinstance((info.get("result") or {}).get("list"), list):
+        return None
+    coins = [c for acct in info["result"]["list"] for c in acct.get("coin") or []]
+    return tuple(
+        Balance(asset=str(c["coin"]), wallet_balance=number(c.get("walletBalance"), 0.0))
+        for c in coins
+        if number(c.get("walletBalance"), 0.0) != 0
     )
 
 
@@ -266,18 +290,7 @@ def leverage_tiers(
                 )
             )
             prev_mmr = mmr
-        if any(not (0 <= b.mmr < 1) or b.cap <= b.floor for b in brackets):
-            raise ParseError("out_of_range", f"leverage tiers of {unified}")
-        out.append(
-            LeverageTiers(
-                venue=venue,
-                account=account,
-                symbol=name,
-                ts_event_ns=ts_ns,
-                ts_recv_ns=ts_ns,
-                brackets=tuple(brackets),
-            )
-        )
+        out.append(ladder(tuple(brackets), venue=venue, account=account, symbol=name, ts_recv_ns=ts_ns))
     return out
 
 
@@ -286,9 +299,11 @@ def funding_info(
 ) -> FundingInfo | None:
     """ccxt's `"8h"`-style interval → FundingInfo; None when the venue did not say (no guess)."""
     if interval is None:
-        if not exchange_id.startswith(DEFAULT_INTERVAL_IDS):
+        quirks = ccxt_quirks(exchange_id)
+        unlisted = quirks.unlisted_interval_h if quirks is not None else None
+        if unlisted is None:
             return None
-        interval = "8h"  # Binance lists only adjusted symbols; the others settle every 8 h
+        interval = f"{unlisted:g}h"
     unit = {"h": 3600.0, "m": 60.0, "s": 1.0}.get(interval[-1:])
     hours = number(interval[:-1])
     if unit is None or not hours > 0:

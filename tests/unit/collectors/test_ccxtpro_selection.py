@@ -114,3 +114,22 @@ async def test_an_allowed_okx_trading_key_is_watched(monkeypatch: pytest.MonkeyP
     c = okx(allow_trading=True)
     answer(c, monkeypatch, "read_only,trade")
     await c.check_keys()
+
+
+@pytest.mark.parametrize(
+    ("exchange", "spot"), [("binanceusdm", "binance"), ("bybit", "bybit"), ("okx", "okx")]
+)
+async def test_the_spot_client_and_its_options_are_the_venues_ccxt_quirks(exchange: str, spot: str) -> None:
+    """Binance's perps trade on `binanceusdm` and its spot on `binance`, whose client loads spot and
+    linear markets only; other venues' spot is the perp client's id, with ccxt's own options."""
+    c = okx(exchange=exchange)
+    assert c.spot_id == spot
+    ex, plain = c._new(spot), getattr(ccxtpro, spot)({})
+    try:
+        own = plain.options.get("fetchMarkets")
+        wanted = {**own, "types": ["spot", "linear"]} if spot == "binance" else own
+        assert ex.options.get("fetchMarkets") == wanted
+        assert ex.options["fetchCurrencies"] is False
+    finally:
+        await ex.close()
+        await plain.close()

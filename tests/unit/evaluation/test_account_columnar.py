@@ -12,10 +12,12 @@ and values equal to 1e-12 relative (NaN where NaN, ±inf where ±inf).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -254,3 +256,26 @@ def test_hedge_contracts_on_inconsistent_tiers_match_the_scalar_scan(seed: int) 
     AccountStage()(snap, markets, fresh, sink, horizon_s=86_400.0)
     reasons = {f.reason for k, f in sink.items.items() if k.name == "liquidation_price_usd"}
     assert {"", "tier_boundary"} <= reasons
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_restated_account_keeps_the_columns_and_a_changed_one_rebuilds_them(seed: int) -> None:
+    """A reconcile restating the same legs and wallet (a new record, equal content) reuses the book's
+    columns; a moved leg or wallet rebuilds them. Either way the figures are the reference's."""
+    rng = np.random.default_rng(200 + seed)
+    snap, markets, fresh = _book(rng, n_sym=8, n_acct=3, n_legs=6)
+    stage = AccountStage(frozenset({"byb"}))
+    _compare(snap, markets, fresh, stage)
+    before = stage._book
+    assert before is not None
+    restated = {k: msgspec.structs.replace(a, ts_event_ns=1) for k, a in snap.accounts.items()}
+    again = dataclasses.replace(snap, accounts=MappingProxyType(restated))
+    _compare(again, markets, fresh, stage)
+    assert stage._book is not before and stage._book.q is before.q  # new records, the same columns
+    key, acct = next((k, a) for k, a in restated.items() if a.positions)
+    legs = (msgspec.structs.replace(acct.positions[0], qty=acct.positions[0].qty * 2), *acct.positions[1:])
+    moved = dataclasses.replace(
+        again, accounts=MappingProxyType({**restated, key: msgspec.structs.replace(acct, positions=legs)})
+    )
+    _compare(moved, markets, fresh, stage)
+    assert stage._book.q is not before.q

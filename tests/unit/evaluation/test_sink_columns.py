@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from monitor.evaluation.sink import FigureRows, FigureSink
-from monitor.figure_columns import FigureItems, ShapeCache
+from monitor.figure_columns import FigureColumn, FigureItems, ShapeCache
 from monitor.records import Figure, FigureKey, Figures
 from tests.unit.rules.reference.sink import FigureSink as DictSink
 
@@ -171,3 +171,34 @@ def test_one_figure_is_read_without_the_dict_form() -> None:
     assert figs.items._dict is None  # type: ignore[attr-defined]  # nothing above built the dict form
     assert [k.symbol for k in figs.items] == ["A", "B", "C"]  # iterating does, once
     assert figs.items[key].reason == "not_available"
+
+
+def test_a_column_after_one_that_changed_shape_reads_its_own_rows() -> None:
+    """The tick's join is planned per book shape: when an earlier column grows or shrinks, a later
+    one (its keys unchanged) sits elsewhere in the tick's arrays, and must still read its own rows,
+    its NaN reasons included; back to the first shape, the first plan serves again."""
+    shapes = ShapeCache()
+    syms = ("BTC", "ETH", "SOL")
+
+    def tick(now: int, n: int) -> dict[str, FigureColumn]:
+        sink = FigureSink(now, shapes)
+        labs = [{"venue": "binance", "symbol": s} for s in syms[:n]]
+        sink.add_many("basis_usd", labs, [float(now)] * n, [True] * n, [""] * n)
+        for i, s in enumerate(("BTC", "ETH")):  # a row run: its arrays are the join's own
+            sink.add("margin_ratio", math.nan if i == now % 2 else now + i, account=s)
+        sink.add_array("mark_price_usd", keys, np.array([-now, math.nan]), False, ["", "no_mark"])
+        return sink.columns()
+
+    keys = tuple(FigureKey(name="mark_price_usd", venue="bybit", symbol=s) for s in ("BTC", "ETH"))
+    for now, n in ((10, 2), (11, 2), (12, 3), (13, 1), (14, 2), (15, 2)):
+        cols = tick(now, n)
+        assert cols["basis_usd"].values.tolist() == [float(now)] * n
+        margin = cols["margin_ratio"]
+        nan_row = now % 2
+        assert [v if v == v else "nan" for v in margin.values.tolist()] == [
+            "nan" if i == nan_row else now + i for i in range(2)
+        ]
+        assert list(margin.reasons) == ["not_available" if i == nan_row else "" for i in range(2)]
+        mark = cols["mark_price_usd"]
+        assert mark.keys is keys and mark.values[0] == -now and math.isnan(mark.values[1])
+        assert mark.fresh.tolist() == [False, False] and list(mark.reasons) == ["", "no_mark"]

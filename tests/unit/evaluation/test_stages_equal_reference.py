@@ -17,6 +17,7 @@ import pytest
 from monitor.evaluation import advice, book, book_var, dynamics, feeds, funding_spread, market
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.var_check import PREFERRED
 from monitor.evaluator import Evaluator
 from monitor.records import BarHistory, Figure, FigureKey, MarkPrice
 from monitor.risk.liquidity import BookWalk
@@ -154,8 +155,10 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
         book_var.book_var_figures(snap, mods, fresh, new, confidences=ev.var_confidences)
         ref_book_var.book_var_figures(snap, mods, fresh, old, confidences=ev.var_confidences)
-        # filtered historical simulation came after the reference (test_book_var.py checks it by hand)
-        assert_same({k: f for k, f in new.items.items() if k.method != book_var.FHS}, old.items)
+        # filtered historical simulation and the preferred figure came after the reference
+        # (test_book_var.py and test_var_preferred.py check them)
+        later = (book_var.FHS, PREFERRED)
+        assert_same({k: f for k, f in new.items.items() if k.method not in later}, old.items)
 
     bybit = Evaluator(d.cfg)._bybit
     assert bybit == {"bybit"}
@@ -279,7 +282,8 @@ def test_the_carried_ewma_is_the_windowed_one_tick_after_tick(
             t = T0 + k * 60 * S + 10 * S
             snap = st.snapshot(t)
             grid = snap.mark_grid[("v", "AUSDT")]
-            got = market._annualised(*cache.variance(("v", "AUSDT"), grid, lam), 60.0)
+            var, whys = cache.variances(snap, [("v", "AUSDT")], lam)
+            got = market._annualised(float(var[0]), whys[0], 60.0)
             want = ref_market._ewma_sigma_ann(grid[1], 60.0, lam)
             assert got[1] == want[1], k
             assert same_value(got[0], want[0]), (k, got, want)

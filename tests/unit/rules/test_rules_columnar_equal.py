@@ -21,7 +21,7 @@ from monitor.config import LevelConfig, RuleConfig
 from monitor.evaluation.sink import FigureSink
 from monitor.figure_columns import ShapeCache
 from monitor.records import AlertEvent, Figure, FigureKey, Figures
-from monitor.rules import RuleEngine
+from monitor.rules import RuleEngine, scan, unavailable
 from tests.unit.rules.reference.engine import RuleEngine as ReferenceEngine
 
 S = 1_000_000_000
@@ -213,8 +213,17 @@ def engines(rules: tuple[RuleConfig, ...]) -> tuple[RuleEngine, ReferenceEngine]
     return RuleEngine(rules, **kw), ReferenceEngine(rules, **kw)
 
 
+@pytest.fixture(params=["numpy", "python"])
+def scan_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Columns scanned with numpy's compares, or row by row in Python (the path of a few rows)."""
+    small = -1 if request.param == "numpy" else 1 << 30
+    monkeypatch.setattr(scan, "_SMALL", small)
+    monkeypatch.setattr(unavailable, "_SMALL", small)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("seed", range(24))
-def test_the_columnar_engine_tells_what_the_reference_told(seed: int) -> None:
+def test_the_columnar_engine_tells_what_the_reference_told(seed: int, scan_path: str) -> None:
     world = World(seed)
     new, ref = engines(RULES)
     now = T0

@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import math
+import tomllib
+from pathlib import Path
+from typing import Any
 
+import msgspec
+
+from monitor.config import RuleConfig
 from monitor.records import AlertEvent, AlertState, Figure, FigureKey, Figures, Severity
+from monitor.rules.model import Rule, compile_rules
 
 T0 = 1_796_688_000_000_000_000  # 2026-12-08 00:00:00 UTC
 NAN = math.nan
+SHIPPED = Path(__file__).resolve().parents[3] / "config.toml"
+
+
+def shipped_rule_configs() -> list[dict[str, Any]]:
+    """The `[[rules]]` of the config the project ships, as written."""
+    with SHIPPED.open("rb") as f:
+        rules: list[dict[str, Any]] = tomllib.load(f)["rules"]
+    return rules
+
+
+def shipped_rules() -> tuple[Rule, ...]:
+    """The shipped rules compiled as the daemon's engine compiles them."""
+    return compile_rules(tuple(msgspec.convert(r, RuleConfig) for r in shipped_rule_configs()))
+
+
+def rules(*specs: dict[str, Any]) -> tuple[Rule, ...]:
+    return compile_rules(tuple(msgspec.convert(r, RuleConfig) for r in specs))
 
 
 class Book:

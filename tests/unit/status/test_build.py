@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import msgspec
+import pytest
 
 from monitor.records import Severity
 from monitor.status.build import build_status
-from monitor.status.model import ABSENT, StatusPage, as_float
-from tests.unit.status.desk import NAN, T0, Book, alert
+from monitor.status.model import ABSENT, CLEAR, PAST, UNKNOWN, UNRATED, StatusPage, as_float
+from tests.unit.status.desk import NAN, T0, Book, alert, rules
 
 
 def _desk() -> Book:
@@ -186,3 +187,76 @@ def test_a_leg_no_price_move_liquidates_is_last_and_not_counted_unknown() -> Non
     page = build_status(b.figures(), [], [], T0)
     assert [p.account for p in page.positions] == ["iso", "degen", "hedge", "far", "cash"]
     assert page.positions_unknown == 1  # iso only
+
+
+NEAR_RULES = rules(
+    {
+        "name": "LiquidationDistance",
+        "figure": "liquidation_distance_ratio",
+        "op": "<",
+        "levels": [{"severity": "warning", "threshold": 0.25}, {"severity": "critical", "threshold": 0.1}],
+    }
+)
+
+
+def test_a_leg_past_liquidation_leads_then_unknown_then_the_nearest() -> None:
+    """Distance 0 (below maintenance at every price) and a margin ratio at 100 % both read past
+    liquidation: the venue is taking those legs now, the one thing worse than not knowing."""
+    b = _desk()
+    b.position("binance", "gone", "BTCUSDT", qty=1.0, mark=40_000.0, lp=NAN, distance=0.0, why="past")
+    b.position("binance", "bust", "BTCUSDT", qty=1.0, mark=40_000.0, lp=30_000.0, distance=0.25)
+    b.account("binance", "bust", ratio=math.inf, balance=-5.0, mm=400.0)
+    page = build_status(b.figures(), [], [], T0, rules=NEAR_RULES)
+    assert [(p.account, p.gauge.state) for p in page.positions] == [
+        ("gone", PAST),
+        ("bust", PAST),
+        ("iso", UNKNOWN),
+        ("degen", "critical"),  # 5 % < 10 %
+        ("hedge", "warning"),  # 20 % < 25 %
+        ("far", CLEAR),  # +inf: no LP at any price
+    ]
+    assert page.positions_unknown == 1 and page.rules_known
+
+
+def test_each_bar_is_drawn_at_one_page_scale_with_its_rules_marks() -> None:
+    page = build_status(_desk().figures(), [], [], T0, rules=NEAR_RULES)
+    by = {p.account: p.gauge for p in page.positions}
+    assert {g.scale for g in by.values()} == {0.5}  # twice the outermost threshold, for every row
+    assert by["degen"].fill == 0.1 and by["hedge"].fill == 0.4 and by["iso"].fill == 1.0
+    assert [(t.severity, t.value) for t in by["degen"].levels] == [("warning", 0.25), ("critical", 0.1)]
+
+
+def test_without_the_daemons_rules_the_bars_are_unrated_and_the_page_knows_it() -> None:
+    page = build_status(_desk().figures(), [], [], T0)
+    assert not page.rules_known
+    assert {p.account: p.gauge.state for p in page.positions} == {
+        "iso": UNKNOWN,
+        "degen": UNRATED,
+        "hedge": UNRATED,
+        "far": UNRATED,
+    }
+
+
+def test_each_leg_carries_its_markets_next_funding_from_the_desks_side() -> None:
+    """Longs pay a positive rate and shorts receive it; the payment is at the tick's mark."""
+    b = _desk()
+    b.position("okx", "alt", "XRPUSDT", qty=100.0, mark=0.5, lp=0.3, distance=0.4)  # no funding figures
+    page = build_status(b.figures(T0 - 5_000_000_000), [], [], T0)
+    by = {p.account: p for p in page.positions}
+    degen, hedge, iso = by["degen"], by["hedge"], by["iso"]
+    assert (degen.funding_rate, degen.funding_next_in_s) == (0.0001, 3605.0)  # from the tick, 5 s ago
+    assert as_float(degen.funding_payment_usd) == pytest.approx(-8.0)  # long 2 × 40,000 × 0.01 %: pays
+    assert as_float(hedge.funding_payment_usd) == pytest.approx(120.0)  # short 30: receives
+    assert as_float(iso.funding_payment_usd) == pytest.approx(6.0)  # long at a negative rate: receives
+    alt = by["alt"]
+    assert math.isnan(as_float(alt.funding_payment_usd)) and math.isnan(as_float(alt.funding_next_in_s))
+    assert {k: alt.notes[k] for k in ("funding_rate", "funding_next_in_s", "funding_payment_usd")} == {
+        "funding_rate": ABSENT,
+        "funding_next_in_s": ABSENT,
+        "funding_payment_usd": ABSENT,
+    }
+
+
+def test_a_market_says_how_long_to_its_next_settlement() -> None:
+    page = build_status(_desk().figures(T0 - 60_000_000_000), [], [], T0)
+    assert {m.symbol: m.funding_next_in_s for m in page.markets}["BTCUSDT"] == 3660.0

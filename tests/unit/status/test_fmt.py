@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from monitor import human
 from monitor.status import fmt
 
 
@@ -84,3 +85,15 @@ def test_quantities_ratios_and_times() -> None:
         "1,000 feeds",
         "0 feeds",
     )
+
+
+def test_time_to_funding_reads_in_words_and_a_passed_one_is_due_not_negative() -> None:
+    assert human.until(2 * 3600 + 14 * 60) == "in 2 h 14 min"
+    assert human.until(42.0) == "in 42 s"
+    assert (human.until(0.0), human.until(-3.0), human.until(math.nan)) == ("due now", "due now", "n/a")
+
+
+def test_a_payment_reads_from_the_desks_side_with_separators() -> None:
+    assert human.flow(-8.0) == "pay $8.00"
+    assert human.flow(12_345.6) == "receive $12,346"
+    assert (human.flow(0.0), human.flow(math.nan), human.flow(-math.inf)) == ("$0.00", "n/a", "pay $∞")

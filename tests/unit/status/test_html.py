@@ -7,9 +7,10 @@ import re
 from monitor.records import Severity
 from monitor.status.build import build_status
 from monitor.status.html import render_body, render_page
-from tests.support.status_dom import cells
+from monitor.status.model import CLEAR, PAST, UNKNOWN
+from tests.support.status_dom import bars, cells
 from tests.unit.status.desk import NAN, T0, Book, alert
-from tests.unit.status.test_build import _desk
+from tests.unit.status.test_build import NEAR_RULES, _desk
 
 
 def _cells(html: str) -> list[tuple[dict[str, str], dict[str, str], str]]:
@@ -98,3 +99,68 @@ def test_an_lp_no_move_reaches_reads_none_with_why_and_no_warning_colour() -> No
         if cell.get("data-figure") in ("liquidation_price_usd", "liquidation_distance_ratio"):
             assert (text, cell["data-v"], cell["title"]) == ("none", "NaN", "not_liquidatable")
             assert "na" not in cell["class"].split()
+
+
+def test_each_leg_has_a_bar_in_its_state_with_the_rules_marks() -> None:
+    """Near (critical, short red bar), unknown (full, striped, why), past (full red) and safe."""
+    b = _desk()
+    b.position("binance", "gone", "BTCUSDT", qty=1.0, mark=40_000.0, lp=NAN, distance=0.0, why="past")
+    body = render_body(build_status(b.figures(), [], [], T0, rules=NEAR_RULES))
+    by = {bar.row["data-account"]: bar for bar in bars(body)}
+    assert [bar.row["data-account"] for bar in bars(body)] == ["gone", "iso", "degen", "hedge", "far"]
+    gone, iso, degen, far = by["gone"], by["iso"], by["degen"], by["far"]
+    assert (gone.state, gone.width, gone.caption) == (PAST, 100.0, "PAST LIQUIDATION")
+    assert (iso.state, iso.width, iso.caption) == (UNKNOWN, 100.0, "unknown: no_mark")
+    assert (degen.state, degen.width) == ("critical", 10.0)  # 5 % on a 50 % scale
+    assert degen.marks == [("warning", 0.25, 50.0), ("critical", 0.1, 20.0)]
+    assert degen.caption == "5.00 % · σ n/a"  # the level is the bar's colour; in words on hover
+    assert degen.title == "5.00 % · σ n/a · critical < 10.00 %"
+    assert gone.marks == [] and iso.marks == []  # not a distance: nothing to hold against a level
+    assert (far.state, far.width) == (CLEAR, 100.0)
+    assert "No thresholds" not in body
+
+
+def test_a_live_leg_a_hair_from_liquidation_still_draws_a_visible_bar() -> None:
+    b = Book()
+    b.position("binance", "thin", "BTCUSDT", qty=1.0, mark=40_000.0, lp=39_990.0, distance=0.00025)
+    (bar,) = bars(render_body(build_status(b.figures(), [], [], T0, rules=NEAR_RULES)))
+    assert bar.state == "critical" and 0 < bar.width < 5
+
+
+def test_without_the_rules_the_page_says_its_bars_carry_no_thresholds() -> None:
+    body = render_body(build_status(_desk().figures(), [], [], T0))
+    assert "No thresholds on the bars: this page was not given the daemon&#x27;s rules." in body
+    assert all(not bar.marks for bar in bars(body))
+
+
+def test_each_leg_says_when_funding_hits_and_what_it_pays_or_receives() -> None:
+    body = render_body(build_status(_desk().figures(), [], [], T0))
+    row = {
+        (r["data-account"], c["data-label"]): (c, text)
+        for r, c, text in _cells(body)
+        if "data-account" in r and r.get("data-symbol")
+    }
+    assert row[("degen", "Next funding")][1] == "in 1 h"
+    cell, text = row[("degen", "Funding")]
+    assert text == "pay $8.00" and "bad" in cell["class"].split()
+    cell, text = row[("hedge", "Funding")]
+    assert text == "receive $120.00" and "good" in cell["class"].split()
+    assert row[("degen", "Pred. rate")][1] == "+0.0100 %"
+    assert row[("degen", "Pred. rate")][0]["data-figure"] == "funding_rate_ratio"
+
+
+def test_a_stale_distance_draws_a_faded_bar_whose_words_say_so() -> None:
+    b = _desk()
+    b.add(
+        "liquidation_distance_ratio",
+        0.05,
+        fresh=False,
+        venue="binance",
+        account="degen",
+        symbol="BTCUSDT",
+        side="BOTH",
+    )
+    body = render_body(build_status(b.figures(), [], [], T0, rules=NEAR_RULES))
+    degen = next(bar for bar in bars(body) if bar.row["data-account"] == "degen")
+    assert degen.caption == "5.00 %* · σ n/a" and degen.state == "critical"
+    assert re.search(r'class="gauge st-critical stale" data-state="critical"', body)

@@ -16,8 +16,8 @@ from monitor.http import HttpServer
 from monitor.records import Figures, Severity
 from monitor.status.model import StatusPage
 from monitor.status.routes import StatusRoutes
-from tests.unit.status.desk import T0, alert
-from tests.unit.status.test_build import _desk
+from tests.unit.status.desk import T0, alert, rules
+from tests.unit.status.test_build import NEAR_RULES, _desk
 
 S = 1_000_000_000
 
@@ -131,3 +131,32 @@ async def test_perpmon_status_without_a_daemon_fails_and_says_where_it_looked(
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert captured.err.startswith(f"perpmon: no daemon answers at {url}: ")
+
+
+async def test_the_bars_carry_the_rules_the_daemon_runs_now_and_follow_a_reload() -> None:
+    """A reload swaps the engine's rules: the next page marks the new levels (the memo is keyed
+    on the rules too, not only on the tick)."""
+    w = World()
+    running = [NEAR_RULES]
+    routes = StatusRoutes(
+        figures=lambda: w.figures,
+        firing=lambda: w.firing,
+        recent=lambda: [],
+        now_ns=lambda: w.now,
+        stale_after_s=lambda: 10.0,
+        rules=lambda: running[0],
+    )
+    page = await routes.page(50)
+    degen = next(p for p in page.positions if p.account == "degen")
+    assert page.rules_known and [t.value for t in degen.gauge.levels] == [0.25, 0.1]
+    running[0] = rules(
+        {
+            "name": "LiquidationDistance",
+            "figure": "liquidation_distance_ratio",
+            "op": "<",
+            "levels": [{"severity": "critical", "threshold": 0.03}],
+        }
+    )
+    page = await routes.page(50)
+    degen = next(p for p in page.positions if p.account == "degen")
+    assert [t.value for t in degen.gauge.levels] == [0.03] and degen.gauge.state == "clear"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from monitor.records import AlertState, Severity
 from monitor.status.build import build_status
+from monitor.status.columns import BAR_CELLS, gauge_text
 from monitor.status.text import render_text
-from tests.unit.status.desk import T0, Book, alert
-from tests.unit.status.test_build import _desk
+from tests.unit.status.desk import NAN, T0, Book, alert
+from tests.unit.status.test_build import NEAR_RULES, _desk
 
 S = 1_000_000_000
 
@@ -42,16 +46,17 @@ def test_the_first_lines_say_how_old_the_figures_are_and_what_fires() -> None:
 def test_positions_are_a_table_in_danger_order_with_human_numbers() -> None:
     text = _text()
     block = text.split("Positions by distance to liquidation\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    head, rows = block[0], block[1:]
-    assert head.split()[:4] == ["Account", "Position", "Distance", "σ"]
+    intro, head, rows = block[0], block[1], block[2:]
+    assert intro == "  No thresholds on the bars: this page was not given the daemon's rules."
+    assert head.split()[:4] == ["Account", "Position", "To", "liquidation"]
     assert [r.split()[2] for r in rows] == ["iso", "degen", "hedge", "far"]
     degen = rows[1]
     assert "5.00 %" in degen and "40,000.0" in degen and "38,000.0" in degen and "45.00 %" in degen
     assert degen.rstrip().endswith("σ: no_volatility")
-    assert "n/a" in rows[0] and "Liq. price: missing_tier" in rows[0]
+    assert "unknown: no_mark" in rows[0] and "Liq. price: missing_tier" in rows[0]
     assert "∞" in rows[3]
-    # right-aligned numbers: every row's Distance cell ends in the same column as its header
-    end = head.index("Distance") + len("Distance")
+    # right-aligned numbers: every row's Mark cell ends in the same column as its header
+    end = head.index("Mark") + len("Mark")
     assert all(r[end - 1] != " " and r[end] == " " for r in rows)
 
 
@@ -75,3 +80,38 @@ def test_before_the_first_tick_it_says_so() -> None:
     text = render_text(build_status(None, [], [], T0))
     assert text.startswith("perpmon status: no evaluation yet")
     assert "Firing: none" in text and "no positions" in text
+
+
+GOLDEN = Path(__file__).resolve().parents[2] / "testdata" / "golden" / "status" / "perpmon-status.txt"
+
+
+def test_the_terminal_page_with_bars_and_funding_matches_golden() -> None:
+    """Every bar state (past, unknown, critical, warning, clear, not liquidatable) with its rule
+    marks, and each leg's next funding, as reviewed; regenerate after an intended change with
+    `PERPMON_UPDATE_GOLDEN=1 pytest tests/unit/status/test_text.py` and read the diff."""
+    b = _desk()
+    b.position("binance", "gone", "BTCUSDT", qty=1.5, mark=40_000.0, lp=NAN, distance=0.0, why="past")
+    b.position(
+        "binance", "cash", "BTCUSDT", qty=-0.5, mark=40_000.0, lp=NAN, distance=NAN, why="not_liquidatable"
+    )
+    b.position("binance", "calm", "BTCUSDT", qty=0.25, mark=40_000.0, lp=20_000.0, distance=0.5, sigma=4.2)
+    b.add("funding_next_timestamp_seconds", T0 / 1e9 - 2, venue="bybit", symbol="ETHUSDT")  # just settled
+    page = build_status(b.figures(T0 - 300_000_000), [], [], T0, rules=NEAR_RULES)
+    text = render_text(page)
+    if os.environ.get("PERPMON_UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert GOLDEN.read_text(encoding="utf-8") == text, (
+        "the terminal page changed: regenerate and read the diff"
+    )
+
+
+def test_the_bar_fills_to_the_distance_and_stops_short_of_the_level_it_is_inside() -> None:
+    """`│` marks each level; a leg inside the critical level never reaches that level's mark."""
+    page = build_status(_desk().figures(), [], [], T0, rules=NEAR_RULES)
+    bars = {p.account: gauge_text(p).split(" ", 1) for p in page.positions}
+    assert len(bars["degen"][0]) == BAR_CELLS + 2  # two marks: warning at 25 %, critical at 10 %
+    assert bars["degen"][0].index("│") > bars["degen"][0].rindex("▇")
+    assert bars["degen"][1] == "5.00 % · σ n/a · critical < 10.00 %"
+    assert set(bars["iso"][0]) == {"░"} and bars["iso"][1] == "unknown: no_mark"
+    assert bars["hedge"][0].count("▇") == round(0.4 * BAR_CELLS)  # 20 % of a 50 % scale

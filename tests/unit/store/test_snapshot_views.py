@@ -133,6 +133,56 @@ def test_the_ring_moves_its_points_only_while_a_view_is_alive() -> None:
     assert r.last() == (39, 391.0) and len(r) == 8
 
 
+def test_replacing_the_newest_point_hands_out_the_same_window_only_when_nobody_held_it() -> None:
+    """Snapshots taken and dropped tick after tick get the ring's cached window again while the
+    bucket fills (no new arrays per ring per tick); one still held keeps its values."""
+    r = RingBuffer(8)
+    for i in range(5):
+        r.append(i, float(i))
+    w = r.window()
+    ident = (id(w[0]), id(w[1]))
+    del w
+    r.replace_last(4, 40.0)  # nobody held the window: it is the ring's own again
+    w = r.window()
+    assert (id(w[0]), id(w[1])) == ident and w[1].tolist() == [0.0, 1.0, 2.0, 3.0, 40.0]
+    held = w[1]
+    del w
+    r.replace_last(4, 41.0)  # a view of it is alive: that view keeps its points, a new window comes
+    assert held.tolist() == [0.0, 1.0, 2.0, 3.0, 40.0]
+    assert r.window()[1].tolist() == [0.0, 1.0, 2.0, 3.0, 41.0] and r.window()[1] is not held
+    r.append(5, 5.0)  # the window's bounds move: a new window
+    assert r.window()[1].tolist() == [0.0, 1.0, 2.0, 3.0, 41.0, 5.0]
+
+
+def _bars(st: StateStore, now: int) -> tuple[int, int, int]:
+    """(newest bucket, bars, revision) of BTC's mark grid, checked against the grid itself."""
+    snap = st.snapshot(now)
+    bars = snap.mark_grid_bars
+    assert bars is not None and bars.grids is snap.mark_grid
+    i = bars.index[("binance", "BTCUSDT")]
+    ts = snap.mark_grid[("binance", "BTCUSDT")][0]
+    assert (int(bars.newest_ns[i]), int(bars.length[i])) == (int(ts[-1]), ts.size)
+    return int(bars.newest_ns[i]), int(bars.length[i]), int(bars.revision[i])
+
+
+def test_a_grid_revision_changes_only_when_a_backfill_rewrites_bars() -> None:
+    """The grid columns follow every bucket; the revision moves only when held bars may change."""
+    st = store_with_history(64)
+    first = _bars(st, T0)[2]
+    st.put(mark(T0 + STEP, 201.0))  # a new bucket: appended, same revision
+    st.put(mark(T0 + STEP + S, 202.0))
+    assert _bars(st, T0 + STEP + S) == (T0 + STEP, 64, first)
+    st.put(mark(T0 + 5 * STEP, 205.0))  # a gap, carried forward: still only appended
+    assert _bars(st, T0 + 5 * STEP) == (T0 + 5 * STEP, 64, first)
+    st.put(
+        BarHistory(
+            venue="binance", ts_event_ns=T0, ts_recv_ns=T0, symbol="BTCUSDT", series="mark", interval_s=5.0,
+            opens_ns=(T0 + 2 * STEP,), closes=(150.0,),
+        )
+    )  # fmt: skip
+    assert _bars(st, T0 + 5 * STEP)[2] != first  # a carried bucket rewritten
+
+
 def test_unchanged_history_and_records_are_handed_out_again_not_copied() -> None:
     """A second snapshot with no put between shares the first one's arrays and mappings; a mark put
     renews the marks and that ring only, leaving the first snapshot's values as they were."""
