@@ -2,7 +2,7 @@
 
 The figures, their reasons and their freshness are those of `account_reference` (Binance's cross
 model with re-tiering, hedge legs sharing one LP, isolated legs on their own wallet, Bybit's
-entry-valued model, legs priced from the venue's account data when there is no live mark or no
+mark-valued model, legs priced from the venue's account data when there is no live mark or no
 tiers, and the LP recomputed on the venue's marks for the divergence figure); the tests hold the
 two equal figure by figure. What differs is the cost: the reference prices one leg at a time and
 sums the other contracts' MM and UPnL again for each, which is quadratic in the legs of an account
@@ -511,14 +511,10 @@ def _compute(
         upnl = np.where(live, q * (live_mark - entry), np.where(v_upnl, book.vupnl, q * (vmark - entry)))
         src_upnl = np.where(live, LIVE, np.where(v_upnl, VENUE, src_mark))
         has_b = book.row >= 0
-        by_mark = ~book.bybit & has_b & (mark > 0)
-        mm = np.where(
-            book.bybit,
-            np.maximum(tier_mm_open(table, np.where(book.bybit, book.row, -1), np.abs(q) * entry), 0.0),
-            np.nan,
-        )
-        mm = np.where(by_mark, tier_mm_open(table, np.where(by_mark, book.row, -1), np.abs(q) * mark), mm)
-        src_mm = np.where(book.bybit & has_b, LIVE, np.where(by_mark, src_mark, NONE))
+        by_mark = has_b & (mark > 0)  # Bybit too: its MM is on the mark since 2025-09-02
+        mm = tier_mm_open(table, np.where(by_mark, book.row, -1), np.abs(q) * mark)
+        mm = np.where(book.bybit, np.maximum(mm, 0.0), mm)
+        src_mm = np.where(by_mark, src_mark, NONE)
         from_v = ~np.isfinite(mm) & np.isfinite(book.vmm)
         mm = np.where(from_v, book.vmm, mm)
         src_mm = np.where(from_v, VENUE, src_mm)
@@ -762,27 +758,39 @@ def _bybit(
     lp_why: list[str],
     same: FloatArray,
 ) -> None:
-    """`account_bybit.bybit_lps` for every Bybit leg at once."""
+    """`account_bybit.bybit_lps` for every Bybit leg at once, each on its own padded tier row."""
     sel = np.flatnonzero(book.bybit)
     if not sel.size:
         return
-    mark, mm = cols[0], cols[2]
+    mark = cols[0]
     q, e, acc, cross = book.q[sel], book.entry[sel], book.acc[sel], book.cross[sel]
+    row = book.row[sel]
+    has_b = row >= 0
+    r = np.where(has_b, row, 0)  # a leg without tiers is solved on row 0 and set NaN below
+    tiers = (book.table.floors, book.table.mmrs, book.table.cums)
+    xb = book.cross & book.bybit
     with quiet():
         vm = np.where(book.vmark > 0, book.vmark, mark)
         v_upnl = book.q * (vm - book.entry)
-    xb = book.cross & book.bybit
+        v_mm = np.maximum(tier_mm_open(book.table, np.where(xb, book.row, -1), np.abs(book.q) * vm), 0.0)
     v_equity = book.wallet + np.bincount(book.acc[xb], weights=v_upnl[xb], minlength=book.n_acc)
+    v_mm_sum = np.bincount(book.acc[xb], weights=v_mm[xb], minlength=book.n_acc)
+    v_mm_total = np.asarray(v_mm_sum, dtype=np.float64)
     with quiet():
-        iso_lp = np.asarray(bybit_isolated_liquidation_price(q, e, book.iso_wallet[sel], mm[sel]))
-        live_lp = np.asarray(bybit_cross_liquidation_price(q, mark[sel], balance[acc], mm_total[acc]))
-        same_lp = np.asarray(bybit_cross_liquidation_price(q, vm[sel], v_equity[acc], mm_total[acc]))
-    out = np.where(cross, live_lp, iso_lp)
+        iso_lp = np.asarray(bybit_isolated_liquidation_price(q, e, book.iso_wallet[sel], *tiers, rows=r))
+        live_lp = np.asarray(
+            bybit_cross_liquidation_price(q, mark[sel], balance[acc], mm_total[acc], *tiers, rows=r)
+        )
+        v_eq, v_mm_a = v_equity[acc], v_mm_total[acc]
+        same_lp = np.asarray(bybit_cross_liquidation_price(q, vm[sel], v_eq, v_mm_a, *tiers, rows=r))
+    out = np.where(has_b, np.where(cross, live_lp, iso_lp), np.nan)
     lp[sel] = out
-    same[sel] = np.where(cross, same_lp, iso_lp)
+    same[sel] = np.where(has_b, np.where(cross, same_lp, iso_lp), np.nan)
     nan = np.isnan(out)
     for j in sel[nan].tolist():
         lp_why[j] = "not_liquidatable"
+    for j in sel[~has_b].tolist():
+        lp_why[j] = "missing_tier"
     # a reason beyond that only where a leg of the account is not live (`account_bybit._lp_reason`)
     touched = {int(book.acc[j]) for j in flagged}
     for j, x, c, a in zip(sel.tolist(), out.tolist(), cross.tolist(), acc.tolist(), strict=True):

@@ -1,9 +1,11 @@
 """Bybit's margin model applied to one account's rows (see `risk.bybit_liquidation` for the why).
 
 The account stage computes every account the same way up to the model: its legs, each priced
-live or as the venue reports it (`legs.Leg`). For a venue on Bybit's model the MM is entry-valued and the
-liquidation prices are Bybit's, so the LP and its divergence from the venue's `liqPrice` compare
-like with like. Pure: numbers in, numbers out.
+live or as the venue reports it (`legs.Leg`). For a venue on Bybit's model the MM is on the mark
+value (since 2025-09-02; it was on the entry before) and the liquidation prices are Bybit's:
+every leg its own LP (no hedge pair sharing one), the isolated ones on `positionBalance` alone,
+re-tiered at the LP. So the LP and its divergence from the venue's `liqPrice` compare like with
+like. Pure: numbers in, numbers out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable
 from monitor.config import VenueConfig
 from monitor.evaluation.legs import Leg, join_reasons, leg_reason
 from monitor.records import Position
+from monitor.risk._num import FloatArray
 from monitor.risk.bybit_liquidation import (
     bybit_cross_liquidation_price,
     bybit_isolated_liquidation_price,
@@ -36,7 +39,11 @@ def bybit_unified_cross_wallet(unified: float, positions: tuple[Position, ...]) 
 
 
 def bybit_mm(p: Position, b: Brackets | None) -> float:
-    """`positionMM`: tier and rate at the entry value, less the tier's deduction."""
+    """MM at the *entry* value (the pre-2025-09-02 `positionMM`): finite exactly when the tiers price the leg.
+
+    The top-up advice uses it for that alone (a NaN names a missing tier); every figure values MM
+    at the mark or the shocked mark (`legs.price_leg`, `bybit_lps`, `risk.topup.bybit_topup_*`).
+    """
     if b is None:
         return math.nan
     return float(bybit_position_mm(p.qty, p.entry_price, b.floors, b.mmrs, b.cums))
@@ -50,7 +57,7 @@ def _lp_reason(lp: float, own: Leg, inputs: list[Leg]) -> str:
     """
     if not math.isnan(lp):
         return join_reasons(leg_reason(lp, [own], ("mark",)), leg_reason(lp, inputs, ("upnl", "mm")))
-    if own.b is None and own.src["mm"] == "none":
+    if own.b is None:  # the LP re-tiers at the LP: a venue MM at the mark does not give it
         return "missing_tier"
     if own.p.margin_mode == "cross" and own.src["mark"] == "none":
         return own.unpriced
@@ -60,26 +67,40 @@ def _lp_reason(lp: float, own: Leg, inputs: list[Leg]) -> str:
 def bybit_lps(legs: list[Leg], wallet: float) -> tuple[dict[int, tuple[float, str]], dict[int, float]]:
     """(LP and reason by position id at live marks, LP by position id on the venue's own marks).
 
-    Cross: equity = wallet + Σ UPnL; an isolated leg stands on its position balance alone, and
-    its LP does not depend on any mark. Bybit's MM is fixed at the entry value, so a leg without
-    tiers whose `positionMM` the venue reports still has an LP (flagged), unlike Binance's.
+    Cross: equity = wallet + Σ UPnL meets Σ MM with this leg's mark moving and its MM re-valued
+    there; an isolated leg stands on its position balance alone, and its LP does not depend on
+    any mark. Both re-tier at the LP, so a leg without tiers has no LP (`missing_tier`), as on
+    Binance's model; the venue-marks LP needs every cross leg's tiers.
     """
     cross = [x for x in legs if x.p.margin_mode == "cross"]
     total_mm = sum(x.mm for x in cross)
     equity = wallet + sum(x.upnl for x in cross)
     venue_marks = {id(x.p): (x.p.venue_mark_price if x.p.venue_mark_price > 0 else x.mark) for x in cross}
     venue_equity = wallet + sum(x.p.qty * (venue_marks[id(x.p)] - x.p.entry_price) for x in cross)
+    venue_mm = sum(_mm_at(x, venue_marks[id(x.p)]) for x in cross)
     live: dict[int, tuple[float, str]] = {}
     same: dict[int, float] = {}
     for x in legs:
-        p = x.p
-        if p.margin_mode == "isolated":
-            lp = float(bybit_isolated_liquidation_price(p.qty, p.entry_price, p.isolated_wallet, x.mm))
+        p, b = x.p, x.b
+        if b is None:
+            live[id(p)], same[id(p)] = (math.nan, _lp_reason(math.nan, x, [x])), math.nan
+        elif p.margin_mode == "isolated":
+            lp = float(bybit_isolated_liquidation_price(p.qty, p.entry_price, p.isolated_wallet, *_tiers(b)))
             live[id(p)], same[id(p)] = (lp, _lp_reason(lp, x, [x])), lp
         else:
-            lp = float(bybit_cross_liquidation_price(p.qty, x.mark, equity, total_mm))
+            lp = float(bybit_cross_liquidation_price(p.qty, x.mark, equity, total_mm, *_tiers(b)))
             live[id(p)] = (lp, _lp_reason(lp, x, cross))
-            same[id(p)] = float(
-                bybit_cross_liquidation_price(p.qty, venue_marks[id(p)], venue_equity, total_mm)
-            )
+            vm = venue_marks[id(p)]
+            same[id(p)] = float(bybit_cross_liquidation_price(p.qty, vm, venue_equity, venue_mm, *_tiers(b)))
     return live, same
+
+
+def _tiers(b: Brackets) -> tuple[FloatArray, FloatArray, FloatArray]:
+    return b.floors, b.mmrs, b.cums
+
+
+def _mm_at(x: Leg, mark: float) -> float:
+    """A cross leg's MM at another mark (the venue's), from its tiers; NaN without them."""
+    if x.b is None:
+        return math.nan
+    return float(bybit_position_mm(x.p.qty, mark, *_tiers(x.b)))

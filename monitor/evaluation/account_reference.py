@@ -102,7 +102,7 @@ def account_figures(
     horizon_s: float,
     bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (entry-valued MM, `account_bybit`).
+    """`bybit_venues`: venues on Bybit's margin model (MM on the mark since 2025-09-02, `account_bybit`).
 
     A leg without a live mark or tiers is priced as the venue reports it (`legs`). Its own figures
     are then not fresh; the account's figures and the other legs' LPs are as fresh as the live

@@ -10,7 +10,7 @@ These are information for the desk, not alerts by default (a rule can still name
   the zero-mean GARCH), so μ = −sign(q)·annualised funding and σ² = forecast variance, per year.
 - top-up: collateral to add so the account (cross: every position shocked together, in the
   adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
-  on a venue with Bybit's margin model, against its entry-valued MM (`risk.topup.bybit_topup_*`).
+  on a venue with Bybit's margin model, against its MM at the shocked mark (`risk.topup.bybit_topup_*`).
   A leg on a symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg
   it lacks.
 - cost to close each position by walking the perpetual book: the levels the venue's collector
@@ -107,7 +107,7 @@ def advice_figures(
     shock: float,
     bybit_venues: frozenset[str] = frozenset(),
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value).
+    """`bybit_venues`: venues on Bybit's margin model (their top-ups re-value MM at the shocked mark).
 
     Every leg's figures are computed over columns (`advice_legs`), then added one name at a time.
     """

@@ -72,7 +72,7 @@ class AdviceLegs:
     iso: BoolArray
     row: IntArray  # tier table row, −1 without a tiers record or with empty brackets
     table: TierTable
-    bybit_mm: FloatArray  # Bybit's MM at the entry value (NaN off Bybit or without tiers)
+    bybit_mm: FloatArray  # Bybit legs: finite where tiers price them (NaN off Bybit or without tiers)
 
 
 class _Cache:
@@ -345,7 +345,15 @@ def account_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[list[
     if by_acc:
         sel = np.array([j for i in by_acc for j in cross_of[i]], dtype=np.intp)
         need = bybit_topup_cross(
-            legs.acc[sel], legs.bybit_mm[sel], legs.qc[sel], legs.entry[sel], px.mark[sel], wallet, shock
+            legs.acc[sel],
+            legs.bybit_mm[sel],
+            legs.qc[sel],
+            legs.entry[sel],
+            px.mark[sel],
+            wallet,
+            shock,
+            legs.table,
+            legs.row[sel],
         )
         for i in by_acc:
             out[i] = float(need[i])
@@ -368,7 +376,9 @@ def isolated_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[IntA
     b = np.flatnonzero(on_b & np.isfinite(mm))
     if b.size:
         j = iso[b]
-        need[b] = bybit_topup_isolated(mm[b], legs.qc[j], legs.entry[j], px.mark[j], legs.iw[j], shock)
+        need[b] = bybit_topup_isolated(
+            mm[b], legs.qc[j], legs.entry[j], px.mark[j], legs.iw[j], shock, legs.table, legs.row[j]
+        )
     k = np.flatnonzero(~on_b & has_b)
     if k.size:
         j = iso[k]

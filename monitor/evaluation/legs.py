@@ -9,7 +9,7 @@ such a leg is priced from there instead:
 
 * mark: the live mark, else the venue's `markPrice`, else the one its UPnL implies;
 * UPnL: at the live mark, else the venue's own, else at the venue's mark;
-* maintenance margin: the tiers at the mark we have (Bybit: at the entry value, no mark needed),
+* maintenance margin: the tiers at the mark we have (Bybit too, since its 2025-09-02 change),
   else the venue's own.
 
 A quantity taken from the venue is an approximation (the venue priced it when it answered, and a
@@ -109,15 +109,21 @@ def venue_marks(ps: Sequence[Position]) -> FloatArray:
 def price_leg(
     p: Position, mv: MarketView | None, b: Brackets | None, *, acct_ok: bool, entry_valued: bool
 ) -> Leg:
-    """Price one position; `entry_valued`: Bybit's model (MM at the entry value, from the tiers)."""
+    """Price one position; `entry_valued`: the leg is on Bybit's model (the name is historic).
+
+    Bybit valued MM at the entry until 2025-09-02; it now values it at the mark as Binance does
+    (`risk.bybit_liquidation`), floored at 0, so both need a mark and take its source.
+    """
     mark, upnl, src_mark, src_upnl = mark_upnl(p, mv)
     live = src_mark == "live"
     src: dict[Part, Source] = {"mark": src_mark, "upnl": src_upnl}
     mm, src["mm"] = math.nan, "none"
-    if b is not None and entry_valued:
-        mm, src["mm"] = float(bybit_position_mm(p.qty, p.entry_price, b.floors, b.mmrs, b.cums)), "live"
-    elif b is not None and mark > 0:
-        mm, src["mm"] = float(maintenance_margin(abs(p.qty) * mark, b.floors, b.mmrs, b.cums)), src["mark"]
+    if b is not None and mark > 0:
+        if entry_valued:
+            mm = float(bybit_position_mm(p.qty, mark, b.floors, b.mmrs, b.cums))
+        else:
+            mm = float(maintenance_margin(abs(p.qty) * mark, b.floors, b.mmrs, b.cums))
+        src["mm"] = src["mark"]
     if not math.isfinite(mm) and math.isfinite(p.venue_maint_margin):
         mm, src["mm"] = p.venue_maint_margin, "venue"
     cause = []

@@ -83,7 +83,9 @@ def stress_book(
     A leg without a live mark is revalued from the venue's mark in the account payload (flagged,
     `BookIndex.flags`); without that either it stays NaN, and so do its account's figures.
 
-    `entry_valued_venues` (Bybit) value maintenance margin at entry (`perp_entry_valued`). Their
+    `entry_valued_venues` are the venues on Bybit's model (the name is historic: Bybit valued
+    maintenance margin at entry until 2025-09-02; it values it at the mark now, as Binance does, so
+    `perp_entry_valued` is False for every leg and a shock re-tiers MM at the shocked value). Their
     unified wallet includes the isolated position balances (the venue does not carve them out),
     so those are taken out of the cross wallet here, or they would count twice in equity. Their
     funding cap is the venue's (`upperFundingRate`); Binance's 75 %-of-MMR fallback is not theirs.
@@ -142,7 +144,7 @@ def stress_book(
                 ("iw", p.isolated_wallet),
                 ("cap", cap),
                 ("h", fi.interval_s / 3600.0 if fi is not None else 8.0),
-                ("ev", venue in entry_valued_venues),
+                ("ev", False),  # MM at the shocked mark on both models since Bybit's 2025-09-02 change
             ):
                 cols[k].append(float(v))
     spot_q, spot_px, holdings = [], [], []

@@ -14,10 +14,11 @@ scales the USDT part of each venue's wallet. Spot balances (and off-exchange cus
 count in equity, never as margin: the margin-call trap of seed 003.
 
 Margin models, per perp leg (`perp_entry_valued`): Binance values maintenance margin at the mark,
-so a shock re-tiers it at the shocked notional; Bybit values it at the *entry*
-(`risk.bybit_liquidation`: tier and `mmDeduction` at |q|·entry), so a shock leaves it where it
-was. Everything else — liquidation when equity (cross: wallet + UPnL; isolated: position balance
-+ UPnL) reaches MM, and the top-up that brings it back to MM — is the same rule on both venues,
+so a shock re-tiers it at the shocked notional; so does Bybit since 2025-09-02
+(`risk.bybit_liquidation`). The entry-valued option is Bybit's model before that date (tier and
+`mmDeduction` at |q|·entry, a shock leaves MM where it was), kept to compare. Everything else —
+liquidation when equity (cross: wallet + UPnL; isolated: position balance + UPnL) reaches MM, and
+the top-up that brings it back to MM — is the same rule on both venues,
 which is what lets one book spanning both answer "if one venue freezes, does the other hold?".
 """
 

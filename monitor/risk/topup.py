@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from monitor.risk._num import FloatArray, IntArray, as_float, quiet
-from monitor.risk.tiers import TierTable, table_maintenance_margin
+from monitor.risk.tiers import TierTable, table_maintenance_margin, tier_mm_open
 
 __all__ = ["bybit_topup_cross", "bybit_topup_isolated", "topup_cross", "topup_isolated"]
 
@@ -79,19 +79,29 @@ def topup_cross(
 
 
 def bybit_topup_isolated(
-    mm: FloatArray, q: FloatArray, entry: FloatArray, mark: FloatArray, wallet: FloatArray, shock: float
+    mm: FloatArray,
+    q: FloatArray,
+    entry: FloatArray,
+    mark: FloatArray,
+    wallet: FloatArray,
+    shock: float,
+    table: TierTable,
+    sym: IntArray,
 ) -> FloatArray:
-    """Bybit's isolated top-up: max(0, MM − balance − q·(P* − EP)), P* = mark·(1 − sign(q)·shock).
+    """Bybit's isolated top-up: max(0, MM(P*) − balance − q·(P* − EP)), P* = mark·(1 − sign(q)·shock).
 
-    Why apart from `topup_isolated`: Bybit holds `positionMM` at the entry value (`mm` given), so a
-    shock moves the equity only. NaN where the shocked book cannot be priced (mark, P*, EP ≤ 0 or
-    NaN, balance not finite); the caller names a NaN `mm` (missing tier) first.
+    MM(P*) is on the shocked value, re-tiered there and floored at 0, as Bybit values it since
+    2025-09-02 (it was held at the entry value before: docs/venues/bybit-linear.md). `mm` is the
+    leg's MM as priced now: NaN (a missing tier) makes the top-up NaN, which the caller names.
+    NaN too where the shocked book cannot be priced (mark, P*, EP ≤ 0 or NaN, balance not finite).
     """
     m, qq, e, p, w = as_float(mm), as_float(q), as_float(entry), as_float(mark), as_float(wallet)
+    rows = np.where(np.isfinite(m), np.asarray(sym, dtype=np.intp), -1)
     with quiet():
         shocked = p * (1.0 - np.copysign(shock, qq))
-        need = m - w - qq * (shocked - e)
-        ok = (p > 0) & (shocked > 0) & (e > 0) & np.isfinite(w)
+        mm_s = np.maximum(tier_mm_open(table, rows, np.abs(qq) * shocked), 0.0)
+        need = mm_s - w - qq * (shocked - e)
+        ok = (p > 0) & (shocked > 0) & (e > 0) & np.isfinite(w) & np.isfinite(mm_s)
     return np.where(ok, np.where(need > 0.0, need, 0.0), np.nan)
 
 
@@ -103,19 +113,25 @@ def bybit_topup_cross(
     mark: FloatArray,
     wallet: FloatArray,
     shock: float,
+    table: TierTable,
+    sym: IntArray,
 ) -> FloatArray:
     """Bybit's cross top-up per account (index = account id): the worse of a uniform move up and down
-    of ΣMM − wallet − Σ q·(mark·(1 ± shock) − EP), floored at 0 (a NaN side counts as 0, as
-    `max(0, x)` reads it). `mm` is each leg's entry-valued MM; sums run in position order.
+    of ΣMM(P*) − wallet − Σ q·(P* − EP), P* = mark·(1 ± shock), floored at 0 (a NaN side counts as 0,
+    as `max(0, x)` reads it). Each leg's MM is re-valued and re-tiered at its shocked mark (Bybit since
+    2025-09-02); `mm` (NaN: a missing tier) only says which legs have tiers. Sums run in position order.
     """
     a = np.asarray(account, dtype=np.intp)
     m, qq, e, p, w = as_float(mm), as_float(q), as_float(entry), as_float(mark), as_float(wallet)
+    rows = np.where(np.isfinite(m), np.asarray(sym, dtype=np.intp), -1)
     n = w.size
     worst = np.zeros(n)
     with quiet():
-        tot_mm = np.bincount(a, weights=m, minlength=n)
         for s in (shock, -shock):
-            upnl = np.bincount(a, weights=qq * (p * (1.0 + s) - e), minlength=n)
+            ps = p * (1.0 + s)
+            mm_s = np.maximum(tier_mm_open(table, rows, np.abs(qq) * ps), 0.0)
+            tot_mm = np.bincount(a, weights=mm_s, minlength=n)
+            upnl = np.bincount(a, weights=qq * (ps - e), minlength=n)
             x = tot_mm - w - upnl
             worst = np.where(x > worst, x, worst)
     return worst

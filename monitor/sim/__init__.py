@@ -47,7 +47,7 @@ Bybit v5 (one host: REST and WebSocket, its own faults)
   bybit_venue.py      BybitVenue: market, engine, keys, faults, funding; rides on the Simulator's tick
   bybit_symbols.py    the listed linear perps (one hourly), risk-limit tiers, venue premium parameters
   bybit_market.py     the Binance prices × Bybit's own spread; its mark and funding on its own grid
-  bybit_margin.py     entry-valued positionMM/IM, isolated and cross liqPrice, bankruptcy price
+  bybit_margin.py     mark-valued positionMM/IM (2025-09-02), isolated and cross liqPrice, bankruptcy price
   bybit_accounts.py   BybitAccountEngine: unified accounts, liquidations, funding, private pushes
   bybit_auth.py       X-BAPI-* signing, the `auth` op, retCode errors
   bybit_payloads.py   envelope, instruments, tickers, risk limits, positions, wallet

@@ -3,7 +3,8 @@
 An account is in one margin mode, as a Bybit unified account is (`/v5/account/info` `marginMode`):
 REGULAR_MARGIN (cross, every position shares the USDT wallet) or ISOLATED_MARGIN (each position
 holds its own `positionBalance` = initial margin at entry + any margin added, i.e. the config's
-`isolated_wallet`; the wallet holds the rest). Figures follow `bybit_margin.py`; `liqPrice` is the
+`isolated_wallet`; the wallet holds the rest). Figures follow `bybit_margin.py` (MM on the mark
+since 2025-09-02, so an isolated `liqPrice` is still fixed but `positionMM` moves); `liqPrice` is the
 one the venue reports (rounded to the tick towards the mark) and is also the trigger: an isolated
 position is taken over when its mark crosses it (the balance is lost, closing at the bankruptcy
 price), a cross account when any position's mark crosses its own liqPrice, i.e. equity falls to
@@ -25,9 +26,9 @@ from monitor.errors import ConfigError
 from monitor.sim.book import Account, Position, PositionSide, open_account
 from monitor.sim.bybit_margin import (
     bust_price,
+    cross_bust_price,
     cross_liq_price,
     isolated_liq_price,
-    maint_margin,
     position_figures,
     round_liq_price,
 )
@@ -60,6 +61,7 @@ class BybitPositionView:
     isolated: bool
     mark: float
     value: float  # positionValue (entry)
+    # im/mm as the venue reports them since 2025-09-02: mm at the mark value (== mm_mp), cross im too
     upnl: float
     im: float
     im_mp: float
@@ -199,15 +201,16 @@ class BybitAccountEngine:
     def _view(self, acct: Account, p: Position, equity: float, total_mm: float) -> BybitPositionView:
         spec = self._spec(p.symbol)
         mark = self.marks[p.symbol]
-        f = position_figures(p.qty, p.entry, mark, p.leverage, spec.tiers)
-        if p.margin_mode == "isolated":
+        isolated = p.margin_mode == "isolated"
+        f = position_figures(p.qty, p.entry, mark, p.leverage, spec.tiers, isolated=isolated)
+        if isolated:
             balance = p.isolated_wallet
-            lp = isolated_liq_price(p.qty, p.entry, balance, f.mm)
+            lp = isolated_liq_price(p.qty, p.entry, balance, spec.tiers)
             bust = bust_price(p.qty, p.entry, balance)
         else:
             balance = f.im
-            lp = cross_liq_price(p.qty, mark, equity, total_mm)
-            bust = cross_liq_price(p.qty, mark, equity, 0.0)
+            lp = cross_liq_price(p.qty, mark, equity, total_mm, spec.tiers)
+            bust = cross_bust_price(p.qty, mark, equity)
         seq = self._extra[acct.name].seq.get((p.symbol, p.side), self._seq)
         return BybitPositionView(
             symbol=p.symbol,
@@ -238,17 +241,19 @@ class BybitAccountEngine:
         )
 
     def _isolated_liq_price(self, p: Position) -> float:
-        """The published liqPrice of an isolated position; entry-valued, so it moves only with its balance."""
+        """The published liqPrice of an isolated position: no mark in it, it moves only with its balance."""
         spec = self._spec(p.symbol)
-        mm, _tier = maint_margin(abs(p.qty) * p.entry, spec.tiers)
-        return round_liq_price(isolated_liq_price(p.qty, p.entry, p.isolated_wallet, mm), p.qty, spec.tick)
+        return round_liq_price(
+            isolated_liq_price(p.qty, p.entry, p.isolated_wallet, spec.tiers), p.qty, spec.tick
+        )
 
     def _crossed_cross_lp(self, p: Position, equity: float, total_mm: float) -> bool:
         """A cross position's mark at or through its published (tick-rounded) liqPrice."""
         if p.margin_mode != "cross":
             return False
         mark = self.marks[p.symbol]
-        lp = round_liq_price(cross_liq_price(p.qty, mark, equity, total_mm), p.qty, self._spec(p.symbol).tick)
+        spec = self._spec(p.symbol)
+        lp = round_liq_price(cross_liq_price(p.qty, mark, equity, total_mm, spec.tiers), p.qty, spec.tick)
         return bool(lp) and (mark <= lp if p.qty > 0 else mark >= lp)
 
     def positions(self, name: str) -> list[BybitPositionView]:
@@ -276,7 +281,9 @@ class BybitAccountEngine:
         mode = self.margin_mode(name)
         upnl = im = mm = balances = 0.0
         for p in acct.positions:
-            f = position_figures(p.qty, p.entry, self.marks[p.symbol], p.leverage, self._spec(p.symbol).tiers)
+            spec = self._spec(p.symbol)
+            iso = p.margin_mode == "isolated"
+            f = position_figures(p.qty, p.entry, self.marks[p.symbol], p.leverage, spec.tiers, isolated=iso)
             upnl += f.upnl
             im += f.im
             mm += f.mm

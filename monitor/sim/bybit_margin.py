@@ -1,16 +1,22 @@
-"""Bybit's margin arithmetic for linear perpetuals, as pure functions (venues.md §3.5, §5).
+"""Bybit's margin arithmetic for linear perpetuals as the venue runs it since 2025-09-02, as pure functions.
 
-Bybit values a position at its *entry* (`positionValue = size × avgPrice`) and takes the risk tier,
-initial margin (`value / leverage`) and maintenance margin (`value × mmr − mmDeduction`) from that
-value; the `*ByMp` variants of the position list redo the same at mark. Isolated, the position holds
-`positionBalance` (its initial margin plus any margin added) and is liquidated when balance + UPnL
-falls to its maintenance margin. Solving that for the price gives the venue's documented formula:
-long `LP = EP × (1 − IMR + MMR) − extra / size`, short `LP = EP × (1 + IMR − MMR) + extra / size`
-(long 1 BTC @ 10,000, 50x, MMR 0.5 % → 9,850). The bankruptcy price is where the balance is gone.
-Cross (unified margin), the account is liquidated when equity (wallet + every UPnL) falls to the
-sum of maintenance margins; a position's `liqPrice` is its own mark that reaches that point with
-every other mark held: `LP = mark − (equity − ΣMM) / q` (q signed). A price at or below zero means
-"no price liquidates it" (the venue then sends "").
+Since "The New Margin Calculation" (2025-09-02, updated 2025-09-18) Bybit values maintenance
+margin on the **mark** for cross and isolated, and cross IM too; isolated IM stays on the entry
+[doc; venues-next §a.4, §b.2]. So `positionMM` == `positionMMByMp` = value(mark) × mmr −
+mmDeduction with the risk tier at the mark value, `positionIM` == `positionIMByMp` in cross, and
+`positionValue` stays size × avgPrice. The simulator charges no trading fee, so its "estimated fee
+to close" (in IM and MM on the venue) is 0. Before, this engine valued MM at the entry (2024 help
+article 900000181046); `classic_isolated_liq_price` keeps that form so tests can show the gap.
+
+Isolated: the position holds `positionBalance` (IM at entry plus margin added) and is liquidated
+where balance + UPnL(P) = MM(P); per tier, P = (q·EP − balance − ded)/(q − |q|·mmr) (long 1 BTC
+@ 10,000, 50×, MMR 0.5 %: 9,849.2462; the 2024 form gave 9,850). Cross (unified margin): equity
+(wallet + every UPnL) meets Σ MM; a position's `liqPrice` is its own mark that gets there with
+every other mark held, its own MM re-valued at that mark. Either way the tier is the one at the
+LP (solve per tier, keep the root whose value lies in its own tier) [inferred: the risk limit
+follows the mark; no article names the LP's tier]. Tiers here are independent of perpmon's
+solver (riskLimitValue ranges, `tier_for_value`), so the tests compare two implementations. A
+price at or below zero means "no price liquidates it" (the venue then sends "").
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ __all__ = [
     "BybitPositionFigures",
     "bust_price",
     "classic_isolated_liq_price",
+    "cross_bust_price",
     "cross_liq_price",
     "isolated_liq_price",
     "maint_margin",
@@ -37,11 +44,11 @@ class BybitPositionFigures:
     value: float  # positionValue: size × entry
     value_mp: float  # size × mark
     upnl: float
-    im: float  # positionIM: value / leverage
+    im: float  # positionIM: cross at the mark value, isolated at the entry value, / leverage
     im_mp: float
-    mm: float  # positionMM: value × mmr − deduction, tier at value
+    mm: float  # positionMM: value(mark) × mmr − deduction, tier at that value (== mm_mp)
     mm_mp: float
-    tier: RiskTier
+    tier: RiskTier  # the risk tier at the mark value
 
 
 def maint_margin(value: float, tiers: tuple[RiskTier, ...]) -> tuple[float, RiskTier]:
@@ -50,30 +57,47 @@ def maint_margin(value: float, tiers: tuple[RiskTier, ...]) -> tuple[float, Risk
 
 
 def position_figures(
-    qty: float, entry: float, mark: float, leverage: float, tiers: tuple[RiskTier, ...]
+    qty: float,
+    entry: float,
+    mark: float,
+    leverage: float,
+    tiers: tuple[RiskTier, ...],
+    *,
+    isolated: bool = False,
 ) -> BybitPositionFigures:
     size = abs(qty)
     value, value_mp = size * entry, size * mark
-    mm, tier = maint_margin(value, tiers)
-    mm_mp, _ = maint_margin(value_mp, tiers)
+    mm, tier = maint_margin(value_mp, tiers)
     return BybitPositionFigures(
         value=value,
         value_mp=value_mp,
         upnl=qty * (mark - entry),
-        im=value / leverage,
+        im=(value if isolated else value_mp) / leverage,
         im_mp=value_mp / leverage,
         mm=mm,
-        mm_mp=mm_mp,
+        mm_mp=mm,
         tier=tier,
     )
 
 
-def isolated_liq_price(qty: float, entry: float, balance: float, mm: float) -> float:
-    """Where balance + qty × (P − entry) = mm; 0.0 when that is not a positive price."""
+def _at_lp_tier(qty: float, base: float, tiers: tuple[RiskTier, ...]) -> float:
+    """The root of base + qty·P = |qty|·P·mmr − deduction whose value lies in its own tier; 0.0 if none."""
+    size = abs(qty)
+    for t in tiers:
+        den = size * t.mmr - qty
+        if den == 0:
+            continue
+        p = (base + t.deduction) / den
+        if p > 0 and tier_for_value(tiers, size * p) is t:
+            return p
+    return 0.0
+
+
+def isolated_liq_price(qty: float, entry: float, balance: float, tiers: tuple[RiskTier, ...]) -> float:
+    """Where balance + qty × (P − entry) = MM(P), MM on the value at P; 0.0 when no positive price does."""
     if qty == 0:
         return 0.0
-    lp = entry - (balance - mm) / qty
-    return lp if lp > 0 else 0.0
+    return _at_lp_tier(qty, balance - qty * entry, tiers)
 
 
 def bust_price(qty: float, entry: float, balance: float) -> float:
@@ -87,19 +111,29 @@ def bust_price(qty: float, entry: float, balance: float) -> float:
 def classic_isolated_liq_price(
     long: bool, entry: float, leverage: float, mmr: float, extra_margin: float, size: float
 ) -> float:
-    """The help-centre formula, kept separate so a test can check the engine against it."""
+    """The 2024 help-centre formula (MM at the entry value), superseded: kept so tests show the gap."""
     imr = 1.0 / leverage
     if long:
         return entry * (1 - imr + mmr) - extra_margin / size
     return entry * (1 + imr - mmr) + extra_margin / size
 
 
-def cross_liq_price(qty: float, mark: float, equity: float, total_mm: float) -> float:
-    """The mark of this position at which account equity meets total maintenance margin."""
+def cross_liq_price(
+    qty: float, mark: float, equity: float, total_mm: float, tiers: tuple[RiskTier, ...]
+) -> float:
+    """The mark of this position at which account equity meets Σ MM, its own MM re-valued at that mark."""
     if qty == 0:
         return 0.0
-    lp = mark - (equity - total_mm) / qty
-    return lp if lp > 0 else 0.0
+    own, _tier = maint_margin(abs(qty) * mark, tiers)
+    return _at_lp_tier(qty, equity - qty * mark - (total_mm - own), tiers)
+
+
+def cross_bust_price(qty: float, mark: float, equity: float) -> float:
+    """The mark of this position at which account equity is gone (every other mark held)."""
+    if qty == 0:
+        return 0.0
+    bp = mark - equity / qty
+    return bp if bp > 0 else 0.0
 
 
 def round_liq_price(lp: float, qty: float, tick: str) -> float:

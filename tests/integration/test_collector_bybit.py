@@ -250,9 +250,12 @@ async def test_isolated_liquidation_price_equals_the_venues_liq_price() -> None:
         reported = fig(figs, "venue_liquidation_price_usd", account="dave", symbol="BTCUSDT").value
         assert reported == venue.liq_price
         assert fig(figs, "liquidation_price_divergence_ratio", account="dave").value <= tick / venue.liq_price
+        # MM on the mark since 2025-09-02: (EP − IM/size)/(1 − MMR), no extra margin; not the 2024 form
         mmr = venue.mmr
-        classic = venue.avg_price * (1 - 1 / venue.leverage + mmr)  # the help-centre form, no extra margin
-        assert abs(ours - classic) < 1e-6 * classic
+        now = venue.avg_price * (1 - 1 / venue.leverage) / (1 - mmr)
+        assert abs(ours - now) < 1e-9 * now
+        classic = venue.avg_price * (1 - 1 / venue.leverage + mmr)
+        assert abs(ours - classic) > 10 * tick
 
 
 async def test_binance_silent_bybit_continues_book_partial() -> None:

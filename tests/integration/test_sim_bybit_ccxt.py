@@ -122,7 +122,7 @@ async def test_fetch_ticker_and_funding_rates_equal_the_market() -> None:
 
 
 async def test_fetch_positions_equal_the_engine() -> None:
-    """Cross (carol) and isolated (dave, the documented 9,850 long): every figure ccxt derives matches."""
+    """Cross (carol) and isolated (dave, the documented long, LP 9,849.3 on the mark): ccxt matches it."""
     async with running_simulator(bybit_config()) as sim:
         sim.pause()
         for account in ("carol", "dave"):
@@ -144,7 +144,7 @@ async def test_fetch_positions_equal_the_engine() -> None:
                 assert p["collateral"] == pytest.approx(v.balance + v.upnl, abs=1e-8)
                 assert p["hedged"] is False
         dave_btc = sim.bybit.engine.position("dave", "BTCUSDT")
-        assert dave_btc is not None and dave_btc.liq_price == 9_850.0
+        assert dave_btc is not None and dave_btc.liq_price == 9_849.3  # (10,000 − 200)/0.995; 2024: 9,850
         async with client(sim, "carol") as ex:  # by name: a flat symbol still has its row
             flat = await ex.fetch_position("ETH/USDT:USDT")
             held = await ex.fetch_positions(["BTC/USDT:USDT"])
@@ -196,7 +196,7 @@ async def test_pro_watch_positions_and_balance() -> None:
     async with running_simulator(bybit_config()) as sim, client(sim, "dave", ccxtpro.bybit) as ex:
         sim.pause()
         snapshot = await asyncio.wait_for(ex.watch_positions(), TIMEOUT)
-        assert {p["symbol"]: p["liquidationPrice"] for p in snapshot}["BTC/USDT:USDT"] == 9_850.0
+        assert {p["symbol"]: p["liquidationPrice"] for p in snapshot}["BTC/USDT:USDT"] == 9_849.3
 
         async def change(wait: str, topic: str) -> None:
             await watching(ex, sim, (wait,), (topic,))
@@ -266,7 +266,7 @@ async def test_pro_watch_bids_asks_on_spot_and_linear_books() -> None:
 
 
 async def test_pro_watch_positions_sees_a_market_driven_liquidation() -> None:
-    """The market pinned below dave's 9,850: the venue takes the long over and ccxt hears size 0."""
+    """The market pinned below dave's 9,849.3: the venue takes the long over and ccxt hears size 0."""
     async with running_simulator(bybit_config()) as sim, client(sim, "dave", ccxtpro.bybit) as ex:
         await asyncio.wait_for(ex.watch_positions(), TIMEOUT)  # the REST snapshot
         pending = asyncio.ensure_future(ex.watch_positions(["BTC/USDT:USDT"]))
@@ -283,8 +283,8 @@ async def test_pro_watch_positions_sees_a_market_driven_liquidation() -> None:
         )
         assert fill["info"]["execType"] == "BustTrade"
         (liq,) = [x for x in sim.bybit.engine.liquidations if x.account == "dave"]
-        assert (liq.symbol, liq.liq_price, liq.loss) == ("BTCUSDT", 9_850.0, 200.0)
-        assert liq.price <= 9_850.0
+        assert (liq.symbol, liq.liq_price, liq.loss) == ("BTCUSDT", 9_849.3, 200.0)
+        assert liq.price <= 9_849.3
         assert [(p["symbol"], p["contracts"]) for p in update] == [("BTC/USDT:USDT", 0.0)]
         assert sim.bybit.engine.position("dave", "BTCUSDT") is None
 

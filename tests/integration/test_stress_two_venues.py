@@ -64,12 +64,13 @@ async def test_bybit_rows_are_the_venues_own_figures() -> None:
             _row(table, "outage_binance", "bybit", "carol").margin_ratio_after, carol.mm_rate, rel_tol=1e-3
         )
         # dave: isolated 0.5 BTC at 50x, LP ≈ 1.5 % under entry; −5 % takes him, the top-up is the
-        # venue's MM (entry-valued) less what is left of his position balance
+        # venue's MM at the shocked mark (Bybit since 2025-09-02) less what is left of his balance
         pos = engine.position("dave", "BTCUSDT")
         assert pos is not None
         shocked = _row(table, "price_-5%", "bybit", "dave")
         left = pos.balance + pos.qty * (venue_mark * 0.95 - pos.avg_price)
         assert shocked.liquidated == 1.0
-        assert shocked.topup == pytest.approx(pos.mm - left, rel=1e-6, abs=0.01)
+        mm_shocked = pos.mmr * pos.size * venue_mark * 0.95  # tier 1: no deduction
+        assert shocked.topup == pytest.approx(mm_shocked - left, rel=1e-6, abs=0.01)
         up = _row(table, "price_+5%", "bybit", "dave")
         assert up.liquidated == 0.0 and up.topup == 0.0

@@ -137,18 +137,19 @@ def test_a_silent_venue_flags_the_book_partial_and_only_its_own_figures_stale() 
 
 
 def test_bybit_isolated_lp_uses_bybits_model_and_matches_the_venue() -> None:
-    """Long 1 BTC @ 10,000 at 50×, MMR 0.5 %: perpmon's LP is 9,850, the venue's own, divergence 0."""
+    """Long 1 BTC @ 10,000 at 50×, MMR 0.5 %: LP (10,000 − 200)/0.995 = 9,849.2462, MM on the mark
+    (Bybit since 2025-09-02); the venue's tick-rounded 9,849.3 is 5.4e-6 away. The 2024 form said 9,850."""
     st = StateStore(grid_step_s=60)
     st.put(mark("bybit", T0, 10_000.0, 0.0))
     st.put(LeverageTiers(venue="bybit", account="hedge-b", symbol="BTCUSDT", ts_event_ns=T0, ts_recv_ns=T0,
                          brackets=TIERS))  # fmt: skip
     leg = Position(symbol="BTCUSDT", side="BOTH", qty=1.0, entry_price=10_000.0, margin_mode="isolated",
-                   isolated_wallet=200.0, venue_liquidation_price=9_850.0)  # fmt: skip
+                   isolated_wallet=200.0, venue_liquidation_price=9_849.3)  # fmt: skip
     st.put(account("bybit", "hedge-b", T0, leg))
     figs = Evaluator(CFG, started_ns=T0).evaluate(st.snapshot(T0), T0)
     lp = get(figs, "liquidation_price_usd", venue="bybit", account="hedge-b", symbol="BTCUSDT")[0]
-    assert math.isclose(lp, 9_850.0) and lp == bybit_classic_isolated_liquidation_price(
-        1.0, 10_000.0, 50.0, 0.005
-    )
-    assert get(figs, "liquidation_price_divergence_ratio", venue="bybit", account="hedge-b")[0] < 1e-12
+    assert math.isclose(lp, 9_800.0 / 0.995, rel_tol=1e-14)
+    assert lp != bybit_classic_isolated_liquidation_price(1.0, 10_000.0, 50.0, 0.005)
+    divergence = get(figs, "liquidation_price_divergence_ratio", venue="bybit", account="hedge-b")[0]
+    assert math.isclose(divergence, abs(lp / 9_849.3 - 1.0), rel_tol=1e-9) and divergence < 1e-5
     assert get(figs, "position_maintenance_margin_usd", venue="bybit", account="hedge-b")[0] == 50.0

@@ -274,7 +274,7 @@ def test_stress_default_book_subprocess() -> None:
 
 
 def _check_bybit_rows(by: dict[str, Any], bybit: list[Any], market: Market, seed: int, speed: float) -> None:
-    """Bybit rows by hand: its mark (the same path plus its premium), MM at the entry value.
+    """Bybit rows by hand: its mark (the same path plus its premium), MM at the shocked mark (2025-09-02).
 
     The default hedge-bybit (short 20 BTC, cross, 160,000 USDT) is 5× levered: a +20 % move with
     Binance frozen takes its equity below zero, so Bybit does not hold the hedge alone; −20 % does.
@@ -289,16 +289,12 @@ def _check_bybit_rows(by: dict[str, Any], bybit: list[Any], market: Market, seed
         mark = sim_bybit.first_mark(pos.symbol)  # also the entry (entry_price omitted)
         spec = bybit_spec(pos.symbol)
         assert spec is not None
-        mm = float(
-            bybit_position_mm(
-                pos.qty,
-                mark,
-                np.array([0.0, *(t.limit for t in spec.tiers[:-1])]),
-                np.array([t.mmr for t in spec.tiers]),
-                np.array([t.deduction for t in spec.tiers]),
-            )
+        tiers = (
+            np.array([0.0, *(t.limit for t in spec.tiers[:-1])]),
+            np.array([t.mmr for t in spec.tiers]),
+            np.array([t.deduction for t in spec.tiers]),
         )
-        assert mm == pytest.approx(0.005 * abs(pos.qty) * mark)  # tier 1, no deduction
+        assert float(bybit_position_mm(pos.qty, mark, *tiers)) == pytest.approx(0.005 * abs(pos.qty) * mark)
         for name, shock in (
             ("price_-10%", -0.10),
             ("price_+5%", 0.05),
@@ -307,6 +303,7 @@ def _check_bybit_rows(by: dict[str, Any], bybit: list[Any], market: Market, seed
             ("outage_binance_price_+20%", 0.20),
         ):
             row = by[name][("bybit", acct.name)]
+            mm = float(bybit_position_mm(pos.qty, mark * (1.0 + shock), *tiers))
             equity = acct.wallet_usdt + pos.qty * mark * shock
             assert row["perp_pnl_usd"] == pytest.approx(pos.qty * mark * shock)
             assert row["equity_after_usd"] == pytest.approx(equity)

@@ -2,7 +2,8 @@
 
 The expected numbers come from the book file's own inputs put through the simulated venues'
 arithmetic (`monitor/sim/bybit_margin.py`, the Bybit engine that reports `liqPrice`), not from
-the evaluator under test; the documented Bybit example (9,850) is checked as published.
+the evaluator under test; the documented Bybit example is checked as the venue computes it since
+2025-09-02 (MM on the mark: 9,849.2462; the 2024 help-centre figure was 9,850).
 """
 
 from __future__ import annotations
@@ -90,16 +91,20 @@ leverage = 50
 
 
 def test_documented_bybit_example_comes_out_of_what_if(capsys: pytest.CaptureFixture[str]) -> None:
-    """Isolated long 1 BTC @ 10,000, 50x, MMR 0.5 % on a bybit venue: LP 9,850, MM at entry value."""
+    """Isolated long 1 BTC @ 10,000, 50x, MMR 0.5 % on bybit: LP (10,000 − 200)/0.995, MM on the mark."""
     doc = what_if(capsys, EXAMPLE)
     assert doc["venues"] == {"binance": "binance", "bybit": "bybit"}
     lp = value(doc, "liquidation_price_usd", **DAVE)
-    assert math.isclose(lp, 9_850.0, rel_tol=1e-12)
-    assert math.isclose(lp, classic_isolated_liq_price(True, 10_000.0, 50.0, 0.005, 0.0, 1.0), rel_tol=1e-12)
-    # entry-valued: 0.5 % of 10,000, not of the 10,035 mark (Binance's model would also re-tier)
-    assert value(doc, "position_maintenance_margin_usd", **DAVE) == 50.0
+    spec = bybit_spec("BTCUSDT")
+    assert spec is not None
+    assert math.isclose(lp, isolated_liq_price(1.0, 10_000.0, 200.0, spec.tiers), rel_tol=1e-12)
+    assert round(lp, 4) == 9_849.2462 != classic_isolated_liq_price(True, 10_000.0, 50.0, 0.005, 0.0, 1.0)
+    # mark-valued since 2025-09-02: 0.5 % of the mark, not of the 10,000 entry
     mark = market("bybit")["mark"]
-    assert math.isclose(value(doc, "position_margin_ratio", **DAVE), 50.0 / (200.0 + (mark - 10_000.0)))
+    assert mark != 10_000.0
+    assert math.isclose(value(doc, "position_maintenance_margin_usd", **DAVE), 0.005 * mark, rel_tol=1e-12)
+    ratio = value(doc, "position_margin_ratio", **DAVE)
+    assert math.isclose(ratio, 0.005 * mark / (200.0 + (mark - 10_000.0)), rel_tol=1e-12)
 
 
 def test_isolated_wallet_defaults_to_the_initial_margin(
@@ -108,28 +113,28 @@ def test_isolated_wallet_defaults_to_the_initial_margin(
     """Omitted isolated_wallet = size·entry/leverage (200); margin added moves a Bybit LP by extra/size."""
     book = tmp_path / "dave.toml"
     book.write_text(BYBIT_EXAMPLE)
-    assert value(what_if(capsys, book), "liquidation_price_usd", **DAVE) == 9_850.0
+    assert math.isclose(value(what_if(capsys, book), "liquidation_price_usd", **DAVE), 9_800.0 / 0.995)
     book.write_text(BYBIT_EXAMPLE + "isolated_wallet = 300.0\n")
     lp = value(what_if(capsys, book), "liquidation_price_usd", **DAVE)
-    assert math.isclose(
-        lp, classic_isolated_liq_price(True, 10_000.0, 50.0, 0.005, 100.0, 1.0), rel_tol=1e-12
-    )
-    assert math.isclose(lp, 9_750.0, rel_tol=1e-12)
+    spec = bybit_spec("BTCUSDT")
+    assert spec is not None
+    assert math.isclose(lp, isolated_liq_price(1.0, 10_000.0, 300.0, spec.tiers), rel_tol=1e-12)
+    assert math.isclose(lp, 9_700.0 / 0.995, rel_tol=1e-12)  # 100 more margin: 100/0.995 lower
 
 
 def test_bybit_cross_short_uses_risk_limit_tier_with_deduction(capsys: pytest.CaptureFixture[str]) -> None:
-    """A 2.475 M short is tier 2 at entry (1 % less mmDeduction 10,000); its LP is the simulated venue's."""
+    """A 2.475 M short is tier 2 at the mark (1 % less deduction 10,000); its LP is the simulated venue's."""
     doc = what_if(capsys, EXAMPLE)
     pos = account("hedge-b")["positions"][0]
     spec = bybit_spec("BTCUSDT")
     assert spec is not None
-    mm, tier = maint_margin(pos["size"] * pos["entry"], spec.tiers)
-    assert (tier.id, tier.deduction) == (2, 10_000.0)  # the example does reach a deduction
-    assert value(doc, "position_maintenance_margin_usd", **HEDGE_B) == mm == 14_750.0
     mark, qty = market("bybit")["mark"], -pos["size"]
+    mm, tier = maint_margin(pos["size"] * mark, spec.tiers)
+    assert (tier.id, tier.deduction) == (2, 10_000.0)  # the example does reach a deduction
+    assert math.isclose(value(doc, "position_maintenance_margin_usd", **HEDGE_B), mm, rel_tol=1e-12)
     equity = account("hedge-b")["balances"][0]["wallet"] + qty * (mark - pos["entry"])
     assert math.isclose(value(doc, "margin_balance_usd", venue="bybit", account="hedge-b"), equity)
-    venue_lp = cross_liq_price(qty, mark, equity, mm)
+    venue_lp = cross_liq_price(qty, mark, equity, mm, spec.tiers)
     assert math.isclose(value(doc, "liquidation_price_usd", **HEDGE_B), venue_lp, rel_tol=1e-12)
 
 
@@ -176,13 +181,13 @@ def test_cross_venue_figures_in_the_text_output(capsys: pytest.CaptureFixture[st
 
 
 def test_stress_revalues_bybit_legs_on_bybits_model(capsys: pytest.CaptureFixture[str]) -> None:
-    """-5 %: dave's isolated long needs entry-valued MM less what is left; hedge-b's MM stays at entry."""
+    """-5 %: dave's isolated long needs MM at the shocked mark less what is left; hedge-b's MM moves too."""
     doc = what_if(capsys, EXAMPLE)
     shocked = market("bybit")["mark"] * 0.95
     dave = stress_row(doc, "price_-5%", "bybit", "dave")
     left = 200.0 + (shocked - 10_000.0)
     assert dave["liquidated_positions"] == 1.0
-    assert math.isclose(dave["topup_usd"], 50.0 - left, rel_tol=1e-12)
+    assert math.isclose(dave["topup_usd"], 0.005 * shocked - left, rel_tol=1e-12)
     # the unified wallet holds the position balance once: 1,000 less 200 cross, plus the 200 balance
     assert math.isclose(dave["equity_after_usd"], 1_000.0 + (shocked - 10_000.0), rel_tol=1e-12)
     pos = account("hedge-b")["positions"][0]
@@ -191,7 +196,11 @@ def test_stress_revalues_bybit_legs_on_bybits_model(capsys: pytest.CaptureFixtur
         market("bybit")["mark"] * 1.2 - pos["entry"]
     )
     assert math.isclose(up["equity_after_usd"], equity, rel_tol=1e-12)
-    assert math.isclose(up["margin_ratio_after"], 14_750.0 / equity, rel_tol=1e-12)
+    spec = bybit_spec("BTCUSDT")
+    assert spec is not None
+    mm, tier = maint_margin(pos["size"] * market("bybit")["mark"] * 1.2, spec.tiers)
+    assert tier.id == 2  # re-tiered at the shocked value, deduction and all
+    assert math.isclose(up["margin_ratio_after"], mm / equity, rel_tol=1e-12)
 
 
 def test_unlisted_venue_stays_on_binances_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -282,18 +291,21 @@ leverage = 50
 """
 
 
-def test_topup_for_shock_on_bybit_holds_mm_at_entry(
+def test_topup_for_shock_on_bybit_revalues_mm_at_the_shocked_mark(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Top-ups on Bybit: MM stays at the entry value while the shock moves equity (cross and isolated)."""
+    """Top-ups on Bybit: MM is re-valued at the shocked mark (since 2025-09-02), cross and isolated.
+
+    The 2024 model held it at the entry value; on this book that asked 0.5 % × the move less."""
     book = tmp_path / "two.toml"
     book.write_text(TWO_ACCOUNTS)
     doc = what_if(capsys, book)
     shock = EvaluationConfig().shock
     spec_btc, spec_eth = bybit_spec("BTCUSDT"), bybit_spec("ETHUSDT")
     assert spec_btc is not None and spec_eth is not None
-    mm_btc, _ = maint_margin(20 * 10_000.0, spec_btc.tiers)
-    mm_eth, _ = maint_margin(100 * 1_000.0, spec_eth.tiers)
+    mm_btc, _ = maint_margin(20 * 10_000.0 * (1 + shock), spec_btc.tiers)
+    mm_eth, _ = maint_margin(100 * 1_000.0 * (1 - shock), spec_eth.tiers)
+    assert mm_btc != maint_margin(20 * 10_000.0, spec_btc.tiers)[0]  # the two models differ here
     cross_need = mm_btc - 38_000.0 - (-20.0) * (10_000.0 * (1 + shock) - 10_000.0)
     assert cross_need > 0
     got = value(doc, "topup_for_shock_usd", venue="bybit", account="cross")
@@ -302,7 +314,7 @@ def test_topup_for_shock_on_bybit_holds_mm_at_entry(
     iso_need = mm_eth - balance - 100.0 * (1_000.0 * (1 - shock) - 1_000.0)
     lab = {"venue": "bybit", "account": "iso", "symbol": "ETHUSDT", "side": "BOTH"}
     assert math.isclose(value(doc, "position_topup_for_shock_usd", **lab), iso_need, rel_tol=1e-12)
-    lp = isolated_liq_price(100.0, 1_000.0, balance, mm_eth)
+    lp = isolated_liq_price(100.0, 1_000.0, balance, spec_eth.tiers)  # the LP: MM on the mark value
     assert math.isclose(value(doc, "liquidation_price_usd", **lab), lp, rel_tol=1e-12)
 
 

@@ -49,7 +49,8 @@ def _row(table: StressTable, scenario: str, venue: str, account: str) -> StressR
 
 
 def test_isolated_bybit_worked_example_through_the_stage() -> None:
-    """MM at entry is 50 and the LP 9,850: −5 %/−10 % liquidate, needing 50 + the loss beyond 200.
+    """MM on the shocked mark (Bybit since 2025-09-02), 0.5 % of it; LP 9,849.25: −5 %/−10 % liquidate,
+    needing MM at the shocked price + the loss beyond 200 (2024's entry-valued model said 50 + loss).
 
     The 200 position balance counts once: account equity is 1,000 free + balance + UPnL.
     """
@@ -59,16 +60,16 @@ def test_isolated_bybit_worked_example_through_the_stage() -> None:
     assert book.venue_wallet[i] == 1_000.0  # the unified wallet less the isolated balance
     table = stress_table(snap, frozenset({"bybit"}))
     ten = _row(table, "price_-10%", "bybit", "b")  # −10 %: −1,000 on a 200 balance
-    assert (ten.liquidated, ten.topup) == (1.0, pytest.approx(50.0 + 800.0))
+    assert (ten.liquidated, ten.topup) == (1.0, pytest.approx(0.005 * 9_000.0 + 800.0))
     assert ten.equity_after == pytest.approx(1_000.0 + 200.0 - 1_000.0)
     five = _row(table, "price_-5%", "bybit", "b")
-    assert (five.liquidated, five.topup) == (1.0, pytest.approx(50.0 + 300.0))
+    assert (five.liquidated, five.topup) == (1.0, pytest.approx(0.005 * 9_500.0 + 300.0))
     up = _row(table, "price_+5%", "bybit", "b")
     assert (up.liquidated, up.topup, up.equity_after) == (0.0, 0.0, pytest.approx(1_000.0 + 200.0 + 500.0))
 
 
 def test_cross_bybit_and_binance_rows_unchanged() -> None:
-    """Cross 200 USDT: −1 % ratio 50/100; Binance's accounts read exactly as without Bybit there."""
+    """Cross 200 USDT, MM 0.5 % of the shocked mark; Binance's accounts read as without Bybit there."""
     snap = two_venue_store(isolated=False).snapshot(T0)
     table = stress_table(snap, frozenset({"bybit"}))
     alone = stress_table(book_store().snapshot(T0))
@@ -76,13 +77,13 @@ def test_cross_bybit_and_binance_rows_unchanged() -> None:
         for account in ("degen", "hedge"):
             assert _row(table, scenario, "binance", account) == _row(alone, scenario, "binance", account)
     r = _row(table, "price_+5%", "bybit", "b")
-    assert r.margin_ratio_after == pytest.approx(50.0 / 700.0)
+    assert r.margin_ratio_after == pytest.approx(0.005 * 10_500.0 / 700.0)
     down = _row(table, "price_-20%", "bybit", "b")  # 200 − 2,000 < 0
     assert math.isinf(down.margin_ratio_after) and down.liquidated == 1.0
-    assert down.topup == pytest.approx(50.0 + 1_800.0)
+    assert down.topup == pytest.approx(0.005 * 8_000.0 + 1_800.0)
     fund = _row(table, "funding_cap_7d", "bybit", "b")  # the venue's cap: 21 × 0.5 % of 10,000
     assert fund.funding_pnl == pytest.approx(-21 * 0.005 * 10_000.0)
     # outage of Binance: Bybit is not frozen and its figures are those of the unfrozen run
     out = _row(table, "outage_binance_price_+20%", "bybit", "b")
-    assert not out.frozen and out.margin_ratio_after == pytest.approx(50.0 / 2_200.0)
+    assert not out.frozen and out.margin_ratio_after == pytest.approx(0.005 * 12_000.0 / 2_200.0)
     assert _row(table, "outage_binance_price_+20%", "binance", "hedge").frozen

@@ -237,15 +237,15 @@ def test_stress_figures_reach_metrics_with_a_scenario_label() -> None:
     assert 'perpmon_stress_equity_after_usd{account="",scenario="price_-20%",venue="total"}' in text
 
 
-def test_entry_valued_venue_margins_at_entry() -> None:
-    """A venue on Bybit's model: MM is the tier at the entry value, whatever the shocked mark."""
+def test_a_venue_on_bybits_model_margins_at_the_shocked_mark() -> None:
+    """A venue on Bybit's model: MM is the tier at the shocked mark value (since 2025-09-02), not at entry."""
     table = stress_table(book_store().snapshot(T0), frozenset({"binance"}))
     m = MARK * 0.9
     for name in WALLETS:
         r = _row(table, "price_-10%", "binance", name)
         equity = WALLETS[name] + QTY[name] * (m - ENTRY[name])
-        mm = _mm(QTY[name], ENTRY[name])
-        assert mm != pytest.approx(_mm(QTY[name], m))  # the two models differ on this book
+        mm = _mm(QTY[name], m)
+        assert mm != pytest.approx(_mm(QTY[name], ENTRY[name]))  # the 2024 model differs on this book
         assert r.equity_after == pytest.approx(equity)
         assert r.margin_ratio_after == pytest.approx(mm / equity if equity > 0 else math.inf)
         assert r.topup == pytest.approx(max(mm - equity, 0.0))

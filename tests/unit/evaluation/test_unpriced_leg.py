@@ -40,8 +40,8 @@ GAP = 0.0007  # the BTC leg sits 0.07 % above its liquidation price
 MMR = TIERS[0].mmr  # 0.4 %: 1 BTC at 30,000 is in the first tier
 # Binance (MM at the mark): LP = (EP − W + other MM − other UPnL)/(1 − MMR) for a long of 1 at EP.
 BINANCE_WALLET = MARK - (1 - MMR) * MARK * (1 - GAP)
-# Bybit (MM at the entry value): LP = mark − (equity − ΣMM)/q.
-BYBIT_WALLET = MMR * MARK + GAP * MARK
+# Bybit: the same since 2025-09-02 (MM on the mark value, re-tiered at the LP, deduction = cum).
+BYBIT_WALLET = BINANCE_WALLET
 ETH_TIERS = (Bracket(floor=0, cap=1e9, mmr=0.005, cum=0, max_leverage=100),)
 ETH_MM = 0.01 * 2_000.0 * 0.005  # the venue's maintMargin / positionMM for 0.01 ETH at 2,000
 
@@ -122,8 +122,8 @@ def test_an_unwatched_leg_is_priced_as_the_venue_reports_and_the_btc_alerts_stil
     """−0.01 ETHUSDT (short), not watched and without tiers: the account takes the venue's ETH MM and UPnL.
 
     The BTC figures stay available and fresh, their reason naming the ETH leg; the ETH leg's own
-    figures are the venue's, flagged not fresh; its LP needs tiers on Binance (NaN, missing_tier)
-    but only the entry-valued MM on Bybit, which the venue reports.
+    figures are the venue's, flagged not fresh; its LP needs tiers on both venues (NaN, missing_tier):
+    MM is re-valued at the LP (Bybit's too since 2025-09-02, when it stopped being entry-valued).
     """
     alone = _evaluate(_config(kind), _book(wallet, BTC))  # 0.07 % from liquidation, margin ratio ≈ 0.85
     assert _fig(alone[-1], "liquidation_distance_ratio", "BTCUSDT").value == pytest.approx(GAP, rel=1e-6)
@@ -138,19 +138,12 @@ def test_an_unwatched_leg_is_priced_as_the_venue_reports_and_the_btc_alerts_stil
         f = _fig(figs, name)
         assert math.isfinite(f.value) and f.fresh and "ETHUSDT" in f.reason, name
     lp = _fig(figs, "liquidation_price_usd", "BTCUSDT")
-    if kind == "binanceusdm":
-        assert lp.value == pytest.approx((MARK - wallet + ETH_MM) / (1 - MMR), rel=1e-12)
-    else:
-        assert lp.value == pytest.approx(MARK - (wallet - MMR * MARK - ETH_MM), rel=1e-12)
+    assert lp.value == pytest.approx((MARK - wallet + ETH_MM) / (1 - MMR), rel=1e-12)
     assert lp.fresh and reason_code(lp.reason) == "leg_from_venue" and "ETHUSDT" in lp.reason
     eth_mm = _fig(figs, "position_maintenance_margin_usd", "ETHUSDT")
     assert eth_mm.value == ETH_MM and not eth_mm.fresh and reason_code(eth_mm.reason) == "leg_from_venue"
     eth_lp = _fig(figs, "liquidation_price_usd", "ETHUSDT")
-    if kind == "binanceusdm":
-        assert math.isnan(eth_lp.value) and eth_lp.reason == "missing_tier"
-    else:  # LP = mark − (equity − ΣMM)/q at the venue's ETH mark
-        assert eth_lp.value == pytest.approx(2_000.0 - (wallet - MMR * MARK - ETH_MM) / -0.01)
-        assert not eth_lp.fresh and reason_code(eth_lp.reason) == "leg_from_venue"
+    assert math.isnan(eth_lp.value) and eth_lp.reason == "missing_tier"
     assert _fired(ticks) == CRITICAL
 
 
@@ -171,7 +164,7 @@ def test_a_watched_cross_leg_without_tiers_lends_the_venues_mm(kind: str, wallet
     """ETH watched (live mark) but its tiers not arrived: the account uses the venue's ETH MM.
 
     The margin ratio and the BTC LP are computed and fresh, naming the ETH leg; the ETH leg's own
-    Binance LP is NaN, missing_tier (Binance re-tiers MM at the LP, which needs the tiers).
+    LP is NaN, missing_tier (both venues re-tier MM at the LP, which needs the tiers).
     """
     cfg = _config(kind, ("BTCUSDT", "ETHUSDT"))
     ticks = _evaluate(cfg, _book(wallet, BTC, ETH_FROM_VENUE, eth_mark=True))
@@ -183,10 +176,9 @@ def test_a_watched_cross_leg_without_tiers_lends_the_venues_mm(kind: str, wallet
     eth_mm = _fig(figs, "position_maintenance_margin_usd", "ETHUSDT")
     assert eth_mm.value == ETH_MM and not eth_mm.fresh
     assert _fig(figs, "position_unrealized_pnl_usd", "ETHUSDT").reason == ""  # at the live mark
-    if kind == "binanceusdm":
-        for name in ("liquidation_price_usd", "liquidation_distance_ratio"):
-            f = _fig(figs, name, "ETHUSDT")
-            assert math.isnan(f.value) and f.reason == "missing_tier", name
+    for name in ("liquidation_price_usd", "liquidation_distance_ratio"):
+        f = _fig(figs, name, "ETHUSDT")
+        assert math.isnan(f.value) and f.reason == "missing_tier", (kind, name)
     assert _fired(ticks) == CRITICAL
 
 

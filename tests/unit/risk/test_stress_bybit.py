@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from monitor.risk.bybit_liquidation import bybit_isolated_liquidation_price, bybit_position_mm
+from monitor.risk.bybit_liquidation import bybit_isolated_liquidation_price_2024, bybit_position_mm
 from monitor.risk.margin import brackets
 from monitor.risk.stress import Scenario, StressBook, run_scenario
 from monitor.risk.tiers import tier_table
@@ -72,10 +72,14 @@ def test_isolated_long_50x_worked_example() -> None:
 
 
 def test_isolated_liquidation_at_bybits_own_lp() -> None:
-    """A shock to a hair above Bybit's LP survives, a hair below liquidates (LP = 9,850 here)."""
+    """A shock to a hair above the entry-valued LP survives, a hair below liquidates (9,850 here).
+
+    The stress engine's `perp_entry_valued` mode is Bybit's pre-2025-09-02 model, so its LP is the
+    2024 one; the live figures use the mark-valued model (`risk.bybit_liquidation`).
+    """
     book = _one(1.0, 10_000.0, wallet=0.0, isolated=200.0)
     mm = float(bybit_position_mm(1.0, 10_000.0, BYBIT.floors, BYBIT.mmrs, BYBIT.cums))
-    lp = float(bybit_isolated_liquidation_price(1.0, 10_000.0, 200.0, mm))
+    lp = float(bybit_isolated_liquidation_price_2024(1.0, 10_000.0, 200.0, mm))
     assert (mm, lp) == (pytest.approx(50.0), pytest.approx(9_850.0))
     assert not _shock(book, lp / 10_000.0 * (1 + 1e-9) - 1)[0]
     assert _shock(book, lp / 10_000.0 * (1 - 1e-9) - 1)[0]

@@ -10,7 +10,7 @@ These are information for the desk, not alerts by default (a rule can still name
   the zero-mean GARCH), so μ = −sign(q)·annualised funding and σ² = forecast variance, per year.
 - top-up: collateral to add so the account (cross: every position shocked together, in the
   adverse direction, the worse of up and down) or the isolated position survives a `shock` move;
-  on a venue with Bybit's margin model, against its entry-valued MM (`advice_bybit`). A leg on a
+  on a venue with Bybit's margin model, against its MM at the shocked mark (`advice_bybit`). A leg on a
   symbol not watched is shocked from the venue's mark (flagged); a NaN names the leg it lacks.
 - cost to close each position by walking the perpetual book: the levels the venue's collector
   keeps (`BookLevels`, `depth_levels` deep), else the top of book. A position larger than the
