@@ -113,7 +113,6 @@ class Venue:
     # the simulated venue whose engine holds the generated `[simulator] universe_accounts`
     universe: bool = False
     # how its margin model reads a book (what-if checks a hand-written one with these):
-    mm_at_entry: bool = False  # tiers and MM on max(mark, entry) notional (Bybit), else on the mark
     # the account whose margin mode (cross or isolated) is its own, not each position's; "": per position
     one_margin_mode: str = ""
     tiers_call: str = ""  # the REST call listing its tier table, named when a default stands in
@@ -217,7 +216,6 @@ BYBIT = Venue(
     listing="monitor.collectors.listing:fetch_bybit",
     simulated_as="bybit",
     simulated=_simulated_bybit,
-    mm_at_entry=True,
     one_margin_mode="Bybit unified account",
     tiers_call="GET /v5/market/risk-limit",
     sim_tables="monitor.sim.defaults:BYBIT_TABLES",

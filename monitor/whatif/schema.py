@@ -181,8 +181,8 @@ def _last_cap(m: MarketSpec, venue: Venue) -> float:
 
 
 def _check_position(p: PositionSpec, m: MarketSpec, venue: Venue, where: str) -> None:
-    """An isolated leg has its margin; the tier table covers the leg (at mark, and at entry where the
-    venue values it there: Bybit)."""
+    """An isolated leg has its margin; the tier table covers the leg at the mark (where every modelled
+    venue values its tiers: Bybit too, since its 2025-09-02 change)."""
     if p.margin_mode == "isolated" and p.isolated_wallet is None and p.leverage is None:
         raise ConfigError(
             f"{where}.isolated_wallet",
@@ -191,7 +191,7 @@ def _check_position(p: PositionSpec, m: MarketSpec, venue: Venue, where: str) ->
         )
     if p.margin_mode == "cross" and p.isolated_wallet:
         raise ConfigError(f"{where}.isolated_wallet", 'only for margin_mode = "isolated"')
-    notional = p.size * (max(m.mark, p.entry) if venue.mm_at_entry else m.mark)
+    notional = p.size * m.mark  # every modelled venue tiers at the mark (Bybit too, since 2025-09-02)
     cap = _last_cap(m, venue)
     if notional >= cap:
         table = "the book's [[markets.tiers]]" if m.tiers is not None else "the simulator's default table"

@@ -206,8 +206,7 @@ def test_a_books_kind_reads_its_margin_facts_from_the_entry() -> None:
     mode per account, its own tier call and default tables; Binance at the mark, per position."""
     bybit, binance = model_venue("bybit"), model_venue("binance")
     assert (bybit, binance) == (BYBIT, BINANCE)
-    assert (bybit.mm_at_entry, bool(bybit.one_margin_mode)) == (True, True)
-    assert (binance.mm_at_entry, bool(binance.one_margin_mode)) == (False, False)
+    assert bool(bybit.one_margin_mode) and not binance.one_margin_mode
     assert "risk-limit" in bybit.tiers_call and "leverageBracket" in binance.tiers_call
     by, bn = bybit.default_tables(), binance.default_tables()
     assert by is not None and bn is not None and by is not bn
