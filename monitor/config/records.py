@@ -95,6 +95,10 @@ class SimLimitsConfig(_Cfg, frozen=True, kw_only=True):
     weight_per_min_spot: PositiveInt = 6000  # api (spot) REQUEST_WEIGHT per minute per IP
     ban_s: PositiveFloat = 120.0  # the first 418 (IP ban) lasts 2 min, doubling per repeat up to 3 days
     ws_connects_per_5min: PositiveInt = 300  # Binance WebSocket connection attempts per 5 min per IP
+    ws_connects_window_s: PositiveFloat = 300.0  # … over this window (tests shorten it)
+    # a request or handshake arriving this soon (wall time) after a 429 was in flight when it went
+    # out: answered 429 again, not banned; 0: every one inside the Retry-After earns the 418
+    inflight_grace_s: NonNegativeFloat = 0.25
     ws_messages_per_s_futures: PositiveInt = 10  # incoming messages per second per connection
     ws_messages_per_s_spot: PositiveInt = 5
     bybit_ip_per_5s: PositiveInt = 600  # Bybit HTTP requests per 5 s per IP, then 403 for `bybit_ban_s`

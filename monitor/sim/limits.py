@@ -4,7 +4,8 @@ Binance (futures General Info, spot `rest-api/limits`): every REST route costs a
 (some by their `limit` or by whether a symbol is given), summed per IP per host over fixed
 one-minute windows; `X-MBX-USED-WEIGHT-1M` on every answer says the sum. A request that would pass
 the limit gets 429 (-1003) with `Retry-After` = the seconds left in the minute. A client that comes
-back inside that Retry-After, by REST or by a WebSocket handshake, gets 418 (IP ban) for
+back inside that Retry-After (later than `inflight_grace_s` of wall time after it: sooner, the
+call was already on its way), by REST or by a WebSocket handshake, gets 418 (IP ban) for
 `ban_s`, doubling with each repeat up to 3 days; during a ban every request and handshake gets 418
 with the seconds left. WebSocket connection attempts are limited to 300 per 5 minutes per IP (a
 refusal is a 429 with Retry-After, and coming back inside it bans likewise), and incoming messages
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,6 +45,7 @@ Host = Literal["futures", "spot"]
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
 MAX_BAN_S = 3 * 86_400.0  # "from 2 minutes to 3 days" for repeat offenders
+_TOO_MANY = "Too many requests; please wait the Retry-After out."
 
 # routes whose weight does not depend on their parameters; absent: 1
 _FUTURES_FLAT = {
@@ -112,6 +115,7 @@ class _Client:
     minute: int = -1
     used: int = 0
     retry_until_ns: int = 0  # the last 429's Retry-After runs out here
+    refused_wall_ns: int = 0  # when (wall time) the last 429 went out
     banned_until_ns: int = 0
     bans: int = 0
     connects: collections.deque[int] = field(default_factory=collections.deque)
@@ -121,11 +125,23 @@ class WeightLimit:
     """One Binance host's limits per client IP: request weight per minute, handshakes per 5 min,
     and the 429 → 418 escalation shared by both (the venue counts an IP, not a socket)."""
 
-    def __init__(self, host: Host, per_min: int, ban_s: float, connects_per_5min: int) -> None:
+    def __init__(
+        self,
+        host: Host,
+        per_min: int,
+        ban_s: float,
+        connects_per_5min: int,
+        connects_window_s: float = 300.0,
+        inflight_grace_s: float = 0.0,
+        wall_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         self.host = host
+        self._grace_ns = int(inflight_grace_s * NS)
+        self._wall_ns = wall_ns
         self.per_min = per_min
         self.ban_s = ban_s
         self.connects_per_5min = connects_per_5min
+        self._window_ns = int(connects_window_s * NS)
         self._clients: dict[str, _Client] = {}
         self.served_429 = 0
         self.served_418 = 0
@@ -152,6 +168,9 @@ class WeightLimit:
             self.served_418 += 1
             return _banned(c.banned_until_ns - now_ns)
         if now_ns < c.retry_until_ns:
+            if self._wall_ns() - c.refused_wall_ns < self._grace_ns:  # sent before it saw the 429
+                self.served_429 += 1
+                return VenueError(429, -1003, _TOO_MANY, _retry_after(c.retry_until_ns - now_ns))
             c.bans += 1
             ban_ns = int(min(self.ban_s * 2 ** (c.bans - 1), MAX_BAN_S) * NS)
             c.banned_until_ns = now_ns + ban_ns
@@ -171,6 +190,7 @@ class WeightLimit:
             return refused, c.used
         if c.used + weight > self.per_min:
             c.retry_until_ns = (minute + 1) * MINUTE_NS
+            c.refused_wall_ns = self._wall_ns()
             self.served_429 += 1
             msg = (
                 f"Too much request weight used; current limit is {self.per_min} request weight per 1"
@@ -188,13 +208,13 @@ class WeightLimit:
         if refused is not None:
             return refused
         window = c.connects
-        while window and window[0] <= now_ns - 5 * MINUTE_NS:
+        while window and window[0] <= now_ns - self._window_ns:
             window.popleft()
         if len(window) >= self.connects_per_5min:
-            c.retry_until_ns = window[0] + 5 * MINUTE_NS
+            c.retry_until_ns = window[0] + self._window_ns
+            c.refused_wall_ns = self._wall_ns()
             self.served_429 += 1
-            msg = f"Too many connection attempts; current limit is {self.connects_per_5min} per 5 MINUTE."
-            return VenueError(429, -1003, msg, _retry_after(c.retry_until_ns - now_ns))
+            return VenueError(429, -1003, _TOO_MANY, _retry_after(c.retry_until_ns - now_ns))
         window.append(now_ns)
         return None
 

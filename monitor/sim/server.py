@@ -143,9 +143,9 @@ class Simulator:
         self._ports: tuple[int, int, int] = (0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
         lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
-        connects = lim.ws_connects_per_5min
-        self.futures_limit = WeightLimit("futures", lim.weight_per_min_futures, lim.ban_s, connects)
-        self.spot_limit = WeightLimit("spot", lim.weight_per_min_spot, lim.ban_s, connects)
+        connects = (lim.ws_connects_per_5min, lim.ws_connects_window_s, lim.inflight_grace_s)
+        self.futures_limit = WeightLimit("futures", lim.weight_per_min_futures, lim.ban_s, *connects)
+        self.spot_limit = WeightLimit("spot", lim.weight_per_min_spot, lim.ban_s, *connects)
 
     def _user_funding(self, symbol: str, end_ms: int) -> list[FundingRecord]:
         """A user replay's own settled funding before its first minute, when its files have it."""

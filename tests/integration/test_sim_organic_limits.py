@@ -54,7 +54,8 @@ async def test_concurrent_heavy_calls_get_429_once_the_minute_weight_is_spent() 
     """300 concurrent all-symbol premiumIndex calls (weight 10 each) against 2400 a minute: 240
     served, one 429 with -1003 and the seconds left in the minute, and the rest, sent on regardless,
     418; every answer says the weight used."""
-    async with running_simulator(fast_config(), clock=_clock_at(30)) as sim, aiohttp.ClientSession() as http:
+    cfg = fast_config(limits=SimLimitsConfig(inflight_grace_s=0))  # no call counts as already on its way
+    async with running_simulator(cfg, clock=_clock_at(30)) as sim, aiohttp.ClientSession() as http:
         url = f"{sim.futures_rest_url}/fapi/v1/premiumIndex"
 
         async def one() -> tuple[int, int, str | None, Any]:
@@ -79,7 +80,7 @@ async def test_concurrent_heavy_calls_get_429_once_the_minute_weight_is_spent() 
 
 
 async def test_ccxt_sees_the_weight_and_raises_its_own_errors_on_429_and_418() -> None:
-    cfg = fast_config(limits=SimLimitsConfig(weight_per_min_futures=25))
+    cfg = fast_config(limits=SimLimitsConfig(weight_per_min_futures=25, inflight_grace_s=0))
     async with running_simulator(cfg, clock=_clock_at(50)) as sim, _ccxt(sim) as ex:
         await ex.fapiPublicGetPremiumIndex()  # weight 10
         assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "10"
@@ -122,7 +123,7 @@ async def test_the_native_rest_path_waits_out_retry_after_and_is_never_banned() 
 
 
 async def test_a_client_that_ignores_retry_after_is_banned_over_rest_and_websocket() -> None:
-    cfg = fast_config(limits=SimLimitsConfig(weight_per_min_futures=5, ban_s=30.0))
+    cfg = fast_config(limits=SimLimitsConfig(weight_per_min_futures=5, ban_s=30.0, inflight_grace_s=0))
     clock = _clock_at(10)
     async with running_simulator(cfg, clock=clock) as sim, aiohttp.ClientSession() as http:
         depth = f"{sim.futures_rest_url}/fapi/v1/depth?symbol=BTCUSDT&limit=5"  # weight 2
@@ -147,7 +148,7 @@ async def test_a_client_that_ignores_retry_after_is_banned_over_rest_and_websock
 
 
 async def test_connection_attempts_past_the_five_minute_budget_are_refused_then_banned() -> None:
-    cfg = fast_config(limits=SimLimitsConfig(ws_connects_per_5min=3))
+    cfg = fast_config(limits=SimLimitsConfig(ws_connects_per_5min=3, inflight_grace_s=0))
     async with running_simulator(cfg, clock=_clock_at(0)) as sim, aiohttp.ClientSession() as http:
         ws = f"{sim.futures_ws_url}/ws/btcusdt@markPrice@1s"
         for _ in range(3):

@@ -74,6 +74,17 @@ def test_coming_back_inside_the_retry_after_earns_a_ban_that_doubles() -> None:
     assert lim.bans("a") == 2
 
 
+def test_a_call_already_on_its_way_when_the_429_went_out_is_not_banned() -> None:
+    wall = [0]
+    lim = WeightLimit("futures", 10, 120.0, 300, inflight_grace_s=0.25, wall_ns=lambda: wall[0])
+    lim.admit("a", 10, T0)
+    assert lim.admit("a", 1, T0)[0].status == 429  # type: ignore[union-attr]
+    wall[0] = 200_000_000  # 0.2 s later: sent before the 429 could have arrived
+    assert lim.admit("a", 1, T0)[0].status == 429  # type: ignore[union-attr]
+    wall[0] = 300_000_000  # 0.3 s: it had the 429 and came back anyway
+    assert lim.admit("a", 1, T0)[0].status == 418  # type: ignore[union-attr]
+
+
 def test_connection_attempts_are_limited_per_five_minutes_and_a_retry_inside_is_banned() -> None:
     lim = WeightLimit("futures", per_min=2400, ban_s=120.0, connects_per_5min=3)
     assert [lim.handshake("a", T0 + k * S) for k in range(3)] == [None, None, None]
