@@ -82,11 +82,18 @@ async def test_concurrent_heavy_calls_get_429_once_the_minute_weight_is_spent() 
 async def test_ccxt_sees_the_weight_and_raises_its_own_errors_on_429_and_418() -> None:
     cfg = fast_config(limits=SimLimitsConfig(weight_per_min_futures=25, inflight_grace_s=0))
     async with running_simulator(cfg, clock=_clock_at(50)) as sim, _ccxt(sim) as ex:
+        info = await ex.fapiPublicGetExchangeInfo()  # weight 1; it states the limit it enforces
+        assert info["rateLimits"][0] == {
+            "rateLimitType": "REQUEST_WEIGHT",
+            "interval": "MINUTE",
+            "intervalNum": 1,
+            "limit": 25,
+        }
         await ex.fapiPublicGetPremiumIndex()  # weight 10
-        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "10"
+        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "11"
         await ex.fapiPublicGetPremiumIndex()
         with pytest.raises(ccxta.DDoSProtection) as limited:
-            await ex.fapiPublicGetPremiumIndex()  # 30 > 25
+            await ex.fapiPublicGetPremiumIndex()  # 31 > 25
         assert "429" in str(limited.value)
         assert ex.last_response_headers["Retry-After"] == "10"
         with pytest.raises(ccxta.DDoSProtection) as banned:
