@@ -380,6 +380,7 @@ class WsFeed:
     async def _open(self) -> _Conn:
         await self._cooldown.wait()
         await self._connect_pacer.wait()
+        await self._cooldown.wait()  # a 429 heard while this one waited its turn holds it too
         p = self.policy
         try:
             ws = await connect(

@@ -15,6 +15,8 @@ from monitor.venues import Kind, Simulated
 
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -85,6 +87,25 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
 
 
+class SimLimitsConfig(_Cfg, frozen=True, kw_only=True):
+    """The venues' own rate limits, as the simulator enforces them (monitor/sim/limits.py); the
+    defaults are the published ones, tests set them low to reach a 429 in a few calls."""
+
+    weight_per_min_futures: PositiveInt = 2400  # fapi REQUEST_WEIGHT per minute per IP
+    weight_per_min_spot: PositiveInt = 6000  # api (spot) REQUEST_WEIGHT per minute per IP
+    ban_s: PositiveFloat = 120.0  # the first 418 (IP ban) lasts 2 min, doubling per repeat up to 3 days
+    ws_connects_per_5min: PositiveInt = 300  # Binance WebSocket connection attempts per 5 min per IP
+    ws_connects_window_s: PositiveFloat = 300.0  # … over this window (tests shorten it)
+    # a request or handshake arriving this soon (wall time) after a 429 was in flight when it went
+    # out: answered 429 again, not banned; 0: every one inside the Retry-After earns the 418
+    inflight_grace_s: NonNegativeFloat = 0.25
+    ws_messages_per_s_futures: PositiveInt = 10  # incoming messages per second per connection
+    ws_messages_per_s_spot: PositiveInt = 5
+    bybit_ip_per_5s: PositiveInt = 600  # Bybit HTTP requests per 5 s per IP, then 403 for `bybit_ban_s`
+    bybit_ban_s: PositiveFloat = 600.0
+    bybit_api_per_s: NonNegativeInt = 0  # 0: each signed endpoint's documented per-UID limit; N: all N/s
+
+
 class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -117,6 +138,7 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     universe_symbols: Annotated[int, msgspec.Meta(ge=0, le=5000)] = 0
     universe_positions: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 0
     universe_accounts: Annotated[int, msgspec.Meta(ge=0, le=999)] = 0
+    limits: SimLimitsConfig = SimLimitsConfig()
 
 
 class VenueConfig(_Cfg, frozen=True, kw_only=True):

@@ -72,6 +72,11 @@ class BybitKeyRing:
     def __init__(self, keys: Mapping[str, tuple[Secret, Secret]]) -> None:
         self._by_key = {pair[0].reveal(): (name, pair[1]) for name, pair in keys.items()}
 
+    def uid_of(self, api_key: str | None) -> str | None:
+        """The account a key names (its UID, for per-UID limits), or None for an unknown key."""
+        found = self._by_key.get(api_key or "")
+        return None if found is None else found[0]
+
     def lookup(self, api_key: str | None) -> tuple[str, Secret]:
         found = self._by_key.get(api_key or "")
         if found is None:

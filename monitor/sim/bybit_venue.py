@@ -23,6 +23,7 @@ from monitor.sim.bybit_rest import bybit_routes
 from monitor.sim.bybit_ws import BybitHub
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.limits import BybitApiLimit, BybitIpLimit
 from monitor.sim.market import Market
 from monitor.sim.replies import VenueError, json_reply
 
@@ -94,6 +95,8 @@ class BybitVenue:
         self._oi_bucket = -1
         self._record_open_interest(now_ms)
         self.faults.on_disconnect(self.hub.close_all_soon)
+        self.ip_limit = BybitIpLimit(cfg.limits.bybit_ip_per_5s, cfg.limits.bybit_ban_s)
+        self.api_limit = BybitApiLimit(cfg.limits.bybit_api_per_s)
 
     def now_ms(self) -> int:
         return self.clock.now_ns() // 1_000_000
@@ -133,20 +136,31 @@ class BybitVenue:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         now_ns = self.now_ms() * 1_000_000
+        if not self.ip_limit.admit(request.remote or "", now_ns):  # the IP's budget, REST and WS alike
+            return web.Response(text="403 Forbidden: access too frequent", status=403)
         if request.headers.get("Upgrade", "").lower() == "websocket":
             refused = self.faults.handshake_refusal(now_ns)
             if refused is not None:  # the venue's IP limits cover connection attempts too
                 return web.Response(status=403 if refused == 418 else refused, text="Too many requests")
             return await handler(request)
         fault = self.faults.take_rest_fault(now_ns)
+        limit_headers: dict[str, str] = {}
         try:
             if fault is not None:
                 raise _as_bybit(fault)
-            return await handler(request)
+            uid = self.keys.uid_of(request.headers.get("X-BAPI-API-KEY"))
+            verdict = None if uid is None else self.api_limit.admit(uid, request.path, now_ns)
+            if verdict is not None:
+                allowed, limit_headers = verdict
+                if not allowed:
+                    raise BybitError(10006, "Too many visits!")
+            response = await handler(request)
         except BybitError as err:
             if err.plain:
                 return web.Response(text=err.msg, status=err.status)
-            return json_reply(error_body(err.ret_code, err.msg, self.now_ms()), status=err.status)
+            response = json_reply(error_body(err.ret_code, err.msg, self.now_ms()), status=err.status)
+        response.headers.update(limit_headers)
+        return response
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])

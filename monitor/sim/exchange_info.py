@@ -76,12 +76,16 @@ def _futures_symbol(s: SymbolSpec) -> dict[str, Any]:
     }
 
 
-def futures_exchange_info(now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS) -> dict[str, Any]:
+def futures_exchange_info(
+    now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS, weight_per_min: int = 2400
+) -> dict[str, Any]:
+    """`rateLimits` states the weight limit the simulator enforces (monitor/sim/limits.py)."""
+    weight = {**_RATE_LIMITS[0], "limit": weight_per_min}
     return {
         "timezone": "UTC",
         "serverTime": now_ms,
         "futuresType": "U_MARGINED",
-        "rateLimits": _RATE_LIMITS,
+        "rateLimits": [weight, *_RATE_LIMITS[1:]],
         "exchangeFilters": [],
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
         "symbols": [_futures_symbol(s) for s in specs],
@@ -155,12 +159,19 @@ def _spot_symbol(s: SymbolSpec) -> dict[str, Any]:
     }
 
 
-def spot_exchange_info(now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS) -> dict[str, Any]:
+def spot_exchange_info(
+    now_ms: int, specs: Iterable[SymbolSpec] = SYMBOLS, weight_per_min: int = 6000
+) -> dict[str, Any]:
     return {
         "timezone": "UTC",
         "serverTime": now_ms,
         "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": weight_per_min,
+            },
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
         ],

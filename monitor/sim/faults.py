@@ -112,6 +112,11 @@ class Faults:
             return True
         return False
 
+    @property
+    def retry_after_s(self) -> int:
+        """The Retry-After the armed rate-limit switch answers with."""
+        return self._retry_after_s
+
     def handshake_refusal(self, now_ns: int) -> int | None:
         """The status a WebSocket handshake gets now: 429 inside a Retry-After, 418 inside a ban."""
         if self._window_ns is not None and now_ns < self._window_ns[1]:

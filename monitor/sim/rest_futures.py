@@ -94,7 +94,9 @@ def futures_public_routes(v: Venue) -> list[web.RouteDef]:
         return json_reply({"serverTime": v.now_ms()})
 
     async def exchange_info(_r: web.Request) -> web.Response:
-        return json_reply(futures_exchange_info(v.now_ms(), v.market.specs.values()))
+        return json_reply(
+            futures_exchange_info(v.now_ms(), v.market.specs.values(), v.cfg.limits.weight_per_min_futures)
+        )
 
     async def premium_index(request: web.Request) -> web.Response:
         return one_or_all(request, _premium_index)

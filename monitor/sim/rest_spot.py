@@ -66,7 +66,9 @@ def spot_routes(v: Venue) -> list[web.RouteDef]:
         return json_reply({"serverTime": v.now_ms()})
 
     async def exchange_info(_r: web.Request) -> web.Response:
-        return json_reply(spot_exchange_info(v.now_ms(), v.market.specs.values()))
+        return json_reply(
+            spot_exchange_info(v.now_ms(), v.market.specs.values(), v.cfg.limits.weight_per_min_spot)
+        )
 
     async def book_ticker(request: web.Request) -> web.Response:
         params = dict(request.query)

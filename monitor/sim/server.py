@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from monitor.clock import Clock
 from monitor.config import SimAccountConfig, SimulatorConfig
@@ -26,6 +27,7 @@ from monitor.sim.bybit_venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.klines import KlineBook, PastPath
+from monitor.sim.limits import WeightLimit, binance_weight
 from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
 from monitor.sim.open_interest import OpenInterest
@@ -140,7 +142,10 @@ class Simulator:
         self._runners: list[web.AppRunner] = []
         self._ports: tuple[int, int, int] = (0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
-        self._weight: dict[int, tuple[int, int]] = {}  # per host port: (minute, requests in it)
+        lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
+        connects = (lim.ws_connects_per_5min, lim.ws_connects_window_s, lim.inflight_grace_s)
+        self.futures_limit = WeightLimit("futures", lim.weight_per_min_futures, lim.ban_s, *connects)
+        self.spot_limit = WeightLimit("spot", lim.weight_per_min_spot, lim.ban_s, *connects)
 
     def _user_funding(self, symbol: str, end_ms: int) -> list[FundingRecord]:
         """A user replay's own settled funding before its first minute, when its files have it."""
@@ -179,7 +184,7 @@ class Simulator:
             self.bybit_klines["spot"].record(now_ms, "spot", s, 0.5 * (bq.spot_bid + bq.spot_ask))
 
     def _hub(self, kind: StreamKind, is_listen_key: Callable[[str], bool]) -> StreamHub:
-        cfg = self._cfg
+        cfg, lim = self._cfg, self._cfg.limits
         return StreamHub(
             kind=kind,
             market=self.market,
@@ -189,6 +194,7 @@ class Simulator:
             pong_timeout_s=cfg.ws_pong_timeout_s,
             is_listen_key=is_listen_key,
             max_age_s=cfg.ws_max_age_s,
+            messages_per_s=lim.ws_messages_per_s_futures if kind == "futures" else lim.ws_messages_per_s_spot,
         )
 
     def _is_listen_key(self, key: str) -> bool:
@@ -270,32 +276,40 @@ class Simulator:
             hub.close_all_soon()
 
     # --- http plumbing -----------------------------------------------------------------------
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
-        now_ns = self._clock.now_ns()
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            refused = self.faults.handshake_refusal(now_ns)
-            if refused is not None:  # the venue's IP limits cover connection attempts too
-                return web.Response(status=refused, text="Too many requests")
-            return await handler(request)
-        fault = self.faults.take_rest_fault(now_ns)
-        try:
-            if fault is not None:
-                raise fault
-            response = await handler(request)
-        except VenueError as err:
-            response = error_response(err)
-        # one weight counter per host, as the venue keeps them (fapi and api are separate limits)
-        host = request.url.port or 0
-        minute = now_ns // 60_000_000_000
-        was_minute, was_used = self._weight.get(host, (minute, 0))
-        used = was_used + 1 if was_minute == minute else 1
-        self._weight[host] = (minute, used)
-        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
-        return response
+    def _middleware(self, limit: WeightLimit) -> Middleware:
+        """One host's gate: scripted faults first, then the venue's organic limits (limits.py)."""
+
+        @web.middleware
+        async def gate(request: web.Request, handler: _Handler) -> web.StreamResponse:
+            now_ns = self._clock.now_ns()
+            ip = request.remote or ""
+            if request.headers.get("Upgrade", "").lower() == "websocket":
+                scripted = self.faults.handshake_refusal(now_ns)
+                if scripted is not None:  # the venue's IP limits cover connection attempts too
+                    retry = {"Retry-After": str(self.faults.retry_after_s)}
+                    return web.Response(status=scripted, text="Too many requests", headers=retry)
+                refused = limit.handshake(ip, now_ns)
+                if refused is not None:
+                    return error_response(refused)
+                return await handler(request)
+            fault = self.faults.take_rest_fault(now_ns)
+            try:
+                if fault is not None:
+                    raise fault
+                weight = binance_weight(limit.host, request.path, request.query)
+                refused, _used = limit.admit(ip, weight, now_ns)
+                if refused is not None:
+                    raise refused
+                response = await handler(request)
+            except VenueError as err:
+                response = error_response(err)
+            response.headers["X-MBX-USED-WEIGHT-1M"] = str(limit.used(ip, now_ns))
+            return response
+
+        return gate
 
     def _futures_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application(middlewares=[self._middleware(self.futures_limit)])
         app.add_routes(
             futures_public_routes(self._venue)
             + futures_private_routes(self._venue)
@@ -315,7 +329,7 @@ class Simulator:
         return app
 
     def _spot_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware])
+        app = web.Application(middlewares=[self._middleware(self.spot_limit)])
         app.add_routes(
             spot_routes(self._venue)
             + spot_extra_routes(self._venue)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from aiohttp import WSCloseCode, web
 from monitor.clock import Clock
 from monitor.sim.corrupt import corrupt
 from monitor.sim.faults import Faults
+from monitor.sim.limits import MessageRate
 from monitor.sim.market import Market
 from monitor.sim.streams import StreamKind, is_market_stream, render
 from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
@@ -46,6 +48,7 @@ class Connection(SocketConnection):
     queue: asyncio.Queue[bytes | None] = field(default_factory=new_queue)
     last_seen_ns: int = 0
     opened_ns: int = 0
+    rate: MessageRate | None = None
 
 
 def _route(path: str, query: dict[str, str]) -> tuple[bool, list[str]]:
@@ -74,6 +77,7 @@ class StreamHub(SocketHub[Connection]):
         pong_timeout_s: float,
         is_listen_key: Callable[[str], bool] = lambda _k: False,
         max_age_s: float = 86_400.0,
+        messages_per_s: int = 10,
     ) -> None:
         super().__init__(clock=clock, name="sim-ws", expired_reason=b"listenKey expired")
         self.kind = kind
@@ -83,6 +87,8 @@ class StreamHub(SocketHub[Connection]):
         self._pong_timeout_ns = int(pong_timeout_s * 1e9)
         self._is_listen_key = is_listen_key
         self._max_age_ns = int(max_age_s * 1e9)
+        self._messages_per_s = messages_per_s
+        self.rate_closed = 0  # connections closed for sending past the message rate
         self._held: collections.deque[tuple[int, Connection, bytes | None]] = collections.deque()
 
     # --- connection life -------------------------------------------------------------------
@@ -91,13 +97,21 @@ class StreamHub(SocketHub[Connection]):
         ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
         now = self._clock.monotonic_ns()
-        conn = Connection(ws, combined, last_seen_ns=now, opened_ns=now)
+        rate = MessageRate(self._messages_per_s)
+        conn = Connection(ws, combined, last_seen_ns=now, opened_ns=now, rate=rate)
         self._subscribe(conn, names)
         if self.kind == "futures" and "private" in request.path.split("/") and not conn.listen_keys:
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid listenKey")
             return ws
         await self._serve(conn)
         return ws
+
+    def _admit_message(self, conn: Connection) -> bool:
+        # a wire-level rate: measured on the loop's clock, not the venue's (a test's manual clock)
+        if conn.rate is None or conn.rate.admit(time.monotonic_ns()):
+            return True
+        self.rate_closed += 1
+        return False
 
     def _subscribe(self, conn: Connection, names: list[str]) -> None:
         for name in names:

@@ -74,6 +74,10 @@ class SocketHub(Generic[C]):
     def _control(self, conn: C, text: str) -> None:
         raise NotImplementedError
 
+    def _admit_message(self, conn: C) -> bool:
+        """Whether the venue takes one more incoming message on `conn` (a venue with a limit says)."""
+        return True
+
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"{self._name}-close")
         self._background.add(task)
@@ -88,6 +92,9 @@ class SocketHub(Generic[C]):
         try:
             async for msg in ws:
                 conn.last_seen_ns = self._clock.monotonic_ns()
+                if not self._admit_message(conn):  # past the venue's message rate: it hangs up
+                    await self._close(conn, WSCloseCode.POLICY_VIOLATION, b"Too many requests")
+                    break
                 if msg.type == WSMsgType.TEXT:
                     self._control(conn, msg.data)
                 elif msg.type == WSMsgType.PING:

@@ -157,6 +157,7 @@ class BinanceAccount(AccountWatcher):
     async def _open(self, url: str) -> ClientConnection:
         await self._rest.cooldown.wait()
         await self._pacer.wait()
+        await self._rest.cooldown.wait()  # a 429 heard while this one waited its turn holds it too
         p = self._policy
         try:
             return await connect(

@@ -152,6 +152,7 @@ class BybitAccount(AccountWatcher):
     async def _open(self) -> ClientConnection:
         await self._rest.cooldown.wait()
         await self._pacer.wait()
+        await self._rest.cooldown.wait()  # a 429 heard while this one waited its turn holds it too
         p = self._policy
         return await connect(
             self._url,
