@@ -28,34 +28,33 @@ from typing import NamedTuple
 import msgspec
 import numpy as np
 
+from monitor.evaluation.account_book import LIVE, NONE, VENUE, AccountBook, build_book
 from monitor.evaluation.account_bybit import _lp_reason as bybit_lp_reason
 from monitor.evaluation.account_emit import KeyCache, emit_columns
 from monitor.evaluation.account_reference import (
     PAST_EVERY_PRICE,
     STABLECOINS,
     account_one,
-    brackets_of,
     cross_wallet,
     iso_reason,
     lp_of_group,
 )
+from monitor.evaluation.account_solve import solve_hedge, solve_oneway
 from monitor.evaluation.legs import Leg, Part, join_reasons, leg_reason, price_leg
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
-from monitor.records import AccountSnapshot, LeverageTiers, Position
+from monitor.records import AccountSnapshot
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.bybit_liquidation import bybit_cross_liquidation_price, bybit_isolated_liquidation_price
 from monitor.risk.distance import liquidation_distance, liquidation_sigma, touch_probability
-from monitor.risk.liquidation import cross_others, liquidation_prices
-from monitor.risk.margin import Brackets, bracket_problem, margin_ratio
-from monitor.risk.reasons import Reason, ReasonArray
-from monitor.risk.tiers import TierTable, tier_mm_open, tier_table
+from monitor.risk.liquidation import cross_others
+from monitor.risk.margin import margin_ratio
+from monitor.risk.reasons import Reason
+from monitor.risk.tiers import tier_mm_open
 from monitor.store.state import Snapshot
 
 __all__ = ["STABLECOINS", "AccountStage", "account_figures", "cross_wallet"]
 
-LIVE, VENUE, NONE = 0, 1, 2  # where a leg's mark, UPnL or MM came from (legs.Source)
-_PART_OF = {LIVE: "live", VENUE: "venue", NONE: "none"}
 _ENCODE = msgspec.msgpack.Encoder().encode
 _NAMES = {int(r): ("" if r == Reason.OK else r.name.lower()) for r in Reason}
 
@@ -73,323 +72,15 @@ def account_figures(
     AccountStage(bybit_venues)(snap, markets, fresh, sink, horizon_s=horizon_s)
 
 
-@dataclass(frozen=True, slots=True)
-class _Book:
-    """The accounts' positions as columns, and everything else that changes only with them or the tiers."""
-
-    accounts: tuple[AccountSnapshot, ...]  # held: the cache is valid while these are the store's records
-    recs: tuple[LeverageTiers | None, ...]  # each leg's tiers record, likewise
-    plan: tuple[tuple[str, str, AccountSnapshot, int], ...]  # (venue, account, record, columnar index or −1)
-    positions: tuple[Position, ...]
-    acc: IntArray  # columnar account of each leg
-    n_acc: int
-    wallet: FloatArray  # per account
-    bybit_acc: BoolArray
-    acc_lab: tuple[dict[str, str], ...]
-    lab: tuple[dict[str, str], ...]  # per leg
-    q: FloatArray
-    entry: FloatArray
-    cross: BoolArray
-    iso_wallet: FloatArray
-    vmark: FloatArray
-    vlp: FloatArray
-    vmm: FloatArray
-    vupnl: FloatArray
-    implied: FloatArray  # the mark the venue's UPnL implies (legs._implied_mark), NaN if none
-    bybit: BoolArray
-    row: IntArray  # tier table row, −1 without tiers
-    table: TierTable
-    bracket_rows: tuple[Brackets, ...]
-    rec_brackets: dict[int, Brackets | None]  # by id of a record in `recs`: its brackets, and whether
-    rec_ok: dict[int, bool]  # the padded table takes them (else the account goes to the reference)
-    acc_legs: tuple[tuple[int, ...], ...]  # each account's legs
-    mkeys: tuple[tuple[str, str], ...]  # (venue, symbol) per market
-    mk: IntArray  # market of each leg
-    # contracts on Binance's model: a cross symbol's legs share one LP; an isolated leg is its own
-    group: IntArray  # per leg, −1 on Bybit's model
-    g_legs: tuple[tuple[int, ...], ...]
-    g_rep: IntArray  # first leg of each contract (its mark and tiers price the contract)
-    g_oneway: BoolArray  # one open leg: the vectorised solver; else (hedge) the scalar one
-    g_q: FloatArray  # signed size of a one-way contract (LONG +, SHORT −)
-    g_pair: IntArray  # (n_contracts, 2): the LONG and SHORT legs of a hedge contract with both open, else −1
-
-
-def _build(
-    accounts: Sequence[tuple[tuple[str, str], AccountSnapshot]],
-    recs: tuple[LeverageTiers | None, ...],
-    bybit_venues: frozenset[str],
-    prev: _Book | None = None,
-) -> _Book:
-    """The columns of this book; tier tables already checked for `prev` are taken from it.
-
-    Why: an account's record changes with every fill or funding payment, the tiers seldom; checking
-    and stacking a thousand tier tables is most of a rebuild. Ids are safe keys here: `prev` holds
-    its records, so no live record can share the id of one it checked.
-    """
-    bs: dict[int, Brackets | None] = dict(prev.rec_brackets) if prev is not None else {}
-    ok_rec: dict[int, bool] = dict(prev.rec_ok) if prev is not None else {}
-    for r in recs:
-        if r is not None and id(r) not in bs:
-            b = brackets_of(r)
-            bs[id(r)] = b
-            ok_rec[id(r)] = b is not None and bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY)
-    plan: list[tuple[str, str, AccountSnapshot, int]] = []
-    positions: list[Position] = []
-    acc: list[int] = []
-    wallets: list[float] = []
-    on_b: list[bool] = []
-    acc_lab: list[dict[str, str]] = []
-    lab: list[dict[str, str]] = []
-    rec_of: list[LeverageTiers | None] = []
-    k = 0
-    for (venue, account), a in accounts:
-        mine = recs[k : k + len(a.positions)]
-        k += len(a.positions)
-        if not all(r is None or ok_rec[id(r)] for r in mine):
-            plan.append((venue, account, a, -1))
-            continue
-        i = len(wallets)
-        plan.append((venue, account, a, i))
-        wallets.append(cross_wallet(a))
-        on_b.append(venue in bybit_venues)
-        acc_lab.append({"venue": venue, "account": account})
-        for p, r in zip(a.positions, mine, strict=True):
-            positions.append(p)
-            acc.append(i)
-            lab.append({"venue": venue, "account": account, "symbol": p.symbol, "side": p.side})
-            rec_of.append(r)
-    rows: dict[int, int] = {}
-    bracket_rows: list[Brackets] = []
-    row = []
-    for r in rec_of:
-        if r is None:
-            row.append(-1)
-            continue
-        if id(r) not in rows:
-            rows[id(r)] = len(bracket_rows)
-            b = bs[id(r)]
-            assert b is not None
-            bracket_rows.append(b)
-        row.append(rows[id(r)])
-    live_ids = {id(r) for r in recs if r is not None}
-    ps = positions
-    by_acc: list[list[int]] = [[] for _ in wallets]
-    for j, a_i in enumerate(acc):
-        by_acc[a_i].append(j)
-    f = np.array
-    q = f([p.qty for p in ps], dtype=np.float64)
-    entry = f([p.entry_price for p in ps], dtype=np.float64)
-    vupnl = f([p.venue_unrealized_pnl for p in ps], dtype=np.float64)
-    inverse = f([p.inverse for p in ps], dtype=bool)
-    with quiet():
-        implied = entry + vupnl / q
-        implied[inverse | (q == 0) | ~(entry > 0) | ~np.isfinite(vupnl) | ~(implied > 0)] = np.nan
-    acc_a = f(acc, dtype=np.intp)
-    bybit = f(on_b, dtype=bool)[acc_a] if ps else np.zeros(0, dtype=bool)
-    cross = f([p.margin_mode == "cross" for p in ps], dtype=bool)
-    mkeys: dict[tuple[str, str], int] = {}
-    mk = [mkeys.setdefault((lb["venue"], p.symbol), len(mkeys)) for lb, p in zip(lab, ps, strict=True)]
-    # Binance's contracts: (account, symbol) for cross legs, each isolated leg alone
-    gkey: dict[tuple[int, str] | int, int] = {}
-    group: list[int] = []
-    members: list[list[int]] = []
-    for j, p in enumerate(ps):
-        if bybit[j]:
-            group.append(-1)
-            continue
-        key: tuple[int, str] | int = (acc[j], p.symbol) if cross[j] else j
-        g = gkey.setdefault(key, len(gkey))
-        if g == len(members):
-            members.append([])
-        members[g].append(j)
-        group.append(g)
-    g_oneway, g_q, g_pair = [], [], []
-    for m in members:
-        p = ps[m[0]]
-        one = len(m) == 1 and p.qty != 0
-        g_oneway.append(one)
-        sides = {ps[j].side: j for j in m}
-        both_open = len(m) == 2 and set(sides) == {"LONG", "SHORT"} and all(ps[j].qty != 0 for j in m)
-        g_pair.append((sides["LONG"], sides["SHORT"]) if both_open else (-1, -1))
-        g_q.append(
-            p.qty if p.side == "BOTH" else math.copysign(abs(p.qty), 1.0 if p.side == "LONG" else -1.0)
-        )
-    return _Book(
-        accounts=tuple(a for _, a in accounts),
-        recs=recs,
-        plan=tuple(plan),
-        positions=tuple(ps),
-        acc=acc_a,
-        n_acc=len(wallets),
-        wallet=f(wallets, dtype=np.float64),
-        bybit_acc=f(on_b, dtype=bool),
-        acc_lab=tuple(acc_lab),
-        lab=tuple(lab),
-        q=q,
-        entry=entry,
-        cross=cross,
-        iso_wallet=f([p.isolated_wallet for p in ps], dtype=np.float64),
-        vmark=f([p.venue_mark_price for p in ps], dtype=np.float64),
-        vlp=f([p.venue_liquidation_price for p in ps], dtype=np.float64),
-        vmm=f([p.venue_maint_margin for p in ps], dtype=np.float64),
-        vupnl=vupnl,
-        implied=implied,
-        bybit=bybit,
-        row=f(row, dtype=np.intp),
-        table=(
-            prev.table
-            if prev is not None
-            and len(prev.bracket_rows) == len(bracket_rows)
-            and all(x is y for x, y in zip(prev.bracket_rows, bracket_rows, strict=True))
-            else tier_table(bracket_rows)
-        ),
-        rec_brackets={k: v for k, v in bs.items() if k in live_ids},
-        rec_ok={k: v for k, v in ok_rec.items() if k in live_ids},
-        bracket_rows=tuple(bracket_rows),
-        acc_legs=tuple(tuple(x) for x in by_acc),
-        mkeys=tuple(mkeys),
-        mk=f(mk, dtype=np.intp),
-        group=f(group, dtype=np.intp),
-        g_legs=tuple(tuple(m) for m in members),
-        g_rep=f([m[0] for m in members], dtype=np.intp),
-        g_oneway=f(g_oneway, dtype=bool),
-        g_pair=f(g_pair, dtype=np.intp).reshape(-1, 2),
-        g_q=f(g_q, dtype=np.float64),
-    )
-
-
-def _solve_oneway(
-    book: _Book, g: IntArray, mark: FloatArray, wallet: FloatArray, om: FloatArray, ou: FloatArray
-) -> tuple[FloatArray, ReasonArray]:
-    """(LP, reason code) of one-way contracts `g`, with the checks of `liquidation_price` in its order.
-
-    The vectorised solver picks each contract's tier; the price is then the scalar formula's at that
-    tier (size·mmr − side·size as the denominator), so the two paths agree to the last bit.
-    """
-    q, e, row = book.g_q[g], book.entry[book.g_rep[g]], book.row[book.g_rep[g]]
-    size = np.abs(q)
-    with quiet():
-        bad = ~(np.isfinite(mark) & np.isfinite(wallet) & np.isfinite(om) & np.isfinite(ou))
-        bad |= (q != 0) & ~(np.isfinite(size) & np.isfinite(e))
-        reason = np.where(bad, Reason.NAN_INPUT, Reason.OK).astype(np.int8)
-        reason[(reason == 0) & (q == 0)] = Reason.NO_POSITION
-        reason[(reason == 0) & ((mark <= 0) | (e <= 0))] = Reason.NON_POSITIVE_PRICE
-    lp = np.full(g.shape, np.nan)
-    act = np.flatnonzero(reason == 0)
-    if act.size:
-        qa, ea, ra = q[act], e[act], row[act]
-        with quiet():
-            base = wallet[act] - om[act] + ou[act]
-        res = liquidation_prices(
-            qa, ea, mark[act], wallet[act], book.table, ra, other_mm=om[act], other_upnl=ou[act]
-        )
-        t = res.tier
-        solved = ((res.reason == Reason.OK) | (res.reason == Reason.PAST_LIQUIDATION)) & (t >= 0)
-        at = ra * book.table.stride + np.where(solved, t, 0)
-        mmr, cum = book.table.flat_mmrs.take(at), book.table.flat_cums.take(at)
-        sa = np.abs(qa)
-        with quiet():
-            exact = (base + cum - np.sign(qa) * sa * ea) / (sa * mmr - np.sign(qa) * sa)
-        lp[act] = np.where(solved, exact, res.price)
-        reason[act] = res.reason
-    return lp, reason
-
-
-def _solve_hedge(
-    book: _Book, g: IntArray, mark: FloatArray, wallet: FloatArray, om: FloatArray, ou: FloatArray
-) -> tuple[FloatArray, ReasonArray]:
-    """(LP, reason code) of hedge contracts `g` (LONG and SHORT both open): `liquidation._scan`, all at once.
-
-    Equity − MM is concave with both legs open, so there can be a root on each side of the mark;
-    as in the scalar solver every tier segment in price is tried (the cuts where either leg
-    changes tier), the roots that lie in their own segment kept, a crossing made only by an MM
-    jump at a floor kept as that floor (TIER_BOUNDARY), and the one nearest the mark in log
-    distance reported. Each float is formed as the scalar forms it, so the prices agree exactly.
-    """
-    t = book.table
-    lo_leg, sh_leg = book.g_pair[g, 0], book.g_pair[g, 1]
-    row = book.row[lo_leg]
-    sL, sS = np.abs(book.q[lo_leg]), np.abs(book.q[sh_leg])
-    eL, eS = book.entry[lo_leg], book.entry[sh_leg]
-    n = g.size
-    with quiet():
-        bad = ~(np.isfinite(mark) & np.isfinite(wallet) & np.isfinite(om) & np.isfinite(ou))
-        bad |= ~(np.isfinite(sL) & np.isfinite(sS) & np.isfinite(eL) & np.isfinite(eS))
-        reason = np.where(bad, Reason.NAN_INPUT, Reason.OK).astype(np.int8)
-        reason[(reason == 0) & ((mark <= 0) | (eL <= 0) | (eS <= 0))] = Reason.NON_POSITIVE_PRICE
-        cap = t.last_cap[row]
-        reason[(reason == 0) & ((sL * mark >= cap) | (sS * mark >= cap))] = Reason.MISSING_TIER
-    lp = np.full(n, np.nan)
-    act = np.flatnonzero(reason == 0)
-    if not act.size:
-        return lp, reason
-    r, sL, sS, eL, eS = row[act], sL[act], sS[act], eL[act], eS[act]
-    p0 = mark[act]
-    floors, mmrs, cums = t.floors[r], t.mmrs[r], t.cums[r]  # (m, width), padded with +inf / NaN
-    m = act.size
-    ar = np.arange(m)[:, None]
-    with quiet():
-        base = wallet[act] - om[act] + ou[act]
-        cuts = np.sort(
-            np.concatenate([floors[:, 1:] / sL[:, None], floors[:, 1:] / sS[:, None]], axis=1), axis=1
-        )
-        edges = np.concatenate([np.zeros((m, 1)), cuts, np.full((m, 1), np.inf)], axis=1)
-        lo, hi = edges[:, :-1], edges[:, 1:]
-        seg = np.isfinite(lo)
-        mid = np.where(np.isfinite(hi), 0.5 * (lo + hi), lo + 1.0)
-
-        def tiers(price: FloatArray, size: FloatArray) -> IntArray:
-            x = size[:, None] * np.maximum(price, 0.0)
-            return np.asarray((floors[:, None, :] <= x[..., None]).sum(axis=-1) - 1, dtype=np.intp)
-
-        def excess(price: FloatArray, tl: IntArray, ts: IntArray) -> FloatArray:
-            up = sL[:, None] * (price - eL[:, None]) + -sS[:, None] * (price - eS[:, None])
-            mm = (sL[:, None] * price * mmrs[ar, tl] - cums[ar, tl]) + (
-                sS[:, None] * price * mmrs[ar, ts] - cums[ar, ts]
-            )
-            return np.asarray(base[:, None] + up - mm)
-
-        tl, ts = tiers(mid, sL), tiers(mid, sS)
-        num = base[:, None] + (cums[ar, tl] + cums[ar, ts]) - (sL * eL + -(sS * eS))[:, None]
-        den = (sL[:, None] * mmrs[ar, tl] + sS[:, None] * mmrs[ar, ts]) - (sL + -sS)[:, None]
-        cand = np.where(den != 0.0, num / den, np.nan)
-        ok = seg & np.isfinite(cand) & (lo <= cand) & (cand < hi) & (cand > 0)
-        left = excess(lo[:, 1:], tl[:, :-1], ts[:, :-1])
-        right = excess(lo[:, 1:], tl[:, 1:], ts[:, 1:])
-        edge = np.zeros_like(ok)
-        edge[:, 1:] = seg[:, 1:] & (lo[:, 1:] > 0) & (left * right < 0)
-        # candidates in the scalar's order: each segment's floor crossing, then its own root
-        price = np.stack([lo, cand], axis=2).reshape(m, -1)
-        code = np.stack(
-            [np.full(lo.shape, Reason.TIER_BOUNDARY), np.full(lo.shape, Reason.OK)], axis=2
-        ).reshape(m, -1)
-        keep = np.stack([edge, ok], axis=2).reshape(m, -1)
-        dist = np.where(keep, np.abs(np.log(price / p0[:, None])), np.inf)
-        best = dist.min(axis=1)
-        tie = keep & (dist == best[:, None])
-        first_ok = tie & (code == Reason.OK)
-        pick = np.where(first_ok.any(axis=1), first_ok.argmax(axis=1), tie.argmax(axis=1))
-        found = keep.any(axis=1)
-        tl0, ts0 = tiers(p0[:, None], sL)[:, 0], tiers(p0[:, None], sS)[:, 0]
-        past = excess(p0[:, None], tl0[:, None], ts0[:, None])[:, 0] < 0
-    got = price[np.arange(m), pick]
-    why = code[np.arange(m), pick].astype(np.int8)
-    why = np.where(past & (why == Reason.OK), np.int8(Reason.PAST_LIQUIDATION), why)
-    none = np.where(past, np.int8(Reason.ALWAYS_LIQUIDATABLE), np.int8(Reason.NOT_LIQUIDATABLE))
-    lp[act] = np.where(found, got, np.nan)
-    reason[act] = np.where(found, why, none)
-    return lp, reason
-
-
 class AccountStage:
     """The account stage of the evaluator; keeps the columns of the last book it saw."""
 
     def __init__(self, bybit_venues: frozenset[str] = frozenset()) -> None:
         self._bybit = bybit_venues
-        self._book: _Book | None = None
+        self._book: AccountBook | None = None
         self._keys = KeyCache()  # the figures' keys for this book, kept while it holds
 
-    def _book_for(self, snap: Snapshot) -> _Book:
+    def _book_for(self, snap: Snapshot) -> AccountBook:
         accounts = list(snap.accounts.items())
         tiers = snap.tiers
         recs = tuple(
@@ -413,7 +104,7 @@ class AccountStage:
                     plan=tuple((v, n, a, p[3]) for p, ((v, n), a) in zip(old.plan, accounts, strict=True)),
                 )
                 return self._book
-        self._book = _build(accounts, recs, self._bybit, old)
+        self._book = build_book(accounts, recs, self._bybit, old)
         return self._book
 
     def __call__(
@@ -487,7 +178,7 @@ class _Cols:
 
 
 def _compute(
-    book: _Book,
+    book: AccountBook,
     markets: Mapping[tuple[str, str], MarketView],
     fresh: Mapping[tuple[str, str], bool],
     horizon_s: float,
@@ -626,7 +317,7 @@ def _notes(value: float, legs: Sequence[int], flagged: Mapping[int, Leg], parts:
 
 
 def _binance(
-    book: _Book,
+    book: AccountBook,
     cols: _LegCols,
     flagged: dict[int, Leg],
     fl_cross: dict[int, list[int]],
@@ -658,11 +349,11 @@ def _binance(
     g_why = np.zeros(n_g, dtype=np.int8)
     one = np.flatnonzero(priced & book.g_oneway)
     if one.size:
-        g_lp[one], g_why[one] = _solve_oneway(book, one, g_mark[one], wallet[one], om[one], ou[one])
+        g_lp[one], g_why[one] = solve_oneway(book, one, g_mark[one], wallet[one], om[one], ou[one])
     g_text: list[str] = [""] * n_g
     pair = np.flatnonzero(priced & (book.g_pair[:, 0] >= 0))
     if pair.size:
-        g_lp[pair], codes = _solve_hedge(book, pair, g_mark[pair], wallet[pair], om[pair], ou[pair])
+        g_lp[pair], codes = solve_hedge(book, pair, g_mark[pair], wallet[pair], om[pair], ou[pair])
         for g, c in zip(pair.tolist(), codes.tolist(), strict=True):
             g_text[g] = _NAMES[c]
     for g in np.flatnonzero(priced & ~book.g_oneway & (book.g_pair[:, 0] < 0)).tolist():
@@ -704,7 +395,7 @@ def _binance(
 
 
 def _venue_state(
-    book: _Book, cols: _LegCols, om_live: FloatArray, ou_live: FloatArray, same: FloatArray
+    book: AccountBook, cols: _LegCols, om_live: FloatArray, ou_live: FloatArray, same: FloatArray
 ) -> None:
     """Our LP on the venue's marks (`account_reference._venue_state_lps`), per leg."""
     mark = cols[0]
@@ -729,11 +420,11 @@ def _venue_state(
     one = book.g_oneway[book.group] & use
     sel = np.flatnonzero(one)
     if sel.size:
-        same[sel], _ = _solve_oneway(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
+        same[sel], _ = solve_oneway(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
     two = use & ~one & (book.g_pair[book.group, 0] >= 0)
     sel = np.flatnonzero(two)
     if sel.size:
-        same[sel], _ = _solve_hedge(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
+        same[sel], _ = solve_hedge(book, book.group[sel], vm[sel], wallet[sel], om[sel], ou[sel])
     for j in np.flatnonzero(use & ~one & ~two).tolist():
         g = int(book.group[j])
         same[j] = lp_of_group(
@@ -748,7 +439,7 @@ def _venue_state(
 
 
 def _bybit(
-    book: _Book,
+    book: AccountBook,
     cols: _LegCols,
     mm_total: FloatArray,
     balance: FloatArray,
@@ -807,7 +498,7 @@ def _bybit(
             lp_why[j] = leg_reason(x, fl, ("upnl", "mm"))
 
 
-def _emit(book: _Book, c: _RowCols, i: int, sink: FigureSink) -> None:
+def _emit(book: AccountBook, c: _RowCols, i: int, sink: FigureSink) -> None:
     """Account `i`'s figures, in the reference's order."""
     lab = book.acc_lab[i]
     acct_ok, all_fresh = c.acct_ok[i], c.all_fresh[i]

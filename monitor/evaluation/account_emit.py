@@ -27,7 +27,8 @@ from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.margin import margin_ratio
 
 if TYPE_CHECKING:  # account.py imports this module
-    from monitor.evaluation.account import _Book, _Cols
+    from monitor.evaluation.account import _Cols
+    from monitor.evaluation.account_book import AccountBook
 
 __all__ = ["ACCOUNT_FIGURES", "KeyCache", "emit_columns"]
 
@@ -71,7 +72,7 @@ class KeyCache:
         self.iso: BoolArray = np.zeros(0, dtype=bool)
         self.venue_why: list[str] = []
 
-    def reset(self, book: _Book) -> None:
+    def reset(self, book: AccountBook) -> None:
         """For `book`: keys kept while its labels equal the last book's (a fill rebuilds the book, not
         its labels; building 18,000 keys anew took longer than the rest of the stage at desk scale)."""
         if self._book is book:
@@ -97,7 +98,7 @@ class KeyCache:
         return hit
 
 
-def emit_columns(book: _Book, c: _Cols, sink: FigureSink, cache: KeyCache) -> None:
+def emit_columns(book: AccountBook, c: _Cols, sink: FigureSink, cache: KeyCache) -> None:
     """Every account's and leg's figures into `sink`, for a book evaluated wholly on the columnar path."""
     cache.reset(book)
     out: list[tuple[int, str, BoolArray | None, FloatArray, BoolArray, list[str] | str]] = []
@@ -140,7 +141,7 @@ def _notes(value: float, legs: Sequence[int], flagged: Mapping[int, Leg], parts:
 _Out = list[tuple[int, str, BoolArray | None, FloatArray, BoolArray, list[str] | str]]
 
 
-def _accounts(book: _Book, c: _Cols, out: _Out) -> None:
+def _accounts(book: AccountBook, c: _Cols, out: _Out) -> None:
     n = book.n_acc
     fl = c.flagged
     cross_acc = c.n_cross > 0
@@ -168,7 +169,7 @@ def _accounts(book: _Book, c: _Cols, out: _Out) -> None:
     out.append((1, "margin_headroom_ratio", rows, 1.0 - ratio, all_fresh, why))
 
 
-def _legs(book: _Book, c: _Cols, cache: KeyCache, out: _Out) -> None:
+def _legs(book: AccountBook, c: _Cols, cache: KeyCache, out: _Out) -> None:
     n = len(book.positions)
     fl = c.flagged
     fresh = c.fresh
