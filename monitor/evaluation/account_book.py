@@ -13,10 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.evaluation.account_reference import (
-    brackets_of,
-    cross_wallet,
-)
+from monitor.evaluation.account_reference import brackets_of, cross_wallet
 from monitor.records import AccountSnapshot, LeverageTiers, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.margin import Brackets, bracket_problem
