@@ -24,12 +24,10 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from monitor.clock import NS_PER_S
 from monitor.records import (
@@ -44,18 +42,18 @@ from monitor.records import (
     LeverageTiers,
     MarginCall,
     MarkPrice,
-    Position,
     Quote,
     Record,
     SettledFunding,
 )
 from monitor.store.feeds import FeedLog, FeedView
-from monitor.store.grid_bars import BarsLog, GridBars, next_revision
+from monitor.store.grid import GridSeries
+from monitor.store.grid_bars import BarsLog
 from monitor.store.ring import RingBuffer
+from monitor.store.snapshot import GonePosition, Grid, Snapshot
 
 __all__ = ["FeedView", "GonePosition", "Grid", "Snapshot", "StateStore"]
 
-Grid = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 _RECORD_TYPES = (
     MarkPrice, Quote, BookLevels, AccountSnapshot, FundingInfo, LeverageTiers, Holding, FeedStatus, Fill,
     MarginCall, BarHistory, SettledFunding,
@@ -80,119 +78,6 @@ FILL_MEMORY_S = 120.0  # a fill this recent explains why a position vanished
 _GONE_REASONS = {"liquidation": "liquidated", "adl": "adl", "trade": "closed"}
 
 
-@dataclass(frozen=True, slots=True)
-class GonePosition:
-    """A position that a complete account snapshot no longer lists (closed or liquidated).
-
-    `reason` comes from the last fill on that leg seen on the user data stream within
-    `FILL_MEMORY_S`: "liquidated" (the venue's `autoclose-` order), "adl" (auto-deleveraged),
-    "closed" (the account's own trade), or "unknown" when no fill was seen (REST polling only).
-    """
-
-    venue: str
-    account: str
-    position: Position
-    gone_at_ns: int
-    reason: str = "unknown"
-    price: float = math.nan  # the closing fill's price, when known
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    taken_at_ns: int
-    marks: Mapping[tuple[str, str], MarkPrice]
-    quotes: Mapping[tuple[str, str, str], Quote]
-    funding: Mapping[tuple[str, str], FundingInfo]
-    tiers: Mapping[tuple[str, str, str], LeverageTiers]
-    accounts: Mapping[tuple[str, str], AccountSnapshot]
-    holdings: Mapping[str, Holding]
-    gone: Mapping[tuple[str, str, str, str], GonePosition]
-    feeds: Mapping[tuple[str, str], FeedView]  # the store's: a FeedTable (monitor/store/feeds.py)
-    mark_grid: Mapping[tuple[str, str], Grid]
-    margin_calls: Mapping[tuple[str, str], MarginCall] = field(default_factory=lambda: MappingProxyType({}))
-    # annualised volatility given as input (a what-if book has no price history); the daemon: empty
-    given_volatility: Mapping[tuple[str, str], float] = field(default_factory=lambda: MappingProxyType({}))
-    spot_grid: Mapping[tuple[str, str], Grid] = field(default_factory=lambda: MappingProxyType({}))
-    # (settlement time, last estimate before it) per (venue, symbol), oldest first
-    funding_settled: Mapping[tuple[str, str], Grid] = field(default_factory=lambda: MappingProxyType({}))
-    # True where the newest settled figure is the store's estimate, not the venue's settled rate
-    funding_settled_estimated: Mapping[tuple[str, str], bool] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    # the latest book levels per (venue, symbol, market), where the venue's collector keeps depth
-    books: Mapping[tuple[str, str, str], BookLevels] = field(default_factory=lambda: MappingProxyType({}))
-    # where each mark grid stands (newest bucket, bars held, revision): what a stage carrying
-    # something from earlier bars needs (monitor/store/grid_bars.py). None: nothing is promised.
-    mark_grid_bars: GridBars | None = None
-
-
-class _GridSeries:
-    """Last value per fixed bucket, gaps filled forward so returns stay on one step.
-
-    Bars are only appended (the bucket still filling is replaced until the next one starts), except
-    by `backfill`, which takes a new `revision` (monitor/store/grid_bars.py).
-    """
-
-    def __init__(self, step_ns: int, capacity: int) -> None:
-        self.step_ns = step_ns
-        self.ring = RingBuffer(capacity)
-        self.revision = next_revision()
-        self._bucket = -1
-        self._filled: set[int] = set()  # buckets carried forward over a gap (a backfill may replace them)
-
-    def add(self, ts_ns: int, value: float) -> bool:
-        """Put one value; True when a bucket started (the grid's bars moved)."""
-        bucket = ts_ns // self.step_ns
-        if bucket < self._bucket:
-            return False  # late frame from an earlier bucket: the grid only moves forward
-        if bucket == self._bucket:
-            self.ring.replace_last(bucket * self.step_ns, value)
-            return False
-        last = self.ring.last()
-        if last is not None:
-            missing = min(bucket - self._bucket - 1, self.ring.capacity)
-            for k in range(missing):
-                self.ring.append((bucket - missing + k) * self.step_ns, last[1])
-                self._filled.add(bucket - missing + k)
-            if missing and len(self._filled) > self.ring.capacity:
-                oldest = bucket - self.ring.capacity
-                self._filled = {b for b in self._filled if b > oldest}
-        self.ring.append(bucket * self.step_ns, value)
-        self._bucket = bucket
-        return True
-
-    def bars(self) -> tuple[int, int, int]:
-        """(newest bucket's time, bars held, revision): this grid's row of `GridBars`."""
-        return self._bucket * self.step_ns, len(self.ring), self.revision
-
-    def backfill(self, opens_ns: tuple[int, ...], closes: tuple[float, ...]) -> int:
-        """Merge fetched closes; live buckets win, forward-filled ones give way. Returns buckets taken."""
-        ts, values = self.ring.window()
-        merged = {int(t) // self.step_ns: float(v) for t, v in zip(ts, values, strict=True)}
-        taken = 0
-        for t, v in zip(opens_ns, closes, strict=True):
-            b = t // self.step_ns
-            if b not in merged or b in self._filled:
-                merged[b] = v
-                self._filled.discard(b)
-                taken += 1
-        if not taken:
-            return 0
-        buckets = sorted(merged)[-self.ring.capacity :]
-        first, newest = buckets[0], buckets[-1]
-        ring = RingBuffer(self.ring.capacity)
-        value = merged[first]
-        for b in range(max(first, newest - self.ring.capacity + 1), newest + 1):
-            if b in merged:
-                value = merged[b]
-            else:
-                self._filled.add(b)
-            ring.append(b * self.step_ns, value)
-        self.ring, self._bucket = ring, newest
-        self.revision = next_revision()
-        return taken
-
-
 class StateStore:
     """Implements the collectors' `RecordSink`; one instance per daemon."""
 
@@ -208,9 +93,9 @@ class StateStore:
         self._holdings: dict[tuple[str, str], Holding] = {}  # (source, name): one namespace per source
         self._gone: OrderedDict[tuple[str, str, str, str], GonePosition] = OrderedDict()
         self._feeds = FeedLog()
-        self._grids: dict[tuple[str, str], _GridSeries] = {}
+        self._grids: dict[tuple[str, str], GridSeries] = {}
         self._bars = BarsLog()  # where each mark grid stands
-        self._spot_grids: dict[tuple[str, str], _GridSeries] = {}
+        self._spot_grids: dict[tuple[str, str], GridSeries] = {}
         self._settled: dict[tuple[str, str], RingBuffer] = {}
         self._settled_venue: dict[tuple[str, str], RingBuffer] = {}
         self.backfilled_bars = 0  # grid buckets filled from fetched history
@@ -347,13 +232,13 @@ class StateStore:
         return out, estimated
 
     def _grid(
-        self, venue: str, symbol: str, grids: dict[tuple[str, str], _GridSeries] | None = None
-    ) -> _GridSeries:
+        self, venue: str, symbol: str, grids: dict[tuple[str, str], GridSeries] | None = None
+    ) -> GridSeries:
         grids = self._grids if grids is None else grids
         key = (venue, symbol)
         g = grids.get(key)
         if g is None:
-            g = grids[key] = _GridSeries(self._grid_step_ns, self._history_points)
+            g = grids[key] = GridSeries(self._grid_step_ns, self._history_points)
         return g
 
     def _settlement(self, before: MarkPrice | None, now: MarkPrice) -> None:
