@@ -246,10 +246,15 @@ class RuleEngine:
             if col is not None and len(col):
                 top = rule.levels[-1].severity
                 keys, reasons = col.keys, col.reasons
-                held = [i for i in at if i is not None]
-                if seen is None:
-                    scan = self._scanner.rows(rule, col, sorted(held))
+                if seen is None:  # only what time can change by now: a due `for` or repeat
+                    due = [
+                        i
+                        for inst, i in zip(state.values(), at, strict=True)
+                        if i is not None and self._due_ns(rule, inst) <= now_ns
+                    ]
+                    scan = self._scanner.rows(rule, col, sorted(due))
                 else:
+                    held = [i for i in at if i is not None]
                     scan = self._scanner.scan(rule, col, held, guard.inert)
                 rows = zip(scan.rows, scan.values, scan.fresh, scan.crossed, scan.entered, strict=True)
                 for i, v, ok, crossed, entered in rows:
@@ -337,6 +342,26 @@ class RuleEngine:
             return ev
         inst.level, inst.last_sent_ns = lower, now_ns
         return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    def _due_ns(self, rule: Rule, inst: _Instance) -> float:
+        """When time alone can next change `inst` on an unchanged value: its `for` or its repeat.
+
+        On the value of the last full step, a firing alert neither escalates nor clears (that
+        step decided both), so only its repeat is due; a pending one fires once the hold of a
+        level it crosses runs out. -inf: not known, visit now (a visit with nothing due changes
+        nothing, so erring early is safe; late is what this must never be).
+        """
+        if inst.level >= 0:
+            return inst.last_sent_ns + rule.repeat_ns if rule.repeat_ns > 0 else math.inf
+        if inst.pending_since_ns is None:
+            return -math.inf
+        if self._uniform[rule.name]:
+            return inst.pending_since_ns + rule.for_ns
+        since = inst.level_since_ns
+        if since is None:
+            return -math.inf
+        ends = [t + lv.for_ns for t, lv in zip(since, rule.levels, strict=True) if t is not None]
+        return min(ends, default=math.inf)
 
     def _held_long_enough(self, rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
         """Has some level been crossed without a break for its own `for`? Then the breach is proven.

@@ -48,6 +48,16 @@ RULES = (
         for_s=2.5,
         repeat_s=1.5,
     ),
+    RuleConfig(  # a hold per level on such a column: the critical's matures first
+        name="FundingTiers",
+        figure=FUNDING.name,
+        op=">",
+        levels=(
+            LevelConfig(severity="warning", threshold=0.001, clear=0.0008),
+            LevelConfig(severity="critical", threshold=0.0015, clear=0.0012, for_s=0.75),
+        ),
+        for_s=2.5,
+    ),
     RuleConfig(
         name="BasisWide",
         figure=BASIS.name,
@@ -95,6 +105,7 @@ def test_a_frame_step_tells_what_a_full_step_would_at_the_same_moments() -> None
     ]
     assert (2.25, "FigureUnavailable", "firing", "critical") in told  # BASIS NaN since 0, on a frame tick
     assert (3.5, "FundingHigh", "firing", "warning") in told  # crossed at 1, `for` 2.5 s, on a frame tick
+    assert (1.75, "FundingTiers", "firing", "critical") in told  # the critical's own 0.75 s hold
     assert (5.0, "FundingHigh", "firing", "warning") in told and (
         6.5,
         "FundingHigh",
