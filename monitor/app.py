@@ -326,7 +326,7 @@ class Daemon:
         if figures is None:
             figures = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
         t2 = mono()
-        events = self.engine.step(figures, now)
+        events = self.engine.step(figures, now, self.evaluator.replaced if kind == "frame" else None)
         events = self._annotate(events, figures)
         self.latest = figures
         t3 = mono()

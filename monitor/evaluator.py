@@ -68,6 +68,8 @@ class Evaluator:
         self._views: dict[tuple[str, str], MarketView] | None = None
         self._fresh: dict[tuple[str, str], bool] = {}
         self._frame_shapes = ShapeCache()  # the frame ticks' own: their sinks hold only account columns
+        # the names a frame tick replaces: the rules rescan only these (RuleEngine.step `replaced`)
+        self.replaced: frozenset[str] = ACCOUNT_FIGURES
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from monitor import human
 from monitor.clock import NS_PER_S
@@ -120,14 +120,39 @@ def annotate(
 
 
 class _Context:
+    """One tick's context, each row's built once: a burst tells many alerts on the same accounts,
+    legs and markets (565 FigureUnavailable at once made a 46 ms tick), and each part below is a
+    pure function of the tick's Figures and the row's labels, so the first event of a row builds
+    it and the others reuse it. Only rows with events are built; nothing outlives the call."""
+
     def __init__(self, figures: Figures, shock: float | None, ticks: Mapping[tuple[str, str], float]) -> None:
         self.figures = figures
+        self.columns = figures.columns
         self.shock = shock
         self.ticks = ticks
+        self._built: dict[tuple[str, ...], dict[str, str]] = {}  # (part, *row labels) → its notes
 
     def value(self, name: str, labels: Mapping[str, str], keys: tuple[str, ...]) -> float:
-        fig = self.figures.get(FigureKey(name=name, **{k: labels.get(k, "") for k in keys}))
-        return math.nan if fig is None else fig.value
+        return self.at(FigureKey(name=name, **{k: labels.get(k, "") for k in keys}))
+
+    def at(self, key: FigureKey) -> float:
+        """The value of `key` read from its column: no Figure is built for a number."""
+        col = self.columns.get(key.name)
+        row = None if col is None else col.shape.index.get(key)
+        return math.nan if row is None or col is None else float(col.values.item(row))
+
+    def _reader(self, labels: Mapping[str, str], keys: tuple[str, ...]) -> Callable[[str], float]:
+        """Values of one row's figures by name: the row's labels picked once, not per figure."""
+        where = {k: labels.get(k, "") for k in keys}
+        at = self.at
+        return lambda name: at(FigureKey(name=name, **where))
+
+    def _once(self, part: tuple[str, ...], build: Callable[[], dict[str, str]]) -> dict[str, str]:
+        """`build()` for this row the first time; callers copy, never change, what comes back."""
+        hit = self._built.get(part)
+        if hit is None:
+            hit = self._built[part] = build()
+        return hit
 
     def price(self, x: float, labels: Mapping[str, str]) -> str:
         return human.price(x, self.ticks.get((labels.get("venue", ""), labels.get("symbol", ""))))
@@ -189,14 +214,20 @@ class _Context:
     def context(
         self, figure: str, keys: tuple[str, ...], labels: Mapping[str, str], asset: str
     ) -> dict[str, str]:
+        venue = labels.get("venue", "")
         if keys == _P:
-            return {**self.position(labels, asset), **self.account(labels, brief=True)}
+            row = (venue, labels.get("account", ""), labels.get("symbol", ""), labels.get("side", ""))
+            return self._once(
+                ("position", *row, asset),
+                lambda: {**self.position(labels, asset), **self.account(labels, brief=True)},
+            )
         if keys == _A:
             return self.account(labels, brief=False)
         if figure in _FUNDING and keys == _M:
-            return self.funding(labels, asset)
+            symbol = labels.get("symbol", "")
+            return self._once(("funding", venue, symbol, asset), lambda: self.funding(labels, asset))
         if figure in _BOOK_FUNDING or figure in ("hedge_ratio", "net_delta", "net_delta_usd"):
-            return self.book(labels, asset)
+            return self._once(("book", labels.get("asset", ""), asset), lambda: self.book(labels, asset))
         if keys == ("venue", "stream"):
             age = self.value("feed_last_message_age_seconds", labels, keys)
             return {} if math.isnan(age) else {"silent_for": human.duration(age)}
@@ -215,19 +246,27 @@ class _Context:
             return f"{_method(largest[2])}, the largest: {_NO_CHOICE.get(largest[1], largest[1])}"
         return "preferred by the backtest"
 
+    def mark(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """Per (venue, symbol): the legs of a market share its mark."""
+
+        def build() -> dict[str, str]:
+            mark = self._reader(labels, _M)("mark_price_usd")
+            return {} if math.isnan(mark) else {"mark": self.price(mark, labels)}
+
+        return self._once(("mark", labels.get("venue", ""), labels.get("symbol", "")), build)
+
     def position(self, labels: Mapping[str, str], asset: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        qty = self.value("position_quantity", labels, _P)
+        leg = self._reader(labels, _P)
+        qty = leg("position_quantity")
         if not math.isnan(qty) and qty != 0:
-            notional = self.value("position_notional_usd", labels, _P)
+            notional = leg("position_notional_usd")
             side = "long" if qty > 0 else "short"
             size = f"{side} {human.quantity(qty, asset)}"
             out["position"] = size if math.isnan(notional) else f"{size} ({human.usd(notional)})"
-        mark = self.value("mark_price_usd", labels, _M)
-        if not math.isnan(mark):
-            out["mark"] = self.price(mark, labels)
-        lp = self.value("liquidation_price_usd", labels, _P)
-        venue_lp = self.value("venue_liquidation_price_usd", labels, _P)
+        out.update(self.mark(labels))
+        lp = leg("liquidation_price_usd")
+        venue_lp = leg("venue_liquidation_price_usd")
         if not math.isnan(lp):
             out["liquidation_price"] = self.price(lp, labels)
             # the venue's own LP beside perpmon's when they differ by more than a basis point
@@ -235,33 +274,41 @@ class _Context:
                 out["liquidation_price"] += f" (venue {self.price(venue_lp, labels)})"
         elif not math.isnan(venue_lp):
             out["liquidation_price"] = f"{self.price(venue_lp, labels)} (venue)"
-        dist = self.value("liquidation_distance_ratio", labels, _P)
-        dsig = self.value("liquidation_distance_sigma", labels, _P)
+        dist = leg("liquidation_distance_ratio")
+        dsig = leg("liquidation_distance_sigma")
         parts = [t for x, t in ((dist, human.pct(dist)), (dsig, human.sigma(dsig))) if not math.isnan(x)]
         if parts:
             out["distance"] = " · ".join(parts)
-        iso = self.value("position_margin_ratio", labels, _P)
+        iso = leg("position_margin_ratio")
         if not math.isnan(iso):
             out["margin_ratio"] = f"{human.pct(iso)} (isolated)"
-        topup = self.value("position_topup_for_shock_usd", labels, _P)
+        topup = leg("position_topup_for_shock_usd")
         if not math.isnan(topup):
             out["topup"] = self._topup(topup)
         return out
 
     def account(self, labels: Mapping[str, str], *, brief: bool) -> dict[str, str]:
+        """Per (venue, account): every leg's event of an account shares it."""
+        where = (labels.get("venue", ""), labels.get("account", ""))
+        return self._once(
+            ("account", *where, "brief" if brief else "full"), lambda: self._account(labels, brief)
+        )
+
+    def _account(self, labels: Mapping[str, str], brief: bool) -> dict[str, str]:
         out: dict[str, str] = {}
-        ratio = self.value("margin_ratio", labels, _A)
+        acct = self._reader(labels, _A)
+        ratio = acct("margin_ratio")
         if not math.isnan(ratio):
             out["margin_ratio"] = f"{human.pct(ratio)} (cross; 100 % liquidates)"
         if not brief:
-            balance = self.value("margin_balance_usd", labels, _A)
-            maint = self.value("maintenance_margin_usd", labels, _A)
-            headroom = self.value("margin_headroom_usd", labels, _A)
+            balance = acct("margin_balance_usd")
+            maint = acct("maintenance_margin_usd")
+            headroom = acct("margin_headroom_usd")
             said = [(balance, "balance"), (maint, "maintenance"), (headroom, "headroom")]
             parts = [f"{word} {human.usd(x)}" for x, word in said if not math.isnan(x)]
             if parts:
                 out["margin"] = ", ".join(parts)
-        topup = self.value("topup_for_shock_usd", labels, _A)
+        topup = acct("topup_for_shock_usd")
         if not math.isnan(topup):
             out.setdefault("topup", self._topup(topup))
         return out
@@ -274,9 +321,10 @@ class _Context:
 
     def funding(self, labels: Mapping[str, str], asset: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        rate = self.value("funding_rate_ratio", labels, _M)
-        yearly = self.value("funding_rate_annualized_ratio", labels, _M)
-        interval = self.value("funding_interval_seconds", labels, _M)
+        market = self._reader(labels, _M)
+        rate = market("funding_rate_ratio")
+        yearly = market("funding_rate_annualized_ratio")
+        interval = market("funding_interval_seconds")
         parts = []
         if not math.isnan(rate):
             every = f" per {human.duration(interval)}" if not math.isnan(interval) else " per interval"
@@ -285,7 +333,7 @@ class _Context:
             parts.append(f"{human.pct(yearly)} a year")
         if parts:
             out["funding"] = " · ".join(parts)
-        nxt = self.value("funding_next_timestamp_seconds", labels, _M)
+        nxt = market("funding_next_timestamp_seconds")
         if not math.isnan(nxt) and nxt > 0:
             out["next_funding"] = "in " + human.duration(max(0.0, nxt - self.figures.taken_at_ns / NS_PER_S))
         out.update(self.book({"asset": asset}, asset))

@@ -110,6 +110,8 @@ class RuleEngine:
         self._inhibitor = Inhibitor(self._sources)
         self._scanner = Scanner()  # per rule, the rows its `match` covers, once per book shape
         self._uniform = {r.name: r.uniform_for for r in self._rules}  # asked per breaching row
+        # the last full step's blind keys per figure name: a partial step carries the unscanned ones
+        self._blind_full: dict[str, dict[FigureKey, list[tuple[Rule, Severity]]]] | None = None
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -205,37 +207,66 @@ class RuleEngine:
             )
         ]
 
-    def step(self, figures: Figures, now_ns: int) -> list[AlertEvent]:
+    def step(self, figures: Figures, now_ns: int, replaced: frozenset[str] | None = None) -> list[AlertEvent]:
         """Advance every alert instance to `now_ns`; return the events worth telling someone.
 
         Per rule, the figure's column is compared with the lowest threshold as a whole
         (`monitor/rules/scan.py`); only rows that cross it, are NaN or hold state are visited.
+
+        `replaced`: a frame tick's figure names (`Evaluator.replaced`); every other column is the
+        last full step's, unchanged, so only its rows holding state are advanced: with the same
+        values at a later `now`, which decides exactly what time alone can (a `for` that matured,
+        a repeat) on the frame tick, never later than a full scan would. A row with no state
+        cannot start on the same value it did not start on, and that column's blind keys (NaN,
+        or stale in breach) are the last full step's, carried to the guard so its clocks run
+        on and its alerts mature on time too. Before any full step (a fresh or reloaded engine)
+        there is nothing to carry: every column is scanned.
         """
         columns = figures.columns
         events: list[AlertEvent] = self._heartbeat(now_ns)
         blind: dict[FigureKey, list[tuple[Rule, Severity]]] = {}  # figures rules cannot act on
+        partial = replaced if self._blind_full is not None else None  # None: a full step
+        if partial is not None and self._blind_full is not None:
+            for name, part in self._blind_full.items():
+                if name not in partial:
+                    blind.update(part)
         guard = self._guard
         self._scanner.tick()
         for rule in self._rules:
             state = self._state.setdefault(rule.name, {})
             told: list[tuple[FigureKey, AlertEvent]] = []
             col = columns.get(rule.figure)
+            # None: a column the frame did not replace; its blind keys were carried above
+            seen = None if partial is not None and rule.figure not in partial else blind
+            if seen is None and (not state or col is None):
+                continue  # no state, or gone since the full step (which told it): nothing to advance
             index = col.shape.index if col is not None and state else {}  # key → row, once per shape
             at = list(map(index.get, state))  # each instance's row; None: its figure is gone
             gone = [k for k, i in zip(state, at, strict=True) if i is None]  # the loop adds none of these
             if col is not None and len(col):
                 top = rule.levels[-1].severity
                 keys, reasons = col.keys, col.reasons
-                scan = self._scanner.scan(rule, col, [i for i in at if i is not None], guard.inert)
+                if seen is None:  # only what time can change by now: a due `for` or repeat
+                    due = [
+                        i
+                        for inst, i in zip(state.values(), at, strict=True)
+                        if i is not None and self._due_ns(rule, inst) <= now_ns
+                    ]
+                    scan = self._scanner.rows(rule, col, sorted(due))
+                else:
+                    held = [i for i in at if i is not None]
+                    scan = self._scanner.scan(rule, col, held, guard.inert)
                 rows = zip(scan.rows, scan.values, scan.fresh, scan.crossed, scan.entered, strict=True)
                 for i, v, ok, crossed, entered in rows:
                     key = keys[i]
                     inst = state.get(key) if state else None
-                    if v != v:  # NaN (only NaN: ±inf is a value)
-                        blind.setdefault(key, []).append((rule, top))
+                    if seen is None:  # the full step's blind keys stand for this column
+                        pass
+                    elif v != v:  # NaN (only NaN: ±inf is a value)
+                        seen.setdefault(key, []).append((rule, top))
                     elif not ok and (inst is None or inst.level < 0) and crossed:  # compare(v, lowest)
                         # a breach the rule cannot act on: stale values neither start nor finish a `for`
-                        blind.setdefault(key, []).append((rule, rule.levels[entered].severity))
+                        seen.setdefault(key, []).append((rule, rule.levels[entered].severity))
                     if inst is None:
                         # Most figures are fine most of the time: no state, no hashing, until a breach.
                         # (NaN compares False, so an unavailable figure starts nothing either.)
@@ -256,6 +287,11 @@ class RuleEngine:
                     )
             told.sort(key=lambda ke: ke[0])
             events.extend(ev for _, ev in told)
+        if partial is None:  # a full step: its blind keys by figure name, for the partial ones after it
+            by_name: dict[str, dict[FigureKey, list[tuple[Rule, Severity]]]] = {}
+            for key, rules in blind.items():
+                by_name.setdefault(key.name, {})[key] = rules
+            self._blind_full = by_name
         events.extend(guard.step(blind, figures, now_ns))
         if self._inhibitor.active:
             events = self._inhibitor.apply(events, self._stale_feeds())
@@ -306,6 +342,26 @@ class RuleEngine:
             return ev
         inst.level, inst.last_sent_ns = lower, now_ns
         return self._event(rule, inst, AlertState.FIRING, now_ns)
+
+    def _due_ns(self, rule: Rule, inst: _Instance) -> float:
+        """When time alone can next change `inst` on an unchanged value: its `for` or its repeat.
+
+        On the value of the last full step, a firing alert neither escalates nor clears (that
+        step decided both), so only its repeat is due; a pending one fires once the hold of a
+        level it crosses runs out. -inf: not known, visit now (a visit with nothing due changes
+        nothing, so erring early is safe; late is what this must never be).
+        """
+        if inst.level >= 0:
+            return inst.last_sent_ns + rule.repeat_ns if rule.repeat_ns > 0 else math.inf
+        if inst.pending_since_ns is None:
+            return -math.inf
+        if self._uniform[rule.name]:
+            return inst.pending_since_ns + rule.for_ns
+        since = inst.level_since_ns
+        if since is None:
+            return -math.inf
+        ends = [t + lv.for_ns for t, lv in zip(since, rule.levels, strict=True) if t is not None]
+        return min(ends, default=math.inf)
 
     def _held_long_enough(self, rule: Rule, inst: _Instance, v: float, now_ns: int) -> bool:
         """Has some level been crossed without a break for its own `for`? Then the breach is proven.

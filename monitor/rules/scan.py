@@ -97,6 +97,19 @@ class Scanner:
         fresh = col.fresh[rows].tolist()
         return Scan(rows.tolist(), v.tolist(), fresh, crossed[rows].tolist(), entered.tolist())
 
+    def rows(self, rule: Rule, col: FigureColumn, rows: list[int]) -> Scan:
+        """`rows` (ascending) of `col` as `scan` would give them, with no scan of the rest."""
+        if not rows:
+            return Scan([], [], [], [], [])
+        values = col.values[rows]
+        compare = _UFUNCS[rule.op]
+        entered = np.full(len(rows), -1, np.intp)
+        for i, lv in enumerate(rule.levels):  # the most severe level crossed wins, as `Rule.entered`
+            entered[compare(values, lv.threshold)] = i
+        crossed = compare(values, rule.levels[0].threshold)
+        fresh = col.fresh[rows].tolist()
+        return Scan(rows, values.tolist(), fresh, crossed.tolist(), entered.tolist())
+
     def _scan_small(self, rule: Rule, col: FigureColumn, also: list[int], skip: list[int]) -> Scan:
         """`scan` in Python, row by row: the same comparisons (IEEE's, as numpy's) on a few rows."""
         values = col.values.tolist()
