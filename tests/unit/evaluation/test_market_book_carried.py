@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import book, market
+from monitor.evaluation import book, ewma_cache, market
 from monitor.evaluation.sink import FigureSink
 from monitor.records import BarHistory, MarkPrice
 from monitor.store.state import StateStore
@@ -43,7 +43,7 @@ def _bars(first: int, closes: tuple[float, ...]) -> BarHistory:
 
 def _sigma(cache: market.EwmaCache, snap: object, lam: float = 0.94) -> tuple[float, str]:
     var, whys = cache.variances(snap, [KEY], lam)  # type: ignore[arg-type]
-    return market._annualised(float(var[0]), whys[0], 60.0)
+    return ewma_cache._annualised(float(var[0]), whys[0], 60.0)
 
 
 def _windowed(snap: object, lam: float = 0.94) -> tuple[float, str]:
@@ -67,8 +67,8 @@ def test_a_backfill_rewriting_bars_already_seen_makes_the_cache_start_again(
     assert first[1] == want0[1] == "" and same_value(first[0], want0[0])
     ts_before = before.mark_grid[KEY][0].copy()
     calls: list[int] = []
-    windowed = market._windowed
-    monkeypatch.setattr(market, "_windowed", lambda v, lam: calls.append(1) or windowed(v, lam))
+    windowed = ewma_cache.windowed_variance
+    monkeypatch.setattr(ewma_cache, "windowed_variance", lambda v, lam: calls.append(1) or windowed(v, lam))
     carried = _sigma(cache, st.snapshot(T0 + k * STEP + 2 * S))
     assert calls == []  # nothing changed: carried
     st.put(_bars(121, (140.0, 60.0, 150.0, 55.0, 160.0, 50.0, 170.0)))  # the venue's candles for the gap
@@ -87,8 +87,8 @@ def test_a_snapshot_without_revisions_is_never_carried(monkeypatch: pytest.Monke
     for k in range(1, 80):
         _put(st, k, 100.0 * math.exp(float(rng.normal(0, 0.01))))
     calls: list[int] = []
-    windowed = market._windowed
-    monkeypatch.setattr(market, "_windowed", lambda v, lam: calls.append(1) or windowed(v, lam))
+    windowed = ewma_cache.windowed_variance
+    monkeypatch.setattr(ewma_cache, "windowed_variance", lambda v, lam: calls.append(1) or windowed(v, lam))
     cache = market.EwmaCache()
     for j in range(3):
         snap = dataclasses.replace(st.snapshot(T0 + 80 * STEP + j * S), mark_grid_bars=None)
@@ -115,7 +115,7 @@ def test_markets_coming_and_going_keep_each_markets_own_recursion() -> None:
             var, whys = cache.variances(snap, keys, 0.94)
             for i, key in enumerate(keys):
                 want = ref_market._ewma_sigma_ann(snap.mark_grid[key][1], 60.0, 0.94)
-                got = market._annualised(float(var[i]), whys[i], 60.0)
+                got = ewma_cache._annualised(float(var[i]), whys[i], 60.0)
                 assert got[1] == want[1] and same_value(got[0], want[0]), (k, key)
 
 

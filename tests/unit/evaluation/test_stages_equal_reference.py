@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, book, book_var, dynamics, feeds, funding_spread, market
+from monitor.evaluation import advice, book, book_var, dynamics, ewma_cache, feeds, funding_spread, market
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.var_check import PREFERRED
@@ -252,8 +252,8 @@ def test_the_carried_ewma_is_the_windowed_one_tick_after_tick(
 ) -> None:
     """Through a filling ring, a full one sliding, NaN and zero bars, a gap, a backfill of it."""
     calls: list[int] = []
-    windowed = market._windowed
-    monkeypatch.setattr(market, "_windowed", lambda v, lam: calls.append(k) or windowed(v, lam))
+    windowed = ewma_cache.windowed_variance
+    monkeypatch.setattr(ewma_cache, "windowed_variance", lambda v, lam: calls.append(k) or windowed(v, lam))
     rng = np.random.default_rng(8)
     st = _store_with_bars(1024)
     cache = market.EwmaCache()
@@ -283,7 +283,7 @@ def test_the_carried_ewma_is_the_windowed_one_tick_after_tick(
             snap = st.snapshot(t)
             grid = snap.mark_grid[("v", "AUSDT")]
             var, whys = cache.variances(snap, [("v", "AUSDT")], lam)
-            got = market._annualised(float(var[0]), whys[0], 60.0)
+            got = ewma_cache._annualised(float(var[0]), whys[0], 60.0)
             want = ref_market._ewma_sigma_ann(grid[1], 60.0, lam)
             assert got[1] == want[1], k
             assert same_value(got[0], want[0]), (k, got, want)
