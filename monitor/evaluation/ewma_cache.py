@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
-from monitor.risk.volatility import annualise_vol, ewma_variance, log_returns, periods_per_year
+from monitor.risk.volatility import ewma_variance, log_returns
 from monitor.store.grid_bars import GridBars
 from monitor.store.state import Grid, Snapshot
 
@@ -42,14 +42,6 @@ def windowed_variance(values: np.ndarray, lam: float) -> tuple[float, int, float
     if r.size < MIN_RETURNS:
         return math.nan, int(r.size), math.nan, "empty_history"
     return ewma_variance(r, lam), int(r.size), float(np.max(r * r)), ""
-
-
-def _annualised(var: float, why: str, step_s: float) -> tuple[float, str]:
-    if why:
-        return math.nan, why
-    if not (var > 0):
-        return math.nan, "zero_volatility"
-    return float(annualise_vol(math.sqrt(var), periods_per_year(step_s))), ""
 
 
 class EwmaCache:

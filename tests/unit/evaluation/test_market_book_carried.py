@@ -43,7 +43,7 @@ def _bars(first: int, closes: tuple[float, ...]) -> BarHistory:
 
 def _sigma(cache: market.EwmaCache, snap: object, lam: float = 0.94) -> tuple[float, str]:
     var, whys = cache.variances(snap, [KEY], lam)  # type: ignore[arg-type]
-    return ewma_cache._annualised(float(var[0]), whys[0], 60.0)
+    return ref_market.annualised(float(var[0]), whys[0], 60.0)
 
 
 def _windowed(snap: object, lam: float = 0.94) -> tuple[float, str]:
@@ -115,7 +115,7 @@ def test_markets_coming_and_going_keep_each_markets_own_recursion() -> None:
             var, whys = cache.variances(snap, keys, 0.94)
             for i, key in enumerate(keys):
                 want = ref_market._ewma_sigma_ann(snap.mark_grid[key][1], 60.0, 0.94)
-                got = ewma_cache._annualised(float(var[i]), whys[i], 60.0)
+                got = ref_market.annualised(float(var[i]), whys[i], 60.0)
                 assert got[1] == want[1] and same_value(got[0], want[0]), (k, key)
 
 

@@ -283,7 +283,7 @@ def test_the_carried_ewma_is_the_windowed_one_tick_after_tick(
             snap = st.snapshot(t)
             grid = snap.mark_grid[("v", "AUSDT")]
             var, whys = cache.variances(snap, [("v", "AUSDT")], lam)
-            got = ewma_cache._annualised(float(var[0]), whys[0], 60.0)
+            got = ref_market.annualised(float(var[0]), whys[0], 60.0)
             want = ref_market._ewma_sigma_ann(grid[1], 60.0, lam)
             assert got[1] == want[1], k
             assert same_value(got[0], want[0]), (k, got, want)

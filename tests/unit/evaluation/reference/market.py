@@ -92,3 +92,12 @@ def market_figures(
         sink.add("volatility_annualized_ratio", sigma, lab, fresh=mark_ok, reason=why)
         views[(venue, symbol)] = MarketView(m.mark, mark_ok, sigma, m.funding_rate, interval_s / 3600.0)
     return views
+
+
+def annualised(var: float, why: str, step_s: float) -> tuple[float, str]:
+    """A variance and its reason as the market stage reports σ: annualised, NaN with a reason."""
+    if why:
+        return math.nan, why
+    if not (var > 0):
+        return math.nan, "zero_volatility"
+    return float(annualise_vol(math.sqrt(var), periods_per_year(step_s))), ""
