@@ -10,7 +10,7 @@ words with their unit. The daemon's /metrics writes the figure families with mon
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -55,6 +55,20 @@ class DeliveryStats:
     given_up: int = 0  # rows failed permanently (4xx): reported, never retried
     superseded: int = 0  # pending repeats folded into a newer row of the same group (outbox.py)
     merged: int = 0  # rows delivered folded into one chat message
+
+
+def _labelled(
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily],
+    name: str,
+    doc: str,
+    label: str,
+    values: Mapping[str, float],
+) -> Metric:
+    """A family of one label, a sample per entry of `values`, in their order."""
+    fam = kind(name, doc, labels=[label])
+    for k, v in values.items():
+        fam.add_metric([k], float(v))
+    return fam
 
 
 def _unavailable_family(figs: Figures) -> Metric:
@@ -173,15 +187,14 @@ class PerpmonMetrics(Collector):
             "Duration of the last evaluation tick: snapshot, evaluation, rules and hand-off to the outbox.",
             value=ev.last_duration_s,
         )
-        stages = GaugeMetricFamily(
+        yield _labelled(
+            GaugeMetricFamily,
             "perpmon_evaluation_stage_duration_seconds",
             "Duration of each stage of the last evaluation tick; the stages partition it (their sum is at "
             "most perpmon_evaluation_duration_seconds).",
-            labels=["stage"],
+            "stage",
+            ev.stages_s,
         )
-        for stage, seconds in ev.stages_s.items():
-            stages.add_metric([stage], seconds)
-        yield stages
         yield CounterMetricFamily("perpmon_evaluations", "Evaluation ticks run.", value=float(ev.count))
         yield CounterMetricFamily(
             "perpmon_evaluation_errors", "Evaluation ticks that raised.", value=float(ev.errors)
@@ -191,33 +204,30 @@ class PerpmonMetrics(Collector):
             "Evaluation slots skipped because a tick overran its interval.",
             value=float(ev.skipped),
         )
-        by_trigger = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "perpmon_evaluation_ticks",
             "Evaluation ticks started, by trigger: periodic (the interval_s grid) or frame (a mark or "
             "account update that woke the loop).",
-            labels=["trigger"],
+            "trigger",
+            dict(sorted(ev.ticks.items())),
         )
-        for trigger, n in sorted(ev.ticks.items()):
-            by_trigger.add_metric([trigger], float(n))
-        yield by_trigger
-        by_kind = CounterMetricFamily(
+        yield _labelled(
+            CounterMetricFamily,
             "perpmon_evaluation_tick_kinds",
             "Evaluation ticks run, by kind: full (every figure) or frame (the account figures redone on new "
             "marks and merged into the last full tick's).",
-            labels=["kind"],
+            "kind",
+            dict(sorted(ev.kinds.items())),
         )
-        for kind, n in sorted(ev.kinds.items()):
-            by_kind.add_metric([kind], float(n))
-        yield by_kind
-        frame_stages = GaugeMetricFamily(
+        yield _labelled(
+            GaugeMetricFamily,
             "perpmon_evaluation_frame_stage_duration_seconds",
             "Duration of each stage of the last frame tick (snapshot, marks, account, merge, rules, "
             "handoff).",
-            labels=["stage"],
+            "stage",
+            ev.frame_stages_s,
         )
-        for stage, seconds in ev.frame_stages_s.items():
-            frame_stages.add_metric([stage], seconds)
-        yield frame_stages
         yield CounterMetricFamily(
             "perpmon_evaluation_frames",
             "Store updates that signalled a move to the evaluation loop (marks, accounts); "
