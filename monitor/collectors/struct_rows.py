@@ -38,13 +38,13 @@ def blanks_to_none(x: Any) -> Any:
     return x
 
 
-def convert_rows(rows: list[Any], cls: type[_T], what: str) -> list[_T]:
+def convert_rows(rows: list[Any], cls: type[_T], what: str, venue: str = "the venue") -> list[_T]:
     """Each row as `cls` (lax: numeric strings become numbers); a bad row: `ParseError` naming the field."""
     out: list[_T] = []
     for i, r in enumerate(rows):
         try:
             out.append(msgspec.convert(r, cls, strict=False))
         except msgspec.ValidationError as exc:  # "Expected `float`, got `null` - at `$.avgPrice`"
-            blank = ' (the venue sent "")' if "got `null`" in str(exc) else ""
+            blank = f' ({venue} sent "")' if "got `null`" in str(exc) else ""
             raise ParseError("schema", f"{what} row {i}: {exc}{blank}") from None
     return out

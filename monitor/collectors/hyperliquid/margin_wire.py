@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
+from monitor.collectors.struct_rows import finite_fields
 from monitor.errors import ParseError
 from monitor.risk.hyperliquid_margin import hl_brackets, hl_single_tier
 from monitor.risk.margin import Brackets
@@ -34,17 +35,9 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-def _finite_fields(s: msgspec.Struct) -> None:
-    """Refuse "nan"/"inf" strings, which msgspec's lax mode would otherwise accept as floats."""
-    for f in msgspec.structs.fields(s):
-        v = getattr(s, f.name)
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{f.encode_name}={v} is not finite")
-
-
 class _Wire(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     def __post_init__(self) -> None:
-        _finite_fields(self)
+        finite_fields(self)
 
 
 class HlLeverage(_Wire, frozen=True, kw_only=True):
@@ -78,7 +71,7 @@ class HlPosition(_Wire, frozen=True, kw_only=True):
     cum_funding: HlCumFunding | None = None
 
     def __post_init__(self) -> None:
-        _finite_fields(self)
+        finite_fields(self)
         if self.leverage.kind == "isolated" and self.leverage.raw_usd is None:
             raise ValueError(f"{self.coin}: isolated position without leverage.rawUsd")
 

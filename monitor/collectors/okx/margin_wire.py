@@ -10,12 +10,12 @@ name: `OkxPosition.mm_amount` (an amount in the margin currency) and `OkxTierRow
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import msgspec
 
+from monitor.collectors.struct_rows import blanks_to_none, convert_rows, finite_fields
 from monitor.errors import ParseError
 from monitor.risk.okx_margin import OkxTiers, okx_tiers
 
@@ -28,15 +28,6 @@ __all__ = [
 ]
 
 
-_T = TypeVar("_T")
-
-
-def _finite_fields(s: msgspec.Struct) -> None:
-    """Refuse "nan"/"inf" strings, which msgspec's lax mode would otherwise accept as floats."""
-    for f in msgspec.structs.fields(s):
-        v = getattr(s, f.name)
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{f.encode_name}={v} is not finite")
 
 
 class OkxPosition(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +57,7 @@ class OkxPosition(msgspec.Struct, frozen=True, kw_only=True):
     u_time_ms: int | None = msgspec.field(name="uTime", default=None)
 
     def __post_init__(self) -> None:
-        _finite_fields(self)
+        finite_fields(self)
         if self.pos_side != "net" and self.pos < 0:
             raise ValueError(f"pos {self.pos} is negative with posSide {self.pos_side}")
         if self.mgn_mode == "isolated" and self.margin is None:
@@ -96,21 +87,11 @@ class OkxTierRow(msgspec.Struct, frozen=True, kw_only=True):
     inst_id: str | None = msgspec.field(name="instId", default=None)
 
     def __post_init__(self) -> None:
-        _finite_fields(self)
+        finite_fields(self)
         if not (0 <= self.mm_rate < 1 and 0 < self.im_rate <= 1):
             raise ValueError(f"tier {self.tier}: mmr {self.mm_rate} / imr {self.im_rate} is not a rate")
         if not (0 <= self.min_sz <= self.max_sz):
             raise ValueError(f"tier {self.tier}: minSz {self.min_sz} > maxSz {self.max_sz}")
-
-
-def _blanks_to_none(x: Any) -> Any:
-    if x == "":
-        return None
-    if isinstance(x, dict):
-        return {k: _blanks_to_none(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_blanks_to_none(v) for v in x]
-    return x
 
 
 def _rows(body: bytes | str | Mapping[str, Any], what: str) -> list[Any]:
@@ -125,28 +106,17 @@ def _rows(body: bytes | str | Mapping[str, Any], what: str) -> list[Any]:
     data = obj.get("data")
     if not isinstance(data, list):
         raise ParseError("schema", f"{what}: data is not a list")
-    return [_blanks_to_none(r) for r in data]
-
-
-def _convert(rows: list[Any], cls: type[_T], what: str) -> list[_T]:
-    out: list[_T] = []
-    for i, r in enumerate(rows):
-        try:
-            out.append(msgspec.convert(r, cls, strict=False))
-        except msgspec.ValidationError as exc:  # "Expected `float`, got `null` - at `$.avgPx`"
-            blank = ' (OKX sent "")' if "got `null`" in str(exc) else ""
-            raise ParseError("schema", f"{what} row {i}: {exc}{blank}") from None
-    return out
+    return [blanks_to_none(r) for r in data]
 
 
 def parse_okx_positions(body: bytes | str | Mapping[str, Any]) -> list[OkxPosition]:
     """The positions reply → rows; a non-"0" `code`, a bad row or a blank required field: `ParseError`."""
-    return _convert(_rows(body, "positions"), OkxPosition, "positions")
+    return convert_rows(_rows(body, "positions"), OkxPosition, "positions", "OKX")
 
 
 def parse_okx_position_tiers(body: bytes | str | Mapping[str, Any]) -> list[OkxTierRow]:
     """The position-tiers reply → rows (one family and `tdMode` per request), in the venue's order."""
-    return _convert(_rows(body, "position-tiers"), OkxTierRow, "position-tiers")
+    return convert_rows(_rows(body, "position-tiers"), OkxTierRow, "position-tiers", "OKX")
 
 
 def okx_tier_ladders(rows: list[OkxTierRow]) -> dict[str, OkxTiers]:
