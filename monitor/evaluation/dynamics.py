@@ -3,8 +3,10 @@
 GARCH is fitted on a slow cadence; between fits the tick steps the recursion
 σ²_{t+1} = ω + α r_t² + β σ²_t through every bar finished since the fit's last one, starting from
 the fit's own forecast. That is the same number a refit-free `arch` filter gives, and it costs a
-few steps per market (bars since the refit), so the tick stays pure: models and snapshot in,
-figures out, no state carried between ticks.
+few steps per market (bars since the refit). A tick whose grids finished no bar since the last
+one (the store's word: `Snapshot.mark_grid_bars`, monitor/store/grid_bars.py) and whose fits are the
+same record steps through the same bars from the same forecasts, so it takes the last tick's
+columns (`_Stepped`); at one-second ticks over one-minute bars that is 59 ticks in 60.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.garch import GarchArrays, garch_step, has_params
 from monitor.risk.reasons import Reason
 from monitor.risk.volatility import log_returns, periods_per_year
+from monitor.store.grid_bars import GridBars
 from monitor.store.state import Grid, Snapshot
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "dynamics_figures",
     "garch_columns",
     "garch_fits",
+    "garch_kept",
     "garch_now",
     "garch_tick",
 ]
@@ -263,9 +267,7 @@ def dynamics_figures(
     f = _fits(models, keys)
     labs = f.labs
     nan = math.nan
-    grids = snap.mark_grid
-    s2, ann, gwhy = garch_tick(f.garch, [grids.get(k) for k in keys], step_s)
-    out = dict(zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), gwhy), strict=True))
+    ann, gwhy, out = _stepped(snap, f, keys, step_s)
     mark_ok = np.array([fresh.get(k, False) for k in f.mark_streams], dtype=bool)
     _column(sink, "volatility_garch_annualized_ratio", labs, ann, mark_ok, gwhy)
     _column(sink, "garch_persistence_ratio", labs, f.persistence, True, gwhy)
@@ -298,6 +300,79 @@ def dynamics_figures(
         _column(sink, name, labs, np.where(use, col, nan), True, why)
     _settled(sink, snap, keys, labs)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """One tick's GARCH columns and the finished bars they stepped through (`_stepped`)."""
+
+    fits: GarchFits
+    keys: tuple[tuple[str, str], ...]
+    step_s: float
+    bar_keys: tuple[tuple[str, str], ...]  # `GridBars.keys` the rows index
+    rows: IntArray  # each market's row in the store's grid columns
+    bars: IntArray  # (3, markets): newest bucket, length, revision, as the store said
+    ann: FloatArray
+    why: list[str]
+    out: dict[tuple[str, str], GarchNow]  # read only
+
+
+class _Stepped:
+    last: ClassVar[_Steps | None] = None
+
+
+def _bar_columns(bars: GridBars, rows: IntArray) -> IntArray | None:
+    """Newest bucket, length and revision per market; None when some grid promises nothing."""
+    if rows.size == 0 or (rows < 0).any() or not len(bars.keys):
+        return None
+    rev = bars.revision[rows]
+    if (rev == 0).any():
+        return None
+    return np.stack([bars.newest_ns[rows], bars.length[rows], rev])
+
+
+def _stepped(
+    snap: Snapshot, f: _Fits, keys: tuple[tuple[str, str], ...], step_s: float
+) -> tuple[FloatArray, list[str], dict[tuple[str, str], GarchNow]]:
+    """`garch_tick` over the snapshot's grids, or the last tick's columns while they still hold.
+
+    They hold while the fits are the same record and every grid keeps its revision, newest bucket
+    and length: its finished bars (all that `garch_tick` reads) are then the same bars.
+    """
+    grids, bars = snap.mark_grid, snap.mark_grid_bars
+    old = _Stepped.last
+    promised = bars is not None and bars.grids is grids
+    cols: IntArray | None = None
+    rows = np.zeros(0, dtype=np.intp)
+    if promised and bars is not None:
+        if old is not None and old.bar_keys is bars.keys and old.keys == keys:
+            rows = old.rows
+        else:
+            index = bars.index
+            rows = np.array([index.get(k, -1) for k in keys], dtype=np.intp)
+        cols = _bar_columns(bars, rows)
+        if (
+            cols is not None
+            and old is not None
+            and old.fits is f.garch
+            and old.step_s == step_s
+            and old.keys == keys
+            and np.array_equal(old.bars, cols)
+        ):
+            return old.ann, old.why, old.out
+    s2, ann, why = garch_tick(f.garch, [grids.get(k) for k in keys], step_s)
+    out = dict(zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), why), strict=True))
+    if cols is not None and bars is not None:
+        _Stepped.last = _Steps(f.garch, keys, step_s, bars.keys, rows, cols, ann, why, out)
+    else:
+        _Stepped.last = None
+    return ann, why, out
+
+
+def garch_kept(garch: object) -> bool:
+    """Whether `garch` is the mapping `dynamics_figures` keeps (never written after it is made)."""
+    held = _Stepped.last
+    return held is not None and held.out is garch
 
 
 def _settled(

@@ -37,6 +37,8 @@ def forget() -> None:
     advice._HedgeCache.last = None
     advice._IsoLabels.last = None
     dynamics._Cache.last = None
+    dynamics._Stepped.last = None
+    advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
     book_var._Kept.book = None
     book_var._Kept.touches = None
     book_var._Weights.last = None

@@ -1,0 +1,118 @@
+"""The GARCH columns carried between ticks (dynamics `_Stepped`) and the forecasts planned on them.
+
+A tick whose grids finished no bar since the last one takes the last tick's GARCH columns, and
+advice looks up only the markets without a finite GARCH σ (`_ForecastPlan`). Here such a tick is a
+hit and emits exactly what a tick that forgot everything emits; a finished bar, a grid whose
+revision moved (a backfill) or a new models record is a miss, seen at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import msgspec
+import numpy as np
+import pytest
+
+from monitor.evaluation import advice, dynamics
+from monitor.evaluation.advice import _forecasts, forecast_vol
+from monitor.evaluation.models import RiskModels
+from monitor.records import FigureKey
+from tests.unit.evaluation.desk import STEP_S, Desk, S, desk, models
+from tests.unit.evaluation.test_risk_stage_kept import assert_identical, forget, tick
+
+GARCH = "volatility_garch_annualized_ratio"
+
+
+@pytest.fixture
+def world() -> tuple[Desk, RiskModels]:
+    forget()
+    d = desk(16, 90, seed=7, n_accounts=5, bars=160)
+    return d, models(d)
+
+
+def moved(d: Desk, now_ns: int, factor: float) -> Desk:
+    """Every market's next mark at `now_ns`, each moved by `factor`."""
+    for m in list(d.snapshot().marks.values()):
+        d.store.put(msgspec.structs.replace(m, mark=m.mark * factor, ts_event_ns=now_ns, ts_recv_ns=now_ns))
+    return dataclasses.replace(d, now_ns=now_ns)
+
+
+def garch_values(figs: dict[FigureKey, object]) -> dict[FigureKey, float]:
+    return {k: f.value for k, f in figs.items() if k.name == GARCH}  # type: ignore[attr-defined]
+
+
+def test_a_tick_inside_the_bar_takes_the_kept_columns(world: tuple[Desk, RiskModels]) -> None:
+    d, mods = world
+    step_ns = int(STEP_S * S)
+    assert d.now_ns % step_ns < step_ns - S  # the next second is in the same bucket
+    tick(d, d.snapshot(), mods)
+    stepped = dynamics._Stepped.last
+    assert stepped is not None
+    d = moved(d, d.now_ns + S, 1.002)
+    kept = tick(d, d.snapshot(), mods)
+    assert dynamics._Stepped.last is stepped  # a hit
+    assert advice._ForecastPlan.garch is stepped.out and advice._ForecastPlan.plans
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))
+
+
+def test_a_finished_bar_steps_the_recursion_again(world: tuple[Desk, RiskModels]) -> None:
+    d, mods = world
+    step_ns = int(STEP_S * S)
+    before = tick(d, d.snapshot(), mods)
+    stepped = dynamics._Stepped.last
+    d = moved(d, d.now_ns - d.now_ns % step_ns + step_ns + S, 1.05)  # the bar that was filling is done
+    kept = tick(d, d.snapshot(), mods)
+    assert dynamics._Stepped.last is not stepped
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))
+    old, new = garch_values(before), garch_values(kept)
+    assert any(not math.isnan(v) and v != old[k] for k, v in new.items())  # the new bar's return counts
+
+
+def test_a_moved_revision_or_new_models_record_is_a_miss(world: tuple[Desk, RiskModels]) -> None:
+    d, mods = world
+    tick(d, d.snapshot(), mods)
+    stepped = dynamics._Stepped.last
+    snap = d.snapshot()
+    bars = snap.mark_grid_bars
+    assert bars is not None and bars.grids is snap.mark_grid
+    later = msgspec.structs.replace(bars, revision=bars.revision + 1)
+    backfilled = dataclasses.replace(snap, mark_grid_bars=later)
+    tick(d, backfilled, mods)
+    assert dynamics._Stepped.last is not stepped
+    again = dynamics._Stepped.last
+    key = next(k for k, m in sorted(mods.markets.items()) if not math.isnan(m.garch.alpha))
+    m = mods.markets[key]
+    refit = dataclasses.replace(
+        mods, markets={**mods.markets, key: dataclasses.replace(
+            m, garch=msgspec.structs.replace(m.garch, omega=m.garch.omega * 2))},
+    )  # fmt: skip
+    kept = tick(d, backfilled, refit)
+    assert dynamics._Stepped.last is not again
+    forget()
+    assert_identical(kept, tick(d, backfilled, refit))
+
+
+def test_planned_forecasts_equal_forecast_vol_per_market(world: tuple[Desk, RiskModels]) -> None:
+    d, mods = world
+    tick(d, d.snapshot(), mods)
+    stepped = dynamics._Stepped.last
+    assert stepped is not None
+    garch = stepped.out
+    keys = tuple(garch)
+    views = {k: _View(sigma_ann=0.5 if i % 3 else math.nan) for i, k in enumerate(keys[::2])}
+    assert any(not math.isfinite(g.sigma_ann) for g in garch.values())  # some fall back
+    for _ in range(2):  # planned, then taken from the plan
+        sigma, why = _forecasts(keys, garch, views)  # type: ignore[arg-type]
+        want = [forecast_vol(k, garch, views) for k in keys]  # type: ignore[arg-type]
+        np.testing.assert_array_equal(sigma, [s for s, _ in want])
+        assert why == [w for _, w in want]
+    assert advice._ForecastPlan.plans[0][0] is keys
+
+
+@dataclasses.dataclass(frozen=True)
+class _View:
+    sigma_ann: float
