@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import is_
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -375,13 +376,49 @@ def garch_kept(garch: object) -> bool:
     return held is not None and held.out is garch
 
 
+class _Settlements:
+    """The settled-funding columns and the store's records they were read from (`_settled`)."""
+
+    last: ClassVar[
+        tuple[
+            tuple[tuple[str, str], ...],
+            list[Grid | None],
+            list[bool | None],
+            FloatArray,
+            FloatArray,
+            list[str],
+        ]
+        | None
+    ] = None
+
+
+def _read_only(got: list[Grid | None]) -> bool:
+    return all(s is None or not (s[0].flags.writeable or s[1].flags.writeable) for s in got)
+
+
 def _settled(
     sink: FigureSink, snap: Snapshot, keys: tuple[tuple[str, str], ...], labs: tuple[dict[str, str], ...]
 ) -> None:
-    rate, ts, why = [], [], []
+    """The newest settlement per market; the last tick's columns while each market's record is the
+    same read-only record (the store hands the same views back until a settlement lands)."""
     settled, estimated = snap.funding_settled, snap.funding_settled_estimated
-    for key in keys:
-        s = settled.get(key)
+    got = list(map(settled.get, keys))
+    est = list(map(estimated.get, keys))
+    held = _Settlements.last
+    if held is not None and held[0] == keys and held[2] == est and all(map(is_, got, held[1])):
+        r, t, why = held[3], held[4], held[5]
+    else:
+        r, t, why = _settled_columns(got, est)
+        _Settlements.last = (keys, got, est, r, t, why) if _read_only(got) else None
+    _column(sink, "funding_settled_rate_ratio", labs, r, True, why)
+    _column(sink, "funding_settled_timestamp_seconds", labs, t, True, why)
+
+
+def _settled_columns(
+    got: list[Grid | None], est: list[bool | None]
+) -> tuple[FloatArray, FloatArray, list[str]]:
+    rate, ts, why = [], [], []
+    for s, e in zip(got, est, strict=True):
         if s is None or s[1].size == 0:
             rate.append(math.nan)
             ts.append(math.nan)
@@ -389,8 +426,7 @@ def _settled(
             continue
         # the venue's settled rate when its history was fetched; else the last estimate before the
         # settlement (it converges on the settled rate as the interval closes), said so in the reason
-        why.append("estimated_before_settlement" if estimated.get(key, True) else "")
+        why.append("estimated_before_settlement" if e is None or e else "")
         rate.append(float(s[1][-1]))
         ts.append(int(s[0][-1]) / 1e9)
-    _column(sink, "funding_settled_rate_ratio", labs, _col(rate), True, why)
-    _column(sink, "funding_settled_timestamp_seconds", labs, _col(ts), True, why)
+    return _col(rate), _col(ts), why

@@ -18,7 +18,7 @@ import pytest
 from monitor.evaluation import advice, dynamics
 from monitor.evaluation.advice import _forecasts, forecast_vol
 from monitor.evaluation.models import RiskModels
-from monitor.records import FigureKey
+from monitor.records import FigureKey, SettledFunding
 from tests.unit.evaluation.desk import STEP_S, Desk, S, desk, models
 from tests.unit.evaluation.test_risk_stage_kept import assert_identical, forget, tick
 
@@ -116,3 +116,26 @@ def test_planned_forecasts_equal_forecast_vol_per_market(world: tuple[Desk, Risk
 @dataclasses.dataclass(frozen=True)
 class _View:
     sigma_ann: float
+
+
+def test_settled_funding_columns_kept_until_a_settlement_lands(world: tuple[Desk, RiskModels]) -> None:
+    """The desk has no settlement yet; the venue's history for one market then lands."""
+    d, mods = world
+    tick(d, d.snapshot(), mods)
+    held = dynamics._Settlements.last
+    assert held is not None
+    d = moved(d, d.now_ns + S, 1.001)
+    kept = tick(d, d.snapshot(), mods)
+    assert dynamics._Settlements.last is held  # a hit
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))
+    venue, symbol = next(iter(d.snapshot().marks))
+    at = d.now_ns - d.now_ns % (3600 * S)
+    d.store.put(SettledFunding(venue=venue, ts_event_ns=d.now_ns, ts_recv_ns=d.now_ns, symbol=symbol,
+                               times_ns=(at,), rates=(0.00041,)))  # fmt: skip
+    kept = tick(d, d.snapshot(), mods)
+    assert dynamics._Settlements.last is not held
+    rate = kept[FigureKey(name="funding_settled_rate_ratio", venue=venue, symbol=symbol)]
+    assert (rate.value, rate.reason) == (0.00041, "")
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))

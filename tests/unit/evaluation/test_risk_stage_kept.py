@@ -38,6 +38,7 @@ def forget() -> None:
     advice._IsoLabels.last = None
     dynamics._Cache.last = None
     dynamics._Stepped.last = None
+    dynamics._Settlements.last = None
     advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
     book_var._Kept.book = None
     book_var._Kept.touches = None
