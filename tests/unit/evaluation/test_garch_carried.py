@@ -15,12 +15,12 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, dynamics
+from monitor.evaluation import advice, advice_legs, dynamics
 from monitor.evaluation.advice import _forecasts, forecast_vol
 from monitor.evaluation.models import RiskModels
 from monitor.records import FigureKey, SettledFunding
 from tests.unit.evaluation.desk import STEP_S, Desk, S, desk, models
-from tests.unit.evaluation.test_risk_stage_kept import assert_identical, forget, tick
+from tests.unit.evaluation.test_risk_stage_kept import assert_identical, forget, reput_accounts, tick
 
 GARCH = "volatility_garch_annualized_ratio"
 
@@ -137,5 +137,32 @@ def test_settled_funding_columns_kept_until_a_settlement_lands(world: tuple[Desk
     assert dynamics._Settlements.last is not held
     rate = kept[FigureKey(name="funding_settled_rate_ratio", venue=venue, symbol=symbol)]
     assert (rate.value, rate.reason) == (0.00041, "")
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))
+
+
+def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[Desk, RiskModels]) -> None:
+    """`account_topups` reads each account's cross legs and missing tiers from a plan per legs record."""
+    d, mods = world
+    tick(d, d.snapshot(), mods)
+    plan = advice_legs._TopupPlans.last
+    assert plan is not None
+    reput_accounts(d)  # equal records: the same legs, the same plan
+    d = moved(d, d.now_ns + S, 0.999)
+    kept = tick(d, d.snapshot(), mods)
+    assert advice_legs._TopupPlans.last is plan
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))
+    snap = d.snapshot()
+    (venue, account, symbol), rec = next(
+        (k, r) for k, r in sorted(snap.tiers.items()) if k[0] == "binance" and any(
+            p.symbol == k[2] and p.qty != 0 and p.margin_mode == "cross"
+            for p in snap.accounts[(k[0], k[1])].positions)
+    )  # fmt: skip
+    d.store.put(msgspec.structs.replace(rec, brackets=()))
+    kept = tick(d, d.snapshot(), mods)
+    assert advice_legs._TopupPlans.last is not plan
+    topup = kept[FigureKey(name="topup_for_shock_usd", venue=venue, account=account)]
+    assert math.isnan(topup.value) and topup.reason.startswith("missing_tier: ") and symbol in topup.reason
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
