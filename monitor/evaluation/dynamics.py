@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import is_
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -269,28 +270,29 @@ def dynamics_figures(
     labs = f.labs
     nan = math.nan
     ann, gwhy, out = _stepped(snap, f, keys, step_s)
-    mark_ok = np.array([fresh.get(k, False) for k in f.mark_streams], dtype=bool)
+    n = len(keys)
+    get = fresh.get
+    mark_ok = np.fromiter(map(get, f.mark_streams, repeat(False)), bool, n)
     _column(sink, "volatility_garch_annualized_ratio", labs, ann, mark_ok, gwhy)
     _column(sink, "garch_persistence_ratio", labs, f.persistence, True, gwhy)
     # the OU statistics of the basis, spot mid − mark, where the spot history exists
-    spot_grid = snap.spot_grid
-    has_spot = [k in spot_grid for k in keys]
-    why = [
-        "not_fitted_yet" if m is None else w if h else "no_spot_history"
-        for m, w, h in zip(f.fitted, f.ou_why, has_spot, strict=True)
-    ]
-    use = np.array([not w for w in why], dtype=bool)
-    quote = snap.quotes.get
-    books = [quote(k) for k in f.spot_quotes]
-    spot = np.array([0.5 * (q.bid + q.ask) if q is not None else nan for q in books], dtype=np.float64)
-    mark = np.array([m.mark for m in snap.marks.values()], dtype=np.float64)
+    why, use, ok = _ou_reasons(f, list(map(snap.spot_grid.__contains__, keys)))
+    books = list(map(snap.quotes.get, f.spot_quotes))
+    if None in books:
+        spot = np.array([0.5 * (q.bid + q.ask) if q is not None else nan for q in books], dtype=np.float64)
+    else:  # the same two operations per element
+        spot = 0.5 * (
+            np.fromiter(map(_BID, books), np.float64, n) + np.fromiter(map(_ASK, books), np.float64, n)
+        )
+    mark = np.fromiter(map(_MARK, snap.marks.values()), np.float64, n)
     with quiet():
         now = np.where((spot > 0) & (mark > 0), spot - mark, nan)
         z = np.where(use & f.z_ok, (now - f.mu) / f.sd, nan)
-    z_why = [w or ("" if math.isfinite(x) else "no_spot_price") for w, x in zip(why, z.tolist(), strict=True)]
-    spot_ok = mark_ok & np.array([fresh.get(k, False) for k in f.spot_streams], dtype=bool)
+    z_why = list(why)
+    for i in np.flatnonzero(use & ~np.isfinite(z)).tolist():
+        z_why[i] = "no_spot_price"
+    spot_ok = mark_ok & np.fromiter(map(get, f.spot_streams, repeat(False)), bool, n)
     _column(sink, "basis_zscore", labs, z, spot_ok, z_why)
-    ok = np.array(has_spot, dtype=bool) & f.ou_usable
     _column(sink, "basis_mean_reverting", labs, np.where(ok, f.mean_reverting, nan), True, why)
     for name, col in (
         ("basis_ou_half_life_seconds", f.half_life),
@@ -368,6 +370,30 @@ def _stepped(
     else:
         _Stepped.last = None
     return ann, why, out
+
+
+_BID, _ASK, _MARK = attrgetter("bid"), attrgetter("ask"), attrgetter("mark")
+
+
+class _OuReasons:
+    last: ClassVar[tuple[_Fits, list[bool], list[str], BoolArray, BoolArray] | None] = None
+
+
+def _ou_reasons(f: _Fits, has_spot: list[bool]) -> tuple[list[str], BoolArray, BoolArray]:
+    """Per market why its OU figures are missing, whether they have a value (`use`), and whether
+    `basis_mean_reverting` does: from the fits and which markets have a spot history, kept while
+    both hold."""
+    held = _OuReasons.last
+    if held is not None and held[0] is f and held[1] == has_spot:
+        return held[2], held[3], held[4]
+    why = [
+        "not_fitted_yet" if m is None else w if h else "no_spot_history"
+        for m, w, h in zip(f.fitted, f.ou_why, has_spot, strict=True)
+    ]
+    use = np.array([not w for w in why], dtype=bool)
+    ok = np.array(has_spot, dtype=bool) & f.ou_usable
+    _OuReasons.last = (f, has_spot, why, use, ok)
+    return why, use, ok
 
 
 def garch_kept(garch: object) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import MappingProxyType
 
 import msgspec
 import numpy as np
@@ -166,3 +167,26 @@ def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[
     assert math.isnan(topup.value) and topup.reason.startswith("missing_tier: ") and symbol in topup.reason
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
+
+
+def test_ou_reasons_kept_while_the_same_markets_have_a_spot_history(world: tuple[Desk, RiskModels]) -> None:
+    d, mods = world
+    tick(d, d.snapshot(), mods)
+    held = dynamics._OuReasons.last
+    assert held is not None
+    d = moved(d, d.now_ns + S, 1.001)
+    kept = tick(d, d.snapshot(), mods)
+    assert dynamics._OuReasons.last is held
+    forget()
+    assert_identical(kept, tick(d, d.snapshot(), mods))
+    snap = d.snapshot()
+    key = next(k for k in sorted(mods.markets) if k in snap.spot_grid)
+    lost = dataclasses.replace(
+        snap, spot_grid=MappingProxyType({k: g for k, g in snap.spot_grid.items() if k != key})
+    )  # a market without its spot history
+    kept = tick(d, lost, mods)
+    assert dynamics._OuReasons.last is not held
+    got = kept[FigureKey(name="basis_ou_mean_usd", venue=key[0], symbol=key[1])]
+    assert math.isnan(got.value) and got.reason == "no_spot_history"
+    forget()
+    assert_identical(kept, tick(d, lost, mods))

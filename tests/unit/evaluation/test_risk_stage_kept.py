@@ -39,6 +39,7 @@ def forget() -> None:
     dynamics._Cache.last = None
     dynamics._Stepped.last = None
     dynamics._Settlements.last = None
+    dynamics._OuReasons.last = None
     advice_legs._TopupPlans.last = None
     advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
     book_var._Kept.book = None
