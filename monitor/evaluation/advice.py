@@ -41,7 +41,7 @@ from monitor.evaluation.advice_legs import (
     same_accounts,
 )
 from monitor.evaluation.column_keys import ColumnKeys
-from monitor.evaluation.dynamics import GarchNow
+from monitor.evaluation.dynamics import GarchNow, garch_kept
 from monitor.evaluation.exposure import base_asset
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
@@ -77,24 +77,72 @@ def _forecasts(
     garch: Mapping[tuple[str, str], GarchNow],
     markets: Mapping[tuple[str, str], MarketView],
 ) -> tuple[list[float], list[str]]:
-    """`forecast_vol` of many markets: their σ and reasons (inlined: a thousand calls a tick)."""
+    """`forecast_vol` of many markets: their σ and reasons (inlined: a thousand calls a tick).
+
+    A market whose GARCH σ is finite takes it whatever the EWMA says, so while the same `garch`
+    record and key tuple come back (dynamics.py hands the same record back until a bar finishes)
+    only the other markets are looked up again (`_ForecastPlan`).
+    """
+    plan = _ForecastPlan.find(garch, keys)
+    sigma, why, rest = list(plan[1]), list(plan[2]), plan[3]
+    isfinite = math.isfinite
+    for j in rest:
+        key = keys[j]
+        mv = markets.get(key)
+        if mv is not None and isfinite(mv.sigma_ann):
+            sigma[j] = mv.sigma_ann
+            why[j] = "ewma_fallback"
+            continue
+        g = garch.get(key)
+        why[j] = g.reason if g is not None and g.reason else "no_volatility"
+    return sigma, why
+
+
+_Plan = tuple[Sequence[tuple[str, str]], list[float], list[str], list[int]]
+
+
+class _ForecastPlan:
+    """The GARCH part of `_forecasts` per key tuple (hedge assets, legs' markets), for one garch record.
+
+    Kept only for the mapping dynamics.py keeps and never writes (`garch_kept`); a few key tuples,
+    the newest first.
+    """
+
+    garch: ClassVar[object] = None
+    plans: ClassVar[tuple[_Plan, ...]] = ()
+    _SLOTS = 4
+
+    @classmethod
+    def find(cls, garch: Mapping[tuple[str, str], GarchNow], keys: Sequence[tuple[str, str]]) -> _Plan:
+        kept = garch_kept(garch)
+        if cls.garch is not garch or not kept:
+            cls.garch, cls.plans = (garch if kept else None), ()
+        for plan in cls.plans:
+            if plan[0] is keys:
+                return plan
+        plan = (keys, *_garch_part(keys, garch))
+        if kept:
+            cls.plans = (plan, *cls.plans[: cls._SLOTS - 1])
+        return plan
+
+
+def _garch_part(
+    keys: Sequence[tuple[str, str]], garch: Mapping[tuple[str, str], GarchNow]
+) -> tuple[list[float], list[str], list[int]]:
+    """Per market its finite GARCH σ and "" (else NaN and ""), and the markets without one."""
     sigma: list[float] = []
     why: list[str] = []
+    rest: list[int] = []
     isfinite = math.isfinite
-    for key in keys:
+    for j, key in enumerate(keys):
         g = garch.get(key)
         if g is not None and isfinite(g.sigma_ann):
             sigma.append(g.sigma_ann)
-            why.append("")
-            continue
-        mv = markets.get(key)
-        if mv is not None and isfinite(mv.sigma_ann):
-            sigma.append(mv.sigma_ann)
-            why.append("ewma_fallback")
-            continue
-        sigma.append(math.nan)
-        why.append(g.reason if g is not None and g.reason else "no_volatility")
-    return sigma, why
+        else:
+            sigma.append(math.nan)
+            rest.append(j)
+        why.append("")
+    return sigma, why, rest
 
 
 def advice_figures(

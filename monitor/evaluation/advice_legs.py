@@ -291,39 +291,73 @@ def _names(legs: AdviceLegs, sel: list[int]) -> str:
     return ", ".join(legs.positions[j].symbol for j in sel)
 
 
+@dataclass(frozen=True, slots=True)
+class _TopupPlan:
+    """What `account_topups` reads from the legs alone, per account: its cross legs and, when a tier
+    is missing for one of them, the reason (the legs are kept while the book's records hold)."""
+
+    legs: AdviceLegs
+    cross_of: list[list[int]]
+    missing: list[str]  # "missing_tier: …" or ""
+    on_bybit: list[bool]
+
+
+class _TopupPlans:
+    last: ClassVar[_TopupPlan | None] = None
+
+
+def _topup_plan(legs: AdviceLegs) -> _TopupPlan:
+    held = _TopupPlans.last
+    if held is not None and held.legs is legs:
+        return held
+    n = len(legs.accounts)
+    cross_of: list[list[int]] = [[] for _ in range(n)]
+    for j in np.flatnonzero(legs.cross).tolist():
+        cross_of[legs.acc[j]].append(j)
+    on_bybit = legs.on_bybit.tolist()
+    tiered = np.isfinite(legs.bybit_mm).tolist()
+    row_ok = (legs.row >= 0).tolist()
+    missing = [""] * n
+    for i, cross in enumerate(cross_of):
+        if on_bybit[i]:
+            untiered = [j for j in cross if not tiered[j]]
+            if untiered:
+                missing[i] = f"missing_tier: {_names(legs, untiered)}"
+        elif not all(row_ok[j] for j in cross):
+            none = sorted({legs.positions[j].symbol for j in cross if not row_ok[j]})
+            missing[i] = f"missing_tier: {', '.join(none)}"
+    _TopupPlans.last = _TopupPlan(legs, cross_of, missing, on_bybit)
+    return _TopupPlans.last
+
+
 def account_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[list[float], list[str]]:
     """`topup_for_shock_usd` per account and its reason (`advice_rows._cross_topup`, `bybit_cross_topup`)."""
     n = len(legs.accounts)
     out, why = [0.0] * n, [""] * n
     wallet = np.where(legs.on_bybit, legs.unified, legs.wallet)
-    cross_of: list[list[int]] = [[] for _ in range(n)]
-    for j in np.flatnonzero(legs.cross).tolist():
-        cross_of[legs.acc[j]].append(j)
+    plan = _topup_plan(legs)
+    cross_of = plan.cross_of
     mark_ok = (px.mark > 0).tolist()
+    isfinite = math.isfinite
     bin_acc: list[int] = []
     by_acc: list[int] = []
-    for i in range(n):
-        cross = cross_of[i]
-        if not math.isfinite(wallet[i]):
+    for i, (w, cross, missing, bybit) in enumerate(
+        zip(wallet.tolist(), cross_of, plan.missing, plan.on_bybit, strict=True)
+    ):
+        if not isfinite(w):
             out[i], why[i] = math.nan, "nan_input"
             continue
         if not cross:
             continue
-        if legs.on_bybit[i]:
-            untiered = [j for j in cross if not math.isfinite(legs.bybit_mm[j])]
-            if untiered:
-                out[i], why[i] = math.nan, f"missing_tier: {_names(legs, untiered)}"
-                continue
-        elif any(legs.row[j] < 0 for j in cross):
-            none = sorted({legs.positions[j].symbol for j in cross if legs.row[j] < 0})
-            out[i], why[i] = math.nan, f"missing_tier: {', '.join(none)}"
+        if missing:
+            out[i], why[i] = math.nan, missing
             continue
         unpriced = [j for j in cross if not mark_ok[j]]
         if unpriced:
-            tail = "" if legs.on_bybit[i] else " (none live, none from the venue)"
+            tail = "" if bybit else " (none live, none from the venue)"
             out[i], why[i] = math.nan, f"no_mark: {_names(legs, unpriced)}{tail}"
             continue
-        (by_acc if legs.on_bybit[i] else bin_acc).append(i)
+        (by_acc if bybit else bin_acc).append(i)
     if bin_acc:  # both directions of every account in one call: "account" 2i the up move, 2i + 1 the down
         sel = np.array([j for i in bin_acc for j in cross_of[i]], dtype=np.intp)
         a = legs.acc[sel]

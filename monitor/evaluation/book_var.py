@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from typing import ClassVar
 
 import numpy as np
@@ -194,7 +196,7 @@ def book_var_figures(
     w_now = dict(zip(book.legs, exposure.tolist(), strict=True))  # `leg_exposures`, from the kept legs
     prices = dict(zip(book.legs, px.tolist(), strict=True))
     unpriced = [book.legs[i] for i in np.flatnonzero(~(px > 0)).tolist()]
-    all_fresh = all(fresh.get(k, False) for k in book.streams) and not stale_holdings(snap)
+    all_fresh = all(map(fresh.get, book.streams, repeat(False))) and not stale_holdings(snap)
     h = models.history
     why = ""
     if not w_now:
@@ -318,6 +320,10 @@ class _Book:
     quote_keys: tuple[tuple[str, str, str], ...]  # per leg: (venue, symbol, "spot"), its spot book's key
     markets_of: tuple[tuple[str, str], ...]  # per leg: (venue, symbol), its mark's key
     streams: tuple[tuple[str, str], ...]  # per leg: its mark stream (the figures' freshness)
+    spot_at: IntArray  # the legs priced at their spot book's mid, and those books' keys
+    spot_keys: tuple[tuple[str, str, str], ...]
+    perp_at: IntArray  # the legs priced at their mark, and those marks' keys
+    perp_keys: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,23 +380,38 @@ def _book(snap: Snapshot) -> _Book:
         quote_keys=tuple((v, s, "spot") for (v, s, _kind), _q in legs),
         markets_of=tuple((v, s) for (v, s, _kind), _q in legs),
         streams=tuple((v, f"mark:{s}") for (v, s, _kind), _q in legs),
+        spot_at=np.array([i for i, (leg, _q) in enumerate(legs) if leg[2] == "spot"], dtype=np.intp),
+        spot_keys=tuple((v, s, "spot") for (v, s, kind), _q in legs if kind == "spot"),
+        perp_at=np.array([i for i, (leg, _q) in enumerate(legs) if leg[2] != "spot"], dtype=np.intp),
+        perp_keys=tuple((v, s) for (v, s, kind), _q in legs if kind != "spot"),
     )
     return _Kept.book
 
 
 def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
-    """USD exposure and price per leg now: `leg_exposures` over the kept legs (the same products)."""
-    quote, mark = snap.quotes.get, snap.marks.get
-    px: list[float] = []
-    for on_spot, qk, mk in zip(book.on_spot, book.quote_keys, book.markets_of, strict=True):
-        if on_spot:
-            q = quote(qk)
-            px.append(0.5 * (q.bid + q.ask) if q is not None else math.nan)  # `spot_mid`
-        else:
-            m = mark(mk)
-            px.append(m.mark if m is not None else math.nan)
-    p = np.array(px, dtype=np.float64)
+    """USD exposure and price per leg now: `leg_exposures` over the kept legs (the same products).
+
+    Spot legs at their book's mid (`spot_mid`: 0.5·(bid + ask), the same two operations per element
+    here), perpetuals at the mark; NaN without one.
+    """
+    p = np.empty(len(book.legs), dtype=np.float64)
+    quotes = list(map(snap.quotes.get, book.spot_keys))
+    if None in quotes:
+        p[book.spot_at] = [0.5 * (q.bid + q.ask) if q is not None else math.nan for q in quotes]
+    elif quotes:
+        n = len(quotes)
+        p[book.spot_at] = 0.5 * (
+            np.fromiter(map(_BID, quotes), np.float64, n) + np.fromiter(map(_ASK, quotes), np.float64, n)
+        )
+    marks = list(map(snap.marks.get, book.perp_keys))
+    if None in marks:
+        p[book.perp_at] = [m.mark if m is not None else math.nan for m in marks]
+    elif marks:
+        p[book.perp_at] = np.fromiter(map(_MARK, marks), np.float64, len(marks))
     return book.qty * p, p
+
+
+_BID, _ASK, _MARK = attrgetter("bid"), attrgetter("ask"), attrgetter("mark")
 
 
 class _Weights:

@@ -3,8 +3,10 @@
 GARCH is fitted on a slow cadence; between fits the tick steps the recursion
 σ²_{t+1} = ω + α r_t² + β σ²_t through every bar finished since the fit's last one, starting from
 the fit's own forecast. That is the same number a refit-free `arch` filter gives, and it costs a
-few steps per market (bars since the refit), so the tick stays pure: models and snapshot in,
-figures out, no state carried between ticks.
+few steps per market (bars since the refit). A tick whose grids finished no bar since the last
+one (the store's word: `Snapshot.mark_grid_bars`, monitor/store/grid_bars.py) and whose fits are the
+same record steps through the same bars from the same forecasts, so it takes the last tick's
+columns (`_Stepped`); at one-second ticks over one-minute bars that is 59 ticks in 60.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -23,6 +27,7 @@ from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.garch import GarchArrays, garch_step, has_params
 from monitor.risk.reasons import Reason
 from monitor.risk.volatility import log_returns, periods_per_year
+from monitor.store.grid_bars import GridBars
 from monitor.store.state import Grid, Snapshot
 
 __all__ = [
@@ -31,6 +36,7 @@ __all__ = [
     "dynamics_figures",
     "garch_columns",
     "garch_fits",
+    "garch_kept",
     "garch_now",
     "garch_tick",
 ]
@@ -263,31 +269,30 @@ def dynamics_figures(
     f = _fits(models, keys)
     labs = f.labs
     nan = math.nan
-    grids = snap.mark_grid
-    s2, ann, gwhy = garch_tick(f.garch, [grids.get(k) for k in keys], step_s)
-    out = dict(zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), gwhy), strict=True))
-    mark_ok = np.array([fresh.get(k, False) for k in f.mark_streams], dtype=bool)
+    ann, gwhy, out = _stepped(snap, f, keys, step_s)
+    n = len(keys)
+    get = fresh.get
+    mark_ok = np.fromiter(map(get, f.mark_streams, repeat(False)), bool, n)
     _column(sink, "volatility_garch_annualized_ratio", labs, ann, mark_ok, gwhy)
     _column(sink, "garch_persistence_ratio", labs, f.persistence, True, gwhy)
     # the OU statistics of the basis, spot mid − mark, where the spot history exists
-    spot_grid = snap.spot_grid
-    has_spot = [k in spot_grid for k in keys]
-    why = [
-        "not_fitted_yet" if m is None else w if h else "no_spot_history"
-        for m, w, h in zip(f.fitted, f.ou_why, has_spot, strict=True)
-    ]
-    use = np.array([not w for w in why], dtype=bool)
-    quote = snap.quotes.get
-    books = [quote(k) for k in f.spot_quotes]
-    spot = np.array([0.5 * (q.bid + q.ask) if q is not None else nan for q in books], dtype=np.float64)
-    mark = np.array([m.mark for m in snap.marks.values()], dtype=np.float64)
+    why, use, ok = _ou_reasons(f, list(map(snap.spot_grid.__contains__, keys)))
+    books = list(map(snap.quotes.get, f.spot_quotes))
+    if None in books:
+        spot = np.array([0.5 * (q.bid + q.ask) if q is not None else nan for q in books], dtype=np.float64)
+    else:  # the same two operations per element
+        spot = 0.5 * (
+            np.fromiter(map(_BID, books), np.float64, n) + np.fromiter(map(_ASK, books), np.float64, n)
+        )
+    mark = np.fromiter(map(_MARK, snap.marks.values()), np.float64, n)
     with quiet():
         now = np.where((spot > 0) & (mark > 0), spot - mark, nan)
         z = np.where(use & f.z_ok, (now - f.mu) / f.sd, nan)
-    z_why = [w or ("" if math.isfinite(x) else "no_spot_price") for w, x in zip(why, z.tolist(), strict=True)]
-    spot_ok = mark_ok & np.array([fresh.get(k, False) for k in f.spot_streams], dtype=bool)
+    z_why = list(why)
+    for i in np.flatnonzero(use & ~np.isfinite(z)).tolist():
+        z_why[i] = "no_spot_price"
+    spot_ok = mark_ok & np.fromiter(map(get, f.spot_streams, repeat(False)), bool, n)
     _column(sink, "basis_zscore", labs, z, spot_ok, z_why)
-    ok = np.array(has_spot, dtype=bool) & f.ou_usable
     _column(sink, "basis_mean_reverting", labs, np.where(ok, f.mean_reverting, nan), True, why)
     for name, col in (
         ("basis_ou_half_life_seconds", f.half_life),
@@ -300,13 +305,146 @@ def dynamics_figures(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    """One tick's GARCH columns and the finished bars they stepped through (`_stepped`)."""
+
+    fits: GarchFits
+    keys: tuple[tuple[str, str], ...]
+    step_s: float
+    bar_keys: tuple[tuple[str, str], ...]  # `GridBars.keys` the rows index
+    rows: IntArray  # each market's row in the store's grid columns
+    bars: IntArray  # (3, markets): newest bucket, length, revision, as the store said
+    ann: FloatArray
+    why: list[str]
+    out: dict[tuple[str, str], GarchNow]  # read only
+
+
+class _Stepped:
+    last: ClassVar[_Steps | None] = None
+
+
+def _bar_columns(bars: GridBars, rows: IntArray) -> IntArray | None:
+    """Newest bucket, length and revision per market; None when some grid promises nothing."""
+    if rows.size == 0 or (rows < 0).any() or not len(bars.keys):
+        return None
+    rev = bars.revision[rows]
+    if (rev == 0).any():
+        return None
+    return np.stack([bars.newest_ns[rows], bars.length[rows], rev])
+
+
+def _stepped(
+    snap: Snapshot, f: _Fits, keys: tuple[tuple[str, str], ...], step_s: float
+) -> tuple[FloatArray, list[str], dict[tuple[str, str], GarchNow]]:
+    """`garch_tick` over the snapshot's grids, or the last tick's columns while they still hold.
+
+    They hold while the fits are the same record and every grid keeps its revision, newest bucket
+    and length: its finished bars (all that `garch_tick` reads) are then the same bars.
+    """
+    grids, bars = snap.mark_grid, snap.mark_grid_bars
+    old = _Stepped.last
+    promised = bars is not None and bars.grids is grids
+    cols: IntArray | None = None
+    rows = np.zeros(0, dtype=np.intp)
+    if promised and bars is not None:
+        if old is not None and old.bar_keys is bars.keys and old.keys == keys:
+            rows = old.rows
+        else:
+            index = bars.index
+            rows = np.array([index.get(k, -1) for k in keys], dtype=np.intp)
+        cols = _bar_columns(bars, rows)
+        if (
+            cols is not None
+            and old is not None
+            and old.fits is f.garch
+            and old.step_s == step_s
+            and old.keys == keys
+            and np.array_equal(old.bars, cols)
+        ):
+            return old.ann, old.why, old.out
+    s2, ann, why = garch_tick(f.garch, [grids.get(k) for k in keys], step_s)
+    out = dict(zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), why), strict=True))
+    if cols is not None and bars is not None:
+        _Stepped.last = _Steps(f.garch, keys, step_s, bars.keys, rows, cols, ann, why, out)
+    else:
+        _Stepped.last = None
+    return ann, why, out
+
+
+_BID, _ASK, _MARK = attrgetter("bid"), attrgetter("ask"), attrgetter("mark")
+
+
+class _OuReasons:
+    last: ClassVar[tuple[_Fits, list[bool], list[str], BoolArray, BoolArray] | None] = None
+
+
+def _ou_reasons(f: _Fits, has_spot: list[bool]) -> tuple[list[str], BoolArray, BoolArray]:
+    """Per market why its OU figures are missing, whether they have a value (`use`), and whether
+    `basis_mean_reverting` does: from the fits and which markets have a spot history, kept while
+    both hold."""
+    held = _OuReasons.last
+    if held is not None and held[0] is f and held[1] == has_spot:
+        return held[2], held[3], held[4]
+    why = [
+        "not_fitted_yet" if m is None else w if h else "no_spot_history"
+        for m, w, h in zip(f.fitted, f.ou_why, has_spot, strict=True)
+    ]
+    use = np.array([not w for w in why], dtype=bool)
+    ok = np.array(has_spot, dtype=bool) & f.ou_usable
+    _OuReasons.last = (f, has_spot, why, use, ok)
+    return why, use, ok
+
+
+def garch_kept(garch: object) -> bool:
+    """Whether `garch` is the mapping `dynamics_figures` keeps (never written after it is made)."""
+    held = _Stepped.last
+    return held is not None and held.out is garch
+
+
+class _Settlements:
+    """The settled-funding columns and the store's records they were read from (`_settled`)."""
+
+    last: ClassVar[
+        tuple[
+            tuple[tuple[str, str], ...],
+            list[Grid | None],
+            list[bool | None],
+            FloatArray,
+            FloatArray,
+            list[str],
+        ]
+        | None
+    ] = None
+
+
+def _read_only(got: list[Grid | None]) -> bool:
+    return all(s is None or not (s[0].flags.writeable or s[1].flags.writeable) for s in got)
+
+
 def _settled(
     sink: FigureSink, snap: Snapshot, keys: tuple[tuple[str, str], ...], labs: tuple[dict[str, str], ...]
 ) -> None:
-    rate, ts, why = [], [], []
+    """The newest settlement per market; the last tick's columns while each market's record is the
+    same read-only record (the store hands the same views back until a settlement lands)."""
     settled, estimated = snap.funding_settled, snap.funding_settled_estimated
-    for key in keys:
-        s = settled.get(key)
+    got = list(map(settled.get, keys))
+    est = list(map(estimated.get, keys))
+    held = _Settlements.last
+    if held is not None and held[0] == keys and held[2] == est and all(map(is_, got, held[1])):
+        r, t, why = held[3], held[4], held[5]
+    else:
+        r, t, why = _settled_columns(got, est)
+        _Settlements.last = (keys, got, est, r, t, why) if _read_only(got) else None
+    _column(sink, "funding_settled_rate_ratio", labs, r, True, why)
+    _column(sink, "funding_settled_timestamp_seconds", labs, t, True, why)
+
+
+def _settled_columns(
+    got: list[Grid | None], est: list[bool | None]
+) -> tuple[FloatArray, FloatArray, list[str]]:
+    rate, ts, why = [], [], []
+    for s, e in zip(got, est, strict=True):
         if s is None or s[1].size == 0:
             rate.append(math.nan)
             ts.append(math.nan)
@@ -314,8 +452,7 @@ def _settled(
             continue
         # the venue's settled rate when its history was fetched; else the last estimate before the
         # settlement (it converges on the settled rate as the interval closes), said so in the reason
-        why.append("estimated_before_settlement" if estimated.get(key, True) else "")
+        why.append("estimated_before_settlement" if e is None or e else "")
         rate.append(float(s[1][-1]))
         ts.append(int(s[0][-1]) / 1e9)
-    _column(sink, "funding_settled_rate_ratio", labs, _col(rate), True, why)
-    _column(sink, "funding_settled_timestamp_seconds", labs, _col(ts), True, why)
+    return _col(rate), _col(ts), why

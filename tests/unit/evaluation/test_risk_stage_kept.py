@@ -37,6 +37,11 @@ def forget() -> None:
     advice._HedgeCache.last = None
     advice._IsoLabels.last = None
     dynamics._Cache.last = None
+    dynamics._Stepped.last = None
+    dynamics._Settlements.last = None
+    dynamics._OuReasons.last = None
+    advice_legs._TopupPlans.last = None
+    advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
     book_var._Kept.book = None
     book_var._Kept.touches = None
     book_var._Weights.last = None
