@@ -28,12 +28,12 @@ from monitor.collectors.listing import default_fetch, follows_listing, resolve_l
 from monitor.collectors.mqtt_holdings import MqttHoldingsCollector
 from monitor.config import Config, Secrets, ShardConfig, VenueConfig
 from monitor.evaluator import Evaluator
-from monitor.frames import DELIVERY_GRACE_S, FrameGate, FrameSignal, delay_s, wait_frame_or_sleep
+from monitor.frames import FrameSignal
 from monitor.http import HttpServer
 from monitor.log import configure_logging
+from monitor.loop import evaluation_loop
 from monitor.looplag import LoopLag, LoopLagMetrics, probe_loop
 from monitor.metrics import DeliveryStats, EvaluationStats, PerpmonMetrics
-from monitor.metronome import Metronome
 from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import AlertEvent, Figures
 from monitor.refit import ModelRefresher
@@ -55,8 +55,6 @@ if TYPE_CHECKING:  # the simulator is imported only when it is enabled: producti
 __all__ = ["Daemon", "run_daemon"]
 
 log = structlog.get_logger(__name__)
-
-SETTLE_AFTER_TICKS = 5  # the heap is frozen once the first ticks built what every tick reuses
 
 
 @dataclass
@@ -402,60 +400,8 @@ class Daemon:
         self.eval_stats.held = 0
 
     async def _evaluation_loop(self) -> None:
-        """Tick on the `interval_s` grid, and at once when a frame moved an input (monitor/frames.py)."""
-        mono = self.clock.monotonic_ns
-        self.store.on_put = self.frames.note  # here, not at build: a test or a restart may swap the store
-        beat = Metronome(self.cfg.evaluation.interval_s, mono())
-        gate = FrameGate()
-        trigger, next_periodic_ns = "periodic", mono()
-        while True:
-            t0, dispatcher = mono(), self.dispatcher
-            handoffs = dispatcher.handoffs
-            self.eval_stats.ticks[trigger] = self.eval_stats.ticks.get(trigger, 0) + 1
-            try:
-                async with self.swap_lock:
-                    # either kind covers every frame so far: the account stage reads the whole store
-                    self.eval_stats.frames += self.frames.take().frames
-                    await self.tick(frame=trigger == "frame")
-                self.notify.watchdog(mono())  # only a loop that ticks pets the watchdog
-                if not self.heap_settled and self.eval_stats.count >= SETTLE_AFTER_TICKS:
-                    self.settle_heap()
-            except Exception:
-                self.eval_stats.errors += 1
-                log.exception("evaluation tick failed")
-            if trigger == "frame":  # the share bounds what frames cost; the grid's ticks run regardless
-                gate.ran(t0, mono())
-            if dispatcher.handoffs != handoffs:  # alerts stored: receivers try them before another tick
-                await dispatcher.attempted(DELIVERY_GRACE_S)
-            if trigger == "periodic":  # the next slot of a fixed grid; re-read: a reload may change it
-                next_periodic_ns = beat.next_ns(self.cfg.evaluation.interval_s, mono())
-                self.eval_stats.skipped = beat.skipped
-            trigger = await self._next_trigger(next_periodic_ns, gate)
-
-    async def _next_trigger(self, next_periodic_ns: int, gate: FrameGate) -> str:
-        """Wait for the next tick: "periodic" on its slot, or "frame" once a burst settled within budget.
-
-        A frame ready when a slot is also due goes first: its tick takes milliseconds where a desk's
-        full tick takes a tenth of a second or more, and the CPU share still leaves the slot its turn.
-        """
-        mono = self.clock.monotonic_ns
-        while True:
-            ev, now = self.cfg.evaluation, mono()
-            ready = (
-                gate.ready_ns(self.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share)
-                if ev.on_frame and self.frames.pending
-                else None
-            )
-            if ready is not None and ready <= now:  # before a due slot: a frame tick is the short one
-                return "frame"
-            if now >= next_periodic_ns:
-                return "periodic"
-            if not ev.on_frame:
-                await self.clock.sleep(delay_s(next_periodic_ns, now))
-            elif ready is not None:
-                await self.clock.sleep(delay_s(min(ready, next_periodic_ns), now))
-            else:
-                await wait_frame_or_sleep(self.clock, self.frames, delay_s(next_periodic_ns, now))
+        """Tick on the `interval_s` grid, and at once when a frame moved an input (monitor/loop.py)."""
+        await evaluation_loop(self)
 
     def _delivery_stats(self) -> list[DeliveryStats]:
         d = self.dispatcher

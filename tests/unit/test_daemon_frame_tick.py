@@ -173,7 +173,7 @@ async def test_the_heap_settles_after_the_first_ticks_and_stop_releases_it(runni
     their memory back."""
     import gc
 
-    from monitor.app import SETTLE_AFTER_TICKS
+    from monitor.loop import SETTLE_AFTER_TICKS
 
     d, clock, _ = running
     await run_to(d, clock, SETTLE_AFTER_TICKS - 1.5)
