@@ -241,7 +241,8 @@ class PerpmonMetrics(Collector):
         )
         yield GaugeMetricFamily(
             "perpmon_evaluation_last_timestamp_seconds",
-            "Time of the last evaluation tick.",
+            "Time of the last full evaluation tick (frame ticks, which redo the account figures only, "
+            "do not move it: a stalled full evaluation must not look current).",
             value=ev.last_tick_ns / 1e9,
         )
         yield from self._delivery_families()
