@@ -31,7 +31,10 @@ from monitor.evaluation.account import account_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluator import GONE_RETENTION_S, Evaluator
 from tests.unit.evaluation.desk import desk, models
-from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
+from tests.unit.evaluation.reference import advice as ref_advice
+from tests.unit.evaluation.reference import book as ref_book
+from tests.unit.evaluation.reference import dynamics as ref_dynamics
+from tests.unit.evaluation.reference import feeds as ref_feeds
 
 ROUNDS = int(os.environ.get("ROUNDS", "15"))
 if os.environ.get("NO_SINK"):  # what the stages cost apart from building the Figure records
@@ -85,16 +88,16 @@ def run(n_sym: int, n_pos: int) -> None:
         lap("proxy + gone")
         # the code the columnar risk stages replaced, on the same snapshot (not in "all of the above")
         r0 = CLOCK()
-        dynamics_rows.dynamics_figures(snap, m, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s)
+        ref_dynamics.dynamics_figures(snap, m, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s)
         r1 = CLOCK()
-        advice_rows.advice_figures(
+        ref_advice.advice_figures(
             snap, mk, garch, FigureSink(d.now_ns), target_vol=ev.target_vol, shock=ev.shock,
             bybit_venues=evaluator._bybit,
         )  # fmt: skip
         r2 = CLOCK()
-        book_rows.book_figures(snap, mk, FigureSink(d.now_ns), fresh)
+        ref_book.book_figures(snap, mk, FigureSink(d.now_ns), fresh)
         r3 = CLOCK()
-        feeds_rows.feed_figures(snap, evaluator._expected, d.now_ns - 3_600 * 10**9, FigureSink(d.now_ns))
+        ref_feeds.feed_figures(snap, evaluator._expected, d.now_ns - 3_600 * 10**9, FigureSink(d.now_ns))
         r4 = CLOCK()
         if k >= 2:  # two warm-up rounds
             for name, a, b in zip(stamps, t, t[1:], strict=False):

@@ -30,7 +30,7 @@ The scalar reference: the account stage is also timed by calling `account_refere
 market figures and freshness the tick used; the daemon's own account stage is the columnar
 `AccountStage` (monitor/evaluation/account.py), timed inside the tick. Likewise the risk stage's
 dynamics and advice: the columnar stages and the per-market / per-leg code they replaced
-(tests/unit/evaluation/reference/dynamics_rows.py, advice_rows.py), one after the other on the
+(tests/unit/evaluation/reference/ref_dynamics.py, ref_advice.py), one after the other on the
 same snapshot, models and market figures.
 
 /metrics: `FigureExposition` (what the daemon serves) vs `generate_latest(PerpmonMetrics)` (the
@@ -95,7 +95,8 @@ from monitor.records import (
     Quote,
 )
 from monitor.store.ring import RingBuffer
-from tests.unit.evaluation.reference import advice_rows, dynamics_rows
+from tests.unit.evaluation.reference import advice as ref_advice
+from tests.unit.evaluation.reference import dynamics as ref_dynamics
 
 ROOT = Path(__file__).resolve().parents[1]
 S = NS_PER_S
@@ -575,12 +576,12 @@ async def bench_size(
             (
                 "dynamics",
                 lambda: dynamics_figures(snap, fits, fresh, FigureSink(now), step_s=step),
-                lambda: dynamics_rows.dynamics_figures(snap, fits, fresh, FigureSink(now), step_s=step),
+                lambda: ref_dynamics.dynamics_figures(snap, fits, fresh, FigureSink(now), step_s=step),
             ),
             (
                 "advice",
                 lambda: advice_figures(snap, markets, garch, FigureSink(now), **kw),
-                lambda: advice_rows.advice_figures(snap, markets, garch, FigureSink(now), **kw),
+                lambda: ref_advice.advice_figures(snap, markets, garch, FigureSink(now), **kw),
             ),
         ):
             t_cols = timed(live_fn, max(5, ticks // 4), clock)

@@ -5,7 +5,7 @@ Bybit's entry-valued one) were solved one account or one leg at a time, each cal
 tier table and a handful of one-element arrays; on a desk's thousand legs that was a large share of
 the tick. Here every leg of every account is one row, every tier record one row of one padded table,
 and each top-up is one call of the `risk.topup` formulas; each number is the float the per-leg code
-(`tests/unit/evaluation/reference/advice_rows.py`) gives, in the same order of summation.
+(`tests/unit/evaluation/reference/advice.py`) gives, in the same order of summation.
 
 What changes only with the account and tier records (the columns, the table, Bybit's MM at the
 entry value) is built once and kept while the store's records say the same (`advice_legs`).
@@ -331,7 +331,7 @@ def _topup_plan(legs: AdviceLegs) -> _TopupPlan:
 
 
 def account_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[list[float], list[str]]:
-    """`topup_for_shock_usd` per account and its reason (`advice_rows._cross_topup`, `bybit_cross_topup`)."""
+    """`topup_for_shock_usd` per account and its reason (reference: `_cross_topup`, `bybit_cross_topup`)."""
     n = len(legs.accounts)
     out, why = [0.0] * n, [""] * n
     wallet = np.where(legs.on_bybit, legs.unified, legs.wallet)

@@ -237,7 +237,7 @@ def book_figures(
     Every figure is a column over the assets (or the (venue, asset) pairs): the legs summed per
     asset in the accounts' order, the reasons written only for the assets that have one (a stale
     venue, an old holding, a leg on a symbol not watched). The per-leg code this replaced is
-    tests/unit/evaluation/reference/book_rows.py.
+    tests/unit/evaluation/reference/book.py.
     """
     held: dict[str, float] = defaultdict(float)
     held_usd: dict[str, float] = defaultdict(float)

@@ -255,7 +255,7 @@ def dynamics_figures(
     snap: Snapshot, models: RiskModels, fresh: dict[tuple[str, str], bool], sink: FigureSink, *, step_s: float
 ) -> dict[tuple[str, str], GarchNow]:
     """Every market's figures over columns, added one name at a time (the per-market code they
-    replaced is `tests/unit/evaluation/reference/dynamics_rows.py`, held equal by the tests).
+    replaced is `tests/unit/evaluation/reference/dynamics.py`, held equal by the tests).
 
     What only a refit changes (the fits' parameters, reasons and OU statistics as columns) is
     gathered once per `RiskModels` record and market list (`_fits`); a tick reads the grids, marks

@@ -133,7 +133,7 @@ def feed_figures(
     `since_ns`: when a stream first became expected, where later than `started_ns` (a held symbol).
     Every stream is one row of columns read from the store's (`FeedTable`); only a stream that is not
     fresh is looked at alone, for its reason (the per-stream code is
-    tests/unit/evaluation/reference/feeds_rows.py).
+    tests/unit/evaluation/reference/feeds.py).
     """
     if not expected:
         return {}

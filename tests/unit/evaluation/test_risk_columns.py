@@ -28,7 +28,10 @@ from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_advice, sizing_columns
 from monitor.store.state import FeedView, Snapshot
 from tests.unit.evaluation.desk import Desk, S, desk, models
-from tests.unit.evaluation.reference import advice_rows, book_rows, dynamics_rows, feeds_rows
+from tests.unit.evaluation.reference import advice as ref_advice
+from tests.unit.evaluation.reference import book as ref_book
+from tests.unit.evaluation.reference import dynamics as ref_dynamics
+from tests.unit.evaluation.reference import feeds as ref_feeds
 from tests.unit.evaluation.reference import liquidity as ref_liquidity
 from tests.unit.evaluation.reference import market as ref_market
 from tests.unit.evaluation.test_stages_equal_reference import assert_same, same_value
@@ -77,7 +80,7 @@ def test_dynamics_equal_the_per_market_code_for_every_kind_of_fit(
     mods = _varied(d)
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     got = dynamics.dynamics_figures(snap, mods, fresh, new, step_s=step)
-    want = dynamics_rows.dynamics_figures(snap, mods, fresh, old, step_s=step)
+    want = ref_dynamics.dynamics_figures(snap, mods, fresh, old, step_s=step)
     assert_same(new.items, old.items)
     assert {g.reason for g in want.values()} >= {
         "not_fitted_yet",
@@ -128,7 +131,7 @@ def test_advice_equals_the_per_leg_code_with_malformed_tiers(
     for _ in range(2):  # the second tick reuses the columns built on the first
         new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
         advice.advice_figures(snap, mk, garch, new, **kw)  # type: ignore[arg-type]
-        advice_rows.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
+        ref_advice.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
         assert_same(new.items, old.items)
     reasons = {f.reason.split(":")[0] for k, f in new.items.items() if k.name == "topup_for_shock_usd"}
     assert {"missing_tier", "nan_input", "no_mark"} <= reasons
@@ -141,11 +144,11 @@ def test_advice_equals_the_per_leg_code_with_malformed_tiers(
     })  # fmt: skip
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     advice.advice_figures(moved, mk, garch, new, **kw)  # type: ignore[arg-type]
-    advice_rows.advice_figures(moved, mk, garch, old, **kw)  # type: ignore[arg-type]
+    ref_advice.advice_figures(moved, mk, garch, old, **kw)  # type: ignore[arg-type]
     assert_same(new.items, old.items)
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     book.book_figures(moved, mk, new, fresh)
-    book_rows.book_figures(moved, mk, old, fresh)
+    ref_book.book_figures(moved, mk, old, fresh)
     assert_same(new.items, old.items)
 
 
@@ -186,7 +189,7 @@ def test_feeds_equal_the_per_stream_code_lagging_down_and_far_in_time() -> None:
     for started in (0, now - 5 * S):
         a, b = FigureSink(now), FigureSink(now)
         got = feeds.feed_figures(snap, expected, started, a, since)
-        assert got == feeds_rows.feed_figures(snap, expected, started, b, since)
+        assert got == ref_feeds.feed_figures(snap, expected, started, b, since)
         assert_same(a.items, b.items)
         assert {f.reason.split(":")[0] for f in a.items.values()} >= {"lagging", "silent", "gone", ""}
 

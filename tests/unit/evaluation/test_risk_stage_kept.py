@@ -25,7 +25,7 @@ from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, BookLevels, Figure, FigureKey, Holding, LeverageTiers
 from monitor.store.state import Snapshot
 from tests.unit.evaluation.desk import Desk, _tiers, desk, models
-from tests.unit.evaluation.reference import advice_rows
+from tests.unit.evaluation.reference import advice as ref_advice
 from tests.unit.evaluation.test_stages_equal_reference import assert_same
 
 BYBIT = frozenset({"bybit"})
@@ -209,7 +209,7 @@ def test_the_books_checked_as_arrays_cost_what_the_walk_of_each_leg_costs(
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     kw = dict(target_vol=ev.target_vol, shock=ev.shock, bybit_venues=BYBIT)
     advice.advice_figures(snap, mk, garch, new, **kw)  # type: ignore[arg-type]
-    advice_rows.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
+    ref_advice.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
     assert_same(dict(new.items), dict(old.items))
     reasons = {f.reason for k, f in new.items.items() if k.name == "close_cost_usd"}
     assert {"bad_parameter", "nan_input", "non_positive_price", "insufficient_depth"} <= reasons
@@ -282,7 +282,7 @@ def test_books_of_one_depth_everywhere_cost_what_the_walk_costs(world: tuple[Des
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     kw = dict(target_vol=ev.target_vol, shock=ev.shock, bybit_venues=BYBIT)
     advice.advice_figures(snap, mk, garch, new, **kw)  # type: ignore[arg-type]
-    advice_rows.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
+    ref_advice.advice_figures(snap, mk, garch, old, **kw)  # type: ignore[arg-type]
     assert_same(dict(new.items), dict(old.items))
     reasons = {f.reason for k, f in new.items.items() if k.name == "close_cost_usd"}
     assert {"", "bad_parameter", "nan_input", "non_positive_price"} <= reasons

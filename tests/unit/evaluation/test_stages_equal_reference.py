@@ -25,14 +25,10 @@ from monitor.store.state import StateStore
 from tests.unit.evaluation import reference as ref
 from tests.unit.evaluation.desk import T0, Desk, S, desk, models
 from tests.unit.evaluation.reference import advice as ref_advice
-from tests.unit.evaluation.reference import advice_rows as ref_advice_rows
 from tests.unit.evaluation.reference import book as ref_book
-from tests.unit.evaluation.reference import book_rows as ref_book_rows
 from tests.unit.evaluation.reference import book_var as ref_book_var
 from tests.unit.evaluation.reference import dynamics as ref_dynamics
-from tests.unit.evaluation.reference import dynamics_rows as ref_dynamics_rows
 from tests.unit.evaluation.reference import feeds as ref_feeds
-from tests.unit.evaluation.reference import feeds_rows as ref_feeds_rows
 from tests.unit.evaluation.reference import funding_spread as ref_funding_spread
 from tests.unit.evaluation.reference import liquidity as ref_liquidity
 from tests.unit.evaluation.reference import market as ref_market
@@ -91,9 +87,6 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         fresh = feeds.feed_figures(snap, exp, started, pairs[0], since_ns)
         assert fresh == ref_feeds.feed_figures(snap, exp, started, pairs[1], since_ns)
         assert_same(pairs[0].items, pairs[1].items)
-        rows = FigureSink(d.now_ns)  # the per-stream code the columns replaced
-        assert fresh == ref_feeds_rows.feed_figures(snap, exp, started, rows, since_ns)
-        assert_same(pairs[0].items, rows.items)
     fresh = feeds.feed_figures(snap, expected, started, FigureSink(d.now_ns))
     assert not all(fresh.values()) or d.symbols["binance"][0] == "S000USDT"
 
@@ -120,9 +113,6 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         book.book_figures(snap, mk_ref, new, with_fresh)
         ref_book.book_figures(snap, mk_ref, old, with_fresh)
         assert_same(new.items, old.items)
-        rows = FigureSink(d.now_ns)  # the per-leg code the columns replaced
-        ref_book_rows.book_figures(snap, mk_ref, rows, with_fresh)
-        assert_same(new.items, rows.items)
 
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     funding_spread.funding_spread_figures(mk_ref, new)
@@ -135,9 +125,6 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         dynamics.dynamics_figures(snap, other, fresh, new, step_s=ev.volatility_sample_s)
         ref_dynamics.dynamics_figures(snap, other, fresh, old, step_s=ev.volatility_sample_s)
         assert_same(new.items, old.items)
-        rows = FigureSink(d.now_ns)  # the per-market code the columns replaced
-        ref_dynamics_rows.dynamics_figures(snap, other, fresh, rows, step_s=ev.volatility_sample_s)
-        assert_same(new.items, rows.items)
     m = models(d, history=False)  # three bars since the fit
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     garch = dynamics.dynamics_figures(snap, m, fresh, new, step_s=ev.volatility_sample_s)
@@ -168,9 +155,6 @@ def test_every_stage_emits_the_reference_figures(world: Desk) -> None:
         advice.advice_figures(snap, mk_ref, garch_ref, new, **kw)  # type: ignore[arg-type]
         ref_advice.advice_figures(snap, mk_ref, garch_ref, old, **kw)  # type: ignore[arg-type]
         assert_same(new.items, old.items)
-        rows = FigureSink(d.now_ns)  # the per-leg code the columns replaced
-        ref_advice_rows.advice_figures(snap, mk_ref, garch_ref, rows, **kw)  # type: ignore[arg-type]
-        assert_same(new.items, rows.items)
 
 
 def test_the_desks_have_the_awkward_corners() -> None:
