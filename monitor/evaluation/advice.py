@@ -36,9 +36,10 @@ from monitor.evaluation.advice_legs import (
     LegPrices,
     account_topups,
     advice_legs,
+    book_inputs,
     isolated_topups,
     leg_prices,
-    same_accounts,
+    same_book,
 )
 from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.dynamics import GarchNow, garch_kept
@@ -203,17 +204,11 @@ _ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), n
 
 
 def _hedge_book(snap: Snapshot) -> _HedgeBook:
-    holdings = tuple(snap.holdings.values())
-    names = tuple(snap.accounts)  # in the snapshot's order, as the other stages compare them
-    records = tuple(snap.accounts.values())
+    inputs = book_inputs(snap)  # in the snapshot's order, as the other stages compare them
     old = _HedgeCache.last
-    if (
-        old is not None
-        and old.names == names
-        and old.holdings == holdings
-        and same_accounts(old.records, records)
-    ):
+    if same_book(old, inputs):
         return old
+    names, holdings, records = inputs
     held: dict[str, float] = defaultdict(float)
     perp: dict[str, float] = defaultdict(float)
     priced_by: dict[str, tuple[str, str]] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol, TypeGuard, TypeVar
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from monitor.evaluation.account_bybit import bybit_mm, bybit_unified_cross_walle
 from monitor.evaluation.account_reference import tier_brackets
 from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketView
-from monitor.records import AccountSnapshot, LeverageTiers, Position
+from monitor.records import AccountSnapshot, Holding, LeverageTiers, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.margin import Brackets, bracket_problem
 from monitor.risk.reasons import Reason
@@ -146,6 +146,39 @@ def same_accounts(old: Sequence[AccountSnapshot], new: Sequence[AccountSnapshot]
     )
     _Compared.last = (tuple(old), tuple(new), same)
     return same
+
+
+BookInputs = tuple[tuple[tuple[str, str], ...], tuple[Holding, ...], tuple[AccountSnapshot, ...]]
+
+
+class KeptBook(Protocol):
+    """A book kept between ticks by the account records and holdings it was built from."""
+
+    @property
+    def names(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def holdings(self) -> tuple[Holding, ...]: ...
+    @property
+    def records(self) -> tuple[AccountSnapshot, ...]: ...
+
+
+def book_inputs(snap: Snapshot) -> BookInputs:
+    """(account names, holdings, account records) in the snapshot's order: what a kept book is keyed by."""
+    return tuple(snap.accounts), tuple(snap.holdings.values()), tuple(snap.accounts.values())
+
+
+_K = TypeVar("_K", bound=KeptBook)
+
+
+def same_book(old: _K | None, inputs: BookInputs) -> TypeGuard[_K]:
+    """`old` was built from these inputs: the same accounts and holdings, records equal in content."""
+    names, holdings, records = inputs
+    return (
+        old is not None
+        and old.names == names
+        and old.holdings == holdings
+        and same_accounts(old.records, records)
+    )
 
 
 def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from monitor.evaluation.advice_legs import same_accounts
+from monitor.evaluation.advice_legs import book_inputs, same_book
 from monitor.evaluation.column_keys import ColumnKeys
 from monitor.evaluation.exposure import (
     Leg,
@@ -347,17 +347,11 @@ _KEYS = ColumnKeys()  # the positions' column keys, while the book holds the sam
 
 
 def _book(snap: Snapshot) -> _Book:
-    holdings = tuple(snap.holdings.values())
-    names = tuple(snap.accounts)
-    records = tuple(snap.accounts.values())
+    inputs = book_inputs(snap)
     old = _Kept.book
-    if (
-        old is not None
-        and old.names == names
-        and old.holdings == holdings
-        and same_accounts(old.records, records)
-    ):
+    if same_book(old, inputs):
         return old
+    names, holdings, records = inputs
     markets = market_exposures(snap)
     positions = tuple(pk for e in markets.values() for pk, _q in e.positions)
     legs: list[tuple[Leg, float]] = []
