@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
@@ -53,6 +53,7 @@ from monitor.risk.hedge import hedge_deviation, recommended_hedge
 from monitor.risk.liquidity import BookWalk, close_many
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_columns
+from monitor.store.books import BookLayout, BookTable
 from monitor.store.state import Snapshot
 
 __all__ = ["advice_figures", "forecast_vol"]
@@ -456,26 +457,55 @@ def _perp_keys(mkeys: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str]
 _SIDES = attrgetter("bid_px", "bid_qty", "ask_px", "ask_qty")
 
 
-def _gather(
-    snap: Snapshot, keys: tuple[tuple[str, str, str], ...]
-) -> tuple[list[bool], dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]]:
+Stacked = list[tuple[tuple[int, int], list[int], FloatArray]]  # per book shape: its markets, their rows
+
+
+def _gather(snap: Snapshot, keys: tuple[tuple[str, str, str], ...]) -> tuple[list[bool], Stacked]:
     """Per market whether it has no book; per shape (bid depth, ask depth) its markets and their sides.
 
-    A desk's books are mostly levels of one depth: that case is recognised in a few C-level passes
-    over the records; any other goes market by market.
+    Each market's row is its bid prices, bid sizes, ask prices and ask sizes side by side. The
+    store's `BookTable` holds the rows already (`_table_rows`); a snapshot built from plain records
+    (what-if, tests) has them stacked here, in a few C-level passes when every book is levels of one
+    depth (a desk's usual case), else market by market.
     """
     n = len(keys)
-    books = list(map(snap.books.get, keys))
+    table = snap.books
+    if isinstance(table, BookTable):
+        by_shape, rest = _table_rows(table.layout, keys)
+        shape = table.layout.shapes
+        out: Stacked = [(shape[s], ms, table.arrays[s][rows]) for s, (ms, rows) in by_shape.items()]
+        none, shapes = _by_market(snap, keys, rest)
+        return none, out + _stack(shapes)
+    books = list(map(table.get, keys))
     if books and None not in books:
         flat: list[Sequence[float]] = list(chain.from_iterable(map(_SIDES, books)))
         lens = list(map(len, flat))
         nb, na = lens[0], lens[2]
         if nb and na and lens == [nb, nb, na, na] * n:
-            return [False] * n, {(nb, na): (list(range(n)), flat)}
-    quotes = snap.quotes.get
-    none = [False] * n
+            return [False] * n, _stack({(nb, na): (list(range(n)), flat)})
+    none, shapes = _by_market(snap, keys, range(n))
+    return none, _stack(shapes)
+
+
+def _stack(shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]) -> Stacked:
+    out: Stacked = []
+    for (nb, na), (ms, sides) in shapes.items():
+        width = 2 * (nb + na)
+        a = np.fromiter(chain.from_iterable(sides), np.float64, len(ms) * width).reshape(len(ms), width)
+        out.append(((nb, na), ms, a))
+    return out
+
+
+def _by_market(
+    snap: Snapshot, keys: tuple[tuple[str, str, str], ...], ms: Iterable[int]
+) -> tuple[list[bool], dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]]:
+    """Markets `ms` one at a time: levels with both sides, else the top of book, else no book."""
+    quotes, books = snap.quotes.get, snap.books.get
+    none = [False] * len(keys)
     shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]] = {}
-    for m, (key, lv) in enumerate(zip(keys, books, strict=True)):
+    for m in ms:
+        key = keys[m]
+        lv = books(key)
         if lv is not None and lv.bid_px and lv.ask_px:
             sides: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
         else:
@@ -495,6 +525,34 @@ def _gather(
     return none, shapes
 
 
+class _TableRows:
+    """The legs' markets' rows in the store's book arrays, while the markets and the layout are the same."""
+
+    last: ClassVar[tuple[object, BookLayout, dict[int, tuple[list[int], IntArray]], list[int]] | None] = None
+
+
+def _table_rows(
+    layout: BookLayout, keys: tuple[tuple[str, str, str], ...]
+) -> tuple[dict[int, tuple[list[int], IntArray]], list[int]]:
+    """Per array of the layout, the markets in it and their rows; and the markets with no row."""
+    held = _TableRows.last
+    if held is not None and held[0] is keys and held[1] is layout:
+        return held[2], held[3]
+    by_shape: dict[int, tuple[list[int], list[int]]] = {}
+    rest: list[int] = []
+    for m, key in enumerate(keys):
+        at = layout.at.get(key)
+        if at is None:
+            rest.append(m)
+            continue
+        got = by_shape.setdefault(at[0], ([], []))
+        got[0].append(m)
+        got[1].append(at[1])
+    rows = {s: (ms, np.array(r, dtype=np.intp)) for s, (ms, r) in by_shape.items()}
+    _TableRows.last = (keys, layout, rows, rest)
+    return rows, rest
+
+
 class _Books:
     """The perpetual books of the legs' markets, as one array per book shape, checked as `BookWalk` checks.
 
@@ -509,12 +567,10 @@ class _Books:
     def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...]) -> None:
         n = len(mkeys)
         shape, row = np.full(n, -1, dtype=np.intp), np.zeros(n, dtype=np.intp)
-        none, shapes = _gather(snap, _perp_keys(mkeys))
+        none, stacked = _gather(snap, _perp_keys(mkeys))
         self.cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
         bids_first, asks_first = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        for s, ((nb, na), (ms, stacked)) in enumerate(shapes.items()):
-            width = 2 * (nb + na)
-            a = np.fromiter(chain.from_iterable(stacked), np.float64, len(ms) * width).reshape(len(ms), width)
+        for s, ((nb, na), ms, a) in enumerate(stacked):
             bp, bq, ap, aq = a[:, :nb], a[:, nb : 2 * nb], a[:, 2 * nb : 2 * nb + na], a[:, 2 * nb + na :]
             with quiet():
                 best_bid, best_ask = bp.max(axis=1), ap.min(axis=1)

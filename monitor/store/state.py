@@ -46,6 +46,7 @@ from monitor.records import (
     Record,
     SettledFunding,
 )
+from monitor.store.books import BookLog
 from monitor.store.feeds import FeedLog, FeedView
 from monitor.store.grid import GridSeries
 from monitor.store.grid_bars import BarsLog
@@ -86,7 +87,7 @@ class StateStore:
         self._history_points = history_points
         self._marks: dict[tuple[str, str], MarkPrice] = {}
         self._quotes: dict[tuple[str, str, str], Quote] = {}
-        self._books: dict[tuple[str, str, str], BookLevels] = {}
+        self._books = BookLog()  # the records, and their levels as arrays (monitor/store/books.py)
         self._funding: dict[tuple[str, str], FundingInfo] = {}
         self._tiers: dict[tuple[str, str, str], LeverageTiers] = {}
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
@@ -130,7 +131,7 @@ class StateStore:
                 record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
             )
         elif isinstance(record, BookLevels):
-            self._books[(record.venue, record.symbol, record.market)] = record
+            self._books.put(record)
             self._heard(
                 record.venue, f"depth:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
             )
@@ -372,6 +373,8 @@ class StateStore:
             return MappingProxyType(self._holdings_by_name())
         if name == "feeds":
             return self._feeds.table()  # read-only already
+        if name == "books":
+            return self._books.table()  # read-only already
         return MappingProxyType(dict(getattr(self, f"_{name}")))
 
     @property

@@ -272,8 +272,13 @@ def test_books_of_one_depth_everywhere_cost_what_the_walk_costs(world: tuple[Des
         )
     snap = d.snapshot()
     legs = advice_legs.advice_legs(snap, BYBIT)
-    none, shapes = advice._gather(snap, advice._perp_keys(legs.mkeys))
-    assert list(shapes) == [(3, 3)] and not any(none)  # the one-depth path
+    keys = advice._perp_keys(legs.mkeys)
+    none, shapes = advice._gather(snap, keys)  # the store's book arrays
+    assert [s for s, _ms, _a in shapes] == [(3, 3)] and not any(none)
+    by_hand = dataclasses.replace(snap, books=dict(snap.books))  # records only: the one-depth path
+    none_r, shapes_r = advice._gather(by_hand, keys)
+    assert [s for s, _ms, _a in shapes_r] == [(3, 3)] and none_r == none
+    assert np.array_equal(shapes[0][2], shapes_r[0][2], equal_nan=True) and shapes[0][1] == shapes_r[0][1]
     ev = d.cfg.evaluation
     fresh = feeds.feed_figures(snap, expected_streams(d.cfg), d.now_ns, FigureSink(d.now_ns))
     mk = market.market_figures(snap, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s,
