@@ -16,8 +16,9 @@ def levels(sym: str, nb: int, na: int, mid: float, ragged: bool = False) -> Book
         venue="binance",
         symbol=sym,
         market="perp",
-        ts_event_ns=1,
-        ts_recv_ns=1,
+        ts_event_ns=int(mid * 1e9),
+        ts_recv_ns=int(mid * 1e9) + 7,
+        update_id=int(mid),
         bid_px=tuple(mid - k - 1 for k in range(nb)),
         bid_qty=tuple(float(k + 1) for k in range(nb + (1 if ragged else 0))),
         ask_px=tuple(mid + k + 1 for k in range(na)),
@@ -25,8 +26,11 @@ def levels(sym: str, nb: int, na: int, mid: float, ragged: bool = False) -> Book
     )
 
 
-def rows_match(table: BookTable) -> None:
-    """Every market with a row holds its record's sides; every other record has no row."""
+def rows_match(table: BookTable, last: dict[tuple[str, str, str], BookLevels] | None = None) -> None:
+    """The table gives back the last record put per market (`last`); only odd books have no row."""
+    if last is not None:
+        assert dict(table.items()) == last and len(table) == len(last)
+        assert all(key in table for key in last) and ("x", "y", "z") not in table
     for key, rec in table.items():
         at = table.layout.at.get(key)
         nb, na = len(rec.bid_px), len(rec.ask_px)
@@ -41,16 +45,20 @@ def rows_match(table: BookTable) -> None:
 
 def test_rows_follow_puts_shape_changes_and_odd_books() -> None:
     log = BookLog()
+    last: dict[tuple[str, str, str], BookLevels] = {}
     rng = np.random.default_rng(3)
     for step in range(400):
         sym = f"S{int(rng.integers(30))}"
         nb, na = int(rng.integers(0, 4)), int(rng.integers(0, 4))
-        log.put(levels(sym, nb, na, 100.0 + step, ragged=step % 17 == 5))
+        rec = levels(sym, nb, na, 100.0 + step, ragged=step % 17 == 5)
+        log.put(rec)
+        last[("binance", sym, "perp")] = rec
         if step % 50 == 49:
             log.forget(("binance", sym, "perp"))
+            del last[("binance", sym, "perp")]
         if step % 7 == 0:
-            rows_match(log.table())
-    rows_match(log.table())
+            rows_match(log.table(), last)
+    rows_match(log.table(), last)
 
 
 def test_a_flapping_depth_does_not_grow_the_arrays() -> None:
