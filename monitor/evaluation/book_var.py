@@ -54,6 +54,7 @@ from monitor.risk.var import (
     scenario_pnl,
     simple_returns,
 )
+from monitor.store.marks import MarkTable
 from monitor.store.state import Snapshot
 
 __all__ = ["FHS", "book_var_figures", "leg_exposures"]
@@ -397,6 +398,9 @@ def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
         p[book.spot_at] = 0.5 * (
             np.fromiter(map(_BID, quotes), np.float64, n) + np.fromiter(map(_ASK, quotes), np.float64, n)
         )
+    if isinstance(snap.marks, MarkTable):  # the store's columns (monitor/store/marks.py)
+        p[book.perp_at] = snap.marks.marks_at(book.perp_keys)
+        return book.qty * p, p
     marks = list(map(snap.marks.get, book.perp_keys))
     if None in marks:
         p[book.perp_at] = [m.mark if m is not None else math.nan for m in marks]

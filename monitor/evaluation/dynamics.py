@@ -28,6 +28,7 @@ from monitor.risk.garch import GarchArrays, garch_step, has_params
 from monitor.risk.reasons import Reason
 from monitor.risk.volatility import log_returns, periods_per_year
 from monitor.store.grid_bars import GridBars
+from monitor.store.marks import mark_column, mark_keys
 from monitor.store.state import Grid, Snapshot
 
 __all__ = [
@@ -263,7 +264,7 @@ def dynamics_figures(
     """
     age = (snap.taken_at_ns - models.fitted_at_ns) / 1e9 if models.fitted_at_ns else math.nan
     sink.add("risk_models_age_seconds", age, reason="" if models.fitted_at_ns else "not_fitted_yet")
-    keys = tuple(snap.marks)
+    keys = mark_keys(snap.marks)
     if not keys:
         return {}
     f = _fits(models, keys)
@@ -284,7 +285,7 @@ def dynamics_figures(
         spot = 0.5 * (
             np.fromiter(map(_BID, books), np.float64, n) + np.fromiter(map(_ASK, books), np.float64, n)
         )
-    mark = np.fromiter(map(_MARK, snap.marks.values()), np.float64, n)
+    mark = mark_column(snap.marks, keys)
     with quiet():
         now = np.where((spot > 0) & (mark > 0), spot - mark, nan)
         z = np.where(use & f.z_ok, (now - f.mu) / f.sd, nan)

@@ -50,6 +50,7 @@ from monitor.store.books import BookLog
 from monitor.store.feeds import FeedLog, FeedView
 from monitor.store.grid import GridSeries
 from monitor.store.grid_bars import BarsLog
+from monitor.store.marks import MarkLog
 from monitor.store.ring import RingBuffer
 from monitor.store.snapshot import GonePosition, Grid, Snapshot
 
@@ -85,7 +86,7 @@ class StateStore:
     def __init__(self, grid_step_s: float = 60.0, history_points: int = 4096) -> None:
         self._grid_step_ns = int(grid_step_s * NS_PER_S)
         self._history_points = history_points
-        self._marks: dict[tuple[str, str], MarkPrice] = {}
+        self._marks = MarkLog()  # the records, and their numbers as columns (monitor/store/marks.py)
         self._quotes: dict[tuple[str, str, str], Quote] = {}
         self._books = BookLog()  # the records, and their levels as arrays (monitor/store/books.py)
         self._funding: dict[tuple[str, str], FundingInfo] = {}
@@ -116,7 +117,7 @@ class StateStore:
         self._dirty.add(type(record))
         if isinstance(record, MarkPrice):
             self._settlement(self._marks.get((record.venue, record.symbol)), record)
-            self._marks[(record.venue, record.symbol)] = record
+            self._marks.put(record)
             grid = self._grid(record.venue, record.symbol)
             if grid.add(record.ts_event_ns, record.mark):
                 self._bars.set((record.venue, record.symbol), *grid.bars())
@@ -375,6 +376,8 @@ class StateStore:
             return self._feeds.table()  # read-only already
         if name == "books":
             return self._books.table()  # read-only already
+        if name == "marks":
+            return self._marks.table()  # read-only already
         return MappingProxyType(dict(getattr(self, f"_{name}")))
 
     @property
