@@ -199,7 +199,7 @@ def test_kept_book_exposures_equal_leg_exposures_with_and_without_every_price(
     """book_var's per-tick exposures over the kept legs, read in C-level passes, are `leg_exposures`."""
     d, _mods = world
     snap = d.snapshot()
-    kept = book_var._book(snap)
+    kept = book_var._book(snap, book_var.BookVarKept())
     assert kept.spot_keys and kept.perp_keys  # both kinds of leg
     spot, perp = kept.spot_keys[0], kept.perp_keys[0]
     gaps = dataclasses.replace(

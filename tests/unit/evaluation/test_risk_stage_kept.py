@@ -20,7 +20,7 @@ import pytest
 from monitor.evaluation import advice, advice_legs, book_var, dynamics, feeds, market, model_age
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.models import RiskModels
-from monitor.evaluation.risk_stage import risk_figures
+from monitor.evaluation.risk_stage import RiskKept, risk_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, BookLevels, Figure, FigureKey, Holding, LeverageTiers
 from monitor.store.state import Snapshot
@@ -42,22 +42,39 @@ def forget() -> None:
     dynamics._OuReasons.last = None
     advice_legs._TopupPlans.last = None
     advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
-    book_var._Kept.book = None
-    book_var._Kept.touches = None
-    book_var._Weights.last = None
+    book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
     advice._PerpKeys.last = None
     advice_legs._Compared.last = None
-    model_age._Kept.last = None
+    model_age._SHARED.last = None
 
 
-def tick(d: Desk, snap: Snapshot, mods: RiskModels) -> dict[FigureKey, Figure]:
+def tick(d: Desk, snap: Snapshot, mods: RiskModels, kept: RiskKept | None = None) -> dict[FigureKey, Figure]:
     ev = d.cfg.evaluation
     fresh = feeds.feed_figures(snap, expected_streams(d.cfg), d.now_ns - 5_000_000_000, FigureSink(d.now_ns))
     mk = market.market_figures(snap, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s,
                                lam=ev.ewma_lambda)  # fmt: skip
     sink = FigureSink(d.now_ns)
-    risk_figures(snap, mk, fresh, sink, mods, ev, bybit_venues=BYBIT)
+    risk_figures(snap, mk, fresh, sink, mods, ev, bybit_venues=BYBIT, kept=kept)
     return dict(sink.items)
+
+
+def test_two_evaluators_keep_their_own_risk_state(world: tuple[Desk, RiskModels]) -> None:
+    """Each evaluator's `RiskKept` is its own: one daemon's tick fills only its own, and a tick on an
+    empty one (a miss everywhere) is the same figures, bit for bit, as a tick on a filled one (hits)."""
+    d, mods = world
+    snap = d.snapshot()
+    a, b = RiskKept(), RiskKept()
+    first = tick(d, snap, mods, a)
+    assert a.book_var.book is not None and a.model_age.last is not None
+    assert b.book_var.book is None and b.model_age.last is None
+    assert book_var._SHARED.book is not a.book_var.book
+    held = a.book_var.book, a.book_var.touches, a.model_age.last
+    again = tick(d, snap, mods, a)  # hits
+    assert (a.book_var.book, a.book_var.touches, a.model_age.last) == held
+    other = tick(d, snap, mods, b)  # misses
+    assert b.book_var.book is not a.book_var.book and b.model_age.last is not a.model_age.last
+    assert_identical(again, first)
+    assert_identical(other, first)
 
 
 def assert_identical(kept: dict[FigureKey, Figure], afresh: dict[FigureKey, Figure]) -> None:
@@ -104,12 +121,14 @@ def world() -> tuple[Desk, RiskModels]:
 def test_the_next_equal_account_records_reuse_what_was_kept(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     before = tick(d, d.snapshot(), mods)
-    legs, hedge, bk = advice_legs._Cache.last, advice._HedgeCache.last, book_var._Kept.book
+    legs, hedge, bk = advice_legs._Cache.last, advice._HedgeCache.last, book_var._SHARED.book
     reput_accounts(d)
     snap = d.snapshot()
     assert all(a is not b for a, b in zip(snap.accounts.values(), legs.records, strict=True))  # type: ignore[union-attr]
     kept = tick(d, snap, mods)
-    assert advice_legs._Cache.last is legs and advice._HedgeCache.last is hedge and book_var._Kept.book is bk
+    assert (
+        advice_legs._Cache.last is legs and advice._HedgeCache.last is hedge and book_var._SHARED.book is bk
+    )
     forget()
     assert_identical(kept, tick(d, snap, mods))
     assert_identical(kept, before)
