@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from monitor.config import EvaluationConfig
 from monitor.evaluation.advice import advice_figures
 from monitor.evaluation.book_var import BookVarKept, book_var_figures
-from monitor.evaluation.dynamics import dynamics_figures
+from monitor.evaluation.dynamics import DynamicsKept, dynamics_figures
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.model_age import ModelAgeKept, model_age_figures
 from monitor.evaluation.models import RiskModels
@@ -28,8 +28,9 @@ class RiskKept:
     """What the risk stage's parts carry from tick to tick, one per evaluator: two daemons in one
     process must not share it (each part's entries are keyed by what they were made from, so a
     shared one was correct, only slower). The parts not listed here still keep module-level state
-    (dynamics, advice, advice_legs: see their `_Cache`-style classes)."""
+    (advice, advice_legs: see their `_Cache`-style classes)."""
 
+    dynamics: DynamicsKept = field(default_factory=DynamicsKept)
     book_var: BookVarKept = field(default_factory=BookVarKept)
     model_age: ModelAgeKept = field(default_factory=ModelAgeKept)
 
@@ -47,7 +48,14 @@ def risk_figures(
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`); `kept`:
     the evaluator's `RiskKept` (None: the parts' shared defaults, for callers without one)."""
-    garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
+    garch = dynamics_figures(
+        snap,
+        models,
+        fresh,
+        sink,
+        step_s=ev.volatility_sample_s,
+        kept=kept.dynamics if kept is not None else None,
+    )
     book_var_figures(
         snap,
         models,

@@ -36,10 +36,10 @@ def forget() -> None:
     advice_legs._Cache.last = None
     advice._HedgeCache.last = None
     advice._IsoLabels.last = None
-    dynamics._Cache.last = None
-    dynamics._Stepped.last = None
-    dynamics._Settlements.last = None
-    dynamics._OuReasons.last = None
+    dynamics._SHARED.fits = None
+    dynamics._SHARED.stepped = None
+    dynamics._SHARED.settled = None
+    dynamics._SHARED.ou = None
     advice_legs._TopupPlans.last = None
     advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
     book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
@@ -65,14 +65,21 @@ def test_two_evaluators_keep_their_own_risk_state(world: tuple[Desk, RiskModels]
     snap = d.snapshot()
     a, b = RiskKept(), RiskKept()
     first = tick(d, snap, mods, a)
-    assert a.book_var.book is not None and a.model_age.last is not None
-    assert b.book_var.book is None and b.model_age.last is None
-    assert book_var._SHARED.book is not a.book_var.book
-    held = a.book_var.book, a.book_var.touches, a.model_age.last
+    assert a.book_var.book is not None and a.model_age.last is not None and a.dynamics.fits is not None
+    assert b.book_var.book is None and b.model_age.last is None and b.dynamics.fits is None
+    assert book_var._SHARED.book is not a.book_var.book and dynamics._SHARED.fits is not a.dynamics.fits
+    held = a.book_var.book, a.book_var.touches, a.model_age.last, a.dynamics.fits, a.dynamics.settled
     again = tick(d, snap, mods, a)  # hits
-    assert (a.book_var.book, a.book_var.touches, a.model_age.last) == held
+    assert (
+        a.book_var.book,
+        a.book_var.touches,
+        a.model_age.last,
+        a.dynamics.fits,
+        a.dynamics.settled,
+    ) == held
     other = tick(d, snap, mods, b)  # misses
     assert b.book_var.book is not a.book_var.book and b.model_age.last is not a.model_age.last
+    assert b.dynamics.fits is not a.dynamics.fits
     assert_identical(again, first)
     assert_identical(other, first)
 
