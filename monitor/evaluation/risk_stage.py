@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from monitor.config import EvaluationConfig
-from monitor.evaluation.advice import advice_figures
+from monitor.evaluation.advice import AdviceKept, advice_figures
 from monitor.evaluation.book_var import BookVarKept, book_var_figures
 from monitor.evaluation.dynamics import DynamicsKept, dynamics_figures
 from monitor.evaluation.market import MarketView
@@ -27,12 +27,13 @@ __all__ = ["RiskKept", "risk_figures"]
 class RiskKept:
     """What the risk stage's parts carry from tick to tick, one per evaluator: two daemons in one
     process must not share it (each part's entries are keyed by what they were made from, so a
-    shared one was correct, only slower). The parts not listed here still keep module-level state
-    (advice, advice_legs: see their `_Cache`-style classes)."""
+    shared one was correct, only slower). Still module-level: advice_legs `_Compared` (a memo of one
+    comparison holding the records it compared) and the symbol → asset names of advice `_ASSETS`."""
 
     dynamics: DynamicsKept = field(default_factory=DynamicsKept)
     book_var: BookVarKept = field(default_factory=BookVarKept)
     model_age: ModelAgeKept = field(default_factory=ModelAgeKept)
+    advice: AdviceKept = field(default_factory=AdviceKept)
 
 
 def risk_figures(
@@ -69,6 +70,13 @@ def risk_figures(
         snap, models, sink, confidences=ev.var_confidences, kept=kept.model_age if kept is not None else None
     )
     advice_figures(
-        snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock, bybit_venues=bybit_venues
+        snap,
+        markets,
+        garch,
+        sink,
+        target_vol=ev.target_vol,
+        shock=ev.shock,
+        bybit_venues=bybit_venues,
+        kept=kept.advice if kept is not None else None,
     )
     proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)

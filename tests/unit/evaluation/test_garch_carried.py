@@ -55,7 +55,7 @@ def test_a_tick_inside_the_bar_takes_the_kept_columns(world: tuple[Desk, RiskMod
     d = moved(d, d.now_ns + S, 1.002)
     kept = tick(d, d.snapshot(), mods)
     assert dynamics._SHARED.stepped is stepped  # a hit
-    assert advice._ForecastPlan.garch is stepped.out and advice._ForecastPlan.plans
+    assert advice._SHARED.forecast.garch is stepped.out and advice._SHARED.forecast.plans
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
 
@@ -108,11 +108,11 @@ def test_planned_forecasts_equal_forecast_vol_per_market(world: tuple[Desk, Risk
     views = {k: _View(sigma_ann=0.5 if i % 3 else math.nan) for i, k in enumerate(keys[::2])}
     assert any(not math.isfinite(g.sigma_ann) for g in garch.values())  # some fall back
     for _ in range(2):  # planned, then taken from the plan
-        sigma, why = _forecasts(keys, garch, views)  # type: ignore[arg-type]
+        sigma, why = _forecasts(keys, garch, views, advice._SHARED)  # type: ignore[arg-type]
         want = [forecast_vol(k, garch, views) for k in keys]  # type: ignore[arg-type]
         np.testing.assert_array_equal(sigma, [s for s, _ in want])
         assert why == [w for _, w in want]
-    assert advice._ForecastPlan.plans[0][0] is keys
+    assert advice._SHARED.forecast.plans[0][0] is keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,12 +147,12 @@ def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[
     """`account_topups` reads each account's cross legs and missing tiers from a plan per legs record."""
     d, mods = world
     tick(d, d.snapshot(), mods)
-    plan = advice_legs._TopupPlans.last
+    plan = advice_legs._SHARED.topups
     assert plan is not None
     reput_accounts(d)  # equal records: the same legs, the same plan
     d = moved(d, d.now_ns + S, 0.999)
     kept = tick(d, d.snapshot(), mods)
-    assert advice_legs._TopupPlans.last is plan
+    assert advice_legs._SHARED.topups is plan
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
     snap = d.snapshot()
@@ -163,7 +163,7 @@ def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[
     )  # fmt: skip
     d.store.put(msgspec.structs.replace(rec, brackets=()))
     kept = tick(d, d.snapshot(), mods)
-    assert advice_legs._TopupPlans.last is not plan
+    assert advice_legs._SHARED.topups is not plan
     topup = kept[FigureKey(name="topup_for_shock_usd", venue=venue, account=account)]
     assert math.isnan(topup.value) and topup.reason.startswith("missing_tier: ") and symbol in topup.reason
     forget()

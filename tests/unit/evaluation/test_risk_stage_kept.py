@@ -33,17 +33,17 @@ BYBIT = frozenset({"bybit"})
 
 def forget() -> None:
     """Everything the risk stage keeps between ticks."""
-    advice_legs._Cache.last = None
-    advice._HedgeCache.last = None
-    advice._IsoLabels.last = None
+    advice_legs._SHARED.legs = None
+    advice._SHARED.hedge = None
+    advice._SHARED.iso_labels = None
     dynamics._SHARED.fits = None
     dynamics._SHARED.stepped = None
     dynamics._SHARED.settled = None
     dynamics._SHARED.ou = None
-    advice_legs._TopupPlans.last = None
-    advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
+    advice_legs._SHARED.topups = None
+    advice._SHARED.forecast = advice._ForecastPlan()
     book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
-    advice._PerpKeys.last = None
+    advice._SHARED.perp_keys = None
     advice_legs._Compared.last = None
     model_age._SHARED.last = None
 
@@ -80,6 +80,8 @@ def test_two_evaluators_keep_their_own_risk_state(world: tuple[Desk, RiskModels]
     other = tick(d, snap, mods, b)  # misses
     assert b.book_var.book is not a.book_var.book and b.model_age.last is not a.model_age.last
     assert b.dynamics.fits is not a.dynamics.fits
+    assert a.advice.legs.legs is not None and b.advice.legs.legs is not a.advice.legs.legs
+    assert a.advice.hedge is not None and b.advice.hedge is not a.advice.hedge
     assert_identical(again, first)
     assert_identical(other, first)
 
@@ -128,14 +130,12 @@ def world() -> tuple[Desk, RiskModels]:
 def test_the_next_equal_account_records_reuse_what_was_kept(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     before = tick(d, d.snapshot(), mods)
-    legs, hedge, bk = advice_legs._Cache.last, advice._HedgeCache.last, book_var._SHARED.book
+    legs, hedge, bk = advice_legs._SHARED.legs, advice._SHARED.hedge, book_var._SHARED.book
     reput_accounts(d)
     snap = d.snapshot()
     assert all(a is not b for a, b in zip(snap.accounts.values(), legs.records, strict=True))  # type: ignore[union-attr]
     kept = tick(d, snap, mods)
-    assert (
-        advice_legs._Cache.last is legs and advice._HedgeCache.last is hedge and book_var._SHARED.book is bk
-    )
+    assert advice_legs._SHARED.legs is legs and advice._SHARED.hedge is hedge and book_var._SHARED.book is bk
     forget()
     assert_identical(kept, tick(d, snap, mods))
     assert_identical(kept, before)
