@@ -30,7 +30,7 @@ class BinanceHistory(CandleIntervals):
 
     funding_page = 1_000
     # GET /fapi/v1/fundingRate shares 500 calls / 5 min / IP with fundingInfo, apart from the weight
-    funding_limit = (500, 300.0)
+    funding_limit: tuple[int, float] | None = (500, 300.0)
 
     def weight(self, series: Series, limit: int) -> int:
         if series == "spot":
