@@ -240,10 +240,12 @@ class Daemon:
         await self.supervisor.stop()
         for sup in (*self._venue_sups.values(), self._notify_sup):
             await sup.stop()
-        await self.dispatcher.close()
+        if hasattr(self, "dispatcher"):  # absent when a signal stopped start-up before it was built
+            await self.dispatcher.close()
         if self.outbox is not None:
             self.outbox.close()
-        await self.http.stop()
+        if hasattr(self, "http"):
+            await self.http.stop()
         if self.sim_admin is not None:
             await self.sim_admin.stop()
         if self.simulator is not None:
@@ -438,9 +440,19 @@ async def run_daemon(
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
-    await daemon.start()
-    try:
-        await stop.wait()
+    starting = asyncio.ensure_future(daemon.start())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:  # a signal during start-up (a venue slow to answer a key check) stops it, not waits it out
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            log.warning("stopped during start-up")
+        await starting  # its failure (a refused key: exit 2) or its cancellation surfaces here
+        await stopped
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
     finally:
+        stopped.cancel()
         await daemon.stop()
     return 0
