@@ -140,15 +140,7 @@ def _money(x: float) -> str:
 
 
 def _row_text(r: StressRow, first: bool) -> str:
-    ratio = (
-        ""
-        if r.venue in ("custody", "total")
-        else (
-            f"{r.margin_ratio_after:.2%}"
-            if math.isfinite(r.margin_ratio_after)
-            else _fmt(r.margin_ratio_after)
-        )
-    )
+    ratio = "" if r.venue in ("custody", "total") else human.pct(r.margin_ratio_after)
     liq = "" if r.venue == "custody" else _fmt(r.liquidated)
     topup = "" if r.venue == "custody" else _money(r.topup)
     frozen = "  FROZEN" if r.frozen and r.venue != "total" else ("  (usable)" if r.frozen else "")
@@ -172,7 +164,7 @@ def stress_text(table: StressTable) -> str:
     lines += [
         "",
         "USD. FROZEN: the venue is out (its top-up cannot be made); total equity then counts only "
-        "usable venues. margin_ratio: cross account, 100 % liquidates.",
+        "usable venues. margin_ratio: cross account, 100 % liquidates; ∞: no margin balance left.",
     ]
     return "\n".join(lines)
 
