@@ -99,10 +99,12 @@ class SimLimitsConfig(_Cfg, frozen=True, kw_only=True):
     # a request or handshake arriving this soon (wall time) after a 429 was in flight when it went
     # out: answered 429 again, not banned; 0: every one inside the Retry-After earns the 418
     inflight_grace_s: NonNegativeFloat = 0.25
+    funding_per_5min: PositiveInt = 500  # fapi fundingRate + fundingInfo calls per 5 min per IP (own bucket)
     ws_messages_per_s_futures: PositiveInt = 10  # incoming messages per second per connection
     ws_messages_per_s_spot: PositiveInt = 5
     bybit_ip_per_5s: PositiveInt = 600  # Bybit HTTP requests per 5 s per IP, then 403 for `bybit_ban_s`
     bybit_ban_s: PositiveFloat = 600.0
+    bybit_ws_connects_per_5min: PositiveInt = 500  # Bybit WebSocket connection attempts per 5 min per IP
     bybit_api_per_s: NonNegativeInt = 0  # 0: each signed endpoint's documented per-UID limit; N: all N/s
 
 

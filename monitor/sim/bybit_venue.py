@@ -23,7 +23,7 @@ from monitor.sim.bybit_rest import bybit_routes
 from monitor.sim.bybit_ws import BybitHub
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
-from monitor.sim.limits import BybitApiLimit, BybitIpLimit
+from monitor.sim.limits import BybitApiLimit, BybitIpLimit, WindowCount
 from monitor.sim.market import Market
 from monitor.sim.replies import VenueError, json_reply
 
@@ -97,6 +97,7 @@ class BybitVenue:
         self.faults.on_disconnect(self.hub.close_all_soon)
         self.ip_limit = BybitIpLimit(cfg.limits.bybit_ip_per_5s, cfg.limits.bybit_ban_s)
         self.api_limit = BybitApiLimit(cfg.limits.bybit_api_per_s)
+        self.ws_connects = WindowCount(cfg.limits.bybit_ws_connects_per_5min, 300.0)
 
     def now_ms(self) -> int:
         return self.clock.now_ns() // 1_000_000
@@ -142,6 +143,8 @@ class BybitVenue:
             refused = self.faults.handshake_refusal(now_ns)
             if refused is not None:  # the venue's IP limits cover connection attempts too
                 return web.Response(status=403 if refused == 418 else refused, text="Too many requests")
+            if not self.ws_connects.admit(request.remote or "", now_ns)[0]:  # 500 per 5 min per IP
+                return web.Response(text="403 Forbidden: access too frequent", status=403)
             return await handler(request)
         fault = self.faults.take_rest_fault(now_ns)
         limit_headers: dict[str, str] = {}

@@ -144,7 +144,9 @@ class Simulator:
         self._tasks: list[asyncio.Task[None]] = []
         lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
         connects = (lim.ws_connects_per_5min, lim.ws_connects_window_s, lim.inflight_grace_s)
-        self.futures_limit = WeightLimit("futures", lim.weight_per_min_futures, lim.ban_s, *connects)
+        self.futures_limit = WeightLimit(
+            "futures", lim.weight_per_min_futures, lim.ban_s, *connects, funding_per_5min=lim.funding_per_5min
+        )
         self.spot_limit = WeightLimit("spot", lim.weight_per_min_spot, lim.ban_s, *connects)
 
     def _user_funding(self, symbol: str, end_ms: int) -> list[FundingRecord]:
@@ -297,7 +299,7 @@ class Simulator:
                 if fault is not None:
                     raise fault
                 weight = binance_weight(limit.host, request.path, request.query)
-                refused, _used = limit.admit(ip, weight, now_ns)
+                refused, _used = limit.admit(ip, weight, now_ns, request.path)
                 if refused is not None:
                     raise refused
                 response = await handler(request)

@@ -160,7 +160,8 @@ def test_what_if_text_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["what-if", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "position binance/faq BTCUSDT BOTH" in out
-    assert "26,316.89" in out and "1,153.26" in out
+    assert "26,316.9" in out and "1,153.26" in out  # BTCUSDT at its 0.1 tick, ETHUSDT at 0.01
+    assert "26,316.89" not in out
     assert "n/a" in out and "(empty_history)" in out
     assert "price_-50%" in out and "outage_binance" in out
 
