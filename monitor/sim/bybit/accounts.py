@@ -3,7 +3,7 @@
 An account is in one margin mode, as a Bybit unified account is (`/v5/account/info` `marginMode`):
 REGULAR_MARGIN (cross, every position shares the USDT wallet) or ISOLATED_MARGIN (each position
 holds its own `positionBalance` = initial margin at entry + any margin added, i.e. the config's
-`isolated_wallet`; the wallet holds the rest). Figures follow `bybit_margin.py` (MM on the mark
+`isolated_wallet`; the wallet holds the rest). Figures follow `bybit/margin.py` (MM on the mark
 since 2025-09-02, so an isolated `liqPrice` is still fixed but `positionMM` moves); `liqPrice` is the
 one the venue reports (rounded to the tick towards the mark) and is also the trigger: an isolated
 position is taken over when its mark crosses it (the balance is lost, closing at the bankruptcy
@@ -24,7 +24,7 @@ import structlog
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
 from monitor.sim.book import Account, Position, PositionSide, open_account
-from monitor.sim.bybit_margin import (
+from monitor.sim.bybit.margin import (
     bust_price,
     cross_bust_price,
     cross_liq_price,
@@ -32,7 +32,7 @@ from monitor.sim.bybit_margin import (
     position_figures,
     round_liq_price,
 )
-from monitor.sim.bybit_symbols import BybitSpec, bybit_spec, tier_for_value
+from monitor.sim.bybit.symbols import BybitSpec, bybit_spec, tier_for_value
 from monitor.sim.numfmt import q8
 
 __all__ = [
@@ -167,7 +167,7 @@ class BybitAccountEngine:
         self.accounts: dict[str, Account] = {}
         self._extra: dict[str, _Extra] = {}
         for i, a in enumerate(accounts):
-            if a.venue != "bybit":  # Binance accounts: monitor/sim/accounts.py
+            if a.venue != "bybit":  # Binance accounts: monitor/sim/binance/accounts.py
                 continue
             acct = bybit_account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms)
             self.accounts[a.name] = acct

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from monitor.sim import bybit_payloads as pay
 from monitor.sim.book import PositionSide
-from monitor.sim.bybit_auth import BybitError
-from monitor.sim.bybit_symbols import BybitSpec
+from monitor.sim.bybit import payloads as pay
+from monitor.sim.bybit.auth import BybitError
+from monitor.sim.bybit.symbols import BybitSpec
 
 if TYPE_CHECKING:
-    from monitor.sim.bybit_venue import BybitVenue
+    from monitor.sim.bybit.venue import BybitVenue
 
 __all__ = ["bybit_routes"]
 

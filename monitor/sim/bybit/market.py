@@ -2,7 +2,7 @@
 
 One crash drives both venues. Bybit's index is the same spot composite as the simulated Binance's
 (its index is built from the same spot venues); its last price is the Binance perp's times
-`1 + spread`, the spread a per-symbol OU process in bps (`bybit_symbols.py`: mean a few bps,
+`1 + spread`, the spread a per-symbol OU process in bps (`bybit/symbols.py`: mean a few bps,
 half-life 20 min of replay time), so Bybit's premium = Binance's premium + spread: basis and
 funding move together through the crash but differ by venue, as they do. Its premium index is its
 own impact bid/ask against the index; its mark is the rule Bybit publishes for USDT perpetuals,
@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from monitor.clock import Clock
 from monitor.sim.basis import BasisProcess
-from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, BybitSpec
+from monitor.sim.bybit.symbols import BYBIT_SYMBOLS, BybitSpec
 from monitor.sim.funding import next_funding_ms
 from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.market import Market

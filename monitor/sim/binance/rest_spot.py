@@ -12,11 +12,11 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from monitor.sim.exchange_info import spot_exchange_info
+from monitor.sim.binance.exchange_info import spot_exchange_info
+from monitor.sim.binance.venue import Venue
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, bad_symbol, json_reply
-from monitor.sim.venue import Venue
 
 __all__ = ["spot_routes"]
 

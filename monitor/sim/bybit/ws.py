@@ -29,10 +29,10 @@ import msgspec
 from aiohttp import web
 
 from monitor.clock import Clock
-from monitor.sim import bybit_payloads as pay
-from monitor.sim.bybit_accounts import BybitLiquidation, BybitPositionView, BybitWalletView
-from monitor.sim.bybit_auth import BybitKeyRing, verify_ws_auth
-from monitor.sim.bybit_market import BybitMarket
+from monitor.sim.bybit import payloads as pay
+from monitor.sim.bybit.accounts import BybitLiquidation, BybitPositionView, BybitWalletView
+from monitor.sim.bybit.auth import BybitKeyRing, verify_ws_auth
+from monitor.sim.bybit.market import BybitMarket
 from monitor.sim.faults import Faults
 from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.sim.exchange_info import futures_exchange_info
+from monitor.sim.binance.exchange_info import futures_exchange_info
+from monitor.sim.binance.open_interest import PERIODS_MS
+from monitor.sim.binance.venue import Venue
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
-from monitor.sim.open_interest import PERIODS_MS
 from monitor.sim.replies import VenueError, json_reply, missing_param
-from monitor.sim.venue import Venue
 
 __all__ = ["futures_public_routes"]
 

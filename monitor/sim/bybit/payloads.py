@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.sim.bybit_accounts import BybitLiquidation, BybitPositionView, BybitWalletView
-from monitor.sim.bybit_market import BybitQuote
-from monitor.sim.bybit_symbols import BybitSpec, RiskTier
+from monitor.sim.bybit.accounts import BybitLiquidation, BybitPositionView, BybitWalletView
+from monitor.sim.bybit.market import BybitQuote
+from monitor.sim.bybit.symbols import BybitSpec, RiskTier
 from monitor.sim.funding import FundingRecord
 from monitor.sim.numfmt import fnum
 

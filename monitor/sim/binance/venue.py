@@ -9,14 +9,14 @@ from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.config import SimulatorConfig
-from monitor.sim.accounts import AccountEngine
-from monitor.sim.auth import KeyRing, SignedRequest, verify_signed
+from monitor.sim.binance.accounts import AccountEngine
+from monitor.sim.binance.auth import KeyRing, SignedRequest, verify_signed
+from monitor.sim.binance.open_interest import OpenInterest
+from monitor.sim.binance.userstream import ListenKeys
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory
 from monitor.sim.market import Market
-from monitor.sim.open_interest import OpenInterest
 from monitor.sim.replies import bad_symbol, missing_param
-from monitor.sim.userstream import ListenKeys
 
 __all__ = ["Venue"]
 
