@@ -17,6 +17,8 @@ market side (every venue rides on it)
   premium_fit.py      how premium.py's constants were fitted (re-run by a unit test)
   funding.py          the funding formula, settlement grid and history
   market.py           last, index, mark, books, funding per symbol, advanced by the clock
+  playback.py         what a replay plays (archive, synthetic, built-in) and how it loops
+  quotes.py           the published Quote per symbol and how it is written from the path
   symbols.py          the listed contracts
   klines.py           candles of the past path; rest_klines.py serves them in each venue's shape
 shared account and wire pieces
@@ -52,8 +54,10 @@ Bybit v5 (one host: REST and WebSocket, its own faults)
   bybit/market.py     the Binance prices × Bybit's own spread; its mark and funding on its own grid
   bybit/margin.py     mark-valued positionMM/IM (2025-09-02), isolated and cross liqPrice, bankruptcy price
   bybit/accounts.py   BybitAccountEngine: unified accounts, liquidations, funding, private pushes
+  bybit/views.py      the position, wallet and liquidation views the engine publishes
   bybit/auth.py       X-BAPI-* signing, the `auth` op, retCode errors
-  bybit/payloads.py   envelope, instruments, tickers, risk limits, positions, wallet
+  bybit/payloads.py   envelope, instruments, tickers, books, risk limits, funding
+  bybit/account_payloads.py positions, executions, wallet, account info, key reads
   bybit/rest.py       /v5 REST endpoints
   bybit/ws.py         /v5/public/{linear,spot} tickers (snapshot, deltas) and /v5/private
 """

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from monitor.sim.book import PositionSide
+from monitor.sim.bybit import account_payloads as acct_pay
 from monitor.sim.bybit import payloads as pay
 from monitor.sim.bybit.auth import BybitError
 from monitor.sim.bybit.symbols import BybitSpec
@@ -168,19 +169,19 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
             held = {p.position_idx for p in views}
             views += [f for s in sides if (f := v.engine.flat(account, symbol, s)).position_idx not in held]
             views.sort(key=lambda p: p.position_idx)
-        rows = [pay.position_row(p, v.market.specs[p.symbol]) for p in views]
+        rows = [acct_pay.position_row(p, v.market.specs[p.symbol]) for p in views]
         return v.reply({"list": rows, "nextPageCursor": "", "category": category})
 
     async def wallet_balance(request: web.Request) -> web.Response:
         account, params = await v.private(request)
         if params.get("accountType") != "UNIFIED":
             raise BybitError(10001, "accountType only support UNIFIED.")
-        return v.reply({"list": [pay.wallet_row(v.engine.wallet(account))]})
+        return v.reply({"list": [acct_pay.wallet_row(v.engine.wallet(account))]})
 
     async def account_info(request: web.Request) -> web.Response:
         account, _params = await v.private(request)
         created = v.engine.accounts[account].created_ms
-        return v.reply(pay.account_info(v.engine.wallet(account), created))
+        return v.reply(acct_pay.account_info(v.engine.wallet(account), created))
 
     async def query_api(request: web.Request) -> web.Response:
         account, _params = await v.private(request)
@@ -188,11 +189,11 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         read_only = not ({"enableFutures", "enableSpotAndMarginTrading"} & set(perms))
         names = sorted(v.engine.accounts)
         key = request.headers.get("X-BAPI-API-KEY", "")
-        return v.reply(pay.query_api(key, names.index(account) + 1, read_only))
+        return v.reply(acct_pay.query_api(key, names.index(account) + 1, read_only))
 
     async def coin_info(request: web.Request) -> web.Response:
         await v.private(request)
-        return v.reply(pay.coin_info(_COINS))
+        return v.reply(acct_pay.coin_info(_COINS))
 
     return [
         web.get("/v5/market/time", time),
