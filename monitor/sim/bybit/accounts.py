@@ -23,7 +23,7 @@ import structlog
 
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
-from monitor.sim.book import Account, Position, PositionSide, open_account
+from monitor.sim.book import Account, Position, PositionSide, holding, open_account, pay_funding
 from monitor.sim.bybit.margin import (
     bust_price,
     cross_bust_price,
@@ -363,16 +363,9 @@ class BybitAccountEngine:
     def settle_funding(self, symbol: str, rate: float, mark: float, now_ms: int) -> dict[str, float]:
         """Pay `−q × mark × rate` to each position on `symbol`; returns what each account received."""
         paid: dict[str, float] = {}
-        for acct in self.accounts.values():
-            legs = [p for p in acct.positions if p.symbol == symbol]
-            if not legs:
-                continue
+        for acct, legs in holding(self.accounts.values(), symbol):
             for p in legs:
-                amount = q8(-p.qty * mark * rate)
-                if p.margin_mode == "isolated":
-                    p.isolated_wallet = q8(p.isolated_wallet + amount)
-                else:
-                    acct.cross_wallet = q8(acct.cross_wallet + amount)
+                amount = pay_funding(acct, p, mark, rate)
                 p.realized = q8(p.realized + amount)
                 self._bump(acct.name, p, now_ms)
                 paid[acct.name] = q8(paid.get(acct.name, 0.0) + amount)
