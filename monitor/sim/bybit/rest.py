@@ -56,6 +56,14 @@ def _int(params: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
+def _limit(params: Mapping[str, str], most: int, default: int) -> int:
+    """`limit` in [1, most] (else the venue's 10001), `default` when not given."""
+    limit = _int(params, "limit") or default
+    if not 1 <= limit <= most:
+        raise BybitError(10001, f"params error: limit must be in [1, {most}]")
+    return limit
+
+
 def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
     def specs(params: Mapping[str, str]) -> list[BybitSpec]:
         symbol = params.get("symbol")
@@ -66,6 +74,13 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
             return [spec]
         base = params.get("baseCoin")
         return [s for s in v.market.specs.values() if base in (None, "", s.base)]
+
+    def one(params: Mapping[str, str]) -> BybitSpec:
+        """The one symbol a call requires (10001 without it)."""
+        if not params.get("symbol"):
+            raise BybitError(10001, "params error: symbol is required")
+        (spec,) = specs(params)
+        return spec
 
     async def time(_request: web.Request) -> web.Response:
         now_ns = v.clock.now_ns()
@@ -106,38 +121,28 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         start, end = _int(params, "startTime"), _int(params, "endTime")
         if start is not None and end is None:
             raise BybitError(10001, "params error: only startTime is passed, endTime is required")
-        limit = _int(params, "limit") or 200
-        if not 1 <= limit <= 200:
-            raise BybitError(10001, "params error: limit must be in [1, 200]")
+        limit = _limit(params, 200, 200)
         rows = v.funding.query(symbol, start, end, 10**9)[-limit:]
         return v.reply({"category": category, "list": pay.funding_history(rows)})
 
     async def orderbook(request: web.Request) -> web.Response:
         params = request.query
         category = _category(params, ("linear", "spot"))
-        if not params.get("symbol"):
-            raise BybitError(10001, "params error: symbol is required")
-        (spec,) = specs(params)
+        spec = one(params)
         most, default = _BOOK_LIMITS[category]
-        limit = _int(params, "limit") or default
-        if not 1 <= limit <= most:
-            raise BybitError(10001, f"params error: limit must be in [1, {most}]")
+        limit = _limit(params, most, default)
         q = v.market.quotes[spec.symbol]
         return v.reply(pay.orderbook(q, spec, limit, category == "spot", v.hub.next_update_id()))
 
     async def open_interest(request: web.Request) -> web.Response:
         params = request.query
         category = _category(params, ("linear", "inverse"))
-        if not params.get("symbol"):
-            raise BybitError(10001, "params error: symbol is required")
-        (spec,) = specs(params)
+        spec = one(params)
         step = _OI_INTERVALS.get(params.get("intervalTime", ""))
         if step is None:
             raise BybitError(10001, "params error: intervalTime invalid")
         start, end = _int(params, "startTime"), _int(params, "endTime")
-        limit = _int(params, "limit") or 50
-        if not 1 <= limit <= 200:
-            raise BybitError(10001, "params error: limit must be in [1, 200]")
+        limit = _limit(params, 200, 50)
         points = [
             (t, oi)
             for t, oi in v.open_interest[spec.symbol]
