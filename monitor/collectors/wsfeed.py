@@ -38,19 +38,11 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
+from monitor.collectors import ws_policy as policy
 from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer, retry_after_s
-from monitor.collectors.ws_policy import (
-    BINANCE_DIALECT,
-    NETWORK_ERRORS,
-    Parser,
-    QuietProbe,
-    WsDialect,
-    WsPolicy,
-    describe,
-    ws_policy,
-)
+from monitor.collectors.ws_policy import NETWORK_ERRORS, Parser, WsDialect, WsPolicy, ws_policy
 from monitor.collectors.ws_quiet import QUIET_PROBE_AT, QuietProbing
 from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Record
@@ -96,8 +88,8 @@ class WsFeed(QuietProbing):
         policy: WsPolicy,
         connect_pacer: Pacer,
         cooldown: Cooldown,
-        dialect: WsDialect = BINANCE_DIALECT,
-        quiet: QuietProbe | None = None,
+        dialect: WsDialect = policy.BINANCE_DIALECT,
+        quiet: policy.QuietProbe | None = None,
     ) -> None:
         self.name = name
         self.dialect = dialect
@@ -167,7 +159,7 @@ class WsFeed(QuietProbing):
                 return await self._open()
             except NETWORK_ERRORS as exc:
                 self._status(self.live.streams, FeedState.DOWN, type(exc).__name__)
-                log.warning("stream connect failed", socket=self.name, error=describe(exc))
+                log.warning("stream connect failed", socket=self.name, error=policy.describe(exc))
                 self.stats.reconnects[self.name] += 1
                 await self.clock.sleep(next(self._delays))
 
@@ -179,7 +171,9 @@ class WsFeed(QuietProbing):
         try:
             new = await self._open()
         except NETWORK_ERRORS as exc:
-            log.warning("replacement connect failed", socket=self.name, why=why.value, error=describe(exc))
+            log.warning(
+                "replacement connect failed", socket=self.name, why=why.value, error=policy.describe(exc)
+            )
             if why is _Why.ROTATE:  # the old one still works: try again later
                 old.rotate_at_ns = self.clock.monotonic_ns() + int(next(self._delays) * NS_PER_S)
                 return
@@ -218,7 +212,7 @@ class WsFeed(QuietProbing):
                 try:
                     await self._subscribe(conn)
                 except NETWORK_ERRORS as exc:
-                    return _Why.CLOSED, describe(exc)
+                    return _Why.CLOSED, policy.describe(exc)
                 continue
             wake = min(self.live.next_deadline_ns(), float(conn.rotate_at_ns))
             if self.quiet is not None and (self._probe is None or self._probe.done()):
@@ -384,5 +378,5 @@ def _end_reason(conn: _Conn) -> str:
     exc = conn.reader.exception() if not conn.reader.cancelled() else None
     code = conn.ws.close_code
     if exc is not None:
-        return describe(exc)
+        return policy.describe(exc)
     return f"closed by peer (code {code})" if code is not None else "closed"
