@@ -234,7 +234,7 @@ class BybitHub(SocketHub[BybitConnection]):
         self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
     ) -> bytes | None:
         """`orderbook.50.{symbol}`: a snapshot first, then deltas of the levels that changed (size
-        "0" removes a level), as the venue sends them; the levels are `bybit_payloads.orderbook`'s."""
+        "0" removes a level), as the venue sends them; the levels are `payloads.orderbook`'s."""
         cache = {} if cache is None else cache
         _, depth, symbol = topic.split(".")
         key = (conn.channel, topic, "levels")
