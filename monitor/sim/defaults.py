@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from monitor.records import Bracket
 from monitor.sim.brackets import BRACKETS
-from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec
+from monitor.sim.bybit.symbols import BYBIT_SYMBOLS, bybit_spec
 from monitor.sim.symbols import symbol_spec
 
 __all__ = ["BINANCE_TABLES", "BYBIT_TABLES", "DefaultTables"]
@@ -83,7 +83,7 @@ BINANCE_TABLES = DefaultTables(
     tick=_binance_tick,
 )
 BYBIT_TABLES = DefaultTables(
-    said="the simulator's Bybit risk limits (monitor/sim/bybit_symbols.py)",
+    said="the simulator's Bybit risk limits (monitor/sim/bybit/symbols.py)",
     noun="Bybit risk limits",
     symbols=tuple(s.symbol for s in BYBIT_SYMBOLS),
     brackets=_bybit_brackets,

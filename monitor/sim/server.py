@@ -20,30 +20,30 @@ from aiohttp.typedefs import Middleware
 from monitor.clock import Clock
 from monitor.config import SimAccountConfig, SimulatorConfig
 from monitor.secret import Secret
-from monitor.sim.accounts import AccountEngine
 from monitor.sim.archive import funding_history
-from monitor.sim.auth import KeyRing
-from monitor.sim.bybit_venue import BybitVenue
+from monitor.sim.binance.accounts import AccountEngine
+from monitor.sim.binance.auth import KeyRing
+from monitor.sim.binance.open_interest import OpenInterest
+from monitor.sim.binance.rest_account import futures_private_routes
+from monitor.sim.binance.rest_extra import futures_extra_routes, spot_extra_routes
+from monitor.sim.binance.rest_futures import futures_public_routes
+from monitor.sim.binance.rest_spot import spot_routes
+from monitor.sim.binance.streams import StreamKind
+from monitor.sim.binance.userstream import ListenKeys
+from monitor.sim.binance.venue import Venue
+from monitor.sim.binance.ws import StreamHub
+from monitor.sim.bybit.venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.klines import KlineBook, PastPath
 from monitor.sim.limits import WeightLimit, binance_weight
 from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
-from monitor.sim.open_interest import OpenInterest
 from monitor.sim.replay import load_bars
 from monitor.sim.replies import VenueError, error_response
-from monitor.sim.rest_account import futures_private_routes
-from monitor.sim.rest_extra import futures_extra_routes, spot_extra_routes
-from monitor.sim.rest_futures import futures_public_routes
 from monitor.sim.rest_klines import binance_kline_routes, bybit_kline_routes
-from monitor.sim.rest_spot import spot_routes
-from monitor.sim.streams import StreamKind
 from monitor.sim.synthetic import synthetic_path
 from monitor.sim.universe import brackets_with, universe_accounts, universe_keys
-from monitor.sim.userstream import ListenKeys
-from monitor.sim.venue import Venue
-from monitor.sim.ws import StreamHub
 
 __all__ = ["Simulator"]
 

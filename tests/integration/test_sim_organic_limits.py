@@ -25,7 +25,7 @@ from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.pacing import Cooldown
 from monitor.config import SimLimitsConfig
 from monitor.errors import RetryableFeedError
-from monitor.sim.bybit_auth import signed_headers
+from monitor.sim.bybit.auth import signed_headers
 from monitor.sim.ccxt_urls import point_ccxt_at
 from monitor.sim.server import Simulator
 from monitor.sim.testing import BYBIT_TEST_KEYS, bybit_config, fast_config, running_simulator

@@ -281,8 +281,8 @@ def _check_bybit_rows(by: dict[str, Any], bybit: list[Any], market: Market, seed
     Binance frozen takes its equity below zero, so Bybit does not hold the hedge alone; −20 % does.
     """
     from monitor.risk.bybit_liquidation import bybit_position_mm
-    from monitor.sim.bybit_market import BybitMarket
-    from monitor.sim.bybit_symbols import bybit_spec
+    from monitor.sim.bybit.market import BybitMarket
+    from monitor.sim.bybit.symbols import bybit_spec
 
     sim_bybit = BybitMarket(market, seed=seed, speed=speed, clock=ManualClock())
     for acct in bybit:

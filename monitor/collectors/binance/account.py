@@ -31,12 +31,12 @@ from monitor.backoff import backoff
 from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import AccountWatcher
-from monitor.collectors.binance.events import ListenKeyExpired, parse_user_event
-from monitor.collectors.binance.wire import (
+from monitor.collectors.binance.account_wire import (
     parse_account_balances,
     parse_leverage_brackets,
     parse_position_risk,
 )
+from monitor.collectors.binance.events import ListenKeyExpired, parse_user_event
 from monitor.collectors.pacing import retry_after_s
 from monitor.collectors.wsfeed import NETWORK_ERRORS
 from monitor.errors import FeedError, ParseError

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from monitor.sim.depth import PARTIAL_LEVELS, futures_partial_depth, spot_partial_depth
+from monitor.sim.binance.depth import PARTIAL_LEVELS, futures_partial_depth, spot_partial_depth
 from monitor.sim.market import Market, Quote
 from monitor.sim.numfmt import f8
 

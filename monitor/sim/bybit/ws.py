@@ -29,10 +29,11 @@ import msgspec
 from aiohttp import web
 
 from monitor.clock import Clock
-from monitor.sim import bybit_payloads as pay
-from monitor.sim.bybit_accounts import BybitLiquidation, BybitPositionView, BybitWalletView
-from monitor.sim.bybit_auth import BybitKeyRing, verify_ws_auth
-from monitor.sim.bybit_market import BybitMarket
+from monitor.sim.bybit import account_payloads as acct_pay
+from monitor.sim.bybit import payloads as pay
+from monitor.sim.bybit.auth import BybitKeyRing, verify_ws_auth
+from monitor.sim.bybit.market import BybitMarket
+from monitor.sim.bybit.views import BybitLiquidation, BybitPositionView, BybitWalletView
 from monitor.sim.faults import Faults
 from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 
@@ -233,7 +234,7 @@ class BybitHub(SocketHub[BybitConnection]):
         self, conn: BybitConnection, topic: str, cache: dict[tuple[Any, ...], Any] | None = None
     ) -> bytes | None:
         """`orderbook.50.{symbol}`: a snapshot first, then deltas of the levels that changed (size
-        "0" removes a level), as the venue sends them; the levels are `bybit_payloads.orderbook`'s."""
+        "0" removes a level), as the venue sends them; the levels are `payloads.orderbook`'s."""
         cache = {} if cache is None else cache
         _, depth, symbol = topic.split(".")
         key = (conn.channel, topic, "levels")
@@ -331,14 +332,14 @@ class BybitHub(SocketHub[BybitConnection]):
         """An engine change for `account` to its authenticated private sockets subscribed to `topic`."""
         data: list[dict[str, Any]] = []
         if isinstance(payload, BybitWalletView):
-            data = [pay.ws_wallet_row(payload)]
+            data = [acct_pay.ws_wallet_row(payload)]
         else:
             for item in payload:
                 spec = self._market.specs[item.symbol]
                 if isinstance(item, BybitLiquidation):
-                    data.append(pay.execution_row(item, spec))
+                    data.append(acct_pay.execution_row(item, spec))
                 else:
-                    data.append(pay.ws_position_row(item, spec))
+                    data.append(acct_pay.ws_position_row(item, spec))
         now = self._now_ms()
         # positions here are all linear: `position` and `position.linear` subscribers both get them
         names = (topic, f"{topic}.linear") if topic in ("position", "execution") else (topic,)

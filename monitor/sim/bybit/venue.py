@@ -15,12 +15,12 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.config import SimulatorConfig
 from monitor.secret import Secret
-from monitor.sim.bybit_accounts import BybitAccountEngine
-from monitor.sim.bybit_auth import BybitError, BybitKeyRing, verify_rest
-from monitor.sim.bybit_market import BybitMarket
-from monitor.sim.bybit_payloads import envelope, error_body
-from monitor.sim.bybit_rest import bybit_routes
-from monitor.sim.bybit_ws import BybitHub
+from monitor.sim.bybit.accounts import BybitAccountEngine
+from monitor.sim.bybit.auth import BybitError, BybitKeyRing, verify_rest
+from monitor.sim.bybit.market import BybitMarket
+from monitor.sim.bybit.payloads import envelope, error_body
+from monitor.sim.bybit.rest import bybit_routes
+from monitor.sim.bybit.ws import BybitHub
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.limits import BybitApiLimit, BybitIpLimit, WindowCount

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
+from monitor.sim.binance.margin import maint_margin
 from monitor.sim.book import Position
 from monitor.sim.brackets import Bracket
-from monitor.sim.margin import maint_margin
 
 __all__ = ["bisect_root", "liquidation_price"]
 

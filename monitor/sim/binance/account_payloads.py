@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.sim.accounts import AccountEngine, AccountView, PositionView
+from monitor.sim.binance.accounts import AccountEngine, AccountView, PositionView
 from monitor.sim.brackets import Bracket, max_notional_for_leverage
 from monitor.sim.numfmt import f8, fnum
 

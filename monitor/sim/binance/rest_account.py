@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from monitor.sim import account_payloads as pay
+from monitor.sim.binance import account_payloads as pay
+from monitor.sim.binance.venue import Venue
 from monitor.sim.replies import json_reply
-from monitor.sim.venue import Venue
 
 __all__ = ["futures_private_routes"]
 

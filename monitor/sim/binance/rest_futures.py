@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.sim.exchange_info import futures_exchange_info
+from monitor.sim.binance.exchange_info import futures_exchange_info
+from monitor.sim.binance.open_interest import PERIODS_MS
+from monitor.sim.binance.venue import Venue, host_routes
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
-from monitor.sim.open_interest import PERIODS_MS
 from monitor.sim.replies import VenueError, json_reply, missing_param
-from monitor.sim.venue import Venue
 
 __all__ = ["futures_public_routes"]
 
@@ -87,17 +87,6 @@ def futures_public_routes(v: Venue) -> list[web.RouteDef]:
             return json_reply(build(quotes[symbol]))
         return json_reply([build(q) for q in quotes.values()])
 
-    async def ping(_r: web.Request) -> web.Response:
-        return json_reply({})
-
-    async def server_time(_r: web.Request) -> web.Response:
-        return json_reply({"serverTime": v.now_ms()})
-
-    async def exchange_info(_r: web.Request) -> web.Response:
-        return json_reply(
-            futures_exchange_info(v.now_ms(), v.market.specs.values(), v.cfg.limits.weight_per_min_futures)
-        )
-
     async def premium_index(request: web.Request) -> web.Response:
         return one_or_all(request, _premium_index)
 
@@ -167,9 +156,7 @@ def futures_public_routes(v: Venue) -> list[web.RouteDef]:
         )
 
     return [
-        web.get("/fapi/v1/ping", ping),
-        web.get("/fapi/v1/time", server_time),
-        web.get("/fapi/v1/exchangeInfo", exchange_info),
+        *host_routes(v, "/fapi/v1", futures_exchange_info, v.cfg.limits.weight_per_min_futures),
         web.get("/fapi/v1/premiumIndex", premium_index),
         web.get("/fapi/v1/ticker/bookTicker", book_ticker),
         web.get("/fapi/v1/ticker/24hr", ticker_24h),

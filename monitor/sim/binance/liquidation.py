@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from monitor.sim.binance.margin import account_risk, position_risk
 from monitor.sim.book import Account, Position
 from monitor.sim.brackets import Bracket
-from monitor.sim.margin import account_risk, position_risk
 from monitor.sim.numfmt import q8
 
 __all__ = ["Liquidation", "breached_positions", "close_at_mark"]

@@ -14,12 +14,12 @@ from typing import Any
 import structlog
 
 from monitor.config import SimAccountConfig
-from monitor.sim import events
-from monitor.sim.book import Account, Position, account_from_config
+from monitor.sim.binance import events
+from monitor.sim.binance.liquidation import Liquidation, breached_positions, close_at_mark
+from monitor.sim.binance.lp_solver import liquidation_price
+from monitor.sim.binance.margin import account_risk, position_risk
+from monitor.sim.book import Account, Position, account_from_config, holding, pay_funding
 from monitor.sim.brackets import BRACKETS, Bracket
-from monitor.sim.liquidation import Liquidation, breached_positions, close_at_mark
-from monitor.sim.lp_solver import liquidation_price
-from monitor.sim.margin import account_risk, position_risk
 from monitor.sim.numfmt import q8
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
 
@@ -97,7 +97,7 @@ class AccountEngine:
         self.accounts: dict[str, Account] = {
             a.name: account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms, self._brackets)
             for i, a in enumerate(accounts)
-            if a.venue == "binance"  # the simulated Bybit's accounts live in bybit_accounts.py
+            if a.venue == "binance"  # the simulated Bybit's accounts live in bybit/accounts.py
         }
         self.liquidations: list[Liquidation] = []
         self.funding_payments: list[FundingPayment] = []
@@ -259,19 +259,13 @@ class AccountEngine:
     def settle_funding(self, symbol: str, rate: float, mark: float, now_ms: int) -> list[FundingPayment]:
         """Pay `−q × mark × rate` to every position on `symbol` (cross wallet or isolated wallet)."""
         paid: list[FundingPayment] = []
-        for acct in self.accounts.values():
-            legs = [p for p in acct.positions if p.symbol == symbol]
-            if not legs:
-                continue
+        for acct, legs in holding(self.accounts.values(), symbol):
             total = 0.0
             iso: list[events.PositionDelta] = []
             for p in legs:
-                amount = q8(-p.qty * mark * rate)
+                amount = pay_funding(acct, p, mark, rate)
                 total += amount
-                if p.margin_mode == "cross":
-                    acct.cross_wallet = q8(acct.cross_wallet + amount)
-                else:
-                    p.isolated_wallet = q8(p.isolated_wallet + amount)
+                if p.margin_mode != "cross":
                     upnl = q8(p.qty * (mark - p.entry))
                     iso.append(
                         events.PositionDelta(

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from monitor.sim import bybit_payloads as pay
 from monitor.sim.book import PositionSide
-from monitor.sim.bybit_auth import BybitError
-from monitor.sim.bybit_symbols import BybitSpec
+from monitor.sim.bybit import account_payloads as acct_pay
+from monitor.sim.bybit import payloads as pay
+from monitor.sim.bybit.auth import BybitError
+from monitor.sim.bybit.symbols import BybitSpec
 
 if TYPE_CHECKING:
-    from monitor.sim.bybit_venue import BybitVenue
+    from monitor.sim.bybit.venue import BybitVenue
 
 __all__ = ["bybit_routes"]
 
@@ -55,6 +56,14 @@ def _int(params: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
+def _limit(params: Mapping[str, str], most: int, default: int) -> int:
+    """`limit` in [1, most] (else the venue's 10001), `default` when not given."""
+    limit = _int(params, "limit") or default
+    if not 1 <= limit <= most:
+        raise BybitError(10001, f"params error: limit must be in [1, {most}]")
+    return limit
+
+
 def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
     def specs(params: Mapping[str, str]) -> list[BybitSpec]:
         symbol = params.get("symbol")
@@ -65,6 +74,13 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
             return [spec]
         base = params.get("baseCoin")
         return [s for s in v.market.specs.values() if base in (None, "", s.base)]
+
+    def one(params: Mapping[str, str]) -> BybitSpec:
+        """The one symbol a call requires (10001 without it)."""
+        if not params.get("symbol"):
+            raise BybitError(10001, "params error: symbol is required")
+        (spec,) = specs(params)
+        return spec
 
     async def time(_request: web.Request) -> web.Response:
         now_ns = v.clock.now_ns()
@@ -105,38 +121,28 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         start, end = _int(params, "startTime"), _int(params, "endTime")
         if start is not None and end is None:
             raise BybitError(10001, "params error: only startTime is passed, endTime is required")
-        limit = _int(params, "limit") or 200
-        if not 1 <= limit <= 200:
-            raise BybitError(10001, "params error: limit must be in [1, 200]")
+        limit = _limit(params, 200, 200)
         rows = v.funding.query(symbol, start, end, 10**9)[-limit:]
         return v.reply({"category": category, "list": pay.funding_history(rows)})
 
     async def orderbook(request: web.Request) -> web.Response:
         params = request.query
         category = _category(params, ("linear", "spot"))
-        if not params.get("symbol"):
-            raise BybitError(10001, "params error: symbol is required")
-        (spec,) = specs(params)
+        spec = one(params)
         most, default = _BOOK_LIMITS[category]
-        limit = _int(params, "limit") or default
-        if not 1 <= limit <= most:
-            raise BybitError(10001, f"params error: limit must be in [1, {most}]")
+        limit = _limit(params, most, default)
         q = v.market.quotes[spec.symbol]
         return v.reply(pay.orderbook(q, spec, limit, category == "spot", v.hub.next_update_id()))
 
     async def open_interest(request: web.Request) -> web.Response:
         params = request.query
         category = _category(params, ("linear", "inverse"))
-        if not params.get("symbol"):
-            raise BybitError(10001, "params error: symbol is required")
-        (spec,) = specs(params)
+        spec = one(params)
         step = _OI_INTERVALS.get(params.get("intervalTime", ""))
         if step is None:
             raise BybitError(10001, "params error: intervalTime invalid")
         start, end = _int(params, "startTime"), _int(params, "endTime")
-        limit = _int(params, "limit") or 50
-        if not 1 <= limit <= 200:
-            raise BybitError(10001, "params error: limit must be in [1, 200]")
+        limit = _limit(params, 200, 50)
         points = [
             (t, oi)
             for t, oi in v.open_interest[spec.symbol]
@@ -168,19 +174,19 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
             held = {p.position_idx for p in views}
             views += [f for s in sides if (f := v.engine.flat(account, symbol, s)).position_idx not in held]
             views.sort(key=lambda p: p.position_idx)
-        rows = [pay.position_row(p, v.market.specs[p.symbol]) for p in views]
+        rows = [acct_pay.position_row(p, v.market.specs[p.symbol]) for p in views]
         return v.reply({"list": rows, "nextPageCursor": "", "category": category})
 
     async def wallet_balance(request: web.Request) -> web.Response:
         account, params = await v.private(request)
         if params.get("accountType") != "UNIFIED":
             raise BybitError(10001, "accountType only support UNIFIED.")
-        return v.reply({"list": [pay.wallet_row(v.engine.wallet(account))]})
+        return v.reply({"list": [acct_pay.wallet_row(v.engine.wallet(account))]})
 
     async def account_info(request: web.Request) -> web.Response:
         account, _params = await v.private(request)
         created = v.engine.accounts[account].created_ms
-        return v.reply(pay.account_info(v.engine.wallet(account), created))
+        return v.reply(acct_pay.account_info(v.engine.wallet(account), created))
 
     async def query_api(request: web.Request) -> web.Response:
         account, _params = await v.private(request)
@@ -188,11 +194,11 @@ def bybit_routes(v: BybitVenue) -> list[web.RouteDef]:
         read_only = not ({"enableFutures", "enableSpotAndMarginTrading"} & set(perms))
         names = sorted(v.engine.accounts)
         key = request.headers.get("X-BAPI-API-KEY", "")
-        return v.reply(pay.query_api(key, names.index(account) + 1, read_only))
+        return v.reply(acct_pay.query_api(key, names.index(account) + 1, read_only))
 
     async def coin_info(request: web.Request) -> web.Response:
         await v.private(request)
-        return v.reply(pay.coin_info(_COINS))
+        return v.reply(acct_pay.coin_info(_COINS))
 
     return [
         web.get("/v5/market/time", time),

@@ -13,11 +13,11 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from monitor.sim.depth import DEPTH_LIMITS, rest_depth
+from monitor.sim.binance.depth import DEPTH_LIMITS, rest_depth
+from monitor.sim.binance.venue import Venue
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, json_reply, missing_param
-from monitor.sim.venue import Venue
 
 __all__ = ["futures_extra_routes", "spot_extra_routes"]
 

@@ -2,7 +2,7 @@
 
 One crash drives both venues. Bybit's index is the same spot composite as the simulated Binance's
 (its index is built from the same spot venues); its last price is the Binance perp's times
-`1 + spread`, the spread a per-symbol OU process in bps (`bybit_symbols.py`: mean a few bps,
+`1 + spread`, the spread a per-symbol OU process in bps (`bybit/symbols.py`: mean a few bps,
 half-life 20 min of replay time), so Bybit's premium = Binance's premium + spread: basis and
 funding move together through the crash but differ by venue, as they do. Its premium index is its
 own impact bid/ask against the index; its mark is the rule Bybit publishes for USDT perpetuals,
@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 
 from monitor.clock import Clock
 from monitor.sim.basis import BasisProcess
-from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, BybitSpec
+from monitor.sim.bybit.symbols import BYBIT_SYMBOLS, BybitSpec
 from monitor.sim.funding import next_funding_ms
 from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.market import Market
 from monitor.sim.numfmt import q8
 from monitor.sim.premium import PremiumParams, Series, mark_price
+from monitor.sim.quotes import floor_to
 
 __all__ = ["SPREAD_HALF_LIFE_S", "BybitMarket", "BybitQuote", "bybit_funding_rate"]
 
@@ -79,12 +80,6 @@ def _ou(seed: int, mu: float, sd: float, half_life_s: float) -> BasisProcess:
 
 def _decimals(step: str) -> int:
     return len(step.partition(".")[2])
-
-
-def _floor_to(price: float, tick: str) -> float:
-    step = float(tick)
-    decimals = len(tick.partition(".")[2])
-    return round(math.floor(price / step + 1e-9) * step, decimals)
 
 
 class BybitMarket:
@@ -221,8 +216,8 @@ class BybitMarket:
             bq = self.base.quotes[symbol]
             mark, index_raw, last, _crash = self._prices(symbol, self._elapsed)
             index = round(index_raw, spec.price_scale)
-            bid = _floor_to(last, spec.tick)
-            spot_bid = _floor_to(index * (1 + self._spot[symbol].bps / 1e4), spec.spot_tick)
+            bid = floor_to(last, spec.tick)
+            spot_bid = floor_to(index * (1 + self._spot[symbol].bps / 1e4), spec.spot_tick)
             prev = self.quotes.get(symbol)
             volume = q8(bq.volume * _VOLUME_SHARE)
             self.quotes[symbol] = BybitQuote(

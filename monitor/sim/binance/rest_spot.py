@@ -12,11 +12,11 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from monitor.sim.exchange_info import spot_exchange_info
+from monitor.sim.binance.exchange_info import spot_exchange_info
+from monitor.sim.binance.venue import Venue, host_routes
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, bad_symbol, json_reply
-from monitor.sim.venue import Venue
 
 __all__ = ["spot_routes"]
 
@@ -59,17 +59,6 @@ def _symbols_param(raw: str, known: dict[str, Quote]) -> list[str]:
 
 
 def spot_routes(v: Venue) -> list[web.RouteDef]:
-    async def ping(_r: web.Request) -> web.Response:
-        return json_reply({})
-
-    async def server_time(_r: web.Request) -> web.Response:
-        return json_reply({"serverTime": v.now_ms()})
-
-    async def exchange_info(_r: web.Request) -> web.Response:
-        return json_reply(
-            spot_exchange_info(v.now_ms(), v.market.specs.values(), v.cfg.limits.weight_per_min_spot)
-        )
-
     async def book_ticker(request: web.Request) -> web.Response:
         params = dict(request.query)
         quotes = v.market.quotes
@@ -98,9 +87,7 @@ def spot_routes(v: Venue) -> list[web.RouteDef]:
         return json_reply(body)
 
     return [
-        web.get("/api/v3/ping", ping),
-        web.get("/api/v3/time", server_time),
-        web.get("/api/v3/exchangeInfo", exchange_info),
+        *host_routes(v, "/api/v3", spot_exchange_info, v.cfg.limits.weight_per_min_spot),
         web.get("/api/v3/ticker/bookTicker", book_ticker),
         web.get("/sapi/v1/capital/config/getall", empty_list_signed),
         web.get("/sapi/v1/margin/allPairs", empty_list_keyed),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from monitor.sim.bybit_symbols import RiskTier, tier_for_value
+from monitor.sim.bybit.symbols import RiskTier, tier_for_value
 
 __all__ = [
     "BybitPositionFigures",

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.config import SimulatorConfig
-from monitor.sim.accounts import AccountEngine
-from monitor.sim.auth import KeyRing, SignedRequest, verify_signed
+from monitor.sim.binance.accounts import AccountEngine
+from monitor.sim.binance.auth import KeyRing, SignedRequest, verify_signed
+from monitor.sim.binance.open_interest import OpenInterest
+from monitor.sim.binance.userstream import ListenKeys
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory
 from monitor.sim.market import Market
-from monitor.sim.open_interest import OpenInterest
-from monitor.sim.replies import bad_symbol, missing_param
-from monitor.sim.userstream import ListenKeys
+from monitor.sim.replies import bad_symbol, json_reply, missing_param
+from monitor.sim.symbols import SymbolSpec
 
-__all__ = ["Venue"]
+__all__ = ["Venue", "host_routes"]
 
 
 @dataclass
@@ -57,3 +59,25 @@ class Venue:
         if raw not in self.market.specs:  # the venue wants the exact upper-case id
             raise bad_symbol()
         return raw
+
+
+def host_routes(
+    v: Venue, prefix: str, info: Callable[[int, Iterable[SymbolSpec], int], Any], weight_per_min: int
+) -> list[web.RouteDef]:
+    """`ping`, `time` and `exchangeInfo` (built by `info`, stating `weight_per_min`), which the
+    futures (`/fapi/v1`) and spot (`/api/v3`) hosts answer alike."""
+
+    async def ping(_r: web.Request) -> web.Response:
+        return json_reply({})
+
+    async def server_time(_r: web.Request) -> web.Response:
+        return json_reply({"serverTime": v.now_ms()})
+
+    async def exchange_info(_r: web.Request) -> web.Response:
+        return json_reply(info(v.now_ms(), v.market.specs.values(), weight_per_min))
+
+    return [
+        web.get(f"{prefix}/ping", ping),
+        web.get(f"{prefix}/time", server_time),
+        web.get(f"{prefix}/exchangeInfo", exchange_info),
+    ]

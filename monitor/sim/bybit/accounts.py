@@ -3,7 +3,7 @@
 An account is in one margin mode, as a Bybit unified account is (`/v5/account/info` `marginMode`):
 REGULAR_MARGIN (cross, every position shares the USDT wallet) or ISOLATED_MARGIN (each position
 holds its own `positionBalance` = initial margin at entry + any margin added, i.e. the config's
-`isolated_wallet`; the wallet holds the rest). Figures follow `bybit_margin.py` (MM on the mark
+`isolated_wallet`; the wallet holds the rest). Figures follow `bybit/margin.py` (MM on the mark
 since 2025-09-02, so an isolated `liqPrice` is still fixed but `positionMM` moves); `liqPrice` is the
 one the venue reports (rounded to the tick towards the mark) and is also the trigger: an isolated
 position is taken over when its mark crosses it (the balance is lost, closing at the bankruptcy
@@ -23,8 +23,8 @@ import structlog
 
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
-from monitor.sim.book import Account, Position, PositionSide, open_account
-from monitor.sim.bybit_margin import (
+from monitor.sim.book import Account, Position, PositionSide, holding, open_account, pay_funding
+from monitor.sim.bybit.margin import (
     bust_price,
     cross_bust_price,
     cross_liq_price,
@@ -32,85 +32,20 @@ from monitor.sim.bybit_margin import (
     position_figures,
     round_liq_price,
 )
-from monitor.sim.bybit_symbols import BybitSpec, bybit_spec, tier_for_value
+from monitor.sim.bybit.symbols import BybitSpec, bybit_spec, tier_for_value
+from monitor.sim.bybit.views import (
+    BybitLiquidation,
+    BybitPositionView,
+    BybitSink,
+    BybitWalletView,
+    MarginMode,
+)
 from monitor.sim.numfmt import q8
 
-__all__ = [
-    "BybitAccountEngine",
-    "BybitLiquidation",
-    "BybitPositionView",
-    "BybitSink",
-    "BybitWalletView",
-    "bybit_account_from_config",
-]
+__all__ = ["BybitAccountEngine", "bybit_account_from_config"]
 
-MarginMode = Literal["REGULAR_MARGIN", "ISOLATED_MARGIN"]
 _IDX: dict[str, int] = {"BOTH": 0, "LONG": 1, "SHORT": 2}
 _log = structlog.get_logger()
-
-
-@dataclass(frozen=True, slots=True)
-class BybitPositionView:
-    symbol: str
-    position_idx: int  # 0 one-way, 1 buy side of hedge mode, 2 sell side
-    side: str  # "Buy", "Sell", "" when flat
-    qty: float  # signed
-    size: float
-    avg_price: float
-    leverage: float
-    isolated: bool
-    mark: float
-    value: float  # positionValue (entry)
-    # im/mm as the venue reports them since 2025-09-02: mm at the mark value (== mm_mp), cross im too
-    upnl: float
-    im: float
-    im_mp: float
-    mm: float
-    mm_mp: float
-    balance: float  # positionBalance
-    liq_price: float  # 0.0: none (the venue sends "")
-    bust_price: float
-    risk_id: int
-    risk_limit: float
-    mmr: float
-    realised: float  # cur/cumRealisedPnl (funding included)
-    created_ms: int
-    updated_ms: int
-    seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class BybitWalletView:
-    name: str
-    margin_mode: MarginMode
-    wallet: float  # totalWalletBalance (USDT = USD here)
-    equity: float  # totalEquity = wallet + UPnL
-    upnl: float
-    initial_margin: float
-    maint_margin: float
-    available: float
-    im_rate: float  # accountIMRate
-    mm_rate: float  # accountMMRate (cross: liquidation at 1)
-    realised: float
-    update_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class BybitLiquidation:
-    account: str
-    symbol: str
-    side: str
-    qty: float
-    price: float  # mark at which it was triggered
-    liq_price: float  # what the venue reported just before
-    loss: float  # what the account lost on it
-    time_ms: int
-    exec_price: float  # where the venue closed it: the bankruptcy price (isolated) or the mark (cross)
-    order_id: str
-
-
-# (account, topic, payload): "position" rows, the "wallet", or the "execution" of liquidations
-BybitSink = Callable[[str, str, list[BybitPositionView] | BybitWalletView | list[BybitLiquidation]], None]
 
 
 @dataclass(slots=True)
@@ -167,7 +102,7 @@ class BybitAccountEngine:
         self.accounts: dict[str, Account] = {}
         self._extra: dict[str, _Extra] = {}
         for i, a in enumerate(accounts):
-            if a.venue != "bybit":  # Binance accounts: monitor/sim/accounts.py
+            if a.venue != "bybit":  # Binance accounts: monitor/sim/binance/accounts.py
                 continue
             acct = bybit_account_from_config(a, f"simulator.accounts[{i}]", first_mark, now_ms)
             self.accounts[a.name] = acct
@@ -428,16 +363,9 @@ class BybitAccountEngine:
     def settle_funding(self, symbol: str, rate: float, mark: float, now_ms: int) -> dict[str, float]:
         """Pay `−q × mark × rate` to each position on `symbol`; returns what each account received."""
         paid: dict[str, float] = {}
-        for acct in self.accounts.values():
-            legs = [p for p in acct.positions if p.symbol == symbol]
-            if not legs:
-                continue
+        for acct, legs in holding(self.accounts.values(), symbol):
             for p in legs:
-                amount = q8(-p.qty * mark * rate)
-                if p.margin_mode == "isolated":
-                    p.isolated_wallet = q8(p.isolated_wallet + amount)
-                else:
-                    acct.cross_wallet = q8(acct.cross_wallet + amount)
+                amount = pay_funding(acct, p, mark, rate)
                 p.realized = q8(p.realized + amount)
                 self._bump(acct.name, p, now_ms)
                 paid[acct.name] = q8(paid.get(acct.name, 0.0) + amount)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.clock import Clock
-from monitor.sim.events import listen_key_expired
+from monitor.sim.binance.events import listen_key_expired
+from monitor.sim.binance.ws import StreamHub
 from monitor.sim.replies import VenueError
-from monitor.sim.ws import StreamHub
 
 __all__ = ["ListenKeys"]
 

@@ -1,7 +1,7 @@
 """The linear USDT perpetuals the simulated Bybit lists, their risk-limit tiers and venue premium.
 
 Bybit trades the same replayed path as the simulated Binance (market.py), plus a premium of its own
-(`bybit_market.py`): each symbol's perp sits `spread_mu_bps` over the Binance perp on average and
+(`bybit/market.py`): each symbol's perp sits `spread_mu_bps` over the Binance perp on average and
 wanders around it as an Ornstein–Uhlenbeck process, so basis and funding differ between the venues
 the way they do in the wild (a few bps, reverting within the hour). SOLUSDT settles funding
 **hourly** here: Bybit moves symbols to 1 h intervals when funding runs at its cap, and a second

@@ -26,11 +26,11 @@ import msgspec
 from aiohttp import WSCloseCode, web
 
 from monitor.clock import Clock
+from monitor.sim.binance.streams import StreamKind, is_market_stream, render
 from monitor.sim.corrupt import corrupt
 from monitor.sim.faults import Faults
 from monitor.sim.limits import MessageRate
 from monitor.sim.market import Market
-from monitor.sim.streams import StreamKind, is_market_stream, render
 from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 
 __all__ = ["Connection", "StreamHub"]
