@@ -102,15 +102,11 @@ def external_config(tmp: Path, sim: dict[str, Any], port: int) -> tuple[Path, di
     data["venues"] = [binance]
     env: dict[str, str] = {}
     accounts = [a for a in data["accounts"] if a["venue"] == "binance"]
-    by_name = {a["name"]: a for a in accounts}
+    listed = {a["name"] for a in sim["accounts"] if "venue" not in a}
+    accounts = [a for a in accounts if a["name"] in listed]  # `perpmon sim` knows alice and bob, not hedge
     for a in sim["accounts"]:
-        if "venue" in a:
-            continue  # Bybit's: this run watches the Binance venue only
-        if not isinstance(a["positions"], int):  # a shipped test account: `perpmon sim`'s own keys
-            if a["name"] in by_name:
-                env[by_name[a["name"]]["api_key_env"]] = a["api_key"]
-                env[by_name[a["name"]]["api_secret_env"]] = a["api_secret"]
-            continue
+        if "venue" in a or not isinstance(a["positions"], int):
+            continue  # Bybit's (this run watches Binance only), or a shipped account kept above
         up = a["name"].upper()
         env[f"U_{up}_KEY"], env[f"U_{up}_SECRET"] = a["api_key"], a["api_secret"]
         accounts.append(
