@@ -67,12 +67,18 @@ def point_binance(exchange: Any, at: Endpoints) -> None:
     point_binance_at(exchange, at.rest, at.spot_rest, at.ws, at.spot_ws)
 
 
-def point_binance_coinm_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:
-    """Rewrite a ccxt `binancecoinm` client's `dapi*` REST URLs and its `inverse` socket base."""
+def point_binance_coinm_at(
+    exchange: Any, rest: str | None, ws: str | None = None, spot_rest: str | None = None
+) -> None:
+    """Rewrite a ccxt `binancecoinm` client's `dapi*` REST URLs, its `inverse` socket base and, when
+    given, its `sapi`/spot URLs (the key check; the simulator serves it beside dapi)."""
     api: dict[str, Any] = exchange.urls["api"]
     for key, url in list(api.items()):
-        if rest and isinstance(url, str) and key.startswith("dapi"):
-            api[key] = rest.rstrip("/") + urlsplit(url).path
+        if not isinstance(url, str):
+            continue
+        base = rest if key.startswith("dapi") else spot_rest if key.startswith(_BINANCE_SPOT_KEYS) else None
+        if base:
+            api[key] = base.rstrip("/") + urlsplit(url).path
     sockets = api.get("ws")
     if ws and isinstance(sockets, dict):
         sockets["inverse"] = ws.rstrip("/") + "/ws"
@@ -80,7 +86,7 @@ def point_binance_coinm_at(exchange: Any, rest: str | None, ws: str | None = Non
 
 def point_binance_coinm(exchange: Any, at: Endpoints) -> None:
     """`point_binance_coinm_at` from a venue's `Endpoints` (COIN-M is a host of its own)."""
-    point_binance_coinm_at(exchange, at.rest, at.ws)
+    point_binance_coinm_at(exchange, at.rest, at.ws, at.spot_rest)
 
 
 def point_bybit(exchange: Any, at: Endpoints) -> None:

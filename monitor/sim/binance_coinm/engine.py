@@ -55,6 +55,7 @@ class CoinmAccount:
     wallets: dict[str, float]  # coin → cross wallet
     positions: list[CoinmPosition] = field(default_factory=list)
     update_ms: int = 0
+    permissions: tuple[str, ...] = ("enableReading",)  # what `apiRestrictions` reports true
 
     @property
     def dual_side(self) -> bool:
@@ -110,7 +111,8 @@ class CoinmEngine:
         for a in accounts:
             if a.venue != VENUE:
                 continue
-            acct = CoinmAccount(a.name, {c: q8(w) for c, w in a.other_assets.items()}, update_ms=now_ms)
+            wallets = {c: q8(w) for c, w in a.other_assets.items()}
+            acct = CoinmAccount(a.name, wallets, update_ms=now_ms, permissions=a.permissions)
             for p in a.positions:
                 spec = specs[p.symbol]
                 acct.wallets.setdefault(spec.base, 0.0)

@@ -9,10 +9,11 @@ flat rows of listed symbols; collectors must take both).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from aiohttp import web
 
+from monitor.config.records import ApiPermission
 from monitor.sim.binance_coinm import payloads as pay
 from monitor.sim.replies import bad_symbol, json_reply, missing_param
 
@@ -104,6 +105,14 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
         ]
         return json_reply(rows)
 
+    async def api_restrictions(request: web.Request) -> web.Response:
+        """The key check (`sapi`, on the spot host at the venue; here beside dapi, read-only keys)."""
+        req = await v.signed(request)
+        acct = eng.accounts[req.account]
+        body: dict[str, object] = {p: p in acct.permissions for p in get_args(ApiPermission)}
+        body["createTime"] = 0
+        return json_reply(body)
+
     async def listen_key_new(request: web.Request) -> web.Response:
         return json_reply({"listenKey": v.listen_keys.create(v.api_key_account(request))})
 
@@ -126,6 +135,7 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
         web.get("/dapi/v1/account", account),
         web.get("/dapi/v1/balance", balance),
         web.get("/dapi/v1/positionRisk", position_risk),
+        web.get("/sapi/v1/account/apiRestrictions", api_restrictions),
         web.post("/dapi/v1/listenKey", listen_key_new),
         web.put("/dapi/v1/listenKey", listen_key_keep),
         web.delete("/dapi/v1/listenKey", listen_key_close),
