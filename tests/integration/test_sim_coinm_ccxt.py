@@ -174,3 +174,25 @@ async def test_user_stream_tells_a_liquidation() -> None:
     assert msg["a"]["B"][0]["a"] == "BTC"
     assert float(msg["a"]["B"][0]["wb"]) == sim.coinm.engine.accounts["frank"].wallets["BTC"]
     assert sim.coinm.engine.accounts["frank"].positions == []
+
+
+async def test_funding_settles_in_coin_and_joins_the_history() -> None:
+    """Past a settlement time (a manual clock), erin's BTC wallet moves by the coin funding of her
+    short and /dapi/v1/fundingRate lists the settlement."""
+    import time
+
+    from monitor.clock import ManualClock
+
+    clock = ManualClock(time.time_ns())
+    async with running_simulator(coinm_config(), TEST_KEYS | COINM_TEST_KEYS, clock) as sim:
+        sim.pause()
+        q = sim.coinm.market.quote("BTCUSD_PERP")
+        before = sim.coinm.engine.accounts["erin"].wallets["BTC"]
+        clock.advance((q.next_funding_ms - clock.now_ns() // 1_000_000) / 1000 + 1)
+        sim.tick()
+        after = sim.coinm.engine.accounts["erin"].wallets["BTC"]
+        mark = sim.coinm.market.quote("BTCUSD_PERP").mark
+        assert after == q8(before + q8(3000 * 100 / mark * q.funding_rate))
+        async with client(sim, None) as ex:
+            last = (await ex.fetch_funding_rate_history("BTC/USD:BTC", limit=1))[-1]
+        assert (last["timestamp"], last["fundingRate"]) == (q.next_funding_ms, q.funding_rate)

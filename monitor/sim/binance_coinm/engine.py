@@ -199,6 +199,27 @@ class CoinmEngine:
                 a["wallet"] += v.isolated_wallet
         return {c: {k: q8(x) for k, x in a.items()} for c, a in out.items()}
 
+    # --- funding ---------------------------------------------------------------------------------
+    def settle_funding(
+        self, symbol: str, rate: float, mark: float, now_ms: int
+    ) -> list[tuple[CoinmAccount, str]]:
+        """Pay one settlement in coin: each leg pays `contracts × size / mark × rate` (longs pay a
+        positive rate) from its cross wallet or its isolated wallet; the (account, coin) touched."""
+        spec = self.specs[symbol]
+        touched: list[tuple[CoinmAccount, str]] = []
+        for acct in self.accounts.values():
+            legs = [p for p in acct.positions if p.symbol == symbol]
+            for p in legs:
+                fee = q8(p.contracts * spec.contract_size / mark * rate)
+                if p.margin_mode == "cross":
+                    acct.wallets[spec.base] = q8(acct.wallets[spec.base] - fee)
+                else:
+                    p.isolated_wallet = q8(p.isolated_wallet - fee)
+            if legs:
+                acct.update_ms = now_ms
+                touched.append((acct, spec.base))
+        return touched
+
     # --- the liquidation engine ------------------------------------------------------------------
     def _breached(self, acct: CoinmAccount) -> list[CoinmPosition]:
         out: list[CoinmPosition] = []

@@ -22,6 +22,7 @@ __all__ = [
     "balance",
     "exchange_info",
     "funding_rows",
+    "funding_update",
     "leverage_brackets",
     "mark_price_frame",
     "position_risk",
@@ -255,6 +256,13 @@ def mark_price_frame(q: CoinmQuote, now_ms: int) -> dict[str, Any]:
         "T": q.next_funding_ms,
         "st": 2,
     }
+
+
+def funding_update(acct: CoinmAccount, coin: str, now_ms: int) -> dict[str, Any]:
+    """The user stream's `ACCOUNT_UPDATE` after a settlement: the coin wallet only ("FUNDING_FEE")."""
+    w = f8(acct.wallets[coin])
+    b = [{"a": coin, "wb": w, "cw": w, "bc": "0"}]
+    return {"e": "ACCOUNT_UPDATE", "E": now_ms, "T": now_ms, "i": "SfsR", "a": {"m": "FUNDING_FEE", "B": b}}
 
 
 def account_update(acct: CoinmAccount, closed: CoinmPosition, coin: str, now_ms: int) -> dict[str, Any]:

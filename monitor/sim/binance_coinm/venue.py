@@ -2,9 +2,10 @@
 
 It rides on the Simulator's tick like the Bybit venue: `tick(samples)` turns the same linear mark
 samples into COIN-M marks, lets the engine see every one (so it liquidates at the real lows), and
-pushes `@markPrice@1s` frames. Funding history is the calm-premium history of the linear symbol's
-process, seeded for this venue; funding is not settled into the coin wallets (a limit, in
-docs/venues/coin-margined.md).
+pushes `@markPrice@1s` frames. Funding history before the start is the calm-premium history of the
+linear symbol's process, seeded for this venue; from then on, when a symbol's next funding time
+moves on, the rate estimated before it is settled in coin into the wallets (`FUNDING_FEE` on the
+user stream) and added to the history.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from monitor.secret import Secret
 from monitor.sim.auth import KeyRing, SignedRequest, verify_signed
 from monitor.sim.binance_coinm.engine import CoinmAccount, CoinmEngine, CoinmPosition
 from monitor.sim.binance_coinm.market import CoinmMarket
-from monitor.sim.binance_coinm.payloads import account_update, mark_price_frame
+from monitor.sim.binance_coinm.payloads import account_update, funding_update, mark_price_frame
 from monitor.sim.binance_coinm.rest import coinm_routes
 from monitor.sim.binance_coinm.ws import CoinmHub
-from monitor.sim.funding import FundingHistory, historical_rates, last_funding_ms
+from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.market import Market
 from monitor.sim.replies import VenueError, error_response
 from monitor.sim.userstream import ListenKeys
@@ -59,6 +60,11 @@ class CoinmVenue:
         # ListenKeys only calls `push_user`, which the COIN-M hub has with the same signature
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, cast(Any, self.hub))
         self.engine.subscribe(self._on_liquidation)
+        # the settlement each symbol waits for, and the last rate estimated before it
+        self._due = {
+            s: (self.market.quote(s).next_funding_ms, self.market.quote(s).funding_rate)
+            for s in self.market.specs
+        }
         end = last_funding_ms(now_ms, 8)
         self.funding = FundingHistory(
             [
@@ -93,8 +99,19 @@ class CoinmVenue:
         now_ms = self.now_ms()
         for linear in samples:
             self.engine.on_marks(self.market.marks_of(linear), now_ms)
+        self._settle(now_ms)
         self.listen_keys.expire_due()
         self.hub.broadcast({s: mark_price_frame(self.market.quote(s), now_ms) for s in self.market.specs})
+
+    def _settle(self, now_ms: int) -> None:
+        """A symbol whose next funding time has moved on has settled at the rate estimated before."""
+        for s, (due_ms, rate) in self._due.items():
+            q = self.market.quote(s)
+            if q.next_funding_ms > due_ms:
+                for acct, coin in self.engine.settle_funding(s, rate, q.mark, now_ms):
+                    self.listen_keys.deliver(acct.name, funding_update(acct, coin, now_ms))
+                self.funding.add(FundingRecord(s, due_ms, rate, q.mark))
+            self._due[s] = (q.next_funding_ms, q.funding_rate)
 
     def app(self) -> web.Application:
         @web.middleware

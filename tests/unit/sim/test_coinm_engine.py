@@ -87,3 +87,22 @@ def test_cross_wallets_are_per_coin() -> None:
     eng.on_marks({"ETHUSD_PERP": 2_000.0}, now_ms=1)
     assert [p.symbol for p in eng.accounts["x"].positions] == ["BTCUSD_PERP"]
     assert eng.accounts["x"].wallets["BTC"] == 1.0
+
+
+def test_funding_is_paid_in_coin_from_the_legs_wallet() -> None:
+    """A short receives a positive rate: 3,000 contracts × 100 USD / 40,000 × 0.0001 = 0.00075 BTC;
+    an isolated long pays it from its own wallet."""
+    eng = _engine(
+        2.0,
+        _pos(-3_000, 40_000),
+        SimPositionConfig(
+            symbol="BTCUSD_PERP", qty=1_000, entry_price=40_000, side="LONG", margin_mode="isolated",
+            isolated_wallet=0.3,
+        ),
+        mark=40_000.0,
+    )  # fmt: skip
+    touched = eng.settle_funding("BTCUSD_PERP", 0.0001, 40_000.0, now_ms=5)
+    acct = eng.accounts["x"]
+    assert [(a.name, coin) for a, coin in touched] == [("x", "BTC")]
+    assert acct.wallets["BTC"] == 2.00075
+    assert next(p for p in acct.positions if p.side == "LONG").isolated_wallet == 0.29975
