@@ -152,7 +152,8 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
     isolated_wallet: float = 0.0
     leverage: float = NAN
     contract_size: float = 1.0
-    inverse: bool = False
+    inverse: bool = False  # qty in contracts of `contract_size` USD each, margined in `margin_asset`
+    margin_asset: str = ""  # the coin an inverse leg is margined in (BTC); "": the account's quote
     venue_mark_price: float = NAN
     venue_liquidation_price: float = NAN  # NaN when the venue shows none ("0")
     venue_maint_margin: float = NAN
