@@ -40,6 +40,9 @@ from typing import Any
 
 import aiohttp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from frame_race import _toml
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "perpmon"
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
@@ -65,20 +68,6 @@ def write_config(tmp: Path, n: int, p: int, a: int, port: int) -> Path:
     path = tmp / "config.toml"
     path.write_text(text)
     return path
-
-
-def _toml(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(x)}" for k, x in v.items()) + "}"
-    raise TypeError(type(v).__name__)
 
 
 def external_config(tmp: Path, sim: dict[str, Any], port: int) -> tuple[Path, dict[str, str]]:

@@ -145,7 +145,9 @@ class Daemon:
                 log.info("simulator admin API", url=self.sim_admin.url, token_file=str(token_file))
         if any(follows_listing(v) for v in self.cfg.venues):  # symbols = ["*"] (collectors/listing.py)
             self.cfg = await resolve_listings(self.cfg, default_fetch(self._rest_url))
-            self.evaluator = Evaluator(self.cfg, started_ns=self.started_ns)  # expects the listed streams
+            self.evaluator = Evaluator(  # expects the listed streams; times its stages as the first did
+                self.cfg, started_ns=self.started_ns, monotonic_ns=self.clock.monotonic_ns
+            )
         for v in self.cfg.venues:
             self._start_venue(v)
         for c in self.collectors:  # a key that can trade, transfer or withdraw stops start-up (exit 2)

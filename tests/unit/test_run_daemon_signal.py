@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 
 from monitor import app
-from monitor.config import parse_config
+from monitor.config import Config, Secrets, parse_config
 
 
-async def test_sigterm_during_start_up_stops_without_waiting_for_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _config(tmp_path: Path) -> tuple[Config, Secrets]:
     data = {
         "state_dir": str(tmp_path),
         "http": {"port": 0},
@@ -24,7 +22,19 @@ async def test_sigterm_during_start_up_stops_without_waiting_for_it(
         "accounts": [{"name": "faq", "venue": "binance", "api_key_env": "K", "api_secret_env": "S"}],
         "receivers": [{"name": "desk", "type": "console"}],
     }
-    cfg, secrets = parse_config(data, {"K": "k", "S": "s"})
+    return parse_config(data, {"K": "k", "S": "s"})
+
+
+def _forget_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """run_daemon's handlers would outlive the test on the shared loop."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.remove_signal_handler(sig)
+
+
+async def test_sigterm_during_start_up_stops_without_waiting_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, secrets = _config(tmp_path)
     entered, calls = asyncio.Event(), []
 
     async def start_forever(self: app.Daemon) -> None:  # a key check the venue never answers
@@ -47,8 +57,7 @@ async def test_sigterm_during_start_up_stops_without_waiting_for_it(
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(run, 5) == 0
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
+        _forget_signals(loop)
     assert calls == ["start cancelled", "stop"]
 
 
@@ -56,14 +65,7 @@ async def test_a_failed_start_up_still_raises_and_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refused key (start-up's own failure) keeps surfacing as before: exit 2 comes from it."""
-    data = {
-        "state_dir": str(tmp_path),
-        "http": {"port": 0},
-        "venues": [{"name": "binance", "symbols": ["BTCUSDT"]}],
-        "accounts": [{"name": "faq", "venue": "binance", "api_key_env": "K", "api_secret_env": "S"}],
-        "receivers": [{"name": "desk", "type": "console"}],
-    }
-    cfg, secrets = parse_config(data, {"K": "k", "S": "s"})
+    cfg, secrets = _config(tmp_path)
     calls = []
 
     async def start_fails(self: app.Daemon) -> None:
@@ -79,6 +81,5 @@ async def test_a_failed_start_up_still_raises_and_stops(
         with pytest.raises(RuntimeError, match="refused"):
             await asyncio.wait_for(app.run_daemon(cfg, secrets), 5)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
+        _forget_signals(loop)
     assert calls == ["stop"]
