@@ -48,7 +48,7 @@ from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer
 from monitor.collectors.wsfeed import WsFeed, WsPolicy
 from monitor.records import MarkPrice, Quote, Record
-from monitor.sim.exchange_info import futures_exchange_info
+from monitor.sim.binance.exchange_info import futures_exchange_info
 from monitor.store.state import StateStore
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

@@ -1,14 +1,18 @@
 """The desk-sized run: `perpmon run` on the simulator's generated universe, measured from outside.
 
-It writes a temporary config — `config.toml` plus `[simulator] universe_symbols/positions/accounts`
-and `symbols = ["*"]` on the simulated Binance venue, a free HTTP port, a temporary state dir —
-starts `perpmon run` on it as a subprocess (the way a desk runs it), and every `--sample-s` scrapes
+It starts the simulator as its own process (`perpmon sim --universe N,P,A --json`: a desk's daemon
+does not share its event loop and core with the venue), writes a temporary config — `config.toml`
+without `[simulator]`, the Binance venue pointed at that simulator with `symbols = ["*"]`, the
+generated accounts with their keys, a free HTTP port, a temporary state dir — starts `perpmon run`
+on it as a subprocess (the way a desk runs it), and every `--sample-s` scrapes
 `/metrics` and reads `/proc/<pid>`: `perpmon_evaluation_duration_seconds` (the last tick), the
 number of series, the scrape's time, the process's CPU share since the previous sample (every
 thread: the loop, the refits, the exposition) and RSS. With `--sim-only` it runs `perpmon sim
 --universe N,P,A` instead, subscribes every contract's markPrice@1s, bookTicker and depth20 from
 this process (as the collector does), and prints the simulator's CPU share and the frames/s it
-pushed. Nothing is asserted; it prints the baseline. Note the box's load average beside the
+pushed. `--embedded` runs the simulator inside the daemon instead (`[simulator] universe_*`, as
+`make run` would): its CPU, RSS and loop lag then include the simulator's. Nothing is asserted; it
+prints the baseline. Note the box's load average beside the
 numbers: on a shared machine a starved process shows long ticks at a low CPU share.
 
     .venv/bin/python bench/universe_run.py                      # 600 × 1,000, 20 accounts, 120 s
@@ -29,10 +33,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from frame_race import _toml
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "perpmon"
@@ -59,6 +68,48 @@ def write_config(tmp: Path, n: int, p: int, a: int, port: int) -> Path:
     path = tmp / "config.toml"
     path.write_text(text)
     return path
+
+
+def external_config(tmp: Path, sim: dict[str, Any], port: int) -> tuple[Path, dict[str, str]]:
+    """`config.toml` on the external simulator's Binance: every symbol, the generated accounts.
+
+    Returns the config and the environment holding the generated accounts' keys (simulator-only).
+    """
+    data = tomllib.loads((ROOT / "config.toml").read_text())
+    data.pop("simulator", None)
+    data["state_dir"] = str(tmp / "state")
+    data["http"] = {"host": "127.0.0.1", "port": port}
+    binance = next(v for v in data["venues"] if v["name"] == "binance")
+    binance.update(
+        simulator=False,
+        rest_url=sim["futures_rest_url"],
+        ws_url=sim["futures_ws_url"],
+        spot_rest_url=sim["spot_rest_url"],
+        spot_ws_url=sim["spot_ws_url"],
+        symbols=["*"],
+    )
+    data["venues"] = [binance]
+    env: dict[str, str] = {}
+    accounts = [a for a in data["accounts"] if a["venue"] == "binance"]
+    listed = {a["name"] for a in sim["accounts"] if "venue" not in a}
+    accounts = [a for a in accounts if a["name"] in listed]  # `perpmon sim` knows alice and bob, not hedge
+    for a in sim["accounts"]:
+        if "venue" in a or not isinstance(a["positions"], int):
+            continue  # Bybit's (this run watches Binance only), or a shipped account kept above
+        up = a["name"].upper()
+        env[f"U_{up}_KEY"], env[f"U_{up}_SECRET"] = a["api_key"], a["api_secret"]
+        accounts.append(
+            {
+                "name": a["name"],
+                "venue": "binance",
+                "api_key_env": f"U_{up}_KEY",
+                "api_secret_env": f"U_{up}_SECRET",
+            }
+        )
+    data["accounts"] = accounts
+    path = tmp / "config.toml"
+    path.write_text("".join(f"{k} = {_toml(v)}\n" for k, v in data.items()))
+    return path, env
 
 
 def _env_with_sim_keys() -> dict[str, str]:
@@ -94,17 +145,31 @@ class Proc:
 def run_daemon(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="perpmon-universe-"))
     port = _free_port()
-    cfg = write_config(tmp, args.symbols, args.positions, args.accounts, port)
+    env = _env_with_sim_keys()
+    sim_proc: subprocess.Popen[bytes] | None = None
+    if args.embedded:
+        cfg = write_config(tmp, args.symbols, args.positions, args.accounts, port)
+    else:
+        sim_proc = subprocess.Popen(
+            [str(BIN), "sim", "--universe", f"{args.symbols},{args.positions},{args.accounts}", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=(tmp / "sim.log").open("w"),
+            env=ENV,
+        )
+        assert sim_proc.stdout is not None
+        cfg, keys = external_config(tmp, json.loads(sim_proc.stdout.readline()), port)
+        env |= keys
     log = (tmp / "daemon.log").open("w")
     proc = subprocess.Popen(
-        [str(BIN), "run", "--config", str(cfg)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=_env_with_sim_keys(),
+        [str(BIN), "run", "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT, env=env
     )
     me = Proc(proc.pid)
+    sim_me = Proc(sim_proc.pid) if sim_proc is not None else None
+    sim_c0 = sim_me.cpu_s() if sim_me else 0.0
+    where = "inside the daemon" if args.embedded else "in its own process"
     print(
-        f"{args.symbols} symbols × {args.positions} positions, {args.accounts} accounts; log {tmp}/daemon.log"
+        f"{args.symbols} symbols × {args.positions} positions, {args.accounts} accounts, simulator {where};"
+        f" log {tmp}/daemon.log"
     )
     t0 = time.monotonic()
     prev: tuple[float, float] | None = None
@@ -156,6 +221,13 @@ def run_daemon(args: argparse.Namespace) -> None:
     finally:
         proc.terminate()
         proc.wait(60)
+        if sim_proc is not None and sim_me is not None:
+            sim_share = 100 * (sim_me.cpu_s() - sim_c0) / (time.monotonic() - t0)
+            sim_proc.terminate()
+            sim_proc.wait(30)
+            print(
+                f"simulator process: {sim_share:.1f} % of one core over the run (not in the daemon's figures)"
+            )
     if ticks:
         print(
             f"after {args.warmup_s:.0f} s warm-up: tick median {statistics.median(ticks) * 1000:.0f} ms "
@@ -222,6 +294,9 @@ def main() -> None:
     ap.add_argument("--sample-s", type=float, default=10.0)
     ap.add_argument("--warmup-s", type=float, default=30.0)
     ap.add_argument("--sim-only", action="store_true")
+    ap.add_argument(
+        "--embedded", action="store_true", help="the simulator inside the daemon (make run's way)"
+    )
     args = ap.parse_args()
     if args.sim_only:
         asyncio.run(run_sim(args))

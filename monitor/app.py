@@ -145,7 +145,9 @@ class Daemon:
                 log.info("simulator admin API", url=self.sim_admin.url, token_file=str(token_file))
         if any(follows_listing(v) for v in self.cfg.venues):  # symbols = ["*"] (collectors/listing.py)
             self.cfg = await resolve_listings(self.cfg, default_fetch(self._rest_url))
-            self.evaluator = Evaluator(self.cfg, started_ns=self.started_ns)  # expects the listed streams
+            self.evaluator = Evaluator(  # expects the listed streams; times its stages as the first did
+                self.cfg, started_ns=self.started_ns, monotonic_ns=self.clock.monotonic_ns
+            )
         for v in self.cfg.venues:
             self._start_venue(v)
         for c in self.collectors:  # a key that can trade, transfer or withdraw stops start-up (exit 2)
@@ -240,10 +242,12 @@ class Daemon:
         await self.supervisor.stop()
         for sup in (*self._venue_sups.values(), self._notify_sup):
             await sup.stop()
-        await self.dispatcher.close()
+        if hasattr(self, "dispatcher"):  # absent when a signal stopped start-up before it was built
+            await self.dispatcher.close()
         if self.outbox is not None:
             self.outbox.close()
-        await self.http.stop()
+        if hasattr(self, "http"):
+            await self.http.stop()
         if self.sim_admin is not None:
             await self.sim_admin.stop()
         if self.simulator is not None:
@@ -438,9 +442,19 @@ async def run_daemon(
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
-    await daemon.start()
-    try:
-        await stop.wait()
+    starting = asyncio.ensure_future(daemon.start())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:  # a signal during start-up (a venue slow to answer a key check) stops it, not waits it out
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            log.warning("stopped during start-up")
+        await starting  # its failure (a refused key: exit 2) or its cancellation surfaces here
+        await stopped
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
     finally:
+        stopped.cancel()
         await daemon.stop()
     return 0

@@ -63,7 +63,7 @@ def _what_if(args: argparse.Namespace) -> int:
     from monitor.evaluation.stress import stress_table
     from monitor.evaluator import Evaluator
     from monitor.whatif.build import book_config, book_snapshot
-    from monitor.whatif.disclose import tier_sources, tier_warnings
+    from monitor.whatif.disclose import book_ticks, tick_sources, tier_sources, tier_warnings
     from monitor.whatif.report import figures_json, figures_text, stress_json, stress_text
     from monitor.whatif.schema import load_book, venue_kinds
 
@@ -82,6 +82,7 @@ def _what_if(args: argparse.Namespace) -> int:
                 "book": args.book,
                 "venues": kinds,
                 "tiers": tiers,
+                "ticks": tick_sources(book),
                 "warnings": warnings,
                 "figures": figures_json(figures),
                 "stress": stress_json(table),
@@ -91,9 +92,12 @@ def _what_if(args: argparse.Namespace) -> int:
         print(f"perpmon what-if {args.book}: the daemon's evaluator on this book (nothing connected)")
         print("margin model per venue: " + ", ".join(f"{v} {k}" for v, k in kinds.items()))
         _print_tiers(tiers, warnings)
+        print("price ticks (prices print at their decimals):")
+        for k, v in tick_sources(book).items():
+            print(f"  {k}: {v}")
         print("A book has no price history: figures fitted on one (GARCH, OU, VaR) are n/a (not_fitted_yet);")
         print("the volatility-based ones use `volatility` from [[markets]] when given (docs/what-if.md).\n")
-        print(figures_text(figures))
+        print(figures_text(figures, book_ticks(book)))
         print("\nstress scenarios (risk-formulas §11)\n")
         print(stress_text(table))
     return EXIT_OK

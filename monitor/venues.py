@@ -51,9 +51,11 @@ __all__ = [
 ]
 
 Ref = str  # "package.module:attribute", imported when first used
-Kind = Literal["binanceusdm", "bybit", "ccxt"]  # `VenueConfig.kind`: the entries with a collector
+# `VenueConfig.kind`: the entries with a collector
+Kind = Literal["binanceusdm", "binancecoinm", "bybit", "ccxt"]
 MarginModel = Literal["binance", "bybit"]
-Simulated = Literal["binance", "bybit"]  # the venues the simulator serves (`SimAccountConfig.venue`)
+# the venues the simulator serves (`SimAccountConfig.venue`)
+Simulated = Literal["binance", "bybit", "binance_coinm"]
 
 
 def _load(ref: Ref) -> Any:
@@ -175,6 +177,10 @@ def _simulated_bybit(s: Simulator) -> Endpoints:
     return Endpoints(s.bybit_rest_url, s.bybit_ws_url)
 
 
+def _simulated_coinm(s: Simulator) -> Endpoints:
+    return Endpoints(s.coinm_rest_url, s.coinm_ws_url, s.coinm_rest_url)  # its key check too
+
+
 BINANCE = Venue(
     name="Binance USDⓈ-M",
     kind="binanceusdm",
@@ -198,6 +204,22 @@ BINANCE = Venue(
     spot_ccxt_id="binance",
     # the spot client (id `binance`) loads spot and linear markets only, not options and inverse
     ccxt_options=MappingProxyType({"binance": {"fetchMarkets": {"types": ["spot", "linear"]}}}),
+    unlisted_interval_h=8.0,
+    wallet="monitor.collectors.generic.convert:binance_wallets",
+)
+BINANCE_COINM = Venue(  # inverse perpetuals: positions in contracts, margin in coin (issue 17)
+    name="Binance COIN-M",
+    kind="binancecoinm",
+    collector="monitor.collectors.binance_coinm.collector:BinanceCoinmCollector",
+    ccxt_ids=("binancecoinm",),
+    mark_every_s=1.0,  # `@markPrice@1s`
+    private_stream=True,
+    ws="wss://dstream.binance.com",
+    point="monitor.collectors.ccxt_urls:point_binance_coinm",
+    key_call=KeyCall("sapiGetAccountApiRestrictions", "monitor.collectors.keys:binance_permissions"),
+    simulated_as="binance_coinm",
+    simulated=_simulated_coinm,
+    tiers_call="GET /dapi/v2/leverageBracket",
     unlisted_interval_h=8.0,
     wallet="monitor.collectors.generic.convert:binance_wallets",
 )
@@ -234,7 +256,7 @@ CCXT = Venue(
     by_exchange_id=True,
     listing="monitor.collectors.listing:fetch_ccxt",
 )
-VENUES: tuple[Venue, ...] = (BINANCE, BYBIT, OKX, CCXT)
+VENUES: tuple[Venue, ...] = (BINANCE, BINANCE_COINM, BYBIT, OKX, CCXT)
 _BY_KIND = {v.kind: v for v in VENUES if v.kind is not None}
 
 

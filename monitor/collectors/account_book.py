@@ -75,6 +75,7 @@ def _stripped(p: Position) -> Position:
         leverage=p.leverage,
         contract_size=p.contract_size,
         inverse=p.inverse,
+        margin_asset=p.margin_asset,
         venue_unrealized_pnl=p.venue_unrealized_pnl,
     )
 
@@ -192,6 +193,10 @@ class AccountBook:
             margin_mode=leg.margin_mode,
             isolated_wallet=leg.isolated_wallet,
             leverage=old.leverage if old is not None else math.nan,
+            # what a delta does not carry (a COIN-M leg's contract size and coin) stays the snapshot's
+            contract_size=old.contract_size if old is not None else 1.0,
+            inverse=old.inverse if old is not None else False,
+            margin_asset=old.margin_asset if old is not None else "",
             venue_unrealized_pnl=leg.unrealized_pnl,
         )
         return leg.margin_mode == "cross" or (old is not None and old.margin_mode == "cross")

@@ -70,6 +70,23 @@ class HistorySource(Protocol):
         """(funding time ms, rate); raises ParseError."""
 
     funding_page: int
+    # the venue's own cap on funding-history calls, apart from its weight: (calls, window s); None: none
+    funding_limit: tuple[int, float] | None
+
+
+def funding_pacer(clock: Clock, limit: tuple[int, float] | None) -> Pacer | None:
+    """A pacer that keeps every window of the venue's funding cap under it with a margin.
+
+    A GCRA of rate r and burst b lets b + r·W calls through any window W; with r at 90 % of the
+    cap's rate and b at 5 % of its calls, at most 95 % of the cap is ever spent — room for a
+    restart inside a window or another process on the same IP. At 600 symbols on Binance (500 per
+    5 min) the start-up fill then takes ~6.5 min instead of meeting a 429 at call 501 and a
+    venue-wide cool-down that would hold every request and socket for up to 5 minutes.
+    """
+    if limit is None:
+        return None
+    calls, window_s = limit
+    return Pacer(clock, 0.9 * calls / window_s, burst=max(1, int(0.05 * calls)))
 
 
 class CandleIntervals:
@@ -112,6 +129,7 @@ class Backfill:
         self.symbols = symbols
         self._client, self.rest, self.sink, self.clock, self.stats = client, rest, sink, clock, stats
         self.pacer = Pacer(clock, weight_per_s, burst=max(1, int(weight_per_s * 5)))
+        self.funding_pacer = funding_pacer(clock, source.funding_limit)
         self.retry_s = retry_s  # after a failure without Retry-After (5xx, network)
         self.requests = 0
         self.bars_sent = 0
@@ -257,6 +275,8 @@ class Backfill:
     async def _funding(self, ex: Any, limit: int) -> None:
         for symbol in self.symbols:
             await self.pacer.wait()
+            if self.funding_pacer is not None:
+                await self.funding_pacer.wait()
             rows = await self.source.funding(self.rest, ex, symbol, limit)
             self.requests += 1
             got = dict(self._parsed(rows, self.source.parse_funding))

@@ -124,28 +124,53 @@ class KeyGate:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def check_all(self) -> None:
-        for name in self._accounts:
-            await self.verdict(name, attempts=KEY_CHECK_ATTEMPTS)
+        """Every account's key at once: a venue that cannot answer for one key delays start-up by
+        KEY_CHECK_ATTEMPTS tries of that key, not by the sum over the accounts."""
+        await asyncio.gather(*(self.verdict(name, attempts=KEY_CHECK_ATTEMPTS) for name in self._accounts))
 
     async def verdict(self, name: str, attempts: int | None = None) -> bool:
-        """True once the key is accepted; raises KeyRefusedError; False if it could not be read."""
-        async with self._locks[name]:  # the start-up check and the account's tasks ask once
-            if name in self._accepted:
-                return True
-            a, tries = self._accounts[name], 0
-            while attempts is None or tries < attempts:
-                tries += 1
+        """True once the key is accepted; raises KeyRefusedError; False if it could not be read.
+
+        The lock is held for one read, never across the wait between tries: an account task
+        retrying an unreadable key without end (a key the venue rejects, an IP not whitelisted)
+        would otherwise hold it for good, and the start-up check waiting on it would never return
+        — a daemon that watches nothing and ignores SIGTERM because one key is bad.
+        """
+        tries = 0
+        while attempts is None or tries < attempts:
+            tries += 1
+            async with self._locks[name]:  # the start-up check and the account's tasks read once
+                if name in self._accepted:
+                    return True
                 try:
                     perms = await self._read(name)
                 except FeedError as exc:
-                    log.warning("key permissions unreadable", account=name, error=self._redact(str(exc)))
-                    await self._clock.sleep(min(30.0, 2.0**tries))
-                    continue
-                for warning in judge_key(name, a.path, perms, a.allow_trading_key):
-                    log.warning(warning)
-                self._accepted.add(name)
-                return True
-            return False
+                    error = exc
+                else:
+                    for warning in judge_key(
+                        name, self._accounts[name].path, perms, self._accounts[name].allow_trading_key
+                    ):
+                        log.warning(warning)
+                    self._accepted.add(name)
+                    return True
+            log.warning("key permissions unreadable", account=name, error=self._redact(str(error)))
+            self._down(name, f"API key not readable by the venue ({type(error).__name__}); retrying")
+            await self._clock.sleep(min(30.0, 2.0 ** min(tries, 5)))  # capped before 2.0**1024 overflows
+        return False
+
+    def _down(self, name: str, reason: str) -> None:
+        """The account's feed DOWN with `reason`: an account not watched is an alert, not a silence."""
+        now = self._clock.now_ns()
+        self._sink.put(
+            FeedStatus(
+                venue=self._venue,
+                ts_event_ns=now,
+                ts_recv_ns=now,
+                stream=f"account:{name}",
+                state=FeedState.DOWN,
+                reason=reason,
+            )
+        )
 
     async def guarded(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run an account task only with an accepted key; a refused key stops it for good."""
@@ -153,17 +178,6 @@ class KeyGate:
             await self.verdict(name)
         except KeyRefusedError as exc:
             log.error("API key refused; this account is not watched", account=name, reason=exc.reason)
-            now = self._clock.now_ns()
-            self._sink.put(
-                FeedStatus(
-                    venue=self._venue,
-                    ts_event_ns=now,
-                    ts_recv_ns=now,
-                    stream=f"account:{name}",
-                    state=FeedState.DOWN,
-                    reason="API key refused: it can do more than read",
-                )
-            )
+            self._down(name, "API key refused: it can do more than read")
             return
         await job()
-

@@ -6,9 +6,10 @@ host changes, the paths ccxt knows stay. Binance: every `fapi*` REST URL goes to
 and every `sapi*`/`public`/`private`/`v1` URL to the spot host, keeping `/fapi/v3`, `/sapi/v1` …;
 the linear WebSocket base becomes `<ws>/ws` (ccxt adds `/market`, `/public`, `/private`) and the spot
 base `<spot ws>/stream/ws` (ccxt tells spot from swap frames by `/stream` in the URL). COIN-M
-(`dapi*`), options and portfolio-margin URLs are never changed. Bybit: one REST host for every
-category (`spot`, `futures`, `v2`, `public`, `private`), WebSocket paths `/v5/public/<category>` and
-`/v5/private` under one base. A None argument leaves that part alone.
+(`dapi*`) moves only through `point_binance_coinm_at` (its own host: `/dapi/v1`, `/dapi/v2`, and
+the dstream base `<ws>/ws`); options and portfolio-margin URLs are never changed. Bybit: one REST
+host for every category (`spot`, `futures`, `v2`, `public`, `private`), WebSocket paths
+`/v5/public/<category>` and `/v5/private` under one base. A None argument leaves that part alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from urllib.parse import urlsplit
 
 from monitor.venues import Endpoints
 
-__all__ = ["point_binance", "point_binance_at", "point_bybit", "point_bybit_at"]
+__all__ = [
+    "point_binance",
+    "point_binance_at",
+    "point_binance_coinm",
+    "point_binance_coinm_at",
+    "point_bybit",
+    "point_bybit_at",
+]
 
 _BINANCE_SPOT_KEYS = ("sapi", "public", "private", "v1")
 _BYBIT_REST_KEYS = ("spot", "futures", "v2", "public", "private")
@@ -57,6 +65,28 @@ def point_binance_at(
 def point_binance(exchange: Any, at: Endpoints) -> None:
     """`point_binance_at` from a venue's `Endpoints` (`monitor.venues`: Binance's URL pointer)."""
     point_binance_at(exchange, at.rest, at.spot_rest, at.ws, at.spot_ws)
+
+
+def point_binance_coinm_at(
+    exchange: Any, rest: str | None, ws: str | None = None, spot_rest: str | None = None
+) -> None:
+    """Rewrite a ccxt `binancecoinm` client's `dapi*` REST URLs, its `inverse` socket base and, when
+    given, its `sapi`/spot URLs (the key check; the simulator serves it beside dapi)."""
+    api: dict[str, Any] = exchange.urls["api"]
+    for key, url in list(api.items()):
+        if not isinstance(url, str):
+            continue
+        base = rest if key.startswith("dapi") else spot_rest if key.startswith(_BINANCE_SPOT_KEYS) else None
+        if base:
+            api[key] = base.rstrip("/") + urlsplit(url).path
+    sockets = api.get("ws")
+    if ws and isinstance(sockets, dict):
+        sockets["inverse"] = ws.rstrip("/") + "/ws"
+
+
+def point_binance_coinm(exchange: Any, at: Endpoints) -> None:
+    """`point_binance_coinm_at` from a venue's `Endpoints` (COIN-M is a host of its own)."""
+    point_binance_coinm_at(exchange, at.rest, at.ws, at.spot_rest)
 
 
 def point_bybit(exchange: Any, at: Endpoints) -> None:

@@ -11,15 +11,8 @@ deadline. Three things end a connection's life:
   replacements back off, so a stream that is dead at the venue cannot cause a reconnect storm;
 * it nears the venue's 24 h cut (`connection_max_age_s`) — it is rotated.
 
-A venue that pushes only changes (Bybit's `tickers` and `orderbook.50`) says nothing while its
-market is quiet, and silence alone cannot tell a quiet market from a stalled feed. Such a feed has
-a `QuietProbe`: once a stream has been silent for half its limit, the feed sends the dialect's
-application ping on that socket and asks the probe for the venue's current value over REST. A
-stream whose socket answers the ping *and* whose REST value equals the last one pushed is quiet,
-not stale: the REST record (stamped with the venue's reply time, so `lagging` still judges the
-venue's clock) is stored and its silence counts from now. A stream whose REST value moved on has
-missed a change, and is left to go stale at its limit; so is one whose probe fails. One probe per
-stretch of silence: a stream is probed again only after it advanced or was confirmed.
+A change-only venue's silent streams are probed before they count as stale (`ws_quiet.py`); what
+the socket is told (policy, dialect, probe) is `ws_policy.py`'s, re-exported here.
 
 Replacements are make-before-break: the new connection is subscribed before the old one is
 closed, both are read during a short overlap, and the per-stream sequence drops the duplicates.
@@ -35,11 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 import websockets
@@ -47,88 +38,21 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
+from monitor.collectors import ws_policy as policy
 from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer, retry_after_s
-from monitor.config import VenueConfig
-from monitor.errors import FeedError, ParseError
+from monitor.collectors.ws_policy import NETWORK_ERRORS, Parser, WsDialect, WsPolicy, ws_policy
+from monitor.collectors.ws_quiet import QUIET_PROBE_AT, QuietProbing
+from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Record
 
-__all__ = [
-    "BINANCE_DIALECT",
-    "NETWORK_ERRORS",
-    "Parser",
-    "QuietProbe",
-    "WsDialect",
-    "WsFeed",
-    "WsPolicy",
-    "ws_policy",
-]
+# all but WsFeed are ws_policy.py's, re-exported: the collectors import a socket's parts from here
+__all__ = ["NETWORK_ERRORS", "Parser", "WsDialect", "WsFeed", "WsPolicy", "ws_policy"]
 
 log = structlog.get_logger(__name__)
 
-Parser = Callable[[bytes | str, int], Iterable[Record]]
-NETWORK_ERRORS = (OSError, TimeoutError, websockets.exceptions.WebSocketException)
 _CHECK_EVERY_S = 5.0  # the watcher wakes at least this often
-QUIET_PROBE_AT = 0.5  # a silent stream is probed after this share of its limit
-
-
-@dataclass(frozen=True, slots=True)
-class WsPolicy:
-    max_age_s: float = 82_800.0  # rotate before the venue's 24 h cut
-    subscribe_rate_per_s: float = 4.0  # the venue allows 10 inbound messages/s per connection
-    subscribe_batch: int = 50  # stream names per SUBSCRIBE message
-    overlap_s: float = 3.0  # make-before-break: read both connections this long
-    open_timeout_s: float = 10.0
-    ping_interval_s: float = 20.0  # a dead peer is found within ping_interval + ping_timeout
-    ping_timeout_s: float = 20.0
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 60.0
-    stale_backoff_max_s: float = 300.0
-    max_size: int = 2**22
-    max_queue: int = 1024  # frames buffered before TCP backpressure (16 by default: a wake-up per frame)
-
-
-def ws_policy(v: VenueConfig) -> WsPolicy:
-    """The socket policy a venue's config asks for."""
-    return WsPolicy(
-        max_age_s=v.connection_max_age_s,
-        subscribe_rate_per_s=v.subscribe_messages_per_s,
-        overlap_s=min(3.0, v.connection_max_age_s / 4),  # read both sockets this long when replacing
-    )
-
-
-def _binance_subscribe(streams: list[str], request_id: int) -> str:
-    return json.dumps({"method": "SUBSCRIBE", "params": streams, "id": request_id})
-
-
-@dataclass(frozen=True, slots=True)
-class WsDialect:
-    """What differs between venues on a market socket: the subscribe message and keep-alive.
-
-    Binance takes `{"method":"SUBSCRIBE"}` and keeps sockets alive with protocol pings; Bybit
-    takes `{"op":"subscribe","args":[…]}` (at most 10 topics per message) and drops a socket that
-    sends no application `{"op":"ping"}` for about 20 s.
-    """
-
-    subscribe: Callable[[list[str], int], str] = _binance_subscribe
-    max_batch: int = 1024  # topics per subscribe message, on top of `WsPolicy.subscribe_batch`
-    app_ping: Callable[[int], str] | None = None  # the text ping, given a request counter
-    app_ping_s: float = 20.0
-    is_pong: Callable[[bytes | str], bool] | None = None  # the answer to `app_ping`
-
-
-class QuietProbe(Protocol):
-    """The venue's current value of silent streams, read another way (REST), for a change-only feed."""
-
-    async def confirm(self, last: Mapping[str, Record]) -> list[Record]:
-        """Given the last record of each silent stream, a fresh record for each whose value is unchanged."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
-BINANCE_DIALECT = WsDialect()
 
 
 class _Why(enum.Enum):
@@ -149,7 +73,7 @@ class _Conn:
     pong: asyncio.Event = field(default_factory=asyncio.Event)  # set when the socket answers a ping
 
 
-class WsFeed:
+class WsFeed(QuietProbing):
     def __init__(
         self,
         *,
@@ -164,8 +88,8 @@ class WsFeed:
         policy: WsPolicy,
         connect_pacer: Pacer,
         cooldown: Cooldown,
-        dialect: WsDialect = BINANCE_DIALECT,
-        quiet: QuietProbe | None = None,
+        dialect: WsDialect = policy.BINANCE_DIALECT,
+        quiet: policy.QuietProbe | None = None,
     ) -> None:
         self.name = name
         self.dialect = dialect
@@ -235,7 +159,7 @@ class WsFeed:
                 return await self._open()
             except NETWORK_ERRORS as exc:
                 self._status(self.live.streams, FeedState.DOWN, type(exc).__name__)
-                log.warning("stream connect failed", socket=self.name, error=_describe(exc))
+                log.warning("stream connect failed", socket=self.name, error=policy.describe(exc))
                 self.stats.reconnects[self.name] += 1
                 await self.clock.sleep(next(self._delays))
 
@@ -247,7 +171,9 @@ class WsFeed:
         try:
             new = await self._open()
         except NETWORK_ERRORS as exc:
-            log.warning("replacement connect failed", socket=self.name, why=why.value, error=_describe(exc))
+            log.warning(
+                "replacement connect failed", socket=self.name, why=why.value, error=policy.describe(exc)
+            )
             if why is _Why.ROTATE:  # the old one still works: try again later
                 old.rotate_at_ns = self.clock.monotonic_ns() + int(next(self._delays) * NS_PER_S)
                 return
@@ -286,7 +212,7 @@ class WsFeed:
                 try:
                     await self._subscribe(conn)
                 except NETWORK_ERRORS as exc:
-                    return _Why.CLOSED, _describe(exc)
+                    return _Why.CLOSED, policy.describe(exc)
                 continue
             wake = min(self.live.next_deadline_ns(), float(conn.rotate_at_ns))
             if self.quiet is not None and (self._probe is None or self._probe.done()):
@@ -310,71 +236,6 @@ class WsFeed:
             self._added.clear()
             if conn.reader.done():
                 return _Why.CLOSED, _end_reason(conn)
-
-    # ---------------------------------------------------------------- quiet, or stalled?
-    def _quiet_due(self, now: int) -> tuple[list[str], float]:
-        """Silent streams to probe now, and when the next one will be due.
-
-        When one stream is due, every stream silent for half as long rides along: streams that
-        fall quiet together are then confirmed together, one probe for all instead of a queue.
-        """
-        due: list[str] = []
-        along: list[str] = []
-        next_at = math.inf
-        stale = self.live.stale
-        for s in self._last:
-            since = self.live.progress_ns(s)
-            if s in stale or self._probed.get(s) == since:
-                continue
-            at = since + QUIET_PROBE_AT * self.limits[s] * NS_PER_S
-            if at <= now:
-                due.append(s)
-            else:
-                next_at = min(next_at, at)
-                if now - since >= 0.5 * QUIET_PROBE_AT * self.limits[s] * NS_PER_S:
-                    along.append(s)
-        return (due + along if due else []), next_at
-
-    async def _confirm_quiet(self, conn: _Conn, streams: list[str]) -> None:
-        """Ping the socket and read the venue's values; confirm the streams both vouch for."""
-        assert self.quiet is not None
-        last = {s: self._last[s] for s in streams}
-        for s in streams:
-            self._probed[s] = self.live.progress_ns(s)
-        deadline = min(self.live.progress_ns(s) + int(self.limits[s] * NS_PER_S) for s in streams)
-        ping, is_pong = self.dialect.app_ping, self.dialect.is_pong
-        try:
-            if ping is not None and is_pong is not None:
-                conn.pong.clear()
-                self._pings += 1
-                await conn.ws.send(ping(self._pings))
-            fresh = await self.quiet.confirm(last)
-            if ping is not None and is_pong is not None and not conn.pong.is_set():
-                left = max(0.0, (deadline - self.clock.monotonic_ns()) / NS_PER_S)
-                await asyncio.wait_for(conn.pong.wait(), left)
-        except (FeedError, ParseError, TimeoutError, *NETWORK_ERRORS) as exc:
-            self.stats.events["quiet_probe_failed"] += 1
-            log.info("quiet probe failed", socket=self.name, error=_describe(exc))
-            return
-        except Exception:  # a probe bug leaves the stream to its limit, like any failed probe
-            self.stats.events["quiet_probe_failed"] += 1
-            log.exception("quiet probe raised", socket=self.name)
-            return
-        now = self.clock.monotonic_ns()
-        confirmed = 0
-        for rec in fresh:
-            key = progress(rec)
-            if key is None or key[0] not in last or conn is not self._current:
-                continue
-            s = key[0]
-            if self._last.get(s) is not last[s]:
-                continue  # it spoke while we asked: it needs no confirmation
-            if self.live.confirm(s, now):  # silence counts from now; the next probe is half a limit on
-                self.sink.put(rec)
-                confirmed += 1
-        self.stats.events["quiet_confirmed"] += confirmed
-        if confirmed < len(streams):  # moved on at the venue (or spoke meanwhile): left to its limit
-            self.stats.events["quiet_unconfirmed"] += len(streams) - confirmed
 
     # ---------------------------------------------------------------- connections
     async def _open(self) -> _Conn:
@@ -517,9 +378,5 @@ def _end_reason(conn: _Conn) -> str:
     exc = conn.reader.exception() if not conn.reader.cancelled() else None
     code = conn.ws.close_code
     if exc is not None:
-        return _describe(exc)
+        return policy.describe(exc)
     return f"closed by peer (code {code})" if code is not None else "closed"
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:200]

@@ -232,7 +232,9 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
             raise ConfigError(f"{path}.{key}", f"ccxt.pro has no exchange {name!r}")
     if v.simulator and simulated_as(v) is None:
         sims = [x for x in VENUES if x.simulated_as]
-        names, ids = " and ".join(x.name for x in sims), ", ".join(x.ccxt_ids[0] for x in sims)
+        *rest, last = [x.name for x in sims]
+        names = f"{', '.join(rest)} and {last}" if rest else last
+        ids = ", ".join(x.ccxt_ids[0] for x in sims)
         raise ConfigError(f"{path}.exchange", f"the simulator speaks {names} only ({ids})")
 
 

@@ -20,8 +20,9 @@ NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
-SymbolOrAll = Annotated[str, msgspec.Meta(pattern=r"^([A-Z0-9]{2,32}|\*)$")]  # "*": all the venue lists
+Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_]{1,31}$")]  # COIN-M: BTCUSD_PERP
+# "*": all the venue lists
+SymbolOrAll = Annotated[str, msgspec.Meta(pattern=r"^([A-Z0-9][A-Z0-9_]{1,31}|\*)$")]
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 CcxtId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9]{1,31}$")]
@@ -81,7 +82,8 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     # they are not USDT margin, so the USDT totals and the liquidation engine ignore them
     other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
-    # which simulated venue holds the account: Binance USDⓈ-M (fapi) or Bybit v5 (unified, linear)
+    # which simulated venue holds the account: Binance USDⓈ-M (fapi), Bybit v5 (unified, linear) or
+    # Binance COIN-M (dapi: `other_assets` are the coin wallets, positions' `qty` signed contracts)
     venue: Simulated = "binance"
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
@@ -99,10 +101,12 @@ class SimLimitsConfig(_Cfg, frozen=True, kw_only=True):
     # a request or handshake arriving this soon (wall time) after a 429 was in flight when it went
     # out: answered 429 again, not banned; 0: every one inside the Retry-After earns the 418
     inflight_grace_s: NonNegativeFloat = 0.25
+    funding_per_5min: PositiveInt = 500  # fapi fundingRate + fundingInfo calls per 5 min per IP (own bucket)
     ws_messages_per_s_futures: PositiveInt = 10  # incoming messages per second per connection
     ws_messages_per_s_spot: PositiveInt = 5
     bybit_ip_per_5s: PositiveInt = 600  # Bybit HTTP requests per 5 s per IP, then 403 for `bybit_ban_s`
     bybit_ban_s: PositiveFloat = 600.0
+    bybit_ws_connects_per_5min: PositiveInt = 500  # Bybit WebSocket connection attempts per 5 min per IP
     bybit_api_per_s: NonNegativeInt = 0  # 0: each signed endpoint's documented per-UID limit; N: all N/s
 
 

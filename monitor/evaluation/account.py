@@ -29,6 +29,7 @@ import numpy as np
 
 from monitor.evaluation.account_book import LIVE, NONE, VENUE, AccountBook, build_book
 from monitor.evaluation.account_emit import KeyCache, emit_columns
+from monitor.evaluation.account_inverse import inverse_accounts, inverse_figures
 from monitor.evaluation.account_lps import binance_lps, bybit_lps
 from monitor.evaluation.account_reference import PAST_EVERY_PRICE, STABLECOINS, account_one, cross_wallet
 from monitor.evaluation.account_rows import RowCols, emit_rows
@@ -104,6 +105,11 @@ class AccountStage:
         *,
         horizon_s: float,
     ) -> None:
+        inverse = inverse_accounts(snap)
+        if inverse:  # accounts with inverse legs (Binance COIN-M) are margined in coin: account_inverse.py
+            inverse_figures(snap, inverse, markets, fresh, sink, horizon_s=horizon_s)
+            rest = {k: a for k, a in snap.accounts.items() if k not in inverse}
+            snap = dataclasses.replace(snap, accounts=rest)
         book = self._book_for(snap)
         cols = _compute(book, markets, fresh, horizon_s)
         if all(i >= 0 for *_, i in book.plan):  # the usual book: a column per name

@@ -76,10 +76,11 @@ def model_age_figures(
         stale = ages > limit
     why = np.where(stale, STALE, np.where(np.isnan(ages), "not_fitted_yet", "")).tolist()
     sink.add_array("market_model_age_seconds", fits.keys, ages, True, why)
-    for k in np.flatnonzero(stale).tolist():
-        venue, symbol = fits.markets[k]
-        for name in MARKET_MODEL_FIGURES:
-            _mark_stale(sink, FigureKey(name=name, venue=venue, symbol=symbol))
+    stale_keys = [
+        FigureKey(name=name, venue=fits.markets[k][0], symbol=fits.markets[k][1])
+        for k in np.flatnonzero(stale).tolist()
+        for name in MARKET_MODEL_FIGURES
+    ]
     h_age, mc_age = _age_s(now, models.history.fitted_at_ns), _age_s(now, mc.fitted_at_ns)
     for method, age in (
         ("parametric", h_age),
@@ -89,14 +90,18 @@ def model_age_figures(
     ):
         sink.add("var_model_age_seconds", age, method=method, reason=_why(age, age > limit))
         if age > limit:
-            for alpha in confidences:
-                for name in _VAR_FIGURES:
-                    _mark_stale(sink, FigureKey(name=name, method=method, confidence=f"{alpha:g}"))
+            stale_keys += [
+                FigureKey(name=name, method=method, confidence=f"{alpha:g}")
+                for alpha in confidences
+                for name in _VAR_FIGURES
+            ]
     if mc_age > limit:
-        _mark_stale(sink, FigureKey(name="var_any_liquidation_touch_probability_ratio"))
-        for venue, account, symbol, side in mc.positions:
-            pos = {"venue": venue, "account": account, "symbol": symbol, "side": side}
-            _mark_stale(sink, FigureKey(name="liquidation_touch_probability_mc_ratio", **pos))
+        stale_keys.append(FigureKey(name="var_any_liquidation_touch_probability_ratio"))
+        stale_keys += [
+            FigureKey(name="liquidation_touch_probability_mc_ratio", venue=v, account=a, symbol=s, side=side)
+            for v, a, s, side in mc.positions
+        ]
+    sink.amend_stale(stale_keys, STALE)  # a figure read from a stale model keeps its value, not fresh
     ran = mc.n_paths > 0 and not mc.reason
     missing = mc.reason or "not_fitted_yet"
     sink.add("var_mc_paths", float(mc.n_paths) if ran else math.nan, reason="" if ran else missing)
@@ -143,11 +148,3 @@ def _fit_times(models: RiskModels, markets: tuple[tuple[str, str], ...], kept: M
         ),
     )  # fmt: skip
     return kept.last
-
-
-def _mark_stale(sink: FigureSink, key: FigureKey) -> None:
-    """A figure read from a stale model: kept when it has a value, but not fresh, and said why."""
-    f = sink.get(key)
-    if f is None or math.isnan(f.value):
-        return
-    sink.amend(key, fresh=False, reason=f"{STALE}, {f.reason}" if f.reason else STALE)

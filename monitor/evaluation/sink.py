@@ -11,6 +11,7 @@ made before: the same keys, values, units, freshness and reasons (a NaN without 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
@@ -139,6 +140,35 @@ class FigureSink:
         ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
         self._parts[key.name] = [Part(col.keys, col.values, ok, why, ts)]
         self._columns = None
+
+    def amend_stale(self, keys: Iterable[FigureKey], reason: str) -> None:
+        """Each recorded figure of `keys` that has a value turns not fresh, `reason` before its own.
+
+        One join for the whole batch: `amend` re-joins every column on the next read, and the model
+        stage marks up to (markets × 8 + positions) keys when the refits fall behind — at 600 ×
+        1,000 that was ~5,800 joins, a 1.4 s tick, the moment the desk most needs it quick.
+        Keys not recorded, or recorded as NaN, are left alone (nothing to call stale).
+        """
+        by_name: dict[str, list[FigureKey]] = {}
+        for key in keys:
+            by_name.setdefault(key.name, []).append(key)
+        if not by_name:
+            return
+        cols = self.columns()
+        for name, wanted in by_name.items():
+            col = cols.get(name)
+            if col is None:
+                continue
+            ok, why, changed = col.fresh.copy(), list(col.reasons), False
+            for key in wanted:
+                row = col.shape.index.get(key)
+                if row is None or math.isnan(col.values[row]):
+                    continue
+                ok[row], why[row], changed = False, f"{reason}, {why[row]}" if why[row] else reason, True
+            if changed:  # a published column is never changed: new arrays, one part
+                ts = col.ts_rows if col.ts_rows is not None else col.ts_ns
+                self._parts[name] = [Part(col.keys, col.values, ok, why, ts)]
+                self._columns = None
 
     # ---------------------------------------------------------------- out
     def columns(self) -> dict[str, FigureColumn]:

@@ -9,7 +9,8 @@ annotations: every channel renders the same facts, and the webhook's JSON carrie
 
 Pure: events and Figures in, new events out; an event whose figures are missing keeps what it
 has (a resolved "figure gone" alert has no mark to show). The numbers are formatted by
-`monitor/human.py`; the machine-readable `value` and `threshold` annotations are left as they were.
+`monitor/human.py`, the summary line by `summary.py`; the machine-readable `value` and
+`threshold` annotations are left as they were.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from monitor.clock import NS_PER_S
 from monitor.figures import CATALOG
 from monitor.records import AlertEvent, AlertState, FigureKey, Figures
 from monitor.rules.model import UNAVAILABLE_ALERTNAME, Rule
+from monitor.rules.summary import OP_WORDS, summary, unavailable
 
 __all__ = ["CONTEXT_FIELDS", "annotate"]
 
@@ -44,8 +46,6 @@ CONTEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("limit", "Alert level"),
     ("lasted", "Lasted"),
 )
-_OP_WORDS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
-_KEY_LABELS = ("venue", "account", "symbol", "side", "asset", "stream", "scenario", "method", "confidence")
 _P = ("venue", "account", "symbol", "side")
 _A = ("venue", "account")
 _M = ("venue", "symbol")
@@ -71,28 +71,6 @@ _NO_CHOICE = {
     "preferred_unavailable": "the preferred model has no value now",
     "no_self_check": "no backtest runs",
 }
-
-
-class _Shown(float):
-    """A float whose plain `{value}` prints the human text and `{value:.2f}` still formats the number."""
-
-    text: str
-
-    def __new__(cls, x: float, text: str) -> _Shown:
-        out = super().__new__(cls, x)
-        out.text = text
-        return out
-
-    def __format__(self, spec: str) -> str:
-        return self.text if not spec else format(float(self), spec)
-
-    def __str__(self) -> str:
-        return self.text
-
-
-class _Fields(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def annotate(
@@ -174,18 +152,18 @@ class _Context:
         threshold = _float(ev.annotations.get("threshold"))
         if threshold is not None:
             notes["threshold_text"] = self._shown(threshold, unit, figure, labels, asset)
-            op = _OP_WORDS.get(ev.annotations.get("op", ""))
+            op = OP_WORDS.get(ev.annotations.get("op", ""))
             if op and unit != "flag":
                 notes["limit"] = f"{ev.severity.label} {op} {notes['threshold_text']}"
         if figure in _VAR:
             notes["var_model"] = self.var_model(figure, labels)
         if rule is not None and figure == rule.figure:
             extra = {"model": notes["var_model"]} if "var_model" in notes else {}
-            notes["summary"] = _summary(
+            notes["summary"] = summary(
                 rule, ev, value_text, notes.get("threshold_text", ""), threshold, extra
             )
         elif labels.get("alertname") == UNAVAILABLE_ALERTNAME and figure:
-            notes["summary"] = _unavailable(ev, figure, value_text)
+            notes["summary"] = unavailable(ev, figure, value_text)
         if spec is not None:
             notes.update(self.context(figure, spec.labels, labels, asset))
         if ev.state is AlertState.RESOLVED and ev.ends_at_ns is not None and ev.ends_at_ns > ev.starts_at_ns:
@@ -357,17 +335,6 @@ class _Context:
         return out
 
 
-def _unavailable(ev: AlertEvent, figure: str, value_text: str) -> str:
-    """`liquidation distance ratio of binance degen BTCUSDT cannot be computed (missing_tier); blind: …`."""
-    where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
-    what = "cannot be computed" if math.isnan(ev.value) else f"is {value_text} but stale"
-    reason = ev.annotations.get("reason", "")
-    blind = ev.annotations.get("rules", "")
-    name = figure.removesuffix("_usd").replace("_", " ")
-    text = f"{name} of {where} {what}" + (f" ({reason})" if reason else "")
-    return text + (f"; blind: {blind}" if blind else "")
-
-
 def _method(method: str) -> str:
     return _METHOD_WORDS.get(method, method.replace("_", " "))
 
@@ -379,35 +346,3 @@ def _float(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         return None
-
-
-def _summary(
-    rule: Rule,
-    ev: AlertEvent,
-    value_text: str,
-    threshold_text: str,
-    threshold: float | None,
-    extra: Mapping[str, str],
-) -> str:
-    """The rule's summary with human values, or a default a desk can read when the rule gives none.
-
-    `extra`: fields beyond the labels a summary may name (`{model}`, the VaR model in words).
-    """
-    if not rule.summary:
-        name = rule.figure.removesuffix("_usd").replace("_", " ")
-        where = " ".join(v for k, v in ev.labels.items() if k in _KEY_LABELS and v and v != "BOTH")
-        op = _OP_WORDS.get(rule.op, rule.op)
-        limit = f" ({ev.severity.label} {op} {threshold_text})" if threshold_text else ""
-        return f"{name}{f' of {where}' if where else ''} is {value_text}{limit}"
-    fields = _Fields({k: ev.labels[k] for k in ev.labels if k in (*_KEY_LABELS, "alertname")})
-    fields.update(
-        value=_Shown(ev.value, value_text),
-        threshold=_Shown(math.nan if threshold is None else threshold, threshold_text),
-        severity=ev.severity.label,
-        figure=rule.figure,
-        **extra,
-    )
-    try:
-        return rule.summary.format_map(fields)
-    except (ValueError, TypeError, IndexError, AttributeError, KeyError):
-        return ev.annotations.get("summary", rule.summary)

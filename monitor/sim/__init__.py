@@ -8,7 +8,7 @@
   scenarios.py        named scenarios for `perpmon sim --scenario`
   standalone.py       `perpmon sim`: run it alone, print URLs and test keys
   listeners.py        the listening sockets (a fault can refuse connections for a while)
-market side
+market side (every venue rides on it)
   replay.py           real 1-minute BTCUSDT perp bars as a piecewise-linear path
   synthetic.py        seeded GARCH(1,1)-t + jump paths for long runs (same PricePath interface)
   shocks.py           scripted market-wide moves (e.g. −20 % in one minute at t)
@@ -17,40 +17,47 @@ market side
   premium_fit.py      how premium.py's constants were fitted (re-run by a unit test)
   funding.py          the funding formula, settlement grid and history
   market.py           last, index, mark, books, funding per symbol, advanced by the clock
-  open_interest.py    synthetic open interest and its 5-minute history
+  playback.py         what a replay plays (archive, synthetic, built-in) and how it loops
+  quotes.py           the published Quote per symbol and how it is written from the path
   symbols.py          the listed contracts
-account side
+  klines.py           candles of the past path; rest_klines.py serves them in each venue's shape
+shared account and wire pieces
   brackets.py         leverage brackets and the cum recursion
   book.py             accounts and positions (state), opened from config
-  margin.py           maintenance margin, margin balance, margin ratio
-  lp_solver.py        the liquidation price by bisection (not the closed form)
-  liquidation.py      closing what reached a 100 % margin ratio
-  accounts.py         AccountEngine: figures, funding, liquidations, user events
-wire
-  auth.py             HMAC signatures, timestamps, API keys
   replies.py          JSON replies and venue errors
-  venue.py            what every handler shares
-  exchange_info.py    exchangeInfo payloads
-  rest_futures.py     public fapi endpoints
-  rest_account.py     signed fapi endpoints and listenKeys
-  account_payloads.py positionRisk / account / balance / brackets payloads
-  rest_spot.py        api/v3 and sapi endpoints
-  rest_extra.py       fapi depth, spot 24 h ticker, batchOrders cancel (ccxt's request log)
-  depth.py            book levels behind REST depth and the @depth<N> streams
-  streams.py          market stream payloads and cadences
-  ws.py               WebSocket layouts, SUBSCRIBE, fan-out, keep-alive
-  userstream.py       listenKeys and user-data delivery
-  events.py           ACCOUNT_UPDATE / ORDER_TRADE_UPDATE / MARGIN_CALL payloads
+  limits.py           the venues' rate limits
   faults.py           failure injection for tests
   corrupt.py          bad prices (NaN, negative, zero, wrong JSON type) in well-formed frames
+  ws_common.py        the socket plumbing both venues' hubs share
+Binance USDⓈ-M and spot (binance/: the futures and spot hosts)
+  binance/open_interest.py  synthetic open interest and its 5-minute history
+  binance/margin.py         maintenance margin, margin balance, margin ratio
+  binance/lp_solver.py      the liquidation price by bisection (not the closed form)
+  binance/liquidation.py    closing what reached a 100 % margin ratio
+  binance/accounts.py       AccountEngine: figures, funding, liquidations, user events
+  binance/auth.py           HMAC signatures, timestamps, API keys
+  binance/venue.py          what every handler shares
+  binance/exchange_info.py  exchangeInfo payloads
+  binance/rest_futures.py   public fapi endpoints
+  binance/rest_account.py   signed fapi endpoints and listenKeys
+  binance/account_payloads.py positionRisk / account / balance / brackets payloads
+  binance/rest_spot.py      api/v3 and sapi endpoints
+  binance/rest_extra.py     fapi depth, spot 24 h ticker, batchOrders cancel (ccxt's request log)
+  binance/depth.py          book levels behind REST depth and the @depth<N> streams
+  binance/streams.py        market stream payloads and cadences
+  binance/ws.py             WebSocket layouts, SUBSCRIBE, fan-out, keep-alive
+  binance/userstream.py     listenKeys and user-data delivery
+  binance/events.py         ACCOUNT_UPDATE / ORDER_TRADE_UPDATE / MARGIN_CALL payloads
 Bybit v5 (one host: REST and WebSocket, its own faults)
-  bybit_venue.py      BybitVenue: market, engine, keys, faults, funding; rides on the Simulator's tick
-  bybit_symbols.py    the listed linear perps (one hourly), risk-limit tiers, venue premium parameters
-  bybit_market.py     the Binance prices × Bybit's own spread; its mark and funding on its own grid
-  bybit_margin.py     mark-valued positionMM/IM (2025-09-02), isolated and cross liqPrice, bankruptcy price
-  bybit_accounts.py   BybitAccountEngine: unified accounts, liquidations, funding, private pushes
-  bybit_auth.py       X-BAPI-* signing, the `auth` op, retCode errors
-  bybit_payloads.py   envelope, instruments, tickers, risk limits, positions, wallet
-  bybit_rest.py       /v5 REST endpoints
-  bybit_ws.py         /v5/public/{linear,spot} tickers (snapshot, deltas) and /v5/private
+  bybit/venue.py      BybitVenue: market, engine, keys, faults, funding; rides on the Simulator's tick
+  bybit/symbols.py    the listed linear perps (one hourly), risk-limit tiers, venue premium parameters
+  bybit/market.py     the Binance prices × Bybit's own spread; its mark and funding on its own grid
+  bybit/margin.py     mark-valued positionMM/IM (2025-09-02), isolated and cross liqPrice, bankruptcy price
+  bybit/accounts.py   BybitAccountEngine: unified accounts, liquidations, funding, private pushes
+  bybit/views.py      the position, wallet and liquidation views the engine publishes
+  bybit/auth.py       X-BAPI-* signing, the `auth` op, retCode errors
+  bybit/payloads.py   envelope, instruments, tickers, books, risk limits, funding
+  bybit/account_payloads.py positions, executions, wallet, account info, key reads
+  bybit/rest.py       /v5 REST endpoints
+  bybit/ws.py         /v5/public/{linear,spot} tickers (snapshot, deltas) and /v5/private
 """

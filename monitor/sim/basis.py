@@ -1,7 +1,7 @@
 """An exact Ornstein–Uhlenbeck process in bps and the OLS fit of risk-formulas.md §2.
 
 The simulated market's premium lives in `premium.py`; this module keeps the plain OU pieces it and
-others use: Bybit's venue spread (`bybit_market.py`) is one, and `fit_ou` is the recipe the
+others use: Bybit's venue spread (`bybit/market.py`) is one, and `fit_ou` is the recipe the
 risk-formulas check exercises. The process runs in *replay* time, so a fast replay reverts as fast
 as the real one.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,7 +11,16 @@ from monitor.errors import ConfigError
 from monitor.sim.brackets import BRACKETS, Bracket, tier_for
 from monitor.sim.numfmt import q8
 
-__all__ = ["Account", "MarginMode", "Position", "PositionSide", "account_from_config", "open_account"]
+__all__ = [
+    "Account",
+    "MarginMode",
+    "Position",
+    "PositionSide",
+    "account_from_config",
+    "holding",
+    "open_account",
+    "pay_funding",
+]
 
 PositionSide = Literal["BOTH", "LONG", "SHORT"]
 MarginMode = Literal["cross", "isolated"]
@@ -132,3 +141,22 @@ def open_account(
         leverage={p.symbol: p.leverage for p in positions},
         other_assets=dict(other_assets or {}),
     )
+
+
+def holding(accounts: Iterable[Account], symbol: str) -> Iterator[tuple[Account, list[Position]]]:
+    """Each account that holds `symbol`, with its legs on it (a settlement visits only these)."""
+    for acct in accounts:
+        legs = [p for p in acct.positions if p.symbol == symbol]
+        if legs:
+            yield acct, legs
+
+
+def pay_funding(acct: Account, p: Position, mark: float, rate: float) -> float:
+    """Pay the leg `−q × mark × rate` into the wallet that margins it (its own when isolated, the
+    account's cross wallet otherwise), as both simulated venues settle funding; returns the amount."""
+    amount = q8(-p.qty * mark * rate)
+    if p.margin_mode == "isolated":
+        p.isolated_wallet = q8(p.isolated_wallet + amount)
+    else:
+        acct.cross_wallet = q8(acct.cross_wallet + amount)
+    return amount

@@ -1,8 +1,9 @@
 """Aim an unmodified ccxt client at a running simulator (or at any set of URLs), whatever its venue.
 
 A convenience over `monitor.collectors.ccxt_urls`, which holds the one URL recipe per venue: this
-only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, anything else
-→ the Binance futures and spot hosts).
+only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, `binancecoinm`
+→ the COIN-M host plus Binance's spot host for `sapi`, anything else → the Binance futures and
+spot hosts).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
+from monitor.collectors.ccxt_urls import point_binance_at, point_binance_coinm_at, point_bybit_at
 
 __all__ = ["SimUrls", "point_ccxt_at"]
 
@@ -39,6 +40,8 @@ def point_ccxt_at(
     spot_ws_url: str | None = None,
     bybit_rest_url: str | None = None,
     bybit_ws_url: str | None = None,
+    coinm_rest_url: str | None = None,
+    coinm_ws_url: str | None = None,
 ) -> None:
     """Override `exchange.urls['api']` in place; keyword arguments win over `sim_or_urls`.
 
@@ -51,6 +54,12 @@ def point_ccxt_at(
             _pick(sim_or_urls, "bybit_ws_url", bybit_ws_url),
         )
         return
+    if getattr(exchange, "id", "") == "binancecoinm":  # COIN-M's own host; spot (sapi) on Binance's
+        point_binance_coinm_at(
+            exchange,
+            _pick(sim_or_urls, "coinm_rest_url", coinm_rest_url),
+            _pick(sim_or_urls, "coinm_ws_url", coinm_ws_url),
+        )
     point_binance_at(
         exchange,
         _pick(sim_or_urls, "futures_rest_url", futures_rest_url),

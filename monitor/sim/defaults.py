@@ -1,4 +1,5 @@
-"""The simulator's default tier tables and funding caps, one `DefaultTables` per simulated margin model.
+"""The simulator's default tier tables, funding caps and price ticks: one `DefaultTables` per
+simulated margin model.
 
 Why here: a what-if book may leave a market's tiers out, and then the simulated venue's own
 table stands in (said out loud by `whatif/disclose.py`). Which table that is depends on the
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 from monitor.records import Bracket
 from monitor.sim.brackets import BRACKETS
-from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec
+from monitor.sim.bybit.symbols import BYBIT_SYMBOLS, bybit_spec
+from monitor.sim.symbols import symbol_spec
 
 __all__ = ["BINANCE_TABLES", "BYBIT_TABLES", "DefaultTables"]
 
@@ -29,6 +31,7 @@ class DefaultTables:
     symbols: tuple[str, ...]
     brackets: Callable[[str], tuple[Bracket, ...] | None]  # None: the symbol has no default table
     funding_cap: Callable[[str], float]  # NaN: the evaluator's own rule (Binance's 75 % of tier 1)
+    tick: Callable[[str], float | None]  # the perpetual's tick as the simulator lists it (None: unlisted)
 
     def missing(self, symbol: str) -> str:
         return f"no default {self.noun} for {symbol} (defaults: {', '.join(sorted(self.symbols))})"
@@ -61,17 +64,29 @@ def _bybit_funding_cap(symbol: str) -> float:
     return spec.funding_cap if spec is not None else math.nan
 
 
+def _binance_tick(symbol: str) -> float | None:
+    spec = symbol_spec(symbol)
+    return float(spec.tick) if spec is not None else None
+
+
+def _bybit_tick(symbol: str) -> float | None:
+    spec = bybit_spec(symbol)
+    return float(spec.tick) if spec is not None else None
+
+
 BINANCE_TABLES = DefaultTables(
     said="the simulator's Binance brackets (monitor/sim/brackets.py)",
     noun="brackets",
     symbols=tuple(BRACKETS),
     brackets=_binance_brackets,
     funding_cap=lambda _symbol: math.nan,
+    tick=_binance_tick,
 )
 BYBIT_TABLES = DefaultTables(
-    said="the simulator's Bybit risk limits (monitor/sim/bybit_symbols.py)",
+    said="the simulator's Bybit risk limits (monitor/sim/bybit/symbols.py)",
     noun="Bybit risk limits",
     symbols=tuple(s.symbol for s in BYBIT_SYMBOLS),
     brackets=_bybit_brackets,
     funding_cap=_bybit_funding_cap,
+    tick=_bybit_tick,
 )

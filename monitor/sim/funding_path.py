@@ -18,7 +18,7 @@ holds fifty passes over the crash, so its average converges to the path's mean p
 on the default's path: −282 % a year, every interval), a market far more extreme than the real one.
 
 Pure functions over the premium grid of `premium.py` (numpy in, numpy out); `market.py` and
-`bybit_market.py` look the estimate up at the current path time.
+`bybit/market.py` look the estimate up at the current path time.
 """
 
 from __future__ import annotations

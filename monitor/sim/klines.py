@@ -16,12 +16,12 @@ Bybit's past is Binance's scaled by the venue spread held at start-up (its spot:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from monitor.sim.basis import spot_from_perp
 from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_SD, FAST_SD
+from monitor.sim.replay import Bar
 
 __all__ = ["INTERVALS_MS", "Candle", "KlineBook", "PastPath"]
 
@@ -45,14 +45,8 @@ _WALK_THETA = math.log(2) / CALM_HALF_LIFE_S
 _WALK_SD_BPS = math.hypot(CALM_SD, FAST_SD) * 1e4  # stationary sd of the calm basis, bps
 
 
-@dataclass(frozen=True, slots=True)
-class Candle:
-    open_ms: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+# a served candle has a replayed bar's fields (open time, OHLC, volume): one record for both
+Candle = Bar
 
 
 def _floor_to(price: float, step: float, decimals: int) -> float:

@@ -10,12 +10,17 @@ call was already on its way), by REST or by a WebSocket handshake, gets 418 (IP 
 with the seconds left. WebSocket connection attempts are limited to 300 per 5 minutes per IP (a
 refusal is a 429 with Retry-After, and coming back inside it bans likewise), and incoming messages
 to 10/s (futures) or 5/s (spot) per connection: the venue closes a connection past that (1008).
+Settled funding (`/fapi/v1/fundingRate`) and the adjusted caps (`/fapi/v1/fundingInfo`) cost no
+weight but share their own 500 calls per 5 minutes per IP: a call past it is a 429 whose
+Retry-After frees the oldest slot, escalating like any other (the venue counts the IP).
 
 Bybit (v5 `rate-limit`): 600 HTTP requests per 5 s per IP, past which the IP gets
 `403 access too frequent` for 10 minutes; signed endpoints also have a per-UID per-second limit
 each, reported in `X-Bapi-Limit`, `X-Bapi-Limit-Status` (remaining) and
 `X-Bapi-Limit-Reset-Timestamp` (ms: when the window frees a slot once exceeded, else now), and
-answered `retCode 10006 "Too many visits!"` with HTTP 200 when exceeded.
+answered `retCode 10006 "Too many visits!"` with HTTP 200 when exceeded. WebSocket: at most 500
+connection attempts per 5 minutes per IP on a domain; past it the handshake is refused with the
+IP limit's `403 access too frequent` (the status is not documented; 403 is the venue's IP answer).
 
 "IP" is the peer address, so clients on one loopback share a budget as processes on one host do.
 """
@@ -33,11 +38,13 @@ from monitor.sim.replies import VenueError
 
 __all__ = [
     "BYBIT_API_PER_S",
+    "FUNDING_ROUTES",
     "BybitApiLimit",
     "BybitIpLimit",
     "Host",
     "MessageRate",
     "WeightLimit",
+    "WindowCount",
     "binance_weight",
 ]
 
@@ -49,7 +56,8 @@ _TOO_MANY = "Too many requests; please wait the Retry-After out."
 
 # routes whose weight does not depend on their parameters; absent: 1
 _FUTURES_FLAT = {
-    "/fapi/v1/fundingInfo": 0,
+    "/fapi/v1/fundingInfo": 0,  # both: FUNDING_ROUTES' own 500 / 5 min IP limit instead
+    "/fapi/v1/fundingRate": 0,
     "/fapi/v2/positionRisk": 5,
     "/fapi/v3/positionRisk": 5,
     "/fapi/v2/account": 5,
@@ -67,6 +75,7 @@ _FUTURES_BY_SYMBOL = {
     "/fapi/v1/ticker/bookTicker": (2, 5),
     "/fapi/v1/leverageBracket": (1, 1),
 }
+FUNDING_ROUTES = frozenset({"/fapi/v1/fundingRate", "/fapi/v1/fundingInfo"})
 _SPOT_FLAT = {
     "/api/v3/exchangeInfo": 20,
     "/api/v3/klines": 2,
@@ -119,6 +128,27 @@ class _Client:
     banned_until_ns: int = 0
     bans: int = 0
     connects: collections.deque[int] = field(default_factory=collections.deque)
+    funding: collections.deque[int] = field(default_factory=collections.deque)
+
+
+class WindowCount:
+    """Events per key over a rolling window: (allowed?, ns until the oldest leaves the window)."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_ns = int(window_s * NS)
+        self._seen: dict[str, collections.deque[int]] = {}
+        self.refused = 0
+
+    def admit(self, key: str, now_ns: int, seen: collections.deque[int] | None = None) -> tuple[bool, int]:
+        window = self._seen.setdefault(key, collections.deque()) if seen is None else seen
+        while window and window[0] <= now_ns - self.window_ns:
+            window.popleft()
+        if len(window) >= self.limit:
+            self.refused += 1
+            return False, window[0] + self.window_ns - now_ns
+        window.append(now_ns)
+        return True, 0
 
 
 class WeightLimit:
@@ -134,8 +164,10 @@ class WeightLimit:
         connects_window_s: float = 300.0,
         inflight_grace_s: float = 0.0,
         wall_ns: Callable[[], int] = time.monotonic_ns,
+        funding_per_5min: int = 500,
     ) -> None:
         self.host = host
+        self.funding = WindowCount(funding_per_5min, 300.0)  # FUNDING_ROUTES, futures only
         self._grace_ns = int(inflight_grace_s * NS)
         self._wall_ns = wall_ns
         self.per_min = per_min
@@ -179,7 +211,14 @@ class WeightLimit:
             return _banned(ban_ns)
         return None
 
-    def admit(self, ip: str, weight: int, now_ns: int) -> tuple[VenueError | None, int]:
+    def _too_many(self, c: _Client, now_ns: int, until_ns: int, msg: str = _TOO_MANY) -> VenueError:
+        """A 429 whose Retry-After runs to `until_ns`; coming back inside it earns the 418."""
+        c.retry_until_ns = until_ns
+        c.refused_wall_ns = self._wall_ns()
+        self.served_429 += 1
+        return VenueError(429, -1003, msg, _retry_after(until_ns - now_ns))
+
+    def admit(self, ip: str, weight: int, now_ns: int, path: str = "") -> tuple[VenueError | None, int]:
         """(the refusal, or None; the weight used this minute after this call)."""
         c = self._client(ip)
         minute = now_ns // MINUTE_NS
@@ -188,15 +227,16 @@ class WeightLimit:
         refused = self._refusal(c, now_ns)
         if refused is not None:
             return refused, c.used
+        if self.host == "futures" and path in FUNDING_ROUTES:
+            ok, wait_ns = self.funding.admit(ip, now_ns, c.funding)
+            if not ok:
+                return self._too_many(c, now_ns, now_ns + wait_ns), c.used
         if c.used + weight > self.per_min:
-            c.retry_until_ns = (minute + 1) * MINUTE_NS
-            c.refused_wall_ns = self._wall_ns()
-            self.served_429 += 1
             msg = (
                 f"Too much request weight used; current limit is {self.per_min} request weight per 1"
                 " MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
             )
-            return VenueError(429, -1003, msg, _retry_after(c.retry_until_ns - now_ns)), c.used
+            return self._too_many(c, now_ns, (minute + 1) * MINUTE_NS, msg), c.used
         c.used += weight
         return None, c.used
 
@@ -211,10 +251,7 @@ class WeightLimit:
         while window and window[0] <= now_ns - self._window_ns:
             window.popleft()
         if len(window) >= self.connects_per_5min:
-            c.retry_until_ns = window[0] + self._window_ns
-            c.refused_wall_ns = self._wall_ns()
-            self.served_429 += 1
-            return VenueError(429, -1003, _TOO_MANY, _retry_after(c.retry_until_ns - now_ns))
+            return self._too_many(c, now_ns, window[0] + self._window_ns)
         window.append(now_ns)
         return None
 

@@ -8,7 +8,7 @@ Binance's median of Price 1 (index × (1 + running funding rate × time left / i
 move it; funding is the formula of `funding.py` on the symbol's interval.
 
 Replay time moves `speed` times faster than the clock's monotonic time and stops while paused;
-every timestamp published is the clock's wall time. `loop` says what happens at the path's end:
+every timestamp published is the clock's wall time. `loop` (`playback.py`) says what happens at the end:
 "bounce" (default; `true`) plays it backwards to the start and forwards again, so prices never
 jump; "restart" starts over (one jump per pass: the old behaviour); "stop" (`false`) holds the
 last prices. The running funding rate is the one the venue showed at the replayed moment
@@ -29,104 +29,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
 from monitor.clock import Clock
-from monitor.sim.archive import load_user_replay, user_paths
 from monitor.sim.funding import funding_rate, next_funding_ms
 from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.numfmt import q8
-from monitor.sim.premium import (
-    PremiumParams,
-    Series,
-    build_series,
-    impact_premium,
-    mark_price,
-)
-from monitor.sim.replay import EVENTS, PricePath, event_code, load_bars
+from monitor.sim.playback import LoopMode, loop_mode, mark_path, path_position, replay_source
+from monitor.sim.premium import PremiumParams, Series, build_series, mark_price
+from monitor.sim.quotes import PathState, Quote, Settlement, book_sizes, build_quote
+from monitor.sim.replay import PricePath, event_code
 from monitor.sim.shocks import Shock, apply_shock
 from monitor.sim.symbols import SYMBOLS, SymbolSpec
-from monitor.sim.universe import (
-    Universe,
-    UniverseFunding,
-    generate_universe,
-    mark_prices,
-)
+from monitor.sim.universe import Universe, UniverseFunding, generate_universe, mark_prices
 
+# Quote, Settlement and the loop mode are re-exported: the venues' payloads read them from here
 __all__ = ["LoopMode", "Market", "Quote", "Settlement", "loop_mode"]
 
-LoopMode = Literal["bounce", "restart", "stop"]
 _SAMPLE_S = 15.0  # replay seconds between the mark samples the account engine sees
 _MAX_POINTS = 40_000  # grid points per path (a 30-day synthetic path gets a coarser grid)
 _KEEP_SETTLEMENTS = 2_000
-
-
-def loop_mode(loop: bool | str) -> LoopMode:
-    """`true` → "bounce" (the jump-free loop), `false` → "stop"; the strings as they are."""
-    if loop is True:
-        return "bounce"
-    if loop is False:
-        return "stop"
-    if loop in ("bounce", "restart", "stop"):
-        return loop  # type: ignore[return-value]
-    raise ValueError(f"loop must be bounce, restart, stop or a bool, not {loop!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    symbol: str
-    time_ms: int
-    update_id: int
-    mark: float
-    index: float  # = spot composite
-    bid: float  # futures book, around the last price
-    bid_qty: float
-    ask: float
-    ask_qty: float
-    spot_bid: float
-    spot_bid_qty: float
-    spot_ask: float
-    spot_ask_qty: float
-    funding_rate: float  # the running rate of the interval in progress
-    interest_rate: float
-    next_funding_ms: int
-    open: float  # since the replay started (the ticker window)
-    high: float
-    low: float
-    volume: float
-    quote_volume: float
-    last: float = 0.0  # the perp's last trade
-    premium_index: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    symbol: str
-    time_ms: int
-    rate: float
-    mark: float
-
-
-def _floor_to(price: float, tick: str) -> float:
-    step = float(tick)
-    decimals = len(tick.partition(".")[2])
-    return round(math.floor(price / step + 1e-9) * step, decimals)
-
-
-@dataclass(slots=True)
-class _State:
-    """What a symbol's market is at one instant of replay time."""
-
-    last: float
-    index: float
-    premium: float  # last / index − 1
-    crash: bool
-    ma_basis: float
-    mark: float = math.nan  # the user's own mark klines at this instant, when given
 
 
 class Market:
@@ -148,21 +73,9 @@ class Market:
         self._loop = loop_mode(loop)
         self._seed = seed
         self._event = event_code(replay)
-        # a folder of the user's archive files (archive.py): its symbols, each on its own path
-        self.user = load_user_replay(replay) if replay not in EVENTS else None
-        self._own = user_paths(self.user) if self.user is not None else None
-        if self._own is not None:
-            symbols = self._own.specs
-            if path is None:
-                path = self._own.perp[symbols[0].symbol]
-                epoch_ms = self._own.epoch_ms if epoch_ms is None else epoch_ms
-            else:  # a path of the caller's (synthetic): the first symbol on it, nothing of the files
-                symbols = symbols[:1]
-                self._own = replace(self._own, specs=symbols, perp={}, index={}, mark={})
-        if path is None:
-            bars = load_bars(replay)
-            path = PricePath.from_bars(bars)
-            epoch_ms = bars[0].open_ms if epoch_ms is None else epoch_ms
+        # a folder of the user's archive files (archive.py), a caller's path, or the built-in bars
+        src = replay_source(replay, path, symbols, epoch_ms)
+        self.user, self._own, symbols, path, epoch_ms = src.user, src.own, src.symbols, src.path, src.epoch_ms
         # the funding grid's anchor: replay time 0 on the replayed event's real clock
         self._epoch_s = (epoch_ms or 0) / 1000.0
         # generated contracts (universe.py) ride on the first symbol's series through one multiplier each
@@ -174,7 +87,7 @@ class Market:
         generated = self.universe.specs if self.universe is not None else ()
         self.specs = {s.symbol: s for s in (*symbols, *generated)}
         self._uidx = self.universe.index if self.universe is not None else {}
-        self._mult_at: tuple[float, bool, _State, npt.NDArray[np.float64]] | None = None
+        self._mult_at: tuple[float, bool, PathState, npt.NDArray[np.float64]] | None = None
         self._rng = np.random.default_rng(seed + 1)
         self._ufund = UniverseFunding(self.universe.specs) if self.universe is not None else None
         self._build(path)
@@ -215,7 +128,10 @@ class Market:
         }  # fmt: skip
         self._mult_at = None
         self.duration_s = float(self.series[next(iter(self.specs))].t[-1] - perp.times[0])
-        self.path = self._mark_path()
+        base = self.specs[self._base]  # its mark over one loop period: the candles' past (klines.py)
+        self.path = mark_path(
+            self.series[self._base], base.ratio.get(self._event, 1.0), base.interest_rate, perp, self._loop
+        )
         self.funding_paths = {s: self._running(s, s, self.specs[s].funding_hours) for s in self._listed}
         self._ufund_paths = (
             {h: self._running(self._base, "", int(h // 3600)) for h in self._ufund.intervals.tolist()}
@@ -242,50 +158,19 @@ class Market:
 
     def position(self, elapsed: float) -> tuple[float, bool]:
         """(path time, playing backwards) for replay time `elapsed` under the loop mode."""
-        return self._position(elapsed)
-
-    def _mark_path(self) -> PricePath:
-        """BTCUSDT's (ratio 1) mark over one loop period, Price 1 taken at the interest rate: the past
-        the candles serve (klines.py), played back like the live replay."""
-        sym = next(iter(self.specs))
-        ser = self.series[sym]
-        ratio = self.specs[sym].ratio.get(self._event, 1.0)
-        p1 = ser.index * (1 + self.specs[sym].interest_rate / 2)
-        fwd = np.median(np.vstack([p1, ser.index + ser.basis_ma_fwd, ser.last]), axis=0) / ratio
-        t = ser.t - ser.t[0]
-        vol = np.interp(ser.t, self.perp_path.times, self.perp_path.cum_volume)
-        dvol = np.diff(np.concatenate([[0.0], vol]))
-        if self._loop != "bounce":
-            return PricePath(t, fwd, dvol)
-        back = np.median(np.vstack([p1, ser.index + ser.basis_ma_back, ser.last]), axis=0) / ratio
-        d = float(t[-1])
-        return PricePath(
-            np.concatenate([t, 2 * d - t[-2::-1]]),
-            np.concatenate([fwd, back[-2::-1]]),
-            np.concatenate([dvol, dvol[:0:-1]]),
-        )
+        return path_position(elapsed, self.duration_s, self._loop)
 
     def apply_shock(self, shock: Shock) -> None:
         """Rewrite the perp path with a scripted move (shocks.py) and rebuild what derives from it."""
         self._build(apply_shock(self.perp_path, shock))
         self._publish()
 
-    def _position(self, elapsed: float) -> tuple[float, bool]:
-        """(path time, playing backwards) for replay time `elapsed` under the loop mode."""
-        d = self.duration_s
-        if self._loop == "stop":
-            return min(elapsed, d), False
-        if self._loop == "restart":
-            return math.fmod(elapsed, d), False
-        p = math.fmod(elapsed, 2 * d)
-        return (p, False) if p <= d else (2 * d - p, True)
-
-    def _state(self, symbol: str, t: float, back: bool) -> _State:
+    def _state(self, symbol: str, t: float, back: bool) -> PathState:
         k = self._uidx.get(symbol)
         if k is not None:  # a generated contract: the base symbol's state times its multiplier
             base, m = self._generated(t, back)
             mk = float(m[k])
-            return _State(base.last * mk, base.index * mk, base.premium, base.crash, base.ma_basis * mk)
+            return PathState(base.last * mk, base.index * mk, base.premium, base.crash, base.ma_basis * mk)
         ser = self.series[symbol]
         x = (t - float(ser.t[0])) / ser.step
         i = min(max(int(x), 0), len(ser.t) - 2)
@@ -297,11 +182,11 @@ class Market:
         ma = ser.basis_ma_back if back else ser.basis_ma_fwd
         given = self._own.mark.get(symbol) if self._own is not None else None
         mark = given.price_at(t) if given is not None else math.nan
-        return _State(
+        return PathState(
             at(ser.last), at(ser.index), at(ser.premium), bool(ser.crash[i + (f >= 0.5)]), at(ma), mark
         )
 
-    def _generated(self, t: float, back: bool) -> tuple[_State, npt.NDArray[np.float64]]:
+    def _generated(self, t: float, back: bool) -> tuple[PathState, npt.NDArray[np.float64]]:
         """The base symbol's state at path time `t` and every generated contract's multiplier on it."""
         if self._mult_at is None or self._mult_at[0] != t or self._mult_at[1] != back:
             base = self._state(self._base, t, back)
@@ -337,7 +222,7 @@ class Market:
         if self._ufund is not None:
             self._ufund.set({h: fp.at(x) for h, fp in self._ufund_paths.items()})
 
-    def _mark(self, symbol: str, st: _State) -> float:
+    def _mark(self, symbol: str, st: PathState) -> float:
         if symbol in self.pinned:
             return self.pinned[symbol]
         if not math.isnan(st.mark):
@@ -432,13 +317,13 @@ class Market:
 
     def _step_to(self, e0: float, e1: float) -> None:
         """Stand at replay time e1 (from e0): the funding estimate of that moment of the replayed day."""
-        t, back = self._position(e1)
+        t, back = self.position(e1)
         self._set_funding(t, back)
         self.elapsed_s, self.replay_s, self._back = e1, t, back
 
     def marks_now(self) -> dict[str, float]:
         """Every symbol's mark at the current replay time (not yet published)."""
-        t, back = self._position(self.elapsed_s)
+        t, back = self.position(self.elapsed_s)
         out = {s: self._mark(s, self._state(s, t, back)) for s in self._listed}
         if self.universe is not None:
             out |= self._pin(zip(self._uidx, self._generated_marks(t, back).tolist(), strict=True))
@@ -461,13 +346,13 @@ class Market:
 
     def state_at(self, symbol: str, elapsed: float) -> tuple[float, float, float, bool, float]:
         """(last, index, premium, crash, moving-average mid basis) at replay time `elapsed`."""
-        t, back = self._position(elapsed)
+        t, back = self.position(elapsed)
         st = self._state(symbol, t, back)
         return st.last, st.index, st.premium, st.crash, st.ma_basis
 
     def _publish(self) -> None:
         now_ms = self._now_ms()
-        t, back = self._position(self.elapsed_s)
+        t, back = self.position(self.elapsed_s)
         volume = self.perp_path.volume_at(t)
         for symbol in self._listed:
             st = self._state(symbol, t, back)
@@ -480,14 +365,14 @@ class Market:
         draws = self._rng.uniform(0.05, 8.0, size=(len(marks), 4)).tolist() if not self.paused else None
         for k, symbol in enumerate(self._uidx):
             mk = float(m[k])
-            st = _State(base.last * mk, base.index * mk, base.premium, base.crash, base.ma_basis * mk)
+            st = PathState(base.last * mk, base.index * mk, base.premium, base.crash, base.ma_basis * mk)
             mark = self.pinned.get(symbol, marks[k])
             self._quote(symbol, st, mark, rates[k], now_ms, volume, draws[k] if draws else None)
 
     def _quote(
         self,
         symbol: str,
-        st: _State,
+        st: PathState,
         mark: float,
         rate: float,
         now_ms: int,
@@ -501,40 +386,13 @@ class Market:
         if symbol in self.pinned:  # a pinned mark carries the whole symbol with it
             k = mark / st.last
             last, index = mark, st.index * k
-        index = q8(index)
-        bid = _floor_to(last, spec.tick)
-        spot_bid = _floor_to(index, spec.spot_tick)
         prev = self.quotes.get(symbol)
         ratio = spec.ratio.get(self._event, 1.0)
-        sizes: list[float]
-        if prev is not None and self.paused:  # a frozen market keeps its books too
-            sizes = [prev.bid_qty, prev.ask_qty, prev.spot_bid_qty, prev.spot_ask_qty]
-        else:
-            raw = draw if draw is not None else self._rng.uniform(0.05, 8.0, size=4).tolist()
-            scale = math.sqrt(ratio)
-            sizes = [x / scale for x in raw]
-        self.quotes[symbol] = Quote(
-            symbol=symbol,
-            time_ms=now_ms,
-            update_id=self._update_id,
-            mark=mark,
-            index=index,
-            bid=bid,
-            bid_qty=round(sizes[0], spec.qty_precision),
-            ask=q8(bid + float(spec.tick)),
-            ask_qty=round(sizes[1], spec.qty_precision),
-            spot_bid=spot_bid,
-            spot_bid_qty=round(sizes[2], 5),
-            spot_ask=q8(spot_bid + float(spec.spot_tick)),
-            spot_ask_qty=round(sizes[3], 5),
-            funding_rate=rate,
-            interest_rate=spec.interest_rate,
-            next_funding_ms=self._next_funding[symbol],
-            open=prev.open if prev else mark,
-            high=max(prev.high, mark) if prev else mark,
-            low=min(prev.low, mark) if prev else mark,
-            volume=q8(volume / ratio),
-            quote_volume=q8(volume * st.last / ratio),
-            last=q8(last),
-            premium_index=q8(impact_premium(last, index, st.crash)),
-        )
+        if prev is None or not self.paused:  # a frozen market keeps its books too
+            draw = draw if draw is not None else self._rng.uniform(0.05, 8.0, size=4).tolist()
+        sizes = book_sizes(prev if self.paused else None, draw, ratio)
+        self.quotes[symbol] = build_quote(
+            spec, st, mark, rate, sizes, prev,
+            last=last, index=index, ratio=ratio, time_ms=now_ms, update_id=self._update_id,
+            next_funding_ms=self._next_funding[symbol], volume=volume,
+        )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from monitor.sim.bybit_auth import BybitError
+from monitor.sim.bybit.auth import BybitError
 from monitor.sim.klines import INTERVALS_MS, Candle, KlineBook
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, bad_symbol, json_reply, missing_param

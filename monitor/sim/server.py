@@ -20,30 +20,31 @@ from aiohttp.typedefs import Middleware
 from monitor.clock import Clock
 from monitor.config import SimAccountConfig, SimulatorConfig
 from monitor.secret import Secret
-from monitor.sim.accounts import AccountEngine
 from monitor.sim.archive import funding_history
-from monitor.sim.auth import KeyRing
-from monitor.sim.bybit_venue import BybitVenue
+from monitor.sim.binance.accounts import AccountEngine
+from monitor.sim.binance.auth import KeyRing
+from monitor.sim.binance.open_interest import OpenInterest
+from monitor.sim.binance.rest_account import futures_private_routes
+from monitor.sim.binance.rest_extra import futures_extra_routes, spot_extra_routes
+from monitor.sim.binance.rest_futures import futures_public_routes
+from monitor.sim.binance.rest_spot import spot_routes
+from monitor.sim.binance.streams import StreamKind
+from monitor.sim.binance.userstream import ListenKeys
+from monitor.sim.binance.venue import Venue
+from monitor.sim.binance.ws import StreamHub
+from monitor.sim.binance_coinm.venue import CoinmVenue
+from monitor.sim.bybit.venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.klines import KlineBook, PastPath
 from monitor.sim.limits import WeightLimit, binance_weight
 from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
-from monitor.sim.open_interest import OpenInterest
 from monitor.sim.replay import load_bars
 from monitor.sim.replies import VenueError, error_response
-from monitor.sim.rest_account import futures_private_routes
-from monitor.sim.rest_extra import futures_extra_routes, spot_extra_routes
-from monitor.sim.rest_futures import futures_public_routes
 from monitor.sim.rest_klines import binance_kline_routes, bybit_kline_routes
-from monitor.sim.rest_spot import spot_routes
-from monitor.sim.streams import StreamKind
 from monitor.sim.synthetic import synthetic_path
 from monitor.sim.universe import brackets_with, universe_accounts, universe_keys
-from monitor.sim.userstream import ListenKeys
-from monitor.sim.venue import Venue
-from monitor.sim.ws import StreamHub
 
 __all__ = ["Simulator"]
 
@@ -97,6 +98,7 @@ class Simulator:
         )
         self.universe_keys = {a.name: keys[a.name] for a in generated}  # printed by `perpmon sim`
         self.bybit = BybitVenue(cfg, keys, clock, self.market)
+        self.coinm = CoinmVenue(cfg, keys, clock, self.market)  # Binance COIN-M, on a port of its own
         self.futures_hub = self._hub("futures", self._is_listen_key)
         self.spot_hub = self._hub("spot", lambda _key: False)
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
@@ -141,10 +143,13 @@ class Simulator:
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
         self._ports: tuple[int, int, int] = (0, 0, 0)
+        self._coinm_port = 0
         self._tasks: list[asyncio.Task[None]] = []
         lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
         connects = (lim.ws_connects_per_5min, lim.ws_connects_window_s, lim.inflight_grace_s)
-        self.futures_limit = WeightLimit("futures", lim.weight_per_min_futures, lim.ban_s, *connects)
+        self.futures_limit = WeightLimit(
+            "futures", lim.weight_per_min_futures, lim.ban_s, *connects, funding_per_5min=lim.funding_per_5min
+        )
         self.spot_limit = WeightLimit("spot", lim.weight_per_min_spot, lim.ban_s, *connects)
 
     def _user_funding(self, symbol: str, end_ms: int) -> list[FundingRecord]:
@@ -234,6 +239,15 @@ class Simulator:
         """The WebSocket base: `/v5/public/linear`, `/v5/public/spot` and `/v5/private` hang off it."""
         return f"ws://{self._cfg.host}:{self._ports[2]}"
 
+    @property
+    def coinm_rest_url(self) -> str:
+        """Binance COIN-M: `/dapi/...` REST and the dstream sockets (`/ws`, `/stream`) on one port."""
+        return f"http://{self._cfg.host}:{self._coinm_port}"
+
+    @property
+    def coinm_ws_url(self) -> str:
+        return f"ws://{self._cfg.host}:{self._coinm_port}"
+
     # --- control -----------------------------------------------------------------------------
     def pause(self) -> None:
         self.market.pause()
@@ -256,6 +270,7 @@ class Simulator:
         self.futures_hub.broadcast(self.ticks)
         self.spot_hub.broadcast(self.ticks)
         self.bybit.tick(samples)
+        self.coinm.tick(samples)
         self._record_klines(now_ms)
 
     async def _tick_forever(self) -> None:
@@ -297,7 +312,7 @@ class Simulator:
                 if fault is not None:
                     raise fault
                 weight = binance_weight(limit.host, request.path, request.query)
-                refused, _used = limit.admit(ip, weight, now_ns)
+                refused, _used = limit.admit(ip, weight, now_ns, request.path)
                 if refused is not None:
                     raise refused
                 response = await handler(request)
@@ -353,11 +368,13 @@ class Simulator:
         bybit_app.add_routes(bybit_kline_routes(self.bybit_klines, self.bybit.now_ms, self.bybit.reply))
         bybit_port = await self._serve(bybit_app, self._cfg.bybit_port, self.bybit_listeners)
         self._ports = (futures_port, spot_port, bybit_port)
+        self._coinm_port = await self._serve(self.coinm.app(), 0)
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),
             asyncio.create_task(self.futures_hub.ping_forever(), name="sim-ping-futures"),
             asyncio.create_task(self.spot_hub.ping_forever(), name="sim-ping-spot"),
             asyncio.create_task(self.bybit.hub.idle_forever(), name="sim-idle-bybit"),
+            asyncio.create_task(self.coinm.hub.ping_forever(), name="sim-ping-coinm"),
         ]
         _log.info(
             "sim_started",
@@ -380,6 +397,7 @@ class Simulator:
         for hub in (self.futures_hub, self.spot_hub):
             await hub.close_where(lambda _c: True)
         await self.bybit.hub.close_where(lambda _c: True)
+        await self.coinm.hub.close_where(lambda _c: True)
         await self.listeners.close()
         await self.bybit_listeners.close()
         for runner in self._runners:

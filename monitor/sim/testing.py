@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from monitor.clock import Clock, LiveClock
 from monitor.config import SimAccountConfig, SimPositionConfig, SimulatorConfig
 from monitor.secret import Secret
-from monitor.sim.auth import sign
+from monitor.sim.binance.auth import sign
 from monitor.sim.server import Simulator
 
 __all__ = [

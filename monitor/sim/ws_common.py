@@ -1,7 +1,7 @@
 """What every simulated venue socket does alike: the read/write loop, the bounded send queue, the
 slow-consumer drop, keep-alive by silence, and forced closes.
 
-Binance (`ws.StreamHub`) and Bybit (`bybit_ws.BybitHub`) differ only in their control protocol, their
+Binance (`binance/ws.StreamHub`) and Bybit (`bybit/ws.BybitHub`) differ only in their control protocol, their
 URL layout and what they say when they close; those stay in the venue's hub, and the hub passes the
 rest in here as parameters. One copy of the loop means a fix to how frames are queued, pinged or
 closed reaches both venues, so the collectors' reconnect paths are tested against the same socket.

@@ -15,7 +15,7 @@ cut at `limit` with the total kept, so 1,000 positions show as the worst 50 and 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -24,9 +24,9 @@ import numpy as np
 from monitor.records import AlertEvent, Figure, FigureKey, Figures, Severity
 from monitor.risk.funding import funding_payment
 from monitor.rules.model import Rule
+from monitor.status.cells import Cells, Ident, severities, worst
 from monitor.status.gauge import bar_scale, distance_rules, gauge, levels_for
 from monitor.status.model import (
-    ABSENT,
     NONE,
     PAST,
     UNKNOWN,
@@ -47,42 +47,6 @@ __all__ = ["DEFAULT_LIMIT", "alert_row", "build_status"]
 DEFAULT_LIMIT = 50
 _RANK = {s.label: int(s) for s in Severity}
 _ROW_FIGURES = {"position_quantity", "margin_balance_usd", "mark_price_usd", "feed_stale", "net_delta"}
-_IDENTITY = ("venue", "account", "symbol", "side", "asset", "stream")
-_Ident = tuple[str, str, str, str, str, str]
-
-
-class _Cells:
-    """Looks up one row's figures and remembers why each missing or stale one is so."""
-
-    def __init__(self, items: Mapping[FigureKey, Figure]) -> None:
-        self._items = items
-        self.notes: dict[str, str] = {}
-
-    def get(self, field: str, key: FigureKey) -> float:
-        fig = self._items.get(key)
-        if fig is None:
-            self.notes[field] = ABSENT
-            return math.nan
-        if fig.value != fig.value:
-            self.notes[field] = fig.reason or "unavailable"
-        elif not fig.fresh:
-            self.notes[field] = "stale"
-        return fig.value
-
-    def of(self, row: FigureKey, name: str, field: str) -> float:
-        """The figure `name` with the labels of the row's own key (a position's, an account's…)."""
-        return self.get(field, msgspec.structs.replace(row, name=name))
-
-    def reason(self, key: FigureKey) -> str:
-        fig = self._items.get(key)
-        return fig.reason if fig is not None else ""
-
-    def has(self, key: FigureKey) -> bool:
-        return key in self._items
-
-    def take(self) -> dict[str, str]:
-        notes, self.notes = self.notes, {}
-        return notes
 
 
 def _danger(x: float) -> tuple[int, float]:
@@ -101,25 +65,6 @@ def _distance(row: PositionRow) -> tuple[int, float]:
     if state == NONE:
         return (3, math.inf)
     return (2, as_float(row.distance_ratio))
-
-
-def _ident(labels: Mapping[str, str]) -> _Ident:
-    v, a, s, sd, asset, st = (labels.get(k, "") for k in _IDENTITY)
-    return (v, a, s, sd, asset, st)
-
-
-def _severities(firing: Iterable[AlertEvent]) -> dict[_Ident, Severity]:
-    out: dict[_Ident, Severity] = {}
-    for ev in firing:
-        k = _ident(ev.labels)
-        if ev.severity > out.get(k, -1):
-            out[k] = ev.severity
-    return out
-
-
-def _worst(sev: Mapping[_Ident, Severity], *idents: _Ident) -> str:
-    found = [sev[i] for i in idents if i in sev]
-    return max(found).label if found else ""
 
 
 def alert_row(ev: AlertEvent) -> AlertRow:
@@ -155,8 +100,8 @@ def build_status(
     for key in items:
         if key.name in _ROW_FIGURES:
             rows[key.name].append(key)
-    sev = _severities(firing)
-    c = _Cells(items)
+    sev = severities(firing)
+    c = Cells(items)
     ticks = ticks or {}
     taken_s = figures.taken_at_ns / 1e9 if figures is not None else math.nan
     positions = _positions(rows["position_quantity"], c, sev, ticks, rules or (), taken_s)
@@ -195,8 +140,8 @@ def build_status(
 
 def _positions(
     keys: list[FigureKey],
-    c: _Cells,
-    sev: Mapping[_Ident, Severity],
+    c: Cells,
+    sev: Mapping[Ident, Severity],
     ticks: Mapping[tuple[str, str], float],
     rules: Sequence[Rule],
     taken_s: float,
@@ -229,7 +174,7 @@ def _positions(
             row, gauge=g, funding_payment_usd=num(pay), notes=_payment_note(row.notes, pay)
         )
         v, a, s, side = row.venue, row.account, row.symbol, row.side
-        own = _worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
+        own = worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""))
         out.append((-_RANK.get(own, -1), _distance(row), v, a, s, side, row))
     out_sorted = sorted(out, key=lambda t: t[:6])
     return [t[6] for t in out_sorted]
@@ -237,8 +182,8 @@ def _positions(
 
 def _position(
     k: FigureKey,
-    c: _Cells,
-    sev: Mapping[_Ident, Severity],
+    c: Cells,
+    sev: Mapping[Ident, Severity],
     ticks: Mapping[tuple[str, str], float],
     taken_s: float,
 ) -> tuple[PositionRow, tuple[float, float, float]]:
@@ -272,7 +217,7 @@ def _position(
         price_tick=ticks.get((v, s), 0.0),
         funding_rate=num(rate),
         funding_next_in_s=num(nxt - taken_s),
-        severity=_worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
+        severity=worst(sev, (v, a, s, side, "", ""), (v, a, s, "", "", ""), (v, a, "", "", "", "")),
         notes=c.take(),
     )
     return row, (qty, mark, rate)
@@ -298,7 +243,7 @@ def _payment_note(notes: dict[str, str], pay: float) -> dict[str, str]:
     return notes
 
 
-def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AccountRow]:
+def _accounts(keys: list[FigureKey], c: Cells, sev: Mapping[Ident, Severity]) -> list[AccountRow]:
     out = []
     for k in keys:
         v, a = k.venue, k.account
@@ -311,7 +256,7 @@ def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) 
                 maintenance_margin_usd=num(c.of(k, "maintenance_margin_usd", "maintenance_margin_usd")),
                 headroom_usd=num(c.of(k, "margin_headroom_usd", "headroom_usd")),
                 topup_for_shock_usd=num(c.of(k, "topup_for_shock_usd", "topup_for_shock_usd")),
-                severity=_worst(sev, (v, a, "", "", "", "")),
+                severity=worst(sev, (v, a, "", "", "", "")),
                 notes=c.take(),
             )
         )
@@ -320,7 +265,7 @@ def _accounts(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) 
     return out
 
 
-def _assets(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[AssetRow]:
+def _assets(keys: list[FigureKey], c: Cells, sev: Mapping[Ident, Severity]) -> list[AssetRow]:
     out = []
     for k in keys:
         partial = c.of(k, "book_partial", "partial")
@@ -334,7 +279,7 @@ def _assets(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) ->
                     c.of(k, "funding_carry_usd_per_day", "funding_carry_usd_per_day")
                 ),
                 partial=partial != 0.0,  # NaN: not known to be whole
-                severity=_worst(sev, ("", "", "", "", k.asset, "")),
+                severity=worst(sev, ("", "", "", "", k.asset, "")),
                 notes=c.take(),
             )
         )
@@ -344,8 +289,8 @@ def _assets(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) ->
 
 def _markets(
     keys: list[FigureKey],
-    c: _Cells,
-    sev: Mapping[_Ident, Severity],
+    c: Cells,
+    sev: Mapping[Ident, Severity],
     held: set[tuple[str, str]],
     ticks: Mapping[tuple[str, str], float],
     taken_s: float,
@@ -368,7 +313,7 @@ def _markets(
                 basis_usd=num(c.of(k, "basis_usd", "basis_usd")),
                 basis_bps=num(c.of(k, "basis_bps", "basis_bps")),
                 price_tick=ticks.get((v, s), 0.0),
-                severity=_worst(sev, (v, "", s, "", "", "")),
+                severity=worst(sev, (v, "", s, "", "", "")),
                 notes=_alias(c.take(), "funding_next_s", "funding_next_in_s"),  # last: after every lookup
             )
         )
@@ -384,7 +329,7 @@ def _alias(notes: dict[str, str], field: str, also: str) -> dict[str, str]:
     return notes
 
 
-def _feeds(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> list[FeedRow]:
+def _feeds(keys: list[FigureKey], c: Cells, sev: Mapping[Ident, Severity]) -> list[FeedRow]:
     out = []
     for k in keys:
         v, st = k.venue, k.stream
@@ -399,7 +344,7 @@ def _feeds(keys: list[FigureKey], c: _Cells, sev: Mapping[_Ident, Severity]) -> 
                 stream=st,
                 age_s=num(age),
                 stale=stale != 0.0,  # NaN: not known to be fresh
-                severity=_worst(sev, (v, "", "", "", "", st)),
+                severity=worst(sev, (v, "", "", "", "", st)),
                 notes=c.take(),
             )
         )

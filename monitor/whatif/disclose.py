@@ -1,4 +1,5 @@
-"""What a what-if or stress answer rests on, said out loud: whose tier table, what collateral was left out.
+"""What a what-if or stress answer rests on, said out loud: whose tier table and price tick, what
+collateral was left out.
 
 Why: the same 2,500 ETH long reads a margin ratio of 0.20 on Binance's brackets and 1.15 (past
 liquidation) on the simulator's. A number that silently took a default is worse than no number, so
@@ -10,12 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from monitor import human
 from monitor.evaluation.account_reference import STABLECOINS
 from monitor.store.state import Snapshot
 from monitor.venues import model_venue
-from monitor.whatif.schema import BookFile, VenueKind, venue_kinds
+from monitor.whatif.schema import BookFile, MarketSpec, VenueKind, venue_kinds
 
-__all__ = ["snapshot_tier_sources", "tier_sources", "tier_warnings", "uncounted_collateral"]
+__all__ = [
+    "book_ticks",
+    "market_tick",
+    "snapshot_tier_sources",
+    "tick_sources",
+    "tier_sources",
+    "tier_warnings",
+    "uncounted_collateral",
+]
+
+NO_TICK = "no tick known: prices at six significant digits"
 
 
 def _default(kind: VenueKind) -> str:
@@ -52,6 +64,39 @@ def tier_warnings(book: BookFile) -> list[str]:
         for m in book.markets
         if m.tiers is None and m.venue not in sim and m.symbol
     ]
+
+
+def market_tick(m: MarketSpec, kind: VenueKind, simulated: bool) -> tuple[float | None, str]:
+    """The tick a market's prices print at, and whose it is: the book's `tick`, else the simulator's
+    listing for the symbol (found the way a missing tier table is), else none (six significant
+    digits). A tick only sets the decimals shown, never a figure, so a stand-in is named, not refused."""
+    if m.tick is not None:
+        return m.tick, "the book's `tick`"
+    tables = model_venue(kind).default_tables()
+    listed = tables.tick(m.symbol) if tables is not None else None
+    if listed is None:
+        return None, NO_TICK
+    if simulated:
+        return listed, "the simulated venue's listing"
+    return listed, "the simulator's listing, not the venue's: give `tick` in [[markets]]"
+
+
+def _ticks(book: BookFile) -> dict[tuple[str, str], tuple[float | None, str]]:
+    kinds, sim = venue_kinds(book), _simulated(book)
+    return {(m.venue, m.symbol): market_tick(m, kinds[m.venue], m.venue in sim) for m in book.markets}
+
+
+def book_ticks(book: BookFile) -> dict[tuple[str, str], float]:
+    """(venue, symbol) → tick, for the markets whose tick is known (the rest print at six digits)."""
+    return {k: t for k, (t, _) in _ticks(book).items() if t is not None}
+
+
+def tick_sources(book: BookFile) -> dict[str, str]:
+    """`venue/symbol` → the tick its prices print at and whose it is (`0.1, the book's `tick``)."""
+    return {
+        f"{v}/{s}": (f"{human.number(t)}, {said}" if t is not None else said)
+        for (v, s), (t, said) in _ticks(book).items()
+    }
 
 
 def snapshot_tier_sources(snap: Snapshot, simulated: Collection[str]) -> dict[str, str]:

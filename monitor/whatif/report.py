@@ -10,8 +10,11 @@ balance is ≤ 0).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from monitor import human
 from monitor.evaluation.stress import StressRow, StressTable
 from monitor.records import Figure, FigureKey, Figures
 
@@ -78,7 +81,24 @@ def _shown(figs: Figures) -> list[tuple[FigureKey, Figure]]:
     )
 
 
-def figures_text(figs: Figures) -> str:
+_CARRIES_UNIT = frozenset({"ratio", "usd", "seconds", "sigma", "bps", "base", "flag", "count"})
+
+
+def _value_text(key: FigureKey, fig: Figure, ticks: Mapping[tuple[str, str], float]) -> str:
+    """A figure's value as `monitor/human.py` writes it for the alert context and the status page:
+    a price at its symbol's tick (else six significant digits), a time as UTC, a size in its asset."""
+    x, lab = fig.value, key.labels()
+    if math.isfinite(x) and key.name.endswith("_timestamp_seconds"):
+        return datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if key.name.endswith("_price_usd"):
+        return human.price(x, ticks.get((lab.get("venue", ""), lab.get("symbol", ""))))
+    asset = human.base_asset(lab["symbol"]) if "symbol" in lab else lab.get("asset", "")
+    text = human.by_unit(x, fig.unit, asset=asset)
+    return text if fig.unit in _CARRIES_UNIT or text == "n/a" else f"{text} {fig.unit}"
+
+
+def figures_text(figs: Figures, ticks: Mapping[tuple[str, str], float] | None = None) -> str:
+    """The figures in human formats, prices at `ticks[(venue, symbol)]` (where known)."""
     lines: list[str] = []
     current = None
     for key, fig in _shown(figs):
@@ -87,7 +107,7 @@ def figures_text(figs: Figures) -> str:
             current = group
             lines.append(f"\n{group[1]}")
         note = f"  ({fig.reason})" if fig.reason else ""
-        lines.append(f"  {_name(key):44s} {_fmt(fig.value):>18s} {fig.unit}{note}")
+        lines.append(f"  {_name(key):44s} {_value_text(key, fig, ticks or {}):>20s}{note}")
     return "\n".join(lines).lstrip("\n")
 
 
@@ -120,15 +140,7 @@ def _money(x: float) -> str:
 
 
 def _row_text(r: StressRow, first: bool) -> str:
-    ratio = (
-        ""
-        if r.venue in ("custody", "total")
-        else (
-            f"{r.margin_ratio_after:.2%}"
-            if math.isfinite(r.margin_ratio_after)
-            else _fmt(r.margin_ratio_after)
-        )
-    )
+    ratio = "" if r.venue in ("custody", "total") else human.pct(r.margin_ratio_after)
     liq = "" if r.venue == "custody" else _fmt(r.liquidated)
     topup = "" if r.venue == "custody" else _money(r.topup)
     frozen = "  FROZEN" if r.frozen and r.venue != "total" else ("  (usable)" if r.frozen else "")
@@ -152,7 +164,7 @@ def stress_text(table: StressTable) -> str:
     lines += [
         "",
         "USD. FROZEN: the venue is out (its top-up cannot be made); total equity then counts only "
-        "usable venues. margin_ratio: cross account, 100 % liquidates.",
+        "usable venues. margin_ratio: cross account, 100 % liquidates; ∞: no margin balance left.",
     ]
     return "\n".join(lines)
 

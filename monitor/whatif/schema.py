@@ -103,6 +103,9 @@ class MarketSpec(_Spec, frozen=True, kw_only=True):
     funding_cap: PositiveFloat | None = None
     volatility: PositiveFloat | None = None  # annualised (0.6 = 60 %); None: not available
     tiers: tuple[TierSpec, ...] | None = None  # None: the simulator's table for the venue kind and symbol
+    # price tick (Binance PRICE_FILTER tickSize, Bybit priceFilter.tickSize): prices print at its
+    # decimals; None: the simulator's listing for the symbol, else six significant digits (said)
+    tick: PositiveFloat | None = None
 
 
 class PositionSpec(_Spec, frozen=True, kw_only=True):

@@ -125,7 +125,7 @@ _Rows = tuple[list[dict[str, object]], list[dict[str, object]]]
 
 def _binance_book(cfg: Config, venues: list[VenueConfig], market: Market, clk: Clock) -> _Rows:
     """The simulated Binance's markets and watched accounts at the first tick, as book-file rows."""
-    from monitor.sim.accounts import AccountEngine
+    from monitor.sim.binance.accounts import AccountEngine
 
     engine = AccountEngine(
         cfg.simulator.accounts,
@@ -152,8 +152,8 @@ def _binance_book(cfg: Config, venues: list[VenueConfig], market: Market, clk: C
 
 def _bybit_book(cfg: Config, venues: list[VenueConfig], base: Market, clk: Clock) -> _Rows:
     """The simulated Bybit's markets and watched accounts at the first tick, as book-file rows."""
-    from monitor.sim.bybit_accounts import BybitAccountEngine
-    from monitor.sim.bybit_market import BybitMarket
+    from monitor.sim.bybit.accounts import BybitAccountEngine
+    from monitor.sim.bybit.market import BybitMarket
 
     sim = cfg.simulator
     market = BybitMarket(base, seed=sim.seed, speed=sim.speed, clock=clk)

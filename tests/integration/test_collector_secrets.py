@@ -21,7 +21,7 @@ import structlog
 from monitor.app import Daemon
 from monitor.config import parse_config
 from monitor.log import configure_logging
-from monitor.sim.userstream import ListenKeys
+from monitor.sim.binance.userstream import ListenKeys
 
 pytestmark = pytest.mark.integration
 

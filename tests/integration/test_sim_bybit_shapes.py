@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from monitor.sim.bybit_auth import realtime_signature, signed_headers
+from monitor.sim.bybit.auth import realtime_signature, signed_headers
 from monitor.sim.server import Simulator
 from monitor.sim.testing import BYBIT_TEST_KEYS, bybit_config, running_simulator
 

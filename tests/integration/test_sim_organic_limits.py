@@ -25,7 +25,7 @@ from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.pacing import Cooldown
 from monitor.config import SimLimitsConfig
 from monitor.errors import RetryableFeedError
-from monitor.sim.bybit_auth import signed_headers
+from monitor.sim.bybit.auth import signed_headers
 from monitor.sim.ccxt_urls import point_ccxt_at
 from monitor.sim.server import Simulator
 from monitor.sim.testing import BYBIT_TEST_KEYS, bybit_config, fast_config, running_simulator
@@ -227,3 +227,38 @@ async def test_bybit_bans_an_ip_past_600_requests_in_5_seconds() -> None:
         async with http.get(url) as r:
             assert r.status == 200
         assert sim.bybit.ip_limit.bans == 1
+
+
+async def test_funding_history_and_info_have_their_own_bucket_that_ccxt_sees() -> None:
+    """fundingRate and fundingInfo share 3 calls (500 on the venue) and cost no weight; the fourth is a
+    429 that unmodified ccxt raises as DDoSProtection, while weighted calls go on being served."""
+    cfg = fast_config(limits=SimLimitsConfig(funding_per_5min=3, inflight_grace_s=0))
+    async with running_simulator(cfg, clock=_clock_at(0)) as sim, _ccxt(sim) as ex:
+        await ex.fapiPublicGetFundingRate({"symbol": "BTCUSDT", "limit": 5})
+        await ex.fapiPublicGetFundingInfo()
+        await ex.fapiPublicGetFundingRate({"symbol": "ETHUSDT", "limit": 5})
+        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "0"
+        with pytest.raises(ccxta.DDoSProtection) as limited:
+            await ex.fapiPublicGetFundingInfo()
+        assert "429" in str(limited.value) and ex.last_response_headers["Retry-After"] == "300"
+        assert sim.futures_limit.funding.refused == 1 and sim.futures_limit.bans() == 0
+
+
+async def test_bybit_refuses_websocket_connections_past_its_five_minute_budget() -> None:
+    """Two connection attempts per 5 min (500 on the venue): the third handshake gets the IP limit's 403,
+    and unmodified ccxt.pro fails its watch with a ccxt error instead of hanging."""
+    import ccxt.pro as ccxtpro
+
+    cfg = bybit_config(limits=SimLimitsConfig(bybit_ws_connects_per_5min=2))
+    async with running_simulator(cfg, clock=_clock_at(0)) as sim, aiohttp.ClientSession() as http:
+        url = f"{sim.bybit_ws_url}/v5/public/linear"
+        for _ in range(2):
+            async with http.ws_connect(url) as conn:
+                assert not conn.closed
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(url)
+        assert refused.value.status == 403
+        async with _ccxt(sim, ccxtpro.bybit) as ex:
+            with pytest.raises(ccxta.BaseError):
+                await asyncio.wait_for(ex.watch_ticker("BTC/USDT:USDT"), 20)
+        assert sim.bybit.ws_connects.refused >= 2

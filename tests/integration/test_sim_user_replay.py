@@ -18,6 +18,7 @@ import pytest
 from monitor.app import Daemon
 from monitor.config import parse_config
 from tests.integration.test_end_to_end import Receiver, receiver, wait_for  # noqa: F401  (fixture)
+from tests.support.held_start import play_once_seen, start_held
 from tests.unit.sim.archive_files import funding_file, perp_file, spot_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -101,10 +102,8 @@ async def test_the_users_prices_crossing_the_lp_raise_the_liquidation_alert(
     rec, url = receiver
     cfg, secrets = _config(tmp_path, folder, url)
     daemon = Daemon(cfg, secrets)
-    await daemon.start()
+    sim = await start_held(daemon)  # at 600x the replay liquidates degen before a slow start-up ends
     try:
-        sim = daemon.simulator
-        assert sim is not None
         pos = sim.engine.position("degen", "BTCUSDT")
         assert pos is not None
         lp = pos.liquidation_price
@@ -112,6 +111,7 @@ async def test_the_users_prices_crossing_the_lp_raise_the_liquidation_alert(
         q = sim.market.quotes["BTCUSDT"]
         assert q.index == pytest.approx(q.last * 1.002, rel=2e-3)  # the user's spot is the index
         degen = {"account": "degen", "symbol": "BTCUSDT"}
+        await play_once_seen(daemon, ["degen"])
         await wait_for(
             lambda: any(
                 a["labels"]["severity"] == "critical"

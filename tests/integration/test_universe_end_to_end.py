@@ -111,5 +111,7 @@ async def test_star_watches_every_listed_symbol_and_prices_every_generated_posit
                 f.value for k, f in fig.items.items() if k.name == "margin_ratio" and k.account == name
             )
             assert ours == pytest.approx(sim.engine.margin_ratio(name), rel=0.05)
+        # the evaluator rebuilt for the listed symbols still times its stages for /metrics
+        assert {"feeds", "market", "account", "risk", "join"} <= set(daemon.eval_stats.stages_s)
     finally:
         await daemon.stop()

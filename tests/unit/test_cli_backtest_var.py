@@ -137,3 +137,30 @@ def test_dates_are_parsed_not_sorted_as_text(tmp_path: Path) -> None:
     csv.write_text("timestamp,close\n13/1/2024,3\n2/1/2024,2\n1/1/2024,1\nsoon,9\n")
     series = read_prices(str(csv), "close")
     assert (series.prices, series.dropped) == ([1.0, 2.0, 3.0], 1)
+
+
+def test_minute_file_by_open_time_ms_is_ordered_named_and_split_at_its_gaps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: a Binance-style `open_time_ms` file, newest first, with two windows a day apart: the
+    rows are ordered by time (not file order), the step is named "1 minute" (not days), and no return
+    chains across the gap between the windows."""
+    rng = np.random.default_rng(7)
+    t0 = 1_621_382_400_000  # 2021-05-19 00:00 UTC, in ms
+    stamps = [t0 + 60_000 * i for i in range(300)] + [t0 + 86_400_000 + 60_000 * i for i in range(300)]
+    prices = 40_000 * np.exp(np.cumsum(rng.normal(0, 1e-3, len(stamps))))
+    rows = [f"E,{t},{p:.2f}" for t, p in zip(stamps, prices, strict=True)]
+    csv = tmp_path / "crash.csv"
+    csv.write_text("event,open_time_ms,close\n" + "\n".join(reversed(rows)) + "\n")
+    argv = ["backtest-var", "--csv", str(csv), "--start", "100", "--window", "100"]
+    assert main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["step"], doc["gaps"], doc["segments_scored"]) == ("1 minute", 1, 2)
+    assert doc["span"].startswith(str(t0))  # oldest first: the file's newest-first order is not taken
+    [table] = [t for t in doc["tables"] if t["horizon_steps"] == 1]
+    [hist] = [r for r in table["results"] if r["model"] == "historical_100" and r["alpha"] == 0.99]
+    assert hist["observations"] == 2 * (299 - 100)  # each window's own returns after its warm-up
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "step 1 minute" in out and "1 gap(s)" in out and "no return spans a gap" in out
+    assert "1 minute VaR of a unit long" in out

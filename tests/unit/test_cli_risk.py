@@ -160,7 +160,8 @@ def test_what_if_text_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["what-if", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "position binance/faq BTCUSDT BOTH" in out
-    assert "26,316.89" in out and "1,153.26" in out
+    assert "26,316.9" in out and "1,153.26" in out  # BTCUSDT at its 0.1 tick, ETHUSDT at 0.01
+    assert "26,316.89" not in out
     assert "n/a" in out and "(empty_history)" in out
     assert "price_-50%" in out and "outage_binance" in out
 
@@ -280,8 +281,8 @@ def _check_bybit_rows(by: dict[str, Any], bybit: list[Any], market: Market, seed
     Binance frozen takes its equity below zero, so Bybit does not hold the hedge alone; −20 % does.
     """
     from monitor.risk.bybit_liquidation import bybit_position_mm
-    from monitor.sim.bybit_market import BybitMarket
-    from monitor.sim.bybit_symbols import bybit_spec
+    from monitor.sim.bybit.market import BybitMarket
+    from monitor.sim.bybit.symbols import bybit_spec
 
     sim_bybit = BybitMarket(market, seed=seed, speed=speed, clock=ManualClock())
     for acct in bybit:

@@ -21,6 +21,7 @@ from monitor.config import Config, VenueConfig
 from monitor.evaluation.account_bybit import bybit_model_venues
 from monitor.venues import (
     BINANCE,
+    BINANCE_COINM,
     BYBIT,
     CCXT,
     OKX,
@@ -44,7 +45,7 @@ def venue(**kw: Any) -> VenueConfig:
 
 
 def test_the_kinds_a_config_may_name_are_the_entries_with_a_collector() -> None:
-    assert kinds() == get_args(Kind) == ("binanceusdm", "bybit", "ccxt")
+    assert kinds() == get_args(Kind) == ("binanceusdm", "binancecoinm", "bybit", "ccxt")
     assert [x.kind for x in VENUES if x.collector is not None] == list(kinds())
 
 
@@ -71,6 +72,8 @@ def test_every_reference_of_an_entry_imports(entry: Any) -> None:
     [
         ({}, BINANCE, BINANCE),
         ({"kind": "bybit"}, BYBIT, BYBIT),
+        ({"kind": "binancecoinm"}, BINANCE_COINM, BINANCE_COINM),
+        ({"kind": "ccxt", "exchange": "binancecoinm"}, CCXT, BINANCE_COINM),
         ({"kind": "ccxt", "exchange": "binanceusdm"}, CCXT, BINANCE),
         ({"kind": "ccxt", "exchange": "binance"}, CCXT, BINANCE),
         ({"kind": "ccxt", "exchange": "bybit"}, CCXT, BYBIT),
@@ -124,11 +127,16 @@ def test_endpoints_are_the_simulators_for_a_simulated_venue_and_the_configs_othe
         spot_ws_url="ws://s",
         bybit_rest_url="http://b",
         bybit_ws_url="ws://b",
+        coinm_rest_url="http://c",
+        coinm_ws_url="ws://c",
     )
     running = cast(Any, sim)
     assert endpoints(venue(simulator=True), running) == Endpoints("http://f", "ws://f", "http://s", "ws://s")
     assert endpoints(venue(kind="ccxt", exchange="bybit", simulator=True), running) == Endpoints(
         "http://b", "ws://b"
+    )
+    assert endpoints(venue(kind="binancecoinm", simulator=True), running) == Endpoints(
+        "http://c", "ws://c", "http://c"
     )
     assert endpoints(venue(simulator=True), None) == Endpoints()  # no simulator running: production
     overrides = {"rest_url": "http://r", "ws_url": "ws://w", "spot_rest_url": "http://sr"}

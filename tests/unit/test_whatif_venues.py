@@ -1,7 +1,7 @@
 """`perpmon what-if` on a book spanning Binance and Bybit: each venue on its own margin model.
 
 The expected numbers come from the book file's own inputs put through the simulated venues'
-arithmetic (`monitor/sim/bybit_margin.py`, the Bybit engine that reports `liqPrice`), not from
+arithmetic (`monitor/sim/bybit/margin.py`, the Bybit engine that reports `liqPrice`), not from
 the evaluator under test; the documented Bybit example is checked as the venue computes it since
 2025-09-02 (MM on the mark: 9,849.2462; the 2024 help-centre figure was 9,850).
 """
@@ -20,13 +20,13 @@ from monitor.cli import main
 from monitor.config import EvaluationConfig
 from monitor.risk.funding import annualised_funding
 from monitor.sim.brackets import BRACKETS
-from monitor.sim.bybit_margin import (
+from monitor.sim.bybit.margin import (
     classic_isolated_liq_price,
     cross_liq_price,
     isolated_liq_price,
     maint_margin,
 )
-from monitor.sim.bybit_symbols import bybit_spec
+from monitor.sim.bybit.symbols import bybit_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "book-two-venues.toml"

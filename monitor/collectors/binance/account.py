@@ -31,12 +31,12 @@ from monitor.backoff import backoff
 from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import AccountWatcher
-from monitor.collectors.binance.events import ListenKeyExpired, parse_user_event
-from monitor.collectors.binance.wire import (
+from monitor.collectors.binance.account_wire import (
     parse_account_balances,
     parse_leverage_brackets,
     parse_position_risk,
 )
+from monitor.collectors.binance.events import ListenKeyExpired, parse_user_event
 from monitor.collectors.pacing import retry_after_s
 from monitor.collectors.wsfeed import NETWORK_ERRORS
 from monitor.errors import FeedError, ParseError
@@ -54,6 +54,13 @@ class _SessionEnd(Exception):
 
 
 class BinanceAccount(AccountWatcher):
+    # the listenKey calls and the user socket: USDⓈ-M's; COIN-M (`binance_coinm.account`) swaps them
+    _listen_key_post = "fapiPrivatePostListenKey"
+    _listen_key_put = "fapiPrivatePutListenKey"
+
+    def _user_url(self, key: str) -> str:
+        return f"{self._ws_base}/private/ws?listenKey={key}"
+
     def __init__(self, *, futures_ws: str, keepalive_s: float, **common: Any) -> None:
         super().__init__(**common)
         self._ws_base = futures_ws.rstrip("/")
@@ -80,7 +87,7 @@ class BinanceAccount(AccountWatcher):
             while True:
                 key = ""
                 try:
-                    reply = await self._rest.call(ex, ex.fapiPrivatePostListenKey)
+                    reply = await self._rest.call(ex, getattr(ex, self._listen_key_post))
                     key = str(reply["listenKey"])
                     if await self._session(ex, key):
                         delays = backoff(
@@ -103,7 +110,7 @@ class BinanceAccount(AccountWatcher):
 
     async def _session(self, ex: Any, key: str) -> bool:
         """One listenKey's life; True when it lasted long enough to reset the backoff."""
-        url = f"{self._ws_base}/private/ws?listenKey={key}"
+        url = self._user_url(key)
         ws = await self._open(url)
         opened = self._clock.monotonic_ns()
         self.book.stream_connected()
@@ -179,7 +186,7 @@ class BinanceAccount(AccountWatcher):
         while True:
             await self._clock.sleep(self._keepalive_s)
             try:
-                await self._rest.call(ex, ex.fapiPrivatePutListenKey)
+                await self._rest.call(ex, getattr(ex, self._listen_key_put))
                 self._stats.events["listen_key_kept_alive"] += 1
             except FeedError as exc:
                 if "-1125" in str(exc) or "listenKey does not exist" in str(exc):

@@ -29,6 +29,8 @@ class BinanceHistory(CandleIntervals):
         self.page_size: dict[Series, int] = {"mark": 1_500, "spot": 1_000}
 
     funding_page = 1_000
+    # GET /fapi/v1/fundingRate shares 500 calls / 5 min / IP with fundingInfo, apart from the weight
+    funding_limit: tuple[int, float] | None = (500, 300.0)
 
     def weight(self, series: Series, limit: int) -> int:
         if series == "spot":

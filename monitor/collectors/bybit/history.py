@@ -42,6 +42,9 @@ class BybitHistory(CandleIntervals):
         self.page_size: dict[Series, int] = {"mark": 1_000, "spot": 1_000}
 
     funding_page = 200
+    funding_limit: tuple[int, float] | None = (
+        None  # Bybit counts funding history within its per-IP request limit (the weight pacer)
+    )
 
     def weight(self, series: Series, limit: int) -> int:
         return 1

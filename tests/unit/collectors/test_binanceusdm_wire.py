@@ -6,12 +6,14 @@ import math
 
 import pytest
 
-from monitor.collectors.binance.wire import (
+from monitor.collectors.binance.account_wire import (
     parse_account_balances,
-    parse_combined_frame,
-    parse_funding_info,
     parse_leverage_brackets,
     parse_position_risk,
+)
+from monitor.collectors.binance.wire import (
+    parse_combined_frame,
+    parse_funding_info,
     parse_premium_index,
 )
 from monitor.errors import ParseError

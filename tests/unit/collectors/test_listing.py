@@ -17,7 +17,7 @@ from monitor.collectors.listing import (
 )
 from monitor.config import Config, VenueConfig, parse_config
 from monitor.errors import ConfigError
-from monitor.sim.exchange_info import futures_exchange_info
+from monitor.sim.binance.exchange_info import futures_exchange_info
 
 
 def test_binance_listing_is_the_trading_usdt_perpetuals() -> None:

@@ -202,3 +202,57 @@ def test_a_column_after_one_that_changed_shape_reads_its_own_rows() -> None:
         mark = cols["mark_price_usd"]
         assert mark.keys is keys and mark.values[0] == -now and math.isnan(mark.values[1])
         assert mark.fresh.tolist() == [False, False] and list(mark.reasons) == ["", "no_mark"]
+
+
+def _stale_one_by_one(sink: FigureSink, keys: list[FigureKey], reason: str) -> None:
+    """What model_age did before `amend_stale`: get and amend each key (a join per key)."""
+    for key in keys:
+        f = sink.get(key)
+        if f is not None and not math.isnan(f.value):
+            sink.amend(key, fresh=False, reason=f"{reason}, {f.reason}" if f.reason else reason)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_amend_stale_equals_amending_key_by_key_with_one_join(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same columns as the per-key path (NaN rows, reasons, keys not recorded, a key twice), and the
+    whole batch costs one join however many keys it names."""
+    rng = np.random.default_rng(seed)
+    symbols = [f"S{i}" for i in range(40)]
+
+    def filled() -> FigureSink:
+        sink = FigureSink(11)
+        for name in NAMES:
+            for s in symbols:
+                value = float(rng.choice(VALUES))
+                sink.add(name, value, venue="binance", symbol=s, reason="note" if rng.random() < 0.3 else "")
+        return sink
+
+    state = rng.bit_generator.state
+    a = filled()
+    rng.bit_generator.state = state
+    b = filled()
+    keys = [
+        FigureKey(
+            name=str(rng.choice([*NAMES, "var_usd"])),
+            venue="binance",
+            symbol=str(rng.choice([*symbols, "X"])),
+        )
+        for _ in range(120)
+    ]
+    keys.append(keys[0])
+    _stale_one_by_one(a, keys, "model_stale")
+    import monitor.evaluation.sink as sink_module
+
+    joins = []
+    real = sink_module.join_parts
+
+    def counted(*args: object, **kw: object) -> object:
+        joins.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sink_module, "join_parts", counted)
+    b.amend_stale(keys, "model_stale")
+    assert len(joins) == 1
+    assert plain(b.figures().items) == plain(a.figures().items)

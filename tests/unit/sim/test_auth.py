@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.secret import Secret
-from monitor.sim.auth import KeyRing, sign, split_signature, verify_signed
+from monitor.sim.binance.auth import KeyRing, sign, split_signature, verify_signed
 from monitor.sim.replies import VenueError
 
 NOW = 1_700_000_000_000

@@ -7,8 +7,8 @@ import pytest
 
 from monitor.clock import NS_PER_S, ManualClock
 from monitor.config import SimAccountConfig, SimPositionConfig
-from monitor.sim.accounts import AccountEngine
 from monitor.sim.basis import BasisProcess, fit_ou, spot_from_perp
+from monitor.sim.binance.accounts import AccountEngine
 from monitor.sim.funding import (
     FundingHistory,
     FundingRecord,

@@ -39,8 +39,8 @@ from monitor.records import AlertState, Figure, FigureKey, Figures
 from monitor.risk.funding import annualised_funding
 from monitor.rules.engine import RuleEngine
 from monitor.sim import premium
-from monitor.sim.bybit_market import BybitMarket, bybit_funding_rate
-from monitor.sim.bybit_symbols import BybitSpec, bybit_spec
+from monitor.sim.bybit.market import BybitMarket, bybit_funding_rate
+from monitor.sim.bybit.symbols import BybitSpec, bybit_spec
 from monitor.sim.market import Market
 from monitor.sim.premium_fit import implied_premium
 from monitor.sim.symbols import symbol_spec

@@ -17,11 +17,12 @@ from monitor.risk.bybit_liquidation import (
     bybit_isolated_liquidation_price,
     bybit_isolated_lp_closed,
 )
-from monitor.sim.bybit_accounts import BybitAccountEngine, BybitLiquidation
-from monitor.sim.bybit_margin import classic_isolated_liq_price, maint_margin, round_liq_price
-from monitor.sim.bybit_market import BybitMarket
-from monitor.sim.bybit_symbols import BYBIT_SYMBOLS, bybit_spec, tier_for_value
-from monitor.sim.bybit_symbols import build_tiers as build
+from monitor.sim.bybit.accounts import BybitAccountEngine
+from monitor.sim.bybit.margin import classic_isolated_liq_price, maint_margin, round_liq_price
+from monitor.sim.bybit.market import BybitMarket
+from monitor.sim.bybit.symbols import BYBIT_SYMBOLS, bybit_spec, tier_for_value
+from monitor.sim.bybit.symbols import build_tiers as build
+from monitor.sim.bybit.views import BybitLiquidation
 from monitor.sim.market import Market
 from monitor.sim.replay import PricePath
 

@@ -12,8 +12,8 @@ import statistics
 import pytest
 
 from monitor.clock import ManualClock
-from monitor.sim.bybit_market import BybitMarket, bybit_funding_rate
-from monitor.sim.bybit_symbols import bybit_spec
+from monitor.sim.bybit.market import BybitMarket, bybit_funding_rate
+from monitor.sim.bybit.symbols import bybit_spec
 from monitor.sim.market import Market
 from monitor.sim.server import Simulator
 from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config

@@ -26,8 +26,8 @@ from monitor.config import load_config
 from monitor.records import AlertState, Figure, FigureKey, Figures
 from monitor.risk.funding import annualised_funding
 from monitor.rules.engine import RuleEngine
-from monitor.sim.bybit_market import BybitMarket
-from monitor.sim.bybit_symbols import bybit_spec
+from monitor.sim.bybit.market import BybitMarket
+from monitor.sim.bybit.symbols import bybit_spec
 from monitor.sim.market import Market
 from monitor.sim.symbols import symbol_spec
 

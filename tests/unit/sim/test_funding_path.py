@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from monitor.clock import ManualClock
-from monitor.sim.bybit_market import BybitMarket, bybit_funding_rate
+from monitor.sim.bybit.market import BybitMarket, bybit_funding_rate
 from monitor.sim.funding import funding_rate
 from monitor.sim.funding_path import running_average
 from monitor.sim.market import Market

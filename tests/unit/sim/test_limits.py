@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.sim.limits import BybitApiLimit, BybitIpLimit, MessageRate, WeightLimit, binance_weight
+from monitor.sim.limits import (
+    BybitApiLimit,
+    BybitIpLimit,
+    MessageRate,
+    WeightLimit,
+    WindowCount,
+    binance_weight,
+)
 
 S = 1_000_000_000
 MINUTE = 60 * S
@@ -30,7 +37,7 @@ T0 = 29_000_000 * MINUTE  # a minute boundary
         ("futures", "/fapi/v3/positionRisk", {"timestamp": "1"}, 5),
         ("futures", "/fapi/v2/account", {}, 5),
         ("futures", "/fapi/v1/listenKey", {}, 1),
-        ("futures", "/fapi/v1/fundingRate", {"symbol": "BTCUSDT"}, 1),
+        ("futures", "/fapi/v1/fundingRate", {"symbol": "BTCUSDT"}, 0),  # its own bucket, not weight
         ("futures", "/fapi/v1/fundingInfo", {}, 0),
         ("futures", "/fapi/v1/leverageBracket", {}, 1),
         ("spot", "/api/v3/exchangeInfo", {}, 20),
@@ -126,3 +133,37 @@ def test_bybit_ip_limit_bans_for_its_period() -> None:
     assert [lim.admit("a", T0 + k) for k in range(4)] == [True, True, True, False]
     assert not lim.admit("a", T0 + 10 * S)  # banned, though the window has moved on
     assert lim.admit("a", T0 + 601 * S) and lim.bans == 1
+
+
+def test_funding_history_and_info_share_their_own_five_minute_bucket() -> None:
+    """fundingRate and fundingInfo cost no weight but share 500 calls per 5 min per IP; the 501st is a
+    429 whose Retry-After frees the oldest slot, and coming back inside it is banned like any 429."""
+    lim = WeightLimit("futures", per_min=2400, ban_s=120.0, connects_per_5min=300, funding_per_5min=500)
+    paths = ("/fapi/v1/fundingRate", "/fapi/v1/fundingInfo")
+    assert all(lim.admit("a", 0, T0 + k * 10_000_000, paths[k % 2])[0] is None for k in range(500))
+    refused, used = lim.admit("a", 0, T0 + 10 * S, "/fapi/v1/fundingInfo")
+    assert refused is not None and (refused.status, refused.code, used) == (429, -1003, 0)
+    assert refused.headers["Retry-After"] == "290"  # the first call (at T0) leaves the window at 300 s
+    assert lim.admit("b", 0, T0 + 10 * S, "/fapi/v1/fundingRate")[0] is None  # per IP
+    assert lim.admit("a", 1, T0 + 10 * S + S // 2, "/fapi/v1/premiumIndex")[0].status == 418  # type: ignore[union-attr]
+    spot = WeightLimit("spot", per_min=6000, ban_s=120.0, connects_per_5min=300, funding_per_5min=1)
+    assert [spot.admit("a", 1, T0, "/fapi/v1/fundingRate")[0] for _ in range(2)] == [None, None]
+
+
+def test_a_client_that_waits_for_the_funding_slot_is_served() -> None:
+    lim = WeightLimit("futures", per_min=2400, ban_s=120.0, connects_per_5min=300, funding_per_5min=2)
+    assert lim.admit("a", 0, T0, "/fapi/v1/fundingRate")[0] is None
+    assert lim.admit("a", 0, T0 + 100 * S, "/fapi/v1/fundingRate")[0] is None
+    refused = lim.admit("a", 0, T0 + 200 * S, "/fapi/v1/fundingRate")[0]
+    assert refused is not None and refused.headers["Retry-After"] == "100"
+    assert lim.admit("a", 0, T0 + 300 * S + 1, "/fapi/v1/fundingRate")[0] is None  # waited: no ban
+    assert lim.bans() == 0
+
+
+def test_window_count_refuses_past_its_limit_until_the_oldest_leaves() -> None:
+    """Bybit's 500 WebSocket connection attempts per 5 minutes per IP."""
+    count = WindowCount(3, 300.0)
+    assert [count.admit("a", T0 + k * S)[0] for k in range(4)] == [True, True, True, False]
+    assert count.admit("a", T0 + 10 * S) == (False, 290 * S)
+    assert count.admit("b", T0 + 10 * S)[0] and count.refused == 2
+    assert count.admit("a", T0 + 300 * S)[0]

@@ -9,7 +9,7 @@ import pytest
 from monitor.clock import ManualClock
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
-from monitor.sim.accounts import AccountEngine
+from monitor.sim.binance.accounts import AccountEngine
 from monitor.sim.market import Market
 from monitor.sim.replay import PricePath
 

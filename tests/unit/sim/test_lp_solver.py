@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.sim.binance.lp_solver import bisect_root, liquidation_price
+from monitor.sim.binance.margin import account_risk, maint_margin
 from monitor.sim.book import Position
 from monitor.sim.brackets import BRACKETS, Bracket, tier_for
-from monitor.sim.lp_solver import bisect_root, liquidation_price
-from monitor.sim.margin import account_risk, maint_margin
 
 WB = 1_535_443.01
 MARKS = {"BTCUSDT": 31_967.27, "ETHUSDT": 1_335.18}

@@ -11,7 +11,7 @@ import pytest
 from monitor.config import SimAccountConfig, SimPositionConfig
 from monitor.errors import ConfigError
 from monitor.sim.book import Account, account_from_config
-from monitor.sim.bybit_accounts import bybit_account_from_config
+from monitor.sim.bybit.accounts import bybit_account_from_config
 
 Opener = Callable[[SimAccountConfig, str, Callable[[str], float], int], Account]
 Venue = Literal["binance", "bybit"]

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.clock import ManualClock
+from monitor.sim.binance.streams import is_market_stream, render
 from monitor.sim.market import Market
 from monitor.sim.numfmt import f8, fnum, q8
-from monitor.sim.streams import is_market_stream, render
 
 
 def _market() -> Market:
@@ -66,7 +66,7 @@ def test_stream_names_are_told_from_listen_keys_and_indices() -> None:
 
 def test_url_layouts_route_to_streams_and_wrapping() -> None:
     """Classic, combined, ccxt category and spot `/stream/ws/<n>` paths (venues.md §2.1, pitfalls 1–2)."""
-    from monitor.sim.ws import _route
+    from monitor.sim.binance.ws import _route
 
     assert _route("/ws/btcusdt@markPrice", {}) == (False, ["btcusdt@markPrice"])
     assert _route("/stream", {"streams": "a@b/!bookTicker"}) == (True, ["a@b", "!bookTicker"])

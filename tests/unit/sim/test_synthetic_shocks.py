@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from monitor.clock import ManualClock
+from monitor.sim.binance.streams import render
 from monitor.sim.corrupt import PRICE_FIELDS, corrupt
 from monitor.sim.market import Market
 from monitor.sim.replay import PricePath, load_bars
 from monitor.sim.scenarios import SCENARIOS
 from monitor.sim.server import Simulator
 from monitor.sim.shocks import Shock, apply_shock
-from monitor.sim.streams import render
 from monitor.sim.synthetic import GarchJumpParams, garch_jump_returns, synthetic_path
 from monitor.sim.testing import fast_config
 
