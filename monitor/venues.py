@@ -53,7 +53,8 @@ __all__ = [
 Ref = str  # "package.module:attribute", imported when first used
 Kind = Literal["binanceusdm", "bybit", "ccxt"]  # `VenueConfig.kind`: the entries with a collector
 MarginModel = Literal["binance", "bybit"]
-Simulated = Literal["binance", "bybit"]  # the venues the simulator serves (`SimAccountConfig.venue`)
+# the venues the simulator serves (`SimAccountConfig.venue`)
+Simulated = Literal["binance", "bybit", "hyperliquid"]
 
 
 def _load(ref: Ref) -> Any:

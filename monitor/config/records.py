@@ -81,7 +81,8 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     # they are not USDT margin, so the USDT totals and the liquidation engine ignore them
     other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
-    # which simulated venue holds the account: Binance USDⓈ-M (fapi) or Bybit v5 (unified, linear)
+    # which simulated venue holds the account: Binance USDⓈ-M (fapi), Bybit v5 (unified, linear) or
+    # Hyperliquid (read by address `sim.hyperliquid.accounts.hl_address(name)`: the key names go unused)
     venue: Simulated = "binance"
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
@@ -112,6 +113,7 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     futures_port: Port = 0  # fapi + fstream; 0: any free port
     spot_port: Port = 0  # api + stream (spot is another host at the real venue)
     bybit_port: Port = 0  # Bybit v5 REST (/v5/...) and WebSocket (/v5/public/..., /v5/private) on one port
+    hyperliquid_port: Port = 0  # Hyperliquid `POST /info` and its `/ws` socket
     tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
     # a built-in window (crash-2021-05-19 | crash-2020-03-12 | crash-2024-08-05), or a folder of
     # Binance public-data-archive files to replay (monitor/sim/archive.py), checked at start

@@ -1,8 +1,8 @@
 """Aim an unmodified ccxt client at a running simulator (or at any set of URLs), whatever its venue.
 
 A convenience over `monitor.collectors.ccxt_urls`, which holds the one URL recipe per venue: this
-only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, anything else
-→ the Binance futures and spot hosts).
+only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, `hyperliquid`
+→ its host, anything else → the Binance futures and spot hosts).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
+from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at, point_hyperliquid_at
 
 __all__ = ["SimUrls", "point_ccxt_at"]
 
@@ -39,11 +39,16 @@ def point_ccxt_at(
     spot_ws_url: str | None = None,
     bybit_rest_url: str | None = None,
     bybit_ws_url: str | None = None,
+    hyperliquid_url: str | None = None,
 ) -> None:
     """Override `exchange.urls['api']` in place; keyword arguments win over `sim_or_urls`.
 
     Call after constructing the exchange and before its first request.
     """
+    if getattr(exchange, "id", "") == "hyperliquid":  # one host: POST /info, the socket at /ws
+        url = _pick(sim_or_urls, "hyperliquid_url", hyperliquid_url)
+        point_hyperliquid_at(exchange, url, url.replace("http", "ws", 1) if url else None)
+        return
     if getattr(exchange, "id", "") == "bybit":
         point_bybit_at(
             exchange,

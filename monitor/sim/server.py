@@ -26,6 +26,7 @@ from monitor.sim.auth import KeyRing
 from monitor.sim.bybit_venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.hyperliquid.venue import HyperliquidVenue
 from monitor.sim.klines import KlineBook, PastPath
 from monitor.sim.limits import WeightLimit, binance_weight
 from monitor.sim.listeners import Listeners
@@ -97,6 +98,7 @@ class Simulator:
         )
         self.universe_keys = {a.name: keys[a.name] for a in generated}  # printed by `perpmon sim`
         self.bybit = BybitVenue(cfg, keys, clock, self.market)
+        self.hyperliquid = HyperliquidVenue(cfg, clock, self.market)  # reads by address: no keys
         self.futures_hub = self._hub("futures", self._is_listen_key)
         self.spot_hub = self._hub("spot", lambda _key: False)
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
@@ -140,7 +142,7 @@ class Simulator:
         )
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
-        self._ports: tuple[int, int, int] = (0, 0, 0)
+        self._ports: tuple[int, int, int, int] = (0, 0, 0, 0)
         self._tasks: list[asyncio.Task[None]] = []
         lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
         connects = (lim.ws_connects_per_5min, lim.ws_connects_window_s, lim.inflight_grace_s)
@@ -234,6 +236,10 @@ class Simulator:
         """The WebSocket base: `/v5/public/linear`, `/v5/public/spot` and `/v5/private` hang off it."""
         return f"ws://{self._cfg.host}:{self._ports[2]}"
 
+    @property
+    def hyperliquid_url(self) -> str:  # POST /info and the socket GET /ws (ws://) hang off it
+        return f"http://{self._cfg.host}:{self._ports[3]}"
+
     # --- control -----------------------------------------------------------------------------
     def pause(self) -> None:
         self.market.pause()
@@ -256,6 +262,7 @@ class Simulator:
         self.futures_hub.broadcast(self.ticks)
         self.spot_hub.broadcast(self.ticks)
         self.bybit.tick(samples)
+        self.hyperliquid.tick(samples)
         self._record_klines(now_ms)
 
     async def _tick_forever(self) -> None:
@@ -352,12 +359,15 @@ class Simulator:
         bybit_app = self.bybit.app()
         bybit_app.add_routes(bybit_kline_routes(self.bybit_klines, self.bybit.now_ms, self.bybit.reply))
         bybit_port = await self._serve(bybit_app, self._cfg.bybit_port, self.bybit_listeners)
-        self._ports = (futures_port, spot_port, bybit_port)
+        hl = self.hyperliquid
+        hl_port = await self._serve(hl.app(), self._cfg.hyperliquid_port, hl.listeners)
+        self._ports = (futures_port, spot_port, bybit_port, hl_port)
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),
             asyncio.create_task(self.futures_hub.ping_forever(), name="sim-ping-futures"),
             asyncio.create_task(self.spot_hub.ping_forever(), name="sim-ping-spot"),
             asyncio.create_task(self.bybit.hub.idle_forever(), name="sim-idle-bybit"),
+            asyncio.create_task(self.hyperliquid.hub.idle_forever(), name="sim-idle-hyperliquid"),
         ]
         _log.info(
             "sim_started",
@@ -380,6 +390,7 @@ class Simulator:
         for hub in (self.futures_hub, self.spot_hub):
             await hub.close_where(lambda _c: True)
         await self.bybit.hub.close_where(lambda _c: True)
+        await self.hyperliquid.close()
         await self.listeners.close()
         await self.bybit_listeners.close()
         for runner in self._runners:
