@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 
 from monitor.config.records import (
+    AccountConfig,
     Config,
     EvaluationConfig,
     HttpConfig,
@@ -16,7 +17,7 @@ from monitor.config.records import (
     VenueConfig,
 )
 from monitor.errors import ConfigError
-from monitor.venues import VENUES, simulated_as, venue_of
+from monitor.venues import VENUES, Venue, simulated_as, spoken, venue_of
 
 
 def _check_http(h: HttpConfig) -> None:
@@ -76,6 +77,7 @@ def _check_references(cfg: Config) -> None:
     for i, a in enumerate(cfg.accounts):
         if a.venue not in venues:
             raise ConfigError(f"accounts[{i}].venue", f"no venue named {a.venue!r}")
+        _check_account_access(a, spoken(venues[a.venue]), f"accounts[{i}]")
     for i, h in enumerate(cfg.holdings):
         if h.price_venue not in venues:
             raise ConfigError(f"holdings[{i}].price_venue", f"no venue named {h.price_venue!r}")
@@ -209,6 +211,27 @@ def mqtt_tls_context(m: MqttConfig) -> ssl.SSLContext | None:
     return ctx
 
 
+def _check_account_access(a: AccountConfig, venue: Venue, path: str) -> None:
+    """A keyed venue needs both key variables; a venue read by address needs the address and no key."""
+    if venue.reads_by_address:
+        if a.address is None:
+            why = f"{venue.name} accounts are read by wallet address (0x and 40 hex digits)"
+            raise ConfigError(f"{path}.address", why)
+        for key in ("api_key_env", "api_secret_env", "api_password_env"):
+            if getattr(a, key) is not None:
+                why = f"{venue.name} reads need no key (the address is public): perpmon holds no unused key"
+                raise ConfigError(f"{path}.{key}", why)
+        return
+    if a.address is not None:
+        raise ConfigError(
+            f"{path}.address", f"only for venues read by address; {venue.name} reads with a key"
+        )
+    for key in ("api_key_env", "api_secret_env"):
+        if getattr(a, key) is None:
+            why = f"required: the variable holding the account's {venue.name} API key or secret"
+            raise ConfigError(f"{path}.{key}", why)
+
+
 def _check_venue_kind(v: VenueConfig, path: str) -> None:
     """`kind = "ccxt"` names a ccxt.pro exchange; a native kind takes no exchange id."""
     own = venue_of(v)
@@ -232,7 +255,8 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
             raise ConfigError(f"{path}.{key}", f"ccxt.pro has no exchange {name!r}")
     if v.simulator and simulated_as(v) is None:
         sims = [x for x in VENUES if x.simulated_as]
-        names, ids = " and ".join(x.name for x in sims), ", ".join(x.ccxt_ids[0] for x in sims)
+        names = ", ".join(x.name for x in sims[:-1]) + f" and {sims[-1].name}"
+        ids = ", ".join(x.ccxt_ids[0] for x in sims)
         raise ConfigError(f"{path}.exchange", f"the simulator speaks {names} only ({ids})")
 
 

@@ -46,6 +46,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
             _env(env, f"accounts[{i}].api_secret_env", a.api_secret_env),
         )
         for i, a in enumerate(cfg.accounts)
+        if a.api_key_env is not None and a.api_secret_env is not None  # else read by address (checks.py)
     }
     sim: dict[str, tuple[Secret, Secret]] = {}
     if cfg.simulator.enabled:

@@ -24,6 +24,7 @@ Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,32}$")]
 SymbolOrAll = Annotated[str, msgspec.Meta(pattern=r"^([A-Z0-9]{2,32}|\*)$")]  # "*": all the venue lists
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+Address = Annotated[str, msgspec.Meta(pattern=r"^0x[0-9a-fA-F]{40}$")]  # a wallet (Hyperliquid)
 CcxtId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9]{1,31}$")]
 
 
@@ -179,8 +180,11 @@ class VenueConfig(_Cfg, frozen=True, kw_only=True):
 class AccountConfig(_Cfg, frozen=True, kw_only=True):
     name: Name
     venue: Name
-    api_key_env: EnvName
-    api_secret_env: EnvName
+    # the variables holding its API key and secret: required, except on a venue read by address
+    api_key_env: EnvName | None = None
+    api_secret_env: EnvName | None = None
+    # a venue read by address (Hyperliquid): the wallet whose state is read. Public, not a secret: no key
+    address: Address | None = None
     api_password_env: EnvName | None = None  # venues whose keys have a passphrase (okx)
     # a key that can trade or transfer is refused at start unless this is true; withdrawal: never
     allow_trading_key: bool = False

@@ -64,7 +64,7 @@ def simulator_env(cfg: Config, environ: Mapping[str, str]) -> tuple[dict[str, st
         names |= {a.api_key_env, a.api_secret_env}
     real: set[str] = set()
     for acct in cfg.accounts:
-        pair = {acct.api_key_env, acct.api_secret_env}
+        pair = {n for n in (acct.api_key_env, acct.api_secret_env) if n}  # none: read by address
         if acct.venue in simulated:
             names |= pair
         else:
