@@ -29,6 +29,7 @@ __all__ = ["HlConnection", "HlHub"]
 
 _encode = msgspec.json.encode
 _USER_TYPES = ("clearinghouseState", "webData2")
+_MALFORMED = b'{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0000125","markPx":'
 
 
 @dataclass(eq=False)
@@ -96,13 +97,15 @@ class HlHub(SocketHub[HlConnection]):
         if on:
             self._push(conn, only=(kind, coin, user.lower() if isinstance(user, str) else None))
 
-    def _push(self, conn: HlConnection, only: tuple[Any, Any, Any] | None = None) -> None:
+    def _push(
+        self, conn: HlConnection, only: tuple[Any, Any, Any] | None = None, market: bool = True
+    ) -> None:
         v = self._venue
         ctxs = v.market.ctxs
-        for coin in sorted(conn.coins):
+        for coin in sorted(conn.coins) if market else ():
             if only is None or only[:2] == ("activeAssetCtx", coin):
                 self._send(conn, "activeAssetCtx", {"coin": coin, "ctx": payloads.asset_ctx(ctxs[coin])})
-        if conn.mids and (only is None or only[0] == "allMids"):
+        if market and conn.mids and (only is None or only[0] == "allMids"):
             self._send(
                 conn, "allMids", {"mids": {c: payloads.asset_ctx(x)["midPx"] for c, x in ctxs.items()}}
             )
@@ -116,5 +119,14 @@ class HlHub(SocketHub[HlConnection]):
                 self._send(conn, kind, {"clearinghouseState": state, "user": user, "serverTime": v.now_ms()})
 
     def broadcast(self) -> None:
+        """Each tick's pushes; the venue's `faults`: stalled → no market frames (user state and control
+        replies go on), `send_malformed` → one cut frame to each socket first."""
+        faults = self._venue.faults
+        malformed = faults.take_malformed()
         for conn in list(self.connections):
-            self._push(conn)
+            if malformed:
+                self._queue_or_drop(conn, _MALFORMED)
+            if faults.stalled:
+                self._push(conn, market=False)
+            else:
+                self._push(conn)
