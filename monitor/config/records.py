@@ -75,8 +75,9 @@ ApiPermission = Literal[
 
 class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     name: Name
-    api_key_env: EnvName
-    api_secret_env: EnvName
+    # its key's variables: required on the simulated Binance and Bybit; none on Hyperliquid (by address)
+    api_key_env: EnvName | None = None
+    api_secret_env: EnvName | None = None
     wallet_usdt: NonNegativeFloat  # the cross wallet; isolated wallets come on top of it
     # other assets in the futures wallet (USDC, BNB, BTC …): listed per asset; in single-asset mode
     # they are not USDT margin, so the USDT totals and the liquidation engine ignore them

@@ -29,15 +29,14 @@ def scrape(port: int) -> str:
 
 def _config(tmp: Path) -> tuple[dict[str, Any], dict[str, str]]:
     sim_accounts = [
-        {"name": a.name, "wallet_usdt": a.wallet_usdt, "venue": a.venue, "api_key_env": a.api_key_env,
-         "api_secret_env": a.api_secret_env,
+        {"name": a.name, "wallet_usdt": a.wallet_usdt, "venue": a.venue,
          "positions": [{"symbol": p.symbol, "qty": p.qty, "leverage": p.leverage,
                         "margin_mode": p.margin_mode, "isolated_wallet": p.isolated_wallet}
                        for p in a.positions]}
         for a in hyperliquid_config().accounts
         if a.venue == "hyperliquid"
     ]  # fmt: skip
-    env = {n: "unused" for a in sim_accounts for n in (a["api_key_env"], a["api_secret_env"])}
+    env: dict[str, str] = {}  # no key anywhere: Hyperliquid accounts are read by address
     data: dict[str, Any] = {
         "state_dir": str(tmp / "state"),
         "log": {"format": "json", "level": "warning"},

@@ -15,8 +15,6 @@ __all__ = ["ERIN", "FRANK", "hyperliquid_config"]
 
 _ERIN = SimAccountConfig(
     name="erin",
-    api_key_env="SIM_ERIN_UNUSED",
-    api_secret_env="SIM_ERIN_UNUSED",
     wallet_usdt=100_000.0,
     venue="hyperliquid",
     positions=(
@@ -26,8 +24,6 @@ _ERIN = SimAccountConfig(
 )
 _FRANK = SimAccountConfig(
     name="frank",
-    api_key_env="SIM_FRANK_UNUSED",
-    api_secret_env="SIM_FRANK_UNUSED",
     wallet_usdt=5_000.0,
     venue="hyperliquid",
     positions=(

@@ -46,3 +46,24 @@ def test_a_keyed_venue_refuses_an_address_and_needs_its_keys() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(_cfg({"api_key_env": "K"}, "bybit"), {"K": "k"})
     assert err.value.path == "accounts[0].api_secret_env" and "API key" in str(err.value)
+
+
+def test_the_generic_collector_cannot_read_a_hyperliquid_account() -> None:
+    data = _cfg({"address": ADDRESS}, "ccxt")
+    data["venues"][0]["exchange"] = "hyperliquid"
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, {})
+    assert err.value.path == "accounts[0].venue" and "reads by address" in str(err.value)
+
+
+def test_simulated_accounts_name_keys_on_keyed_venues_only() -> None:
+    def sim(account: dict[str, Any]) -> dict[str, Any]:
+        return {"simulator": {"enabled": True, "accounts": [{"name": "s", "wallet_usdt": 1.0, **account}]}}
+
+    parse_config(sim({"venue": "hyperliquid"}), {})  # read by address: no variables at all
+    with pytest.raises(ConfigError) as err:
+        parse_config(sim({"venue": "bybit"}), {})
+    assert err.value.path == "simulator.accounts[0].api_key_env"
+    with pytest.raises(ConfigError) as err:
+        parse_config(sim({"venue": "hyperliquid", "api_key_env": "K"}), {"K": "k"})
+    assert err.value.path == "simulator.accounts[0].api_key_env" and "no key" in str(err.value)
