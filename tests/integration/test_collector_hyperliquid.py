@@ -38,7 +38,8 @@ async def running(**venue: Any) -> AsyncIterator[tuple[Simulator, RecordingStore
     data = {
         "simulator": msgspec.to_builtins(sim_cfg),
         "venues": [{"name": "hl", "kind": "hyperliquid", "simulator": True, "symbols": COINS,
-                    "poll_s": 0.2, "stale_after_s": 1.0, "backfill": False, **venue}],
+                    "poll_s": 1.0, "stale_after_s": 1.0,  # weight 2 a poll: far inside 1,200/min
+                    "backfill": False, **venue}],
         "accounts": [{"name": "erin", "venue": "hl", "address": ERIN},
                      {"name": "frank", "venue": "hl", "address": FRANK}],
     }  # fmt: skip
@@ -61,7 +62,7 @@ async def running(**venue: Any) -> AsyncIterator[tuple[Simulator, RecordingStore
 
 
 async def test_marks_funding_tiers_and_accounts_are_the_venues() -> None:
-    async with running() as (sim, store, _c):
+    async with running() as (sim, store, c):
         snap = lambda: store.snapshot(LiveClock().now_ns())  # noqa: E731
         accounts = {("hl", "erin"), ("hl", "frank")}
         await wait_until(
@@ -82,7 +83,8 @@ async def test_marks_funding_tiers_and_accounts_are_the_venues() -> None:
             )
 
         await wait_until(same, 10, "the frozen market's contexts")
-        infos = [r for r in store.records if isinstance(r, FundingInfo)]
+        await wait_until(lambda: len(store.of(FundingInfo)) >= len(COINS), 10, "funding intervals")
+        infos = store.of(FundingInfo)
         assert {(r.symbol, r.interval_s, r.cap) for r in infos} >= {(c, 3600.0, 0.04) for c in COINS}
         tiers = {(r.account, r.symbol): r for r in store.records if isinstance(r, LeverageTiers)}
         btc = tiers[("erin", "BTC")].brackets
@@ -94,6 +96,8 @@ async def test_marks_funding_tiers_and_accounts_are_the_venues() -> None:
             return all(abs(p.venue_mark_price - ctxs[p.symbol].mark) < 1e-6 for p in legs)
 
         await wait_until(frozen, 10, "frank at the frozen marks")
+        # the socket's clearinghouseState frames arrive beside the REST polls, each a whole snapshot
+        await wait_until(lambda: c.stats.messages["hl.user.frank"] > 2, 10, "frank over the socket")
         frank = {p.symbol: p for p in snap().accounts[("hl", "frank")].positions}
         engine = {r.pos.coin: r for r in sim.hyperliquid.engine.state(FRANK).rows}
         for coin, p in frank.items():

@@ -44,7 +44,7 @@ def _config(tmp: Path) -> tuple[dict[str, Any], dict[str, str]]:
         "simulator": {"enabled": True, "speed": 60.0, "tick_s": 0.1, "loop": True, "accounts": sim_accounts},
         "venues": [
             {"name": "hl", "kind": "hyperliquid", "simulator": True, "symbols": ["BTC", "ETH", "SOL"],
-             "poll_s": 0.25, "stale_after_s": 5.0, "backfill": False, "depth_levels": 0, "perp_books": False}
+             "poll_s": 1.0, "stale_after_s": 5.0, "backfill": False, "depth_levels": 0, "perp_books": False}
         ],
         # read by address: no key variables (a Hyperliquid address is public)
         "accounts": [{"name": "erin", "venue": "hl", "address": ERIN},

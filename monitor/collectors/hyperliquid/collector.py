@@ -4,9 +4,9 @@ Markets take the native fast path (`wsfeed.WsFeed`: per-stream liveness, paced s
 make-before-break) in Hyperliquid's dialect: one `{"method":"subscribe","subscription":{"type":
 "activeAssetCtx","coin":…}}` per coin, and an application `{"method":"ping"}` well inside the
 venue's 60 s idle cut [doc]. Each context carries the mark, the oracle (perpmon's index) and the
-hourly funding rate. Accounts are read by wallet address over `POST /info clearinghouseState`
-(`account.HlAccount`): no key, so the key check has nothing to refuse. Reference data (hourly
-funding with its ±4 %/h cap, listings for `symbols = ["*"]`, a REST seed of marks) comes from
+hourly funding rate. Accounts are read by wallet address: `clearinghouseState` over REST and on
+the socket (`account.HlAccount`), no key, so the key check has nothing to refuse. Reference data
+(hourly funding with its ±4 %/h cap, listings for `symbols = ["*"]`, a REST seed of marks) comes from
 `metaAndAssetCtxs` (weight 20: every `REFERENCE_REFRESH_S`, never polled for marks [doc]).
 """
 
@@ -59,8 +59,10 @@ class HyperliquidCollector(NativeCollector):
     def _watcher(self, name: str, access: AccountAccess) -> HlAccount:
         address = next(a.address for a in self.full_cfg.accounts if a.name == name)
         assert address is not None  # config checks: a Hyperliquid account has one
-        args = self._watcher_args(name) | {"user_stream": False}  # REST is the whole state: poll at poll_s
-        return HlAccount(**args, address=address.lower(), symbols=self.cfg.symbols)
+        # every reply is the whole state: REST polls at poll_s beside the socket (`account.HlAccount`)
+        args = self._watcher_args(name) | {"user_stream": False}
+        ws_url = f"{self.ws.rstrip('/')}/ws" if self.cfg.user_stream else ""
+        return HlAccount(**args, address=address.lower(), symbols=self.cfg.symbols, ws_url=ws_url)
 
     async def _permissions(self, name: str) -> KeyPermissions:
         """Read by a public address: there is no key, so nothing it could trade or withdraw."""

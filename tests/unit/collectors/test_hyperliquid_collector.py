@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from monitor.clock import ManualClock
@@ -12,9 +13,11 @@ from monitor.collectors.hyperliquid.account import HlAccount
 from monitor.collectors.hyperliquid.collector import HL_DIALECT, HyperliquidCollector
 from monitor.collectors.testing import RecordingStore
 from monitor.config import parse_config
+from monitor.records import AccountSnapshot
 from monitor.venues import Endpoints
 
-ADDRESS = "0x" + "Ab" * 20
+ADDRESS = "0x" + "ab" * 20
+FRAMES = Path(__file__).parents[2] / "testdata" / "frames" / "hyperliquid"
 
 
 def collector(endpoints: Endpoints | None = None, **venue: Any) -> HyperliquidCollector:
@@ -69,3 +72,21 @@ async def test_the_key_check_has_nothing_to_refuse() -> None:
     c = collector()
     await c.check_keys()  # no key, no permission call: an address cannot trade or withdraw
     assert await c.keys.verdict("desk", attempts=1)  # accepted without allow_trading_key
+
+
+def test_account_frames_are_whole_snapshots_and_bad_ones_are_counted() -> None:
+    c = collector()
+    (w,) = c.watchers.values()
+    assert isinstance(w, HlAccount)
+    docs = json.loads((FRAMES / "clearinghouse_state_docs.json").read_text())
+    data = {"dex": "", "user": ADDRESS, "clearinghouseState": docs}
+    frame = json.dumps({"channel": "clearinghouseState", "data": data})
+    w._handle('{"channel":"subscriptionResponse","data":{}}')
+    w._handle(frame)
+    (snap,) = c.sink.of(AccountSnapshot)
+    assert [p.symbol for p in snap.positions] == ["ETH"] and w.held_symbols == {"ETH": None}
+    w._handle(frame.replace(ADDRESS, "0x" + "00" * 20))  # another user's state is never this account's
+    w._handle(frame[:80])
+    w._handle('{"channel":"error","data":"Invalid subscription"}')
+    assert dict(c.stats.dropped) == {"schema": 1, "json": 1, "venue_error": 1}
+    assert len(c.sink.of(AccountSnapshot)) == 1
