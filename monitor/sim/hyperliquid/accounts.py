@@ -24,7 +24,6 @@ import numpy as np
 
 from monitor.config import SimAccountConfig
 from monitor.risk.hyperliquid_margin import hl_funding_payment, hl_liquidation_prices
-from monitor.risk.margin import maintenance_margin
 from monitor.risk.reasons import Reason
 from monitor.risk.tiers import tier_table
 from monitor.sim.hyperliquid.market import HlFunding, HlMarket, coin_of
@@ -92,6 +91,11 @@ class HlAccountEngine:
         self.market = market
         self._brackets = [a.brackets() for a in market.assets]
         self._table = tier_table(self._brackets)
+        # (floor, mmr, deduction) per coin as floats: the per-sample liquidation test stays off numpy
+        self._tiers = {
+            a.coin: list(zip(b.floors.tolist(), b.mmrs.tolist(), b.cums.tolist(), strict=True))
+            for a, b in zip(market.assets, self._brackets, strict=True)
+        }
         marks = market.marks()
         self.accounts: dict[str, HlAccount] = {}
         for cfg in accounts:
@@ -111,8 +115,13 @@ class HlAccountEngine:
         self.by_name = {a.name: a for a in self.accounts.values()}
 
     def _mm(self, coin: str, value: float) -> float:
-        b = self._brackets[self.market.index[coin]]
-        return float(maintenance_margin(value, b.floors, b.mmrs, b.cums))
+        """MM = value·mmr − deduction of the tier `value` falls in (`risk.margin.maintenance_margin`)."""
+        rate, deduction = 0.0, 0.0
+        for floor, mmr, cum in self._tiers[coin]:
+            if value < floor:
+                break
+            rate, deduction = mmr, cum
+        return value * rate - deduction
 
     def state(self, address: str, marks: dict[str, float] | None = None) -> HlState:
         """The account at `marks` (default: now). Unknown addresses are an empty account, as at the venue."""
@@ -167,16 +176,28 @@ class HlAccountEngine:
         )
 
     def on_marks(self, marks: dict[str, float]) -> list[str]:
-        """Liquidate what the venue would at `marks` (coin → mark); the liquidated accounts' names."""
+        """Liquidate what the venue would at `marks` (coin → mark); the liquidated accounts' names.
+
+        Every replayed sample passes here, so the test is plain floats (no LP is needed to see one crossed).
+        """
         hit: list[str] = []
         for acc in self.accounts.values():
-            st = self.state(acc.address, marks)
-            gone = [r for r in st.rows if r.pos.isolated and r.margin_used < r.mm]
-            if st.cross_value < st.cross_mm:  # strict [doc]
-                gone += [r for r in st.rows if not r.pos.isolated]
-                acc.usd += sum(r.upnl for r in st.rows if not r.pos.isolated)
-            for r in gone:
-                del acc.positions[r.pos.coin]
+            gone: list[str] = []
+            cross_upnl = cross_mm = 0.0
+            for p in acc.positions.values():
+                m = marks[p.coin]
+                mm = self._mm(p.coin, abs(p.szi) * m)
+                if p.isolated:
+                    if p.raw_usd + p.szi * m < mm:  # isolated margin (upnl in) below its MM
+                        gone.append(p.coin)
+                else:
+                    cross_upnl += p.szi * (m - p.entry)
+                    cross_mm += mm
+            if acc.usd + cross_upnl < cross_mm:  # strict [doc]
+                gone += [p.coin for p in acc.positions.values() if not p.isolated]
+                acc.usd += cross_upnl
+            for coin in gone:
+                del acc.positions[coin]
             if gone:
                 acc.liquidations += 1
                 hit.append(acc.name)
