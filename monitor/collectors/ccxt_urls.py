@@ -26,6 +26,8 @@ __all__ = [
     "point_binance_coinm_at",
     "point_bybit",
     "point_bybit_at",
+    "point_hyperliquid",
+    "point_hyperliquid_at",
 ]
 
 _BINANCE_SPOT_KEYS = ("sapi", "public", "private", "v1")
@@ -114,3 +116,21 @@ def point_bybit_at(exchange: Any, rest: str | None, ws: str | None = None) -> No
             spot = private.get("spot")
             if isinstance(spot, dict):
                 spot["unified"] = f"{base}/v5/private"
+
+
+def point_hyperliquid(exchange: Any, at: Endpoints) -> None:
+    """`point_hyperliquid_at` from a venue's `Endpoints` (`ws`: the socket base; the path is `/ws`)."""
+    point_hyperliquid_at(exchange, at.rest, at.ws)
+
+
+def point_hyperliquid_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:
+    """Rewrite a ccxt `hyperliquid` client's `urls['api']` in place: `POST /info` (and `/exchange`)
+    on `rest`, the socket at `<ws>/ws` (ccxt.pro reads `urls['api']['ws']['public']`)."""
+    api: dict[str, Any] = exchange.urls["api"]
+    if rest:
+        for key in ("public", "private"):
+            api[key] = rest.rstrip("/")
+    if ws:
+        sockets = api.setdefault("ws", {})
+        if isinstance(sockets, dict):
+            sockets["public"] = f"{ws.rstrip('/')}/ws"

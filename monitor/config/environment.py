@@ -46,6 +46,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
             _env(env, f"accounts[{i}].api_secret_env", a.api_secret_env),
         )
         for i, a in enumerate(cfg.accounts)
+        if a.api_key_env is not None and a.api_secret_env is not None  # else read by address (checks.py)
     }
     sim: dict[str, tuple[Secret, Secret]] = {}
     if cfg.simulator.enabled:
@@ -55,6 +56,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
                 _env(env, f"simulator.accounts[{i}].api_secret_env", a.api_secret_env),
             )
             for i, a in enumerate(cfg.simulator.accounts)
+            if a.api_key_env is not None and a.api_secret_env is not None  # else read by address
         }
     urls = {
         r.name: _receiver_url(env, f"receivers[{i}].url_env", r.url_env, r.type)

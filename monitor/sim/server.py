@@ -36,6 +36,7 @@ from monitor.sim.binance_coinm.venue import CoinmVenue
 from monitor.sim.bybit.venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.hyperliquid.venue import HyperliquidVenue
 from monitor.sim.klines import KlineBook, PastPath
 from monitor.sim.limits import WeightLimit, binance_weight
 from monitor.sim.listeners import Listeners
@@ -99,6 +100,7 @@ class Simulator:
         self.universe_keys = {a.name: keys[a.name] for a in generated}  # printed by `perpmon sim`
         self.bybit = BybitVenue(cfg, keys, clock, self.market)
         self.coinm = CoinmVenue(cfg, keys, clock, self.market)  # Binance COIN-M, on a port of its own
+        self.hyperliquid = HyperliquidVenue(cfg, clock, self.market)  # reads by address: no keys
         self.futures_hub = self._hub("futures", self._is_listen_key)
         self.spot_hub = self._hub("spot", lambda _key: False)
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
@@ -142,7 +144,7 @@ class Simulator:
         )
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
-        self._ports: tuple[int, int, int] = (0, 0, 0)
+        self._ports: tuple[int, int, int, int] = (0, 0, 0, 0)
         self._coinm_port = 0
         self._tasks: list[asyncio.Task[None]] = []
         lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
@@ -248,6 +250,10 @@ class Simulator:
     def coinm_ws_url(self) -> str:
         return f"ws://{self._cfg.host}:{self._coinm_port}"
 
+    @property
+    def hyperliquid_url(self) -> str:  # POST /info and the socket GET /ws (ws://) hang off it
+        return f"http://{self._cfg.host}:{self._ports[3]}"
+
     # --- control -----------------------------------------------------------------------------
     def pause(self) -> None:
         self.market.pause()
@@ -271,6 +277,7 @@ class Simulator:
         self.spot_hub.broadcast(self.ticks)
         self.bybit.tick(samples)
         self.coinm.tick(samples)
+        self.hyperliquid.tick(samples)
         self._record_klines(now_ms)
 
     async def _tick_forever(self) -> None:
@@ -367,7 +374,9 @@ class Simulator:
         bybit_app = self.bybit.app()
         bybit_app.add_routes(bybit_kline_routes(self.bybit_klines, self.bybit.now_ms, self.bybit.reply))
         bybit_port = await self._serve(bybit_app, self._cfg.bybit_port, self.bybit_listeners)
-        self._ports = (futures_port, spot_port, bybit_port)
+        hl = self.hyperliquid
+        hl_port = await self._serve(hl.app(), self._cfg.hyperliquid_port, hl.listeners)
+        self._ports = (futures_port, spot_port, bybit_port, hl_port)
         self._coinm_port = await self._serve(self.coinm.app(), 0)
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),
@@ -375,6 +384,7 @@ class Simulator:
             asyncio.create_task(self.spot_hub.ping_forever(), name="sim-ping-spot"),
             asyncio.create_task(self.bybit.hub.idle_forever(), name="sim-idle-bybit"),
             asyncio.create_task(self.coinm.hub.ping_forever(), name="sim-ping-coinm"),
+            asyncio.create_task(self.hyperliquid.hub.idle_forever(), name="sim-idle-hyperliquid"),
         ]
         _log.info(
             "sim_started",
@@ -398,6 +408,7 @@ class Simulator:
             await hub.close_where(lambda _c: True)
         await self.bybit.hub.close_where(lambda _c: True)
         await self.coinm.hub.close_where(lambda _c: True)
+        await self.hyperliquid.close()
         await self.listeners.close()
         await self.bybit_listeners.close()
         for runner in self._runners:

@@ -24,6 +24,7 @@ from monitor.venues import (
     BINANCE_COINM,
     BYBIT,
     CCXT,
+    HYPERLIQUID,
     OKX,
     VENUES,
     Endpoints,
@@ -45,7 +46,7 @@ def venue(**kw: Any) -> VenueConfig:
 
 
 def test_the_kinds_a_config_may_name_are_the_entries_with_a_collector() -> None:
-    assert kinds() == get_args(Kind) == ("binanceusdm", "binancecoinm", "bybit", "ccxt")
+    assert kinds() == get_args(Kind) == ("binanceusdm", "binancecoinm", "bybit", "hyperliquid", "ccxt")
     assert [x.kind for x in VENUES if x.collector is not None] == list(kinds())
 
 
@@ -79,6 +80,8 @@ def test_every_reference_of_an_entry_imports(entry: Any) -> None:
         ({"kind": "ccxt", "exchange": "bybit"}, CCXT, BYBIT),
         ({"kind": "ccxt", "exchange": "okx"}, CCXT, OKX),
         ({"kind": "ccxt", "exchange": "kraken"}, CCXT, CCXT),
+        ({"kind": "hyperliquid"}, HYPERLIQUID, HYPERLIQUID),
+        ({"kind": "ccxt", "exchange": "hyperliquid"}, CCXT, HYPERLIQUID),
     ],
 )
 def test_the_collector_is_the_kinds_and_the_venue_spoken_the_exchanges(

@@ -49,4 +49,4 @@ def test_unsimulated_exchange_is_refused_with_what_is_simulated() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(_cfg("okx"), ENV)
     assert err.value.path == "venues[0].exchange"
-    assert "Binance USDⓈ-M, Binance COIN-M and Bybit v5 only" in str(err.value)
+    assert "Binance USDⓈ-M, Binance COIN-M, Bybit v5 and Hyperliquid only" in str(err.value)
