@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -36,10 +37,12 @@ from monitor.risk.garch import GarchParams, fit_garch, garch_filter, garch_forec
 from monitor.risk.reasons import Reason
 from monitor.risk.tail import GpdTail, fhs_var_es, fit_gpd_tail, gpd_var_es
 from monitor.risk.var import historical_var_es, student_t_var_es
+from monitor.risk.var_z2 import TailLaws, concat_laws, empirical_laws, gpd_laws, location_scale_laws
 from monitor.risk.volatility import ewma_variance_path
 
 __all__ = [
     "BacktestResult",
+    "Forecast",
     "GarchPath",
     "choose_model",
     "default_refit_every",
@@ -68,6 +71,15 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     christoffersen: Christoffersen
     traffic: TrafficLight
     z2: Z2Test
+
+
+class Forecast(NamedTuple):
+    """One model's forecasts at the scored steps: VaR and ES (positive log-return losses) and the
+    law each forecast claimed for the return, as far as the Z2 simulation needs it (var_z2.py)."""
+
+    var: FloatArray
+    es: FloatArray
+    law: TailLaws
 
 
 class GarchPath(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,8 +131,8 @@ def var_es_forecasts(
     garch: GarchPath | None = None,
     refit_every: int = 100,
     horizon: int = 1,
-) -> dict[str, tuple[FloatArray, FloatArray]]:
-    """(VaR, ES) per model (positive losses, log-return units) at steps start, start+h, … of `returns`.
+) -> dict[str, Forecast]:
+    """VaR, ES and law per model (positive losses, log-return units) at steps start, start+h, … of `returns`.
 
     Only forecasts whose h-step window ends inside the data are made.
     """
@@ -131,37 +143,48 @@ def var_es_forecasts(
     z = float(ndtri(alpha))
     pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
     ewma_sd = np.sqrt(ewma_variance_path(r, lam)[times] * h)
-    out: dict[str, tuple[FloatArray, FloatArray]] = {
-        "ewma_normal": (ewma_sd * z, ewma_sd * pdf / (1.0 - alpha)),
-    }
+    out = {"ewma_normal": Forecast(ewma_sd * z, ewma_sd * pdf / (1.0 - alpha),
+                                   location_scale_laws(ewma_sd * z, ewma_sd, math.inf))}  # fmt: skip
     hist_v, hist_e = np.empty(times.size), np.empty(times.size)
     kernel = np.ones(h)
+    tails: list[FloatArray] = []
+    sizes: list[int] = []
     for k, t in enumerate(times):
         past = r[t - window : t] if h == 1 else np.convolve(r[t - window : t], kernel, mode="valid")
         res = historical_var_es(past, alpha)
         hist_v[k], hist_e[k] = res.var, res.es
-    out[f"historical_{window}"] = (hist_v, hist_e)
+        tails.append(past[past < -res.var])
+        sizes.append(past.size)
+    out[f"historical_{window}"] = Forecast(hist_v, hist_e, empirical_laws(tails, sizes))
     resid = np.concatenate([r[:start] / np.sqrt(g.sigma2_in), r[start:] / np.sqrt(g.sigma2)])
-    gv, ge, fv, fe, ev, ee = (np.full(times.size, np.nan) for _ in range(6))
+    gv, ge, fv, fe, ev, ee, sds, nus = (np.full(times.size, np.nan) for _ in range(8))
+    gpd = np.full((4, times.size), np.nan)  # u, ξ, β, N_u/n of the tail in force
     tail: GpdTail | None = None
     tail_fit = -1
+    f_tails: list[FloatArray] = []
+    f_sizes: list[int] = []
     for k, t in enumerate(times):
         i = int(t - start)
         sd = math.sqrt(_h_variance(g, i, h)) if math.isfinite(g.sigma2[i]) else math.nan
+        sds[k], nus[k] = sd, float(g.nu[i])
         t_res = student_t_var_es(sd, 1.0, alpha, float(g.nu[i]))
         gv[k], ge[k] = t_res.var, t_res.es
         zs = resid[max(0, t - FHS_WINDOW) : t]
+        zs = zs[np.isfinite(zs)]
         f = fhs_var_es(zs, alpha)
         fv[k], fe[k] = sd * f.var, sd * f.es
+        f_tails.append(sd * zs[zs < -f.var])
+        f_sizes.append(zs.size)
         if int(g.fit_index[i]) != tail_fit:  # the GPD is refitted with the GARCH, on its residuals
             tail_fit = int(g.fit_index[i])
             tail = fit_gpd_tail(resid[max(0, t - EVT_WINDOW) : t])
         assert tail is not None
         e = gpd_var_es(tail, alpha)
         ev[k], ee[k] = sd * e.var, sd * e.es
-    out["garch_t"] = (gv, ge)
-    out["fhs_garch_t"] = (fv, fe)
-    out["evt_garch_t"] = (ev, ee)
+        gpd[:, k] = (tail.u, tail.xi, tail.beta, tail.n_u / tail.n if tail.n else math.nan)
+    out["garch_t"] = Forecast(gv, ge, location_scale_laws(gv, sds, nus))
+    out["fhs_garch_t"] = Forecast(fv, fe, empirical_laws(f_tails, f_sizes))
+    out["evt_garch_t"] = Forecast(ev, ee, gpd_laws(ev, sds, *gpd))
     return out
 
 
@@ -179,7 +202,7 @@ def var_forecasts(
     both = var_es_forecasts(
         returns, alpha, start=start, window=window, lam=lam, garch=garch, refit_every=refit_every
     )
-    return {m: v for m, (v, _) in both.items()}
+    return {m: f.var for m, f in both.items()}
 
 
 def realised(returns: FloatArray, start: int, horizon: int) -> FloatArray:
@@ -232,17 +255,18 @@ def var_backtest(
     paths = [garch_path(s, start, refit_every) for s in usable]
     out: list[BacktestResult] = []
     for alpha in alphas:
-        pooled: dict[str, list[tuple[FloatArray, FloatArray, FloatArray]]] = {m: [] for m in models}
+        pooled: dict[str, list[tuple[FloatArray, Forecast]]] = {m: [] for m in models}
         for s, g in zip(usable, paths, strict=True):
             got = realised(s, start, h)
             fc = var_es_forecasts(s, alpha, start=start, window=window, lam=lam, garch=g, horizon=h)
             for m in models:
-                pooled[m].append((got, *fc[m]))
+                pooled[m].append((got, fc[m]))
         for m in models:
-            parts = pooled[m]
+            parts = [(got, f.var, f.es) for got, f in pooled[m]]
             ret = np.concatenate([p[0] for p in parts])
             var = np.concatenate([p[1] for p in parts])
             es = np.concatenate([p[2] for p in parts])
+            law = concat_laws([f.law for _, f in pooled[m]])
             ok = np.isfinite(ret) & np.isfinite(var)
             x, n = int(np.sum(-ret[ok] > var[ok])), int(np.sum(ok))
             k = kupiec_pof(x, n, alpha)
@@ -254,7 +278,7 @@ def var_backtest(
                     kupiec=k,
                     christoffersen=christoffersen(hits, alpha, k.lr),
                     traffic=traffic_light(x, n, alpha),
-                    z2=z2_test(ret, var, es, alpha),
+                    z2=z2_test(ret, var, es, alpha, law),
                 )
             )
     return out
