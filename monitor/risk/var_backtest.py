@@ -11,7 +11,11 @@ in log-return terms, the forecast made at step t uses returns before t only:
   * fhs_garch_t: the same σ, times the empirical quantile of the last `fhs_window` standardised
     residuals r/σ (filtered historical simulation, monitor/risk/tail.py);
   * evt_garch_t: the same σ, times a GPD tail fitted to those residuals' largest losses at each
-    refit (conditional EVT, McNeil & Frey 2000).
+    refit (conditional EVT, McNeil & Frey 2000);
+  * *_hod (intraday data, when the caller passes each return's hour): the three GARCH models on
+    returns divided by their hour-of-day volatility profile, σ multiplied back (var_season.py).
+Each forecast also carries the law it claimed (var_z2.TailLaws), so Z2's p-value is simulated
+under the model's own distribution.
 For h > 1 the standardised quantile of fhs/evt/garch is scaled by the h-step σ: an
 approximation (the sum of h GARCH-t steps is not exactly t), stated wherever h > 1 is printed.
 Scoring at a horizon of h steps uses non-overlapping windows (forecasts every h steps), so
