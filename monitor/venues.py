@@ -53,7 +53,7 @@ __all__ = [
 Ref = str  # "package.module:attribute", imported when first used
 Kind = Literal["binanceusdm", "bybit", "ccxt"]  # `VenueConfig.kind`: the entries with a collector
 MarginModel = Literal["binance", "bybit"]
-Simulated = Literal["binance", "bybit"]  # the venues the simulator serves (`SimAccountConfig.venue`)
+Simulated = Literal["binance", "bybit", "okx"]  # the venues the simulator serves (`SimAccountConfig.venue`)
 
 
 def _load(ref: Ref) -> Any:
@@ -221,12 +221,22 @@ BYBIT = Venue(
     sim_tables="monitor.sim.defaults:BYBIT_TABLES",
     wallet="monitor.collectors.generic.convert:bybit_wallets",
 )
-OKX = Venue(  # no collector of its own yet (issue 18): the generic one, with OKX's key check
+# --- OKX (issue 18): USDT-margined swaps; simulated by monitor/sim/okx/ -------------------------
+def _simulated_okx(s: Simulator) -> Endpoints:
+    return Endpoints(s.okx.rest_url, s.okx.ws_url)
+
+
+OKX = Venue(  # no collector of its own yet: the generic one, with OKX's key check, hosts and simulator
     name="OKX",
     ccxt_ids=("okx",),
+    ws="wss://ws.okx.com:8443",  # + /ws/v5/public, /ws/v5/private
+    point="monitor.collectors.ccxt_urls:point_okx",
     key_call=KeyCall("privateGetAccountConfig", "monitor.collectors.keys:okx_permissions"),
+    simulated_as="okx",
+    simulated=_simulated_okx,
     wallet="monitor.collectors.generic.convert:okx_wallets",
 )
+# --- end OKX ---------------------------------------------------------------------------------------
 CCXT = Venue(
     name="ccxt",
     kind="ccxt",

@@ -8,7 +8,8 @@ the linear WebSocket base becomes `<ws>/ws` (ccxt adds `/market`, `/public`, `/p
 base `<spot ws>/stream/ws` (ccxt tells spot from swap frames by `/stream` in the URL). COIN-M
 (`dapi*`), options and portfolio-margin URLs are never changed. Bybit: one REST host for every
 category (`spot`, `futures`, `v2`, `public`, `private`), WebSocket paths `/v5/public/<category>` and
-`/v5/private` under one base. A None argument leaves that part alone.
+`/v5/private` under one base. OKX: one REST key (`rest`, `https://{hostname}`) and one socket base
+(`ws`, to which ccxt adds `/public`, `/private`, `/business`). A None argument leaves that part alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 from monitor.venues import Endpoints
 
-__all__ = ["point_binance", "point_binance_at", "point_bybit", "point_bybit_at"]
+__all__ = ["point_binance", "point_binance_at", "point_bybit", "point_bybit_at", "point_okx", "point_okx_at"]
 
 _BINANCE_SPOT_KEYS = ("sapi", "public", "private", "v1")
 _BYBIT_REST_KEYS = ("spot", "futures", "v2", "public", "private")
@@ -84,3 +85,18 @@ def point_bybit_at(exchange: Any, rest: str | None, ws: str | None = None) -> No
             spot = private.get("spot")
             if isinstance(spot, dict):
                 spot["unified"] = f"{base}/v5/private"
+
+
+def point_okx_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:
+    """Rewrite a ccxt `okx` client's `urls['api']` in place: REST host, socket base (+ `/ws/v5`)."""
+    api: dict[str, Any] = exchange.urls["api"]
+    if rest:
+        api["rest"] = rest.rstrip("/")
+    if ws:
+        base = ws.rstrip("/")
+        api["ws"] = base if base.endswith("/ws/v5") else base + "/ws/v5"
+
+
+def point_okx(exchange: Any, at: Endpoints) -> None:
+    """`point_okx_at` from a venue's `Endpoints`."""
+    point_okx_at(exchange, at.rest, at.ws)

@@ -112,6 +112,8 @@ def _check_references(cfg: Config) -> None:
                 f"simulator account {a.name!r} is on the simulated {held[a.name]}, not on {sim_venue}",
             )
     for i, sa in enumerate(cfg.simulator.accounts):
+        if sa.venue == "okx" and sa.api_password_env is None:  # an OKX key is key, secret and passphrase
+            raise ConfigError(f"simulator.accounts[{i}].api_password_env", "an OKX key needs its passphrase")
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
@@ -232,7 +234,8 @@ def _check_venue_kind(v: VenueConfig, path: str) -> None:
             raise ConfigError(f"{path}.{key}", f"ccxt.pro has no exchange {name!r}")
     if v.simulator and simulated_as(v) is None:
         sims = [x for x in VENUES if x.simulated_as]
-        names, ids = " and ".join(x.name for x in sims), ", ".join(x.ccxt_ids[0] for x in sims)
+        names = ", ".join(x.name for x in sims[:-1]) + " and " + sims[-1].name
+        ids = ", ".join(x.ccxt_ids[0] for x in sims)
         raise ConfigError(f"{path}.exchange", f"the simulator speaks {names} only ({ids})")
 
 

@@ -1,8 +1,8 @@
 """Aim an unmodified ccxt client at a running simulator (or at any set of URLs), whatever its venue.
 
 A convenience over `monitor.collectors.ccxt_urls`, which holds the one URL recipe per venue: this
-only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, anything else
-→ the Binance futures and spot hosts).
+only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, `okx` → the OKX
+host, anything else → the Binance futures and spot hosts).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at
+from monitor.collectors.ccxt_urls import point_binance_at, point_bybit_at, point_okx_at
 
 __all__ = ["SimUrls", "point_ccxt_at"]
 
@@ -39,6 +39,8 @@ def point_ccxt_at(
     spot_ws_url: str | None = None,
     bybit_rest_url: str | None = None,
     bybit_ws_url: str | None = None,
+    okx_rest_url: str | None = None,
+    okx_ws_url: str | None = None,
 ) -> None:
     """Override `exchange.urls['api']` in place; keyword arguments win over `sim_or_urls`.
 
@@ -50,6 +52,12 @@ def point_ccxt_at(
             _pick(sim_or_urls, "bybit_rest_url", bybit_rest_url),
             _pick(sim_or_urls, "bybit_ws_url", bybit_ws_url),
         )
+        return
+    if getattr(exchange, "id", "") == "okx":
+        okx = getattr(sim_or_urls, "okx", None)  # a Simulator: its OKX venue knows its URLs
+        rest = okx_rest_url or (okx.rest_url if okx else _pick(sim_or_urls, "okx_rest_url", None))
+        ws = okx_ws_url or (okx.ws_url if okx else _pick(sim_or_urls, "okx_ws_url", None))
+        point_okx_at(exchange, rest, ws)
         return
     point_binance_at(
         exchange,
