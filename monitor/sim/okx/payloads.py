@@ -16,6 +16,7 @@ from monitor.sim.okx.symbols import OkxSpec, OkxTier
 __all__ = [
     "account_config",
     "balance_row",
+    "bbo_row",
     "envelope",
     "error_body",
     "funding_row",
@@ -80,6 +81,12 @@ def spot_ticker_row(spec: OkxSpec, q: OkxQuote) -> dict[str, str]:
     row.update(instType="SPOT", instId=f"{spec.base}-USDT", bidPx=_s(q.spot_bid), askPx=_s(q.spot_ask))
     row["last"] = row["bidPx"]
     return row
+
+
+def bbo_row(spec: OkxSpec, q: OkxQuote) -> dict[str, Any]:
+    """`bbo-tbt` channel: the book top, `[price, size, "0", orders]` per side."""
+    return {"asks": [[_s(q.ask), _s(q.ask_size), "0", "1"]], "bids": [[_s(q.bid), _s(q.bid_size), "0", "1"]],
+            "ts": str(q.time_ms), "seqId": q.time_ms}  # fmt: skip
 
 
 def mark_row(spec: OkxSpec, q: OkxQuote) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""OKX v5 WebSocket: `/ws/v5/public` (`mark-price`, `funding-rate`, `tickers`) and `/ws/v5/private`
+"""OKX v5 WebSocket: `/ws/v5/public` (`mark-price`, `funding-rate`, `tickers`, `bbo-tbt`) and `/ws/v5/private`
 (`login`, then `positions`, `account`, `balance_and_position`), as venues-next §c describes them.
 
 Requests are `{"id"?,"op":"subscribe"|"unsubscribe"|"login","args":[…]}`; each subscribed arg is
@@ -32,7 +32,7 @@ from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 __all__ = ["OkxConnection", "OkxHub"]
 
 _encode = msgspec.json.encode
-PUBLIC = frozenset({"mark-price", "funding-rate", "tickers"})
+PUBLIC = frozenset({"mark-price", "funding-rate", "tickers", "bbo-tbt"})
 PRIVATE = frozenset({"positions", "account", "balance_and_position"})
 
 
@@ -154,7 +154,8 @@ class OkxHub(SocketHub[OkxConnection]):
                 conn.last_funding[spec.symbol] = q.funding_rate
                 row = pay.funding_row(spec, q, self._settled(spec.symbol))
             else:
-                row = pay.mark_row(spec, q) if channel == "mark-price" else pay.ticker_row(spec, q)
+                rows = {"mark-price": pay.mark_row, "tickers": pay.ticker_row, "bbo-tbt": pay.bbo_row}
+                row = rows[channel](spec, q)
             self._send(conn, {"arg": arg, "data": [row]})
             return
         if conn.account is None or conn.account not in self._engine.accounts:
