@@ -67,7 +67,7 @@ def config(tmp_path: Path) -> Any:
                 "reconcile_s": 0.3,
                 "stale_after_s": 2.0,
             }
-        ],  # fmt: skip
+        ],
         "accounts": [{**good, "venue": "okx"}],
         "evaluation": {"interval_s": 0.2, "volatility_sample_s": 1.0},
         "receivers": [{"name": "log", "type": "console"}],
@@ -106,9 +106,9 @@ async def test_no_okx_key_secret_or_passphrase_leaks(
     try:
         await daemon.start()
         await until(lambda: ("okx", "erin") in daemon.store.snapshot(0).accounts, "erin's account")
-        async with aiohttp.ClientSession() as s:
-            async with s.get(f"http://127.0.0.1:{daemon.http.bound_port}/metrics") as r:
-                metrics = await r.text()
+        url = f"http://127.0.0.1:{daemon.http.bound_port}/metrics"
+        async with aiohttp.ClientSession() as s, s.get(url) as r:
+            metrics = await r.text()
         feeds = repr(daemon.store.snapshot(daemon.clock.now_ns()).feeds)
     finally:
         await daemon.stop()
