@@ -28,8 +28,6 @@ __all__ = [
 ]
 
 
-
-
 class OkxPosition(msgspec.Struct, frozen=True, kw_only=True):
     """One row of `GET /api/v5/account/positions` (or the `positions` channel); `None` = OKX sent "".
 
