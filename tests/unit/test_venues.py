@@ -44,7 +44,7 @@ def venue(**kw: Any) -> VenueConfig:
 
 
 def test_the_kinds_a_config_may_name_are_the_entries_with_a_collector() -> None:
-    assert kinds() == get_args(Kind) == ("binanceusdm", "bybit", "ccxt")
+    assert kinds() == get_args(Kind) == ("binanceusdm", "bybit", "okx", "ccxt")
     assert [x.kind for x in VENUES if x.collector is not None] == list(kinds())
 
 
@@ -75,6 +75,7 @@ def test_every_reference_of_an_entry_imports(entry: Any) -> None:
         ({"kind": "ccxt", "exchange": "binance"}, CCXT, BINANCE),
         ({"kind": "ccxt", "exchange": "bybit"}, CCXT, BYBIT),
         ({"kind": "ccxt", "exchange": "okx"}, CCXT, OKX),
+        ({"kind": "okx"}, OKX, OKX),
         ({"kind": "ccxt", "exchange": "kraken"}, CCXT, CCXT),
     ],
 )
