@@ -95,3 +95,77 @@ async def test_marks_account_and_an_unmodelled_mode(tmp_path: Path) -> None:
         assert collector.stats.dropped["account_mode_not_modelled"] >= 1
     finally:
         await daemon.stop()
+
+
+def lp_config(tmp_path: Path) -> Any:
+    """erin near enough to liquidation that both LPs exist: a cross BTC long and an isolated ETH short."""
+    cfg, _ = config(tmp_path)
+    import msgspec
+
+    data = msgspec.to_builtins(cfg)
+    erin = data["simulator"]["accounts"][0]
+    erin["wallet_usdt"] = 1_500.0
+    erin["positions"] = [
+        {"symbol": "BTCUSDT", "qty": 0.3, "leverage": 20.0},
+        {"symbol": "ETHUSDT", "qty": -4.0, "leverage": 10.0, "margin_mode": "isolated"},
+    ]
+    return parse_config(data, ENV)
+
+
+async def test_okx_margin_ratio_and_liquidation_distance_on_metrics(tmp_path: Path) -> None:
+    """perpmon's figures for an OKX account come from OKX's model (requirement with the liquidation fee,
+    tiers by contracts): its margin ratio is 1 / OKX's `mgnRatio`, its LP the venue's `liqPx`, and
+    /metrics shows both with the liquidation distance. The market is paused so both sides see one instant."""
+    import aiohttp
+
+    cfg, secrets = lp_config(tmp_path)
+    daemon = Daemon(cfg, secrets)
+    try:
+        await daemon.start()
+        sim = daemon.simulator
+        assert sim is not None
+        store = daemon.store
+        await until(lambda: ("okx", "erin") in store.snapshot(0).accounts, "erin's account")
+        sim.pause()
+        views = {v.p.symbol: v for v in sim.okx.engine.views("erin")}
+
+        url = f"http://127.0.0.1:{daemon.http.bound_port}/metrics"
+        got: dict[str, float] = {}
+
+        async def scrape() -> dict[str, float]:
+            """erin's perpmon_* samples by name and symbol, read from /metrics."""
+            async with aiohttp.ClientSession() as http, http.get(url) as r:
+                text = await r.text()
+            out = {}
+            for line in text.splitlines():
+                if line.startswith("perpmon_") and 'account="erin"' in line and 'venue="okx"' in line:
+                    name, _, rest = line.partition("{")
+                    labels, _, value = rest.rpartition("} ")
+                    symbol = next(
+                        (x.split("=")[1].strip('"') for x in labels.split(",") if x.startswith("symbol=")), ""
+                    )
+                    out[f"{name.removeprefix('perpmon_')}:{symbol}"] = float(value)
+            return out
+
+        async def settled() -> bool:
+            got.update(await scrape())
+            return all(
+                math.isclose(
+                    got.get(f"liquidation_price_usd:{s}", math.nan), v.liq_px or math.nan, rel_tol=1e-6
+                )
+                for s, v in views.items()
+            )
+
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 30.0
+        while not await settled():
+            assert loop.time() < end, f"perpmon's LPs never met the venue's liqPx: {got}"
+            await asyncio.sleep(0.2)
+        f = got
+        cross = views["BTCUSDT"]
+        assert math.isclose(f["margin_ratio:"], 1 / cross.mgn_ratio, rel_tol=1e-6)
+        for s in views:
+            assert f[f"liquidation_price_divergence_ratio:{s}"] < 1e-6
+            assert 0 < f[f"liquidation_distance_ratio:{s}"] < 1
+    finally:
+        await daemon.stop()

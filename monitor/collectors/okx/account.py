@@ -12,8 +12,16 @@ timestamp (Unix seconds), sign = Base64(HMAC-SHA256(secret, ts + "GET" + "/users
 subscribes `positions` (instType SWAP) and `account`, and sends the text `ping` every 20 s. Its
 pushes carry whole positions; they are merged as legs (the venue's `liqPx` and `mmr` come with the
 REST reconciliation every `reconcile_s`). A refused login is a key problem: logged (redacted) and
-retried slowly. Tiers are not read yet: OKX's are in contracts per `tdMode`, which the account
-stage does not take yet (docs/venues/okx.md, what is left).
+retried slowly.
+
+OKX's margin model reaches the account stage as one open-ended tier per held symbol (`okx_tiers`):
+OKX tiers by CONTRACTS, so the tier of a position does not move with the price, and its test is
+`equity ≤ N·(m + f)` (maintenance plus the liquidation fee at the taker rate, venues-next §c). A
+single bracket `[0, ∞)` with rate `m + f` and no deduction makes the stage's tiered model compute
+exactly that: the requirement, perpmon's margin ratio (= 1 / OKX's `mgnRatio`) and the linear LP of
+`risk/okx_margin.py`, with no re-tiering at the LP. It is re-published whenever a snapshot shows a
+position in another tier; the ladders (`/public/position-tiers` per family and `tdMode`) and the
+taker rate (`/account/trade-fee`) are read every `REFERENCE_REFRESH_S`.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from monitor.backoff import backoff
 from monitor.collectors.account_book import AccountUpdate, BalanceChange, LegChange
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.base import AccountAccess
+from monitor.collectors.okx.tiers import OkxTierBook
 from monitor.collectors.okx.wire import account_mode, parse_balances, positions_from
 from monitor.collectors.wsfeed import NETWORK_ERRORS
 from monitor.errors import FeedError, ParseError
@@ -69,6 +78,7 @@ class OkxAccount(AccountWatcher):
         self._access = access
         self._ct_vals = ct_vals  # filled by the collector's reference loop
         self.mode_reason = ""  # set when the account's mode is not modelled
+        self._tiers = OkxTierBook(self.venue, self.name)
 
     # ---------------------------------------------------------------- REST (the shared reconciler)
     async def _rest_snapshot(self, ex: Any) -> AccountSnapshot:
@@ -86,7 +96,10 @@ class OkxAccount(AccountWatcher):
             self._rest.call(ex, ex.privateGetAccountPositions, {"instType": "SWAP"}),
             self._rest.call(ex, ex.privateGetAccountBalance, {}),
         )
-        return self._snapshot(positions_from(positions, self._ct_vals), parse_balances(balance))
+        snap = self._snapshot(positions_from(positions, self._ct_vals), parse_balances(balance))
+        for rec in await self._tiers.records(ex, self._rest, snap.positions, self._ct_vals, self._clock):
+            self._sink.put(rec)
+        return snap
 
     # ---------------------------------------------------------------- private stream
     async def user_loop(self) -> None:
@@ -181,7 +194,7 @@ class OkxAccount(AccountWatcher):
             return AccountUpdate(
                 now_ms,
                 "ACCOUNT",
-                tuple(BalanceChange(b.asset, b.wallet_balance, b.wallet_balance) for b in bal),
+                tuple(BalanceChange(b.asset, b.wallet_balance, b.cross_wallet_balance) for b in bal),
                 (),
             )
         return None

@@ -10,8 +10,9 @@ and the text `pong` are control, no records; `{"event":"error","code":…}` and 
 what its channel sends raise `ParseError` (counted and dropped by the feed, never a reconnect).
 
 Private data (REST `/account/positions`, `/account/balance`, or the `positions`/`account` channels)
-become `Position` and `Balance`: base quantity = `pos·ctVal·ctMult` with the side's sign (`pos`
-is signed only in net mode), OKX's `liqPx` kept as the venue's liquidation price (`""` → NaN: none)
+become `Position` and `Balance` (cross wallet: `cashBal` less the isolated margins in it): base
+quantity = `pos·ctVal·ctMult` with the side's sign (`pos` is signed only in net mode), OKX's
+`liqPx` kept as the venue's liquidation price (`""` → NaN: none)
 and its `mmr` AMOUNT as the venue's maintenance margin. `account_mode` reads `acctLv` from
 `/account/config`: only single-currency margin (2) is modelled; multi-currency (3) and portfolio
 margin (4) are named as not modelled, so the account is flagged instead of computed wrong.
@@ -200,9 +201,15 @@ def parse_balances(body: bytes | str | Mapping[str, Any]) -> tuple[Balance, ...]
             cash = finite(d.get("cashBal"), "cashBal")
             upl = finite(d.get("upl") or 0, "upl")
             free = finite(avail, "availEq") if avail else math.nan
+            # isolated margin sits inside cashBal (isoEq = margin + isolated upl); the cross wallet: the rest
+            iso = finite(d.get("isoEq") or 0, "isoEq") - finite(d.get("isoUpl") or 0, "isoUpl")
             out.append(
                 Balance(
-                    asset=str(d.get("ccy")), wallet_balance=cash, unrealized_pnl=upl, available_balance=free
+                    asset=str(d.get("ccy")),
+                    wallet_balance=cash,
+                    cross_wallet_balance=cash - iso,
+                    unrealized_pnl=upl,
+                    available_balance=free,
                 )
             )
     return tuple(out)
