@@ -83,8 +83,12 @@ async def test_marks_account_and_an_unmodelled_mode(tmp_path: Path) -> None:
         snap = store.snapshot(daemon.clock.now_ns())
         legs = {(p.symbol, p.qty) for p in snap.accounts[("okx", "erin")].positions}
         assert legs == {("BTCUSDT", 0.2), ("ETHUSDT", -3.0)}  # base units from contracts × ctVal
-        mark = snap.marks[("okx", "BTCUSDT")]
-        assert mark.mark > 0 and not math.isnan(mark.funding_rate) and mark.next_funding_ns > 0
+
+        def forecast_on_mark() -> bool:  # a funding-rate push, then a mark carrying it
+            m = store.snapshot(0).marks.get(("okx", "BTCUSDT"))
+            return m is not None and m.mark > 0 and not math.isnan(m.funding_rate) and m.next_funding_ns > 0
+
+        await until(forecast_on_mark, "a mark with the funding forecast")
 
         def frank_down() -> bool:
             st = store.snapshot(0).feeds.get(("okx", "account:frank"))
