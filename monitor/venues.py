@@ -52,10 +52,10 @@ __all__ = [
 
 Ref = str  # "package.module:attribute", imported when first used
 # `VenueConfig.kind`: the entries with a collector
-Kind = Literal["binanceusdm", "binancecoinm", "bybit", "hyperliquid", "ccxt"]
+Kind = Literal["binanceusdm", "binancecoinm", "bybit", "okx", "hyperliquid", "ccxt"]
 MarginModel = Literal["binance", "bybit", "hyperliquid"]
 # the venues the simulator serves (`SimAccountConfig.venue`)
-Simulated = Literal["binance", "bybit", "binance_coinm", "hyperliquid"]
+Simulated = Literal["binance", "bybit", "binance_coinm", "okx", "hyperliquid"]
 
 
 def _load(ref: Ref) -> Any:
@@ -244,12 +244,27 @@ BYBIT = Venue(
     sim_tables="monitor.sim.defaults:BYBIT_TABLES",
     wallet="monitor.collectors.generic.convert:bybit_wallets",
 )
-OKX = Venue(  # no collector of its own yet (issue 18): the generic one, with OKX's key check
+
+
+# --- OKX (issue 18): USDT-margined swaps; simulated by monitor/sim/okx/ -------------------------
+def _simulated_okx(s: Simulator) -> Endpoints:
+    return Endpoints(s.okx.rest_url, s.okx.ws_url)
+
+
+OKX = Venue(  # margin model: Binance's until the account stage takes OKX's (docs/venues/okx.md)
     name="OKX",
+    kind="okx",
+    collector="monitor.collectors.okx.collector:OkxCollector",
     ccxt_ids=("okx",),
+    private_stream=True,
+    ws="wss://ws.okx.com:8443",  # + /ws/v5/public, /ws/v5/private
+    point="monitor.collectors.ccxt_urls:point_okx",
     key_call=KeyCall("privateGetAccountConfig", "monitor.collectors.keys:okx_permissions"),
+    simulated_as="okx",
+    simulated=_simulated_okx,
     wallet="monitor.collectors.generic.convert:okx_wallets",
 )
+# --- end OKX ---------------------------------------------------------------------------------------
 
 
 # --- Hyperliquid (issue 18): perps by coin, USDC-settled, accounts read by address ------------------

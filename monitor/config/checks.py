@@ -123,6 +123,8 @@ def _check_references(cfg: Config) -> None:
                 raise ConfigError(
                     f"simulator.accounts[{i}].{key}", f"the simulated {sa.venue} reads by address: no key"
                 )
+        if sa.venue == "okx" and sa.api_password_env is None:  # an OKX key is key, secret and passphrase
+            raise ConfigError(f"simulator.accounts[{i}].api_password_env", "an OKX key needs its passphrase")
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")

@@ -84,10 +84,15 @@ class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     # they are not USDT margin, so the USDT totals and the liquidation engine ignore them
     other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
-    # which simulated venue holds the account: Binance USDⓈ-M (fapi), Bybit v5 (unified, linear) or
-    # Binance COIN-M (dapi: `other_assets` are the coin wallets, positions' `qty` signed contracts)
-    # Hyperliquid (read by address `sim.hyperliquid.accounts.hl_address(name)`: the key names go unused)
+    # which simulated venue holds the account: Binance USDⓈ-M (fapi), Bybit v5 (unified, linear),
+    # Binance COIN-M (dapi: `other_assets` are the coin wallets, positions' `qty` signed contracts),
+    # Hyperliquid (read by address `sim.hyperliquid.accounts.hl_address(name)`: the key names go
+    # unused) or OKX v5
     venue: Simulated = "binance"
+    api_password_env: EnvName | None = None  # okx: the key's passphrase (required there)
+    # okx: the account mode (`acctLv`): 2 single-currency margin (modelled); 3 multi-currency and
+    # 4 portfolio margin are served so that perpmon can be seen naming them as not modelled
+    okx_acct_lv: Literal[2, 3, 4] = 2
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
 
@@ -120,6 +125,7 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     spot_port: Port = 0  # api + stream (spot is another host at the real venue)
     bybit_port: Port = 0  # Bybit v5 REST (/v5/...) and WebSocket (/v5/public/..., /v5/private) on one port
     hyperliquid_port: Port = 0  # Hyperliquid `POST /info` and its `/ws` socket
+    okx_port: Port = 0  # OKX v5 REST (/api/v5/...) and WebSocket (/ws/v5/public, /ws/v5/private) on one port
     tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
     # a built-in window (crash-2021-05-19 | crash-2020-03-12 | crash-2024-08-05), or a folder of
     # Binance public-data-archive files to replay (monitor/sim/archive.py), checked at start

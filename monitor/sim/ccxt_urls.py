@@ -2,8 +2,8 @@
 
 A convenience over `monitor.collectors.ccxt_urls`, which holds the one URL recipe per venue: this
 only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, `binancecoinm`
-→ the COIN-M host plus Binance's spot host for `sapi`, `hyperliquid` → its host, anything else → the
-Binance futures and spot hosts).
+→ the COIN-M host plus Binance's spot host for `sapi`, `hyperliquid` → its host, `okx` → the OKX
+host, anything else → the Binance futures and spot hosts).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from monitor.collectors.ccxt_urls import (
     point_binance_coinm_at,
     point_bybit_at,
     point_hyperliquid_at,
+    point_okx_at,
 )
 
 __all__ = ["SimUrls", "point_ccxt_at"]
@@ -48,6 +49,8 @@ def point_ccxt_at(
     coinm_rest_url: str | None = None,
     coinm_ws_url: str | None = None,
     hyperliquid_url: str | None = None,
+    okx_rest_url: str | None = None,
+    okx_ws_url: str | None = None,
 ) -> None:
     """Override `exchange.urls['api']` in place; keyword arguments win over `sim_or_urls`.
 
@@ -70,6 +73,12 @@ def point_ccxt_at(
             _pick(sim_or_urls, "coinm_rest_url", coinm_rest_url),
             _pick(sim_or_urls, "coinm_ws_url", coinm_ws_url),
         )
+    if getattr(exchange, "id", "") == "okx":
+        okx = getattr(sim_or_urls, "okx", None)  # a Simulator: its OKX venue knows its URLs
+        rest = okx_rest_url or (okx.rest_url if okx else _pick(sim_or_urls, "okx_rest_url", None))
+        ws = okx_ws_url or (okx.ws_url if okx else _pick(sim_or_urls, "okx_ws_url", None))
+        point_okx_at(exchange, rest, ws)
+        return
     point_binance_at(
         exchange,
         _pick(sim_or_urls, "futures_rest_url", futures_rest_url),
