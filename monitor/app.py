@@ -134,7 +134,9 @@ class Daemon:
             from monitor.sim.control import SimControl
             from monitor.sim.server import Simulator
 
-            self.simulator = Simulator(self.cfg.simulator, self.secrets.sim_keys, self.clock)
+            self.simulator = Simulator(
+                self.cfg.simulator, self.secrets.sim_keys, self.clock, self.secrets.sim_passwords
+            )
             await self.simulator.start()
             if self.cfg.simulator.admin_port:  # so `make run` can take a shock: loopback, token
                 self.sim_admin = AdminServer(

@@ -52,10 +52,10 @@ __all__ = [
 
 Ref = str  # "package.module:attribute", imported when first used
 # `VenueConfig.kind`: the entries with a collector
-Kind = Literal["binanceusdm", "binancecoinm", "bybit", "ccxt"]
-MarginModel = Literal["binance", "bybit"]
+Kind = Literal["binanceusdm", "binancecoinm", "bybit", "okx", "hyperliquid", "ccxt"]
+MarginModel = Literal["binance", "bybit", "hyperliquid"]
 # the venues the simulator serves (`SimAccountConfig.venue`)
-Simulated = Literal["binance", "bybit", "binance_coinm"]
+Simulated = Literal["binance", "bybit", "binance_coinm", "okx", "hyperliquid"]
 
 
 def _load(ref: Ref) -> Any:
@@ -131,6 +131,7 @@ class Venue:
     unlisted_interval_h: float | None = None
     # (fetch_balance's raw `info`) -> balances or None: the wallet where ccxt's `total` is the equity
     wallet: Ref | None = None
+    reads_by_address: bool = False  # accounts are a public address (`accounts[].address`), no key
 
     def new_collector(self, **parts: Any) -> Collector:
         """Its collector, built from `collectors.common.VenueCollector`'s keyword arguments."""
@@ -243,12 +244,49 @@ BYBIT = Venue(
     sim_tables="monitor.sim.defaults:BYBIT_TABLES",
     wallet="monitor.collectors.generic.convert:bybit_wallets",
 )
-OKX = Venue(  # no collector of its own yet (issue 18): the generic one, with OKX's key check
+
+
+# --- OKX (issue 18): USDT-margined swaps; simulated by monitor/sim/okx/ -------------------------
+def _simulated_okx(s: Simulator) -> Endpoints:
+    return Endpoints(s.okx.rest_url, s.okx.ws_url)
+
+
+OKX = Venue(  # margin model: Binance's until the account stage takes OKX's (docs/venues/okx.md)
     name="OKX",
+    kind="okx",
+    collector="monitor.collectors.okx.collector:OkxCollector",
     ccxt_ids=("okx",),
+    private_stream=True,
+    ws="wss://ws.okx.com:8443",  # + /ws/v5/public, /ws/v5/private
+    point="monitor.collectors.ccxt_urls:point_okx",
     key_call=KeyCall("privateGetAccountConfig", "monitor.collectors.keys:okx_permissions"),
+    simulated_as="okx",
+    simulated=_simulated_okx,
     wallet="monitor.collectors.generic.convert:okx_wallets",
 )
+# --- end OKX ---------------------------------------------------------------------------------------
+
+
+# --- Hyperliquid (issue 18): perps by coin, USDC-settled, accounts read by address ------------------
+def _simulated_hyperliquid(s: Simulator) -> Endpoints:
+    return Endpoints(s.hyperliquid_url, s.hyperliquid_url.replace("http", "ws", 1))
+
+
+HYPERLIQUID = Venue(
+    name="Hyperliquid",
+    kind="hyperliquid",
+    collector="monitor.collectors.hyperliquid.collector:HyperliquidCollector",
+    ccxt_ids=("hyperliquid",),
+    # its tiers (mmr = 1/(2·maxLeverage), deductions recursed) in the tiered mark-valued solver:
+    # Hyperliquid's documented LP (risk/hyperliquid_margin.py; equal to it, tests/unit/risk)
+    margin_model="hyperliquid",
+    ws="wss://api.hyperliquid.xyz",  # + /ws
+    point="monitor.collectors.ccxt_urls:point_hyperliquid",
+    simulated_as="hyperliquid",
+    simulated=_simulated_hyperliquid,
+    reads_by_address=True,
+)
+# --- end Hyperliquid ---------------------------------------------------------------------------
 CCXT = Venue(
     name="ccxt",
     kind="ccxt",
@@ -256,7 +294,7 @@ CCXT = Venue(
     by_exchange_id=True,
     listing="monitor.collectors.listing:fetch_ccxt",
 )
-VENUES: tuple[Venue, ...] = (BINANCE, BINANCE_COINM, BYBIT, OKX, CCXT)
+VENUES: tuple[Venue, ...] = (BINANCE, BINANCE_COINM, BYBIT, OKX, HYPERLIQUID, CCXT)
 _BY_KIND = {v.kind: v for v in VENUES if v.kind is not None}
 
 

@@ -9,7 +9,9 @@ base `<spot ws>/stream/ws` (ccxt tells spot from swap frames by `/stream` in the
 (`dapi*`) moves only through `point_binance_coinm_at` (its own host: `/dapi/v1`, `/dapi/v2`, and
 the dstream base `<ws>/ws`); options and portfolio-margin URLs are never changed. Bybit: one REST
 host for every category (`spot`, `futures`, `v2`, `public`, `private`), WebSocket paths
-`/v5/public/<category>` and `/v5/private` under one base. A None argument leaves that part alone.
+`/v5/public/<category>` and `/v5/private` under one base. OKX: one REST key (`rest`,
+`https://{hostname}`) and one socket base (`ws`, to which ccxt adds `/public`, `/private`,
+`/business`). A None argument leaves that part alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ __all__ = [
     "point_binance_coinm_at",
     "point_bybit",
     "point_bybit_at",
+    "point_hyperliquid",
+    "point_hyperliquid_at",
+    "point_okx",
+    "point_okx_at",
 ]
 
 _BINANCE_SPOT_KEYS = ("sapi", "public", "private", "v1")
@@ -114,3 +120,36 @@ def point_bybit_at(exchange: Any, rest: str | None, ws: str | None = None) -> No
             spot = private.get("spot")
             if isinstance(spot, dict):
                 spot["unified"] = f"{base}/v5/private"
+
+
+def point_hyperliquid(exchange: Any, at: Endpoints) -> None:
+    """`point_hyperliquid_at` from a venue's `Endpoints` (`ws`: the socket base; the path is `/ws`)."""
+    point_hyperliquid_at(exchange, at.rest, at.ws)
+
+
+def point_hyperliquid_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:
+    """Rewrite a ccxt `hyperliquid` client's `urls['api']` in place: `POST /info` (and `/exchange`)
+    on `rest`, the socket at `<ws>/ws` (ccxt.pro reads `urls['api']['ws']['public']`)."""
+    api: dict[str, Any] = exchange.urls["api"]
+    if rest:
+        for key in ("public", "private"):
+            api[key] = rest.rstrip("/")
+    if ws:
+        sockets = api.setdefault("ws", {})
+        if isinstance(sockets, dict):
+            sockets["public"] = f"{ws.rstrip('/')}/ws"
+
+
+def point_okx_at(exchange: Any, rest: str | None, ws: str | None = None) -> None:
+    """Rewrite a ccxt `okx` client's `urls['api']` in place: REST host, socket base (+ `/ws/v5`)."""
+    api: dict[str, Any] = exchange.urls["api"]
+    if rest:
+        api["rest"] = rest.rstrip("/")
+    if ws:
+        base = ws.rstrip("/")
+        api["ws"] = base if base.endswith("/ws/v5") else base + "/ws/v5"
+
+
+def point_okx(exchange: Any, at: Endpoints) -> None:
+    """`point_okx_at` from a venue's `Endpoints`."""
+    point_okx_at(exchange, at.rest, at.ws)

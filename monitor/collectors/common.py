@@ -49,7 +49,9 @@ class VenueCollector:
         self.held = HeldSymbols(venue.name, named(venue.symbols))  # what the accounts hold beyond them
         self.cooldown = Cooldown(clock)
         self.rest = RestCaller(
-            self.cooldown, self.stats, [s for a in accounts.values() for s in (a.key, a.secret)]
+            self.cooldown,
+            self.stats,
+            [s for a in accounts.values() for s in (a.key, a.secret, a.password) if s is not None],
         )
         self.keys = KeyGate(
             venue=venue.name,

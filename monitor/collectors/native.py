@@ -167,6 +167,8 @@ class NativeCollector(VenueCollector):
         if account is not None:
             a = self.accounts[account]
             opts |= {"apiKey": a.key.reveal(), "secret": a.secret.reveal()}
+            if a.password is not None:  # OKX: the key's passphrase
+                opts["password"] = a.password.reveal()
         ex = getattr(ccxt_async, self.spec.ccxt_ids[0])(opts)
         ex.has["fetchCurrencies"] = False
         self.spec.point_client(ex, self.endpoints)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 
 from monitor.config.records import (
+    AccountConfig,
     Config,
     EvaluationConfig,
     HttpConfig,
@@ -16,7 +17,7 @@ from monitor.config.records import (
     VenueConfig,
 )
 from monitor.errors import ConfigError
-from monitor.venues import VENUES, simulated_as, venue_of
+from monitor.venues import VENUES, Venue, simulated_as, spoken, venue_of
 
 
 def _check_http(h: HttpConfig) -> None:
@@ -76,6 +77,7 @@ def _check_references(cfg: Config) -> None:
     for i, a in enumerate(cfg.accounts):
         if a.venue not in venues:
             raise ConfigError(f"accounts[{i}].venue", f"no venue named {a.venue!r}")
+        _check_account_access(a, venue_of(venues[a.venue]), spoken(venues[a.venue]), f"accounts[{i}]")
     for i, h in enumerate(cfg.holdings):
         if h.price_venue not in venues:
             raise ConfigError(f"holdings[{i}].price_venue", f"no venue named {h.price_venue!r}")
@@ -111,7 +113,18 @@ def _check_references(cfg: Config) -> None:
                 f"accounts[{i}].venue",
                 f"simulator account {a.name!r} is on the simulated {held[a.name]}, not on {sim_venue}",
             )
+    by_address = {x.simulated_as for x in VENUES if x.reads_by_address}  # Hyperliquid's
     for i, sa in enumerate(cfg.simulator.accounts):
+        keyed = sa.venue not in by_address
+        for key in ("api_key_env", "api_secret_env"):
+            if keyed and getattr(sa, key) is None:
+                raise ConfigError(f"simulator.accounts[{i}].{key}", f"required on the simulated {sa.venue}")
+            if not keyed and getattr(sa, key) is not None:
+                raise ConfigError(
+                    f"simulator.accounts[{i}].{key}", f"the simulated {sa.venue} reads by address: no key"
+                )
+        if sa.venue == "okx" and sa.api_password_env is None:  # an OKX key is key, secret and passphrase
+            raise ConfigError(f"simulator.accounts[{i}].api_password_env", "an OKX key needs its passphrase")
         for j, p in enumerate(sa.positions):
             if p.qty == 0:
                 raise ConfigError(f"simulator.accounts[{i}].positions[{j}].qty", "must not be zero")
@@ -207,6 +220,30 @@ def mqtt_tls_context(m: MqttConfig) -> ssl.SSLContext | None:
             raise ConfigError("mqtt.cert_file", why) from None
     ctx.check_hostname = not m.tls_insecure
     return ctx
+
+
+def _check_account_access(a: AccountConfig, venue_kind: Venue, venue: Venue, path: str) -> None:
+    """A keyed venue needs both key variables; a venue read by address needs the address and no key."""
+    if venue.reads_by_address:
+        if venue_kind.by_exchange_id:
+            why = f"the generic ccxt collector reads with a key; {venue.name} reads by address: use its kind"
+            raise ConfigError(f"{path}.venue", why)
+        if a.address is None:
+            why = f"{venue.name} accounts are read by wallet address (0x and 40 hex digits)"
+            raise ConfigError(f"{path}.address", why)
+        for key in ("api_key_env", "api_secret_env", "api_password_env"):
+            if getattr(a, key) is not None:
+                why = f"{venue.name} reads need no key (the address is public): perpmon holds no unused key"
+                raise ConfigError(f"{path}.{key}", why)
+        return
+    if a.address is not None:
+        raise ConfigError(
+            f"{path}.address", f"only for venues read by address; {venue.name} reads with a key"
+        )
+    for key in ("api_key_env", "api_secret_env"):
+        if getattr(a, key) is None:
+            why = f"required: the variable holding the account's {venue.name} API key or secret"
+            raise ConfigError(f"{path}.{key}", why)
 
 
 def _check_venue_kind(v: VenueConfig, path: str) -> None:

@@ -20,11 +20,13 @@ class Secrets(msgspec.Struct, frozen=True, kw_only=True):
     mqtt_credentials: tuple[Secret, Secret] | None = None  # (username, password)
     api_passwords: dict[str, Secret] = {}  # account name → key passphrase (okx)
     receiver_credentials: dict[str, tuple[Secret, Secret]] = {}  # mqtt receiver name → (username, password)
+    sim_passwords: dict[str, Secret] = {}  # simulator account name → key passphrase (okx)
 
     def all(self) -> list[Secret]:
         out: list[Secret] = [s for pair in self.api_keys.values() for s in pair]
         out += list(self.api_passwords.values())
         out += [s for pair in self.sim_keys.values() for s in pair]
+        out += list(self.sim_passwords.values())
         out += list(self.receiver_urls.values())
         if self.mqtt_credentials is not None:
             out += list(self.mqtt_credentials)
@@ -46,6 +48,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
             _env(env, f"accounts[{i}].api_secret_env", a.api_secret_env),
         )
         for i, a in enumerate(cfg.accounts)
+        if a.api_key_env is not None and a.api_secret_env is not None  # else read by address (checks.py)
     }
     sim: dict[str, tuple[Secret, Secret]] = {}
     if cfg.simulator.enabled:
@@ -55,6 +58,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
                 _env(env, f"simulator.accounts[{i}].api_secret_env", a.api_secret_env),
             )
             for i, a in enumerate(cfg.simulator.accounts)
+            if a.api_key_env is not None and a.api_secret_env is not None  # else read by address
         }
     urls = {
         r.name: _receiver_url(env, f"receivers[{i}].url_env", r.url_env, r.type)
@@ -77,6 +81,11 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
         for i, a in enumerate(cfg.accounts)
         if a.api_password_env is not None
     }
+    sim_passwords = {
+        a.name: _env(env, f"simulator.accounts[{i}].api_password_env", a.api_password_env)
+        for i, a in enumerate(cfg.simulator.accounts)
+        if cfg.simulator.enabled and a.api_password_env is not None
+    }
     return Secrets(
         api_keys=api,
         sim_keys=sim,
@@ -84,6 +93,7 @@ def _read_secrets(cfg: Config, env: Mapping[str, str]) -> Secrets:
         mqtt_credentials=creds,
         api_passwords=passwords,
         receiver_credentials=_receiver_credentials(cfg, env),
+        sim_passwords=sim_passwords,
     )
 
 

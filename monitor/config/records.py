@@ -25,6 +25,7 @@ Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_]{1,31}$")]  # C
 SymbolOrAll = Annotated[str, msgspec.Meta(pattern=r"^([A-Z0-9][A-Z0-9_]{1,31}|\*)$")]
 Asset = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{2,16}$")]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+Address = Annotated[str, msgspec.Meta(pattern=r"^0x[0-9a-fA-F]{40}$")]  # a wallet (Hyperliquid)
 CcxtId = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9]{1,31}$")]
 
 
@@ -75,16 +76,23 @@ ApiPermission = Literal[
 
 class SimAccountConfig(_Cfg, frozen=True, kw_only=True):
     name: Name
-    api_key_env: EnvName
-    api_secret_env: EnvName
+    # its key's variables: required on the simulated Binance and Bybit; none on Hyperliquid (by address)
+    api_key_env: EnvName | None = None
+    api_secret_env: EnvName | None = None
     wallet_usdt: NonNegativeFloat  # the cross wallet; isolated wallets come on top of it
     # other assets in the futures wallet (USDC, BNB, BTC …): listed per asset; in single-asset mode
     # they are not USDT margin, so the USDT totals and the liquidation engine ignore them
     other_assets: dict[Asset, NonNegativeFloat] = {}
     positions: tuple[SimPositionConfig, ...] = ()
-    # which simulated venue holds the account: Binance USDⓈ-M (fapi), Bybit v5 (unified, linear) or
-    # Binance COIN-M (dapi: `other_assets` are the coin wallets, positions' `qty` signed contracts)
+    # which simulated venue holds the account: Binance USDⓈ-M (fapi), Bybit v5 (unified, linear),
+    # Binance COIN-M (dapi: `other_assets` are the coin wallets, positions' `qty` signed contracts),
+    # Hyperliquid (read by address `sim.hyperliquid.accounts.hl_address(name)`: the key names go
+    # unused) or OKX v5
     venue: Simulated = "binance"
+    api_password_env: EnvName | None = None  # okx: the key's passphrase (required there)
+    # okx: the account mode (`acctLv`): 2 single-currency margin (modelled); 3 multi-currency and
+    # 4 portfolio margin are served so that perpmon can be seen naming them as not modelled
+    okx_acct_lv: Literal[2, 3, 4] = 2
     # the flags `GET /sapi/v1/account/apiRestrictions` reports true for this key (others false)
     permissions: tuple[ApiPermission, ...] = ("enableReading",)
 
@@ -116,6 +124,8 @@ class SimulatorConfig(_Cfg, frozen=True, kw_only=True):
     futures_port: Port = 0  # fapi + fstream; 0: any free port
     spot_port: Port = 0  # api + stream (spot is another host at the real venue)
     bybit_port: Port = 0  # Bybit v5 REST (/v5/...) and WebSocket (/v5/public/..., /v5/private) on one port
+    hyperliquid_port: Port = 0  # Hyperliquid `POST /info` and its `/ws` socket
+    okx_port: Port = 0  # OKX v5 REST (/api/v5/...) and WebSocket (/ws/v5/public, /ws/v5/private) on one port
     tick_s: PositiveFloat = 1.0  # wall seconds between market updates (markPrice@1s cadence)
     # a built-in window (crash-2021-05-19 | crash-2020-03-12 | crash-2024-08-05), or a folder of
     # Binance public-data-archive files to replay (monitor/sim/archive.py), checked at start
@@ -181,8 +191,11 @@ class VenueConfig(_Cfg, frozen=True, kw_only=True):
 class AccountConfig(_Cfg, frozen=True, kw_only=True):
     name: Name
     venue: Name
-    api_key_env: EnvName
-    api_secret_env: EnvName
+    # the variables holding its API key and secret: required, except on a venue read by address
+    api_key_env: EnvName | None = None
+    api_secret_env: EnvName | None = None
+    # a venue read by address (Hyperliquid): the wallet whose state is read. Public, not a secret: no key
+    address: Address | None = None
     api_password_env: EnvName | None = None  # venues whose keys have a passphrase (okx)
     # a key that can trade or transfer is refused at start unless this is true; withdrawal: never
     allow_trading_key: bool = False

@@ -12,8 +12,10 @@ Why each:
   0–4, yellow 5–9, red 10 or more).
 * **Acerbi–Szekely (2014) Z2** for expected shortfall: Z2 = Σ R_t·I_t / (T·p·ES_t) + 1 with R_t
   the realised return, I_t the VaR exception, p = 1 − α. E[Z2] = 0 when ES is right; a negative
-  Z2 says the losses beyond VaR were deeper than ES said. The paper finds its 5 % and 0.01 %
-  critical values stable across distributions at −0.70 and −1.8; those are used here.
+  Z2 says the losses beyond VaR were deeper than ES said. Its law depends on T·p and on the
+  model, so the decision is a simulated p-value under the model's own distribution
+  (monitor/risk/var_z2.py, 2,000 draws, fixed seed): reject at 95 % when p < 0.05. Without a law
+  to simulate, the paper's 5 % critical value −0.70 (T = 250 at 97.5 %) decides, and p is NaN.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from scipy.stats import binom, chi2
 
 from monitor.risk._num import FloatArray, as_float
 from monitor.risk.reasons import Reason
+from monitor.risk.var_z2 import Z2_SEED, Z2_SIMS, TailLaws, z2_null, z2_pvalue
 
 __all__ = [
     "CHI2_2_95",
@@ -72,7 +75,9 @@ class Z2Test(msgspec.Struct, frozen=True, kw_only=True):
     z2: float
     n: int
     exceptions: int
-    reject: bool  # at 5 %: Z2 < −0.70
+    p_value: float  # simulated under the model's law; NaN when none was given
+    sims: int  # simulations behind p_value (0: decided by the −0.70 critical value)
+    reject: bool  # at 5 %: p < 0.05 (simulated), else Z2 < −0.70
     reason: Reason
 
 
@@ -127,15 +132,33 @@ def traffic_light(exceptions: int, n: int, alpha: float) -> TrafficLight:
     return TrafficLight(zone=zone, cumulative_probability=cdf, green_max=green_max, yellow_max=yellow_max)
 
 
-def z2_test(returns: FloatArray, var: FloatArray, es: FloatArray, alpha: float) -> Z2Test:
-    """Acerbi–Szekely Z2 over the observations where return, VaR and ES are all finite."""
+def z2_test(
+    returns: FloatArray,
+    var: FloatArray,
+    es: FloatArray,
+    alpha: float,
+    laws: TailLaws | None = None,
+    *,
+    sims: int = Z2_SIMS,
+    seed: int = Z2_SEED,
+) -> Z2Test:
+    """Acerbi–Szekely Z2 over the observations where return, VaR and ES are all finite.
+
+    `laws` (one per observation, var_z2.py) gives the simulated p-value and the decision.
+    """
     r, v, e = as_float(returns).ravel(), as_float(var).ravel(), as_float(es).ravel()
     ok = np.isfinite(r) & np.isfinite(v) & np.isfinite(e) & (e > 0)
     n = int(np.sum(ok))
     p = 1.0 - alpha
     if n == 0 or not (0.0 < p < 1.0):
-        return Z2Test(z2=math.nan, n=n, exceptions=0, reject=False, reason=Reason.BAD_PARAMETER)
+        return Z2Test(z2=math.nan, n=n, exceptions=0, p_value=math.nan, sims=0, reject=False,
+                      reason=Reason.BAD_PARAMETER)  # fmt: skip
     r, v, e = r[ok], v[ok], e[ok]
     hit = -r > v
     z2 = float(np.sum(r[hit] / e[hit]) / (n * p) + 1.0)
-    return Z2Test(z2=z2, n=n, exceptions=int(np.sum(hit)), reject=z2 < Z2_CRITICAL_5PCT, reason=Reason.OK)
+    x = int(np.sum(hit))
+    if laws is None or laws.size != ok.size:
+        return Z2Test(z2=z2, n=n, exceptions=x, p_value=math.nan, sims=0, reject=z2 < Z2_CRITICAL_5PCT,
+                      reason=Reason.OK)  # fmt: skip
+    pv = z2_pvalue(z2, z2_null(laws.take(ok), e, alpha, sims=sims, seed=seed))
+    return Z2Test(z2=z2, n=n, exceptions=x, p_value=pv, sims=sims, reject=pv < 0.05, reason=Reason.OK)

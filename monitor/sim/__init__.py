@@ -1,4 +1,5 @@
-"""A Binance USDⓈ-M / spot and Bybit v5 venue simulator that unmodified ccxt clients talk to over loopback.
+"""A Binance USDⓈ-M / spot, Bybit v5 and OKX v5 venue simulator that unmodified ccxt clients talk to
+over loopback.
 
   server.py           Simulator: the three aiohttp apps (futures, spot, Bybit), the tick, start/stop
   ccxt_urls.py        point_ccxt_at(): aim a ccxt client at the simulator (or any host)

@@ -2,8 +2,8 @@
 
 A convenience over `monitor.collectors.ccxt_urls`, which holds the one URL recipe per venue: this
 only picks the simulator's addresses that fit the client (`bybit` → the Bybit host, `binancecoinm`
-→ the COIN-M host plus Binance's spot host for `sapi`, anything else → the Binance futures and
-spot hosts).
+→ the COIN-M host plus Binance's spot host for `sapi`, `hyperliquid` → its host, `okx` → the OKX
+host, anything else → the Binance futures and spot hosts).
 """
 
 from __future__ import annotations
@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.collectors.ccxt_urls import point_binance_at, point_binance_coinm_at, point_bybit_at
+from monitor.collectors.ccxt_urls import (
+    point_binance_at,
+    point_binance_coinm_at,
+    point_bybit_at,
+    point_hyperliquid_at,
+    point_okx_at,
+)
 
 __all__ = ["SimUrls", "point_ccxt_at"]
 
@@ -42,11 +48,18 @@ def point_ccxt_at(
     bybit_ws_url: str | None = None,
     coinm_rest_url: str | None = None,
     coinm_ws_url: str | None = None,
+    hyperliquid_url: str | None = None,
+    okx_rest_url: str | None = None,
+    okx_ws_url: str | None = None,
 ) -> None:
     """Override `exchange.urls['api']` in place; keyword arguments win over `sim_or_urls`.
 
     Call after constructing the exchange and before its first request.
     """
+    if getattr(exchange, "id", "") == "hyperliquid":  # one host: POST /info, the socket at /ws
+        url = _pick(sim_or_urls, "hyperliquid_url", hyperliquid_url)
+        point_hyperliquid_at(exchange, url, url.replace("http", "ws", 1) if url else None)
+        return
     if getattr(exchange, "id", "") == "bybit":
         point_bybit_at(
             exchange,
@@ -60,6 +73,12 @@ def point_ccxt_at(
             _pick(sim_or_urls, "coinm_rest_url", coinm_rest_url),
             _pick(sim_or_urls, "coinm_ws_url", coinm_ws_url),
         )
+    if getattr(exchange, "id", "") == "okx":
+        okx = getattr(sim_or_urls, "okx", None)  # a Simulator: its OKX venue knows its URLs
+        rest = okx_rest_url or (okx.rest_url if okx else _pick(sim_or_urls, "okx_rest_url", None))
+        ws = okx_ws_url or (okx.ws_url if okx else _pick(sim_or_urls, "okx_ws_url", None))
+        point_okx_at(exchange, rest, ws)
+        return
     point_binance_at(
         exchange,
         _pick(sim_or_urls, "futures_rest_url", futures_rest_url),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 from aiohttp import web
@@ -36,10 +36,12 @@ from monitor.sim.binance_coinm.venue import CoinmVenue
 from monitor.sim.bybit.venue import BybitVenue
 from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
+from monitor.sim.hyperliquid.venue import HyperliquidVenue
 from monitor.sim.klines import KlineBook, PastPath
 from monitor.sim.limits import WeightLimit, binance_weight
 from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
+from monitor.sim.okx.venue import OkxVenue
 from monitor.sim.replay import load_bars
 from monitor.sim.replies import VenueError, error_response
 from monitor.sim.rest_klines import binance_kline_routes, bybit_kline_routes
@@ -58,7 +60,7 @@ def _secrets(pair: tuple[str, str]) -> tuple[Secret, Secret]:
 
 class Simulator:
     """Binance USDⓈ-M (`futures_*_url`) and spot (`spot_*_url`) on two loopback ports, Bybit v5
-    (`bybit_rest_url`, `bybit_ws_url`) on a third.
+    (`bybit_rest_url`, `bybit_ws_url`) on a third, OKX v5 (`okx.rest_url`, `okx.ws_url`) on a fourth.
 
     `keys` maps a simulator account name to its (API key, API secret); keys naming no configured
     account are ignored (their requests get -2015 / 10003). An account lives on the venue its config
@@ -67,7 +69,13 @@ class Simulator:
     `pause()`/`resume()` freeze the price path (both venues) while accounts answer.
     """
 
-    def __init__(self, cfg: SimulatorConfig, keys: dict[str, tuple[Secret, Secret]], clock: Clock) -> None:
+    def __init__(
+        self,
+        cfg: SimulatorConfig,
+        keys: dict[str, tuple[Secret, Secret]],
+        clock: Clock,
+        passwords: Mapping[str, Secret] | None = None,  # OKX keys' passphrases, by account
+    ) -> None:
         self._cfg = cfg
         self._clock = clock
         self.faults = Faults()
@@ -99,6 +107,8 @@ class Simulator:
         self.universe_keys = {a.name: keys[a.name] for a in generated}  # printed by `perpmon sim`
         self.bybit = BybitVenue(cfg, keys, clock, self.market)
         self.coinm = CoinmVenue(cfg, keys, clock, self.market)  # Binance COIN-M, on a port of its own
+        self.hyperliquid = HyperliquidVenue(cfg, clock, self.market)  # reads by address: no keys
+        self.okx = OkxVenue(cfg, keys, passwords or {}, clock, self.market)
         self.futures_hub = self._hub("futures", self._is_listen_key)
         self.spot_hub = self._hub("spot", lambda _key: False)
         self.listen_keys = ListenKeys(clock, cfg.listen_key_ttl_s, self.futures_hub)
@@ -140,9 +150,10 @@ class Simulator:
         self.bybit.faults.on_refuse(
             lambda s: self.bybit_listeners.refuse_for(s, clock, min(cfg.tick_s, 0.05))
         )
+        self.okx_listeners = Listeners(cfg.host)
         self.ticks = 0
         self._runners: list[web.AppRunner] = []
-        self._ports: tuple[int, int, int] = (0, 0, 0)
+        self._ports: tuple[int, int, int, int] = (0, 0, 0, 0)
         self._coinm_port = 0
         self._tasks: list[asyncio.Task[None]] = []
         lim = cfg.limits  # the venue's organic limits, one set per host as the venue keeps them
@@ -248,6 +259,10 @@ class Simulator:
     def coinm_ws_url(self) -> str:
         return f"ws://{self._cfg.host}:{self._coinm_port}"
 
+    @property
+    def hyperliquid_url(self) -> str:  # POST /info and the socket GET /ws (ws://) hang off it
+        return f"http://{self._cfg.host}:{self._ports[3]}"
+
     # --- control -----------------------------------------------------------------------------
     def pause(self) -> None:
         self.market.pause()
@@ -271,6 +286,8 @@ class Simulator:
         self.spot_hub.broadcast(self.ticks)
         self.bybit.tick(samples)
         self.coinm.tick(samples)
+        self.hyperliquid.tick(samples)
+        self.okx.tick(samples)
         self._record_klines(now_ms)
 
     async def _tick_forever(self) -> None:
@@ -367,14 +384,18 @@ class Simulator:
         bybit_app = self.bybit.app()
         bybit_app.add_routes(bybit_kline_routes(self.bybit_klines, self.bybit.now_ms, self.bybit.reply))
         bybit_port = await self._serve(bybit_app, self._cfg.bybit_port, self.bybit_listeners)
-        self._ports = (futures_port, spot_port, bybit_port)
+        hl = self.hyperliquid
+        hl_port = await self._serve(hl.app(), self._cfg.hyperliquid_port, hl.listeners)
+        self._ports = (futures_port, spot_port, bybit_port, hl_port)
         self._coinm_port = await self._serve(self.coinm.app(), 0)
+        self.okx.bound(await self._serve(self.okx.app(), self._cfg.okx_port, self.okx_listeners))
         self._tasks = [
             asyncio.create_task(self._tick_forever(), name="sim-tick"),
             asyncio.create_task(self.futures_hub.ping_forever(), name="sim-ping-futures"),
             asyncio.create_task(self.spot_hub.ping_forever(), name="sim-ping-spot"),
             asyncio.create_task(self.bybit.hub.idle_forever(), name="sim-idle-bybit"),
             asyncio.create_task(self.coinm.hub.ping_forever(), name="sim-ping-coinm"),
+            asyncio.create_task(self.hyperliquid.hub.idle_forever(), name="sim-idle-hyperliquid"),
         ]
         _log.info(
             "sim_started",
@@ -396,10 +417,11 @@ class Simulator:
         self._tasks = []
         for hub in (self.futures_hub, self.spot_hub):
             await hub.close_where(lambda _c: True)
-        await self.bybit.hub.close_where(lambda _c: True)
-        await self.coinm.hub.close_where(lambda _c: True)
-        await self.listeners.close()
-        await self.bybit_listeners.close()
+        for venue_hub in (self.bybit.hub, self.coinm.hub, self.okx.hub):
+            await venue_hub.close_where(lambda _c: True)
+        await self.hyperliquid.close()
+        for listeners in (self.listeners, self.bybit_listeners, self.okx_listeners):
+            await listeners.close()
         for runner in self._runners:
             await runner.cleanup()
         self._runners = []

@@ -17,9 +17,10 @@ from monitor.clock import LiveClock
 from monitor.log import configure_logging
 from monitor.sim.admin import AdminServer
 from monitor.sim.control import SimControl
+from monitor.sim.hyperliquid.testing import hyperliquid_config
 from monitor.sim.scenarios import SCENARIOS
 from monitor.sim.server import Simulator
-from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS, bybit_config
+from monitor.sim.testing import BYBIT_TEST_KEYS, TEST_KEYS
 
 __all__ = ["describe", "run_standalone"]
 
@@ -35,6 +36,7 @@ def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any
         "spot_ws_url": sim.spot_ws_url,
         "bybit_rest_url": sim.bybit_rest_url,
         "bybit_ws_url": sim.bybit_ws_url,
+        "hyperliquid_url": sim.hyperliquid_url,  # POST /info; its socket: ws://…/ws
         # what ccxt.pro's urls['api']['ws'] entries become (monitor.sim.ccxt_urls.point_ccxt_at does it)
         "ccxt_ws": {"linear": f"{sim.futures_ws_url}/ws", "spot": f"{sim.spot_ws_url}/stream/ws"},
         "admin_url": admin.url,
@@ -66,6 +68,10 @@ def describe(sim: Simulator, admin: AdminServer, scenario: str) -> dict[str, Any
             for name, acct in sim.bybit.engine.accounts.items()
             if name in BYBIT_TEST_KEYS
         ]
+        + [  # Hyperliquid: read by address, no key (monitor/sim/hyperliquid/testing.py)
+            {"name": acct.name, "venue": "hyperliquid", "address": address}
+            for address, acct in sim.hyperliquid.engine.accounts.items()
+        ]
         + [  # the generated accounts (`--universe`): derived keys, simulator-only like the others
             {
                 "name": name,
@@ -93,7 +99,11 @@ def _text(info: dict[str, Any]) -> str:
     ]
     for a in info["accounts"]:
         venue = f" ({a['venue']})" if "venue" in a else ""
+        if "address" in a:
+            lines.append(f"    {a['name']:<6} address={a['address']}{venue}")
+            continue
         lines.append(f"    {a['name']:<6} apiKey={a['api_key']}  secret={a['api_secret']}{venue}")
+    lines.append(f"  hyperliquid   {info['hyperliquid_url']}   (POST /info, WS /ws; accounts by address)")
     lines.append("Ctrl-C stops it.")
     return "\n".join(lines)
 
@@ -113,7 +123,7 @@ async def run_standalone(
 ) -> int:
     chosen = SCENARIOS[scenario]
     n, p, a = universe
-    cfg = bybit_config(
+    cfg = hyperliquid_config(
         **{
             **chosen.overrides,
             **({"replay": replay} if replay else {}),

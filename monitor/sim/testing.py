@@ -18,9 +18,12 @@ from monitor.sim.server import Simulator
 
 __all__ = [
     "BYBIT_TEST_KEYS",
+    "OKX_TEST_KEYS",
+    "OKX_TEST_PASSWORDS",
     "TEST_KEYS",
     "bybit_config",
     "fast_config",
+    "okx_config",
     "running_simulator",
     "signed_query",
 ]
@@ -100,6 +103,47 @@ _DAVE = SimAccountConfig(
 )
 
 
+# OKX accounts: erin single-currency margin (a cross BTC long, a cross ETH short, an isolated SOL
+# long), frank multi-currency margin (acctLv 3: served, not modelled by perpmon)
+OKX_TEST_KEYS: dict[str, tuple[Secret, Secret]] = {
+    "erin": (Secret("erin-okx-key-0123456789"), Secret("erin-okx-secret-9876543210")),
+    "frank": (Secret("frank-okx-key-0123456789"), Secret("frank-okx-secret-9876543210")),
+}
+OKX_TEST_PASSWORDS: dict[str, Secret] = {
+    "erin": Secret("erin-Pass-phrase1"),
+    "frank": Secret("frank-Pass-phrase1"),
+}
+_ERIN = SimAccountConfig(
+    name="erin",
+    api_key_env="SIM_ERIN_KEY",
+    api_secret_env="SIM_ERIN_SECRET",
+    api_password_env="SIM_ERIN_PASSPHRASE",
+    wallet_usdt=60_000.0,
+    venue="okx",
+    positions=(
+        SimPositionConfig(symbol="BTCUSDT", qty=2.0, leverage=20.0),
+        SimPositionConfig(symbol="ETHUSDT", qty=-30.0, entry_price=3500.0, leverage=10.0),
+        SimPositionConfig(symbol="SOLUSDT", qty=500.0, leverage=10.0, margin_mode="isolated"),
+    ),
+)
+_FRANK = SimAccountConfig(
+    name="frank",
+    api_key_env="SIM_FRANK_KEY",
+    api_secret_env="SIM_FRANK_SECRET",
+    api_password_env="SIM_FRANK_PASSPHRASE",
+    wallet_usdt=20_000.0,
+    venue="okx",
+    okx_acct_lv=3,
+    positions=(SimPositionConfig(symbol="BTCUSDT", qty=0.5, leverage=10.0),),
+)
+
+
+def okx_config(**overrides: object) -> SimulatorConfig:
+    """`fast_config` plus the two OKX accounts (keys `OKX_TEST_KEYS`, passphrases `OKX_TEST_PASSWORDS`)."""
+    overrides.setdefault("accounts", (_ALICE, _BOB, _ERIN, _FRANK))
+    return fast_config(**overrides)
+
+
 def bybit_config(**overrides: object) -> SimulatorConfig:
     """`fast_config` plus the two Bybit accounts (keys: `TEST_KEYS | BYBIT_TEST_KEYS`)."""
     overrides.setdefault("accounts", (_ALICE, _BOB, _CAROL, _DAVE))
@@ -124,7 +168,8 @@ async def running_simulator(
     keys: Mapping[str, tuple[Secret, Secret]] | None = None,
     clock: Clock | None = None,
 ) -> AsyncIterator[Simulator]:
-    sim = Simulator(cfg or fast_config(), dict(keys or (TEST_KEYS | BYBIT_TEST_KEYS)), clock or LiveClock())
+    all_keys = dict(keys or (TEST_KEYS | BYBIT_TEST_KEYS | OKX_TEST_KEYS))
+    sim = Simulator(cfg or fast_config(), all_keys, clock or LiveClock(), OKX_TEST_PASSWORDS)
     await sim.start()
     try:
         yield sim

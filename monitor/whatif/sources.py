@@ -61,10 +61,10 @@ def simulator_env(cfg: Config, environ: Mapping[str, str]) -> tuple[dict[str, st
     simulated = {v.name for v in cfg.venues if v.simulator}
     names: set[str] = set()
     for a in cfg.simulator.accounts:
-        names |= {a.api_key_env, a.api_secret_env}
+        names |= {n for n in (a.api_key_env, a.api_secret_env) if n}
     real: set[str] = set()
     for acct in cfg.accounts:
-        pair = {acct.api_key_env, acct.api_secret_env}
+        pair = {n for n in (acct.api_key_env, acct.api_secret_env) if n}  # none: read by address
         if acct.venue in simulated:
             names |= pair
         else:

@@ -43,7 +43,11 @@ def finite(m: Samples, name: str, labels: tuple[tuple[str, str], ...] = ()) -> b
     return v is not None and math.isfinite(v)
 
 
+VAR99 = (("confidence", "0.99"), ("method", "historical"))
 WANTED = [
+    # the live self-check (issue 19): its p-values become numbers once 50 outcomes are scored
+    ("var_backtest_kupiec_pvalue_ratio", VAR99),
+    ("var_backtest_christoffersen_pvalue_ratio", VAR99),
     ("volatility_garch_annualized_ratio", MKT),
     ("garch_persistence_ratio", MKT),
     ("basis_ou_stationary_sd_usd", MKT),

@@ -79,6 +79,8 @@ def test_backtest_var_on_the_shipped_history(tmp_path: Path) -> None:
         g = got[(w.model, w.alpha)]
         assert g["p_cc"] == pytest.approx(w.christoffersen.p_cc)
         assert (g["zone"], g["z2"]) == (w.traffic.zone, pytest.approx(w.z2.z2))
+        assert (g["z2_p"], g["z2_sims"]) == (pytest.approx(w.z2.p_value), 2000)  # simulated, seeded
+        assert g["z2_verdict"] == ("reject" if w.z2.p_value < 0.05 else "accept")
     for alpha in (0.95, 0.99):  # the closed-form models, recomputed from the primitives
         ewma = np.sqrt(ewma_variance_path(r, 0.94)[1000 : r.size]) * float(ndtri(alpha))
         hist = np.array([historical_var_es(r[t - 250 : t], alpha).var for t in range(1000, r.size)])
@@ -109,6 +111,7 @@ def test_backtest_var_text_table(tmp_path: Path, capsys: pytest.CaptureFixture[s
             f"{c.p_cc:.3f}",
             w.traffic.zone,
             re.escape(f"{w.z2.z2:+.2f}"),
+            f"{w.z2.p_value:.3f}",
         )
         line = r"\s+".join(str(c) for c in (*cells, verdict))
         assert re.search(line, out), (line, out)

@@ -24,6 +24,7 @@ from monitor.venues import (
     BINANCE_COINM,
     BYBIT,
     CCXT,
+    HYPERLIQUID,
     OKX,
     VENUES,
     Endpoints,
@@ -45,7 +46,7 @@ def venue(**kw: Any) -> VenueConfig:
 
 
 def test_the_kinds_a_config_may_name_are_the_entries_with_a_collector() -> None:
-    assert kinds() == get_args(Kind) == ("binanceusdm", "binancecoinm", "bybit", "ccxt")
+    assert kinds() == get_args(Kind) == ("binanceusdm", "binancecoinm", "bybit", "okx", "hyperliquid", "ccxt")
     assert [x.kind for x in VENUES if x.collector is not None] == list(kinds())
 
 
@@ -78,7 +79,10 @@ def test_every_reference_of_an_entry_imports(entry: Any) -> None:
         ({"kind": "ccxt", "exchange": "binance"}, CCXT, BINANCE),
         ({"kind": "ccxt", "exchange": "bybit"}, CCXT, BYBIT),
         ({"kind": "ccxt", "exchange": "okx"}, CCXT, OKX),
+        ({"kind": "okx"}, OKX, OKX),
         ({"kind": "ccxt", "exchange": "kraken"}, CCXT, CCXT),
+        ({"kind": "hyperliquid"}, HYPERLIQUID, HYPERLIQUID),
+        ({"kind": "ccxt", "exchange": "hyperliquid"}, CCXT, HYPERLIQUID),
     ],
 )
 def test_the_collector_is_the_kinds_and_the_venue_spoken_the_exchanges(
@@ -106,7 +110,7 @@ def test_margin_model_cadence_and_simulator_follow_the_venue_spoken() -> None:
         "bybit",
         "bybit",
         "binance",
-        None,
+        "okx",
     ]
     assert mark_cadence_s(cfg, venue()) == mark_cadence_s(cfg, ccxt_binance) == 1.0  # `@markPrice@1s`
     assert mark_cadence_s(cfg, native_bybit) is None and mark_cadence_s(cfg, okx) is None  # on change
@@ -153,10 +157,12 @@ def test_a_ccxt_client_is_pointed_at_its_venues_production_sockets_unless_told_o
     bybit = ccxtpro.bybit({})
     BYBIT.point_client(bybit, Endpoints(ws="ws://127.0.0.1:2"))
     assert bybit.urls["api"]["ws"]["public"]["linear"] == "ws://127.0.0.1:2/v5/public/linear"
-    untouched = ccxtpro.okx({})
-    before = repr(untouched.urls["api"])
-    OKX.point_client(untouched, Endpoints(rest="http://127.0.0.1:3"))
-    assert repr(untouched.urls["api"]) == before  # no pointer: OKX is not simulated
+    okx = ccxtpro.okx({})
+    OKX.point_client(okx, Endpoints(rest="http://127.0.0.1:3"))
+    assert (okx.urls["api"]["rest"], okx.urls["api"]["ws"]) == (
+        "http://127.0.0.1:3",
+        "wss://ws.okx.com:8443/ws/v5",
+    )
 
 
 # a config entry's kind or exchange id compared with a venue's name (or a table of them)

@@ -1,4 +1,6 @@
-"""OKX USDT-margined swaps: for now the wire format of positions and position tiers (`margin_wire`).
+"""OKX USDT-margined swaps: wire formats (`wire`: public frames, positions, balances, account mode;
+`margin_wire`: positions and position tiers for the margin model).
 
-Not registered in `monitor.venues` yet; the native collector comes with issue 18's next part.
+The native collector (`collector.py`, `account.py`) is not written yet (issue 18, see
+docs/venues/okx.md); until then OKX runs through the generic ccxt collector.
 """

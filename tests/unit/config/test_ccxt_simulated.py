@@ -1,4 +1,4 @@
-"""The generic collector on the simulator: ccxt's binanceusdm and bybit are simulated, other ids are not."""
+"""The generic collector on the simulator: ccxt's binanceusdm, bybit and okx are simulated, others not."""
 
 from __future__ import annotations
 
@@ -47,6 +47,6 @@ def test_ccxt_account_must_live_on_the_simulated_venue_it_talks_to() -> None:
 
 def test_unsimulated_exchange_is_refused_with_what_is_simulated() -> None:
     with pytest.raises(ConfigError) as err:
-        parse_config(_cfg("okx"), ENV)
+        parse_config(_cfg("kraken"), ENV)
     assert err.value.path == "venues[0].exchange"
-    assert "Binance USDⓈ-M, Binance COIN-M and Bybit v5 only" in str(err.value)
+    assert "Binance USDⓈ-M, Binance COIN-M, Bybit v5, OKX and Hyperliquid only" in str(err.value)
