@@ -27,7 +27,7 @@ from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import EwmaCache, MarketView, market_figures
 from monitor.evaluation.market_marks import mark_views, new_markets
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
-from monitor.evaluation.risk_stage import risk_figures
+from monitor.evaluation.risk_stage import RiskKept, risk_figures
 from monitor.evaluation.sink import FigureSink, ShapeCache
 from monitor.evaluation.stress import StressStage
 from monitor.evaluation.var_check import VarSelfCheck
@@ -64,6 +64,7 @@ class Evaluator:
         self._accounts = AccountStage(self._bybit)  # keeps the book's columns between ticks
         ev = cfg.evaluation  # the book's VaR scored against its own PnL, step by step (var_check.py)
         self._var_check = VarSelfCheck(ev.volatility_sample_s, ev.var_confidences)
+        self._risk_kept = RiskKept()  # the risk stage's caches: this evaluator's own
         # what a frame tick carries from the last full one: its market views and feed freshness
         self._views: dict[tuple[str, str], MarketView] | None = None
         self._fresh: dict[tuple[str, str], bool] = {}
@@ -92,7 +93,15 @@ class Evaluator:
         funding_spread_figures(markets, sink)
         mark("funding_spread")
         risk_figures(
-            snap, markets, fresh, sink, models, ev, bybit_venues=self._bybit, var_check=self._var_check
+            snap,
+            markets,
+            fresh,
+            sink,
+            models,
+            ev,
+            bybit_venues=self._bybit,
+            var_check=self._var_check,
+            kept=self._risk_kept,
         )
         mark("risk")
         gone_figures(snap, sink, GONE_RETENTION_S)

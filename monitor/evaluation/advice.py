@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
-from typing import ClassVar
 
 import numpy as np
 
+from monitor.evaluation.advice_legs import _SHARED as _SHARED_LEGS  # its own callers' default
 from monitor.evaluation.advice_legs import (
     AdviceLegs,
     LegPrices,
+    LegsKept,
     account_topups,
     advice_legs,
     book_inputs,
@@ -53,6 +54,7 @@ from monitor.risk.hedge import hedge_deviation, recommended_hedge
 from monitor.risk.liquidity import BookWalk, close_many
 from monitor.risk.reasons import Reason
 from monitor.risk.sizing import sizing_columns
+from monitor.store.books import BookLayout, BookTable
 from monitor.store.state import Snapshot
 
 __all__ = ["advice_figures", "forecast_vol"]
@@ -77,6 +79,7 @@ def _forecasts(
     keys: Sequence[tuple[str, str]],
     garch: Mapping[tuple[str, str], GarchNow],
     markets: Mapping[tuple[str, str], MarketView],
+    kept: AdviceKept,
 ) -> tuple[list[float], list[str]]:
     """`forecast_vol` of many markets: their σ and reasons (inlined: a thousand calls a tick).
 
@@ -84,7 +87,7 @@ def _forecasts(
     record and key tuple come back (dynamics.py hands the same record back until a bar finishes)
     only the other markets are looked up again (`_ForecastPlan`).
     """
-    plan = _ForecastPlan.find(garch, keys)
+    plan = kept.forecast.find(garch, keys)
     sigma, why, rest = list(plan[1]), list(plan[2]), plan[3]
     isfinite = math.isfinite
     for j in rest:
@@ -109,21 +112,22 @@ class _ForecastPlan:
     the newest first.
     """
 
-    garch: ClassVar[object] = None
-    plans: ClassVar[tuple[_Plan, ...]] = ()
     _SLOTS = 4
 
-    @classmethod
-    def find(cls, garch: Mapping[tuple[str, str], GarchNow], keys: Sequence[tuple[str, str]]) -> _Plan:
+    def __init__(self) -> None:
+        self.garch: object = None
+        self.plans: tuple[_Plan, ...] = ()
+
+    def find(self, garch: Mapping[tuple[str, str], GarchNow], keys: Sequence[tuple[str, str]]) -> _Plan:
         kept = garch_kept(garch)
-        if cls.garch is not garch or not kept:
-            cls.garch, cls.plans = (garch if kept else None), ()
-        for plan in cls.plans:
+        if self.garch is not garch or not kept:
+            self.garch, self.plans = (garch if kept else None), ()
+        for plan in self.plans:
             if plan[0] is keys:
                 return plan
         plan = (keys, *_garch_part(keys, garch))
         if kept:
-            cls.plans = (plan, *cls.plans[: cls._SLOTS - 1])
+            self.plans = (plan, *self.plans[: self._SLOTS - 1])
         return plan
 
 
@@ -155,27 +159,50 @@ def advice_figures(
     target_vol: float,
     shock: float,
     bybit_venues: frozenset[str] = frozenset(),
+    kept: AdviceKept | None = None,
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (their top-ups re-value MM at the shocked mark).
+    """`bybit_venues`: venues on Bybit's margin model (their top-ups re-value MM at the shocked mark);
+    `kept`: what the stage carries between ticks (the evaluator's own; None: one shared default).
 
     Every leg's figures are computed over columns (`advice_legs`), then added one name at a time.
     """
-    _hedge(snap, markets, garch, sink, target_vol)
-    legs = advice_legs(snap, bybit_venues)
+    kept = _SHARED if kept is None else kept
+    _hedge(snap, markets, garch, sink, target_vol, kept)
+    legs = advice_legs(snap, bybit_venues, kept.legs)
     px = leg_prices(legs, markets)
-    need, why = account_topups(legs, px, shock)
-    _column(sink, "topup_for_shock_usd", legs.acc_lab, np.array(need, dtype=np.float64), why)
+    need, why = account_topups(legs, px, shock, kept.legs)
+    _column(kept, sink, "topup_for_shock_usd", legs.acc_lab, np.array(need, dtype=np.float64), why)
     if not legs.positions:
         return
-    _sizing(legs, px, markets, garch, target_vol, sink)
+    _sizing(legs, px, markets, garch, target_vol, sink, kept)
     iso, iso_need, iso_why = isolated_topups(legs, px, shock)
-    _column(
-        sink, "position_topup_for_shock_usd", _iso_labels(legs, iso), np.array(iso_need, np.float64), iso_why
-    )
-    _close_costs(snap, legs, sink)
+    labs = _iso_labels(legs, iso, kept)
+    _column(kept, sink, "position_topup_for_shock_usd", labs, np.array(iso_need, np.float64), iso_why)
+    _close_costs(snap, legs, sink, kept)
 
 
-_KEYS = ColumnKeys()  # the per-leg and per-account columns' keys, while the book keeps its shape
+class AdviceKept:
+    """What the advice stage keeps between ticks, per evaluator (two daemons in one process share none).
+
+    Each entry is keyed by what it was made from (records by content or identity), so a miss is only
+    slower: the legs' columns (`legs`), the GARCH part of the forecasts, the hedge book, the isolated
+    legs' labels, the checked books of odd markets, the legs' books' keys and rows, the column keys.
+    """
+
+    def __init__(self, legs: LegsKept | None = None) -> None:
+        self.legs = LegsKept() if legs is None else legs
+        self.forecast = _ForecastPlan()
+        self.hedge: _HedgeBook | None = None
+        self.iso_labels: tuple[AdviceLegs, tuple[dict[str, str], ...]] | None = None
+        self.walks: dict[tuple[str, str], tuple[object, object, BookWalk | None]] = {}
+        self.perp_keys: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]] | None = None
+        self.table_rows: (
+            tuple[object, BookLayout, dict[int, tuple[list[int], IntArray]], list[int]] | None
+        ) = None
+        self.keys = ColumnKeys()  # the per-leg and per-account columns' keys, while the book keeps its shape
+
+
+_SHARED = AdviceKept(_SHARED_LEGS)  # for a caller with none of its own (tests, benches, what-if)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,16 +223,12 @@ class _HedgeBook:
     labs: tuple[dict[str, str], ...]
 
 
-class _HedgeCache:
-    last: ClassVar[_HedgeBook | None] = None
-
-
 _ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), named once
 
 
-def _hedge_book(snap: Snapshot) -> _HedgeBook:
+def _hedge_book(snap: Snapshot, kept: AdviceKept) -> _HedgeBook:
     inputs = book_inputs(snap)  # in the snapshot's order, as the other stages compare them
-    old = _HedgeCache.last
+    old = kept.hedge
     if same_book(old, inputs):
         return old
     names, holdings, records = inputs
@@ -224,7 +247,7 @@ def _hedge_book(snap: Snapshot) -> _HedgeBook:
             perp[asset] += p.qty * p.contract_size
             priced_by.setdefault(asset, (venue, p.symbol))
     assets = sorted(set(held) | set(perp))
-    _HedgeCache.last = _HedgeBook(
+    kept.hedge = _HedgeBook(
         holdings=holdings,
         names=names,
         records=records,
@@ -234,7 +257,7 @@ def _hedge_book(snap: Snapshot) -> _HedgeBook:
         no_holdings=tuple(held[a] <= 0 for a in assets),
         labs=tuple({"asset": asset} for asset in assets),
     )
-    return _HedgeCache.last
+    return kept.hedge
 
 
 def _hedge(
@@ -243,16 +266,17 @@ def _hedge(
     garch: dict[tuple[str, str], GarchNow],
     sink: FigureSink,
     target_vol: float,
+    kept: AdviceKept,
 ) -> None:
-    hb = _hedge_book(snap)
+    hb = _hedge_book(snap, kept)
     if not hb.assets:
         return
-    sig, fwhy = _forecasts(hb.priced_by, garch, markets)
+    sig, fwhy = _forecasts(hb.priced_by, garch, markets, kept)
     rec = recommended_hedge(np.full(len(hb.assets), target_vol), np.array(sig, dtype=np.float64))
     dev = hedge_deviation(hb.current, rec)
-    _column(sink, "recommended_hedge_ratio", hb.labs, rec, fwhy)
+    _column(kept, sink, "recommended_hedge_ratio", hb.labs, rec, fwhy)
     dwhy = ["no_holdings" if none else w for none, w in zip(hb.no_holdings, fwhy, strict=True)]
-    _column(sink, "hedge_deviation_ratio", hb.labs, dev, dwhy)
+    _column(kept, sink, "hedge_deviation_ratio", hb.labs, dev, dwhy)
 
 
 def _sizing(
@@ -262,6 +286,7 @@ def _sizing(
     garch: dict[tuple[str, str], GarchNow],
     target_vol: float,
     sink: FigureSink,
+    kept: AdviceKept,
 ) -> None:
     """Sizing of every leg: the capital behind it (the isolated margin, or the account's margin
     balance) and its market's forecast σ and funding (the mean forecast, μ = −sign(q)·annual)."""
@@ -269,7 +294,7 @@ def _sizing(
     cross, acc, upnl = legs.cross, legs.acc, px.upnl
     upnl_cross = np.bincount(acc[cross], weights=upnl[cross], minlength=n_acc)
     capital = np.where(legs.iso, legs.iw + upnl, legs.wallet[acc] + upnl_cross[acc])
-    sig, fwhy = _forecasts(legs.mkeys, garch, markets)  # `markets.get(k)` is its view
+    sig, fwhy = _forecasts(legs.mkeys, garch, markets, kept)  # `markets.get(k)` is its view
 
     sigma_m = np.array(sig, dtype=np.float64)
     has_mv = np.array([v is not None for v in px.views], dtype=bool)
@@ -299,23 +324,18 @@ def _sizing(
                 hk_why[j] = hk_missing
             if not math.isfinite(recl[j]):
                 rec_why[j] = hk_missing
-    _column(sink, "sizing_target_vol_notional_usd", legs.lab, tv, tv_why)
-    _column(sink, "sizing_half_kelly_notional_usd", legs.lab, hk, hk_why)
-    _column(sink, "sizing_recommended_notional_usd", legs.lab, rec, rec_why)
+    _column(kept, sink, "sizing_target_vol_notional_usd", legs.lab, tv, tv_why)
+    _column(kept, sink, "sizing_half_kelly_notional_usd", legs.lab, hk, hk_why)
+    _column(kept, sink, "sizing_recommended_notional_usd", legs.lab, rec, rec_why)
 
 
-class _IsoLabels:
+def _iso_labels(legs: AdviceLegs, iso: IntArray, kept: AdviceKept) -> tuple[dict[str, str], ...]:
     """The isolated legs' labels, kept with the columns they were taken from."""
-
-    last: ClassVar[tuple[AdviceLegs, tuple[dict[str, str], ...]] | None] = None
-
-
-def _iso_labels(legs: AdviceLegs, iso: IntArray) -> tuple[dict[str, str], ...]:
-    held = _IsoLabels.last
+    held = kept.iso_labels
     if held is not None and held[0] is legs:
         return held[1]
     labs = tuple(legs.lab[j] for j in iso.tolist())
-    _IsoLabels.last = (legs, labs)
+    kept.iso_labels = (legs, labs)
     return labs
 
 
@@ -330,16 +350,11 @@ def _lacking(legs: AdviceLegs, no_upnl: BoolArray) -> list[list[str]]:
     return out
 
 
-class _Walks:
+def _walk(snap: Snapshot, key: tuple[str, str], kept: AdviceKept) -> BookWalk | None:
     """Each perpetual book checked and sorted once, kept while the store hands back the same records."""
-
-    by_market: ClassVar[dict[tuple[str, str], tuple[object, object, BookWalk | None]]] = {}
-
-
-def _walk(snap: Snapshot, key: tuple[str, str]) -> BookWalk | None:
     levels = snap.books.get((*key, "perp"))
     book = snap.quotes.get((*key, "perp"))
-    held = _Walks.by_market.get(key)
+    held = kept.walks.get(key)
     if held is not None and held[0] is levels and held[1] is book:
         return held[2]
     if levels is not None and levels.bid_px and levels.ask_px:
@@ -348,13 +363,13 @@ def _walk(snap: Snapshot, key: tuple[str, str]) -> BookWalk | None:
         walk = BookWalk([book.bid], [book.bid_size], [book.ask], [book.ask_size])
     else:
         walk = None
-    if len(_Walks.by_market) > 8192:
-        _Walks.by_market.clear()
-    _Walks.by_market[key] = (levels, book, walk)
+    if len(kept.walks) > 8192:
+        kept.walks.clear()
+    kept.walks[key] = (levels, book, walk)
     return walk
 
 
-def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
+def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink, kept: AdviceKept) -> None:
     """Cost to close every leg by walking its market's perpetual book (levels, else the top of book).
 
     The legs on valid books are walked together (`liquidity.close_many`), grouped by the depth and
@@ -367,7 +382,7 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
     cost, slip, fill = np.full(n, nan), np.full(n, nan), np.full(n, nan)
     why, fill_why = ["no_perp_book"] * n, ["no_perp_book"] * n
     ok_fill = (Reason.OK, Reason.INSUFFICIENT_DEPTH)
-    books = _Books(snap, legs.mkeys)
+    books = _Books(snap, legs.mkeys, kept)
     mk, qc = legs.mk, legs.qc
     long = qc > 0
     shape = books.shape[mk]
@@ -387,7 +402,7 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
     walks: dict[int, BookWalk | None] = {}
     for j in np.flatnonzero(~fast & ~books.none[mk]).tolist():
         m, q = int(mk[j]), float(qc[j])
-        walk = walks[m] if m in walks else walks.setdefault(m, _walk(snap, legs.mkeys[m]))
+        walk = walks[m] if m in walks else walks.setdefault(m, _walk(snap, legs.mkeys[m], kept))
         if walk is None:
             continue
         if walk.problem is None and q != 0 and math.isfinite(q):
@@ -426,56 +441,90 @@ def _close_costs(snap: Snapshot, legs: AdviceLegs, sink: FigureSink) -> None:
             w = "insufficient_depth" if s_ else ""
             why[j] = w
             fill_why[j] = "" if fin else w
-    _column(sink, "close_cost_usd", legs.lab, cost, why)
-    _column(sink, "close_slippage_bps", legs.lab, slip, why)
-    _column(sink, "close_visible_fill_ratio", legs.lab, fill, fill_why)
+    _column(kept, sink, "close_cost_usd", legs.lab, cost, why)
+    _column(kept, sink, "close_slippage_bps", legs.lab, slip, why)
+    _column(kept, sink, "close_visible_fill_ratio", legs.lab, fill, fill_why)
 
 
 def _column(
-    sink: FigureSink, name: str, labels: Sequence[Mapping[str, str]], values: FloatArray, why: list[str]
+    kept: AdviceKept,
+    sink: FigureSink,
+    name: str,
+    labels: Sequence[Mapping[str, str]],
+    values: FloatArray,
+    why: list[str],
 ) -> None:
     """One column of fresh figures, keyed by the label tuple the stage keeps (`ColumnKeys`)."""
-    sink.add_array(name, _KEYS(name, labels), values, True, why)
+    sink.add_array(name, kept.keys(name, labels), values, True, why)
 
 
-class _PerpKeys:
+def _perp_keys(
+    mkeys: tuple[tuple[str, str], ...], kept: AdviceKept | None = None
+) -> tuple[tuple[str, str, str], ...]:
     """(venue, symbol, "perp") per market of the kept legs: the books' keys, made once per book shape."""
-
-    last: ClassVar[tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]] | None] = None
-
-
-def _perp_keys(mkeys: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
-    held = _PerpKeys.last
+    kept = _SHARED if kept is None else kept
+    held = kept.perp_keys
     if held is not None and held[0] is mkeys:
         return held[1]
     keys = tuple((v, s, "perp") for v, s in mkeys)
-    _PerpKeys.last = (mkeys, keys)
+    kept.perp_keys = (mkeys, keys)
     return keys
 
 
 _SIDES = attrgetter("bid_px", "bid_qty", "ask_px", "ask_qty")
 
 
+Stacked = list[tuple[tuple[int, int], list[int], FloatArray]]  # per book shape: its markets, their rows
+
+
 def _gather(
-    snap: Snapshot, keys: tuple[tuple[str, str, str], ...]
-) -> tuple[list[bool], dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]]:
+    snap: Snapshot, keys: tuple[tuple[str, str, str], ...], kept: AdviceKept | None = None
+) -> tuple[list[bool], Stacked]:
     """Per market whether it has no book; per shape (bid depth, ask depth) its markets and their sides.
 
-    A desk's books are mostly levels of one depth: that case is recognised in a few C-level passes
-    over the records; any other goes market by market.
+    Each market's row is its bid prices, bid sizes, ask prices and ask sizes side by side. The
+    store's `BookTable` holds the rows already (`_table_rows`); a snapshot built from plain records
+    (what-if, tests) has them stacked here, in a few C-level passes when every book is levels of one
+    depth (a desk's usual case), else market by market.
     """
     n = len(keys)
-    books = list(map(snap.books.get, keys))
+    table = snap.books
+    if isinstance(table, BookTable):
+        by_shape, rest = _table_rows(table.layout, keys, _SHARED if kept is None else kept)
+        shape = table.layout.shapes
+        out: Stacked = [(shape[s], ms, table.arrays[s][rows]) for s, (ms, rows) in by_shape.items()]
+        none, shapes = _by_market(snap, keys, rest)
+        return none, out + _stack(shapes)
+    books = list(map(table.get, keys))
     if books and None not in books:
         flat: list[Sequence[float]] = list(chain.from_iterable(map(_SIDES, books)))
         lens = list(map(len, flat))
         nb, na = lens[0], lens[2]
         if nb and na and lens == [nb, nb, na, na] * n:
-            return [False] * n, {(nb, na): (list(range(n)), flat)}
-    quotes = snap.quotes.get
-    none = [False] * n
+            return [False] * n, _stack({(nb, na): (list(range(n)), flat)})
+    none, shapes = _by_market(snap, keys, range(n))
+    return none, _stack(shapes)
+
+
+def _stack(shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]) -> Stacked:
+    out: Stacked = []
+    for (nb, na), (ms, sides) in shapes.items():
+        width = 2 * (nb + na)
+        a = np.fromiter(chain.from_iterable(sides), np.float64, len(ms) * width).reshape(len(ms), width)
+        out.append(((nb, na), ms, a))
+    return out
+
+
+def _by_market(
+    snap: Snapshot, keys: tuple[tuple[str, str, str], ...], ms: Iterable[int]
+) -> tuple[list[bool], dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]]]:
+    """Markets `ms` one at a time: levels with both sides, else the top of book, else no book."""
+    quotes, books = snap.quotes.get, snap.books.get
+    none = [False] * len(keys)
     shapes: dict[tuple[int, int], tuple[list[int], list[Sequence[float]]]] = {}
-    for m, (key, lv) in enumerate(zip(keys, books, strict=True)):
+    for m in ms:
+        key = keys[m]
+        lv = books(key)
         if lv is not None and lv.bid_px and lv.ask_px:
             sides: tuple[Sequence[float], ...] = (lv.bid_px, lv.bid_qty, lv.ask_px, lv.ask_qty)
         else:
@@ -495,6 +544,29 @@ def _gather(
     return none, shapes
 
 
+def _table_rows(
+    layout: BookLayout, keys: tuple[tuple[str, str, str], ...], kept: AdviceKept
+) -> tuple[dict[int, tuple[list[int], IntArray]], list[int]]:
+    """Per array of the layout, the markets in it and their rows; and the markets with no row (kept
+    while the markets and the layout are the same)."""
+    held = kept.table_rows
+    if held is not None and held[0] is keys and held[1] is layout:
+        return held[2], held[3]
+    by_shape: dict[int, tuple[list[int], list[int]]] = {}
+    rest: list[int] = []
+    for m, key in enumerate(keys):
+        at = layout.at.get(key)
+        if at is None:
+            rest.append(m)
+            continue
+        got = by_shape.setdefault(at[0], ([], []))
+        got[0].append(m)
+        got[1].append(at[1])
+    rows = {s: (ms, np.array(r, dtype=np.intp)) for s, (ms, r) in by_shape.items()}
+    kept.table_rows = (keys, layout, rows, rest)
+    return rows, rest
+
+
 class _Books:
     """The perpetual books of the legs' markets, as one array per book shape, checked as `BookWalk` checks.
 
@@ -506,15 +578,13 @@ class _Books:
     whether each side is best first, and `none` (no book at all). The rest go to `BookWalk`.
     """
 
-    def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, snap: Snapshot, mkeys: tuple[tuple[str, str], ...], kept: AdviceKept) -> None:
         n = len(mkeys)
         shape, row = np.full(n, -1, dtype=np.intp), np.zeros(n, dtype=np.intp)
-        none, shapes = _gather(snap, _perp_keys(mkeys))
+        none, stacked = _gather(snap, _perp_keys(mkeys, kept), kept)
         self.cols: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
         bids_first, asks_first = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        for s, ((nb, na), (ms, stacked)) in enumerate(shapes.items()):
-            width = 2 * (nb + na)
-            a = np.fromiter(chain.from_iterable(stacked), np.float64, len(ms) * width).reshape(len(ms), width)
+        for s, ((nb, na), ms, a) in enumerate(stacked):
             bp, bq, ap, aq = a[:, :nb], a[:, nb : 2 * nb], a[:, 2 * nb : 2 * nb + na], a[:, 2 * nb + na :]
             with quiet():
                 best_bid, best_ask = bp.max(axis=1), ap.min(axis=1)

@@ -75,40 +75,43 @@ class AdviceLegs:
     bybit_mm: FloatArray  # Bybit legs: finite where tiers price them (NaN off Bybit or without tiers)
 
 
-class _Cache:
-    last: ClassVar[AdviceLegs | None] = None
+class LegsKept:
+    """What the legs' columns keep between ticks, per evaluator (two daemons in one process share none).
 
-
-class _Tiers:
-    """Each tier record's brackets and check, and the last padded table, kept by record identity.
-
-    Why: the account records change every second (the venue's reconcile), the tier records seldom,
-    and checking and stacking a thousand bracket tables was most of a rebuild of the columns.
+    `legs`: the last columns (`advice_legs`); `checked`, `table`: each tier record's brackets and
+    check, and the last padded table, by record identity (the account records change every second,
+    the tier records seldom, and checking and stacking a thousand bracket tables was most of a
+    rebuild); `topups`: the accounts' cross legs for the top-ups. Each keyed by what it was made from.
     """
 
-    checked: ClassVar[dict[int, tuple[LeverageTiers, Brackets | None, bool]]] = {}
-    table: ClassVar[tuple[tuple[LeverageTiers, ...], TierTable] | None] = None
+    def __init__(self) -> None:
+        self.legs: AdviceLegs | None = None
+        self.checked: dict[int, tuple[LeverageTiers, Brackets | None, bool]] = {}
+        self.table: tuple[tuple[LeverageTiers, ...], TierTable] | None = None
+        self.topups: _TopupPlan | None = None
 
-    @classmethod
-    def prune(cls, live: list[LeverageTiers | None]) -> None:
-        if len(cls.checked) > 2 * len(live) + 64:
+    def prune(self, live: list[LeverageTiers | None]) -> None:
+        if len(self.checked) > 2 * len(live) + 64:
             keep = {id(r) for r in live if r is not None}
-            cls.checked = {k: v for k, v in cls.checked.items() if k in keep}
+            self.checked = {k: v for k, v in self.checked.items() if k in keep}
 
 
-def _checked(r: LeverageTiers) -> tuple[Brackets | None, bool]:
+_SHARED = LegsKept()  # for a caller with none of its own (tests, benches)
+
+
+def _checked(r: LeverageTiers, kept: LegsKept) -> tuple[Brackets | None, bool]:
     """The record's brackets (None if it has none) and whether the padded table takes them."""
-    got = _Tiers.checked.get(id(r))
+    got = kept.checked.get(id(r))
     if got is not None and got[0] is r:
         return got[1], got[2]
     b = tier_brackets(r) if r.brackets else None
     ok = b is not None and bracket_problem(b) in (Reason.OK, Reason.TIER_BOUNDARY)
-    _Tiers.checked[id(r)] = (r, b, ok)
+    kept.checked[id(r)] = (r, b, ok)
     return b, ok
 
 
-def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets]) -> TierTable:
-    held = _Tiers.table
+def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets], kept: LegsKept) -> TierTable:
+    held = kept.table
     if (
         held is not None
         and len(held[0]) == len(recs)
@@ -116,12 +119,16 @@ def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets]) -> TierTabl
     ):
         return held[1]
     table = tier_table(rows)
-    _Tiers.table = (recs, table)
+    kept.table = (recs, table)
     return table
 
 
 class _Compared:
-    """The last comparison `same_accounts` made, by the records' identity: three stages ask each tick."""
+    """The last comparison `same_accounts` made, by the records' identity: three stages ask each tick.
+
+    Module-level on purpose: a memo of one comparison that holds the records it compared, so it is
+    never wrong for any caller (two daemons only miss it), and the stages share it within a tick.
+    """
 
     last: ClassVar[tuple[tuple[AccountSnapshot, ...], tuple[AccountSnapshot, ...], bool] | None] = None
 
@@ -181,7 +188,7 @@ def same_book(old: _K | None, inputs: BookInputs) -> TypeGuard[_K]:
     )
 
 
-def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:
+def advice_legs(snap: Snapshot, bybit_venues: frozenset[str], kept: LegsKept | None = None) -> AdviceLegs:
     """The columns of this snapshot's book; the last ones again while its records say the same.
 
     The same: account records equal in positions and balances (`same_accounts`), tier records the
@@ -191,7 +198,8 @@ def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:
     tiers = snap.tiers
     names = (bybit_venues, *(k for k, _ in accounts))
     records = tuple(a for _, a in accounts)
-    old = _Cache.last
+    kept = _SHARED if kept is None else kept
+    old = kept.legs
     if (
         old is not None
         and old.names == names
@@ -201,8 +209,8 @@ def advice_legs(snap: Snapshot, bybit_venues: frozenset[str]) -> AdviceLegs:
         return old
     keys = [(v, a, p.symbol) for (v, a), acct in accounts for p in acct.positions if p.qty != 0]
     recs = [tiers.get(k) for k in keys]
-    _Cache.last = _build(names, accounts, recs, bybit_venues, tuple(keys))
-    return _Cache.last
+    kept.legs = _build(names, accounts, recs, bybit_venues, tuple(keys), kept)
+    return kept.legs
 
 
 def _build(
@@ -211,6 +219,7 @@ def _build(
     recs: list[LeverageTiers | None],
     bybit_venues: frozenset[str],
     tier_keys: tuple[tuple[str, str, str], ...],
+    kept: LegsKept,
 ) -> AdviceLegs:
     wallet, unified, on_b, acc_lab = [], [], [], []
     ps: list[Position] = []
@@ -243,7 +252,7 @@ def _build(
             continue
         k = rows.get(id(r))
         if k is None:
-            b, ok = _checked(r)
+            b, ok = _checked(r, kept)
             if b is None:
                 row.append(-1)
                 continue
@@ -252,8 +261,8 @@ def _build(
             bracket_rows.append(b)
             good.append(ok)
         row.append(k)
-    table = _table_of(tuple(row_recs), bracket_rows)
-    _Tiers.prune(recs)
+    table = _table_of(tuple(row_recs), bracket_rows, kept)
+    kept.prune(recs)
     f = np.array
     acc_a = f(acc, dtype=np.intp)
     on_bybit = f(on_b, dtype=bool)
@@ -335,12 +344,8 @@ class _TopupPlan:
     on_bybit: list[bool]
 
 
-class _TopupPlans:
-    last: ClassVar[_TopupPlan | None] = None
-
-
-def _topup_plan(legs: AdviceLegs) -> _TopupPlan:
-    held = _TopupPlans.last
+def _topup_plan(legs: AdviceLegs, kept: LegsKept) -> _TopupPlan:
+    held = kept.topups
     if held is not None and held.legs is legs:
         return held
     n = len(legs.accounts)
@@ -359,16 +364,18 @@ def _topup_plan(legs: AdviceLegs) -> _TopupPlan:
         elif not all(row_ok[j] for j in cross):
             none = sorted({legs.positions[j].symbol for j in cross if not row_ok[j]})
             missing[i] = f"missing_tier: {', '.join(none)}"
-    _TopupPlans.last = _TopupPlan(legs, cross_of, missing, on_bybit)
-    return _TopupPlans.last
+    kept.topups = _TopupPlan(legs, cross_of, missing, on_bybit)
+    return kept.topups
 
 
-def account_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[list[float], list[str]]:
+def account_topups(
+    legs: AdviceLegs, px: LegPrices, shock: float, kept: LegsKept | None = None
+) -> tuple[list[float], list[str]]:
     """`topup_for_shock_usd` per account and its reason (reference: `_cross_topup`, `bybit_cross_topup`)."""
     n = len(legs.accounts)
     out, why = [0.0] * n, [""] * n
     wallet = np.where(legs.on_bybit, legs.unified, legs.wallet)
-    plan = _topup_plan(legs)
+    plan = _topup_plan(legs, _SHARED if kept is None else kept)
     cross_of = plan.cross_of
     mark_ok = (px.mark > 0).tolist()
     isfinite = math.isfinite

@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
-from typing import ClassVar
 
 import numpy as np
 
@@ -54,9 +53,10 @@ from monitor.risk.var import (
     scenario_pnl,
     simple_returns,
 )
+from monitor.store.marks import MarkTable
 from monitor.store.state import Snapshot
 
-__all__ = ["FHS", "book_var_figures", "leg_exposures"]
+__all__ = ["FHS", "BookVarKept", "book_var_figures", "leg_exposures"]
 
 FHS = "filtered_historical"  # the method label of filtered historical simulation (monitor/risk/fhs.py)
 
@@ -159,26 +159,45 @@ class _History:
     one-step rows, for the self-check), so each of the four keeps its own slot.
     """
 
-    _legs: ClassVar[tuple[tuple[Leg, ...], frozenset[Leg]] | None] = None
-    _simple: ClassVar[tuple[tuple[FloatArray, FloatArray], ...]] = ()
-    _SLOTS: ClassVar[int] = 4
+    _SLOTS = 4
 
-    @classmethod
-    def legs_of(cls, legs: tuple[Leg, ...]) -> frozenset[Leg]:
-        if cls._legs is None or cls._legs[0] is not legs:
-            cls._legs = (legs, frozenset(legs))
-        return cls._legs[1]
+    def __init__(self) -> None:
+        self._legs: tuple[tuple[Leg, ...], frozenset[Leg]] | None = None
+        self._simple: tuple[tuple[FloatArray, FloatArray], ...] = ()
 
-    @classmethod
-    def simple(cls, returns: FloatArray) -> FloatArray:
+    def legs_of(self, legs: tuple[Leg, ...]) -> frozenset[Leg]:
+        if self._legs is None or self._legs[0] is not legs:
+            self._legs = (legs, frozenset(legs))
+        return self._legs[1]
+
+    def simple(self, returns: FloatArray) -> FloatArray:
         if returns.flags.writeable:  # not the refit's read-only record: nothing says it stays the same
             return simple_returns(returns)
-        for src, out in cls._simple:
+        for src, out in self._simple:
             if src is returns:
                 return out
         out = simple_returns(returns)
-        cls._simple = ((returns, out), *cls._simple[: cls._SLOTS - 1])
+        self._simple = ((returns, out), *self._simple[: self._SLOTS - 1])
         return out
+
+
+class BookVarKept:
+    """What the VaR stage keeps between ticks, per evaluator (two daemons in one process share none).
+
+    Every entry is keyed by what it was made from (records by content or identity), so a miss is
+    only slower: `book` and `touches` (the book as markets, the Monte Carlo touch column), `history`
+    (the refit's legs and simple returns), `weights` (where the history's legs sit in the book), `keys`.
+    """
+
+    def __init__(self) -> None:
+        self.book: _Book | None = None
+        self.touches: _Touches | None = None
+        self.history = _History()
+        self.weights: tuple[tuple[Leg, ...], _Book, IntArray] | None = None
+        self.keys = ColumnKeys()  # the positions' column keys, while the book holds the same positions
+
+
+_SHARED = BookVarKept()  # for a caller with none of its own (tests, benches, what-if)
 
 
 def book_var_figures(
@@ -189,9 +208,13 @@ def book_var_figures(
     *,
     confidences: tuple[float, ...],
     check: VarSelfCheck | None = None,
+    kept: BookVarKept | None = None,
 ) -> None:
-    """`check`: the daemon's own backtest, given this tick's one-step forecasts (var_check.py)."""
-    book = _book(snap)  # once for the exposures and the Monte Carlo check
+    """`check`: the daemon's own backtest, given this tick's one-step forecasts (var_check.py);
+    `kept`: what the stage carries between ticks (the evaluator's own; None: one shared default)."""
+    kept = _SHARED if kept is None else kept
+    returns = kept.history
+    book = _book(snap, kept)  # once for the exposures and the Monte Carlo check
     exposure, px = _exposures(snap, book)
     w_now = dict(zip(book.legs, exposure.tolist(), strict=True))  # `leg_exposures`, from the kept legs
     prices = dict(zip(book.legs, px.tolist(), strict=True))
@@ -205,27 +228,27 @@ def book_var_figures(
         why = f"no_price: {_named(unpriced)}"
     elif h.reason:
         why = h.reason
-    elif not (known := _History.legs_of(h.legs)).issuperset(w_now):  # a leg opened since the last refit
+    elif not (known := returns.legs_of(h.legs)).issuperset(w_now):  # a leg opened since the last refit
         why = f"history_missing_leg: {_named([leg for leg in w_now if leg not in known])}"
-    w = _weights(book, h.legs, exposure)
-    pnl = scenario_pnl(_History.simple(h.returns), w) if not why else np.zeros(0)
+    w = _weights(book, h.legs, exposure, kept)
+    pnl = scenario_pnl(returns.simple(h.returns), w) if not why else np.zeros(0)
     scale = horizon_scale(pnl, h.steps) if not why else math.nan
     sigma = portfolio_sigma(w, h.cov) * scale if not why else math.nan
     if not why and not math.isfinite(sigma):
         why = "zero_volatility"
     due = check is not None and check.due(snap.taken_at_ns)  # a forecast opens once per step
-    one_pnl = scenario_pnl(_History.simple(h.one_step), w) if due and not why else np.zeros(0)
+    one_pnl = scenario_pnl(returns.simple(h.one_step), w) if due and not why else np.zeros(0)
     one_sigma = portfolio_sigma(w, h.one_step_cov) if due and not why else math.nan
     # filtered historical: the same PnL, quantile and horizon scale over the rows rescaled at the refit
     fhs_why = "" if h.filtered.shape[0] else "empty_history"
-    fhs_pnl = scenario_pnl(_History.simple(h.filtered), w) if not (why or fhs_why) else np.zeros(0)
+    fhs_pnl = scenario_pnl(returns.simple(h.filtered), w) if not (why or fhs_why) else np.zeros(0)
     f_one = h.filtered_one_step
-    fhs_one = scenario_pnl(_History.simple(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
+    fhs_one = scenario_pnl(returns.simple(f_one), w) if due and not why and f_one.shape[0] else np.zeros(0)
     one_step: dict[tuple[str, float], float] = {}
-    kept: _Emitted = {}
+    emitted: _Emitted = {}
     for alpha in confidences:
         par = parametric_var_es(sigma, 1.0, alpha) if not why else None
-        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note, kept=kept)
+        _emit(sink, "parametric", alpha, par, why, all_fresh, h.note, kept=emitted)
         hist = None
         if not why:
             one = historical_var_es(pnl, alpha)
@@ -233,17 +256,17 @@ def book_var_figures(
             if due:  # the one-step model under the horizon figure, scored one step later
                 one_step[("historical", alpha)] = historical_var_es(one_pnl, alpha).var
                 one_step[("parametric", alpha)] = parametric_var_es(one_sigma, 1.0, alpha).var
-        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note, kept=kept)
+        _emit(sink, "historical", alpha, hist, why, all_fresh, h.note, kept=emitted)
         fhs = _fhs(fhs_pnl, alpha, scale) if not why else None
-        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note, kept=kept)
+        _emit(sink, FHS, alpha, fhs, why or fhs_why, all_fresh, h.note, kept=emitted)
         if due and not why and fhs_one.size:
             one_step[(FHS, alpha)] = historical_var_es(fhs_one, alpha).var
     if check is not None:
         check.observe(snap.taken_at_ns, w_now, prices, one_step, why)
         check.figures(sink, all_fresh)
-    _monte_carlo(book, sink, models, confidences, all_fresh, kept)
-    _mark_stale(kept, models, snap.taken_at_ns)
-    preferred_figures(sink, kept, check.choice if check is not None else NO_SELF_CHECK, confidences)
+    _monte_carlo(book, sink, models, confidences, all_fresh, emitted, kept)
+    _mark_stale(emitted, models, snap.taken_at_ns)
+    preferred_figures(sink, emitted, check.choice if check is not None else NO_SELF_CHECK, confidences)
 
 
 def _mark_stale(kept: _Emitted, models: RiskModels, now_ns: int) -> None:
@@ -275,11 +298,12 @@ def _monte_carlo(
     models: RiskModels,
     confidences: tuple[float, ...],
     fresh: bool,
-    kept: _Emitted,
+    emitted: _Emitted,
+    kept: BookVarKept,
 ) -> None:
     """Results of the last refit's run: they describe the book as it was then (see risk_models_age)."""
     mc = models.mc
-    touch = _touches(book, mc)
+    touch = _touches(book, mc, kept)
     base, changed = touch.base, touch.changed
     for alpha in confidences:
         res = mc.results.get(alpha)
@@ -289,13 +313,13 @@ def _monte_carlo(
             if res is not None and not why
             else None
         )
-        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note, kept=kept)
+        _emit(sink, "monte_carlo", alpha, v, why, fresh, mc.note, kept=emitted)
     first = next(iter(mc.results.values()), None)
     why = base or ("book_changed_since_refit" if changed else "lp_unknown" if mc.lp_unknown else "")
     p_any = first.p_any_touch if first is not None and not why else math.nan
     sink.add("var_any_liquidation_touch_probability_ratio", p_any, fresh=fresh, reason=why or mc.note)
     name = "liquidation_touch_probability_mc_ratio"
-    sink.add_array(name, _KEYS(name, book.labs), touch.p, fresh, touch.why)
+    sink.add_array(name, kept.keys(name, book.labs), touch.p, fresh, touch.why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,17 +362,9 @@ class _Touches:
     why: list[str]
 
 
-class _Kept:
-    book: ClassVar[_Book | None] = None
-    touches: ClassVar[_Touches | None] = None
-
-
-_KEYS = ColumnKeys()  # the positions' column keys, while the book holds the same positions
-
-
-def _book(snap: Snapshot) -> _Book:
+def _book(snap: Snapshot, kept: BookVarKept) -> _Book:
     inputs = book_inputs(snap)
-    old = _Kept.book
+    old = kept.book
     if same_book(old, inputs):
         return old
     names, holdings, records = inputs
@@ -360,7 +376,7 @@ def _book(snap: Snapshot) -> _Book:
             legs.append(((venue, symbol, "spot"), e.spot_q))
         if e.positions:
             legs.append(((venue, symbol, "perp"), e.perp_q))
-    _Kept.book = _Book(
+    kept.book = _Book(
         holdings=holdings,
         names=names,
         records=records,
@@ -379,7 +395,7 @@ def _book(snap: Snapshot) -> _Book:
         perp_at=np.array([i for i, (leg, _q) in enumerate(legs) if leg[2] != "spot"], dtype=np.intp),
         perp_keys=tuple((v, s) for (v, s, kind), _q in legs if kind != "spot"),
     )
-    return _Kept.book
+    return kept.book
 
 
 def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
@@ -397,6 +413,9 @@ def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
         p[book.spot_at] = 0.5 * (
             np.fromiter(map(_BID, quotes), np.float64, n) + np.fromiter(map(_ASK, quotes), np.float64, n)
         )
+    if isinstance(snap.marks, MarkTable):  # the store's columns (monitor/store/marks.py)
+        p[book.perp_at] = snap.marks.marks_at(book.perp_keys)
+        return book.qty * p, p
     marks = list(map(snap.marks.get, book.perp_keys))
     if None in marks:
         p[book.perp_at] = [m.mark if m is not None else math.nan for m in marks]
@@ -408,29 +427,26 @@ def _exposures(snap: Snapshot, book: _Book) -> tuple[FloatArray, FloatArray]:
 _BID, _ASK, _MARK = attrgetter("bid"), attrgetter("ask"), attrgetter("mark")
 
 
-class _Weights:
-    """Where each leg of the refit's history sits among the book's legs, per history and book."""
+def _weights(book: _Book, history: tuple[Leg, ...], exposure: FloatArray, kept: BookVarKept) -> FloatArray:
+    """The exposure of each leg the history holds, 0 for a leg the book no longer holds.
 
-    last: ClassVar[tuple[tuple[Leg, ...], _Book, IntArray] | None] = None
-
-
-def _weights(book: _Book, history: tuple[Leg, ...], exposure: FloatArray) -> FloatArray:
-    """The exposure of each leg the history holds, 0 for a leg the book no longer holds."""
-    held = _Weights.last
+    Where each leg of the refit's history sits among the book's legs is kept per history and book.
+    """
+    held = kept.weights
     if held is not None and held[0] is history and held[1] is book:
         at = held[2]
     else:
         index = {leg: i for i, leg in enumerate(book.legs)}
         at = np.array([index.get(leg, -1) for leg in history], dtype=np.intp)
-        _Weights.last = (history, book, at)
+        kept.weights = (history, book, at)
     w = np.zeros(at.size)
     got = at >= 0
     w[got] = exposure[at[got]]
     return w
 
 
-def _touches(book: _Book, mc: MonteCarloRun) -> _Touches:
-    old = _Kept.touches
+def _touches(book: _Book, mc: MonteCarloRun, kept: BookVarKept) -> _Touches:
+    old = kept.touches
     if old is not None and old.book is book and old.mc is mc:
         return old
     changed = bool(mc.results) and not mc.reason and book.signature != mc.book
@@ -453,5 +469,5 @@ def _touches(book: _Book, mc: MonteCarloRun) -> _Touches:
             pi, pwhy = float(first.p_touch[i]), ""
         p.append(pi)
         why.append(pwhy)
-    _Kept.touches = _Touches(book, mc, base, changed, np.array(p, dtype=np.float64), why)
-    return _Kept.touches
+    kept.touches = _Touches(book, mc, base, changed, np.array(p, dtype=np.float64), why)
+    return kept.touches

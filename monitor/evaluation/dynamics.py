@@ -6,7 +6,7 @@ the fit's own forecast. That is the same number a refit-free `arch` filter gives
 few steps per market (bars since the refit). A tick whose grids finished no bar since the last
 one (the store's word: `Snapshot.mark_grid_bars`, monitor/store/grid_bars.py) and whose fits are the
 same record steps through the same bars from the same forecasts, so it takes the last tick's
-columns (`_Stepped`); at one-second ticks over one-minute bars that is 59 ticks in 60.
+columns (`DynamicsKept.stepped`); at one-second ticks over one-minute bars that is 59 ticks in 60.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter, is_
-from typing import ClassVar, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,9 +28,11 @@ from monitor.risk.garch import GarchArrays, garch_step, has_params
 from monitor.risk.reasons import Reason
 from monitor.risk.volatility import log_returns, periods_per_year
 from monitor.store.grid_bars import GridBars
+from monitor.store.marks import mark_column, mark_keys
 from monitor.store.state import Grid, Snapshot
 
 __all__ = [
+    "DynamicsKept",
     "GarchFits",
     "GarchNow",
     "dynamics_figures",
@@ -191,19 +193,45 @@ class _Fits:
     z_ok: BoolArray  # mean-reverting with a positive stationary sd (`basis.ou_zscore`)
 
 
-class _Cache:
-    last: ClassVar[_Fits | None] = None
+class _KeptGarch(dict[tuple[str, str], GarchNow]):
+    """A tick's GARCH mapping that `DynamicsKept` holds: never written after it is made (`garch_kept`)."""
 
 
-_KEYS = ColumnKeys()  # the per-market columns' keys, while the snapshot lists the same markets
+class DynamicsKept:
+    """What the dynamics stage keeps between ticks, per evaluator (two daemons in one process share none).
+
+    `fits` (the models as columns), `stepped` (the GARCH columns while no bar finished), `ou` (the
+    OU reasons), `settled` (the settled-funding columns), `keys` (the columns' figure keys): each
+    keyed by what it was made from, so a miss is only slower.
+    """
+
+    def __init__(self) -> None:
+        self.fits: _Fits | None = None
+        self.stepped: _Steps | None = None
+        self.ou: tuple[_Fits, list[bool], list[str], BoolArray, BoolArray] | None = None
+        self.settled: (
+            tuple[
+                tuple[tuple[str, str], ...],
+                list[Grid | None],
+                list[bool | None],
+                FloatArray,
+                FloatArray,
+                list[str],
+            ]
+            | None
+        ) = None
+        self.keys = ColumnKeys()  # the per-market columns' keys, while the snapshot lists the same markets
+
+
+_SHARED = DynamicsKept()  # for a caller with none of its own (tests, benches)
 
 
 def _col(xs: list[float]) -> FloatArray:
     return np.array(xs, dtype=np.float64)
 
 
-def _fits(models: RiskModels, keys: tuple[tuple[str, str], ...]) -> _Fits:
-    old = _Cache.last
+def _fits(models: RiskModels, keys: tuple[tuple[str, str], ...], kept: DynamicsKept) -> _Fits:
+    old = kept.fits
     if old is not None and old.models is models and old.keys == keys:
         return old
     fitted = [models.markets.get(k) for k in keys]
@@ -214,7 +242,7 @@ def _fits(models: RiskModels, keys: tuple[tuple[str, str], ...]) -> _Fits:
         if old is not None and old.keys == keys
         else tuple({"venue": v, "symbol": s} for v, s in keys)
     )
-    _Cache.last = _Fits(
+    kept.fits = _Fits(
         models=models,
         keys=keys,
         labs=labs,
@@ -237,10 +265,11 @@ def _fits(models: RiskModels, keys: tuple[tuple[str, str], ...]) -> _Fits:
         sd=_col([o.stationary_sd if o is not None else nan for o in ous]),
         z_ok=np.array([o is not None and o.mean_reverting and o.stationary_sd > 0 for o in ous], dtype=bool),
     )
-    return _Cache.last
+    return kept.fits
 
 
 def _column(
+    kept: DynamicsKept,
     sink: FigureSink,
     name: str,
     labs: tuple[dict[str, str], ...],
@@ -248,11 +277,17 @@ def _column(
     fresh: BoolArray | bool,
     why: list[str],
 ) -> None:
-    sink.add_array(name, _KEYS(name, labs), values, fresh, why)
+    sink.add_array(name, kept.keys(name, labs), values, fresh, why)
 
 
 def dynamics_figures(
-    snap: Snapshot, models: RiskModels, fresh: dict[tuple[str, str], bool], sink: FigureSink, *, step_s: float
+    snap: Snapshot,
+    models: RiskModels,
+    fresh: dict[tuple[str, str], bool],
+    sink: FigureSink,
+    *,
+    step_s: float,
+    kept: DynamicsKept | None = None,
 ) -> dict[tuple[str, str], GarchNow]:
     """Every market's figures over columns, added one name at a time (the per-market code they
     replaced is `tests/unit/evaluation/reference/dynamics.py`, held equal by the tests).
@@ -263,20 +298,21 @@ def dynamics_figures(
     """
     age = (snap.taken_at_ns - models.fitted_at_ns) / 1e9 if models.fitted_at_ns else math.nan
     sink.add("risk_models_age_seconds", age, reason="" if models.fitted_at_ns else "not_fitted_yet")
-    keys = tuple(snap.marks)
+    keys = mark_keys(snap.marks)
     if not keys:
         return {}
-    f = _fits(models, keys)
+    kept = _SHARED if kept is None else kept
+    f = _fits(models, keys, kept)
     labs = f.labs
     nan = math.nan
-    ann, gwhy, out = _stepped(snap, f, keys, step_s)
+    ann, gwhy, out = _stepped(snap, f, keys, step_s, kept)
     n = len(keys)
     get = fresh.get
     mark_ok = np.fromiter(map(get, f.mark_streams, repeat(False)), bool, n)
-    _column(sink, "volatility_garch_annualized_ratio", labs, ann, mark_ok, gwhy)
-    _column(sink, "garch_persistence_ratio", labs, f.persistence, True, gwhy)
+    _column(kept, sink, "volatility_garch_annualized_ratio", labs, ann, mark_ok, gwhy)
+    _column(kept, sink, "garch_persistence_ratio", labs, f.persistence, True, gwhy)
     # the OU statistics of the basis, spot mid − mark, where the spot history exists
-    why, use, ok = _ou_reasons(f, list(map(snap.spot_grid.__contains__, keys)))
+    why, use, ok = _ou_reasons(f, list(map(snap.spot_grid.__contains__, keys)), kept)
     books = list(map(snap.quotes.get, f.spot_quotes))
     if None in books:
         spot = np.array([0.5 * (q.bid + q.ask) if q is not None else nan for q in books], dtype=np.float64)
@@ -284,7 +320,7 @@ def dynamics_figures(
         spot = 0.5 * (
             np.fromiter(map(_BID, books), np.float64, n) + np.fromiter(map(_ASK, books), np.float64, n)
         )
-    mark = np.fromiter(map(_MARK, snap.marks.values()), np.float64, n)
+    mark = mark_column(snap.marks, keys)
     with quiet():
         now = np.where((spot > 0) & (mark > 0), spot - mark, nan)
         z = np.where(use & f.z_ok, (now - f.mu) / f.sd, nan)
@@ -292,16 +328,16 @@ def dynamics_figures(
     for i in np.flatnonzero(use & ~np.isfinite(z)).tolist():
         z_why[i] = "no_spot_price"
     spot_ok = mark_ok & np.fromiter(map(get, f.spot_streams, repeat(False)), bool, n)
-    _column(sink, "basis_zscore", labs, z, spot_ok, z_why)
-    _column(sink, "basis_mean_reverting", labs, np.where(ok, f.mean_reverting, nan), True, why)
+    _column(kept, sink, "basis_zscore", labs, z, spot_ok, z_why)
+    _column(kept, sink, "basis_mean_reverting", labs, np.where(ok, f.mean_reverting, nan), True, why)
     for name, col in (
         ("basis_ou_half_life_seconds", f.half_life),
         ("basis_ou_theta_per_second", f.theta),
         ("basis_ou_mean_usd", f.mu),
         ("basis_ou_stationary_sd_usd", f.sd),
     ):
-        _column(sink, name, labs, np.where(use, col, nan), True, why)
-    _settled(sink, snap, keys, labs)
+        _column(kept, sink, name, labs, np.where(use, col, nan), True, why)
+    _settled(kept, sink, snap, keys, labs)
     return out
 
 
@@ -320,10 +356,6 @@ class _Steps:
     out: dict[tuple[str, str], GarchNow]  # read only
 
 
-class _Stepped:
-    last: ClassVar[_Steps | None] = None
-
-
 def _bar_columns(bars: GridBars, rows: IntArray) -> IntArray | None:
     """Newest bucket, length and revision per market; None when some grid promises nothing."""
     if rows.size == 0 or (rows < 0).any() or not len(bars.keys):
@@ -335,7 +367,7 @@ def _bar_columns(bars: GridBars, rows: IntArray) -> IntArray | None:
 
 
 def _stepped(
-    snap: Snapshot, f: _Fits, keys: tuple[tuple[str, str], ...], step_s: float
+    snap: Snapshot, f: _Fits, keys: tuple[tuple[str, str], ...], step_s: float, kept: DynamicsKept
 ) -> tuple[FloatArray, list[str], dict[tuple[str, str], GarchNow]]:
     """`garch_tick` over the snapshot's grids, or the last tick's columns while they still hold.
 
@@ -343,7 +375,7 @@ def _stepped(
     and length: its finished bars (all that `garch_tick` reads) are then the same bars.
     """
     grids, bars = snap.mark_grid, snap.mark_grid_bars
-    old = _Stepped.last
+    old = kept.stepped
     promised = bars is not None and bars.grids is grids
     cols: IntArray | None = None
     rows = np.zeros(0, dtype=np.intp)
@@ -364,26 +396,24 @@ def _stepped(
         ):
             return old.ann, old.why, old.out
     s2, ann, why = garch_tick(f.garch, [grids.get(k) for k in keys], step_s)
-    out = dict(zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), why), strict=True))
+    made = zip(keys, map(GarchNow, s2.tolist(), ann.tolist(), why), strict=True)
     if cols is not None and bars is not None:
-        _Stepped.last = _Steps(f.garch, keys, step_s, bars.keys, rows, cols, ann, why, out)
+        out: dict[tuple[str, str], GarchNow] = _KeptGarch(made)
+        kept.stepped = _Steps(f.garch, keys, step_s, bars.keys, rows, cols, ann, why, out)
     else:
-        _Stepped.last = None
+        out = dict(made)
+        kept.stepped = None
     return ann, why, out
 
 
 _BID, _ASK, _MARK = attrgetter("bid"), attrgetter("ask"), attrgetter("mark")
 
 
-class _OuReasons:
-    last: ClassVar[tuple[_Fits, list[bool], list[str], BoolArray, BoolArray] | None] = None
-
-
-def _ou_reasons(f: _Fits, has_spot: list[bool]) -> tuple[list[str], BoolArray, BoolArray]:
+def _ou_reasons(f: _Fits, has_spot: list[bool], kept: DynamicsKept) -> tuple[list[str], BoolArray, BoolArray]:
     """Per market why its OU figures are missing, whether they have a value (`use`), and whether
     `basis_mean_reverting` does: from the fits and which markets have a spot history, kept while
     both hold."""
-    held = _OuReasons.last
+    held = kept.ou
     if held is not None and held[0] is f and held[1] == has_spot:
         return held[2], held[3], held[4]
     why = [
@@ -392,30 +422,13 @@ def _ou_reasons(f: _Fits, has_spot: list[bool]) -> tuple[list[str], BoolArray, B
     ]
     use = np.array([not w for w in why], dtype=bool)
     ok = np.array(has_spot, dtype=bool) & f.ou_usable
-    _OuReasons.last = (f, has_spot, why, use, ok)
+    kept.ou = (f, has_spot, why, use, ok)
     return why, use, ok
 
 
 def garch_kept(garch: object) -> bool:
-    """Whether `garch` is the mapping `dynamics_figures` keeps (never written after it is made)."""
-    held = _Stepped.last
-    return held is not None and held.out is garch
-
-
-class _Settlements:
-    """The settled-funding columns and the store's records they were read from (`_settled`)."""
-
-    last: ClassVar[
-        tuple[
-            tuple[tuple[str, str], ...],
-            list[Grid | None],
-            list[bool | None],
-            FloatArray,
-            FloatArray,
-            list[str],
-        ]
-        | None
-    ] = None
+    """Whether `garch` is a mapping `dynamics_figures` keeps (never written after it is made)."""
+    return type(garch) is _KeptGarch
 
 
 def _read_only(got: list[Grid | None]) -> bool:
@@ -423,21 +436,25 @@ def _read_only(got: list[Grid | None]) -> bool:
 
 
 def _settled(
-    sink: FigureSink, snap: Snapshot, keys: tuple[tuple[str, str], ...], labs: tuple[dict[str, str], ...]
+    kept: DynamicsKept,
+    sink: FigureSink,
+    snap: Snapshot,
+    keys: tuple[tuple[str, str], ...],
+    labs: tuple[dict[str, str], ...],
 ) -> None:
     """The newest settlement per market; the last tick's columns while each market's record is the
     same read-only record (the store hands the same views back until a settlement lands)."""
     settled, estimated = snap.funding_settled, snap.funding_settled_estimated
     got = list(map(settled.get, keys))
     est = list(map(estimated.get, keys))
-    held = _Settlements.last
+    held = kept.settled
     if held is not None and held[0] == keys and held[2] == est and all(map(is_, got, held[1])):
         r, t, why = held[3], held[4], held[5]
     else:
         r, t, why = _settled_columns(got, est)
-        _Settlements.last = (keys, got, est, r, t, why) if _read_only(got) else None
-    _column(sink, "funding_settled_rate_ratio", labs, r, True, why)
-    _column(sink, "funding_settled_timestamp_seconds", labs, t, True, why)
+        kept.settled = (keys, got, est, r, t, why) if _read_only(got) else None
+    _column(kept, sink, "funding_settled_rate_ratio", labs, r, True, why)
+    _column(kept, sink, "funding_settled_timestamp_seconds", labs, t, True, why)
 
 
 def _settled_columns(

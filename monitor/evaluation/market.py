@@ -27,10 +27,10 @@ from monitor.risk._num import BoolArray, FloatArray, quiet
 from monitor.risk.basis import basis, basis_bps, premium
 from monitor.risk.funding import annualised_funding
 from monitor.risk.volatility import periods_per_year
+from monitor.store.marks import MarkTable, mark_keys
 from monitor.store.state import Snapshot
 
 __all__ = ["EwmaCache", "MarketColumns", "MarketView", "market_columns", "market_figures"]
-
 
 
 class MarketView(msgspec.Struct, frozen=True, gc=False):
@@ -169,16 +169,21 @@ def market_figures(
 
     `market_columns` of the dict returned gives the same figures as columns.
     """
-    keys = tuple(snap.marks)
+    table = snap.marks if isinstance(snap.marks, MarkTable) else None
+    keys = mark_keys(snap.marks)
     if not keys:
         return {}
     sh = _shape(keys)
     keys = sh.keys  # last tick's tuple while the markets hold: what later stages key their caches on
-    marks = list(snap.marks.values())
     n = len(keys)
-    mark = np.fromiter(map(_MARK, marks), np.float64, n)
-    index = np.fromiter(map(_INDEX, marks), np.float64, n)
-    rate = np.fromiter(map(_RATE, marks), np.float64, n)
+    if table is not None:  # the store's columns (monitor/store/marks.py), in the same order
+        mark, index, rate, nxt_ns = table.mark, table.index_price, table.funding_rate, table.next_funding_ns
+    else:
+        marks = list(snap.marks.values())
+        mark = np.fromiter(map(_MARK, marks), np.float64, n)
+        index = np.fromiter(map(_INDEX, marks), np.float64, n)
+        rate = np.fromiter(map(_RATE, marks), np.float64, n)
+        nxt_ns = np.fromiter(map(_NEXT, marks), np.int64, n)
     mark_ok = fresh_column(fresh, sh.streams)
     mark_ok_l = mark_ok.tolist()
     interval_s, unknown = sh.intervals(snap.funding)
@@ -193,7 +198,6 @@ def market_figures(
     sink.add_array(
         "funding_rate_annualized_ratio", fk("funding_rate_annualized_ratio"), annual, mark_ok, unknown
     )
-    nxt_ns = np.fromiter(map(_NEXT, marks), np.int64, n)
     nxt = _rows(nxt_ns != 0)
     sink.add_array(
         "funding_next_timestamp_seconds",

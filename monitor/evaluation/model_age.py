@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
@@ -27,9 +26,10 @@ from monitor.evaluation.models import RiskModels
 from monitor.evaluation.sink import FigureSink
 from monitor.records import FigureKey
 from monitor.risk._num import IntArray, quiet
+from monitor.store.marks import mark_keys
 from monitor.store.state import Snapshot
 
-__all__ = ["MARKET_MODEL_FIGURES", "STALE", "model_age_figures"]
+__all__ = ["MARKET_MODEL_FIGURES", "STALE", "ModelAgeKept", "model_age_figures"]
 
 STALE = "model_stale"
 # figures read from a market's GARCH/OU fit (monitor/evaluation/dynamics.py)
@@ -55,14 +55,22 @@ def _why(value: float, stale: bool, missing: str = "not_fitted_yet") -> str:
 
 
 def model_age_figures(
-    snap: Snapshot, models: RiskModels, sink: FigureSink, *, confidences: tuple[float, ...]
+    snap: Snapshot,
+    models: RiskModels,
+    sink: FigureSink,
+    *,
+    confidences: tuple[float, ...],
+    kept: ModelAgeKept | None = None,
 ) -> None:
-    """Ages, budget figures and the stale flags; runs after the stages that emit the model figures."""
+    """Ages, budget figures and the stale flags; runs after the stages that emit the model figures.
+
+    `kept`: the fit times carried between ticks (the evaluator's own; None: one shared default).
+    """
     now, b, mc = snap.taken_at_ns, models.budget, models.mc
     limit = b.stale_after_s
     sink.add("model_refit_round_seconds", b.round_s, reason=_why(b.round_s, False))
     sink.add("model_cpu_share_ratio", b.cpu_share, reason=_why(b.cpu_share, False))
-    fits = _fit_times(models, tuple(snap.marks))
+    fits = _fit_times(models, mark_keys(snap.marks), _SHARED if kept is None else kept)
     with quiet():
         ages = np.where(fits.fitted_at_ns > 0, (now - fits.fitted_at_ns) / 1e9, math.nan)
         stale = ages > limit
@@ -114,18 +122,24 @@ class _FitTimes:
     keys: tuple[FigureKey, ...]
 
 
-class _Kept:
-    last: ClassVar[_FitTimes | None] = None
+class ModelAgeKept:
+    """The fit times column, per evaluator (two daemons in one process share none)."""
+
+    def __init__(self) -> None:
+        self.last: _FitTimes | None = None
 
 
-def _fit_times(models: RiskModels, markets: tuple[tuple[str, str], ...]) -> _FitTimes:
+_SHARED = ModelAgeKept()  # for a caller with none of its own (tests, benches)
+
+
+def _fit_times(models: RiskModels, markets: tuple[tuple[str, str], ...], kept: ModelAgeKept) -> _FitTimes:
     """Kept while the daemon hands back the same models and the snapshot lists the same markets."""
-    old = _Kept.last
+    old = kept.last
     if old is not None and old.models is models and old.markets == markets:
         return old
     fitted = [models.markets.get(k) for k in markets]
     same = old is not None and old.markets == markets
-    _Kept.last = _FitTimes(
+    kept.last = _FitTimes(
         models=models,
         markets=markets,
         fitted_at_ns=np.array([m.fitted_at_ns if m is not None else 0 for m in fitted], dtype=np.int64),
@@ -133,4 +147,4 @@ def _fit_times(models: RiskModels, markets: tuple[tuple[str, str], ...]) -> _Fit
             FigureKey(name="market_model_age_seconds", venue=v, symbol=s) for v, s in markets
         ),
     )  # fmt: skip
-    return _Kept.last
+    return kept.last

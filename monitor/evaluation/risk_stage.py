@@ -6,19 +6,34 @@ One entry point so the evaluator names a single stage; each part lives in its ow
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from monitor.config import EvaluationConfig
-from monitor.evaluation.advice import advice_figures
-from monitor.evaluation.book_var import book_var_figures
-from monitor.evaluation.dynamics import dynamics_figures
+from monitor.evaluation.advice import AdviceKept, advice_figures
+from monitor.evaluation.book_var import BookVarKept, book_var_figures
+from monitor.evaluation.dynamics import DynamicsKept, dynamics_figures
 from monitor.evaluation.market import MarketView
-from monitor.evaluation.model_age import model_age_figures
+from monitor.evaluation.model_age import ModelAgeKept, model_age_figures
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.proxy import proxy_hedge_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.var_check import VarSelfCheck
 from monitor.store.state import Snapshot
 
-__all__ = ["risk_figures"]
+__all__ = ["RiskKept", "risk_figures"]
+
+
+@dataclass(slots=True)
+class RiskKept:
+    """What the risk stage's parts carry from tick to tick, one per evaluator: two daemons in one
+    process must not share it (each part's entries are keyed by what they were made from, so a
+    shared one was correct, only slower). Still module-level: advice_legs `_Compared` (a memo of one
+    comparison holding the records it compared) and the symbol → asset names of advice `_ASSETS`."""
+
+    dynamics: DynamicsKept = field(default_factory=DynamicsKept)
+    book_var: BookVarKept = field(default_factory=BookVarKept)
+    model_age: ModelAgeKept = field(default_factory=ModelAgeKept)
+    advice: AdviceKept = field(default_factory=AdviceKept)
 
 
 def risk_figures(
@@ -30,12 +45,38 @@ def risk_figures(
     ev: EvaluationConfig,
     bybit_venues: frozenset[str] = frozenset(),
     var_check: VarSelfCheck | None = None,
+    kept: RiskKept | None = None,
 ) -> None:
-    """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`)."""
-    garch = dynamics_figures(snap, models, fresh, sink, step_s=ev.volatility_sample_s)
-    book_var_figures(snap, models, fresh, sink, confidences=ev.var_confidences, check=var_check)
-    model_age_figures(snap, models, sink, confidences=ev.var_confidences)  # after the figures it flags
+    """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`); `kept`:
+    the evaluator's `RiskKept` (None: the parts' shared defaults, for callers without one)."""
+    garch = dynamics_figures(
+        snap,
+        models,
+        fresh,
+        sink,
+        step_s=ev.volatility_sample_s,
+        kept=kept.dynamics if kept is not None else None,
+    )
+    book_var_figures(
+        snap,
+        models,
+        fresh,
+        sink,
+        confidences=ev.var_confidences,
+        check=var_check,
+        kept=kept.book_var if kept is not None else None,
+    )
+    model_age_figures(  # after the figures it flags
+        snap, models, sink, confidences=ev.var_confidences, kept=kept.model_age if kept is not None else None
+    )
     advice_figures(
-        snap, markets, garch, sink, target_vol=ev.target_vol, shock=ev.shock, bybit_venues=bybit_venues
+        snap,
+        markets,
+        garch,
+        sink,
+        target_vol=ev.target_vol,
+        shock=ev.shock,
+        bybit_venues=bybit_venues,
+        kept=kept.advice if kept is not None else None,
     )
     proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)

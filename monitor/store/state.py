@@ -46,9 +46,11 @@ from monitor.records import (
     Record,
     SettledFunding,
 )
+from monitor.store.books import BookLog
 from monitor.store.feeds import FeedLog, FeedView
 from monitor.store.grid import GridSeries
 from monitor.store.grid_bars import BarsLog
+from monitor.store.marks import MarkLog
 from monitor.store.ring import RingBuffer
 from monitor.store.snapshot import GonePosition, Grid, Snapshot
 
@@ -84,9 +86,9 @@ class StateStore:
     def __init__(self, grid_step_s: float = 60.0, history_points: int = 4096) -> None:
         self._grid_step_ns = int(grid_step_s * NS_PER_S)
         self._history_points = history_points
-        self._marks: dict[tuple[str, str], MarkPrice] = {}
+        self._marks = MarkLog()  # the records, and their numbers as columns (monitor/store/marks.py)
         self._quotes: dict[tuple[str, str, str], Quote] = {}
-        self._books: dict[tuple[str, str, str], BookLevels] = {}
+        self._books = BookLog()  # the records, and their levels as arrays (monitor/store/books.py)
         self._funding: dict[tuple[str, str], FundingInfo] = {}
         self._tiers: dict[tuple[str, str, str], LeverageTiers] = {}
         self._accounts: dict[tuple[str, str], AccountSnapshot] = {}
@@ -115,7 +117,7 @@ class StateStore:
         self._dirty.add(type(record))
         if isinstance(record, MarkPrice):
             self._settlement(self._marks.get((record.venue, record.symbol)), record)
-            self._marks[(record.venue, record.symbol)] = record
+            self._marks.put(record)
             grid = self._grid(record.venue, record.symbol)
             if grid.add(record.ts_event_ns, record.mark):
                 self._bars.set((record.venue, record.symbol), *grid.bars())
@@ -130,7 +132,7 @@ class StateStore:
                 record.venue, f"book:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
             )
         elif isinstance(record, BookLevels):
-            self._books[(record.venue, record.symbol, record.market)] = record
+            self._books.put(record)
             self._heard(
                 record.venue, f"depth:{record.market}:{record.symbol}", record.ts_recv_ns, record.ts_event_ns
             )
@@ -372,6 +374,10 @@ class StateStore:
             return MappingProxyType(self._holdings_by_name())
         if name == "feeds":
             return self._feeds.table()  # read-only already
+        if name == "books":
+            return self._books.table()  # read-only already
+        if name == "marks":
+            return self._marks.table()  # read-only already
         return MappingProxyType(dict(getattr(self, f"_{name}")))
 
     @property

@@ -50,12 +50,12 @@ def test_a_tick_inside_the_bar_takes_the_kept_columns(world: tuple[Desk, RiskMod
     step_ns = int(STEP_S * S)
     assert d.now_ns % step_ns < step_ns - S  # the next second is in the same bucket
     tick(d, d.snapshot(), mods)
-    stepped = dynamics._Stepped.last
+    stepped = dynamics._SHARED.stepped
     assert stepped is not None
     d = moved(d, d.now_ns + S, 1.002)
     kept = tick(d, d.snapshot(), mods)
-    assert dynamics._Stepped.last is stepped  # a hit
-    assert advice._ForecastPlan.garch is stepped.out and advice._ForecastPlan.plans
+    assert dynamics._SHARED.stepped is stepped  # a hit
+    assert advice._SHARED.forecast.garch is stepped.out and advice._SHARED.forecast.plans
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
 
@@ -64,10 +64,10 @@ def test_a_finished_bar_steps_the_recursion_again(world: tuple[Desk, RiskModels]
     d, mods = world
     step_ns = int(STEP_S * S)
     before = tick(d, d.snapshot(), mods)
-    stepped = dynamics._Stepped.last
+    stepped = dynamics._SHARED.stepped
     d = moved(d, d.now_ns - d.now_ns % step_ns + step_ns + S, 1.05)  # the bar that was filling is done
     kept = tick(d, d.snapshot(), mods)
-    assert dynamics._Stepped.last is not stepped
+    assert dynamics._SHARED.stepped is not stepped
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
     old, new = garch_values(before), garch_values(kept)
@@ -77,15 +77,15 @@ def test_a_finished_bar_steps_the_recursion_again(world: tuple[Desk, RiskModels]
 def test_a_moved_revision_or_new_models_record_is_a_miss(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     tick(d, d.snapshot(), mods)
-    stepped = dynamics._Stepped.last
+    stepped = dynamics._SHARED.stepped
     snap = d.snapshot()
     bars = snap.mark_grid_bars
     assert bars is not None and bars.grids is snap.mark_grid
     later = msgspec.structs.replace(bars, revision=bars.revision + 1)
     backfilled = dataclasses.replace(snap, mark_grid_bars=later)
     tick(d, backfilled, mods)
-    assert dynamics._Stepped.last is not stepped
-    again = dynamics._Stepped.last
+    assert dynamics._SHARED.stepped is not stepped
+    again = dynamics._SHARED.stepped
     key = next(k for k, m in sorted(mods.markets.items()) if not math.isnan(m.garch.alpha))
     m = mods.markets[key]
     refit = dataclasses.replace(
@@ -93,7 +93,7 @@ def test_a_moved_revision_or_new_models_record_is_a_miss(world: tuple[Desk, Risk
             m, garch=msgspec.structs.replace(m.garch, omega=m.garch.omega * 2))},
     )  # fmt: skip
     kept = tick(d, backfilled, refit)
-    assert dynamics._Stepped.last is not again
+    assert dynamics._SHARED.stepped is not again
     forget()
     assert_identical(kept, tick(d, backfilled, refit))
 
@@ -101,18 +101,18 @@ def test_a_moved_revision_or_new_models_record_is_a_miss(world: tuple[Desk, Risk
 def test_planned_forecasts_equal_forecast_vol_per_market(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     tick(d, d.snapshot(), mods)
-    stepped = dynamics._Stepped.last
+    stepped = dynamics._SHARED.stepped
     assert stepped is not None
     garch = stepped.out
     keys = tuple(garch)
     views = {k: _View(sigma_ann=0.5 if i % 3 else math.nan) for i, k in enumerate(keys[::2])}
     assert any(not math.isfinite(g.sigma_ann) for g in garch.values())  # some fall back
     for _ in range(2):  # planned, then taken from the plan
-        sigma, why = _forecasts(keys, garch, views)  # type: ignore[arg-type]
+        sigma, why = _forecasts(keys, garch, views, advice._SHARED)  # type: ignore[arg-type]
         want = [forecast_vol(k, garch, views) for k in keys]  # type: ignore[arg-type]
         np.testing.assert_array_equal(sigma, [s for s, _ in want])
         assert why == [w for _, w in want]
-    assert advice._ForecastPlan.plans[0][0] is keys
+    assert advice._SHARED.forecast.plans[0][0] is keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,11 +124,11 @@ def test_settled_funding_columns_kept_until_a_settlement_lands(world: tuple[Desk
     """The desk has no settlement yet; the venue's history for one market then lands."""
     d, mods = world
     tick(d, d.snapshot(), mods)
-    held = dynamics._Settlements.last
+    held = dynamics._SHARED.settled
     assert held is not None
     d = moved(d, d.now_ns + S, 1.001)
     kept = tick(d, d.snapshot(), mods)
-    assert dynamics._Settlements.last is held  # a hit
+    assert dynamics._SHARED.settled is held  # a hit
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
     venue, symbol = next(iter(d.snapshot().marks))
@@ -136,7 +136,7 @@ def test_settled_funding_columns_kept_until_a_settlement_lands(world: tuple[Desk
     d.store.put(SettledFunding(venue=venue, ts_event_ns=d.now_ns, ts_recv_ns=d.now_ns, symbol=symbol,
                                times_ns=(at,), rates=(0.00041,)))  # fmt: skip
     kept = tick(d, d.snapshot(), mods)
-    assert dynamics._Settlements.last is not held
+    assert dynamics._SHARED.settled is not held
     rate = kept[FigureKey(name="funding_settled_rate_ratio", venue=venue, symbol=symbol)]
     assert (rate.value, rate.reason) == (0.00041, "")
     forget()
@@ -147,12 +147,12 @@ def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[
     """`account_topups` reads each account's cross legs and missing tiers from a plan per legs record."""
     d, mods = world
     tick(d, d.snapshot(), mods)
-    plan = advice_legs._TopupPlans.last
+    plan = advice_legs._SHARED.topups
     assert plan is not None
     reput_accounts(d)  # equal records: the same legs, the same plan
     d = moved(d, d.now_ns + S, 0.999)
     kept = tick(d, d.snapshot(), mods)
-    assert advice_legs._TopupPlans.last is plan
+    assert advice_legs._SHARED.topups is plan
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
     snap = d.snapshot()
@@ -163,7 +163,7 @@ def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[
     )  # fmt: skip
     d.store.put(msgspec.structs.replace(rec, brackets=()))
     kept = tick(d, d.snapshot(), mods)
-    assert advice_legs._TopupPlans.last is not plan
+    assert advice_legs._SHARED.topups is not plan
     topup = kept[FigureKey(name="topup_for_shock_usd", venue=venue, account=account)]
     assert math.isnan(topup.value) and topup.reason.startswith("missing_tier: ") and symbol in topup.reason
     forget()
@@ -173,11 +173,11 @@ def test_topup_plan_kept_with_the_legs_and_remade_when_a_tier_goes(world: tuple[
 def test_ou_reasons_kept_while_the_same_markets_have_a_spot_history(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     tick(d, d.snapshot(), mods)
-    held = dynamics._OuReasons.last
+    held = dynamics._SHARED.ou
     assert held is not None
     d = moved(d, d.now_ns + S, 1.001)
     kept = tick(d, d.snapshot(), mods)
-    assert dynamics._OuReasons.last is held
+    assert dynamics._SHARED.ou is held
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
     snap = d.snapshot()
@@ -186,7 +186,7 @@ def test_ou_reasons_kept_while_the_same_markets_have_a_spot_history(world: tuple
         snap, spot_grid=MappingProxyType({k: g for k, g in snap.spot_grid.items() if k != key})
     )  # a market without its spot history
     kept = tick(d, lost, mods)
-    assert dynamics._OuReasons.last is not held
+    assert dynamics._SHARED.ou is not held
     got = kept[FigureKey(name="basis_ou_mean_usd", venue=key[0], symbol=key[1])]
     assert math.isnan(got.value) and got.reason == "no_spot_history"
     forget()
@@ -199,7 +199,7 @@ def test_kept_book_exposures_equal_leg_exposures_with_and_without_every_price(
     """book_var's per-tick exposures over the kept legs, read in C-level passes, are `leg_exposures`."""
     d, _mods = world
     snap = d.snapshot()
-    kept = book_var._book(snap)
+    kept = book_var._book(snap, book_var.BookVarKept())
     assert kept.spot_keys and kept.perp_keys  # both kinds of leg
     spot, perp = kept.spot_keys[0], kept.perp_keys[0]
     gaps = dataclasses.replace(

@@ -20,7 +20,7 @@ import pytest
 from monitor.evaluation import advice, advice_legs, book_var, dynamics, feeds, market, model_age
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.models import RiskModels
-from monitor.evaluation.risk_stage import risk_figures
+from monitor.evaluation.risk_stage import RiskKept, risk_figures
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, BookLevels, Figure, FigureKey, Holding, LeverageTiers
 from monitor.store.state import Snapshot
@@ -33,31 +33,57 @@ BYBIT = frozenset({"bybit"})
 
 def forget() -> None:
     """Everything the risk stage keeps between ticks."""
-    advice_legs._Cache.last = None
-    advice._HedgeCache.last = None
-    advice._IsoLabels.last = None
-    dynamics._Cache.last = None
-    dynamics._Stepped.last = None
-    dynamics._Settlements.last = None
-    dynamics._OuReasons.last = None
-    advice_legs._TopupPlans.last = None
-    advice._ForecastPlan.garch, advice._ForecastPlan.plans = None, ()
-    book_var._Kept.book = None
-    book_var._Kept.touches = None
-    book_var._Weights.last = None
-    advice._PerpKeys.last = None
+    advice_legs._SHARED.legs = None
+    advice._SHARED.hedge = None
+    advice._SHARED.iso_labels = None
+    dynamics._SHARED.fits = None
+    dynamics._SHARED.stepped = None
+    dynamics._SHARED.settled = None
+    dynamics._SHARED.ou = None
+    advice_legs._SHARED.topups = None
+    advice._SHARED.forecast = advice._ForecastPlan()
+    book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
+    advice._SHARED.perp_keys = None
     advice_legs._Compared.last = None
-    model_age._Kept.last = None
+    model_age._SHARED.last = None
 
 
-def tick(d: Desk, snap: Snapshot, mods: RiskModels) -> dict[FigureKey, Figure]:
+def tick(d: Desk, snap: Snapshot, mods: RiskModels, kept: RiskKept | None = None) -> dict[FigureKey, Figure]:
     ev = d.cfg.evaluation
     fresh = feeds.feed_figures(snap, expected_streams(d.cfg), d.now_ns - 5_000_000_000, FigureSink(d.now_ns))
     mk = market.market_figures(snap, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s,
                                lam=ev.ewma_lambda)  # fmt: skip
     sink = FigureSink(d.now_ns)
-    risk_figures(snap, mk, fresh, sink, mods, ev, bybit_venues=BYBIT)
+    risk_figures(snap, mk, fresh, sink, mods, ev, bybit_venues=BYBIT, kept=kept)
     return dict(sink.items)
+
+
+def test_two_evaluators_keep_their_own_risk_state(world: tuple[Desk, RiskModels]) -> None:
+    """Each evaluator's `RiskKept` is its own: one daemon's tick fills only its own, and a tick on an
+    empty one (a miss everywhere) is the same figures, bit for bit, as a tick on a filled one (hits)."""
+    d, mods = world
+    snap = d.snapshot()
+    a, b = RiskKept(), RiskKept()
+    first = tick(d, snap, mods, a)
+    assert a.book_var.book is not None and a.model_age.last is not None and a.dynamics.fits is not None
+    assert b.book_var.book is None and b.model_age.last is None and b.dynamics.fits is None
+    assert book_var._SHARED.book is not a.book_var.book and dynamics._SHARED.fits is not a.dynamics.fits
+    held = a.book_var.book, a.book_var.touches, a.model_age.last, a.dynamics.fits, a.dynamics.settled
+    again = tick(d, snap, mods, a)  # hits
+    assert (
+        a.book_var.book,
+        a.book_var.touches,
+        a.model_age.last,
+        a.dynamics.fits,
+        a.dynamics.settled,
+    ) == held
+    other = tick(d, snap, mods, b)  # misses
+    assert b.book_var.book is not a.book_var.book and b.model_age.last is not a.model_age.last
+    assert b.dynamics.fits is not a.dynamics.fits
+    assert a.advice.legs.legs is not None and b.advice.legs.legs is not a.advice.legs.legs
+    assert a.advice.hedge is not None and b.advice.hedge is not a.advice.hedge
+    assert_identical(again, first)
+    assert_identical(other, first)
 
 
 def assert_identical(kept: dict[FigureKey, Figure], afresh: dict[FigureKey, Figure]) -> None:
@@ -104,12 +130,12 @@ def world() -> tuple[Desk, RiskModels]:
 def test_the_next_equal_account_records_reuse_what_was_kept(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     before = tick(d, d.snapshot(), mods)
-    legs, hedge, bk = advice_legs._Cache.last, advice._HedgeCache.last, book_var._Kept.book
+    legs, hedge, bk = advice_legs._SHARED.legs, advice._SHARED.hedge, book_var._SHARED.book
     reput_accounts(d)
     snap = d.snapshot()
     assert all(a is not b for a, b in zip(snap.accounts.values(), legs.records, strict=True))  # type: ignore[union-attr]
     kept = tick(d, snap, mods)
-    assert advice_legs._Cache.last is legs and advice._HedgeCache.last is hedge and book_var._Kept.book is bk
+    assert advice_legs._SHARED.legs is legs and advice._SHARED.hedge is hedge and book_var._SHARED.book is bk
     forget()
     assert_identical(kept, tick(d, snap, mods))
     assert_identical(kept, before)
@@ -272,8 +298,13 @@ def test_books_of_one_depth_everywhere_cost_what_the_walk_costs(world: tuple[Des
         )
     snap = d.snapshot()
     legs = advice_legs.advice_legs(snap, BYBIT)
-    none, shapes = advice._gather(snap, advice._perp_keys(legs.mkeys))
-    assert list(shapes) == [(3, 3)] and not any(none)  # the one-depth path
+    keys = advice._perp_keys(legs.mkeys)
+    none, shapes = advice._gather(snap, keys)  # the store's book arrays
+    assert [s for s, _ms, _a in shapes] == [(3, 3)] and not any(none)
+    by_hand = dataclasses.replace(snap, books=dict(snap.books))  # records only: the one-depth path
+    none_r, shapes_r = advice._gather(by_hand, keys)
+    assert [s for s, _ms, _a in shapes_r] == [(3, 3)] and none_r == none
+    assert np.array_equal(shapes[0][2], shapes_r[0][2], equal_nan=True) and shapes[0][1] == shapes_r[0][1]
     ev = d.cfg.evaluation
     fresh = feeds.feed_figures(snap, expected_streams(d.cfg), d.now_ns, FigureSink(d.now_ns))
     mk = market.market_figures(snap, fresh, FigureSink(d.now_ns), step_s=ev.volatility_sample_s,
