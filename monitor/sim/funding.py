@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.sim.numfmt import q8
-from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_SD, PremiumParams
+from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_LEVEL, CALM_SD, POOLED_LEVEL
 
 __all__ = [
     "FundingHistory",
@@ -119,7 +119,7 @@ def historical_rates(
     n = max(1, int(days * 24 / hours))
     rng = np.random.default_rng(zlib.crc32(f"{venue}:{symbol}:{event}".encode()))
     rho = math.exp(-math.log(2) / CALM_HALF_LIFE_S * hours * 3600)
-    level = PremiumParams.for_symbol(symbol, event).level + offset
+    level = CALM_LEVEL.get(symbol, {}).get(event, POOLED_LEVEL) + offset  # the month before the event
     x = CALM_SD * float(rng.standard_normal())
     out: list[FundingRecord] = []
     for i, z in enumerate(rng.standard_normal(n)):
