@@ -16,7 +16,7 @@ grid of replay time. Three parts:
 * the level per replayed event is the one of each regime around it (`WINDOW_LEVELS`, a replay of
   history: the real settlements of the 3 days before the first bar, of the window's calm
   intervals, of the 3 days after the last bar), so 2020-03-13..15's persistent discount plays as
-  one; elsewhere (ETH/BTC seeded history, other events) the month before it (`CALM_LEVEL`).
+  one; the venues' seeded funding history (`funding.py`) keeps the month before it (`CALM_LEVEL`).
 
 Every fitted constant is re-derived by `tests/unit/sim/test_premium_fit.py` with the recipe in
 `premium_fit.py`; the chosen ones are marked so. The series is computed once per path; a bouncing

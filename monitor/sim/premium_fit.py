@@ -13,8 +13,9 @@ Two regimes, two sources:
   likelihood with those interval (censored) observations, month by month (the level wanders with
   the market: +10 bps in 2021, −4 bps in 2024), gives the spread of P̄ around its month's level
   (the median month's sd) and, from consecutive settlements, its persistence. A month's level is
-  the same censored fit, which is how each replayed event gets its calm level: from the 30 days of
-  settlements that end 3 days before its first bar (outside the window the comparison test uses).
+  the same censored fit: the 30 days that end 3 days before an event's first bar give the level of
+  its seeded funding history. The replay itself plays the level of each regime around the window
+  (`window_levels`: the same fit over the days before, the window's calm intervals, the days after).
 * **crash**: the hourly spot-minus-perp basis of the three windows. The hours whose trailing 60-min
   realized volatility of the perp's minute returns is extreme (above `rv_threshold`: where a
   one-split regression tree of the basis on that volatility cuts) sit far below spot, by about `k` × the log
