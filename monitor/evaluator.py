@@ -8,9 +8,11 @@ frame just arrived, monitor/frames.py) recomputes only what such a frame moves a
 on: the account stage (margin ratio, liquidation price, distance in % and in sigma, headroom) on
 the snapshot's marks, with each market's freshness, volatility and funding interval carried from
 the last `evaluate` (monitor/evaluation/market_marks.py). Its columns replace the account stage's in
-the last full Figures; every other figure stays as that tick made it. Binance sends every mark in
-one burst a second, so "only the moved symbols" would still be all of them: the frame tick is cheap
-because it skips the other stages, not because it skips symbols.
+the last full Figures; every other figure stays as that tick made it. Within the account stage
+only the accounts holding a market whose inputs moved (or whose own feed's freshness did) are
+computed again, their rows written over the kept ones (monitor/evaluation/account_subset.py): a
+Bybit frame or a wick moves one symbol, and the other accounts' figures cannot change. Binance's
+`!markPrice@arr` burst moves every symbol, and then every account is computed, as before.
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ class Evaluator:
         markets = mark_views(snap, views)
         mark("marks")
         sink = FigureSink(now_ns, self._frame_shapes)
-        self._accounts(snap, markets, self._fresh, sink, horizon_s=self._cfg.evaluation.horizon_s)
+        horizon_s = self._cfg.evaluation.horizon_s
+        self._accounts(snap, markets, self._fresh, sink, horizon_s=horizon_s, incremental=True)
         mark("account")
         figures = merge_columns(base, sink.columns(), now_ns)
         mark("merge")
