@@ -7,21 +7,30 @@ a coin-margined short whose coin covers its entry value is a synthetic USD posit
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+import numpy as np
 import pytest
 
-from monitor.evaluation import book
+from monitor.evaluation import advice, book, book_var, feeds
 from monitor.evaluation.book_var import leg_exposures
 from monitor.evaluation.exposure import market_exposures
+from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.leg_exposure import account_exposures, base_asset, leg_asset, leg_coin_notional
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.var_check import PREFERRED
 from monitor.records import AccountSnapshot, Balance, FigureKey, Holding, MarkPrice, Position, Quote
 from monitor.store.snapshot import Snapshot
+from tests.unit.evaluation.desk import S, desk, models
+from tests.unit.evaluation.reference import advice as ref_advice
 from tests.unit.evaluation.reference import book as ref_book
+from tests.unit.evaluation.reference import book_var as ref_book_var
+from tests.unit.evaluation.reference import market as ref_market
 from tests.unit.evaluation.test_stages_equal_reference import assert_same
 
 E: Any = MappingProxyType({})
@@ -145,3 +154,55 @@ def test_var_and_monte_carlo_see_the_leg_in_btc() -> None:
     w_usd = lambda p: p * (WALLET - SIZED * 100.0 * (1 / ENTRY - 1 / p))  # noqa: E731
     assert w_usd(mark * 1.3) - w_usd(mark) == pytest.approx(e.perp_q * mark * 0.3, rel=1e-12)
     assert not math.isnan(total)
+
+
+def _with_inverse(snap: Snapshot, seed: int) -> Snapshot:
+    """The desk with every third leg made a coin-margined one (some on unwatched `_PERP` symbols) and
+    coin wallets beside the stablecoin ones: NaN entries, closed legs and stale feeds stay as they were."""
+    rng = np.random.default_rng(seed)
+    accounts = {}
+    for i, (key, acct) in enumerate(snap.accounts.items()):
+        legs, coins = [], set()
+        for k, p in enumerate(acct.positions):
+            if (i + k) % 3 == 0:
+                coin = base_asset(p.symbol)
+                symbol = p.symbol if k % 4 else f"{coin}USD_PERP"  # the latter never watched
+                mark = p.venue_mark_price
+                p = msgspec.structs.replace(
+                    p, symbol=symbol, qty=round(p.qty * mark / 10.0) if mark > 0 else p.qty,
+                    contract_size=10.0, inverse=True, margin_asset=coin if k % 5 else "",
+                )  # fmt: skip
+                coins.add(coin)
+            legs.append(p)
+        wallets = tuple(Balance(asset=c, wallet_balance=float(rng.uniform(0, 50))) for c in sorted(coins))
+        accounts[key] = msgspec.structs.replace(acct, positions=tuple(legs), balances=acct.balances + wallets)
+    return dataclasses.replace(snap, accounts=accounts)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_stages_equal_the_reference_with_inverse_legs(seed: int) -> None:
+    d = desk(12 * seed, 60 * seed, seed=seed, bars=160)
+    snap = _with_inverse(d.snapshot(), seed)
+    assert any(p.inverse and p.entry_price > 0 for a in snap.accounts.values() for p in a.positions)
+    ev = d.cfg.evaluation
+    fresh = feeds.feed_figures(snap, expected_streams(d.cfg), d.now_ns - 5 * S, FigureSink(d.now_ns))
+    mk = ref_market.market_figures(
+        snap, fresh, FigureSink(0), step_s=ev.volatility_sample_s, lam=ev.ewma_lambda
+    )
+    for with_fresh in (fresh, None):
+        new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+        book.book_figures(snap, mk, new, with_fresh)
+        ref_book.book_figures(snap, mk, old, with_fresh)
+        assert_same(new.items, old.items)
+    assert any(k.asset and "USD_PERP" in k.asset for k in new.items) is False
+    fitted = models(d)
+    new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+    book_var.book_var_figures(snap, fitted, fresh, new, confidences=ev.var_confidences)
+    ref_book_var.book_var_figures(snap, fitted, fresh, old, confidences=ev.var_confidences)
+    later = (book_var.FHS, PREFERRED)
+    assert_same({k: f for k, f in new.items.items() if k.method not in later}, old.items)
+    new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
+    kw: Any = dict(target_vol=ev.target_vol, shock=ev.shock, bybit_venues=frozenset({"bybit"}))
+    advice.advice_figures(snap, mk, {}, new, **kw, kept=advice.AdviceKept())
+    ref_advice.advice_figures(snap, mk, {}, old, **kw)
+    assert_same(new.items, old.items)

@@ -29,7 +29,7 @@ import numpy as np
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
 from monitor.evaluation.dynamics import GarchNow
-from monitor.evaluation.exposure import base_asset
+from monitor.evaluation.leg_exposure import account_exposures
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
@@ -133,9 +133,9 @@ def _hedge(
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
     for (venue, _account), acct in sorted(snap.accounts.items()):
-        for p in acct.positions:
-            asset = base_asset(p.symbol)
-            perp[asset] += p.qty * p.contract_size
+        # issue 17: the leg's coin and exposure in it (an inverse leg's with its coin margin)
+        for p, (asset, x) in zip(acct.positions, account_exposures(acct), strict=True):
+            perp[asset] += x
             priced_by.setdefault(asset, (venue, p.symbol))
     for asset in sorted(set(held) | set(perp)):
         sigma, why = forecast_vol(priced_by[asset], garch, markets)
