@@ -8,7 +8,9 @@ a coin-margined short whose coin covers its entry value is a synthetic USD posit
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -23,8 +25,19 @@ from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.leg_exposure import account_exposures, base_asset, leg_asset, leg_coin_notional
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
+from monitor.evaluation.stress import stress_table
 from monitor.evaluation.var_check import PREFERRED
-from monitor.records import AccountSnapshot, Balance, FigureKey, Holding, MarkPrice, Position, Quote
+from monitor.records import (
+    AccountSnapshot,
+    Balance,
+    Bracket,
+    FigureKey,
+    Holding,
+    LeverageTiers,
+    MarkPrice,
+    Position,
+    Quote,
+)
 from monitor.store.snapshot import Snapshot
 from tests.unit.evaluation.desk import S, desk, models
 from tests.unit.evaluation.reference import advice as ref_advice
@@ -34,6 +47,7 @@ from tests.unit.evaluation.reference import market as ref_market
 from tests.unit.evaluation.test_stages_equal_reference import assert_same
 
 E: Any = MappingProxyType({})
+FRAMES = Path(__file__).parents[2] / "testdata" / "frames" / "binancecoinm"
 CUSTODY, WALLET, ENTRY = 1_000.0, 50.0, 50_000.0
 
 
@@ -206,3 +220,37 @@ def test_the_stages_equal_the_reference_with_inverse_legs(seed: int) -> None:
     advice.advice_figures(snap, mk, {}, new, **kw, kept=advice.AdviceKept())
     ref_advice.advice_figures(snap, mk, {}, old, **kw)
     assert_same(new.items, old.items)
+
+
+def test_stress_revalues_the_coin_margined_short_in_btc() -> None:
+    """Custody and the sized short net to 0 in every price scenario; the account, 1,000 BTC short on
+    50 BTC of margin, is liquidated by a rise that takes its coin equity to its MM, not by a fall."""
+    snap = _snap(ENTRY, _short(SIZED))
+    snap = dataclasses.replace(snap, tiers={("binance_coinm", "cm", "BTCUSD_PERP"): _coin_tiers()})
+    table = stress_table(snap)
+    rows = {(r.scenario, r.venue): r for r in table.rows}
+    for sc in table.scenarios:
+        total = rows[(sc, "total")]
+        if sc.startswith("price_") or sc.startswith("hist_"):
+            assert total.spot_pnl + total.perp_pnl == pytest.approx(0.0, abs=1e-3), sc
+    fall, rise = rows[("price_-50%", "binance_coinm")], rows[("price_+30%", "binance_coinm")]
+    # the coin account's USD equity: P·W + N·CS·(P/EP − 1)
+    face = -SIZED * 100.0
+    for r, p in ((fall, ENTRY * 0.5), (rise, ENTRY * 1.3)):
+        assert r.equity_after == pytest.approx(p * WALLET + face * (p / ENTRY - 1.0), rel=1e-12)
+    # at 25,000 the contracts are worth 2,100 BTC: the top bracket (50 %, cum 496.605), in coin
+    assert fall.margin_ratio_after == pytest.approx((2_100 * 0.5 - 496.605) / 1_100, rel=1e-12)
+    assert fall.liquidated == 0.0
+    assert rise.liquidated == 1.0
+
+
+def _coin_tiers() -> LeverageTiers:
+    rows = json.loads((FRAMES / "leverage_bracket_illustrative.json").read_text())[0]["brackets"]
+    bs = tuple(
+        Bracket(floor=b["qtylFloor"], cap=b["qtyCap"], mmr=b["maintMarginRatio"], cum=b["cum"],
+                max_leverage=b["initialLeverage"])
+        for b in rows
+    )  # fmt: skip
+    return LeverageTiers(
+        venue="binance_coinm", account="cm", symbol="BTCUSD_PERP", brackets=bs, ts_event_ns=0, ts_recv_ns=0
+    )
