@@ -171,14 +171,15 @@ def test_var_and_monte_carlo_see_the_leg_in_btc() -> None:
 
 
 def _with_inverse(snap: Snapshot, seed: int) -> Snapshot:
-    """The desk with every third leg made a coin-margined one (some on unwatched `_PERP` symbols) and
-    coin wallets beside the stablecoin ones: NaN entries, closed legs and stale feeds stay as they were."""
+    """The desk with every third leg of a0 and a3 made a coin-margined one (some on unwatched `_PERP`
+    symbols) and coin wallets beside the stablecoin ones: NaN entries, closed legs and stale feeds
+    stay as they were."""
     rng = np.random.default_rng(seed)
     accounts = {}
     for i, (key, acct) in enumerate(snap.accounts.items()):
         legs, coins = [], set()
         for k, p in enumerate(acct.positions):
-            if (i + k) % 3 == 0:
+            if i % 4 in (0, 3) and (i + k) % 3 == 0:  # a1, a2 stay linear: the advice has legs to price
                 coin = base_asset(p.symbol)
                 symbol = p.symbol if k % 4 else f"{coin}USD_PERP"  # the latter never watched
                 mark = p.venue_mark_price
@@ -220,6 +221,10 @@ def test_the_stages_equal_the_reference_with_inverse_legs(seed: int) -> None:
     advice.advice_figures(snap, mk, {}, new, **kw, kept=advice.AdviceKept())
     ref_advice.advice_figures(snap, mk, {}, old, **kw)
     assert_same(new.items, old.items)
+    # no linear top-up or sizing for a coin-margined account (it read 300,000 contracts as BTC)
+    coin_accounts = {k[1] for k, a in snap.accounts.items() if any(p.inverse for p in a.positions)}
+    assert coin_accounts and not any(k.account in coin_accounts for k in new.items)
+    assert any(k.account and k.account not in coin_accounts for k in new.items)
 
 
 def test_stress_revalues_the_coin_margined_short_in_btc() -> None:

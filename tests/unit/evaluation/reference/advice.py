@@ -74,6 +74,8 @@ def advice_figures(
     """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
     for (venue, account), acct in snap.accounts.items():
+        if any(p.inverse for p in acct.positions):
+            continue  # issue 17: a coin-margined account is not the linear model's to top up or size
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
         wallet = cross_wallet(acct)
