@@ -43,8 +43,9 @@ from monitor.evaluation.advice_legs import (
     same_book,
 )
 from monitor.evaluation.column_keys import ColumnKeys
-from monitor.evaluation.dynamics import GarchNow, garch_kept
+from monitor.evaluation.dynamics import garch_kept
 from monitor.evaluation.exposure import base_asset
+from monitor.evaluation.garch_forecast import GarchNow
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, Holding
