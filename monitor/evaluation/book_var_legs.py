@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monitor.evaluation.advice_legs import book_inputs, same_book
 from monitor.evaluation.exposure import (
     Leg,
     MarketExposure,
@@ -26,6 +25,7 @@ from monitor.evaluation.exposure import (
     market_exposures,
     spot_mid,
 )
+from monitor.evaluation.kept_book import book_inputs, same_book
 from monitor.records import AccountSnapshot, Holding
 from monitor.risk._num import FloatArray, IntArray
 from monitor.store.marks import MarkTable

@@ -24,6 +24,7 @@ from monitor.evaluation import (
     dynamics,
     feeds,
     garch_forecast,
+    kept_book,
     market,
     model_age,
 )
@@ -53,7 +54,7 @@ def forget() -> None:
     advice._SHARED.forecast = advice._ForecastPlan()
     book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
     advice._SHARED.perp_keys = None
-    advice_legs._Compared.last = None
+    kept_book._Compared.last = None
     model_age._SHARED.last = None
 
 
@@ -255,12 +256,12 @@ def test_kept_accounts_compare_by_content() -> None:
     recs = list(d.snapshot().accounts.values())
     copies = [msgspec.structs.replace(a, positions=tuple(msgspec.structs.replace(p) for p in a.positions))
               for a in recs]  # fmt: skip
-    assert advice_legs.same_accounts(recs, copies)
+    assert kept_book.same_accounts(recs, copies)
     a = copies[0]
     richer = tuple(msgspec.structs.replace(b, wallet_balance=b.wallet_balance + 1) for b in a.balances)
     other = msgspec.structs.replace(a, balances=richer)
-    assert not advice_legs.same_accounts(recs, [other, *copies[1:]])
-    assert not advice_legs.same_accounts(recs, copies[:-1])
+    assert not kept_book.same_accounts(recs, [other, *copies[1:]])
+    assert not kept_book.same_accounts(recs, copies[:-1])
     assert isinstance(a, AccountSnapshot)
 
 
