@@ -28,8 +28,8 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
-from monitor.evaluation.dynamics import GarchNow
 from monitor.evaluation.exposure import base_asset
+from monitor.evaluation.garch_forecast import GarchNow
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
