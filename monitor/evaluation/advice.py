@@ -31,19 +31,12 @@ from operator import attrgetter
 import numpy as np
 
 from monitor.evaluation.advice_legs import _SHARED as _SHARED_LEGS  # its own callers' default
-from monitor.evaluation.advice_legs import (
-    AdviceLegs,
-    LegPrices,
-    LegsKept,
-    account_topups,
-    advice_legs,
-    book_inputs,
-    isolated_topups,
-    leg_prices,
-    same_book,
-)
+from monitor.evaluation.advice_legs import AdviceLegs, LegPrices, LegsKept, advice_legs, leg_prices
+from monitor.evaluation.advice_topups import account_topups, isolated_topups
 from monitor.evaluation.column_keys import ColumnKeys
-from monitor.evaluation.dynamics import GarchNow, garch_kept
+from monitor.evaluation.dynamics import garch_kept
+from monitor.evaluation.garch_forecast import GarchNow
+from monitor.evaluation.kept_book import book_inputs, same_book
 from monitor.evaluation.leg_exposure import account_exposures
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink

@@ -10,9 +10,9 @@ whose minute weights grow through the interval (`PremiumAverage(linear=True)`).
 Settlement happens at multiples of the symbol's interval in wall time (funding is a wall-clock
 fact even when prices replay fast); what settles is the market's running rate (market.py). History
 before start-up is each venue's own, seeded: settlements drawn from the calm premium process of
-`premium.py` (its level for the replayed event, its sd and persistence) through the formula, so
-every symbol on each venue has a past, and Bybit's (its own draw, plus its venue spread) is not
-Binance's.
+`premium.py` (the level of the month before the replayed event, its sd and persistence) through
+the formula, so every symbol on each venue has a past, and Bybit's (its own draw, plus its venue
+spread) is not Binance's.
 
 Sign: P = (mark − index)/index, so spot above the perp (positive basis) gives P < 0 and a negative rate.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.sim.numfmt import q8
-from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_SD, PremiumParams
+from monitor.sim.premium import CALM_HALF_LIFE_S, CALM_LEVEL, CALM_SD, POOLED_LEVEL
 
 __all__ = [
     "FundingHistory",
@@ -111,7 +111,7 @@ def historical_rates(
 ) -> list[FundingRecord]:
     """`days` of settlements ending at `end_ms`: the calm premium process through the formula.
 
-    The interval averages P̄ follow the calm regime of `premium.py` (the event's level plus
+    The interval averages P̄ follow the calm regime of `premium.py` (the month-before level plus
     `offset`, a venue's own premium; sd `CALM_SD`; the persistence of `CALM_HALF_LIFE_S`), seeded
     by venue, symbol and event, so a history is reproducible and differs between venues.
     """
@@ -119,7 +119,7 @@ def historical_rates(
     n = max(1, int(days * 24 / hours))
     rng = np.random.default_rng(zlib.crc32(f"{venue}:{symbol}:{event}".encode()))
     rho = math.exp(-math.log(2) / CALM_HALF_LIFE_S * hours * 3600)
-    level = PremiumParams.for_symbol(symbol, event).level + offset
+    level = CALM_LEVEL.get(symbol, {}).get(event, POOLED_LEVEL) + offset  # the month before the event
     x = CALM_SD * float(rng.standard_normal())
     out: list[FundingRecord] = []
     for i, z in enumerate(rng.standard_normal(n)):

@@ -122,6 +122,7 @@ class Market:
                 perp if own is None or s == self._base else own.perp[s],
                 spec.ratio.get(self._event, 1.0), PremiumParams.for_symbol(s, self._event),
                 self._seed + 7919 * (i + 1), step, own.index.get(s) if own is not None else None,
+                self._epoch_s,
             )
             for i, (s, spec) in enumerate(self.specs.items())
             if s not in self._uidx
@@ -147,7 +148,7 @@ class Market:
             self._epoch_s + (ser.t - ser.t[0]),
             impact_premium_series(ser.last, ser.index, ser.crash),
             hours * 3600.0,
-            PremiumParams.for_symbol(params, self._event).level,
+            PremiumParams.for_symbol(params, self._event).level_at(self._epoch_s - 1.0),
             linear=False,
         )
 

@@ -13,7 +13,10 @@ grid of replay time. Three parts:
   back (half-life 1 h). So spot has its own, shallower wicks: at 2021-05-19's low the perp traded
   28,688 and the simulated index sits about 1.2 % higher (the real spot's low, 30,000, was 4.6 %
   higher: the minute-scale gap at a wick is wider than this hourly-fitted line gives);
-* the level per replayed event comes from the real funding of the month before it (`CALM_LEVEL`).
+* the level per replayed event is the one of each regime around it (`WINDOW_LEVELS`, a replay of
+  history: the real settlements of the 3 days before the first bar, of the window's calm
+  intervals, of the 3 days after the last bar), so 2020-03-13..15's persistent discount plays as
+  one; the venues' seeded funding history (`funding.py`) keeps the month before it (`CALM_LEVEL`).
 
 Every fitted constant is re-derived by `tests/unit/sim/test_premium_fit.py` with the recipe in
 `premium_fit.py`; the chosen ones are marked so. The series is computed once per path; a bouncing
@@ -53,6 +56,9 @@ __all__ = [
     "CRASH_SD",
     "CRASH_SD_EVENT",
     "MARK_MA_S",
+    "POOLED_LEVEL",
+    "WINDOW_LEVELS",
+    "WINDOW_SPAN_MS",
     "PremiumParams",
     "Series",
     "build_series",
@@ -73,6 +79,25 @@ CALM_LEVEL: dict[str, dict[str, float]] = {
     "ETHUSDT": {"E1": 1.11231763486215e-03, "E2": 8.231094382642961e-04, "E4": -3.9708620021972725e-04},
 }
 POOLED_LEVEL = -1.2552394043440815e-04
+# the calm level by regime around each shipped window (`premium_fit.window_levels`), a replay of
+# history: the 3 days before the first bar, the window's calm hours, the 3 days after the last bar
+WINDOW_SPAN_MS: dict[str, tuple[int, int]] = {  # (first bar's open, last bar's close)
+    "E1": (1584014400000, 1584066720000),
+    "E2": (1621418580000, 1621434840000),
+    "E4": (1722832080000, 1722848280000),
+}
+WINDOW_LEVELS: dict[str, dict[str, tuple[float, float, float]]] = {
+    "BTCUSDT": {
+        "E1": (5.088723213026256e-04, -6.5149e-04, -9.703037500000001e-04),
+        "E2": (8.304988030827839e-04, 8.304988030827839e-04, -4.008982652893065e-04),
+        "E4": (-4.182496724314975e-04, -4.4802000000000004e-04, -4.182496724314975e-04),
+    },
+    "ETHUSDT": {
+        "E1": (7.43960892768012e-04, 1.0000000000000002e-04, -3.4417389172363154e-04),
+        "E2": (8.13034359926012e-04, 8.13034359926012e-04, 4.506599198455815e-04),
+        "E4": (-4.941982352941178e-04, -5.311199999999999e-04, -4.941982352941178e-04),
+    },
+}
 
 # chosen, not fitted
 FAST_SD, FAST_HALF_LIFE_S = 2e-4, 60.0
@@ -89,11 +114,29 @@ class PremiumParams:
     crash_k: float = CRASH_K
     crash_sd: float = CRASH_SD
     rv_threshold: float = CRASH_RV
+    # ((event-clock second from which it holds, level), ...), ascending; `level` holds before them
+    track: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def for_symbol(cls, symbol: str, event: str) -> PremiumParams:
-        level = CALM_LEVEL.get(symbol, {}).get(event, POOLED_LEVEL)
-        return cls(level, crash_sd=CRASH_SD_EVENT.get(event, CRASH_SD))
+        """The event's levels by regime where the data give them (`level`: the days before the
+        window), else the month-before level (other symbols: the pooled one)."""
+        crash_sd = CRASH_SD_EVENT.get(event, CRASH_SD)
+        levels = WINDOW_LEVELS.get(symbol, {}).get(event)
+        if levels is None:
+            return cls(CALM_LEVEL.get(symbol, {}).get(event, POOLED_LEVEL), crash_sd=crash_sd)
+        first, end = (ms / 1000.0 for ms in WINDOW_SPAN_MS[event])
+        return cls(levels[0], crash_sd=crash_sd, track=((first, levels[1]), (end, levels[2])))
+
+    def levels(self, event_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The calm level at each moment of the replayed event's clock (seconds)."""
+        out = np.full(len(event_s), self.level)
+        for since, level in self.track:
+            out[event_s >= since] = level
+        return out
+
+    def level_at(self, event_s: float) -> float:
+        return float(self.levels(np.array([event_s]))[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +186,11 @@ def build_series(
     seed: int,
     step_s: float,
     index_path: PricePath | None = None,
+    epoch_s: float = 0.0,
 ) -> Series:
     """The symbol's last, index and premium on a `step_s` grid over `path` (scaled by `ratio`);
-    with `index_path` (a user's spot or index klines) the index is that, not simulated."""
+    with `index_path` (a user's spot or index klines) the index is that, not simulated. `epoch_s`:
+    the path's start on the replayed event's clock (where `params`' levels are placed)."""
     n = int(path.duration_s // step_s) + 1
     t = path.times[0] + np.arange(n) * step_s
     last = np.interp(t, path.times, path.prices) * ratio
@@ -173,7 +218,8 @@ def build_series(
             w -= w * a_out
         stress[i], weight[i] = z, w
     # the fitted level is of the premium *index*, which the impact spread pulls towards zero
-    raw_level = params.level + math.copysign(IMPACT_CALM, params.level)
+    level = params.levels(epoch_s + (t - t[0]))
+    raw_level = level + np.copysign(IMPACT_CALM, level)
     premium = np.maximum(raw_level + calm + fast + stress + weight * noise, -0.5)
     index = last / (1 + premium)
     if index_path is not None:

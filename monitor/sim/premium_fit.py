@@ -13,8 +13,9 @@ Two regimes, two sources:
   likelihood with those interval (censored) observations, month by month (the level wanders with
   the market: +10 bps in 2021, −4 bps in 2024), gives the spread of P̄ around its month's level
   (the median month's sd) and, from consecutive settlements, its persistence. A month's level is
-  the same censored fit, which is how each replayed event gets its calm level: from the 30 days of
-  settlements that end 3 days before its first bar (outside the window the comparison test uses).
+  the same censored fit: the 30 days that end 3 days before an event's first bar give the level of
+  its seeded funding history. The replay itself plays the level of each regime around the window
+  (`window_levels`: the same fit over the days before, the window's calm intervals, the days after).
 * **crash**: the hourly spot-minus-perp basis of the three windows. The hours whose trailing 60-min
   realized volatility of the perp's minute returns is extreme (above `rv_threshold`: where a
   one-split regression tree of the basis on that volatility cuts) sit far below spot, by about `k` × the log
@@ -38,12 +39,14 @@ import numpy.typing as npt
 __all__ = [
     "CalmFit",
     "CrashFit",
+    "WindowLevels",
     "calm_level",
     "drawdown",
     "fit_calm",
     "fit_crash",
     "implied_premium",
     "rolling_rv",
+    "window_levels",
 ]
 
 _I = 0.0001  # Binance's interest term, per 8 h
@@ -189,3 +192,52 @@ def fit_crash(
         if np.count_nonzero(crash & (ev == e)) >= 2
     }
     return CrashFit(threshold, k, float(np.std(y - k * x)), per_event)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowLevels:
+    """The calm premium index level around one replayed window, by regime (fractions)."""
+
+    before: float  # the days before the first bar
+    window: float  # the window's own calm hours
+    after: float  # the days after the last bar
+
+
+def window_levels(
+    rows: Sequence[tuple[int, float]],
+    first_ms: int,
+    end_ms: int,
+    crash_hours_ms: Sequence[int],
+    sd: float,
+    *,
+    days: float = 3.0,
+) -> WindowLevels:
+    """The three levels of a replayed window, each from the real settlements of its own hours.
+
+    `before`: the censored-MLE level of the settlements in the `days` before the first bar whose
+    interval ended by it; `after`: the same over the intervals that began after the last bar, up to
+    `days` after; `window`: the same over the intervals that overlap the window and hold no crash
+    hour (`crash_hours_ms`: the crash hours' closes), the `before` level when there are none (a
+    crash interval's average is the crash regime's, not the calm level's). 2020-03-12 12:00–16:00
+    settled at P̄ −6.5 bps: the discount had begun before the crash.
+
+    The regime changes at a crash: without a crash hour in the window (2024-08-05 by the fitted
+    split) the days before and after are one calm regime, with one level fitted on both. Cutting
+    there would fit noise: 2024-08-06..08's rates straddled zero (P̄ −4.6 … −5.7 bps, the rate's
+    sign flips at −5), and a level of their own makes the simulated sign a coin.
+    """
+    h8, span = 8 * 3_600_000, days * 86_400_000
+    before = [(t, r) for t, r in rows if first_ms - span <= t <= first_ms]
+    after = [(t, r) for t, r in rows if t - h8 >= end_ms and t <= end_ms + span]
+
+    def calm_interval(t: int) -> bool:  # the interval [t − 8 h, t) overlaps the window, no crash hour
+        crashed = any(t - h8 < c and c - 3_600_000 < t for c in crash_hours_ms)
+        return t - h8 < end_ms and t > first_ms and not crashed
+
+    inside = [(t, r) for t, r in rows if calm_interval(t)]
+    level_before = calm_level(before, sd)
+    window = calm_level(inside, sd) if _usable(inside) else level_before
+    if not crash_hours_ms:
+        level = calm_level([*before, *after], sd)
+        return WindowLevels(level, window, level)
+    return WindowLevels(level_before, window, calm_level(after, sd))

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from monitor.evaluation import advice, book, book_var, feeds
-from monitor.evaluation.book_var import leg_exposures
+from monitor.evaluation.book_var_legs import leg_exposures
 from monitor.evaluation.exposure import market_exposures
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.leg_exposure import account_exposures, base_asset, leg_asset, leg_coin_notional

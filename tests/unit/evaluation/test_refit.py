@@ -140,11 +140,13 @@ class World:
         self.mcs.append(mc)
         return history, mc
 
-    async def run_until(self, done: Callable[[], bool], limit: int = 100_000) -> None:
+    async def run_until(self, done: Callable[[], bool], limit_s: float = 60.0) -> None:
+        """Yield to the scheduler until `done`; bounded in wall time, not in turns: its fits run
+        in a worker thread, and on a loaded box 100,000 turns of the loop ended before one did."""
         task = asyncio.create_task(self.ref.run())
-        for _ in range(limit):
-            if done():
-                break
+        loop = asyncio.get_running_loop()
+        end = loop.time() + limit_s
+        while not done() and loop.time() < end:  # noqa: ASYNC110 - polls a counter, no event to wait on
             await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -269,7 +271,7 @@ async def test_loop_keeps_ticking_while_a_slow_fit_runs() -> None:
     w.ref._fit_market = slow_fit
     assert w.ref.models is EMPTY_MODELS
     tick_task = asyncio.create_task(ticker())
-    await w.run_until(lambda: w.ref.market_fits >= 1, limit=10_000_000)
+    await w.run_until(lambda: w.ref.market_fits >= 1)
     await tick_task
     assert released_by_loop[0] is True
     assert seen_on[0] != threading.get_ident()

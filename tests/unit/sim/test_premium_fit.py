@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 from monitor.sim import premium
-from monitor.sim.premium_fit import calm_level, fit_calm, fit_crash, implied_premium
+from monitor.sim.premium_fit import (
+    calm_level,
+    fit_calm,
+    fit_crash,
+    implied_premium,
+    rolling_rv,
+    window_levels,
+)
 from monitor.sim.replay import EVENTS, event_code, load_bars
 
 DATA = Path(__file__).parents[2] / "testdata" / "sim"
@@ -72,3 +79,27 @@ def test_calm_and_crash_constants_are_the_fit_of_the_shipped_data() -> None:
         (premium.CRASH_RV, premium.CRASH_K, premium.CRASH_SD), rel=1e-9
     )
     assert crash.event_sd == pytest.approx(premium.CRASH_SD_EVENT, rel=1e-9)
+
+
+def test_window_levels_are_the_fit_of_each_regime_around_the_window() -> None:
+    """`premium.WINDOW_LEVELS` by `premium_fit.window_levels`: the days before, the window's calm
+    intervals (crash hours by the split of `premium.CRASH_RV`), the days after."""
+    bars = _bars()
+    hourly: dict[str, list[tuple[int, float]]] = {}
+    with (DATA / "derived_basis_1h_crash_windows.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            opened = dt.datetime.fromisoformat(r["hour_open_utc"].replace("Z", "+00:00"))
+            close_ms = int(opened.timestamp() * 1000) + 3_600_000
+            hourly.setdefault(r["event"][:2], []).append((close_ms, float(r["basis_close_bps_of_spot"])))
+    for event, (opens, closes) in bars.items():
+        first, end = int(opens[0]), int(opens[-1]) + 60_000
+        assert premium.WINDOW_SPAN_MS[event] == (first, end)
+        rv = {ms: float(rolling_rv(closes[: int(np.searchsorted(opens, ms))])[-1]) for ms, _ in hourly[event]}
+        crash = [ms for ms, v in rv.items() if v > premium.CRASH_RV]
+        for symbol in ("BTC", "ETH"):
+            got = window_levels(_funding(symbol), first, end, crash, premium.CALM_SD)
+            want = premium.WINDOW_LEVELS[f"{symbol}USDT"][event]
+            assert (got.before, got.window, got.after) == pytest.approx(want, rel=1e-6, abs=1e-9)
+    # 2020-03-12: a premium before the window, a discount in its calm hours and after the crash
+    e1 = premium.WINDOW_LEVELS["BTCUSDT"]["E1"]
+    assert e1[0] > 0 > e1[1] and e1[2] < 0

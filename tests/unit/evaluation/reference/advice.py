@@ -28,7 +28,7 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
-from monitor.evaluation.dynamics import GarchNow
+from monitor.evaluation.garch_forecast import GarchNow
 from monitor.evaluation.leg_exposure import account_exposures
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
