@@ -9,6 +9,9 @@ holds the hedge, which is what a venue outage takes away.
 A position on a symbol the venue entry does not watch still counts in every quantity (net delta and
 hedge ratio need no price); in USD it is valued at the venue's mark from the account payload, and
 its funding is unknown, so the asset's carry is NaN: those figures' reasons name the leg.
+
+A leg's asset and quantity are `leg_exposure.account_exposures`: a coin-margined (inverse) leg
+counts in its margin coin, with the coin it is margined with, and pays funding on its USD face.
 """
 
 from __future__ import annotations
