@@ -125,7 +125,8 @@ def advice_legs(snap: Snapshot, bybit_venues: frozenset[str], kept: LegsKept | N
     The same: account records equal in positions and balances (`same_accounts`), tier records the
     same objects.
     """
-    accounts = list(snap.accounts.items())
+    # a coin-margined account is priced in coin (account_inverse); the linear top-ups and sizing are not its
+    accounts = [(k, a) for k, a in snap.accounts.items() if not any(p.inverse for p in a.positions)]
     tiers = snap.tiers
     names = (bybit_venues, *(k for k, _ in accounts))
     records = tuple(a for _, a in accounts)
