@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from monitor.sim.binance import account_payloads as pay
+from monitor.sim.binance.keyed import listen_key_routes
 from monitor.sim.binance.venue import Venue
 from monitor.sim.replies import json_reply
 
@@ -79,16 +80,6 @@ def futures_private_routes(v: Venue) -> list[web.RouteDef]:
             ]
         )
 
-    async def listen_key_post(request: web.Request) -> web.Response:
-        return json_reply({"listenKey": v.listen_keys.create(v.api_key_account(request))})
-
-    async def listen_key_put(request: web.Request) -> web.Response:
-        return json_reply({"listenKey": v.listen_keys.keepalive(v.api_key_account(request))})
-
-    async def listen_key_delete(request: web.Request) -> web.Response:
-        v.listen_keys.close(v.api_key_account(request))
-        return json_reply({})
-
     return [
         web.get("/fapi/v1/leverageBracket", leverage_bracket),
         web.get("/fapi/v3/positionRisk", position_risk_v3),
@@ -99,7 +90,5 @@ def futures_private_routes(v: Venue) -> list[web.RouteDef]:
         web.get("/fapi/v2/balance", balance),
         web.get("/fapi/v1/positionSide/dual", dual_side),
         web.get("/fapi/v1/symbolConfig", symbol_config),
-        web.post("/fapi/v1/listenKey", listen_key_post),
-        web.put("/fapi/v1/listenKey", listen_key_put),
-        web.delete("/fapi/v1/listenKey", listen_key_delete),
+        *listen_key_routes(v, "/fapi/v1/listenKey"),
     ]

@@ -13,7 +13,8 @@ import msgspec
 from aiohttp import web
 
 from monitor.sim.binance.exchange_info import spot_exchange_info
-from monitor.sim.binance.venue import Venue, host_routes
+from monitor.sim.binance.keyed import host_routes
+from monitor.sim.binance.venue import Venue
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, bad_symbol, json_reply
