@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import structlog
 from websockets.asyncio.client import ClientConnection
 
+from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
 from monitor.collectors.account_book import AccountBook, AccountUpdate
 from monitor.collectors.base import CollectorStats, RecordSink
@@ -119,6 +120,16 @@ class AccountWatcher:
         pinger.cancel()
         with contextlib.suppress(*NETWORK_ERRORS):
             await ws.close()
+
+    def _backoff(self) -> Iterator[float]:
+        """A fresh reconnect backoff under the policy (restarted after each steady session)."""
+        return backoff(initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s)
+
+    async def _reconnect_after(self, wait_s: float) -> None:
+        """The socket is gone: say so, count the reconnect, wait `wait_s` before the next one."""
+        self._stats.connected[self.socket] = False
+        self._stats.reconnects[self.socket] += 1
+        await self._clock.sleep(wait_s)
 
     def _lasted(self, opened_ns: int) -> bool:
         """Whether a session opened at `opened_ns` lasted long enough to reset the backoff."""

@@ -27,7 +27,6 @@ import structlog
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
-from monitor.backoff import backoff
 from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import STEADY_S, AccountWatcher
@@ -81,7 +80,7 @@ class BinanceAccount(AccountWatcher):
     # ---------------------------------------------------------------- user data stream
     async def user_loop(self) -> None:
         ex = self._client()
-        delays = backoff(initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s)
+        delays = self._backoff()
         try:
             while True:
                 key = ""
@@ -89,9 +88,7 @@ class BinanceAccount(AccountWatcher):
                     reply = await self._rest.call(ex, getattr(ex, self._listen_key_post))
                     key = str(reply["listenKey"])
                     if await self._session(ex, key):
-                        delays = backoff(
-                            initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s
-                        )
+                        delays = self._backoff()
                 except (FeedError, *NETWORK_ERRORS) as exc:
                     text = self._rest.redact(f"{type(exc).__name__}: {exc}").replace(
                         key or "\0", "<redacted>"
@@ -100,9 +97,7 @@ class BinanceAccount(AccountWatcher):
                 except (KeyError, TypeError):
                     log.warning("listenKey reply without a key", account=self.name)
                 self.book.stream_lost()
-                self._stats.connected[self.socket] = False
-                self._stats.reconnects[self.socket] += 1
-                await self._clock.sleep(next(delays))
+                await self._reconnect_after(next(delays))
         finally:
             self._stats.connected[self.socket] = False
             await ex.close()

@@ -21,7 +21,6 @@ from typing import Any
 import structlog
 from websockets.asyncio.client import ClientConnection
 
-from monitor.backoff import backoff
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.base import AccountAccess
@@ -102,12 +101,11 @@ class BybitAccount(AccountWatcher):
 
     # ---------------------------------------------------------------- private stream
     async def user_loop(self) -> None:
-        p = self._policy
-        delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+        delays = self._backoff()
         while True:
             try:
                 if await self._session():
-                    delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+                    delays = self._backoff()
                 wait = next(delays)
             except _AuthRefused as exc:
                 log.error(
@@ -120,9 +118,7 @@ class BybitAccount(AccountWatcher):
                 log.warning("private stream failed", account=self.name, error=text[:300])
                 wait = next(delays)
             self.book.stream_lost()
-            self._stats.connected[self.socket] = False
-            self._stats.reconnects[self.socket] += 1
-            await self._clock.sleep(wait)
+            await self._reconnect_after(wait)
 
     async def _session(self) -> bool:
         """One authenticated connection's life; True when it lasted long enough to reset the backoff."""

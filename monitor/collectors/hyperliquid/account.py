@@ -18,7 +18,6 @@ from typing import Any
 import structlog
 from websockets.asyncio.client import ClientConnection
 
-from monitor.backoff import backoff
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.hyperliquid.margin_wire import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 from monitor.collectors.hyperliquid.wire import account_parts, leverage_tiers, parse_account
@@ -62,19 +61,16 @@ class HlAccount(AccountWatcher):
         """`clearinghouseState {user}` on the venue's socket, reconnected with backoff (none: no URL)."""
         if not self._url:
             await asyncio.Event().wait()
-        p = self._policy
-        delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+        delays = self._backoff()
         while True:
             try:
                 if await self._session():
-                    delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+                    delays = self._backoff()
             except (*NETWORK_ERRORS, FeedError) as exc:
                 log.warning(
                     "account stream failed", account=self.name, error=f"{type(exc).__name__}: {exc}"[:300]
                 )
-            self._stats.connected[self.socket] = False
-            self._stats.reconnects[self.socket] += 1
-            await self._clock.sleep(next(delays))
+            await self._reconnect_after(next(delays))
 
     async def _session(self) -> bool:
         ws = await self._open()
