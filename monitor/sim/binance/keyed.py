@@ -10,7 +10,7 @@ copy of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -20,7 +20,7 @@ from monitor.sim.binance.auth import KeyRing, SignedRequest, verify_signed
 from monitor.sim.binance.userstream import ListenKeys
 from monitor.sim.replies import bad_symbol, json_reply, missing_param
 
-__all__ = ["KeyedHost", "host_routes", "listen_key_routes"]
+__all__ = ["KeyedHost", "api_restrictions", "host_routes", "listen_key_routes", "signed_reply"]
 
 
 class _Listing(Protocol):
@@ -82,6 +82,27 @@ def host_routes(
         web.get(f"{prefix}/time", server_time),
         web.get(f"{prefix}/exchangeInfo", exchange_info),
     ]
+
+
+def signed_reply(
+    v: KeyedHost, build: Callable[[str], Any]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler for a SIGNED read whose reply is `build(account)`, as most account reads are."""
+
+    async def handler(request: web.Request) -> web.Response:
+        req = await v.signed(request)
+        return json_reply(build(req.account))
+
+    return handler
+
+
+def api_restrictions(names: Iterable[str], granted: Iterable[str], create_ms: int) -> dict[str, object]:
+    """`GET /sapi/v1/account/apiRestrictions`: each of the host's permission `names`, whether the
+    key has it, then the key's `createTime`."""
+    have = set(granted)
+    body: dict[str, object] = {name: name in have for name in names}
+    body["createTime"] = create_ms
+    return body
 
 
 def listen_key_routes(v: KeyedHost, path: str) -> list[web.RouteDef]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from monitor.sim.binance import account_payloads as pay
-from monitor.sim.binance.keyed import listen_key_routes
+from monitor.sim.binance.keyed import listen_key_routes, signed_reply
 from monitor.sim.binance.venue import Venue
 from monitor.sim.replies import json_reply
 
@@ -51,21 +51,10 @@ def futures_private_routes(v: Venue) -> list[web.RouteDef]:
                     rows.append(pay.flat_v2(s, side, lev, eng.brackets(s), eng.marks[s]))
         return json_reply(rows)
 
-    async def account_v3(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.account_v3(eng, req.account))
-
-    async def account_v2(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.account_v2(eng, req.account))
-
-    async def balance(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.balances(eng, req.account))
-
-    async def dual_side(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply({"dualSidePosition": eng.accounts[req.account].dual_side})
+    account_v3 = signed_reply(v, lambda name: pay.account_v3(eng, name))
+    account_v2 = signed_reply(v, lambda name: pay.account_v2(eng, name))
+    balance = signed_reply(v, lambda name: pay.balances(eng, name))
+    dual_side = signed_reply(v, lambda name: {"dualSidePosition": eng.accounts[name].dual_side})
 
     async def symbol_config(request: web.Request) -> web.Response:
         req = await v.signed(request)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, get_args
 from aiohttp import web
 
 from monitor.config.records import ApiPermission
-from monitor.sim.binance.keyed import host_routes, listen_key_routes
+from monitor.sim.binance.keyed import api_restrictions, host_routes, listen_key_routes, signed_reply
 from monitor.sim.binance_coinm import payloads as pay
 from monitor.sim.replies import json_reply
 
@@ -70,13 +70,8 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
             ]
         )
 
-    async def account(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.account(eng, req.account))
-
-    async def balance(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.balance(eng, req.account))
+    account = signed_reply(v, lambda name: pay.account(eng, name))
+    balance = signed_reply(v, lambda name: pay.balance(eng, name))
 
     async def position_risk(request: web.Request) -> web.Response:
         req = await v.signed(request)
@@ -89,13 +84,9 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
         ]
         return json_reply(rows)
 
-    async def api_restrictions(request: web.Request) -> web.Response:
+    def restrictions(name: str) -> dict[str, object]:
         """The key check (`sapi`, on the spot host at the venue; here beside dapi, read-only keys)."""
-        req = await v.signed(request)
-        acct = eng.accounts[req.account]
-        body: dict[str, object] = {p: p in acct.permissions for p in get_args(ApiPermission)}
-        body["createTime"] = 0
-        return json_reply(body)
+        return api_restrictions(get_args(ApiPermission), eng.accounts[name].permissions, 0)
 
     return [
         *host_routes(v, "/dapi/v1", pay.exchange_info, v.weight_per_min),
@@ -107,6 +98,6 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
         web.get("/dapi/v1/account", account),
         web.get("/dapi/v1/balance", balance),
         web.get("/dapi/v1/positionRisk", position_risk),
-        web.get("/sapi/v1/account/apiRestrictions", api_restrictions),
+        web.get("/sapi/v1/account/apiRestrictions", signed_reply(v, restrictions)),
         *listen_key_routes(v, "/dapi/v1/listenKey"),
     ]
