@@ -19,6 +19,7 @@ perpetual from BTC (0.1 at ~10⁴–10⁵) down to the 10⁻⁴-priced contracts
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 _QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD")
+_DELIVERY = re.compile(r"_(PERP|\d{6})$")  # as `evaluation.leg_exposure`: COIN-M perpetual, quarterly
 
 
 def _special(x: float) -> str | None:
@@ -166,10 +168,12 @@ def flow(x: float) -> str:
 
 
 def base_asset(symbol: str) -> str:
-    """`BTCUSDT` → `BTC`: the unit a position's size is counted in (linear USD-margined contracts)."""
+    """`BTCUSDT` → `BTC`: the unit a position's size is counted in; a coin-margined `BTCUSD_PERP` (or
+    quarterly `BTCUSD_260925`) → `BTC`, the coin its `position_quantity` is in (issue 17)."""
+    pair = _DELIVERY.sub("", symbol) if "_" in symbol else symbol
     for q in _QUOTES:
-        if symbol.endswith(q) and len(symbol) > len(q):
-            return symbol[: -len(q)]
+        if pair.endswith(q) and len(pair) > len(q):
+            return pair[: -len(q)]
     return symbol
 
 

@@ -14,16 +14,24 @@ tiers fetched right after the snapshot that showed it, not at the next refresh: 
 maintenance margin, and with it the account's, cannot be computed. One fetch per symbol first
 seen; a venue that has no tiers for it waits for the regular refresh rather than being asked in
 a loop.
+
+The parts of a private socket's life that every venue lives alike are here too: opening it behind
+the venue's cooldown and connect pacer, reading it until its age limit, closing it, and whether it
+lasted long enough to reset the backoff. Each venue keeps only what differs (auth, subscribe,
+ping, frames), so Bybit and Hyperliquid no longer carry copies of Binance's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+import contextlib
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import structlog
+from websockets.asyncio.client import ClientConnection
 
+from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
 from monitor.collectors.account_book import AccountBook, AccountUpdate
 from monitor.collectors.base import CollectorStats, RecordSink
@@ -31,14 +39,15 @@ from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.held import HeldSymbols
 from monitor.collectors.pacing import Pacer
 from monitor.collectors.tier_reply import TierReply
-from monitor.collectors.wsfeed import WsPolicy
+from monitor.collectors.wsfeed import NETWORK_ERRORS, WsPolicy, open_socket
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot, FeedState, FeedStatus, LeverageTiers, Record
 
-__all__ = ["REFERENCE_REFRESH_S", "AccountWatcher"]
+__all__ = ["REFERENCE_REFRESH_S", "STEADY_S", "AccountWatcher"]
 
 log = structlog.get_logger(__name__)
 REFERENCE_REFRESH_S = 600.0  # tiers, funding intervals, listings: rare changes, but they do change
+STEADY_S = 10.0  # a private-stream session this long resets the reconnect backoff
 
 
 class _TierNotingSink:
@@ -91,6 +100,40 @@ class AccountWatcher:
         self._wake = asyncio.Event()
         self.stream_name = f"account:{name}"
         self.socket = f"{venue}.user.{name}"
+
+    # ---------------------------------------------------------------- a private socket's life
+    async def _open_socket(self, url: str) -> ClientConnection:
+        await self._rest.cooldown.wait()
+        await self._pacer.wait()
+        await self._rest.cooldown.wait()  # a 429 heard while this one waited its turn holds it too
+        return await open_socket(url, self._policy)
+
+    async def _read_for_max_age(self, ws: ClientConnection, handle: Callable[[bytes | str], object]) -> None:
+        """Every frame to `handle` until the socket ends or has lived `max_age_s`, after which the
+        caller replaces it (before the venue's own 24 h cut)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._policy.max_age_s):
+                async for raw in ws:
+                    handle(raw)
+
+    async def _close_socket(self, ws: ClientConnection, pinger: asyncio.Future[None]) -> None:
+        pinger.cancel()
+        with contextlib.suppress(*NETWORK_ERRORS):
+            await ws.close()
+
+    def _backoff(self) -> Iterator[float]:
+        """A fresh reconnect backoff under the policy (restarted after each steady session)."""
+        return backoff(initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s)
+
+    async def _reconnect_after(self, wait_s: float) -> None:
+        """The socket is gone: say so, count the reconnect, wait `wait_s` before the next one."""
+        self._stats.connected[self.socket] = False
+        self._stats.reconnects[self.socket] += 1
+        await self._clock.sleep(wait_s)
+
+    def _lasted(self, opened_ns: int) -> bool:
+        """Whether a session opened at `opened_ns` lasted long enough to reset the backoff."""
+        return self._clock.monotonic_ns() - opened_ns >= STEADY_S * NS_PER_S
 
     # ---------------------------------------------------------------- for the venue to fill in
     async def _reference(self, ex: Any) -> None:

@@ -3,7 +3,8 @@
 Split from `wsfeed.py` (the loop that keeps one socket honest) because these are the parameters
 every venue's collector passes in: the policy from the venue's config, the dialect where the venue
 is not Binance (Bybit's `op: subscribe` and application pings), the REST probe of a change-only
-feed. `wsfeed` re-exports them, so callers keep importing from there.
+feed. `wsfeed` re-exports them, so callers keep importing from there. `open_socket` is the one
+place a policy becomes a `connect` call, for market and account sockets of every venue alike.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import websockets
+from websockets.asyncio.client import ClientConnection, connect
 
 from monitor.config import VenueConfig
 from monitor.records import Record
@@ -26,6 +28,7 @@ __all__ = [
     "WsDialect",
     "WsPolicy",
     "describe",
+    "open_socket",
     "ws_policy",
 ]
 
@@ -55,6 +58,20 @@ def ws_policy(v: VenueConfig) -> WsPolicy:
         max_age_s=v.connection_max_age_s,
         subscribe_rate_per_s=v.subscribe_messages_per_s,
         overlap_s=min(3.0, v.connection_max_age_s / 4),  # read both sockets this long when replacing
+    )
+
+
+async def open_socket(url: str, p: WsPolicy, **extra: Any) -> ClientConnection:
+    """Connect under the policy's timeouts and frame cap, compression off (as every perpmon socket
+    has always been opened); `extra` adds `connect` options (the market feed's `max_queue`)."""
+    return await connect(
+        url,
+        open_timeout=p.open_timeout_s,
+        ping_interval=p.ping_interval_s,
+        ping_timeout=p.ping_timeout_s,
+        max_size=p.max_size,
+        compression=None,
+        **extra,
     )
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import structlog
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from monitor.backoff import backoff
 from monitor.clock import NS_PER_S, Clock
@@ -42,13 +42,13 @@ from monitor.collectors import ws_policy as policy
 from monitor.collectors.base import CollectorStats, RecordSink
 from monitor.collectors.liveness import Liveness, progress
 from monitor.collectors.pacing import Cooldown, Pacer, retry_after_s
-from monitor.collectors.ws_policy import NETWORK_ERRORS, Parser, WsDialect, WsPolicy, ws_policy
+from monitor.collectors.ws_policy import NETWORK_ERRORS, Parser, WsDialect, WsPolicy, open_socket, ws_policy
 from monitor.collectors.ws_quiet import QUIET_PROBE_AT, QuietProbing
 from monitor.errors import ParseError
 from monitor.records import FeedState, FeedStatus, Record
 
 # all but WsFeed are ws_policy.py's, re-exported: the collectors import a socket's parts from here
-__all__ = ["NETWORK_ERRORS", "Parser", "WsDialect", "WsFeed", "WsPolicy", "ws_policy"]
+__all__ = ["NETWORK_ERRORS", "Parser", "WsDialect", "WsFeed", "WsPolicy", "open_socket", "ws_policy"]
 
 log = structlog.get_logger(__name__)
 
@@ -244,15 +244,7 @@ class WsFeed(QuietProbing):
         await self._cooldown.wait()  # a 429 heard while this one waited its turn holds it too
         p = self.policy
         try:
-            ws = await connect(
-                self.url,
-                open_timeout=p.open_timeout_s,
-                ping_interval=p.ping_interval_s,
-                ping_timeout=p.ping_timeout_s,
-                max_size=p.max_size,
-                max_queue=p.max_queue,
-                compression=None,
-            )
+            ws = await open_socket(self.url, p, max_queue=p.max_queue)
         except websockets.exceptions.InvalidStatus as exc:
             status = exc.response.status_code
             if status in (418, 429):  # a handshake refused for rate: the whole venue waits

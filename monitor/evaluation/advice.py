@@ -31,20 +31,13 @@ from operator import attrgetter
 import numpy as np
 
 from monitor.evaluation.advice_legs import _SHARED as _SHARED_LEGS  # its own callers' default
-from monitor.evaluation.advice_legs import (
-    AdviceLegs,
-    LegPrices,
-    LegsKept,
-    account_topups,
-    advice_legs,
-    book_inputs,
-    isolated_topups,
-    leg_prices,
-    same_book,
-)
+from monitor.evaluation.advice_legs import AdviceLegs, LegPrices, LegsKept, advice_legs, leg_prices
+from monitor.evaluation.advice_topups import account_topups, isolated_topups
 from monitor.evaluation.column_keys import ColumnKeys
-from monitor.evaluation.dynamics import GarchNow, garch_kept
-from monitor.evaluation.exposure import base_asset
+from monitor.evaluation.dynamics import garch_kept
+from monitor.evaluation.garch_forecast import GarchNow
+from monitor.evaluation.kept_book import book_inputs, same_book
+from monitor.evaluation.leg_exposure import account_exposures
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
 from monitor.records import AccountSnapshot, Holding
@@ -223,9 +216,6 @@ class _HedgeBook:
     labs: tuple[dict[str, str], ...]
 
 
-_ASSETS: dict[str, str] = {}  # symbol → base asset (`exposure.base_asset`), named once
-
-
 def _hedge_book(snap: Snapshot, kept: AdviceKept) -> _HedgeBook:
     inputs = book_inputs(snap)  # in the snapshot's order, as the other stages compare them
     old = kept.hedge
@@ -238,13 +228,10 @@ def _hedge_book(snap: Snapshot, kept: AdviceKept) -> _HedgeBook:
     for h in sorted(holdings, key=lambda x: x.name):
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
-    assets_of = _ASSETS
     for (venue, _account), acct in sorted(snap.accounts.items()):
-        for p in acct.positions:
-            asset = assets_of.get(p.symbol)
-            if asset is None:
-                asset = assets_of[p.symbol] = base_asset(p.symbol)
-            perp[asset] += p.qty * p.contract_size
+        # the leg's coin and exposure in it: an inverse leg's with its coin margin (`leg_exposure`)
+        for p, (asset, x) in zip(acct.positions, account_exposures(acct), strict=True):
+            perp[asset] += x
             priced_by.setdefault(asset, (venue, p.symbol))
     assets = sorted(set(held) | set(perp))
     kept.hedge = _HedgeBook(

@@ -1,11 +1,12 @@
-"""The advice stage's open positions as columns, and the top-ups for a shock computed over them.
+"""The advice stage's open positions as columns, built once and kept while the records say the same.
 
 Why columns: the top-ups (cross per account, isolated per leg, on Binance's re-tiered model and on
 Bybit's entry-valued one) were solved one account or one leg at a time, each call building its own
 tier table and a handful of one-element arrays; on a desk's thousand legs that was a large share of
 the tick. Here every leg of every account is one row, every tier record one row of one padded table,
-and each top-up is one call of the `risk.topup` formulas; each number is the float the per-leg code
-(`tests/unit/evaluation/reference/advice.py`) gives, in the same order of summation.
+and each top-up is one call of the `risk.topup` formulas (monitor/evaluation/advice_topups.py);
+each number is the float the per-leg code (`tests/unit/evaluation/reference/advice.py`) gives, in
+the same order of summation.
 
 What changes only with the account and tier records (the columns, the table, Bybit's MM at the
 entry value) is built once and kept while the store's records say the same (`advice_legs`).
@@ -14,34 +15,29 @@ entry value) is built once and kept while the store's records say the same (`adv
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, TypeGuard, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_mm, bybit_unified_cross_wallet
 from monitor.evaluation.account_reference import tier_brackets
+from monitor.evaluation.kept_book import same_accounts
 from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketView
-from monitor.records import AccountSnapshot, Holding, LeverageTiers, Position
+from monitor.records import AccountSnapshot, LeverageTiers, Position
 from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.risk.margin import Brackets, bracket_problem
 from monitor.risk.reasons import Reason
 from monitor.risk.tiers import TierTable, tier_mm_open, tier_table
-from monitor.risk.topup import bybit_topup_cross, bybit_topup_isolated, topup_cross, topup_isolated
 from monitor.store.state import Snapshot
 
-__all__ = [
-    "AdviceLegs",
-    "LegPrices",
-    "account_topups",
-    "advice_legs",
-    "isolated_topups",
-    "leg_prices",
-    "same_accounts",
-]
+if TYPE_CHECKING:
+    from monitor.evaluation.advice_topups import _TopupPlan
+
+__all__ = ["AdviceLegs", "LegPrices", "LegsKept", "advice_legs", "leg_prices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,78 +119,14 @@ def _table_of(recs: tuple[LeverageTiers, ...], rows: list[Brackets], kept: LegsK
     return table
 
 
-class _Compared:
-    """The last comparison `same_accounts` made, by the records' identity: three stages ask each tick.
-
-    Module-level on purpose: a memo of one comparison that holds the records it compared, so it is
-    never wrong for any caller (two daemons only miss it), and the stages share it within a tick.
-    """
-
-    last: ClassVar[tuple[tuple[AccountSnapshot, ...], tuple[AccountSnapshot, ...], bool] | None] = None
-
-
-def same_accounts(old: Sequence[AccountSnapshot], new: Sequence[AccountSnapshot]) -> bool:
-    """The same positions and balances, record by record (the account stream sends a new record each
-    second that mostly says what the last one said; a NaN field not the shared `math.nan` reads as a
-    change, which only costs a rebuild)."""
-    if len(old) != len(new):
-        return False
-    seen = _Compared.last
-    if (
-        seen is not None
-        and len(seen[0]) == len(old)
-        and all(a is b for a, b in zip(seen[0], old, strict=True))
-        and all(a is b for a, b in zip(seen[1], new, strict=True))
-    ):
-        return seen[2]
-    same = all(
-        x is y or (x.positions == y.positions and x.balances == y.balances)
-        for x, y in zip(old, new, strict=True)
-    )
-    _Compared.last = (tuple(old), tuple(new), same)
-    return same
-
-
-BookInputs = tuple[tuple[tuple[str, str], ...], tuple[Holding, ...], tuple[AccountSnapshot, ...]]
-
-
-class KeptBook(Protocol):
-    """A book kept between ticks by the account records and holdings it was built from."""
-
-    @property
-    def names(self) -> tuple[tuple[str, str], ...]: ...
-    @property
-    def holdings(self) -> tuple[Holding, ...]: ...
-    @property
-    def records(self) -> tuple[AccountSnapshot, ...]: ...
-
-
-def book_inputs(snap: Snapshot) -> BookInputs:
-    """(account names, holdings, account records) in the snapshot's order: what a kept book is keyed by."""
-    return tuple(snap.accounts), tuple(snap.holdings.values()), tuple(snap.accounts.values())
-
-
-_K = TypeVar("_K", bound=KeptBook)
-
-
-def same_book(old: _K | None, inputs: BookInputs) -> TypeGuard[_K]:
-    """`old` was built from these inputs: the same accounts and holdings, records equal in content."""
-    names, holdings, records = inputs
-    return (
-        old is not None
-        and old.names == names
-        and old.holdings == holdings
-        and same_accounts(old.records, records)
-    )
-
-
 def advice_legs(snap: Snapshot, bybit_venues: frozenset[str], kept: LegsKept | None = None) -> AdviceLegs:
     """The columns of this snapshot's book; the last ones again while its records say the same.
 
     The same: account records equal in positions and balances (`same_accounts`), tier records the
     same objects.
     """
-    accounts = list(snap.accounts.items())
+    # a coin-margined account is priced in coin (account_inverse); the linear top-ups and sizing are not its
+    accounts = [(k, a) for k, a in snap.accounts.items() if not any(p.inverse for p in a.positions)]
     tiers = snap.tiers
     names = (bybit_venues, *(k for k, _ in accounts))
     records = tuple(a for _, a in accounts)
@@ -327,141 +259,3 @@ def leg_prices(legs: AdviceLegs, markets: Mapping[tuple[str, str], MarketView]) 
         upnl = np.where(live, q * (live_mark - e), np.where(from_v, legs.vupnl, q * (legs.vmark - e)))
         venue = ~live & (legs.vmark > 0)
     return LegPrices(views, mark, upnl, venue)
-
-
-def _names(legs: AdviceLegs, sel: list[int]) -> str:
-    return ", ".join(legs.positions[j].symbol for j in sel)
-
-
-@dataclass(frozen=True, slots=True)
-class _TopupPlan:
-    """What `account_topups` reads from the legs alone, per account: its cross legs and, when a tier
-    is missing for one of them, the reason (the legs are kept while the book's records hold)."""
-
-    legs: AdviceLegs
-    cross_of: list[list[int]]
-    missing: list[str]  # "missing_tier: …" or ""
-    on_bybit: list[bool]
-
-
-def _topup_plan(legs: AdviceLegs, kept: LegsKept) -> _TopupPlan:
-    held = kept.topups
-    if held is not None and held.legs is legs:
-        return held
-    n = len(legs.accounts)
-    cross_of: list[list[int]] = [[] for _ in range(n)]
-    for j in np.flatnonzero(legs.cross).tolist():
-        cross_of[legs.acc[j]].append(j)
-    on_bybit = legs.on_bybit.tolist()
-    tiered = np.isfinite(legs.bybit_mm).tolist()
-    row_ok = (legs.row >= 0).tolist()
-    missing = [""] * n
-    for i, cross in enumerate(cross_of):
-        if on_bybit[i]:
-            untiered = [j for j in cross if not tiered[j]]
-            if untiered:
-                missing[i] = f"missing_tier: {_names(legs, untiered)}"
-        elif not all(row_ok[j] for j in cross):
-            none = sorted({legs.positions[j].symbol for j in cross if not row_ok[j]})
-            missing[i] = f"missing_tier: {', '.join(none)}"
-    kept.topups = _TopupPlan(legs, cross_of, missing, on_bybit)
-    return kept.topups
-
-
-def account_topups(
-    legs: AdviceLegs, px: LegPrices, shock: float, kept: LegsKept | None = None
-) -> tuple[list[float], list[str]]:
-    """`topup_for_shock_usd` per account and its reason (reference: `_cross_topup`, `bybit_cross_topup`)."""
-    n = len(legs.accounts)
-    out, why = [0.0] * n, [""] * n
-    wallet = np.where(legs.on_bybit, legs.unified, legs.wallet)
-    plan = _topup_plan(legs, _SHARED if kept is None else kept)
-    cross_of = plan.cross_of
-    mark_ok = (px.mark > 0).tolist()
-    isfinite = math.isfinite
-    bin_acc: list[int] = []
-    by_acc: list[int] = []
-    for i, (w, cross, missing, bybit) in enumerate(
-        zip(wallet.tolist(), cross_of, plan.missing, plan.on_bybit, strict=True)
-    ):
-        if not isfinite(w):
-            out[i], why[i] = math.nan, "nan_input"
-            continue
-        if not cross:
-            continue
-        if missing:
-            out[i], why[i] = math.nan, missing
-            continue
-        unpriced = [j for j in cross if not mark_ok[j]]
-        if unpriced:
-            tail = "" if bybit else " (none live, none from the venue)"
-            out[i], why[i] = math.nan, f"no_mark: {_names(legs, unpriced)}{tail}"
-            continue
-        (by_acc if bybit else bin_acc).append(i)
-    if bin_acc:  # both directions of every account in one call: "account" 2i the up move, 2i + 1 the down
-        sel = np.array([j for i in bin_acc for j in cross_of[i]], dtype=np.intp)
-        a = legs.acc[sel]
-        m = px.mark[sel]
-        ww = np.repeat(legs.wallet, 2)
-        need = topup_cross(
-            np.concatenate([2 * a, 2 * a + 1]),
-            np.tile(legs.qc[sel], 2),
-            np.tile(legs.entry[sel], 2),
-            np.concatenate([m * (1.0 + shock), m * (1.0 - shock)]),
-            ww,
-            legs.table,
-            np.tile(legs.row[sel], 2),
-        ).reshape(-1, 2)
-        for i in bin_acc:
-            up, down = need[i]
-            ok = math.isfinite(up) and math.isfinite(down)
-            out[i], why[i] = (max(up, down), "") if ok else (math.nan, "missing_tier")
-    if by_acc:
-        sel = np.array([j for i in by_acc for j in cross_of[i]], dtype=np.intp)
-        need = bybit_topup_cross(
-            legs.acc[sel],
-            legs.bybit_mm[sel],
-            legs.qc[sel],
-            legs.entry[sel],
-            px.mark[sel],
-            wallet,
-            shock,
-            legs.table,
-            legs.row[sel],
-        )
-        for i in by_acc:
-            out[i] = float(need[i])
-    venue = px.from_venue.tolist()
-    for i in range(n):
-        if not why[i]:
-            named = [j for j in cross_of[i] if venue[j]]
-            if named:
-                why[i] = f"leg_from_venue: {_names(legs, named)} shocked from the venue's mark"
-    return out, why
-
-
-def isolated_topups(legs: AdviceLegs, px: LegPrices, shock: float) -> tuple[IntArray, list[float], list[str]]:
-    """`position_topup_for_shock_usd` of every isolated leg: (legs, values, reasons)."""
-    iso = np.flatnonzero(legs.iso)
-    need = np.full(iso.size, np.nan)
-    on_b = legs.on_bybit[legs.acc[iso]] if iso.size else np.zeros(0, dtype=bool)
-    mm = legs.bybit_mm[iso]
-    has_b = legs.row[iso] >= 0
-    b = np.flatnonzero(on_b & np.isfinite(mm))
-    if b.size:
-        j = iso[b]
-        need[b] = bybit_topup_isolated(
-            mm[b], legs.qc[j], legs.entry[j], px.mark[j], legs.iw[j], shock, legs.table, legs.row[j]
-        )
-    k = np.flatnonzero(~on_b & has_b)
-    if k.size:
-        j = iso[k]
-        need[k] = topup_isolated(
-            legs.qc[j], legs.entry[j], px.mark[j], legs.iw[j], legs.table, legs.row[j], shock
-        )
-    out = need.tolist()
-    why = [""] * iso.size
-    missing = (on_b & ~np.isfinite(mm)) | (~on_b & ~has_b)
-    for x in np.flatnonzero(missing | np.isnan(need)).tolist():
-        why[x] = "missing_tier" if missing[x] else "not_available"
-    return iso, out, why

@@ -9,6 +9,9 @@ holds the hedge, which is what a venue outage takes away.
 A position on a symbol the venue entry does not watch still counts in every quantity (net delta and
 hedge ratio need no price); in USD it is valued at the venue's mark from the account payload, and
 its funding is unknown, so the asset's carry is NaN: those figures' reasons name the leg.
+
+A leg's asset and quantity are `leg_exposure.account_exposures`: a coin-margined (inverse) leg
+counts in its margin coin, with the coin it is margined with, and pays funding on its USD face.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from typing import ClassVar
 import numpy as np
 
 from monitor.clock import NS_PER_S
+from monitor.evaluation.book_stale import StaleIndex
+from monitor.evaluation.book_stale import base_asset as _base_asset
 from monitor.evaluation.exposure import stale_holdings
-from monitor.evaluation.feeds import stale_streams
+from monitor.evaluation.leg_exposure import account_exposures, leg_asset
 from monitor.evaluation.legs import venue_marks
 from monitor.evaluation.market import MarketColumns, MarketView, market_columns
 from monitor.evaluation.sink import FigureSink
@@ -31,52 +36,6 @@ from monitor.risk._num import BoolArray, FloatArray, IntArray, quiet
 from monitor.store.state import Snapshot
 
 __all__ = ["StaleIndex", "book_figures", "gone_figures"]
-
-
-def _base_asset(symbol: str) -> str:
-    for quote in ("USDT", "USDC", "FDUSD", "BUSD", "USD"):
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return symbol[: -len(quote)]
-    return symbol
-
-
-class StaleIndex:
-    """Which venues' data is not fresh now, indexed once per tick by the asset it is about.
-
-    A book figure of an asset is not fresh when, among the venues feeding it, a stream about the
-    asset (its marks, its spot books) is not fresh; and when any venue's account feed is not fresh,
-    since an account perpmon cannot see may hold any asset. Book levels feed only the cost to
-    close, so a depth stream never counts. Built in one pass over the feeds: asking per asset and
-    per (venue, asset) by rescanning every stream was quadratic in the symbols watched.
-    """
-
-    __slots__ = ("_accounts", "_by_asset")
-
-    def __init__(self, fresh: Mapping[tuple[str, str], bool] | None) -> None:
-        self._accounts: set[str] = set()
-        self._by_asset: dict[str, set[str]] = defaultdict(set)
-        for venue, stream in stale_streams(fresh or {}):  # the feed stage's list: not every stream again
-            if stream.startswith("depth:"):
-                continue
-            if stream.startswith("account:"):
-                self._accounts.add(venue)
-            else:
-                self._by_asset[_base_asset(stream.rsplit(":", 1)[-1])].add(venue)
-
-    def __bool__(self) -> bool:
-        """True when some data is not fresh."""
-        return bool(self._accounts or self._by_asset)
-
-    def assets(self, assets: Iterable[str]) -> list[str]:
-        """Those of `assets` that some venue may be stale about (every one while an account feed is)."""
-        if self._accounts:
-            return list(assets)
-        return [a for a in assets if a in self._by_asset]
-
-    def venues(self, venues: set[str], asset: str) -> set[str]:
-        """Venues among `venues` whose data about `asset` is stale, and every venue with a stale account."""
-        about = self._by_asset.get(asset)
-        return self._accounts | (about & venues) if about else set(self._accounts)
 
 
 class _Legs:
@@ -88,8 +47,8 @@ class _Legs:
     """
 
     __slots__ = (
-        "asset_of", "assets", "feeders", "held", "mkeys", "names", "pair_of", "pairs", "positions", "q", "qc",
-        "rows_of", "shape", "vmark", "who",
+        "asset_of", "assets", "face", "feeders", "held", "inv", "leg_assets", "mkeys", "names", "pair_of",
+        "pairs", "positions", "q", "qc", "rows_of", "shape", "vmark", "who",
     )  # fmt: skip
     names: tuple[tuple[str, str], ...]
     held: tuple[AccountSnapshot, ...]
@@ -103,8 +62,11 @@ class _Legs:
     pair_of: IntArray
     feeders: dict[str, set[str]]  # asset → venues holding a leg on it
     rows_of: tuple[tuple[tuple[str, str], ...], IntArray] | None  # per markets' keys
-    qc: FloatArray  # qty·contract size
+    leg_assets: tuple[str, ...]  # per leg (`leg_exposure.leg_asset`)
+    qc: FloatArray  # the leg's exposure in its coin (`leg_exposure.account_exposures`)
     q: FloatArray
+    inv: BoolArray  # inverse legs: their funding is on their USD face value
+    face: FloatArray  # qty·contract size: USD for an inverse leg
     vmark: FloatArray  # the venue's mark from the account payload (`legs.mark_upnl`)
 
     def __init__(self, accounts: list[tuple[tuple[str, str], AccountSnapshot]], old: _Legs | None) -> None:
@@ -112,10 +74,25 @@ class _Legs:
         self.held = tuple(a for _, a in accounts)
         ps = [p for _, a in accounts for p in a.positions]
         self.positions = tuple(ps)
-        shape = (self.names, tuple(len(a.positions) for a in self.held), tuple(p.symbol for p in ps))
+        shape = (
+            self.names,
+            tuple(len(a.positions) for a in self.held),
+            tuple(p.symbol if not p.inverse else f"{p.symbol}/{p.margin_asset}" for p in ps),
+        )
         if old is not None and old.shape == shape:
             self.shape = old.shape
-            for name in ("who", "mkeys", "assets", "asset_of", "pairs", "pair_of", "feeders", "rows_of"):
+            kept = (
+                "who",
+                "mkeys",
+                "leg_assets",
+                "assets",
+                "asset_of",
+                "pairs",
+                "pair_of",
+                "feeders",
+                "rows_of",
+            )
+            for name in kept:
                 setattr(self, name, getattr(old, name))
         else:
             self.shape = shape
@@ -124,11 +101,14 @@ class _Legs:
             old is not None
             and self.shape is old.shape
             and all(a.positions is b.positions for a, b in zip(self.held, old.held, strict=True))
+            and not old.inv.any()  # an inverse leg's exposure holds its coin wallet: balances count
         ):  # new account records with the very same legs (a balance update): the same numbers
-            self.qc, self.q, self.vmark = old.qc, old.q, old.vmark
+            self.qc, self.q, self.vmark, self.inv, self.face = old.qc, old.q, old.vmark, old.inv, old.face
             return
-        self.qc = np.array([p.qty * p.contract_size for p in ps], dtype=np.float64)
+        self.qc = np.array([x for a in self.held for _, x in account_exposures(a)], dtype=np.float64)
         self.q = np.array([p.qty for p in ps], dtype=np.float64)
+        self.inv = np.array([p.inverse for p in ps], dtype=bool)
+        self.face = np.array([p.qty * p.contract_size for p in ps], dtype=np.float64)
         self.vmark = venue_marks(ps)
 
     def _structure(self, accounts: list[tuple[tuple[str, str], AccountSnapshot]]) -> None:
@@ -137,7 +117,7 @@ class _Legs:
         asset_of = _ASSETS
         for (venue, account), acct in accounts:
             for p in acct.positions:
-                asset = asset_of.get(p.symbol)
+                asset = asset_of.get(p.symbol) if not p.inverse else leg_asset(p)
                 if asset is None:
                     asset = asset_of[p.symbol] = _base_asset(p.symbol)
                 feeders[asset].add(venue)
@@ -150,6 +130,7 @@ class _Legs:
         a_idx = {a: i for i, a in enumerate(assets)}
         p_idx = {x: i for i, x in enumerate(pairs)}
         self.who = tuple(who)
+        self.leg_assets = tuple(leg_assets)
         self.mkeys = tuple(mkeys)
         self.assets = tuple(assets)
         self.asset_of = np.array([a_idx[a] for a in leg_assets], dtype=np.intp)
@@ -172,7 +153,7 @@ class _Cache:
     last: ClassVar[_Legs | None] = None
 
 
-_ASSETS: dict[str, str] = {}  # symbol → base asset, as `_base_asset` names it
+_ASSETS: dict[str, str] = {}  # linear symbol → base asset, as `_base_asset` names it
 
 
 def _legs(snap: Snapshot) -> _Legs:
@@ -267,7 +248,8 @@ def book_figures(
         stale_mark = np.zeros(len(rows), dtype=bool)
     with quiet():
         mark = np.where(watched, live, lg.vmark)
-        c = np.where(watched, -lg.q * mark * rate * 24.0 / hours, nan)
+        # an inverse leg pays funding in coin on its coin value, face/mark: face × rate in USD
+        c = np.where(watched, -np.where(lg.inv, lg.face, lg.q * mark) * rate * 24.0 / hours, nan)
         perp = np.zeros(n)
         perp_usd = np.zeros(n)
         carry = np.zeros(n)
@@ -290,7 +272,7 @@ def book_figures(
     for j in np.flatnonzero(~watched).tolist():
         p = lg.positions[j]
         src = "valued at the venue's mark" if lg.vmark[j] > 0 else "no mark, live or from the venue"
-        unwatched[_base_asset(p.symbol)].append(f"{lg.who[j]} {p.symbol} ({src}, no funding rate)")
+        unwatched[lg.leg_assets[j]].append(f"{lg.who[j]} {p.symbol} ({src}, no funding rate)")
     stale_index = StaleIndex(fresh)
     out = _Columns(n, hq, perp, usd, carry)
     special = set(old_held) | set(unwatched)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from monitor.clock import NS_PER_S
+from monitor.evaluation.leg_exposure import QUOTES, account_exposures, base_asset
 from monitor.store.state import Snapshot
 
 __all__ = [
@@ -27,16 +28,8 @@ __all__ = [
     "stale_holdings",
 ]
 
-QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD")
 PositionKey = tuple[str, str, str, str]  # venue, account, symbol, side
 Leg = tuple[str, str, str]  # venue, symbol, "spot" | "perp"
-
-
-def base_asset(symbol: str) -> str:
-    for quote in QUOTES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return symbol[: -len(quote)]
-    return symbol
 
 
 def spot_mid(snap: Snapshot, venue: str, symbol: str) -> float:
@@ -51,19 +44,25 @@ class MarketExposure:
     spot_q: float = 0.0
     perp_q: float = 0.0
     positions: list[tuple[PositionKey, float]] = field(default_factory=list)  # (key, signed base qty)
+    asset: str = ""  # the coin the perp legs are in (`leg_exposure.leg_asset`); "" with none
 
 
 def market_exposures(snap: Snapshot) -> dict[tuple[str, str], MarketExposure]:
-    """Every market the book touches, in sorted order (so vectors built from it are stable)."""
+    """Every market the book touches, in sorted order (so vectors built from it are stable).
+
+    A leg's quantity is `leg_exposure.account_exposures`: base units for a linear leg; for an
+    inverse one, coin at the mark plus the coin it is margined with, so `perp_q × mark` is its
+    USD exposure (exactly: a coin account's USD value is linear in the price).
+    """
     out: dict[tuple[str, str], MarketExposure] = defaultdict(MarketExposure)
     for h in snap.holdings.values():
         out[(h.price_venue, h.price_symbol)].spot_q += h.quantity
     for (venue, account), acct in snap.accounts.items():
-        for p in acct.positions:
-            if p.qty == 0:
+        for p, (asset, q) in zip(acct.positions, account_exposures(acct), strict=True):
+            if p.qty == 0 and q == 0:
                 continue
-            q = p.qty * p.contract_size
             e = out[(venue, p.symbol)]
+            e.asset = asset
             e.perp_q += q
             e.positions.append(((venue, account, p.symbol, p.side), q))
     return dict(sorted(out.items()))

@@ -28,7 +28,7 @@ __all__ = ["RISK_STEPS", "RiskKept", "risk_figures", "risk_steps"]
 class RiskKept:
     """What the risk stage's parts carry from tick to tick, one per evaluator: two daemons in one
     process must not share it (each part's entries are keyed by what they were made from, so a
-    shared one was correct, only slower). Still module-level: advice_legs `_Compared` (a memo of one
+    shared one was correct, only slower). Still module-level: kept_book `_Compared` (a memo of one
     comparison holding the records it compared) and the symbol → asset names of advice `_ASSETS`."""
 
     dynamics: DynamicsKept = field(default_factory=DynamicsKept)

@@ -17,6 +17,7 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_reference import tier_brackets
+from monitor.evaluation.leg_exposure import coin_wallets, leg_asset
 from monitor.evaluation.legs import join_reasons, mark_upnl
 from monitor.risk.margin import Brackets
 from monitor.risk.stress import StressBook
@@ -95,7 +96,7 @@ def stress_book(
     tables: list[Brackets] = []
     table_idx: dict[tuple[str, str, str], int] = {}
     cols: dict[str, list[float]] = {
-        k: [] for k in ("venue", "q", "entry", "mark", "sym", "iso", "iw", "cap", "h", "ev")
+        k: [] for k in ("venue", "q", "entry", "mark", "sym", "iso", "iw", "cap", "h", "ev", "face", "coin")
     }
     positions: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
@@ -105,7 +106,9 @@ def stress_book(
         venue, account = key
         flag = f"{venue}/{account}"
         approx[flag], missing[flag] = [], []
-        for p in snap.accounts[key].positions:
+        acct = snap.accounts[key]
+        coins = coin_wallets(acct) if any(p.inverse for p in acct.positions) else {}
+        for p in acct.positions:
             if p.qty == 0:
                 continue
             m = snap.marks.get((venue, p.symbol))
@@ -134,9 +137,12 @@ def stress_book(
                     f"{venue}/{account} {p.symbol}: no funding cap from the venue (funding scenarios n/a)"
                 )
             positions.append((venue, account, p.symbol, p.side))
+            face = p.qty * p.contract_size
             for k, v in (
                 ("venue", acct_idx[key]),
-                ("q", p.qty * p.contract_size),
+                ("q", face / p.entry_price if p.inverse else face),  # inverse: coin at entry (risk.stress)
+                ("face", face if p.inverse else math.nan),
+                ("coin", coins.pop(leg_asset(p), 0.0) if p.inverse else 0.0),
                 ("entry", p.entry_price),
                 ("mark", mark),
                 ("sym", table_idx.get((venue, account, p.symbol), -1)),
@@ -156,6 +162,10 @@ def stress_book(
         spot_q.append(h.quantity)
         spot_px.append(0.5 * (quote.bid + quote.ask) if quote is not None else math.nan)
         holdings.append(name)
+
+    coins_held = any(
+        math.isfinite(x) for x in cols["face"]
+    )  # an inverse leg: None keeps linear books as they were
 
     def f(k: str) -> np.ndarray:
         return np.array(cols[k], dtype=np.float64)
@@ -179,6 +189,8 @@ def stress_book(
         venue_usdt_share=np.array([_usdt_share(snap, k) for k in accounts], dtype=np.float64),
         table=tier_table(tables),
         perp_entry_valued=f("ev").astype(bool),
+        perp_face=f("face") if coins_held else None,
+        perp_coin_wallet=f("coin") if coins_held else None,
     )
     for venue, account in accounts:
         approx["total"] += approx[f"{venue}/{account}"]

@@ -20,6 +20,11 @@ so a shock re-tiers it at the shocked notional; so does Bybit since 2025-09-02
 liquidation when equity (cross: wallet + UPnL; isolated: position balance + UPnL) reaches MM, and
 the top-up that brings it back to MM — is the same rule on both venues,
 which is what lets one book spanning both answer "if one venue freezes, does the other hold?".
+
+Inverse legs (`perp_face`, Binance COIN-M) are revalued exactly, in USD: `perp_q` = N·CS/EP coin at
+entry EP gives the coin UPnL's USD value N·CS·(P/EP − 1); the coin wallet counts at the shocked
+mark (it is margin, and BTC the desk owns); MM is the coin brackets at the coin value N·CS/P, × P;
+funding is |cap| on the face value. The venue pools cross margin per coin; here, per account.
 """
 
 from __future__ import annotations
@@ -67,6 +72,11 @@ class StressBook(NamedTuple):
     # per perp: maintenance margin valued at entry (Bybit) instead of at the shocked mark (Binance);
     # None = every leg on Binance's model
     perp_entry_valued: BoolArray | None = None
+    # inverse (coin-margined) legs, None = none: per perp the USD face value N·CS (NaN on a linear leg),
+    # whose `perp_q` is then N·CS/EP coin at `perp_entry` = EP, and the coin wallet (in coin) its
+    # account holds in that leg's coin, on one leg per coin (0 elsewhere); the tiers are in coin
+    perp_face: FloatArray | None = None
+    perp_coin_wallet: FloatArray | None = None
 
 
 class StressResult(NamedTuple):
@@ -113,9 +123,20 @@ def run_scenario(book: StressBook, sc: Scenario) -> StressResult:
             else np.where(np.asarray(book.perp_entry_valued, dtype=bool), entry, mark_after)
         )
         mm, tier = table_maintenance_margin(book.table, book.perp_sym, np.abs(q) * valued_at)
+        iw = book.perp_isolated_wallet
+        wallet = book.venue_wallet * (1.0 + sc.depeg * book.venue_usdt_share)
+        if book.perp_face is not None:
+            inv, coin_w = np.isfinite(book.perp_face), book.perp_coin_wallet
+            face = np.abs(book.perp_face)
+            mm_c, tier_c = table_maintenance_margin(book.table, book.perp_sym, face / mark_after)
+            mm, tier = np.where(inv, mm_c * mark_after, mm), np.where(inv, tier_c, tier)
+            funding = np.where(inv, -intervals * np.abs(book.perp_funding_cap) * face, funding)
+            iw = np.where(inv, iw * mark_after, iw)  # an isolated inverse leg's wallet is in coin
+            if coin_w is not None:
+                perp_pnl = perp_pnl + coin_w * (mark_after - mark)
+                wallet = wallet + _by_venue(book.perp_venue, coin_w * mark_after, n_v)
         mm = np.where(q == 0, 0.0, np.where(tier < 0, np.nan, mm))
         spot_pnl = book.spot_q * (spot_after - book.spot_price)
-        wallet = book.venue_wallet * (1.0 + sc.depeg * book.venue_usdt_share)
         cross = ~iso
         cross_v = np.where(cross, book.perp_venue, -1)
         mb = wallet + _by_venue(cross_v, upnl_after + funding, n_v)
@@ -123,7 +144,7 @@ def run_scenario(book: StressBook, sc: Scenario) -> StressResult:
         ratio = np.where(mb > 0, cross_mm / mb, np.inf)
         ratio = np.where(np.isnan(mb) | np.isnan(cross_mm), np.nan, ratio)
         topup = np.maximum(cross_mm - mb, 0.0)
-        iso_eq = book.perp_isolated_wallet + upnl_after + funding
+        iso_eq = iw + upnl_after + funding
         iso_topup = np.where(iso, np.maximum(mm - iso_eq, 0.0), 0.0)
         venue_ok = (book.perp_venue >= 0) & (book.perp_venue < n_v)
         v_idx = np.where(venue_ok, book.perp_venue, 0)

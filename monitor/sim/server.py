@@ -5,29 +5,30 @@ liquidates at the real lows), settles funding that has come due, expires listenK
 the tick's market frames out. Ticks are paced by the event loop (`tick_s`), while every venue
 timestamp, the replay's progress and key lifetimes come from the injected `Clock`: a test with a
 `ManualClock` moves the market and expires keys by advancing that clock, never by sleeping.
+
+This module builds the world and ticks it; where each host listens is `addresses.py`, how the
+Binance hosts are served (routes, socket paths, the rate gate) `binance/hosts.py`, so that no
+module carries more than one of those jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import structlog
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from monitor.clock import Clock
 from monitor.config import SimAccountConfig, SimulatorConfig
 from monitor.secret import Secret
+from monitor.sim.addresses import SimAddresses
 from monitor.sim.archive import funding_history
 from monitor.sim.binance.accounts import AccountEngine
 from monitor.sim.binance.auth import KeyRing
+from monitor.sim.binance.hosts import futures_app, spot_app
 from monitor.sim.binance.open_interest import OpenInterest
-from monitor.sim.binance.rest_account import futures_private_routes
-from monitor.sim.binance.rest_extra import futures_extra_routes, spot_extra_routes
-from monitor.sim.binance.rest_futures import futures_public_routes
-from monitor.sim.binance.rest_spot import spot_routes
 from monitor.sim.binance.streams import StreamKind
 from monitor.sim.binance.userstream import ListenKeys
 from monitor.sim.binance.venue import Venue
@@ -38,27 +39,25 @@ from monitor.sim.faults import Faults
 from monitor.sim.funding import FundingHistory, FundingRecord, historical_rates, last_funding_ms
 from monitor.sim.hyperliquid.venue import HyperliquidVenue
 from monitor.sim.klines import KlineBook, PastPath
-from monitor.sim.limits import WeightLimit, binance_weight
+from monitor.sim.limits import WeightLimit
 from monitor.sim.listeners import Listeners
 from monitor.sim.market import Market
 from monitor.sim.okx.venue import OkxVenue
 from monitor.sim.replay import load_bars
-from monitor.sim.replies import VenueError, error_response
-from monitor.sim.rest_klines import binance_kline_routes, bybit_kline_routes
+from monitor.sim.rest_klines import bybit_kline_routes
 from monitor.sim.synthetic import synthetic_path
 from monitor.sim.universe import brackets_with, universe_accounts, universe_keys
 
 __all__ = ["Simulator"]
 
 _log = structlog.get_logger()
-_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _secrets(pair: tuple[str, str]) -> tuple[Secret, Secret]:
     return Secret(pair[0]), Secret(pair[1])
 
 
-class Simulator:
+class Simulator(SimAddresses):
     """Binance USDⓈ-M (`futures_*_url`) and spot (`spot_*_url`) on two loopback ports, Bybit v5
     (`bybit_rest_url`, `bybit_ws_url`) on a third, OKX v5 (`okx.rest_url`, `okx.ws_url`) on a fourth.
 
@@ -224,45 +223,6 @@ class Simulator:
     def clock(self) -> Clock:
         return self._clock
 
-    # --- addresses ---------------------------------------------------------------------------
-    @property
-    def futures_rest_url(self) -> str:
-        return f"http://{self._cfg.host}:{self._ports[0]}"
-
-    @property
-    def futures_ws_url(self) -> str:
-        return f"ws://{self._cfg.host}:{self._ports[0]}"
-
-    @property
-    def spot_rest_url(self) -> str:
-        return f"http://{self._cfg.host}:{self._ports[1]}"
-
-    @property
-    def spot_ws_url(self) -> str:
-        return f"ws://{self._cfg.host}:{self._ports[1]}"
-
-    @property
-    def bybit_rest_url(self) -> str:
-        return f"http://{self._cfg.host}:{self._ports[2]}"
-
-    @property
-    def bybit_ws_url(self) -> str:
-        """The WebSocket base: `/v5/public/linear`, `/v5/public/spot` and `/v5/private` hang off it."""
-        return f"ws://{self._cfg.host}:{self._ports[2]}"
-
-    @property
-    def coinm_rest_url(self) -> str:
-        """Binance COIN-M: `/dapi/...` REST and the dstream sockets (`/ws`, `/stream`) on one port."""
-        return f"http://{self._cfg.host}:{self._coinm_port}"
-
-    @property
-    def coinm_ws_url(self) -> str:
-        return f"ws://{self._cfg.host}:{self._coinm_port}"
-
-    @property
-    def hyperliquid_url(self) -> str:  # POST /info and the socket GET /ws (ws://) hang off it
-        return f"http://{self._cfg.host}:{self._ports[3]}"
-
     # --- control -----------------------------------------------------------------------------
     def pause(self) -> None:
         self.market.pause()
@@ -307,71 +267,6 @@ class Simulator:
         for hub in (self.futures_hub, self.spot_hub):
             hub.close_all_soon()
 
-    # --- http plumbing -----------------------------------------------------------------------
-    def _middleware(self, limit: WeightLimit) -> Middleware:
-        """One host's gate: scripted faults first, then the venue's organic limits (limits.py)."""
-
-        @web.middleware
-        async def gate(request: web.Request, handler: _Handler) -> web.StreamResponse:
-            now_ns = self._clock.now_ns()
-            ip = request.remote or ""
-            if request.headers.get("Upgrade", "").lower() == "websocket":
-                scripted = self.faults.handshake_refusal(now_ns)
-                if scripted is not None:  # the venue's IP limits cover connection attempts too
-                    retry = {"Retry-After": str(self.faults.retry_after_s)}
-                    return web.Response(status=scripted, text="Too many requests", headers=retry)
-                refused = limit.handshake(ip, now_ns)
-                if refused is not None:
-                    return error_response(refused)
-                return await handler(request)
-            fault = self.faults.take_rest_fault(now_ns)
-            try:
-                if fault is not None:
-                    raise fault
-                weight = binance_weight(limit.host, request.path, request.query)
-                refused, _used = limit.admit(ip, weight, now_ns, request.path)
-                if refused is not None:
-                    raise refused
-                response = await handler(request)
-            except VenueError as err:
-                response = error_response(err)
-            response.headers["X-MBX-USED-WEIGHT-1M"] = str(limit.used(ip, now_ns))
-            return response
-
-        return gate
-
-    def _futures_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware(self.futures_limit)])
-        app.add_routes(
-            futures_public_routes(self._venue)
-            + futures_private_routes(self._venue)
-            + futures_extra_routes(self._venue)
-            + binance_kline_routes(self.klines, self._venue.now_ms, spot=False)
-        )
-        ws = self.futures_hub.handle
-        for path in (
-            "/ws",
-            "/ws/{tail:.*}",
-            "/stream",
-            "/{cat:market|public|private}/ws",
-            "/{cat:market|public|private}/ws/{tail:.*}",
-            "/{cat:market|public|private}/stream",
-        ):
-            app.router.add_get(path, ws)
-        return app
-
-    def _spot_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware(self.spot_limit)])
-        app.add_routes(
-            spot_routes(self._venue)
-            + spot_extra_routes(self._venue)
-            + binance_kline_routes(self.klines, self._venue.now_ms, spot=True)
-        )
-        ws = self.spot_hub.handle
-        for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
-            app.router.add_get(path, ws)
-        return app
-
     async def _serve(self, app: web.Application, port: int, listeners: Listeners | None = None) -> int:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -379,8 +274,11 @@ class Simulator:
         return await (listeners or self.listeners).serve(runner, port)
 
     async def start(self) -> None:
-        futures_port = await self._serve(self._futures_app(), self._cfg.futures_port)
-        spot_port = await self._serve(self._spot_app(), self._cfg.spot_port)
+        v, klines = self._venue, self.klines
+        futures = futures_app(v, self.futures_hub, self.futures_limit, klines)
+        spot = spot_app(v, self.spot_hub, self.spot_limit, klines)
+        futures_port = await self._serve(futures, self._cfg.futures_port)
+        spot_port = await self._serve(spot, self._cfg.spot_port)
         bybit_app = self.bybit.app()
         bybit_app.add_routes(bybit_kline_routes(self.bybit_klines, self.bybit.now_ms, self.bybit.reply))
         bybit_port = await self._serve(bybit_app, self._cfg.bybit_port, self.bybit_listeners)

@@ -5,6 +5,8 @@ Binance (`binance/ws.StreamHub`) and Bybit (`bybit/ws.BybitHub`) differ only in 
 URL layout and what they say when they close; those stay in the venue's hub, and the hub passes the
 rest in here as parameters. One copy of the loop means a fix to how frames are queued, pinged or
 closed reaches both venues, so the collectors' reconnect paths are tested against the same socket.
+COIN-M and Hyperliquid ride on the same loop; `control_object` is the one reading of a client's
+control message for the hubs that answer bad JSON and a non-object alike (Bybit, Hyperliquid).
 """
 
 from __future__ import annotations
@@ -14,15 +16,25 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
+import msgspec
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from monitor.clock import Clock
 
-__all__ = ["QUEUE_FRAMES", "SocketConnection", "SocketHub", "new_queue"]
+__all__ = ["QUEUE_FRAMES", "SocketConnection", "SocketHub", "control_object", "new_queue"]
 
 _log = structlog.get_logger()
 QUEUE_FRAMES = 20_000  # frames a reader may fall behind before the venue drops it
+
+
+def control_object(text: str) -> dict[str, Any] | None:
+    """A client's control message as a JSON object, or None when it is not one (bad JSON, a list)."""
+    try:
+        req = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return None
+    return req if isinstance(req, dict) else None
 
 
 def new_queue() -> asyncio.Queue[bytes | None]:

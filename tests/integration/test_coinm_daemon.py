@@ -72,3 +72,7 @@ async def test_metrics_show_a_coin_margined_accounts_margin_ratio_and_distance(t
     assert lp > mark and dist == pytest.approx(lp / mark - 1.0, rel=0.05)
     assert value(text, "liquidation_price_divergence_ratio", **leg) < 1e-6
     assert re.search(r'perpmon_margin_ratio\{account="hedge"', text)  # the linear account as before
+    # the book: the leg in BTC's bucket, its coin wallet with it (issue 17), not a "BTCUSD_PERP" asset
+    assert 'asset="BTCUSD_PERP"' not in text
+    coin = value(text, "venue_perp_quantity", venue="coinm", asset="BTC")
+    assert coin == pytest.approx(2.0 - coin_value, rel=0.05)

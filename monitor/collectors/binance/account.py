@@ -24,13 +24,12 @@ from collections import deque
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidStatus
 
-from monitor.backoff import backoff
 from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
-from monitor.collectors.account_watch import AccountWatcher
+from monitor.collectors.account_watch import STEADY_S, AccountWatcher
 from monitor.collectors.binance.account_wire import (
     parse_account_balances,
     parse_leverage_brackets,
@@ -46,7 +45,6 @@ __all__ = ["BinanceAccount"]
 
 log = structlog.get_logger(__name__)
 _DEDUP = 256  # frames remembered to drop the duplicates of a make-before-break overlap
-_STEADY_S = 10.0  # a session this long resets the reconnect backoff
 
 
 class _SessionEnd(Exception):
@@ -82,7 +80,7 @@ class BinanceAccount(AccountWatcher):
     # ---------------------------------------------------------------- user data stream
     async def user_loop(self) -> None:
         ex = self._client()
-        delays = backoff(initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s)
+        delays = self._backoff()
         try:
             while True:
                 key = ""
@@ -90,9 +88,7 @@ class BinanceAccount(AccountWatcher):
                     reply = await self._rest.call(ex, getattr(ex, self._listen_key_post))
                     key = str(reply["listenKey"])
                     if await self._session(ex, key):
-                        delays = backoff(
-                            initial_s=self._policy.backoff_initial_s, max_s=self._policy.backoff_max_s
-                        )
+                        delays = self._backoff()
                 except (FeedError, *NETWORK_ERRORS) as exc:
                     text = self._rest.redact(f"{type(exc).__name__}: {exc}").replace(
                         key or "\0", "<redacted>"
@@ -101,9 +97,7 @@ class BinanceAccount(AccountWatcher):
                 except (KeyError, TypeError):
                     log.warning("listenKey reply without a key", account=self.name)
                 self.book.stream_lost()
-                self._stats.connected[self.socket] = False
-                self._stats.reconnects[self.socket] += 1
-                await self._clock.sleep(next(delays))
+                await self._reconnect_after(next(delays))
         finally:
             self._stats.connected[self.socket] = False
             await ex.close()
@@ -133,7 +127,7 @@ class BinanceAccount(AccountWatcher):
                         log.warning(
                             "user stream rotation failed", account=self.name, error=type(exc).__name__
                         )
-                        rotate_at = self._clock.monotonic_ns() + int(_STEADY_S * NS_PER_S)
+                        rotate_at = self._clock.monotonic_ns() + int(STEADY_S * NS_PER_S)
                         continue
                     readers[asyncio.ensure_future(self._read(new))] = new
                     self._stats.events["rotation"] += 1
@@ -159,22 +153,11 @@ class BinanceAccount(AccountWatcher):
                 t.cancel()
                 with contextlib.suppress(*NETWORK_ERRORS):
                     await c.close()
-        return self._clock.monotonic_ns() - opened >= _STEADY_S * NS_PER_S
+        return self._lasted(opened)
 
     async def _open(self, url: str) -> ClientConnection:
-        await self._rest.cooldown.wait()
-        await self._pacer.wait()
-        await self._rest.cooldown.wait()  # a 429 heard while this one waited its turn holds it too
-        p = self._policy
         try:
-            return await connect(
-                url,
-                open_timeout=p.open_timeout_s,
-                ping_interval=p.ping_interval_s,
-                ping_timeout=p.ping_timeout_s,
-                max_size=p.max_size,
-                compression=None,
-            )
+            return await self._open_socket(url)
         except InvalidStatus as exc:  # a handshake refused for rate holds the whole venue
             status = exc.response.status_code
             if status in (418, 429):

@@ -36,9 +36,19 @@ from monitor.collectors.native import NativeCollector
 from monitor.collectors.wsfeed import WsFeed
 from monitor.errors import FeedError, ParseError
 
-__all__ = ["BinanceUsdmCollector"]
+__all__ = ["BinanceUsdmCollector", "seed_premium_marks"]
 
 log = structlog.get_logger(__name__)
+
+
+async def seed_premium_marks(c: NativeCollector, ex: Any, call: Any) -> None:
+    """The configured symbols' marks from `premiumIndex` (`call`: USDⓈ-M's `/fapi` or COIN-M's
+    `/dapi`, which answer alike), once, before the stream speaks."""
+    premium = await c.rest.call(ex, call)
+    wanted = set(c.cfg.symbols)
+    for rec in parse_premium_index(premium, c.venue, c.clock.now_ns()):
+        if rec.symbol in wanted:
+            c.sink.put(rec)
 
 
 class BinanceUsdmCollector(NativeCollector):
@@ -79,11 +89,7 @@ class BinanceUsdmCollector(NativeCollector):
         return self._socket(kind, index, topics, url=url, parse=parse)
 
     async def _seed_marks(self, ex: Any) -> None:
-        premium = await self.rest.call(ex, ex.fapiPublicGetPremiumIndex)
-        wanted = set(self.cfg.symbols)
-        for rec in parse_premium_index(premium, self.venue, self.clock.now_ns()):
-            if rec.symbol in wanted:
-                self.sink.put(rec)
+        await seed_premium_marks(self, ex, ex.fapiPublicGetPremiumIndex)
 
     async def _reference(self, ex: Any) -> None:
         listing = None

@@ -23,7 +23,11 @@ _INTERVALS = {60: "1m", 180: "3m", 300: "5m", 900: "15m", 1800: "30m", 3600: "1h
 
 
 class BinanceHistory(CandleIntervals):
+    """USDⓈ-M's calls; COIN-M (`binance_coinm.collector.CoinmHistory`) names its `/dapi` twins."""
+
     intervals = _INTERVALS
+    mark_klines_call = "fapiPublicGetMarkPriceKlines"  # ccxt's implicit method for the mark series
+    funding_call = "fapiPublicGetFundingRate"
 
     def __init__(self) -> None:
         self.page_size: dict[Series, int] = {"mark": 1_500, "spot": 1_000}
@@ -41,7 +45,7 @@ class BinanceHistory(CandleIntervals):
         self, rest: RestCaller, ex: Any, series: Series, symbol: str, interval: str, end_ms: int, limit: int
     ) -> list[Any]:
         params = {"symbol": symbol, "interval": interval, "endTime": end_ms, "limit": limit}
-        fn = ex.fapiPublicGetMarkPriceKlines if series == "mark" else ex.publicGetKlines
+        fn = getattr(ex, self.mark_klines_call) if series == "mark" else ex.publicGetKlines
         rows = await rest.call(ex, fn, params)
         if not isinstance(rows, list):
             raise ParseError("kline_page_not_a_list")
@@ -53,7 +57,7 @@ class BinanceHistory(CandleIntervals):
         return row[0], finite_or("bad_kline", row[4], positive=True)
 
     async def funding(self, rest: RestCaller, ex: Any, symbol: str, limit: int) -> list[Any]:
-        rows = await rest.call(ex, ex.fapiPublicGetFundingRate, {"symbol": symbol, "limit": limit})
+        rows = await rest.call(ex, getattr(ex, self.funding_call), {"symbol": symbol, "limit": limit})
         if not isinstance(rows, list):
             raise ParseError("funding_history_not_a_list")
         return rows

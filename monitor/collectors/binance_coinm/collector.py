@@ -14,19 +14,17 @@ from functools import partial
 from typing import Any
 
 from monitor.collectors.base import AccountAccess
+from monitor.collectors.binance.collector import seed_premium_marks
 from monitor.collectors.binance.history import BinanceHistory
 from monitor.collectors.binance.wire import (
     parse_combined_frame,
     parse_exchange_info,
     parse_funding_info,
-    parse_premium_index,
 )
 from monitor.collectors.binance_coinm.account import CoinmAccount
-from monitor.collectors.ccxt_rest import RestCaller
 from monitor.collectors.held import Topic
 from monitor.collectors.native import NativeCollector
 from monitor.collectors.wsfeed import WsFeed
-from monitor.errors import ParseError
 from monitor.records import Record
 
 __all__ = ["BinanceCoinmCollector", "CoinmHistory"]
@@ -35,25 +33,8 @@ __all__ = ["BinanceCoinmCollector", "CoinmHistory"]
 class CoinmHistory(BinanceHistory):
     """Mark candles `GET /dapi/v1/markPriceKlines`, settled funding `GET /dapi/v1/fundingRate`."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.page_size = {"mark": 1_500, "spot": 1_000}
-
-    async def candles(
-        self, rest: RestCaller, ex: Any, series: str, symbol: str, interval: str, end_ms: int, limit: int
-    ) -> list[Any]:
-        params = {"symbol": symbol, "interval": interval, "endTime": end_ms, "limit": limit}
-        fn = ex.dapiPublicGetMarkPriceKlines if series == "mark" else ex.publicGetKlines
-        rows = await rest.call(ex, fn, params)
-        if not isinstance(rows, list):
-            raise ParseError("kline_page_not_a_list")
-        return rows
-
-    async def funding(self, rest: RestCaller, ex: Any, symbol: str, limit: int) -> list[Any]:
-        rows = await rest.call(ex, ex.dapiPublicGetFundingRate, {"symbol": symbol, "limit": limit})
-        if not isinstance(rows, list):
-            raise ParseError("funding_history_not_a_list")
-        return rows
+    mark_klines_call = "dapiPublicGetMarkPriceKlines"
+    funding_call = "dapiPublicGetFundingRate"
 
 
 def _marks_only(raw: bytes | str, ts_recv_ns: int, venue: str) -> list[Record]:
@@ -77,11 +58,7 @@ class BinanceCoinmCollector(NativeCollector):
         return self._socket(kind, index, topics, url=url, parse=partial(_marks_only, venue=self.venue))
 
     async def _seed_marks(self, ex: Any) -> None:
-        premium = await self.rest.call(ex, ex.dapiPublicGetPremiumIndex)
-        wanted = set(self.cfg.symbols)
-        for rec in parse_premium_index(premium, self.venue, self.clock.now_ns()):
-            if rec.symbol in wanted:
-                self.sink.put(rec)
+        await seed_premium_marks(self, ex, ex.dapiPublicGetPremiumIndex)
 
     async def _reference(self, ex: Any) -> None:
         info = await self.rest.call(ex, ex.dapiPublicGetFundingInfo)

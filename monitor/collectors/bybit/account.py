@@ -19,10 +19,8 @@ import json
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from monitor.backoff import backoff
-from monitor.clock import NS_PER_S
 from monitor.collectors.account_book import AccountUpdate
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.base import AccountAccess
@@ -43,7 +41,6 @@ log = structlog.get_logger(__name__)
 PING_S = 20.0
 AUTH_TIMEOUT_S = 10.0
 AUTH_EXPIRY_MS = 10_000
-_STEADY_S = 10.0  # a session this long resets the reconnect backoff
 _AUTH_REFUSED_WAIT_S = 60.0
 _MAX_PAGES = 20  # 200 positions a page: 4,000 legs is far beyond any book perpmon watches
 
@@ -104,12 +101,11 @@ class BybitAccount(AccountWatcher):
 
     # ---------------------------------------------------------------- private stream
     async def user_loop(self) -> None:
-        p = self._policy
-        delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+        delays = self._backoff()
         while True:
             try:
                 if await self._session():
-                    delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+                    delays = self._backoff()
                 wait = next(delays)
             except _AuthRefused as exc:
                 log.error(
@@ -122,13 +118,11 @@ class BybitAccount(AccountWatcher):
                 log.warning("private stream failed", account=self.name, error=text[:300])
                 wait = next(delays)
             self.book.stream_lost()
-            self._stats.connected[self.socket] = False
-            self._stats.reconnects[self.socket] += 1
-            await self._clock.sleep(wait)
+            await self._reconnect_after(wait)
 
     async def _session(self) -> bool:
         """One authenticated connection's life; True when it lasted long enough to reset the backoff."""
-        ws = await self._open()
+        ws = await self._open_socket(self._url)
         opened = self._clock.monotonic_ns()
         pinger = asyncio.ensure_future(self._ping(ws))
         try:
@@ -137,31 +131,12 @@ class BybitAccount(AccountWatcher):
             self.book.stream_connected()
             self.wake()  # the reconciler snapshots now; deltas wait for it
             self._stats.connected[self.socket] = True
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._policy.max_age_s):  # replaced before the 24 h cut
-                    async for raw in ws:
-                        self._handle(raw)
+            await self._read_for_max_age(ws, self._handle)
             if ws.close_code is None:
                 self._stats.events["rotation"] += 1
         finally:
-            pinger.cancel()
-            with contextlib.suppress(*NETWORK_ERRORS):
-                await ws.close()
-        return self._clock.monotonic_ns() - opened >= _STEADY_S * NS_PER_S
-
-    async def _open(self) -> ClientConnection:
-        await self._rest.cooldown.wait()
-        await self._pacer.wait()
-        await self._rest.cooldown.wait()  # a 429 heard while this one waited its turn holds it too
-        p = self._policy
-        return await connect(
-            self._url,
-            open_timeout=p.open_timeout_s,
-            ping_interval=p.ping_interval_s,
-            ping_timeout=p.ping_timeout_s,
-            max_size=p.max_size,
-            compression=None,
-        )
+            await self._close_socket(ws, pinger)
+        return self._lasted(opened)
 
     async def _authenticate(self, ws: ClientConnection) -> None:
         a = self._access

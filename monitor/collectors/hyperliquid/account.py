@@ -16,14 +16,12 @@ import json
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from monitor.backoff import backoff
-from monitor.clock import NS_PER_S
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.hyperliquid.margin_wire import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 from monitor.collectors.hyperliquid.wire import account_parts, leverage_tiers, parse_account
-from monitor.collectors.wsfeed import NETWORK_ERRORS
+from monitor.collectors.wsfeed import NETWORK_ERRORS, open_socket
 from monitor.config.records import SymbolOrAll
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot
@@ -31,7 +29,6 @@ from monitor.records import AccountSnapshot
 __all__ = ["HlAccount"]
 
 log = structlog.get_logger(__name__)
-_STEADY_S = 10.0  # a session this long resets the reconnect backoff
 PING_S = 30.0  # the venue closes a socket silent for 60 s [doc]
 
 
@@ -64,19 +61,16 @@ class HlAccount(AccountWatcher):
         """`clearinghouseState {user}` on the venue's socket, reconnected with backoff (none: no URL)."""
         if not self._url:
             await asyncio.Event().wait()
-        p = self._policy
-        delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+        delays = self._backoff()
         while True:
             try:
                 if await self._session():
-                    delays = backoff(initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+                    delays = self._backoff()
             except (*NETWORK_ERRORS, FeedError) as exc:
                 log.warning(
                     "account stream failed", account=self.name, error=f"{type(exc).__name__}: {exc}"[:300]
                 )
-            self._stats.connected[self.socket] = False
-            self._stats.reconnects[self.socket] += 1
-            await self._clock.sleep(next(delays))
+            await self._reconnect_after(next(delays))
 
     async def _session(self) -> bool:
         ws = await self._open()
@@ -86,28 +80,15 @@ class HlAccount(AccountWatcher):
             sub = {"type": "clearinghouseState", "user": self.address}
             await ws.send(json.dumps({"method": "subscribe", "subscription": sub}))
             self._stats.connected[self.socket] = True
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._policy.max_age_s):
-                    async for raw in ws:
-                        self._handle(raw)
+            await self._read_for_max_age(ws, self._handle)
         finally:
-            pinger.cancel()
-            with contextlib.suppress(*NETWORK_ERRORS):
-                await ws.close()
-        return self._clock.monotonic_ns() - opened >= _STEADY_S * NS_PER_S
+            await self._close_socket(ws, pinger)
+        return self._lasted(opened)
 
     async def _open(self) -> ClientConnection:
         await self._rest.cooldown.wait()
         await self._pacer.wait()
-        p = self._policy
-        return await connect(
-            self._url,
-            open_timeout=p.open_timeout_s,
-            ping_interval=p.ping_interval_s,
-            ping_timeout=p.ping_timeout_s,
-            max_size=p.max_size,
-            compression=None,
-        )
+        return await open_socket(self._url, self._policy)
 
     async def _ping(self, ws: ClientConnection) -> None:
         with contextlib.suppress(*NETWORK_ERRORS):

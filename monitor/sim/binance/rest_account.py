@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from monitor.sim.binance import account_payloads as pay
+from monitor.sim.binance.keyed import listen_key_routes, signed_reply
 from monitor.sim.binance.venue import Venue
 from monitor.sim.replies import json_reply
 
@@ -50,21 +51,10 @@ def futures_private_routes(v: Venue) -> list[web.RouteDef]:
                     rows.append(pay.flat_v2(s, side, lev, eng.brackets(s), eng.marks[s]))
         return json_reply(rows)
 
-    async def account_v3(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.account_v3(eng, req.account))
-
-    async def account_v2(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.account_v2(eng, req.account))
-
-    async def balance(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.balances(eng, req.account))
-
-    async def dual_side(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply({"dualSidePosition": eng.accounts[req.account].dual_side})
+    account_v3 = signed_reply(v, lambda name: pay.account_v3(eng, name))
+    account_v2 = signed_reply(v, lambda name: pay.account_v2(eng, name))
+    balance = signed_reply(v, lambda name: pay.balances(eng, name))
+    dual_side = signed_reply(v, lambda name: {"dualSidePosition": eng.accounts[name].dual_side})
 
     async def symbol_config(request: web.Request) -> web.Response:
         req = await v.signed(request)
@@ -79,16 +69,6 @@ def futures_private_routes(v: Venue) -> list[web.RouteDef]:
             ]
         )
 
-    async def listen_key_post(request: web.Request) -> web.Response:
-        return json_reply({"listenKey": v.listen_keys.create(v.api_key_account(request))})
-
-    async def listen_key_put(request: web.Request) -> web.Response:
-        return json_reply({"listenKey": v.listen_keys.keepalive(v.api_key_account(request))})
-
-    async def listen_key_delete(request: web.Request) -> web.Response:
-        v.listen_keys.close(v.api_key_account(request))
-        return json_reply({})
-
     return [
         web.get("/fapi/v1/leverageBracket", leverage_bracket),
         web.get("/fapi/v3/positionRisk", position_risk_v3),
@@ -99,7 +79,5 @@ def futures_private_routes(v: Venue) -> list[web.RouteDef]:
         web.get("/fapi/v2/balance", balance),
         web.get("/fapi/v1/positionSide/dual", dual_side),
         web.get("/fapi/v1/symbolConfig", symbol_config),
-        web.post("/fapi/v1/listenKey", listen_key_post),
-        web.put("/fapi/v1/listenKey", listen_key_put),
-        web.delete("/fapi/v1/listenKey", listen_key_delete),
+        *listen_key_routes(v, "/fapi/v1/listenKey"),
     ]

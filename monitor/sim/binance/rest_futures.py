@@ -11,8 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from monitor.sim.binance.exchange_info import futures_exchange_info
+from monitor.sim.binance.keyed import host_routes
 from monitor.sim.binance.open_interest import PERIODS_MS
-from monitor.sim.binance.venue import Venue, host_routes
+from monitor.sim.binance.venue import Venue
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, json_reply, missing_param

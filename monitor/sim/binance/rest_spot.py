@@ -13,7 +13,8 @@ import msgspec
 from aiohttp import web
 
 from monitor.sim.binance.exchange_info import spot_exchange_info
-from monitor.sim.binance.venue import Venue, host_routes
+from monitor.sim.binance.keyed import api_restrictions, host_routes, signed_reply
+from monitor.sim.binance.venue import Venue
 from monitor.sim.market import Quote
 from monitor.sim.numfmt import f8
 from monitor.sim.replies import VenueError, bad_symbol, json_reply
@@ -79,12 +80,9 @@ def spot_routes(v: Venue) -> list[web.RouteDef]:
         v.api_key_account(request)
         return json_reply([])
 
-    async def api_restrictions(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        granted = set(v.engine.accounts[req.account].permissions)
-        body: dict[str, Any] = {name: name in granted for name in _PERMISSIONS}
-        body["createTime"] = v.engine.accounts[req.account].created_ms
-        return json_reply(body)
+    def restrictions(name: str) -> dict[str, object]:
+        acct = v.engine.accounts[name]
+        return api_restrictions(_PERMISSIONS, acct.permissions, acct.created_ms)
 
     return [
         *host_routes(v, "/api/v3", spot_exchange_info, v.cfg.limits.weight_per_min_spot),
@@ -92,5 +90,5 @@ def spot_routes(v: Venue) -> list[web.RouteDef]:
         web.get("/sapi/v1/capital/config/getall", empty_list_signed),
         web.get("/sapi/v1/margin/allPairs", empty_list_keyed),
         web.get("/sapi/v1/margin/isolated/allPairs", empty_list_signed),
-        web.get("/sapi/v1/account/apiRestrictions", api_restrictions),
+        web.get("/sapi/v1/account/apiRestrictions", signed_reply(v, restrictions)),
     ]

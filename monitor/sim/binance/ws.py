@@ -33,7 +33,7 @@ from monitor.sim.limits import MessageRate
 from monitor.sim.market import Market
 from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
 
-__all__ = ["Connection", "StreamHub"]
+__all__ = ["Connection", "StreamHub", "subscribe"]
 
 _encode = msgspec.json.encode
 _MALFORMED = b'{"e":"markPriceUpdate","E":'
@@ -49,6 +49,18 @@ class Connection(SocketConnection):
     last_seen_ns: int = 0
     opened_ns: int = 0
     rate: MessageRate | None = None
+
+
+def subscribe(
+    conn: Connection, names: list[str], is_stream: Callable[[str], bool], is_listen_key: Callable[[str], bool]
+) -> None:
+    """Add each name the host serves to the connection: a market stream (`is_stream`, the host's own
+    list) or a live listenKey; any other name is ignored, as Binance does. COIN-M's hub uses it too."""
+    for name in names:
+        if is_stream(name):
+            conn.streams.add(name)
+        elif is_listen_key(name):
+            conn.listen_keys.add(name)
 
 
 def _route(path: str, query: dict[str, str]) -> tuple[bool, list[str]]:
@@ -114,11 +126,7 @@ class StreamHub(SocketHub[Connection]):
         return False
 
     def _subscribe(self, conn: Connection, names: list[str]) -> None:
-        for name in names:
-            if is_market_stream(name):
-                conn.streams.add(name)
-            elif self._is_listen_key(name):
-                conn.listen_keys.add(name)
+        subscribe(conn, names, is_market_stream, self._is_listen_key)
 
     def _control(self, conn: Connection, text: str) -> None:
         """SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS / SET_PROPERTY / GET_PROPERTY."""

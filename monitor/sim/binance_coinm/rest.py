@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, get_args
 from aiohttp import web
 
 from monitor.config.records import ApiPermission
+from monitor.sim.binance.keyed import api_restrictions, host_routes, listen_key_routes, signed_reply
 from monitor.sim.binance_coinm import payloads as pay
-from monitor.sim.replies import bad_symbol, json_reply, missing_param
+from monitor.sim.replies import json_reply
 
 if TYPE_CHECKING:
     from monitor.sim.binance_coinm.venue import CoinmVenue
@@ -31,24 +32,7 @@ def _int(params: Mapping[str, str], name: str) -> int | None:
 def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
     m, eng = v.market, v.engine
 
-    def symbol(params: Mapping[str, str], required: bool = False) -> str | None:
-        raw = params.get("symbol")
-        if not raw:
-            if required:
-                raise missing_param("symbol")
-            return None
-        if raw not in m.specs:
-            raise bad_symbol()
-        return raw
-
-    async def ping(_r: web.Request) -> web.Response:
-        return json_reply({})
-
-    async def server_time(_r: web.Request) -> web.Response:
-        return json_reply({"serverTime": v.now_ms()})
-
-    async def exchange_info(_r: web.Request) -> web.Response:
-        return json_reply(pay.exchange_info(v.now_ms(), m.specs.values(), v.weight_per_min))
+    symbol = v.symbol
 
     async def premium_index(request: web.Request) -> web.Response:
         params = dict(request.query)
@@ -86,13 +70,8 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
             ]
         )
 
-    async def account(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.account(eng, req.account))
-
-    async def balance(request: web.Request) -> web.Response:
-        req = await v.signed(request)
-        return json_reply(pay.balance(eng, req.account))
+    account = signed_reply(v, lambda name: pay.account(eng, name))
+    balance = signed_reply(v, lambda name: pay.balance(eng, name))
 
     async def position_risk(request: web.Request) -> web.Response:
         req = await v.signed(request)
@@ -105,28 +84,12 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
         ]
         return json_reply(rows)
 
-    async def api_restrictions(request: web.Request) -> web.Response:
+    def restrictions(name: str) -> dict[str, object]:
         """The key check (`sapi`, on the spot host at the venue; here beside dapi, read-only keys)."""
-        req = await v.signed(request)
-        acct = eng.accounts[req.account]
-        body: dict[str, object] = {p: p in acct.permissions for p in get_args(ApiPermission)}
-        body["createTime"] = 0
-        return json_reply(body)
-
-    async def listen_key_new(request: web.Request) -> web.Response:
-        return json_reply({"listenKey": v.listen_keys.create(v.api_key_account(request))})
-
-    async def listen_key_keep(request: web.Request) -> web.Response:
-        return json_reply({"listenKey": v.listen_keys.keepalive(v.api_key_account(request))})
-
-    async def listen_key_close(request: web.Request) -> web.Response:
-        v.listen_keys.close(v.api_key_account(request))
-        return json_reply({})
+        return api_restrictions(get_args(ApiPermission), eng.accounts[name].permissions, 0)
 
     return [
-        web.get("/dapi/v1/ping", ping),
-        web.get("/dapi/v1/time", server_time),
-        web.get("/dapi/v1/exchangeInfo", exchange_info),
+        *host_routes(v, "/dapi/v1", pay.exchange_info, v.weight_per_min),
         web.get("/dapi/v1/premiumIndex", premium_index),
         web.get("/dapi/v1/fundingRate", funding_rate),
         web.get("/dapi/v1/fundingInfo", funding_info),
@@ -135,8 +98,6 @@ def coinm_routes(v: CoinmVenue) -> list[web.RouteDef]:
         web.get("/dapi/v1/account", account),
         web.get("/dapi/v1/balance", balance),
         web.get("/dapi/v1/positionRisk", position_risk),
-        web.get("/sapi/v1/account/apiRestrictions", api_restrictions),
-        web.post("/dapi/v1/listenKey", listen_key_new),
-        web.put("/dapi/v1/listenKey", listen_key_keep),
-        web.delete("/dapi/v1/listenKey", listen_key_close),
+        web.get("/sapi/v1/account/apiRestrictions", signed_reply(v, restrictions)),
+        *listen_key_routes(v, "/dapi/v1/listenKey"),
     ]

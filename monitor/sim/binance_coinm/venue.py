@@ -18,7 +18,8 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.config import SimulatorConfig
 from monitor.secret import Secret
-from monitor.sim.binance.auth import KeyRing, SignedRequest, verify_signed
+from monitor.sim.binance.auth import KeyRing
+from monitor.sim.binance.keyed import KeyedHost
 from monitor.sim.binance.userstream import ListenKeys
 from monitor.sim.binance_coinm.engine import CoinmAccount, CoinmEngine, CoinmPosition
 from monitor.sim.binance_coinm.market import CoinmMarket
@@ -34,7 +35,9 @@ __all__ = ["CoinmVenue"]
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class CoinmVenue:
+class CoinmVenue(KeyedHost):
+    market: CoinmMarket
+
     def __init__(
         self, cfg: SimulatorConfig, keys: Mapping[str, tuple[Secret, Secret]], clock: Clock, base: Market
     ) -> None:
@@ -74,25 +77,12 @@ class CoinmVenue:
             ]
         )
 
-    def now_ms(self) -> int:
-        return self.clock.now_ns() // 1_000_000
-
     def _is_key(self, key: str) -> bool:
         return self.listen_keys.is_live(key)
 
     def _on_liquidation(self, acct: CoinmAccount, closed: CoinmPosition, now_ms: int) -> None:
         coin = self.market.specs[closed.symbol].base
         self.listen_keys.deliver(acct.name, account_update(acct, closed, coin, now_ms))
-
-    async def signed(self, request: web.Request) -> SignedRequest:
-        raw_query = request.raw_path.partition("?")[2]
-        raw_body = (await request.read()).decode("utf-8", "replace")
-        return verify_signed(
-            self.keys, request.headers.get("X-MBX-APIKEY"), raw_query, raw_body, self.now_ms()
-        )
-
-    def api_key_account(self, request: web.Request) -> str:
-        return self.keys.account_for(request.headers.get("X-MBX-APIKEY"))
 
     def tick(self, samples: Sequence[Mapping[str, float]]) -> None:
         """Every linear mark sample → the engine; then this tick's mark frames and key expiry."""

@@ -4,35 +4,25 @@ The URL layouts ccxt.pro and the collectors use on the COIN-M host: `/ws/<name>`
 `/ws/<n>` connection index is ignored), `/stream?streams=a/b` (combined: payloads wrapped as
 `{"stream","data"}`), and SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS messages. A path segment
 equal to a live listenKey is that account's user stream. The loop, the send queue, slow-consumer
-drops and keep-alive are the shared `ws_common.SocketHub`'s.
+drops and keep-alive are the shared `ws_common.SocketHub`'s; the connection record and how names
+are subscribed are USDⓈ-M's (`binance/ws.py`), the hosts differing only in which streams they serve.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from monitor.clock import Clock
-from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
+from monitor.sim.binance.ws import Connection, subscribe
+from monitor.sim.ws_common import SocketHub
 
-__all__ = ["CoinmConnection", "CoinmHub"]
+__all__ = ["CoinmHub"]
 
 _encode = msgspec.json.encode
-
-
-@dataclass(eq=False)
-class CoinmConnection(SocketConnection):
-    ws: web.WebSocketResponse
-    combined: bool
-    streams: set[str] = field(default_factory=set)
-    listen_keys: set[str] = field(default_factory=set)
-    queue: asyncio.Queue[bytes | None] = field(default_factory=new_queue)
-    last_seen_ns: int = 0
 
 
 def is_mark_stream(name: str) -> bool:
@@ -41,7 +31,7 @@ def is_mark_stream(name: str) -> bool:
     return bool(sym) and tail.lower() in ("markprice", "markprice@1s", "markprice@3s")
 
 
-class CoinmHub(SocketHub[CoinmConnection]):
+class CoinmHub(SocketHub[Connection]):
     def __init__(
         self, *, clock: Clock, ping_s: float, pong_timeout_s: float, is_listen_key: Callable[[str], bool]
     ) -> None:
@@ -57,19 +47,15 @@ class CoinmHub(SocketHub[CoinmConnection]):
         names += segments[segments.index("ws") + 1 :] if "ws" in segments else []
         ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
         await ws.prepare(request)
-        conn = CoinmConnection(ws, combined, last_seen_ns=self._clock.monotonic_ns())
+        conn = Connection(ws, combined, last_seen_ns=self._clock.monotonic_ns())
         self._subscribe(conn, names)
         await self._serve(conn)
         return ws
 
-    def _subscribe(self, conn: CoinmConnection, names: list[str]) -> None:
-        for name in names:
-            if is_mark_stream(name):
-                conn.streams.add(name)
-            elif self._is_listen_key(name):
-                conn.listen_keys.add(name)
+    def _subscribe(self, conn: Connection, names: list[str]) -> None:
+        subscribe(conn, names, is_mark_stream, self._is_listen_key)
 
-    def _control(self, conn: CoinmConnection, text: str) -> None:
+    def _control(self, conn: Connection, text: str) -> None:
         try:
             req = msgspec.json.decode(text)
         except msgspec.DecodeError:

@@ -35,7 +35,7 @@ from monitor.sim.bybit.auth import BybitKeyRing, verify_ws_auth
 from monitor.sim.bybit.market import BybitMarket
 from monitor.sim.bybit.views import BybitLiquidation, BybitPositionView, BybitWalletView
 from monitor.sim.faults import Faults
-from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
+from monitor.sim.ws_common import SocketConnection, SocketHub, control_object, new_queue
 
 __all__ = ["BybitConnection", "BybitHub"]
 
@@ -121,11 +121,8 @@ class BybitHub(SocketHub[BybitConnection]):
         )
 
     def _control(self, conn: BybitConnection, text: str) -> None:
-        try:
-            req = msgspec.json.decode(text)
-        except msgspec.DecodeError:
-            req = None
-        if not isinstance(req, dict):
+        req = control_object(text)
+        if req is None:
             self._status(conn, "", None, False, "error:request format error")
             return
         op, rid, args = req.get("op"), req.get("req_id"), req.get("args")

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.sim.hyperliquid import payloads
-from monitor.sim.ws_common import SocketConnection, SocketHub, new_queue
+from monitor.sim.ws_common import SocketConnection, SocketHub, control_object, new_queue
 
 if TYPE_CHECKING:
     from monitor.sim.hyperliquid.venue import HyperliquidVenue
@@ -68,11 +68,8 @@ class HlHub(SocketHub[HlConnection]):
         self._queue_or_drop(conn, _encode({"channel": channel, "data": data}))
 
     def _control(self, conn: HlConnection, text: str) -> None:
-        try:
-            req = msgspec.json.decode(text)
-        except msgspec.DecodeError:
-            req = None
-        if not isinstance(req, dict):
+        req = control_object(text)
+        if req is None:
             self._send(conn, "error", f"Error parsing JSON into valid websocket request: {text}")
             return
         method, sub = req.get("method"), req.get("subscription")

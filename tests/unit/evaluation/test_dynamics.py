@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from arch import arch_model
 
-from monitor.evaluation.dynamics import garch_now
+from monitor.evaluation.garch_forecast import garch_now
 from monitor.evaluation.models import EMPTY_MODELS, refresh_models
 from monitor.evaluator import Evaluator
 from monitor.records import MarkPrice, SettledFunding

@@ -16,9 +16,9 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, advice_legs, book_var, dynamics
+from monitor.evaluation import advice, advice_legs, book_var, book_var_legs, dynamics
 from monitor.evaluation.advice import _forecasts, forecast_vol
-from monitor.evaluation.book_var import leg_exposures
+from monitor.evaluation.book_var_legs import leg_exposures
 from monitor.evaluation.models import RiskModels
 from monitor.records import FigureKey, SettledFunding
 from tests.unit.evaluation.desk import STEP_S, Desk, S, desk, models
@@ -196,10 +196,10 @@ def test_ou_reasons_kept_while_the_same_markets_have_a_spot_history(world: tuple
 def test_kept_book_exposures_equal_leg_exposures_with_and_without_every_price(
     world: tuple[Desk, RiskModels],
 ) -> None:
-    """book_var's per-tick exposures over the kept legs, read in C-level passes, are `leg_exposures`."""
+    """book_var_legs' per-tick exposures over the kept legs, read in C-level passes, are `leg_exposures`."""
     d, _mods = world
     snap = d.snapshot()
-    kept = book_var._book(snap, book_var.BookVarKept())
+    kept = book_var_legs._book(snap, book_var.BookVarKept())
     assert kept.spot_keys and kept.perp_keys  # both kinds of leg
     spot, perp = kept.spot_keys[0], kept.perp_keys[0]
     gaps = dataclasses.replace(
@@ -208,10 +208,10 @@ def test_kept_book_exposures_equal_leg_exposures_with_and_without_every_price(
         marks=MappingProxyType({k: m for k, m in snap.marks.items() if k != perp}),
     )  # one spot book and one mark missing: NaN for their legs
     for s in (snap, gaps):
-        exposure, px = book_var._exposures(s, kept)
+        exposure, px = book_var_legs._exposures(s, kept)
         prices: dict[tuple[str, str, str], float] = {}
         want, _unpriced = leg_exposures(s, kept.markets, prices)
         assert list(want) == list(kept.legs)
         np.testing.assert_array_equal(exposure, list(want.values()))
         np.testing.assert_array_equal(px, [prices[leg] for leg in kept.legs])
-    assert math.isnan(book_var._exposures(gaps, kept)[1][kept.legs.index((*perp, "perp"))])
+    assert math.isnan(book_var_legs._exposures(gaps, kept)[1][kept.legs.index((*perp, "perp"))])

@@ -16,7 +16,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, book, dynamics, feeds, market
+from monitor.evaluation import advice, book, dynamics, feeds, garch_forecast, market
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.models import MarketModel, RiskModels
 from monitor.evaluation.sink import FigureSink
@@ -91,7 +91,7 @@ def test_dynamics_equal_the_per_market_code_for_every_kind_of_fit(
     for k, w in want.items():
         assert same_value(got[k].sigma2, w.sigma2) and got[k].reason == w.reason
     for key in list(snap.marks)[:5]:  # the one-market form is the same computation
-        one = dynamics.garch_now(mods.markets.get(key), snap.mark_grid.get(key), step)
+        one = garch_forecast.garch_now(mods.markets.get(key), snap.mark_grid.get(key), step)
         assert same_value(one.sigma_ann, want[key].sigma_ann) and one.reason == want[key].reason
 
 

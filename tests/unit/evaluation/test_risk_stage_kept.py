@@ -17,7 +17,17 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, advice_legs, book_var, dynamics, feeds, market, model_age
+from monitor.evaluation import (
+    advice,
+    advice_legs,
+    book_var,
+    dynamics,
+    feeds,
+    garch_forecast,
+    kept_book,
+    market,
+    model_age,
+)
 from monitor.evaluation.feeds import expected_streams
 from monitor.evaluation.models import RiskModels
 from monitor.evaluation.risk_stage import RiskKept, risk_figures
@@ -44,7 +54,7 @@ def forget() -> None:
     advice._SHARED.forecast = advice._ForecastPlan()
     book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
     advice._SHARED.perp_keys = None
-    advice_legs._Compared.last = None
+    kept_book._Compared.last = None
     model_age._SHARED.last = None
 
 
@@ -246,17 +256,17 @@ def test_kept_accounts_compare_by_content() -> None:
     recs = list(d.snapshot().accounts.values())
     copies = [msgspec.structs.replace(a, positions=tuple(msgspec.structs.replace(p) for p in a.positions))
               for a in recs]  # fmt: skip
-    assert advice_legs.same_accounts(recs, copies)
+    assert kept_book.same_accounts(recs, copies)
     a = copies[0]
     richer = tuple(msgspec.structs.replace(b, wallet_balance=b.wallet_balance + 1) for b in a.balances)
     other = msgspec.structs.replace(a, balances=richer)
-    assert not advice_legs.same_accounts(recs, [other, *copies[1:]])
-    assert not advice_legs.same_accounts(recs, copies[:-1])
+    assert not kept_book.same_accounts(recs, [other, *copies[1:]])
+    assert not kept_book.same_accounts(recs, copies[:-1])
     assert isinstance(a, AccountSnapshot)
 
 
 def test_the_fit_bar_found_by_arithmetic_is_the_one_the_search_finds() -> None:
-    """`dynamics._bar_index` on gap-filled grids, grids with gaps, another step and empty ones."""
+    """`garch_forecast._bar_index` on gap-filled grids, grids with gaps, another step and empty ones."""
     rng = np.random.default_rng(4)
     step = 5_000_000_000
     for k in range(300):
@@ -270,7 +280,7 @@ def test_the_fit_bar_found_by_arithmetic_is_the_one_the_search_finds() -> None:
         for last in (*ts.tolist(), 0, 10 * step - 1, int(ts[-1]) + step if n else 1, 10 * step + step // 2):
             i = int(np.searchsorted(ts[:m], last))
             want = i if i < m and int(ts[i]) == last else -1
-            assert dynamics._bar_index(ts, m, last, step) == want, (k, ts.tolist(), last)
+            assert garch_forecast._bar_index(ts, m, last, step) == want, (k, ts.tolist(), last)
 
 
 def test_books_of_one_depth_everywhere_cost_what_the_walk_costs(world: tuple[Desk, RiskModels]) -> None:

@@ -28,8 +28,8 @@ import numpy as np
 
 from monitor.evaluation.account import cross_wallet
 from monitor.evaluation.account_bybit import bybit_unified_cross_wallet
-from monitor.evaluation.dynamics import GarchNow
-from monitor.evaluation.exposure import base_asset
+from monitor.evaluation.garch_forecast import GarchNow
+from monitor.evaluation.leg_exposure import account_exposures
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
@@ -74,6 +74,8 @@ def advice_figures(
     """`bybit_venues`: venues on Bybit's margin model (their top-ups hold MM at the entry value)."""
     _hedge(snap, markets, garch, sink, target_vol)
     for (venue, account), acct in snap.accounts.items():
+        if any(p.inverse for p in acct.positions):
+            continue  # issue 17: a coin-margined account is not the linear model's to top up or size
         on_bybit = venue in bybit_venues
         cross = [p for p in acct.positions if p.margin_mode == "cross" and p.qty != 0]
         wallet = cross_wallet(acct)
@@ -133,9 +135,9 @@ def _hedge(
         held[h.asset] += h.quantity
         priced_by.setdefault(h.asset, (h.price_venue, h.price_symbol))
     for (venue, _account), acct in sorted(snap.accounts.items()):
-        for p in acct.positions:
-            asset = base_asset(p.symbol)
-            perp[asset] += p.qty * p.contract_size
+        # issue 17: the leg's coin and exposure in it (an inverse leg's with its coin margin)
+        for p, (asset, x) in zip(acct.positions, account_exposures(acct), strict=True):
+            perp[asset] += x
             priced_by.setdefault(asset, (venue, p.symbol))
     for asset in sorted(set(held) | set(perp)):
         sigma, why = forecast_vol(priced_by[asset], garch, markets)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from monitor.clock import NS_PER_S
 from monitor.evaluation.exposure import stale_holdings
+from monitor.evaluation.leg_exposure import account_exposures, base_asset
 from monitor.evaluation.legs import mark_upnl
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
@@ -28,10 +29,7 @@ __all__ = ["book_figures", "gone_figures"]
 
 
 def _base_asset(symbol: str) -> str:
-    for quote in ("USDT", "USDC", "FDUSD", "BUSD", "USD"):
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return symbol[: -len(quote)]
-    return symbol
+    return base_asset(symbol)  # issue 17: BTCUSD_PERP → BTC (`leg_exposure.base_asset`)
 
 
 def _stale_venues(fresh: Mapping[tuple[str, str], bool] | None, venues: set[str], asset: str) -> set[str]:
@@ -86,15 +84,17 @@ def book_figures(
         held_usd[h.asset] += h.quantity * mid
         feeders[h.asset].add(h.price_venue)
     for (venue, account), acct in snap.accounts.items():
-        for p in acct.positions:
-            asset = _base_asset(p.symbol)
+        # issue 17: a leg's asset and coin exposure (an inverse leg's in its margin coin, with it)
+        for p, (asset, x) in zip(acct.positions, account_exposures(acct), strict=True):
             feeders[asset].add(venue)
             mv = markets.get((venue, p.symbol))
             mark = mv.mark if mv is not None else math.nan
-            perp[asset] += p.qty * p.contract_size
-            by_venue[(venue, asset)] += p.qty * p.contract_size
+            perp[asset] += x
+            by_venue[(venue, asset)] += x
             if mv is not None:
-                c = -p.qty * mark * mv.funding_rate * 24.0 / mv.funding_interval_h
+                # issue 17: an inverse leg pays funding in coin on face/mark: face × rate in USD
+                usd = p.qty * p.contract_size if p.inverse else p.qty * mark
+                c = -usd * mv.funding_rate * 24.0 / mv.funding_interval_h
                 carry[asset] += c
                 carry_by_venue[(venue, asset)] += c
                 marks_ok[asset] &= mv.mark_fresh
@@ -106,7 +106,7 @@ def book_figures(
                 venue_marks_ok[(venue, asset)] = False
                 carry[asset] += math.nan
                 carry_by_venue[(venue, asset)] += math.nan
-            perp_usd[asset] += p.qty * p.contract_size * mark
+            perp_usd[asset] += x * mark
     for asset in sorted(set(held) | set(perp)):
         stale = _stale_venues(fresh, feeders[asset], asset)
         held_ok = asset not in old_held
