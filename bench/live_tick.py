@@ -407,6 +407,24 @@ def put_market(d: Daemon, book: Book, t: int, rng: np.random.Generator, marks_on
         put_accounts(d, book, t)  # the account stream's reconcile: a fresh snapshot each second
 
 
+def put_one_mark(d: Daemon, book: Book, key: tuple[str, str], t: int) -> None:
+    """One market's mark moved a little: a single-symbol frame."""
+    venue, sym = key
+    m = book.marks[key] = book.marks[key] * 1.0002
+    d.store.put(
+        MarkPrice(
+            venue=venue,
+            symbol=sym,
+            ts_event_ns=t,
+            ts_recv_ns=t,
+            mark=m,
+            index=m * 0.9999,
+            funding_rate=1e-4,
+            next_funding_ns=T0 + 10**15,
+        )
+    )
+
+
 # ---------------------------------------------------------------------------------------------- models
 def shared_models(d: Daemon, now: int, figs: Figures | None) -> RiskModels:
     """One fitted market per venue shared by every symbol; the real return history and Monte Carlo."""
@@ -541,6 +559,24 @@ async def bench_size(
         )
         for k, v in frame_stages.items():
             print(f"  {k:22s} median {statistics.median(v):8.2f} ms   p99 {pct(v, 0.99):8.2f} ms")
+        # one symbol's mark per frame (a Bybit message, a wick): only its holders' accounts are computed
+        one_totals, one_acc, recomputed = [], [], []
+        keys = list(book.marks)
+        for _ in range(ticks):
+            clock.advance(0.002)
+            put_one_mark(d, book, keys[int(rng.integers(len(keys)))], clock.now_ns())
+            t = clock.monotonic_ns()
+            await d.tick(frame=True)
+            one_totals.append((clock.monotonic_ns() - t) / 1e6)
+            one_acc.append(d.eval_stats.frame_stages_s.get("account", math.nan) * 1e3)
+            recomputed.append(getattr(d.evaluator._accounts, "recomputed", -1))  # -1 on main: all
+        print(
+            f"frame tick, one mark moved  median {statistics.median(one_totals):8.2f} ms   "
+            f"p99 {pct(one_totals, 0.99):8.2f} ms   "
+            f"(account stage median {statistics.median(one_acc):.2f} ms; "
+            f"accounts computed again: median {statistics.median(recomputed):g} of {len(book.accounts)}, "
+            "−1 = all)"
+        )
 
         # the scalar reference of the account stage, on the same snapshot with the same inputs
         now = clock.now_ns()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -311,7 +312,12 @@ class Daemon:
         return self._endpoints(v.name).rest
 
     # ------------------------------------------------------------------ the loop
-    async def tick(self, frame: bool = False) -> str:
+    async def tick(
+        self,
+        frame: bool = False,
+        between: Callable[[], Awaitable[bool]] | None = None,
+        nested: bool = False,
+    ) -> str:
         """One evaluation cycle with a single `now` for every stage; its kind: "full" or "frame".
 
         `frame`: a frame tick (`Evaluator.frame`: the account stage on the new marks, merged into
@@ -319,16 +325,53 @@ class Daemon:
         annotation and hand-off run on the tick's Figures either way. Each stage's duration goes to
         `eval_stats.stages_s` (`frame_stages_s` for a frame tick; the evaluator's own stages in
         place of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
+
+        `between` (the loop's, monitor/loop.py): awaited after each stage of a full evaluation; it
+        may run a frame tick (`nested`: against the last *completed* full tick, never a full one —
+        then it does nothing and says "skipped"), and says whether it took any frames. If it did, the
+        rules have seen account figures newer than this evaluation's, so the full Figures become
+        the base of one more frame tick on a fresh snapshot, and the rules step that, at a later
+        `now` ("reframe"): the engine's time never goes back and no alert is resolved on older
+        marks. A full tick's duration (`perpmon_evaluation_duration_seconds`) and stages are its own
+        work, snapshot to hand-off, without the frame ticks run between its stages.
         """
         now = self.clock.now_ns()
         mono = self.clock.monotonic_ns
         t0 = mono()
         snapshot = self.store.snapshot(now)
         t1 = mono()
-        figures = self.evaluator.frame(snapshot, now, self.full) if frame else None
-        kind = "full" if figures is None else "frame"
-        if figures is None:
+        framed = self.evaluator.frame(snapshot, now, self.full) if frame else None
+        kind = "full" if framed is None else "frame"
+        if framed is None and nested:
+            return "skipped"  # a full evaluation is under way and covers this frame
+        paused_ns, reframe_ns, full_now, took = 0, 0, now, False
+        if framed is not None:
+            figures = framed
+        elif between is None:
             figures = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
+        else:
+            steps = self.evaluator.steps(snapshot, now, self.refresher.models)
+            paused = None
+            while True:
+                try:
+                    steps.send(paused)
+                except StopIteration as done:
+                    figures = self.full = done.value
+                    break
+                tb = mono()
+                took = await between() or took
+                paused_ns += mono() - tb
+                paused = True
+            if took:  # the rules saw newer account figures meanwhile: step them on a fresh frame
+                tr = mono()
+                now = self.clock.now_ns()
+                snapshot = self.store.snapshot(now)
+                framed = self.evaluator.frame(snapshot, now, self.full)
+                if framed is None:  # a market the evaluation did not see: evaluate once more, whole
+                    framed = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
+                    full_now = now
+                figures = framed
+                reframe_ns = mono() - tr
         t2 = mono()
         events = self.engine.step(figures, now, self.evaluator.replaced if kind == "frame" else None)
         events = self._annotate(events, figures)
@@ -337,12 +380,14 @@ class Daemon:
         await self.submit(events, now)
         t4 = mono()
         timed = self.evaluator.stages_ns if kind == "full" else self.evaluator.frame_stages_ns
-        inner = timed or {"evaluate": t2 - t1}
+        inner = dict(timed) if timed else {"evaluate": t2 - t1 - paused_ns - reframe_ns}
+        if took:
+            inner["reframe"] = reframe_ns
         stages = {
             k: v / NS_PER_S
             for k, v in {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}.items()
         }
-        dt = (t4 - t0) / NS_PER_S
+        dt = (t4 - t0 - paused_ns) / NS_PER_S
         st = self.eval_stats
         st.count += 1
         st.total_duration_s += dt
@@ -350,7 +395,7 @@ class Daemon:
         if kind == "frame":
             st.frame_last_duration_s, st.frame_stages_s = dt, stages
         else:
-            st.last_duration_s, st.last_tick_ns, st.stages_s = dt, now, stages
+            st.last_duration_s, st.last_tick_ns, st.stages_s = dt, full_now, stages
         return kind
 
     def _annotate(self, events: list[AlertEvent], figures: Figures | None) -> list[AlertEvent]:

@@ -8,14 +8,16 @@ frame just arrived, monitor/frames.py) recomputes only what such a frame moves a
 on: the account stage (margin ratio, liquidation price, distance in % and in sigma, headroom) on
 the snapshot's marks, with each market's freshness, volatility and funding interval carried from
 the last `evaluate` (monitor/evaluation/market_marks.py). Its columns replace the account stage's in
-the last full Figures; every other figure stays as that tick made it. Binance sends every mark in
-one burst a second, so "only the moved symbols" would still be all of them: the frame tick is cheap
-because it skips the other stages, not because it skips symbols.
+the last full Figures; every other figure stays as that tick made it. Within the account stage
+only the accounts holding a market whose inputs moved (or whose own feed's freshness did) are
+computed again, their rows written over the kept ones (monitor/evaluation/account_subset.py): a
+Bybit frame or a wick moves one symbol, and the other accounts' figures cannot change. Binance's
+`!markPrice@arr` burst moves every symbol, and then every account is computed, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 from monitor.config import Config
 from monitor.evaluation.account import AccountStage
@@ -27,7 +29,7 @@ from monitor.evaluation.funding_spread import funding_spread_figures
 from monitor.evaluation.market import EwmaCache, MarketView, market_figures
 from monitor.evaluation.market_marks import mark_views, new_markets
 from monitor.evaluation.models import EMPTY_MODELS, RiskModels
-from monitor.evaluation.risk_stage import RiskKept, risk_figures
+from monitor.evaluation.risk_stage import RiskKept, risk_steps
 from monitor.evaluation.sink import FigureSink, ShapeCache
 from monitor.evaluation.stress import StressStage
 from monitor.evaluation.var_check import VarSelfCheck
@@ -74,25 +76,52 @@ class Evaluator:
 
     def evaluate(self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS) -> Figures:
         """`models`: the latest slow fits (monitor/refit.py); absent, their figures say not_fitted_yet."""
+        steps = self.steps(snap, now_ns, models)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                figures: Figures = done.value
+                return figures
+
+    def steps(
+        self, snap: Snapshot, now_ns: int, models: RiskModels = EMPTY_MODELS
+    ) -> Generator[str, bool | None, Figures]:
+        """`evaluate` a stage at a time: yields each stage's name as it ends, returns the Figures.
+
+        Send True on resuming after a pause (the stopwatch starts the next stage then); `next` when
+        nothing ran in between.
+
+        Why: at desk scale the whole evaluation holds the event loop for tens of milliseconds, and a
+        crossing frame that lands meanwhile would wait for it; the loop runs a frame tick between
+        two stages (monitor/loop.py). A frame tick between them reads only what the last *completed*
+        evaluation left (`_views`, `_fresh`: set here after the join) and keeps its own sink shapes;
+        the account stage's kept rows are compared input by input, so either order is exact.
+        `stages_ns` counts each stage's own time, not the pauses between them.
+        """
         sink = FigureSink(now_ns, self._shapes)
         ev = self._cfg.evaluation
         mark = _Stopwatch(self._monotonic_ns)
         if self._held.update(snap, self._expected, now_ns):
             self._expected_now = self._expected | self._held.limits
         fresh = feed_figures(snap, self._expected_now, self._started_ns or now_ns, sink, self._held.since_ns)
-        mark("feeds")
+        if (yield mark("feeds")):  # resumed after a pause: that was no stage's time
+            mark.resume()
         markets = market_figures(
             snap, fresh, sink, step_s=ev.volatility_sample_s, lam=ev.ewma_lambda, cache=self._ewma
         )
-        mark("market")
-        self._views, self._fresh = markets, fresh
+        if (yield mark("market")):
+            mark.resume()
         self._accounts(snap, markets, fresh, sink, horizon_s=ev.horizon_s)
-        mark("account")
+        if (yield mark("account")):
+            mark.resume()
         book_figures(snap, markets, sink, fresh)
-        mark("book")
+        if (yield mark("book")):
+            mark.resume()
         funding_spread_figures(markets, sink)
-        mark("funding_spread")
-        risk_figures(
+        if (yield mark("funding_spread")):
+            mark.resume()
+        for _part in risk_steps(  # the long pole: cut in three, timed as one stage
             snap,
             markets,
             fresh,
@@ -102,14 +131,18 @@ class Evaluator:
             bybit_venues=self._bybit,
             var_check=self._var_check,
             kept=self._risk_kept,
-        )
-        mark("risk")
+        ):
+            if (yield mark("risk")):
+                mark.resume()
         gone_figures(snap, sink, GONE_RETENTION_S)
-        mark("gone")
+        if (yield mark("gone")):
+            mark.resume()
         self._stress.run(snap, sink, fresh)
-        mark("stress")
+        if (yield mark("stress")):
+            mark.resume()
         figures = sink.figures()  # the tick's one join of every column (evaluation/join.py)
         mark("join")
+        self._views, self._fresh = markets, fresh  # what frame ticks carry from now on
         self.stages_ns = mark.stages
         return figures
 
@@ -128,7 +161,8 @@ class Evaluator:
         markets = mark_views(snap, views)
         mark("marks")
         sink = FigureSink(now_ns, self._frame_shapes)
-        self._accounts(snap, markets, self._fresh, sink, horizon_s=self._cfg.evaluation.horizon_s)
+        horizon_s = self._cfg.evaluation.horizon_s
+        self._accounts(snap, markets, self._fresh, sink, horizon_s=horizon_s, incremental=True)
         mark("account")
         figures = merge_columns(base, sink.columns(), now_ns)
         mark("merge")
@@ -163,9 +197,15 @@ class _Stopwatch:
         self._last = monotonic_ns() if monotonic_ns is not None else 0
         self.stages: dict[str, int] = {}
 
-    def __call__(self, stage: str) -> None:
-        if self._now is None:
-            return
-        t = self._now()
-        self.stages[stage] = t - self._last
-        self._last = t
+    def __call__(self, stage: str) -> str:
+        """Close `stage` (a stage closed again adds up); the next counts from here, or from `resume`."""
+        if self._now is not None:
+            t = self._now()
+            self.stages[stage] = self.stages.get(stage, 0) + t - self._last
+            self._last = t
+        return stage
+
+    def resume(self) -> None:
+        """The next stage starts now: what ran in between (a frame tick) is not its time."""
+        if self._now is not None:
+            self._last = self._now()

@@ -20,7 +20,10 @@ Two limits keep this cheap:
   run anyway, and a desk-scale full tick would otherwise hold frames back for several of its
   durations).
 
-The signal keeps what moved (`Moved`), which the loop counts.
+The signal keeps what moved (`Moved`), which the loop counts. Which accounts a frame tick computes
+again is not taken from it: the account stage compares each market's and account's inputs with
+those of its last computation (monitor/evaluation/account_subset.py), which stays exact whichever
+tick ran last, a frame tick between a full tick's stages included (monitor/loop.py `_between`).
 """
 
 from __future__ import annotations

@@ -4,11 +4,13 @@ Apart from `app.py` (which wires the daemon and runs one tick) because the sched
 job: ticks start on a fixed grid of `interval_s` (a tick that overruns skips slots instead of
 bursting, monitor/metronome.py), a frame that moved an input wakes the loop at once within its CPU
 share (monitor/frames.py), stored alerts get their delivery attempt before the next tick, and the
-heap is settled once the first ticks have built what every tick reuses.
+heap is settled once the first ticks have built what every tick reuses. A full tick runs stage by
+stage, and a frame that is due runs its tick between two stages (`_between`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import structlog
@@ -41,7 +43,8 @@ async def evaluation_loop(d: Daemon) -> None:
             async with d.swap_lock:
                 # either kind covers every frame so far: the account stage reads the whole store
                 d.eval_stats.frames += d.frames.take().frames
-                await d.tick(frame=trigger == "frame")
+                between = _between(d, gate) if trigger == "periodic" else None
+                await d.tick(frame=trigger == "frame", between=between)
             d.notify.watchdog(mono())  # only a loop that ticks pets the watchdog
             if not d.heap_settled and d.eval_stats.count >= SETTLE_AFTER_TICKS:
                 d.settle_heap()
@@ -56,6 +59,41 @@ async def evaluation_loop(d: Daemon) -> None:
             next_periodic_ns = beat.next_ns(d.cfg.evaluation.interval_s, mono())
             d.eval_stats.skipped = beat.skipped
         trigger = await _next_trigger(d, next_periodic_ns, gate)
+
+
+def _between(d: Daemon, gate: FrameGate) -> Callable[[], Awaitable[bool]]:
+    """What a full tick awaits after each stage (`Daemon.tick` `between`): a frame tick, if one is due.
+
+    A desk-scale full evaluation holds the loop for tens of milliseconds; a crossing frame that
+    lands meanwhile is evaluated at the next stage boundary, within the same gate (coalescing and
+    CPU share) as between ticks, against the last completed full tick, and its alerts get their
+    delivery attempt before the evaluation goes on. The swap lock stays held by the full tick:
+    a reload never lands mid-tick. Returns whether it took frames (the full tick then steps the
+    rules on a fresh frame at its end, `Daemon.tick`).
+    """
+    mono = d.clock.monotonic_ns
+
+    async def between() -> bool:
+        ev = d.cfg.evaluation
+        if not (ev.on_frame and d.frames.pending):
+            return False
+        if gate.ready_ns(d.frames.first_ns, ev.frame_coalesce_ms, ev.frame_cpu_share) > mono():
+            return False
+        t0, dispatcher = mono(), d.dispatcher
+        handoffs = dispatcher.handoffs
+        d.eval_stats.ticks["frame"] = d.eval_stats.ticks.get("frame", 0) + 1
+        d.eval_stats.frames += d.frames.take().frames
+        try:
+            await d.tick(frame=True, nested=True)
+        except Exception:
+            d.eval_stats.errors += 1
+            log.exception("frame tick within a full tick failed")
+        gate.ran(t0, mono())
+        if dispatcher.handoffs != handoffs:
+            await dispatcher.attempted(DELIVERY_GRACE_S)
+        return True
+
+    return between
 
 
 async def _next_trigger(d: Daemon, next_periodic_ns: int, gate: FrameGate) -> str:

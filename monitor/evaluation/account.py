@@ -33,6 +33,7 @@ from monitor.evaluation.account_inverse import inverse_accounts, inverse_figures
 from monitor.evaluation.account_lps import binance_lps, bybit_lps
 from monitor.evaluation.account_reference import PAST_EVERY_PRICE, STABLECOINS, account_one, cross_wallet
 from monitor.evaluation.account_rows import RowCols, emit_rows
+from monitor.evaluation.account_subset import moved_accounts, splice, sub_book
 from monitor.evaluation.legs import Leg, price_leg
 from monitor.evaluation.market import MarketView
 from monitor.evaluation.sink import FigureSink
@@ -62,14 +63,26 @@ def account_figures(
 
 
 class AccountStage:
-    """The account stage of the evaluator; keeps the columns of the last book it saw."""
+    """The account stage of the evaluator; keeps the columns of the last book it saw.
+
+    It also keeps the numbers of its last computation with the inputs they were computed from
+    (`_Kept`), so a frame tick (`incremental=True`) computes again only the accounts whose inputs
+    differ (monitor/evaluation/account_subset.py). A full tick computes every account.
+    """
 
     def __init__(self, bybit_venues: frozenset[str] = frozenset()) -> None:
         self._bybit = bybit_venues
         self._book: AccountBook | None = None
+        self._seen: tuple[object, object] = (None, None)  # the snapshot mappings `_book` was made from
         self._keys = KeyCache()  # the figures' keys for this book, kept while it holds
+        self._kept: _Kept | None = None
+        self.recomputed = -1  # accounts the last call computed (−1: all of them); for tests and benches
 
     def _book_for(self, snap: Snapshot) -> AccountBook:
+        seen = (snap.accounts, snap.tiers)
+        if self._book is not None and seen[0] is self._seen[0] and seen[1] is self._seen[1]:
+            return self._book  # the store hands an unchanged field's mapping back: same records
+        self._seen = seen
         accounts = list(snap.accounts.items())
         tiers = snap.tiers
         recs = tuple(
@@ -104,18 +117,20 @@ class AccountStage:
         sink: FigureSink,
         *,
         horizon_s: float,
+        incremental: bool = False,
     ) -> None:
+        """`incremental`: reuse the last computation's rows of every account whose inputs are equal."""
         inverse = inverse_accounts(snap)
         if inverse:  # accounts with inverse legs (Binance COIN-M) are margined in coin: account_inverse.py
             inverse_figures(snap, inverse, markets, fresh, sink, horizon_s=horizon_s)
             rest = {k: a for k, a in snap.accounts.items() if k not in inverse}
             snap = dataclasses.replace(snap, accounts=rest)
         book = self._book_for(snap)
-        cols = _compute(book, markets, fresh, horizon_s)
         if all(i >= 0 for *_, i in book.plan):  # the usual book: a column per name
-            emit_columns(book, cols, sink, self._keys)
+            emit_columns(book, self._columns(book, markets, fresh, horizon_s, incremental), sink, self._keys)
             return
-        rows = RowCols.of(cols)
+        self._kept, self.recomputed = None, -1
+        rows = RowCols.of(_compute(book, markets, fresh, horizon_s))
         for venue, account, a, i in book.plan:
             if i < 0:
                 account_one(
@@ -131,6 +146,46 @@ class AccountStage:
                 )
             else:
                 emit_rows(book, rows, i, sink)
+
+    def _columns(
+        self,
+        book: AccountBook,
+        markets: Mapping[tuple[str, str], MarketView],
+        fresh: Mapping[tuple[str, str], bool],
+        horizon_s: float,
+        incremental: bool,
+    ) -> _Cols:
+        """The book's numbers: computed for every account, or (`incremental`) only for the moved ones.
+
+        The kept rows are reused only for the same book columns (a restated account keeps them;
+        a fill or a new account rebuilds the book, and everything is computed) and the same horizon.
+        """
+        views = [markets.get(key) for key in book.mkeys]
+        acct_ok = [fresh.get((lb["venue"], f"account:{lb['account']}"), False) for lb in book.acc_lab]
+        kept, cols = self._kept, None
+        if incremental and kept is not None and kept.q is book.q and kept.horizon_s == horizon_s:
+            accs = moved_accounts(book, views, kept.views, acct_ok, kept.acct_ok)
+            if not accs.size:
+                cols, self.recomputed = kept.cols, 0
+            elif 2 * accs.size <= book.n_acc:  # past half the book, slicing costs more than it saves
+                part, legs = sub_book(book, accs)
+                cols = splice(kept.cols, _compute(part, markets, fresh, horizon_s), accs, legs)
+                self.recomputed = int(accs.size)
+        if cols is None:
+            cols, self.recomputed = _compute(book, markets, fresh, horizon_s), -1
+        self._kept = _Kept(book.q, views, acct_ok, horizon_s, cols)
+        return cols
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """The last computation's numbers and what they were computed from (`q`: the book's columns)."""
+
+    q: FloatArray
+    views: list[MarketView | None]
+    acct_ok: list[bool]
+    horizon_s: float
+    cols: _Cols
 
 
 def _same_account(old: AccountSnapshot, new: AccountSnapshot) -> bool:

@@ -6,6 +6,7 @@ One entry point so the evaluator names a single stage; each part lives in its ow
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from monitor.config import EvaluationConfig
@@ -20,7 +21,7 @@ from monitor.evaluation.sink import FigureSink
 from monitor.evaluation.var_check import VarSelfCheck
 from monitor.store.state import Snapshot
 
-__all__ = ["RiskKept", "risk_figures"]
+__all__ = ["RISK_STEPS", "RiskKept", "risk_figures", "risk_steps"]
 
 
 @dataclass(slots=True)
@@ -36,6 +37,9 @@ class RiskKept:
     advice: AdviceKept = field(default_factory=AdviceKept)
 
 
+RISK_STEPS = ("risk.dynamics", "risk.var", "risk.advice")  # what `risk_steps` yields, in order
+
+
 def risk_figures(
     snap: Snapshot,
     markets: dict[tuple[str, str], MarketView],
@@ -49,6 +53,23 @@ def risk_figures(
 ) -> None:
     """`bybit_venues`: venues on Bybit's margin model (`account_bybit.bybit_model_venues`); `kept`:
     the evaluator's `RiskKept` (None: the parts' shared defaults, for callers without one)."""
+    for _ in risk_steps(snap, markets, fresh, sink, models, ev, bybit_venues, var_check, kept):
+        pass
+
+
+def risk_steps(
+    snap: Snapshot,
+    markets: dict[tuple[str, str], MarketView],
+    fresh: dict[tuple[str, str], bool],
+    sink: FigureSink,
+    models: RiskModels,
+    ev: EvaluationConfig,
+    bybit_venues: frozenset[str] = frozenset(),
+    var_check: VarSelfCheck | None = None,
+    kept: RiskKept | None = None,
+) -> Iterator[str]:
+    """`risk_figures` in three parts, each named as it ends (`RISK_STEPS`): the longest stage of a
+    desk-scale tick, cut so the evaluation loop can run a frame tick between them (monitor/loop.py)."""
     garch = dynamics_figures(
         snap,
         models,
@@ -57,6 +78,7 @@ def risk_figures(
         step_s=ev.volatility_sample_s,
         kept=kept.dynamics if kept is not None else None,
     )
+    yield RISK_STEPS[0]
     book_var_figures(
         snap,
         models,
@@ -69,6 +91,7 @@ def risk_figures(
     model_age_figures(  # after the figures it flags
         snap, models, sink, confidences=ev.var_confidences, kept=kept.model_age if kept is not None else None
     )
+    yield RISK_STEPS[1]
     advice_figures(
         snap,
         markets,
@@ -80,3 +103,4 @@ def risk_figures(
         kept=kept.advice if kept is not None else None,
     )
     proxy_hedge_figures(snap, ev.proxy_hedges, sink, step_s=ev.volatility_sample_s)
+    yield RISK_STEPS[2]

@@ -20,7 +20,7 @@ from monitor.clock import NS_PER_S
 from monitor.config import parse_config
 from monitor.evaluation.account_emit import ACCOUNT_FIGURES
 from monitor.notify import Dispatcher, Outbox
-from monitor.records import FigureKey, Figures, MarkPrice
+from monitor.records import FigureKey, MarkPrice
 from tests.unit.test_daemon_tick_frames import RULE, GatedClock, _Notifier, run_to
 from tests.unit.test_evaluator import T0, faq_store
 
@@ -73,13 +73,13 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[Daemon, GatedClock, lis
     clock = GatedClock()
     d = _daemon(tmp_path, clock)
     full: list[int] = []
-    real = d.evaluator.evaluate
+    real_steps = d.evaluator.steps
 
-    def counted(snapshot: Any, now: int, models: Any) -> Figures:
+    def counted_steps(snapshot: Any, now: int, models: Any) -> Any:  # `evaluate` drains these too
         full.append(now)
-        return real(snapshot, now, models)
+        return real_steps(snapshot, now, models)
 
-    d.evaluator.evaluate = counted  # type: ignore[method-assign]
+    d.evaluator.steps = counted_steps  # type: ignore[method-assign]
     task = asyncio.create_task(d._evaluation_loop())
     yield d, clock, full
     task.cancel()
@@ -155,8 +155,8 @@ async def test_a_frame_ready_when_the_slot_is_due_goes_first(running: Any) -> No
     order: list[str] = []
     real = d.tick
 
-    async def tick(frame: bool = False) -> str:
-        kind: str = await real(frame)
+    async def tick(frame: bool = False, **kw: Any) -> str:
+        kind: str = await real(frame, **kw)
         order.append(kind)
         return kind
 

@@ -19,6 +19,7 @@ from monitor.config import parse_config
 from monitor.notify import Dispatcher, Outbox
 from monitor.notify.model import Notification
 from monitor.records import Figure, FigureKey, Figures
+from tests.unit.test_daemon_tick_frames import stand_in
 
 GONE = FigureKey(name="position_disappeared", venue="binance", account="degen", symbol="BTCUSDT", side="BOTH")
 CONFIG: dict[str, Any] = {
@@ -54,7 +55,7 @@ def _daemon(tmp_path: Path, clock: ManualClock) -> Daemon:
         value = 1.0 if now >= gone_from else 0.0
         return Figures(taken_at_ns=now, items={GONE: Figure(value=value, unit="flag", ts_ns=now)})
 
-    d.evaluator.evaluate = evaluate  # type: ignore[method-assign]
+    stand_in(d, evaluate)
     return d
 
 

@@ -9,7 +9,7 @@ about how fast this machine is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,21 @@ def _daemon(tmp_path: Path, clock: ManualClock, **evaluation: Any) -> Daemon:
             taken_at_ns=now, items={DIST: Figure(value=(mark - LP) / mark, unit="ratio", ts_ns=now)}
         )
 
-    d.evaluator.evaluate = evaluate  # type: ignore[method-assign,assignment]
+    stand_in(d, evaluate)
     return d
+
+
+def stand_in(d: Daemon, evaluate: Callable[[Any, int, Any], Figures]) -> None:
+    """`evaluate` in place of the evaluator's, whole (`Daemon.tick` alone) or as the one stage of the
+    loop's full ticks (`Evaluator.steps`, which the loop drives to run frame ticks between stages)."""
+
+    def steps(snapshot: Any, now: int, models: Any) -> Generator[str, bool | None, Figures]:
+        figures = evaluate(snapshot, now, models)
+        yield "evaluate"
+        return figures
+
+    d.evaluator.evaluate = evaluate  # type: ignore[method-assign]
+    d.evaluator.steps = steps  # type: ignore[method-assign]
 
 
 def mark(clock: ManualClock, price: float, symbol: str = "BTCUSDT") -> MarkPrice:
@@ -230,7 +243,7 @@ async def test_frame_ticks_keep_to_their_share_of_a_core(loop_of: Any) -> None:
         figures: Figures = real(snapshot, now, models)
         return figures
 
-    d.evaluator.evaluate = slow
+    stand_in(d, slow)
     await run_to(d, clock, 0.05)
     begin = clock.monotonic_ns()
     for k in range(1, 1001):  # one second of frames

@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection
 from monitor.collectors.account_watch import AccountWatcher
 from monitor.collectors.hyperliquid.margin_wire import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 from monitor.collectors.hyperliquid.wire import account_parts, leverage_tiers, parse_account
-from monitor.collectors.wsfeed import NETWORK_ERRORS, open_socket
+from monitor.collectors.wsfeed import NETWORK_ERRORS
 from monitor.config.records import SymbolOrAll
 from monitor.errors import FeedError, ParseError
 from monitor.records import AccountSnapshot
@@ -86,9 +86,7 @@ class HlAccount(AccountWatcher):
         return self._lasted(opened)
 
     async def _open(self) -> ClientConnection:
-        await self._rest.cooldown.wait()
-        await self._pacer.wait()
-        return await open_socket(self._url, self._policy)
+        return await self._open_socket(self._url)  # the cooldown checked again after the pacer
 
     async def _ping(self, ws: ClientConnection) -> None:
         with contextlib.suppress(*NETWORK_ERRORS):

@@ -35,7 +35,7 @@ import json
 from typing import Any
 
 import structlog
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from monitor.backoff import backoff
 from monitor.collectors.account_book import AccountUpdate, BalanceChange, LegChange
@@ -125,11 +125,7 @@ class OkxAccount(AccountWatcher):
             await self._clock.sleep(wait)
 
     async def _session(self) -> None:
-        await self._rest.cooldown.wait()
-        await self._pacer.wait()
-        p = self._policy
-        ws = await connect(self._url, open_timeout=p.open_timeout_s, ping_interval=p.ping_interval_s,
-                           ping_timeout=p.ping_timeout_s, max_size=p.max_size, compression=None)  # fmt: skip
+        ws = await self._open_socket(self._url)  # the cooldown checked again after the pacer
         pinger = asyncio.ensure_future(self._ping(ws))
         try:
             await self._login(ws)
