@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from monitor.config import EvaluationConfig
-from monitor.evaluation.advice import AdviceKept, advice_figures
+from monitor.evaluation.advice import advice_figures
+from monitor.evaluation.advice_kept import AdviceKept
 from monitor.evaluation.book_var import BookVarKept, book_var_figures
 from monitor.evaluation.dynamics import DynamicsKept, dynamics_figures
 from monitor.evaluation.market import MarketView

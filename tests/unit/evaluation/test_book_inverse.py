@@ -18,7 +18,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, book, book_var, feeds
+from monitor.evaluation import advice, advice_kept, book, book_var, feeds
 from monitor.evaluation.book_var_legs import leg_exposures
 from monitor.evaluation.exposure import market_exposures
 from monitor.evaluation.feeds import expected_streams
@@ -218,7 +218,7 @@ def test_the_stages_equal_the_reference_with_inverse_legs(seed: int) -> None:
     assert_same({k: f for k, f in new.items.items() if k.method not in later}, old.items)
     new, old = FigureSink(d.now_ns), FigureSink(d.now_ns)
     kw: Any = dict(target_vol=ev.target_vol, shock=ev.shock, bybit_venues=frozenset({"bybit"}))
-    advice.advice_figures(snap, mk, {}, new, **kw, kept=advice.AdviceKept())
+    advice.advice_figures(snap, mk, {}, new, **kw, kept=advice_kept.AdviceKept())
     ref_advice.advice_figures(snap, mk, {}, old, **kw)
     assert_same(new.items, old.items)
     # no linear top-up or sizing for a coin-margined account (it read 300,000 contracts as BTC)

@@ -16,8 +16,8 @@ import msgspec
 import numpy as np
 import pytest
 
-from monitor.evaluation import advice, advice_legs, book_var, book_var_legs, dynamics
-from monitor.evaluation.advice import _forecasts, forecast_vol
+from monitor.evaluation import advice_kept, advice_legs, book_var, book_var_legs, dynamics
+from monitor.evaluation.advice_forecast import _forecasts, forecast_vol
 from monitor.evaluation.book_var_legs import leg_exposures
 from monitor.evaluation.models import RiskModels
 from monitor.records import FigureKey, SettledFunding
@@ -55,7 +55,7 @@ def test_a_tick_inside_the_bar_takes_the_kept_columns(world: tuple[Desk, RiskMod
     d = moved(d, d.now_ns + S, 1.002)
     kept = tick(d, d.snapshot(), mods)
     assert dynamics._SHARED.stepped is stepped  # a hit
-    assert advice._SHARED.forecast.garch is stepped.out and advice._SHARED.forecast.plans
+    assert advice_kept._SHARED.forecast.garch is stepped.out and advice_kept._SHARED.forecast.plans
     forget()
     assert_identical(kept, tick(d, d.snapshot(), mods))
 
@@ -108,11 +108,11 @@ def test_planned_forecasts_equal_forecast_vol_per_market(world: tuple[Desk, Risk
     views = {k: _View(sigma_ann=0.5 if i % 3 else math.nan) for i, k in enumerate(keys[::2])}
     assert any(not math.isfinite(g.sigma_ann) for g in garch.values())  # some fall back
     for _ in range(2):  # planned, then taken from the plan
-        sigma, why = _forecasts(keys, garch, views, advice._SHARED)  # type: ignore[arg-type]
+        sigma, why = _forecasts(keys, garch, views, advice_kept._SHARED)  # type: ignore[arg-type]
         want = [forecast_vol(k, garch, views) for k in keys]  # type: ignore[arg-type]
         np.testing.assert_array_equal(sigma, [s for s, _ in want])
         assert why == [w for _, w in want]
-    assert advice._SHARED.forecast.plans[0][0] is keys
+    assert advice_kept._SHARED.forecast.plans[0][0] is keys
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,7 @@ The stages keep what only the book's records or a refit change (the advice legs 
 VaR stage's markets and Monte Carlo touches, the dynamics fits, the model ages' fit times). Here a
 tick that reuses them is compared with a tick after everything kept was forgotten: the account
 stream's next, equal records must be a hit; a changed position, tier record, holding or models
-record must be seen at once. The books' array check (advice `_Books`) is held to the per-leg walk
+record must be seen at once. The books' array check (advice_close `_Books`) is held to the per-leg walk
 on books `BookWalk` must refuse or sort.
 """
 
@@ -19,6 +19,9 @@ import pytest
 
 from monitor.evaluation import (
     advice,
+    advice_close,
+    advice_forecast,
+    advice_kept,
     advice_legs,
     book_var,
     dynamics,
@@ -44,16 +47,16 @@ BYBIT = frozenset({"bybit"})
 def forget() -> None:
     """Everything the risk stage keeps between ticks."""
     advice_legs._SHARED.legs = None
-    advice._SHARED.hedge = None
-    advice._SHARED.iso_labels = None
+    advice_kept._SHARED.hedge = None
+    advice_kept._SHARED.iso_labels = None
     dynamics._SHARED.fits = None
     dynamics._SHARED.stepped = None
     dynamics._SHARED.settled = None
     dynamics._SHARED.ou = None
     advice_legs._SHARED.topups = None
-    advice._SHARED.forecast = advice._ForecastPlan()
+    advice_kept._SHARED.forecast = advice_forecast._ForecastPlan()
     book_var._SHARED.book = book_var._SHARED.touches = book_var._SHARED.weights = None
-    advice._SHARED.perp_keys = None
+    advice_kept._SHARED.perp_keys = None
     kept_book._Compared.last = None
     model_age._SHARED.last = None
 
@@ -140,12 +143,16 @@ def world() -> tuple[Desk, RiskModels]:
 def test_the_next_equal_account_records_reuse_what_was_kept(world: tuple[Desk, RiskModels]) -> None:
     d, mods = world
     before = tick(d, d.snapshot(), mods)
-    legs, hedge, bk = advice_legs._SHARED.legs, advice._SHARED.hedge, book_var._SHARED.book
+    legs, hedge, bk = advice_legs._SHARED.legs, advice_kept._SHARED.hedge, book_var._SHARED.book
     reput_accounts(d)
     snap = d.snapshot()
     assert all(a is not b for a, b in zip(snap.accounts.values(), legs.records, strict=True))  # type: ignore[union-attr]
     kept = tick(d, snap, mods)
-    assert advice_legs._SHARED.legs is legs and advice._SHARED.hedge is hedge and book_var._SHARED.book is bk
+    assert (
+        advice_legs._SHARED.legs is legs
+        and advice_kept._SHARED.hedge is hedge
+        and book_var._SHARED.book is bk
+    )
     forget()
     assert_identical(kept, tick(d, snap, mods))
     assert_identical(kept, before)
@@ -308,11 +315,11 @@ def test_books_of_one_depth_everywhere_cost_what_the_walk_costs(world: tuple[Des
         )
     snap = d.snapshot()
     legs = advice_legs.advice_legs(snap, BYBIT)
-    keys = advice._perp_keys(legs.mkeys)
-    none, shapes = advice._gather(snap, keys)  # the store's book arrays
+    keys = advice_close._perp_keys(legs.mkeys)
+    none, shapes = advice_close._gather(snap, keys)  # the store's book arrays
     assert [s for s, _ms, _a in shapes] == [(3, 3)] and not any(none)
     by_hand = dataclasses.replace(snap, books=dict(snap.books))  # records only: the one-depth path
-    none_r, shapes_r = advice._gather(by_hand, keys)
+    none_r, shapes_r = advice_close._gather(by_hand, keys)
     assert [s for s, _ms, _a in shapes_r] == [(3, 3)] and none_r == none
     assert np.array_equal(shapes[0][2], shapes_r[0][2], equal_nan=True) and shapes[0][1] == shapes_r[0][1]
     ev = d.cfg.evaluation
