@@ -2,7 +2,8 @@
 
 Data flows one way: collectors put records into the store; every tick the evaluator turns one
 snapshot into Figures, the rule engine turns Figures into AlertEvents, and the dispatcher turns
-those into durable notifications. Each stage gets the tick's single `now`.
+those into durable notifications. Each stage gets the tick's single `now`. The tick itself is
+`monitor/ticking.py`; this module keeps the wiring: start/stop, reload, metrics, health and status.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +39,6 @@ from monitor.notify import Dispatcher, Outbox, build_notifiers
 from monitor.records import AlertEvent, Figures
 from monitor.refit import ModelRefresher
 from monitor.reload import ReloadMetrics, ReloadStats, reload_daemon
-from monitor.rules.context import annotate
 from monitor.rules.engine import RuleEngine
 from monitor.sdnotify import SdNotify
 from monitor.shard import ShardMetrics, select_shard
@@ -47,6 +46,7 @@ from monitor.status.recent import RecentEvents
 from monitor.status.routes import StatusRoutes
 from monitor.store.state import StateStore
 from monitor.supervise import Supervisor
+from monitor.ticking import Ticking
 from monitor.venues import Endpoints, endpoints
 
 if TYPE_CHECKING:  # the simulator is imported only when it is enabled: production never loads it
@@ -59,7 +59,7 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass
-class Daemon:
+class Daemon(Ticking):
     """A running perpmon: start() brings every part up, stop() takes them down in reverse."""
 
     cfg: Config
@@ -310,145 +310,6 @@ class Daemon:
     def _rest_url(self, v: VenueConfig) -> str | None:
         """Where venue `v`'s REST lives (the simulator's, an override, or None: production)."""
         return self._endpoints(v.name).rest
-
-    # ------------------------------------------------------------------ the loop
-    async def tick(
-        self,
-        frame: bool = False,
-        between: Callable[[], Awaitable[bool]] | None = None,
-        nested: bool = False,
-    ) -> str:
-        """One evaluation cycle with a single `now` for every stage; its kind: "full" or "frame".
-
-        `frame`: a frame tick (`Evaluator.frame`: the account stage on the new marks, merged into
-        the last full tick's Figures) where one can stand in, else the full evaluation. Rules,
-        annotation and hand-off run on the tick's Figures either way. Each stage's duration goes to
-        `eval_stats.stages_s` (`frame_stages_s` for a frame tick; the evaluator's own stages in
-        place of "evaluate" when it timed them), so a slow tick on /metrics says where its time went.
-
-        `between` (the loop's, monitor/loop.py): awaited after each stage of a full evaluation; it
-        may run a frame tick (`nested`: against the last *completed* full tick, never a full one —
-        then it does nothing and says "skipped"), and says whether it took any frames. If it did, the
-        rules have seen account figures newer than this evaluation's, so the full Figures become
-        the base of one more frame tick on a fresh snapshot, and the rules step that, at a later
-        `now` ("reframe"): the engine's time never goes back and no alert is resolved on older
-        marks. A full tick's duration (`perpmon_evaluation_duration_seconds`) and stages are its own
-        work, snapshot to hand-off, without the frame ticks run between its stages.
-        """
-        now = self.clock.now_ns()
-        mono = self.clock.monotonic_ns
-        t0 = mono()
-        snapshot = self.store.snapshot(now)
-        t1 = mono()
-        framed = self.evaluator.frame(snapshot, now, self.full) if frame else None
-        kind = "full" if framed is None else "frame"
-        if framed is None and nested:
-            return "skipped"  # a full evaluation is under way and covers this frame
-        paused_ns, reframe_ns, full_now, took = 0, 0, now, False
-        if framed is not None:
-            figures = framed
-        elif between is None:
-            figures = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
-        else:
-            steps = self.evaluator.steps(snapshot, now, self.refresher.models)
-            paused = None
-            while True:
-                try:
-                    steps.send(paused)
-                except StopIteration as done:
-                    figures = self.full = done.value
-                    break
-                tb = mono()
-                took = await between() or took
-                paused_ns += mono() - tb
-                paused = True
-            if took:  # the rules saw newer account figures meanwhile: step them on a fresh frame
-                tr = mono()
-                now = self.clock.now_ns()
-                snapshot = self.store.snapshot(now)
-                framed = self.evaluator.frame(snapshot, now, self.full)
-                if framed is None:  # a market the evaluation did not see: evaluate once more, whole
-                    framed = self.full = self.evaluator.evaluate(snapshot, now, self.refresher.models)
-                    full_now = now
-                figures = framed
-                reframe_ns = mono() - tr
-        t2 = mono()
-        events = self.engine.step(figures, now, self.evaluator.replaced if kind == "frame" else None)
-        events = self._annotate(events, figures)
-        self.latest = figures
-        t3 = mono()
-        await self.submit(events, now)
-        t4 = mono()
-        timed = self.evaluator.stages_ns if kind == "full" else self.evaluator.frame_stages_ns
-        inner = dict(timed) if timed else {"evaluate": t2 - t1 - paused_ns - reframe_ns}
-        if took:
-            inner["reframe"] = reframe_ns
-        stages = {
-            k: v / NS_PER_S
-            for k, v in {"snapshot": t1 - t0, **inner, "rules": t3 - t2, "handoff": t4 - t3}.items()
-        }
-        dt = (t4 - t0 - paused_ns) / NS_PER_S
-        st = self.eval_stats
-        st.count += 1
-        st.total_duration_s += dt
-        st.kinds[kind] = st.kinds.get(kind, 0) + 1
-        if kind == "frame":
-            st.frame_last_duration_s, st.frame_stages_s = dt, stages
-        else:
-            st.last_duration_s, st.last_tick_ns, st.stages_s = dt, full_now, stages
-        return kind
-
-    def _annotate(self, events: list[AlertEvent], figures: Figures | None) -> list[AlertEvent]:
-        """Events in a desk's words (monitor/rules/context.py), linking to the status page when the
-        config says where a person reaches it; self.engine and self.cfg: a reload may replace them."""
-        base = self.cfg.http.external_url
-        link = f"{base.rstrip('/')}/status" if base else ""
-        return annotate(
-            events,
-            figures,
-            self.engine.rules,
-            shock=self.cfg.evaluation.shock,
-            ticks=self.store.ticks(),
-            link=link,
-        )
-
-    async def submit(self, events: list[AlertEvent], now: int) -> None:
-        """Hand decided events to the outbox; any it refuses go first, in order, on the next call.
-
-        The engine decides a transition once (its state moves on: a `repeat_s = 0` alert such as
-        PositionDisappeared is never decided again), so what it decided is held here until the
-        outbox has stored it — a full disk or a lock past its timeout delays the event, never
-        loses it; while held, each is written to the log (the journal outlives the process, should a
-        watchdog restart it before the disk recovers) and counted in `perpmon_alerts_held`. Holding
-        events, not rolling the engine back: a rollback would copy every alert's
-        state each tick and re-decide at a later `now` (a different `starts_at`), and events, unlike
-        built notifications, are re-routed by whichever dispatcher a reload put in place.
-        Called every tick, events or not: Alertmanager receivers get the firing set re-sent there.
-        """
-        self.recent.record(events)
-        batch = [*self.unsent, *events]
-        self.unsent = batch
-        try:
-            await self.dispatcher.submit(
-                batch,
-                now,
-                firing=lambda: self._annotate(self.engine.announced(), self.latest),
-            )
-        except Exception:
-            self.eval_stats.held = len(batch)
-            for ev in events:  # each once, when first held: the journal keeps what the outbox could not
-                log.error(
-                    "alert held: the outbox refused it; retried every tick",
-                    alertname=ev.labels.get("alertname", ""),
-                    state=ev.state.value,
-                    severity=ev.severity.label,
-                    labels=ev.labels,
-                    summary=ev.annotations.get("summary", ""),
-                    held=len(batch),
-                )
-            raise
-        self.unsent = []
-        self.eval_stats.held = 0
 
     async def _evaluation_loop(self) -> None:
         """Tick on the `interval_s` grid, and at once when a frame moved an input (monitor/loop.py)."""
