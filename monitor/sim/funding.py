@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,7 @@ __all__ = [
     "historical_rates",
     "last_funding_ms",
     "next_funding_ms",
+    "settle_due",
 ]
 
 _CLAMP = 0.0005
@@ -62,6 +65,26 @@ def next_funding_ms(now_ms: int, hours: int) -> int:
     """The next settlement strictly after `now_ms`."""
     step = hours * _MS_PER_H
     return (now_ms // step + 1) * step
+
+
+def settle_due(
+    next_ms: dict[str, int],
+    quotes: dict[str, Any],
+    hours: Callable[[str], int],
+    now_ms: int,
+    restamp: Callable[[Any, int], Any],
+) -> list[tuple[str, int, float, float]]:
+    """(symbol, funding time, rate, mark) for each interval of a venue's market that has ended,
+    each symbol's next settlement started and its quote restamped with it (`restamp(quote, next)`):
+    one settlement walk for every simulated venue that keeps its own quotes (Bybit, OKX)."""
+    out: list[tuple[str, int, float, float]] = []
+    for symbol, due in next_ms.items():
+        if now_ms >= due:
+            q = quotes[symbol]
+            out.append((symbol, due, q.funding_rate, q.mark))
+            next_ms[symbol] = next_funding_ms(now_ms, hours(symbol))
+            quotes[symbol] = restamp(q, next_ms[symbol])
+    return out
 
 
 def last_funding_ms(now_ms: int, hours: int) -> int:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from monitor.clock import Clock
 from monitor.sim.basis import BasisProcess
 from monitor.sim.bybit.symbols import BYBIT_SYMBOLS, BybitSpec
-from monitor.sim.funding import next_funding_ms
+from monitor.sim.funding import next_funding_ms, settle_due
 from monitor.sim.funding_path import RunningAverage, impact_premium_series, running_average
 from monitor.sim.market import Market
 from monitor.sim.numfmt import q8
@@ -200,15 +200,13 @@ class BybitMarket:
 
     def due_settlements(self) -> list[tuple[str, int, float, float]]:
         """(symbol, funding time, rate, mark) for each interval that has ended; starts the next."""
-        now_ms = self._now_ms()
-        out: list[tuple[str, int, float, float]] = []
-        for symbol, due in self._next_funding.items():
-            if now_ms >= due:
-                q = self.quotes[symbol]
-                out.append((symbol, due, q.funding_rate, q.mark))
-                self._next_funding[symbol] = next_funding_ms(now_ms, self.specs[symbol].funding_hours)
-                self.quotes[symbol] = replace(q, next_funding_ms=self._next_funding[symbol])
-        return out
+        return settle_due(
+            self._next_funding,
+            self.quotes,
+            lambda s: self.specs[s].funding_hours,
+            self._now_ms(),
+            lambda q, nxt: replace(q, next_funding_ms=nxt),
+        )
 
     def _publish(self) -> None:
         now_ms = self._now_ms()

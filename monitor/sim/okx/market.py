@@ -13,14 +13,14 @@ does not re-derive it).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 from monitor.clock import Clock
-from monitor.sim.funding import next_funding_ms
+from monitor.sim.funding import next_funding_ms, settle_due
 from monitor.sim.market import Market
 from monitor.sim.numfmt import q8
 from monitor.sim.okx.symbols import OKX_SYMBOLS, OkxSpec
+from monitor.sim.quotes import floor_to
 
 __all__ = ["CLAMP", "OkxMarket", "OkxQuote", "okx_funding_rate"]
 
@@ -53,11 +53,6 @@ def okx_funding_rate(premium: float, interest: float, cap: float) -> float:
     """OKX's rate: `clamp(P + clamp(I − P, ±0.05 %), ±cap)`, quantized to 8 decimals like the venue's."""
     rate = premium + min(max(interest - premium, -CLAMP), CLAMP)
     return q8(min(max(rate, -cap), cap))
-
-
-def _floor_to(price: float, tick: str) -> float:
-    step = float(tick)
-    return round(math.floor(price / step + 1e-9) * step, len(tick.partition(".")[2]))
 
 
 class OkxMarket:
@@ -95,15 +90,13 @@ class OkxMarket:
 
     def due_settlements(self) -> list[tuple[str, int, float, float]]:
         """(symbol, funding time, rate, mark) for each settlement the clock has passed; the next begins."""
-        now_ms = self._now_ms()
-        out: list[tuple[str, int, float, float]] = []
-        for symbol, due in self._next.items():
-            if now_ms >= due:
-                q = self.quotes[symbol]
-                out.append((symbol, due, q.funding_rate, q.mark))
-                self._next[symbol] = next_funding_ms(now_ms, self.specs[symbol].funding_hours)
-                self.quotes[symbol] = replace(q, funding_ms=self._next[symbol])
-        return out
+        return settle_due(
+            self._next,
+            self.quotes,
+            lambda s: self.specs[s].funding_hours,
+            self._now_ms(),
+            lambda q, nxt: replace(q, funding_ms=nxt),
+        )
 
     def _publish(self) -> None:
         now_ms = self._now_ms()
@@ -111,7 +104,7 @@ class OkxMarket:
             bq = self.base.quotes[symbol]
             k = self._k(symbol)
             mark = self.mark_of(symbol, bq.mark)
-            bid = _floor_to((bq.last or bq.mark) * k, spec.tick)
+            bid = floor_to((bq.last or bq.mark) * k, spec.tick)
             premium = bq.premium_index + spec.spread_bps / 1e4
             prev = self.quotes.get(symbol)
             self.quotes[symbol] = OkxQuote(
@@ -124,8 +117,8 @@ class OkxMarket:
                 bid_size=round(bq.bid_qty / spec.ct_val, 2),
                 ask=q8(bid + float(spec.tick)),
                 ask_size=round(bq.ask_qty / spec.ct_val, 2),
-                spot_bid=_floor_to(bq.spot_bid, spec.spot_tick),
-                spot_ask=_floor_to(bq.spot_ask, spec.spot_tick),
+                spot_bid=floor_to(bq.spot_bid, spec.spot_tick),
+                spot_ask=floor_to(bq.spot_ask, spec.spot_tick),
                 premium=q8(premium),
                 funding_rate=okx_funding_rate(premium, bq.interest_rate, spec.funding_cap),
                 funding_ms=self._next[symbol],
