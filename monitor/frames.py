@@ -29,7 +29,6 @@ tick ran last, a frame tick between a full tick's stages included (monitor/loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -143,8 +142,10 @@ async def wait_frame_or_sleep(clock: Clock, signal: FrameSignal, seconds: float)
     finally:
         for t in (sleeper, waiter):
             t.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(sleeper, waiter, return_exceptions=True)
+        # the helpers' own CancelledError comes back as a result; a cancel of *this* task landing
+        # here must propagate: suppressed, it left the evaluation loop ticking after its task was
+        # cancelled, and a daemon stop (or a test) awaiting it waited for ever
+        await asyncio.gather(sleeper, waiter, return_exceptions=True)
 
 
 def delay_s(until_ns: int, now_ns: int) -> float:

@@ -23,7 +23,6 @@ and the evaluator's `feed_stale` agree for them too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
@@ -97,8 +96,7 @@ class HeldSymbols:
             waiter.cancel()
             if sleeper is not None:
                 sleeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sleeper
+                await asyncio.gather(sleeper, return_exceptions=True)  # never swallows our own cancel
         return len(self._extra) > seen
 
 

@@ -337,8 +337,7 @@ class WsFeed(QuietProbing):
     async def _shutdown(self) -> None:
         if self._probe is not None:
             self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
+            await asyncio.gather(self._probe, return_exceptions=True)  # never swallows our own cancel
         if self.quiet is not None:
             await self.quiet.aclose()
         for task, conn in list(self._retiring.items()):

@@ -114,8 +114,7 @@ class SocketHub(Generic[C]):
         finally:
             self.connections.discard(conn)
             writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await asyncio.gather(writer, return_exceptions=True)  # never swallows our own cancel
 
     async def _writer(self, conn: C) -> None:
         """Drain the queue in order; `None` closes the socket after what was queued before it."""
